@@ -1,0 +1,27 @@
+"""Exceptions that reach the user as a clear message and an exit status, never a traceback."""
+
+from __future__ import annotations
+
+
+class ReportlibError(Exception):
+    """An expected failure: bad input, a failed report. The CLI prints the message and exits 1."""
+
+    exit_status = 1
+
+
+class UsageError(ReportlibError):
+    """The command line or a parameter is wrong. The CLI exits 2."""
+
+    exit_status = 2
+
+
+class DataError(ReportlibError):
+    """Input data broke the contract; `problems` holds one line per problem (file, row, column)."""
+
+    def __init__(self, problems: list[str], header: str = "the data does not meet the contract"):
+        self.problems = list(problems)
+        super().__init__(header + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class MissingTableError(ReportlibError):
+    """A command needs a table that the data source does not have."""
