@@ -144,8 +144,29 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
     raise UsageError("sample-data is not implemented yet")
 
 
+def _open(args: argparse.Namespace):
+    """The parameters and the data source named by --params/--data (or the parameters' default)."""
+    from .load import open_source
+    from .params import data_location, load_params
+
+    params = load_params(getattr(args, "params", None))
+    return params, open_source(data_location(params, getattr(args, "data", None)), params["timezone"])
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
-    raise UsageError("validate is not implemented yet")
+    params, source = _open(args)
+    errors, warnings = source.validate()
+    for line in errors:
+        print(f"error: {line}")
+    for line in warnings:
+        print(f"warning: {line}")
+    tables = ", ".join(source.tables) or "none"
+    if errors:
+        print(f"{source.location}: {len(errors)} problem(s) to fix, {len(warnings)} warning(s) "
+              f"(tables found: {tables})", file=sys.stderr)
+        return 1
+    print(f"{source.location}: valid ({tables}); {len(warnings)} warning(s)")
+    return 0
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:

@@ -1,0 +1,276 @@
+"""The data contract as code: every table of SPEC.md, its columns, types, allowed values and rules.
+
+Declared once here and used by the loaders (`load`), `validate`, the sample generator and the docs
+(`contract_markdown`). Row-level checks run through pandera schemas built from these declarations;
+rules pandera does not express as single-column checks (required-when, references between tables)
+are declared here too and applied by `load`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+CONTRACT_VERSION = "1"
+
+# Column kinds and how they are stored once typed.
+KINDS = {
+    "str": "text",
+    "float": "a number",
+    "int": "a whole number",
+    "bool": "true or false",
+    "timestamp": "an ISO 8601 timestamp",
+    "date": "a date (YYYY-MM-DD)",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its kind, whether the file must have it, and the rules its values follow."""
+
+    name: str
+    kind: str
+    required: bool = False  # the file must have this column
+    nullable: bool = True  # empty values allowed (subject to required_when)
+    allowed: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    required_when: tuple[str, tuple[str, ...]] | None = None  # (column, values) -> must be filled
+    unique: bool = False
+    references: str | None = None  # "table.column" that must hold every value
+    description: str = ""
+
+    def expectation(self) -> str:
+        """Plain words for what a value must be, used in error messages."""
+        if self.allowed:
+            return "one of " + ", ".join(self.allowed)
+        what = KINDS[self.kind]
+        if self.min is not None and self.max is not None:
+            return f"{what} from {self.min:g} to {self.max:g}"
+        if self.min is not None:
+            return f"{what} >= {self.min:g}"
+        if self.max is not None:
+            return f"{what} <= {self.max:g}"
+        return what
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the contract."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    required: bool = True  # the source must have it (see `required_tables`)
+    unique_together: tuple[str, ...] = ()
+    rules: tuple[str, ...] = field(default=())  # names of table rules applied by load
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+C = Column
+_CHANNELS = ("phone", "email", "chat")
+_HANDLED_OR_ABANDONED = ("handled", "abandoned")
+
+TABLES: dict[str, Table] = {
+    "contacts": Table(
+        "contacts",
+        "One row per contact (call, email or chat).",
+        (
+            C("contact_id", "str", True, False, unique=True, description="unique id"),
+            C("channel", "str", True, False, allowed=_CHANNELS),
+            C("queue", "str", True, False, description="skill or queue"),
+            C("client_id", "str", True, False, references="clients.client_id",
+              description="the employer client the contact is about"),
+            C("arrived_at", "timestamp", True, False, description="entered the queue (email: received)"),
+            C("outcome", "str", True, False, allowed=("handled", "abandoned", "open")),
+            C("wait_s", "float", True, min=0, required_when=("outcome", _HANDLED_OR_ABANDONED),
+              description="seconds queued before answer (email: to first response) or before abandoning"),
+            C("handle_s", "float", True, min=0, required_when=("outcome", ("handled",)),
+              description="talk + hold + after-contact work, seconds"),
+            C("agent_id", "str", True, required_when=("outcome", ("handled",)),
+              references="agents.agent_id", description="who handled it"),
+            C("resolved_first_contact", "bool"),
+            C("escalated", "bool"),
+            C("transferred", "bool"),
+            C("csat", "int", min=1, max=5, description="post-contact survey 1..5"),
+            C("reason", "str"),
+            C("caller_id", "str", description="who called; enables repeat-contact FCR"),
+        ),
+        required=False,  # required unless intervals is given: see required_tables
+    ),
+    "intervals": Table(
+        "intervals",
+        "One row per queue per interval: the alternative to contacts.",
+        (
+            C("interval_start", "timestamp", True, False),
+            C("interval_minutes", "int", True, False, allowed=None, min=1, max=60,
+              description="5, 6, 15, 30 or 60"),
+            C("channel", "str", True, False, allowed=_CHANNELS),
+            C("queue", "str", True, False),
+            C("client_id", "str", references="clients.client_id"),
+            C("offered", "float", True, False, min=0),
+            C("handled", "float", min=0),
+            C("abandoned", "float", min=0),
+            C("answered_within_threshold", "float", min=0),
+            C("threshold_s", "float", min=0),
+            C("wait_s_total", "float", min=0),
+            C("handle_s_total", "float", min=0),
+        ),
+        required=False,
+        unique_together=("interval_start", "channel", "queue", "client_id"),
+        rules=("interval_minutes_allowed",),
+    ),
+    "agents": Table(
+        "agents",
+        "The roster: one row per person ever employed.",
+        (
+            C("agent_id", "str", True, False, unique=True),
+            C("name", "str", True, False),
+            C("team", "str", True, False),
+            C("supervisor", "str"),
+            C("site", "str"),
+            C("role", "str", allowed=("agent", "lead", "supervisor")),
+            C("hire_date", "date", True, False),
+            C("termination_date", "date", description="empty while employed"),
+            C("termination_type", "str", allowed=("voluntary", "involuntary"),
+              description="filled when terminated"),
+            C("termination_reason", "str"),
+            C("regretted", "bool"),
+            C("fte", "float", min=0, max=1),
+            C("hourly_cost", "float", min=0, description="loaded cost per hour, currency units"),
+        ),
+        rules=("termination_after_hire", "termination_type_when_terminated"),
+    ),
+    "agent_activity": Table(
+        "agent_activity",
+        "One row per agent per day: paid time and how it was spent, in seconds.",
+        (
+            C("date", "date", True, False),
+            C("agent_id", "str", True, False, references="agents.agent_id"),
+            C("scheduled_s", "float", True, False, min=0, max=86400),
+            C("logged_in_s", "float", min=0, max=86400),
+            C("handle_s", "float", min=0, max=86400),
+            C("available_s", "float", min=0, max=86400),
+            C("aux_break_s", "float", min=0, max=86400),
+            C("aux_meeting_s", "float", min=0, max=86400),
+            C("aux_training_s", "float", min=0, max=86400),
+            C("aux_coaching_s", "float", min=0, max=86400),
+            C("aux_other_s", "float", min=0, max=86400),
+            C("absent_unplanned", "bool"),
+            C("in_adherence_s", "float", min=0, max=86400),
+        ),
+        required=False,
+        unique_together=("date", "agent_id"),
+    ),
+    "qa_evaluations": Table(
+        "qa_evaluations",
+        "Quality evaluations of agents' contacts.",
+        (
+            C("evaluation_id", "str", True, False, unique=True),
+            C("agent_id", "str", True, False, references="agents.agent_id"),
+            C("evaluated_at", "timestamp", True, False),
+            C("contact_id", "str"),
+            C("score", "float", True, False, min=0, max=100),
+            C("critical_error", "bool"),
+        ),
+        required=False,
+    ),
+    "clients": Table(
+        "clients",
+        "The employer clients and the SLA contract each one has.",
+        (
+            C("client_id", "str", True, False, unique=True),
+            C("client_name", "str", True, False),
+            C("tier", "str"),
+            C("sla_profile", "str", True, False, description="key of an SLA profile in parameters"),
+            C("monthly_fee", "float", min=0, description="contract fee per month, for penalties at risk"),
+        ),
+    ),
+}
+
+INTERVAL_MINUTES = (5, 6, 15, 30, 60)
+FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".csv.gz")
+
+
+def required_tables(present: set[str]) -> list[str]:
+    """The tables a source must have: agents and clients, and contacts unless intervals is given."""
+    need = ["agents", "clients"]
+    if "intervals" not in present:
+        need.insert(0, "contacts")
+    return need
+
+
+def _checks(col: Column) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    expected = col.expectation()
+    if col.allowed:
+        checks.append(pa.Check.isin(list(col.allowed), error=expected))
+    if col.min is not None:
+        checks.append(pa.Check.ge(col.min, error=expected))
+    if col.max is not None:
+        checks.append(pa.Check.le(col.max, error=expected))
+    return checks
+
+
+def pandera_schema(table: Table) -> pa.DataFrameSchema:
+    """A pandera schema for a typed frame of `table`: values, ranges, nulls and uniqueness."""
+    cols = {}
+    for col in table.columns:
+        cols[col.name] = pa.Column(
+            nullable=col.nullable,
+            checks=_checks(col),
+            unique=col.unique,
+            required=False,
+            coerce=False,
+        )
+    return pa.DataFrameSchema(cols, name=table.name)
+
+
+def empty_frame(table: Table) -> pd.DataFrame:
+    """A zero-row frame with the typed columns of `table`."""
+    return pd.DataFrame({c.name: pd.Series(dtype=PANDAS_DTYPES[c.kind]) for c in table.columns})
+
+
+PANDAS_DTYPES = {
+    "str": "object",
+    "float": "float64",
+    "int": "Int64",
+    "bool": "boolean",
+    "timestamp": "datetime64[us]",
+    "date": "datetime64[us]",
+}
+
+
+def contract_markdown() -> str:
+    """The contract as Markdown tables (for docs/data-contract.md)."""
+    lines = ["# Data contract", "", "Generated from `reportlib/contract.py`.", ""]
+    for table in TABLES.values():
+        lines += [f"## {table.name}", "", table.description, ""]
+        lines += ["| column | type | required | rule | meaning |", "|---|---|---|---|---|"]
+        for c in table.columns:
+            req = "yes" if c.required and not c.nullable else ("column" if c.required else "no")
+            rule = []
+            if c.allowed or c.min is not None or c.max is not None:
+                rule.append(c.expectation())
+            if c.required_when:
+                rule.append(f"filled when {c.required_when[0]} is {' or '.join(c.required_when[1])}")
+            if c.unique:
+                rule.append("unique")
+            if c.references:
+                rule.append(f"must exist in {c.references}")
+            lines.append(f"| {c.name} | {c.kind} | {req} | {'; '.join(rule)} | {c.description} |")
+        if table.unique_together:
+            lines += ["", f"Unique together: {', '.join(table.unique_together)}."]
+        lines.append("")
+    return "\n".join(lines)
