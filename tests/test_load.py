@@ -1,0 +1,204 @@
+"""Loaders: file formats, delimiters, BOM, CRLF, time zones and DST, the cache, duckdb:// sources."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pytest
+
+from reportlib.cli import main
+from reportlib.load import open_source
+
+AGENTS = "agent_id,name,team,hire_date\nA1,Ann Lee,Team 1,2024-01-01\nA2,Bo Chan,Team 1,2024-02-01\n"
+CLIENTS = "client_id,client_name,sla_profile\nC1,Acme,gold\n"
+CONTACTS_HEADER = "contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id,csat,escalated"
+CONTACT_ROWS = [
+    "k1,phone,Benefits,C1,2025-01-31T23:59:00-05:00,handled,10,300,A1,5,false",
+    "k2,phone,Benefits,C1,2025-02-01T04:59:00Z,abandoned,40,,,,",
+    "k3,chat,Accounts,C1,2025-02-01T00:00:00,handled,3.5,200,A2,4,true",
+]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+
+
+def write(folder: Path, name: str, text: str, *, sep: str = ",", bom: bool = False, crlf: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    if sep != ",":
+        text = text.replace(",", sep)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    data = text.encode("utf-8")
+    if bom:
+        data = b"\xef\xbb\xbf" + data
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def make_source(folder: Path, *, sep=",", bom=False, crlf=False, rows=CONTACT_ROWS) -> Path:
+    write(folder, "agents.csv", AGENTS, sep=sep, bom=bom, crlf=crlf)
+    write(folder, "clients.csv", CLIENTS, sep=sep, bom=bom, crlf=crlf)
+    write(folder, "contacts.csv", CONTACTS_HEADER + "\n" + "\n".join(rows) + "\n", sep=sep, bom=bom, crlf=crlf)
+    return folder
+
+
+EXPECTED_LOCAL = [datetime(2025, 1, 31, 23, 59), datetime(2025, 1, 31, 23, 59), datetime(2025, 2, 1, 0, 0)]
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+@pytest.mark.parametrize("bom", [False, True])
+@pytest.mark.parametrize("crlf", [False, True])
+def test_csv_variants_read_the_same(tmp_path, sep, bom, crlf):
+    src = open_source(make_source(tmp_path / "d", sep=sep, bom=bom, crlf=crlf))
+    frame = src.frame("contacts")
+    assert list(frame["contact_id"]) == ["k1", "k2", "k3"]
+    assert list(frame["arrived_at"]) == EXPECTED_LOCAL
+    assert list(frame["wait_s"]) == [10.0, 40.0, 3.5]
+    assert frame["escalated"].tolist()[0] is False and frame["escalated"].tolist()[2] is True
+    assert pd.isna(frame["escalated"].tolist()[1])
+    assert src.frame("agents")["name"].tolist() == ["Ann Lee", "Bo Chan"]
+
+
+def test_parquet_and_xlsx_read_the_same(tmp_path):
+    csv_src = open_source(make_source(tmp_path / "csv"))
+    raw = pd.read_csv(tmp_path / "csv" / "contacts.csv", dtype=str, keep_default_na=False)
+    pq = tmp_path / "pq"
+    make_source(pq)
+    (pq / "contacts.csv").unlink()
+    raw.to_parquet(pq / "contacts.parquet")
+    xl = tmp_path / "xl"
+    make_source(xl)
+    (xl / "contacts.csv").unlink()
+    typed = raw.copy()
+    typed["wait_s"] = pd.to_numeric(typed["wait_s"])
+    typed.to_excel(xl / "contacts.xlsx", index=False)
+    want = csv_src.frame("contacts")
+    for folder in (pq, xl):
+        got = open_source(folder).frame("contacts")
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+
+
+def test_mixed_offsets_in_one_column_become_local_time(tmp_path):
+    rows = [
+        "a,phone,Q,C1,2025-07-01T12:00:00-04:00,open,,,,,",
+        "b,phone,Q,C1,2025-07-01T16:00:00Z,open,,,,,",
+        "c,phone,Q,C1,2025-01-15T12:00:00-05:00,open,,,,,",
+        "d,phone,Q,C1,2025-01-15T17:00:00+00:00,open,,,,,",
+        "e,phone,Q,C1,2025-01-15 12:00:00,open,,,,,",
+        "f,phone,Q,C1,2025-01-15T13:00:00-04:00,open,,,,,",
+    ]
+    frame = open_source(make_source(tmp_path / "d", rows=rows)).frame("contacts")
+    got = dict(zip(frame["contact_id"], frame["arrived_at"]))
+    assert got["a"] == got["b"] == datetime(2025, 7, 1, 12, 0)
+    assert got["c"] == got["d"] == got["e"] == got["f"] == datetime(2025, 1, 15, 12, 0)
+
+
+def test_other_time_zone_from_parameters(tmp_path):
+    frame = open_source(make_source(tmp_path / "d"), tz="Asia/Jerusalem").frame("contacts")
+    # 2025-02-01T04:59Z is 06:59 in Jerusalem (UTC+2); naive times stay as written.
+    assert frame["arrived_at"].tolist() == [datetime(2025, 2, 1, 6, 59), datetime(2025, 2, 1, 6, 59),
+                                            datetime(2025, 2, 1, 0, 0)]
+
+
+@pytest.mark.parametrize("day,hours", [("2025-03-09", 23), ("2025-11-02", 25), ("2025-03-10", 24)])
+def test_dst_days_bucket_in_local_time(tmp_path, day, hours):
+    """One contact every 15 real minutes through a local day: 4 per real hour of that day."""
+    import zoneinfo
+
+    tz = zoneinfo.ZoneInfo("America/New_York")
+    start = datetime.fromisoformat(day).replace(tzinfo=tz).astimezone(timezone.utc)
+    end = (datetime.fromisoformat(day) + timedelta(days=1)).replace(tzinfo=tz).astimezone(timezone.utc)
+    rows, t, i = [], start, 0
+    while t < end:
+        rows.append(f"x{i},phone,Q,C1,{t.strftime('%Y-%m-%dT%H:%M:%SZ')},open,,,,,")
+        t += timedelta(minutes=15)
+        i += 1
+    src = open_source(make_source(tmp_path / "d", rows=rows))
+    contacts = src.table("contacts")
+    by_day = (contacts.group_by(day=contacts.arrived_at.date()).aggregate(n=contacts.count())
+              .to_pandas())
+    assert len(by_day) == 1 and str(by_day["day"].iloc[0])[:10] == day
+    assert by_day["n"].iloc[0] == hours * 4
+    by_hour = (contacts.group_by(h=contacts.arrived_at.hour()).aggregate(n=contacts.count()).to_pandas())
+    if hours == 23:
+        assert 2 not in set(by_hour["h"])  # 02:00-02:59 does not exist that day
+    if hours == 25:
+        assert by_hour.set_index("h").loc[1, "n"] == 8  # 01:00-01:59 happens twice
+
+
+def test_cache_is_used_for_unchanged_files(tmp_path, monkeypatch):
+    folder = make_source(tmp_path / "d")
+    first = open_source(folder)
+    first.frame("contacts")
+    calls = []
+    import reportlib.load as load
+
+    real = load.read_raw
+    monkeypatch.setattr(load, "read_raw", lambda p: calls.append(p.name) or real(p))
+    again = open_source(folder)
+    assert again.frame("contacts")["contact_id"].tolist() == ["k1", "k2", "k3"]
+    assert calls == []
+    assert again.fingerprint == first.fingerprint
+    # a changed file is parsed again and changes the fingerprint
+    write(folder, "contacts.csv", CONTACTS_HEADER + "\n" + "\n".join(CONTACT_ROWS[:2]) + "\n")
+    os.utime(folder / "contacts.csv", ns=(1, 1))
+    changed = open_source(folder)
+    assert changed.frame("contacts")["contact_id"].tolist() == ["k1", "k2"]
+    assert calls == ["contacts.csv"]
+    assert changed.fingerprint != first.fingerprint
+
+
+def test_duckdb_url_source(tmp_path):
+    folder = make_source(tmp_path / "d")
+    src = open_source(folder)
+    db = tmp_path / "store.duckdb"
+    con = ibis.duckdb.connect(str(db))
+    for name in ("contacts", "agents", "clients"):
+        con.create_table(name, src.table(name).to_pyarrow())
+    con.disconnect()
+    url = open_source(f"duckdb:///{db}")
+    assert url.tables == ["agents", "clients", "contacts"]
+    got = url.frame("contacts")
+    assert got["arrived_at"].tolist() == EXPECTED_LOCAL
+    assert main(["validate", "--data", f"duckdb:///{db}"]) == 0
+
+
+def test_validate_ok_and_missing_tables(tmp_path, capsys):
+    folder = make_source(tmp_path / "d")
+    assert main(["validate", "--data", str(folder)]) == 0
+    (folder / "agents.csv").unlink()
+    assert main(["validate", "--data", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "agents: required table is missing" in out
+
+
+def test_intervals_replace_contacts(tmp_path, capsys):
+    folder = tmp_path / "d"
+    write(folder, "agents.csv", AGENTS)
+    write(folder, "clients.csv", CLIENTS)
+    write(folder, "intervals.csv", "interval_start,interval_minutes,channel,queue,offered\n"
+                                   "2025-01-02T08:00:00,30,phone,Benefits,12\n"
+                                   "2025-01-02T08:30:00,30,phone,Benefits,7.5\n")
+    assert main(["validate", "--data", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: intervals.csv row 3, column offered: expected a whole count" in out
+
+
+def test_require_names_missing_tables(tmp_path):
+    from reportlib.errors import MissingTableError
+
+    src = open_source(make_source(tmp_path / "d"))
+    with pytest.raises(MissingTableError, match="agent_activity"):
+        src.require("contacts", "agent_activity")
+
+
+def test_missing_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["validate", "--data", str(tmp_path / "nope")]) == 1
+    assert "does not exist" in capsys.readouterr().err

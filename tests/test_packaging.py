@@ -1,0 +1,27 @@
+"""environment.yml stays in step with pyproject.toml."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONDA_NAMES = {"ibis-framework[duckdb]": "ibis-framework-duckdb", "kaleido": "python-kaleido"}
+
+
+def _split(req: str) -> tuple[str, str]:
+    req = req.split("#")[0].strip()
+    m = re.match(r"^([A-Za-z0-9_.\-\[\]]+)\s*(.*)$", req)
+    return m.group(1).lower(), m.group(2).replace(" ", "")
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_split(r) for r in project["dependencies"] + project["optional-dependencies"]["test"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    have = dict(_split(d) for d in env["dependencies"] if isinstance(d, str))
+    for name, spec in wanted.items():
+        conda = CONDA_NAMES.get(name, name)
+        assert conda in have, f"{conda} missing from environment.yml"
+        assert have[conda] == spec, f"{conda}: pyproject says {spec!r}, environment.yml {have[conda]!r}"

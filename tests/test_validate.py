@@ -1,0 +1,173 @@
+"""`reportlib validate`: broken inputs exit 1 with a message naming the file, row and column."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from reportlib.cli import main
+
+GOOD = {
+    "agents.csv": (
+        "agent_id,name,team,supervisor,site,role,hire_date,termination_date,termination_type,"
+        "termination_reason,regretted,fte,hourly_cost\n"
+        "A1,Ann Lee,Team 1,Sue,North,agent,2024-01-01,,,,,1,30\n"
+        "A2,Bo Chan,Team 1,Sue,North,agent,2024-02-01,2024-06-30,voluntary,Better pay,true,0.5,28\n"
+    ),
+    "clients.csv": "client_id,client_name,tier,sla_profile,monthly_fee\nC1,Acme,gold,gold,10000\nC2,Beta,silver,silver,5000\n",
+    "contacts.csv": (
+        "contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id,"
+        "resolved_first_contact,escalated,transferred,csat,reason,caller_id\n"
+        "k1,phone,Benefits,C1,2025-01-06T09:00:00-05:00,handled,12,300,A1,true,false,false,5,Eligibility,p1\n"
+        "k2,phone,Benefits,C2,2025-01-06T09:01:00-05:00,abandoned,40,,,,,,,,p2\n"
+        "k3,email,Accounts,C1,2025-01-06T09:02:00-05:00,open,,,,,,,,,\n"
+        "k4,chat,Debit Card,C2,2025-01-06T09:03:00-05:00,handled,5,240,A1,false,true,false,3,Card,p3\n"
+    ),
+    "agent_activity.csv": (
+        "date,agent_id,scheduled_s,logged_in_s,handle_s,available_s,aux_break_s,aux_meeting_s,"
+        "aux_training_s,aux_coaching_s,aux_other_s,absent_unplanned,in_adherence_s\n"
+        "2025-01-06,A1,28800,27000,540,20000,3600,1800,0,900,160,false,26000\n"
+    ),
+    "qa_evaluations.csv": (
+        "evaluation_id,agent_id,evaluated_at,contact_id,score,critical_error\n"
+        "e1,A1,2025-01-07T10:00:00-05:00,k1,88,false\n"
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+
+
+def build(folder: Path, changes: dict[str, str | bytes | None]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = dict(GOOD)
+    files.update(changes)
+    for name, text in files.items():
+        if text is None:
+            continue
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def replace_cell(file: str, row: int, column: str, value: str) -> dict[str, str]:
+    """GOOD[file] with the cell at spreadsheet row `row` (header = 1) and `column` set to `value`."""
+    lines = GOOD[file].splitlines()
+    header = lines[0].split(",")
+    cells = lines[row - 1].split(",")
+    cells[header.index(column)] = value
+    lines[row - 1] = ",".join(cells)
+    return {file: "\n".join(lines) + "\n"}
+
+
+def test_good_source_is_valid(tmp_path, capsys):
+    assert main(["validate", "--data", str(build(tmp_path / "d", {}))]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+# (name, changes, expected message pattern): each names the file, the row and the column.
+BROKEN = [
+    ("negative wait", replace_cell("contacts.csv", 3, "wait_s", "-12"),
+     r'contacts\.csv row 3, column wait_s: expected a number >= 0, got "-12"'),
+    ("wait not a number", replace_cell("contacts.csv", 2, "wait_s", "twelve"),
+     r'contacts\.csv row 2, column wait_s: expected a number >= 0, got "twelve"'),
+    ("unknown channel", replace_cell("contacts.csv", 4, "channel", "fax"),
+     r'contacts\.csv row 4, column channel: expected one of phone, email, chat, got "fax"'),
+    ("unknown outcome", replace_cell("contacts.csv", 2, "outcome", "done"),
+     r'contacts\.csv row 2, column outcome: expected one of handled, abandoned, open, got "done"'),
+    ("bad timestamp", replace_cell("contacts.csv", 5, "arrived_at", "06/01/2025 9am"),
+     r'contacts\.csv row 5, column arrived_at: expected an ISO 8601 timestamp, got "06/01/2025 9am"'),
+    ("impossible date", replace_cell("contacts.csv", 2, "arrived_at", "2025-02-30T09:00:00"),
+     r'contacts\.csv row 2, column arrived_at: expected an ISO 8601 timestamp'),
+    ("csat out of range", replace_cell("contacts.csv", 2, "csat", "6"),
+     r'contacts\.csv row 2, column csat: expected a whole number from 1 to 5, got "6"'),
+    ("csat fractional", replace_cell("contacts.csv", 5, "csat", "4.5"),
+     r'contacts\.csv row 5, column csat: expected a whole number from 1 to 5, got "4.5"'),
+    ("bad boolean", replace_cell("contacts.csv", 2, "escalated", "maybe"),
+     r'contacts\.csv row 2, column escalated: expected true or false, got "maybe"'),
+    ("duplicate contact id", replace_cell("contacts.csv", 3, "contact_id", "k1"),
+     r'contacts\.csv, column contact_id: expected a unique value .* in 2 rows \(first rows: 2 \("k1"\), 3 \("k1"\)\)'),
+    ("handled without handle time", replace_cell("contacts.csv", 2, "handle_s", ""),
+     r'contacts\.csv row 2, column handle_s: expected a value when outcome is handled'),
+    ("handled without agent", replace_cell("contacts.csv", 5, "agent_id", ""),
+     r'contacts\.csv row 5, column agent_id: expected a value when outcome is handled'),
+    ("abandoned without wait", replace_cell("contacts.csv", 3, "wait_s", ""),
+     r'contacts\.csv row 3, column wait_s: expected a value when outcome is handled or abandoned'),
+    ("empty required value", replace_cell("contacts.csv", 4, "queue", ""),
+     r'contacts\.csv row 4, column queue: expected a value \(it must not be empty\)'),
+    ("unknown agent", replace_cell("contacts.csv", 2, "agent_id", "A9"),
+     r'contacts\.csv, column agent_id: 1 value\(s\) in 1 rows do not exist in agents\.csv \("A9"\)'),
+    ("unknown client", replace_cell("contacts.csv", 3, "client_id", "C7"),
+     r'contacts\.csv, column client_id: 1 value\(s\) in 1 rows do not exist in clients\.csv \("C7"\)'),
+    ("missing column", {"contacts.csv": GOOD["contacts.csv"].replace("arrived_at", "arrival")},
+     r"contacts\.csv: missing required column\(s\): arrived_at"),
+    ("ragged row", {"contacts.csv": GOOD["contacts.csv"].replace("k2,phone", "k2,phone,extra,", 1)},
+     r"contacts\.csv row 3: expected 15 fields separated by commas, found 17"),
+    ("fte above 1", replace_cell("agents.csv", 2, "fte", "1.5"),
+     r'agents\.csv row 2, column fte: expected a number from 0 to 1, got "1\.5"'),
+    ("termination before hire", replace_cell("agents.csv", 3, "termination_date", "2023-12-31"),
+     r'agents\.csv row 3, column termination_date: expected a date on or after hire_date, got "2023-12-31"'),
+    ("terminated without type", replace_cell("agents.csv", 3, "termination_type", ""),
+     r"agents\.csv row 3, column termination_type: expected voluntary or involuntary when termination_date is set"),
+    ("hire date with a time", replace_cell("agents.csv", 2, "hire_date", "2024-01-01T10:00"),
+     r'agents\.csv row 2, column hire_date: expected a date \(YYYY-MM-DD\), got "2024-01-01T10:00"'),
+    ("unknown role", replace_cell("agents.csv", 2, "role", "boss"),
+     r'agents\.csv row 2, column role: expected one of agent, lead, supervisor, got "boss"'),
+    ("duplicate agent id", replace_cell("agents.csv", 3, "agent_id", "A1"),
+     r"agents\.csv, column agent_id: expected a unique value"),
+    ("activity for unknown agent", replace_cell("agent_activity.csv", 2, "agent_id", "Z1"),
+     r'agent_activity\.csv, column agent_id: 1 value\(s\) in 1 rows do not exist in agents\.csv \("Z1"\)'),
+    ("activity over a day", replace_cell("agent_activity.csv", 2, "scheduled_s", "90000"),
+     r'agent_activity\.csv row 2, column scheduled_s: expected a number from 0 to 86400, got "90000"'),
+    ("duplicate activity day", {"agent_activity.csv": GOOD["agent_activity.csv"]
+                                + GOOD["agent_activity.csv"].splitlines()[1] + "\n"},
+     r"agent_activity\.csv, column date, agent_id: expected one row per date and agent_id"),
+    ("qa score over 100", replace_cell("qa_evaluations.csv", 2, "score", "101"),
+     r'qa_evaluations\.csv row 2, column score: expected a number from 0 to 100, got "101"'),
+    ("empty file", {"clients.csv": ""}, r"clients\.csv: the file is empty"),
+    ("header only", {"clients.csv": "client_id,client_name,tier,sla_profile\n"},
+     r"clients\.csv: the file has a header but no data rows"),
+    ("binary file", {"clients.csv": b"PK\x03\x04\x00\x00binary"}, r"clients\.csv: not a text file"),
+    ("not utf-8", {"clients.csv": "client_id,client_name,sla_profile\nC1,Caf\xe9,gold\nC2,B,silver\n".encode("latin-1")},
+     r"clients\.csv row 2: not UTF-8 text"),
+    ("required table missing", {"clients.csv": None}, r"clients: required table is missing"),
+    ("no contacts nor intervals", {"contacts.csv": None}, r"contacts: required table is missing \(or an intervals table\)"),
+    ("two files for a table", {"clients.parquet": b"not parquet"},
+     r"clients\.csv, clients\.parquet: table clients is given by 2 files"),
+]
+
+
+@pytest.mark.parametrize("name,changes,pattern", BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_variant_exits_1_naming_file_row_column(tmp_path, capsys, name, changes, pattern):
+    folder = build(tmp_path / "d", changes)
+    assert main(["validate", "--data", str(folder)]) == 1
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert re.search(pattern, text), text
+    assert "Traceback" not in text
+
+
+def test_many_problems_of_one_kind_are_grouped(tmp_path, capsys):
+    rows = [f"x{i},phone,Benefits,C1,2025-01-06T09:00:00-05:00,abandoned,-{i + 1},,,,,,,," for i in range(40)]
+    text = GOOD["contacts.csv"] + "\n".join(rows) + "\n"
+    assert main(["validate", "--data", str(build(tmp_path / "d", {"contacts.csv": text}))]) == 1
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if "wait_s" in ln]
+    assert len(lines) == 1
+    assert "in 40 rows (first rows: 6 (\"-1\"), 7 (\"-2\"), 8 (\"-3\"), 9 (\"-4\"), 10 (\"-5\"))" in lines[0]
+
+
+def test_errors_reach_the_user_as_exit_1_from_the_console_script(tmp_path):
+    import subprocess
+    import sys
+
+    folder = build(tmp_path / "d", replace_cell("contacts.csv", 3, "wait_s", "-12"))
+    proc = subprocess.run([sys.executable, "-m", "reportlib", "validate", "--data", str(folder)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert 'contacts.csv row 3, column wait_s: expected a number >= 0, got "-12"' in proc.stdout
