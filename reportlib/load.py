@@ -42,8 +42,6 @@ from .params import DEFAULT_TIMEZONE
 MAX_ROWS_SHOWN = 5
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
-_OFFSET_RE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
-_TIME_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 
 
 # --- problems -------------------------------------------------------------------------------------
@@ -159,6 +157,38 @@ def read_raw(path: Path) -> pd.DataFrame:
         raise DataError([f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]) from None
     header = text.split("\n", 1)[0]
     sep = _sniff_delimiter(header, name)
+    frame = _read_csv_fast(data, sep)
+    if frame is None:  # pyarrow refused the file: pandas names the offending row
+        frame = _read_csv_checked(text, sep, name)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _read_csv_fast(data: bytes, sep: str) -> pd.DataFrame | None:
+    """Every cell as an Arrow-backed string (vectorized C++ parsing), or None if the CSV is malformed."""
+    import pyarrow as pa_
+    import pyarrow.csv as pacsv
+
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")], delimiter=sep))
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa_.string() for c in header},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa_.ArrowInvalid, UnicodeDecodeError, csv.Error):
+        return None
+    if len(set(header)) != len(header):
+        return None
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _read_csv_checked(text: str, sep: str, name: str) -> pd.DataFrame:
+    """The slower pandas parser, for files pyarrow refuses: it reports the malformed row."""
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
                             na_filter=False, quoting=csv.QUOTE_MINIMAL, skipinitialspace=False)
@@ -169,7 +199,6 @@ def read_raw(path: Path) -> pd.DataFrame:
             raise DataError([f"{name} row {m.group(2)}: expected {m.group(1)} fields separated by "
                              f"{_sep_name(sep)}, found {m.group(3)}"]) from None
         raise DataError([f"{name}: cannot be read as CSV ({msg.strip()})"]) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
@@ -182,9 +211,20 @@ def _sep_name(sep: str) -> str:
 
 def _blank(series: pd.Series) -> pd.Series:
     """True where a raw cell is empty."""
+    if isinstance(series.dtype, pd.ArrowDtype) or isinstance(series.dtype, pd.StringDtype):
+        return (series.isna() | (series.fillna("").str.strip() == "")).astype(bool)
     if series.dtype == object or pd.api.types.is_string_dtype(series):
         return series.isna() | (series.astype(str).str.strip() == "")
     return series.isna()
+
+
+def _text(raw: pd.Series) -> pd.Series:
+    """Cells as stripped strings ("" for empty); dates from spreadsheets in ISO form."""
+    if isinstance(raw.dtype, pd.ArrowDtype) or isinstance(raw.dtype, pd.StringDtype):
+        return raw.fillna("").str.strip()
+    if raw.dtype == object and not raw.map(type).eq(str).all():
+        raw = raw.map(lambda v: "" if v is None or v != v else (v.isoformat() if hasattr(v, "isoformat") else str(v)))
+    return raw.astype(str).str.strip()
 
 
 def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.ndarray]:
@@ -192,16 +232,13 @@ def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.n
     blank = _blank(raw).to_numpy()
     kind = col.kind
     if kind == "str":
-        out = raw.astype(object).where(~blank, None)
-        out = out.map(lambda v: v.strip() if isinstance(v, str) else (None if v is None else str(v)))
+        out = _text(raw).where(~blank, None)
         return out.astype(object), np.zeros(len(raw), dtype=bool)
     if kind in ("float", "int"):
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw.astype("float64")
         else:
-            text = raw.astype(object).where(~blank, None)
-            values = pd.to_numeric(text.map(lambda v: v.strip() if isinstance(v, str) else v),
-                                   errors="coerce").astype("float64")
+            values = pd.to_numeric(_text(raw).where(~blank, None), errors="coerce").astype("float64")
         bad = ~blank & values.isna().to_numpy()
         bad |= ~blank & ~np.isfinite(values.fillna(0).to_numpy())
         if kind == "int":
@@ -213,7 +250,7 @@ def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.n
     if kind == "bool":
         if pd.api.types.is_bool_dtype(raw):
             return raw.astype("boolean"), np.zeros(len(raw), dtype=bool)
-        text = raw.astype(object).map(lambda v: str(v).strip().lower() if v is not None and v == v else "")
+        text = _text(raw).str.lower()
         out = pd.Series(pd.NA, index=raw.index, dtype="boolean")
         out[text.isin(_TRUE).to_numpy()] = True
         out[text.isin(_FALSE).to_numpy()] = False
@@ -222,6 +259,40 @@ def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.n
     if kind in ("timestamp", "date"):
         return _coerce_time(raw, blank, tz, kind)
     raise ValueError(kind)
+
+
+_ISO_PARTS = (r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
+              r"\s*(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?$")
+
+
+def _parse_iso(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
+    """ISO 8601 strings to naive local wall time in `tz`, and where parsing failed.
+
+    Hand-written split because pandas falls back to a slow per-row parser when one column mixes
+    offsets (-05:00, -04:00, Z): the wall-clock part parses in one vectorized call, the offset is
+    applied as minutes, then UTC instants are converted to local time (DST-correct via tzdata).
+    """
+    parts = text.str.extract(_ISO_PARTS).astype(object)
+    parts = parts.where(parts.notna() & (parts != ""), None)  # Arrow gives "" for unmatched groups
+    date = parts["date"].astype(object)
+    time_ = parts["time"].astype(object).where(parts["time"].notna(), "00:00")
+    wall = pd.to_datetime(date.where(date.notna(), None) + "T" + time_.astype(str),
+                          format="ISO8601", errors="coerce")
+    wall = pd.Series(wall, index=text.index).astype("datetime64[us]")
+    offset = parts["offset"].astype(object)
+    has_offset = offset.notna().to_numpy()
+    if has_offset.any():
+        off = offset[has_offset].astype(str)
+        zulu = off.str.upper().eq("Z")
+        digits = off.str.replace(":", "", regex=False)
+        sign = np.where(digits.str[0] == "-", -1, 1)
+        hours = pd.to_numeric(digits.str[1:3].where(~zulu, "0"))
+        minutes = pd.to_numeric(digits.str[3:5].where(~zulu & (digits.str.len() > 3), "0"))
+        shift = pd.to_timedelta(sign * (hours * 60 + minutes), unit="min")
+        utc = (wall[has_offset] - shift.to_numpy()).dt.tz_localize("UTC")
+        wall.loc[has_offset] = utc.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
+    bad = wall.isna().to_numpy()
+    return wall, bad
 
 
 def _coerce_time(raw: pd.Series, blank: np.ndarray, tz: str, kind: str) -> tuple[pd.Series, np.ndarray]:
@@ -234,20 +305,8 @@ def _coerce_time(raw: pd.Series, blank: np.ndarray, tz: str, kind: str) -> tuple
         out = values.astype("datetime64[us]")
         bad = np.zeros(len(raw), dtype=bool)
     else:
-        text = raw.astype(object).map(
-            lambda v: v.isoformat() if hasattr(v, "isoformat") else ("" if v is None or v != v else str(v).strip())
-        )
-        shape_ok = text.str.match(_TIME_RE).fillna(False).to_numpy()
-        has_offset = shape_ok & text.str.contains(r"[T ]\d{2}:\d{2}.*" + _OFFSET_RE, regex=True).fillna(False).to_numpy()
-        naive = shape_ok & ~has_offset
-        if has_offset.any():
-            parsed = pd.to_datetime(text[has_offset], utc=True, format="ISO8601", errors="coerce")
-            out[has_offset] = parsed.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
-        if naive.any():
-            parsed = pd.to_datetime(text[naive].str.replace(" ", "T", n=1, regex=False),
-                                    format="ISO8601", errors="coerce")
-            out[naive] = parsed.astype("datetime64[us]")
-        bad = ~blank & out.isna().to_numpy()
+        out, bad = _parse_iso(_text(raw), tz)
+        bad &= ~blank
     if kind == "date":
         notmid = out.notna().to_numpy() & (out != out.dt.normalize()).fillna(False).to_numpy()
         bad |= notmid
@@ -372,7 +431,7 @@ def _warnings(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
                                 np.flatnonzero(long_handle), frame["handle_s"], severity="warning"))
     if table.name == "intervals" and len(frame):
         for name in ("offered", "handled", "abandoned"):
-            frac = (frame[name] % 1 != 0).fillna(False).to_numpy()
+            frac = (frame[name].notna() & (frame[name] % 1 != 0)).to_numpy()
             if frac.any():
                 out.append(_problem(file, name, "a whole count (fractional counts kept as given)",
                                     np.flatnonzero(frac), frame[name], severity="warning"))
