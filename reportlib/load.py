@@ -351,7 +351,7 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
     problems += _required_when(frame, table, failed, file)
     problems += _unique_together(frame, table, file)
     problems += _table_rules(frame, table, file)
-    problems += _warnings(frame, table, file)
+    problems += _warnings(frame, raw.reset_index(drop=True), table, file)
     return frame, problems
 
 
@@ -421,20 +421,20 @@ def _table_rules(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
     return out
 
 
-def _warnings(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
+def _warnings(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str) -> list[Problem]:
     """Doubtful values that do not stop a report; counted and shown in the data-quality note."""
     out = []
     if table.name == "contacts" and len(frame):
         long_handle = (frame["handle_s"] > 4 * 3600).fillna(False).to_numpy()
         if long_handle.any():
             out.append(_problem(file, "handle_s", "a handle time under 4 hours (kept as given)",
-                                np.flatnonzero(long_handle), frame["handle_s"], severity="warning"))
+                                np.flatnonzero(long_handle), raw["handle_s"], severity="warning"))
     if table.name == "intervals" and len(frame):
         for name in ("offered", "handled", "abandoned"):
             frac = (frame[name].notna() & (frame[name] % 1 != 0)).to_numpy()
             if frac.any():
                 out.append(_problem(file, name, "a whole count (fractional counts kept as given)",
-                                    np.flatnonzero(frac), frame[name], severity="warning"))
+                                    np.flatnonzero(frac), raw[name], severity="warning"))
     return out
 
 
