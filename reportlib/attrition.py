@@ -1,0 +1,913 @@
+"""Attrition analytics on the agents table: headcount, attrition rates, tenure survival, reasons,
+drivers, projection and cost.
+
+Definitions (SPEC.md, applied exactly):
+
+- Headcount at a date D = agents with hire_date <= D and not (termination_date < D). An agent whose
+  termination_date is D is still counted on D (termination_date is the last day on the roster).
+- Monthly attrition for month M = terminations with termination_date in M / mean(headcount on the first
+  day of M, headcount on the LAST day of M). (Month end = the last calendar day of the month.)
+- Annualized attrition for month M = terminations in the 12 months ending with M / mean of the 13
+  headcounts on the first day of each month from M-11 through M+1 (for 2026-03: 2025-04-01 ... 2026-04-01).
+- Voluntary, involuntary and regretted rates use the same denominators with only those terminations in
+  the numerator (a termination without a type counts in `terminations` only).
+- Early-tenure attrition for a hire cohort = leavers within 90 days of hire
+  (termination_date - hire_date <= 90 days) / hires in the cohort.
+- FTE-weighted variants (`fte_*`) sum each agent's fte (0..1) instead of counting heads.
+- Any rate whose denominator is zero is missing (NaN), never an error.
+
+Tenure bands (parameters/attrition.yaml, `tenure_bands`): tenure in days = date - hire_date; a band
+covers (previous max_days, max_days], the first starting at 0: 0-90 days, 3-6 months (91-182 days),
+6-12 months (183-365), 1-2 years (366-730), 2+ years. Grouping by `tenure_band` takes each agent's band
+on each date (headcount), at termination (leavers) and at hire (hires, always the first band).
+
+Rates are shares 0..1 (0.05 = 5%); tenure is in days; costs are in the roster's currency units.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, UsageError
+
+DAYS_PER_MONTH = 365.25 / 12
+NO_GROUP = "(none)"
+NO_REASON = "(not given)"
+
+DEFAULT_TENURE_BANDS: tuple[tuple[str, float | None], ...] = (
+    ("0-90 days", 90),
+    ("3-6 months", 182),
+    ("6-12 months", 365),
+    ("1-2 years", 730),
+    ("2+ years", None),
+)
+
+AGENT_COLUMNS = (
+    "agent_id", "name", "team", "supervisor", "site", "role", "hire_date", "termination_date",
+    "termination_type", "termination_reason", "regretted", "fte", "hourly_cost",
+)
+
+KINDS = ("terminations", "voluntary", "involuntary", "regretted")
+
+CAUSALITY_CAVEAT = (
+    "These hazard ratios describe association, not cause. An agent group with a higher ratio left more "
+    "often than the reference group with the other factors held equal, but the model cannot tell whether "
+    "the factor drove people out or merely travels with what did (a harder queue, a particular hiring "
+    "class, a manager). Factors we do not measure are not in the model, and small groups give wide "
+    "intervals: treat an interval that spans 1.0 as no evidence either way."
+)
+
+
+# --- parameters and tenure bands ------------------------------------------------------------------
+
+
+def tenure_bands(params: dict | None = None) -> tuple[tuple[str, float | None], ...]:
+    """Tenure bands [(label, max_days or None)] from the attrition parameters (or the defaults)."""
+    if params and "attrition" in params and isinstance(params["attrition"], dict):
+        params = params["attrition"]
+    raw = (params or {}).get("tenure_bands")
+    if not raw:
+        return DEFAULT_TENURE_BANDS
+    bands: list[tuple[str, float | None]] = []
+    last = -math.inf
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or "label" not in item:
+            raise UsageError(f"attrition.tenure_bands[{i}] needs a label and max_days (null for the last band)")
+        upper = item.get("max_days")
+        if upper is None and i != len(raw) - 1:
+            raise UsageError("attrition.tenure_bands: only the last band may have max_days null")
+        if upper is not None:
+            upper = float(upper)
+            if upper <= last:
+                raise UsageError("attrition.tenure_bands: max_days must increase from band to band")
+            last = upper
+        bands.append((str(item["label"]), upper))
+    if bands[-1][1] is not None:
+        raise UsageError("attrition.tenure_bands: the last band must have max_days null (open-ended)")
+    return tuple(bands)
+
+
+def _edges(bands: Sequence[tuple[str, float | None]]) -> np.ndarray:
+    return np.array([b[1] for b in bands[:-1]], dtype=float)
+
+
+def band_of(tenure_days: Any, bands: Sequence[tuple[str, float | None]] = DEFAULT_TENURE_BANDS) -> np.ndarray:
+    """The tenure-band label for each tenure in days (band i covers (max_days[i-1], max_days[i]])."""
+    days = np.asarray(tenure_days, dtype=float)
+    idx = np.searchsorted(_edges(bands), days, side="left")
+    labels = np.array([b[0] for b in bands], dtype=object)
+    return labels[idx]
+
+
+# --- input preparation ----------------------------------------------------------------------------
+
+
+def _to_dates(values: pd.Series) -> pd.Series:
+    """Dates normalized to midnight as datetime64[ns]; what cannot be read becomes NaT (reported by the caller)."""
+    return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]").dt.normalize()
+
+
+def _date(value: Any, what: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except Exception:
+        raise UsageError(f"{what}: expected a date (YYYY-MM-DD), got {value!r}") from None
+    if ts is pd.NaT:
+        raise UsageError(f"{what}: expected a date (YYYY-MM-DD), got {value!r}")
+    return ts.normalize()
+
+
+def _month(value: Any, what: str = "month") -> pd.Period:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}", value.strip()):
+        raise UsageError(f"{what}: expected a month as YYYY-MM, got {value!r}")
+    try:
+        return pd.Period(value.strip() if isinstance(value, str) else value, freq="M")
+    except Exception:
+        raise UsageError(f"{what}: expected a month as YYYY-MM, got {value!r}") from None
+
+
+def prepare_agents(agents: pd.DataFrame) -> pd.DataFrame:
+    """A checked copy of the agents table: dates normalized, types lower-case, regretted as bool, fte float."""
+    if "agent_id" not in agents.columns or "hire_date" not in agents.columns:
+        missing = [c for c in ("agent_id", "hire_date") if c not in agents.columns]
+        raise DataError([f"agents: column {c} is missing" for c in missing])
+    a = agents.copy()
+    for col in AGENT_COLUMNS:
+        if col not in a.columns:
+            a[col] = pd.NA
+    a = a.reset_index(drop=True)
+    problems: list[str] = []
+    a["agent_id"] = a["agent_id"].astype("string")
+    a["hire_date"] = _to_dates(a["hire_date"])
+    a["termination_date"] = _to_dates(a["termination_date"])
+    bad = a.index[a["hire_date"].isna()]
+    if len(bad):
+        problems.append(f"agents: hire_date missing or not a date for agent_id {', '.join(map(str, a.loc[bad[:5], 'agent_id']))}"
+                        + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
+    early = a.index[a["termination_date"] < a["hire_date"]]
+    if len(early):
+        problems.append("agents: termination_date before hire_date for agent_id "
+                        + ", ".join(map(str, a.loc[early[:5], "agent_id"]))
+                        + (f" and {len(early) - 5} more" if len(early) > 5 else ""))
+    if problems:
+        raise DataError(problems)
+    ttype = a["termination_type"].astype("string").str.strip().str.lower()
+    a["termination_type"] = ttype.where(a["termination_date"].notna())
+    a["regretted"] = a["regretted"].astype("boolean").fillna(False).astype(bool) & a["termination_date"].notna()
+    a["fte"] = pd.to_numeric(a["fte"], errors="coerce").astype(float)
+    a["hourly_cost"] = pd.to_numeric(a["hourly_cost"], errors="coerce").astype(float)
+    return a
+
+
+def _group_values(a: pd.DataFrame, by: str | None) -> np.ndarray:
+    if by is None:
+        return np.full(len(a), "all", dtype=object)
+    if by not in a.columns:
+        raise UsageError(f"cannot group attrition by {by!r}: use tenure_band or a column of the agents table "
+                         f"({', '.join(c for c in AGENT_COLUMNS if c not in ('agent_id', 'name'))})")
+    values = a[by].astype("string").str.strip()
+    return values.fillna(NO_GROUP).replace("", NO_GROUP).to_numpy(dtype=object)
+
+
+def _safe_div(num: Any, den: Any) -> Any:
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _days(delta: Any) -> np.ndarray:
+    return (np.asarray(delta, dtype="timedelta64[ns]") / np.timedelta64(1, "D")).astype(float)
+
+
+# --- headcount and events -------------------------------------------------------------------------
+
+
+def _stock(a: pd.DataFrame, dates: Sequence[pd.Timestamp], by: str | None,
+           bands: Sequence[tuple[str, float | None]]) -> pd.DataFrame:
+    """Long frame (group, date, headcount, fte) of members on each date; only non-empty cells."""
+    d = np.array(pd.DatetimeIndex(dates).values, dtype="datetime64[ns]")[None, :]
+    hire = a["hire_date"].to_numpy(dtype="datetime64[ns]")[:, None]
+    term = a["termination_date"].to_numpy(dtype="datetime64[ns]")[:, None]
+    member = (hire <= d) & ~(term < d)  # NaT compares False: the employed are never "terminated before"
+    i, j = np.nonzero(member)
+    if by == "tenure_band":
+        groups = band_of(_days(d[0, j] - hire[i, 0]), bands)
+    else:
+        groups = _group_values(a, by)[i]
+    long = pd.DataFrame({"group": groups, "date": pd.DatetimeIndex(d[0, j]), "fte": a["fte"].to_numpy()[i]})
+    return long.groupby(["group", "date"], sort=False).agg(headcount=("fte", "size"), fte=("fte", "sum")).reset_index()
+
+
+def headcount(agents: pd.DataFrame, dates: Iterable[Any], by: str | None = None,
+              bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+    """Headcount and FTE on each date (hired on or before it, not terminated before it), per group."""
+    a = prepare_agents(agents)
+    bands = bands or DEFAULT_TENURE_BANDS
+    idx = pd.DatetimeIndex([_date(x, "date") for x in dates])
+    stock = _stock(a, idx, by, bands)
+    groups = _groups_in_order(stock["group"], a, by, bands)
+    full = pd.MultiIndex.from_product([groups, idx], names=["group", "date"])
+    out = stock.set_index(["group", "date"]).reindex(full).fillna({"headcount": 0, "fte": 0.0}).reset_index()
+    out["headcount"] = out["headcount"].astype(int)
+    return _name_group(out, by)
+
+
+def _groups_in_order(values: Iterable[Any], a: pd.DataFrame, by: str | None,
+                     bands: Sequence[tuple[str, float | None]]) -> list:
+    present = set(values)
+    if by == "tenure_band":
+        return [b[0] for b in bands if b[0] in present]
+    return sorted(present, key=str)
+
+
+def _name_group(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    if by is None:
+        return frame.drop(columns="group")
+    return frame.rename(columns={"group": by})
+
+
+def _events(a: pd.DataFrame, by: str | None, bands: Sequence[tuple[str, float | None]]) -> pd.DataFrame:
+    """Monthly hires and terminations per group: columns group, month, hires, fte_hires, <kind>, fte_<kind>."""
+    groups = _group_values(a, by) if by != "tenure_band" else None
+    hires = pd.DataFrame({
+        "group": groups if groups is not None else bands[0][0],
+        "month": a["hire_date"].dt.to_period("M"),
+        "hires": 1,
+        "fte_hires": a["fte"],
+    })
+    left = a["termination_date"].notna().to_numpy()
+    t = a.loc[left]
+    if by == "tenure_band":
+        tgroups = band_of(_days(t["termination_date"].to_numpy() - t["hire_date"].to_numpy()), bands)
+    else:
+        tgroups = groups[left]
+    fte = t["fte"].to_numpy()
+    flags = {
+        "terminations": np.ones(len(t), dtype=bool),
+        "voluntary": (t["termination_type"] == "voluntary").fillna(False).to_numpy(dtype=bool),
+        "involuntary": (t["termination_type"] == "involuntary").fillna(False).to_numpy(dtype=bool),
+        "regretted": t["regretted"].to_numpy(dtype=bool),
+    }
+    terms = pd.DataFrame({"group": tgroups, "month": t["termination_date"].dt.to_period("M").to_numpy()})
+    for kind, flag in flags.items():
+        terms[kind] = flag.astype(int)
+        terms["fte_" + kind] = np.where(flag, fte, 0.0)
+    ev = pd.concat([hires, terms], ignore_index=True)
+    value_cols = ["hires", "fte_hires"] + [c for k in KINDS for c in (k, "fte_" + k)]
+    for c in value_cols:
+        ev[c] = ev[c].fillna(0)
+    return ev.groupby(["group", "month"], sort=False)[value_cols].sum().reset_index()
+
+
+def monthly_attrition(agents: pd.DataFrame, first_month: Any, last_month: Any | None = None,
+                      by: str | None = None,
+                      bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+    """Per month (and group): headcounts, hires, terminations by kind, monthly and annualized rates (shares 0..1).
+
+    Columns: month (YYYY-MM), [by], headcount_start (first day), headcount_end (last day of the month),
+    avg_headcount, hires, terminations, voluntary, involuntary, regretted, monthly_rate, voluntary_rate,
+    involuntary_rate, regretted_rate, terminations_12m, avg_headcount_13, annualized_rate,
+    annualized_voluntary_rate, annualized_involuntary_rate, annualized_regretted_rate, and the same
+    FTE-weighted with the prefix fte_ (fte_start, fte_end, fte_terminations, fte_monthly_rate,
+    fte_annualized_rate, ...). A group appears when it has headcount or events in the 13-month window.
+    """
+    a = prepare_agents(agents)
+    bands = bands or DEFAULT_TENURE_BANDS
+    first = _month(first_month, "first month")
+    last = _month(last_month, "last month") if last_month is not None else first
+    if last < first:
+        raise UsageError(f"last month {last} is before first month {first}")
+    months = pd.period_range(first - 11, last, freq="M")
+    starts = pd.DatetimeIndex([m.start_time for m in pd.period_range(first - 11, last + 1, freq="M")])
+    target = pd.period_range(first, last, freq="M")
+    ends = pd.DatetimeIndex([m.end_time.normalize() for m in target])
+
+    s_stock = _stock(a, starts, by, bands)
+    e_stock = _stock(a, ends, by, bands)
+    ev = _events(a, by, bands)
+    ev = ev[(ev["month"] >= months[0]) & (ev["month"] <= months[-1])]
+    groups = _groups_in_order(list(s_stock["group"]) + list(e_stock["group"]) + list(ev["group"]), a, by, bands)
+
+    def grid(stock: pd.DataFrame, dates: pd.DatetimeIndex, col: str) -> np.ndarray:
+        m = stock.pivot_table(index="group", columns="date", values=col, aggfunc="sum")
+        return m.reindex(index=groups, columns=dates).fillna(0).to_numpy(dtype=float)
+
+    S, S_fte = grid(s_stock, starts, "headcount"), grid(s_stock, starts, "fte")
+    E, E_fte = grid(e_stock, ends, "headcount"), grid(e_stock, ends, "fte")
+    ev_cols = [c for c in ev.columns if c not in ("group", "month")]
+    evg = {c: ev.pivot_table(index="group", columns="month", values=c, aggfunc="sum")
+           .reindex(index=groups, columns=months).fillna(0).to_numpy(dtype=float) for c in ev_cols}
+
+    rows = []
+    for gi, g in enumerate(groups):
+        for k, m in enumerate(target):
+            mi = k + 11  # position of m in `months` and of its first day in `starts`
+            row: dict[str, Any] = {"month": str(m), "group": g}
+            row["headcount_start"] = int(S[gi, mi])
+            row["headcount_end"] = int(E[gi, k])
+            avg = (S[gi, mi] + E[gi, k]) / 2
+            row["avg_headcount"] = avg
+            row["hires"] = int(evg["hires"][gi, mi])
+            avg13 = S[gi, mi - 11: mi + 2].mean()
+            fte_avg = (S_fte[gi, mi] + E_fte[gi, k]) / 2
+            fte_avg13 = S_fte[gi, mi - 11: mi + 2].mean()
+            for kind in KINDS:
+                row[kind] = int(evg[kind][gi, mi])
+            for kind in KINDS:
+                name = "monthly_rate" if kind == "terminations" else f"{kind}_rate"
+                row[name] = float(_safe_div(evg[kind][gi, mi], avg))
+            row["terminations_12m"] = int(evg["terminations"][gi, mi - 11: mi + 1].sum())
+            row["avg_headcount_13"] = avg13
+            for kind in KINDS:
+                name = "annualized_rate" if kind == "terminations" else f"annualized_{kind}_rate"
+                row[name] = float(_safe_div(evg[kind][gi, mi - 11: mi + 1].sum(), avg13))
+            row["fte_start"] = S_fte[gi, mi]
+            row["fte_end"] = E_fte[gi, k]
+            row["fte_hires"] = evg["fte_hires"][gi, mi]
+            for kind in KINDS:
+                row[f"fte_{kind}"] = evg[f"fte_{kind}"][gi, mi]
+            for kind in KINDS:
+                name = "fte_monthly_rate" if kind == "terminations" else f"fte_{kind}_rate"
+                row[name] = float(_safe_div(evg[f"fte_{kind}"][gi, mi], fte_avg))
+            row["fte_avg_13"] = fte_avg13
+            for kind in KINDS:
+                name = "fte_annualized_rate" if kind == "terminations" else f"fte_annualized_{kind}_rate"
+                row[name] = float(_safe_div(evg[f"fte_{kind}"][gi, mi - 11: mi + 1].sum(), fte_avg13))
+            rows.append(row)
+    cols = ["month", "group", "headcount_start", "headcount_end", "avg_headcount", "hires",
+            *KINDS, "monthly_rate", "voluntary_rate", "involuntary_rate", "regretted_rate",
+            "terminations_12m", "avg_headcount_13", "annualized_rate", "annualized_voluntary_rate",
+            "annualized_involuntary_rate", "annualized_regretted_rate",
+            "fte_start", "fte_end", "fte_hires", *[f"fte_{k}" for k in KINDS],
+            "fte_monthly_rate", "fte_voluntary_rate", "fte_involuntary_rate", "fte_regretted_rate",
+            "fte_avg_13", "fte_annualized_rate", "fte_annualized_voluntary_rate",
+            "fte_annualized_involuntary_rate", "fte_annualized_regretted_rate"]
+    out = pd.DataFrame(rows, columns=cols)
+    if by is None and out.empty:
+        # No group anywhere in the window: still one row, all zero counts and missing rates.
+        out = _empty_months(target, cols)
+    return _name_group(out, by)
+
+
+def _empty_months(target: pd.PeriodIndex, cols: list[str]) -> pd.DataFrame:
+    """One all-zero row per month with missing rates (a roster with nobody in the window)."""
+    rows = []
+    for m in target:
+        row = {c: (np.nan if ("rate" in c) else 0) for c in cols}
+        row["month"], row["group"] = str(m), "all"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=cols)
+
+
+CLI_COLUMNS = ("headcount_start", "headcount_end", "hires", "terminations", "voluntary", "involuntary",
+               "regretted", "monthly_rate", "annualized_rate")
+
+
+def attrition_for_month(agents: pd.DataFrame, month: Any, by: str | None = None,
+                        bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+    """One row per group for one month: the `reportlib attrition` record (group column first), rates 0..1."""
+    table = monthly_attrition(agents, month, month, by=by, bands=bands)
+    return table[([by] if by else []) + list(CLI_COLUMNS)].reset_index(drop=True)
+
+
+# --- early tenure ---------------------------------------------------------------------------------
+
+
+def early_tenure_attrition(agents: pd.DataFrame, as_of: Any, freq: str = "Q", by: str | None = None,
+                           days: int = 90) -> pd.DataFrame:
+    """Per hire cohort (period of hire_date): hires, leavers within `days` of hire, their share 0..1.
+
+    Counts hires on or before `as_of` and terminations on or before it. `complete` is True when every hire in
+    the cohort has had `days` days to leave by `as_of` (an incomplete cohort's rate can still rise).
+    """
+    a = prepare_agents(agents)
+    as_of = _date(as_of, "as_of")
+    if by == "tenure_band":
+        raise UsageError("early-tenure attrition is by hire cohort; group it by team, site, supervisor or role")
+    a = a[a["hire_date"] <= as_of].copy()
+    a["group"] = _group_values(a, by)
+    a["cohort"] = a["hire_date"].dt.to_period(freq)
+    tenure_at_exit = _days(a["termination_date"].to_numpy() - a["hire_date"].to_numpy())
+    a["early"] = (a["termination_date"] <= as_of).to_numpy() & (tenure_at_exit <= days)
+    out = a.groupby(["cohort", "group"], sort=True).agg(hires=("agent_id", "size"), early_leavers=("early", "sum"))
+    out = out.reset_index()
+    out["early_leavers"] = out["early_leavers"].astype(int)
+    out["rate"] = _safe_div(out["early_leavers"], out["hires"])
+    cohort_end = pd.DatetimeIndex([p.end_time.normalize() for p in out["cohort"]])
+    out["complete"] = (cohort_end + pd.Timedelta(days=days)) <= as_of
+    out["cohort"] = out["cohort"].astype(str)
+    return _name_group(out, by)
+
+
+# --- tenure survival (Kaplan-Meier) ---------------------------------------------------------------
+
+
+def tenure_durations(agents: pd.DataFrame, as_of: Any | None = None) -> pd.DataFrame:
+    """Per agent hired by `as_of`: tenure_days (to termination, or to as_of when still employed) and left (bool).
+
+    Terminations after `as_of` are censored at `as_of`. as_of defaults to the latest hire or termination date.
+    Adds hire_cohort (quarter of hire, e.g. 2024Q1).
+    """
+    a = prepare_agents(agents)
+    as_of = _date(as_of, "as_of") if as_of is not None else max(a["hire_date"].max(), a["termination_date"].max())
+    a = a[a["hire_date"] <= as_of].copy()
+    left = (a["termination_date"] <= as_of).fillna(False).to_numpy(dtype=bool)
+    end = np.where(left, a["termination_date"].to_numpy(dtype="datetime64[ns]"), np.datetime64(as_of, "ns"))
+    a["tenure_days"] = _days(end - a["hire_date"].to_numpy(dtype="datetime64[ns]"))
+    a["left"] = left
+    a["hire_cohort"] = a["hire_date"].dt.to_period("Q").astype(str)
+    return a
+
+
+@dataclass
+class Survival:
+    """Kaplan-Meier results: `curves` (group, tenure_days, survival, ci_lower, ci_upper, at_risk) and
+    `summary` (one row per group: agents, leavers, median tenure with CI in days, P(reach 90 days),
+    P(reach 1 year) with CIs)."""
+
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def _km_value_at(kmf: Any, t: float) -> tuple[float, float, float]:
+    """S(t) and its CI from a fitted KaplanMeierFitter; NaN when t is beyond the longest observed tenure."""
+    timeline = kmf.survival_function_.index.to_numpy(dtype=float)
+    if len(timeline) == 0 or t > timeline.max():
+        return (np.nan, np.nan, np.nan)
+    pos = np.searchsorted(timeline, t, side="right") - 1
+    s = float(kmf.survival_function_.iloc[pos, 0])
+    ci = kmf.confidence_interval_survival_function_.iloc[pos]
+    return (s, float(ci.iloc[0]), float(ci.iloc[1]))
+
+
+def tenure_survival(agents: pd.DataFrame, as_of: Any | None = None, by: str | None = None,
+                    alpha: float = 0.05, milestones: Sequence[int] = (90, 365)) -> Survival:
+    """Kaplan-Meier tenure survival (lifelines), current staff censored, by hire_cohort / team / site / any column.
+
+    Median tenure in days with its (1 - alpha) CI (NaN when the curve never falls to 0.5, i.e. not reached);
+    p_reach_90d / p_reach_365d = probability of still being employed after that many days (NaN past the
+    longest observed tenure).
+    """
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    d = tenure_durations(agents, as_of)
+    d["group"] = d["hire_cohort"].to_numpy(dtype=object) if by == "hire_cohort" else _group_values(d, by)
+    curves, rows = [], []
+    for g, part in d.groupby("group", sort=True):
+        kmf = KaplanMeierFitter(alpha=alpha)
+        kmf.fit(part["tenure_days"], event_observed=part["left"], label="survival")
+        sf = kmf.survival_function_
+        ci = kmf.confidence_interval_survival_function_
+        curves.append(pd.DataFrame({
+            "group": g, "tenure_days": sf.index.to_numpy(dtype=float), "survival": sf.iloc[:, 0].to_numpy(),
+            "ci_lower": ci.iloc[:, 0].to_numpy(), "ci_upper": ci.iloc[:, 1].to_numpy(),
+            "at_risk": kmf.event_table["at_risk"].reindex(sf.index).to_numpy(),
+        }))
+        med = float(kmf.median_survival_time_)
+        med_ci = median_survival_times(kmf.confidence_interval_)
+        lo, hi = float(med_ci.iloc[0, 0]), float(med_ci.iloc[0, 1])
+        row: dict[str, Any] = {
+            "group": g, "agents": len(part), "leavers": int(part["left"].sum()),
+            "median_tenure_days": med if np.isfinite(med) else np.nan,
+            "median_ci_lower": lo if np.isfinite(lo) else np.nan,
+            "median_ci_upper": hi if np.isfinite(hi) else np.nan,
+        }
+        for t in milestones:
+            s, sl, su = _km_value_at(kmf, float(t))
+            row[f"p_reach_{t}d"], row[f"p_reach_{t}d_lower"], row[f"p_reach_{t}d_upper"] = s, sl, su
+        rows.append(row)
+    curve_cols = ["group", "tenure_days", "survival", "ci_lower", "ci_upper", "at_risk"]
+    curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=curve_cols)
+    summary = pd.DataFrame(rows)
+    return Survival(curves=_name_group(curves_df, by), summary=_name_group(summary, by))
+
+
+# --- reasons --------------------------------------------------------------------------------------
+
+
+def _leavers(agents: pd.DataFrame, start: Any | None, end: Any | None) -> pd.DataFrame:
+    a = prepare_agents(agents)
+    t = a[a["termination_date"].notna()].copy()
+    if start is not None:
+        t = t[t["termination_date"] >= _date(start, "start")]
+    if end is not None:
+        t = t[t["termination_date"] <= _date(end, "end")]
+    reason = t["termination_reason"].astype("string").str.strip()
+    t["reason"] = reason.fillna(NO_REASON).replace("", NO_REASON).to_numpy(dtype=object)
+    return t
+
+
+def reasons_pareto(agents: pd.DataFrame, start: Any | None = None, end: Any | None = None,
+                   by_type: bool = False) -> pd.DataFrame:
+    """Termination reasons for terminations dated start..end (inclusive), most frequent first.
+
+    Columns: reason, [termination_type], terminations, share (0..1 of all terminations), cumulative_share.
+    Missing reasons are shown as "(not given)".
+    """
+    t = _leavers(agents, start, end)
+    keys = ["reason"] + (["termination_type"] if by_type else [])
+    if by_type:
+        t["termination_type"] = t["termination_type"].fillna(NO_GROUP)
+    out = t.groupby(keys, sort=False).size().rename("terminations").reset_index()
+    out = out.sort_values(["terminations", "reason"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    total = out["terminations"].sum()
+    out["share"] = _safe_div(out["terminations"], total)
+    out["cumulative_share"] = out["share"].cumsum()
+    return out
+
+
+def reasons_by_tenure_band(agents: pd.DataFrame, start: Any | None = None, end: Any | None = None,
+                           bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+    """Terminations per tenure band at termination x reason, with share 0..1 of the band's terminations."""
+    bands = bands or DEFAULT_TENURE_BANDS
+    t = _leavers(agents, start, end)
+    t["tenure_band"] = band_of(_days(t["termination_date"].to_numpy() - t["hire_date"].to_numpy()), bands)
+    out = t.groupby(["tenure_band", "reason"], sort=False).size().rename("terminations").reset_index()
+    order = {b[0]: i for i, b in enumerate(bands)}
+    out["_o"] = out["tenure_band"].map(order)
+    out = out.sort_values(["_o", "terminations", "reason"], ascending=[True, False, True]).drop(columns="_o")
+    out["share_of_band"] = out["terminations"] / out.groupby("tenure_band")["terminations"].transform("sum")
+    return out.reset_index(drop=True)
+
+
+# --- comparing groups (supervisors) ---------------------------------------------------------------
+
+
+def compare_groups(agents: pd.DataFrame, month: Any, by: str = "supervisor", min_headcount: float = 10,
+                   alpha: float = 0.05,
+                   bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+    """Annualized attrition per group with counts, a (1 - alpha) exact Poisson CI and a small-group flag.
+
+    Columns: [by], avg_headcount_13, terminations_12m, annualized_rate, ci_lower, ci_upper, overall_rate,
+    small_group (mean headcount below `min_headcount`), assessment: "too small to compare", "above overall",
+    "below overall" (CI excludes the overall rate) or "in line". The CI treats leavers as Poisson counts over
+    avg_headcount_13 person-years (statsmodels confint_poisson, exact-c); NaN when nobody was employed.
+    """
+    from statsmodels.stats.rates import confint_poisson
+
+    table = monthly_attrition(agents, month, month, by=by, bands=bands)
+    overall = monthly_attrition(agents, month, month, by=None, bands=bands)["annualized_rate"].iloc[0]
+    out = table[[by, "avg_headcount_13", "terminations_12m", "annualized_rate"]].copy()
+    count = out["terminations_12m"].to_numpy(dtype=float)
+    exposure = out["avg_headcount_13"].to_numpy(dtype=float)
+    lo, hi = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    ok = exposure > 0
+    if ok.any():
+        l_, h_ = confint_poisson(count[ok], exposure[ok], method="exact-c", alpha=alpha)
+        lo[ok], hi[ok] = l_, h_
+    out["ci_lower"], out["ci_upper"] = lo, hi
+    out["overall_rate"] = overall
+    out["small_group"] = out["avg_headcount_13"] < min_headcount
+    out["assessment"] = np.select(
+        [out["small_group"], out["ci_lower"] > overall, out["ci_upper"] < overall],
+        ["too small to compare", "above overall", "below overall"], default="in line")
+    return out.reset_index(drop=True)
+
+
+# --- drivers (Cox proportional hazards) -----------------------------------------------------------
+
+
+@dataclass
+class DriverModel:
+    """A fitted Cox model of leaving: `table` (factor, comparison, hazard_ratio, ci_lower, ci_upper, p_value,
+    reading), the plain-language `caveat`, counts, concordance and `notes` on what was dropped or adjusted."""
+
+    table: pd.DataFrame
+    caveat: str
+    agents: int
+    leavers: int
+    concordance: float = float("nan")
+    penalizer: float = float("nan")
+    notes: list[str] = field(default_factory=list)
+
+
+def _reading(hr: float, lo: float, hi: float, comparison: str) -> str:
+    if not np.isfinite(hr):
+        return ""
+    pct = abs(hr - 1) * 100
+    direction = "higher" if hr > 1 else "lower"
+    text = f"{pct:.0f}% {direction} hazard of leaving {comparison}"
+    if np.isfinite(lo) and np.isfinite(hi) and lo <= 1 <= hi:
+        text += " (interval includes no difference)"
+    return text
+
+
+def attrition_drivers(agents: pd.DataFrame, as_of: Any | None = None, factors: pd.DataFrame | None = None,
+                      categorical: Sequence[str] = ("team", "site"), numeric: Sequence[str] = ("fte",),
+                      penalizer: float = 0.01, alpha: float = 0.05, min_level_size: int = 5) -> DriverModel:
+    """Cox proportional-hazards model (lifelines) of leaving on the tenure time scale.
+
+    Tenure is the model's time axis (the baseline hazard), so every ratio is net of tenure. Covariates:
+    `categorical` columns of agents (each level against the largest; levels with fewer than min_level_size
+    agents pooled as "other"), `numeric` columns (fte = schedule share), and every numeric column of
+    `factors` (a per-agent frame with agent_id, e.g. occupancy, adherence, qa_score, aht_vs_goal), joined on
+    agent_id. Numeric covariates are standardized: hazard ratio per one standard deviation. Agents without a
+    factor value are left out (counted in notes). Constant columns are dropped; the ridge `penalizer` keeps
+    small data stable (raised automatically if the fit does not converge).
+    """
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
+
+    d = tenure_durations(agents, as_of)
+    notes: list[str] = []
+    empty = pd.DataFrame(columns=["factor", "comparison", "hazard_ratio", "ci_lower", "ci_upper", "p_value", "reading"])
+    if factors is not None:
+        if "agent_id" not in factors.columns:
+            raise UsageError("driver factors need an agent_id column")
+        f = factors.copy()
+        f["agent_id"] = f["agent_id"].astype("string")
+        num_f = [c for c in f.columns if c != "agent_id" and pd.api.types.is_numeric_dtype(f[c])
+                 and not pd.api.types.is_bool_dtype(f[c])]
+        if f["agent_id"].duplicated().any():
+            raise UsageError("driver factors must have one row per agent_id")
+        d = d.merge(f[["agent_id", *num_f]], on="agent_id", how="left")
+    else:
+        num_f = []
+    num_cols = [c for c in [*numeric, *num_f] if c in d.columns]
+    before = len(d)
+    if num_cols:
+        d = d.dropna(subset=num_cols)
+        if len(d) < before:
+            notes.append(f"{before - len(d)} of {before} agents left out for missing {', '.join(num_cols)}")
+    X = pd.DataFrame(index=d.index)
+    labels: dict[str, tuple[str, str]] = {}
+    for col in categorical:
+        if col not in d.columns:
+            continue
+        v = pd.Series(_group_values(d, col), index=d.index)
+        counts = v.value_counts()
+        small = counts[counts < min_level_size].index
+        if len(small):
+            v = v.where(~v.isin(small), "other")
+            pooled = int(counts[small].sum())
+            if pooled < min_level_size:
+                keep = (v != "other").to_numpy()
+                d, X, v = d[keep], X[keep], v[keep]
+                notes.append(f"{col}: {pooled} agent(s) in level(s) with fewer than {min_level_size} agents "
+                             f"left out (too few to model even pooled)")
+            else:
+                notes.append(f"{col}: {len(small)} level(s) with fewer than {min_level_size} agents "
+                             f"pooled as 'other' ({pooled} agents)")
+        counts = v.value_counts()
+        if len(counts) < 2:
+            notes.append(f"{col}: only one level, left out")
+            continue
+        ref = counts.index[0]
+        for level in sorted(counts.index[1:], key=str):
+            name = f"{col}={level}"
+            X[name] = (v == level).astype(float)
+            labels[name] = (col, f"in {col} {level} vs {ref}")
+    for col in num_cols:
+        x = d[col].astype(float)
+        sd = x.std(ddof=1)
+        if not np.isfinite(sd) or sd == 0:
+            notes.append(f"{col}: constant, left out")
+            continue
+        X[col] = (x - x.mean()) / sd
+        labels[col] = (col, f"per standard deviation of {col} ({sd:.3g})")
+    n, events = len(d), int(d["left"].sum())
+    if n < 10 or events < 3 or X.shape[1] == 0:
+        notes.append(f"too little to model: {n} agents, {events} leavers, {X.shape[1]} usable factors")
+        return DriverModel(empty, CAUSALITY_CAVEAT, n, events, notes=notes)
+    X["duration"] = d["tenure_days"].clip(lower=0.5)  # a same-day leaver: half a day (Cox needs > 0)
+    X["event"] = d["left"].astype(int)
+    cph = None
+    pen = penalizer
+    for _ in range(3):
+        try:
+            cph = CoxPHFitter(penalizer=pen, alpha=alpha).fit(X, duration_col="duration", event_col="event")
+            break
+        except (ConvergenceError, np.linalg.LinAlgError, ValueError):
+            pen = max(pen * 10, 0.1)
+    if cph is None:
+        notes.append("the model did not converge even with a strong penalizer")
+        return DriverModel(empty, CAUSALITY_CAVEAT, n, events, notes=notes)
+    if pen != penalizer:
+        notes.append(f"penalizer raised to {pen:g} for the fit to converge")
+    s = cph.summary
+    rows = []
+    for name in s.index:
+        col, comparison = labels[name]
+        hr = float(s.loc[name, "exp(coef)"])
+        lo = float(s.loc[name, f"exp(coef) lower {100 * (1 - alpha):g}%"])
+        hi = float(s.loc[name, f"exp(coef) upper {100 * (1 - alpha):g}%"])
+        rows.append({"factor": col, "comparison": comparison, "hazard_ratio": hr, "ci_lower": lo,
+                     "ci_upper": hi, "p_value": float(s.loc[name, "p"]), "reading": _reading(hr, lo, hi, comparison)})
+    return DriverModel(pd.DataFrame(rows, columns=empty.columns), CAUSALITY_CAVEAT, n, events,
+                       concordance=float(cph.concordance_index_), penalizer=pen, notes=notes)
+
+
+# --- hazard by tenure, projection, backtest, cost -------------------------------------------------
+
+
+def tenure_hazard(agents: pd.DataFrame, start: Any, end: Any,
+                  bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+    """Monthly probability of leaving per tenure band, estimated from the window [start, end) (end exclusive).
+
+    Piecewise-constant hazard (the exponential MLE within each band): rate = leavers / days at risk, both
+    counted inside the window and the band (agents hired before `start` enter at their tenure then);
+    monthly_hazard = 1 - exp(-rate x 30.44 days). Written here rather than with lifelines'
+    PiecewiseExponentialFitter because the estimate is closed-form and must also work for a band with no
+    leavers (the tests check it against that fitter). A band with no time at risk falls back to the overall
+    rate (source = "overall").
+
+    Columns: tenure_band, min_days, max_days, exposure_months (agent-months at risk), leavers,
+    monthly_hazard (0..1), source.
+    """
+    a = prepare_agents(agents)
+    bands = bands or DEFAULT_TENURE_BANDS
+    s, e = _date(start, "start"), _date(end, "end")
+    if e <= s:
+        raise UsageError(f"hazard window end {e.date()} must be after its start {s.date()}")
+    hire = a["hire_date"].to_numpy(dtype="datetime64[ns]")
+    term = a["termination_date"].to_numpy(dtype="datetime64[ns]")
+    s64, e64 = np.datetime64(s, "ns"), np.datetime64(e, "ns")
+    left_in = ~np.isnat(term) & (term >= s64) & (term < e64)
+    stop = np.where(left_in, term, e64)
+    stop = np.where(~np.isnat(term) & (term < s64), s64, stop)  # gone before the window: no exposure
+    enter = np.maximum(hire, s64)
+    in_window = (hire < e64) & (stop >= enter)
+    lo_t = _days(enter - hire)[in_window]
+    hi_t = _days(stop - hire)[in_window]
+    event_t = _days(term - hire)[left_in & in_window]
+    lower = np.array([0.0] + [b[1] for b in bands[:-1]], dtype=float)
+    upper = np.array([b[1] if b[1] is not None else np.inf for b in bands], dtype=float)
+    exposure = np.clip(np.minimum(hi_t[:, None], upper[None, :]) - np.maximum(lo_t[:, None], lower[None, :]), 0, None).sum(axis=0)
+    leavers = pd.Series(band_of(event_t, bands)).value_counts().reindex([b[0] for b in bands]).fillna(0).to_numpy()
+    overall = leavers.sum() / exposure.sum() if exposure.sum() > 0 else np.nan
+    rate = _safe_div(leavers, exposure)
+    source = np.where(exposure > 0, "band", "overall")
+    rate = np.where(exposure > 0, rate, overall)
+    return pd.DataFrame({
+        "tenure_band": [b[0] for b in bands], "min_days": lower, "max_days": upper,
+        "exposure_months": exposure / DAYS_PER_MONTH, "leavers": leavers.astype(int),
+        "monthly_hazard": 1 - np.exp(-rate * DAYS_PER_MONTH), "source": source,
+    })
+
+
+def _cum_hazard(hazard: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Knots (tenure days) and cumulative hazard at them, for np.interp (linear within each band)."""
+    h = hazard.reset_index(drop=True)
+    if h["monthly_hazard"].isna().any() or (h["monthly_hazard"] >= 1).any() or (h["monthly_hazard"] < 0).any():
+        raise UsageError("tenure hazard must be a share 0..1 (below 1) for every band")
+    rate = -np.log1p(-h["monthly_hazard"].to_numpy(dtype=float)) / DAYS_PER_MONTH  # per day
+    upper = h["max_days"].to_numpy(dtype=float).copy()
+    upper[~np.isfinite(upper)] = 1e7  # open-ended last band: far beyond any tenure
+    knots = np.concatenate([[0.0], upper])
+    widths = np.diff(knots)
+    return knots, np.concatenate([[0.0], np.cumsum(rate * widths)])
+
+
+def project_leavers(agents: pd.DataFrame, hazard: pd.DataFrame, start: Any, months: int = 6,
+                    by: str | None = None, cost_per_hire: float | None = None,
+                    training_weeks: float | None = None, hours_per_week: float = 40.0) -> pd.DataFrame:
+    """Expected leavers per calendar month from `start` (a month's first day) among agents on the roster at start.
+
+    Each agent's chance of leaving in a month follows the tenure-band hazard (`tenure_hazard`) as their tenure
+    grows; expected leavers = sum of those chances. Later hires are not in the projection (the capacity plan
+    adds them). With cost_per_hire and training_weeks, expected_cost = sum over agents of the chance of
+    leaving x (cost_per_hire + training_weeks x hours_per_week x the agent's hourly_cost).
+
+    Columns: month (YYYY-MM), [by], roster_start, expected_leavers, cumulative_expected_leavers,
+    expected_headcount_end, [expected_cost].
+    """
+    a = prepare_agents(agents)
+    first = _date(start, "start")
+    if months < 1:
+        raise UsageError("months must be at least 1")
+    if by == "tenure_band":
+        raise UsageError("the projection follows each agent through the tenure bands; group it by a roster column")
+    roster = a[(a["hire_date"] <= first) & ~(a["termination_date"] < first)].copy()
+    roster["group"] = _group_values(roster, by)
+    knots, H = _cum_hazard(hazard)
+    t0 = _days(np.datetime64(first, "ns") - roster["hire_date"].to_numpy(dtype="datetime64[ns]"))
+    bounds = pd.DatetimeIndex([first + pd.DateOffset(months=k) for k in range(months + 1)])
+    offsets = _days(bounds.to_numpy(dtype="datetime64[ns]") - np.datetime64(first, "ns"))
+    H0 = np.interp(t0, knots, H)
+    surv = np.exp(-(np.interp(t0[:, None] + offsets[None, :], knots, H) - H0[:, None]))  # agents x (months+1)
+    p_month = surv[:, :-1] - surv[:, 1:]
+    with_cost = cost_per_hire is not None and training_weeks is not None
+    if with_cost:
+        unit = cost_per_hire + training_weeks * hours_per_week * roster["hourly_cost"].to_numpy(dtype=float)
+    rows = []
+    for g, idx in roster.groupby("group", sort=True).indices.items():
+        cum = 0.0
+        for k in range(months):
+            exp_k = float(p_month[idx, k].sum())
+            cum += exp_k
+            row = {"month": str(bounds[k].to_period("M")), "group": g, "roster_start": len(idx),
+                   "expected_leavers": exp_k, "cumulative_expected_leavers": cum,
+                   "expected_headcount_end": float(surv[idx, k + 1].sum())}
+            if with_cost:
+                row["expected_cost"] = float(np.nansum(p_month[idx, k] * unit[idx]))
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    return _name_group(out, by)
+
+
+def backtest_projection(agents: pd.DataFrame, cutoff: Any, months: int = 6, window_months: int = 24,
+                        bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+    """Fit the tenure hazard on the `window_months` before `cutoff` (a month's first day), project `months`
+    months from it, and set the projection beside what happened.
+
+    Columns: month, roster_start, expected_leavers, actual_leavers (terminations among the agents on the roster
+    at cutoff, the projected population), actual_leavers_all (all terminations in the month, later hires
+    included), cumulative_expected_leavers, cumulative_actual_leavers.
+    """
+    a = prepare_agents(agents)
+    cut = _date(cutoff, "cutoff")
+    hz = tenure_hazard(a, cut - pd.DateOffset(months=window_months), cut, bands=bands)
+    proj = project_leavers(a, hz, cut, months=months)
+    roster = a[(a["hire_date"] <= cut) & ~(a["termination_date"] < cut)]
+    tmonth = roster["termination_date"].dt.to_period("M").astype(str)
+    all_month = a["termination_date"].dt.to_period("M").astype(str)
+    proj["actual_leavers"] = [int((tmonth == m).sum()) for m in proj["month"]]
+    proj["actual_leavers_all"] = [int((all_month == m).sum()) for m in proj["month"]]
+    proj["cumulative_actual_leavers"] = proj["actual_leavers"].cumsum()
+    return proj[["month", "roster_start", "expected_leavers", "actual_leavers", "actual_leavers_all",
+                 "cumulative_expected_leavers", "cumulative_actual_leavers"]]
+
+
+def attrition_cost(agents: pd.DataFrame, start: Any, end: Any, cost_per_hire: float, training_weeks: float,
+                   hours_per_week: float = 40.0, by: str | None = None,
+                   bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+    """Replacement cost of terminations dated start..end (inclusive), in currency units.
+
+    Per leaver: cost_per_hire + training_weeks x hours_per_week x the leaver's loaded hourly_cost (the
+    replacement's training time is priced at the leaver's rate). Leavers without an hourly_cost are priced at
+    the median of the roster and counted in `hourly_cost_imputed`.
+    Columns: [by], leavers, hiring_cost, training_cost, total_cost, hourly_cost_imputed.
+    """
+    a = prepare_agents(agents)
+    t = _leavers(a, start, end)
+    median = float(a["hourly_cost"].median()) if a["hourly_cost"].notna().any() else np.nan
+    imputed = t["hourly_cost"].isna()
+    rate = t["hourly_cost"].fillna(median)
+    t["group"] = _group_values(t, by) if by != "tenure_band" else band_of(
+        _days(t["termination_date"].to_numpy() - t["hire_date"].to_numpy()), bands or DEFAULT_TENURE_BANDS)
+    t["hiring_cost"] = float(cost_per_hire)
+    t["training_cost"] = training_weeks * hours_per_week * rate
+    t["imputed"] = imputed.astype(int)
+    out = t.groupby("group", sort=True).agg(leavers=("agent_id", "size"), hiring_cost=("hiring_cost", "sum"),
+                                            training_cost=("training_cost", "sum"),
+                                            hourly_cost_imputed=("imputed", "sum")).reset_index()
+    if by is None and out.empty:
+        out = pd.DataFrame({"group": ["all"], "leavers": [0], "hiring_cost": [0.0], "training_cost": [0.0],
+                            "hourly_cost_imputed": [0]})
+    out["total_cost"] = out["hiring_cost"] + out["training_cost"]
+    out = out[["group", "leavers", "hiring_cost", "training_cost", "total_cost", "hourly_cost_imputed"]]
+    return _name_group(out, by)
+
+
+# --- everything a month's attrition report shows --------------------------------------------------
+
+
+def attrition_report(agents: pd.DataFrame, month: Any, params: dict | None = None,
+                     factors: pd.DataFrame | None = None, trend_months: int = 24) -> dict[str, Any]:
+    """All attrition figures for the report on `month`, from the agents table and parameters/attrition.yaml.
+
+    Keys: trend (monthly_attrition over the last `trend_months` months), by_<team|site|role|tenure_band>
+    (the month), supervisors (compare_groups), early_tenure (hire quarters), survival_<overall|hire_cohort|
+    team|site> (Survival), reasons and reasons_by_tenure (the 12 months ending with `month`), drivers
+    (DriverModel; `factors` is the optional per-agent frame), hazard (tenure_hazard over the window before
+    the month's end), projection (next months from the first day after `month`, with expected_cost),
+    cost_12m (attrition_cost of the 12 months' leavers), as_of (the month's last day).
+    """
+    p = params.get("attrition", {}) if params and isinstance(params.get("attrition"), dict) else (params or {})
+    bands = tenure_bands(p)
+    m = _month(month)
+    as_of = m.end_time.normalize()
+    after = (m + 1).start_time
+    alpha = 1 - float(p.get("confidence_level", 0.95))
+    cost_per_hire, weeks = float(p.get("cost_per_hire", 4000)), float(p.get("training_weeks", 4))
+    hours = float(p.get("training_hours_per_week", 40))
+    a = prepare_agents(agents)
+    out: dict[str, Any] = {"as_of": as_of, "month": str(m)}
+    out["trend"] = monthly_attrition(a, m - (trend_months - 1), m, bands=bands)
+    for by in ("team", "site", "role", "tenure_band"):
+        out[f"by_{by}"] = monthly_attrition(a, m, m, by=by, bands=bands)
+    out["supervisors"] = compare_groups(a, m, by="supervisor", min_headcount=float(p.get("min_group_headcount", 10)),
+                                        alpha=alpha, bands=bands)
+    out["early_tenure"] = early_tenure_attrition(a, as_of, freq="Q", days=int(p.get("early_tenure_days", 90)))
+    out["survival_overall"] = tenure_survival(a, as_of, alpha=alpha)
+    for by in ("hire_cohort", "team", "site"):
+        out[f"survival_{by}"] = tenure_survival(a, as_of, by=by, alpha=alpha)
+    year_start = (m - 11).start_time
+    out["reasons"] = reasons_pareto(a, year_start, as_of)
+    out["reasons_by_tenure"] = reasons_by_tenure_band(a, year_start, as_of, bands=bands)
+    out["drivers"] = attrition_drivers(a, as_of, factors=factors, penalizer=float(p.get("cox_penalizer", 0.01)),
+                                       alpha=alpha, min_level_size=int(p.get("cox_min_level_size", 5)))
+    window = int(p.get("hazard_window_months", 24))
+    out["hazard"] = tenure_hazard(a, after - pd.DateOffset(months=window), after, bands=bands)
+    out["projection"] = project_leavers(a, out["hazard"], after, months=int(p.get("projection_months", 6)),
+                                        cost_per_hire=cost_per_hire, training_weeks=weeks, hours_per_week=hours)
+    out["cost_12m"] = attrition_cost(a, year_start, as_of, cost_per_hire, weeks, hours_per_week=hours)
+    return out

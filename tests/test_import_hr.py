@@ -1,0 +1,154 @@
+"""The HRDataset_v14 adapter: messy input (BOM, CRLF, trailing spaces, M/D/YYYY and 2-digit years), the
+documented mapping, refusal of broken files, and the real file in ../shared/data end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import shared_path
+from reportlib.errors import DataError
+from reportlib.import_hr import (hr_to_agents, load_hr, parse_us_dates, read_hr_csv,
+                                 role_from_position, snapshot_date)
+
+HEADER = ("Employee_Name,EmpID,Termd,Position,State,DOB,DateofHire,DateofTermination,TermReason,"
+          "EmploymentStatus,Department,ManagerName,Salary,PerformanceScore,LastPerformanceReview_Date")
+LINES = [
+    '"Adams, Ann  B",1001,0,Production Technician I,MA ,09/27/87,7/5/2011,,N/A-StillEmployed,Active,Production       ,Kay Lee,62400,Fully Meets,1/17/2019',
+    '"Brown, Bo   ",1002,1,Sr. DBA,CT,05/05/1975,03/30/2015,6/16/2016,more money,Voluntarily Terminated,IT/IS,Sam Roe,104000,Exceeds,2/24/2016',
+    '"Cole, Cy",1003,1,Production Manager,MA,3/1/61,1/9/2006,11/10/2018,attendance,Terminated for Cause,Production       ,Kay Lee,83200,Fully Meets,',
+    '"Dee, Di",1004,1,Area Sales Manager,TX,12/31/90,2/1/2012,3/4/2013,unhappy,Voluntarily Terminated,Sales,Ann Wu,52000,PIP,',
+]
+
+
+def write_messy(path: Path, lines: list[str] = LINES) -> Path:
+    """The header and lines as the Excel re-save has them: UTF-8 BOM and CRLF line ends."""
+    path.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join([HEADER, *lines]) + "\r\n").encode("utf-8"))
+    return path
+
+
+def test_parse_us_dates_and_two_digit_years():
+    problems: list[str] = []
+    values = pd.Series(["7/5/2011", "07/05/2011", "3/30/15", "09/27/87", "", "2011-07-05", "13/45/2011", "N/A"])
+    got = parse_us_dates(values, "DateofHire", "f.csv", pd.Timestamp("2019-02-28"), problems)
+    assert got.iloc[:4].tolist() == [pd.Timestamp("2011-07-05"), pd.Timestamp("2011-07-05"),
+                                     pd.Timestamp("2015-03-30"), pd.Timestamp("1987-09-27")]
+    assert pd.isna(got.iloc[4]) and got.iloc[5] == pd.Timestamp("2011-07-05")
+    assert problems == ["f.csv row 7, column DateofHire: expected a date as M/D/YYYY, got '13/45/2011'",
+                        "f.csv row 8, column DateofHire: expected a date as M/D/YYYY, got 'N/A'"]
+    # a 2-digit year goes to the latest century that is not after the snapshot
+    assert parse_us_dates(pd.Series(["1/1/19"]), "c", "f", pd.Timestamp("2019-02-28"), [])[0].year == 2019
+    assert parse_us_dates(pd.Series(["3/1/19"]), "c", "f", pd.Timestamp("2019-02-28"), [])[0].year == 1919
+
+
+def test_role_rule():
+    assert role_from_position("Production Technician I") == "agent"
+    assert role_from_position("Production Manager") == "supervisor"
+    assert role_from_position("President & CEO") == "supervisor"
+    assert role_from_position("Area Sales Manager") == "agent"
+    assert role_from_position("Sr. DBA") == "lead"
+    assert role_from_position("Senior BI Developer") == "lead"
+    assert role_from_position("Data Architect") == "lead"
+
+
+def test_mapping_of_a_messy_file(tmp_path):
+    raw = read_hr_csv(write_messy(tmp_path / "hr.csv"))
+    assert list(raw.columns)[0] == "Employee_Name"            # the BOM is gone
+    assert snapshot_date(raw) == pd.Timestamp("2019-01-17")   # latest 4-digit date in any date column
+    a = hr_to_agents(raw, "hr.csv").set_index("agent_id")
+    assert list(a.reset_index().columns) == ["agent_id", "name", "team", "supervisor", "site", "role", "hire_date",
+                                             "termination_date", "termination_type", "termination_reason",
+                                             "regretted", "fte", "hourly_cost"]
+    assert a.loc["1001", "name"] == "Adams, Ann B" and a.loc["1002", "name"] == "Brown, Bo"
+    assert a.loc["1001", "team"] == "Production" and a.loc["1001", "site"] == "MA"
+    assert a.loc["1001", "supervisor"] == "Kay Lee"
+    assert a["role"].to_dict() == {"1001": "agent", "1002": "lead", "1003": "supervisor", "1004": "agent"}
+    assert a["hire_date"].tolist() == pd.to_datetime(["2011-07-05", "2015-03-30", "2006-01-09", "2012-02-01"]).tolist()
+    assert pd.isna(a.loc["1001", "termination_date"]) and a.loc["1003", "termination_date"] == pd.Timestamp("2018-11-10")
+    assert a["termination_type"].tolist()[1:] == ["voluntary", "involuntary", "voluntary"]
+    assert pd.isna(a.loc["1001", "termination_type"]) and pd.isna(a.loc["1001", "termination_reason"])
+    assert a.loc["1004", "termination_reason"] == "unhappy"
+    # regretted: voluntary and rated Exceeds/Fully Meets; a PIP leaver or a dismissal is not; actives empty
+    assert pd.isna(a.loc["1001", "regretted"])
+    assert [bool(a.loc[i, "regretted"]) for i in ("1002", "1003", "1004")] == [True, False, False]
+    assert (a["fte"] == 1.0).all()
+    assert a.loc["1001", "hourly_cost"] == pytest.approx(62400 / 2080)
+    loaded = hr_to_agents(raw, "hr.csv", loading=1.3).set_index("agent_id")
+    assert loaded.loc["1001", "hourly_cost"] == pytest.approx(62400 / 2080 * 1.3, abs=0.005)
+
+
+def test_broken_rows_are_named(tmp_path):
+    broken = [
+        LINES[0],
+        '"Eve, E",1001,1,Production Technician I,MA,1/1/80,5/5/2012,,unhappy,Voluntarily Terminated,Production,Kay Lee,40000,Fully Meets,',
+        '"Fay, F",,0,Production Technician I,MA,1/1/80,5/5/2012,4/4/2012,N/A-StillEmployed,Active,Production,Kay Lee,40000,Fully Meets,',
+        '"Gil, G",1009,19,Production Technician I,MA,1/1/80,5/5/2012,,N/A-StillEmployed,Production,MA,Kay Lee,40000,Fully Meets,',
+    ]
+    with pytest.raises(DataError) as err:
+        hr_to_agents(read_hr_csv(write_messy(tmp_path / "hr.csv", broken)), "hr.csv")
+    text = str(err.value)
+    assert "hr.csv row 2, column EmpID: expected a unique employee id, got '1001'" in text
+    assert "hr.csv row 3, column EmpID: expected an employee id, got ''" in text
+    assert "hr.csv row 2, column DateofTermination: expected a termination date for a terminated employee" in text
+    assert "hr.csv row 3, column DateofTermination: expected a date on or after DateofHire" in text
+    assert "hr.csv row 4, column EmploymentStatus: expected one of Active, Voluntarily Terminated" in text
+    with pytest.raises(DataError, match="column DateofHire is missing"):
+        hr_to_agents(pd.DataFrame({"EmpID": ["1"]}), "x.csv")
+
+
+def test_dirty_variant_is_refused_with_rows_named():
+    with pytest.raises(DataError) as err:
+        load_hr(shared_path("hr-dataset-v14", "HRDataset_v14_DIRTY_variant_oguzhanokyc01.csv"))
+    text = str(err.value)
+    assert "column EmpID: expected an employee id" in text
+    assert "column EmploymentStatus: expected one of" in text and "got 'Production'" in text
+
+
+@pytest.mark.shared_data
+def test_real_file_matches_its_source_notes():
+    a = load_hr(shared_path("hr-dataset-v14", "HRDataset_v14.csv"))
+    # SOURCE.txt: 311 rows; Termd 207/104; Voluntary 88, For cause 16; hires 2006-01-09..2018-07-09,
+    # terminations 2010-08-30..2018-11-10; Departments Production 209, IT/IS 50, Sales 31, ...
+    assert len(a) == 311 and a["agent_id"].is_unique
+    assert a["termination_date"].notna().sum() == 104
+    assert a["termination_type"].value_counts().to_dict() == {"voluntary": 88, "involuntary": 16}
+    assert (a["hire_date"].min(), a["hire_date"].max()) == (pd.Timestamp("2006-01-09"), pd.Timestamp("2018-07-09"))
+    assert (a["termination_date"].min(), a["termination_date"].max()) == (pd.Timestamp("2010-08-30"),
+                                                                          pd.Timestamp("2018-11-10"))
+    assert a["team"].value_counts().to_dict() == {"Production": 209, "IT/IS": 50, "Sales": 31,
+                                                  "Software Engineering": 11, "Admin Offices": 9,
+                                                  "Executive Office": 1}
+    assert set(a["role"]) <= {"agent", "lead", "supervisor"}
+    assert a.loc[a["termination_date"].isna(), "termination_reason"].isna().all()
+    assert not a["name"].str.contains("  ").any() and not a["team"].str.endswith(" ").any()
+    # the mixed DOB column (MM/DD/YYYY and MM/DD/YY) parses to 20th-century birthdays with the same rule
+    raw = read_hr_csv(shared_path("hr-dataset-v14", "HRDataset_v14.csv"))
+    problems: list[str] = []
+    dob = parse_us_dates(raw["DOB"], "DOB", "HRDataset_v14.csv", snapshot_date(raw), problems)
+    assert not problems and dob.notna().all() and dob.dt.year.between(1940, 2000).all()
+    assert (raw["DOB"].str.len() == 8).sum() == 169  # SOURCE.txt: 169 rows with a 2-digit year
+
+
+@pytest.mark.shared_data
+def test_cli_import_hr_round_trips_through_the_loader(tmp_path, monkeypatch, capsys):
+    from reportlib.cli import main
+    from reportlib.load import open_source
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    src = shared_path("hr-dataset-v14", "HRDataset_v14.csv")
+    out = tmp_path / "hr"
+    assert main(["import-hr", str(src), "--out", str(out)]) == 0
+    (summary,) = json.loads(capsys.readouterr().out)
+    assert summary["rows"] == 311 and summary["terminated"] == 104
+    direct = load_hr(src)
+    loaded = open_source(out).frame("agents")      # the lead's loader checks it against the contract
+    assert len(loaded) == 311
+    for col in ("agent_id", "name", "team", "role", "termination_type", "termination_reason"):
+        assert loaded[col].fillna("").tolist() == direct[col].fillna("").tolist(), col
+    assert (loaded["hire_date"].to_numpy() == direct["hire_date"].to_numpy()).all()
+    assert loaded["regretted"].astype("boolean").fillna(False).tolist() == direct["regretted"].fillna(False).tolist()
+    assert main(["import-hr", str(tmp_path / "missing.csv"), "--out", str(out)]) == 1
+    assert "no such file" in capsys.readouterr().err
