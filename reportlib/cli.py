@@ -141,7 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_sample_data(args: argparse.Namespace) -> int:
-    raise UsageError("sample-data is not implemented yet")
+    from .sample import sample_data
+
+    rows, seconds = sample_data(args.out, seed=args.seed, start=args.start, months=args.months,
+                                agents=args.agents, clients=args.clients)
+    counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
+    print(f"reportlib sample-data: wrote {args.out}: {counts} rows in {seconds:.1f} s", file=sys.stderr)
+    return 0
 
 
 def _open(args: argparse.Namespace):
@@ -170,11 +176,68 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
-    raise UsageError("kpis is not implemented yet")
+    from .load import open_source
+    from .metrics import kpi_columns_missing_from_intervals, kpis_for_source, month_bounds
+    from .params import data_location, load_params
+
+    params = load_params(args.params)
+    location = data_location(params, args.data)
+    source = open_source(location, params.get("timezone", "America/New_York"))
+    start, end = month_bounds(args.month)
+    threshold = args.sl_threshold if args.sl_threshold is not None else float(params.get("sl_threshold_s", 30))
+    definition = args.sl_definition or str(params.get("sl_definition", "offered"))
+    frame = kpis_for_source(
+        source, grain=None, by=args.by, start=start, end=end, sl_threshold_s=threshold,
+        sl_definition=definition, short_abandon_s=float(params.get("short_abandon_s", 5)),
+    )
+    table = "contacts" if source.has("contacts") else "intervals"
+    volume = frame["offered"].fillna(0).sum() + frame["short_abandoned"].fillna(0).sum()
+    if frame.empty or volume == 0:
+        column = "arrived_at" if table == "contacts" else "interval_start"
+        t = source.table(table)
+        lo, hi = t.aggregate(lo=t[column].min(), hi=t[column].max()).to_pandas().iloc[0]
+        covers = f"it covers {lo:%Y-%m-%d} to {hi:%Y-%m-%d}" if pd.notna(lo) else "it is empty"
+        raise ReportlibError(f"no {table} in {args.month} in {location}; {covers}")
+    if table == "intervals":
+        print(f"reportlib kpis: computed from the intervals table; not available from interval data: "
+              f"{', '.join(kpi_columns_missing_from_intervals())}", file=sys.stderr)
+    frame.insert(0, "month", args.month)
+    emit(frame, args.format)
+    return 0
 
 
 def _cmd_staffing(args: argparse.Namespace) -> int:
-    raise UsageError("staffing is not implemented yet")
+    """Agents for one interval; JSON prints ONE object (not a list), CSV one row."""
+    import math
+
+    from . import staffing
+
+    def share(value: float | None, flag: str) -> float | None:
+        # A share 0..1, or a percent when above 1 (80 -> 0.8).
+        if value is None:
+            return None
+        if not math.isfinite(value) or not 0 <= value <= 100:
+            raise UsageError(f"{flag} must be a share 0..1 or a percent 1..100, got {value}")
+        return value / 100.0 if value > 1 else value
+
+    if args.model == "erlang_a" and args.patience_s is None:
+        raise UsageError("--model erlang_a needs --patience-s (mean caller patience in seconds)")
+    if args.interval_min is None or not args.interval_min > 0:
+        raise UsageError(f"--interval-min must be > 0, got {args.interval_min}")
+    record = staffing.staffing_summary(
+        calls=args.calls, aht_s=args.aht, interval_s=args.interval_min * 60.0,
+        target_sl=share(args.target_sl, "--target-sl"), answer_s=args.answer_s, model=args.model,
+        patience_s=args.patience_s if args.model == "erlang_a" else None,
+        shrinkage=share(args.shrinkage, "--shrinkage"), max_occupancy=share(args.max_occupancy, "--max-occupancy"))
+    record["interval_min"] = args.interval_min
+    if args.model != "erlang_a" and args.patience_s is not None:
+        record["patience_s"] = args.patience_s  # echoed; Erlang C has no abandonment
+    if args.format == "csv":
+        emit([record], "csv")
+    else:
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+        print(json.dumps(clean, indent=1))
+    return 0
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
@@ -182,23 +245,77 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def _cmd_attrition(args: argparse.Namespace) -> int:
-    raise UsageError("attrition is not implemented yet")
+    from . import attrition
+
+    params, source = _open(args)
+    source.require("agents")
+    agents = source.frame("agents")
+    by = args.by.strip() if args.by else None
+    if by and by != "tenure_band" and by not in attrition.AGENT_COLUMNS:
+        raise UsageError(f"--by {by}: choose tenure_band or a column of the agents table "
+                         f"(team, supervisor, site, role, ...)")
+    table = attrition.attrition_for_month(agents, args.month, by=by, bands=attrition.tenure_bands(params))
+    emit(table, args.format)
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    raise UsageError("run is not implemented yet")
+    from .params import load_params, validate_params
+    from .run import run_month
+
+    params = load_params(args.params)
+    validate_params(params)
+    result = run_month(args.month, params=params, params_file=args.params, data=args.data,
+                       reports=args.reports, clients=args.clients, out=args.out, workers=args.workers,
+                       timeout=args.timeout)
+    print(f"{len(result.ok)} of {len(result.entries)} reports for {result.month} rendered; "
+          f"open {result.index}")
+    if result.failed:
+        raise ReportlibError(result.summary())
+    return 0
 
 
 def _cmd_email(args: argparse.Namespace) -> int:
-    raise UsageError("email is not implemented yet")
+    from .mail import email_month
+    from .params import load_params, validate_params
+
+    params = load_params(args.params)
+    validate_params(params)
+    result = email_month(args.month, params=params, out=args.out, reports=args.reports, to=args.to,
+                         dry_run=args.dry_run)
+    for p in result.sent:
+        print(f"sent {p.who} to {', '.join(p.recipients)}: {p.subject}")
+    for path in result.written:
+        print(f"wrote {path}")
+    if result.chart_note and (result.sent or result.written):
+        print(f"reportlib email: charts sent as tables only: {result.chart_note}", file=sys.stderr)
+    if not (result.sent or result.written or result.problems):
+        print("reportlib email: nothing to send (everything was already sent)", file=sys.stderr)
+    if result.problems:
+        raise ReportlibError("\n  ".join(["some reports were not e-mailed:"] + result.problems))
+    return 0
 
 
 def _cmd_import_bank(args: argparse.Namespace) -> int:
-    raise UsageError("import-bank is not implemented yet")
+    from .import_bank import TIMEZONE, import_bank
+
+    reports = import_bank(args.src, args.out)
+    emit([r.record() for r in reports], "json")
+    print(f"wrote the contract tables to {args.out} (row counts above; also in import-summary.json).\n"
+          f"Its timestamps are {TIMEZONE} local time: use --params {args.out}/params.yaml, e.g.\n"
+          f"  reportlib validate --data {args.out} --params {args.out}/params.yaml", file=sys.stderr)
+    return 0
 
 
 def _cmd_import_hr(args: argparse.Namespace) -> int:
-    raise UsageError("import-hr is not implemented yet")
+    from .import_hr import import_hr
+
+    path, agents = import_hr(args.src, args.out)
+    emit([{"table": "agents", "file": str(path), "rows": len(agents),
+           "terminated": int(agents["termination_date"].notna().sum())}], "json")
+    print(f"wrote {path}: the agents table only (attrition needs no other); e.g.\n"
+          f"  reportlib attrition --data {args.out} --month YYYY-MM --by team", file=sys.stderr)
+    return 0
 
 
 # --- entry point ----------------------------------------------------------------------------------
