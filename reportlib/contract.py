@@ -254,7 +254,14 @@ PANDAS_DTYPES = {
 
 def contract_markdown() -> str:
     """The contract as Markdown tables (for docs/data-contract.md)."""
-    lines = ["# Data contract", "", "Generated from `reportlib/contract.py`.", ""]
+    lines = ["# Data contract", "", "Generated from `reportlib/contract.py`. Check a source with "
+             "`reportlib validate --data DIR`. Adapters that map real exports into it: "
+             "[Anonymous Bank call-centre files](data-contract-bank.md), "
+             "[HR data set v14](data-contract-hr.md).", "",
+             "Files: one per table, named after it (`contacts.csv`, `.tsv`, `.txt`, `.csv.gz`, "
+             "`.parquet` or `.xlsx`). Timestamps are ISO 8601; without an offset they are local "
+             "time in the configured time zone. Booleans: true/false (also yes/no, 1/0). "
+             "Empty cells are missing values.", ""]
     for table in TABLES.values():
         lines += [f"## {table.name}", "", table.description, ""]
         lines += ["| column | type | required | rule | meaning |", "|---|---|---|---|---|"]
