@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--patience-s", type=float, default=None)
     s.add_argument("--shrinkage", type=float, default=None)
     s.add_argument("--max-occupancy", type=float, default=None)
+    s.add_argument("--max-abandon", type=float, default=None, help="Erlang A: highest abandon share")
     s.add_argument("--format", choices=["json", "csv"], default="json")
 
     s = sub.add_parser("forecast", help="daily volume forecast per queue and channel")
@@ -228,7 +229,8 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
         calls=args.calls, aht_s=args.aht, interval_s=args.interval_min * 60.0,
         target_sl=share(args.target_sl, "--target-sl"), answer_s=args.answer_s, model=args.model,
         patience_s=args.patience_s if args.model == "erlang_a" else None,
-        shrinkage=share(args.shrinkage, "--shrinkage"), max_occupancy=share(args.max_occupancy, "--max-occupancy"))
+        shrinkage=share(args.shrinkage, "--shrinkage"), max_occupancy=share(args.max_occupancy, "--max-occupancy"),
+        max_abandon=share(args.max_abandon, "--max-abandon"))
     record["interval_min"] = args.interval_min
     if args.model != "erlang_a" and args.patience_s is not None:
         record["patience_s"] = args.patience_s  # echoed; Erlang C has no abandonment
@@ -241,7 +243,31 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    raise UsageError("forecast is not implemented yet")
+    """Daily forecast records per SPEC.md, or with --backtest the rolling-origin backtest summary."""
+    from . import forecast as fc
+
+    horizon = args.horizon_days
+    if args.backtest and horizon in (None, 91):  # 91 is the forecast default; backtests run horizons 1-28
+        horizon = 28
+    horizon = 91 if horizon is None else horizon
+    if not 1 <= horizon <= 731:
+        raise UsageError(f"--horizon-days must be 1 to 731 days, got {horizon}")
+    params, source = _open(args)
+    calendar = fc.calendar_from_params(params.get("calendar") or {})
+    config = fc.ForecastConfig.from_params(params.get("calendar") or {})
+    daily = fc.volume_from_source(source, float(params.get("short_abandon_s", 5)), args.queue)
+    if daily.empty:
+        queues = sorted(fc.volume_from_source(source, float(params.get("short_abandon_s", 5)))["queue"].unique())
+        what = f"queue {args.queue!r}" if args.queue else source.location
+        raise ReportlibError(f"no contacts in {what}; queues in the data: {', '.join(map(str, queues)) or 'none'}")
+    if args.backtest:
+        result = fc.backtest(daily, calendar, horizon_days=horizon, months=3, config=config)
+        for note in result.notes:
+            print(f"reportlib forecast: {note}", file=sys.stderr)
+        emit(fc.backtest_records(result), args.format)
+        return 0
+    emit(fc.forecast_records(fc.forecast_daily(daily, calendar, horizon, config)), args.format)
+    return 0
 
 
 def _cmd_attrition(args: argparse.Namespace) -> int:
