@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("forecast", help="daily volume forecast per queue and channel")
     s.add_argument("--data", default=None)
     s.add_argument("--queue", default=None)
-    s.add_argument("--horizon-days", type=int, default=91)
+    s.add_argument("--horizon-days", type=int, default=None, help="days ahead (default 91; 28 for --backtest)")
     s.add_argument("--backtest", action="store_true")
     s.add_argument("--format", choices=["json", "csv"], default="json")
     s.add_argument("--params", default=None)
@@ -247,9 +247,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     from . import forecast as fc
 
     horizon = args.horizon_days
-    if args.backtest and horizon in (None, 91):  # 91 is the forecast default; backtests run horizons 1-28
-        horizon = 28
-    horizon = 91 if horizon is None else horizon
+    if horizon is None:
+        horizon = 28 if args.backtest else 91  # backtests run horizons 1-28 by default
     if not 1 <= horizon <= 731:
         raise UsageError(f"--horizon-days must be 1 to 731 days, got {horizon}")
     params, source = _open(args)

@@ -1,0 +1,324 @@
+"""The capacity plan by week: headcount projected from today's roster with tenure-specific attrition,
+planned hire classes with training and ramp-up, compared with the required FTE; the gap, a hiring
+recommendation and the cost against the budget.
+
+Conventions (all by week, week 0 starting on the plan's start date):
+- headcount figures are expected values at the start of each week;
+- a monthly hazard h (per tenure band, e.g. reportlib.attrition.tenure_hazard) means a survival of
+  (1 - h) over a month of 365.25/12 days, constant within the band: an agent survives d days in the
+  band with probability (1 - h) ** (d / 30.4375);
+- a hire class starting in week s is paid from week s, trains for `training_weeks` weeks at 0%
+  productivity, then works at ramp[0], ramp[1], ... in the weeks after training and at 100% after
+  the ramp; hires attrit from tenure 0 with the same hazard table;
+- roster agents hired recently follow the same training and ramp by their tenure;
+- productive FTE = sum of expected headcount x fte x productivity; it is compared with the required
+  scheduled FTE (reportlib.forecast.weekly_fte, shrinkage included).
+
+Written here: no library models hire classes, ramp-up and tenure-band attrition together.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import UsageError
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class HiringSettings:
+    """Hire classes: training weeks (0% productive), ramp (productivity share per week after training),
+    FTE and loaded hourly cost of a hire, one-off cost per hire, paid hours per FTE-week."""
+
+    training_weeks: int = 4
+    ramp: tuple[float, ...] = (0.5, 0.625, 0.75, 0.875)
+    hire_fte: float = 1.0
+    hourly_cost: float = 24.0
+    cost_per_hire: float = 4500.0
+    hours_per_fte_week: float = 40.0
+    default_hourly_cost: float = 24.0  # for roster agents without an hourly_cost
+    roles: tuple[str, ...] = ("agent",)  # roster roles that take contacts
+    max_class_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.training_weeks < 0:
+            raise UsageError("training_weeks must be >= 0")
+        if any(not 0 <= r <= 1 for r in self.ramp):
+            raise UsageError("ramp values are productivity shares between 0 and 1")
+        if self.hire_fte <= 0 or self.hours_per_fte_week <= 0:
+            raise UsageError("hire_fte and hours_per_fte_week must be > 0")
+
+    def productivity(self, weeks_since_start: np.ndarray) -> np.ndarray:
+        """Productivity share (0..1) of someone `weeks_since_start` whole weeks after their start."""
+        j = np.asarray(weeks_since_start, dtype=float)
+        ramp = np.asarray(self.ramp, dtype=float)
+        after = j - self.training_weeks
+        idx = np.clip(np.floor(after), 0, max(len(ramp) - 1, 0)).astype(int)
+        in_ramp = (after >= 0) & (after < len(ramp))
+        out = np.where(after < 0, 0.0, np.where(in_ramp, ramp[idx] if len(ramp) else 1.0, 1.0))
+        return np.where(j < 0, 0.0, out)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | None) -> "HiringSettings":
+        """From parameters['capacity'] (parameters/capacity.yaml) or a dict of the same layout."""
+        p = dict(params or {})
+        if "capacity" in p and isinstance(p["capacity"], Mapping):
+            p = dict(p["capacity"])
+        h = dict(p.get("hiring") or {})
+        kwargs: dict[str, Any] = {}
+        for key in ("training_weeks", "hire_fte", "hourly_cost", "cost_per_hire", "max_class_size"):
+            if key in h and h[key] is not None:
+                kwargs[key] = h[key]
+        if "ramp" in h:
+            kwargs["ramp"] = tuple(float(r) for r in h["ramp"])
+        if "hours_per_fte_week" in p:
+            kwargs["hours_per_fte_week"] = float(p["hours_per_fte_week"])
+        if "default_hourly_cost" in p:
+            kwargs["default_hourly_cost"] = float(p["default_hourly_cost"])
+        if "roles" in p:
+            kwargs["roles"] = tuple(p["roles"])
+        return cls(**kwargs)
+
+
+def planned_classes(params: Mapping[str, Any] | None, start: Any, weeks: int) -> pd.DataFrame:
+    """Planned hire classes from parameters (capacity.hire_classes: start date, count) as start_week, hires."""
+    p = dict(params or {})
+    if "capacity" in p and isinstance(p["capacity"], Mapping):
+        p = dict(p["capacity"])
+    rows = []
+    s0 = pd.Timestamp(start).normalize()
+    for c in p.get("hire_classes") or []:
+        try:
+            when, count = pd.Timestamp(c["start"]).normalize(), int(c["count"])
+        except (KeyError, TypeError, ValueError):
+            raise UsageError(f"capacity.hire_classes: each class needs start (a date) and count, got {c!r}") from None
+        week = int(math.floor((when - s0).days / 7))
+        if 0 <= week < weeks and count > 0:
+            rows.append({"start_week": week, "hires": count})
+    return pd.DataFrame(rows, columns=["start_week", "hires"])
+
+
+def _cum_hazard(hazard: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Knots (tenure days) and the cumulative hazard at them (piecewise-constant rate per band)."""
+    need = {"min_days", "max_days", "monthly_hazard"}
+    if not need <= set(hazard.columns):
+        raise UsageError("the attrition hazard needs columns min_days, max_days, monthly_hazard "
+                         "(one row per tenure band; reportlib.attrition.tenure_hazard gives them)")
+    h = hazard.sort_values("min_days").reset_index(drop=True)
+    mh = h["monthly_hazard"].to_numpy(dtype=float)
+    if np.isnan(mh).any() or (mh < 0).any() or (mh >= 1).any():
+        raise UsageError("monthly_hazard must be a share in [0, 1) for every tenure band")
+    lo = h["min_days"].to_numpy(dtype=float)
+    if lo[0] != 0 or (len(lo) > 1 and not np.allclose(lo[1:], h["max_days"].to_numpy(dtype=float)[:-1])):
+        raise UsageError("tenure bands must start at 0 days and follow on without gaps")
+    rate = -np.log1p(-mh) / DAYS_PER_MONTH  # per day
+    upper = h["max_days"].to_numpy(dtype=float).copy()
+    upper[~np.isfinite(upper)] = 1e7
+    knots = np.concatenate([[0.0], upper])
+    return knots, np.concatenate([[0.0], np.cumsum(rate * np.diff(knots))])
+
+
+def _survival(knots: np.ndarray, H: np.ndarray, t0: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """P(still employed at tenure t0 + dt | employed at t0), days; rows t0, columns dt."""
+    t0 = np.asarray(t0, dtype=float)[:, None]
+    dt = np.asarray(dt, dtype=float)[None, :]
+    return np.exp(-(np.interp(t0 + dt, knots, H) - np.interp(t0, knots, H)))
+
+
+@dataclass
+class CapacityPlan:
+    """The weekly plan, the recommended hire classes and notes (e.g. weeks no hire can cover in time)."""
+
+    weekly: pd.DataFrame
+    recommended: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def _roster_now(roster: pd.DataFrame, start: pd.Timestamp, roles: Sequence[str]) -> pd.DataFrame:
+    r = roster.copy()
+    for col in ("hire_date", "termination_date"):
+        if col not in r.columns:
+            r[col] = pd.NaT
+        r[col] = pd.to_datetime(r[col])
+    if "role" in r.columns and roles:
+        r = r[r["role"].isin(roles)]
+    active = (r["hire_date"] <= start) & ~(r["termination_date"] < start)
+    r = r[active].copy()
+    r["fte"] = r["fte"].astype(float).fillna(1.0) if "fte" in r.columns else 1.0
+    r["hourly_cost"] = r["hourly_cost"].astype(float) if "hourly_cost" in r.columns else np.nan
+    return r
+
+
+def capacity_plan(roster: pd.DataFrame, hazard: pd.DataFrame, required_fte: pd.DataFrame | Sequence[float],
+                  start: Any, weeks: int | None = None, settings: HiringSettings | None = None,
+                  classes: pd.DataFrame | None = None, budget_per_week: float | None = None,
+                  recommend: bool = True) -> CapacityPlan:
+    """Weekly capacity plan (see the module notes for the conventions).
+
+    roster: agents (hire_date, termination_date, fte, hourly_cost, role); hazard: tenure bands with
+    min_days, max_days, monthly_hazard; required_fte: a frame with week_start and required_fte (or fte),
+    or a sequence of required FTE per week; start: the first week's start date; classes: planned hire
+    classes (start_week, hires). Returns the weekly frame (week, week_start, required_fte, headcount,
+    in_training, productive_fte, gap_fte, planned_hires, recommended_hires, headcount_with_hires,
+    productive_fte_with_hires, gap_fte_with_hires, cost, cost_with_hires, budget, cumulative figures)
+    and the recommended classes (start_week, week_start, hires, first_week_covered).
+    """
+    settings = settings or HiringSettings()
+    s0 = pd.Timestamp(start).normalize()
+    if isinstance(required_fte, pd.DataFrame):
+        col = "required_fte" if "required_fte" in required_fte.columns else "fte"
+        req = required_fte.groupby(pd.to_datetime(required_fte["week_start"]).dt.normalize())[col].sum()
+        weeks = weeks or len(req)
+        idx = pd.date_range(s0, periods=weeks, freq="7D")
+        required = req.reindex(idx).to_numpy(dtype=float)
+    else:
+        required = np.asarray(list(required_fte), dtype=float)
+        weeks = weeks or len(required)
+        required = np.concatenate([required, np.full(max(0, weeks - len(required)), np.nan)])[:weeks]
+    if not weeks:
+        raise UsageError("the capacity plan needs at least one week")
+    week_idx = np.arange(weeks)
+    week_start = s0 + pd.to_timedelta(7 * week_idx, unit="D")
+    knots, H = _cum_hazard(hazard)
+
+    # the roster: survival from each agent's tenure today, then productivity by tenure
+    r = _roster_now(roster, s0, settings.roles)
+    t0 = (s0 - r["hire_date"]).dt.days.to_numpy(dtype=float)
+    surv = _survival(knots, H, t0, 7.0 * week_idx)  # agents x weeks
+    term = r["termination_date"].to_numpy(dtype="datetime64[ns]")
+    leaving = ~np.isnat(term)
+    if leaving.any():  # a known leaving date (notice given): gone from the first week starting after it
+        gone = week_start.to_numpy()[None, :] > term[:, None]
+        surv = np.where(leaving[:, None] & gone, 0.0, surv)
+    prod = settings.productivity((t0[:, None] + 7.0 * week_idx[None, :]) // 7)
+    fte = r["fte"].to_numpy(dtype=float)
+    rate = np.where(np.isnan(r["hourly_cost"].to_numpy(dtype=float)), settings.default_hourly_cost,
+                    r["hourly_cost"].to_numpy(dtype=float))
+    head = surv.sum(axis=0)
+    productive = (surv * fte[:, None] * prod).sum(axis=0)
+    training = (surv * (prod == 0)).sum(axis=0)
+    cost = (surv * fte[:, None] * rate[:, None]).sum(axis=0) * settings.hours_per_fte_week
+
+    # a class of one hire starting in week 0, by week offset: survival, productivity
+    off = np.arange(weeks)
+    s_new = _survival(knots, H, np.array([0.0]), 7.0 * off)[0]
+    p_new = settings.productivity(off)
+
+    def add_classes(cls: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        h, pf, tr, c, starts = (np.zeros(weeks) for _ in range(5))
+        for sw, n in zip(cls["start_week"].astype(int), cls["hires"].astype(float)):
+            k = week_idx[sw:]
+            j = k - sw
+            h[k] += n * s_new[j]
+            pf[k] += n * s_new[j] * p_new[j] * settings.hire_fte
+            tr[k] += n * s_new[j] * (p_new[j] == 0)
+            c[k] += n * s_new[j] * settings.hire_fte * settings.hours_per_fte_week * settings.hourly_cost
+            c[sw] += n * settings.cost_per_hire
+            starts[sw] += n
+        return h, pf, tr, c, starts
+
+    planned = classes if classes is not None else pd.DataFrame(columns=["start_week", "hires"])
+    planned = planned[(planned["start_week"] >= 0) & (planned["start_week"] < weeks)]
+    ph, pp, pt, pc, pstarts = add_classes(planned)
+    base_prod = productive + pp
+
+    # recommendation: week by week, the latest start that is fully ramped by the short week (or the
+    # earliest possible start, week 0, when that is too late), sized to close the gap
+    rec: dict[int, int] = {}
+    notes: list[str] = []
+    uncovered: list[int] = []
+    full_after = settings.training_weeks + len(settings.ramp)
+    tol = 1e-9
+    first_cover: dict[int, int] = {}
+    if recommend:
+        extra = np.zeros(weeks)
+        for w in week_idx:
+            if np.isnan(required[w]):
+                continue
+            short = required[w] - (base_prod[w] + extra[w])
+            if short <= tol:
+                continue
+            # candidate starts: the latest fully ramped by week w, then later (less ramped) ones,
+            # then earlier ones (when a class is full)
+            latest_full = max(0, w - full_after)
+            cands = list(range(latest_full, w + 1)) + list(range(latest_full - 1, -1, -1))
+            for sw in cands:
+                factor = s_new[w - sw] * p_new[w - sw] * settings.hire_fte
+                if factor <= 0:
+                    continue
+                n = int(math.ceil(short / factor - 1e-9))
+                if settings.max_class_size:
+                    n = min(n, settings.max_class_size - rec.get(sw, 0))
+                if n <= 0:
+                    continue
+                rec[sw] = rec.get(sw, 0) + n
+                first_cover.setdefault(sw, int(w))
+                j = week_idx[sw:] - sw
+                extra[sw:] += n * s_new[j] * p_new[j] * settings.hire_fte
+                short = required[w] - (base_prod[w] + extra[w])
+                if short <= tol:
+                    break
+            if short > tol:
+                uncovered.append(int(w))
+        if uncovered:
+            notes.append(f"{len(uncovered)} week(s) short of the required FTE cannot be covered by new hires "
+                         f"(training takes {settings.training_weeks} weeks"
+                         + (f"; classes of at most {settings.max_class_size}" if settings.max_class_size else "")
+                         + "): weeks starting "
+                         + ", ".join(f"{week_start[w]:%Y-%m-%d}" for w in uncovered[:6])
+                         + (" ..." if len(uncovered) > 6 else "") + "; consider overtime or other queues")
+    recommended = pd.DataFrame([{"start_week": sw, "week_start": week_start[sw], "hires": n,
+                                 "first_week_covered": week_start[first_cover[sw]]} for sw, n in sorted(rec.items())],
+                               columns=["start_week", "week_start", "hires", "first_week_covered"])
+    rh, rp, rt, rc, rstarts = add_classes(recommended)
+    budget = np.full(weeks, np.nan if budget_per_week is None else float(budget_per_week))
+    weekly = pd.DataFrame({
+        "week": week_idx, "week_start": week_start, "required_fte": required,
+        "headcount": head + ph, "in_training": training + pt, "productive_fte": base_prod,
+        "gap_fte": base_prod - required, "planned_hires": pstarts, "recommended_hires": rstarts,
+        "headcount_with_hires": head + ph + rh, "productive_fte_with_hires": base_prod + rp,
+        "gap_fte_with_hires": base_prod + rp - required,
+        "cost": cost + pc, "cost_with_hires": cost + pc + rc, "budget": budget,
+    })
+    weekly["cumulative_cost"] = weekly["cost"].cumsum()
+    weekly["cumulative_cost_with_hires"] = weekly["cost_with_hires"].cumsum()
+    weekly["cumulative_budget"] = weekly["budget"].cumsum()
+    weekly["over_budget"] = weekly["cumulative_cost_with_hires"] > weekly["cumulative_budget"]
+    if budget_per_week is not None and bool(weekly["over_budget"].iloc[-1]):
+        over = weekly["cumulative_cost_with_hires"].iloc[-1] - weekly["cumulative_budget"].iloc[-1]
+        notes.append(f"the plan with the recommended hires costs {over:,.0f} more than the budget over {weeks} weeks")
+    return CapacityPlan(weekly, recommended, notes)
+
+
+def plan_summary(plan: CapacityPlan) -> dict[str, Any]:
+    """Headline figures: weeks short (before and after the recommended hires), hires recommended, cost vs budget."""
+    w = plan.weekly
+    known = w["required_fte"].notna()
+    return {
+        "weeks": int(len(w)),
+        "weeks_short": int((w.loc[known, "gap_fte"] < -1e-9).sum()),
+        "weeks_short_with_hires": int((w.loc[known, "gap_fte_with_hires"] < -1e-9).sum()),
+        "largest_gap_fte": float(-w.loc[known, "gap_fte"].min()) if known.any() else float("nan"),
+        "recommended_hires": int(plan.recommended["hires"].sum()) if len(plan.recommended) else 0,
+        "cost": float(w["cost_with_hires"].sum()),
+        "budget": float(w["budget"].sum()) if w["budget"].notna().all() else None,
+        "notes": list(plan.notes),
+    }
+
+
+def flat_hazard(monthly_hazard: float) -> pd.DataFrame:
+    """A one-band hazard table (every tenure): tenure_band, min_days, max_days, monthly_hazard."""
+    if not 0 <= monthly_hazard < 1:
+        raise UsageError("monthly_hazard must be a share in [0, 1)")
+    return pd.DataFrame({"tenure_band": ["all"], "min_days": [0.0], "max_days": [np.inf],
+                         "monthly_hazard": [float(monthly_hazard)]})
+
+
+__all__ = ["HiringSettings", "CapacityPlan", "capacity_plan", "planned_classes", "plan_summary", "flat_hazard",
+           "DAYS_PER_MONTH"]
