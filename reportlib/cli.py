@@ -177,13 +177,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
-    from .load import open_source
     from .metrics import kpi_columns_missing_from_intervals, kpis_for_source, month_bounds
-    from .params import data_location, load_params
 
-    params = load_params(args.params)
-    location = data_location(params, args.data)
-    source = open_source(location, params.get("timezone", "America/New_York"))
+    params, source = _open(args)
+    location = source.location
     start, end = month_bounds(args.month)
     threshold = args.sl_threshold if args.sl_threshold is not None else float(params.get("sl_threshold_s", 30))
     definition = args.sl_definition or str(params.get("sl_definition", "offered"))

@@ -79,3 +79,121 @@ def data_location(params: dict, data: str | None = None, root: Path | None = Non
     if "://" in loc or os.path.isabs(loc):
         return loc
     return str((root or project_root()) / loc)
+
+
+# --- validation (unknown keys, wrong types) ---------------------------------------------------------
+
+_NUMBER = (int, float)
+_SL_DEFINITIONS = ("offered", "answered", "abandons_excluded", "abandons_within_t_met")
+# Parameter sets whose keys are known here in full (other sets are free-form mappings owned by the
+# modules that read them). Each key: a check returning None when fine, else what was expected.
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, _NUMBER) and not isinstance(v, bool)
+
+
+def _str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+_SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
+    "schedule": {
+        "reports": ("a list of report names", _str_list),
+        "clients": ("'all' or a list of client ids", lambda v: v == "all" or _str_list(v)),
+        "out": ("a folder path", lambda v: isinstance(v, str)),
+        "workers": ("a whole number >= 1, or null", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)),
+        "timeout_s": ("a number of seconds > 0", lambda v: _is_number(v) and v > 0),
+        "reuse_kernels": ("true or false", lambda v: isinstance(v, bool)),
+        "notebooks": ("a folder path", lambda v: isinstance(v, str)),
+    },
+    "distribution": {
+        "executives": ("a list of e-mail addresses", _str_list),
+        "executive_reports": ("a list of report names", _str_list),
+        "account_teams": ("a mapping of client id to a list of addresses",
+                          lambda v: isinstance(v, dict) and all(_str_list(x) or isinstance(x, str) for x in v.values())),
+        "account_team_default": ("a list of address templates", _str_list),
+        "cc": ("a list of e-mail addresses", _str_list),
+        "reply_to": ("an e-mail address or null", lambda v: v is None or isinstance(v, str)),
+        "subjects": ("a mapping of report name to subject template",
+                     lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values())),
+        "max_charts": ("a whole number >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    },
+}
+
+
+def _type_name(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true or false"
+    if _is_number(v):
+        return "a number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return type(v).__name__
+
+
+def _same_kind(ref: Any, v: Any) -> bool:
+    if ref is None or v is None:
+        return True
+    if isinstance(ref, bool) or isinstance(v, bool):
+        return isinstance(ref, bool) and isinstance(v, bool)
+    if _is_number(ref):
+        return _is_number(v)
+    return isinstance(v, type(ref))
+
+
+def _did_you_mean(key: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def validate_params(params: dict) -> None:
+    """Raise UsageError naming every unknown key and every value of the wrong type in `params`.
+
+    Top-level keys must be those of parameters/defaults.yaml or a parameters/NAME.yaml set, each
+    value of the same kind as its default; the `schedule` and `distribution` sets are checked key by key.
+    """
+    if not isinstance(params, dict):
+        raise UsageError("the parameters must be a mapping of keys to values")
+    reference = load_params()
+    problems: list[str] = []
+    known = sorted(set(reference) | {"data", "timezone", "short_abandon_s", "sl_threshold_s", "sl_definition"})
+    for key, value in params.items():
+        if key not in known:
+            problems.append(f"unknown parameter {key!r}{_did_you_mean(str(key), known)}")
+            continue
+        ref = reference.get(key)
+        if not _same_kind(ref, value):
+            problems.append(f"parameter {key} must be {_type_name(ref)}, got {value!r}")
+            continue
+        schema = _SET_SCHEMAS.get(key)
+        if schema and isinstance(value, dict):
+            for sub, subvalue in value.items():
+                if sub not in schema:
+                    problems.append(f"unknown parameter {key}.{sub}{_did_you_mean(str(sub), list(schema))}")
+                elif not schema[sub][1](subvalue):
+                    problems.append(f"parameter {key}.{sub} must be {schema[sub][0]}, got {subvalue!r}")
+    for key in ("short_abandon_s", "sl_threshold_s"):
+        v = params.get(key)
+        if v is not None and _is_number(v) and v < 0:
+            problems.append(f"parameter {key} must be >= 0 seconds, got {v!r}")
+    if isinstance(params.get("sl_definition"), str) and params["sl_definition"] not in _SL_DEFINITIONS:
+        problems.append(f"parameter sl_definition must be one of {', '.join(_SL_DEFINITIONS)}, "
+                        f"got {params['sl_definition']!r}")
+    tz = params.get("timezone")
+    if isinstance(tz, str):
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(tz)
+        except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError for odd strings
+            problems.append(f"parameter timezone must be an IANA time zone such as America/New_York, got {tz!r}")
+    if problems:
+        raise UsageError("the parameters are not valid (check --params FILE and parameters/*.yaml):\n"
+                         + "\n".join(f"  {p}" for p in problems))

@@ -1,0 +1,767 @@
+"""E-mail a month's rendered reports: the right report to the right people, readable in any mail client.
+
+Each message carries
+* an HTML body built only from tables and inline styles (no <script>, no <style>: Gmail, Outlook
+  and most webmail strip them) and small (well under Gmail's ~100 KB clipping limit): the report's
+  KPI table and commentary, and its first charts as static PNG images referenced by `cid:`;
+* a plain-text alternative with the same figures;
+* the full self-contained HTML report as an attachment.
+
+The KPI tiles, commentary and charts come from the executed notebook in outputs/<month>/notebooks/,
+so the e-mail shows exactly what the report showed and needs no access to the data. Charts are
+drawn by kaleido in one headless Chromium kept warm for the whole run (a cold start costs seconds
+per image); without a browser the body says so and keeps the tables.
+
+Recipients come from parameters/distribution.yaml (executives: the monthly pack; each client's
+account team: its client review); `--to` replaces them. A report whose run failed is never sent.
+Each successful send is recorded in outputs/<month>/sent-log.json, so a rerun sends only what has
+not gone out yet. SMTP settings come from REPORTLIB_SMTP_* environment variables only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import ipaddress
+import json
+import os
+import re
+import smtplib
+import socket
+import ssl
+import sys
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import ReportlibError, UsageError
+
+SUMMARY_MIME = "application/vnd.reportlib.summary+json"  # {"tiles": [...], "commentary": [...]}
+TILES_MIME = "application/vnd.reportlib.tiles+json"  # [tile dicts]
+COMMENTARY_MIME = "application/vnd.reportlib.commentary+json"  # [sentences]
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+SENT_LOG = "sent-log.json"
+BODY_LIMIT = 100_000  # bytes: Gmail clips longer HTML bodies
+PLACEHOLDER_DOMAINS = ("example.com",)  # the addresses shipped in parameters/distribution.yaml
+MAX_TILES, MAX_COMMENTARY = 16, 10
+CHART_WIDTH, CHART_HEIGHT = 600, 360  # CSS pixels in the body; the PNG is drawn at 2x for sharp screens
+
+# Colours: status in words as well as colour (survives grey print and colour blindness).
+_STATUS = {"green": ("On target", "#1a7f37"), "amber": ("Near target", "#9a6700"),
+           "red": ("Off target", "#b42318"), "none": ("No target", "#57606a")}
+_DELTA = {"good": "#1a7f37", "bad": "#b42318", "flat": "#57606a"}
+_FONT = "font-family:Arial,Helvetica,sans-serif;"
+
+
+# --- SMTP settings --------------------------------------------------------------------------------
+
+
+@dataclass
+class SmtpSettings:
+    """Where and how to send: from REPORTLIB_SMTP_* only (the password never comes from a file)."""
+
+    host: str
+    port: int
+    tls: str  # none | starttls | ssl
+    user: str | None
+    password: str | None = field(repr=False)
+    sender: str
+
+
+def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
+    """SMTP settings from the environment; UsageError naming the variable to fix."""
+    env = os.environ if env is None else env
+    host = (env.get("REPORTLIB_SMTP_HOST") or "").strip()
+    if not host:
+        raise UsageError("set REPORTLIB_SMTP_HOST (and REPORTLIB_SMTP_PORT, REPORTLIB_SMTP_TLS, REPORTLIB_SMTP_USER, "
+                         "REPORTLIB_SMTP_PASSWORD, REPORTLIB_SMTP_FROM) to send, or use --dry-run DIR to write .eml files")
+    tls = (env.get("REPORTLIB_SMTP_TLS") or "starttls").strip().lower()
+    if tls not in ("none", "starttls", "ssl"):
+        raise UsageError(f"REPORTLIB_SMTP_TLS must be none, starttls or ssl, got {tls!r}")
+    port_text = (env.get("REPORTLIB_SMTP_PORT") or "").strip()
+    try:
+        port = int(port_text) if port_text else {"none": 25, "starttls": 587, "ssl": 465}[tls]
+    except ValueError:
+        raise UsageError(f"REPORTLIB_SMTP_PORT must be a port number, got {port_text!r}") from None
+    user = (env.get("REPORTLIB_SMTP_USER") or "").strip() or None
+    password = env.get("REPORTLIB_SMTP_PASSWORD") or None
+    if user and not password:
+        raise UsageError("REPORTLIB_SMTP_USER is set but REPORTLIB_SMTP_PASSWORD is not (the password is read "
+                         "from the environment only)")
+    sender = (env.get("REPORTLIB_SMTP_FROM") or "").strip() or (user if user and "@" in user else "")
+    if "@" not in _address(sender):
+        raise UsageError("set REPORTLIB_SMTP_FROM to the sender's address, e.g. reports@yourcompany.com")
+    return SmtpSettings(host, port, tls, user, password, sender)
+
+
+def _address(sender: str) -> str:
+    """The bare address of 'Name <addr>' (or of a bare address)."""
+    return parseaddr(sender)[1]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- what the executed notebook showed ------------------------------------------------------------
+
+
+class _TilesParser(HTMLParser):
+    """Reads the tile grid and commentary that narrative.tiles_html / commentary_html wrote."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tiles: list[dict] = []
+        self.commentary: list[str] = []
+        self._stack: list[set[str]] = []
+        self._field: str | None = None
+        self._delta: str | None = None
+        self._li: list[str] | None = None
+        self._in_commentary = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        classes = set((a.get("class") or "").split())
+        self._stack.append(classes)
+        if "rl-tile" in classes:
+            self.tiles.append({"name": "", "value_text": "", "target_text": "", "deltas": [],
+                               "status": a.get("data-status") or "none"})
+        elif self.tiles and classes & {"rl-tile-name", "rl-tile-value", "rl-tile-target", "rl-tile-note"}:
+            self._field = next(iter(classes & {"rl-tile-name", "rl-tile-value", "rl-tile-target", "rl-tile-note"}))
+        elif self.tiles and tag == "span" and any(c.startswith("rl-delta-") for c in classes):
+            kind = next(c for c in classes if c.startswith("rl-delta-"))[len("rl-delta-"):]
+            self.tiles[-1]["deltas"].append(["", kind])
+            self._delta = kind
+        if "rl-commentary" in classes:
+            self._in_commentary += 1
+        if tag == "li" and self._in_commentary:
+            self._li = []
+
+    def handle_endtag(self, tag: str) -> None:
+        classes = self._stack.pop() if self._stack else set()
+        if classes & {"rl-tile-name", "rl-tile-value", "rl-tile-target", "rl-tile-note"}:
+            self._field = None
+        if tag == "span" and self._delta:
+            self._delta = None
+        if "rl-commentary" in classes:
+            self._in_commentary -= 1
+        if tag == "li" and self._li is not None:
+            self.commentary.append(" ".join("".join(self._li).split()))
+            self._li = None
+
+    def handle_data(self, data: str) -> None:
+        if self._li is not None:
+            self._li.append(data)
+        if self._delta and self.tiles:
+            self.tiles[-1]["deltas"][-1][0] += data
+        elif self._field and self.tiles:
+            key = {"rl-tile-name": "name", "rl-tile-value": "value_text", "rl-tile-target": "target_text",
+                   "rl-tile-note": "note"}[self._field]
+            self.tiles[-1][key] = (self.tiles[-1].get(key) or "") + data
+
+
+def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
+    """A tile dict (narrative.Tile.as_dict) as the strings the e-mail table shows."""
+    from . import narrative
+
+    unit = tile.get("unit") or "number"
+    hib = tile.get("higher_is_better", True)
+    status = tile.get("status") or "none"
+    target = tile.get("target")
+    target_text = (("≥ " if hib else "≤ ") + narrative.format_value(target, unit, currency)
+                   if not narrative.is_missing(target) else "")
+    deltas = []
+    for key, label in (("delta_prev", tile.get("prev_label") or "last month"),
+                       ("delta_yoy", tile.get("yoy_label") or "last year")):
+        d = tile.get(key)
+        if narrative.is_missing(d):
+            continue
+        small = 0.0005 if unit == "share" else 1e-9
+        kind = "flat" if abs(float(d)) < small else ("good" if (float(d) > 0) == bool(hib) else "bad")
+        deltas.append([f"{narrative.format_change(d, unit, currency)} vs {label}", kind])
+    return {"name": str(tile.get("name") or ""), "value_text": narrative.format_value(tile.get("value"), unit, currency),
+            "target_text": target_text, "status": status if status in _STATUS else "none", "deltas": deltas,
+            "note": tile.get("note")}
+
+
+@dataclass
+class Highlights:
+    """What the e-mail body shows of a report: KPI tiles (display strings), commentary, chart figures."""
+
+    tiles: list[dict] = field(default_factory=list)
+    commentary: list[str] = field(default_factory=list)
+    figures: list[dict] = field(default_factory=list)
+
+
+def highlights(executed_notebook: str | Path, max_charts: int = 4, currency: str = "$") -> Highlights:
+    """The first KPI tiles, commentary and up to `max_charts` figures of an executed report notebook."""
+    import nbformat
+
+    nb = nbformat.read(str(executed_notebook), as_version=4)
+    out = Highlights()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for o in cell.get("outputs", []):
+            data = o.get("data") or {}
+            if SUMMARY_MIME in data and not out.tiles and not out.commentary:
+                summary = data[SUMMARY_MIME]
+                out.tiles = [_display_tile(t, currency) for t in summary.get("tiles") or []]
+                out.commentary = [str(s) for s in summary.get("commentary") or []]
+                continue
+            if TILES_MIME in data and not out.tiles:
+                out.tiles = [_display_tile(t, currency) for t in data[TILES_MIME]]
+            elif "rl-tiles" in str(data.get("text/html", "")) and not out.tiles:
+                p = _TilesParser()
+                p.feed(str(data["text/html"]))
+                out.tiles = [dict(t, name=t["name"].strip(), value_text=t["value_text"].strip(),
+                                  target_text=_target_only(t["target_text"]),
+                                  deltas=[[" ".join(x.split()), k] for x, k in t["deltas"]]) for t in p.tiles]
+            if COMMENTARY_MIME in data and not out.commentary:
+                out.commentary = [str(s) for s in data[COMMENTARY_MIME]]
+            elif "rl-commentary" in str(data.get("text/html", "")) and not out.commentary:
+                p = _TilesParser()
+                p.feed(str(data["text/html"]))
+                out.commentary = p.commentary
+            if PLOTLY_MIME in data and len(out.figures) < max_charts:
+                out.figures.append(data[PLOTLY_MIME])
+    out.tiles = out.tiles[:MAX_TILES]
+    out.commentary = out.commentary[:MAX_COMMENTARY]
+    return out
+
+
+def _target_only(text: str) -> str:
+    """'On target · Target ≥ 80.0%' -> '≥ 80.0%' (the status has its own column)."""
+    text = " ".join(text.split())
+    m = re.search(r"Target\s+(.*)$", text)
+    return m.group(1) if m else ("" if "No target" in text else text)
+
+
+def figure_title(fig: Mapping[str, Any]) -> str:
+    """A figure's title text (plain), or ''."""
+    title = (fig.get("layout") or {}).get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    return re.sub(r"<[^>]+>", " ", html.unescape(str(title or ""))).strip()
+
+
+# --- static charts: one warm kaleido -------------------------------------------------------------
+
+
+def find_browser() -> str | None:
+    """The Chromium-based browser kaleido would use (Debian's /usr/bin/chromium, $BROWSER_PATH), or None."""
+    try:
+        from choreographer.browsers.chromium import Chromium
+
+        path = Chromium.find_browser(skip_local=False)
+    except Exception:  # noqa: BLE001 - no choreographer, odd platform: no browser
+        return None
+    return path if path and os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+class ChartImages:
+    """Figures -> PNG bytes through one kaleido (headless Chromium) started once and kept warm.
+
+    kaleido's own `start_sync_server` waits forever when Chromium fails to start, so this runs a
+    `kaleido.Kaleido` in a private event-loop thread and waits on each call with a timeout.
+    `available` is False (and `reason` says why) when there is no browser or it fails.
+    """
+
+    def __init__(self, enabled: bool = True, timeout: float = 60.0):
+        self.timeout = timeout
+        self.browser = find_browser() if enabled else None
+        self.reason: str | None = None
+        if not enabled:
+            self.reason = "static charts are turned off"
+        elif self.browser is None:
+            self.reason = "no Chromium-based browser was found to draw static charts (apt-get install chromium)"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._kaleido = None
+
+    @property
+    def available(self) -> bool:
+        return self.reason is None
+
+    def _start(self) -> None:
+        import kaleido
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="kaleido", daemon=True)
+        self._thread.start()
+        self._kaleido = kaleido.Kaleido(n=1, timeout=self.timeout)
+        asyncio.run_coroutine_threadsafe(self._kaleido.__aenter__(), self._loop).result(timeout=self.timeout * 2)
+
+    def png(self, fig: Mapping[str, Any], width: int = CHART_WIDTH, height: int = CHART_HEIGHT) -> bytes | None:
+        """The figure as a PNG drawn at 2x, or None (with `reason` set) when charts cannot be drawn."""
+        if not self.available:
+            return None
+        try:
+            if self._kaleido is None:
+                self._start()
+            fig = {"data": list(fig.get("data") or []), "layout": dict(fig.get("layout") or {})}
+            fig["layout"].pop("height", None)
+            fig["layout"].pop("width", None)
+            opts = {"format": "png", "width": width, "height": height, "scale": 2}
+            fut = asyncio.run_coroutine_threadsafe(self._kaleido.calc_fig(fig, opts=opts), self._loop)
+            return fut.result(timeout=self.timeout)
+        except Exception as exc:  # noqa: BLE001 - any failure: fall back to tables for the rest of the run
+            self.reason = f"drawing static charts failed ({type(exc).__name__}: {exc})"[:300]
+            self.close()
+            return None
+
+    def close(self) -> None:
+        """Stop the browser and the loop thread."""
+        if self._loop is None:
+            return
+        if self._kaleido is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._kaleido.__aexit__(None, None, None),
+                                                 self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._loop, self._thread, self._kaleido = None, None, None
+
+    def __enter__(self) -> "ChartImages":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+# --- the message ----------------------------------------------------------------------------------
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def body_html(*, title: str, subtitle: str, tiles: list[dict], commentary: list[str],
+              charts: list[tuple[str, str]], notes: list[str], attachment_name: str) -> str:
+    """The e-mail body: tables and inline styles only (no <script>, no <style>); charts as cid: images."""
+    cell = "padding:8px 10px;border-bottom:1px solid #e5e7eb;font-size:14px;vertical-align:top;" + _FONT
+    head = ("padding:6px 10px;border-bottom:2px solid #d0d7de;font-size:12px;color:#57606a;text-align:left;"
+            "font-weight:bold;" + _FONT)
+    parts = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{_esc(title)}</title></head>",
+        '<body style="margin:0;padding:0;background-color:#f3f4f6;">',
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
+        'style="background-color:#f3f4f6;"><tr><td align="center" style="padding:16px 8px;">',
+        '<table role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" '
+        'style="width:100%;max-width:640px;background-color:#ffffff;border:1px solid #e5e7eb;'
+        'border-collapse:collapse;">',
+        f'<tr><td style="padding:20px 24px 4px;{_FONT}">'
+        f'<div style="font-size:12px;color:#57606a;letter-spacing:1px;text-transform:uppercase;{_FONT}">'
+        f"Support operations</div>"
+        f'<h1 style="margin:4px 0 2px;font-size:22px;line-height:28px;color:#1f2328;{_FONT}">{_esc(title)}</h1>'
+        + (f'<div style="font-size:14px;color:#57606a;{_FONT}">{_esc(subtitle)}</div>' if subtitle else "")
+        + "</td></tr>",
+    ]
+    if tiles:
+        rows = []
+        for t in tiles:
+            label, colour = _STATUS.get(t.get("status") or "none", _STATUS["none"])
+            deltas = "<br>".join(
+                f'<span style="color:{_DELTA.get(kind, _DELTA["flat"])};">{_esc(text)}</span>'
+                for text, kind in t.get("deltas") or [])
+            note = (f'<div style="font-size:12px;color:#57606a;">{_esc(t["note"])}</div>' if t.get("note") else "")
+            rows.append(
+                f'<tr><td style="{cell}">{_esc(t["name"])}{note}</td>'
+                f'<td style="{cell}font-weight:bold;white-space:nowrap;">{_esc(t["value_text"])}</td>'
+                f'<td style="{cell}white-space:nowrap;">{_esc(t.get("target_text") or "–")}</td>'
+                f'<td style="{cell}color:{colour};font-weight:bold;white-space:nowrap;">{_esc(label)}</td>'
+                f'<td style="{cell}font-size:13px;">{deltas or "–"}</td></tr>')
+        parts.append(
+            f'<tr><td style="padding:12px 24px 4px;{_FONT}">'
+            f'<h2 style="margin:0 0 8px;font-size:16px;color:#1f2328;{_FONT}">Key figures</h2>'
+            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
+            'style="border-collapse:collapse;width:100%;">'
+            f'<tr><th style="{head}">Measure</th><th style="{head}">This month</th><th style="{head}">Target</th>'
+            f'<th style="{head}">Status</th><th style="{head}">Change</th></tr>'
+            + "".join(rows) + "</table></td></tr>")
+    if commentary:
+        items = "".join(f'<li style="margin:0 0 6px;">{_esc(s)}</li>' for s in commentary)
+        parts.append(
+            f'<tr><td style="padding:12px 24px 4px;{_FONT}">'
+            f'<h2 style="margin:0 0 8px;font-size:16px;color:#1f2328;{_FONT}">What changed</h2>'
+            f'<ul style="margin:0;padding:0 0 0 20px;font-size:14px;line-height:20px;color:#1f2328;{_FONT}">'
+            f"{items}</ul></td></tr>")
+    for cid, alt in charts:
+        parts.append(
+            f'<tr><td style="padding:12px 24px 4px;{_FONT}">'  # the chart draws its own title
+            f'<img src="cid:{_esc(cid)}" width="{CHART_WIDTH - 8}" alt="{_esc(alt or "Chart")}" '
+            f'style="display:block;width:100%;max-width:{CHART_WIDTH - 8}px;height:auto;border:0;"></td></tr>')
+    for note in notes:
+        parts.append(f'<tr><td style="padding:12px 24px 4px;font-size:13px;color:#57606a;{_FONT}">'
+                     f"{_esc(note)}</td></tr>")
+    parts.append(
+        f'<tr><td style="padding:16px 24px 20px;font-size:13px;line-height:19px;color:#57606a;{_FONT}">'
+        f"The full report is attached as <b>{_esc(attachment_name)}</b>: open it in a web browser "
+        f"(it works offline) for every chart and table.</td></tr>")
+    parts.append("</table></td></tr></table></body></html>\n")
+    return "".join(parts)
+
+
+def body_text(*, title: str, subtitle: str, tiles: list[dict], commentary: list[str], notes: list[str],
+              attachment_name: str) -> str:
+    """The plain-text alternative with the same figures."""
+    lines = [title] + ([subtitle] if subtitle else []) + [""]
+    if tiles:
+        lines.append("Key figures")
+        for t in tiles:
+            label = _STATUS.get(t.get("status") or "none", _STATUS["none"])[0]
+            target = f" (target {t['target_text']})" if t.get("target_text") else ""
+            deltas = "; ".join(text for text, _ in t.get("deltas") or [])
+            lines.append(f"- {t['name']}: {t['value_text']}{target}, {label.lower()}" + (f"; {deltas}" if deltas else ""))
+        lines.append("")
+    if commentary:
+        lines.append("What changed")
+        lines += [f"- {s}" for s in commentary]
+        lines.append("")
+    lines += notes
+    lines.append(f"The full report is attached as {attachment_name}: open it in a web browser (it works offline).")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Planned:
+    """One message to send: which report, to whom, and the built message."""
+
+    report: str
+    client_id: str | None
+    stem: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    entry: dict
+    message: EmailMessage | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> list[str]:
+        return list(dict.fromkeys(self.to + self.cc))
+
+    @property
+    def who(self) -> str:
+        return self.report + (f" for client {self.client_id}" if self.client_id else "")
+
+
+class _SafeFormat(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _subject(dist: Mapping[str, Any], entry: dict, month: str) -> str:
+    from .run import TITLES, month_label
+
+    subjects = dist.get("subjects") or {}
+    template = subjects.get(entry["report"]) or subjects.get("default") or "{title}"
+    fields = _SafeFormat(title=entry.get("title") or TITLES.get(entry["report"], entry["report"]), month=month,
+                         month_label=month_label(month), report=entry["report"], client_id=entry.get("client_id") or "",
+                         client_name=entry.get("client_name") or entry.get("client_id") or "")
+    return " ".join(template.format_map(fields).split())
+
+
+def _addresses(values: Iterable[str]) -> list[str]:
+    out = []
+    for _name, addr in getaddresses([str(v) for v in values]):
+        if addr and addr not in out:
+            out.append(addr)
+    return out
+
+
+def recipients_for(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -> list[str]:
+    """Who gets this report: --to if given, else executives or the client's account team."""
+    if to:
+        return _addresses(to)
+    report, cid = entry["report"], entry.get("client_id")
+    if report == "client_review" and cid:
+        team = (dist.get("account_teams") or {}).get(cid)
+        if team is None:
+            team = [t.replace("{client_id}", str(cid)) for t in dist.get("account_team_default") or []]
+        return _addresses([team] if isinstance(team, str) else team)
+    if report in (dist.get("executive_reports") or ["monthly_pack"]):
+        return _addresses(dist.get("executives") or [])
+    return []
+
+
+def read_sent_log(month_dir: Path) -> list[dict]:
+    """Every message recorded as sent for the month."""
+    path = Path(month_dir) / SENT_LOG
+    if not path.exists():
+        return []
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8")).get("sent", []))
+    except (OSError, ValueError) as exc:
+        raise ReportlibError(f"{path} is not readable JSON ({exc}); fix or delete it (deleting it allows resending)") from None
+
+
+def _already_sent(log: list[dict], report: str, client_id: str | None) -> set[str]:
+    done: set[str] = set()
+    for rec in log:
+        if rec.get("report") == report and rec.get("client_id") == client_id:
+            done.update(a.lower() for a in rec.get("recipients", []))
+    return done
+
+
+def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = None,
+                  to: list[str] | None = None, log=None) -> tuple[list[Planned], list[str]]:
+    """The messages to send for a month and the problems that block others (failed or missing reports)."""
+    from .run import ALL_REPORTS, read_manifest
+
+    log = log or sys.stderr
+    dist = params.get("distribution") or {}
+    manifest_path = Path(month_dir) / "manifest.json"
+    if not manifest_path.exists():
+        raise ReportlibError(f"no rendered reports in {month_dir} (no manifest.json); run "
+                             f"`reportlib run --month {Path(month_dir).name}` first")
+    entries = read_manifest(month_dir).get("reports", [])
+    if reports:
+        unknown = [r for r in reports if r not in ALL_REPORTS]
+        if unknown:
+            raise UsageError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(ALL_REPORTS)}")
+        wanted = list(reports)
+    else:
+        wanted = list(dict.fromkeys(list(dist.get("executive_reports") or ["monthly_pack"]) + ["client_review"]))
+    problems: list[str] = []
+    sent_log = read_sent_log(month_dir)
+    planned: list[Planned] = []
+    for report in wanted:
+        found = [e for e in entries if e.get("report") == report]
+        if not found:
+            problems.append(f"{report} was not rendered for {Path(month_dir).name}; run `reportlib run` for it first")
+            continue
+        for entry in found:
+            p_who = report + (f" for client {entry['client_id']}" if entry.get("client_id") else "")
+            if entry.get("status") != "ok":
+                problems.append(f"not e-mailing {p_who}: its run failed ({entry.get('error') or 'see index.html'})")
+                continue
+            rcpt = recipients_for(entry, dist, to)
+            if not rcpt:
+                problems.append(f"no recipients for {p_who}: add them to parameters/distribution.yaml or pass --to")
+                continue
+            cc = [] if to else _addresses(dist.get("cc") or [])
+            done = _already_sent(sent_log, report, entry.get("client_id"))
+            if done:
+                left_to = [a for a in rcpt if a.lower() not in done]
+                left_cc = [a for a in cc if a.lower() not in done]
+                if not left_to:
+                    print(f"reportlib email: {p_who} already sent to {', '.join(rcpt)}; not sending again "
+                          f"(see {Path(month_dir) / SENT_LOG})", file=log)
+                    continue
+                rcpt, cc = left_to, left_cc
+            stem = Path(entry["html"]).stem
+            planned.append(Planned(report, entry.get("client_id"), stem, rcpt, cc,
+                                   _subject(dist, entry, Path(month_dir).name), entry))
+    return planned, problems
+
+
+def build_message(p: Planned, month_dir: Path, sender: str, params: dict, charts: ChartImages,
+                  reply_to: str | None = None) -> EmailMessage:
+    """The MIME message for one planned report: HTML body + text alternative + cid: PNGs + the report."""
+    from .run import month_label
+
+    month = Path(month_dir).name
+    dist = params.get("distribution") or {}
+    report_path = Path(month_dir) / p.entry["html"]
+    report_bytes = report_path.read_bytes()
+    attachment_name = f"{p.stem}-{month}.html"
+    hl = Highlights()
+    notes: list[str] = []
+    nb = p.entry.get("notebook")
+    if nb and (Path(month_dir) / nb).exists():
+        try:
+            hl = highlights(Path(month_dir) / nb, int(dist.get("max_charts", 4)), str(params.get("currency", "$")))
+        except Exception as exc:  # noqa: BLE001 - an unreadable notebook: send the report without highlights
+            notes.append(f"The key figures could not be read for this e-mail ({type(exc).__name__}).")
+    if not hl.tiles and not hl.commentary:
+        notes.append("The key figures are in the attached report.")
+    images: list[tuple[str, str, bytes]] = []
+    domain = _address(sender).rsplit("@", 1)[-1] or "reportlib.local"
+    for fig in hl.figures:
+        png = charts.png(fig)
+        if png is None:
+            break
+        cid = make_msgid(idstring="chart", domain=domain)[1:-1]
+        images.append((cid, figure_title(fig), png))
+    if hl.figures and len(images) < len(hl.figures):
+        notes.append(f"Charts are not shown as images in this e-mail: {charts.reason}. "
+                     "They are in the attached report.")
+    title = p.entry.get("title") or p.subject
+    wanted = [month_label(month)] + ([str(p.entry.get("client_name") or p.client_id)] if p.client_id else [])
+    subtitle = " · ".join(w for w in wanted if w not in title)  # only what the title does not say already
+    html_body = body_html(title=title, subtitle=subtitle, tiles=hl.tiles, commentary=hl.commentary,
+                          charts=[(cid, alt) for cid, alt, _ in images], notes=notes, attachment_name=attachment_name)
+    if len(html_body.encode("utf-8")) > BODY_LIMIT:  # never clipped: drop charts' titles and commentary
+        html_body = body_html(title=title, subtitle=subtitle, tiles=hl.tiles[:8], commentary=[],
+                              charts=[(cid, "") for cid, _, _ in images], notes=notes, attachment_name=attachment_name)
+    text = body_text(title=title, subtitle=subtitle, tiles=hl.tiles, commentary=hl.commentary, notes=notes,
+                     attachment_name=attachment_name)
+    msg = EmailMessage()
+    msg["Subject"] = p.subject
+    msg["From"] = sender
+    msg["To"] = ", ".join(p.to)
+    if p.cc:
+        msg["Cc"] = ", ".join(p.cc)
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(idstring=p.stem.replace("_", "-"), domain=domain)
+    tag = p.report + (f"; client_id={p.client_id}" if p.client_id else "") + f"; month={month}"
+    msg["X-Reportlib-Report"] = " ".join(tag.split())  # ids come from data: no line breaks in a header
+    msg.set_content(text)
+    msg.add_alternative(html_body, subtype="html")
+    html_part = msg.get_payload()[1]
+    for cid, alt, png in images:
+        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
+                              filename=f"{re.sub(r'[^A-Za-z0-9]+', '-', alt).strip('-')[:40] or 'chart'}.png")
+    msg.add_attachment(report_bytes, maintype="text", subtype="html", filename=attachment_name)
+    p.notes = notes
+    return msg
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+
+def _append_sent(month_dir: Path, record: dict) -> None:
+    path = Path(month_dir) / SENT_LOG
+    log = read_sent_log(month_dir)
+    log.append(record)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps({"sent": log}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _connect(s: SmtpSettings, timeout: float = 30.0) -> smtplib.SMTP:
+    """An open, authenticated SMTP connection; ReportlibError saying what to check when it fails."""
+    where = f"{s.host}:{s.port}"
+    try:
+        if s.tls == "ssl":
+            conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=ssl.create_default_context())
+        else:
+            conn = smtplib.SMTP(s.host, s.port, timeout=timeout)
+        conn.ehlo_or_helo_if_needed()
+        if s.tls == "starttls":
+            if not conn.has_extn("starttls"):
+                conn.close()
+                raise ReportlibError(f"the mail server {where} does not offer STARTTLS; set REPORTLIB_SMTP_TLS=ssl "
+                                     "(usually port 465), or none to send unencrypted on a trusted network")
+            conn.starttls(context=ssl.create_default_context())
+            conn.ehlo()
+    except ReportlibError:
+        raise
+    except (ConnectionRefusedError, socket.gaierror, socket.timeout, TimeoutError, OSError, smtplib.SMTPException) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
+        raise ReportlibError(f"could not connect to the mail server {where} ({reason}); check REPORTLIB_SMTP_HOST, "
+                             "REPORTLIB_SMTP_PORT and REPORTLIB_SMTP_TLS, and that the server is running") from None
+    if s.user:
+        try:
+            conn.login(s.user, s.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            conn.close()
+            detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            raise ReportlibError(f"the mail server {where} refused the login for {s.user} ({exc.smtp_code} {detail}); "
+                                 "check REPORTLIB_SMTP_USER and REPORTLIB_SMTP_PASSWORD") from None
+        except smtplib.SMTPNotSupportedError:
+            conn.close()
+            raise ReportlibError(f"the mail server {where} does not accept a login on this connection; "
+                                 "try REPORTLIB_SMTP_TLS=starttls or ssl, or unset REPORTLIB_SMTP_USER") from None
+        except smtplib.SMTPException as exc:
+            conn.close()
+            raise ReportlibError(f"logging in to the mail server {where} failed ({exc})") from None
+    return conn
+
+
+@dataclass
+class EmailResult:
+    """What an e-mail run did."""
+
+    sent: list[Planned] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    chart_note: str | None = None
+
+
+def email_month(month: str, *, params: dict, out: str | Path | None = None, reports: list[str] | None = None,
+                to: list[str] | None = None, dry_run: str | Path | None = None,
+                env: Mapping[str, str] | None = None, charts: bool = True, log=None) -> EmailResult:
+    """Send (or with `dry_run`, write as .eml files) the month's reports to their distribution lists."""
+    from .run import output_dir, resolve_month
+
+    log = log or sys.stderr
+    env = os.environ if env is None else env
+    month = resolve_month(month, params.get("timezone") or "America/New_York")
+    month_dir = output_dir(params, out) / month
+    settings = None if dry_run else smtp_settings(env)
+    planned, problems = plan_messages(month_dir, params, reports=reports, to=to, log=log)
+    result = EmailResult(problems=list(problems))
+    if not dry_run:
+        placeholders = sorted({a for p in planned for a in p.recipients
+                               if a.lower().rsplit("@", 1)[-1] in PLACEHOLDER_DOMAINS})
+        if placeholders:
+            raise ReportlibError("parameters/distribution.yaml still holds placeholder addresses ("
+                                 + ", ".join(placeholders[:3]) + (", ..." if len(placeholders) > 3 else "")
+                                 + "); put the real addresses there (or pass --to); nothing was sent")
+        if settings.tls == "none" and settings.user and not _is_loopback(settings.host):
+            print("reportlib email: warning: REPORTLIB_SMTP_TLS=none sends the password unencrypted", file=log)
+    sender = settings.sender if settings else (env.get("REPORTLIB_SMTP_FROM") or "reportlib@localhost")
+    dist = params.get("distribution") or {}
+    if not planned:
+        return result
+    conn = None if dry_run else _connect(settings)  # fail fast, before any chart is drawn
+    with ChartImages(enabled=charts) as images:
+        try:
+            for p in planned:
+                p.message = build_message(p, month_dir, sender, params, images, dist.get("reply_to"))
+                if dry_run:
+                    folder = Path(dry_run)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    path = folder / f"{p.stem}.eml"
+                    path.write_bytes(p.message.as_bytes())
+                    result.written.append(path)
+                    continue
+                if conn is None:
+                    conn = _connect(settings)
+                try:
+                    try:
+                        refused = conn.send_message(p.message, from_addr=_address(settings.sender), to_addrs=p.recipients)
+                    except smtplib.SMTPServerDisconnected:
+                        conn = _connect(settings)  # the server hung up between messages: once more
+                        refused = conn.send_message(p.message, from_addr=_address(settings.sender), to_addrs=p.recipients)
+                except smtplib.SMTPRecipientsRefused as exc:
+                    bad = ", ".join(f"{a} ({c} {m.decode(errors='replace') if isinstance(m, bytes) else m})"
+                                    for a, (c, m) in exc.recipients.items())
+                    result.problems.append(f"{p.who}: the mail server refused every recipient: {bad}")
+                    continue
+                except (smtplib.SMTPException, OSError) as exc:
+                    raise ReportlibError(f"sending {p.who} failed ({exc}); {len(result.sent)} message(s) were "
+                                         f"sent before it and are recorded in {month_dir / SENT_LOG}; "
+                                         f"the reports are untouched") from None
+                delivered = [a for a in p.recipients if a not in (refused or {})]
+                for addr, (code, msg) in (refused or {}).items():
+                    text = msg.decode(errors="replace") if isinstance(msg, bytes) else msg
+                    result.problems.append(f"{p.who}: the mail server refused {addr} ({code} {text})")
+                _append_sent(month_dir, {
+                    "report": p.report, "client_id": p.client_id, "recipients": delivered, "subject": p.subject,
+                    "message_id": p.message["Message-ID"], "html": p.entry.get("html"),
+                    "sent_at": formatdate(localtime=True)})
+                result.sent.append(p)
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.quit()
+        result.chart_note = images.reason
+    return result

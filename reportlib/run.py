@@ -1,0 +1,861 @@
+"""The monthly batch: execute the report notebooks with papermill in parallel and publish the HTML.
+
+`run_month` renders every report (and one client review per client) for a month:
+
+* each notebook is parameterized by papermill (`month`, `data`, `params_file`, `client_id`, `team`)
+  and executed in a pool of worker processes, one warm Jupyter kernel per worker (reset between
+  notebooks, so imports are paid once per worker rather than once per notebook). Kernels talk over
+  IPC sockets in a private folder, so parallel kernels can never collide on TCP ports;
+* a per-notebook wall-clock timeout interrupts (then kills) a notebook that runs too long;
+* results land in a temporary folder and are moved into `outputs/<month>/` one report at a time with
+  `os.replace`, so a report that fails never replaces the last good one; its executed notebook is
+  kept as `notebooks/<name>.failed.ipynb` for debugging;
+* `manifest.json` and `index.html` describe every report of the month and are rewritten atomically
+  after each report.
+
+The papermill engine is papermill's own nbclient engine, given a kernel that outlives one notebook;
+everything else (parameter injection, error markers, output notebook) is papermill's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .errors import ReportlibError, UsageError
+
+REPORTS = ("team_performance", "sla", "attrition", "forecast", "monthly_pack")
+CLIENT_REPORT = "client_review"
+ALL_REPORTS = REPORTS + (CLIENT_REPORT,)
+TITLES = {
+    "team_performance": "Team performance",
+    "sla": "SLA compliance",
+    "attrition": "Headcount and attrition",
+    "forecast": "Volume forecast",
+    "monthly_pack": "Monthly pack",
+    "client_review": "Service review",
+}
+DEFAULT_RENDERER = "reportlib.render:render_html"
+DEFAULT_TIMEOUT_S = 900.0
+MANIFEST = "manifest.json"
+INDEX = "index.html"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+# --- months ---------------------------------------------------------------------------------------
+
+
+def resolve_month(value: str, tz: str, now: Any = None) -> str:
+    """`YYYY-MM` as given, or for `previous` the last complete month in time zone `tz`."""
+    import pandas as pd
+
+    if value == "previous":
+        today = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz=tz)
+        if today.tzinfo is None:
+            today = today.tz_localize(tz)
+        else:
+            today = today.tz_convert(tz)
+        return str(today.tz_localize(None).to_period("M") - 1)
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):
+        raise UsageError(f"--month must be YYYY-MM or 'previous', got {value!r}")
+    return value
+
+
+def month_label(month: str) -> str:
+    """'2026-03' -> 'March 2026'."""
+    import pandas as pd
+
+    return pd.Period(month, freq="M").strftime("%B %Y")
+
+
+# --- jobs -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """One notebook execution: which report, for which client, with which papermill parameters."""
+
+    report: str
+    client_id: str | None
+    stem: str  # file name without suffix, unique within the month
+    title: str
+    parameters: dict
+    client_name: str | None = None
+    estimate_s: float = 0.0  # expected seconds (from the last run), to start long ones first
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return (self.report, self.client_id)
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of `text` (letters, digits, . _ -)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "x"
+
+
+def plan_jobs(month: str, reports: Iterable[str], clients: Iterable[tuple[str, str]] | None, *,
+              data: str, params_file: str | None) -> list[Job]:
+    """The notebook executions for `reports` (client reviews once per (client_id, client_name))."""
+    label = month_label(month)
+    base = {"month": month, "data": data, "params_file": params_file, "client_id": None, "team": None}
+    jobs: list[Job] = []
+    for report in reports:
+        if report == CLIENT_REPORT:
+            continue
+        jobs.append(Job(report, None, report, f"{TITLES.get(report, report)}, {label}", dict(base)))
+    if CLIENT_REPORT in reports:
+        stems: set[str] = set()
+        for cid, name in clients or []:
+            stem = f"{CLIENT_REPORT}_{safe_name(cid)}"
+            if stem in stems:  # two ids that only differ in unsafe characters
+                stem += "_" + hashlib.sha1(str(cid).encode()).hexdigest()[:6]
+            stems.add(stem)
+            title = f"{name or cid}: {TITLES[CLIENT_REPORT].lower()}, {label}"
+            jobs.append(Job(CLIENT_REPORT, str(cid), stem, title, dict(base, client_id=str(cid)), client_name=name))
+    return jobs
+
+
+# --- worker side: one warm kernel per process ------------------------------------------------------
+
+_WORKER: dict[str, Any] = {"km": None, "sockdir": None, "used": 0, "cwd": None}
+_RESET_CODE = ("get_ipython().reset(new_session=True, aggressive=False)\n"
+               "import os as _rl_os; _rl_os.chdir({cwd!r}); del _rl_os")
+
+
+def _warm_engine():
+    """papermill's nbclient engine, executing on a kernel manager it is given and does not own."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+
+    class _Client(PapermillNotebookClient):
+        reset_code: str | None = None
+
+        def papermill_execute_cells(self):
+            if self.reset_code:  # a reused kernel: clear the previous notebook's namespace first
+                reply = self.wait_for_reply(self.kc.execute(self.reset_code, silent=True, store_history=False))
+                if not reply or reply["content"].get("status") != "ok":
+                    raise RuntimeError("could not reset the reused kernel")
+            return super().papermill_execute_cells()
+
+    class _Engine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None,
+                                     km=None, reset_code=None, debug_path=None, **kwargs):
+            client = _Client(nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout,
+                             kernel_name=kernel_name, log=logger, log_output=log_output,
+                             stdout_file=stdout_file, stderr_file=stderr_file)
+            client.reset_code = reset_code
+            try:
+                return client.execute()
+            except BaseException:
+                # papermill saves a notebook whose cell raised; keep what ran when the kernel died or hung too
+                if debug_path:
+                    from papermill.iorw import write_ipynb
+
+                    with contextlib.suppress(Exception):
+                        write_ipynb(nb_man.nb, debug_path)
+                raise
+            finally:
+                if client.kc is not None:  # we own the client, not the kernel: close our channels
+                    client.kc.stop_channels()
+
+    papermill_engines.register("reportlib-warm", _Engine)
+    return "reportlib-warm"
+
+
+def _new_kernel_manager(kernel_name: str):
+    """An (unstarted) kernel manager on IPC sockets in this worker's private folder (no TCP ports)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    if _WORKER["sockdir"] is None:
+        _WORKER["sockdir"] = tempfile.mkdtemp(prefix="rl-k-")
+        from multiprocessing import util
+
+        util.Finalize(None, _worker_exit, exitpriority=10)
+    ip = os.path.join(_WORKER["sockdir"], f"k{os.getpid()}-{time.monotonic_ns() % 10**9}")
+    return AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=ip)
+
+
+def _shutdown_kernel() -> None:
+    km, _WORKER["km"], _WORKER["used"] = _WORKER["km"], None, 0
+    if km is None:
+        return
+    from jupyter_core.utils import run_sync
+
+    with contextlib.suppress(Exception):
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)  # also removes its connection file and sockets
+
+
+def _worker_exit() -> None:
+    _shutdown_kernel()
+    if _WORKER["sockdir"]:
+        shutil.rmtree(_WORKER["sockdir"], ignore_errors=True)
+
+
+def _worker_init() -> None:
+    """In each worker: Ctrl-C is the main process's business; SIGTERM kills this worker's kernel, then the worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_terminate)
+
+
+def _on_terminate(signum, frame) -> None:
+    pid = _kernel_pid(_WORKER["km"]) if _WORKER["km"] is not None else None
+    if pid:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if _WORKER["sockdir"]:
+        shutil.rmtree(_WORKER["sockdir"], ignore_errors=True)
+    os._exit(128 + signum)
+
+
+def _kernel_pid(km) -> int | None:
+    proc = getattr(getattr(km, "provisioner", None), "process", None)
+    return getattr(proc, "pid", None)
+
+
+def notebook_imports(paths: Iterable[Path]) -> str:
+    """The top-level import statements of the notebooks' code cells, each guarded, as one code block.
+
+    A warm kernel runs these before its first notebook, so the imports every report pays are paid once
+    per worker, while the main process still checks the data.
+    """
+    import ast
+
+    import nbformat
+
+    seen: dict[str, None] = {}
+    for path in paths:
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:  # noqa: BLE001 - a notebook that cannot be read fails later, with a message
+            continue
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # IPython magics
+                continue
+            for node in tree.body:
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and not (
+                        isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+                    seen[ast.unparse(node)] = None
+    return "\n".join(f"try:\n    {stmt}\nexcept Exception:\n    pass" for stmt in seen)
+
+
+def warm_kernel(payload: dict) -> float:
+    """Start this worker's kernel ahead of its first notebook; seconds taken.
+
+    Runs in a worker process while the main process is still checking the data: executes a one-cell
+    notebook holding the reports' imports through the same papermill engine and renders it, so the imports
+    in the kernel and the first-use costs of papermill, nbclient and the HTML templates are paid now.
+    """
+    import nbformat
+    import papermill
+
+    start = time.perf_counter()
+    if _WORKER["km"] is None:
+        _WORKER["km"] = _new_kernel_manager(payload.get("kernel_name") or "python3")
+        _WORKER["cwd"] = payload["cwd"]
+    km = _WORKER["km"]
+    if km.has_kernel:
+        return 0.0
+    folder = Path(tempfile.mkdtemp(prefix="rl-warm-"))
+    try:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [nbformat.v4.new_code_cell(payload.get("preload") or "pass")]
+        nbformat.write(nb, folder / "warm.ipynb")
+        with contextlib.chdir(payload["cwd"]):
+            papermill.execute_notebook(str(folder / "warm.ipynb"), str(folder / "out.ipynb"),
+                                       engine_name=_warm_engine(), progress_bar=False, km=km,
+                                       execution_timeout=600, start_timeout=120)
+        _load_renderer(payload["renderer"])(str(folder / "out.ipynb"), "warm-up")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    _WORKER["used"] = 1  # the first notebook starts with a namespace reset, like every later one
+    return time.perf_counter() - start
+
+
+def _load_renderer(spec: str) -> Callable[[str, str], str]:
+    """'module:function' -> the function; the default falls back to `basic_html` when absent."""
+    import importlib
+
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        if spec != DEFAULT_RENDERER:
+            raise
+        return basic_html
+
+
+def basic_html(executed_notebook_path: str, title: str) -> str:
+    """Stand-alone HTML of an executed notebook, code hidden (nbconvert's lab template)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed_notebook_path, as_version=4)
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+def _error_summary(exc: BaseException, timed_out: float | None) -> str:
+    """One line saying why a notebook failed."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    if timed_out:
+        where = f" (In [{exc.exec_count}] was running)" if isinstance(exc, PapermillExecutionError) else ""
+        return f"timed out after {timed_out:g} s{where}; raise --timeout or parameters schedule.timeout_s"
+    if isinstance(exc, PapermillExecutionError):
+        value = _ANSI.sub("", str(exc.evalue or "")).strip()
+        return f"In [{exc.exec_count}]: {exc.ename}: {value}"[:600]
+    if isinstance(exc, CellTimeoutError):
+        return "a cell timed out; raise --timeout or parameters schedule.timeout_s"
+    if isinstance(exc, DeadKernelError):
+        return "the kernel died while running the notebook (out of memory, or a crash)"
+    return f"{type(exc).__name__}: {_ANSI.sub('', str(exc))}"[:600]
+
+
+def execute_job(job: dict) -> dict:
+    """Execute one notebook and render its HTML into job['tmp']; return status, seconds, error, paths.
+
+    Runs in a worker process. The kernel is kept (and reset) for the next job unless this one timed out,
+    the kernel died or the engine broke.
+    """
+    import papermill
+
+    start = time.perf_counter()
+    tmp = Path(job["tmp"])
+    out_nb, out_html = tmp / "notebooks" / f"{job['stem']}.ipynb", tmp / f"{job['stem']}.html"
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    result = {"key": job["key"], "status": "failed", "error": None, "notebook": None, "html": None}
+    engine = _warm_engine()
+    timeout = float(job["timeout"])
+    timed_out: list[float] = []
+    if _WORKER["km"] is None:
+        _WORKER["km"] = _new_kernel_manager(job.get("kernel_name") or "python3")
+        _WORKER["cwd"] = job["cwd"]
+    km = _WORKER["km"]
+    reset = _RESET_CODE.format(cwd=_WORKER["cwd"]) if _WORKER["used"] else None
+
+    def interrupt() -> None:  # the notebook ran out of time: interrupt the cell, then kill the kernel
+        timed_out.append(timeout)
+        pid = _kernel_pid(km)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGINT)
+
+    def kill() -> None:
+        pid = _kernel_pid(km)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    watchdogs = [threading.Timer(timeout, interrupt), threading.Timer(timeout + 15, kill)]
+    try:
+        for w in watchdogs:
+            w.daemon = True
+            w.start()
+        with contextlib.chdir(job["cwd"]):
+            papermill.execute_notebook(
+                job["notebook"], str(out_nb), parameters=job["parameters"], engine_name=engine,
+                kernel_name=job.get("kernel_name"), progress_bar=False, km=km, reset_code=reset,
+                execution_timeout=timeout + 30, start_timeout=120,
+                request_save_on_cell_execute=False,  # one write at the end, not two per cell
+                debug_path=str(out_nb))
+        _WORKER["used"] += 1
+        for w in watchdogs:
+            w.cancel()
+        try:
+            renderer = _load_renderer(job["renderer"])
+            page = renderer(str(out_nb), job["title"])
+            out_html.write_text(page, encoding="utf-8")
+        except Exception as exc:  # noqa: BLE001 - any rendering failure fails this report only
+            result["error"] = f"rendering the HTML failed: {type(exc).__name__}: {exc}"[:600]
+        else:
+            result.update(status="ok", html=str(out_html))
+    except Exception as exc:  # noqa: BLE001 - a failed notebook fails this report only
+        from papermill.exceptions import PapermillExecutionError
+
+        result["error"] = _error_summary(exc, timed_out[0] if timed_out else None)
+        if timed_out or not isinstance(exc, PapermillExecutionError):
+            _shutdown_kernel()  # timed out, died or broke: the next notebook gets a fresh kernel
+        else:
+            _WORKER["used"] += 1  # a cell raised: the kernel is fine and is reset before the next notebook
+    finally:
+        for w in watchdogs:
+            w.cancel()
+        if not job.get("reuse_kernel", True):
+            _shutdown_kernel()
+    if out_nb.exists():
+        result["notebook"] = str(out_nb)
+    result["seconds"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+# --- publishing -----------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_manifest(month_dir: Path) -> dict:
+    """The month's manifest.json, or an empty one."""
+    path = Path(month_dir) / MANIFEST
+    if not path.exists():
+        return {"reports": []}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportlibError(f"{path} is not readable JSON ({exc}); delete it and run the month again") from None
+
+
+def _sort_key(entry: dict) -> tuple:
+    report = entry.get("report")
+    order = ALL_REPORTS.index(report) if report in ALL_REPORTS else len(ALL_REPORTS)
+    return (order, report or "", entry.get("client_id") or "")
+
+
+@dataclass
+class RunResult:
+    """What a run did: this run's manifest entries, and where the month's reports are."""
+
+    month: str
+    month_dir: Path
+    entries: list[dict] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[dict]:
+        return [e for e in self.entries if e["status"] != "ok"]
+
+    @property
+    def ok(self) -> list[dict]:
+        return [e for e in self.entries if e["status"] == "ok"]
+
+    @property
+    def index(self) -> Path:
+        return self.month_dir / INDEX
+
+    def summary(self) -> str:
+        """One line per failure, naming the report, why, and where its executed notebook is."""
+        lines = []
+        for e in self.failed:
+            who = e["report"] + (f" for client {e['client_id']}" if e.get("client_id") else "")
+            where = f" (executed notebook: {self.month_dir / e['notebook']})" if e.get("notebook") else ""
+            kept = " The previous good version is still in place." if e.get("previous") else ""
+            lines.append(f"  {who}: {e['error']}{where}.{kept}")
+        head = f"{len(self.failed)} of {len(self.entries)} reports failed for {self.month}:"
+        return "\n".join([head] + lines)
+
+
+class _Publisher:
+    """Moves finished reports into the month folder and keeps manifest.json and index.html current."""
+
+    def __init__(self, month: str, month_dir: Path, fingerprint: str | None, data: str):
+        self.month, self.dir, self.fingerprint, self.data = month, month_dir, fingerprint, data
+        (month_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+        self.manifest = read_manifest(month_dir)
+        self.entries = {(e.get("report"), e.get("client_id")): e for e in self.manifest.get("reports", [])}
+
+    def publish(self, job: Job, result: dict) -> dict:
+        """Move one job's outputs into place (only when it succeeded) and record it."""
+        import pandas as pd
+
+        nb_dir = self.dir / "notebooks"
+        entry = {"report": job.report, "client_id": job.client_id, "title": job.title,
+                 "status": result["status"], "seconds": result.get("seconds"), "html": None,
+                 "notebook": None, "parameters": job.parameters, "data_fingerprint": self.fingerprint,
+                 "error": result.get("error"),
+                 "finished_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")}
+        if job.client_name is not None:
+            entry["client_name"] = job.client_name
+        if result["status"] == "ok":
+            os.replace(result["notebook"], nb_dir / f"{job.stem}.ipynb")
+            os.replace(result["html"], self.dir / f"{job.stem}.html")  # the atomic switch to the new version
+            with contextlib.suppress(FileNotFoundError):
+                (nb_dir / f"{job.stem}.failed.ipynb").unlink()
+            entry.update(html=f"{job.stem}.html", notebook=f"notebooks/{job.stem}.ipynb")
+        else:
+            if result.get("notebook"):
+                os.replace(result["notebook"], nb_dir / f"{job.stem}.failed.ipynb")
+                entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
+            old = self.entries.get(job.key)
+            previous = old if old and old.get("status") == "ok" else (old or {}).get("previous")
+            if previous and previous.get("html") and (self.dir / previous["html"]).exists():
+                entry["previous"] = {k: v for k, v in previous.items() if k != "previous"}
+        self.entries[job.key] = entry
+        self.write()
+        return entry
+
+    def write(self) -> None:
+        import pandas as pd
+
+        reports = sorted(self.entries.values(), key=_sort_key)
+        self.manifest = {"month": self.month, "updated_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+                         "data": self.data, "data_fingerprint": self.fingerprint, "reports": reports}
+        _write_atomic(self.dir / MANIFEST, json.dumps(self.manifest, indent=1, ensure_ascii=False) + "\n")
+        _write_atomic(self.dir / INDEX, index_html(self.manifest))
+
+
+def index_html(manifest: dict) -> str:
+    """The month's index page: every report with its status, a link, and why it failed."""
+    esc = html.escape
+    month = manifest.get("month", "")
+    try:
+        label = month_label(month)
+    except Exception:  # noqa: BLE001
+        label = month
+    reports = manifest.get("reports", [])
+    n_failed = sum(e.get("status") != "ok" for e in reports)
+
+    def row(e: dict) -> str:
+        name = e.get("client_name") or e.get("client_id") if e.get("client_id") else TITLES.get(e["report"], e["report"])
+        ok = e.get("status") == "ok"
+        status = ('<span class="ok">ok</span>' if ok else '<span class="failed">failed</span>')
+        if ok:
+            link = f'<a href="{esc(e["html"])}">{esc(str(name))}</a>'
+            note = ""
+        else:
+            link = esc(str(name))
+            prev = e.get("previous")
+            note = f'<div class="err">{esc(str(e.get("error") or ""))}</div>'
+            if prev:
+                note += (f'<div>Previous version: <a href="{esc(prev["html"])}">{esc(prev["html"])}</a> '
+                         f'({esc(str(prev.get("finished_at", "")))})</div>')
+            if e.get("notebook"):
+                note += f'<div>Executed notebook: <a href="{esc(e["notebook"])}">{esc(e["notebook"])}</a></div>'
+        secs = e.get("seconds")
+        secs = f"{secs:.1f} s" if isinstance(secs, (int, float)) else ""
+        client = esc(str(e.get("client_id") or ""))
+        return f"<tr><td>{link}{note}</td><td>{client}</td><td>{status}</td><td class=num>{secs}</td></tr>"
+
+    main = [e for e in reports if e.get("report") != CLIENT_REPORT]
+    clients = [e for e in reports if e.get("report") == CLIENT_REPORT]
+    head = "<tr><th>Report</th><th>Client</th><th>Status</th><th>Time</th></tr>"
+    parts = [f"<h1>Reports for {esc(label)}</h1>",
+             f"<p>{len(reports)} reports, {n_failed} failed. Updated {esc(str(manifest.get('updated_at', '')))}; "
+             f"data fingerprint {esc(str(manifest.get('data_fingerprint') or ''))}.</p>"]
+    if main:
+        parts.append("<h2>Reports</h2><table>" + head + "".join(row(e) for e in main) + "</table>")
+    if clients:
+        parts.append("<h2>Client reviews</h2><table>" + head + "".join(row(e) for e in clients) + "</table>")
+    style = ("body{font-family:system-ui,Segoe UI,Arial,sans-serif;margin:2em;color:#222;max-width:60em}"
+             "table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #ddd;"
+             "text-align:left;vertical-align:top}.num{text-align:right}.ok{color:#1a7f37;font-weight:600}"
+             ".failed{color:#b42318;font-weight:600}.err{color:#b42318;font-size:.9em}")
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Reports {esc(month)}</title>"
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
+
+
+# --- the batch ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _month_lock(month_dir: Path):
+    import fcntl
+
+    month_dir.mkdir(parents=True, exist_ok=True)
+    with open(month_dir / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ReportlibError(f"another `reportlib run` is writing {month_dir}; wait for it to finish") from None
+        yield
+
+
+def default_workers() -> int:
+    """The number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+_PRELOAD_MODULES = ["__main__", "reportlib.run", "papermill", "nbclient", "jupyter_client", "nbconvert"]
+
+
+def _mp_context():
+    """Workers come from a forkserver that has imported papermill once (never a fork of this process,
+    which holds threads and sockets); later batches in the same process start their workers at once."""
+    import multiprocessing
+
+    try:
+        ctx = multiprocessing.get_context("forkserver")
+    except ValueError:  # platforms without fork
+        return multiprocessing.get_context("spawn")
+    ctx.set_forkserver_preload(_PRELOAD_MODULES)
+    return ctx
+
+
+class WorkerPool:
+    """Worker processes, each with one warm kernel; started early so kernels boot while the data is checked."""
+
+    def __init__(self, workers: int, *, notebooks_dir: Path, renderer: str = DEFAULT_RENDERER, warm: bool = True,
+                 reports: Iterable[str] | None = None):
+        self.workers = max(1, int(workers))
+        ctx = _mp_context()
+        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
+        names = list(reports) if reports is not None else [p.stem for p in Path(notebooks_dir).glob("*.ipynb")]
+        preload = notebook_imports(Path(notebooks_dir) / f"{n}.ipynb" for n in names) if warm else ""
+        payload = {"cwd": str(notebooks_dir), "renderer": renderer, "preload": preload}
+        self.warmups = [self.executor.submit(warm_kernel, payload) for _ in range(self.workers if warm else 0)]
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop the workers and their kernels: after their current job, or at once when `cancel`."""
+        if cancel:
+            for proc in list(getattr(self.executor, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    proc.terminate()  # _on_terminate kills the worker's kernel first
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, exc_type, *rest) -> None:
+        self.close(cancel=exc_type is not None)
+
+
+def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, workers: int | None = None,
+             timeout: float = DEFAULT_TIMEOUT_S, fingerprint: str | None = None, data: str = "",
+             renderer: str = DEFAULT_RENDERER, reuse_kernels: bool = True, progress: bool = True,
+             log=None, pool: WorkerPool | None = None) -> RunResult:
+    """Execute `jobs` in parallel and publish each into out/<month>/ as it finishes."""
+    log = log or sys.stderr
+    out = Path(out).resolve()
+    month_dir = out / month
+    missing = sorted({j.report for j in jobs if not (notebooks_dir / f"{j.report}.ipynb").exists()})
+    if missing:
+        raise ReportlibError("no notebook for " + ", ".join(missing) + f" in {notebooks_dir} "
+                             f"(expected {', '.join(m + '.ipynb' for m in missing)})")
+    if timeout is None or timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+    result = RunResult(month, month_dir)
+    if not jobs:
+        return result
+    with _month_lock(month_dir):
+        publisher = _Publisher(month, month_dir, fingerprint, data)
+        previous = {(e.get("report"), e.get("client_id")): e.get("seconds") or 0 for e in publisher.entries.values()}
+        for j in jobs:
+            j.estimate_s = float(previous.get(j.key) or (30.0 if j.report != CLIENT_REPORT else 5.0))
+        ordered = sorted(jobs, key=lambda j: -j.estimate_s)  # longest first: the batch ends sooner
+        tmp = Path(tempfile.mkdtemp(prefix=f".{month}.run-", dir=out))
+        payload = {
+            "tmp": str(tmp), "timeout": float(timeout), "renderer": renderer, "reuse_kernel": reuse_kernels,
+            "cwd": str(notebooks_dir),
+        }
+        own = pool is None
+        if own:
+            pool = WorkerPool(min(workers or default_workers(), len(jobs)), notebooks_dir=notebooks_dir,
+                              renderer=renderer, warm=reuse_kernels, reports={j.report for j in jobs})
+        try:
+            _execute_all(ordered, payload, notebooks_dir, pool, publisher, result, progress, log)
+        finally:
+            if own:
+                pool.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+    result.entries.sort(key=_sort_key)
+    return result
+
+
+def _execute_all(ordered: list[Job], payload: dict, notebooks_dir: Path, pool: WorkerPool,
+                 publisher: _Publisher, result: RunResult, progress: bool, log) -> None:
+    from tqdm import tqdm
+
+    by_key = {j.key: j for j in ordered}
+    bar = tqdm(total=len(ordered), desc=f"reports {publisher.month}", unit="report", file=log,
+               disable=True if (not progress or len(ordered) <= 3) else None, dynamic_ncols=True)
+    try:
+        futures = {}
+        for j in ordered:
+            job = dict(payload, key=list(j.key), stem=j.stem, title=j.title, parameters=j.parameters,
+                       notebook=str(notebooks_dir / f"{j.report}.ipynb"))
+            futures[pool.executor.submit(execute_job, job)] = j
+        for fut in as_completed(futures):
+            j = futures[fut]
+            try:
+                res = fut.result()
+            except BrokenProcessPool:
+                res = {"key": list(j.key), "status": "failed", "seconds": None, "notebook": None, "html": None,
+                       "error": "the worker process running it died (out of memory?)"}
+            except Exception as exc:  # noqa: BLE001
+                res = {"key": list(j.key), "status": "failed", "seconds": None, "notebook": None, "html": None,
+                       "error": f"{type(exc).__name__}: {exc}"}
+            entry = publisher.publish(by_key[tuple(res["key"])], res)
+            result.entries.append(entry)
+            if entry["status"] != "ok":
+                who = j.report + (f" {j.client_id}" if j.client_id else "")
+                bar.write(f"reportlib run: {who} failed: {entry['error']}", file=log)
+            bar.update(1)
+    except BaseException:
+        pool.close(cancel=True)
+        raise
+    finally:
+        bar.close()
+
+
+# --- checks on the data before anything runs ------------------------------------------------------
+
+
+def check_source(data: str, tz: str, month: str):
+    """Open and validate the data source; fail clearly when the month has no contacts (or intervals).
+
+    Loading every table here also fills the loader's Parquet cache once, before parallel notebooks
+    would each parse the same files. Returns the Source.
+    """
+    import pandas as pd
+
+    from .errors import DataError
+    from .load import open_source
+
+    src = open_source(data, tz)
+    errors, _warnings = src.validate()
+    if errors:
+        raise DataError(errors, f"the data source {data} does not meet the contract (see `reportlib validate`)")
+    start = pd.Period(month, freq="M").start_time
+    end = (pd.Period(month, freq="M") + 1).start_time
+    name, col = ("contacts", "arrived_at") if src.has("contacts") else ("intervals", "interval_start")
+    t = src.table(name)
+    inside = ((t[col] >= start) & (t[col] < end)).cast("int64")
+    stats = t.aggregate(n=inside.sum(), first=t[col].min(), last=t[col].max()).to_pandas().iloc[0]
+    if not stats["n"] or pd.isna(stats["n"]):
+        have = ("it has none at all" if pd.isna(stats["first"]) else
+                f"it covers {pd.Timestamp(stats['first']):%Y-%m} to {pd.Timestamp(stats['last']):%Y-%m}")
+        raise ReportlibError(f"the data source {data} has no {name} in {month}; {have}. "
+                             f"Choose a month with data (--month YYYY-MM).")
+    return src
+
+
+def _schedule(params: dict) -> dict:
+    sched = params.get("schedule")
+    return sched if isinstance(sched, dict) else {}
+
+
+def select_reports(reports: list[str] | None, clients: str | list[str] | None, params: dict) -> tuple[list[str], Any]:
+    """Which reports and client reviews to run: flags, else parameters `schedule`, else everything."""
+    sched = _schedule(params)
+    chosen = list(reports) if reports else list(sched.get("reports") or ALL_REPORTS)
+    unknown = [r for r in chosen if r not in ALL_REPORTS]
+    if unknown:
+        raise UsageError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(ALL_REPORTS)}")
+    if clients is not None and CLIENT_REPORT not in chosen:
+        chosen.append(CLIENT_REPORT)  # --clients asks for client reviews
+    if CLIENT_REPORT in chosen and clients is None:
+        clients = sched.get("clients", "all")
+    return [r for r in ALL_REPORTS if r in chosen], clients
+
+
+def _client_list(src, clients: Any) -> list[tuple[str, str]]:
+    frame = src.frame("clients")
+    known = {str(c): (None if n is None or n != n else str(n))
+             for c, n in zip(frame["client_id"], frame["client_name"])}
+    if clients in (None, "all") or clients == ["all"]:
+        return sorted(known.items())
+    ids = [c.strip() for c in clients.split(",")] if isinstance(clients, str) else [str(c) for c in clients]
+    ids = [c for c in ids if c]
+    unknown = [c for c in ids if c not in known]
+    if unknown:
+        sample = ", ".join(sorted(known)[:8])
+        raise UsageError(f"unknown client id(s) {', '.join(unknown)}; the clients table has {sample}"
+                         f"{', ...' if len(known) > 8 else ''}")
+    return [(c, known[c]) for c in ids]
+
+
+def output_dir(params: dict, out: str | Path | None = None) -> Path:
+    """The outputs folder: --out (relative to the cwd), else parameters schedule.out (relative to the project)."""
+    from .params import project_root
+
+    if out:
+        return Path(out).resolve()
+    folder = Path(_schedule(params).get("out") or "outputs")
+    return folder if folder.is_absolute() else project_root() / folder
+
+
+def ensure_sample(location: str, log=None) -> bool:
+    """Create the sample operation at `location` when it is absent; True when it was created."""
+    if os.path.exists(location):
+        return False
+    log = log or sys.stderr
+    print(f"reportlib run: no data at {location}; creating the sample operation there "
+          f"(as `reportlib sample-data --out {location}` would) ...", file=log, flush=True)
+    from .sample import sample_data
+
+    rows, seconds = sample_data(location)
+    counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
+    print(f"reportlib run: sample operation created in {location} ({counts} rows, {seconds:.0f} s)",
+          file=log, flush=True)
+    return True
+
+
+def run_month(month: str, *, params: dict, params_file: str | None = None, data: str | None = None,
+              reports: list[str] | None = None, clients: str | list[str] | None = None,
+              out: str | Path | None = None, workers: int | None = None, timeout: float | None = None,
+              notebooks_dir: str | Path | None = None, renderer: str = DEFAULT_RENDERER,
+              progress: bool = True, log=None) -> RunResult:
+    """Render the month's reports: parameters < --params < flags, data checked first, then the batch."""
+    from .params import data_location, project_root
+
+    log = log or sys.stderr
+    root = project_root()
+    sched = _schedule(params)
+    tz = params.get("timezone") or "America/New_York"
+    month = resolve_month(month, tz)
+    location = data_location(params, data, root)
+    if data is None and params.get("data", "data/sample") == "data/sample":
+        ensure_sample(location, log)
+    location = location if "://" in location else str(Path(location).resolve())
+    chosen, client_sel = select_reports(reports, clients, params)
+    nb_dir = Path(notebooks_dir or sched.get("notebooks") or "notebooks")
+    nb_dir = (nb_dir if nb_dir.is_absolute() else root / nb_dir).resolve()
+    out_dir = output_dir(params, out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if workers is None:
+        workers = sched.get("workers")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be 1 or more, got {workers}")
+    timeout = float(timeout if timeout is not None else sched.get("timeout_s") or DEFAULT_TIMEOUT_S)
+    if timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
+    missing = [r for r in chosen if not (nb_dir / f"{r}.ipynb").exists()]
+    if missing:
+        raise ReportlibError("no notebook for " + ", ".join(missing) + f" in {nb_dir} "
+                             f"(expected {', '.join(m + '.ipynb' for m in missing)})")
+    reuse = bool(sched.get("reuse_kernels", True))
+    expected = len([r for r in chosen if r != CLIENT_REPORT]) + (
+        0 if CLIENT_REPORT not in chosen else 10**6 if client_sel in (None, "all", ["all"])
+        else len(client_sel.split(",")) if isinstance(client_sel, str) else len(client_sel))
+    # kernels boot in the workers while the data is checked here
+    with WorkerPool(min(workers or default_workers(), max(1, expected)), notebooks_dir=nb_dir,
+                    renderer=renderer, warm=reuse, reports=chosen) as pool:
+        print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
+        src = check_source(location, tz, month)
+        client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
+        pfile = str(Path(params_file).resolve()) if params_file else None
+        jobs = plan_jobs(month, chosen, client_list, data=location, params_file=pfile)
+        return run_jobs(jobs, month=month, out=out_dir, notebooks_dir=nb_dir, timeout=timeout,
+                        fingerprint=src.fingerprint, data=location, renderer=renderer,
+                        reuse_kernels=reuse, progress=progress, log=log, pool=pool)

@@ -1,0 +1,256 @@
+"""E-mail delivery against a real SMTP server (aiosmtpd on loopback): recipients, subjects, bodies, images,
+attachments, the sent-log, dry runs, and clear failures."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+import socket
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from reportlib import narrative, views
+from reportlib.cli import main
+from reportlib.mail import find_browser
+
+MONTH = "2026-03"
+REQUIRE_BROWSER = os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1"
+USER, PASSWORD = "reports", "s3cret-pw"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture()
+def smtp():
+    """A real SMTP server on 127.0.0.1 that requires a login (no TLS, loopback only)."""
+    inbox = _Inbox()
+    port = _free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator,
+                     auth_required=True, auth_require_tls=False)
+    ctl.start()
+    try:
+        yield inbox, port
+    finally:
+        ctl.stop()
+
+
+def _executed_notebook(path: Path, client: str | None) -> None:
+    """An executed report notebook holding what the real ones show: tiles, commentary, two figures."""
+    import plotly.graph_objects as go
+
+    tiles = [narrative.make_tile("Service level", 0.763, "share", target=0.8, prev=0.804, yoy=0.75),
+             narrative.make_tile("Average speed of answer", 41, "seconds", target=30, prev=35, higher_is_better=False),
+             narrative.make_tile("Contacts handled", 12345, "count", prev=11000)]
+    lines = narrative.commentary(tiles) + [f"Client <{client}> & friends had a quiet month."]
+    figs = [go.Figure(go.Bar(x=["Benefits", "Debit Card"], y=[120, 80]), layout={"title": {"text": "Contacts by queue"}}),
+            go.Figure(go.Scatter(x=[1, 2, 3], y=[0.7, 0.8, 0.76]), layout={"title": {"text": "Service level by week"}})]
+    nb = nbformat.v4.new_notebook()
+    cells = []
+    for bundle in ([{"text/html": narrative.tiles_html(tiles), "text/plain": "tiles"},
+                    {"text/html": narrative.commentary_html(lines), "text/plain": "commentary"}]
+                   + [views.figure_bundle(f) for f in figs]):
+        c = nbformat.v4.new_code_cell("show()")
+        c.outputs = [nbformat.v4.new_output("display_data", data=bundle)]
+        cells.append(c)
+    nb.cells = cells
+    nbformat.write(nb, path)
+
+
+def _month(out: Path) -> Path:
+    """outputs/2026-03 as `reportlib run` leaves it: the pack, two client reviews (one failed), sla."""
+    month_dir = out / MONTH
+    (month_dir / "notebooks").mkdir(parents=True)
+    entries = []
+    for report, client, status in [("monthly_pack", None, "ok"), ("sla", None, "ok"),
+                                   ("client_review", "C1", "ok"), ("client_review", "C2", "failed")]:
+        stem = report + (f"_{client}" if client else "")
+        e = {"report": report, "client_id": client, "status": status, "seconds": 1.0,
+             "title": f"{report} title" + (f" {client}" if client else ""),
+             "html": None, "notebook": None, "parameters": {"month": MONTH, "client_id": client},
+             "error": None if status == "ok" else "In [3]: ValueError: boom"}
+        if client:
+            e["client_name"] = {"C1": "Acme Benefits", "C2": "Bolt Ltd"}[client]
+        if status == "ok":
+            _executed_notebook(month_dir / "notebooks" / f"{stem}.ipynb", client)
+            # a big report with non-ASCII text: attachments must arrive byte for byte
+            page = f"<!DOCTYPE html><html><body><h1>{stem} — Zürich</h1>" + "x" * 300_000 + "</body></html>"
+            (month_dir / f"{stem}.html").write_text(page, encoding="utf-8")
+            e.update(html=f"{stem}.html", notebook=f"notebooks/{stem}.ipynb")
+        entries.append(e)
+    (month_dir / "manifest.json").write_text(json.dumps({"month": MONTH, "reports": entries}))
+    return month_dir
+
+
+@pytest.fixture()
+def setup(tmp_path, monkeypatch):
+    out = tmp_path / "outputs"
+    month_dir = _month(out)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"distribution": {
+        "executives": ["Chief Ops <coo@acme.test>", "cfo@acme.test"], "executive_reports": ["monthly_pack"],
+        "account_teams": {"C1": ["am1@acme.test", "hr@client-one.test"]}, "account_team_default": [],
+        "cc": ["archive@acme.test"], "max_charts": 2}}))
+    for k in list(os.environ):
+        if k.startswith("REPORTLIB_SMTP_"):
+            monkeypatch.delenv(k)
+    return {"out": out, "month_dir": month_dir, "params": params, "tmp": tmp_path}
+
+
+def _env(monkeypatch, port: int, user: str = USER, password: str = PASSWORD) -> None:
+    monkeypatch.setenv("REPORTLIB_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("REPORTLIB_SMTP_PORT", str(port))
+    monkeypatch.setenv("REPORTLIB_SMTP_TLS", "none")
+    monkeypatch.setenv("REPORTLIB_SMTP_USER", user)
+    monkeypatch.setenv("REPORTLIB_SMTP_PASSWORD", password)
+    monkeypatch.setenv("REPORTLIB_SMTP_FROM", "Support reports <reports@acme.test>")
+
+
+def _email(setup, *extra: str) -> int:
+    return main(["email", "--month", MONTH, "--out", str(setup["out"]), "--params", str(setup["params"]), *extra])
+
+
+def _parts(msg):
+    html_part = msg.get_body(preferencelist=("html",))
+    text_part = msg.get_body(preferencelist=("plain",))
+    attachments = list(msg.iter_attachments())
+    return html_part, text_part, attachments
+
+
+def _snapshot(month_dir: Path) -> dict:
+    return {p.relative_to(month_dir).as_posix(): p.read_bytes() for p in month_dir.rglob("*")
+            if p.is_file() and p.name != "sent-log.json"}
+
+
+def test_each_message_arrives_right_and_reads_well_without_scripts(setup, smtp, monkeypatch, capsys):
+    inbox, port = smtp
+    _env(monkeypatch, port)
+    browser = find_browser() is not None
+    if not browser and REQUIRE_BROWSER:
+        pytest.fail("no Chromium for static chart images (REPORTLIB_REQUIRE_BROWSER=1)")
+    before = _snapshot(setup["month_dir"])
+    assert _email(setup) == 1  # client C2's review failed: never mailed, and the exit status says so
+    err = capsys.readouterr().err
+    assert "not e-mailing client_review for client C2: its run failed (In [3]: ValueError: boom)" in err
+
+    assert len(inbox.messages) == 2
+    by_subject = {m["Subject"]: (rcpt, m) for rcpt, m in inbox.messages}
+    pack_rcpt, pack = by_subject["Support operations monthly pack, March 2026"]
+    assert sorted(pack_rcpt) == ["archive@acme.test", "cfo@acme.test", "coo@acme.test"]
+    assert "coo@acme.test" in pack["To"] and "archive@acme.test" in pack["Cc"]
+    review_rcpt, review = by_subject["Acme Benefits: employer support service review, March 2026"]
+    assert sorted(review_rcpt) == ["am1@acme.test", "archive@acme.test", "hr@client-one.test"]
+
+    for stem, msg in (("monthly_pack", pack), ("client_review_C1", review)):
+        html_part, text_part, attachments = _parts(msg)
+        body = html_part.get_content()
+        assert len(body.encode("utf-8")) < 100_000
+        assert "<script" not in body.lower() and "<style" not in body.lower()
+        assert 'style="' in body and "class=" not in body  # every style inline
+        # the KPI table and commentary, escaped
+        assert "Service level" in body and "76.3%" in body and "Off target" in body and "≥ 80.0%" in body
+        assert "▼ 4.1 pts vs last month" in body and "Near target" in body  # as the report shows it
+        assert "Client &lt;" in body and "&amp; friends" in body and "<C1>" not in body
+        assert "Service level" in text_part.get_content() and "76.3%" in text_part.get_content()
+        # every cid: image is a PNG part of the message
+        cids = re.findall(r'src="cid:([^"]+)"', body)
+        images = {p["Content-ID"].strip("<>"): p for p in msg.walk() if p.get_content_type() == "image/png"}
+        assert set(cids) == set(images)
+        if browser:
+            assert len(cids) == 2  # max_charts
+            for part in images.values():
+                assert part.get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+        else:  # no Chromium on this machine: tables only, and the body says so
+            assert not cids and "Charts are not shown as images" in body
+        # the full report attached, byte for byte
+        (att,) = [a for a in attachments if a.get_content_type() == "text/html"]
+        assert att.get_filename() == f"{stem}-{MONTH}.html"
+        assert att.get_payload(decode=True) == (setup["month_dir"] / f"{stem}.html").read_bytes()
+
+    assert _snapshot(setup["month_dir"]) == before  # reports untouched
+    log = json.loads((setup["month_dir"] / "sent-log.json").read_text())["sent"]
+    assert {(r["report"], r["client_id"]) for r in log} == {("monthly_pack", None), ("client_review", "C1")}
+
+    # a rerun sends nothing that already went out
+    assert _email(setup, "--reports", "monthly_pack,client_review") == 1
+    assert len(inbox.messages) == 2
+    assert "already sent" in capsys.readouterr().err
+    # --to overrides the lists (and is a new recipient, so it is sent)
+    assert _email(setup, "--reports", "sla", "--to", "me@acme.test") == 0
+    assert len(inbox.messages) == 3 and inbox.messages[-1][0] == ["me@acme.test"]
+
+
+def test_refused_connection_gives_clear_error_and_leaves_reports(setup, monkeypatch, capsys):
+    _env(monkeypatch, _free_port())  # nothing listens there
+    before = _snapshot(setup["month_dir"])
+    assert _email(setup, "--reports", "monthly_pack") == 1
+    err = capsys.readouterr().err
+    assert "could not connect to the mail server 127.0.0.1:" in err and "Connection refused" in err
+    assert "REPORTLIB_SMTP_HOST" in err and "Traceback" not in err
+    assert _snapshot(setup["month_dir"]) == before
+    assert not (setup["month_dir"] / "sent-log.json").exists()
+
+
+def test_authentication_failure_gives_clear_error_and_leaves_reports(setup, smtp, monkeypatch, capsys):
+    inbox, port = smtp
+    _env(monkeypatch, port, password="wrong")
+    before = _snapshot(setup["month_dir"])
+    assert _email(setup, "--reports", "monthly_pack") == 1
+    err = capsys.readouterr().err
+    assert "refused the login for reports (535" in err and "REPORTLIB_SMTP_PASSWORD" in err
+    assert "wrong" not in err  # the password is never printed
+    assert inbox.messages == [] and _snapshot(setup["month_dir"]) == before
+
+
+def test_dry_run_writes_eml_files_and_without_browser_says_charts_are_in_the_report(setup, monkeypatch, capsys):
+    monkeypatch.setenv("BROWSER_PATH", str(setup["tmp"] / "no-such-browser"))
+    monkeypatch.setattr("choreographer.browsers.chromium.Chromium.find_browser",
+                        classmethod(lambda cls, **kw: None))
+    dry = setup["tmp"] / "dry"
+    assert _email(setup, "--reports", "monthly_pack,client_review", "--dry-run", str(dry)) == 1  # C2 failed
+    names = sorted(p.name for p in dry.iterdir())
+    assert names == ["client_review_C1.eml", "monthly_pack.eml"]
+    msg = email.message_from_bytes((dry / "monthly_pack.eml").read_bytes(), policy=email.policy.default)
+    html_part, _, attachments = _parts(msg)
+    body = html_part.get_content()
+    assert "cid:" not in body and "76.3%" in body
+    assert "Charts are not shown as images in this e-mail: no Chromium-based browser" in body
+    assert attachments and not (setup["month_dir"] / "sent-log.json").exists()  # a dry run sends nothing
+
+
+def test_placeholder_addresses_and_missing_settings_are_refused(setup, smtp, monkeypatch, tmp_path, capsys):
+    inbox, port = smtp
+    assert _email(setup, "--reports", "monthly_pack") == 2  # no REPORTLIB_SMTP_HOST
+    assert "set REPORTLIB_SMTP_HOST" in capsys.readouterr().err
+    _env(monkeypatch, port)
+    shipped = main(["email", "--month", MONTH, "--out", str(setup["out"]), "--reports", "monthly_pack"])
+    assert shipped == 1  # parameters/distribution.yaml ships example.com placeholders
+    assert "placeholder addresses" in capsys.readouterr().err and inbox.messages == []
+    assert main(["email", "--month", "2026-02", "--out", str(setup["out"])]) == 1
+    assert "run `reportlib run --month 2026-02` first" in capsys.readouterr().err

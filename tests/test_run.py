@@ -1,0 +1,194 @@
+"""The monthly batch runner: parallel papermill runs, atomic publishing, manifest, failures, parameters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from reportlib.cli import main
+from reportlib.errors import ReportlibError, UsageError
+from reportlib.params import load_params, validate_params
+from reportlib.run import month_label, plan_jobs, resolve_month, run_month, select_reports
+
+MONTH = "2026-03"
+
+PARAMS_CELL = "month = None\ndata = None\nparams_file = None\nclient_id = None\nteam = None"
+# Each tiny notebook writes what it was given, and a token the test controls (so a rerun's output differs).
+BODY = (
+    "from pathlib import Path\n"
+    "token = Path(data, 'token.txt').read_text().strip()\n"
+    "from IPython.display import HTML, display\n"
+    "line = f'REPORT {NAME} month={month} client={client_id} token={token}'\n"
+    "print(line)\n"
+    "display(HTML(f'<p>{line}</p>'))"
+)
+
+
+def _notebook(path: Path, name: str, extra: str | None = None) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell(PARAMS_CELL)
+    params.metadata["tags"] = ["parameters"]
+    cells = [params, nbformat.v4.new_code_cell(BODY.replace("{NAME}", name))]
+    if extra:
+        cells.append(nbformat.v4.new_code_cell(extra))
+    cells.append(nbformat.v4.new_code_cell(f"print('END {name}')"))
+    nb.cells = cells
+    nbformat.write(nb, path)
+
+
+def _data(folder: Path, token: str) -> Path:
+    """A tiny data source that meets the contract: 3 clients, 2 agents, contacts in Feb and Mar 2026."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "clients.csv").write_text(
+        "client_id,client_name,tier,sla_profile\nC1,Acme & Co <b>,gold,standard\nC2,Bolt Ltd,silver,standard\n"
+        "C3,Crane Inc,silver,standard\n")
+    (folder / "agents.csv").write_text("agent_id,name,team,hire_date\nA1,Ann,North,2024-01-02\nA2,Bo,South,2024-02-01\n")
+    rows = ["contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id"]
+    for i, (day, client) in enumerate([("2026-02-10", "C1"), ("2026-03-03", "C1"), ("2026-03-04", "C2"),
+                                       ("2026-03-05", "C3"), ("2026-03-31", "C2")]):
+        rows.append(f"K{i},phone,Benefits,{client},{day}T10:00:00,handled,12,300,A{1 + i % 2}")
+    (folder / "contacts.csv").write_text("\n".join(rows) + "\n")
+    (folder / "token.txt").write_text(token)
+    return folder
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch):
+    """Tiny notebooks for three reports plus client_review, tiny data, and a --params file pointing at them."""
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    for name in ("team_performance", "sla", "monthly_pack", "client_review"):
+        _notebook(nbs / f"{name}.ipynb", name)
+    data = _data(tmp_path / "data", "first")
+    pfile = tmp_path / "params.yaml"
+    pfile.write_text(yaml.safe_dump({"data": str(data), "schedule": {
+        "notebooks": str(nbs), "reports": ["team_performance", "sla", "monthly_pack", "client_review"],
+        "timeout_s": 60}}))
+    return {"root": tmp_path, "nbs": nbs, "data": data, "params": pfile, "out": tmp_path / "out"}
+
+
+def _run(project, *extra: str) -> int:
+    return main(["run", "--month", MONTH, "--params", str(project["params"]), "--out", str(project["out"]),
+                 "--workers", "2", *extra])
+
+
+def test_failed_notebook_keeps_previous_good_version_and_others_finish(project, capsys):
+    """One notebook raises mid-run: the others finish, the old sla.html stays, manifest says why, exit 1."""
+    month_dir = project["out"] / MONTH
+    assert _run(project) == 0
+    first = capsys.readouterr()
+    assert str(month_dir / "index.html") in first.out
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    entries = {(e["report"], e["client_id"]): e for e in manifest["reports"]}
+    assert set(entries) == {("team_performance", None), ("sla", None), ("monthly_pack", None),
+                            ("client_review", "C1"), ("client_review", "C2"), ("client_review", "C3")}
+    assert all(e["status"] == "ok" and e["error"] is None for e in entries.values())
+    good_sla = (month_dir / "sla.html").read_text()
+    assert "REPORT sla month=2026-03 client=None token=first" in good_sla
+    assert "client=C2 token=first" in (month_dir / "client_review_C2.html").read_text()
+    assert entries[("client_review", "C2")]["parameters"]["client_id"] == "C2"
+    assert entries[("sla", None)]["data_fingerprint"] == manifest["data_fingerprint"]
+
+    # second run: new data token, and sla now raises after its first cells have run
+    (project["data"] / "token.txt").write_text("second")
+    _notebook(project["nbs"] / "sla.ipynb", "sla", extra="raise ValueError('queue table is empty: boom')")
+    assert _run(project) == 1
+    err = capsys.readouterr().err
+    assert "sla" in err and "ValueError: queue table is empty: boom" in err and "1 of 6 reports failed" in err
+
+    assert (month_dir / "sla.html").read_text() == good_sla  # the last good version is untouched
+    for stem in ("team_performance", "monthly_pack", "client_review_C1", "client_review_C2", "client_review_C3"):
+        assert "token=second" in (month_dir / f"{stem}.html").read_text(), stem
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    sla = next(e for e in manifest["reports"] if e["report"] == "sla")
+    assert sla["status"] == "failed" and sla["html"] is None
+    assert "ValueError: queue table is empty: boom" in sla["error"]
+    assert sla["previous"]["html"] == "sla.html" and sla["previous"]["status"] == "ok"
+    failed_nb = nbformat.read(month_dir / sla["notebook"], as_version=4)  # kept for debugging
+    outputs = [o for c in failed_nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert any(o.get("ename") == "ValueError" for o in outputs)
+    assert any("token=second" in o.get("text", "") for o in outputs)  # it ran up to the failing cell
+    assert sum(e["status"] == "ok" for e in manifest["reports"]) == 5
+    index = (month_dir / "index.html").read_text()
+    assert "queue table is empty: boom" in index and 'href="sla.html"' in index
+    assert "Acme &amp; Co &lt;b&gt;" in index  # names from data are escaped
+    assert not list(project["out"].glob(".*.run-*"))  # the temporary folder is gone
+
+    # fixed again: the good run replaces the failure and removes its debug notebook
+    _notebook(project["nbs"] / "sla.ipynb", "sla")
+    assert _run(project, "--reports", "sla") == 0
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    assert len(manifest["reports"]) == 6  # a partial rerun keeps the other entries
+    sla = next(e for e in manifest["reports"] if e["report"] == "sla")
+    assert sla["status"] == "ok" and "token=second" in (month_dir / "sla.html").read_text()
+    assert not (month_dir / "notebooks" / "sla.failed.ipynb").exists()
+
+
+def test_timeout_fails_only_that_notebook(project, capsys):
+    """A notebook that runs past --timeout is interrupted and reported; the next one on that worker runs."""
+    _notebook(project["nbs"] / "sla.ipynb", "sla", extra="import time\ntime.sleep(60)")
+    assert _run(project, "--reports", "sla,team_performance", "--timeout", "4", "--workers", "1") == 1
+    err = capsys.readouterr().err
+    assert "timed out after 4 s" in err
+    manifest = json.loads((project["out"] / MONTH / "manifest.json").read_text())
+    status = {e["report"]: e["status"] for e in manifest["reports"]}
+    assert status == {"sla": "failed", "team_performance": "ok"}
+
+
+def test_clients_selection_and_month_checks(project, capsys):
+    """--clients picks client reviews; an unknown client, an unknown report or a month without data fail clearly."""
+    assert _run(project, "--reports", "monthly_pack", "--clients", "C2") == 0
+    manifest = json.loads((project["out"] / MONTH / "manifest.json").read_text())
+    assert [(e["report"], e["client_id"]) for e in manifest["reports"]] == [("monthly_pack", None), ("client_review", "C2")]
+    capsys.readouterr()
+    assert _run(project, "--clients", "C9") == 2
+    assert "unknown client id(s) C9" in capsys.readouterr().err
+    assert _run(project, "--reports", "sla,payroll") == 2
+    assert "unknown report(s) payroll" in capsys.readouterr().err
+    assert main(["run", "--month", "2025-07", "--params", str(project["params"]), "--out", str(project["out"])]) == 1
+    err = capsys.readouterr().err
+    assert "no contacts in 2025-07" in err and "2026-02 to 2026-03" in err
+    assert main(["run", "--month", "2026-13", "--params", str(project["params"])]) == 2
+
+
+def test_parameter_validation_names_unknown_keys_and_wrong_types(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sl_treshold_s: 20\nsl_threshold_s: thirty\nschedule:\n  timeout: 5\n  workers: 0\n")
+    assert main(["run", "--month", MONTH, "--params", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter 'sl_treshold_s' (did you mean sl_threshold_s?)" in err
+    assert "sl_threshold_s must be a number, got 'thirty'" in err
+    assert "schedule.timeout (did you mean timeout_s?)" in err
+    assert "schedule.workers must be a whole number >= 1" in err
+    validate_params(load_params())  # the shipped parameters are valid
+    with pytest.raises(UsageError, match="timezone"):
+        validate_params(dict(load_params(), timezone="Mars/Olympus"))
+
+
+def test_previous_month_is_the_last_complete_month_in_the_time_zone():
+    # 2026-04-01 02:00 UTC is still 31 March in New York: the last complete month is February
+    assert resolve_month("previous", "America/New_York", now="2026-04-01T02:00:00+00:00") == "2026-02"
+    assert resolve_month("previous", "Europe/Paris", now="2026-04-01T02:00:00+00:00") == "2026-03"
+    assert resolve_month("previous", "UTC", now="2026-01-15T00:00:00+00:00") == "2025-12"
+    assert resolve_month("2024-02", "UTC") == "2024-02"
+    with pytest.raises(UsageError):
+        resolve_month("March", "UTC")
+    assert month_label("2026-03") == "March 2026"
+
+
+def test_report_selection_defaults_to_everything_with_all_client_reviews():
+    params = {"schedule": {}}
+    assert select_reports(None, None, params) == (
+        ["team_performance", "sla", "attrition", "forecast", "monthly_pack", "client_review"], "all")
+    assert select_reports(["sla"], None, params) == (["sla"], None)
+    assert select_reports(["sla"], "C1,C2", params) == (["sla", "client_review"], "C1,C2")
+    jobs = plan_jobs(MONTH, ["sla", "client_review"], [("A/1", "A"), ("A_1", "B")], data="/d", params_file=None)
+    assert [j.stem for j in jobs][0] == "sla"
+    assert len({j.stem for j in jobs}) == 3  # ids that sanitize alike still get distinct files
+    assert jobs[1].parameters == {"month": MONTH, "data": "/d", "params_file": None, "client_id": "A/1", "team": None}
