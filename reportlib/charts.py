@@ -1,0 +1,479 @@
+"""Chart builders for every report: one shared plotly template, each builder returns a go.Figure.
+
+Builders never display anything (no ``fig.show()``): notebooks hand figures to
+``reportlib.views.show``, whose output survives nbconvert (see ``reportlib.render``).
+Text that comes from data (queue, client, team, reason and agent names) is HTML-escaped
+before it reaches plotly, because plotly interprets a small HTML subset in labels; an
+escaped label is displayed literally and never becomes markup.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+TEMPLATE_NAME = "reportlib"
+
+# Colour-blind-safe categorical palette (Okabe–Ito, reordered so the first colours read well in print).
+PALETTE = [
+    "#1f5aa6",  # blue
+    "#e08a00",  # orange
+    "#2a9d8f",  # teal
+    "#b5446e",  # raspberry
+    "#6c757d",  # grey
+    "#8cb369",  # green
+    "#7b5ea7",  # purple
+    "#c9a227",  # ochre
+    "#3a86ff",
+    "#d1495b",
+]
+RAG_COLOURS = {"green": "#2e7d32", "amber": "#e08a00", "red": "#c62828", "none": "#6c757d"}
+INK = "#1d2433"
+MUTED = "#5b6475"
+GRID = "#e4e7ec"
+TARGET_COLOUR = "#c62828"
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+
+# Plotly config used wherever a figure is drawn: no logo, no cloud links, responsive width.
+CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+def _build_template() -> go.layout.Template:
+    """The shared look: white ground, light grid, left-aligned titles, horizontal legend on top."""
+    axis = dict(
+        gridcolor=GRID,
+        linecolor="#c3c8d1",
+        zerolinecolor="#c3c8d1",
+        ticks="outside",
+        tickcolor="#c3c8d1",
+        title=dict(font=dict(size=12, color=MUTED), standoff=8),
+        automargin=True,
+    )
+    layout = go.Layout(
+        font=dict(family=FONT, size=13, color=INK),
+        colorway=PALETTE,
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        title=dict(x=0.0, xanchor="left", xref="paper", font=dict(size=16, color=INK), pad=dict(b=8)),
+        margin=dict(l=56, r=24, t=64, b=48),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0, title=dict(text="")),
+        hoverlabel=dict(font=dict(family=FONT, size=12)),
+        hovermode="closest",
+        xaxis=axis,
+        yaxis=axis,
+        height=380,
+        separators=".,",
+    )
+    data = go.layout.template.Data(
+        bar=[go.Bar(marker=dict(line=dict(width=0)))],
+        scatter=[go.Scatter(line=dict(width=2.2), marker=dict(size=6))],
+        heatmap=[go.Heatmap(colorbar=dict(outlinewidth=0, thickness=12))],
+    )
+    return go.layout.Template(layout=layout, data=data)
+
+
+pio.templates[TEMPLATE_NAME] = _build_template()
+
+
+def use_theme() -> None:
+    """Make the shared template the default for figures made in this process (plotly express too)."""
+    pio.templates.default = TEMPLATE_NAME
+
+
+# --- small helpers ---------------------------------------------------------------------------------
+
+
+def safe_text(value: Any) -> Any:
+    """HTML-escape a label from data so plotly shows it literally; non-strings pass through."""
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    return value
+
+
+def safe_values(values: Iterable[Any]) -> list[Any]:
+    """`safe_text` over a sequence (categories, trace names, hover text)."""
+    return [safe_text(v) for v in values]
+
+
+def _col(df: pd.DataFrame, name: str) -> list[Any]:
+    """A column as a list, strings escaped, missing values as None (gaps in lines)."""
+    s = df[name]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return [None if pd.isna(v) else v for v in s]
+    out = []
+    for v in s.tolist():
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+            out.append(None)
+        else:
+            out.append(safe_text(v))
+    return out
+
+
+_MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+def _x(df: pd.DataFrame, name: str) -> list[Any]:
+    """x values; YYYY-MM month labels become first-of-month dates so every chart shares one month axis."""
+    s = df[name]
+    if s.dtype == object and len(s) and s.dropna().astype(str).str.match(_MONTH_RE).all():
+        return [None if pd.isna(v) else pd.Timestamp(str(v) + "-01") for v in s]
+    return _col(df, name)
+
+
+def _is_month_axis(df: pd.DataFrame, name: str) -> bool:
+    s = df[name]
+    return bool(s.dtype == object and len(s) and s.dropna().astype(str).str.match(_MONTH_RE).all())
+
+
+def _month_axis(fig: go.Figure, axis: str = "x") -> None:
+    fig.update_layout({f"{axis}axis": dict(tickformat="%b %Y", dtick="M1", ticklabelmode="instant")})
+
+
+def _num(df: pd.DataFrame, name: str) -> list[float | None]:
+    """A numeric column as floats with None for missing (so plotly draws gaps, not zeros)."""
+    s = pd.to_numeric(df[name], errors="coerce").astype("float64")
+    return [None if np.isnan(v) else float(v) for v in s.to_numpy()]
+
+
+_UNIT_FORMATS = {
+    "share": (".0%", ".1%"),  # 0..1
+    "percent": (".0%", ".1%"),
+    "seconds": (",.0f", ",.0f"),
+    "count": (",.0f", ",.0f"),
+    "currency": ("$,.0f", "$,.2f"),
+    "fte": (",.1f", ",.1f"),
+    "number": (",.2~f", ",.2f"),
+}
+
+_UNIT_SUFFIX = {"seconds": " s", "fte": " FTE"}
+
+
+def _hover_format(unit: str | None) -> str:
+    fmt = _UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[1]
+    return "%{y:" + fmt + "}" + _UNIT_SUFFIX.get(unit or "", "")
+
+
+def _apply_unit(fig: go.Figure, unit: str | None, axis: str = "y") -> None:
+    if unit is None:
+        return
+    tick = _UNIT_FORMATS.get(unit, _UNIT_FORMATS["number"])[0]
+    fig.update_layout({f"{axis}axis": dict(tickformat=tick, ticksuffix=_UNIT_SUFFIX.get(unit, ""))})
+
+
+def _base(title: str | None, height: int | None = None, x_title: str | None = None,
+          y_title: str | None = None) -> go.Figure:
+    fig = go.Figure(layout=dict(template=TEMPLATE_NAME))
+    if title:
+        fig.update_layout(title=dict(text=safe_text(title)))
+    else:
+        fig.update_layout(margin=dict(t=36))
+    if height:
+        fig.update_layout(height=height)
+    if x_title is not None:
+        fig.update_xaxes(title_text=safe_text(x_title))
+    if y_title is not None:
+        fig.update_yaxes(title_text=safe_text(y_title))
+    return fig
+
+
+def add_target(fig: go.Figure, target: float | None, label: str = "Target", axis: str = "y") -> go.Figure:
+    """Draw a dashed target line (horizontal on y, vertical on x) with its label; returns the figure."""
+    if target is None or (isinstance(target, float) and np.isnan(target)):
+        return fig
+    if axis == "y":
+        fig.add_hline(y=target, line=dict(color=TARGET_COLOUR, dash="dash", width=1.5),
+                      annotation_text=safe_text(label), annotation_position="top left",
+                      annotation_font=dict(color=TARGET_COLOUR, size=11))
+    else:
+        fig.add_vline(x=target, line=dict(color=TARGET_COLOUR, dash="dash", width=1.5),
+                      annotation_text=safe_text(label), annotation_position="top right",
+                      annotation_font=dict(color=TARGET_COLOUR, size=11))
+    return fig
+
+
+def _groups(df: pd.DataFrame, color: str | None) -> list[tuple[Any, pd.DataFrame]]:
+    if color is None:
+        return [(None, df)]
+    return [(key, part) for key, part in df.groupby(color, sort=True, dropna=False, observed=True)]
+
+
+# --- builders --------------------------------------------------------------------------------------
+
+
+def line_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | None = None, *,
+               title: str | None = None, unit: str | None = None, target: float | None = None,
+               target_label: str = "Target", x_title: str | None = None, y_title: str | None = None,
+               names: Mapping[str, str] | None = None, markers: bool = True,
+               height: int | None = None) -> go.Figure:
+    """Lines of y over x (one per `color` group, or one per column when y is a list)."""
+    fig = _base(title, height, x_title, y_title)
+    ys = [y] if isinstance(y, str) else list(y)
+    mode = "lines+markers" if markers else "lines"
+    for key, part in _groups(df.sort_values(x), color):
+        for col in ys:
+            if key is not None:
+                name = safe_text(str(key))
+            else:
+                name = safe_text((names or {}).get(col, col))
+            fig.add_trace(go.Scatter(x=_x(part, x), y=_num(part, col), mode=mode, name=name,
+                                     hovertemplate=f"%{{x}}<br>{name}: {_hover_format(unit)}<extra></extra>",
+                                     connectgaps=False))
+    _apply_unit(fig, unit)
+    add_target(fig, target, target_label)
+    if _is_month_axis(df, x):
+        _month_axis(fig)
+    if len(fig.data) == 1:
+        fig.update_layout(showlegend=False)
+    return fig
+
+
+def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | None = None, *,
+              title: str | None = None, unit: str | None = None, horizontal: bool = False,
+              barmode: str = "group", target: float | None = None, target_label: str = "Target",
+              x_title: str | None = None, y_title: str | None = None,
+              names: Mapping[str, str] | None = None, colours: Sequence[str] | None = None,
+              text: bool = False, height: int | None = None, sort: bool = False) -> go.Figure:
+    """Bars of y by x (grouped or stacked by `color`, or one series per column when y is a list).
+
+    With ``horizontal=True`` the categories run down the y axis (long labels such as reasons).
+    ``colours`` gives one colour per bar (e.g. RAG status) for a single series.
+    """
+    fig = _base(title, height, x_title, y_title)
+    ys = [y] if isinstance(y, str) else list(y)
+    data = df.sort_values(ys[0], ascending=horizontal) if sort else df
+    for key, part in _groups(data, color):
+        for col in ys:
+            name = safe_text(str(key)) if key is not None else safe_text((names or {}).get(col, col))
+            cats, vals = (_col(part, x) if horizontal else _x(part, x)), _num(part, col)
+            fmt = _hover_format(unit)
+            kw: dict[str, Any] = dict(name=name)
+            if colours is not None and color is None and len(ys) == 1:
+                kw["marker"] = dict(color=list(colours))
+            if text:
+                kw["texttemplate"] = fmt.replace("%{y", "%{x" if horizontal else "%{y")
+                kw["textposition"] = "outside"
+                kw["cliponaxis"] = False
+            if horizontal:
+                fig.add_trace(go.Bar(x=vals, y=cats, orientation="h",
+                                     hovertemplate=f"%{{y}}<br>{name}: {fmt.replace('%{y', '%{x')}<extra></extra>", **kw))
+            else:
+                fig.add_trace(go.Bar(x=cats, y=vals, hovertemplate=f"%{{x}}<br>{name}: {fmt}<extra></extra>", **kw))
+    fig.update_layout(barmode=barmode)
+    if horizontal:
+        _apply_unit(fig, unit, "x")
+        fig.update_yaxes(type="category", automargin=True)
+        n = max((len(t.y) for t in fig.data if t.y is not None), default=0)
+        if height is None:
+            fig.update_layout(height=max(260, min(900, 80 + 26 * n)))
+        add_target(fig, target, target_label, axis="x")
+    else:
+        _apply_unit(fig, unit)
+        if _is_month_axis(df, x):
+            _month_axis(fig)
+        elif df[x].dtype == object:
+            fig.update_xaxes(type="category")
+        add_target(fig, target, target_label)
+    if len(fig.data) == 1:
+        fig.update_layout(showlegend=False)
+    return fig
+
+
+def heatmap(matrix: pd.DataFrame, *, title: str | None = None, unit: str | None = "share",
+            colorscale: str | list | None = None, zmin: float | None = None, zmax: float | None = None,
+            zmid: float | None = None, x_title: str | None = None, y_title: str | None = None,
+            reverse_scale: bool = False, height: int | None = None) -> go.Figure:
+    """A heatmap of a pivoted frame (index down the y axis, columns across); missing cells stay blank."""
+    fig = _base(title, height, x_title, y_title)
+    z = matrix.to_numpy(dtype="float64", na_value=np.nan)
+    zl = [[None if np.isnan(v) else float(v) for v in row] for row in z]
+    fmt = _UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[1]
+    scale = colorscale or [[0.0, "#c62828"], [0.5, "#f6d55c"], [1.0, "#2e7d32"]]
+    fig.add_trace(go.Heatmap(
+        z=zl, x=safe_values(str(c) for c in matrix.columns), y=safe_values(str(i) for i in matrix.index),
+        colorscale=scale, zmin=zmin, zmax=zmax, zmid=zmid, reversescale=reverse_scale, hoverongaps=False,
+        colorbar=dict(tickformat=_UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[0]),
+        hovertemplate=f"%{{y}} %{{x}}: %{{z:{fmt}}}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
+    fig.update_xaxes(type="category", showgrid=False)
+    return fig
+
+
+def forecast_chart(history: pd.DataFrame | None, forecast: pd.DataFrame, *, x: str = "date",
+                   actual: str = "actual", point: str = "forecast", lower: str = "lower",
+                   upper: str = "upper", events: Sequence[tuple[Any, Any, str]] | None = None,
+                   title: str | None = None, unit: str | None = "count", interval_label: str = "80% interval",
+                   height: int | None = None) -> go.Figure:
+    """Actuals, then the forecast with its prediction band; ``events`` are (start, end, label) spans shaded."""
+    fig = _base(title, height)
+    f = forecast.sort_values(x)
+    xs = _col(f, x)
+    fig.add_trace(go.Scatter(x=xs + xs[::-1], y=_num(f, upper) + _num(f, lower)[::-1], fill="toself",
+                             fillcolor="rgba(31,90,166,0.15)", line=dict(width=0), hoverinfo="skip",
+                             name=safe_text(interval_label)))
+    if history is not None and len(history):
+        h = history.sort_values(x)
+        fig.add_trace(go.Scatter(x=_col(h, x), y=_num(h, actual), mode="lines", name="Actual",
+                                 line=dict(color=INK, width=1.6),
+                                 hovertemplate=f"%{{x}}<br>Actual: {_hover_format(unit)}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=xs, y=_num(f, point), mode="lines", name="Forecast",
+                             line=dict(color=PALETTE[0], width=2.2),
+                             hovertemplate=f"%{{x}}<br>Forecast: {_hover_format(unit)}<extra></extra>"))
+    seen: set[str] = set()
+    for start, end, label in events or []:
+        first = label not in seen  # label each kind of event once, so repeated events do not pile up text
+        seen.add(label)
+        label_kw = dict(annotation_text=safe_text(label), annotation_position="top left",
+                        annotation_font=dict(size=10, color=MUTED)) if first else {}
+        fig.add_vrect(x0=start, x1=end, fillcolor="rgba(224,138,0,0.12)", line_width=0, **label_kw)
+    _apply_unit(fig, unit)
+    return fig
+
+
+def survival_chart(curves: Mapping[str, pd.DataFrame], *, x: str = "days", y: str = "survival",
+                   lower: str | None = "lower", upper: str | None = "upper",
+                   title: str | None = None, x_title: str = "Days since hire",
+                   y_title: str = "Share still employed", marks: Sequence[float] = (90, 365),
+                   max_days: float | None = 1095, height: int | None = None) -> go.Figure:
+    """Kaplan–Meier step curves (one per group) with optional confidence bands and day markers."""
+    fig = _base(title, height, x_title, y_title)
+    for i, (label, df) in enumerate(curves.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        name = safe_text(str(label))
+        d = df.sort_values(x)
+        if lower and upper and lower in d and upper in d:
+            xs = _num(d, x)
+            r, g, b = (int(colour[k:k + 2], 16) for k in (1, 3, 5))
+            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=_num(d, upper) + _num(d, lower)[::-1],
+                                     fill="toself", fillcolor=f"rgba({r},{g},{b},0.12)", line=dict(width=0),
+                                     line_shape="hv", hoverinfo="skip", showlegend=False, legendgroup=name))
+        fig.add_trace(go.Scatter(x=_num(d, x), y=_num(d, y), mode="lines", line_shape="hv", name=name,
+                                 legendgroup=name, line=dict(color=colour),
+                                 hovertemplate=f"{name}<br>day %{{x:.0f}}: %{{y:.1%}}<extra></extra>"))
+    for m in marks:
+        fig.add_vline(x=m, line=dict(color=GRID, dash="dot", width=1))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    if max_days:
+        fig.update_xaxes(range=[0, max_days])
+    return fig
+
+
+def pareto_chart(counts: pd.Series, *, title: str | None = None, top: int = 12,
+                 value_title: str = "Count", height: int | None = None) -> go.Figure:
+    """Bars of counts in descending order with the cumulative share on a second axis."""
+    s = counts.dropna().sort_values(ascending=False)
+    if len(s) > top:
+        s = pd.concat([s.iloc[:top], pd.Series({"Other": s.iloc[top:].sum()})])
+    total = float(s.sum()) or 1.0
+    cum = s.cumsum() / total
+    labels = safe_values(str(i) for i in s.index)
+    fig = _base(title, height)
+    fig.add_trace(go.Bar(x=labels, y=[float(v) for v in s.values], name=safe_text(value_title),
+                         marker=dict(color=PALETTE[0]),
+                         hovertemplate="%{x}<br>%{y:,.0f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=labels, y=[float(v) for v in cum.values], name="Cumulative share",
+                             yaxis="y2", mode="lines+markers", line=dict(color=PALETTE[1]),
+                             hovertemplate="%{x}<br>cumulative %{y:.0%}<extra></extra>"))
+    fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1.05], tickformat=".0%",
+                                  showgrid=False, title=dict(text="Cumulative")),
+                      yaxis=dict(title=dict(text=safe_text(value_title))))
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def distribution_chart(df: pd.DataFrame, value: str, group: str | None = None, *, title: str | None = None,
+                       unit: str | None = None, target: float | None = None, target_label: str = "Goal",
+                       points: bool = True, height: int | None = None) -> go.Figure:
+    """Box plots of a value per group, with every observation shown (no labels, so no names leak)."""
+    fig = _base(title, height)
+    for key, part in _groups(df, group):
+        name = safe_text(str(key)) if key is not None else safe_text(value)
+        fig.add_trace(go.Box(y=_num(part, value), name=name, boxpoints="all" if points else "outliers",
+                             jitter=0.4, pointpos=0, marker=dict(size=5, opacity=0.6),
+                             hoverinfo="y"))
+    _apply_unit(fig, unit)
+    add_target(fig, target, target_label)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+def scenario_chart(x: Sequence[Any], scenarios: Mapping[str, Mapping[str, Sequence[float]]], *,
+                   title: str | None = None, unit: str | None = None, baseline: Mapping[str, Sequence[float]] | None = None,
+                   control: str = "dropdown", control_label: str = "Scenario",
+                   y_title: str | None = None, height: int | None = None) -> go.Figure:
+    """Precomputed what-if scenarios switched with plotly's own dropdown or slider (works with no kernel).
+
+    ``scenarios`` maps a scenario label to {series name: y values}; every scenario must have the same
+    series names. ``baseline`` series (same names or others) stay visible in every scenario.
+    """
+    if not scenarios:
+        raise ValueError("scenario_chart needs at least one scenario")
+    fig = _base(title, height, None, y_title)
+    xs = list(x)
+    series_names = list(next(iter(scenarios.values())).keys())
+    n_base = 0
+    for i, (name, ys) in enumerate((baseline or {}).items()):
+        fig.add_trace(go.Scatter(x=xs, y=[None if v is None or np.isnan(v) else float(v) for v in ys],
+                                 name=safe_text(name), mode="lines",
+                                 line=dict(color=INK if i == 0 else MUTED, dash="dot", width=2),
+                                 hovertemplate=f"%{{x}}<br>{safe_text(name)}: {_hover_format(unit)}<extra></extra>"))
+        n_base += 1
+    labels = list(scenarios.keys())
+    for s_i, label in enumerate(labels):
+        for k, series in enumerate(series_names):
+            ys = scenarios[label][series]
+            fig.add_trace(go.Scatter(
+                x=xs, y=[None if v is None or np.isnan(v) else float(v) for v in ys],
+                name=safe_text(series), mode="lines", visible=(s_i == 0),
+                line=dict(color=PALETTE[k % len(PALETTE)]),
+                hovertemplate=f"%{{x}}<br>{safe_text(series)}: {_hover_format(unit)}<extra></extra>"))
+    per = len(series_names)
+    steps = []
+    for s_i, label in enumerate(labels):
+        vis = [True] * n_base + [False] * (per * len(labels))
+        for k in range(per):
+            vis[n_base + s_i * per + k] = True
+        steps.append(dict(label=safe_text(label), method="update", args=[{"visible": vis}]))
+    if control == "slider":
+        fig.update_layout(sliders=[dict(active=0, steps=steps, pad=dict(t=48),
+                                        currentvalue=dict(prefix=safe_text(control_label) + ": "))])
+        if height is None:
+            fig.update_layout(height=460)
+    else:
+        fig.update_layout(updatemenus=[dict(buttons=steps, direction="down", active=0, showactive=True,
+                                            x=1.0, xanchor="right", y=1.18, yanchor="top")],
+                          annotations=[dict(text=safe_text(control_label) + ":", x=1.0, xref="paper",
+                                            y=1.18, yref="paper", xanchor="right", yanchor="top",
+                                            xshift=-200, showarrow=False, font=dict(size=12, color=MUTED))],
+                          margin=dict(t=96))
+    _apply_unit(fig, unit)
+    return fig
+
+
+def gauge_bars(items: Sequence[Mapping[str, Any]], *, title: str | None = None, unit: str = "share",
+               height: int | None = None) -> go.Figure:
+    """Horizontal bars of actual vs target per item (name, value, target, status) coloured by RAG status."""
+    names = [safe_text(str(i["name"])) for i in items]
+    vals = [None if i.get("value") is None else float(i["value"]) for i in items]
+    cols = [RAG_COLOURS.get(str(i.get("status") or "none"), RAG_COLOURS["none"]) for i in items]
+    fig = _base(title, height or max(220, 70 + 34 * len(items)))
+    fig.add_trace(go.Bar(x=vals, y=names, orientation="h", marker=dict(color=cols), name="Actual",
+                         hovertemplate="%{y}: %{x:" + _UNIT_FORMATS[unit][1] + "}<extra></extra>"))
+    targets = [i.get("target") for i in items]
+    if any(t is not None for t in targets):
+        fig.add_trace(go.Scatter(x=[None if t is None else float(t) for t in targets], y=names, mode="markers",
+                                 marker=dict(symbol="line-ns", size=22, line=dict(width=3, color=INK)),
+                                 name="Target", hovertemplate="%{y} target: %{x:" + _UNIT_FORMATS[unit][1] + "}<extra></extra>"))
+    _apply_unit(fig, unit, "x")
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig

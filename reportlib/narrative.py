@@ -1,0 +1,850 @@
+"""Words and tiles from numbers: KPI tiles with red/amber/green vs target, change vs last month and
+the same month last year, plain-language commentary, and the one table style every report uses.
+
+Everything here returns data (dicts, strings) or HTML built with every piece of text from data
+escaped. Units: ``share`` is 0..1 shown as a percentage (changes in points), ``seconds``,
+``count``, ``currency``, ``fte``, ``number``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+# --- numbers to text -------------------------------------------------------------------------------
+
+UNITS = ("share", "seconds", "count", "currency", "fte", "number", "days", "ratio")
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, NA and NaT."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_value(value: Any, unit: str = "number", currency: str = "$", digits: int | None = None) -> str:
+    """A value as people read it: 0.763 share -> '76.3%', 412 seconds -> '412 s', 1234 count -> '1,234'."""
+    if is_missing(value):
+        return "–"
+    v = float(value)
+    if unit == "share":
+        return f"{v * 100:.{1 if digits is None else digits}f}%"
+    if unit == "seconds":
+        return f"{v:,.{0 if digits is None else digits}f} s"
+    if unit == "count":
+        return f"{v:,.{0 if digits is None else digits}f}"
+    if unit == "currency":
+        d = (2 if abs(v) < 100 else 0) if digits is None else digits
+        sign = "-" if v < 0 else ""
+        return f"{sign}{currency}{abs(v):,.{d}f}"
+    if unit == "fte":
+        return f"{v:,.{1 if digits is None else digits}f} FTE"
+    if unit == "days":
+        return f"{v:,.{0 if digits is None else digits}f} days"
+    if unit == "ratio":
+        return f"{v:,.{2 if digits is None else digits}f}×"
+    return f"{v:,.{2 if digits is None else digits}f}" if abs(v) < 100 else f"{v:,.0f}"
+
+
+def format_change(delta: Any, unit: str = "number", currency: str = "$", signed: bool = True) -> str:
+    """A change in a value: shares in percentage points ('+4.1 pts'), others in their unit."""
+    if is_missing(delta):
+        return "–"
+    d = float(delta)
+    sign = "+" if d > 0 and signed else ("-" if d < 0 else "")
+    a = abs(d)
+    if unit == "share":
+        return f"{sign}{a * 100:.1f} pts"
+    if unit == "currency":
+        return f"{sign}{currency}{a:,.{2 if a < 100 else 0}f}"
+    return sign + format_value(a, unit, currency)
+
+
+def relative_change(new: Any, old: Any) -> float | None:
+    """(new - old) / |old| as a share, None when either is missing or old is 0."""
+    if is_missing(new) or is_missing(old) or float(old) == 0:
+        return None
+    return (float(new) - float(old)) / abs(float(old))
+
+
+# --- red / amber / green ---------------------------------------------------------------------------
+
+STATUS_TEXT = {"green": "On target", "amber": "Near target", "red": "Off target", "none": "No target"}
+
+
+def rag_status(value: Any, target: Any, higher_is_better: bool = True, amber: float = 0.05,
+               amber_abs: float | None = None) -> str:
+    """'green' when the target is met, 'amber' within a tolerance of it, else 'red'; 'none' without data.
+
+    The tolerance is ``amber_abs`` in the value's unit if given, else ``amber`` × |target|.
+    Meeting the target exactly is green.
+    """
+    if is_missing(value) or is_missing(target):
+        return "none"
+    v, t = float(value), float(target)
+    tol = float(amber_abs) if amber_abs is not None else abs(t) * float(amber)
+    gap = (v - t) if higher_is_better else (t - v)  # >= 0 means the target is met
+    if gap >= -1e-12:
+        return "green"
+    if gap >= -tol - 1e-12:
+        return "amber"
+    return "red"
+
+
+@dataclass
+class Tile:
+    """One KPI tile: value vs target with its change vs last month and vs the same month last year."""
+
+    name: str
+    value: float | None
+    unit: str
+    target: float | None = None
+    status: str = "none"
+    delta_prev: float | None = None
+    delta_yoy: float | None = None
+    higher_is_better: bool = True
+    prev_label: str = "last month"
+    yoy_label: str = "last year"
+    key: str = ""
+    note: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """Plain dict (the interface used by the e-mail body): name, value, unit, target, status, deltas."""
+        d = asdict(self)
+        for k in ("value", "target", "delta_prev", "delta_yoy"):
+            d[k] = None if is_missing(d[k]) else float(d[k])
+        return d
+
+
+def make_tile(name: str, value: Any, unit: str, *, target: Any = None, prev: Any = None, yoy: Any = None,
+              higher_is_better: bool = True, amber: float = 0.05, amber_abs: float | None = None,
+              prev_label: str = "last month", yoy_label: str = "last year", key: str = "",
+              note: str | None = None) -> Tile:
+    """A tile from this month's value, its target and the values last month and a year ago."""
+    val = None if is_missing(value) else float(value)
+    tgt = None if is_missing(target) else float(target)
+    dp = None if val is None or is_missing(prev) else val - float(prev)
+    dy = None if val is None or is_missing(yoy) else val - float(yoy)
+    return Tile(name=name, value=val, unit=unit, target=tgt,
+                status=rag_status(val, tgt, higher_is_better, amber, amber_abs),
+                delta_prev=dp, delta_yoy=dy, higher_is_better=higher_is_better,
+                prev_label=prev_label, yoy_label=yoy_label, key=key or name, note=note,
+                extra={"compare": not (prev is None and yoy is None)})
+
+
+def _tile_get(tile: Tile | Mapping[str, Any], key: str, default: Any = None) -> Any:
+    if isinstance(tile, Mapping):
+        return tile.get(key, default)
+    return getattr(tile, key, default)
+
+
+def _delta_class(delta: Any, higher_is_better: bool, unit: str) -> str:
+    if is_missing(delta):
+        return "rl-delta-flat"
+    d = float(delta)
+    small = 0.0005 if unit == "share" else 1e-9
+    if abs(d) < small:
+        return "rl-delta-flat"
+    good = (d > 0) == bool(higher_is_better)
+    return "rl-delta-good" if good else "rl-delta-bad"
+
+
+def _arrow(delta: Any) -> str:
+    if is_missing(delta) or float(delta) == 0:
+        return "●"
+    return "▲" if float(delta) > 0 else "▼"
+
+
+def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -> str:
+    """The KPI tile grid as HTML (status shown in words as well as colour, so it survives grey print)."""
+    parts = ['<div class="rl-tiles">']
+    for t in tiles:
+        unit = _tile_get(t, "unit", "number")
+        status = _tile_get(t, "status", "none") or "none"
+        if status not in STATUS_TEXT:
+            status = "none"
+        hib = _tile_get(t, "higher_is_better", True)
+        name = html.escape(str(_tile_get(t, "name", "")))
+        value = html.escape(format_value(_tile_get(t, "value"), unit, currency))
+        status_text = "No data" if is_missing(_tile_get(t, "value")) else STATUS_TEXT[status]
+        target = _tile_get(t, "target")
+        tgt_txt = ("Target " + ("≥ " if hib else "≤ ") + format_value(target, unit, currency)) if not is_missing(target) else ""
+        deltas = []
+        extra = _tile_get(t, "extra") or {}
+        for key, label in [] if extra.get("compare") is False else (("delta_prev", _tile_get(t, "prev_label", "last month")),
+                           ("delta_yoy", _tile_get(t, "yoy_label", "last year"))):
+            d = _tile_get(t, key)
+            cls = _delta_class(d, hib, unit)
+            if is_missing(d):
+                txt = f"no data for {label}"
+            else:
+                txt = f"{_arrow(d)} {format_change(abs(float(d)), unit, currency, signed=False)} vs {label}"
+            deltas.append(f'<span class="{cls}">{html.escape(txt)}</span>')
+        note = _tile_get(t, "note")
+        note_html = f'<div class="rl-tile-note rl-caption">{html.escape(str(note))}</div>' if note else ""
+        parts.append(
+            f'<div class="rl-tile rl-{status}" data-status="{status}">'
+            f'<div class="rl-tile-name">{name}</div>'
+            f'<div class="rl-tile-value">{value}</div>'
+            + (f'<div class="rl-tile-target"><span class="rl-tile-status">{html.escape(status_text)}</span>'
+               + (f' · {html.escape(tgt_txt)}' if tgt_txt else "") + '</div>' if tgt_txt or status != "none" else "")
+            + f'<div class="rl-tile-deltas">{"".join(deltas)}</div>{note_html}</div>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# --- commentary ------------------------------------------------------------------------------------
+
+
+def _moved(delta: float, unit: str, higher_is_better: bool) -> str:
+    if unit == "share":
+        small = abs(delta) < 0.0005
+    else:
+        small = abs(delta) < 1e-9
+    if small:
+        return "held steady"
+    return "rose" if delta > 0 else "fell"
+
+
+def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: str | None = None) -> str | None:
+    """One plain sentence for a tile, e.g. 'Service level fell 4.1 points to 76.3%, below the 80.0% target.'
+
+    ``driver`` (already plain text) is appended after a colon. Returns None when the tile has no value.
+    """
+    value = _tile_get(tile, "value")
+    if is_missing(value):
+        return None
+    unit = _tile_get(tile, "unit", "number")
+    name = str(_tile_get(tile, "name", ""))
+    hib = bool(_tile_get(tile, "higher_is_better", True))
+    dp = _tile_get(tile, "delta_prev")
+    vtxt = format_value(value, unit, currency)
+    if is_missing(dp):
+        head = f"{name} was {vtxt}"
+    else:
+        moved = _moved(float(dp), unit, hib)
+        if moved == "held steady":
+            head = f"{name} held steady at {vtxt}"
+        else:
+            amount = format_change(abs(float(dp)), unit, currency, signed=False)
+            if unit == "share":
+                amount = amount.replace(" pts", " points")
+            head = f"{name} {moved} {amount} to {vtxt}"
+    target = _tile_get(tile, "target")
+    if not is_missing(target):
+        t_txt = format_value(target, unit, currency)
+        v, t = float(value), float(target)
+        if abs(v - t) < 1e-12:
+            head += f", exactly on the {t_txt} target"
+        else:
+            head += f", {'above' if v > t else 'below'} the {t_txt} target"
+    sentence = head
+    if driver:
+        sentence += ": " + driver.rstrip(".")
+    return sentence + "."
+
+
+def rank_tiles(tiles: Sequence[Tile | Mapping[str, Any]]) -> list[Tile | Mapping[str, Any]]:
+    """Tiles ordered for commentary: off-target first (red, amber), then by the size of the monthly move."""
+    order = {"red": 0, "amber": 1, "green": 2, "none": 3}
+
+    def size(t: Any) -> float:
+        d, v = _tile_get(t, "delta_prev"), _tile_get(t, "value")
+        if is_missing(d):
+            return 0.0
+        if _tile_get(t, "unit") == "share":
+            return abs(float(d)) * 10  # a point of share weighs like a 10% relative move
+        return abs(float(d)) / abs(float(v)) if not is_missing(v) and float(v) else 0.0
+
+    return sorted(tiles, key=lambda t: (order.get(_tile_get(t, "status", "none"), 3), -size(t)))
+
+
+def commentary(tiles: Sequence[Tile | Mapping[str, Any]], drivers: Mapping[str, str] | None = None,
+               currency: str = "$", limit: int = 6) -> list[str]:
+    """Plain-language sentences for the tiles that matter most (off target, or moved the most)."""
+    lines = []
+    for t in rank_tiles(tiles)[:limit]:
+        key = _tile_get(t, "key") or _tile_get(t, "name")
+        s = tile_sentence(t, currency, (drivers or {}).get(key))
+        if s:
+            lines.append(s)
+    return lines
+
+
+def commentary_html(lines: Iterable[str]) -> str:
+    """Commentary sentences as an escaped bullet list."""
+    items = "".join(f"<li>{html.escape(str(s))}</li>" for s in lines)
+    if not items:
+        return ""
+    return f'<div class="rl-commentary"><ul>{items}</ul></div>'
+
+
+def share_phrase(share: float) -> str:
+    """0.22 -> '22% above', -0.05 -> '5% below' (for volume vs forecast or vs last month)."""
+    return f"{abs(share) * 100:.0f}% {'above' if share >= 0 else 'below'}"
+
+
+# --- tables ----------------------------------------------------------------------------------------
+
+Formatter = str | Callable[[Any], str]
+
+
+def _fmt_cell(value: Any, fmt: Formatter | None, currency: str) -> tuple[str, bool]:
+    """(text, numeric?) for one cell."""
+    if callable(fmt):
+        return str(fmt(value)), True
+    if is_missing(value):
+        return "–", fmt is not None
+    if fmt is not None:
+        return format_value(value, fmt, currency), True
+    if isinstance(value, (bool, np.bool_)):
+        return ("yes" if value else "no"), False
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}", True
+    if isinstance(value, (float, np.floating)):
+        return (f"{float(value):,.2f}" if abs(value) < 100 else f"{float(value):,.0f}"), True
+    if isinstance(value, pd.Timestamp):
+        return (value.strftime("%Y-%m-%d") if value == value.normalize() else value.strftime("%Y-%m-%d %H:%M")), False
+    if isinstance(value, pd.Period):
+        return str(value), False
+    return str(value), False
+
+
+def table_html(df: pd.DataFrame, *, formats: Mapping[str, Formatter] | None = None,
+               labels: Mapping[str, str] | None = None, status: Mapping[str, str] | None = None,
+               caption: str | None = None, max_rows: int | None = 60, index: bool = False,
+               currency: str = "$", css_class: str = "") -> str:
+    """A DataFrame as the house table: every header and cell escaped, numbers right-aligned.
+
+    ``formats`` maps a column to a unit (see ``format_value``) or a callable; ``status`` maps a column
+    to another column holding 'green'/'amber'/'red' to colour that cell; ``max_rows`` truncates with a
+    note of how many rows were left out.
+    """
+    frame = df.reset_index() if index else df
+    formats = dict(formats or {})
+    labels = dict(labels or {})
+    status = dict(status or {})
+    hidden = set(status.values())
+    cols = [c for c in frame.columns if c not in hidden]
+    total = len(frame)
+    shown = frame if max_rows is None or total <= max_rows else frame.iloc[:max_rows]
+    out = [f'<div class="rl-table-wrap"><table class="rl-table {html.escape(css_class)}">']
+    if caption:
+        out.append(f"<caption>{html.escape(caption)}</caption>")
+    numeric_cols = {c for c in cols if c in formats or pd.api.types.is_numeric_dtype(frame[c].dtype)
+                    and not pd.api.types.is_bool_dtype(frame[c].dtype)}
+    out.append("<thead><tr>")
+    for c in cols:
+        cls = ' class="rl-num"' if c in numeric_cols else ""
+        out.append(f"<th{cls}>{html.escape(str(labels.get(c, c)))}</th>")
+    out.append("</tr></thead><tbody>")
+    for _, row in shown.iterrows():
+        out.append("<tr>")
+        for c in cols:
+            text, numeric = _fmt_cell(row[c], formats.get(c), currency)
+            classes = []
+            if numeric or c in numeric_cols:
+                classes.append("rl-num")
+            if c in status:
+                st = row[status[c]]
+                if isinstance(st, str) and st in ("green", "amber", "red"):
+                    classes.append(f"rl-{st}")
+            cls = f' class="{" ".join(classes)}"' if classes else ""
+            out.append(f"<td{cls}>{html.escape(text)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    if len(shown) < total:
+        out.append(f'<div class="rl-more">Showing {len(shown):,} of {total:,} rows.</div>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def note_html(text: str, kind: str = "info") -> str:
+    """A boxed note ('info', 'warning' or 'missing'), text escaped."""
+    kind = kind if kind in ("info", "warning", "missing") else "info"
+    return f'<div class="rl-note rl-{kind}">{html.escape(str(text))}</div>'
+
+
+# --- the monthly summary (tiles + commentary), shared by the monthly pack and the e-mail body -------
+
+# Default tile set; parameters/reports.yaml `tiles:` overrides targets, names, order and which are shown.
+DEFAULT_TILES: list[dict[str, Any]] = [
+    {"key": "service_level", "name": "Service level (phone and chat)", "unit": "share", "target": 0.80,
+     "higher_is_better": True},
+    {"key": "abandon_rate", "name": "Abandon rate", "unit": "share", "target": 0.05, "higher_is_better": False},
+    {"key": "asa_s", "name": "Average speed of answer", "unit": "seconds", "target": 30, "higher_is_better": False},
+    {"key": "email_sl", "name": "Email answered in time", "unit": "share", "target": 0.90, "higher_is_better": True},
+    {"key": "aht_s", "name": "Average handle time", "unit": "seconds", "target": "goal", "higher_is_better": False},
+    {"key": "csat_top2", "name": "Customer satisfaction (4-5)", "unit": "share", "target": 0.85,
+     "higher_is_better": True},
+    {"key": "cost_per_contact", "name": "Cost per contact", "unit": "currency", "target": None,
+     "higher_is_better": False},
+    {"key": "labor_cost", "name": "Labor cost vs budget", "unit": "currency", "target": "budget",
+     "higher_is_better": False, "amber": 0.02},
+]
+
+# tile key -> key of the same figure in goals.yaml (for `target: goal`)
+GOAL_KEYS = {"aht_s": "aht_s", "csat_top2": "csat", "fcr": "fcr", "adherence": "adherence"}
+
+HISTORY_COLUMNS = ["month", "offered", "handled", "service_level", "abandon_rate", "asa_s", "aht_s", "fcr",
+                   "csat_top2", "escalation_rate", "email_received", "email_sl", "labor_cost", "budget",
+                   "cost_per_contact", "occupancy", "shrinkage", "adherence", "headcount_end",
+                   "monthly_attrition", "annualized_attrition"]
+
+
+def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The `reports` parameter set (parameters/reports.yaml) with defaults filled in."""
+    rep = dict((params or {}).get("reports") or {})
+    rep.setdefault("currency", "$")
+    rep.setdefault("email_threshold_h", 8)
+    rep.setdefault("queue_channels", ["phone", "chat"])
+    rep.setdefault("trend_months", 13)
+    by_key = {t["key"]: dict(t) for t in DEFAULT_TILES}
+    tiles = []
+    for t in rep.get("tiles") or DEFAULT_TILES:
+        base = by_key.get(t.get("key"), {})
+        tiles.append({**base, **t})
+    rep["tiles"] = tiles
+    return rep
+
+
+def roster_has_history(agents: pd.DataFrame | None) -> bool:
+    """True when a roster carries HR history (hire dates plus terminations or FTE/cost), not just ids seen in calls."""
+    if agents is None or not len(agents):
+        return False
+    hires = agents["hire_date"].notna().any() if "hire_date" in agents else False
+    term = agents["termination_date"].notna().any() if "termination_date" in agents else False
+    fte = agents["fte"].notna().any() if "fte" in agents else False
+    return bool(hires and (term or fte))
+
+
+def _month_str(p: pd.Period) -> str:
+    return str(p.asfreq("M"))
+
+
+def _channel_counts(source: Any, params: Mapping[str, Any], start: pd.Timestamp, end: pd.Timestamp,
+                    by: Sequence[str] = ("channel",)) -> pd.DataFrame | None:
+    """Monthly count sums by `by` from contacts (or intervals when there are none); None without either."""
+    from . import metrics
+
+    th = float(params.get("sl_threshold_s", 30))
+    sa = float(params.get("short_abandon_s", 5))
+    if source.has("contacts"):
+        return metrics.contact_counts(source.table("contacts"), grain="month", by=list(by), start=start, end=end,
+                                      sl_threshold_s=th, short_abandon_s=sa, with_repeat=False)
+    if source.has("intervals"):
+        return metrics.interval_counts(source.table("intervals"), grain="month", by=list(by), start=start,
+                                       end=end, sl_threshold_s=th)
+    return None
+
+
+def email_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any,
+                  threshold_h: float, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Email first response within `threshold_h` business hours per month (sla.email_first_response, one pass).
+
+    Emails still open are judged at the end of the last month. Columns: month (YYYY-MM), [by], received,
+    responded_within, missed, pending, service_level (0..1), mean_response_business_h.
+    """
+    from . import sla
+
+    first = pd.Period(str(first_month), freq="M")
+    last = pd.Period(str(last_month), freq="M")
+    t = source.table("contacts")
+    t = t.mutate(_month=t.arrived_at.truncate("M"))
+    e = sla.email_first_response(t, start=first.start_time, end=(last + 1).start_time, threshold_h=threshold_h,
+                                 calendar=sla.business_calendar(params), by=["_month", *by],
+                                 tz=getattr(source, "tz", None))
+    e.insert(0, "month", pd.to_datetime(e.pop("_month")).dt.to_period("M").astype(str))
+    return e
+
+
+def kpi_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
+    """One row per month (YYYY-MM) from first to last with every headline KPI (shares 0..1, seconds, currency).
+
+    Missing where the source cannot give a figure (no agent_activity: no cost or workforce; intervals
+    only: no CSAT/FCR; no HR roster: no attrition).
+    """
+    from . import metrics
+
+    first = pd.Period(str(first_month), freq="M")
+    last = pd.Period(str(last_month), freq="M")
+    months = pd.period_range(first, last, freq="M")
+    start, end = first.start_time, (last + 1).start_time
+    rep = report_settings(params)
+    sl_def = str(params.get("sl_definition", "offered"))
+    out = pd.DataFrame({"month": [str(m) for m in months]})
+    out = out.reindex(columns=HISTORY_COLUMNS)
+    out["month"] = [str(m) for m in months]
+    out = out.set_index("month")
+
+    counts = _channel_counts(source, params, start, end)
+    if counts is not None and len(counts):
+        counts = counts.assign(month=pd.to_datetime(counts["period"]).dt.to_period("M").astype(str))
+        queue_ch = counts[counts["channel"].isin(rep["queue_channels"])]
+        rt = metrics.rollup_counts(queue_ch, ["month"]).set_index("month")
+        if len(rt):
+            k = metrics.kpis_from_counts(rt.reset_index(), sl_def).set_index("month")
+            for c in ("service_level", "abandon_rate", "asa_s"):
+                out.loc[k.index.intersection(out.index), c] = k[c]
+        ra = metrics.rollup_counts(counts, ["month"])
+        ka = metrics.kpis_from_counts(ra, sl_def).set_index("month")
+        for c in ("offered", "handled", "aht_s", "fcr", "csat_top2", "escalation_rate"):
+            out.loc[ka.index.intersection(out.index), c] = ka[c]
+
+    if source.has("contacts"):
+        e = email_history(source, params, first, last, float(rep["email_threshold_h"]))
+        for _, row in e.iterrows():
+            if row["month"] in out.index and row["received"] > 0:
+                out.loc[row["month"], "email_received"] = row["received"]
+                out.loc[row["month"], "email_sl"] = row["service_level"]
+
+    agents = source.frame("agents") if source.has("agents") else None
+    if source.has("agent_activity") and agents is not None:
+        from . import cost, workforce
+
+        act = source.frame("agent_activity")
+        lc = cost.labor_cost(act, agents, grain="month", start=start, end=end)
+        if len(lc):
+            lc = lc.assign(month=pd.to_datetime(lc["period"]).dt.to_period("M").astype(str)).set_index("month")
+            out.loc[lc.index.intersection(out.index), "labor_cost"] = lc["labor_cost"]
+        budget = (params or {}).get("budget")
+        if budget:
+            for m in out.index:
+                try:
+                    out.loc[m, "budget"] = cost.monthly_budget(budget, m)
+                except Exception:  # no budget line for that month: left missing
+                    pass
+        wf = workforce.workforce_kpis(act, grain="month", by=[], start=start, end=end)
+        if len(wf):
+            wf = wf.assign(month=pd.to_datetime(wf["period"]).dt.to_period("M").astype(str)).set_index("month")
+            for c in ("occupancy", "shrinkage", "adherence"):
+                out.loc[wf.index.intersection(out.index), c] = wf[c]
+        handled = pd.to_numeric(out["handled"], errors="coerce")
+        lab = pd.to_numeric(out["labor_cost"], errors="coerce")
+        out["cost_per_contact"] = (lab / handled.where(handled > 0)).astype("float64")
+
+    if roster_has_history(agents):
+        from . import attrition
+
+        att = attrition.monthly_attrition(agents, first, last)
+        att = att.set_index(att["month"].astype(str))
+        out.loc[att.index.intersection(out.index), "headcount_end"] = att["headcount_end"]
+        out.loc[att.index.intersection(out.index), "monthly_attrition"] = att["monthly_rate"]
+        out.loc[att.index.intersection(out.index), "annualized_attrition"] = att["annualized_rate"]
+
+    out = out.reset_index()
+    for c in HISTORY_COLUMNS[1:]:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    return out[HISTORY_COLUMNS]
+
+
+def _queue_driver(source: Any, params: Mapping[str, Any], month: pd.Period, metric: str,
+                  channels: Sequence[str]) -> str | None:
+    """The queue that moved `metric` most from last month, in words (volume change and its own move)."""
+    from . import metrics
+
+    prev = month - 1
+    counts = _channel_counts(source, params, prev.start_time, (month + 1).start_time, by=("channel", "queue"))
+    if counts is None or not len(counts):
+        return None
+    counts = counts[counts["channel"].isin(channels)]
+    counts = counts.assign(month=pd.to_datetime(counts["period"]).dt.to_period("M").astype(str))
+    sl_def = str(params.get("sl_definition", "offered"))
+    q = metrics.kpis_from_counts(metrics.rollup_counts(counts, ["month", "queue"]), sl_def)
+    now = q[q["month"] == str(month)].set_index("queue")
+    before = q[q["month"] == str(prev)].set_index("queue")
+    weight_col = "handled" if metric in ("aht_s", "fcr", "csat_top2") else "offered"
+    if not len(now) or not len(before):
+        return None
+    w_now = now[weight_col] / now[weight_col].sum()
+    w_before = (before[weight_col] / before[weight_col].sum()).reindex(now.index).fillna(0.0)
+    v_now = now[metric]
+    v_before = before[metric].reindex(now.index)
+    contrib = (w_now * v_now - w_before * v_before.fillna(0.0)).dropna()
+    if not len(contrib):
+        return None
+    queue = contrib.abs().idxmax()
+    vol_now, vol_before = float(now.loc[queue, "offered"]), float(before["offered"].get(queue, np.nan))
+    unit = "seconds" if metric.endswith("_s") else "share"
+    label = {"service_level": "service level", "abandon_rate": "abandon rate", "asa_s": "speed of answer",
+             "aht_s": "handle time", "fcr": "first-contact resolution", "csat_top2": "satisfaction"}[metric]
+    rc = relative_change(vol_now, vol_before)
+    d = None if is_missing(v_before.get(queue)) or is_missing(v_now.get(queue)) else float(v_now[queue] - v_before[queue])
+    move = None
+    if d is not None:
+        amount = format_change(abs(d), unit, signed=False).replace(" pts", " points")
+        if abs(d) < (0.0005 if unit == "share" else 0.5):
+            move = f"{label} held steady at {format_value(v_now[queue], unit)}"
+        else:
+            move = f"{label} {'rose' if d > 0 else 'fell'} {amount} to {format_value(v_now[queue], unit)}"
+    if rc is not None and move:
+        return f"{queue} volume was {share_phrase(rc)} last month and its {move}"
+    if move:
+        return f"in {queue}, {move}"
+    if rc is not None:
+        return f"{queue} volume was {share_phrase(rc)} last month"
+    return None
+
+
+def monthly_summary(source: Any, params: Mapping[str, Any], month: Any) -> dict[str, Any]:
+    """The monthly pack's first screen as data: KPI tiles (dicts) and plain-language commentary.
+
+    Returns {"month", "month_label", "tiles": [ {name, value, unit, target, status, delta_prev,
+    delta_yoy, higher_is_better, key, ...} ], "commentary": [str], "history": DataFrame (13 months)}.
+    Every string is plain text: escape it before putting it in HTML.
+    """
+    m = pd.Period(str(month), freq="M")
+    rep = report_settings(params)
+    currency = str(rep["currency"])
+    hist = kpi_history(source, params, m - 12, m).set_index("month")
+    cur, prev, yoy = str(m), str(m - 1), str(m - 12)
+    tiles: list[Tile] = []
+    for cfg in rep["tiles"]:
+        key = cfg["key"]
+        if key not in hist.columns:
+            continue
+        val = hist.loc[cur, key]
+        target = cfg.get("target")
+        note = None
+        if target == "goal":  # the team goal in parameters/goals.yaml (defaults)
+            target = ((params or {}).get("goals") or {}).get("defaults", {}).get(GOAL_KEYS.get(key, key))
+        if target == "budget":
+            target = hist.loc[cur, "budget"]
+            if is_missing(target):
+                note = "No budget set for this month"
+        tile = make_tile(cfg.get("name", key), val, cfg.get("unit", "number"), target=target,
+                         prev=hist.loc[prev, key], yoy=hist.loc[yoy, key],
+                         higher_is_better=bool(cfg.get("higher_is_better", True)),
+                         amber=float(cfg.get("amber", 0.05)), amber_abs=cfg.get("amber_abs"),
+                         prev_label=(m - 1).strftime("%b %Y"), yoy_label=(m - 12).strftime("%b %Y"),
+                         key=key, note=note)
+        if tile.value is None:
+            continue  # the source cannot give this figure: no empty tile on the first screen
+        tiles.append(tile)
+
+    if not any(t.key == "service_level" for t in tiles) and not is_missing(hist.loc[cur, "offered"]):
+        # a source without waits (an interval export of arrivals only): show the volume at least
+        tiles.insert(0, make_tile("Contacts offered", hist.loc[cur, "offered"], "count", prev=hist.loc[prev, "offered"],
+                                  yoy=hist.loc[yoy, "offered"], prev_label=(m - 1).strftime("%b %Y"),
+                                  yoy_label=(m - 12).strftime("%b %Y"), key="offered"))
+    drivers: dict[str, str] = {}
+    for t in tiles:
+        if t.key in ("service_level", "abandon_rate", "asa_s", "aht_s", "csat_top2") and not is_missing(t.delta_prev):
+            chans = rep["queue_channels"] if t.key in ("service_level", "abandon_rate", "asa_s") else ["phone", "chat", "email"]
+            d = _queue_driver(source, params, m, t.key, chans)
+            if d:
+                drivers[t.key] = d
+    labor = next((t for t in tiles if t.key == "labor_cost"), None)
+    if labor is not None and not is_missing(labor.target) and labor.target:
+        gap = relative_change(labor.value, labor.target)
+        drivers["labor_cost"] = f"{format_value(abs(labor.value - labor.target), 'currency', currency)} " \
+                                f"({abs(gap) * 100:.1f}%) {'over' if gap > 0 else 'under'} budget"
+    cpc = next((t for t in tiles if t.key == "cost_per_contact"), None)
+    if cpc is not None and not is_missing(cpc.delta_prev):
+        lc = relative_change(hist.loc[cur, "labor_cost"], hist.loc[prev, "labor_cost"])
+        hc = relative_change(hist.loc[cur, "handled"], hist.loc[prev, "handled"])
+        if lc is not None and hc is not None:
+            drivers["cost_per_contact"] = (f"labor cost {'rose' if lc > 0 else 'fell'} {abs(lc) * 100:.1f}% while "
+                                           f"handled contacts {'rose' if hc > 0 else 'fell'} {abs(hc) * 100:.1f}%")
+    lines = commentary(tiles, drivers, currency=currency, limit=5)
+    return {
+        "month": cur,
+        "month_label": m.strftime("%B %Y"),
+        "tiles": [t.as_dict() for t in tiles],
+        "commentary": lines,
+        "history": hist.reset_index(),
+    }
+
+
+def tile_config(params: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The tile settings (name, unit, target, direction) for a KPI key; {} when not configured."""
+    return next((dict(t) for t in report_settings(params)["tiles"] if t.get("key") == key), {})
+
+
+def met_status(met: pd.Series) -> pd.Series:
+    """True/False/NA 'met' flags as 'green'/'red'/None for table colouring."""
+    return met.map(lambda v: None if is_missing(v) else ("green" if bool(v) else "red")).astype(object)
+
+
+def channel_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any,
+                    by: Sequence[str] = ("channel",)) -> pd.DataFrame:
+    """Monthly KPIs (metrics.KPI_COLUMNS) per `by` group (channel by default), month as YYYY-MM."""
+    from . import metrics
+
+    first = pd.Period(str(first_month), freq="M")
+    last = pd.Period(str(last_month), freq="M")
+    counts = _channel_counts(source, params, first.start_time, (last + 1).start_time, by=by)
+    if counts is None or not len(counts):
+        return pd.DataFrame(columns=["month", *by, *metrics.KPI_COLUMNS])
+    k = metrics.kpis_from_counts(counts, str(params.get("sl_definition", "offered")))
+    k.insert(0, "month", pd.to_datetime(k.pop("period")).dt.to_period("M").astype(str))
+    return k
+
+
+def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
+    """Per client from sla.evaluate_compliance rows: terms judged, missed, penalty at risk, worst miss, status.
+
+    status: 'red' when a term was missed, 'green' when every judged term was met, None when nothing
+    could be judged (no volume). worst_term is the missed term with the largest shortfall relative to
+    its goal, in words ('phone service level 80% in 30 s: 71.2%').
+    """
+    cols = ["client_id", "client_name", "sla_profile", "terms", "judged", "missed", "penalty_at_risk",
+            "worst_term", "status"]
+    if compliance is None or not len(compliance):
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for (cid, name, profile), g in compliance.groupby(["client_id", "client_name", "sla_profile"], dropna=False, sort=True):
+        met = g["met"]
+        judged = int(met.notna().sum())
+        missed_rows = g[met.notna() & (met == False)]  # noqa: E712 - pandas boolean NA-aware compare
+        worst = None
+        if len(missed_rows):
+            gap = (missed_rows["actual"] - missed_rows["goal"]).abs() / missed_rows["goal"].abs().replace(0, np.nan)
+            r = missed_rows.loc[gap.fillna(0).idxmax()]
+            unit = "seconds" if str(r["metric"]).endswith("_s") else ("number" if r["metric"] == "csat_mean" else "share")
+            worst = f"{r['term']}: {format_value(r['actual'], unit)}"
+        rows.append({
+            "client_id": cid, "client_name": name, "sla_profile": profile, "terms": int(len(g)),
+            "judged": judged, "missed": int(len(missed_rows)),
+            # missing when a term was missed but the client has no monthly_fee: unknown, not zero
+            "penalty_at_risk": float(pd.to_numeric(missed_rows["penalty_at_risk"], errors="coerce").sum(min_count=1))
+            if len(missed_rows) else 0.0,
+            "worst_term": worst,
+            "status": None if judged == 0 else ("red" if len(missed_rows) else "green"),
+        })
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["missed", "penalty_at_risk", "client_name"], ascending=[False, False, True],
+                           kind="stable").reset_index(drop=True)
+
+
+def qa_history(qa: pd.DataFrame | None, first_month: Any, last_month: Any, by: Sequence[str] = ()) -> pd.DataFrame:
+    """QA per month (and group): evaluations, mean score (0..100) and critical errors."""
+    by = list(by)
+    cols = ["month", *by, "evaluations", "qa_mean", "critical_errors"]
+    if qa is None or not len(qa):
+        return pd.DataFrame(columns=cols)
+    q = qa.copy()
+    q["month"] = pd.to_datetime(q["evaluated_at"]).dt.to_period("M")
+    first, last = pd.Period(str(first_month), freq="M"), pd.Period(str(last_month), freq="M")
+    q = q[(q["month"] >= first) & (q["month"] <= last)]
+    q["critical"] = q["critical_error"].astype("boolean").fillna(False).astype(int)
+    out = q.groupby(["month", *by], dropna=False).agg(evaluations=("score", "size"), qa_mean=("score", "mean"),
+                                                        critical_errors=("critical", "sum")).reset_index()
+    out["month"] = out["month"].astype(str)
+    return out[cols]
+
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def intraday_service_level(source: Any, params: Mapping[str, Any], start: Any, end: Any,
+                           channels: Sequence[str] = ("phone",), minutes: int = 30,
+                           min_offered: float = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Service level (0..1) and offered by weekday x time of day over [start, end), pooled from counts.
+
+    Returns (service_level, offered) frames indexed Mon..Sun with 'HH:MM' columns; cells with fewer than
+    `min_offered` contacts are missing. Works from contacts or 30-minute-compatible intervals.
+    """
+    from . import metrics
+
+    grain = f"{minutes}min"
+    th = float(params.get("sl_threshold_s", 30))
+    if source.has("contacts"):
+        counts = metrics.contact_counts(source.table("contacts"), grain=grain, by=["channel"], start=start, end=end,
+                                        sl_threshold_s=th, short_abandon_s=float(params.get("short_abandon_s", 5)),
+                                        with_repeat=False)
+    elif source.has("intervals"):
+        counts = metrics.interval_counts(source.table("intervals"), grain=grain, by=["channel"], start=start,
+                                         end=end, sl_threshold_s=th)
+    else:
+        return pd.DataFrame(), pd.DataFrame()
+    counts = counts[counts["channel"].isin(list(channels))]
+    if not len(counts):
+        return pd.DataFrame(), pd.DataFrame()
+    p = pd.to_datetime(counts["period"])
+    counts = counts.assign(weekday=p.dt.weekday, time=p.dt.strftime("%H:%M"))
+    roll = metrics.rollup_counts(counts, ["weekday", "time"])
+    roll["service_level"] = metrics.service_level_from_counts(roll, str(params.get("sl_definition", "offered")))
+    roll.loc[~(roll["offered"] >= min_offered), "service_level"] = np.nan
+    sl = roll.pivot(index="weekday", columns="time", values="service_level").sort_index()
+    offered = roll.pivot(index="weekday", columns="time", values="offered").sort_index()
+    sl.index = [WEEKDAYS[i] for i in sl.index]
+    offered.index = [WEEKDAYS[i] for i in offered.index]
+    keep = offered.columns[(offered.fillna(0) >= min_offered).any(axis=0)]
+    return sl[keep], offered[keep]
+
+
+def contact_reasons(source: Any, start: Any, end: Any) -> pd.Series:
+    """Contacts per reason arriving in [start, end), most frequent first (missing reasons as '(not given)')."""
+    if not source.has("contacts"):
+        return pd.Series(dtype="float64")
+    t = source.table("contacts")
+    t = t.filter((t.arrived_at >= pd.Timestamp(start)) & (t.arrived_at < pd.Timestamp(end)))
+    df = t.group_by("reason").aggregate(contacts=t.count()).to_pandas()
+    if not len(df) or df["reason"].isna().all():
+        return pd.Series(dtype="float64")
+    df["reason"] = df["reason"].fillna("(not given)")
+    return df.set_index("reason")["contacts"].astype("float64").sort_values(ascending=False, kind="stable")
+
+
+def _event_label(column: str) -> str:
+    import re
+
+    name = re.sub(r"^(event_|holiday_)", "", column)
+    name = re.sub(r"_\d+$", "", name)
+    if column == "holiday_closed":
+        return "Closed (holiday)"
+    if column == "holiday":
+        return "Holiday"
+    if column == "holiday_eve":
+        return "Holiday eve"
+    return name.replace("_", " ").capitalize()
+
+
+def calendar_spans(features: pd.DataFrame, dates: Sequence[Any] | None = None) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+    """Contiguous runs of calendar flags (forecast.calendar_features' 0/1 columns) as (start, end, label) spans.
+
+    Columns that differ only by a numeric suffix (import_deadline_1..5) merge into one label; `end` is
+    the day after the run's last day (so a one-day event is a one-day wide band).
+    """
+    if features is None or not len(features):
+        return []
+    f = features.copy()
+    if dates is not None:
+        idx = pd.DatetimeIndex(pd.to_datetime(list(dates)))
+    elif "date" in f.columns:
+        idx = pd.DatetimeIndex(pd.to_datetime(f.pop("date")))
+    else:
+        idx = pd.DatetimeIndex(pd.to_datetime(f.index))
+    f = f.reset_index(drop=True)
+    flags: dict[str, np.ndarray] = {}
+    for c in f.columns:
+        if not (c.startswith("event_") or c.startswith("holiday")):
+            continue
+        label = _event_label(c)
+        v = pd.to_numeric(f[c], errors="coerce").fillna(0).to_numpy() > 0
+        flags[label] = flags.get(label, np.zeros(len(f), dtype=bool)) | v
+    spans = []
+    for label, v in flags.items():
+        i = 0
+        while i < len(v):
+            if v[i]:
+                j = i
+                while j + 1 < len(v) and v[j + 1] and idx[j + 1] - idx[j] == pd.Timedelta(days=1):
+                    j += 1
+                spans.append((idx[i], idx[j] + pd.Timedelta(days=1), label))
+                i = j + 1
+            else:
+                i += 1
+    return sorted(spans, key=lambda s: (s[0], s[2]))

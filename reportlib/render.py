@@ -1,0 +1,293 @@
+"""Executed report notebook -> one self-contained HTML page.
+
+The page shows outputs only (no code, prompts, streams, warnings, errors or stray reprs), one theme
+(templates/reportlib_html/report.css), a table of contents, plotly.js inlined exactly once, no URL
+loaded from the network (the lab template's require.js, MathJax and widget CDN blocks are not used),
+and the data-quality note and run facts at the end.
+
+Figures are written by ``reportlib.views`` as inert JSON blocks that the page's one script draws, so
+no figure depends on another cell (the plotly ``notebook`` renderer's trap), and figures that arrive
+only as plotly's mime type (the ``plotly_mimetype`` trap, which nbconvert drops) are converted.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import functools
+import html
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any, Mapping
+
+import nbformat
+
+from .errors import ReportlibError
+from .params import project_root
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAME = "reportlib_html"
+
+# Scheduled reports, in the order an index lists them; `explore` is for JupyterLab only.
+REPORTS: tuple[str, ...] = ("monthly_pack", "sla", "team_performance", "attrition", "forecast", "client_review")
+INTERACTIVE: tuple[str, ...] = ("explore",)
+
+TITLES = {
+    "monthly_pack": "Monthly operations pack",
+    "sla": "SLA compliance",
+    "team_performance": "Team performance",
+    "attrition": "Attrition",
+    "forecast": "Forecast and capacity plan",
+    "client_review": "Service review",
+    "explore": "Explore",
+}
+
+
+def notebook_path(name: str) -> Path:
+    """notebooks/<name>.ipynb under the project root; ReportlibError if there is no such report."""
+    path = project_root() / "notebooks" / f"{name}.ipynb"
+    if name not in REPORTS + INTERACTIVE or not path.exists():
+        known = ", ".join(REPORTS + INTERACTIVE)
+        raise ReportlibError(f"no report notebook named {name!r} (known: {known}; looked for {path})")
+    return path
+
+
+NOTEBOOKS: dict[str, Path] = {name: project_root() / "notebooks" / f"{name}.ipynb" for name in REPORTS}
+
+# --- execution -------------------------------------------------------------------------------------
+
+
+def _ipc_kernel_manager_class():
+    """A kernel manager that talks over Unix sockets in a private folder (parallel kernels never collide on ports)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any):
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+            if self.transport == "ipc":
+                folder = Path(tempfile.gettempdir()) / f"rl-ipc-{os.getuid()}"
+                folder.mkdir(mode=0o700, exist_ok=True)
+                self.ip = str(folder / uuid.uuid4().hex[:12])
+
+    return IPCKernelManager
+
+
+def execute(notebook: str | Path, output_path: str | Path, parameters: Mapping[str, Any] | None = None,
+            timeout: int | None = 600, kernel_name: str = "python3", cwd: str | Path | None = None) -> Path:
+    """Run a report notebook with papermill (IPC kernel, no progress bar) and write the executed copy.
+
+    ``notebook`` is a report name or a path. Raises papermill's PapermillExecutionError when a cell fails
+    (the executed notebook is still written, for debugging).
+    """
+    import papermill as pm
+
+    src = notebook_path(notebook) if isinstance(notebook, str) and not str(notebook).endswith(".ipynb") else Path(notebook)
+    out = Path(output_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(
+        str(src), str(out), parameters=dict(parameters or {}), kernel_name=kernel_name,
+        progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+        execution_timeout=timeout, cwd=str(cwd or src.parent),
+        kernel_manager_class=_ipc_kernel_manager_class(),
+    )
+    return out
+
+
+# --- preparing the notebook ------------------------------------------------------------------------
+
+DROP_TAGS = {"parameters", "injected-parameters", "remove", "remove-cell", "remove_cell", "hide", "hide-cell"}
+KEEP_MIMES = ("text/html", "image/png", "image/jpeg", "image/svg+xml", "text/markdown")
+
+
+def _plotly_html(bundle: Mapping[str, Any]) -> str:
+    from .views import figure_html
+
+    return figure_html(bundle["application/vnd.plotly.v1+json"])
+
+
+def _clean_output(output: Any) -> Any | None:
+    """The output to keep (maybe converted) or None to drop it."""
+    from .views import FACTS_MIME, PLOTLY_MIME
+
+    if output.get("output_type") not in ("display_data", "execute_result"):
+        return None  # streams (prints, warnings, logs) and errors never reach the page
+    data = output.get("data", {})
+    if FACTS_MIME in data or "application/vnd.jupyter.widget-view+json" in data:
+        return None
+    html_text = data.get("text/html")
+    if PLOTLY_MIME in data and (html_text is None or "rl-plot" not in html_text):
+        new = copy.deepcopy(output)
+        new["data"] = {"text/html": _plotly_html(data)}
+        return new
+    if html_text is not None and ("plotly.js v" in html_text or "require.config" in html_text):
+        return None  # a stray plotly.js bundle or loader from init_notebook_mode: the page inlines its own
+    if output.get("output_type") == "execute_result":
+        return None  # a bare expression's repr (a DataFrame left at the end of a cell): not part of the report
+    if not any(m in data for m in KEEP_MIMES):
+        return None  # text/plain-only displays, JavaScript, LaTeX
+    new = copy.deepcopy(output)
+    new["data"] = {m: data[m] for m in KEEP_MIMES if m in data}
+    new["output_type"] = "display_data"
+    new.pop("execution_count", None)
+    return new
+
+
+def prepare(nb: Any) -> tuple[Any, dict]:
+    """A cleaned copy of an executed notebook and the run facts found in it."""
+    from .views import FACTS_MIME
+
+    nb = copy.deepcopy(nb)
+    facts: dict = {}
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & DROP_TAGS or cell.cell_type == "raw":
+            continue
+        if cell.cell_type == "markdown":
+            if cell.source.strip():
+                cells.append(cell)
+            continue
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") in ("display_data", "execute_result") and FACTS_MIME in out.get("data", {}):
+                facts = dict(out["data"][FACTS_MIME])
+        outs = [o for o in (_clean_output(o) for o in cell.get("outputs", [])) if o is not None]
+        if outs:
+            cell.outputs = outs
+            cell.source = ""
+            cells.append(cell)
+    nb.cells = _drop_empty_sections(cells)
+    nb.metadata.pop("widgets", None)
+    return nb, facts
+
+
+def _heading_level(cell: Any) -> int | None:
+    """The level of the heading a markdown cell starts with (## -> 2), or None."""
+    if cell.cell_type != "markdown":
+        return None
+    m = re.match(r"\s*(#{1,6})\s", cell.source)
+    return len(m.group(1)) if m else None
+
+
+def _drop_empty_sections(cells: list) -> list:
+    """Leave out sections (## and deeper) that showed nothing: a heading over no output is noise in a report."""
+    keep = []
+    for i, cell in enumerate(cells):
+        level = _heading_level(cell)
+        if level is not None and level >= 2:
+            has_output = False
+            for nxt in cells[i + 1:]:
+                lv = _heading_level(nxt)
+                if lv is not None and lv <= level:
+                    break
+                if nxt.cell_type == "code":
+                    has_output = True
+                    break
+            if not has_output:
+                continue
+        keep.append(cell)
+    return keep
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """The plotly.js bundle shipped with the installed plotly (inlined once per page)."""
+    from plotly.offline import get_plotlyjs
+
+    js = get_plotlyjs()
+    return js.replace("</script", "<\\/script")
+
+
+@functools.lru_cache(maxsize=4)
+def _asset(name: str) -> str:
+    return (TEMPLATES / TEMPLATE_NAME / name).read_text(encoding="utf-8")
+
+
+_HEADING = re.compile(r'<h([23])\b[^>]*?\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S | re.I)
+
+
+def _toc(page: str) -> str:
+    start = page.find('<main class="rl-main">')
+    body = page[start:] if start >= 0 else page
+    items = []
+    for level, hid, inner in _HEADING.findall(body):
+        text = re.sub(r"<a class=\"anchor-link\".*?</a>", "", inner, flags=re.S)
+        text = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+        if not text:
+            continue
+        items.append(f'<li class="rl-toc-h{level}"><a href="#{hid}">{html.escape(text)}</a></li>')
+    if not items:
+        return ""
+    return ('<nav class="rl-toc" aria-label="Contents"><span class="rl-toc-title">Contents</span><ol>'
+            + "".join(items) + "</ol></nav>")
+
+
+def _subtitle(facts: Mapping[str, Any], nb_params: Mapping[str, Any]) -> str:
+    month = (facts.get("parameters") or {}).get("month") or nb_params.get("month")
+    if not month:
+        return ""
+    try:
+        import pandas as pd
+
+        return pd.Period(str(month), freq="M").strftime("%B %Y")
+    except Exception:
+        return str(month)
+
+
+def render_html(executed_notebook_path: Path, title: str) -> str:
+    """The executed notebook as one self-contained HTML page (a string); ReportlibError if the run failed."""
+    from nbconvert import HTMLExporter
+
+    from . import __version__
+    from .views import facts_html
+
+    path = Path(executed_notebook_path)
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except FileNotFoundError:
+        raise ReportlibError(f"executed notebook {path} does not exist") from None
+    except Exception as exc:  # nbformat raises several types for unreadable files
+        raise ReportlibError(f"executed notebook {path} cannot be read: {exc}") from None
+    pm_meta = nb.metadata.get("papermill", {}) or {}
+    if pm_meta.get("exception"):
+        raise ReportlibError(f"{path.name} did not run to the end (a cell raised an error); not rendering it")
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "error":
+                raise ReportlibError(f"{path.name} holds an error output ({out.get('ename')}); not rendering it")
+    clean, facts = prepare(nb)
+    nb_params = dict(pm_meta.get("parameters") or {})
+    if not facts:
+        facts = {"parameters": {k: v for k, v in nb_params.items() if v is not None}, "version": __version__,
+                 "generated_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    if pm_meta.get("duration") is not None:
+        facts["duration_s"] = pm_meta["duration"]
+    clean.metadata["title"] = title
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    resources = {"rl": {
+        "title": title,
+        "kicker": "Support operations",
+        "subtitle": _subtitle(facts, nb_params),
+        "css": _asset("report.css"),
+        "bootstrap_js": _asset("report.js"),
+        "plotly_js": plotly_js(),
+        "footer_html": facts_html(facts),
+        "version": __version__,
+    }}
+    page, _ = exporter.from_notebook_node(clean, resources=resources)
+    page = page.replace("<!--RL-TOC-->", _toc(page), 1)
+    return page

@@ -1,0 +1,35 @@
+/* reportlib: draw every figure from its inert JSON block with the plotly.js inlined above. */
+(function () {
+  "use strict";
+  var MIME = "application/vnd.reportlib.plotly+json";
+  function plots() { return document.querySelectorAll(".rl-plot"); }
+  function fail(el, err) {
+    el.classList.add("rl-plot-failed");
+    el.setAttribute("data-rl-drawn", "failed");
+    el.textContent = "This chart could not be drawn.";
+    if (window.console) { console.error("reportlib chart failed:", err); }
+  }
+  function draw() {
+    var blocks = document.querySelectorAll('script[type="' + MIME + '"]');
+    Array.prototype.forEach.call(blocks, function (block) {
+      var el = document.getElementById(block.getAttribute("data-target"));
+      if (!el) { return; }
+      if (typeof Plotly === "undefined") { fail(el, "plotly.js is missing"); return; }
+      var spec;
+      try { spec = JSON.parse(block.textContent); } catch (e) { fail(el, e); return; }
+      Plotly.newPlot(el, spec.data || [], spec.layout || {}, spec.config || {}).then(
+        function () { el.setAttribute("data-rl-drawn", "1"); },
+        function (e) { fail(el, e); }
+      );
+    });
+  }
+  function resizeAll() {
+    if (typeof Plotly === "undefined") { return; }
+    Array.prototype.forEach.call(plots(), function (el) {
+      if (el.getAttribute("data-rl-drawn") === "1") { Plotly.Plots.resize(el); }
+    });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
+  window.addEventListener("beforeprint", resizeAll);
+  window.addEventListener("afterprint", resizeAll);
+})();

@@ -1,0 +1,515 @@
+"""What the report notebooks call to show things: figures, tables, tiles, notes, and the report context
+(validated parameters, the opened data source, the run facts for the page footer).
+
+Every display here produces output that survives nbconvert and renders offline (see render.py):
+a figure is an inert JSON block plus an empty div (drawn by the page's single copy of plotly.js)
+and, for JupyterLab, plotly's own mime type. Every string from data is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import html
+import json
+import os
+import re
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from . import charts, narrative
+from .errors import MissingTableError, ReportlibError, UsageError
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+FIGURE_MIME = "application/vnd.reportlib.plotly+json"  # the script type of a figure's JSON block
+FACTS_MIME = "application/vnd.reportlib.facts+json"  # the run facts output read by render.py
+
+TABLE_LABELS = {
+    "agents": "roster (agents table)",
+    "contacts": "contact records (contacts table)",
+    "intervals": "interval reports (intervals table)",
+    "agent_activity": "agent activity (agent_activity table)",
+    "qa_evaluations": "QA evaluations (qa_evaluations table)",
+    "clients": "client list (clients table)",
+}
+
+# --- figures ---------------------------------------------------------------------------------------
+
+def _json_for_script(obj: Any) -> str:
+    """JSON safe inside a <script> element: <, > and / escaped so data can never close the element."""
+    text = pio.to_json(obj, validate=False, remove_uids=False) if not isinstance(obj, str) else obj
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("/", "\\u002f") \
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def figure_html(fig: go.Figure | Mapping[str, Any], height: int | None = None) -> str:
+    """A figure as an empty div and an inert JSON block; render.py's page script draws it."""
+    fig_dict = fig.to_plotly_json() if isinstance(fig, go.Figure) else dict(fig)
+    spec = {"data": fig_dict.get("data", []), "layout": fig_dict.get("layout", {}),
+            "config": {**charts.CONFIG, **(fig_dict.get("config") or {})}}
+    payload = _json_for_script(spec)
+    fid = "rl-fig-" + uuid.uuid4().hex[:16]
+    h = height or (spec["layout"].get("height") if isinstance(spec["layout"], dict) else None) or 380
+    return (f'<div class="rl-figure"><div class="rl-plot" id="{fid}" style="height:{int(h)}px"></div>'
+            f'<script type="{FIGURE_MIME}" data-target="{fid}">{payload}</script></div>')
+
+
+def figure_bundle(fig: go.Figure | Mapping[str, Any]) -> dict[str, Any]:
+    """The display bundle: plotly's mime type for JupyterLab, our HTML for nbconvert, a text fallback."""
+    fig_dict = fig.to_plotly_json() if isinstance(fig, go.Figure) else dict(fig)
+    plotly_json = json.loads(pio.to_json(fig_dict, validate=False, remove_uids=False))
+    plotly_json["config"] = {**charts.CONFIG, **(plotly_json.get("config") or {})}
+    title = ""
+    try:
+        title = fig_dict.get("layout", {}).get("title", {}).get("text") or ""
+    except AttributeError:
+        pass
+    return {PLOTLY_MIME: plotly_json, "text/html": figure_html(fig_dict),
+            "text/plain": f"<figure {html.unescape(str(title))!s}>"}
+
+
+class _ReportRenderer(pio.base_renderers.MimetypeRenderer):
+    """A plotly renderer whose output nbconvert keeps (plotly 6+ otherwise picks plotly_mimetype only)."""
+
+    def to_mimebundle(self, fig_dict: dict) -> dict:  # noqa: D102
+        return figure_bundle(fig_dict)
+
+
+pio.renderers["reportlib"] = _ReportRenderer()
+
+
+def use_report_display() -> None:
+    """Route fig.show() and bare figures in a cell through the renderer nbconvert keeps, with our theme."""
+    pio.renderers.default = "reportlib"
+    charts.use_theme()
+
+
+_SINKS: list[list[dict]] = []  # open collect() blocks: displays go here instead of to the notebook
+
+
+def _display(bundle: Mapping[str, Any]) -> None:
+    if _SINKS:
+        _SINKS[-1].append(dict(bundle))
+        return
+    from IPython.display import display
+
+    display(dict(bundle), raw=True)
+
+
+@contextlib.contextmanager
+def collect():
+    """Collect what views.* would display (a list of mime bundles) instead of displaying it."""
+    sink: list[dict] = []
+    _SINKS.append(sink)
+    try:
+        yield sink
+    finally:
+        _SINKS.remove(sink)
+
+
+def fill_output(out: Any, fn: Any, *args: Any, **kwargs: Any) -> None:
+    """Run fn and put what it shows into an ipywidgets Output by setting its outputs (no capture context).
+
+    Setting `outputs` is a plain widget-state update, which headless runs (papermill, nbclient) handle
+    reliably; `with out:` plus clear_output can leave nbclient waiting on the cell until its timeout.
+    """
+    with collect() as bundles:
+        try:
+            fn(*args, **kwargs)
+        except ReportlibError as exc:
+            note(str(exc), "warning")
+    out.outputs = tuple({"output_type": "display_data", "data": b, "metadata": {}} for b in bundles)
+
+
+def show(fig: go.Figure) -> None:
+    """Display a figure in the notebook and in the rendered HTML."""
+    _display(figure_bundle(fig))
+
+
+def show_html(markup: str) -> None:
+    """Display HTML built by reportlib (already escaped); never pass text from data straight in."""
+    _display({"text/html": markup, "text/plain": re.sub(r"<[^>]+>", " ", markup)[:200]})
+
+
+def table(df: pd.DataFrame, **kwargs: Any) -> None:
+    """Display a DataFrame in the house table style (see narrative.table_html for the options)."""
+    show_html(narrative.table_html(df, **kwargs))
+
+
+TILES_MIME = "application/vnd.reportlib.tiles+json"  # the tiles as data (read by reportlib.mail)
+COMMENTARY_MIME = "application/vnd.reportlib.commentary+json"  # the sentences as data (read by reportlib.mail)
+
+
+def _tile_dict(t: Any) -> dict:
+    d = t.as_dict() if hasattr(t, "as_dict") else dict(t)
+    clean = {}
+    for k, v in d.items():
+        if isinstance(v, (bool, str, dict)) or v is None:
+            clean[k] = v
+        elif narrative.is_missing(v):
+            clean[k] = None
+        else:
+            try:
+                clean[k] = float(v)
+            except (TypeError, ValueError):
+                clean[k] = str(v)
+    return clean
+
+
+def tiles(items: Iterable[Any], currency: str = "$") -> None:
+    """Display KPI tiles (HTML for the page, the tile dicts as data for the e-mail body)."""
+    items = list(items)
+    markup = narrative.tiles_html(items, currency)
+    _display({"text/html": markup, TILES_MIME: [_tile_dict(t) for t in items],
+              "text/plain": re.sub(r"<[^>]+>", " ", markup)[:200]})
+
+
+def commentary(lines: Sequence[str]) -> None:
+    """Display commentary sentences as a bullet list (nothing when empty)."""
+    markup = narrative.commentary_html(lines)
+    if markup:
+        _display({"text/html": markup, COMMENTARY_MIME: [str(s) for s in lines],
+                  "text/plain": " ".join(str(s) for s in lines)})
+
+
+def note(text: str, kind: str = "info") -> None:
+    """Display a short boxed note ('info', 'warning', or 'missing' for data the source lacks)."""
+    show_html(narrative.note_html(text, kind))
+
+
+def caption(text: str) -> None:
+    """Display a small caption line under a chart or table."""
+    show_html(f'<div class="rl-caption">{html.escape(str(text))}</div>')
+
+
+def slug(text: str) -> str:
+    """An HTML id from heading text."""
+    s = re.sub(r"[^0-9A-Za-z]+", "-", str(text)).strip("-")
+    return s or "section"
+
+
+def heading(text: str, level: int = 2) -> None:
+    """Display a heading whose text comes from data (escaped); it joins the table of contents."""
+    level = min(max(int(level), 2), 4)
+    show_html(f'<h{level} id="{html.escape(slug(text))}">{html.escape(str(text))}</h{level}>')
+
+
+def paragraph(text: str) -> None:
+    """Display a paragraph of generated text (escaped)."""
+    show_html(f"<p>{html.escape(str(text))}</p>")
+
+
+# --- the report context ----------------------------------------------------------------------------
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass
+class ReportContext:
+    """Validated parameters, the data source and what the page footer reports about the run."""
+
+    report: str
+    month: pd.Period
+    params: dict
+    source: Any
+    data: str
+    params_file: str | None = None
+    client_id: str | None = None
+    team: str | None = None
+    extra: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    redact_terms: list[str] = field(default_factory=list)
+
+    # -- dates --
+    @property
+    def start(self) -> pd.Timestamp:
+        """First instant of the month (naive local time)."""
+        return self.month.start_time
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """First instant after the month (naive local time)."""
+        return (self.month + 1).start_time
+
+    @property
+    def month_label(self) -> str:
+        """'March 2026'."""
+        return self.month.strftime("%B %Y")
+
+    @property
+    def currency(self) -> str:
+        """Currency symbol from parameters/reports.yaml (default $)."""
+        return str(narrative.report_settings(self.params)["currency"])
+
+    # -- tables --
+    def has(self, *tables: str) -> bool:
+        """True when the source holds every named table."""
+        return all(self.source.has(t) for t in tables)
+
+    def need(self, *tables: str, what: str = "This section") -> bool:
+        """True when the source has the tables; otherwise shows a plain note saying what is missing."""
+        missing = [t for t in tables if not self.source.has(t)]
+        if not missing:
+            return True
+        names = ", ".join(TABLE_LABELS.get(t, t) for t in missing)
+        msg = f"{what} needs the {names}, which this data source does not have."
+        note(msg, "missing")
+        self.notes.append(msg)
+        return False
+
+    def need_any(self, *tables: str, what: str = "This section") -> bool:
+        """True when the source has at least one of the tables; otherwise a plain note."""
+        if any(self.source.has(t) for t in tables):
+            return True
+        names = " or ".join(TABLE_LABELS.get(t, t) for t in tables)
+        msg = f"{what} needs the {names}, which this data source does not have."
+        note(msg, "missing")
+        self.notes.append(msg)
+        return False
+
+    @contextlib.contextmanager
+    def section(self, what: str):
+        """Run a section; an expected failure (missing parameters or data) becomes a plain note, not a crash."""
+        try:
+            yield
+        except ReportlibError as exc:
+            msg = f"{what} is not available: {self.redact(str(exc))}"
+            note(msg, "missing")
+            self.notes.append(msg)
+
+    def client_source(self) -> "ClientSource":
+        """The data source narrowed to this report's client (contacts, intervals, clients)."""
+        if not self.client_id:
+            raise UsageError("this report has no client_id")
+        return ClientSource(self.source, self.client_id)
+
+    def redact(self, text: str) -> str:
+        """Text with agent names (and other private terms) removed, for reports that must not name people."""
+        out = str(text)
+        for term in sorted(self.redact_terms, key=len, reverse=True):
+            if term:
+                out = out.replace(term, "[redacted]")
+        return out
+
+    def data_range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """First and last timestamp of contact-level (or interval) data in the source."""
+        return data_range(self.source)
+
+    def facts(self) -> dict:
+        """The run facts and data-quality notes that render.py prints at the end of the page."""
+        from . import __version__
+
+        first, last = self.data_range()
+        warnings_list = [self.redact(w) for w in getattr(self.source, "warnings", []) or []]
+        params = {"month": str(self.month), "data": Path(self.data).name if "://" not in self.data else self.data,
+                  "params_file": Path(self.params_file).name if self.params_file else None,
+                  "client_id": self.client_id, "team": self.team}
+        params.update({k: v for k, v in self.extra.items() if _jsonable(v)})
+        tables = [t for t in ("contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients")
+                  if self.source.has(t)]
+        if self.report == "client_review":
+            # a client's page must not list other clients' data problems: counts only.
+            n = len(warnings_list)
+            warnings_list = ([f"{n} data-quality warning(s) in the source data were reviewed by the service team."]
+                             if n else [])
+        return {
+            "report": self.report,
+            "parameters": {k: v for k, v in params.items() if v is not None},
+            "data_first": None if first is None else str(first)[:19],
+            "data_last": None if last is None else str(last)[:19],
+            "fingerprint": str(getattr(self.source, "fingerprint", "") or "")[:16],
+            "tables": tables,
+            "timezone": getattr(self.source, "tz", self.params.get("timezone")),
+            "warnings": warnings_list,
+            "notes": [self.redact(n) for n in self.notes],
+            "version": __version__,
+            "generated_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
+
+    def finish(self) -> None:
+        """Display the run facts (render.py moves them to the page footer)."""
+        f = self.facts()
+        fallback = facts_html(f)
+        _display({FACTS_MIME: f, "text/html": fallback, "text/plain": "run facts"})
+
+
+def _jsonable(v: Any) -> bool:
+    try:
+        json.dumps(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+class ClientSource:
+    """A view of a Source holding one client's data only: contacts, intervals and clients filtered by client_id.
+
+    Other tables pass through (the roster and activity are needed for nothing client-specific and are
+    never shown in a client review). Every reportlib function that takes a source works on it.
+    """
+
+    def __init__(self, source: Any, client_id: str):
+        self._source = source
+        self.client_id = client_id
+        self.tz = getattr(source, "tz", None)
+        self.warnings: list[str] = []
+        self.fingerprint = getattr(source, "fingerprint", "")
+        self.con = getattr(source, "con", None)
+
+    def has(self, name: str) -> bool:
+        return self._source.has(name)
+
+    def require(self, *names: str) -> None:
+        self._source.require(*names)
+
+    def table(self, name: str):
+        t = self._source.table(name)
+        if name in ("contacts", "intervals"):
+            t = t.filter(t.client_id == self.client_id)
+        return t
+
+    def frame(self, name: str) -> pd.DataFrame:
+        f = self._source.frame(name)
+        if name == "clients":
+            f = f[f["client_id"].astype(str) == self.client_id].reset_index(drop=True)
+        return f
+
+
+def data_range(source: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """(first, last) arrival in contacts, else interval start in intervals; (None, None) if neither."""
+    for name, col in (("contacts", "arrived_at"), ("intervals", "interval_start")):
+        if source.has(name):
+            t = source.table(name)
+            res = t.aggregate(first=t[col].min(), last=t[col].max()).to_pandas()
+            first, last = res["first"].iloc[0], res["last"].iloc[0]
+            return (None if pd.isna(first) else pd.Timestamp(first), None if pd.isna(last) else pd.Timestamp(last))
+    return None, None
+
+
+def last_complete_month(source: Any) -> pd.Period:
+    """The latest month with data in the source that is complete (its last day has data), else the one before."""
+    first, last = data_range(source)
+    if last is None:
+        raise UsageError("the data source holds no contacts or intervals, so no month can be chosen; pass month='YYYY-MM'")
+    m = last.to_period("M")
+    if last.normalize() < (m + 1).start_time - pd.Timedelta(days=1) and first is not None and first.to_period("M") < m:
+        m = m - 1
+    return m
+
+
+def parse_month(month: Any) -> pd.Period:
+    """A 'YYYY-MM' string as a monthly Period; UsageError naming the expected form otherwise."""
+    if isinstance(month, pd.Period):
+        return month.asfreq("M")
+    if not isinstance(month, str) or not _MONTH.match(month.strip()):
+        raise UsageError(f"month must be given as YYYY-MM (e.g. 2026-03), got {month!r}")
+    return pd.Period(month.strip(), freq="M")
+
+
+def start_report(report: str, *, month: str | None, data: str | None = None, params_file: str | None = None,
+                 client_id: str | None = None, team: str | None = None, require: Sequence[str] = (),
+                 quiet: bool = True, **extra: Any) -> ReportContext:
+    """Validate a notebook's parameters, load parameter sets, open the data source; the notebook's first call.
+
+    Raises UsageError naming what to fix (papermill itself does not validate parameters):
+    a month not in YYYY-MM form, a month with no data, an unknown client or team, a missing table
+    listed in ``require``.
+    """
+    from . import load
+    from .params import data_location, load_params
+
+    if quiet:
+        warnings.filterwarnings("ignore")
+    use_report_display()
+    for name, value in (("data", data), ("params_file", params_file), ("client_id", client_id), ("team", team)):
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"{name} must be a string or None, got {value!r}")
+    params = load_params(params_file)
+    # REPORTLIB_DATA lets a notebook test run (e.g. pytest --nbval-lax notebooks/) point every notebook
+    # at one data source without editing them; an explicit `data` parameter wins.
+    loc = data_location(params, data or os.environ.get("REPORTLIB_DATA") or None)
+    source = load.open_source(loc, tz=params.get("timezone", "America/New_York"))
+    missing = [t for t in require if not source.has(t)]
+    if missing:
+        raise MissingTableError(f"the {report} report needs table(s) {', '.join(missing)}, "
+                                f"which the data source {loc} does not have")
+    if report == "client_review" and not client_id:
+        if not source.has("clients") or not len(source.frame("clients")):
+            raise UsageError("the client_review report needs client_id (one client's id from the clients table)")
+        # opened by hand in JupyterLab without a client: review the first client (scheduled runs always pass one)
+        client_id = str(source.frame("clients")["client_id"].iloc[0])
+    period = parse_month(month) if month is not None else last_complete_month(source)
+    first, last = data_range(source)
+    if first is not None and (period.end_time < first or period.start_time > last):
+        raise UsageError(f"month {period} has no data: the source covers {first:%Y-%m-%d} to {last:%Y-%m-%d}")
+    ctx = ReportContext(report=report, month=period, params=params, source=source, data=loc,
+                        params_file=params_file, client_id=client_id, team=team, extra=dict(extra))
+    if client_id is not None:
+        if not source.has("clients"):
+            raise MissingTableError("client_id was given but the data source has no clients table")
+        clients = source.frame("clients")
+        if client_id not in set(clients["client_id"].astype(str)):
+            raise UsageError(f"client_id {client_id!r} is not in the clients table")
+    if team is not None:
+        if not source.has("agents"):
+            raise MissingTableError("team was given but the data source has no agents table (roster)")
+        teams = set(source.frame("agents")["team"].dropna().astype(str))
+        if team not in teams:
+            raise UsageError(f"team {team!r} is not in the roster; teams are: {', '.join(sorted(teams))}")
+    if report != "team_performance" and source.has("agents"):
+        names = source.frame("agents")["name"].dropna().astype(str)
+        ctx.redact_terms = sorted({n for n in names if len(n.strip()) >= 3})
+    return ctx
+
+
+def facts_html(facts: Mapping[str, Any]) -> str:
+    """The data-quality note and the run facts as escaped HTML (used in the page footer)."""
+    e = html.escape
+    out = ['<section class="rl-facts">', '<h2 id="data-quality">Data quality</h2>']
+    warns = list(facts.get("warnings") or [])
+    notes = list(facts.get("notes") or [])
+    if not warns and not notes:
+        out.append("<p>No data-quality warnings were raised for this report's data.</p>")
+    else:
+        out.append("<ul>")
+        out.extend(f"<li>{e(str(w))}</li>" for w in notes)
+        shown = warns[:20]
+        out.extend(f"<li>{e(str(w))}</li>" for w in shown)
+        if len(warns) > len(shown):
+            out.append(f"<li>and {len(warns) - len(shown)} more warning(s).</li>")
+        out.append("</ul>")
+    out.append('<h2 id="run-facts">Run facts</h2><dl>')
+    first, last = facts.get("data_first"), facts.get("data_last")
+    rows: list[tuple[str, str]] = []
+    if first or last:
+        rows.append(("Data range", f"{first or '?'} to {last or '?'}" + (f" ({facts['timezone']})" if facts.get("timezone") else "")))
+    if facts.get("tables"):
+        rows.append(("Tables", ", ".join(map(str, facts["tables"]))))
+    params = facts.get("parameters") or {}
+    if params:
+        rows.append(("Parameters", "; ".join(f"{k} = {v}" for k, v in params.items())))
+    if facts.get("fingerprint"):
+        rows.append(("Data fingerprint", str(facts["fingerprint"])))
+    if facts.get("version"):
+        rows.append(("reportlib version", str(facts["version"])))
+    if facts.get("generated_at"):
+        rows.append(("Generated at", str(facts["generated_at"])))
+    if facts.get("duration_s") is not None:
+        rows.append(("Run time", f"{float(facts['duration_s']):.1f} s"))
+    out.extend(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in rows)
+    out.append("</dl></section>")
+    return "".join(out)
+
+
+def show_widget(widget: Any) -> None:
+    """Display an ipywidget (live in JupyterLab; the rendered HTML leaves it out, having no kernel)."""
+    from IPython.display import display
+
+    display(widget)

@@ -1,0 +1,139 @@
+"""Chart builders: one shared template, data labels escaped, gaps kept, scenario selectors wired right."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from reportlib import charts, views
+
+
+@pytest.fixture(autouse=True)
+def no_show(monkeypatch):
+    """Builders must never display anything themselves."""
+    def boom(*a, **k):
+        raise AssertionError("a chart builder called fig.show()")
+    monkeypatch.setattr(go.Figure, "show", boom)
+
+
+def _frame():
+    return pd.DataFrame({
+        "month": ["2025-01", "2025-02", "2025-03", "2025-01", "2025-02", "2025-03"],
+        "queue": ["Benefits"] * 3 + ["<b>Import</b> Files"] * 3,
+        "sl": [0.81, np.nan, 0.77, 0.70, 0.72, 0.90],
+    })
+
+
+def test_template_registered_and_used():
+    assert charts.TEMPLATE_NAME in pio.templates
+    fig = charts.line_chart(_frame(), "month", "sl", color="queue", unit="share")
+    assert isinstance(fig, go.Figure)
+    assert fig.layout.template.layout.font.family == charts.FONT
+    assert list(fig.layout.template.layout.colorway) == charts.PALETTE
+
+
+def test_line_chart_groups_gaps_and_escaping():
+    fig = charts.line_chart(_frame(), "month", "sl", color="queue", unit="share", target=0.8)
+    names = [t.name for t in fig.data]
+    assert names == ["&lt;b&gt;Import&lt;/b&gt; Files", "Benefits"] or names == ["Benefits", "&lt;b&gt;Import&lt;/b&gt; Files"]
+    bene = next(t for t in fig.data if t.name == "Benefits")
+    assert bene.y[1] is None  # missing stays a gap, never a zero
+    assert fig.layout.yaxis.tickformat == ".0%"
+    assert any(s.y0 == 0.8 for s in fig.layout.shapes)  # the target line
+
+
+def test_bar_chart_categories_escaped_and_horizontal_height():
+    df = pd.DataFrame({"reason": ["<img src=x onerror=alert(1)>", "Card lost"], "n": [5, 3]})
+    fig = charts.bar_chart(df, "reason", "n", horizontal=True, unit="count")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in fig.data[0].y
+    assert not any("<img" in str(v) for v in fig.data[0].y)
+    assert fig.data[0].orientation == "h"
+    assert fig.layout.height >= 260
+
+
+def test_bar_chart_rag_colours():
+    df = pd.DataFrame({"client": ["A", "B"], "sl": [0.9, 0.5]})
+    fig = charts.bar_chart(df, "client", "sl", colours=[charts.RAG_COLOURS["green"], charts.RAG_COLOURS["red"]])
+    assert list(fig.data[0].marker.color) == [charts.RAG_COLOURS["green"], charts.RAG_COLOURS["red"]]
+
+
+def test_heatmap_keeps_blank_cells():
+    m = pd.DataFrame([[0.9, np.nan], [0.5, 0.7]], index=["Mon", "Tue"], columns=["08:00", "08:30"])
+    fig = charts.heatmap(m, unit="share", zmin=0, zmax=1)
+    z = fig.data[0].z
+    assert z[0][1] is None and z[1][0] == 0.5
+    assert list(fig.data[0].y) == ["Mon", "Tue"]
+
+
+def test_pareto_sorted_with_other_and_cumulative_to_one():
+    counts = pd.Series({f"r{i}": i + 1 for i in range(15)})
+    fig = charts.pareto_chart(counts, top=5)
+    bars, cum = fig.data
+    assert list(bars.y[:5]) == [15, 14, 13, 12, 11]
+    assert bars.x[-1] == "Other" and bars.y[-1] == sum(range(1, 11))
+    assert cum.y[-1] == pytest.approx(1.0)
+    assert all(a <= b + 1e-12 for a, b in zip(cum.y, cum.y[1:]))
+
+
+def test_scenario_selector_shows_one_scenario_per_step():
+    x = ["W1", "W2", "W3"]
+    scen = {
+        "Base": {"Erlang C": [10, 11, 12], "Erlang A": [9, 10, 11]},
+        "AHT +10%": {"Erlang C": [11, 12, 13], "Erlang A": [10, 11, 12]},
+        "SL 90%": {"Erlang C": [12, 13, 14], "Erlang A": [11, 12, 13]},
+    }
+    fig = charts.scenario_chart(x, scen, baseline={"Staffed FTE": [10, 10, 10]})
+    menu = fig.layout.updatemenus[0]
+    assert [b.label for b in menu.buttons] == list(scen)
+    assert len(fig.data) == 1 + 3 * 2
+    for i, b in enumerate(menu.buttons):
+        vis = b.args[0]["visible"]
+        assert len(vis) == len(fig.data)
+        assert vis[0] is True  # the baseline stays
+        shown = [j for j, v in enumerate(vis[1:]) if v]
+        assert shown == [2 * i, 2 * i + 1]
+    # the figure opens on the first scenario
+    assert [t.visible for t in fig.data[1:3]] == [True, True]
+    assert all(t.visible is False for t in fig.data[3:])
+    slider = charts.scenario_chart(x, scen, control="slider")
+    assert len(slider.layout.sliders[0].steps) == 3
+
+
+def test_forecast_and_survival_build():
+    days = pd.date_range("2025-01-01", periods=10, freq="D")
+    hist = pd.DataFrame({"date": days[:5], "actual": [5, 6, 7, 6, 5]})
+    fc = pd.DataFrame({"date": days[5:], "forecast": [6.0] * 5, "lower": [4.0] * 5, "upper": [8.0] * 5})
+    fig = charts.forecast_chart(hist, fc, events=[(days[6], days[7], "Open enrollment")])
+    assert [t.name for t in fig.data] == ["80% interval", "Actual", "Forecast"]
+    curves = {"Team <A>": pd.DataFrame({"days": [0, 30, 90], "survival": [1, .9, .8], "lower": [1, .8, .7],
+                                        "upper": [1, .95, .9]})}
+    s = charts.survival_chart(curves)
+    assert any(t.name == "Team &lt;A&gt;" for t in s.data)
+
+
+def test_figure_json_cannot_close_its_script_element():
+    df = pd.DataFrame({"q": ["</script><script>alert(1)</script>"], "v": [1]})
+    fig = charts.bar_chart(df, "q", "v")
+    fig.update_layout(title_text="</script>")
+    markup = views.figure_html(fig)
+    body = markup.split('type="application/vnd.reportlib.plotly+json"', 1)[1]
+    assert body.count("</script>") == 1  # only the element's own end tag
+    payload = body.split(">", 1)[1].rsplit("</script>", 1)[0]
+    spec = json.loads(payload)
+    assert spec["layout"]["title"]["text"] == "</script>"
+    assert spec["config"]["displaylogo"] is False
+
+
+def test_report_renderer_bundle_has_html_and_plotly_mime():
+    fig = charts.bar_chart(pd.DataFrame({"a": ["x"], "b": [1]}), "a", "b")
+    bundle = views.figure_bundle(fig)
+    assert views.PLOTLY_MIME in bundle and "text/html" in bundle
+    assert "rl-plot" in bundle["text/html"] and "plotly.js" not in bundle["text/html"]
+    views.use_report_display()
+    assert pio.renderers.default == "reportlib"
+    assert pio.templates.default == charts.TEMPLATE_NAME

@@ -1,0 +1,249 @@
+"""Tiles, RAG status, commentary sentences and the house table, checked against hand-worked values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportlib import narrative as n
+
+
+@pytest.mark.parametrize("value,unit,expected", [
+    (0.763, "share", "76.3%"),
+    (0.8, "share", "80.0%"),
+    (412.4, "seconds", "412 s"),
+    (1234.4, "count", "1,234"),
+    (5.6789, "currency", "$5.68"),
+    (123456.7, "currency", "$123,457"),
+    (-250.0, "currency", "-$250"),
+    (12.34, "fte", "12.3 FTE"),
+    (None, "share", "–"),
+    (np.nan, "count", "–"),
+])
+def test_format_value(value, unit, expected):
+    assert n.format_value(value, unit) == expected
+
+
+def test_format_change_in_points_for_shares():
+    assert n.format_change(-0.041, "share") == "-4.1 pts"
+    assert n.format_change(0.012, "share") == "+1.2 pts"
+    assert n.format_change(12, "seconds") == "+12 s"
+    assert n.format_change(None, "share") == "–"
+
+
+@pytest.mark.parametrize("value,target,hib,expected", [
+    (0.80, 0.80, True, "green"),      # meeting the target exactly is green
+    (0.79, 0.80, True, "amber"),      # within 5% of 0.80 (0.76 .. 0.80)
+    (0.76, 0.80, True, "amber"),      # the band's edge
+    (0.75, 0.80, True, "red"),
+    (0.04, 0.05, False, "green"),     # lower is better (abandon rate)
+    (0.0525, 0.05, False, "amber"),   # 5% over a 5% ceiling is 0.0525
+    (0.06, 0.05, False, "red"),
+    (None, 0.8, True, "none"),
+    (0.8, None, True, "none"),
+])
+def test_rag_status(value, target, hib, expected):
+    assert n.rag_status(value, target, hib) == expected
+
+
+def test_rag_absolute_band():
+    assert n.rag_status(0.78, 0.80, True, amber_abs=0.01) == "red"
+    assert n.rag_status(0.795, 0.80, True, amber_abs=0.01) == "amber"
+
+
+def test_tile_deltas_and_dict():
+    t = n.make_tile("Service level", 0.763, "share", target=0.80, prev=0.804, yoy=0.75)
+    assert t.delta_prev == pytest.approx(-0.041)
+    assert t.delta_yoy == pytest.approx(0.013)
+    assert t.status == "amber"  # 0.763 is within 0.04 of 0.80
+    d = t.as_dict()
+    assert set(["name", "value", "unit", "target", "status", "delta_prev", "delta_yoy"]) <= set(d)
+    missing = n.make_tile("CSAT", 0.9, "share", target=0.85, prev=None, yoy=np.nan)
+    assert missing.delta_prev is None and missing.delta_yoy is None and missing.status == "green"
+
+
+def test_sentence_from_numbers():
+    t = n.make_tile("Service level", 0.763, "share", target=0.80, prev=0.804)
+    s = n.tile_sentence(t, driver="Import Files volume was 22% above forecast in the first week")
+    assert s == ("Service level fell 4.1 points to 76.3%, below the 80.0% target: "
+                 "Import Files volume was 22% above forecast in the first week.")
+    up = n.make_tile("Abandon rate", 0.065, "share", target=0.05, prev=0.053, higher_is_better=False)
+    assert n.tile_sentence(up) == "Abandon rate rose 1.2 points to 6.5%, above the 5.0% target."
+    flat = n.make_tile("AHT", 400, "seconds", prev=400)
+    assert n.tile_sentence(flat) == "AHT held steady at 400 s."
+    new = n.make_tile("Cost per contact", 7.5, "currency", target=8.0)
+    assert n.tile_sentence(new) == "Cost per contact was $7.50, below the $8.00 target."
+    assert n.tile_sentence(n.make_tile("X", None, "share")) is None
+
+
+def test_commentary_puts_misses_first_and_uses_drivers():
+    tiles = [
+        n.make_tile("CSAT", 0.91, "share", target=0.85, prev=0.90, key="csat"),
+        n.make_tile("Service level", 0.70, "share", target=0.80, prev=0.82, key="sl"),
+        n.make_tile("ASA", 40, "seconds", target=30, prev=38, higher_is_better=False, key="asa"),
+    ]
+    lines = n.commentary(tiles, drivers={"sl": "Benefits volume was 15% above last month"})
+    assert lines[0].startswith("Service level fell 12.0 points to 70.0%")
+    assert lines[0].endswith("Benefits volume was 15% above last month.")
+    assert lines[1].startswith("ASA rose 2 s to 40 s, above the 30 s target")
+    assert lines[2].startswith("CSAT rose 1.0 points")
+
+
+def test_tiles_html_escapes_and_states_status_in_words():
+    t = n.make_tile("<script>x</script>", 0.5, "share", target=0.8, prev=0.6)
+    markup = n.tiles_html([t])
+    assert "<script>" not in markup and "&lt;script&gt;" in markup
+    assert "Off target" in markup and 'data-status="red"' in markup
+    assert "▼ 10.0 pts vs last month" in markup
+    assert "no data for last year" in markup
+
+
+def test_table_html_escapes_formats_and_truncates():
+    df = pd.DataFrame({
+        "name<i>": ["<img src=x onerror=alert(1)>", "Bob & Co"],
+        "sl": [0.8123, np.nan],
+        "status": ["green", "red"],
+        "handled": [1200, 30],
+    })
+    markup = n.table_html(df, formats={"sl": "share"}, status={"sl": "status"}, max_rows=1, caption="A <b>")
+    assert "<img" not in markup and "&lt;img src=x onerror=alert(1)&gt;" in markup
+    assert "name&lt;i&gt;" in markup and "A &lt;b&gt;" in markup
+    assert "81.2%" in markup and "1,200" in markup
+    assert 'class="rl-num rl-green"' in markup
+    assert ">status<" not in markup  # the status column styles, it is not shown
+    assert "Showing 1 of 2 rows." in markup
+    assert "Bob" not in markup  # truncated away
+
+
+def test_table_missing_values_show_a_dash():
+    markup = n.table_html(pd.DataFrame({"sl": [np.nan]}), formats={"sl": "share"})
+    assert ">–<" in markup
+
+
+def test_commentary_html_escapes():
+    markup = n.commentary_html(["A <b>bold</b> claim"])
+    assert "<b>" not in markup and "&lt;b&gt;bold" in markup
+    assert n.commentary_html([]) == ""
+
+
+def test_compliance_by_client_counts_misses_and_penalties():
+    comp = pd.DataFrame([
+        # client A: one term missed (SL 0.70 vs 0.80) and one met; penalty 2% of 1000
+        {"client_id": "A", "client_name": "Alpha", "sla_profile": "gold", "term": "phone service level 80% in 30 s",
+         "metric": "service_level", "goal": 0.80, "actual": 0.70, "met": False, "penalty_at_risk": 20.0},
+        {"client_id": "A", "client_name": "Alpha", "sla_profile": "gold", "term": "phone abandon rate at most 5%",
+         "metric": "abandon_rate", "goal": 0.05, "actual": 0.04, "met": True, "penalty_at_risk": 0.0},
+        # client B: met everything
+        {"client_id": "B", "client_name": "Beta", "sla_profile": "silver", "term": "t", "metric": "service_level",
+         "goal": 0.8, "actual": 0.9, "met": True, "penalty_at_risk": 0.0},
+        # client C: no volume, nothing judged
+        {"client_id": "C", "client_name": "Gamma", "sla_profile": "silver", "term": "t", "metric": "service_level",
+         "goal": 0.8, "actual": np.nan, "met": pd.NA, "penalty_at_risk": 0.0},
+    ])
+    comp["met"] = comp["met"].astype("boolean")
+    out = n.compliance_by_client(comp).set_index("client_id")
+    assert list(out.index) == ["A", "B", "C"]  # the client with a miss first
+    assert out.loc["A", "missed"] == 1 and out.loc["A", "judged"] == 2 and out.loc["A", "penalty_at_risk"] == 20.0
+    assert out.loc["A", "status"] == "red" and out.loc["A", "worst_term"] == "phone service level 80% in 30 s: 70.0%"
+    assert out.loc["B", "status"] == "green" and out.loc["B", "missed"] == 0
+    assert out.loc["C", "status"] is None and out.loc["C", "judged"] == 0
+    # a missed term without a monthly fee puts an unknown amount at risk, not zero
+    comp.loc[0, "penalty_at_risk"] = np.nan
+    assert np.isnan(n.compliance_by_client(comp).set_index("client_id").loc["A", "penalty_at_risk"])
+
+
+def test_calendar_spans_merge_runs_and_numbered_events():
+    dates = pd.date_range("2026-03-01", periods=6, freq="D")
+    feats = pd.DataFrame({"holiday_closed": [0, 1, 0, 0, 0, 0],
+                          "event_import_deadline_1": [0, 0, 1, 0, 0, 0],
+                          "event_import_deadline_2": [0, 0, 0, 1, 0, 0],
+                          "event_open_enrollment": [0, 0, 0, 0, 1, 1]})
+    spans = n.calendar_spans(feats, dates)
+    assert (pd.Timestamp("2026-03-02"), pd.Timestamp("2026-03-03"), "Closed (holiday)") in spans
+    assert (pd.Timestamp("2026-03-03"), pd.Timestamp("2026-03-05"), "Import deadline") in spans
+    assert (pd.Timestamp("2026-03-05"), pd.Timestamp("2026-03-07"), "Open enrollment") in spans
+    assert len(spans) == 3
+
+
+def test_qa_history_by_month():
+    qa = pd.DataFrame({"evaluated_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-03", "2024-12-31"]),
+                       "score": [80.0, 90.0, 70.0, 10.0], "critical_error": [False, True, False, True],
+                       "agent_id": ["a", "b", "a", "a"]})
+    out = n.qa_history(qa, "2025-01", "2025-02").set_index("month")
+    assert out.loc["2025-01", "evaluations"] == 2 and out.loc["2025-01", "qa_mean"] == 85.0
+    assert out.loc["2025-01", "critical_errors"] == 1
+    assert out.loc["2025-02", "qa_mean"] == 70.0 and "2024-12" not in out.index
+
+
+def test_met_status_and_roster_history():
+    s = n.met_status(pd.Series([True, False, pd.NA], dtype="boolean"))
+    assert list(s) == ["green", "red", None]
+    derived = pd.DataFrame({"hire_date": pd.to_datetime(["1999-01-03"]), "termination_date": [pd.NaT], "fte": [np.nan]})
+    assert not n.roster_has_history(derived)
+    hr = derived.assign(fte=[1.0])
+    assert n.roster_has_history(hr)
+
+
+def _tiny_source(tmp_path):
+    """A hand-made data folder: phone and chat in Apr 2025, Mar 2025 and Apr 2024, one email."""
+    from reportlib import load
+
+    rows = [
+        # contact_id, channel, queue, arrived_at, outcome, wait_s, handle_s, agent_id, csat
+        ("k1", "phone", "Benefits", "2025-04-07T10:00:00", "handled", 10, 300, "a1", 5),
+        ("k2", "phone", "Benefits", "2025-04-08T10:00:00", "handled", 40, 500, "a1", 3),
+        ("k3", "phone", "Import Files", "2025-04-09T10:00:00", "abandoned", 20, "", "", ""),
+        ("k4", "phone", "Import Files", "2025-04-09T11:00:00", "abandoned", 3, "", "", ""),  # short abandon
+        ("k5", "chat", "Benefits", "2025-04-10T10:00:00", "handled", 5, 400, "a1", 4),
+        ("k6", "email", "Benefits", "2025-04-10T10:00:00", "handled", 3600, 200, "a1", ""),
+        ("k7", "phone", "Benefits", "2025-03-10T10:00:00", "handled", 10, 350, "a1", ""),
+        ("k8", "phone", "Import Files", "2025-03-11T10:00:00", "handled", 20, 350, "a1", ""),
+        ("k9", "phone", "Benefits", "2024-04-10T10:00:00", "handled", 100, 450, "a1", ""),
+    ]
+    contacts = pd.DataFrame(rows, columns=["contact_id", "channel", "queue", "arrived_at", "outcome", "wait_s",
+                                           "handle_s", "agent_id", "csat"])
+    contacts.insert(3, "client_id", "C1")
+    contacts.to_csv(tmp_path / "contacts.csv", index=False)
+    pd.DataFrame([{"client_id": "C1", "client_name": "One", "tier": "Small", "sla_profile": "standard"}]).to_csv(
+        tmp_path / "clients.csv", index=False)
+    pd.DataFrame([{"agent_id": "a1", "name": "Ann Example", "team": "T1", "supervisor": "", "site": "S",
+                   "role": "agent", "hire_date": "2020-01-01", "termination_date": "", "termination_type": "",
+                   "termination_reason": "", "regretted": "", "fte": 1, "hourly_cost": 30}]).to_csv(
+        tmp_path / "agents.csv", index=False)
+    return load.open_source(str(tmp_path))
+
+
+def test_monthly_summary_against_hand_computed_figures(tmp_path):
+    src = _tiny_source(tmp_path)
+    params = {"sl_threshold_s": 30, "short_abandon_s": 5, "sl_definition": "offered", "timezone": "America/New_York",
+              "reports": {"tiles": [
+                  {"key": "service_level", "name": "Service level", "unit": "share", "target": 0.8},
+                  {"key": "aht_s", "name": "AHT", "unit": "seconds", "target": 420, "higher_is_better": False},
+                  {"key": "abandon_rate", "name": "Abandon rate", "unit": "share", "target": 0.05,
+                   "higher_is_better": False},
+                  {"key": "email_sl", "name": "Email in time", "unit": "share", "target": 0.9},
+                  {"key": "labor_cost", "name": "Labor cost", "unit": "currency", "target": "budget"},
+              ]}}
+    s = n.monthly_summary(src, params, "2025-04")
+    tiles = {t["key"]: t for t in s["tiles"]}
+    # April, phone + chat: offered 4 (the 3 s abandon is short), answered within 30 s: k1, k5 -> 2/4
+    assert tiles["service_level"]["value"] == pytest.approx(0.5)
+    # March: both answered within 30 s -> 1.0; April 2024: waited 100 s -> 0.0
+    assert tiles["service_level"]["delta_prev"] == pytest.approx(-0.5)
+    assert tiles["service_level"]["delta_yoy"] == pytest.approx(0.5)
+    assert tiles["service_level"]["status"] == "red"
+    # AHT over handled contacts of every channel: (300 + 500 + 400 + 200) / 4 = 350
+    assert tiles["aht_s"]["value"] == pytest.approx(350.0)
+    assert tiles["aht_s"]["delta_prev"] == pytest.approx(0.0) and tiles["aht_s"]["status"] == "green"
+    # abandoned 1 (k3) of 4 offered on phone and chat
+    assert tiles["abandon_rate"]["value"] == pytest.approx(0.25)
+    # the one email answered after one business hour (Thursday 10:00 -> 11:00) is within 8 h
+    assert tiles["email_sl"]["value"] == pytest.approx(1.0)
+    # no agent_activity: no labor cost tile at all rather than an empty one
+    assert "labor_cost" not in tiles
+    assert s["commentary"][0].startswith("Service level fell 50.0 points to 50.0%, below the 80.0% target")
+    assert "Import Files" in s["commentary"][0] or "Benefits" in s["commentary"][0]
+    hist = s["history"].set_index("month")
+    assert list(hist.index) == [str(p) for p in pd.period_range("2024-04", "2025-04", freq="M")]
+    assert np.isnan(hist.loc["2024-05", "service_level"])

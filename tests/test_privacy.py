@@ -1,0 +1,141 @@
+"""Privacy and injection: agent names only in team_performance, one client per client review, markup inert.
+
+The sample behind these pages has HTML and `</script>` planted in agent names, a client name,
+contact reasons and a termination reason (tests/_reports.py).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import _reports
+from _chromium import Chromium, find_chromium
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def results():
+    return _reports.rendered()
+
+
+def _text(path: str) -> str:
+    with open(path, encoding="utf-8") as fh:
+        return _reports.without_plotly_js(fh.read())
+
+
+def _forms(value: str) -> set[str]:
+    """The ways a string from data can appear in a page: raw, HTML-escaped, or inside escaped JSON."""
+    esc = html.escape(value, quote=False)
+    forms = {value, esc, html.escape(value)}
+    for v in (value, esc):
+        j = json.dumps(v)[1:-1]
+        forms.add(j.replace("<", "\\u003c").replace(">", "\\u003e").replace("/", "\\u002f"))
+    return {f for f in forms if f}
+
+
+def _present(page: str, value: str) -> bool:
+    for form in _forms(value):
+        if re.search(r"(?<![\w])" + re.escape(form) + r"(?![\w])", page):
+            return True
+    return False
+
+
+def _agent_names(source: Path) -> list[str]:
+    agents = pd.read_csv(source / "agents.csv", dtype=str, keep_default_na=False)
+    names = set(agents["name"]) | set(agents["supervisor"])
+    return sorted(n for n in names if len(n.strip()) >= 3)
+
+
+def _ok(results, key):
+    r = results.get(key)
+    if r is None or r["status"] != "ok":
+        pytest.skip(f"{key} was not rendered (see test_notebooks)")
+    return r
+
+
+def test_agent_names_only_in_team_performance(results):
+    checked = 0
+    for source in ("sample", "bank"):
+        folder = _reports._STATE.get(source)
+        if folder is None:
+            continue
+        names = _agent_names(Path(folder))
+        for key, r in results.items():
+            if r["source"] != source or r["status"] != "ok":
+                continue
+            page = _text(r["html"])
+            found = [n for n in names if _present(page, n)]
+            if key.endswith("team_performance"):
+                if source == "sample":
+                    assert found, "team_performance shows agent names: the check must find them"
+            else:
+                assert found == [], f"{key} names agents: {found[:5]}"
+                checked += 1
+    assert checked >= 6
+
+
+def test_client_review_shows_only_its_client(results):
+    for key, r in results.items():
+        if "client_review" not in key or r["status"] != "ok":
+            continue
+        folder = _reports._STATE[r["source"]]
+        clients = pd.read_csv(Path(folder) / "clients.csv", dtype=str, keep_default_na=False)
+        page = _text(r["html"])
+        others = clients[clients["client_id"] != r["client_id"]]
+        leaked = [v for v in list(others["client_id"]) + list(others["client_name"]) if _present(page, v)]
+        assert leaked == [], f"{key} shows other clients: {leaked}"
+        own = clients[clients["client_id"] == r["client_id"]]["client_name"].iloc[0]
+        assert _present(page, own), f"{key} does not name its own client"
+
+
+def test_markup_is_escaped_in_the_html(results):
+    r = _ok(results, "sample_team_performance")
+    page = _text(r["html"])
+    for name in _reports.EVIL_NAMES:
+        assert name not in page  # never raw
+    assert html.escape(_reports.EVIL_NAMES[0], quote=False) in page or \
+        html.escape(_reports.EVIL_NAMES[0]) in page
+    for key, r in results.items():
+        if r["status"] != "ok":
+            continue
+        page = _text(r["html"])
+        assert page.count("<script") == page.count("</script>"), key
+        body = page.split('<main class="rl-main">', 1)[-1]
+        for bad in ("<img src=x", "<script>window.__pwned", "<b onmouseover"):
+            assert bad not in body, (key, bad)
+
+
+@pytest.mark.browser
+def test_markup_stays_inert_in_the_browser(results):
+    exe = find_chromium()
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed")
+        pytest.skip("chromium is not installed")
+    keys = [k for k, r in results.items() if r["source"] == "sample" and r["status"] == "ok"]
+    assert keys
+    with Chromium(exe) as b:
+        for key in keys:
+            page = b.open(Path(results[key]["html"]).resolve().as_uri(), timeout=60)
+            try:
+                page.wait_for("document.querySelectorAll('.rl-plot:not([data-rl-drawn])').length === 0", 60)
+                # hover every trace so that hover labels (plotly's pseudo-HTML) are produced too
+                page.eval("""document.querySelectorAll('.rl-plot').forEach(el => {
+                    try { (el.data || []).forEach((t, i) => Plotly.Fx.hover(el, [{curveNumber: i, pointNumber: 0}])); }
+                    catch (e) {} })""")
+                assert page.eval("typeof window.__pwned") == "undefined", key
+                assert page.eval("document.querySelectorAll('img[src=\"x\"], b[onmouseover], main script:not([type])').length") == 0, key
+                assert page.console_errors() == [], key
+                if key.endswith("team_performance"):
+                    text = page.eval("document.body.innerText")
+                    assert "<img src=x onerror=" in text  # shown as text, not dropped
+            finally:
+                page.close()
