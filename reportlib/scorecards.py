@@ -1,0 +1,332 @@
+"""Agent scorecards: each agent's month against goals, rank in team, trend and coaching flags.
+
+Goals come from parameters/goals.yaml (`defaults`, overridden per `roles.ROLE`, then per
+`teams.TEAM`): aht_s (ceiling, seconds), qa (floor, 0..100), fcr, adherence, csat (floors, shares
+0..1; csat is the top-2-box share), contacts_handled (floor per month for a full-time agent employed
+the whole month; scaled by fte and by the share of the month employed).
+
+Every figure is pooled from counts (contacts through the engine by agent_id, adherence from
+agent_activity, QA from qa_evaluations), so "previous 3 months" is the value over those three
+months together (volume-weighted), and `<metric>_change` = this month - previous 3 months.
+
+Rank in team: agents ordered by goals met (more first), then QA mean (higher first), then AHT
+(lower first), then agent_id; rank 1 is best.
+
+Coaching flags (thresholds in goals.yaml `coaching`): a month misses a goal for coaching when it
+is worse than the goal by more than `tolerance` (relative for AHT and contacts handled, points for
+the others: QA score points, share points for FCR, adherence, CSAT). A metric is flagged when this
+month misses and either the misses run `consecutive_months` (3) months in a row up to this one, or
+this month misses by at least `large_miss`. A month counts for a metric only with enough volume
+(min_handled contacts for AHT/FCR, min_csat_responses for CSAT, one evaluation for QA, scheduled
+time for adherence). Any QA critical error this month is flagged too. The reason says why, e.g.
+"AHT 18% above goal for 3 months" (the % is over the months of the streak, pooled).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from .errors import UsageError
+from .metrics import _ratio, contact_counts, month_bounds
+from .workforce import workforce_sums
+
+GOAL_KEYS = ("aht_s", "qa", "fcr", "adherence", "csat", "contacts_handled")
+# goal key -> (column in the scorecard, direction, label, deviation unit)
+_GOAL_INFO = {
+    "aht_s": ("aht_s", "max", "AHT", "relative"),
+    "qa": ("qa_mean", "min", "QA", "points"),
+    "fcr": ("fcr", "min", "FCR", "share_points"),
+    "adherence": ("adherence", "min", "Adherence", "share_points"),
+    "csat": ("csat_top2", "min", "CSAT", "share_points"),
+    "contacts_handled": ("handled", "min", "Contacts handled", "relative"),
+}
+DEFAULT_COACHING = {
+    "consecutive_months": 3,
+    "tolerance": {"aht_s": 0.05, "qa": 2, "fcr": 0.02, "adherence": 0.02, "csat": 0.02, "contacts_handled": 0.10},
+    "large_miss": {"aht_s": 0.15, "qa": 8, "fcr": 0.08, "adherence": 0.08, "csat": 0.08, "contacts_handled": 0.25},
+    "min_handled": 20,
+    "min_csat_responses": 10,
+    "critical_errors": 1,
+}
+
+
+def goals_for(agents: pd.DataFrame, goals: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per agent with a <key>_goal column for each goal key (defaults < role < team)."""
+    base = dict(goals.get("defaults") or {})
+    roles = goals.get("roles") or {}
+    teams = goals.get("teams") or {}
+    rows = []
+    for _, a in agents.iterrows():
+        g = dict(base)
+        g.update(roles.get(a.get("role"), {}) or {})
+        g.update(teams.get(a.get("team"), {}) or {})
+        unknown = set(g) - set(GOAL_KEYS)
+        if unknown:
+            raise UsageError(f"goals.yaml: unknown goal(s) {', '.join(sorted(unknown))}; use {', '.join(GOAL_KEYS)}")
+        rows.append({"agent_id": a["agent_id"], **{f"{k}_goal": float(g[k]) if g.get(k) is not None else np.nan
+                                                  for k in GOAL_KEYS}})
+    return pd.DataFrame(rows, columns=["agent_id", *[f"{k}_goal" for k in GOAL_KEYS]])
+
+
+def _employed_share(agents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Share of [start, end) each agent was employed (hire date .. termination date inclusive)."""
+    hire = pd.to_datetime(agents["hire_date"]).fillna(start)
+    term = pd.to_datetime(agents["termination_date"]) if "termination_date" in agents else pd.Series(pd.NaT, index=agents.index)
+    last = (term + pd.Timedelta(days=1)).fillna(end)
+    a = hire.clip(lower=start)
+    b = last.clip(upper=end)
+    days = (b - a).dt.days.clip(lower=0)
+    return days / (end - start).days
+
+
+def monthly_agent_figures(
+    contacts: ir.Table | pd.DataFrame,
+    *,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    activity: pd.DataFrame | None = None,
+    qa: pd.DataFrame | None = None,
+    short_abandon_s: float = 5,
+) -> pd.DataFrame:
+    """Per agent and month, the sums behind the scorecard (contacts, handle and adherence seconds, QA)."""
+    c = contact_counts(contacts, grain="month", by=["agent_id"], start=start, end=end,
+                       short_abandon_s=short_abandon_s, with_repeat=False)
+    c = c[c["agent_id"].notna()]
+    cols = ["period", "agent_id", "handled", "handle_s_sum", "handle_n", "fcr_yes", "fcr_known",
+            "csat_top2_n", "csat_sum", "csat_responses"]
+    frame = c[cols]
+    if activity is not None and len(activity):
+        w = workforce_sums(activity, grain="month", by=["agent_id"], start=start, end=end)
+        frame = frame.merge(w[["period", "agent_id", "scheduled_s", "in_adherence_s"]],
+                            on=["period", "agent_id"], how="outer")
+    else:
+        frame = frame.assign(scheduled_s=np.nan, in_adherence_s=np.nan)
+    if qa is not None and len(qa):
+        q = qa.copy()
+        q["evaluated_at"] = pd.to_datetime(q["evaluated_at"])
+        q = q[(q["evaluated_at"] >= start) & (q["evaluated_at"] < end)]
+        q["period"] = q["evaluated_at"].dt.to_period("M").dt.start_time
+        q["critical"] = q["critical_error"].astype("boolean").fillna(False).astype(int)
+        q = q.groupby(["period", "agent_id"]).agg(
+            qa_sum=("score", "sum"), qa_n=("score", "count"), qa_critical_errors=("critical", "sum")
+        ).reset_index()
+        frame = frame.merge(q, on=["period", "agent_id"], how="outer")
+    else:
+        frame = frame.assign(qa_sum=np.nan, qa_n=0, qa_critical_errors=0)
+    num = [c for c in frame.columns if c not in ("period", "agent_id")]
+    frame[num] = frame[num].astype("float64")
+    fill0 = [c for c in num if c not in ("scheduled_s", "in_adherence_s")]
+    frame[fill0] = frame[fill0].fillna(0.0)
+    return frame
+
+
+def _values(sums: pd.DataFrame) -> pd.DataFrame:
+    """Scorecard metrics from summed figures."""
+    out = pd.DataFrame(index=sums.index)
+    out["handled"] = sums["handled"]
+    out["aht_s"] = _ratio(sums["handle_s_sum"], sums["handle_n"])
+    out["fcr"] = _ratio(sums["fcr_yes"], sums["fcr_known"])
+    out["csat_top2"] = _ratio(sums["csat_top2_n"], sums["csat_responses"])
+    out["csat_mean"] = _ratio(sums["csat_sum"], sums["csat_responses"])
+    out["csat_responses"] = sums["csat_responses"]
+    out["adherence"] = _ratio(sums["in_adherence_s"], sums["scheduled_s"])
+    out["qa_mean"] = _ratio(sums["qa_sum"], sums["qa_n"])
+    out["qa_evaluations"] = sums["qa_n"]
+    out["qa_critical_errors"] = sums["qa_critical_errors"]
+    return out
+
+
+def _misses(value: float, goal: float, direction: str) -> bool:
+    if not (np.isfinite(value) and np.isfinite(goal)):
+        return False
+    return value > goal + 1e-12 if direction == "max" else value < goal - 1e-12
+
+
+def _deviation_text(key: str, value: float, goal: float) -> tuple[str, float]:
+    """('18% above goal', size) — size in the unit large_miss uses for this key."""
+    _, direction, _, unit = _GOAL_INFO[key]
+    word = "above" if direction == "max" else "below"
+    if unit == "relative":
+        size = abs(value - goal) / goal if goal else np.inf
+        return f"{size:.0%} {word} goal", size
+    if unit == "points":
+        size = abs(value - goal)
+        return f"{size:.1f} points {word} goal", size
+    size = abs(value - goal)
+    return f"{size * 100:.1f} points {word} goal ({value:.0%} vs {goal:.0%})", size
+
+
+def agent_scorecards(
+    contacts: ir.Table | pd.DataFrame,
+    agents: pd.DataFrame,
+    month: str,
+    *,
+    activity: pd.DataFrame | None = None,
+    qa: pd.DataFrame | None = None,
+    goals: Mapping[str, Any] | None = None,
+    short_abandon_s: float = 5,
+    lookback_months: int = 3,
+) -> pd.DataFrame:
+    """One row per agent active in `month` (handled contacts, scheduled time or QA evaluations).
+
+    Columns: agent attributes; handled, aht_s, qa_mean, qa_evaluations, qa_critical_errors, fcr,
+    adherence, csat_top2, csat_mean, csat_responses; <goal>_goal and <goal>_met per goal key;
+    goals_met, goals_total; rank_in_team, team_size; <metric>_prev3 and <metric>_change; coaching
+    (bool) and coaching_reasons ("; "-separated sentences).
+    """
+    goals = dict(goals or {})
+    given = dict(goals.get("coaching") or {})
+    coaching = {**DEFAULT_COACHING, **given}
+    for part in ("tolerance", "large_miss"):
+        coaching[part] = {**DEFAULT_COACHING[part], **(given.get(part) or {})}
+    start, end = month_bounds(month)
+    first = (pd.Period(month, freq="M") - lookback_months).start_time
+    figs = monthly_agent_figures(contacts, start=first, end=end, activity=activity, qa=qa,
+                                 short_abandon_s=short_abandon_s)
+    cur = figs[figs["period"] == start].set_index("agent_id")
+    active = cur[(cur["handled"] > 0) | (cur["scheduled_s"].fillna(0) > 0) | (cur["qa_n"] > 0)]
+    roster = agents.drop_duplicates("agent_id").set_index("agent_id")
+    ids = [a for a in active.index if a in roster.index]
+    if not ids:
+        return pd.DataFrame()
+    sums_cols = [c for c in figs.columns if c not in ("period", "agent_id")]
+    prev = figs[(figs["period"] < start)].groupby("agent_id")[sums_cols].sum(min_count=1)
+
+    attrs = [c for c in ("name", "team", "supervisor", "site", "role", "fte") if c in roster.columns]
+    out = roster.loc[ids, attrs].copy()
+    out.insert(0, "month", month)
+    cur_vals = _values(active.loc[ids])
+    out = out.join(cur_vals)
+    g = goals_for(roster.loc[ids].reset_index(), goals).set_index("agent_id")
+    employed = _employed_share(roster.loc[ids], start, end) if "hire_date" in roster else pd.Series(1.0, index=ids)
+    fte = roster.loc[ids, "fte"].astype("float64").fillna(1.0) if "fte" in roster else 1.0
+    base_handled_goal = g["contacts_handled_goal"] * fte
+    g["contacts_handled_goal"] = base_handled_goal * employed
+    out = out.join(g)
+
+    met_cols = []
+    for key in GOAL_KEYS:
+        col, direction, _, _ = _GOAL_INFO[key]
+        goal = out[f"{key}_goal"]
+        v = out[col]
+        met = pd.Series(pd.NA, index=out.index, dtype="boolean")
+        known = v.notna() & goal.notna()
+        met[known] = (v[known] <= goal[known] + 1e-12) if direction == "max" else (v[known] >= goal[known] - 1e-12)
+        out[f"{key}_met"] = met
+        met_cols.append(f"{key}_met")
+    out["goals_met"] = out[met_cols].fillna(False).sum(axis=1).astype(int)
+    out["goals_total"] = out[met_cols].notna().sum(axis=1).astype(int)
+
+    prev_vals = _values(prev.reindex(ids)) if len(prev) else _values(pd.DataFrame(np.nan, index=ids, columns=sums_cols))
+    for c in ("handled", "aht_s", "qa_mean", "fcr", "adherence", "csat_top2", "csat_mean"):
+        prev_c = prev_vals[c]
+        if c == "handled":
+            # a monthly figure: the mean over the previous months
+            prev_c = prev_c / float(lookback_months)
+        out[f"{c}_prev3"] = prev_c
+        out[f"{c}_change"] = out[c] - prev_c
+
+    out = out.reset_index().rename(columns={"index": "agent_id"})
+    team = out["team"] if "team" in out else pd.Series("", index=out.index)
+    order = out.assign(_team=team.fillna(""), _qa=out["qa_mean"].fillna(-np.inf), _aht=out["aht_s"].fillna(np.inf))
+    order = order.sort_values(["_team", "goals_met", "_qa", "_aht", "agent_id"],
+                              ascending=[True, False, False, True, True], kind="stable")
+    order["rank_in_team"] = order.groupby("_team").cumcount() + 1
+    order["team_size"] = order.groupby("_team")["agent_id"].transform("size")
+    out = out.join(order[["rank_in_team", "team_size"]])
+
+    reasons = _coaching_reasons(out, figs, start, coaching, lookback_months, base_handled_goal, roster)
+    out["coaching_reasons"] = out["agent_id"].map(lambda a: "; ".join(reasons.get(a, [])))
+    out["coaching"] = out["coaching_reasons"] != ""
+    return out.sort_values(["team", "rank_in_team"] if "team" in out else ["rank_in_team"], kind="stable").reset_index(drop=True)
+
+
+def _miss_size(key: str, value: float, goal: float) -> float:
+    """How far value is on the wrong side of goal, in the unit of tolerance/large_miss (<= 0: met)."""
+    if not (np.isfinite(value) and np.isfinite(goal)):
+        return -np.inf
+    _, direction, _, unit = _GOAL_INFO[key]
+    worse = value - goal if direction == "max" else goal - value
+    if unit == "relative":
+        return worse / goal if goal else (np.inf if worse > 0 else -np.inf)
+    return worse
+
+
+def _coaching_reasons(
+    cards: pd.DataFrame,
+    figs: pd.DataFrame,
+    start: pd.Timestamp,
+    coaching: Mapping[str, Any],
+    lookback_months: int,
+    base_handled_goal: pd.Series,
+    roster: pd.DataFrame,
+) -> dict[str, list[str]]:
+    """Per agent, the sentences explaining each coaching flag."""
+    months = [(pd.Period(start, freq="M") - i).start_time for i in range(lookback_months + 1)]  # newest first
+    ids = list(cards["agent_id"])
+    handled_goal = {}
+    for m in months:
+        m_end = (pd.Period(m, freq="M") + 1).start_time
+        share = _employed_share(roster.loc[ids], m, m_end) if "hire_date" in roster else pd.Series(1.0, index=ids)
+        handled_goal[m] = (base_handled_goal.reindex(ids) * share).to_dict()
+    sums_cols = [c for c in figs.columns if c not in ("period", "agent_id")]
+    keyed = figs.set_index(["agent_id", "period"])
+    sums = keyed[sums_cols].to_dict("index")
+    values = _values(keyed[sums_cols]).to_dict("index")
+    tolerance = coaching["tolerance"]
+    large = coaching["large_miss"]
+    need_streak = int(coaching["consecutive_months"])
+    out: dict[str, list[str]] = {}
+    for card in cards.to_dict("records"):
+        a = card["agent_id"]
+        reasons: list[str] = []
+        for key in GOAL_KEYS:
+            col, _, label, _ = _GOAL_INFO[key]
+            goal = card[f"{key}_goal"]
+            if not np.isfinite(goal):
+                continue
+            streak: list[pd.Timestamp] = []
+            for m in months:
+                row = sums.get((a, m))
+                if row is None or not _enough(key, row, coaching):
+                    break
+                g = handled_goal[m].get(a, np.nan) if key == "contacts_handled" else goal
+                if _miss_size(key, values[(a, m)][col], g) <= float(tolerance.get(key, 0.0)) + 1e-12:
+                    break
+                streak.append(m)
+            if not streak or streak[0] != start:
+                continue
+            if len(streak) >= need_streak:
+                pooled = pd.DataFrame([pd.DataFrame([sums[(a, m)] for m in streak]).sum()])
+                value = _values(pooled)[col].iloc[0]
+                pooled_goal = sum(handled_goal[m].get(a, np.nan) for m in streak) if key == "contacts_handled" else goal
+                text, _ = _deviation_text(key, value, pooled_goal)
+                reasons.append(f"{label} {text} for {len(streak)} months")
+            else:
+                text, size = _deviation_text(key, card[col], goal)
+                if size >= float(large.get(key, np.inf)) - 1e-12:
+                    reasons.append(f"{label} {text} this month")
+        crit = card.get("qa_critical_errors", 0) or 0
+        if crit >= float(coaching.get("critical_errors", 1)):
+            n = int(crit)
+            reasons.append(f"{n} QA critical error{'s' if n != 1 else ''} this month")
+        if reasons:
+            out[a] = reasons
+    return out
+
+
+def _enough(key: str, row: Mapping[str, float], coaching: Mapping[str, Any]) -> bool:
+    """Whether a month has enough volume to judge the metric."""
+    if key in ("aht_s", "fcr"):
+        return row["handled"] >= float(coaching["min_handled"])
+    if key == "csat":
+        return row["csat_responses"] >= float(coaching["min_csat_responses"])
+    if key == "qa":
+        return row["qa_n"] >= 1
+    if key == "adherence":
+        return bool(np.isfinite(row["scheduled_s"]) and row["scheduled_s"] > 0)
+    return True

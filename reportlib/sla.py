@@ -1,0 +1,832 @@
+"""Client SLA contracts: compliance for a month, month-to-date projection, email business-hours SL.
+
+Contracts live in parameters/sla_contracts.yaml:
+
+    profiles:
+      gold:
+        description: ...
+        terms:
+          - {channel: phone, metric: service_level, threshold_s: 30, target: 0.8,
+             sl_definition: offered, short_abandon_s: 5, period: month, penalty_share: 0.05}
+          - {channel: phone, metric: abandon_rate, max: 0.05, period: month, penalty_share: 0.02}
+          - {channel: email, metric: service_level, threshold_h: 8, target: 0.9, period: month,
+             penalty_share: 0.03}
+
+A term's metric is one of METRICS: share metrics with a floor (`target`: service_level, fcr,
+fcr_repeat, csat_top2) or a ceiling (`max`: abandon_rate, escalation_rate, transfer_rate) and mean
+metrics with a ceiling (asa_s, aht_s) or floor (csat_mean). An email service-level term with
+`threshold_h` is first response within N BUSINESS hours (`email_first_response`); with `threshold_s`
+it is wall-clock wait like the other channels. The measurement period is the calendar month
+(local time). A missed term puts `penalty_share` x the client's monthly_fee at risk. A term with
+no volume in the month is neither met nor missed (met is missing) and puts nothing at risk.
+
+Business hours: `BusinessCalendar` (opening hours per weekday, holidays from the `holidays`
+package plus extra dates) and a vectorized business-time clock in numpy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from .errors import ReportlibError, UsageError
+from .metrics import (
+    _as_table,
+    _ratio,
+    _with_optional,
+    _CONTACT_TYPES,
+    check_sl_definition,
+    contact_counts,
+    month_bounds,
+    service_level_from_counts,
+)
+
+# metric -> (kind, direction): kind 'share' (numerator/denominator counts) or 'mean'.
+METRICS: dict[str, tuple[str, str]] = {
+    "service_level": ("share", "min"),
+    "fcr": ("share", "min"),
+    "fcr_repeat": ("share", "min"),
+    "csat_top2": ("share", "min"),
+    "abandon_rate": ("share", "max"),
+    "escalation_rate": ("share", "max"),
+    "transfer_rate": ("share", "max"),
+    "asa_s": ("mean", "max"),
+    "aht_s": ("mean", "max"),
+    "csat_mean": ("mean", "min"),
+}
+_ALIASES = {"asa": "asa_s", "aht": "aht_s", "sl": "service_level", "csat": "csat_top2",
+            "first_response": "service_level", "email_first_response": "service_level"}
+# numerator, denominator count columns of contact_counts for the share metrics
+_SHARE_COUNTS = {
+    "fcr": ("fcr_yes", "fcr_known"),
+    "fcr_repeat": ("fcr_repeat_ok", "fcr_repeat_known"),
+    "csat_top2": ("csat_top2_n", "csat_responses"),
+    "abandon_rate": ("abandoned", "offered"),
+    "escalation_rate": ("escalated_n", "escalation_known"),
+    "transfer_rate": ("transferred_n", "transfer_known"),
+}
+_MEAN_COUNTS = {
+    "asa_s": ("wait_answered_s", "wait_answered_n"),
+    "aht_s": ("handle_s_sum", "handle_n"),
+    "csat_mean": ("csat_sum", "csat_responses"),
+}
+_WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_EPOCH = np.datetime64("2000-01-03", "D")  # a Monday; any fixed day works (differences cancel)
+
+
+# --- business calendar -----------------------------------------------------------------------------
+
+
+def _clock(value: Any) -> int:
+    """Seconds after midnight from 'HH:MM', 'HH:MM:SS', a datetime.time or a number of hours."""
+    if isinstance(value, dt.time):
+        return value.hour * 3600 + value.minute * 60 + value.second
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(round(float(value) * 3600))
+    text = str(value).strip()
+    parts = text.split(":")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"business hours: expected a time as HH:MM, got {value!r}") from None
+    if not 1 <= len(nums) <= 3 or not 0 <= nums[0] <= 24:
+        raise UsageError(f"business hours: expected a time as HH:MM, got {value!r}")
+    nums += [0] * (3 - len(nums))
+    return nums[0] * 3600 + nums[1] * 60 + nums[2]
+
+
+def _weekday(name: Any) -> int:
+    """Monday = 0 .. Sunday = 6 from a number or a weekday name."""
+    if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
+        if 0 <= int(name) <= 6:
+            return int(name)
+        raise UsageError(f"business hours: weekday numbers go from 0 (Monday) to 6 (Sunday), got {name!r}")
+    key = str(name).strip().lower()[:3]
+    if key.isdigit():
+        return _weekday(int(key))
+    if key not in _WEEKDAYS:
+        raise UsageError(f"business hours: expected a weekday name (mon..sun) or number 0..6, got {name!r}")
+    return _WEEKDAYS.index(key)
+
+
+@lru_cache(maxsize=64)
+def _country_holidays(country: str, subdiv: str | None, years: tuple[int, ...],
+                      categories: tuple[str, ...] | None, observed: bool) -> tuple[tuple[dt.date, str], ...]:
+    import holidays as hol
+
+    kwargs: dict[str, Any] = {"subdiv": subdiv, "years": list(years), "observed": observed}
+    if categories:
+        kwargs["categories"] = categories
+    try:
+        cal = hol.country_holidays(country, **kwargs)
+    except NotImplementedError:
+        raise UsageError(f"calendar: the holidays package does not know country {country!r}") from None
+    except Exception as exc:  # unknown subdivision or category
+        raise UsageError(f"calendar: holidays for {country!r} could not be built: {exc}") from None
+    return tuple(sorted(cal.items()))
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Opening hours per weekday (seconds after local midnight) and holidays (closed all day)."""
+
+    hours: tuple[tuple[int, int] | None, ...] = ((8 * 3600, 18 * 3600),) * 5 + (None, None)
+    country: str | None = "US"
+    subdiv: str | None = None
+    extra_holidays: tuple[dt.date, ...] = ()
+    not_holidays: tuple[dt.date, ...] = ()
+    closed: tuple[str, ...] | None = None  # holiday name prefixes that close the centre (None: all)
+    categories: tuple[str, ...] | None = None
+    observed: bool = True
+
+    def __post_init__(self) -> None:
+        if len(self.hours) != 7:
+            raise UsageError("business hours: need one entry per weekday Monday..Sunday")
+        for h in self.hours:
+            if h is not None and not 0 <= h[0] < h[1] <= 86400:
+                raise UsageError(f"business hours: opening {h[0]} s must be before closing {h[1]} s")
+
+    def holidays_for(self, years: Sequence[int]) -> np.ndarray:
+        """The closed dates (datetime64[D]) falling in the given years."""
+        days: set[dt.date] = set()
+        if self.country:
+            for day, name in _country_holidays(self.country, self.subdiv, tuple(sorted(set(years))),
+                                               self.categories, self.observed):
+                names = [n.strip() for n in str(name).split(";")]
+                if self.closed is None or any(n.startswith(p) for n in names for p in self.closed):
+                    days.add(day)
+        days.update(d for d in self.extra_holidays if d.year in set(years))
+        days.difference_update(self.not_holidays)
+        return np.array(sorted(days), dtype="datetime64[D]")
+
+    def clocks(self, *arrays: Any) -> list[np.ndarray]:
+        """Business seconds from a fixed epoch to each local naive timestamp (NaN for NaT), per array.
+
+        Differences between values of the returned arrays are elapsed business time (one holiday
+        set covers all the arrays, so compare only clocks from one call). Hand-written because no
+        library computes business-hour durations with holidays over arrays: numpy.busday_count
+        counts whole business days (weekmask + holidays, vectorized), so the clock is
+        sum over weekdays k of busday_count(epoch, day, weekmask=only k) x open seconds of k,
+        plus the open seconds already elapsed on the timestamp's own day.
+        """
+        values = [np.asarray(pd.to_datetime(np.asarray(a).ravel()).to_numpy(dtype="datetime64[ns]"))
+                  for a in arrays]
+        days = [v[~np.isnat(v)].astype("datetime64[D]") for v in values]
+        present = [d for d in days if len(d)]
+        if not present:
+            return [np.full(v.shape, np.nan) for v in values]
+        lo = min(int(str(d.min())[:4]) for d in present)
+        hi = max(int(str(d.max())[:4]) for d in present)
+        hol = self.holidays_for(list(range(lo, hi + 1)))
+        return [self._clock(v, hol) for v in values]
+
+    def _clock(self, t: np.ndarray, hol: np.ndarray) -> np.ndarray:
+        out = np.full(t.shape, np.nan)
+        ok = ~np.isnat(t)
+        if not ok.any():
+            return out
+        tv = t[ok]
+        day = tv.astype("datetime64[D]")
+        tod = (tv - day.astype("datetime64[ns]")).astype("int64") / 1e9
+        total = np.zeros(len(tv))
+        weekday = (day.astype("int64") - 4) % 7  # 1970-01-01 was a Thursday (3); Monday = 0
+        is_open_day = np.is_busday(day, weekmask=self._weekmask(), holidays=hol)
+        for k, h in enumerate(self.hours):
+            if h is None:
+                continue
+            mask = "".join("1" if i == k else "0" for i in range(7))
+            total += np.busday_count(_EPOCH, day, weekmask=mask, holidays=hol) * float(h[1] - h[0])
+            today = is_open_day & (weekday == k)
+            total[today] += np.clip(tod[today] - h[0], 0, h[1] - h[0])
+        out[ok] = total
+        return out
+
+    def elapsed_s(self, start: Any, end: Any) -> np.ndarray:
+        """Business seconds between local naive timestamps start and end (arrays; NaN for NaT)."""
+        a, b = self.clocks(start, end)
+        return (b - a).reshape(np.shape(np.asarray(start)) if np.ndim(start) else (-1,))
+
+    def _weekmask(self) -> str:
+        return "".join("1" if h is not None else "0" for h in self.hours)
+
+
+def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalendar:
+    """The BusinessCalendar from params['calendar'] (business_hours, holidays); 08-18 Mon-Fri US by default.
+
+    Accepted shapes: business_hours: {open|start: "08:00", close|end: "18:00", days|weekdays: [0..6
+    or mon..sun]} and/or per-day entries {mon: "08:00-18:00", sat: null}; holidays: {country: US,
+    subdiv, categories, observed, closed: [name prefixes of the holidays that close the centre; the
+    others stay open], extra|dates: [YYYY-MM-DD], remove|not_holidays: [..]}, or a country code, or
+    a list of dates, or false/none for no public holidays.
+    """
+    cal = dict((params or {}).get("calendar") or {})
+    bh = cal.get("business_hours")
+    hours: list[tuple[int, int] | None] = [(8 * 3600, 18 * 3600)] * 5 + [None, None]
+    if isinstance(bh, Mapping):
+        opening = bh.get("open", bh.get("start", "08:00"))
+        closing = bh.get("close", bh.get("end", "18:00"))
+        days = bh.get("days", bh.get("weekdays"))
+        if days is not None:
+            on = {_weekday(d) for d in days}
+            hours = [(_clock(opening), _clock(closing)) if i in on else None for i in range(7)]
+        elif "open" in bh or "start" in bh or "close" in bh or "end" in bh:
+            hours = [(_clock(opening), _clock(closing))] * 5 + [None, None]
+        for key, value in bh.items():
+            if str(key).lower()[:3] in _WEEKDAYS and str(key).lower() not in ("open", "start", "end", "close"):
+                i = _weekday(key)
+                if value in (None, False, "closed", ""):
+                    hours[i] = None
+                elif isinstance(value, (list, tuple)) and len(value) == 2:
+                    hours[i] = (_clock(value[0]), _clock(value[1]))
+                else:
+                    a, _, b = str(value).partition("-")
+                    hours[i] = (_clock(a), _clock(b))
+    elif bh is not None:
+        raise UsageError("calendar.business_hours must be a mapping (open, close, days)")
+
+    hol = cal.get("holidays", {"country": "US"})
+    country, subdiv, extra, remove = "US", None, [], []
+    closed: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    observed = True
+    if hol in (None, False) or hol == "none":
+        country = None
+    elif isinstance(hol, str):
+        country = hol
+    elif isinstance(hol, (list, tuple)):
+        country, extra = None, list(hol)
+    elif isinstance(hol, Mapping):
+        country = hol.get("country", "US") or None
+        subdiv = hol.get("subdiv")
+        extra = list(hol.get("extra", hol.get("dates", [])) or [])
+        remove = list(hol.get("remove", hol.get("not_holidays", [])) or [])
+        if hol.get("closed") is not None:
+            closed = tuple(str(n) for n in hol["closed"])
+        if hol.get("categories"):
+            categories = tuple(str(c) for c in hol["categories"])
+        observed = bool(hol.get("observed", True))
+    else:
+        raise UsageError("calendar.holidays must be a country code, a list of dates or a mapping")
+
+    def dates(values: list) -> tuple[dt.date, ...]:
+        try:
+            return tuple(pd.Timestamp(str(v)).date() for v in values)
+        except Exception:
+            raise UsageError(f"calendar.holidays: expected dates as YYYY-MM-DD, got {values!r}") from None
+
+    return BusinessCalendar(tuple(hours), country, subdiv, dates(extra), dates(remove), closed, categories, observed)
+
+
+def add_seconds_local(local: Any, seconds: Any, tz: str | None) -> np.ndarray:
+    """Local naive wall time `seconds` of real time after each local naive time (DST-exact when tz).
+
+    Ambiguous wall times (the repeated hour when clocks fall back) are read as the first occurrence.
+    """
+    t = pd.to_datetime(pd.Series(np.asarray(local).ravel()))
+    s = pd.to_timedelta(pd.Series(np.asarray(seconds, dtype="float64").ravel()), unit="s")
+    if tz is None:
+        return (t + s).to_numpy(dtype="datetime64[ns]")
+    aware = t.dt.tz_localize(tz, ambiguous=np.ones(len(t), dtype=bool), nonexistent="shift_forward")
+    return (aware + s).dt.tz_convert(tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def _real_seconds(local: pd.Series, at: pd.Timestamp, tz: str | None) -> np.ndarray:
+    """Real seconds from each local naive time to the local naive time `at` (DST-exact when tz)."""
+    if tz is None:
+        return (at - local).dt.total_seconds().to_numpy()
+    a = local.dt.tz_localize(tz, ambiguous=np.ones(len(local), dtype=bool), nonexistent="shift_forward")
+    b = at.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return (b - a).dt.total_seconds().to_numpy()
+
+
+# --- email first response --------------------------------------------------------------------------
+
+
+def _email_rows(t: ir.Table, start: pd.Timestamp | None, end: pd.Timestamp | None, cols: list[str]) -> pd.DataFrame:
+    e = t.filter(t.channel == "email")
+    if start is not None:
+        e = e.filter(e.arrived_at >= start)
+    if end is not None:
+        e = e.filter(e.arrived_at < end)
+    return e.select(*cols, "arrived_at", "outcome", "wait_s").to_pandas()
+
+
+def email_first_response(
+    contacts: ir.Table | pd.DataFrame,
+    *,
+    start: Any,
+    end: Any,
+    threshold_h: float,
+    calendar: BusinessCalendar | None = None,
+    by: Sequence[str] = ("client_id",),
+    as_of: Any = None,
+    tz: str | None = "America/New_York",
+) -> pd.DataFrame:
+    """Email first response within `threshold_h` business hours over emails received in [start, end).
+
+    received: emails that arrived in the period. responded_within: answered (outcome handled) with
+    business time from arrival to first response <= threshold. missed: every other received email
+    that can be judged: answered late, abandoned/withdrawn, or still open with more than the
+    threshold of business time elapsed at `as_of`. pending: still open and not yet past the threshold
+    at `as_of`; pending emails are left out of the denominator. `as_of` is when the data was taken;
+    by default the later of `end` and the data's latest arrival (its best witness of the extraction
+    time), so an email still open days after the month end counts as missed, not pending.
+    service_level = responded_within / (received - pending). Response times are real elapsed time
+    (wait_s) placed on the local calendar with `tz` (DST-exact), then measured in business hours.
+    Only email rows of the period come back from the engine (the business clock runs in numpy).
+    """
+    calendar = calendar or BusinessCalendar()
+    by = list(by)
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    t = _with_optional(_as_table(contacts), _CONTACT_TYPES)
+    if as_of is None:
+        latest = t.arrived_at.max().to_pyarrow().as_py()
+        as_of = max(end, pd.Timestamp(latest)) if latest is not None else end
+    as_of = pd.Timestamp(as_of)
+    rows = _email_rows(t, start, end, by)
+    limit = threshold_h * 3600.0
+    handled = (rows["outcome"] == "handled").to_numpy()
+    is_open = (rows["outcome"] == "open").to_numpy()
+    arrived = rows["arrived_at"].to_numpy(dtype="datetime64[ns]")
+    response_at = add_seconds_local(arrived, rows["wait_s"].to_numpy(dtype="float64"), tz)
+    clock_arrived, clock_response, clock_now = calendar.clocks(
+        arrived, response_at, np.full(len(rows), as_of.to_datetime64())
+    )
+    response_bh = clock_response - clock_arrived
+    open_bh = clock_now - clock_arrived
+    within = handled & (response_bh <= limit + 1e-6)
+    pending = is_open & ~(open_bh > limit + 1e-6)
+    rows = rows.assign(
+        received=1,
+        responded=handled.astype(int),
+        responded_within=within.astype(int),
+        open_past_threshold=(is_open & ~pending).astype(int),
+        pending=pending.astype(int),
+        response_business_s=np.where(handled, response_bh, np.nan),
+    )
+    cols = ["received", "responded", "responded_within", "open_past_threshold", "pending"]
+    if by:
+        out = rows.groupby(by, dropna=False, sort=True).agg(
+            **{c: (c, "sum") for c in cols}, mean_response_business_h=("response_business_s", "mean")
+        ).reset_index()
+    else:
+        out = pd.DataFrame([{**{c: int(rows[c].sum()) for c in cols},
+                             "mean_response_business_h": rows["response_business_s"].mean()}])
+    out["mean_response_business_h"] = out["mean_response_business_h"] / 3600.0
+    out["measured"] = out["received"] - out["pending"]
+    out["missed"] = out["measured"] - out["responded_within"]
+    out["service_level"] = _ratio(out["responded_within"], out["measured"])
+    out["threshold_h"] = float(threshold_h)
+    return out[by + ["received", "responded", "responded_within", "missed", "open_past_threshold",
+                     "pending", "measured", "service_level", "mean_response_business_h", "threshold_h"]]
+
+
+def email_backlog(
+    contacts: ir.Table | pd.DataFrame,
+    *,
+    at: Any,
+    calendar: BusinessCalendar | None = None,
+    by: Sequence[str] = ("client_id",),
+    threshold_h: float | None = None,
+    tz: str | None = "America/New_York",
+) -> pd.DataFrame:
+    """Emails received before `at` (local) and not yet answered at `at`: count and oldest age.
+
+    An email is in the backlog when it is open, or answered after `at`. Ages are from arrival to
+    `at`: oldest_age_h in real hours, oldest_age_business_h in business hours;
+    past_threshold counts items older than threshold_h business hours (when given).
+    """
+    calendar = calendar or BusinessCalendar()
+    by = list(by)
+    at = pd.Timestamp(at)
+    t = _with_optional(_as_table(contacts), _CONTACT_TYPES)
+    e = t.filter((t.channel == "email") & (t.arrived_at < at))
+    # Engine pre-filter, generous by 2 h for DST; the exact test below uses real elapsed time.
+    margin = at - pd.Timedelta(hours=2)
+    e = e.filter(
+        (e.outcome == "open")
+        | (
+            (e.outcome == "handled")
+            & (e.arrived_at.epoch_seconds() + e.wait_s.fill_null(float("inf")) >= margin.timestamp())
+        )
+    )
+    rows = e.select(*by, "arrived_at", "outcome", "wait_s").to_pandas()
+    arrived = rows["arrived_at"].to_numpy(dtype="datetime64[ns]")
+    response_at = add_seconds_local(arrived, rows["wait_s"].to_numpy(dtype="float64"), tz)
+    waiting = (rows["outcome"] == "open").to_numpy() | (response_at > at.to_datetime64())
+    rows = rows[waiting].copy()
+    rows["age_h"] = _real_seconds(rows["arrived_at"], at, tz) / 3600.0
+    rows["age_business_h"] = calendar.elapsed_s(
+        rows["arrived_at"].to_numpy(), np.full(len(rows), at.to_datetime64())
+    ) / 3600.0
+    if threshold_h is not None:
+        rows["past"] = (rows["age_business_h"] > threshold_h + 1e-9).astype(int)
+    else:
+        rows["past"] = np.nan
+    agg = dict(
+        backlog=("age_h", "size"),
+        oldest_arrived_at=("arrived_at", "min"),
+        oldest_age_h=("age_h", "max"),
+        oldest_age_business_h=("age_business_h", "max"),
+        past_threshold=("past", "sum"),
+    )
+    if by:
+        out = rows.groupby(by, dropna=False, sort=True).agg(**agg).reset_index()
+    else:
+        out = pd.DataFrame([{
+            "backlog": len(rows),
+            "oldest_arrived_at": rows["arrived_at"].min() if len(rows) else pd.NaT,
+            "oldest_age_h": rows["age_h"].max() if len(rows) else np.nan,
+            "oldest_age_business_h": rows["age_business_h"].max() if len(rows) else np.nan,
+            "past_threshold": rows["past"].sum() if len(rows) else 0,
+        }])
+    if threshold_h is None:
+        out["past_threshold"] = np.nan
+    out["at"] = at
+    return out
+
+
+# --- contracts -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """One measurable promise of an SLA profile."""
+
+    profile: str
+    channel: str
+    metric: str
+    goal: float
+    direction: str  # 'min' (target) or 'max'
+    threshold_s: float | None = None
+    threshold_h: float | None = None
+    sl_definition: str = "offered"
+    short_abandon_s: float = 5
+    period: str = "month"
+    penalty_share: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """A short readable name, e.g. 'phone service level 80% in 30 s'."""
+        if self.metric == "service_level":
+            within = f"{self.threshold_h:g} business h" if self.threshold_h is not None else f"{self.threshold_s:g} s"
+            return f"{self.channel} service level {self.goal:.0%} in {within}"
+        if METRICS[self.metric][0] == "share":
+            word = "at least" if self.direction == "min" else "at most"
+            return f"{self.channel} {self.metric.replace('_', ' ')} {word} {self.goal:.0%}"
+        word = ">=" if self.direction == "min" else "<="
+        return f"{self.channel} {self.metric} {word} {self.goal:g}"
+
+
+def parse_profiles(profiles: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, list[Term]]:
+    """Terms per profile name from the `profiles` mapping of sla_contracts.yaml; UsageError names bad entries."""
+    defaults = defaults or {}
+    out: dict[str, list[Term]] = {}
+    if not isinstance(profiles, Mapping):
+        raise UsageError("sla_contracts.profiles must be a mapping of profile names to {description, terms}")
+    for name, body in profiles.items():
+        terms = (body or {}).get("terms") if isinstance(body, Mapping) else None
+        if not isinstance(terms, list):
+            raise UsageError(f"SLA profile {name!r}: expected a list under 'terms'")
+        parsed = []
+        for i, raw in enumerate(terms, 1):
+            where = f"SLA profile {name!r}, term {i}"
+            if not isinstance(raw, Mapping):
+                raise UsageError(f"{where}: expected a mapping")
+            metric = str(raw.get("metric", "service_level"))
+            metric = _ALIASES.get(metric, metric)
+            if metric not in METRICS:
+                raise UsageError(f"{where}: unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+            channel = str(raw.get("channel", "")).strip()
+            if channel not in ("phone", "email", "chat"):
+                raise UsageError(f"{where}: channel must be phone, email or chat, got {channel!r}")
+            if "target" in raw and "max" in raw:
+                raise UsageError(f"{where}: give either target or max, not both")
+            if "target" in raw:
+                goal, direction = raw["target"], "min"
+            elif "max" in raw:
+                goal, direction = raw["max"], "max"
+            elif "min" in raw:
+                goal, direction = raw["min"], "min"
+            else:
+                raise UsageError(f"{where}: needs a target (floor) or a max (ceiling)")
+            goal = float(goal)
+            if METRICS[metric][0] == "share" and goal > 1:
+                goal = goal / 100.0  # written as a percentage
+            th_s = raw.get("threshold_s")
+            th_h = raw.get("threshold_h")
+            if metric == "service_level" and th_s is None and th_h is None:
+                th_s = defaults.get("sl_threshold_s", 30)
+            period = str(raw.get("period", "month"))
+            if period != "month":
+                raise UsageError(f"{where}: only a monthly measurement period is supported, got {period!r}")
+            sl_def = str(raw.get("sl_definition", defaults.get("sl_definition", "offered")))
+            check_sl_definition(sl_def)
+            parsed.append(Term(
+                profile=str(name), channel=channel, metric=metric, goal=goal, direction=direction,
+                threshold_s=float(th_s) if th_s is not None else None,
+                threshold_h=float(th_h) if th_h is not None else None,
+                sl_definition=sl_def,
+                short_abandon_s=float(raw.get("short_abandon_s", defaults.get("short_abandon_s", 5))),
+                period=period, penalty_share=float(raw.get("penalty_share", 0.0) or 0.0),
+            ))
+        out[str(name)] = parsed
+    return out
+
+
+def profiles_from_params(params: Mapping[str, Any]) -> dict[str, list[Term]]:
+    """Parsed SLA profiles from load_params() output (key sla_contracts.profiles)."""
+    contracts = params.get("sla_contracts") or {}
+    profiles = contracts.get("profiles") if isinstance(contracts, Mapping) else None
+    if not profiles:
+        raise UsageError("no SLA profiles: parameters/sla_contracts.yaml needs a 'profiles' mapping")
+    return parse_profiles(profiles, params)
+
+
+def _term_key(term: Term) -> tuple:
+    if term.channel == "email" and term.threshold_h is not None and term.metric == "service_level":
+        return ("email_bh", term.threshold_h)
+    return ("counts", term.channel, term.threshold_s if term.threshold_s is not None else 30.0,
+            term.short_abandon_s)
+
+
+def _term_value(term: Term, row: pd.Series | None) -> dict[str, float]:
+    """numerator, denominator and value of a term from a counts row (or an email first-response row)."""
+    if row is None:
+        return {"numerator": 0.0, "denominator": 0.0, "value": np.nan, "volume": 0.0}
+    if "measured" in row.index:  # email business-hours row
+        num, den = float(row["responded_within"]), float(row["measured"])
+        return {"numerator": num, "denominator": den, "value": num / den if den else np.nan,
+                "volume": float(row["received"]), "pending": float(row["pending"])}
+    counts = row.to_frame().T
+    volume = float(row["offered"])
+    if term.metric == "service_level":
+        value = float(service_level_from_counts(counts, term.sl_definition).iloc[0])
+        num = float(row["answered_within_threshold"])
+        if term.sl_definition == "abandons_within_t_met":
+            num += float(row["abandoned_within_threshold"])
+        den = {"offered": row["offered"], "answered": row["handled"],
+               "abandons_excluded": row["handled"] + row["abandoned_after_threshold"],
+               "abandons_within_t_met": row["offered"]}[term.sl_definition]
+        return {"numerator": num, "denominator": float(den), "value": value, "volume": volume}
+    a, b = (_SHARE_COUNTS if METRICS[term.metric][0] == "share" else _MEAN_COUNTS)[term.metric]
+    num, den = float(row[a]), float(row[b])
+    return {"numerator": num, "denominator": den, "value": num / den if den else np.nan, "volume": volume}
+
+
+def _met(value: float, term: Term) -> Any:
+    if value is None or not np.isfinite(value):
+        return pd.NA
+    eps = 1e-12
+    return bool(value >= term.goal - eps) if term.direction == "min" else bool(value <= term.goal + eps)
+
+
+def _evaluate(
+    contacts: ir.Table | pd.DataFrame,
+    clients: pd.DataFrame,
+    terms_by_profile: Mapping[str, list[Term]],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    calendar: BusinessCalendar | None,
+    as_of: pd.Timestamp | None,
+    tz: str | None,
+) -> pd.DataFrame:
+    t = _with_optional(_as_table(contacts), _CONTACT_TYPES)
+    clients = clients.copy()
+    if "sla_profile" not in clients:
+        raise ReportlibError("the clients table has no sla_profile column")
+    clients = clients[clients["sla_profile"].notna() & (clients["sla_profile"].astype(str) != "")]
+    unknown = sorted(set(clients["sla_profile"].astype(str)) - set(terms_by_profile))
+    if unknown:
+        raise UsageError(
+            f"clients name SLA profiles missing from parameters/sla_contracts.yaml: {', '.join(unknown)}"
+        )
+    results: dict[tuple, pd.DataFrame] = {}
+    used = [term for p in set(clients["sla_profile"].astype(str)) for term in terms_by_profile[p]]
+    needed = {_term_key(term) for term in used}
+    with_repeat = any(term.metric == "fcr_repeat" for term in used)
+    for key in needed:
+        if key[0] == "email_bh":
+            results[key] = email_first_response(
+                t, start=start, end=end, threshold_h=key[1], calendar=calendar,
+                by=["client_id"], as_of=as_of if as_of is not None else end, tz=tz,
+            ).set_index("client_id")
+        else:
+            _, channel, th, sa = key
+            results[key] = contact_counts(
+                t.filter(t.channel == channel), grain=None, by=["client_id"], start=start, end=end,
+                sl_threshold_s=th, short_abandon_s=sa, with_repeat=with_repeat,
+            ).set_index("client_id")
+    rows = []
+    for _, c in clients.iterrows():
+        profile = str(c["sla_profile"])
+        fee = float(c["monthly_fee"]) if "monthly_fee" in c and pd.notna(c.get("monthly_fee")) else np.nan
+        for term in terms_by_profile[profile]:
+            res = results[_term_key(term)]
+            row = res.loc[c["client_id"]] if c["client_id"] in res.index else None
+            v = _term_value(term, row)
+            met = _met(v["value"], term)
+            rows.append({
+                "client_id": c["client_id"],
+                "client_name": c.get("client_name"),
+                "sla_profile": profile,
+                "term": term.label,
+                "channel": term.channel,
+                "metric": term.metric,
+                "threshold_s": term.threshold_s,
+                "threshold_h": term.threshold_h,
+                "sl_definition": term.sl_definition if term.metric == "service_level" else None,
+                "goal": term.goal,
+                "direction": term.direction,
+                "volume": v["volume"],
+                "numerator": v["numerator"],
+                "denominator": v["denominator"],
+                "pending": v.get("pending", 0.0),
+                "actual": v["value"],
+                "met": met,
+                "monthly_fee": fee,
+                "penalty_share": term.penalty_share,
+                "penalty_at_risk": (term.penalty_share * fee if fee == fee else np.nan) if met is False else 0.0,
+                "_term": term,
+            })
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["met"] = out["met"].astype("boolean")
+    return out
+
+
+def evaluate_compliance(
+    contacts: ir.Table | pd.DataFrame,
+    clients: pd.DataFrame,
+    profiles: Mapping[str, Any],
+    month: str,
+    *,
+    calendar: BusinessCalendar | None = None,
+    as_of: Any = None,
+    tz: str | None = "America/New_York",
+) -> pd.DataFrame:
+    """Every client's SLA terms for a YYYY-MM month: actual, met, penalty at risk (currency).
+
+    `profiles` is the `profiles` mapping of sla_contracts.yaml (or already parsed Terms). Open
+    emails are judged at `as_of` (default: the month end). One row per client and term.
+    """
+    terms = _parsed(profiles)
+    start, end = month_bounds(month)
+    out = _evaluate(contacts, clients, terms, start, end, calendar,
+                    pd.Timestamp(as_of) if as_of is not None else None, tz)
+    return out.drop(columns="_term", errors="ignore")
+
+
+def _parsed(profiles: Mapping[str, Any]) -> dict[str, list[Term]]:
+    if profiles and all(isinstance(v, list) and all(isinstance(x, Term) for x in v) for v in profiles.values()):
+        return dict(profiles)  # type: ignore[arg-type]
+    return parse_profiles(profiles)
+
+
+def expected_remaining_volume(
+    contacts: ir.Table | pd.DataFrame,
+    as_of: Any,
+    *,
+    by: Sequence[str] = ("client_id", "channel"),
+    weeks: int = 8,
+    short_abandon_s: float = 5,
+    end: Any = None,
+) -> pd.DataFrame:
+    """Expected offered contacts from `as_of` to month end (or `end`): same-weekday mean of past weeks.
+
+    For each remaining day the mean offered count of the same weekday over the `weeks` weeks before
+    as_of's day (days without contacts count as zero) is added up; a partly elapsed as_of day
+    contributes its remaining share of 24 h. Holidays are not treated specially.
+    """
+    by = list(by)
+    as_of = pd.Timestamp(as_of)
+    day0 = as_of.normalize()
+    end = pd.Timestamp(end) if end is not None else (pd.Period(as_of, freq="M") + 1).start_time
+    hist_start = day0 - pd.Timedelta(days=7 * weeks)
+    daily = contact_counts(contacts, grain="day", by=by, start=hist_start, end=day0,
+                           short_abandon_s=short_abandon_s, with_repeat=False)[["period", *by, "offered"]]
+    daily["weekday"] = daily["period"].dt.weekday
+    per_wd = daily.groupby([*by, "weekday"], dropna=False)["offered"].sum() / float(weeks)
+    remaining = pd.date_range(day0, end - pd.Timedelta(days=1), freq="D")
+    weight = pd.Series(1.0, index=remaining)
+    if len(remaining) and as_of > day0:
+        weight.iloc[0] = 1.0 - (as_of - day0) / pd.Timedelta(days=1)
+    wd_weight = weight.groupby(weight.index.weekday).sum()
+    per_wd = per_wd.reset_index()
+    per_wd["expected"] = per_wd["offered"] * per_wd["weekday"].map(wd_weight).fillna(0.0)
+    if by:
+        out = per_wd.groupby(by, dropna=False)["expected"].sum().reset_index()
+    else:
+        out = pd.DataFrame({"expected": [per_wd["expected"].sum()]})
+    return out.rename(columns={"expected": "expected_remaining"})
+
+
+def month_to_date(
+    contacts: ir.Table | pd.DataFrame,
+    clients: pd.DataFrame,
+    profiles: Mapping[str, Any],
+    month: str,
+    as_of: Any,
+    *,
+    expected_remaining: float | pd.DataFrame | None = None,
+    calendar: BusinessCalendar | None = None,
+    tz: str | None = "America/New_York",
+    weeks: int = 8,
+) -> pd.DataFrame:
+    """Month-to-date SLA status at `as_of` with a month-end projection and what recovery needs.
+
+    Contacts in [month start, as_of) are measured. expected_remaining: the contacts still to come
+    this month, per client and channel (a frame with client_id, channel, expected_remaining), one
+    number for every client and channel, or None to estimate it with expected_remaining_volume.
+    For share terms the remaining contacts are assumed to enter the denominator (for email, so do
+    pending ones), and
+
+        required_successes = ceil(goal x (denominator + remaining) - numerator)   (floors), or
+        remaining - floor(goal x (denominator + remaining) - numerator)            (ceilings; the
+        'successes' are contacts that do not count against the ceiling, e.g. not abandoned),
+
+    clipped at 0; for service level it is the number of remaining contacts that must be answered
+    within the threshold (`required_within_threshold`). projected assumes the rest of the month
+    performs as the month so far (so it equals actual); status: 'secured' (met even if every
+    remaining contact fails), 'on track' (met if the rest performs as so far), 'at risk' (missing
+    now, still recoverable), 'lost' (cannot be met even if every remaining contact succeeds),
+    'no volume'. For mean terms (ASA, AHT) required_remaining_mean is the mean the rest must reach.
+    """
+    terms = _parsed(profiles)
+    start, end = month_bounds(month)
+    as_of = pd.Timestamp(as_of)
+    if not start <= as_of <= end:
+        raise UsageError(f"as_of {as_of} is not inside {month}")
+    res = _evaluate(contacts, clients, terms, start, as_of, calendar, as_of, tz)
+    if res.empty:
+        return res.drop(columns="_term", errors="ignore")
+    if expected_remaining is None:
+        exp = expected_remaining_volume(contacts, as_of, by=["client_id", "channel"], weeks=weeks, end=end)
+        res = res.merge(exp, on=["client_id", "channel"], how="left")
+        res["expected_remaining"] = res["expected_remaining"].fillna(0.0)
+    elif isinstance(expected_remaining, pd.DataFrame):
+        res = res.merge(expected_remaining[["client_id", "channel", "expected_remaining"]],
+                        on=["client_id", "channel"], how="left")
+        res["expected_remaining"] = res["expected_remaining"].fillna(0.0)
+    else:
+        res["expected_remaining"] = float(expected_remaining)
+
+    req, req_mean, status, best_case, worst_case = [], [], [], [], []
+    for _, r in res.iterrows():
+        term: Term = r["_term"]
+        remaining = float(r["expected_remaining"]) + float(r.get("pending", 0.0) or 0.0)
+        num, den = float(r["numerator"]), float(r["denominator"])
+        kind = METRICS[term.metric][0]
+        total = den + remaining
+        best = worst = np.nan
+        need: float = np.nan
+        if kind == "share":
+            if term.direction == "min":
+                need = max(0, math.ceil(term.goal * total - num - 1e-9))
+                if total:
+                    best, worst = (num + remaining) / total, num / total
+            else:
+                allowed = math.floor(term.goal * total - num + 1e-9)
+                need = max(0, math.ceil(remaining - allowed - 1e-9)) if allowed >= 0 else math.inf
+                if total:
+                    best, worst = num / total, (num + remaining) / total
+            req_mean.append(np.nan)
+        else:
+            req_mean.append((term.goal * total - num) / remaining if remaining > 0 else np.nan)
+        req.append(need)
+        best_case.append(best)
+        worst_case.append(worst)
+        actual = r["actual"]
+        if total == 0:
+            status.append("no volume")
+        elif kind == "share" and (need == math.inf or need > remaining + 1e-9):
+            status.append("lost")
+        elif kind == "share" and need == 0:
+            status.append("secured")
+        elif actual == actual and _met(actual, term) is True:
+            status.append("on track")
+        elif kind == "mean" and remaining == 0:
+            status.append("lost")
+        else:
+            status.append("at risk")
+    res["required_successes"] = [float(x) if x != math.inf else np.nan for x in req]
+    res["required_within_threshold"] = np.where(res["metric"] == "service_level", res["required_successes"], np.nan)
+    res["required_share_of_remaining"] = _ratio(
+        res["required_successes"], res["expected_remaining"] + res["pending"].fillna(0.0)
+    )
+    res["required_remaining_mean"] = req_mean
+    res["best_case"] = best_case
+    res["worst_case"] = worst_case
+    res["projected"] = res["actual"]
+    res["will_meet"] = res["met"]
+    res["status"] = status
+    res["as_of"] = as_of
+    return res.drop(columns="_term")

@@ -1,0 +1,467 @@
+"""Contact KPIs against hand-computed oracles (reportlib.metrics), plus the `kpis` command."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import ibis
+import pandas as pd
+import pytest
+
+from reportlib.errors import MissingTableError, UsageError
+from reportlib.metrics import (
+    KPI_COLUMNS,
+    contact_counts,
+    contact_kpis,
+    interval_kpis,
+    kpis_from_counts,
+    rollup_counts,
+)
+
+COLUMNS = {
+    "contact_id": "string", "channel": "string", "queue": "string", "client_id": "string",
+    "arrived_at": "datetime64[ns]", "outcome": "string", "wait_s": "float64", "handle_s": "float64",
+    "agent_id": "string", "resolved_first_contact": "boolean", "escalated": "boolean",
+    "transferred": "boolean", "csat": "Int64", "reason": "string", "caller_id": "string",
+}
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    """A typed contacts frame; unspecified columns are null. ids are numbered when absent."""
+    df = pd.DataFrame(rows)
+    if "contact_id" not in df:
+        df["contact_id"] = [f"k{i}" for i in range(len(df))]
+    for col, dtype in COLUMNS.items():
+        if col not in df:
+            df[col] = pd.Series([None] * len(df), dtype="object")
+        if dtype == "datetime64[ns]":
+            df[col] = pd.to_datetime(df[col], format="ISO8601")
+        else:
+            df[col] = df[col].astype(dtype)
+    for col, default in (("channel", "phone"), ("queue", "Benefits"), ("client_id", "C1")):
+        df[col] = df[col].fillna(default)
+    return df[list(COLUMNS)]
+
+
+def table(df: pd.DataFrame) -> ibis.Table:
+    """The frame as a table in a fresh DuckDB (as the loader would hand it over)."""
+    con = ibis.duckdb.connect()
+    return con.create_table("contacts", df)
+
+
+def base_rows() -> list[dict]:
+    """Eight phone contacts in January with every boundary case of the definitions (T=30, SA=5)."""
+    t = "2025-01-15 10:00"
+    return [
+        dict(arrived_at=t, outcome="handled", wait_s=0, handle_s=100, agent_id="a1",
+             resolved_first_contact=True, escalated=True, transferred=False, csat=5),
+        dict(arrived_at=t, outcome="handled", wait_s=30, handle_s=200, agent_id="a1",  # exactly T: within
+             resolved_first_contact=False, transferred=False, csat=4),
+        dict(arrived_at=t, outcome="handled", wait_s=30.001, handle_s=300, agent_id="a2",  # just over T
+             resolved_first_contact=None, escalated=False, transferred=False, csat=3),
+        dict(arrived_at=t, outcome="handled", wait_s=45, handle_s=400, agent_id="a2",
+             resolved_first_contact=True, escalated=False, transferred=False),
+        dict(arrived_at=t, outcome="abandoned", wait_s=4.99),  # short abandon
+        dict(arrived_at=t, outcome="abandoned", wait_s=5),  # exactly the limit: not short
+        dict(arrived_at=t, outcome="abandoned", wait_s=20),  # abandoned within T
+        dict(arrived_at=t, outcome="abandoned", wait_s=60),  # abandoned after T
+    ]
+
+
+def one(df: pd.DataFrame) -> pd.Series:
+    assert len(df) == 1
+    return df.iloc[0]
+
+
+def test_counts_and_every_metric_by_hand():
+    k = one(contact_kpis(table(frame(base_rows())), grain=None))
+    assert list(contact_kpis(table(frame(base_rows())), grain=None).columns) == KPI_COLUMNS
+    assert k["short_abandoned"] == 1
+    assert k["offered"] == 7  # 8 contacts minus the short abandon
+    assert k["handled"] == 4
+    assert k["abandoned"] == 3  # wait 5, 20, 60 (4.99 is short)
+    assert k["answered_within_threshold"] == 2  # waits 0 and exactly 30
+    assert k["service_level"] == pytest.approx(2 / 7)
+    assert k["abandon_rate"] == pytest.approx(3 / 7)
+    assert k["asa_s"] == pytest.approx((0 + 30 + 30.001 + 45) / 4)
+    assert k["aht_s"] == pytest.approx((100 + 200 + 300 + 400) / 4)
+    assert k["fcr"] == pytest.approx(2 / 3)  # one handled contact has no value
+    assert k["csat_top2"] == pytest.approx(2 / 3)
+    assert k["csat_mean"] == pytest.approx(4.0)
+    assert k["csat_responses"] == 3
+    assert k["escalation_rate"] == pytest.approx(1 / 3)  # one unknown
+    assert k["transfer_rate"] == 0.0
+    assert math.isnan(k["fcr_repeat"])  # no caller ids at all
+
+
+@pytest.mark.parametrize(
+    "definition, expected",
+    [
+        ("offered", 2 / 7),  # answered within T / offered
+        ("answered", 2 / 4),  # answered within T / answered
+        ("abandons_excluded", 2 / (4 + 1)),  # / (answered + abandoned after T)
+        ("abandons_within_t_met", (2 + 2) / 7),  # (answered within T + abandoned within T) / offered
+    ],
+)
+def test_service_level_definitions(definition, expected):
+    k = one(contact_kpis(table(frame(base_rows())), grain=None, sl_definition=definition))
+    assert k["service_level"] == pytest.approx(expected)
+
+
+def test_threshold_and_short_abandon_are_parameters():
+    t = table(frame(base_rows()))
+    k = one(contact_kpis(t, grain=None, sl_threshold_s=45, short_abandon_s=0))
+    # no short abandons at all; within 45 s: handled waits 0, 30, 30.001, 45
+    assert k["short_abandoned"] == 0 and k["offered"] == 8 and k["abandoned"] == 4
+    assert k["answered_within_threshold"] == 4
+    assert k["service_level"] == pytest.approx(4 / 8)
+    k = one(contact_kpis(t, grain=None, short_abandon_s=21, sl_definition="abandons_within_t_met"))
+    # waits 4.99, 5 and 20 are short now; only the 60 s abandon remains
+    assert k["short_abandoned"] == 3 and k["offered"] == 5 and k["abandoned"] == 1
+    assert k["service_level"] == pytest.approx((2 + 0) / 5)
+
+
+def test_invalid_parameters_are_usage_errors():
+    t = table(frame(base_rows()))
+    with pytest.raises(UsageError, match="sl_definition"):
+        contact_kpis(t, sl_definition="within")
+    with pytest.raises(UsageError, match="grain"):
+        contact_kpis(t, grain="hour")
+    with pytest.raises(UsageError, match="cannot group by"):
+        contact_kpis(t, by=["colour"])
+    with pytest.raises(MissingTableError, match="agents"):
+        contact_kpis(t, by=["team"])
+
+
+def test_open_email_is_offered_and_missed():
+    rows = [
+        dict(channel="email", arrived_at="2025-01-06 09:00", outcome="handled", wait_s=20, handle_s=300, agent_id="a1"),
+        dict(channel="email", arrived_at="2025-01-06 09:00", outcome="open"),
+        dict(channel="email", arrived_at="2025-01-06 09:00", outcome="open"),
+    ]
+    k = one(contact_kpis(table(frame(rows)), grain=None, sl_threshold_s=30))
+    assert (k["offered"], k["handled"], k["abandoned"]) == (3, 1, 0)
+    assert k["service_level"] == pytest.approx(1 / 3)
+    k = one(contact_kpis(table(frame(rows)), grain=None, sl_definition="answered"))
+    assert k["service_level"] == 1.0
+
+
+def test_empty_groups_give_missing_not_errors():
+    rows = [
+        dict(queue="Only short", arrived_at="2025-01-02 10:00", outcome="abandoned", wait_s=1),
+        dict(queue="Only abandons", arrived_at="2025-01-02 10:00", outcome="abandoned", wait_s=50),
+    ]
+    k = contact_kpis(table(frame(rows)), grain="month", by=["queue"]).set_index("queue")
+    short = k.loc["Only short"]
+    assert short["offered"] == 0 and short["short_abandoned"] == 1
+    for col in ("service_level", "abandon_rate", "asa_s", "aht_s", "fcr", "csat_top2", "csat_mean",
+                "escalation_rate", "transfer_rate", "fcr_repeat"):
+        assert math.isnan(short[col]), col
+    ab = k.loc["Only abandons"]
+    assert ab["service_level"] == 0.0 and ab["abandon_rate"] == 1.0
+    assert math.isnan(ab["asa_s"]) and math.isnan(ab["aht_s"])
+    # a table with nothing in the window: one row of zeros and missing shares, no error
+    k = one(contact_kpis(table(frame(rows)), grain=None, start="2030-01-01", end="2030-02-01"))
+    assert k["offered"] == 0 and math.isnan(k["service_level"])
+
+
+def test_grains_local_month_week_and_interval_edges():
+    rows = [
+        dict(arrived_at="2025-01-31 23:59:59", outcome="handled", wait_s=1, handle_s=10, agent_id="a"),
+        dict(arrived_at="2025-02-01 00:00:00", outcome="handled", wait_s=1, handle_s=10, agent_id="a"),
+        dict(arrived_at="2025-02-02 23:59:59", outcome="handled", wait_s=1, handle_s=10, agent_id="a"),  # Sunday
+        dict(arrived_at="2025-02-03 00:00:00", outcome="handled", wait_s=1, handle_s=10, agent_id="a"),  # Monday
+        dict(arrived_at="2025-02-03 10:14:59", outcome="handled", wait_s=1, handle_s=10, agent_id="a"),
+        dict(arrived_at="2025-02-03 10:15:00", outcome="handled", wait_s=1, handle_s=10, agent_id="a"),
+        dict(arrived_at="2025-02-03 10:29:59", outcome="handled", wait_s=1, handle_s=10, agent_id="a"),
+        dict(arrived_at="2025-02-03 10:30:00", outcome="handled", wait_s=1, handle_s=10, agent_id="a"),
+    ]
+    t = table(frame(rows))
+    m = contact_kpis(t, grain="month").set_index("period")["offered"]
+    assert m.to_dict() == {pd.Timestamp("2025-01-01"): 1, pd.Timestamp("2025-02-01"): 7}
+    w = contact_kpis(t, grain="week").set_index("period")["offered"]
+    assert w.to_dict() == {pd.Timestamp("2025-01-27"): 3, pd.Timestamp("2025-02-03"): 5}
+    d = contact_kpis(t, grain="day").set_index("period")["offered"]
+    assert d[pd.Timestamp("2025-02-03")] == 5 and d[pd.Timestamp("2025-02-02")] == 1
+    q = contact_kpis(t, grain="15min").set_index("period")["offered"]
+    assert q[pd.Timestamp("2025-02-03 10:00")] == 1
+    assert q[pd.Timestamp("2025-02-03 10:15")] == 2
+    assert q[pd.Timestamp("2025-02-03 10:30")] == 1
+    h = contact_kpis(t, grain="30min").set_index("period")["offered"]
+    assert h[pd.Timestamp("2025-02-03 10:00")] == 3 and h[pd.Timestamp("2025-02-03 10:30")] == 1
+    # start/end filter by local time, end exclusive
+    k = one(contact_kpis(t, grain=None, start="2025-02-01", end="2025-02-03"))
+    assert k["offered"] == 2
+
+
+def test_dst_days_in_local_wall_time():
+    """Spring forward (23-hour day) and fall back (25-hour day) in America/New_York."""
+    rows = [
+        # 2025-03-09: 01:59 EST is followed by 03:00 EDT
+        dict(arrived_at="2025-03-09 01:59", outcome="handled", wait_s=10, handle_s=60, agent_id="a"),
+        dict(arrived_at="2025-03-09 03:00", outcome="handled", wait_s=40, handle_s=60, agent_id="a"),
+        dict(arrived_at="2025-03-09 23:59", outcome="handled", wait_s=10, handle_s=60, agent_id="a"),
+        # 2025-11-02: 01:00-01:59 happens twice (EDT then EST); both read 01:30 local
+        dict(arrived_at="2025-11-02 01:30", outcome="handled", wait_s=10, handle_s=60, agent_id="a"),
+        dict(arrived_at="2025-11-02 01:30", outcome="abandoned", wait_s=50),
+        dict(arrived_at="2025-11-02 23:59", outcome="handled", wait_s=10, handle_s=60, agent_id="a"),
+    ]
+    t = table(frame(rows))
+    d = contact_kpis(t, grain="day").set_index("period")
+    assert d.loc[pd.Timestamp("2025-03-09"), "offered"] == 3
+    assert d.loc[pd.Timestamp("2025-03-09"), "service_level"] == pytest.approx(2 / 3)
+    assert d.loc[pd.Timestamp("2025-11-02"), "offered"] == 3
+    q = contact_kpis(t, grain="15min").set_index("period")
+    assert pd.Timestamp("2025-03-09 02:00") not in q.index  # no such local time
+    assert q.loc[pd.Timestamp("2025-03-09 03:00"), "offered"] == 1
+    assert q.loc[pd.Timestamp("2025-11-02 01:30"), "offered"] == 2
+    assert q.loc[pd.Timestamp("2025-11-02 01:30"), "abandon_rate"] == 0.5
+
+
+def test_volume_weighted_not_average_of_percentages():
+    rows = [dict(queue="Big", arrived_at="2025-01-02 10:00", outcome="handled", wait_s=10, handle_s=100, agent_id="a")
+            for _ in range(9)]
+    rows += [dict(queue="Big", arrived_at="2025-01-02 10:00", outcome="handled", wait_s=90, handle_s=100, agent_id="a")]
+    rows += [dict(queue="Small", arrived_at="2025-01-02 10:00", outcome="handled", wait_s=90, handle_s=500, agent_id="a")]
+    t = table(frame(rows))
+    by_q = contact_kpis(t, grain=None, by=["queue"]).set_index("queue")
+    assert by_q.loc["Big", "service_level"] == pytest.approx(0.9)
+    assert by_q.loc["Small", "service_level"] == 0.0
+    total = one(contact_kpis(t, grain=None))
+    assert total["service_level"] == pytest.approx(9 / 11)  # not (0.9 + 0) / 2
+    assert total["aht_s"] == pytest.approx((10 * 100 + 500) / 11)
+    # re-adding the counts of the groups gives the same exact total
+    rolled = kpis_from_counts(rollup_counts(contact_counts(t, grain=None, by=["queue"])))
+    assert one(rolled)["service_level"] == pytest.approx(9 / 11)
+
+
+def test_fcr_repeat_by_hand():
+    rows = [
+        # caller c1, reason A: Jan 1 -> Jan 5 (repeat) -> Jan 12 10:00 (exactly 7 days: repeat) -> none
+        dict(caller_id="c1", reason="A", arrived_at="2025-01-01 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c1", reason="A", arrived_at="2025-01-05 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c1", reason="A", arrived_at="2025-01-12 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        # caller c2: different reasons are different issues
+        dict(caller_id="c2", reason="A", arrived_at="2025-01-01 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c2", reason="B", arrived_at="2025-01-03 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        # caller c3: the repeat is next month (the look-ahead crosses the month end)
+        dict(caller_id="c3", reason="A", arrived_at="2025-01-30 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c3", reason="A", arrived_at="2025-02-02 10:00", outcome="abandoned", wait_s=40),
+        # caller c4: a later abandoned attempt the same day is a repeat contact too
+        dict(caller_id="c4", reason="A", arrived_at="2025-01-10 09:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c4", reason="A", arrived_at="2025-01-10 11:00", outcome="abandoned", wait_s=40),
+        # caller c5: 7 days and one second later is not within 7 days
+        dict(caller_id="c5", reason="A", arrived_at="2025-01-20 10:00:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c5", reason="A", arrived_at="2025-01-27 10:00:01", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        # no caller id: not in the denominator
+        dict(arrived_at="2025-01-10 09:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        # caller c6: two contacts at the very same time are repeats of each other
+        dict(caller_id="c6", reason="A", arrived_at="2025-01-15 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c6", reason="A", arrived_at="2025-01-15 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="b"),
+    ]
+    t = table(frame(rows))
+    k = one(contact_kpis(t, grain=None, start="2025-01-01", end="2025-02-01"))
+    # handled with a caller in January: c1 x3 (2 repeats), c2 x2 (0), c3 x1 (1), c4 x1 (1), c5 x2 (0),
+    # c6 x2 (2) = 11 contacts, 6 repeats -> 5 resolved
+    assert k["fcr_repeat"] == pytest.approx(5 / 11)
+    by_agent = contact_kpis(t, grain=None, by=["agent_id"], start="2025-01-15", end="2025-01-16")
+    assert by_agent.set_index("agent_id")["fcr_repeat"].to_dict() == {"a": 0.0, "b": 0.0}
+    # without the look-ahead past the month (data cut at Feb 1), c3 looks resolved
+    cut = frame(rows)
+    cut = cut[cut["arrived_at"] < "2025-02-01"]
+    k2 = one(contact_kpis(table(cut), grain=None))
+    assert k2["fcr_repeat"] == pytest.approx(6 / 11)
+
+
+def test_group_by_agent_attributes_joins_agents():
+    rows = [
+        dict(arrived_at="2025-01-02 10:00", outcome="handled", wait_s=5, handle_s=100, agent_id="a1"),
+        dict(arrived_at="2025-01-02 10:00", outcome="handled", wait_s=50, handle_s=300, agent_id="a2"),
+        dict(arrived_at="2025-01-02 10:00", outcome="handled", wait_s=5, handle_s=200, agent_id="a3"),
+        dict(arrived_at="2025-01-02 10:00", outcome="abandoned", wait_s=50),
+    ]
+    agents = pd.DataFrame({"agent_id": ["a1", "a2", "a3"], "team": ["North", "North", "South"],
+                           "site": ["X", "Y", "Y"], "supervisor": ["s1", "s1", "s2"]})
+    con = ibis.duckdb.connect()
+    t = con.create_table("contacts", frame(rows))
+    a = con.create_table("agents", agents)
+    k = contact_kpis(t, grain=None, by=["team"], agents=a).set_index("team")
+    assert k.loc["North", "handled"] == 2 and k.loc["North", "aht_s"] == 200
+    assert k.loc["South", "aht_s"] == 200 and k.loc["South", "service_level"] == 1.0
+    assert k["offered"].sum() == 4  # the abandon has no agent: its own (missing-team) group
+    s = contact_kpis(t, grain=None, by=["site", "channel"], agents=agents).set_index("site")
+    assert s.loc["Y", "handled"] == 2
+
+
+def test_interval_kpis_missing_not_zero():
+    iv = pd.DataFrame({
+        "interval_start": pd.to_datetime(["2025-01-02 10:00", "2025-01-02 10:30", "2025-01-02 10:00"]),
+        "interval_minutes": [30, 30, 30],
+        "channel": ["phone"] * 3,
+        "queue": ["A", "A", "B"],
+        "client_id": [None] * 3,
+        "offered": [10.0, 30.0, 5.0],
+        "handled": [8.0, 27.0, None],
+        "abandoned": [2.0, 3.0, None],
+        "answered_within_threshold": [6.0, 21.0, 4.0],
+        "threshold_s": [30.0, 30.0, 20.0],
+        "wait_s_total": [80.0, 270.0, None],
+        "handle_s_total": [1600.0, 5400.0, None],
+    })
+    k = interval_kpis(iv, grain="day", by=["queue"]).set_index("queue")
+    a = k.loc["A"]
+    assert a["offered"] == 40 and a["handled"] == 35 and a["abandoned"] == 5
+    assert a["service_level"] == pytest.approx(27 / 40)  # from the counts, not mean(0.6, 0.7)
+    assert a["asa_s"] == pytest.approx(350 / 35)
+    assert a["aht_s"] == pytest.approx(7000 / 35)
+    assert a["abandon_rate"] == pytest.approx(5 / 40)
+    for col in ("short_abandoned", "fcr", "fcr_repeat", "csat_top2", "csat_mean", "csat_responses",
+                "escalation_rate", "transfer_rate"):
+        assert math.isnan(a[col]), col
+    b = k.loc["B"]
+    assert b["offered"] == 5
+    # exported at 20 s, asked for 30 s: service level cannot be given; nor handled/ASA/AHT
+    for col in ("handled", "answered_within_threshold", "service_level", "asa_s", "aht_s"):
+        assert math.isnan(b[col]), col
+    b20 = interval_kpis(iv, grain=None, by=["queue"], sl_threshold_s=20).set_index("queue").loc["B"]
+    assert b20["service_level"] == pytest.approx(4 / 5)
+    # all of A and B together: the incomplete queue makes the total handled unknown, not 35
+    tot = one(interval_kpis(iv, grain=None))
+    assert tot["offered"] == 45 and math.isnan(tot["handled"])
+    # abandons split at T are not in interval exports
+    assert math.isnan(one(interval_kpis(iv[iv.queue == "A"], grain=None,
+                                        sl_definition="abandons_excluded"))["service_level"])
+    assert one(interval_kpis(iv[iv.queue == "A"], grain=None, sl_definition="answered"))["service_level"] == pytest.approx(27 / 35)
+    with pytest.raises(UsageError, match="15min"):
+        interval_kpis(iv, grain="15min")
+    with pytest.raises(UsageError, match="team"):
+        interval_kpis(iv, by=["team"])
+
+
+# --- end to end through the loader and the command line ---------------------------------------------
+
+CONTACTS_CSV = """contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id
+e1,phone,Benefits,C1,2025-02-01T04:30:00Z,handled,10,100,A1
+e2,phone,Benefits,C1,2025-02-01T00:30:00-05:00,handled,40,300,A1
+e3,phone,Benefits,C1,2025-03-31T23:30:00-04:00,handled,10,100,A1
+e4,phone,Benefits,C1,2025-04-01T03:30:00Z,abandoned,50,,
+e5,phone,Benefits,C1,2025-04-01T04:00:00Z,handled,10,100,A1
+e6,phone,Benefits,C1,2025-03-09T01:30:00-05:00,handled,10,100,A1
+e7,phone,Benefits,C1,2025-03-09T03:30:00-04:00,handled,10,100,A1
+e8,phone,Benefits,C1,2025-11-02T01:30:00-04:00,handled,10,100,A1
+e9,phone,Benefits,C1,2025-11-02T01:30:00-05:00,abandoned,3,,
+e10,phone,Debit Card,C1,2025-11-02T06:30:00Z,handled,45,200,A1
+"""
+AGENTS_CSV = """agent_id,name,team,supervisor,site,role,hire_date,fte,hourly_cost
+A1,Alex Doe,North,Sam Lee,Main,agent,2024-01-01,1,30
+"""
+CLIENTS_CSV = """client_id,client_name,tier,sla_profile,monthly_fee
+C1,Acme,gold,gold,10000
+"""
+
+
+@pytest.fixture()
+def offset_folder(tmp_path, monkeypatch):
+    """A tiny data folder whose timestamps carry -05:00, -04:00 and Z offsets."""
+    pytest.importorskip("reportlib.load")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "contacts.csv").write_text(CONTACTS_CSV)
+    (folder / "agents.csv").write_text(AGENTS_CSV)
+    (folder / "clients.csv").write_text(CLIENTS_CSV)
+    return folder
+
+
+def test_month_edges_with_offsets_end_to_end(offset_folder):
+    from reportlib.load import open_source
+
+    t = open_source(str(offset_folder), "America/New_York").table("contacts")
+    m = contact_kpis(t, grain="month").set_index("period")["offered"].to_dict()
+    # e1 04:30Z = Jan 31 23:30 EST; e2 Feb 1 00:30 EST; e3 and e4 (03:30Z = 23:30 EDT) are March;
+    # e5 04:00Z = April 1 00:00 EDT; e9 is a short abandon (not offered)
+    assert m == {
+        pd.Timestamp("2025-01-01"): 1,
+        pd.Timestamp("2025-02-01"): 1,
+        pd.Timestamp("2025-03-01"): 4,
+        pd.Timestamp("2025-04-01"): 1,
+        pd.Timestamp("2025-11-01"): 2,
+    }
+    d = contact_kpis(t, grain="day").set_index("period")
+    assert d.loc[pd.Timestamp("2025-03-09"), "offered"] == 2  # 01:30 EST and 03:30 EDT, one local day
+    q = contact_kpis(t, grain="15min").set_index("period")
+    # e8 01:30 EDT, e9 01:30 EST and e10 06:30Z (= 01:30 EST) all read 01:30 local on the 25-hour day
+    assert q.loc[pd.Timestamp("2025-11-02 01:30"), "offered"] == 2
+    assert q.loc[pd.Timestamp("2025-11-02 01:30"), "short_abandoned"] == 1
+    assert q.loc[pd.Timestamp("2025-11-02 01:30"), "handled"] == 2
+    mar = one(contact_kpis(t, grain=None, start="2025-03-01", end="2025-04-01"))
+    assert mar["abandoned"] == 1 and mar["service_level"] == pytest.approx(3 / 4)
+
+
+def test_kpis_command(offset_folder, capsys):
+    from reportlib.cli import main
+
+    rc = main(["kpis", "--data", str(offset_folder), "--month", "2025-11", "--by", "queue", "--format", "json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    records = json.loads(out.out)
+    by_q = {r["queue"]: r for r in records}
+    assert set(by_q) == {"Benefits", "Debit Card"}
+    assert by_q["Benefits"]["offered"] == 1 and by_q["Benefits"]["short_abandoned"] == 1
+    assert by_q["Debit Card"]["service_level"] == 0.0  # waited 45 s > 30 s
+    assert by_q["Debit Card"]["fcr"] is None  # missing, not zero
+    for name in KPI_COLUMNS:
+        assert name in by_q["Benefits"]
+    rc = main(["kpis", "--data", str(offset_folder), "--month", "2025-11", "--by", "queue",
+               "--sl-threshold", "45", "--format", "csv"])
+    out = capsys.readouterr()
+    assert rc == 0
+    frame_ = pd.read_csv(pd.io.common.StringIO(out.out)).set_index("queue")
+    assert frame_.loc["Debit Card", "service_level"] == 1.0
+    rc = main(["kpis", "--data", str(offset_folder), "--month", "2025-11", "--by", "team", "--format", "json"])
+    out = capsys.readouterr()
+    assert rc == 0
+    teams = {r["team"]: r for r in json.loads(out.out)}
+    assert teams["North"]["handled"] == 2
+
+
+def test_kpis_command_month_without_data(offset_folder, capsys):
+    from reportlib.cli import main
+
+    rc = main(["kpis", "--data", str(offset_folder), "--month", "2024-06"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "no contacts in 2024-06" in err and "2025-01-31" in err
+    assert "Traceback" not in err
+
+
+INTERVALS_CSV = """interval_start,interval_minutes,channel,queue,offered,handled,abandoned,answered_within_threshold,threshold_s,wait_s_total,handle_s_total
+2025-03-31T23:30:00-04:00,30,phone,Benefits,10,9,1,8,30,90,1800
+2025-04-01T04:00:00Z,30,phone,Benefits,20,18,2,12,30,360,3600
+2025-04-01T08:00:00-04:00,30,phone,Accounts,5,5,0,5,30,0,1000
+"""
+
+
+def test_kpis_command_from_intervals(tmp_path, monkeypatch, capsys):
+    """Without a contacts table the command works from intervals and says what it cannot give."""
+    pytest.importorskip("reportlib.load")
+    from reportlib.cli import main
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "iv"
+    folder.mkdir()
+    (folder / "intervals.csv").write_text(INTERVALS_CSV)
+    rc = main(["kpis", "--data", str(folder), "--month", "2025-04", "--by", "queue", "--format", "json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    rows = {r["queue"]: r for r in json.loads(out.out)}
+    # the 23:30 EDT interval on March 31 is not April; 04:00Z is April 1 00:00 EDT
+    assert rows["Benefits"]["offered"] == 20 and rows["Benefits"]["service_level"] == pytest.approx(12 / 20)
+    assert rows["Benefits"]["aht_s"] == pytest.approx(200) and rows["Benefits"]["asa_s"] == pytest.approx(20)
+    assert rows["Benefits"]["fcr"] is None and rows["Benefits"]["csat_responses"] is None
+    assert "intervals table" in out.err and "fcr" in out.err
+    rc = main(["kpis", "--data", str(folder), "--month", "2025-04", "--by", "team"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "interval data cannot be grouped by team" in err

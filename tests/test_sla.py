@@ -1,0 +1,353 @@
+"""SLA contracts, email business-hours clocks, backlog and month-to-date projection (reportlib.sla)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from reportlib.errors import UsageError
+from reportlib.sla import (
+    BusinessCalendar,
+    add_seconds_local,
+    business_calendar,
+    email_backlog,
+    email_first_response,
+    evaluate_compliance,
+    expected_remaining_volume,
+    month_to_date,
+    parse_profiles,
+)
+from test_metrics import frame, table
+
+H = 3600.0
+
+
+def ts(*values: str) -> np.ndarray:
+    return pd.to_datetime(list(values)).to_numpy(dtype="datetime64[ns]")
+
+
+# --- the business clock ----------------------------------------------------------------------------
+
+
+def test_business_hours_across_a_weekend_and_a_holiday():
+    cal = business_calendar({})  # default: 08:00-18:00 Mon-Fri, US public holidays
+    # Fri 2025-01-17 17:00 -> Tue 2025-01-21 09:00: Fri 17-18 (1 h), weekend 0, Mon 20 Jan is
+    # Martin Luther King Jr. Day (0), Tue 08-09 (1 h) = 2 h
+    assert cal.elapsed_s(ts("2025-01-17 17:00"), ts("2025-01-21 09:00"))[0] == 2 * H
+    # Sat 10:00 -> Sun 10:00: closed
+    assert cal.elapsed_s(ts("2025-01-18 10:00"), ts("2025-01-19 10:00"))[0] == 0
+    # before opening to after closing on one day: the full 10 h
+    assert cal.elapsed_s(ts("2025-01-21 07:00"), ts("2025-01-21 19:00"))[0] == 10 * H
+    # inside one day
+    assert cal.elapsed_s(ts("2025-01-22 09:15"), ts("2025-01-22 11:45"))[0] == 2.5 * H
+    # Sat 2025-01-18 10:00 -> Mon 2025-01-27 10:00: Tue 21..Fri 24 = 4 x 10 h, Mon 27 08-10 = 2 h
+    assert cal.elapsed_s(ts("2025-01-18 10:00"), ts("2025-01-27 10:00"))[0] == 42 * H
+    # Christmas and New Year: Wed 2024-12-24 17:00 -> Thu 2025-01-02 09:00
+    # Dec 24 1 h, Dec 25 holiday, Dec 26 + 27 20 h, Dec 30 + 31 20 h, Jan 1 holiday, Jan 2 1 h = 42 h
+    assert cal.elapsed_s(ts("2024-12-24 17:00"), ts("2025-01-02 09:00"))[0] == 42 * H
+    # missing times give NaN, vectors work element-wise
+    out = cal.elapsed_s(ts("2025-01-21 08:00", "NaT"), ts("2025-01-21 08:30", "2025-01-21 09:00"))
+    assert out[0] == 0.5 * H and math.isnan(out[1])
+
+
+def test_business_clock_matches_busday_count_and_a_minute_by_minute_count():
+    cal = business_calendar({})
+    hol = cal.holidays_for([2024, 2025, 2026])
+    # whole days: numpy's own business-day count x 10 h
+    starts = np.array(["2024-11-20", "2024-12-20", "2025-06-30", "2025-11-26"], dtype="datetime64[D]")
+    ends = np.array(["2025-01-03", "2025-01-06", "2025-07-08", "2025-12-01"], dtype="datetime64[D]")
+    expected = np.busday_count(starts, ends, holidays=hol) * 10 * H
+    got = cal.elapsed_s(starts.astype("datetime64[ns]"), ends.astype("datetime64[ns]"))
+    np.testing.assert_array_equal(got, expected)
+    # random times: count the open minutes one by one (independent, slow, exact)
+    rng = np.random.default_rng(7)
+    base = np.datetime64("2025-06-25T00:00", "m")
+    a = base + rng.integers(0, 20 * 1440, 40).astype("timedelta64[m]")
+    b = a + rng.integers(0, 9 * 1440, 40).astype("timedelta64[m]")
+    holset = set(hol.tolist())
+    brute = []
+    for x, y in zip(a, b):
+        minutes = np.arange(x, y, dtype="datetime64[m]")
+        day = minutes.astype("datetime64[D]")
+        tod = (minutes - day).astype(int)
+        wd = (day.astype(int) - 4) % 7
+        open_ = (wd < 5) & (tod >= 8 * 60) & (tod < 18 * 60) & ~np.isin(day, list(holset))
+        brute.append(open_.sum() * 60.0)
+    got = cal.elapsed_s(a.astype("datetime64[ns]"), b.astype("datetime64[ns]"))
+    np.testing.assert_array_equal(got, np.array(brute))
+
+
+def test_calendar_from_parameters_shapes():
+    cal = business_calendar({"calendar": {
+        "business_hours": {"open": "09:00", "close": "17:30", "days": ["mon", "tue", "wed", "thu", "fri"],
+                           "sat": "09:00-13:00"},
+        "holidays": {"country": "US", "extra": ["2025-12-24"], "remove": ["2025-11-11"]},
+    }})
+    # Fri 2025-12-19 17:00 -> Mon 2025-12-22 10:00: Fri 0.5 h, Sat 4 h, Mon 1 h
+    assert cal.elapsed_s(ts("2025-12-19 17:00"), ts("2025-12-22 10:00"))[0] == 5.5 * H
+    # Dec 24 is an extra holiday; Veterans Day (Nov 11) removed: open
+    assert cal.elapsed_s(ts("2025-12-24 09:00"), ts("2025-12-24 12:00"))[0] == 0
+    assert cal.elapsed_s(ts("2025-11-11 09:00"), ts("2025-11-11 12:00"))[0] == 3 * H
+    none = business_calendar({"calendar": {"holidays": False}})
+    assert none.elapsed_s(ts("2025-01-20 09:00"), ts("2025-01-20 10:00"))[0] == H  # MLK day is open
+    with pytest.raises(UsageError, match="HH:MM"):
+        business_calendar({"calendar": {"business_hours": {"open": "nine", "close": "17:00"}}})
+    with pytest.raises(UsageError, match="before closing"):
+        BusinessCalendar(hours=((18 * 3600, 8 * 3600),) * 5 + (None, None))
+
+
+def test_repository_calendar_closes_only_the_listed_holidays():
+    """parameters/calendar.yaml: 08-18 Mon-Fri; closed on the listed holidays only (observed dates)."""
+    from reportlib.params import load_params
+
+    params = load_params()
+    if "business_hours" not in (params.get("calendar") or {}):
+        pytest.skip("parameters/calendar.yaml has no business_hours")
+    cal = business_calendar(params)
+    closed = params["calendar"]["holidays"].get("closed")
+    assert closed and any(n.startswith("Thanksgiving") for n in closed)
+    # Thanksgiving Thu 2025-11-27 closed; Friday after is a normal day
+    assert cal.elapsed_s(ts("2025-11-26 17:00"), ts("2025-11-28 09:00"))[0] == 2 * H
+    if not any(n.startswith("Martin Luther King") for n in closed):
+        # a public holiday not in `closed` is worked: MLK day 2025-01-20 counts 10 h
+        assert cal.elapsed_s(ts("2025-01-17 18:00"), ts("2025-01-21 08:00"))[0] == 10 * H
+    # Independence Day 2026 is a Saturday, observed (closed) on Friday July 3
+    assert cal.elapsed_s(ts("2026-07-02 17:00"), ts("2026-07-06 09:00"))[0] == 2 * H
+
+
+def test_real_elapsed_time_across_dst_is_exact():
+    # Fri 2025-03-07 17:00 EST + 63 h of real time = Mon 2025-03-10 09:00 EDT (clocks sprang forward)
+    out = add_seconds_local(ts("2025-03-07 17:00"), np.array([63 * H]), "America/New_York")
+    assert pd.Timestamp(out[0]) == pd.Timestamp("2025-03-10 09:00")
+    naive = add_seconds_local(ts("2025-03-07 17:00"), np.array([63 * H]), None)
+    assert pd.Timestamp(naive[0]) == pd.Timestamp("2025-03-10 08:00")
+
+
+# --- email first response and backlog ---------------------------------------------------------------
+
+
+def email(arrived: str, outcome: str, wait_s: float | None = None, client: str = "C1") -> dict:
+    return dict(channel="email", queue="Benefits", client_id=client, arrived_at=arrived, outcome=outcome,
+                wait_s=wait_s, handle_s=300 if outcome == "handled" else None,
+                agent_id="a1" if outcome == "handled" else None)
+
+
+def seconds_between(a: str, b: str, tz: str = "America/New_York") -> float:
+    return (pd.Timestamp(b).tz_localize(tz) - pd.Timestamp(a).tz_localize(tz)).total_seconds()
+
+
+def january_emails() -> list[dict]:
+    return [
+        # Fri 16:00 -> Tue 09:00 (weekend + MLK day): 2 h + 1 h = 3 h business
+        email("2025-01-17 16:00", "handled", seconds_between("2025-01-17 16:00", "2025-01-21 09:00")),
+        # Thu 09:00 -> Thu 17:00: 8 h, exactly at the 8 h threshold = within
+        email("2025-01-23 09:00", "handled", 8 * H),
+        # Thu 09:00 -> Fri 08:01: 9 h + 1 min: late
+        email("2025-01-23 09:00", "handled", seconds_between("2025-01-23 09:00", "2025-01-24 08:01")),
+        # received Sat, answered Mon 08:30: 0.5 h
+        email("2025-01-25 11:00", "handled", seconds_between("2025-01-25 11:00", "2025-01-27 08:30")),
+        # open since Wed 15 Jan: long past 8 h at month end -> missed
+        email("2025-01-15 09:00", "open"),
+        # open since Fri 31 Jan 17:00: 1 h of business time by Sat 1 Feb 00:00 -> pending
+        email("2025-01-31 17:00", "open"),
+        # withdrawn by the sender: received, not answered -> missed
+        email("2025-01-27 10:00", "abandoned", 600),
+        # other client, and a February email (outside the period)
+        email("2025-01-22 10:00", "handled", 60, client="C2"),
+        email("2025-02-03 10:00", "open"),
+    ]
+
+
+def test_email_first_response_business_hours():
+    t = table(frame(january_emails()))
+    out = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=8,
+                               as_of="2025-02-01").set_index("client_id")
+    c1 = out.loc["C1"]
+    assert c1["received"] == 7
+    assert c1["responded"] == 4
+    assert c1["responded_within"] == 3
+    assert c1["open_past_threshold"] == 1
+    assert c1["pending"] == 1
+    assert c1["measured"] == 6
+    assert c1["missed"] == 3  # late, open past 8 h, withdrawn
+    assert c1["service_level"] == pytest.approx(3 / 6)
+    assert c1["mean_response_business_h"] == pytest.approx((3 + 8 + (9 + 1 / 60) + 0.5) / 4)
+    assert out.loc["C2", "service_level"] == 1.0
+    # by default judged at the data's latest arrival (Mon Feb 3 10:00): the Jan 31 17:00 email has
+    # 1 + 2 = 3 business hours: still pending
+    default = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=8)
+    assert default.set_index("client_id").loc["C1", "pending"] == 1
+    assert email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=2
+                                ).set_index("client_id").loc["C1", "pending"] == 0
+    # judged later (Feb 4 12:00) the Jan 31 email has 1 + 2x10 + 4 = 25 business hours: missed
+    later = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=8,
+                                 as_of="2025-02-04 12:00").set_index("client_id").loc["C1"]
+    assert later["pending"] == 0 and later["service_level"] == pytest.approx(3 / 7)
+    # a 3 h threshold: the weekend + holiday email (3 h) is exactly at it
+    tight = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=3,
+                                 as_of="2025-02-01").set_index("client_id")
+    assert tight.loc["C1", "responded_within"] == 2  # 3 h and 0.5 h
+
+
+def test_email_first_response_across_dst_uses_real_time():
+    rows = [email("2025-03-07 17:00", "handled", 63 * H)]  # answered Mon 10 March 09:00 EDT
+    t = table(frame(rows))
+    out = email_first_response(t, start="2025-03-01", end="2025-04-01", threshold_h=2, by=())
+    assert out["mean_response_business_h"].iloc[0] == pytest.approx(2.0)  # Fri 1 h + Mon 1 h
+    assert out["service_level"].iloc[0] == 1.0
+
+
+def test_email_backlog_at_period_end():
+    t = table(frame(january_emails()))
+    b = email_backlog(t, at="2025-02-01 00:00", threshold_h=8).set_index("client_id")
+    c1 = b.loc["C1"]
+    # open at month end: the Jan 15 and Jan 31 emails (the Feb 3 one had not arrived)
+    assert c1["backlog"] == 2
+    assert c1["oldest_arrived_at"] == pd.Timestamp("2025-01-15 09:00")
+    assert c1["oldest_age_h"] == pytest.approx(16 * 24 + 15)
+    # Jan 15 09:00 -> Feb 1: Jan 15 9 h + 11 business days (16..31 less MLK day) x 10 h = 119 h
+    assert c1["oldest_age_business_h"] == pytest.approx(119)
+    assert c1["past_threshold"] == 1
+    assert "C2" not in b.index
+    # an email answered after the cut-off is in the backlog at the cut-off
+    t2 = table(frame([email("2025-01-31 16:00", "handled", 20 * H)]))
+    b2 = email_backlog(t2, at="2025-02-01", by=())
+    assert b2["backlog"].iloc[0] == 1 and b2["oldest_age_business_h"].iloc[0] == pytest.approx(2)
+    b3 = email_backlog(t2, at="2025-02-02", by=())
+    assert b3["backlog"].iloc[0] == 0
+
+
+# --- contracts -----------------------------------------------------------------------------------------
+
+PROFILES = {
+    "gold": {"description": "test", "terms": [
+        {"channel": "phone", "metric": "service_level", "threshold_s": 30, "target": 0.8,
+         "sl_definition": "offered", "short_abandon_s": 5, "period": "month", "penalty_share": 0.05},
+        {"channel": "phone", "metric": "abandon_rate", "max": 0.05, "period": "month", "penalty_share": 0.02},
+        {"channel": "email", "metric": "service_level", "threshold_h": 8, "target": 0.5, "period": "month",
+         "penalty_share": 0.03},
+        {"channel": "chat", "metric": "asa_s", "max": 60, "penalty_share": 0.01},
+    ]},
+    "silver": {"description": "test", "terms": [
+        {"channel": "phone", "metric": "service_level", "threshold_s": 60, "target": 0.8,
+         "sl_definition": "answered", "penalty_share": 0.04},
+    ]},
+}
+
+
+def phone(client: str, n: int, outcome: str, wait: float, day: str = "2025-01-10 10:00") -> list[dict]:
+    return [dict(channel="phone", client_id=client, arrived_at=day, outcome=outcome, wait_s=wait,
+                 handle_s=200 if outcome == "handled" else None, agent_id="a1" if outcome == "handled" else None)
+            for _ in range(n)]
+
+
+def test_compliance_penalties_by_hand():
+    rows = (phone("C1", 70, "handled", 10) + phone("C1", 24, "handled", 45) + phone("C1", 6, "abandoned", 50)
+            + phone("C1", 3, "abandoned", 2)  # short abandons: not offered
+            + phone("C2", 10, "handled", 50) + phone("C2", 10, "abandoned", 70)
+            + january_emails())
+    clients = pd.DataFrame({"client_id": ["C1", "C2", "C3"], "client_name": ["Acme", "Beta", "Gamma"],
+                            "tier": ["a", "b", "c"], "sla_profile": ["gold", "silver", "gold"],
+                            "monthly_fee": [10000.0, 5000.0, 2000.0]})
+    out = evaluate_compliance(table(frame(rows)), clients, PROFILES, "2025-01")
+    c1 = out[out.client_id == "C1"]
+    sl = c1[(c1.metric == "service_level") & (c1.channel == "phone")].iloc[0]
+    assert sl["actual"] == pytest.approx(70 / 100) and sl["met"] == False  # noqa: E712
+    assert sl["penalty_at_risk"] == pytest.approx(0.05 * 10000)
+    ab = c1[c1.metric == "abandon_rate"].iloc[0]
+    assert ab["actual"] == pytest.approx(6 / 100) and ab["met"] == False  # noqa: E712
+    assert ab["penalty_at_risk"] == pytest.approx(200)
+    em = c1[(c1.metric == "service_level") & (c1.channel == "email")].iloc[0]
+    assert em["actual"] == pytest.approx(3 / 6) and em["met"] == True  # noqa: E712  (target 50%)
+    assert em["penalty_at_risk"] == 0 and em["pending"] == 1
+    chat = c1[c1.metric == "asa_s"].iloc[0]
+    assert pd.isna(chat["met"]) and chat["penalty_at_risk"] == 0 and chat["volume"] == 0  # no chats
+    c2 = out[out.client_id == "C2"].iloc[0]
+    # silver: 'answered' definition at 60 s: all 10 answered within 60 s
+    assert c2["actual"] == 1.0 and c2["met"] == True and c2["penalty_at_risk"] == 0  # noqa: E712
+    c3 = out[out.client_id == "C3"]
+    assert c3["met"].isna().all() and (c3["penalty_at_risk"] == 0).all()  # no contacts at all
+    assert out.groupby("client_id")["penalty_at_risk"].sum().to_dict() == {"C1": 700.0, "C2": 0.0, "C3": 0.0}
+    bad = clients.assign(sla_profile=["gold", "platinum", "gold"])
+    with pytest.raises(UsageError, match="platinum"):
+        evaluate_compliance(table(frame(rows)), bad, PROFILES, "2025-01")
+
+
+def test_profile_parsing_errors_name_the_term():
+    with pytest.raises(UsageError, match="term 1.*unknown metric"):
+        parse_profiles({"x": {"terms": [{"channel": "phone", "metric": "speed", "target": 0.8}]}})
+    with pytest.raises(UsageError, match="target .*or a max"):
+        parse_profiles({"x": {"terms": [{"channel": "phone", "metric": "service_level"}]}})
+    with pytest.raises(UsageError, match="channel"):
+        parse_profiles({"x": {"terms": [{"channel": "fax", "metric": "service_level", "target": 0.8}]}})
+    terms = parse_profiles({"x": {"terms": [{"channel": "phone", "metric": "service_level", "target": 80}]}})
+    assert terms["x"][0].goal == 0.8 and terms["x"][0].threshold_s == 30  # percent accepted; default T
+
+
+def test_month_to_date_required_contacts_by_hand():
+    clients = pd.DataFrame({"client_id": ["C1"], "client_name": ["Acme"], "sla_profile": ["gold"],
+                            "monthly_fee": [10000.0]})
+    profiles = {"gold": {"terms": [PROFILES["gold"]["terms"][0], PROFILES["gold"]["terms"][1]]}}
+    # to date (Jan 1-15): 100 offered, 70 answered within 30 s, 26 late, 4 abandoned
+    rows = (phone("C1", 70, "handled", 10) + phone("C1", 26, "handled", 45) + phone("C1", 4, "abandoned", 50)
+            + phone("C1", 50, "handled", 1, day="2025-01-20 10:00"))  # after as_of: not counted
+    t = table(frame(rows))
+    r = month_to_date(t, clients, profiles, "2025-01", "2025-01-16", expected_remaining=100).set_index("metric")
+    sl = r.loc["service_level"]
+    assert sl["actual"] == pytest.approx(0.70) and sl["denominator"] == 100
+    # 0.8 x (100 + 100) - 70 = 90 of the remaining 100 must be answered within 30 s
+    assert sl["required_within_threshold"] == 90 and sl["status"] == "at risk"
+    assert sl["best_case"] == pytest.approx(170 / 200) and sl["worst_case"] == pytest.approx(70 / 200)
+    ab = r.loc["abandon_rate"]
+    # at most floor(0.05 x 200 - 4) = 6 more abandons: 94 of 100 must not abandon; on track (4%)
+    assert ab["required_successes"] == 94 and ab["status"] == "on track"
+    assert math.isnan(ab["required_within_threshold"])
+    r = month_to_date(t, clients, profiles, "2025-01", "2025-01-16", expected_remaining=40).set_index("metric")
+    # 0.8 x 140 - 70 = 42 > 40 remaining: cannot be recovered
+    assert r.loc["service_level", "required_within_threshold"] == 42
+    assert r.loc["service_level", "status"] == "lost"
+    # a frame per client and channel works too
+    exp = pd.DataFrame({"client_id": ["C1"], "channel": ["phone"], "expected_remaining": [10.0]})
+    good = table(frame(phone("C1", 95, "handled", 10) + phone("C1", 5, "handled", 45)))
+    r = month_to_date(good, clients, profiles, "2025-01", "2025-01-16", expected_remaining=exp).set_index("metric")
+    # 0.8 x 110 - 95 < 0: met whatever happens
+    assert r.loc["service_level", "required_within_threshold"] == 0
+    assert r.loc["service_level", "status"] == "secured"
+    with pytest.raises(UsageError, match="not inside"):
+        month_to_date(good, clients, profiles, "2025-01", "2025-03-01", expected_remaining=1)
+
+
+def test_expected_remaining_volume_same_weekday_history():
+    rows = []
+    # the 8 weeks before Wed 2025-03-12 are Jan 15 .. Mar 11: every Monday (Jan 20 .. Mar 10) 10
+    # contacts, every Wednesday (Jan 15 .. Mar 5) 4 of which one is a short abandon (not offered)
+    for week in range(8):
+        monday = pd.Timestamp("2025-01-20 10:00") + pd.Timedelta(weeks=week)
+        rows += phone("C1", 10, "handled", 5, day=str(monday))
+        wed = pd.Timestamp("2025-01-15 10:00") + pd.Timedelta(weeks=week)
+        rows += phone("C1", 3, "handled", 5, day=str(wed)) + phone("C1", 1, "abandoned", 1, day=str(wed))
+    rows += phone("C1", 50, "handled", 5, day="2025-01-13 10:00")  # before the window: ignored
+    t = table(frame(rows))
+    exp = expected_remaining_volume(t, "2025-03-12", by=["client_id"]).set_index("client_id")
+    # remaining March days from Wed 12 to Mon 31: Mondays 17, 24, 31 (3 x 10) + Wednesdays 12, 19, 26 (3 x 3)
+    assert exp.loc["C1", "expected_remaining"] == pytest.approx(39)
+    half = expected_remaining_volume(t, "2025-03-12 12:00", by=["client_id"]).set_index("client_id")
+    assert half.loc["C1", "expected_remaining"] == pytest.approx(39 - 1.5)
+
+
+def test_repository_contracts_parse():
+    """parameters/sla_contracts.yaml (when present) holds the four profiles and they all parse."""
+    path = Path(__file__).resolve().parent.parent / "parameters" / "sla_contracts.yaml"
+    if not path.exists():
+        pytest.skip("parameters/sla_contracts.yaml not written yet")
+    profiles = yaml.safe_load(path.read_text())["profiles"]
+    assert {"gold", "silver", "bronze", "standard"} <= set(profiles)
+    terms = parse_profiles(profiles)
+    for name, ts_ in terms.items():
+        assert ts_, name
+        assert all(0 <= t.penalty_share <= 1 for t in ts_)
