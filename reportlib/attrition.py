@@ -259,7 +259,8 @@ def _events(a: pd.DataFrame, by: str | None, bands: Sequence[tuple[str, float | 
     for kind, flag in flags.items():
         terms[kind] = flag.astype(int)
         terms["fte_" + kind] = np.where(flag, fte, 0.0)
-    ev = pd.concat([hires, terms], ignore_index=True)
+    columns = list(dict.fromkeys([*hires.columns, *terms.columns]))
+    ev = pd.concat([f for f in (hires, terms) if len(f)] or [hires], ignore_index=True).reindex(columns=columns)
     value_cols = ["hires", "fte_hires"] + [c for k in KINDS for c in (k, "fte_" + k)]
     for c in value_cols:
         ev[c] = ev[c].fillna(0)
