@@ -115,7 +115,7 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
     return files, problems
 
 
-def _sniff_delimiter(header: str, name: str) -> str:
+def _sniff_delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=counts.get)
     if counts[best] == 0:
@@ -156,7 +156,7 @@ def read_raw(path: Path) -> pd.DataFrame:
         line = data[: exc.start].count(b"\n") + 1
         raise DataError([f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]) from None
     header = text.split("\n", 1)[0]
-    sep = _sniff_delimiter(header, name)
+    sep = _sniff_delimiter(header)
     frame = _read_csv_fast(data, sep)
     if frame is None:  # pyarrow refused the file: pandas names the offending row
         frame = _read_csv_checked(text, sep, name)

@@ -9,7 +9,6 @@ escaped. Units: ``share`` is 0..1 shown as a percentage (changes in points), ``s
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
