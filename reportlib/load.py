@@ -11,6 +11,7 @@ Row numbers in messages are spreadsheet rows: the header is row 1, the first dat
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import io
@@ -19,6 +20,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -467,6 +469,7 @@ class Source:
         self.tz = tz
         self.warnings: list[str] = []
         self._frames: dict[str, pd.DataFrame] = {}
+        self._memo: dict[tuple, Any] = {}
         self._loaded: set[str] = set()
         self._files: dict[str, Path] = {}
         self._db_tables: set[str] = set()
@@ -513,11 +516,26 @@ class Source:
 
     # loading
     def frame(self, name: str) -> pd.DataFrame:
-        """Table `name` as a typed pandas DataFrame (raises DataError if it breaks the contract)."""
+        """Table `name` as a typed pandas DataFrame, the caller's own copy (DataError if it breaks the contract)."""
         self._load(name)
         if name not in self._frames:
             self._frames[name] = self._typed_from_engine(name)
-        return self._frames[name]
+        return self._frames[name].copy()
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """`compute()`, remembered under `key` for as long as this source is open (a copy of it each time).
+
+        For derived results that several reports need, such as every client's monthly counts: the
+        first report computes them once for all clients, later reports (a warm kernel runs many) reuse
+        them. `key` must name everything the result depends on besides this source's data.
+        """
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return copy.deepcopy(self._memo[key])
+
+    def for_client(self, client_id: str) -> "ClientSource":
+        """This source narrowed to one client's data (see ClientSource)."""
+        return ClientSource(self, str(client_id))
 
     def table(self, name: str):
         """Table `name` as an ibis expression in the engine (raises DataError if it breaks the contract)."""
@@ -650,6 +668,65 @@ def _to_parquet(frame: pd.DataFrame, table: Table, path: Path) -> None:
     pq.write_table(_arrow(frame, table), path)
 
 
+class ClientSource:
+    """One client's data only: contacts, intervals and clients filtered by client_id; other tables pass through.
+
+    The roster and activity are needed for nothing client-specific and are never shown in a client
+    review. Every reportlib function that takes a source works on it. `parent` and `client_id` let
+    the report helpers compute a figure once for every client on the parent (`Source.memo`) and keep
+    this client's rows; a client's figures depend on that client's contacts alone either way.
+    """
+
+    def __init__(self, source: Source, client_id: str):
+        self.parent = source
+        self.client_id = client_id
+        self.tz = source.tz
+        self.warnings: list[str] = []
+        self.fingerprint = source.fingerprint
+        self.con = source.con
+
+    def has(self, name: str) -> bool:
+        """Whether the source holds table `name`."""
+        return self.parent.has(name)
+
+    def require(self, *names: str) -> None:
+        """Raise MissingTableError naming each of `names` that the source lacks."""
+        self.parent.require(*names)
+
+    def table(self, name: str):
+        """Table `name` in the engine, this client's rows only for contacts and intervals."""
+        t = self.parent.table(name)
+        if name in ("contacts", "intervals"):
+            t = t.filter(t.client_id == self.client_id)
+        return t
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """Table `name` as pandas; the clients table holds this client's row only."""
+        f = self.parent.frame(name)
+        if name == "clients":
+            f = f[f["client_id"].astype(str) == self.client_id].reset_index(drop=True)
+        return f
+
+
+# Open sources of this process, newest last. A warm kernel renders many reports from one source: the
+# tables are registered with the engine once and derived results (Source.memo) are shared. A source is
+# reused only while its files are unchanged (same fingerprint: sizes and modification times).
+_OPEN: dict[tuple[str, str], Source] = {}
+_OPEN_MAX = 4
+
+
 def open_source(data: str | os.PathLike, tz: str = DEFAULT_TIMEZONE) -> Source:
-    """Open a data folder or `duckdb:///path` database as a Source (tables load on first use)."""
-    return Source(str(data), tz)
+    """Open a data folder or `duckdb:///path` database as a Source (tables load on first use).
+
+    The same location, time zone and unchanged files give the Source already open in this process.
+    """
+    key = (str(data), tz)
+    fresh = Source(str(data), tz)
+    known = _OPEN.pop(key, None)
+    if known is not None and known.fingerprint == fresh.fingerprint and not known._problems:
+        fresh.con.disconnect()
+        fresh = known
+    _OPEN[key] = fresh
+    while len(_OPEN) > _OPEN_MAX:
+        _OPEN.pop(next(iter(_OPEN)))
+    return fresh

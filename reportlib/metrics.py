@@ -253,14 +253,17 @@ def _repeat_counts(
     `days` later. One sorted window over the contacts with a caller (a narrow query of its own, so
     the main aggregation does not carry every column through the sort): lead() finds the next
     contact, lag() a contact at the very same time (ties are repeats of each other, which keeps the
-    result independent of the order of tied rows). The window sees `days` past `end`.
+    result independent of the order of tied rows). The window sees `days` past `end`. Grouped by
+    client_id, the window runs within each client, so a client's figures depend on its contacts alone
+    (the same as over that client's data by itself).
     """
     w = t.filter(t.caller_id.notnull())
     if start is not None:
         w = w.filter(w.arrived_at >= start)
     if end is not None:
         w = w.filter(w.arrived_at < end + pd.Timedelta(days=days))
-    spec = ibis.window(group_by=[w.caller_id, w.reason.fill_null("\u2400")], order_by=[w.arrived_at])
+    within = [w.client_id] if "client_id" in by and "client_id" in w.columns else []
+    spec = ibis.window(group_by=[w.caller_id, w.reason.fill_null("\u2400"), *within], order_by=[w.arrived_at])
     nxt = w.arrived_at.lead().over(spec)
     prev = w.arrived_at.lag().over(spec)
     limit = ibis.interval(seconds=int(round(days * 86400)))

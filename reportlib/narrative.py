@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .errors import UsageError
+
 # --- numbers to text -------------------------------------------------------------------------------
 
 UNITS = ("share", "seconds", "count", "currency", "fte", "number", "days", "ratio")
@@ -432,6 +434,36 @@ def _month_str(p: pd.Period) -> str:
     return str(p.asfreq("M"))
 
 
+def params_key(params: Mapping[str, Any] | None) -> str:
+    """A short stable digest of a parameter set, for remembering results computed under it."""
+    import hashlib
+    import json
+
+    text = json.dumps(params or {}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _remembered(source: Any, key: tuple, compute: Callable[[], Any]) -> Any:
+    """compute() through the source's memo (load.Source.memo) when it has one, else computed afresh."""
+    memo = getattr(source, "memo", None)
+    return memo(key, compute) if memo is not None else compute()
+
+
+def _one_client(source: Any, compute_all: Callable[[Any], pd.DataFrame]) -> pd.DataFrame | None:
+    """For a client's view (load.ClientSource) of a source with contacts: compute_all(parent) (every client,
+    grouped by client_id, remembered on the parent) narrowed to this client's rows; None otherwise.
+
+    A per-client batch thus aggregates once for all clients. The rows equal those computed over the
+    client's data alone: every aggregate here groups by client_id and reads nothing across clients.
+    """
+    parent, client_id = getattr(source, "parent", None), getattr(source, "client_id", None)
+    if parent is None or client_id is None or not parent.has("contacts"):
+        return None
+    every = compute_all(parent)
+    mine = every[every["client_id"].astype(str) == str(client_id)]
+    return mine.drop(columns="client_id").reset_index(drop=True)
+
+
 def _channel_counts(source: Any, params: Mapping[str, Any], start: pd.Timestamp, end: pd.Timestamp,
                     by: Sequence[str] = ("channel",)) -> pd.DataFrame | None:
     """Monthly count sums by `by` from contacts (or intervals when there are none); None without either."""
@@ -459,13 +491,23 @@ def email_history(source: Any, params: Mapping[str, Any], first_month: Any, last
 
     first = pd.Period(str(first_month), freq="M")
     last = pd.Period(str(last_month), freq="M")
-    t = source.table("contacts")
-    t = t.mutate(_month=t.arrived_at.truncate("M"))
-    e = sla.email_first_response(t, start=first.start_time, end=(last + 1).start_time, threshold_h=threshold_h,
-                                 calendar=sla.business_calendar(params), by=["_month", *by],
-                                 tz=getattr(source, "tz", None))
-    e.insert(0, "month", pd.to_datetime(e.pop("_month")).dt.to_period("M").astype(str))
-    return e
+    by = tuple(by)
+    if "client_id" not in by:
+        mine = _one_client(source, lambda p: email_history(p, params, first, last, threshold_h, ("client_id", *by)))
+        if mine is not None:
+            return mine
+
+    def compute() -> pd.DataFrame:
+        t = source.table("contacts")
+        t = t.mutate(_month=t.arrived_at.truncate("M"))
+        e = sla.email_first_response(t, start=first.start_time, end=(last + 1).start_time, threshold_h=threshold_h,
+                                     calendar=sla.business_calendar(params), by=["_month", *by],
+                                     tz=getattr(source, "tz", None))
+        e.insert(0, "month", pd.to_datetime(e.pop("_month")).dt.to_period("M").astype(str))
+        return e
+
+    return _remembered(source, ("email_history", str(first), str(last), float(threshold_h), by,
+                                params_key(params)), compute)
 
 
 def kpi_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
@@ -683,12 +725,45 @@ def channel_history(source: Any, params: Mapping[str, Any], first_month: Any, la
 
     first = pd.Period(str(first_month), freq="M")
     last = pd.Period(str(last_month), freq="M")
-    counts = _channel_counts(source, params, first.start_time, (last + 1).start_time, by=by)
-    if counts is None or not len(counts):
-        return pd.DataFrame(columns=["month", *by, *metrics.KPI_COLUMNS])
-    k = metrics.kpis_from_counts(counts, str(params.get("sl_definition", "offered")))
-    k.insert(0, "month", pd.to_datetime(k.pop("period")).dt.to_period("M").astype(str))
-    return k
+    by = tuple(by)
+    if "client_id" not in by:
+        mine = _one_client(source, lambda p: channel_history(p, params, first, last, ("client_id", *by)))
+        if mine is not None:
+            return mine
+
+    def compute() -> pd.DataFrame:
+        counts = _channel_counts(source, params, first.start_time, (last + 1).start_time, by=by)
+        if counts is None or not len(counts):
+            return pd.DataFrame(columns=["month", *by, *metrics.KPI_COLUMNS])
+        k = metrics.kpis_from_counts(counts, str(params.get("sl_definition", "offered")))
+        k.insert(0, "month", pd.to_datetime(k.pop("period")).dt.to_period("M").astype(str))
+        return k
+
+    return _remembered(source, ("channel_history", str(first), str(last), by, params_key(params)), compute)
+
+
+def compliance_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
+    """Every client's SLA terms for each month first..last (sla.compliance_history; month as YYYY-MM).
+
+    For a client's view of a source, that client's rows. Needs contacts and clients; raises
+    UsageError when the contracts in parameters/sla_contracts.yaml are missing or wrong.
+    """
+    from . import sla
+
+    first, last = pd.Period(str(first_month), freq="M"), pd.Period(str(last_month), freq="M")
+    profiles = sla.profiles_from_params(params)  # raises before any data is read when contracts are missing
+    parent, client_id = getattr(source, "parent", None), getattr(source, "client_id", None)
+    if parent is not None and client_id is not None:
+        try:
+            every = compliance_history(parent, params, first, last)
+        except UsageError:
+            pass  # another client's contract is wrong: judge this client on its own (its own error, if any)
+        else:
+            return every[every["client_id"].astype(str) == str(client_id)].reset_index(drop=True)
+    return _remembered(source, ("compliance_history", str(first), str(last), params_key(params)),
+                       lambda: sla.compliance_history(source.table("contacts"), source.frame("clients"), profiles,
+                                                      str(first), str(last), calendar=sla.business_calendar(params),
+                                                      tz=getattr(source, "tz", None)))
 
 
 def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
@@ -725,6 +800,32 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["missed", "penalty_at_risk", "client_name"], ascending=[False, False, True],
                            kind="stable").reset_index(drop=True)
+
+
+def compliance(source: Any, params: Mapping[str, Any], month: Any) -> pd.DataFrame:
+    """Every client's SLA terms for one month (sla.evaluate_compliance's rows), taken from the 13-month
+    compliance_history ending that month, which the SLA report, the monthly pack and the client reviews share."""
+    m = pd.Period(str(month), freq="M")
+    history = compliance_history(source, params, m - 12, m)
+    return history[history["month"] == str(m)].drop(columns="month").reset_index(drop=True)
+
+
+def compliance_trend(history: pd.DataFrame) -> pd.DataFrame:
+    """Per month of compliance_history rows: clients_met (share of clients with a judged term that met
+    every term, 0..1), terms_met (share of judged terms met), terms_missed (count), penalty_at_risk
+    (currency; missing when no missed term had a fee). Indexed by month (YYYY-MM)."""
+    cols = ["clients_met", "terms_met", "terms_missed", "penalty_at_risk"]
+    rows = []
+    for month, c in (history.groupby("month", sort=True) if history is not None and len(history) else []):
+        summary = compliance_by_client(c)
+        judged = c[c["met"].notna()]
+        clients = summary[summary["status"].notna()]
+        rows.append({"month": month,
+                     "clients_met": (clients["status"] == "green").mean() if len(clients) else None,
+                     "terms_met": judged["met"].astype(bool).mean() if len(judged) else None,
+                     "terms_missed": float((~judged["met"].astype(bool)).sum()),
+                     "penalty_at_risk": summary["penalty_at_risk"].sum(min_count=1)})
+    return pd.DataFrame(rows, columns=["month", *cols]).set_index("month")
 
 
 def qa_history(qa: pd.DataFrame | None, first_month: Any, last_month: Any, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -784,17 +885,29 @@ def intraday_service_level(source: Any, params: Mapping[str, Any], start: Any, e
     return sl[keep], offered[keep]
 
 
+def _reason_counts(source: Any, start: pd.Timestamp, end: pd.Timestamp, by: tuple[str, ...]) -> pd.DataFrame:
+    """Contacts per `by` group and reason arriving in [start, end), from the engine (remembered on the source)."""
+    def compute() -> pd.DataFrame:
+        t = source.table("contacts")
+        t = t.filter((t.arrived_at >= start) & (t.arrived_at < end))
+        return t.group_by([*by, "reason"]).aggregate(contacts=t.count()).to_pandas()
+
+    return _remembered(source, ("reason_counts", start, end, by), compute)
+
+
 def contact_reasons(source: Any, start: Any, end: Any) -> pd.Series:
     """Contacts per reason arriving in [start, end), most frequent first (missing reasons as '(not given)')."""
     if not source.has("contacts"):
         return pd.Series(dtype="float64")
-    t = source.table("contacts")
-    t = t.filter((t.arrived_at >= pd.Timestamp(start)) & (t.arrived_at < pd.Timestamp(end)))
-    df = t.group_by("reason").aggregate(contacts=t.count()).to_pandas()
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    df = _one_client(source, lambda p: _reason_counts(p, start, end, ("client_id",)))
+    if df is None:
+        df = _reason_counts(source, start, end, ())
     if not len(df) or df["reason"].isna().all():
         return pd.Series(dtype="float64")
     df["reason"] = df["reason"].fillna("(not given)")
-    return df.set_index("reason")["contacts"].astype("float64").sort_values(ascending=False, kind="stable")
+    df = df.sort_values(["contacts", "reason"], ascending=[False, True], kind="stable")
+    return df.set_index("reason")["contacts"].astype("float64")
 
 
 def _event_label(column: str) -> str:

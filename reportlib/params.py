@@ -12,6 +12,8 @@ import yaml
 from .errors import UsageError
 
 DEFAULT_TIMEZONE = "America/New_York"
+# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def project_root() -> Path:
@@ -28,7 +30,7 @@ def project_root() -> Path:
 def _read_yaml(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh) or {}
+            return yaml.load(fh, Loader=_LOADER) or {}
     except FileNotFoundError:
         raise UsageError(f"parameter file {path} does not exist") from None
     except yaml.YAMLError as exc:

@@ -242,10 +242,22 @@ def _subtitle(facts: Mapping[str, Any], nb_params: Mapping[str, Any]) -> str:
         return str(month)
 
 
-def render_html(executed_notebook_path: Path, title: str) -> str:
-    """The executed notebook as one self-contained HTML page (a string); ReportlibError if the run failed."""
+@functools.lru_cache(maxsize=1)
+def _exporter() -> Any:
+    """nbconvert's HTML exporter with the report template, built once per process (its templates compile once)."""
     from nbconvert import HTMLExporter
 
+    return HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+
+
+def render_html(executed_notebook_path: Path, title: str) -> str:
+    """The executed notebook as one self-contained HTML page (a string); ReportlibError if the run failed."""
     from . import __version__
     from .views import facts_html
 
@@ -271,13 +283,6 @@ def render_html(executed_notebook_path: Path, title: str) -> str:
     if pm_meta.get("duration") is not None:
         facts["duration_s"] = pm_meta["duration"]
     clean.metadata["title"] = title
-    exporter = HTMLExporter(
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
     resources = {"rl": {
         "title": title,
         "kicker": "Support operations",
@@ -288,6 +293,6 @@ def render_html(executed_notebook_path: Path, title: str) -> str:
         "footer_html": facts_html(facts),
         "version": __version__,
     }}
-    page, _ = exporter.from_notebook_node(clean, resources=resources)
+    page, _ = _exporter().from_notebook_node(clean, resources=resources)
     page = page.replace("<!--RL-TOC-->", _toc(page), 1)
     return page

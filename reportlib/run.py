@@ -20,6 +20,7 @@ everything else (parameter injection, error markers, output notebook) is papermi
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import html
 import json
@@ -132,7 +133,7 @@ def plan_jobs(month: str, reports: Iterable[str], clients: Iterable[tuple[str, s
 
 # --- worker side: one warm kernel per process ------------------------------------------------------
 
-_WORKER: dict[str, Any] = {"km": None, "sockdir": None, "used": 0, "cwd": None}
+_WORKER: dict[str, Any] = {"km": None, "kc": None, "sockdir": None, "used": 0, "cwd": None}
 _RESET_CODE = ("get_ipython().reset(new_session=True, aggressive=False)\n"
                "import os as _rl_os; _rl_os.chdir({cwd!r}); del _rl_os")
 
@@ -162,6 +163,10 @@ def _warm_engine():
                              kernel_name=kernel_name, log=logger, log_output=log_output,
                              stdout_file=stdout_file, stderr_file=stderr_file)
             client.reset_code = reset_code
+            # the client (zmq channels) of this worker's kernel outlives a notebook too: a new one costs a
+            # kernel_info round trip and jupyter_client's 0.2 s wait for a quiet IOPub channel. Messages left
+            # from an earlier notebook are skipped: nbclient only reads replies to its own requests.
+            client.kc = _WORKER["kc"] if _WORKER["kc"] is not None and km is _WORKER["km"] else None
             try:
                 return client.execute()
             except BaseException:
@@ -173,7 +178,9 @@ def _warm_engine():
                         write_ipynb(nb_man.nb, debug_path)
                 raise
             finally:
-                if client.kc is not None:  # we own the client, not the kernel: close our channels
+                if km is _WORKER["km"] and km is not None and km.has_kernel:
+                    _WORKER["kc"] = client.kc  # kept for the next notebook on this kernel
+                elif client.kc is not None:
                     client.kc.stop_channels()
 
     papermill_engines.register("reportlib-warm", _Engine)
@@ -194,7 +201,10 @@ def _new_kernel_manager(kernel_name: str):
 
 
 def _shutdown_kernel() -> None:
-    km, _WORKER["km"], _WORKER["used"] = _WORKER["km"], None, 0
+    km, kc, _WORKER["km"], _WORKER["kc"], _WORKER["used"] = _WORKER["km"], _WORKER["kc"], None, None, 0
+    if kc is not None:
+        with contextlib.suppress(Exception):
+            kc.stop_channels()
     if km is None:
         return
     from jupyter_core.utils import run_sync
@@ -282,13 +292,18 @@ def warm_kernel(payload: dict) -> float:
     try:
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nb.cells = [nbformat.v4.new_code_cell(payload.get("preload") or "pass")]
+        # after the imports, gc.freeze() moves everything imported out of the collector's reach, so the
+        # collections that every later notebook triggers (and the namespace reset) skip the libraries' objects
+        nb.cells = [nbformat.v4.new_code_cell((payload.get("preload") or "pass") + "\nimport gc as _rl_gc\n"
+                                              "_rl_gc.collect()\n_rl_gc.freeze()\ndel _rl_gc")]
         nbformat.write(nb, folder / "warm.ipynb")
         with contextlib.chdir(payload["cwd"]):
             papermill.execute_notebook(str(folder / "warm.ipynb"), str(folder / "out.ipynb"),
                                        engine_name=_warm_engine(), progress_bar=False, km=km,
                                        execution_timeout=600, start_timeout=120)
         _load_renderer(payload["renderer"])(str(folder / "out.ipynb"), "warm-up")
+        gc.collect()
+        gc.freeze()  # the same in this worker, which holds papermill, nbclient and nbconvert
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _WORKER["used"] = 1  # the first notebook starts with a namespace reset, like every later one

@@ -290,7 +290,9 @@ def add_seconds_local(local: Any, seconds: Any, tz: str | None) -> np.ndarray:
     Ambiguous wall times (the repeated hour when clocks fall back) are read as the first occurrence.
     """
     t = pd.to_datetime(pd.Series(np.asarray(local).ravel()))
-    s = pd.to_timedelta(pd.Series(np.asarray(seconds, dtype="float64").ravel()), unit="s")
+    secs = np.asarray(seconds, dtype="float64").ravel()
+    ns = np.where(np.isfinite(secs), np.round(secs * 1e9), 0).astype("int64").view("timedelta64[ns]")
+    s = pd.Series(np.where(np.isfinite(secs), ns, np.timedelta64("NaT", "ns")))
     if tz is None:
         return (t + s).to_numpy(dtype="datetime64[ns]")
     aware = t.dt.tz_localize(tz, ambiguous=np.ones(len(t), dtype=bool), nonexistent="shift_forward")
@@ -351,19 +353,30 @@ def email_first_response(
         as_of = max(end, pd.Timestamp(latest)) if latest is not None else end
     as_of = pd.Timestamp(as_of)
     rows = _email_rows(t, start, end, by)
+    times = _email_business_times(rows, calendar, tz, np.full(len(rows), as_of.to_datetime64()))
+    return _email_summary(_judge_emails(rows, threshold_h, *times), by, threshold_h)
+
+
+def _email_business_times(rows: pd.DataFrame, calendar: BusinessCalendar, tz: str | None,
+                          as_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Business seconds from each email's arrival to its first response, and to its own `as_of`
+    (local naive datetime64 per row): what every first-response threshold is judged on."""
+    arrived = rows["arrived_at"].to_numpy(dtype="datetime64[ns]")
+    response_at = add_seconds_local(arrived, rows["wait_s"].to_numpy(dtype="float64"), tz)
+    clock_arrived, clock_response, clock_now = calendar.clocks(arrived, response_at, as_of)
+    return clock_response - clock_arrived, clock_now - clock_arrived
+
+
+def _judge_emails(rows: pd.DataFrame, threshold_h: float, response_bh: np.ndarray,
+                  open_bh: np.ndarray) -> pd.DataFrame:
+    """Email rows with 0/1 columns received, responded, responded_within, open_past_threshold, pending
+    and response_business_s, from the business times of _email_business_times."""
     limit = threshold_h * 3600.0
     handled = (rows["outcome"] == "handled").to_numpy()
     is_open = (rows["outcome"] == "open").to_numpy()
-    arrived = rows["arrived_at"].to_numpy(dtype="datetime64[ns]")
-    response_at = add_seconds_local(arrived, rows["wait_s"].to_numpy(dtype="float64"), tz)
-    clock_arrived, clock_response, clock_now = calendar.clocks(
-        arrived, response_at, np.full(len(rows), as_of.to_datetime64())
-    )
-    response_bh = clock_response - clock_arrived
-    open_bh = clock_now - clock_arrived
     within = handled & (response_bh <= limit + 1e-6)
     pending = is_open & ~(open_bh > limit + 1e-6)
-    rows = rows.assign(
+    return rows.assign(
         received=1,
         responded=handled.astype(int),
         responded_within=within.astype(int),
@@ -371,6 +384,10 @@ def email_first_response(
         pending=pending.astype(int),
         response_business_s=np.where(handled, response_bh, np.nan),
     )
+
+
+def _email_summary(rows: pd.DataFrame, by: list[str], threshold_h: float) -> pd.DataFrame:
+    """Judged email rows (_judge_emails) summed per `by` group, with service_level (0..1) and mean hours."""
     cols = ["received", "responded", "responded_within", "open_past_threshold", "pending"]
     if by:
         out = rows.groupby(by, dropna=False, sort=True).agg(
@@ -557,28 +574,32 @@ def _term_key(term: Term) -> tuple:
             term.short_abandon_s)
 
 
-def _term_value(term: Term, row: pd.Series | None) -> dict[str, float]:
-    """numerator, denominator and value of a term from a counts row (or an email first-response row)."""
-    if row is None:
-        return {"numerator": 0.0, "denominator": 0.0, "value": np.nan, "volume": 0.0}
-    if "measured" in row.index:  # email business-hours row
-        num, den = float(row["responded_within"]), float(row["measured"])
-        return {"numerator": num, "denominator": den, "value": num / den if den else np.nan,
-                "volume": float(row["received"]), "pending": float(row["pending"])}
-    counts = row.to_frame().T
-    volume = float(row["offered"])
+def _term_columns(term: Term, g: pd.DataFrame) -> dict[str, pd.Series]:
+    """volume, numerator, denominator, value and pending of a term from counts rows (or email
+    first-response rows), one per row of `g`; a client without contacts has NaN counts and gets 0s."""
+    def col(name: str) -> pd.Series:
+        return pd.to_numeric(g[name], errors="coerce").astype("float64").fillna(0.0)
+
+    if term.channel == "email" and term.threshold_h is not None and term.metric == "service_level":
+        num, den = col("responded_within"), col("measured")
+        return {"volume": col("received"), "numerator": num, "denominator": den, "value": _ratio(num, den),
+                "pending": col("pending")}
+    zero = pd.Series(0.0, index=g.index)
     if term.metric == "service_level":
-        value = float(service_level_from_counts(counts, term.sl_definition).iloc[0])
-        num = float(row["answered_within_threshold"])
+        counts = pd.DataFrame({c: col(c) for c in ("answered_within_threshold", "abandoned_within_threshold",
+                                                    "offered", "handled", "abandoned_after_threshold")})
+        num = counts["answered_within_threshold"]
         if term.sl_definition == "abandons_within_t_met":
-            num += float(row["abandoned_within_threshold"])
-        den = {"offered": row["offered"], "answered": row["handled"],
-               "abandons_excluded": row["handled"] + row["abandoned_after_threshold"],
-               "abandons_within_t_met": row["offered"]}[term.sl_definition]
-        return {"numerator": num, "denominator": float(den), "value": value, "volume": volume}
+            num = num + counts["abandoned_within_threshold"]
+        den = {"offered": counts["offered"], "answered": counts["handled"],
+               "abandons_excluded": counts["handled"] + counts["abandoned_after_threshold"],
+               "abandons_within_t_met": counts["offered"]}[term.sl_definition]
+        value = service_level_from_counts(counts, term.sl_definition)
+        return {"volume": counts["offered"], "numerator": num, "denominator": den, "value": value, "pending": zero}
     a, b = (_SHARE_COUNTS if METRICS[term.metric][0] == "share" else _MEAN_COUNTS)[term.metric]
-    num, den = float(row[a]), float(row[b])
-    return {"numerator": num, "denominator": den, "value": num / den if den else np.nan, "volume": volume}
+    num, den = col(a), col(b)
+    return {"volume": col("offered"), "numerator": num, "denominator": den, "value": _ratio(num, den),
+            "pending": zero}
 
 
 def _met(value: float, term: Term) -> Any:
@@ -586,6 +607,14 @@ def _met(value: float, term: Term) -> Any:
         return pd.NA
     eps = 1e-12
     return bool(value >= term.goal - eps) if term.direction == "min" else bool(value <= term.goal + eps)
+
+
+def _met_series(value: pd.Series, term: Term) -> pd.Series:
+    """_met over a column: True/False against the goal (1e-12 tolerance), missing where value is not finite."""
+    v = value.to_numpy(dtype="float64")
+    eps = 1e-12
+    ok = v >= term.goal - eps if term.direction == "min" else v <= term.goal + eps
+    return pd.Series(pd.arrays.BooleanArray(ok, ~np.isfinite(v)), index=value.index)
 
 
 def _evaluate(
@@ -597,7 +626,15 @@ def _evaluate(
     calendar: BusinessCalendar | None,
     as_of: pd.Timestamp | None,
     tz: str | None,
+    monthly: bool = False,
 ) -> pd.DataFrame:
+    """One row per (period,) client and term over [start, end): counts from one engine query per
+    distinct (channel, threshold, short abandon) and one pass over the emails, then vectorized.
+
+    monthly: one period per calendar month in the range, emails still open judged at their month's end
+    (or at `as_of` when given); otherwise the whole range is one period starting at `start`.
+    """
+    calendar = calendar or BusinessCalendar()
     t = _with_optional(_as_table(contacts), _CONTACT_TYPES)
     clients = clients.copy()
     if "sla_profile" not in clients:
@@ -608,59 +645,76 @@ def _evaluate(
         raise UsageError(
             f"clients name SLA profiles missing from parameters/sla_contracts.yaml: {', '.join(unknown)}"
         )
-    results: dict[tuple, pd.DataFrame] = {}
-    used = [term for p in set(clients["sla_profile"].astype(str)) for term in terms_by_profile[p]]
-    needed = {_term_key(term) for term in used}
+    profiles = list(dict.fromkeys(clients["sla_profile"].astype(str)))
+    used = [term for p in profiles for term in terms_by_profile[p]]
+    if not len(clients) or not used:
+        return pd.DataFrame()
+    if monthly:
+        periods = pd.period_range(start, end - pd.Timedelta(microseconds=1), freq="M").start_time
+    else:
+        periods = pd.DatetimeIndex([start])
     with_repeat = any(term.metric == "fcr_repeat" for term in used)
-    for key in needed:
+    results: dict[tuple, pd.DataFrame] = {}
+    keys = list(dict.fromkeys(_term_key(term) for term in used))
+    if any(key[0] == "email_bh" for key in keys):  # one fetch and one business clock for every threshold
+        emails = _email_rows(t, start, end, ["client_id"])
+        period = (emails["arrived_at"].dt.to_period("M").dt.start_time if monthly
+                  else pd.Series(start, index=emails.index)).astype("datetime64[ns]")
+        if as_of is not None:
+            judged_at = np.full(len(emails), as_of.to_datetime64())
+        elif monthly:  # each month's open emails are judged at that month's end
+            judged_at = (period + pd.offsets.MonthBegin(1)).to_numpy(dtype="datetime64[ns]")
+        else:
+            judged_at = np.full(len(emails), end.to_datetime64())
+        times = _email_business_times(emails, calendar, tz, judged_at)
+        emails = emails.assign(period=period)
+    for key in keys:
         if key[0] == "email_bh":
-            results[key] = email_first_response(
-                t, start=start, end=end, threshold_h=key[1], calendar=calendar,
-                by=["client_id"], as_of=as_of if as_of is not None else end, tz=tz,
-            ).set_index("client_id")
+            results[key] = _email_summary(_judge_emails(emails, key[1], *times), ["period", "client_id"], key[1])
         else:
             _, channel, th, sa = key
-            results[key] = contact_counts(
-                t.filter(t.channel == channel), grain=None, by=["client_id"], start=start, end=end,
-                sl_threshold_s=th, short_abandon_s=sa, with_repeat=with_repeat,
-            ).set_index("client_id")
-    rows = []
-    for _, c in clients.iterrows():
-        profile = str(c["sla_profile"])
-        fee = float(c["monthly_fee"]) if "monthly_fee" in c and pd.notna(c.get("monthly_fee")) else np.nan
-        for term in terms_by_profile[profile]:
-            res = results[_term_key(term)]
-            row = res.loc[c["client_id"]] if c["client_id"] in res.index else None
-            v = _term_value(term, row)
-            met = _met(v["value"], term)
-            rows.append({
-                "client_id": c["client_id"],
-                "client_name": c.get("client_name"),
-                "sla_profile": profile,
-                "term": term.label,
-                "channel": term.channel,
-                "metric": term.metric,
-                "threshold_s": term.threshold_s,
-                "threshold_h": term.threshold_h,
+            res = contact_counts(
+                t.filter(t.channel == channel), grain="month" if monthly else None, by=["client_id"],
+                start=start, end=end, sl_threshold_s=th, short_abandon_s=sa, with_repeat=with_repeat,
+            )
+            if not monthly:
+                res.insert(0, "period", start)
+            results[key] = res
+    for res in results.values():
+        res["period"] = pd.to_datetime(res["period"]).astype("datetime64[ns]")
+        res["client_id"] = res["client_id"].astype(str)
+    base = pd.DataFrame({
+        "client_id": clients["client_id"].astype(str).to_numpy(),
+        "client_name": clients["client_name"].to_numpy() if "client_name" in clients else None,
+        "sla_profile": clients["sla_profile"].astype(str).to_numpy(),
+        "monthly_fee": pd.to_numeric(clients["monthly_fee"], errors="coerce").to_numpy(dtype="float64")
+        if "monthly_fee" in clients else np.nan,
+        "_client": np.arange(len(clients)),
+    })
+    grid = base.merge(pd.DataFrame({"period": periods.astype("datetime64[ns]")}), how="cross")
+    parts, term_rows = [], []
+    for profile in profiles:
+        mine = grid[grid["sla_profile"] == profile]
+        for i, term in enumerate(terms_by_profile[profile]):
+            g = mine.merge(results[_term_key(term)], on=["period", "client_id"], how="left")
+            v = _term_columns(term, g)
+            parts.append(g[["period", "client_id", "client_name", "sla_profile", "monthly_fee", "_client"]].assign(
+                volume=v["volume"], numerator=v["numerator"], denominator=v["denominator"], pending=v["pending"],
+                actual=v["value"], met=_met_series(v["value"], term), _order=i, _tid=len(term_rows)))
+            term_rows.append({
+                "_tid": len(term_rows), "term": term.label, "channel": term.channel, "metric": term.metric,
+                "threshold_s": term.threshold_s, "threshold_h": term.threshold_h,
                 "sl_definition": term.sl_definition if term.metric == "service_level" else None,
-                "goal": term.goal,
-                "direction": term.direction,
-                "volume": v["volume"],
-                "numerator": v["numerator"],
-                "denominator": v["denominator"],
-                "pending": v.get("pending", 0.0),
-                "actual": v["value"],
-                "met": met,
-                "monthly_fee": fee,
-                "penalty_share": term.penalty_share,
-                "penalty_at_risk": (term.penalty_share * fee if fee == fee else np.nan) if met is False else 0.0,
-                "_term": term,
+                "goal": term.goal, "direction": term.direction, "penalty_share": term.penalty_share, "_term": term,
             })
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
+    out = pd.concat(parts, ignore_index=True).merge(pd.DataFrame(term_rows), on="_tid", how="left")
+    out = out.sort_values(["period", "_client", "_order"], kind="stable").reset_index(drop=True)
     out["met"] = out["met"].astype("boolean")
-    return out
+    missed = (out["met"] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712 - NA-aware
+    out["penalty_at_risk"] = np.where(missed, out["penalty_share"] * out["monthly_fee"], 0.0)
+    return out[["period", "client_id", "client_name", "sla_profile", "term", "channel", "metric", "threshold_s",
+                "threshold_h", "sl_definition", "goal", "direction", "volume", "numerator", "denominator",
+                "pending", "actual", "met", "monthly_fee", "penalty_share", "penalty_at_risk", "_term"]]
 
 
 def evaluate_compliance(
@@ -678,11 +732,36 @@ def evaluate_compliance(
     `profiles` is the `profiles` mapping of sla_contracts.yaml (or already parsed Terms). Open
     emails are judged at `as_of` (default: the month end). One row per client and term.
     """
-    terms = _parsed(profiles)
     start, end = month_bounds(month)
-    out = _evaluate(contacts, clients, terms, start, end, calendar,
+    out = _evaluate(contacts, clients, _parsed(profiles), start, end, calendar,
                     pd.Timestamp(as_of) if as_of is not None else None, tz)
-    return out.drop(columns="_term", errors="ignore")
+    return out.drop(columns=["_term", "period"], errors="ignore")
+
+
+def compliance_history(
+    contacts: ir.Table | pd.DataFrame,
+    clients: pd.DataFrame,
+    profiles: Mapping[str, Any],
+    first_month: str,
+    last_month: str,
+    *,
+    calendar: BusinessCalendar | None = None,
+    tz: str | None = "America/New_York",
+) -> pd.DataFrame:
+    """evaluate_compliance for every month from first_month to last_month (YYYY-MM) in one pass.
+
+    The same rows as evaluate_compliance month by month (each month's open emails judged at its end),
+    with a leading `month` column (YYYY-MM); one engine query per kind of term for the whole range.
+    """
+    first, last = pd.Period(str(first_month), freq="M"), pd.Period(str(last_month), freq="M")
+    if last < first:
+        raise UsageError(f"compliance_history: {first} is after {last}")
+    out = _evaluate(contacts, clients, _parsed(profiles), first.start_time, (last + 1).start_time, calendar,
+                    None, tz, monthly=True)
+    if out.empty:
+        return out
+    out.insert(0, "month", out.pop("period").dt.to_period("M").astype(str))
+    return out.drop(columns="_term")
 
 
 def _parsed(profiles: Mapping[str, Any]) -> dict[str, list[Term]]:
@@ -765,7 +844,7 @@ def month_to_date(
     as_of = pd.Timestamp(as_of)
     if not start <= as_of <= end:
         raise UsageError(f"as_of {as_of} is not inside {month}")
-    res = _evaluate(contacts, clients, terms, start, as_of, calendar, as_of, tz)
+    res = _evaluate(contacts, clients, terms, start, as_of, calendar, as_of, tz).drop(columns="period", errors="ignore")
     if res.empty:
         return res.drop(columns="_term", errors="ignore")
     if expected_remaining is None:

@@ -284,11 +284,11 @@ class ReportContext:
             note(msg, "missing")
             self.notes.append(msg)
 
-    def client_source(self) -> "ClientSource":
-        """The data source narrowed to this report's client (contacts, intervals, clients)."""
+    def client_source(self) -> Any:
+        """The data source narrowed to this report's client (load.ClientSource: contacts, intervals, clients)."""
         if not self.client_id:
             raise UsageError("this report has no client_id")
-        return ClientSource(self.source, self.client_id)
+        return self.source.for_client(self.client_id)
 
     def redact(self, text: str) -> str:
         """Text with agent names (and other private terms) removed, for reports that must not name people."""
@@ -346,40 +346,6 @@ def _jsonable(v: Any) -> bool:
         return True
     except (TypeError, ValueError):
         return False
-
-
-class ClientSource:
-    """A view of a Source holding one client's data only: contacts, intervals and clients filtered by client_id.
-
-    Other tables pass through (the roster and activity are needed for nothing client-specific and are
-    never shown in a client review). Every reportlib function that takes a source works on it.
-    """
-
-    def __init__(self, source: Any, client_id: str):
-        self._source = source
-        self.client_id = client_id
-        self.tz = getattr(source, "tz", None)
-        self.warnings: list[str] = []
-        self.fingerprint = getattr(source, "fingerprint", "")
-        self.con = getattr(source, "con", None)
-
-    def has(self, name: str) -> bool:
-        return self._source.has(name)
-
-    def require(self, *names: str) -> None:
-        self._source.require(*names)
-
-    def table(self, name: str):
-        t = self._source.table(name)
-        if name in ("contacts", "intervals"):
-            t = t.filter(t.client_id == self.client_id)
-        return t
-
-    def frame(self, name: str) -> pd.DataFrame:
-        f = self._source.frame(name)
-        if name == "clients":
-            f = f[f["client_id"].astype(str) == self.client_id].reset_index(drop=True)
-        return f
 
 
 def data_range(source: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

@@ -155,6 +155,26 @@ def test_cache_is_used_for_unchanged_files(tmp_path, monkeypatch):
     assert changed.fingerprint != first.fingerprint
 
 
+def test_an_unchanged_source_is_reused_in_the_process_and_hands_out_copies(tmp_path):
+    folder = make_source(tmp_path / "d")
+    first = open_source(folder)
+    assert open_source(folder) is first  # a warm kernel's next report: tables and memo already there
+    agents = first.frame("agents")
+    agents.loc[0, "name"] = "Changed"
+    assert first.frame("agents").loc[0, "name"] == "Ann Lee"  # a caller's edits stay in its copy
+    computed = []
+    got = first.memo(("n",), lambda: computed.append(1) or pd.DataFrame({"x": [1]}))
+    got.loc[0, "x"] = 99
+    assert first.memo(("n",), lambda: computed.append(1) or pd.DataFrame({"x": [2]}))["x"].tolist() == [1]
+    assert computed == [1]
+    # another time zone is another source; a changed file opens afresh, with nothing remembered
+    assert open_source(folder, "Europe/London") is not first
+    write(folder, "agents.csv", AGENTS + "A3,Cy Dee,Team 1,2024-03-01\n")
+    changed = open_source(folder)
+    assert changed is not first and len(changed.frame("agents")) == 3
+    assert changed.memo(("n",), lambda: pd.DataFrame({"x": [2]}))["x"].tolist() == [2]
+
+
 def test_duckdb_url_source(tmp_path):
     folder = make_source(tmp_path / "d")
     src = open_source(folder)

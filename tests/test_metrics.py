@@ -274,6 +274,33 @@ def test_fcr_repeat_by_hand():
     assert k2["fcr_repeat"] == pytest.approx(6 / 11)
 
 
+def test_fcr_repeat_per_client_looks_within_the_client():
+    rows = [
+        # caller c1 calls about client C1, then two days later about client C2, same reason
+        dict(caller_id="c1", reason="A", client_id="C1", arrived_at="2025-01-06 10:00", outcome="handled",
+             wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c1", reason="A", client_id="C2", arrived_at="2025-01-08 10:00", outcome="handled",
+             wait_s=1, handle_s=1, agent_id="a"),
+        # and again about C1 within the week: C1's first contact is repeated after all
+        dict(caller_id="c2", reason="A", client_id="C1", arrived_at="2025-01-06 10:00", outcome="handled",
+             wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c2", reason="A", client_id="C2", arrived_at="2025-01-07 10:00", outcome="handled",
+             wait_s=1, handle_s=1, agent_id="a"),
+        dict(caller_id="c2", reason="A", client_id="C1", arrived_at="2025-01-09 10:00", outcome="handled",
+             wait_s=1, handle_s=1, agent_id="a"),
+    ]
+    t = table(frame(rows))
+    # over everything: c1's first contact and c2's first two are repeats: 2 of 5 resolved
+    assert one(contact_kpis(t, grain=None))["fcr_repeat"] == pytest.approx(2 / 5)
+    # per client, only the client's own contacts count: C1 has c1 (resolved), c2 x2 (first repeated)
+    per = contact_kpis(t, grain=None, by=["client_id"]).set_index("client_id")["fcr_repeat"]
+    assert per.to_dict() == pytest.approx({"C1": 2 / 3, "C2": 1.0})
+    # the same as over each client's contacts alone
+    for cid, value in per.items():
+        alone = frame(rows)
+        assert one(contact_kpis(table(alone[alone["client_id"] == cid]), grain=None))["fcr_repeat"] == value
+
+
 def test_group_by_agent_attributes_joins_agents():
     rows = [
         dict(arrived_at="2025-01-02 10:00", outcome="handled", wait_s=5, handle_s=100, agent_id="a1"),

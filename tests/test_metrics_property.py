@@ -53,10 +53,13 @@ def reference_kpis(
     by = list(by)
     d = df.copy()
     # repeat contacts: the next contact of the same caller about the same reason within the window
+    # (within the same client when figures are per client)
     if d["caller_id"].notna().any():
         d["_reason"] = d["reason"].astype("object").where(d["reason"].notna(), "\x00")
-        d = d.sort_values(["caller_id", "_reason", "arrived_at"], kind="stable")
-        grouped = d.groupby(["caller_id", "_reason"], sort=False)["arrived_at"]
+        d["_client"] = d["client_id"].astype("object").where(d["client_id"].notna(), "\x00")
+        same = ["caller_id", "_reason"] + (["_client"] if "client_id" in by else [])
+        d = d.sort_values([*same, "arrived_at"], kind="stable")
+        grouped = d.groupby(same, sort=False)["arrived_at"]
         nxt, prev = grouped.shift(-1), grouped.shift(1)
         # a later contact within the window, or another contact at the very same time
         d["_repeat"] = d["caller_id"].notna() & (

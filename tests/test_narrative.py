@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -247,3 +249,69 @@ def test_monthly_summary_against_hand_computed_figures(tmp_path):
     hist = s["history"].set_index("month")
     assert list(hist.index) == [str(p) for p in pd.period_range("2024-04", "2025-04", freq="M")]
     assert np.isnan(hist.loc["2024-05", "service_level"])
+
+
+@pytest.fixture(scope="module")
+def two_sources(tmp_path_factory):
+    """A small generated operation, and a copy holding one client's contacts and clients row alone."""
+    from reportlib import sample
+    from reportlib.load import open_source
+
+    root = tmp_path_factory.mktemp("clients")
+    full, alone = root / "full", root / "alone"
+    sample.sample_data(full, seed=11, start="2025-01", months=3, agents=30, clients=6)
+    client = "C002"
+    alone.mkdir()
+    for path in full.iterdir():
+        if path.name == "contacts.csv":
+            c = pd.read_csv(path, dtype=str, keep_default_na=False)
+            c[c["client_id"] == client].to_csv(alone / path.name, index=False)
+        elif path.name == "clients.csv":
+            c = pd.read_csv(path, dtype=str, keep_default_na=False)
+            c[c["client_id"] == client].to_csv(alone / path.name, index=False)
+        elif path.is_file():
+            (alone / path.name).write_bytes(path.read_bytes())
+    old = os.environ.get("REPORTLIB_CACHE")
+    os.environ["REPORTLIB_CACHE"] = str(root / "cache")
+    try:
+        yield open_source(str(full)), open_source(str(alone)), client
+    finally:
+        if old is None:
+            os.environ.pop("REPORTLIB_CACHE", None)
+        else:
+            os.environ["REPORTLIB_CACHE"] = old
+
+
+def test_a_clients_figures_from_the_shared_all_client_pass_equal_those_from_its_data_alone(two_sources):
+    from reportlib.params import load_params
+
+    full, alone, client = two_sources
+    params = load_params()
+    view = full.for_client(client)
+    first, last = "2025-01", "2025-03"
+    pairs = [
+        (n.channel_history(view, params, first, last), n.channel_history(alone, params, first, last)),
+        (n.channel_history(view, params, first, last, by=()), n.channel_history(alone, params, first, last, by=())),
+        (n.email_history(view, params, first, last, 12.0), n.email_history(alone, params, first, last, 12.0)),
+        (n.compliance(view, params, last), n.compliance(alone, params, last)),
+        (n.compliance_history(view, params, first, last), n.compliance_history(alone, params, first, last)),
+    ]
+    for got, want in pairs:
+        assert len(want) > 0
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+    start, end = pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-01")
+    pd.testing.assert_series_equal(n.contact_reasons(view, start, end), n.contact_reasons(alone, start, end))
+    # the all-client pass is remembered on the full source: a second client's view reuses it
+    calls = []
+    from reportlib import sla
+
+    real = sla.compliance_history
+    try:
+        sla.compliance_history = lambda *a, **k: calls.append(1) or real(*a, **k)
+        other = n.compliance(full.for_client("C003"), params, last)
+    finally:
+        sla.compliance_history = real
+    assert calls == [] and set(other["client_id"]) == {"C003"}
+    # and what comes back is the caller's own copy
+    other.loc[:, "actual"] = -1.0
+    assert (n.compliance(full.for_client("C003"), params, last)["actual"] != -1.0).any()

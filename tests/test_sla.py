@@ -15,6 +15,7 @@ from reportlib.sla import (
     BusinessCalendar,
     add_seconds_local,
     business_calendar,
+    compliance_history,
     email_backlog,
     email_first_response,
     evaluate_compliance,
@@ -276,6 +277,40 @@ def test_compliance_penalties_by_hand():
     bad = clients.assign(sla_profile=["gold", "platinum", "gold"])
     with pytest.raises(UsageError, match="platinum"):
         evaluate_compliance(table(frame(rows)), bad, PROFILES, "2025-01")
+
+
+def test_compliance_history_is_each_month_judged_on_its_own():
+    rows = (phone("C1", 10, "handled", 10, day="2025-01-10 10:00")
+            + phone("C1", 10, "handled", 10, day="2025-02-10 10:00")
+            + phone("C1", 10, "handled", 45, day="2025-02-11 10:00")
+            + phone("C2", 4, "handled", 50, day="2025-02-12 10:00") + phone("C2", 1, "abandoned", 70, day="2025-02-12 11:00")
+            # open since Fri 31 Jan 17:00: judged at January's end (1 business hour): pending, not missed
+            + [email("2025-01-31 17:00", "open")]
+            # answered after one business hour in February
+            + [email("2025-02-03 10:00", "handled", H)])
+    clients = pd.DataFrame({"client_id": ["C1", "C2"], "client_name": ["Acme", "Beta"],
+                            "sla_profile": ["gold", "silver"], "monthly_fee": [10000.0, 5000.0]})
+    t = table(frame(rows))
+    hist = compliance_history(t, clients, PROFILES, "2025-01", "2025-03")
+    assert list(dict.fromkeys(hist["month"])) == ["2025-01", "2025-02", "2025-03"]
+    key = hist.set_index(["month", "client_id", "term"])
+    sl = "phone service level 80% in 30 s"
+    assert key.loc[("2025-01", "C1", sl), "actual"] == 1.0 and key.loc[("2025-01", "C1", sl), "met"] == True  # noqa: E712
+    assert key.loc[("2025-02", "C1", sl), "actual"] == pytest.approx(0.5)
+    assert key.loc[("2025-02", "C1", sl), "penalty_at_risk"] == pytest.approx(500)
+    em = "email service level 50% in 8 business h"
+    assert key.loc[("2025-01", "C1", em), "pending"] == 1 and pd.isna(key.loc[("2025-01", "C1", em), "met"])
+    assert key.loc[("2025-02", "C1", em), "actual"] == 1.0 and key.loc[("2025-02", "C1", em), "volume"] == 1
+    # silver, 'answered' at 60 s: 4 of 4 answered within 60 s in February
+    assert key.loc[("2025-02", "C2", "phone service level 80% in 60 s"), "actual"] == 1.0
+    assert hist[hist["month"] == "2025-03"]["met"].isna().all()  # no contacts in March
+    # the same rows as evaluate_compliance month by month (a second code path: one month, one period)
+    for month in ("2025-01", "2025-02", "2025-03"):
+        one = evaluate_compliance(t, clients, PROFILES, month)
+        got = hist[hist["month"] == month].drop(columns="month").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, one, check_dtype=False)
+    with pytest.raises(UsageError, match="after"):
+        compliance_history(t, clients, PROFILES, "2025-03", "2025-01")
 
 
 def test_profile_parsing_errors_name_the_term():
