@@ -673,8 +673,8 @@ class ClientSource:
 
     The roster and activity are needed for nothing client-specific and are never shown in a client
     review. Every reportlib function that takes a source works on it. `parent` and `client_id` let
-    the report helpers compute a figure once for every client on the parent (`Source.memo`) and keep
-    this client's rows; a client's figures depend on that client's contacts alone either way.
+    the report helpers (narrative) compute a figure once for every client on the parent (`Source.memo`)
+    and keep this client's rows, which equal the figures computed over the client's data alone.
     """
 
     def __init__(self, source: Source, client_id: str):

@@ -454,7 +454,8 @@ def _one_client(source: Any, compute_all: Callable[[Any], pd.DataFrame]) -> pd.D
     grouped by client_id, remembered on the parent) narrowed to this client's rows; None otherwise.
 
     A per-client batch thus aggregates once for all clients. The rows equal those computed over the
-    client's data alone: every aggregate here groups by client_id and reads nothing across clients.
+    client's data alone (tests/test_narrative.py): every aggregate here groups by client_id and reads
+    nothing across clients (repeat contacts are looked for within the client).
     """
     parent, client_id = getattr(source, "parent", None), getattr(source, "client_id", None)
     if parent is None or client_id is None or not parent.has("contacts"):
@@ -484,7 +485,8 @@ def email_history(source: Any, params: Mapping[str, Any], first_month: Any, last
                   threshold_h: float, by: Sequence[str] = ()) -> pd.DataFrame:
     """Email first response within `threshold_h` business hours per month (sla.email_first_response, one pass).
 
-    Emails still open are judged at the end of the last month. Columns: month (YYYY-MM), [by], received,
+    Emails still open are judged at the later of the last month's end and the data's latest arrival
+    (for a client's view, the whole source's latest arrival: the best witness of when the data was taken). Columns: month (YYYY-MM), [by], received,
     responded_within, missed, pending, service_level (0..1), mean_response_business_h.
     """
     from . import sla

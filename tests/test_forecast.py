@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -508,15 +507,9 @@ def small_sample(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("sample")
     sample.sample_data(folder, seed=5, start="2024-07", months=15, agents=30, clients=8)
-    os_env = os.environ.get("REPORTLIB_CACHE")
-    os.environ["REPORTLIB_CACHE"] = str(folder / "cache")
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REPORTLIB_CACHE", str(folder / "cache"))
         yield open_source(str(folder))
-    finally:
-        if os_env is None:
-            os.environ.pop("REPORTLIB_CACHE", None)
-        else:
-            os.environ["REPORTLIB_CACHE"] = os_env
 
 
 def test_sample_operation_backtest_beats_the_baselines(small_sample):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,6 +153,29 @@ def test_compliance_by_client_counts_misses_and_penalties():
     assert np.isnan(n.compliance_by_client(comp).set_index("client_id").loc["A", "penalty_at_risk"])
 
 
+def test_compliance_trend_per_month_by_hand():
+    def row(month, client, met, penalty=0.0, actual=0.9):
+        return {"month": month, "client_id": client, "client_name": client, "sla_profile": "gold", "term": "t",
+                "metric": "service_level", "goal": 0.8, "actual": actual, "met": met, "penalty_at_risk": penalty}
+
+    hist = pd.DataFrame([
+        # January: A met both terms, B missed one of two (fee 30 at risk), C had no contacts
+        row("2025-01", "A", True), row("2025-01", "A", True),
+        row("2025-01", "B", False, 30.0, 0.7), row("2025-01", "B", True),
+        row("2025-01", "C", pd.NA, 0.0, np.nan),
+        # February: everybody met everything
+        row("2025-02", "A", True), row("2025-02", "B", True),
+    ])
+    hist["met"] = hist["met"].astype("boolean")
+    t = n.compliance_trend(hist)
+    assert list(t.index) == ["2025-01", "2025-02"]
+    assert t.loc["2025-01", "clients_met"] == pytest.approx(1 / 2)  # A of A and B (C not judged)
+    assert t.loc["2025-01", "terms_met"] == pytest.approx(3 / 4)
+    assert t.loc["2025-01", "terms_missed"] == 1 and t.loc["2025-01", "penalty_at_risk"] == 30.0
+    assert t.loc["2025-02", "clients_met"] == 1.0 and t.loc["2025-02", "terms_missed"] == 0
+    assert n.compliance_trend(hist.iloc[0:0]).empty
+
+
 def test_calendar_spans_merge_runs_and_numbered_events():
     dates = pd.date_range("2026-03-01", periods=6, freq="D")
     feats = pd.DataFrame({"holiday_closed": [0, 1, 0, 0, 0, 0],
@@ -271,15 +292,9 @@ def two_sources(tmp_path_factory):
             c[c["client_id"] == client].to_csv(alone / path.name, index=False)
         elif path.is_file():
             (alone / path.name).write_bytes(path.read_bytes())
-    old = os.environ.get("REPORTLIB_CACHE")
-    os.environ["REPORTLIB_CACHE"] = str(root / "cache")
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REPORTLIB_CACHE", str(root / "cache"))
         yield open_source(str(full)), open_source(str(alone)), client
-    finally:
-        if old is None:
-            os.environ.pop("REPORTLIB_CACHE", None)
-        else:
-            os.environ["REPORTLIB_CACHE"] = old
 
 
 def test_a_clients_figures_from_the_shared_all_client_pass_equal_those_from_its_data_alone(two_sources):

@@ -192,3 +192,24 @@ def test_report_selection_defaults_to_everything_with_all_client_reviews():
     assert [j.stem for j in jobs][0] == "sla"
     assert len({j.stem for j in jobs}) == 3  # ids that sanitize alike still get distinct files
     assert jobs[1].parameters == {"month": MONTH, "data": "/d", "params_file": None, "client_id": "A/1", "team": None}
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_warm_kernel_is_reused_with_a_clean_namespace_or_fresh_per_notebook(project, reuse):
+    """One worker, three notebooks: with schedule.reuse_kernels the same kernel process runs them all, each
+    starting from an empty namespace (nothing a previous report defined leaks into the next); without, each
+    notebook gets a kernel of its own."""
+    probe = ("import os\nseen = 'leftover' in globals()\nleftover = 1\n"
+             "display(HTML(f'<p>PID {os.getpid()} SEEN {seen}</p>'))")
+    for name in ("team_performance", "sla", "monthly_pack"):
+        _notebook(project["nbs"] / f"{name}.ipynb", name, extra=probe)
+    params = yaml.safe_load(project["params"].read_text())
+    params["schedule"]["reuse_kernels"] = reuse
+    project["params"].write_text(yaml.safe_dump(params))
+    assert _run(project, "--reports", "team_performance,sla,monthly_pack", "--workers", "1") == 0
+    pages = [(project["out"] / MONTH / f"{n}.html").read_text() for n in ("team_performance", "sla", "monthly_pack")]
+    import re
+
+    pids = {re.search(r"PID (\d+)", p).group(1) for p in pages}
+    assert all("SEEN False" in p for p in pages)
+    assert len(pids) == (1 if reuse else 3)
