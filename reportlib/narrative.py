@@ -467,18 +467,25 @@ def _one_client(source: Any, compute_all: Callable[[Any], pd.DataFrame]) -> pd.D
 
 def _channel_counts(source: Any, params: Mapping[str, Any], start: pd.Timestamp, end: pd.Timestamp,
                     by: Sequence[str] = ("channel",)) -> pd.DataFrame | None:
-    """Monthly count sums by `by` from contacts (or intervals when there are none); None without either."""
+    """Monthly count sums by `by` from contacts (or intervals when there are none); None without either.
+
+    Remembered on the source: the monthly pack asks for the same queue counts once per headline figure.
+    """
     from . import metrics
 
     th = float(params.get("sl_threshold_s", 30))
     sa = float(params.get("short_abandon_s", 5))
-    if source.has("contacts"):
-        return metrics.contact_counts(source.table("contacts"), grain="month", by=list(by), start=start, end=end,
-                                      sl_threshold_s=th, short_abandon_s=sa, with_repeat=False)
-    if source.has("intervals"):
-        return metrics.interval_counts(source.table("intervals"), grain="month", by=list(by), start=start,
-                                       end=end, sl_threshold_s=th)
-    return None
+
+    def compute() -> pd.DataFrame | None:
+        if source.has("contacts"):
+            return metrics.contact_counts(source.table("contacts"), grain="month", by=list(by), start=start,
+                                          end=end, sl_threshold_s=th, short_abandon_s=sa, with_repeat=False)
+        if source.has("intervals"):
+            return metrics.interval_counts(source.table("intervals"), grain="month", by=list(by), start=start,
+                                           end=end, sl_threshold_s=th)
+        return None
+
+    return _remembered(source, ("channel_counts", pd.Timestamp(start), pd.Timestamp(end), tuple(by), th, sa), compute)
 
 
 def email_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any,
