@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reportlib import forecast as fc
-from reportlib.params import load_params
+from reportlib.planning import forecast as fc
+from reportlib.core.params import load_params
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK = Path(os.environ.get("REPORTLIB_SHARED_DATA", ROOT.parent / "shared" / "data")) / "anonbank-1999-6min" / \
@@ -149,11 +149,11 @@ def main(argv=None) -> int:
         daily = synthetic_daily()
         print("data: synthetic 5 queues x 3 channels x 730 days")
     else:
-        from reportlib.load import open_source
+        from reportlib.data.load import open_source
 
         data = args.data
         if not data:
-            from reportlib.sample import sample_data
+            from reportlib.data.sample import sample_data
 
             data = tempfile.mkdtemp(prefix="reportlib-bench-")
             print(f"generating the sample operation into {data} (not timed) ...", flush=True)

@@ -8,7 +8,7 @@ two reports in separate processes so that each side's peak memory is its own:
   1. KPIs by 15-minute interval x queue   (contact_kpis(grain="15min", by=["queue"]))
   2. KPIs by month x client               (contact_kpis(grain="month", by=["client_id"]))
 
-engine: reportlib.metrics.contact_kpis over a DuckDB database file (a `duckdb:///` source) and
+engine: reportlib.metrics.contacts.contact_kpis over a DuckDB database file (a `duckdb:///` source) and
 over the Parquet file as a data folder's cache is served (DuckDB reads it in place); reading is part
 of the timed query. pandas: the plain-pandas reference from
 tests/test_metrics_property.py on a DataFrame already in memory (the load is timed separately and
@@ -131,7 +131,7 @@ def worker_engine(path: str, repeat: int) -> dict:
     """Time contact_kpis for each query over a DuckDB database file or straight over a Parquet file."""
     import ibis
 
-    from reportlib.metrics import contact_kpis
+    from reportlib.metrics.contacts import contact_kpis
 
     if path.endswith(".duckdb"):  # a `duckdb:///` data source: native tables
         con = ibis.duckdb.connect(path, read_only=True)
@@ -193,7 +193,7 @@ def render(rows: int, gen_s: float | None, engines: dict, pandas_: dict, rep_e: 
         "",
         f"`python bench/bench_metrics.py --write-docs` — {rows:,} generated contacts (one year, 40 clients, "
         "5 queues, 3 channels, 60% with a caller_id), every KPI including repeat-contact FCR. Engine: "
-        "`reportlib.metrics.contact_kpis` on DuckDB through ibis, over a DuckDB database (a `duckdb:///` "
+        "`reportlib.metrics.contacts.contact_kpis` on DuckDB through ibis, over a DuckDB database (a `duckdb:///` "
         "source) and over the Parquet file in place (how a data folder's cache is served). pandas: the "
         "plain-pandas reference of `tests/test_metrics_property.py` (the property test checks both give the "
         "same numbers) on a frame already in memory (its load time is not counted). Each side runs in its "

@@ -45,7 +45,7 @@ def _floor_one(args: tuple[str, str, dict]) -> float:
     """One fresh-kernel papermill execution (IPC kernel: no port races) plus rendering; seconds."""
     import papermill
 
-    from reportlib.render import _ipc_kernel_manager_class, render_html
+    from reportlib.reports.render import _ipc_kernel_manager_class, render_html
 
     src, out, params = args
     t = time.perf_counter()
@@ -92,8 +92,8 @@ def main() -> int:
     ap.add_argument("--write-docs", action="store_true")
     a = ap.parse_args()
 
-    from reportlib import run
-    from reportlib.params import data_location, load_params
+    from reportlib.delivery import run
+    from reportlib.core.params import data_location, load_params
 
     params = load_params()
     data = a.data or data_location(params)
@@ -103,8 +103,8 @@ def main() -> int:
     if a.month:
         month = a.month
     else:
-        from reportlib.load import open_source
-        from reportlib.views import last_complete_month
+        from reportlib.data.load import open_source
+        from reportlib.reports.views import last_complete_month
 
         month = str(last_complete_month(open_source(data, params["timezone"])))
     t = time.perf_counter()

@@ -1,6 +1,6 @@
 """Benchmark: required agents for a year of 15-minute intervals for 10 queues (350,400 intervals).
 
-Times reportlib.staffing.required_agents for Erlang C and Erlang A over every interval, and
+Times reportlib.planning.staffing.required_agents for Erlang C and Erlang A over every interval, and
 pyworkforce's ErlangC (the best-known Python package) on a random sample of the same intervals in
 the same run, scaled by per-interval time x interval count; checks that both give the same agents on
 every sampled interval. Timings are the best of --repeat runs (the machine may be shared).
@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from reportlib.staffing import required_agents
+from reportlib.planning.staffing import required_agents
 
 INTERVAL_S = 900.0
 TARGET_SL = 0.80

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from .errors import ReportlibError, UsageError
+from reportlib.core.errors import ReportlibError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,14 +26,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _month(value: str) -> str:
-    """A YYYY-MM month argument."""
+    """A YYYY-MM month argument (argparse type)."""
+    from reportlib.core.months import month_str
+
     try:
-        pd.Period(value, freq="M")
-    except Exception:
-        raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM, got {value!r}") from None
-    if len(value) != 7 or value[4] != "-":
-        raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM, got {value!r}")
-    return value
+        return month_str(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _csv_list(value: str) -> list[str]:
@@ -142,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_sample_data(args: argparse.Namespace) -> int:
-    from .sample import sample_data
+    from reportlib.data.sample import sample_data
 
     rows, seconds = sample_data(args.out, seed=args.seed, start=args.start, months=args.months,
                                 agents=args.agents, clients=args.clients)
@@ -153,8 +152,8 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
 
 def _open(args: argparse.Namespace):
     """The parameters and the data source named by --params/--data (or the parameters' default)."""
-    from .load import open_source
-    from .params import data_location, load_params
+    from reportlib.data.load import open_source
+    from reportlib.core.params import data_location, load_params
 
     params = load_params(getattr(args, "params", None))
     return params, open_source(data_location(params, getattr(args, "data", None)), params["timezone"])
@@ -177,7 +176,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
-    from .metrics import kpi_columns_missing_from_intervals, kpis_for_source, month_bounds
+    from reportlib.core.months import month_bounds
+    from reportlib.metrics.contacts import kpi_columns_missing_from_intervals, kpis_for_source
 
     params, source = _open(args)
     location = source.location
@@ -208,7 +208,7 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
     """Agents for one interval; JSON prints ONE object (not a list), CSV one row."""
     import math
 
-    from . import staffing
+    from reportlib.planning import staffing
 
     def share(value: float | None, flag: str) -> float | None:
         # A share 0..1, or a percent when above 1 (80 -> 0.8).
@@ -241,7 +241,7 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
     """Daily forecast records per SPEC.md, or with --backtest the rolling-origin backtest summary."""
-    from . import forecast as fc
+    from reportlib.planning import forecast as fc
 
     horizon = args.horizon_days
     if horizon is None:
@@ -267,7 +267,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def _cmd_attrition(args: argparse.Namespace) -> int:
-    from . import attrition
+    from reportlib.metrics import attrition
 
     params, source = _open(args)
     source.require("agents")
@@ -282,8 +282,8 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .params import load_params, validate_params
-    from .run import run_month
+    from reportlib.core.params import load_params, validate_params
+    from reportlib.delivery.run import run_month
 
     params = load_params(args.params)
     validate_params(params)
@@ -298,8 +298,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_email(args: argparse.Namespace) -> int:
-    from .mail import email_month
-    from .params import load_params, validate_params
+    from reportlib.delivery.mail import email_month
+    from reportlib.core.params import load_params, validate_params
 
     params = load_params(args.params)
     validate_params(params)
@@ -319,7 +319,7 @@ def _cmd_email(args: argparse.Namespace) -> int:
 
 
 def _cmd_import_bank(args: argparse.Namespace) -> int:
-    from .import_bank import TIMEZONE, import_bank
+    from reportlib.data.import_bank import TIMEZONE, import_bank
 
     reports = import_bank(args.src, args.out)
     emit([r.record() for r in reports], "json")
@@ -330,7 +330,7 @@ def _cmd_import_bank(args: argparse.Namespace) -> int:
 
 
 def _cmd_import_hr(args: argparse.Namespace) -> int:
-    from .import_hr import import_hr
+    from reportlib.data.import_hr import import_hr
 
     path, agents = import_hr(args.src, args.out)
     emit([{"table": "agents", "file": str(path), "rows": len(agents),
@@ -348,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        from . import __version__
+        from reportlib import __version__
 
         print(f"reportlib {__version__}")
         return 0

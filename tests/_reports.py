@@ -45,7 +45,7 @@ def _csv(path: Path) -> pd.DataFrame:
 
 def make_sample(folder: Path) -> Path:
     """The small sample operation with markup planted in names and reasons."""
-    from reportlib.sample import sample_data
+    from reportlib.data.sample import sample_data
 
     sample_data(folder, seed=11, start="2025-01", months=4, agents=30, clients=6)
     agents = _csv(folder / "agents.csv")
@@ -72,7 +72,7 @@ def make_bank(folder: Path) -> Path | None:
     src = SHARED / "anonbank-1999-calls" / "january.txt"
     if not src.exists():
         return None
-    from reportlib.import_bank import import_bank
+    from reportlib.data.import_bank import import_bank
 
     import_bank([src], folder)
     return folder
@@ -85,7 +85,7 @@ def make_intervals_only(folder: Path) -> Path | None:
     src = SHARED / "anonbank-1999-6min" / "Callcenter_6min_1999.csv.gz"
     if not src.exists():
         return None
-    from reportlib.import_bank import import_bank
+    from reportlib.data.import_bank import import_bank
 
     import_bank([src], folder)
     return folder
@@ -93,7 +93,7 @@ def make_intervals_only(folder: Path) -> Path | None:
 
 def _run(job: dict) -> dict:
     """Execute and render one notebook (in a worker process)."""
-    from reportlib import render
+    from reportlib.reports import render
 
     t0 = time.perf_counter()
     out = dict(job, status="failed", error=None)

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2
 
-from reportlib import attrition as at
-from reportlib.errors import DataError, UsageError
+from reportlib.metrics import attrition as at
+from reportlib.core.errors import DataError, UsageError
 
 from conftest import shared_path
 
@@ -201,7 +201,7 @@ def test_bad_input_is_a_clear_error():
 
 
 def test_tenure_bands_from_parameters():
-    from reportlib.params import load_params
+    from reportlib.core.params import load_params
 
     assert at.tenure_bands(load_params()) == at.DEFAULT_TENURE_BANDS
     custom = at.tenure_bands({"tenure_bands": [{"label": "new", "max_days": 30}, {"label": "old", "max_days": None}]})
@@ -439,7 +439,7 @@ def test_drivers_on_small_data_do_not_fail():
 
 
 def test_attrition_report_gathers_the_figures_with_parameters():
-    from reportlib.params import load_params
+    from reportlib.core.params import load_params
 
     params = load_params()
     rep = at.attrition_report(roster(), "2026-03", params)
@@ -487,7 +487,7 @@ def test_cli_attrition_json(tmp_path, monkeypatch, capsys):
 
 @pytest.fixture(scope="module")
 def hr_agents() -> pd.DataFrame:
-    from reportlib.import_hr import load_hr
+    from reportlib.data.import_hr import load_hr
 
     return load_hr(shared_path("hr-dataset-v14", "HRDataset_v14.csv"))
 
@@ -569,7 +569,7 @@ def sample_roster(agents: int) -> pd.DataFrame:
     reportlib.sample.generate_roster builds the same roster as the full generator (same seed streams; checked
     equal to generate_sample(...).tables["agents"]) in under a second, without the contacts.
     """
-    sample = pytest.importorskip("reportlib.sample", reason="the sample generator (reportlib/sample.py) is not there")
+    sample = pytest.importorskip("reportlib.data.sample", reason="the sample generator (reportlib/sample.py) is not there")
     return sample.generate_roster(sample.SampleConfig(start="2024-01", seed=42, months=24, agents=agents))
 
 

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportlib.capacity import (DAYS_PER_MONTH, HiringSettings, capacity_plan, flat_hazard, plan_summary,
-                                planned_classes)
-from reportlib.errors import UsageError
+from reportlib.planning.capacity import DAYS_PER_MONTH, HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
+from reportlib.core.errors import UsageError
 
 START = pd.Timestamp("2026-01-05")  # a Monday
 
@@ -136,7 +135,7 @@ def test_required_fte_from_a_weekly_frame_and_parameters():
 
 
 def test_project_capacity_parameters_and_bad_input():
-    from reportlib.params import load_params
+    from reportlib.core.params import load_params
 
     st = HiringSettings.from_params(load_params())
     assert st.training_weeks >= 0 and all(0 <= r <= 1 for r in st.ramp)

@@ -10,7 +10,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from reportlib import charts, views
+from reportlib.reports import charts
+from reportlib.reports import views
 
 
 @pytest.fixture(autouse=True)

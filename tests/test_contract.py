@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from reportlib.contract import TABLES, contract_markdown, required_tables
+from reportlib.data.contract import TABLES, contract_markdown, required_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reportlib.cost import budget_vs_actual, cost_per_contact, labor_cost, monthly_budget
-from reportlib.errors import ReportlibError
+from reportlib.metrics.cost import budget_vs_actual, cost_per_contact, labor_cost, monthly_budget
+from reportlib.core.errors import ReportlibError
 from test_metrics import frame, table
 
 AGENTS = pd.DataFrame({

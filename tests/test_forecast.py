@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportlib import forecast as fc
-from reportlib.errors import ReportlibError, UsageError
+from reportlib.planning import forecast as fc
+from reportlib.core.errors import ReportlibError, UsageError
 
 from conftest import shared_path
 
@@ -233,7 +233,7 @@ def test_bad_calendar_parameters_are_usage_errors():
 
 
 def test_project_calendar_parameters_load():
-    from reportlib.params import load_params
+    from reportlib.core.params import load_params
 
     params = load_params()
     cal = fc.calendar_from_params(params["calendar"])
@@ -366,7 +366,7 @@ def _erlang_c_sl(n: int, load: float, aht: float, t: float) -> float:
 
 
 def test_staffing_and_weekly_fte_from_the_forecast():
-    pytest.importorskip("reportlib.staffing")
+    pytest.importorskip("reportlib.planning.staffing")
     monday = pd.Timestamp("2025-06-02")
     intervals = pd.DataFrame({
         "interval_start": [monday + pd.Timedelta(hours=9), monday + pd.Timedelta(hours=9, minutes=30)],
@@ -449,8 +449,8 @@ def test_cli_forecast_records_and_backtest(tmp_path, monkeypatch):
 def test_forecast_report_end_to_end_with_vintages(tmp_path, monkeypatch):
     """From an intervals table and a roster: forecast, backtests, staffing (Erlang C and A), capacity plan,
     and a vintage archived by one run and scored by the next."""
-    from reportlib.load import open_source
-    from reportlib.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.core.params import load_params
 
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
     full = _intervals_folder(tmp_path)
@@ -502,8 +502,8 @@ def test_forecast_report_end_to_end_with_vintages(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def small_sample(tmp_path_factory):
     """A small sample operation (15 months, 30 agents, 8 clients) from the generator, opened as a Source."""
-    sample = pytest.importorskip("reportlib.sample")
-    from reportlib.load import open_source
+    sample = pytest.importorskip("reportlib.data.sample")
+    from reportlib.data.load import open_source
 
     folder = tmp_path_factory.mktemp("sample")
     sample.sample_data(folder, seed=5, start="2024-07", months=15, agents=30, clients=8)
@@ -515,7 +515,7 @@ def small_sample(tmp_path_factory):
 def test_sample_operation_backtest_beats_the_baselines(small_sample):
     """The same targets on the sample operation (weekly origins over its last 3 months to keep the test
     short; docs/benchmarks.md has the daily-origin figures on the 24-month sample)."""
-    from reportlib.params import load_params
+    from reportlib.core.params import load_params
 
     params = load_params()
     daily = fc.volume_from_source(small_sample, float(params["short_abandon_s"]))

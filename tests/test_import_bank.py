@@ -15,14 +15,7 @@ import pandas as pd
 import pytest
 
 from reportlib import cli
-from reportlib.import_bank import (
-    FileReport,
-    calls_to_contacts,
-    import_bank,
-    read_call_file,
-    repair_call_ids,
-    repair_fields,
-)
+from reportlib.data.import_bank import FileReport, calls_to_contacts, import_bank, read_call_file, repair_call_ids, repair_fields
 from conftest import shared_path
 
 CALLS = ("anonbank-1999-calls",)
@@ -139,7 +132,7 @@ def test_six_minute_intervals_keep_fractional_counts(imported):
 
 
 def test_the_import_validates(imported, tmp_path):
-    pytest.importorskip("reportlib.load")
+    pytest.importorskip("reportlib.data.load")
     out = imported["out"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))

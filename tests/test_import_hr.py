@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from conftest import shared_path
-from reportlib.errors import DataError
-from reportlib.import_hr import (hr_to_agents, load_hr, parse_us_dates, read_hr_csv,
-                                 role_from_position, snapshot_date)
+from reportlib.core.errors import DataError
+from reportlib.data.import_hr import hr_to_agents, load_hr, parse_us_dates, read_hr_csv, role_from_position, snapshot_date
 
 HEADER = ("Employee_Name,EmpID,Termd,Position,State,DOB,DateofHire,DateofTermination,TermReason,"
           "EmploymentStatus,Department,ManagerName,Salary,PerformanceScore,LastPerformanceReview_Date")
@@ -135,7 +134,7 @@ def test_real_file_matches_its_source_notes():
 @pytest.mark.shared_data
 def test_cli_import_hr_round_trips_through_the_loader(tmp_path, monkeypatch, capsys):
     from reportlib.cli import main
-    from reportlib.load import open_source
+    from reportlib.data.load import open_source
 
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
     src = shared_path("hr-dataset-v14", "HRDataset_v14.csv")

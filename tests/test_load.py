@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from reportlib.cli import main
-from reportlib.load import open_source
+from reportlib.data.load import open_source
 
 AGENTS = "agent_id,name,team,hire_date\nA1,Ann Lee,Team 1,2024-01-01\nA2,Bo Chan,Team 1,2024-02-01\n"
 CLIENTS = "client_id,client_name,sla_profile\nC1,Acme,gold\n"
@@ -138,7 +138,7 @@ def test_cache_is_used_for_unchanged_files(tmp_path, monkeypatch):
     first = open_source(folder)
     first.frame("contacts")
     calls = []
-    import reportlib.load as load
+    import reportlib.data.load as load
 
     real = load.read_raw
     monkeypatch.setattr(load, "read_raw", lambda p: calls.append(p.name) or real(p))
@@ -212,7 +212,7 @@ def test_intervals_replace_contacts(tmp_path, capsys):
 
 
 def test_require_names_missing_tables(tmp_path):
-    from reportlib.errors import MissingTableError
+    from reportlib.core.errors import MissingTableError
 
     src = open_source(make_source(tmp_path / "d"))
     with pytest.raises(MissingTableError, match="agent_activity"):

@@ -17,9 +17,10 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from reportlib import narrative, views
+from reportlib.reports import narrative
+from reportlib.reports import views
 from reportlib.cli import main
-from reportlib.mail import find_browser
+from reportlib.delivery.mail import find_browser
 
 MONTH = "2026-03"
 REQUIRE_BROWSER = os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1"

@@ -9,15 +9,8 @@ import ibis
 import pandas as pd
 import pytest
 
-from reportlib.errors import MissingTableError, UsageError
-from reportlib.metrics import (
-    KPI_COLUMNS,
-    contact_counts,
-    contact_kpis,
-    interval_kpis,
-    kpis_from_counts,
-    rollup_counts,
-)
+from reportlib.core.errors import MissingTableError, UsageError
+from reportlib.metrics.contacts import KPI_COLUMNS, contact_counts, contact_kpis, interval_kpis, kpis_from_counts, rollup_counts
 
 COLUMNS = {
     "contact_id": "string", "channel": "string", "queue": "string", "client_id": "string",
@@ -391,7 +384,7 @@ C1,Acme,gold,gold,10000
 @pytest.fixture()
 def offset_folder(tmp_path, monkeypatch):
     """A tiny data folder whose timestamps carry -05:00, -04:00 and Z offsets."""
-    pytest.importorskip("reportlib.load")
+    pytest.importorskip("reportlib.data.load")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
     folder = tmp_path / "data"
@@ -403,7 +396,7 @@ def offset_folder(tmp_path, monkeypatch):
 
 
 def test_month_edges_with_offsets_end_to_end(offset_folder):
-    from reportlib.load import open_source
+    from reportlib.data.load import open_source
 
     t = open_source(str(offset_folder), "America/New_York").table("contacts")
     m = contact_kpis(t, grain="month").set_index("period")["offered"].to_dict()
@@ -473,7 +466,7 @@ INTERVALS_CSV = """interval_start,interval_minutes,channel,queue,offered,handled
 
 def test_kpis_command_from_intervals(tmp_path, monkeypatch, capsys):
     """Without a contacts table the command works from intervals and says what it cannot give."""
-    pytest.importorskip("reportlib.load")
+    pytest.importorskip("reportlib.data.load")
     from reportlib.cli import main
 
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))

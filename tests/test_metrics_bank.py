@@ -20,7 +20,7 @@ import pytest
 
 from conftest import shared_path
 from reportlib.cli import main
-from reportlib.metrics import contact_kpis
+from reportlib.metrics.contacts import contact_kpis
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
@@ -47,7 +47,7 @@ def test_january_1999_matches_brown_et_al(bank_january, capsys, monkeypatch, tmp
     assert k["aht_s"] == pytest.approx(185, abs=10)  # study: mean service 185 s
     assert k["abandon_rate"] < 0.15  # served-at-once calls dilute it; the queued share is below
 
-    from reportlib.load import open_source
+    from reportlib.data.load import open_source
 
     src = open_source(str(bank_january), "Asia/Jerusalem")
     c = src.table("contacts")

@@ -15,7 +15,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from reportlib.metrics import KPI_COLUMNS, contact_kpis  # noqa: E402
+from reportlib.metrics.contacts import KPI_COLUMNS, contact_kpis  # noqa: E402
 
 
 def _period(ts: pd.Series, grain: str) -> pd.Series:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportlib import narrative as n
+from reportlib.reports import narrative as n
 
 
 @pytest.mark.parametrize("value,unit,expected", [
@@ -210,7 +210,7 @@ def test_met_status_and_roster_history():
 
 def _tiny_source(tmp_path):
     """A hand-made data folder: phone and chat in Apr 2025, Mar 2025 and Apr 2024, one email."""
-    from reportlib import load
+    from reportlib.data import load
 
     rows = [
         # contact_id, channel, queue, arrived_at, outcome, wait_s, handle_s, agent_id, csat
@@ -275,8 +275,8 @@ def test_monthly_summary_against_hand_computed_figures(tmp_path):
 @pytest.fixture(scope="module")
 def two_sources(tmp_path_factory):
     """A small generated operation, and a copy holding one client's contacts and clients row alone."""
-    from reportlib import sample
-    from reportlib.load import open_source
+    from reportlib.data import sample
+    from reportlib.data.load import open_source
 
     root = tmp_path_factory.mktemp("clients")
     full, alone = root / "full", root / "alone"
@@ -298,7 +298,7 @@ def two_sources(tmp_path_factory):
 
 
 def test_a_clients_figures_from_the_shared_all_client_pass_equal_those_from_its_data_alone(two_sources):
-    from reportlib.params import load_params
+    from reportlib.core.params import load_params
 
     full, alone, client = two_sources
     params = load_params()
@@ -318,7 +318,7 @@ def test_a_clients_figures_from_the_shared_all_client_pass_equal_those_from_its_
     pd.testing.assert_series_equal(n.contact_reasons(view, start, end), n.contact_reasons(alone, start, end))
     # the all-client pass is remembered on the full source: a second client's view reuses it
     calls = []
-    from reportlib import sla
+    from reportlib.metrics import sla
 
     real = sla.compliance_history
     try:

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 import _reports
-from reportlib import render
+from reportlib.reports import registry, render
 
 pytestmark = pytest.mark.slow
 
@@ -104,8 +104,8 @@ def test_forecast_has_a_scenario_selector(results):
 
 
 def test_stored_notebooks_have_no_outputs_and_a_parameters_cell():
-    for name in (*render.REPORTS, *render.INTERACTIVE):
-        nb = nbformat.read(str(render.notebook_path(name)), as_version=4)
+    for name in registry.TITLES:
+        nb = nbformat.read(str(registry.notebook_path(name)), as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), name
         tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]

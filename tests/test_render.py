@@ -7,8 +7,8 @@ import re
 import nbformat
 import pytest
 
-from reportlib import render
-from reportlib.errors import ReportlibError
+from reportlib.reports import registry, render
+from reportlib.core.errors import ReportlibError
 
 CODE_MARKER = "CODE_MARKER_9f3a"
 
@@ -19,7 +19,7 @@ CELLS = [
 import logging, sys, warnings
 import pandas as pd
 import plotly.io as pio
-from reportlib import charts, views, narrative
+from reportlib.reports import charts, views, narrative
 views.use_report_display()
 print("STRAY_PRINT")
 print("STRAY_STDERR", file=sys.stderr)
@@ -146,13 +146,15 @@ def test_missing_notebook_is_a_clear_error(tmp_path):
     with pytest.raises(ReportlibError, match="does not exist"):
         render.render_html(tmp_path / "nope.ipynb", "x")
     with pytest.raises(ReportlibError, match="no report notebook"):
-        render.notebook_path("nonsense")
+        registry.notebook_path("nonsense")
 
 
 def test_notebook_registry():
-    assert set(render.REPORTS) == {"team_performance", "sla", "attrition", "forecast", "monthly_pack", "client_review"}
-    for name, path in render.NOTEBOOKS.items():
-        assert path == render.notebook_path(name)
+    assert registry.ALL_REPORTS == ("team_performance", "sla", "attrition", "forecast", "monthly_pack",
+                                    "client_review")
+    assert registry.INTERACTIVE == ("explore",) and registry.CLIENT_REPORT == "client_review"
+    for name in registry.TITLES:
+        path = registry.notebook_path(name)
         nb = nbformat.read(str(path), as_version=4)
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, name

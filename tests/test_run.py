@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from reportlib.cli import main
-from reportlib.errors import UsageError
-from reportlib.params import load_params, validate_params
-from reportlib.run import month_label, plan_jobs, resolve_month, select_reports
+from reportlib.core.errors import UsageError
+from reportlib.core.params import load_params, validate_params
+from reportlib.delivery.run import month_label, plan_jobs, resolve_month, select_reports
 
 MONTH = "2026-03"
 

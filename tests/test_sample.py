@@ -19,17 +19,9 @@ import pytest
 import yaml
 
 from reportlib.cli import main
-from reportlib.contract import TABLES
-from reportlib.sample import (
-    SAMPLE_TABLES,
-    SampleConfig,
-    default_start,
-    erlang_a_waits,
-    generate_roster,
-    generate_sample,
-    write_table,
-)
-from reportlib.sample import _arrow_column
+from reportlib.data.contract import TABLES
+from reportlib.data.sample import SAMPLE_TABLES, SampleConfig, default_start, erlang_a_waits, generate_roster, generate_sample, write_table
+from reportlib.data.sample import _arrow_column
 
 TZ = "America/New_York"
 SMALL = ["--start", "2025-01", "--months", "3", "--agents", "40", "--clients", "10"]

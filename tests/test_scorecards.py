@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from reportlib.scorecards import agent_scorecards, goals_for
+from reportlib.metrics.scorecards import agent_scorecards, goals_for
 from test_metrics import frame, table
 
 GOALS = {

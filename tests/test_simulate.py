@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reportlib import simulate as sim
-from reportlib import staffing as st
-from reportlib.errors import UsageError
+from reportlib.planning import simulate as sim
+from reportlib.planning import staffing as st
+from reportlib.core.errors import UsageError
 
 FIGURES = ("service_level", "abandon_rate", "asa_s", "p_wait", "occupancy")
 

@@ -10,19 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from reportlib.errors import UsageError
-from reportlib.sla import (
-    BusinessCalendar,
-    add_seconds_local,
-    business_calendar,
-    compliance_history,
-    email_backlog,
-    email_first_response,
-    evaluate_compliance,
-    expected_remaining_volume,
-    month_to_date,
-    parse_profiles,
-)
+from reportlib.core.errors import UsageError
+from reportlib.metrics.sla import BusinessCalendar, add_seconds_local, business_calendar, compliance_history, email_backlog, email_first_response, evaluate_compliance, expected_remaining_volume, month_to_date, parse_profiles
 from test_metrics import frame, table
 
 H = 3600.0
@@ -104,7 +93,7 @@ def test_calendar_from_parameters_shapes():
 
 def test_repository_calendar_closes_only_the_listed_holidays():
     """parameters/calendar.yaml: 08-18 Mon-Fri; closed on the listed holidays only (observed dates)."""
-    from reportlib.params import load_params
+    from reportlib.core.params import load_params
 
     params = load_params()
     if "business_hours" not in (params.get("calendar") or {}):

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportlib import staffing as st
+from reportlib.planning import staffing as st
 from reportlib.cli import main
-from reportlib.errors import UsageError
+from reportlib.core.errors import UsageError
 
 from conftest import shared_path
 

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from reportlib.errors import MissingTableError, UsageError
-from reportlib.workforce import workforce_kpis
+from reportlib.core.errors import MissingTableError, UsageError
+from reportlib.metrics.workforce import workforce_kpis
 
 
 def day(date: str, agent: str, **secs) -> dict:

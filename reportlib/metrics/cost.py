@@ -20,9 +20,10 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from .errors import ReportlibError, UsageError
-from .metrics import _as_table, _ratio, _with_optional, _CONTACT_TYPES, month_bounds
-from .workforce import date_period
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.months import month_bounds
+from reportlib.metrics.contacts import as_table, ratio, with_optional
+from reportlib.metrics.workforce import date_period
 
 
 def labor_cost(
@@ -78,7 +79,7 @@ def cost_per_contact(
     if not by:
         raise UsageError("cost_per_contact needs at least one grouping column, e.g. channel")
     start, end = month_bounds(month)
-    t = _with_optional(_as_table(contacts), _CONTACT_TYPES)
+    t = with_optional(as_table(contacts), "contacts")
     unknown = [c for c in by if c not in t.columns]
     if unknown:
         raise UsageError(f"contacts have no column {', '.join(unknown)}")
@@ -104,7 +105,7 @@ def cost_per_contact(
     else:
         g["overhead_cost"] = np.nan
     g["labor_cost"] = g["direct_cost"] + g["overhead_cost"]
-    g["cost_per_contact"] = _ratio(g["labor_cost"], g["handled"])
+    g["cost_per_contact"] = ratio(g["labor_cost"], g["handled"])
     g["month"] = month
     g["handled"] = g["handled"].astype("int64")
     return g[["month", *by, "handled", "handle_s", "direct_cost", "overhead_cost", "labor_cost", "cost_per_contact"]]

@@ -252,6 +252,22 @@ PANDAS_DTYPES = {
 }
 
 
+# The engine (ibis) type of each column kind, for typed null columns where an optional column is absent.
+ENGINE_TYPES = {
+    "str": "string",
+    "float": "float64",
+    "int": "int64",
+    "bool": "boolean",
+    "timestamp": "timestamp",
+    "date": "date",
+}
+
+
+def engine_types(table: str) -> dict[str, str]:
+    """Column name -> ibis type name for every column of contract table `table`."""
+    return {c.name: ENGINE_TYPES[c.kind] for c in TABLES[table].columns}
+
+
 def contract_markdown() -> str:
     """The contract as Markdown tables (for docs/data-contract.md)."""
     lines = ["# Data contract", "", "Generated from `reportlib/contract.py`. Check a source with "

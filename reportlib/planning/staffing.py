@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import special as sc
 
-from .errors import UsageError
+from reportlib.core.errors import UsageError
 
 MODELS = ("erlang_c", "erlang_a")
 _TINY = 1e-250  # below this a regularized incomplete gamma is replaced by its series form (see _log_m)

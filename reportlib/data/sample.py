@@ -59,10 +59,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from .contract import TABLES
-from .errors import ReportlibError, UsageError
+from reportlib.data.contract import TABLES
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.params import DEFAULT_TIMEZONE
 
-TZ = "America/New_York"
+TZ = DEFAULT_TIMEZONE  # the sample operation keeps its books in the default zone
 SLOT_S = 1800  # interval length, seconds
 SLOTS = 48  # intervals per day
 QUEUES = ("Benefits", "Import Files", "Debit Card", "Accounts", "Escalations")

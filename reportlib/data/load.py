@@ -26,20 +26,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .contract import (
-    CONTRACT_VERSION,
-    FILE_SUFFIXES,
-    INTERVAL_MINUTES,
-    PANDAS_DTYPES,
-    TABLES,
-    Column,
-    Table,
-    empty_frame,
-    pandera_schema,
-    required_tables,
-)
-from .errors import DataError, MissingTableError, ReportlibError
-from .params import DEFAULT_TIMEZONE
+from reportlib.data.contract import CONTRACT_VERSION, FILE_SUFFIXES, INTERVAL_MINUTES, PANDAS_DTYPES, TABLES, Column, Table, empty_frame, pandera_schema, required_tables
+from reportlib.core.errors import DataError, MissingTableError, ReportlibError
+from reportlib.core.params import DEFAULT_TIMEZONE
 
 MAX_ROWS_SHOWN = 5
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -468,6 +457,8 @@ class Source:
         self.location = location
         self.tz = tz
         self.warnings: list[str] = []
+        self.parent: Source | None = None  # a whole source; ClientSource sets both
+        self.client_id: str | None = None
         self._frames: dict[str, pd.DataFrame] = {}
         self._memo: dict[tuple, Any] = {}
         self._loaded: set[str] = set()
@@ -678,12 +669,19 @@ class ClientSource:
     """
 
     def __init__(self, source: Source, client_id: str):
-        self.parent = source
-        self.client_id = client_id
+        self.parent: Source = source
+        self.client_id: str = client_id
+        self.location = source.location
         self.tz = source.tz
         self.warnings: list[str] = []
         self.fingerprint = source.fingerprint
         self.con = source.con
+        self._memo: dict[tuple, Any] = {}
+
+    @property
+    def tables(self) -> list[str]:
+        """Names of the contract tables the whole source holds."""
+        return self.parent.tables
 
     def has(self, name: str) -> bool:
         """Whether the source holds table `name`."""
@@ -692,6 +690,22 @@ class ClientSource:
     def require(self, *names: str) -> None:
         """Raise MissingTableError naming each of `names` that the source lacks."""
         self.parent.require(*names)
+
+    def file_name(self, name: str) -> str:
+        """The file (or database table) a table comes from, for messages."""
+        return self.parent.file_name(name)
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """`compute()` remembered for this client's view only (its results differ from the parent's)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return copy.deepcopy(self._memo[key])
+
+    def for_client(self, client_id: str) -> "ClientSource":
+        """A view of another client is refused: a client's view never reaches another client's rows."""
+        if str(client_id) != self.client_id:
+            raise ReportlibError(f"a view of client {self.client_id!r} cannot be narrowed to {client_id!r}")
+        return self
 
     def table(self, name: str):
         """Table `name` in the engine, this client's rows only for contacts and intervals."""

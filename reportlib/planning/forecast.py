@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ReportlibError, UsageError
+from reportlib.core.errors import ReportlibError, UsageError
 
 SERIES = ["channel", "queue"]
 FORECAST_COLUMNS = ["date", "channel", "queue", "forecast", "lower", "upper"]
@@ -334,7 +334,7 @@ def contact_stats(source: Any, short_abandon_s: float = 5.0, queue: str | None =
     Patience is the exponential estimate (total wait of all callers / abandons, reportlib.staffing).
     `since` limits to contacts from that date on (recent handle times).
     """
-    from .staffing import estimate_patience
+    from reportlib.planning.staffing import estimate_patience
 
     table, kind = _table_kind(source)
     t = table
@@ -1033,7 +1033,7 @@ def staffing_plan(interval_forecast: pd.DataFrame, stats: pd.DataFrame | float, 
     `stats` gives aht_s (and patience_s for Erlang A) per channel/queue (contact_stats) or one AHT in s;
     `targets` maps a channel to {target_sl (share), answer_s (s)}. Email rows are left out (workload).
     """
-    from .staffing import required_agents
+    from reportlib.planning.staffing import required_agents
 
     f = interval_forecast[interval_forecast["channel"].isin(LIVE_CHANNELS)].copy()
     minutes = interval_minutes or f["interval_minutes"]
@@ -1156,7 +1156,7 @@ def _shrinkage(source: Any, cap: Mapping[str, Any], last_day: pd.Timestamp) -> t
         return share, "parameters"
     if not source.has("agent_activity"):
         return default, "default (no agent_activity table)"
-    from .workforce import workforce_kpis
+    from reportlib.metrics.workforce import workforce_kpis
 
     weeks = int(cap.get("aht_weeks", 13))
     start = last_day - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1)
@@ -1180,7 +1180,7 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     (CapacityPlan or None without an agents table), capacity_summary, vintages (past forecasts vs
     actuals by lead time, when vintage_dir is given; this run's forecast is archived there), notes.
     """
-    from .capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
+    from reportlib.planning.capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
 
     cal = calendar_from_params(params.get("calendar") or {})
     config = ForecastConfig.from_params(params.get("calendar") or {})
@@ -1236,7 +1236,7 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
         agents = source.frame("agents")
         if hazard is None:
             try:
-                from .attrition import tenure_hazard
+                from reportlib.metrics.attrition import tenure_hazard
 
                 hazard = tenure_hazard(agents, first_monday - pd.DateOffset(months=12), first_monday)
             except ReportlibError as exc:

@@ -38,50 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .errors import ReportlibError, UsageError
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.months import month_label, resolve_month
+from reportlib.reports.registry import ALL_REPORTS, CLIENT_REPORT, REPORTS, TITLES
 
-REPORTS = ("team_performance", "sla", "attrition", "forecast", "monthly_pack")
-CLIENT_REPORT = "client_review"
-ALL_REPORTS = REPORTS + (CLIENT_REPORT,)
-TITLES = {
-    "team_performance": "Team performance",
-    "sla": "SLA compliance",
-    "attrition": "Headcount and attrition",
-    "forecast": "Volume forecast",
-    "monthly_pack": "Monthly pack",
-    "client_review": "Service review",
-}
-DEFAULT_RENDERER = "reportlib.render:render_html"
+DEFAULT_RENDERER = "reportlib.reports.render:render_html"
 DEFAULT_TIMEOUT_S = 900.0
 MANIFEST = "manifest.json"
 INDEX = "index.html"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-# --- months ---------------------------------------------------------------------------------------
-
-
-def resolve_month(value: str, tz: str, now: Any = None) -> str:
-    """`YYYY-MM` as given, or for `previous` the last complete month in time zone `tz`."""
-    import pandas as pd
-
-    if value == "previous":
-        today = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz=tz)
-        if today.tzinfo is None:
-            today = today.tz_localize(tz)
-        else:
-            today = today.tz_convert(tz)
-        return str(today.tz_localize(None).to_period("M") - 1)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):
-        raise UsageError(f"--month must be YYYY-MM or 'previous', got {value!r}")
-    return value
-
-
-def month_label(month: str) -> str:
-    """'2026-03' -> 'March 2026'."""
-    import pandas as pd
-
-    return pd.Period(month, freq="M").strftime("%B %Y")
 
 
 # --- jobs -----------------------------------------------------------------------------------------
@@ -611,7 +577,7 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-_PRELOAD_MODULES = ["__main__", "reportlib.run", "papermill", "nbclient", "jupyter_client", "nbconvert"]
+_PRELOAD_MODULES = ["__main__", "reportlib.delivery.run", "papermill", "nbclient", "jupyter_client", "nbconvert"]
 
 
 def _mp_context():
@@ -744,8 +710,8 @@ def check_source(data: str, tz: str, month: str):
     """
     import pandas as pd
 
-    from .errors import DataError
-    from .load import open_source
+    from reportlib.core.errors import DataError
+    from reportlib.data.load import open_source
 
     src = open_source(data, tz)
     errors, _warnings = src.validate()
@@ -802,7 +768,7 @@ def _client_list(src, clients: Any) -> list[tuple[str, str]]:
 
 def output_dir(params: dict, out: str | Path | None = None) -> Path:
     """The outputs folder: --out (relative to the cwd), else parameters schedule.out (relative to the project)."""
-    from .params import project_root
+    from reportlib.core.params import project_root
 
     if out:
         return Path(out).resolve()
@@ -817,7 +783,7 @@ def ensure_sample(location: str, log=None) -> bool:
     log = log or sys.stderr
     print(f"reportlib run: no data at {location}; creating the sample operation there "
           f"(as `reportlib sample-data --out {location}` would) ...", file=log, flush=True)
-    from .sample import sample_data
+    from reportlib.data.sample import sample_data
 
     rows, seconds = sample_data(location)
     counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
@@ -832,12 +798,12 @@ def run_month(month: str, *, params: dict, params_file: str | None = None, data:
               notebooks_dir: str | Path | None = None, renderer: str = DEFAULT_RENDERER,
               progress: bool = True, log=None) -> RunResult:
     """Render the month's reports: parameters < --params < flags, data checked first, then the batch."""
-    from .params import data_location, project_root
+    from reportlib.core.params import data_location, project_root
 
     log = log or sys.stderr
     root = project_root()
     sched = _schedule(params)
-    tz = params.get("timezone") or "America/New_York"
+    tz = params.get("timezone") or DEFAULT_TIMEZONE
     month = resolve_month(month, tz)
     location = data_location(params, data, root)
     if data is None and params.get("data", "data/sample") == "data/sample":

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, ReportlibError
+from reportlib.core.errors import DataError, ReportlibError
 
 REQUIRED = ("Employee_Name", "EmpID", "Position", "State", "DateofHire", "DateofTermination", "TermReason",
             "EmploymentStatus", "Department", "ManagerName", "Salary", "PerformanceScore")

@@ -56,7 +56,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from .errors import MissingTableError, UsageError
+from reportlib.core.errors import MissingTableError, UsageError
+from reportlib.data.contract import engine_types
 
 GRAINS = ("15min", "30min", "day", "week", "month")
 SL_DEFINITIONS = ("offered", "answered", "abandons_excluded", "abandons_within_t_met")
@@ -108,38 +109,19 @@ COUNT_COLUMNS = [
     "transfer_known",
 ]
 
-_CONTACT_TYPES = {
-    "contact_id": "string",
-    "channel": "string",
-    "queue": "string",
-    "client_id": "string",
-    "arrived_at": "timestamp",
-    "outcome": "string",
-    "wait_s": "float64",
-    "handle_s": "float64",
-    "agent_id": "string",
-    "resolved_first_contact": "boolean",
-    "escalated": "boolean",
-    "transferred": "boolean",
-    "csat": "int64",
-    "reason": "string",
-    "caller_id": "string",
-}
-
-
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _as_table(data: ir.Table | pd.DataFrame) -> ir.Table:
+def as_table(data: ir.Table | pd.DataFrame) -> ir.Table:
     """An ibis table from an ibis table or a pandas frame (memtable, executed by DuckDB)."""
     if isinstance(data, pd.DataFrame):
         return ibis.memtable(data)
     return data
 
 
-def _with_optional(t: ir.Table, types: dict[str, str]) -> ir.Table:
-    """Add any absent optional column as a typed all-null column, so old exports still work."""
-    missing = {name: ibis.null().cast(dtype) for name, dtype in types.items() if name not in t.columns}
+def with_optional(t: ir.Table, table: str) -> ir.Table:
+    """Add any absent optional column of contract table `table` as a typed all-null column, so old exports work."""
+    missing = {name: ibis.null().cast(dtype) for name, dtype in engine_types(table).items() if name not in t.columns}
     return t.mutate(**missing) if missing else t
 
 
@@ -167,16 +149,7 @@ def period_expr(ts: ir.TimestampValue, grain: str) -> ir.TimestampValue:
     return ts.truncate({"day": "D", "week": "W", "month": "M"}[grain])
 
 
-def month_bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Local (naive) start and exclusive end of a YYYY-MM calendar month."""
-    try:
-        p = pd.Period(month, freq="M")
-    except Exception:
-        raise UsageError(f"expected a month as YYYY-MM, got {month!r}") from None
-    return p.start_time, (p + 1).start_time
-
-
-def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+def ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     """num / den as float, NaN where den is 0 or missing (no division warning)."""
     n = pd.to_numeric(num, errors="coerce").astype("float64").to_numpy()
     d = pd.to_numeric(den, errors="coerce").astype("float64").to_numpy()
@@ -195,7 +168,7 @@ def _resolve_by(t: ir.Table, by: Sequence[str], agents: ir.Table | pd.DataFrame 
             raise MissingTableError(
                 f"grouping by {', '.join(need)} needs the agents table (joined on agent_id)"
             )
-        a = _as_table(agents)
+        a = as_table(agents)
         absent = [c for c in need if c not in a.columns]
         if absent:
             raise UsageError(f"the agents table has no column {', '.join(absent)}")
@@ -305,7 +278,7 @@ def contact_counts(
     """
     check_grain(grain)
     by = list(by)
-    t = _with_optional(_as_table(contacts), _CONTACT_TYPES)
+    t = with_optional(as_table(contacts), "contacts")
     start = pd.Timestamp(start) if start is not None else None
     end = pd.Timestamp(end) if end is not None else None
 
@@ -385,12 +358,12 @@ def service_level_from_counts(counts: pd.DataFrame, sl_definition: str = "offere
     check_sl_definition(sl_definition)
     awt = counts["answered_within_threshold"]
     if sl_definition == "offered":
-        return _ratio(awt, counts["offered"])
+        return ratio(awt, counts["offered"])
     if sl_definition == "answered":
-        return _ratio(awt, counts["handled"])
+        return ratio(awt, counts["handled"])
     if sl_definition == "abandons_excluded":
-        return _ratio(awt, counts["handled"] + counts["abandoned_after_threshold"])
-    return _ratio(awt + counts["abandoned_within_threshold"], counts["offered"])
+        return ratio(awt, counts["handled"] + counts["abandoned_after_threshold"])
+    return ratio(awt + counts["abandoned_within_threshold"], counts["offered"])
 
 
 def kpis_from_counts(counts: pd.DataFrame, sl_definition: str = "offered") -> pd.DataFrame:
@@ -400,16 +373,16 @@ def kpis_from_counts(counts: pd.DataFrame, sl_definition: str = "offered") -> pd
     for c in ("offered", "handled", "abandoned", "short_abandoned", "answered_within_threshold"):
         out[c] = counts[c]
     out["service_level"] = service_level_from_counts(counts, sl_definition)
-    out["asa_s"] = _ratio(counts["wait_answered_s"], counts["wait_answered_n"])
-    out["abandon_rate"] = _ratio(counts["abandoned"], counts["offered"])
-    out["aht_s"] = _ratio(counts["handle_s_sum"], counts["handle_n"])
-    out["fcr"] = _ratio(counts["fcr_yes"], counts["fcr_known"])
-    out["fcr_repeat"] = _ratio(counts["fcr_repeat_ok"], counts["fcr_repeat_known"])
-    out["csat_top2"] = _ratio(counts["csat_top2_n"], counts["csat_responses"])
-    out["csat_mean"] = _ratio(counts["csat_sum"], counts["csat_responses"])
+    out["asa_s"] = ratio(counts["wait_answered_s"], counts["wait_answered_n"])
+    out["abandon_rate"] = ratio(counts["abandoned"], counts["offered"])
+    out["aht_s"] = ratio(counts["handle_s_sum"], counts["handle_n"])
+    out["fcr"] = ratio(counts["fcr_yes"], counts["fcr_known"])
+    out["fcr_repeat"] = ratio(counts["fcr_repeat_ok"], counts["fcr_repeat_known"])
+    out["csat_top2"] = ratio(counts["csat_top2_n"], counts["csat_responses"])
+    out["csat_mean"] = ratio(counts["csat_sum"], counts["csat_responses"])
     out["csat_responses"] = counts["csat_responses"]
-    out["escalation_rate"] = _ratio(counts["escalated_n"], counts["escalation_known"])
-    out["transfer_rate"] = _ratio(counts["transferred_n"], counts["transfer_known"])
+    out["escalation_rate"] = ratio(counts["escalated_n"], counts["escalation_known"])
+    out["transfer_rate"] = ratio(counts["transferred_n"], counts["transfer_known"])
     return out[keys + KPI_COLUMNS]
 
 
@@ -456,22 +429,6 @@ def contact_kpis(
 
 # --- intervals -------------------------------------------------------------------------------------
 
-_INTERVAL_TYPES = {
-    "interval_start": "timestamp",
-    "interval_minutes": "int64",
-    "channel": "string",
-    "queue": "string",
-    "client_id": "string",
-    "offered": "float64",
-    "handled": "float64",
-    "abandoned": "float64",
-    "answered_within_threshold": "float64",
-    "threshold_s": "float64",
-    "wait_s_total": "float64",
-    "handle_s_total": "float64",
-}
-
-
 def interval_counts(
     intervals: ir.Table | pd.DataFrame,
     *,
@@ -493,7 +450,7 @@ def interval_counts(
     """
     check_grain(grain)
     by = list(by)
-    t = _with_optional(_as_table(intervals), _INTERVAL_TYPES)
+    t = with_optional(as_table(intervals), "intervals")
     bad = [c for c in by if c not in ("channel", "queue", "client_id")]
     if bad:
         raise UsageError(

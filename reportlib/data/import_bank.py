@@ -31,7 +31,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, ReportlibError, UsageError
+from reportlib.core.errors import DataError, ReportlibError, UsageError
 
 TIMEZONE = "Asia/Jerusalem"
 CLIENT_ID = "ANONBANK"

@@ -34,7 +34,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, UsageError
+from reportlib.core.errors import DataError, UsageError
+from reportlib.core.months import parse_month
 
 DAYS_PER_MONTH = 365.25 / 12
 NO_GROUP = "(none)"
@@ -121,15 +122,6 @@ def _date(value: Any, what: str) -> pd.Timestamp:
     if ts is pd.NaT:
         raise UsageError(f"{what}: expected a date (YYYY-MM-DD), got {value!r}")
     return ts.normalize()
-
-
-def _month(value: Any, what: str = "month") -> pd.Period:
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}", value.strip()):
-        raise UsageError(f"{what}: expected a month as YYYY-MM, got {value!r}")
-    try:
-        return pd.Period(value.strip() if isinstance(value, str) else value, freq="M")
-    except Exception:
-        raise UsageError(f"{what}: expected a month as YYYY-MM, got {value!r}") from None
 
 
 def prepare_agents(agents: pd.DataFrame) -> pd.DataFrame:
@@ -281,8 +273,8 @@ def monthly_attrition(agents: pd.DataFrame, first_month: Any, last_month: Any | 
     """
     a = prepare_agents(agents)
     bands = bands or DEFAULT_TENURE_BANDS
-    first = _month(first_month, "first month")
-    last = _month(last_month, "last month") if last_month is not None else first
+    first = parse_month(first_month, "first month")
+    last = parse_month(last_month, "last month") if last_month is not None else first
     if last < first:
         raise UsageError(f"last month {last} is before first month {first}")
     months = pd.period_range(first - 11, last, freq="M")
@@ -884,7 +876,7 @@ def attrition_report(agents: pd.DataFrame, month: Any, params: dict | None = Non
     """
     p = params.get("attrition", {}) if params and isinstance(params.get("attrition"), dict) else (params or {})
     bands = tenure_bands(p)
-    m = _month(month)
+    m = parse_month(month)
     as_of = m.end_time.normalize()
     after = (m + 1).start_time
     alpha = 1 - float(p.get("confidence_level", 0.95))

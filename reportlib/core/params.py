@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .errors import UsageError
+from reportlib.core.errors import UsageError
 
 DEFAULT_TIMEZONE = "America/New_York"
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
@@ -21,7 +21,7 @@ def project_root() -> Path:
     env = os.environ.get("REPORTLIB_HOME")
     if env:
         return Path(env).resolve()
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[2]
     if (here / "parameters").is_dir():
         return here
     return Path.cwd()

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import UsageError
+from reportlib.core.errors import UsageError
 
 METRICS = ("service_level", "abandon_rate", "asa_s", "p_wait", "occupancy")
 
@@ -230,7 +230,7 @@ def model_comparison(calls: float, aht_s: float, interval_s: float, agents: int,
     observed values to resample them). Rows: service_level, abandon_rate, asa_s, p_wait, occupancy;
     columns: erlang_c, erlang_a (NaN without patience_s), simulation, ci_low, ci_high.
     """
-    from .staffing import erlang_a_metrics, erlang_c_metrics
+    from reportlib.planning.staffing import erlang_a_metrics, erlang_c_metrics
 
     simulated = simulate_queue(calls, aht_s, interval_s, agents, answer_s, patience_s, handle=handle,
                                handle_cv=handle_cv, patience=patience, replications=replications,

@@ -15,7 +15,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import UsageError
+from reportlib.core.errors import UsageError
+from reportlib.data.source import DataSource
+from reportlib.core.months import month_label
 
 # --- numbers to text -------------------------------------------------------------------------------
 
@@ -430,10 +432,6 @@ def roster_has_history(agents: pd.DataFrame | None) -> bool:
     return bool(hires and (term or fte))
 
 
-def _month_str(p: pd.Period) -> str:
-    return str(p.asfreq("M"))
-
-
 def params_key(params: Mapping[str, Any] | None) -> str:
     """A short stable digest of a parameter set, for remembering results computed under it."""
     import hashlib
@@ -443,13 +441,7 @@ def params_key(params: Mapping[str, Any] | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _remembered(source: Any, key: tuple, compute: Callable[[], Any]) -> Any:
-    """compute() through the source's memo (load.Source.memo) when it has one, else computed afresh."""
-    memo = getattr(source, "memo", None)
-    return memo(key, compute) if memo is not None else compute()
-
-
-def _one_client(source: Any, compute_all: Callable[[Any], pd.DataFrame]) -> pd.DataFrame | None:
+def _one_client(source: DataSource, compute_all: Callable[[Any], pd.DataFrame]) -> pd.DataFrame | None:
     """For a client's view (load.ClientSource) of a source with contacts: compute_all(parent) (every client,
     grouped by client_id, remembered on the parent) narrowed to this client's rows; None otherwise.
 
@@ -457,7 +449,7 @@ def _one_client(source: Any, compute_all: Callable[[Any], pd.DataFrame]) -> pd.D
     client's data alone (tests/test_narrative.py): every aggregate here groups by client_id and reads
     nothing across clients (repeat contacts are looked for within the client).
     """
-    parent, client_id = getattr(source, "parent", None), getattr(source, "client_id", None)
+    parent, client_id = source.parent, source.client_id
     if parent is None or client_id is None or not parent.has("contacts"):
         return None
     every = compute_all(parent)
@@ -465,13 +457,13 @@ def _one_client(source: Any, compute_all: Callable[[Any], pd.DataFrame]) -> pd.D
     return mine.drop(columns="client_id").reset_index(drop=True)
 
 
-def _channel_counts(source: Any, params: Mapping[str, Any], start: pd.Timestamp, end: pd.Timestamp,
+def _channel_counts(source: DataSource, params: Mapping[str, Any], start: pd.Timestamp, end: pd.Timestamp,
                     by: Sequence[str] = ("channel",)) -> pd.DataFrame | None:
     """Monthly count sums by `by` from contacts (or intervals when there are none); None without either.
 
     Remembered on the source: the monthly pack asks for the same queue counts once per headline figure.
     """
-    from . import metrics
+    from reportlib.metrics import contacts as metrics
 
     th = float(params.get("sl_threshold_s", 30))
     sa = float(params.get("short_abandon_s", 5))
@@ -485,10 +477,10 @@ def _channel_counts(source: Any, params: Mapping[str, Any], start: pd.Timestamp,
                                            end=end, sl_threshold_s=th)
         return None
 
-    return _remembered(source, ("channel_counts", pd.Timestamp(start), pd.Timestamp(end), tuple(by), th, sa), compute)
+    return source.memo(("channel_counts", pd.Timestamp(start), pd.Timestamp(end), tuple(by), th, sa), compute)
 
 
-def email_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any,
+def email_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any,
                   threshold_h: float, by: Sequence[str] = ()) -> pd.DataFrame:
     """Email first response within `threshold_h` business hours per month (sla.email_first_response, one pass).
 
@@ -496,7 +488,7 @@ def email_history(source: Any, params: Mapping[str, Any], first_month: Any, last
     (for a client's view, the whole source's latest arrival: the best witness of when the data was taken). Columns: month (YYYY-MM), [by], received,
     responded_within, missed, pending, service_level (0..1), mean_response_business_h.
     """
-    from . import sla
+    from reportlib.metrics import sla
 
     first = pd.Period(str(first_month), freq="M")
     last = pd.Period(str(last_month), freq="M")
@@ -511,21 +503,21 @@ def email_history(source: Any, params: Mapping[str, Any], first_month: Any, last
         t = t.mutate(_month=t.arrived_at.truncate("M"))
         e = sla.email_first_response(t, start=first.start_time, end=(last + 1).start_time, threshold_h=threshold_h,
                                      calendar=sla.business_calendar(params), by=["_month", *by],
-                                     tz=getattr(source, "tz", None))
+                                     tz=source.tz)
         e.insert(0, "month", pd.to_datetime(e.pop("_month")).dt.to_period("M").astype(str))
         return e
 
-    return _remembered(source, ("email_history", str(first), str(last), float(threshold_h), by,
+    return source.memo(("email_history", str(first), str(last), float(threshold_h), by,
                                 params_key(params)), compute)
 
 
-def kpi_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
+def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
     """One row per month (YYYY-MM) from first to last with every headline KPI (shares 0..1, seconds, currency).
 
     Missing where the source cannot give a figure (no agent_activity: no cost or workforce; intervals
     only: no CSAT/FCR; no HR roster: no attrition).
     """
-    from . import metrics
+    from reportlib.metrics import contacts as metrics
 
     first = pd.Period(str(first_month), freq="M")
     last = pd.Period(str(last_month), freq="M")
@@ -561,7 +553,8 @@ def kpi_history(source: Any, params: Mapping[str, Any], first_month: Any, last_m
 
     agents = source.frame("agents") if source.has("agents") else None
     if source.has("agent_activity") and agents is not None:
-        from . import cost, workforce
+        from reportlib.metrics import cost
+        from reportlib.metrics import workforce
 
         act = source.frame("agent_activity")
         lc = cost.labor_cost(act, agents, grain="month", start=start, end=end)
@@ -585,7 +578,7 @@ def kpi_history(source: Any, params: Mapping[str, Any], first_month: Any, last_m
         out["cost_per_contact"] = (lab / handled.where(handled > 0)).astype("float64")
 
     if roster_has_history(agents):
-        from . import attrition
+        from reportlib.metrics import attrition
 
         att = attrition.monthly_attrition(agents, first, last)
         att = att.set_index(att["month"].astype(str))
@@ -599,10 +592,10 @@ def kpi_history(source: Any, params: Mapping[str, Any], first_month: Any, last_m
     return out[HISTORY_COLUMNS]
 
 
-def _queue_driver(source: Any, params: Mapping[str, Any], month: pd.Period, metric: str,
+def _queue_driver(source: DataSource, params: Mapping[str, Any], month: pd.Period, metric: str,
                   channels: Sequence[str]) -> str | None:
     """The queue that moved `metric` most from last month, in words (volume change and its own move)."""
-    from . import metrics
+    from reportlib.metrics import contacts as metrics
 
     prev = month - 1
     counts = _channel_counts(source, params, prev.start_time, (month + 1).start_time, by=("channel", "queue"))
@@ -647,7 +640,7 @@ def _queue_driver(source: Any, params: Mapping[str, Any], month: pd.Period, metr
     return None
 
 
-def monthly_summary(source: Any, params: Mapping[str, Any], month: Any) -> dict[str, Any]:
+def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -> dict[str, Any]:
     """The monthly pack's first screen as data: KPI tiles (dicts) and plain-language commentary.
 
     Returns {"month", "month_label", "tiles": [ {name, value, unit, target, status, delta_prev,
@@ -710,7 +703,7 @@ def monthly_summary(source: Any, params: Mapping[str, Any], month: Any) -> dict[
     lines = commentary(tiles, drivers, currency=currency, limit=5)
     return {
         "month": cur,
-        "month_label": m.strftime("%B %Y"),
+        "month_label": month_label(m),
         "tiles": [t.as_dict() for t in tiles],
         "commentary": lines,
         "history": hist.reset_index(),
@@ -727,10 +720,10 @@ def met_status(met: pd.Series) -> pd.Series:
     return met.map(lambda v: None if is_missing(v) else ("green" if bool(v) else "red")).astype(object)
 
 
-def channel_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any,
+def channel_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any,
                     by: Sequence[str] = ("channel",)) -> pd.DataFrame:
     """Monthly KPIs (metrics.KPI_COLUMNS) per `by` group (channel by default), month as YYYY-MM."""
-    from . import metrics
+    from reportlib.metrics import contacts as metrics
 
     first = pd.Period(str(first_month), freq="M")
     last = pd.Period(str(last_month), freq="M")
@@ -748,20 +741,20 @@ def channel_history(source: Any, params: Mapping[str, Any], first_month: Any, la
         k.insert(0, "month", pd.to_datetime(k.pop("period")).dt.to_period("M").astype(str))
         return k
 
-    return _remembered(source, ("channel_history", str(first), str(last), by, params_key(params)), compute)
+    return source.memo(("channel_history", str(first), str(last), by, params_key(params)), compute)
 
 
-def compliance_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
+def compliance_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
     """Every client's SLA terms for each month first..last (sla.compliance_history; month as YYYY-MM).
 
     For a client's view of a source, that client's rows. Needs contacts and clients; raises
     UsageError when the contracts in parameters/sla_contracts.yaml are missing or wrong.
     """
-    from . import sla
+    from reportlib.metrics import sla
 
     first, last = pd.Period(str(first_month), freq="M"), pd.Period(str(last_month), freq="M")
     profiles = sla.profiles_from_params(params)  # raises before any data is read when contracts are missing
-    parent, client_id = getattr(source, "parent", None), getattr(source, "client_id", None)
+    parent, client_id = source.parent, source.client_id
     if parent is not None and client_id is not None:
         try:
             every = compliance_history(parent, params, first, last)
@@ -769,10 +762,10 @@ def compliance_history(source: Any, params: Mapping[str, Any], first_month: Any,
             pass  # another client's contract is wrong: judge this client on its own (its own error, if any)
         else:
             return every[every["client_id"].astype(str) == str(client_id)].reset_index(drop=True)
-    return _remembered(source, ("compliance_history", str(first), str(last), params_key(params)),
+    return source.memo(("compliance_history", str(first), str(last), params_key(params)),
                        lambda: sla.compliance_history(source.table("contacts"), source.frame("clients"), profiles,
                                                       str(first), str(last), calendar=sla.business_calendar(params),
-                                                      tz=getattr(source, "tz", None)))
+                                                      tz=source.tz))
 
 
 def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
@@ -811,7 +804,7 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
                            kind="stable").reset_index(drop=True)
 
 
-def compliance(source: Any, params: Mapping[str, Any], month: Any) -> pd.DataFrame:
+def compliance(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.DataFrame:
     """Every client's SLA terms for one month (sla.evaluate_compliance's rows), taken from the 13-month
     compliance_history ending that month, which the SLA report, the monthly pack and the client reviews share."""
     m = pd.Period(str(month), freq="M")
@@ -857,7 +850,7 @@ def qa_history(qa: pd.DataFrame | None, first_month: Any, last_month: Any, by: S
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def intraday_service_level(source: Any, params: Mapping[str, Any], start: Any, end: Any,
+def intraday_service_level(source: DataSource, params: Mapping[str, Any], start: Any, end: Any,
                            channels: Sequence[str] = ("phone",), minutes: int = 30,
                            min_offered: float = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Service level (0..1) and offered by weekday x time of day over [start, end), pooled from counts.
@@ -865,7 +858,7 @@ def intraday_service_level(source: Any, params: Mapping[str, Any], start: Any, e
     Returns (service_level, offered) frames indexed Mon..Sun with 'HH:MM' columns; cells with fewer than
     `min_offered` contacts are missing. Works from contacts or 30-minute-compatible intervals.
     """
-    from . import metrics
+    from reportlib.metrics import contacts as metrics
 
     grain = f"{minutes}min"
     th = float(params.get("sl_threshold_s", 30))
@@ -894,17 +887,17 @@ def intraday_service_level(source: Any, params: Mapping[str, Any], start: Any, e
     return sl[keep], offered[keep]
 
 
-def _reason_counts(source: Any, start: pd.Timestamp, end: pd.Timestamp, by: tuple[str, ...]) -> pd.DataFrame:
+def _reason_counts(source: DataSource, start: pd.Timestamp, end: pd.Timestamp, by: tuple[str, ...]) -> pd.DataFrame:
     """Contacts per `by` group and reason arriving in [start, end), from the engine (remembered on the source)."""
     def compute() -> pd.DataFrame:
         t = source.table("contacts")
         t = t.filter((t.arrived_at >= start) & (t.arrived_at < end))
         return t.group_by([*by, "reason"]).aggregate(contacts=t.count()).to_pandas()
 
-    return _remembered(source, ("reason_counts", start, end, by), compute)
+    return source.memo(("reason_counts", start, end, by), compute)
 
 
-def contact_reasons(source: Any, start: Any, end: Any) -> pd.Series:
+def contact_reasons(source: DataSource, start: Any, end: Any) -> pd.Series:
     """Contacts per reason arriving in [start, end), most frequent first (missing reasons as '(not given)')."""
     if not source.has("contacts"):
         return pd.Series(dtype="float64")

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import UsageError
+from reportlib.core.errors import UsageError
 
 DAYS_PER_MONTH = 365.25 / 12
 

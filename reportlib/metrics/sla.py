@@ -36,17 +36,10 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from .errors import ReportlibError, UsageError
-from .metrics import (
-    _as_table,
-    _ratio,
-    _with_optional,
-    _CONTACT_TYPES,
-    check_sl_definition,
-    contact_counts,
-    month_bounds,
-    service_level_from_counts,
-)
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.months import month_bounds
+from reportlib.metrics.contacts import as_table, ratio, with_optional, check_sl_definition, contact_counts, service_level_from_counts
 
 # metric -> (kind, direction): kind 'share' (numerator/denominator counts) or 'mean'.
 METRICS: dict[str, tuple[str, str]] = {
@@ -329,7 +322,7 @@ def email_first_response(
     calendar: BusinessCalendar | None = None,
     by: Sequence[str] = ("client_id",),
     as_of: Any = None,
-    tz: str | None = "America/New_York",
+    tz: str | None = DEFAULT_TIMEZONE,
 ) -> pd.DataFrame:
     """Email first response within `threshold_h` business hours over emails received in [start, end).
 
@@ -347,7 +340,7 @@ def email_first_response(
     calendar = calendar or BusinessCalendar()
     by = list(by)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
-    t = _with_optional(_as_table(contacts), _CONTACT_TYPES)
+    t = with_optional(as_table(contacts), "contacts")
     if as_of is None:
         latest = t.arrived_at.max().to_pyarrow().as_py()
         as_of = max(end, pd.Timestamp(latest)) if latest is not None else end
@@ -399,7 +392,7 @@ def _email_summary(rows: pd.DataFrame, by: list[str], threshold_h: float) -> pd.
     out["mean_response_business_h"] = out["mean_response_business_h"] / 3600.0
     out["measured"] = out["received"] - out["pending"]
     out["missed"] = out["measured"] - out["responded_within"]
-    out["service_level"] = _ratio(out["responded_within"], out["measured"])
+    out["service_level"] = ratio(out["responded_within"], out["measured"])
     out["threshold_h"] = float(threshold_h)
     return out[by + ["received", "responded", "responded_within", "missed", "open_past_threshold",
                      "pending", "measured", "service_level", "mean_response_business_h", "threshold_h"]]
@@ -412,7 +405,7 @@ def email_backlog(
     calendar: BusinessCalendar | None = None,
     by: Sequence[str] = ("client_id",),
     threshold_h: float | None = None,
-    tz: str | None = "America/New_York",
+    tz: str | None = DEFAULT_TIMEZONE,
 ) -> pd.DataFrame:
     """Emails received before `at` (local) and not yet answered at `at`: count and oldest age.
 
@@ -423,7 +416,7 @@ def email_backlog(
     calendar = calendar or BusinessCalendar()
     by = list(by)
     at = pd.Timestamp(at)
-    t = _with_optional(_as_table(contacts), _CONTACT_TYPES)
+    t = with_optional(as_table(contacts), "contacts")
     e = t.filter((t.channel == "email") & (t.arrived_at < at))
     # Engine pre-filter, generous by 2 h for DST; the exact test below uses real elapsed time.
     margin = at - pd.Timedelta(hours=2)
@@ -582,7 +575,7 @@ def _term_columns(term: Term, g: pd.DataFrame) -> dict[str, pd.Series]:
 
     if term.channel == "email" and term.threshold_h is not None and term.metric == "service_level":
         num, den = col("responded_within"), col("measured")
-        return {"volume": col("received"), "numerator": num, "denominator": den, "value": _ratio(num, den),
+        return {"volume": col("received"), "numerator": num, "denominator": den, "value": ratio(num, den),
                 "pending": col("pending")}
     zero = pd.Series(0.0, index=g.index)
     if term.metric == "service_level":
@@ -598,7 +591,7 @@ def _term_columns(term: Term, g: pd.DataFrame) -> dict[str, pd.Series]:
         return {"volume": counts["offered"], "numerator": num, "denominator": den, "value": value, "pending": zero}
     a, b = (_SHARE_COUNTS if METRICS[term.metric][0] == "share" else _MEAN_COUNTS)[term.metric]
     num, den = col(a), col(b)
-    return {"volume": col("offered"), "numerator": num, "denominator": den, "value": _ratio(num, den),
+    return {"volume": col("offered"), "numerator": num, "denominator": den, "value": ratio(num, den),
             "pending": zero}
 
 
@@ -635,7 +628,7 @@ def _evaluate(
     (or at `as_of` when given); otherwise the whole range is one period starting at `start`.
     """
     calendar = calendar or BusinessCalendar()
-    t = _with_optional(_as_table(contacts), _CONTACT_TYPES)
+    t = with_optional(as_table(contacts), "contacts")
     clients = clients.copy()
     if "sla_profile" not in clients:
         raise ReportlibError("the clients table has no sla_profile column")
@@ -725,7 +718,7 @@ def evaluate_compliance(
     *,
     calendar: BusinessCalendar | None = None,
     as_of: Any = None,
-    tz: str | None = "America/New_York",
+    tz: str | None = DEFAULT_TIMEZONE,
 ) -> pd.DataFrame:
     """Every client's SLA terms for a YYYY-MM month: actual, met, penalty at risk (currency).
 
@@ -746,7 +739,7 @@ def compliance_history(
     last_month: str,
     *,
     calendar: BusinessCalendar | None = None,
-    tz: str | None = "America/New_York",
+    tz: str | None = DEFAULT_TIMEZONE,
 ) -> pd.DataFrame:
     """evaluate_compliance for every month from first_month to last_month (YYYY-MM) in one pass.
 
@@ -817,7 +810,7 @@ def month_to_date(
     *,
     expected_remaining: float | pd.DataFrame | None = None,
     calendar: BusinessCalendar | None = None,
-    tz: str | None = "America/New_York",
+    tz: str | None = DEFAULT_TIMEZONE,
     weeks: int = 8,
 ) -> pd.DataFrame:
     """Month-to-date SLA status at `as_of` with a month-end projection and what recovery needs.
@@ -898,7 +891,7 @@ def month_to_date(
             status.append("at risk")
     res["required_successes"] = [float(x) if x != math.inf else np.nan for x in req]
     res["required_within_threshold"] = np.where(res["metric"] == "service_level", res["required_successes"], np.nan)
-    res["required_share_of_remaining"] = _ratio(
+    res["required_share_of_remaining"] = ratio(
         res["required_successes"], res["expected_remaining"] + res["pending"].fillna(0.0)
     )
     res["required_remaining_mean"] = req_mean

@@ -25,37 +25,12 @@ from typing import Any, Mapping
 
 import nbformat
 
-from .errors import ReportlibError
-from .params import project_root
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.months import month_label
+from reportlib.reports.registry import notebook_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "reportlib_html"
-
-# Scheduled reports, in the order an index lists them; `explore` is for JupyterLab only.
-REPORTS: tuple[str, ...] = ("monthly_pack", "sla", "team_performance", "attrition", "forecast", "client_review")
-INTERACTIVE: tuple[str, ...] = ("explore",)
-
-TITLES = {
-    "monthly_pack": "Monthly operations pack",
-    "sla": "SLA compliance",
-    "team_performance": "Team performance",
-    "attrition": "Attrition",
-    "forecast": "Forecast and capacity plan",
-    "client_review": "Service review",
-    "explore": "Explore",
-}
-
-
-def notebook_path(name: str) -> Path:
-    """notebooks/<name>.ipynb under the project root; ReportlibError if there is no such report."""
-    path = project_root() / "notebooks" / f"{name}.ipynb"
-    if name not in REPORTS + INTERACTIVE or not path.exists():
-        known = ", ".join(REPORTS + INTERACTIVE)
-        raise ReportlibError(f"no report notebook named {name!r} (known: {known}; looked for {path})")
-    return path
-
-
-NOTEBOOKS: dict[str, Path] = {name: project_root() / "notebooks" / f"{name}.ipynb" for name in REPORTS}
 
 # --- execution -------------------------------------------------------------------------------------
 
@@ -104,14 +79,14 @@ KEEP_MIMES = ("text/html", "image/png", "image/jpeg", "image/svg+xml", "text/mar
 
 
 def _plotly_html(bundle: Mapping[str, Any]) -> str:
-    from .views import figure_html
+    from reportlib.reports.views import figure_html
 
     return figure_html(bundle["application/vnd.plotly.v1+json"])
 
 
 def _clean_output(output: Any) -> Any | None:
     """The output to keep (maybe converted) or None to drop it."""
-    from .views import FACTS_MIME, PLOTLY_MIME
+    from reportlib.reports.views import FACTS_MIME, PLOTLY_MIME
 
     if output.get("output_type") not in ("display_data", "execute_result"):
         return None  # streams (prints, warnings, logs) and errors never reach the page
@@ -138,7 +113,7 @@ def _clean_output(output: Any) -> Any | None:
 
 def prepare(nb: Any) -> tuple[Any, dict]:
     """A cleaned copy of an executed notebook and the run facts found in it."""
-    from .views import FACTS_MIME
+    from reportlib.reports.views import FACTS_MIME
 
     nb = copy.deepcopy(nb)
     facts: dict = {}
@@ -235,10 +210,8 @@ def _subtitle(facts: Mapping[str, Any], nb_params: Mapping[str, Any]) -> str:
     if not month:
         return ""
     try:
-        import pandas as pd
-
-        return pd.Period(str(month), freq="M").strftime("%B %Y")
-    except Exception:
+        return month_label(str(month))
+    except UsageError:
         return str(month)
 
 
@@ -258,8 +231,8 @@ def _exporter() -> Any:
 
 def render_html(executed_notebook_path: Path, title: str) -> str:
     """The executed notebook as one self-contained HTML page (a string); ReportlibError if the run failed."""
-    from . import __version__
-    from .views import facts_html
+    from reportlib import __version__
+    from reportlib.reports.views import facts_html
 
     path = Path(executed_notebook_path)
     try:

@@ -39,7 +39,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import ReportlibError, UsageError
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.params import DEFAULT_TIMEZONE
 
 SUMMARY_MIME = "application/vnd.reportlib.summary+json"  # {"tiles": [...], "commentary": [...]}
 TILES_MIME = "application/vnd.reportlib.tiles+json"  # [tile dicts]
@@ -172,7 +173,7 @@ class _TilesParser(HTMLParser):
 
 def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
     """A tile dict (narrative.Tile.as_dict) as the strings the e-mail table shows."""
-    from . import narrative
+    from reportlib.reports import narrative
 
     unit = tile.get("unit") or "number"
     hib = tile.get("higher_is_better", True)
@@ -465,7 +466,8 @@ class _SafeFormat(dict):
 
 
 def _subject(dist: Mapping[str, Any], entry: dict, month: str) -> str:
-    from .run import TITLES, month_label
+    from reportlib.reports.registry import TITLES
+    from reportlib.core.months import month_label
 
     subjects = dist.get("subjects") or {}
     template = subjects.get(entry["report"]) or subjects.get("default") or "{title}"
@@ -520,7 +522,8 @@ def _already_sent(log: list[dict], report: str, client_id: str | None) -> set[st
 def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = None,
                   to: list[str] | None = None, log=None) -> tuple[list[Planned], list[str]]:
     """The messages to send for a month and the problems that block others (failed or missing reports)."""
-    from .run import ALL_REPORTS, read_manifest
+    from reportlib.delivery.run import read_manifest
+    from reportlib.reports.registry import ALL_REPORTS
 
     log = log or sys.stderr
     dist = params.get("distribution") or {}
@@ -572,7 +575,7 @@ def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = 
 def build_message(p: Planned, month_dir: Path, sender: str, params: dict, charts: ChartImages,
                   reply_to: str | None = None) -> EmailMessage:
     """The MIME message for one planned report: HTML body + text alternative + cid: PNGs + the report."""
-    from .run import month_label
+    from reportlib.core.months import month_label
 
     month = Path(month_dir).name
     dist = params.get("distribution") or {}
@@ -699,11 +702,12 @@ def email_month(month: str, *, params: dict, out: str | Path | None = None, repo
                 to: list[str] | None = None, dry_run: str | Path | None = None,
                 env: Mapping[str, str] | None = None, charts: bool = True, log=None) -> EmailResult:
     """Send (or with `dry_run`, write as .eml files) the month's reports to their distribution lists."""
-    from .run import output_dir, resolve_month
+    from reportlib.core.months import resolve_month
+    from reportlib.delivery.run import output_dir
 
     log = log or sys.stderr
     env = os.environ if env is None else env
-    month = resolve_month(month, params.get("timezone") or "America/New_York")
+    month = resolve_month(month, params.get("timezone") or DEFAULT_TIMEZONE)
     month_dir = output_dir(params, out) / month
     settings = None if dry_run else smtp_settings(env)
     planned, problems = plan_messages(month_dir, params, reports=reports, to=to, log=log)

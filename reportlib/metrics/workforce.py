@@ -25,8 +25,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import MissingTableError, UsageError
-from .metrics import _ratio
+from reportlib.core.errors import MissingTableError, UsageError
+from reportlib.metrics.contacts import ratio
 
 SECONDS = [
     "scheduled_s",
@@ -143,17 +143,17 @@ def workforce_kpis(
     out["agent_days"] = s["agent_days"].astype("int64")
     for c in ("scheduled_s", "logged_in_s", "handle_s", "available_s"):
         out[c] = s[c]
-    out["occupancy"] = _ratio(s["handle_s"], s["handle_s"] + s["available_s"])
-    out["utilization"] = _ratio(s["handle_s"], sched)
-    productive = _ratio(s["handle_s"] + s["available_s"], sched)
+    out["occupancy"] = ratio(s["handle_s"], s["handle_s"] + s["available_s"])
+    out["utilization"] = ratio(s["handle_s"], sched)
+    productive = ratio(s["handle_s"] + s["available_s"], sched)
     out["shrinkage"] = 1.0 - productive
-    out["planned_shrinkage"] = _ratio(s[PLANNED].sum(axis=1), sched)
+    out["planned_shrinkage"] = ratio(s[PLANNED].sum(axis=1), sched)
     out["unplanned_shrinkage"] = out["shrinkage"] - out["planned_shrinkage"]
-    out["absence_shrinkage"] = _ratio(s["absence_s"], sched)
-    out["other_shrinkage"] = _ratio(s["aux_other_s"], sched)
+    out["absence_shrinkage"] = ratio(s["absence_s"], sched)
+    out["other_shrinkage"] = ratio(s["aux_other_s"], sched)
     out["unexplained_shrinkage"] = (
         out["unplanned_shrinkage"] - out["absence_shrinkage"] - out["other_shrinkage"]
     )
-    out["adherence"] = _ratio(s["in_adherence_s"], sched)
+    out["adherence"] = ratio(s["in_adherence_s"], sched)
     out["absent_days"] = s["absent_days"].astype("int64")
     return out[keys + WORKFORCE_COLUMNS].reset_index(drop=True)

@@ -30,9 +30,10 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from .errors import UsageError
-from .metrics import _ratio, contact_counts, month_bounds
-from .workforce import workforce_sums
+from reportlib.core.errors import UsageError
+from reportlib.core.months import month_bounds
+from reportlib.metrics.contacts import ratio, contact_counts
+from reportlib.metrics.workforce import workforce_sums
 
 GOAL_KEYS = ("aht_s", "qa", "fcr", "adherence", "csat", "contacts_handled")
 # goal key -> (column in the scorecard, direction, label, deviation unit)
@@ -128,13 +129,13 @@ def _values(sums: pd.DataFrame) -> pd.DataFrame:
     """Scorecard metrics from summed figures."""
     out = pd.DataFrame(index=sums.index)
     out["handled"] = sums["handled"]
-    out["aht_s"] = _ratio(sums["handle_s_sum"], sums["handle_n"])
-    out["fcr"] = _ratio(sums["fcr_yes"], sums["fcr_known"])
-    out["csat_top2"] = _ratio(sums["csat_top2_n"], sums["csat_responses"])
-    out["csat_mean"] = _ratio(sums["csat_sum"], sums["csat_responses"])
+    out["aht_s"] = ratio(sums["handle_s_sum"], sums["handle_n"])
+    out["fcr"] = ratio(sums["fcr_yes"], sums["fcr_known"])
+    out["csat_top2"] = ratio(sums["csat_top2_n"], sums["csat_responses"])
+    out["csat_mean"] = ratio(sums["csat_sum"], sums["csat_responses"])
     out["csat_responses"] = sums["csat_responses"]
-    out["adherence"] = _ratio(sums["in_adherence_s"], sums["scheduled_s"])
-    out["qa_mean"] = _ratio(sums["qa_sum"], sums["qa_n"])
+    out["adherence"] = ratio(sums["in_adherence_s"], sums["scheduled_s"])
+    out["qa_mean"] = ratio(sums["qa_sum"], sums["qa_n"])
     out["qa_evaluations"] = sums["qa_n"]
     out["qa_critical_errors"] = sums["qa_critical_errors"]
     return out

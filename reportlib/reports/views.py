@@ -24,8 +24,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import charts, narrative
-from .errors import MissingTableError, ReportlibError, UsageError
+from reportlib.reports import charts
+from reportlib.reports import narrative
+from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
+from reportlib.data.source import DataSource
+from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.months import month_label, parse_month
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 FIGURE_MIME = "application/vnd.reportlib.plotly+json"  # the script type of a figure's JSON block
@@ -208,9 +212,6 @@ def paragraph(text: str) -> None:
 
 # --- the report context ----------------------------------------------------------------------------
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
 @dataclass
 class ReportContext:
     """Validated parameters, the data source and what the page footer reports about the run."""
@@ -218,7 +219,7 @@ class ReportContext:
     report: str
     month: pd.Period
     params: dict
-    source: Any
+    source: DataSource
     data: str
     params_file: str | None = None
     client_id: str | None = None
@@ -241,7 +242,7 @@ class ReportContext:
     @property
     def month_label(self) -> str:
         """'March 2026'."""
-        return self.month.strftime("%B %Y")
+        return month_label(self.month)
 
     @property
     def currency(self) -> str:
@@ -304,10 +305,10 @@ class ReportContext:
 
     def facts(self) -> dict:
         """The run facts and data-quality notes that render.py prints at the end of the page."""
-        from . import __version__
+        from reportlib import __version__
 
         first, last = self.data_range()
-        warnings_list = [self.redact(w) for w in getattr(self.source, "warnings", []) or []]
+        warnings_list = [self.redact(w) for w in self.source.warnings]
         params = {"month": str(self.month), "data": Path(self.data).name if "://" not in self.data else self.data,
                   "params_file": Path(self.params_file).name if self.params_file else None,
                   "client_id": self.client_id, "team": self.team}
@@ -324,9 +325,9 @@ class ReportContext:
             "parameters": {k: v for k, v in params.items() if v is not None},
             "data_first": None if first is None else str(first)[:19],
             "data_last": None if last is None else str(last)[:19],
-            "fingerprint": str(getattr(self.source, "fingerprint", "") or "")[:16],
+            "fingerprint": str(self.source.fingerprint or "")[:16],
             "tables": tables,
-            "timezone": getattr(self.source, "tz", self.params.get("timezone")),
+            "timezone": self.source.tz,
             "warnings": warnings_list,
             "notes": [self.redact(n) for n in self.notes],
             "version": __version__,
@@ -348,7 +349,7 @@ def _jsonable(v: Any) -> bool:
         return False
 
 
-def data_range(source: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def data_range(source: DataSource) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """(first, last) arrival in contacts, else interval start in intervals; (None, None) if neither."""
     for name, col in (("contacts", "arrived_at"), ("intervals", "interval_start")):
         if source.has(name):
@@ -359,7 +360,7 @@ def data_range(source: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     return None, None
 
 
-def last_complete_month(source: Any) -> pd.Period:
+def last_complete_month(source: DataSource) -> pd.Period:
     """The latest month with data in the source that is complete (its last day has data), else the one before."""
     first, last = data_range(source)
     if last is None:
@@ -368,15 +369,6 @@ def last_complete_month(source: Any) -> pd.Period:
     if last.normalize() < (m + 1).start_time - pd.Timedelta(days=1) and first is not None and first.to_period("M") < m:
         m = m - 1
     return m
-
-
-def parse_month(month: Any) -> pd.Period:
-    """A 'YYYY-MM' string as a monthly Period; UsageError naming the expected form otherwise."""
-    if isinstance(month, pd.Period):
-        return month.asfreq("M")
-    if not isinstance(month, str) or not _MONTH.match(month.strip()):
-        raise UsageError(f"month must be given as YYYY-MM (e.g. 2026-03), got {month!r}")
-    return pd.Period(month.strip(), freq="M")
 
 
 def start_report(report: str, *, month: str | None, data: str | None = None, params_file: str | None = None,
@@ -388,8 +380,8 @@ def start_report(report: str, *, month: str | None, data: str | None = None, par
     a month not in YYYY-MM form, a month with no data, an unknown client or team, a missing table
     listed in ``require``.
     """
-    from . import load
-    from .params import data_location, load_params
+    from reportlib.data import load
+    from reportlib.core.params import data_location, load_params
 
     if quiet:
         warnings.filterwarnings("ignore")
@@ -401,7 +393,7 @@ def start_report(report: str, *, month: str | None, data: str | None = None, par
     # REPORTLIB_DATA lets a notebook test run (e.g. pytest --nbval-lax notebooks/) point every notebook
     # at one data source without editing them; an explicit `data` parameter wins.
     loc = data_location(params, data or os.environ.get("REPORTLIB_DATA") or None)
-    source = load.open_source(loc, tz=params.get("timezone", "America/New_York"))
+    source = load.open_source(loc, tz=params.get("timezone", DEFAULT_TIMEZONE))
     missing = [t for t in require if not source.has(t)]
     if missing:
         raise MissingTableError(f"the {report} report needs table(s) {', '.join(missing)}, "

@@ -1,0 +1,54 @@
+"""The report registry: every report notebook the project ships, declared once.
+
+The order is the order `reportlib run` executes the scheduled reports and `index.html` lists them;
+the title is the page title of the rendered report (``"<title>, <Month YYYY>"``). A per-client
+report (``client_review``) renders once per client; an interactive one (``explore``) is for
+JupyterLab only and never scheduled. Each report is the notebook ``notebooks/<name>.ipynb``.
+
+To add a report: write ``notebooks/<name>.ipynb`` (a ``parameters`` cell, then one library call per
+section), add a line here, and add it to ``reports:`` in ``parameters/schedule.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportlib.core.errors import ReportlibError
+from reportlib.core.params import project_root
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report notebook: its name (the notebook's stem), page title, and how it is scheduled."""
+
+    name: str
+    title: str
+    per_client: bool = False
+    scheduled: bool = True
+
+
+REGISTRY: tuple[Report, ...] = (
+    Report("team_performance", "Team performance"),
+    Report("sla", "SLA compliance"),
+    Report("attrition", "Headcount and attrition"),
+    Report("forecast", "Volume forecast"),
+    Report("monthly_pack", "Monthly pack"),
+    Report("client_review", "Service review", per_client=True),
+    Report("explore", "Explore", scheduled=False),
+)
+
+CLIENT_REPORT = next(r.name for r in REGISTRY if r.per_client)
+# Scheduled reports rendered once per month, then the per-client one, in run order.
+REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled and not r.per_client)
+ALL_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled)
+INTERACTIVE: tuple[str, ...] = tuple(r.name for r in REGISTRY if not r.scheduled)
+TITLES: dict[str, str] = {r.name: r.title for r in REGISTRY}
+
+
+def notebook_path(name: str) -> Path:
+    """notebooks/<name>.ipynb under the project root; ReportlibError if there is no such report."""
+    path = project_root() / "notebooks" / f"{name}.ipynb"
+    if name not in TITLES or not path.exists():
+        raise ReportlibError(f"no report notebook named {name!r} (known: {', '.join(TITLES)}; looked for {path})")
+    return path
