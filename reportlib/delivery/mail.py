@@ -41,11 +41,8 @@ from typing import Any, Iterable, Mapping
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.reports.views import COMMENTARY_MIME, PLOTLY_MIME, TILES_MIME
 
-SUMMARY_MIME = "application/vnd.reportlib.summary+json"  # {"tiles": [...], "commentary": [...]}
-TILES_MIME = "application/vnd.reportlib.tiles+json"  # [tile dicts]
-COMMENTARY_MIME = "application/vnd.reportlib.commentary+json"  # [sentences]
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
 SENT_LOG = "sent-log.json"
 BODY_LIMIT = 100_000  # bytes: Gmail clips longer HTML bodies
 PLACEHOLDER_DOMAINS = ("example.com",)  # the addresses shipped in parameters/distribution.yaml
@@ -215,11 +212,6 @@ def highlights(executed_notebook: str | Path, max_charts: int = 4, currency: str
             continue
         for o in cell.get("outputs", []):
             data = o.get("data") or {}
-            if SUMMARY_MIME in data and not out.tiles and not out.commentary:
-                summary = data[SUMMARY_MIME]
-                out.tiles = [_display_tile(t, currency) for t in summary.get("tiles") or []]
-                out.commentary = [str(s) for s in summary.get("commentary") or []]
-                continue
             if TILES_MIME in data and not out.tiles:
                 out.tiles = [_display_tile(t, currency) for t in data[TILES_MIME]]
             elif "rl-tiles" in str(data.get("text/html", "")) and not out.tiles:
