@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.names import SL_DEFINITIONS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,8 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--month", type=_month, required=True)
     s.add_argument("--by", type=_csv_list, default=[])
     s.add_argument("--sl-threshold", type=float, default=None)
-    s.add_argument("--sl-definition", default=None,
-                   choices=["offered", "answered", "abandons_excluded", "abandons_within_t_met"])
+    s.add_argument("--sl-definition", default=None, choices=SL_DEFINITIONS)
     s.add_argument("--format", choices=["csv", "json"], default="csv")
     s.add_argument("--params", default=None)
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from reportlib.core.errors import UsageError
+from reportlib.core.names import SL_DEFINITIONS
 
 DEFAULT_TIMEZONE = "America/New_York"
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
@@ -86,7 +87,6 @@ def data_location(params: dict, data: str | None = None, root: Path | None = Non
 # --- validation (unknown keys, wrong types) ---------------------------------------------------------
 
 _NUMBER = (int, float)
-_SL_DEFINITIONS = ("offered", "answered", "abandons_excluded", "abandons_within_t_met")
 # Parameter sets whose keys are known here in full (other sets are free-form mappings owned by the
 # modules that read them). Each key: a check returning None when fine, else what was expected.
 
@@ -185,8 +185,8 @@ def validate_params(params: dict) -> None:
         v = params.get(key)
         if v is not None and _is_number(v) and v < 0:
             problems.append(f"parameter {key} must be >= 0 seconds, got {v!r}")
-    if isinstance(params.get("sl_definition"), str) and params["sl_definition"] not in _SL_DEFINITIONS:
-        problems.append(f"parameter sl_definition must be one of {', '.join(_SL_DEFINITIONS)}, "
+    if isinstance(params.get("sl_definition"), str) and params["sl_definition"] not in SL_DEFINITIONS:
+        problems.append(f"parameter sl_definition must be one of {', '.join(SL_DEFINITIONS)}, "
                         f"got {params['sl_definition']!r}")
     tz = params.get("timezone")
     if isinstance(tz, str):
@@ -199,3 +199,18 @@ def validate_params(params: dict) -> None:
     if problems:
         raise UsageError("the parameters are not valid (check --params FILE and parameters/*.yaml):\n"
                          + "\n".join(f"  {p}" for p in problems))
+
+
+def default_params() -> dict:
+    """The shipped defaults (parameters/*.yaml, no overlay), read once per process; the caller's own copy.
+
+    For readers given a partial parameter dict (a test, a user's script): they complete it from here,
+    so every default is declared once, in the YAML files.
+    """
+    global _DEFAULTS
+    if _DEFAULTS is None:
+        _DEFAULTS = load_params()
+    return copy.deepcopy(_DEFAULTS)
+
+
+_DEFAULTS: dict | None = None

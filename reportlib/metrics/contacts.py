@@ -57,10 +57,9 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import MissingTableError, UsageError
+from reportlib.core.names import GRAINS, SL_DEFINITIONS
 from reportlib.data.contract import engine_types
 
-GRAINS = ("15min", "30min", "day", "week", "month")
-SL_DEFINITIONS = ("offered", "answered", "abandons_excluded", "abandons_within_t_met")
 AGENT_COLUMNS = ("team", "site", "supervisor", "role")
 
 KPI_COLUMNS = [

@@ -141,12 +141,6 @@ def _values(sums: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _misses(value: float, goal: float, direction: str) -> bool:
-    if not (np.isfinite(value) and np.isfinite(goal)):
-        return False
-    return value > goal + 1e-12 if direction == "max" else value < goal - 1e-12
-
-
 def _deviation_text(key: str, value: float, goal: float) -> tuple[str, float]:
     """('18% above goal', size) — size in the unit large_miss uses for this key."""
     _, direction, _, unit = _GOAL_INFO[key]

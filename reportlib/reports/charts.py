@@ -458,22 +458,3 @@ def scenario_chart(x: Sequence[Any], scenarios: Mapping[str, Mapping[str, Sequen
                           margin=dict(t=96))
     _apply_unit(fig, unit)
     return fig
-
-
-def gauge_bars(items: Sequence[Mapping[str, Any]], *, title: str | None = None, unit: str = "share",
-               height: int | None = None) -> go.Figure:
-    """Horizontal bars of actual vs target per item (name, value, target, status) coloured by RAG status."""
-    names = [safe_text(str(i["name"])) for i in items]
-    vals = [None if i.get("value") is None else float(i["value"]) for i in items]
-    cols = [RAG_COLOURS.get(str(i.get("status") or "none"), RAG_COLOURS["none"]) for i in items]
-    fig = _base(title, height or max(220, 70 + 34 * len(items)))
-    fig.add_trace(go.Bar(x=vals, y=names, orientation="h", marker=dict(color=cols), name="Actual",
-                         hovertemplate="%{y}: %{x:" + _UNIT_FORMATS[unit][1] + "}<extra></extra>"))
-    targets = [i.get("target") for i in items]
-    if any(t is not None for t in targets):
-        fig.add_trace(go.Scatter(x=[None if t is None else float(t) for t in targets], y=names, mode="markers",
-                                 marker=dict(symbol="line-ns", size=22, line=dict(width=3, color=INK)),
-                                 name="Target", hovertemplate="%{y} target: %{x:" + _UNIT_FORMATS[unit][1] + "}<extra></extra>"))
-    _apply_unit(fig, unit, "x")
-    fig.update_yaxes(type="category", autorange="reversed")
-    return fig

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import UsageError
+from reportlib.core.params import deep_merge, default_params
 from reportlib.data.source import DataSource
 from reportlib.core.months import month_label
 
@@ -381,22 +382,6 @@ def note_html(text: str, kind: str = "info") -> str:
 
 # --- the monthly summary (tiles + commentary), shared by the monthly pack and the e-mail body -------
 
-# Default tile set; parameters/reports.yaml `tiles:` overrides targets, names, order and which are shown.
-DEFAULT_TILES: list[dict[str, Any]] = [
-    {"key": "service_level", "name": "Service level (phone and chat)", "unit": "share", "target": 0.80,
-     "higher_is_better": True},
-    {"key": "abandon_rate", "name": "Abandon rate", "unit": "share", "target": 0.05, "higher_is_better": False},
-    {"key": "asa_s", "name": "Average speed of answer", "unit": "seconds", "target": 30, "higher_is_better": False},
-    {"key": "email_sl", "name": "Email answered in time", "unit": "share", "target": 0.90, "higher_is_better": True},
-    {"key": "aht_s", "name": "Average handle time", "unit": "seconds", "target": "goal", "higher_is_better": False},
-    {"key": "csat_top2", "name": "Customer satisfaction (4-5)", "unit": "share", "target": 0.85,
-     "higher_is_better": True},
-    {"key": "cost_per_contact", "name": "Cost per contact", "unit": "currency", "target": None,
-     "higher_is_better": False},
-    {"key": "labor_cost", "name": "Labor cost vs budget", "unit": "currency", "target": "budget",
-     "higher_is_better": False, "amber": 0.02},
-]
-
 # tile key -> key of the same figure in goals.yaml (for `target: goal`)
 GOAL_KEYS = {"aht_s": "aht_s", "csat_top2": "csat", "fcr": "fcr", "adherence": "adherence"}
 
@@ -407,17 +392,22 @@ HISTORY_COLUMNS = ["month", "offered", "handled", "service_level", "abandon_rate
 
 
 def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The `reports` parameter set (parameters/reports.yaml) with defaults filled in."""
-    rep = dict((params or {}).get("reports") or {})
-    rep.setdefault("currency", "$")
-    rep.setdefault("email_threshold_h", 8)
-    rep.setdefault("queue_channels", ["phone", "chat"])
-    rep.setdefault("trend_months", 13)
-    by_key = {t["key"]: dict(t) for t in DEFAULT_TILES}
+    """The `reports` parameter set (parameters/reports.yaml), each tile completed from `tile_defaults`.
+
+    Every default lives in the shipped parameters/reports.yaml (`default_params`), which `params["reports"]`
+    overlays (a list such as `tiles` replaces the default list); a tile given only a key
+    and a target takes its name, unit and direction from `tile_defaults[key]`. UsageError names a tile
+    whose key has no defaults and no unit.
+    """
+    rep = deep_merge(default_params()["reports"], dict((params or {}).get("reports") or {}))
+    defaults = rep.get("tile_defaults") or {}
     tiles = []
-    for t in rep.get("tiles") or DEFAULT_TILES:
-        base = by_key.get(t.get("key"), {})
-        tiles.append({**base, **t})
+    for t in rep.get("tiles") or []:
+        tile = {"key": t.get("key"), **(defaults.get(t.get("key")) or {}), **t}
+        if "unit" not in tile or "name" not in tile:
+            raise UsageError(f"parameter reports.tiles: tile {t.get('key')!r} has no name or unit and no "
+                             f"tile_defaults entry (keys: {', '.join(defaults)})")
+        tiles.append(tile)
     rep["tiles"] = tiles
     return rep
 
