@@ -34,8 +34,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from reportlib.core.errors import DataError, UsageError
+from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.months import parse_month
+from reportlib.core.settings import AttritionSettings, parse_tenure_bands
 
 DAYS_PER_MONTH = 365.25 / 12
 NO_GROUP = "(none)"
@@ -69,29 +70,15 @@ CAUSALITY_CAVEAT = (
 
 
 def tenure_bands(params: dict | None = None) -> tuple[tuple[str, float | None], ...]:
-    """Tenure bands [(label, max_days or None)] from the attrition parameters (or the defaults)."""
+    """Tenure bands [(label, max_days or None)] from the attrition parameters (or the defaults).
+
+    `params` is the whole parameter tree or its `attrition` set; the bands are checked by
+    `core.settings.parse_tenure_bands` (increasing upper bounds, the last one open).
+    """
     if params and "attrition" in params and isinstance(params["attrition"], dict):
         params = params["attrition"]
     raw = (params or {}).get("tenure_bands")
-    if not raw:
-        return DEFAULT_TENURE_BANDS
-    bands: list[tuple[str, float | None]] = []
-    last = -math.inf
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict) or "label" not in item:
-            raise UsageError(f"attrition.tenure_bands[{i}] needs a label and max_days (null for the last band)")
-        upper = item.get("max_days")
-        if upper is None and i != len(raw) - 1:
-            raise UsageError("attrition.tenure_bands: only the last band may have max_days null")
-        if upper is not None:
-            upper = float(upper)
-            if upper <= last:
-                raise UsageError("attrition.tenure_bands: max_days must increase from band to band")
-            last = upper
-        bands.append((str(item["label"]), upper))
-    if bands[-1][1] is not None:
-        raise UsageError("attrition.tenure_bands: the last band must have max_days null (open-ended)")
-    return tuple(bands)
+    return parse_tenure_bands(raw) if raw else DEFAULT_TENURE_BANDS
 
 
 def _edges(bands: Sequence[tuple[str, float | None]]) -> np.ndarray:
@@ -863,44 +850,67 @@ def attrition_cost(agents: pd.DataFrame, start: Any, end: Any, cost_per_hire: fl
 # --- everything a month's attrition report shows --------------------------------------------------
 
 
+def activity_factors(activity: pd.DataFrame, end: Any) -> pd.DataFrame:
+    """Per-agent occupancy and adherence (shares 0..1) over all activity before `end`: driver factors.
+
+    For `attrition_drivers(factors=...)`: columns agent_id, occupancy, adherence
+    (reportlib.metrics.workforce.workforce_kpis over the whole history, one row per agent).
+    """
+    from reportlib.metrics.workforce import workforce_kpis
+
+    wf = workforce_kpis(activity, grain=None, by=["agent_id"], end=end)
+    return wf[["agent_id", "occupancy", "adherence"]]
+
+
 def attrition_report(agents: pd.DataFrame, month: Any, params: dict | None = None,
-                     factors: pd.DataFrame | None = None, trend_months: int = 24) -> dict[str, Any]:
+                     factors: pd.DataFrame | None = None, trend_months: int = 24,
+                     team: str | None = None) -> dict[str, Any]:
     """All attrition figures for the report on `month`, from the agents table and parameters/attrition.yaml.
 
     Keys: trend (monthly_attrition over the last `trend_months` months), by_<team|site|role|tenure_band>
-    (the month), supervisors (compare_groups), early_tenure (hire quarters), survival_<overall|hire_cohort|
+    (the month), supervisors (compare_groups), groups ({"team"|"site": compare_groups over the 12 months,
+    for each column the roster fills}), early_tenure (hire quarters), survival_<overall|hire_cohort|
     team|site> (Survival), reasons and reasons_by_tenure (the 12 months ending with `month`), drivers
-    (DriverModel; `factors` is the optional per-agent frame), hazard (tenure_hazard over the window before
-    the month's end), projection (next months from the first day after `month`, with expected_cost),
-    cost_12m (attrition_cost of the 12 months' leavers), as_of (the month's last day).
+    (DriverModel, or the ReportlibError saying why the model could not be fitted; `factors` is the
+    optional per-agent frame, e.g. `activity_factors`), hazard
+    (tenure_hazard over the window before the month's end), projection (next months from the first day
+    after `month`, with expected_cost), cost_12m (attrition_cost of the 12 months' leavers), as_of (the
+    month's last day). Settings: `core.settings.AttritionSettings` from `params` (the whole parameter
+    tree; the shipped parameters/attrition.yaml fills what it lacks). `team` narrows the roster first.
     """
-    p = params.get("attrition", {}) if params and isinstance(params.get("attrition"), dict) else (params or {})
-    bands = tenure_bands(p)
+    if team is not None:
+        agents = agents[agents["team"] == team]
+    cfg = AttritionSettings.from_params(params)
+    bands = cfg.tenure_bands
     m = parse_month(month)
     as_of = m.end_time.normalize()
     after = (m + 1).start_time
-    alpha = 1 - float(p.get("confidence_level", 0.95))
-    cost_per_hire, weeks = float(p.get("cost_per_hire", 4000)), float(p.get("training_weeks", 4))
-    hours = float(p.get("training_hours_per_week", 40))
+    alpha = cfg.alpha
+    cost_per_hire, weeks, hours = cfg.cost_per_hire, cfg.training_weeks, cfg.training_hours_per_week
     a = prepare_agents(agents)
     out: dict[str, Any] = {"as_of": as_of, "month": str(m)}
     out["trend"] = monthly_attrition(a, m - (trend_months - 1), m, bands=bands)
     for by in ("team", "site", "role", "tenure_band"):
         out[f"by_{by}"] = monthly_attrition(a, m, m, by=by, bands=bands)
-    out["supervisors"] = compare_groups(a, m, by="supervisor", min_headcount=float(p.get("min_group_headcount", 10)),
-                                        alpha=alpha, bands=bands)
-    out["early_tenure"] = early_tenure_attrition(a, as_of, freq="Q", days=int(p.get("early_tenure_days", 90)))
+    min_headcount = cfg.min_group_headcount
+    out["supervisors"] = compare_groups(a, m, by="supervisor", min_headcount=min_headcount, alpha=alpha, bands=bands)
+    out["groups"] = {col: compare_groups(a, m, by=col, min_headcount=min_headcount, alpha=alpha, bands=bands)
+                     for col in ("team", "site") if col in a and a[col].notna().any()}
+    out["early_tenure"] = early_tenure_attrition(a, as_of, freq="Q", days=cfg.early_tenure_days)
     out["survival_overall"] = tenure_survival(a, as_of, alpha=alpha)
     for by in ("hire_cohort", "team", "site"):
         out[f"survival_{by}"] = tenure_survival(a, as_of, by=by, alpha=alpha)
     year_start = (m - 11).start_time
     out["reasons"] = reasons_pareto(a, year_start, as_of)
     out["reasons_by_tenure"] = reasons_by_tenure_band(a, year_start, as_of, bands=bands)
-    out["drivers"] = attrition_drivers(a, as_of, factors=factors, penalizer=float(p.get("cox_penalizer", 0.01)),
-                                       alpha=alpha, min_level_size=int(p.get("cox_min_level_size", 5)))
-    window = int(p.get("hazard_window_months", 24))
+    try:
+        out["drivers"] = attrition_drivers(a, as_of, factors=factors, penalizer=cfg.cox_penalizer, alpha=alpha,
+                                           min_level_size=cfg.cox_min_level_size)
+    except ReportlibError as exc:  # too little data for the model: the report says why and goes on
+        out["drivers"] = exc
+    window = cfg.hazard_window_months
     out["hazard"] = tenure_hazard(a, after - pd.DateOffset(months=window), after, bands=bands)
-    out["projection"] = project_leavers(a, out["hazard"], after, months=int(p.get("projection_months", 6)),
+    out["projection"] = project_leavers(a, out["hazard"], after, months=cfg.projection_months,
                                         cost_per_hire=cost_per_hire, training_weeks=weeks, hours_per_week=hours)
     out["cost_12m"] = attrition_cost(a, year_start, as_of, cost_per_hire, weeks, hours_per_week=hours)
     return out

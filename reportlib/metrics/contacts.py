@@ -59,6 +59,7 @@ import pandas as pd
 from reportlib.core.errors import MissingTableError, UsageError
 from reportlib.core.names import GRAINS, SL_DEFINITIONS
 from reportlib.data.contract import engine_types
+from reportlib.data.source import DataSource
 
 AGENT_COLUMNS = ("team", "site", "supervisor", "role")
 
@@ -544,7 +545,7 @@ def interval_kpis(
 
 
 def kpis_for_source(
-    source: object,
+    source: DataSource,
     *,
     grain: str | None = "month",
     by: Sequence[str] = (),

@@ -18,7 +18,7 @@ import pandas as pd
 from reportlib.core.errors import UsageError
 from reportlib.core.params import deep_merge, default_params
 from reportlib.data.source import DataSource
-from reportlib.core.months import month_label
+from reportlib.core.months import month_label, parse_month
 
 # --- numbers to text -------------------------------------------------------------------------------
 
@@ -952,3 +952,32 @@ def calendar_spans(features: pd.DataFrame, dates: Sequence[Any] | None = None) -
             else:
                 i += 1
     return sorted(spans, key=lambda s: (s[0], s[2]))
+
+
+def attrition_tiles(trend: pd.DataFrame, month: Any, target: float | None = None) -> list[Tile]:
+    """The attrition report's headline tiles for `month` from `trend` (metrics.attrition.monthly_attrition rows).
+
+    Headcount at month end, leavers and hires in the month (counts), and 12-month attrition overall,
+    voluntary and regretted (shares 0..1, `target` for the overall one), each against last month and the
+    same month a year before when `trend` holds them.
+    """
+    m = parse_month(month)
+    rows = trend.assign(month=trend["month"].astype(str)).set_index("month")
+    cur = rows.loc[str(m)]
+
+    def at(key: str, when: pd.Period) -> Any:
+        return rows.at[str(when), key] if str(when) in rows.index else None
+
+    labels = dict(prev_label=(m - 1).strftime("%b %Y"), yoy_label=(m - 12).strftime("%b %Y"))
+
+    def tile(name: str, key: str, unit: str, **kw: Any) -> Tile:
+        return make_tile(name, cur[key], unit, prev=at(key, m - 1), yoy=at(key, m - 12), **labels, **kw)
+
+    return [
+        tile("Headcount at month end", "headcount_end", "count"),
+        tile("Leavers this month", "terminations", "count", higher_is_better=False),
+        tile("Hires this month", "hires", "count"),
+        tile("12-month attrition", "annualized_rate", "share", target=target, higher_is_better=False),
+        tile("12-month voluntary attrition", "annualized_voluntary_rate", "share", higher_is_better=False),
+        tile("12-month regretted attrition", "annualized_regretted_rate", "share", higher_is_better=False),
+    ]
