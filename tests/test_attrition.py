@@ -454,6 +454,39 @@ def test_attrition_report_gathers_the_figures_with_parameters():
     assert "association, not cause" in rep["drivers"].caveat
 
 
+def test_attrition_report_groups_team_filter_and_settings_from_parameters():
+    from reportlib.core.errors import UsageError
+    from reportlib.core.params import load_params
+
+    params = load_params()
+    rep = at.attrition_report(roster(), "2026-03", params, trend_months=13)
+    assert len(rep["trend"]) == 13
+    for col in ("team", "site"):
+        pd.testing.assert_frame_equal(rep["groups"][col], at.compare_groups(roster(), "2026-03", by=col))
+    team = roster()["team"].iloc[0]
+    only = at.attrition_report(roster(), "2026-03", params, team=team)
+    want = at.monthly_attrition(roster()[roster()["team"] == team], "2026-03")
+    pd.testing.assert_frame_equal(only["trend"].tail(1).reset_index(drop=True), want.reset_index(drop=True))
+    # a value of the wrong kind in parameters/attrition.yaml is a usage error naming it
+    bad = dict(params, attrition=dict(params["attrition"], cost_per_hire="lots"))
+    with pytest.raises(UsageError, match="attrition.cost_per_hire must be a number"):
+        at.attrition_report(roster(), "2026-03", bad)
+
+
+def test_attrition_notebook_builds_through_the_report_builder():
+    """The notebook calls attrition_report (and activity_factors for its input), not the pieces itself."""
+    import re
+
+    import nbformat
+
+    from reportlib.reports.registry import notebook_path
+
+    nb = nbformat.read(str(notebook_path("attrition")), as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    called = set(re.findall(r"\battrition\.(\w+)\(", code))
+    assert called == {"attrition_report", "activity_factors"}, called
+
+
 # --- the command line ------------------------------------------------------------------------------
 
 

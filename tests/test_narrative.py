@@ -330,3 +330,17 @@ def test_a_clients_figures_from_the_shared_all_client_pass_equal_those_from_its_
     # and what comes back is the caller's own copy
     other.loc[:, "actual"] = -1.0
     assert (n.compliance(full.for_client("C003"), params, last)["actual"] != -1.0).any()
+
+
+def test_attrition_tiles_compare_with_last_month_and_last_year_by_hand():
+    trend = pd.DataFrame({"month": ["2025-03", "2026-02", "2026-03"], "headcount_end": [10, 12, 11],
+                          "terminations": [1, 0, 2], "hires": [0, 1, 1], "annualized_rate": [0.30, 0.25, 0.40],
+                          "annualized_voluntary_rate": [0.2, 0.2, 0.3], "annualized_regretted_rate": [0.1, 0.1, 0.1]})
+    tiles = {t.name: t for t in n.attrition_tiles(trend, "2026-03", target=0.35)}
+    hc = tiles["Headcount at month end"]
+    assert (hc.value, hc.delta_prev, hc.delta_yoy) == (11, -1, 1)
+    assert hc.prev_label == "Feb 2026" and hc.yoy_label == "Mar 2025"
+    rate = tiles["12-month attrition"]
+    assert rate.delta_prev == pytest.approx(0.15) and rate.target == 0.35 and rate.status == "red"
+    # without last year's row there is no year-on-year change
+    assert n.attrition_tiles(trend.iloc[1:], "2026-03")[0].delta_yoy is None
