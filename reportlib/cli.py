@@ -55,7 +55,7 @@ def emit(records: Any, fmt: str = "json", out=None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand in SPEC.md."""
+    """The argument parser for every subcommand (their output records: docs/definitions.md#command-output-records)."""
     p = _Parser(prog="reportlib", description="Support-operations reports from contact-centre, workforce and HR data.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -240,7 +240,7 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    """Daily forecast records per SPEC.md, or with --backtest the rolling-origin backtest summary."""
+    """Daily forecast records (docs/definitions.md#forecast-records), or with --backtest the rolling-origin backtest summary."""
     from reportlib.planning import forecast as fc
 
     horizon = args.horizon_days

@@ -537,7 +537,7 @@ def hr_plain() -> pd.DataFrame:
 
 
 def plain_rates(p: pd.DataFrame, month: str) -> tuple[int, float, float, int]:
-    """SPEC.md's monthly and annualized attrition, written out longhand in plain pandas."""
+    """Monthly and annualized attrition (docs/definitions.md#monthly-attrition), written out longhand in plain pandas."""
     m = pd.Period(month, "M")
     first, last = m.start_time, m.end_time.normalize()
 

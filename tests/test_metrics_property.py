@@ -1,6 +1,6 @@
 """Property test: the engine (DuckDB through ibis) equals a plain pandas reference on random data.
 
-`reference_kpis` is a second, independent implementation of SPEC.md's definitions written
+`reference_kpis` is a second, independent implementation of docs/definitions.md's definitions written
 directly in pandas (indicator columns + groupby sums). bench/bench_metrics.py imports it to time
 the engine against pandas in the same run.
 """
@@ -49,7 +49,7 @@ def reference_kpis(
     end=None,
     repeat_window_days: float = 7,
 ) -> pd.DataFrame:
-    """SPEC.md's contact KPIs in plain pandas (the reference for the engine)."""
+    """The contact KPIs of docs/definitions.md#contact-kpis in plain pandas (the reference for the engine)."""
     by = list(by)
     d = df.copy()
     # repeat contacts: the next contact of the same caller about the same reason within the window

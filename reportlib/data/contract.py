@@ -1,4 +1,4 @@
-"""The data contract as code: every table of SPEC.md, its columns, types, allowed values and rules.
+"""The data contract as code: every table of docs/data-contract.md, its columns, types, allowed values and rules.
 
 Declared once here and used by the loaders (`load`), `validate`, the sample generator and the docs
 (`contract_markdown`). Row-level checks run through pandera schemas built from these declarations;

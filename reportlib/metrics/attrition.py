@@ -1,7 +1,7 @@
 """Attrition analytics on the agents table: headcount, attrition rates, tenure survival, reasons,
 drivers, projection and cost.
 
-Definitions (SPEC.md, applied exactly):
+Definitions (docs/definitions.md#attrition, applied exactly):
 
 - Headcount at a date D = agents with hire_date <= D and not (termination_date < D). An agent whose
   termination_date is D is still counted on D (termination_date is the last day on the roster).

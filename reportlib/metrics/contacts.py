@@ -1,4 +1,4 @@
-"""Contact KPIs exactly as SPEC.md defines them, aggregated inside the engine (DuckDB through ibis).
+"""Contact KPIs exactly as docs/definitions.md#contact-kpis defines them, aggregated inside the engine (DuckDB through ibis).
 
 Two steps, so that every figure is volume-weighted from counts and never an average of percentages:
 
@@ -9,7 +9,7 @@ Two steps, so that every figure is volume-weighted from counts and never an aver
    A zero denominator gives a missing value (NaN), never a division error. Counts can be re-added
    at a coarser grain with `rollup_counts` before step 2 and the result is still exact.
 
-Definitions (SPEC.md "Metric definitions"):
+Definitions (docs/definitions.md#contact-kpis):
 
 - short abandon: outcome 'abandoned' with wait_s < short_abandon_s; excluded from offered and abandoned.
 - offered: contacts that entered the queue, minus short abandons. Open contacts (email not yet

@@ -1,6 +1,6 @@
 """Workforce KPIs from agent_activity: occupancy, utilization, shrinkage, adherence.
 
-Definitions (SPEC.md), each a ratio of summed seconds over the group and period (volume-weighted,
+Definitions (docs/definitions.md#workforce), each a ratio of summed seconds over the group and period (volume-weighted,
 never an average of daily percentages; a zero denominator gives NaN):
 
 - occupancy   = handle_s / (handle_s + available_s)

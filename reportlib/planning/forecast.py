@@ -1107,7 +1107,7 @@ def weekly_fte(plan: pd.DataFrame, daily_forecast: pd.DataFrame | None, stats: p
 
 
 def forecast_records(forecast: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:
-    """SPEC.md's forecast records: date (YYYY-MM-DD), channel, queue, forecast, lower, upper."""
+    """The forecast records of docs/definitions.md#forecast-records: date (YYYY-MM-DD), channel, queue, forecast, lower, upper."""
     out = forecast[FORECAST_COLUMNS].copy()
     out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
     for col in ("forecast", "lower", "upper"):

@@ -258,7 +258,7 @@ def erlang_a_metrics(agents: ArrayLike, calls: ArrayLike, aht_s: ArrayLike, inte
 
     p_wait: share of arrivals that wait; abandon_rate: share of arrivals that hang up;
     service_level: share of ALL arrivals answered within answer_s (abandoners count as missed,
-    SPEC.md's `offered` definition); asa_s: mean wait of answered callers (seconds);
+    docs/definitions.md#service-level-offered); asa_s: mean wait of answered callers (seconds);
     occupancy: answered load / agents. patience_s = inf gives Erlang C.
     Also sl_answered = P(answered within answer_s | answered) and wait_abandoned_s = mean time to
     abandon of abandoners (the figures of Whitt 2005, Table 1).
