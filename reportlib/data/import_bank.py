@@ -168,7 +168,7 @@ def repair_fields(fields: list[str]) -> list[str] | None:
 def read_call_file(path: Path, delimiter: str = "\t") -> tuple[pd.DataFrame, FileReport]:
     """Raw call rows as text (17 columns + `line`, the file line number), repairing split-field rows."""
     report = FileReport(str(path), "calls")
-    rows: list[list[str]] = []
+    rows: list[list[str | int]] = []  # the fields, then the line number
     with _open_text(path) as fh:
         reader = csv.reader(fh, delimiter=delimiter, quoting=csv.QUOTE_NONE)
         next(reader, None)  # header, checked by sniff_kind
@@ -438,7 +438,7 @@ def _fmt_number(values: pd.Series) -> pd.Series:
 def _fmt_datetime(values: pd.Series, unit: str) -> pd.Series:
     """Naive timestamps as ISO text without offset (unit 's': YYYY-MM-DDTHH:MM:SS, 'D': YYYY-MM-DD)."""
     arr = values.to_numpy(dtype="datetime64[ns]")
-    text = pd.Series(np.datetime_as_string(arr, unit=unit), index=values.index, dtype=object)
+    text = pd.Series(np.datetime_as_string(arr, unit=unit), index=values.index, dtype=object)  # type: ignore[call-overload]
     return text.where(values.notna(), "")
 
 

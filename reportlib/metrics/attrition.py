@@ -226,6 +226,7 @@ def _events(a: pd.DataFrame, by: str | None, bands: Sequence[tuple[str, float | 
     if by == "tenure_band":
         tgroups = band_of(_days(t["termination_date"].to_numpy() - t["hire_date"].to_numpy()), bands)
     else:
+        assert groups is not None  # grouped by a roster column
         tgroups = groups[left]
     fte = t["fte"].to_numpy()
     flags = {
@@ -340,7 +341,7 @@ def _empty_months(target: pd.PeriodIndex, cols: list[str]) -> pd.DataFrame:
     """One all-zero row per month with missing rates (a roster with nobody in the window)."""
     rows = []
     for m in target:
-        row = {c: (np.nan if ("rate" in c) else 0) for c in cols}
+        row: dict[str, Any] = {c: (np.nan if ("rate" in c) else 0) for c in cols}
         row["month"], row["group"] = str(m), "all"
         rows.append(row)
     return pd.DataFrame(rows, columns=cols)
@@ -776,6 +777,7 @@ def project_leavers(agents: pd.DataFrame, hazard: pd.DataFrame, start: Any, mont
     p_month = surv[:, :-1] - surv[:, 1:]
     with_cost = cost_per_hire is not None and training_weeks is not None
     if with_cost:
+        assert cost_per_hire is not None and training_weeks is not None
         unit = cost_per_hire + training_weeks * hours_per_week * roster["hourly_cost"].to_numpy(dtype=float)
     rows = []
     for g, idx in roster.groupby("group", sort=True).indices.items():

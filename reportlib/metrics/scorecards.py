@@ -175,7 +175,7 @@ def agent_scorecards(
     """
     goals = dict(goals or {})
     given = dict(goals.get("coaching") or {})
-    coaching = {**DEFAULT_COACHING, **given}
+    coaching: dict[str, Any] = {**DEFAULT_COACHING, **given}
     for part in ("tolerance", "large_miss"):
         coaching[part] = {**DEFAULT_COACHING[part], **(given.get(part) or {})}
     start, end = month_bounds(month)

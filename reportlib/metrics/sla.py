@@ -245,7 +245,10 @@ def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalend
         raise UsageError("calendar.business_hours must be a mapping (open, close, days)")
 
     hol = cal.get("holidays", {"country": "US"})
-    country, subdiv, extra, remove = "US", None, [], []
+    country: str | None = "US"
+    subdiv: str | None = None
+    extra: list[Any] = []
+    remove: list[Any] = []
     closed: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
     observed = True
@@ -685,7 +688,8 @@ def _evaluate(
         "_client": np.arange(len(clients)),
     })
     grid = base.merge(pd.DataFrame({"period": periods.astype("datetime64[ns]")}), how="cross")
-    parts, term_rows = [], []
+    parts: list[pd.DataFrame] = []
+    term_rows: list[dict[str, Any]] = []
     for profile in profiles:
         mine = grid[grid["sla_profile"] == profile]
         for i, term in enumerate(terms_by_profile[profile]):
@@ -759,7 +763,7 @@ def compliance_history(
 
 def _parsed(profiles: Mapping[str, Any]) -> dict[str, list[Term]]:
     if profiles and all(isinstance(v, list) and all(isinstance(x, Term) for x in v) for v in profiles.values()):
-        return dict(profiles)  # type: ignore[arg-type]
+        return dict(profiles)
     return parse_profiles(profiles)
 
 

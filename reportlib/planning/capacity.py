@@ -246,7 +246,7 @@ def capacity_plan(roster: pd.DataFrame, hazard: pd.DataFrame, required_fte: pd.D
                 continue
             # candidate starts: the latest fully ramped by week w, then later (less ramped) ones,
             # then earlier ones (when a class is full)
-            latest_full = max(0, w - full_after)
+            latest_full = max(0, int(w) - full_after)
             cands = list(range(latest_full, w + 1)) + list(range(latest_full - 1, -1, -1))
             for sw in cands:
                 factor = s_new[w - sw] * p_new[w - sw] * settings.hire_fte

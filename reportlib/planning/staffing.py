@@ -326,8 +326,8 @@ def _erlang_a_metrics(n, load, aht, answer, patience) -> dict[str, np.ndarray]:
     core = (~idle) & (n > 0) & np.isfinite(patience)
     if core.any():
         res = _erlang_a_core(n[core], load[core], aht[core], answer[core], patience[core])
-        for k, v in res.items():
-            out[k][core] = v
+        for k, values in res.items():
+            out[k][core] = values
     return out
 
 
@@ -605,7 +605,7 @@ def required_agents(calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike, t
             pick = [hb if x is h else (np.broadcast_to(x[0], (nb,)) if x.strides == (0,) else x[busy])
                     for x in (c, h, t, g, ans, pat, occ, ab)]
             cb, hb, tb = pick[:3]
-            n_int, n_frac = _required_busy(cb * hb / tb, hb, *pick[3:], *caps, fractional, method)
+            n_int, n_frac = _required_busy(cb * hb / tb, hb, *pick[3:], *caps, fractional, method)  # type: ignore[call-arg]
             result[busy] = n_frac if fractional else n_int
     return _shape_out(result, shape, index, scalar)
 

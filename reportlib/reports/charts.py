@@ -110,7 +110,7 @@ def _col(df: pd.DataFrame, name: str) -> list[Any]:
     s = df[name]
     if pd.api.types.is_datetime64_any_dtype(s):
         return [None if pd.isna(v) else v for v in s]
-    out = []
+    out: list[Any] = []
     for v in s.tolist():
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
             out.append(None)

@@ -153,7 +153,7 @@ COMMENTARY_MIME = "application/vnd.reportlib.commentary+json"  # the sentences a
 
 def _tile_dict(t: Any) -> dict:
     d = t.as_dict() if hasattr(t, "as_dict") else dict(t)
-    clean = {}
+    clean: dict[str, Any] = {}
     for k, v in d.items():
         if isinstance(v, (bool, str, dict)) or v is None:
             clean[k] = v
