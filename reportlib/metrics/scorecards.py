@@ -45,7 +45,7 @@ _GOAL_INFO = {
     "csat": ("csat_top2", "min", "CSAT", "share_points"),
     "contacts_handled": ("handled", "min", "Contacts handled", "relative"),
 }
-DEFAULT_COACHING = {
+DEFAULT_COACHING: dict[str, Any] = {
     "consecutive_months": 3,
     "tolerance": {"aht_s": 0.05, "qa": 2, "fcr": 0.02, "adherence": 0.02, "csat": 0.02, "contacts_handled": 0.10},
     "large_miss": {"aht_s": 0.15, "qa": 8, "fcr": 0.08, "adherence": 0.08, "csat": 0.08, "contacts_handled": 0.25},
