@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_docs_match_the_contract():
     doc = (ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
-    assert doc == contract_markdown(), "regenerate docs/data-contract.md from reportlib.contract.contract_markdown()"
+    assert doc == contract_markdown(), "regenerate docs/data-contract.md from reportlib.data.contract.contract_markdown()"
 
 
 def test_every_spec_table_is_declared():

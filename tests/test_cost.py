@@ -1,4 +1,4 @@
-"""Labor cost, cost per contact and budget variance against hand-computed oracles (reportlib.cost)."""
+"""Labor cost, cost per contact and budget variance against hand-computed oracles (reportlib.metrics.cost)."""
 
 from __future__ import annotations
 

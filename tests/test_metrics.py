@@ -1,4 +1,4 @@
-"""Contact KPIs against hand-computed oracles (reportlib.metrics), plus the `kpis` command."""
+"""Contact KPIs against hand-computed oracles (reportlib.metrics.contacts), plus the `kpis` command."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The sample operation (`reportlib sample-data`): file format, determinism and realism by assertion.
 
-Oracles: the data contract (reportlib.contract) for columns; zoneinfo for the DST offsets; the
+Oracles: the data contract (reportlib.data.contract) for columns; zoneinfo for the DST offsets; the
 closed-form M/M/n+M state probabilities (abandon share = theta * E[queue] / lambda) for the
 per-contact wait sampler; and, for realism, figures recomputed from the written CSV files with
 plain pandas (volumes by month and day, abandon rate against staffing from agent_activity, the

@@ -1,4 +1,4 @@
-"""reportlib.simulate: the simulation confirms Erlang A within its confidence intervals, and vice versa."""
+"""reportlib.planning.simulate: the simulation confirms Erlang A within its confidence intervals, and vice versa."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SLA contracts, email business-hours clocks, backlog and month-to-date projection (reportlib.sla)."""
+"""SLA contracts, email business-hours clocks, backlog and month-to-date projection (reportlib.metrics.sla)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""reportlib.staffing against published values, mpmath high-precision references and hand calculations."""
+"""reportlib.planning.staffing against published values, mpmath high-precision references and hand calculations."""
 
 from __future__ import annotations
 

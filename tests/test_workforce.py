@@ -1,4 +1,4 @@
-"""Workforce KPIs from agent_activity against hand-computed oracles (reportlib.workforce)."""
+"""Workforce KPIs from agent_activity against hand-computed oracles (reportlib.metrics.workforce)."""
 
 from __future__ import annotations
 

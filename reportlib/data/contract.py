@@ -270,7 +270,7 @@ def engine_types(table: str) -> dict[str, str]:
 
 def contract_markdown() -> str:
     """The contract as Markdown tables (for docs/data-contract.md)."""
-    lines = ["# Data contract", "", "Generated from `reportlib/contract.py`. Check a source with "
+    lines = ["# Data contract", "", "Generated from `reportlib/data/contract.py`. Check a source with "
              "`reportlib validate --data DIR`. Adapters that map real exports into it: "
              "[Anonymous Bank call-centre files](data-contract-bank.md), "
              "[HR data set v14](data-contract-hr.md).", "",

@@ -38,7 +38,7 @@ Definitions (docs/definitions.md#contact-kpis):
 Email in `contact_kpis` uses wait_s (time to first response, in wall-clock seconds) against the same
 threshold as the other channels; an open email is offered and not answered, so it counts as missed
 under `offered`. The contractual email measure, first response within N BUSINESS hours with open
-emails past N counted as missed, is `reportlib.sla.email_first_response`.
+emails past N counted as missed, is `reportlib.metrics.sla.email_first_response`.
 
 Time buckets use the naive local wall-clock time in `arrived_at` (the loader converts offsets to the
 configured zone), so months, days and intervals follow local calendars across DST: on the
@@ -555,7 +555,7 @@ def kpis_for_source(
     sl_definition: str = "offered",
     short_abandon_s: float = 5,
 ) -> pd.DataFrame:
-    """KPIs from a reportlib.load.Source: contacts when present (agents joined if needed), else intervals."""
+    """KPIs from a reportlib.data.load.Source: contacts when present (agents joined if needed), else intervals."""
     if source.has("contacts"):
         agents = None
         if any(c in AGENT_COLUMNS for c in by):

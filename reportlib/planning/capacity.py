@@ -4,7 +4,7 @@ recommendation and the cost against the budget.
 
 Conventions (all by week, week 0 starting on the plan's start date):
 - headcount figures are expected values at the start of each week;
-- a monthly hazard h (per tenure band, e.g. reportlib.attrition.tenure_hazard) means a survival of
+- a monthly hazard h (per tenure band, e.g. reportlib.metrics.attrition.tenure_hazard) means a survival of
   (1 - h) over a month of 365.25/12 days, constant within the band: an agent survives d days in the
   band with probability (1 - h) ** (d / 30.4375);
 - a hire class starting in week s is paid from week s, trains for `training_weeks` weeks at 0%
@@ -12,7 +12,7 @@ Conventions (all by week, week 0 starting on the plan's start date):
   the ramp; hires attrit from tenure 0 with the same hazard table;
 - roster agents hired recently follow the same training and ramp by their tenure;
 - productive FTE = sum of expected headcount x fte x productivity; it is compared with the required
-  scheduled FTE (reportlib.forecast.weekly_fte, shrinkage included).
+  scheduled FTE (reportlib.planning.forecast.weekly_fte, shrinkage included).
 
 Written here: no library models hire classes, ramp-up and tenure-band attrition together.
 """
@@ -109,7 +109,7 @@ def _cum_hazard(hazard: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     need = {"min_days", "max_days", "monthly_hazard"}
     if not need <= set(hazard.columns):
         raise UsageError("the attrition hazard needs columns min_days, max_days, monthly_hazard "
-                         "(one row per tenure band; reportlib.attrition.tenure_hazard gives them)")
+                         "(one row per tenure band; reportlib.metrics.attrition.tenure_hazard gives them)")
     h = hazard.sort_values("min_days").reset_index(drop=True)
     mh = h["monthly_hazard"].to_numpy(dtype=float)
     if np.isnan(mh).any() or (mh < 0).any() or (mh >= 1).any():

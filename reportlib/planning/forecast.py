@@ -331,7 +331,7 @@ def contact_stats(source: Any, short_abandon_s: float = 5.0, queue: str | None =
                   since: Any | None = None) -> pd.DataFrame:
     """Per channel and queue: handled, aht_s (s), abandoned, wait_s_total (s), patience_s (s), from the engine.
 
-    Patience is the exponential estimate (total wait of all callers / abandons, reportlib.staffing).
+    Patience is the exponential estimate (total wait of all callers / abandons, reportlib.planning.staffing).
     `since` limits to contacts from that date on (recent handle times).
     """
     from reportlib.planning.staffing import estimate_patience

@@ -1,7 +1,7 @@
 """Chart builders for every report: one shared plotly template, each builder returns a go.Figure.
 
 Builders never display anything (no ``fig.show()``): notebooks hand figures to
-``reportlib.views.show``, whose output survives nbconvert (see ``reportlib.render``).
+``reportlib.reports.views.show``, whose output survives nbconvert (see ``reportlib.reports.render``).
 Text that comes from data (queue, client, team, reason and agent names) is HTML-escaped
 before it reaches plotly, because plotly interprets a small HTML subset in labels; an
 escaped label is displayed literally and never becomes markup.

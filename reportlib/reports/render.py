@@ -5,7 +5,7 @@ The page shows outputs only (no code, prompts, streams, warnings, errors or stra
 loaded from the network (the lab template's require.js, MathJax and widget CDN blocks are not used),
 and the data-quality note and run facts at the end.
 
-Figures are written by ``reportlib.views`` as inert JSON blocks that the page's one script draws, so
+Figures are written by ``reportlib.reports.views`` as inert JSON blocks that the page's one script draws, so
 no figure depends on another cell (the plotly ``notebook`` renderer's trap), and figures that arrive
 only as plotly's mime type (the ``plotly_mimetype`` trap, which nbconvert drops) are converted.
 """

@@ -147,8 +147,8 @@ def table(df: pd.DataFrame, **kwargs: Any) -> None:
     show_html(narrative.table_html(df, **kwargs))
 
 
-TILES_MIME = "application/vnd.reportlib.tiles+json"  # the tiles as data (read by reportlib.mail)
-COMMENTARY_MIME = "application/vnd.reportlib.commentary+json"  # the sentences as data (read by reportlib.mail)
+TILES_MIME = "application/vnd.reportlib.tiles+json"  # the tiles as data (read by reportlib.delivery.mail)
+COMMENTARY_MIME = "application/vnd.reportlib.commentary+json"  # the sentences as data (read by reportlib.delivery.mail)
 
 
 def _tile_dict(t: Any) -> dict:
