@@ -158,7 +158,7 @@ def neutralise_frame(frame):
     out = frame.copy()
     for col in out.columns:
         if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_datetime64_any_dtype(out[col])):
-            out[col] = out[col].map(neutralise_cell)
+            out[col] = out[col].astype(object).map(neutralise_cell)
     out.columns = [neutralise_cell(c) for c in out.columns]
     return out
 
