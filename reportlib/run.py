@@ -490,7 +490,7 @@ def execute_job(job: dict) -> dict:
             w.cancel()
         if not job.get("reuse_kernel", True):
             _shutdown_kernel()
-    if out_nb.exists():
+    if out_nb.exists() and out_nb.stat().st_size > 0:  # an empty file (a full disk) is not worth keeping
         result["notebook"] = str(out_nb)
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
@@ -872,7 +872,8 @@ def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, wor
         ordered = sorted(jobs, key=lambda j: -j.estimate_s)  # longest first: the batch ends sooner
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{month}.run-", dir=out))
-            _write_atomic(tmp / OWNER_FILE, json.dumps({"pid": os.getpid(), "start": _process_start(os.getpid())}))
+            with open(tmp / OWNER_FILE, "x", encoding="utf-8") as fh:  # who may clean it up (see remove_stale_...)
+                fh.write(json.dumps({"pid": os.getpid(), "start": _process_start(os.getpid())}))
         except OSError as exc:
             with contextlib.suppress(UnboundLocalError):
                 shutil.rmtree(tmp, ignore_errors=True)

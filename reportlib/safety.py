@@ -94,20 +94,22 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None) -> str:
         raise AddressError(f"{entry!r} is not an e-mail address")
     if any(unicodedata.category(ch)[0] == "C" for ch in entry):
         raise AddressError(f"{entry!r} holds a line break or control character")
+    if "," in re.sub(r'"(?:[^"\\]|\\.)*"', "", entry):  # a comma outside a quoted display name
+        raise AddressError(f"{entry!r} must be exactly one address (it holds a comma)")
     try:
         header = _REGISTRY("to", entry)
         addresses = list(header.addresses)
         defects = list(header.defects)
-    except (HeaderParseError, IndexError, ValueError) as exc:
-        raise AddressError(f"{entry!r} is not an e-mail address ({exc})") from None
+    except (HeaderParseError, IndexError, ValueError):
+        raise AddressError(f"{entry!r} is not an e-mail address (expected name@domain)") from None
     if len(addresses) != 1:
         raise AddressError(f"{entry!r} must be exactly one address, it holds {len(addresses)}")
-    if defects:
-        raise AddressError(f"{entry!r} is not a well-formed address ({defects[0]})")
     addr = addresses[0]
     local, domain = addr.username or "", addr.domain or ""
     if not domain:
         raise AddressError(f"{entry!r} has no domain (expected name@domain)")
+    if defects:
+        raise AddressError(f"{entry!r} is not a well-formed address ({defects[0]})")
     if not _LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
         raise AddressError(f"{entry!r} has an unusable mailbox name {local!r}")
     if not _DOMAIN.fullmatch(domain):
