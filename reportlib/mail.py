@@ -725,7 +725,7 @@ def build_message(p: Planned, month_dir: Path, sender: str, params: dict, charts
         msg["Reply-To"] = reply_to
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(idstring=p.stem.replace("_", "-"), domain=domain)
-    tag = p.report + (f"; client_id={p.client_id}" if p.client_id else "") + f"; month={month}"
+    tag = p.report + (f"; client_id={show_id(p.client_id)}" if p.client_id else "") + f"; month={month}"
     msg["X-Reportlib-Report"] = " ".join(tag.split())  # ids come from data: no line breaks in a header
     msg.set_content(text)
     msg.add_alternative(html_body, subtype="html")
