@@ -21,11 +21,11 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from email.errors import HeaderParseError
 from email.headerregistry import HeaderRegistry
 from html.parser import HTMLParser
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 from .errors import ReportlibError

@@ -16,8 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -26,13 +24,21 @@ import pandas as pd
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
-from test_run import PARAMS_CELL  # the tiny parameterized notebooks of the runner's tests
+from test_run import (
+    PARAMS_CELL,  # the tiny parameterized notebooks of the runner's tests
+)
 
 from reportlib import safety
 from reportlib.cli import main
 from reportlib.errors import ReportlibError
-from reportlib.run import (WorkerPool, _Publisher, month_folder, month_lock, plan_jobs, pool_size,
-                           remove_stale_run_folders)
+from reportlib.run import (
+    WorkerPool,
+    _Publisher,
+    month_folder,
+    month_lock,
+    pool_size,
+    remove_stale_run_folders,
+)
 from reportlib.safety import file_stem, neutralise_cell, neutralise_frame, stamp_page
 
 MONTH = "2026-03"
@@ -106,7 +112,7 @@ class _Inbox:
         self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
         self.delay = delay
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
+    async def handle_DATA(self, server, session, envelope):
         import asyncio
 
         await asyncio.sleep(self.delay)
@@ -279,16 +285,14 @@ def test_13_04_symlinked_lock_and_temp_files_never_touch_their_target(tmp_path, 
     assert _email(out, params, "--dry-run", str(tmp_path / "eml")) == 1
     err = capsys.readouterr().err
     assert f"cannot open the lock file {month_dir / '.lock'}" in err and "symbolic link" in err
-    with pytest.raises(ReportlibError, match="symbolic link"):
-        with month_lock(month_dir):
-            pass
+    with pytest.raises(ReportlibError, match="symbolic link"), month_lock(month_dir):
+        pass
     assert victim.read_text() == "precious\n"
     (month_dir / ".lock").unlink()
     # the run's lock is an fcntl lock: a second holder is refused while the first holds it
-    with month_lock(month_dir):
-        with pytest.raises(ReportlibError, match="another `reportlib run` or `reportlib email`"):
-            with month_lock(month_dir):
-                pass
+    with month_lock(month_dir), pytest.raises(ReportlibError, match="another `reportlib run` or `reportlib email`"), \
+            month_lock(month_dir):
+        pass
     # manifest.json (and every atomic write) replaces a planted link, never writes through it
     (month_dir / "manifest.json").unlink()
     (month_dir / "manifest.json").symlink_to(victim)
@@ -501,7 +505,8 @@ def _can_mount() -> bool:
 @contextlib.contextmanager
 def _tmpfs(path: Path, *options: str):
     path.mkdir(parents=True, exist_ok=True)
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(path)], capture_output=True)
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(path)], capture_output=True,
+                         check=False)
     if res.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({res.stderr.decode().strip()})")
     try:
@@ -553,9 +558,8 @@ def test_13_09_output_faults_give_one_line_and_leave_nothing_half_written(projec
     if _can_mount():
         with _tmpfs(tmp_path / "full", "size=48k") as full_out:
             # fill what the notebooks would need, leaving room for the folder checks only
-            with open(full_out / "ballast", "wb") as fh:
-                with contextlib.suppress(OSError):
-                    fh.write(b"x" * (44 * 1024))
+            with open(full_out / "ballast", "wb") as fh, contextlib.suppress(OSError):
+                fh.write(b"x" * (44 * 1024))
             code = _run(project, "--reports", "sla,monthly_pack", out=full_out)
             err = capsys.readouterr().err
             assert code == 1 and "Traceback" not in err and "AttributeError" not in err, err
