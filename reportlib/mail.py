@@ -593,16 +593,19 @@ def read_sent_log(month_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     try:
-        return list(json.loads(path.read_text(encoding="utf-8")).get("sent", []))
+        log = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ReportlibError(f"{path} is not readable JSON ({exc}); fix or delete it (deleting it allows resending)") from None
+    if not isinstance(log, dict) or not isinstance(log.get("sent", []), list):
+        raise ReportlibError(f"{path} is not a reportlib sent-log; fix or delete it (deleting it allows resending)")
+    return [r for r in log.get("sent", []) if isinstance(r, dict)]
 
 
 def _already_sent(log: list[dict], report: str, client_id: str | None) -> set[str]:
     done: set[str] = set()
     for rec in log:
-        if rec.get("report") == report and rec.get("client_id") == client_id:
-            done.update(a.lower() for a in rec.get("recipients", []))
+        if rec.get("report") == report and rec.get("client_id") == client_id and isinstance(rec.get("recipients"), list):
+            done.update(a.lower() for a in rec["recipients"] if isinstance(a, str))
     return done
 
 

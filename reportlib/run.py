@@ -511,9 +511,27 @@ def read_manifest(month_dir: Path) -> dict:
     if not path.exists():
         return {"reports": []}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ReportlibError(f"{path} is not readable JSON ({exc}); delete it and run the month again") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("reports", []), list):
+        raise ReportlibError(f"{path} is not a reportlib manifest; delete it and run the month again")
+    # entries are data from a file anyone with write access to outputs/ may edit: keep well-formed ones
+    manifest["reports"] = [e for e in manifest.get("reports", []) if isinstance(e, dict)
+                           and isinstance(e.get("report"), str) and isinstance(e.get("client_id"), (str, type(None)))]
+    return manifest
+
+
+_HREF = re.compile(r"(notebooks/)?[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def _link(target: Any, text: str) -> str:
+    """An <a> to a file of the month folder, or the text alone when `target` is anything else (a
+    `javascript:` URL, `..`, an absolute path: the manifest can be edited)."""
+    esc = html.escape
+    if isinstance(target, str) and _HREF.fullmatch(target) and ".." not in target:
+        return f'<a href="{esc(target)}">{esc(text)}</a>'
+    return esc(text)
 
 
 def _sort_key(entry: dict) -> tuple:
@@ -599,7 +617,8 @@ class _Publisher:
         if result["status"] != "ok":
             old = self.entries.get(job.key)
             previous = old if old and old.get("status") == "ok" else (old or {}).get("previous")
-            if previous and previous.get("html") and (self.dir / previous["html"]).exists():
+            html_name = previous.get("html") if isinstance(previous, dict) else None
+            if isinstance(html_name, str) and _HREF.fullmatch(html_name) and (self.dir / html_name).is_file():
                 entry["previous"] = {k: v for k, v in previous.items() if k != "previous"}
         return entry
 
@@ -645,17 +664,17 @@ def index_html(manifest: dict) -> str:
         ok = e.get("status") == "ok"
         status = ('<span class="ok">ok</span>' if ok else '<span class="failed">failed</span>')
         if ok:
-            link = f'<a href="{esc(e["html"])}">{esc(str(name))}</a>'
+            link = _link(e.get("html"), str(name))
             note = ""
         else:
             link = esc(str(name))
-            prev = e.get("previous")
+            prev = e.get("previous") if isinstance(e.get("previous"), dict) else None
             note = f'<div class="err">{esc(str(e.get("error") or ""))}</div>'
             if prev:
-                note += (f'<div>Previous version: <a href="{esc(prev["html"])}">{esc(prev["html"])}</a> '
+                note += (f'<div>Previous version: {_link(prev.get("html"), str(prev.get("html")))} '
                          f'({esc(str(prev.get("finished_at", "")))})</div>')
             if e.get("notebook"):
-                note += f'<div>Executed notebook: <a href="{esc(e["notebook"])}">{esc(e["notebook"])}</a></div>'
+                note += f'<div>Executed notebook: {_link(e["notebook"], str(e["notebook"]))}</div>'
         secs = e.get("seconds")
         secs = f"{secs:.1f} s" if isinstance(secs, (int, float)) else ""
         client = esc(str(e.get("client_id") or ""))
@@ -866,9 +885,11 @@ def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, wor
     with month_lock(month_dir):
         remove_stale_run_folders(out, month, log)
         publisher = _Publisher(month, month_dir, fingerprint, data)
-        previous = {(e.get("report"), e.get("client_id")): e.get("seconds") or 0 for e in publisher.entries.values()}
+        previous = {(e.get("report"), e.get("client_id")): e.get("seconds") for e in publisher.entries.values()}
         for j in jobs:
-            j.estimate_s = float(previous.get(j.key) or (30.0 if j.report != CLIENT_REPORT else 5.0))
+            last = previous.get(j.key)
+            j.estimate_s = float(last) if isinstance(last, (int, float)) and 0 < last < 1e6 else (
+                30.0 if j.report != CLIENT_REPORT else 5.0)
         ordered = sorted(jobs, key=lambda j: -j.estimate_s)  # longest first: the batch ends sooner
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{month}.run-", dir=out))

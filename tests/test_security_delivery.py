@@ -34,6 +34,7 @@ from reportlib.errors import ReportlibError
 from reportlib.run import (
     WorkerPool,
     _Publisher,
+    index_html,
     month_folder,
     month_lock,
     pool_size,
@@ -383,6 +384,22 @@ def test_13_06_manifest_paths_outside_the_month_folder_are_refused(tmp_path, cap
     sent = _eml_texts(eml)
     assert list(sent) == ["monthly_pack.eml"]
     assert all("TOP-SECRET" not in t for t in sent.values())
+    # the index never links where an edited manifest points (javascript:, .., absolute paths)
+    page = index_html({"month": MONTH, "reports": [
+        {"report": "sla", "client_id": None, "status": "ok", "html": "javascript:alert(1)"},
+        {"report": "client_review", "client_id": "C1", "status": "failed", "notebook": "/etc/passwd",
+         "previous": {"html": "../../secret.txt"}},
+        {"report": "monthly_pack", "client_id": None, "status": "ok", "html": "monthly_pack.html"}]})
+    assert 'href="monthly_pack.html"' in page and page.count("href=") == 1
+    # a manifest of the wrong shape is one line, not a traceback
+    (month_dir / "manifest.json").write_text(json.dumps({"reports": "x"}))
+    assert _email(out, params, "--dry-run", str(eml)) == 1
+    err = capsys.readouterr().err
+    assert "is not a reportlib manifest" in err and len(err.strip().splitlines()) == 1
+    (month_dir / "manifest.json").write_text(json.dumps({"reports": [7, {"report": ["x"]}, {"report": "sla",
+                                                                                           "client_id": {}}]}))
+    assert _email(out, params, "--dry-run", str(eml)) == 1
+    assert "Traceback" not in capsys.readouterr().err
     with pytest.raises(ReportlibError):
         safety.inside(month_dir, "/etc/passwd")
     with pytest.raises(ReportlibError):
