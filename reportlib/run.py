@@ -1031,6 +1031,31 @@ def output_dir(params: dict, out: str | Path | None = None) -> Path:
     return folder if folder.is_absolute() else project_root() / folder
 
 
+def _count_clients(location: str, tz: str = "") -> int:
+    """At least the number of rows of a folder's clients table, counted cheaply (text lines of a CSV, the row
+    count in a Parquet footer) to size the pool before the data is checked; a large number when it cannot
+    be counted that way (xlsx, DuckDB, unreadable: the data check says why, later)."""
+    big = 10**6
+    folder = Path(location)
+    if "://" in location or not folder.is_dir():
+        return big
+    try:
+        for path in folder.iterdir():
+            lower = path.name.lower()
+            if not path.is_file() or not lower.startswith("clients."):
+                continue
+            if lower.endswith((".csv", ".tsv", ".txt")):
+                with open(path, "rb") as fh:  # a quoted line break only raises the count: still an upper bound
+                    return max(1, sum(1 for line in fh if line.strip()) - 1)
+            if lower.endswith(".parquet"):
+                import pyarrow.parquet as pq
+
+                return max(1, pq.ParquetFile(path).metadata.num_rows)
+    except Exception:  # noqa: BLE001 - the data check reports any problem with one clear line
+        return big
+    return big
+
+
 def check_output_dir(out_dir: Path, month: str, setting: str = "--out") -> None:
     """Create the outputs folder and check that the month's folder can be written, before any work.
 
@@ -1107,7 +1132,7 @@ def run_month(month: str, *, params: dict, params_file: str | None = None, data:
                              f"(expected {', '.join(m + '.ipynb' for m in missing)})")
     reuse = bool(sched.get("reuse_kernels", True))
     expected = len([r for r in chosen if r != CLIENT_REPORT]) + (
-        0 if CLIENT_REPORT not in chosen else 10**6 if client_sel in (None, "all", ["all"])
+        0 if CLIENT_REPORT not in chosen else _count_clients(location, tz) if client_sel in (None, "all", ["all"])
         else len(client_sel.split(",")) if isinstance(client_sel, str) else len(client_sel))
     # kernels boot in the workers while the data is checked here
     with WorkerPool(pool_size(workers, max(1, expected), log), notebooks_dir=nb_dir,
