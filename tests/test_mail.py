@@ -21,6 +21,7 @@ from reportlib.reports import narrative
 from reportlib.reports import views
 from reportlib.cli import main
 from reportlib.delivery.mail import find_browser
+from reportlib.core.safety import file_stem, stamp_page
 
 MONTH = "2026-03"
 REQUIRE_BROWSER = os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1"
@@ -91,7 +92,7 @@ def _month(out: Path) -> Path:
     entries = []
     for report, client, status in [("monthly_pack", None, "ok"), ("sla", None, "ok"),
                                    ("client_review", "C1", "ok"), ("client_review", "C2", "failed")]:
-        stem = report + (f"_{client}" if client else "")
+        stem = file_stem(report, client)
         e = {"report": report, "client_id": client, "status": status, "seconds": 1.0,
              "title": f"{report} title" + (f" {client}" if client else ""),
              "html": None, "notebook": None, "parameters": {"month": MONTH, "client_id": client},
@@ -101,7 +102,8 @@ def _month(out: Path) -> Path:
         if status == "ok":
             _executed_notebook(month_dir / "notebooks" / f"{stem}.ipynb", client)
             # a big report with non-ASCII text: attachments must arrive byte for byte
-            page = f"<!DOCTYPE html><html><body><h1>{stem} — Zürich</h1>" + "x" * 300_000 + "</body></html>"
+            page = stamp_page(f"<!DOCTYPE html><html><head></head><body><h1>{stem} — Zürich</h1>" + "x" * 300_000
+                              + "</body></html>", report, client, MONTH)
             (month_dir / f"{stem}.html").write_text(page, encoding="utf-8")
             e.update(html=f"{stem}.html", notebook=f"notebooks/{stem}.ipynb")
         entries.append(e)
@@ -146,7 +148,7 @@ def _parts(msg):
 
 def _snapshot(month_dir: Path) -> dict:
     return {p.relative_to(month_dir).as_posix(): p.read_bytes() for p in month_dir.rglob("*")
-            if p.is_file() and p.name != "sent-log.json"}
+            if p.is_file() and p.name not in ("sent-log.json", ".lock")}
 
 
 def test_each_message_arrives_right_and_reads_well_without_scripts(setup, smtp, monkeypatch, capsys):
@@ -168,7 +170,7 @@ def test_each_message_arrives_right_and_reads_well_without_scripts(setup, smtp, 
     review_rcpt, review = by_subject["Acme Benefits: employer support service review, March 2026"]
     assert sorted(review_rcpt) == ["am1@acme.test", "archive@acme.test", "hr@client-one.test"]
 
-    for stem, msg in (("monthly_pack", pack), ("client_review_C1", review)):
+    for stem, msg in (("monthly_pack", pack), (file_stem("client_review", "C1"), review)):
         html_part, text_part, attachments = _parts(msg)
         body = html_part.get_content()
         assert len(body.encode("utf-8")) < 100_000
@@ -236,7 +238,7 @@ def test_dry_run_writes_eml_files_and_without_browser_says_charts_are_in_the_rep
     dry = setup["tmp"] / "dry"
     assert _email(setup, "--reports", "monthly_pack,client_review", "--dry-run", str(dry)) == 1  # C2 failed
     names = sorted(p.name for p in dry.iterdir())
-    assert names == ["client_review_C1.eml", "monthly_pack.eml"]
+    assert names == [f"{file_stem('client_review', 'C1')}.eml", "monthly_pack.eml"]
     msg = email.message_from_bytes((dry / "monthly_pack.eml").read_bytes(), policy=email.policy.default)
     html_part, _, attachments = _parts(msg)
     body = html_part.get_content()

@@ -12,6 +12,7 @@ import yaml
 from reportlib.cli import main
 from reportlib.core.errors import UsageError
 from reportlib.core.params import load_params, validate_params
+from reportlib.core.safety import file_stem
 from reportlib.delivery.run import month_label, plan_jobs, resolve_month, select_reports
 
 MONTH = "2026-03"
@@ -91,7 +92,7 @@ def test_failed_notebook_keeps_previous_good_version_and_others_finish(project, 
     assert all(e["status"] == "ok" and e["error"] is None for e in entries.values())
     good_sla = (month_dir / "sla.html").read_text()
     assert "REPORT sla month=2026-03 client=None token=first" in good_sla
-    assert "client=C2 token=first" in (month_dir / "client_review_C2.html").read_text()
+    assert "client=C2 token=first" in (month_dir / f"{file_stem('client_review', 'C2')}.html").read_text()
     assert entries[("client_review", "C2")]["parameters"]["client_id"] == "C2"
     assert entries[("sla", None)]["data_fingerprint"] == manifest["data_fingerprint"]
 
@@ -103,7 +104,7 @@ def test_failed_notebook_keeps_previous_good_version_and_others_finish(project, 
     assert "sla" in err and "ValueError: queue table is empty: boom" in err and "1 of 6 reports failed" in err
 
     assert (month_dir / "sla.html").read_text() == good_sla  # the last good version is untouched
-    for stem in ("team_performance", "monthly_pack", "client_review_C1", "client_review_C2", "client_review_C3"):
+    for stem in ("team_performance", "monthly_pack", *(file_stem("client_review", c) for c in ("C1", "C2", "C3"))):
         assert "token=second" in (month_dir / f"{stem}.html").read_text(), stem
     manifest = json.loads((month_dir / "manifest.json").read_text())
     sla = next(e for e in manifest["reports"] if e["report"] == "sla")

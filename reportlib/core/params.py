@@ -120,6 +120,7 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
         "subjects": ("a mapping of report name to subject template",
                      lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values())),
         "max_charts": ("a whole number >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+        "allowed_domains": ("a list of domains, or null", lambda v: v is None or _str_list(v)),
     },
 }
 

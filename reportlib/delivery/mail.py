@@ -32,9 +32,10 @@ import socket
 import ssl
 import sys
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid, parseaddr
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -92,9 +93,21 @@ def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
         raise UsageError("REPORTLIB_SMTP_USER is set but REPORTLIB_SMTP_PASSWORD is not (the password is read "
                          "from the environment only)")
     sender = (env.get("REPORTLIB_SMTP_FROM") or "").strip() or (user if user and "@" in user else "")
-    if "@" not in _address(sender):
+    if not sender:
         raise UsageError("set REPORTLIB_SMTP_FROM to the sender's address, e.g. reports@yourcompany.com")
+    check_sender(sender)
     return SmtpSettings(host, port, tls, user, password, sender)
+
+
+def check_sender(sender: str) -> str:
+    """The bare address of REPORTLIB_SMTP_FROM; UsageError naming the variable when it is not exactly one
+    address with a domain (a line break in it would forge headers)."""
+    from reportlib.core.safety import AddressError, parse_address
+
+    try:
+        return parse_address(sender)
+    except AddressError as exc:
+        raise UsageError(f"REPORTLIB_SMTP_FROM: {exc}") from None
 
 
 def _address(sender: str) -> str:
@@ -449,7 +462,14 @@ class Planned:
 
     @property
     def who(self) -> str:
-        return self.report + (f" for client {self.client_id}" if self.client_id else "")
+        return self.report + (f" for client {show_id(self.client_id)}" if self.client_id else "")
+
+
+def show_id(raw: Any) -> str:
+    """An id as a message shows it: as is when it is a safe id, else quoted with escapes (no line breaks)."""
+    from reportlib.core.safety import is_safe_id
+
+    return str(raw) if is_safe_id(raw) else ascii(raw)
 
 
 class _SafeFormat(dict):
@@ -466,30 +486,99 @@ def _subject(dist: Mapping[str, Any], entry: dict, month: str) -> str:
     fields = _SafeFormat(title=entry.get("title") or TITLES.get(entry["report"], entry["report"]), month=month,
                          month_label=month_label(month), report=entry["report"], client_id=entry.get("client_id") or "",
                          client_name=entry.get("client_name") or entry.get("client_id") or "")
-    return " ".join(template.format_map(fields).split())
+    text = template.format_map(fields)
+    return " ".join("".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text).split())
 
 
-def _addresses(values: Iterable[str]) -> list[str]:
-    out = []
-    for _name, addr in getaddresses([str(v) for v in values]):
-        if addr and addr not in out:
+def _addresses(values: Iterable[str], allowed_domains: list[str] | None = None, setting: str = "") -> list[str]:
+    """Each entry parsed as exactly one address with a domain (`safety.parse_address`), without repeats.
+
+    AddressError naming the entry (and `setting`, where it came from) for the first one refused.
+    """
+    from reportlib.core.safety import AddressError, parse_address
+
+    out: list[str] = []
+    for v in values:
+        try:
+            addr = parse_address(v, allowed_domains)
+        except AddressError as exc:
+            raise AddressError(f"{setting}: {exc}" if setting else str(exc)) from None
+        if addr.lower() not in {a.lower() for a in out}:
             out.append(addr)
     return out
 
 
+def allowed_domains(dist: Mapping[str, Any]) -> list[str] | None:
+    """distribution.allowed_domains: the only domains any message may go to (None: any domain)."""
+    value = dist.get("allowed_domains")
+    return [str(d) for d in value] if value else None
+
+
 def recipients_for(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -> list[str]:
-    """Who gets this report: --to if given, else executives or the client's account team."""
+    """Who gets this report: --to if given, else executives or the client's account team.
+
+    Every entry is exactly one address with a domain (in distribution.allowed_domains when that is set);
+    a client id goes into an `account_team_default` template only when it is a safe id. AddressError
+    naming the entry otherwise.
+    """
+    allowed = allowed_domains(dist)
     if to:
-        return _addresses(to)
+        return _addresses(to, allowed, "--to")
     report, cid = entry["report"], entry.get("client_id")
     if report == "client_review" and cid:
+        from reportlib.core.safety import substitute_id
+
         team = (dist.get("account_teams") or {}).get(cid)
+        setting = f"distribution.account_teams[{cid!r}]"
         if team is None:
-            team = [t.replace("{client_id}", str(cid)) for t in dist.get("account_team_default") or []]
-        return _addresses([team] if isinstance(team, str) else team)
+            setting = "distribution.account_team_default"
+            team = [substitute_id(str(t), str(cid)) for t in dist.get("account_team_default") or []]
+        return _addresses([team] if isinstance(team, str) else team, allowed, setting)
     if report in (dist.get("executive_reports") or ["monthly_pack"]):
-        return _addresses(dist.get("executives") or [])
+        return _addresses(dist.get("executives") or [], allowed, "distribution.executives")
     return []
+
+
+def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tuple[Path, bytes, Path | None]:
+    """The report page of a manifest entry, checked: (its path, its bytes, its executed notebook or None).
+
+    ReportlibError unless the entry's `html` is the file name this report and client id are rendered to
+    (`safety.file_stem`), resolves inside the month folder and is a regular file (not a link), and the page
+    says it was rendered for this report, client and month (`safety.page_stamp`). The notebook is kept only
+    when it is `notebooks/<stem>.ipynb` inside the folder.
+    """
+    from reportlib.core.safety import file_stem, inside, page_stamp, read_bytes_nofollow
+
+    report, cid = entry.get("report"), entry.get("client_id")
+    if not isinstance(report, str) or not (cid is None or isinstance(cid, str)):
+        raise ReportlibError("the manifest entry has no usable report name or client id")
+    try:
+        stem = file_stem(report, cid)
+    except ValueError:
+        raise ReportlibError(f"the manifest names an unusable report {report!r}") from None
+    name = entry.get("html")
+    if name != f"{stem}.html":
+        raise ReportlibError(f"the manifest points at {name!r}, not at {stem}.html where this report is rendered")
+    path = inside(month_dir, name)
+    try:
+        page = read_bytes_nofollow(Path(month_dir) / name)
+    except OSError as exc:
+        raise ReportlibError(f"cannot read {Path(month_dir) / name} ({exc.strerror or exc}; a link or not a "
+                             "regular file is refused)") from None
+    stamp = page_stamp(page)
+    want = {"report": report, "client_id": cid, "month": month}
+    if not stamp or {k: stamp.get(k) for k in want} != want:
+        got = "no record of what it was rendered for" if not stamp else (
+            f"it was rendered for {stamp.get('report')} client {stamp.get('client_id')!r} month {stamp.get('month')}")
+        raise ReportlibError(f"{name} was not rendered for this report ({got}); rerun `reportlib run`")
+    nb = entry.get("notebook")
+    nb_path = None
+    if nb == f"notebooks/{stem}.ipynb":
+        with contextlib.suppress(ReportlibError):
+            nb_path = inside(month_dir, nb)
+            if Path(month_dir, nb).is_symlink() or not nb_path.is_file():
+                nb_path = None
+    return path, page, nb_path
 
 
 def read_sent_log(month_dir: Path) -> list[dict]:
@@ -498,22 +587,26 @@ def read_sent_log(month_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     try:
-        return list(json.loads(path.read_text(encoding="utf-8")).get("sent", []))
+        log = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ReportlibError(f"{path} is not readable JSON ({exc}); fix or delete it (deleting it allows resending)") from None
+    if not isinstance(log, dict) or not isinstance(log.get("sent", []), list):
+        raise ReportlibError(f"{path} is not a reportlib sent-log; fix or delete it (deleting it allows resending)")
+    return [r for r in log.get("sent", []) if isinstance(r, dict)]
 
 
 def _already_sent(log: list[dict], report: str, client_id: str | None) -> set[str]:
     done: set[str] = set()
     for rec in log:
-        if rec.get("report") == report and rec.get("client_id") == client_id:
-            done.update(a.lower() for a in rec.get("recipients", []))
+        if rec.get("report") == report and rec.get("client_id") == client_id and isinstance(rec.get("recipients"), list):
+            done.update(a.lower() for a in rec["recipients"] if isinstance(a, str))
     return done
 
 
 def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = None,
                   to: list[str] | None = None, log=None) -> tuple[list[Planned], list[str]]:
     """The messages to send for a month and the problems that block others (failed or missing reports)."""
+    from reportlib.core.safety import AddressError
     from reportlib.delivery.run import read_manifest
     from reportlib.reports.registry import ALL_REPORTS
 
@@ -523,7 +616,7 @@ def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = 
     if not manifest_path.exists():
         raise ReportlibError(f"no rendered reports in {month_dir} (no manifest.json); run "
                              f"`reportlib run --month {Path(month_dir).name}` first")
-    entries = read_manifest(month_dir).get("reports", [])
+    entries = [e for e in read_manifest(month_dir).get("reports", []) if isinstance(e, dict)]
     if reports:
         unknown = [r for r in reports if r not in ALL_REPORTS]
         if unknown:
@@ -540,15 +633,26 @@ def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = 
             problems.append(f"{report} was not rendered for {Path(month_dir).name}; run `reportlib run` for it first")
             continue
         for entry in found:
-            p_who = report + (f" for client {entry['client_id']}" if entry.get("client_id") else "")
+            p_who = report + (f" for client {show_id(entry['client_id'])}" if entry.get("client_id") else "")
             if entry.get("status") != "ok":
                 problems.append(f"not e-mailing {p_who}: its run failed ({entry.get('error') or 'see index.html'})")
                 continue
-            rcpt = recipients_for(entry, dist, to)
+            try:
+                verified_report(Path(month_dir), entry, Path(month_dir).name)
+            except ReportlibError as exc:
+                problems.append(f"not e-mailing {p_who}: {exc}")
+                continue
+            try:
+                rcpt = recipients_for(entry, dist, to)
+                cc = [] if to else _addresses(dist.get("cc") or [], allowed_domains(dist), "distribution.cc")
+            except AddressError as exc:
+                if to:
+                    raise UsageError(str(exc)) from None
+                problems.append(f"not e-mailing {p_who}: {exc}")
+                continue
             if not rcpt:
                 problems.append(f"no recipients for {p_who}: add them to parameters/distribution.yaml or pass --to")
                 continue
-            cc = [] if to else _addresses(dist.get("cc") or [])
             done = _already_sent(sent_log, report, entry.get("client_id"))
             if done:
                 left_to = [a for a in rcpt if a.lower() not in done]
@@ -558,7 +662,7 @@ def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = 
                           f"(see {Path(month_dir) / SENT_LOG})", file=log)
                     continue
                 rcpt, cc = left_to, left_cc
-            stem = Path(entry["html"]).stem
+            stem = Path(str(entry["html"])).stem
             planned.append(Planned(report, entry.get("client_id"), stem, rcpt, cc,
                                    _subject(dist, entry, Path(month_dir).name), entry))
     return planned, problems
@@ -571,15 +675,13 @@ def build_message(p: Planned, month_dir: Path, sender: str, params: dict, charts
 
     month = Path(month_dir).name
     dist = params.get("distribution") or {}
-    report_path = Path(month_dir) / p.entry["html"]
-    report_bytes = report_path.read_bytes()
+    _path, report_bytes, nb_path = verified_report(Path(month_dir), p.entry, month)  # the bytes attached
     attachment_name = f"{p.stem}-{month}.html"
     hl = Highlights()
     notes: list[str] = []
-    nb = p.entry.get("notebook")
-    if nb and (Path(month_dir) / nb).exists():
+    if nb_path is not None:
         try:
-            hl = highlights(Path(month_dir) / nb, int(dist.get("max_charts", 4)), str(params.get("currency", "$")))
+            hl = highlights(nb_path, int(dist.get("max_charts", 4)), str(params.get("currency", "$")))
         except Exception as exc:  # noqa: BLE001 - an unreadable notebook: send the report without highlights
             notes.append(f"The key figures could not be read for this e-mail ({type(exc).__name__}).")
     if not hl.tiles and not hl.commentary:
@@ -612,10 +714,16 @@ def build_message(p: Planned, month_dir: Path, sender: str, params: dict, charts
     if p.cc:
         msg["Cc"] = ", ".join(p.cc)
     if reply_to:
+        from reportlib.core.safety import AddressError, parse_address
+
+        try:
+            parse_address(reply_to)
+        except AddressError as exc:
+            raise UsageError(f"distribution.reply_to: {exc}") from None
         msg["Reply-To"] = reply_to
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(idstring=p.stem.replace("_", "-"), domain=domain)
-    tag = p.report + (f"; client_id={p.client_id}" if p.client_id else "") + f"; month={month}"
+    tag = p.report + (f"; client_id={show_id(p.client_id)}" if p.client_id else "") + f"; month={month}"
     msg["X-Reportlib-Report"] = " ".join(tag.split())  # ids come from data: no line breaks in a header
     msg.set_content(text)
     msg.add_alternative(html_body, subtype="html")
@@ -635,9 +743,9 @@ def _append_sent(month_dir: Path, record: dict) -> None:
     path = Path(month_dir) / SENT_LOG
     log = read_sent_log(month_dir)
     log.append(record)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"sent": log}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from reportlib.core.safety import write_atomic
+
+    write_atomic(path, json.dumps({"sent": log}, indent=1, ensure_ascii=False) + "\n")  # whole, or not at all
 
 
 def _connect(s: SmtpSettings, timeout: float = 30.0) -> smtplib.SMTP:
@@ -695,13 +803,54 @@ def email_month(month: str, *, params: dict, out: str | Path | None = None, repo
                 env: Mapping[str, str] | None = None, charts: bool = True, log=None) -> EmailResult:
     """Send (or with `dry_run`, write as .eml files) the month's reports to their distribution lists."""
     from reportlib.core.months import resolve_month
-    from reportlib.delivery.run import output_dir
+    from reportlib.delivery.run import month_lock, output_dir
 
     log = log or sys.stderr
     env = os.environ if env is None else env
     month = resolve_month(month, params.get("timezone") or DEFAULT_TIMEZONE)
     month_dir = output_dir(params, out) / month
     settings = None if dry_run else smtp_settings(env)
+    dist = params.get("distribution") or {}
+    reply_to = dist.get("reply_to")
+    if reply_to:
+        from reportlib.core.safety import AddressError, parse_address
+
+        try:
+            parse_address(reply_to, allowed_domains(dist))
+        except AddressError as exc:
+            raise UsageError(f"distribution.reply_to: {exc}") from None
+    if settings:
+        sender = settings.sender
+    else:
+        sender = (env.get("REPORTLIB_SMTP_FROM") or "").strip() or "reportlib@localhost"
+        check_sender(sender)
+    if month_dir.is_symlink() or (month_dir.exists() and not month_dir.is_dir()):
+        raise ReportlibError(f"{month_dir} is a symbolic link or not a folder; reports are read only from a real folder")
+    if not (month_dir / "manifest.json").exists():
+        raise ReportlibError(f"no rendered reports in {month_dir} (no manifest.json); run "
+                             f"`reportlib run --month {month}` first")
+    with month_lock(month_dir, "`reportlib email`"):  # one sender per month: nothing goes out twice
+        return _email_locked(month_dir, params, dist, settings, sender, reply_to, reports=reports, to=to,
+                             dry_run=dry_run, charts=charts, log=log)
+
+
+def _write_eml(folder: Path, stem: str, data: bytes) -> Path:
+    """`folder/<stem>.eml`, or `<stem>.2.eml`... when taken: a dry run never overwrites a message."""
+    folder.mkdir(parents=True, exist_ok=True)
+    from reportlib.core.safety import write_atomic
+
+    for n in range(1, 1000):
+        path = folder / (f"{stem}.eml" if n == 1 else f"{stem}.{n}.eml")
+        try:
+            write_atomic(path, data, exclusive=True)
+            return path
+        except FileExistsError:
+            continue
+    raise ReportlibError(f"{folder} already holds 999 copies of {stem}.eml; empty it")
+
+
+def _email_locked(month_dir: Path, params: dict, dist: Mapping[str, Any], settings: SmtpSettings | None,
+                  sender: str, reply_to: str | None, *, reports, to, dry_run, charts: bool, log) -> EmailResult:
     planned, problems = plan_messages(month_dir, params, reports=reports, to=to, log=log)
     result = EmailResult(problems=list(problems))
     if not dry_run:
@@ -713,21 +862,25 @@ def email_month(month: str, *, params: dict, out: str | Path | None = None, repo
                                  + "); put the real addresses there (or pass --to); nothing was sent")
         if settings.tls == "none" and settings.user and not _is_loopback(settings.host):
             print("reportlib email: warning: REPORTLIB_SMTP_TLS=none sends the password unencrypted", file=log)
-    sender = settings.sender if settings else (env.get("REPORTLIB_SMTP_FROM") or "reportlib@localhost")
-    dist = params.get("distribution") or {}
     if not planned:
         return result
     conn = None if dry_run else _connect(settings)  # fail fast, before any chart is drawn
     with ChartImages(enabled=charts) as images:
         try:
             for p in planned:
-                p.message = build_message(p, month_dir, sender, params, images, dist.get("reply_to"))
+                try:
+                    p.message = build_message(p, month_dir, sender, params, images, reply_to)
+                except UsageError:
+                    raise
+                except ReportlibError as exc:  # the page changed since it was planned: not sent
+                    result.problems.append(f"not e-mailing {p.who}: {exc}")
+                    continue
                 if dry_run:
-                    folder = Path(dry_run)
-                    folder.mkdir(parents=True, exist_ok=True)
-                    path = folder / f"{p.stem}.eml"
-                    path.write_bytes(p.message.as_bytes())
-                    result.written.append(path)
+                    try:
+                        result.written.append(_write_eml(Path(dry_run), p.stem, p.message.as_bytes()))
+                    except OSError as exc:
+                        raise ReportlibError(f"--dry-run {dry_run}: cannot write {p.stem}.eml "
+                                             f"({exc.strerror or exc})") from None
                     continue
                 if conn is None:
                     conn = _connect(settings)
@@ -750,10 +903,15 @@ def email_month(month: str, *, params: dict, out: str | Path | None = None, repo
                 for addr, (code, msg) in (refused or {}).items():
                     text = msg.decode(errors="replace") if isinstance(msg, bytes) else msg
                     result.problems.append(f"{p.who}: the mail server refused {addr} ({code} {text})")
-                _append_sent(month_dir, {
-                    "report": p.report, "client_id": p.client_id, "recipients": delivered, "subject": p.subject,
-                    "message_id": p.message["Message-ID"], "html": p.entry.get("html"),
-                    "sent_at": formatdate(localtime=True)})
+                try:
+                    _append_sent(month_dir, {
+                        "report": p.report, "client_id": p.client_id, "recipients": delivered, "subject": p.subject,
+                        "message_id": p.message["Message-ID"], "html": p.entry.get("html"),
+                        "sent_at": formatdate(localtime=True)})
+                except OSError as exc:  # sent but not recorded: stop before anything else goes out
+                    raise ReportlibError(f"{p.who} was sent but could not be recorded in {month_dir / SENT_LOG} "
+                                         f"({exc.strerror or exc}); nothing more was sent. Add it to the log by "
+                                         "hand before running again, or it will be sent twice") from None
                 result.sent.append(p)
         finally:
             if conn is not None:

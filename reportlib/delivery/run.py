@@ -20,8 +20,8 @@ everything else (parameter injection, error markers, output notebook) is papermi
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
-import hashlib
 import html
 import json
 import os
@@ -71,13 +71,19 @@ class Job:
 
 
 def safe_name(text: str) -> str:
-    """A file-name-safe version of `text` (letters, digits, . _ -)."""
+    """A file-name-safe version of `text` (letters, digits, . _ -); not unique: use `safety.file_stem` for ids."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "x"
 
 
 def plan_jobs(month: str, reports: Iterable[str], clients: Iterable[tuple[str, str]] | None, *,
               data: str, params_file: str | None) -> list[Job]:
-    """The notebook executions for `reports` (client reviews once per (client_id, client_name))."""
+    """The notebook executions for `reports` (client reviews once per (client_id, client_name)).
+
+    A client review's file stem comes from `safety.file_stem`: a readable slug plus a hash of the raw id,
+    so it is the same for an id in every run and differs between any two ids.
+    """
+    from reportlib.core.safety import file_stem
+
     label = month_label(month)
     base = {"month": month, "data": data, "params_file": params_file, "client_id": None, "team": None}
     jobs: list[Job] = []
@@ -86,14 +92,14 @@ def plan_jobs(month: str, reports: Iterable[str], clients: Iterable[tuple[str, s
             continue
         jobs.append(Job(report, None, report, f"{TITLES.get(report, report)}, {label}", dict(base)))
     if CLIENT_REPORT in reports:
-        stems: set[str] = set()
+        seen: set[str] = set()
         for cid, name in clients or []:
-            stem = f"{CLIENT_REPORT}_{safe_name(cid)}"
-            if stem in stems:  # two ids that only differ in unsafe characters
-                stem += "_" + hashlib.sha1(str(cid).encode()).hexdigest()[:6]
-            stems.add(stem)
+            if str(cid) in seen:
+                continue
+            seen.add(str(cid))
             title = f"{name or cid}: {TITLES[CLIENT_REPORT].lower()}, {label}"
-            jobs.append(Job(CLIENT_REPORT, str(cid), stem, title, dict(base, client_id=str(cid)), client_name=name))
+            jobs.append(Job(CLIENT_REPORT, str(cid), file_stem(CLIENT_REPORT, str(cid)), title,
+                            dict(base, client_id=str(cid)), client_name=name))
     return jobs
 
 
@@ -186,10 +192,66 @@ def _worker_exit() -> None:
         shutil.rmtree(_WORKER["sockdir"], ignore_errors=True)
 
 
-def _worker_init() -> None:
-    """In each worker: Ctrl-C is the main process's business; SIGTERM kills this worker's kernel, then the worker."""
+def _worker_init(main_pid: int | None = None) -> None:
+    """In each worker: Ctrl-C is the main process's business; SIGTERM kills this worker's kernel, then the
+    worker; and the worker ends (with its kernel) when the main process or its own parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)
+    die_with_parent(signal.SIGTERM)
+    if main_pid:
+        watch_process(main_pid, lambda: _on_terminate(signal.SIGTERM, None))
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> bool:
+    """Ask Linux to send `sig` to this process when its parent exits (prctl PR_SET_PDEATHSIG); False
+    where that is not available. Exits at once when the parent is already gone (re-parented to init)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        if libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if parent == 1:
+        os.kill(os.getpid(), sig)
+    return True
+
+
+def watch_process(pid: int, on_exit: Callable[[], None]) -> threading.Thread:
+    """A daemon thread that calls `on_exit` when process `pid` ends (a pidfd where the kernel has them, else
+    a check every second); at once when it is already gone."""
+    def wait() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            on_exit()
+            return
+        except (AttributeError, OSError):
+            while True:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except OSError:
+                    pass
+                time.sleep(1.0)
+            on_exit()
+            return
+        import select
+
+        select.select([fd], [], [])
+        on_exit()
+
+    t = threading.Thread(target=wait, name=f"watch-{pid}", daemon=True)
+    t.start()
+    return t
 
 
 def _on_terminate(signum, frame) -> None:
@@ -327,6 +389,8 @@ def execute_job(job: dict) -> dict:
     """
     import papermill
 
+    from reportlib.core.safety import stamp_page
+
     start = time.perf_counter()
     tmp = Path(job["tmp"])
     out_nb, out_html = tmp / "notebooks" / f"{job['stem']}.ipynb", tmp / f"{job['stem']}.html"
@@ -372,6 +436,8 @@ def execute_job(job: dict) -> dict:
         try:
             renderer = _load_renderer(job["renderer"])
             page = renderer(str(out_nb), job["title"])
+            # the page says which report, client and month it was rendered for: `email` checks it
+            page = stamp_page(page, job["key"][0], job["key"][1], str(job["parameters"].get("month")))
             out_html.write_text(page, encoding="utf-8")
         except Exception as exc:  # noqa: BLE001 - any rendering failure fails this report only
             result["error"] = f"rendering the HTML failed: {type(exc).__name__}: {exc}"[:600]
@@ -390,7 +456,7 @@ def execute_job(job: dict) -> dict:
             w.cancel()
         if not job.get("reuse_kernel", True):
             _shutdown_kernel()
-    if out_nb.exists():
+    if out_nb.exists() and out_nb.stat().st_size > 0:  # an empty file (a full disk) is not worth keeping
         result["notebook"] = str(out_nb)
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
@@ -400,9 +466,9 @@ def execute_job(job: dict) -> dict:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from reportlib.core.safety import write_atomic
+
+    write_atomic(path, text)  # a fresh O_EXCL temporary file, fsync, rename; removed on any failure
 
 
 def read_manifest(month_dir: Path) -> dict:
@@ -411,9 +477,27 @@ def read_manifest(month_dir: Path) -> dict:
     if not path.exists():
         return {"reports": []}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ReportlibError(f"{path} is not readable JSON ({exc}); delete it and run the month again") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("reports", []), list):
+        raise ReportlibError(f"{path} is not a reportlib manifest; delete it and run the month again")
+    # entries are data from a file anyone with write access to outputs/ may edit: keep well-formed ones
+    manifest["reports"] = [e for e in manifest.get("reports", []) if isinstance(e, dict)
+                           and isinstance(e.get("report"), str) and isinstance(e.get("client_id"), (str, type(None)))]
+    return manifest
+
+
+_HREF = re.compile(r"(notebooks/)?[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def _link(target: Any, text: str) -> str:
+    """An <a> to a file of the month folder, or the text alone when `target` is anything else (a
+    `javascript:` URL, `..`, an absolute path: the manifest can be edited)."""
+    esc = html.escape
+    if isinstance(target, str) and _HREF.fullmatch(target) and ".." not in target:
+        return f'<a href="{esc(target)}">{esc(text)}</a>'
+    return esc(text)
 
 
 def _sort_key(entry: dict) -> tuple:
@@ -429,6 +513,7 @@ class RunResult:
     month: str
     month_dir: Path
     entries: list[dict] = field(default_factory=list)
+    write_failed: str | None = None  # why manifest.json / index.html could not be updated, if so
 
     @property
     def failed(self) -> list[dict]:
@@ -451,6 +536,8 @@ class RunResult:
             kept = " The previous good version is still in place." if e.get("previous") else ""
             lines.append(f"  {who}: {e['error']}{where}.{kept}")
         head = f"{len(self.failed)} of {len(self.entries)} reports failed for {self.month}:"
+        if self.write_failed:
+            lines.append(f"  {self.write_failed}; manifest.json and index.html may not list every failure above")
         return "\n".join([head] + lines)
 
 
@@ -461,13 +548,31 @@ class _Publisher:
         self.month, self.dir, self.fingerprint, self.data = month, month_dir, fingerprint, data
         (month_dir / "notebooks").mkdir(parents=True, exist_ok=True)
         self.manifest = read_manifest(month_dir)
+        self.write_failed: str | None = None
         self.entries = {(e.get("report"), e.get("client_id")): e for e in self.manifest.get("reports", [])}
 
     def publish(self, job: Job, result: dict) -> dict:
-        """Move one job's outputs into place (only when it succeeded) and record it."""
+        """Move one job's outputs into place (only when it succeeded) and record it.
+
+        A failure to move or record (a full disk, a read-only folder) fails this report only: the previous
+        version stays, the entry says why, and the batch goes on. `write_failed` holds a manifest that could
+        not be written, so the run can say so.
+        """
+        try:
+            return self._publish(job, result)
+        except OSError as exc:
+            reason = f"could not publish into {self.dir} ({exc.strerror or exc})"
+            self.write_failed = reason
+            failed = dict(result, status="failed", error=reason, html=None, notebook=None)
+            entry = self._entry(job, failed)
+            self.entries[job.key] = entry
+            with contextlib.suppress(OSError):
+                self.write()
+            return entry
+
+    def _entry(self, job: Job, result: dict) -> dict:
         import pandas as pd
 
-        nb_dir = self.dir / "notebooks"
         entry = {"report": job.report, "client_id": job.client_id, "title": job.title,
                  "status": result["status"], "seconds": result.get("seconds"), "html": None,
                  "notebook": None, "parameters": job.parameters, "data_fingerprint": self.fingerprint,
@@ -475,20 +580,26 @@ class _Publisher:
                  "finished_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")}
         if job.client_name is not None:
             entry["client_name"] = job.client_name
+        if result["status"] != "ok":
+            old = self.entries.get(job.key)
+            previous = old if old and old.get("status") == "ok" else (old or {}).get("previous")
+            html_name = previous.get("html") if isinstance(previous, dict) else None
+            if isinstance(html_name, str) and _HREF.fullmatch(html_name) and (self.dir / html_name).is_file():
+                entry["previous"] = {k: v for k, v in previous.items() if k != "previous"}
+        return entry
+
+    def _publish(self, job: Job, result: dict) -> dict:
+        nb_dir = self.dir / "notebooks"
+        entry = self._entry(job, result)
         if result["status"] == "ok":
             os.replace(result["notebook"], nb_dir / f"{job.stem}.ipynb")
             os.replace(result["html"], self.dir / f"{job.stem}.html")  # the atomic switch to the new version
             with contextlib.suppress(FileNotFoundError):
                 (nb_dir / f"{job.stem}.failed.ipynb").unlink()
             entry.update(html=f"{job.stem}.html", notebook=f"notebooks/{job.stem}.ipynb")
-        else:
-            if result.get("notebook"):
-                os.replace(result["notebook"], nb_dir / f"{job.stem}.failed.ipynb")
-                entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
-            old = self.entries.get(job.key)
-            previous = old if old and old.get("status") == "ok" else (old or {}).get("previous")
-            if previous and previous.get("html") and (self.dir / previous["html"]).exists():
-                entry["previous"] = {k: v for k, v in previous.items() if k != "previous"}
+        elif result.get("notebook"):
+            os.replace(result["notebook"], nb_dir / f"{job.stem}.failed.ipynb")
+            entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
         self.entries[job.key] = entry
         self.write()
         return entry
@@ -519,17 +630,17 @@ def index_html(manifest: dict) -> str:
         ok = e.get("status") == "ok"
         status = ('<span class="ok">ok</span>' if ok else '<span class="failed">failed</span>')
         if ok:
-            link = f'<a href="{esc(e["html"])}">{esc(str(name))}</a>'
+            link = _link(e.get("html"), str(name))
             note = ""
         else:
             link = esc(str(name))
-            prev = e.get("previous")
+            prev = e.get("previous") if isinstance(e.get("previous"), dict) else None
             note = f'<div class="err">{esc(str(e.get("error") or ""))}</div>'
             if prev:
-                note += (f'<div>Previous version: <a href="{esc(prev["html"])}">{esc(prev["html"])}</a> '
+                note += (f'<div>Previous version: {_link(prev.get("html"), str(prev.get("html")))} '
                          f'({esc(str(prev.get("finished_at", "")))})</div>')
             if e.get("notebook"):
-                note += f'<div>Executed notebook: <a href="{esc(e["notebook"])}">{esc(e["notebook"])}</a></div>'
+                note += f'<div>Executed notebook: {_link(e["notebook"], str(e["notebook"]))}</div>'
         secs = e.get("seconds")
         secs = f"{secs:.1f} s" if isinstance(secs, (int, float)) else ""
         client = esc(str(e.get("client_id") or ""))
@@ -556,17 +667,98 @@ def index_html(manifest: dict) -> str:
 # --- the batch ------------------------------------------------------------------------------------
 
 
+def month_folder(out: Path, month: str) -> Path:
+    """out/<month>, created if needed; ReportlibError when it (or its notebooks/ folder) is a symbolic link
+    or not a folder, so nothing is ever written through a link planted in outputs/."""
+    month_dir = Path(out) / month
+    for p in (month_dir, month_dir / "notebooks"):
+        if p.is_symlink():
+            raise ReportlibError(f"{p} is a symbolic link; reportlib writes reports only into a real folder "
+                                 "(remove the link)")
+        try:
+            p.mkdir(exist_ok=True)
+        except FileExistsError:
+            raise ReportlibError(f"{p} exists and is not a folder; move it away") from None
+        except OSError as exc:
+            raise ReportlibError(f"cannot create {p} ({exc.strerror or exc})") from None
+    return month_dir
+
+
 @contextlib.contextmanager
-def _month_lock(month_dir: Path):
+def month_lock(month_dir: Path, what: str = "`reportlib run`"):
+    """Hold outputs/<month>/.lock exclusively (fcntl.flock) for a run or an e-mail run of that month.
+
+    The lock file is opened without following a link (O_NOFOLLOW) and never truncated, so a link planted
+    as `.lock` fails the command instead of touching its target. ReportlibError when another process holds
+    the lock or it cannot be taken.
+    """
     import fcntl
 
-    month_dir.mkdir(parents=True, exist_ok=True)
-    with open(month_dir / ".lock", "w") as fh:
+    from reportlib.core.safety import open_nofollow
+
+    path = Path(month_dir) / ".lock"
+    try:
+        fd = open_nofollow(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        why = "it is a symbolic link or not a regular file" if exc.errno in (errno.ELOOP, errno.EINVAL) else (exc.strerror or str(exc))
+        raise ReportlibError(f"cannot open the lock file {path} ({why}); remove it and try again") from None
+    try:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise ReportlibError(f"another `reportlib run` is writing {month_dir}; wait for it to finish") from None
+            raise ReportlibError(f"another `reportlib run` or `reportlib email` is using {month_dir}; "
+                                 f"wait for it to finish ({what} not started)") from None
         yield
+    finally:
+        os.close(fd)
+
+
+_month_lock = month_lock
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time (clock ticks since boot) of process `pid`, or None when it does not exist."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError, ValueError):
+        if not Path("/proc").is_dir():  # no /proc: fall back to whether the pid exists
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return None
+            except OSError:
+                return "?"
+            return "?"
+        return None
+
+
+OWNER_FILE = "owner.json"
+
+
+def remove_stale_run_folders(out: Path, month: str, log=None) -> list[Path]:
+    """Remove `.<month>.run-*` temporary folders left by a run that died (its owner process is gone).
+
+    Called with the month's lock held. A folder whose owner (pid and start time recorded in owner.json)
+    still runs is kept; one without a readable owner file is removed only when older than a day.
+    """
+    removed = []
+    for folder in Path(out).glob(f".{month}.run-*"):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        alive = True
+        try:
+            owner = json.loads((folder / OWNER_FILE).read_text())
+            alive = _process_start(int(owner["pid"])) == str(owner["start"])
+        except (OSError, ValueError, KeyError, TypeError):
+            with contextlib.suppress(OSError):
+                alive = time.time() - folder.lstat().st_mtime < 86400
+        if not alive:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+            if log is not None:
+                print(f"reportlib run: removed {folder}, left by a run that died", file=log)
+    return removed
 
 
 def default_workers() -> int:
@@ -575,6 +767,19 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+def pool_size(requested: int | None, jobs: int, log=None) -> int:
+    """Worker processes for `jobs` notebooks: the request (default: the cores), never more than the jobs,
+    and at most twice the cores (a larger request is capped, with a note on `log`)."""
+    cores = default_workers()
+    want = int(requested or cores)
+    if want > 2 * cores:
+        if log is not None:
+            print(f"reportlib run: --workers {want} is more than twice the {cores} core(s); using {2 * cores}",
+                  file=log, flush=True)
+        want = 2 * cores
+    return max(1, min(want, jobs))
 
 
 _PRELOAD_MODULES = ["__main__", "reportlib.delivery.run", "papermill", "nbclient", "jupyter_client", "nbconvert"]
@@ -600,7 +805,8 @@ class WorkerPool:
                  reports: Iterable[str] | None = None):
         self.workers = max(1, int(workers))
         ctx = _mp_context()
-        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
+        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init,
+                                            initargs=(os.getpid(),))
         names = list(reports) if reports is not None else [p.stem for p in Path(notebooks_dir).glob("*.ipynb")]
         preload = notebook_imports(Path(notebooks_dir) / f"{n}.ipynb" for n in names) if warm else ""
         payload = {"cwd": str(notebooks_dir), "renderer": renderer, "preload": preload}
@@ -608,11 +814,14 @@ class WorkerPool:
 
     def close(self, cancel: bool = False) -> None:
         """Stop the workers and their kernels: after their current job, or at once when `cancel`."""
-        if cancel:
-            for proc in list(getattr(self.executor, "_processes", {}).values()):
+        executor = getattr(self, "executor", None)
+        if executor is None:
+            return
+        if cancel:  # _processes is None once the executor has shut down or broken
+            for proc in list((getattr(executor, "_processes", None) or {}).values()):
                 with contextlib.suppress(Exception):
                     proc.terminate()  # _on_terminate kills the worker's kernel first
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> "WorkerPool":
         return self
@@ -638,20 +847,31 @@ def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, wor
     result = RunResult(month, month_dir)
     if not jobs:
         return result
-    with _month_lock(month_dir):
+    month_folder(out, month)
+    with month_lock(month_dir):
+        remove_stale_run_folders(out, month, log)
         publisher = _Publisher(month, month_dir, fingerprint, data)
-        previous = {(e.get("report"), e.get("client_id")): e.get("seconds") or 0 for e in publisher.entries.values()}
+        previous = {(e.get("report"), e.get("client_id")): e.get("seconds") for e in publisher.entries.values()}
         for j in jobs:
-            j.estimate_s = float(previous.get(j.key) or (30.0 if j.report != CLIENT_REPORT else 5.0))
+            last = previous.get(j.key)
+            j.estimate_s = float(last) if isinstance(last, (int, float)) and 0 < last < 1e6 else (
+                30.0 if j.report != CLIENT_REPORT else 5.0)
         ordered = sorted(jobs, key=lambda j: -j.estimate_s)  # longest first: the batch ends sooner
-        tmp = Path(tempfile.mkdtemp(prefix=f".{month}.run-", dir=out))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{month}.run-", dir=out))
+            with open(tmp / OWNER_FILE, "x", encoding="utf-8") as fh:  # who may clean it up (see remove_stale_...)
+                fh.write(json.dumps({"pid": os.getpid(), "start": _process_start(os.getpid())}))
+        except OSError as exc:
+            with contextlib.suppress(UnboundLocalError):
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise ReportlibError(f"cannot write in the outputs folder {out} ({exc.strerror or exc})") from None
         payload = {
             "tmp": str(tmp), "timeout": float(timeout), "renderer": renderer, "reuse_kernel": reuse_kernels,
             "cwd": str(notebooks_dir),
         }
         own = pool is None
         if own:
-            pool = WorkerPool(min(workers or default_workers(), len(jobs)), notebooks_dir=notebooks_dir,
+            pool = WorkerPool(pool_size(workers, len(jobs), log), notebooks_dir=notebooks_dir,
                               renderer=renderer, warm=reuse_kernels, reports={j.report for j in jobs})
         try:
             _execute_all(ordered, payload, notebooks_dir, pool, publisher, result, progress, log)
@@ -660,6 +880,7 @@ def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, wor
                 pool.close()
             shutil.rmtree(tmp, ignore_errors=True)
     result.entries.sort(key=_sort_key)
+    result.write_failed = publisher.write_failed
     return result
 
 
@@ -776,6 +997,56 @@ def output_dir(params: dict, out: str | Path | None = None) -> Path:
     return folder if folder.is_absolute() else project_root() / folder
 
 
+def _count_clients(location: str, tz: str = "") -> int:
+    """At least the number of rows of a folder's clients table, counted cheaply (text lines of a CSV, the row
+    count in a Parquet footer) to size the pool before the data is checked; a large number when it cannot
+    be counted that way (xlsx, DuckDB, unreadable: the data check says why, later)."""
+    big = 10**6
+    folder = Path(location)
+    if "://" in location or not folder.is_dir():
+        return big
+    try:
+        for path in folder.iterdir():
+            lower = path.name.lower()
+            if not path.is_file() or not lower.startswith("clients."):
+                continue
+            if lower.endswith((".csv", ".tsv", ".txt")):
+                with open(path, "rb") as fh:  # a quoted line break only raises the count: still an upper bound
+                    return max(1, sum(1 for line in fh if line.strip()) - 1)
+            if lower.endswith(".parquet"):
+                import pyarrow.parquet as pq
+
+                return max(1, pq.ParquetFile(path).metadata.num_rows)
+    except Exception:  # noqa: BLE001 - the data check reports any problem with one clear line
+        return big
+    return big
+
+
+def check_output_dir(out_dir: Path, month: str, setting: str = "--out") -> None:
+    """Create the outputs folder and check that the month's folder can be written, before any work.
+
+    UsageError (exit 2) when `out_dir` cannot be a folder (e.g. --out /dev/null/x: a path through a file);
+    ReportlibError (exit 1) when it exists but cannot be written (read-only, full disk).
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (NotADirectoryError, FileExistsError):
+        raise UsageError(f"{setting} {out_dir}: not a folder (a part of the path is a file)") from None
+    except OSError as exc:
+        raise ReportlibError(f"{setting} {out_dir}: cannot create the outputs folder ({exc.strerror or exc})") from None
+    if not out_dir.is_dir():
+        raise UsageError(f"{setting} {out_dir}: not a folder")
+    month_dir = month_folder(out_dir, month)
+    for folder in (out_dir, month_dir):
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ReportlibError(f"cannot write in the outputs folder {folder} ({exc.strerror or exc}); "
+                                 f"fix its permissions or choose another {setting}") from None
+
+
 def ensure_sample(location: str, log=None) -> bool:
     """Create the sample operation at `location` when it is absent; True when it was created."""
     if os.path.exists(location):
@@ -813,7 +1084,7 @@ def run_month(month: str, *, params: dict, params_file: str | None = None, data:
     nb_dir = Path(notebooks_dir or sched.get("notebooks") or "notebooks")
     nb_dir = (nb_dir if nb_dir.is_absolute() else root / nb_dir).resolve()
     out_dir = output_dir(params, out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out_dir, month, "--out" if out else "parameters schedule.out")
     if workers is None:
         workers = sched.get("workers")
     if workers is not None and workers < 1:
@@ -827,10 +1098,10 @@ def run_month(month: str, *, params: dict, params_file: str | None = None, data:
                              f"(expected {', '.join(m + '.ipynb' for m in missing)})")
     reuse = bool(sched.get("reuse_kernels", True))
     expected = len([r for r in chosen if r != CLIENT_REPORT]) + (
-        0 if CLIENT_REPORT not in chosen else 10**6 if client_sel in (None, "all", ["all"])
+        0 if CLIENT_REPORT not in chosen else _count_clients(location, tz) if client_sel in (None, "all", ["all"])
         else len(client_sel.split(",")) if isinstance(client_sel, str) else len(client_sel))
     # kernels boot in the workers while the data is checked here
-    with WorkerPool(min(workers or default_workers(), max(1, expected)), notebooks_dir=nb_dir,
+    with WorkerPool(pool_size(workers, max(1, expected), log), notebooks_dir=nb_dir,
                     renderer=renderer, warm=reuse, reports=chosen) as pool:
         print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
         src = check_source(location, tz, month)

@@ -1,0 +1,287 @@
+"""The one safe path from hostile text (client ids, addresses, cells) to file names, e-mail addresses,
+files on disk and spreadsheet cells.
+
+Everything here is pure or touches only the path it is given:
+
+* `file_stem` — a client id (or any id) -> a bounded, readable, collision-free file-name stem;
+* `parse_address` / `substitute_id` — one configured recipient -> exactly one address with a domain;
+* `neutralise_cell` / `neutralise_frame` — spreadsheet formula injection (OWASP's rule) for CSV and XLSX;
+* `write_atomic`, `open_nofollow`, `inside` — files written whole or not at all, never through a link,
+  and paths read from files kept inside their folder;
+* `stamp_page` / `page_stamp` — which report, client and month an HTML page was rendered for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import html
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from email.errors import HeaderParseError
+from email.headerregistry import HeaderRegistry
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from reportlib.core.errors import ReportlibError
+
+# --- ids -> file names ----------------------------------------------------------------------------
+
+SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")  # what `validate` calls a safe id and `{client_id}` accepts
+SLUG_MAX = 48  # characters of readable slug kept in a file name
+HASH_CHARS = 12  # hex characters of SHA-256 (48 bits): a second id with the same file needs ~2**48 tries
+
+
+def id_hash(raw: str) -> str:
+    """A short, stable fingerprint of a raw id (lowercase hex of SHA-256 over its UTF-8 bytes)."""
+    return hashlib.sha256(str(raw).encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
+
+
+def slug(raw: str, limit: int = SLUG_MAX) -> str:
+    """The readable part of a file name: NFKC-folded ASCII letters, digits, `-` and `_` (at most `limit`)."""
+    text = unicodedata.normalize("NFKC", str(raw))
+    text = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-")
+    return text[:limit].rstrip("_-") or "x"
+
+
+def file_stem(prefix: str, raw_id: str | None) -> str:
+    """The file-name stem (no suffix) for a report, or a report for one id.
+
+    `prefix` alone when there is no id; otherwise `<prefix>_<slug>_<hash>`, where the hash is of the raw
+    id, always (not only when the slug differs from the id: an id may be chosen to look like another id's
+    slug plus hash). So two distinct ids never share a file, in one run or across runs, on case-folding
+    file systems too (the hash is lowercase hex); the stem is at most len(prefix) + 62 characters, far
+    under any file system's 255-byte limit even with `.failed.ipynb` or a temporary-file suffix; and it
+    holds no `/`, `..`, NUL, space or non-ASCII character.
+    """
+    if not SAFE_ID.fullmatch(prefix):
+        raise ValueError(f"unsafe file-name prefix {prefix!r}")
+    if raw_id is None:
+        return prefix
+    return f"{prefix}_{slug(raw_id)}_{id_hash(raw_id)}"
+
+
+def is_safe_id(raw: Any) -> bool:
+    """True when an id may be substituted into an address: letters, digits, `.`, `_`, `-` (ASCII only)."""
+    return isinstance(raw, str) and bool(SAFE_ID.fullmatch(raw)) and not raw.startswith(".") and len(raw) <= 64
+
+
+# --- e-mail addresses -----------------------------------------------------------------------------
+
+_REGISTRY = HeaderRegistry()
+_DOMAIN = re.compile(r"(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}")
+
+
+class AddressError(ValueError):
+    """A configured recipient is not exactly one address with a domain; the message names the entry."""
+
+
+def parse_address(entry: Any, allowed_domains: list[str] | None = None) -> str:
+    """Exactly one e-mail address from `entry` ('a@b.test' or 'Name <a@b.test>'), as the bare address.
+
+    Refused (AddressError naming the entry): not a string, a control character (CR, LF, NUL...), none or
+    more than one address (a comma outside quotes), no `@` or no domain, a local part or domain outside
+    the plain ASCII forms, or — when `allowed_domains` is given — a domain not in it (exact match,
+    case-insensitive).
+    """
+    if not isinstance(entry, str):
+        raise AddressError(f"{entry!r} is not an e-mail address")
+    if any(unicodedata.category(ch)[0] == "C" for ch in entry):
+        raise AddressError(f"{entry!r} holds a line break or control character")
+    if "," in re.sub(r'"(?:[^"\\]|\\.)*"', "", entry):  # a comma outside a quoted display name
+        raise AddressError(f"{entry!r} must be exactly one address (it holds a comma)")
+    try:
+        header = _REGISTRY("to", entry)
+        addresses = list(header.addresses)
+        defects = list(header.defects)
+    except (HeaderParseError, IndexError, ValueError):
+        raise AddressError(f"{entry!r} is not an e-mail address (expected name@domain)") from None
+    if len(addresses) != 1:
+        raise AddressError(f"{entry!r} must be exactly one address, it holds {len(addresses)}")
+    addr = addresses[0]
+    local, domain = addr.username or "", addr.domain or ""
+    if not domain:
+        raise AddressError(f"{entry!r} has no domain (expected name@domain)")
+    if defects:
+        raise AddressError(f"{entry!r} is not a well-formed address ({defects[0]})")
+    if not _LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
+        raise AddressError(f"{entry!r} has an unusable mailbox name {local!r}")
+    if not _DOMAIN.fullmatch(domain):
+        raise AddressError(f"{entry!r} has an unusable domain {domain!r}")
+    bare = f"{local}@{domain}"
+    if allowed_domains:
+        allowed = {d.strip().lower() for d in allowed_domains}
+        if domain.lower() not in allowed:
+            raise AddressError(f"{entry!r}: the domain {domain} is not in distribution.allowed_domains "
+                               f"({', '.join(sorted(allowed))})")
+    return bare
+
+
+def substitute_id(template: str, raw_id: str) -> str:
+    """`template` with `{client_id}` replaced by `raw_id`; AddressError when the id is not a safe id.
+
+    Only safe ids (`is_safe_id`) are substituted: an id decides which mailbox of a configured domain
+    receives a report, never the domain or the number of recipients.
+    """
+    if "{client_id}" in template and not is_safe_id(raw_id):
+        raise AddressError(f"client id {raw_id!r} cannot be put into the address {template!r}: only letters, "
+                           "digits, '.', '_' and '-' are (list the client under distribution.account_teams)")
+    return template.replace("{client_id}", raw_id)
+
+
+# --- spreadsheet cells ----------------------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A cell value a spreadsheet will not run as a formula (OWASP's CSV-injection rule).
+
+    A text starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` unless it is a
+    number written as text (`-12.5`, `+3e2`); numbers, missing values and other text are returned as is.
+    Shared by every CSV and XLSX writer of the tool.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame):
+    """A copy of a DataFrame with `neutralise_cell` applied to every text cell (and text column names)."""
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_datetime64_any_dtype(out[col])):
+            out[col] = out[col].astype(object).map(neutralise_cell)
+    out.columns = [neutralise_cell(c) for c in out.columns]
+    return out
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def open_nofollow(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+    """os.open that refuses a symbolic link as the last component and anything but a regular file."""
+    fd = os.open(path, flags | _O_NOFOLLOW | _O_CLOEXEC, mode)
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_bytes_nofollow(path: str | os.PathLike) -> bytes:
+    """The bytes of a regular file, refusing a link as its last component."""
+    fd = open_nofollow(path)
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str, *, exclusive: bool = False) -> None:
+    """Write `path` whole or not at all: a fresh temporary file beside it (O_EXCL, random name, never
+    following a link), fsync, then rename over `path` (or, when `exclusive`, link it in place and fail with
+    FileExistsError if `path` exists). On any failure the temporary file is removed and `path` is as before.
+    """
+    path = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if exclusive:
+            os.link(tmp, path)  # fails if path exists (a link or not): never replaces anything
+        else:
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def inside(folder: str | os.PathLike, relative: Any) -> Path:
+    """`folder/relative` when it resolves (links followed) to a path strictly inside `folder`.
+
+    ReportlibError otherwise: not a relative path string, absolute, `..` escaping, a NUL byte, or a link
+    leading out.
+    """
+    base = os.path.realpath(folder)
+    if not isinstance(relative, str) or not relative or "\x00" in relative or os.path.isabs(relative):
+        raise ReportlibError(f"path {relative!r} is not a relative path inside {folder}")
+    target = os.path.realpath(os.path.join(base, relative))
+    if os.path.commonpath([base, target]) != base or target == base:
+        raise ReportlibError(f"path {relative!r} leads outside {folder}")
+    return Path(target)
+
+
+# --- which page is this ---------------------------------------------------------------------------
+
+STAMP = "reportlib-rendered-for"
+
+
+def stamp_page(page: str, report: str, client_id: str | None, month: str) -> str:
+    """The HTML page with a `<meta name="reportlib-rendered-for">` recording report, client id and month."""
+    import json
+
+    content = html.escape(json.dumps({"report": report, "client_id": client_id, "month": month},
+                                     ensure_ascii=True), quote=True)
+    tag = f'<meta name="{STAMP}" content="{content}">'
+    m = re.search(r"<head[^>]*>", page[:4096], flags=re.IGNORECASE)
+    if m:
+        return page[:m.end()] + tag + page[m.end():]
+    return tag + page
+
+
+class _StampParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "meta" and a.get("name") == STAMP:
+            self.found.append(a.get("content") or "")
+
+
+def page_stamp(page: bytes | str) -> dict | None:
+    """The report, client id and month a page was stamped with (`stamp_page`), or None (no stamp, two
+    stamps, or an unreadable one)."""
+    import json
+
+    text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
+    end = re.search(r"</head\s*>", text, flags=re.IGNORECASE)
+    p = _StampParser()
+    p.feed(text[:end.start()] if end else text[:65536])
+    if len(p.found) != 1:
+        return None
+    try:
+        value = json.loads(p.found[0])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def walk_up_links(path: Path, stop: Path) -> Iterator[Path]:
+    """`path` and its parents up to (not including) `stop` that are symbolic links."""
+    p = Path(path)
+    stop = Path(stop)
+    while p != stop and p != p.parent:
+        if p.is_symlink():
+            yield p
+        p = p.parent

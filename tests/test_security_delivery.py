@@ -1,0 +1,649 @@
+"""Issue 13, delivery and output half: each test injects one fault an attacker with write access to the data
+folder and to outputs/ (or an unlucky operator) would cause, and asserts that nothing leaks, is lost or is
+left half-written. Mail goes to a real SMTP server (aiosmtpd on loopback); runs execute real notebooks."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import email
+import email.policy
+import errno
+import html as _html
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+from test_run import (
+    PARAMS_CELL,  # the tiny parameterized notebooks of the runner's tests
+)
+
+from reportlib.core import safety
+from reportlib.cli import main
+from reportlib.core.errors import ReportlibError
+from reportlib.delivery.run import WorkerPool, _count_clients, _Publisher, index_html, month_folder, month_lock, pool_size, remove_stale_run_folders
+from reportlib.core.safety import file_stem, neutralise_cell, neutralise_frame, stamp_page
+
+MONTH = "2026-03"
+ROOT = Path(__file__).resolve().parents[1]
+LONG_ID = "L" * 150 + "/" + "é" * 149  # 300 characters: once a "File name too long" failure
+ODD_IDS = ["A/B", "A_B", "../up", "Ａcme", "acme", LONG_ID]  # slash, its slug, dot-dot, a lookalike, case
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _notebook(path: Path, name: str, extra: str | None = None) -> None:
+    """A tiny report notebook that shows the report, month and client it was given."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell(PARAMS_CELL)
+    params.metadata["tags"] = ["parameters"]
+    body = ("from IPython.display import HTML, display\nimport html\n"
+            f"display(HTML('<p>REPORT {name} month=' + str(month) + ' client=' + html.escape(repr(client_id)) + '</p>'))")
+    nb.cells = [params, nbformat.v4.new_code_cell(body)] + ([nbformat.v4.new_code_cell(extra)] if extra else [])
+    nbformat.write(nb, path)
+
+
+def _data(folder: Path, ids: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "clients.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["client_id", "client_name", "tier", "sla_profile"])
+        w.writerow(["C1", "Acme", "gold", "standard"])
+        for i, cid in enumerate(ids):
+            w.writerow([cid, f"Client {i}", "silver", "standard"])
+    (folder / "agents.csv").write_text("agent_id,name,team,hire_date\nA1,Ann,North,2024-01-02\n")
+    (folder / "contacts.csv").write_text(
+        "contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id\n"
+        "K1,phone,Benefits,C1,2026-02-10T10:00:00,handled,12,300,A1\n"
+        "K2,phone,Benefits,C1,2026-03-03T10:00:00,handled,12,300,A1\n")
+    return folder
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    for k in list(os.environ):
+        if k.startswith("REPORTLIB_SMTP_"):
+            monkeypatch.delenv(k)
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    for name in ("team_performance", "sla", "monthly_pack", "client_review"):
+        _notebook(nbs / f"{name}.ipynb", name)
+    data = _data(tmp_path / "data", ODD_IDS)
+    pfile = tmp_path / "params.yaml"
+    pfile.write_text(yaml.safe_dump({"data": str(data), "schedule": {
+        "notebooks": str(nbs), "reports": ["sla", "client_review"], "timeout_s": 60}}))
+    return {"root": tmp_path, "nbs": nbs, "data": data, "params": pfile, "out": tmp_path / "out"}
+
+
+def _run(project, *extra: str, out: Path | None = None) -> int:
+    return main(["run", "--month", MONTH, "--params", str(project["params"]),
+                 "--out", str(out or project["out"]), "--workers", "2", *extra])
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Temporary or empty files a write left behind (the lock file is meant to stay, empty)."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if (p.is_file() and p.name != ".lock" and (".tmp" in p.name or p.stat().st_size == 0))
+                  or ".run-" in p.name)
+
+
+class _Inbox:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        await asyncio.sleep(self.delay)
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+@contextlib.contextmanager
+def _smtp(monkeypatch, delay: float = 0.0):
+    """A real SMTP server on 127.0.0.1 (no login, no TLS) and the environment pointing at it."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = _Inbox(delay)
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    monkeypatch.setenv("REPORTLIB_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("REPORTLIB_SMTP_PORT", str(port))
+    monkeypatch.setenv("REPORTLIB_SMTP_TLS", "none")
+    monkeypatch.setenv("REPORTLIB_SMTP_FROM", "Support reports <reports@corp.test>")
+    try:
+        yield inbox
+    finally:
+        ctl.stop()
+
+
+def _fake_month(out: Path, clients: list[str], pack: bool = True) -> Path:
+    """outputs/2026-03 as `reportlib run` leaves it (stamped pages, manifest), without running notebooks."""
+    month_dir = out / MONTH
+    (month_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    entries = []
+    for report, cid in ([("monthly_pack", None)] if pack else []) + [("client_review", c) for c in clients]:
+        stem = file_stem(report, cid)
+        page = stamp_page(f"<!DOCTYPE html><html><head></head><body>PAGE {report} {cid!r}</body></html>", report, cid, MONTH)
+        (month_dir / f"{stem}.html").write_text(page, encoding="utf-8")
+        entries.append({"report": report, "client_id": cid, "status": "ok", "title": f"{report} {cid}",
+                        "html": f"{stem}.html", "notebook": None, "client_name": cid})
+    (month_dir / "manifest.json").write_text(json.dumps({"month": MONTH, "reports": entries}))
+    return month_dir
+
+
+def _dist(tmp_path: Path, **dist) -> Path:
+    p = tmp_path / "dist.yaml"
+    p.write_text(yaml.safe_dump({"distribution": dict({"executives": ["coo@corp.test"],
+                                                      "account_teams": {}, "account_team_default": []}, **dist)}))
+    return p
+
+
+def _email(out: Path, params: Path, *extra: str) -> int:
+    return main(["email", "--month", MONTH, "--out", str(out), "--params", str(params), *extra])
+
+
+def _eml_texts(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(errors="replace") for p in sorted(folder.glob("*.eml"))}
+
+
+# --- 1 --------------------------------------------------------------------------------------------
+
+
+def test_13_01_client_ids_that_collide_get_distinct_files_and_email_refuses_mismatch(project, tmp_path, capsys):
+    """`A/B` and `A_B` (rendered in separate runs), `..`, a full-width lookalike, case and a 300-character id
+    each get their own bounded file, stamped with its id; `email` refuses a page rendered for someone else,
+    and a second dry run never overwrites the first one's .eml files."""
+    stems = {cid: file_stem("client_review", cid) for cid in ODD_IDS}
+    assert len(set(stems.values())) == len(ODD_IDS)  # distinct, case-insensitively too
+    assert len({s.lower() for s in stems.values()}) == len(ODD_IDS)
+    assert all(len(s.encode()) <= 100 and "/" not in s and ".." not in s and s.isascii() for s in stems.values())
+    assert file_stem("client_review", "A/B") == file_stem("client_review", "A/B")  # stable across runs
+    # an id crafted to equal another id's slug + hash still differs: the hash is always appended
+    assert file_stem("client_review", stems["A/B"][len("client_review_"):]) != stems["A/B"]
+
+    # two runs, as in the issue: A/B (with the long and the odd ids) first, then A_B alone
+    assert _run(project, "--reports", "client_review", "--clients", ",".join(c for c in ODD_IDS if c != "A_B")) == 0
+    assert _run(project, "--reports", "client_review", "--clients", "A_B") == 0
+    capsys.readouterr()
+    month_dir = project["out"] / MONTH
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    by_id = {e["client_id"]: e for e in manifest["reports"]}
+    assert set(by_id) == set(ODD_IDS) and all(e["status"] == "ok" for e in by_id.values())
+    for cid in ODD_IDS:
+        page = (month_dir / by_id[cid]["html"]).read_text()
+        assert by_id[cid]["html"] == f"{stems[cid]}.html"
+        assert safety.page_stamp(page) == {"report": "client_review", "client_id": cid, "month": MONTH}
+        assert f"client={cid!r}<" in _html.unescape(page)  # each file holds its own client's review
+    assert not (project["out"] / "up").exists() and not list(project["out"].parent.glob("*.html"))
+
+    params = _dist(tmp_path, account_teams={c: [f"team{i}@corp.test"] for i, c in enumerate(ODD_IDS)})
+    first = tmp_path / "eml"
+    assert _email(project["out"], params, "--dry-run", str(first), "--reports", "client_review") == 0
+    one = _eml_texts(first)
+    assert len(one) == len(ODD_IDS)
+    # a second dry run into the same folder adds files, never overwrites
+    assert _email(project["out"], params, "--dry-run", str(first), "--reports", "client_review") == 0
+    two = _eml_texts(first)
+    assert len(two) == 2 * len(ODD_IDS) and all(two[k] == v for k, v in one.items())
+
+    # the old collision, by hand: A/B's file now holds A_B's review -> A/B's team gets nothing
+    (month_dir / f"{stems['A/B']}.html").write_bytes((month_dir / f"{stems['A_B']}.html").read_bytes())
+    capsys.readouterr()
+    third = tmp_path / "eml3"
+    assert _email(project["out"], params, "--dry-run", str(third), "--reports", "client_review") == 1
+    err = capsys.readouterr().err
+    assert "not e-mailing client_review for client 'A/B'" in err and "rendered for client_review client 'A_B'" in err
+    assert "Traceback" not in err
+    sent = _eml_texts(third)
+    assert len(sent) == len(ODD_IDS) - 1
+    assert not any("team0@corp.test" in t for t in sent.values())  # A/B's team (index 0)
+    # a manifest entry re-pointed at another client's file is refused too
+    manifest["reports"] = [dict(e, html=by_id["A_B"]["html"]) if e["client_id"] == "acme" else e
+                           for e in manifest["reports"]]
+    (month_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert _email(project["out"], params, "--dry-run", str(tmp_path / "eml4"), "--reports", "client_review") == 1
+    assert "not e-mailing client_review for client acme: the manifest points at" in capsys.readouterr().err
+
+
+# --- 2 --------------------------------------------------------------------------------------------
+
+
+def test_13_02_recipients_are_exactly_one_address_with_a_domain_and_ids_cannot_choose_them(tmp_path, monkeypatch, capsys):
+    """A client id `x@attacker.test,y`, one with a space and one with CR/LF never reach an address; entries
+    with commas, CR/LF or no domain are refused by name; allowed_domains refuses other domains; the good
+    messages still arrive at exactly their recipients."""
+    evil = ["x@attacker.test,y", "has space", "crlf\r\nBcc: z@attacker.test", "ok-1"]
+    out = tmp_path / "out"
+    _fake_month(out, evil + ["C2", "C3"])
+    params = _dist(tmp_path, account_team_default=["account-team+{client_id}@corp.test"],
+                   account_teams={"C2": ["am@corp.test, thief@attacker.test"], "C3": ["outsider@other.test"]},
+                   executives=["coo@corp.test", "nodomain"], allowed_domains=["corp.test"])
+    with _smtp(monkeypatch) as inbox:
+        assert _email(out, params) == 1
+        err = capsys.readouterr().err
+    got = {m["X-Reportlib-Report"]: rcpt for rcpt, m in inbox.messages}
+    assert got == {f"client_review; client_id=ok-1; month={MONTH}": ["account-team+ok-1@corp.test"]}
+    assert all("attacker" not in a for rcpt, _ in inbox.messages for a in rcpt)
+    assert "client id 'x@attacker.test,y' cannot be put into the address" in err
+    assert "client id 'has space' cannot be put into the address" in err
+    assert "'crlf\\r\\nBcc: z@attacker.test'" in err
+    assert "distribution.account_teams['C2']: 'am@corp.test, thief@attacker.test' must be exactly one address" in err
+    assert "distribution.account_teams['C3']: 'outsider@other.test': the domain other.test is not in " \
+           "distribution.allowed_domains" in err
+    assert "distribution.executives: 'nodomain' has no domain" in err
+    assert "Traceback" not in err
+
+    # --to is held to the same rule, as a usage error
+    with _smtp(monkeypatch) as inbox:
+        assert _email(out, params, "--to", "a@corp.test;b@corp.test") == 2
+        assert "--to: 'a@corp.test;b@corp.test'" in capsys.readouterr().err
+        assert inbox.messages == []
+    for bad in ("a@corp.test\nBcc: b@x.test", "no-domain@", "two@a.test, three@corp.test", "<>", "a@@corp.test"):
+        with pytest.raises(safety.AddressError):
+            safety.parse_address(bad)
+    assert safety.parse_address('"Doe, Jane" <jane@corp.test>', ["CORP.test"]) == "jane@corp.test"
+
+
+# --- 4 --------------------------------------------------------------------------------------------
+
+
+def test_13_04_symlinked_lock_and_temp_files_never_touch_their_target(tmp_path, capsys):
+    """A link planted as outputs/<month>/.lock, as manifest.json, or as the month folder itself never
+    truncates or writes the file it points at."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1"])
+    (month_dir / ".lock").symlink_to(victim)
+    params = _dist(tmp_path, account_teams={"C1": ["am@corp.test"]})
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml")) == 1
+    err = capsys.readouterr().err
+    assert f"cannot open the lock file {month_dir / '.lock'}" in err and "symbolic link" in err
+    with pytest.raises(ReportlibError, match="symbolic link"), month_lock(month_dir):
+        pass
+    assert victim.read_text() == "precious\n"
+    (month_dir / ".lock").unlink()
+    # the run's lock is an fcntl lock: a second holder is refused while the first holds it
+    with month_lock(month_dir), pytest.raises(ReportlibError, match="another `reportlib run` or `reportlib email`"), \
+            month_lock(month_dir):
+        pass
+    # manifest.json (and every atomic write) replaces a planted link, never writes through it
+    (month_dir / "manifest.json").unlink()
+    (month_dir / "manifest.json").symlink_to(victim)
+    pub = _Publisher.__new__(_Publisher)
+    pub.month, pub.dir, pub.fingerprint, pub.data, pub.entries = MONTH, month_dir, "f", "d", {}
+    pub.write()
+    assert victim.read_text() == "precious\n" and not (month_dir / "manifest.json").is_symlink()
+    # a month folder (or notebooks/) that is a link is refused before anything is written
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (out / "2026-04").symlink_to(other)
+    with pytest.raises(ReportlibError, match="is a symbolic link"):
+        month_folder(out, "2026-04")
+    assert _email(out, params, "--month", "2026-04") in (1, 2)
+    assert list(other.iterdir()) == []
+    # the no-follow open refuses a link and a non-regular file
+    (month_dir / "x").symlink_to(victim)
+    with pytest.raises(OSError):
+        safety.open_nofollow(month_dir / "x", os.O_RDWR | os.O_CREAT)
+    with pytest.raises(OSError):
+        safety.open_nofollow(month_dir)  # a folder is not a regular file
+    assert victim.read_text() == "precious\n"
+
+
+# --- 5 --------------------------------------------------------------------------------------------
+
+
+def test_13_05_two_email_runs_at_once_send_each_message_once(tmp_path, monkeypatch):
+    """Two `reportlib email` processes started together against one (slow) SMTP server: every message is
+    delivered once, the sent-log records each once, and the process that lost the lock says so."""
+    out = tmp_path / "out"
+    _fake_month(out, ["C1", "C2", "C3"])
+    params = _dist(tmp_path, account_teams={c: [f"am-{c.lower()}@corp.test"] for c in ("C1", "C2", "C3")})
+    with _smtp(monkeypatch, delay=0.5) as inbox:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        cmd = [sys.executable, "-m", "reportlib", "email", "--month", MONTH, "--out", str(out), "--params", str(params)]
+        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        results = [p.communicate(timeout=240) + (p.returncode,) for p in procs]
+    assert len(inbox.messages) == 4, [r[1] for r in results]  # the pack and three reviews, once each
+    keys = [m["X-Reportlib-Report"] for _, m in inbox.messages]
+    assert len(set(keys)) == 4
+    codes = sorted(r[2] for r in results)
+    losers = [r for r in results if r[2] != 0]
+    assert codes[0] == 0
+    for _out, err, code in losers:  # lost the lock: one line, exit 1, nothing sent by it
+        assert code == 1 and "another `reportlib run` or `reportlib email` is using" in err and "Traceback" not in err
+    log = json.loads((out / MONTH / "sent-log.json").read_text())["sent"]
+    assert sorted((r["report"], r["client_id"]) for r in log) == sorted(
+        [("monthly_pack", None)] + [("client_review", c) for c in ("C1", "C2", "C3")])
+    # and a rerun afterwards sends nothing again
+    with _smtp(monkeypatch) as inbox:
+        assert _email(out, params) == 0
+        assert inbox.messages == []
+
+
+# --- 6 --------------------------------------------------------------------------------------------
+
+
+def test_13_06_manifest_paths_outside_the_month_folder_are_refused(tmp_path, capsys):
+    """Manifest entries pointing at ../../secret.txt, an absolute path, a NUL, or a link leading out are
+    refused by name; the secret is in no message."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-PAYROLL")
+    out = tmp_path / "a" / "out"
+    month_dir = _fake_month(out, ["C1", "C2", "C3", "C4", "C5"])
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    stem5 = file_stem("client_review", "C5")
+    # C5's page is a link to a stamped page outside the folder
+    outside = tmp_path / "outside.html"
+    outside.write_text(stamp_page("<html><head></head><body>TOP-SECRET-PAYROLL</body></html>", "client_review", "C5", MONTH))
+    (month_dir / f"{stem5}.html").unlink()
+    (month_dir / f"{stem5}.html").symlink_to(outside)
+    bad = {"C1": "../../../secret.txt", "C2": str(secret), "C3": "x\x00.html", "C4": f"notebooks/../../../{secret.name}"}
+    for e in manifest["reports"]:
+        if e["client_id"] in bad:
+            e["html"] = bad[e["client_id"]]
+        if e["client_id"] == "C1":
+            e["notebook"] = "../../../secret.txt"
+    (month_dir / "manifest.json").write_text(json.dumps(manifest))
+    params = _dist(tmp_path, account_teams={f"C{i}": [f"am{i}@corp.test"] for i in range(1, 6)})
+    eml = tmp_path / "eml"
+    assert _email(out, params, "--dry-run", str(eml)) == 1
+    err = capsys.readouterr().err
+    for cid in ("C1", "C2", "C3", "C4", "C5"):
+        assert f"not e-mailing client_review for client {cid}:" in err
+    assert "Traceback" not in err
+    sent = _eml_texts(eml)
+    assert list(sent) == ["monthly_pack.eml"]
+    assert all("TOP-SECRET" not in t for t in sent.values())
+    # the index never links where an edited manifest points (javascript:, .., absolute paths)
+    page = index_html({"month": MONTH, "reports": [
+        {"report": "sla", "client_id": None, "status": "ok", "html": "javascript:alert(1)"},
+        {"report": "client_review", "client_id": "C1", "status": "failed", "notebook": "/etc/passwd",
+         "previous": {"html": "../../secret.txt"}},
+        {"report": "monthly_pack", "client_id": None, "status": "ok", "html": "monthly_pack.html"}]})
+    assert 'href="monthly_pack.html"' in page and page.count("href=") == 1
+    # a manifest of the wrong shape is one line, not a traceback
+    (month_dir / "manifest.json").write_text(json.dumps({"reports": "x"}))
+    assert _email(out, params, "--dry-run", str(eml)) == 1
+    err = capsys.readouterr().err
+    assert "is not a reportlib manifest" in err and len(err.strip().splitlines()) == 1
+    (month_dir / "manifest.json").write_text(json.dumps({"reports": [7, {"report": ["x"]}, {"report": "sla",
+                                                                                           "client_id": {}}]}))
+    assert _email(out, params, "--dry-run", str(eml)) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    with pytest.raises(ReportlibError):
+        safety.inside(month_dir, "/etc/passwd")
+    with pytest.raises(ReportlibError):
+        safety.inside(month_dir, "..")
+    assert safety.inside(month_dir, "monthly_pack.html") == (month_dir / "monthly_pack.html").resolve()
+
+
+# --- 7 --------------------------------------------------------------------------------------------
+
+
+def test_13_07_workers_never_exceed_jobs_and_huge_requests_are_capped(project, monkeypatch, capsys):
+    """--workers 1000 for two notebooks starts two worker processes; a request above twice the cores is
+    capped with a note."""
+    cores = len(os.sched_getaffinity(0))
+    log = io.StringIO()
+    assert pool_size(1000, 4, log) == min(4, 2 * cores)
+    assert pool_size(1000, 10**6, log) == 2 * cores
+    assert f"--workers 1000 is more than twice the {cores} core(s); using {2 * cores}" in log.getvalue()
+    assert pool_size(None, 1) == 1 and pool_size(3, 2) == min(2, 2 * cores)
+    # with --clients all the pool is sized before the data check, on a cheap count of the clients table
+    assert _count_clients(str(project["data"])) == len(ODD_IDS) + 1
+
+    started: list[int] = []
+    real_close = WorkerPool.close
+
+    def spy(self, cancel=False):
+        started.append(len(getattr(self.executor, "_processes", None) or {}))
+        return real_close(self, cancel)
+
+    monkeypatch.setattr(WorkerPool, "close", spy)
+    assert main(["run", "--month", MONTH, "--params", str(project["params"]), "--out", str(project["out"]),
+                 "--workers", "1000", "--reports", "sla,monthly_pack"]) == 0
+    err = capsys.readouterr().err
+    assert started and max(started) <= 2
+    assert "Traceback" not in err and "--workers 1000 is more than twice the" in err
+
+
+# --- 8 --------------------------------------------------------------------------------------------
+
+
+def _children() -> dict[int, int]:
+    """{pid: parent pid} of every live (non-zombie) process."""
+    out = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
+                if fields[0] != "Z":
+                    out[int(p.name)] = int(fields[1])
+    return out
+
+
+def _descendants(pid: int) -> set[int]:
+    tree = _children()
+    found, todo = set(), [pid]
+    while todo:
+        cur = todo.pop()
+        for child, parent in tree.items():
+            if parent == cur and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the process tree")
+def test_13_08_workers_and_kernels_end_when_the_parent_is_killed_and_stale_run_folder_is_removed(project):
+    """kill -9 of the main process only (as the OOM killer does) while notebooks run: its forkserver, workers
+    and kernels end within seconds; the next run removes the dead run's temporary folder, and keeps one whose
+    owner is alive."""
+    _notebook(project["nbs"] / "sla.ipynb", "sla", extra="import time\ntime.sleep(120)")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "reportlib", "run", "--month", MONTH, "--params", str(project["params"]),
+           "--out", str(project["out"]), "--workers", "2", "--reports", "sla,monthly_pack"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        kernels: set[int] = set()
+        while time.time() < deadline:
+            below = _descendants(proc.pid)
+            kernels = {p for p in below if b"ipykernel" in _cmdline(p)}
+            if kernels and list(project["out"].glob(f".{MONTH}.run-*")) and (project["out"] / MONTH / "monthly_pack.html").exists():
+                break
+            time.sleep(0.5)
+        assert kernels, "the run never started its kernels"
+        below = _descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.time() + 30
+        while time.time() < deadline and set(_children()) & below:
+            time.sleep(0.5)
+        assert not set(_children()) & below, f"orphans left: {sorted(set(_children()) & below)}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    stale = list(project["out"].glob(f".{MONTH}.run-*"))
+    assert stale, "the killed run left no temporary folder to clean (nothing to test)"
+    live = project["out"] / f".{MONTH}.run-live"
+    live.mkdir()
+    (live / "owner.json").write_text(json.dumps({"pid": os.getpid(), "start": _start(os.getpid())}))
+    removed = remove_stale_run_folders(project["out"], MONTH)
+    assert sorted(removed) == sorted(stale) and live.exists()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _start(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+
+
+# --- 9 --------------------------------------------------------------------------------------------
+
+
+def _can_mount() -> bool:
+    return os.geteuid() == 0 and sys.platform.startswith("linux")
+
+
+@contextlib.contextmanager
+def _tmpfs(path: Path, *options: str):
+    path.mkdir(parents=True, exist_ok=True)
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(path)], capture_output=True,
+                         check=False)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({res.stderr.decode().strip()})")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_13_09_output_faults_give_one_line_and_leave_nothing_half_written(project, tmp_path, monkeypatch, capsys):
+    """--out through a file, a read-only outputs folder, a full disk (real tmpfs, and ENOSPC while publishing),
+    CR/LF in reply_to or REPORTLIB_SMTP_FROM: one line naming the file or setting, exit 2 for usage and 1 for
+    a failure, no traceback, no temporary or empty file left, every failure recorded."""
+    # --out /dev/null/x: usage
+    assert _run(project, out=Path("/dev/null/x")) == 2
+    err = capsys.readouterr().err
+    assert err.strip().startswith("reportlib run: --out /dev/null/x: not a folder") and len(err.strip().splitlines()) == 1
+
+    # read-only outputs folder: failure, nothing started
+    ro = tmp_path / "ro"
+    if _can_mount():
+        ctx = _tmpfs(ro, "ro", "size=1m")
+    else:
+        ro.mkdir()
+        ro.chmod(0o555)
+        ctx = contextlib.nullcontext(ro)
+    with ctx:
+        assert _run(project, out=ro) == 1
+        err = capsys.readouterr().err
+        assert "reportlib run: " in err and str(ro) in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
+
+    # ENOSPC while publishing (manifest and index writes fail in the main process): every report is still
+    # reported as failed, nothing half-written
+    real_fsync = os.fsync
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safety.os, "fsync", full)
+    out2 = tmp_path / "out2"
+    assert _run(project, "--reports", "sla,monthly_pack", out=out2) == 1
+    err = capsys.readouterr().err
+    monkeypatch.setattr(safety.os, "fsync", real_fsync)
+    assert "2 of 2 reports failed" in err and err.count("No space left on device") >= 2 and "Traceback" not in err
+    assert "manifest.json and index.html may not list every failure" in err
+    assert _leftovers(out2) == [] and not (out2 / MONTH / "manifest.json").exists()
+
+    # a real full disk: a tmpfs too small for the notebooks
+    if _can_mount():
+        with _tmpfs(tmp_path / "full", "size=48k") as full_out:
+            # fill what the notebooks would need, leaving room for the folder checks only
+            with open(full_out / "ballast", "wb") as fh, contextlib.suppress(OSError):
+                fh.write(b"x" * (44 * 1024))
+            code = _run(project, "--reports", "sla,monthly_pack", out=full_out)
+            err = capsys.readouterr().err
+            assert code == 1 and "Traceback" not in err and "AttributeError" not in err, err
+            assert "No space left on device" in err
+            assert _leftovers(full_out) == []
+    # WorkerPool.close after the pool broke or shut down: no AttributeError
+    pool = WorkerPool(1, notebooks_dir=project["nbs"], warm=False)
+    pool.close()
+    pool.close(cancel=True)
+
+    # write_atomic: the old file stays whole and no temporary file is left when the disk fills
+    target = tmp_path / "w" / "manifest.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    monkeypatch.setattr(safety.os, "fsync", full)
+    with pytest.raises(OSError):
+        safety.write_atomic(target, "new" * 1000)
+    monkeypatch.setattr(safety.os, "fsync", real_fsync)
+    assert target.read_text() == "old" and sorted(p.name for p in target.parent.iterdir()) == ["manifest.json"]
+
+    # CR/LF in reply_to or REPORTLIB_SMTP_FROM: usage, naming the setting, nothing sent
+    out = tmp_path / "mailout"
+    _fake_month(out, ["C1"])
+    with _smtp(monkeypatch) as inbox:
+        params = _dist(tmp_path, account_teams={"C1": ["am@corp.test"]}, reply_to="x@corp.test\r\nBcc: z@attacker.test")
+        assert _email(out, params) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("reportlib email: distribution.reply_to: ") and "line break" in err
+        params = _dist(tmp_path, account_teams={"C1": ["am@corp.test"]})
+        monkeypatch.setenv("REPORTLIB_SMTP_FROM", "reports@corp.test\nBcc: z@attacker.test")
+        assert _email(out, params) == 2
+        assert capsys.readouterr().err.startswith("reportlib email: REPORTLIB_SMTP_FROM: ")
+        assert _email(out, params, "--dry-run", str(tmp_path / "eml")) == 2
+        assert inbox.messages == [] and not (tmp_path / "eml").exists()
+    assert not (out / MONTH / "sent-log.json").exists()
+
+
+# --- 11 -------------------------------------------------------------------------------------------
+
+
+def test_13_11_csv_and_xlsx_cells_never_run_as_formulas(tmp_path, capsys):
+    """`reportlib kpis --format csv` with queue and client names that are formulas: every such cell starts
+    with ' in the output; numbers (negative ones too) are untouched; the same function makes XLSX safe."""
+    cases = {"=HYPERLINK(\"http://x.test\",\"y\")": "'=HYPERLINK(\"http://x.test\",\"y\")", "+cmd|' /C calc'!A0": "'+cmd|' /C calc'!A0",
+             "@SUM(1+1)": "'@SUM(1+1)", "-2+3": "'-2+3", "\tTAB": "'\tTAB", "\rCR": "'\rCR", "Benefits": "Benefits",
+             "-12.5": "-12.5", "+3e2": "+3e2", "": ""}
+    for given, expected in cases.items():
+        assert neutralise_cell(given) == expected, given
+    assert neutralise_cell(-12) == -12 and neutralise_cell(None) is None
+
+    data = tmp_path / "data"
+    data.mkdir()
+    queues = ["=HYPERLINK(\"http://x.test\",\"y\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "Benefits"]
+    with open(data / "contacts.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["contact_id", "channel", "queue", "client_id", "arrived_at", "outcome", "wait_s", "handle_s", "agent_id"])
+        for i, q in enumerate(queues):
+            w.writerow([f"K{i}", "phone", q, "C1", f"2026-03-0{i + 1}T10:00:00", "handled", 12, 300, "A1"])
+    (data / "clients.csv").write_text("client_id,client_name,tier,sla_profile\nC1,Acme,gold,standard\n")
+    (data / "agents.csv").write_text("agent_id,name,team,hire_date\nA1,Ann,North,2024-01-02\n")
+    assert main(["kpis", "--data", str(data), "--month", MONTH, "--by", "queue", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    got = {r["queue"] for r in rows}
+    assert got == {"'=HYPERLINK(\"http://x.test\",\"y\")", "'+cmd|' /C calc'!A0", "'@SUM(1+1)", "'-2+3", "Benefits"}
+    assert all(not v.startswith(safety.FORMULA_START) or neutralise_cell(v) == v  # i.e. a number as text
+               for r in rows for v in r.values() if v)
+
+    frame = pd.DataFrame({"name": queues, "value": [-1.5, 2, 3, 4, 5]})
+    path = tmp_path / "x.xlsx"
+    neutralise_frame(frame).to_excel(path, index=False)
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path).active
+    cells = [(c.value, c.data_type) for c in ws["A"][1:]]
+    assert all(t == "s" for _, t in cells) and cells[0][0].startswith("'=")
+    assert ws["B2"].value == -1.5 and ws["B2"].data_type == "n"
