@@ -317,6 +317,16 @@ def test_13_04_symlinked_lock_and_temp_files_never_touch_their_target(tmp_path, 
     with pytest.raises(OSError):
         safety.open_nofollow(month_dir)  # a folder is not a regular file
     assert victim.read_text() == "precious\n"
+    # a FIFO planted as sent-log.json or manifest.json fails at once instead of hanging the command
+    capsys.readouterr()
+    os.mkfifo(month_dir / "sent-log.json")
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml")) == 1
+    assert "sent-log.json is not readable" in capsys.readouterr().err
+    (month_dir / "sent-log.json").unlink()
+    (month_dir / "manifest.json").unlink()
+    os.mkfifo(month_dir / "manifest.json")
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml")) == 1
+    assert "manifest.json cannot be read" in capsys.readouterr().err
 
 
 # --- 5 --------------------------------------------------------------------------------------------
