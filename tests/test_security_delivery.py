@@ -308,6 +308,16 @@ def test_13_04_symlinked_lock_and_temp_files_never_touch_their_target(tmp_path, 
     with pytest.raises(OSError):
         safety.open_nofollow(month_dir)  # a folder is not a regular file
     assert victim.read_text() == "precious\n"
+    # a FIFO planted as sent-log.json or manifest.json fails at once instead of hanging the command
+    capsys.readouterr()
+    os.mkfifo(month_dir / "sent-log.json")
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml")) == 1
+    assert "sent-log.json is not readable" in capsys.readouterr().err
+    (month_dir / "sent-log.json").unlink()
+    (month_dir / "manifest.json").unlink()
+    os.mkfifo(month_dir / "manifest.json")
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml")) == 1
+    assert "manifest.json cannot be read" in capsys.readouterr().err
 
 
 # --- 5 --------------------------------------------------------------------------------------------
@@ -491,8 +501,10 @@ def test_13_08_workers_and_kernels_end_when_the_parent_is_killed_and_stale_run_f
     live = project["out"] / f".{MONTH}.run-live"
     live.mkdir()
     (live / "owner.json").write_text(json.dumps({"pid": os.getpid(), "start": _start(os.getpid())}))
-    removed = remove_stale_run_folders(project["out"], MONTH)
-    assert sorted(removed) == sorted(stale) and live.exists()
+    _notebook(project["nbs"] / "sla.ipynb", "sla")
+    assert _run(project, "--reports", "sla") == 0  # the next run of the month cleans up after the dead one
+    assert not any(p.exists() for p in stale) and live.exists()
+    assert remove_stale_run_folders(project["out"], MONTH) == [] and live.exists()
 
 
 def _cmdline(pid: int) -> bytes:

@@ -173,7 +173,8 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 def open_nofollow(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
     """os.open that refuses a symbolic link as the last component and anything but a regular file."""
-    fd = os.open(path, flags | _O_NOFOLLOW | _O_CLOEXEC, mode)
+    # O_NONBLOCK: opening a FIFO planted in place of a file must not hang (no effect on regular files)
+    fd = os.open(path, flags | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_NONBLOCK", 0), mode)
     try:
         import stat
 

@@ -586,8 +586,10 @@ def read_sent_log(month_dir: Path) -> list[dict]:
     path = Path(month_dir) / SENT_LOG
     if not path.exists():
         return []
+    from .safety import read_bytes_nofollow
+
     try:
-        log = json.loads(path.read_text(encoding="utf-8"))
+        log = json.loads(read_bytes_nofollow(path).decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise ReportlibError(f"{path} is not readable JSON ({exc}); fix or delete it (deleting it allows resending)") from None
     if not isinstance(log, dict) or not isinstance(log.get("sent", []), list):

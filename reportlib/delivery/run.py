@@ -476,9 +476,14 @@ def read_manifest(month_dir: Path) -> dict:
     path = Path(month_dir) / MANIFEST
     if not path.exists():
         return {"reports": []}
+    from .safety import read_bytes_nofollow
+
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(read_bytes_nofollow(path).decode("utf-8"))
+    except OSError as exc:
+        raise ReportlibError(f"{path} cannot be read ({exc.strerror or exc}; a link or anything but a regular "
+                             "file is refused); delete it and run the month again") from None
+    except ValueError as exc:
         raise ReportlibError(f"{path} is not readable JSON ({exc}); delete it and run the month again") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("reports", []), list):
         raise ReportlibError(f"{path} is not a reportlib manifest; delete it and run the month again")
