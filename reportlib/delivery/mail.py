@@ -586,7 +586,7 @@ def read_sent_log(month_dir: Path) -> list[dict]:
     path = Path(month_dir) / SENT_LOG
     if not path.exists():
         return []
-    from .safety import read_bytes_nofollow
+    from reportlib.core.safety import read_bytes_nofollow
 
     try:
         log = json.loads(read_bytes_nofollow(path).decode("utf-8"))

@@ -476,7 +476,7 @@ def read_manifest(month_dir: Path) -> dict:
     path = Path(month_dir) / MANIFEST
     if not path.exists():
         return {"reports": []}
-    from .safety import read_bytes_nofollow
+    from reportlib.core.safety import read_bytes_nofollow
 
     try:
         manifest = json.loads(read_bytes_nofollow(path).decode("utf-8"))
