@@ -118,7 +118,34 @@ def _split_staffing(f: Any, plan: Sequence[np.ndarray], actual: Sequence[np.ndar
     return first, second
 
 
-def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True) -> pd.DataFrame:
+def day_shaped(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The actual volume and handle time the model sees per interval: (volume, aht_s).
+
+    Volume: the day's actual contacts of the channel/queue spread over its intervals in the plan's
+    proportions (r V0 with r = the day's sum V1 / sum V0; the interval's own V1 where the day had
+    nothing planned). Handle time: the day's actual AHT (contact-weighted). How the day's contacts
+    and handle times fell across its intervals differently from the plan (intraday bursts and Poisson
+    swings) is then part of other: a model fed each interval's own count would read the random
+    swings of a few calls as a volume change and, SL being concave in volume, charge them to volume
+    even on a day exactly on forecast.
+    """
+    day = pd.to_datetime(frame["interval_start"]).dt.normalize()
+    keys = [frame["channel"].astype(str), frame["queue"].astype(str), day]
+    v0 = _num(frame["forecast_offered"])
+    v1 = _num(frame["offered"])
+    h1 = _num(frame["aht_s"])
+    ok_h = np.isfinite(h1) & (h1 > 0) & (v1 > 0)
+    g = pd.DataFrame({"v0": v0, "v1": v1, "hv": np.where(ok_h, h1 * v1, 0.0), "w": np.where(ok_h, v1, 0.0)})
+    tot = g.groupby(keys, sort=False).transform("sum")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = tot["v1"].to_numpy() / tot["v0"].to_numpy()
+        vol = np.where(tot["v0"].to_numpy() > 0, v0 * ratio, v1)
+        vol = np.where(v0 == v1, v1, vol)  # unchanged stays bit-for-bit unchanged
+        aht = np.where(tot["w"].to_numpy() > 0, tot["hv"].to_numpy() / tot["w"].to_numpy(), h1)
+    return vol, aht
+
+
+def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape: str = "day") -> pd.DataFrame:
     """Per interval: planned_sl, model_sl, measured_sl and the effects (shares 0..1) of volume, AHT, staffing.
 
     `frame` has INTERVAL_INPUTS (scheduled_agents optional): forecast_offered and offered in
@@ -126,7 +153,9 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True) -> pd.
     time effect there), planned_agents and staffed_agents as average agents in the interval,
     answered_within in contacts, answer_s the service threshold (s), patience_s the mean patience (s;
     inf or missing: nobody abandons, Erlang C). `staffing_measured=False` models staffed = planned
-    (the staffing effect is then NaN and what staffing did falls into other).
+    (the staffing effect is then NaN and what staffing did falls into other). `shape`: 'day' models
+    each interval at the day's volume on the plan's intraday shape and the day's AHT (`day_shaped`),
+    'interval' at the interval's own count and AHT.
 
     Returned: the input columns plus planned_sl (f at plan), model_sl (f at actual), measured_sl
     (answered_within / offered; the model's when nothing was offered), effect_volume, effect_aht,
@@ -137,13 +166,15 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True) -> pd.
     if missing:
         raise UsageError(f"interval_effects needs columns {', '.join(missing)}")
     out = frame.copy()
+    if shape not in ("day", "interval"):
+        raise UsageError(f"shape must be 'day' or 'interval', got {shape!r}")
     v0 = _num(out["forecast_offered"])
-    v1 = _num(out["offered"])
+    v1_count = _num(out["offered"])
     h0 = _num(out["forecast_aht_s"])
-    h1 = _num(out["aht_s"])
+    v1, h1 = day_shaped(out) if shape == "day" else (v1_count, _num(out["aht_s"]))
     h0 = np.where(np.isfinite(h0) & (h0 > 0), h0, h1)
     h1 = np.where(np.isfinite(h1) & (h1 > 0), h1, h0)
-    bad = ~(np.isfinite(h0) & (h0 > 0)) & ((v0 > 0) | (v1 > 0))
+    bad = ~(np.isfinite(h0) & (h0 > 0)) & ((v0 > 0) | (v1_count > 0))
     if bad.any():
         row = out.loc[bad].iloc[0]
         raise ReportlibError(f"no handle time (planned or actual) for {row['channel']}/{row['queue']} at "
@@ -151,9 +182,10 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True) -> pd.
     h0 = np.where(np.isfinite(h0) & (h0 > 0), h0, 1.0)  # no contacts either way: any value
     h1 = np.where(np.isfinite(h1) & (h1 > 0), h1, 1.0)
     n0 = _num(out["planned_agents"])
-    n1 = _num(out["staffed_agents"]) if staffing_measured else n0.copy()
-    n1 = np.where(np.isfinite(n1), n1, n0)
-    for name, arr in (("forecast_offered", v0), ("offered", v1), ("planned_agents", n0)):
+    n1 = _num(out["staffed_agents"]) if staffing_measured else np.full(len(out), np.nan)
+    measured_n = np.isfinite(n1)  # staffing not measured in a row: modelled as planned, effect NaN
+    n1 = np.where(measured_n, n1, n0)
+    for name, arr in (("forecast_offered", v0), ("offered", v1_count), ("planned_agents", n0)):
         if not np.all(np.isfinite(arr) & (arr >= 0)):
             raise ReportlibError(f"{name} must be a number >= 0 in every interval")
     interval_s = _num(out["interval_minutes"]) * 60.0
@@ -168,19 +200,19 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True) -> pd.
     e_v, e_h, e_n, planned, model = shapley3(f, (v0, h0, n0), (v1, h1, n1))
     within = _num(out["answered_within"])
     with np.errstate(divide="ignore", invalid="ignore"):
-        measured = np.where(v1 > 0, within / v1, model)
+        measured = np.where(v1_count > 0, within / v1_count, model)
     out["planned_sl"] = planned
     out["model_sl"] = model
     out["measured_sl"] = measured
     out["effect_volume"] = e_v
     out["effect_aht"] = e_h
-    out["effect_staffing"] = e_n if staffing_measured else np.nan
+    out["effect_staffing"] = np.where(measured_n, e_n, np.nan)
     out["effect_other"] = measured - model
     out["effect_schedule"] = np.nan
     out["effect_attendance"] = np.nan
     if staffing_measured and "scheduled_agents" in out.columns:
         ns = _num(out["scheduled_agents"])
-        has = np.isfinite(ns)
+        has = np.isfinite(ns) & measured_n
         if has.any():
             sub = lambda a: a[has]  # noqa: E731
             first, second = _split_staffing(
@@ -193,6 +225,8 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True) -> pd.
             sched[has], att[has] = first, second
             out["effect_schedule"] = sched
             out["effect_attendance"] = att
+    out["model_offered"] = v1
+    out["model_aht_s"] = h1
     out["_h0"] = h0
     out["_h1"] = h1
     out["_n1"] = n1
@@ -288,7 +322,7 @@ def aggregate_effects(intervals: pd.DataFrame, keys: Sequence[str]) -> pd.DataFr
 
 
 def decompose(intervals: pd.DataFrame, by: str = "queue", month: str | None = None, totals: bool = True,
-              staffing_measured: bool = True) -> pd.DataFrame:
+              staffing_measured: bool = True, shape: str = "day") -> pd.DataFrame:
     """Plan-vs-actual records per channel, queue and period from an interval frame (INTERVAL_INPUTS).
 
     `by`: 'queue' (one record per queue for the whole span, period = `month`), 'day' or 'week'.
@@ -297,7 +331,14 @@ def decompose(intervals: pd.DataFrame, by: str = "queue", month: str | None = No
     """
     if by not in BY_CHOICES:
         raise UsageError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
-    eff = interval_effects(intervals, staffing_measured=staffing_measured)
+    return records_from_effects(interval_effects(intervals, staffing_measured=staffing_measured, shape=shape),
+                                by, month, totals)
+
+
+def records_from_effects(eff: pd.DataFrame, by: str = "queue", month: str | None = None,
+                         totals: bool = True) -> pd.DataFrame:
+    """`decompose` from rows `interval_effects` already returned."""
+    eff = eff.copy()
     eff["period"] = period_labels(eff["interval_start"], by, month).to_numpy()
     eff["channel"] = eff["channel"].astype(str)
     eff["queue"] = eff["queue"].astype(str)
@@ -311,3 +352,252 @@ def decompose(intervals: pd.DataFrame, by: str = "queue", month: str | None = No
     out["_q"] = (out["queue"] == "all").astype(int)
     out = out.sort_values(["_c", "channel", "_q", "queue", "period"]).drop(columns=["_c", "_q"])
     return out[RECORD_COLUMNS].reset_index(drop=True)
+
+
+# --- from a data source ------------------------------------------------------------------------------
+
+
+@dataclass
+class Variance:
+    """Plan vs actual for a month: the records, the interval effects behind them, where each input came from."""
+
+    month: str
+    by: str
+    records: pd.DataFrame
+    intervals: pd.DataFrame
+    plan_source: str
+    staffing_source: str
+    staffing_measured: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def service_thresholds(params: Mapping[str, Any]) -> dict[str, float]:
+    """Seconds within which a contact counts as answered in time, per live channel (capacity.service_targets)."""
+    targets = dict((params.get("capacity") or {}).get("service_targets") or {})
+    out = {}
+    for ch in LIVE_CHANNELS:
+        t = targets.get(ch) or {}
+        value = t.get("answer_s", params.get("sl_threshold_s", 30))
+        try:
+            out[ch] = float(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"capacity.service_targets.{ch}.answer_s must be seconds, got {value!r}") from None
+    return out
+
+
+def service_targets(params: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """{channel: {target_sl (share), answer_s (s)}} for phone and chat from the parameters."""
+    targets = dict((params.get("capacity") or {}).get("service_targets") or {})
+    answer = service_thresholds(params)
+    return {ch: {"target_sl": float((targets.get(ch) or {}).get("target_sl", 0.8)), "answer_s": answer[ch]}
+            for ch in LIVE_CHANNELS}
+
+
+def actual_intervals(source: Any, start: Any, end: Any, minutes: int, answer_s: Mapping[str, float],
+                     short_abandon_s: float = 5.0) -> pd.DataFrame:
+    """Per live channel, queue and local interval of `minutes` in [start, end): offered, handled,
+    handle_s_total (s), answered_within (contacts answered within the channel's answer_s), abandoned,
+    wait_s_total (s; every caller's wait), counted in the engine from contacts (short abandons are not
+    offered) or from the intervals table (its threshold_s must equal answer_s)."""
+    lo, hi = pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime()
+    if source.has("contacts"):
+        t = source.table("contacts")
+        t = t.filter((t.arrived_at >= lo) & (t.arrived_at < hi) & t.channel.isin(list(LIVE_CHANNELS)))
+        short = ((t.outcome == "abandoned") & (t.wait_s < short_abandon_s)).fill_null(False)
+        t = t.filter(~short)
+        thr = (t.channel == "phone").ifelse(float(answer_s["phone"]), float(answer_s["chat"]))
+        handled = t.outcome == "handled"
+        agg = t.group_by(interval_start=t.arrived_at.bucket(minutes=minutes), channel=t.channel, queue=t.queue) \
+            .aggregate(offered=t.count(), handled=handled.sum(),
+                       handle_s_total=handled.ifelse(t.handle_s, 0).sum(),
+                       answered_within=(handled & (t.wait_s <= thr)).fill_null(False).sum(),
+                       abandoned=(t.outcome == "abandoned").sum(), wait_s_total=t.wait_s.fill_null(0).sum()) \
+            .to_pandas()
+    elif source.has("intervals"):
+        t = source.table("intervals")
+        t = t.filter((t.interval_start >= lo) & (t.interval_start < hi) & t.channel.isin(list(LIVE_CHANNELS)))
+        sizes = sorted(int(v) for v in t.interval_minutes.value_counts().to_pandas().iloc[:, 0].dropna())
+        if any(minutes % s for s in sizes):
+            raise ReportlibError(f"intervals of {', '.join(map(str, sizes))} minutes cannot be summed into the "
+                                 f"plan's {minutes}-minute intervals")
+        thr_ok = t.filter(t.offered > 0).aggregate(
+            n=t.count(), bad=((t.channel == "phone").ifelse(float(answer_s["phone"]), float(answer_s["chat"]))
+                              != t.threshold_s).fill_null(True).sum()).to_pandas().iloc[0]
+        if thr_ok["bad"]:
+            raise ReportlibError(f"{source.file_name('intervals')}: answered_within_threshold must be counted at "
+                                 f"{answer_s['phone']:g} s (phone) and {answer_s['chat']:g} s (chat), the service "
+                                 f"targets in parameters; {int(thr_ok['bad'])} interval rows have another or no threshold_s")
+        agg = t.group_by(interval_start=t.interval_start.bucket(minutes=minutes), channel=t.channel, queue=t.queue) \
+            .aggregate(offered=t.offered.sum(), handled=t.handled.sum(), handle_s_total=t.handle_s_total.sum(),
+                       answered_within=t.answered_within_threshold.sum(), abandoned=t.abandoned.sum(),
+                       wait_s_total=t.wait_s_total.sum()).to_pandas()
+    else:
+        source.require("contacts")
+        raise ReportlibError("no contacts or intervals table")  # pragma: no cover
+    agg["interval_start"] = pd.to_datetime(agg["interval_start"]).astype("datetime64[ns]")
+    for c in ("offered", "handled", "handle_s_total", "answered_within", "abandoned", "wait_s_total"):
+        agg[c] = pd.to_numeric(agg[c], errors="coerce").astype(float)
+    agg["channel"] = agg["channel"].astype(str)
+    agg["queue"] = agg["queue"].astype(str)
+    return agg.sort_values(["channel", "queue", "interval_start"]).reset_index(drop=True)
+
+
+def _plan_minutes(plan: pd.DataFrame, file: str) -> int:
+    sizes = sorted(int(v) for v in plan["interval_minutes"].dropna().unique())
+    if len(sizes) != 1:
+        raise ReportlibError(f"{file}: the month's plan mixes {', '.join(map(str, sizes))}-minute intervals; "
+                             f"use one interval length")
+    if 1440 % sizes[0]:
+        raise ReportlibError(f"{file}: {sizes[0]}-minute intervals do not divide a day")
+    return sizes[0]
+
+
+def plan_from_vintage(vintages: pd.DataFrame, month: str, history: pd.DataFrame, aht: pd.DataFrame,
+                      targets: Mapping[str, Mapping[str, float]], patience: pd.DataFrame,
+                      minutes: int = 30) -> tuple[pd.DataFrame, str]:
+    """The plan from the forecast archived before the month: (interval plan, description).
+
+    `vintages` as forecast.load_vintages gives them; the latest one made (origin) before the month's
+    first day and covering its days is used. Its daily forecast is spread over intervals with the
+    intraday profile of the 8 weeks of `history` (interval_start, channel, queue, volume) before the
+    month; forecast_aht_s is `aht` (channel, queue, aht_s: the weeks before the month); planned_agents
+    the agents the forecast required (Erlang A at the service targets, `patience` per queue).
+    """
+    from . import forecast as fc
+
+    first = pd.Period(month, freq="M").start_time
+    v = vintages.copy()
+    if v.empty:
+        raise ReportlibError("no forecast vintage archived")
+    v["origin"] = pd.to_datetime(v["origin"])
+    v["date"] = pd.to_datetime(v["date"]).dt.normalize()
+    before = v[(v["origin"] < first) & (v["date"] >= first) & (v["date"] < first + pd.offsets.MonthBegin(1))]
+    if before.empty:
+        raise ReportlibError(f"no forecast vintage made before {month} covers it")
+    origin = before["origin"].max()
+    daily = before[before["origin"] == origin].sort_values("created_at") \
+        .drop_duplicates(["date", "channel", "queue"], keep="last")
+    daily = daily[daily["channel"].isin(LIVE_CHANNELS)]
+    profile = fc.intraday_profile(history, None, weeks=8, end=first - pd.Timedelta(days=1), interval_minutes=minutes)
+    iv = fc.split_intraday(daily[["date", "channel", "queue", "forecast"]], profile, minutes)
+    stats = aht.merge(patience, on=["channel", "queue"], how="outer")
+    plan = fc.staffing_plan(iv, stats, targets, model="erlang_a", interval_minutes=minutes)
+    out = pd.DataFrame({"interval_start": pd.to_datetime(plan["interval_start"]), "interval_minutes": minutes,
+                        "channel": plan["channel"].astype(str), "queue": plan["queue"].astype(str),
+                        "forecast_offered": plan["forecast"].astype(float), "forecast_aht_s": plan["aht_s"].astype(float),
+                        "planned_agents": plan["agents"].astype(float)})
+    return out, f"the forecast vintage made on {origin:%Y-%m-%d} (no interval_plan table)"
+
+
+def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: str = "queue",
+                        vintages: Any | None = None, totals: bool = True) -> Variance:
+    """Plan vs actual for `month` (YYYY-MM) from a Source: records per channel, queue and period (see decompose).
+
+    Plan: the interval_plan table, else the forecast vintage archived before the month (`vintages`: a
+    folder or a frame, see plan_from_vintage). Staffed agents: interval_staffing, else not measurable
+    (agent_activity holds daily totals per agent, which cannot be placed in a queue's intervals): the
+    staffing effect is then null and what staffing did is part of other. Patience per queue is
+    estimated from the month's abandons (staffing.estimate_patience). Phone and chat only.
+    """
+    from .metrics import month_bounds
+
+    if by not in BY_CHOICES:
+        raise UsageError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
+    start, end = month_bounds(month)
+    answer = service_thresholds(params)
+    short = float(params.get("short_abandon_s", 5))
+    notes: list[str] = []
+    if source.has("interval_plan"):
+        plan = source.frame("interval_plan")
+        plan = plan[(plan["interval_start"] >= start) & (plan["interval_start"] < end)
+                    & plan["channel"].isin(LIVE_CHANNELS)].copy()
+        if plan.empty:
+            raise ReportlibError(f"{source.file_name('interval_plan')} has no phone or chat intervals in {month}")
+        minutes = _plan_minutes(plan, source.file_name("interval_plan"))
+        plan_source = "interval_plan"
+        actual = actual_intervals(source, start, end, minutes, answer, short)
+    else:
+        from . import forecast as fc
+
+        minutes = 30
+        if vintages is None:
+            raise ReportlibError(f"no interval_plan table in {source.location} and no forecast vintages given: add "
+                                 f"interval_plan (docs/data-contract.md) or give --vintages DIR (the folder the "
+                                 f"forecast report archives its forecasts to)")
+        vint = vintages if isinstance(vintages, pd.DataFrame) else fc.load_vintages(vintages)
+        actual = actual_intervals(source, start, end, minutes, answer, short)
+        hist = actual_intervals(source, start - pd.Timedelta(weeks=13), start, minutes, answer, short)
+        aht = hist.groupby(["channel", "queue"], as_index=False)[["handled", "handle_s_total"]].sum()
+        aht["aht_s"] = aht["handle_s_total"] / aht["handled"].where(aht["handled"] > 0)
+        pat = hist.groupby(["channel", "queue"], as_index=False)[["abandoned", "wait_s_total"]].sum()
+        pat["patience_s"] = np.asarray(estimate_patience(pat["abandoned"].to_numpy(float), pat["wait_s_total"].to_numpy(float)),
+                                       dtype=float) if len(pat) else np.array([])
+        try:
+            plan, plan_source = plan_from_vintage(vint, month, hist.rename(columns={"offered": "volume"}),
+                                                  aht[["channel", "queue", "aht_s"]], service_targets(params),
+                                                  pat[["channel", "queue", "patience_s"]], minutes)
+        except ReportlibError as exc:
+            raise ReportlibError(f"no interval_plan table in {source.location}, and the forecast vintages cannot "
+                                 f"stand in: {exc}") from None
+    if actual.empty:
+        raise ReportlibError(f"no phone or chat contacts in {month} in {source.location}")
+    plan["channel"] = plan["channel"].astype(str)
+    plan["queue"] = plan["queue"].astype(str)
+    plan["interval_start"] = pd.to_datetime(plan["interval_start"]).astype("datetime64[ns]")
+    planned_q = set(map(tuple, plan[KEYS].drop_duplicates().to_numpy()))
+    actual_q = set(map(tuple, actual[KEYS].drop_duplicates().to_numpy()))
+    unplanned = sorted(actual_q - planned_q)
+    if unplanned:
+        notes.append("left out, contacts but no plan: " + ", ".join(f"{c}/{q}" for c, q in unplanned))
+    key = ["interval_start", "channel", "queue"]
+    frame = plan.drop(columns=["interval_minutes"]).merge(actual, on=key, how="outer")
+    frame = frame[frame.set_index(KEYS).index.isin(list(planned_q))].copy()
+    frame["interval_minutes"] = minutes
+    for c in ("forecast_offered", "planned_agents", "offered", "handled", "handle_s_total", "answered_within",
+              "abandoned", "wait_s_total"):
+        frame[c] = frame[c].astype(float).fillna(0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["aht_s"] = np.where(frame["handled"] > 0, frame["handle_s_total"] / frame["handled"], np.nan)
+    frame["answer_s"] = frame["channel"].map(answer).astype(float)
+    pat = frame.groupby(KEYS, as_index=False)[["abandoned", "wait_s_total"]].sum()
+    pat["patience_s"] = np.asarray(estimate_patience(pat["abandoned"].to_numpy(float), pat["wait_s_total"].to_numpy(float)),
+                                   dtype=float)
+    frame = frame.merge(pat[KEYS + ["patience_s"]], on=KEYS, how="left")
+    staffing_measured = source.has("interval_staffing")
+    if staffing_measured:
+        st = source.frame("interval_staffing")
+        st = st[(st["interval_start"] >= start) & (st["interval_start"] < end) & st["channel"].isin(LIVE_CHANNELS)].copy()
+        st_minutes = sorted(int(v) for v in st["interval_minutes"].dropna().unique())
+        if st_minutes and st_minutes != [minutes]:
+            raise ReportlibError(f"{source.file_name('interval_staffing')}: {', '.join(map(str, st_minutes))}-minute "
+                                 f"intervals, the plan has {minutes}-minute ones; use the same length")
+        st["channel"] = st["channel"].astype(str)
+        st["queue"] = st["queue"].astype(str)
+        st["interval_start"] = pd.to_datetime(st["interval_start"]).astype("datetime64[ns]")
+        cols = key + ["staffed_agents"] + (["scheduled_agents"] if "scheduled_agents" in st else [])
+        frame = frame.merge(st[cols], on=key, how="left")
+        staffed_q = set(map(tuple, st[KEYS].drop_duplicates().to_numpy()))
+        inq = frame.set_index(KEYS).index.isin(list(staffed_q))
+        # a queue in interval_staffing without a row for an interval had nobody on it then
+        frame.loc[inq, "staffed_agents"] = frame.loc[inq, "staffed_agents"].fillna(0.0)
+        missing_q = sorted(planned_q - staffed_q)
+        if missing_q:
+            notes.append("staffing not measurable (not in interval_staffing): "
+                         + ", ".join(f"{c}/{q}" for c, q in missing_q))
+        staffing_source = "interval_staffing"
+        if "scheduled_agents" not in frame or frame["scheduled_agents"].isna().all():
+            frame = frame.drop(columns=["scheduled_agents"], errors="ignore")
+    else:
+        frame["staffed_agents"] = np.nan
+        if source.has("agent_activity"):
+            staffing_source = ("not measurable: agent_activity holds daily totals per agent, with no queue and no "
+                               "time of day, so staffed agents cannot be placed in intervals; add interval_staffing")
+        else:
+            staffing_source = "not measurable: no interval_staffing (or agent_activity) table"
+        notes.append("staffing effect " + staffing_source + "; what staffing did is part of other")
+    frame = frame.sort_values(["channel", "queue", "interval_start"]).reset_index(drop=True)
+    eff = interval_effects(frame, staffing_measured=staffing_measured)
+    records = records_from_effects(eff, by, month, totals)
+    return Variance(month=month, by=by, records=records, intervals=eff.drop(columns=["_h0", "_h1", "_n1"]),
+                    plan_source=plan_source, staffing_source=staffing_source, staffing_measured=staffing_measured,
+                    notes=notes)
