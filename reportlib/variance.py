@@ -135,13 +135,19 @@ def day_shaped(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     v1 = _num(frame["offered"])
     h1 = _num(frame["aht_s"])
     ok_h = np.isfinite(h1) & (h1 > 0) & (v1 > 0)
-    g = pd.DataFrame({"v0": v0, "v1": v1, "hv": np.where(ok_h, h1 * v1, 0.0), "w": np.where(ok_h, v1, 0.0)})
-    tot = g.groupby(keys, sort=False).transform("sum")
+    g = pd.DataFrame({"v0": v0, "v1": v1, "hv": np.where(ok_h, h1 * v1, 0.0), "w": np.where(ok_h, v1, 0.0),
+                      "hmin": np.where(ok_h, h1, np.inf), "hmax": np.where(ok_h, h1, -np.inf)})
+    grouped = g.groupby(keys, sort=False)
+    tot = grouped[["v0", "v1", "hv", "w"]].transform("sum")
+    same = (grouped["hmin"].transform("min") == grouped["hmax"].transform("max")).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = tot["v1"].to_numpy() / tot["v0"].to_numpy()
         vol = np.where(tot["v0"].to_numpy() > 0, v0 * ratio, v1)
         vol = np.where(v0 == v1, v1, vol)  # unchanged stays bit-for-bit unchanged
         aht = np.where(tot["w"].to_numpy() > 0, tot["hv"].to_numpy() / tot["w"].to_numpy(), h1)
+        # one handle time all day: that value exactly (a weighted mean could round it)
+        aht = np.where(same & ok_h, h1, aht)
+        aht = np.where(same & ~ok_h & (tot["w"].to_numpy() > 0), grouped["hmin"].transform("min").to_numpy(), aht)
     return vol, aht
 
 
@@ -601,3 +607,152 @@ def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: 
     return Variance(month=month, by=by, records=records, intervals=eff.drop(columns=["_h0", "_h1", "_n1"]),
                     plan_source=plan_source, staffing_source=staffing_source, staffing_measured=staffing_measured,
                     notes=notes)
+
+
+# --- for the reports ---------------------------------------------------------------------------------
+
+CAUSES = {"effect_volume": "volume", "effect_aht": "handle time", "effect_staffing": "staffing",
+          "effect_other": "other"}
+
+
+def dominant_cause(records: pd.DataFrame) -> pd.Series:
+    """Per record, the cause that cost most: 'volume', 'handle time', 'staffing' or 'other' (the most
+    negative effect; a record where every effect helped gets the largest one). Staffing that was not
+    measured is skipped."""
+    eff = records[list(CAUSES)].astype(float)
+    worst = eff.fillna(np.inf).idxmin(axis=1)
+    best = eff.fillna(-np.inf).idxmax(axis=1)
+    lost = eff.fillna(np.inf).min(axis=1) < 0
+    return pd.Series(np.where(lost, worst, best), index=records.index).map(CAUSES)
+
+
+def worst_days(day_records: pd.DataFrame, n: int = 3, queue: str | None = None) -> pd.DataFrame:
+    """The `n` days per channel and queue that cost the most against plan, each with its dominant cause and
+    that cause's effect. Ranked by contacts_short = (actual_sl - planned_sl) x offered, the contacts answered
+    in time short of what the plan's service level would have answered, so a quiet Saturday's few calls do
+    not outrank a busy Monday. gap = actual_sl - planned_sl (share 0..1). `queue` keeps one queue ('all')."""
+    d = day_records[day_records["offered"] > 0].copy()
+    if queue is not None:
+        d = d[d["queue"] == queue]
+    d["gap"] = d["actual_sl"] - d["planned_sl"]
+    d = d[d["gap"].notna()]
+    d["cause"] = dominant_cause(d)
+    d["cause_effect"] = [row[k] for k, row in zip(d["cause"].map({v: k for k, v in CAUSES.items()}), d.to_dict("records"))]
+    d["contacts_short"] = d["gap"] * d["offered"]
+    d = d[d["contacts_short"] < 0]
+    d = d.sort_values(["channel", "queue", "contacts_short"]).groupby(["channel", "queue"], sort=False).head(n)
+    cols = ["channel", "queue", "period", "planned_sl", "actual_sl", "gap", "contacts_short", "cause", "cause_effect",
+            "effect_volume",
+            "effect_aht", "effect_staffing", "effect_other", "volume_change", "offered"]
+    return d[cols].reset_index(drop=True)
+
+
+def _points(share: float) -> str:
+    return f"{abs(share) * 100:.1f}"
+
+
+def _pct(share: float) -> str:
+    text = f"{share * 100:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"
+
+
+def commentary_line(record: Mapping[str, Any], label: str | None = None) -> str:
+    """One sentence for the pack, e.g. 'Phone service level missed the 80% plan by 6.1 points: volume 3.9%
+    above forecast cost 4.2 points, handle time 1.1, staffing 0.4, other 0.4.' Effects in order of size;
+    'cost' for a loss, 'added' for a gain."""
+    planned, actual = float(record["planned_sl"]), float(record["actual_sl"])
+    gap = actual - planned
+    who = label or f"{str(record['channel']).capitalize()} service level"
+    if not np.isfinite(gap):
+        return f"{who}: no contacts offered against a plan of {_pct(planned)}."
+    verb = "missed" if gap < 0 else "beat"
+    head = f"{who} {verb} the {_pct(planned)} plan by {_points(gap)} points ({_pct(actual)})"
+    if abs(gap) < 0.0005:
+        head = f"{who} met the {_pct(planned)} plan ({_pct(actual)})"
+    items = [(k, float(record[k])) for k in CAUSES if record.get(k) is not None and np.isfinite(float(record[k]))]
+    items.sort(key=lambda kv: -abs(kv[1]))
+    parts = []
+    for i, (k, v) in enumerate(items):
+        name = CAUSES[k]
+        if k == "effect_volume":
+            change = record.get("volume_change")
+            if change is not None and np.isfinite(float(change)):
+                name = f"volume {_points(float(change))}% {'above' if change >= 0 else 'below'} forecast"
+        word = "cost" if v < 0 else "added"
+        parts.append(f"{name} {word} {_points(v)}" + (" points" if i == 0 else ""))
+    if record.get("effect_staffing") is None or not np.isfinite(float(record["effect_staffing"])):
+        parts.append("staffing not measurable")
+    return head + (": " + ", ".join(parts) if parts else "") + "."
+
+
+def waterfall_chart(record: Mapping[str, Any], title: str | None = None) -> Any:
+    """A plotly waterfall in SL points: planned SL, each effect (staffing as schedule and attendance when
+    measured), actual SL. Labels from data are escaped."""
+    import plotly.graph_objects as go
+
+    from .charts import TEMPLATE_NAME, safe_text
+
+    steps = [("Planned SL", float(record["planned_sl"]) * 100, "absolute")]
+    steps.append(("Volume", float(record["effect_volume"]) * 100, "relative"))
+    steps.append(("Handle time", float(record["effect_aht"]) * 100, "relative"))
+    sched, att = record.get("effect_schedule"), record.get("effect_attendance")
+    if sched is not None and att is not None and np.isfinite(float(sched)) and np.isfinite(float(att)):
+        steps.append(("Schedule", float(sched) * 100, "relative"))
+        steps.append(("Attendance", float(att) * 100, "relative"))
+    elif record.get("effect_staffing") is not None and np.isfinite(float(record["effect_staffing"])):
+        steps.append(("Staffing", float(record["effect_staffing"]) * 100, "relative"))
+    steps.append(("Other", float(record["effect_other"]) * 100, "relative"))
+    steps.append(("Actual SL", float(record["actual_sl"]) * 100, "total"))
+    fig = go.Figure(go.Waterfall(
+        x=[s[0] for s in steps], y=[s[1] for s in steps], measure=[s[2] for s in steps],
+        text=[f"{s[1]:+.1f}" if s[2] == "relative" else f"{s[1]:.1f}%" for s in steps], textposition="outside",
+        decreasing=dict(marker=dict(color="#c62828")), increasing=dict(marker=dict(color="#2e7d32")),
+        totals=dict(marker=dict(color="#1f5aa6")), connector=dict(line=dict(color="#c3c8d1")),
+        hovertemplate="%{x}: %{y:.1f}<extra></extra>"), layout=dict(template=TEMPLATE_NAME))
+    lo = min(float(record["planned_sl"]), float(record["actual_sl"])) * 100
+    fig.update_layout(title=dict(text=safe_text(title or f"{record['channel']} / {record['queue']}")),
+                      yaxis=dict(title_text="service level, % (effects in points)",
+                                 range=[max(0.0, lo - 15), 100]), showlegend=False, height=340)
+    return fig
+
+
+def sla_waterfalls(result: Variance) -> list[Any]:
+    """One waterfall per channel and queue of a by-queue Variance (the channel totals first)."""
+    rec = result.records.copy()
+    rec = rec.sort_values(by=["channel", "queue"], key=lambda s: s.map(lambda v: (v != "all", v)) if s.name == "queue" else s)
+    figs = []
+    for r in rec.to_dict("records"):
+        if not np.isfinite(r["actual_sl"]):
+            continue
+        name = "all queues" if r["queue"] == "all" else r["queue"]
+        figs.append(waterfall_chart(r, title=f"{str(r['channel']).capitalize()} — {name}: plan vs actual"))
+    return figs
+
+
+def pack_commentary(result: Variance) -> list[str]:
+    """The pack's commentary: one line per live channel from the all-queues record."""
+    rec = result.records[result.records["queue"] == "all"]
+    return [commentary_line(r) for r in rec.to_dict("records")]
+
+
+def staffing_beside_adherence(source: Any, params: Mapping[str, Any], month: str, weekly: Variance | None = None
+                              ) -> pd.DataFrame:
+    """Per week (Monday) and live channel: the staffing effect on service level (points lost or won against
+    plan; schedule and attendance parts) beside schedule adherence and absence shrinkage from
+    agent_activity (shares 0..1). `weekly` may pass a by-week Variance already computed."""
+    from .metrics import month_bounds
+    from .workforce import workforce_kpis
+
+    v = weekly or variance_for_source(source, params, month, by="week")
+    rec = v.records[v.records["queue"] == "all"][["period", "channel", "effect_staffing", "effect_schedule",
+                                                    "effect_attendance", "planned_agent_hours",
+                                                    "staffed_agent_hours"]].copy()
+    if source.has("agent_activity"):
+        start, end = month_bounds(month)
+        k = workforce_kpis(source.frame("agent_activity"), grain="week", by=(), start=start, end=end)
+        k["period"] = pd.to_datetime(k["period"]).dt.strftime("%Y-%m-%d")
+        rec = rec.merge(k[["period", "adherence", "absence_shrinkage"]], on="period", how="left")
+    else:
+        rec["adherence"] = np.nan
+        rec["absence_shrinkage"] = np.nan
+    return rec.rename(columns={"period": "week"}).reset_index(drop=True)

@@ -36,8 +36,8 @@ def test_shapley3_on_a_product_is_symmetric_by_hand():
 
 
 def test_a_factor_that_did_not_change_gets_exactly_zero():
-    rows = [_plan_actual(120, 300, 24, 150, 300, 22), _plan_actual(80, 420, 20, 80, 380, 20.5),
-            _plan_actual(60, 300, 12, 60, 300, 12)]
+    rows = [_plan_actual(120, 300, 24, 150, 300, 22, queue="A"), _plan_actual(80, 420, 20, 80, 380, 20.5, queue="B"),
+            _plan_actual(60, 300, 12, 60, 300, 12, queue="C")]
     eff = va.interval_effects(_frame(rows))
     assert eff.loc[0, "effect_aht"] == 0.0
     assert eff.loc[1, "effect_volume"] == 0.0
@@ -132,3 +132,161 @@ def test_staffing_not_measured_is_null_and_the_rest_still_adds_up():
     total = rec[["effect_volume", "effect_aht", "effect_other"]].sum(axis=1)
     assert np.isnan(rec.loc[0, "effect_staffing"])
     assert total.iloc[0] == pytest.approx(rec.loc[0, "actual_sl"] - rec.loc[0, "planned_sl"], abs=1e-12)
+
+
+# --- the sample operation: a realistic plan and the story built into it -------------------------------
+
+from reportlib.cli import main  # noqa: E402
+from reportlib.load import open_source  # noqa: E402
+from reportlib.params import load_params  # noqa: E402
+from reportlib.sample import SURGE_QUEUE, surge_days  # noqa: E402
+
+SMALL = ["--start", "2025-01", "--months", "3", "--agents", "40", "--clients", "10"]
+MONTH = "2025-03"  # the sample's last month: the generated Debit Card surge is in it
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("variance") / "data"
+    assert main(["sample-data", "--out", str(out), *SMALL]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def source(sample_dir):
+    return open_source(str(sample_dir), "America/New_York")
+
+
+def test_sample_plan_forecast_errors_are_the_size_the_backtest_reports(source):
+    plan = source.frame("interval_plan")
+    c = source.frame("contacts")
+    c = c[c["channel"].isin(["phone", "chat"]) & ~((c["outcome"] == "abandoned") & (c["wait_s"] < 5))]
+    actual = c.groupby([c["arrived_at"].dt.normalize(), "channel", "queue"], observed=True).size()
+    fc = plan.groupby([plan["interval_start"].dt.normalize(), "channel", "queue"], observed=True)["forecast_offered"].sum()
+    both = pd.concat([actual.rename("a"), fc.rename("f")], axis=1).fillna(0.0)
+    both = both[both["f"] > 0]
+    wape = (both["a"] - both["f"]).abs().sum() / both["a"].sum()
+    # docs/forecasting.md: the model's daily WAPE on the sample is 9.2% (6.5-13.5% by series); this small
+    # sample's queues are a quarter of the default's, so Poisson noise adds a little
+    assert 0.06 < wape < 0.16, wape
+    bias = both["f"].sum() / both["a"].sum() - 1
+    assert abs(bias) < 0.05, bias
+    # handle times: the plan's AHT is last quarter's, within 15% of what the month brought
+    handled = c[c["outcome"] == "handled"]
+    aht = handled.groupby(["channel", "queue"], observed=True)["handle_s"].mean()
+    f_aht = plan[plan["interval_start"] >= "2025-03-01"].groupby(["channel", "queue"], observed=True)["forecast_aht_s"].mean()
+    ratio = (f_aht / aht).dropna()
+    assert len(ratio) == 8 and ((ratio > 0.85) & (ratio < 1.15)).all(), ratio
+
+
+def test_sample_staffing_falls_short_of_plan_on_days_with_unplanned_absence(source):
+    st = source.frame("interval_staffing")
+    plan = source.frame("interval_plan")
+    act = source.frame("agent_activity")
+    day = st["interval_start"].dt.normalize()
+    d = st.groupby(day)[["staffed_agents", "scheduled_agents"]].sum()
+    d["planned"] = plan.groupby(plan["interval_start"].dt.normalize())["planned_agents"].sum()
+    absent = act.groupby("date")["absent_unplanned"].mean().rename("absent")
+    d = d.join(absent, how="inner")
+    d = d[d["planned"] > 50]  # ordinary weekdays
+    # every day with unplanned absence has fewer agents staffed than scheduled; the others as scheduled
+    some = d["absent"] > 0
+    assert some.sum() > 20 and (d.loc[some, "staffed_agents"] < d.loc[some, "scheduled_agents"]).all()
+    assert np.allclose(d.loc[~some, "staffed_agents"], d.loc[~some, "scheduled_agents"], rtol=1e-4)
+    gap = 1 - d["staffed_agents"] / d["scheduled_agents"]
+    assert gap.corr(d["absent"], method="spearman") > 0.8
+    # and the decomposition charges it to attendance: the more absence, the more points it cost
+    from reportlib.variance import variance_for_source
+
+    rec = variance_for_source(source, load_params(None), "2025-02", by="day").records
+    rec = rec[(rec["queue"] == "all") & (rec["channel"] == "phone")].set_index("period")
+    rec.index = pd.to_datetime(rec.index)
+    both = rec.join(d["absent"], how="inner")
+    assert len(both) > 15
+    assert both["effect_attendance"].corr(both["absent"], method="spearman") < -0.5
+    assert (both.loc[both["absent"] > 0, "effect_attendance"] < 0).all()
+
+
+def test_sample_month_waterfall_tells_the_generated_surge(source):
+    from reportlib.variance import variance_for_source, worst_days
+
+    params = load_params(None)
+    res = variance_for_source(source, params, MONTH, by="queue")
+    rec = res.records
+    effects = ["effect_volume", "effect_aht", "effect_staffing", "effect_other"]
+    total = rec[effects].sum(axis=1)
+    assert np.abs(total - (rec["actual_sl"] - rec["planned_sl"])).max() < 1e-9
+    # phone: the surge is the largest effect of the month on Debit Card, and it cost service level
+    row = rec[(rec["channel"] == "phone") & (rec["queue"] == SURGE_QUEUE)].iloc[0]
+    assert row["effect_volume"] < 0 and row["volume_change"] > 0.05
+    assert abs(row["effect_volume"]) == max(abs(row[e]) for e in effects), row[effects]
+    # chat: the surge is the largest cost; the generator staffs chat 1.5 times its workload
+    # (sample.GROUP_BIAS), so staffing above plan is the largest gain, and it comes from the schedule
+    row = rec[(rec["channel"] == "chat") & (rec["queue"] == SURGE_QUEUE)].iloc[0]
+    assert row["effect_volume"] == min(row[e] for e in effects) < 0
+    assert row["effect_staffing"] == max(row[e] for e in effects) > 0
+    assert row["effect_schedule"] > 0 > row["effect_attendance"]
+    # by day: Debit Card phone's worst day is a surge day, and volume is what cost it
+    days = variance_for_source(source, params, MONTH, by="day").records
+    worst = worst_days(days, n=3)
+    dc = worst[(worst["channel"] == "phone") & (worst["queue"] == SURGE_QUEUE)].iloc[0]
+    surge = {d.strftime("%Y-%m-%d") for d in surge_days(pd.date_range("2025-01-01", "2025-03-31"))}
+    assert dc["period"] in surge and dc["cause"] == "volume", dc
+    # other queues of the channel did not surge: the day's volume effect there is small
+    other_q = days[(days["period"] == min(surge)) & (days["channel"] == "phone") & ~days["queue"].isin([SURGE_QUEUE, "all"])]
+    dcd = days[(days["period"] == min(surge)) & (days["channel"] == "phone") & (days["queue"] == SURGE_QUEUE)].iloc[0]
+    assert (other_q["effect_volume"].abs() < abs(dcd["effect_volume"]) / 3).all()
+
+
+def test_cli_variance_json_csv_and_clear_errors(sample_dir, tmp_path, capsys):
+    import json
+    import shutil
+
+    assert main(["variance", "--data", str(sample_dir), "--month", MONTH, "--by", "week"]) == 0
+    out, err = capsys.readouterr()
+    rec = pd.DataFrame(json.loads(out))
+    assert {"channel", "queue", "period", "planned_sl", "actual_sl", "effect_volume", "effect_aht", "effect_staffing",
+            "effect_schedule", "effect_attendance", "effect_other", "forecast_offered", "offered"} <= set(rec.columns)
+    assert "plan from interval_plan" in err
+    assert main(["variance", "--data", str(sample_dir), "--month", MONTH, "--format", "csv"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[0].startswith("channel,queue,period,planned_sl,actual_sl")
+    # usage errors exit 2
+    with pytest.raises(SystemExit) as exc:
+        main(["variance", "--data", str(sample_dir), "--month", "2025-13"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["variance", "--data", str(sample_dir), "--month", MONTH, "--by", "hour"])
+    assert exc.value.code == 2
+    capsys.readouterr()
+    # without interval_staffing: staffing not measurable, said why; effects still add up
+    bare = tmp_path / "bare"
+    shutil.copytree(sample_dir, bare)
+    (bare / "interval_staffing.csv").unlink()
+    assert main(["variance", "--data", str(bare), "--month", MONTH]) == 0
+    out, err = capsys.readouterr()
+    rec = pd.DataFrame(json.loads(out))
+    assert rec["effect_staffing"].isna().all()
+    assert "not measurable" in err and "agent_activity holds daily totals" in err
+    total = rec[["effect_volume", "effect_aht", "effect_other"]].sum(axis=1)
+    assert np.abs(total - (rec["actual_sl"] - rec["planned_sl"])).max() < 1e-9
+    # without interval_plan and no vintages: one line, exit 1
+    (bare / "interval_plan.csv").unlink()
+    assert main(["variance", "--data", str(bare), "--month", MONTH]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no interval_plan table" in err and "--vintages" in err
+    # a month without contacts: one line, exit 1
+    assert main(["variance", "--data", str(sample_dir), "--month", "2024-06"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "2024-06" in err
+    # a broken plan file names file, row and column
+    broken = tmp_path / "broken"
+    shutil.copytree(sample_dir, broken)
+    lines = (broken / "interval_plan.csv").read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[4] = "-3"
+    lines[5] = ",".join(cells)
+    (broken / "interval_plan.csv").write_text("\n".join(lines) + "\n")
+    assert main(["variance", "--data", str(broken), "--month", MONTH]) == 1
+    err = capsys.readouterr().err
+    assert "interval_plan.csv row 6, column forecast_offered" in err
