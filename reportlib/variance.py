@@ -756,3 +756,58 @@ def staffing_beside_adherence(source: Any, params: Mapping[str, Any], month: str
         rec["adherence"] = np.nan
         rec["absence_shrinkage"] = np.nan
     return rec.rename(columns={"period": "week"}).reset_index(drop=True)
+
+
+# --- report sections (one call each; the notebooks only display what these return) --------------------
+
+
+def month_variance(source: Any, params: Mapping[str, Any], month: str, by: str = "queue") -> Variance:
+    """variance_for_source, remembered on the source (reports in one warm kernel share it)."""
+    if hasattr(source, "memo"):
+        return source.memo(("variance", str(month), by), lambda: variance_for_source(source, params, str(month), by=by))
+    return variance_for_source(source, params, str(month), by=by)
+
+
+def _pts(values: pd.Series) -> pd.Series:
+    return (values.astype(float) * 100).round(1)
+
+
+def describe_sources(result: Variance) -> str:
+    """One caption line: where the plan and the staffed agents came from."""
+    text = f"Plan: {result.plan_source}. Staffed agents: {result.staffing_source}."
+    return text + (" " + " ".join(n[0].upper() + n[1:] + "." for n in result.notes) if result.notes else "")
+
+
+def sla_section(source: Any, params: Mapping[str, Any], month: str) -> dict[str, Any]:
+    """The SLA report's plan-vs-actual section: waterfalls (one per channel total and queue), the table of
+    records in points, and the caption. Effects and plans in points (share x 100)."""
+    result = month_variance(source, params, month)
+    rec = result.records
+    table = pd.DataFrame({"channel": rec["channel"], "queue": rec["queue"], "planned_sl": rec["planned_sl"],
+                          "actual_sl": rec["actual_sl"], "volume_change": rec["volume_change"],
+                          "volume": _pts(rec["effect_volume"]), "aht": _pts(rec["effect_aht"]),
+                          "staffing": _pts(rec["effect_staffing"]), "other": _pts(rec["effect_other"])})
+    return {"figures": sla_waterfalls(result), "table": table, "caption": describe_sources(result)}
+
+
+def pack_section(source: Any, params: Mapping[str, Any], month: str, n_days: int = 3) -> dict[str, Any]:
+    """The monthly pack's plan-vs-actual lines (one per live channel) and the month's worst days per channel
+    with their dominant cause (points lost against plan; the cause's cost in points)."""
+    result = month_variance(source, params, month)
+    days = month_variance(source, params, month, by="day")
+    worst = worst_days(days.records, n=n_days, queue="all")
+    table = pd.DataFrame({"day": pd.to_datetime(worst["period"]).dt.strftime("%a %d %b"), "channel": worst["channel"],
+                          "planned_sl": worst["planned_sl"], "actual_sl": worst["actual_sl"],
+                          "points": _pts(worst["gap"]), "cause": worst["cause"],
+                          "cause_points": _pts(worst["cause_effect"]), "volume_change": worst["volume_change"]})
+    return {"commentary": pack_commentary(result), "worst_days": table, "caption": describe_sources(result)}
+
+
+def team_section(source: Any, params: Mapping[str, Any], month: str) -> pd.DataFrame:
+    """The team report's view: per week and live channel, service level points won or lost to staffing
+    (schedule and attendance parts) beside adherence and absence (shares)."""
+    t = staffing_beside_adherence(source, params, month, weekly=month_variance(source, params, month, by="week"))
+    for c in ("effect_staffing", "effect_schedule", "effect_attendance"):
+        t[c] = _pts(t[c])
+    return t[["week", "channel", "effect_staffing", "effect_schedule", "effect_attendance", "adherence",
+              "absence_shrinkage"]]
