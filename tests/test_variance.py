@@ -290,3 +290,44 @@ def test_cli_variance_json_csv_and_clear_errors(sample_dir, tmp_path, capsys):
     assert main(["variance", "--data", str(broken), "--month", MONTH]) == 1
     err = capsys.readouterr().err
     assert "interval_plan.csv row 6, column forecast_offered" in err
+
+
+def test_without_interval_plan_the_forecast_vintage_before_the_month_is_the_plan(sample_dir, tmp_path, capsys):
+    import json
+    import shutil
+
+    from reportlib import forecast as fc
+
+    bare = tmp_path / "noplan"
+    shutil.copytree(sample_dir, bare)
+    (bare / "interval_plan.csv").unlink()
+    # a vintage made on 28 February for March: each day's actual volume + 10% (a forecast 10% too high),
+    # and an older one made in January that must not be used
+    src = open_source(str(sample_dir), "America/New_York")
+    daily = fc.volume_from_source(src)
+    march = daily[(daily["date"] >= "2025-03-01") & (daily["date"] < "2025-04-01")].copy()
+    march["forecast"] = march["volume"] * 1.1
+    march["lower"], march["upper"] = march["forecast"] * 0.9, march["forecast"] * 1.1
+    vint = tmp_path / "vintages"
+    fc.archive_vintage(march, vint, "2025-02-28", created_at="2025-02-28 06:00")
+    old = march.assign(forecast=march["volume"] * 3.0)
+    fc.archive_vintage(old, vint, "2025-01-31", created_at="2025-01-31 06:00")
+    late = march.assign(forecast=march["volume"] * 0.2)  # made after the month started: not a plan
+    fc.archive_vintage(late, vint, "2025-03-10", created_at="2025-03-10 06:00")
+    assert main(["variance", "--data", str(bare), "--month", MONTH, "--vintages", str(vint)]) == 0
+    out, err = capsys.readouterr()
+    assert "the forecast vintage made on 2025-02-28" in err
+    rec = pd.DataFrame(json.loads(out))
+    allq = rec[rec["queue"] == "all"]
+    # the plan's contacts are the vintage's: 10% above what came, so volume was 1/1.1 - 1 = -9.1% of forecast
+    assert np.allclose(allq["volume_change"], 1 / 1.1 - 1, atol=0.01)
+    total = rec[["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum(axis=1)
+    assert np.abs(total - (rec["actual_sl"] - rec["planned_sl"])).max() < 1e-9
+    # the agents it required meet the target on the forecast: planned SL at least 80% on each channel
+    assert (allq["planned_sl"] >= 0.8).all()
+    # no vintage before the month: a one-line error naming the cause
+    only_late = tmp_path / "late"
+    fc.archive_vintage(late, only_late, "2025-03-10", created_at="2025-03-10 06:00")
+    assert main(["variance", "--data", str(bare), "--month", MONTH, "--vintages", str(only_late)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no forecast vintage made before 2025-03" in err
