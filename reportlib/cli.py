@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--by", choices=["queue", "day", "week"], default="queue")
     s.add_argument("--vintages", default=None, metavar="DIR",
                    help="archived forecasts to plan from when the data has no interval_plan table")
+    s.add_argument("--shape", choices=["day", "interval"], default="day",
+                   help="model actual volume and AHT per day on the plan's intraday shape (default), or per "
+                        "interval as counted (docs/plan-vs-actual.md)")
     s.add_argument("--format", choices=["json", "csv"], default="json")
     s.add_argument("--params", default=None)
 
@@ -295,7 +298,7 @@ def _cmd_variance(args: argparse.Namespace) -> int:
     from .variance import variance_for_source
 
     params, source = _open(args)
-    result = variance_for_source(source, params, args.month, by=args.by, vintages=args.vintages)
+    result = variance_for_source(source, params, args.month, by=args.by, vintages=args.vintages, shape=args.shape)
     print(f"reportlib variance: plan from {result.plan_source}; staffing from {result.staffing_source}",
           file=sys.stderr)
     for note in result.notes:

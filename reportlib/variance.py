@@ -496,14 +496,15 @@ def plan_from_vintage(vintages: pd.DataFrame, month: str, history: pd.DataFrame,
 
 
 def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: str = "queue",
-                        vintages: Any | None = None, totals: bool = True) -> Variance:
+                        vintages: Any | None = None, totals: bool = True, shape: str = "day") -> Variance:
     """Plan vs actual for `month` (YYYY-MM) from a Source: records per channel, queue and period (see decompose).
 
     Plan: the interval_plan table, else the forecast vintage archived before the month (`vintages`: a
     folder or a frame, see plan_from_vintage). Staffed agents: interval_staffing, else not measurable
     (agent_activity holds daily totals per agent, which cannot be placed in a queue's intervals): the
     staffing effect is then null and what staffing did is part of other. Patience per queue is
-    estimated from the month's abandons (staffing.estimate_patience). Phone and chat only.
+    estimated from the month's abandons (staffing.estimate_patience). Phone and chat only. `shape`: see
+    interval_effects.
     """
     from .metrics import month_bounds
 
@@ -602,7 +603,7 @@ def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: 
             staffing_source = "not measurable: no interval_staffing (or agent_activity) table"
         notes.append("staffing effect " + staffing_source + "; what staffing did is part of other")
     frame = frame.sort_values(["channel", "queue", "interval_start"]).reset_index(drop=True)
-    eff = interval_effects(frame, staffing_measured=staffing_measured)
+    eff = interval_effects(frame, staffing_measured=staffing_measured, shape=shape)
     records = records_from_effects(eff, by, month, totals)
     return Variance(month=month, by=by, records=records, intervals=eff.drop(columns=["_h0", "_h1", "_n1"]),
                     plan_source=plan_source, staffing_source=staffing_source, staffing_measured=staffing_measured,

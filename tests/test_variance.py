@@ -331,3 +331,21 @@ def test_without_interval_plan_the_forecast_vintage_before_the_month_is_the_plan
     assert main(["variance", "--data", str(bare), "--month", MONTH, "--vintages", str(only_late)]) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "no forecast vintage made before 2025-03" in err
+
+
+def test_shape_interval_models_each_interval_as_counted_and_day_moves_bursts_to_other():
+    # one day, two intervals planned 100 + 100 at the same plan; 150 + 50 came (a burst, the day on forecast)
+    rows = [_plan_actual(100, 300, 20, 150, 300, 20, within=90), _plan_actual(100, 300, 20, 50, 300, 20, within=45)]
+    frame = _frame(rows)
+    frame.loc[1, "interval_start"] = pd.Timestamp("2026-01-05 09:30")
+    day = va.interval_effects(frame, shape="day")
+    assert (day["effect_volume"] == 0.0).all()  # the day was on forecast: no volume effect
+    rec = va.decompose(frame, by="queue", month="2026-01", totals=False, shape="day")
+    assert rec.loc[0, "effect_volume"] == 0.0  # and no mix either: both intervals were planned alike
+    assert rec.loc[0, "effect_other"] == pytest.approx(rec.loc[0, "actual_sl"] - rec.loc[0, "planned_sl"], abs=1e-12)
+    per = va.interval_effects(frame, shape="interval")
+    planned = erlang_a_service_level(20, 100, 300, 1800, 30, 300)
+    assert per.loc[0, "effect_volume"] == pytest.approx(erlang_a_service_level(20, 150, 300, 1800, 30, 300) - planned)
+    assert per.loc[1, "effect_volume"] == pytest.approx(erlang_a_service_level(20, 50, 300, 1800, 30, 300) - planned)
+    with pytest.raises(Exception):
+        va.interval_effects(frame, shape="week")
