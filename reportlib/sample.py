@@ -1514,7 +1514,6 @@ def _plan_tables(cfg: SampleConfig, cal: _Calendar, days: _Days, lam_f: np.ndarr
         f_aht[ok, m0:m1] = (s_[ok] / c_[ok])[:, None]
     aht_f = f_aht[:, :, None]  # pools x days x 1
     # the group's requirement from the forecast
-    n_cells = len(GROUPS) * n_days * SLOTS
     ratio = speed.reshape(len(GROUPS), n_days, SLOTS)
     plan_rows, staff_rows = [], []
     absent_cell = np.zeros((n_days, SLOTS))

@@ -40,7 +40,8 @@ mix: contacts that came in intervals planned above (below) the period's plan rai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -220,7 +221,7 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape:
         ns = _num(out["scheduled_agents"])
         has = np.isfinite(ns) & measured_n
         if has.any():
-            sub = lambda a: a[has]  # noqa: E731
+            sub = lambda a: a[has]
             first, second = _split_staffing(
                 lambda v, h, n: erlang_a_service_level(
                     n, v, h, np.tile(interval_s[has], len(v) // has.sum()), np.tile(answer[has], len(v) // has.sum()),
@@ -654,7 +655,7 @@ def _points(share: float) -> str:
 
 def _pct(share: float) -> str:
     text = f"{share * 100:.1f}"
-    return (text[:-2] if text.endswith(".0") else text) + "%"
+    return text.removesuffix(".0") + "%"
 
 
 def commentary_line(record: Mapping[str, Any], label: str | None = None) -> str:

@@ -24,13 +24,13 @@ def _plan_actual(v0, h0, n0, v1, h1, n1, within=None, **extra):
 
 def test_shapley3_on_a_product_is_symmetric_by_hand():
     # f = x*y*z from (1,1,1) to (2,2,2): f goes 1 -> 8, each factor gets 7/3 by symmetry.
-    f = lambda x, y, z: x * y * z  # noqa: E731
+    f = lambda x, y, z: x * y * z
     one, two = np.array([1.0]), np.array([2.0])
     a, b, c, lo, hi = va.shapley3(f, (one, one, one), (two, two, two))
     assert (lo[0], hi[0]) == (1.0, 8.0)
     assert a[0] == pytest.approx(7 / 3) and b[0] == pytest.approx(7 / 3) and c[0] == pytest.approx(7 / 3)
     # f = x + 10 y: additive, so each factor gets exactly its own change and z gets exactly 0
-    g = lambda x, y, z: x + 10 * y  # noqa: E731
+    g = lambda x, y, z: x + 10 * y
     a, b, c, lo, hi = va.shapley3(g, (one, one, one), (two, two, two))
     assert (a[0], b[0], c[0]) == (1.0, 10.0, 0.0)
 
@@ -136,10 +136,10 @@ def test_staffing_not_measured_is_null_and_the_rest_still_adds_up():
 
 # --- the sample operation: a realistic plan and the story built into it -------------------------------
 
-from reportlib.cli import main  # noqa: E402
-from reportlib.load import open_source  # noqa: E402
-from reportlib.params import load_params  # noqa: E402
-from reportlib.sample import SURGE_QUEUE, surge_days  # noqa: E402
+from reportlib.cli import main
+from reportlib.load import open_source
+from reportlib.params import load_params
+from reportlib.sample import SURGE_QUEUE, surge_days
 
 SMALL = ["--start", "2025-01", "--months", "3", "--agents", "40", "--clients", "10"]
 MONTH = "2025-03"  # the sample's last month: the generated Debit Card surge is in it
@@ -347,5 +347,5 @@ def test_shape_interval_models_each_interval_as_counted_and_day_moves_bursts_to_
     planned = erlang_a_service_level(20, 100, 300, 1800, 30, 300)
     assert per.loc[0, "effect_volume"] == pytest.approx(erlang_a_service_level(20, 150, 300, 1800, 30, 300) - planned)
     assert per.loc[1, "effect_volume"] == pytest.approx(erlang_a_service_level(20, 50, 300, 1800, 30, 300) - planned)
-    with pytest.raises(Exception):
+    with pytest.raises(va.UsageError):
         va.interval_effects(frame, shape="week")
