@@ -39,8 +39,8 @@ mix: contacts that came in intervals planned above (below) the period's plan rai
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
