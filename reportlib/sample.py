@@ -27,9 +27,10 @@ a seed. The model, in the order it is built:
    sharing the day's capacity in proportion to need, matching shifts to the intraday need and
    adding capacity to email when its backlog grows.
 6. Phone and chat queueing: each half-hour's agents on come from those schedules; every
-   contact's wait is drawn from the M/M/n+M (Erlang A) model with those agents, the expected
-   arrival rate, the agents' handle time and exponential caller patience, so abandonment rises
-   exactly when staffing falls short of the load.
+   contact's wait is drawn from the M/M/n+M (Erlang A) model with its queue's share of those agents
+   (the group's square-root safety margin per queue, `_queue_split`), the expected arrival rate, the
+   agents' handle time and exponential caller patience, so abandonment rises exactly when staffing
+   falls short of the load.
 7. Email: one FIFO backlog worked by the email group's productive time; wait_s is the time to
    first response, and emails still in the backlog at the end of the window stay `open`.
 8. Handle times come from the answering agent (trait x tenure learning curve x noise); contacts
@@ -43,6 +44,12 @@ a seed. The model, in the order it is built:
     productive time is overtime (logged_in_s above scheduled_s), as in a real January.
 11. QA evaluations: ~4 per agent per month (6 in the first 90 days) on contacts the agent
     handled, scored from the agent's quality and tenure, with occasional critical errors.
+12. interval_plan and interval_staffing (phone and chat, per queue and half-hour): the planners'
+    forecast (what they know of demand, with a daily error of FORECAST_SD; schedules are built from
+    it), last quarter's AHT, the agents the requirement asks for; the agents each queue had
+    (equivalent agents: the group's safety margin per queue, as the queueing in 6 uses them) and
+    those scheduled (plus the ones absent unplanned). The last month holds a Debit Card surge
+    nobody forecast (SURGE_FACTORS on `surge_days`). See docs/plan-vs-actual.md.
 
 Everything is vectorized with numpy; the same seed gives byte-identical files.
 """
