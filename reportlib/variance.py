@@ -721,7 +721,9 @@ def waterfall_chart(record: Mapping[str, Any], title: str | None = None) -> Any:
 def sla_waterfalls(result: Variance) -> list[Any]:
     """One waterfall per channel and queue of a by-queue Variance (the channel totals first)."""
     rec = result.records.copy()
-    rec = rec.sort_values(by=["channel", "queue"], key=lambda s: s.map(lambda v: (v != "all", v)) if s.name == "queue" else s)
+    rec["_c"] = rec["channel"].map(lambda c: LIVE_CHANNELS.index(c) if c in LIVE_CHANNELS else 9)
+    rec["_q"] = (rec["queue"] != "all").astype(int)
+    rec = rec.sort_values(["_c", "channel", "_q", "queue"], kind="stable")
     figs = []
     for r in rec.to_dict("records"):
         if not np.isfinite(r["actual_sl"]):

@@ -349,3 +349,27 @@ def test_shape_interval_models_each_interval_as_counted_and_day_moves_bursts_to_
     assert per.loc[1, "effect_volume"] == pytest.approx(erlang_a_service_level(20, 50, 300, 1800, 30, 300) - planned)
     with pytest.raises(va.UsageError):
         va.interval_effects(frame, shape="week")
+
+
+def test_report_pieces_commentary_waterfall_worst_days():
+    rec = {"channel": "phone", "queue": "all", "planned_sl": 0.80, "actual_sl": 0.739, "effect_volume": -0.042,
+           "effect_aht": -0.011, "effect_staffing": -0.004, "effect_schedule": 0.001, "effect_attendance": -0.005,
+           "effect_other": -0.004, "volume_change": 0.039}
+    line = va.commentary_line(rec)
+    assert line == ("Phone service level missed the 80% plan by 6.1 points (73.9%): volume 3.9% above forecast cost "
+                    "4.2 points, handle time cost 1.1, staffing cost 0.4, other cost 0.4.")
+    fig = va.waterfall_chart({**rec, "queue": "<b>Cards</b>"})
+    w = fig.data[0]
+    assert list(w.measure) == ["absolute", "relative", "relative", "relative", "relative", "relative", "total"]
+    assert sum(w.y[1:-1]) == pytest.approx(w.y[-1] - w.y[0])  # the steps land on the actual SL
+    assert "<b>" not in fig.layout.title.text  # a queue name from data is shown literally
+    days = pd.DataFrame([
+        {**rec, "period": "2026-01-05", "offered": 1000.0, "actual_sl": 0.70, "effect_volume": -0.08,
+         "effect_other": -0.004},
+        {**rec, "period": "2026-01-10", "offered": 10.0, "actual_sl": 0.30, "effect_volume": 0.0,
+         "effect_staffing": -0.49, "effect_other": -0.004},
+        {**rec, "period": "2026-01-06", "offered": 900.0, "actual_sl": 0.83, "effect_volume": 0.02}])
+    worst = va.worst_days(days, n=2)
+    # the busy Monday cost 100 contacts, the Saturday 5: the Monday comes first, and a day above plan never
+    assert list(worst["period"]) == ["2026-01-05", "2026-01-10"]
+    assert list(worst["cause"]) == ["volume", "staffing"]
