@@ -112,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["json", "csv"], default="json")
     s.add_argument("--params", default=None)
 
+    s = sub.add_parser("variance", help="plan vs actual: service level points lost to volume, handle time, staffing")
+    s.add_argument("--data", default=None)
+    s.add_argument("--month", type=_month, required=True)
+    s.add_argument("--by", choices=["queue", "day", "week"], default="queue")
+    s.add_argument("--vintages", default=None, metavar="DIR",
+                   help="archived forecasts to plan from when the data has no interval_plan table")
+    s.add_argument("--shape", choices=["day", "interval"], default="day",
+                   help="model actual volume and AHT per day on the plan's intraday shape (default), or per "
+                        "interval as counted (docs/plan-vs-actual.md)")
+    s.add_argument("--format", choices=["json", "csv"], default="json")
+    s.add_argument("--params", default=None)
+
     s = sub.add_parser("run", help="render the reports for a month")
     s.add_argument("--month", required=True, help="YYYY-MM or 'previous'")
     s.add_argument("--data", default=None)
@@ -281,6 +293,20 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
                          f"(team, supervisor, site, role, ...)")
     table = attrition.attrition_for_month(agents, args.month, by=by, bands=attrition.tenure_bands(params))
     emit(table, args.format)
+    return 0
+
+
+def _cmd_variance(args: argparse.Namespace) -> int:
+    """Plan-vs-actual records (reportlib.variance); where the plan and staffing came from goes to stderr."""
+    from .variance import variance_for_source
+
+    params, source = _open(args)
+    result = variance_for_source(source, params, args.month, by=args.by, vintages=args.vintages, shape=args.shape)
+    print(f"reportlib variance: plan from {result.plan_source}; staffing from {result.staffing_source}",
+          file=sys.stderr)
+    for note in result.notes:
+        print(f"reportlib variance: {note}", file=sys.stderr)
+    emit(result.records, args.format)  # CSV through the same path as `reportlib kpis --format csv`
     return 0
 
 

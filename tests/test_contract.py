@@ -13,7 +13,8 @@ def test_docs_match_the_contract():
 
 
 def test_every_spec_table_is_declared():
-    assert set(TABLES) == {"contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients"}
+    assert set(TABLES) == {"contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients",
+                           "interval_plan", "interval_staffing"}
 
 
 def test_required_tables_follow_the_spec():

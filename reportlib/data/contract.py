@@ -186,6 +186,42 @@ TABLES: dict[str, Table] = {
         ),
         required=False,
     ),
+    "interval_plan": Table(
+        "interval_plan",
+        "Optional: the intraday plan a WFM tool exports, one row per queue per interval (for plan vs actual; "
+        "without it the plan is the forecast vintage archived before the month).",
+        (
+            C("interval_start", "timestamp", True, False),
+            C("interval_minutes", "int", True, False, min=1, max=60, description="5, 6, 15, 30 or 60"),
+            C("channel", "str", True, False, allowed=_CHANNELS),
+            C("queue", "str", True, False),
+            C("forecast_offered", "float", True, False, min=0, description="contacts forecast to be offered"),
+            C("forecast_aht_s", "float", True, min=0, description="forecast average handle time, seconds"),
+            C("planned_agents", "float", True, False, min=0,
+              description="agents planned on the queue in the interval, net of planned shrinkage"),
+        ),
+        required=False,
+        unique_together=("interval_start", "channel", "queue"),
+        rules=("interval_minutes_allowed",),
+    ),
+    "interval_staffing": Table(
+        "interval_staffing",
+        "Optional: agents actually on each queue per interval (for plan vs actual; without it the staffing "
+        "effect is not measurable from daily activity data).",
+        (
+            C("interval_start", "timestamp", True, False),
+            C("interval_minutes", "int", True, False, min=1, max=60, description="5, 6, 15, 30 or 60"),
+            C("channel", "str", True, False, allowed=_CHANNELS),
+            C("queue", "str", True, False),
+            C("staffed_agents", "float", True, False, min=0,
+              description="average agents logged in on the queue and not in auxiliary states"),
+            C("scheduled_agents", "float", min=0,
+              description="average agents scheduled on the queue (splits staffing into schedule and attendance)"),
+        ),
+        required=False,
+        unique_together=("interval_start", "channel", "queue"),
+        rules=("interval_minutes_allowed",),
+    ),
     "clients": Table(
         "clients",
         "The employer clients and the SLA contract each one has.",

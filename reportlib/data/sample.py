@@ -27,9 +27,10 @@ a seed. The model, in the order it is built:
    sharing the day's capacity in proportion to need, matching shifts to the intraday need and
    adding capacity to email when its backlog grows.
 6. Phone and chat queueing: each half-hour's agents on come from those schedules; every
-   contact's wait is drawn from the M/M/n+M (Erlang A) model with those agents, the expected
-   arrival rate, the agents' handle time and exponential caller patience, so abandonment rises
-   exactly when staffing falls short of the load.
+   contact's wait is drawn from the M/M/n+M (Erlang A) model with its queue's share of those agents
+   (the group's square-root safety margin per queue, `_queue_split`), the expected arrival rate, the
+   agents' handle time and exponential caller patience, so abandonment rises exactly when staffing
+   falls short of the load.
 7. Email: one FIFO backlog worked by the email group's productive time; wait_s is the time to
    first response, and emails still in the backlog at the end of the window stay `open`.
 8. Handle times come from the answering agent (trait x tenure learning curve x noise); contacts
@@ -43,6 +44,12 @@ a seed. The model, in the order it is built:
     productive time is overtime (logged_in_s above scheduled_s), as in a real January.
 11. QA evaluations: ~4 per agent per month (6 in the first 90 days) on contacts the agent
     handled, scored from the agent's quality and tenure, with occasional critical errors.
+12. interval_plan and interval_staffing (phone and chat, per queue and half-hour): the planners'
+    forecast (what they know of demand, with a daily error of FORECAST_SD; schedules are built from
+    it), last quarter's AHT, the agents the requirement asks for; the agents each queue had
+    (equivalent agents: the group's safety margin per queue, as the queueing in 6 uses them) and
+    those scheduled (plus the ones absent unplanned). The last month holds a Debit Card surge
+    nobody forecast (SURGE_FACTORS on `surge_days`). See docs/plan-vs-actual.md.
 
 Everything is vectorized with numpy; the same seed gives byte-identical files.
 """
@@ -68,7 +75,17 @@ SLOT_S = 1800  # interval length, seconds
 SLOTS = 48  # intervals per day
 QUEUES = ("Benefits", "Import Files", "Debit Card", "Accounts", "Escalations")
 SITES = ("Louisville", "Tampa")
-SAMPLE_TABLES = ("contacts", "agents", "agent_activity", "qa_evaluations", "clients")
+SAMPLE_TABLES = ("contacts", "agents", "agent_activity", "qa_evaluations", "clients", "interval_plan",
+                 "interval_staffing")
+# The planners' daily forecast error (lognormal sd): with the day-to-day noise of demand, incidents and
+# Poisson noise it gives daily errors of the size the forecast backtest reports on the sample
+# (docs/forecasting.md: WAPE 6.5-13.5% by series). Chosen by that comparison, not fitted further.
+FORECAST_SD = 0.07
+# The generated event of the last month (the story plan vs actual must find): a card-processor outage
+# sends Debit Card volume (every channel) to these multiples on the second Tuesday and the day after,
+# unforecast and unscheduled.
+SURGE_QUEUE = "Debit Card"
+SURGE_FACTORS = (2.6, 1.7)
 
 # Pools: (queue, channel, share of contacts, handle time of an experienced agent in s).
 POOLS = (
@@ -232,7 +249,7 @@ class SampleData:
     """The generated tables (typed pandas frames, timestamps tz-aware) and diagnostics of the model."""
 
     tables: dict[str, pd.DataFrame]
-    staffing: pd.DataFrame  # per phone/chat group and half-hour: agents on, load in Erlangs, offered, abandoned
+    staffing: pd.DataFrame  # per phone/chat queue and half-hour: group, queue, agents on, load in Erlangs, offered, abandoned
     notes: dict = field(default_factory=dict)
 
 
@@ -654,6 +671,8 @@ class _Days:
     factor: np.ndarray  # handle-time multiplier of the agent that day
     tenure: np.ndarray
     group: np.ndarray | None = None  # skill group of the agent-day (-1: not on contacts)
+    absent_rows: np.ndarray | None = None  # rows absent unplanned (not in training)
+    absent_frac: np.ndarray | None = None  # those rows x 48: the productive share they were scheduled for
 
 
 def _schedules(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> _Days:
@@ -758,6 +777,7 @@ def _schedules(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> _Days:
     adherent = scheduled - late - early - overrun - 0.5 * aux_oth - oos
     adherent = np.clip(adherent, 0.5 * scheduled, scheduled)
     # absent days: nothing logged, the whole scheduled time is unplanned shrinkage
+    productive_planned = productive.copy()
     zero = lambda x: np.where(absent, 0, x)  # noqa: E731
     logged, break_s, aux_train, aux_coach, aux_meet, aux_oth, productive, adherent = map(
         zero, (logged, break_s, aux_train, aux_coach, aux_meet, aux_oth, productive, adherent))
@@ -781,6 +801,10 @@ def _schedules(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> _Days:
     total = shape.sum(axis=1) * SLOT_S
     scale = np.divide(productive, total, out=np.zeros(n), where=total > 0)
     frac = np.minimum(shape * scale[:, None].astype(np.float32), 1.0)
+    absent_rows = np.flatnonzero(absent & ~training)
+    planned_scale = np.divide(productive_planned[absent_rows], total[absent_rows],
+                              out=np.zeros(len(absent_rows)), where=total[absent_rows] > 0)
+    absent_frac = np.minimum(shape[absent_rows] * planned_scale[:, None].astype(np.float32), 1.0)
     frac[absent | training] = 0
 
     experience = tenure + ros.experience[person]
@@ -791,14 +815,22 @@ def _schedules(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> _Days:
                       "aux_training_s": aux_train.astype(float), "aux_coaching_s": aux_coach.astype(float),
                       "aux_other_s": aux_oth.astype(float)},
                  in_adherence_s=np.round(adherent).astype(float), productive_s=productive.astype(float),
-                 frac=frac, factor=factor, tenure=tenure)
+                 frac=frac, factor=factor, tenure=tenure, absent_rows=absent_rows, absent_frac=absent_frac)
 
 
 # --- demand ---------------------------------------------------------------------------------------
 
 
-def _day_factors(cfg: SampleConfig, cal: _Calendar) -> np.ndarray:
-    """Expected volume of each pool on each day relative to an ordinary Wednesday (pools x days)."""
+def surge_days(cal_days: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The days of the last month's generated Debit Card surge: its second Tuesday and the day after."""
+    last = cal_days[cal_days.to_period("M") == cal_days[-1].to_period("M")]
+    tuesdays = last[last.dayofweek == 1]
+    return tuesdays[1:2].append(tuesdays[1:2] + pd.Timedelta(days=1)) if len(tuesdays) > 1 else last[:0]
+
+
+def _day_factors(cfg: SampleConfig, cal: _Calendar) -> tuple[np.ndarray, np.ndarray]:
+    """Expected volume of each pool on each day relative to an ordinary Wednesday (pools x days), and the
+    part of it a forecaster knows (season, trend, calendar, deadlines: no day noise, incidents or surge)."""
     rng = _rng(cfg.seed, 5)
     doy = cal.days.dayofyear.to_numpy().astype(float)
     mid = np.array([15, 45, 74, 105, 135, 166, 196, 227, 258, 288, 319, 349], float)
@@ -825,25 +857,31 @@ def _day_factors(cfg: SampleConfig, cal: _Calendar) -> np.ndarray:
         bday[d] = count
     deadline = np.select([bday <= 2, bday == 3, bday <= 5], [2.0, 1.6, 1.25], 0.85)
     out = np.zeros((len(POOLS), cal.n))
+    known = np.zeros((len(POOLS), cal.n))
+    surge_event = np.ones(cal.n)
+    for k, d in enumerate(surge_days(cal.days)):
+        surge_event[cal.days.get_loc(d)] = SURGE_FACTORS[k]
     for qi, q in enumerate(QUEUES):
         noise = np.exp(rng.normal(0, 0.06, cal.n))
         incident = np.ones(cal.n)
         if q in ("Debit Card", "Import Files", "Accounts"):
             hit = open_day & (rng.random(cal.n) < 1 / 90)
             incident[hit] = rng.uniform(1.6, 2.4, hit.sum())
-        base = season[q] * surge * trend * noise * incident * np.where(late_dec, 0.8, 1.0)
+        base = season[q] * surge * trend * np.where(late_dec, 0.8, 1.0)
         base = base * np.where(enrollment, enrollment_lift.get(q, 1.0), 1.0)
         if q == "Import Files":
             base = base * deadline
         if q == "Debit Card":
             base = base * (1 + np.where(jan, 0.25 * np.exp(-(cal.dom - 2) / 10.0), 0.0))
+        unknown = noise * incident * (surge_event if q == SURGE_QUEUE else 1.0)
         holiday = np.where(cal.reduced, cal.reduced_factor, 1.0)
         for p in np.flatnonzero(P_QUEUE == qi):
             if P_CHANNEL[p] == 2:
-                out[p] = base * DOW_EMAIL[cal.dow] * np.where(cal.closed, 0.25, holiday)
+                known[p] = base * DOW_EMAIL[cal.dow] * np.where(cal.closed, 0.25, holiday)
             else:
-                out[p] = base * DOW_LIVE[cal.dow] * np.where(cal.closed, 0.0, holiday)
-    return out
+                known[p] = base * DOW_LIVE[cal.dow] * np.where(cal.closed, 0.0, holiday)
+            out[p] = known[p] * unknown
+    return out, known
 
 
 def _intraday(cal: _Calendar) -> np.ndarray:
@@ -1118,7 +1156,7 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
 
     # demand: expected arrivals per pool, day and half-hour, scaled so that the planned staff is busy
     # `_planned_occupancy` of its productive time on average
-    day_factor = _day_factors(cfg, cal)
+    day_factor, known_factor = _day_factors(cfg, cal)
     prof = _intraday(cal)
     work_day = day_factor * (P_SHARE * P_AHT)[:, None]
     working = (days.productive_s > 0) & ~days.absent & ~days.training
@@ -1126,10 +1164,13 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
                    if working.any() else 1.0)
     v0 = _planned_occupancy(cfg) * days.productive_s[working].sum() / max(work_day.sum() * mean_factor, 1e-9)
     lam = v0 * (day_factor * P_SHARE[:, None])[:, :, None] * prof  # expected arrivals per half-hour
-    # the planners' need per group and half-hour, in agents: load plus a square-root margin for
-    # phone and chat; email's daily workload in agent-half-hours
+    # the planners' forecast: what they know of the demand, with a daily forecast error
+    f_err = np.exp(_rng(cfg.seed, 9).normal(0, FORECAST_SD, day_factor.shape) - FORECAST_SD ** 2 / 2)
+    lam_f = v0 * (known_factor * f_err * P_SHARE[:, None])[:, :, None] * prof
+    # the planners' need per group and half-hour, in agents, from the forecast: load plus a square-root
+    # margin for phone and chat; email's daily workload in agent-half-hours
     load = np.zeros((len(GROUPS), n_days, SLOTS))
-    np.add.at(load, P_GROUP, lam * (P_AHT * mean_factor)[:, None, None] / SLOT_S)
+    np.add.at(load, P_GROUP, lam_f * (P_AHT * mean_factor)[:, None, None] / SLOT_S)
     need = GROUP_BIAS[:, None, None] * load + np.where(load > 0, np.sqrt(load), 0.0)
     need[G_EMAIL] = 0.0
     days.group = _assign_groups(cfg, cal, days, need, load[G_EMAIL].sum(axis=1))
@@ -1162,19 +1203,22 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
     answer_key = np.full(n_contacts, -1, np.int64)
     noise = np.exp(rng.normal(0, 1, n_contacts) * P_NOISE_SD[c_pool] - P_NOISE_SD[c_pool] ** 2 / 2)
 
-    # phone, chat and the escalations line: Erlang A per half-hour with the agents on
+    # phone, chat and the escalations line: Erlang A per queue and half-hour with the queue's share of
+    # the group's agents on (its equivalent agents, _queue_split: the group's safety margin per queue)
     live_rows = np.flatnonzero(c_group != G_EMAIL)
-    live_rows = live_rows[np.argsort(gkey[live_rows], kind="stable")]
-    live_cells, cnt = np.unique(gkey[live_rows], return_counts=True)
-    lg = live_cells // (n_days * SLOTS)
-    x = staffed[live_cells]
+    pkey = (c_pool * n_days + c_day) * SLOTS + c_slot  # pool, day and half-hour of arrival
+    live_rows = live_rows[np.argsort(pkey[live_rows], kind="stable")]
+    live_cells, cnt = np.unique(pkey[live_rows], return_counts=True)
+    l_pool = live_cells // (n_days * SLOTS)
+    lg = P_GROUP[l_pool]
+    g_cell = lg * n_days * SLOTS + live_cells % (n_days * SLOTS)
+    speed = np.divide(staffed, capacity, out=np.ones(n_cells), where=capacity > 0)
+    aht_cell = P_AHT[l_pool] * speed[g_cell]
+    q_load = cnt * aht_cell / SLOT_S
+    g_load = np.bincount(g_cell, weights=q_load, minlength=n_cells)[g_cell]
+    x = _queue_split(staffed[g_cell], g_load, q_load)
     agents_on = (np.floor(x) + (rng.random(len(x)) < x - np.floor(x))).astype(int)
-    base_aht = np.bincount(gkey[live_rows], weights=P_AHT[c_pool[live_rows]], minlength=n_cells)[live_cells] / cnt
-    aht_cell = base_aht * np.divide(x, capacity[live_cells], out=np.ones(len(x)), where=capacity[live_cells] > 0)
-    lam_group = np.zeros(n_cells)
-    np.add.at(lam_group, (P_GROUP[:, None, None] * n_days + np.arange(n_days)[None, :, None]) * SLOTS
-              + np.arange(SLOTS)[None, None, :], lam)
-    rate = lam_group[live_cells] / SLOT_S  # the expected arrival rate, per s
+    rate = lam.reshape(-1)[live_cells] / SLOT_S  # the expected arrival rate, per s
     w_live, ab_live = erlang_a_waits(agents_on, rate, aht_cell, G_PATIENCE[lg], cnt, rng)
     wait[live_rows] = w_live
     outcome[live_rows] = ab_live.astype(np.int8)
@@ -1190,7 +1234,7 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
         "group": np.array(GROUPS)[lg],
         "interval_start": cal.days[0] + pd.to_timedelta(((live_cells // SLOTS) % n_days) * 86400
                                                         + (live_cells % SLOTS) * SLOT_S, unit="s"),
-        "agents": agents_on, "staffed": x, "offered": cnt,
+        "queue": np.array(QUEUES)[P_QUEUE[l_pool]], "agents": agents_on, "staffed": x, "offered": cnt,
         "erlangs": rate * aht_cell,
         "abandoned": np.add.reduceat(ab_live.astype(int), np.concatenate([[0], np.cumsum(cnt)[:-1]]))
         if len(cnt) else cnt,
@@ -1413,13 +1457,132 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
         "critical_error": pd.array(critical[ev_order], dtype="boolean"),
     })
 
+    plan, staffing_iv = _plan_tables(cfg, cal, days, lam_f, counts.reshape(lam.shape), staffed, speed,
+                                     c_pool[handled_rows], ((local - cal.day0_ls) // 86400)[handled_rows],
+                                     handle[handled_rows], mean_factor)
     tables = {"contacts": contacts, "agents": agents, "agent_activity": activity, "qa_evaluations": qa,
-              "clients": clients}
+              "clients": clients, "interval_plan": plan, "interval_staffing": staffing_iv}
     for name, frame in tables.items():
         tables[name] = frame[TABLES[name].column_names]
     notes = {"seconds": time.perf_counter() - t0, "overtime_agent_days": int((overtime > 0).sum()),
              "overtime_s": float(overtime.sum()), "contacts_per_wednesday_base": float(v0)}
     return SampleData(tables=tables, staffing=staffing, notes=notes)
+
+
+# --- the plan and the staffing per queue and interval --------------------------------------------
+
+
+def _queue_split(group_agents: np.ndarray, group_load: np.ndarray, queue_load: np.ndarray) -> np.ndarray:
+    """A skill group's agents as each queue's equivalent agents: n_q = R_q + beta sqrt(R_q), beta = (n - R)/sqrt(R).
+
+    The sample's agents are universal within a channel; a queue's share of them is reported the way a
+    square-root staffing rule sees it, so that each queue keeps the group's safety margin beta (its
+    Erlang A service level then stays close to the group's). Loads in Erlangs; never below 0.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.where(group_load > 0, (group_agents - group_load) / np.sqrt(group_load), 0.0)
+        share = np.where(group_load > 0, queue_load / group_load, 0.0)
+    return np.maximum(np.where(group_load > 0, queue_load + beta * np.sqrt(queue_load), group_agents * share), 0.0)
+
+
+def _plan_tables(cfg: SampleConfig, cal: _Calendar, days: _Days, lam_f: np.ndarray, counts: np.ndarray,
+                 staffed: np.ndarray, speed: np.ndarray, h_pool: np.ndarray, h_day: np.ndarray,
+                 h_handle: np.ndarray, mean_factor: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """interval_plan and interval_staffing for phone and chat, per queue and half-hour (see the module doc).
+
+    Plan: the forecast (`lam_f`, which knows no day noise, incidents or the surge), each queue's AHT over
+    the 13 weeks before the month, and the agents the WFM requirement asks for: the group's fewest
+    agents whose split among its queues (`_queue_split`) gives the group's contacts 80% (phone within
+    30 s, chat 60 s) under Erlang A with the channel's patience. Staffed: the
+    queue's equivalent agents as the queueing used them (`_queue_split` of the group's agents on by
+    the actual load). Scheduled: the same split of the group's agents on plus the agents absent
+    unplanned that half-hour (shared among the groups in proportion to their agents on).
+    """
+    from .staffing import erlang_a_service_level
+
+    n_days = cal.n
+    live = np.flatnonzero(P_CHANNEL != 2)
+    # each queue's AHT as a planner sees it: handled contacts of the 13 weeks before each month
+    h_sum = np.zeros((len(POOLS), n_days))
+    h_cnt = np.zeros((len(POOLS), n_days))
+    np.add.at(h_sum, (h_pool, h_day), h_handle)
+    np.add.at(h_cnt, (h_pool, h_day), 1.0)
+    cs, cc = np.cumsum(h_sum, axis=1), np.cumsum(h_cnt, axis=1)
+    month_first = np.flatnonzero(cal.dom == 1) if n_days else np.array([], int)
+    f_aht = np.repeat((P_AHT * mean_factor)[:, None], n_days, axis=1)
+    for m0 in month_first:
+        lo = max(0, m0 - 91)
+        if m0 == 0:
+            continue
+        s_ = cs[:, m0 - 1] - (cs[:, lo - 1] if lo > 0 else 0)
+        c_ = cc[:, m0 - 1] - (cc[:, lo - 1] if lo > 0 else 0)
+        nxt = month_first[month_first > m0]
+        m1 = nxt[0] if len(nxt) else n_days
+        ok = c_ >= 30
+        f_aht[ok, m0:m1] = (s_[ok] / c_[ok])[:, None]
+    aht_f = f_aht[:, :, None]  # pools x days x 1
+    # the group's requirement from the forecast
+    ratio = speed.reshape(len(GROUPS), n_days, SLOTS)
+    plan_rows, staff_rows = [], []
+    absent_cell = np.zeros((n_days, SLOTS))
+    if days.absent_rows is not None and len(days.absent_rows):
+        np.add.at(absent_cell, days.day[days.absent_rows], days.absent_frac.astype(float))
+    on_all = staffed.reshape(len(GROUPS), n_days, SLOTS).sum(axis=0)
+    for g in (G_PHONE, G_CHAT):
+        pools = live[P_GROUP[live] == g]
+        q_load_f = lam_f[pools] * aht_f[pools] / SLOT_S
+        g_load_f = q_load_f.sum(axis=0)
+        answer = 30.0 if g == G_PHONE else 60.0
+        calls_f = lam_f[pools]
+        busy = g_load_f > 1e-9
+        aht_b = np.broadcast_to(aht_f[pools], calls_f.shape)[:, busy]
+        # the smallest safety margin beta (bisection, 12 steps over -1..5) whose split gives the group's
+        # forecast contacts 80% within the threshold, contact-weighted over its queues
+        lo, hi = np.full(busy.sum(), -1.0), np.full(busy.sum(), 5.0)
+        w = calls_f[:, busy]
+        for _ in range(12):
+            mid = (lo + hi) / 2
+            n_q = _queue_split(g_load_f[busy] + mid * np.sqrt(g_load_f[busy]), g_load_f[busy], q_load_f[:, busy])
+            sl = erlang_a_service_level(n_q.ravel(), w.ravel(), aht_b.ravel(), float(SLOT_S), answer,
+                                        float(G_PATIENCE[g])).reshape(w.shape)
+            ok = (sl * w).sum(axis=0) >= 0.8 * w.sum(axis=0)
+            hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+        need = np.zeros(g_load_f.shape)
+        need[busy] = g_load_f[busy] + hi * np.sqrt(g_load_f[busy])
+        planned = _queue_split(need[None], g_load_f[None], q_load_f)
+        x = staffed.reshape(len(GROUPS), n_days, SLOTS)[g]
+        q_load = counts[pools] * (P_AHT[pools, None, None] * ratio[g][None]) / SLOT_S
+        g_load = q_load.sum(axis=0)
+        # no contacts: the group's agents by the forecast's shares
+        q_load = np.where(g_load[None] > 0, q_load, q_load_f)
+        g_load = np.where(g_load > 0, g_load, g_load_f)
+        sched_g = x + np.divide(absent_cell * x, on_all, out=np.zeros_like(x), where=on_all > 0)
+        staffed_q = _queue_split(x[None], g_load[None], q_load)
+        sched_q = _queue_split(sched_g[None], g_load[None], q_load)
+        for k, p in enumerate(pools):
+            d_idx, s_idx = np.nonzero((lam_f[p] > 0) | (counts[p] > 0) | (x > 0) & (g_load_f > 0))
+            plan_rows.append((p, d_idx, s_idx, lam_f[p][d_idx, s_idx], f_aht[p, d_idx], planned[k][d_idx, s_idx]))
+            staff_rows.append((p, d_idx, s_idx, staffed_q[k][d_idx, s_idx], sched_q[k][d_idx, s_idx]))
+
+    def frame(rows, cols):
+        pool = np.concatenate([np.full(len(r[1]), r[0]) for r in rows])
+        d_idx = np.concatenate([r[1] for r in rows])
+        s_idx = np.concatenate([r[2] for r in rows])
+        local = cal.day0_ls + d_idx.astype(np.int64) * 86400 + s_idx.astype(np.int64) * SLOT_S
+        order = np.lexsort((P_QUEUE[pool], P_CHANNEL[pool], local))
+        out = pd.DataFrame({
+            "interval_start": _tz_series(local[order], cfg.tz),
+            "interval_minutes": pd.array(np.full(len(order), SLOT_S // 60), dtype="Int64"),
+            "channel": pd.Categorical.from_codes(P_CHANNEL[pool][order], categories=["phone", "chat", "email"]),
+            "queue": pd.Categorical.from_codes(P_QUEUE[pool][order], categories=list(QUEUES)),
+        })
+        for j, name in enumerate(cols):
+            out[name] = np.round(np.concatenate([r[3 + j] for r in rows])[order], 3)
+        return out
+
+    plan = frame(plan_rows, ["forecast_offered", "forecast_aht_s", "planned_agents"])
+    plan["forecast_aht_s"] = plan["forecast_aht_s"].round(1)
+    return plan, frame(staff_rows, ["staffed_agents", "scheduled_agents"])
 
 
 # --- writing --------------------------------------------------------------------------------------

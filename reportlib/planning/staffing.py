@@ -331,6 +331,28 @@ def _erlang_a_metrics(n, load, aht, answer, patience) -> dict[str, np.ndarray]:
     return out
 
 
+def erlang_a_service_level(agents: ArrayLike, calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike,
+                           answer_s: ArrayLike, patience_s: ArrayLike) -> Any:
+    """Erlang A service level only (share 0..1 of ALL arrivals answered within answer_s), the lean path.
+
+    The same figure as ``erlang_a_metrics(...)["service_level"]`` without the ASA, for models evaluated
+    many times (plan-vs-actual decompositions). Agents may be fractional (average agents staffed): the
+    formulas are the incomplete-gamma continuations in n. No calls: 1; calls and no agents: 0;
+    patience_s = inf: Erlang C.
+    """
+    (n, c, h, t, ans, pat), shape, index, scalar = _broadcast(agents, calls, aht_s, interval_s, answer_s, patience_s)
+    _check_inputs(n, c, h, t, ans, pat)
+    load = _load(c, h, t)
+    out = np.where(load > 0, 0.0, 1.0)
+    never = (load > 0) & (n > 0) & np.isinf(pat)
+    if never.any():
+        out[never] = _erlang_c_metrics(n[never], load[never], h[never], ans[never])["service_level"]
+    core = (load > 0) & (n > 0) & np.isfinite(pat)
+    if core.any():
+        out[core] = _erlang_a_core(n[core], load[core], h[core], ans[core], pat[core], need_asa=False)["service_level"]
+    return _shape_out(out, shape, index, scalar)
+
+
 def queue_metrics(agents: ArrayLike, calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike,
                   answer_s: ArrayLike, model: str = "erlang_c", patience_s: ArrayLike | None = None) -> dict[str, Any]:
     """p_wait, service_level, asa_s, occupancy, abandon_rate for given agents under `model` (see the two models)."""

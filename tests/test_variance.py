@@ -1,0 +1,375 @@
+"""Plan vs actual (reportlib.variance): Shapley split, exact sums, aggregation by contacts, the sample's story."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportlib import variance as va
+from reportlib.staffing import erlang_a_service_level
+
+
+def _frame(rows):
+    base = {"channel": "phone", "queue": "Q", "interval_start": pd.Timestamp("2026-01-05 09:00"),
+            "interval_minutes": 30, "answer_s": 30.0, "patience_s": 300.0}
+    out = pd.DataFrame([{**base, **r} for r in rows])
+    if "answered_within" not in out:
+        out["answered_within"] = np.nan
+    return out
+
+
+def _plan_actual(v0, h0, n0, v1, h1, n1, within=None, **extra):
+    return {"forecast_offered": v0, "forecast_aht_s": h0, "planned_agents": n0, "offered": v1, "aht_s": h1,
+            "staffed_agents": n1, "answered_within": within if within is not None else 0.7 * v1, **extra}
+
+
+def test_shapley3_on_a_product_is_symmetric_by_hand():
+    # f = x*y*z from (1,1,1) to (2,2,2): f goes 1 -> 8, each factor gets 7/3 by symmetry.
+    f = lambda x, y, z: x * y * z
+    one, two = np.array([1.0]), np.array([2.0])
+    a, b, c, lo, hi = va.shapley3(f, (one, one, one), (two, two, two))
+    assert (lo[0], hi[0]) == (1.0, 8.0)
+    assert a[0] == pytest.approx(7 / 3) and b[0] == pytest.approx(7 / 3) and c[0] == pytest.approx(7 / 3)
+    # f = x + 10 y: additive, so each factor gets exactly its own change and z gets exactly 0
+    g = lambda x, y, z: x + 10 * y
+    a, b, c, lo, hi = va.shapley3(g, (one, one, one), (two, two, two))
+    assert (a[0], b[0], c[0]) == (1.0, 10.0, 0.0)
+
+
+def test_a_factor_that_did_not_change_gets_exactly_zero():
+    rows = [_plan_actual(120, 300, 24, 150, 300, 22, queue="A"), _plan_actual(80, 420, 20, 80, 380, 20.5, queue="B"),
+            _plan_actual(60, 300, 12, 60, 300, 12, queue="C")]
+    eff = va.interval_effects(_frame(rows))
+    assert eff.loc[0, "effect_aht"] == 0.0
+    assert eff.loc[1, "effect_volume"] == 0.0
+    assert (eff.loc[2, ["effect_volume", "effect_aht", "effect_staffing"]] == 0.0).all()
+
+
+@pytest.mark.parametrize("change, factor", [((150, 300, 24), "effect_volume"), ((120, 360, 24), "effect_aht"),
+                                            ((120, 300, 21.5), "effect_staffing")])
+def test_a_single_change_is_attributed_wholly_to_its_factor(change, factor):
+    v1, h1, n1 = change
+    eff = va.interval_effects(_frame([_plan_actual(120, 300, 24, v1, h1, n1)]))
+    planned = erlang_a_service_level(24, 120, 300, 1800, 30, 300)
+    model = erlang_a_service_level(n1, v1, h1, 1800, 30, 300)
+    assert eff.loc[0, "planned_sl"] == pytest.approx(planned, abs=1e-12)
+    assert eff.loc[0, factor] == pytest.approx(model - planned, abs=1e-12)
+    assert model - planned < -0.01  # the change mattered
+    for other in ("effect_volume", "effect_aht", "effect_staffing"):
+        if other != factor:
+            assert eff.loc[0, other] == 0.0
+    assert eff.loc[0, "effect_other"] == pytest.approx(0.7 - model, abs=1e-12)
+
+
+def test_effects_sum_to_actual_minus_planned_in_every_record():
+    rng = np.random.default_rng(3)
+    rows = []
+    for d in range(6):
+        for s in range(20):
+            v0 = float(rng.uniform(0, 200)) if s else 0.0  # the first interval of each day: nothing planned
+            v1 = float(rng.poisson(max(v0 * rng.uniform(0.7, 1.4), 1)))
+            n0 = v0 * 300 / 1800 + 3
+            rows.append({**_plan_actual(v0, 300, n0, v1, float(rng.uniform(250, 380)), max(n0 + rng.normal(0, 2), 0),
+                                        within=float(rng.binomial(int(v1), 0.75)), scheduled_agents=n0 - 0.5),
+                         "interval_start": pd.Timestamp("2026-01-05 08:00") + pd.Timedelta(days=d, minutes=30 * s),
+                         "queue": "AB"[s % 2]})
+    frame = _frame(rows)
+    eff = va.interval_effects(frame)
+    total = eff[["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum(axis=1)
+    assert np.allclose(total, eff["measured_sl"] - eff["planned_sl"], atol=1e-9, rtol=0)
+    parts = eff["effect_schedule"] + eff["effect_attendance"]
+    assert np.allclose(parts, eff["effect_staffing"], atol=1e-9, rtol=0)
+    for by in ("queue", "day", "week"):
+        rec = va.decompose(frame, by=by, month="2026-01")
+        assert len(rec) and rec["actual_sl"].notna().all()
+        total = rec[["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum(axis=1)
+        assert np.abs(total - (rec["actual_sl"] - rec["planned_sl"])).max() < 1e-9
+        assert np.abs(rec["effect_schedule"] + rec["effect_attendance"] - rec["effect_staffing"]).max() < 1e-9
+    # the totals row of a channel is the contacts of its queues together
+    rec = va.decompose(frame, by="queue", month="2026-01")
+    allq = rec[rec["queue"] == "all"].iloc[0]
+    assert allq["offered"] == pytest.approx(frame["offered"].sum())
+    assert allq["actual_sl"] == pytest.approx(frame["answered_within"].sum() / frame["offered"].sum())
+
+
+def test_an_interval_with_zero_planned_volume_is_handled():
+    rows = [_plan_actual(0, np.nan, 0, 10, 300, 2, within=6)]
+    eff = va.interval_effects(_frame(rows))
+    assert eff.loc[0, "planned_sl"] == 1.0  # no contacts planned: nothing to miss
+    assert eff.loc[0, "effect_aht"] == 0.0  # no planned handle time: the actual one is used, no AHT effect
+    assert eff.loc[0, ["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum() == pytest.approx(0.6 - 1.0)
+    rec = va.decompose(_frame(rows), by="queue", month="2026-01", totals=False)
+    assert rec.loc[0, "planned_sl"] == 1.0 and rec.loc[0, "actual_sl"] == pytest.approx(0.6)
+    assert rec.loc[0, ["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum() == pytest.approx(-0.4)
+
+
+def test_aggregation_over_two_intervals_is_by_contacts_checked_by_hand():
+    # Interval A: plan 100 contacts at 90%, 150 came, volume cost 20 points (model 70%), measured 70% (105).
+    # Interval B: plan 100 at 70%, 50 came, volume gave 10 points (model 80%), measured 80% (40).
+    # Period plan = (90 + 70) / 200 = 80%; actual = (105 + 40) / 200 = 72.5%; miss 7.5 points.
+    # Volume, in contacts: mix (150-100)(0.9-0.8) + (50-100)(0.7-0.8) = 5 + 5 = 10, within intervals
+    # 150(-0.2) + 50(0.1) = -25; together -15 contacts / 200 offered = -7.5 points; the rest 0.
+    d = pd.DataFrame({
+        "channel": "phone", "queue": "Q", "period": "2026-01", "interval_minutes": 30,
+        "forecast_offered": [100.0, 100.0], "offered": [150.0, 50.0], "planned_sl": [0.9, 0.7],
+        "model_sl": [0.7, 0.8], "answered_within": [105.0, 40.0], "effect_volume": [-0.2, 0.1],
+        "effect_aht": 0.0, "effect_staffing": 0.0, "effect_schedule": np.nan, "effect_attendance": np.nan,
+        "effect_other": 0.0, "planned_agents": 20.0, "_h0": 300.0, "_h1": 300.0, "_n1": 20.0})
+    rec = va.aggregate_effects(d, ["channel", "queue", "period"]).iloc[0]
+    assert rec["planned_sl"] == pytest.approx(0.80)
+    assert rec["actual_sl"] == pytest.approx(0.725)
+    assert rec["effect_volume"] == pytest.approx(-0.075)
+    assert rec["effect_aht"] == 0.0 and rec["effect_other"] == 0.0
+    assert rec["planned_agent_hours"] == pytest.approx(20.0)  # 2 half-hours x 20 agents
+    # a plain average of the interval effects (-0.05) or of the SLs (75%) would be wrong
+    assert rec["effect_volume"] != pytest.approx(-0.05)
+
+
+def test_staffing_not_measured_is_null_and_the_rest_still_adds_up():
+    rows = [_plan_actual(120, 300, 24, 130, 320, 18)]
+    eff = va.interval_effects(_frame(rows), staffing_measured=False)
+    assert np.isnan(eff.loc[0, "effect_staffing"])
+    rec = va.decompose(_frame(rows), by="queue", month="2026-01", totals=False, staffing_measured=False)
+    total = rec[["effect_volume", "effect_aht", "effect_other"]].sum(axis=1)
+    assert np.isnan(rec.loc[0, "effect_staffing"])
+    assert total.iloc[0] == pytest.approx(rec.loc[0, "actual_sl"] - rec.loc[0, "planned_sl"], abs=1e-12)
+
+
+# --- the sample operation: a realistic plan and the story built into it -------------------------------
+
+from reportlib.cli import main
+from reportlib.load import open_source
+from reportlib.params import load_params
+from reportlib.sample import SURGE_QUEUE, surge_days
+
+SMALL = ["--start", "2025-01", "--months", "3", "--agents", "40", "--clients", "10"]
+MONTH = "2025-03"  # the sample's last month: the generated Debit Card surge is in it
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("variance") / "data"
+    assert main(["sample-data", "--out", str(out), *SMALL]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def source(sample_dir):
+    return open_source(str(sample_dir), "America/New_York")
+
+
+def test_sample_plan_forecast_errors_are_the_size_the_backtest_reports(source):
+    plan = source.frame("interval_plan")
+    c = source.frame("contacts")
+    c = c[c["channel"].isin(["phone", "chat"]) & ~((c["outcome"] == "abandoned") & (c["wait_s"] < 5))]
+    actual = c.groupby([c["arrived_at"].dt.normalize(), "channel", "queue"], observed=True).size()
+    fc = plan.groupby([plan["interval_start"].dt.normalize(), "channel", "queue"], observed=True)["forecast_offered"].sum()
+    both = pd.concat([actual.rename("a"), fc.rename("f")], axis=1).fillna(0.0)
+    both = both[both["f"] > 0]
+    wape = (both["a"] - both["f"]).abs().sum() / both["a"].sum()
+    # docs/forecasting.md: the model's daily WAPE on the sample is 9.2% (6.5-13.5% by series); this small
+    # sample's queues are a quarter of the default's, so Poisson noise adds a little
+    assert 0.06 < wape < 0.16, wape
+    bias = both["f"].sum() / both["a"].sum() - 1
+    assert abs(bias) < 0.05, bias
+    # handle times: the plan's AHT is last quarter's, within 15% of what the month brought
+    handled = c[c["outcome"] == "handled"]
+    aht = handled.groupby(["channel", "queue"], observed=True)["handle_s"].mean()
+    f_aht = plan[plan["interval_start"] >= "2025-03-01"].groupby(["channel", "queue"], observed=True)["forecast_aht_s"].mean()
+    ratio = (f_aht / aht).dropna()
+    assert len(ratio) == 8 and ((ratio > 0.85) & (ratio < 1.15)).all(), ratio
+
+
+def test_sample_staffing_falls_short_of_plan_on_days_with_unplanned_absence(source):
+    st = source.frame("interval_staffing")
+    plan = source.frame("interval_plan")
+    act = source.frame("agent_activity")
+    day = st["interval_start"].dt.normalize()
+    d = st.groupby(day)[["staffed_agents", "scheduled_agents"]].sum()
+    d["planned"] = plan.groupby(plan["interval_start"].dt.normalize())["planned_agents"].sum()
+    absent = act.groupby("date")["absent_unplanned"].mean().rename("absent")
+    d = d.join(absent, how="inner")
+    d = d[d["planned"] > 50]  # ordinary weekdays
+    # every day with unplanned absence has fewer agents staffed than scheduled; the others as scheduled
+    some = d["absent"] > 0
+    assert some.sum() > 20 and (d.loc[some, "staffed_agents"] < d.loc[some, "scheduled_agents"]).all()
+    assert np.allclose(d.loc[~some, "staffed_agents"], d.loc[~some, "scheduled_agents"], rtol=1e-4)
+    gap = 1 - d["staffed_agents"] / d["scheduled_agents"]
+    assert gap.corr(d["absent"], method="spearman") > 0.8
+    # and the decomposition charges it to attendance: the more absence, the more points it cost
+    from reportlib.variance import variance_for_source
+
+    rec = variance_for_source(source, load_params(None), "2025-02", by="day").records
+    rec = rec[(rec["queue"] == "all") & (rec["channel"] == "phone")].set_index("period")
+    rec.index = pd.to_datetime(rec.index)
+    both = rec.join(d["absent"], how="inner")
+    assert len(both) > 15
+    assert both["effect_attendance"].corr(both["absent"], method="spearman") < -0.5
+    assert (both.loc[both["absent"] > 0, "effect_attendance"] < 0).all()
+
+
+def test_sample_month_waterfall_tells_the_generated_surge(source):
+    from reportlib.variance import variance_for_source, worst_days
+
+    params = load_params(None)
+    res = variance_for_source(source, params, MONTH, by="queue")
+    rec = res.records
+    effects = ["effect_volume", "effect_aht", "effect_staffing", "effect_other"]
+    total = rec[effects].sum(axis=1)
+    assert np.abs(total - (rec["actual_sl"] - rec["planned_sl"])).max() < 1e-9
+    # phone: the surge is the largest effect of the month on Debit Card, and it cost service level
+    row = rec[(rec["channel"] == "phone") & (rec["queue"] == SURGE_QUEUE)].iloc[0]
+    assert row["effect_volume"] < 0 and row["volume_change"] > 0.05
+    assert abs(row["effect_volume"]) == max(abs(row[e]) for e in effects), row[effects]
+    # chat: the surge is the largest cost; the generator staffs chat 1.5 times its workload
+    # (sample.GROUP_BIAS), so staffing above plan is the largest gain, and it comes from the schedule
+    row = rec[(rec["channel"] == "chat") & (rec["queue"] == SURGE_QUEUE)].iloc[0]
+    assert row["effect_volume"] == min(row[e] for e in effects) < 0
+    assert row["effect_staffing"] == max(row[e] for e in effects) > 0
+    assert row["effect_schedule"] > 0 > row["effect_attendance"]
+    # by day: Debit Card phone's worst day is a surge day, and volume is what cost it
+    days = variance_for_source(source, params, MONTH, by="day").records
+    worst = worst_days(days, n=3)
+    dc = worst[(worst["channel"] == "phone") & (worst["queue"] == SURGE_QUEUE)].iloc[0]
+    surge = {d.strftime("%Y-%m-%d") for d in surge_days(pd.date_range("2025-01-01", "2025-03-31"))}
+    assert dc["period"] in surge and dc["cause"] == "volume", dc
+    # other queues of the channel did not surge: the day's volume effect there is small
+    other_q = days[(days["period"] == min(surge)) & (days["channel"] == "phone") & ~days["queue"].isin([SURGE_QUEUE, "all"])]
+    dcd = days[(days["period"] == min(surge)) & (days["channel"] == "phone") & (days["queue"] == SURGE_QUEUE)].iloc[0]
+    assert (other_q["effect_volume"].abs() < abs(dcd["effect_volume"]) / 3).all()
+
+
+def test_cli_variance_json_csv_and_clear_errors(sample_dir, tmp_path, capsys):
+    import json
+    import shutil
+
+    assert main(["variance", "--data", str(sample_dir), "--month", MONTH, "--by", "week"]) == 0
+    out, err = capsys.readouterr()
+    rec = pd.DataFrame(json.loads(out))
+    assert {"channel", "queue", "period", "planned_sl", "actual_sl", "effect_volume", "effect_aht", "effect_staffing",
+            "effect_schedule", "effect_attendance", "effect_other", "forecast_offered", "offered"} <= set(rec.columns)
+    assert "plan from interval_plan" in err
+    assert main(["variance", "--data", str(sample_dir), "--month", MONTH, "--format", "csv"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[0].startswith("channel,queue,period,planned_sl,actual_sl")
+    # usage errors exit 2
+    with pytest.raises(SystemExit) as exc:
+        main(["variance", "--data", str(sample_dir), "--month", "2025-13"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["variance", "--data", str(sample_dir), "--month", MONTH, "--by", "hour"])
+    assert exc.value.code == 2
+    capsys.readouterr()
+    # without interval_staffing: staffing not measurable, said why; effects still add up
+    bare = tmp_path / "bare"
+    shutil.copytree(sample_dir, bare)
+    (bare / "interval_staffing.csv").unlink()
+    assert main(["variance", "--data", str(bare), "--month", MONTH]) == 0
+    out, err = capsys.readouterr()
+    rec = pd.DataFrame(json.loads(out))
+    assert rec["effect_staffing"].isna().all()
+    assert "not measurable" in err and "agent_activity holds daily totals" in err
+    total = rec[["effect_volume", "effect_aht", "effect_other"]].sum(axis=1)
+    assert np.abs(total - (rec["actual_sl"] - rec["planned_sl"])).max() < 1e-9
+    # without interval_plan and no vintages: one line, exit 1
+    (bare / "interval_plan.csv").unlink()
+    assert main(["variance", "--data", str(bare), "--month", MONTH]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no interval_plan table" in err and "--vintages" in err
+    # a month without contacts: one line, exit 1
+    assert main(["variance", "--data", str(sample_dir), "--month", "2024-06"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "2024-06" in err
+    # a broken plan file names file, row and column
+    broken = tmp_path / "broken"
+    shutil.copytree(sample_dir, broken)
+    lines = (broken / "interval_plan.csv").read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[4] = "-3"
+    lines[5] = ",".join(cells)
+    (broken / "interval_plan.csv").write_text("\n".join(lines) + "\n")
+    assert main(["variance", "--data", str(broken), "--month", MONTH]) == 1
+    err = capsys.readouterr().err
+    assert "interval_plan.csv row 6, column forecast_offered" in err
+
+
+def test_without_interval_plan_the_forecast_vintage_before_the_month_is_the_plan(sample_dir, tmp_path, capsys):
+    import json
+    import shutil
+
+    from reportlib import forecast as fc
+
+    bare = tmp_path / "noplan"
+    shutil.copytree(sample_dir, bare)
+    (bare / "interval_plan.csv").unlink()
+    # a vintage made on 28 February for March: each day's actual volume + 10% (a forecast 10% too high),
+    # and an older one made in January that must not be used
+    src = open_source(str(sample_dir), "America/New_York")
+    daily = fc.volume_from_source(src)
+    march = daily[(daily["date"] >= "2025-03-01") & (daily["date"] < "2025-04-01")].copy()
+    march["forecast"] = march["volume"] * 1.1
+    march["lower"], march["upper"] = march["forecast"] * 0.9, march["forecast"] * 1.1
+    vint = tmp_path / "vintages"
+    fc.archive_vintage(march, vint, "2025-02-28", created_at="2025-02-28 06:00")
+    old = march.assign(forecast=march["volume"] * 3.0)
+    fc.archive_vintage(old, vint, "2025-01-31", created_at="2025-01-31 06:00")
+    late = march.assign(forecast=march["volume"] * 0.2)  # made after the month started: not a plan
+    fc.archive_vintage(late, vint, "2025-03-10", created_at="2025-03-10 06:00")
+    assert main(["variance", "--data", str(bare), "--month", MONTH, "--vintages", str(vint)]) == 0
+    out, err = capsys.readouterr()
+    assert "the forecast vintage made on 2025-02-28" in err
+    rec = pd.DataFrame(json.loads(out))
+    allq = rec[rec["queue"] == "all"]
+    # the plan's contacts are the vintage's: 10% above what came, so volume was 1/1.1 - 1 = -9.1% of forecast
+    assert np.allclose(allq["volume_change"], 1 / 1.1 - 1, atol=0.01)
+    total = rec[["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum(axis=1)
+    assert np.abs(total - (rec["actual_sl"] - rec["planned_sl"])).max() < 1e-9
+    # the agents it required meet the target on the forecast: planned SL at least 80% on each channel
+    assert (allq["planned_sl"] >= 0.8).all()
+    # no vintage before the month: a one-line error naming the cause
+    only_late = tmp_path / "late"
+    fc.archive_vintage(late, only_late, "2025-03-10", created_at="2025-03-10 06:00")
+    assert main(["variance", "--data", str(bare), "--month", MONTH, "--vintages", str(only_late)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no forecast vintage made before 2025-03" in err
+
+
+def test_shape_interval_models_each_interval_as_counted_and_day_moves_bursts_to_other():
+    # one day, two intervals planned 100 + 100 at the same plan; 150 + 50 came (a burst, the day on forecast)
+    rows = [_plan_actual(100, 300, 20, 150, 300, 20, within=90), _plan_actual(100, 300, 20, 50, 300, 20, within=45)]
+    frame = _frame(rows)
+    frame.loc[1, "interval_start"] = pd.Timestamp("2026-01-05 09:30")
+    day = va.interval_effects(frame, shape="day")
+    assert (day["effect_volume"] == 0.0).all()  # the day was on forecast: no volume effect
+    rec = va.decompose(frame, by="queue", month="2026-01", totals=False, shape="day")
+    assert rec.loc[0, "effect_volume"] == 0.0  # and no mix either: both intervals were planned alike
+    assert rec.loc[0, "effect_other"] == pytest.approx(rec.loc[0, "actual_sl"] - rec.loc[0, "planned_sl"], abs=1e-12)
+    per = va.interval_effects(frame, shape="interval")
+    planned = erlang_a_service_level(20, 100, 300, 1800, 30, 300)
+    assert per.loc[0, "effect_volume"] == pytest.approx(erlang_a_service_level(20, 150, 300, 1800, 30, 300) - planned)
+    assert per.loc[1, "effect_volume"] == pytest.approx(erlang_a_service_level(20, 50, 300, 1800, 30, 300) - planned)
+    with pytest.raises(va.UsageError):
+        va.interval_effects(frame, shape="week")
+
+
+def test_report_pieces_commentary_waterfall_worst_days():
+    rec = {"channel": "phone", "queue": "all", "planned_sl": 0.80, "actual_sl": 0.739, "effect_volume": -0.042,
+           "effect_aht": -0.011, "effect_staffing": -0.004, "effect_schedule": 0.001, "effect_attendance": -0.005,
+           "effect_other": -0.004, "volume_change": 0.039}
+    line = va.commentary_line(rec)
+    assert line == ("Phone service level missed the 80% plan by 6.1 points (73.9%): volume 3.9% above forecast cost "
+                    "4.2 points, handle time cost 1.1, staffing cost 0.4, other cost 0.4.")
+    fig = va.waterfall_chart({**rec, "queue": "<b>Cards</b>"})
+    w = fig.data[0]
+    assert list(w.measure) == ["absolute", "relative", "relative", "relative", "relative", "relative", "total"]
+    assert sum(w.y[1:-1]) == pytest.approx(w.y[-1] - w.y[0])  # the steps land on the actual SL
+    assert "<b>" not in fig.layout.title.text  # a queue name from data is shown literally
+    days = pd.DataFrame([
+        {**rec, "period": "2026-01-05", "offered": 1000.0, "actual_sl": 0.70, "effect_volume": -0.08,
+         "effect_other": -0.004},
+        {**rec, "period": "2026-01-10", "offered": 10.0, "actual_sl": 0.30, "effect_volume": 0.0,
+         "effect_staffing": -0.49, "effect_other": -0.004},
+        {**rec, "period": "2026-01-06", "offered": 900.0, "actual_sl": 0.83, "effect_volume": 0.02}])
+    worst = va.worst_days(days, n=2)
+    # the busy Monday cost 100 contacts, the Saturday 5: the Monday comes first, and a day above plan never
+    assert list(worst["period"]) == ["2026-01-05", "2026-01-10"]
+    assert list(worst["cause"]) == ["volume", "staffing"]
