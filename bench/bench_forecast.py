@@ -153,7 +153,7 @@ def main(argv=None) -> int:
 
         data = args.data
         if not data:
-            from reportlib.data.sample import sample_data
+            from reportlib.planning.sample import sample_data
 
             data = tempfile.mkdtemp(prefix="reportlib-bench-")
             print(f"generating the sample operation into {data} (not timed) ...", flush=True)

@@ -43,9 +43,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
-    from reportlib.load import open_source
-    from reportlib.params import load_params
-    from reportlib.variance import variance_for_source
+    from reportlib.data.load import open_source
+    from reportlib.core.params import load_params
+    from reportlib.planning.variance import variance_for_source
 
     month = args.month
     if month is None:

@@ -22,7 +22,7 @@ _MADE: list[str] = []
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get("REPORTLIB_DATA"):
         return
-    from reportlib.data.sample import sample_data
+    from reportlib.planning.sample import sample_data
 
     folder = tempfile.mkdtemp(prefix="reportlib-nbval-")
     _MADE.append(folder)

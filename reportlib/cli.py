@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_sample_data(args: argparse.Namespace) -> int:
-    from reportlib.data.sample import sample_data
+    from reportlib.planning.sample import sample_data
 
     rows, seconds = sample_data(args.out, seed=args.seed, start=args.start, months=args.months,
                                 agents=args.agents, clients=args.clients)
@@ -298,7 +298,7 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
 
 def _cmd_variance(args: argparse.Namespace) -> int:
     """Plan-vs-actual records (reportlib.variance); where the plan and staffing came from goes to stderr."""
-    from .variance import variance_for_source
+    from reportlib.planning.variance import variance_for_source
 
     params, source = _open(args)
     result = variance_for_source(source, params, args.month, by=args.by, vintages=args.vintages, shape=args.shape)

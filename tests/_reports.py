@@ -45,7 +45,7 @@ def _csv(path: Path) -> pd.DataFrame:
 
 def make_sample(folder: Path) -> Path:
     """The small sample operation with markup planted in names and reasons."""
-    from reportlib.data.sample import sample_data
+    from reportlib.planning.sample import sample_data
 
     sample_data(folder, seed=11, start="2025-01", months=4, agents=30, clients=6)
     agents = _csv(folder / "agents.csv")

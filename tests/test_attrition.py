@@ -599,10 +599,10 @@ def test_hr_kaplan_meier_median_matches_lifelines(hr_agents, hr_plain):
 def sample_roster(agents: int) -> pd.DataFrame:
     """The agents table of `reportlib sample-data --seed 42 --start 2024-01 --months 24 --agents N`.
 
-    reportlib.data.sample.generate_roster builds the same roster as the full generator (same seed streams; checked
+    reportlib.planning.sample.generate_roster builds the same roster as the full generator (same seed streams; checked
     equal to generate_sample(...).tables["agents"]) in under a second, without the contacts.
     """
-    sample = pytest.importorskip("reportlib.data.sample", reason="the sample generator (reportlib/data/sample.py) is not there")
+    sample = pytest.importorskip("reportlib.planning.sample", reason="the sample generator (reportlib/planning/sample.py) is not there")
     return sample.generate_roster(sample.SampleConfig(start="2024-01", seed=42, months=24, agents=agents))
 
 

@@ -502,7 +502,7 @@ def test_forecast_report_end_to_end_with_vintages(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def small_sample(tmp_path_factory):
     """A small sample operation (15 months, 30 agents, 8 clients) from the generator, opened as a Source."""
-    sample = pytest.importorskip("reportlib.data.sample")
+    sample = pytest.importorskip("reportlib.planning.sample")
     from reportlib.data.load import open_source
 
     folder = tmp_path_factory.mktemp("sample")

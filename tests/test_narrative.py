@@ -275,7 +275,7 @@ def test_monthly_summary_against_hand_computed_figures(tmp_path):
 @pytest.fixture(scope="module")
 def two_sources(tmp_path_factory):
     """A small generated operation, and a copy holding one client's contacts and clients row alone."""
-    from reportlib.data import sample
+    from reportlib.planning import sample
     from reportlib.data.load import open_source
 
     root = tmp_path_factory.mktemp("clients")

@@ -20,8 +20,8 @@ import yaml
 
 from reportlib.cli import main
 from reportlib.data.contract import TABLES
-from reportlib.data.sample import SAMPLE_TABLES, SampleConfig, default_start, erlang_a_waits, generate_roster, generate_sample, write_table
-from reportlib.data.sample import _arrow_column
+from reportlib.planning.sample import SAMPLE_TABLES, SampleConfig, default_start, erlang_a_waits, generate_roster, generate_sample, write_table
+from reportlib.planning.sample import _arrow_column
 
 TZ = "America/New_York"
 SMALL = ["--start", "2025-01", "--months", "3", "--agents", "40", "--clients", "10"]

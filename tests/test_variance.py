@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportlib import variance as va
-from reportlib.staffing import erlang_a_service_level
+from reportlib.planning import variance as va
+from reportlib.reports import plan_vs_actual as pva
+from reportlib.planning.staffing import erlang_a_service_level
 
 
 def _frame(rows):
@@ -137,9 +138,9 @@ def test_staffing_not_measured_is_null_and_the_rest_still_adds_up():
 # --- the sample operation: a realistic plan and the story built into it -------------------------------
 
 from reportlib.cli import main
-from reportlib.load import open_source
-from reportlib.params import load_params
-from reportlib.sample import SURGE_QUEUE, surge_days
+from reportlib.data.load import open_source
+from reportlib.core.params import load_params
+from reportlib.planning.sample import SURGE_QUEUE, surge_days
 
 SMALL = ["--start", "2025-01", "--months", "3", "--agents", "40", "--clients", "10"]
 MONTH = "2025-03"  # the sample's last month: the generated Debit Card surge is in it
@@ -196,7 +197,7 @@ def test_sample_staffing_falls_short_of_plan_on_days_with_unplanned_absence(sour
     gap = 1 - d["staffed_agents"] / d["scheduled_agents"]
     assert gap.corr(d["absent"], method="spearman") > 0.8
     # and the decomposition charges it to attendance: the more absence, the more points it cost
-    from reportlib.variance import variance_for_source
+    from reportlib.planning.variance import variance_for_source
 
     rec = variance_for_source(source, load_params(None), "2025-02", by="day").records
     rec = rec[(rec["queue"] == "all") & (rec["channel"] == "phone")].set_index("period")
@@ -208,7 +209,7 @@ def test_sample_staffing_falls_short_of_plan_on_days_with_unplanned_absence(sour
 
 
 def test_sample_month_waterfall_tells_the_generated_surge(source):
-    from reportlib.variance import variance_for_source, worst_days
+    from reportlib.planning.variance import variance_for_source, worst_days
 
     params = load_params(None)
     res = variance_for_source(source, params, MONTH, by="queue")
@@ -296,7 +297,7 @@ def test_without_interval_plan_the_forecast_vintage_before_the_month_is_the_plan
     import json
     import shutil
 
-    from reportlib import forecast as fc
+    from reportlib.planning import forecast as fc
 
     bare = tmp_path / "noplan"
     shutil.copytree(sample_dir, bare)
@@ -355,10 +356,10 @@ def test_report_pieces_commentary_waterfall_worst_days():
     rec = {"channel": "phone", "queue": "all", "planned_sl": 0.80, "actual_sl": 0.739, "effect_volume": -0.042,
            "effect_aht": -0.011, "effect_staffing": -0.004, "effect_schedule": 0.001, "effect_attendance": -0.005,
            "effect_other": -0.004, "volume_change": 0.039}
-    line = va.commentary_line(rec)
+    line = pva.commentary_line(rec)
     assert line == ("Phone service level missed the 80% plan by 6.1 points (73.9%): volume 3.9% above forecast cost "
                     "4.2 points, handle time cost 1.1, staffing cost 0.4, other cost 0.4.")
-    fig = va.waterfall_chart({**rec, "queue": "<b>Cards</b>"})
+    fig = pva.waterfall_chart({**rec, "queue": "<b>Cards</b>"})
     w = fig.data[0]
     assert list(w.measure) == ["absolute", "relative", "relative", "relative", "relative", "relative", "total"]
     assert sum(w.y[1:-1]) == pytest.approx(w.y[-1] - w.y[0])  # the steps land on the actual SL

@@ -1059,7 +1059,7 @@ def ensure_sample(location: str, log=None) -> bool:
     log = log or sys.stderr
     print(f"reportlib run: no data at {location}; creating the sample operation there "
           f"(as `reportlib sample-data --out {location}` would) ...", file=log, flush=True)
-    from reportlib.data.sample import sample_data
+    from reportlib.planning.sample import sample_data
 
     rows, seconds = sample_data(location)
     counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())

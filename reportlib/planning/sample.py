@@ -1498,7 +1498,7 @@ def _plan_tables(cfg: SampleConfig, cal: _Calendar, days: _Days, lam_f: np.ndarr
     the actual load). Scheduled: the same split of the group's agents on plus the agents absent
     unplanned that half-hour (shared among the groups in proportion to their agents on).
     """
-    from .staffing import erlang_a_service_level
+    from reportlib.planning.staffing import erlang_a_service_level
 
     n_days = cal.n
     live = np.flatnonzero(P_CHANNEL != 2)

@@ -46,8 +46,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ReportlibError, UsageError
-from .staffing import erlang_a_service_level, estimate_patience
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.planning.staffing import erlang_a_service_level, estimate_patience
 
 KEYS = ["channel", "queue"]
 BY_CHOICES = ("queue", "day", "week")
@@ -470,7 +470,7 @@ def plan_from_vintage(vintages: pd.DataFrame, month: str, history: pd.DataFrame,
     month; forecast_aht_s is `aht` (channel, queue, aht_s: the weeks before the month); planned_agents
     the agents the forecast required (Erlang A at the service targets, `patience` per queue).
     """
-    from . import forecast as fc
+    from reportlib.planning import forecast as fc
 
     first = pd.Period(month, freq="M").start_time
     v = vintages.copy()
@@ -507,7 +507,7 @@ def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: 
     estimated from the month's abandons (staffing.estimate_patience). Phone and chat only. `shape`: see
     interval_effects.
     """
-    from .metrics import month_bounds
+    from reportlib.core.months import month_bounds
 
     if by not in BY_CHOICES:
         raise UsageError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
@@ -525,7 +525,7 @@ def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: 
         plan_source = "interval_plan"
         actual = actual_intervals(source, start, end, minutes, answer, short)
     else:
-        from . import forecast as fc
+        from reportlib.planning import forecast as fc
 
         minutes = 30
         if vintages is None:
@@ -649,103 +649,13 @@ def worst_days(day_records: pd.DataFrame, n: int = 3, queue: str | None = None) 
     return d[cols].reset_index(drop=True)
 
 
-def _points(share: float) -> str:
-    return f"{abs(share) * 100:.1f}"
-
-
-def _pct(share: float) -> str:
-    text = f"{share * 100:.1f}"
-    return text.removesuffix(".0") + "%"
-
-
-def commentary_line(record: Mapping[str, Any], label: str | None = None) -> str:
-    """One sentence for the pack, e.g. 'Phone service level missed the 80% plan by 6.1 points: volume 3.9%
-    above forecast cost 4.2 points, handle time 1.1, staffing 0.4, other 0.4.' Effects in order of size;
-    'cost' for a loss, 'added' for a gain."""
-    planned, actual = float(record["planned_sl"]), float(record["actual_sl"])
-    gap = actual - planned
-    who = label or f"{str(record['channel']).capitalize()} service level"
-    if not np.isfinite(gap):
-        return f"{who}: no contacts offered against a plan of {_pct(planned)}."
-    verb = "missed" if gap < 0 else "beat"
-    head = f"{who} {verb} the {_pct(planned)} plan by {_points(gap)} points ({_pct(actual)})"
-    if abs(gap) < 0.0005:
-        head = f"{who} met the {_pct(planned)} plan ({_pct(actual)})"
-    items = [(k, float(record[k])) for k in CAUSES if record.get(k) is not None and np.isfinite(float(record[k]))]
-    items.sort(key=lambda kv: -abs(kv[1]))
-    parts = []
-    for i, (k, v) in enumerate(items):
-        name = CAUSES[k]
-        if k == "effect_volume":
-            change = record.get("volume_change")
-            if change is not None and np.isfinite(float(change)):
-                name = f"volume {_points(float(change))}% {'above' if change >= 0 else 'below'} forecast"
-        word = "cost" if v < 0 else "added"
-        parts.append(f"{name} {word} {_points(v)}" + (" points" if i == 0 else ""))
-    if record.get("effect_staffing") is None or not np.isfinite(float(record["effect_staffing"])):
-        parts.append("staffing not measurable")
-    return head + (": " + ", ".join(parts) if parts else "") + "."
-
-
-def waterfall_chart(record: Mapping[str, Any], title: str | None = None) -> Any:
-    """A plotly waterfall in SL points: planned SL, each effect (staffing as schedule and attendance when
-    measured), actual SL. Labels from data are escaped."""
-    import plotly.graph_objects as go
-
-    from .charts import TEMPLATE_NAME, safe_text
-
-    steps = [("Planned SL", float(record["planned_sl"]) * 100, "absolute")]
-    steps.append(("Volume", float(record["effect_volume"]) * 100, "relative"))
-    steps.append(("Handle time", float(record["effect_aht"]) * 100, "relative"))
-    sched, att = record.get("effect_schedule"), record.get("effect_attendance")
-    if sched is not None and att is not None and np.isfinite(float(sched)) and np.isfinite(float(att)):
-        steps.append(("Schedule", float(sched) * 100, "relative"))
-        steps.append(("Attendance", float(att) * 100, "relative"))
-    elif record.get("effect_staffing") is not None and np.isfinite(float(record["effect_staffing"])):
-        steps.append(("Staffing", float(record["effect_staffing"]) * 100, "relative"))
-    steps.append(("Other", float(record["effect_other"]) * 100, "relative"))
-    steps.append(("Actual SL", float(record["actual_sl"]) * 100, "total"))
-    fig = go.Figure(go.Waterfall(
-        x=[s[0] for s in steps], y=[s[1] for s in steps], measure=[s[2] for s in steps],
-        text=[f"{s[1]:+.1f}" if s[2] == "relative" else f"{s[1]:.1f}%" for s in steps], textposition="outside",
-        decreasing=dict(marker=dict(color="#c62828")), increasing=dict(marker=dict(color="#2e7d32")),
-        totals=dict(marker=dict(color="#1f5aa6")), connector=dict(line=dict(color="#c3c8d1")),
-        hovertemplate="%{x}: %{y:.1f}<extra></extra>"), layout=dict(template=TEMPLATE_NAME))
-    lo = min(float(record["planned_sl"]), float(record["actual_sl"])) * 100
-    fig.update_layout(title=dict(text=safe_text(title or f"{record['channel']} / {record['queue']}")),
-                      yaxis=dict(title_text="service level, % (effects in points)",
-                                 range=[max(0.0, lo - 15), 100]), showlegend=False, height=340)
-    return fig
-
-
-def sla_waterfalls(result: Variance) -> list[Any]:
-    """One waterfall per channel and queue of a by-queue Variance (the channel totals first)."""
-    rec = result.records.copy()
-    rec["_c"] = rec["channel"].map(lambda c: LIVE_CHANNELS.index(c) if c in LIVE_CHANNELS else 9)
-    rec["_q"] = (rec["queue"] != "all").astype(int)
-    rec = rec.sort_values(["_c", "channel", "_q", "queue"], kind="stable")
-    figs = []
-    for r in rec.to_dict("records"):
-        if not np.isfinite(r["actual_sl"]):
-            continue
-        name = "all queues" if r["queue"] == "all" else r["queue"]
-        figs.append(waterfall_chart(r, title=f"{str(r['channel']).capitalize()} — {name}: plan vs actual"))
-    return figs
-
-
-def pack_commentary(result: Variance) -> list[str]:
-    """The pack's commentary: one line per live channel from the all-queues record."""
-    rec = result.records[result.records["queue"] == "all"]
-    return [commentary_line(r) for r in rec.to_dict("records")]
-
-
 def staffing_beside_adherence(source: Any, params: Mapping[str, Any], month: str, weekly: Variance | None = None
                               ) -> pd.DataFrame:
     """Per week (Monday) and live channel: the staffing effect on service level (points lost or won against
     plan; schedule and attendance parts) beside schedule adherence and absence shrinkage from
     agent_activity (shares 0..1). `weekly` may pass a by-week Variance already computed."""
-    from .metrics import month_bounds
-    from .workforce import workforce_kpis
+    from reportlib.core.months import month_bounds
+    from reportlib.metrics.workforce import workforce_kpis
 
     v = weekly or variance_for_source(source, params, month, by="week")
     rec = v.records[v.records["queue"] == "all"][["period", "channel", "effect_staffing", "effect_schedule",
@@ -760,58 +670,3 @@ def staffing_beside_adherence(source: Any, params: Mapping[str, Any], month: str
         rec["adherence"] = np.nan
         rec["absence_shrinkage"] = np.nan
     return rec.rename(columns={"period": "week"}).reset_index(drop=True)
-
-
-# --- report sections (one call each; the notebooks only display what these return) --------------------
-
-
-def month_variance(source: Any, params: Mapping[str, Any], month: str, by: str = "queue") -> Variance:
-    """variance_for_source, remembered on the source (reports in one warm kernel share it)."""
-    if hasattr(source, "memo"):
-        return source.memo(("variance", str(month), by), lambda: variance_for_source(source, params, str(month), by=by))
-    return variance_for_source(source, params, str(month), by=by)
-
-
-def _pts(values: pd.Series) -> pd.Series:
-    return (values.astype(float) * 100).round(1)
-
-
-def describe_sources(result: Variance) -> str:
-    """One caption line: where the plan and the staffed agents came from."""
-    text = f"Plan: {result.plan_source}. Staffed agents: {result.staffing_source}."
-    return text + (" " + " ".join(n[0].upper() + n[1:] + "." for n in result.notes) if result.notes else "")
-
-
-def sla_section(source: Any, params: Mapping[str, Any], month: str) -> dict[str, Any]:
-    """The SLA report's plan-vs-actual section: waterfalls (one per channel total and queue), the table of
-    records in points, and the caption. Effects and plans in points (share x 100)."""
-    result = month_variance(source, params, month)
-    rec = result.records
-    table = pd.DataFrame({"channel": rec["channel"], "queue": rec["queue"], "planned_sl": rec["planned_sl"],
-                          "actual_sl": rec["actual_sl"], "volume_change": rec["volume_change"],
-                          "volume": _pts(rec["effect_volume"]), "aht": _pts(rec["effect_aht"]),
-                          "staffing": _pts(rec["effect_staffing"]), "other": _pts(rec["effect_other"])})
-    return {"figures": sla_waterfalls(result), "table": table, "caption": describe_sources(result)}
-
-
-def pack_section(source: Any, params: Mapping[str, Any], month: str, n_days: int = 3) -> dict[str, Any]:
-    """The monthly pack's plan-vs-actual lines (one per live channel) and the month's worst days per channel
-    with their dominant cause (points lost against plan; the cause's cost in points)."""
-    result = month_variance(source, params, month)
-    days = month_variance(source, params, month, by="day")
-    worst = worst_days(days.records, n=n_days, queue="all")
-    table = pd.DataFrame({"day": pd.to_datetime(worst["period"]).dt.strftime("%a %d %b"), "channel": worst["channel"],
-                          "planned_sl": worst["planned_sl"], "actual_sl": worst["actual_sl"],
-                          "points": _pts(worst["gap"]), "cause": worst["cause"],
-                          "cause_points": _pts(worst["cause_effect"]), "volume_change": worst["volume_change"]})
-    return {"commentary": pack_commentary(result), "worst_days": table, "caption": describe_sources(result)}
-
-
-def team_section(source: Any, params: Mapping[str, Any], month: str) -> pd.DataFrame:
-    """The team report's view: per week and live channel, service level points won or lost to staffing
-    (schedule and attendance parts) beside adherence and absence (shares)."""
-    t = staffing_beside_adherence(source, params, month, weekly=month_variance(source, params, month, by="week"))
-    for c in ("effect_staffing", "effect_schedule", "effect_attendance"):
-        t[c] = _pts(t[c])
-    return t[["week", "channel", "effect_staffing", "effect_schedule", "effect_attendance", "adherence",
-              "absence_shrinkage"]]
