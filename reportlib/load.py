@@ -15,7 +15,6 @@ import copy
 import csv
 import hashlib
 import io
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -98,16 +97,18 @@ def _show(value) -> str:
 def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
     """Map each contract table to its file in `folder` (name.csv, .tsv, .txt, .parquet, .xlsx)."""
     found: dict[str, list[Path]] = {}
-    for path in sorted(folder.iterdir()):
-        if not path.is_file():
-            continue
-        lower = path.name.lower()
-        for suffix in FILE_SUFFIXES:
-            if lower.endswith(suffix):
-                stem = lower[: -len(suffix)]
-                if stem in TABLES:
-                    found.setdefault(stem, []).append(path)
     problems = []
+    home = folder.resolve()
+    for path in sorted(folder.iterdir()):
+        lower = path.name.lower()
+        stem = next((lower[: -len(s)] for s in FILE_SUFFIXES if lower.endswith(s)), None)
+        if stem not in TABLES:
+            continue
+        why = _unsafe_table_file(path, home)
+        if why:
+            problems.append(Problem(path.name, None, why))
+            continue
+        found.setdefault(stem, []).append(path)
     files = {}
     for name, paths in found.items():
         if len(paths) > 1:
@@ -115,6 +116,26 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
                                     f"table {name} is given by {len(paths)} files; keep exactly one"))
         files[name] = paths[0]
     return files, problems
+
+
+def _unsafe_table_file(path: Path, home: Path) -> str | None:
+    """Why the table file `path` in data folder `home` must not be read, or None when it may.
+
+    A link is followed only when its target stays inside the data folder; a folder, a pipe or a
+    device named like a table is refused (a pipe would block the reader, /dev/zero would never end).
+    """
+    import stat
+
+    try:
+        target = path.resolve(strict=True)
+        st = os.stat(target)
+    except (OSError, RuntimeError):  # a dangling link or a link loop
+        return "a link to nothing readable; expected a table file"
+    if path.is_symlink() and not target.is_relative_to(home):
+        return "a link to a file outside the data folder; copy the file into the folder instead"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file; expected a table file"
+    return None
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -150,14 +171,17 @@ def read_raw(path: Path) -> pd.DataFrame:
         data = fh.read()
     if not data.strip():
         raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
-    if b"\x00" in data[:65536]:
-        raise DataError([f"{name}: not a text file (it holds binary data); expected CSV text"])
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        where = f" row {line}" if nul >= 65536 else ""  # a text file with a NUL deep inside
+        raise DataError([f"{name}{where}: not a text file (it holds binary data: a NUL byte); expected CSV text"])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise DataError([f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]) from None
-    header = text.split("\n", 1)[0]
+    header = text[: text.find("\n")] if "\n" in text else text
     sep = _sniff_delimiter(header)
     frame = _read_csv_fast(data, sep)
     if frame is None:  # pyarrow refused the file: pandas names the offending row
@@ -190,18 +214,44 @@ def _read_csv_fast(data: bytes, sep: str) -> pd.DataFrame | None:
 
 
 def _read_csv_checked(text: str, sep: str, name: str) -> pd.DataFrame:
-    """The slower pandas parser, for files pyarrow refuses: it reports the malformed row."""
+    """The slower Python parser, for files pyarrow refuses: it names every row with the wrong number of fields.
+
+    Rows are counted as records, spreadsheet style (the header is row 1; blank lines are skipped).
+    A last row cut short (no final newline) is named as such.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    records: list[list[str]] = []
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            na_filter=False, quoting=csv.QUOTE_MINIMAL, skipinitialspace=False)
-    except pd.errors.ParserError as exc:
-        msg = str(exc)
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if m:
-            raise DataError([f"{name} row {m.group(2)}: expected {m.group(1)} fields separated by "
-                             f"{_sep_name(sep)}, found {m.group(3)}"]) from None
-        raise DataError([f"{name}: cannot be read as CSV ({msg.strip()})"]) from None
-    return frame
+        for record in reader:
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # a blank line
+            records.append(record)
+    except csv.Error as exc:
+        raise DataError([f"{name} row {len(records) + 1}: cannot be read as CSV ({_one_line(str(exc))})"]) from None
+    header = [h.strip() for h in records[0]]
+    seen: set[str] = set()
+    twice = [h for h in header if h in seen or seen.add(h)]
+    if twice:
+        raise DataError([f"{name} row 1: column {_one_line(twice[0], 60)} appears more than once in the header"])
+    width = len(header)
+    bad = [(i + 1, len(r)) for i, r in enumerate(records) if len(r) != width]
+    if bad:
+        cut = not text.endswith(("\n", "\r")) and bad[-1][0] == len(records)
+        hint = " (the file ends in the middle of this row: was it cut short?)" if cut and len(bad) == 1 else ""
+        what = f"{width} fields separated by {_sep_name(sep)}"
+        if len(bad) == 1:
+            row, n = bad[0]
+            raise DataError([f"{name} row {row}: expected {what}, found {n}{hint}"])
+        shown = ", ".join(f"{row} (found {n})" for row, n in bad[:MAX_ROWS_SHOWN])
+        end = " (the last row is cut short: no final newline)" if cut else ""
+        raise DataError([f"{name}: expected {what} in {len(bad):,} rows (first rows: {shown}){end}"])
+    return pd.DataFrame(records[1:], columns=header, dtype=object)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """`text` on one line (runs of whitespace, including CR/LF, become one space), cut to `limit` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _sep_name(sep: str) -> str:
@@ -353,6 +403,7 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
     problems += _required_when(frame, table, failed, file)
     problems += _unique_together(frame, table, file)
     problems += _table_rules(frame, table, file)
+    problems += _id_problems(frame, table, file)
     problems += _warnings(frame, raw.reset_index(drop=True), table, file)
     return frame, problems
 
@@ -423,6 +474,37 @@ def _table_rules(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
     return out
 
 
+# Ids of agents and clients become file names and e-mail addresses (client_review_<id>.html,
+# account-team+<id>@...). 64 characters is the longest local part of an e-mail address (RFC 5321
+# 4.5.3.1.1), so a longer id can never be substituted into one; it is an error. Characters outside
+# letters, digits and - _ . are changed or refused on those paths: a warning.
+MAX_ID_LENGTH = 64
+SAFE_ID = r"^[A-Za-z0-9_.-]+$"
+ID_COLUMNS = {"agents": "agent_id", "clients": "client_id"}
+
+
+def _id_problems(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
+    """Ids (agents.agent_id, clients.client_id) longer than MAX_ID_LENGTH (error) or outside SAFE_ID (warning)."""
+    column = ID_COLUMNS.get(table.name)
+    if column is None or column not in frame or len(frame) == 0:
+        return []
+    ids = frame[column]
+    text = ids.astype("string")
+    present = ids.notna().to_numpy()
+    out = []
+    long_ = present & (text.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy()
+    if long_.any():
+        out.append(_problem(file, column, f"an id of at most {MAX_ID_LENGTH} characters "
+                                          f"(ids become file names and e-mail addresses)",
+                            np.flatnonzero(long_), ids))
+    unsafe = present & ~long_ & ~text.str.match(SAFE_ID).fillna(False).to_numpy()
+    if unsafe.any():
+        out.append(_problem(file, column, "an id of letters, digits, '-', '_' and '.' only (other characters "
+                                          "are unsafe in file names and e-mail addresses)",
+                            np.flatnonzero(unsafe), ids, severity="warning"))
+    return out
+
+
 def _warnings(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str) -> list[Problem]:
     """Doubtful values that do not stop a report; counted and shown in the data-quality note."""
     out = []
@@ -450,8 +532,14 @@ def cache_dir() -> Path:
 
 
 def _file_key(path: Path, tz: str) -> str:
+    """The cache key of a data file: its path, size, modification and change times, inode, and `tz`.
+
+    The change time (ctime) cannot be set by a user, so a file rewritten with the same size and a
+    restored modification time still gets a new key.
+    """
     st = path.stat()
-    text = f"{CONTRACT_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{tz}"
+    text = (f"{CONTRACT_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|"
+            f"{st.st_dev}|{st.st_ino}|{tz}")
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -474,6 +562,8 @@ class Source:
         self._files: dict[str, Path] = {}
         self._db_tables: set[str] = set()
         self._problems: list[Problem] = []
+        self._failed: dict[str, DataError] = {}
+        self._parquet: dict[str, Path] = {}  # the cache file each table is served from
         if location.startswith("duckdb://"):
             path = location[len("duckdb://"):]
             path = path[1:] if path.startswith("//") else path
@@ -565,14 +655,37 @@ class Source:
         self._check_references(name)
 
     def _load_file(self, name: str) -> None:
+        if name in self._failed:
+            raise self._failed[name]
+        try:
+            self._load_file_once(name)
+        except DataError as exc:
+            self._failed[name] = exc  # parsed once; validate and later callers get the same lines
+            raise
+
+    def _load_file_once(self, name: str) -> None:
+        import duckdb
+
+        from .cache import CacheEntry, usable_dir
+
         path = self._files[name]
         key = _file_key(path, self.tz)
-        cdir = cache_dir()
-        parquet, meta = cdir / f"{name}-{key}.parquet", cdir / f"{name}-{key}.json"
-        if parquet.exists() and meta.exists():
-            self.warnings += json.loads(meta.read_text())["warnings"]
-            self.con.read_parquet(parquet, table_name=name)
-            return
+        cdir = usable_dir(cache_dir())
+        entry = CacheEntry(cdir, name, key, path.name) if cdir is not None else None
+        meta = None
+        if entry is not None:
+            try:
+                meta = entry.read()
+            except OSError:  # the lock cannot be taken (read-only folder): parse without the cache
+                entry = None
+        if meta is not None:
+            try:
+                self.con.read_parquet(entry.parquet, table_name=name)
+                self.warnings += meta["warnings"]
+                self._parquet[name] = entry.parquet
+                return
+            except duckdb.Error as exc:  # checksum right, yet unreadable: discard and rebuild
+                entry.discard(f"{entry.parquet.name} cannot be read ({_one_line(str(exc), 120)})")
         frame, problems = check_table(read_raw(path), TABLES[name], path.name, self.tz)
         errors = [p.line() for p in problems if p.severity == "error"]
         warnings = [p.line() for p in problems if p.severity == "warning"]
@@ -580,15 +693,18 @@ class Source:
             raise DataError(errors, f"{path.name} does not meet the data contract")
         self.warnings += warnings
         self._frames[name] = frame
-        try:
-            cdir.mkdir(parents=True, exist_ok=True)
-            tmp = parquet.with_suffix(f".tmp{os.getpid()}")
-            _to_parquet(frame, TABLES[name], tmp)
-            os.replace(tmp, parquet)
-            meta.write_text(json.dumps({"warnings": warnings, "rows": len(frame)}))
-            self.con.read_parquet(parquet, table_name=name)
-        except OSError:
-            self.con.create_table(name, _arrow(frame, TABLES[name]), temp=True)
+        if entry is not None:
+            try:
+                arrow = _arrow(frame, TABLES[name])
+                entry.write(lambda fh: _write_parquet(arrow, fh), {"warnings": warnings, "rows": len(frame)})
+                self.con.read_parquet(entry.parquet, table_name=name)
+                self._parquet[name] = entry.parquet
+                return
+            except (OSError, duckdb.Error) as exc:
+                from .cache import warn
+
+                warn(f"{path.name} was not cached ({_one_line(str(exc), 120)}); it is parsed again next time")
+        self.con.create_table(name, _arrow(frame, TABLES[name]), temp=True)
 
     def _check_db_table(self, name: str) -> None:
         have = set(self.con.table(name).columns)
@@ -606,22 +722,38 @@ class Source:
             if not self.has(ref_table):
                 continue
             self._load(ref_table)
-            sql = (f'SELECT t."{col.name}" AS v, count(*) AS n FROM "{name}" t '
+            sql = (f'SELECT 1 FROM "{name}" t '
                    f'WHERE t."{col.name}" IS NOT NULL AND t."{col.name}" NOT IN '
-                   f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL) '
-                   f'GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 6')
+                   f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL) LIMIT 1')
             unknown = self.con.raw_sql(sql).fetchall()
             if unknown:
-                total_sql = (f'SELECT count(DISTINCT t."{col.name}"), count(*) FROM "{name}" t '
-                             f'WHERE t."{col.name}" IS NOT NULL AND t."{col.name}" NOT IN '
-                             f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL)')
-                distinct, rows = self.con.raw_sql(total_sql).fetchone()
-                shown = ", ".join(f'"{v}"' for v, _ in unknown[:5])
-                problems.append(f"{self.file_name(name)}, column {col.name}: {distinct:,} value(s) in {rows:,} rows "
-                                f"do not exist in {self.file_name(ref_table)} ({shown})")
+                problems.append(self._reference_problem(name, col.name, ref_table, ref_col).line())
         if problems:
             self._loaded.discard(name)
             raise DataError(problems, f"{self.file_name(name)} refers to rows that do not exist")
+
+    def _reference_problem(self, name: str, column: str, ref_table: str, ref_col: str) -> Problem:
+        """A Problem naming the first rows (spreadsheet numbering) of `name` whose `column` is not in `ref_table`."""
+        missing = (f'"{column}" IS NOT NULL AND "{column}" NOT IN '
+                   f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL)')
+        expected = f"{'an' if ref_col[0] in 'aeiou' else 'a'} {ref_col} listed in {self.file_name(ref_table)}"
+        file = self.file_name(name)
+        if name in self._frames:  # parsed in this process: frame positions are file rows
+            values = self._frames[name][column]
+            known = self.con.raw_sql(f'SELECT DISTINCT "{ref_col}" FROM "{ref_table}"').fetchnumpy()[ref_col]
+            bad = (values.notna() & ~values.isin(list(known))).to_numpy()
+            return _problem(file, column, expected, np.flatnonzero(bad), values)
+        if name in self._parquet:  # the cache keeps the file's row order
+            path = str(self._parquet[name]).replace("'", "''")
+            rel = (f"(SELECT file_row_number AS i, \"{column}\" FROM read_parquet('{path}', file_row_number=true)) t")
+            first = self.con.raw_sql(f"SELECT i, \"{column}\" FROM {rel} WHERE {missing} ORDER BY i LIMIT {MAX_ROWS_SHOWN}").fetchall()
+            count = self.con.raw_sql(f"SELECT count(*) FROM {rel} WHERE {missing}").fetchone()[0]
+            return Problem(file, column, expected, [int(i) + 2 for i, _ in first], [_show(v) for _, v in first], int(count))
+        # a database table has no spreadsheet rows: name the values
+        rows = self.con.raw_sql(f'SELECT "{column}", count(*) FROM "{name}" WHERE {missing} '
+                                f'GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {MAX_ROWS_SHOWN}').fetchall()
+        shown = ", ".join(f'"{_show(v)}" ({n:,} rows)' for v, n in rows)
+        return Problem(file, column, f"every {ref_col} listed in {self.file_name(ref_table)}; not listed: {shown}")
 
     # the whole source
     def validate(self) -> tuple[list[str], list[str]]:
@@ -636,9 +768,9 @@ class Source:
         for name in self.tables:
             try:
                 self._load(name)
-            except DataError as exc:
-                errors += exc.problems
-        return errors, list(self.warnings)
+            except DataError as exc:  # a table that fails also fails the reference checks of others
+                errors += [p for p in exc.problems if p not in errors]
+        return errors, list(dict.fromkeys(self.warnings))
 
 
 def _fingerprint_text(text: str) -> str:
@@ -662,10 +794,11 @@ def _arrow(frame: pd.DataFrame, table: Table):
     return pa_.table(arrays, names=table.column_names)
 
 
-def _to_parquet(frame: pd.DataFrame, table: Table, path: Path) -> None:
+def _write_parquet(arrow, fh) -> None:
+    """Write an Arrow table as Parquet to the open binary file `fh`."""
     import pyarrow.parquet as pq
 
-    pq.write_table(_arrow(frame, table), path)
+    pq.write_table(arrow, fh)
 
 
 class ClientSource:
