@@ -154,12 +154,12 @@ def read_raw(path: Path) -> pd.DataFrame:
         try:
             return pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many kinds
-            raise DataError([f"{name}: not a readable Parquet file ({exc.__class__.__name__}: {exc})"]) from None
+            raise DataError([f"{name}: not a readable Parquet file ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]) from None
     if lower.endswith(".xlsx"):
         try:
             frame = pd.read_excel(path, dtype=object, engine="openpyxl")
         except Exception as exc:
-            raise DataError([f"{name}: not a readable .xlsx workbook ({exc.__class__.__name__}: {exc})"]) from None
+            raise DataError([f"{name}: not a readable .xlsx workbook ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]) from None
         frame.columns = [str(c).strip() for c in frame.columns]
         return frame
     opener = open
@@ -169,38 +169,49 @@ def read_raw(path: Path) -> pd.DataFrame:
         opener = gzip.open  # type: ignore[assignment]
     with opener(path, "rb") as fh:
         data = fh.read()
-    if not data.strip():
+    if re.search(rb"\S", data) is None:  # no copy of the data, unlike data.strip()
         raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
         where = f" row {line}" if nul >= 65536 else ""  # a text file with a NUL deep inside
         raise DataError([f"{name}{where}: not a text file (it holds binary data: a NUL byte); expected CSV text"])
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    end = data.find(b"\n")
     try:
-        text = data.decode("utf-8-sig")
+        header = data[bom: end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataError([f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]) from None
-    header = text[: text.find("\n")] if "\n" in text else text
+        raise DataError([f"{name} row 1: not UTF-8 text (byte 0x{data[bom + exc.start]:02x}); "
+                         f"save the file as UTF-8"]) from None
     sep = _sniff_delimiter(header)
-    frame = _read_csv_fast(data, sep)
-    if frame is None:  # pyarrow refused the file: pandas names the offending row
+    frame = _read_csv_fast(data, bom, header, sep)  # Arrow checks the UTF-8 of every cell itself
+    if frame is None:  # pyarrow refused the file: decode it here and name the offending row
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise DataError([f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                             f"save the file as UTF-8"]) from None
+        del data
         frame = _read_csv_checked(text, sep, name)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
-def _read_csv_fast(data: bytes, sep: str) -> pd.DataFrame | None:
-    """Every cell as an Arrow-backed string (vectorized C++ parsing), or None if the CSV is malformed."""
+def _read_csv_fast(data: bytes, bom: int, header_line: str, sep: str) -> pd.DataFrame | None:
+    """Every cell as an Arrow-backed string (vectorized C++ parsing), or None if the CSV is malformed.
+
+    `data` is read in place (no copy) from offset `bom`; `header_line` is its first line, decoded.
+    """
     import pyarrow as pa_
     import pyarrow.csv as pacsv
 
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")], delimiter=sep))
+    header = next(csv.reader([header_line], delimiter=sep), [])
+    if len(set(header)) != len(header):
+        return None
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            pa_.BufferReader(pa_.py_buffer(data)[bom:]),
             read_options=pacsv.ReadOptions(block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={c: pa_.string() for c in header},
@@ -208,9 +219,7 @@ def _read_csv_fast(data: bytes, sep: str) -> pd.DataFrame | None:
         )
     except (pa_.ArrowInvalid, UnicodeDecodeError, csv.Error):
         return None
-    if len(set(header)) != len(header):
-        return None
-    return table.to_pandas(types_mapper=pd.ArrowDtype)
+    return table.to_pandas(types_mapper=pd.ArrowDtype, self_destruct=True)
 
 
 def _read_csv_checked(text: str, sep: str, name: str) -> pd.DataFrame:
@@ -290,7 +299,7 @@ def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.n
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw.astype("float64")
         else:
-            values = pd.to_numeric(_text(raw).where(~blank, None), errors="coerce").astype("float64")
+            values = _to_float(_text(raw).where(~blank, None))
         bad = ~blank & values.isna().to_numpy()
         bad |= ~blank & ~np.isfinite(values.fillna(0).to_numpy())
         if kind == "int":
@@ -313,6 +322,24 @@ def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.n
     raise ValueError(kind)
 
 
+def _to_float(text: pd.Series) -> pd.Series:
+    """Numbers from stripped text cells (None for empty): NaN where a cell is not a number.
+
+    Arrow's cast reads a clean column in one vectorized pass; a column with any unreadable cell
+    goes through pandas, which marks each such cell NaN.
+    """
+    import pyarrow as pa_
+    import pyarrow.compute as pc
+
+    if isinstance(text.dtype, pd.ArrowDtype):
+        try:
+            arr = pc.cast(pa_.array(text, type=pa_.string(), from_pandas=True), pa_.float64())
+            return pd.Series(arr.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+        except (pa_.ArrowInvalid, pa_.ArrowNotImplementedError):
+            pass
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
 _ISO_PARTS = (r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
               r"\s*(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?$")
 
@@ -320,31 +347,57 @@ _ISO_PARTS = (r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}
 def _parse_iso(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
     """ISO 8601 strings to naive local wall time in `tz`, and where parsing failed.
 
-    Hand-written split because pandas falls back to a slow per-row parser when one column mixes
-    offsets (-05:00, -04:00, Z): the wall-clock part parses in one vectorized call, the offset is
-    applied as minutes, then UTC instants are converted to local time (DST-correct via tzdata).
+    Vectorized in Arrow: one RE2 match splits date, time and offset; the date is parsed and checked
+    (no 30 February), the time of day is read as hours, minutes, seconds and fraction (checked
+    against 23:59:59), the offset is applied as minutes and UTC instants are converted to local time
+    (DST-correct via tzdata). pandas' own parser falls back to a slow per-row path when a column
+    mixes offsets (-05:00, -04:00, Z), hence the hand-written split.
     """
-    parts = text.str.extract(_ISO_PARTS).astype(object)
-    parts = parts.where(parts.notna() & (parts != ""), None)  # Arrow gives "" for unmatched groups
-    date = parts["date"].astype(object)
-    time_ = parts["time"].astype(object).where(parts["time"].notna(), "00:00")
-    wall = pd.to_datetime(date.where(date.notna(), None) + "T" + time_.astype(str),
-                          format="ISO8601", errors="coerce")
-    wall = pd.Series(wall, index=text.index).astype("datetime64[us]")
-    offset = parts["offset"].astype(object)
-    has_offset = offset.notna().to_numpy()
+    import pyarrow as pa_
+    import pyarrow.compute as pc
+
+    arr = pa_.array(text.astype(object) if text.dtype == object else text, type=pa_.string(), from_pandas=True)
+    parts = pc.extract_regex(arr, _ISO_PARTS)  # null where the pattern does not match
+    matched = pc.fill_null(pc.is_valid(parts), False)
+    date = pc.if_else(matched, parts.field("date"), "1970-01-01")  # the regex guarantees the digits
+    time_ = pc.if_else(matched, parts.field("time"), "")
+    offset = pc.if_else(matched, parts.field("offset"), "")
+
+    def num(strings, start: int, stop: int):
+        return pc.cast(pc.utf8_slice_codeunits(strings, start, stop), pa_.int64(), safe=False)
+
+    day = pc.strptime(date, format="%Y-%m-%d", unit="us", error_is_null=True)
+    ok = pc.and_(pc.equal(pc.day(day), num(date, 8, 10)), pc.equal(pc.month(day), num(date, 5, 7)))
+    has_time = pc.greater(pc.utf8_length(time_), 0)
+    hh = pc.if_else(has_time, num(pc.if_else(has_time, time_, "00:00"), 0, 2), 0)
+    mm = pc.if_else(has_time, num(pc.if_else(has_time, time_, "00:00"), 3, 5), 0)
+    has_s = pc.greater_equal(pc.utf8_length(time_), 8)
+    ss = pc.if_else(has_s, num(pc.if_else(has_s, time_, "00:00:00"), 6, 8), 0)
+    has_f = pc.greater(pc.utf8_length(time_), 9)
+    frac = pc.utf8_rpad(pc.utf8_slice_codeunits(pc.if_else(has_f, time_, "00:00:00.0"), 9, 15), 6, "0")
+    micros = pc.cast(frac, pa_.int64(), safe=False)
+    ok = pc.and_(ok, pc.and_(pc.less(hh, 24), pc.and_(pc.less(mm, 60), pc.less(ss, 60))))
+    ok = pc.and_(ok, matched)
+    bad = ~np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), dtype=bool)
+    clock = pc.add(pc.multiply(pc.add(pc.add(pc.multiply(hh, 3600), pc.multiply(mm, 60)), ss), 1_000_000), micros)
+    wall_us = pc.fill_null(pc.add(pc.cast(day, pa_.int64()), clock), 0).to_numpy(zero_copy_only=False)
+    wall = np.where(bad, 0, wall_us).astype("int64").astype("datetime64[us]")
+    has_offset = pc.fill_null(pc.greater(pc.utf8_length(offset), 0), False).to_numpy(zero_copy_only=False) & ~bad
     if has_offset.any():
-        off = offset[has_offset].astype(str)
-        zulu = off.str.upper().eq("Z")
-        digits = off.str.replace(":", "", regex=False)
-        sign = np.where(digits.str[0] == "-", -1, 1)
-        hours = pd.to_numeric(digits.str[1:3].where(~zulu, "0"))
-        minutes = pd.to_numeric(digits.str[3:5].where(~zulu & (digits.str.len() > 3), "0"))
-        shift = pd.to_timedelta(sign * (hours * 60 + minutes), unit="min")
-        utc = (wall[has_offset] - shift.to_numpy()).dt.tz_localize("UTC")
-        wall.loc[has_offset] = utc.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
-    bad = wall.isna().to_numpy()
-    return wall, bad
+        off = pc.utf8_upper(pc.array_filter(offset, pa_.array(has_offset)))
+        digits = pc.replace_substring(off, ":", "")
+        zulu = pc.equal(off, "Z")
+        sign = pc.if_else(pc.starts_with(digits, "-"), -1, 1)
+        oh = pc.if_else(zulu, 0, num(pc.if_else(zulu, "+00", digits), 1, 3))
+        long_ = pc.greater(pc.utf8_length(digits), 3)
+        om = pc.if_else(long_, num(pc.if_else(long_, digits, "+0000"), 3, 5), 0)
+        shift = pc.multiply(sign, pc.add(pc.multiply(oh, 60), om)).to_numpy(zero_copy_only=False)
+        utc = wall[has_offset] - shift.astype("timedelta64[m]")
+        local = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+        wall[has_offset] = local.to_numpy().astype("datetime64[us]")
+    out = pd.Series(wall, index=text.index, dtype="datetime64[us]")
+    out[bad] = pd.NaT
+    return out, bad
 
 
 def _coerce_time(raw: pd.Series, blank: np.ndarray, tz: str, kind: str) -> tuple[pd.Series, np.ndarray]:
