@@ -100,7 +100,9 @@ def run_validate(folder: Path, package_root: Path) -> tuple[float, float, int, s
             "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
             "sys.stdout.write(f'{s} {rss} {p.returncode}\\n' + p.stdout + p.stderr)\n")
     try:
-        proc = subprocess.run([sys.executable, "-c", code, str(folder)], env=env, capture_output=True, text=True)
+        # cwd = the package root: `python -m` puts the cwd first on the path, ahead of PYTHONPATH
+        proc = subprocess.run([sys.executable, "-c", code, str(folder.resolve())], env=env, capture_output=True,
+                              text=True, cwd=package_root)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     first, _, rest = proc.stdout.partition("\n")

@@ -357,6 +357,8 @@ def _parse_iso(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
     import pyarrow.compute as pc
 
     arr = pa_.array(text.astype(object) if text.dtype == object else text, type=pa_.string(), from_pandas=True)
+    if isinstance(arr, pa_.ChunkedArray):  # a column read from a large CSV comes in blocks
+        arr = arr.combine_chunks()
     parts = pc.extract_regex(arr, _ISO_PARTS)  # null where the pattern does not match
     matched = pc.fill_null(pc.is_valid(parts), False)
     date = pc.if_else(matched, parts.field("date"), "1970-01-01")  # the regex guarantees the digits
