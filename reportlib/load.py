@@ -270,8 +270,23 @@ def _sep_name(sep: str) -> str:
 # --- typing columns --------------------------------------------------------------------------------
 
 
+def _arrow_strings(series: pd.Series):
+    """The Arrow string data behind an Arrow-backed Series (no copy), or None for other dtypes."""
+    import pyarrow as pa_
+
+    if isinstance(series.dtype, pd.ArrowDtype) and pa_.types.is_string(series.dtype.pyarrow_dtype):
+        return series.array._pa_array
+    return None
+
+
 def _blank(series: pd.Series) -> pd.Series:
     """True where a raw cell is empty."""
+    arr = _arrow_strings(series)
+    if arr is not None:  # one vectorized match, no stripped copy of the column
+        import pyarrow.compute as pc
+
+        blank = pc.fill_null(pc.match_substring_regex(arr, r"^\s*$"), True)
+        return pd.Series(blank.to_numpy(zero_copy_only=False), index=series.index, dtype=bool)
     if isinstance(series.dtype, pd.ArrowDtype) or isinstance(series.dtype, pd.StringDtype):
         return (series.isna() | (series.fillna("").str.strip() == "")).astype(bool)
     if series.dtype == object or pd.api.types.is_string_dtype(series):
@@ -281,6 +296,12 @@ def _blank(series: pd.Series) -> pd.Series:
 
 def _text(raw: pd.Series) -> pd.Series:
     """Cells as stripped strings ("" for empty); dates from spreadsheets in ISO form."""
+    arr = _arrow_strings(raw)
+    if arr is not None and arr.null_count == 0:
+        import pyarrow.compute as pc
+
+        if not pc.any(pc.match_substring_regex(arr, r"^\s|\s$")).as_py():
+            return raw  # nothing to strip: the column as it is, not a copy
     if isinstance(raw.dtype, pd.ArrowDtype) or isinstance(raw.dtype, pd.StringDtype):
         return raw.fillna("").str.strip()
     if raw.dtype == object and not raw.map(type).eq(str).all():
@@ -293,8 +314,14 @@ def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.n
     blank = _blank(raw).to_numpy()
     kind = col.kind
     if kind == "str":
-        out = _text(raw).where(~blank, None)
-        return out.astype(object), np.zeros(len(raw), dtype=bool)
+        out = _text(raw)
+        if blank.any():
+            out = out.where(~blank, None)
+        if not isinstance(out.dtype, pd.ArrowDtype):
+            out = out.astype(object)
+        # Arrow-backed text from a CSV stays so (a tenth of the memory of Python strings); the
+        # Source serves frames from the engine, with Python strings, once the table is cached
+        return out, np.zeros(len(raw), dtype=bool)
     if kind in ("float", "int"):
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw.astype("float64")
@@ -451,7 +478,7 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
 
     # Values, ranges, nulls, uniqueness: pandera, lazily so every failure is reported.
     try:
-        pandera_schema(table).validate(frame, lazy=True)
+        pandera_schema(table).validate(frame, lazy=True, inplace=True)  # checks only; inplace: no copy
     except pa.errors.SchemaErrors as exc:
         problems += _pandera_problems(exc.failure_cases, raw.reset_index(drop=True), failed, file)
 
@@ -747,19 +774,22 @@ class Source:
         if errors:
             raise DataError(errors, f"{path.name} does not meet the data contract")
         self.warnings += warnings
-        self._frames[name] = frame
+        arrow = _arrow(frame, TABLES[name])
         if entry is not None:
             try:
-                arrow = _arrow(frame, TABLES[name])
                 entry.write(lambda fh: _write_parquet(arrow, fh), {"warnings": warnings, "rows": len(frame)})
                 self.con.read_parquet(entry.parquet, table_name=name)
                 self._parquet[name] = entry.parquet
-                return
+                return  # frame() reads it back from the engine when asked
             except (OSError, duckdb.Error) as exc:
                 from .cache import warn
 
                 warn(f"{path.name} was not cached ({_one_line(str(exc), 120)}); it is parsed again next time")
-        self.con.create_table(name, _arrow(frame, TABLES[name]), temp=True)
+        self.con.create_table(name, arrow, temp=True)
+        for col in TABLES[name].columns:  # served from memory: text as Python strings, as from the engine
+            if col.kind == "str":
+                frame[col.name] = frame[col.name].astype(object).where(frame[col.name].notna(), None)
+        self._frames[name] = frame
 
     def _check_db_table(self, name: str) -> None:
         have = set(self.con.table(name).columns)
@@ -793,17 +823,17 @@ class Source:
                    f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL)')
         expected = f"{'an' if ref_col[0] in 'aeiou' else 'a'} {ref_col} listed in {self.file_name(ref_table)}"
         file = self.file_name(name)
-        if name in self._frames:  # parsed in this process: frame positions are file rows
-            values = self._frames[name][column]
-            known = self.con.raw_sql(f'SELECT DISTINCT "{ref_col}" FROM "{ref_table}"').fetchnumpy()[ref_col]
-            bad = (values.notna() & ~values.isin(list(known))).to_numpy()
-            return _problem(file, column, expected, np.flatnonzero(bad), values)
         if name in self._parquet:  # the cache keeps the file's row order
             path = str(self._parquet[name]).replace("'", "''")
             rel = (f"(SELECT file_row_number AS i, \"{column}\" FROM read_parquet('{path}', file_row_number=true)) t")
             first = self.con.raw_sql(f"SELECT i, \"{column}\" FROM {rel} WHERE {missing} ORDER BY i LIMIT {MAX_ROWS_SHOWN}").fetchall()
             count = self.con.raw_sql(f"SELECT count(*) FROM {rel} WHERE {missing}").fetchone()[0]
             return Problem(file, column, expected, [int(i) + 2 for i, _ in first], [_show(v) for _, v in first], int(count))
+        if name in self._frames:  # parsed in this process and not cached: frame positions are file rows
+            values = self._frames[name][column]
+            known = self.con.raw_sql(f'SELECT DISTINCT "{ref_col}" FROM "{ref_table}"').fetchnumpy()[ref_col]
+            bad = (values.notna() & ~values.isin(list(known))).to_numpy()
+            return _problem(file, column, expected, np.flatnonzero(bad), values)
         # a database table has no spreadsheet rows: name the values
         rows = self.con.raw_sql(f'SELECT "{column}", count(*) FROM "{name}" WHERE {missing} '
                                 f'GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {MAX_ROWS_SHOWN}').fetchall()
@@ -846,6 +876,8 @@ def _arrow(frame: pd.DataFrame, table: Table):
             arrays.append(pa_.array(values.astype(object).where(values.notna(), None), type=types[col.kind]))
         else:
             arrays.append(pa_.array(values, type=types[col.kind], from_pandas=True))
+    # text read from a CSV comes as chunked Arrow data: keep it chunked (no copy), the others alike
+    arrays = [a if isinstance(a, pa_.ChunkedArray) else pa_.chunked_array([a]) for a in arrays]
     return pa_.table(arrays, names=table.column_names)
 
 
