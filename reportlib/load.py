@@ -168,24 +168,25 @@ def read_raw(path: Path) -> pd.DataFrame:
 
         opener = gzip.open  # type: ignore[assignment]
     with opener(path, "rb") as fh:
-        data = fh.read()
-    if re.search(rb"\S", data) is None:  # no copy of the data, unlike data.strip()
-        raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        where = f" row {line}" if nul >= 65536 else ""  # a text file with a NUL deep inside
-        raise DataError([f"{name}{where}: not a text file (it holds binary data: a NUL byte); expected CSV text"])
-    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    end = data.find(b"\n")
-    try:
-        header = data[bom: end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
-    except UnicodeDecodeError as exc:
-        raise DataError([f"{name} row 1: not UTF-8 text (byte 0x{data[bom + exc.start]:02x}); "
-                         f"save the file as UTF-8"]) from None
-    sep = _sniff_delimiter(header)
-    frame = _read_csv_fast(data, bom, header, sep)  # Arrow checks the UTF-8 of every cell itself
-    if frame is None:  # pyarrow refused the file: decode it here and name the offending row
+        header_bytes, nul_line, has_text = _scan(fh)
+        if not has_text:
+            raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
+        if nul_line:
+            where = f" row {nul_line}" if nul_line > 1 else ""
+            raise DataError([f"{name}{where}: not a text file (it holds binary data: a NUL byte); expected CSV text"])
+        bom = 3 if header_bytes.startswith(b"\xef\xbb\xbf") else 0
+        try:
+            header = header_bytes[bom:].decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as exc:
+            raise DataError([f"{name} row 1: not UTF-8 text (byte 0x{header_bytes[bom + exc.start]:02x}); "
+                             f"save the file as UTF-8"]) from None
+        sep = _sniff_delimiter(header)
+        fh.seek(0)
+        frame = _read_csv_fast(fh, header, sep)  # streamed; Arrow checks the UTF-8 of every cell itself
+        if frame is None:  # pyarrow refused the file: read it whole here and name the offending row
+            fh.seek(0)
+            data = fh.read()
+    if frame is None:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -198,21 +199,46 @@ def read_raw(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_csv_fast(data: bytes, bom: int, header_line: str, sep: str) -> pd.DataFrame | None:
-    """Every cell as an Arrow-backed string (vectorized C++ parsing), or None if the CSV is malformed.
+_SCAN_BLOCK = 1 << 24
+_MAX_HEADER = 1 << 20
 
-    `data` is read in place (no copy) from offset `bom`; `header_line` is its first line, decoded.
-    """
+
+def _scan(fh) -> tuple[bytes, int, bool]:
+    """One streamed pass over a binary file: (its first line up to 1 MB, the line of its first NUL byte or 0,
+    whether it holds any non-space byte). Holds one 16 MB block at a time."""
+    header = b""
+    header_done = False
+    lines = 0
+    has_text = False
+    while True:
+        block = fh.read(_SCAN_BLOCK)
+        if not block:
+            return header, 0, has_text
+        if not header_done:
+            end = block.find(b"\n")
+            header += block if end < 0 else block[:end]
+            header_done = end >= 0 or len(header) >= _MAX_HEADER
+            header = header[:_MAX_HEADER]
+        has_text = has_text or re.search(rb"\S", block) is not None
+        nul = block.find(b"\x00")
+        if nul >= 0:
+            return header, lines + block.count(b"\n", 0, nul) + 1, has_text
+        lines += block.count(b"\n")
+
+
+def _read_csv_fast(fh, header_line: str, sep: str) -> pd.DataFrame | None:
+    """Every cell as an Arrow-backed string (vectorized C++ parsing of the open binary file `fh`, streamed
+    in 16 MB blocks), or None if the CSV is malformed. `header_line` is its first line, decoded."""
     import pyarrow as pa_
     import pyarrow.csv as pacsv
 
-    header = next(csv.reader([header_line], delimiter=sep), [])
+    header = next(csv.reader([header_line.lstrip("\ufeff")], delimiter=sep), [])
     if len(set(header)) != len(header):
         return None
     try:
         table = pacsv.read_csv(
-            pa_.BufferReader(pa_.py_buffer(data)[bom:]),
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            fh,
+            read_options=pacsv.ReadOptions(block_size=1 << 22, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={c: pa_.string() for c in header},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
@@ -285,8 +311,8 @@ def _blank(series: pd.Series) -> pd.Series:
     if arr is not None:  # one vectorized match, no stripped copy of the column
         import pyarrow.compute as pc
 
-        blank = pc.fill_null(pc.match_substring_regex(arr, r"^\s*$"), True)
-        return pd.Series(blank.to_numpy(zero_copy_only=False), index=series.index, dtype=bool)
+        blank = pc.or_(pc.equal(arr, ""), pc.utf8_is_space(arr))  # empty, or whitespace only
+        return pd.Series(pc.fill_null(blank, True).to_numpy(zero_copy_only=False), index=series.index, dtype=bool)
     if isinstance(series.dtype, pd.ArrowDtype) or isinstance(series.dtype, pd.StringDtype):
         return (series.isna() | (series.fillna("").str.strip() == "")).astype(bool)
     if series.dtype == object or pd.api.types.is_string_dtype(series):
@@ -297,11 +323,13 @@ def _blank(series: pd.Series) -> pd.Series:
 def _text(raw: pd.Series) -> pd.Series:
     """Cells as stripped strings ("" for empty); dates from spreadsheets in ISO form."""
     arr = _arrow_strings(raw)
-    if arr is not None and arr.null_count == 0:
+    if arr is not None:
         import pyarrow.compute as pc
 
-        if not pc.any(pc.match_substring_regex(arr, r"^\s|\s$")).as_py():
+        trimmed = pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
+        if arr.null_count == 0 and pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(arr))).as_py():
             return raw  # nothing to strip: the column as it is, not a copy
+        return pd.Series(pd.arrays.ArrowExtensionArray(trimmed), index=raw.index)
     if isinstance(raw.dtype, pd.ArrowDtype) or isinstance(raw.dtype, pd.StringDtype):
         return raw.fillna("").str.strip()
     if raw.dtype == object and not raw.map(type).eq(str).all():
@@ -371,7 +399,21 @@ _ISO_PARTS = (r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}
               r"\s*(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?$")
 
 
+_ISO_CHUNK = 1 << 18
+
+
 def _parse_iso(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
+    """ISO 8601 strings to naive local wall time in `tz`, and where parsing failed (see _parse_iso_block).
+
+    Long columns go in blocks of 262,144 cells, so the intermediate arrays stay small.
+    """
+    if len(text) <= _ISO_CHUNK:
+        return _parse_iso_block(text, tz)
+    parts = [_parse_iso_block(text.iloc[i: i + _ISO_CHUNK], tz) for i in range(0, len(text), _ISO_CHUNK)]
+    return pd.concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _parse_iso_block(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
     """ISO 8601 strings to naive local wall time in `tz`, and where parsing failed.
 
     Vectorized in Arrow: one RE2 match splits date, time and offset; the date is parsed and checked
