@@ -514,9 +514,10 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
         if bad.any():
             failed[col.name] = bad
             problems.append(_problem(file, col.name, col.expectation(), np.flatnonzero(bad), raw[col.name]))
-    frame = pd.DataFrame(typed, index=raw.index)
-    frame = frame.reset_index(drop=True)
-    failed = failed.reset_index(drop=True)
+    frame = pd.DataFrame(typed, index=raw.index, copy=False)
+    if not raw.index.equals(pd.RangeIndex(len(raw))):  # a CSV's rows are numbered 0.. already: no copy
+        frame = frame.reset_index(drop=True)
+        failed = failed.reset_index(drop=True)
 
     # Values, ranges, nulls, uniqueness: pandera, lazily so every failure is reported.
     try:
