@@ -167,7 +167,11 @@ def read_raw(path: Path) -> pd.DataFrame:
         import gzip
 
         opener = gzip.open  # type: ignore[assignment]
-    with opener(path, "rb") as fh:
+    try:
+        fh = opener(path, "rb")
+    except OSError as exc:  # unreadable (permissions), vanished since the folder was listed
+        raise DataError([f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__})"]) from None
+    with fh:
         header_bytes, nul_line, has_text = _scan(fh)
         if not has_text:
             raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
@@ -726,7 +730,10 @@ class Source:
             if not folder.is_dir():
                 raise ReportlibError(f"the data folder {folder} does not exist (give --data DIR, or run "
                                      f"`reportlib sample-data --out {folder}` to create a sample)")
-            self._files, self._problems = find_table_files(folder)
+            try:
+                self._files, self._problems = find_table_files(folder)
+            except OSError as exc:
+                raise ReportlibError(f"the data folder {folder} cannot be read ({exc.strerror or exc})") from None
             self.con = ibis.duckdb.connect()
             self.fingerprint = _fingerprint_text(
                 "|".join(f"{n}:{_file_key(p, tz)}" for n, p in sorted(self._files.items())))

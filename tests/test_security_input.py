@@ -380,3 +380,21 @@ def test_13_10_huge_field_gives_one_short_line(tmp_path, cache, capsys):
     header = ",".join(c * 100_000 for c in "xyz") + "\n1,2,3\n"  # three huge column names
     status, out, err = validate(build(tmp_path / "e", {"clients.csv": header}), capsys)
     assert status == 1 and max(map(len, (out + err).splitlines())) < 1000
+
+
+def test_13_10_unreadable_table_file_is_one_line(tmp_path, cache, capsys, monkeypatch):
+    import builtins
+
+    import reportlib.load as load
+
+    folder = build(tmp_path / "d", {})
+
+    def refuse(path, *args, **kwargs):  # as open() does for a file of mode 000 owned by someone else
+        if str(path).endswith("agents.csv"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(load, "open", refuse, raising=False)
+    status, out, err = validate(folder, capsys)
+    assert status == 1 and "error: agents.csv: cannot be read (Permission denied)" in out.splitlines()
+    assert "Traceback" not in err
