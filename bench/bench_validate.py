@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -42,12 +41,10 @@ def generate(folder: Path, rows: int, seed: int = 7, chunk: int = 250_000) -> No
     with open(folder / "agents.csv", "w") as fh:
         fh.write("agent_id,name,team,supervisor,site,role,hire_date,termination_date,termination_type,"
                  "termination_reason,regretted,fte,hourly_cost\n")
-        for i, a in enumerate(agents):
-            fh.write(f"{a},Agent {i},Team {i % 20},Sup {i % 20},North,agent,2023-01-01,,,,,1,30\n")
+        fh.writelines(f"{a},Agent {i},Team {i % 20},Sup {i % 20},North,agent,2023-01-01,,,,,1,30\n" for i, a in enumerate(agents))
     with open(folder / "clients.csv", "w") as fh:
         fh.write("client_id,client_name,tier,sla_profile,monthly_fee\n")
-        for c in clients:
-            fh.write(f"{c},Client {c},gold,gold,10000\n")
+        fh.writelines(f"{c},Client {c},gold,gold,10000\n" for c in clients)
     rng = np.random.default_rng(seed)
     queues = np.array(["Benefits Enrollment", "Import Files", "Debit Card", "Accounts", "Escalations"])
     reasons = np.array(["Eligibility question", "Claim status", "Card replacement", "File upload",

@@ -29,8 +29,9 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 CACHE_FORMAT = 2
 _warned: set[str] = set()

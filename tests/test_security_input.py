@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_validate import GOOD, build
 
 from reportlib.cache import CacheEntry
 from reportlib.cli import main
 from reportlib.load import Source
-from test_validate import GOOD, build
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def _fail_mid_write(arrow, fh):
 
 
 def test_13_03_a_write_that_fails_leaves_no_half_file(tmp_path, cache, capsys, monkeypatch):
-    import reportlib.load as load
+    from reportlib import load
 
     folder = build(tmp_path / "d", {})
     monkeypatch.setattr(load, "_write_parquet", _fail_mid_write)
@@ -288,7 +288,7 @@ def test_13_10_client_id_of_300_characters_is_flagged_by_validate(tmp_path, cach
                                     "contacts.csv": GOOD["contacts.csv"].replace(",C2,", f",{long_id},")})
     status, out, err = validate(folder, capsys)
     assert status == 1
-    assert re.search(r"^error: clients\.csv row 3, column client_id: expected an id of at most 64 characters", out, re.M), out
+    assert re.search(r"^error: clients\.csv row 3, column client_id: expected an id of at most 64 characters", out, re.MULTILINE), out
     assert max(map(len, out.splitlines())) < 300  # the id is shown cut, not in full
 
 
@@ -385,7 +385,7 @@ def test_13_10_huge_field_gives_one_short_line(tmp_path, cache, capsys):
 def test_13_10_unreadable_table_file_is_one_line(tmp_path, cache, capsys, monkeypatch):
     import builtins
 
-    import reportlib.load as load
+    from reportlib import load
 
     folder = build(tmp_path / "d", {})
 
