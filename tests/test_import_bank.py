@@ -221,7 +221,7 @@ def test_mangled_call_id_is_restored_only_when_bracketed():
 
 def test_cli_refuses_a_foreign_file_and_a_busy_folder(tmp_path, capsys):
     note = shared_path(*CALLS, "SOURCE.txt")
-    assert cli.main(["import-bank", str(note), "--out", str(tmp_path / "o")]) == 2
+    assert cli.main(["import-bank", str(note), "--out", str(tmp_path / "o")]) == 1
     assert "not an Anonymous Bank file" in capsys.readouterr().err
     busy = tmp_path / "busy"
     busy.mkdir()

@@ -15,6 +15,8 @@ from reportlib.core.names import SL_DEFINITIONS
 DEFAULT_TIMEZONE = "America/New_York"
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# a parameter file is a few KB; this bound only stops /dev/zero or a wrong multi-GB file eating memory
+_MAX_PARAMS_BYTES = 16 * 2**20
 
 
 def project_root() -> Path:
@@ -29,13 +31,42 @@ def project_root() -> Path:
 
 
 def _read_yaml(path: Path) -> Any:
+    """The YAML document in `path`; UsageError (one line naming the file) when it cannot be read as one."""
+    import stat
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_LOADER) or {}
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"parameter file {path} is a folder; give a YAML file")
+        with open(path, "rb") as fh:  # a regular file, or a pipe such as --params <(...)
+            data = fh.read(_MAX_PARAMS_BYTES + 1)
+    except UsageError:
+        raise
     except FileNotFoundError:
         raise UsageError(f"parameter file {path} does not exist") from None
+    except OSError as exc:
+        raise UsageError(f"parameter file {path} cannot be read ({exc.strerror or exc})") from None
+    if len(data) > _MAX_PARAMS_BYTES:
+        raise UsageError(f"parameter file {path} is larger than {_MAX_PARAMS_BYTES // 2**20} MB; "
+                         f"a parameter file is a few KB of YAML")
+    if b"\x00" in data:
+        raise UsageError(f"parameter file {path} is not a text file (it holds binary data); give a YAML file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UsageError(f"parameter file {path} line {line}: not UTF-8 text "
+                         f"(byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_LOADER) or {}
     except yaml.YAMLError as exc:
-        raise UsageError(f"parameter file {path} is not valid YAML: {exc}") from None
+        raise UsageError(f"parameter file {path} is not valid YAML: {_one_line(str(exc))}") from None
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """`text` on one line (runs of whitespace become one space), cut to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def deep_merge(base: dict, overlay: dict) -> dict:
@@ -69,9 +100,34 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None) -> 
         extra = _read_yaml(Path(overlay))
         if not isinstance(extra, dict):
             raise UsageError(f"parameter file {overlay} must hold a mapping of keys to values")
+        check_overlay_keys(extra, params, overlay)
         params = deep_merge(params, extra)
     params.setdefault("timezone", DEFAULT_TIMEZONE)
     return params
+
+
+# top-level keys an overlay may set beyond those of parameters/defaults.yaml and the NAME.yaml sets
+_EXTRA_TOP_KEYS = ("data", "timezone", "short_abandon_s", "sl_threshold_s", "sl_definition")
+
+
+def check_overlay_keys(overlay: dict, defaults: dict, file: str | Path) -> None:
+    """Raise UsageError (one line naming `file` and the keys) for top-level keys of an overlay that nothing reads.
+
+    Known top-level keys are those of `defaults` (defaults.yaml's keys and one key per
+    parameters/NAME.yaml set) and the documented extras. A key that belongs inside a set (such as
+    `forecast_model`, which lives under `calendar:`) is named with the set it belongs to.
+    """
+    known = sorted(set(map(str, defaults)) | set(_EXTRA_TOP_KEYS))
+    unknown = [k for k in overlay if str(k) not in known]
+    if not unknown:
+        return
+    parts = []
+    for key in unknown:
+        homes = [name for name, value in defaults.items() if isinstance(value, dict) and key in value]
+        hint = f" (it belongs under {homes[0]}:)" if homes else _did_you_mean(str(key), known)
+        parts.append(f"{_one_line(repr(key), 80)}{hint}")
+    raise UsageError(f"parameter file {file}: unknown top-level key{'s' if len(parts) > 1 else ''} "
+                     f"{', '.join(parts)}")
 
 
 def data_location(params: dict, data: str | None = None, root: Path | None = None) -> str:

@@ -33,6 +33,9 @@ from reportlib.core.errors import ReportlibError
 # --- ids -> file names ----------------------------------------------------------------------------
 
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")  # what `validate` calls a safe id and `{client_id}` accepts
+# The longest id that can be substituted into an address: an e-mail local part holds at most 64
+# characters (RFC 5321 4.5.3.1.1). `validate` refuses longer agent and client ids.
+MAX_ID_LENGTH = 64
 SLUG_MAX = 48  # characters of readable slug kept in a file name
 HASH_CHARS = 12  # hex characters of SHA-256 (48 bits): a second id with the same file needs ~2**48 tries
 
@@ -68,7 +71,8 @@ def file_stem(prefix: str, raw_id: str | None) -> str:
 
 def is_safe_id(raw: Any) -> bool:
     """True when an id may be substituted into an address: letters, digits, `.`, `_`, `-` (ASCII only)."""
-    return isinstance(raw, str) and bool(SAFE_ID.fullmatch(raw)) and not raw.startswith(".") and len(raw) <= 64
+    return (isinstance(raw, str) and bool(SAFE_ID.fullmatch(raw)) and not raw.startswith(".")
+            and len(raw) <= MAX_ID_LENGTH)
 
 
 # --- e-mail addresses -----------------------------------------------------------------------------

@@ -135,10 +135,10 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def sniff_kind(path: Path) -> tuple[str, str]:
-    """('calls' | 'intervals', delimiter) from a file's header line; UsageError when neither."""
+    """('calls' | 'intervals', delimiter) from a file's header line; ReportlibError (exit 1) when neither."""
     try:
         with _open_text(path) as fh:
-            header = fh.readline().strip("\r\n")
+            header = fh.readline(65536).strip("\r\n")  # bounded: a binary file may hold no newline
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, EOFError) as exc:
@@ -149,7 +149,7 @@ def sniff_kind(path: Path) -> tuple[str, str]:
             return "calls", delim
         if all(c in names for c in SIX_MINUTE_COLUMNS):
             return "intervals", delim
-    raise UsageError(
+    raise ReportlibError(  # bad input (exit 1), not a usage error
         f"{path}: not an Anonymous Bank file. Expected a call-level header "
         f"({', '.join(CALL_COLUMNS[:4])}, ... server) or the 6-minute header "
         f"({', '.join(SIX_MINUTE_COLUMNS)}); got {header[:80]!r}")

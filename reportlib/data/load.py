@@ -15,7 +15,6 @@ import copy
 import csv
 import hashlib
 import io
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import pandera.pandas as pa
 from reportlib.data.contract import CONTRACT_VERSION, FILE_SUFFIXES, INTERVAL_MINUTES, PANDAS_DTYPES, TABLES, Column, Table, empty_frame, pandera_schema, required_tables
 from reportlib.core.errors import DataError, MissingTableError, ReportlibError
 from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID
 
 MAX_ROWS_SHOWN = 5
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -87,16 +87,18 @@ def _show(value) -> str:
 def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
     """Map each contract table to its file in `folder` (name.csv, .tsv, .txt, .parquet, .xlsx)."""
     found: dict[str, list[Path]] = {}
-    for path in sorted(folder.iterdir()):
-        if not path.is_file():
-            continue
-        lower = path.name.lower()
-        for suffix in FILE_SUFFIXES:
-            if lower.endswith(suffix):
-                stem = lower[: -len(suffix)]
-                if stem in TABLES:
-                    found.setdefault(stem, []).append(path)
     problems = []
+    home = folder.resolve()
+    for path in sorted(folder.iterdir()):
+        lower = path.name.lower()
+        stem = next((lower[: -len(s)] for s in FILE_SUFFIXES if lower.endswith(s)), None)
+        if stem not in TABLES:
+            continue
+        why = _unsafe_table_file(path, home)
+        if why:
+            problems.append(Problem(path.name, None, why))
+            continue
+        found.setdefault(stem, []).append(path)
     files = {}
     for name, paths in found.items():
         if len(paths) > 1:
@@ -104,6 +106,26 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
                                     f"table {name} is given by {len(paths)} files; keep exactly one"))
         files[name] = paths[0]
     return files, problems
+
+
+def _unsafe_table_file(path: Path, home: Path) -> str | None:
+    """Why the table file `path` in data folder `home` must not be read, or None when it may.
+
+    A link is followed only when its target stays inside the data folder; a folder, a pipe or a
+    device named like a table is refused (a pipe would block the reader, /dev/zero would never end).
+    """
+    import stat
+
+    try:
+        target = path.resolve(strict=True)
+        st = os.stat(target)
+    except (OSError, RuntimeError):  # a dangling link or a link loop
+        return "a link to nothing readable; expected a table file"
+    if path.is_symlink() and not target.is_relative_to(home):
+        return "a link to a file outside the data folder; copy the file into the folder instead"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file; expected a table file"
+    return None
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -122,12 +144,12 @@ def read_raw(path: Path) -> pd.DataFrame:
         try:
             return pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many kinds
-            raise DataError([f"{name}: not a readable Parquet file ({exc.__class__.__name__}: {exc})"]) from None
+            raise DataError([f"{name}: not a readable Parquet file ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]) from None
     if lower.endswith(".xlsx"):
         try:
             frame = pd.read_excel(path, dtype=object, engine="openpyxl")
         except Exception as exc:
-            raise DataError([f"{name}: not a readable .xlsx workbook ({exc.__class__.__name__}: {exc})"]) from None
+            raise DataError([f"{name}: not a readable .xlsx workbook ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]) from None
         frame.columns = [str(c).strip() for c in frame.columns]
         return frame
     opener = open
@@ -135,62 +157,130 @@ def read_raw(path: Path) -> pd.DataFrame:
         import gzip
 
         opener = gzip.open  # type: ignore[assignment]
-    with opener(path, "rb") as fh:
-        data = fh.read()
-    if not data.strip():
-        raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
-    if b"\x00" in data[:65536]:
-        raise DataError([f"{name}: not a text file (it holds binary data); expected CSV text"])
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataError([f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]) from None
-    header = text.split("\n", 1)[0]
-    sep = _sniff_delimiter(header)
-    frame = _read_csv_fast(data, sep)
-    if frame is None:  # pyarrow refused the file: pandas names the offending row
+        fh = opener(path, "rb")
+    except OSError as exc:  # unreadable (permissions), vanished since the folder was listed
+        raise DataError([f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__})"]) from None
+    with fh:
+        header_bytes, nul_line, has_text = _scan(fh)
+        if not has_text:
+            raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
+        if nul_line:
+            where = f" row {nul_line}" if nul_line > 1 else ""
+            raise DataError([f"{name}{where}: not a text file (it holds binary data: a NUL byte); expected CSV text"])
+        bom = 3 if header_bytes.startswith(b"\xef\xbb\xbf") else 0
+        try:
+            header = header_bytes[bom:].decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as exc:
+            raise DataError([f"{name} row 1: not UTF-8 text (byte 0x{header_bytes[bom + exc.start]:02x}); "
+                             f"save the file as UTF-8"]) from None
+        sep = _sniff_delimiter(header)
+        fh.seek(0)
+        frame = _read_csv_fast(fh, header, sep)  # streamed; Arrow checks the UTF-8 of every cell itself
+        if frame is None:  # pyarrow refused the file: read it whole here and name the offending row
+            fh.seek(0)
+            data = fh.read()
+    if frame is None:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise DataError([f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                             f"save the file as UTF-8"]) from None
+        del data
         frame = _read_csv_checked(text, sep, name)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
-def _read_csv_fast(data: bytes, sep: str) -> pd.DataFrame | None:
-    """Every cell as an Arrow-backed string (vectorized C++ parsing), or None if the CSV is malformed."""
+_SCAN_BLOCK = 1 << 24
+_MAX_HEADER = 1 << 20
+
+
+def _scan(fh) -> tuple[bytes, int, bool]:
+    """One streamed pass over a binary file: (its first line up to 1 MB, the line of its first NUL byte or 0,
+    whether it holds any non-space byte). Holds one 16 MB block at a time."""
+    header = b""
+    header_done = False
+    lines = 0
+    has_text = False
+    while True:
+        block = fh.read(_SCAN_BLOCK)
+        if not block:
+            return header, 0, has_text
+        if not header_done:
+            end = block.find(b"\n")
+            header += block if end < 0 else block[:end]
+            header_done = end >= 0 or len(header) >= _MAX_HEADER
+            header = header[:_MAX_HEADER]
+        has_text = has_text or re.search(rb"\S", block) is not None
+        nul = block.find(b"\x00")
+        if nul >= 0:
+            return header, lines + block.count(b"\n", 0, nul) + 1, has_text
+        lines += block.count(b"\n")
+
+
+def _read_csv_fast(fh, header_line: str, sep: str) -> pd.DataFrame | None:
+    """Every cell as an Arrow-backed string (vectorized C++ parsing of the open binary file `fh`, streamed
+    in 16 MB blocks), or None if the CSV is malformed. `header_line` is its first line, decoded."""
     import pyarrow as pa_
     import pyarrow.csv as pacsv
 
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")], delimiter=sep))
+    header = next(csv.reader([header_line.lstrip("\ufeff")], delimiter=sep), [])
+    if len(set(header)) != len(header):
+        return None
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            fh,
+            read_options=pacsv.ReadOptions(block_size=1 << 22, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={c: pa_.string() for c in header},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa_.ArrowInvalid, UnicodeDecodeError, csv.Error):
         return None
-    if len(set(header)) != len(header):
-        return None
-    return table.to_pandas(types_mapper=pd.ArrowDtype)
+    return table.to_pandas(types_mapper=pd.ArrowDtype, self_destruct=True)
 
 
 def _read_csv_checked(text: str, sep: str, name: str) -> pd.DataFrame:
-    """The slower pandas parser, for files pyarrow refuses: it reports the malformed row."""
+    """The slower Python parser, for files pyarrow refuses: it names every row with the wrong number of fields.
+
+    Rows are counted as records, spreadsheet style (the header is row 1; blank lines are skipped).
+    A last row cut short (no final newline) is named as such.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    records: list[list[str]] = []
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            na_filter=False, quoting=csv.QUOTE_MINIMAL, skipinitialspace=False)
-    except pd.errors.ParserError as exc:
-        msg = str(exc)
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if m:
-            raise DataError([f"{name} row {m.group(2)}: expected {m.group(1)} fields separated by "
-                             f"{_sep_name(sep)}, found {m.group(3)}"]) from None
-        raise DataError([f"{name}: cannot be read as CSV ({msg.strip()})"]) from None
-    return frame
+        for record in reader:
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # a blank line
+            records.append(record)
+    except csv.Error as exc:
+        raise DataError([f"{name} row {len(records) + 1}: cannot be read as CSV ({_one_line(str(exc))})"]) from None
+    header = [h.strip() for h in records[0]]
+    seen: set[str] = set()
+    twice = [h for h in header if h in seen or seen.add(h)]
+    if twice:
+        raise DataError([f"{name} row 1: column {_one_line(twice[0], 60)} appears more than once in the header"])
+    width = len(header)
+    bad = [(i + 1, len(r)) for i, r in enumerate(records) if len(r) != width]
+    if bad:
+        cut = not text.endswith(("\n", "\r")) and bad[-1][0] == len(records)
+        hint = " (the file ends in the middle of this row: was it cut short?)" if cut and len(bad) == 1 else ""
+        what = f"{width} fields separated by {_sep_name(sep)}"
+        if len(bad) == 1:
+            row, n = bad[0]
+            raise DataError([f"{name} row {row}: expected {what}, found {n}{hint}"])
+        shown = ", ".join(f"{row} (found {n})" for row, n in bad[:MAX_ROWS_SHOWN])
+        end = " (the last row is cut short: no final newline)" if cut else ""
+        raise DataError([f"{name}: expected {what} in {len(bad):,} rows (first rows: {shown}){end}"])
+    return pd.DataFrame(records[1:], columns=header, dtype=object)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """`text` on one line (runs of whitespace, including CR/LF, become one space), cut to `limit` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _sep_name(sep: str) -> str:
@@ -200,8 +290,23 @@ def _sep_name(sep: str) -> str:
 # --- typing columns --------------------------------------------------------------------------------
 
 
+def _arrow_strings(series: pd.Series):
+    """The Arrow string data behind an Arrow-backed Series (no copy), or None for other dtypes."""
+    import pyarrow as pa_
+
+    if isinstance(series.dtype, pd.ArrowDtype) and pa_.types.is_string(series.dtype.pyarrow_dtype):
+        return series.array._pa_array
+    return None
+
+
 def _blank(series: pd.Series) -> pd.Series:
     """True where a raw cell is empty."""
+    arr = _arrow_strings(series)
+    if arr is not None:  # one vectorized match, no stripped copy of the column
+        import pyarrow.compute as pc
+
+        blank = pc.or_(pc.equal(arr, ""), pc.utf8_is_space(arr))  # empty, or whitespace only
+        return pd.Series(pc.fill_null(blank, True).to_numpy(zero_copy_only=False), index=series.index, dtype=bool)
     if isinstance(series.dtype, pd.ArrowDtype) or isinstance(series.dtype, pd.StringDtype):
         return (series.isna() | (series.fillna("").str.strip() == "")).astype(bool)
     if series.dtype == object or pd.api.types.is_string_dtype(series):
@@ -211,6 +316,14 @@ def _blank(series: pd.Series) -> pd.Series:
 
 def _text(raw: pd.Series) -> pd.Series:
     """Cells as stripped strings ("" for empty); dates from spreadsheets in ISO form."""
+    arr = _arrow_strings(raw)
+    if arr is not None:
+        import pyarrow.compute as pc
+
+        trimmed = pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
+        if arr.null_count == 0 and pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(arr))).as_py():
+            return raw  # nothing to strip: the column as it is, not a copy
+        return pd.Series(pd.arrays.ArrowExtensionArray(trimmed), index=raw.index)
     if isinstance(raw.dtype, pd.ArrowDtype) or isinstance(raw.dtype, pd.StringDtype):
         return raw.fillna("").str.strip()
     if raw.dtype == object and not raw.map(type).eq(str).all():
@@ -223,13 +336,19 @@ def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.n
     blank = _blank(raw).to_numpy()
     kind = col.kind
     if kind == "str":
-        out = _text(raw).where(~blank, None)
-        return out.astype(object), np.zeros(len(raw), dtype=bool)
+        out = _text(raw)
+        if blank.any():
+            out = out.where(~blank, None)
+        if not isinstance(out.dtype, pd.ArrowDtype):
+            out = out.astype(object)
+        # Arrow-backed text from a CSV stays so (a tenth of the memory of Python strings); the
+        # Source serves frames from the engine, with Python strings, once the table is cached
+        return out, np.zeros(len(raw), dtype=bool)
     if kind in ("float", "int"):
         if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
             values = raw.astype("float64")
         else:
-            values = pd.to_numeric(_text(raw).where(~blank, None), errors="coerce").astype("float64")
+            values = _to_float(_text(raw).where(~blank, None))
         bad = ~blank & values.isna().to_numpy()
         bad |= ~blank & ~np.isfinite(values.fillna(0).to_numpy())
         if kind == "int":
@@ -252,38 +371,98 @@ def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.n
     raise ValueError(kind)
 
 
+def _to_float(text: pd.Series) -> pd.Series:
+    """Numbers from stripped text cells (None for empty): NaN where a cell is not a number.
+
+    Arrow's cast reads a clean column in one vectorized pass; a column with any unreadable cell
+    goes through pandas, which marks each such cell NaN.
+    """
+    import pyarrow as pa_
+    import pyarrow.compute as pc
+
+    if isinstance(text.dtype, pd.ArrowDtype):
+        try:
+            arr = pc.cast(pa_.array(text, type=pa_.string(), from_pandas=True), pa_.float64())
+            return pd.Series(arr.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+        except (pa_.ArrowInvalid, pa_.ArrowNotImplementedError):
+            pass
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
 _ISO_PARTS = (r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
               r"\s*(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?$")
 
 
+_ISO_CHUNK = 1 << 18
+
+
 def _parse_iso(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
+    """ISO 8601 strings to naive local wall time in `tz`, and where parsing failed (see _parse_iso_block).
+
+    Long columns go in blocks of 262,144 cells, so the intermediate arrays stay small.
+    """
+    if len(text) <= _ISO_CHUNK:
+        return _parse_iso_block(text, tz)
+    parts = [_parse_iso_block(text.iloc[i: i + _ISO_CHUNK], tz) for i in range(0, len(text), _ISO_CHUNK)]
+    return pd.concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _parse_iso_block(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
     """ISO 8601 strings to naive local wall time in `tz`, and where parsing failed.
 
-    Hand-written split because pandas falls back to a slow per-row parser when one column mixes
-    offsets (-05:00, -04:00, Z): the wall-clock part parses in one vectorized call, the offset is
-    applied as minutes, then UTC instants are converted to local time (DST-correct via tzdata).
+    Vectorized in Arrow: one RE2 match splits date, time and offset; the date is parsed and checked
+    (no 30 February), the time of day is read as hours, minutes, seconds and fraction (checked
+    against 23:59:59), the offset is applied as minutes and UTC instants are converted to local time
+    (DST-correct via tzdata). pandas' own parser falls back to a slow per-row path when a column
+    mixes offsets (-05:00, -04:00, Z), hence the hand-written split.
     """
-    parts = text.str.extract(_ISO_PARTS).astype(object)
-    parts = parts.where(parts.notna() & (parts != ""), None)  # Arrow gives "" for unmatched groups
-    date = parts["date"].astype(object)
-    time_ = parts["time"].astype(object).where(parts["time"].notna(), "00:00")
-    wall = pd.to_datetime(date.where(date.notna(), None) + "T" + time_.astype(str),
-                          format="ISO8601", errors="coerce")
-    wall = pd.Series(wall, index=text.index).astype("datetime64[us]")
-    offset = parts["offset"].astype(object)
-    has_offset = offset.notna().to_numpy()
+    import pyarrow as pa_
+    import pyarrow.compute as pc
+
+    arr = pa_.array(text.astype(object) if text.dtype == object else text, type=pa_.string(), from_pandas=True)
+    if isinstance(arr, pa_.ChunkedArray):  # a column read from a large CSV comes in blocks
+        arr = arr.combine_chunks()
+    parts = pc.extract_regex(arr, _ISO_PARTS)  # null where the pattern does not match
+    matched = pc.fill_null(pc.is_valid(parts), False)
+    date = pc.if_else(matched, parts.field("date"), "1970-01-01")  # the regex guarantees the digits
+    time_ = pc.if_else(matched, parts.field("time"), "")
+    offset = pc.if_else(matched, parts.field("offset"), "")
+
+    def num(strings, start: int, stop: int):
+        return pc.cast(pc.utf8_slice_codeunits(strings, start, stop), pa_.int64(), safe=False)
+
+    day = pc.strptime(date, format="%Y-%m-%d", unit="us", error_is_null=True)
+    ok = pc.and_(pc.equal(pc.day(day), num(date, 8, 10)), pc.equal(pc.month(day), num(date, 5, 7)))
+    has_time = pc.greater(pc.utf8_length(time_), 0)
+    hh = pc.if_else(has_time, num(pc.if_else(has_time, time_, "00:00"), 0, 2), 0)
+    mm = pc.if_else(has_time, num(pc.if_else(has_time, time_, "00:00"), 3, 5), 0)
+    has_s = pc.greater_equal(pc.utf8_length(time_), 8)
+    ss = pc.if_else(has_s, num(pc.if_else(has_s, time_, "00:00:00"), 6, 8), 0)
+    has_f = pc.greater(pc.utf8_length(time_), 9)
+    frac = pc.utf8_rpad(pc.utf8_slice_codeunits(pc.if_else(has_f, time_, "00:00:00.0"), 9, 15), 6, "0")
+    micros = pc.cast(frac, pa_.int64(), safe=False)
+    ok = pc.and_(ok, pc.and_(pc.less(hh, 24), pc.and_(pc.less(mm, 60), pc.less(ss, 60))))
+    ok = pc.and_(ok, matched)
+    bad = ~np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), dtype=bool)
+    clock = pc.add(pc.multiply(pc.add(pc.add(pc.multiply(hh, 3600), pc.multiply(mm, 60)), ss), 1_000_000), micros)
+    wall_us = pc.fill_null(pc.add(pc.cast(day, pa_.int64()), clock), 0).to_numpy(zero_copy_only=False)
+    wall = np.where(bad, 0, wall_us).astype("int64").astype("datetime64[us]")
+    has_offset = pc.fill_null(pc.greater(pc.utf8_length(offset), 0), False).to_numpy(zero_copy_only=False) & ~bad
     if has_offset.any():
-        off = offset[has_offset].astype(str)
-        zulu = off.str.upper().eq("Z")
-        digits = off.str.replace(":", "", regex=False)
-        sign = np.where(digits.str[0] == "-", -1, 1)
-        hours = pd.to_numeric(digits.str[1:3].where(~zulu, "0"))
-        minutes = pd.to_numeric(digits.str[3:5].where(~zulu & (digits.str.len() > 3), "0"))
-        shift = pd.to_timedelta(sign * (hours * 60 + minutes), unit="min")
-        utc = (wall[has_offset] - shift.to_numpy()).dt.tz_localize("UTC")
-        wall.loc[has_offset] = utc.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
-    bad = wall.isna().to_numpy()
-    return wall, bad
+        off = pc.utf8_upper(pc.array_filter(offset, pa_.array(has_offset)))
+        digits = pc.replace_substring(off, ":", "")
+        zulu = pc.equal(off, "Z")
+        sign = pc.if_else(pc.starts_with(digits, "-"), -1, 1)
+        oh = pc.if_else(zulu, 0, num(pc.if_else(zulu, "+00", digits), 1, 3))
+        long_ = pc.greater(pc.utf8_length(digits), 3)
+        om = pc.if_else(long_, num(pc.if_else(long_, digits, "+0000"), 3, 5), 0)
+        shift = pc.multiply(sign, pc.add(pc.multiply(oh, 60), om)).to_numpy(zero_copy_only=False)
+        utc = wall[has_offset] - shift.astype("timedelta64[m]")
+        local = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+        wall[has_offset] = local.to_numpy().astype("datetime64[us]")
+    out = pd.Series(wall, index=text.index, dtype="datetime64[us]")
+    out[bad] = pd.NaT
+    return out, bad
 
 
 def _coerce_time(raw: pd.Series, blank: np.ndarray, tz: str, kind: str) -> tuple[pd.Series, np.ndarray]:
@@ -316,7 +495,7 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
     missing = [c.name for c in table.columns if c.required and c.name not in raw.columns]
     if missing:
         problems.append(Problem(file, None, f"missing required column(s): {', '.join(missing)} "
-                                            f"(found: {', '.join(map(str, raw.columns))})"))
+                                            f"(found: {_one_line(', '.join(map(str, raw.columns)), 200)})"))
         return empty_frame(table), problems
     typed = {}
     failed = pd.DataFrame(False, index=raw.index, columns=table.column_names)
@@ -329,21 +508,47 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
         if bad.any():
             failed[col.name] = bad
             problems.append(_problem(file, col.name, col.expectation(), np.flatnonzero(bad), raw[col.name]))
-    frame = pd.DataFrame(typed, index=raw.index)
-    frame = frame.reset_index(drop=True)
-    failed = failed.reset_index(drop=True)
+    frame = pd.DataFrame(typed, index=raw.index, copy=False)
+    if not raw.index.equals(pd.RangeIndex(len(raw))):  # a CSV's rows are numbered 0.. already: no copy
+        frame = frame.reset_index(drop=True)
+        failed = failed.reset_index(drop=True)
 
-    # Values, ranges, nulls, uniqueness: pandera, lazily so every failure is reported.
+    # Values, ranges, nulls: pandera, lazily so every failure is reported. Uniqueness: hashed in
+    # Arrow (_duplicates), which needs a fraction of the memory of pandas' on millions of ids.
+    schema = pandera_schema(table)
+    unique = [c.name for c in table.columns if c.unique]
+    if unique:
+        schema = schema.update_columns({name: {"unique": False} for name in unique})
     try:
-        pandera_schema(table).validate(frame, lazy=True)
+        schema.validate(frame, lazy=True, inplace=True)  # checks only; inplace: no copy
     except pa.errors.SchemaErrors as exc:
         problems += _pandera_problems(exc.failure_cases, raw.reset_index(drop=True), failed, file)
+    for name in unique:
+        dup = _duplicates(frame[name]) & ~failed[name].to_numpy()
+        if dup.any():
+            problems.append(_problem(file, name, "a unique value (this one appears more than once)",
+                                     np.flatnonzero(dup), raw[name].reset_index(drop=True)))
 
     problems += _required_when(frame, table, failed, file)
     problems += _unique_together(frame, table, file)
     problems += _table_rules(frame, table, file)
+    problems += _id_problems(frame, table, file)
     problems += _warnings(frame, raw.reset_index(drop=True), table, file)
     return frame, problems
+
+
+def _duplicates(values: pd.Series) -> np.ndarray:
+    """True at every non-empty value that occurs more than once in `values` (all its occurrences)."""
+    arr = _arrow_strings(values)
+    if arr is None:
+        return (values.duplicated(keep=False) & values.notna()).to_numpy()
+    import pyarrow.compute as pc
+
+    counts = pc.value_counts(arr)
+    repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1)).drop_null()
+    if len(repeated) == 0:
+        return np.zeros(len(values), dtype=bool)
+    return pc.fill_null(pc.is_in(arr, value_set=repeated), False).to_numpy(zero_copy_only=False)
 
 
 def _pandera_problems(cases: pd.DataFrame, raw: pd.DataFrame, failed: pd.DataFrame, file: str) -> list[Problem]:
@@ -412,6 +617,36 @@ def _table_rules(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
     return out
 
 
+# Ids of agents and clients become file names and e-mail addresses (client_review_<slug>_<hash>.html,
+# account-team+<id>@...) through core.safety, which declares what is safe: a longer id than
+# MAX_ID_LENGTH can never be substituted into an address (an error here); an id outside SAFE_ID, or
+# starting with '.', is changed or refused on those paths (a warning).
+ID_COLUMNS = {"agents": "agent_id", "clients": "client_id"}
+
+
+def _id_problems(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
+    """Ids (agents.agent_id, clients.client_id) longer than MAX_ID_LENGTH (error) or not safe (warning)."""
+    column = ID_COLUMNS.get(table.name)
+    if column is None or column not in frame or len(frame) == 0:
+        return []
+    ids = frame[column]
+    text = ids.astype("string")
+    present = ids.notna().to_numpy()
+    out = []
+    long_ = present & (text.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy()
+    if long_.any():
+        out.append(_problem(file, column, f"an id of at most {MAX_ID_LENGTH} characters "
+                                          f"(ids become file names and e-mail addresses)",
+                            np.flatnonzero(long_), ids))
+    safe = text.str.fullmatch(SAFE_ID.pattern) & ~text.str.startswith(".")
+    unsafe = present & ~long_ & ~safe.fillna(False).to_numpy(dtype=bool)
+    if unsafe.any():
+        out.append(_problem(file, column, "an id of letters, digits, '-', '_' and '.' only (other characters "
+                                          "are unsafe in file names and e-mail addresses)",
+                            np.flatnonzero(unsafe), ids, severity="warning"))
+    return out
+
+
 def _warnings(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str) -> list[Problem]:
     """Doubtful values that do not stop a report; counted and shown in the data-quality note."""
     out = []
@@ -439,8 +674,14 @@ def cache_dir() -> Path:
 
 
 def _file_key(path: Path, tz: str) -> str:
+    """The cache key of a data file: its path, size, modification and change times, inode, and `tz`.
+
+    The change time (ctime) cannot be set by a user, so a file rewritten with the same size and a
+    restored modification time still gets a new key.
+    """
     st = path.stat()
-    text = f"{CONTRACT_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{tz}"
+    text = (f"{CONTRACT_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|"
+            f"{st.st_dev}|{st.st_ino}|{tz}")
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -465,6 +706,8 @@ class Source:
         self._files: dict[str, Path] = {}
         self._db_tables: set[str] = set()
         self._problems: list[Problem] = []
+        self._failed: dict[str, DataError] = {}
+        self._parquet: dict[str, Path] = {}  # the cache file each table is served from
         if location.startswith("duckdb://"):
             path = location[len("duckdb://"):]
             path = path[1:] if path.startswith("//") else path
@@ -478,7 +721,10 @@ class Source:
             if not folder.is_dir():
                 raise ReportlibError(f"the data folder {folder} does not exist (give --data DIR, or run "
                                      f"`reportlib sample-data --out {folder}` to create a sample)")
-            self._files, self._problems = find_table_files(folder)
+            try:
+                self._files, self._problems = find_table_files(folder)
+            except OSError as exc:
+                raise ReportlibError(f"the data folder {folder} cannot be read ({exc.strerror or exc})") from None
             self.con = ibis.duckdb.connect()
             self.fingerprint = _fingerprint_text(
                 "|".join(f"{n}:{_file_key(p, tz)}" for n, p in sorted(self._files.items())))
@@ -556,30 +802,59 @@ class Source:
         self._check_references(name)
 
     def _load_file(self, name: str) -> None:
+        if name in self._failed:
+            raise self._failed[name]
+        try:
+            self._load_file_once(name)
+        except DataError as exc:
+            self._failed[name] = exc  # parsed once; validate and later callers get the same lines
+            raise
+
+    def _load_file_once(self, name: str) -> None:
+        import duckdb
+
+        from reportlib.data.cache import CacheEntry, usable_dir
+
         path = self._files[name]
         key = _file_key(path, self.tz)
-        cdir = cache_dir()
-        parquet, meta = cdir / f"{name}-{key}.parquet", cdir / f"{name}-{key}.json"
-        if parquet.exists() and meta.exists():
-            self.warnings += json.loads(meta.read_text())["warnings"]
-            self.con.read_parquet(parquet, table_name=name)
-            return
+        cdir = usable_dir(cache_dir())
+        entry = CacheEntry(cdir, name, key, path.name) if cdir is not None else None
+        meta = None
+        if entry is not None:
+            try:
+                meta = entry.read()
+            except OSError:  # the lock cannot be taken (read-only folder): parse without the cache
+                entry = None
+        if meta is not None:
+            try:
+                self.con.read_parquet(entry.parquet, table_name=name)
+                self.warnings += meta["warnings"]
+                self._parquet[name] = entry.parquet
+                return
+            except duckdb.Error as exc:  # checksum right, yet unreadable: discard and rebuild
+                entry.discard(f"{entry.parquet.name} cannot be read ({_one_line(str(exc), 120)})")
         frame, problems = check_table(read_raw(path), TABLES[name], path.name, self.tz)
         errors = [p.line() for p in problems if p.severity == "error"]
         warnings = [p.line() for p in problems if p.severity == "warning"]
         if errors:
             raise DataError(errors, f"{path.name} does not meet the data contract")
         self.warnings += warnings
+        arrow = _arrow(frame, TABLES[name])
+        if entry is not None:
+            try:
+                entry.write(lambda fh: _write_parquet(arrow, fh), {"warnings": warnings, "rows": len(frame)})
+                self.con.read_parquet(entry.parquet, table_name=name)
+                self._parquet[name] = entry.parquet
+                return  # frame() reads it back from the engine when asked
+            except (OSError, duckdb.Error) as exc:
+                from reportlib.data.cache import warn
+
+                warn(f"{path.name} was not cached ({_one_line(str(exc), 120)}); it is parsed again next time")
+        self.con.create_table(name, arrow, temp=True)
+        for col in TABLES[name].columns:  # served from memory: text as Python strings, as from the engine
+            if col.kind == "str":
+                frame[col.name] = frame[col.name].astype(object).where(frame[col.name].notna(), None)
         self._frames[name] = frame
-        try:
-            cdir.mkdir(parents=True, exist_ok=True)
-            tmp = parquet.with_suffix(f".tmp{os.getpid()}")
-            _to_parquet(frame, TABLES[name], tmp)
-            os.replace(tmp, parquet)
-            meta.write_text(json.dumps({"warnings": warnings, "rows": len(frame)}))
-            self.con.read_parquet(parquet, table_name=name)
-        except OSError:
-            self.con.create_table(name, _arrow(frame, TABLES[name]), temp=True)
 
     def _check_db_table(self, name: str) -> None:
         have = set(self.con.table(name).columns)
@@ -597,22 +872,38 @@ class Source:
             if not self.has(ref_table):
                 continue
             self._load(ref_table)
-            sql = (f'SELECT t."{col.name}" AS v, count(*) AS n FROM "{name}" t '
+            sql = (f'SELECT 1 FROM "{name}" t '
                    f'WHERE t."{col.name}" IS NOT NULL AND t."{col.name}" NOT IN '
-                   f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL) '
-                   f'GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 6')
+                   f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL) LIMIT 1')
             unknown = self.con.raw_sql(sql).fetchall()
             if unknown:
-                total_sql = (f'SELECT count(DISTINCT t."{col.name}"), count(*) FROM "{name}" t '
-                             f'WHERE t."{col.name}" IS NOT NULL AND t."{col.name}" NOT IN '
-                             f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL)')
-                distinct, rows = self.con.raw_sql(total_sql).fetchone()
-                shown = ", ".join(f'"{v}"' for v, _ in unknown[:5])
-                problems.append(f"{self.file_name(name)}, column {col.name}: {distinct:,} value(s) in {rows:,} rows "
-                                f"do not exist in {self.file_name(ref_table)} ({shown})")
+                problems.append(self._reference_problem(name, col.name, ref_table, ref_col).line())
         if problems:
             self._loaded.discard(name)
             raise DataError(problems, f"{self.file_name(name)} refers to rows that do not exist")
+
+    def _reference_problem(self, name: str, column: str, ref_table: str, ref_col: str) -> Problem:
+        """A Problem naming the first rows (spreadsheet numbering) of `name` whose `column` is not in `ref_table`."""
+        missing = (f'"{column}" IS NOT NULL AND "{column}" NOT IN '
+                   f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL)')
+        expected = f"{'an' if ref_col[0] in 'aeiou' else 'a'} {ref_col} listed in {self.file_name(ref_table)}"
+        file = self.file_name(name)
+        if name in self._parquet:  # the cache keeps the file's row order
+            path = str(self._parquet[name]).replace("'", "''")
+            rel = (f"(SELECT file_row_number AS i, \"{column}\" FROM read_parquet('{path}', file_row_number=true)) t")
+            first = self.con.raw_sql(f"SELECT i, \"{column}\" FROM {rel} WHERE {missing} ORDER BY i LIMIT {MAX_ROWS_SHOWN}").fetchall()
+            count = self.con.raw_sql(f"SELECT count(*) FROM {rel} WHERE {missing}").fetchone()[0]
+            return Problem(file, column, expected, [int(i) + 2 for i, _ in first], [_show(v) for _, v in first], int(count))
+        if name in self._frames:  # parsed in this process and not cached: frame positions are file rows
+            values = self._frames[name][column]
+            known = self.con.raw_sql(f'SELECT DISTINCT "{ref_col}" FROM "{ref_table}"').fetchnumpy()[ref_col]
+            bad = (values.notna() & ~values.isin(list(known))).to_numpy()
+            return _problem(file, column, expected, np.flatnonzero(bad), values)
+        # a database table has no spreadsheet rows: name the values
+        rows = self.con.raw_sql(f'SELECT "{column}", count(*) FROM "{name}" WHERE {missing} '
+                                f'GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {MAX_ROWS_SHOWN}').fetchall()
+        shown = ", ".join(f'"{_show(v)}" ({n:,} rows)' for v, n in rows)
+        return Problem(file, column, f"every {ref_col} listed in {self.file_name(ref_table)}; not listed: {shown}")
 
     # the whole source
     def validate(self) -> tuple[list[str], list[str]]:
@@ -627,9 +918,9 @@ class Source:
         for name in self.tables:
             try:
                 self._load(name)
-            except DataError as exc:
-                errors += exc.problems
-        return errors, list(self.warnings)
+            except DataError as exc:  # a table that fails also fails the reference checks of others
+                errors += [p for p in exc.problems if p not in errors]
+        return errors, list(dict.fromkeys(self.warnings))
 
 
 def _fingerprint_text(text: str) -> str:
@@ -650,13 +941,16 @@ def _arrow(frame: pd.DataFrame, table: Table):
             arrays.append(pa_.array(values.astype(object).where(values.notna(), None), type=types[col.kind]))
         else:
             arrays.append(pa_.array(values, type=types[col.kind], from_pandas=True))
+    # text read from a CSV comes as chunked Arrow data: keep it chunked (no copy), the others alike
+    arrays = [a if isinstance(a, pa_.ChunkedArray) else pa_.chunked_array([a]) for a in arrays]
     return pa_.table(arrays, names=table.column_names)
 
 
-def _to_parquet(frame: pd.DataFrame, table: Table, path: Path) -> None:
+def _write_parquet(arrow, fh) -> None:
+    """Write an Arrow table as Parquet to the open binary file `fh`."""
     import pyarrow.parquet as pq
 
-    pq.write_table(_arrow(frame, table), path)
+    pq.write_table(arrow, fh)
 
 
 class ClientSource:

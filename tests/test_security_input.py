@@ -1,0 +1,400 @@
+"""Issue 13, input and cache half: each test injects one fault and asserts the outcome.
+
+Items: 3 (a corrupt, half-written or concurrently filled cache), 9 (parameter files that are
+binary, a folder, or hold an unknown top-level key), 10 (short CSV rows, reference problems naming
+rows, long ids, no line printed twice, import-bank on a foreign file), and 2's validate part (ids
+outside the safe set). Beyond the listed probes: links out of the data folder, pipes named like a
+table, NUL bytes, huge fields, a cache folder that is not private.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing as mp
+import os
+import re
+import subprocess
+import sys
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_validate import GOOD, build
+
+from reportlib.data.cache import CacheEntry
+from reportlib.cli import main
+from reportlib.data.load import Source
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "cache"
+    monkeypatch.setenv("REPORTLIB_CACHE", str(path))
+    return path
+
+
+def run_cli(args: list[str]) -> subprocess.CompletedProcess:
+    """`python -m reportlib ARGS` as the user runs it (tracebacks would show on stderr)."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    return subprocess.run([sys.executable, "-m", "reportlib", *args], capture_output=True, text=True, env=env)
+
+
+def validate(folder: Path, capsys) -> tuple[int, str, str]:
+    """`reportlib validate --data FOLDER` as a fresh process would run it: (status, stdout, stderr)."""
+    import reportlib.data.cache
+    import reportlib.data.load
+
+    reportlib.load._OPEN.clear()  # a new process holds no open source
+    reportlib.cache._warned.clear()  # nor remembers the warnings it printed
+    status = main(["validate", "--data", str(folder)])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def entries(cache: Path, table: str) -> tuple[Path, Path]:
+    (parquet,) = cache.glob(f"{table}-*.parquet")
+    return parquet, parquet.with_suffix(".json")
+
+
+def leftovers(cache: Path) -> list[str]:
+    return sorted(p.name for p in cache.iterdir() if p.name.endswith(".tmp"))
+
+
+def many_contacts(n: int) -> str:
+    rows = [f"x{i},phone,Benefits,C{1 + i % 2},2025-01-06T09:{i % 60:02d}:00-05:00,handled,{i % 50},{100 + i % 300},A1,"
+            f"true,false,false,{1 + i % 5},Eligibility,p{i % 97}" for i in range(n)]
+    return GOOD["contacts.csv"] + "\n".join(rows) + "\n"
+
+
+# --- item 3: the cache ------------------------------------------------------------------------------
+
+
+def test_13_03_truncated_parquet_in_cache_is_rebuilt_with_warning(tmp_path, cache, capsys):
+    folder = build(tmp_path / "d", {})
+    assert validate(folder, capsys)[0] == 0
+    parquet, meta = entries(cache, "contacts")
+    size = parquet.stat().st_size
+    with open(parquet, "r+b") as fh:
+        fh.truncate(size // 2)
+    status, out, err = validate(folder, capsys)
+    assert status == 0 and "valid" in out
+    warning = [ln for ln in err.splitlines() if "warning" in ln]
+    assert len(warning) == 1 and "contacts.csv" in warning[0] and "rebuilt" in warning[0], err
+    assert "Traceback" not in err
+    assert parquet.stat().st_size == size  # rebuilt in full
+    status, out, err = validate(folder, capsys)
+    assert status == 0 and err == ""  # sound again: no warning the next time
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "not json", "wrong checksum"])
+def test_13_03_empty_or_truncated_json_in_cache_is_rebuilt_with_warning(tmp_path, cache, capsys, damage):
+    folder = build(tmp_path / "d", {})
+    assert validate(folder, capsys)[0] == 0
+    _, meta = entries(cache, "clients")
+    text = meta.read_text()
+    meta.write_text({"empty": "", "truncated": text[: len(text) // 2], "not json": "\x00\x01",
+                     "wrong checksum": re.sub(r'"sha256": "[0-9a-f]+"', '"sha256": "00"', text)}[damage])
+    status, out, err = validate(folder, capsys)
+    assert status == 0 and "valid" in out
+    assert len(err.splitlines()) == 1 and "clients.csv" in err and "rebuilt" in err, err
+    assert meta.read_text() == text  # rebuilt with the same content
+
+
+def test_13_03_half_an_entry_and_a_linked_entry_are_discarded(tmp_path, cache, capsys):
+    folder = build(tmp_path / "d", {})
+    assert validate(folder, capsys)[0] == 0
+    parquet, meta = entries(cache, "agents")
+    meta.unlink()  # a crash between the two renames of an older version
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    p2, m2 = entries(cache, "clients")
+    p2.unlink()
+    p2.symlink_to(victim)  # someone links a cache file to another file
+    status, out, err = validate(folder, capsys)
+    assert status == 0, out + err
+    assert "agents.csv" in err and "clients.csv" in err and len(err.splitlines()) == 2, err
+    assert victim.read_text() == "keep me" and not p2.is_symlink()
+
+
+def _fail_mid_write(arrow, fh):
+    fh.write(b"PAR1 half a file")
+    raise OSError(28, "No space left on device")
+
+
+def test_13_03_a_write_that_fails_leaves_no_half_file(tmp_path, cache, capsys, monkeypatch):
+    from reportlib.data import load
+
+    folder = build(tmp_path / "d", {})
+    monkeypatch.setattr(load, "_write_parquet", _fail_mid_write)
+    status, out, err = validate(folder, capsys)
+    assert status == 0 and "valid" in out  # the tables are served from memory instead
+    assert "No space left on device" in err and "Traceback" not in err
+    assert not list(cache.glob("*.parquet")) and not list(cache.glob("*.json"))
+    assert leftovers(cache) == []
+    monkeypatch.undo()
+    os.environ["REPORTLIB_CACHE"] = str(cache)
+    assert validate(folder, capsys)[0] == 0
+    assert len(list(cache.glob("*.parquet"))) == 5 and leftovers(cache) == []
+
+
+def test_13_03_a_cache_folder_others_can_write_is_not_used(tmp_path, cache, capsys):
+    folder = build(tmp_path / "d", {})
+    cache.mkdir(mode=0o777)
+    os.chmod(cache, 0o777)
+    status, out, err = validate(folder, capsys)
+    assert status == 0 and "not private" in err and len(err.splitlines()) == 1
+    assert list(cache.iterdir()) == []
+    os.chmod(cache, 0o700)
+    link = tmp_path / "cache-link"
+    link.symlink_to(cache)  # a link to a private folder of ours is fine
+    os.environ["REPORTLIB_CACHE"] = str(link)
+    status, out, err = validate(folder, capsys)
+    assert status == 0 and err == "" and len(list(cache.glob("*.parquet"))) == 5
+
+
+def _validate_in_child(folder: str, barrier) -> tuple[list[str], list[str], str]:
+    barrier.wait()
+    err = io.StringIO()
+    with redirect_stderr(err):
+        errors, warnings = Source(folder).validate()
+    return errors, warnings, err.getvalue()
+
+
+def test_13_03_two_processes_filling_one_cache_are_safe(tmp_path, monkeypatch):
+    contacts = many_contacts(30_000)
+    ctx = mp.get_context("spawn")
+    folder = build(tmp_path / "d", {"contacts.csv": contacts})
+    for round_ in range(3):
+        cache = tmp_path / f"cache{round_}"  # empty each round: both children parse and fill it
+        monkeypatch.setenv("REPORTLIB_CACHE", str(cache))
+        with ctx.Manager() as manager:
+            barrier = manager.Barrier(2)
+            with ctx.Pool(2) as pool:
+                results = pool.starmap(_validate_in_child, [(str(folder), barrier)] * 2)
+        for errors, warnings, err in results:
+            assert errors == [] and err == "", (errors, err)
+        for table in ("contacts", "clients", "agents"):
+            parquet, _ = entries(cache, table)
+            assert CacheEntry(cache, table, parquet.stem.split("-", 1)[1], table).read() is not None
+        assert leftovers(cache) == []
+        frame = Source(str(folder)).frame("contacts")  # served from the cache the children filled
+        assert len(frame) == 30_004 and frame["contact_id"].is_unique
+
+
+def _write_many(folder: str, payload: bytes, n: int, barrier) -> None:
+    entry = CacheEntry(Path(folder), "contacts", "k", "contacts.csv")
+    barrier.wait()
+    for _ in range(n):
+        entry.write(lambda fh: fh.write(payload), {"warnings": [], "rows": len(payload)})
+
+
+def _read_many(folder: str, n: int, barrier) -> tuple[int, str]:
+    entry = CacheEntry(Path(folder), "contacts", "k", "contacts.csv")
+    barrier.wait()
+    err, seen = io.StringIO(), 0
+    with redirect_stderr(err):
+        for _ in range(n):
+            meta = entry.read()
+            if meta is not None:
+                assert meta["rows"] in (100_000, 200_000)
+                seen += 1
+    return seen, err.getvalue()
+
+
+def test_13_03_concurrent_writers_never_show_a_reader_a_mixed_entry(tmp_path):
+    """Two writers rewrite one entry with different contents while a third process reads it: the
+    per-entry lock means the reader never pairs one writer's Parquet file with the other's .json
+    (which it would discard, with a warning)."""
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(3)
+        with ctx.Pool(3) as pool:
+            w1 = pool.apply_async(_write_many, (str(folder), b"a" * 100_000, 60, barrier))
+            w2 = pool.apply_async(_write_many, (str(folder), b"b" * 200_000, 60, barrier))
+            reader = pool.apply_async(_read_many, (str(folder), 300, barrier))
+            w1.get(120), w2.get(120)
+            seen, err = reader.get(120)
+    assert err == "" and seen > 0
+    assert leftovers(folder) == []
+
+
+# --- item 9: parameter files -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)), b"\x89PNG\r\n\x1a\n\xff\xfe\xfd", "calendar: caf\xe9\n".encode("latin-1")],
+                         ids=["binary", "png", "latin-1"])
+def test_13_09_binary_params_file_is_one_line_exit_2(tmp_path, content):
+    params = tmp_path / "p.yaml"
+    params.write_bytes(content)
+    proc = run_cli(["validate", "--data", str(build(tmp_path / "d", {})), "--params", str(params)])
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert str(params) in proc.stderr
+
+
+def test_13_09_directory_as_params_is_one_line_exit_2(tmp_path):
+    proc = run_cli(["validate", "--data", str(build(tmp_path / "d", {})), "--params", str(tmp_path)])
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"reportlib validate: parameter file {tmp_path} is a folder; give a YAML file"
+
+
+@pytest.mark.parametrize("command", ["validate", "forecast", "kpis"])
+def test_13_09_unknown_top_level_key_in_params_is_named_exit_2(tmp_path, command):
+    params = tmp_path / "p.yaml"
+    params.write_text("forecast_model:\n  level: 0.9\n")  # belongs under calendar:
+    args = {"validate": [], "forecast": [], "kpis": ["--month", "2025-01"]}[command]
+    proc = run_cli([command, "--data", str(build(tmp_path / "d", {})), "--params", str(params), *args])
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"reportlib {command}: parameter file {params}: unknown top-level key "
+                                   f"'forecast_model' (it belongs under calendar:)")
+    params.write_text("calendar:\n  forecast_model:\n    level: 0.9\n")
+    assert run_cli(["validate", "--data", str(build(tmp_path / "d", {})), "--params", str(params)]).returncode == 0
+
+
+# --- item 10 and 2: input faults ---------------------------------------------------------------------
+
+
+def test_13_10_csv_cut_mid_row_is_a_problem_naming_its_row(tmp_path, cache, capsys):
+    cut = GOOD["contacts.csv"].rstrip("\n")[:-20]  # row 5 loses its last fields and the final newline
+    status, out, err = validate(build(tmp_path / "d", {"contacts.csv": cut}), capsys)
+    assert status == 1
+    assert re.search(r"contacts\.csv row 5: expected 15 fields separated by commas, found 11 "
+                     r"\(the file ends in the middle of this row", out), out
+    short_inside = GOOD["contacts.csv"].replace(",Eligibility,p1\n", "\n")  # row 2 two fields short
+    status, out, _ = validate(build(tmp_path / "e", {"contacts.csv": short_inside}), capsys)
+    assert status == 1 and "contacts.csv row 2: expected 15 fields separated by commas, found 13" in out
+
+
+def test_13_10_reference_problems_name_their_rows(tmp_path, cache, capsys):
+    text = GOOD["contacts.csv"].replace(",C2,2025-01-06T09:03", ",C9,2025-01-06T09:03") \
+                               .replace(",C2,2025-01-06T09:01", ",C8,2025-01-06T09:01")
+    folder = build(tmp_path / "d", {"contacts.csv": text})
+    expected = ('contacts.csv, column client_id: expected a client_id listed in clients.csv in 2 rows '
+                '(first rows: 3 ("C8"), 5 ("C9"))')
+    for _ in range(2):  # first parsed from the file, then served from the cache
+        status, out, _ = validate(folder, capsys)
+        assert status == 1 and f"error: {expected}" in out.splitlines(), out
+    one = build(tmp_path / "e", {"agent_activity.csv": GOOD["agent_activity.csv"].replace(",A1,", ",Z1,")})
+    status, out, _ = validate(one, capsys)
+    assert 'agent_activity.csv row 2, column agent_id: expected an agent_id listed in agents.csv, got "Z1"' in out
+
+
+def test_13_10_client_id_of_300_characters_is_flagged_by_validate(tmp_path, cache, capsys):
+    long_id = "C" * 300
+    folder = build(tmp_path / "d", {"clients.csv": GOOD["clients.csv"].replace("C2,", f"{long_id},"),
+                                    "contacts.csv": GOOD["contacts.csv"].replace(",C2,", f",{long_id},")})
+    status, out, err = validate(folder, capsys)
+    assert status == 1
+    assert re.search(r"^error: clients\.csv row 3, column client_id: expected an id of at most 64 characters", out, re.MULTILINE), out
+    assert max(map(len, out.splitlines())) < 300  # the id is shown cut, not in full
+
+
+@pytest.mark.parametrize("bad_id", ["x@attacker.test,y", "A B", "A/B", "../etc", "Ünïcode", "a\tb"])
+def test_13_02_validate_warns_about_ids_outside_the_safe_set(tmp_path, cache, capsys, bad_id):
+    folder = build(tmp_path / "d", {
+        "clients.csv": GOOD["clients.csv"].replace("C2,", f'"{bad_id}",'),
+        "contacts.csv": GOOD["contacts.csv"].replace(",C2,", f',"{bad_id}",'),
+        "agents.csv": GOOD["agents.csv"].replace("A2,", f'"{bad_id}",')})
+    status, out, err = validate(folder, capsys)
+    assert status == 0, out
+    warnings = [ln for ln in out.splitlines() if ln.startswith("warning: ")]
+    assert len(warnings) == 2, out
+    assert warnings[0].startswith("warning: agents.csv row 3, column agent_id: expected an id of letters, digits")
+    assert warnings[1].startswith("warning: clients.csv row 3, column client_id: expected an id of letters, digits")
+
+
+def _xlsx_bytes() -> bytes:
+    buf = io.BytesIO()
+    pd.DataFrame({"client_id": ["C1"], "client_name": ["x"]}).to_excel(buf, index=False)
+    return buf.getvalue()[:200]  # a workbook cut short
+
+
+@pytest.mark.parametrize("changes", [
+    {"clients.csv": "client_id,client_name,sla_profile\nC1,Caf\xe9,gold\nC2,B,silver\n".encode("latin-1")},
+    {"clients.csv": None, "clients.xlsx": _xlsx_bytes()},
+    {"clients.csv": "client_id,client_name,tier,sla_profile\n"},
+    {"clients.csv": None, "clients.parquet": b"PAR1 not really parquet PAR1"},
+], ids=["latin-1", "xlsx", "header-only", "corrupt-parquet"])
+def test_13_10_validate_prints_no_line_twice(tmp_path, cache, capsys, changes):
+    status, out, err = validate(build(tmp_path / "d", changes), capsys)
+    assert status == 1
+    lines = [ln for ln in out.splitlines() if ln.startswith(("error", "warning"))]
+    assert len(lines) == 1 and "clients." in lines[0], out
+    assert len(lines) == len(set(lines)) and "Traceback" not in err
+
+
+def test_13_10_import_bank_on_a_file_that_is_not_the_banks_exits_1(tmp_path, capsys):
+    foreign = tmp_path / "contacts.csv"
+    foreign.write_text(GOOD["contacts.csv"])
+    assert main(["import-bank", str(foreign), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "not an Anonymous Bank file" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    binary = tmp_path / "calls.txt"
+    binary.write_bytes(os.urandom(200_000).replace(b"\n", b"x"))
+    assert main(["import-bank", str(binary), "--out", str(tmp_path / "o")]) == 1
+
+
+# --- beyond the listed probes: a data folder written by someone hostile ------------------------------
+
+
+def test_13_10_link_out_of_the_data_folder_is_refused_without_reading_it(tmp_path, cache, capsys):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("root:x:0:0:topsecret\n")
+    folder = build(tmp_path / "d", {"clients.csv": None})
+    (folder / "clients.csv").symlink_to(secret)
+    status, out, err = validate(folder, capsys)
+    assert status == 1 and "topsecret" not in out + err
+    assert "clients.csv: a link to a file outside the data folder" in out
+    inside = build(tmp_path / "e", {"clients.csv": None})
+    (inside / "clients-2025.txt").write_text(GOOD["clients.csv"])
+    (inside / "clients.csv").symlink_to(inside / "clients-2025.txt")  # inside the folder: allowed
+    assert validate(inside, capsys)[0] == 0
+
+
+def test_13_10_pipe_or_folder_named_like_a_table_is_refused_without_hanging(tmp_path, cache, capsys):
+    folder = build(tmp_path / "d", {"agent_activity.csv": None, "qa_evaluations.csv": None})
+    os.mkfifo(folder / "agent_activity.csv")  # reading it would block forever
+    (folder / "qa_evaluations.csv").mkdir()
+    status, out, err = validate(folder, capsys)
+    assert status == 1
+    assert "agent_activity.csv: not a regular file" in out and "qa_evaluations.csv: not a regular file" in out
+
+
+def test_13_10_nul_byte_deep_in_a_csv_names_its_row(tmp_path, cache, capsys):
+    rows = many_contacts(2_000).splitlines()
+    rows[1500] = rows[1500].replace("Eligibility", "Elig\x00ibility")
+    status, out, _ = validate(build(tmp_path / "d", {"contacts.csv": "\n".join(rows) + "\n"}), capsys)
+    assert status == 1 and "contacts.csv row 1501: not a text file (it holds binary data: a NUL byte)" in out
+
+
+def test_13_10_huge_field_gives_one_short_line(tmp_path, cache, capsys):
+    huge = "9" * 5_000_000
+    status, out, err = validate(build(tmp_path / "d", {"contacts.csv": GOOD["contacts.csv"].replace(",12,300,", f",-{huge},300,")}), capsys)
+    assert status == 1
+    (line,) = [ln for ln in out.splitlines() if "wait_s" in ln]
+    assert line.startswith("error: contacts.csv row 2, column wait_s:") and len(line) < 200
+    header = ",".join(c * 100_000 for c in "xyz") + "\n1,2,3\n"  # three huge column names
+    status, out, err = validate(build(tmp_path / "e", {"clients.csv": header}), capsys)
+    assert status == 1 and max(map(len, (out + err).splitlines())) < 1000
+
+
+def test_13_10_unreadable_table_file_is_one_line(tmp_path, cache, capsys, monkeypatch):
+    import builtins
+
+    from reportlib.data import load
+
+    folder = build(tmp_path / "d", {})
+
+    def refuse(path, *args, **kwargs):  # as open() does for a file of mode 000 owned by someone else
+        if str(path).endswith("agents.csv"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(load, "open", refuse, raising=False)
+    status, out, err = validate(folder, capsys)
+    assert status == 1 and "error: agents.csv: cannot be read (Permission denied)" in out.splitlines()
+    assert "Traceback" not in err
