@@ -45,8 +45,8 @@ def validate(folder: Path, capsys) -> tuple[int, str, str]:
     import reportlib.data.cache
     import reportlib.data.load
 
-    reportlib.load._OPEN.clear()  # a new process holds no open source
-    reportlib.cache._warned.clear()  # nor remembers the warnings it printed
+    reportlib.data.load._OPEN.clear()  # a new process holds no open source
+    reportlib.data.cache._warned.clear()  # nor remembers the warnings it printed
     status = main(["validate", "--data", str(folder)])
     out = capsys.readouterr()
     return status, out.out, out.err
