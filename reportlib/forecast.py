@@ -227,6 +227,8 @@ def _calendar_features(dates: pd.DatetimeIndex, calendar: Calendar, channel: str
         out["holiday_eve"] = eve.astype(float)
     business = np.isin(dates.dayofweek, calendar.business_weekdays) & ~(
         np.asarray(dates.isin(list(hol.loc[hol["category"] == first_cat, "date"]))))
+    if calendar.closed:
+        out["holiday_after_closed"] = _after_closed(dates, hol, calendar.business_weekdays).astype(float)
     for ev in calendar.events:
         if _applies(ev, channel, queue):
             out.update(_event_columns(ev, dates, business, hol))
@@ -234,6 +236,21 @@ def _calendar_features(dates: pd.DatetimeIndex, calendar: Calendar, channel: str
 
 
 HOLIDAY_PREFIX = "holiday"
+
+
+def _after_closed(dates: pd.DatetimeIndex, hol: pd.DataFrame, business_weekdays: Sequence[int]) -> np.ndarray:
+    """True on the catch-up day of each closed holiday: the first business weekday after it that is no holiday."""
+    closed = pd.DatetimeIndex(hol.loc[hol["closed"], "date"])
+    any_hol = set(pd.DatetimeIndex(hol["date"]))
+    catch_up = set()
+    for day in closed:
+        nxt = day + pd.Timedelta(days=1)
+        for _ in range(7):
+            if nxt.dayofweek in business_weekdays and nxt not in any_hol:
+                catch_up.add(nxt)
+                break
+            nxt += pd.Timedelta(days=1)
+    return np.asarray(dates.isin(list(catch_up)))
 
 
 # --- aggregation in the engine ---------------------------------------------------------------------
@@ -444,10 +461,14 @@ class SeriesModel:
     """
 
     def __init__(self, dates: pd.DatetimeIndex, y: np.ndarray, calendar: Calendar, horizon: int,
-                 config: ForecastConfig, channel: str | None = None, queue: str | None = None):
+                 config: ForecastConfig, channel: str | None = None, queue: str | None = None,
+                 missing: np.ndarray | None = None):
         self.config = config
         self.n = len(y)
         self.y = np.asarray(y, dtype=float)
+        # days missing from the export (not zero contacts): weight 0 in the fit, skipped by the average
+        self.missing = np.zeros(self.n, bool) if missing is None else np.asarray(missing, bool)[:self.n] | np.isnan(self.y)
+        self.y = np.where(self.missing, 0.0, self.y)
         self.horizon = int(horizon)
         # room for the horizon and for the calibration forecasts made before the origin
         all_dates = pd.date_range(dates[0], periods=self.n + max(self.horizon, config.calibration_horizon), freq="D")
@@ -497,7 +518,7 @@ class SeriesModel:
         names = ["weekday_" + d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")] + \
             [n for n, keep in zip(names, seen) if keep]
         X = np.hstack([wk, cal])
-        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days)
+        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days) * ~self.missing[start:origin + 1]
         beta = _wls(X[:hist_len], self.ly[start:origin + 1], w)
         return {"start": start, "ntr": hist_len, "X": X, "cal": cal, "beta": beta, "names": names}
 
@@ -523,7 +544,7 @@ class SeriesModel:
         # target by the regression's non-weekday terms (trend, month/annual position, events)
         cal_part = np.einsum("ij,j->i", cal, beta[7:]) if c.adjust_average else np.zeros(len(cal))
         hist_idx = np.arange(start, origin + 1)
-        ok = ~self.special[start:origin + 1]
+        ok = ~self.special[start:origin + 1] & ~self.missing[start:origin + 1]
         base = np.full(7, np.nan)
         for d in range(7):
             cand = hist_idx[(self.weekday[start:origin + 1] == d) & ok][-c.sma_weeks:]
@@ -609,6 +630,11 @@ def _series(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[str, st
         s = s.reindex(pd.date_range(s.index.min(), s.index.max(), freq="D"), fill_value=0.0)
         out.append((ch, q, s))
     return out
+
+
+def daily_series(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[str, str, pd.Series]]:
+    """(channel, queue, daily volume Series on a complete daily index, zero-filled) per series, sorted."""
+    return _series(daily, queue)
 
 
 def forecast_daily(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 91,
