@@ -59,7 +59,9 @@ def bank_variants(bank: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def evaluate(daily: pd.DataFrame, calendar: fc.Calendar, config: fc.ForecastConfig) -> pd.DataFrame:
-    bt = fs.nested_backtest(daily, calendar, 28, 3, config)
+    sel = fs.SelectionConfig(**{k: type(getattr(fs.SelectionConfig(), k))(v) for k, v in
+                                (kv.split("=") for kv in os.environ.get("SEL", "").split(",") if kv)})
+    bt = fs.nested_backtest(daily, calendar, 28, 3, config, sel=sel)
     s = bt.summary[bt.summary["channel"] != "all"].copy()
     return s
 

@@ -453,6 +453,19 @@ def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.linalg.solve(G + ridge * np.eye(G.shape[0]), b)
 
 
+TERM_GROUPS = ("trend", "month", "annual", "events")  # the regression's optional term groups
+
+
+def _term_group(name: str) -> str:
+    """The optional term group of a regression column: trend, month, annual, events, or 'calendar' (holidays)."""
+    if name == "trend_per_year":
+        return "trend"
+    for prefix, group in (("month_", "month"), ("annual_", "annual"), ("event_", "events")):
+        if name.startswith(prefix):
+            return group
+    return "calendar"
+
+
 class SeriesModel:
     """One channel/queue series: the design matrix over history and future, and fits at any origin.
 
@@ -534,12 +547,54 @@ class SeriesModel:
         key = (origin, horizon)
         if key in self._cache:
             return self._cache[key]
-        c = self.config
         fit = self._fit(origin, horizon)
-        start, ntr, X, cal, beta = fit["start"], fit["ntr"], fit["X"], fit["cal"], fit["beta"]
+        out = self._from_beta(origin, horizon, fit["start"], fit["ntr"], fit["X"], fit["cal"], fit["beta"])
+        self._cache[key] = out
+        return out
+
+    def predict_variants(self, origin: int, horizon: int,
+                         variants: Mapping[str, Sequence[str]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(ensemble, regression) per variant for days origin+1..origin+horizon; a variant names the optional
+        term groups it leaves out (TERM_GROUPS: trend, month, annual, events); only the variant that leaves
+        nothing out has an ensemble (for the others both entries are the regression). One weighted Gram matrix serves
+        every variant (the fits differ by the columns kept), so a variant costs a small solve."""
+        c = self.config
+        start = max(0, origin + 1 - c.max_history_days)
+        hist_len = origin + 1 - start
+        if hist_len < c.min_history_days:
+            raise ReportlibError(f"{hist_len} days of history; a forecast needs at least {c.min_history_days}")
+        wk, cal, names = self._design(start, origin + 1 + horizon, origin, hist_len)
+        seen = np.abs(cal[:hist_len]).sum(axis=0) > 0
+        cal, names = cal[:, seen], [n for n, keep in zip(names, seen) if keep]
+        X = np.hstack([wk, cal])
+        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days) * ~self.missing[start:origin + 1]
+        sw = np.sqrt(w)
+        Xw = X[:hist_len] * sw[:, None]
+        G = np.einsum("ij,ik->jk", Xw, Xw)
+        b = np.einsum("ij,i->j", Xw, sw * self.ly[start:origin + 1])
+        group = np.array(["weekday"] * 7 + [_term_group(n) for n in names])
+        out = {}
+        for name, drop in variants.items():
+            keep = ~np.isin(group, list(drop))
+            Gk = G[np.ix_(keep, keep)]
+            ridge = 1e-8 * max(1.0, float(np.trace(Gk)) / max(1, Gk.shape[0]))
+            beta = np.zeros(X.shape[1])
+            beta[keep] = np.linalg.solve(Gk + ridge * np.eye(Gk.shape[0]), b[keep])
+            if drop:  # only the full regression is ensembled with the seasonal average
+                reg = np.clip(np.expm1(np.einsum("ij,j->i", X[hist_len:], beta)), 0, None)
+                out[name] = (reg, reg)
+            else:
+                ens, reg, _ = self._from_beta(origin, horizon, start, hist_len, X, cal, beta)
+                out[name] = (ens, reg)
+        return out
+
+    def _from_beta(self, origin: int, horizon: int, start: int, ntr: int, X: np.ndarray, cal: np.ndarray,
+                   beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ensemble, regression, seasonal average) over the horizon from fitted coefficients."""
+        c = self.config
         end = origin + 1 + horizon
-        fitted_log = np.einsum("ij,j->i", X, beta)
-        reg = np.clip(np.expm1(fitted_log[ntr:]), 0, None)
+        fitted_log = np.einsum("ij,j->i", X[ntr:], beta)
+        reg = np.clip(np.expm1(fitted_log), 0, None)
         # seasonal moving average: last `sma_weeks` same weekdays that are no holiday or eve, carried to the
         # target by the regression's non-weekday terms (trend, month/annual position, events)
         cal_part = np.einsum("ij,j->i", cal, beta[7:]) if c.adjust_average else np.zeros(len(cal))
@@ -555,9 +610,7 @@ class SeriesModel:
         use_sma = ~np.isnan(sma) & ~self.special[fut]
         ens = np.where(use_sma, c.weight_regression * reg + (1 - c.weight_regression) * np.nan_to_num(sma), reg)
         sma = np.where(np.isnan(sma), reg, sma)
-        out = (ens, reg, sma)
-        self._cache[key] = out
-        return out
+        return ens, reg, sma
 
     def interval_quantiles(self, origin: int) -> np.ndarray:
         """Per weekday (7 x 2): lower and upper quantiles of log((actual+1)/(forecast+1)) before `origin`.
@@ -643,29 +696,24 @@ def forecast_daily(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 
     """Daily forecast per channel and queue: date, channel, queue, forecast, lower, upper (contacts per day).
 
     Uses the history up to `origin` (default: each series' last day) and forecasts `horizon_days` days
-    after it; lower/upper bound the `config.level` (80%) prediction interval. With components=True the
-    regression and seasonal-average parts are added as columns.
+    after it with the method chosen for each series by its own nested backtest
+    (`reportlib.forecast_select.forecast_selected`, which also returns the choice and notes); lower/upper
+    bound the `config.level` (80%) prediction interval from that method's out-of-sample errors. With
+    components=True the regression and seasonal-average parts of the ensemble are added as columns.
     """
+    from .forecast_select import forecast_selected
+
     config = config or ForecastConfig()
-    if horizon_days < 1:
-        raise UsageError(f"the horizon must be at least 1 day, got {horizon_days}")
-    parts = []
-    for ch, q, s in _series(daily, queue):
-        if origin is not None:
-            s = s[s.index <= pd.Timestamp(origin)]
-        if len(s) < config.min_history_days:
-            raise ReportlibError(f"{ch}/{q}: {len(s)} days of history; a forecast needs at least "
-                                 f"{config.min_history_days} days")
-        model = SeriesModel(s.index, s.to_numpy(), calendar, horizon_days, config, ch, q)
-        o = len(s) - 1
-        f = model.forecast(o)
-        if components:
-            _, reg, sma = model.predict(o)
-            f["regression"], f["seasonal_average"] = reg, sma
-        f.insert(1, "channel", ch)
-        f.insert(2, "queue", q)
-        parts.append(f)
-    out = pd.concat(parts, ignore_index=True)
+    out, _, _ = forecast_selected(daily, calendar, horizon_days, config, origin, queue)
+    if components:
+        reg_parts = []
+        for ch, q, s in _series(daily, queue):
+            if origin is not None:
+                s = s[s.index <= pd.Timestamp(origin)]
+            model = SeriesModel(s.index, s.to_numpy(), calendar, horizon_days, config, ch, q)
+            _, reg, sma = model.predict(len(s) - 1)
+            reg_parts.append(pd.DataFrame({"regression": reg, "seasonal_average": sma}))
+        out = pd.concat([out, pd.concat(reg_parts, ignore_index=True)], axis=1)
     return out
 
 
@@ -805,8 +853,14 @@ BACKTEST_COLUMNS = ["model", "wape", "wape_seasonal_naive", "wape_seasonal_mean"
 
 def backtest_records(bt: Backtest) -> pd.DataFrame:
     """The CLI's backtest summary: channel, queue, model, wape, wape_seasonal_naive, wape_seasonal_mean, mase,
-    origins, horizon_days, then wape_holiday_mean and coverage (80% interval, days with contacts)."""
+    origins, horizon_days, then wape_holiday_mean and coverage (80% interval, days with contacts); from a
+    nested selection backtest also wape_seasonal_median, wape_holiday_median, best_baseline,
+    wape_best_baseline, width, winkler (relative to volume), method (chosen at the last origin), methods
+    (how often each was chosen), history_days, missing_days and note."""
+    from .forecast_select import SELECTION_COLUMNS
+
     cols = ["channel", "queue"] + BACKTEST_COLUMNS + ["wape_holiday_mean", "coverage", "days"]
+    cols += [c for c in SELECTION_COLUMNS if c in bt.summary.columns]
     return bt.summary[cols].copy()
 
 
@@ -1194,6 +1248,32 @@ def _shrinkage(source: Any, cap: Mapping[str, Any], last_day: pd.Timestamp) -> t
     return share, f"measured from agent_activity over the last {weeks} weeks"
 
 
+DEFAULT_SERVICE_TARGETS = {"phone": {"target_sl": 0.8, "answer_s": 30.0}, "chat": {"target_sl": 0.8, "answer_s": 60.0}}
+STAFFING_MODELS = ("erlang_c", "erlang_a")
+
+
+def service_targets(cap: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Service targets per live channel from capacity.yaml's `service_targets`: {channel: {target_sl (share),
+    answer_s (s)}}; a channel or a key not given takes DEFAULT_SERVICE_TARGETS (phone 80% in 30 s, chat 80%
+    in 60 s)."""
+    given = dict((cap or {}).get("service_targets") or {})
+    out = {}
+    for ch in sorted(set(DEFAULT_SERVICE_TARGETS) | set(given)):
+        t = dict(DEFAULT_SERVICE_TARGETS.get(ch, DEFAULT_SERVICE_TARGETS["phone"]))
+        t.update({k: float(v) for k, v in dict(given.get(ch) or {}).items() if k in ("target_sl", "answer_s")})
+        out[ch] = t
+    return out
+
+
+def staffing_model(cap: Mapping[str, Any] | None) -> str:
+    """The queueing model the plan staffs with: capacity.yaml `staffing_model` (erlang_c or erlang_a, default
+    erlang_a)."""
+    model = str((cap or {}).get("staffing_model", "erlang_a"))
+    if model not in STAFFING_MODELS:
+        raise UsageError(f"capacity.staffing_model must be one of {', '.join(STAFFING_MODELS)}, got {model!r}")
+    return model
+
+
 def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | None = None,
                     queue: str | None = None, vintage_dir: str | os.PathLike | None = None,
                     backtest_months: int = 3, interval_minutes: int = 30,
@@ -1212,22 +1292,35 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     config = ForecastConfig.from_params(params.get("calendar") or {})
     cap = dict(params.get("capacity") or {})
     short_s = float(params.get("short_abandon_s", 5))
+    from .forecast_select import evidence_table, export_gaps, forecast_selected, nested_backtest
+
     notes: list[str] = []
     daily = volume_from_source(source, short_s, queue)
+    if end is not None:
+        daily = daily[daily["date"] < pd.Timestamp(end)]
     if daily.empty:
         raise ReportlibError("no contacts to forecast" + (f" in queue {queue!r}" if queue else ""))
     last = daily["date"].max()
     weeks = int(cap.get("horizon_weeks", 13))
     first_monday = last + pd.Timedelta(days=7 - last.dayofweek)
     horizon = max(int(horizon_days or 0), int((first_monday - last).days) + 7 * weeks - 1)
-    fc = forecast_daily(daily, cal, horizon, config)
+    fc, selection, sel_notes = forecast_selected(daily, cal, horizon, config)
+    notes += sel_notes
+    per_channel = daily.groupby(["date", "channel"], as_index=False)["volume"].sum().assign(queue="All queues")
+    per_channel = per_channel[["date", "channel", "queue", "volume"]]
     out: dict[str, Any] = {"history": daily, "forecast": fc, "records": forecast_records(fc), "notes": notes,
-                           "calendar": cal, "config": config}
-    bt = backtest(daily, cal, 28, backtest_months, config)
+                           "calendar": cal, "config": config, "selection": selection,
+                           "export_gaps": export_gaps(daily, cal), "history_by_channel": per_channel,
+                           "forecast_by_channel": forecast_selected(per_channel, cal, horizon, config)[0],
+                           "origin": last, "first_monday": first_monday}
+    bt = nested_backtest(daily, cal, 28, backtest_months, config)
     out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
-    notes += bt.notes
+    out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
+    notes += [n for n in bt.notes if n not in notes and not n.split(":")[0] in {x.split(":")[0] for x in sel_notes}]
     interval_minutes = _usable_minutes(source, interval_minutes, notes)
     iv = volume_from_source(source, short_s, queue, interval_minutes)
+    if end is not None:
+        iv = iv[iv["interval_start"] < pd.Timestamp(end)]
     try:
         out["intraday_backtest"] = backtest_intraday(iv, cal, interval_minutes=interval_minutes,
                                                      months=backtest_months, config=config)["summary"]
@@ -1239,21 +1332,26 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     out["intervals"] = intervals
     stats = _service_stats(source, params, last, queue)
     out["service_stats"] = stats
-    targets = dict(cap.get("service_targets") or {"phone": {"target_sl": 0.8, "answer_s": 30},
-                                                    "chat": {"target_sl": 0.8, "answer_s": 60}})
+    targets = service_targets(cap)
+    out["targets"] = targets
     shrink, how = _shrinkage(source, cap, last)
     out["shrinkage"] = {"value": shrink, "source": how}
     hours = float(cap.get("hours_per_fte_week", 40))
+    out["hours_per_fte_week"] = hours
     in_plan = intervals[intervals["date"] >= first_monday]
-    staffing = []
+    out["plan_intervals"] = in_plan
+    staffing, plans = [], {}
     for model in ("erlang_c", "erlang_a"):
         plan = staffing_plan(in_plan, stats, targets, model=model)
+        plans[model] = plan
         w = weekly_fte(plan, fc[fc["date"] >= first_monday], stats, shrink, hours)
         w["model"] = model
         staffing.append(w)
+    out["staffing_plans"] = plans
     staffing_frame = pd.concat(staffing, ignore_index=True)
     out["staffing"] = staffing_frame
-    chosen = str(cap.get("staffing_model", "erlang_a"))
+    chosen = staffing_model(cap)
+    out["staffing_model"] = chosen
     required = staffing_frame[staffing_frame["model"] == chosen].groupby("week_start", as_index=False)["fte"].sum()
     required = required.rename(columns={"fte": "required_fte"}).head(weeks)
     out["required_fte"] = required

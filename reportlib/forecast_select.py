@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -66,7 +66,11 @@ METHOD_LABELS = {
     "ensemble": "regression + seasonal average ensemble",
     "ets_damped": "damped-trend exponential smoothing (statsmodels)",
 }
-BANDS = ((1, 7), (8, 14), (15, 28))  # horizon bands (days ahead) of the interval calibration
+BANDS = ((1, 7), (8, 14), (15, 28))
+# regression variants: the optional term groups each leaves out (forecast.TERM_GROUPS)
+REGRESSION_VARIANTS = {"regression": (), "regression_no_trend": ("trend",), "regression_no_month": ("month",),
+                       "regression_no_annual": ("annual",), "regression_no_events": ("events",),
+                       "regression_plain": ("trend", "month", "annual", "events")}  # horizon bands (days ahead) of the interval calibration
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,11 @@ class SelectionConfig:
     tie: float = 0.02  # a simpler method within 2% (relative WAPE) of the best is preferred
     min_history_days: int = 35  # an inner origin needs 5 weeks of history (4 same weekdays + 1 week)
     closed_share: float = 0.8  # a weekday with zero volume on this share of its recent days is closed
-    ets_refit_days: int = 91  # ETS parameters are re-estimated every this many days (states at every origin)
-    ets_window_days: int = 365
+    ets_refit_days: int = 182  # ETS parameters are re-estimated every this many days (states at every origin)
+    ets_window_days: int = 182
     min_band_errors: int = 20  # a horizon band with fewer errors uses all bands pooled
+    recency_half_life_days: float = 0.0  # weight of an inner error halves every this many days back (0: equal)
+    combine: int = 3  # 1: the chosen method alone; k > 1: the equal-weight mean of it and the next k - 1 best
 
 
 def _quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
@@ -149,23 +155,13 @@ class SeriesSelector:
         clean = ok & ~self.special[:self.n]
         self._ok = {d: idx[ok[idx]] for d, idx in self._by_wd.items()}
         self._clean = {d: idx[clean[idx]] for d, idx in self._by_wd.items()}
-        c = self.config
-        no_events = replace(calendar, events=())
-        args = (dates[:self.n], self.y, calendar, self.H, c, channel, queue, self.missing)
-        self.models = {
-            "full": SeriesModel(*args),
-            "plain": SeriesModel(dates[:self.n], self.y, no_events, self.H,
-                                 replace(c, trend_min_days=0, month_fourier=0, annual_fourier=0), channel, queue,
-                                 self.missing),
-            "no_trend": SeriesModel(*args[:4], replace(c, trend_min_days=0), channel, queue, self.missing),
-            "no_month": SeriesModel(*args[:4], replace(c, month_fourier=0), channel, queue, self.missing),
-            "no_annual": SeriesModel(*args[:4], replace(c, annual_fourier=0), channel, queue, self.missing),
-            "no_events": SeriesModel(dates[:self.n], self.y, no_events, self.H, c, channel, queue, self.missing),
-        }
+        self.model = SeriesModel(dates[:self.n], self.y, calendar, self.H, self.config, channel, queue, self.missing)
         self._cache: dict[tuple[str, int], np.ndarray] = {}
         self._ets_params: dict[int, tuple[float, float, float] | None] = {}
         self._choices: dict[int, Choice] = {}
         self._closed: dict[int, np.ndarray] = {}
+        self._reg: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        self._sw: dict[tuple, np.ndarray] = {}
 
     # --- day classes ------------------------------------------------------------------------------
 
@@ -190,6 +186,12 @@ class SeriesSelector:
     # --- candidates ---------------------------------------------------------------------------------
 
     def _same_weekday(self, origin: int, pool: dict[int, np.ndarray], n: int, how: str) -> np.ndarray:
+        key = (origin, id(pool), n, how)
+        if key not in self._sw:
+            self._sw[key] = self._same_weekday_values(origin, pool, n, how)
+        return self._sw[key]
+
+    def _same_weekday_values(self, origin: int, pool: dict[int, np.ndarray], n: int, how: str) -> np.ndarray:
         vals = np.full(7, np.nan)
         for d in range(7):
             idx = pool[d]
@@ -265,7 +267,7 @@ class SeriesSelector:
             else:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    r = Holt(prep[0], damped_trend=True, initialization_method="heuristic").fit()
+                    r = Holt(prep[0], damped_trend=True, initialization_method="heuristic").fit(use_brute=False)
                 self._ets_params[anchor] = (float(r.params["smoothing_level"]), float(r.params["smoothing_trend"]),
                                             float(r.params["damping_trend"]))
         params = self._ets_params[anchor]
@@ -299,6 +301,8 @@ class SeriesSelector:
             out = self._recent_level(origin)[self.weekday[fut]]
         elif name == "ets_damped":
             out = self._ets(origin, h)
+        elif name.startswith("mean:"):
+            out = np.mean([self.forecast(p, origin, h) for p in name[5:].split("+")], axis=0)
         elif name.startswith("combo_"):
             parts = {"combo_median_level": ("holiday_median", "recent_level"),
                      "combo_median_ets": ("holiday_median", "ets_damped"),
@@ -307,9 +311,10 @@ class SeriesSelector:
         elif name in ("ensemble", "regression") or name.startswith("regression_"):
             if origin + 1 < self.config.min_history_days:
                 return np.full(h, np.nan)
-            key = {"ensemble": "full", "regression": "full"}.get(name, name.replace("regression_", ""))
-            ens, reg, _ = self.models[key].predict(origin, h)
-            out = ens if name == "ensemble" else reg
+            if origin not in self._reg:
+                self._reg[origin] = self.model.predict_variants(origin, self.H, REGRESSION_VARIANTS)
+            ens, reg = self._reg[origin]["regression" if name == "ensemble" else name]
+            out = (ens if name == "ensemble" else reg)[:h]
         else:
             raise UsageError(f"unknown forecast method {name!r}; known: {', '.join(CANDIDATES)}")
         out = np.clip(np.asarray(out, dtype=float), 0, None)
@@ -325,7 +330,11 @@ class SeriesSelector:
     def _inner_errors(self, name: str, origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(actual, forecast, horizon) of the candidate at the inner origins, days up to `origin` only,
         missing days left out."""
-        acts, fcs, hs = [], [], []
+        return self._inner_errors_aged(name, origin)[:3]
+
+    def _inner_errors_aged(self, name: str, origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """_inner_errors plus each day's age (days before the origin) for recency weights."""
+        acts, fcs, hs, ages = [], [], [], []
         for o in self.inner_origins(origin):
             m = min(self.sel.horizon_days, origin - o)
             t = np.arange(o + 1, o + 1 + m)
@@ -334,9 +343,10 @@ class SeriesSelector:
             acts.append(self.y[t][keep])
             fcs.append(f[keep])
             hs.append((t - o)[keep])
+            ages.append((origin - t)[keep])
         if not acts:
-            return np.zeros(0), np.zeros(0), np.zeros(0, int)
-        return np.concatenate(acts), np.concatenate(fcs), np.concatenate(hs)
+            return np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0)
+        return np.concatenate(acts), np.concatenate(fcs), np.concatenate(hs), np.concatenate(ages)
 
     def choose(self, origin: int, candidates: Sequence[str] = CANDIDATES) -> Choice:
         """The method for forecasts made at `origin`, from the data up to `origin` only."""
@@ -356,16 +366,24 @@ class SeriesSelector:
             return choice
         scores: dict[str, float] = {}
         errors: dict[str, tuple] = {}
+        hl = self.sel.recency_half_life_days
         for name in candidates:
-            a, f, h = self._inner_errors(name, origin)
+            a, f, h, age = self._inner_errors_aged(name, origin)
             if not len(a) or np.isnan(f).any() or a.sum() <= 0:
                 continue
-            scores[name] = float(np.abs(a - f).sum() / a.sum())
+            w = 0.5 ** (age / hl) if hl else np.ones(len(a))
+            scores[name] = float((w * np.abs(a - f)).sum() / (w * a).sum())
             errors[name] = (a, f, h)
         if not scores:
             raise ReportlibError("no forecast method could be scored on this history")
         best = min(scores.values())
         method = next(n for n in candidates if n in scores and scores[n] <= best * (1 + self.sel.tie) + 1e-12)
+        if self.sel.combine > 1:
+            ranked = sorted(scores, key=lambda n: (scores[n], candidates.index(n)))
+            top = [method] + [n for n in ranked if n != method][:self.sel.combine - 1]
+            method = "mean:" + "+".join(top)
+            a, f, h = errors[top[0]]
+            errors[method] = (a, np.mean([errors[n][1] for n in top], axis=0), h)
         q = self._band_quantiles(*errors[method], level)
         choice = Choice(method, scores, len(inner), history, q)
         self._choices[origin] = choice
@@ -491,7 +509,7 @@ def forecast_selected(daily: pd.DataFrame, calendar: Calendar, horizon_days: int
         f, lo, hi = m.bounds(o, horizon_days, choice)
         parts.append(pd.DataFrame({"date": m.dates[o + 1:o + 1 + horizon_days], "channel": ch, "queue": q,
                                    "forecast": f, "lower": lo, "upper": hi}))
-        row = {"channel": ch, "queue": q, "method": choice.method, "method_label": METHOD_LABELS[choice.method],
+        row = {"channel": ch, "queue": q, "method": choice.method, "method_label": method_label(choice.method),
                "history_days": choice.history_days, "inner_origins": choice.inner_origins,
                "wape_inner": choice.wape_inner.get(choice.method, np.nan)}
         row.update({f"wape_inner_{b}": choice.wape_inner.get(b, np.nan) for b in BASELINES})
@@ -638,8 +656,15 @@ def evidence_table(summary: pd.DataFrame) -> pd.DataFrame:
     cols = ["channel", "queue", "method", "history_days", "wape", *[f"wape_{b}" for b in BASELINES],
             "best_baseline", "coverage", "width", "winkler", "missing_days"]
     out = summary[[c for c in cols if c in summary.columns]].copy()
-    out["method_label"] = out["method"].map(lambda m: METHOD_LABELS.get(m, m))
+    out["method_label"] = out["method"].map(method_label)
     return out.reset_index(drop=True)
+
+
+def method_label(method: str) -> str:
+    """A method's plain-language description ('mean:a+b' is the average of a and b)."""
+    if method.startswith("mean:"):
+        return "average of " + "; ".join(METHOD_LABELS.get(p, p) for p in method[5:].split("+"))
+    return METHOD_LABELS.get(method, method)
 
 
 def candidate_settings() -> Mapping[str, str]:
