@@ -90,11 +90,11 @@ class SelectionConfig:
     combine: int = 3  # 1: the chosen method alone; k > 1: the equal-weight mean of it and the next k - 1 best
 
 
-def _quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
+def conformal_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
     """Lower and upper quantiles of log errors for a central `level` interval (finite-sample: the
     (n + 1)-adjusted ranks of split conformal prediction), clamped to include 0."""
     n = len(e)
-    a = (1 - level) / 2
+    a = round((1 - level) / 2, 12)  # 0.09999999999999998 would move a rank
     s = np.sort(e)
     lo = s[max(0, int(math.floor(a * (n + 1))) - 1)]
     hi = s[min(n - 1, int(math.ceil((1 - a) * (n + 1))) - 1)]
@@ -397,10 +397,10 @@ class SeriesSelector:
         hh = h[live]
         if len(e) < 10:
             return q
-        pooled = _quantiles(e, level)
+        pooled = conformal_quantiles(e, level)
         for i, (lo, hi) in enumerate(BANDS):
             m = (hh >= lo) & (hh <= hi)
-            q[i] = _quantiles(e[m], level) if m.sum() >= self.sel.min_band_errors else pooled
+            q[i] = conformal_quantiles(e[m], level) if m.sum() >= self.sel.min_band_errors else pooled
         return q
 
     def bounds(self, origin: int, h: int, choice: Choice | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -520,7 +520,7 @@ def forecast_selected(daily: pd.DataFrame, calendar: Calendar, horizon_days: int
     return pd.concat(parts, ignore_index=True), pd.DataFrame(rows), notes
 
 
-def _winkler(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float) -> np.ndarray:
+def winkler_scores(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float) -> np.ndarray:
     """Winkler interval score per day: width, plus 2/alpha times the distance outside the interval."""
     alpha = 1 - level
     return (hi - lo) + 2 / alpha * np.clip(lo - a, 0, None) + 2 / alpha * np.clip(a - hi, 0, None)
@@ -547,7 +547,7 @@ def _score(g: pd.DataFrame, level: float) -> dict[str, Any]:
     lo, hi = g["lower"].to_numpy(float), g["upper"].to_numpy(float)
     out["coverage"] = float(((a >= lo) & (a <= hi))[open_days].mean()) if open_days.any() else float("nan")
     out["width"] = float((hi - lo)[open_days].sum() / a[open_days].sum()) if open_days.any() else float("nan")
-    out["winkler"] = float(_winkler(a, lo, hi, level)[open_days].sum() / a[open_days].sum()) \
+    out["winkler"] = float(winkler_scores(a, lo, hi, level)[open_days].sum() / a[open_days].sum()) \
         if open_days.any() else float("nan")
     out["days"] = int(len(g))
     return out
