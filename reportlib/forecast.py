@@ -1205,6 +1205,7 @@ def _service_stats(source: Any, params: Mapping[str, Any], last_day: pd.Timestam
     miss = stats["aht_s"].isna()
     stats["aht_s"] = stats["aht_s"].astype(float)
     stats.loc[miss, "aht_s"] = stats.loc[miss, "channel"].map(lambda c: float(defaults.get(c, np.nan))).astype(float)
+    stats["aht_default"] = miss.to_numpy()
     return stats
 
 
@@ -1277,7 +1278,7 @@ def staffing_model(cap: Mapping[str, Any] | None) -> str:
 def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | None = None,
                     queue: str | None = None, vintage_dir: str | os.PathLike | None = None,
                     backtest_months: int = 3, interval_minutes: int = 30,
-                    hazard: pd.DataFrame | None = None) -> dict[str, Any]:
+                    hazard: pd.DataFrame | None = None, end: Any | None = None) -> dict[str, Any]:
     """Everything the forecast report shows, from a Source and the parameters (a dict of frames and notes).
 
     Keys: history (daily volume), forecast (daily, with the 80% interval), records (SPEC's records),
@@ -1285,6 +1286,12 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     staffing (required FTE by week and channel/queue for Erlang C, Erlang A and workload), capacity
     (CapacityPlan or None without an agents table), capacity_summary, vintages (past forecasts vs
     actuals by lead time, when vintage_dir is given; this run's forecast is archived there), notes.
+    Issue 12 adds: selection (the method chosen per series, forecast_select.forecast_selected), evidence
+    (per series: method, history, WAPE against each simple baseline, coverage, width, Winkler; from the
+    nested backtest), export_gaps (days missing from the export), history_by_channel and
+    forecast_by_channel (all queues of a channel as one series), origin, first_monday, targets
+    (service_targets), staffing_model, staffing_plans (interval plans by model), plan_intervals,
+    hours_per_fte_week. `end` keeps the history before it (a report month's end).
     """
     from .capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
 
@@ -1313,10 +1320,15 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
                            "export_gaps": export_gaps(daily, cal), "history_by_channel": per_channel,
                            "forecast_by_channel": forecast_selected(per_channel, cal, horizon, config)[0],
                            "origin": last, "first_monday": first_monday}
-    bt = nested_backtest(daily, cal, 28, backtest_months, config)
-    out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
-    out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
-    notes += [n for n in bt.notes if n not in notes and not n.split(":")[0] in {x.split(":")[0] for x in sel_notes}]
+    try:
+        bt = nested_backtest(daily, cal, 28, backtest_months, config)
+        out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
+        out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
+        said = {x.split(":")[0] for x in notes}
+        notes += [n for n in bt.notes if n.split(":")[0] not in said]
+    except ReportlibError as exc:
+        out["backtest"] = out["backtest_by_horizon"] = out["evidence"] = None
+        notes.append(f"accuracy check skipped: {exc}")
     interval_minutes = _usable_minutes(source, interval_minutes, notes)
     iv = volume_from_source(source, short_s, queue, interval_minutes)
     if end is not None:
@@ -1332,6 +1344,7 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     out["intervals"] = intervals
     stats = _service_stats(source, params, last, queue)
     out["service_stats"] = stats
+    out["aht_defaulted"] = sorted(set(stats.loc[stats["aht_default"], "queue"].astype(str)))
     targets = service_targets(cap)
     out["targets"] = targets
     shrink, how = _shrinkage(source, cap, last)
@@ -1362,7 +1375,10 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
             try:
                 from .attrition import tenure_hazard
 
-                hazard = tenure_hazard(agents, first_monday - pd.DateOffset(months=12), first_monday)
+                from .attrition import tenure_bands
+
+                hazard = tenure_hazard(agents, first_monday - pd.DateOffset(months=12), first_monday,
+                                       bands=tenure_bands(params.get("attrition")))
             except ReportlibError as exc:
                 notes.append(f"attrition hazard unavailable ({exc}); using a flat 3% a month")
                 hazard = flat_hazard(0.03)
@@ -1377,4 +1393,72 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     if vintage_dir is not None:
         out["vintages"] = compare_vintages(vintage_dir, daily)
         archive_vintage(fc, vintage_dir, last)
+    return out
+
+
+# --- what-if on the report's staffing ----------------------------------------------------------------
+
+
+def scenario_fte(report: Mapping[str, Any], aht_factor: float = 1.0, sl_target: float | None = None,
+                 shrinkage: float | None = None, patience_factor: float = 1.0) -> pd.Series:
+    """Weekly required FTE (the report's staffing model; phone and chat by it, email by workload) under
+    changed assumptions, indexed by week_start: handle times x aht_factor, every live channel's service
+    target set to sl_target (share; None keeps each channel's own), shrinkage (share; None keeps the
+    report's), patience x patience_factor. With the defaults it is exactly report['required_fte'].
+    """
+    stats = report["service_stats"].copy()
+    stats["aht_s"] = stats["aht_s"] * aht_factor
+    stats["patience_s"] = stats["patience_s"] * patience_factor
+    targets = {ch: dict(t, target_sl=float(sl_target) if sl_target is not None else t["target_sl"])
+               for ch, t in report["targets"].items()}
+    model = report["staffing_model"]
+    plan = staffing_plan(report["plan_intervals"], stats, targets, model=model)
+    fc = report["forecast"]
+    share = report["shrinkage"]["value"] if shrinkage is None else float(shrinkage)
+    w = weekly_fte(plan, fc[fc["date"] >= report["first_monday"]], stats, share, report["hours_per_fte_week"])
+    out = w.groupby("week_start")["fte"].sum().head(len(report["required_fte"]))
+    return out.rename("fte")
+
+
+@dataclass(frozen=True)
+class WhatIfControl:
+    """One what-if slider: its starting value (the plan's own), range and step; `keyword` of scenario_fte."""
+
+    keyword: str
+    label: str
+    value: float
+    min: float
+    max: float
+    step: float
+    plan_value: float | None  # the exact planned value (None: a factor whose plan value is 1)
+
+
+def what_if_controls(report: Mapping[str, Any]) -> list[WhatIfControl]:
+    """Sliders for the what-if: AHT x, service-level target, shrinkage, patience x, each starting at the plan.
+
+    A slider shows a rounded start (shrinkage 0.2734 shows 0.27); what_if_scenario maps a slider still at its
+    start back to the exact planned value, so the scenario equals the plan until a slider moves.
+    """
+    targets = report["targets"]
+    sl = float(targets.get("phone", next(iter(targets.values())))["target_sl"])
+    shrink = float(report["shrinkage"]["value"])
+    return [
+        WhatIfControl("aht_factor", "AHT ×", 1.0, 0.7, 1.3, 0.05, None),
+        WhatIfControl("sl_target", "SL target", round(sl, 2), 0.5, 0.95, 0.01, None),
+        WhatIfControl("shrinkage", "Shrinkage", round(shrink, 2), 0.0, 0.6, 0.01, None),
+        WhatIfControl("patience_factor", "Patience ×", 1.0, 0.5, 2.0, 0.05, None),
+    ]
+
+
+def what_if_scenario(controls: Sequence[WhatIfControl], values: Mapping[str, float]) -> dict[str, Any]:
+    """scenario_fte keywords from slider values: a slider at its start (within half a step) keeps the plan
+    (None for the target and shrinkage, 1 for the factors); a moved one gives its value."""
+    out: dict[str, Any] = {}
+    for c in controls:
+        v = float(values.get(c.keyword, c.value))
+        unmoved = abs(v - c.value) < c.step / 2
+        if c.keyword in ("sl_target", "shrinkage"):
+            out[c.keyword] = None if unmoved else v
+        else:
+            out[c.keyword] = 1.0 if unmoved else v
     return out
