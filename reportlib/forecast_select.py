@@ -237,8 +237,10 @@ class SeriesSelector:
         s = self.sel
         anchor_abs = (self.dates[origin] - pd.Timestamp("1970-01-05")).days // s.ets_refit_days * s.ets_refit_days
         anchor = origin - ((self.dates[origin] - pd.Timestamp("1970-01-05")).days - anchor_abs)
-        if anchor < s.min_history_days:
-            anchor = origin  # a short history: estimate at the origin itself
+        first = 8 * 7 - 1  # parameters need 8 weeks of history: before that the method has no forecast
+        if origin < first:
+            return np.full(h, np.nan)
+        anchor = max(anchor, first)  # a short history: estimated once, at 8 weeks
 
         def prepared(o: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
             lo = max(0, o + 1 - s.ets_window_days)
