@@ -552,11 +552,12 @@ class SeriesModel:
         self._cache[key] = out
         return out
 
-    def predict_variants(self, origin: int, horizon: int,
-                         variants: Mapping[str, Sequence[str]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def predict_variants(self, origin: int, horizon: int, variants: Mapping[str, Sequence[str]],
+                         recent_residuals: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """(ensemble, regression) per variant for days origin+1..origin+horizon; a variant names the optional
         term groups it leaves out (TERM_GROUPS: trend, month, annual, events); only the variant that leaves
-        nothing out has an ensemble (for the others both entries are the regression). One weighted Gram matrix serves
+        nothing out has an ensemble (for the others both entries are the regression). With recent_residuals
+        = k, '<variant>:residuals' holds (log residuals of the last k days, their day indices). One weighted Gram matrix serves
         every variant (the fits differ by the columns kept), so a variant costs a small solve."""
         c = self.config
         start = max(0, origin + 1 - c.max_history_days)
@@ -586,6 +587,11 @@ class SeriesModel:
             else:
                 ens, reg, _ = self._from_beta(origin, horizon, start, hist_len, X, cal, beta)
                 out[name] = (ens, reg)
+            if recent_residuals:
+                k = min(recent_residuals, hist_len)
+                fitted = np.einsum("ij,j->i", X[hist_len - k:hist_len], beta)
+                out[name + ":residuals"] = (self.ly[origin + 1 - k:origin + 1] - fitted, np.arange(origin + 1 - k,
+                                                                                                   origin + 1))
         return out
 
     def _from_beta(self, origin: int, horizon: int, start: int, ntr: int, X: np.ndarray, cal: np.ndarray,

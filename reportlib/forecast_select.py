@@ -43,7 +43,7 @@ CANDIDATES = (
     "holiday_median_8", "holiday_mean_8", "recent_level",
     "combo_median_level", "combo_median_ets", "combo_median_ensemble",
     "regression_plain", "regression_no_trend", "regression_no_month", "regression_no_annual",
-    "regression_no_events", "regression", "ensemble", "ets_damped",
+    "regression_no_events", "regression", "regression_level", "ensemble", "ets_damped",
 )
 METHOD_LABELS = {
     "holiday_median": "median of the last 4 same weekdays, holidays skipped",
@@ -63,6 +63,7 @@ METHOD_LABELS = {
     "regression_no_annual": "regression without annual season",
     "regression_no_events": "regression without events",
     "regression": "regression, all terms",
+    "regression_level": "regression without trend, level from its last 2 weeks",
     "ensemble": "regression + seasonal average ensemble",
     "ets_damped": "damped-trend exponential smoothing (statsmodels)",
 }
@@ -314,9 +315,19 @@ class SeriesSelector:
             if origin + 1 < self.config.min_history_days:
                 return np.full(h, np.nan)
             if origin not in self._reg:
-                self._reg[origin] = self.model.predict_variants(origin, self.H, REGRESSION_VARIANTS)
-            ens, reg = self._reg[origin]["regression" if name == "ensemble" else name]
-            out = (ens if name == "ensemble" else reg)[:h]
+                self._reg[origin] = self.model.predict_variants(origin, self.H, REGRESSION_VARIANTS, 14)
+            fits = self._reg[origin]
+            if name == "regression_level":
+                # intercept correction: the no-trend regression moved by the median log residual of its last
+                # 14 days (clean open days only): a level shift is followed within two weeks, one odd day is not
+                reg = fits["regression_no_trend"][1]
+                res, days = fits["regression_no_trend:residuals"]
+                keep = ~self.missing[days] & ~self.special[days] & (self.y[days] > 0)
+                shift = float(np.median(res[keep])) if keep.sum() >= 3 else 0.0
+                out = (np.clip((reg + 1) * np.exp(shift) - 1, 0, None))[:h]
+            else:
+                ens, reg = fits["regression" if name == "ensemble" else name]
+                out = (ens if name == "ensemble" else reg)[:h]
         else:
             raise UsageError(f"unknown forecast method {name!r}; known: {', '.join(CANDIDATES)}")
         out = np.clip(np.asarray(out, dtype=float), 0, None)
