@@ -58,8 +58,19 @@ def bank_variants(bank: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
+def lead_methods(methods: str) -> str:
+    """'mean:a+b+c x3, mean:a+d+e x2, mean:f+a+b x1' -> 'a x5, f x1' (the best candidate of each combination)."""
+    counts: dict[str, int] = {}
+    for part in methods.split(", "):
+        name, _, n = part.rpartition(" x")
+        lead = name[5:].split("+")[0] if name.startswith("mean:") else name
+        counts[lead] = counts.get(lead, 0) + int(n)
+    return ", ".join(f"{k} x{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def evaluate(daily: pd.DataFrame, calendar: fc.Calendar, config: fc.ForecastConfig) -> pd.DataFrame:
-    sel = fs.SelectionConfig(**{k: type(getattr(fs.SelectionConfig(), k))(v) for k, v in
+    sel = fs.SelectionConfig(**{k: (v == "1") if isinstance(getattr(fs.SelectionConfig(), k), bool) else
+                                type(getattr(fs.SelectionConfig(), k))(v) for k, v in
                                 (kv.split("=") for kv in os.environ.get("SEL", "").split(",") if kv)})
     bt = fs.nested_backtest(daily, calendar, 28, 3, config, sel=sel)
     s = bt.summary[bt.summary["channel"] != "all"].copy()
@@ -71,6 +82,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sample", help="a sample operation folder (reportlib sample-data --out DIR)")
     ap.add_argument("--markdown", action="store_true", help="print the docs/benchmarks.md table")
     ap.add_argument("--only", default=None, help="bank or sample")
+    # SEL=key=value,... overrides SelectionConfig fields (the sensitivity runs in docs/forecasting.md)
     args = ap.parse_args(argv)
     params = load_params()
     config = fc.ForecastConfig.from_params(params["calendar"])
@@ -106,13 +118,13 @@ def main(argv=None) -> int:
     if args.markdown:
         short = {"seasonal_naive": "naive", "seasonal_mean": "mean 4", "seasonal_median": "median 4",
                  "holiday_mean": "hol. mean 4", "holiday_median": "hol. median 4"}
-        head = ["series", "WAPE", *short.values(), "coverage", "rel. width", "Winkler", "methods chosen (origins)"]
+        head = ["series", "WAPE", *short.values(), "coverage", "rel. width", "Winkler", "best candidate in the mix (origins)"]
         print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
         for _, r in table.iterrows():
             best = r["wape_best_baseline"]
             cells = [r["series"], f"**{r['wape']:.1%}**" if r["wape"] <= best else f"{r['wape']:.1%} (!)"]
             cells += [f"{r[f'wape_{b}']:.1%}" for b in short]
-            cells += [f"{r['coverage']:.0%}", f"{r['width']:.2f}", f"{r['winkler']:.2f}", r["methods"]]
+            cells += [f"{r['coverage']:.0%}", f"{r['width']:.2f}", f"{r['winkler']:.2f}", lead_methods(r["methods"])]
             print("| " + " | ".join(cells) + " |")
     return 0
 
