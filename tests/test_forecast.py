@@ -473,6 +473,9 @@ def test_forecast_report_end_to_end_with_vintages(tmp_path, monkeypatch):
 
     params = load_params()
     params["capacity"]["shrinkage"] = 0.25
+    # this synthetic operation works on public holidays (Memorial Day has volume): a calendar that says the
+    # centre is closed would rightly forecast 0 there
+    params["calendar"]["holidays"]["closed"] = []
     vint = tmp_path / "vintages"
     first = fc.forecast_report(open_source(str(early)), params, vintage_dir=vint)
     assert first["vintages"].empty and len(list(vint.glob("forecast_*.parquet"))) == 1
