@@ -512,10 +512,15 @@ def forecast_selected(daily: pd.DataFrame, calendar: Calendar, horizon_days: int
                      f"weekday; left out of the model, not read as zero): {gap_runs(gaps)}")
     gap_dates = pd.DatetimeIndex(gaps["date"])
     parts, rows = [], []
-    for ch, q, s in _series_frames(d, queue):
-        if len(s) < config.min_history_days:
-            raise ReportlibError(f"{ch}/{q}: {len(s)} days of history; a forecast needs at least "
-                                 f"{config.min_history_days} days")
+    series = _series_frames(d, queue)
+    if all(len(s) < config.min_history_days for _, _, s in series):
+        ch, q, s = series[0]
+        raise ReportlibError(f"{ch}/{q}: {len(s)} days of history; a forecast needs at least "
+                             f"{config.min_history_days} days")
+    for ch, q, s in series:
+        if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
+            notes.append(f"{ch}/{q}: {len(s)} days of history, not forecast (a week is the least)")
+            continue
         m = _selector(ch, q, s, calendar, horizon_days, config, sel, gap_dates)
         o = len(s) - 1
         choice = m.choose(o)

@@ -197,3 +197,18 @@ def test_cli_from_an_intervals_table_weekday_only_short_history(tmp_path, monkey
     assert code == 0
     rec = pd.DataFrame(json.loads(out))
     assert (rec.loc[pd.to_datetime(rec["date"]).dt.dayofweek >= 5, "forecast"] == 0).all()
+
+
+def test_a_new_queue_with_three_weeks_of_history_does_not_stop_the_others():
+    """A queue that started 3 weeks ago gets the holiday-aware median (said so) while an established one is
+    forecast by selection; a queue of 4 days is named and left out."""
+    old, _ = _weekday_series("2025-03-03", "2025-08-29", 300.0, 7)
+    new, _ = _weekday_series("2025-08-11", "2025-08-29", 80.0, 8)
+    tiny, _ = _weekday_series("2025-08-26", "2025-08-29", 10.0, 9)
+    daily = pd.concat([old, new.assign(queue="New client"), tiny.assign(queue="Pilot")], ignore_index=True)
+    f, sel, notes = fs.forecast_selected(daily, US, 14)
+    by = sel.set_index("queue")
+    assert by.loc["New client", "method"] == fs.FALLBACK and by.loc["Benefits", "method"] != fs.FALLBACK
+    assert set(f["queue"]) == {"Benefits", "New client"}
+    assert any("New client" in n and "too short" in n for n in notes)
+    assert any("Pilot" in n and "not forecast" in n for n in notes)
