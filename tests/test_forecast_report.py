@@ -4,8 +4,6 @@ the what-if starting exactly at the plan, and event labels that do not overlap."
 
 from __future__ import annotations
 
-import json
-
 import nbformat
 import numpy as np
 import pandas as pd
