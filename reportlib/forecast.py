@@ -1284,7 +1284,8 @@ def staffing_model(cap: Mapping[str, Any] | None) -> str:
 def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | None = None,
                     queue: str | None = None, vintage_dir: str | os.PathLike | None = None,
                     backtest_months: int = 3, interval_minutes: int = 30,
-                    hazard: pd.DataFrame | None = None, end: Any | None = None) -> dict[str, Any]:
+                    hazard: pd.DataFrame | None = None, end: Any | None = None,
+                    intraday_backtest: bool = True) -> dict[str, Any]:
     """Everything the forecast report shows, from a Source and the parameters (a dict of frames and notes).
 
     Keys: history (daily volume), forecast (daily, with the 80% interval), records (SPEC's records),
@@ -1297,7 +1298,8 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     nested backtest), export_gaps (days missing from the export), history_by_channel and
     forecast_by_channel (all queues of a channel as one series), origin, first_monday, targets
     (service_targets), staffing_model, staffing_plans (interval plans by model), plan_intervals,
-    hours_per_fte_week. `end` keeps the history before it (a report month's end).
+    hours_per_fte_week. `end` keeps the history before it (a report month's end); intraday_backtest=False
+    skips the interval-level backtest (None).
     """
     from .capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
 
@@ -1317,7 +1319,8 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     weeks = int(cap.get("horizon_weeks", 13))
     first_monday = last + pd.Timedelta(days=7 - last.dayofweek)
     horizon = max(int(horizon_days or 0), int((first_monday - last).days) + 7 * weeks - 1)
-    fc, selection, sel_notes = forecast_selected(daily, cal, horizon, config)
+    shared: dict = {}
+    fc, selection, sel_notes = forecast_selected(daily, cal, horizon, config, shared=shared)
     notes += sel_notes
     per_channel = daily.groupby(["date", "channel"], as_index=False)["volume"].sum().assign(queue="All queues")
     per_channel = per_channel[["date", "channel", "queue", "volume"]]
@@ -1327,7 +1330,7 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
                            "forecast_by_channel": forecast_selected(per_channel, cal, horizon, config)[0],
                            "origin": last, "first_monday": first_monday}
     try:
-        bt = nested_backtest(daily, cal, 28, backtest_months, config)
+        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
         out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
         said = {x.split(":")[0] for x in notes}
@@ -1339,11 +1342,12 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     iv = volume_from_source(source, short_s, queue, interval_minutes)
     if end is not None:
         iv = iv[iv["interval_start"] < pd.Timestamp(end)]
+    out["intraday_backtest"] = None
     try:
-        out["intraday_backtest"] = backtest_intraday(iv, cal, interval_minutes=interval_minutes,
-                                                     months=backtest_months, config=config)["summary"]
+        if intraday_backtest:
+            out["intraday_backtest"] = backtest_intraday(iv, cal, interval_minutes=interval_minutes,
+                                                         months=backtest_months, config=config)["summary"]
     except ReportlibError as exc:
-        out["intraday_backtest"] = None
         notes.append(f"interval-level backtest skipped: {exc}")
     profile = intraday_profile(iv, cal, 8, last, interval_minutes)
     intervals = split_intraday(fc, profile, interval_minutes, columns=("forecast", "lower", "upper"))

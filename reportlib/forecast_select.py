@@ -492,13 +492,17 @@ def _selector(ch: str, q: str, s: pd.Series, calendar: Calendar, horizon: int, c
 
 def forecast_selected(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 91,
                       config: ForecastConfig | None = None, origin: Any | None = None, queue: str | None = None,
-                      sel: SelectionConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+                      sel: SelectionConfig | None = None,
+                      shared: dict[tuple[str, str], SeriesSelector] | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(forecast, selection, notes): the daily forecast of each series by its chosen method.
 
     forecast: date, channel, queue, forecast, lower, upper (contacts per day; 80% interval by default).
     selection: channel, queue, method, method_label, history_days, inner_origins, wape_inner (the chosen
     method's inner WAPE), wape_inner_<baseline> for each simple baseline, missing_days, note.
     notes: sentences for the report (missing export days, fallbacks).
+    `shared` (a dict, filled here) keeps each series' SeriesSelector so that nested_backtest on the same
+    daily frame reuses its cached candidate forecasts.
     """
     config = config or ForecastConfig()
     sel = sel or SelectionConfig()
@@ -521,7 +525,9 @@ def forecast_selected(daily: pd.DataFrame, calendar: Calendar, horizon_days: int
         if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
             notes.append(f"{ch}/{q}: {len(s)} days of history, not forecast (a week is the least)")
             continue
-        m = _selector(ch, q, s, calendar, horizon_days, config, sel, gap_dates)
+        m = _selector(ch, q, s, calendar, max(horizon_days, sel.horizon_days), config, sel, gap_dates)
+        if shared is not None:
+            shared[(ch, q)] = m
         o = len(s) - 1
         choice = m.choose(o)
         f, lo, hi = m.bounds(o, horizon_days, choice)
@@ -574,7 +580,8 @@ def _score(g: pd.DataFrame, level: float) -> dict[str, Any]:
 def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 28, months: int = 3,
                     config: ForecastConfig | None = None, step_days: int = 7, queue: str | None = None,
                     origins: Sequence[Any] | None = None, sel: SelectionConfig | None = None,
-                    candidates: Sequence[str] = CANDIDATES) -> Backtest:
+                    candidates: Sequence[str] = CANDIDATES,
+                    shared: Mapping[tuple[str, str], SeriesSelector] | None = None) -> Backtest:
     """Nested rolling-origin backtest of the per-series selection, against each simple baseline.
 
     Outer origins: every `step_days` (weekly) from `months` months before each series' last day to the last
@@ -585,7 +592,8 @@ def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int =
     mase, coverage (days with contacts inside the interval), width (sum of interval widths / sum of
     actuals), winkler (sum of Winkler scores / sum of actuals), method (chosen at the last origin),
     methods (how often each was chosen), history_days (at the last origin), missing_days, origins,
-    horizon_days, days; plus wape_holiday_mean as before.
+    horizon_days, days; plus wape_holiday_mean as before. `shared`: the selectors forecast_selected made
+    from the same daily frame (their cached forecasts are reused; same results).
     """
     config = config or ForecastConfig()
     sel = sel or SelectionConfig()
@@ -604,7 +612,9 @@ def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int =
         if len(s) < config.min_history_days:
             notes.append(f"{ch}/{q}: too short for a backtest")
             continue
-        m = _selector(ch, q, s, calendar, H, config, sel, gap_dates)
+        m = (shared or {}).get((ch, q))
+        if m is None or m.n != len(s) or m.dates[0] != s.index[0] or m.H < H or m.sel != sel or m.config != config:
+            m = _selector(ch, q, s, calendar, H, config, sel, gap_dates)
         y = m.y
         ok = ~m.missing
         diffs = np.where(ok[7:] & ok[:-7], np.abs(y[7:] - y[:-7]), 0.0)
