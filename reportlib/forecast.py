@@ -1255,6 +1255,19 @@ def _shrinkage(source: Any, cap: Mapping[str, Any], last_day: pd.Timestamp) -> t
     return share, f"measured from agent_activity over the last {weeks} weeks"
 
 
+def channel_totals(forecast: pd.DataFrame) -> pd.DataFrame:
+    """All queues of a channel: date, channel, queue ('All queues'), forecast (the sum of the series'
+    forecasts), lower and upper: the sum -/+ the root of the summed squared half-widths on each side (the
+    series' 80% bands combined as if their errors were independent; contacts per day)."""
+    f = forecast.assign(lo2=(forecast["forecast"] - forecast["lower"]) ** 2,
+                        hi2=(forecast["upper"] - forecast["forecast"]) ** 2)
+    g = f.groupby(["date", "channel"], as_index=False)[["forecast", "lo2", "hi2"]].sum()
+    g["lower"] = np.clip(g["forecast"] - np.sqrt(g["lo2"]), 0, None)
+    g["upper"] = g["forecast"] + np.sqrt(g["hi2"])
+    g["queue"] = "All queues"
+    return g[FORECAST_COLUMNS]
+
+
 DEFAULT_SERVICE_TARGETS = {"phone": {"target_sl": 0.8, "answer_s": 30.0}, "chat": {"target_sl": 0.8, "answer_s": 60.0}}
 STAFFING_MODELS = ("erlang_c", "erlang_a")
 
@@ -1285,7 +1298,7 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
                     queue: str | None = None, vintage_dir: str | os.PathLike | None = None,
                     backtest_months: int = 3, interval_minutes: int = 30,
                     hazard: pd.DataFrame | None = None, end: Any | None = None,
-                    intraday_backtest: bool = True) -> dict[str, Any]:
+                    intraday_backtest: bool = True, backtest_step_days: int = 7) -> dict[str, Any]:
     """Everything the forecast report shows, from a Source and the parameters (a dict of frames and notes).
 
     Keys: history (daily volume), forecast (daily, with the 80% interval), records (SPEC's records),
@@ -1298,8 +1311,9 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     nested backtest), export_gaps (days missing from the export), history_by_channel and
     forecast_by_channel (all queues of a channel as one series), origin, first_monday, targets
     (service_targets), staffing_model, staffing_plans (interval plans by model), plan_intervals,
+    forecast_by_channel (channel_totals of the series forecasts),
     hours_per_fte_week. `end` keeps the history before it (a report month's end); intraday_backtest=False
-    skips the interval-level backtest (None).
+    skips the interval-level backtest (None); backtest_step_days spaces the nested backtest's origins.
     """
     from .capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
 
@@ -1327,10 +1341,10 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     out: dict[str, Any] = {"history": daily, "forecast": fc, "records": forecast_records(fc), "notes": notes,
                            "calendar": cal, "config": config, "selection": selection,
                            "export_gaps": export_gaps(daily, cal), "history_by_channel": per_channel,
-                           "forecast_by_channel": forecast_selected(per_channel, cal, horizon, config)[0],
+                           "forecast_by_channel": channel_totals(fc),
                            "origin": last, "first_monday": first_monday}
     try:
-        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared)
+        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, step_days=backtest_step_days)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
         out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
         said = {x.split(":")[0] for x in notes}
