@@ -150,3 +150,11 @@ def test_forecast_notebook_builds_through_the_library():
     for section in ("show_outlook", "show_accuracy", "show_next_week", "show_fte", "show_capacity", "show_what_if",
                     "what_if_widget"):
         assert f"FV.{section}(" in code, section
+
+
+def test_channel_totals_combine_bands_by_hand():
+    """Two queues, forecasts 10 and 20 with half-widths 3/4 below and 6/8 above: total 30, 30 - 5, 30 + 10."""
+    f = pd.DataFrame({"date": pd.Timestamp("2025-06-02"), "channel": "phone", "queue": ["A", "B"],
+                      "forecast": [10.0, 20.0], "lower": [7.0, 16.0], "upper": [16.0, 28.0]})
+    t = fc.channel_totals(f).iloc[0]
+    assert (t["queue"], t["forecast"], t["lower"], t["upper"]) == ("All queues", 30.0, 25.0, 40.0)
