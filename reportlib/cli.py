@@ -255,7 +255,8 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    """Daily forecast records (docs/definitions.md#forecast-records), or with --backtest the rolling-origin backtest summary."""
+    """Daily forecast records (docs/definitions.md#forecast-records; each series by its chosen method), or with
+    --backtest the nested rolling-origin backtest of that choice per series against every simple baseline."""
     from reportlib.planning import forecast as fc
 
     horizon = args.horizon_days
@@ -272,12 +273,19 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         what = f"queue {args.queue!r}" if args.queue else source.location
         raise ReportlibError(f"no contacts in {what}; queues in the data: {', '.join(map(str, queues)) or 'none'}")
     if args.backtest:
-        result = fc.backtest(daily, calendar, horizon_days=horizon, months=3, config=config)
+        from reportlib.planning.forecast_select import nested_backtest
+
+        result = nested_backtest(daily, calendar, horizon_days=horizon, months=3, config=config)
         for note in result.notes:
             print(f"reportlib forecast: {note}", file=sys.stderr)
         emit(fc.backtest_records(result), args.format)
         return 0
-    emit(fc.forecast_records(fc.forecast_daily(daily, calendar, horizon, config)), args.format)
+    from reportlib.planning.forecast_select import forecast_selected
+
+    forecast, _, notes = forecast_selected(daily, calendar, horizon, config)
+    for note in notes:
+        print(f"reportlib forecast: {note}", file=sys.stderr)
+    emit(fc.forecast_records(forecast), args.format)
     return 0
 
 

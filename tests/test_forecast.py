@@ -438,7 +438,9 @@ def test_cli_forecast_records_and_backtest(tmp_path, monkeypatch):
     rows = json.loads(out)
     for key in ("model", "wape", "wape_seasonal_naive", "wape_seasonal_mean", "mase", "origins", "horizon_days"):
         assert key in rows[0]
-    assert rows[0]["horizon_days"] == 28 and rows[0]["origins"] > 20
+    # the nested selection backtest runs weekly outer origins over the last 3 months (each with 12 inner ones)
+    assert rows[0]["horizon_days"] == 28 and rows[0]["origins"] >= 8
+    assert rows[0]["method"] and rows[0]["wape_best_baseline"] > 0
 
     code, _ = _run(["forecast", "--data", str(folder), "--queue", "Nope"])
     assert code == 1
@@ -471,6 +473,9 @@ def test_forecast_report_end_to_end_with_vintages(tmp_path, monkeypatch):
 
     params = load_params()
     params["capacity"]["shrinkage"] = 0.25
+    # this synthetic operation works on public holidays (Memorial Day has volume): a calendar that says the
+    # centre is closed would rightly forecast 0 there
+    params["calendar"]["holidays"]["closed"] = []
     vint = tmp_path / "vintages"
     first = fc.forecast_report(open_source(str(early)), params, vintage_dir=vint)
     assert first["vintages"].empty and len(list(vint.glob("forecast_*.parquet"))) == 1

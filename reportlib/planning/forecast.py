@@ -227,6 +227,8 @@ def _calendar_features(dates: pd.DatetimeIndex, calendar: Calendar, channel: str
         out["holiday_eve"] = eve.astype(float)
     business = np.isin(dates.dayofweek, calendar.business_weekdays) & ~(
         np.asarray(dates.isin(list(hol.loc[hol["category"] == first_cat, "date"]))))
+    if calendar.closed:
+        out["holiday_after_closed"] = _after_closed(dates, hol, calendar.business_weekdays).astype(float)
     for ev in calendar.events:
         if _applies(ev, channel, queue):
             out.update(_event_columns(ev, dates, business, hol))
@@ -234,6 +236,21 @@ def _calendar_features(dates: pd.DatetimeIndex, calendar: Calendar, channel: str
 
 
 HOLIDAY_PREFIX = "holiday"
+
+
+def _after_closed(dates: pd.DatetimeIndex, hol: pd.DataFrame, business_weekdays: Sequence[int]) -> np.ndarray:
+    """True on the catch-up day of each closed holiday: the first business weekday after it that is no holiday."""
+    closed = pd.DatetimeIndex(hol.loc[hol["closed"], "date"])
+    any_hol = set(pd.DatetimeIndex(hol["date"]))
+    catch_up = set()
+    for day in closed:
+        nxt = day + pd.Timedelta(days=1)
+        for _ in range(7):
+            if nxt.dayofweek in business_weekdays and nxt not in any_hol:
+                catch_up.add(nxt)
+                break
+            nxt += pd.Timedelta(days=1)
+    return np.asarray(dates.isin(list(catch_up)))
 
 
 # --- aggregation in the engine ---------------------------------------------------------------------
@@ -436,6 +453,19 @@ def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.linalg.solve(G + ridge * np.eye(G.shape[0]), b)
 
 
+TERM_GROUPS = ("trend", "month", "annual", "events")  # the regression's optional term groups
+
+
+def _term_group(name: str) -> str:
+    """The optional term group of a regression column: trend, month, annual, events, or 'calendar' (holidays)."""
+    if name == "trend_per_year":
+        return "trend"
+    for prefix, group in (("month_", "month"), ("annual_", "annual"), ("event_", "events")):
+        if name.startswith(prefix):
+            return group
+    return "calendar"
+
+
 class SeriesModel:
     """One channel/queue series: the design matrix over history and future, and fits at any origin.
 
@@ -444,10 +474,14 @@ class SeriesModel:
     """
 
     def __init__(self, dates: pd.DatetimeIndex, y: np.ndarray, calendar: Calendar, horizon: int,
-                 config: ForecastConfig, channel: str | None = None, queue: str | None = None):
+                 config: ForecastConfig, channel: str | None = None, queue: str | None = None,
+                 missing: np.ndarray | None = None):
         self.config = config
         self.n = len(y)
         self.y = np.asarray(y, dtype=float)
+        # days missing from the export (not zero contacts): weight 0 in the fit, skipped by the average
+        self.missing = np.zeros(self.n, bool) if missing is None else np.asarray(missing, bool)[:self.n] | np.isnan(self.y)
+        self.y = np.where(self.missing, 0.0, self.y)
         self.horizon = int(horizon)
         # room for the horizon and for the calibration forecasts made before the origin
         all_dates = pd.date_range(dates[0], periods=self.n + max(self.horizon, config.calibration_horizon), freq="D")
@@ -497,7 +531,7 @@ class SeriesModel:
         names = ["weekday_" + d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")] + \
             [n for n, keep in zip(names, seen) if keep]
         X = np.hstack([wk, cal])
-        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days)
+        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days) * ~self.missing[start:origin + 1]
         beta = _wls(X[:hist_len], self.ly[start:origin + 1], w)
         return {"start": start, "ntr": hist_len, "X": X, "cal": cal, "beta": beta, "names": names}
 
@@ -513,17 +547,65 @@ class SeriesModel:
         key = (origin, horizon)
         if key in self._cache:
             return self._cache[key]
-        c = self.config
         fit = self._fit(origin, horizon)
-        start, ntr, X, cal, beta = fit["start"], fit["ntr"], fit["X"], fit["cal"], fit["beta"]
+        out = self._from_beta(origin, horizon, fit["start"], fit["ntr"], fit["X"], fit["cal"], fit["beta"])
+        self._cache[key] = out
+        return out
+
+    def predict_variants(self, origin: int, horizon: int, variants: Mapping[str, Sequence[str]],
+                         recent_residuals: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(ensemble, regression) per variant for days origin+1..origin+horizon; a variant names the optional
+        term groups it leaves out (TERM_GROUPS: trend, month, annual, events); only the variant that leaves
+        nothing out has an ensemble (for the others both entries are the regression). With recent_residuals
+        = k, '<variant>:residuals' holds (log residuals of the last k days, their day indices). One weighted Gram matrix serves
+        every variant (the fits differ by the columns kept), so a variant costs a small solve."""
+        c = self.config
+        start = max(0, origin + 1 - c.max_history_days)
+        hist_len = origin + 1 - start
+        if hist_len < c.min_history_days:
+            raise ReportlibError(f"{hist_len} days of history; a forecast needs at least {c.min_history_days}")
+        wk, cal, names = self._design(start, origin + 1 + horizon, origin, hist_len)
+        seen = np.abs(cal[:hist_len]).sum(axis=0) > 0
+        cal, names = cal[:, seen], [n for n, keep in zip(names, seen) if keep]
+        X = np.hstack([wk, cal])
+        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days) * ~self.missing[start:origin + 1]
+        sw = np.sqrt(w)
+        Xw = X[:hist_len] * sw[:, None]
+        G = np.einsum("ij,ik->jk", Xw, Xw)
+        b = np.einsum("ij,i->j", Xw, sw * self.ly[start:origin + 1])
+        group = np.array(["weekday"] * 7 + [_term_group(n) for n in names])
+        out = {}
+        for name, drop in variants.items():
+            keep = ~np.isin(group, list(drop))
+            Gk = G[np.ix_(keep, keep)]
+            ridge = 1e-8 * max(1.0, float(np.trace(Gk)) / max(1, Gk.shape[0]))
+            beta = np.zeros(X.shape[1])
+            beta[keep] = np.linalg.solve(Gk + ridge * np.eye(Gk.shape[0]), b[keep])
+            if drop:  # only the full regression is ensembled with the seasonal average
+                reg = np.clip(np.expm1(np.einsum("ij,j->i", X[hist_len:], beta)), 0, None)
+                out[name] = (reg, reg)
+            else:
+                ens, reg, _ = self._from_beta(origin, horizon, start, hist_len, X, cal, beta)
+                out[name] = (ens, reg)
+            if recent_residuals:
+                k = min(recent_residuals, hist_len)
+                fitted = np.einsum("ij,j->i", X[hist_len - k:hist_len], beta)
+                out[name + ":residuals"] = (self.ly[origin + 1 - k:origin + 1] - fitted, np.arange(origin + 1 - k,
+                                                                                                   origin + 1))
+        return out
+
+    def _from_beta(self, origin: int, horizon: int, start: int, ntr: int, X: np.ndarray, cal: np.ndarray,
+                   beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ensemble, regression, seasonal average) over the horizon from fitted coefficients."""
+        c = self.config
         end = origin + 1 + horizon
-        fitted_log = np.einsum("ij,j->i", X, beta)
-        reg = np.clip(np.expm1(fitted_log[ntr:]), 0, None)
+        fitted_log = np.einsum("ij,j->i", X[ntr:], beta)
+        reg = np.clip(np.expm1(fitted_log), 0, None)
         # seasonal moving average: last `sma_weeks` same weekdays that are no holiday or eve, carried to the
         # target by the regression's non-weekday terms (trend, month/annual position, events)
         cal_part = np.einsum("ij,j->i", cal, beta[7:]) if c.adjust_average else np.zeros(len(cal))
         hist_idx = np.arange(start, origin + 1)
-        ok = ~self.special[start:origin + 1]
+        ok = ~self.special[start:origin + 1] & ~self.missing[start:origin + 1]
         base = np.full(7, np.nan)
         for d in range(7):
             cand = hist_idx[(self.weekday[start:origin + 1] == d) & ok][-c.sma_weeks:]
@@ -534,9 +616,7 @@ class SeriesModel:
         use_sma = ~np.isnan(sma) & ~self.special[fut]
         ens = np.where(use_sma, c.weight_regression * reg + (1 - c.weight_regression) * np.nan_to_num(sma), reg)
         sma = np.where(np.isnan(sma), reg, sma)
-        out = (ens, reg, sma)
-        self._cache[key] = out
-        return out
+        return ens, reg, sma
 
     def interval_quantiles(self, origin: int) -> np.ndarray:
         """Per weekday (7 x 2): lower and upper quantiles of log((actual+1)/(forecast+1)) before `origin`.
@@ -611,35 +691,35 @@ def _series(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[str, st
     return out
 
 
+def daily_series(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[str, str, pd.Series]]:
+    """(channel, queue, daily volume Series on a complete daily index, zero-filled) per series, sorted."""
+    return _series(daily, queue)
+
+
 def forecast_daily(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 91,
                    config: ForecastConfig | None = None, origin: Any | None = None,
                    queue: str | None = None, components: bool = False) -> pd.DataFrame:
     """Daily forecast per channel and queue: date, channel, queue, forecast, lower, upper (contacts per day).
 
     Uses the history up to `origin` (default: each series' last day) and forecasts `horizon_days` days
-    after it; lower/upper bound the `config.level` (80%) prediction interval. With components=True the
-    regression and seasonal-average parts are added as columns.
+    after it with the method chosen for each series by its own nested backtest
+    (`reportlib.forecast_select.forecast_selected`, which also returns the choice and notes); lower/upper
+    bound the `config.level` (80%) prediction interval from that method's out-of-sample errors. With
+    components=True the regression and seasonal-average parts of the ensemble are added as columns.
     """
+    from reportlib.planning.forecast_select import forecast_selected
+
     config = config or ForecastConfig()
-    if horizon_days < 1:
-        raise UsageError(f"the horizon must be at least 1 day, got {horizon_days}")
-    parts = []
-    for ch, q, s in _series(daily, queue):
-        if origin is not None:
-            s = s[s.index <= pd.Timestamp(origin)]
-        if len(s) < config.min_history_days:
-            raise ReportlibError(f"{ch}/{q}: {len(s)} days of history; a forecast needs at least "
-                                 f"{config.min_history_days} days")
-        model = SeriesModel(s.index, s.to_numpy(), calendar, horizon_days, config, ch, q)
-        o = len(s) - 1
-        f = model.forecast(o)
-        if components:
-            _, reg, sma = model.predict(o)
-            f["regression"], f["seasonal_average"] = reg, sma
-        f.insert(1, "channel", ch)
-        f.insert(2, "queue", q)
-        parts.append(f)
-    out = pd.concat(parts, ignore_index=True)
+    out, _, _ = forecast_selected(daily, calendar, horizon_days, config, origin, queue)
+    if components:
+        reg_parts = []
+        for ch, q, s in _series(daily, queue):
+            if origin is not None:
+                s = s[s.index <= pd.Timestamp(origin)]
+            model = SeriesModel(s.index, s.to_numpy(), calendar, horizon_days, config, ch, q)
+            _, reg, sma = model.predict(len(s) - 1)
+            reg_parts.append(pd.DataFrame({"regression": reg, "seasonal_average": sma}))
+        out = pd.concat([out, pd.concat(reg_parts, ignore_index=True)], axis=1)
     return out
 
 
@@ -779,8 +859,14 @@ BACKTEST_COLUMNS = ["model", "wape", "wape_seasonal_naive", "wape_seasonal_mean"
 
 def backtest_records(bt: Backtest) -> pd.DataFrame:
     """The CLI's backtest summary: channel, queue, model, wape, wape_seasonal_naive, wape_seasonal_mean, mase,
-    origins, horizon_days, then wape_holiday_mean and coverage (80% interval, days with contacts)."""
+    origins, horizon_days, then wape_holiday_mean and coverage (80% interval, days with contacts); from a
+    nested selection backtest also wape_seasonal_median, wape_holiday_median, best_baseline,
+    wape_best_baseline, width, winkler (relative to volume), method (chosen at the last origin), methods
+    (how often each was chosen), history_days, missing_days and note."""
+    from reportlib.planning.forecast_select import SELECTION_COLUMNS
+
     cols = ["channel", "queue"] + BACKTEST_COLUMNS + ["wape_holiday_mean", "coverage", "days"]
+    cols += [c for c in SELECTION_COLUMNS if c in bt.summary.columns]
     return bt.summary[cols].copy()
 
 
@@ -1125,6 +1211,7 @@ def _service_stats(source: Any, params: Mapping[str, Any], last_day: pd.Timestam
     miss = stats["aht_s"].isna()
     stats["aht_s"] = stats["aht_s"].astype(float)
     stats.loc[miss, "aht_s"] = stats.loc[miss, "channel"].map(lambda c: float(defaults.get(c, np.nan))).astype(float)
+    stats["aht_default"] = miss.to_numpy()
     return stats
 
 
@@ -1168,10 +1255,50 @@ def _shrinkage(source: Any, cap: Mapping[str, Any], last_day: pd.Timestamp) -> t
     return share, f"measured from agent_activity over the last {weeks} weeks"
 
 
+def channel_totals(forecast: pd.DataFrame) -> pd.DataFrame:
+    """All queues of a channel: date, channel, queue ('All queues'), forecast (the sum of the series'
+    forecasts), lower and upper: the sum -/+ the root of the summed squared half-widths on each side (the
+    series' 80% bands combined as if their errors were independent; contacts per day)."""
+    f = forecast.assign(lo2=(forecast["forecast"] - forecast["lower"]) ** 2,
+                        hi2=(forecast["upper"] - forecast["forecast"]) ** 2)
+    g = f.groupby(["date", "channel"], as_index=False)[["forecast", "lo2", "hi2"]].sum()
+    g["lower"] = np.clip(g["forecast"] - np.sqrt(g["lo2"]), 0, None)
+    g["upper"] = g["forecast"] + np.sqrt(g["hi2"])
+    g["queue"] = "All queues"
+    return g[FORECAST_COLUMNS]
+
+
+DEFAULT_SERVICE_TARGETS = {"phone": {"target_sl": 0.8, "answer_s": 30.0}, "chat": {"target_sl": 0.8, "answer_s": 60.0}}
+STAFFING_MODELS = ("erlang_c", "erlang_a")
+
+
+def service_targets(cap: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Service targets per live channel from capacity.yaml's `service_targets`: {channel: {target_sl (share),
+    answer_s (s)}}; a channel or a key not given takes DEFAULT_SERVICE_TARGETS (phone 80% in 30 s, chat 80%
+    in 60 s)."""
+    given = dict((cap or {}).get("service_targets") or {})
+    out = {}
+    for ch in sorted(set(DEFAULT_SERVICE_TARGETS) | set(given)):
+        t = dict(DEFAULT_SERVICE_TARGETS.get(ch, DEFAULT_SERVICE_TARGETS["phone"]))
+        t.update({k: float(v) for k, v in dict(given.get(ch) or {}).items() if k in ("target_sl", "answer_s")})
+        out[ch] = t
+    return out
+
+
+def staffing_model(cap: Mapping[str, Any] | None) -> str:
+    """The queueing model the plan staffs with: capacity.yaml `staffing_model` (erlang_c or erlang_a, default
+    erlang_a)."""
+    model = str((cap or {}).get("staffing_model", "erlang_a"))
+    if model not in STAFFING_MODELS:
+        raise UsageError(f"capacity.staffing_model must be one of {', '.join(STAFFING_MODELS)}, got {model!r}")
+    return model
+
+
 def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | None = None,
                     queue: str | None = None, vintage_dir: str | os.PathLike | None = None,
                     backtest_months: int = 3, interval_minutes: int = 30,
-                    hazard: pd.DataFrame | None = None) -> dict[str, Any]:
+                    hazard: pd.DataFrame | None = None, end: Any | None = None,
+                    intraday_backtest: bool = True, backtest_step_days: int = 7) -> dict[str, Any]:
     """Everything the forecast report shows, from a Source and the parameters (a dict of frames and notes).
 
     Keys: history (daily volume), forecast (daily, with the 80% interval), records (SPEC's records),
@@ -1179,6 +1306,14 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     staffing (required FTE by week and channel/queue for Erlang C, Erlang A and workload), capacity
     (CapacityPlan or None without an agents table), capacity_summary, vintages (past forecasts vs
     actuals by lead time, when vintage_dir is given; this run's forecast is archived there), notes.
+    Issue 12 adds: selection (the method chosen per series, forecast_select.forecast_selected), evidence
+    (per series: method, history, WAPE against each simple baseline, coverage, width, Winkler; from the
+    nested backtest), export_gaps (days missing from the export), history_by_channel and
+    forecast_by_channel (all queues of a channel as one series), origin, first_monday, targets
+    (service_targets), staffing_model, staffing_plans (interval plans by model), plan_intervals,
+    forecast_by_channel (channel_totals of the series forecasts),
+    hours_per_fte_week. `end` keeps the history before it (a report month's end); intraday_backtest=False
+    skips the interval-level backtest (None); backtest_step_days spaces the nested backtest's origins.
     """
     from reportlib.planning.capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
 
@@ -1186,48 +1321,74 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     config = ForecastConfig.from_params(params.get("calendar") or {})
     cap = dict(params.get("capacity") or {})
     short_s = float(params.get("short_abandon_s", 5))
+    from reportlib.planning.forecast_select import evidence_table, export_gaps, forecast_selected, nested_backtest
+
     notes: list[str] = []
     daily = volume_from_source(source, short_s, queue)
+    if end is not None:
+        daily = daily[daily["date"] < pd.Timestamp(end)]
     if daily.empty:
         raise ReportlibError("no contacts to forecast" + (f" in queue {queue!r}" if queue else ""))
     last = daily["date"].max()
     weeks = int(cap.get("horizon_weeks", 13))
     first_monday = last + pd.Timedelta(days=7 - last.dayofweek)
     horizon = max(int(horizon_days or 0), int((first_monday - last).days) + 7 * weeks - 1)
-    fc = forecast_daily(daily, cal, horizon, config)
+    shared: dict = {}
+    fc, selection, sel_notes = forecast_selected(daily, cal, horizon, config, shared=shared)
+    notes += sel_notes
+    per_channel = daily.groupby(["date", "channel"], as_index=False)["volume"].sum().assign(queue="All queues")
+    per_channel = per_channel[["date", "channel", "queue", "volume"]]
     out: dict[str, Any] = {"history": daily, "forecast": fc, "records": forecast_records(fc), "notes": notes,
-                           "calendar": cal, "config": config}
-    bt = backtest(daily, cal, 28, backtest_months, config)
-    out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
-    notes += bt.notes
+                           "calendar": cal, "config": config, "selection": selection,
+                           "export_gaps": export_gaps(daily, cal), "history_by_channel": per_channel,
+                           "forecast_by_channel": channel_totals(fc),
+                           "origin": last, "first_monday": first_monday}
+    try:
+        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, step_days=backtest_step_days)
+        out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
+        out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
+        said = {x.split(":")[0] for x in notes}
+        notes += [n for n in bt.notes if n.split(":")[0] not in said]
+    except ReportlibError as exc:
+        out["backtest"] = out["backtest_by_horizon"] = out["evidence"] = None
+        notes.append(f"accuracy check skipped: {exc}")
     interval_minutes = _usable_minutes(source, interval_minutes, notes)
     iv = volume_from_source(source, short_s, queue, interval_minutes)
+    if end is not None:
+        iv = iv[iv["interval_start"] < pd.Timestamp(end)]
+    out["intraday_backtest"] = None
     try:
-        out["intraday_backtest"] = backtest_intraday(iv, cal, interval_minutes=interval_minutes,
-                                                     months=backtest_months, config=config)["summary"]
+        if intraday_backtest:
+            out["intraday_backtest"] = backtest_intraday(iv, cal, interval_minutes=interval_minutes,
+                                                         months=backtest_months, config=config)["summary"]
     except ReportlibError as exc:
-        out["intraday_backtest"] = None
         notes.append(f"interval-level backtest skipped: {exc}")
     profile = intraday_profile(iv, cal, 8, last, interval_minutes)
     intervals = split_intraday(fc, profile, interval_minutes, columns=("forecast", "lower", "upper"))
     out["intervals"] = intervals
     stats = _service_stats(source, params, last, queue)
     out["service_stats"] = stats
-    targets = dict(cap.get("service_targets") or {"phone": {"target_sl": 0.8, "answer_s": 30},
-                                                    "chat": {"target_sl": 0.8, "answer_s": 60}})
+    out["aht_defaulted"] = sorted(set(stats.loc[stats["aht_default"], "queue"].astype(str)))
+    targets = service_targets(cap)
+    out["targets"] = targets
     shrink, how = _shrinkage(source, cap, last)
     out["shrinkage"] = {"value": shrink, "source": how}
     hours = float(cap.get("hours_per_fte_week", 40))
+    out["hours_per_fte_week"] = hours
     in_plan = intervals[intervals["date"] >= first_monday]
-    staffing = []
+    out["plan_intervals"] = in_plan
+    staffing, plans = [], {}
     for model in ("erlang_c", "erlang_a"):
         plan = staffing_plan(in_plan, stats, targets, model=model)
+        plans[model] = plan
         w = weekly_fte(plan, fc[fc["date"] >= first_monday], stats, shrink, hours)
         w["model"] = model
         staffing.append(w)
+    out["staffing_plans"] = plans
     staffing_frame = pd.concat(staffing, ignore_index=True)
     out["staffing"] = staffing_frame
-    chosen = str(cap.get("staffing_model", "erlang_a"))
+    chosen = staffing_model(cap)
+    out["staffing_model"] = chosen
     required = staffing_frame[staffing_frame["model"] == chosen].groupby("week_start", as_index=False)["fte"].sum()
     required = required.rename(columns={"fte": "required_fte"}).head(weeks)
     out["required_fte"] = required
@@ -1238,7 +1399,10 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
             try:
                 from reportlib.metrics.attrition import tenure_hazard
 
-                hazard = tenure_hazard(agents, first_monday - pd.DateOffset(months=12), first_monday)
+                from reportlib.metrics.attrition import tenure_bands
+
+                hazard = tenure_hazard(agents, first_monday - pd.DateOffset(months=12), first_monday,
+                                       bands=tenure_bands(params.get("attrition")))
             except ReportlibError as exc:
                 notes.append(f"attrition hazard unavailable ({exc}); using a flat 3% a month")
                 hazard = flat_hazard(0.03)
@@ -1253,4 +1417,72 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     if vintage_dir is not None:
         out["vintages"] = compare_vintages(vintage_dir, daily)
         archive_vintage(fc, vintage_dir, last)
+    return out
+
+
+# --- what-if on the report's staffing ----------------------------------------------------------------
+
+
+def scenario_fte(report: Mapping[str, Any], aht_factor: float = 1.0, sl_target: float | None = None,
+                 shrinkage: float | None = None, patience_factor: float = 1.0) -> pd.Series:
+    """Weekly required FTE (the report's staffing model; phone and chat by it, email by workload) under
+    changed assumptions, indexed by week_start: handle times x aht_factor, every live channel's service
+    target set to sl_target (share; None keeps each channel's own), shrinkage (share; None keeps the
+    report's), patience x patience_factor. With the defaults it is exactly report['required_fte'].
+    """
+    stats = report["service_stats"].copy()
+    stats["aht_s"] = stats["aht_s"] * aht_factor
+    stats["patience_s"] = stats["patience_s"] * patience_factor
+    targets = {ch: dict(t, target_sl=float(sl_target) if sl_target is not None else t["target_sl"])
+               for ch, t in report["targets"].items()}
+    model = report["staffing_model"]
+    plan = staffing_plan(report["plan_intervals"], stats, targets, model=model)
+    fc = report["forecast"]
+    share = report["shrinkage"]["value"] if shrinkage is None else float(shrinkage)
+    w = weekly_fte(plan, fc[fc["date"] >= report["first_monday"]], stats, share, report["hours_per_fte_week"])
+    out = w.groupby("week_start")["fte"].sum().head(len(report["required_fte"]))
+    return out.rename("fte")
+
+
+@dataclass(frozen=True)
+class WhatIfControl:
+    """One what-if slider: its starting value (the plan's own), range and step; `keyword` of scenario_fte."""
+
+    keyword: str
+    label: str
+    value: float
+    min: float
+    max: float
+    step: float
+    plan_value: float | None  # the exact planned value (None: a factor whose plan value is 1)
+
+
+def what_if_controls(report: Mapping[str, Any]) -> list[WhatIfControl]:
+    """Sliders for the what-if: AHT x, service-level target, shrinkage, patience x, each starting at the plan.
+
+    A slider shows a rounded start (shrinkage 0.2734 shows 0.27); what_if_scenario maps a slider still at its
+    start back to the exact planned value, so the scenario equals the plan until a slider moves.
+    """
+    targets = report["targets"]
+    sl = float(targets.get("phone", next(iter(targets.values())))["target_sl"])
+    shrink = float(report["shrinkage"]["value"])
+    return [
+        WhatIfControl("aht_factor", "AHT ×", 1.0, 0.7, 1.3, 0.05, None),
+        WhatIfControl("sl_target", "SL target", round(sl, 2), 0.5, 0.95, 0.01, None),
+        WhatIfControl("shrinkage", "Shrinkage", round(shrink, 2), 0.0, 0.6, 0.01, None),
+        WhatIfControl("patience_factor", "Patience ×", 1.0, 0.5, 2.0, 0.05, None),
+    ]
+
+
+def what_if_scenario(controls: Sequence[WhatIfControl], values: Mapping[str, float]) -> dict[str, Any]:
+    """scenario_fte keywords from slider values: a slider at its start (within half a step) keeps the plan
+    (None for the target and shrinkage, 1 for the factors); a moved one gives its value."""
+    out: dict[str, Any] = {}
+    for c in controls:
+        v = float(values.get(c.keyword, c.value))
+        unmoved = abs(v - c.value) < c.step / 2
+        if c.keyword in ("sl_target", "shrinkage"):
+            out[c.keyword] = None if unmoved else v
+        else:
+            out[c.keyword] = 1.0 if unmoved else v
     return out

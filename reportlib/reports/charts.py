@@ -330,14 +330,51 @@ def forecast_chart(history: pd.DataFrame | None, forecast: pd.DataFrame, *, x: s
                              line=dict(color=PALETTE[0], width=2.2),
                              hovertemplate=f"%{{x}}<br>Forecast: {_hover_format(unit)}<extra></extra>"))
     seen: set[str] = set()
+    labelled = []
     for start, end, label in events or []:
-        first = label not in seen  # label each kind of event once, so repeated events do not pile up text
-        seen.add(label)
-        label_kw = dict(annotation_text=safe_text(label), annotation_position="top left",
-                        annotation_font=dict(size=10, color=MUTED)) if first else {}
-        fig.add_vrect(x0=start, x1=end, fillcolor="rgba(224,138,0,0.12)", line_width=0, **label_kw)
+        fig.add_vrect(x0=start, x1=end, fillcolor="rgba(224,138,0,0.12)", line_width=0)
+        if label not in seen:  # label each kind of event once, so repeated events do not pile up text
+            seen.add(label)
+            labelled.append((pd.Timestamp(start), str(label)))
+    all_x = [pd.Timestamp(v) for v in xs] + ([pd.Timestamp(v) for v in _col(history, x)]
+                                             if history is not None and len(history) else [])
+    if labelled and all_x:
+        for (start, label), row in zip(labelled, event_label_rows(labelled, min(all_x), max(all_x))):
+            fig.add_annotation(x=start, y=1, yref="paper", yanchor="top", xanchor="left", showarrow=False,
+                               yshift=-EVENT_LABEL_ROW_PX * row, text=safe_text(label),
+                               font=dict(size=10, color=MUTED), bgcolor="rgba(255,255,255,0.7)")
     _apply_unit(fig, unit)
     return fig
+
+
+EVENT_LABEL_ROW_PX = 13  # height of one row of event labels (10 px text and spacing)
+
+
+def event_label_rows(labels: Sequence[tuple[Any, str]], x_min: Any, x_max: Any, plot_px: float = 640.0,
+                     char_px: float = 6.0) -> list[int]:
+    """Row (0 = top) for each (start, text) event label so that no two labels in a row overlap.
+
+    A label spans from its start date for len(text) x `char_px` pixels of a `plot_px` wide plot of the dates
+    x_min..x_max (10 px text: about 6 px a character); each goes to the first row whose last label ends
+    before it starts (greedy interval colouring, in start order).
+    """
+    span = max((pd.Timestamp(x_max) - pd.Timestamp(x_min)).total_seconds(), 1.0)
+    per_px = span / plot_px
+    order = sorted(range(len(labels)), key=lambda i: pd.Timestamp(labels[i][0]))
+    row_end: list[float] = []
+    rows = [0] * len(labels)
+    for i in order:
+        start = (pd.Timestamp(labels[i][0]) - pd.Timestamp(x_min)).total_seconds()
+        end = start + (len(str(labels[i][1])) * char_px + 8) * per_px
+        for r, last in enumerate(row_end):
+            if last <= start:
+                row_end[r] = end
+                rows[i] = r
+                break
+        else:
+            row_end.append(end)
+            rows[i] = len(row_end) - 1
+    return rows
 
 
 def survival_chart(curves: Mapping[str, pd.DataFrame], *, x: str = "days", y: str = "survival",

@@ -913,6 +913,8 @@ def _event_label(column: str) -> str:
         return "Holiday"
     if column == "holiday_eve":
         return "Holiday eve"
+    if column == "holiday_after_closed":
+        return "Catch-up day"
     return name.replace("_", " ").capitalize()
 
 

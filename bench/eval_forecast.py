@@ -1,0 +1,133 @@
+"""Evaluation set of issue 12: nested backtest of the per-series forecast selection on real series of
+different shapes, against every simple baseline (docs/forecasting.md, "The evaluation set").
+
+Series (daily volume; 28-day horizons, weekly rolling origins over the last 3 months; the method at each
+origin chosen from data before it):
+
+- bank: the anonymous bank's 1999 arrivals, daily totals, as a whole (Israeli holidays, Sun-Thu business days)
+- bank_sun_thu_5m: its Sunday-Thursday days only (no Friday/Saturday rows), the last 5.5 months of history
+- bank_level_shift: the series as one queue whose volume steps up by 40% (a new client) 8 weeks before the end
+- bank_export_gap: the series with 10 consecutive business days missing from the export in November
+- sample/<channel>/<queue>: every series of the default sample operation (--sample DIR)
+
+Run:  python bench/eval_forecast.py [--sample DIR] [--markdown]
+Prints one row per series: WAPE of the chosen forecast, of each baseline, coverage of the 80% interval,
+mean relative width, Winkler score (relative to volume), methods chosen, and PASS/FAIL for each bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reportlib.planning import forecast as fc
+from reportlib.planning import forecast_select as fs
+from reportlib.core.params import load_params
+
+ROOT = Path(__file__).resolve().parent.parent
+BANK = Path(os.environ.get("REPORTLIB_SHARED_DATA", ROOT.parent / "shared" / "data")) / "anonbank-1999-6min" / \
+    "Callcenter_6min_1999.csv.gz"
+IL = fc.Calendar(country="IL", categories=("public", "optional"), business_weekdays=(6, 0, 1, 2, 3))
+
+
+def bank_daily() -> pd.DataFrame:
+    """The bank's 1999 daily arrivals: date, channel, queue, volume."""
+    raw = pd.read_csv(BANK)
+    d = raw.groupby("Date")["calls"].sum()
+    return pd.DataFrame({"date": pd.to_datetime(d.index), "channel": "phone", "queue": "bank", "volume": d.to_numpy(float)})
+
+
+def bank_variants(bank: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The bank series and the three stress variants (rows dropped, not zeroed, where an export would lack them)."""
+    out = {"bank": bank}
+    last = bank["date"].max()
+    st = bank[bank["date"].dt.dayofweek.isin([6, 0, 1, 2, 3])]
+    out["bank_sun_thu_5m"] = st[st["date"] > last - pd.DateOffset(months=5, days=15)].reset_index(drop=True)
+    shift = bank.copy()
+    after = shift["date"] > last - pd.Timedelta(weeks=8)
+    shift.loc[after, "volume"] = np.round(shift.loc[after, "volume"] * 1.4)
+    out["bank_level_shift"] = shift
+    gap_days = pd.bdate_range("1999-11-01", periods=12, freq="C", weekmask="Sun Mon Tue Wed Thu")[:10]
+    out["bank_export_gap"] = bank[~bank["date"].isin(gap_days)].reset_index(drop=True)
+    return out
+
+
+def lead_methods(methods: str) -> str:
+    """'mean:a+b+c x3, mean:a+d+e x2, mean:f+a+b x1' -> 'a x5, f x1' (the best candidate of each combination)."""
+    counts: dict[str, int] = {}
+    for part in methods.split(", "):
+        name, _, n = part.rpartition(" x")
+        lead = name[5:].split("+")[0] if name.startswith("mean:") else name
+        counts[lead] = counts.get(lead, 0) + int(n)
+    return ", ".join(f"{k} x{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def evaluate(daily: pd.DataFrame, calendar: fc.Calendar, config: fc.ForecastConfig) -> pd.DataFrame:
+    sel = fs.SelectionConfig(**{k: (v == "1") if isinstance(getattr(fs.SelectionConfig(), k), bool) else
+                                type(getattr(fs.SelectionConfig(), k))(v) for k, v in
+                                (kv.split("=") for kv in os.environ.get("SEL", "").split(",") if kv)})
+    bt = fs.nested_backtest(daily, calendar, 28, 3, config, sel=sel)
+    s = bt.summary[bt.summary["channel"] != "all"].copy()
+    return s
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sample", help="a sample operation folder (reportlib sample-data --out DIR)")
+    ap.add_argument("--markdown", action="store_true", help="print the docs/benchmarks.md table")
+    ap.add_argument("--only", default=None, help="bank or sample")
+    # SEL=key=value,... overrides SelectionConfig fields (the sensitivity runs in docs/forecasting.md)
+    args = ap.parse_args(argv)
+    params = load_params()
+    config = fc.ForecastConfig.from_params(params["calendar"])
+    rows = []
+    t0 = time.perf_counter()
+    if BANK.exists() and args.only in (None, "bank"):
+        for name, d in bank_variants(bank_daily()).items():
+            s = evaluate(d, IL, config)
+            s["series"] = name
+            rows.append(s)
+            print(f"{name}: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    if args.sample and args.only in (None, "sample"):
+        from reportlib.data.load import open_source
+
+        source = open_source(args.sample, params["timezone"])
+        daily = fc.volume_from_source(source, float(params["short_abandon_s"]))
+        s = evaluate(daily, fc.calendar_from_params(params["calendar"]), config)
+        s["series"] = "sample " + s["channel"] + "/" + s["queue"]
+        rows.append(s)
+        print(f"sample: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    table = pd.concat(rows, ignore_index=True)
+    table["beats_baselines"] = table["wape"] <= table["wape_best_baseline"] + 1e-12
+    table["coverage_ok"] = table["coverage"].between(0.70, 0.90)
+    cols = ["series", "wape", *[f"wape_{b}" for b in fs.BASELINES], "coverage", "width", "winkler", "methods",
+            "beats_baselines", "coverage_ok", "history_days", "missing_days"]
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_colwidth", 60)
+    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    bank = table[table["series"] == "bank"]
+    print(f"\nseries: {len(table)}; chosen <= best baseline on {int(table['beats_baselines'].sum())}; coverage "
+          f"70-90% on {int(table['coverage_ok'].sum())}; bank WAPE "
+          f"{bank['wape'].iloc[0]:.2%}" if len(bank) else "", f"({time.perf_counter() - t0:.0f} s)")
+    if args.markdown:
+        short = {"seasonal_naive": "naive", "seasonal_mean": "mean 4", "seasonal_median": "median 4",
+                 "holiday_mean": "hol. mean 4", "holiday_median": "hol. median 4"}
+        head = ["series", "WAPE", *short.values(), "coverage", "rel. width", "Winkler", "best candidate in the mix (origins)"]
+        print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+        for _, r in table.iterrows():
+            best = r["wape_best_baseline"]
+            cells = [r["series"], f"**{r['wape']:.1%}**" if r["wape"] <= best else f"{r['wape']:.1%} (!)"]
+            cells += [f"{r[f'wape_{b}']:.1%}" for b in short]
+            cells += [f"{r['coverage']:.0%}", f"{r['width']:.2f}", f"{r['winkler']:.2f}", lead_methods(r["methods"])]
+            print("| " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

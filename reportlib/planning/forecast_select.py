@@ -1,0 +1,704 @@
+"""Per-series choice of the daily forecast method by a nested rolling-origin backtest.
+
+For each channel/queue series, candidate methods (the simple baselines a manager uses, the regression
+of `reportlib.forecast` with and without each optional term group, its ensemble, a damped-trend
+exponential smoothing model from statsmodels, a recent-level model and equal-weight combinations) are
+scored at weekly "inner" origins before the forecast origin, on the days up to that origin only. The
+method with the lowest pooled WAPE is chosen, the simpler one on a near tie (within `tie` of the
+best, candidates listed simplest first). The 80% interval comes from the chosen method's own inner
+errors, by horizon band. With too little history for inner origins the holiday-aware median of the
+last 4 same weekdays is used, and the selection says so.
+
+`nested_backtest` runs the whole procedure at each outer origin (the choice at each origin uses only
+data before it), so the accuracy it reports is the accuracy a user gets. Definitions and the measured
+results: docs/forecasting.md ("Choosing a method per series").
+
+Days are classified, not guessed: a day missing from the export (no rows for any series on a day the
+operation is open and that is no holiday) is `missing` (left out of fits and scores, reported by
+`export_gaps`), a weekday with no volume on most of its days is `closed` (forecast 0), a closed
+holiday from the calendar is forecast 0, and the catch-up day after it is a special day that the
+same-weekday averages skip.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.planning.forecast import HOLIDAY_PREFIX, SERIES, Backtest, Calendar, ForecastConfig, SeriesModel, backtest_origins, calendar_features, daily_series
+
+# simple baselines: what a manager computes in Excel (reported against the chosen method)
+BASELINES = ("seasonal_naive", "seasonal_mean", "seasonal_median", "holiday_mean", "holiday_median")
+FALLBACK = "holiday_median"
+# every candidate, simplest first (a near tie goes to the earlier one)
+CANDIDATES = (
+    "holiday_median", "holiday_mean", "seasonal_median", "seasonal_mean", "seasonal_naive",
+    "holiday_median_8", "holiday_mean_8", "recent_level",
+    "combo_median_level", "combo_median_ets", "combo_median_ensemble",
+    "regression_plain", "regression_no_trend", "regression_no_month", "regression_no_annual",
+    "regression_no_events", "regression", "regression_level", "ensemble", "ets_damped",
+)
+METHOD_LABELS = {
+    "holiday_median": "median of the last 4 same weekdays, holidays skipped",
+    "holiday_mean": "mean of the last 4 same weekdays, holidays skipped",
+    "seasonal_median": "median of the last 4 same weekdays",
+    "seasonal_mean": "mean of the last 4 same weekdays",
+    "seasonal_naive": "same weekday last week",
+    "holiday_median_8": "median of the last 8 same weekdays, holidays skipped",
+    "holiday_mean_8": "mean of the last 8 same weekdays, holidays skipped",
+    "recent_level": "last week's level x 8-week weekday shape",
+    "combo_median_level": "average of the 4-weekday median and the recent level",
+    "combo_median_ets": "average of the 4-weekday median and damped-trend smoothing",
+    "combo_median_ensemble": "average of the 4-weekday median and the regression ensemble",
+    "regression_plain": "regression: weekdays and holidays only",
+    "regression_no_trend": "regression without trend",
+    "regression_no_month": "regression without month position",
+    "regression_no_annual": "regression without annual season",
+    "regression_no_events": "regression without events",
+    "regression": "regression, all terms",
+    "regression_level": "regression without trend, level from its last 2 weeks",
+    "ensemble": "regression + seasonal average ensemble",
+    "ets_damped": "damped-trend exponential smoothing (statsmodels)",
+}
+BANDS = ((1, 7), (8, 14), (15, 28))
+# regression variants: the optional term groups each leaves out (forecast.TERM_GROUPS)
+REGRESSION_VARIANTS = {"regression": (), "regression_no_trend": ("trend",), "regression_no_month": ("month",),
+                       "regression_no_annual": ("annual",), "regression_no_events": ("events",),
+                       "regression_plain": ("trend", "month", "annual", "events")}  # horizon bands (days ahead) of the interval calibration
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """Settings of the selection (calendar days; shares 0..1). Chosen before looking at results, see docs."""
+
+    inner_origins: int = 12  # weekly inner origins before each origin whose errors choose and calibrate
+    min_inner_origins: int = 4  # fewer than this: the holiday-aware median, said so
+    horizon_days: int = 28  # inner forecasts are scored 1..28 days ahead (up to the origin)
+    tie: float = 0.02  # a simpler method within 2% (relative WAPE) of the best is preferred
+    min_history_days: int = 35  # an inner origin needs 5 weeks of history (4 same weekdays + 1 week)
+    closed_share: float = 0.8  # a weekday with zero volume on this share of its recent days is closed
+    ets_refit_days: int = 182  # ETS parameters are re-estimated every this many days (states at every origin)
+    ets_window_days: int = 182
+    min_band_errors: int = 20  # a horizon band with fewer errors uses all bands pooled
+    recency_half_life_days: float = 0.0  # weight of an inner error halves every this many days back (0: equal)
+    combine: int = 3  # 1: the chosen method alone; k > 1: the equal-weight mean of it and the next k - 1 best
+
+
+def conformal_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
+    """Lower and upper quantiles of log errors for a central `level` interval (finite-sample: the
+    (n + 1)-adjusted ranks of split conformal prediction), clamped to include 0."""
+    n = len(e)
+    a = round((1 - level) / 2, 12)  # 0.09999999999999998 would move a rank
+    s = np.sort(e)
+    lo = s[max(0, int(math.floor(a * (n + 1))) - 1)]
+    hi = s[min(n - 1, int(math.ceil((1 - a) * (n + 1))) - 1)]
+    return min(float(lo), 0.0), max(float(hi), 0.0)
+
+
+def _damped_holt_path(z: np.ndarray, alpha: float, beta: float, phi: float, k: int) -> np.ndarray:
+    """The next k values of additive damped-trend exponential smoothing (Hyndman's form, the parameters of
+    statsmodels' Holt): l = a z + (1 - a)(l + phi b), b = beta (l - l_prev) + (1 - beta) phi b, forecast
+    l + (phi + ... + phi^h) b. States start at the mean of the first week, trend 0."""
+    level, trend = float(np.mean(z[:5])), 0.0
+    for v in z:
+        prev = level
+        level = alpha * v + (1 - alpha) * (level + phi * trend)
+        trend = beta * (level - prev) + (1 - beta) * phi * trend
+    steps = np.cumsum(phi ** np.arange(1, k + 1))
+    return level + steps * trend
+
+
+@dataclass
+class Choice:
+    """The method chosen at one origin, with the inner evidence behind it."""
+
+    method: str
+    wape_inner: dict[str, float]
+    inner_origins: int
+    history_days: int
+    quantiles: np.ndarray  # (len(BANDS), 2) log-error quantiles by horizon band
+    note: str = ""
+
+
+class SeriesSelector:
+    """One series: every candidate's forecast at any origin (cached), the choice at an origin, bounds.
+
+    `y` is the daily history (NaN or `missing` = day missing from the export); index 0 = dates[0].
+    """
+
+    def __init__(self, dates: pd.DatetimeIndex, y: np.ndarray, calendar: Calendar, horizon: int,
+                 config: ForecastConfig | None = None, sel: SelectionConfig | None = None,
+                 channel: str | None = None, queue: str | None = None, missing: np.ndarray | None = None):
+        self.config = config or ForecastConfig()
+        self.sel = sel or SelectionConfig()
+        y = np.asarray(y, dtype=float)
+        self.n = len(y)
+        self.missing = np.isnan(y) | (np.zeros(self.n, bool) if missing is None else np.asarray(missing, bool))
+        self.y = np.where(self.missing, 0.0, y)
+        self.H = max(int(horizon), self.sel.horizon_days)
+        self.dates = pd.date_range(dates[0], periods=self.n + self.H + 7, freq="D")
+        cal = calendar_features(self.dates, calendar, channel, queue)
+        hol_cols = [c for c in cal.columns if c.startswith(HOLIDAY_PREFIX)]
+        self.special = cal[hol_cols].to_numpy(bool).any(axis=1) if hol_cols else np.zeros(len(self.dates), bool)
+        self.closed_holiday = cal["holiday_closed"].to_numpy(bool) if "holiday_closed" in cal else np.zeros(
+            len(self.dates), bool)
+        self.weekday = self.dates.dayofweek.to_numpy()
+        hist = np.arange(self.n)
+        self._by_wd = {d: hist[self.weekday[:self.n] == d] for d in range(7)}
+        ok = ~self.missing
+        clean = ok & ~self.special[:self.n]
+        self._ok = {d: idx[ok[idx]] for d, idx in self._by_wd.items()}
+        self._clean = {d: idx[clean[idx]] for d, idx in self._by_wd.items()}
+        self.model = SeriesModel(dates[:self.n], self.y, calendar, self.H, self.config, channel, queue, self.missing)
+        self._cache: dict[tuple[str, int], np.ndarray] = {}
+        self._ets_params: dict[int, tuple[float, float, float] | None] = {}
+        self._choices: dict[int, Choice] = {}
+        self._closed: dict[int, np.ndarray] = {}
+        self._reg: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        self._sw: dict[tuple, np.ndarray] = {}
+
+    # --- day classes ------------------------------------------------------------------------------
+
+    def closed_weekdays(self, origin: int) -> np.ndarray:
+        """Bool per weekday (Monday = 0): no volume on at least `closed_share` of its non-holiday, non-missing
+        days over the 26 weeks up to `origin` (a weekday-only operation has Saturday and Sunday closed)."""
+        if origin in self._closed:
+            return self._closed[origin]
+        lo = max(0, origin - 181)
+        out = np.zeros(7, bool)
+        for d in range(7):
+            idx = self._clean[d]
+            idx = idx[(idx >= lo) & (idx <= origin)]
+            out[d] = len(idx) > 0 and float(np.mean(self.y[idx] <= 0)) >= self.sel.closed_share
+        self._closed[origin] = out
+        return out
+
+    def _closed_future(self, origin: int, h: int) -> np.ndarray:
+        fut = np.arange(origin + 1, origin + 1 + h)
+        return self.closed_weekdays(origin)[self.weekday[fut]] | self.closed_holiday[fut]
+
+    # --- candidates ---------------------------------------------------------------------------------
+
+    def _same_weekday(self, origin: int, pool: dict[int, np.ndarray], n: int, how: str) -> np.ndarray:
+        key = (origin, id(pool), n, how)
+        if key not in self._sw:
+            self._sw[key] = self._same_weekday_values(origin, pool, n, how)
+        return self._sw[key]
+
+    def _same_weekday_values(self, origin: int, pool: dict[int, np.ndarray], n: int, how: str) -> np.ndarray:
+        vals = np.full(7, np.nan)
+        for d in range(7):
+            idx = pool[d]
+            idx = idx[:np.searchsorted(idx, origin, side="right")][-n:]
+            if len(idx):
+                v = self.y[idx]
+                vals[d] = v[-1] if how == "last" else (np.median(v) if how == "median" else np.mean(v))
+        return vals
+
+    def _weekday_values(self, name: str, origin: int) -> np.ndarray | None:
+        spec = {"seasonal_naive": (self._ok, 1, "last"), "seasonal_mean": (self._ok, 4, "mean"),
+                "seasonal_median": (self._ok, 4, "median"), "holiday_mean": (self._clean, 4, "mean"),
+                "holiday_median": (self._clean, 4, "median"), "holiday_mean_8": (self._clean, 8, "mean"),
+                "holiday_median_8": (self._clean, 8, "median")}.get(name)
+        if spec is None:
+            return None
+        vals = self._same_weekday(origin, *spec)
+        if name.startswith("holiday"):  # a weekday with no clean day falls back on all its recorded days
+            plain = self._same_weekday(origin, self._ok, spec[1], spec[2])
+            vals = np.where(np.isnan(vals), plain, vals)
+        return vals
+
+    def _recent_level(self, origin: int) -> np.ndarray:
+        """Weekday shape (8-week holiday-aware medians) times the level of the last 7 clean days."""
+        shape = self._same_weekday(origin, self._clean, 8, "median")
+        open_days = ~self.closed_weekdays(origin) & (np.nan_to_num(shape) > 0)
+        if not open_days.any():
+            return np.zeros(7)
+        shape = shape / np.nanmean(shape[open_days])
+        days = np.arange(max(0, origin - 6), origin + 1)
+        days = days[~self.missing[days] & ~self.special[days] & open_days[self.weekday[days]]]
+        if not len(days):
+            return np.nan_to_num(shape) * np.nan
+        level = float(np.mean(self.y[days] / shape[self.weekday[days]]))
+        return np.where(open_days, shape * level, 0.0)
+
+    def _ets(self, origin: int, h: int) -> np.ndarray:
+        """Damped additive trend (statsmodels Holt) on log(1 + volume) of the open days, weekday effects
+        removed; parameters estimated at the latest refit anchor on or before the origin, states filtered
+        up to the origin. Holidays and missing days take their weekday's recent clean median."""
+        from statsmodels.tsa.holtwinters import Holt
+
+        s = self.sel
+        anchor_abs = (self.dates[origin] - pd.Timestamp("1970-01-05")).days // s.ets_refit_days * s.ets_refit_days
+        anchor = origin - ((self.dates[origin] - pd.Timestamp("1970-01-05")).days - anchor_abs)
+        first = 8 * 7 - 1  # parameters need 8 weeks of history: before that the method has no forecast
+        if origin < first:
+            return np.full(h, np.nan)
+        anchor = max(anchor, first)  # a short history: estimated once, at 8 weeks
+
+        def prepared(o: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+            lo = max(0, o + 1 - s.ets_window_days)
+            closed = self.closed_weekdays(o)
+            days = np.arange(lo, o + 1)
+            days = days[~closed[self.weekday[days]]]
+            if len(days) < 21:
+                return None
+            ly = np.log1p(self.y[days])
+            med = self._same_weekday(o, self._clean, 8, "median")
+            bad = self.missing[days] | self.special[days]
+            ly[bad] = np.log1p(np.nan_to_num(med[self.weekday[days[bad]]]))
+            wd = self.weekday[days]
+            recent = days > o - 56
+            eff = np.zeros(7)
+            for d in np.unique(wd):
+                m = recent & (wd == d)
+                eff[d] = ly[m].mean() if m.any() else ly[wd == d].mean()
+            eff = eff - eff[np.unique(wd)].mean()
+            return ly - eff[wd], eff, closed
+
+        if anchor not in self._ets_params:
+            prep = prepared(anchor)
+            if prep is None:
+                self._ets_params[anchor] = None
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    r = Holt(prep[0], damped_trend=True, initialization_method="heuristic").fit(use_brute=False)
+                self._ets_params[anchor] = (float(r.params["smoothing_level"]), float(r.params["smoothing_trend"]),
+                                            float(r.params["damping_trend"]))
+        params = self._ets_params[anchor]
+        prep = prepared(origin)
+        if params is None or prep is None:
+            return np.full(h, np.nan)
+        z, eff, closed = prep
+        fut = np.arange(origin + 1, origin + 1 + h)
+        open_fut = ~closed[self.weekday[fut]]
+        k = int(open_fut.sum())
+        path = _damped_holt_path(z, *params, k)
+        out = np.zeros(h)
+        out[open_fut] = np.expm1(path + eff[self.weekday[fut[open_fut]]])
+        return np.clip(out, 0, None)
+
+    def forecast(self, name: str, origin: int, h: int | None = None) -> np.ndarray:
+        """The candidate's forecast for days origin+1..origin+h (contacts per day; NaN where it has none),
+        from the history up to `origin` only. Closed weekdays and closed holidays are 0."""
+        h = self.H if h is None else h
+        key = (name, origin)
+        if key not in self._cache:
+            self._cache[key] = self._compute(name, origin, self.H)
+        return self._cache[key][:h]
+
+    def _compute(self, name: str, origin: int, h: int) -> np.ndarray:
+        fut = np.arange(origin + 1, origin + 1 + h)
+        vals = self._weekday_values(name, origin)
+        if vals is not None:
+            out = vals[self.weekday[fut]]
+        elif name == "recent_level":
+            out = self._recent_level(origin)[self.weekday[fut]]
+        elif name == "ets_damped":
+            out = self._ets(origin, h)
+        elif name.startswith("mean:"):
+            out = np.mean([self.forecast(p, origin, h) for p in name[5:].split("+")], axis=0)
+        elif name.startswith("combo_"):
+            parts = {"combo_median_level": ("holiday_median", "recent_level"),
+                     "combo_median_ets": ("holiday_median", "ets_damped"),
+                     "combo_median_ensemble": ("holiday_median", "ensemble")}[name]
+            out = np.mean([self.forecast(p, origin, h) for p in parts], axis=0)
+        elif name in ("ensemble", "regression") or name.startswith("regression_"):
+            if origin + 1 < self.config.min_history_days:
+                return np.full(h, np.nan)
+            if origin not in self._reg:
+                self._reg[origin] = self.model.predict_variants(origin, self.H, REGRESSION_VARIANTS, 14)
+            fits = self._reg[origin]
+            if name == "regression_level":
+                # intercept correction: the no-trend regression moved by the median log residual of its last
+                # 14 days (clean open days only): a level shift is followed within two weeks, one odd day is not
+                reg = fits["regression_no_trend"][1]
+                res, days = fits["regression_no_trend:residuals"]
+                keep = ~self.missing[days] & ~self.special[days] & (self.y[days] > 0)
+                shift = float(np.median(res[keep])) if keep.sum() >= 3 else 0.0
+                out = (np.clip((reg + 1) * np.exp(shift) - 1, 0, None))[:h]
+            else:
+                ens, reg = fits["regression" if name == "ensemble" else name]
+                out = (ens if name == "ensemble" else reg)[:h]
+        else:
+            raise UsageError(f"unknown forecast method {name!r}; known: {', '.join(CANDIDATES)}")
+        out = np.clip(np.asarray(out, dtype=float), 0, None)
+        out[self._closed_future(origin, h)] = 0.0
+        return out
+
+    # --- the choice -------------------------------------------------------------------------------
+
+    def inner_origins(self, origin: int) -> list[int]:
+        s = self.sel
+        return [o for o in (origin - 7 * j for j in range(1, s.inner_origins + 1)) if o + 1 >= s.min_history_days]
+
+    def _inner_errors(self, name: str, origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(actual, forecast, horizon) of the candidate at the inner origins, days up to `origin` only,
+        missing days left out."""
+        return self._inner_errors_aged(name, origin)[:3]
+
+    def _inner_errors_aged(self, name: str, origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """_inner_errors plus each day's age (days before the origin) for recency weights."""
+        acts, fcs, hs, ages = [], [], [], []
+        for o in self.inner_origins(origin):
+            m = min(self.sel.horizon_days, origin - o)
+            t = np.arange(o + 1, o + 1 + m)
+            f = self.forecast(name, o, m)
+            keep = ~self.missing[t]
+            acts.append(self.y[t][keep])
+            fcs.append(f[keep])
+            hs.append((t - o)[keep])
+            ages.append((origin - t)[keep])
+        if not acts:
+            return np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0)
+        return np.concatenate(acts), np.concatenate(fcs), np.concatenate(hs), np.concatenate(ages)
+
+    def choose(self, origin: int, candidates: Sequence[str] = CANDIDATES) -> Choice:
+        """The method for forecasts made at `origin`, from the data up to `origin` only."""
+        if origin in self._choices:
+            return self._choices[origin]
+        history = int((~self.missing[:origin + 1]).sum())
+        inner = self.inner_origins(origin)
+        level = self.config.level
+        if len(inner) < self.sel.min_inner_origins:
+            a, f, h = self._inner_errors(FALLBACK, origin) if inner else (np.zeros(0), np.zeros(0), np.zeros(0))
+            q = self._band_quantiles(a, f, h, level)
+            choice = Choice(FALLBACK, {}, len(inner), history, q,
+                            f"{history} days of history: too short to compare methods (needs "
+                            f"{self.sel.min_history_days + 7 * self.sel.min_inner_origins}); the holiday-aware "
+                            f"median of the last 4 same weekdays is used")
+            self._choices[origin] = choice
+            return choice
+        scores: dict[str, float] = {}
+        errors: dict[str, tuple] = {}
+        hl = self.sel.recency_half_life_days
+        for name in candidates:
+            a, f, h, age = self._inner_errors_aged(name, origin)
+            if not len(a) or np.isnan(f).any() or a.sum() <= 0:
+                continue
+            w = 0.5 ** (age / hl) if hl else np.ones(len(a))
+            scores[name] = float((w * np.abs(a - f)).sum() / (w * a).sum())
+            errors[name] = (a, f, h)
+        if not scores:
+            raise ReportlibError("no forecast method could be scored on this history")
+        best = min(scores.values())
+        method = next(n for n in candidates if n in scores and scores[n] <= best * (1 + self.sel.tie) + 1e-12)
+        if self.sel.combine > 1:
+            ranked = sorted(scores, key=lambda n: (scores[n], candidates.index(n)))
+            top = [method] + [n for n in ranked if n != method][:self.sel.combine - 1]
+            method = "mean:" + "+".join(top)
+            a, f, h = errors[top[0]]
+            errors[method] = (a, np.mean([errors[n][1] for n in top], axis=0), h)
+        q = self._band_quantiles(*errors[method], level)
+        choice = Choice(method, scores, len(inner), history, q)
+        self._choices[origin] = choice
+        return choice
+
+    def _band_quantiles(self, a: np.ndarray, f: np.ndarray, h: np.ndarray, level: float) -> np.ndarray:
+        """Per horizon band: the log-error quantiles of the central `level` interval (open days only)."""
+        q = np.tile([math.log(0.5), math.log(1.5)], (len(BANDS), 1))  # no errors at all: +-50%
+        live = (a > 0) | (f >= 0.5)
+        e = np.log1p(a[live]) - np.log1p(f[live])
+        hh = h[live]
+        if len(e) < 10:
+            return q
+        pooled = conformal_quantiles(e, level)
+        for i, (lo, hi) in enumerate(BANDS):
+            m = (hh >= lo) & (hh <= hi)
+            q[i] = conformal_quantiles(e[m], level) if m.sum() >= self.sel.min_band_errors else pooled
+        return q
+
+    def bounds(self, origin: int, h: int, choice: Choice | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(forecast, lower, upper) of the chosen method for days origin+1..origin+h (beyond 28 days the
+        last band's quantiles)."""
+        choice = choice or self.choose(origin)
+        f = self.forecast(choice.method, origin, h)
+        hz = np.arange(1, h + 1)
+        band = np.searchsorted([b[1] for b in BANDS], hz, side="left").clip(0, len(BANDS) - 1)
+        lower = np.clip((f + 1) * np.exp(choice.quantiles[band, 0]) - 1, 0, None)
+        upper = (f + 1) * np.exp(choice.quantiles[band, 1]) - 1
+        closed = self._closed_future(origin, h)
+        lower[closed] = upper[closed] = 0.0
+        return f, np.minimum(lower, f), np.maximum(upper, f)
+
+
+# --- the data as it is: missing export days ---------------------------------------------------------
+
+
+def export_gaps(daily: pd.DataFrame, calendar: Calendar, open_share: float = 0.5) -> pd.DataFrame:
+    """Days missing from the export (not zero contacts): date, weekday, reason.
+
+    A day between the first and last day of `daily` (date, channel, queue, volume) is missing when no
+    series has any volume on it (or it has no row at all), its weekday is open (volume on at least
+    `open_share` of that weekday's days) and it is no holiday of the calendar (a holiday without volume
+    is a closed day, not a gap).
+    """
+    if daily.empty:
+        return pd.DataFrame({"date": pd.to_datetime([]), "weekday": [], "reason": []})
+    tot = daily.groupby(pd.to_datetime(daily["date"]).dt.normalize())["volume"].sum()
+    idx = pd.date_range(tot.index.min(), tot.index.max(), freq="D")
+    present = idx.isin(tot.index)
+    tot = tot.reindex(idx, fill_value=0.0)
+    zero = tot.to_numpy() <= 0
+    wd = idx.dayofweek.to_numpy()
+    open_wd = np.array([(~zero[wd == d]).mean() >= open_share if (wd == d).any() else False for d in range(7)])
+    cal = calendar_features(idx, calendar)
+    hol = cal[[c for c in cal.columns if c.startswith(HOLIDAY_PREFIX) and c != "holiday_after_closed"]] \
+        .to_numpy(bool).any(axis=1) if len(cal.columns) else np.zeros(len(idx), bool)
+    gap = zero & open_wd[wd] & ~hol
+    out = pd.DataFrame({"date": idx[gap], "weekday": idx[gap].day_name(),
+                        "reason": np.where(present[gap], "zero volume in every series on an open weekday",
+                                           "no rows in the export")})
+    return out.reset_index(drop=True)
+
+
+def _series_frames(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[str, str, pd.Series]]:
+    return daily_series(daily, queue)
+
+
+def gap_runs(gaps: pd.DataFrame) -> str:
+    """'2025-03-03..2025-03-07, 2025-04-14' from export_gaps' dates (consecutive days as a range; weekends
+    inside a run do not break it)."""
+    if gaps.empty:
+        return ""
+    d = pd.DatetimeIndex(gaps["date"]).sort_values()
+    runs, start, prev = [], d[0], d[0]
+    for x in d[1:]:
+        if (x - prev).days <= 3:
+            prev = x
+            continue
+        runs.append((start, prev))
+        start = prev = x
+    runs.append((start, prev))
+    return ", ".join(f"{a:%Y-%m-%d}" if a == b else f"{a:%Y-%m-%d}..{b:%Y-%m-%d}" for a, b in runs)
+
+
+# --- forecasts and the nested backtest ---------------------------------------------------------------
+
+
+def _selector(ch: str, q: str, s: pd.Series, calendar: Calendar, horizon: int, config: ForecastConfig,
+              sel: SelectionConfig, gaps: pd.DatetimeIndex) -> SeriesSelector:
+    return SeriesSelector(s.index, s.to_numpy(), calendar, horizon, config, sel, ch, q,
+                          missing=np.asarray(s.index.isin(gaps)))
+
+
+def forecast_selected(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 91,
+                      config: ForecastConfig | None = None, origin: Any | None = None, queue: str | None = None,
+                      sel: SelectionConfig | None = None,
+                      shared: dict[tuple[str, str], SeriesSelector] | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(forecast, selection, notes): the daily forecast of each series by its chosen method.
+
+    forecast: date, channel, queue, forecast, lower, upper (contacts per day; 80% interval by default).
+    selection: channel, queue, method, method_label, history_days, inner_origins, wape_inner (the chosen
+    method's inner WAPE), wape_inner_<baseline> for each simple baseline, missing_days, note.
+    notes: sentences for the report (missing export days, fallbacks).
+    `shared` (a dict, filled here) keeps each series' SeriesSelector so that nested_backtest on the same
+    daily frame reuses its cached candidate forecasts.
+    """
+    config = config or ForecastConfig()
+    sel = sel or SelectionConfig()
+    if horizon_days < 1:
+        raise UsageError(f"the horizon must be at least 1 day, got {horizon_days}")
+    d = daily if origin is None else daily[pd.to_datetime(daily["date"]) <= pd.Timestamp(origin)]
+    gaps = export_gaps(d, calendar)
+    notes = []
+    if len(gaps):
+        notes.append(f"{len(gaps)} day(s) missing from the export (no rows or no volume in any series on an open "
+                     f"weekday; left out of the model, not read as zero): {gap_runs(gaps)}")
+    gap_dates = pd.DatetimeIndex(gaps["date"])
+    parts, rows = [], []
+    series = _series_frames(d, queue)
+    if all(len(s) < config.min_history_days for _, _, s in series):
+        ch, q, s = series[0]
+        raise ReportlibError(f"{ch}/{q}: {len(s)} days of history; a forecast needs at least "
+                             f"{config.min_history_days} days")
+    for ch, q, s in series:
+        if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
+            notes.append(f"{ch}/{q}: {len(s)} days of history, not forecast (a week is the least)")
+            continue
+        m = _selector(ch, q, s, calendar, max(horizon_days, sel.horizon_days), config, sel, gap_dates)
+        if shared is not None:
+            shared[(ch, q)] = m
+        o = len(s) - 1
+        choice = m.choose(o)
+        f, lo, hi = m.bounds(o, horizon_days, choice)
+        parts.append(pd.DataFrame({"date": m.dates[o + 1:o + 1 + horizon_days], "channel": ch, "queue": q,
+                                   "forecast": f, "lower": lo, "upper": hi}))
+        row = {"channel": ch, "queue": q, "method": choice.method, "method_label": method_label(choice.method),
+               "history_days": choice.history_days, "inner_origins": choice.inner_origins,
+               "wape_inner": choice.wape_inner.get(choice.method, np.nan)}
+        row.update({f"wape_inner_{b}": choice.wape_inner.get(b, np.nan) for b in BASELINES})
+        row.update({"missing_days": int(m.missing.sum()), "note": choice.note})
+        rows.append(row)
+        if choice.note:
+            notes.append(f"{ch}/{q}: {choice.note}")
+    return pd.concat(parts, ignore_index=True), pd.DataFrame(rows), notes
+
+
+def winkler_scores(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float) -> np.ndarray:
+    """Winkler interval score per day: width, plus 2/alpha times the distance outside the interval."""
+    alpha = 1 - level
+    return (hi - lo) + 2 / alpha * np.clip(lo - a, 0, None) + 2 / alpha * np.clip(a - hi, 0, None)
+
+
+def _score(g: pd.DataFrame, level: float) -> dict[str, Any]:
+    a = g["actual"].to_numpy(float)
+    den = a.sum()
+
+    def wape(col: str) -> float:
+        return float(np.abs(a - g[col].to_numpy(float)).sum() / den) if den > 0 else float("nan")
+
+    out: dict[str, Any] = {"wape": wape("forecast")}
+    for b in BASELINES:
+        out[f"wape_{b}"] = wape(b)
+    best = min(BASELINES, key=lambda b: out[f"wape_{b}"] if np.isfinite(out[f"wape_{b}"]) else np.inf)
+    out["best_baseline"], out["wape_best_baseline"] = best, out[f"wape_{best}"]
+    sc = g["scale"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.abs(a - g["forecast"].to_numpy(float)) / sc
+    r = r[np.isfinite(r)]
+    out["mase"] = float(r.mean()) if len(r) else float("nan")
+    open_days = a > 0
+    lo, hi = g["lower"].to_numpy(float), g["upper"].to_numpy(float)
+    out["coverage"] = float(((a >= lo) & (a <= hi))[open_days].mean()) if open_days.any() else float("nan")
+    out["width"] = float((hi - lo)[open_days].sum() / a[open_days].sum()) if open_days.any() else float("nan")
+    out["winkler"] = float(winkler_scores(a, lo, hi, level)[open_days].sum() / a[open_days].sum()) \
+        if open_days.any() else float("nan")
+    out["days"] = int(len(g))
+    return out
+
+
+def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 28, months: int = 3,
+                    config: ForecastConfig | None = None, step_days: int = 7, queue: str | None = None,
+                    origins: Sequence[Any] | None = None, sel: SelectionConfig | None = None,
+                    candidates: Sequence[str] = CANDIDATES,
+                    shared: Mapping[tuple[str, str], SeriesSelector] | None = None) -> Backtest:
+    """Nested rolling-origin backtest of the per-series selection, against each simple baseline.
+
+    Outer origins: every `step_days` (weekly) from `months` months before each series' last day to the last
+    origin whose whole horizon is in the data (or `origins`). At each, the method is chosen from inner
+    origins before it (SeriesSelector.choose) and its forecast and 80% interval scored on the next
+    `horizon_days` days; days missing from the export are not scored. Summary per series (and 'all'):
+    model ('selected'), wape, wape_<baseline> for each of BASELINES, best_baseline, wape_best_baseline,
+    mase, coverage (days with contacts inside the interval), width (sum of interval widths / sum of
+    actuals), winkler (sum of Winkler scores / sum of actuals), method (chosen at the last origin),
+    methods (how often each was chosen), history_days (at the last origin), missing_days, origins,
+    horizon_days, days; plus wape_holiday_mean as before. `shared`: the selectors forecast_selected made
+    from the same daily frame (their cached forecasts are reused; same results).
+    """
+    config = config or ForecastConfig()
+    sel = sel or SelectionConfig()
+    gaps = export_gaps(daily, calendar)
+    gap_dates = pd.DatetimeIndex(gaps["date"])
+    notes = []
+    if len(gaps):
+        notes.append(f"{len(gaps)} day(s) missing from the export, not scored and not read as zero: "
+                     f"{gap_runs(gaps)}")
+    rows, meta = [], {}
+    H = horizon_days
+    for ch, q, s in _series_frames(daily, queue):
+        o_dates = pd.DatetimeIndex(origins) if origins is not None else backtest_origins(
+            s.index[-1], H, months, step_days)
+        o_dates = o_dates[(o_dates >= s.index[0]) & (o_dates <= s.index[-1] - pd.Timedelta(days=H))]
+        if len(s) < config.min_history_days:
+            notes.append(f"{ch}/{q}: too short for a backtest")
+            continue
+        m = (shared or {}).get((ch, q))
+        if m is None or m.n != len(s) or m.dates[0] != s.index[0] or m.H < H or m.sel != sel or m.config != config:
+            m = _selector(ch, q, s, calendar, H, config, sel, gap_dates)
+        y = m.y
+        ok = ~m.missing
+        diffs = np.where(ok[7:] & ok[:-7], np.abs(y[7:] - y[:-7]), 0.0)
+        cnt = np.concatenate([[0], np.cumsum(ok[7:] & ok[:-7])])
+        cum = np.concatenate([[0.0], np.cumsum(diffs)])
+        parts: dict[str, list] = {k: [] for k in ("origin", "horizon", "date", "actual", "forecast", "lower", "upper",
+                                                   "method", "scale", *BASELINES)}
+        last_choice = None
+        for od in o_dates:
+            o = int((od - s.index[0]).days)
+            if o + 1 < sel.min_history_days:
+                continue
+            choice = m.choose(o, candidates)
+            f, lo, hi = m.bounds(o, H, choice)
+            t = np.arange(o + 1, o + 1 + H)
+            keep = ok[t]
+            k = max(0, o - 6)
+            scale = cum[k] / cnt[k] if cnt[k] > 0 else np.nan
+            values = {"origin": np.repeat(np.datetime64(od, "ns"), H), "horizon": np.arange(1, H + 1),
+                      "date": m.dates[t].to_numpy(), "actual": y[t], "forecast": f, "lower": lo, "upper": hi,
+                      "method": np.repeat(choice.method, H), "scale": np.full(H, scale if scale > 0 else np.nan)}
+            for b in BASELINES:
+                values[b] = m.forecast(b, o, H)
+            for key, v in values.items():
+                parts[key].append(np.asarray(v)[keep])
+            last_choice = choice
+        if last_choice is None:
+            notes.append(f"{ch}/{q}: too short for a {months}-month backtest at {H} days")
+            continue
+        frame = pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
+        frame.insert(0, "queue", q)
+        frame.insert(0, "channel", ch)
+        rows.append(frame)
+        meta[(ch, q)] = {"method": last_choice.method, "history_days": last_choice.history_days,
+                         "missing_days": int(m.missing.sum()), "note": last_choice.note}
+        if last_choice.note:
+            notes.append(f"{ch}/{q}: {last_choice.note}")
+    if not rows:
+        raise ReportlibError(f"no series has enough history for a backtest over {months} months at a "
+                             f"{H}-day horizon")
+    errors = pd.concat(rows, ignore_index=True)
+    level = config.level
+    by_h = pd.DataFrame([{"horizon": h, **_score(g, level)} for h, g in errors.groupby("horizon")])
+    summary = []
+    for (ch, q), g in errors.groupby(SERIES, sort=True):
+        counts = g.drop_duplicates("origin")["method"].value_counts()
+        summary.append({"channel": ch, "queue": q, "model": "selected", **_score(g, level),
+                        "origins": int(g["origin"].nunique()), "horizon_days": H, **meta[(ch, q)],
+                        "methods": ", ".join(f"{k} x{v}" for k, v in counts.items())})
+    if len(summary) > 1:
+        counts = errors.drop_duplicates(SERIES + ["origin"])["method"].value_counts()
+        summary.append({"channel": "all", "queue": "all", "model": "selected", **_score(errors, level),
+                        "origins": int(errors["origin"].nunique()), "horizon_days": H, "method": "",
+                        "history_days": int(max(v["history_days"] for v in meta.values())),
+                        "missing_days": int(max(v["missing_days"] for v in meta.values())), "note": "",
+                        "methods": ", ".join(f"{k} x{v}" for k, v in counts.items())})
+    return Backtest(errors, by_h, pd.DataFrame(summary), notes)
+
+
+SELECTION_COLUMNS = ["method", "methods", "history_days", "missing_days", "wape_seasonal_median",
+                     "wape_holiday_median", "best_baseline", "wape_best_baseline", "width", "winkler", "note"]
+
+
+def evidence_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per series, the evidence a report shows: channel, queue, method (label), history_days, wape,
+    each baseline's WAPE, best_baseline, coverage, width, winkler (from nested_backtest's summary)."""
+    cols = ["channel", "queue", "method", "history_days", "wape", *[f"wape_{b}" for b in BASELINES],
+            "best_baseline", "coverage", "width", "winkler", "missing_days"]
+    out = summary[[c for c in cols if c in summary.columns]].copy()
+    out["method_label"] = out["method"].map(method_label)
+    return out.reset_index(drop=True)
+
+
+def method_label(method: str) -> str:
+    """A method's plain-language description ('mean:a+b' is the average of a and b)."""
+    if method.startswith("mean:"):
+        return "average of " + "; ".join(METHOD_LABELS.get(p, p) for p in method[5:].split("+"))
+    return METHOD_LABELS.get(method, method)
+
+
+def candidate_settings() -> Mapping[str, str]:
+    """Every candidate method's name and a one-line description (for docs and the report)."""
+    return dict(METHOD_LABELS)
+
+
+__all__ = ["BASELINES", "CANDIDATES", "FALLBACK", "METHOD_LABELS", "SelectionConfig", "SeriesSelector", "Choice",
+           "export_gaps", "gap_runs", "forecast_selected", "nested_backtest", "evidence_table", "SELECTION_COLUMNS",
+           "candidate_settings"]

@@ -1,0 +1,160 @@
+"""The forecast report built by the library (issue 14's disagreements, issue 17's what-if and event labels):
+shrinkage over capacity.yaml's aht_weeks, the configured staffing model, the chat answer time default,
+the what-if starting exactly at the plan, and event labels that do not overlap."""
+
+from __future__ import annotations
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportlib.reports import charts
+from reportlib.planning import forecast as fc
+
+
+def test_service_targets_default_chat_to_60_seconds_and_keep_given_values():
+    assert fc.service_targets({})["chat"] == {"target_sl": 0.8, "answer_s": 60.0}
+    assert fc.service_targets({})["phone"] == {"target_sl": 0.8, "answer_s": 30.0}
+    # only phone configured: chat keeps the library default of 60 s (the notebook used to fall back to 30 s)
+    t = fc.service_targets({"service_targets": {"phone": {"target_sl": 0.9, "answer_s": 20}}})
+    assert t["phone"] == {"target_sl": 0.9, "answer_s": 20.0} and t["chat"]["answer_s"] == 60.0
+
+
+def test_staffing_model_is_read_and_checked():
+    assert fc.staffing_model({}) == "erlang_a"
+    assert fc.staffing_model({"staffing_model": "erlang_c"}) == "erlang_c"
+    from reportlib.core.errors import UsageError
+
+    with pytest.raises(UsageError, match="staffing_model"):
+        fc.staffing_model({"staffing_model": "erlang_b"})
+
+
+@pytest.fixture(scope="module")
+def sample_source(tmp_path_factory):
+    """A small generated operation (4 months, 20 agents) with contacts, roster and agent activity."""
+    sample = pytest.importorskip("reportlib.planning.sample")
+    from reportlib.data.load import open_source
+
+    folder = tmp_path_factory.mktemp("fc-sample")
+    sample.sample_data(folder, seed=3, start="2025-01", months=4, agents=20, clients=4)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REPORTLIB_CACHE", str(folder / "cache"))
+        yield open_source(str(folder))
+
+
+@pytest.fixture(scope="module")
+def reports(sample_source):
+    from reportlib.core.params import load_params
+
+    out = {}
+    for model, weeks in (("erlang_c", 4), ("erlang_a", 13)):
+        params = load_params()
+        params["capacity"]["shrinkage"] = "measured"
+        params["capacity"]["aht_weeks"] = weeks
+        params["capacity"]["staffing_model"] = model
+        out[model] = fc.forecast_report(sample_source, params, end="2025-05-01")
+    return out
+
+
+def test_shrinkage_is_measured_over_aht_weeks(sample_source, reports):
+    """The report's measured shrinkage is agent_activity's over the last aht_weeks weeks (4 and 13 here),
+    checked against workforce_kpis over that window (the notebook used to take the last 3 months)."""
+    from reportlib.metrics.workforce import workforce_kpis
+
+    act = sample_source.frame("agent_activity")
+    for model, weeks in (("erlang_c", 4), ("erlang_a", 13)):
+        r = reports[model]
+        last = r["origin"]
+        k = workforce_kpis(act, grain=None, by=(), start=last - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1),
+                           end=last + pd.Timedelta(days=1))
+        assert r["shrinkage"]["value"] == pytest.approx(float(k["shrinkage"].iloc[0]), abs=1e-12)
+        assert f"last {weeks} weeks" in r["shrinkage"]["source"]
+    assert reports["erlang_c"]["shrinkage"]["value"] != reports["erlang_a"]["shrinkage"]["value"]
+
+
+def test_required_fte_follows_the_staffing_model(reports):
+    for model, r in reports.items():
+        st = r["staffing"]
+        want = st[st["model"] == model].groupby("week_start")["fte"].sum().head(len(r["required_fte"]))
+        assert np.allclose(r["required_fte"]["required_fte"].to_numpy(), want.to_numpy())
+        assert r["staffing_model"] == model
+        if r["capacity"] is not None:
+            assert np.allclose(r["capacity"].weekly["required_fte"].to_numpy(), want.to_numpy())
+
+
+def test_what_if_starts_exactly_at_the_plan(reports):
+    """At the sliders' starting positions (shrinkage shown rounded to 0.01) the scenario equals the plan to
+    the last digit; moving the shrinkage slider one step changes it."""
+    r = reports["erlang_a"]
+    controls = fc.what_if_controls(r)
+    start = {c.keyword: c.value for c in controls}
+    shr = next(c for c in controls if c.keyword == "shrinkage")
+    assert shr.value == round(r["shrinkage"]["value"], 2)
+    scen = fc.scenario_fte(r, **fc.what_if_scenario(controls, start))
+    plan = r["required_fte"].set_index("week_start")["required_fte"]
+    assert np.array_equal(scen.to_numpy(), plan.to_numpy())
+    # the old notebook's way (the rounded slider value passed as the shrinkage) was off the plan
+    off = fc.scenario_fte(r, shrinkage=shr.value)
+    assert not np.array_equal(off.to_numpy(), plan.to_numpy()) or shr.value == r["shrinkage"]["value"]
+    moved = fc.scenario_fte(r, **fc.what_if_scenario(controls, dict(start, shrinkage=shr.value + 0.05)))
+    assert (moved.to_numpy() > plan.to_numpy()).all()
+
+
+def test_report_shows_the_selection_evidence(reports):
+    r = reports["erlang_a"]
+    ev = r["evidence"]
+    assert ev is not None and len(ev) == r["selection"].shape[0]
+    for col in ("method", "history_days", "wape", "wape_seasonal_naive", "wape_holiday_median", "coverage", "width",
+                "winkler"):
+        assert col in ev.columns
+    assert set(r["selection"]["method"]) and (r["selection"]["history_days"] > 60).all()
+
+
+def test_event_labels_do_not_overlap():
+    """Five events within ten days on a 13-week chart: labels go to different rows, none overlapping."""
+    start = pd.Timestamp("2025-11-20")
+    labels = [(start + pd.Timedelta(days=d), name) for d, name in
+              ((0, "Open enrollment"), (2, "Closed (holiday)"), (3, "Day after thanksgiving"), (5, "Catch-up day"),
+               (9, "Import deadline"))]
+    x0, x1 = pd.Timestamp("2025-10-01"), pd.Timestamp("2026-01-31")
+    rows = charts.event_label_rows(labels, x0, x1)
+    per_px = (x1 - x0).total_seconds() / 640
+    boxes = [((s - x0).total_seconds(), (s - x0).total_seconds() + (len(t) * 6 + 8) * per_px) for s, t in labels]
+    for i in range(len(labels)):
+        for j in range(i + 1, len(labels)):
+            overlap = boxes[i][0] < boxes[j][1] and boxes[j][0] < boxes[i][1]
+            assert not (overlap and rows[i] == rows[j]), (labels[i], labels[j])
+    assert len(set(rows)) > 1
+    # events far apart share the top row
+    far = [(x0 + pd.Timedelta(days=30 * k), "Holiday") for k in range(4)]
+    assert charts.event_label_rows(far, x0, x1) == [0, 0, 0, 0]
+    fig = charts.forecast_chart(None, pd.DataFrame({"date": pd.date_range(x0, x1), "forecast": 1.0, "lower": 0.5,
+                                                    "upper": 2.0}),
+                                events=[(s, s + pd.Timedelta(days=1), t) for s, t in labels])
+    shifts = [a.yshift for a in fig.layout.annotations]
+    assert len(shifts) == 5 and len(set(shifts)) > 1
+
+
+def test_forecast_notebook_builds_through_the_library():
+    """One library call per section: the notebook calls forecast_report once and the view's section functions,
+    and computes nothing of its own (no shrinkage window, no hard-coded model, no answer-time fallback)."""
+    from reportlib.reports import render
+
+    nb = nbformat.read(str(render.notebook_path("forecast")), as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert code.count("F.forecast_report(") == 1
+    for banned in ("workforce_kpis", "DateOffset(months=3)", '"answer_s": 30', 'model="erlang_a"', "staffing_plan(",
+                   "weekly_fte(", "round(shrink"):
+        assert banned not in code, banned
+    for section in ("show_outlook", "show_accuracy", "show_next_week", "show_fte", "show_capacity", "show_what_if",
+                    "what_if_widget"):
+        assert f"FV.{section}(" in code, section
+
+
+def test_channel_totals_combine_bands_by_hand():
+    """Two queues, forecasts 10 and 20 with half-widths 3/4 below and 6/8 above: total 30, 30 - 5, 30 + 10."""
+    f = pd.DataFrame({"date": pd.Timestamp("2025-06-02"), "channel": "phone", "queue": ["A", "B"],
+                      "forecast": [10.0, 20.0], "lower": [7.0, 16.0], "upper": [16.0, 28.0]})
+    t = fc.channel_totals(f).iloc[0]
+    assert (t["queue"], t["forecast"], t["lower"], t["upper"]) == ("All queues", 30.0, 25.0, 40.0)

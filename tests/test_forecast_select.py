@@ -1,0 +1,214 @@
+"""Per-series method selection (issue 12): weekday-only operations, level shifts, closed holidays and
+their catch-up day, export gaps, the nested backtest's honesty and the command-line path from an
+intervals table."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reportlib.planning import forecast as fc
+from reportlib.planning import forecast_select as fs
+
+US = fc.Calendar(country="US", closed=("New Year's Day", "Memorial Day", "Independence Day", "Labor Day",
+                                       "Thanksgiving", "Christmas Day"), eves=False)
+SHAPE = np.array([1.25, 1.05, 1.0, 0.95, 0.8])  # Monday..Friday, relative to the mean weekday
+
+
+def _weekday_series(start: str, end: str, base: float, seed: int, shift_at: str | None = None,
+                    shift: float = 1.0, holidays: fc.Calendar = US) -> tuple[pd.DataFrame, pd.Series]:
+    """Weekday-only rows (no weekend rows, none on closed holidays) with Poisson volume of mean
+    base x SHAPE[weekday] (x shift from shift_at on); returns (daily frame, the true mean per day)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range(start, end)
+    closed = fc.calendar_features(dates, holidays)["holiday_closed"].to_numpy(bool)
+    dates = dates[~closed]
+    mu = base * SHAPE[dates.dayofweek]
+    if shift_at is not None:
+        mu = np.where(dates >= pd.Timestamp(shift_at), mu * shift, mu)
+    daily = pd.DataFrame({"date": dates, "channel": "phone", "queue": "Benefits",
+                          "volume": rng.poisson(mu).astype(float)})
+    return daily, pd.Series(mu, index=dates)
+
+
+def test_weekday_only_series_with_a_level_shift_is_forecast_within_tolerance():
+    """26 weeks of Monday-Friday rows (no weekend rows), a 30% step up 6 weeks before the end: the next
+    20 business days are within 10% (WAPE against the true mean) of the true shifted weekly shape;
+    weekends and closed holidays are forecast 0. Poisson noise alone on 500 a day is ~3.6% per day."""
+    daily, _ = _weekday_series("2025-03-03", "2025-08-29", 500.0, 1, shift_at="2025-07-21", shift=1.3)
+    f, sel, notes = fs.forecast_selected(daily, US, 28)
+    assert not notes  # nothing missing, enough history
+    f = f.set_index("date")
+    open_days = f.index[f.index.dayofweek < 5]
+    open_days = open_days[~fc.calendar_features(open_days, US)["holiday_closed"].to_numpy(bool)]
+    truth = 1.3 * 500.0 * SHAPE[open_days.dayofweek]
+    wape = np.abs(f.loc[open_days, "forecast"].to_numpy() - truth).sum() / truth.sum()
+    assert wape < 0.10, (wape, sel["method"].iloc[0])
+    weekend = f.index.dayofweek >= 5
+    assert (f.loc[weekend, "forecast"] == 0).all() and (f.loc[weekend, "upper"] == 0).all()
+    labor_day = pd.Timestamp("2025-09-01")  # closed
+    assert f.loc[labor_day, "forecast"] == 0
+    # the weekly shape comes back: Monday over Friday within 10% of 1.25 / 0.8
+    mon = f.loc[f.index.dayofweek == 0, "forecast"].drop(labor_day, errors="ignore").mean()
+    fri = f.loc[f.index.dayofweek == 4, "forecast"].mean()
+    assert abs(mon / fri / (1.25 / 0.8) - 1) < 0.10
+    assert sel["history_days"].iloc[0] > 100 and sel["method"].iloc[0]
+
+
+def test_catch_up_spike_after_a_closed_holiday_moves_next_month_by_at_most_two_percent():
+    """A one-day spike (3x) on the Friday after Thanksgiving (closed) changes December's forecast total by
+    no more than 2%: the catch-up day is a special day the same-weekday averages skip."""
+    daily, _ = _weekday_series("2025-05-05", "2025-11-28", 400.0, 2)
+    spiked = daily.copy()
+    friday = spiked["date"] == pd.Timestamp("2025-11-28")
+    assert friday.any()
+    spiked.loc[friday, "volume"] *= 3
+    base = fs.forecast_selected(daily, US, 31)[0]
+    moved = fs.forecast_selected(spiked, US, 31)[0]
+    dec = base["date"].dt.month == 12
+    change = abs(moved.loc[dec, "forecast"].sum() / base.loc[dec, "forecast"].sum() - 1)
+    assert change <= 0.02, change
+    feats = fc.calendar_features(pd.date_range("2025-11-26", "2025-12-02"), US)
+    assert feats.loc["2025-11-28", "holiday_after_closed"] == 1 and feats["holiday_after_closed"].sum() == 1
+
+
+def test_missing_export_days_are_reported_and_not_read_as_zero(tmp_path, monkeypatch):
+    """Ten business days without rows in the middle of the history are named as missing (not zero
+    contacts) and the forecast does not drop: within 3% of the forecast from the complete export, while
+    reading them as zeros would pull a 4-week average down by a half."""
+    daily, _ = _weekday_series("2025-03-03", "2025-08-29", 500.0, 3)
+    gap = pd.bdate_range("2025-08-11", "2025-08-22")
+    cut = daily[~daily["date"].isin(gap)]
+    gaps = fs.export_gaps(cut, US)
+    assert list(gaps["date"]) == list(gap)
+    assert (gaps["reason"] == "no rows in the export").all()
+    # weekends (no rows on any weekend) and closed holidays are closed days, not gaps
+    assert not gaps["date"].dt.dayofweek.ge(5).any() and pd.Timestamp("2025-07-04") not in set(gaps["date"])
+    full = fs.forecast_selected(daily, US, 28)[0]
+    f, _, notes = fs.forecast_selected(cut, US, 28)
+    assert any("missing from the export" in n and "2025-08-11..2025-08-22" in n for n in notes)
+    assert abs(f["forecast"].sum() / full["forecast"].sum() - 1) < 0.03
+    # through the command line from an intervals table: the note on stderr, records on stdout
+    folder = _intervals_folder(tmp_path, cut)
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    code, out, err = _run(["forecast", "--data", str(folder), "--horizon-days", "28"])
+    assert code == 0 and "missing from the export" in err and "2025-08-11..2025-08-22" in err
+    records = pd.DataFrame(json.loads(out))
+    assert abs(records["forecast"].sum() / full["forecast"].sum() - 1) < 0.03
+
+
+def test_the_choice_never_uses_data_after_its_origin():
+    """Poison everything after an origin (x5 and noise): the methods' inner scores, the choice, its interval
+    quantiles and the forecast made at that origin are unchanged."""
+    daily, _ = _weekday_series("2024-09-02", "2025-08-29", 300.0, 4, shift_at="2025-06-02", shift=0.8)
+    s = fc.daily_series(daily)[0][2]
+    origin = len(s) - 60
+    poisoned = s.copy()
+    rng = np.random.default_rng(9)
+    poisoned.iloc[origin + 1:] = poisoned.iloc[origin + 1:] * 5 + rng.integers(0, 500, len(s) - origin - 1)
+    a = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
+    b = fs.SeriesSelector(poisoned.index, poisoned.to_numpy(), US, 28)
+    ca, cb = a.choose(origin), b.choose(origin)
+    assert ca.method == cb.method and ca.wape_inner == cb.wape_inner
+    assert np.array_equal(ca.quantiles, cb.quantiles)
+    for x, y in zip(a.bounds(origin, 28, ca), b.bounds(origin, 28, cb)):
+        assert np.array_equal(x, y)
+    # and the poison is visible later: the choice at the last origin differs in its scores
+    assert a.choose(len(s) - 1).wape_inner != b.choose(len(s) - 1).wape_inner
+
+
+def test_short_history_falls_back_to_the_holiday_aware_median_and_says_so():
+    daily, _ = _weekday_series("2025-07-07", "2025-08-29", 200.0, 5)  # 8 weeks
+    f, sel, notes = fs.forecast_selected(daily, US, 14)
+    assert sel["method"].iloc[0] == fs.FALLBACK
+    assert any("too short to compare methods" in n for n in notes)
+    # the fallback is the median of the last 4 same weekdays, holidays skipped (by hand for a Tuesday)
+    s = daily.set_index("date")["volume"]
+    tue = s[s.index.dayofweek == 1].iloc[-4:]
+    first_tue = f[f["date"].dt.dayofweek == 1].iloc[0]
+    assert first_tue["forecast"] == pytest.approx(float(np.median(tue)))
+    assert (f["lower"] <= f["forecast"]).all() and (f["forecast"] <= f["upper"]).all()
+
+
+def test_interval_quantiles_use_conformal_ranks():
+    e = np.arange(1, 20, dtype=float) - 10  # -9..9, n = 19: ranks floor(0.1 * 20) = 2 and ceil(0.9 * 20) = 18
+    lo, hi = fs.conformal_quantiles(e, 0.8)
+    assert (lo, hi) == (-8.0, 8.0)
+
+
+def test_winkler_score_by_hand():
+    # interval [10, 20], alpha 0.2: inside -> width 10; actual 5 -> 10 + 2/0.2 * 5 = 60; 26 -> 10 + 10 * 6 = 70
+    w = fs.winkler_scores(np.array([15.0, 5.0, 26.0]), np.full(3, 10.0), np.full(3, 20.0), 0.8)
+    assert np.allclose(w, [10.0, 60.0, 70.0])
+
+
+def _intervals_folder(tmp_path, daily: pd.DataFrame):
+    """An intervals table (30-minute rows 08:00-17:30) whose days add up to the daily volumes."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for d, v in zip(daily["date"], daily["volume"]):
+        split = rng.multinomial(int(v), np.full(20, 1 / 20))
+        for k in range(20):
+            start = pd.Timestamp(d) + pd.Timedelta(hours=8, minutes=30 * k)
+            rows.append((f"{start:%Y-%m-%d %H:%M}", 30, "phone", "Benefits", float(split[k])))
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pd.DataFrame(rows, columns=["interval_start", "interval_minutes", "channel", "queue", "offered"]) \
+        .to_csv(folder / "intervals.csv", index=False)
+    return folder
+
+
+def _run(argv) -> tuple[int, str, str]:
+    from reportlib.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_from_an_intervals_table_weekday_only_short_history(tmp_path, monkeypatch):
+    """The held-out path: an intervals table of a Monday-Friday desk (no weekend rows, US holidays closed
+    per a calendar overlay), six months of history -> `reportlib forecast --backtest` gives per series the
+    chosen method, every baseline, coverage, width and Winkler score, and the selection is at or below the
+    best simple baseline here."""
+    daily, _ = _weekday_series("2025-03-03", "2025-08-29", 450.0, 6)
+    folder = _intervals_folder(tmp_path, daily)
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("calendar:\n  holidays:\n    country: US\n    closed: [\"New Year's Day\", \"Memorial Day\", "
+                       "\"Independence Day\", \"Labor Day\", \"Thanksgiving\", \"Christmas Day\"]\n")
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    code, out, err = _run(["forecast", "--data", str(folder), "--backtest", "--params", str(overlay)])
+    assert code == 0, err
+    row = json.loads(out)[0]
+    for key in ("model", "wape", "wape_seasonal_naive", "wape_seasonal_mean", "mase", "origins", "horizon_days",
+                "wape_holiday_mean", "wape_holiday_median", "wape_seasonal_median", "best_baseline", "coverage",
+                "width", "winkler", "method", "methods", "history_days", "missing_days"):
+        assert key in row, key
+    assert row["horizon_days"] == 28 and row["origins"] >= 8 and row["missing_days"] == 0
+    assert row["wape"] <= row["wape_best_baseline"] + 0.005
+    assert 0.6 <= row["coverage"] <= 0.98
+    code, out, err = _run(["forecast", "--data", str(folder), "--params", str(overlay)])
+    assert code == 0
+    rec = pd.DataFrame(json.loads(out))
+    assert (rec.loc[pd.to_datetime(rec["date"]).dt.dayofweek >= 5, "forecast"] == 0).all()
+
+
+def test_a_new_queue_with_three_weeks_of_history_does_not_stop_the_others():
+    """A queue that started 3 weeks ago gets the holiday-aware median (said so) while an established one is
+    forecast by selection; a queue of 4 days is named and left out."""
+    old, _ = _weekday_series("2025-03-03", "2025-08-29", 300.0, 7)
+    new, _ = _weekday_series("2025-08-11", "2025-08-29", 80.0, 8)
+    tiny, _ = _weekday_series("2025-08-26", "2025-08-29", 10.0, 9)
+    daily = pd.concat([old, new.assign(queue="New client"), tiny.assign(queue="Pilot")], ignore_index=True)
+    f, sel, notes = fs.forecast_selected(daily, US, 14)
+    by = sel.set_index("queue")
+    assert by.loc["New client", "method"] == fs.FALLBACK and by.loc["Benefits", "method"] != fs.FALLBACK
+    assert set(f["queue"]) == {"Benefits", "New client"}
+    assert any("New client" in n and "too short" in n for n in notes)
+    assert any("Pilot" in n and "not forecast" in n for n in notes)
