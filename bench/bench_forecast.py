@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.planning import forecast as fc
+from reportlib.planning import forecast_select
 from reportlib.core.params import load_params
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,7 +171,7 @@ def main(argv=None) -> int:
     from statsmodels.tsa.holtwinters import Holt  # noqa: F401 - imported once per process, not per forecast
 
     cpu = time.process_time()
-    f, fc_s = best(lambda: fc.forecast_daily(daily, cal, args.horizon_days, config), args.repeat)
+    f, fc_s = best(lambda: forecast_select.forecast_daily(daily, cal, args.horizon_days, config), args.repeat)
     cpu_s = (time.process_time() - cpu) / args.repeat
     total = fc_s + (agg_s or 0.0)
     print(f"forecast {args.horizon_days} days x {n_series} series with selection ({len(f)} rows): {fc_s:.2f} s "

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from reportlib.planning import forecast as fc
+from reportlib.planning import forecast_report, forecast_select
 from reportlib.core.errors import ReportlibError, UsageError
 
 from conftest import shared_path
@@ -44,7 +45,7 @@ def _synthetic(seed: int = 7, start: str = "2022-01-01", end: str = "2024-12-31"
 def test_synthetic_series_is_recovered():
     """Trend, weekday and annual seasonality and the holiday effect come back within stated tolerances."""
     daily, mu_future, y_future, truth = _synthetic()
-    f = fc.forecast_daily(daily, US_OPEN, horizon_days=90)
+    f = forecast_select.forecast_daily(daily, US_OPEN, horizon_days=90)
     assert list(f.columns) == fc.FORECAST_COLUMNS and len(f) == 90
     # tolerance: the 90-day forecast is within 3% (WAPE) of the true mean; Poisson noise alone is ~3.5%
     wape_vs_truth = np.abs(f["forecast"] - mu_future).sum() / mu_future.sum()
@@ -76,9 +77,9 @@ def test_synthetic_series_is_recovered():
 def test_forecast_with_too_little_history_is_a_clear_error():
     daily, *_ = _synthetic(end="2022-01-10")
     with pytest.raises(ReportlibError, match="at least 28 days"):
-        fc.forecast_daily(daily, US_OPEN, 7)
+        forecast_select.forecast_daily(daily, US_OPEN, 7)
     with pytest.raises(UsageError):
-        fc.forecast_daily(daily, US_OPEN, 0)
+        forecast_select.forecast_daily(daily, US_OPEN, 0)
 
 
 # --- the real bank arrivals ------------------------------------------------------------------------
@@ -477,9 +478,9 @@ def test_forecast_report_end_to_end_with_vintages(tmp_path, monkeypatch):
     # centre is closed would rightly forecast 0 there
     params["calendar"]["holidays"]["closed"] = []
     vint = tmp_path / "vintages"
-    first = fc.forecast_report(open_source(str(early)), params, vintage_dir=vint)
+    first = forecast_report.forecast_report(open_source(str(early)), params, vintage_dir=vint)
     assert first["vintages"].empty and len(list(vint.glob("forecast_*.parquet"))) == 1
-    r = fc.forecast_report(open_source(str(full)), params, vintage_dir=vint)
+    r = forecast_report.forecast_report(open_source(str(full)), params, vintage_dir=vint)
     assert list(r["records"].columns) == fc.FORECAST_COLUMNS
     # the intervals of the forecast add up to the daily forecast
     daily_from_iv = r["intervals"].groupby(["date", "channel", "queue"])["forecast"].sum()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from reportlib.reports import charts
-from reportlib.planning import forecast as fc
+from reportlib.planning import forecast_report as fc
 
 
 def test_service_targets_default_chat_to_60_seconds_and_keep_given_values():
@@ -139,11 +139,11 @@ def test_event_labels_do_not_overlap():
 def test_forecast_notebook_builds_through_the_library():
     """One library call per section: the notebook calls forecast_report once and the view's section functions,
     and computes nothing of its own (no shrinkage window, no hard-coded model, no answer-time fallback)."""
-    from reportlib.reports import render
+    from reportlib.reports.registry import notebook_path
 
-    nb = nbformat.read(str(render.notebook_path("forecast")), as_version=4)
+    nb = nbformat.read(str(notebook_path("forecast")), as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert code.count("F.forecast_report(") == 1
+    assert code.count("FR.forecast_report(") == 1
     for banned in ("workforce_kpis", "DateOffset(months=3)", '"answer_s": 30', 'model="erlang_a"', "staffing_plan(",
                    "weekly_fte(", "round(shrink"):
         assert banned not in code, banned

@@ -31,7 +31,18 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.planning.forecast import HOLIDAY_PREFIX, SERIES, Backtest, Calendar, ForecastConfig, SeriesModel, backtest_origins, calendar_features, daily_series
+from reportlib.planning.forecast import (
+    HOLIDAY_PREFIX,
+    SELECTION_COLUMNS,
+    SERIES,
+    Backtest,
+    Calendar,
+    ForecastConfig,
+    SeriesModel,
+    backtest_origins,
+    calendar_features,
+    daily_series,
+)
 
 # simple baselines: what a manager computes in Excel (reported against the chosen method)
 BASELINES = ("seasonal_naive", "seasonal_mean", "seasonal_median", "holiday_mean", "holiday_median")
@@ -673,8 +684,29 @@ def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int =
     return Backtest(errors, by_h, pd.DataFrame(summary), notes)
 
 
-SELECTION_COLUMNS = ["method", "methods", "history_days", "missing_days", "wape_seasonal_median",
-                     "wape_holiday_median", "best_baseline", "wape_best_baseline", "width", "winkler", "note"]
+def forecast_daily(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 91,
+                   config: ForecastConfig | None = None, origin: Any | None = None,
+                   queue: str | None = None, components: bool = False) -> pd.DataFrame:
+    """Daily forecast per channel and queue: date, channel, queue, forecast, lower, upper (contacts per day).
+
+    Uses the history up to `origin` (default: each series' last day) and forecasts `horizon_days` days
+    after it with the method chosen for each series by its own nested backtest
+    (`forecast_selected`, which also returns the choice and notes); lower/upper
+    bound the `config.level` (80%) prediction interval from that method's out-of-sample errors. With
+    components=True the regression and seasonal-average parts of the ensemble are added as columns.
+    """
+    config = config or ForecastConfig()
+    out, _, _ = forecast_selected(daily, calendar, horizon_days, config, origin, queue)
+    if components:
+        reg_parts = []
+        for ch, q, s in daily_series(daily, queue):
+            if origin is not None:
+                s = s[s.index <= pd.Timestamp(origin)]
+            model = SeriesModel(s.index, s.to_numpy(), calendar, horizon_days, config, ch, q)
+            _, reg, sma = model.predict(len(s) - 1)
+            reg_parts.append(pd.DataFrame({"regression": reg, "seasonal_average": sma}))
+        out = pd.concat([out, pd.concat(reg_parts, ignore_index=True)], axis=1)
+    return out
 
 
 def evidence_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -700,5 +732,5 @@ def candidate_settings() -> Mapping[str, str]:
 
 
 __all__ = ["BASELINES", "CANDIDATES", "FALLBACK", "METHOD_LABELS", "SelectionConfig", "SeriesSelector", "Choice",
-           "export_gaps", "gap_runs", "forecast_selected", "nested_backtest", "evidence_table", "SELECTION_COLUMNS",
+           "export_gaps", "gap_runs", "forecast_selected", "forecast_daily", "nested_backtest", "evidence_table", "SELECTION_COLUMNS",
            "candidate_settings"]

@@ -1,4 +1,4 @@
-"""The forecast report's sections, each one call from notebooks/forecast.ipynb over `forecast.forecast_report`.
+"""The forecast report's sections, each one call from notebooks/forecast.ipynb over `planning.forecast_report.forecast_report`.
 
 Every figure shown comes from the report dict (built and tested in reportlib.forecast and
 reportlib.forecast_select); these functions only choose, label and display. Units: contacts per day,
@@ -16,6 +16,7 @@ from reportlib.reports import charts
 from reportlib.reports import narrative
 from reportlib.reports import views
 from reportlib.planning import forecast as F
+from reportlib.planning import forecast_report as FR
 from reportlib.planning.forecast_select import BASELINES, method_label
 
 MODEL_LABELS = {"erlang_c": "Erlang C", "erlang_a": "Erlang A"}
@@ -221,12 +222,12 @@ def scenarios(report: Mapping[str, Any]) -> dict[str, np.ndarray]:
              "Service level target 90%": {"sl_target": 0.9}, "Service level target 70%": {"sl_target": 0.7},
              f"Shrinkage {sh + 0.05:.0%}": {"shrinkage": min(sh + 0.05, 0.95)},
              "Callers 25% less patient": {"patience_factor": 0.75}}
-    return {name: F.scenario_fte(report, **kw).to_numpy() for name, kw in cases.items()}
+    return {name: FR.scenario_fte(report, **kw).to_numpy() for name, kw in cases.items()}
 
 
 def show_what_if(report: Mapping[str, Any]) -> None:
     """The preset scenarios in one chart with plotly's own selector (works without a kernel)."""
-    base = F.scenario_fte(report)
+    base = FR.scenario_fte(report)
     sc = scenarios(report)
     views.show(charts.scenario_chart(list(base.index), {k: {"FTE needed": v} for k, v in sc.items()},
                                      baseline={"As planned": sc["As planned"]}, unit="fte",
@@ -239,14 +240,14 @@ def what_if_widget(report: Mapping[str, Any]) -> Any:
     'As planned' (equal until a slider moves)."""
     import ipywidgets as widgets
 
-    controls = F.what_if_controls(report)
-    base = F.scenario_fte(report)
+    controls = FR.what_if_controls(report)
+    base = FR.scenario_fte(report)
     out = widgets.Output()
     sliders = {c.keyword: widgets.FloatSlider(value=c.value, min=c.min, max=c.max, step=c.step, description=c.label)
                for c in controls}
 
     def chart(values: Mapping[str, float]) -> None:
-        w = F.scenario_fte(report, **F.what_if_scenario(controls, values))
+        w = FR.scenario_fte(report, **FR.what_if_scenario(controls, values))
         frame = pd.DataFrame({"week": w.index, "fte": w.to_numpy(), "base": base.to_numpy()})
         views.show(charts.line_chart(frame, "week", ["fte", "base"], unit="fte", title="FTE needed per week",
                                      names={"fte": "This scenario", "base": "As planned"}))

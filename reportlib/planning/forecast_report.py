@@ -1,0 +1,323 @@
+"""The forecast report: forecast with selection, evidence, intraday split, staffing, capacity and what-if.
+
+`forecast_report(source, params)` gathers every figure the forecast notebook shows, from the volume
+model (`planning.forecast`), the per-series method choice (`planning.forecast_select`), staffing
+(`planning.staffing`) and the capacity plan (`planning.capacity`); the what-if helpers re-plan from its
+result as sliders move. The notebook displays it section by section (`reports.forecast_view`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.planning.forecast import (
+    FORECAST_COLUMNS,
+    ForecastConfig,
+    archive_vintage,
+    backtest_intraday,
+    backtest_records,
+    calendar_from_params,
+    compare_vintages,
+    contact_stats,
+    forecast_records,
+    intraday_profile,
+    split_intraday,
+    staffing_plan,
+    table_kind,
+    volume_from_source,
+    weekly_fte,
+)
+
+def _service_stats(source: Any, params: Mapping[str, Any], last_day: pd.Timestamp, queue: str | None) -> pd.DataFrame:
+    """AHT (recent weeks) and patience per channel/queue, with the configured default AHT where missing."""
+    cap = dict(params.get("capacity") or {})
+    weeks = int(cap.get("aht_weeks", 13))
+    stats = contact_stats(source, float(params.get("short_abandon_s", 5)), queue,
+                          since=last_day - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1))
+    defaults = dict(cap.get("default_aht_s") or {})
+    miss = stats["aht_s"].isna()
+    stats["aht_s"] = stats["aht_s"].astype(float)
+    stats.loc[miss, "aht_s"] = stats.loc[miss, "channel"].map(lambda c: float(defaults.get(c, np.nan))).astype(float)
+    stats["aht_default"] = miss.to_numpy()
+    return stats
+
+
+def _usable_minutes(source: Any, wanted: int, notes: list[str]) -> int:
+    """`wanted` minutes, or the nearest longer length that an intervals table's intervals add up to."""
+    table, kind = table_kind(source)
+    if kind != "intervals":
+        return wanted
+    sizes = [int(v) for v in table.interval_minutes.value_counts().to_pandas().iloc[:, 0].dropna() if v > 0]
+    step = math.lcm(*sizes) if sizes else wanted
+    minutes = next((m for m in range(step, 1441, step) if m >= wanted and 1440 % m == 0), 1440)
+    if minutes != wanted:
+        notes.append(f"the intervals table has {', '.join(map(str, sorted(set(sizes))))}-minute intervals: "
+                     f"the intraday forecast and staffing use {minutes}-minute intervals")
+    return minutes
+
+
+def _shrinkage(source: Any, cap: Mapping[str, Any], last_day: pd.Timestamp) -> tuple[float, str]:
+    """Shrinkage share: the number in parameters, or 'measured' from agent_activity's last aht_weeks weeks."""
+    value = cap.get("shrinkage", "measured")
+    default = float(cap.get("default_shrinkage", 0.3))
+    if value != "measured":
+        try:
+            share = float(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"capacity.shrinkage must be a share 0..1 or 'measured', got {value!r}") from None
+        if not 0 <= share < 1:
+            raise UsageError(f"capacity.shrinkage must be a share in [0, 1), got {share}")
+        return share, "parameters"
+    if not source.has("agent_activity"):
+        return default, "default (no agent_activity table)"
+    from reportlib.metrics.workforce import workforce_kpis
+
+    weeks = int(cap.get("aht_weeks", 13))
+    start = last_day - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1)
+    k = workforce_kpis(source.frame("agent_activity"), grain=None, by=(), start=start,
+                       end=last_day + pd.Timedelta(days=1))
+    share = float(k["shrinkage"].iloc[0]) if len(k) else float("nan")
+    if not np.isfinite(share) or not 0 <= share < 1:
+        return default, "default (no scheduled time in agent_activity)"
+    return share, f"measured from agent_activity over the last {weeks} weeks"
+
+
+def channel_totals(forecast: pd.DataFrame) -> pd.DataFrame:
+    """All queues of a channel: date, channel, queue ('All queues'), forecast (the sum of the series'
+    forecasts), lower and upper: the sum -/+ the root of the summed squared half-widths on each side (the
+    series' 80% bands combined as if their errors were independent; contacts per day)."""
+    f = forecast.assign(lo2=(forecast["forecast"] - forecast["lower"]) ** 2,
+                        hi2=(forecast["upper"] - forecast["forecast"]) ** 2)
+    g = f.groupby(["date", "channel"], as_index=False)[["forecast", "lo2", "hi2"]].sum()
+    g["lower"] = np.clip(g["forecast"] - np.sqrt(g["lo2"]), 0, None)
+    g["upper"] = g["forecast"] + np.sqrt(g["hi2"])
+    g["queue"] = "All queues"
+    return g[FORECAST_COLUMNS]
+
+
+DEFAULT_SERVICE_TARGETS = {"phone": {"target_sl": 0.8, "answer_s": 30.0}, "chat": {"target_sl": 0.8, "answer_s": 60.0}}
+STAFFING_MODELS = ("erlang_c", "erlang_a")
+
+
+def service_targets(cap: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Service targets per live channel from capacity.yaml's `service_targets`: {channel: {target_sl (share),
+    answer_s (s)}}; a channel or a key not given takes DEFAULT_SERVICE_TARGETS (phone 80% in 30 s, chat 80%
+    in 60 s)."""
+    given = dict((cap or {}).get("service_targets") or {})
+    out = {}
+    for ch in sorted(set(DEFAULT_SERVICE_TARGETS) | set(given)):
+        t = dict(DEFAULT_SERVICE_TARGETS.get(ch, DEFAULT_SERVICE_TARGETS["phone"]))
+        t.update({k: float(v) for k, v in dict(given.get(ch) or {}).items() if k in ("target_sl", "answer_s")})
+        out[ch] = t
+    return out
+
+
+def staffing_model(cap: Mapping[str, Any] | None) -> str:
+    """The queueing model the plan staffs with: capacity.yaml `staffing_model` (erlang_c or erlang_a, default
+    erlang_a)."""
+    model = str((cap or {}).get("staffing_model", "erlang_a"))
+    if model not in STAFFING_MODELS:
+        raise UsageError(f"capacity.staffing_model must be one of {', '.join(STAFFING_MODELS)}, got {model!r}")
+    return model
+
+
+def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | None = None,
+                    queue: str | None = None, vintage_dir: str | os.PathLike | None = None,
+                    backtest_months: int = 3, interval_minutes: int = 30,
+                    hazard: pd.DataFrame | None = None, end: Any | None = None,
+                    intraday_backtest: bool = True, backtest_step_days: int = 7) -> dict[str, Any]:
+    """Everything the forecast report shows, from a Source and the parameters (a dict of frames and notes).
+
+    Keys: history (daily volume), forecast (daily, with the 80% interval), records (SPEC's records),
+    backtest (summary), backtest_by_horizon, intraday_backtest, intervals (interval forecast),
+    staffing (required FTE by week and channel/queue for Erlang C, Erlang A and workload), capacity
+    (CapacityPlan or None without an agents table), capacity_summary, vintages (past forecasts vs
+    actuals by lead time, when vintage_dir is given; this run's forecast is archived there), notes.
+    Issue 12 adds: selection (the method chosen per series, forecast_select.forecast_selected), evidence
+    (per series: method, history, WAPE against each simple baseline, coverage, width, Winkler; from the
+    nested backtest), export_gaps (days missing from the export), history_by_channel and
+    forecast_by_channel (all queues of a channel as one series), origin, first_monday, targets
+    (service_targets), staffing_model, staffing_plans (interval plans by model), plan_intervals,
+    forecast_by_channel (channel_totals of the series forecasts),
+    hours_per_fte_week. `end` keeps the history before it (a report month's end); intraday_backtest=False
+    skips the interval-level backtest (None); backtest_step_days spaces the nested backtest's origins.
+    """
+    from reportlib.planning.capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
+
+    cal = calendar_from_params(params.get("calendar") or {})
+    config = ForecastConfig.from_params(params.get("calendar") or {})
+    cap = dict(params.get("capacity") or {})
+    short_s = float(params.get("short_abandon_s", 5))
+    from reportlib.planning.forecast_select import evidence_table, export_gaps, forecast_selected, nested_backtest
+
+    notes: list[str] = []
+    daily = volume_from_source(source, short_s, queue)
+    if end is not None:
+        daily = daily[daily["date"] < pd.Timestamp(end)]
+    if daily.empty:
+        raise ReportlibError("no contacts to forecast" + (f" in queue {queue!r}" if queue else ""))
+    last = daily["date"].max()
+    weeks = int(cap.get("horizon_weeks", 13))
+    first_monday = last + pd.Timedelta(days=7 - last.dayofweek)
+    horizon = max(int(horizon_days or 0), int((first_monday - last).days) + 7 * weeks - 1)
+    shared: dict = {}
+    fc, selection, sel_notes = forecast_selected(daily, cal, horizon, config, shared=shared)
+    notes += sel_notes
+    per_channel = daily.groupby(["date", "channel"], as_index=False)["volume"].sum().assign(queue="All queues")
+    per_channel = per_channel[["date", "channel", "queue", "volume"]]
+    out: dict[str, Any] = {"history": daily, "forecast": fc, "records": forecast_records(fc), "notes": notes,
+                           "calendar": cal, "config": config, "selection": selection,
+                           "export_gaps": export_gaps(daily, cal), "history_by_channel": per_channel,
+                           "forecast_by_channel": channel_totals(fc),
+                           "origin": last, "first_monday": first_monday}
+    try:
+        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, step_days=backtest_step_days)
+        out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
+        out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
+        said = {x.split(":")[0] for x in notes}
+        notes += [n for n in bt.notes if n.split(":")[0] not in said]
+    except ReportlibError as exc:
+        out["backtest"] = out["backtest_by_horizon"] = out["evidence"] = None
+        notes.append(f"accuracy check skipped: {exc}")
+    interval_minutes = _usable_minutes(source, interval_minutes, notes)
+    iv = volume_from_source(source, short_s, queue, interval_minutes)
+    if end is not None:
+        iv = iv[iv["interval_start"] < pd.Timestamp(end)]
+    out["intraday_backtest"] = None
+    try:
+        if intraday_backtest:
+            out["intraday_backtest"] = backtest_intraday(iv, cal, interval_minutes=interval_minutes,
+                                                         months=backtest_months, config=config)["summary"]
+    except ReportlibError as exc:
+        notes.append(f"interval-level backtest skipped: {exc}")
+    profile = intraday_profile(iv, cal, 8, last, interval_minutes)
+    intervals = split_intraday(fc, profile, interval_minutes, columns=("forecast", "lower", "upper"))
+    out["intervals"] = intervals
+    stats = _service_stats(source, params, last, queue)
+    out["service_stats"] = stats
+    out["aht_defaulted"] = sorted(set(stats.loc[stats["aht_default"], "queue"].astype(str)))
+    targets = service_targets(cap)
+    out["targets"] = targets
+    shrink, how = _shrinkage(source, cap, last)
+    out["shrinkage"] = {"value": shrink, "source": how}
+    hours = float(cap.get("hours_per_fte_week", 40))
+    out["hours_per_fte_week"] = hours
+    in_plan = intervals[intervals["date"] >= first_monday]
+    out["plan_intervals"] = in_plan
+    staffing, plans = [], {}
+    for model in ("erlang_c", "erlang_a"):
+        plan = staffing_plan(in_plan, stats, targets, model=model)
+        plans[model] = plan
+        w = weekly_fte(plan, fc[fc["date"] >= first_monday], stats, shrink, hours)
+        w["model"] = model
+        staffing.append(w)
+    out["staffing_plans"] = plans
+    staffing_frame = pd.concat(staffing, ignore_index=True)
+    out["staffing"] = staffing_frame
+    chosen = staffing_model(cap)
+    out["staffing_model"] = chosen
+    required = staffing_frame[staffing_frame["model"] == chosen].groupby("week_start", as_index=False)["fte"].sum()
+    required = required.rename(columns={"fte": "required_fte"}).head(weeks)
+    out["required_fte"] = required
+    out["capacity"] = out["capacity_summary"] = None
+    if source.has("agents"):
+        agents = source.frame("agents")
+        if hazard is None:
+            try:
+                from reportlib.metrics.attrition import tenure_hazard
+
+                from reportlib.metrics.attrition import tenure_bands
+
+                hazard = tenure_hazard(agents, first_monday - pd.DateOffset(months=12), first_monday,
+                                       bands=tenure_bands(params.get("attrition")))
+            except ReportlibError as exc:
+                notes.append(f"attrition hazard unavailable ({exc}); using a flat 3% a month")
+                hazard = flat_hazard(0.03)
+        settings = HiringSettings.from_params(cap)
+        budget = (cap.get("budget") or {}).get("per_week")
+        plan = capacity_plan(agents, hazard, required, first_monday, weeks, settings,
+                             planned_classes(cap, first_monday, weeks), budget, True)
+        out["capacity"], out["capacity_summary"] = plan, plan_summary(plan)
+        out["hazard"] = hazard
+    else:
+        notes.append("no agents table: the capacity plan needs the roster")
+    if vintage_dir is not None:
+        out["vintages"] = compare_vintages(vintage_dir, daily)
+        archive_vintage(fc, vintage_dir, last)
+    return out
+
+
+# --- what-if on the report's staffing ----------------------------------------------------------------
+
+
+def scenario_fte(report: Mapping[str, Any], aht_factor: float = 1.0, sl_target: float | None = None,
+                 shrinkage: float | None = None, patience_factor: float = 1.0) -> pd.Series:
+    """Weekly required FTE (the report's staffing model; phone and chat by it, email by workload) under
+    changed assumptions, indexed by week_start: handle times x aht_factor, every live channel's service
+    target set to sl_target (share; None keeps each channel's own), shrinkage (share; None keeps the
+    report's), patience x patience_factor. With the defaults it is exactly report['required_fte'].
+    """
+    stats = report["service_stats"].copy()
+    stats["aht_s"] = stats["aht_s"] * aht_factor
+    stats["patience_s"] = stats["patience_s"] * patience_factor
+    targets = {ch: dict(t, target_sl=float(sl_target) if sl_target is not None else t["target_sl"])
+               for ch, t in report["targets"].items()}
+    model = report["staffing_model"]
+    plan = staffing_plan(report["plan_intervals"], stats, targets, model=model)
+    fc = report["forecast"]
+    share = report["shrinkage"]["value"] if shrinkage is None else float(shrinkage)
+    w = weekly_fte(plan, fc[fc["date"] >= report["first_monday"]], stats, share, report["hours_per_fte_week"])
+    out = w.groupby("week_start")["fte"].sum().head(len(report["required_fte"]))
+    return out.rename("fte")
+
+
+@dataclass(frozen=True)
+class WhatIfControl:
+    """One what-if slider: its starting value (the plan's own), range and step; `keyword` of scenario_fte."""
+
+    keyword: str
+    label: str
+    value: float
+    min: float
+    max: float
+    step: float
+    plan_value: float | None  # the exact planned value (None: a factor whose plan value is 1)
+
+
+def what_if_controls(report: Mapping[str, Any]) -> list[WhatIfControl]:
+    """Sliders for the what-if: AHT x, service-level target, shrinkage, patience x, each starting at the plan.
+
+    A slider shows a rounded start (shrinkage 0.2734 shows 0.27); what_if_scenario maps a slider still at its
+    start back to the exact planned value, so the scenario equals the plan until a slider moves.
+    """
+    targets = report["targets"]
+    sl = float(targets.get("phone", next(iter(targets.values())))["target_sl"])
+    shrink = float(report["shrinkage"]["value"])
+    return [
+        WhatIfControl("aht_factor", "AHT ×", 1.0, 0.7, 1.3, 0.05, None),
+        WhatIfControl("sl_target", "SL target", round(sl, 2), 0.5, 0.95, 0.01, None),
+        WhatIfControl("shrinkage", "Shrinkage", round(shrink, 2), 0.0, 0.6, 0.01, None),
+        WhatIfControl("patience_factor", "Patience ×", 1.0, 0.5, 2.0, 0.05, None),
+    ]
+
+
+def what_if_scenario(controls: Sequence[WhatIfControl], values: Mapping[str, float]) -> dict[str, Any]:
+    """scenario_fte keywords from slider values: a slider at its start (within half a step) keeps the plan
+    (None for the target and shrinkage, 1 for the factors); a moved one gives its value."""
+    out: dict[str, Any] = {}
+    for c in controls:
+        v = float(values.get(c.keyword, c.value))
+        unmoved = abs(v - c.value) < c.step / 2
+        if c.keyword in ("sl_target", "shrinkage"):
+            out[c.keyword] = None if unmoved else v
+        else:
+            out[c.keyword] = 1.0 if unmoved else v
+    return out
