@@ -128,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", default=None, metavar="DIR")
     s.add_argument("--params", default=None)
 
+    s = sub.add_parser("lab", help="open the notebooks in JupyterLab (creates the default sample first)")
+    s.add_argument("--data", default=None, help="data folder or duckdb:///file for every notebook")
+    s.add_argument("--params", default=None)
+    s.add_argument("--port", type=int, default=None)
+    s.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    s.add_argument("--fresh", action="store_true",
+                   help="replace your copies in lab/ with the current notebooks (old ones kept as *.previous.ipynb)")
+
     s = sub.add_parser("import-bank", help="convert the Anonymous Bank 1999 files into the data contract")
     s.add_argument("src", nargs="+", help="call-level .txt/.csv(.gz) files and/or the 6-minute CSV")
     s.add_argument("--out", required=True)
@@ -295,6 +303,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if result.failed:
         raise ReportlibError(result.summary())
     return 0
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from .lab import launch
+    from .params import load_params, validate_params
+
+    params = load_params(args.params)
+    validate_params(params)
+    return launch(params, data=args.data, port=args.port, no_browser=args.no_browser, fresh=args.fresh)
 
 
 def _cmd_email(args: argparse.Namespace) -> int:

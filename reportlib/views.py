@@ -398,6 +398,10 @@ def start_report(report: str, *, month: str | None, data: str | None = None, par
         if value is not None and not isinstance(value, str):
             raise UsageError(f"{name} must be a string or None, got {value!r}")
     params = load_params(params_file)
+    # opened before the first `reportlib run`: create the default sample, as the run would
+    from .lab import ensure_default_data
+
+    ensure_default_data(params, data or os.environ.get("REPORTLIB_DATA") or None, who="reportlib")
     # REPORTLIB_DATA lets a notebook test run (e.g. pytest --nbval-lax notebooks/) point every notebook
     # at one data source without editing them; an explicit `data` parameter wins.
     loc = data_location(params, data or os.environ.get("REPORTLIB_DATA") or None)
