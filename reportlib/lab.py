@@ -26,8 +26,11 @@ def uses_default_sample(params: Mapping[str, Any], data: str | None) -> bool:
     return data is None and str(params.get("data", DEFAULT_DATA)) == DEFAULT_DATA
 
 
-def ensure_sample_at(location: str | os.PathLike, log: TextIO | None = None, who: str = "reportlib") -> bool:
+def ensure_sample_at(location: str | os.PathLike, log: TextIO | None = None, who: str = "reportlib",
+                     **sample_options: Any) -> bool:
     """Create the sample operation at `location` when it is absent; True when it was created.
+
+    sample_options go to sample.sample_data (months, agents, clients, start, seed; its defaults otherwise).
 
     Written to a temporary folder next to it and renamed into place, so a notebook and a run opened
     at the same moment never read a half-written sample (the second one to finish discards its copy).
@@ -43,7 +46,7 @@ def ensure_sample_at(location: str | os.PathLike, log: TextIO | None = None, who
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        rows, seconds = sample_data(tmp)
+        rows, seconds = sample_data(tmp, **sample_options)
         try:
             tmp.rename(target)
         except OSError:

@@ -166,8 +166,31 @@ def _arrow(delta: Any) -> str:
     return "▲" if float(delta) > 0 else "▼"
 
 
+# Tile colours as inline styles (the same values as report.css), so a tile keeps its colour where the
+# page's stylesheet is absent: JupyterLab output areas and its sanitizer keep inline colour styles.
+TILE_STYLE = {
+    "green": ("#2e7d32", "#e8f3e9"),
+    "amber": ("#e08a00", "#fff3e0"),
+    "red": ("#c62828", "#fdecea"),
+    "none": ("#5b6475", "#f0f1f4"),
+}
+STATUS_INK = {"green": "#2e7d32", "amber": "#a86400", "red": "#c62828", "none": "#1d2433"}
+DELTA_INK = {"rl-delta-good": "#2e7d32", "rl-delta-bad": "#c62828", "rl-delta-flat": "#5b6475"}
+
+
+def tile_style(status: str) -> str:
+    """The inline style of one tile: its status colour (left border and background) and box."""
+    edge, bg = TILE_STYLE.get(status, TILE_STYLE["none"])
+    return (f"display:inline-block;vertical-align:top;min-width:190px;margin:0 8px 8px 0;padding:10px 12px;"
+            f"border:1px solid #e4e7ec;border-left:6px solid {edge};border-radius:8px;background-color:{bg};"
+            f"color:#1d2433")
+
+
 def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -> str:
-    """The KPI tile grid as HTML (status shown in words as well as colour, so it survives grey print)."""
+    """The KPI tile grid as HTML (status shown in words as well as colour, so it survives grey print).
+
+    Colours are inline styles as well as classes, so they survive in JupyterLab (no report.css there).
+    """
     parts = ['<div class="rl-tiles">']
     for t in tiles:
         unit = _tile_get(t, "unit", "number")
@@ -190,16 +213,17 @@ def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -
                 txt = f"no data for {label}"
             else:
                 txt = f"{_arrow(d)} {format_change(abs(float(d)), unit, currency, signed=False)} vs {label}"
-            deltas.append(f'<span class="{cls}">{html.escape(txt)}</span>')
+            deltas.append(f'<span class="{cls}" style="display:block;color:{DELTA_INK[cls]}">{html.escape(txt)}</span>')
         note = _tile_get(t, "note")
         note_html = f'<div class="rl-tile-note rl-caption">{html.escape(str(note))}</div>' if note else ""
         parts.append(
-            f'<div class="rl-tile rl-{status}" data-status="{status}">'
-            f'<div class="rl-tile-name">{name}</div>'
-            f'<div class="rl-tile-value">{value}</div>'
-            + (f'<div class="rl-tile-target"><span class="rl-tile-status">{html.escape(status_text)}</span>'
+            f'<div class="rl-tile rl-{status}" data-status="{status}" style="{tile_style(status)}">'
+            f'<div class="rl-tile-name" style="font-size:.85em;color:#5b6475;font-weight:600">{name}</div>'
+            f'<div class="rl-tile-value" style="font-size:1.75em;font-weight:700;line-height:1.2">{value}</div>'
+            + (f'<div class="rl-tile-target" style="font-size:.82em"><span class="rl-tile-status" '
+               f'style="font-weight:650;color:{STATUS_INK[status]}">{html.escape(status_text)}</span>'
                + (f' · {html.escape(tgt_txt)}' if tgt_txt else "") + '</div>' if tgt_txt or status != "none" else "")
-            + f'<div class="rl-tile-deltas">{"".join(deltas)}</div>{note_html}</div>'
+            + f'<div class="rl-tile-deltas" style="font-size:.8em;margin-top:4px">{"".join(deltas)}</div>{note_html}</div>'
         )
     parts.append("</div>")
     return "".join(parts)
@@ -362,6 +386,9 @@ def table_html(df: pd.DataFrame, *, formats: Mapping[str, Formatter] | None = No
                 if isinstance(st, str) and st in ("green", "amber", "red"):
                     classes.append(f"rl-{st}")
             cls = f' class="{" ".join(classes)}"' if classes else ""
+            ink = next((STATUS_INK[k[3:]] for k in classes if k in ("rl-green", "rl-amber", "rl-red")), None)
+            if ink:  # inline too, for JupyterLab (no report.css there)
+                cls += f' style="color:{ink};font-weight:600"'
             out.append(f"<td{cls}>{html.escape(text)}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
