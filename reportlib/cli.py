@@ -192,10 +192,16 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     start, end = month_bounds(args.month)
     threshold = args.sl_threshold if args.sl_threshold is not None else float(params.get("sl_threshold_s", 30))
     definition = args.sl_definition or str(params.get("sl_definition", "offered"))
-    frame = kpis_for_source(
-        source, grain=None, by=args.by, start=start, end=end, sl_threshold_s=threshold,
-        sl_definition=definition, short_abandon_s=float(params.get("short_abandon_s", 5)),
-    )
+    if source.has("contacts"):  # email rows: first response in business hours against each client's contract
+        from .narrative import contact_kpis
+
+        frame = contact_kpis(source, params, grain=None, by=args.by, start=start, end=end,
+                             sl_threshold_s=threshold, sl_definition=definition)
+    else:
+        frame = kpis_for_source(
+            source, grain=None, by=args.by, start=start, end=end, sl_threshold_s=threshold,
+            sl_definition=definition, short_abandon_s=float(params.get("short_abandon_s", 5)),
+        )
     table = "contacts" if source.has("contacts") else "intervals"
     volume = frame["offered"].fillna(0).sum() + frame["short_abandoned"].fillna(0).sum()
     if frame.empty or volume == 0:
