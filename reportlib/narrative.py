@@ -346,6 +346,9 @@ def _fmt_cell(value: Any, fmt: Formatter | None, currency: str) -> tuple[str, bo
     return str(value), False
 
 
+NOWRAP_CHARS = 24  # cells up to this many characters (names, figures) never wrap inside a table
+
+
 def table_html(df: pd.DataFrame, *, formats: Mapping[str, Formatter] | None = None,
                labels: Mapping[str, str] | None = None, status: Mapping[str, str] | None = None,
                caption: str | None = None, max_rows: int | None = 60, index: bool = False,
@@ -387,8 +390,11 @@ def table_html(df: pd.DataFrame, *, formats: Mapping[str, Formatter] | None = No
                     classes.append(f"rl-{st}")
             cls = f' class="{" ".join(classes)}"' if classes else ""
             ink = next((STATUS_INK[k[3:]] for k in classes if k in ("rl-green", "rl-amber", "rl-red")), None)
+            style = "white-space:nowrap;" if len(text) <= NOWRAP_CHARS else ""  # "Louisville / 1" on one line
             if ink:  # inline too, for JupyterLab (no report.css there)
-                cls += f' style="color:{ink};font-weight:600"'
+                style += f"color:{ink};font-weight:600"
+            if style:
+                cls += f' style="{style.rstrip(";")}"'
             out.append(f"<td{cls}>{html.escape(text)}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")

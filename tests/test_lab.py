@@ -85,7 +85,7 @@ def test_tiles_carry_their_colours_inline():
 
 def test_table_status_cells_are_coloured_inline():
     markup = narrative.table_html(pd.DataFrame({"client": ["A", "B"], "s": ["green", "red"]}), status={"client": "s"})
-    assert 'class="rl-green" style="color:#2e7d32' in markup and 'class="rl-red" style="color:#c62828' in markup
+    assert "class=\"rl-green\" style=\"white-space:nowrap;color:#2e7d32" in markup and "color:#c62828" in markup
 
 
 def test_personal_copies_never_overwrite_without_fresh(tmp_path):
