@@ -96,6 +96,8 @@ def lab_command(folder: str | os.PathLike, *, port: int | None = None, no_browse
         cmd.append(f"--ServerApp.port={int(port)}")
     if no_browser:
         cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root; Lab refuses without this
+        cmd.append("--allow-root")
     return cmd + list(extra)
 
 
