@@ -379,6 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     handler = globals()["_cmd_" + args.command.replace("-", "_")]
+    from . import progress
+
+    progress.activate(sys.stderr)  # parsing, checking and rendering report their progress on stderr
     try:
         return int(handler(args) or 0)
     except ReportlibError as exc:
@@ -389,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        progress.deactivate()
 
 
 if __name__ == "__main__":

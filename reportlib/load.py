@@ -573,7 +573,11 @@ class Source:
             self.warnings += json.loads(meta.read_text())["warnings"]
             self.con.read_parquet(parquet, table_name=name)
             return
-        frame, problems = check_table(read_raw(path), TABLES[name], path.name, self.tz)
+        from . import progress
+
+        with progress.step(f"parsed and checked {path.name}", self.tables.index(name) + 1, len(self.tables)) as st:
+            frame, problems = check_table(read_raw(path), TABLES[name], path.name, self.tz)
+            st.detail = f"{len(frame):,} rows"
         errors = [p.line() for p in problems if p.severity == "error"]
         warnings = [p.line() for p in problems if p.severity == "warning"]
         if errors:

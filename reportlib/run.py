@@ -726,6 +726,11 @@ def _execute_all(ordered: list[Job], payload: dict, notebooks_dir: Path, pool: W
                 who = j.report + (f" {j.client_id}" if j.client_id else "")
                 bar.write(f"reportlib run: {who} failed: {entry['error']}", file=log)
             bar.update(1)
+            if bar.disable:  # no terminal bar (cron, systemd, a log): one plain line per finished report
+                from . import progress
+
+                progress.log_finished(f"rendered {j.report}" + (f" {j.client_id}" if j.client_id else ""),
+                                      float(res.get("seconds") or 0.0), bar.n, len(ordered), entry["status"])
     except BaseException:
         pool.close(cancel=True)
         raise

@@ -252,10 +252,17 @@ def test_report_notebook_in_lab_shows_currency_as_text(lab, browser, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = _open(browser, lab, name)
     _run_all(page)
-    page.wait_for_function("() => document.body.innerText.includes('Run facts')", timeout=150_000)
+    try:  # the run facts are the last output of every report notebook; an error output ends the wait too
+        page.wait_for_function("""() => document.body.innerText.includes('Run facts') || document.querySelector(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')""", timeout=150_000)
+    except Exception:
+        page.screenshot(path=str(SHOTS / f"{name}-failed.png"), full_page=True)
+        raise
     _wait_done(page, 60_000)
     page.wait_for_timeout(1500)  # MathJax typesets asynchronously after an output appears
     assert not _errors(page), _errors(page)
+    page.wait_for_function("() => !document.body.innerText.includes('Loading widget')", timeout=30_000)
+    assert "Error displaying widget" not in page.inner_text("body")
     dollars = _assert_no_math(page)
     assert dollars > 0, "expected currency amounts in the outputs"
     tiles = page.evaluate("""() => Array.from(document.querySelectorAll('.jp-OutputArea .rl-tile'))
