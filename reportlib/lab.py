@@ -91,7 +91,9 @@ def personal_copies(notebooks: str | os.PathLike, folder: str | os.PathLike, fre
 def lab_command(folder: str | os.PathLike, *, port: int | None = None, no_browser: bool = False,
                 extra: Sequence[str] = ()) -> list[str]:
     """The command line that starts JupyterLab on `folder` with this Python."""
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path(folder).resolve()}"]
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path(folder).resolve()}",
+           # no calls home from a machine that holds clients' data: no news feed, no update check
+           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if port is not None:
         cmd.append(f"--ServerApp.port={int(port)}")
     if no_browser:
