@@ -70,6 +70,11 @@ def lab(tmp_path_factory):
     work.mkdir()
     for name in NOTEBOOKS:
         shutil.copyfile(ROOT / "notebooks" / f"{name}.ipynb", work / f"{name}.ipynb")
+    # start the notebook's kernel (python3) on opening, as a person does by ticking "Always start the
+    # preferred kernel"; otherwise Lab may ask while Run All is already under way
+    tracker = root / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"autoStartDefaultKernel": true}')
     token, port = secrets.token_hex(16), _free_port()
     env = dict(os.environ, REPORTLIB_DATA=str(data), JUPYTER_CONFIG_DIR=str(root / "config"),
                JUPYTER_RUNTIME_DIR=str(root / "runtime"), PYTHONPATH=os.pathsep.join(
@@ -120,7 +125,8 @@ def browser(lab):
 
 def _open(browser, lab, name: str):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{lab['base']}/lab/tree/{name}.ipynb?token={lab['token']}")
+    # ?reset: a fresh workspace, so notebooks opened by an earlier test are not restored beside this one
+    page.goto(f"{lab['base']}/lab/tree/{name}.ipynb?reset&token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # the kernel is up when the toolbar's status says Idle
     page.wait_for_function("""() => {
@@ -128,6 +134,19 @@ def _open(browser, lab, name: str):
         return s && s.getAttribute('data-status') === 'idle';
     }""", timeout=60_000)
     return page
+
+
+def _shutdown_kernels(lab) -> None:
+    """Stop every kernel the server runs (each test leaves the machine as it found it)."""
+    import json
+
+    headers = {"Authorization": f"token {lab['token']}"}
+    req = urllib.request.Request(f"{lab['base']}/api/kernels", headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        kernels = json.loads(r.read())
+    for k in kernels:
+        urllib.request.urlopen(urllib.request.Request(f"{lab['base']}/api/kernels/{k['id']}", method="DELETE",
+                                                      headers=headers), timeout=30).close()
 
 
 def _run_all(page) -> None:
@@ -245,6 +264,7 @@ def test_explore_widgets_follow_the_controls(lab, browser):
     page.locator(".widget-slider", has_text="Calls per 30 min").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "explore-what-if.png"), full_page=False)
     page.close()
+    _shutdown_kernels(lab)
 
 
 @pytest.mark.parametrize("name", ["monthly_pack", "forecast"])
@@ -277,3 +297,4 @@ def test_report_notebook_in_lab_shows_currency_as_text(lab, browser, name):
         page.locator(".rl-tiles").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
     page.close()
+    _shutdown_kernels(lab)
