@@ -94,11 +94,12 @@ def main() -> int:
 
     from reportlib.delivery import run
     from reportlib.core.params import data_location, load_params
+    from reportlib.planning.sample import ensure_sample_at
 
     params = load_params()
     data = a.data or data_location(params)
     if a.data is None:
-        run.ensure_sample(data)
+        ensure_sample_at(data)
     data = str(Path(data).resolve())
     if a.month:
         month = a.month

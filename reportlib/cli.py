@@ -142,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", default=None, metavar="DIR")
     s.add_argument("--params", default=None)
 
+    s = sub.add_parser("lab", help="open the notebooks in JupyterLab (creates the default sample first)")
+    s.add_argument("--data", default=None, help="data folder or duckdb:///file for every notebook")
+    s.add_argument("--params", default=None)
+    s.add_argument("--port", type=int, default=None)
+    s.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    s.add_argument("--fresh", action="store_true",
+                   help="replace your copies in lab/ with the current notebooks (old ones kept as *.previous.ipynb)")
+
     s = sub.add_parser("import-bank", help="convert the Anonymous Bank 1999 files into the data contract")
     s.add_argument("src", nargs="+", help="call-level .txt/.csv(.gz) files and/or the 6-minute CSV")
     s.add_argument("--out", required=True)
@@ -199,10 +207,16 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     start, end = month_bounds(args.month)
     threshold = args.sl_threshold if args.sl_threshold is not None else float(params.get("sl_threshold_s", 30))
     definition = args.sl_definition or str(params.get("sl_definition", "offered"))
-    frame = kpis_for_source(
-        source, grain=None, by=args.by, start=start, end=end, sl_threshold_s=threshold,
-        sl_definition=definition, short_abandon_s=float(params.get("short_abandon_s", 5)),
-    )
+    if source.has("contacts"):  # email rows: first response in business hours against each client's contract
+        from reportlib.reports.narrative import contact_kpis
+
+        frame = contact_kpis(source, params, grain=None, by=args.by, start=start, end=end,
+                             sl_threshold_s=threshold, sl_definition=definition)
+    else:
+        frame = kpis_for_source(
+            source, grain=None, by=args.by, start=start, end=end, sl_threshold_s=threshold,
+            sl_definition=definition, short_abandon_s=float(params.get("short_abandon_s", 5)),
+        )
     table = "contacts" if source.has("contacts") else "intervals"
     volume = frame["offered"].fillna(0).sum() + frame["short_abandoned"].fillna(0).sum()
     if frame.empty or volume == 0:
@@ -334,6 +348,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from reportlib.delivery.lab import launch
+    from reportlib.core.params import load_params, validate_params
+
+    params = load_params(args.params)
+    validate_params(params)
+    return launch(params, data=args.data, port=args.port, no_browser=args.no_browser, fresh=args.fresh)
+
+
 def _cmd_email(args: argparse.Namespace) -> int:
     from reportlib.delivery.mail import email_month
     from reportlib.core.params import load_params, validate_params
@@ -393,6 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     handler = globals()["_cmd_" + args.command.replace("-", "_")]
+    from reportlib.core import progress
+
+    progress.activate(sys.stderr)  # parsing, checking and rendering report their progress on stderr
     try:
         return int(handler(args) or 0)
     except ReportlibError as exc:
@@ -403,6 +429,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        progress.deactivate()
 
 
 if __name__ == "__main__":

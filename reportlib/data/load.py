@@ -833,7 +833,11 @@ class Source:
                 return
             except duckdb.Error as exc:  # checksum right, yet unreadable: discard and rebuild
                 entry.discard(f"{entry.parquet.name} cannot be read ({_one_line(str(exc), 120)})")
-        frame, problems = check_table(read_raw(path), TABLES[name], path.name, self.tz)
+        from reportlib.core import progress
+
+        with progress.step(f"parsed and checked {path.name}", self.tables.index(name) + 1, len(self.tables)) as st:
+            frame, problems = check_table(read_raw(path), TABLES[name], path.name, self.tz)
+            st.detail = f"{len(frame):,} rows"
         errors = [p.line() for p in problems if p.severity == "error"]
         warnings = [p.line() for p in problems if p.severity == "warning"]
         if errors:

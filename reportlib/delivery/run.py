@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.months import month_label, resolve_month
-from reportlib.reports.registry import ALL_REPORTS, CLIENT_REPORT, REPORTS, TITLES
+from reportlib.reports.registry import ALL_REPORTS, CLIENT_REPORT, TITLES
 
 DEFAULT_RENDERER = "reportlib.reports.render:render_html"
 DEFAULT_TIMEOUT_S = 900.0
@@ -918,6 +918,11 @@ def _execute_all(ordered: list[Job], payload: dict, notebooks_dir: Path, pool: W
                 who = j.report + (f" {j.client_id}" if j.client_id else "")
                 bar.write(f"reportlib run: {who} failed: {entry['error']}", file=log)
             bar.update(1)
+            if bar.disable:  # no terminal bar (cron, systemd, a log): one plain line per finished report
+                from reportlib.core import progress
+
+                progress.log_finished(f"rendered {j.report}" + (f" {j.client_id}" if j.client_id else ""),
+                                      float(res.get("seconds") or 0.0), bar.n, len(ordered), entry["status"])
     except BaseException:
         pool.close(cancel=True)
         raise
@@ -1052,22 +1057,6 @@ def check_output_dir(out_dir: Path, month: str, setting: str = "--out") -> None:
                                  f"fix its permissions or choose another {setting}") from None
 
 
-def ensure_sample(location: str, log=None) -> bool:
-    """Create the sample operation at `location` when it is absent; True when it was created."""
-    if os.path.exists(location):
-        return False
-    log = log or sys.stderr
-    print(f"reportlib run: no data at {location}; creating the sample operation there "
-          f"(as `reportlib sample-data --out {location}` would) ...", file=log, flush=True)
-    from reportlib.planning.sample import sample_data
-
-    rows, seconds = sample_data(location)
-    counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
-    print(f"reportlib run: sample operation created in {location} ({counts} rows, {seconds:.0f} s)",
-          file=log, flush=True)
-    return True
-
-
 def run_month(month: str, *, params: dict, params_file: str | None = None, data: str | None = None,
               reports: list[str] | None = None, clients: str | list[str] | None = None,
               out: str | Path | None = None, workers: int | None = None, timeout: float | None = None,
@@ -1075,6 +1064,7 @@ def run_month(month: str, *, params: dict, params_file: str | None = None, data:
               progress: bool = True, log=None) -> RunResult:
     """Render the month's reports: parameters < --params < flags, data checked first, then the batch."""
     from reportlib.core.params import data_location, project_root
+    from reportlib.planning.sample import ensure_default_data
 
     log = log or sys.stderr
     root = project_root()
@@ -1082,8 +1072,7 @@ def run_month(month: str, *, params: dict, params_file: str | None = None, data:
     tz = params.get("timezone") or DEFAULT_TIMEZONE
     month = resolve_month(month, tz)
     location = data_location(params, data, root)
-    if data is None and params.get("data", "data/sample") == "data/sample":
-        ensure_sample(location, log)
+    ensure_default_data(params, data, log=log, who="reportlib run")
     location = location if "://" in location else str(Path(location).resolve())
     chosen, client_sel = select_reports(reports, clients, params)
     nb_dir = Path(notebooks_dir or sched.get("notebooks") or "notebooks")

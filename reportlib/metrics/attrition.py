@@ -26,8 +26,6 @@ Rates are shares 0..1 (0.05 = 5%); tenure is in days; costs are in the roster's 
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 

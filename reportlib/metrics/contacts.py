@@ -35,7 +35,10 @@ Definitions (docs/definitions.md#contact-kpis):
 - csat_top2: share of responses 4 or 5; csat_mean; csat_responses (any contact with a csat value).
 - escalation_rate, transfer_rate: true / handled contacts with a known value.
 
-Email in `contact_kpis` uses wait_s (time to first response, in wall-clock seconds) against the same
+Email rows of every report, explore and `reportlib kpis --by channel` are replaced by the contract
+measure (`reportlib.narrative.contact_kpis` with `reportlib.sla.email_contract_counts`): first
+response within each client's contract threshold in business hours; speed of answer and abandon
+rate are left empty for email. This module's own `contact_kpis` (no parameters) uses wait_s (time to first response, in wall-clock seconds) against the same
 threshold as the other channels; an open email is offered and not answered, so it counts as missed
 under `offered`. The contractual email measure, first response within N BUSINESS hours with open
 emails past N counted as missed, is `reportlib.metrics.sla.email_first_response`.
@@ -180,6 +183,11 @@ def _resolve_by(t: ir.Table, by: Sequence[str], agents: ir.Table | pd.DataFrame 
             f"cannot group by {', '.join(unknown)}: use columns of the table or {', '.join(AGENT_COLUMNS)}"
         )
     return t
+
+
+def resolve_by(t: ir.Table | pd.DataFrame, by: Sequence[str], agents: ir.Table | pd.DataFrame | None = None) -> ir.Table:
+    """The contacts table with the agent attributes in `by` (team, site, supervisor, role) joined on agent_id."""
+    return _resolve_by(with_optional(as_table(t), "contacts"), by, agents)
 
 
 def fetch(expr: ir.Table) -> pd.DataFrame:

@@ -401,6 +401,96 @@ def _email_summary(rows: pd.DataFrame, by: list[str], threshold_h: float) -> pd.
                      "pending", "measured", "service_level", "mean_response_business_h", "threshold_h"]]
 
 
+def email_thresholds(clients: pd.DataFrame | None, terms_by_profile: Mapping[str, Any] | None) -> dict[str, float]:
+    """client_id -> its contract's email first-response threshold (business hours), for clients whose
+    SLA profile has an email service-level term with threshold_h; other clients are absent."""
+    if clients is None or not len(clients) or not terms_by_profile or "sla_profile" not in clients:
+        return {}
+    parsed = _parsed(terms_by_profile)
+    per_profile = {}
+    for name, terms in parsed.items():
+        hours = [t.threshold_h for t in terms
+                 if t.channel == "email" and t.metric == "service_level" and t.threshold_h is not None]
+        if hours:
+            per_profile[str(name)] = float(hours[0])
+    out = {}
+    for cid, prof in zip(clients["client_id"].astype(str), clients["sla_profile"]):
+        if pd.notna(prof) and str(prof) in per_profile:
+            out[cid] = per_profile[str(prof)]
+    return out
+
+
+def email_contract_counts(
+    contacts: ir.Table | pd.DataFrame,
+    *,
+    keys: Sequence[str],
+    thresholds_h: Mapping[str, float],
+    default_threshold_h: float,
+    start: Any = None,
+    end: Any = None,
+    calendar: BusinessCalendar | None = None,
+    tz: str | None = "America/New_York",
+) -> pd.DataFrame:
+    """Email first response per `keys` group, each email judged against its client's contract threshold.
+
+    `keys` are columns of `contacts` (add `period` and agent columns before calling). An email's
+    threshold is thresholds_h[client_id] (see email_thresholds), else default_threshold_h business
+    hours. Open emails are judged at the end of the month they arrived in, as the SLA report's
+    compliance_history does, so the figures equal the contract terms' numerators and denominators.
+    Columns: keys, received, responded_within, pending, measured, service_level (share 0..1),
+    mean_response_business_h.
+    """
+    calendar = calendar or BusinessCalendar()
+    keys = list(keys)
+    t = with_optional(as_table(contacts), "contacts")
+    cols = list(dict.fromkeys(["client_id", *keys]))
+    rows = _email_rows(t, pd.Timestamp(start) if start is not None else None,
+                       pd.Timestamp(end) if end is not None else None, cols)
+    if not len(rows):
+        return pd.DataFrame(columns=[*keys, "received", "responded_within", "pending", "measured",
+                                     "service_level", "mean_response_business_h"])
+    rows = rows.loc[:, ~rows.columns.duplicated()]
+    hours = rows["client_id"].astype(str).map(dict(thresholds_h)).astype("float64")
+    hours = hours.fillna(float(default_threshold_h)).to_numpy()
+    month_end = (rows["arrived_at"].dt.to_period("M").dt.start_time + pd.offsets.MonthBegin(1))
+    times = _email_business_times(rows, calendar, tz, month_end.to_numpy(dtype="datetime64[ns]"))
+    judged = _judge_emails(rows, hours, *times)
+    out = _email_summary(judged, keys, float("nan"))
+    return out[[*keys, "received", "responded_within", "pending", "measured", "service_level",
+                "mean_response_business_h"]]
+
+
+# KPI columns that have no meaning for email under its contract measure (left empty on email rows)
+PHONE_ONLY_COLUMNS = ("asa_s", "abandon_rate")
+
+
+def apply_email_terms(kpis: pd.DataFrame, email: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """KPI rows (metrics.KPI_COLUMNS, one per `keys` group, `channel` among the keys) with the email rows'
+    service level and answered-in-time count replaced by the contract measure of email_contract_counts,
+    and speed of answer and abandon rate emptied for email (they are phone and chat measures)."""
+    out = kpis.copy()
+    if "channel" not in out or not len(out):
+        return out
+    is_email = (out["channel"] == "email").to_numpy()
+    if not is_email.any():
+        return out
+    keys = list(keys)
+    for col in ("service_level", "answered_within_threshold", *PHONE_ONLY_COLUMNS):
+        if col in out:
+            out[col] = out[col].astype("float64")
+    e = email.copy()
+    for k in keys:
+        if k == "period":
+            e[k] = pd.to_datetime(e[k])
+    merged = out.loc[is_email, keys].merge(e, on=keys, how="left")
+    out.loc[is_email, "service_level"] = merged["service_level"].to_numpy(dtype="float64")
+    out.loc[is_email, "answered_within_threshold"] = pd.to_numeric(merged["responded_within"]).to_numpy(dtype="float64")
+    for col in PHONE_ONLY_COLUMNS:
+        if col in out:
+            out.loc[is_email, col] = np.nan
+    return out
+
+
 def email_backlog(
     contacts: ir.Table | pd.DataFrame,
     *,

@@ -57,9 +57,14 @@ Everything is vectorized with numpy; the same seed gives byte-identical files.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 import holidays as holidays_lib
 import numpy as np
@@ -68,7 +73,7 @@ from scipy import optimize, special
 
 from reportlib.data.contract import TABLES
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.params import DEFAULT_TIMEZONE, data_location
 
 TZ = DEFAULT_TIMEZONE  # the sample operation keeps its books in the default zone
 SLOT_S = 1800  # interval length, seconds
@@ -1680,3 +1685,52 @@ def sample_data(out: str | os.PathLike, seed: int = 42, start: str | None = None
     except OSError as exc:
         raise ReportlibError(f"cannot write the sample to {out}: {exc.strerror or exc}") from None
     return rows, time.perf_counter() - t0
+
+
+# --- the default sample, created on first use (`reportlib run`, `reportlib lab`, a notebook) -----------
+
+DEFAULT_DATA = "data/sample"  # the data source parameters/defaults.yaml names unless changed
+
+
+def uses_default_sample(params: Mapping[str, Any], data: str | None) -> bool:
+    """True when no data source was given and the parameters name the bundled sample's folder."""
+    return data is None and str(params.get("data", DEFAULT_DATA)) == DEFAULT_DATA
+
+
+def ensure_sample_at(location: str | os.PathLike, log: TextIO | None = None, who: str = "reportlib",
+                     **sample_options: Any) -> bool:
+    """Create the sample operation at `location` when it is absent; True when it was created.
+
+    sample_options go to sample.sample_data (months, agents, clients, start, seed; its defaults otherwise).
+
+    Written to a temporary folder next to it and renamed into place, so a notebook and a run opened
+    at the same moment never read a half-written sample (the second one to finish discards its copy).
+    """
+    target = Path(location)
+    if target.exists():
+        return False
+    log = log or sys.stderr
+    print(f"{who}: no data at {target}; creating the sample operation there "
+          f"(as `reportlib sample-data --out {target}` would, about a minute) ...", file=log, flush=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        rows, seconds = sample_data(tmp, **sample_options)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not target.exists():
+                raise ReportlibError(f"cannot create the sample at {target}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
+    print(f"{who}: sample operation created in {target} ({counts} rows, {seconds:.0f} s)", file=log, flush=True)
+    return True
+
+
+def ensure_default_data(params: Mapping[str, Any], data: str | None = None, log: TextIO | None = None,
+                        who: str = "reportlib") -> bool:
+    """Create the default sample when no data source was given and it does not exist yet (like `run`)."""
+    if not uses_default_sample(params, data):
+        return False
+    return ensure_sample_at(data_location(dict(params), None), log=log, who=who)

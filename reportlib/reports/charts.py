@@ -201,6 +201,81 @@ def add_target(fig: go.Figure, target: float | None, label: str = "Target", axis
     return fig
 
 
+# Legend layout: the legend sits between the title and the plot; when its entries need more than one
+# row, the top margin grows so the rows never cover the title. Widths are estimated for a plot area of
+# LEGEND_WIDTH_PX (narrower than a report page or a JupyterLab output area, so the estimate errs on
+# more room, never less).
+LEGEND_WIDTH_PX = 640
+LEGEND_ROW_PX = 22
+LEGEND_CHAR_PX = 7.2
+LEGEND_ITEM_PX = 46  # symbol and padding per entry
+
+
+def legend_rows(names: Sequence[str], width_px: float = LEGEND_WIDTH_PX) -> int:
+    """How many rows a horizontal legend with these entries takes at `width_px` (an estimate, >= 1)."""
+    rows, used = 1, 0.0
+    for n in names:
+        w = LEGEND_ITEM_PX + LEGEND_CHAR_PX * len(html.unescape(str(n)))
+        if used and used + w > width_px:
+            rows, used = rows + 1, 0.0
+        used += w
+    return rows
+
+
+def fit_legend(fig: go.Figure) -> go.Figure:
+    """Room above the plot for every legend row: the title pinned to the top, the margin grown per extra row."""
+    if fig.layout.showlegend is False:
+        return fig
+    names = [t.name for t in fig.data if t.name is not None and t.showlegend is not False]
+    if len(names) < 2:
+        return fig
+    rows = legend_rows(names)
+    if rows > 1:
+        top = (fig.layout.margin.t if fig.layout.margin.t is not None else 64) + LEGEND_ROW_PX * (rows - 1)
+        fig.update_layout(margin=dict(t=top), title=dict(yref="container", y=1.0, yanchor="top",
+                                                         pad=dict(t=12)))
+    return fig
+
+
+def _max_height(fig: go.Figure, stacked: bool) -> float | None:
+    """The highest bar or point of the figure (stack totals when stacked); None without numbers."""
+    totals: dict[Any, float] = {}
+    top = None
+    for t in fig.data:
+        ys = [v for v in (t.y or ()) ]
+        xs = list(t.x or range(len(ys)))
+        for xv, yv in zip(xs, ys):
+            if yv is None:
+                continue
+            if stacked:
+                totals[xv] = totals.get(xv, 0.0) + max(float(yv), 0.0)
+            else:
+                top = float(yv) if top is None else max(top, float(yv))
+    if stacked and totals:
+        return max(totals.values())
+    return top
+
+
+def tidy_axis(fig: go.Figure, unit: str | None, stacked: bool = False,
+              y_range: tuple[float, float] | None = None) -> go.Figure:
+    """Readable value axes on small selections: whole-number ticks for counts up to 10 (never '0 0 1 1'),
+    shares and counts from zero (never a negative share); `y_range` fixes the range (e.g. 0..1)."""
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range), autorange=False)
+    if unit == "count":
+        top = _max_height(fig, stacked)
+        fig.update_yaxes(rangemode="tozero")
+        if top is not None and top <= 10:
+            fig.update_yaxes(dtick=1, tick0=0, tickformat=",d")
+    elif unit in ("share", "percent") and y_range is None:
+        vals = [float(v) for t in fig.data for v in (t.y or ()) if v is not None]
+        if vals and min(vals) >= 0:
+            fig.update_yaxes(rangemode="tozero")
+            if max(vals) == 0:
+                fig.update_yaxes(range=[0, 1], autorange=False)
+    return fig
+
+
 def _groups(df: pd.DataFrame, color: str | None) -> list[tuple[Any, pd.DataFrame]]:
     if color is None:
         return [(None, df)]
@@ -214,8 +289,12 @@ def line_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | No
                title: str | None = None, unit: str | None = None, target: float | None = None,
                target_label: str = "Target", x_title: str | None = None, y_title: str | None = None,
                names: Mapping[str, str] | None = None, markers: bool = True,
-               height: int | None = None) -> go.Figure:
-    """Lines of y over x (one per `color` group, or one per column when y is a list)."""
+               height: int | None = None, y_range: tuple[float, float] | None = None) -> go.Figure:
+    """Lines of y over x (one per `color` group, or one per column when y is a list).
+
+    A missing y (None/NaN) breaks the line: pass rows for empty periods to keep lines from joining
+    across them (see fill_periods). `y_range` fixes the value axis (e.g. (0, 1) for a service level).
+    """
     fig = _base(title, height, x_title, y_title)
     ys = [y] if isinstance(y, str) else list(y)
     mode = "lines+markers" if markers else "lines"
@@ -229,12 +308,29 @@ def line_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | No
                                      hovertemplate=f"%{{x}}<br>{name}: {_hover_format(unit)}<extra></extra>",
                                      connectgaps=False))
     _apply_unit(fig, unit)
+    tidy_axis(fig, unit, y_range=y_range)
     add_target(fig, target, target_label)
     if _is_month_axis(df, x):
         _month_axis(fig)
     if len(fig.data) == 1:
         fig.update_layout(showlegend=False)
-    return fig
+    return fit_legend(fig)
+
+
+def fill_periods(df: pd.DataFrame, x: str, freq: str, color: str | None = None) -> pd.DataFrame:
+    """Rows for every `freq` period between the first and last x (per `color` group), missing values
+    where there was no data: a line chart then breaks over nights and weekends instead of joining them."""
+    if not len(df):
+        return df
+    idx = pd.date_range(pd.Timestamp(df[x].min()), pd.Timestamp(df[x].max()), freq=freq)
+    parts = []
+    for key, part in _groups(df, color):
+        full = part.set_index(x).reindex(idx)
+        full.index.name = x
+        if color is not None:
+            full[color] = key
+        parts.append(full.reset_index())
+    return pd.concat(parts, ignore_index=True)
 
 
 def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | None = None, *,
@@ -269,6 +365,8 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | Non
             else:
                 fig.add_trace(go.Bar(x=cats, y=vals, hovertemplate=f"%{{x}}<br>{name}: {fmt}<extra></extra>", **kw))
     fig.update_layout(barmode=barmode)
+    if not horizontal:
+        tidy_axis(fig, unit, stacked=barmode in ("stack", "relative"))
     if horizontal:
         _apply_unit(fig, unit, "x")
         fig.update_yaxes(type="category", automargin=True)
@@ -285,7 +383,7 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | Non
         add_target(fig, target, target_label)
     if len(fig.data) == 1:
         fig.update_layout(showlegend=False)
-    return fig
+    return fit_legend(fig)
 
 
 def heatmap(matrix: pd.DataFrame, *, title: str | None = None, unit: str | None = "share",

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from reportlib.core.errors import UsageError
+from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import deep_merge, default_params
 from reportlib.data.source import DataSource
 from reportlib.core.months import month_label, parse_month
@@ -169,8 +169,31 @@ def _arrow(delta: Any) -> str:
     return "▲" if float(delta) > 0 else "▼"
 
 
+# Tile colours as inline styles (the same values as report.css), so a tile keeps its colour where the
+# page's stylesheet is absent: JupyterLab output areas and its sanitizer keep inline colour styles.
+TILE_STYLE = {
+    "green": ("#2e7d32", "#e8f3e9"),
+    "amber": ("#e08a00", "#fff3e0"),
+    "red": ("#c62828", "#fdecea"),
+    "none": ("#5b6475", "#f0f1f4"),
+}
+STATUS_INK = {"green": "#2e7d32", "amber": "#a86400", "red": "#c62828", "none": "#1d2433"}
+DELTA_INK = {"rl-delta-good": "#2e7d32", "rl-delta-bad": "#c62828", "rl-delta-flat": "#5b6475"}
+
+
+def tile_style(status: str) -> str:
+    """The inline style of one tile: its status colour (left border and background) and box."""
+    edge, bg = TILE_STYLE.get(status, TILE_STYLE["none"])
+    return (f"display:inline-block;vertical-align:top;min-width:190px;margin:0 8px 8px 0;padding:10px 12px;"
+            f"border:1px solid #e4e7ec;border-left:6px solid {edge};border-radius:8px;background-color:{bg};"
+            f"color:#1d2433")
+
+
 def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -> str:
-    """The KPI tile grid as HTML (status shown in words as well as colour, so it survives grey print)."""
+    """The KPI tile grid as HTML (status shown in words as well as colour, so it survives grey print).
+
+    Colours are inline styles as well as classes, so they survive in JupyterLab (no report.css there).
+    """
     parts = ['<div class="rl-tiles">']
     for t in tiles:
         unit = _tile_get(t, "unit", "number")
@@ -193,16 +216,17 @@ def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -
                 txt = f"no data for {label}"
             else:
                 txt = f"{_arrow(d)} {format_change(abs(float(d)), unit, currency, signed=False)} vs {label}"
-            deltas.append(f'<span class="{cls}">{html.escape(txt)}</span>')
+            deltas.append(f'<span class="{cls}" style="display:block;color:{DELTA_INK[cls]}">{html.escape(txt)}</span>')
         note = _tile_get(t, "note")
         note_html = f'<div class="rl-tile-note rl-caption">{html.escape(str(note))}</div>' if note else ""
         parts.append(
-            f'<div class="rl-tile rl-{status}" data-status="{status}">'
-            f'<div class="rl-tile-name">{name}</div>'
-            f'<div class="rl-tile-value">{value}</div>'
-            + (f'<div class="rl-tile-target"><span class="rl-tile-status">{html.escape(status_text)}</span>'
+            f'<div class="rl-tile rl-{status}" data-status="{status}" style="{tile_style(status)}">'
+            f'<div class="rl-tile-name" style="font-size:.85em;color:#5b6475;font-weight:600">{name}</div>'
+            f'<div class="rl-tile-value" style="font-size:1.75em;font-weight:700;line-height:1.2">{value}</div>'
+            + (f'<div class="rl-tile-target" style="font-size:.82em"><span class="rl-tile-status" '
+               f'style="font-weight:650;color:{STATUS_INK[status]}">{html.escape(status_text)}</span>'
                + (f' · {html.escape(tgt_txt)}' if tgt_txt else "") + '</div>' if tgt_txt or status != "none" else "")
-            + f'<div class="rl-tile-deltas">{"".join(deltas)}</div>{note_html}</div>'
+            + f'<div class="rl-tile-deltas" style="font-size:.8em;margin-top:4px">{"".join(deltas)}</div>{note_html}</div>'
         )
     parts.append("</div>")
     return "".join(parts)
@@ -325,6 +349,9 @@ def _fmt_cell(value: Any, fmt: Formatter | None, currency: str) -> tuple[str, bo
     return str(value), False
 
 
+NOWRAP_CHARS = 24  # cells up to this many characters (names, figures) never wrap inside a table
+
+
 def table_html(df: pd.DataFrame, *, formats: Mapping[str, Formatter] | None = None,
                labels: Mapping[str, str] | None = None, status: Mapping[str, str] | None = None,
                caption: str | None = None, max_rows: int | None = 60, index: bool = False,
@@ -365,6 +392,12 @@ def table_html(df: pd.DataFrame, *, formats: Mapping[str, Formatter] | None = No
                 if isinstance(st, str) and st in ("green", "amber", "red"):
                     classes.append(f"rl-{st}")
             cls = f' class="{" ".join(classes)}"' if classes else ""
+            ink = next((STATUS_INK[k[3:]] for k in classes if k in ("rl-green", "rl-amber", "rl-red")), None)
+            style = "white-space:nowrap;" if len(text) <= NOWRAP_CHARS else ""  # "Louisville / 1" on one line
+            if ink:  # inline too, for JupyterLab (no report.css there)
+                style += f"color:{ink};font-weight:600"
+            if style:
+                cls += f' style="{style.rstrip(";")}"'
             out.append(f"<td{cls}>{html.escape(text)}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
@@ -710,10 +743,74 @@ def met_status(met: pd.Series) -> pd.Series:
     return met.map(lambda v: None if is_missing(v) else ("green" if bool(v) else "red")).astype(object)
 
 
-def channel_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any,
-                    by: Sequence[str] = ("channel",)) -> pd.DataFrame:
-    """Monthly KPIs (metrics.KPI_COLUMNS) per `by` group (channel by default), month as YYYY-MM."""
+def email_thresholds(source: Any, params: Mapping[str, Any]) -> dict[str, float]:
+    """client_id -> its contract's email first-response threshold in business hours (sla.email_thresholds);
+    empty when the source has no clients table or the parameters no SLA profiles."""
+    from reportlib.metrics import sla
+
+    if not source.has("clients"):
+        return {}
+    try:
+        profiles = sla.profiles_from_params(params)
+    except ReportlibError:
+        return {}
+    return sla.email_thresholds(source.frame("clients"), profiles)
+
+
+def email_contract(contacts: Any, source: Any, params: Mapping[str, Any], *, keys: Sequence[str],
+                   start: Any, end: Any) -> pd.DataFrame:
+    """sla.email_contract_counts over `contacts` (a table with the `keys` columns) with each client's
+    contract threshold from the source's clients table and parameters (report default otherwise)."""
+    from reportlib.metrics import sla
+
+    return sla.email_contract_counts(
+        contacts, keys=keys, thresholds_h=email_thresholds(source, params),
+        default_threshold_h=float(report_settings(params)["email_threshold_h"]), start=start, end=end,
+        calendar=sla.business_calendar(params), tz=getattr(source, "tz", None) or params.get("timezone"))
+
+
+def contact_kpis(source: Any, params: Mapping[str, Any], *, grain: str | None = "month", by: Sequence[str] = (),
+                 start: Any = None, end: Any = None, contacts: Any = None, sl_threshold_s: float | None = None,
+                 sl_definition: str | None = None) -> pd.DataFrame:
+    """Contact KPIs (metrics.KPI_COLUMNS) as every view shows them: metrics.contact_kpis, and when `by`
+    includes channel, email rows carrying first response within each client's contract threshold in
+    business hours (the SLA report's figure) with speed of answer and abandon rate empty.
+
+    `contacts` narrows the source's contacts table (a filtered ibis table); the source gives the
+    agents (for team/site groups), the clients and the time zone. Falls back to interval KPIs when the
+    source has no contacts. Shares 0..1, times in seconds.
+    """
     from reportlib.metrics import contacts as metrics
+    from reportlib.metrics import sla
+
+    th = float(sl_threshold_s if sl_threshold_s is not None else params.get("sl_threshold_s", 30))
+    sl_def = str(sl_definition or params.get("sl_definition", "offered"))
+    by = list(by)
+    if contacts is None and not source.has("contacts"):
+        return metrics.kpis_for_source(source, grain=grain, by=by, start=start, end=end, sl_threshold_s=th,
+                                       sl_definition=sl_def)
+    t = contacts if contacts is not None else source.table("contacts")
+    agents = source.table("agents") if any(c in metrics.AGENT_COLUMNS for c in by) and source.has("agents") else None
+    k = metrics.contact_kpis(t, grain=grain, by=by, agents=agents, start=start, end=end, sl_threshold_s=th,
+                             sl_definition=sl_def, short_abandon_s=float(params.get("short_abandon_s", 5)))
+    if "channel" not in by or not (k["channel"] == "email").any():
+        return k
+    e = metrics.resolve_by(t, by, agents)
+    if grain is not None:
+        e = e.mutate(period=metrics.period_expr(e.arrived_at, grain))
+    keys = (["period"] if grain is not None else []) + by
+    email = email_contract(e, source, params, keys=keys, start=start, end=end)
+    return sla.apply_email_terms(k, email, keys)
+
+
+def channel_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any,
+                    by: Sequence[str] = ("channel",)) -> pd.DataFrame:
+    """Monthly KPIs (metrics.KPI_COLUMNS) per `by` group (channel by default), month as YYYY-MM.
+
+    Email rows carry first response within each client's contract threshold (see contact_kpis).
+    """
+    from reportlib.metrics import contacts as metrics
+    from reportlib.metrics import sla
 
     first = pd.Period(str(first_month), freq="M")
     last = pd.Period(str(last_month), freq="M")
@@ -728,6 +825,12 @@ def channel_history(source: DataSource, params: Mapping[str, Any], first_month: 
         if counts is None or not len(counts):
             return pd.DataFrame(columns=["month", *by, *metrics.KPI_COLUMNS])
         k = metrics.kpis_from_counts(counts, str(params.get("sl_definition", "offered")))
+        if "channel" in by and source.has("contacts") and (k["channel"] == "email").any():
+            t = source.table("contacts")
+            t = t.mutate(period=t.arrived_at.truncate("M"))
+            email = email_contract(t, source, params, keys=["period", *by], start=first.start_time,
+                                   end=(last + 1).start_time)
+            k = sla.apply_email_terms(k, email, ["period", *by])
         k.insert(0, "month", pd.to_datetime(k.pop("period")).dt.to_period("M").astype(str))
         return k
 

@@ -98,7 +98,19 @@ def use_report_display() -> None:
 _SINKS: list[list[dict]] = []  # open collect() blocks: displays go here instead of to the notebook
 
 
+# MathJax (JupyterLab typesets HTML outputs) leaves alone any element with one of these classes, so
+# "$1.56 to $10.76" stays text instead of becoming inline math. The rendered HTML page has no MathJax.
+NO_MATH_CLASS = "tex2jax_ignore mathjax_ignore"
+
+
+def no_math(markup: str) -> str:
+    """HTML wrapped so that JupyterLab's MathJax never reads `$...$` in it as math (currency stays text)."""
+    return f'<div class="rl-out {NO_MATH_CLASS}">{markup}</div>'
+
+
 def _display(bundle: Mapping[str, Any]) -> None:
+    if "text/html" in bundle and PLOTLY_MIME not in bundle and FACTS_MIME not in bundle:
+        bundle = {**bundle, "text/html": no_math(str(bundle["text/html"]))}
     if _SINKS:
         _SINKS[-1].append(dict(bundle))
         return
@@ -390,6 +402,10 @@ def start_report(report: str, *, month: str | None, data: str | None = None, par
         if value is not None and not isinstance(value, str):
             raise UsageError(f"{name} must be a string or None, got {value!r}")
     params = load_params(params_file)
+    # opened before the first `reportlib run`: create the default sample, as the run would
+    from reportlib.planning.sample import ensure_default_data
+
+    ensure_default_data(params, data or os.environ.get("REPORTLIB_DATA") or None, who="reportlib")
     # REPORTLIB_DATA lets a notebook test run (e.g. pytest --nbval-lax notebooks/) point every notebook
     # at one data source without editing them; an explicit `data` parameter wins.
     loc = data_location(params, data or os.environ.get("REPORTLIB_DATA") or None)

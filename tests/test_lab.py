@@ -1,0 +1,141 @@
+"""JupyterLab without a browser: `reportlib lab`'s pieces, currency that MathJax must not typeset,
+tile colours that need no stylesheet. The browser test is tests/test_lab_browser.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+
+from reportlib.delivery import lab
+from reportlib.planning import sample
+from reportlib.reports import narrative
+from reportlib.reports import views
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _DollarProbe(HTMLParser):
+    """Counts `$` characters in text, and how many of them sit inside a MathJax-ignored element."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []
+        self.dollars = self.ignored = 0
+
+    def handle_starttag(self, tag, attrs):
+        classes = (dict(attrs).get("class") or "").split()
+        inherited = bool(self.stack and self.stack[-1])
+        if tag not in ("br", "img", "hr", "input", "meta", "wbr"):
+            self.stack.append(inherited or "tex2jax_ignore" in classes)
+
+    def handle_endtag(self, tag):
+        if self.stack and tag not in ("br", "img", "hr", "input", "meta", "wbr"):
+            self.stack.pop()
+
+    def handle_data(self, data):
+        n = data.count("$")
+        self.dollars += n
+        if self.stack and self.stack[-1]:
+            self.ignored += n
+
+
+def dollars(markup: str) -> tuple[int, int]:
+    """(`$` in the text, of which inside a tex2jax_ignore element)."""
+    p = _DollarProbe()
+    p.feed(markup)
+    return p.dollars, p.ignored
+
+
+def test_currency_in_every_kind_of_output_is_kept_from_mathjax():
+    tile = narrative.make_tile("Labor cost", 2698622, "currency", target=2280000, prev=2500000,
+                               higher_is_better=False)
+    with views.collect() as shown:
+        views.paragraph("Labor cost per handled contact fell $1.56 to $10.76.")
+        views.commentary(["Labor cost was $2,698,622 against a budget of $2,280,000."])
+        views.tiles([tile])
+        views.table(pd.DataFrame({"client": ["A $ B"], "fee": [1500.0]}), formats={"fee": "currency"})
+        views.note("Penalty at risk $3,000 of $40,000.", "info")
+        views.caption("From $5 to $6")
+        views.heading("Cost $ per $ contact")
+    assert len(shown) == 7
+    for bundle in shown:
+        n, ignored = dollars(bundle["text/html"])
+        assert n >= 1, bundle["text/html"]
+        assert ignored == n, bundle["text/html"]
+
+
+def test_probe_sees_an_unprotected_dollar():
+    # the oracle itself can fail: bare HTML with currency is reported as exposed
+    assert dollars("<p>fell $1.56 to $10.76</p>") == (2, 0)
+
+
+def test_tiles_carry_their_colours_inline():
+    tiles = [narrative.make_tile("SL", 0.9, "share", target=0.8),
+             narrative.make_tile("Abandon", 0.2, "share", target=0.05, higher_is_better=False)]
+    markup = narrative.tiles_html(tiles)
+    green, red = markup.split('class="rl-tile ')[1:3]
+    assert green.startswith('rl-green"') and red.startswith('rl-red"')
+    assert "border-left:6px solid #2e7d32" in green and "background-color:#e8f3e9" in green
+    assert "border-left:6px solid #c62828" in red and "background-color:#fdecea" in red
+    # the status word is coloured too, and changes keep their good/bad colour
+    assert 'style="font-weight:650;color:#2e7d32">Met' in green or "color:#2e7d32" in green
+
+
+def test_table_status_cells_are_coloured_inline():
+    markup = narrative.table_html(pd.DataFrame({"client": ["A", "B"], "s": ["green", "red"]}), status={"client": "s"})
+    assert "class=\"rl-green\" style=\"white-space:nowrap;color:#2e7d32" in markup and "color:#c62828" in markup
+
+
+def test_personal_copies_never_overwrite_without_fresh(tmp_path):
+    src, dst = tmp_path / "nb", tmp_path / "lab"
+    src.mkdir()
+    (src / "a.ipynb").write_text("tracked")
+    assert lab.personal_copies(src, dst) == [dst / "a.ipynb"]
+    (dst / "a.ipynb").write_text("mine")
+    assert lab.personal_copies(src, dst) == []
+    assert (dst / "a.ipynb").read_text() == "mine"
+    lab.personal_copies(src, dst, fresh=True)
+    assert (dst / "a.ipynb").read_text() == "tracked"
+    assert (dst / "a.previous.ipynb").read_text() == "mine"
+
+
+def test_lab_folder_is_ignored_by_git():
+    out = subprocess.run(["git", "check-ignore", "-q", "lab/explore.ipynb"], cwd=ROOT)
+    assert out.returncode == 0
+
+
+def test_sample_created_once_and_atomically(tmp_path):
+    target = tmp_path / "data" / "sample"
+    assert sample.ensure_sample_at(target, log=sys.stderr, months=2, agents=12, clients=3, start="2025-01")
+    assert (target / "contacts.csv").exists() and (target / "clients.csv").exists()
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".sample-")]  # no temp left
+    assert not sample.ensure_sample_at(target, log=sys.stderr)
+
+
+def test_default_sample_only_when_no_data_given():
+    assert sample.uses_default_sample({"data": "data/sample"}, None)
+    assert not sample.uses_default_sample({"data": "data/sample"}, "/elsewhere")
+    assert not sample.uses_default_sample({"data": "/srv/ops"}, None)
+
+
+def test_lab_command_starts_jupyterlab_on_the_copies(tmp_path):
+    cmd = lab.lab_command(tmp_path, port=8899, no_browser=True)
+    assert cmd[:3] == [sys.executable, "-m", "jupyterlab"]
+    assert f"--ServerApp.root_dir={tmp_path.resolve()}" in cmd and "--ServerApp.port=8899" in cmd
+    assert lab.have_jupyterlab()
+
+
+def test_cli_lab_help():
+    out = subprocess.run([sys.executable, "-m", "reportlib", "lab", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--fresh" in out.stdout
+
+
+def test_jupyterlab_is_a_main_dependency():
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(d.startswith("jupyterlab") for d in deps)
