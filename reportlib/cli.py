@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 import pandas as pd
 
@@ -21,7 +21,7 @@ from reportlib.core.names import SL_DEFINITIONS
 class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with a one-line message on usage errors."""
 
-    def error(self, message: str) -> None:  # noqa: D401
+    def error(self, message: str) -> NoReturn:  # noqa: D401
         self.print_usage(sys.stderr)
         self.exit(2, f"reportlib: error: {message}\n")
 
@@ -253,7 +253,8 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
         raise UsageError(f"--interval-min must be > 0, got {args.interval_min}")
     record = staffing.staffing_summary(
         calls=args.calls, aht_s=args.aht, interval_s=args.interval_min * 60.0,
-        target_sl=share(args.target_sl, "--target-sl"), answer_s=args.answer_s, model=args.model,
+        target_sl=float(share(args.target_sl, "--target-sl")),  # type: ignore[arg-type]  # a required flag
+        answer_s=args.answer_s, model=args.model,
         patience_s=args.patience_s if args.model == "erlang_a" else None,
         shrinkage=share(args.shrinkage, "--shrinkage"), max_occupancy=share(args.max_occupancy, "--max-occupancy"),
         max_abandon=share(args.max_abandon, "--max-abandon"))

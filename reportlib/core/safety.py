@@ -101,7 +101,7 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None) -> str:
     if "," in re.sub(r'"(?:[^"\\]|\\.)*"', "", entry):  # a comma outside a quoted display name
         raise AddressError(f"{entry!r} must be exactly one address (it holds a comma)")
     try:
-        header = _REGISTRY("to", entry)
+        header: Any = _REGISTRY("to", entry)  # an AddressHeader
         addresses = list(header.addresses)
         defects = list(header.defects)
     except (HeaderParseError, IndexError, ValueError):

@@ -46,7 +46,7 @@ class Problem:
     column: str | None
     expected: str
     rows: list[int] = field(default_factory=list)
-    values: list[str] = field(default_factory=list)
+    values: list[str | None] = field(default_factory=list)
     count: int = 0
     severity: str = "error"  # or "warning"
 
@@ -70,7 +70,7 @@ def _problem(file: str, column: str | None, expected: str, index: pd.Index | np.
     """A Problem for the rows at frame positions `index` (0-based data rows)."""
     idx = np.asarray(index)
     first = idx[:MAX_ROWS_SHOWN]
-    vals = [None] * len(first)
+    vals: list[str | None] = [None] * len(first)
     if values is not None:
         vals = [_show(values.iloc[i]) if isinstance(values, pd.Series) else _show(values[i]) for i in first]
     return Problem(file, column, expected, [int(i) + 2 for i in first], vals, int(len(idx)), severity)
@@ -130,7 +130,7 @@ def _unsafe_table_file(path: Path, home: Path) -> str | None:
 
 def _sniff_delimiter(header: str) -> str:
     counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     if counts[best] == 0:
         return ","  # a one-column file; the missing-column check will say what is wrong
     return best
@@ -259,7 +259,11 @@ def _read_csv_checked(text: str, sep: str, name: str) -> pd.DataFrame:
         raise DataError([f"{name} row {len(records) + 1}: cannot be read as CSV ({_one_line(str(exc))})"]) from None
     header = [h.strip() for h in records[0]]
     seen: set[str] = set()
-    twice = [h for h in header if h in seen or seen.add(h)]
+    twice = []
+    for h in header:
+        if h in seen:
+            twice.append(h)
+        seen.add(h)
     if twice:
         raise DataError([f"{name} row 1: column {_one_line(twice[0], 60)} appears more than once in the header"])
     width = len(header)
@@ -825,7 +829,7 @@ class Source:
                 meta = entry.read()
             except OSError:  # the lock cannot be taken (read-only folder): parse without the cache
                 entry = None
-        if meta is not None:
+        if meta is not None and entry is not None:
             try:
                 self.con.read_parquet(entry.parquet, table_name=name)
                 self.warnings += meta["warnings"]

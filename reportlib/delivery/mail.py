@@ -198,6 +198,7 @@ def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
         if narrative.is_missing(d):
             continue
         small = 0.0005 if unit == "share" else 1e-9
+        assert d is not None
         kind = "flat" if abs(float(d)) < small else ("good" if (float(d) > 0) == bool(hib) else "bad")
         deltas.append([f"{narrative.format_change(d, unit, currency)} vs {label}", kind])
     return {"name": str(tile.get("name") or ""), "value_text": narrative.format_value(tile.get("value"), unit, currency),
@@ -291,9 +292,9 @@ class ChartImages:
             self.reason = "static charts are turned off"
         elif self.browser is None:
             self.reason = "no Chromium-based browser was found to draw static charts (apt-get install chromium)"
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: Any = None  # asyncio loop of the drawing thread, once started
         self._thread: threading.Thread | None = None
-        self._kaleido = None
+        self._kaleido: Any = None
 
     @property
     def available(self) -> bool:
@@ -729,7 +730,7 @@ def build_message(p: Planned, month_dir: Path, sender: str, params: dict, charts
     msg["X-Reportlib-Report"] = " ".join(tag.split())  # ids come from data: no line breaks in a header
     msg.set_content(text)
     msg.add_alternative(html_body, subtype="html")
-    html_part = msg.get_payload()[1]
+    html_part: Any = msg.get_payload()[1]  # type: ignore[index]  # the alternative just added
     for cid, alt, png in images:
         html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
                               filename=f"{re.sub(r'[^A-Za-z0-9]+', '-', alt).strip('-')[:40] or 'chart'}.png")
@@ -856,6 +857,7 @@ def _email_locked(month_dir: Path, params: dict, dist: Mapping[str, Any], settin
     planned, problems = plan_messages(month_dir, params, reports=reports, to=to, log=log)
     result = EmailResult(problems=list(problems))
     if not dry_run:
+        assert settings is not None  # read from the environment for every real send
         placeholders = sorted({a for p in planned for a in p.recipients
                                if a.lower().rsplit("@", 1)[-1] in PLACEHOLDER_DOMAINS})
         if placeholders:
@@ -866,7 +868,7 @@ def _email_locked(month_dir: Path, params: dict, dist: Mapping[str, Any], settin
             print("reportlib email: warning: REPORTLIB_SMTP_TLS=none sends the password unencrypted", file=log)
     if not planned:
         return result
-    conn = None if dry_run else _connect(settings)  # fail fast, before any chart is drawn
+    conn = None if dry_run or settings is None else _connect(settings)  # fail fast, before any chart is drawn
     with ChartImages(enabled=charts) as images:
         try:
             for p in planned:
@@ -884,6 +886,7 @@ def _email_locked(month_dir: Path, params: dict, dist: Mapping[str, Any], settin
                         raise ReportlibError(f"--dry-run {dry_run}: cannot write {p.stem}.eml "
                                              f"({exc.strerror or exc})") from None
                     continue
+                assert settings is not None  # a real send
                 if conn is None:
                     conn = _connect(settings)
                 try:

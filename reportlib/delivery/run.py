@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.months import month_label, resolve_month
+from reportlib.data.source import DataSource
 from reportlib.reports.registry import ALL_REPORTS, CLIENT_REPORT, TITLES
 
 DEFAULT_RENDERER = "reportlib.reports.render:render_html"
@@ -75,7 +76,7 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "x"
 
 
-def plan_jobs(month: str, reports: Iterable[str], clients: Iterable[tuple[str, str]] | None, *,
+def plan_jobs(month: str, reports: Iterable[str], clients: Iterable[tuple[str, str | None]] | None, *,
               data: str, params_file: str | None) -> list[Job]:
     """The notebook executions for `reports` (client reviews once per (client_id, client_name)).
 
@@ -589,7 +590,8 @@ class _Publisher:
             old = self.entries.get(job.key)
             previous = old if old and old.get("status") == "ok" else (old or {}).get("previous")
             html_name = previous.get("html") if isinstance(previous, dict) else None
-            if isinstance(html_name, str) and _HREF.fullmatch(html_name) and (self.dir / html_name).is_file():
+            if (isinstance(previous, dict) and isinstance(html_name, str) and _HREF.fullmatch(html_name)
+                    and (self.dir / html_name).is_file()):
                 entry["previous"] = {k: v for k, v in previous.items() if k != "previous"}
         return entry
 
@@ -875,14 +877,14 @@ def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, wor
             "cwd": str(notebooks_dir),
         }
         own = pool is None
-        if own:
-            pool = WorkerPool(pool_size(workers, len(jobs), log), notebooks_dir=notebooks_dir,
-                              renderer=renderer, warm=reuse_kernels, reports={j.report for j in jobs})
+        workers_pool = pool if pool is not None else WorkerPool(
+            pool_size(workers, len(jobs), log), notebooks_dir=notebooks_dir, renderer=renderer,
+            warm=reuse_kernels, reports={j.report for j in jobs})
         try:
-            _execute_all(ordered, payload, notebooks_dir, pool, publisher, result, progress, log)
+            _execute_all(ordered, payload, notebooks_dir, workers_pool, publisher, result, progress, log)
         finally:
             if own:
-                pool.close()
+                workers_pool.close()
             shutil.rmtree(tmp, ignore_errors=True)
     result.entries.sort(key=_sort_key)
     result.write_failed = publisher.write_failed
@@ -919,9 +921,9 @@ def _execute_all(ordered: list[Job], payload: dict, notebooks_dir: Path, pool: W
                 bar.write(f"reportlib run: {who} failed: {entry['error']}", file=log)
             bar.update(1)
             if bar.disable:  # no terminal bar (cron, systemd, a log): one plain line per finished report
-                from reportlib.core import progress
+                from reportlib.core import progress as steps
 
-                progress.log_finished(f"rendered {j.report}" + (f" {j.client_id}" if j.client_id else ""),
+                steps.log_finished(f"rendered {j.report}" + (f" {j.client_id}" if j.client_id else ""),
                                       float(res.get("seconds") or 0.0), bar.n, len(ordered), entry["status"])
     except BaseException:
         pool.close(cancel=True)
@@ -981,9 +983,9 @@ def select_reports(reports: list[str] | None, clients: str | list[str] | None, p
     return [r for r in ALL_REPORTS if r in chosen], clients
 
 
-def _client_list(src, clients: Any) -> list[tuple[str, str]]:
+def _client_list(src: DataSource, clients: Any) -> list[tuple[str, str | None]]:
     frame = src.frame("clients")
-    known = {str(c): (None if n is None or n != n else str(n))
+    known: dict[str, str | None] = {str(c): (None if n is None or n != n else str(n))
              for c, n in zip(frame["client_id"], frame["client_name"])}
     if clients in (None, "all") or clients == ["all"]:
         return sorted(known.items())

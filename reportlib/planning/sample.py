@@ -1530,7 +1530,7 @@ def _plan_tables(cfg: SampleConfig, cal: _Calendar, days: _Days, lam_f: np.ndarr
     ratio = speed.reshape(len(GROUPS), n_days, SLOTS)
     plan_rows, staff_rows = [], []
     absent_cell = np.zeros((n_days, SLOTS))
-    if days.absent_rows is not None and len(days.absent_rows):
+    if days.absent_rows is not None and days.absent_frac is not None and len(days.absent_rows):
         np.add.at(absent_cell, days.day[days.absent_rows], days.absent_frac.astype(float))
     on_all = staffed.reshape(len(GROUPS), n_days, SLOTS).sum(axis=0)
     for g in (G_PHONE, G_CHAT):

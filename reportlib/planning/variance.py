@@ -86,7 +86,7 @@ def shapley3(f: Any, plan: Sequence[np.ndarray], actual: Sequence[np.ndarray]) -
         for corner in corners:
             if corner[k]:
                 continue
-            with_k = tuple(1 if j == k else corner[j] for j in range(3))
+            with_k = (1 if k == 0 else corner[0], 1 if k == 1 else corner[1], 1 if k == 2 else corner[2])
             size = sum(corner)  # how many other factors already switched
             weight = 1.0 / 3.0 if size in (0, 2) else 1.0 / 6.0
             phi = phi + weight * (v[with_k] - v[corner])

@@ -13,10 +13,9 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from reportlib.reports import charts
-from reportlib.reports import narrative
+from reportlib.core.settings import MetricSettings
 from reportlib.planning import staffing
-from reportlib.reports import views
+from reportlib.reports import charts, narrative, views
 
 ALL = "(all)"  # the "no filter" choice of every selector
 
@@ -80,10 +79,10 @@ def selection_kpis(source: Any, params: Mapping[str, Any], *, period: str, chann
     else:
         from reportlib.metrics import contacts as metrics
 
-        th = dict(sl_threshold_s=float(params.get("sl_threshold_s", 30)),
-                  sl_definition=str(params.get("sl_definition", "offered")))
-        k = metrics.interval_kpis(t, grain=grain, by=["channel"], start=kw["start"], end=kw["end"], **th)
-        total = metrics.interval_kpis(t, grain=None, by=["channel"], start=kw["start"], end=kw["end"], **th)
+        ms = MetricSettings.from_params(params)
+        th = dict(sl_threshold_s=ms.sl_threshold_s, sl_definition=ms.sl_definition)
+        k = metrics.interval_kpis(t, grain=grain, by=["channel"], start=kw["start"], end=kw["end"], **th)  # type: ignore[arg-type]
+        total = metrics.interval_kpis(t, grain=None, by=["channel"], start=kw["start"], end=kw["end"], **th)  # type: ignore[arg-type]
     if by_team:
         for frame in (k, total):
             frame["abandon_rate"] = float("nan")

@@ -229,8 +229,8 @@ def show_what_if(report: Mapping[str, Any]) -> None:
     """The preset scenarios in one chart with plotly's own selector (works without a kernel)."""
     base = FR.scenario_fte(report)
     sc = scenarios(report)
-    views.show(charts.scenario_chart(list(base.index), {k: {"FTE needed": v} for k, v in sc.items()},
-                                     baseline={"As planned": sc["As planned"]}, unit="fte",
+    views.show(charts.scenario_chart(list(base.index), {k: {"FTE needed": list(v)} for k, v in sc.items()},
+                                     baseline={"As planned": list(sc["As planned"])}, unit="fte",
                                      title=f"FTE needed per week by scenario ({MODEL_LABELS[report['staffing_model']]})",
                                      control_label="Scenario"))
 

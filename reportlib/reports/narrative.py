@@ -341,7 +341,7 @@ def _fmt_cell(value: Any, fmt: Formatter | None, currency: str) -> tuple[str, bo
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}", True
     if isinstance(value, (float, np.floating)):
-        return (f"{float(value):,.2f}" if abs(value) < 100 else f"{float(value):,.0f}"), True
+        return (f"{float(value):,.2f}" if abs(float(value)) < 100 else f"{float(value):,.0f}"), True
     if isinstance(value, pd.Timestamp):
         return (value.strftime("%Y-%m-%d") if value == value.normalize() else value.strftime("%Y-%m-%d %H:%M")), False
     if isinstance(value, pd.Period):
@@ -712,10 +712,11 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
             if d:
                 drivers[t.key] = d
     labor = next((t for t in tiles if t.key == "labor_cost"), None)
-    if labor is not None and not is_missing(labor.target) and labor.target:
+    if labor is not None and labor.value is not None and not is_missing(labor.target) and labor.target:
         gap = relative_change(labor.value, labor.target)
-        drivers["labor_cost"] = f"{format_value(abs(labor.value - labor.target), 'currency', currency)} " \
-                                f"({abs(gap) * 100:.1f}%) {'over' if gap > 0 else 'under'} budget"
+        if gap is not None:
+            drivers["labor_cost"] = f"{format_value(abs(labor.value - labor.target), 'currency', currency)} " \
+                                    f"({abs(gap) * 100:.1f}%) {'over' if gap > 0 else 'under'} budget"
     cpc = next((t for t in tiles if t.key == "cost_per_contact"), None)
     if cpc is not None and not is_missing(cpc.delta_prev):
         lc = relative_change(hist.loc[cur, "labor_cost"], hist.loc[prev, "labor_cost"])
