@@ -136,7 +136,7 @@ def test_failed_notebook_is_not_rendered(tmp_path):
     src = tmp_path / "f.ipynb"
     nbformat.write(nb, str(src))
     out = tmp_path / "f.out.ipynb"
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="boom"):
         render.execute(src, out, {}, timeout=60)
     with pytest.raises(ReportlibError, match="did not run to the end"):
         render.render_html(out, "Failed")

@@ -172,7 +172,7 @@ def test_13_03_two_processes_filling_one_cache_are_safe(tmp_path, monkeypatch):
             barrier = manager.Barrier(2)
             with ctx.Pool(2) as pool:
                 results = pool.starmap(_validate_in_child, [(str(folder), barrier)] * 2)
-        for errors, warnings, err in results:
+        for errors, _warnings, err in results:
             assert errors == [] and err == "", (errors, err)
         for table in ("contacts", "clients", "agents"):
             parquet, _ = entries(cache, table)

@@ -4,6 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reportlib.cli import main
+from reportlib.data.load import open_source
+from reportlib.core.params import load_params
+from reportlib.planning.sample import SURGE_QUEUE, surge_days
 from reportlib.planning import variance as va
 from reportlib.reports import plan_vs_actual as pva
 from reportlib.planning.staffing import erlang_a_service_level
@@ -137,10 +141,6 @@ def test_staffing_not_measured_is_null_and_the_rest_still_adds_up():
 
 # --- the sample operation: a realistic plan and the story built into it -------------------------------
 
-from reportlib.cli import main
-from reportlib.data.load import open_source
-from reportlib.core.params import load_params
-from reportlib.planning.sample import SURGE_QUEUE, surge_days
 
 SMALL = ["--start", "2025-01", "--months", "3", "--agents", "40", "--clients", "10"]
 MONTH = "2025-03"  # the sample's last month: the generated Debit Card surge is in it

@@ -454,11 +454,11 @@ def _smallest_passing(passes: Callable[[np.ndarray, np.ndarray], np.ndarray], st
         if not open_.any():
             return hi
         idx = np.flatnonzero(open_)
-        l, h, s, m = lo[idx], hi[idx], step[idx], lo_measured[idx]
-        cand = np.where(np.isinf(h), l + s, np.where(m, np.floor((l + h) / 2.0), np.maximum(h - s, l + 1.0)))
+        low, h, s, m = lo[idx], hi[idx], step[idx], lo_measured[idx]
+        cand = np.where(np.isinf(h), low + s, np.where(m, np.floor((low + h) / 2.0), np.maximum(h - s, low + 1.0)))
         ok = passes(cand, idx)
         hi[idx] = np.where(ok, cand, h)
-        lo[idx] = np.where(ok, l, cand)
+        lo[idx] = np.where(ok, low, cand)
         lo_measured[idx] = m | ~ok
         step[idx] = s * 2.0
     raise UsageError("required agents: the search did not converge (target too close to 1?)")

@@ -221,7 +221,9 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape:
         ns = _num(out["scheduled_agents"])
         has = np.isfinite(ns) & measured_n
         if has.any():
-            sub = lambda a: a[has]
+            def sub(a: np.ndarray) -> np.ndarray:
+                return a[has]
+
             first, second = _split_staffing(
                 lambda v, h, n: erlang_a_service_level(
                     n, v, h, np.tile(interval_s[has], len(v) // has.sum()), np.tile(answer[has], len(v) // has.sum()),
