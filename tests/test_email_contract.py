@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from reportlib.data import load
-from reportlib.reports import narrative
+from reportlib.reports import queries
 from reportlib.metrics import sla
 from reportlib.core.params import load_params
 
@@ -68,9 +68,9 @@ def test_unknown_clients_get_the_default_threshold():
 
 def test_email_row_equals_the_sla_reports_terms(opened):
     params, src = opened
-    k = narrative.contact_kpis(src, params, grain=None, by=["channel"], start=f"{MONTH}-01", end="2025-04-01")
+    k = queries.contact_kpis(src, params, grain=None, by=["channel"], start=f"{MONTH}-01", end="2025-04-01")
     email = k[k["channel"] == "email"].iloc[0]
-    comp = narrative.compliance(src, params, MONTH)
+    comp = queries.compliance(src, params, MONTH)
     terms = comp[(comp["channel"] == "email") & comp["threshold_h"].notna()]
     assert len(terms) == len(src.frame("clients"))  # every sample client has an email term
     assert email["answered_within_threshold"] == terms["numerator"].sum()
@@ -82,13 +82,13 @@ def test_email_row_equals_the_sla_reports_terms(opened):
 
 def test_every_view_shows_the_same_email_figure(opened, sample):
     params, src = opened
-    k = narrative.contact_kpis(src, params, grain=None, by=["channel"], start=f"{MONTH}-01", end="2025-04-01")
+    k = queries.contact_kpis(src, params, grain=None, by=["channel"], start=f"{MONTH}-01", end="2025-04-01")
     want = float(k.loc[k["channel"] == "email", "service_level"].iloc[0])
     # the pack's "By channel" table and the explore month view
-    hist = narrative.channel_history(src, params, "2025-01", MONTH)
+    hist = queries.channel_history(src, params, "2025-01", MONTH)
     assert float(hist[(hist["month"] == MONTH) & (hist["channel"] == "email")]["service_level"].iloc[0]) == pytest.approx(want)
     assert hist.loc[hist["channel"] == "email", "asa_s"].isna().all()
-    monthly = narrative.contact_kpis(src, params, grain="month", by=["channel"], start=f"{MONTH}-01", end="2025-04-01")
+    monthly = queries.contact_kpis(src, params, grain="month", by=["channel"], start=f"{MONTH}-01", end="2025-04-01")
     assert float(monthly.loc[monthly["channel"] == "email", "service_level"].iloc[0]) == pytest.approx(want)
     # the CLI
     out = subprocess.run([sys.executable, "-m", "reportlib", "kpis", "--data", str(sample), "--month", MONTH,
@@ -98,8 +98,8 @@ def test_every_view_shows_the_same_email_figure(opened, sample):
     assert rows["email"]["asa_s"] is None and rows["email"]["abandon_rate"] is None
     # a client review: that client's email terms
     cid = str(src.frame("clients")["client_id"].iloc[0])
-    mine = narrative.channel_history(src.for_client(cid), params, "2025-01", MONTH)
-    comp = narrative.compliance(src, params, MONTH)
+    mine = queries.channel_history(src.for_client(cid), params, "2025-01", MONTH)
+    comp = queries.compliance(src, params, MONTH)
     term = comp[(comp["client_id"] == cid) & (comp["channel"] == "email")].iloc[0]
     row = mine[(mine["month"] == MONTH) & (mine["channel"] == "email")].iloc[0]
     assert row["answered_within_threshold"] == term["numerator"]

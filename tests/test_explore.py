@@ -9,7 +9,7 @@ import pytest
 
 from reportlib.reports import charts
 from reportlib.reports import explore
-from reportlib.reports import narrative
+from reportlib.reports import narrative, queries
 from reportlib.reports import views
 
 
@@ -73,7 +73,7 @@ def test_half_hours_do_not_join_across_nights(ctx):
 
 def test_email_in_explore_is_the_contract_measure(ctx):
     sel = explore.selection_kpis(ctx.source, ctx.params, period="2025-02")
-    k = narrative.contact_kpis(ctx.source, ctx.params, grain=None, by=["channel"], start="2025-02-01", end="2025-03-01")
+    k = queries.contact_kpis(ctx.source, ctx.params, grain=None, by=["channel"], start="2025-02-01", end="2025-03-01")
     e = sel.total.set_index("channel").loc["email"]
     assert e["service_level"] == pytest.approx(k.set_index("channel").loc["email", "service_level"])
     assert math.isnan(e["asa_s"])

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from reportlib.reports import narrative as n
+from reportlib.reports import queries as q
 
 
 @pytest.mark.parametrize("value,unit,expected", [
@@ -142,7 +143,7 @@ def test_compliance_by_client_counts_misses_and_penalties():
          "goal": 0.8, "actual": np.nan, "met": pd.NA, "penalty_at_risk": 0.0},
     ])
     comp["met"] = comp["met"].astype("boolean")
-    out = n.compliance_by_client(comp).set_index("client_id")
+    out = q.compliance_by_client(comp).set_index("client_id")
     assert list(out.index) == ["A", "B", "C"]  # the client with a miss first
     assert out.loc["A", "missed"] == 1 and out.loc["A", "judged"] == 2 and out.loc["A", "penalty_at_risk"] == 20.0
     assert out.loc["A", "status"] == "red" and out.loc["A", "worst_term"] == "phone service level 80% in 30 s: 70.0%"
@@ -150,7 +151,7 @@ def test_compliance_by_client_counts_misses_and_penalties():
     assert out.loc["C", "status"] is None and out.loc["C", "judged"] == 0
     # a missed term without a monthly fee puts an unknown amount at risk, not zero
     comp.loc[0, "penalty_at_risk"] = np.nan
-    assert np.isnan(n.compliance_by_client(comp).set_index("client_id").loc["A", "penalty_at_risk"])
+    assert np.isnan(q.compliance_by_client(comp).set_index("client_id").loc["A", "penalty_at_risk"])
 
 
 def test_compliance_trend_per_month_by_hand():
@@ -167,13 +168,13 @@ def test_compliance_trend_per_month_by_hand():
         row("2025-02", "A", True), row("2025-02", "B", True),
     ])
     hist["met"] = hist["met"].astype("boolean")
-    t = n.compliance_trend(hist)
+    t = q.compliance_trend(hist)
     assert list(t.index) == ["2025-01", "2025-02"]
     assert t.loc["2025-01", "clients_met"] == pytest.approx(1 / 2)  # A of A and B (C not judged)
     assert t.loc["2025-01", "terms_met"] == pytest.approx(3 / 4)
     assert t.loc["2025-01", "terms_missed"] == 1 and t.loc["2025-01", "penalty_at_risk"] == 30.0
     assert t.loc["2025-02", "clients_met"] == 1.0 and t.loc["2025-02", "terms_missed"] == 0
-    assert n.compliance_trend(hist.iloc[0:0]).empty
+    assert q.compliance_trend(hist.iloc[0:0]).empty
 
 
 def test_calendar_spans_merge_runs_and_numbered_events():
@@ -193,19 +194,19 @@ def test_qa_history_by_month():
     qa = pd.DataFrame({"evaluated_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-03", "2024-12-31"]),
                        "score": [80.0, 90.0, 70.0, 10.0], "critical_error": [False, True, False, True],
                        "agent_id": ["a", "b", "a", "a"]})
-    out = n.qa_history(qa, "2025-01", "2025-02").set_index("month")
+    out = q.qa_history(qa, "2025-01", "2025-02").set_index("month")
     assert out.loc["2025-01", "evaluations"] == 2 and out.loc["2025-01", "qa_mean"] == 85.0
     assert out.loc["2025-01", "critical_errors"] == 1
     assert out.loc["2025-02", "qa_mean"] == 70.0 and "2024-12" not in out.index
 
 
 def test_met_status_and_roster_history():
-    s = n.met_status(pd.Series([True, False, pd.NA], dtype="boolean"))
+    s = q.met_status(pd.Series([True, False, pd.NA], dtype="boolean"))
     assert list(s) == ["green", "red", None]
     derived = pd.DataFrame({"hire_date": pd.to_datetime(["1999-01-03"]), "termination_date": [pd.NaT], "fte": [np.nan]})
-    assert not n.roster_has_history(derived)
+    assert not q.roster_has_history(derived)
     hr = derived.assign(fte=[1.0])
-    assert n.roster_has_history(hr)
+    assert q.roster_has_history(hr)
 
 
 def _tiny_source(tmp_path):
@@ -248,7 +249,7 @@ def test_monthly_summary_against_hand_computed_figures(tmp_path):
                   {"key": "email_sl", "name": "Email in time", "unit": "share", "target": 0.9},
                   {"key": "labor_cost", "name": "Labor cost", "unit": "currency", "target": "budget"},
               ]}}
-    s = n.monthly_summary(src, params, "2025-04")
+    s = q.monthly_summary(src, params, "2025-04")
     tiles = {t["key"]: t for t in s["tiles"]}
     # April, phone + chat: offered 4 (the 3 s abandon is short), answered within 30 s: k1, k5 -> 2/4
     assert tiles["service_level"]["value"] == pytest.approx(0.5)
@@ -305,17 +306,17 @@ def test_a_clients_figures_from_the_shared_all_client_pass_equal_those_from_its_
     view = full.for_client(client)
     first, last = "2025-01", "2025-03"
     pairs = [
-        (n.channel_history(view, params, first, last), n.channel_history(alone, params, first, last)),
-        (n.channel_history(view, params, first, last, by=()), n.channel_history(alone, params, first, last, by=())),
-        (n.email_history(view, params, first, last, 12.0), n.email_history(alone, params, first, last, 12.0)),
-        (n.compliance(view, params, last), n.compliance(alone, params, last)),
-        (n.compliance_history(view, params, first, last), n.compliance_history(alone, params, first, last)),
+        (q.channel_history(view, params, first, last), q.channel_history(alone, params, first, last)),
+        (q.channel_history(view, params, first, last, by=()), q.channel_history(alone, params, first, last, by=())),
+        (q.email_history(view, params, first, last, 12.0), q.email_history(alone, params, first, last, 12.0)),
+        (q.compliance(view, params, last), q.compliance(alone, params, last)),
+        (q.compliance_history(view, params, first, last), q.compliance_history(alone, params, first, last)),
     ]
     for got, want in pairs:
         assert len(want) > 0
         pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
     start, end = pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-01")
-    pd.testing.assert_series_equal(n.contact_reasons(view, start, end), n.contact_reasons(alone, start, end))
+    pd.testing.assert_series_equal(q.contact_reasons(view, start, end), q.contact_reasons(alone, start, end))
     # the all-client pass is remembered on the full source: a second client's view reuses it
     calls = []
     from reportlib.metrics import sla
@@ -323,13 +324,13 @@ def test_a_clients_figures_from_the_shared_all_client_pass_equal_those_from_its_
     real = sla.compliance_history
     try:
         sla.compliance_history = lambda *a, **k: calls.append(1) or real(*a, **k)
-        other = n.compliance(full.for_client("C003"), params, last)
+        other = q.compliance(full.for_client("C003"), params, last)
     finally:
         sla.compliance_history = real
     assert calls == [] and set(other["client_id"]) == {"C003"}
     # and what comes back is the caller's own copy
     other.loc[:, "actual"] = -1.0
-    assert (n.compliance(full.for_client("C003"), params, last)["actual"] != -1.0).any()
+    assert (q.compliance(full.for_client("C003"), params, last)["actual"] != -1.0).any()
 
 
 def test_attrition_tiles_compare_with_last_month_and_last_year_by_hand():

@@ -85,6 +85,8 @@ def test_failed_notebook_keeps_previous_good_version_and_others_finish(project, 
     assert _run(project) == 0
     first = capsys.readouterr()
     assert str(month_dir / "index.html") in first.out
+    # no terminal: one plain line per finished report, counting done of total
+    assert "(1 of 6)" in first.err and "(6 of 6)" in first.err and "(0 of 6)" not in first.err
     manifest = json.loads((month_dir / "manifest.json").read_text())
     entries = {(e["report"], e["client_id"]): e for e in manifest["reports"]}
     assert set(entries) == {("team_performance", None), ("sla", None), ("monthly_pack", None),

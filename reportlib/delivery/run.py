@@ -924,7 +924,7 @@ def _execute_all(ordered: list[Job], payload: dict, notebooks_dir: Path, pool: W
                 from reportlib.core import progress as steps
 
                 steps.log_finished(f"rendered {j.report}" + (f" {j.client_id}" if j.client_id else ""),
-                                      float(res.get("seconds") or 0.0), bar.n, len(ordered), entry["status"])
+                                      float(res.get("seconds") or 0.0), len(result.entries), len(ordered), entry["status"])
     except BaseException:
         pool.close(cancel=True)
         raise

@@ -36,7 +36,7 @@ Definitions (docs/definitions.md#contact-kpis):
 - escalation_rate, transfer_rate: true / handled contacts with a known value.
 
 Email rows of every report, explore and `reportlib kpis --by channel` are replaced by the contract
-measure (`reportlib.narrative.contact_kpis` with `reportlib.sla.email_contract_counts`): first
+measure (`reportlib.reports.queries.contact_kpis` with `reportlib.metrics.sla.email_contract_counts`): first
 response within each client's contract threshold in business hours; speed of answer and abandon
 rate are left empty for email. This module's own `contact_kpis` (no parameters) uses wait_s (time to first response, in wall-clock seconds) against the same
 threshold as the other channels; an open email is offered and not answered, so it counts as missed

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.planning.staffing import service_targets  # the report's targets (public here too)
 from reportlib.planning.forecast import (
     FORECAST_COLUMNS,
     ForecastConfig,
@@ -103,21 +104,7 @@ def channel_totals(forecast: pd.DataFrame) -> pd.DataFrame:
     return g[FORECAST_COLUMNS]
 
 
-DEFAULT_SERVICE_TARGETS = {"phone": {"target_sl": 0.8, "answer_s": 30.0}, "chat": {"target_sl": 0.8, "answer_s": 60.0}}
 STAFFING_MODELS = ("erlang_c", "erlang_a")
-
-
-def service_targets(cap: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
-    """Service targets per live channel from capacity.yaml's `service_targets`: {channel: {target_sl (share),
-    answer_s (s)}}; a channel or a key not given takes DEFAULT_SERVICE_TARGETS (phone 80% in 30 s, chat 80%
-    in 60 s)."""
-    given = dict((cap or {}).get("service_targets") or {})
-    out = {}
-    for ch in sorted(set(DEFAULT_SERVICE_TARGETS) | set(given)):
-        t = dict(DEFAULT_SERVICE_TARGETS.get(ch, DEFAULT_SERVICE_TARGETS["phone"]))
-        t.update({k: float(v) for k, v in dict(given.get(ch) or {}).items() if k in ("target_sl", "answer_s")})
-        out[ch] = t
-    return out
 
 
 def staffing_model(cap: Mapping[str, Any] | None) -> str:

@@ -40,13 +40,14 @@ written here on top of scipy's special functions; nothing below re-implements a 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import special as sc
 
 from reportlib.core.errors import UsageError
+from reportlib.core.params import default_params
 
 MODELS = ("erlang_c", "erlang_a")
 _TINY = 1e-250  # below this a regularized incomplete gamma is replaced by its series form (see _log_m)
@@ -964,4 +965,24 @@ def plan_hours(plan: pd.DataFrame, shrinkage: float = 0.0, interval_minutes: flo
         g["scheduled_hours"] = g["agent_hours"] / (1.0 - shrinkage)
         g["fte"] = g["scheduled_hours"] / per_fte
         out["day" if key == "date" else "week"] = g
+    return out
+
+
+def service_targets(capacity: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Service targets per live channel: {channel: {target_sl (share 0..1), answer_s (seconds)}}.
+
+    From capacity.yaml's `service_targets` (`capacity` is that parameter set); a channel or a key it does
+    not give takes the shipped parameters/capacity.yaml value (phone 80% in 30 s, chat 80% in 60 s), a
+    channel the shipped file does not name takes phone's. UsageError names a value that is not a number.
+    """
+    defaults = dict((default_params().get("capacity") or {}).get("service_targets") or {})
+    given = dict((capacity or {}).get("service_targets") or {})
+    out: dict[str, dict[str, float]] = {}
+    for ch in sorted(set(defaults) | set(given)):
+        merged = {**dict(defaults.get(ch) or defaults.get("phone") or {}), **dict(given.get(ch) or {})}
+        try:
+            out[ch] = {k: float(merged[k]) for k in ("target_sl", "answer_s")}
+        except (KeyError, TypeError, ValueError):
+            raise UsageError(f"capacity.service_targets.{ch} needs target_sl (a share) and answer_s (seconds), "
+                             f"got {given.get(ch)!r}") from None
     return out

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.planning.staffing import erlang_a_service_level, estimate_patience
+from reportlib.planning.staffing import erlang_a_service_level, estimate_patience, service_targets
 
 KEYS = ["channel", "queue"]
 BY_CHOICES = ("queue", "day", "week")
@@ -381,25 +381,9 @@ class Variance:
 
 
 def service_thresholds(params: Mapping[str, Any]) -> dict[str, float]:
-    """Seconds within which a contact counts as answered in time, per live channel (capacity.service_targets)."""
-    targets = dict((params.get("capacity") or {}).get("service_targets") or {})
-    out = {}
-    for ch in LIVE_CHANNELS:
-        t = targets.get(ch) or {}
-        value = t.get("answer_s", params.get("sl_threshold_s", 30))
-        try:
-            out[ch] = float(value)
-        except (TypeError, ValueError):
-            raise UsageError(f"capacity.service_targets.{ch}.answer_s must be seconds, got {value!r}") from None
-    return out
-
-
-def service_targets(params: Mapping[str, Any]) -> dict[str, dict[str, float]]:
-    """{channel: {target_sl (share), answer_s (s)}} for phone and chat from the parameters."""
-    targets = dict((params.get("capacity") or {}).get("service_targets") or {})
-    answer = service_thresholds(params)
-    return {ch: {"target_sl": float((targets.get(ch) or {}).get("target_sl", 0.8)), "answer_s": answer[ch]}
-            for ch in LIVE_CHANNELS}
+    """Seconds within which a contact counts as answered in time, per live channel (staffing.service_targets)."""
+    targets = service_targets(params.get("capacity"))
+    return {ch: targets[ch]["answer_s"] for ch in LIVE_CHANNELS}
 
 
 def actual_intervals(source: Any, start: Any, end: Any, minutes: int, answer_s: Mapping[str, float],
@@ -544,7 +528,7 @@ def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: 
                                        dtype=float) if len(pat) else np.array([])
         try:
             plan, plan_source = plan_from_vintage(vint, month, hist.rename(columns={"offered": "volume"}),
-                                                  aht[["channel", "queue", "aht_s"]], service_targets(params),
+                                                  aht[["channel", "queue", "aht_s"]], service_targets(params.get("capacity")),
                                                   pat[["channel", "queue", "patience_s"]], minutes)
         except ReportlibError as exc:
             raise ReportlibError(f"no interval_plan table in {source.location}, and the forecast vintages cannot "

@@ -2,7 +2,7 @@
 
 `selection_kpis` and `what_if_table` return data (tested without a browser); `show_selection` and
 `show_what_if` display them; `contacts_explorer` and `what_if_explorer` build the ipywidgets the
-notebook shows. Every figure comes from reportlib.narrative.contact_kpis (email rows on the contract
+notebook shows. Every figure comes from reportlib.reports.queries.contact_kpis (email rows on the contract
 measure, as in every report) and reportlib.staffing.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 
 from reportlib.core.settings import MetricSettings
 from reportlib.planning import staffing
-from reportlib.reports import charts, narrative, views
+from reportlib.reports import charts, queries, views
 
 ALL = "(all)"  # the "no filter" choice of every selector
 
@@ -74,8 +74,8 @@ def selection_kpis(source: Any, params: Mapping[str, Any], *, period: str, chann
     p = pd.Period(period, freq="M")
     kw = dict(start=p.start_time, end=(p + 1).start_time, sl_definition=sl_def, by=["channel"])
     if has_contacts:
-        k = narrative.contact_kpis(source, params, grain=grain, contacts=t, **kw)
-        total = narrative.contact_kpis(source, params, grain=None, contacts=t, **kw)
+        k = queries.contact_kpis(source, params, grain=grain, contacts=t, **kw)
+        total = queries.contact_kpis(source, params, grain=None, contacts=t, **kw)
     else:
         from reportlib.metrics import contacts as metrics
 

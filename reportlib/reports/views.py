@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from reportlib.reports import charts
-from reportlib.reports import narrative
+from reportlib.reports import narrative, queries
 from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.data.source import DataSource
 from reportlib.core.params import DEFAULT_TIMEZONE
@@ -259,7 +259,7 @@ class ReportContext:
     @property
     def currency(self) -> str:
         """Currency symbol from parameters/reports.yaml (default $)."""
-        return str(narrative.report_settings(self.params)["currency"])
+        return str(queries.report_settings(self.params)["currency"])
 
     # -- tables --
     def has(self, *tables: str) -> bool:

@@ -1,0 +1,613 @@
+"""Report figures over a data source: the monthly summary's history and tiles, KPIs by channel with email's
+own measure, SLA compliance, intraday service level and contact reasons.
+
+Each function takes a `DataSource` and parameters and returns a frame (or the summary dict); results every
+report of a batch needs are computed once for all clients and remembered on the source
+(`DataSource.memo`), and a client's view keeps its own rows. Formatting lives in `reports.narrative`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.params import deep_merge, default_params
+from reportlib.data.source import DataSource
+from reportlib.core.months import month_label
+from reportlib.reports.narrative import Tile, commentary, format_change, format_value, is_missing, make_tile, relative_change, share_phrase
+
+
+# --- the monthly summary (tiles + commentary), shared by the monthly pack and the e-mail body -------
+
+# tile key -> key of the same figure in goals.yaml (for `target: goal`)
+GOAL_KEYS = {"aht_s": "aht_s", "csat_top2": "csat", "fcr": "fcr", "adherence": "adherence"}
+
+HISTORY_COLUMNS = ["month", "offered", "handled", "service_level", "abandon_rate", "asa_s", "aht_s", "fcr",
+                   "csat_top2", "escalation_rate", "email_received", "email_sl", "labor_cost", "budget",
+                   "cost_per_contact", "occupancy", "shrinkage", "adherence", "headcount_end",
+                   "monthly_attrition", "annualized_attrition"]
+
+
+def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The `reports` parameter set (parameters/reports.yaml), each tile completed from `tile_defaults`.
+
+    Every default lives in the shipped parameters/reports.yaml (`default_params`), which `params["reports"]`
+    overlays (a list such as `tiles` replaces the default list); a tile given only a key
+    and a target takes its name, unit and direction from `tile_defaults[key]`. UsageError names a tile
+    whose key has no defaults and no unit.
+    """
+    rep = deep_merge(default_params()["reports"], dict((params or {}).get("reports") or {}))
+    defaults = rep.get("tile_defaults") or {}
+    tiles = []
+    for t in rep.get("tiles") or []:
+        tile = {"key": t.get("key"), **(defaults.get(t.get("key")) or {}), **t}
+        if "unit" not in tile or "name" not in tile:
+            raise UsageError(f"parameter reports.tiles: tile {t.get('key')!r} has no name or unit and no "
+                             f"tile_defaults entry (keys: {', '.join(defaults)})")
+        tiles.append(tile)
+    rep["tiles"] = tiles
+    return rep
+
+
+def roster_has_history(agents: pd.DataFrame | None) -> bool:
+    """True when a roster carries HR history (hire dates plus terminations or FTE/cost), not just ids seen in calls."""
+    if agents is None or not len(agents):
+        return False
+    hires = agents["hire_date"].notna().any() if "hire_date" in agents else False
+    term = agents["termination_date"].notna().any() if "termination_date" in agents else False
+    fte = agents["fte"].notna().any() if "fte" in agents else False
+    return bool(hires and (term or fte))
+
+
+def params_key(params: Mapping[str, Any] | None) -> str:
+    """A short stable digest of a parameter set, for remembering results computed under it."""
+    import hashlib
+    import json
+
+    text = json.dumps(params or {}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _one_client(source: DataSource, compute_all: Callable[[Any], pd.DataFrame]) -> pd.DataFrame | None:
+    """For a client's view (load.ClientSource) of a source with contacts: compute_all(parent) (every client,
+    grouped by client_id, remembered on the parent) narrowed to this client's rows; None otherwise.
+
+    A per-client batch thus aggregates once for all clients. The rows equal those computed over the
+    client's data alone (tests/test_narrative.py): every aggregate here groups by client_id and reads
+    nothing across clients (repeat contacts are looked for within the client).
+    """
+    parent, client_id = source.parent, source.client_id
+    if parent is None or client_id is None or not parent.has("contacts"):
+        return None
+    every = compute_all(parent)
+    mine = every[every["client_id"].astype(str) == str(client_id)]
+    return mine.drop(columns="client_id").reset_index(drop=True)
+
+
+def _channel_counts(source: DataSource, params: Mapping[str, Any], start: pd.Timestamp, end: pd.Timestamp,
+                    by: Sequence[str] = ("channel",)) -> pd.DataFrame | None:
+    """Monthly count sums by `by` from contacts (or intervals when there are none); None without either.
+
+    Remembered on the source: the monthly pack asks for the same queue counts once per headline figure.
+    """
+    from reportlib.metrics import contacts as metrics
+
+    th = float(params.get("sl_threshold_s", 30))
+    sa = float(params.get("short_abandon_s", 5))
+
+    def compute() -> pd.DataFrame | None:
+        if source.has("contacts"):
+            return metrics.contact_counts(source.table("contacts"), grain="month", by=list(by), start=start,
+                                          end=end, sl_threshold_s=th, short_abandon_s=sa, with_repeat=False)
+        if source.has("intervals"):
+            return metrics.interval_counts(source.table("intervals"), grain="month", by=list(by), start=start,
+                                           end=end, sl_threshold_s=th)
+        return None
+
+    return source.memo(("channel_counts", pd.Timestamp(start), pd.Timestamp(end), tuple(by), th, sa), compute)
+
+
+def email_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any,
+                  threshold_h: float, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Email first response within `threshold_h` business hours per month (sla.email_first_response, one pass).
+
+    Emails still open are judged at the later of the last month's end and the data's latest arrival
+    (for a client's view, the whole source's latest arrival: the best witness of when the data was taken). Columns: month (YYYY-MM), [by], received,
+    responded_within, missed, pending, service_level (0..1), mean_response_business_h.
+    """
+    from reportlib.metrics import sla
+
+    first = pd.Period(str(first_month), freq="M")
+    last = pd.Period(str(last_month), freq="M")
+    by = tuple(by)
+    if "client_id" not in by:
+        mine = _one_client(source, lambda p: email_history(p, params, first, last, threshold_h, ("client_id", *by)))
+        if mine is not None:
+            return mine
+
+    def compute() -> pd.DataFrame:
+        t = source.table("contacts")
+        t = t.mutate(_month=t.arrived_at.truncate("M"))
+        e = sla.email_first_response(t, start=first.start_time, end=(last + 1).start_time, threshold_h=threshold_h,
+                                     calendar=sla.business_calendar(params), by=["_month", *by],
+                                     tz=source.tz)
+        e.insert(0, "month", pd.to_datetime(e.pop("_month")).dt.to_period("M").astype(str))
+        return e
+
+    return source.memo(("email_history", str(first), str(last), float(threshold_h), by,
+                                params_key(params)), compute)
+
+
+def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
+    """One row per month (YYYY-MM) from first to last with every headline KPI (shares 0..1, seconds, currency).
+
+    Missing where the source cannot give a figure (no agent_activity: no cost or workforce; intervals
+    only: no CSAT/FCR; no HR roster: no attrition).
+    """
+    from reportlib.metrics import contacts as metrics
+
+    first = pd.Period(str(first_month), freq="M")
+    last = pd.Period(str(last_month), freq="M")
+    months = pd.period_range(first, last, freq="M")
+    start, end = first.start_time, (last + 1).start_time
+    rep = report_settings(params)
+    sl_def = str(params.get("sl_definition", "offered"))
+    out = pd.DataFrame({"month": [str(m) for m in months]})
+    out = out.reindex(columns=HISTORY_COLUMNS)
+    out["month"] = [str(m) for m in months]
+    out = out.set_index("month")
+
+    counts = _channel_counts(source, params, start, end)
+    if counts is not None and len(counts):
+        counts = counts.assign(month=pd.to_datetime(counts["period"]).dt.to_period("M").astype(str))
+        queue_ch = counts[counts["channel"].isin(rep["queue_channels"])]
+        rt = metrics.rollup_counts(queue_ch, ["month"]).set_index("month")
+        if len(rt):
+            k = metrics.kpis_from_counts(rt.reset_index(), sl_def).set_index("month")
+            for c in ("service_level", "abandon_rate", "asa_s"):
+                out.loc[k.index.intersection(out.index), c] = k[c]
+        ra = metrics.rollup_counts(counts, ["month"])
+        ka = metrics.kpis_from_counts(ra, sl_def).set_index("month")
+        for c in ("offered", "handled", "aht_s", "fcr", "csat_top2", "escalation_rate"):
+            out.loc[ka.index.intersection(out.index), c] = ka[c]
+
+    if source.has("contacts"):
+        e = email_history(source, params, first, last, float(rep["email_threshold_h"]))
+        for _, row in e.iterrows():
+            if row["month"] in out.index and row["received"] > 0:
+                out.loc[row["month"], "email_received"] = row["received"]
+                out.loc[row["month"], "email_sl"] = row["service_level"]
+
+    agents = source.frame("agents") if source.has("agents") else None
+    if source.has("agent_activity") and agents is not None:
+        from reportlib.metrics import cost
+        from reportlib.metrics import workforce
+
+        act = source.frame("agent_activity")
+        lc = cost.labor_cost(act, agents, grain="month", start=start, end=end)
+        if len(lc):
+            lc = lc.assign(month=pd.to_datetime(lc["period"]).dt.to_period("M").astype(str)).set_index("month")
+            out.loc[lc.index.intersection(out.index), "labor_cost"] = lc["labor_cost"]
+        budget = (params or {}).get("budget")
+        if budget:
+            for m in out.index:
+                try:
+                    out.loc[m, "budget"] = cost.monthly_budget(budget, m)
+                except Exception:  # no budget line for that month: left missing
+                    pass
+        wf = workforce.workforce_kpis(act, grain="month", by=[], start=start, end=end)
+        if len(wf):
+            wf = wf.assign(month=pd.to_datetime(wf["period"]).dt.to_period("M").astype(str)).set_index("month")
+            for c in ("occupancy", "shrinkage", "adherence"):
+                out.loc[wf.index.intersection(out.index), c] = wf[c]
+        handled = pd.to_numeric(out["handled"], errors="coerce")
+        lab = pd.to_numeric(out["labor_cost"], errors="coerce")
+        out["cost_per_contact"] = (lab / handled.where(handled > 0)).astype("float64")
+
+    if roster_has_history(agents):
+        from reportlib.metrics import attrition
+
+        att = attrition.monthly_attrition(agents, first, last)
+        att = att.set_index(att["month"].astype(str))
+        out.loc[att.index.intersection(out.index), "headcount_end"] = att["headcount_end"]
+        out.loc[att.index.intersection(out.index), "monthly_attrition"] = att["monthly_rate"]
+        out.loc[att.index.intersection(out.index), "annualized_attrition"] = att["annualized_rate"]
+
+    out = out.reset_index()
+    for c in HISTORY_COLUMNS[1:]:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    return out[HISTORY_COLUMNS]
+
+
+def _queue_driver(source: DataSource, params: Mapping[str, Any], month: pd.Period, metric: str,
+                  channels: Sequence[str]) -> str | None:
+    """The queue that moved `metric` most from last month, in words (volume change and its own move)."""
+    from reportlib.metrics import contacts as metrics
+
+    prev = month - 1
+    counts = _channel_counts(source, params, prev.start_time, (month + 1).start_time, by=("channel", "queue"))
+    if counts is None or not len(counts):
+        return None
+    counts = counts[counts["channel"].isin(channels)]
+    counts = counts.assign(month=pd.to_datetime(counts["period"]).dt.to_period("M").astype(str))
+    sl_def = str(params.get("sl_definition", "offered"))
+    q = metrics.kpis_from_counts(metrics.rollup_counts(counts, ["month", "queue"]), sl_def)
+    now = q[q["month"] == str(month)].set_index("queue")
+    before = q[q["month"] == str(prev)].set_index("queue")
+    weight_col = "handled" if metric in ("aht_s", "fcr", "csat_top2") else "offered"
+    if not len(now) or not len(before):
+        return None
+    w_now = now[weight_col] / now[weight_col].sum()
+    w_before = (before[weight_col] / before[weight_col].sum()).reindex(now.index).fillna(0.0)
+    v_now = now[metric]
+    v_before = before[metric].reindex(now.index)
+    contrib = (w_now * v_now - w_before * v_before.fillna(0.0)).dropna()
+    if not len(contrib):
+        return None
+    queue = contrib.abs().idxmax()
+    vol_now, vol_before = float(now.loc[queue, "offered"]), float(before["offered"].get(queue, np.nan))
+    unit = "seconds" if metric.endswith("_s") else "share"
+    label = {"service_level": "service level", "abandon_rate": "abandon rate", "asa_s": "speed of answer",
+             "aht_s": "handle time", "fcr": "first-contact resolution", "csat_top2": "satisfaction"}[metric]
+    rc = relative_change(vol_now, vol_before)
+    d = None if is_missing(v_before.get(queue)) or is_missing(v_now.get(queue)) else float(v_now[queue] - v_before[queue])
+    move = None
+    if d is not None:
+        amount = format_change(abs(d), unit, signed=False).replace(" pts", " points")
+        if abs(d) < (0.0005 if unit == "share" else 0.5):
+            move = f"{label} held steady at {format_value(v_now[queue], unit)}"
+        else:
+            move = f"{label} {'rose' if d > 0 else 'fell'} {amount} to {format_value(v_now[queue], unit)}"
+    if rc is not None and move:
+        return f"{queue} volume was {share_phrase(rc)} last month and its {move}"
+    if move:
+        return f"in {queue}, {move}"
+    if rc is not None:
+        return f"{queue} volume was {share_phrase(rc)} last month"
+    return None
+
+
+def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -> dict[str, Any]:
+    """The monthly pack's first screen as data: KPI tiles (dicts) and plain-language commentary.
+
+    Returns {"month", "month_label", "tiles": [ {name, value, unit, target, status, delta_prev,
+    delta_yoy, higher_is_better, key, ...} ], "commentary": [str], "history": DataFrame (13 months)}.
+    Every string is plain text: escape it before putting it in HTML.
+    """
+    m = pd.Period(str(month), freq="M")
+    rep = report_settings(params)
+    currency = str(rep["currency"])
+    hist = kpi_history(source, params, m - 12, m).set_index("month")
+    cur, prev, yoy = str(m), str(m - 1), str(m - 12)
+    tiles: list[Tile] = []
+    for cfg in rep["tiles"]:
+        key = cfg["key"]
+        if key not in hist.columns:
+            continue
+        val = hist.loc[cur, key]
+        target = cfg.get("target")
+        note = None
+        if target == "goal":  # the team goal in parameters/goals.yaml (defaults)
+            target = ((params or {}).get("goals") or {}).get("defaults", {}).get(GOAL_KEYS.get(key, key))
+        if target == "budget":
+            target = hist.loc[cur, "budget"]
+            if is_missing(target):
+                note = "No budget set for this month"
+        tile = make_tile(cfg.get("name", key), val, cfg.get("unit", "number"), target=target,
+                         prev=hist.loc[prev, key], yoy=hist.loc[yoy, key],
+                         higher_is_better=bool(cfg.get("higher_is_better", True)),
+                         amber=float(cfg.get("amber", 0.05)), amber_abs=cfg.get("amber_abs"),
+                         prev_label=(m - 1).strftime("%b %Y"), yoy_label=(m - 12).strftime("%b %Y"),
+                         key=key, note=note)
+        if tile.value is None:
+            continue  # the source cannot give this figure: no empty tile on the first screen
+        tiles.append(tile)
+
+    if not any(t.key == "service_level" for t in tiles) and not is_missing(hist.loc[cur, "offered"]):
+        # a source without waits (an interval export of arrivals only): show the volume at least
+        tiles.insert(0, make_tile("Contacts offered", hist.loc[cur, "offered"], "count", prev=hist.loc[prev, "offered"],
+                                  yoy=hist.loc[yoy, "offered"], prev_label=(m - 1).strftime("%b %Y"),
+                                  yoy_label=(m - 12).strftime("%b %Y"), key="offered"))
+    drivers: dict[str, str] = {}
+    for t in tiles:
+        if t.key in ("service_level", "abandon_rate", "asa_s", "aht_s", "csat_top2") and not is_missing(t.delta_prev):
+            chans = rep["queue_channels"] if t.key in ("service_level", "abandon_rate", "asa_s") else ["phone", "chat", "email"]
+            d = _queue_driver(source, params, m, t.key, chans)
+            if d:
+                drivers[t.key] = d
+    labor = next((t for t in tiles if t.key == "labor_cost"), None)
+    if labor is not None and labor.value is not None and not is_missing(labor.target) and labor.target:
+        gap = relative_change(labor.value, labor.target)
+        if gap is not None:
+            drivers["labor_cost"] = f"{format_value(abs(labor.value - labor.target), 'currency', currency)} " \
+                                    f"({abs(gap) * 100:.1f}%) {'over' if gap > 0 else 'under'} budget"
+    cpc = next((t for t in tiles if t.key == "cost_per_contact"), None)
+    if cpc is not None and not is_missing(cpc.delta_prev):
+        lc = relative_change(hist.loc[cur, "labor_cost"], hist.loc[prev, "labor_cost"])
+        hc = relative_change(hist.loc[cur, "handled"], hist.loc[prev, "handled"])
+        if lc is not None and hc is not None:
+            drivers["cost_per_contact"] = (f"labor cost {'rose' if lc > 0 else 'fell'} {abs(lc) * 100:.1f}% while "
+                                           f"handled contacts {'rose' if hc > 0 else 'fell'} {abs(hc) * 100:.1f}%")
+    lines = commentary(tiles, drivers, currency=currency, limit=5)
+    return {
+        "month": cur,
+        "month_label": month_label(m),
+        "tiles": [t.as_dict() for t in tiles],
+        "commentary": lines,
+        "history": hist.reset_index(),
+    }
+
+
+def tile_config(params: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The tile settings (name, unit, target, direction) for a KPI key; {} when not configured."""
+    return next((dict(t) for t in report_settings(params)["tiles"] if t.get("key") == key), {})
+
+
+def met_status(met: pd.Series) -> pd.Series:
+    """True/False/NA 'met' flags as 'green'/'red'/None for table colouring."""
+    return met.map(lambda v: None if is_missing(v) else ("green" if bool(v) else "red")).astype(object)
+
+
+def email_thresholds(source: Any, params: Mapping[str, Any]) -> dict[str, float]:
+    """client_id -> its contract's email first-response threshold in business hours (sla.email_thresholds);
+    empty when the source has no clients table or the parameters no SLA profiles."""
+    from reportlib.metrics import sla
+
+    if not source.has("clients"):
+        return {}
+    try:
+        profiles = sla.profiles_from_params(params)
+    except ReportlibError:
+        return {}
+    return sla.email_thresholds(source.frame("clients"), profiles)
+
+
+def email_contract(contacts: Any, source: Any, params: Mapping[str, Any], *, keys: Sequence[str],
+                   start: Any, end: Any) -> pd.DataFrame:
+    """sla.email_contract_counts over `contacts` (a table with the `keys` columns) with each client's
+    contract threshold from the source's clients table and parameters (report default otherwise)."""
+    from reportlib.metrics import sla
+
+    return sla.email_contract_counts(
+        contacts, keys=keys, thresholds_h=email_thresholds(source, params),
+        default_threshold_h=float(report_settings(params)["email_threshold_h"]), start=start, end=end,
+        calendar=sla.business_calendar(params), tz=getattr(source, "tz", None) or params.get("timezone"))
+
+
+def contact_kpis(source: Any, params: Mapping[str, Any], *, grain: str | None = "month", by: Sequence[str] = (),
+                 start: Any = None, end: Any = None, contacts: Any = None, sl_threshold_s: float | None = None,
+                 sl_definition: str | None = None) -> pd.DataFrame:
+    """Contact KPIs (metrics.KPI_COLUMNS) as every view shows them: metrics.contact_kpis, and when `by`
+    includes channel, email rows carrying first response within each client's contract threshold in
+    business hours (the SLA report's figure) with speed of answer and abandon rate empty.
+
+    `contacts` narrows the source's contacts table (a filtered ibis table); the source gives the
+    agents (for team/site groups), the clients and the time zone. Falls back to interval KPIs when the
+    source has no contacts. Shares 0..1, times in seconds.
+    """
+    from reportlib.metrics import contacts as metrics
+    from reportlib.metrics import sla
+
+    th = float(sl_threshold_s if sl_threshold_s is not None else params.get("sl_threshold_s", 30))
+    sl_def = str(sl_definition or params.get("sl_definition", "offered"))
+    by = list(by)
+    if contacts is None and not source.has("contacts"):
+        return metrics.kpis_for_source(source, grain=grain, by=by, start=start, end=end, sl_threshold_s=th,
+                                       sl_definition=sl_def)
+    t = contacts if contacts is not None else source.table("contacts")
+    agents = source.table("agents") if any(c in metrics.AGENT_COLUMNS for c in by) and source.has("agents") else None
+    k = metrics.contact_kpis(t, grain=grain, by=by, agents=agents, start=start, end=end, sl_threshold_s=th,
+                             sl_definition=sl_def, short_abandon_s=float(params.get("short_abandon_s", 5)))
+    if "channel" not in by or not (k["channel"] == "email").any():
+        return k
+    e = metrics.resolve_by(t, by, agents)
+    if grain is not None:
+        e = e.mutate(period=metrics.period_expr(e.arrived_at, grain))
+    keys = (["period"] if grain is not None else []) + by
+    email = email_contract(e, source, params, keys=keys, start=start, end=end)
+    return sla.apply_email_terms(k, email, keys)
+
+
+def channel_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any,
+                    by: Sequence[str] = ("channel",)) -> pd.DataFrame:
+    """Monthly KPIs (metrics.KPI_COLUMNS) per `by` group (channel by default), month as YYYY-MM.
+
+    Email rows carry first response within each client's contract threshold (see contact_kpis).
+    """
+    from reportlib.metrics import contacts as metrics
+    from reportlib.metrics import sla
+
+    first = pd.Period(str(first_month), freq="M")
+    last = pd.Period(str(last_month), freq="M")
+    by = tuple(by)
+    if "client_id" not in by:
+        mine = _one_client(source, lambda p: channel_history(p, params, first, last, ("client_id", *by)))
+        if mine is not None:
+            return mine
+
+    def compute() -> pd.DataFrame:
+        counts = _channel_counts(source, params, first.start_time, (last + 1).start_time, by=by)
+        if counts is None or not len(counts):
+            return pd.DataFrame(columns=["month", *by, *metrics.KPI_COLUMNS])
+        k = metrics.kpis_from_counts(counts, str(params.get("sl_definition", "offered")))
+        if "channel" in by and source.has("contacts") and (k["channel"] == "email").any():
+            t = source.table("contacts")
+            t = t.mutate(period=t.arrived_at.truncate("M"))
+            email = email_contract(t, source, params, keys=["period", *by], start=first.start_time,
+                                   end=(last + 1).start_time)
+            k = sla.apply_email_terms(k, email, ["period", *by])
+        k.insert(0, "month", pd.to_datetime(k.pop("period")).dt.to_period("M").astype(str))
+        return k
+
+    return source.memo(("channel_history", str(first), str(last), by, params_key(params)), compute)
+
+
+def compliance_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
+    """Every client's SLA terms for each month first..last (sla.compliance_history; month as YYYY-MM).
+
+    For a client's view of a source, that client's rows. Needs contacts and clients; raises
+    UsageError when the contracts in parameters/sla_contracts.yaml are missing or wrong.
+    """
+    from reportlib.metrics import sla
+
+    first, last = pd.Period(str(first_month), freq="M"), pd.Period(str(last_month), freq="M")
+    profiles = sla.profiles_from_params(params)  # raises before any data is read when contracts are missing
+    parent, client_id = source.parent, source.client_id
+    if parent is not None and client_id is not None:
+        try:
+            every = compliance_history(parent, params, first, last)
+        except UsageError:
+            pass  # another client's contract is wrong: judge this client on its own (its own error, if any)
+        else:
+            return every[every["client_id"].astype(str) == str(client_id)].reset_index(drop=True)
+    return source.memo(("compliance_history", str(first), str(last), params_key(params)),
+                       lambda: sla.compliance_history(source.table("contacts"), source.frame("clients"), profiles,
+                                                      str(first), str(last), calendar=sla.business_calendar(params),
+                                                      tz=source.tz))
+
+
+def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
+    """Per client from sla.evaluate_compliance rows: terms judged, missed, penalty at risk, worst miss, status.
+
+    status: 'red' when a term was missed, 'green' when every judged term was met, None when nothing
+    could be judged (no volume). worst_term is the missed term with the largest shortfall relative to
+    its goal, in words ('phone service level 80% in 30 s: 71.2%').
+    """
+    cols = ["client_id", "client_name", "sla_profile", "terms", "judged", "missed", "penalty_at_risk",
+            "worst_term", "status"]
+    if compliance is None or not len(compliance):
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for (cid, name, profile), g in compliance.groupby(["client_id", "client_name", "sla_profile"], dropna=False, sort=True):
+        met = g["met"]
+        judged = int(met.notna().sum())
+        missed_rows = g[met.notna() & (met == False)]  # noqa: E712 - pandas boolean NA-aware compare
+        worst = None
+        if len(missed_rows):
+            gap = (missed_rows["actual"] - missed_rows["goal"]).abs() / missed_rows["goal"].abs().replace(0, np.nan)
+            r = missed_rows.loc[gap.fillna(0).idxmax()]
+            unit = "seconds" if str(r["metric"]).endswith("_s") else ("number" if r["metric"] == "csat_mean" else "share")
+            worst = f"{r['term']}: {format_value(r['actual'], unit)}"
+        rows.append({
+            "client_id": cid, "client_name": name, "sla_profile": profile, "terms": int(len(g)),
+            "judged": judged, "missed": int(len(missed_rows)),
+            # missing when a term was missed but the client has no monthly_fee: unknown, not zero
+            "penalty_at_risk": float(pd.to_numeric(missed_rows["penalty_at_risk"], errors="coerce").sum(min_count=1))
+            if len(missed_rows) else 0.0,
+            "worst_term": worst,
+            "status": None if judged == 0 else ("red" if len(missed_rows) else "green"),
+        })
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["missed", "penalty_at_risk", "client_name"], ascending=[False, False, True],
+                           kind="stable").reset_index(drop=True)
+
+
+def compliance(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.DataFrame:
+    """Every client's SLA terms for one month (sla.evaluate_compliance's rows), taken from the 13-month
+    compliance_history ending that month, which the SLA report, the monthly pack and the client reviews share."""
+    m = pd.Period(str(month), freq="M")
+    history = compliance_history(source, params, m - 12, m)
+    return history[history["month"] == str(m)].drop(columns="month").reset_index(drop=True)
+
+
+def compliance_trend(history: pd.DataFrame) -> pd.DataFrame:
+    """Per month of compliance_history rows: clients_met (share of clients with a judged term that met
+    every term, 0..1), terms_met (share of judged terms met), terms_missed (count), penalty_at_risk
+    (currency; missing when no missed term had a fee). Indexed by month (YYYY-MM)."""
+    cols = ["clients_met", "terms_met", "terms_missed", "penalty_at_risk"]
+    rows = []
+    for month, c in (history.groupby("month", sort=True) if history is not None and len(history) else []):
+        summary = compliance_by_client(c)
+        judged = c[c["met"].notna()]
+        clients = summary[summary["status"].notna()]
+        rows.append({"month": month,
+                     "clients_met": (clients["status"] == "green").mean() if len(clients) else None,
+                     "terms_met": judged["met"].astype(bool).mean() if len(judged) else None,
+                     "terms_missed": float((~judged["met"].astype(bool)).sum()),
+                     "penalty_at_risk": summary["penalty_at_risk"].sum(min_count=1)})
+    return pd.DataFrame(rows, columns=["month", *cols]).set_index("month")
+
+
+def qa_history(qa: pd.DataFrame | None, first_month: Any, last_month: Any, by: Sequence[str] = ()) -> pd.DataFrame:
+    """QA per month (and group): evaluations, mean score (0..100) and critical errors."""
+    by = list(by)
+    cols = ["month", *by, "evaluations", "qa_mean", "critical_errors"]
+    if qa is None or not len(qa):
+        return pd.DataFrame(columns=cols)
+    q = qa.copy()
+    q["month"] = pd.to_datetime(q["evaluated_at"]).dt.to_period("M")
+    first, last = pd.Period(str(first_month), freq="M"), pd.Period(str(last_month), freq="M")
+    q = q[(q["month"] >= first) & (q["month"] <= last)]
+    q["critical"] = q["critical_error"].astype("boolean").fillna(False).astype(int)
+    out = q.groupby(["month", *by], dropna=False).agg(evaluations=("score", "size"), qa_mean=("score", "mean"),
+                                                        critical_errors=("critical", "sum")).reset_index()
+    out["month"] = out["month"].astype(str)
+    return out[cols]
+
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def intraday_service_level(source: DataSource, params: Mapping[str, Any], start: Any, end: Any,
+                           channels: Sequence[str] = ("phone",), minutes: int = 30,
+                           min_offered: float = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Service level (0..1) and offered by weekday x time of day over [start, end), pooled from counts.
+
+    Returns (service_level, offered) frames indexed Mon..Sun with 'HH:MM' columns; cells with fewer than
+    `min_offered` contacts are missing. Works from contacts or 30-minute-compatible intervals.
+    """
+    from reportlib.metrics import contacts as metrics
+
+    grain = f"{minutes}min"
+    th = float(params.get("sl_threshold_s", 30))
+    if source.has("contacts"):
+        counts = metrics.contact_counts(source.table("contacts"), grain=grain, by=["channel"], start=start, end=end,
+                                        sl_threshold_s=th, short_abandon_s=float(params.get("short_abandon_s", 5)),
+                                        with_repeat=False)
+    elif source.has("intervals"):
+        counts = metrics.interval_counts(source.table("intervals"), grain=grain, by=["channel"], start=start,
+                                         end=end, sl_threshold_s=th)
+    else:
+        return pd.DataFrame(), pd.DataFrame()
+    counts = counts[counts["channel"].isin(list(channels))]
+    if not len(counts):
+        return pd.DataFrame(), pd.DataFrame()
+    p = pd.to_datetime(counts["period"])
+    counts = counts.assign(weekday=p.dt.weekday, time=p.dt.strftime("%H:%M"))
+    roll = metrics.rollup_counts(counts, ["weekday", "time"])
+    roll["service_level"] = metrics.service_level_from_counts(roll, str(params.get("sl_definition", "offered")))
+    roll.loc[~(roll["offered"] >= min_offered), "service_level"] = np.nan
+    sl = roll.pivot(index="weekday", columns="time", values="service_level").sort_index()
+    offered = roll.pivot(index="weekday", columns="time", values="offered").sort_index()
+    sl.index = [WEEKDAYS[i] for i in sl.index]
+    offered.index = [WEEKDAYS[i] for i in offered.index]
+    keep = offered.columns[(offered.fillna(0) >= min_offered).any(axis=0)]
+    return sl[keep], offered[keep]
+
+
+def _reason_counts(source: DataSource, start: pd.Timestamp, end: pd.Timestamp, by: tuple[str, ...]) -> pd.DataFrame:
+    """Contacts per `by` group and reason arriving in [start, end), from the engine (remembered on the source)."""
+    def compute() -> pd.DataFrame:
+        t = source.table("contacts")
+        t = t.filter((t.arrived_at >= start) & (t.arrived_at < end))
+        return t.group_by([*by, "reason"]).aggregate(contacts=t.count()).to_pandas()
+
+    return source.memo(("reason_counts", start, end, by), compute)
+
+
+def contact_reasons(source: DataSource, start: Any, end: Any) -> pd.Series:
+    """Contacts per reason arriving in [start, end), most frequent first (missing reasons as '(not given)')."""
+    if not source.has("contacts"):
+        return pd.Series(dtype="float64")
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    df = _one_client(source, lambda p: _reason_counts(p, start, end, ("client_id",)))
+    if df is None:
+        df = _reason_counts(source, start, end, ())
+    if not len(df) or df["reason"].isna().all():
+        return pd.Series(dtype="float64")
+    df["reason"] = df["reason"].fillna("(not given)")
+    df = df.sort_values(["contacts", "reason"], ascending=[False, True], kind="stable")
+    return df.set_index("reason")["contacts"].astype("float64")
