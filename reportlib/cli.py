@@ -178,7 +178,7 @@ def _open(args: argparse.Namespace):
     from reportlib.data.load import open_source
     from reportlib.core.params import data_location, load_params
 
-    params = load_params(getattr(args, "params", None))
+    params = load_params(getattr(args, "params", None), strict=True)
     return params, open_source(data_location(params, getattr(args, "data", None)), params["timezone"])
 
 

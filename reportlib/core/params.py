@@ -80,11 +80,13 @@ def deep_merge(base: dict, overlay: dict) -> dict:
     return out
 
 
-def load_params(overlay: str | Path | None = None, root: Path | None = None) -> dict:
+def load_params(overlay: str | Path | None = None, root: Path | None = None, strict: bool = False) -> dict:
     """All parameter sets: defaults.yaml at top level, every other parameters/NAME.yaml under key NAME.
 
     An overlay file (--params) is deep-merged on top; it may use the same layout
-    (top-level keys, and NAME: {...} for the other sets).
+    (top-level keys, and NAME: {...} for the other sets). With `strict`, an unknown top-level key
+    of the overlay is a UsageError naming the file and the key (for commands that do not run
+    `validate_params`, which lists every unknown key and wrong type at once).
     """
     root = root or project_root()
     pdir = root / "parameters"
@@ -100,7 +102,8 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None) -> 
         extra = _read_yaml(Path(overlay))
         if not isinstance(extra, dict):
             raise UsageError(f"parameter file {overlay} must hold a mapping of keys to values")
-        check_overlay_keys(extra, params, overlay)
+        if strict:
+            check_overlay_keys(extra, params, overlay)
         params = deep_merge(params, extra)
     params.setdefault("timezone", DEFAULT_TIMEZONE)
     return params
