@@ -71,34 +71,39 @@ def generate(path: Path, rows: int, seed: int = 3, chunk: int = 1_000_000) -> No
             ch = rng.choice(3, n, p=[0.6, 0.25, 0.15])  # phone, email, chat
             channel = np.array(["phone", "email", "chat"])[ch]
             u = rng.random(n)
-            outcome = np.where(ch == 1, np.where(u < 0.03, "open", "handled"),
-                               np.where(u < 0.11, "abandoned", "handled"))
+            outcome = np.where(
+                ch == 1, np.where(u < 0.03, "open", "handled"), np.where(u < 0.11, "abandoned", "handled")
+            )
             wait = np.where(ch == 1, rng.exponential(4 * 3600, n), rng.exponential(35, n))
             wait = np.where(outcome == "abandoned", rng.exponential(60, n), wait)
             handled = outcome == "handled"
             handle = np.where(handled, rng.lognormal(6.1, 0.5, n), np.nan)
             wait = np.where(outcome == "open", np.nan, np.round(wait, 1))
-            tri = lambda p: pa.array(np.where(handled, rng.random(n) < p, False),  # noqa: E731
-                                     mask=~handled | (rng.random(n) < 0.05))
+            tri = lambda p: pa.array(
+                np.where(handled, rng.random(n) < p, False),  # noqa: E731
+                mask=~handled | (rng.random(n) < 0.05),
+            )
             csat_mask = ~handled | (rng.random(n) > 0.15)
             caller_mask = rng.random(n) > 0.6
-            table = pa.table({
-                "contact_id": pa.array([f"K{i:09d}" for i in range(start, start + n)]),
-                "channel": pa.array(channel),
-                "queue": pa.array(queues[rng.integers(0, len(queues), n)]),
-                "client_id": pa.array(clients[rng.choice(40, n, p=client_w)]),
-                "arrived_at": pa.array(arrived.astype("datetime64[us]")),
-                "outcome": pa.array(outcome),
-                "wait_s": pa.array(wait, mask=np.isnan(wait)),
-                "handle_s": pa.array(np.round(handle, 1), mask=~handled),
-                "agent_id": pa.array(agents[rng.integers(0, len(agents), n)], mask=~handled),
-                "resolved_first_contact": tri(0.74),
-                "escalated": tri(0.05),
-                "transferred": tri(0.04),
-                "csat": pa.array(rng.choice(5, n, p=[0.04, 0.04, 0.08, 0.3, 0.54]) + 1, mask=csat_mask),
-                "reason": pa.array(reasons[rng.integers(0, len(reasons), n)]),
-                "caller_id": pa.array(np.char.add("P", rng.integers(0, 250_000, n).astype(str)), mask=caller_mask),
-            })
+            table = pa.table(
+                {
+                    "contact_id": pa.array([f"K{i:09d}" for i in range(start, start + n)]),
+                    "channel": pa.array(channel),
+                    "queue": pa.array(queues[rng.integers(0, len(queues), n)]),
+                    "client_id": pa.array(clients[rng.choice(40, n, p=client_w)]),
+                    "arrived_at": pa.array(arrived.astype("datetime64[us]")),
+                    "outcome": pa.array(outcome),
+                    "wait_s": pa.array(wait, mask=np.isnan(wait)),
+                    "handle_s": pa.array(np.round(handle, 1), mask=~handled),
+                    "agent_id": pa.array(agents[rng.integers(0, len(agents), n)], mask=~handled),
+                    "resolved_first_contact": tri(0.74),
+                    "escalated": tri(0.05),
+                    "transferred": tri(0.04),
+                    "csat": pa.array(rng.choice(5, n, p=[0.04, 0.04, 0.08, 0.3, 0.54]) + 1, mask=csat_mask),
+                    "reason": pa.array(reasons[rng.integers(0, len(reasons), n)]),
+                    "caller_id": pa.array(np.char.add("P", rng.integers(0, 250_000, n).astype(str)), mask=caller_mask),
+                }
+            )
             if writer is None:
                 schema = table.schema
                 writer = pq.ParquetWriter(tmp, schema)
@@ -156,8 +161,21 @@ def worker_pandas(path: str, repeat: int) -> dict:
     spec.loader.exec_module(ref)
     t0 = time.perf_counter()
     # the columns the reference uses (the engine, too, reads only the columns a query needs)
-    cols = ["channel", "queue", "client_id", "arrived_at", "outcome", "wait_s", "handle_s",
-            "resolved_first_contact", "escalated", "transferred", "csat", "reason", "caller_id"]
+    cols = [
+        "channel",
+        "queue",
+        "client_id",
+        "arrived_at",
+        "outcome",
+        "wait_s",
+        "handle_s",
+        "resolved_first_contact",
+        "escalated",
+        "transferred",
+        "csat",
+        "reason",
+        "caller_id",
+    ]
     df = pd.read_parquet(path, columns=cols)
     df["arrived_at"] = df["arrived_at"].astype("datetime64[ns]")
     load_s = time.perf_counter() - t0
@@ -170,9 +188,12 @@ def worker_pandas(path: str, repeat: int) -> dict:
 
 
 def run_worker(kind: str, path: Path, repeat: int) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--worker", kind, "--path", str(path),
-                           "--repeat", str(repeat)],
-                          capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, "--path", str(path), "--repeat", str(repeat)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{kind} worker failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -206,12 +227,15 @@ def render(rows: int, gen_s: float | None, engines: dict, pandas_: dict, rep_e: 
     ]
     for name in QUERIES:
         p = pandas_[name]
-        lines.append(f"| KPIs by {name} ({p['groups']:,} groups) | pandas | {p['seconds']:.1f} | "
-                     f"{p['cpu_seconds']:.1f} | | |")
+        lines.append(
+            f"| KPIs by {name} ({p['groups']:,} groups) | pandas | {p['seconds']:.1f} | {p['cpu_seconds']:.1f} | | |"
+        )
         for label, engine in engines.items():
             e = engine[name]
-            lines.append(f"| | {label} | {e['seconds']:.1f} | {e['cpu_seconds']:.1f} | "
-                         f"{p['seconds'] / e['seconds']:.1f}x | {p['cpu_seconds'] / e['cpu_seconds']:.1f}x |")
+            lines.append(
+                f"| | {label} | {e['seconds']:.1f} | {e['cpu_seconds']:.1f} | "
+                f"{p['seconds'] / e['seconds']:.1f}x | {p['cpu_seconds'] / e['cpu_seconds']:.1f}x |"
+            )
     mem = ", ".join(f"{label} {engine['peak_mb'] / 1024:.2f} GB" for label, engine in engines.items())
     lines += [
         "",
@@ -234,7 +258,7 @@ def write_docs(section: str) -> Path:
     if head in text:
         before, rest = text.split(head, 1)
         nxt = rest.find("\n## ")
-        after = rest[nxt + 1:] if nxt >= 0 else ""
+        after = rest[nxt + 1 :] if nxt >= 0 else ""
         text = before + section + ("\n" + after if after else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
@@ -281,7 +305,9 @@ def main() -> None:
         engine = engines[label] = run_worker("engine", store, args.repeat_engine)
         for name in QUERIES:
             e = engine[name]
-            print(f"{label:25s} {name:16s} {e['seconds']:7.2f} s  cpu {e['cpu_seconds']:7.2f} s  ({e['groups']:,} groups)")
+            print(
+                f"{label:25s} {name:16s} {e['seconds']:7.2f} s  cpu {e['cpu_seconds']:7.2f} s  ({e['groups']:,} groups)"
+            )
         print(f"{label:25s} peak memory {engine['peak_mb'] / 1024:.2f} GB")
     pandas_ = run_worker("pandas", path, args.repeat_pandas)
     for name in QUERIES:

@@ -49,8 +49,14 @@ def _floor_one(args: tuple[str, str, dict]) -> float:
 
     src, out, params = args
     t = time.perf_counter()
-    papermill.execute_notebook(src, out, parameters=params, progress_bar=False, kernel_name="python3",
-                               kernel_manager_class=_ipc_kernel_manager_class())
+    papermill.execute_notebook(
+        src,
+        out,
+        parameters=params,
+        progress_bar=False,
+        kernel_name="python3",
+        kernel_manager_class=_ipc_kernel_manager_class(),
+    )
     Path(out).with_suffix(".html").write_text(render_html(Path(out), "floor"), encoding="utf-8")
     return time.perf_counter() - t
 
@@ -76,7 +82,7 @@ def _write_docs(text: str) -> None:
         new = old.rstrip("\n") + "\n\n" + text
     else:
         nxt = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + (old[nxt + 1:] if nxt >= 0 else "")
+        new = old[:start] + text + (old[nxt + 1 :] if nxt >= 0 else "")
     path.parent.mkdir(exist_ok=True)
     path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
@@ -92,8 +98,8 @@ def main() -> int:
     ap.add_argument("--write-docs", action="store_true")
     a = ap.parse_args()
 
-    from reportlib.delivery import run
     from reportlib.core.params import data_location, load_params
+    from reportlib.delivery import run
     from reportlib.planning.sample import ensure_sample_at
 
     params = load_params()
@@ -116,17 +122,27 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="rl-bench-"))
     try:
         t = time.perf_counter()
-        result = run.run_month(month, params=params, data=data, clients=a.clients,
-                               reports=a.reports.split(",") if a.reports else None,
-                               out=tmp / "outputs", workers=a.workers, progress=False)
+        result = run.run_month(
+            month,
+            params=params,
+            data=data,
+            clients=a.clients,
+            reports=a.reports.split(",") if a.reports else None,
+            out=tmp / "outputs",
+            workers=a.workers,
+            progress=False,
+        )
         batch = time.perf_counter() - t
         n = len(result.entries)
         n_clients = sum(e["report"] == "client_review" for e in result.entries)
         per = {}
         for e in result.entries:
             per.setdefault(e["report"], []).append(e["seconds"] or 0.0)
-        print(f"batch: {n} notebooks ({n_clients} client reviews), {len(result.failed)} failed, "
-              f"{batch:.1f} s wall with {a.workers} workers", flush=True)
+        print(
+            f"batch: {n} notebooks ({n_clients} client reviews), {len(result.failed)} failed, "
+            f"{batch:.1f} s wall with {a.workers} workers",
+            flush=True,
+        )
         for e in result.failed:
             print(f"  failed: {e['report']} {e.get('client_id') or ''}: {e['error']}")
         for name, secs in per.items():
@@ -136,12 +152,18 @@ def main() -> int:
         for e in result.entries:
             if e.get("notebook"):
                 nb = nbformat.read(str(result.month_dir / e["notebook"]), as_version=4)
-                secs = sum(float((c.get("metadata", {}).get("papermill", {}) or {}).get("duration") or 0)
-                           for c in nb.cells if c.cell_type == "code")
+                secs = sum(
+                    float((c.get("metadata", {}).get("papermill", {}) or {}).get("duration") or 0)
+                    for c in nb.cells
+                    if c.cell_type == "code"
+                )
                 compute.setdefault(e["report"], []).append(secs)
         total_compute = sum(sum(v) for v in compute.values())
-        print(f"notebook cells: {total_compute:.1f} s of execution in total "
-              f"({total_compute / a.workers:.1f} s per worker)", flush=True)
+        print(
+            f"notebook cells: {total_compute:.1f} s of execution in total "
+            f"({total_compute / a.workers:.1f} s per worker)",
+            flush=True,
+        )
         floor = runner_floor = None
         if not a.skip_floor:
             # the same batch through `reportlib run`, every notebook replaced by the import-only one
@@ -150,17 +172,31 @@ def main() -> int:
             for name in {e["report"] for e in result.entries}:
                 _floor_notebook(nbs / f"{name}.ipynb")
             t = time.perf_counter()
-            run.run_month(month, params=params, data=data, clients=a.clients,
-                          reports=a.reports.split(",") if a.reports else None, out=tmp / "outputs-floor",
-                          workers=a.workers, notebooks_dir=nbs, progress=False)
+            run.run_month(
+                month,
+                params=params,
+                data=data,
+                clients=a.clients,
+                reports=a.reports.split(",") if a.reports else None,
+                out=tmp / "outputs-floor",
+                workers=a.workers,
+                notebooks_dir=nbs,
+                progress=False,
+            )
             runner_floor = time.perf_counter() - t
-            print(f"runner floor: the same {n} jobs through reportlib run with import-only notebooks: "
-                  f"{runner_floor:.1f} s", flush=True)
+            print(
+                f"runner floor: the same {n} jobs through reportlib run with import-only notebooks: "
+                f"{runner_floor:.1f} s",
+                flush=True,
+            )
             floor_dir = tmp / "floor"
             floor_dir.mkdir()
             floor = papermill_floor(n, a.workers, data, month, floor_dir)
-            print(f"papermill floor: {n} fresh-kernel runs of an import-only notebook + HTML, "
-                  f"{a.workers} workers: {floor:.1f} s", flush=True)
+            print(
+                f"papermill floor: {n} fresh-kernel runs of an import-only notebook + HTML, "
+                f"{a.workers} workers: {floor:.1f} s",
+                flush=True,
+            )
             print(f"ratio batch / papermill floor: {batch / floor:.2f}  (goal <= 1.5; batch goal < 120 s)")
             print(f"ratio runner floor / papermill floor: {runner_floor / floor:.2f}  (the runner's own overhead)")
     finally:
@@ -169,47 +205,70 @@ def main() -> int:
     if a.write_docs:
         cpu = os.cpu_count()
         lines = [
-            SECTION, "",
+            SECTION,
+            "",
             f"`python bench/bench_run.py --workers {a.workers}` on this {cpu}-core machine "
             f"(Python {platform.python_version()}), sample operation month {month}: "
             f"{n} notebooks ({n - n_clients} reports and {n_clients} client reviews). The machine is shared: "
             f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run, so every figure "
-            f"here is slower than on an idle machine.", "",
-            "| measure | seconds |", "|---|---|",
+            f"here is slower than on an idle machine.",
+            "",
+            "| measure | seconds |",
+            "|---|---|",
             f"| full batch (`reportlib run`, warm kernel per worker) | {batch:.1f} |",
         ]
-        lines += [f"| the notebooks' cells alone (sum of cell execution times / {a.workers} workers) | "
-                  f"{total_compute / a.workers:.1f} |"]
+        lines += [
+            f"| the notebooks' cells alone (sum of cell execution times / {a.workers} workers) | "
+            f"{total_compute / a.workers:.1f} |"
+        ]
         if floor:
-            lines += [f"| papermill floor: {n} fresh-kernel runs of an import-only notebook, rendered to HTML | {floor:.1f} |",
-                      f"| runner floor: the same {n} jobs through `reportlib run`, import-only notebooks | {runner_floor:.1f} |",
-                      f"| ratio batch / papermill floor | {batch / floor:.2f} |",
-                      f"| ratio runner floor / papermill floor | {runner_floor / floor:.2f} |"]
-        lines += ["", "Per report (seconds per notebook: wall time with rendering, and the cells' own execution):", "",
-                  "| report | notebooks | median wall | max wall | median cells |", "|---|---|---|---|---|"]
-        lines += [f"| {k} | {len(v)} | {statistics.median(v):.1f} | {max(v):.1f} | "
-                  f"{statistics.median(compute.get(k) or [0]):.1f} |" for k, v in per.items()]
-        lines += ["", "Goal: under 120 s, and at most 1.5x the papermill floor. The floor pays a kernel start "
-                  "and the imports for every notebook; `reportlib run` pays them once per worker (a warm kernel "
-                  "per worker, its namespace reset between notebooks; parameters `schedule.reuse_kernels`), "
-                  "so the runner floor shows the runner's own cost and the cells row what the notebooks "
-                  "themselves compute.", "",
-                  f"Where the time goes: the notebooks' cells need {total_compute / a.workers:.0f} s per worker; "
-                  f"the runner adds {batch - total_compute / a.workers:.0f} s on top (rendering each page with "
-                  f"plotly.js inlined, the namespace reset, writing files, and the two workers not finishing "
-                  f"together), against {floor or 0:.0f} s for the papermill floor alone. "
-                  + ("The 120 s goal therefore depends on the notebooks' own work (the largest rows above)."
-                     if total_compute / a.workers > 120 else ""), "",
-                  "What keeps the batch near the floor: (1) the figures every client review needs (monthly counts, "
-                  "email first response, contract terms for 13 months, contact reasons) are aggregated once for "
-                  "all clients per worker and remembered on the open data source (`Source.memo`, keyed by the "
-                  "parameters; the source itself is reused while its files are unchanged), so a client review "
-                  "only filters its client's rows; the SLA report's 13 months of contract terms are one pass, "
-                  "not 13; (2) each worker keeps its kernel client between notebooks, saving jupyter_client's "
-                  "kernel_info round trip and its 0.2 s wait for a quiet IOPub channel per notebook; (3) after "
-                  "the imports, `gc.freeze()` in kernel and worker keeps the libraries' objects out of every "
-                  "later garbage collection; (4) the HTML exporter and its templates are built once per worker.",
-                  ""]
+            lines += [
+                f"| papermill floor: {n} fresh-kernel runs of an import-only notebook, rendered to HTML | {floor:.1f} |",
+                f"| runner floor: the same {n} jobs through `reportlib run`, import-only notebooks | {runner_floor:.1f} |",
+                f"| ratio batch / papermill floor | {batch / floor:.2f} |",
+                f"| ratio runner floor / papermill floor | {runner_floor / floor:.2f} |",
+            ]
+        lines += [
+            "",
+            "Per report (seconds per notebook: wall time with rendering, and the cells' own execution):",
+            "",
+            "| report | notebooks | median wall | max wall | median cells |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {k} | {len(v)} | {statistics.median(v):.1f} | {max(v):.1f} | "
+            f"{statistics.median(compute.get(k) or [0]):.1f} |"
+            for k, v in per.items()
+        ]
+        lines += [
+            "",
+            "Goal: under 120 s, and at most 1.5x the papermill floor. The floor pays a kernel start "
+            "and the imports for every notebook; `reportlib run` pays them once per worker (a warm kernel "
+            "per worker, its namespace reset between notebooks; parameters `schedule.reuse_kernels`), "
+            "so the runner floor shows the runner's own cost and the cells row what the notebooks "
+            "themselves compute.",
+            "",
+            f"Where the time goes: the notebooks' cells need {total_compute / a.workers:.0f} s per worker; "
+            f"the runner adds {batch - total_compute / a.workers:.0f} s on top (rendering each page with "
+            f"plotly.js inlined, the namespace reset, writing files, and the two workers not finishing "
+            f"together), against {floor or 0:.0f} s for the papermill floor alone. "
+            + (
+                "The 120 s goal therefore depends on the notebooks' own work (the largest rows above)."
+                if total_compute / a.workers > 120
+                else ""
+            ),
+            "",
+            "What keeps the batch near the floor: (1) the figures every client review needs (monthly counts, "
+            "email first response, contract terms for 13 months, contact reasons) are aggregated once for "
+            "all clients per worker and remembered on the open data source (`Source.memo`, keyed by the "
+            "parameters; the source itself is reused while its files are unchanged), so a client review "
+            "only filters its client's rows; the SLA report's 13 months of contract terms are one pass, "
+            "not 13; (2) each worker keeps its kernel client between notebooks, saving jupyter_client's "
+            "kernel_info round trip and its 0.2 s wait for a quiet IOPub channel per notebook; (3) after "
+            "the imports, `gc.freeze()` in kernel and worker keeps the libraries' objects out of every "
+            "later garbage collection; (4) the HTML exporter and its templates are built once per worker.",
+            "",
+        ]
         _write_docs("\n".join(lines))
         print("wrote docs/benchmarks.md")
     return 1 if result.failed else 0

@@ -50,8 +50,17 @@ def year_of_intervals(seed: int = 1) -> pd.DataFrame:
         open_ = np.ones_like(business) if q in (0, 5, 8) else business
         shape = diurnal * week * season * day_noise * rng.lognormal(0.0, 0.05, size=hour.size) * open_
         calls = daily * shape / (diurnal * (hour >= 7) * (hour < 21)).reshape(365, 96).sum(axis=1).mean()
-        frames.append(pd.DataFrame({"queue": f"Q{q + 1}", "interval_start": starts, "calls": calls,
-                                    "aht_s": float(aht), "patience_s": float(patience)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "queue": f"Q{q + 1}",
+                    "interval_start": starts,
+                    "calls": calls,
+                    "aht_s": float(aht),
+                    "patience_s": float(patience),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -88,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sample", type=int, default=2000, help="intervals sampled for pyworkforce")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--repeat", type=int, default=5, help="timed runs of each call, ours and pyworkforce's (the best is kept)")
+    p.add_argument(
+        "--repeat", type=int, default=5, help="timed runs of each call, ours and pyworkforce's (the best is kept)"
+    )
     p.add_argument("--markdown", action="store_true", help="also print a markdown table for docs/benchmarks.md")
     args = p.parse_args(argv)
 
@@ -100,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     n = len(df)
     busy = np.flatnonzero(calls > 0)  # pyworkforce rejects zero transactions; ours gives 0 agents there
     load = calls * aht / INTERVAL_S
-    print(f"intervals: {n:,} ({df['queue'].nunique()} queues x 365 days x 96); with calls: {busy.size:,}; "
-          f"load up to {load.max():.1f} Erlangs; target {TARGET_SL:.0%} answered in {ANSWER_S:.0f} s")
+    print(
+        f"intervals: {n:,} ({df['queue'].nunique()} queues x 365 days x 96); with calls: {busy.size:,}; "
+        f"load up to {load.max():.1f} Erlangs; target {TARGET_SL:.0%} answered in {ANSWER_S:.0f} s"
+    )
 
     def best(fn):
         return timed(fn, args.repeat)
@@ -109,12 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     runs = {}
     for label, a in (("AHT per queue", aht), ("AHT per interval", aht_var)):
         c_agents, c_wall, c_cpu = best(lambda: required_agents(calls, a, INTERVAL_S, TARGET_SL, ANSWER_S))
-        a_agents, a_wall, a_cpu = best(lambda: required_agents(calls, a, INTERVAL_S, TARGET_SL, ANSWER_S,
-                                                               model="erlang_a", patience_s=pat))
+        a_agents, a_wall, a_cpu = best(
+            lambda: required_agents(calls, a, INTERVAL_S, TARGET_SL, ANSWER_S, model="erlang_a", patience_s=pat)
+        )
         runs[label] = (a, c_agents, c_wall, c_cpu, a_agents, a_wall, a_cpu)
-        print(f"reportlib, {label}: Erlang C {c_wall:.3f} s wall / {c_cpu:.3f} s CPU, "
-              f"Erlang A {a_wall:.3f} s wall / {a_cpu:.3f} s CPU; agent-intervals C {int(c_agents.sum()):,}, "
-              f"A {int(a_agents.sum()):,} ({a_agents.sum() / c_agents.sum() - 1:+.1%})")
+        print(
+            f"reportlib, {label}: Erlang C {c_wall:.3f} s wall / {c_cpu:.3f} s CPU, "
+            f"Erlang A {a_wall:.3f} s wall / {a_cpu:.3f} s CPU; agent-intervals C {int(c_agents.sum()):,}, "
+            f"A {int(a_agents.sum()):,} ({a_agents.sum() / c_agents.sum() - 1:+.1%})"
+        )
 
     rng = np.random.default_rng(args.seed + 1)
     sample = rng.choice(busy, size=min(args.sample, busy.size), replace=False)
@@ -124,42 +140,63 @@ def main(argv: list[str] | None = None) -> int:
         pw_wall, pw_cpu, checked = pw_wall + wall, pw_cpu + cpu, checked + sample.size
         agree = pw == c_agents[sample]
         agree_all &= bool(agree.all())
-        print(f"pyworkforce ErlangC, {label}: {wall:.3f} s wall / {cpu:.3f} s CPU for {sample.size:,} sampled "
-              f"intervals; same agents on {int(agree.sum()):,}/{sample.size:,}")
+        print(
+            f"pyworkforce ErlangC, {label}: {wall:.3f} s wall / {cpu:.3f} s CPU for {sample.size:,} sampled "
+            f"intervals; same agents on {int(agree.sum()):,}/{sample.size:,}"
+        )
         if not agree.all():
             bad = np.flatnonzero(~agree)[:10]
-            print(pd.DataFrame({"calls": calls[sample][bad], "aht_s": a[sample][bad],
-                                "reportlib": c_agents[sample][bad], "pyworkforce": pw[bad]}).to_string())
+            print(
+                pd.DataFrame(
+                    {
+                        "calls": calls[sample][bad],
+                        "aht_s": a[sample][bad],
+                        "reportlib": c_agents[sample][bad],
+                        "pyworkforce": pw[bad],
+                    }
+                ).to_string()
+            )
     # pyworkforce cannot take zero-call intervals (a caller would skip them): scale to those with calls.
     scaled_wall, scaled_cpu = pw_wall / checked * busy.size, pw_cpu / checked * busy.size
-    print(f"pyworkforce per interval: {pw_wall / checked * 1e6:.0f} us wall / {pw_cpu / checked * 1e6:.0f} us CPU "
-          f"-> {scaled_wall:.1f} s wall / {scaled_cpu:.1f} s CPU scaled to the {busy.size:,} intervals with calls")
+    print(
+        f"pyworkforce per interval: {pw_wall / checked * 1e6:.0f} us wall / {pw_cpu / checked * 1e6:.0f} us CPU "
+        f"-> {scaled_wall:.1f} s wall / {scaled_cpu:.1f} s CPU scaled to the {busy.size:,} intervals with calls"
+    )
     rows = []
     for label, (a, c_agents, c_wall, c_cpu, a_agents, a_wall, a_cpu) in runs.items():
         r_wall, r_cpu = scaled_wall / c_wall, scaled_cpu / c_cpu
         print(f"{label}: pyworkforce (scaled) / reportlib Erlang C = {r_wall:,.0f}x wall-clock, {r_cpu:,.0f}x CPU")
-        verdict = {"Erlang C < 1 s": c_wall < 1.0, ">= 100x pyworkforce (CPU)": r_cpu >= 100,
-                   "Erlang A < 5 s": a_wall < 5.0}
+        verdict = {
+            "Erlang C < 1 s": c_wall < 1.0,
+            ">= 100x pyworkforce (CPU)": r_cpu >= 100,
+            "Erlang A < 5 s": a_wall < 5.0,
+        }
         print(f"goals ({label}): " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in verdict.items()))
-        rows.append(f"| {label} | {c_wall:.3f} s ({c_cpu:.3f} s) | {a_wall:.3f} s ({a_cpu:.3f} s) | "
-                    f"{r_wall:,.0f}x ({r_cpu:,.0f}x) |")
+        rows.append(
+            f"| {label} | {c_wall:.3f} s ({c_cpu:.3f} s) | {a_wall:.3f} s ({a_cpu:.3f} s) | "
+            f"{r_wall:,.0f}x ({r_cpu:,.0f}x) |"
+        )
     print(f"agents agree on every sampled interval: {agree_all} ({checked:,} checked)")
     if args.markdown:
         import pyworkforce
         import scipy
 
         print()
-        print("| plan | reportlib Erlang C, wall (CPU) | reportlib Erlang A, wall (CPU) | Erlang C vs pyworkforce, wall (CPU) |")
+        print(
+            "| plan | reportlib Erlang C, wall (CPU) | reportlib Erlang A, wall (CPU) | Erlang C vs pyworkforce, wall (CPU) |"
+        )
         print("|---|---|---|---|")
         print("\n".join(rows))
         print()
-        print(f"pyworkforce {getattr(pyworkforce, '__version__', '0.5.1')} `ErlangC.required_positions`: "
-              f"{pw_wall / checked * 1e6:.0f} us wall ({pw_cpu / checked * 1e6:.0f} us CPU) per interval on "
-              f"{checked:,} sampled intervals, scaled to the {busy.size:,} intervals with calls: {scaled_wall:.1f} s "
-              f"({scaled_cpu:.1f} s CPU). Same agents on every sampled interval: {'yes' if agree_all else 'NO'}. "
-              f"Best of {args.repeat} runs; {platform.machine()}, Python {platform.python_version()}, "
-              f"numpy {np.__version__}, scipy {scipy.__version__}; load average at the start "
-              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.")
+        print(
+            f"pyworkforce {getattr(pyworkforce, '__version__', '0.5.1')} `ErlangC.required_positions`: "
+            f"{pw_wall / checked * 1e6:.0f} us wall ({pw_cpu / checked * 1e6:.0f} us CPU) per interval on "
+            f"{checked:,} sampled intervals, scaled to the {busy.size:,} intervals with calls: {scaled_wall:.1f} s "
+            f"({scaled_cpu:.1f} s CPU). Same agents on every sampled interval: {'yes' if agree_all else 'NO'}. "
+            f"Best of {args.repeat} runs; {platform.machine()}, Python {platform.python_version()}, "
+            f"numpy {np.__version__}, scipy {scipy.__version__}; load average at the start "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
+        )
     return 0
 
 

@@ -26,8 +26,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADER = ("contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id,"
-          "resolved_first_contact,escalated,transferred,csat,reason,caller_id")
+HEADER = (
+    "contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id,"
+    "resolved_first_contact,escalated,transferred,csat,reason,caller_id"
+)
 
 
 def generate(folder: Path, rows: int, seed: int = 7, chunk: int = 250_000) -> None:
@@ -39,16 +41,21 @@ def generate(folder: Path, rows: int, seed: int = 7, chunk: int = 250_000) -> No
     agents = [f"A{i:04d}" for i in range(400)]
     clients = [f"CL{i:03d}" for i in range(40)]
     with open(folder / "agents.csv", "w") as fh:
-        fh.write("agent_id,name,team,supervisor,site,role,hire_date,termination_date,termination_type,"
-                 "termination_reason,regretted,fte,hourly_cost\n")
-        fh.writelines(f"{a},Agent {i},Team {i % 20},Sup {i % 20},North,agent,2023-01-01,,,,,1,30\n" for i, a in enumerate(agents))
+        fh.write(
+            "agent_id,name,team,supervisor,site,role,hire_date,termination_date,termination_type,"
+            "termination_reason,regretted,fte,hourly_cost\n"
+        )
+        fh.writelines(
+            f"{a},Agent {i},Team {i % 20},Sup {i % 20},North,agent,2023-01-01,,,,,1,30\n" for i, a in enumerate(agents)
+        )
     with open(folder / "clients.csv", "w") as fh:
         fh.write("client_id,client_name,tier,sla_profile,monthly_fee\n")
         fh.writelines(f"{c},Client {c},gold,gold,10000\n" for c in clients)
     rng = np.random.default_rng(seed)
     queues = np.array(["Benefits Enrollment", "Import Files", "Debit Card", "Accounts", "Escalations"])
-    reasons = np.array(["Eligibility question", "Claim status", "Card replacement", "File upload",
-                        "HSA contribution", "COBRA notice"])
+    reasons = np.array(
+        ["Eligibility question", "Claim status", "Card replacement", "File upload", "HSA contribution", "COBRA notice"]
+    )
     tmp = folder / "contacts.csv.tmp"
     with open(tmp, "wb") as out:
         out.write((HEADER + "\n").encode())
@@ -64,21 +71,25 @@ def generate(folder: Path, rows: int, seed: int = 7, chunk: int = 250_000) -> No
             wait = np.round(rng.exponential(40, n), 1).astype(str)
             handle = np.where(handled, np.round(rng.gamma(3, 100, n), 1).astype(str), "")
             agent = np.where(handled, np.array(agents)[rng.integers(0, 400, n)], "")
-            table = pa.table({
-                "contact_id": ids,
-                "channel": np.array(["phone", "email", "chat"])[rng.integers(0, 3, n)],
-                "queue": queues[rng.integers(0, len(queues), n)],
-                "client_id": np.array(clients)[rng.integers(0, 40, n)],
-                "arrived_at": arrived,
-                "outcome": np.where(handled, "handled", "abandoned"),
-                "wait_s": wait, "handle_s": handle, "agent_id": agent,
-                "resolved_first_contact": np.where(handled, np.where(rng.random(n) < 0.7, "true", "false"), ""),
-                "escalated": np.where(rng.random(n) < 0.1, "true", "false"),
-                "transferred": np.where(rng.random(n) < 0.05, "true", "false"),
-                "csat": np.where(handled & (rng.random(n) < 0.3), rng.integers(1, 6, n).astype(str), ""),
-                "reason": reasons[rng.integers(0, len(reasons), n)],
-                "caller_id": np.char.add("p", np.char.zfill(rng.integers(0, 300_000, n).astype(str), 7)),
-            })
+            table = pa.table(
+                {
+                    "contact_id": ids,
+                    "channel": np.array(["phone", "email", "chat"])[rng.integers(0, 3, n)],
+                    "queue": queues[rng.integers(0, len(queues), n)],
+                    "client_id": np.array(clients)[rng.integers(0, 40, n)],
+                    "arrived_at": arrived,
+                    "outcome": np.where(handled, "handled", "abandoned"),
+                    "wait_s": wait,
+                    "handle_s": handle,
+                    "agent_id": agent,
+                    "resolved_first_contact": np.where(handled, np.where(rng.random(n) < 0.7, "true", "false"), ""),
+                    "escalated": np.where(rng.random(n) < 0.1, "true", "false"),
+                    "transferred": np.where(rng.random(n) < 0.05, "true", "false"),
+                    "csat": np.where(handled & (rng.random(n) < 0.3), rng.integers(1, 6, n).astype(str), ""),
+                    "reason": reasons[rng.integers(0, len(reasons), n)],
+                    "caller_id": np.char.add("p", np.char.zfill(rng.integers(0, 300_000, n).astype(str), 7)),
+                }
+            )
             buf = pa.BufferOutputStream()
             pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
             out.write(buf.getvalue().to_pybytes())
@@ -89,17 +100,24 @@ def run_validate(folder: Path, package_root: Path) -> tuple[float, float, int, s
     """(seconds, peak MB of the child, exit status, output) of one cold `validate` with `package_root` first on the path."""
     cache = Path(tempfile.mkdtemp(prefix="bench-validate-cache-"))
     env = dict(os.environ, PYTHONPATH=str(package_root), REPORTLIB_CACHE=str(cache))
-    code = ("import resource, subprocess, sys, time\n"
-            "t = time.perf_counter()\n"
-            "p = subprocess.run([sys.executable, '-m', 'reportlib', 'validate', '--data', sys.argv[1]],"
-            " capture_output=True, text=True)\n"
-            "s = time.perf_counter() - t\n"
-            "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-            "sys.stdout.write(f'{s} {rss} {p.returncode}\\n' + p.stdout + p.stderr)\n")
+    code = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run([sys.executable, '-m', 'reportlib', 'validate', '--data', sys.argv[1]],"
+        " capture_output=True, text=True)\n"
+        "s = time.perf_counter() - t\n"
+        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "sys.stdout.write(f'{s} {rss} {p.returncode}\\n' + p.stdout + p.stderr)\n"
+    )
     try:
         # cwd = the package root: `python -m` puts the cwd first on the path, ahead of PYTHONPATH
-        proc = subprocess.run([sys.executable, "-c", code, str(folder.resolve())], env=env, capture_output=True,
-                              text=True, cwd=package_root)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(folder.resolve())],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=package_root,
+        )
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     first, _, rest = proc.stdout.partition("\n")
@@ -125,8 +143,11 @@ def main() -> int:
     tmp = None
     if args.baseline:
         tmp = Path(tempfile.mkdtemp(prefix="bench-validate-base-"))
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "reportlib", "parameters"],
-                                 capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.baseline, "reportlib", "parameters"],
+            capture_output=True,
+            check=True,
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
         sides = {f"baseline {args.baseline}": tmp, "current": ROOT}
     results = {}

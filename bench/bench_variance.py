@@ -43,8 +43,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
-    from reportlib.data.load import open_source
     from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
     from reportlib.planning.variance import variance_for_source
 
     month = args.month
@@ -69,11 +69,15 @@ def main() -> None:
         inproc = time.perf_counter() - t0
         shutil.rmtree(cache, ignore_errors=True)
     best = lambda runs: min(runs, key=lambda r: r[0])
-    rows = [("reportlib variance --by day, warm cache", best(warm)),
-            ("reportlib variance --by day, cold cache (once)", best(cold)),
-            ("baseline: reportlib kpis, warm cache", best(base)),
-            (f"in process: variance_for_source ({len(res.intervals):,} intervals, {len(res.records)} records)",
-             (inproc, float("nan")))]
+    rows = [
+        ("reportlib variance --by day, warm cache", best(warm)),
+        ("reportlib variance --by day, cold cache (once)", best(cold)),
+        ("baseline: reportlib kpis, warm cache", best(base)),
+        (
+            f"in process: variance_for_source ({len(res.intervals):,} intervals, {len(res.records)} records)",
+            (inproc, float("nan")),
+        ),
+    ]
     load = os.getloadavg()[0]
     ratio = best(warm)[0] / best(base)[0]
     if args.markdown:
@@ -84,8 +88,10 @@ def main() -> None:
     else:
         for name, (sec, cpu) in rows:
             print(f"{name:<80} {sec:6.2f} s wall {cpu:6.2f} s CPU")
-        print(f"load average {load:.1f}; warm variance / kpis baseline: {ratio:.2f}x; goal: warm under 10 s "
-              f"({'met' if best(warm)[0] < 10 else 'NOT met'})")
+        print(
+            f"load average {load:.1f}; warm variance / kpis baseline: {ratio:.2f}x; goal: warm under 10 s "
+            f"({'met' if best(warm)[0] < 10 else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

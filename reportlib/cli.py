@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, NoReturn, Sequence
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -116,11 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None)
     s.add_argument("--month", type=_month, required=True)
     s.add_argument("--by", choices=["queue", "day", "week"], default="queue")
-    s.add_argument("--vintages", default=None, metavar="DIR",
-                   help="archived forecasts to plan from when the data has no interval_plan table")
-    s.add_argument("--shape", choices=["day", "interval"], default="day",
-                   help="model actual volume and AHT per day on the plan's intraday shape (default), or per "
-                        "interval as counted (docs/plan-vs-actual.md)")
+    s.add_argument(
+        "--vintages",
+        default=None,
+        metavar="DIR",
+        help="archived forecasts to plan from when the data has no interval_plan table",
+    )
+    s.add_argument(
+        "--shape",
+        choices=["day", "interval"],
+        default="day",
+        help="model actual volume and AHT per day on the plan's intraday shape (default), or per "
+        "interval as counted (docs/plan-vs-actual.md)",
+    )
     s.add_argument("--format", choices=["json", "csv"], default="json")
     s.add_argument("--params", default=None)
 
@@ -147,8 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--params", default=None)
     s.add_argument("--port", type=int, default=None)
     s.add_argument("--no-browser", action="store_true", help="do not open a web browser")
-    s.add_argument("--fresh", action="store_true",
-                   help="replace your copies in lab/ with the current notebooks (old ones kept as *.previous.ipynb)")
+    s.add_argument(
+        "--fresh",
+        action="store_true",
+        help="replace your copies in lab/ with the current notebooks (old ones kept as *.previous.ipynb)",
+    )
 
     s = sub.add_parser("import-bank", help="convert the Anonymous Bank 1999 files into the data contract")
     s.add_argument("src", nargs="+", help="call-level .txt/.csv(.gz) files and/or the 6-minute CSV")
@@ -166,8 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_sample_data(args: argparse.Namespace) -> int:
     from reportlib.planning.sample import sample_data
 
-    rows, seconds = sample_data(args.out, seed=args.seed, start=args.start, months=args.months,
-                                agents=args.agents, clients=args.clients)
+    rows, seconds = sample_data(
+        args.out, seed=args.seed, start=args.start, months=args.months, agents=args.agents, clients=args.clients
+    )
     counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
     print(f"reportlib sample-data: wrote {args.out}: {counts} rows in {seconds:.1f} s", file=sys.stderr)
     return 0
@@ -175,8 +188,8 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
 
 def _open(args: argparse.Namespace):
     """The parameters and the data source named by --params/--data (or the parameters' default)."""
-    from reportlib.data.load import open_source
     from reportlib.core.params import data_location, load_params
+    from reportlib.data.load import open_source
 
     params = load_params(getattr(args, "params", None), strict=True)
     return params, open_source(data_location(params, getattr(args, "data", None)), params["timezone"])
@@ -191,8 +204,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"warning: {line}")
     tables = ", ".join(source.tables) or "none"
     if errors:
-        print(f"{source.location}: {len(errors)} problem(s) to fix, {len(warnings)} warning(s) "
-              f"(tables found: {tables})", file=sys.stderr)
+        print(
+            f"{source.location}: {len(errors)} problem(s) to fix, {len(warnings)} warning(s) (tables found: {tables})",
+            file=sys.stderr,
+        )
         return 1
     print(f"{source.location}: valid ({tables}); {len(warnings)} warning(s)")
     return 0
@@ -210,12 +225,26 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     if source.has("contacts"):  # email rows: first response in business hours against each client's contract
         from reportlib.reports.narrative import contact_kpis
 
-        frame = contact_kpis(source, params, grain=None, by=args.by, start=start, end=end,
-                             sl_threshold_s=threshold, sl_definition=definition)
+        frame = contact_kpis(
+            source,
+            params,
+            grain=None,
+            by=args.by,
+            start=start,
+            end=end,
+            sl_threshold_s=threshold,
+            sl_definition=definition,
+        )
     else:
         frame = kpis_for_source(
-            source, grain=None, by=args.by, start=start, end=end, sl_threshold_s=threshold,
-            sl_definition=definition, short_abandon_s=float(params.get("short_abandon_s", 5)),
+            source,
+            grain=None,
+            by=args.by,
+            start=start,
+            end=end,
+            sl_threshold_s=threshold,
+            sl_definition=definition,
+            short_abandon_s=float(params.get("short_abandon_s", 5)),
         )
     table = "contacts" if source.has("contacts") else "intervals"
     volume = frame["offered"].fillna(0).sum() + frame["short_abandoned"].fillna(0).sum()
@@ -226,8 +255,11 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
         covers = f"it covers {lo:%Y-%m-%d} to {hi:%Y-%m-%d}" if pd.notna(lo) else "it is empty"
         raise ReportlibError(f"no {table} in {args.month} in {location}; {covers}")
     if table == "intervals":
-        print(f"reportlib kpis: computed from the intervals table; not available from interval data: "
-              f"{', '.join(kpi_columns_missing_from_intervals())}", file=sys.stderr)
+        print(
+            f"reportlib kpis: computed from the intervals table; not available from interval data: "
+            f"{', '.join(kpi_columns_missing_from_intervals())}",
+            file=sys.stderr,
+        )
     frame.insert(0, "month", args.month)
     emit(frame, args.format)
     return 0
@@ -252,12 +284,17 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
     if args.interval_min is None or not args.interval_min > 0:
         raise UsageError(f"--interval-min must be > 0, got {args.interval_min}")
     record = staffing.staffing_summary(
-        calls=args.calls, aht_s=args.aht, interval_s=args.interval_min * 60.0,
+        calls=args.calls,
+        aht_s=args.aht,
+        interval_s=args.interval_min * 60.0,
         target_sl=float(share(args.target_sl, "--target-sl")),  # type: ignore[arg-type]  # a required flag
-        answer_s=args.answer_s, model=args.model,
+        answer_s=args.answer_s,
+        model=args.model,
         patience_s=args.patience_s if args.model == "erlang_a" else None,
-        shrinkage=share(args.shrinkage, "--shrinkage"), max_occupancy=share(args.max_occupancy, "--max-occupancy"),
-        max_abandon=share(args.max_abandon, "--max-abandon"))
+        shrinkage=share(args.shrinkage, "--shrinkage"),
+        max_occupancy=share(args.max_occupancy, "--max-occupancy"),
+        max_abandon=share(args.max_abandon, "--max-abandon"),
+    )
     record["interval_min"] = args.interval_min
     if args.model != "erlang_a" and args.patience_s is not None:
         record["patience_s"] = args.patience_s  # echoed; Erlang C has no abandonment
@@ -312,8 +349,9 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
     agents = source.frame("agents")
     by = args.by.strip() if args.by else None
     if by and by != "tenure_band" and by not in attrition.AGENT_COLUMNS:
-        raise UsageError(f"--by {by}: choose tenure_band or a column of the agents table "
-                         f"(team, supervisor, site, role, ...)")
+        raise UsageError(
+            f"--by {by}: choose tenure_band or a column of the agents table (team, supervisor, site, role, ...)"
+        )
     table = attrition.attrition_for_month(agents, args.month, by=by, bands=attrition.tenure_bands(params))
     emit(table, args.format)
     return 0
@@ -325,8 +363,9 @@ def _cmd_variance(args: argparse.Namespace) -> int:
 
     params, source = _open(args)
     result = variance_for_source(source, params, args.month, by=args.by, vintages=args.vintages, shape=args.shape)
-    print(f"reportlib variance: plan from {result.plan_source}; staffing from {result.staffing_source}",
-          file=sys.stderr)
+    print(
+        f"reportlib variance: plan from {result.plan_source}; staffing from {result.staffing_source}", file=sys.stderr
+    )
     for note in result.notes:
         print(f"reportlib variance: {note}", file=sys.stderr)
     emit(result.records, args.format)  # CSV through the same path as `reportlib kpis --format csv`
@@ -339,19 +378,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     validate_params(params)
-    result = run_month(args.month, params=params, params_file=args.params, data=args.data,
-                       reports=args.reports, clients=args.clients, out=args.out, workers=args.workers,
-                       timeout=args.timeout)
-    print(f"{len(result.ok)} of {len(result.entries)} reports for {result.month} rendered; "
-          f"open {result.index}")
+    result = run_month(
+        args.month,
+        params=params,
+        params_file=args.params,
+        data=args.data,
+        reports=args.reports,
+        clients=args.clients,
+        out=args.out,
+        workers=args.workers,
+        timeout=args.timeout,
+    )
+    print(f"{len(result.ok)} of {len(result.entries)} reports for {result.month} rendered; open {result.index}")
     if result.failed:
         raise ReportlibError(result.summary())
     return 0
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
-    from reportlib.delivery.lab import launch
     from reportlib.core.params import load_params, validate_params
+    from reportlib.delivery.lab import launch
 
     params = load_params(args.params)
     validate_params(params)
@@ -359,13 +405,14 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 
 
 def _cmd_email(args: argparse.Namespace) -> int:
-    from reportlib.delivery.mail import email_month
     from reportlib.core.params import load_params, validate_params
+    from reportlib.delivery.mail import email_month
 
     params = load_params(args.params)
     validate_params(params)
-    result = email_month(args.month, params=params, out=args.out, reports=args.reports, to=args.to,
-                         dry_run=args.dry_run)
+    result = email_month(
+        args.month, params=params, out=args.out, reports=args.reports, to=args.to, dry_run=args.dry_run
+    )
     for p in result.sent:
         print(f"sent {p.who} to {', '.join(p.recipients)}: {p.subject}")
     for path in result.written:
@@ -384,9 +431,12 @@ def _cmd_import_bank(args: argparse.Namespace) -> int:
 
     reports = import_bank(args.src, args.out)
     emit([r.record() for r in reports], "json")
-    print(f"wrote the contract tables to {args.out} (row counts above; also in import-summary.json).\n"
-          f"Its timestamps are {TIMEZONE} local time: use --params {args.out}/params.yaml, e.g.\n"
-          f"  reportlib validate --data {args.out} --params {args.out}/params.yaml", file=sys.stderr)
+    print(
+        f"wrote the contract tables to {args.out} (row counts above; also in import-summary.json).\n"
+        f"Its timestamps are {TIMEZONE} local time: use --params {args.out}/params.yaml, e.g.\n"
+        f"  reportlib validate --data {args.out} --params {args.out}/params.yaml",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -394,10 +444,22 @@ def _cmd_import_hr(args: argparse.Namespace) -> int:
     from reportlib.data.import_hr import import_hr
 
     path, agents = import_hr(args.src, args.out)
-    emit([{"table": "agents", "file": str(path), "rows": len(agents),
-           "terminated": int(agents["termination_date"].notna().sum())}], "json")
-    print(f"wrote {path}: the agents table only (attrition needs no other); e.g.\n"
-          f"  reportlib attrition --data {args.out} --month YYYY-MM --by team", file=sys.stderr)
+    emit(
+        [
+            {
+                "table": "agents",
+                "file": str(path),
+                "rows": len(agents),
+                "terminated": int(agents["termination_date"].notna().sum()),
+            }
+        ],
+        "json",
+    )
+    print(
+        f"wrote {path}: the agents table only (attrition needs no other); e.g.\n"
+        f"  reportlib attrition --data {args.out} --month YYYY-MM --by team",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -65,15 +65,35 @@ class Chromium:
             os.dup2(b, 4)
 
         args = [
-            self.executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
-            "--proxy-bypass-list=<-loopback>", f"--user-data-dir={self.profile}",
-            f"--window-size={self.width},{self.height}", "--remote-debugging-pipe", "about:blank",
+            self.executable,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--mute-audio",
+            "--hide-scrollbars",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=http://127.0.0.1:9",
+            "--proxy-bypass-list=<-loopback>",
+            f"--user-data-dir={self.profile}",
+            f"--window-size={self.width},{self.height}",
+            "--remote-debugging-pipe",
+            "about:blank",
         ]
-        self.proc = subprocess.Popen(args, preexec_fn=preexec, close_fds=False, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args,
+            preexec_fn=preexec,
+            close_fds=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_child_r)
         os.close(from_child_w)
         self._w = os.fdopen(to_child_w, "wb", buffering=0)
@@ -105,8 +125,7 @@ class Chromium:
                     with self._lock:
                         self._events.append(msg)
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 30.0) -> dict:
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30.0) -> dict:
         """Send one command and wait for its result."""
         with self._lock:
             self._next_id += 1
@@ -131,8 +150,11 @@ class Chromium:
         """Events received so far (optionally for one session / of one kind)."""
         with self._lock:
             evs = list(self._events)
-        return [e for e in evs if (session is None or e.get("sessionId") == session)
-                and (method is None or e.get("method") == method)]
+        return [
+            e
+            for e in evs
+            if (session is None or e.get("sessionId") == session) and (method is None or e.get("method") == method)
+        ]
 
     def close(self) -> None:
         """Close the browser and remove its profile."""
@@ -152,22 +174,25 @@ class Chromium:
                 pass
         shutil.rmtree(self.profile, ignore_errors=True)
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
     # -- pages --
-    def open(self, url: str, timeout: float = 30.0) -> "Page":
+    def open(self, url: str, timeout: float = 30.0) -> Page:
         """Open a new tab at url and wait for its load event."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, target, session)
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable", session=session)
-        self.send("Emulation.setDeviceMetricsOverride", {"width": self.width, "height": self.height,
-                                                         "deviceScaleFactor": 1, "mobile": False}, session=session)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         self.send("Page.navigate", {"url": url}, session=session)
         page.wait_event("Page.loadEventFired", timeout)
         return page
@@ -190,8 +215,12 @@ class Page:
 
     def eval(self, expression: str, timeout: float = 30.0) -> Any:
         """The value of a JavaScript expression (promises awaited)."""
-        res = self.browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                     "awaitPromise": True}, session=self.session, timeout=timeout)
+        res = self.browser.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+            session=self.session,
+            timeout=timeout,
+        )
         if "exceptionDetails" in res:
             raise CDPError(f"evaluation failed: {res['exceptionDetails']}")
         return res.get("result", {}).get("value")
@@ -213,7 +242,9 @@ class Page:
         for e in self.browser.events(self.session, "Runtime.consoleAPICalled"):
             p = e["params"]
             if p.get("type") in ("error", "assert"):
-                out.append("console: " + " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", [])))
+                out.append(
+                    "console: " + " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", []))
+                )
         for e in self.browser.events(self.session, "Runtime.exceptionThrown"):
             d = e["params"]["exceptionDetails"]
             out.append("exception: " + str(d.get("exception", {}).get("description") or d.get("text")))

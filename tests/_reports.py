@@ -120,11 +120,24 @@ def rendered() -> dict:
     jobs = []
 
     def add(key, notebook, data, month, client_id=None, params_file=None):
-        jobs.append({"key": key, "notebook": notebook, "title": key.replace("_", " "),
-                     "ipynb": str(root / "out" / f"{key}.ipynb"), "html": str(root / "out" / f"{key}.html"),
-                     "parameters": {"month": month, "data": str(data), "client_id": client_id,
-                                    "params_file": params_file, "team": None},
-                     "source": {sample: "sample", bank: "bank", intervals: "intervals"}[data], "client_id": client_id})
+        jobs.append(
+            {
+                "key": key,
+                "notebook": notebook,
+                "title": key.replace("_", " "),
+                "ipynb": str(root / "out" / f"{key}.ipynb"),
+                "html": str(root / "out" / f"{key}.html"),
+                "parameters": {
+                    "month": month,
+                    "data": str(data),
+                    "client_id": client_id,
+                    "params_file": params_file,
+                    "team": None,
+                },
+                "source": {sample: "sample", bank: "bank", intervals: "intervals"}[data],
+                "client_id": client_id,
+            }
+        )
 
     for name in NOTEBOOKS:
         add(f"sample_{name}", name, sample, SAMPLE_MONTH)
@@ -134,8 +147,14 @@ def rendered() -> dict:
         bank_params = str(bank / "params.yaml") if (bank / "params.yaml").exists() else None
         for name in NOTEBOOKS:
             add(f"bank_{name}", name, bank, BANK_MONTH, params_file=bank_params)
-        add("bank_client_review_ANONBANK", "client_review", bank, BANK_MONTH, client_id="ANONBANK",
-            params_file=bank_params)
+        add(
+            "bank_client_review_ANONBANK",
+            "client_review",
+            bank,
+            BANK_MONTH,
+            client_id="ANONBANK",
+            params_file=bank_params,
+        )
     if intervals is not None:
         iv_params = str(intervals / "params.yaml") if (intervals / "params.yaml").exists() else None
         for name in INTERVAL_NOTEBOOKS:
@@ -170,4 +189,4 @@ def without_plotly_js(page: str) -> str:
     if start < 0:
         return page
     open_tag = page.rindex("<script", 0, start)
-    return page[:open_tag] + page[page.index("</script>", start) + len("</script>"):]
+    return page[:open_tag] + page[page.index("</script>", start) + len("</script>") :]

@@ -68,8 +68,10 @@ def _graph() -> tuple[dict[str, set[str]], list[str], list[str]]:
                 raise AssertionError(f"{path}:{line} imports {target}, which is not a module of the package")
             graph[name].add(target)
             if layer(target) > layer(name):
-                upward.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {name} ({_layer_name(name)}) imports "
-                              f"{target} ({_layer_name(target)})")
+                upward.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line}: {name} ({_layer_name(name)}) imports "
+                    f"{target} ({_layer_name(target)})"
+                )
             if imported.startswith("_") and not imported.startswith("__") and target != name:
                 private.append(f"{path.relative_to(PACKAGE.parent)}:{line}: from {target} import {imported}")
     return graph, upward, private
@@ -92,7 +94,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
             if t == m or t == "reportlib":
                 continue
             if state.get(t) == 1:
-                return stack[stack.index(t):] + [t]
+                return stack[stack.index(t) :] + [t]
             if state.get(t) is None:
                 found = visit(t)
                 if found:
@@ -130,10 +132,13 @@ def test_no_import_cycle():
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
-@pytest.mark.parametrize("graph, expected", [
-    ({"a": {"b"}, "b": {"c"}, "c": set()}, None),
-    ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
-])
+@pytest.mark.parametrize(
+    "graph, expected",
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, None),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
+    ],
+)
 def test_the_cycle_finder_finds_cycles(graph, expected):
     assert find_cycle(graph) == expected
 
@@ -145,8 +150,11 @@ def test_the_checks_see_a_planted_upward_and_private_import(tmp_path, monkeypatc
     copy = tmp_path / "reportlib"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     bad = copy / "metrics" / "contacts.py"
-    bad.write_text(bad.read_text(encoding="utf-8")
-                   + "\n\ndef _planted():\n    from reportlib.delivery.run import _load_renderer\n", encoding="utf-8")
+    bad.write_text(
+        bad.read_text(encoding="utf-8")
+        + "\n\ndef _planted():\n    from reportlib.delivery.run import _load_renderer\n",
+        encoding="utf-8",
+    )
     monkeypatch.setattr(__import__(__name__), "PACKAGE", copy)
     _, upward, private = _graph()
     assert any("reportlib.metrics.contacts (metrics) imports reportlib.delivery.run (delivery)" in u for u in upward)

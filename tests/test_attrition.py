@@ -15,30 +15,154 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_path
 from scipy.stats import chi2
 
-from reportlib.metrics import attrition as at
 from reportlib.core.errors import DataError, UsageError
+from reportlib.metrics import attrition as at
 
-from conftest import shared_path
-
-COLS = ["agent_id", "name", "team", "supervisor", "site", "role", "hire_date", "termination_date",
-        "termination_type", "termination_reason", "regretted", "fte", "hourly_cost"]
+COLS = [
+    "agent_id",
+    "name",
+    "team",
+    "supervisor",
+    "site",
+    "role",
+    "hire_date",
+    "termination_date",
+    "termination_type",
+    "termination_reason",
+    "regretted",
+    "fte",
+    "hourly_cost",
+]
 ROWS = [
     ("A1", "Ann Lee", "Alpha", "S1", "North", "agent", "2024-01-15", None, None, None, None, 1.0, 30.0),
-    ("A2", "Bob Ray", "Alpha", "S1", "North", "agent", "2025-06-01", "2026-03-01", "voluntary", "more money", True, 1.0, 28.0),
-    ("A3", "Cy Dee", "Alpha", "S1", "North", "agent", "2026-03-05", "2026-03-20", "involuntary", "attendance", False, 0.5, 25.0),
-    ("A4", "Di Fox", "Beta", "S2", "South", "agent", "2025-12-01", "2026-03-31", "voluntary", "more money", False, 1.0, 26.0),
+    (
+        "A2",
+        "Bob Ray",
+        "Alpha",
+        "S1",
+        "North",
+        "agent",
+        "2025-06-01",
+        "2026-03-01",
+        "voluntary",
+        "more money",
+        True,
+        1.0,
+        28.0,
+    ),
+    (
+        "A3",
+        "Cy Dee",
+        "Alpha",
+        "S1",
+        "North",
+        "agent",
+        "2026-03-05",
+        "2026-03-20",
+        "involuntary",
+        "attendance",
+        False,
+        0.5,
+        25.0,
+    ),
+    (
+        "A4",
+        "Di Fox",
+        "Beta",
+        "S2",
+        "South",
+        "agent",
+        "2025-12-01",
+        "2026-03-31",
+        "voluntary",
+        "more money",
+        False,
+        1.0,
+        26.0,
+    ),
     ("A5", "Ed Gum", "Beta", "S2", "South", "lead", "2023-05-10", None, None, None, None, 1.0, 35.0),
     ("A6", "Flo Hay", "Beta", "S2", "South", "agent", "2026-04-06", None, None, None, None, 1.0, 25.0),
-    ("A7", "Gus Ivy", "Gamma", "S3", "North", "agent", "2024-02-01", "2025-02-28", "voluntary", "return to school", True, 0.5, 27.0),
+    (
+        "A7",
+        "Gus Ivy",
+        "Gamma",
+        "S3",
+        "North",
+        "agent",
+        "2024-02-01",
+        "2025-02-28",
+        "voluntary",
+        "return to school",
+        True,
+        0.5,
+        27.0,
+    ),
     ("A8", "Gus Ivy", "Gamma", "S3", "North", "agent", "2025-09-01", None, None, None, None, 1.0, 29.0),
     ("A9", "Hal Jo", "Delta", "S4", "South", "agent", "2025-01-10", None, None, None, None, 0.8, 30.0),
     ("A10", "Ida Kay", "Delta", "S4", "South", "agent", "2025-11-15", None, None, None, None, 1.0, 30.0),
-    ("A11", "Jo Lim", "Alpha", "S1", "North", "agent", "2025-08-18", "2026-02-28", "voluntary", "more money", False, 1.0, 27.0),
-    ("A12", "Kit Moe", "Epsilon", "S6", "North", "agent", "2025-04-01", "2025-10-31", "involuntary", "attendance", False, 0.6, 24.0),
-    ("A13", "Lu Ng", "Omega", "S5", "South", "agent", "2020-01-06", "2021-06-30", "involuntary", None, False, 1.0, 22.0),
-    ("A14", "Mo Oz", "Alpha", "S1", "North", "agent", "2025-07-07", "2025-08-15", "voluntary", "schedule", False, 1.0, 26.0),
+    (
+        "A11",
+        "Jo Lim",
+        "Alpha",
+        "S1",
+        "North",
+        "agent",
+        "2025-08-18",
+        "2026-02-28",
+        "voluntary",
+        "more money",
+        False,
+        1.0,
+        27.0,
+    ),
+    (
+        "A12",
+        "Kit Moe",
+        "Epsilon",
+        "S6",
+        "North",
+        "agent",
+        "2025-04-01",
+        "2025-10-31",
+        "involuntary",
+        "attendance",
+        False,
+        0.6,
+        24.0,
+    ),
+    (
+        "A13",
+        "Lu Ng",
+        "Omega",
+        "S5",
+        "South",
+        "agent",
+        "2020-01-06",
+        "2021-06-30",
+        "involuntary",
+        None,
+        False,
+        1.0,
+        22.0,
+    ),
+    (
+        "A14",
+        "Mo Oz",
+        "Alpha",
+        "S1",
+        "North",
+        "agent",
+        "2025-07-07",
+        "2025-08-15",
+        "voluntary",
+        "schedule",
+        False,
+        1.0,
+        26.0,
+    ),
 ]
 
 
@@ -78,8 +202,8 @@ def test_headcount_on_dates_counts_the_termination_day_and_not_future_hires():
 def test_month_with_same_month_hire_and_leave_and_first_and_last_day_terminations():
     r = at.monthly_attrition(roster(), "2026-03").iloc[0]
     assert r["headcount_start"] == 7 and r["headcount_end"] == 6
-    assert r["hires"] == 1                       # A3
-    assert r["terminations"] == 3                # A2 (03-01), A3 (03-20), A4 (03-31)
+    assert r["hires"] == 1  # A3
+    assert r["terminations"] == 3  # A2 (03-01), A3 (03-20), A4 (03-31)
     assert (r["voluntary"], r["involuntary"], r["regretted"]) == (2, 1, 1)
     assert r["monthly_rate"] == pytest.approx(3 / 6.5)
     assert r["voluntary_rate"] == pytest.approx(2 / 6.5)
@@ -92,16 +216,16 @@ def test_month_with_same_month_hire_and_leave_and_first_and_last_day_termination
     assert r["terminations_12m"] == 6
     assert r["avg_headcount_13"] == pytest.approx(80 / 13)
     assert r["annualized_rate"] == pytest.approx(6 / (80 / 13))
-    assert r["annualized_voluntary_rate"] == pytest.approx(4 / (80 / 13))    # A14, A11, A2, A4
+    assert r["annualized_voluntary_rate"] == pytest.approx(4 / (80 / 13))  # A14, A11, A2, A4
     assert r["annualized_involuntary_rate"] == pytest.approx(2 / (80 / 13))  # A12, A3
-    assert r["annualized_regretted_rate"] == pytest.approx(1 / (80 / 13))    # A2
+    assert r["annualized_regretted_rate"] == pytest.approx(1 / (80 / 13))  # A2
 
 
 def test_fte_weighted_variants():
     r = at.monthly_attrition(roster(), "2026-03").iloc[0]
-    assert r["fte_start"] == pytest.approx(6.8)          # A9 is 0.8
-    assert r["fte_end"] == pytest.approx(5.8)            # without A2
-    assert r["fte_terminations"] == pytest.approx(2.5)   # A2 1 + A3 0.5 + A4 1
+    assert r["fte_start"] == pytest.approx(6.8)  # A9 is 0.8
+    assert r["fte_end"] == pytest.approx(5.8)  # without A2
+    assert r["fte_terminations"] == pytest.approx(2.5)  # A2 1 + A3 0.5 + A4 1
     assert r["fte_monthly_rate"] == pytest.approx(2.5 / 6.3)
     assert r["fte_voluntary_rate"] == pytest.approx(2.0 / 6.3)
     # 13 month starts in FTE: 13 + 10 + 4 + 13 + 8 + 0.8*13 + 5 + 6 + 0.6*7 + 1 = 74.6
@@ -121,13 +245,13 @@ def test_by_team_with_no_leavers_and_zero_headcount_team():
     beta = one(t, team="Beta")
     assert beta["monthly_rate"] == pytest.approx(1 / 2)
     assert beta["annualized_rate"] == pytest.approx(1 / (17 / 13))  # A4 4 + A5 13 month starts
-    delta = one(t, team="Delta")                                     # no leavers: 0, not missing
+    delta = one(t, team="Delta")  # no leavers: 0, not missing
     assert delta["terminations"] == 0 and delta["monthly_rate"] == 0.0 and delta["annualized_rate"] == 0.0
-    eps = one(t, team="Epsilon")                                     # nobody in March: missing monthly rate
+    eps = one(t, team="Epsilon")  # nobody in March: missing monthly rate
     assert eps["headcount_start"] == 0 and eps["headcount_end"] == 0
     assert math.isnan(eps["monthly_rate"])
-    assert eps["annualized_rate"] == pytest.approx(1 / (7 / 13))     # A12 on 7 of the 13 month starts
-    gamma = one(t, team="Gamma")                                      # A7 left before the window
+    assert eps["annualized_rate"] == pytest.approx(1 / (7 / 13))  # A12 on 7 of the 13 month starts
+    gamma = one(t, team="Gamma")  # A7 left before the window
     assert gamma["terminations_12m"] == 0 and gamma["annualized_rate"] == 0.0
     overall = at.monthly_attrition(roster(), "2026-03").iloc[0]
     for col in ("headcount_start", "headcount_end", "hires", "terminations", "terminations_12m"):
@@ -140,8 +264,13 @@ def test_by_tenure_band():
     # tenure on 03-01: A4 90 d (0-90), A8 181 & A10 106 (3-6 m), A2 273 (6-12 m), A9 415 (1-2 y), A1, A5 (2+ y)
     # on 03-31: A4 120 & A10 136 (3-6 m), A8 211 (6-12 m), A9 (1-2 y), A1, A5 (2+ y)
     # leavers: A3 at 15 d, A4 at 120 d, A2 at 273 d
-    expect = {"0-90 days": (1, 0, 1, 1), "3-6 months": (2, 2, 0, 1), "6-12 months": (1, 1, 0, 1),
-              "1-2 years": (1, 1, 0, 0), "2+ years": (2, 2, 0, 0)}
+    expect = {
+        "0-90 days": (1, 0, 1, 1),
+        "3-6 months": (2, 2, 0, 1),
+        "6-12 months": (1, 1, 0, 1),
+        "1-2 years": (1, 1, 0, 0),
+        "2+ years": (2, 2, 0, 0),
+    }
     for band, (s, e, h, n) in expect.items():
         r = one(t, tenure_band=band)
         assert (r["headcount_start"], r["headcount_end"], r["hires"], r["terminations"]) == (s, e, h, n), band
@@ -168,7 +297,7 @@ def test_rehire_is_two_people():
 def test_future_hire_month_and_zero_headcount_month():
     apr = at.monthly_attrition(roster(), "2026-04").iloc[0]
     assert (apr["headcount_start"], apr["headcount_end"], apr["hires"], apr["terminations"]) == (5, 6, 1, 0)
-    empty = at.monthly_attrition(roster(), "2019-06")        # before anyone was hired
+    empty = at.monthly_attrition(roster(), "2019-06")  # before anyone was hired
     assert len(empty) == 1
     r = empty.iloc[0]
     assert r["headcount_start"] == 0 and r["terminations"] == 0
@@ -185,8 +314,18 @@ def test_month_range_equals_single_months():
 
 def test_cli_record_columns():
     rec = at.attrition_for_month(roster(), "2026-03", by="supervisor")
-    assert list(rec.columns) == ["supervisor", "headcount_start", "headcount_end", "hires", "terminations",
-                                 "voluntary", "involuntary", "regretted", "monthly_rate", "annualized_rate"]
+    assert list(rec.columns) == [
+        "supervisor",
+        "headcount_start",
+        "headcount_end",
+        "hires",
+        "terminations",
+        "voluntary",
+        "involuntary",
+        "regretted",
+        "monthly_rate",
+        "annualized_rate",
+    ]
 
 
 def test_bad_input_is_a_clear_error():
@@ -207,8 +346,15 @@ def test_tenure_bands_from_parameters():
     custom = at.tenure_bands({"tenure_bands": [{"label": "new", "max_days": 30}, {"label": "old", "max_days": None}]})
     assert at.band_of([0, 30, 31], custom).tolist() == ["new", "new", "old"]
     with pytest.raises(UsageError):
-        at.tenure_bands({"tenure_bands": [{"label": "a", "max_days": 30}, {"label": "b", "max_days": 10},
-                                          {"label": "c", "max_days": None}]})
+        at.tenure_bands(
+            {
+                "tenure_bands": [
+                    {"label": "a", "max_days": 30},
+                    {"label": "b", "max_days": 10},
+                    {"label": "c", "max_days": None},
+                ]
+            }
+        )
 
 
 # --- early tenure, survival, reasons ---------------------------------------------------------------
@@ -238,9 +384,9 @@ def test_kaplan_meier_by_hand():
     assert alpha["p_reach_365d"] == pytest.approx(1 / 5)
     curve = s.curves[s.curves["team"] == "Alpha"].set_index("tenure_days")["survival"]
     assert curve.loc[[15.0, 39.0, 194.0, 273.0, 806.0]].tolist() == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.2])
-    delta = one(s.summary, team="Delta")                 # nobody left: median not reached
+    delta = one(s.summary, team="Delta")  # nobody left: median not reached
     assert math.isnan(delta["median_tenure_days"]) and delta["p_reach_90d"] == 1.0
-    eps = one(s.summary, team="Epsilon")                 # longest tenure 213 d: P(1 year) unknown
+    eps = one(s.summary, team="Epsilon")  # longest tenure 213 d: P(1 year) unknown
     assert math.isnan(eps["p_reach_365d"])
     cohorts = at.tenure_survival(roster(), "2026-03-31", by="hire_cohort").summary
     assert one(cohorts, hire_cohort="2025Q3")["p_reach_90d"] == pytest.approx(2 / 3)
@@ -256,9 +402,15 @@ def test_reasons_pareto_and_by_tenure_band():
     b = at.reasons_by_tenure_band(roster())
     got = {(r.tenure_band, r.reason): r.terminations for r in b.itertuples()}
     # tenure at exit: A3 15, A14 39, A4 120, A11 194, A12 213, A2 273, A7 393, A13 541 days
-    assert got == {("0-90 days", "attendance"): 1, ("0-90 days", "schedule"): 1, ("3-6 months", "more money"): 1,
-                   ("6-12 months", "more money"): 2, ("6-12 months", "attendance"): 1,
-                   ("1-2 years", "return to school"): 1, ("1-2 years", "(not given)"): 1}
+    assert got == {
+        ("0-90 days", "attendance"): 1,
+        ("0-90 days", "schedule"): 1,
+        ("3-6 months", "more money"): 1,
+        ("6-12 months", "more money"): 2,
+        ("6-12 months", "attendance"): 1,
+        ("1-2 years", "return to school"): 1,
+        ("1-2 years", "(not given)"): 1,
+    }
     assert one(b, tenure_band="6-12 months", reason="more money")["share_of_band"] == pytest.approx(2 / 3)
 
 
@@ -273,15 +425,15 @@ def garwood(k: int, exposure: float) -> tuple[float, float]:
 
 def test_compare_groups_counts_intervals_and_small_group_flag():
     c = at.compare_groups(roster(), "2026-03", by="supervisor", min_headcount=1.35)
-    s1 = one(c, supervisor="S1")                 # the Alpha agents
+    s1 = one(c, supervisor="S1")  # the Alpha agents
     assert s1["terminations_12m"] == 4 and s1["avg_headcount_13"] == pytest.approx(30 / 13)
     assert (s1["ci_lower"], s1["ci_upper"]) == pytest.approx(garwood(4, 30 / 13))
     assert s1["overall_rate"] == pytest.approx(6 / (80 / 13))
     assert not s1["small_group"] and s1["assessment"] == "in line"
-    s2 = one(c, supervisor="S2")                 # 17/13 = 1.31 < 1.35
+    s2 = one(c, supervisor="S2")  # 17/13 = 1.31 < 1.35
     assert s2["small_group"] and s2["assessment"] == "too small to compare"
     default = at.compare_groups(roster(), "2026-03", by="supervisor")
-    assert (default["assessment"] == "too small to compare").all()   # min headcount 10: nobody is judged
+    assert (default["assessment"] == "too small to compare").all()  # min headcount 10: nobody is judged
 
 
 def test_compare_groups_above_and_below():
@@ -301,11 +453,13 @@ def test_compare_groups_above_and_below():
 
 
 def test_tenure_hazard_by_hand():
-    a = pd.DataFrame({
-        "agent_id": ["P", "Q", "R"],
-        "hire_date": pd.to_datetime(["2024-11-02", "2025-03-01", "2025-06-01"]),
-        "termination_date": pd.to_datetime([None, "2025-05-10", None]),
-    })
+    a = pd.DataFrame(
+        {
+            "agent_id": ["P", "Q", "R"],
+            "hire_date": pd.to_datetime(["2024-11-02", "2025-03-01", "2025-06-01"]),
+            "termination_date": pd.to_datetime([None, "2025-05-10", None]),
+        }
+    )
     bands = (("new", 60), ("old", None))
     h = at.tenure_hazard(a, "2025-01-01", "2025-07-01", bands=bands).set_index("tenure_band")
     # P: tenure 60 on 2025-01-01 (window start) -> 181 days of window, all "old"
@@ -343,8 +497,14 @@ def test_tenure_hazard_matches_lifelines_piecewise_exponential():
 
 
 def test_projection_by_hand():
-    a = pd.DataFrame({"agent_id": ["P", "Q"], "hire_date": pd.to_datetime(["2025-01-21", "2020-01-01"]),
-                      "termination_date": pd.NaT, "hourly_cost": [20.0, 30.0]})
+    a = pd.DataFrame(
+        {
+            "agent_id": ["P", "Q"],
+            "hire_date": pd.to_datetime(["2025-01-21", "2020-01-01"]),
+            "termination_date": pd.NaT,
+            "hourly_cost": [20.0, 30.0],
+        }
+    )
     hz = pd.DataFrame({"tenure_band": ["new", "old"], "max_days": [90, np.inf], "monthly_hazard": [0.10, 0.02]})
     p = at.project_leavers(a, hz, "2025-04-01", months=2, cost_per_hire=1000, training_weeks=2)
     r_new, r_old = -math.log(0.9) / at.DAYS_PER_MONTH, -math.log(0.98) / at.DAYS_PER_MONTH
@@ -363,9 +523,11 @@ def test_projection_by_hand():
 def test_projection_uses_only_the_roster_on_the_start_date():
     hz = at.tenure_hazard(roster(), "2025-04-01", "2026-04-01")
     p = at.project_leavers(roster(), hz, "2026-04-01", months=3)
-    assert (p["roster_start"] == 5).all()    # A1, A5, A8, A9, A10 (A4 left 03-31, A6 starts 04-06)
+    assert (p["roster_start"] == 5).all()  # A1, A5, A8, A9, A10 (A4 left 03-31, A6 starts 04-06)
     by_team = at.project_leavers(roster(), hz, "2026-04-01", months=3, by="team")
-    assert by_team.groupby("month")["expected_leavers"].sum().to_numpy() == pytest.approx(p["expected_leavers"].to_numpy())
+    assert by_team.groupby("month")["expected_leavers"].sum().to_numpy() == pytest.approx(
+        p["expected_leavers"].to_numpy()
+    )
 
 
 def simulated(n: int = 800, seed: int = 11) -> pd.DataFrame:
@@ -376,9 +538,16 @@ def simulated(n: int = 800, seed: int = 11) -> pd.DataFrame:
     first = rng.exponential(1 / r1, n)
     stay = np.where(first <= 90, first, 90 + rng.exponential(1 / r2, n))
     term = hire + pd.to_timedelta(np.floor(stay), unit="D")
-    return pd.DataFrame({"agent_id": [f"S{i}" for i in range(n)], "hire_date": hire,
-                         "termination_date": term.where(term < pd.Timestamp("2026-01-01")),
-                         "termination_type": "voluntary", "fte": 1.0, "hourly_cost": 25.0})
+    return pd.DataFrame(
+        {
+            "agent_id": [f"S{i}" for i in range(n)],
+            "hire_date": hire,
+            "termination_date": term.where(term < pd.Timestamp("2026-01-01")),
+            "termination_type": "voluntary",
+            "fte": 1.0,
+            "hourly_cost": 25.0,
+        }
+    )
 
 
 def test_backtest_on_a_known_process():
@@ -394,7 +563,7 @@ def test_backtest_on_a_known_process():
 
 def test_attrition_cost_by_hand():
     c = at.attrition_cost(roster(), "2025-04-01", "2026-03-31", cost_per_hire=4000, training_weeks=4, by="team")
-    alpha = one(c, team="Alpha")                 # A14 26, A11 27, A2 28, A3 25 an hour
+    alpha = one(c, team="Alpha")  # A14 26, A11 27, A2 28, A3 25 an hour
     assert alpha["leavers"] == 4 and alpha["hiring_cost"] == 16000
     assert alpha["training_cost"] == pytest.approx(4 * 40 * (26 + 27 + 28 + 25))
     total = at.attrition_cost(roster(), "2025-04-01", "2026-03-31", cost_per_hire=4000, training_weeks=4)
@@ -414,14 +583,22 @@ def test_drivers_recover_a_known_hazard_ratio():
     stay = np.floor(rng.exponential(1 / rate))
     hire = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
     term = hire + pd.to_timedelta(stay, unit="D")
-    a = pd.DataFrame({"agent_id": [f"D{i}" for i in range(n)], "team": team, "site": "One", "fte": 1.0,
-                      "hire_date": hire, "termination_date": term.where(term <= pd.Timestamp("2025-12-31"))})
+    a = pd.DataFrame(
+        {
+            "agent_id": [f"D{i}" for i in range(n)],
+            "team": team,
+            "site": "One",
+            "fte": 1.0,
+            "hire_date": hire,
+            "termination_date": term.where(term <= pd.Timestamp("2025-12-31")),
+        }
+    )
     factors = pd.DataFrame({"agent_id": a["agent_id"], "occupancy": occupancy})
     m = at.attrition_drivers(a, "2025-12-31", factors=factors)
     team_row = one(m.table, factor="team")
     assert team_row["ci_lower"] > 1 and team_row["ci_lower"] <= 3 <= team_row["ci_upper"]
     assert "B vs A" in team_row["comparison"]
-    occ = one(m.table, factor="occupancy")             # no real effect: interval spans 1
+    occ = one(m.table, factor="occupancy")  # no real effect: interval spans 1
     assert occ["ci_lower"] < 1 < occ["ci_upper"]
     assert any("site: only one level" in n for n in m.notes) and any("fte: constant" in n for n in m.notes)
     assert "association, not cause" in m.caveat
@@ -447,10 +624,11 @@ def test_attrition_report_gathers_the_figures_with_parameters():
     assert rep["trend"]["month"].iloc[-1] == "2026-03" and len(rep["trend"]) == 24
     assert rep["projection"]["month"].iloc[0] == "2026-04" and "expected_cost" in rep["projection"]
     cfg = params["attrition"]
-    hourly = 26 + 27 + 28 + 25 + 26 + 24                   # the 6 leavers of 2025-04..2026-03
+    hourly = 26 + 27 + 28 + 25 + 26 + 24  # the 6 leavers of 2025-04..2026-03
     assert rep["cost_12m"]["total_cost"].iloc[0] == pytest.approx(
-        6 * cfg["cost_per_hire"] + cfg["training_weeks"] * cfg["training_hours_per_week"] * hourly)
-    assert rep["supervisors"]["small_group"].all()       # min_group_headcount 10 in parameters
+        6 * cfg["cost_per_hire"] + cfg["training_weeks"] * cfg["training_hours_per_week"] * hourly
+    )
+    assert rep["supervisors"]["small_group"].all()  # min_group_headcount 10 in parameters
     assert "association, not cause" in rep["drivers"].caveat
 
 
@@ -502,9 +680,18 @@ def test_cli_attrition_json(tmp_path, monkeypatch, capsys):
     assert main(["attrition", "--data", str(data), "--month", "2026-03", "--by", "team", "--format", "json"]) == 0
     records = json.loads(capsys.readouterr().out)
     alpha = next(x for x in records if x["team"] == "Alpha")
-    assert alpha == {"team": "Alpha", "headcount_start": 2, "headcount_end": 1, "hires": 1, "terminations": 2,
-                     "voluntary": 1, "involuntary": 1, "regretted": 1, "monthly_rate": pytest.approx(2 / 1.5),
-                     "annualized_rate": pytest.approx(4 / (30 / 13))}
+    assert alpha == {
+        "team": "Alpha",
+        "headcount_start": 2,
+        "headcount_end": 1,
+        "hires": 1,
+        "terminations": 2,
+        "voluntary": 1,
+        "involuntary": 1,
+        "regretted": 1,
+        "monthly_rate": pytest.approx(2 / 1.5),
+        "annualized_rate": pytest.approx(4 / (30 / 13)),
+    }
     eps = next(x for x in records if x["team"] == "Epsilon")
     assert eps["monthly_rate"] is None
     assert main(["attrition", "--data", str(data), "--month", "2026-03", "--format", "json"]) == 0
@@ -529,11 +716,14 @@ def hr_agents() -> pd.DataFrame:
 def hr_plain() -> pd.DataFrame:
     """The same file read with nothing but pandas (its hire/termination dates are all 4-digit M/D/YYYY)."""
     raw = pd.read_csv(shared_path("hr-dataset-v14", "HRDataset_v14.csv"), encoding="utf-8-sig")
-    return pd.DataFrame({
-        "hire": pd.to_datetime(raw["DateofHire"], format="%m/%d/%Y"),
-        "term": pd.to_datetime(raw["DateofTermination"], format="%m/%d/%Y"),
-        "status": raw["EmploymentStatus"], "dept": raw["Department"].str.strip(),
-    })
+    return pd.DataFrame(
+        {
+            "hire": pd.to_datetime(raw["DateofHire"], format="%m/%d/%Y"),
+            "term": pd.to_datetime(raw["DateofTermination"], format="%m/%d/%Y"),
+            "status": raw["EmploymentStatus"],
+            "dept": raw["Department"].str.strip(),
+        }
+    )
 
 
 def plain_rates(p: pd.DataFrame, month: str) -> tuple[int, float, float, int]:
@@ -546,7 +736,7 @@ def plain_rates(p: pd.DataFrame, month: str) -> tuple[int, float, float, int]:
 
     terms = int(p["term"].between(first, last).sum())
     monthly = terms / ((hc(first) + hc(last)) / 2) if hc(first) + hc(last) else float("nan")
-    starts = [(m - k).start_time for k in range(11, -2, -1)]      # M-11 .. M+1
+    starts = [(m - k).start_time for k in range(11, -2, -1)]  # M-11 .. M+1
     assert len(starts) == 13 and starts[-1] == (m + 1).start_time
     t12 = int(p["term"].between((m - 11).start_time, last).sum())
     annual = t12 / np.mean([hc(d) for d in starts])
@@ -566,8 +756,17 @@ def test_hr_rates_match_plain_pandas(hr_agents, hr_plain):
     assert table["terminations"].sum() == 104
     by_year = table.groupby(table["month"].str[:4])["terminations"].sum().to_dict()
     # SOURCE.txt parse check: terminations per year
-    assert by_year == {"2010": 1, "2011": 3, "2012": 8, "2013": 13, "2014": 13, "2015": 23, "2016": 22,
-                       "2017": 8, "2018": 13}
+    assert by_year == {
+        "2010": 1,
+        "2011": 3,
+        "2012": 8,
+        "2013": 13,
+        "2014": 13,
+        "2015": 23,
+        "2016": 22,
+        "2017": 8,
+        "2018": 13,
+    }
     prod = at.monthly_attrition(hr_agents, "2015-06", by="team")
     r = one(prod, team="Production")
     _, monthly, annual, _ = plain_rates(hr_plain[hr_plain["dept"] == "Production"], "2015-06")
@@ -602,7 +801,9 @@ def sample_roster(agents: int) -> pd.DataFrame:
     reportlib.planning.sample.generate_roster builds the same roster as the full generator (same seed streams; checked
     equal to generate_sample(...).tables["agents"]) in under a second, without the contacts.
     """
-    sample = pytest.importorskip("reportlib.planning.sample", reason="the sample generator (reportlib/planning/sample.py) is not there")
+    sample = pytest.importorskip(
+        "reportlib.planning.sample", reason="the sample generator (reportlib/planning/sample.py) is not there"
+    )
     return sample.generate_roster(sample.SampleConfig(start="2024-01", seed=42, months=24, agents=agents))
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 import _reports
+import pytest
 from _chromium import FIGURE_PROBE, Chromium, find_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -8,15 +8,30 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportlib.planning.capacity import DAYS_PER_MONTH, HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
 from reportlib.core.errors import UsageError
+from reportlib.planning.capacity import (
+    DAYS_PER_MONTH,
+    HiringSettings,
+    capacity_plan,
+    flat_hazard,
+    plan_summary,
+    planned_classes,
+)
 
 START = pd.Timestamp("2026-01-05")  # a Monday
 
 
 def _roster(n: int = 10, tenure_days: int = 730, **extra) -> pd.DataFrame:
-    frame = pd.DataFrame({"agent_id": [f"a{i}" for i in range(n)], "hire_date": START - pd.Timedelta(days=tenure_days),
-                          "termination_date": pd.NaT, "fte": 1.0, "hourly_cost": 20.0, "role": "agent"})
+    frame = pd.DataFrame(
+        {
+            "agent_id": [f"a{i}" for i in range(n)],
+            "hire_date": START - pd.Timedelta(days=tenure_days),
+            "termination_date": pd.NaT,
+            "fte": 1.0,
+            "hourly_cost": 20.0,
+            "role": "agent",
+        }
+    )
     for k, v in extra.items():
         frame[k] = v
     return frame
@@ -24,41 +39,49 @@ def _roster(n: int = 10, tenure_days: int = 730, **extra) -> pd.DataFrame:
 
 def test_hand_case_ten_agents_two_percent_class_of_five():
     """10 agents, 2% a month, a class of 5 starting week 3, 4 weeks of training, ramp 50% then 100%."""
-    settings = HiringSettings(training_weeks=4, ramp=(0.5,), hourly_cost=20.0, cost_per_hire=1000.0,
-                              hours_per_fte_week=40.0)
-    plan = capacity_plan(_roster(), flat_hazard(0.02), [12.0] * 12, START, settings=settings,
-                         classes=pd.DataFrame({"start_week": [3], "hires": [5]}), budget_per_week=10000)
+    settings = HiringSettings(
+        training_weeks=4, ramp=(0.5,), hourly_cost=20.0, cost_per_hire=1000.0, hours_per_fte_week=40.0
+    )
+    plan = capacity_plan(
+        _roster(),
+        flat_hazard(0.02),
+        [12.0] * 12,
+        START,
+        settings=settings,
+        classes=pd.DataFrame({"start_week": [3], "hires": [5]}),
+        budget_per_week=10000,
+    )
     w = plan.weekly.set_index("week")
     s = 0.98 ** (7 / 30.4375)  # a week's survival: (1 - 2%) per 365.25/12-day month
     assert DAYS_PER_MONTH == pytest.approx(30.4375)
     for k in range(12):
         class_head = 5 * s ** (k - 3) if k >= 3 else 0.0
-        assert w.loc[k, "headcount"] == pytest.approx(10 * s ** k + class_head, rel=1e-12)
+        assert w.loc[k, "headcount"] == pytest.approx(10 * s**k + class_head, rel=1e-12)
         assert w.loc[k, "in_training"] == pytest.approx(class_head if 3 <= k <= 6 else 0.0, rel=1e-12)
     # the class trains in weeks 3-6, works at 50% in week 7 and 100% from week 8
-    assert w.loc[6, "productive_fte"] == pytest.approx(10 * s ** 6)
-    assert w.loc[7, "productive_fte"] == pytest.approx(10 * s ** 7 + 0.5 * 5 * s ** 4)
-    assert w.loc[8, "productive_fte"] == pytest.approx(10 * s ** 8 + 5 * s ** 5)
+    assert w.loc[6, "productive_fte"] == pytest.approx(10 * s**6)
+    assert w.loc[7, "productive_fte"] == pytest.approx(10 * s**7 + 0.5 * 5 * s**4)
+    assert w.loc[8, "productive_fte"] == pytest.approx(10 * s**8 + 5 * s**5)
     assert w.loc[7, "productive_fte"] == pytest.approx(12.1340, abs=1e-4)
     assert w.loc[7, "gap_fte"] == pytest.approx(w.loc[7, "productive_fte"] - 12.0)
     assert w.loc[3, "planned_hires"] == 5 and w["planned_hires"].sum() == 5
     # cost: paid hours of everyone on the payroll, plus 1,000 per hire in the class's first week
     assert w.loc[0, "cost"] == pytest.approx(10 * 40 * 20.0)
-    assert w.loc[3, "cost"] == pytest.approx((10 * s ** 3 + 5) * 40 * 20.0 + 5 * 1000.0)
-    assert w.loc[4, "cost"] == pytest.approx((10 * s ** 4 + 5 * s) * 40 * 20.0)
+    assert w.loc[3, "cost"] == pytest.approx((10 * s**3 + 5) * 40 * 20.0 + 5 * 1000.0)
+    assert w.loc[4, "cost"] == pytest.approx((10 * s**4 + 5 * s) * 40 * 20.0)
 
     # recommendation: weeks 0-3 are short, but a hire starting now works (at 50%) only from week 4;
     # week 4 is short by 12 - 10 s^4 and a week-0 hire gives 0.5 s^4 there: ceil(...) = 5 hires in week 0
     rec = plan.recommended
-    short4 = 12 - 10 * s ** 4
+    short4 = 12 - 10 * s**4
     assert rec["start_week"].tolist() == [0]
-    assert rec["hires"].tolist() == [math.ceil(short4 / (0.5 * s ** 4))] == [5]
+    assert rec["hires"].tolist() == [math.ceil(short4 / (0.5 * s**4))] == [5]
     assert rec["first_week_covered"].tolist() == [START + pd.Timedelta(weeks=4)]
     assert (w.loc[4:, "gap_fte_with_hires"] >= 0).all()
     assert (w.loc[:3, "gap_fte_with_hires"] < 0).all()
     assert any("cannot be covered" in n for n in plan.notes)
     # one hire fewer leaves week 4 short: the recommendation is the smallest that works
-    assert 10 * s ** 4 + 4 * 0.5 * s ** 4 < 12
+    assert 10 * s**4 + 4 * 0.5 * s**4 < 12
     assert w.loc[0, "cost_with_hires"] == pytest.approx(10 * 40 * 20.0 + 5 * (40 * 20.0 + 1000.0))
     # budget 10,000 a week; the plan with hires spends more
     assert w.loc[11, "cumulative_budget"] == 120000
@@ -91,16 +114,26 @@ def test_full_classes_spill_into_later_starts():
 
 def test_tenure_specific_hazard_and_known_leavers():
     """Bands 0-90 days at 10%/month and 90+ at 2%/month: an agent at 80 days crosses into the lower band."""
-    hazard = pd.DataFrame({"tenure_band": ["0-90 days", "90+ days"], "min_days": [0.0, 90.0],
-                           "max_days": [90.0, np.inf], "monthly_hazard": [0.10, 0.02]})
-    roster = pd.concat([
-        _roster(1, tenure_days=80),
-        _roster(1, tenure_days=400).assign(agent_id="b", termination_date=START + pd.Timedelta(days=9)),
-        _roster(1, tenure_days=10).assign(agent_id="c", role="supervisor"),  # does not take contacts
-        _roster(1, tenure_days=-7).assign(agent_id="d"),  # hired next week: not on today's roster
-    ], ignore_index=True)
-    plan = capacity_plan(roster, hazard, [0.0] * 3, START, settings=HiringSettings(training_weeks=0, ramp=()),
-                         recommend=False)
+    hazard = pd.DataFrame(
+        {
+            "tenure_band": ["0-90 days", "90+ days"],
+            "min_days": [0.0, 90.0],
+            "max_days": [90.0, np.inf],
+            "monthly_hazard": [0.10, 0.02],
+        }
+    )
+    roster = pd.concat(
+        [
+            _roster(1, tenure_days=80),
+            _roster(1, tenure_days=400).assign(agent_id="b", termination_date=START + pd.Timedelta(days=9)),
+            _roster(1, tenure_days=10).assign(agent_id="c", role="supervisor"),  # does not take contacts
+            _roster(1, tenure_days=-7).assign(agent_id="d"),  # hired next week: not on today's roster
+        ],
+        ignore_index=True,
+    )
+    plan = capacity_plan(
+        roster, hazard, [0.0] * 3, START, settings=HiringSettings(training_weeks=0, ramp=()), recommend=False
+    )
     w = plan.weekly
     r1, r2 = -math.log(0.9) / DAYS_PER_MONTH, -math.log(0.98) / DAYS_PER_MONTH
     # week 2 starts 14 days on: 10 days at the new-hire rate, 4 at the later rate
@@ -120,14 +153,30 @@ def test_trainees_on_the_roster_ramp_by_tenure():
 
 
 def test_required_fte_from_a_weekly_frame_and_parameters():
-    required = pd.DataFrame({"week_start": [START, START, START + pd.Timedelta(weeks=1)],
-                             "channel": ["phone", "email", "phone"], "fte": [6.0, 2.0, 9.0]})
-    plan = capacity_plan(_roster(8), flat_hazard(0.0), required, START,
-                         settings=HiringSettings(training_weeks=0, ramp=()), recommend=True)
+    required = pd.DataFrame(
+        {
+            "week_start": [START, START, START + pd.Timedelta(weeks=1)],
+            "channel": ["phone", "email", "phone"],
+            "fte": [6.0, 2.0, 9.0],
+        }
+    )
+    plan = capacity_plan(
+        _roster(8),
+        flat_hazard(0.0),
+        required,
+        START,
+        settings=HiringSettings(training_weeks=0, ramp=()),
+        recommend=True,
+    )
     assert plan.weekly["required_fte"].tolist() == [8.0, 9.0]
     assert plan.recommended["hires"].tolist() == [1]
-    params = {"capacity": {"hours_per_fte_week": 37.5, "hiring": {"training_weeks": 3, "ramp": [0.6], "cost_per_hire": 10},
-                           "hire_classes": [{"start": "2026-01-19", "count": 4}, {"start": "2025-12-01", "count": 9}]}}
+    params = {
+        "capacity": {
+            "hours_per_fte_week": 37.5,
+            "hiring": {"training_weeks": 3, "ramp": [0.6], "cost_per_hire": 10},
+            "hire_classes": [{"start": "2026-01-19", "count": 4}, {"start": "2025-12-01", "count": 9}],
+        }
+    }
     st = HiringSettings.from_params(params)
     assert (st.training_weeks, st.ramp, st.hours_per_fte_week, st.cost_per_hire) == (3, (0.6,), 37.5, 10)
     cls = planned_classes(params, START, 13)

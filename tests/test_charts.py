@@ -10,24 +10,27 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from reportlib.reports import charts
-from reportlib.reports import views
+from reportlib.reports import charts, views
 
 
 @pytest.fixture(autouse=True)
 def no_show(monkeypatch):
     """Builders must never display anything themselves."""
+
     def boom(*a, **k):
         raise AssertionError("a chart builder called fig.show()")
+
     monkeypatch.setattr(go.Figure, "show", boom)
 
 
 def _frame():
-    return pd.DataFrame({
-        "month": ["2025-01", "2025-02", "2025-03", "2025-01", "2025-02", "2025-03"],
-        "queue": ["Benefits"] * 3 + ["<b>Import</b> Files"] * 3,
-        "sl": [0.81, np.nan, 0.77, 0.70, 0.72, 0.90],
-    })
+    return pd.DataFrame(
+        {
+            "month": ["2025-01", "2025-02", "2025-03", "2025-01", "2025-02", "2025-03"],
+            "queue": ["Benefits"] * 3 + ["<b>Import</b> Files"] * 3,
+            "sl": [0.81, np.nan, 0.77, 0.70, 0.72, 0.90],
+        }
+    )
 
 
 def test_template_registered_and_used():
@@ -41,7 +44,10 @@ def test_template_registered_and_used():
 def test_line_chart_groups_gaps_and_escaping():
     fig = charts.line_chart(_frame(), "month", "sl", color="queue", unit="share", target=0.8)
     names = [t.name for t in fig.data]
-    assert names == ["&lt;b&gt;Import&lt;/b&gt; Files", "Benefits"] or names == ["Benefits", "&lt;b&gt;Import&lt;/b&gt; Files"]
+    assert names == ["&lt;b&gt;Import&lt;/b&gt; Files", "Benefits"] or names == [
+        "Benefits",
+        "&lt;b&gt;Import&lt;/b&gt; Files",
+    ]
     bene = next(t for t in fig.data if t.name == "Benefits")
     assert bene.y[1] is None  # missing stays a gap, never a zero
     assert fig.layout.yaxis.tickformat == ".0%"
@@ -111,8 +117,11 @@ def test_forecast_and_survival_build():
     fc = pd.DataFrame({"date": days[5:], "forecast": [6.0] * 5, "lower": [4.0] * 5, "upper": [8.0] * 5})
     fig = charts.forecast_chart(hist, fc, events=[(days[6], days[7], "Open enrollment")])
     assert [t.name for t in fig.data] == ["80% interval", "Actual", "Forecast"]
-    curves = {"Team <A>": pd.DataFrame({"days": [0, 30, 90], "survival": [1, .9, .8], "lower": [1, .8, .7],
-                                        "upper": [1, .95, .9]})}
+    curves = {
+        "Team <A>": pd.DataFrame(
+            {"days": [0, 30, 90], "survival": [1, 0.9, 0.8], "lower": [1, 0.8, 0.7], "upper": [1, 0.95, 0.9]}
+        )
+    }
     s = charts.survival_chart(curves)
     assert any(t.name == "Team &lt;A&gt;" for t in s.data)
 

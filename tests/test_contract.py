@@ -9,12 +9,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_docs_match_the_contract():
     doc = (ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
-    assert doc == contract_markdown(), "regenerate docs/data-contract.md from reportlib.data.contract.contract_markdown()"
+    assert doc == contract_markdown(), (
+        "regenerate docs/data-contract.md from reportlib.data.contract.contract_markdown()"
+    )
 
 
 def test_every_spec_table_is_declared():
-    assert set(TABLES) == {"contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients",
-                           "interval_plan", "interval_staffing"}
+    assert set(TABLES) == {
+        "contacts",
+        "intervals",
+        "agents",
+        "agent_activity",
+        "qa_evaluations",
+        "clients",
+        "interval_plan",
+        "interval_staffing",
+    }
 
 
 def test_required_tables_follow_the_spec():

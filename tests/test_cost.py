@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from reportlib.metrics.cost import budget_vs_actual, cost_per_contact, labor_cost, monthly_budget
-from reportlib.core.errors import ReportlibError
 from test_metrics import frame, table
 
-AGENTS = pd.DataFrame({
-    "agent_id": ["a1", "a2", "L1", "a4"],
-    "team": ["North", "North", "North", "South"],
-    "role": ["agent", "agent", "lead", "agent"],
-    "hourly_cost": [30.0, 20.0, 40.0, None],
-})
+from reportlib.core.errors import ReportlibError
+from reportlib.metrics.cost import budget_vs_actual, cost_per_contact, labor_cost, monthly_budget
+
+AGENTS = pd.DataFrame(
+    {
+        "agent_id": ["a1", "a2", "L1", "a4"],
+        "team": ["North", "North", "North", "South"],
+        "role": ["agent", "agent", "lead", "agent"],
+        "hourly_cost": [30.0, 20.0, 40.0, None],
+    }
+)
 
 
 def activity() -> pd.DataFrame:
-    rows = [("2025-01-30", "a1", 28800), ("2025-01-31", "a1", 28800), ("2025-01-31", "a2", 28800),
-            ("2025-01-31", "L1", 28800), ("2025-01-31", "a4", 14400), ("2025-02-03", "a1", 28800)]
+    rows = [
+        ("2025-01-30", "a1", 28800),
+        ("2025-01-31", "a1", 28800),
+        ("2025-01-31", "a2", 28800),
+        ("2025-01-31", "L1", 28800),
+        ("2025-01-31", "a4", 14400),
+        ("2025-02-03", "a1", 28800),
+    ]
     df = pd.DataFrame(rows, columns=["date", "agent_id", "scheduled_s"])
     df["date"] = pd.to_datetime(df["date"])
     return df
@@ -27,15 +35,27 @@ def activity() -> pd.DataFrame:
 
 def contacts() -> pd.DataFrame:
     def c(channel, agent, handle, when="2025-01-31 10:00", outcome="handled"):
-        return dict(channel=channel, agent_id=agent, handle_s=handle, arrived_at=when, outcome=outcome, wait_s=5,
-                    queue="Benefits" if channel == "phone" else "Accounts")
-    return frame([
-        c("phone", "a1", 100), c("phone", "a1", 200), c("phone", "a1", 300),  # a1: 600 s phone
-        c("email", "a1", 600),  # a1: 600 s email -> a1's cost splits 50/50
-        c("phone", "a2", 300),  # a2: all phone
-        c("phone", None, None, outcome="abandoned"),  # not handled: no cost
-        c("phone", "a2", 900, when="2025-02-03 10:00"),  # February
-    ])
+        return dict(
+            channel=channel,
+            agent_id=agent,
+            handle_s=handle,
+            arrived_at=when,
+            outcome=outcome,
+            wait_s=5,
+            queue="Benefits" if channel == "phone" else "Accounts",
+        )
+
+    return frame(
+        [
+            c("phone", "a1", 100),
+            c("phone", "a1", 200),
+            c("phone", "a1", 300),  # a1: 600 s phone
+            c("email", "a1", 600),  # a1: 600 s email -> a1's cost splits 50/50
+            c("phone", "a2", 300),  # a2: all phone
+            c("phone", None, None, outcome="abandoned"),  # not handled: no cost
+            c("phone", "a2", 900, when="2025-02-03 10:00"),  # February
+        ]
+    )
 
 
 def test_labor_cost_by_hand():

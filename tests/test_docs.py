@@ -60,8 +60,13 @@ def test_slug_follows_github_rules():
 def _text_files(folder: Path) -> list[Path]:
     if folder.is_file():
         return [folder]
-    return [p for p in folder.rglob("*") if p.is_file() and not SKIP_DIRS & set(p.relative_to(ROOT).parts)
-            and p.suffix in {".py", ".md", ".yaml", ".yml", ".ipynb", ".j2", ".txt", ".toml", ".cfg"}]
+    return [
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and not SKIP_DIRS & set(p.relative_to(ROOT).parts)
+        and p.suffix in {".py", ".md", ".yaml", ".yml", ".ipynb", ".j2", ".txt", ".toml", ".cfg"}
+    ]
 
 
 def _citations() -> dict[str, list[str]]:
@@ -128,8 +133,12 @@ def _repository_files() -> list[Path]:
     """Tracked and untracked-but-not-ignored files (git), else every file outside build/data folders."""
     if (ROOT / ".git").exists():
         try:
-            out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                                 cwd=ROOT, capture_output=True, check=True).stdout
+            out = subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            ).stdout
             return [ROOT / p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
         except (OSError, subprocess.CalledProcessError):
             pass
@@ -144,11 +153,28 @@ def test_no_file_mentions_the_original_spec():
     assert not hits, f"{SPEC_NAME} is not in the repository; cite docs/definitions.md instead in: {hits}"
 
 
-@pytest.mark.parametrize("anchor", ["service-level", "service-level-offered", "service-level-answered",
-                                    "service-level-abandons-excluded", "service-level-abandons-within-t-met",
-                                    "repeat-contact-fcr", "email-first-response", "business-calendar",
-                                    "month-to-date-projection", "shrinkage-parts", "annualized-attrition",
-                                    "erlang-a", "shrinkage-to-fte", "forecast-records", "reportlib-kpis",
-                                    "reportlib-staffing", "reportlib-forecast", "reportlib-attrition"])
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        "service-level",
+        "service-level-offered",
+        "service-level-answered",
+        "service-level-abandons-excluded",
+        "service-level-abandons-within-t-met",
+        "repeat-contact-fcr",
+        "email-first-response",
+        "business-calendar",
+        "month-to-date-projection",
+        "shrinkage-parts",
+        "annualized-attrition",
+        "erlang-a",
+        "shrinkage-to-fte",
+        "forecast-records",
+        "reportlib-kpis",
+        "reportlib-staffing",
+        "reportlib-forecast",
+        "reportlib-attrition",
+    ],
+)
 def test_the_brief_sections_exist(anchor):
     assert anchor in anchors(DEFINITIONS.read_text(encoding="utf-8"))

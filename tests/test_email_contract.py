@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportlib.data import load
-from reportlib.reports import queries
-from reportlib.metrics import sla
 from reportlib.core.params import load_params
+from reportlib.data import load
+from reportlib.metrics import sla
+from reportlib.reports import queries
 
 MONTH = "2025-03"
 
@@ -38,18 +38,40 @@ def opened(sample):
 def test_per_client_thresholds_equal_one_threshold_per_client():
     # two clients, one with an 8-hour contract and one with 24 hours; the same emails
     arrived = pd.to_datetime(["2025-03-03 09:00", "2025-03-03 09:00", "2025-03-04 10:00", "2025-03-05 11:00"])
-    frame = pd.DataFrame({
-        "contact_id": ["1", "2", "3", "4"], "channel": "email", "queue": "q", "client_id": ["A", "B", "A", "B"],
-        "arrived_at": arrived, "outcome": ["handled", "handled", "handled", "open"],
-        "wait_s": [20 * 3600.0, 20 * 3600.0, 3600.0, np.nan], "handle_s": 300.0,
-    })
+    frame = pd.DataFrame(
+        {
+            "contact_id": ["1", "2", "3", "4"],
+            "channel": "email",
+            "queue": "q",
+            "client_id": ["A", "B", "A", "B"],
+            "arrived_at": arrived,
+            "outcome": ["handled", "handled", "handled", "open"],
+            "wait_s": [20 * 3600.0, 20 * 3600.0, 3600.0, np.nan],
+            "handle_s": 300.0,
+        }
+    )
     cal = sla.BusinessCalendar()
-    got = sla.email_contract_counts(frame, keys=["client_id"], thresholds_h={"A": 8.0, "B": 24.0},
-                                    default_threshold_h=8.0, start="2025-03-01", end="2025-04-01", calendar=cal,
-                                    tz=None).set_index("client_id")
+    got = sla.email_contract_counts(
+        frame,
+        keys=["client_id"],
+        thresholds_h={"A": 8.0, "B": 24.0},
+        default_threshold_h=8.0,
+        start="2025-03-01",
+        end="2025-04-01",
+        calendar=cal,
+        tz=None,
+    ).set_index("client_id")
     for cid, hours in (("A", 8.0), ("B", 24.0)):
-        one = sla.email_first_response(frame[frame["client_id"] == cid], start="2025-03-01", end="2025-04-01",
-                                       threshold_h=hours, calendar=cal, by=(), as_of="2025-04-01", tz=None)
+        one = sla.email_first_response(
+            frame[frame["client_id"] == cid],
+            start="2025-03-01",
+            end="2025-04-01",
+            threshold_h=hours,
+            calendar=cal,
+            by=(),
+            as_of="2025-04-01",
+            tz=None,
+        )
         assert got.loc[cid, "responded_within"] == one["responded_within"].iloc[0]
         assert got.loc[cid, "measured"] == one["measured"].iloc[0]
     # 20 wall-clock hours from Monday 09:00 is more than 8 business hours and less than 24
@@ -58,9 +80,18 @@ def test_per_client_thresholds_equal_one_threshold_per_client():
 
 
 def test_unknown_clients_get_the_default_threshold():
-    frame = pd.DataFrame({"contact_id": ["1"], "channel": "email", "queue": "q", "client_id": ["Z"],
-                          "arrived_at": pd.to_datetime(["2025-03-03 09:00"]), "outcome": ["handled"],
-                          "wait_s": [5 * 3600.0], "handle_s": 60.0})
+    frame = pd.DataFrame(
+        {
+            "contact_id": ["1"],
+            "channel": "email",
+            "queue": "q",
+            "client_id": ["Z"],
+            "arrived_at": pd.to_datetime(["2025-03-03 09:00"]),
+            "outcome": ["handled"],
+            "wait_s": [5 * 3600.0],
+            "handle_s": 60.0,
+        }
+    )
     kw = dict(keys=["client_id"], thresholds_h={}, start="2025-03-01", end="2025-04-01", tz=None)
     assert sla.email_contract_counts(frame, default_threshold_h=8, **kw)["responded_within"].iloc[0] == 1
     assert sla.email_contract_counts(frame, default_threshold_h=1, **kw)["responded_within"].iloc[0] == 0
@@ -86,13 +117,32 @@ def test_every_view_shows_the_same_email_figure(opened, sample):
     want = float(k.loc[k["channel"] == "email", "service_level"].iloc[0])
     # the pack's "By channel" table and the explore month view
     hist = queries.channel_history(src, params, "2025-01", MONTH)
-    assert float(hist[(hist["month"] == MONTH) & (hist["channel"] == "email")]["service_level"].iloc[0]) == pytest.approx(want)
+    assert float(
+        hist[(hist["month"] == MONTH) & (hist["channel"] == "email")]["service_level"].iloc[0]
+    ) == pytest.approx(want)
     assert hist.loc[hist["channel"] == "email", "asa_s"].isna().all()
     monthly = queries.contact_kpis(src, params, grain="month", by=["channel"], start=f"{MONTH}-01", end="2025-04-01")
     assert float(monthly.loc[monthly["channel"] == "email", "service_level"].iloc[0]) == pytest.approx(want)
     # the CLI
-    out = subprocess.run([sys.executable, "-m", "reportlib", "kpis", "--data", str(sample), "--month", MONTH,
-                          "--by", "channel", "--format", "json"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reportlib",
+            "kpis",
+            "--data",
+            str(sample),
+            "--month",
+            MONTH,
+            "--by",
+            "channel",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = {r["channel"]: r for r in json.loads(out.stdout)}
     assert rows["email"]["service_level"] == pytest.approx(want)
     assert rows["email"]["asa_s"] is None and rows["email"]["abandon_rate"] is None

@@ -7,10 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from reportlib.reports import charts
-from reportlib.reports import explore
-from reportlib.reports import narrative, queries
-from reportlib.reports import views
+from reportlib.reports import charts, explore, narrative, queries, views
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,17 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import shared_path
 
 from reportlib import cli
-from reportlib.data.import_bank import FileReport, calls_to_contacts, import_bank, read_call_file, repair_call_ids, repair_fields
-from conftest import shared_path
+from reportlib.data.import_bank import (
+    FileReport,
+    calls_to_contacts,
+    import_bank,
+    read_call_file,
+    repair_call_ids,
+    repair_fields,
+)
 
 CALLS = ("anonbank-1999-calls",)
 SIX_MIN = ("anonbank-1999-6min", "Callcenter_6min_1999.csv.gz")
@@ -72,8 +79,15 @@ def test_contacts_follow_the_contract_shapes(imported):
     assert c["contact_id"].is_unique
     assert c["arrived_at"].str.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}").all()
     assert set(c["channel"]) == {"phone"} and set(c["client_id"]) == {"ANONBANK"}
-    assert set(c["queue"]) <= {"Retail", "Retail English", "Internet", "Stock Trading", "Prospects",
-                               "Callback", "Other"}
+    assert set(c["queue"]) <= {
+        "Retail",
+        "Retail English",
+        "Internet",
+        "Stock Trading",
+        "Prospects",
+        "Callback",
+        "Other",
+    }
     handled = c["outcome"] == "handled"
     assert c.loc[handled, ["handle_s", "agent_id", "wait_s"]].notna().all().all()
     assert c.loc[~handled, ["handle_s", "agent_id"]].isna().all().all()
@@ -81,8 +95,7 @@ def test_contacts_follow_the_contract_shapes(imported):
     caller = c["caller_id"].dropna()
     assert caller.str.fullmatch(r"[1-9]\d*").all()  # no "0", no spreadsheet "6.02E+11"
     day = pd.to_datetime(c["contact_id"].str[:8], format="%Y%m%d")
-    assert (pd.to_datetime(c["arrived_at"]).dt.normalize() - day).isin(
-        [pd.Timedelta(0), pd.Timedelta(days=1)]).all()
+    assert (pd.to_datetime(c["arrived_at"]).dt.normalize() - day).isin([pd.Timedelta(0), pd.Timedelta(days=1)]).all()
 
 
 def test_arrival_is_queue_entry_or_vru_exit(imported):
@@ -163,21 +176,38 @@ def test_split_priority_and_type_rows_are_repaired_and_others_reported(tmp_path)
 
 
 def _raw(rows: list[dict]) -> pd.DataFrame:
-    base = {"vru+line": "AA0101", "call_id": "1", "customer_id": "0", "priority": "0", "type": "PS",
-            "date": "990105", "vru_entry": "10:00:00", "vru_exit": "10:00:05", "vru_time": "5",
-            "q_start": "10:00:05", "q_exit": "10:00:35", "q_time": "30", "outcome": "AGENT",
-            "ser_start": "10:00:35", "ser_exit": "10:02:35", "ser_time": "120", "server": "DANA"}
+    base = {
+        "vru+line": "AA0101",
+        "call_id": "1",
+        "customer_id": "0",
+        "priority": "0",
+        "type": "PS",
+        "date": "990105",
+        "vru_entry": "10:00:00",
+        "vru_exit": "10:00:05",
+        "vru_time": "5",
+        "q_start": "10:00:05",
+        "q_exit": "10:00:35",
+        "q_time": "30",
+        "outcome": "AGENT",
+        "ser_start": "10:00:35",
+        "ser_exit": "10:02:35",
+        "ser_time": "120",
+        "server": "DANA",
+    }
     frame = pd.DataFrame([{**base, **r} for r in rows])
     frame["line"] = range(2, len(frame) + 2)
     return frame
 
 
 def test_times_after_midnight_roll_to_the_next_day_but_clock_skew_does_not():
-    raw = _raw([
-        {"call_id": "1", "vru_entry": "23:59:50", "vru_exit": "23:59:58", "q_start": "0:00:05"},
-        {"call_id": "2", "vru_entry": "15:46:01", "vru_exit": "15:45:24", "q_start": "15:45:24"},
-        {"call_id": "3", "vru_entry": "23:59:57", "vru_exit": "0:00:02", "q_start": "0:00:00", "q_time": "0"},
-    ])
+    raw = _raw(
+        [
+            {"call_id": "1", "vru_entry": "23:59:50", "vru_exit": "23:59:58", "q_start": "0:00:05"},
+            {"call_id": "2", "vru_entry": "15:46:01", "vru_exit": "15:45:24", "q_start": "15:45:24"},
+            {"call_id": "3", "vru_entry": "23:59:57", "vru_exit": "0:00:02", "q_start": "0:00:00", "q_time": "0"},
+        ]
+    )
     c = calls_to_contacts(raw, FileReport("x", "calls")).set_index("contact_id")["arrived_at"]
     assert c["19990105-AA0101-1"] == pd.Timestamp("1999-01-06 00:00:05")
     assert c["19990105-AA0101-2"] == pd.Timestamp("1999-01-05 15:45:24")
@@ -185,34 +215,41 @@ def test_times_after_midnight_roll_to_the_next_day_but_clock_skew_does_not():
 
 
 def test_outcomes_map_and_unreadable_rows_are_reported():
-    raw = _raw([
-        {"call_id": "1"},
-        {"call_id": "2", "outcome": "HANG", "server": "NO_SERVER"},
-        {"call_id": "3", "outcome": "HANG", "q_start": "0:00:00", "q_time": "0", "server": "NO_SERVER"},
-        {"call_id": "4", "outcome": "PHANTOM", "server": "NO_SERVER"},
-        {"call_id": "5", "server": "NO_SERVER"},
-        {"call_id": "6", "q_start": "10:61:00"},
-        {"call_id": "7", "outcome": "LOST"},
-        {"call_id": "8", "customer_id": "6.02E+11"},
-    ])
+    raw = _raw(
+        [
+            {"call_id": "1"},
+            {"call_id": "2", "outcome": "HANG", "server": "NO_SERVER"},
+            {"call_id": "3", "outcome": "HANG", "q_start": "0:00:00", "q_time": "0", "server": "NO_SERVER"},
+            {"call_id": "4", "outcome": "PHANTOM", "server": "NO_SERVER"},
+            {"call_id": "5", "server": "NO_SERVER"},
+            {"call_id": "6", "q_start": "10:61:00"},
+            {"call_id": "7", "outcome": "LOST"},
+            {"call_id": "8", "customer_id": "6.02E+11"},
+        ]
+    )
     rep = FileReport("x", "calls")
     c = calls_to_contacts(raw, rep).set_index("contact_id")
-    assert c["outcome"].to_dict() == {"19990105-AA0101-1": "handled", "19990105-AA0101-2": "abandoned",
-                                      "19990105-AA0101-8": "handled"}
+    assert c["outcome"].to_dict() == {
+        "19990105-AA0101-1": "handled",
+        "19990105-AA0101-2": "abandoned",
+        "19990105-AA0101-8": "handled",
+    }
     assert rep.excluded == {"ended_in_vru": 1, "phantom": 1, "served_without_agent": 1}
     assert sum(rep.malformed.values(), []) == [7, 8]
     assert pd.isna(c.loc["19990105-AA0101-8", "caller_id"]) and any("scientific" in n for n in rep.notes)
 
 
 def test_mangled_call_id_is_restored_only_when_bracketed():
-    raw = _raw([
-        {"call_id": "9907", "vru_entry": "10:37:07"},
-        {"call_id": "2010-08-", "vru_entry": "10:47:35"},
-        {"call_id": "9909", "vru_entry": "10:52:24"},
-        {"vru+line": "AA0102", "call_id": "500", "vru_entry": "10:00:00"},
-        {"vru+line": "AA0102", "call_id": "2010-08-", "vru_entry": "10:10:00"},
-        {"vru+line": "AA0102", "call_id": "510", "vru_entry": "10:20:00"},
-    ])
+    raw = _raw(
+        [
+            {"call_id": "9907", "vru_entry": "10:37:07"},
+            {"call_id": "2010-08-", "vru_entry": "10:47:35"},
+            {"call_id": "9909", "vru_entry": "10:52:24"},
+            {"vru+line": "AA0102", "call_id": "500", "vru_entry": "10:00:00"},
+            {"vru+line": "AA0102", "call_id": "2010-08-", "vru_entry": "10:10:00"},
+            {"vru+line": "AA0102", "call_id": "510", "vru_entry": "10:20:00"},
+        ]
+    )
     rep = FileReport("x", "calls")
     out = repair_call_ids(raw, rep)
     assert out["call_id"].tolist() == ["9907", "9908", "9909", "500", "2010-08-", "510"]

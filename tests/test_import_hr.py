@@ -8,13 +8,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import shared_path
-from reportlib.core.errors import DataError
-from reportlib.data.import_hr import hr_to_agents, load_hr, parse_us_dates, read_hr_csv, role_from_position, snapshot_date
 
-HEADER = ("Employee_Name,EmpID,Termd,Position,State,DOB,DateofHire,DateofTermination,TermReason,"
-          "EmploymentStatus,Department,ManagerName,Salary,PerformanceScore,LastPerformanceReview_Date")
+from reportlib.core.errors import DataError
+from reportlib.data.import_hr import (
+    hr_to_agents,
+    load_hr,
+    parse_us_dates,
+    read_hr_csv,
+    role_from_position,
+    snapshot_date,
+)
+
+HEADER = (
+    "Employee_Name,EmpID,Termd,Position,State,DOB,DateofHire,DateofTermination,TermReason,"
+    "EmploymentStatus,Department,ManagerName,Salary,PerformanceScore,LastPerformanceReview_Date"
+)
 LINES = [
     '"Adams, Ann  B",1001,0,Production Technician I,MA ,09/27/87,7/5/2011,,N/A-StillEmployed,Active,Production       ,Kay Lee,62400,Fully Meets,1/17/2019',
     '"Brown, Bo   ",1002,1,Sr. DBA,CT,05/05/1975,03/30/2015,6/16/2016,more money,Voluntarily Terminated,IT/IS,Sam Roe,104000,Exceeds,2/24/2016',
@@ -33,11 +42,17 @@ def test_parse_us_dates_and_two_digit_years():
     problems: list[str] = []
     values = pd.Series(["7/5/2011", "07/05/2011", "3/30/15", "09/27/87", "", "2011-07-05", "13/45/2011", "N/A"])
     got = parse_us_dates(values, "DateofHire", "f.csv", pd.Timestamp("2019-02-28"), problems)
-    assert got.iloc[:4].tolist() == [pd.Timestamp("2011-07-05"), pd.Timestamp("2011-07-05"),
-                                     pd.Timestamp("2015-03-30"), pd.Timestamp("1987-09-27")]
+    assert got.iloc[:4].tolist() == [
+        pd.Timestamp("2011-07-05"),
+        pd.Timestamp("2011-07-05"),
+        pd.Timestamp("2015-03-30"),
+        pd.Timestamp("1987-09-27"),
+    ]
     assert pd.isna(got.iloc[4]) and got.iloc[5] == pd.Timestamp("2011-07-05")
-    assert problems == ["f.csv row 7, column DateofHire: expected a date as M/D/YYYY, got '13/45/2011'",
-                        "f.csv row 8, column DateofHire: expected a date as M/D/YYYY, got 'N/A'"]
+    assert problems == [
+        "f.csv row 7, column DateofHire: expected a date as M/D/YYYY, got '13/45/2011'",
+        "f.csv row 8, column DateofHire: expected a date as M/D/YYYY, got 'N/A'",
+    ]
     # a 2-digit year goes to the latest century that is not after the snapshot
     assert parse_us_dates(pd.Series(["1/1/19"]), "c", "f", pd.Timestamp("2019-02-28"), [])[0].year == 2019
     assert parse_us_dates(pd.Series(["3/1/19"]), "c", "f", pd.Timestamp("2019-02-28"), [])[0].year == 1919
@@ -55,18 +70,32 @@ def test_role_rule():
 
 def test_mapping_of_a_messy_file(tmp_path):
     raw = read_hr_csv(write_messy(tmp_path / "hr.csv"))
-    assert list(raw.columns)[0] == "Employee_Name"            # the BOM is gone
-    assert snapshot_date(raw) == pd.Timestamp("2019-01-17")   # latest 4-digit date in any date column
+    assert list(raw.columns)[0] == "Employee_Name"  # the BOM is gone
+    assert snapshot_date(raw) == pd.Timestamp("2019-01-17")  # latest 4-digit date in any date column
     a = hr_to_agents(raw, "hr.csv").set_index("agent_id")
-    assert list(a.reset_index().columns) == ["agent_id", "name", "team", "supervisor", "site", "role", "hire_date",
-                                             "termination_date", "termination_type", "termination_reason",
-                                             "regretted", "fte", "hourly_cost"]
+    assert list(a.reset_index().columns) == [
+        "agent_id",
+        "name",
+        "team",
+        "supervisor",
+        "site",
+        "role",
+        "hire_date",
+        "termination_date",
+        "termination_type",
+        "termination_reason",
+        "regretted",
+        "fte",
+        "hourly_cost",
+    ]
     assert a.loc["1001", "name"] == "Adams, Ann B" and a.loc["1002", "name"] == "Brown, Bo"
     assert a.loc["1001", "team"] == "Production" and a.loc["1001", "site"] == "MA"
     assert a.loc["1001", "supervisor"] == "Kay Lee"
     assert a["role"].to_dict() == {"1001": "agent", "1002": "lead", "1003": "supervisor", "1004": "agent"}
     assert a["hire_date"].tolist() == pd.to_datetime(["2011-07-05", "2015-03-30", "2006-01-09", "2012-02-01"]).tolist()
-    assert pd.isna(a.loc["1001", "termination_date"]) and a.loc["1003", "termination_date"] == pd.Timestamp("2018-11-10")
+    assert pd.isna(a.loc["1001", "termination_date"]) and a.loc["1003", "termination_date"] == pd.Timestamp(
+        "2018-11-10"
+    )
     assert a["termination_type"].tolist()[1:] == ["voluntary", "involuntary", "voluntary"]
     assert pd.isna(a.loc["1001", "termination_type"]) and pd.isna(a.loc["1001", "termination_reason"])
     assert a.loc["1004", "termination_reason"] == "unhappy"
@@ -115,11 +144,18 @@ def test_real_file_matches_its_source_notes():
     assert a["termination_date"].notna().sum() == 104
     assert a["termination_type"].value_counts().to_dict() == {"voluntary": 88, "involuntary": 16}
     assert (a["hire_date"].min(), a["hire_date"].max()) == (pd.Timestamp("2006-01-09"), pd.Timestamp("2018-07-09"))
-    assert (a["termination_date"].min(), a["termination_date"].max()) == (pd.Timestamp("2010-08-30"),
-                                                                          pd.Timestamp("2018-11-10"))
-    assert a["team"].value_counts().to_dict() == {"Production": 209, "IT/IS": 50, "Sales": 31,
-                                                  "Software Engineering": 11, "Admin Offices": 9,
-                                                  "Executive Office": 1}
+    assert (a["termination_date"].min(), a["termination_date"].max()) == (
+        pd.Timestamp("2010-08-30"),
+        pd.Timestamp("2018-11-10"),
+    )
+    assert a["team"].value_counts().to_dict() == {
+        "Production": 209,
+        "IT/IS": 50,
+        "Sales": 31,
+        "Software Engineering": 11,
+        "Admin Offices": 9,
+        "Executive Office": 1,
+    }
     assert set(a["role"]) <= {"agent", "lead", "supervisor"}
     assert a.loc[a["termination_date"].isna(), "termination_reason"].isna().all()
     assert not a["name"].str.contains("  ").any() and not a["team"].str.endswith(" ").any()
@@ -143,7 +179,7 @@ def test_cli_import_hr_round_trips_through_the_loader(tmp_path, monkeypatch, cap
     (summary,) = json.loads(capsys.readouterr().out)
     assert summary["rows"] == 311 and summary["terminated"] == 104
     direct = load_hr(src)
-    loaded = open_source(out).frame("agents")      # the lead's loader checks it against the contract
+    loaded = open_source(out).frame("agents")  # the lead's loader checks it against the contract
     assert len(loaded) == 311
     for col in ("agent_id", "name", "team", "role", "termination_type", "termination_reason"):
         assert loaded[col].fillna("").tolist() == direct[col].fillna("").tolist(), col

@@ -12,8 +12,7 @@ import pandas as pd
 
 from reportlib.delivery import lab
 from reportlib.planning import sample
-from reportlib.reports import narrative
-from reportlib.reports import views
+from reportlib.reports import narrative, views
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,8 +50,7 @@ def dollars(markup: str) -> tuple[int, int]:
 
 
 def test_currency_in_every_kind_of_output_is_kept_from_mathjax():
-    tile = narrative.make_tile("Labor cost", 2698622, "currency", target=2280000, prev=2500000,
-                               higher_is_better=False)
+    tile = narrative.make_tile("Labor cost", 2698622, "currency", target=2280000, prev=2500000, higher_is_better=False)
     with views.collect() as shown:
         views.paragraph("Labor cost per handled contact fell $1.56 to $10.76.")
         views.commentary(["Labor cost was $2,698,622 against a budget of $2,280,000."])
@@ -74,8 +72,10 @@ def test_probe_sees_an_unprotected_dollar():
 
 
 def test_tiles_carry_their_colours_inline():
-    tiles = [narrative.make_tile("SL", 0.9, "share", target=0.8),
-             narrative.make_tile("Abandon", 0.2, "share", target=0.05, higher_is_better=False)]
+    tiles = [
+        narrative.make_tile("SL", 0.9, "share", target=0.8),
+        narrative.make_tile("Abandon", 0.2, "share", target=0.05, higher_is_better=False),
+    ]
     markup = narrative.tiles_html(tiles)
     green, red = markup.split('class="rl-tile ')[1:3]
     assert green.startswith('rl-green"') and red.startswith('rl-red"')
@@ -87,7 +87,7 @@ def test_tiles_carry_their_colours_inline():
 
 def test_table_status_cells_are_coloured_inline():
     markup = narrative.table_html(pd.DataFrame({"client": ["A", "B"], "s": ["green", "red"]}), status={"client": "s"})
-    assert "class=\"rl-green\" style=\"white-space:nowrap;color:#2e7d32" in markup and "color:#c62828" in markup
+    assert 'class="rl-green" style="white-space:nowrap;color:#2e7d32' in markup and "color:#c62828" in markup
 
 
 def test_personal_copies_never_overwrite_without_fresh(tmp_path):

@@ -23,13 +23,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from _chromium import find_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(__file__).resolve().parent / "screenshots" / "lab"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 NOTEBOOKS = ("explore", "monthly_pack", "forecast")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -76,15 +82,29 @@ def lab(tmp_path_factory):
     tracker.parent.mkdir(parents=True)
     tracker.write_text('{"autoStartDefaultKernel": true}')
     token, port = secrets.token_hex(16), _free_port()
-    env = dict(os.environ, REPORTLIB_DATA=str(data), JUPYTER_CONFIG_DIR=str(root / "config"),
-               JUPYTER_RUNTIME_DIR=str(root / "runtime"), PYTHONPATH=os.pathsep.join(
-                   [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={work}", f"--LabApp.user_settings_dir={root / 'settings'}",
-           f"--LabApp.workspaces_dir={root / 'workspaces'}", "--LabApp.news_url=None",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly"] + (["--allow-root"] if os.geteuid() == 0 else [])
+    env = dict(
+        os.environ,
+        REPORTLIB_DATA=str(data),
+        JUPYTER_CONFIG_DIR=str(root / "config"),
+        JUPYTER_RUNTIME_DIR=str(root / "runtime"),
+        PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}",
+        f"--LabApp.user_settings_dir={root / 'settings'}",
+        f"--LabApp.workspaces_dir={root / 'workspaces'}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ] + (["--allow-root"] if os.geteuid() == 0 else [])
     log = open(root / "lab.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
     base = f"http://127.0.0.1:{port}"
@@ -129,10 +149,13 @@ def _open(browser, lab, name: str):
     page.goto(f"{lab['base']}/lab/tree/{name}.ipynb?reset&token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # the kernel is up when the toolbar's status says Idle
-    page.wait_for_function("""() => {
+    page.wait_for_function(
+        """() => {
         const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
         return s && s.getAttribute('data-status') === 'idle';
-    }""", timeout=60_000)
+    }""",
+        timeout=60_000,
+    )
     return page
 
 
@@ -145,8 +168,9 @@ def _shutdown_kernels(lab) -> None:
     with urllib.request.urlopen(req, timeout=10) as r:
         kernels = json.loads(r.read())
     for k in kernels:
-        urllib.request.urlopen(urllib.request.Request(f"{lab['base']}/api/kernels/{k['id']}", method="DELETE",
-                                                      headers=headers), timeout=30).close()
+        urllib.request.urlopen(
+            urllib.request.Request(f"{lab['base']}/api/kernels/{k['id']}", method="DELETE", headers=headers), timeout=30
+        ).close()
 
 
 def _run_all(page) -> None:
@@ -175,12 +199,15 @@ def _run_all(page) -> None:
 def _wait_done(page, timeout_ms: int) -> None:
     """Until no cell is queued or running ('[*]') and the kernel is idle again."""
     page.wait_for_timeout(500)
-    page.wait_for_function("""() => {
+    page.wait_for_function(
+        """() => {
         const prompts = Array.from(document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt'));
         const busy = prompts.some(p => p.textContent.includes('*'));
         const s = document.querySelector('.jp-Notebook-ExecutionIndicator');
         return !busy && (!s || s.getAttribute('data-status') === 'idle');
-    }""", timeout=timeout_ms)
+    }""",
+        timeout=timeout_ms,
+    )
 
 
 def _errors(page) -> list[str]:
@@ -237,9 +264,12 @@ def test_explore_widgets_follow_the_controls(lab, browser):
     def changes(action, what: str) -> None:
         before = shown()
         action()
-        page.wait_for_function("b => Array.from(document.querySelectorAll('.widget-output'))"
-                               ".map(e => e.innerText + '|' + e.querySelectorAll('.js-plotly-plot').length).join('#') !== b",
-                               arg=before, timeout=60_000)
+        page.wait_for_function(
+            "b => Array.from(document.querySelectorAll('.widget-output'))"
+            ".map(e => e.innerText + '|' + e.querySelectorAll('.js-plotly-plot').length).join('#') !== b",
+            arg=before,
+            timeout=60_000,
+        )
         page.wait_for_timeout(1500)  # let the charts draw
         assert shown() != before, what
 
@@ -273,8 +303,11 @@ def test_report_notebook_in_lab_shows_currency_as_text(lab, browser, name):
     page = _open(browser, lab, name)
     _run_all(page)
     try:  # the run facts are the last output of every report notebook; an error output ends the wait too
-        page.wait_for_function("""() => document.body.innerText.includes('Run facts') || document.querySelector(
-            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')""", timeout=150_000)
+        page.wait_for_function(
+            """() => document.body.innerText.includes('Run facts') || document.querySelector(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')""",
+            timeout=150_000,
+        )
     except Exception:
         page.screenshot(path=str(SHOTS / f"{name}-failed.png"), full_page=True)
         raise
@@ -289,8 +322,12 @@ def test_report_notebook_in_lab_shows_currency_as_text(lab, browser, name):
         .map(t => [t.dataset.status, getComputedStyle(t).backgroundColor, getComputedStyle(t).borderLeftColor])""")
     if name == "monthly_pack":
         assert len(tiles) >= 4
-        coloured = {"green": "rgb(232, 243, 233)", "amber": "rgb(255, 243, 224)", "red": "rgb(253, 236, 234)",
-                    "none": "rgb(240, 241, 244)"}
+        coloured = {
+            "green": "rgb(232, 243, 233)",
+            "amber": "rgb(255, 243, 224)",
+            "red": "rgb(253, 236, 234)",
+            "none": "rgb(240, 241, 244)",
+        }
         for status, bg, _edge in tiles:
             assert bg == coloured[status], (status, bg)
         assert any(s != "none" for s, _, _ in tiles)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import ibis
@@ -103,8 +103,11 @@ def test_mixed_offsets_in_one_column_become_local_time(tmp_path):
 def test_other_time_zone_from_parameters(tmp_path):
     frame = open_source(make_source(tmp_path / "d"), tz="Asia/Jerusalem").frame("contacts")
     # 2025-02-01T04:59Z is 06:59 in Jerusalem (UTC+2); naive times stay as written.
-    assert frame["arrived_at"].tolist() == [datetime(2025, 2, 1, 6, 59), datetime(2025, 2, 1, 6, 59),
-                                            datetime(2025, 2, 1, 0, 0)]
+    assert frame["arrived_at"].tolist() == [
+        datetime(2025, 2, 1, 6, 59),
+        datetime(2025, 2, 1, 6, 59),
+        datetime(2025, 2, 1, 0, 0),
+    ]
 
 
 @pytest.mark.parametrize("day,hours", [("2025-03-09", 23), ("2025-11-02", 25), ("2025-03-10", 24)])
@@ -113,8 +116,8 @@ def test_dst_days_bucket_in_local_time(tmp_path, day, hours):
     import zoneinfo
 
     tz = zoneinfo.ZoneInfo("America/New_York")
-    start = datetime.fromisoformat(day).replace(tzinfo=tz).astimezone(timezone.utc)
-    end = (datetime.fromisoformat(day) + timedelta(days=1)).replace(tzinfo=tz).astimezone(timezone.utc)
+    start = datetime.fromisoformat(day).replace(tzinfo=tz).astimezone(UTC)
+    end = (datetime.fromisoformat(day) + timedelta(days=1)).replace(tzinfo=tz).astimezone(UTC)
     rows, t, i = [], start, 0
     while t < end:
         rows.append(f"x{i},phone,Q,C1,{t.strftime('%Y-%m-%dT%H:%M:%SZ')},open,,,,,")
@@ -122,11 +125,10 @@ def test_dst_days_bucket_in_local_time(tmp_path, day, hours):
         i += 1
     src = open_source(make_source(tmp_path / "d", rows=rows))
     contacts = src.table("contacts")
-    by_day = (contacts.group_by(day=contacts.arrived_at.date()).aggregate(n=contacts.count())
-              .to_pandas())
+    by_day = contacts.group_by(day=contacts.arrived_at.date()).aggregate(n=contacts.count()).to_pandas()
     assert len(by_day) == 1 and str(by_day["day"].iloc[0])[:10] == day
     assert by_day["n"].iloc[0] == hours * 4
-    by_hour = (contacts.group_by(h=contacts.arrived_at.hour()).aggregate(n=contacts.count()).to_pandas())
+    by_hour = contacts.group_by(h=contacts.arrived_at.hour()).aggregate(n=contacts.count()).to_pandas()
     if hours == 23:
         assert 2 not in set(by_hour["h"])  # 02:00-02:59 does not exist that day
     if hours == 25:
@@ -203,9 +205,13 @@ def test_intervals_replace_contacts(tmp_path, capsys):
     folder = tmp_path / "d"
     write(folder, "agents.csv", AGENTS)
     write(folder, "clients.csv", CLIENTS)
-    write(folder, "intervals.csv", "interval_start,interval_minutes,channel,queue,offered\n"
-                                   "2025-01-02T08:00:00,30,phone,Benefits,12\n"
-                                   "2025-01-02T08:30:00,30,phone,Benefits,7.5\n")
+    write(
+        folder,
+        "intervals.csv",
+        "interval_start,interval_minutes,channel,queue,offered\n"
+        "2025-01-02T08:00:00,30,phone,Benefits,12\n"
+        "2025-01-02T08:30:00,30,phone,Benefits,7.5\n",
+    )
     assert main(["validate", "--data", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "warning: intervals.csv row 3, column offered: expected a whole count" in out

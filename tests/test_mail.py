@@ -17,11 +17,10 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from reportlib.reports import narrative
-from reportlib.reports import views
 from reportlib.cli import main
-from reportlib.delivery.mail import find_browser
 from reportlib.core.safety import file_stem, stamp_page
+from reportlib.delivery.mail import find_browser
+from reportlib.reports import narrative, views
 
 MONTH = "2026-03"
 REQUIRE_BROWSER = os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1"
@@ -54,8 +53,9 @@ def smtp():
     """A real SMTP server on 127.0.0.1 that requires a login (no TLS, loopback only)."""
     inbox = _Inbox()
     port = _free_port()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator,
-                     auth_required=True, auth_require_tls=False)
+    ctl = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator, auth_required=True, auth_require_tls=False
+    )
     ctl.start()
     try:
         yield inbox, port
@@ -67,17 +67,22 @@ def _executed_notebook(path: Path, client: str | None) -> None:
     """An executed report notebook holding what the real ones show: tiles, commentary, two figures."""
     import plotly.graph_objects as go
 
-    tiles = [narrative.make_tile("Service level", 0.763, "share", target=0.8, prev=0.804, yoy=0.75),
-             narrative.make_tile("Average speed of answer", 41, "seconds", target=30, prev=35, higher_is_better=False),
-             narrative.make_tile("Contacts handled", 12345, "count", prev=11000)]
+    tiles = [
+        narrative.make_tile("Service level", 0.763, "share", target=0.8, prev=0.804, yoy=0.75),
+        narrative.make_tile("Average speed of answer", 41, "seconds", target=30, prev=35, higher_is_better=False),
+        narrative.make_tile("Contacts handled", 12345, "count", prev=11000),
+    ]
     lines = narrative.commentary(tiles) + [f"Client <{client}> & friends had a quiet month."]
-    figs = [go.Figure(go.Bar(x=["Benefits", "Debit Card"], y=[120, 80]), layout={"title": {"text": "Contacts by queue"}}),
-            go.Figure(go.Scatter(x=[1, 2, 3], y=[0.7, 0.8, 0.76]), layout={"title": {"text": "Service level by week"}})]
+    figs = [
+        go.Figure(go.Bar(x=["Benefits", "Debit Card"], y=[120, 80]), layout={"title": {"text": "Contacts by queue"}}),
+        go.Figure(go.Scatter(x=[1, 2, 3], y=[0.7, 0.8, 0.76]), layout={"title": {"text": "Service level by week"}}),
+    ]
     nb = nbformat.v4.new_notebook()
     cells = []
-    for bundle in ([{"text/html": narrative.tiles_html(tiles), "text/plain": "tiles"},
-                    {"text/html": narrative.commentary_html(lines), "text/plain": "commentary"}]
-                   + [views.figure_bundle(f) for f in figs]):
+    for bundle in [
+        {"text/html": narrative.tiles_html(tiles), "text/plain": "tiles"},
+        {"text/html": narrative.commentary_html(lines), "text/plain": "commentary"},
+    ] + [views.figure_bundle(f) for f in figs]:
         c = nbformat.v4.new_code_cell("show()")
         c.outputs = [nbformat.v4.new_output("display_data", data=bundle)]
         cells.append(c)
@@ -90,20 +95,35 @@ def _month(out: Path) -> Path:
     month_dir = out / MONTH
     (month_dir / "notebooks").mkdir(parents=True)
     entries = []
-    for report, client, status in [("monthly_pack", None, "ok"), ("sla", None, "ok"),
-                                   ("client_review", "C1", "ok"), ("client_review", "C2", "failed")]:
+    for report, client, status in [
+        ("monthly_pack", None, "ok"),
+        ("sla", None, "ok"),
+        ("client_review", "C1", "ok"),
+        ("client_review", "C2", "failed"),
+    ]:
         stem = file_stem(report, client)
-        e = {"report": report, "client_id": client, "status": status, "seconds": 1.0,
-             "title": f"{report} title" + (f" {client}" if client else ""),
-             "html": None, "notebook": None, "parameters": {"month": MONTH, "client_id": client},
-             "error": None if status == "ok" else "In [3]: ValueError: boom"}
+        e = {
+            "report": report,
+            "client_id": client,
+            "status": status,
+            "seconds": 1.0,
+            "title": f"{report} title" + (f" {client}" if client else ""),
+            "html": None,
+            "notebook": None,
+            "parameters": {"month": MONTH, "client_id": client},
+            "error": None if status == "ok" else "In [3]: ValueError: boom",
+        }
         if client:
             e["client_name"] = {"C1": "Acme Benefits", "C2": "Bolt Ltd"}[client]
         if status == "ok":
             _executed_notebook(month_dir / "notebooks" / f"{stem}.ipynb", client)
             # a big report with non-ASCII text: attachments must arrive byte for byte
-            page = stamp_page(f"<!DOCTYPE html><html><head></head><body><h1>{stem} — Zürich</h1>" + "x" * 300_000
-                              + "</body></html>", report, client, MONTH)
+            page = stamp_page(
+                f"<!DOCTYPE html><html><head></head><body><h1>{stem} — Zürich</h1>" + "x" * 300_000 + "</body></html>",
+                report,
+                client,
+                MONTH,
+            )
             (month_dir / f"{stem}.html").write_text(page, encoding="utf-8")
             e.update(html=f"{stem}.html", notebook=f"notebooks/{stem}.ipynb")
         entries.append(e)
@@ -116,10 +136,20 @@ def setup(tmp_path, monkeypatch):
     out = tmp_path / "outputs"
     month_dir = _month(out)
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"distribution": {
-        "executives": ["Chief Ops <coo@acme.test>", "cfo@acme.test"], "executive_reports": ["monthly_pack"],
-        "account_teams": {"C1": ["am1@acme.test", "hr@client-one.test"]}, "account_team_default": [],
-        "cc": ["archive@acme.test"], "max_charts": 2}}))
+    params.write_text(
+        yaml.safe_dump(
+            {
+                "distribution": {
+                    "executives": ["Chief Ops <coo@acme.test>", "cfo@acme.test"],
+                    "executive_reports": ["monthly_pack"],
+                    "account_teams": {"C1": ["am1@acme.test", "hr@client-one.test"]},
+                    "account_team_default": [],
+                    "cc": ["archive@acme.test"],
+                    "max_charts": 2,
+                }
+            }
+        )
+    )
     for k in list(os.environ):
         if k.startswith("REPORTLIB_SMTP_"):
             monkeypatch.delenv(k)
@@ -147,8 +177,11 @@ def _parts(msg):
 
 
 def _snapshot(month_dir: Path) -> dict:
-    return {p.relative_to(month_dir).as_posix(): p.read_bytes() for p in month_dir.rglob("*")
-            if p.is_file() and p.name not in ("sent-log.json", ".lock")}
+    return {
+        p.relative_to(month_dir).as_posix(): p.read_bytes()
+        for p in month_dir.rglob("*")
+        if p.is_file() and p.name not in ("sent-log.json", ".lock")
+    }
 
 
 def test_each_message_arrives_right_and_reads_well_without_scripts(setup, smtp, monkeypatch, capsys):
@@ -233,8 +266,7 @@ def test_authentication_failure_gives_clear_error_and_leaves_reports(setup, smtp
 
 def test_dry_run_writes_eml_files_and_without_browser_says_charts_are_in_the_report(setup, monkeypatch, capsys):
     monkeypatch.setenv("BROWSER_PATH", str(setup["tmp"] / "no-such-browser"))
-    monkeypatch.setattr("choreographer.browsers.chromium.Chromium.find_browser",
-                        classmethod(lambda cls, **kw: None))
+    monkeypatch.setattr("choreographer.browsers.chromium.Chromium.find_browser", classmethod(lambda cls, **kw: None))
     dry = setup["tmp"] / "dry"
     assert _email(setup, "--reports", "monthly_pack,client_review", "--dry-run", str(dry)) == 1  # C2 failed
     names = sorted(p.name for p in dry.iterdir())

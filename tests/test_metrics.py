@@ -10,13 +10,31 @@ import pandas as pd
 import pytest
 
 from reportlib.core.errors import MissingTableError, UsageError
-from reportlib.metrics.contacts import KPI_COLUMNS, contact_counts, contact_kpis, interval_kpis, kpis_from_counts, rollup_counts
+from reportlib.metrics.contacts import (
+    KPI_COLUMNS,
+    contact_counts,
+    contact_kpis,
+    interval_kpis,
+    kpis_from_counts,
+    rollup_counts,
+)
 
 COLUMNS = {
-    "contact_id": "string", "channel": "string", "queue": "string", "client_id": "string",
-    "arrived_at": "datetime64[ns]", "outcome": "string", "wait_s": "float64", "handle_s": "float64",
-    "agent_id": "string", "resolved_first_contact": "boolean", "escalated": "boolean",
-    "transferred": "boolean", "csat": "Int64", "reason": "string", "caller_id": "string",
+    "contact_id": "string",
+    "channel": "string",
+    "queue": "string",
+    "client_id": "string",
+    "arrived_at": "datetime64[ns]",
+    "outcome": "string",
+    "wait_s": "float64",
+    "handle_s": "float64",
+    "agent_id": "string",
+    "resolved_first_contact": "boolean",
+    "escalated": "boolean",
+    "transferred": "boolean",
+    "csat": "Int64",
+    "reason": "string",
+    "caller_id": "string",
 }
 
 
@@ -47,14 +65,48 @@ def base_rows() -> list[dict]:
     """Eight phone contacts in January with every boundary case of the definitions (T=30, SA=5)."""
     t = "2025-01-15 10:00"
     return [
-        dict(arrived_at=t, outcome="handled", wait_s=0, handle_s=100, agent_id="a1",
-             resolved_first_contact=True, escalated=True, transferred=False, csat=5),
-        dict(arrived_at=t, outcome="handled", wait_s=30, handle_s=200, agent_id="a1",  # exactly T: within
-             resolved_first_contact=False, transferred=False, csat=4),
-        dict(arrived_at=t, outcome="handled", wait_s=30.001, handle_s=300, agent_id="a2",  # just over T
-             resolved_first_contact=None, escalated=False, transferred=False, csat=3),
-        dict(arrived_at=t, outcome="handled", wait_s=45, handle_s=400, agent_id="a2",
-             resolved_first_contact=True, escalated=False, transferred=False),
+        dict(
+            arrived_at=t,
+            outcome="handled",
+            wait_s=0,
+            handle_s=100,
+            agent_id="a1",
+            resolved_first_contact=True,
+            escalated=True,
+            transferred=False,
+            csat=5,
+        ),
+        dict(
+            arrived_at=t,
+            outcome="handled",
+            wait_s=30,
+            handle_s=200,
+            agent_id="a1",  # exactly T: within
+            resolved_first_contact=False,
+            transferred=False,
+            csat=4,
+        ),
+        dict(
+            arrived_at=t,
+            outcome="handled",
+            wait_s=30.001,
+            handle_s=300,
+            agent_id="a2",  # just over T
+            resolved_first_contact=None,
+            escalated=False,
+            transferred=False,
+            csat=3,
+        ),
+        dict(
+            arrived_at=t,
+            outcome="handled",
+            wait_s=45,
+            handle_s=400,
+            agent_id="a2",
+            resolved_first_contact=True,
+            escalated=False,
+            transferred=False,
+        ),
         dict(arrived_at=t, outcome="abandoned", wait_s=4.99),  # short abandon
         dict(arrived_at=t, outcome="abandoned", wait_s=5),  # exactly the limit: not short
         dict(arrived_at=t, outcome="abandoned", wait_s=20),  # abandoned within T
@@ -148,8 +200,18 @@ def test_empty_groups_give_missing_not_errors():
     k = contact_kpis(table(frame(rows)), grain="month", by=["queue"]).set_index("queue")
     short = k.loc["Only short"]
     assert short["offered"] == 0 and short["short_abandoned"] == 1
-    for col in ("service_level", "abandon_rate", "asa_s", "aht_s", "fcr", "csat_top2", "csat_mean",
-                "escalation_rate", "transfer_rate", "fcr_repeat"):
+    for col in (
+        "service_level",
+        "abandon_rate",
+        "asa_s",
+        "aht_s",
+        "fcr",
+        "csat_top2",
+        "csat_mean",
+        "escalation_rate",
+        "transfer_rate",
+        "fcr_repeat",
+    ):
         assert math.isnan(short[col]), col
     ab = k.loc["Only abandons"]
     assert ab["service_level"] == 0.0 and ab["abandon_rate"] == 1.0
@@ -213,10 +275,14 @@ def test_dst_days_in_local_wall_time():
 
 
 def test_volume_weighted_not_average_of_percentages():
-    rows = [dict(queue="Big", arrived_at="2025-01-02 10:00", outcome="handled", wait_s=10, handle_s=100, agent_id="a")
-            for _ in range(9)]
+    rows = [
+        dict(queue="Big", arrived_at="2025-01-02 10:00", outcome="handled", wait_s=10, handle_s=100, agent_id="a")
+        for _ in range(9)
+    ]
     rows += [dict(queue="Big", arrived_at="2025-01-02 10:00", outcome="handled", wait_s=90, handle_s=100, agent_id="a")]
-    rows += [dict(queue="Small", arrived_at="2025-01-02 10:00", outcome="handled", wait_s=90, handle_s=500, agent_id="a")]
+    rows += [
+        dict(queue="Small", arrived_at="2025-01-02 10:00", outcome="handled", wait_s=90, handle_s=500, agent_id="a")
+    ]
     t = table(frame(rows))
     by_q = contact_kpis(t, grain=None, by=["queue"]).set_index("queue")
     assert by_q.loc["Big", "service_level"] == pytest.approx(0.9)
@@ -232,26 +298,114 @@ def test_volume_weighted_not_average_of_percentages():
 def test_fcr_repeat_by_hand():
     rows = [
         # caller c1, reason A: Jan 1 -> Jan 5 (repeat) -> Jan 12 10:00 (exactly 7 days: repeat) -> none
-        dict(caller_id="c1", reason="A", arrived_at="2025-01-01 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
-        dict(caller_id="c1", reason="A", arrived_at="2025-01-05 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
-        dict(caller_id="c1", reason="A", arrived_at="2025-01-12 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(
+            caller_id="c1",
+            reason="A",
+            arrived_at="2025-01-01 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
+        dict(
+            caller_id="c1",
+            reason="A",
+            arrived_at="2025-01-05 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
+        dict(
+            caller_id="c1",
+            reason="A",
+            arrived_at="2025-01-12 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
         # caller c2: different reasons are different issues
-        dict(caller_id="c2", reason="A", arrived_at="2025-01-01 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
-        dict(caller_id="c2", reason="B", arrived_at="2025-01-03 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(
+            caller_id="c2",
+            reason="A",
+            arrived_at="2025-01-01 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
+        dict(
+            caller_id="c2",
+            reason="B",
+            arrived_at="2025-01-03 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
         # caller c3: the repeat is next month (the look-ahead crosses the month end)
-        dict(caller_id="c3", reason="A", arrived_at="2025-01-30 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(
+            caller_id="c3",
+            reason="A",
+            arrived_at="2025-01-30 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
         dict(caller_id="c3", reason="A", arrived_at="2025-02-02 10:00", outcome="abandoned", wait_s=40),
         # caller c4: a later abandoned attempt the same day is a repeat contact too
-        dict(caller_id="c4", reason="A", arrived_at="2025-01-10 09:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(
+            caller_id="c4",
+            reason="A",
+            arrived_at="2025-01-10 09:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
         dict(caller_id="c4", reason="A", arrived_at="2025-01-10 11:00", outcome="abandoned", wait_s=40),
         # caller c5: 7 days and one second later is not within 7 days
-        dict(caller_id="c5", reason="A", arrived_at="2025-01-20 10:00:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
-        dict(caller_id="c5", reason="A", arrived_at="2025-01-27 10:00:01", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
+        dict(
+            caller_id="c5",
+            reason="A",
+            arrived_at="2025-01-20 10:00:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
+        dict(
+            caller_id="c5",
+            reason="A",
+            arrived_at="2025-01-27 10:00:01",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
         # no caller id: not in the denominator
         dict(arrived_at="2025-01-10 09:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
         # caller c6: two contacts at the very same time are repeats of each other
-        dict(caller_id="c6", reason="A", arrived_at="2025-01-15 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="a"),
-        dict(caller_id="c6", reason="A", arrived_at="2025-01-15 10:00", outcome="handled", wait_s=1, handle_s=1, agent_id="b"),
+        dict(
+            caller_id="c6",
+            reason="A",
+            arrived_at="2025-01-15 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
+        dict(
+            caller_id="c6",
+            reason="A",
+            arrived_at="2025-01-15 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="b",
+        ),
     ]
     t = table(frame(rows))
     k = one(contact_kpis(t, grain=None, start="2025-01-01", end="2025-02-01"))
@@ -270,17 +424,57 @@ def test_fcr_repeat_by_hand():
 def test_fcr_repeat_per_client_looks_within_the_client():
     rows = [
         # caller c1 calls about client C1, then two days later about client C2, same reason
-        dict(caller_id="c1", reason="A", client_id="C1", arrived_at="2025-01-06 10:00", outcome="handled",
-             wait_s=1, handle_s=1, agent_id="a"),
-        dict(caller_id="c1", reason="A", client_id="C2", arrived_at="2025-01-08 10:00", outcome="handled",
-             wait_s=1, handle_s=1, agent_id="a"),
+        dict(
+            caller_id="c1",
+            reason="A",
+            client_id="C1",
+            arrived_at="2025-01-06 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
+        dict(
+            caller_id="c1",
+            reason="A",
+            client_id="C2",
+            arrived_at="2025-01-08 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
         # and again about C1 within the week: C1's first contact is repeated after all
-        dict(caller_id="c2", reason="A", client_id="C1", arrived_at="2025-01-06 10:00", outcome="handled",
-             wait_s=1, handle_s=1, agent_id="a"),
-        dict(caller_id="c2", reason="A", client_id="C2", arrived_at="2025-01-07 10:00", outcome="handled",
-             wait_s=1, handle_s=1, agent_id="a"),
-        dict(caller_id="c2", reason="A", client_id="C1", arrived_at="2025-01-09 10:00", outcome="handled",
-             wait_s=1, handle_s=1, agent_id="a"),
+        dict(
+            caller_id="c2",
+            reason="A",
+            client_id="C1",
+            arrived_at="2025-01-06 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
+        dict(
+            caller_id="c2",
+            reason="A",
+            client_id="C2",
+            arrived_at="2025-01-07 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
+        dict(
+            caller_id="c2",
+            reason="A",
+            client_id="C1",
+            arrived_at="2025-01-09 10:00",
+            outcome="handled",
+            wait_s=1,
+            handle_s=1,
+            agent_id="a",
+        ),
     ]
     t = table(frame(rows))
     # over everything: c1's first contact and c2's first two are repeats: 2 of 5 resolved
@@ -301,8 +495,14 @@ def test_group_by_agent_attributes_joins_agents():
         dict(arrived_at="2025-01-02 10:00", outcome="handled", wait_s=5, handle_s=200, agent_id="a3"),
         dict(arrived_at="2025-01-02 10:00", outcome="abandoned", wait_s=50),
     ]
-    agents = pd.DataFrame({"agent_id": ["a1", "a2", "a3"], "team": ["North", "North", "South"],
-                           "site": ["X", "Y", "Y"], "supervisor": ["s1", "s1", "s2"]})
+    agents = pd.DataFrame(
+        {
+            "agent_id": ["a1", "a2", "a3"],
+            "team": ["North", "North", "South"],
+            "site": ["X", "Y", "Y"],
+            "supervisor": ["s1", "s1", "s2"],
+        }
+    )
     con = ibis.duckdb.connect()
     t = con.create_table("contacts", frame(rows))
     a = con.create_table("agents", agents)
@@ -315,20 +515,22 @@ def test_group_by_agent_attributes_joins_agents():
 
 
 def test_interval_kpis_missing_not_zero():
-    iv = pd.DataFrame({
-        "interval_start": pd.to_datetime(["2025-01-02 10:00", "2025-01-02 10:30", "2025-01-02 10:00"]),
-        "interval_minutes": [30, 30, 30],
-        "channel": ["phone"] * 3,
-        "queue": ["A", "A", "B"],
-        "client_id": [None] * 3,
-        "offered": [10.0, 30.0, 5.0],
-        "handled": [8.0, 27.0, None],
-        "abandoned": [2.0, 3.0, None],
-        "answered_within_threshold": [6.0, 21.0, 4.0],
-        "threshold_s": [30.0, 30.0, 20.0],
-        "wait_s_total": [80.0, 270.0, None],
-        "handle_s_total": [1600.0, 5400.0, None],
-    })
+    iv = pd.DataFrame(
+        {
+            "interval_start": pd.to_datetime(["2025-01-02 10:00", "2025-01-02 10:30", "2025-01-02 10:00"]),
+            "interval_minutes": [30, 30, 30],
+            "channel": ["phone"] * 3,
+            "queue": ["A", "A", "B"],
+            "client_id": [None] * 3,
+            "offered": [10.0, 30.0, 5.0],
+            "handled": [8.0, 27.0, None],
+            "abandoned": [2.0, 3.0, None],
+            "answered_within_threshold": [6.0, 21.0, 4.0],
+            "threshold_s": [30.0, 30.0, 20.0],
+            "wait_s_total": [80.0, 270.0, None],
+            "handle_s_total": [1600.0, 5400.0, None],
+        }
+    )
     k = interval_kpis(iv, grain="day", by=["queue"]).set_index("queue")
     a = k.loc["A"]
     assert a["offered"] == 40 and a["handled"] == 35 and a["abandoned"] == 5
@@ -336,8 +538,16 @@ def test_interval_kpis_missing_not_zero():
     assert a["asa_s"] == pytest.approx(350 / 35)
     assert a["aht_s"] == pytest.approx(7000 / 35)
     assert a["abandon_rate"] == pytest.approx(5 / 40)
-    for col in ("short_abandoned", "fcr", "fcr_repeat", "csat_top2", "csat_mean", "csat_responses",
-                "escalation_rate", "transfer_rate"):
+    for col in (
+        "short_abandoned",
+        "fcr",
+        "fcr_repeat",
+        "csat_top2",
+        "csat_mean",
+        "csat_responses",
+        "escalation_rate",
+        "transfer_rate",
+    ):
         assert math.isnan(a[col]), col
     b = k.loc["B"]
     assert b["offered"] == 5
@@ -350,9 +560,12 @@ def test_interval_kpis_missing_not_zero():
     tot = one(interval_kpis(iv, grain=None))
     assert tot["offered"] == 45 and math.isnan(tot["handled"])
     # abandons split at T are not in interval exports
-    assert math.isnan(one(interval_kpis(iv[iv.queue == "A"], grain=None,
-                                        sl_definition="abandons_excluded"))["service_level"])
-    assert one(interval_kpis(iv[iv.queue == "A"], grain=None, sl_definition="answered"))["service_level"] == pytest.approx(27 / 35)
+    assert math.isnan(
+        one(interval_kpis(iv[iv.queue == "A"], grain=None, sl_definition="abandons_excluded"))["service_level"]
+    )
+    assert one(interval_kpis(iv[iv.queue == "A"], grain=None, sl_definition="answered"))[
+        "service_level"
+    ] == pytest.approx(27 / 35)
     with pytest.raises(UsageError, match="15min"):
         interval_kpis(iv, grain="15min")
     with pytest.raises(UsageError, match="team"):
@@ -434,8 +647,21 @@ def test_kpis_command(offset_folder, capsys):
     assert by_q["Debit Card"]["fcr"] is None  # missing, not zero
     for name in KPI_COLUMNS:
         assert name in by_q["Benefits"]
-    rc = main(["kpis", "--data", str(offset_folder), "--month", "2025-11", "--by", "queue",
-               "--sl-threshold", "45", "--format", "csv"])
+    rc = main(
+        [
+            "kpis",
+            "--data",
+            str(offset_folder),
+            "--month",
+            "2025-11",
+            "--by",
+            "queue",
+            "--sl-threshold",
+            "45",
+            "--format",
+            "csv",
+        ]
+    )
     out = capsys.readouterr()
     assert rc == 0
     frame_ = pd.read_csv(pd.io.common.StringIO(out.out)).set_index("queue")

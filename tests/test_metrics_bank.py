@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import shared_path
+
 from reportlib.cli import main
 from reportlib.metrics.contacts import contact_kpis
 
@@ -36,13 +36,26 @@ def bank_january(tmp_path_factory):
 def test_january_1999_matches_brown_et_al(bank_january, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
     capsys.readouterr()
-    rc = main(["kpis", "--data", str(bank_january), "--params", str(bank_january / "params.yaml"),
-               "--month", "1999-01", "--format", "json"])
+    rc = main(
+        [
+            "kpis",
+            "--data",
+            str(bank_january),
+            "--params",
+            str(bank_january / "params.yaml"),
+            "--month",
+            "1999-01",
+            "--format",
+            "json",
+        ]
+    )
     out = capsys.readouterr()
     assert rc == 0, out.err
     k = json.loads(out.out)[0]
-    print("bank January 1999, all contacts:", {c: k[c] for c in ("offered", "handled", "abandoned",
-                                                                 "short_abandoned", "aht_s", "abandon_rate")})
+    print(
+        "bank January 1999, all contacts:",
+        {c: k[c] for c in ("offered", "handled", "abandoned", "short_abandoned", "aht_s", "abandon_rate")},
+    )
     assert 25_000 <= k["handled"] <= 28_000  # SOURCE.txt: 27,060 AGENT rows, some without a server
     assert k["aht_s"] == pytest.approx(185, abs=10)  # study: mean service 185 s
     assert k["abandon_rate"] < 0.15  # served-at-once calls dilute it; the queued share is below

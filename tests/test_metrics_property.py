@@ -64,7 +64,8 @@ def reference_kpis(
         # a later contact within the window, or another contact at the very same time
         d["_repeat"] = d["caller_id"].notna() & (
             ((nxt - d["arrived_at"]) <= pd.Timedelta(seconds=round(repeat_window_days * 86400))).fillna(False)
-            | (prev == d["arrived_at"]).fillna(False))
+            | (prev == d["arrived_at"]).fillna(False)
+        )
     else:
         d["_repeat"] = False
     if start is not None:
@@ -83,30 +84,33 @@ def reference_kpis(
     trf = d["transferred"].astype("boolean")
     csat = d["csat"].astype("float64")
     has_caller = d["caller_id"].notna().to_numpy()
-    x = pd.DataFrame({
-        "contacts": 1,
-        "short_abandoned": short.astype(int),
-        "handled": handled.astype(int),
-        "abandoned": ab.astype(int),
-        "awt": (handled & within).astype(int),
-        "abwt": (ab & within).astype(int),
-        "ab_after": (ab & ~within).astype(int),
-        "wait_sum": np.where(handled & wait.notna().to_numpy(), wait.fillna(0).to_numpy(), 0.0),
-        "wait_n": (handled & wait.notna().to_numpy()).astype(int),
-        "handle_sum": np.where(handled & d["handle_s"].notna().to_numpy(), d["handle_s"].fillna(0).to_numpy(), 0.0),
-        "handle_n": (handled & d["handle_s"].notna().to_numpy()).astype(int),
-        "fcr_yes": (handled & rfc.fillna(False).to_numpy(dtype=bool)).astype(int),
-        "fcr_n": (handled & rfc.notna().to_numpy()).astype(int),
-        "rep_ok": (handled & has_caller & ~d["_repeat"].to_numpy(dtype=bool)).astype(int),
-        "rep_n": (handled & has_caller).astype(int),
-        "top2": (csat >= 4).astype(int).to_numpy(),
-        "csat_sum": csat.fillna(0).to_numpy(),
-        "csat_n": csat.notna().astype(int).to_numpy(),
-        "esc": (handled & esc.fillna(False).to_numpy(dtype=bool)).astype(int),
-        "esc_n": (handled & esc.notna().to_numpy()).astype(int),
-        "trf": (handled & trf.fillna(False).to_numpy(dtype=bool)).astype(int),
-        "trf_n": (handled & trf.notna().to_numpy()).astype(int),
-    }, index=d.index)
+    x = pd.DataFrame(
+        {
+            "contacts": 1,
+            "short_abandoned": short.astype(int),
+            "handled": handled.astype(int),
+            "abandoned": ab.astype(int),
+            "awt": (handled & within).astype(int),
+            "abwt": (ab & within).astype(int),
+            "ab_after": (ab & ~within).astype(int),
+            "wait_sum": np.where(handled & wait.notna().to_numpy(), wait.fillna(0).to_numpy(), 0.0),
+            "wait_n": (handled & wait.notna().to_numpy()).astype(int),
+            "handle_sum": np.where(handled & d["handle_s"].notna().to_numpy(), d["handle_s"].fillna(0).to_numpy(), 0.0),
+            "handle_n": (handled & d["handle_s"].notna().to_numpy()).astype(int),
+            "fcr_yes": (handled & rfc.fillna(False).to_numpy(dtype=bool)).astype(int),
+            "fcr_n": (handled & rfc.notna().to_numpy()).astype(int),
+            "rep_ok": (handled & has_caller & ~d["_repeat"].to_numpy(dtype=bool)).astype(int),
+            "rep_n": (handled & has_caller).astype(int),
+            "top2": (csat >= 4).astype(int).to_numpy(),
+            "csat_sum": csat.fillna(0).to_numpy(),
+            "csat_n": csat.notna().astype(int).to_numpy(),
+            "esc": (handled & esc.fillna(False).to_numpy(dtype=bool)).astype(int),
+            "esc_n": (handled & esc.notna().to_numpy()).astype(int),
+            "trf": (handled & trf.fillna(False).to_numpy(dtype=bool)).astype(int),
+            "trf_n": (handled & trf.notna().to_numpy()).astype(int),
+        },
+        index=d.index,
+    )
     keys = list(by)
     for c in by:
         x[c] = d[c].astype("object")
@@ -119,9 +123,12 @@ def reference_kpis(
         g = x.sum(numeric_only=True).to_frame().T
     g["offered"] = g["contacts"] - g["short_abandoned"]
     sl_num = g["awt"] + (g["abwt"] if sl_definition == "abandons_within_t_met" else 0)
-    sl_den = {"offered": g["offered"], "answered": g["handled"],
-              "abandons_excluded": g["handled"] + g["ab_after"],
-              "abandons_within_t_met": g["offered"]}[sl_definition]
+    sl_den = {
+        "offered": g["offered"],
+        "answered": g["handled"],
+        "abandons_excluded": g["handled"] + g["ab_after"],
+        "abandons_within_t_met": g["offered"],
+    }[sl_definition]
     out = g[keys].copy()
     out["offered"] = g["offered"]
     out["handled"] = g["handled"]
@@ -148,11 +155,13 @@ def assert_same(engine: pd.DataFrame, ref: pd.DataFrame, keys: list[str]) -> Non
     if not keys:
         e, r = engine.reset_index(drop=True), ref.reset_index(drop=True)
     else:
+
         def keyed(f):
             f = f.copy()
             for k in keys:
                 f[k] = f[k].astype("object").where(f[k].notna(), "<NA>").astype(str)
             return f.set_index(keys).sort_index()
+
         e, r = keyed(engine), keyed(ref)
         assert list(e.index) == list(r.index)
     for col in KPI_COLUMNS:
@@ -170,12 +179,18 @@ _BASE = pd.Timestamp("2025-02-27")  # spans a month end; DST begins 2025-03-09 (
 def contact_frames(draw):
     n = draw(st.integers(min_value=0, max_value=60))
     # a few fixed minutes make ties and exact 7-day gaps (10080 min) common
-    minutes = draw(st.lists(st.one_of(st.integers(0, 8 * 24 * 60), st.sampled_from([0, 60, 10080, 10081])),
-                            min_size=n, max_size=n))
+    minutes = draw(
+        st.lists(st.one_of(st.integers(0, 8 * 24 * 60), st.sampled_from([0, 60, 10080, 10081])), min_size=n, max_size=n)
+    )
     seconds = draw(st.lists(st.sampled_from([0, 0, 30, 59]), min_size=n, max_size=n))
     outcomes = draw(st.lists(st.sampled_from(["handled", "handled", "abandoned", "open"]), min_size=n, max_size=n))
-    waits = draw(st.lists(st.sampled_from([0.0, 2.0, 4.999, 5.0, 19.0, 20.0, 29.9, 30.0, 30.5, 61.0, 400.0, None]),
-                          min_size=n, max_size=n))
+    waits = draw(
+        st.lists(
+            st.sampled_from([0.0, 2.0, 4.999, 5.0, 19.0, 20.0, 29.9, 30.0, 30.5, 61.0, 400.0, None]),
+            min_size=n,
+            max_size=n,
+        )
+    )
     handles = draw(st.lists(st.one_of(st.none(), st.floats(0, 3000, allow_nan=False)), min_size=n, max_size=n))
     tri = st.sampled_from([True, False, None])
     rfc = draw(st.lists(tri, min_size=n, max_size=n))
@@ -188,24 +203,27 @@ def contact_frames(draw):
     channels = draw(st.lists(st.sampled_from(["phone", "email", "chat"]), min_size=n, max_size=n))
     clients = draw(st.lists(st.sampled_from(["C1", "C2"]), min_size=n, max_size=n))
     agents = draw(st.lists(st.sampled_from(["a1", "a2", None]), min_size=n, max_size=n))
-    df = pd.DataFrame({
-        "contact_id": pd.array([f"k{i}" for i in range(n)], dtype="string"),
-        "channel": pd.array(channels, dtype="string"),
-        "queue": pd.array(queues, dtype="string"),
-        "client_id": pd.array(clients, dtype="string"),
-        "arrived_at": pd.to_datetime([_BASE + pd.Timedelta(minutes=m, seconds=s) for m, s in zip(minutes, seconds)]
-                                     ).astype("datetime64[ns]"),
-        "outcome": pd.array(outcomes, dtype="string"),
-        "wait_s": pd.array(waits, dtype="Float64").astype("float64"),
-        "handle_s": pd.array(handles, dtype="Float64").astype("float64"),
-        "agent_id": pd.array(agents, dtype="string"),
-        "resolved_first_contact": pd.array(rfc, dtype="boolean"),
-        "escalated": pd.array(esc, dtype="boolean"),
-        "transferred": pd.array(trf, dtype="boolean"),
-        "csat": pd.array(csat, dtype="Int64"),
-        "reason": pd.array(reasons, dtype="string"),
-        "caller_id": pd.array(callers, dtype="string"),
-    })
+    df = pd.DataFrame(
+        {
+            "contact_id": pd.array([f"k{i}" for i in range(n)], dtype="string"),
+            "channel": pd.array(channels, dtype="string"),
+            "queue": pd.array(queues, dtype="string"),
+            "client_id": pd.array(clients, dtype="string"),
+            "arrived_at": pd.to_datetime(
+                [_BASE + pd.Timedelta(minutes=m, seconds=s) for m, s in zip(minutes, seconds)]
+            ).astype("datetime64[ns]"),
+            "outcome": pd.array(outcomes, dtype="string"),
+            "wait_s": pd.array(waits, dtype="Float64").astype("float64"),
+            "handle_s": pd.array(handles, dtype="Float64").astype("float64"),
+            "agent_id": pd.array(agents, dtype="string"),
+            "resolved_first_contact": pd.array(rfc, dtype="boolean"),
+            "escalated": pd.array(esc, dtype="boolean"),
+            "transferred": pd.array(trf, dtype="boolean"),
+            "csat": pd.array(csat, dtype="Int64"),
+            "reason": pd.array(reasons, dtype="string"),
+            "caller_id": pd.array(callers, dtype="string"),
+        }
+    )
     return df
 
 
@@ -225,8 +243,15 @@ def test_engine_equals_pandas_reference(df, grain, by, threshold, definition, sh
     con = ibis.duckdb.connect()
     t = con.create_table("contacts", df)
     start, end = window if window else (None, None)
-    kw = dict(grain=grain, by=by, sl_threshold_s=threshold, sl_definition=definition,
-              short_abandon_s=short, start=start, end=end)
+    kw = dict(
+        grain=grain,
+        by=by,
+        sl_threshold_s=threshold,
+        sl_definition=definition,
+        short_abandon_s=short,
+        start=start,
+        end=end,
+    )
     engine = contact_kpis(t, **kw)
     ref = reference_kpis(df, **kw)
     if not by and grain is None:

@@ -10,18 +10,21 @@ from reportlib.reports import narrative as n
 from reportlib.reports import queries as q
 
 
-@pytest.mark.parametrize("value,unit,expected", [
-    (0.763, "share", "76.3%"),
-    (0.8, "share", "80.0%"),
-    (412.4, "seconds", "412 s"),
-    (1234.4, "count", "1,234"),
-    (5.6789, "currency", "$5.68"),
-    (123456.7, "currency", "$123,457"),
-    (-250.0, "currency", "-$250"),
-    (12.34, "fte", "12.3 FTE"),
-    (None, "share", "–"),
-    (np.nan, "count", "–"),
-])
+@pytest.mark.parametrize(
+    "value,unit,expected",
+    [
+        (0.763, "share", "76.3%"),
+        (0.8, "share", "80.0%"),
+        (412.4, "seconds", "412 s"),
+        (1234.4, "count", "1,234"),
+        (5.6789, "currency", "$5.68"),
+        (123456.7, "currency", "$123,457"),
+        (-250.0, "currency", "-$250"),
+        (12.34, "fte", "12.3 FTE"),
+        (None, "share", "–"),
+        (np.nan, "count", "–"),
+    ],
+)
 def test_format_value(value, unit, expected):
     assert n.format_value(value, unit) == expected
 
@@ -33,17 +36,20 @@ def test_format_change_in_points_for_shares():
     assert n.format_change(None, "share") == "–"
 
 
-@pytest.mark.parametrize("value,target,hib,expected", [
-    (0.80, 0.80, True, "green"),      # meeting the target exactly is green
-    (0.79, 0.80, True, "amber"),      # within 5% of 0.80 (0.76 .. 0.80)
-    (0.76, 0.80, True, "amber"),      # the band's edge
-    (0.75, 0.80, True, "red"),
-    (0.04, 0.05, False, "green"),     # lower is better (abandon rate)
-    (0.0525, 0.05, False, "amber"),   # 5% over a 5% ceiling is 0.0525
-    (0.06, 0.05, False, "red"),
-    (None, 0.8, True, "none"),
-    (0.8, None, True, "none"),
-])
+@pytest.mark.parametrize(
+    "value,target,hib,expected",
+    [
+        (0.80, 0.80, True, "green"),  # meeting the target exactly is green
+        (0.79, 0.80, True, "amber"),  # within 5% of 0.80 (0.76 .. 0.80)
+        (0.76, 0.80, True, "amber"),  # the band's edge
+        (0.75, 0.80, True, "red"),
+        (0.04, 0.05, False, "green"),  # lower is better (abandon rate)
+        (0.0525, 0.05, False, "amber"),  # 5% over a 5% ceiling is 0.0525
+        (0.06, 0.05, False, "red"),
+        (None, 0.8, True, "none"),
+        (0.8, None, True, "none"),
+    ],
+)
 def test_rag_status(value, target, hib, expected):
     assert n.rag_status(value, target, hib) == expected
 
@@ -67,8 +73,10 @@ def test_tile_deltas_and_dict():
 def test_sentence_from_numbers():
     t = n.make_tile("Service level", 0.763, "share", target=0.80, prev=0.804)
     s = n.tile_sentence(t, driver="Import Files volume was 22% above forecast in the first week")
-    assert s == ("Service level fell 4.1 points to 76.3%, below the 80.0% target: "
-                 "Import Files volume was 22% above forecast in the first week.")
+    assert s == (
+        "Service level fell 4.1 points to 76.3%, below the 80.0% target: "
+        "Import Files volume was 22% above forecast in the first week."
+    )
     up = n.make_tile("Abandon rate", 0.065, "share", target=0.05, prev=0.053, higher_is_better=False)
     assert n.tile_sentence(up) == "Abandon rate rose 1.2 points to 6.5%, above the 5.0% target."
     flat = n.make_tile("AHT", 400, "seconds", prev=400)
@@ -101,12 +109,14 @@ def test_tiles_html_escapes_and_states_status_in_words():
 
 
 def test_table_html_escapes_formats_and_truncates():
-    df = pd.DataFrame({
-        "name<i>": ["<img src=x onerror=alert(1)>", "Bob & Co"],
-        "sl": [0.8123, np.nan],
-        "status": ["green", "red"],
-        "handled": [1200, 30],
-    })
+    df = pd.DataFrame(
+        {
+            "name<i>": ["<img src=x onerror=alert(1)>", "Bob & Co"],
+            "sl": [0.8123, np.nan],
+            "status": ["green", "red"],
+            "handled": [1200, 30],
+        }
+    )
     markup = n.table_html(df, formats={"sl": "share"}, status={"sl": "status"}, max_rows=1, caption="A <b>")
     assert "<img" not in markup and "&lt;img src=x onerror=alert(1)&gt;" in markup
     assert "name&lt;i&gt;" in markup and "A &lt;b&gt;" in markup
@@ -129,19 +139,57 @@ def test_commentary_html_escapes():
 
 
 def test_compliance_by_client_counts_misses_and_penalties():
-    comp = pd.DataFrame([
-        # client A: one term missed (SL 0.70 vs 0.80) and one met; penalty 2% of 1000
-        {"client_id": "A", "client_name": "Alpha", "sla_profile": "gold", "term": "phone service level 80% in 30 s",
-         "metric": "service_level", "goal": 0.80, "actual": 0.70, "met": False, "penalty_at_risk": 20.0},
-        {"client_id": "A", "client_name": "Alpha", "sla_profile": "gold", "term": "phone abandon rate at most 5%",
-         "metric": "abandon_rate", "goal": 0.05, "actual": 0.04, "met": True, "penalty_at_risk": 0.0},
-        # client B: met everything
-        {"client_id": "B", "client_name": "Beta", "sla_profile": "silver", "term": "t", "metric": "service_level",
-         "goal": 0.8, "actual": 0.9, "met": True, "penalty_at_risk": 0.0},
-        # client C: no volume, nothing judged
-        {"client_id": "C", "client_name": "Gamma", "sla_profile": "silver", "term": "t", "metric": "service_level",
-         "goal": 0.8, "actual": np.nan, "met": pd.NA, "penalty_at_risk": 0.0},
-    ])
+    comp = pd.DataFrame(
+        [
+            # client A: one term missed (SL 0.70 vs 0.80) and one met; penalty 2% of 1000
+            {
+                "client_id": "A",
+                "client_name": "Alpha",
+                "sla_profile": "gold",
+                "term": "phone service level 80% in 30 s",
+                "metric": "service_level",
+                "goal": 0.80,
+                "actual": 0.70,
+                "met": False,
+                "penalty_at_risk": 20.0,
+            },
+            {
+                "client_id": "A",
+                "client_name": "Alpha",
+                "sla_profile": "gold",
+                "term": "phone abandon rate at most 5%",
+                "metric": "abandon_rate",
+                "goal": 0.05,
+                "actual": 0.04,
+                "met": True,
+                "penalty_at_risk": 0.0,
+            },
+            # client B: met everything
+            {
+                "client_id": "B",
+                "client_name": "Beta",
+                "sla_profile": "silver",
+                "term": "t",
+                "metric": "service_level",
+                "goal": 0.8,
+                "actual": 0.9,
+                "met": True,
+                "penalty_at_risk": 0.0,
+            },
+            # client C: no volume, nothing judged
+            {
+                "client_id": "C",
+                "client_name": "Gamma",
+                "sla_profile": "silver",
+                "term": "t",
+                "metric": "service_level",
+                "goal": 0.8,
+                "actual": np.nan,
+                "met": pd.NA,
+                "penalty_at_risk": 0.0,
+            },
+        ]
+    )
     comp["met"] = comp["met"].astype("boolean")
     out = q.compliance_by_client(comp).set_index("client_id")
     assert list(out.index) == ["A", "B", "C"]  # the client with a miss first
@@ -156,17 +204,32 @@ def test_compliance_by_client_counts_misses_and_penalties():
 
 def test_compliance_trend_per_month_by_hand():
     def row(month, client, met, penalty=0.0, actual=0.9):
-        return {"month": month, "client_id": client, "client_name": client, "sla_profile": "gold", "term": "t",
-                "metric": "service_level", "goal": 0.8, "actual": actual, "met": met, "penalty_at_risk": penalty}
+        return {
+            "month": month,
+            "client_id": client,
+            "client_name": client,
+            "sla_profile": "gold",
+            "term": "t",
+            "metric": "service_level",
+            "goal": 0.8,
+            "actual": actual,
+            "met": met,
+            "penalty_at_risk": penalty,
+        }
 
-    hist = pd.DataFrame([
-        # January: A met both terms, B missed one of two (fee 30 at risk), C had no contacts
-        row("2025-01", "A", True), row("2025-01", "A", True),
-        row("2025-01", "B", False, 30.0, 0.7), row("2025-01", "B", True),
-        row("2025-01", "C", pd.NA, 0.0, np.nan),
-        # February: everybody met everything
-        row("2025-02", "A", True), row("2025-02", "B", True),
-    ])
+    hist = pd.DataFrame(
+        [
+            # January: A met both terms, B missed one of two (fee 30 at risk), C had no contacts
+            row("2025-01", "A", True),
+            row("2025-01", "A", True),
+            row("2025-01", "B", False, 30.0, 0.7),
+            row("2025-01", "B", True),
+            row("2025-01", "C", pd.NA, 0.0, np.nan),
+            # February: everybody met everything
+            row("2025-02", "A", True),
+            row("2025-02", "B", True),
+        ]
+    )
     hist["met"] = hist["met"].astype("boolean")
     t = q.compliance_trend(hist)
     assert list(t.index) == ["2025-01", "2025-02"]
@@ -179,10 +242,14 @@ def test_compliance_trend_per_month_by_hand():
 
 def test_calendar_spans_merge_runs_and_numbered_events():
     dates = pd.date_range("2026-03-01", periods=6, freq="D")
-    feats = pd.DataFrame({"holiday_closed": [0, 1, 0, 0, 0, 0],
-                          "event_import_deadline_1": [0, 0, 1, 0, 0, 0],
-                          "event_import_deadline_2": [0, 0, 0, 1, 0, 0],
-                          "event_open_enrollment": [0, 0, 0, 0, 1, 1]})
+    feats = pd.DataFrame(
+        {
+            "holiday_closed": [0, 1, 0, 0, 0, 0],
+            "event_import_deadline_1": [0, 0, 1, 0, 0, 0],
+            "event_import_deadline_2": [0, 0, 0, 1, 0, 0],
+            "event_open_enrollment": [0, 0, 0, 0, 1, 1],
+        }
+    )
     spans = n.calendar_spans(feats, dates)
     assert (pd.Timestamp("2026-03-02"), pd.Timestamp("2026-03-03"), "Closed (holiday)") in spans
     assert (pd.Timestamp("2026-03-03"), pd.Timestamp("2026-03-05"), "Import deadline") in spans
@@ -191,9 +258,14 @@ def test_calendar_spans_merge_runs_and_numbered_events():
 
 
 def test_qa_history_by_month():
-    qa = pd.DataFrame({"evaluated_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-03", "2024-12-31"]),
-                       "score": [80.0, 90.0, 70.0, 10.0], "critical_error": [False, True, False, True],
-                       "agent_id": ["a", "b", "a", "a"]})
+    qa = pd.DataFrame(
+        {
+            "evaluated_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-03", "2024-12-31"]),
+            "score": [80.0, 90.0, 70.0, 10.0],
+            "critical_error": [False, True, False, True],
+            "agent_id": ["a", "b", "a", "a"],
+        }
+    )
     out = q.qa_history(qa, "2025-01", "2025-02").set_index("month")
     assert out.loc["2025-01", "evaluations"] == 2 and out.loc["2025-01", "qa_mean"] == 85.0
     assert out.loc["2025-01", "critical_errors"] == 1
@@ -225,30 +297,60 @@ def _tiny_source(tmp_path):
         ("k8", "phone", "Import Files", "2025-03-11T10:00:00", "handled", 20, 350, "a1", ""),
         ("k9", "phone", "Benefits", "2024-04-10T10:00:00", "handled", 100, 450, "a1", ""),
     ]
-    contacts = pd.DataFrame(rows, columns=["contact_id", "channel", "queue", "arrived_at", "outcome", "wait_s",
-                                           "handle_s", "agent_id", "csat"])
+    contacts = pd.DataFrame(
+        rows,
+        columns=["contact_id", "channel", "queue", "arrived_at", "outcome", "wait_s", "handle_s", "agent_id", "csat"],
+    )
     contacts.insert(3, "client_id", "C1")
     contacts.to_csv(tmp_path / "contacts.csv", index=False)
     pd.DataFrame([{"client_id": "C1", "client_name": "One", "tier": "Small", "sla_profile": "standard"}]).to_csv(
-        tmp_path / "clients.csv", index=False)
-    pd.DataFrame([{"agent_id": "a1", "name": "Ann Example", "team": "T1", "supervisor": "", "site": "S",
-                   "role": "agent", "hire_date": "2020-01-01", "termination_date": "", "termination_type": "",
-                   "termination_reason": "", "regretted": "", "fte": 1, "hourly_cost": 30}]).to_csv(
-        tmp_path / "agents.csv", index=False)
+        tmp_path / "clients.csv", index=False
+    )
+    pd.DataFrame(
+        [
+            {
+                "agent_id": "a1",
+                "name": "Ann Example",
+                "team": "T1",
+                "supervisor": "",
+                "site": "S",
+                "role": "agent",
+                "hire_date": "2020-01-01",
+                "termination_date": "",
+                "termination_type": "",
+                "termination_reason": "",
+                "regretted": "",
+                "fte": 1,
+                "hourly_cost": 30,
+            }
+        ]
+    ).to_csv(tmp_path / "agents.csv", index=False)
     return load.open_source(str(tmp_path))
 
 
 def test_monthly_summary_against_hand_computed_figures(tmp_path):
     src = _tiny_source(tmp_path)
-    params = {"sl_threshold_s": 30, "short_abandon_s": 5, "sl_definition": "offered", "timezone": "America/New_York",
-              "reports": {"tiles": [
-                  {"key": "service_level", "name": "Service level", "unit": "share", "target": 0.8},
-                  {"key": "aht_s", "name": "AHT", "unit": "seconds", "target": 420, "higher_is_better": False},
-                  {"key": "abandon_rate", "name": "Abandon rate", "unit": "share", "target": 0.05,
-                   "higher_is_better": False},
-                  {"key": "email_sl", "name": "Email in time", "unit": "share", "target": 0.9},
-                  {"key": "labor_cost", "name": "Labor cost", "unit": "currency", "target": "budget"},
-              ]}}
+    params = {
+        "sl_threshold_s": 30,
+        "short_abandon_s": 5,
+        "sl_definition": "offered",
+        "timezone": "America/New_York",
+        "reports": {
+            "tiles": [
+                {"key": "service_level", "name": "Service level", "unit": "share", "target": 0.8},
+                {"key": "aht_s", "name": "AHT", "unit": "seconds", "target": 420, "higher_is_better": False},
+                {
+                    "key": "abandon_rate",
+                    "name": "Abandon rate",
+                    "unit": "share",
+                    "target": 0.05,
+                    "higher_is_better": False,
+                },
+                {"key": "email_sl", "name": "Email in time", "unit": "share", "target": 0.9},
+                {"key": "labor_cost", "name": "Labor cost", "unit": "currency", "target": "budget"},
+            ]
+        },
+    }
     s = q.monthly_summary(src, params, "2025-04")
     tiles = {t["key"]: t for t in s["tiles"]}
     # April, phone + chat: offered 4 (the 3 s abandon is short), answered within 30 s: k1, k5 -> 2/4
@@ -276,8 +378,8 @@ def test_monthly_summary_against_hand_computed_figures(tmp_path):
 @pytest.fixture(scope="module")
 def two_sources(tmp_path_factory):
     """A small generated operation, and a copy holding one client's contacts and clients row alone."""
-    from reportlib.planning import sample
     from reportlib.data.load import open_source
+    from reportlib.planning import sample
 
     root = tmp_path_factory.mktemp("clients")
     full, alone = root / "full", root / "alone"
@@ -334,9 +436,17 @@ def test_a_clients_figures_from_the_shared_all_client_pass_equal_those_from_its_
 
 
 def test_attrition_tiles_compare_with_last_month_and_last_year_by_hand():
-    trend = pd.DataFrame({"month": ["2025-03", "2026-02", "2026-03"], "headcount_end": [10, 12, 11],
-                          "terminations": [1, 0, 2], "hires": [0, 1, 1], "annualized_rate": [0.30, 0.25, 0.40],
-                          "annualized_voluntary_rate": [0.2, 0.2, 0.3], "annualized_regretted_rate": [0.1, 0.1, 0.1]})
+    trend = pd.DataFrame(
+        {
+            "month": ["2025-03", "2026-02", "2026-03"],
+            "headcount_end": [10, 12, 11],
+            "terminations": [1, 0, 2],
+            "hires": [0, 1, 1],
+            "annualized_rate": [0.30, 0.25, 0.40],
+            "annualized_voluntary_rate": [0.2, 0.2, 0.3],
+            "annualized_regretted_rate": [0.1, 0.1, 0.1],
+        }
+    )
     tiles = {t.name: t for t in n.attrition_tiles(trend, "2026-03", target=0.35)}
     hc = tiles["Headcount at month end"]
     assert (hc.value, hc.delta_prev, hc.delta_yoy) == (11, -1, 1)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 
+import _reports
 import nbformat
 import pytest
 
-import _reports
 from reportlib.reports import registry, render
 
 pytestmark = pytest.mark.slow
@@ -110,7 +110,7 @@ def test_stored_notebooks_have_no_outputs_and_a_parameters_cell():
         assert all(not c.outputs and c.execution_count is None for c in code), name
         tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, name
-        following = next(c for c in nb.cells[tagged[0] + 1:] if c.cell_type == "code")
+        following = next(c for c in nb.cells[tagged[0] + 1 :] if c.cell_type == "code")
         assert "views.start_report(" in following.source, f"{name}: parameters are validated right after"
 
 
@@ -124,5 +124,9 @@ def test_bad_parameters_fail_clearly(tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match="YYYY-MM"):
         render.execute("sla", tmp_path / "bad.ipynb", {"month": "March", "data": str(sample)}, timeout=120)
     with pytest.raises(pm.PapermillExecutionError, match="not in the clients table"):
-        render.execute("client_review", tmp_path / "bad2.ipynb",
-                       {"month": _reports.SAMPLE_MONTH, "data": str(sample), "client_id": "NOPE"}, timeout=120)
+        render.execute(
+            "client_review",
+            tmp_path / "bad2.ipynb",
+            {"month": _reports.SAMPLE_MONTH, "data": str(sample), "client_id": "NOPE"},
+            timeout=120,
+        )

@@ -12,10 +12,9 @@ import os
 import re
 from pathlib import Path
 
+import _reports
 import pandas as pd
 import pytest
-
-import _reports
 from _chromium import Chromium, find_chromium
 
 pytestmark = pytest.mark.slow
@@ -101,8 +100,7 @@ def test_markup_is_escaped_in_the_html(results):
     page = _text(r["html"])
     for name in _reports.EVIL_NAMES:
         assert name not in page  # never raw
-    assert html.escape(_reports.EVIL_NAMES[0], quote=False) in page or \
-        html.escape(_reports.EVIL_NAMES[0]) in page
+    assert html.escape(_reports.EVIL_NAMES[0], quote=False) in page or html.escape(_reports.EVIL_NAMES[0]) in page
     for key, r in results.items():
         if r["status"] != "ok":
             continue
@@ -132,7 +130,12 @@ def test_markup_stays_inert_in_the_browser(results):
                     try { (el.data || []).forEach((t, i) => Plotly.Fx.hover(el, [{curveNumber: i, pointNumber: 0}])); }
                     catch (e) {} })""")
                 assert page.eval("typeof window.__pwned") == "undefined", key
-                assert page.eval("document.querySelectorAll('img[src=\"x\"], b[onmouseover], main script:not([type])').length") == 0, key
+                assert (
+                    page.eval(
+                        "document.querySelectorAll('img[src=\"x\"], b[onmouseover], main script:not([type])').length"
+                    )
+                    == 0
+                ), key
                 assert page.console_errors() == [], key
                 if key.endswith("team_performance"):
                     text = page.eval("document.body.innerText")

@@ -54,8 +54,12 @@ def test_validate_reports_each_parsed_table_in_a_log(tmp_path):
 
     sample_data(tmp_path / "s", seed=2, start="2025-01", months=1, agents=10, clients=3)
     env_cache = tmp_path / "cache"
-    out = subprocess.run([sys.executable, "-m", "reportlib", "validate", "--data", str(tmp_path / "s")],
-                         capture_output=True, text=True, env={**__import__("os").environ, "REPORTLIB_CACHE": str(env_cache)})
+    out = subprocess.run(
+        [sys.executable, "-m", "reportlib", "validate", "--data", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "REPORTLIB_CACHE": str(env_cache)},
+    )
     assert out.returncode == 0, out.stderr
     lines = [ln for ln in out.stderr.splitlines() if ln.startswith("reportlib: parsed and checked ")]
     assert len(lines) == 5, out.stderr  # agents, agent_activity, clients, contacts, qa_evaluations

@@ -7,15 +7,17 @@ import re
 import nbformat
 import pytest
 
-from reportlib.reports import registry, render
 from reportlib.core.errors import ReportlibError
+from reportlib.reports import registry, render
 
 CODE_MARKER = "CODE_MARKER_9f3a"
 
 CELLS = [
     ("code", 'month = "2025-03"\ndata = None', ["parameters"]),
     ("markdown", "## Service level\nWhy it matters.", []),
-    ("code", f"""# {CODE_MARKER}
+    (
+        "code",
+        f"""# {CODE_MARKER}
 import logging, sys, warnings
 import pandas as pd
 import plotly.io as pio
@@ -28,25 +30,43 @@ logging.getLogger("x").warning("STRAY_LOG")
 df = pd.DataFrame({{"queue": ["</script><b>Q</b>", "B"], "sl": [0.8, 0.7]}})
 views.show(charts.bar_chart(df, "queue", "sl", unit="share", title="SL by queue"))
 df  # a bare repr: not part of the report
-""", []),
-    ("code", """fig = charts.line_chart(pd.DataFrame({"m": ["a", "b"], "v": [1, 2]}), "m", "v", title="bare figure")
-fig""", []),
-    ("code", """pio.renderers.default = "plotly_mimetype"  # the nbconvert trap: this output alone would be dropped
+""",
+        [],
+    ),
+    (
+        "code",
+        """fig = charts.line_chart(pd.DataFrame({"m": ["a", "b"], "v": [1, 2]}), "m", "v", title="bare figure")
+fig""",
+        [],
+    ),
+    (
+        "code",
+        """pio.renderers.default = "plotly_mimetype"  # the nbconvert trap: this output alone would be dropped
 fig.show()
-views.use_report_display()""", []),
+views.use_report_display()""",
+        [],
+    ),
     ("markdown", "## Tiles and tables", []),
-    ("code", """views.tiles([narrative.make_tile("Service level", 0.763, "share", target=0.8, prev=0.804, yoy=0.75)])
+    (
+        "code",
+        """views.tiles([narrative.make_tile("Service level", 0.763, "share", target=0.8, prev=0.804, yoy=0.75)])
 views.table(df, formats={"sl": "share"})
 import ipywidgets
 ipywidgets.IntSlider()  # widgets need a kernel: dropped from the page
 views.heading("Agents <i>and</i> teams", 3)
-123""", []),
+123""",
+        [],
+    ),
     ("markdown", "## Empty section\nNothing below this heading shows anything.", []),
     ("code", "x = 1  # no output: the section is left out of the page", []),
-    ("code", """from IPython.display import display
+    (
+        "code",
+        """from IPython.display import display
 display({"application/vnd.reportlib.facts+json": {"parameters": {"month": "2025-03"}, "warnings": ["5 rows <b>bad</b>"],
          "notes": [], "version": "x", "generated_at": "now", "data_first": "2025-01-01", "data_last": "2025-03-31"},
-         "text/html": "<p>FACTS_FALLBACK</p>"}, raw=True)""", []),
+         "text/html": "<p>FACTS_FALLBACK</p>"}, raw=True)""",
+        [],
+    ),
 ]
 
 
@@ -74,8 +94,20 @@ def page(tmp_path_factory) -> str:
 
 
 def test_no_code_prompts_or_stray_output(page):
-    for stray in (CODE_MARKER, "STRAY_PRINT", "STRAY_STDERR", "STRAY_WARNING", "STRAY_LOG", "In&nbsp;[", "Out[",
-                  'class="dataframe"', "IntSlider", "widget-view", "FACTS_FALLBACK", "month = &quot;"):
+    for stray in (
+        CODE_MARKER,
+        "STRAY_PRINT",
+        "STRAY_STDERR",
+        "STRAY_WARNING",
+        "STRAY_LOG",
+        "In&nbsp;[",
+        "Out[",
+        'class="dataframe"',
+        "IntSlider",
+        "widget-view",
+        "FACTS_FALLBACK",
+        "month = &quot;",
+    ):
         assert stray not in page, stray
     body = page.split("<footer", 1)[0]
     assert "jp-InputArea" not in body and 'class="highlight' not in body
@@ -84,7 +116,7 @@ def test_no_code_prompts_or_stray_output(page):
 def _without_plotly_js(page: str) -> str:
     start = page.index("* plotly.js v")
     open_tag = page.rindex("<script", 0, start)
-    return page[:open_tag] + page[page.index("</script>", start) + len("</script>"):]
+    return page[:open_tag] + page[page.index("</script>", start) + len("</script>") :]
 
 
 def test_plotly_js_inlined_exactly_once_and_nothing_external(page):
@@ -113,7 +145,13 @@ def test_scripts_are_balanced_so_data_cannot_close_one(page):
 def test_toc_title_and_footer(page):
     assert "<title>Test report &lt;&amp;&gt;</title>" in page
     toc = page.split('<nav class="rl-toc"', 1)[1].split("</nav>", 1)[0]
-    for heading in ("Service level", "Tiles and tables", "Agents &lt;i&gt;and&lt;/i&gt; teams", "Data quality", "Run facts"):
+    for heading in (
+        "Service level",
+        "Tiles and tables",
+        "Agents &lt;i&gt;and&lt;/i&gt; teams",
+        "Data quality",
+        "Run facts",
+    ):
         assert heading in toc, heading
     footer = page.split('<footer class="rl-footer">', 1)[1]
     assert "5 rows &lt;b&gt;bad&lt;/b&gt;" in footer
@@ -150,8 +188,7 @@ def test_missing_notebook_is_a_clear_error(tmp_path):
 
 
 def test_notebook_registry():
-    assert registry.ALL_REPORTS == ("team_performance", "sla", "attrition", "forecast", "monthly_pack",
-                                    "client_review")
+    assert registry.ALL_REPORTS == ("team_performance", "sla", "attrition", "forecast", "monthly_pack", "client_review")
     assert registry.INTERACTIVE == ("explore",) and registry.CLIENT_REPORT == "client_review"
     for name in registry.TITLES:
         path = registry.notebook_path(name)

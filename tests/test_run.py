@@ -47,11 +47,15 @@ def _data(folder: Path, token: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "clients.csv").write_text(
         "client_id,client_name,tier,sla_profile\nC1,Acme & Co <b>,gold,standard\nC2,Bolt Ltd,silver,standard\n"
-        "C3,Crane Inc,silver,standard\n")
-    (folder / "agents.csv").write_text("agent_id,name,team,hire_date\nA1,Ann,North,2024-01-02\nA2,Bo,South,2024-02-01\n")
+        "C3,Crane Inc,silver,standard\n"
+    )
+    (folder / "agents.csv").write_text(
+        "agent_id,name,team,hire_date\nA1,Ann,North,2024-01-02\nA2,Bo,South,2024-02-01\n"
+    )
     rows = ["contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id"]
-    for i, (day, client) in enumerate([("2026-02-10", "C1"), ("2026-03-03", "C1"), ("2026-03-04", "C2"),
-                                       ("2026-03-05", "C3"), ("2026-03-31", "C2")]):
+    for i, (day, client) in enumerate(
+        [("2026-02-10", "C1"), ("2026-03-03", "C1"), ("2026-03-04", "C2"), ("2026-03-05", "C3"), ("2026-03-31", "C2")]
+    ):
         rows.append(f"K{i},phone,Benefits,{client},{day}T10:00:00,handled,12,300,A{1 + i % 2}")
     (folder / "contacts.csv").write_text("\n".join(rows) + "\n")
     (folder / "token.txt").write_text(token)
@@ -68,15 +72,36 @@ def project(tmp_path, monkeypatch):
         _notebook(nbs / f"{name}.ipynb", name)
     data = _data(tmp_path / "data", "first")
     pfile = tmp_path / "params.yaml"
-    pfile.write_text(yaml.safe_dump({"data": str(data), "schedule": {
-        "notebooks": str(nbs), "reports": ["team_performance", "sla", "monthly_pack", "client_review"],
-        "timeout_s": 60}}))
+    pfile.write_text(
+        yaml.safe_dump(
+            {
+                "data": str(data),
+                "schedule": {
+                    "notebooks": str(nbs),
+                    "reports": ["team_performance", "sla", "monthly_pack", "client_review"],
+                    "timeout_s": 60,
+                },
+            }
+        )
+    )
     return {"root": tmp_path, "nbs": nbs, "data": data, "params": pfile, "out": tmp_path / "out"}
 
 
 def _run(project, *extra: str) -> int:
-    return main(["run", "--month", MONTH, "--params", str(project["params"]), "--out", str(project["out"]),
-                 "--workers", "2", *extra])
+    return main(
+        [
+            "run",
+            "--month",
+            MONTH,
+            "--params",
+            str(project["params"]),
+            "--out",
+            str(project["out"]),
+            "--workers",
+            "2",
+            *extra,
+        ]
+    )
 
 
 def test_failed_notebook_keeps_previous_good_version_and_others_finish(project, capsys):
@@ -89,8 +114,14 @@ def test_failed_notebook_keeps_previous_good_version_and_others_finish(project, 
     assert "(1 of 6)" in first.err and "(6 of 6)" in first.err and "(0 of 6)" not in first.err
     manifest = json.loads((month_dir / "manifest.json").read_text())
     entries = {(e["report"], e["client_id"]): e for e in manifest["reports"]}
-    assert set(entries) == {("team_performance", None), ("sla", None), ("monthly_pack", None),
-                            ("client_review", "C1"), ("client_review", "C2"), ("client_review", "C3")}
+    assert set(entries) == {
+        ("team_performance", None),
+        ("sla", None),
+        ("monthly_pack", None),
+        ("client_review", "C1"),
+        ("client_review", "C2"),
+        ("client_review", "C3"),
+    }
     assert all(e["status"] == "ok" and e["error"] is None for e in entries.values())
     good_sla = (month_dir / "sla.html").read_text()
     assert "REPORT sla month=2026-03 client=None token=first" in good_sla
@@ -148,7 +179,10 @@ def test_clients_selection_and_month_checks(project, capsys):
     """--clients picks client reviews; an unknown client, an unknown report or a month without data fail clearly."""
     assert _run(project, "--reports", "monthly_pack", "--clients", "C2") == 0
     manifest = json.loads((project["out"] / MONTH / "manifest.json").read_text())
-    assert [(e["report"], e["client_id"]) for e in manifest["reports"]] == [("monthly_pack", None), ("client_review", "C2")]
+    assert [(e["report"], e["client_id"]) for e in manifest["reports"]] == [
+        ("monthly_pack", None),
+        ("client_review", "C2"),
+    ]
     capsys.readouterr()
     assert _run(project, "--clients", "C9") == 2
     assert "unknown client id(s) C9" in capsys.readouterr().err
@@ -188,7 +222,9 @@ def test_previous_month_is_the_last_complete_month_in_the_time_zone():
 def test_report_selection_defaults_to_everything_with_all_client_reviews():
     params = {"schedule": {}}
     assert select_reports(None, None, params) == (
-        ["team_performance", "sla", "attrition", "forecast", "monthly_pack", "client_review"], "all")
+        ["team_performance", "sla", "attrition", "forecast", "monthly_pack", "client_review"],
+        "all",
+    )
     assert select_reports(["sla"], None, params) == (["sla"], None)
     assert select_reports(["sla"], "C1,C2", params) == (["sla", "client_review"], "C1,C2")
     jobs = plan_jobs(MONTH, ["sla", "client_review"], [("A/1", "A"), ("A_1", "B")], data="/d", params_file=None)
@@ -202,8 +238,10 @@ def test_warm_kernel_is_reused_with_a_clean_namespace_or_fresh_per_notebook(proj
     """One worker, three notebooks: with schedule.reuse_kernels the same kernel process runs them all, each
     starting from an empty namespace (nothing a previous report defined leaks into the next); without, each
     notebook gets a kernel of its own."""
-    probe = ("import os\nseen = 'leftover' in globals()\nleftover = 1\n"
-             "display(HTML(f'<p>PID {os.getpid()} SEEN {seen}</p>'))")
+    probe = (
+        "import os\nseen = 'leftover' in globals()\nleftover = 1\n"
+        "display(HTML(f'<p>PID {os.getpid()} SEEN {seen}</p>'))"
+    )
     for name in ("team_performance", "sla", "monthly_pack"):
         _notebook(project["nbs"] / f"{name}.ipynb", name, extra=probe)
     params = yaml.safe_load(project["params"].read_text())

@@ -20,8 +20,16 @@ import yaml
 
 from reportlib.cli import main
 from reportlib.data.contract import TABLES
-from reportlib.planning.sample import SAMPLE_TABLES, SampleConfig, default_start, erlang_a_waits, generate_roster, generate_sample, write_table
-from reportlib.planning.sample import _arrow_column
+from reportlib.planning.sample import (
+    SAMPLE_TABLES,
+    SampleConfig,
+    _arrow_column,
+    default_start,
+    erlang_a_waits,
+    generate_roster,
+    generate_sample,
+    write_table,
+)
 
 TZ = "America/New_York"
 SMALL = ["--start", "2025-01", "--months", "3", "--agents", "40", "--clients", "10"]
@@ -83,7 +91,8 @@ def test_files_follow_the_contract(small, frames):
                 assert (values != "").all(), f"{name}.{col.name} has empty values"
     assert frames["contacts"]["contact_id"].is_unique
     assert set(frames["clients"]["sla_profile"]) <= set(
-        yaml.safe_load((ROOT / "parameters" / "sla_contracts.yaml").read_text())["profiles"])
+        yaml.safe_load((ROOT / "parameters" / "sla_contracts.yaml").read_text())["profiles"]
+    )
 
 
 def test_same_seed_gives_identical_files(small, tmp_path):
@@ -195,8 +204,15 @@ def test_waits_by_channel_csat_fcr_and_repeat_callers(frames):
     assert 0.6 < fcr.mean() < 0.9
     # repeat contacts: the same caller about the same reason again within 7 days, more often after
     # contacts that were not resolved
-    frame = pd.DataFrame({"caller": c["caller_id"], "reason": c["reason"], "at": _local(c["arrived_at"]),
-                          "handled": handled, "fcr": c["resolved_first_contact"] == "true"}).sort_values("at")
+    frame = pd.DataFrame(
+        {
+            "caller": c["caller_id"],
+            "reason": c["reason"],
+            "at": _local(c["arrived_at"]),
+            "handled": handled,
+            "fcr": c["resolved_first_contact"] == "true",
+        }
+    ).sort_values("at")
     nxt = frame.groupby(["caller", "reason"])["at"].shift(-1)
     frame["repeat"] = (nxt - frame["at"]) <= pd.Timedelta(days=7)
     h = frame[frame["handled"]]
@@ -243,8 +259,10 @@ def test_agent_activity_matches_the_contacts(frames):
     c, a = frames["contacts"], frames["agent_activity"]
     handled = c[c["outcome"] == "handled"]
     # the local day each contact was answered: arrival + wait, in New York time
-    answered = (pd.to_datetime(handled["arrived_at"], utc=True, format="ISO8601")
-                + pd.to_timedelta(_num(handled["wait_s"]), unit="s")).dt.tz_convert(TZ)
+    answered = (
+        pd.to_datetime(handled["arrived_at"], utc=True, format="ISO8601")
+        + pd.to_timedelta(_num(handled["wait_s"]), unit="s")
+    ).dt.tz_convert(TZ)
     sums = _num(handled["handle_s"]).groupby([handled["agent_id"], answered.dt.strftime("%Y-%m-%d")]).sum()
     sums.index.names = ["agent_id", "date"]
     act = a.set_index(["agent_id", "date"])
@@ -314,14 +332,22 @@ def _erlang_a_exact(n: int, lam: float, aht: float, patience: float, states: int
     return theta * queue / lam, p[n:].sum()
 
 
-@pytest.mark.parametrize("n, erlangs, aht, patience", [(5, 2.5, 830, 300), (10, 9.5, 750, 240), (3, 3.5, 700, 240),
-                                                       (1, 0.3, 800, 240), (25, 24, 600, 300)])
+@pytest.mark.parametrize(
+    "n, erlangs, aht, patience",
+    [(5, 2.5, 830, 300), (10, 9.5, 750, 240), (3, 3.5, 700, 240), (1, 0.3, 800, 240), (25, 24, 600, 300)],
+)
 def test_wait_sampler_matches_erlang_a(n, erlangs, aht, patience):
     groups, per = 4000, 10
     rng = np.random.default_rng(5)
     lam = erlangs / aht
-    wait, abandoned = erlang_a_waits(np.full(groups, n), np.full(groups, lam), np.full(groups, float(aht)),
-                                     np.full(groups, float(patience)), np.full(groups, per), rng)
+    wait, abandoned = erlang_a_waits(
+        np.full(groups, n),
+        np.full(groups, lam),
+        np.full(groups, float(aht)),
+        np.full(groups, float(patience)),
+        np.full(groups, per),
+        rng,
+    )
     p_abandon, p_wait = _erlang_a_exact(n, lam, aht, patience)
     sd = np.sqrt(p_abandon * (1 - p_abandon) / (groups * per))
     assert abs(abandoned.mean() - p_abandon) < 5 * sd + 0.002
@@ -361,7 +387,8 @@ def test_abandon_rate_rises_as_staffing_falls_per_day(frames):
     live = c[c["channel"] != "email"]
     live = live[~((live["outcome"] == "abandoned") & (_num(live["wait_s"]) < 5))]  # short abandons excluded
     day = live.groupby(live["arrived_at"].str[:10]).agg(
-        offered=("outcome", "size"), abandon=("outcome", lambda x: (x == "abandoned").mean()))
+        offered=("outcome", "size"), abandon=("outcome", lambda x: (x == "abandoned").mean())
+    )
     working = a[a["absent_unplanned"] == "false"]
     capacity = (_num(working["handle_s"]) + _num(working["available_s"])).groupby(working["date"]).sum()
     day = day.join(capacity.rename("capacity"))
@@ -385,7 +412,7 @@ def test_benefits_calendar_and_holidays(season):
     c = season["contacts"]
     local = c["arrived_at"].dt.tz_localize(None)
     day = local.dt.normalize()
-    open_day = (day.dt.dayofweek < 5)
+    open_day = day.dt.dayofweek < 5
     per_day = c[open_day].groupby([day[open_day].dt.to_period("M"), day[open_day]]).size()
     monthly = per_day.groupby(level=0).median()
     assert monthly[pd.Period("2025-01")] > 1.15 * monthly[pd.Period("2024-10")]  # January above October
@@ -418,8 +445,13 @@ def test_written_offsets_follow_dst_across_the_fall_back(season, tmp_path):
 def test_timestamp_text_matches_the_standard_library():
     """The fast formatter against datetime.isoformat, every 10 minutes through both DST nights."""
     zone = ZoneInfo(TZ)
-    instants = pd.concat([pd.Series(pd.date_range(f"{day} 04:00", periods=48, freq="10min", tz="UTC"))
-                          for day in ("2024-11-03", "2025-03-09")], ignore_index=True)
+    instants = pd.concat(
+        [
+            pd.Series(pd.date_range(f"{day} 04:00", periods=48, freq="10min", tz="UTC"))
+            for day in ("2024-11-03", "2025-03-09")
+        ],
+        ignore_index=True,
+    )
     local = instants.dt.tz_convert(TZ)
     ours = _arrow_column(local, "timestamp").to_pylist()
     expected = [t.to_pydatetime().astimezone(zone).isoformat() for t in instants]
@@ -450,7 +482,10 @@ def test_early_tenure_attrition_hazard_is_highest():
     voluntary = (left["termination_type"] == "voluntary").mean()
     assert 0.65 < voluntary < 0.85  # about three quarters voluntary
     assert set(left.loc[left["termination_type"] == "involuntary", "termination_reason"]) <= {
-        "Attendance", "Performance", "Conduct"}
+        "Attendance",
+        "Performance",
+        "Conduct",
+    }
     assert {"Better pay", "Schedule", "Career change"} <= set(left["termination_reason"])
     assert 0.2 < left.loc[left["termination_type"] == "voluntary", "regretted"].astype(bool).mean() < 0.8
     # annual attrition of front-line agents in a plausible contact-centre range

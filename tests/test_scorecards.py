@@ -6,9 +6,9 @@ import math
 
 import pandas as pd
 import pytest
+from test_metrics import frame, table
 
 from reportlib.metrics.scorecards import agent_scorecards, goals_for
-from test_metrics import frame, table
 
 GOALS = {
     "defaults": {"aht_s": 600, "qa": 85, "fcr": 0.75, "adherence": 0.90, "csat": 0.80, "contacts_handled": 25},
@@ -18,26 +18,39 @@ GOALS = {
         "consecutive_months": 3,
         "tolerance": {"aht_s": 0.05, "qa": 2, "fcr": 0.02, "adherence": 0.02, "csat": 0.02, "contacts_handled": 0.10},
         "large_miss": {"aht_s": 0.15, "qa": 8, "fcr": 0.08, "adherence": 0.08, "csat": 0.08, "contacts_handled": 0.25},
-        "min_handled": 20, "min_csat_responses": 10, "critical_errors": 1,
+        "min_handled": 20,
+        "min_csat_responses": 10,
+        "critical_errors": 1,
     },
 }
 
-AGENTS = pd.DataFrame({
-    "agent_id": ["a1", "a2", "a3", "L1"],
-    "name": ["Ann", "Bob", "Cy", "Lea"],
-    "team": ["North", "North", "South", "South"],
-    "supervisor": ["S", "S", "T", "T"],
-    "site": ["Tampa", "Tampa", "Louisville", "Louisville"],
-    "role": ["agent", "agent", "agent", "lead"],
-    "hire_date": pd.to_datetime(["2020-01-01", "2020-01-01", "2025-04-16", "2019-01-01"]),
-    "termination_date": pd.to_datetime([None, None, None, None]),
-    "fte": [1.0, 0.5, 1.0, 1.0],
-})
+AGENTS = pd.DataFrame(
+    {
+        "agent_id": ["a1", "a2", "a3", "L1"],
+        "name": ["Ann", "Bob", "Cy", "Lea"],
+        "team": ["North", "North", "South", "South"],
+        "supervisor": ["S", "S", "T", "T"],
+        "site": ["Tampa", "Tampa", "Louisville", "Louisville"],
+        "role": ["agent", "agent", "agent", "lead"],
+        "hire_date": pd.to_datetime(["2020-01-01", "2020-01-01", "2025-04-16", "2019-01-01"]),
+        "termination_date": pd.to_datetime([None, None, None, None]),
+        "fte": [1.0, 0.5, 1.0, 1.0],
+    }
+)
 
 
 def handled(agent: str, n: int, handle: float, month: str) -> list[dict]:
-    return [dict(agent_id=agent, arrived_at=f"{month}-10 10:00", outcome="handled", wait_s=5, handle_s=handle,
-                 resolved_first_contact=True) for _ in range(n)]
+    return [
+        dict(
+            agent_id=agent,
+            arrived_at=f"{month}-10 10:00",
+            outcome="handled",
+            wait_s=5,
+            handle_s=handle,
+            resolved_first_contact=True,
+        )
+        for _ in range(n)
+    ]
 
 
 def data():
@@ -47,19 +60,23 @@ def data():
     rows += handled("a2", 30, 500, "2025-03") + handled("a2", 9, 500, "2025-04")
     rows += handled("a3", 13, 650, "2025-04")
     contacts = table(frame(rows))
-    act = pd.DataFrame({
-        "date": pd.to_datetime(["2025-04-10"] * 4),
-        "agent_id": ["a1", "a2", "a3", "L1"],
-        "scheduled_s": [28800.0, 14400.0, 28800.0, 28800.0],
-        "in_adherence_s": [0.95 * 28800, 0.80 * 14400, 28800.0, 28800.0],
-    })
-    qa = pd.DataFrame({
-        "evaluation_id": ["e1", "e2", "e3", "e4"],
-        "agent_id": ["a1", "a2", "a2", "a2"],
-        "evaluated_at": pd.to_datetime(["2025-04-11", "2025-04-12", "2025-04-13", "2025-03-05"]),
-        "score": [90.0, 70.0, 80.0, 95.0],
-        "critical_error": pd.array([False, True, False, False], dtype="boolean"),
-    })
+    act = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2025-04-10"] * 4),
+            "agent_id": ["a1", "a2", "a3", "L1"],
+            "scheduled_s": [28800.0, 14400.0, 28800.0, 28800.0],
+            "in_adherence_s": [0.95 * 28800, 0.80 * 14400, 28800.0, 28800.0],
+        }
+    )
+    qa = pd.DataFrame(
+        {
+            "evaluation_id": ["e1", "e2", "e3", "e4"],
+            "agent_id": ["a1", "a2", "a2", "a2"],
+            "evaluated_at": pd.to_datetime(["2025-04-11", "2025-04-12", "2025-04-13", "2025-03-05"]),
+            "score": [90.0, 70.0, 80.0, 95.0],
+            "critical_error": pd.array([False, True, False, False], dtype="boolean"),
+        }
+    )
     return contacts, act, qa
 
 

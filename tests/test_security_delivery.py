@@ -28,11 +28,20 @@ from test_run import (
     PARAMS_CELL,  # the tiny parameterized notebooks of the runner's tests
 )
 
-from reportlib.core import safety
 from reportlib.cli import main
+from reportlib.core import safety
 from reportlib.core.errors import ReportlibError
-from reportlib.delivery.run import WorkerPool, _count_clients, _Publisher, index_html, month_folder, month_lock, pool_size, remove_stale_run_folders
 from reportlib.core.safety import file_stem, neutralise_cell, neutralise_frame, stamp_page
+from reportlib.delivery.run import (
+    WorkerPool,
+    _count_clients,
+    _Publisher,
+    index_html,
+    month_folder,
+    month_lock,
+    pool_size,
+    remove_stale_run_folders,
+)
 
 MONTH = "2026-03"
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,8 +58,10 @@ def _notebook(path: Path, name: str, extra: str | None = None) -> None:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params = nbformat.v4.new_code_cell(PARAMS_CELL)
     params.metadata["tags"] = ["parameters"]
-    body = ("from IPython.display import HTML, display\nimport html\n"
-            f"display(HTML('<p>REPORT {name} month=' + str(month) + ' client=' + html.escape(repr(client_id)) + '</p>'))")
+    body = (
+        "from IPython.display import HTML, display\nimport html\n"
+        f"display(HTML('<p>REPORT {name} month=' + str(month) + ' client=' + html.escape(repr(client_id)) + '</p>'))"
+    )
     nb.cells = [params, nbformat.v4.new_code_cell(body)] + ([nbformat.v4.new_code_cell(extra)] if extra else [])
     nbformat.write(nb, path)
 
@@ -67,7 +78,8 @@ def _data(folder: Path, ids: list[str]) -> Path:
     (folder / "contacts.csv").write_text(
         "contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id\n"
         "K1,phone,Benefits,C1,2026-02-10T10:00:00,handled,12,300,A1\n"
-        "K2,phone,Benefits,C1,2026-03-03T10:00:00,handled,12,300,A1\n")
+        "K2,phone,Benefits,C1,2026-03-03T10:00:00,handled,12,300,A1\n"
+    )
     return folder
 
 
@@ -83,21 +95,41 @@ def project(tmp_path, monkeypatch):
         _notebook(nbs / f"{name}.ipynb", name)
     data = _data(tmp_path / "data", ODD_IDS)
     pfile = tmp_path / "params.yaml"
-    pfile.write_text(yaml.safe_dump({"data": str(data), "schedule": {
-        "notebooks": str(nbs), "reports": ["sla", "client_review"], "timeout_s": 60}}))
+    pfile.write_text(
+        yaml.safe_dump(
+            {
+                "data": str(data),
+                "schedule": {"notebooks": str(nbs), "reports": ["sla", "client_review"], "timeout_s": 60},
+            }
+        )
+    )
     return {"root": tmp_path, "nbs": nbs, "data": data, "params": pfile, "out": tmp_path / "out"}
 
 
 def _run(project, *extra: str, out: Path | None = None) -> int:
-    return main(["run", "--month", MONTH, "--params", str(project["params"]),
-                 "--out", str(out or project["out"]), "--workers", "2", *extra])
+    return main(
+        [
+            "run",
+            "--month",
+            MONTH,
+            "--params",
+            str(project["params"]),
+            "--out",
+            str(out or project["out"]),
+            "--workers",
+            "2",
+            *extra,
+        ]
+    )
 
 
 def _leftovers(folder: Path) -> list[str]:
     """Temporary or empty files a write left behind (the lock file is meant to stay, empty)."""
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                  if (p.is_file() and p.name != ".lock" and (".tmp" in p.name or p.stat().st_size == 0))
-                  or ".run-" in p.name)
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if (p.is_file() and p.name != ".lock" and (".tmp" in p.name or p.stat().st_size == 0)) or ".run-" in p.name
+    )
 
 
 class _Inbox:
@@ -142,18 +174,36 @@ def _fake_month(out: Path, clients: list[str], pack: bool = True) -> Path:
     entries = []
     for report, cid in ([("monthly_pack", None)] if pack else []) + [("client_review", c) for c in clients]:
         stem = file_stem(report, cid)
-        page = stamp_page(f"<!DOCTYPE html><html><head></head><body>PAGE {report} {cid!r}</body></html>", report, cid, MONTH)
+        page = stamp_page(
+            f"<!DOCTYPE html><html><head></head><body>PAGE {report} {cid!r}</body></html>", report, cid, MONTH
+        )
         (month_dir / f"{stem}.html").write_text(page, encoding="utf-8")
-        entries.append({"report": report, "client_id": cid, "status": "ok", "title": f"{report} {cid}",
-                        "html": f"{stem}.html", "notebook": None, "client_name": cid})
+        entries.append(
+            {
+                "report": report,
+                "client_id": cid,
+                "status": "ok",
+                "title": f"{report} {cid}",
+                "html": f"{stem}.html",
+                "notebook": None,
+                "client_name": cid,
+            }
+        )
     (month_dir / "manifest.json").write_text(json.dumps({"month": MONTH, "reports": entries}))
     return month_dir
 
 
 def _dist(tmp_path: Path, **dist) -> Path:
     p = tmp_path / "dist.yaml"
-    p.write_text(yaml.safe_dump({"distribution": dict({"executives": ["coo@corp.test"],
-                                                      "account_teams": {}, "account_team_default": []}, **dist)}))
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "distribution": dict(
+                    {"executives": ["coo@corp.test"], "account_teams": {}, "account_team_default": []}, **dist
+                )
+            }
+        )
+    )
     return p
 
 
@@ -178,7 +228,7 @@ def test_13_01_client_ids_that_collide_get_distinct_files_and_email_refuses_mism
     assert all(len(s.encode()) <= 100 and "/" not in s and ".." not in s and s.isascii() for s in stems.values())
     assert file_stem("client_review", "A/B") == file_stem("client_review", "A/B")  # stable across runs
     # an id crafted to equal another id's slug + hash still differs: the hash is always appended
-    assert file_stem("client_review", stems["A/B"][len("client_review_"):]) != stems["A/B"]
+    assert file_stem("client_review", stems["A/B"][len("client_review_") :]) != stems["A/B"]
 
     # two runs, as in the issue: A/B (with the long and the odd ids) first, then A_B alone
     assert _run(project, "--reports", "client_review", "--clients", ",".join(c for c in ODD_IDS if c != "A_B")) == 0
@@ -217,8 +267,9 @@ def test_13_01_client_ids_that_collide_get_distinct_files_and_email_refuses_mism
     assert len(sent) == len(ODD_IDS) - 1
     assert not any("team0@corp.test" in t for t in sent.values())  # A/B's team (index 0)
     # a manifest entry re-pointed at another client's file is refused too
-    manifest["reports"] = [dict(e, html=by_id["A_B"]["html"]) if e["client_id"] == "acme" else e
-                           for e in manifest["reports"]]
+    manifest["reports"] = [
+        dict(e, html=by_id["A_B"]["html"]) if e["client_id"] == "acme" else e for e in manifest["reports"]
+    ]
     (month_dir / "manifest.json").write_text(json.dumps(manifest))
     assert _email(project["out"], params, "--dry-run", str(tmp_path / "eml4"), "--reports", "client_review") == 1
     assert "not e-mailing client_review for client acme: the manifest points at" in capsys.readouterr().err
@@ -227,16 +278,22 @@ def test_13_01_client_ids_that_collide_get_distinct_files_and_email_refuses_mism
 # --- 2 --------------------------------------------------------------------------------------------
 
 
-def test_13_02_recipients_are_exactly_one_address_with_a_domain_and_ids_cannot_choose_them(tmp_path, monkeypatch, capsys):
+def test_13_02_recipients_are_exactly_one_address_with_a_domain_and_ids_cannot_choose_them(
+    tmp_path, monkeypatch, capsys
+):
     """A client id `x@attacker.test,y`, one with a space and one with CR/LF never reach an address; entries
     with commas, CR/LF or no domain are refused by name; allowed_domains refuses other domains; the good
     messages still arrive at exactly their recipients."""
     evil = ["x@attacker.test,y", "has space", "crlf\r\nBcc: z@attacker.test", "ok-1"]
     out = tmp_path / "out"
     _fake_month(out, evil + ["C2", "C3"])
-    params = _dist(tmp_path, account_team_default=["account-team+{client_id}@corp.test"],
-                   account_teams={"C2": ["am@corp.test, thief@attacker.test"], "C3": ["outsider@other.test"]},
-                   executives=["coo@corp.test", "nodomain"], allowed_domains=["corp.test"])
+    params = _dist(
+        tmp_path,
+        account_team_default=["account-team+{client_id}@corp.test"],
+        account_teams={"C2": ["am@corp.test, thief@attacker.test"], "C3": ["outsider@other.test"]},
+        executives=["coo@corp.test", "nodomain"],
+        allowed_domains=["corp.test"],
+    )
     with _smtp(monkeypatch) as inbox:
         assert _email(out, params) == 1
         err = capsys.readouterr().err
@@ -247,8 +304,10 @@ def test_13_02_recipients_are_exactly_one_address_with_a_domain_and_ids_cannot_c
     assert "client id 'has space' cannot be put into the address" in err
     assert "'crlf\\r\\nBcc: z@attacker.test'" in err
     assert "distribution.account_teams['C2']: 'am@corp.test, thief@attacker.test' must be exactly one address" in err
-    assert "distribution.account_teams['C3']: 'outsider@other.test': the domain other.test is not in " \
-           "distribution.allowed_domains" in err
+    assert (
+        "distribution.account_teams['C3']: 'outsider@other.test': the domain other.test is not in "
+        "distribution.allowed_domains" in err
+    )
     assert "distribution.executives: 'nodomain' has no domain" in err
     assert "Traceback" not in err
 
@@ -283,8 +342,11 @@ def test_13_04_symlinked_lock_and_temp_files_never_touch_their_target(tmp_path, 
     assert victim.read_text() == "precious\n"
     (month_dir / ".lock").unlink()
     # the run's lock is an fcntl lock: a second holder is refused while the first holds it
-    with month_lock(month_dir), pytest.raises(ReportlibError, match="another `reportlib run` or `reportlib email`"), \
-            month_lock(month_dir):
+    with (
+        month_lock(month_dir),
+        pytest.raises(ReportlibError, match="another `reportlib run` or `reportlib email`"),
+        month_lock(month_dir),
+    ):
         pass
     # manifest.json (and every atomic write) replaces a planted link, never writes through it
     (month_dir / "manifest.json").unlink()
@@ -332,8 +394,9 @@ def test_13_05_two_email_runs_at_once_send_each_message_once(tmp_path, monkeypat
     with _smtp(monkeypatch, delay=0.5) as inbox:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         cmd = [sys.executable, "-m", "reportlib", "email", "--month", MONTH, "--out", str(out), "--params", str(params)]
-        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(2)]
+        procs = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+        ]
         results = [p.communicate(timeout=240) + (p.returncode,) for p in procs]
     assert len(inbox.messages) == 4, [r[1] for r in results]  # the pack and three reviews, once each
     keys = [m["X-Reportlib-Report"] for _, m in inbox.messages]
@@ -345,7 +408,8 @@ def test_13_05_two_email_runs_at_once_send_each_message_once(tmp_path, monkeypat
         assert code == 1 and "another `reportlib run` or `reportlib email` is using" in err and "Traceback" not in err
     log = json.loads((out / MONTH / "sent-log.json").read_text())["sent"]
     assert sorted((r["report"], r["client_id"]) for r in log) == sorted(
-        [("monthly_pack", None)] + [("client_review", c) for c in ("C1", "C2", "C3")])
+        [("monthly_pack", None)] + [("client_review", c) for c in ("C1", "C2", "C3")]
+    )
     # and a rerun afterwards sends nothing again
     with _smtp(monkeypatch) as inbox:
         assert _email(out, params) == 0
@@ -366,10 +430,17 @@ def test_13_06_manifest_paths_outside_the_month_folder_are_refused(tmp_path, cap
     stem5 = file_stem("client_review", "C5")
     # C5's page is a link to a stamped page outside the folder
     outside = tmp_path / "outside.html"
-    outside.write_text(stamp_page("<html><head></head><body>TOP-SECRET-PAYROLL</body></html>", "client_review", "C5", MONTH))
+    outside.write_text(
+        stamp_page("<html><head></head><body>TOP-SECRET-PAYROLL</body></html>", "client_review", "C5", MONTH)
+    )
     (month_dir / f"{stem5}.html").unlink()
     (month_dir / f"{stem5}.html").symlink_to(outside)
-    bad = {"C1": "../../../secret.txt", "C2": str(secret), "C3": "x\x00.html", "C4": f"notebooks/../../../{secret.name}"}
+    bad = {
+        "C1": "../../../secret.txt",
+        "C2": str(secret),
+        "C3": "x\x00.html",
+        "C4": f"notebooks/../../../{secret.name}",
+    }
     for e in manifest["reports"]:
         if e["client_id"] in bad:
             e["html"] = bad[e["client_id"]]
@@ -387,19 +458,31 @@ def test_13_06_manifest_paths_outside_the_month_folder_are_refused(tmp_path, cap
     assert list(sent) == ["monthly_pack.eml"]
     assert all("TOP-SECRET" not in t for t in sent.values())
     # the index never links where an edited manifest points (javascript:, .., absolute paths)
-    page = index_html({"month": MONTH, "reports": [
-        {"report": "sla", "client_id": None, "status": "ok", "html": "javascript:alert(1)"},
-        {"report": "client_review", "client_id": "C1", "status": "failed", "notebook": "/etc/passwd",
-         "previous": {"html": "../../secret.txt"}},
-        {"report": "monthly_pack", "client_id": None, "status": "ok", "html": "monthly_pack.html"}]})
+    page = index_html(
+        {
+            "month": MONTH,
+            "reports": [
+                {"report": "sla", "client_id": None, "status": "ok", "html": "javascript:alert(1)"},
+                {
+                    "report": "client_review",
+                    "client_id": "C1",
+                    "status": "failed",
+                    "notebook": "/etc/passwd",
+                    "previous": {"html": "../../secret.txt"},
+                },
+                {"report": "monthly_pack", "client_id": None, "status": "ok", "html": "monthly_pack.html"},
+            ],
+        }
+    )
     assert 'href="monthly_pack.html"' in page and page.count("href=") == 1
     # a manifest of the wrong shape is one line, not a traceback
     (month_dir / "manifest.json").write_text(json.dumps({"reports": "x"}))
     assert _email(out, params, "--dry-run", str(eml)) == 1
     err = capsys.readouterr().err
     assert "is not a reportlib manifest" in err and len(err.strip().splitlines()) == 1
-    (month_dir / "manifest.json").write_text(json.dumps({"reports": [7, {"report": ["x"]}, {"report": "sla",
-                                                                                           "client_id": {}}]}))
+    (month_dir / "manifest.json").write_text(
+        json.dumps({"reports": [7, {"report": ["x"]}, {"report": "sla", "client_id": {}}]})
+    )
     assert _email(out, params, "--dry-run", str(eml)) == 1
     assert "Traceback" not in capsys.readouterr().err
     with pytest.raises(ReportlibError):
@@ -432,8 +515,24 @@ def test_13_07_workers_never_exceed_jobs_and_huge_requests_are_capped(project, m
         return real_close(self, cancel)
 
     monkeypatch.setattr(WorkerPool, "close", spy)
-    assert main(["run", "--month", MONTH, "--params", str(project["params"]), "--out", str(project["out"]),
-                 "--workers", "1000", "--reports", "sla,monthly_pack"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--month",
+                MONTH,
+                "--params",
+                str(project["params"]),
+                "--out",
+                str(project["out"]),
+                "--workers",
+                "1000",
+                "--reports",
+                "sla,monthly_pack",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert started and max(started) <= 2
     assert "Traceback" not in err and "--workers 1000 is more than twice the" in err
@@ -473,8 +572,22 @@ def test_13_08_workers_and_kernels_end_when_the_parent_is_killed_and_stale_run_f
     owner is alive."""
     _notebook(project["nbs"] / "sla.ipynb", "sla", extra="import time\ntime.sleep(120)")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "reportlib", "run", "--month", MONTH, "--params", str(project["params"]),
-           "--out", str(project["out"]), "--workers", "2", "--reports", "sla,monthly_pack"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "reportlib",
+        "run",
+        "--month",
+        MONTH,
+        "--params",
+        str(project["params"]),
+        "--out",
+        str(project["out"]),
+        "--workers",
+        "2",
+        "--reports",
+        "sla,monthly_pack",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 120
@@ -482,7 +595,11 @@ def test_13_08_workers_and_kernels_end_when_the_parent_is_killed_and_stale_run_f
         while time.time() < deadline:
             below = _descendants(proc.pid)
             kernels = {p for p in below if b"ipykernel" in _cmdline(p)}
-            if kernels and list(project["out"].glob(f".{MONTH}.run-*")) and (project["out"] / MONTH / "monthly_pack.html").exists():
+            if (
+                kernels
+                and list(project["out"].glob(f".{MONTH}.run-*"))
+                and (project["out"] / MONTH / "monthly_pack.html").exists()
+            ):
                 break
             time.sleep(0.5)
         assert kernels, "the run never started its kernels"
@@ -528,8 +645,9 @@ def _can_mount() -> bool:
 @contextlib.contextmanager
 def _tmpfs(path: Path, *options: str):
     path.mkdir(parents=True, exist_ok=True)
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(path)], capture_output=True,
-                         check=False)
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(path)], capture_output=True, check=False
+    )
     if res.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({res.stderr.decode().strip()})")
     try:
@@ -545,7 +663,9 @@ def test_13_09_output_faults_give_one_line_and_leave_nothing_half_written(projec
     # --out /dev/null/x: usage
     assert _run(project, out=Path("/dev/null/x")) == 2
     err = capsys.readouterr().err
-    assert err.strip().startswith("reportlib run: --out /dev/null/x: not a folder") and len(err.strip().splitlines()) == 1
+    assert (
+        err.strip().startswith("reportlib run: --out /dev/null/x: not a folder") and len(err.strip().splitlines()) == 1
+    )
 
     # read-only outputs folder: failure, nothing started
     ro = tmp_path / "ro"
@@ -626,19 +746,30 @@ def test_13_09_output_faults_give_one_line_and_leave_nothing_half_written(projec
 def test_13_11_csv_and_xlsx_cells_never_run_as_formulas(tmp_path, capsys):
     """`reportlib kpis --format csv` with queue and client names that are formulas: every such cell starts
     with ' in the output; numbers (negative ones too) are untouched; the same function makes XLSX safe."""
-    cases = {"=HYPERLINK(\"http://x.test\",\"y\")": "'=HYPERLINK(\"http://x.test\",\"y\")", "+cmd|' /C calc'!A0": "'+cmd|' /C calc'!A0",
-             "@SUM(1+1)": "'@SUM(1+1)", "-2+3": "'-2+3", "\tTAB": "'\tTAB", "\rCR": "'\rCR", "Benefits": "Benefits",
-             "-12.5": "-12.5", "+3e2": "+3e2", "": ""}
+    cases = {
+        '=HYPERLINK("http://x.test","y")': '\'=HYPERLINK("http://x.test","y")',
+        "+cmd|' /C calc'!A0": "'+cmd|' /C calc'!A0",
+        "@SUM(1+1)": "'@SUM(1+1)",
+        "-2+3": "'-2+3",
+        "\tTAB": "'\tTAB",
+        "\rCR": "'\rCR",
+        "Benefits": "Benefits",
+        "-12.5": "-12.5",
+        "+3e2": "+3e2",
+        "": "",
+    }
     for given, expected in cases.items():
         assert neutralise_cell(given) == expected, given
     assert neutralise_cell(-12) == -12 and neutralise_cell(None) is None
 
     data = tmp_path / "data"
     data.mkdir()
-    queues = ["=HYPERLINK(\"http://x.test\",\"y\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "Benefits"]
+    queues = ['=HYPERLINK("http://x.test","y")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "Benefits"]
     with open(data / "contacts.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["contact_id", "channel", "queue", "client_id", "arrived_at", "outcome", "wait_s", "handle_s", "agent_id"])
+        w.writerow(
+            ["contact_id", "channel", "queue", "client_id", "arrived_at", "outcome", "wait_s", "handle_s", "agent_id"]
+        )
         for i, q in enumerate(queues):
             w.writerow([f"K{i}", "phone", q, "C1", f"2026-03-0{i + 1}T10:00:00", "handled", 12, 300, "A1"])
     (data / "clients.csv").write_text("client_id,client_name,tier,sla_profile\nC1,Acme,gold,standard\n")
@@ -646,9 +777,13 @@ def test_13_11_csv_and_xlsx_cells_never_run_as_formulas(tmp_path, capsys):
     assert main(["kpis", "--data", str(data), "--month", MONTH, "--by", "queue", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     got = {r["queue"] for r in rows}
-    assert got == {"'=HYPERLINK(\"http://x.test\",\"y\")", "'+cmd|' /C calc'!A0", "'@SUM(1+1)", "'-2+3", "Benefits"}
-    assert all(not v.startswith(safety.FORMULA_START) or neutralise_cell(v) == v  # i.e. a number as text
-               for r in rows for v in r.values() if v)
+    assert got == {'\'=HYPERLINK("http://x.test","y")', "'+cmd|' /C calc'!A0", "'@SUM(1+1)", "'-2+3", "Benefits"}
+    assert all(
+        not v.startswith(safety.FORMULA_START) or neutralise_cell(v) == v  # i.e. a number as text
+        for r in rows
+        for v in r.values()
+        if v
+    )
 
     frame = pd.DataFrame({"name": queues, "value": [-1.5, 2, 3, 4, 5]})
     path = tmp_path / "x.xlsx"

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 from test_validate import GOOD, build
 
-from reportlib.data.cache import CacheEntry
 from reportlib.cli import main
+from reportlib.data.cache import CacheEntry
 from reportlib.data.load import Source
 
 
@@ -62,8 +62,11 @@ def leftovers(cache: Path) -> list[str]:
 
 
 def many_contacts(n: int) -> str:
-    rows = [f"x{i},phone,Benefits,C{1 + i % 2},2025-01-06T09:{i % 60:02d}:00-05:00,handled,{i % 50},{100 + i % 300},A1,"
-            f"true,false,false,{1 + i % 5},Eligibility,p{i % 97}" for i in range(n)]
+    rows = [
+        f"x{i},phone,Benefits,C{1 + i % 2},2025-01-06T09:{i % 60:02d}:00-05:00,handled,{i % 50},{100 + i % 300},A1,"
+        f"true,false,false,{1 + i % 5},Eligibility,p{i % 97}"
+        for i in range(n)
+    ]
     return GOOD["contacts.csv"] + "\n".join(rows) + "\n"
 
 
@@ -93,8 +96,14 @@ def test_13_03_empty_or_truncated_json_in_cache_is_rebuilt_with_warning(tmp_path
     assert validate(folder, capsys)[0] == 0
     _, meta = entries(cache, "clients")
     text = meta.read_text()
-    meta.write_text({"empty": "", "truncated": text[: len(text) // 2], "not json": "\x00\x01",
-                     "wrong checksum": re.sub(r'"sha256": "[0-9a-f]+"', '"sha256": "00"', text)}[damage])
+    meta.write_text(
+        {
+            "empty": "",
+            "truncated": text[: len(text) // 2],
+            "not json": "\x00\x01",
+            "wrong checksum": re.sub(r'"sha256": "[0-9a-f]+"', '"sha256": "00"', text),
+        }[damage]
+    )
     status, out, err = validate(folder, capsys)
     assert status == 0 and "valid" in out
     assert len(err.splitlines()) == 1 and "clients.csv" in err and "rebuilt" in err, err
@@ -224,8 +233,11 @@ def test_13_03_concurrent_writers_never_show_a_reader_a_mixed_entry(tmp_path):
 # --- item 9: parameter files -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content", [bytes(range(256)), b"\x89PNG\r\n\x1a\n\xff\xfe\xfd", "calendar: caf\xe9\n".encode("latin-1")],
-                         ids=["binary", "png", "latin-1"])
+@pytest.mark.parametrize(
+    "content",
+    [bytes(range(256)), b"\x89PNG\r\n\x1a\n\xff\xfe\xfd", "calendar: caf\xe9\n".encode("latin-1")],
+    ids=["binary", "png", "latin-1"],
+)
 def test_13_09_binary_params_file_is_one_line_exit_2(tmp_path, content):
     params = tmp_path / "p.yaml"
     params.write_bytes(content)
@@ -248,8 +260,10 @@ def test_13_09_unknown_top_level_key_in_params_is_named_exit_2(tmp_path, command
     args = {"validate": [], "forecast": [], "kpis": ["--month", "2025-01"]}[command]
     proc = run_cli([command, "--data", str(build(tmp_path / "d", {})), "--params", str(params), *args])
     assert proc.returncode == 2
-    assert proc.stderr.strip() == (f"reportlib {command}: parameter file {params}: unknown top-level key "
-                                   f"'forecast_model' (it belongs under calendar:)")
+    assert proc.stderr.strip() == (
+        f"reportlib {command}: parameter file {params}: unknown top-level key "
+        f"'forecast_model' (it belongs under calendar:)"
+    )
     params.write_text("calendar:\n  forecast_model:\n    level: 0.9\n")
     assert run_cli(["validate", "--data", str(build(tmp_path / "d", {})), "--params", str(params)]).returncode == 0
 
@@ -261,19 +275,27 @@ def test_13_10_csv_cut_mid_row_is_a_problem_naming_its_row(tmp_path, cache, caps
     cut = GOOD["contacts.csv"].rstrip("\n")[:-20]  # row 5 loses its last fields and the final newline
     status, out, err = validate(build(tmp_path / "d", {"contacts.csv": cut}), capsys)
     assert status == 1
-    assert re.search(r"contacts\.csv row 5: expected 15 fields separated by commas, found 11 "
-                     r"\(the file ends in the middle of this row", out), out
+    assert re.search(
+        r"contacts\.csv row 5: expected 15 fields separated by commas, found 11 "
+        r"\(the file ends in the middle of this row",
+        out,
+    ), out
     short_inside = GOOD["contacts.csv"].replace(",Eligibility,p1\n", "\n")  # row 2 two fields short
     status, out, _ = validate(build(tmp_path / "e", {"contacts.csv": short_inside}), capsys)
     assert status == 1 and "contacts.csv row 2: expected 15 fields separated by commas, found 13" in out
 
 
 def test_13_10_reference_problems_name_their_rows(tmp_path, cache, capsys):
-    text = GOOD["contacts.csv"].replace(",C2,2025-01-06T09:03", ",C9,2025-01-06T09:03") \
-                               .replace(",C2,2025-01-06T09:01", ",C8,2025-01-06T09:01")
+    text = (
+        GOOD["contacts.csv"]
+        .replace(",C2,2025-01-06T09:03", ",C9,2025-01-06T09:03")
+        .replace(",C2,2025-01-06T09:01", ",C8,2025-01-06T09:01")
+    )
     folder = build(tmp_path / "d", {"contacts.csv": text})
-    expected = ('contacts.csv, column client_id: expected a client_id listed in clients.csv in 2 rows '
-                '(first rows: 3 ("C8"), 5 ("C9"))')
+    expected = (
+        "contacts.csv, column client_id: expected a client_id listed in clients.csv in 2 rows "
+        '(first rows: 3 ("C8"), 5 ("C9"))'
+    )
     for _ in range(2):  # first parsed from the file, then served from the cache
         status, out, _ = validate(folder, capsys)
         assert status == 1 and f"error: {expected}" in out.splitlines(), out
@@ -284,20 +306,31 @@ def test_13_10_reference_problems_name_their_rows(tmp_path, cache, capsys):
 
 def test_13_10_client_id_of_300_characters_is_flagged_by_validate(tmp_path, cache, capsys):
     long_id = "C" * 300
-    folder = build(tmp_path / "d", {"clients.csv": GOOD["clients.csv"].replace("C2,", f"{long_id},"),
-                                    "contacts.csv": GOOD["contacts.csv"].replace(",C2,", f",{long_id},")})
+    folder = build(
+        tmp_path / "d",
+        {
+            "clients.csv": GOOD["clients.csv"].replace("C2,", f"{long_id},"),
+            "contacts.csv": GOOD["contacts.csv"].replace(",C2,", f",{long_id},"),
+        },
+    )
     status, out, err = validate(folder, capsys)
     assert status == 1
-    assert re.search(r"^error: clients\.csv row 3, column client_id: expected an id of at most 64 characters", out, re.MULTILINE), out
+    assert re.search(
+        r"^error: clients\.csv row 3, column client_id: expected an id of at most 64 characters", out, re.MULTILINE
+    ), out
     assert max(map(len, out.splitlines())) < 300  # the id is shown cut, not in full
 
 
 @pytest.mark.parametrize("bad_id", ["x@attacker.test,y", "A B", "A/B", "../etc", "Ünïcode", "a\tb"])
 def test_13_02_validate_warns_about_ids_outside_the_safe_set(tmp_path, cache, capsys, bad_id):
-    folder = build(tmp_path / "d", {
-        "clients.csv": GOOD["clients.csv"].replace("C2,", f'"{bad_id}",'),
-        "contacts.csv": GOOD["contacts.csv"].replace(",C2,", f',"{bad_id}",'),
-        "agents.csv": GOOD["agents.csv"].replace("A2,", f'"{bad_id}",')})
+    folder = build(
+        tmp_path / "d",
+        {
+            "clients.csv": GOOD["clients.csv"].replace("C2,", f'"{bad_id}",'),
+            "contacts.csv": GOOD["contacts.csv"].replace(",C2,", f',"{bad_id}",'),
+            "agents.csv": GOOD["agents.csv"].replace("A2,", f'"{bad_id}",'),
+        },
+    )
     status, out, err = validate(folder, capsys)
     assert status == 0, out
     warnings = [ln for ln in out.splitlines() if ln.startswith("warning: ")]
@@ -312,12 +345,16 @@ def _xlsx_bytes() -> bytes:
     return buf.getvalue()[:200]  # a workbook cut short
 
 
-@pytest.mark.parametrize("changes", [
-    {"clients.csv": "client_id,client_name,sla_profile\nC1,Caf\xe9,gold\nC2,B,silver\n".encode("latin-1")},
-    {"clients.csv": None, "clients.xlsx": _xlsx_bytes()},
-    {"clients.csv": "client_id,client_name,tier,sla_profile\n"},
-    {"clients.csv": None, "clients.parquet": b"PAR1 not really parquet PAR1"},
-], ids=["latin-1", "xlsx", "header-only", "corrupt-parquet"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"clients.csv": "client_id,client_name,sla_profile\nC1,Caf\xe9,gold\nC2,B,silver\n".encode("latin-1")},
+        {"clients.csv": None, "clients.xlsx": _xlsx_bytes()},
+        {"clients.csv": "client_id,client_name,tier,sla_profile\n"},
+        {"clients.csv": None, "clients.parquet": b"PAR1 not really parquet PAR1"},
+    ],
+    ids=["latin-1", "xlsx", "header-only", "corrupt-parquet"],
+)
 def test_13_10_validate_prints_no_line_twice(tmp_path, cache, capsys, changes):
     status, out, err = validate(build(tmp_path / "d", changes), capsys)
     assert status == 1
@@ -373,7 +410,9 @@ def test_13_10_nul_byte_deep_in_a_csv_names_its_row(tmp_path, cache, capsys):
 
 def test_13_10_huge_field_gives_one_short_line(tmp_path, cache, capsys):
     huge = "9" * 5_000_000
-    status, out, err = validate(build(tmp_path / "d", {"contacts.csv": GOOD["contacts.csv"].replace(",12,300,", f",-{huge},300,")}), capsys)
+    status, out, err = validate(
+        build(tmp_path / "d", {"contacts.csv": GOOD["contacts.csv"].replace(",12,300,", f",-{huge},300,")}), capsys
+    )
     assert status == 1
     (line,) = [ln for ln in out.splitlines() if "wait_s" in ln]
     assert line.startswith("error: contacts.csv row 2, column wait_s:") and len(line) < 200

@@ -9,10 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from test_metrics import frame, table
 
 from reportlib.core.errors import UsageError
-from reportlib.metrics.sla import BusinessCalendar, add_seconds_local, business_calendar, compliance_history, email_backlog, email_first_response, evaluate_compliance, expected_remaining_volume, month_to_date, parse_profiles
-from test_metrics import frame, table
+from reportlib.metrics.sla import (
+    BusinessCalendar,
+    add_seconds_local,
+    business_calendar,
+    compliance_history,
+    email_backlog,
+    email_first_response,
+    evaluate_compliance,
+    expected_remaining_volume,
+    month_to_date,
+    parse_profiles,
+)
 
 H = 3600.0
 
@@ -73,11 +84,19 @@ def test_business_clock_matches_busday_count_and_a_minute_by_minute_count():
 
 
 def test_calendar_from_parameters_shapes():
-    cal = business_calendar({"calendar": {
-        "business_hours": {"open": "09:00", "close": "17:30", "days": ["mon", "tue", "wed", "thu", "fri"],
-                           "sat": "09:00-13:00"},
-        "holidays": {"country": "US", "extra": ["2025-12-24"], "remove": ["2025-11-11"]},
-    }})
+    cal = business_calendar(
+        {
+            "calendar": {
+                "business_hours": {
+                    "open": "09:00",
+                    "close": "17:30",
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
+                    "sat": "09:00-13:00",
+                },
+                "holidays": {"country": "US", "extra": ["2025-12-24"], "remove": ["2025-11-11"]},
+            }
+        }
+    )
     # Fri 2025-12-19 17:00 -> Mon 2025-12-22 10:00: Fri 0.5 h, Sat 4 h, Mon 1 h
     assert cal.elapsed_s(ts("2025-12-19 17:00"), ts("2025-12-22 10:00"))[0] == 5.5 * H
     # Dec 24 is an extra holiday; Veterans Day (Nov 11) removed: open
@@ -122,9 +141,16 @@ def test_real_elapsed_time_across_dst_is_exact():
 
 
 def email(arrived: str, outcome: str, wait_s: float | None = None, client: str = "C1") -> dict:
-    return dict(channel="email", queue="Benefits", client_id=client, arrived_at=arrived, outcome=outcome,
-                wait_s=wait_s, handle_s=300 if outcome == "handled" else None,
-                agent_id="a1" if outcome == "handled" else None)
+    return dict(
+        channel="email",
+        queue="Benefits",
+        client_id=client,
+        arrived_at=arrived,
+        outcome=outcome,
+        wait_s=wait_s,
+        handle_s=300 if outcome == "handled" else None,
+        agent_id="a1" if outcome == "handled" else None,
+    )
 
 
 def seconds_between(a: str, b: str, tz: str = "America/New_York") -> float:
@@ -155,8 +181,9 @@ def january_emails() -> list[dict]:
 
 def test_email_first_response_business_hours():
     t = table(frame(january_emails()))
-    out = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=8,
-                               as_of="2025-02-01").set_index("client_id")
+    out = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=8, as_of="2025-02-01").set_index(
+        "client_id"
+    )
     c1 = out.loc["C1"]
     assert c1["received"] == 7
     assert c1["responded"] == 4
@@ -172,15 +199,23 @@ def test_email_first_response_business_hours():
     # 1 + 2 = 3 business hours: still pending
     default = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=8)
     assert default.set_index("client_id").loc["C1", "pending"] == 1
-    assert email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=2
-                                ).set_index("client_id").loc["C1", "pending"] == 0
+    assert (
+        email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=2)
+        .set_index("client_id")
+        .loc["C1", "pending"]
+        == 0
+    )
     # judged later (Feb 4 12:00) the Jan 31 email has 1 + 2x10 + 4 = 25 business hours: missed
-    later = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=8,
-                                 as_of="2025-02-04 12:00").set_index("client_id").loc["C1"]
+    later = (
+        email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=8, as_of="2025-02-04 12:00")
+        .set_index("client_id")
+        .loc["C1"]
+    )
     assert later["pending"] == 0 and later["service_level"] == pytest.approx(3 / 7)
     # a 3 h threshold: the weekend + holiday email (3 h) is exactly at it
-    tight = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=3,
-                                 as_of="2025-02-01").set_index("client_id")
+    tight = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=3, as_of="2025-02-01").set_index(
+        "client_id"
+    )
     assert tight.loc["C1", "responded_within"] == 2  # 3 h and 0.5 h
 
 
@@ -215,35 +250,81 @@ def test_email_backlog_at_period_end():
 # --- contracts -----------------------------------------------------------------------------------------
 
 PROFILES = {
-    "gold": {"description": "test", "terms": [
-        {"channel": "phone", "metric": "service_level", "threshold_s": 30, "target": 0.8,
-         "sl_definition": "offered", "short_abandon_s": 5, "period": "month", "penalty_share": 0.05},
-        {"channel": "phone", "metric": "abandon_rate", "max": 0.05, "period": "month", "penalty_share": 0.02},
-        {"channel": "email", "metric": "service_level", "threshold_h": 8, "target": 0.5, "period": "month",
-         "penalty_share": 0.03},
-        {"channel": "chat", "metric": "asa_s", "max": 60, "penalty_share": 0.01},
-    ]},
-    "silver": {"description": "test", "terms": [
-        {"channel": "phone", "metric": "service_level", "threshold_s": 60, "target": 0.8,
-         "sl_definition": "answered", "penalty_share": 0.04},
-    ]},
+    "gold": {
+        "description": "test",
+        "terms": [
+            {
+                "channel": "phone",
+                "metric": "service_level",
+                "threshold_s": 30,
+                "target": 0.8,
+                "sl_definition": "offered",
+                "short_abandon_s": 5,
+                "period": "month",
+                "penalty_share": 0.05,
+            },
+            {"channel": "phone", "metric": "abandon_rate", "max": 0.05, "period": "month", "penalty_share": 0.02},
+            {
+                "channel": "email",
+                "metric": "service_level",
+                "threshold_h": 8,
+                "target": 0.5,
+                "period": "month",
+                "penalty_share": 0.03,
+            },
+            {"channel": "chat", "metric": "asa_s", "max": 60, "penalty_share": 0.01},
+        ],
+    },
+    "silver": {
+        "description": "test",
+        "terms": [
+            {
+                "channel": "phone",
+                "metric": "service_level",
+                "threshold_s": 60,
+                "target": 0.8,
+                "sl_definition": "answered",
+                "penalty_share": 0.04,
+            },
+        ],
+    },
 }
 
 
 def phone(client: str, n: int, outcome: str, wait: float, day: str = "2025-01-10 10:00") -> list[dict]:
-    return [dict(channel="phone", client_id=client, arrived_at=day, outcome=outcome, wait_s=wait,
-                 handle_s=200 if outcome == "handled" else None, agent_id="a1" if outcome == "handled" else None)
-            for _ in range(n)]
+    return [
+        dict(
+            channel="phone",
+            client_id=client,
+            arrived_at=day,
+            outcome=outcome,
+            wait_s=wait,
+            handle_s=200 if outcome == "handled" else None,
+            agent_id="a1" if outcome == "handled" else None,
+        )
+        for _ in range(n)
+    ]
 
 
 def test_compliance_penalties_by_hand():
-    rows = (phone("C1", 70, "handled", 10) + phone("C1", 24, "handled", 45) + phone("C1", 6, "abandoned", 50)
-            + phone("C1", 3, "abandoned", 2)  # short abandons: not offered
-            + phone("C2", 10, "handled", 50) + phone("C2", 10, "abandoned", 70)
-            + january_emails())
-    clients = pd.DataFrame({"client_id": ["C1", "C2", "C3"], "client_name": ["Acme", "Beta", "Gamma"],
-                            "tier": ["a", "b", "c"], "sla_profile": ["gold", "silver", "gold"],
-                            "monthly_fee": [10000.0, 5000.0, 2000.0]})
+    rows = (
+        phone("C1", 70, "handled", 10)
+        + phone("C1", 24, "handled", 45)
+        + phone("C1", 6, "abandoned", 50)
+        + phone("C1", 3, "abandoned", 2)  # short abandons: not offered
+        + phone("C2", 10, "handled", 50)
+        + phone("C2", 10, "abandoned", 70)
+        + january_emails()
+    )
+    clients = pd.DataFrame(
+        {
+            "client_id": ["C1", "C2", "C3"],
+            "client_name": ["Acme", "Beta", "Gamma"],
+            "tier": ["a", "b", "c"],
+            "sla_profile": ["gold", "silver", "gold"],
+            "monthly_fee": [10000.0, 5000.0, 2000.0],
+        }
+    )
     out = evaluate_compliance(table(frame(rows)), clients, PROFILES, "2025-01")
     c1 = out[out.client_id == "C1"]
     sl = c1[(c1.metric == "service_level") & (c1.channel == "phone")].iloc[0]
@@ -269,16 +350,25 @@ def test_compliance_penalties_by_hand():
 
 
 def test_compliance_history_is_each_month_judged_on_its_own():
-    rows = (phone("C1", 10, "handled", 10, day="2025-01-10 10:00")
-            + phone("C1", 10, "handled", 10, day="2025-02-10 10:00")
-            + phone("C1", 10, "handled", 45, day="2025-02-11 10:00")
-            + phone("C2", 4, "handled", 50, day="2025-02-12 10:00") + phone("C2", 1, "abandoned", 70, day="2025-02-12 11:00")
-            # open since Fri 31 Jan 17:00: judged at January's end (1 business hour): pending, not missed
-            + [email("2025-01-31 17:00", "open")]
-            # answered after one business hour in February
-            + [email("2025-02-03 10:00", "handled", H)])
-    clients = pd.DataFrame({"client_id": ["C1", "C2"], "client_name": ["Acme", "Beta"],
-                            "sla_profile": ["gold", "silver"], "monthly_fee": [10000.0, 5000.0]})
+    rows = (
+        phone("C1", 10, "handled", 10, day="2025-01-10 10:00")
+        + phone("C1", 10, "handled", 10, day="2025-02-10 10:00")
+        + phone("C1", 10, "handled", 45, day="2025-02-11 10:00")
+        + phone("C2", 4, "handled", 50, day="2025-02-12 10:00")
+        + phone("C2", 1, "abandoned", 70, day="2025-02-12 11:00")
+        # open since Fri 31 Jan 17:00: judged at January's end (1 business hour): pending, not missed
+        + [email("2025-01-31 17:00", "open")]
+        # answered after one business hour in February
+        + [email("2025-02-03 10:00", "handled", H)]
+    )
+    clients = pd.DataFrame(
+        {
+            "client_id": ["C1", "C2"],
+            "client_name": ["Acme", "Beta"],
+            "sla_profile": ["gold", "silver"],
+            "monthly_fee": [10000.0, 5000.0],
+        }
+    )
     t = table(frame(rows))
     hist = compliance_history(t, clients, PROFILES, "2025-01", "2025-03")
     assert list(dict.fromkeys(hist["month"])) == ["2025-01", "2025-02", "2025-03"]
@@ -314,12 +404,17 @@ def test_profile_parsing_errors_name_the_term():
 
 
 def test_month_to_date_required_contacts_by_hand():
-    clients = pd.DataFrame({"client_id": ["C1"], "client_name": ["Acme"], "sla_profile": ["gold"],
-                            "monthly_fee": [10000.0]})
+    clients = pd.DataFrame(
+        {"client_id": ["C1"], "client_name": ["Acme"], "sla_profile": ["gold"], "monthly_fee": [10000.0]}
+    )
     profiles = {"gold": {"terms": [PROFILES["gold"]["terms"][0], PROFILES["gold"]["terms"][1]]}}
     # to date (Jan 1-15): 100 offered, 70 answered within 30 s, 26 late, 4 abandoned
-    rows = (phone("C1", 70, "handled", 10) + phone("C1", 26, "handled", 45) + phone("C1", 4, "abandoned", 50)
-            + phone("C1", 50, "handled", 1, day="2025-01-20 10:00"))  # after as_of: not counted
+    rows = (
+        phone("C1", 70, "handled", 10)
+        + phone("C1", 26, "handled", 45)
+        + phone("C1", 4, "abandoned", 50)
+        + phone("C1", 50, "handled", 1, day="2025-01-20 10:00")
+    )  # after as_of: not counted
     t = table(frame(rows))
     r = month_to_date(t, clients, profiles, "2025-01", "2025-01-16", expected_remaining=100).set_index("metric")
     sl = r.loc["service_level"]

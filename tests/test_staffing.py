@@ -12,12 +12,11 @@ import mpmath as mp
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_path
 
-from reportlib.planning import staffing as st
 from reportlib.cli import main
 from reportlib.core.errors import UsageError
-
-from conftest import shared_path
+from reportlib.planning import staffing as st
 
 # --- published values (../shared/data/erlang-reference) ----------------------------------------------
 
@@ -41,8 +40,15 @@ def test_erlang_c_matches_cran_erlangc_worked_example(reference):
     # 100 calls in 30 minutes, AHT 180 s, answer within 20 s (CRAN ErlangC README = Call Centre Helper).
     m14 = st.erlang_c_metrics(14, 100, 180, 1800, 20)
     m11 = st.erlang_c_metrics(11, 100, 180, 1800, 20)
-    figures = {"C1": m14["p_wait"], "C2": m14["service_level"], "C3": m14["asa_s"], "C4": m14["occupancy"],
-               "C5": 1.0 - m14["p_wait"], "C6": m11["p_wait"], "C7": m11["service_level"]}
+    figures = {
+        "C1": m14["p_wait"],
+        "C2": m14["service_level"],
+        "C3": m14["asa_s"],
+        "C4": m14["occupancy"],
+        "C5": 1.0 - m14["p_wait"],
+        "C6": m11["p_wait"],
+        "C7": m11["service_level"],
+    }
     for case, ours in figures.items():
         value, tol = published(reference[case])
         assert ours == pytest.approx(value, abs=tol + 1e-12), case
@@ -55,7 +61,9 @@ def test_required_agents_and_shrinkage_match_cran_pyworkforce_turbotab(reference
     positions, _ = published(reference["C9"])
     assert math.ceil(round(st.scheduled_fte(14, 0.3), 9)) == positions
     summary = st.staffing_summary(100, 180, 1800, 0.8, 20, shrinkage=0.3, max_occupancy=0.85)
-    assert summary["agents"] == 14 and summary["scheduled_agents"] == positions and summary["fte"] == pytest.approx(20.0)
+    assert (
+        summary["agents"] == 14 and summary["scheduled_agents"] == positions and summary["fte"] == pytest.approx(20.0)
+    )
     productive, scheduled = (int(v) for v in reference["C10"]["published_value"].split("/"))
     s = st.staffing_summary(25, 180, 600, 0.8, 20, shrinkage=0.3)
     assert (s["agents"], s["scheduled_agents"]) == (productive, scheduled)
@@ -67,9 +75,16 @@ def test_erlang_a_matches_whitt_2005_table_1(reference):
     m = st.erlang_a_metrics(100, 102, 1.0, 1.0, 0.1, 1.0)
     m2 = st.erlang_a_metrics(100, 102, 1.0, 1.0, 0.2, 1.0)
     queue = 102 * m["abandon_rate"] / 1.0  # E[Q] = lambda P(Ab) / theta (abandonment rate balance)
-    figures = {"A1": 1.0 - m["p_wait"], "A2": m["abandon_rate"], "A3": queue,
-               "A4": queue + 102 * (1.0 - m["abandon_rate"]),  # E[N] = E[Q] + busy agents
-               "A5": m["sl_answered"], "A6": m2["sl_answered"], "A7": m["asa_s"], "A9": m["wait_abandoned_s"]}
+    figures = {
+        "A1": 1.0 - m["p_wait"],
+        "A2": m["abandon_rate"],
+        "A3": queue,
+        "A4": queue + 102 * (1.0 - m["abandon_rate"]),  # E[N] = E[Q] + busy agents
+        "A5": m["sl_answered"],
+        "A6": m2["sl_answered"],
+        "A7": m["asa_s"],
+        "A9": m["wait_abandoned_s"],
+    }
     for case, ours in figures.items():
         value, tol = published(reference[case])
         # Whitt's exact column has a waiting room of 200 (blocking negligible): agree to the published digits.
@@ -102,13 +117,20 @@ def mp_erlang_c(n: int, load: float, aht: float, answer: float) -> dict[str, mp.
             total += term
         b = term / total
         c = n * b / (n - a * (1 - b))
-        return {"p_wait": c, "service_level": 1 - c * mp.exp(-(n - a) * mp.mpf(answer) / aht),
-                "asa_s": c * aht / (n - a)}
+        return {
+            "p_wait": c,
+            "service_level": 1 - c * mp.exp(-(n - a) * mp.mpf(answer) / aht),
+            "asa_s": c * aht / (n - a),
+        }
 
 
-ERLANG_C_GRID = [(n, load) for load in (0.05, 0.9, 7.5, 42.0, 250.0, 1000.0, 4000.0)
-                 for n in sorted({math.floor(load) + 1, math.ceil(load + 0.5 * math.sqrt(load)) + 1,
-                                  math.ceil(load + 2 * math.sqrt(load)) + 2})] + [(5000, 4000.0)]
+ERLANG_C_GRID = [
+    (n, load)
+    for load in (0.05, 0.9, 7.5, 42.0, 250.0, 1000.0, 4000.0)
+    for n in sorted(
+        {math.floor(load) + 1, math.ceil(load + 0.5 * math.sqrt(load)) + 1, math.ceil(load + 2 * math.sqrt(load)) + 2}
+    )
+] + [(5000, 4000.0)]
 
 
 def test_erlang_c_agrees_with_mpmath_on_a_grid_up_to_4000_erlangs():
@@ -121,7 +143,8 @@ def test_erlang_c_agrees_with_mpmath_on_a_grid_up_to_4000_erlangs():
         for key, value in ref.items():
             assert ours[key][i] == pytest.approx(float(value), rel=1e-9, abs=1e-300), (agents, a, key)
     assert st.erlang_b(5000, 4000.0) < 1e-50 and st.erlang_b(4000, 4000.0) == pytest.approx(
-        float(mp_erlang_b(4000, 4000)), rel=1e-9)
+        float(mp_erlang_b(4000, 4000)), rel=1e-9
+    )
 
 
 def mp_erlang_b(n: int, load: float) -> mp.mpf:
@@ -145,7 +168,7 @@ def mp_erlang_a(n: float, load: float, aht: float, answer: float, patience: floa
     with mp.workdps(40):
         n, load, aht, answer, patience = (mp.mpf(v) for v in (n, load, aht, answer, patience))
         a, x, tt = n * patience / aht, load * patience / aht, answer / patience
-        g = mp.gammainc(n, load, mp.inf, regularized=True) / (load ** n * mp.exp(-load) / mp.factorial(n))
+        g = mp.gammainc(n, load, mp.inf, regularized=True) / (load**n * mp.exp(-load) / mp.factorial(n))
         l0, l1 = mp_log_m(a, x), mp_log_m(a + 1, x)
         c = mp.exp(-tt)
         l2 = mp_log_m(a + 1, x * c)
@@ -155,14 +178,27 @@ def mp_erlang_a(n: float, load: float, aht: float, answer: float, patience: floa
         within = a / (a + 1) * (mp.exp(l1 - l0) - mp.exp(l2 - l0 - (a + 1) * tt + x * (1 - c)))
         pab = pw * (1 - served)
         wait = patience * (1 / (a + 1) - mp.diff(lambda bb: mp_log_m(bb, x), a + 1))
-        return {"p_wait": pw, "service_level": 1 - pw + pw * within, "abandon_rate": pab,
-                "asa_s": pw * served * wait / (1 - pab)}
+        return {
+            "p_wait": pw,
+            "service_level": 1 - pw + pw * within,
+            "abandon_rate": pab,
+            "asa_s": pw * served * wait / (1 - pab),
+        }
 
 
 ERLANG_A_GRID = [  # agents, load (Erlangs), patience (s) with AHT 300 s
-    (1, 0.4, 60.0), (3, 4.0, 30.0), (11, 10.0, 120.0), (9, 10.0, 300.0), (55, 48.0, 600.0), (40, 48.0, 90.0),
-    (240, 230.0, 3000.0), (1020, 1000.0, 200.0), (4000, 4000.0, 300.0), (4100, 4000.0, 1800.0),
-    (3000, 4000.0, 120.0), (5000, 4000.0, 600.0),
+    (1, 0.4, 60.0),
+    (3, 4.0, 30.0),
+    (11, 10.0, 120.0),
+    (9, 10.0, 300.0),
+    (55, 48.0, 600.0),
+    (40, 48.0, 90.0),
+    (240, 230.0, 3000.0),
+    (1020, 1000.0, 200.0),
+    (4000, 4000.0, 300.0),
+    (4100, 4000.0, 1800.0),
+    (3000, 4000.0, 120.0),
+    (5000, 4000.0, 600.0),
 ]
 
 
@@ -183,8 +219,8 @@ def test_erlang_a_agrees_with_an_independent_birth_death_computation():
     for n, load, patience, answer in cases:
         with mp.workdps(60):
             lam, theta = mp.mpf(load), 1 / mp.mpf(patience)
-            below = sum(lam ** k / mp.factorial(k) for k in range(n))
-            queue = [lam ** n / mp.factorial(n)]  # p(n+j) = p(n+j-1) lambda / (n mu + j theta), unnormalized
+            below = sum(lam**k / mp.factorial(k) for k in range(n))
+            queue = [lam**n / mp.factorial(n)]  # p(n+j) = p(n+j-1) lambda / (n mu + j theta), unnormalized
             while queue[-1] > mp.mpf(10) ** -45 * queue[0]:
                 queue.append(queue[-1] * lam / (n + len(queue) * theta))
             total = below + sum(queue)
@@ -197,7 +233,7 @@ def test_erlang_a_agrees_with_an_independent_birth_death_computation():
                 rates = [n + i * theta for i in range(j + 1)]
                 prod = mp.fprod(rates)
                 for i, r in enumerate(rates):
-                    coef = prod / r * (-1) ** i / (theta ** j * mp.factorial(i) * mp.factorial(j - i))
+                    coef = prod / r * (-1) ** i / (theta**j * mp.factorial(i) * mp.factorial(j - i))
                     within += q / total * coef * r * (1 - mp.exp(-(r + theta) * answer)) / (r + theta)
                     served_wait += q / total * coef * r / (r + theta) ** 2
             sl = (1 - p_wait) + within
@@ -224,14 +260,17 @@ def test_erlang_a_with_very_long_patience_converges_to_erlang_c():
         assert ea[key] == pytest.approx(ec[key], abs=1e-5)
     assert ea["asa_s"] == pytest.approx(ec["asa_s"], rel=1e-4)
     assert st.erlang_a_metrics(n, calls, aht, interval, answer, np.inf)["service_level"] == ec["service_level"]
-    assert st.required_agents(calls, aht, interval, 0.8, answer, model="erlang_a", patience_s=aht * 1e6) == \
-        st.required_agents(calls, aht, interval, 0.8, answer)
+    assert st.required_agents(
+        calls, aht, interval, 0.8, answer, model="erlang_a", patience_s=aht * 1e6
+    ) == st.required_agents(calls, aht, interval, 0.8, answer)
 
 
 # --- required agents ---------------------------------------------------------------------------------
 
 
-def brute_force_agents(calls, aht, interval, target, answer, model="erlang_c", patience=None, cap_occ=None, cap_ab=None):
+def brute_force_agents(
+    calls, aht, interval, target, answer, model="erlang_c", patience=None, cap_occ=None, cap_ab=None
+):
     """The fewest agents found by trying 1, 2, 3, ... one at a time."""
     if calls == 0:
         return 0
@@ -258,12 +297,22 @@ def test_required_agents_vectorized_equals_one_at_a_time_search():
     target = rng.choice([0.5, 0.8, 0.95], size)
     answer = rng.choice([0.0, 20.0, 60.0], size)
     patience = rng.choice([30.0, 120.0, 900.0], size)
-    for model, pat, cap_occ, cap_ab in [("erlang_c", None, None, None), ("erlang_c", None, 0.85, None),
-                                        ("erlang_a", patience, None, None), ("erlang_a", patience, 0.9, 0.04)]:
-        results = [st.required_agents(calls, aht, 1800, target, answer, model, pat, cap_occ, cap_ab, method=m)
-                   for m in ("interval", "table", "auto")]
-        expected = [brute_force_agents(calls[i], aht[i], 1800, target[i], answer[i], model,
-                                       None if pat is None else pat[i], cap_occ, cap_ab) for i in range(size)]
+    for model, pat, cap_occ, cap_ab in [
+        ("erlang_c", None, None, None),
+        ("erlang_c", None, 0.85, None),
+        ("erlang_a", patience, None, None),
+        ("erlang_a", patience, 0.9, 0.04),
+    ]:
+        results = [
+            st.required_agents(calls, aht, 1800, target, answer, model, pat, cap_occ, cap_ab, method=m)
+            for m in ("interval", "table", "auto")
+        ]
+        expected = [
+            brute_force_agents(
+                calls[i], aht[i], 1800, target[i], answer[i], model, None if pat is None else pat[i], cap_occ, cap_ab
+            )
+            for i in range(size)
+        ]
         for res in results:
             assert res.dtype.kind == "i"
             np.testing.assert_array_equal(res, expected)
@@ -279,8 +328,9 @@ def test_required_agents_many_intervals_table_and_interval_methods_agree():
         by_table = st.required_agents(calls, aht, 900, 0.8, 30, method="table", **kwargs)
         np.testing.assert_array_equal(by_interval, by_table)
         m = st.queue_metrics(by_table, calls, aht, 900, 30, kwargs.get("model", "erlang_c"), kwargs.get("patience_s"))
-        m1 = st.queue_metrics(np.maximum(by_table - 1, 0), calls, aht, 900, 30, kwargs.get("model", "erlang_c"),
-                              kwargs.get("patience_s"))
+        m1 = st.queue_metrics(
+            np.maximum(by_table - 1, 0), calls, aht, 900, 30, kwargs.get("model", "erlang_c"), kwargs.get("patience_s")
+        )
         busy = calls > 0
         assert np.all(m["service_level"][busy] >= 0.8)
         one_less_fails = m1["service_level"] < 0.8
@@ -350,8 +400,14 @@ def test_required_agents_rejects_bad_input():
 
 
 def test_staff_intervals_adds_agents_and_figures():
-    plan = pd.DataFrame({"interval_start": pd.date_range("2026-03-02 08:00", periods=4, freq="30min"),
-                         "calls": [0.0, 100.0, 150.0, 80.0], "aht_s": [180.0] * 4, "interval_minutes": [30] * 4})
+    plan = pd.DataFrame(
+        {
+            "interval_start": pd.date_range("2026-03-02 08:00", periods=4, freq="30min"),
+            "calls": [0.0, 100.0, 150.0, 80.0],
+            "aht_s": [180.0] * 4,
+            "interval_minutes": [30] * 4,
+        }
+    )
     out = st.staff_intervals(plan, 0.8, 20)
     assert list(out["agents"]) == list(st.required_agents(plan["calls"], 180, 1800, 0.8, 20))
     assert out.loc[1, "agents"] == 14 and out.loc[0, "agents"] == 0
@@ -384,11 +440,16 @@ def test_estimate_patience_recovers_the_mean_of_censored_exponential_patience():
 
 
 def test_patience_by_group_by_queue_and_month():
-    frame = pd.DataFrame({
-        "interval_start": pd.to_datetime(["2026-01-05 09:00", "2026-01-20 10:00", "2026-02-03 09:00",
-                                          "2026-01-05 09:00", "2026-02-10 11:00"]),
-        "queue": ["Benefits", "Benefits", "Benefits", "Cards", "Cards"],
-        "abandoned": [3, 1, 0, 2, 5], "wait_s_total": [300.0, 100.0, 50.0, 400.0, 250.0]})
+    frame = pd.DataFrame(
+        {
+            "interval_start": pd.to_datetime(
+                ["2026-01-05 09:00", "2026-01-20 10:00", "2026-02-03 09:00", "2026-01-05 09:00", "2026-02-10 11:00"]
+            ),
+            "queue": ["Benefits", "Benefits", "Benefits", "Cards", "Cards"],
+            "abandoned": [3, 1, 0, 2, 5],
+            "wait_s_total": [300.0, 100.0, 50.0, 400.0, 250.0],
+        }
+    )
     out = st.patience_by_group(frame, by=["queue"], freq="M").set_index(["queue", "period"])
     assert out.loc[("Benefits", pd.Period("2026-01", "M")), "patience_s"] == pytest.approx(100.0)
     assert math.isinf(out.loc[("Benefits", pd.Period("2026-02", "M")), "patience_s"])
@@ -458,10 +519,15 @@ def test_scheduled_fte_and_plan_hours():
     with pytest.raises(UsageError, match="shrinkage"):
         st.scheduled_fte(10, 1.0)
     # Monday and Tuesday of one week, plus the next Monday; 30-minute intervals.
-    plan = pd.DataFrame({
-        "interval_start": pd.to_datetime(["2026-03-02 09:00", "2026-03-02 09:30", "2026-03-03 09:00",
-                                          "2026-03-09 09:00"]),
-        "agents": [10, 6, 4, 8], "interval_minutes": [30, 30, 30, 30]})
+    plan = pd.DataFrame(
+        {
+            "interval_start": pd.to_datetime(
+                ["2026-03-02 09:00", "2026-03-02 09:30", "2026-03-03 09:00", "2026-03-09 09:00"]
+            ),
+            "agents": [10, 6, 4, 8],
+            "interval_minutes": [30, 30, 30, 30],
+        }
+    )
     hours = st.plan_hours(plan, shrinkage=0.2, hours_per_fte_week=40)
     day = hours["day"].set_index("date")
     assert day.loc[pd.Timestamp("2026-03-02"), "agent_hours"] == pytest.approx(8.0)  # (10 + 6) x 0.5 h
@@ -484,8 +550,22 @@ def run_cli(*argv: str) -> tuple[int, str]:
 
 
 def test_cli_staffing_json_is_one_object_with_figures_and_inputs():
-    status, out = run_cli("--calls", "100", "--aht", "180", "--interval-min", "30", "--target-sl", "80",
-                          "--answer-s", "20", "--shrinkage", "0.3", "--format", "json")
+    status, out = run_cli(
+        "--calls",
+        "100",
+        "--aht",
+        "180",
+        "--interval-min",
+        "30",
+        "--target-sl",
+        "80",
+        "--answer-s",
+        "20",
+        "--shrinkage",
+        "0.3",
+        "--format",
+        "json",
+    )
     assert status == 0
     rec = json.loads(out)
     assert isinstance(rec, dict)
@@ -499,19 +579,95 @@ def test_cli_staffing_json_is_one_object_with_figures_and_inputs():
 
 
 def test_cli_staffing_erlang_a_csv_and_errors(capsys):
-    status, out = run_cli("--calls", "100", "--aht", "180", "--interval-min", "30", "--target-sl", "0.8",
-                          "--answer-s", "20", "--model", "erlang_a", "--patience-s", "120")
+    status, out = run_cli(
+        "--calls",
+        "100",
+        "--aht",
+        "180",
+        "--interval-min",
+        "30",
+        "--target-sl",
+        "0.8",
+        "--answer-s",
+        "20",
+        "--model",
+        "erlang_a",
+        "--patience-s",
+        "120",
+    )
     rec = json.loads(out)
     assert status == 0 and rec["fte"] is None and 0 < rec["abandon_rate"] < 0.2
     assert rec["agents"] == st.required_agents(100, 180, 1800, 0.8, 20, model="erlang_a", patience_s=120)
     assert rec["agents"] <= 14
-    status, out = run_cli("--calls", "0", "--aht", "180", "--interval-min", "15", "--target-sl", "0.8",
-                          "--answer-s", "20", "--format", "csv")
+    status, out = run_cli(
+        "--calls",
+        "0",
+        "--aht",
+        "180",
+        "--interval-min",
+        "15",
+        "--target-sl",
+        "0.8",
+        "--answer-s",
+        "20",
+        "--format",
+        "csv",
+    )
     assert status == 0 and pd.read_csv(io.StringIO(out)).loc[0, "agents"] == 0
-    assert main(["staffing", "--calls", "100", "--aht", "180", "--interval-min", "30", "--target-sl", "0.8",
-                 "--answer-s", "20", "--model", "erlang_a"]) == 2
+    assert (
+        main(
+            [
+                "staffing",
+                "--calls",
+                "100",
+                "--aht",
+                "180",
+                "--interval-min",
+                "30",
+                "--target-sl",
+                "0.8",
+                "--answer-s",
+                "20",
+                "--model",
+                "erlang_a",
+            ]
+        )
+        == 2
+    )
     assert "--patience-s" in capsys.readouterr().err
-    assert main(["staffing", "--calls", "100", "--aht", "180", "--interval-min", "30", "--target-sl", "100",
-                 "--answer-s", "20"]) == 2
-    assert main(["staffing", "--calls", "-5", "--aht", "180", "--interval-min", "30", "--target-sl", "0.8",
-                 "--answer-s", "20"]) == 2
+    assert (
+        main(
+            [
+                "staffing",
+                "--calls",
+                "100",
+                "--aht",
+                "180",
+                "--interval-min",
+                "30",
+                "--target-sl",
+                "100",
+                "--answer-s",
+                "20",
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "staffing",
+                "--calls",
+                "-5",
+                "--aht",
+                "180",
+                "--interval-min",
+                "30",
+                "--target-sl",
+                "0.8",
+                "--answer-s",
+                "20",
+            ]
+        )
+        == 2
+    )

@@ -71,73 +71,169 @@ def test_good_source_is_valid(tmp_path, capsys):
 
 # (name, changes, expected message pattern): each names the file, the row and the column.
 BROKEN = [
-    ("negative wait", replace_cell("contacts.csv", 3, "wait_s", "-12"),
-     r'contacts\.csv row 3, column wait_s: expected a number >= 0, got "-12"'),
-    ("wait not a number", replace_cell("contacts.csv", 2, "wait_s", "twelve"),
-     r'contacts\.csv row 2, column wait_s: expected a number >= 0, got "twelve"'),
-    ("unknown channel", replace_cell("contacts.csv", 4, "channel", "fax"),
-     r'contacts\.csv row 4, column channel: expected one of phone, email, chat, got "fax"'),
-    ("unknown outcome", replace_cell("contacts.csv", 2, "outcome", "done"),
-     r'contacts\.csv row 2, column outcome: expected one of handled, abandoned, open, got "done"'),
-    ("bad timestamp", replace_cell("contacts.csv", 5, "arrived_at", "06/01/2025 9am"),
-     r'contacts\.csv row 5, column arrived_at: expected an ISO 8601 timestamp, got "06/01/2025 9am"'),
-    ("impossible date", replace_cell("contacts.csv", 2, "arrived_at", "2025-02-30T09:00:00"),
-     r'contacts\.csv row 2, column arrived_at: expected an ISO 8601 timestamp'),
-    ("csat out of range", replace_cell("contacts.csv", 2, "csat", "6"),
-     r'contacts\.csv row 2, column csat: expected a whole number from 1 to 5, got "6"'),
-    ("csat fractional", replace_cell("contacts.csv", 5, "csat", "4.5"),
-     r'contacts\.csv row 5, column csat: expected a whole number from 1 to 5, got "4.5"'),
-    ("bad boolean", replace_cell("contacts.csv", 2, "escalated", "maybe"),
-     r'contacts\.csv row 2, column escalated: expected true or false, got "maybe"'),
-    ("duplicate contact id", replace_cell("contacts.csv", 3, "contact_id", "k1"),
-     r'contacts\.csv, column contact_id: expected a unique value .* in 2 rows \(first rows: 2 \("k1"\), 3 \("k1"\)\)'),
-    ("handled without handle time", replace_cell("contacts.csv", 2, "handle_s", ""),
-     r'contacts\.csv row 2, column handle_s: expected a value when outcome is handled'),
-    ("handled without agent", replace_cell("contacts.csv", 5, "agent_id", ""),
-     r'contacts\.csv row 5, column agent_id: expected a value when outcome is handled'),
-    ("abandoned without wait", replace_cell("contacts.csv", 3, "wait_s", ""),
-     r'contacts\.csv row 3, column wait_s: expected a value when outcome is handled or abandoned'),
-    ("empty required value", replace_cell("contacts.csv", 4, "queue", ""),
-     r'contacts\.csv row 4, column queue: expected a value \(it must not be empty\)'),
-    ("unknown agent", replace_cell("contacts.csv", 2, "agent_id", "A9"),
-     r'contacts\.csv row 2, column agent_id: expected an agent_id listed in agents\.csv, got "A9"'),
-    ("unknown client", replace_cell("contacts.csv", 3, "client_id", "C7"),
-     r'contacts\.csv row 3, column client_id: expected a client_id listed in clients\.csv, got "C7"'),
-    ("missing column", {"contacts.csv": GOOD["contacts.csv"].replace("arrived_at", "arrival")},
-     r"contacts\.csv: missing required column\(s\): arrived_at"),
-    ("ragged row", {"contacts.csv": GOOD["contacts.csv"].replace("k2,phone", "k2,phone,extra,", 1)},
-     r"contacts\.csv row 3: expected 15 fields separated by commas, found 17"),
-    ("fte above 1", replace_cell("agents.csv", 2, "fte", "1.5"),
-     r'agents\.csv row 2, column fte: expected a number from 0 to 1, got "1\.5"'),
-    ("termination before hire", replace_cell("agents.csv", 3, "termination_date", "2023-12-31"),
-     r'agents\.csv row 3, column termination_date: expected a date on or after hire_date, got "2023-12-31"'),
-    ("terminated without type", replace_cell("agents.csv", 3, "termination_type", ""),
-     r"agents\.csv row 3, column termination_type: expected voluntary or involuntary when termination_date is set"),
-    ("hire date with a time", replace_cell("agents.csv", 2, "hire_date", "2024-01-01T10:00"),
-     r'agents\.csv row 2, column hire_date: expected a date \(YYYY-MM-DD\), got "2024-01-01T10:00"'),
-    ("unknown role", replace_cell("agents.csv", 2, "role", "boss"),
-     r'agents\.csv row 2, column role: expected one of agent, lead, supervisor, got "boss"'),
-    ("duplicate agent id", replace_cell("agents.csv", 3, "agent_id", "A1"),
-     r"agents\.csv, column agent_id: expected a unique value"),
-    ("activity for unknown agent", replace_cell("agent_activity.csv", 2, "agent_id", "Z1"),
-     r'agent_activity\.csv row 2, column agent_id: expected an agent_id listed in agents\.csv, got "Z1"'),
-    ("activity over a day", replace_cell("agent_activity.csv", 2, "scheduled_s", "90000"),
-     r'agent_activity\.csv row 2, column scheduled_s: expected a number from 0 to 86400, got "90000"'),
-    ("duplicate activity day", {"agent_activity.csv": GOOD["agent_activity.csv"]
-                                + GOOD["agent_activity.csv"].splitlines()[1] + "\n"},
-     r"agent_activity\.csv, column date, agent_id: expected one row per date and agent_id"),
-    ("qa score over 100", replace_cell("qa_evaluations.csv", 2, "score", "101"),
-     r'qa_evaluations\.csv row 2, column score: expected a number from 0 to 100, got "101"'),
+    (
+        "negative wait",
+        replace_cell("contacts.csv", 3, "wait_s", "-12"),
+        r'contacts\.csv row 3, column wait_s: expected a number >= 0, got "-12"',
+    ),
+    (
+        "wait not a number",
+        replace_cell("contacts.csv", 2, "wait_s", "twelve"),
+        r'contacts\.csv row 2, column wait_s: expected a number >= 0, got "twelve"',
+    ),
+    (
+        "unknown channel",
+        replace_cell("contacts.csv", 4, "channel", "fax"),
+        r'contacts\.csv row 4, column channel: expected one of phone, email, chat, got "fax"',
+    ),
+    (
+        "unknown outcome",
+        replace_cell("contacts.csv", 2, "outcome", "done"),
+        r'contacts\.csv row 2, column outcome: expected one of handled, abandoned, open, got "done"',
+    ),
+    (
+        "bad timestamp",
+        replace_cell("contacts.csv", 5, "arrived_at", "06/01/2025 9am"),
+        r'contacts\.csv row 5, column arrived_at: expected an ISO 8601 timestamp, got "06/01/2025 9am"',
+    ),
+    (
+        "impossible date",
+        replace_cell("contacts.csv", 2, "arrived_at", "2025-02-30T09:00:00"),
+        r"contacts\.csv row 2, column arrived_at: expected an ISO 8601 timestamp",
+    ),
+    (
+        "csat out of range",
+        replace_cell("contacts.csv", 2, "csat", "6"),
+        r'contacts\.csv row 2, column csat: expected a whole number from 1 to 5, got "6"',
+    ),
+    (
+        "csat fractional",
+        replace_cell("contacts.csv", 5, "csat", "4.5"),
+        r'contacts\.csv row 5, column csat: expected a whole number from 1 to 5, got "4.5"',
+    ),
+    (
+        "bad boolean",
+        replace_cell("contacts.csv", 2, "escalated", "maybe"),
+        r'contacts\.csv row 2, column escalated: expected true or false, got "maybe"',
+    ),
+    (
+        "duplicate contact id",
+        replace_cell("contacts.csv", 3, "contact_id", "k1"),
+        r'contacts\.csv, column contact_id: expected a unique value .* in 2 rows \(first rows: 2 \("k1"\), 3 \("k1"\)\)',
+    ),
+    (
+        "handled without handle time",
+        replace_cell("contacts.csv", 2, "handle_s", ""),
+        r"contacts\.csv row 2, column handle_s: expected a value when outcome is handled",
+    ),
+    (
+        "handled without agent",
+        replace_cell("contacts.csv", 5, "agent_id", ""),
+        r"contacts\.csv row 5, column agent_id: expected a value when outcome is handled",
+    ),
+    (
+        "abandoned without wait",
+        replace_cell("contacts.csv", 3, "wait_s", ""),
+        r"contacts\.csv row 3, column wait_s: expected a value when outcome is handled or abandoned",
+    ),
+    (
+        "empty required value",
+        replace_cell("contacts.csv", 4, "queue", ""),
+        r"contacts\.csv row 4, column queue: expected a value \(it must not be empty\)",
+    ),
+    (
+        "unknown agent",
+        replace_cell("contacts.csv", 2, "agent_id", "A9"),
+        r'contacts\.csv row 2, column agent_id: expected an agent_id listed in agents\.csv, got "A9"',
+    ),
+    (
+        "unknown client",
+        replace_cell("contacts.csv", 3, "client_id", "C7"),
+        r'contacts\.csv row 3, column client_id: expected a client_id listed in clients\.csv, got "C7"',
+    ),
+    (
+        "missing column",
+        {"contacts.csv": GOOD["contacts.csv"].replace("arrived_at", "arrival")},
+        r"contacts\.csv: missing required column\(s\): arrived_at",
+    ),
+    (
+        "ragged row",
+        {"contacts.csv": GOOD["contacts.csv"].replace("k2,phone", "k2,phone,extra,", 1)},
+        r"contacts\.csv row 3: expected 15 fields separated by commas, found 17",
+    ),
+    (
+        "fte above 1",
+        replace_cell("agents.csv", 2, "fte", "1.5"),
+        r'agents\.csv row 2, column fte: expected a number from 0 to 1, got "1\.5"',
+    ),
+    (
+        "termination before hire",
+        replace_cell("agents.csv", 3, "termination_date", "2023-12-31"),
+        r'agents\.csv row 3, column termination_date: expected a date on or after hire_date, got "2023-12-31"',
+    ),
+    (
+        "terminated without type",
+        replace_cell("agents.csv", 3, "termination_type", ""),
+        r"agents\.csv row 3, column termination_type: expected voluntary or involuntary when termination_date is set",
+    ),
+    (
+        "hire date with a time",
+        replace_cell("agents.csv", 2, "hire_date", "2024-01-01T10:00"),
+        r'agents\.csv row 2, column hire_date: expected a date \(YYYY-MM-DD\), got "2024-01-01T10:00"',
+    ),
+    (
+        "unknown role",
+        replace_cell("agents.csv", 2, "role", "boss"),
+        r'agents\.csv row 2, column role: expected one of agent, lead, supervisor, got "boss"',
+    ),
+    (
+        "duplicate agent id",
+        replace_cell("agents.csv", 3, "agent_id", "A1"),
+        r"agents\.csv, column agent_id: expected a unique value",
+    ),
+    (
+        "activity for unknown agent",
+        replace_cell("agent_activity.csv", 2, "agent_id", "Z1"),
+        r'agent_activity\.csv row 2, column agent_id: expected an agent_id listed in agents\.csv, got "Z1"',
+    ),
+    (
+        "activity over a day",
+        replace_cell("agent_activity.csv", 2, "scheduled_s", "90000"),
+        r'agent_activity\.csv row 2, column scheduled_s: expected a number from 0 to 86400, got "90000"',
+    ),
+    (
+        "duplicate activity day",
+        {"agent_activity.csv": GOOD["agent_activity.csv"] + GOOD["agent_activity.csv"].splitlines()[1] + "\n"},
+        r"agent_activity\.csv, column date, agent_id: expected one row per date and agent_id",
+    ),
+    (
+        "qa score over 100",
+        replace_cell("qa_evaluations.csv", 2, "score", "101"),
+        r'qa_evaluations\.csv row 2, column score: expected a number from 0 to 100, got "101"',
+    ),
     ("empty file", {"clients.csv": ""}, r"clients\.csv: the file is empty"),
-    ("header only", {"clients.csv": "client_id,client_name,tier,sla_profile\n"},
-     r"clients\.csv: the file has a header but no data rows"),
+    (
+        "header only",
+        {"clients.csv": "client_id,client_name,tier,sla_profile\n"},
+        r"clients\.csv: the file has a header but no data rows",
+    ),
     ("binary file", {"clients.csv": b"PK\x03\x04\x00\x00binary"}, r"clients\.csv: not a text file"),
-    ("not utf-8", {"clients.csv": "client_id,client_name,sla_profile\nC1,Caf\xe9,gold\nC2,B,silver\n".encode("latin-1")},
-     r"clients\.csv row 2: not UTF-8 text"),
+    (
+        "not utf-8",
+        {"clients.csv": "client_id,client_name,sla_profile\nC1,Caf\xe9,gold\nC2,B,silver\n".encode("latin-1")},
+        r"clients\.csv row 2: not UTF-8 text",
+    ),
     ("required table missing", {"clients.csv": None}, r"clients: required table is missing"),
-    ("no contacts nor intervals", {"contacts.csv": None}, r"contacts: required table is missing \(or an intervals table\)"),
-    ("two files for a table", {"clients.parquet": b"not parquet"},
-     r"clients\.csv, clients\.parquet: table clients is given by 2 files"),
+    (
+        "no contacts nor intervals",
+        {"contacts.csv": None},
+        r"contacts: required table is missing \(or an intervals table\)",
+    ),
+    (
+        "two files for a table",
+        {"clients.parquet": b"not parquet"},
+        r"clients\.csv, clients\.parquet: table clients is given by 2 files",
+    ),
 ]
 
 
@@ -158,7 +254,7 @@ def test_many_problems_of_one_kind_are_grouped(tmp_path, capsys):
     out = capsys.readouterr().out
     lines = [ln for ln in out.splitlines() if "wait_s" in ln]
     assert len(lines) == 1
-    assert "in 40 rows (first rows: 6 (\"-1\"), 7 (\"-2\"), 8 (\"-3\"), 9 (\"-4\"), 10 (\"-5\"))" in lines[0]
+    assert 'in 40 rows (first rows: 6 ("-1"), 7 ("-2"), 8 ("-3"), 9 ("-4"), 10 ("-5"))' in lines[0]
 
 
 def test_errors_reach_the_user_as_exit_1_from_the_console_script(tmp_path):
@@ -166,8 +262,9 @@ def test_errors_reach_the_user_as_exit_1_from_the_console_script(tmp_path):
     import sys
 
     folder = build(tmp_path / "d", replace_cell("contacts.csv", 3, "wait_s", "-12"))
-    proc = subprocess.run([sys.executable, "-m", "reportlib", "validate", "--data", str(folder)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "reportlib", "validate", "--data", str(folder)], capture_output=True, text=True
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert 'contacts.csv row 3, column wait_s: expected a number >= 0, got "-12"' in proc.stdout

@@ -5,17 +5,23 @@ import pandas as pd
 import pytest
 
 from reportlib.cli import main
-from reportlib.data.load import open_source
 from reportlib.core.params import load_params
-from reportlib.planning.sample import SURGE_QUEUE, surge_days
+from reportlib.data.load import open_source
 from reportlib.planning import variance as va
-from reportlib.reports import plan_vs_actual as pva
+from reportlib.planning.sample import SURGE_QUEUE, surge_days
 from reportlib.planning.staffing import erlang_a_service_level
+from reportlib.reports import plan_vs_actual as pva
 
 
 def _frame(rows):
-    base = {"channel": "phone", "queue": "Q", "interval_start": pd.Timestamp("2026-01-05 09:00"),
-            "interval_minutes": 30, "answer_s": 30.0, "patience_s": 300.0}
+    base = {
+        "channel": "phone",
+        "queue": "Q",
+        "interval_start": pd.Timestamp("2026-01-05 09:00"),
+        "interval_minutes": 30,
+        "answer_s": 30.0,
+        "patience_s": 300.0,
+    }
     out = pd.DataFrame([{**base, **r} for r in rows])
     if "answered_within" not in out:
         out["answered_within"] = np.nan
@@ -23,8 +29,16 @@ def _frame(rows):
 
 
 def _plan_actual(v0, h0, n0, v1, h1, n1, within=None, **extra):
-    return {"forecast_offered": v0, "forecast_aht_s": h0, "planned_agents": n0, "offered": v1, "aht_s": h1,
-            "staffed_agents": n1, "answered_within": within if within is not None else 0.7 * v1, **extra}
+    return {
+        "forecast_offered": v0,
+        "forecast_aht_s": h0,
+        "planned_agents": n0,
+        "offered": v1,
+        "aht_s": h1,
+        "staffed_agents": n1,
+        "answered_within": within if within is not None else 0.7 * v1,
+        **extra,
+    }
 
 
 def test_shapley3_on_a_product_is_symmetric_by_hand():
@@ -41,16 +55,21 @@ def test_shapley3_on_a_product_is_symmetric_by_hand():
 
 
 def test_a_factor_that_did_not_change_gets_exactly_zero():
-    rows = [_plan_actual(120, 300, 24, 150, 300, 22, queue="A"), _plan_actual(80, 420, 20, 80, 380, 20.5, queue="B"),
-            _plan_actual(60, 300, 12, 60, 300, 12, queue="C")]
+    rows = [
+        _plan_actual(120, 300, 24, 150, 300, 22, queue="A"),
+        _plan_actual(80, 420, 20, 80, 380, 20.5, queue="B"),
+        _plan_actual(60, 300, 12, 60, 300, 12, queue="C"),
+    ]
     eff = va.interval_effects(_frame(rows))
     assert eff.loc[0, "effect_aht"] == 0.0
     assert eff.loc[1, "effect_volume"] == 0.0
     assert (eff.loc[2, ["effect_volume", "effect_aht", "effect_staffing"]] == 0.0).all()
 
 
-@pytest.mark.parametrize("change, factor", [((150, 300, 24), "effect_volume"), ((120, 360, 24), "effect_aht"),
-                                            ((120, 300, 21.5), "effect_staffing")])
+@pytest.mark.parametrize(
+    "change, factor",
+    [((150, 300, 24), "effect_volume"), ((120, 360, 24), "effect_aht"), ((120, 300, 21.5), "effect_staffing")],
+)
 def test_a_single_change_is_attributed_wholly_to_its_factor(change, factor):
     v1, h1, n1 = change
     eff = va.interval_effects(_frame([_plan_actual(120, 300, 24, v1, h1, n1)]))
@@ -73,10 +92,22 @@ def test_effects_sum_to_actual_minus_planned_in_every_record():
             v0 = float(rng.uniform(0, 200)) if s else 0.0  # the first interval of each day: nothing planned
             v1 = float(rng.poisson(max(v0 * rng.uniform(0.7, 1.4), 1)))
             n0 = v0 * 300 / 1800 + 3
-            rows.append({**_plan_actual(v0, 300, n0, v1, float(rng.uniform(250, 380)), max(n0 + rng.normal(0, 2), 0),
-                                        within=float(rng.binomial(int(v1), 0.75)), scheduled_agents=n0 - 0.5),
-                         "interval_start": pd.Timestamp("2026-01-05 08:00") + pd.Timedelta(days=d, minutes=30 * s),
-                         "queue": "AB"[s % 2]})
+            rows.append(
+                {
+                    **_plan_actual(
+                        v0,
+                        300,
+                        n0,
+                        v1,
+                        float(rng.uniform(250, 380)),
+                        max(n0 + rng.normal(0, 2), 0),
+                        within=float(rng.binomial(int(v1), 0.75)),
+                        scheduled_agents=n0 - 0.5,
+                    ),
+                    "interval_start": pd.Timestamp("2026-01-05 08:00") + pd.Timedelta(days=d, minutes=30 * s),
+                    "queue": "AB"[s % 2],
+                }
+            )
     frame = _frame(rows)
     eff = va.interval_effects(frame)
     total = eff[["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum(axis=1)
@@ -101,7 +132,9 @@ def test_an_interval_with_zero_planned_volume_is_handled():
     eff = va.interval_effects(_frame(rows))
     assert eff.loc[0, "planned_sl"] == 1.0  # no contacts planned: nothing to miss
     assert eff.loc[0, "effect_aht"] == 0.0  # no planned handle time: the actual one is used, no AHT effect
-    assert eff.loc[0, ["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum() == pytest.approx(0.6 - 1.0)
+    assert eff.loc[0, ["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum() == pytest.approx(
+        0.6 - 1.0
+    )
     rec = va.decompose(_frame(rows), by="queue", month="2026-01", totals=False)
     assert rec.loc[0, "planned_sl"] == 1.0 and rec.loc[0, "actual_sl"] == pytest.approx(0.6)
     assert rec.loc[0, ["effect_volume", "effect_aht", "effect_staffing", "effect_other"]].sum() == pytest.approx(-0.4)
@@ -113,12 +146,29 @@ def test_aggregation_over_two_intervals_is_by_contacts_checked_by_hand():
     # Period plan = (90 + 70) / 200 = 80%; actual = (105 + 40) / 200 = 72.5%; miss 7.5 points.
     # Volume, in contacts: mix (150-100)(0.9-0.8) + (50-100)(0.7-0.8) = 5 + 5 = 10, within intervals
     # 150(-0.2) + 50(0.1) = -25; together -15 contacts / 200 offered = -7.5 points; the rest 0.
-    d = pd.DataFrame({
-        "channel": "phone", "queue": "Q", "period": "2026-01", "interval_minutes": 30,
-        "forecast_offered": [100.0, 100.0], "offered": [150.0, 50.0], "planned_sl": [0.9, 0.7],
-        "model_sl": [0.7, 0.8], "answered_within": [105.0, 40.0], "effect_volume": [-0.2, 0.1],
-        "effect_aht": 0.0, "effect_staffing": 0.0, "effect_schedule": np.nan, "effect_attendance": np.nan,
-        "effect_other": 0.0, "planned_agents": 20.0, "_h0": 300.0, "_h1": 300.0, "_n1": 20.0})
+    d = pd.DataFrame(
+        {
+            "channel": "phone",
+            "queue": "Q",
+            "period": "2026-01",
+            "interval_minutes": 30,
+            "forecast_offered": [100.0, 100.0],
+            "offered": [150.0, 50.0],
+            "planned_sl": [0.9, 0.7],
+            "model_sl": [0.7, 0.8],
+            "answered_within": [105.0, 40.0],
+            "effect_volume": [-0.2, 0.1],
+            "effect_aht": 0.0,
+            "effect_staffing": 0.0,
+            "effect_schedule": np.nan,
+            "effect_attendance": np.nan,
+            "effect_other": 0.0,
+            "planned_agents": 20.0,
+            "_h0": 300.0,
+            "_h1": 300.0,
+            "_n1": 20.0,
+        }
+    )
     rec = va.aggregate_effects(d, ["channel", "queue", "period"]).iloc[0]
     assert rec["planned_sl"] == pytest.approx(0.80)
     assert rec["actual_sl"] == pytest.approx(0.725)
@@ -163,7 +213,9 @@ def test_sample_plan_forecast_errors_are_the_size_the_backtest_reports(source):
     c = source.frame("contacts")
     c = c[c["channel"].isin(["phone", "chat"]) & ~((c["outcome"] == "abandoned") & (c["wait_s"] < 5))]
     actual = c.groupby([c["arrived_at"].dt.normalize(), "channel", "queue"], observed=True).size()
-    fc = plan.groupby([plan["interval_start"].dt.normalize(), "channel", "queue"], observed=True)["forecast_offered"].sum()
+    fc = plan.groupby([plan["interval_start"].dt.normalize(), "channel", "queue"], observed=True)[
+        "forecast_offered"
+    ].sum()
     both = pd.concat([actual.rename("a"), fc.rename("f")], axis=1).fillna(0.0)
     both = both[both["f"] > 0]
     wape = (both["a"] - both["f"]).abs().sum() / both["a"].sum()
@@ -175,7 +227,11 @@ def test_sample_plan_forecast_errors_are_the_size_the_backtest_reports(source):
     # handle times: the plan's AHT is last quarter's, within 15% of what the month brought
     handled = c[c["outcome"] == "handled"]
     aht = handled.groupby(["channel", "queue"], observed=True)["handle_s"].mean()
-    f_aht = plan[plan["interval_start"] >= "2025-03-01"].groupby(["channel", "queue"], observed=True)["forecast_aht_s"].mean()
+    f_aht = (
+        plan[plan["interval_start"] >= "2025-03-01"]
+        .groupby(["channel", "queue"], observed=True)["forecast_aht_s"]
+        .mean()
+    )
     ratio = (f_aht / aht).dropna()
     assert len(ratio) == 8 and ((ratio > 0.85) & (ratio < 1.15)).all(), ratio
 
@@ -234,7 +290,9 @@ def test_sample_month_waterfall_tells_the_generated_surge(source):
     surge = {d.strftime("%Y-%m-%d") for d in surge_days(pd.date_range("2025-01-01", "2025-03-31"))}
     assert dc["period"] in surge and dc["cause"] == "volume", dc
     # other queues of the channel did not surge: the day's volume effect there is small
-    other_q = days[(days["period"] == min(surge)) & (days["channel"] == "phone") & ~days["queue"].isin([SURGE_QUEUE, "all"])]
+    other_q = days[
+        (days["period"] == min(surge)) & (days["channel"] == "phone") & ~days["queue"].isin([SURGE_QUEUE, "all"])
+    ]
     dcd = days[(days["period"] == min(surge)) & (days["channel"] == "phone") & (days["queue"] == SURGE_QUEUE)].iloc[0]
     assert (other_q["effect_volume"].abs() < abs(dcd["effect_volume"]) / 3).all()
 
@@ -246,8 +304,21 @@ def test_cli_variance_json_csv_and_clear_errors(sample_dir, tmp_path, capsys):
     assert main(["variance", "--data", str(sample_dir), "--month", MONTH, "--by", "week"]) == 0
     out, err = capsys.readouterr()
     rec = pd.DataFrame(json.loads(out))
-    assert {"channel", "queue", "period", "planned_sl", "actual_sl", "effect_volume", "effect_aht", "effect_staffing",
-            "effect_schedule", "effect_attendance", "effect_other", "forecast_offered", "offered"} <= set(rec.columns)
+    assert {
+        "channel",
+        "queue",
+        "period",
+        "planned_sl",
+        "actual_sl",
+        "effect_volume",
+        "effect_aht",
+        "effect_staffing",
+        "effect_schedule",
+        "effect_attendance",
+        "effect_other",
+        "forecast_offered",
+        "offered",
+    } <= set(rec.columns)
     assert "plan from interval_plan" in err
     assert main(["variance", "--data", str(sample_dir), "--month", MONTH, "--format", "csv"]) == 0
     out, _ = capsys.readouterr()
@@ -353,23 +424,51 @@ def test_shape_interval_models_each_interval_as_counted_and_day_moves_bursts_to_
 
 
 def test_report_pieces_commentary_waterfall_worst_days():
-    rec = {"channel": "phone", "queue": "all", "planned_sl": 0.80, "actual_sl": 0.739, "effect_volume": -0.042,
-           "effect_aht": -0.011, "effect_staffing": -0.004, "effect_schedule": 0.001, "effect_attendance": -0.005,
-           "effect_other": -0.004, "volume_change": 0.039}
+    rec = {
+        "channel": "phone",
+        "queue": "all",
+        "planned_sl": 0.80,
+        "actual_sl": 0.739,
+        "effect_volume": -0.042,
+        "effect_aht": -0.011,
+        "effect_staffing": -0.004,
+        "effect_schedule": 0.001,
+        "effect_attendance": -0.005,
+        "effect_other": -0.004,
+        "volume_change": 0.039,
+    }
     line = pva.commentary_line(rec)
-    assert line == ("Phone service level missed the 80% plan by 6.1 points (73.9%): volume 3.9% above forecast cost "
-                    "4.2 points, handle time cost 1.1, staffing cost 0.4, other cost 0.4.")
+    assert line == (
+        "Phone service level missed the 80% plan by 6.1 points (73.9%): volume 3.9% above forecast cost "
+        "4.2 points, handle time cost 1.1, staffing cost 0.4, other cost 0.4."
+    )
     fig = pva.waterfall_chart({**rec, "queue": "<b>Cards</b>"})
     w = fig.data[0]
     assert list(w.measure) == ["absolute", "relative", "relative", "relative", "relative", "relative", "total"]
     assert sum(w.y[1:-1]) == pytest.approx(w.y[-1] - w.y[0])  # the steps land on the actual SL
     assert "<b>" not in fig.layout.title.text  # a queue name from data is shown literally
-    days = pd.DataFrame([
-        {**rec, "period": "2026-01-05", "offered": 1000.0, "actual_sl": 0.70, "effect_volume": -0.08,
-         "effect_other": -0.004},
-        {**rec, "period": "2026-01-10", "offered": 10.0, "actual_sl": 0.30, "effect_volume": 0.0,
-         "effect_staffing": -0.49, "effect_other": -0.004},
-        {**rec, "period": "2026-01-06", "offered": 900.0, "actual_sl": 0.83, "effect_volume": 0.02}])
+    days = pd.DataFrame(
+        [
+            {
+                **rec,
+                "period": "2026-01-05",
+                "offered": 1000.0,
+                "actual_sl": 0.70,
+                "effect_volume": -0.08,
+                "effect_other": -0.004,
+            },
+            {
+                **rec,
+                "period": "2026-01-10",
+                "offered": 10.0,
+                "actual_sl": 0.30,
+                "effect_volume": 0.0,
+                "effect_staffing": -0.49,
+                "effect_other": -0.004,
+            },
+            {**rec, "period": "2026-01-06", "offered": 900.0, "actual_sl": 0.83, "effect_volume": 0.02},
+        ]
+    )
     worst = va.worst_days(days, n=2)
     # the busy Monday cost 100 contacts, the Saturday 5: the Monday comes first, and a day above plan never
     assert list(worst["period"]) == ["2026-01-05", "2026-01-10"]

@@ -12,29 +12,66 @@ from reportlib.metrics.workforce import workforce_kpis
 
 
 def day(date: str, agent: str, **secs) -> dict:
-    row = dict(date=date, agent_id=agent, scheduled_s=0.0, logged_in_s=0.0, handle_s=0.0, available_s=0.0,
-               aux_break_s=0.0, aux_meeting_s=0.0, aux_training_s=0.0, aux_coaching_s=0.0, aux_other_s=0.0,
-               in_adherence_s=0.0, absent_unplanned=False)
+    row = dict(
+        date=date,
+        agent_id=agent,
+        scheduled_s=0.0,
+        logged_in_s=0.0,
+        handle_s=0.0,
+        available_s=0.0,
+        aux_break_s=0.0,
+        aux_meeting_s=0.0,
+        aux_training_s=0.0,
+        aux_coaching_s=0.0,
+        aux_other_s=0.0,
+        in_adherence_s=0.0,
+        absent_unplanned=False,
+    )
     row.update(secs)
     return row
 
 
-AGENTS = pd.DataFrame({"agent_id": ["a1", "a2", "a3"], "team": ["North", "North", "South"],
-                       "site": ["Tampa", "Tampa", "Louisville"], "supervisor": ["s", "s", "t"],
-                       "role": ["agent"] * 3})
+AGENTS = pd.DataFrame(
+    {
+        "agent_id": ["a1", "a2", "a3"],
+        "team": ["North", "North", "South"],
+        "site": ["Tampa", "Tampa", "Louisville"],
+        "supervisor": ["s", "s", "t"],
+        "role": ["agent"] * 3,
+    }
+)
 
 
 def activity() -> pd.DataFrame:
     rows = [
         # a1, Fri 2025-01-31: 8 h scheduled; 5 h handling, 1.5 h available, 0.5 h break, 0.25 h meeting,
         # 0.25 h training, 0.25 h other, 7.75 h logged in; 7 h in adherence
-        day("2025-01-31", "a1", scheduled_s=28800, logged_in_s=27900, handle_s=18000, available_s=5400,
-            aux_break_s=1800, aux_meeting_s=900, aux_training_s=900, aux_other_s=900, in_adherence_s=25200),
+        day(
+            "2025-01-31",
+            "a1",
+            scheduled_s=28800,
+            logged_in_s=27900,
+            handle_s=18000,
+            available_s=5400,
+            aux_break_s=1800,
+            aux_meeting_s=900,
+            aux_training_s=900,
+            aux_other_s=900,
+            in_adherence_s=25200,
+        ),
         # a1, Mon 2025-02-03: absent (unplanned) all day
         day("2025-02-03", "a1", scheduled_s=28800, absent_unplanned=True),
         # a2, Mon 2025-02-03: 4 h scheduled, 3 h handle, 0.5 h available, 0.5 h coaching, all adherent
-        day("2025-02-03", "a2", scheduled_s=14400, logged_in_s=14400, handle_s=10800, available_s=1800,
-            aux_coaching_s=1800, in_adherence_s=14400),
+        day(
+            "2025-02-03",
+            "a2",
+            scheduled_s=14400,
+            logged_in_s=14400,
+            handle_s=10800,
+            available_s=1800,
+            aux_coaching_s=1800,
+            in_adherence_s=14400,
+        ),
         # a3, Sun 2025-02-02: nothing scheduled (an unscheduled day must not divide by zero)
         day("2025-02-02", "a3"),
     ]
@@ -68,8 +105,11 @@ def test_one_agent_day_by_hand():
 def test_week_month_and_team_are_volume_weighted():
     w = workforce_kpis(activity(), AGENTS, grain="week", by=["team"]).set_index(["period", "team"])
     # Fri 31 Jan is in the week of Mon 27 Jan; Sun 2 Feb too; Mon 3 Feb starts a new week
-    assert set(w.index) == {(pd.Timestamp("2025-01-27"), "North"), (pd.Timestamp("2025-01-27"), "South"),
-                            (pd.Timestamp("2025-02-03"), "North")}
+    assert set(w.index) == {
+        (pd.Timestamp("2025-01-27"), "North"),
+        (pd.Timestamp("2025-01-27"), "South"),
+        (pd.Timestamp("2025-02-03"), "North"),
+    }
     north = w.loc[(pd.Timestamp("2025-02-03"), "North")]
     # a1 absent 28800 + a2 14400 scheduled: pooled, not the mean of 100% and 12.5%
     assert north["shrinkage"] == pytest.approx(1 - (10800 + 1800) / (28800 + 14400))

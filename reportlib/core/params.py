@@ -47,16 +47,19 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise UsageError(f"parameter file {path} cannot be read ({exc.strerror or exc})") from None
     if len(data) > _MAX_PARAMS_BYTES:
-        raise UsageError(f"parameter file {path} is larger than {_MAX_PARAMS_BYTES // 2**20} MB; "
-                         f"a parameter file is a few KB of YAML")
+        raise UsageError(
+            f"parameter file {path} is larger than {_MAX_PARAMS_BYTES // 2**20} MB; "
+            f"a parameter file is a few KB of YAML"
+        )
     if b"\x00" in data:
         raise UsageError(f"parameter file {path} is not a text file (it holds binary data); give a YAML file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise UsageError(f"parameter file {path} line {line}: not UTF-8 text "
-                         f"(byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
+        raise UsageError(
+            f"parameter file {path} line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
+        ) from None
     try:
         return yaml.load(text, Loader=_LOADER) or {}
     except yaml.YAMLError as exc:
@@ -129,8 +132,7 @@ def check_overlay_keys(overlay: dict, defaults: dict, file: str | Path) -> None:
         homes = [name for name, value in defaults.items() if isinstance(value, dict) and key in value]
         hint = f" (it belongs under {homes[0]}:)" if homes else _did_you_mean(str(key), known)
         parts.append(f"{_one_line(repr(key), 80)}{hint}")
-    raise UsageError(f"parameter file {file}: unknown top-level key{'s' if len(parts) > 1 else ''} "
-                     f"{', '.join(parts)}")
+    raise UsageError(f"parameter file {file}: unknown top-level key{'s' if len(parts) > 1 else ''} {', '.join(parts)}")
 
 
 def data_location(params: dict, data: str | None = None, root: Path | None = None) -> str:
@@ -163,7 +165,10 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
         "reports": ("a list of report names", _str_list),
         "clients": ("'all' or a list of client ids", lambda v: v == "all" or _str_list(v)),
         "out": ("a folder path", lambda v: isinstance(v, str)),
-        "workers": ("a whole number >= 1, or null", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)),
+        "workers": (
+            "a whole number >= 1, or null",
+            lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+        ),
         "timeout_s": ("a number of seconds > 0", lambda v: _is_number(v) and v > 0),
         "reuse_kernels": ("true or false", lambda v: isinstance(v, bool)),
         "notebooks": ("a folder path", lambda v: isinstance(v, str)),
@@ -171,13 +176,17 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
     "distribution": {
         "executives": ("a list of e-mail addresses", _str_list),
         "executive_reports": ("a list of report names", _str_list),
-        "account_teams": ("a mapping of client id to a list of addresses",
-                          lambda v: isinstance(v, dict) and all(_str_list(x) or isinstance(x, str) for x in v.values())),
+        "account_teams": (
+            "a mapping of client id to a list of addresses",
+            lambda v: isinstance(v, dict) and all(_str_list(x) or isinstance(x, str) for x in v.values()),
+        ),
         "account_team_default": ("a list of address templates", _str_list),
         "cc": ("a list of e-mail addresses", _str_list),
         "reply_to": ("an e-mail address or null", lambda v: v is None or isinstance(v, str)),
-        "subjects": ("a mapping of report name to subject template",
-                     lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values())),
+        "subjects": (
+            "a mapping of report name to subject template",
+            lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+        ),
         "max_charts": ("a whole number >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
         "allowed_domains": ("a list of domains, or null", lambda v: v is None or _str_list(v)),
     },
@@ -246,8 +255,9 @@ def validate_params(params: dict) -> None:
         if v is not None and _is_number(v) and v < 0:
             problems.append(f"parameter {key} must be >= 0 seconds, got {v!r}")
     if isinstance(params.get("sl_definition"), str) and params["sl_definition"] not in SL_DEFINITIONS:
-        problems.append(f"parameter sl_definition must be one of {', '.join(SL_DEFINITIONS)}, "
-                        f"got {params['sl_definition']!r}")
+        problems.append(
+            f"parameter sl_definition must be one of {', '.join(SL_DEFINITIONS)}, got {params['sl_definition']!r}"
+        )
     tz = params.get("timezone")
     if isinstance(tz, str):
         from zoneinfo import ZoneInfo
@@ -257,8 +267,10 @@ def validate_params(params: dict) -> None:
         except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError for odd strings
             problems.append(f"parameter timezone must be an IANA time zone such as America/New_York, got {tz!r}")
     if problems:
-        raise UsageError("the parameters are not valid (check --params FILE and parameters/*.yaml):\n"
-                         + "\n".join(f"  {p}" for p in problems))
+        raise UsageError(
+            "the parameters are not valid (check --params FILE and parameters/*.yaml):\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
 
 
 def default_params() -> dict:

@@ -13,7 +13,8 @@ import contextlib
 import sys
 import threading
 import time
-from typing import Any, Iterator, TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 _STATE: dict[str, Any] = {"stream": None, "tty": False, "prefix": "reportlib"}
 
@@ -21,8 +22,11 @@ _STATE: dict[str, Any] = {"stream": None, "tty": False, "prefix": "reportlib"}
 def activate(stream: TextIO | None = None, prefix: str = "reportlib", tty: bool | None = None) -> None:
     """Report progress to `stream` (default stderr); bars when it is a terminal, plain lines otherwise."""
     stream = stream or sys.stderr
-    _STATE.update(stream=stream, prefix=prefix,
-                  tty=bool(stream.isatty()) if tty is None and hasattr(stream, "isatty") else bool(tty))
+    _STATE.update(
+        stream=stream,
+        prefix=prefix,
+        tty=bool(stream.isatty()) if tty is None and hasattr(stream, "isatty") else bool(tty),
+    )
 
 
 def deactivate() -> None:
@@ -35,15 +39,17 @@ def active() -> bool:
     return _STATE["stream"] is not None
 
 
-def finished_line(what: str, seconds: float, done: int | None = None, total: int | None = None,
-                  detail: str = "") -> str:
+def finished_line(
+    what: str, seconds: float, done: int | None = None, total: int | None = None, detail: str = ""
+) -> str:
     """The plain line for one finished step: 'reportlib: WHAT: DETAIL (DONE of TOTAL) in S s'."""
     count = f" ({done} of {total})" if done is not None and total else ""
     return f"{_STATE['prefix']}: {what}{': ' + detail if detail else ''}{count} in {seconds:.1f} s"
 
 
-def log_finished(what: str, seconds: float, done: int | None = None, total: int | None = None,
-                 detail: str = "") -> None:
+def log_finished(
+    what: str, seconds: float, done: int | None = None, total: int | None = None, detail: str = ""
+) -> None:
     """Print finished_line when progress is on and the stream is not a terminal (a terminal has bars)."""
     stream = _STATE["stream"]
     if stream is not None and not _STATE["tty"]:
@@ -70,10 +76,18 @@ def step(what: str, done: int | None = None, total: int | None = None) -> Iterat
     if stream is not None and _STATE["tty"]:
         from tqdm import tqdm
 
-        bar = tqdm(total=total or 1, initial=(done - 1) if done and total else 0, desc=f"{_STATE['prefix']}: {what}",
-                   file=stream, leave=False, dynamic_ncols=True, bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}]")
+        bar = tqdm(
+            total=total or 1,
+            initial=(done - 1) if done and total else 0,
+            desc=f"{_STATE['prefix']}: {what}",
+            file=stream,
+            leave=False,
+            dynamic_ncols=True,
+            bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}]",
+        )
     stop = threading.Event()
     if bar is not None:  # keep the elapsed time ticking while one long step runs
+
         def tick() -> None:
             while not stop.wait(1.0):
                 bar.refresh()
@@ -86,7 +100,10 @@ def step(what: str, done: int | None = None, total: int | None = None) -> Iterat
         if bar is not None:
             bar.update(1)
             bar.close()
-            print(finished_line(s.what, time.perf_counter() - s.started, s.done, s.total, s.detail),
-                  file=stream, flush=True)
+            print(
+                finished_line(s.what, time.perf_counter() - s.started, s.done, s.total, s.detail),
+                file=stream,
+                flush=True,
+            )
         else:
             log_finished(s.what, time.perf_counter() - s.started, s.done, s.total, s.detail)

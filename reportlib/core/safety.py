@@ -71,14 +71,17 @@ def file_stem(prefix: str, raw_id: str | None) -> str:
 
 def is_safe_id(raw: Any) -> bool:
     """True when an id may be substituted into an address: letters, digits, `.`, `_`, `-` (ASCII only)."""
-    return (isinstance(raw, str) and bool(SAFE_ID.fullmatch(raw)) and not raw.startswith(".")
-            and len(raw) <= MAX_ID_LENGTH)
+    return (
+        isinstance(raw, str) and bool(SAFE_ID.fullmatch(raw)) and not raw.startswith(".") and len(raw) <= MAX_ID_LENGTH
+    )
 
 
 # --- e-mail addresses -----------------------------------------------------------------------------
 
 _REGISTRY = HeaderRegistry()
-_DOMAIN = re.compile(r"(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+_DOMAIN = re.compile(
+    r"(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}")
 
 
@@ -122,8 +125,9 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None) -> str:
     if allowed_domains:
         allowed = {d.strip().lower() for d in allowed_domains}
         if domain.lower() not in allowed:
-            raise AddressError(f"{entry!r}: the domain {domain} is not in distribution.allowed_domains "
-                               f"({', '.join(sorted(allowed))})")
+            raise AddressError(
+                f"{entry!r}: the domain {domain} is not in distribution.allowed_domains ({', '.join(sorted(allowed))})"
+            )
     return bare
 
 
@@ -134,8 +138,10 @@ def substitute_id(template: str, raw_id: str) -> str:
     receives a report, never the domain or the number of recipients.
     """
     if "{client_id}" in template and not is_safe_id(raw_id):
-        raise AddressError(f"client id {raw_id!r} cannot be put into the address {template!r}: only letters, "
-                           "digits, '.', '_' and '-' are (list the client under distribution.account_teams)")
+        raise AddressError(
+            f"client id {raw_id!r} cannot be put into the address {template!r}: only letters, "
+            "digits, '.', '_' and '-' are (list the client under distribution.account_teams)"
+        )
     return template.replace("{client_id}", raw_id)
 
 
@@ -244,12 +250,13 @@ def stamp_page(page: str, report: str, client_id: str | None, month: str) -> str
     """The HTML page with a `<meta name="reportlib-rendered-for">` recording report, client id and month."""
     import json
 
-    content = html.escape(json.dumps({"report": report, "client_id": client_id, "month": month},
-                                     ensure_ascii=True), quote=True)
+    content = html.escape(
+        json.dumps({"report": report, "client_id": client_id, "month": month}, ensure_ascii=True), quote=True
+    )
     tag = f'<meta name="{STAMP}" content="{content}">'
     m = re.search(r"<head[^>]*>", page[:4096], flags=re.IGNORECASE)
     if m:
-        return page[:m.end()] + tag + page[m.end():]
+        return page[: m.end()] + tag + page[m.end() :]
     return tag + page
 
 
@@ -272,7 +279,7 @@ def page_stamp(page: bytes | str) -> dict | None:
     text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
     end = re.search(r"</head\s*>", text, flags=re.IGNORECASE)
     p = _StampParser()
-    p.feed(text[:end.start()] if end else text[:65536])
+    p.feed(text[: end.start()] if end else text[:65536])
     if len(p.found) != 1:
         return None
     try:

@@ -18,14 +18,18 @@ from reportlib.core.names import SL_DEFINITIONS
 from reportlib.core.params import DEFAULT_TIMEZONE, deep_merge, default_params
 
 
-def _number(tree: Mapping[str, Any], key: str, where: str, *, minimum: float | None = None,
-            maximum: float | None = None) -> float:
+def _number(
+    tree: Mapping[str, Any], key: str, where: str, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
     value = tree.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise UsageError(f"parameter {where}{key} must be a number, got {value!r}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        bounds = f"from {minimum:g} to {maximum:g}" if minimum is not None and maximum is not None else (
-            f">= {minimum:g}" if minimum is not None else f"<= {maximum:g}")
+        bounds = (
+            f"from {minimum:g} to {maximum:g}"
+            if minimum is not None and maximum is not None
+            else (f">= {minimum:g}" if minimum is not None else f"<= {maximum:g}")
+        )
         raise UsageError(f"parameter {where}{key} must be {bounds}, got {value!r}")
     return float(value)
 
@@ -90,10 +94,12 @@ class MetricSettings:
         tz = tree.get("timezone") or DEFAULT_TIMEZONE
         if not isinstance(tz, str):
             raise UsageError(f"parameter timezone must be an IANA time zone such as {DEFAULT_TIMEZONE}, got {tz!r}")
-        return cls(sl_threshold_s=_number(tree, "sl_threshold_s", "", minimum=0),
-                   sl_definition=str(definition),
-                   short_abandon_s=_number(tree, "short_abandon_s", "", minimum=0),
-                   timezone=tz)
+        return cls(
+            sl_threshold_s=_number(tree, "sl_threshold_s", "", minimum=0),
+            sl_definition=str(definition),
+            short_abandon_s=_number(tree, "short_abandon_s", "", minimum=0),
+            timezone=tz,
+        )
 
 
 @dataclass(frozen=True)

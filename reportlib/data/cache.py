@@ -57,8 +57,10 @@ def usable_dir(path: Path) -> Path | None:
         warn(f"the cache folder {path} is not a folder; tables are parsed every run")
         return None
     if st.st_uid != os.geteuid() or st.st_mode & 0o022:
-        warn(f"the cache folder {path} is not private to this user (owner uid {st.st_uid}, mode "
-             f"{stat.S_IMODE(st.st_mode):o}); it is not used and tables are parsed every run")
+        warn(
+            f"the cache folder {path} is not private to this user (owner uid {st.st_uid}, mode "
+            f"{stat.S_IMODE(st.st_mode):o}); it is not used and tables are parsed every run"
+        )
         return None
     return path
 
@@ -113,9 +115,14 @@ class CacheEntry:
             meta = json.loads(self.meta.read_bytes().decode("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             return None, f"{self.meta.name} is unreadable ({exc.__class__.__name__})"
-        if not (isinstance(meta, dict) and meta.get("format") == CACHE_FORMAT
-                and isinstance(meta.get("warnings"), list) and all(isinstance(w, str) for w in meta["warnings"])
-                and isinstance(meta.get("rows"), int) and isinstance(meta.get("sha256"), str)):
+        if not (
+            isinstance(meta, dict)
+            and meta.get("format") == CACHE_FORMAT
+            and isinstance(meta.get("warnings"), list)
+            and all(isinstance(w, str) for w in meta["warnings"])
+            and isinstance(meta.get("rows"), int)
+            and isinstance(meta.get("sha256"), str)
+        ):
             return None, f"{self.meta.name} does not hold this version's fields"
         try:
             digest = _sha256(self.parquet)

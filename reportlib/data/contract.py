@@ -90,16 +90,40 @@ TABLES: dict[str, Table] = {
             C("contact_id", "str", True, False, unique=True, description="unique id"),
             C("channel", "str", True, False, allowed=_CHANNELS),
             C("queue", "str", True, False, description="skill or queue"),
-            C("client_id", "str", True, False, references="clients.client_id",
-              description="the employer client the contact is about"),
+            C(
+                "client_id",
+                "str",
+                True,
+                False,
+                references="clients.client_id",
+                description="the employer client the contact is about",
+            ),
             C("arrived_at", "timestamp", True, False, description="entered the queue (email: received)"),
             C("outcome", "str", True, False, allowed=("handled", "abandoned", "open")),
-            C("wait_s", "float", True, min=0, required_when=("outcome", _HANDLED_OR_ABANDONED),
-              description="seconds queued before answer (email: to first response) or before abandoning"),
-            C("handle_s", "float", True, min=0, required_when=("outcome", ("handled",)),
-              description="talk + hold + after-contact work, seconds"),
-            C("agent_id", "str", True, required_when=("outcome", ("handled",)),
-              references="agents.agent_id", description="who handled it"),
+            C(
+                "wait_s",
+                "float",
+                True,
+                min=0,
+                required_when=("outcome", _HANDLED_OR_ABANDONED),
+                description="seconds queued before answer (email: to first response) or before abandoning",
+            ),
+            C(
+                "handle_s",
+                "float",
+                True,
+                min=0,
+                required_when=("outcome", ("handled",)),
+                description="talk + hold + after-contact work, seconds",
+            ),
+            C(
+                "agent_id",
+                "str",
+                True,
+                required_when=("outcome", ("handled",)),
+                references="agents.agent_id",
+                description="who handled it",
+            ),
             C("resolved_first_contact", "bool"),
             C("escalated", "bool"),
             C("transferred", "bool"),
@@ -114,8 +138,7 @@ TABLES: dict[str, Table] = {
         "One row per queue per interval: the alternative to contacts.",
         (
             C("interval_start", "timestamp", True, False),
-            C("interval_minutes", "int", True, False, allowed=None, min=1, max=60,
-              description="5, 6, 15, 30 or 60"),
+            C("interval_minutes", "int", True, False, allowed=None, min=1, max=60, description="5, 6, 15, 30 or 60"),
             C("channel", "str", True, False, allowed=_CHANNELS),
             C("queue", "str", True, False),
             C("client_id", "str", references="clients.client_id"),
@@ -143,8 +166,7 @@ TABLES: dict[str, Table] = {
             C("role", "str", allowed=("agent", "lead", "supervisor")),
             C("hire_date", "date", True, False),
             C("termination_date", "date", description="empty while employed"),
-            C("termination_type", "str", allowed=("voluntary", "involuntary"),
-              description="filled when terminated"),
+            C("termination_type", "str", allowed=("voluntary", "involuntary"), description="filled when terminated"),
             C("termination_reason", "str"),
             C("regretted", "bool"),
             C("fte", "float", min=0, max=1),
@@ -197,8 +219,14 @@ TABLES: dict[str, Table] = {
             C("queue", "str", True, False),
             C("forecast_offered", "float", True, False, min=0, description="contacts forecast to be offered"),
             C("forecast_aht_s", "float", True, min=0, description="forecast average handle time, seconds"),
-            C("planned_agents", "float", True, False, min=0,
-              description="agents planned on the queue in the interval, net of planned shrinkage"),
+            C(
+                "planned_agents",
+                "float",
+                True,
+                False,
+                min=0,
+                description="agents planned on the queue in the interval, net of planned shrinkage",
+            ),
         ),
         required=False,
         unique_together=("interval_start", "channel", "queue"),
@@ -213,10 +241,20 @@ TABLES: dict[str, Table] = {
             C("interval_minutes", "int", True, False, min=1, max=60, description="5, 6, 15, 30 or 60"),
             C("channel", "str", True, False, allowed=_CHANNELS),
             C("queue", "str", True, False),
-            C("staffed_agents", "float", True, False, min=0,
-              description="average agents logged in on the queue and not in auxiliary states"),
-            C("scheduled_agents", "float", min=0,
-              description="average agents scheduled on the queue (splits staffing into schedule and attendance)"),
+            C(
+                "staffed_agents",
+                "float",
+                True,
+                False,
+                min=0,
+                description="average agents logged in on the queue and not in auxiliary states",
+            ),
+            C(
+                "scheduled_agents",
+                "float",
+                min=0,
+                description="average agents scheduled on the queue (splits staffing into schedule and attendance)",
+            ),
         ),
         required=False,
         unique_together=("interval_start", "channel", "queue"),
@@ -306,14 +344,20 @@ def engine_types(table: str) -> dict[str, str]:
 
 def contract_markdown() -> str:
     """The contract as Markdown tables (for docs/data-contract.md)."""
-    lines = ["# Data contract", "", "Generated from `reportlib/data/contract.py`. Check a source with "
-             "`reportlib validate --data DIR`. Adapters that map real exports into it: "
-             "[Anonymous Bank call-centre files](data-contract-bank.md), "
-             "[HR data set v14](data-contract-hr.md).", "",
-             "Files: one per table, named after it (`contacts.csv`, `.tsv`, `.txt`, `.csv.gz`, "
-             "`.parquet` or `.xlsx`). Timestamps are ISO 8601; without an offset they are local "
-             "time in the configured time zone. Booleans: true/false (also yes/no, 1/0). "
-             "Empty cells are missing values.", ""]
+    lines = [
+        "# Data contract",
+        "",
+        "Generated from `reportlib/data/contract.py`. Check a source with "
+        "`reportlib validate --data DIR`. Adapters that map real exports into it: "
+        "[Anonymous Bank call-centre files](data-contract-bank.md), "
+        "[HR data set v14](data-contract-hr.md).",
+        "",
+        "Files: one per table, named after it (`contacts.csv`, `.tsv`, `.txt`, `.csv.gz`, "
+        "`.parquet` or `.xlsx`). Timestamps are ISO 8601; without an offset they are local "
+        "time in the configured time zone. Booleans: true/false (also yes/no, 1/0). "
+        "Empty cells are missing values.",
+        "",
+    ]
     for table in TABLES.values():
         lines += [f"## {table.name}", "", table.description, ""]
         lines += ["| column | type | required | rule | meaning |", "|---|---|---|---|---|"]

@@ -24,9 +24,9 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -42,35 +42,70 @@ AGENT_TEAM = "Bank"
 INTERVAL_QUEUE = "All calls (VRU)"
 
 CALL_COLUMNS: tuple[str, ...] = (
-    "vru+line", "call_id", "customer_id", "priority", "type", "date",
-    "vru_entry", "vru_exit", "vru_time", "q_start", "q_exit", "q_time",
-    "outcome", "ser_start", "ser_exit", "ser_time", "server",
+    "vru+line",
+    "call_id",
+    "customer_id",
+    "priority",
+    "type",
+    "date",
+    "vru_entry",
+    "vru_exit",
+    "vru_time",
+    "q_start",
+    "q_exit",
+    "q_time",
+    "outcome",
+    "ser_start",
+    "ser_exit",
+    "ser_time",
+    "server",
 )
 SIX_MINUTE_COLUMNS: tuple[str, ...] = ("Date", "u", "interval_start", "calls")
 
 # Service type -> queue name. Codes from the Technion documentation of the data (Guedj/Mandelbaum).
 QUEUE_BY_TYPE: dict[str, str] = {
-    "PS": "Retail",           # Peilut Shotefet: regular activity
-    "PE": "Retail English",   # Peilut English: regular activity in English
-    "IN": "Internet",         # internet (web-site) support
-    "NE": "Stock Trading",    # Niarot Erech: stock exchange activity
-    "NW": "Prospects",        # prospective customers asking for information
-    "TT": "Callback",         # customers who left a message and were called back, then put on hold
-    "AA": "Other",            # rare, undocumented
+    "PS": "Retail",  # Peilut Shotefet: regular activity
+    "PE": "Retail English",  # Peilut English: regular activity in English
+    "IN": "Internet",  # internet (web-site) support
+    "NE": "Stock Trading",  # Niarot Erech: stock exchange activity
+    "NW": "Prospects",  # prospective customers asking for information
+    "TT": "Callback",  # customers who left a message and were called back, then put on hold
+    "AA": "Other",  # rare, undocumented
 }
 OUTCOMES = ("AGENT", "HANG", "PHANTOM")
 NO_SERVER = "NO_SERVER"
 NOT_QUEUED = "0:00:00"
 
-CONTACT_COLUMNS = ["contact_id", "channel", "queue", "client_id", "arrived_at", "outcome",
-                   "wait_s", "handle_s", "agent_id", "caller_id"]
+CONTACT_COLUMNS = [
+    "contact_id",
+    "channel",
+    "queue",
+    "client_id",
+    "arrived_at",
+    "outcome",
+    "wait_s",
+    "handle_s",
+    "agent_id",
+    "caller_id",
+]
 INTERVAL_COLUMNS = ["interval_start", "interval_minutes", "channel", "queue", "client_id", "offered"]
-AGENT_COLUMNS = ["agent_id", "name", "team", "supervisor", "site", "role", "hire_date",
-                 "termination_date", "termination_type", "termination_reason", "regretted",
-                 "fte", "hourly_cost"]
+AGENT_COLUMNS = [
+    "agent_id",
+    "name",
+    "team",
+    "supervisor",
+    "site",
+    "role",
+    "hire_date",
+    "termination_date",
+    "termination_type",
+    "termination_reason",
+    "regretted",
+    "fte",
+    "hourly_cost",
+]
 CLIENT_COLUMNS = ["client_id", "client_name", "tier", "sla_profile"]
-OUTPUT_FILES = ("contacts.csv", "intervals.csv", "agents.csv", "clients.csv",
-                "params.yaml", "import-summary.json")
+OUTPUT_FILES = ("contacts.csv", "intervals.csv", "agents.csv", "clients.csv", "params.yaml", "import-summary.json")
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")
 _PRIORITY_TYPE = re.compile(r"^\s*([0-9])\s+([A-Z]{2})\s*$")
@@ -152,7 +187,8 @@ def sniff_kind(path: Path) -> tuple[str, str]:
     raise ReportlibError(  # bad input (exit 1), not a usage error
         f"{path}: not an Anonymous Bank file. Expected a call-level header "
         f"({', '.join(CALL_COLUMNS[:4])}, ... server) or the 6-minute header "
-        f"({', '.join(SIX_MINUTE_COLUMNS)}); got {header[:80]!r}")
+        f"({', '.join(SIX_MINUTE_COLUMNS)}); got {header[:80]!r}"
+    )
 
 
 def repair_fields(fields: list[str]) -> list[str] | None:
@@ -181,11 +217,11 @@ def read_call_file(path: Path, delimiter: str = "\t") -> tuple[pd.DataFrame, Fil
             if len(fields) != len(CALL_COLUMNS):
                 fixed = repair_fields(fields)
                 if fixed is None:
-                    report.malformed.setdefault(
-                        f"{len(fields)} fields instead of {len(CALL_COLUMNS)}", []).append(line)
+                    report.malformed.setdefault(f"{len(fields)} fields instead of {len(CALL_COLUMNS)}", []).append(line)
                     continue
-                report.repaired.setdefault(
-                    "priority and type separated by spaces, split into two fields", []).append(line)
+                report.repaired.setdefault("priority and type separated by spaces, split into two fields", []).append(
+                    line
+                )
                 fields = fixed
             rows.append(fields + [line])
     frame = pd.DataFrame(rows, columns=[*CALL_COLUMNS, "line"])
@@ -218,8 +254,7 @@ def _seconds_of_day(values: pd.Series) -> pd.Series:
 def _parse_date(values: pd.Series) -> pd.Series:
     """YYMMDD (990101) or YYYY-MM-DD -> midnight timestamps (NaT where unparseable)."""
     short = pd.to_datetime(values.where(values.str.fullmatch(r"\d{6}")), format="%y%m%d", errors="coerce")
-    iso = pd.to_datetime(values.where(values.str.fullmatch(r"\d{4}-\d{2}-\d{2}")), format="%Y-%m-%d",
-                         errors="coerce")
+    iso = pd.to_datetime(values.where(values.str.fullmatch(r"\d{4}-\d{2}-\d{2}")), format="%Y-%m-%d", errors="coerce")
     return short.fillna(iso)
 
 
@@ -245,8 +280,10 @@ def repair_call_ids(raw: pd.DataFrame, report: FileReport) -> pd.DataFrame:
             out.at[idx, "call_id"] = str(int(prev) + 1)
             report.repaired.setdefault("non-numeric call_id restored from its line's neighbours", []).append(line)
         else:
-            report.notes.append(f"call_id {out.at[idx, 'call_id']!r} on file line {line} kept verbatim "
-                                "(not numeric, neighbours do not bracket it)")
+            report.notes.append(
+                f"call_id {out.at[idx, 'call_id']!r} on file line {line} kept verbatim "
+                "(not numeric, neighbours do not bracket it)"
+            )
     return out
 
 
@@ -307,37 +344,47 @@ def calls_to_contacts(raw: pd.DataFrame, report: FileReport) -> pd.DataFrame:
     if unreadable.any():
         report.notes.append(
             f"{int(unreadable.sum())} customer_id value(s) mangled by a spreadsheet into scientific notation "
-            f"(e.g. {customer[unreadable].iloc[0]!r}): caller_id left empty")
+            f"(e.g. {customer[unreadable].iloc[0]!r}): caller_id left empty"
+        )
     server_on_hang = keep & ~handled & (server != NO_SERVER)
     if server_on_hang.any():
-        report.notes.append(f"{int(server_on_hang.sum())} abandoned call(s) carry a server name; "
-                            "agent_id left empty as for every abandoned contact")
+        report.notes.append(
+            f"{int(server_on_hang.sum())} abandoned call(s) carry a server name; "
+            "agent_id left empty as for every abandoned contact"
+        )
     long_service = keep & handled & (ser_time > 3600)
     if long_service.any():
-        report.notes.append(f"{int(long_service.sum())} handled call(s) with ser_time over 1 hour "
-                            f"(max {int(ser_time[long_service].max())} s) kept as recorded")
+        report.notes.append(
+            f"{int(long_service.sum())} handled call(s) with ser_time over 1 hour "
+            f"(max {int(ser_time[long_service].max())} s) kept as recorded"
+        )
 
     day = _fmt_datetime(date, "D").str.replace("-", "", regex=False)
-    contacts = pd.DataFrame({
-        "contact_id": day + "-" + raw["vru+line"] + "-" + raw["call_id"],
-        "channel": "phone",
-        "queue": raw["type"].map(QUEUE_BY_TYPE).fillna(raw["type"]),
-        "client_id": CLIENT_ID,
-        "arrived_at": arrived,
-        "outcome": np.where(handled, "handled", "abandoned"),
-        "wait_s": q_time.astype("Int64"),
-        "handle_s": ser_time.where(handled).round().astype("Int64"),
-        "agent_id": server.where(handled),
-        "caller_id": customer.where(readable_caller),
-    })[keep]
+    contacts = pd.DataFrame(
+        {
+            "contact_id": day + "-" + raw["vru+line"] + "-" + raw["call_id"],
+            "channel": "phone",
+            "queue": raw["type"].map(QUEUE_BY_TYPE).fillna(raw["type"]),
+            "client_id": CLIENT_ID,
+            "arrived_at": arrived,
+            "outcome": np.where(handled, "handled", "abandoned"),
+            "wait_s": q_time.astype("Int64"),
+            "handle_s": ser_time.where(handled).round().astype("Int64"),
+            "agent_id": server.where(handled),
+            "caller_id": customer.where(readable_caller),
+        }
+    )[keep]
     unknown_types = sorted(set(raw.loc[keep, "type"]) - set(QUEUE_BY_TYPE))
     if unknown_types:
         report.notes.append(f"unknown service type(s) {', '.join(unknown_types)} kept as the queue name")
     days = pd.date_range(date[ok].min(), date[ok].max(), freq="D") if ok.any() else []
     missing = sorted(set(days) - set(date[ok]))
     if missing:
-        report.notes.append("no calls at all on " + ", ".join(d.strftime("%Y-%m-%d") for d in missing)
-                            + " (days missing from this file)")
+        report.notes.append(
+            "no calls at all on "
+            + ", ".join(d.strftime("%Y-%m-%d") for d in missing)
+            + " (days missing from this file)"
+        )
     report.rows_written = len(contacts)
     return contacts.reset_index(drop=True)
 
@@ -358,8 +405,7 @@ def six_minute_to_intervals(raw: pd.DataFrame, report: FileReport) -> pd.DataFra
     problems = []
     checks = {
         "interval_start: expected YYYY-MM-DD HH:MM": start.isna(),
-        "u: expected the 6-minute slot 1..240 matching interval_start": ~slot.between(1, 240)
-        | (expected != start),
+        "u: expected the 6-minute slot 1..240 matching interval_start": ~slot.between(1, 240) | (expected != start),
         "calls: expected a number >= 0": ~(calls >= 0),
     }
     for what, mask in checks.items():
@@ -381,27 +427,35 @@ def six_minute_to_intervals(raw: pd.DataFrame, report: FileReport) -> pd.DataFra
             report.exclude("nonexistent_local_time_no_calls", gap.sum())
             report.notes.append(
                 f"{int(gap.sum())} slot(s) on {', '.join(sorted(set(start[gap].dt.strftime('%Y-%m-%d'))))} fall in "
-                "the hour skipped when Israel daylight saving time began and hold 0 calls: dropped")
+                "the hour skipped when Israel daylight saving time began and hold 0 calls: dropped"
+            )
         else:
-            report.notes.append(f"{int(gap.sum())} slot(s) fall in the hour skipped by daylight saving time "
-                                "yet hold calls: kept as recorded")
+            report.notes.append(
+                f"{int(gap.sum())} slot(s) fall in the hour skipped by daylight saving time "
+                "yet hold calls: kept as recorded"
+            )
     if ambiguous.any():
         report.notes.append(
             f"{int(ambiguous.sum())} slot(s) on {', '.join(sorted(set(start[ambiguous].dt.strftime('%Y-%m-%d'))))} "
-            "fall in the hour repeated when daylight saving time ended: the series holds that hour once")
+            "fall in the hour repeated when daylight saving time ended: the series holds that hour once"
+        )
     fractional = calls % 1 != 0
     if fractional.any():
         days = sorted(set(start[fractional].dt.strftime("%Y-%m-%d")))
-        report.notes.append(f"{int(fractional.sum())} fractional call count(s) (x.5) on {', '.join(days)} "
-                            "kept as in the source (apparently an imputed day)")
-    intervals = pd.DataFrame({
-        "interval_start": start,
-        "interval_minutes": 6,
-        "channel": "phone",
-        "queue": INTERVAL_QUEUE,
-        "client_id": CLIENT_ID,
-        "offered": calls,
-    })[keep]
+        report.notes.append(
+            f"{int(fractional.sum())} fractional call count(s) (x.5) on {', '.join(days)} "
+            "kept as in the source (apparently an imputed day)"
+        )
+    intervals = pd.DataFrame(
+        {
+            "interval_start": start,
+            "interval_minutes": 6,
+            "channel": "phone",
+            "queue": INTERVAL_QUEUE,
+            "client_id": CLIENT_ID,
+            "offered": calls,
+        }
+    )[keep]
     report.rows_written = len(intervals)
     return intervals.reset_index(drop=True)
 
@@ -410,15 +464,18 @@ def agents_from_contacts(contacts: pd.DataFrame) -> pd.DataFrame:
     """A minimal roster from handled contacts: one agent per server name, hire_date = first day seen."""
     handled = contacts[contacts["outcome"] == "handled"]
     first = handled.groupby("agent_id")["arrived_at"].min().dt.normalize().sort_index()
-    agents = pd.DataFrame({"agent_id": first.index, "name": first.index, "team": AGENT_TEAM,
-                           "role": "agent", "hire_date": first.values})
+    agents = pd.DataFrame(
+        {"agent_id": first.index, "name": first.index, "team": AGENT_TEAM, "role": "agent", "hire_date": first.values}
+    )
     return agents.reindex(columns=AGENT_COLUMNS)
 
 
 def bank_clients() -> pd.DataFrame:
     """The clients table: the bank is the only client."""
-    return pd.DataFrame([{"client_id": CLIENT_ID, "client_name": CLIENT_NAME, "tier": CLIENT_TIER,
-                          "sla_profile": SLA_PROFILE}], columns=CLIENT_COLUMNS)
+    return pd.DataFrame(
+        [{"client_id": CLIENT_ID, "client_name": CLIENT_NAME, "tier": CLIENT_TIER, "sla_profile": SLA_PROFILE}],
+        columns=CLIENT_COLUMNS,
+    )
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -442,8 +499,13 @@ def _fmt_datetime(values: pd.Series, unit: str) -> pd.Series:
     return text.where(values.notna(), "")
 
 
-def to_contract_csv(frame: pd.DataFrame, path: Path, timestamps: Iterable[str] = (),
-                    dates: Iterable[str] = (), numbers: Iterable[str] = ()) -> None:
+def to_contract_csv(
+    frame: pd.DataFrame,
+    path: Path,
+    timestamps: Iterable[str] = (),
+    dates: Iterable[str] = (),
+    numbers: Iterable[str] = (),
+) -> None:
     """Write a frame as contract CSV: ISO timestamps without offset, YYYY-MM-DD dates, empty = null."""
     out = frame.copy()
     for col in timestamps:
@@ -464,8 +526,9 @@ def _prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES and not p.name.startswith("."))
     if foreign:
-        raise UsageError(f"--out {out} already holds other files ({', '.join(foreign[:5])}); "
-                         "choose an empty or new folder")
+        raise UsageError(
+            f"--out {out} already holds other files ({', '.join(foreign[:5])}); choose an empty or new folder"
+        )
     for name in OUTPUT_FILES:  # files of an earlier import: replaced or removed, never mixed
         (out / name).unlink(missing_ok=True)
 
@@ -498,9 +561,11 @@ def import_bank(sources: list[str | Path], out: str | Path) -> list[FileReport]:
         dup = contacts["contact_id"].duplicated(keep=False)
         if dup.any():
             ids = contacts.loc[dup, "contact_id"].unique()
-            raise DataError([f"contact_id {i} occurs in more than one call" for i in ids[:_SHOWN]]
-                            + ([f"... {len(ids)} duplicated ids in all"] if len(ids) > _SHOWN else []),
-                            header="the call files overlap (was the same month given twice?)")
+            raise DataError(
+                [f"contact_id {i} occurs in more than one call" for i in ids[:_SHOWN]]
+                + ([f"... {len(ids)} duplicated ids in all"] if len(ids) > _SHOWN else []),
+                header="the call files overlap (was the same month given twice?)",
+            )
         contacts = contacts.sort_values(["arrived_at", "contact_id"], kind="stable")
         to_contract_csv(contacts, out / "contacts.csv", timestamps=["arrived_at"])
         to_contract_csv(agents_from_contacts(contacts), out / "agents.csv", dates=["hire_date"])
@@ -508,16 +573,23 @@ def import_bank(sources: list[str | Path], out: str | Path) -> list[FileReport]:
         intervals = pd.concat(interval_parts, ignore_index=True)
         dup = intervals.duplicated(["interval_start", "queue"], keep=False)
         if dup.any():
-            raise DataError([f"interval {t:%Y-%m-%d %H:%M} occurs more than once"
-                             for t in intervals.loc[dup, "interval_start"].unique()[:_SHOWN]],
-                            header="the 6-minute files overlap")
+            raise DataError(
+                [
+                    f"interval {t:%Y-%m-%d %H:%M} occurs more than once"
+                    for t in intervals.loc[dup, "interval_start"].unique()[:_SHOWN]
+                ],
+                header="the 6-minute files overlap",
+            )
         intervals = intervals.sort_values("interval_start", kind="stable")
         to_contract_csv(intervals, out / "intervals.csv", timestamps=["interval_start"], numbers=["offered"])
     to_contract_csv(bank_clients(), out / "clients.csv")
     (out / "params.yaml").write_text(
         "# Parameters for the imported Anonymous Bank data: pass with --params this file.\n"
         "# Its timestamps are Israel local wall-clock time.\n"
-        f"timezone: {TIMEZONE}\n", encoding="utf-8")
+        f"timezone: {TIMEZONE}\n",
+        encoding="utf-8",
+    )
     (out / "import-summary.json").write_text(
-        json.dumps([r.record() for r in reports], indent=1) + "\n", encoding="utf-8")
+        json.dumps([r.record() for r in reports], indent=1) + "\n", encoding="utf-8"
+    )
     return reports

@@ -50,11 +50,36 @@ import pandas as pd
 
 from reportlib.core.errors import DataError, ReportlibError
 
-REQUIRED = ("Employee_Name", "EmpID", "Position", "State", "DateofHire", "DateofTermination", "TermReason",
-            "EmploymentStatus", "Department", "ManagerName", "Salary", "PerformanceScore")
+REQUIRED = (
+    "Employee_Name",
+    "EmpID",
+    "Position",
+    "State",
+    "DateofHire",
+    "DateofTermination",
+    "TermReason",
+    "EmploymentStatus",
+    "Department",
+    "ManagerName",
+    "Salary",
+    "PerformanceScore",
+)
 DATE_COLUMNS = ("DateofHire", "DateofTermination", "DOB", "LastPerformanceReview_Date")
-AGENT_COLUMNS = ("agent_id", "name", "team", "supervisor", "site", "role", "hire_date", "termination_date",
-                 "termination_type", "termination_reason", "regretted", "fte", "hourly_cost")
+AGENT_COLUMNS = (
+    "agent_id",
+    "name",
+    "team",
+    "supervisor",
+    "site",
+    "role",
+    "hire_date",
+    "termination_date",
+    "termination_type",
+    "termination_reason",
+    "regretted",
+    "fte",
+    "hourly_cost",
+)
 STATUS = {"Active": None, "Voluntarily Terminated": "voluntary", "Terminated for Cause": "involuntary"}
 HOURS_PER_YEAR = 2080.0
 MAX_SHOWN = 5
@@ -116,8 +141,9 @@ def snapshot_date(raw: pd.DataFrame) -> pd.Timestamp | None:
     return max(seen) if seen else None
 
 
-def parse_us_dates(values: pd.Series, column: str, file: str, not_after: pd.Timestamp | None,
-                   problems: list[str]) -> pd.Series:
+def parse_us_dates(
+    values: pd.Series, column: str, file: str, not_after: pd.Timestamp | None, problems: list[str]
+) -> pd.Series:
     """Dates from M/D/YYYY, M/D/YY or YYYY-MM-DD text ('' -> NaT); unparseable cells are added to problems.
 
     A 2-digit year yy becomes 20yy unless that puts the date after `not_after`, then 19yy (with no
@@ -190,14 +216,23 @@ def hr_to_agents(raw: pd.DataFrame, file: str = "HRDataset_v14.csv", loading: fl
     flag(term.notna() & hire.notna() & (term < hire), "DateofTermination", "a date on or after DateofHire")
     ttype = raw["EmploymentStatus"].map(STATUS)
     terminated_status = raw["EmploymentStatus"].isin(["Voluntarily Terminated", "Terminated for Cause"])
-    flag(terminated_status & (raw["DateofTermination"] == ""), "DateofTermination",
-         "a termination date for a terminated employee")
-    flag((raw["EmploymentStatus"] == "Active") & (raw["DateofTermination"] != ""), "DateofTermination",
-         "no termination date for an Active employee")
+    flag(
+        terminated_status & (raw["DateofTermination"] == ""),
+        "DateofTermination",
+        "a termination date for a terminated employee",
+    )
+    flag(
+        (raw["EmploymentStatus"] == "Active") & (raw["DateofTermination"] != ""),
+        "DateofTermination",
+        "no termination date for an Active employee",
+    )
     if "Termd" in raw.columns:
         known = raw["EmploymentStatus"].isin(list(STATUS))
-        flag(known & (raw["Termd"] != np.where(terminated_status, "1", "0")), "Termd",
-             "1 for a terminated and 0 for an active employee (as EmploymentStatus says)")
+        flag(
+            known & (raw["Termd"] != np.where(terminated_status, "1", "0")),
+            "Termd",
+            "1 for a terminated and 0 for an active employee (as EmploymentStatus says)",
+        )
     if problems:
         raise DataError(_grouped(problems), header=f"{file} cannot be imported as an agents table")
 
@@ -205,21 +240,23 @@ def hr_to_agents(raw: pd.DataFrame, file: str = "HRDataset_v14.csv", loading: fl
     good = raw["PerformanceScore"].isin(["Exceeds", "Fully Meets"])
     regretted = pd.Series(pd.NA, index=raw.index, dtype="boolean")
     regretted[terminated_status] = (ttype == "voluntary")[terminated_status] & good[terminated_status]
-    agents = pd.DataFrame({
-        "agent_id": raw["EmpID"],
-        "name": raw["Employee_Name"].map(lambda s: " ".join(s.split())),
-        "team": raw["Department"],
-        "supervisor": raw["ManagerName"].replace("", None),
-        "site": raw["State"].replace("", None),
-        "role": raw["Position"].map(role_from_position),
-        "hire_date": hire,
-        "termination_date": term,
-        "termination_type": ttype.where(terminated_status),
-        "termination_reason": reason.where(terminated_status),
-        "regretted": regretted,
-        "fte": 1.0,
-        "hourly_cost": (salary / HOURS_PER_YEAR * loading).round(2),
-    })
+    agents = pd.DataFrame(
+        {
+            "agent_id": raw["EmpID"],
+            "name": raw["Employee_Name"].map(lambda s: " ".join(s.split())),
+            "team": raw["Department"],
+            "supervisor": raw["ManagerName"].replace("", None),
+            "site": raw["State"].replace("", None),
+            "role": raw["Position"].map(role_from_position),
+            "hire_date": hire,
+            "termination_date": term,
+            "termination_type": ttype.where(terminated_status),
+            "termination_reason": reason.where(terminated_status),
+            "regretted": regretted,
+            "fte": 1.0,
+            "hourly_cost": (salary / HOURS_PER_YEAR * loading).round(2),
+        }
+    )
     return agents[list(AGENT_COLUMNS)].reset_index(drop=True)
 
 

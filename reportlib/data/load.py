@@ -17,18 +17,30 @@ import hashlib
 import io
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from reportlib.data.contract import CONTRACT_VERSION, FILE_SUFFIXES, INTERVAL_MINUTES, PANDAS_DTYPES, TABLES, Column, Table, empty_frame, pandera_schema, required_tables
 from reportlib.core.errors import DataError, MissingTableError, ReportlibError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID
+from reportlib.data.contract import (
+    CONTRACT_VERSION,
+    FILE_SUFFIXES,
+    INTERVAL_MINUTES,
+    PANDAS_DTYPES,
+    TABLES,
+    Column,
+    Table,
+    empty_frame,
+    pandera_schema,
+    required_tables,
+)
 
 MAX_ROWS_SHOWN = 5
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -58,15 +70,18 @@ class Problem:
         if self.count == 1:
             got = f', got "{self.values[0]}"' if self.values and self.values[0] is not None else ""
             return f"{self.file} row {self.rows[0]}{col}: expected {self.expected}{got}"
-        shown = ", ".join(
-            f'{r} ("{v}")' if v is not None else str(r) for r, v in zip(self.rows, self.values)
-        )
-        return (f"{self.file}{col}: expected {self.expected} in {self.count:,} rows "
-                f"(first rows: {shown})")
+        shown = ", ".join(f'{r} ("{v}")' if v is not None else str(r) for r, v in zip(self.rows, self.values))
+        return f"{self.file}{col}: expected {self.expected} in {self.count:,} rows (first rows: {shown})"
 
 
-def _problem(file: str, column: str | None, expected: str, index: pd.Index | np.ndarray,
-             values: pd.Series | None = None, severity: str = "error") -> Problem:
+def _problem(
+    file: str,
+    column: str | None,
+    expected: str,
+    index: pd.Index | np.ndarray,
+    values: pd.Series | None = None,
+    severity: str = "error",
+) -> Problem:
     """A Problem for the rows at frame positions `index` (0-based data rows)."""
     idx = np.asarray(index)
     first = idx[:MAX_ROWS_SHOWN]
@@ -102,8 +117,13 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
     files = {}
     for name, paths in found.items():
         if len(paths) > 1:
-            problems.append(Problem(", ".join(p.name for p in paths), None,
-                                    f"table {name} is given by {len(paths)} files; keep exactly one"))
+            problems.append(
+                Problem(
+                    ", ".join(p.name for p in paths),
+                    None,
+                    f"table {name} is given by {len(paths)} files; keep exactly one",
+                )
+            )
         files[name] = paths[0]
     return files, problems
 
@@ -144,12 +164,16 @@ def read_raw(path: Path) -> pd.DataFrame:
         try:
             return pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many kinds
-            raise DataError([f"{name}: not a readable Parquet file ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]) from None
+            raise DataError(
+                [f"{name}: not a readable Parquet file ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
+            ) from None
     if lower.endswith(".xlsx"):
         try:
             frame = pd.read_excel(path, dtype=object, engine="openpyxl")
         except Exception as exc:
-            raise DataError([f"{name}: not a readable .xlsx workbook ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]) from None
+            raise DataError(
+                [f"{name}: not a readable .xlsx workbook ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
+            ) from None
         frame.columns = [str(c).strip() for c in frame.columns]
         return frame
     opener = open
@@ -172,8 +196,9 @@ def read_raw(path: Path) -> pd.DataFrame:
         try:
             header = header_bytes[bom:].decode("utf-8").rstrip("\r")
         except UnicodeDecodeError as exc:
-            raise DataError([f"{name} row 1: not UTF-8 text (byte 0x{header_bytes[bom + exc.start]:02x}); "
-                             f"save the file as UTF-8"]) from None
+            raise DataError(
+                [f"{name} row 1: not UTF-8 text (byte 0x{header_bytes[bom + exc.start]:02x}); save the file as UTF-8"]
+            ) from None
         sep = _sniff_delimiter(header)
         fh.seek(0)
         frame = _read_csv_fast(fh, header, sep)  # streamed; Arrow checks the UTF-8 of every cell itself
@@ -185,8 +210,9 @@ def read_raw(path: Path) -> pd.DataFrame:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            raise DataError([f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                             f"save the file as UTF-8"]) from None
+            raise DataError(
+                [f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
+            ) from None
         del data
         frame = _read_csv_checked(text, sep, name)
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -234,8 +260,11 @@ def _read_csv_fast(fh, header_line: str, sep: str) -> pd.DataFrame | None:
             fh,
             read_options=pacsv.ReadOptions(block_size=1 << 22, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa_.string() for c in header},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa_.string() for c in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except (pa_.ArrowInvalid, UnicodeDecodeError, csv.Error):
         return None
@@ -393,8 +422,10 @@ def _to_float(text: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
-_ISO_PARTS = (r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
-              r"\s*(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?$")
+_ISO_PARTS = (
+    r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
+    r"\s*(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
 
 
 _ISO_CHUNK = 1 << 18
@@ -407,7 +438,7 @@ def _parse_iso(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
     """
     if len(text) <= _ISO_CHUNK:
         return _parse_iso_block(text, tz)
-    parts = [_parse_iso_block(text.iloc[i: i + _ISO_CHUNK], tz) for i in range(0, len(text), _ISO_CHUNK)]
+    parts = [_parse_iso_block(text.iloc[i : i + _ISO_CHUNK], tz) for i in range(0, len(text), _ISO_CHUNK)]
     return pd.concat([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
@@ -498,8 +529,14 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
         problems.append(Problem(file, None, "the file has a header but no data rows"))
     missing = [c.name for c in table.columns if c.required and c.name not in raw.columns]
     if missing:
-        problems.append(Problem(file, None, f"missing required column(s): {', '.join(missing)} "
-                                            f"(found: {_one_line(', '.join(map(str, raw.columns)), 200)})"))
+        problems.append(
+            Problem(
+                file,
+                None,
+                f"missing required column(s): {', '.join(missing)} "
+                f"(found: {_one_line(', '.join(map(str, raw.columns)), 200)})",
+            )
+        )
         return empty_frame(table), problems
     typed = {}
     failed = pd.DataFrame(False, index=raw.index, columns=table.column_names)
@@ -530,8 +567,15 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
     for name in unique:
         dup = _duplicates(frame[name]) & ~failed[name].to_numpy()
         if dup.any():
-            problems.append(_problem(file, name, "a unique value (this one appears more than once)",
-                                     np.flatnonzero(dup), raw[name].reset_index(drop=True)))
+            problems.append(
+                _problem(
+                    file,
+                    name,
+                    "a unique value (this one appears more than once)",
+                    np.flatnonzero(dup),
+                    raw[name].reset_index(drop=True),
+                )
+            )
 
     problems += _required_when(frame, table, failed, file)
     problems += _unique_together(frame, table, file)
@@ -584,8 +628,11 @@ def _required_when(frame: pd.DataFrame, table: Table, failed: pd.DataFrame, file
         need = frame[other].isin(values).to_numpy() & frame[col.name].isna().to_numpy()
         need &= ~failed[col.name].to_numpy()
         if need.any():
-            out.append(_problem(file, col.name, f"a value when {other} is {' or '.join(values)} (it is empty)",
-                                np.flatnonzero(need)))
+            out.append(
+                _problem(
+                    file, col.name, f"a value when {other} is {' or '.join(values)} (it is empty)", np.flatnonzero(need)
+                )
+            )
     return out
 
 
@@ -596,9 +643,15 @@ def _unique_together(frame: pd.DataFrame, table: Table, file: str) -> list[Probl
     if not dup.any():
         return []
     key = frame[list(table.unique_together)].astype(str).agg(" / ".join, axis=1)
-    return [_problem(file, ", ".join(table.unique_together),
-                     "one row per " + " and ".join(table.unique_together) + " (duplicate rows)",
-                     np.flatnonzero(dup), key)]
+    return [
+        _problem(
+            file,
+            ", ".join(table.unique_together),
+            "one row per " + " and ".join(table.unique_together) + " (duplicate rows)",
+            np.flatnonzero(dup),
+            key,
+        )
+    ]
 
 
 def _table_rules(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
@@ -606,18 +659,38 @@ def _table_rules(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
     if "termination_after_hire" in table.rules:
         bad = (frame["termination_date"] < frame["hire_date"]).fillna(False).to_numpy()
         if bad.any():
-            out.append(_problem(file, "termination_date", "a date on or after hire_date",
-                                np.flatnonzero(bad), frame["termination_date"].dt.strftime("%Y-%m-%d")))
+            out.append(
+                _problem(
+                    file,
+                    "termination_date",
+                    "a date on or after hire_date",
+                    np.flatnonzero(bad),
+                    frame["termination_date"].dt.strftime("%Y-%m-%d"),
+                )
+            )
     if "termination_type_when_terminated" in table.rules:
         bad = (frame["termination_date"].notna() & frame["termination_type"].isna()).to_numpy()
         if bad.any():
-            out.append(_problem(file, "termination_type", "voluntary or involuntary when termination_date is set",
-                                np.flatnonzero(bad)))
+            out.append(
+                _problem(
+                    file,
+                    "termination_type",
+                    "voluntary or involuntary when termination_date is set",
+                    np.flatnonzero(bad),
+                )
+            )
     if "interval_minutes_allowed" in table.rules:
         bad = (~frame["interval_minutes"].isin(INTERVAL_MINUTES) & frame["interval_minutes"].notna()).to_numpy()
         if bad.any():
-            out.append(_problem(file, "interval_minutes", "one of " + ", ".join(map(str, INTERVAL_MINUTES)),
-                                np.flatnonzero(bad), frame["interval_minutes"]))
+            out.append(
+                _problem(
+                    file,
+                    "interval_minutes",
+                    "one of " + ", ".join(map(str, INTERVAL_MINUTES)),
+                    np.flatnonzero(bad),
+                    frame["interval_minutes"],
+                )
+            )
     return out
 
 
@@ -639,15 +712,29 @@ def _id_problems(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
     out = []
     long_ = present & (text.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy()
     if long_.any():
-        out.append(_problem(file, column, f"an id of at most {MAX_ID_LENGTH} characters "
-                                          f"(ids become file names and e-mail addresses)",
-                            np.flatnonzero(long_), ids))
+        out.append(
+            _problem(
+                file,
+                column,
+                f"an id of at most {MAX_ID_LENGTH} characters (ids become file names and e-mail addresses)",
+                np.flatnonzero(long_),
+                ids,
+            )
+        )
     safe = text.str.fullmatch(SAFE_ID.pattern) & ~text.str.startswith(".")
     unsafe = present & ~long_ & ~safe.fillna(False).to_numpy(dtype=bool)
     if unsafe.any():
-        out.append(_problem(file, column, "an id of letters, digits, '-', '_' and '.' only (other characters "
-                                          "are unsafe in file names and e-mail addresses)",
-                            np.flatnonzero(unsafe), ids, severity="warning"))
+        out.append(
+            _problem(
+                file,
+                column,
+                "an id of letters, digits, '-', '_' and '.' only (other characters "
+                "are unsafe in file names and e-mail addresses)",
+                np.flatnonzero(unsafe),
+                ids,
+                severity="warning",
+            )
+        )
     return out
 
 
@@ -657,14 +744,30 @@ def _warnings(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str) -
     if table.name == "contacts" and len(frame):
         long_handle = (frame["handle_s"] > 4 * 3600).fillna(False).to_numpy()
         if long_handle.any():
-            out.append(_problem(file, "handle_s", "a handle time under 4 hours (kept as given)",
-                                np.flatnonzero(long_handle), raw["handle_s"], severity="warning"))
+            out.append(
+                _problem(
+                    file,
+                    "handle_s",
+                    "a handle time under 4 hours (kept as given)",
+                    np.flatnonzero(long_handle),
+                    raw["handle_s"],
+                    severity="warning",
+                )
+            )
     if table.name == "intervals" and len(frame):
         for name in ("offered", "handled", "abandoned"):
             frac = (frame[name].notna() & (frame[name] % 1 != 0)).to_numpy()
             if frac.any():
-                out.append(_problem(file, name, "a whole count (fractional counts kept as given)",
-                                    np.flatnonzero(frac), raw[name], severity="warning"))
+                out.append(
+                    _problem(
+                        file,
+                        name,
+                        "a whole count (fractional counts kept as given)",
+                        np.flatnonzero(frac),
+                        raw[name],
+                        severity="warning",
+                    )
+                )
     return out
 
 
@@ -684,8 +787,10 @@ def _file_key(path: Path, tz: str) -> str:
     restored modification time still gets a new key.
     """
     st = path.stat()
-    text = (f"{CONTRACT_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|"
-            f"{st.st_dev}|{st.st_ino}|{tz}")
+    text = (
+        f"{CONTRACT_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|"
+        f"{st.st_dev}|{st.st_ino}|{tz}"
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -713,7 +818,7 @@ class Source:
         self._failed: dict[str, DataError] = {}
         self._parquet: dict[str, Path] = {}  # the cache file each table is served from
         if location.startswith("duckdb://"):
-            path = location[len("duckdb://"):]
+            path = location[len("duckdb://") :]
             path = path[1:] if path.startswith("//") else path
             if not Path(path).exists():
                 raise ReportlibError(f"the database {path} does not exist")
@@ -723,15 +828,18 @@ class Source:
         else:
             folder = Path(location)
             if not folder.is_dir():
-                raise ReportlibError(f"the data folder {folder} does not exist (give --data DIR, or run "
-                                     f"`reportlib sample-data --out {folder}` to create a sample)")
+                raise ReportlibError(
+                    f"the data folder {folder} does not exist (give --data DIR, or run "
+                    f"`reportlib sample-data --out {folder}` to create a sample)"
+                )
             try:
                 self._files, self._problems = find_table_files(folder)
             except OSError as exc:
                 raise ReportlibError(f"the data folder {folder} cannot be read ({exc.strerror or exc})") from None
             self.con = ibis.duckdb.connect()
             self.fingerprint = _fingerprint_text(
-                "|".join(f"{n}:{_file_key(p, tz)}" for n, p in sorted(self._files.items())))
+                "|".join(f"{n}:{_file_key(p, tz)}" for n, p in sorted(self._files.items()))
+            )
 
     # which tables are here
     @property
@@ -749,7 +857,8 @@ class Source:
         if missing:
             raise MissingTableError(
                 f"the data source {self.location} has no {', '.join(missing)} table"
-                f"{'s' if len(missing) > 1 else ''}; this needs it (see docs/data-contract.md)")
+                f"{'s' if len(missing) > 1 else ''}; this needs it (see docs/data-contract.md)"
+            )
 
     def file_name(self, name: str) -> str:
         """The file (or database table) a table comes from, for messages."""
@@ -774,7 +883,7 @@ class Source:
             self._memo[key] = compute()
         return copy.deepcopy(self._memo[key])
 
-    def for_client(self, client_id: str) -> "ClientSource":
+    def for_client(self, client_id: str) -> ClientSource:
         """This source narrowed to one client's data (see ClientSource)."""
         return ClientSource(self, str(client_id))
 
@@ -880,9 +989,11 @@ class Source:
             if not self.has(ref_table):
                 continue
             self._load(ref_table)
-            sql = (f'SELECT 1 FROM "{name}" t '
-                   f'WHERE t."{col.name}" IS NOT NULL AND t."{col.name}" NOT IN '
-                   f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL) LIMIT 1')
+            sql = (
+                f'SELECT 1 FROM "{name}" t '
+                f'WHERE t."{col.name}" IS NOT NULL AND t."{col.name}" NOT IN '
+                f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL) LIMIT 1'
+            )
             unknown = self.con.raw_sql(sql).fetchall()
             if unknown:
                 problems.append(self._reference_problem(name, col.name, ref_table, ref_col).line())
@@ -892,24 +1003,32 @@ class Source:
 
     def _reference_problem(self, name: str, column: str, ref_table: str, ref_col: str) -> Problem:
         """A Problem naming the first rows (spreadsheet numbering) of `name` whose `column` is not in `ref_table`."""
-        missing = (f'"{column}" IS NOT NULL AND "{column}" NOT IN '
-                   f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL)')
+        missing = (
+            f'"{column}" IS NOT NULL AND "{column}" NOT IN '
+            f'(SELECT "{ref_col}" FROM "{ref_table}" WHERE "{ref_col}" IS NOT NULL)'
+        )
         expected = f"{'an' if ref_col[0] in 'aeiou' else 'a'} {ref_col} listed in {self.file_name(ref_table)}"
         file = self.file_name(name)
         if name in self._parquet:  # the cache keeps the file's row order
             path = str(self._parquet[name]).replace("'", "''")
-            rel = (f"(SELECT file_row_number AS i, \"{column}\" FROM read_parquet('{path}', file_row_number=true)) t")
-            first = self.con.raw_sql(f"SELECT i, \"{column}\" FROM {rel} WHERE {missing} ORDER BY i LIMIT {MAX_ROWS_SHOWN}").fetchall()
+            rel = f"(SELECT file_row_number AS i, \"{column}\" FROM read_parquet('{path}', file_row_number=true)) t"
+            first = self.con.raw_sql(
+                f'SELECT i, "{column}" FROM {rel} WHERE {missing} ORDER BY i LIMIT {MAX_ROWS_SHOWN}'
+            ).fetchall()
             count = self.con.raw_sql(f"SELECT count(*) FROM {rel} WHERE {missing}").fetchone()[0]
-            return Problem(file, column, expected, [int(i) + 2 for i, _ in first], [_show(v) for _, v in first], int(count))
+            return Problem(
+                file, column, expected, [int(i) + 2 for i, _ in first], [_show(v) for _, v in first], int(count)
+            )
         if name in self._frames:  # parsed in this process and not cached: frame positions are file rows
             values = self._frames[name][column]
             known = self.con.raw_sql(f'SELECT DISTINCT "{ref_col}" FROM "{ref_table}"').fetchnumpy()[ref_col]
             bad = (values.notna() & ~values.isin(list(known))).to_numpy()
             return _problem(file, column, expected, np.flatnonzero(bad), values)
         # a database table has no spreadsheet rows: name the values
-        rows = self.con.raw_sql(f'SELECT "{column}", count(*) FROM "{name}" WHERE {missing} '
-                                f'GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {MAX_ROWS_SHOWN}').fetchall()
+        rows = self.con.raw_sql(
+            f'SELECT "{column}", count(*) FROM "{name}" WHERE {missing} '
+            f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {MAX_ROWS_SHOWN}"
+        ).fetchall()
         shown = ", ".join(f'"{_show(v)}" ({n:,} rows)' for v, n in rows)
         return Problem(file, column, f"every {ref_col} listed in {self.file_name(ref_table)}; not listed: {shown}")
 
@@ -921,8 +1040,10 @@ class Source:
         for name in required_tables(present):
             if name not in present:
                 hint = " (or an intervals table)" if name == "contacts" else ""
-                errors.append(f"{name}: required table is missing{hint}; expected a file "
-                              f"{name}.csv, .parquet or .xlsx in {self.location}")
+                errors.append(
+                    f"{name}: required table is missing{hint}; expected a file "
+                    f"{name}.csv, .parquet or .xlsx in {self.location}"
+                )
         for name in self.tables:
             try:
                 self._load(name)
@@ -938,8 +1059,14 @@ def _fingerprint_text(text: str) -> str:
 def _arrow(frame: pd.DataFrame, table: Table):
     import pyarrow as pa_
 
-    types = {"str": pa_.string(), "float": pa_.float64(), "int": pa_.int64(), "bool": pa_.bool_(),
-             "timestamp": pa_.timestamp("us"), "date": pa_.date32()}
+    types = {
+        "str": pa_.string(),
+        "float": pa_.float64(),
+        "int": pa_.int64(),
+        "bool": pa_.bool_(),
+        "timestamp": pa_.timestamp("us"),
+        "date": pa_.date32(),
+    }
     arrays = []
     for col in table.columns:
         values = frame[col.name]
@@ -1003,7 +1130,7 @@ class ClientSource:
             self._memo[key] = compute()
         return copy.deepcopy(self._memo[key])
 
-    def for_client(self, client_id: str) -> "ClientSource":
+    def for_client(self, client_id: str) -> ClientSource:
         """A view of another client is refused: a client's view never reaches another client's rows."""
         if str(client_id) != self.client_id:
             raise ReportlibError(f"a view of client {self.client_id!r} cannot be narrowed to {client_id!r}")

@@ -11,7 +11,8 @@ expression evaluated by the engine (for contact-level aggregation, where the dat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir

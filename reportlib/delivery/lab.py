@@ -11,8 +11,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 from reportlib.core.errors import ReportlibError
 from reportlib.planning.sample import ensure_default_data
@@ -39,12 +40,19 @@ def personal_copies(notebooks: str | os.PathLike, folder: str | os.PathLike, fre
     return made
 
 
-def lab_command(folder: str | os.PathLike, *, port: int | None = None, no_browser: bool = False,
-                extra: Sequence[str] = ()) -> list[str]:
+def lab_command(
+    folder: str | os.PathLike, *, port: int | None = None, no_browser: bool = False, extra: Sequence[str] = ()
+) -> list[str]:
     """The command line that starts JupyterLab on `folder` with this Python."""
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path(folder).resolve()}",
-           # no calls home from a machine that holds clients' data: no news feed, no update check
-           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={Path(folder).resolve()}",
+        # no calls home from a machine that holds clients' data: no news feed, no update check
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     if port is not None:
         cmd.append(f"--ServerApp.port={int(port)}")
     if no_browser:
@@ -61,9 +69,16 @@ def have_jupyterlab() -> bool:
     return importlib.util.find_spec("jupyterlab") is not None
 
 
-def launch(params: Mapping[str, Any], *, data: str | None = None, port: int | None = None,
-           no_browser: bool = False, fresh: bool = False, extra: Sequence[str] = (),
-           log: TextIO | None = None) -> int:
+def launch(
+    params: Mapping[str, Any],
+    *,
+    data: str | None = None,
+    port: int | None = None,
+    no_browser: bool = False,
+    fresh: bool = False,
+    extra: Sequence[str] = (),
+    log: TextIO | None = None,
+) -> int:
     """`reportlib lab`: make sure the default sample exists, copy the notebooks, run JupyterLab; its exit status."""
     from reportlib.core.params import project_root
 
@@ -75,8 +90,11 @@ def launch(params: Mapping[str, Any], *, data: str | None = None, port: int | No
     folder = root / LAB_FOLDER
     made = personal_copies(root / "notebooks", folder, fresh=fresh)
     if made:
-        print(f"reportlib lab: copied {len(made)} notebook(s) into {folder} (your copies; git ignores them)",
-              file=log, flush=True)
+        print(
+            f"reportlib lab: copied {len(made)} notebook(s) into {folder} (your copies; git ignores them)",
+            file=log,
+            flush=True,
+        )
     env = dict(os.environ)
     if data:
         env["REPORTLIB_DATA"] = str(Path(data).resolve()) if "://" not in data else data

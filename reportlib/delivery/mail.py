@@ -33,12 +33,13 @@ import ssl
 import sys
 import threading
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
@@ -51,8 +52,12 @@ MAX_TILES, MAX_COMMENTARY = 16, 10
 CHART_WIDTH, CHART_HEIGHT = 600, 360  # CSS pixels in the body; the PNG is drawn at 2x for sharp screens
 
 # Colours: status in words as well as colour (survives grey print and colour blindness).
-_STATUS = {"green": ("On target", "#1a7f37"), "amber": ("Near target", "#9a6700"),
-           "red": ("Off target", "#b42318"), "none": ("No target", "#57606a")}
+_STATUS = {
+    "green": ("On target", "#1a7f37"),
+    "amber": ("Near target", "#9a6700"),
+    "red": ("Off target", "#b42318"),
+    "none": ("No target", "#57606a"),
+}
 _DELTA = {"good": "#1a7f37", "bad": "#b42318", "flat": "#57606a"}
 _FONT = "font-family:Arial,Helvetica,sans-serif;"
 
@@ -77,8 +82,10 @@ def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
     env = os.environ if env is None else env
     host = (env.get("REPORTLIB_SMTP_HOST") or "").strip()
     if not host:
-        raise UsageError("set REPORTLIB_SMTP_HOST (and REPORTLIB_SMTP_PORT, REPORTLIB_SMTP_TLS, REPORTLIB_SMTP_USER, "
-                         "REPORTLIB_SMTP_PASSWORD, REPORTLIB_SMTP_FROM) to send, or use --dry-run DIR to write .eml files")
+        raise UsageError(
+            "set REPORTLIB_SMTP_HOST (and REPORTLIB_SMTP_PORT, REPORTLIB_SMTP_TLS, REPORTLIB_SMTP_USER, "
+            "REPORTLIB_SMTP_PASSWORD, REPORTLIB_SMTP_FROM) to send, or use --dry-run DIR to write .eml files"
+        )
     tls = (env.get("REPORTLIB_SMTP_TLS") or "starttls").strip().lower()
     if tls not in ("none", "starttls", "ssl"):
         raise UsageError(f"REPORTLIB_SMTP_TLS must be none, starttls or ssl, got {tls!r}")
@@ -90,8 +97,10 @@ def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
     user = (env.get("REPORTLIB_SMTP_USER") or "").strip() or None
     password = env.get("REPORTLIB_SMTP_PASSWORD") or None
     if user and not password:
-        raise UsageError("REPORTLIB_SMTP_USER is set but REPORTLIB_SMTP_PASSWORD is not (the password is read "
-                         "from the environment only)")
+        raise UsageError(
+            "REPORTLIB_SMTP_USER is set but REPORTLIB_SMTP_PASSWORD is not (the password is read "
+            "from the environment only)"
+        )
     sender = (env.get("REPORTLIB_SMTP_FROM") or "").strip() or (user if user and "@" in user else "")
     if not sender:
         raise UsageError("set REPORTLIB_SMTP_FROM to the sender's address, e.g. reports@yourcompany.com")
@@ -145,12 +154,19 @@ class _TilesParser(HTMLParser):
         classes = set((a.get("class") or "").split())
         self._stack.append(classes)
         if "rl-tile" in classes:
-            self.tiles.append({"name": "", "value_text": "", "target_text": "", "deltas": [],
-                               "status": a.get("data-status") or "none"})
+            self.tiles.append(
+                {
+                    "name": "",
+                    "value_text": "",
+                    "target_text": "",
+                    "deltas": [],
+                    "status": a.get("data-status") or "none",
+                }
+            )
         elif self.tiles and classes & {"rl-tile-name", "rl-tile-value", "rl-tile-target", "rl-tile-note"}:
             self._field = next(iter(classes & {"rl-tile-name", "rl-tile-value", "rl-tile-target", "rl-tile-note"}))
         elif self.tiles and tag == "span" and any(c.startswith("rl-delta-") for c in classes):
-            kind = next(c for c in classes if c.startswith("rl-delta-"))[len("rl-delta-"):]
+            kind = next(c for c in classes if c.startswith("rl-delta-"))[len("rl-delta-") :]
             self.tiles[-1]["deltas"].append(["", kind])
             self._delta = kind
         if "rl-commentary" in classes:
@@ -176,8 +192,12 @@ class _TilesParser(HTMLParser):
         if self._delta and self.tiles:
             self.tiles[-1]["deltas"][-1][0] += data
         elif self._field and self.tiles:
-            key = {"rl-tile-name": "name", "rl-tile-value": "value_text", "rl-tile-target": "target_text",
-                   "rl-tile-note": "note"}[self._field]
+            key = {
+                "rl-tile-name": "name",
+                "rl-tile-value": "value_text",
+                "rl-tile-target": "target_text",
+                "rl-tile-note": "note",
+            }[self._field]
             self.tiles[-1][key] = (self.tiles[-1].get(key) or "") + data
 
 
@@ -189,11 +209,16 @@ def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
     hib = tile.get("higher_is_better", True)
     status = tile.get("status") or "none"
     target = tile.get("target")
-    target_text = (("≥ " if hib else "≤ ") + narrative.format_value(target, unit, currency)
-                   if not narrative.is_missing(target) else "")
+    target_text = (
+        ("≥ " if hib else "≤ ") + narrative.format_value(target, unit, currency)
+        if not narrative.is_missing(target)
+        else ""
+    )
     deltas = []
-    for key, label in (("delta_prev", tile.get("prev_label") or "last month"),
-                       ("delta_yoy", tile.get("yoy_label") or "last year")):
+    for key, label in (
+        ("delta_prev", tile.get("prev_label") or "last month"),
+        ("delta_yoy", tile.get("yoy_label") or "last year"),
+    ):
         d = tile.get(key)
         if narrative.is_missing(d):
             continue
@@ -201,9 +226,14 @@ def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
         assert d is not None
         kind = "flat" if abs(float(d)) < small else ("good" if (float(d) > 0) == bool(hib) else "bad")
         deltas.append([f"{narrative.format_change(d, unit, currency)} vs {label}", kind])
-    return {"name": str(tile.get("name") or ""), "value_text": narrative.format_value(tile.get("value"), unit, currency),
-            "target_text": target_text, "status": status if status in _STATUS else "none", "deltas": deltas,
-            "note": tile.get("note")}
+    return {
+        "name": str(tile.get("name") or ""),
+        "value_text": narrative.format_value(tile.get("value"), unit, currency),
+        "target_text": target_text,
+        "status": status if status in _STATUS else "none",
+        "deltas": deltas,
+        "note": tile.get("note"),
+    }
 
 
 @dataclass
@@ -231,9 +261,16 @@ def highlights(executed_notebook: str | Path, max_charts: int = 4, currency: str
             elif "rl-tiles" in str(data.get("text/html", "")) and not out.tiles:
                 p = _TilesParser()
                 p.feed(str(data["text/html"]))
-                out.tiles = [dict(t, name=t["name"].strip(), value_text=t["value_text"].strip(),
-                                  target_text=_target_only(t["target_text"]),
-                                  deltas=[[" ".join(x.split()), k] for x, k in t["deltas"]]) for t in p.tiles]
+                out.tiles = [
+                    dict(
+                        t,
+                        name=t["name"].strip(),
+                        value_text=t["value_text"].strip(),
+                        target_text=_target_only(t["target_text"]),
+                        deltas=[[" ".join(x.split()), k] for x, k in t["deltas"]],
+                    )
+                    for t in p.tiles
+                ]
             if COMMENTARY_MIME in data and not out.commentary:
                 out.commentary = [str(s) for s in data[COMMENTARY_MIME]]
             elif "rl-commentary" in str(data.get("text/html", "")) and not out.commentary:
@@ -333,14 +370,15 @@ class ChartImages:
             return
         if self._kaleido is not None:
             with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._kaleido.__aexit__(None, None, None),
-                                                 self._loop).result(timeout=30)
+                asyncio.run_coroutine_threadsafe(self._kaleido.__aexit__(None, None, None), self._loop).result(
+                    timeout=30
+                )
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._loop, self._thread, self._kaleido = None, None, None
 
-    def __enter__(self) -> "ChartImages":
+    def __enter__(self) -> ChartImages:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -354,12 +392,22 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def body_html(*, title: str, subtitle: str, tiles: list[dict], commentary: list[str],
-              charts: list[tuple[str, str]], notes: list[str], attachment_name: str) -> str:
+def body_html(
+    *,
+    title: str,
+    subtitle: str,
+    tiles: list[dict],
+    commentary: list[str],
+    charts: list[tuple[str, str]],
+    notes: list[str],
+    attachment_name: str,
+) -> str:
     """The e-mail body: tables and inline styles only (no <script>, no <style>); charts as cid: images."""
     cell = "padding:8px 10px;border-bottom:1px solid #e5e7eb;font-size:14px;vertical-align:top;" + _FONT
-    head = ("padding:6px 10px;border-bottom:2px solid #d0d7de;font-size:12px;color:#57606a;text-align:left;"
-            "font-weight:bold;" + _FONT)
+    head = (
+        "padding:6px 10px;border-bottom:2px solid #d0d7de;font-size:12px;color:#57606a;text-align:left;"
+        "font-weight:bold;" + _FONT
+    )
     parts = [
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -383,47 +431,54 @@ def body_html(*, title: str, subtitle: str, tiles: list[dict], commentary: list[
             label, colour = _STATUS.get(t.get("status") or "none", _STATUS["none"])
             deltas = "<br>".join(
                 f'<span style="color:{_DELTA.get(kind, _DELTA["flat"])};">{_esc(text)}</span>'
-                for text, kind in t.get("deltas") or [])
-            note = (f'<div style="font-size:12px;color:#57606a;">{_esc(t["note"])}</div>' if t.get("note") else "")
+                for text, kind in t.get("deltas") or []
+            )
+            note = f'<div style="font-size:12px;color:#57606a;">{_esc(t["note"])}</div>' if t.get("note") else ""
             rows.append(
                 f'<tr><td style="{cell}">{_esc(t["name"])}{note}</td>'
                 f'<td style="{cell}font-weight:bold;white-space:nowrap;">{_esc(t["value_text"])}</td>'
                 f'<td style="{cell}white-space:nowrap;">{_esc(t.get("target_text") or "–")}</td>'
                 f'<td style="{cell}color:{colour};font-weight:bold;white-space:nowrap;">{_esc(label)}</td>'
-                f'<td style="{cell}font-size:13px;">{deltas or "–"}</td></tr>')
+                f'<td style="{cell}font-size:13px;">{deltas or "–"}</td></tr>'
+            )
         parts.append(
             f'<tr><td style="padding:12px 24px 4px;{_FONT}">'
             f'<h2 style="margin:0 0 8px;font-size:16px;color:#1f2328;{_FONT}">Key figures</h2>'
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
             'style="border-collapse:collapse;width:100%;">'
             f'<tr><th style="{head}">Measure</th><th style="{head}">This month</th><th style="{head}">Target</th>'
-            f'<th style="{head}">Status</th><th style="{head}">Change</th></tr>'
-            + "".join(rows) + "</table></td></tr>")
+            f'<th style="{head}">Status</th><th style="{head}">Change</th></tr>' + "".join(rows) + "</table></td></tr>"
+        )
     if commentary:
         items = "".join(f'<li style="margin:0 0 6px;">{_esc(s)}</li>' for s in commentary)
         parts.append(
             f'<tr><td style="padding:12px 24px 4px;{_FONT}">'
             f'<h2 style="margin:0 0 8px;font-size:16px;color:#1f2328;{_FONT}">What changed</h2>'
             f'<ul style="margin:0;padding:0 0 0 20px;font-size:14px;line-height:20px;color:#1f2328;{_FONT}">'
-            f"{items}</ul></td></tr>")
+            f"{items}</ul></td></tr>"
+        )
     for cid, alt in charts:
         parts.append(
             f'<tr><td style="padding:12px 24px 4px;{_FONT}">'  # the chart draws its own title
             f'<img src="cid:{_esc(cid)}" width="{CHART_WIDTH - 8}" alt="{_esc(alt or "Chart")}" '
-            f'style="display:block;width:100%;max-width:{CHART_WIDTH - 8}px;height:auto;border:0;"></td></tr>')
+            f'style="display:block;width:100%;max-width:{CHART_WIDTH - 8}px;height:auto;border:0;"></td></tr>'
+        )
     for note in notes:
-        parts.append(f'<tr><td style="padding:12px 24px 4px;font-size:13px;color:#57606a;{_FONT}">'
-                     f"{_esc(note)}</td></tr>")
+        parts.append(
+            f'<tr><td style="padding:12px 24px 4px;font-size:13px;color:#57606a;{_FONT}">{_esc(note)}</td></tr>'
+        )
     parts.append(
         f'<tr><td style="padding:16px 24px 20px;font-size:13px;line-height:19px;color:#57606a;{_FONT}">'
         f"The full report is attached as <b>{_esc(attachment_name)}</b>: open it in a web browser "
-        f"(it works offline) for every chart and table.</td></tr>")
+        f"(it works offline) for every chart and table.</td></tr>"
+    )
     parts.append("</table></td></tr></table></body></html>\n")
     return "".join(parts)
 
 
-def body_text(*, title: str, subtitle: str, tiles: list[dict], commentary: list[str], notes: list[str],
-              attachment_name: str) -> str:
+def body_text(
+    *, title: str, subtitle: str, tiles: list[dict], commentary: list[str], notes: list[str], attachment_name: str
+) -> str:
     """The plain-text alternative with the same figures."""
     lines = [title] + ([subtitle] if subtitle else []) + [""]
     if tiles:
@@ -432,7 +487,9 @@ def body_text(*, title: str, subtitle: str, tiles: list[dict], commentary: list[
             label = _STATUS.get(t.get("status") or "none", _STATUS["none"])[0]
             target = f" (target {t['target_text']})" if t.get("target_text") else ""
             deltas = "; ".join(text for text, _ in t.get("deltas") or [])
-            lines.append(f"- {t['name']}: {t['value_text']}{target}, {label.lower()}" + (f"; {deltas}" if deltas else ""))
+            lines.append(
+                f"- {t['name']}: {t['value_text']}{target}, {label.lower()}" + (f"; {deltas}" if deltas else "")
+            )
         lines.append("")
     if commentary:
         lines.append("What changed")
@@ -479,14 +536,19 @@ class _SafeFormat(dict):
 
 
 def _subject(dist: Mapping[str, Any], entry: dict, month: str) -> str:
-    from reportlib.reports.registry import TITLES
     from reportlib.core.months import month_label
+    from reportlib.reports.registry import TITLES
 
     subjects = dist.get("subjects") or {}
     template = subjects.get(entry["report"]) or subjects.get("default") or "{title}"
-    fields = _SafeFormat(title=entry.get("title") or TITLES.get(entry["report"], entry["report"]), month=month,
-                         month_label=month_label(month), report=entry["report"], client_id=entry.get("client_id") or "",
-                         client_name=entry.get("client_name") or entry.get("client_id") or "")
+    fields = _SafeFormat(
+        title=entry.get("title") or TITLES.get(entry["report"], entry["report"]),
+        month=month,
+        month_label=month_label(month),
+        report=entry["report"],
+        client_id=entry.get("client_id") or "",
+        client_name=entry.get("client_name") or entry.get("client_id") or "",
+    )
     text = template.format_map(fields)
     return " ".join("".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text).split())
 
@@ -564,13 +626,19 @@ def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tu
     try:
         page = read_bytes_nofollow(Path(month_dir) / name)
     except OSError as exc:
-        raise ReportlibError(f"cannot read {Path(month_dir) / name} ({exc.strerror or exc}; a link or not a "
-                             "regular file is refused)") from None
+        raise ReportlibError(
+            f"cannot read {Path(month_dir) / name} ({exc.strerror or exc}; a link or not a regular file is refused)"
+        ) from None
     stamp = page_stamp(page)
     want = {"report": report, "client_id": cid, "month": month}
     if not stamp or {k: stamp.get(k) for k in want} != want:
-        got = "no record of what it was rendered for" if not stamp else (
-            f"it was rendered for {stamp.get('report')} client {stamp.get('client_id')!r} month {stamp.get('month')}")
+        got = (
+            "no record of what it was rendered for"
+            if not stamp
+            else (
+                f"it was rendered for {stamp.get('report')} client {stamp.get('client_id')!r} month {stamp.get('month')}"
+            )
+        )
         raise ReportlibError(f"{name} was not rendered for this report ({got}); rerun `reportlib run`")
     nb = entry.get("notebook")
     nb_path = None
@@ -592,7 +660,9 @@ def read_sent_log(month_dir: Path) -> list[dict]:
     try:
         log = json.loads(read_bytes_nofollow(path).decode("utf-8"))
     except (OSError, ValueError) as exc:
-        raise ReportlibError(f"{path} is not readable JSON ({exc}); fix or delete it (deleting it allows resending)") from None
+        raise ReportlibError(
+            f"{path} is not readable JSON ({exc}); fix or delete it (deleting it allows resending)"
+        ) from None
     if not isinstance(log, dict) or not isinstance(log.get("sent", []), list):
         raise ReportlibError(f"{path} is not a reportlib sent-log; fix or delete it (deleting it allows resending)")
     return [r for r in log.get("sent", []) if isinstance(r, dict)]
@@ -601,13 +671,18 @@ def read_sent_log(month_dir: Path) -> list[dict]:
 def _already_sent(log: list[dict], report: str, client_id: str | None) -> set[str]:
     done: set[str] = set()
     for rec in log:
-        if rec.get("report") == report and rec.get("client_id") == client_id and isinstance(rec.get("recipients"), list):
+        if (
+            rec.get("report") == report
+            and rec.get("client_id") == client_id
+            and isinstance(rec.get("recipients"), list)
+        ):
             done.update(a.lower() for a in rec["recipients"] if isinstance(a, str))
     return done
 
 
-def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = None,
-                  to: list[str] | None = None, log=None) -> tuple[list[Planned], list[str]]:
+def plan_messages(
+    month_dir: Path, params: dict, *, reports: list[str] | None = None, to: list[str] | None = None, log=None
+) -> tuple[list[Planned], list[str]]:
     """The messages to send for a month and the problems that block others (failed or missing reports)."""
     from reportlib.core.safety import AddressError
     from reportlib.delivery.run import read_manifest
@@ -617,8 +692,10 @@ def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = 
     dist = params.get("distribution") or {}
     manifest_path = Path(month_dir) / "manifest.json"
     if not manifest_path.exists():
-        raise ReportlibError(f"no rendered reports in {month_dir} (no manifest.json); run "
-                             f"`reportlib run --month {Path(month_dir).name}` first")
+        raise ReportlibError(
+            f"no rendered reports in {month_dir} (no manifest.json); run "
+            f"`reportlib run --month {Path(month_dir).name}` first"
+        )
     entries = [e for e in read_manifest(month_dir).get("reports", []) if isinstance(e, dict)]
     if reports:
         unknown = [r for r in reports if r not in ALL_REPORTS]
@@ -661,18 +738,25 @@ def plan_messages(month_dir: Path, params: dict, *, reports: list[str] | None = 
                 left_to = [a for a in rcpt if a.lower() not in done]
                 left_cc = [a for a in cc if a.lower() not in done]
                 if not left_to:
-                    print(f"reportlib email: {p_who} already sent to {', '.join(rcpt)}; not sending again "
-                          f"(see {Path(month_dir) / SENT_LOG})", file=log)
+                    print(
+                        f"reportlib email: {p_who} already sent to {', '.join(rcpt)}; not sending again "
+                        f"(see {Path(month_dir) / SENT_LOG})",
+                        file=log,
+                    )
                     continue
                 rcpt, cc = left_to, left_cc
             stem = Path(str(entry["html"])).stem
-            planned.append(Planned(report, entry.get("client_id"), stem, rcpt, cc,
-                                   _subject(dist, entry, Path(month_dir).name), entry))
+            planned.append(
+                Planned(
+                    report, entry.get("client_id"), stem, rcpt, cc, _subject(dist, entry, Path(month_dir).name), entry
+                )
+            )
     return planned, problems
 
 
-def build_message(p: Planned, month_dir: Path, sender: str, params: dict, charts: ChartImages,
-                  reply_to: str | None = None) -> EmailMessage:
+def build_message(
+    p: Planned, month_dir: Path, sender: str, params: dict, charts: ChartImages, reply_to: str | None = None
+) -> EmailMessage:
     """The MIME message for one planned report: HTML body + text alternative + cid: PNGs + the report."""
     from reportlib.core.months import month_label
 
@@ -698,18 +782,39 @@ def build_message(p: Planned, month_dir: Path, sender: str, params: dict, charts
         cid = make_msgid(idstring="chart", domain=domain)[1:-1]
         images.append((cid, figure_title(fig), png))
     if hl.figures and len(images) < len(hl.figures):
-        notes.append(f"Charts are not shown as images in this e-mail: {charts.reason}. "
-                     "They are in the attached report.")
+        notes.append(
+            f"Charts are not shown as images in this e-mail: {charts.reason}. They are in the attached report."
+        )
     title = p.entry.get("title") or p.subject
     wanted = [month_label(month)] + ([str(p.entry.get("client_name") or p.client_id)] if p.client_id else [])
     subtitle = " · ".join(w for w in wanted if w not in title)  # only what the title does not say already
-    html_body = body_html(title=title, subtitle=subtitle, tiles=hl.tiles, commentary=hl.commentary,
-                          charts=[(cid, alt) for cid, alt, _ in images], notes=notes, attachment_name=attachment_name)
+    html_body = body_html(
+        title=title,
+        subtitle=subtitle,
+        tiles=hl.tiles,
+        commentary=hl.commentary,
+        charts=[(cid, alt) for cid, alt, _ in images],
+        notes=notes,
+        attachment_name=attachment_name,
+    )
     if len(html_body.encode("utf-8")) > BODY_LIMIT:  # never clipped: drop charts' titles and commentary
-        html_body = body_html(title=title, subtitle=subtitle, tiles=hl.tiles[:8], commentary=[],
-                              charts=[(cid, "") for cid, _, _ in images], notes=notes, attachment_name=attachment_name)
-    text = body_text(title=title, subtitle=subtitle, tiles=hl.tiles, commentary=hl.commentary, notes=notes,
-                     attachment_name=attachment_name)
+        html_body = body_html(
+            title=title,
+            subtitle=subtitle,
+            tiles=hl.tiles[:8],
+            commentary=[],
+            charts=[(cid, "") for cid, _, _ in images],
+            notes=notes,
+            attachment_name=attachment_name,
+        )
+    text = body_text(
+        title=title,
+        subtitle=subtitle,
+        tiles=hl.tiles,
+        commentary=hl.commentary,
+        notes=notes,
+        attachment_name=attachment_name,
+    )
     msg = EmailMessage()
     msg["Subject"] = p.subject
     msg["From"] = sender
@@ -732,8 +837,13 @@ def build_message(p: Planned, month_dir: Path, sender: str, params: dict, charts
     msg.add_alternative(html_body, subtype="html")
     html_part: Any = msg.get_payload()[1]  # type: ignore[index]  # the alternative just added
     for cid, alt, png in images:
-        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
-                              filename=f"{re.sub(r'[^A-Za-z0-9]+', '-', alt).strip('-')[:40] or 'chart'}.png")
+        html_part.add_related(
+            png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{cid}>",
+            filename=f"{re.sub(r'[^A-Za-z0-9]+', '-', alt).strip('-')[:40] or 'chart'}.png",
+        )
     msg.add_attachment(report_bytes, maintype="text", subtype="html", filename=attachment_name)
     p.notes = notes
     return msg
@@ -763,28 +873,38 @@ def _connect(s: SmtpSettings, timeout: float = 30.0) -> smtplib.SMTP:
         if s.tls == "starttls":
             if not conn.has_extn("starttls"):
                 conn.close()
-                raise ReportlibError(f"the mail server {where} does not offer STARTTLS; set REPORTLIB_SMTP_TLS=ssl "
-                                     "(usually port 465), or none to send unencrypted on a trusted network")
+                raise ReportlibError(
+                    f"the mail server {where} does not offer STARTTLS; set REPORTLIB_SMTP_TLS=ssl "
+                    "(usually port 465), or none to send unencrypted on a trusted network"
+                )
             conn.starttls(context=ssl.create_default_context())
             conn.ehlo()
     except ReportlibError:
         raise
-    except (ConnectionRefusedError, socket.gaierror, socket.timeout, TimeoutError, OSError, smtplib.SMTPException) as exc:
+    except (ConnectionRefusedError, socket.gaierror, TimeoutError, OSError, smtplib.SMTPException) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
-        raise ReportlibError(f"could not connect to the mail server {where} ({reason}); check REPORTLIB_SMTP_HOST, "
-                             "REPORTLIB_SMTP_PORT and REPORTLIB_SMTP_TLS, and that the server is running") from None
+        raise ReportlibError(
+            f"could not connect to the mail server {where} ({reason}); check REPORTLIB_SMTP_HOST, "
+            "REPORTLIB_SMTP_PORT and REPORTLIB_SMTP_TLS, and that the server is running"
+        ) from None
     if s.user:
         try:
             conn.login(s.user, s.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             conn.close()
-            detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            raise ReportlibError(f"the mail server {where} refused the login for {s.user} ({exc.smtp_code} {detail}); "
-                                 "check REPORTLIB_SMTP_USER and REPORTLIB_SMTP_PASSWORD") from None
+            detail = (
+                exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            )
+            raise ReportlibError(
+                f"the mail server {where} refused the login for {s.user} ({exc.smtp_code} {detail}); "
+                "check REPORTLIB_SMTP_USER and REPORTLIB_SMTP_PASSWORD"
+            ) from None
         except smtplib.SMTPNotSupportedError:
             conn.close()
-            raise ReportlibError(f"the mail server {where} does not accept a login on this connection; "
-                                 "try REPORTLIB_SMTP_TLS=starttls or ssl, or unset REPORTLIB_SMTP_USER") from None
+            raise ReportlibError(
+                f"the mail server {where} does not accept a login on this connection; "
+                "try REPORTLIB_SMTP_TLS=starttls or ssl, or unset REPORTLIB_SMTP_USER"
+            ) from None
         except smtplib.SMTPException as exc:
             conn.close()
             raise ReportlibError(f"logging in to the mail server {where} failed ({exc})") from None
@@ -801,9 +921,18 @@ class EmailResult:
     chart_note: str | None = None
 
 
-def email_month(month: str, *, params: dict, out: str | Path | None = None, reports: list[str] | None = None,
-                to: list[str] | None = None, dry_run: str | Path | None = None,
-                env: Mapping[str, str] | None = None, charts: bool = True, log=None) -> EmailResult:
+def email_month(
+    month: str,
+    *,
+    params: dict,
+    out: str | Path | None = None,
+    reports: list[str] | None = None,
+    to: list[str] | None = None,
+    dry_run: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    charts: bool = True,
+    log=None,
+) -> EmailResult:
     """Send (or with `dry_run`, write as .eml files) the month's reports to their distribution lists."""
     from reportlib.core.months import resolve_month
     from reportlib.delivery.run import month_lock, output_dir
@@ -828,13 +957,27 @@ def email_month(month: str, *, params: dict, out: str | Path | None = None, repo
         sender = (env.get("REPORTLIB_SMTP_FROM") or "").strip() or "reportlib@localhost"
         check_sender(sender)
     if month_dir.is_symlink() or (month_dir.exists() and not month_dir.is_dir()):
-        raise ReportlibError(f"{month_dir} is a symbolic link or not a folder; reports are read only from a real folder")
+        raise ReportlibError(
+            f"{month_dir} is a symbolic link or not a folder; reports are read only from a real folder"
+        )
     if not (month_dir / "manifest.json").exists():
-        raise ReportlibError(f"no rendered reports in {month_dir} (no manifest.json); run "
-                             f"`reportlib run --month {month}` first")
+        raise ReportlibError(
+            f"no rendered reports in {month_dir} (no manifest.json); run `reportlib run --month {month}` first"
+        )
     with month_lock(month_dir, "`reportlib email`"):  # one sender per month: nothing goes out twice
-        return _email_locked(month_dir, params, dist, settings, sender, reply_to, reports=reports, to=to,
-                             dry_run=dry_run, charts=charts, log=log)
+        return _email_locked(
+            month_dir,
+            params,
+            dist,
+            settings,
+            sender,
+            reply_to,
+            reports=reports,
+            to=to,
+            dry_run=dry_run,
+            charts=charts,
+            log=log,
+        )
 
 
 def _write_eml(folder: Path, stem: str, data: bytes) -> Path:
@@ -852,18 +995,34 @@ def _write_eml(folder: Path, stem: str, data: bytes) -> Path:
     raise ReportlibError(f"{folder} already holds 999 copies of {stem}.eml; empty it")
 
 
-def _email_locked(month_dir: Path, params: dict, dist: Mapping[str, Any], settings: SmtpSettings | None,
-                  sender: str, reply_to: str | None, *, reports, to, dry_run, charts: bool, log) -> EmailResult:
+def _email_locked(
+    month_dir: Path,
+    params: dict,
+    dist: Mapping[str, Any],
+    settings: SmtpSettings | None,
+    sender: str,
+    reply_to: str | None,
+    *,
+    reports,
+    to,
+    dry_run,
+    charts: bool,
+    log,
+) -> EmailResult:
     planned, problems = plan_messages(month_dir, params, reports=reports, to=to, log=log)
     result = EmailResult(problems=list(problems))
     if not dry_run:
         assert settings is not None  # read from the environment for every real send
-        placeholders = sorted({a for p in planned for a in p.recipients
-                               if a.lower().rsplit("@", 1)[-1] in PLACEHOLDER_DOMAINS})
+        placeholders = sorted(
+            {a for p in planned for a in p.recipients if a.lower().rsplit("@", 1)[-1] in PLACEHOLDER_DOMAINS}
+        )
         if placeholders:
-            raise ReportlibError("parameters/distribution.yaml still holds placeholder addresses ("
-                                 + ", ".join(placeholders[:3]) + (", ..." if len(placeholders) > 3 else "")
-                                 + "); put the real addresses there (or pass --to); nothing was sent")
+            raise ReportlibError(
+                "parameters/distribution.yaml still holds placeholder addresses ("
+                + ", ".join(placeholders[:3])
+                + (", ..." if len(placeholders) > 3 else "")
+                + "); put the real addresses there (or pass --to); nothing was sent"
+            )
         if settings.tls == "none" and settings.user and not _is_loopback(settings.host):
             print("reportlib email: warning: REPORTLIB_SMTP_TLS=none sends the password unencrypted", file=log)
     if not planned:
@@ -883,40 +1042,59 @@ def _email_locked(month_dir: Path, params: dict, dist: Mapping[str, Any], settin
                     try:
                         result.written.append(_write_eml(Path(dry_run), p.stem, p.message.as_bytes()))
                     except OSError as exc:
-                        raise ReportlibError(f"--dry-run {dry_run}: cannot write {p.stem}.eml "
-                                             f"({exc.strerror or exc})") from None
+                        raise ReportlibError(
+                            f"--dry-run {dry_run}: cannot write {p.stem}.eml ({exc.strerror or exc})"
+                        ) from None
                     continue
                 assert settings is not None  # a real send
                 if conn is None:
                     conn = _connect(settings)
                 try:
                     try:
-                        refused = conn.send_message(p.message, from_addr=_address(settings.sender), to_addrs=p.recipients)
+                        refused = conn.send_message(
+                            p.message, from_addr=_address(settings.sender), to_addrs=p.recipients
+                        )
                     except smtplib.SMTPServerDisconnected:
                         conn = _connect(settings)  # the server hung up between messages: once more
-                        refused = conn.send_message(p.message, from_addr=_address(settings.sender), to_addrs=p.recipients)
+                        refused = conn.send_message(
+                            p.message, from_addr=_address(settings.sender), to_addrs=p.recipients
+                        )
                 except smtplib.SMTPRecipientsRefused as exc:
-                    bad = ", ".join(f"{a} ({c} {m.decode(errors='replace') if isinstance(m, bytes) else m})"
-                                    for a, (c, m) in exc.recipients.items())
+                    bad = ", ".join(
+                        f"{a} ({c} {m.decode(errors='replace') if isinstance(m, bytes) else m})"
+                        for a, (c, m) in exc.recipients.items()
+                    )
                     result.problems.append(f"{p.who}: the mail server refused every recipient: {bad}")
                     continue
                 except (smtplib.SMTPException, OSError) as exc:
-                    raise ReportlibError(f"sending {p.who} failed ({exc}); {len(result.sent)} message(s) were "
-                                         f"sent before it and are recorded in {month_dir / SENT_LOG}; "
-                                         f"the reports are untouched") from None
+                    raise ReportlibError(
+                        f"sending {p.who} failed ({exc}); {len(result.sent)} message(s) were "
+                        f"sent before it and are recorded in {month_dir / SENT_LOG}; "
+                        f"the reports are untouched"
+                    ) from None
                 delivered = [a for a in p.recipients if a not in (refused or {})]
                 for addr, (code, msg) in (refused or {}).items():
                     text = msg.decode(errors="replace") if isinstance(msg, bytes) else msg
                     result.problems.append(f"{p.who}: the mail server refused {addr} ({code} {text})")
                 try:
-                    _append_sent(month_dir, {
-                        "report": p.report, "client_id": p.client_id, "recipients": delivered, "subject": p.subject,
-                        "message_id": p.message["Message-ID"], "html": p.entry.get("html"),
-                        "sent_at": formatdate(localtime=True)})
+                    _append_sent(
+                        month_dir,
+                        {
+                            "report": p.report,
+                            "client_id": p.client_id,
+                            "recipients": delivered,
+                            "subject": p.subject,
+                            "message_id": p.message["Message-ID"],
+                            "html": p.entry.get("html"),
+                            "sent_at": formatdate(localtime=True),
+                        },
+                    )
                 except OSError as exc:  # sent but not recorded: stop before anything else goes out
-                    raise ReportlibError(f"{p.who} was sent but could not be recorded in {month_dir / SENT_LOG} "
-                                         f"({exc.strerror or exc}); nothing more was sent. Add it to the log by "
-                                         "hand before running again, or it will be sent twice") from None
+                    raise ReportlibError(
+                        f"{p.who} was sent but could not be recorded in {month_dir / SENT_LOG} "
+                        f"({exc.strerror or exc}); nothing more was sent. Add it to the log by "
+                        "hand before running again, or it will be sent twice"
+                    ) from None
                 result.sent.append(p)
         finally:
             if conn is not None:

@@ -32,15 +32,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.months import month_label, resolve_month
+from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.data.source import DataSource
 from reportlib.reports.registry import ALL_REPORTS, CLIENT_REPORT, TITLES
 
@@ -76,8 +77,14 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "x"
 
 
-def plan_jobs(month: str, reports: Iterable[str], clients: Iterable[tuple[str, str | None]] | None, *,
-              data: str, params_file: str | None) -> list[Job]:
+def plan_jobs(
+    month: str,
+    reports: Iterable[str],
+    clients: Iterable[tuple[str, str | None]] | None,
+    *,
+    data: str,
+    params_file: str | None,
+) -> list[Job]:
     """The notebook executions for `reports` (client reviews once per (client_id, client_name)).
 
     A client review's file stem comes from `safety.file_stem`: a readable slug plus a hash of the raw id,
@@ -99,16 +106,25 @@ def plan_jobs(month: str, reports: Iterable[str], clients: Iterable[tuple[str, s
                 continue
             seen.add(str(cid))
             title = f"{name or cid}: {TITLES[CLIENT_REPORT].lower()}, {label}"
-            jobs.append(Job(CLIENT_REPORT, str(cid), file_stem(CLIENT_REPORT, str(cid)), title,
-                            dict(base, client_id=str(cid)), client_name=name))
+            jobs.append(
+                Job(
+                    CLIENT_REPORT,
+                    str(cid),
+                    file_stem(CLIENT_REPORT, str(cid)),
+                    title,
+                    dict(base, client_id=str(cid)),
+                    client_name=name,
+                )
+            )
     return jobs
 
 
 # --- worker side: one warm kernel per process ------------------------------------------------------
 
 _WORKER: dict[str, Any] = {"km": None, "kc": None, "sockdir": None, "used": 0, "cwd": None}
-_RESET_CODE = ("get_ipython().reset(new_session=True, aggressive=False)\n"
-               "import os as _rl_os; _rl_os.chdir({cwd!r}); del _rl_os")
+_RESET_CODE = (
+    "get_ipython().reset(new_session=True, aggressive=False)\nimport os as _rl_os; _rl_os.chdir({cwd!r}); del _rl_os"
+)
 
 
 def _warm_engine():
@@ -129,12 +145,31 @@ def _warm_engine():
 
     class _Engine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                     stderr_file=None, start_timeout=60, execution_timeout=None,
-                                     km=None, reset_code=None, debug_path=None, **kwargs):
-            client = _Client(nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout,
-                             kernel_name=kernel_name, log=logger, log_output=log_output,
-                             stdout_file=stdout_file, stderr_file=stderr_file)
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            km=None,
+            reset_code=None,
+            debug_path=None,
+            **kwargs,
+        ):
+            client = _Client(
+                nb_man,
+                km=km,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
             client.reset_code = reset_code
             # the client (zmq channels) of this worker's kernel outlives a notebook too: a new one costs a
             # kernel_info round trip and jupyter_client's 0.2 s wait for a quiet IOPub channel. Messages left
@@ -228,6 +263,7 @@ def die_with_parent(sig: int = signal.SIGTERM) -> bool:
 def watch_process(pid: int, on_exit: Callable[[], None]) -> threading.Thread:
     """A daemon thread that calls `on_exit` when process `pid` ends (a pidfd where the kernel has them, else
     a check every second); at once when it is already gone."""
+
     def wait() -> None:
         try:
             fd = os.pidfd_open(pid)
@@ -295,7 +331,8 @@ def notebook_imports(paths: Iterable[Path]) -> str:
                 continue
             for node in tree.body:
                 if isinstance(node, (ast.Import, ast.ImportFrom)) and not (
-                        isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+                    isinstance(node, ast.ImportFrom) and node.module == "__future__"
+                ):
                     seen[ast.unparse(node)] = None
     return "\n".join(f"try:\n    {stmt}\nexcept Exception:\n    pass" for stmt in seen)
 
@@ -323,13 +360,23 @@ def warm_kernel(payload: dict) -> float:
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         # after the imports, gc.freeze() moves everything imported out of the collector's reach, so the
         # collections that every later notebook triggers (and the namespace reset) skip the libraries' objects
-        nb.cells = [nbformat.v4.new_code_cell((payload.get("preload") or "pass") + "\nimport gc as _rl_gc\n"
-                                              "_rl_gc.collect()\n_rl_gc.freeze()\ndel _rl_gc")]
+        nb.cells = [
+            nbformat.v4.new_code_cell(
+                (payload.get("preload") or "pass") + "\nimport gc as _rl_gc\n"
+                "_rl_gc.collect()\n_rl_gc.freeze()\ndel _rl_gc"
+            )
+        ]
         nbformat.write(nb, folder / "warm.ipynb")
         with contextlib.chdir(payload["cwd"]):
-            papermill.execute_notebook(str(folder / "warm.ipynb"), str(folder / "out.ipynb"),
-                                       engine_name=_warm_engine(), progress_bar=False, km=km,
-                                       execution_timeout=600, start_timeout=120)
+            papermill.execute_notebook(
+                str(folder / "warm.ipynb"),
+                str(folder / "out.ipynb"),
+                engine_name=_warm_engine(),
+                progress_bar=False,
+                km=km,
+                execution_timeout=600,
+                start_timeout=120,
+            )
         _load_renderer(payload["renderer"])(str(folder / "out.ipynb"), "warm-up")
         gc.collect()
         gc.freeze()  # the same in this worker, which holds papermill, nbclient and nbconvert
@@ -358,8 +405,9 @@ def basic_html(executed_notebook_path: str, title: str) -> str:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed_notebook_path, as_version=4)
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return body
 
@@ -426,11 +474,19 @@ def execute_job(job: dict) -> dict:
             w.start()
         with contextlib.chdir(job["cwd"]):
             papermill.execute_notebook(
-                job["notebook"], str(out_nb), parameters=job["parameters"], engine_name=engine,
-                kernel_name=job.get("kernel_name"), progress_bar=False, km=km, reset_code=reset,
-                execution_timeout=timeout + 30, start_timeout=120,
+                job["notebook"],
+                str(out_nb),
+                parameters=job["parameters"],
+                engine_name=engine,
+                kernel_name=job.get("kernel_name"),
+                progress_bar=False,
+                km=km,
+                reset_code=reset,
+                execution_timeout=timeout + 30,
+                start_timeout=120,
                 request_save_on_cell_execute=False,  # one write at the end, not two per cell
-                debug_path=str(out_nb))
+                debug_path=str(out_nb),
+            )
         _WORKER["used"] += 1
         for w in watchdogs:
             w.cancel()
@@ -482,15 +538,22 @@ def read_manifest(month_dir: Path) -> dict:
     try:
         manifest = json.loads(read_bytes_nofollow(path).decode("utf-8"))
     except OSError as exc:
-        raise ReportlibError(f"{path} cannot be read ({exc.strerror or exc}; a link or anything but a regular "
-                             "file is refused); delete it and run the month again") from None
+        raise ReportlibError(
+            f"{path} cannot be read ({exc.strerror or exc}; a link or anything but a regular "
+            "file is refused); delete it and run the month again"
+        ) from None
     except ValueError as exc:
         raise ReportlibError(f"{path} is not readable JSON ({exc}); delete it and run the month again") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("reports", []), list):
         raise ReportlibError(f"{path} is not a reportlib manifest; delete it and run the month again")
     # entries are data from a file anyone with write access to outputs/ may edit: keep well-formed ones
-    manifest["reports"] = [e for e in manifest.get("reports", []) if isinstance(e, dict)
-                           and isinstance(e.get("report"), str) and isinstance(e.get("client_id"), (str, type(None)))]
+    manifest["reports"] = [
+        e
+        for e in manifest.get("reports", [])
+        if isinstance(e, dict)
+        and isinstance(e.get("report"), str)
+        and isinstance(e.get("client_id"), (str, type(None)))
+    ]
     return manifest
 
 
@@ -579,19 +642,31 @@ class _Publisher:
     def _entry(self, job: Job, result: dict) -> dict:
         import pandas as pd
 
-        entry = {"report": job.report, "client_id": job.client_id, "title": job.title,
-                 "status": result["status"], "seconds": result.get("seconds"), "html": None,
-                 "notebook": None, "parameters": job.parameters, "data_fingerprint": self.fingerprint,
-                 "error": result.get("error"),
-                 "finished_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")}
+        entry = {
+            "report": job.report,
+            "client_id": job.client_id,
+            "title": job.title,
+            "status": result["status"],
+            "seconds": result.get("seconds"),
+            "html": None,
+            "notebook": None,
+            "parameters": job.parameters,
+            "data_fingerprint": self.fingerprint,
+            "error": result.get("error"),
+            "finished_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        }
         if job.client_name is not None:
             entry["client_name"] = job.client_name
         if result["status"] != "ok":
             old = self.entries.get(job.key)
             previous = old if old and old.get("status") == "ok" else (old or {}).get("previous")
             html_name = previous.get("html") if isinstance(previous, dict) else None
-            if (isinstance(previous, dict) and isinstance(html_name, str) and _HREF.fullmatch(html_name)
-                    and (self.dir / html_name).is_file()):
+            if (
+                isinstance(previous, dict)
+                and isinstance(html_name, str)
+                and _HREF.fullmatch(html_name)
+                and (self.dir / html_name).is_file()
+            ):
                 entry["previous"] = {k: v for k, v in previous.items() if k != "previous"}
         return entry
 
@@ -615,8 +690,13 @@ class _Publisher:
         import pandas as pd
 
         reports = sorted(self.entries.values(), key=_sort_key)
-        self.manifest = {"month": self.month, "updated_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-                         "data": self.data, "data_fingerprint": self.fingerprint, "reports": reports}
+        self.manifest = {
+            "month": self.month,
+            "updated_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            "data": self.data,
+            "data_fingerprint": self.fingerprint,
+            "reports": reports,
+        }
         _write_atomic(self.dir / MANIFEST, json.dumps(self.manifest, indent=1, ensure_ascii=False) + "\n")
         _write_atomic(self.dir / INDEX, index_html(self.manifest))
 
@@ -633,9 +713,11 @@ def index_html(manifest: dict) -> str:
     n_failed = sum(e.get("status") != "ok" for e in reports)
 
     def row(e: dict) -> str:
-        name = e.get("client_name") or e.get("client_id") if e.get("client_id") else TITLES.get(e["report"], e["report"])
+        name = (
+            e.get("client_name") or e.get("client_id") if e.get("client_id") else TITLES.get(e["report"], e["report"])
+        )
         ok = e.get("status") == "ok"
-        status = ('<span class="ok">ok</span>' if ok else '<span class="failed">failed</span>')
+        status = '<span class="ok">ok</span>' if ok else '<span class="failed">failed</span>'
         if ok:
             link = _link(e.get("html"), str(name))
             note = ""
@@ -644,10 +726,12 @@ def index_html(manifest: dict) -> str:
             prev = e.get("previous") if isinstance(e.get("previous"), dict) else None
             note = f'<div class="err">{esc(str(e.get("error") or ""))}</div>'
             if prev:
-                note += (f'<div>Previous version: {_link(prev.get("html"), str(prev.get("html")))} '
-                         f'({esc(str(prev.get("finished_at", "")))})</div>')
+                note += (
+                    f"<div>Previous version: {_link(prev.get('html'), str(prev.get('html')))} "
+                    f"({esc(str(prev.get('finished_at', '')))})</div>"
+                )
             if e.get("notebook"):
-                note += f'<div>Executed notebook: {_link(e["notebook"], str(e["notebook"]))}</div>'
+                note += f"<div>Executed notebook: {_link(e['notebook'], str(e['notebook']))}</div>"
         secs = e.get("seconds")
         secs = f"{secs:.1f} s" if isinstance(secs, (int, float)) else ""
         client = esc(str(e.get("client_id") or ""))
@@ -656,19 +740,25 @@ def index_html(manifest: dict) -> str:
     main = [e for e in reports if e.get("report") != CLIENT_REPORT]
     clients = [e for e in reports if e.get("report") == CLIENT_REPORT]
     head = "<tr><th>Report</th><th>Client</th><th>Status</th><th>Time</th></tr>"
-    parts = [f"<h1>Reports for {esc(label)}</h1>",
-             f"<p>{len(reports)} reports, {n_failed} failed. Updated {esc(str(manifest.get('updated_at', '')))}; "
-             f"data fingerprint {esc(str(manifest.get('data_fingerprint') or ''))}.</p>"]
+    parts = [
+        f"<h1>Reports for {esc(label)}</h1>",
+        f"<p>{len(reports)} reports, {n_failed} failed. Updated {esc(str(manifest.get('updated_at', '')))}; "
+        f"data fingerprint {esc(str(manifest.get('data_fingerprint') or ''))}.</p>",
+    ]
     if main:
         parts.append("<h2>Reports</h2><table>" + head + "".join(row(e) for e in main) + "</table>")
     if clients:
         parts.append("<h2>Client reviews</h2><table>" + head + "".join(row(e) for e in clients) + "</table>")
-    style = ("body{font-family:system-ui,Segoe UI,Arial,sans-serif;margin:2em;color:#222;max-width:60em}"
-             "table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #ddd;"
-             "text-align:left;vertical-align:top}.num{text-align:right}.ok{color:#1a7f37;font-weight:600}"
-             ".failed{color:#b42318;font-weight:600}.err{color:#b42318;font-size:.9em}")
-    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Reports {esc(month)}</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
+    style = (
+        "body{font-family:system-ui,Segoe UI,Arial,sans-serif;margin:2em;color:#222;max-width:60em}"
+        "table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #ddd;"
+        "text-align:left;vertical-align:top}.num{text-align:right}.ok{color:#1a7f37;font-weight:600}"
+        ".failed{color:#b42318;font-weight:600}.err{color:#b42318;font-size:.9em}"
+    )
+    return (
+        f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Reports {esc(month)}</title>"
+        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
 
 
 # --- the batch ------------------------------------------------------------------------------------
@@ -680,8 +770,9 @@ def month_folder(out: Path, month: str) -> Path:
     month_dir = Path(out) / month
     for p in (month_dir, month_dir / "notebooks"):
         if p.is_symlink():
-            raise ReportlibError(f"{p} is a symbolic link; reportlib writes reports only into a real folder "
-                                 "(remove the link)")
+            raise ReportlibError(
+                f"{p} is a symbolic link; reportlib writes reports only into a real folder (remove the link)"
+            )
         try:
             p.mkdir(exist_ok=True)
         except FileExistsError:
@@ -707,14 +798,20 @@ def month_lock(month_dir: Path, what: str = "`reportlib run`"):
     try:
         fd = open_nofollow(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        why = "it is a symbolic link or not a regular file" if exc.errno in (errno.ELOOP, errno.EINVAL) else (exc.strerror or str(exc))
+        why = (
+            "it is a symbolic link or not a regular file"
+            if exc.errno in (errno.ELOOP, errno.EINVAL)
+            else (exc.strerror or str(exc))
+        )
         raise ReportlibError(f"cannot open the lock file {path} ({why}); remove it and try again") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise ReportlibError(f"another `reportlib run` or `reportlib email` is using {month_dir}; "
-                                 f"wait for it to finish ({what} not started)") from None
+            raise ReportlibError(
+                f"another `reportlib run` or `reportlib email` is using {month_dir}; "
+                f"wait for it to finish ({what} not started)"
+            ) from None
         yield
     finally:
         os.close(fd)
@@ -783,8 +880,11 @@ def pool_size(requested: int | None, jobs: int, log=None) -> int:
     want = int(requested or cores)
     if want > 2 * cores:
         if log is not None:
-            print(f"reportlib run: --workers {want} is more than twice the {cores} core(s); using {2 * cores}",
-                  file=log, flush=True)
+            print(
+                f"reportlib run: --workers {want} is more than twice the {cores} core(s); using {2 * cores}",
+                file=log,
+                flush=True,
+            )
         want = 2 * cores
     return max(1, min(want, jobs))
 
@@ -808,12 +908,20 @@ def _mp_context():
 class WorkerPool:
     """Worker processes, each with one warm kernel; started early so kernels boot while the data is checked."""
 
-    def __init__(self, workers: int, *, notebooks_dir: Path, renderer: str = DEFAULT_RENDERER, warm: bool = True,
-                 reports: Iterable[str] | None = None):
+    def __init__(
+        self,
+        workers: int,
+        *,
+        notebooks_dir: Path,
+        renderer: str = DEFAULT_RENDERER,
+        warm: bool = True,
+        reports: Iterable[str] | None = None,
+    ):
         self.workers = max(1, int(workers))
         ctx = _mp_context()
-        self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init,
-                                            initargs=(os.getpid(),))
+        self.executor = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+        )
         names = list(reports) if reports is not None else [p.stem for p in Path(notebooks_dir).glob("*.ipynb")]
         preload = notebook_imports(Path(notebooks_dir) / f"{n}.ipynb" for n in names) if warm else ""
         payload = {"cwd": str(notebooks_dir), "renderer": renderer, "preload": preload}
@@ -830,25 +938,39 @@ class WorkerPool:
                     proc.terminate()  # _on_terminate kills the worker's kernel first
         executor.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> "WorkerPool":
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, exc_type, *rest) -> None:
         self.close(cancel=exc_type is not None)
 
 
-def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, workers: int | None = None,
-             timeout: float = DEFAULT_TIMEOUT_S, fingerprint: str | None = None, data: str = "",
-             renderer: str = DEFAULT_RENDERER, reuse_kernels: bool = True, progress: bool = True,
-             log=None, pool: WorkerPool | None = None) -> RunResult:
+def run_jobs(
+    jobs: list[Job],
+    *,
+    month: str,
+    out: Path,
+    notebooks_dir: Path,
+    workers: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    fingerprint: str | None = None,
+    data: str = "",
+    renderer: str = DEFAULT_RENDERER,
+    reuse_kernels: bool = True,
+    progress: bool = True,
+    log=None,
+    pool: WorkerPool | None = None,
+) -> RunResult:
     """Execute `jobs` in parallel and publish each into out/<month>/ as it finishes."""
     log = log or sys.stderr
     out = Path(out).resolve()
     month_dir = out / month
     missing = sorted({j.report for j in jobs if not (notebooks_dir / f"{j.report}.ipynb").exists()})
     if missing:
-        raise ReportlibError("no notebook for " + ", ".join(missing) + f" in {notebooks_dir} "
-                             f"(expected {', '.join(m + '.ipynb' for m in missing)})")
+        raise ReportlibError(
+            "no notebook for " + ", ".join(missing) + f" in {notebooks_dir} "
+            f"(expected {', '.join(m + '.ipynb' for m in missing)})"
+        )
     if timeout is None or timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
     result = RunResult(month, month_dir)
@@ -861,8 +983,11 @@ def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, wor
         previous = {(e.get("report"), e.get("client_id")): e.get("seconds") for e in publisher.entries.values()}
         for j in jobs:
             last = previous.get(j.key)
-            j.estimate_s = float(last) if isinstance(last, (int, float)) and 0 < last < 1e6 else (
-                30.0 if j.report != CLIENT_REPORT else 5.0)
+            j.estimate_s = (
+                float(last)
+                if isinstance(last, (int, float)) and 0 < last < 1e6
+                else (30.0 if j.report != CLIENT_REPORT else 5.0)
+            )
         ordered = sorted(jobs, key=lambda j: -j.estimate_s)  # longest first: the batch ends sooner
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{month}.run-", dir=out))
@@ -873,13 +998,24 @@ def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, wor
                 shutil.rmtree(tmp, ignore_errors=True)
             raise ReportlibError(f"cannot write in the outputs folder {out} ({exc.strerror or exc})") from None
         payload = {
-            "tmp": str(tmp), "timeout": float(timeout), "renderer": renderer, "reuse_kernel": reuse_kernels,
+            "tmp": str(tmp),
+            "timeout": float(timeout),
+            "renderer": renderer,
+            "reuse_kernel": reuse_kernels,
             "cwd": str(notebooks_dir),
         }
         own = pool is None
-        workers_pool = pool if pool is not None else WorkerPool(
-            pool_size(workers, len(jobs), log), notebooks_dir=notebooks_dir, renderer=renderer,
-            warm=reuse_kernels, reports={j.report for j in jobs})
+        workers_pool = (
+            pool
+            if pool is not None
+            else WorkerPool(
+                pool_size(workers, len(jobs), log),
+                notebooks_dir=notebooks_dir,
+                renderer=renderer,
+                warm=reuse_kernels,
+                reports={j.report for j in jobs},
+            )
+        )
         try:
             _execute_all(ordered, payload, notebooks_dir, workers_pool, publisher, result, progress, log)
         finally:
@@ -891,29 +1027,61 @@ def run_jobs(jobs: list[Job], *, month: str, out: Path, notebooks_dir: Path, wor
     return result
 
 
-def _execute_all(ordered: list[Job], payload: dict, notebooks_dir: Path, pool: WorkerPool,
-                 publisher: _Publisher, result: RunResult, progress: bool, log) -> None:
+def _execute_all(
+    ordered: list[Job],
+    payload: dict,
+    notebooks_dir: Path,
+    pool: WorkerPool,
+    publisher: _Publisher,
+    result: RunResult,
+    progress: bool,
+    log,
+) -> None:
     from tqdm import tqdm
 
     by_key = {j.key: j for j in ordered}
-    bar = tqdm(total=len(ordered), desc=f"reports {publisher.month}", unit="report", file=log,
-               disable=True if (not progress or len(ordered) <= 3) else None, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(ordered),
+        desc=f"reports {publisher.month}",
+        unit="report",
+        file=log,
+        disable=True if (not progress or len(ordered) <= 3) else None,
+        dynamic_ncols=True,
+    )
     try:
         futures = {}
         for j in ordered:
-            job = dict(payload, key=list(j.key), stem=j.stem, title=j.title, parameters=j.parameters,
-                       notebook=str(notebooks_dir / f"{j.report}.ipynb"))
+            job = dict(
+                payload,
+                key=list(j.key),
+                stem=j.stem,
+                title=j.title,
+                parameters=j.parameters,
+                notebook=str(notebooks_dir / f"{j.report}.ipynb"),
+            )
             futures[pool.executor.submit(execute_job, job)] = j
         for fut in as_completed(futures):
             j = futures[fut]
             try:
                 res = fut.result()
             except BrokenProcessPool:
-                res = {"key": list(j.key), "status": "failed", "seconds": None, "notebook": None, "html": None,
-                       "error": "the worker process running it died (out of memory?)"}
+                res = {
+                    "key": list(j.key),
+                    "status": "failed",
+                    "seconds": None,
+                    "notebook": None,
+                    "html": None,
+                    "error": "the worker process running it died (out of memory?)",
+                }
             except Exception as exc:  # noqa: BLE001
-                res = {"key": list(j.key), "status": "failed", "seconds": None, "notebook": None, "html": None,
-                       "error": f"{type(exc).__name__}: {exc}"}
+                res = {
+                    "key": list(j.key),
+                    "status": "failed",
+                    "seconds": None,
+                    "notebook": None,
+                    "html": None,
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
             entry = publisher.publish(by_key[tuple(res["key"])], res)
             result.entries.append(entry)
             if entry["status"] != "ok":
@@ -923,8 +1091,13 @@ def _execute_all(ordered: list[Job], payload: dict, notebooks_dir: Path, pool: W
             if bar.disable:  # no terminal bar (cron, systemd, a log): one plain line per finished report
                 from reportlib.core import progress as steps
 
-                steps.log_finished(f"rendered {j.report}" + (f" {j.client_id}" if j.client_id else ""),
-                                      float(res.get("seconds") or 0.0), len(result.entries), len(ordered), entry["status"])
+                steps.log_finished(
+                    f"rendered {j.report}" + (f" {j.client_id}" if j.client_id else ""),
+                    float(res.get("seconds") or 0.0),
+                    len(result.entries),
+                    len(ordered),
+                    entry["status"],
+                )
     except BaseException:
         pool.close(cancel=True)
         raise
@@ -957,10 +1130,14 @@ def check_source(data: str, tz: str, month: str):
     inside = ((t[col] >= start) & (t[col] < end)).cast("int64")
     stats = t.aggregate(n=inside.sum(), first=t[col].min(), last=t[col].max()).to_pandas().iloc[0]
     if not stats["n"] or pd.isna(stats["n"]):
-        have = ("it has none at all" if pd.isna(stats["first"]) else
-                f"it covers {pd.Timestamp(stats['first']):%Y-%m} to {pd.Timestamp(stats['last']):%Y-%m}")
-        raise ReportlibError(f"the data source {data} has no {name} in {month}; {have}. "
-                             f"Choose a month with data (--month YYYY-MM).")
+        have = (
+            "it has none at all"
+            if pd.isna(stats["first"])
+            else f"it covers {pd.Timestamp(stats['first']):%Y-%m} to {pd.Timestamp(stats['last']):%Y-%m}"
+        )
+        raise ReportlibError(
+            f"the data source {data} has no {name} in {month}; {have}. Choose a month with data (--month YYYY-MM)."
+        )
     return src
 
 
@@ -985,8 +1162,9 @@ def select_reports(reports: list[str] | None, clients: str | list[str] | None, p
 
 def _client_list(src: DataSource, clients: Any) -> list[tuple[str, str | None]]:
     frame = src.frame("clients")
-    known: dict[str, str | None] = {str(c): (None if n is None or n != n else str(n))
-             for c, n in zip(frame["client_id"], frame["client_name"])}
+    known: dict[str, str | None] = {
+        str(c): (None if n is None or n != n else str(n)) for c, n in zip(frame["client_id"], frame["client_name"])
+    }
     if clients in (None, "all") or clients == ["all"]:
         return sorted(known.items())
     ids = [c.strip() for c in clients.split(",")] if isinstance(clients, str) else [str(c) for c in clients]
@@ -994,8 +1172,10 @@ def _client_list(src: DataSource, clients: Any) -> list[tuple[str, str | None]]:
     unknown = [c for c in ids if c not in known]
     if unknown:
         sample = ", ".join(sorted(known)[:8])
-        raise UsageError(f"unknown client id(s) {', '.join(unknown)}; the clients table has {sample}"
-                         f"{', ...' if len(known) > 8 else ''}")
+        raise UsageError(
+            f"unknown client id(s) {', '.join(unknown)}; the clients table has {sample}"
+            f"{', ...' if len(known) > 8 else ''}"
+        )
     return [(c, known[c]) for c in ids]
 
 
@@ -1055,15 +1235,28 @@ def check_output_dir(out_dir: Path, month: str, setting: str = "--out") -> None:
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
-            raise ReportlibError(f"cannot write in the outputs folder {folder} ({exc.strerror or exc}); "
-                                 f"fix its permissions or choose another {setting}") from None
+            raise ReportlibError(
+                f"cannot write in the outputs folder {folder} ({exc.strerror or exc}); "
+                f"fix its permissions or choose another {setting}"
+            ) from None
 
 
-def run_month(month: str, *, params: dict, params_file: str | None = None, data: str | None = None,
-              reports: list[str] | None = None, clients: str | list[str] | None = None,
-              out: str | Path | None = None, workers: int | None = None, timeout: float | None = None,
-              notebooks_dir: str | Path | None = None, renderer: str = DEFAULT_RENDERER,
-              progress: bool = True, log=None) -> RunResult:
+def run_month(
+    month: str,
+    *,
+    params: dict,
+    params_file: str | None = None,
+    data: str | None = None,
+    reports: list[str] | None = None,
+    clients: str | list[str] | None = None,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+    notebooks_dir: str | Path | None = None,
+    renderer: str = DEFAULT_RENDERER,
+    progress: bool = True,
+    log=None,
+) -> RunResult:
     """Render the month's reports: parameters < --params < flags, data checked first, then the batch."""
     from reportlib.core.params import data_location, project_root
     from reportlib.planning.sample import ensure_default_data
@@ -1090,20 +1283,40 @@ def run_month(month: str, *, params: dict, params_file: str | None = None, data:
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout:g}")
     missing = [r for r in chosen if not (nb_dir / f"{r}.ipynb").exists()]
     if missing:
-        raise ReportlibError("no notebook for " + ", ".join(missing) + f" in {nb_dir} "
-                             f"(expected {', '.join(m + '.ipynb' for m in missing)})")
+        raise ReportlibError(
+            "no notebook for " + ", ".join(missing) + f" in {nb_dir} "
+            f"(expected {', '.join(m + '.ipynb' for m in missing)})"
+        )
     reuse = bool(sched.get("reuse_kernels", True))
     expected = len([r for r in chosen if r != CLIENT_REPORT]) + (
-        0 if CLIENT_REPORT not in chosen else _count_clients(location, tz) if client_sel in (None, "all", ["all"])
-        else len(client_sel.split(",")) if isinstance(client_sel, str) else len(client_sel))
+        0
+        if CLIENT_REPORT not in chosen
+        else _count_clients(location, tz)
+        if client_sel in (None, "all", ["all"])
+        else len(client_sel.split(","))
+        if isinstance(client_sel, str)
+        else len(client_sel)
+    )
     # kernels boot in the workers while the data is checked here
-    with WorkerPool(pool_size(workers, max(1, expected), log), notebooks_dir=nb_dir,
-                    renderer=renderer, warm=reuse, reports=chosen) as pool:
+    with WorkerPool(
+        pool_size(workers, max(1, expected), log), notebooks_dir=nb_dir, renderer=renderer, warm=reuse, reports=chosen
+    ) as pool:
         print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
         src = check_source(location, tz, month)
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
         pfile = str(Path(params_file).resolve()) if params_file else None
         jobs = plan_jobs(month, chosen, client_list, data=location, params_file=pfile)
-        return run_jobs(jobs, month=month, out=out_dir, notebooks_dir=nb_dir, timeout=timeout,
-                        fingerprint=src.fingerprint, data=location, renderer=renderer,
-                        reuse_kernels=reuse, progress=progress, log=log, pool=pool)
+        return run_jobs(
+            jobs,
+            month=month,
+            out=out_dir,
+            notebooks_dir=nb_dir,
+            timeout=timeout,
+            fingerprint=src.fingerprint,
+            data=location,
+            renderer=renderer,
+            reuse_kernels=reuse,
+            progress=progress,
+            log=log,
+            pool=pool,
+        )

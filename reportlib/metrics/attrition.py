@@ -26,8 +26,9 @@ Rates are shares 0..1 (0.05 = 5%); tenure is in days; costs are in the roster's 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,8 +50,19 @@ DEFAULT_TENURE_BANDS: tuple[tuple[str, float | None], ...] = (
 )
 
 AGENT_COLUMNS = (
-    "agent_id", "name", "team", "supervisor", "site", "role", "hire_date", "termination_date",
-    "termination_type", "termination_reason", "regretted", "fte", "hourly_cost",
+    "agent_id",
+    "name",
+    "team",
+    "supervisor",
+    "site",
+    "role",
+    "hire_date",
+    "termination_date",
+    "termination_type",
+    "termination_reason",
+    "regretted",
+    "fte",
+    "hourly_cost",
 )
 
 KINDS = ("terminations", "voluntary", "involuntary", "regretted")
@@ -125,13 +137,17 @@ def prepare_agents(agents: pd.DataFrame) -> pd.DataFrame:
     a["termination_date"] = _to_dates(a["termination_date"])
     bad = a.index[a["hire_date"].isna()]
     if len(bad):
-        problems.append(f"agents: hire_date missing or not a date for agent_id {', '.join(map(str, a.loc[bad[:5], 'agent_id']))}"
-                        + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
+        problems.append(
+            f"agents: hire_date missing or not a date for agent_id {', '.join(map(str, a.loc[bad[:5], 'agent_id']))}"
+            + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        )
     early = a.index[a["termination_date"] < a["hire_date"]]
     if len(early):
-        problems.append("agents: termination_date before hire_date for agent_id "
-                        + ", ".join(map(str, a.loc[early[:5], "agent_id"]))
-                        + (f" and {len(early) - 5} more" if len(early) > 5 else ""))
+        problems.append(
+            "agents: termination_date before hire_date for agent_id "
+            + ", ".join(map(str, a.loc[early[:5], "agent_id"]))
+            + (f" and {len(early) - 5} more" if len(early) > 5 else "")
+        )
     if problems:
         raise DataError(problems)
     ttype = a["termination_type"].astype("string").str.strip().str.lower()
@@ -146,8 +162,10 @@ def _group_values(a: pd.DataFrame, by: str | None) -> np.ndarray:
     if by is None:
         return np.full(len(a), "all", dtype=object)
     if by not in a.columns:
-        raise UsageError(f"cannot group attrition by {by!r}: use tenure_band or a column of the agents table "
-                         f"({', '.join(c for c in AGENT_COLUMNS if c not in ('agent_id', 'name'))})")
+        raise UsageError(
+            f"cannot group attrition by {by!r}: use tenure_band or a column of the agents table "
+            f"({', '.join(c for c in AGENT_COLUMNS if c not in ('agent_id', 'name'))})"
+        )
     values = a[by].astype("string").str.strip()
     return values.fillna(NO_GROUP).replace("", NO_GROUP).to_numpy(dtype=object)
 
@@ -166,8 +184,9 @@ def _days(delta: Any) -> np.ndarray:
 # --- headcount and events -------------------------------------------------------------------------
 
 
-def _stock(a: pd.DataFrame, dates: Sequence[pd.Timestamp], by: str | None,
-           bands: Sequence[tuple[str, float | None]]) -> pd.DataFrame:
+def _stock(
+    a: pd.DataFrame, dates: Sequence[pd.Timestamp], by: str | None, bands: Sequence[tuple[str, float | None]]
+) -> pd.DataFrame:
     """Long frame (group, date, headcount, fte) of members on each date; only non-empty cells."""
     d = np.array(pd.DatetimeIndex(dates).values, dtype="datetime64[ns]")[None, :]
     hire = a["hire_date"].to_numpy(dtype="datetime64[ns]")[:, None]
@@ -182,8 +201,12 @@ def _stock(a: pd.DataFrame, dates: Sequence[pd.Timestamp], by: str | None,
     return long.groupby(["group", "date"], sort=False).agg(headcount=("fte", "size"), fte=("fte", "sum")).reset_index()
 
 
-def headcount(agents: pd.DataFrame, dates: Iterable[Any], by: str | None = None,
-              bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+def headcount(
+    agents: pd.DataFrame,
+    dates: Iterable[Any],
+    by: str | None = None,
+    bands: Sequence[tuple[str, float | None]] | None = None,
+) -> pd.DataFrame:
     """Headcount and FTE on each date (hired on or before it, not terminated before it), per group."""
     a = prepare_agents(agents)
     bands = bands or DEFAULT_TENURE_BANDS
@@ -196,8 +219,9 @@ def headcount(agents: pd.DataFrame, dates: Iterable[Any], by: str | None = None,
     return _name_group(out, by)
 
 
-def _groups_in_order(values: Iterable[Any], a: pd.DataFrame, by: str | None,
-                     bands: Sequence[tuple[str, float | None]]) -> list:
+def _groups_in_order(
+    values: Iterable[Any], a: pd.DataFrame, by: str | None, bands: Sequence[tuple[str, float | None]]
+) -> list:
     present = set(values)
     if by == "tenure_band":
         return [b[0] for b in bands if b[0] in present]
@@ -213,12 +237,14 @@ def _name_group(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
 def _events(a: pd.DataFrame, by: str | None, bands: Sequence[tuple[str, float | None]]) -> pd.DataFrame:
     """Monthly hires and terminations per group: columns group, month, hires, fte_hires, <kind>, fte_<kind>."""
     groups = _group_values(a, by) if by != "tenure_band" else None
-    hires = pd.DataFrame({
-        "group": groups if groups is not None else bands[0][0],
-        "month": a["hire_date"].dt.to_period("M"),
-        "hires": 1,
-        "fte_hires": a["fte"],
-    })
+    hires = pd.DataFrame(
+        {
+            "group": groups if groups is not None else bands[0][0],
+            "month": a["hire_date"].dt.to_period("M"),
+            "hires": 1,
+            "fte_hires": a["fte"],
+        }
+    )
     left = a["termination_date"].notna().to_numpy()
     t = a.loc[left]
     if by == "tenure_band":
@@ -245,9 +271,13 @@ def _events(a: pd.DataFrame, by: str | None, bands: Sequence[tuple[str, float | 
     return ev.groupby(["group", "month"], sort=False)[value_cols].sum().reset_index()
 
 
-def monthly_attrition(agents: pd.DataFrame, first_month: Any, last_month: Any | None = None,
-                      by: str | None = None,
-                      bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+def monthly_attrition(
+    agents: pd.DataFrame,
+    first_month: Any,
+    last_month: Any | None = None,
+    by: str | None = None,
+    bands: Sequence[tuple[str, float | None]] | None = None,
+) -> pd.DataFrame:
     """Per month (and group): headcounts, hires, terminations by kind, monthly and annualized rates (shares 0..1).
 
     Columns: month (YYYY-MM), [by], headcount_start (first day), headcount_end (last day of the month),
@@ -281,8 +311,13 @@ def monthly_attrition(agents: pd.DataFrame, first_month: Any, last_month: Any | 
     S, S_fte = grid(s_stock, starts, "headcount"), grid(s_stock, starts, "fte")
     E, E_fte = grid(e_stock, ends, "headcount"), grid(e_stock, ends, "fte")
     ev_cols = [c for c in ev.columns if c not in ("group", "month")]
-    evg = {c: ev.pivot_table(index="group", columns="month", values=c, aggfunc="sum")
-           .reindex(index=groups, columns=months).fillna(0).to_numpy(dtype=float) for c in ev_cols}
+    evg = {
+        c: ev.pivot_table(index="group", columns="month", values=c, aggfunc="sum")
+        .reindex(index=groups, columns=months)
+        .fillna(0)
+        .to_numpy(dtype=float)
+        for c in ev_cols
+    }
 
     rows = []
     for gi, g in enumerate(groups):
@@ -294,19 +329,19 @@ def monthly_attrition(agents: pd.DataFrame, first_month: Any, last_month: Any | 
             avg = (S[gi, mi] + E[gi, k]) / 2
             row["avg_headcount"] = avg
             row["hires"] = int(evg["hires"][gi, mi])
-            avg13 = S[gi, mi - 11: mi + 2].mean()
+            avg13 = S[gi, mi - 11 : mi + 2].mean()
             fte_avg = (S_fte[gi, mi] + E_fte[gi, k]) / 2
-            fte_avg13 = S_fte[gi, mi - 11: mi + 2].mean()
+            fte_avg13 = S_fte[gi, mi - 11 : mi + 2].mean()
             for kind in KINDS:
                 row[kind] = int(evg[kind][gi, mi])
             for kind in KINDS:
                 name = "monthly_rate" if kind == "terminations" else f"{kind}_rate"
                 row[name] = float(_safe_div(evg[kind][gi, mi], avg))
-            row["terminations_12m"] = int(evg["terminations"][gi, mi - 11: mi + 1].sum())
+            row["terminations_12m"] = int(evg["terminations"][gi, mi - 11 : mi + 1].sum())
             row["avg_headcount_13"] = avg13
             for kind in KINDS:
                 name = "annualized_rate" if kind == "terminations" else f"annualized_{kind}_rate"
-                row[name] = float(_safe_div(evg[kind][gi, mi - 11: mi + 1].sum(), avg13))
+                row[name] = float(_safe_div(evg[kind][gi, mi - 11 : mi + 1].sum(), avg13))
             row["fte_start"] = S_fte[gi, mi]
             row["fte_end"] = E_fte[gi, k]
             row["fte_hires"] = evg["fte_hires"][gi, mi]
@@ -318,16 +353,40 @@ def monthly_attrition(agents: pd.DataFrame, first_month: Any, last_month: Any | 
             row["fte_avg_13"] = fte_avg13
             for kind in KINDS:
                 name = "fte_annualized_rate" if kind == "terminations" else f"fte_annualized_{kind}_rate"
-                row[name] = float(_safe_div(evg[f"fte_{kind}"][gi, mi - 11: mi + 1].sum(), fte_avg13))
+                row[name] = float(_safe_div(evg[f"fte_{kind}"][gi, mi - 11 : mi + 1].sum(), fte_avg13))
             rows.append(row)
-    cols = ["month", "group", "headcount_start", "headcount_end", "avg_headcount", "hires",
-            *KINDS, "monthly_rate", "voluntary_rate", "involuntary_rate", "regretted_rate",
-            "terminations_12m", "avg_headcount_13", "annualized_rate", "annualized_voluntary_rate",
-            "annualized_involuntary_rate", "annualized_regretted_rate",
-            "fte_start", "fte_end", "fte_hires", *[f"fte_{k}" for k in KINDS],
-            "fte_monthly_rate", "fte_voluntary_rate", "fte_involuntary_rate", "fte_regretted_rate",
-            "fte_avg_13", "fte_annualized_rate", "fte_annualized_voluntary_rate",
-            "fte_annualized_involuntary_rate", "fte_annualized_regretted_rate"]
+    cols = [
+        "month",
+        "group",
+        "headcount_start",
+        "headcount_end",
+        "avg_headcount",
+        "hires",
+        *KINDS,
+        "monthly_rate",
+        "voluntary_rate",
+        "involuntary_rate",
+        "regretted_rate",
+        "terminations_12m",
+        "avg_headcount_13",
+        "annualized_rate",
+        "annualized_voluntary_rate",
+        "annualized_involuntary_rate",
+        "annualized_regretted_rate",
+        "fte_start",
+        "fte_end",
+        "fte_hires",
+        *[f"fte_{k}" for k in KINDS],
+        "fte_monthly_rate",
+        "fte_voluntary_rate",
+        "fte_involuntary_rate",
+        "fte_regretted_rate",
+        "fte_avg_13",
+        "fte_annualized_rate",
+        "fte_annualized_voluntary_rate",
+        "fte_annualized_involuntary_rate",
+        "fte_annualized_regretted_rate",
+    ]
     out = pd.DataFrame(rows, columns=cols)
     if by is None and out.empty:
         # No group anywhere in the window: still one row, all zero counts and missing rates.
@@ -345,12 +404,22 @@ def _empty_months(target: pd.PeriodIndex, cols: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-CLI_COLUMNS = ("headcount_start", "headcount_end", "hires", "terminations", "voluntary", "involuntary",
-               "regretted", "monthly_rate", "annualized_rate")
+CLI_COLUMNS = (
+    "headcount_start",
+    "headcount_end",
+    "hires",
+    "terminations",
+    "voluntary",
+    "involuntary",
+    "regretted",
+    "monthly_rate",
+    "annualized_rate",
+)
 
 
-def attrition_for_month(agents: pd.DataFrame, month: Any, by: str | None = None,
-                        bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+def attrition_for_month(
+    agents: pd.DataFrame, month: Any, by: str | None = None, bands: Sequence[tuple[str, float | None]] | None = None
+) -> pd.DataFrame:
     """One row per group for one month: the `reportlib attrition` record (group column first), rates 0..1."""
     table = monthly_attrition(agents, month, month, by=by, bands=bands)
     return table[([by] if by else []) + list(CLI_COLUMNS)].reset_index(drop=True)
@@ -359,8 +428,9 @@ def attrition_for_month(agents: pd.DataFrame, month: Any, by: str | None = None,
 # --- early tenure ---------------------------------------------------------------------------------
 
 
-def early_tenure_attrition(agents: pd.DataFrame, as_of: Any, freq: str = "Q", by: str | None = None,
-                           days: int = 90) -> pd.DataFrame:
+def early_tenure_attrition(
+    agents: pd.DataFrame, as_of: Any, freq: str = "Q", by: str | None = None, days: int = 90
+) -> pd.DataFrame:
     """Per hire cohort (period of hire_date): hires, leavers within `days` of hire, their share 0..1.
 
     Counts hires on or before `as_of` and terminations on or before it. `complete` is True when every hire in
@@ -426,8 +496,13 @@ def _km_value_at(kmf: Any, t: float) -> tuple[float, float, float]:
     return (s, float(ci.iloc[0]), float(ci.iloc[1]))
 
 
-def tenure_survival(agents: pd.DataFrame, as_of: Any | None = None, by: str | None = None,
-                    alpha: float = 0.05, milestones: Sequence[int] = (90, 365)) -> Survival:
+def tenure_survival(
+    agents: pd.DataFrame,
+    as_of: Any | None = None,
+    by: str | None = None,
+    alpha: float = 0.05,
+    milestones: Sequence[int] = (90, 365),
+) -> Survival:
     """Kaplan-Meier tenure survival (lifelines), current staff censored, by hire_cohort / team / site / any column.
 
     Median tenure in days with its (1 - alpha) CI (NaN when the curve never falls to 0.5, i.e. not reached);
@@ -445,16 +520,25 @@ def tenure_survival(agents: pd.DataFrame, as_of: Any | None = None, by: str | No
         kmf.fit(part["tenure_days"], event_observed=part["left"], label="survival")
         sf = kmf.survival_function_
         ci = kmf.confidence_interval_survival_function_
-        curves.append(pd.DataFrame({
-            "group": g, "tenure_days": sf.index.to_numpy(dtype=float), "survival": sf.iloc[:, 0].to_numpy(),
-            "ci_lower": ci.iloc[:, 0].to_numpy(), "ci_upper": ci.iloc[:, 1].to_numpy(),
-            "at_risk": kmf.event_table["at_risk"].reindex(sf.index).to_numpy(),
-        }))
+        curves.append(
+            pd.DataFrame(
+                {
+                    "group": g,
+                    "tenure_days": sf.index.to_numpy(dtype=float),
+                    "survival": sf.iloc[:, 0].to_numpy(),
+                    "ci_lower": ci.iloc[:, 0].to_numpy(),
+                    "ci_upper": ci.iloc[:, 1].to_numpy(),
+                    "at_risk": kmf.event_table["at_risk"].reindex(sf.index).to_numpy(),
+                }
+            )
+        )
         med = float(kmf.median_survival_time_)
         med_ci = median_survival_times(kmf.confidence_interval_)
         lo, hi = float(med_ci.iloc[0, 0]), float(med_ci.iloc[0, 1])
         row: dict[str, Any] = {
-            "group": g, "agents": len(part), "leavers": int(part["left"].sum()),
+            "group": g,
+            "agents": len(part),
+            "leavers": int(part["left"].sum()),
             "median_tenure_days": med if np.isfinite(med) else np.nan,
             "median_ci_lower": lo if np.isfinite(lo) else np.nan,
             "median_ci_upper": hi if np.isfinite(hi) else np.nan,
@@ -484,8 +568,9 @@ def _leavers(agents: pd.DataFrame, start: Any | None, end: Any | None) -> pd.Dat
     return t
 
 
-def reasons_pareto(agents: pd.DataFrame, start: Any | None = None, end: Any | None = None,
-                   by_type: bool = False) -> pd.DataFrame:
+def reasons_pareto(
+    agents: pd.DataFrame, start: Any | None = None, end: Any | None = None, by_type: bool = False
+) -> pd.DataFrame:
     """Termination reasons for terminations dated start..end (inclusive), most frequent first.
 
     Columns: reason, [termination_type], terminations, share (0..1 of all terminations), cumulative_share.
@@ -503,8 +588,12 @@ def reasons_pareto(agents: pd.DataFrame, start: Any | None = None, end: Any | No
     return out
 
 
-def reasons_by_tenure_band(agents: pd.DataFrame, start: Any | None = None, end: Any | None = None,
-                           bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+def reasons_by_tenure_band(
+    agents: pd.DataFrame,
+    start: Any | None = None,
+    end: Any | None = None,
+    bands: Sequence[tuple[str, float | None]] | None = None,
+) -> pd.DataFrame:
     """Terminations per tenure band at termination x reason, with share 0..1 of the band's terminations."""
     bands = bands or DEFAULT_TENURE_BANDS
     t = _leavers(agents, start, end)
@@ -520,9 +609,14 @@ def reasons_by_tenure_band(agents: pd.DataFrame, start: Any | None = None, end: 
 # --- comparing groups (supervisors) ---------------------------------------------------------------
 
 
-def compare_groups(agents: pd.DataFrame, month: Any, by: str = "supervisor", min_headcount: float = 10,
-                   alpha: float = 0.05,
-                   bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+def compare_groups(
+    agents: pd.DataFrame,
+    month: Any,
+    by: str = "supervisor",
+    min_headcount: float = 10,
+    alpha: float = 0.05,
+    bands: Sequence[tuple[str, float | None]] | None = None,
+) -> pd.DataFrame:
     """Annualized attrition per group with counts, a (1 - alpha) exact Poisson CI and a small-group flag.
 
     Columns: [by], avg_headcount_13, terminations_12m, annualized_rate, ci_lower, ci_upper, overall_rate,
@@ -547,7 +641,9 @@ def compare_groups(agents: pd.DataFrame, month: Any, by: str = "supervisor", min
     out["small_group"] = out["avg_headcount_13"] < min_headcount
     out["assessment"] = np.select(
         [out["small_group"], out["ci_lower"] > overall, out["ci_upper"] < overall],
-        ["too small to compare", "above overall", "below overall"], default="in line")
+        ["too small to compare", "above overall", "below overall"],
+        default="in line",
+    )
     return out.reset_index(drop=True)
 
 
@@ -579,9 +675,16 @@ def _reading(hr: float, lo: float, hi: float, comparison: str) -> str:
     return text
 
 
-def attrition_drivers(agents: pd.DataFrame, as_of: Any | None = None, factors: pd.DataFrame | None = None,
-                      categorical: Sequence[str] = ("team", "site"), numeric: Sequence[str] = ("fte",),
-                      penalizer: float = 0.01, alpha: float = 0.05, min_level_size: int = 5) -> DriverModel:
+def attrition_drivers(
+    agents: pd.DataFrame,
+    as_of: Any | None = None,
+    factors: pd.DataFrame | None = None,
+    categorical: Sequence[str] = ("team", "site"),
+    numeric: Sequence[str] = ("fte",),
+    penalizer: float = 0.01,
+    alpha: float = 0.05,
+    min_level_size: int = 5,
+) -> DriverModel:
     """Cox proportional-hazards model (lifelines) of leaving on the tenure time scale.
 
     Tenure is the model's time axis (the baseline hazard), so every ratio is net of tenure. Covariates:
@@ -603,8 +706,11 @@ def attrition_drivers(agents: pd.DataFrame, as_of: Any | None = None, factors: p
             raise UsageError("driver factors need an agent_id column")
         f = factors.copy()
         f["agent_id"] = f["agent_id"].astype("string")
-        num_f = [c for c in f.columns if c != "agent_id" and pd.api.types.is_numeric_dtype(f[c])
-                 and not pd.api.types.is_bool_dtype(f[c])]
+        num_f = [
+            c
+            for c in f.columns
+            if c != "agent_id" and pd.api.types.is_numeric_dtype(f[c]) and not pd.api.types.is_bool_dtype(f[c])
+        ]
         if f["agent_id"].duplicated().any():
             raise UsageError("driver factors must have one row per agent_id")
         d = d.merge(f[["agent_id", *num_f]], on="agent_id", how="left")
@@ -630,11 +736,15 @@ def attrition_drivers(agents: pd.DataFrame, as_of: Any | None = None, factors: p
             if pooled < min_level_size:
                 keep = (v != "other").to_numpy()
                 d, X, v = d[keep], X[keep], v[keep]
-                notes.append(f"{col}: {pooled} agent(s) in level(s) with fewer than {min_level_size} agents "
-                             f"left out (too few to model even pooled)")
+                notes.append(
+                    f"{col}: {pooled} agent(s) in level(s) with fewer than {min_level_size} agents "
+                    f"left out (too few to model even pooled)"
+                )
             else:
-                notes.append(f"{col}: {len(small)} level(s) with fewer than {min_level_size} agents "
-                             f"pooled as 'other' ({pooled} agents)")
+                notes.append(
+                    f"{col}: {len(small)} level(s) with fewer than {min_level_size} agents "
+                    f"pooled as 'other' ({pooled} agents)"
+                )
         counts = v.value_counts()
         if len(counts) < 2:
             notes.append(f"{col}: only one level, left out")
@@ -678,17 +788,34 @@ def attrition_drivers(agents: pd.DataFrame, as_of: Any | None = None, factors: p
         hr = float(s.loc[name, "exp(coef)"])
         lo = float(s.loc[name, f"exp(coef) lower {100 * (1 - alpha):g}%"])
         hi = float(s.loc[name, f"exp(coef) upper {100 * (1 - alpha):g}%"])
-        rows.append({"factor": col, "comparison": comparison, "hazard_ratio": hr, "ci_lower": lo,
-                     "ci_upper": hi, "p_value": float(s.loc[name, "p"]), "reading": _reading(hr, lo, hi, comparison)})
-    return DriverModel(pd.DataFrame(rows, columns=empty.columns), CAUSALITY_CAVEAT, n, events,
-                       concordance=float(cph.concordance_index_), penalizer=pen, notes=notes)
+        rows.append(
+            {
+                "factor": col,
+                "comparison": comparison,
+                "hazard_ratio": hr,
+                "ci_lower": lo,
+                "ci_upper": hi,
+                "p_value": float(s.loc[name, "p"]),
+                "reading": _reading(hr, lo, hi, comparison),
+            }
+        )
+    return DriverModel(
+        pd.DataFrame(rows, columns=empty.columns),
+        CAUSALITY_CAVEAT,
+        n,
+        events,
+        concordance=float(cph.concordance_index_),
+        penalizer=pen,
+        notes=notes,
+    )
 
 
 # --- hazard by tenure, projection, backtest, cost -------------------------------------------------
 
 
-def tenure_hazard(agents: pd.DataFrame, start: Any, end: Any,
-                  bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+def tenure_hazard(
+    agents: pd.DataFrame, start: Any, end: Any, bands: Sequence[tuple[str, float | None]] | None = None
+) -> pd.DataFrame:
     """Monthly probability of leaving per tenure band, estimated from the window [start, end) (end exclusive).
 
     Piecewise-constant hazard (the exponential MLE within each band): rate = leavers / days at risk, both
@@ -719,17 +846,25 @@ def tenure_hazard(agents: pd.DataFrame, start: Any, end: Any,
     event_t = _days(term - hire)[left_in & in_window]
     lower = np.array([0.0] + [b[1] for b in bands[:-1]], dtype=float)
     upper = np.array([b[1] if b[1] is not None else np.inf for b in bands], dtype=float)
-    exposure = np.clip(np.minimum(hi_t[:, None], upper[None, :]) - np.maximum(lo_t[:, None], lower[None, :]), 0, None).sum(axis=0)
+    exposure = np.clip(
+        np.minimum(hi_t[:, None], upper[None, :]) - np.maximum(lo_t[:, None], lower[None, :]), 0, None
+    ).sum(axis=0)
     leavers = pd.Series(band_of(event_t, bands)).value_counts().reindex([b[0] for b in bands]).fillna(0).to_numpy()
     overall = leavers.sum() / exposure.sum() if exposure.sum() > 0 else np.nan
     rate = _safe_div(leavers, exposure)
     source = np.where(exposure > 0, "band", "overall")
     rate = np.where(exposure > 0, rate, overall)
-    return pd.DataFrame({
-        "tenure_band": [b[0] for b in bands], "min_days": lower, "max_days": upper,
-        "exposure_months": exposure / DAYS_PER_MONTH, "leavers": leavers.astype(int),
-        "monthly_hazard": 1 - np.exp(-rate * DAYS_PER_MONTH), "source": source,
-    })
+    return pd.DataFrame(
+        {
+            "tenure_band": [b[0] for b in bands],
+            "min_days": lower,
+            "max_days": upper,
+            "exposure_months": exposure / DAYS_PER_MONTH,
+            "leavers": leavers.astype(int),
+            "monthly_hazard": 1 - np.exp(-rate * DAYS_PER_MONTH),
+            "source": source,
+        }
+    )
 
 
 def _cum_hazard(hazard: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -745,9 +880,16 @@ def _cum_hazard(hazard: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return knots, np.concatenate([[0.0], np.cumsum(rate * widths)])
 
 
-def project_leavers(agents: pd.DataFrame, hazard: pd.DataFrame, start: Any, months: int = 6,
-                    by: str | None = None, cost_per_hire: float | None = None,
-                    training_weeks: float | None = None, hours_per_week: float = 40.0) -> pd.DataFrame:
+def project_leavers(
+    agents: pd.DataFrame,
+    hazard: pd.DataFrame,
+    start: Any,
+    months: int = 6,
+    by: str | None = None,
+    cost_per_hire: float | None = None,
+    training_weeks: float | None = None,
+    hours_per_week: float = 40.0,
+) -> pd.DataFrame:
     """Expected leavers per calendar month from `start` (a month's first day) among agents on the roster at start.
 
     Each agent's chance of leaving in a month follows the tenure-band hazard (`tenure_hazard`) as their tenure
@@ -783,9 +925,14 @@ def project_leavers(agents: pd.DataFrame, hazard: pd.DataFrame, start: Any, mont
         for k in range(months):
             exp_k = float(p_month[idx, k].sum())
             cum += exp_k
-            row = {"month": str(bounds[k].to_period("M")), "group": g, "roster_start": len(idx),
-                   "expected_leavers": exp_k, "cumulative_expected_leavers": cum,
-                   "expected_headcount_end": float(surv[idx, k + 1].sum())}
+            row = {
+                "month": str(bounds[k].to_period("M")),
+                "group": g,
+                "roster_start": len(idx),
+                "expected_leavers": exp_k,
+                "cumulative_expected_leavers": cum,
+                "expected_headcount_end": float(surv[idx, k + 1].sum()),
+            }
             if with_cost:
                 row["expected_cost"] = float(np.nansum(p_month[idx, k] * unit[idx]))
             rows.append(row)
@@ -793,8 +940,13 @@ def project_leavers(agents: pd.DataFrame, hazard: pd.DataFrame, start: Any, mont
     return _name_group(out, by)
 
 
-def backtest_projection(agents: pd.DataFrame, cutoff: Any, months: int = 6, window_months: int = 24,
-                        bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+def backtest_projection(
+    agents: pd.DataFrame,
+    cutoff: Any,
+    months: int = 6,
+    window_months: int = 24,
+    bands: Sequence[tuple[str, float | None]] | None = None,
+) -> pd.DataFrame:
     """Fit the tenure hazard on the `window_months` before `cutoff` (a month's first day), project `months`
     months from it, and set the projection beside what happened.
 
@@ -812,13 +964,29 @@ def backtest_projection(agents: pd.DataFrame, cutoff: Any, months: int = 6, wind
     proj["actual_leavers"] = [int((tmonth == m).sum()) for m in proj["month"]]
     proj["actual_leavers_all"] = [int((all_month == m).sum()) for m in proj["month"]]
     proj["cumulative_actual_leavers"] = proj["actual_leavers"].cumsum()
-    return proj[["month", "roster_start", "expected_leavers", "actual_leavers", "actual_leavers_all",
-                 "cumulative_expected_leavers", "cumulative_actual_leavers"]]
+    return proj[
+        [
+            "month",
+            "roster_start",
+            "expected_leavers",
+            "actual_leavers",
+            "actual_leavers_all",
+            "cumulative_expected_leavers",
+            "cumulative_actual_leavers",
+        ]
+    ]
 
 
-def attrition_cost(agents: pd.DataFrame, start: Any, end: Any, cost_per_hire: float, training_weeks: float,
-                   hours_per_week: float = 40.0, by: str | None = None,
-                   bands: Sequence[tuple[str, float | None]] | None = None) -> pd.DataFrame:
+def attrition_cost(
+    agents: pd.DataFrame,
+    start: Any,
+    end: Any,
+    cost_per_hire: float,
+    training_weeks: float,
+    hours_per_week: float = 40.0,
+    by: str | None = None,
+    bands: Sequence[tuple[str, float | None]] | None = None,
+) -> pd.DataFrame:
     """Replacement cost of terminations dated start..end (inclusive), in currency units.
 
     Per leaver: cost_per_hire + training_weeks x hours_per_week x the leaver's loaded hourly_cost (the
@@ -831,17 +999,28 @@ def attrition_cost(agents: pd.DataFrame, start: Any, end: Any, cost_per_hire: fl
     median = float(a["hourly_cost"].median()) if a["hourly_cost"].notna().any() else np.nan
     imputed = t["hourly_cost"].isna()
     rate = t["hourly_cost"].fillna(median)
-    t["group"] = _group_values(t, by) if by != "tenure_band" else band_of(
-        _days(t["termination_date"].to_numpy() - t["hire_date"].to_numpy()), bands or DEFAULT_TENURE_BANDS)
+    t["group"] = (
+        _group_values(t, by)
+        if by != "tenure_band"
+        else band_of(_days(t["termination_date"].to_numpy() - t["hire_date"].to_numpy()), bands or DEFAULT_TENURE_BANDS)
+    )
     t["hiring_cost"] = float(cost_per_hire)
     t["training_cost"] = training_weeks * hours_per_week * rate
     t["imputed"] = imputed.astype(int)
-    out = t.groupby("group", sort=True).agg(leavers=("agent_id", "size"), hiring_cost=("hiring_cost", "sum"),
-                                            training_cost=("training_cost", "sum"),
-                                            hourly_cost_imputed=("imputed", "sum")).reset_index()
+    out = (
+        t.groupby("group", sort=True)
+        .agg(
+            leavers=("agent_id", "size"),
+            hiring_cost=("hiring_cost", "sum"),
+            training_cost=("training_cost", "sum"),
+            hourly_cost_imputed=("imputed", "sum"),
+        )
+        .reset_index()
+    )
     if by is None and out.empty:
-        out = pd.DataFrame({"group": ["all"], "leavers": [0], "hiring_cost": [0.0], "training_cost": [0.0],
-                            "hourly_cost_imputed": [0]})
+        out = pd.DataFrame(
+            {"group": ["all"], "leavers": [0], "hiring_cost": [0.0], "training_cost": [0.0], "hourly_cost_imputed": [0]}
+        )
     out["total_cost"] = out["hiring_cost"] + out["training_cost"]
     out = out[["group", "leavers", "hiring_cost", "training_cost", "total_cost", "hourly_cost_imputed"]]
     return _name_group(out, by)
@@ -862,9 +1041,14 @@ def activity_factors(activity: pd.DataFrame, end: Any) -> pd.DataFrame:
     return wf[["agent_id", "occupancy", "adherence"]]
 
 
-def attrition_report(agents: pd.DataFrame, month: Any, params: dict | None = None,
-                     factors: pd.DataFrame | None = None, trend_months: int = 24,
-                     team: str | None = None) -> dict[str, Any]:
+def attrition_report(
+    agents: pd.DataFrame,
+    month: Any,
+    params: dict | None = None,
+    factors: pd.DataFrame | None = None,
+    trend_months: int = 24,
+    team: str | None = None,
+) -> dict[str, Any]:
     """All attrition figures for the report on `month`, from the agents table and parameters/attrition.yaml.
 
     Keys: trend (monthly_attrition over the last `trend_months` months), by_<team|site|role|tenure_band>
@@ -894,8 +1078,11 @@ def attrition_report(agents: pd.DataFrame, month: Any, params: dict | None = Non
         out[f"by_{by}"] = monthly_attrition(a, m, m, by=by, bands=bands)
     min_headcount = cfg.min_group_headcount
     out["supervisors"] = compare_groups(a, m, by="supervisor", min_headcount=min_headcount, alpha=alpha, bands=bands)
-    out["groups"] = {col: compare_groups(a, m, by=col, min_headcount=min_headcount, alpha=alpha, bands=bands)
-                     for col in ("team", "site") if col in a and a[col].notna().any()}
+    out["groups"] = {
+        col: compare_groups(a, m, by=col, min_headcount=min_headcount, alpha=alpha, bands=bands)
+        for col in ("team", "site")
+        if col in a and a[col].notna().any()
+    }
     out["early_tenure"] = early_tenure_attrition(a, as_of, freq="Q", days=cfg.early_tenure_days)
     out["survival_overall"] = tenure_survival(a, as_of, alpha=alpha)
     for by in ("hire_cohort", "team", "site"):
@@ -904,13 +1091,21 @@ def attrition_report(agents: pd.DataFrame, month: Any, params: dict | None = Non
     out["reasons"] = reasons_pareto(a, year_start, as_of)
     out["reasons_by_tenure"] = reasons_by_tenure_band(a, year_start, as_of, bands=bands)
     try:
-        out["drivers"] = attrition_drivers(a, as_of, factors=factors, penalizer=cfg.cox_penalizer, alpha=alpha,
-                                           min_level_size=cfg.cox_min_level_size)
+        out["drivers"] = attrition_drivers(
+            a, as_of, factors=factors, penalizer=cfg.cox_penalizer, alpha=alpha, min_level_size=cfg.cox_min_level_size
+        )
     except ReportlibError as exc:  # too little data for the model: the report says why and goes on
         out["drivers"] = exc
     window = cfg.hazard_window_months
     out["hazard"] = tenure_hazard(a, after - pd.DateOffset(months=window), after, bands=bands)
-    out["projection"] = project_leavers(a, out["hazard"], after, months=cfg.projection_months,
-                                        cost_per_hire=cost_per_hire, training_weeks=weeks, hours_per_week=hours)
+    out["projection"] = project_leavers(
+        a,
+        out["hazard"],
+        after,
+        months=cfg.projection_months,
+        cost_per_hire=cost_per_hire,
+        training_weeks=weeks,
+        hours_per_week=hours,
+    )
     out["cost_12m"] = attrition_cost(a, year_start, as_of, cost_per_hire, weeks, hours_per_week=hours)
     return out

@@ -52,7 +52,7 @@ the bucket.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -137,9 +137,7 @@ def check_grain(grain: str | None) -> None:
 def check_sl_definition(sl_definition: str) -> None:
     """Raise UsageError unless sl_definition is one of SL_DEFINITIONS."""
     if sl_definition not in SL_DEFINITIONS:
-        raise UsageError(
-            f"sl_definition must be one of {', '.join(SL_DEFINITIONS)}, got {sl_definition!r}"
-        )
+        raise UsageError(f"sl_definition must be one of {', '.join(SL_DEFINITIONS)}, got {sl_definition!r}")
 
 
 def period_expr(ts: ir.TimestampValue, grain: str) -> ir.TimestampValue:
@@ -168,9 +166,7 @@ def _resolve_by(t: ir.Table, by: Sequence[str], agents: ir.Table | pd.DataFrame 
     need = [c for c in by if c in AGENT_COLUMNS and c not in t.columns]
     if need:
         if agents is None:
-            raise MissingTableError(
-                f"grouping by {', '.join(need)} needs the agents table (joined on agent_id)"
-            )
+            raise MissingTableError(f"grouping by {', '.join(need)} needs the agents table (joined on agent_id)")
         a = as_table(agents)
         absent = [c for c in need if c not in a.columns]
         if absent:
@@ -185,7 +181,9 @@ def _resolve_by(t: ir.Table, by: Sequence[str], agents: ir.Table | pd.DataFrame 
     return t
 
 
-def resolve_by(t: ir.Table | pd.DataFrame, by: Sequence[str], agents: ir.Table | pd.DataFrame | None = None) -> ir.Table:
+def resolve_by(
+    t: ir.Table | pd.DataFrame, by: Sequence[str], agents: ir.Table | pd.DataFrame | None = None
+) -> ir.Table:
     """The contacts table with the agent attributes in `by` (team, site, supervisor, role) joined on agent_id."""
     return _resolve_by(with_optional(as_table(t), "contacts"), by, agents)
 
@@ -208,6 +206,7 @@ def _finish(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 # --- contacts --------------------------------------------------------------------------------------
+
 
 def _iter_unique(values: Sequence[str]) -> list[str]:
     out: list[str] = []
@@ -293,8 +292,9 @@ def contact_counts(
     keys = ["period", *by] if grain is not None else list(by)
     repeats = None
     if with_repeat and _any_row(t.filter(t.caller_id.notnull())):
-        repeats = _repeat_counts(t, keys=keys, by=by, agents=agents, grain=grain, start=start, end=end,
-                                 days=repeat_window_days)
+        repeats = _repeat_counts(
+            t, keys=keys, by=by, agents=agents, grain=grain, start=start, end=end, days=repeat_window_days
+        )
 
     if start is not None:
         t = t.filter(t.arrived_at >= start)
@@ -437,6 +437,7 @@ def contact_kpis(
 
 # --- intervals -------------------------------------------------------------------------------------
 
+
 def interval_counts(
     intervals: ir.Table | pd.DataFrame,
     *,
@@ -546,9 +547,7 @@ def interval_kpis(
     and is NaN.
     """
     check_sl_definition(sl_definition)
-    counts = interval_counts(
-        intervals, grain=grain, by=by, start=start, end=end, sl_threshold_s=sl_threshold_s
-    )
+    counts = interval_counts(intervals, grain=grain, by=by, start=start, end=end, sl_threshold_s=sl_threshold_s)
     return kpis_from_counts(counts, sl_definition)
 
 

@@ -14,7 +14,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
@@ -85,16 +86,14 @@ def cost_per_contact(
         raise UsageError(f"contacts have no column {', '.join(unknown)}")
     h = t.filter((t.arrived_at >= start) & (t.arrived_at < end) & (t.outcome == "handled"))
     per = (
-        h.group_by(["agent_id", *by])
-        .aggregate(handled=h.count(), handle_s=h.handle_s.fill_null(0.0).sum())
-        .to_pandas()
+        h.group_by(["agent_id", *by]).aggregate(handled=h.count(), handle_s=h.handle_s.fill_null(0.0).sum()).to_pandas()
     )
     per["handle_s"] = per["handle_s"].astype("float64")
     cost = labor_cost(activity, agents, grain=None, by=["agent_id"], start=start, end=end)
     agent_cost = cost.set_index("agent_id")["labor_cost"]
     agent_handle = per.groupby("agent_id", dropna=False)["handle_s"].sum()
     share = per["handle_s"] / per["agent_id"].map(agent_handle)
-    per["direct_cost"] = (per["agent_id"].map(agent_cost).fillna(0.0) * share.fillna(0.0))
+    per["direct_cost"] = per["agent_id"].map(agent_cost).fillna(0.0) * share.fillna(0.0)
     # agents with paid time and no handle time this month: overhead
     worked = set(agent_handle[agent_handle > 0].index)
     overhead = float(agent_cost[[a for a in agent_cost.index if a not in worked]].sum())
@@ -138,13 +137,15 @@ def budget_vs_actual(
         actual = labor_cost(activity, agents, grain=None, start=start, end=end)
         b = monthly_budget(budget, m)
         value = float(actual["labor_cost"].iloc[0]) if len(actual) else 0.0
-        rows.append({
-            "month": m,
-            "scheduled_h": float(actual["scheduled_h"].iloc[0]) if len(actual) else 0.0,
-            "actual": value,
-            "budget": b,
-            "variance": value - b,
-            "variance_share": (value - b) / b if b else np.nan,
-            "over_budget": value > b,
-        })
+        rows.append(
+            {
+                "month": m,
+                "scheduled_h": float(actual["scheduled_h"].iloc[0]) if len(actual) else 0.0,
+                "actual": value,
+                "budget": b,
+                "variance": value - b,
+                "variance_share": (value - b) / b if b else np.nan,
+                "over_budget": value > b,
+            }
+        )
     return pd.DataFrame(rows)

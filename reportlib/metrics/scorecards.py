@@ -24,7 +24,8 @@ time for adherence). Any QA critical error this month is flagged too. The reason
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
@@ -32,7 +33,7 @@ import pandas as pd
 
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds
-from reportlib.metrics.contacts import ratio, contact_counts
+from reportlib.metrics.contacts import contact_counts, ratio
 from reportlib.metrics.workforce import workforce_sums
 
 GOAL_KEYS = ("aht_s", "qa", "fcr", "adherence", "csat", "contacts_handled")
@@ -68,15 +69,23 @@ def goals_for(agents: pd.DataFrame, goals: Mapping[str, Any]) -> pd.DataFrame:
         unknown = set(g) - set(GOAL_KEYS)
         if unknown:
             raise UsageError(f"goals.yaml: unknown goal(s) {', '.join(sorted(unknown))}; use {', '.join(GOAL_KEYS)}")
-        rows.append({"agent_id": a["agent_id"], **{f"{k}_goal": float(g[k]) if g.get(k) is not None else np.nan
-                                                  for k in GOAL_KEYS}})
+        rows.append(
+            {
+                "agent_id": a["agent_id"],
+                **{f"{k}_goal": float(g[k]) if g.get(k) is not None else np.nan for k in GOAL_KEYS},
+            }
+        )
     return pd.DataFrame(rows, columns=["agent_id", *[f"{k}_goal" for k in GOAL_KEYS]])
 
 
 def _employed_share(agents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     """Share of [start, end) each agent was employed (hire date .. termination date inclusive)."""
     hire = pd.to_datetime(agents["hire_date"]).fillna(start)
-    term = pd.to_datetime(agents["termination_date"]) if "termination_date" in agents else pd.Series(pd.NaT, index=agents.index)
+    term = (
+        pd.to_datetime(agents["termination_date"])
+        if "termination_date" in agents
+        else pd.Series(pd.NaT, index=agents.index)
+    )
     last = (term + pd.Timedelta(days=1)).fillna(end)
     a = hire.clip(lower=start)
     b = last.clip(upper=end)
@@ -94,16 +103,34 @@ def monthly_agent_figures(
     short_abandon_s: float = 5,
 ) -> pd.DataFrame:
     """Per agent and month, the sums behind the scorecard (contacts, handle and adherence seconds, QA)."""
-    c = contact_counts(contacts, grain="month", by=["agent_id"], start=start, end=end,
-                       short_abandon_s=short_abandon_s, with_repeat=False)
+    c = contact_counts(
+        contacts,
+        grain="month",
+        by=["agent_id"],
+        start=start,
+        end=end,
+        short_abandon_s=short_abandon_s,
+        with_repeat=False,
+    )
     c = c[c["agent_id"].notna()]
-    cols = ["period", "agent_id", "handled", "handle_s_sum", "handle_n", "fcr_yes", "fcr_known",
-            "csat_top2_n", "csat_sum", "csat_responses"]
+    cols = [
+        "period",
+        "agent_id",
+        "handled",
+        "handle_s_sum",
+        "handle_n",
+        "fcr_yes",
+        "fcr_known",
+        "csat_top2_n",
+        "csat_sum",
+        "csat_responses",
+    ]
     frame = c[cols]
     if activity is not None and len(activity):
         w = workforce_sums(activity, grain="month", by=["agent_id"], start=start, end=end)
-        frame = frame.merge(w[["period", "agent_id", "scheduled_s", "in_adherence_s"]],
-                            on=["period", "agent_id"], how="outer")
+        frame = frame.merge(
+            w[["period", "agent_id", "scheduled_s", "in_adherence_s"]], on=["period", "agent_id"], how="outer"
+        )
     else:
         frame = frame.assign(scheduled_s=np.nan, in_adherence_s=np.nan)
     if qa is not None and len(qa):
@@ -112,9 +139,11 @@ def monthly_agent_figures(
         q = q[(q["evaluated_at"] >= start) & (q["evaluated_at"] < end)]
         q["period"] = q["evaluated_at"].dt.to_period("M").dt.start_time
         q["critical"] = q["critical_error"].astype("boolean").fillna(False).astype(int)
-        q = q.groupby(["period", "agent_id"]).agg(
-            qa_sum=("score", "sum"), qa_n=("score", "count"), qa_critical_errors=("critical", "sum")
-        ).reset_index()
+        q = (
+            q.groupby(["period", "agent_id"])
+            .agg(qa_sum=("score", "sum"), qa_n=("score", "count"), qa_critical_errors=("critical", "sum"))
+            .reset_index()
+        )
         frame = frame.merge(q, on=["period", "agent_id"], how="outer")
     else:
         frame = frame.assign(qa_sum=np.nan, qa_n=0, qa_critical_errors=0)
@@ -180,8 +209,9 @@ def agent_scorecards(
         coaching[part] = {**DEFAULT_COACHING[part], **(given.get(part) or {})}
     start, end = month_bounds(month)
     first = (pd.Period(month, freq="M") - lookback_months).start_time
-    figs = monthly_agent_figures(contacts, start=first, end=end, activity=activity, qa=qa,
-                                 short_abandon_s=short_abandon_s)
+    figs = monthly_agent_figures(
+        contacts, start=first, end=end, activity=activity, qa=qa, short_abandon_s=short_abandon_s
+    )
     cur = figs[figs["period"] == start].set_index("agent_id")
     active = cur[(cur["handled"] > 0) | (cur["scheduled_s"].fillna(0) > 0) | (cur["qa_n"] > 0)]
     roster = agents.drop_duplicates("agent_id").set_index("agent_id")
@@ -228,8 +258,9 @@ def agent_scorecards(
     out = out.reset_index().rename(columns={"index": "agent_id"})
     team = out["team"] if "team" in out else pd.Series("", index=out.index)
     order = out.assign(_team=team.fillna(""), _qa=out["qa_mean"].fillna(-np.inf), _aht=out["aht_s"].fillna(np.inf))
-    order = order.sort_values(["_team", "goals_met", "_qa", "_aht", "agent_id"],
-                              ascending=[True, False, False, True, True], kind="stable")
+    order = order.sort_values(
+        ["_team", "goals_met", "_qa", "_aht", "agent_id"], ascending=[True, False, False, True, True], kind="stable"
+    )
     order["rank_in_team"] = order.groupby("_team").cumcount() + 1
     order["team_size"] = order.groupby("_team")["agent_id"].transform("size")
     out = out.join(order[["rank_in_team", "team_size"]])
@@ -237,7 +268,9 @@ def agent_scorecards(
     reasons = _coaching_reasons(out, figs, start, coaching, lookback_months, base_handled_goal, roster)
     out["coaching_reasons"] = out["agent_id"].map(lambda a: "; ".join(reasons.get(a, [])))
     out["coaching"] = out["coaching_reasons"] != ""
-    return out.sort_values(["team", "rank_in_team"] if "team" in out else ["rank_in_team"], kind="stable").reset_index(drop=True)
+    return out.sort_values(["team", "rank_in_team"] if "team" in out else ["rank_in_team"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _miss_size(key: str, value: float, goal: float) -> float:

@@ -28,18 +28,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.months import month_bounds
-from reportlib.metrics.contacts import as_table, ratio, with_optional, check_sl_definition, contact_counts, service_level_from_counts
+from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.metrics.contacts import (
+    as_table,
+    check_sl_definition,
+    contact_counts,
+    ratio,
+    service_level_from_counts,
+    with_optional,
+)
 
 # metric -> (kind, direction): kind 'share' (numerator/denominator counts) or 'mean'.
 METRICS: dict[str, tuple[str, str]] = {
@@ -54,8 +62,14 @@ METRICS: dict[str, tuple[str, str]] = {
     "aht_s": ("mean", "max"),
     "csat_mean": ("mean", "min"),
 }
-_ALIASES = {"asa": "asa_s", "aht": "aht_s", "sl": "service_level", "csat": "csat_top2",
-            "first_response": "service_level", "email_first_response": "service_level"}
+_ALIASES = {
+    "asa": "asa_s",
+    "aht": "aht_s",
+    "sl": "service_level",
+    "csat": "csat_top2",
+    "first_response": "service_level",
+    "email_first_response": "service_level",
+}
 # numerator, denominator count columns of contact_counts for the share metrics
 _SHARE_COUNTS = {
     "fcr": ("fcr_yes", "fcr_known"),
@@ -110,8 +124,9 @@ def _weekday(name: Any) -> int:
 
 
 @lru_cache(maxsize=64)
-def _country_holidays(country: str, subdiv: str | None, years: tuple[int, ...],
-                      categories: tuple[str, ...] | None, observed: bool) -> tuple[tuple[dt.date, str], ...]:
+def _country_holidays(
+    country: str, subdiv: str | None, years: tuple[int, ...], categories: tuple[str, ...] | None, observed: bool
+) -> tuple[tuple[dt.date, str], ...]:
     import holidays as hol
 
     kwargs: dict[str, Any] = {"subdiv": subdiv, "years": list(years), "observed": observed}
@@ -150,8 +165,9 @@ class BusinessCalendar:
         """The closed dates (datetime64[D]) falling in the given years."""
         days: set[dt.date] = set()
         if self.country:
-            for day, name in _country_holidays(self.country, self.subdiv, tuple(sorted(set(years))),
-                                               self.categories, self.observed):
+            for day, name in _country_holidays(
+                self.country, self.subdiv, tuple(sorted(set(years))), self.categories, self.observed
+            ):
                 names = [n.strip() for n in str(name).split(";")]
                 if self.closed is None or any(n.startswith(p) for n in names for p in self.closed):
                     days.add(day)
@@ -169,8 +185,7 @@ class BusinessCalendar:
         sum over weekdays k of busday_count(epoch, day, weekmask=only k) x open seconds of k,
         plus the open seconds already elapsed on the timestamp's own day.
         """
-        values = [np.asarray(pd.to_datetime(np.asarray(a).ravel()).to_numpy(dtype="datetime64[ns]"))
-                  for a in arrays]
+        values = [np.asarray(pd.to_datetime(np.asarray(a).ravel()).to_numpy(dtype="datetime64[ns]")) for a in arrays]
         days = [v[~np.isnat(v)].astype("datetime64[D]") for v in values]
         present = [d for d in days if len(d)]
         if not present:
@@ -353,8 +368,9 @@ def email_first_response(
     return _email_summary(_judge_emails(rows, threshold_h, *times), by, threshold_h)
 
 
-def _email_business_times(rows: pd.DataFrame, calendar: BusinessCalendar, tz: str | None,
-                          as_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _email_business_times(
+    rows: pd.DataFrame, calendar: BusinessCalendar, tz: str | None, as_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Business seconds from each email's arrival to its first response, and to its own `as_of`
     (local naive datetime64 per row): what every first-response threshold is judged on."""
     arrived = rows["arrived_at"].to_numpy(dtype="datetime64[ns]")
@@ -363,8 +379,7 @@ def _email_business_times(rows: pd.DataFrame, calendar: BusinessCalendar, tz: st
     return clock_response - clock_arrived, clock_now - clock_arrived
 
 
-def _judge_emails(rows: pd.DataFrame, threshold_h: float, response_bh: np.ndarray,
-                  open_bh: np.ndarray) -> pd.DataFrame:
+def _judge_emails(rows: pd.DataFrame, threshold_h: float, response_bh: np.ndarray, open_bh: np.ndarray) -> pd.DataFrame:
     """Email rows with 0/1 columns received, responded, responded_within, open_past_threshold, pending
     and response_business_s, from the business times of _email_business_times."""
     limit = threshold_h * 3600.0
@@ -386,19 +401,35 @@ def _email_summary(rows: pd.DataFrame, by: list[str], threshold_h: float) -> pd.
     """Judged email rows (_judge_emails) summed per `by` group, with service_level (0..1) and mean hours."""
     cols = ["received", "responded", "responded_within", "open_past_threshold", "pending"]
     if by:
-        out = rows.groupby(by, dropna=False, sort=True).agg(
-            **{c: (c, "sum") for c in cols}, mean_response_business_h=("response_business_s", "mean")
-        ).reset_index()
+        out = (
+            rows.groupby(by, dropna=False, sort=True)
+            .agg(**{c: (c, "sum") for c in cols}, mean_response_business_h=("response_business_s", "mean"))
+            .reset_index()
+        )
     else:
-        out = pd.DataFrame([{**{c: int(rows[c].sum()) for c in cols},
-                             "mean_response_business_h": rows["response_business_s"].mean()}])
+        out = pd.DataFrame(
+            [{**{c: int(rows[c].sum()) for c in cols}, "mean_response_business_h": rows["response_business_s"].mean()}]
+        )
     out["mean_response_business_h"] = out["mean_response_business_h"] / 3600.0
     out["measured"] = out["received"] - out["pending"]
     out["missed"] = out["measured"] - out["responded_within"]
     out["service_level"] = ratio(out["responded_within"], out["measured"])
     out["threshold_h"] = float(threshold_h)
-    return out[by + ["received", "responded", "responded_within", "missed", "open_past_threshold",
-                     "pending", "measured", "service_level", "mean_response_business_h", "threshold_h"]]
+    return out[
+        by
+        + [
+            "received",
+            "responded",
+            "responded_within",
+            "missed",
+            "open_past_threshold",
+            "pending",
+            "measured",
+            "service_level",
+            "mean_response_business_h",
+            "threshold_h",
+        ]
+    ]
 
 
 def email_thresholds(clients: pd.DataFrame | None, terms_by_profile: Mapping[str, Any] | None) -> dict[str, float]:
@@ -409,8 +440,11 @@ def email_thresholds(clients: pd.DataFrame | None, terms_by_profile: Mapping[str
     parsed = _parsed(terms_by_profile)
     per_profile = {}
     for name, terms in parsed.items():
-        hours = [t.threshold_h for t in terms
-                 if t.channel == "email" and t.metric == "service_level" and t.threshold_h is not None]
+        hours = [
+            t.threshold_h
+            for t in terms
+            if t.channel == "email" and t.metric == "service_level" and t.threshold_h is not None
+        ]
         if hours:
             per_profile[str(name)] = float(hours[0])
     out = {}
@@ -444,20 +478,31 @@ def email_contract_counts(
     keys = list(keys)
     t = with_optional(as_table(contacts), "contacts")
     cols = list(dict.fromkeys(["client_id", *keys]))
-    rows = _email_rows(t, pd.Timestamp(start) if start is not None else None,
-                       pd.Timestamp(end) if end is not None else None, cols)
+    rows = _email_rows(
+        t, pd.Timestamp(start) if start is not None else None, pd.Timestamp(end) if end is not None else None, cols
+    )
     if not len(rows):
-        return pd.DataFrame(columns=[*keys, "received", "responded_within", "pending", "measured",
-                                     "service_level", "mean_response_business_h"])
+        return pd.DataFrame(
+            columns=[
+                *keys,
+                "received",
+                "responded_within",
+                "pending",
+                "measured",
+                "service_level",
+                "mean_response_business_h",
+            ]
+        )
     rows = rows.loc[:, ~rows.columns.duplicated()]
     hours = rows["client_id"].astype(str).map(dict(thresholds_h)).astype("float64")
     hours = hours.fillna(float(default_threshold_h)).to_numpy()
-    month_end = (rows["arrived_at"].dt.to_period("M").dt.start_time + pd.offsets.MonthBegin(1))
+    month_end = rows["arrived_at"].dt.to_period("M").dt.start_time + pd.offsets.MonthBegin(1)
     times = _email_business_times(rows, calendar, tz, month_end.to_numpy(dtype="datetime64[ns]"))
     judged = _judge_emails(rows, hours, *times)
     out = _email_summary(judged, keys, float("nan"))
-    return out[[*keys, "received", "responded_within", "pending", "measured", "service_level",
-                "mean_response_business_h"]]
+    return out[
+        [*keys, "received", "responded_within", "pending", "measured", "service_level", "mean_response_business_h"]
+    ]
 
 
 # KPI columns that have no meaning for email under its contract measure (left empty on email rows)
@@ -526,9 +571,9 @@ def email_backlog(
     waiting = (rows["outcome"] == "open").to_numpy() | (response_at > at.to_datetime64())
     rows = rows[waiting].copy()
     rows["age_h"] = _real_seconds(rows["arrived_at"], at, tz) / 3600.0
-    rows["age_business_h"] = calendar.elapsed_s(
-        rows["arrived_at"].to_numpy(), np.full(len(rows), at.to_datetime64())
-    ) / 3600.0
+    rows["age_business_h"] = (
+        calendar.elapsed_s(rows["arrived_at"].to_numpy(), np.full(len(rows), at.to_datetime64())) / 3600.0
+    )
     if threshold_h is not None:
         rows["past"] = (rows["age_business_h"] > threshold_h + 1e-9).astype(int)
     else:
@@ -543,13 +588,17 @@ def email_backlog(
     if by:
         out = rows.groupby(by, dropna=False, sort=True).agg(**agg).reset_index()
     else:
-        out = pd.DataFrame([{
-            "backlog": len(rows),
-            "oldest_arrived_at": rows["arrived_at"].min() if len(rows) else pd.NaT,
-            "oldest_age_h": rows["age_h"].max() if len(rows) else np.nan,
-            "oldest_age_business_h": rows["age_business_h"].max() if len(rows) else np.nan,
-            "past_threshold": rows["past"].sum() if len(rows) else 0,
-        }])
+        out = pd.DataFrame(
+            [
+                {
+                    "backlog": len(rows),
+                    "oldest_arrived_at": rows["arrived_at"].min() if len(rows) else pd.NaT,
+                    "oldest_age_h": rows["age_h"].max() if len(rows) else np.nan,
+                    "oldest_age_business_h": rows["age_business_h"].max() if len(rows) else np.nan,
+                    "past_threshold": rows["past"].sum() if len(rows) else 0,
+                }
+            ]
+        )
     if threshold_h is None:
         out["past_threshold"] = np.nan
     out["at"] = at
@@ -632,14 +681,21 @@ def parse_profiles(profiles: Mapping[str, Any], defaults: Mapping[str, Any] | No
                 raise UsageError(f"{where}: only a monthly measurement period is supported, got {period!r}")
             sl_def = str(raw.get("sl_definition", defaults.get("sl_definition", "offered")))
             check_sl_definition(sl_def)
-            parsed.append(Term(
-                profile=str(name), channel=channel, metric=metric, goal=goal, direction=direction,
-                threshold_s=float(th_s) if th_s is not None else None,
-                threshold_h=float(th_h) if th_h is not None else None,
-                sl_definition=sl_def,
-                short_abandon_s=float(raw.get("short_abandon_s", defaults.get("short_abandon_s", 5))),
-                period=period, penalty_share=float(raw.get("penalty_share", 0.0) or 0.0),
-            ))
+            parsed.append(
+                Term(
+                    profile=str(name),
+                    channel=channel,
+                    metric=metric,
+                    goal=goal,
+                    direction=direction,
+                    threshold_s=float(th_s) if th_s is not None else None,
+                    threshold_h=float(th_h) if th_h is not None else None,
+                    sl_definition=sl_def,
+                    short_abandon_s=float(raw.get("short_abandon_s", defaults.get("short_abandon_s", 5))),
+                    period=period,
+                    penalty_share=float(raw.get("penalty_share", 0.0) or 0.0),
+                )
+            )
         out[str(name)] = parsed
     return out
 
@@ -656,36 +712,53 @@ def profiles_from_params(params: Mapping[str, Any]) -> dict[str, list[Term]]:
 def _term_key(term: Term) -> tuple:
     if term.channel == "email" and term.threshold_h is not None and term.metric == "service_level":
         return ("email_bh", term.threshold_h)
-    return ("counts", term.channel, term.threshold_s if term.threshold_s is not None else 30.0,
-            term.short_abandon_s)
+    return ("counts", term.channel, term.threshold_s if term.threshold_s is not None else 30.0, term.short_abandon_s)
 
 
 def _term_columns(term: Term, g: pd.DataFrame) -> dict[str, pd.Series]:
     """volume, numerator, denominator, value and pending of a term from counts rows (or email
     first-response rows), one per row of `g`; a client without contacts has NaN counts and gets 0s."""
+
     def col(name: str) -> pd.Series:
         return pd.to_numeric(g[name], errors="coerce").astype("float64").fillna(0.0)
 
     if term.channel == "email" and term.threshold_h is not None and term.metric == "service_level":
         num, den = col("responded_within"), col("measured")
-        return {"volume": col("received"), "numerator": num, "denominator": den, "value": ratio(num, den),
-                "pending": col("pending")}
+        return {
+            "volume": col("received"),
+            "numerator": num,
+            "denominator": den,
+            "value": ratio(num, den),
+            "pending": col("pending"),
+        }
     zero = pd.Series(0.0, index=g.index)
     if term.metric == "service_level":
-        counts = pd.DataFrame({c: col(c) for c in ("answered_within_threshold", "abandoned_within_threshold",
-                                                    "offered", "handled", "abandoned_after_threshold")})
+        counts = pd.DataFrame(
+            {
+                c: col(c)
+                for c in (
+                    "answered_within_threshold",
+                    "abandoned_within_threshold",
+                    "offered",
+                    "handled",
+                    "abandoned_after_threshold",
+                )
+            }
+        )
         num = counts["answered_within_threshold"]
         if term.sl_definition == "abandons_within_t_met":
             num = num + counts["abandoned_within_threshold"]
-        den = {"offered": counts["offered"], "answered": counts["handled"],
-               "abandons_excluded": counts["handled"] + counts["abandoned_after_threshold"],
-               "abandons_within_t_met": counts["offered"]}[term.sl_definition]
+        den = {
+            "offered": counts["offered"],
+            "answered": counts["handled"],
+            "abandons_excluded": counts["handled"] + counts["abandoned_after_threshold"],
+            "abandons_within_t_met": counts["offered"],
+        }[term.sl_definition]
         value = service_level_from_counts(counts, term.sl_definition)
         return {"volume": counts["offered"], "numerator": num, "denominator": den, "value": value, "pending": zero}
     a, b = (_SHARE_COUNTS if METRICS[term.metric][0] == "share" else _MEAN_COUNTS)[term.metric]
     num, den = col(a), col(b)
-    return {"volume": col("offered"), "numerator": num, "denominator": den, "value": ratio(num, den),
-            "pending": zero}
+    return {"volume": col("offered"), "numerator": num, "denominator": den, "value": ratio(num, den), "pending": zero}
 
 
 def _met(value: float, term: Term) -> Any:
@@ -728,9 +801,7 @@ def _evaluate(
     clients = clients[clients["sla_profile"].notna() & (clients["sla_profile"].astype(str) != "")]
     unknown = sorted(set(clients["sla_profile"].astype(str)) - set(terms_by_profile))
     if unknown:
-        raise UsageError(
-            f"clients name SLA profiles missing from parameters/sla_contracts.yaml: {', '.join(unknown)}"
-        )
+        raise UsageError(f"clients name SLA profiles missing from parameters/sla_contracts.yaml: {', '.join(unknown)}")
     profiles = list(dict.fromkeys(clients["sla_profile"].astype(str)))
     used = [term for p in profiles for term in terms_by_profile[p]]
     if not len(clients) or not used:
@@ -744,8 +815,9 @@ def _evaluate(
     keys = list(dict.fromkeys(_term_key(term) for term in used))
     if any(key[0] == "email_bh" for key in keys):  # one fetch and one business clock for every threshold
         emails = _email_rows(t, start, end, ["client_id"])
-        period = (emails["arrived_at"].dt.to_period("M").dt.start_time if monthly
-                  else pd.Series(start, index=emails.index)).astype("datetime64[ns]")
+        period = (
+            emails["arrived_at"].dt.to_period("M").dt.start_time if monthly else pd.Series(start, index=emails.index)
+        ).astype("datetime64[ns]")
         if as_of is not None:
             judged_at = np.full(len(emails), as_of.to_datetime64())
         elif monthly:  # each month's open emails are judged at that month's end
@@ -760,8 +832,14 @@ def _evaluate(
         else:
             _, channel, th, sa = key
             res = contact_counts(
-                t.filter(t.channel == channel), grain="month" if monthly else None, by=["client_id"],
-                start=start, end=end, sl_threshold_s=th, short_abandon_s=sa, with_repeat=with_repeat,
+                t.filter(t.channel == channel),
+                grain="month" if monthly else None,
+                by=["client_id"],
+                start=start,
+                end=end,
+                sl_threshold_s=th,
+                short_abandon_s=sa,
+                with_repeat=with_repeat,
             )
             if not monthly:
                 res.insert(0, "period", start)
@@ -769,14 +847,17 @@ def _evaluate(
     for res in results.values():
         res["period"] = pd.to_datetime(res["period"]).astype("datetime64[ns]")
         res["client_id"] = res["client_id"].astype(str)
-    base = pd.DataFrame({
-        "client_id": clients["client_id"].astype(str).to_numpy(),
-        "client_name": clients["client_name"].to_numpy() if "client_name" in clients else None,
-        "sla_profile": clients["sla_profile"].astype(str).to_numpy(),
-        "monthly_fee": pd.to_numeric(clients["monthly_fee"], errors="coerce").to_numpy(dtype="float64")
-        if "monthly_fee" in clients else np.nan,
-        "_client": np.arange(len(clients)),
-    })
+    base = pd.DataFrame(
+        {
+            "client_id": clients["client_id"].astype(str).to_numpy(),
+            "client_name": clients["client_name"].to_numpy() if "client_name" in clients else None,
+            "sla_profile": clients["sla_profile"].astype(str).to_numpy(),
+            "monthly_fee": pd.to_numeric(clients["monthly_fee"], errors="coerce").to_numpy(dtype="float64")
+            if "monthly_fee" in clients
+            else np.nan,
+            "_client": np.arange(len(clients)),
+        }
+    )
     grid = base.merge(pd.DataFrame({"period": periods.astype("datetime64[ns]")}), how="cross")
     parts: list[pd.DataFrame] = []
     term_rows: list[dict[str, Any]] = []
@@ -785,23 +866,64 @@ def _evaluate(
         for i, term in enumerate(terms_by_profile[profile]):
             g = mine.merge(results[_term_key(term)], on=["period", "client_id"], how="left")
             v = _term_columns(term, g)
-            parts.append(g[["period", "client_id", "client_name", "sla_profile", "monthly_fee", "_client"]].assign(
-                volume=v["volume"], numerator=v["numerator"], denominator=v["denominator"], pending=v["pending"],
-                actual=v["value"], met=_met_series(v["value"], term), _order=i, _tid=len(term_rows)))
-            term_rows.append({
-                "_tid": len(term_rows), "term": term.label, "channel": term.channel, "metric": term.metric,
-                "threshold_s": term.threshold_s, "threshold_h": term.threshold_h,
-                "sl_definition": term.sl_definition if term.metric == "service_level" else None,
-                "goal": term.goal, "direction": term.direction, "penalty_share": term.penalty_share, "_term": term,
-            })
+            parts.append(
+                g[["period", "client_id", "client_name", "sla_profile", "monthly_fee", "_client"]].assign(
+                    volume=v["volume"],
+                    numerator=v["numerator"],
+                    denominator=v["denominator"],
+                    pending=v["pending"],
+                    actual=v["value"],
+                    met=_met_series(v["value"], term),
+                    _order=i,
+                    _tid=len(term_rows),
+                )
+            )
+            term_rows.append(
+                {
+                    "_tid": len(term_rows),
+                    "term": term.label,
+                    "channel": term.channel,
+                    "metric": term.metric,
+                    "threshold_s": term.threshold_s,
+                    "threshold_h": term.threshold_h,
+                    "sl_definition": term.sl_definition if term.metric == "service_level" else None,
+                    "goal": term.goal,
+                    "direction": term.direction,
+                    "penalty_share": term.penalty_share,
+                    "_term": term,
+                }
+            )
     out = pd.concat(parts, ignore_index=True).merge(pd.DataFrame(term_rows), on="_tid", how="left")
     out = out.sort_values(["period", "_client", "_order"], kind="stable").reset_index(drop=True)
     out["met"] = out["met"].astype("boolean")
     missed = (out["met"] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712 - NA-aware
     out["penalty_at_risk"] = np.where(missed, out["penalty_share"] * out["monthly_fee"], 0.0)
-    return out[["period", "client_id", "client_name", "sla_profile", "term", "channel", "metric", "threshold_s",
-                "threshold_h", "sl_definition", "goal", "direction", "volume", "numerator", "denominator",
-                "pending", "actual", "met", "monthly_fee", "penalty_share", "penalty_at_risk", "_term"]]
+    return out[
+        [
+            "period",
+            "client_id",
+            "client_name",
+            "sla_profile",
+            "term",
+            "channel",
+            "metric",
+            "threshold_s",
+            "threshold_h",
+            "sl_definition",
+            "goal",
+            "direction",
+            "volume",
+            "numerator",
+            "denominator",
+            "pending",
+            "actual",
+            "met",
+            "monthly_fee",
+            "penalty_share",
+            "penalty_at_risk",
+            "_term",
+        ]
+    ]
 
 
 def evaluate_compliance(
@@ -820,8 +942,16 @@ def evaluate_compliance(
     emails are judged at `as_of` (default: the month end). One row per client and term.
     """
     start, end = month_bounds(month)
-    out = _evaluate(contacts, clients, _parsed(profiles), start, end, calendar,
-                    pd.Timestamp(as_of) if as_of is not None else None, tz)
+    out = _evaluate(
+        contacts,
+        clients,
+        _parsed(profiles),
+        start,
+        end,
+        calendar,
+        pd.Timestamp(as_of) if as_of is not None else None,
+        tz,
+    )
     return out.drop(columns=["_term", "period"], errors="ignore")
 
 
@@ -843,8 +973,9 @@ def compliance_history(
     first, last = pd.Period(str(first_month), freq="M"), pd.Period(str(last_month), freq="M")
     if last < first:
         raise UsageError(f"compliance_history: {first} is after {last}")
-    out = _evaluate(contacts, clients, _parsed(profiles), first.start_time, (last + 1).start_time, calendar,
-                    None, tz, monthly=True)
+    out = _evaluate(
+        contacts, clients, _parsed(profiles), first.start_time, (last + 1).start_time, calendar, None, tz, monthly=True
+    )
     if out.empty:
         return out
     out.insert(0, "month", out.pop("period").dt.to_period("M").astype(str))
@@ -877,8 +1008,9 @@ def expected_remaining_volume(
     day0 = as_of.normalize()
     end = pd.Timestamp(end) if end is not None else (pd.Period(as_of, freq="M") + 1).start_time
     hist_start = day0 - pd.Timedelta(days=7 * weeks)
-    daily = contact_counts(contacts, grain="day", by=by, start=hist_start, end=day0,
-                           short_abandon_s=short_abandon_s, with_repeat=False)[["period", *by, "offered"]]
+    daily = contact_counts(
+        contacts, grain="day", by=by, start=hist_start, end=day0, short_abandon_s=short_abandon_s, with_repeat=False
+    )[["period", *by, "offered"]]
     daily["weekday"] = daily["period"].dt.weekday
     per_wd = daily.groupby([*by, "weekday"], dropna=False)["offered"].sum() / float(weeks)
     remaining = pd.date_range(day0, end - pd.Timedelta(days=1), freq="D")
@@ -939,8 +1071,9 @@ def month_to_date(
         res = res.merge(exp, on=["client_id", "channel"], how="left")
         res["expected_remaining"] = res["expected_remaining"].fillna(0.0)
     elif isinstance(expected_remaining, pd.DataFrame):
-        res = res.merge(expected_remaining[["client_id", "channel", "expected_remaining"]],
-                        on=["client_id", "channel"], how="left")
+        res = res.merge(
+            expected_remaining[["client_id", "channel", "expected_remaining"]], on=["client_id", "channel"], how="left"
+        )
         res["expected_remaining"] = res["expected_remaining"].fillna(0.0)
     else:
         res["expected_remaining"] = float(expected_remaining)

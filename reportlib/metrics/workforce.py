@@ -20,7 +20,7 @@ agent_activity is small (one row per agent per day) and comes as a pandas frame 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -105,8 +105,11 @@ def workforce_sums(
         raise UsageError(f"cannot group agent activity by {', '.join(unknown)}")
     for c in SECONDS:
         a[c] = pd.to_numeric(a[c], errors="coerce").astype("float64") if c in a else 0.0
-    absent = a["absent_unplanned"].astype("boolean").fillna(False).to_numpy(dtype=bool) \
-        if "absent_unplanned" in a else np.zeros(len(a), dtype=bool)
+    absent = (
+        a["absent_unplanned"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if "absent_unplanned" in a
+        else np.zeros(len(a), dtype=bool)
+    )
     a["absence_s"] = np.where(absent, (a["scheduled_s"].fillna(0) - a["logged_in_s"].fillna(0)).clip(lower=0), 0.0)
     a["absent_days"] = absent.astype(int)
     a["agent_days"] = 1
@@ -151,9 +154,7 @@ def workforce_kpis(
     out["unplanned_shrinkage"] = out["shrinkage"] - out["planned_shrinkage"]
     out["absence_shrinkage"] = ratio(s["absence_s"], sched)
     out["other_shrinkage"] = ratio(s["aux_other_s"], sched)
-    out["unexplained_shrinkage"] = (
-        out["unplanned_shrinkage"] - out["absence_shrinkage"] - out["other_shrinkage"]
-    )
+    out["unexplained_shrinkage"] = out["unplanned_shrinkage"] - out["absence_shrinkage"] - out["other_shrinkage"]
     out["adherence"] = ratio(s["in_adherence_s"], sched)
     out["absent_days"] = s["absent_days"].astype("int64")
     return out[keys + WORKFORCE_COLUMNS].reset_index(drop=True)

@@ -20,8 +20,9 @@ Written here: no library models hire classes, ramp-up and tenure-band attrition 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ class HiringSettings:
         return np.where(j < 0, 0.0, out)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> "HiringSettings":
+    def from_params(cls, params: Mapping[str, Any] | None) -> HiringSettings:
         """From parameters['capacity'] (parameters/capacity.yaml) or a dict of the same layout."""
         p = dict(params or {})
         if "capacity" in p and isinstance(p["capacity"], Mapping):
@@ -108,8 +109,10 @@ def _cum_hazard(hazard: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Knots (tenure days) and the cumulative hazard at them (piecewise-constant rate per band)."""
     need = {"min_days", "max_days", "monthly_hazard"}
     if not need <= set(hazard.columns):
-        raise UsageError("the attrition hazard needs columns min_days, max_days, monthly_hazard "
-                         "(one row per tenure band; reportlib.metrics.attrition.tenure_hazard gives them)")
+        raise UsageError(
+            "the attrition hazard needs columns min_days, max_days, monthly_hazard "
+            "(one row per tenure band; reportlib.metrics.attrition.tenure_hazard gives them)"
+        )
     h = hazard.sort_values("min_days").reset_index(drop=True)
     mh = h["monthly_hazard"].to_numpy(dtype=float)
     if np.isnan(mh).any() or (mh < 0).any() or (mh >= 1).any():
@@ -155,10 +158,17 @@ def _roster_now(roster: pd.DataFrame, start: pd.Timestamp, roles: Sequence[str])
     return r
 
 
-def capacity_plan(roster: pd.DataFrame, hazard: pd.DataFrame, required_fte: pd.DataFrame | Sequence[float],
-                  start: Any, weeks: int | None = None, settings: HiringSettings | None = None,
-                  classes: pd.DataFrame | None = None, budget_per_week: float | None = None,
-                  recommend: bool = True) -> CapacityPlan:
+def capacity_plan(
+    roster: pd.DataFrame,
+    hazard: pd.DataFrame,
+    required_fte: pd.DataFrame | Sequence[float],
+    start: Any,
+    weeks: int | None = None,
+    settings: HiringSettings | None = None,
+    classes: pd.DataFrame | None = None,
+    budget_per_week: float | None = None,
+    recommend: bool = True,
+) -> CapacityPlan:
     """Weekly capacity plan (see the module notes for the conventions).
 
     roster: agents (hire_date, termination_date, fte, hourly_cost, role); hazard: tenure bands with
@@ -198,8 +208,11 @@ def capacity_plan(roster: pd.DataFrame, hazard: pd.DataFrame, required_fte: pd.D
         surv = np.where(leaving[:, None] & gone, 0.0, surv)
     prod = settings.productivity((t0[:, None] + 7.0 * week_idx[None, :]) // 7)
     fte = r["fte"].to_numpy(dtype=float)
-    rate = np.where(np.isnan(r["hourly_cost"].to_numpy(dtype=float)), settings.default_hourly_cost,
-                    r["hourly_cost"].to_numpy(dtype=float))
+    rate = np.where(
+        np.isnan(r["hourly_cost"].to_numpy(dtype=float)),
+        settings.default_hourly_cost,
+        r["hourly_cost"].to_numpy(dtype=float),
+    )
     head = surv.sum(axis=0)
     productive = (surv * fte[:, None] * prod).sum(axis=0)
     training = (surv * (prod == 0)).sum(axis=0)
@@ -267,25 +280,48 @@ def capacity_plan(roster: pd.DataFrame, hazard: pd.DataFrame, required_fte: pd.D
             if short > tol:
                 uncovered.append(int(w))
         if uncovered:
-            notes.append(f"{len(uncovered)} week(s) short of the required FTE cannot be covered by new hires "
-                         f"(training takes {settings.training_weeks} weeks"
-                         + (f"; classes of at most {settings.max_class_size}" if settings.max_class_size else "")
-                         + "): weeks starting "
-                         + ", ".join(f"{week_start[w]:%Y-%m-%d}" for w in uncovered[:6])
-                         + (" ..." if len(uncovered) > 6 else "") + "; consider overtime or other queues")
-    recommended = pd.DataFrame([{"start_week": sw, "week_start": week_start[sw], "hires": n,
-                                 "first_week_covered": week_start[first_cover[sw]]} for sw, n in sorted(rec.items())],
-                               columns=["start_week", "week_start", "hires", "first_week_covered"])
+            notes.append(
+                f"{len(uncovered)} week(s) short of the required FTE cannot be covered by new hires "
+                f"(training takes {settings.training_weeks} weeks"
+                + (f"; classes of at most {settings.max_class_size}" if settings.max_class_size else "")
+                + "): weeks starting "
+                + ", ".join(f"{week_start[w]:%Y-%m-%d}" for w in uncovered[:6])
+                + (" ..." if len(uncovered) > 6 else "")
+                + "; consider overtime or other queues"
+            )
+    recommended = pd.DataFrame(
+        [
+            {
+                "start_week": sw,
+                "week_start": week_start[sw],
+                "hires": n,
+                "first_week_covered": week_start[first_cover[sw]],
+            }
+            for sw, n in sorted(rec.items())
+        ],
+        columns=["start_week", "week_start", "hires", "first_week_covered"],
+    )
     rh, rp, rt, rc, rstarts = add_classes(recommended)
     budget = np.full(weeks, np.nan if budget_per_week is None else float(budget_per_week))
-    weekly = pd.DataFrame({
-        "week": week_idx, "week_start": week_start, "required_fte": required,
-        "headcount": head + ph, "in_training": training + pt, "productive_fte": base_prod,
-        "gap_fte": base_prod - required, "planned_hires": pstarts, "recommended_hires": rstarts,
-        "headcount_with_hires": head + ph + rh, "productive_fte_with_hires": base_prod + rp,
-        "gap_fte_with_hires": base_prod + rp - required,
-        "cost": cost + pc, "cost_with_hires": cost + pc + rc, "budget": budget,
-    })
+    weekly = pd.DataFrame(
+        {
+            "week": week_idx,
+            "week_start": week_start,
+            "required_fte": required,
+            "headcount": head + ph,
+            "in_training": training + pt,
+            "productive_fte": base_prod,
+            "gap_fte": base_prod - required,
+            "planned_hires": pstarts,
+            "recommended_hires": rstarts,
+            "headcount_with_hires": head + ph + rh,
+            "productive_fte_with_hires": base_prod + rp,
+            "gap_fte_with_hires": base_prod + rp - required,
+            "cost": cost + pc,
+            "cost_with_hires": cost + pc + rc,
+            "budget": budget,
+        }
+    )
     weekly["cumulative_cost"] = weekly["cost"].cumsum()
     weekly["cumulative_cost_with_hires"] = weekly["cost_with_hires"].cumsum()
     weekly["cumulative_budget"] = weekly["budget"].cumsum()
@@ -316,9 +352,17 @@ def flat_hazard(monthly_hazard: float) -> pd.DataFrame:
     """A one-band hazard table (every tenure): tenure_band, min_days, max_days, monthly_hazard."""
     if not 0 <= monthly_hazard < 1:
         raise UsageError("monthly_hazard must be a share in [0, 1)")
-    return pd.DataFrame({"tenure_band": ["all"], "min_days": [0.0], "max_days": [np.inf],
-                         "monthly_hazard": [float(monthly_hazard)]})
+    return pd.DataFrame(
+        {"tenure_band": ["all"], "min_days": [0.0], "max_days": [np.inf], "monthly_hazard": [float(monthly_hazard)]}
+    )
 
 
-__all__ = ["HiringSettings", "CapacityPlan", "capacity_plan", "planned_classes", "plan_summary", "flat_hazard",
-           "DAYS_PER_MONTH"]
+__all__ = [
+    "HiringSettings",
+    "CapacityPlan",
+    "capacity_plan",
+    "planned_classes",
+    "plan_summary",
+    "flat_hazard",
+    "DAYS_PER_MONTH",
+]

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.planning.staffing import service_targets  # the report's targets (public here too)
 from reportlib.planning.forecast import (
     FORECAST_COLUMNS,
     ForecastConfig,
@@ -36,13 +35,19 @@ from reportlib.planning.forecast import (
     volume_from_source,
     weekly_fte,
 )
+from reportlib.planning.staffing import service_targets  # the report's targets (public here too)
+
 
 def _service_stats(source: Any, params: Mapping[str, Any], last_day: pd.Timestamp, queue: str | None) -> pd.DataFrame:
     """AHT (recent weeks) and patience per channel/queue, with the configured default AHT where missing."""
     cap = dict(params.get("capacity") or {})
     weeks = int(cap.get("aht_weeks", 13))
-    stats = contact_stats(source, float(params.get("short_abandon_s", 5)), queue,
-                          since=last_day - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1))
+    stats = contact_stats(
+        source,
+        float(params.get("short_abandon_s", 5)),
+        queue,
+        since=last_day - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1),
+    )
     defaults = dict(cap.get("default_aht_s") or {})
     miss = stats["aht_s"].isna()
     stats["aht_s"] = stats["aht_s"].astype(float)
@@ -60,8 +65,10 @@ def _usable_minutes(source: Any, wanted: int, notes: list[str]) -> int:
     step = math.lcm(*sizes) if sizes else wanted
     minutes = next((m for m in range(step, 1441, step) if m >= wanted and 1440 % m == 0), 1440)
     if minutes != wanted:
-        notes.append(f"the intervals table has {', '.join(map(str, sorted(set(sizes))))}-minute intervals: "
-                     f"the intraday forecast and staffing use {minutes}-minute intervals")
+        notes.append(
+            f"the intervals table has {', '.join(map(str, sorted(set(sizes))))}-minute intervals: "
+            f"the intraday forecast and staffing use {minutes}-minute intervals"
+        )
     return minutes
 
 
@@ -83,8 +90,9 @@ def _shrinkage(source: Any, cap: Mapping[str, Any], last_day: pd.Timestamp) -> t
 
     weeks = int(cap.get("aht_weeks", 13))
     start = last_day - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1)
-    k = workforce_kpis(source.frame("agent_activity"), grain=None, by=(), start=start,
-                       end=last_day + pd.Timedelta(days=1))
+    k = workforce_kpis(
+        source.frame("agent_activity"), grain=None, by=(), start=start, end=last_day + pd.Timedelta(days=1)
+    )
     share = float(k["shrinkage"].iloc[0]) if len(k) else float("nan")
     if not np.isfinite(share) or not 0 <= share < 1:
         return default, "default (no scheduled time in agent_activity)"
@@ -95,8 +103,9 @@ def channel_totals(forecast: pd.DataFrame) -> pd.DataFrame:
     """All queues of a channel: date, channel, queue ('All queues'), forecast (the sum of the series'
     forecasts), lower and upper: the sum -/+ the root of the summed squared half-widths on each side (the
     series' 80% bands combined as if their errors were independent; contacts per day)."""
-    f = forecast.assign(lo2=(forecast["forecast"] - forecast["lower"]) ** 2,
-                        hi2=(forecast["upper"] - forecast["forecast"]) ** 2)
+    f = forecast.assign(
+        lo2=(forecast["forecast"] - forecast["lower"]) ** 2, hi2=(forecast["upper"] - forecast["forecast"]) ** 2
+    )
     g = f.groupby(["date", "channel"], as_index=False)[["forecast", "lo2", "hi2"]].sum()
     g["lower"] = np.clip(g["forecast"] - np.sqrt(g["lo2"]), 0, None)
     g["upper"] = g["forecast"] + np.sqrt(g["hi2"])
@@ -116,11 +125,19 @@ def staffing_model(cap: Mapping[str, Any] | None) -> str:
     return model
 
 
-def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | None = None,
-                    queue: str | None = None, vintage_dir: str | os.PathLike | None = None,
-                    backtest_months: int = 3, interval_minutes: int = 30,
-                    hazard: pd.DataFrame | None = None, end: Any | None = None,
-                    intraday_backtest: bool = True, backtest_step_days: int = 7) -> dict[str, Any]:
+def forecast_report(
+    source: Any,
+    params: Mapping[str, Any],
+    horizon_days: int | None = None,
+    queue: str | None = None,
+    vintage_dir: str | os.PathLike | None = None,
+    backtest_months: int = 3,
+    interval_minutes: int = 30,
+    hazard: pd.DataFrame | None = None,
+    end: Any | None = None,
+    intraday_backtest: bool = True,
+    backtest_step_days: int = 7,
+) -> dict[str, Any]:
     """Everything the forecast report shows, from a Source and the parameters (a dict of frames and notes).
 
     Keys: history (daily volume), forecast (daily, with the 80% interval), records (SPEC's records),
@@ -160,11 +177,20 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     notes += sel_notes
     per_channel = daily.groupby(["date", "channel"], as_index=False)["volume"].sum().assign(queue="All queues")
     per_channel = per_channel[["date", "channel", "queue", "volume"]]
-    out: dict[str, Any] = {"history": daily, "forecast": fc, "records": forecast_records(fc), "notes": notes,
-                           "calendar": cal, "config": config, "selection": selection,
-                           "export_gaps": export_gaps(daily, cal), "history_by_channel": per_channel,
-                           "forecast_by_channel": channel_totals(fc),
-                           "origin": last, "first_monday": first_monday}
+    out: dict[str, Any] = {
+        "history": daily,
+        "forecast": fc,
+        "records": forecast_records(fc),
+        "notes": notes,
+        "calendar": cal,
+        "config": config,
+        "selection": selection,
+        "export_gaps": export_gaps(daily, cal),
+        "history_by_channel": per_channel,
+        "forecast_by_channel": channel_totals(fc),
+        "origin": last,
+        "first_monday": first_monday,
+    }
     try:
         bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, step_days=backtest_step_days)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
@@ -181,8 +207,9 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
     out["intraday_backtest"] = None
     try:
         if intraday_backtest:
-            out["intraday_backtest"] = backtest_intraday(iv, cal, interval_minutes=interval_minutes,
-                                                         months=backtest_months, config=config)["summary"]
+            out["intraday_backtest"] = backtest_intraday(
+                iv, cal, interval_minutes=interval_minutes, months=backtest_months, config=config
+            )["summary"]
     except ReportlibError as exc:
         notes.append(f"interval-level backtest skipped: {exc}")
     profile = intraday_profile(iv, cal, 8, last, interval_minutes)
@@ -219,19 +246,30 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
         agents = source.frame("agents")
         if hazard is None:
             try:
-                from reportlib.metrics.attrition import tenure_hazard
+                from reportlib.metrics.attrition import tenure_bands, tenure_hazard
 
-                from reportlib.metrics.attrition import tenure_bands
-
-                hazard = tenure_hazard(agents, first_monday - pd.DateOffset(months=12), first_monday,
-                                       bands=tenure_bands(params.get("attrition")))
+                hazard = tenure_hazard(
+                    agents,
+                    first_monday - pd.DateOffset(months=12),
+                    first_monday,
+                    bands=tenure_bands(params.get("attrition")),
+                )
             except ReportlibError as exc:
                 notes.append(f"attrition hazard unavailable ({exc}); using a flat 3% a month")
                 hazard = flat_hazard(0.03)
         settings = HiringSettings.from_params(cap)
         budget = (cap.get("budget") or {}).get("per_week")
-        plan = capacity_plan(agents, hazard, required, first_monday, weeks, settings,
-                             planned_classes(cap, first_monday, weeks), budget, True)
+        plan = capacity_plan(
+            agents,
+            hazard,
+            required,
+            first_monday,
+            weeks,
+            settings,
+            planned_classes(cap, first_monday, weeks),
+            budget,
+            True,
+        )
         out["capacity"], out["capacity_summary"] = plan, plan_summary(plan)
         out["hazard"] = hazard
     else:
@@ -245,8 +283,13 @@ def forecast_report(source: Any, params: Mapping[str, Any], horizon_days: int | 
 # --- what-if on the report's staffing ----------------------------------------------------------------
 
 
-def scenario_fte(report: Mapping[str, Any], aht_factor: float = 1.0, sl_target: float | None = None,
-                 shrinkage: float | None = None, patience_factor: float = 1.0) -> pd.Series:
+def scenario_fte(
+    report: Mapping[str, Any],
+    aht_factor: float = 1.0,
+    sl_target: float | None = None,
+    shrinkage: float | None = None,
+    patience_factor: float = 1.0,
+) -> pd.Series:
     """Weekly required FTE (the report's staffing model; phone and chat by it, email by workload) under
     changed assumptions, indexed by week_start: handle times x aht_factor, every live channel's service
     target set to sl_target (share; None keeps each channel's own), shrinkage (share; None keeps the
@@ -255,8 +298,10 @@ def scenario_fte(report: Mapping[str, Any], aht_factor: float = 1.0, sl_target: 
     stats = report["service_stats"].copy()
     stats["aht_s"] = stats["aht_s"] * aht_factor
     stats["patience_s"] = stats["patience_s"] * patience_factor
-    targets = {ch: dict(t, target_sl=float(sl_target) if sl_target is not None else t["target_sl"])
-               for ch, t in report["targets"].items()}
+    targets = {
+        ch: dict(t, target_sl=float(sl_target) if sl_target is not None else t["target_sl"])
+        for ch, t in report["targets"].items()
+    }
     model = report["staffing_model"]
     plan = staffing_plan(report["plan_intervals"], stats, targets, model=model)
     fc = report["forecast"]

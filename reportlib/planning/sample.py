@@ -71,17 +71,24 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from reportlib.data.contract import TABLES
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE, data_location
+from reportlib.data.contract import TABLES
 
 TZ = DEFAULT_TIMEZONE  # the sample operation keeps its books in the default zone
 SLOT_S = 1800  # interval length, seconds
 SLOTS = 48  # intervals per day
 QUEUES = ("Benefits", "Import Files", "Debit Card", "Accounts", "Escalations")
 SITES = ("Louisville", "Tampa")
-SAMPLE_TABLES = ("contacts", "agents", "agent_activity", "qa_evaluations", "clients", "interval_plan",
-                 "interval_staffing")
+SAMPLE_TABLES = (
+    "contacts",
+    "agents",
+    "agent_activity",
+    "qa_evaluations",
+    "clients",
+    "interval_plan",
+    "interval_staffing",
+)
 # The planners' daily forecast error (lognormal sd): with the day-to-day noise of demand, incidents and
 # Poisson noise it gives daily errors of the size the forecast backtest reports on the sample
 # (docs/forecasting.md: WAPE 6.5-13.5% by series). Chosen by that comparison, not fitted further.
@@ -140,34 +147,116 @@ DOW_EMAIL = np.array([1.25, 1.05, 1.00, 0.95, 0.85, 0.14, 0.10])
 
 def _profile(values: list[float], first: int) -> np.ndarray:
     out = np.zeros(SLOTS)
-    out[first:first + len(values)] = values
+    out[first : first + len(values)] = values
     return out / out.sum()
 
 
 # Intraday arrival profiles over the 48 half-hours of a local day (sum 1).
 PROFILE = {
-    ("phone", "weekday"): _profile([0.45, 0.75, 1.0, 1.15, 1.25, 1.3, 1.28, 1.2, 1.0, 0.95, 1.05, 1.15,
-                                    1.18, 1.15, 1.1, 1.0, 0.9, 0.8, 0.65, 0.5, 0.4, 0.32, 0.25, 0.2], 16),
-    ("chat", "weekday"): _profile([0.35, 0.6, 0.85, 1.0, 1.1, 1.15, 1.15, 1.1, 1.0, 1.0, 1.05, 1.1,
-                                   1.12, 1.1, 1.05, 1.0, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.42, 0.35], 16),
+    ("phone", "weekday"): _profile(
+        [
+            0.45,
+            0.75,
+            1.0,
+            1.15,
+            1.25,
+            1.3,
+            1.28,
+            1.2,
+            1.0,
+            0.95,
+            1.05,
+            1.15,
+            1.18,
+            1.15,
+            1.1,
+            1.0,
+            0.9,
+            0.8,
+            0.65,
+            0.5,
+            0.4,
+            0.32,
+            0.25,
+            0.2,
+        ],
+        16,
+    ),
+    ("chat", "weekday"): _profile(
+        [
+            0.35,
+            0.6,
+            0.85,
+            1.0,
+            1.1,
+            1.15,
+            1.15,
+            1.1,
+            1.0,
+            1.0,
+            1.05,
+            1.1,
+            1.12,
+            1.1,
+            1.05,
+            1.0,
+            0.95,
+            0.9,
+            0.8,
+            0.7,
+            0.6,
+            0.5,
+            0.42,
+            0.35,
+        ],
+        16,
+    ),
     ("live", "saturday"): _profile([0.7, 0.9, 1.0, 1.0, 0.95, 0.9, 0.8, 0.7], 18),
-    ("email", "any"): _profile([0.06] * 12 + [0.2, 0.35, 0.6, 0.8] + [1.0, 1.1, 1.15, 1.15, 1.1, 1.05, 0.95, 0.9,
-                                                                     1.0, 1.05, 1.05, 1.0, 0.95, 0.85, 0.7, 0.6]
-                               + [0.5, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.12, 0.1, 0.08, 0.07, 0.06] + [0.06] * 4, 0),
+    ("email", "any"): _profile(
+        [0.06] * 12
+        + [0.2, 0.35, 0.6, 0.8]
+        + [1.0, 1.1, 1.15, 1.15, 1.1, 1.05, 0.95, 0.9, 1.0, 1.05, 1.05, 1.0, 0.95, 0.85, 0.7, 0.6]
+        + [0.5, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.12, 0.1, 0.08, 0.07, 0.06]
+        + [0.06] * 4,
+        0,
+    ),
 }
 # Opening hours for phone and chat (the profiles above): weekdays 08:00-20:00, Saturdays 09:00-13:00.
 
 REASONS = {
-    "Benefits": (("Eligibility", 0.30), ("Plan coverage", 0.22), ("Enrollment change", 0.20), ("COBRA", 0.13),
-                 ("Dependent verification", 0.15)),
-    "Import Files": (("File rejected", 0.35), ("Missing records", 0.25), ("File format", 0.20),
-                     ("Deadline extension", 0.10), ("SFTP access", 0.10)),
-    "Debit Card": (("Card declined", 0.32), ("Card replacement", 0.22), ("Activation", 0.18),
-                   ("Substantiation request", 0.28)),
-    "Accounts": (("Claim status", 0.30), ("Balance inquiry", 0.22), ("Contribution", 0.18),
-                 ("Reimbursement", 0.20), ("Tax forms", 0.10)),
-    "Escalations": (("Claim dispute", 0.35), ("Complaint", 0.25), ("Data correction", 0.25),
-                    ("Executive escalation", 0.15)),
+    "Benefits": (
+        ("Eligibility", 0.30),
+        ("Plan coverage", 0.22),
+        ("Enrollment change", 0.20),
+        ("COBRA", 0.13),
+        ("Dependent verification", 0.15),
+    ),
+    "Import Files": (
+        ("File rejected", 0.35),
+        ("Missing records", 0.25),
+        ("File format", 0.20),
+        ("Deadline extension", 0.10),
+        ("SFTP access", 0.10),
+    ),
+    "Debit Card": (
+        ("Card declined", 0.32),
+        ("Card replacement", 0.22),
+        ("Activation", 0.18),
+        ("Substantiation request", 0.28),
+    ),
+    "Accounts": (
+        ("Claim status", 0.30),
+        ("Balance inquiry", 0.22),
+        ("Contribution", 0.18),
+        ("Reimbursement", 0.20),
+        ("Tax forms", 0.10),
+    ),
+    "Escalations": (
+        ("Claim dispute", 0.35),
+        ("Complaint", 0.25),
+        ("Data correction", 0.25),
+        ("Executive escalation", 0.15),
+    ),
 }
 
 # Tenure hazard of leaving (per month) by tenure band in days, and the involuntary share per band.
@@ -254,7 +343,9 @@ class SampleData:
     """The generated tables (typed pandas frames, timestamps tz-aware) and diagnostics of the model."""
 
     tables: dict[str, pd.DataFrame]
-    staffing: pd.DataFrame  # per phone/chat queue and half-hour: group, queue, agents on, load in Erlangs, offered, abandoned
+    staffing: (
+        pd.DataFrame
+    )  # per phone/chat queue and half-hour: group, queue, agents on, load in Erlangs, offered, abandoned
     notes: dict = field(default_factory=dict)
 
 
@@ -290,8 +381,7 @@ class _Calendar:
         return len(self.days)
 
 
-_CLOSED_HOLIDAYS = ("New Year's Day", "Memorial Day", "Independence Day", "Labor Day", "Thanksgiving",
-                    "Christmas Day")
+_CLOSED_HOLIDAYS = ("New Year's Day", "Memorial Day", "Independence Day", "Labor Day", "Thanksgiving", "Christmas Day")
 
 
 def _holiday_kinds(years: range) -> dict:
@@ -316,10 +406,17 @@ def _calendar(cfg: SampleConfig) -> _Calendar:
     closed = np.array([kinds.get(d, ("", 1))[0] == "closed" for d in days])
     reduced = np.array([kinds.get(d, ("", 1))[0] == "reduced" for d in days])
     factor = np.array([kinds.get(d, ("", 1.0))[1] for d in days])
-    return _Calendar(days=days, dow=days.dayofweek.to_numpy(), month=days.month.to_numpy(),
-                     dom=days.day.to_numpy(), closed=closed, reduced=reduced, reduced_factor=factor,
-                     day0_ls=int(days[0].value // 10**9),
-                     holiday_dates={d for d, (k, _) in kinds.items() if k == "closed"})
+    return _Calendar(
+        days=days,
+        dow=days.dayofweek.to_numpy(),
+        month=days.month.to_numpy(),
+        dom=days.day.to_numpy(),
+        closed=closed,
+        reduced=reduced,
+        reduced_factor=factor,
+        day0_ls=int(days[0].value // 10**9),
+        holiday_dates={d for d, (k, _) in kinds.items() if k == "closed"},
+    )
 
 
 # --- clients --------------------------------------------------------------------------------------
@@ -330,12 +427,15 @@ def _clients(cfg: SampleConfig) -> tuple[pd.DataFrame, np.ndarray]:
     rng = _rng(cfg.seed, 1)
     n = cfg.clients
     employees = np.round(np.exp(rng.normal(7.6, 1.3, n))).clip(60, 200_000)
-    tier = np.select([employees >= 10_000, employees >= 2_500, employees >= 500],
-                     ["Enterprise", "Large", "Mid-Market"], "Small")
-    profile_by_tier = {"Enterprise": (("gold", "silver"), (0.8, 0.2)),
-                       "Large": (("silver", "gold", "bronze"), (0.5, 0.35, 0.15)),
-                       "Mid-Market": (("bronze", "silver", "standard"), (0.6, 0.2, 0.2)),
-                       "Small": (("standard", "bronze"), (0.8, 0.2))}
+    tier = np.select(
+        [employees >= 10_000, employees >= 2_500, employees >= 500], ["Enterprise", "Large", "Mid-Market"], "Small"
+    )
+    profile_by_tier = {
+        "Enterprise": (("gold", "silver"), (0.8, 0.2)),
+        "Large": (("silver", "gold", "bronze"), (0.5, 0.35, 0.15)),
+        "Mid-Market": (("bronze", "silver", "standard"), (0.6, 0.2, 0.2)),
+        "Small": (("standard", "bronze"), (0.8, 0.2)),
+    }
     sla = np.array([rng.choice(profile_by_tier[t][0], p=profile_by_tier[t][1]) for t in tier])
     pepm = {"Enterprise": 1.6, "Large": 2.1, "Mid-Market": 2.6, "Small": 3.2}
     fee = np.array([max(750.0, round(e * pepm[t] * rng.uniform(0.85, 1.15), -1)) for e, t in zip(employees, tier)])
@@ -348,12 +448,13 @@ def _clients(cfg: SampleConfig) -> tuple[pd.DataFrame, np.ndarray]:
         names.append(f"{place.replace('-', ' ')} {kind}{suffix}")
     width = max(3, len(str(n)))
     ids = [f"C{i + 1:0{width}d}" for i in range(n)]
-    clients = pd.DataFrame({"client_id": ids, "client_name": names, "tier": tier, "sla_profile": sla,
-                            "monthly_fee": fee})
+    clients = pd.DataFrame(
+        {"client_id": ids, "client_name": names, "tier": tier, "sla_profile": sla, "monthly_fee": fee}
+    )
     # Contact volume grows less than proportionally with size; each client leans to some queues.
     lean = np.exp(rng.normal(0, 0.3, (n, len(QUEUES))))
     lean[:, QUEUES.index("Import Files")] *= np.where(employees < 500, 0.6, 1.0)  # small clients file less
-    weight = (employees ** 0.85)[:, None] * lean
+    weight = (employees**0.85)[:, None] * lean
     share = weight / weight.sum(axis=0, keepdims=True)
     return clients, share
 
@@ -429,19 +530,22 @@ def _shift_plan(n_agents: int, occupancy: float) -> list[tuple[int, int, float]]
     their volume.
     Part-time positions (6 h, 4 h) are candidates for the morning peak and the evening.
     """
-    cands = ([(0, s) for s in range(16, 24)] + [(1, s) for s in (18, 20, 24, 26, 28)]
-             + [(2, s) for s in (18, 20, 28, 30, 32)])
+    cands = (
+        [(0, s) for s in range(16, 24)]
+        + [(1, s) for s in (18, 20, 24, 26, 28)]
+        + [(2, s) for s in (18, 20, 28, 30, 32)]
+    )
     cover = np.zeros((SLOTS, len(cands)))
     for k, (lay, start) in enumerate(cands):
         tmpl = _expected_cover(lay)
-        cover[start:start + len(tmpl), k] = tmpl
+        cover[start : start + len(tmpl), k] = tmpl
     shape = 0.75 * PROFILE[("phone", "weekday")] + 0.25 * PROFILE[("chat", "weekday")]
     load = 0.8 * occupancy * 10.4 * n_agents * shape  # Erlangs per half-hour on an ordinary weekday
     need = (load + 1.5 * np.sqrt(load) + 0.5)[16:40]
     full = np.array([lay == 0 for lay, _ in cands])
     # errors weighted by 1/sqrt(need): quiet hours count more than their volume, the peak still most;
     # a small penalty on part-time positions keeps them near a fifth of the agents
-    weight = need ** -0.5 / np.mean(need ** -0.5) / need.mean()
+    weight = need**-0.5 / np.mean(need**-0.5) / need.mean()
     system = np.vstack([cover[16:40] * weight[:, None], np.where(full, 0.0, 0.05)])
     weights, _ = optimize.nnls(system, np.concatenate([need * weight, [0.0]]))
     weights = np.where(full, np.maximum(weights, 0.02 * weights.max()), weights)  # every full-time start keeps a few
@@ -480,6 +584,7 @@ def _roster(cfg: SampleConfig, cal: _Calendar) -> _Roster:
         want = want / want.sum() * (have.sum() + 1)
         k = int(np.argmax(want - have + rng.random(len(positions)) * 1e-3))
         return positions[k][0], positions[k][1]
+
     home_w = np.array([P_SHARE[(P_QUEUE == q)] @ P_AHT[P_QUEUE == q] for q in range(4)])
     home_w = home_w / home_w.sum()
     first = cal.days[0]
@@ -490,9 +595,29 @@ def _roster(cfg: SampleConfig, cal: _Calendar) -> _Roster:
     surv = np.exp(-_cum_hazard(grid))
     surv_cdf = np.cumsum(surv) / surv.sum()
 
-    people: dict[str, list] = {k: [] for k in (
-        "hire", "term", "role", "team", "experience", "aht", "qa", "adherence", "absence", "fte", "shift", "layout",
-        "home", "saturday", "involuntary", "reason", "regretted", "wage")}
+    people: dict[str, list] = {
+        k: []
+        for k in (
+            "hire",
+            "term",
+            "role",
+            "team",
+            "experience",
+            "aht",
+            "qa",
+            "adherence",
+            "absence",
+            "fte",
+            "shift",
+            "layout",
+            "home",
+            "saturday",
+            "involuntary",
+            "reason",
+            "regretted",
+            "wage",
+        )
+    }
 
     def add(hire_day: int, role: str, team: int, tenure0: float = 0.0, experience: float = 0.0) -> None:
         qa = float(np.clip(rng.normal(87, 4.5), 65, 98))
@@ -604,8 +729,10 @@ def _agents_table(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> tuple[pd.D
     pick = rng.choice(combos, size=min(n_all, combos), replace=False)
     names = [f"{FIRST_NAMES[c // len(LAST_NAMES)]} {LAST_NAMES[c % len(LAST_NAMES)]}" for c in pick]
     names += [f"Agent {i}" for i in range(len(names), n_all)]
-    managers = [f"{FIRST_NAMES[(7 * i + 3) % len(FIRST_NAMES)]} {LAST_NAMES[(11 * i + 5) % len(LAST_NAMES)]}"
-                for i in range(len(SITES))]
+    managers = [
+        f"{FIRST_NAMES[(7 * i + 3) % len(FIRST_NAMES)]} {LAST_NAMES[(11 * i + 5) % len(LAST_NAMES)]}"
+        for i in range(len(SITES))
+    ]
     team_names = []
     per_site = [0, 0]
     for t in range(ros.n_teams):
@@ -632,21 +759,23 @@ def _agents_table(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> tuple[pd.D
     term_date[~terminated] = pd.NaT
     tenure_end = (np.minimum(ros.term[idx], n_days) - ros.hire[idx] + ros.experience[idx]) / 365.0
     cost = (ros.wage[idx] + 0.7 * np.minimum(tenure_end, 6)) * 1.32
-    frame = pd.DataFrame({
-        "agent_id": agent_ids,
-        "name": [names[i] for i in idx],
-        "team": [team_names[ros.team[i]] for i in idx],
-        "supervisor": supervisor,
-        "site": [SITES[ros.team_site[ros.team[i]]] for i in idx],
-        "role": ros.role[idx],
-        "hire_date": hire_date.to_numpy(),
-        "termination_date": term_date.to_numpy(),
-        "termination_type": pd.Series(np.where(ros.involuntary[idx], "involuntary", "voluntary")).where(terminated),
-        "termination_reason": pd.Series(ros.reason[idx]).where(terminated),
-        "regretted": pd.Series(ros.regretted[idx], dtype="boolean").where(terminated),
-        "fte": ros.fte[idx],
-        "hourly_cost": np.round(cost, 2),
-    })
+    frame = pd.DataFrame(
+        {
+            "agent_id": agent_ids,
+            "name": [names[i] for i in idx],
+            "team": [team_names[ros.team[i]] for i in idx],
+            "supervisor": supervisor,
+            "site": [SITES[ros.team_site[ros.team[i]]] for i in idx],
+            "role": ros.role[idx],
+            "hire_date": hire_date.to_numpy(),
+            "termination_date": term_date.to_numpy(),
+            "termination_type": pd.Series(np.where(ros.involuntary[idx], "involuntary", "voluntary")).where(terminated),
+            "termination_reason": pd.Series(ros.reason[idx]).where(terminated),
+            "regretted": pd.Series(ros.regretted[idx], dtype="boolean").where(terminated),
+            "fte": ros.fte[idx],
+            "hourly_cost": np.round(cost, 2),
+        }
+    )
     frame["termination_type"] = frame["termination_type"].astype(object).where(terminated, None)
     frame["termination_reason"] = frame["termination_reason"].astype(object).where(terminated, None)
     return frame, idx
@@ -711,15 +840,21 @@ def _schedules(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> _Days:
         w = month_w[cal.month[eligible] - 1]
         chosen = rng.choice(eligible, size=min(n_weeks, len(eligible)), replace=False, p=w / w.sum())
         for m in chosen:
-            pto[row_start[k] + (m - lo[k]): row_start[k] + (m - lo[k]) + 5] = True
+            pto[row_start[k] + (m - lo[k]) : row_start[k] + (m - lo[k]) + 5] = True
     pto |= (rng.random(len(day)) < 0.02 * month_w[month - 1]) & (tenure >= 90)
     pto |= cal.reduced[day] & (rng.random(len(day)) < 0.45)
     pto &= ~training
 
     weekday = (dow < 5) & ~cal.closed[day]
     week = (day + cal.dow[0]) // 7
-    saturday = (dow == 5) & ~cal.closed[day] & (ros.saturday[person] >= 0) & (week % 4 == ros.saturday[person]) \
-        & ~training & ~nesting
+    saturday = (
+        (dow == 5)
+        & ~cal.closed[day]
+        & (ros.saturday[person] >= 0)
+        & (week % 4 == ros.saturday[person])
+        & ~training
+        & ~nesting
+    )
     sched = (weekday | saturday) & ~pto
     person, day, tenure, dow, month = person[sched], day[sched], tenure[sched], dow[sched], month[sched]
     training, nesting, is_lead, saturday = training[sched], nesting[sched], is_lead[sched], saturday[sched]
@@ -758,8 +893,9 @@ def _schedules(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> _Days:
     coaching = np.where(is_lead, 9000, coaching)  # leads: side-by-sides, call reviews, floor support
     p_learn = 0.03 * np.select([month == 10, month == 12], [4.0, 2.0], 1.0)
     learning = np.where(nesting, 3600, np.where(rng.random(n) < p_learn, 3600, 0))
-    meeting, coaching, learning, aux_other = (np.where(saturday, 0, x)
-                                              for x in (meeting, coaching, learning, aux_other))
+    meeting, coaching, learning, aux_other = (
+        np.where(saturday, 0, x) for x in (meeting, coaching, learning, aux_other)
+    )
 
     # training days: the whole day is classroom time
     break_s = np.where(training, breaks + np.minimum(overrun, 300), breaks + overrun)
@@ -785,7 +921,8 @@ def _schedules(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> _Days:
     productive_planned = productive.copy()
     zero = lambda x: np.where(absent, 0, x)  # noqa: E731
     logged, break_s, aux_train, aux_coach, aux_meet, aux_oth, productive, adherent = map(
-        zero, (logged, break_s, aux_train, aux_coach, aux_meet, aux_oth, productive, adherent))
+        zero, (logged, break_s, aux_train, aux_coach, aux_meet, aux_oth, productive, adherent)
+    )
 
     # intraday shape: productive share per half-hour (breaks 0.5, lunch 0, aux blocks taken out)
     shape = np.zeros((n, SLOTS), np.float32)
@@ -807,20 +944,43 @@ def _schedules(cfg: SampleConfig, cal: _Calendar, ros: _Roster) -> _Days:
     scale = np.divide(productive, total, out=np.zeros(n), where=total > 0)
     frac = np.minimum(shape * scale[:, None].astype(np.float32), 1.0)
     absent_rows = np.flatnonzero(absent & ~training)
-    planned_scale = np.divide(productive_planned[absent_rows], total[absent_rows],
-                              out=np.zeros(len(absent_rows)), where=total[absent_rows] > 0)
+    planned_scale = np.divide(
+        productive_planned[absent_rows],
+        total[absent_rows],
+        out=np.zeros(len(absent_rows)),
+        where=total[absent_rows] > 0,
+    )
     absent_frac = np.minimum(shape[absent_rows] * planned_scale[:, None].astype(np.float32), 1.0)
     frac[absent | training] = 0
 
     experience = tenure + ros.experience[person]
     factor = ros.aht[person] * (1 + 0.5 * np.exp(-experience / 70.0))
-    return _Days(person=person, day=day, layout=layout, start=start, training=training, nesting=nesting,
-                 lead=is_lead, absent=absent, scheduled_s=scheduled.astype(float), logged_in_s=logged.astype(float),
-                 aux={"aux_break_s": break_s.astype(float), "aux_meeting_s": aux_meet.astype(float),
-                      "aux_training_s": aux_train.astype(float), "aux_coaching_s": aux_coach.astype(float),
-                      "aux_other_s": aux_oth.astype(float)},
-                 in_adherence_s=np.round(adherent).astype(float), productive_s=productive.astype(float),
-                 frac=frac, factor=factor, tenure=tenure, absent_rows=absent_rows, absent_frac=absent_frac)
+    return _Days(
+        person=person,
+        day=day,
+        layout=layout,
+        start=start,
+        training=training,
+        nesting=nesting,
+        lead=is_lead,
+        absent=absent,
+        scheduled_s=scheduled.astype(float),
+        logged_in_s=logged.astype(float),
+        aux={
+            "aux_break_s": break_s.astype(float),
+            "aux_meeting_s": aux_meet.astype(float),
+            "aux_training_s": aux_train.astype(float),
+            "aux_coaching_s": aux_coach.astype(float),
+            "aux_other_s": aux_oth.astype(float),
+        },
+        in_adherence_s=np.round(adherent).astype(float),
+        productive_s=productive.astype(float),
+        frac=frac,
+        factor=factor,
+        tenure=tenure,
+        absent_rows=absent_rows,
+        absent_frac=absent_frac,
+    )
 
 
 # --- demand ---------------------------------------------------------------------------------------
@@ -848,7 +1008,7 @@ def _day_factors(cfg: SampleConfig, cal: _Calendar) -> tuple[np.ndarray, np.ndar
     enrollment = (cal.month == 11) | ((cal.month == 12) & (cal.dom <= 15))
     enrollment_lift = {"Benefits": 1.30, "Accounts": 1.08, "Escalations": 1.10}
     years = (cal.days - cal.days[0]).days.to_numpy() / 365.25
-    trend = 1.05 ** years
+    trend = 1.05**years
     # business day of the month, for the Import Files deadlines
     open_day = (cal.dow < 5) & ~cal.closed
     month_key = cal.days.year.to_numpy() * 12 + cal.month
@@ -905,8 +1065,9 @@ def _intraday(cal: _Calendar) -> np.ndarray:
 # --- skill groups --------------------------------------------------------------------------------
 
 
-def _assign_groups(cfg: SampleConfig, cal: _Calendar, days: _Days, need: np.ndarray,
-                   email_work: np.ndarray) -> np.ndarray:
+def _assign_groups(
+    cfg: SampleConfig, cal: _Calendar, days: _Days, need: np.ndarray, email_work: np.ndarray
+) -> np.ndarray:
     """Put each working agent-day in one skill group, as a planner matching shifts to the intraday need.
 
     `need` is agents needed per group, day and half-hour (phone, chat); `email_work` is email's
@@ -924,7 +1085,7 @@ def _assign_groups(cfg: SampleConfig, cal: _Calendar, days: _Days, need: np.ndar
     live = [G_PHONE, G_CHAT]
     backlog = 0.0  # expected email work waiting, agent-half-hours (a fluid estimate)
     for d in range(cal.n):
-        rows = order_days[bounds[d]:bounds[d + 1]]
+        rows = order_days[bounds[d] : bounds[d + 1]]
         rows = rows[working[rows]]
         if len(rows) == 0:
             backlog += email_work[d]
@@ -960,8 +1121,9 @@ def _assign_groups(cfg: SampleConfig, cal: _Calendar, days: _Days, need: np.ndar
     return group
 
 
-def _spread(e_key: np.ndarray, e_row: np.ndarray, e_weight: np.ndarray, keys: np.ndarray,
-            rng: np.random.Generator) -> np.ndarray:
+def _spread(
+    e_key: np.ndarray, e_row: np.ndarray, e_weight: np.ndarray, keys: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Agent-day rows for contacts answered in cells `keys`, in proportion to the agents' weights there.
 
     Systematic sampling within each cell (every agent gets the floor or ceiling of its share) with
@@ -988,8 +1150,15 @@ def _spread(e_key: np.ndarray, e_row: np.ndarray, e_weight: np.ndarray, keys: np
     return out
 
 
-def _rebalance(rows: np.ndarray, handle: np.ndarray, keys: np.ndarray, e_key: np.ndarray, e_row: np.ndarray,
-               productive: np.ndarray, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _rebalance(
+    rows: np.ndarray,
+    handle: np.ndarray,
+    keys: np.ndarray,
+    e_key: np.ndarray,
+    e_row: np.ndarray,
+    productive: np.ndarray,
+    factor: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Move contacts off agent-days whose handle time exceeds their productive time (s).
 
     Each moved contact goes to the agent on in the same group and half-hour with the most spare
@@ -1016,7 +1185,7 @@ def _rebalance(rows: np.ndarray, handle: np.ndarray, keys: np.ndarray, e_key: np
         for c in mine[np.argsort(-handle[mine], kind="stable")].tolist():
             if slack[r] >= 0:
                 break
-            cands = er[key_lo[c]:key_hi[c]]
+            cands = er[key_lo[c] : key_hi[c]]
             cands = cands[cands != r]
             if len(cands) == 0:
                 continue
@@ -1033,8 +1202,15 @@ def _rebalance(rows: np.ndarray, handle: np.ndarray, keys: np.ndarray, e_key: np
 # --- queueing -------------------------------------------------------------------------------------
 
 
-def erlang_a_waits(n: np.ndarray, lam: np.ndarray, aht: np.ndarray, patience: np.ndarray, counts: np.ndarray,
-                   rng: np.random.Generator, m_max: int = 160) -> tuple[np.ndarray, np.ndarray]:
+def erlang_a_waits(
+    n: np.ndarray,
+    lam: np.ndarray,
+    aht: np.ndarray,
+    patience: np.ndarray,
+    counts: np.ndarray,
+    rng: np.random.Generator,
+    m_max: int = 160,
+) -> tuple[np.ndarray, np.ndarray]:
     """Each contact's wait (s) and whether it abandoned, in M/M/n+M queues at steady state, per group.
 
     Group g has n[g] agents, arrival rate lam[g] (per s), mean handle aht[g] (s), mean patience
@@ -1133,6 +1309,7 @@ def _planned_occupancy(cfg: SampleConfig) -> float:
     Square-root staffing: n = a + sqrt(a) agents carry a load of a Erlangs at a steady service
     level, so occupancy a/n falls as the team (and its peak load, ~0.27 Erlangs per agent) shrinks.
     """
+
     def occ(agents: int) -> float:
         return 1.0 / (1.0 + 1.0 / np.sqrt(0.27 * agents))
 
@@ -1165,12 +1342,15 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
     prof = _intraday(cal)
     work_day = day_factor * (P_SHARE * P_AHT)[:, None]
     working = (days.productive_s > 0) & ~days.absent & ~days.training
-    mean_factor = (days.productive_s[working].sum() / (days.productive_s[working] / days.factor[working]).sum()
-                   if working.any() else 1.0)
+    mean_factor = (
+        days.productive_s[working].sum() / (days.productive_s[working] / days.factor[working]).sum()
+        if working.any()
+        else 1.0
+    )
     v0 = _planned_occupancy(cfg) * days.productive_s[working].sum() / max(work_day.sum() * mean_factor, 1e-9)
     lam = v0 * (day_factor * P_SHARE[:, None])[:, :, None] * prof  # expected arrivals per half-hour
     # the planners' forecast: what they know of the demand, with a daily forecast error
-    f_err = np.exp(_rng(cfg.seed, 9).normal(0, FORECAST_SD, day_factor.shape) - FORECAST_SD ** 2 / 2)
+    f_err = np.exp(_rng(cfg.seed, 9).normal(0, FORECAST_SD, day_factor.shape) - FORECAST_SD**2 / 2)
     lam_f = v0 * (known_factor * f_err * P_SHARE[:, None])[:, :, None] * prof
     # the planners' need per group and half-hour, in agents, from the forecast: load plus a square-root
     # margin for phone and chat; email's daily workload in agent-half-hours
@@ -1235,15 +1415,21 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
     handled_live = live & (outcome == 0)
     wait[handled_live] += rng.integers(0, 3, handled_live.sum())
     answer_key[handled_live] = gkey[handled_live]
-    staffing = pd.DataFrame({
-        "group": np.array(GROUPS)[lg],
-        "interval_start": cal.days[0] + pd.to_timedelta(((live_cells // SLOTS) % n_days) * 86400
-                                                        + (live_cells % SLOTS) * SLOT_S, unit="s"),
-        "queue": np.array(QUEUES)[P_QUEUE[l_pool]], "agents": agents_on, "staffed": x, "offered": cnt,
-        "erlangs": rate * aht_cell,
-        "abandoned": np.add.reduceat(ab_live.astype(int), np.concatenate([[0], np.cumsum(cnt)[:-1]]))
-        if len(cnt) else cnt,
-    })
+    staffing = pd.DataFrame(
+        {
+            "group": np.array(GROUPS)[lg],
+            "interval_start": cal.days[0]
+            + pd.to_timedelta(((live_cells // SLOTS) % n_days) * 86400 + (live_cells % SLOTS) * SLOT_S, unit="s"),
+            "queue": np.array(QUEUES)[P_QUEUE[l_pool]],
+            "agents": agents_on,
+            "staffed": x,
+            "offered": cnt,
+            "erlangs": rate * aht_cell,
+            "abandoned": np.add.reduceat(ab_live.astype(int), np.concatenate([[0], np.cumsum(cnt)[:-1]]))
+            if len(cnt)
+            else cnt,
+        }
+    )
 
     # email: one FIFO backlog worked by the email group's capacity, half-hour by half-hour
     answer_local = np.where(handled_live, local + np.round(wait), -1).astype(np.int64)
@@ -1253,7 +1439,7 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
     cum = np.cumsum(P_AHT[c_pool[rows]] * noise[rows])
     base_key = G_EMAIL * n_days * SLOTS
     ptr, carry = 0, 0.0
-    for cidx in np.flatnonzero(capacity[base_key:base_key + n_days * SLOTS] > 0):
+    for cidx in np.flatnonzero(capacity[base_key : base_key + n_days * SLOTS] > 0):
         t0_ls = cal.day0_ls + (cidx // SLOTS) * 86400 + (cidx % SLOTS) * SLOT_S
         hi = int(np.searchsorted(arrive, t0_ls + SLOT_S, side="left"))
         if ptr >= hi:
@@ -1303,8 +1489,9 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
     h = P_AHT[h_pool] * days.factor[hr] * noise[handled]
     h = h * np.where(escalated[handled], 1.35, 1.0) * np.where(transferred[handled], 0.6, 1.0)
     handle[handled] = np.round(np.clip(h, np.where(P_CHANNEL[h_pool] == 2, 60, 30), 3 * 3600))
-    moved_rows, moved_handle = _rebalance(agent_row[handled], handle[handled], answer_key[handled], e_key, r_idx,
-                                          days.productive_s, days.factor)
+    moved_rows, moved_handle = _rebalance(
+        agent_row[handled], handle[handled], answer_key[handled], e_key, r_idx, days.productive_s, days.factor
+    )
     agent_row[handled], handle[handled] = moved_rows, moved_handle
     hr = agent_row[handled]
 
@@ -1320,8 +1507,15 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
     survey = rng.random(len(handled)) < np.select([P_CHANNEL[h_pool] == 0, P_CHANNEL[h_pool] == 1], [0.15, 0.22], 0.09)
     w_h = wait[handled]
     long_wait = np.where(P_CHANNEL[h_pool] == 2, w_h > 24 * 3600, w_h > 180)
-    latent = (0.55 + 0.95 * fcr + (qa_h - 87) * 0.04 - 0.55 * long_wait - 0.6 * escalated[handled]
-              - 0.3 * transferred[handled] + rng.normal(0, 1.0, len(handled)))
+    latent = (
+        0.55
+        + 0.95 * fcr
+        + (qa_h - 87) * 0.04
+        - 0.55 * long_wait
+        - 0.6 * escalated[handled]
+        - 0.3 * transferred[handled]
+        + rng.normal(0, 1.0, len(handled))
+    )
     score = np.digitize(latent, [-1.3, -0.6, 0.1, 0.9]) + 1
     csat = pd.array(np.zeros(n_contacts, int), dtype="Int64")
     csat[:] = pd.NA
@@ -1373,30 +1567,35 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
     agent_code = np.full(n_contacts, -1)
     agent_code[handled_rows] = agent_pos[days.person[agent_row[handled_rows]]]
     caller_base = np.concatenate([[0], np.cumsum(callers)[:-1]])
-    caller_names = [f"{cid}-U{k:0{max(3, len(str(int(callers.max()))))}d}"
-                    for cid, n_c in zip(clients["client_id"], callers) for k in range(n_c)]
+    caller_names = [
+        f"{cid}-U{k:0{max(3, len(str(int(callers.max()))))}d}"
+        for cid, n_c in zip(clients["client_id"], callers)
+        for k in range(n_c)
+    ]
     flag = lambda x: pd.array(np.where(handled_rows, x, False)[order], dtype="boolean")  # noqa: E731
     escalated_col, transferred_col = flag(escalated), flag(transferred)
     escalated_col[~handled_rows[order]] = pd.NA
     transferred_col[~handled_rows[order]] = pd.NA
     cat = pd.Categorical.from_codes
-    contacts = pd.DataFrame({
-        "contact_id": _arrow_ids("K", np.arange(1, n_contacts + 1), width),
-        "channel": cat(P_CHANNEL[c_pool][order], categories=["phone", "chat", "email"]),
-        "queue": cat(P_QUEUE[c_pool][order], categories=list(QUEUES)),
-        "client_id": cat(client[order], categories=list(clients["client_id"])),
-        "arrived_at": _tz_series(local[order], cfg.tz),
-        "outcome": cat(outcome[order], categories=["handled", "abandoned", "open"]),
-        "wait_s": pd.array(np.where(outcome == 2, np.nan, np.round(wait))[order], dtype="Int64"),
-        "handle_s": pd.array(handle[order], dtype="Int64"),
-        "agent_id": cat(agent_code[order], categories=list(agents["agent_id"])),
-        "resolved_first_contact": resolved[order],
-        "escalated": escalated_col,
-        "transferred": transferred_col,
-        "csat": csat[order],
-        "reason": cat(reason_codes[order], categories=reason_names),
-        "caller_id": cat((caller_base[client] + caller)[order], categories=caller_names),
-    })
+    contacts = pd.DataFrame(
+        {
+            "contact_id": _arrow_ids("K", np.arange(1, n_contacts + 1), width),
+            "channel": cat(P_CHANNEL[c_pool][order], categories=["phone", "chat", "email"]),
+            "queue": cat(P_QUEUE[c_pool][order], categories=list(QUEUES)),
+            "client_id": cat(client[order], categories=list(clients["client_id"])),
+            "arrived_at": _tz_series(local[order], cfg.tz),
+            "outcome": cat(outcome[order], categories=["handled", "abandoned", "open"]),
+            "wait_s": pd.array(np.where(outcome == 2, np.nan, np.round(wait))[order], dtype="Int64"),
+            "handle_s": pd.array(handle[order], dtype="Int64"),
+            "agent_id": cat(agent_code[order], categories=list(agents["agent_id"])),
+            "resolved_first_contact": resolved[order],
+            "escalated": escalated_col,
+            "transferred": transferred_col,
+            "csat": csat[order],
+            "reason": cat(reason_codes[order], categories=reason_names),
+            "caller_id": cat((caller_base[client] + caller)[order], categories=caller_names),
+        }
+    )
     handle_by_row = np.bincount(agent_row[handled_rows], weights=handle[handled_rows], minlength=len(days.day))
 
     # agent_activity: handled seconds from the contacts; the rest of productive time is available
@@ -1407,17 +1606,19 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
     logged = days.logged_in_s + overtime
     act_rows = np.flatnonzero(np.isin(ros.role[days.person], ("agent", "lead")))
     act_rows = act_rows[np.lexsort((days.person[act_rows], days.day[act_rows]))]
-    activity = pd.DataFrame({
-        "date": (cal.days[0] + pd.to_timedelta(days.day[act_rows], unit="D")).to_numpy(),
-        "agent_id": agent_id_of[days.person[act_rows]],
-        "scheduled_s": days.scheduled_s[act_rows],
-        "logged_in_s": logged[act_rows],
-        "handle_s": handle_by_row[act_rows],
-        "available_s": available[act_rows],
-        **{k: v[act_rows] for k, v in days.aux.items()},
-        "absent_unplanned": pd.array(days.absent[act_rows], dtype="boolean"),
-        "in_adherence_s": days.in_adherence_s[act_rows],
-    })
+    activity = pd.DataFrame(
+        {
+            "date": (cal.days[0] + pd.to_timedelta(days.day[act_rows], unit="D")).to_numpy(),
+            "agent_id": agent_id_of[days.person[act_rows]],
+            "scheduled_s": days.scheduled_s[act_rows],
+            "logged_in_s": logged[act_rows],
+            "handle_s": handle_by_row[act_rows],
+            "available_s": available[act_rows],
+            **{k: v[act_rows] for k, v in days.aux.items()},
+            "absent_unplanned": pd.array(days.absent[act_rows], dtype="boolean"),
+            "in_adherence_s": days.in_adherence_s[act_rows],
+        }
+    )
     # sort agent_activity by date then agent_id
     activity = activity.sort_values(["date", "agent_id"], kind="stable").reset_index(drop=True)
 
@@ -1453,24 +1654,47 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
     critical = rng_qa.random(len(chosen)) < 0.015 + 0.08 * (raw < 78) + 0.03 * (ev_tenure < 90)
     qa_score = np.round(np.clip(raw - critical * rng_qa.uniform(15, 30, len(chosen)), 0, 100), 1)
     ev_order = np.argsort(ev_local, kind="stable")
-    qa = pd.DataFrame({
-        "evaluation_id": [f"E{k + 1:06d}" for k in range(len(chosen))],
-        "agent_id": agent_id_of[ev_agent[ev_order]],
-        "evaluated_at": _tz_series(ev_local[ev_order], cfg.tz),
-        "contact_id": [f"K{k + 1:0{width}d}" for k in contact_no[chosen[ev_order]]],
-        "score": qa_score[ev_order],
-        "critical_error": pd.array(critical[ev_order], dtype="boolean"),
-    })
+    qa = pd.DataFrame(
+        {
+            "evaluation_id": [f"E{k + 1:06d}" for k in range(len(chosen))],
+            "agent_id": agent_id_of[ev_agent[ev_order]],
+            "evaluated_at": _tz_series(ev_local[ev_order], cfg.tz),
+            "contact_id": [f"K{k + 1:0{width}d}" for k in contact_no[chosen[ev_order]]],
+            "score": qa_score[ev_order],
+            "critical_error": pd.array(critical[ev_order], dtype="boolean"),
+        }
+    )
 
-    plan, staffing_iv = _plan_tables(cfg, cal, days, lam_f, counts.reshape(lam.shape), staffed, speed,
-                                     c_pool[handled_rows], ((local - cal.day0_ls) // 86400)[handled_rows],
-                                     handle[handled_rows], mean_factor)
-    tables = {"contacts": contacts, "agents": agents, "agent_activity": activity, "qa_evaluations": qa,
-              "clients": clients, "interval_plan": plan, "interval_staffing": staffing_iv}
+    plan, staffing_iv = _plan_tables(
+        cfg,
+        cal,
+        days,
+        lam_f,
+        counts.reshape(lam.shape),
+        staffed,
+        speed,
+        c_pool[handled_rows],
+        ((local - cal.day0_ls) // 86400)[handled_rows],
+        handle[handled_rows],
+        mean_factor,
+    )
+    tables = {
+        "contacts": contacts,
+        "agents": agents,
+        "agent_activity": activity,
+        "qa_evaluations": qa,
+        "clients": clients,
+        "interval_plan": plan,
+        "interval_staffing": staffing_iv,
+    }
     for name, frame in tables.items():
         tables[name] = frame[TABLES[name].column_names]
-    notes = {"seconds": time.perf_counter() - t0, "overtime_agent_days": int((overtime > 0).sum()),
-             "overtime_s": float(overtime.sum()), "contacts_per_wednesday_base": float(v0)}
+    notes = {
+        "seconds": time.perf_counter() - t0,
+        "overtime_agent_days": int((overtime > 0).sum()),
+        "overtime_s": float(overtime.sum()),
+        "contacts_per_wednesday_base": float(v0),
+    }
     return SampleData(tables=tables, staffing=staffing, notes=notes)
 
 
@@ -1490,9 +1714,19 @@ def _queue_split(group_agents: np.ndarray, group_load: np.ndarray, queue_load: n
     return np.maximum(np.where(group_load > 0, queue_load + beta * np.sqrt(queue_load), group_agents * share), 0.0)
 
 
-def _plan_tables(cfg: SampleConfig, cal: _Calendar, days: _Days, lam_f: np.ndarray, counts: np.ndarray,
-                 staffed: np.ndarray, speed: np.ndarray, h_pool: np.ndarray, h_day: np.ndarray,
-                 h_handle: np.ndarray, mean_factor: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _plan_tables(
+    cfg: SampleConfig,
+    cal: _Calendar,
+    days: _Days,
+    lam_f: np.ndarray,
+    counts: np.ndarray,
+    staffed: np.ndarray,
+    speed: np.ndarray,
+    h_pool: np.ndarray,
+    h_day: np.ndarray,
+    h_handle: np.ndarray,
+    mean_factor: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """interval_plan and interval_staffing for phone and chat, per queue and half-hour (see the module doc).
 
     Plan: the forecast (`lam_f`, which knows no day noise, incidents or the surge), each queue's AHT over
@@ -1548,8 +1782,9 @@ def _plan_tables(cfg: SampleConfig, cal: _Calendar, days: _Days, lam_f: np.ndarr
         for _ in range(12):
             mid = (lo + hi) / 2
             n_q = _queue_split(g_load_f[busy] + mid * np.sqrt(g_load_f[busy]), g_load_f[busy], q_load_f[:, busy])
-            sl = erlang_a_service_level(n_q.ravel(), w.ravel(), aht_b.ravel(), float(SLOT_S), answer,
-                                        float(G_PATIENCE[g])).reshape(w.shape)
+            sl = erlang_a_service_level(
+                n_q.ravel(), w.ravel(), aht_b.ravel(), float(SLOT_S), answer, float(G_PATIENCE[g])
+            ).reshape(w.shape)
             ok = (sl * w).sum(axis=0) >= 0.8 * w.sum(axis=0)
             hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
         need = np.zeros(g_load_f.shape)
@@ -1575,12 +1810,14 @@ def _plan_tables(cfg: SampleConfig, cal: _Calendar, days: _Days, lam_f: np.ndarr
         s_idx = np.concatenate([r[2] for r in rows])
         local = cal.day0_ls + d_idx.astype(np.int64) * 86400 + s_idx.astype(np.int64) * SLOT_S
         order = np.lexsort((P_QUEUE[pool], P_CHANNEL[pool], local))
-        out = pd.DataFrame({
-            "interval_start": _tz_series(local[order], cfg.tz),
-            "interval_minutes": pd.array(np.full(len(order), SLOT_S // 60), dtype="Int64"),
-            "channel": pd.Categorical.from_codes(P_CHANNEL[pool][order], categories=["phone", "chat", "email"]),
-            "queue": pd.Categorical.from_codes(P_QUEUE[pool][order], categories=list(QUEUES)),
-        })
+        out = pd.DataFrame(
+            {
+                "interval_start": _tz_series(local[order], cfg.tz),
+                "interval_minutes": pd.array(np.full(len(order), SLOT_S // 60), dtype="Int64"),
+                "channel": pd.Categorical.from_codes(P_CHANNEL[pool][order], categories=["phone", "chat", "email"]),
+                "queue": pd.Categorical.from_codes(P_QUEUE[pool][order], categories=list(QUEUES)),
+            }
+        )
         for j, name in enumerate(cols):
             out[name] = np.round(np.concatenate([r[3 + j] for r in rows])[order], 3)
         return out
@@ -1612,8 +1849,9 @@ def _format_timestamps(wall_s: np.ndarray, offset_s: np.ndarray):
     time_tab = np.frombuffer(clock.encode("ascii"), np.uint8).reshape(-1, 8)
     offsets, inv = np.unique(offset_s, return_inverse=True)
     off_text = "".join(f"{'-' if o < 0 else '+'}{abs(o) // 3600:02d}:{abs(o) % 3600 // 60:02d}" for o in offsets)
-    off_tab = (np.frombuffer(off_text.encode("ascii"), np.uint8).reshape(-1, 6) if len(offsets)
-               else np.zeros((0, 6), np.uint8))
+    off_tab = (
+        np.frombuffer(off_text.encode("ascii"), np.uint8).reshape(-1, 6) if len(offsets) else np.zeros((0, 6), np.uint8)
+    )
     out = np.concatenate([date_tab[days - first], time_tab[wall_s - days * 86400], off_tab[inv.ravel()]], axis=1)
     binary = pa.FixedSizeBinaryArray.from_buffers(pa.binary(25), n, [None, pa.py_buffer(np.ascontiguousarray(out))])
     return binary.cast(pa.binary()).cast(pa.string())
@@ -1672,12 +1910,19 @@ def write_sample(data: SampleData, out: str | os.PathLike) -> dict[str, int]:
     return rows
 
 
-def sample_data(out: str | os.PathLike, seed: int = 42, start: str | None = None, months: int = 24,
-                agents: int = 150, clients: int = 40) -> tuple[dict[str, int], float]:
+def sample_data(
+    out: str | os.PathLike,
+    seed: int = 42,
+    start: str | None = None,
+    months: int = 24,
+    agents: int = 150,
+    clients: int = 40,
+) -> tuple[dict[str, int], float]:
     """Generate the sample operation and write it to `out`: (rows per table, seconds taken)."""
     t0 = time.perf_counter()
-    cfg = SampleConfig(start=start or default_start(months=months), seed=seed, months=months, agents=agents,
-                       clients=clients)
+    cfg = SampleConfig(
+        start=start or default_start(months=months), seed=seed, months=months, agents=agents, clients=clients
+    )
     cfg.check()
     data = generate_sample(cfg)
     try:
@@ -1697,8 +1942,9 @@ def uses_default_sample(params: Mapping[str, Any], data: str | None) -> bool:
     return data is None and str(params.get("data", DEFAULT_DATA)) == DEFAULT_DATA
 
 
-def ensure_sample_at(location: str | os.PathLike, log: TextIO | None = None, who: str = "reportlib",
-                     **sample_options: Any) -> bool:
+def ensure_sample_at(
+    location: str | os.PathLike, log: TextIO | None = None, who: str = "reportlib", **sample_options: Any
+) -> bool:
     """Create the sample operation at `location` when it is absent; True when it was created.
 
     sample_options go to sample.sample_data (months, agents, clients, start, seed; its defaults otherwise).
@@ -1710,8 +1956,12 @@ def ensure_sample_at(location: str | os.PathLike, log: TextIO | None = None, who
     if target.exists():
         return False
     log = log or sys.stderr
-    print(f"{who}: no data at {target}; creating the sample operation there "
-          f"(as `reportlib sample-data --out {target}` would, about a minute) ...", file=log, flush=True)
+    print(
+        f"{who}: no data at {target}; creating the sample operation there "
+        f"(as `reportlib sample-data --out {target}` would, about a minute) ...",
+        file=log,
+        flush=True,
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
@@ -1728,8 +1978,9 @@ def ensure_sample_at(location: str | os.PathLike, log: TextIO | None = None, who
     return True
 
 
-def ensure_default_data(params: Mapping[str, Any], data: str | None = None, log: TextIO | None = None,
-                        who: str = "reportlib") -> bool:
+def ensure_default_data(
+    params: Mapping[str, Any], data: str | None = None, log: TextIO | None = None, who: str = "reportlib"
+) -> bool:
     """Create the default sample when no data source was given and it does not exist yet (like `run`)."""
     if not uses_default_sample(params, data):
         return False

@@ -15,7 +15,8 @@ FCFS with abandonment, and about two orders of magnitude faster than a general e
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,8 +65,9 @@ def _sampler(spec: Any, mean_s: float | None, cv: float, what: str) -> Sampler |
     return empirical_sampler(spec)
 
 
-def _draws(rng: np.random.Generator, lam: float, handle: Sampler, patience: Sampler | None,
-           size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _draws(
+    rng: np.random.Generator, lam: float, handle: Sampler, patience: Sampler | None, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arrival times, handle times and patience times for `size` = (replications, callers)."""
     arrivals = np.cumsum(rng.exponential(1.0 / lam, size), axis=1)
     service = np.asarray(handle(rng, size), dtype=float)
@@ -73,8 +75,9 @@ def _draws(rng: np.random.Generator, lam: float, handle: Sampler, patience: Samp
     return arrivals, service, pat
 
 
-def _run_numpy(arrivals: np.ndarray, service: np.ndarray, patience: np.ndarray,
-               free0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _run_numpy(
+    arrivals: np.ndarray, service: np.ndarray, patience: np.ndarray, free0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Offered waits and served flags for every caller, all replications stepped together (FCFS recursion).
 
     free0: (replications, agents) time at which each agent is first free.
@@ -101,8 +104,9 @@ def _run_numpy(arrivals: np.ndarray, service: np.ndarray, patience: np.ndarray,
     return offered.T, served.T
 
 
-def _run_simpy(arrivals: np.ndarray, service: np.ndarray, patience: np.ndarray,
-               free0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _run_simpy(
+    arrivals: np.ndarray, service: np.ndarray, patience: np.ndarray, free0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The same model as an event simulation in simpy (one replication after another)."""
     import simpy
 
@@ -149,11 +153,24 @@ def _run_simpy(arrivals: np.ndarray, service: np.ndarray, patience: np.ndarray,
     return offered, served
 
 
-def simulate_queue(calls: float, aht_s: float, interval_s: float, agents: int, answer_s: float,
-                   patience_s: float | None = None, *, handle: Any = "exponential", handle_cv: float = 1.0,
-                   patience: Any = "exponential", replications: int = 100, callers: int = 5_000,
-                   warmup: int = 1_000, seed: int = 0, confidence: float = 0.95,
-                   engine: str = "numpy") -> pd.DataFrame:
+def simulate_queue(
+    calls: float,
+    aht_s: float,
+    interval_s: float,
+    agents: int,
+    answer_s: float,
+    patience_s: float | None = None,
+    *,
+    handle: Any = "exponential",
+    handle_cv: float = 1.0,
+    patience: Any = "exponential",
+    replications: int = 100,
+    callers: int = 5_000,
+    warmup: int = 1_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    engine: str = "numpy",
+) -> pd.DataFrame:
     """Simulate one interval's queue in steady state; figures with confidence intervals.
 
     calls per interval_s seconds (Poisson), aht_s mean handle time (s), `agents` agents, answer_s the
@@ -204,8 +221,7 @@ def simulate_queue(calls: float, aht_s: float, interval_s: float, agents: int, a
     span = arr[:, -1] - arr[:, 0] if arr.shape[1] > 1 else np.full(arr.shape[0], np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         occupancy = np.where(srv, svc, 0.0).sum(axis=1) / (int(agents) * span)
-    per_rep = {"service_level": within, "abandon_rate": abandon, "asa_s": asa, "p_wait": p_wait,
-               "occupancy": occupancy}
+    per_rep = {"service_level": within, "abandon_rate": abandon, "asa_s": asa, "p_wait": p_wait, "occupancy": occupancy}
     tq = stats.t.ppf(0.5 + confidence / 2.0, replications - 1)
     rows = []
     for key in METRICS:
@@ -214,15 +230,36 @@ def simulate_queue(calls: float, aht_s: float, interval_s: float, agents: int, a
         half = float(tq * np.std(v, ddof=1) / np.sqrt(v.size))
         rows.append({"figure": key, "estimate": mean, "ci_low": mean - half, "ci_high": mean + half})
     out = pd.DataFrame(rows).set_index("figure")
-    out.attrs.update({"replications": int(replications), "callers": int(callers), "warmup": int(warmup),
-                      "confidence": confidence, "engine": engine, "seed": seed})
+    out.attrs.update(
+        {
+            "replications": int(replications),
+            "callers": int(callers),
+            "warmup": int(warmup),
+            "confidence": confidence,
+            "engine": engine,
+            "seed": seed,
+        }
+    )
     return out
 
 
-def model_comparison(calls: float, aht_s: float, interval_s: float, agents: int, answer_s: float,
-                     patience_s: float | None, *, handle: Any = "lognormal", handle_cv: float = 1.0,
-                     patience: Any = "exponential", replications: int = 100, callers: int = 5_000,
-                     warmup: int = 1_000, seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
+def model_comparison(
+    calls: float,
+    aht_s: float,
+    interval_s: float,
+    agents: int,
+    answer_s: float,
+    patience_s: float | None,
+    *,
+    handle: Any = "lognormal",
+    handle_cv: float = 1.0,
+    patience: Any = "exponential",
+    replications: int = 100,
+    callers: int = 5_000,
+    warmup: int = 1_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """Erlang C, Erlang A and a simulation of the same interval side by side, to show how far each model is.
 
     The simulation uses the given handle-time and patience distributions (default: lognormal handle
@@ -232,17 +269,37 @@ def model_comparison(calls: float, aht_s: float, interval_s: float, agents: int,
     """
     from reportlib.planning.staffing import erlang_a_metrics, erlang_c_metrics
 
-    simulated = simulate_queue(calls, aht_s, interval_s, agents, answer_s, patience_s, handle=handle,
-                               handle_cv=handle_cv, patience=patience, replications=replications,
-                               callers=callers, warmup=warmup, seed=seed, confidence=confidence)
+    simulated = simulate_queue(
+        calls,
+        aht_s,
+        interval_s,
+        agents,
+        answer_s,
+        patience_s,
+        handle=handle,
+        handle_cv=handle_cv,
+        patience=patience,
+        replications=replications,
+        callers=callers,
+        warmup=warmup,
+        seed=seed,
+        confidence=confidence,
+    )
     ec = erlang_c_metrics(agents, calls, aht_s, interval_s, answer_s)
     ec["abandon_rate"] = 0.0
     if patience_s is not None and np.isfinite(patience_s):
         ea = erlang_a_metrics(agents, calls, aht_s, interval_s, answer_s, patience_s)
     else:
         ea = {k: np.nan for k in METRICS}
-    out = pd.DataFrame({"erlang_c": [float(ec[k]) for k in METRICS], "erlang_a": [float(ea[k]) for k in METRICS],
-                        "simulation": simulated["estimate"].to_numpy(), "ci_low": simulated["ci_low"].to_numpy(),
-                        "ci_high": simulated["ci_high"].to_numpy()}, index=pd.Index(METRICS, name="figure"))
+    out = pd.DataFrame(
+        {
+            "erlang_c": [float(ec[k]) for k in METRICS],
+            "erlang_a": [float(ea[k]) for k in METRICS],
+            "simulation": simulated["estimate"].to_numpy(),
+            "ci_low": simulated["ci_low"].to_numpy(),
+            "ci_high": simulated["ci_high"].to_numpy(),
+        },
+        index=pd.Index(METRICS, name="figure"),
+    )
     out.attrs.update(simulated.attrs)
     return out

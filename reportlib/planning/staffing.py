@@ -40,7 +40,8 @@ written here on top of scipy's special functions; nothing below re-implements a 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -202,8 +203,9 @@ def _erlang_c(n: np.ndarray, a: np.ndarray) -> np.ndarray:
     return out
 
 
-def erlang_c_metrics(agents: ArrayLike, calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike,
-                     answer_s: ArrayLike) -> dict[str, Any]:
+def erlang_c_metrics(
+    agents: ArrayLike, calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike, answer_s: ArrayLike
+) -> dict[str, Any]:
     """Erlang C (M/M/n) figures for given agents: p_wait, service_level within answer_s, asa_s, occupancy.
 
     service_level = P(wait <= answer_s) (share 0..1); asa_s = mean wait of all callers (seconds;
@@ -239,8 +241,7 @@ def _erlang_c_metrics(n, load, aht, answer) -> dict[str, np.ndarray]:
     sl = np.where(busy, sl, 1.0)
     asa = np.where(busy, asa, 0.0)
     occ = np.where(busy, occ, 0.0)
-    return {"p_wait": pw, "service_level": sl, "asa_s": asa, "occupancy": occ,
-            "abandon_rate": np.full(n.shape, np.nan)}
+    return {"p_wait": pw, "service_level": sl, "asa_s": asa, "occupancy": occ, "abandon_rate": np.full(n.shape, np.nan)}
 
 
 def _erlang_c_sl(n: np.ndarray, load: np.ndarray, aht: np.ndarray, answer: np.ndarray) -> np.ndarray:
@@ -253,8 +254,14 @@ def _erlang_c_sl(n: np.ndarray, load: np.ndarray, aht: np.ndarray, answer: np.nd
 # --- Erlang A --------------------------------------------------------------------------------------
 
 
-def erlang_a_metrics(agents: ArrayLike, calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike,
-                     answer_s: ArrayLike, patience_s: ArrayLike) -> dict[str, Any]:
+def erlang_a_metrics(
+    agents: ArrayLike,
+    calls: ArrayLike,
+    aht_s: ArrayLike,
+    interval_s: ArrayLike,
+    answer_s: ArrayLike,
+    patience_s: ArrayLike,
+) -> dict[str, Any]:
     """Erlang A (M/M/n+M) figures for given agents, exponential patience with mean patience_s seconds.
 
     p_wait: share of arrivals that wait; abandon_rate: share of arrivals that hang up;
@@ -290,8 +297,7 @@ def _erlang_a_core(n, load, aht, answer, patience, need_asa: bool = True) -> dic
     within_w = np.clip(within_w, 0.0, served_w)
     p_ab = p_wait * (1.0 - served_w)
     sl = (1.0 - p_wait) + p_wait * within_w
-    out = {"p_wait": p_wait, "service_level": sl, "abandon_rate": p_ab,
-           "occupancy": load * (1.0 - p_ab) / n}
+    out = {"p_wait": p_wait, "service_level": sl, "abandon_rate": p_ab, "occupancy": load * (1.0 - p_ab) / n}
     if need_asa:
         b = a + 1.0
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -307,11 +313,19 @@ def _erlang_a_core(n, load, aht, answer, patience, need_asa: bool = True) -> dic
 
 def _erlang_a_metrics(n, load, aht, answer, patience) -> dict[str, np.ndarray]:
     size = n.shape
-    out = {k: np.full(size, np.nan) for k in
-           ("p_wait", "service_level", "abandon_rate", "occupancy", "asa_s", "sl_answered", "wait_abandoned_s")}
+    out = {
+        k: np.full(size, np.nan)
+        for k in ("p_wait", "service_level", "abandon_rate", "occupancy", "asa_s", "sl_answered", "wait_abandoned_s")
+    }
     idle = load <= 0
-    for k, v in {"p_wait": 0.0, "service_level": 1.0, "abandon_rate": 0.0, "occupancy": 0.0, "asa_s": 0.0,
-                 "sl_answered": 1.0}.items():
+    for k, v in {
+        "p_wait": 0.0,
+        "service_level": 1.0,
+        "abandon_rate": 0.0,
+        "occupancy": 0.0,
+        "asa_s": 0.0,
+        "sl_answered": 1.0,
+    }.items():
         out[k][idle] = v
     nobody = (~idle) & (n <= 0)  # calls but no agents: everyone abandons
     for k, v in {"p_wait": 1.0, "service_level": 0.0, "abandon_rate": 1.0, "occupancy": 0.0}.items():
@@ -332,8 +346,14 @@ def _erlang_a_metrics(n, load, aht, answer, patience) -> dict[str, np.ndarray]:
     return out
 
 
-def erlang_a_service_level(agents: ArrayLike, calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike,
-                           answer_s: ArrayLike, patience_s: ArrayLike) -> Any:
+def erlang_a_service_level(
+    agents: ArrayLike,
+    calls: ArrayLike,
+    aht_s: ArrayLike,
+    interval_s: ArrayLike,
+    answer_s: ArrayLike,
+    patience_s: ArrayLike,
+) -> Any:
     """Erlang A service level only (share 0..1 of ALL arrivals answered within answer_s), the lean path.
 
     The same figure as ``erlang_a_metrics(...)["service_level"]`` without the ASA, for models evaluated
@@ -354,8 +374,15 @@ def erlang_a_service_level(agents: ArrayLike, calls: ArrayLike, aht_s: ArrayLike
     return _shape_out(out, shape, index, scalar)
 
 
-def queue_metrics(agents: ArrayLike, calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike,
-                  answer_s: ArrayLike, model: str = "erlang_c", patience_s: ArrayLike | None = None) -> dict[str, Any]:
+def queue_metrics(
+    agents: ArrayLike,
+    calls: ArrayLike,
+    aht_s: ArrayLike,
+    interval_s: ArrayLike,
+    answer_s: ArrayLike,
+    model: str = "erlang_c",
+    patience_s: ArrayLike | None = None,
+) -> dict[str, Any]:
     """p_wait, service_level, asa_s, occupancy, abandon_rate for given agents under `model` (see the two models)."""
     model = _check_model(model, patience_s)
     if model == "erlang_c":
@@ -370,8 +397,10 @@ def _check_model(model: str, patience_s: ArrayLike | None) -> str:
     if model not in MODELS:
         raise UsageError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     if model == "erlang_a" and patience_s is None:
-        raise UsageError("model erlang_a needs patience_s (mean caller patience, seconds); "
-                         "estimate it with staffing.estimate_patience")
+        raise UsageError(
+            "model erlang_a needs patience_s (mean caller patience, seconds); "
+            "estimate it with staffing.estimate_patience"
+        )
     return model
 
 
@@ -437,8 +466,9 @@ def _sl_search_erlang_c(load: np.ndarray, aht: np.ndarray, answer: np.ndarray, t
     raise UsageError("required agents: the search did not converge (target service level too close to 1?)")
 
 
-def _smallest_passing(passes: Callable[[np.ndarray, np.ndarray], np.ndarray], start: np.ndarray,
-                      floor: np.ndarray) -> np.ndarray:
+def _smallest_passing(
+    passes: Callable[[np.ndarray, np.ndarray], np.ndarray], start: np.ndarray, floor: np.ndarray
+) -> np.ndarray:
     """Smallest integer n >= floor with passes(n, idx) True, for predicates monotone in n (vectorized).
 
     Galloping from `start` (steps 1, 2, 4, ... up or down) until the answer is bracketed, then
@@ -465,8 +495,9 @@ def _smallest_passing(passes: Callable[[np.ndarray, np.ndarray], np.ndarray], st
     raise UsageError("required agents: the search did not converge (target too close to 1?)")
 
 
-def _load_thresholds(margin: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], k: np.ndarray,
-                     rows: np.ndarray) -> np.ndarray:
+def _load_thresholds(
+    margin: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], k: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
     """Largest load (Erlangs) that k agents carry with margin(k, load, rows) >= 0, to 1e-11 relative.
 
     Relies on every staffing figure getting worse as load grows with agents fixed (the margin falls).
@@ -525,8 +556,13 @@ def _group_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:
     return codes, groups
 
 
-def _solve_grouped(margin: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], load: np.ndarray,
-                   codes: np.ndarray, groups: int, floor: float) -> np.ndarray:
+def _solve_grouped(
+    margin: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    load: np.ndarray,
+    codes: np.ndarray,
+    groups: int,
+    floor: float,
+) -> np.ndarray:
     """Smallest agents >= floor with margin >= 0, per element, via per-group tables of the largest load k agents carry.
 
     For intervals sharing their parameters (AHT, answer time, patience, target, caps: the usual plan
@@ -534,6 +570,7 @@ def _solve_grouped(margin: Callable[[np.ndarray, np.ndarray, np.ndarray], np.nda
     binary search (np.searchsorted) per interval. Loads within 1e-9 of a table entry are decided
     directly, so the result equals the per-interval search.
     """
+
     def passes(n, a, rows):
         return margin(n, a, rows) >= 0
 
@@ -543,11 +580,12 @@ def _solve_grouped(margin: Callable[[np.ndarray, np.ndarray, np.ndarray], np.nda
     else:
         order = np.argsort(codes.astype(np.int16) if groups < 2**15 else codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(groups + 1))
-        members = [order[bounds[g]:bounds[g + 1]] for g in range(groups)]
+        members = [order[bounds[g] : bounds[g + 1]] for g in range(groups)]
     rep = np.array([m[0] for m in members])  # one element per group supplies the parameters
     max_load = np.array([load[m].max() for m in members])
-    k_max = _smallest_passing(lambda n, j: passes(n, max_load[j], rep[j]), np.ceil(max_load) + 1.0,
-                              np.full(groups, float(floor)))
+    k_max = _smallest_passing(
+        lambda n, j: passes(n, max_load[j], rep[j]), np.ceil(max_load) + 1.0, np.full(groups, float(floor))
+    )
     counts = (k_max - floor + 1).astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     prob_group = np.repeat(np.arange(groups), counts)
@@ -556,26 +594,37 @@ def _solve_grouped(margin: Callable[[np.ndarray, np.ndarray, np.ndarray], np.nda
     agents = np.empty(load.size)
     near = []
     for g, sel in enumerate(members):
-        table = np.maximum.accumulate(thresholds[offsets[g]:offsets[g + 1]])
+        table = np.maximum.accumulate(thresholds[offsets[g] : offsets[g + 1]])
         a = load[sel]
         pos = np.searchsorted(table, a, side="left")
         agents[sel] = pos + floor
         # Exactness at table entries: loads within 1e-9 (relative) of an entry are decided directly.
         close = np.searchsorted(table * (1.0 - 1e-9), a, side="left") != np.searchsorted(
-            table * (1.0 + 1e-9), a, side="left")
+            table * (1.0 + 1e-9), a, side="left"
+        )
         if close.any():
             near.append(sel[close])
     if near:
         fix = np.concatenate(near)
-        agents[fix] = _smallest_passing(lambda n, j: passes(n, load[fix[j]], fix[j]), agents[fix],
-                                        np.full(fix.size, float(floor)))
+        agents[fix] = _smallest_passing(
+            lambda n, j: passes(n, load[fix[j]], fix[j]), agents[fix], np.full(fix.size, float(floor))
+        )
     return agents
 
 
-def required_agents(calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike, target_sl: ArrayLike,
-                    answer_s: ArrayLike, model: str = "erlang_c", patience_s: ArrayLike | None = None,
-                    max_occupancy: ArrayLike | None = None, max_abandon: ArrayLike | None = None,
-                    fractional: bool = False, method: str = "auto") -> Any:
+def required_agents(
+    calls: ArrayLike,
+    aht_s: ArrayLike,
+    interval_s: ArrayLike,
+    target_sl: ArrayLike,
+    answer_s: ArrayLike,
+    model: str = "erlang_c",
+    patience_s: ArrayLike | None = None,
+    max_occupancy: ArrayLike | None = None,
+    max_abandon: ArrayLike | None = None,
+    fractional: bool = False,
+    method: str = "auto",
+) -> Any:
     """Fewest productive agents per interval meeting the service-level target (and optional caps).
 
     calls per interval, aht_s and answer_s in seconds, interval_s the interval length in seconds,
@@ -596,10 +645,16 @@ def required_agents(calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike, t
         raise UsageError("max_abandon needs model='erlang_a' (Erlang C has no abandonment)")
     if method not in ("auto", "interval", "table"):
         raise UsageError(f"method must be auto, interval or table, got {method!r}")
-    values = [calls, aht_s, interval_s, target_sl, answer_s,
-              np.inf if patience_s is None or model == "erlang_c" else patience_s,
-              1.0 if max_occupancy is None else max_occupancy,
-              1.0 if max_abandon is None else max_abandon]
+    values = [
+        calls,
+        aht_s,
+        interval_s,
+        target_sl,
+        answer_s,
+        np.inf if patience_s is None or model == "erlang_c" else patience_s,
+        1.0 if max_occupancy is None else max_occupancy,
+        1.0 if max_abandon is None else max_abandon,
+    ]
     (c, h, t, g, ans, pat, occ, ab), shape, index, scalar = _broadcast(*values)
     if c.size == 0:
         return _shape_out(np.zeros(0, dtype=float if fractional else np.int64), shape, index, scalar)
@@ -625,8 +680,10 @@ def required_agents(calls: ArrayLike, aht_s: ArrayLike, interval_s: ArrayLike, t
         result = np.zeros(c.size, dtype=out_dtype)
         if busy.any():
             nb = int(np.count_nonzero(busy))
-            pick = [hb if x is h else (np.broadcast_to(x[0], (nb,)) if x.strides == (0,) else x[busy])
-                    for x in (c, h, t, g, ans, pat, occ, ab)]
+            pick = [
+                hb if x is h else (np.broadcast_to(x[0], (nb,)) if x.strides == (0,) else x[busy])
+                for x in (c, h, t, g, ans, pat, occ, ab)
+            ]
             cb, hb, tb = pick[:3]
             n_int, n_frac = _required_busy(cb * hb / tb, hb, *pick[3:], *caps, fractional, method)  # type: ignore[call-arg]
             result[busy] = n_frac if fractional else n_int
@@ -753,19 +810,30 @@ def _required_busy(load, aht, target, answer, patience, max_occ, max_ab, cap_occ
     return n_int, n_frac
 
 
-def staffing_summary(calls: float, aht_s: float, interval_s: float, target_sl: float, answer_s: float,
-                     model: str = "erlang_c", patience_s: float | None = None, shrinkage: float | None = None,
-                     max_occupancy: float | None = None, max_abandon: float | None = None) -> dict[str, Any]:
+def staffing_summary(
+    calls: float,
+    aht_s: float,
+    interval_s: float,
+    target_sl: float,
+    answer_s: float,
+    model: str = "erlang_c",
+    patience_s: float | None = None,
+    shrinkage: float | None = None,
+    max_occupancy: float | None = None,
+    max_abandon: float | None = None,
+) -> dict[str, Any]:
     """One interval: required agents and the figures they achieve, FTE with shrinkage, and the inputs echoed.
 
     Keys: agents, agents_fractional, load_erlangs, service_level, asa_s, occupancy, p_wait,
     abandon_rate (None for Erlang C), fte = agents / (1 - shrinkage) and scheduled_agents = ceil(fte)
     (None without shrinkage), then the inputs.
     """
-    agents = required_agents(calls, aht_s, interval_s, target_sl, answer_s, model, patience_s,
-                             max_occupancy, max_abandon)
-    agents_frac = required_agents(calls, aht_s, interval_s, target_sl, answer_s, model, patience_s,
-                                  max_occupancy, max_abandon, fractional=True)
+    agents = required_agents(
+        calls, aht_s, interval_s, target_sl, answer_s, model, patience_s, max_occupancy, max_abandon
+    )
+    agents_frac = required_agents(
+        calls, aht_s, interval_s, target_sl, answer_s, model, patience_s, max_occupancy, max_abandon, fractional=True
+    )
     m = queue_metrics(agents, calls, aht_s, interval_s, answer_s, model, patience_s)
     fte = None if shrinkage is None else scheduled_fte(agents, shrinkage)
     out: dict[str, Any] = {
@@ -793,10 +861,19 @@ def staffing_summary(calls: float, aht_s: float, interval_s: float, target_sl: f
     return out
 
 
-def staff_intervals(frame: pd.DataFrame, target_sl: ArrayLike, answer_s: ArrayLike, model: str = "erlang_c",
-                    patience_s: ArrayLike | None = None, max_occupancy: ArrayLike | None = None,
-                    max_abandon: ArrayLike | None = None, calls_col: str = "calls", aht_col: str = "aht_s",
-                    interval_min_col: str = "interval_minutes", fractional: bool = False) -> pd.DataFrame:
+def staff_intervals(
+    frame: pd.DataFrame,
+    target_sl: ArrayLike,
+    answer_s: ArrayLike,
+    model: str = "erlang_c",
+    patience_s: ArrayLike | None = None,
+    max_occupancy: ArrayLike | None = None,
+    max_abandon: ArrayLike | None = None,
+    calls_col: str = "calls",
+    aht_col: str = "aht_s",
+    interval_min_col: str = "interval_minutes",
+    fractional: bool = False,
+) -> pd.DataFrame:
     """A copy of an interval plan (calls, AHT s, interval minutes per row) with agents and their figures added.
 
     Adds load_erlangs, agents (or fractional agents), service_level, asa_s, occupancy, p_wait,
@@ -809,13 +886,29 @@ def staff_intervals(frame: pd.DataFrame, target_sl: ArrayLike, answer_s: ArrayLi
     calls = out[calls_col].astype(float)
     aht = out[aht_col].astype(float)
     interval_s = out[interval_min_col].astype(float) * 60.0
-    agents = required_agents(calls, aht, interval_s, target_sl, answer_s, model, patience_s, max_occupancy,
-                             max_abandon, fractional=fractional)
+    agents = required_agents(
+        calls,
+        aht,
+        interval_s,
+        target_sl,
+        answer_s,
+        model,
+        patience_s,
+        max_occupancy,
+        max_abandon,
+        fractional=fractional,
+    )
     out["load_erlangs"] = offered_load(calls, aht, interval_s)
     out["agents"] = agents
-    m = queue_metrics(np.ceil(np.asarray(agents, dtype=float)), calls.to_numpy(), aht.to_numpy(),
-                      interval_s.to_numpy(), answer_s, model,
-                      None if patience_s is None else np.asarray(patience_s, dtype=float))
+    m = queue_metrics(
+        np.ceil(np.asarray(agents, dtype=float)),
+        calls.to_numpy(),
+        aht.to_numpy(),
+        interval_s.to_numpy(),
+        answer_s,
+        model,
+        None if patience_s is None else np.asarray(patience_s, dtype=float),
+    )
     for key in ("service_level", "asa_s", "occupancy", "p_wait", "abandon_rate"):
         out[key] = np.asarray(m[key], dtype=float)
     return out
@@ -839,9 +932,14 @@ def estimate_patience(abandoned: ArrayLike, total_wait_s: ArrayLike) -> Any:
     return _shape_out(out, shape, index, scalar)
 
 
-def patience_by_group(frame: pd.DataFrame, by: Sequence[str] = ("queue",), freq: str | None = None,
-                      time_col: str = "interval_start", abandoned_col: str = "abandoned",
-                      wait_col: str = "wait_s_total") -> pd.DataFrame:
+def patience_by_group(
+    frame: pd.DataFrame,
+    by: Sequence[str] = ("queue",),
+    freq: str | None = None,
+    time_col: str = "interval_start",
+    abandoned_col: str = "abandoned",
+    wait_col: str = "wait_s_total",
+) -> pd.DataFrame:
     """Patience (seconds) by group and period from counts of abandons and total wait of all callers.
 
     `frame` has one row per interval (or contact aggregate) with `abandoned` and `wait_s_total` (the
@@ -864,8 +962,11 @@ def patience_by_group(frame: pd.DataFrame, by: Sequence[str] = ("queue",), freq:
     else:
         agg = work.groupby(keys, dropna=False, observed=True)[[abandoned_col, wait_col]].sum().reset_index()
     agg = agg.rename(columns={abandoned_col: "abandoned", wait_col: "wait_s_total"})
-    agg["patience_s"] = estimate_patience(agg["abandoned"].astype(float), agg["wait_s_total"].astype(float)).to_numpy() \
-        if len(agg) else np.array([], dtype=float)
+    agg["patience_s"] = (
+        estimate_patience(agg["abandoned"].astype(float), agg["wait_s_total"].astype(float)).to_numpy()
+        if len(agg)
+        else np.array([], dtype=float)
+    )
     return agg
 
 
@@ -880,8 +981,14 @@ def workload_fte(volume: ArrayLike, handle_s: ArrayLike, productive_hours: Array
     return _shape_out(v * hs / 3600.0 / ph, shape, index, scalar)
 
 
-def deferred_agents(volume: ArrayLike, handle_s: float, response_h: float, bucket_h: float = 1.0,
-                    backlog: float = 0.0, cyclic: bool = True) -> float:
+def deferred_agents(
+    volume: ArrayLike,
+    handle_s: float,
+    response_h: float,
+    bucket_h: float = 1.0,
+    backlog: float = 0.0,
+    cyclic: bool = True,
+) -> float:
     """Agents (constant, in business time) needed so that every item gets its response within response_h.
 
     volume: items arriving in consecutive business-time buckets of bucket_h hours (business hours
@@ -935,8 +1042,14 @@ def scheduled_fte(agents: ArrayLike, shrinkage: ArrayLike) -> Any:
     return _shape_out(n / (1.0 - s), shape, index, scalar)
 
 
-def plan_hours(plan: pd.DataFrame, shrinkage: float = 0.0, interval_minutes: float | None = None,
-               hours_per_fte_week: float = 40.0, agents_col: str = "agents", by: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
+def plan_hours(
+    plan: pd.DataFrame,
+    shrinkage: float = 0.0,
+    interval_minutes: float | None = None,
+    hours_per_fte_week: float = 40.0,
+    agents_col: str = "agents",
+    by: Iterable[str] = (),
+) -> dict[str, pd.DataFrame]:
     """Agent-hours and FTE per day and per week (weeks start Monday) from an interval plan.
 
     plan: one row per interval with `interval_start` and `agents` (and `interval_minutes`, unless
@@ -983,6 +1096,7 @@ def service_targets(capacity: Mapping[str, Any] | None) -> dict[str, dict[str, f
         try:
             out[ch] = {k: float(merged[k]) for k in ("target_sl", "answer_s")}
         except (KeyError, TypeError, ValueError):
-            raise UsageError(f"capacity.service_targets.{ch} needs target_sl (a share) and answer_s (seconds), "
-                             f"got {given.get(ch)!r}") from None
+            raise UsageError(
+                f"capacity.service_targets.{ch} needs target_sl (a share) and answer_s (seconds), got {given.get(ch)!r}"
+            ) from None
     return out

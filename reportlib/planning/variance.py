@@ -55,13 +55,45 @@ EFFECTS = ["effect_volume", "effect_aht", "effect_staffing", "effect_other"]
 STAFFING_PARTS = ["effect_schedule", "effect_attendance"]
 LIVE_CHANNELS = ("phone", "chat")
 # The interval frame that `interval_effects` takes (scheduled_agents optional).
-INTERVAL_INPUTS = ["channel", "queue", "interval_start", "interval_minutes", "forecast_offered", "forecast_aht_s",
-                   "planned_agents", "offered", "aht_s", "staffed_agents", "answered_within", "answer_s",
-                   "patience_s"]
-RECORD_COLUMNS = ["channel", "queue", "period", "planned_sl", "actual_sl", "effect_volume", "effect_aht",
-                  "effect_staffing", "effect_schedule", "effect_attendance", "effect_other", "model_sl",
-                  "forecast_offered", "offered", "volume_change", "forecast_aht_s", "aht_s", "planned_agent_hours",
-                  "scheduled_agent_hours", "staffed_agent_hours", "answered_within", "intervals"]
+INTERVAL_INPUTS = [
+    "channel",
+    "queue",
+    "interval_start",
+    "interval_minutes",
+    "forecast_offered",
+    "forecast_aht_s",
+    "planned_agents",
+    "offered",
+    "aht_s",
+    "staffed_agents",
+    "answered_within",
+    "answer_s",
+    "patience_s",
+]
+RECORD_COLUMNS = [
+    "channel",
+    "queue",
+    "period",
+    "planned_sl",
+    "actual_sl",
+    "effect_volume",
+    "effect_aht",
+    "effect_staffing",
+    "effect_schedule",
+    "effect_attendance",
+    "effect_other",
+    "model_sl",
+    "forecast_offered",
+    "offered",
+    "volume_change",
+    "forecast_aht_s",
+    "aht_s",
+    "planned_agent_hours",
+    "scheduled_agent_hours",
+    "staffed_agent_hours",
+    "answered_within",
+    "intervals",
+]
 
 
 # --- one interval ----------------------------------------------------------------------------------
@@ -76,8 +108,10 @@ def shapley3(f: Any, plan: Sequence[np.ndarray], actual: Sequence[np.ndarray]) -
     """
     n = len(np.asarray(plan[0]))
     corners = [(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)]
-    args = [np.concatenate([np.asarray(actual[k] if corner[k] else plan[k], dtype=float) for corner in corners])
-            for k in range(3)]
+    args = [
+        np.concatenate([np.asarray(actual[k] if corner[k] else plan[k], dtype=float) for corner in corners])
+        for k in range(3)
+    ]
     values = np.asarray(f(*args), dtype=float).reshape(8, n)
     v = {corner: values[i] for i, corner in enumerate(corners)}
     phis = []
@@ -94,8 +128,9 @@ def shapley3(f: Any, plan: Sequence[np.ndarray], actual: Sequence[np.ndarray]) -
     return phis[0], phis[1], phis[2], v[(0, 0, 0)], v[(1, 1, 1)]
 
 
-def _split_staffing(f: Any, plan: Sequence[np.ndarray], actual: Sequence[np.ndarray],
-                    middle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _split_staffing(
+    f: Any, plan: Sequence[np.ndarray], actual: Sequence[np.ndarray], middle: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The staffing Shapley value of `shapley3` split along plan -> `middle` -> actual (factor 2).
 
     Every term f(., n1) - f(., n0) of the staffing value is written f(., m) - f(., n0) plus
@@ -136,8 +171,16 @@ def day_shaped(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     v1 = _num(frame["offered"])
     h1 = _num(frame["aht_s"])
     ok_h = np.isfinite(h1) & (h1 > 0) & (v1 > 0)
-    g = pd.DataFrame({"v0": v0, "v1": v1, "hv": np.where(ok_h, h1 * v1, 0.0), "w": np.where(ok_h, v1, 0.0),
-                      "hmin": np.where(ok_h, h1, np.inf), "hmax": np.where(ok_h, h1, -np.inf)})
+    g = pd.DataFrame(
+        {
+            "v0": v0,
+            "v1": v1,
+            "hv": np.where(ok_h, h1 * v1, 0.0),
+            "w": np.where(ok_h, v1, 0.0),
+            "hmin": np.where(ok_h, h1, np.inf),
+            "hmax": np.where(ok_h, h1, -np.inf),
+        }
+    )
     grouped = g.groupby(keys, sort=False)
     tot = grouped[["v0", "v1", "hv", "w"]].transform("sum")
     same = (grouped["hmin"].transform("min") == grouped["hmax"].transform("max")).to_numpy()
@@ -184,8 +227,10 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape:
     bad = ~(np.isfinite(h0) & (h0 > 0)) & ((v0 > 0) | (v1_count > 0))
     if bad.any():
         row = out.loc[bad].iloc[0]
-        raise ReportlibError(f"no handle time (planned or actual) for {row['channel']}/{row['queue']} at "
-                             f"{row['interval_start']}: give forecast_aht_s in interval_plan")
+        raise ReportlibError(
+            f"no handle time (planned or actual) for {row['channel']}/{row['queue']} at "
+            f"{row['interval_start']}: give forecast_aht_s in interval_plan"
+        )
     h0 = np.where(np.isfinite(h0) & (h0 > 0), h0, 1.0)  # no contacts either way: any value
     h1 = np.where(np.isfinite(h1) & (h1 > 0), h1, 1.0)
     n0 = _num(out["planned_agents"])
@@ -221,14 +266,23 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape:
         ns = _num(out["scheduled_agents"])
         has = np.isfinite(ns) & measured_n
         if has.any():
+
             def sub(a: np.ndarray) -> np.ndarray:
                 return a[has]
 
             first, second = _split_staffing(
                 lambda v, h, n: erlang_a_service_level(
-                    n, v, h, np.tile(interval_s[has], len(v) // has.sum()), np.tile(answer[has], len(v) // has.sum()),
-                    np.tile(patience[has], len(v) // has.sum())),
-                (sub(v0), sub(h0), sub(n0)), (sub(v1), sub(h1), sub(n1)), ns[has])
+                    n,
+                    v,
+                    h,
+                    np.tile(interval_s[has], len(v) // has.sum()),
+                    np.tile(answer[has], len(v) // has.sum()),
+                    np.tile(patience[has], len(v) // has.sum()),
+                ),
+                (sub(v0), sub(h0), sub(n0)),
+                (sub(v1), sub(h1), sub(n1)),
+                ns[has],
+            )
             sched = np.full(len(out), np.nan)
             att = np.full(len(out), np.nan)
             sched[has], att[has] = first, second
@@ -279,15 +333,27 @@ def aggregate_effects(intervals: pd.DataFrame, keys: Sequence[str]) -> pd.DataFr
     hours = d["interval_minutes"].to_numpy(float) / 60.0
     work = d[keys].copy()
     cols = {
-        "v0": v0, "v1": v1, "p_c": v0 * d["planned_sl"].to_numpy(float),
-        "a_c": d["answered_within"].to_numpy(float), "m_c": v1 * d["model_sl"].to_numpy(float),
-        "h0_c": v0 * d["_h0"].to_numpy(float), "h1_c": v1 * d["_h1"].to_numpy(float),
-        "n0_h": d["planned_agents"].to_numpy(float) * hours, "n1_h": d["_n1"].to_numpy(float) * hours,
+        "v0": v0,
+        "v1": v1,
+        "p_c": v0 * d["planned_sl"].to_numpy(float),
+        "a_c": d["answered_within"].to_numpy(float),
+        "m_c": v1 * d["model_sl"].to_numpy(float),
+        "h0_c": v0 * d["_h0"].to_numpy(float),
+        "h1_c": v1 * d["_h1"].to_numpy(float),
+        "n0_h": d["planned_agents"].to_numpy(float) * hours,
+        "n1_h": d["_n1"].to_numpy(float) * hours,
         "ns_h": (d["scheduled_agents"].to_numpy(float) * hours) if "scheduled_agents" in d else np.full(len(d), np.nan),
-        "count": np.ones(len(d)), "p_i": d["planned_sl"].to_numpy(float),
+        "count": np.ones(len(d)),
+        "p_i": d["planned_sl"].to_numpy(float),
     }
-    for name in ("effect_aht", "effect_staffing", "effect_schedule", "effect_attendance", "effect_other",
-                 "effect_volume"):
+    for name in (
+        "effect_aht",
+        "effect_staffing",
+        "effect_schedule",
+        "effect_attendance",
+        "effect_other",
+        "effect_volume",
+    ):
         cols["c_" + name] = v1 * d[name].to_numpy(float)
     for k, v in cols.items():
         work[k] = v
@@ -330,8 +396,14 @@ def aggregate_effects(intervals: pd.DataFrame, keys: Sequence[str]) -> pd.DataFr
     return out.reset_index(drop=True)
 
 
-def decompose(intervals: pd.DataFrame, by: str = "queue", month: str | None = None, totals: bool = True,
-              staffing_measured: bool = True, shape: str = "day") -> pd.DataFrame:
+def decompose(
+    intervals: pd.DataFrame,
+    by: str = "queue",
+    month: str | None = None,
+    totals: bool = True,
+    staffing_measured: bool = True,
+    shape: str = "day",
+) -> pd.DataFrame:
     """Plan-vs-actual records per channel, queue and period from an interval frame (INTERVAL_INPUTS).
 
     `by`: 'queue' (one record per queue for the whole span, period = `month`), 'day' or 'week'.
@@ -340,12 +412,14 @@ def decompose(intervals: pd.DataFrame, by: str = "queue", month: str | None = No
     """
     if by not in BY_CHOICES:
         raise UsageError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
-    return records_from_effects(interval_effects(intervals, staffing_measured=staffing_measured, shape=shape),
-                                by, month, totals)
+    return records_from_effects(
+        interval_effects(intervals, staffing_measured=staffing_measured, shape=shape), by, month, totals
+    )
 
 
-def records_from_effects(eff: pd.DataFrame, by: str = "queue", month: str | None = None,
-                         totals: bool = True) -> pd.DataFrame:
+def records_from_effects(
+    eff: pd.DataFrame, by: str = "queue", month: str | None = None, totals: bool = True
+) -> pd.DataFrame:
     """`decompose` from rows `interval_effects` already returned."""
     eff = eff.copy()
     eff["period"] = period_labels(eff["interval_start"], by, month).to_numpy()
@@ -386,8 +460,9 @@ def service_thresholds(params: Mapping[str, Any]) -> dict[str, float]:
     return {ch: targets[ch]["answer_s"] for ch in LIVE_CHANNELS}
 
 
-def actual_intervals(source: Any, start: Any, end: Any, minutes: int, answer_s: Mapping[str, float],
-                     short_abandon_s: float = 5.0) -> pd.DataFrame:
+def actual_intervals(
+    source: Any, start: Any, end: Any, minutes: int, answer_s: Mapping[str, float], short_abandon_s: float = 5.0
+) -> pd.DataFrame:
     """Per live channel, queue and local interval of `minutes` in [start, end): offered, handled,
     handle_s_total (s), answered_within (contacts answered within the channel's answer_s), abandoned,
     wait_s_total (s; every caller's wait), counted in the engine from contacts (short abandons are not
@@ -400,30 +475,56 @@ def actual_intervals(source: Any, start: Any, end: Any, minutes: int, answer_s: 
         t = t.filter(~short)
         thr = (t.channel == "phone").ifelse(float(answer_s["phone"]), float(answer_s["chat"]))
         handled = t.outcome == "handled"
-        agg = t.group_by(interval_start=t.arrived_at.bucket(minutes=minutes), channel=t.channel, queue=t.queue) \
-            .aggregate(offered=t.count(), handled=handled.sum(),
-                       handle_s_total=handled.ifelse(t.handle_s, 0).sum(),
-                       answered_within=(handled & (t.wait_s <= thr)).fill_null(False).sum(),
-                       abandoned=(t.outcome == "abandoned").sum(), wait_s_total=t.wait_s.fill_null(0).sum()) \
+        agg = (
+            t.group_by(interval_start=t.arrived_at.bucket(minutes=minutes), channel=t.channel, queue=t.queue)
+            .aggregate(
+                offered=t.count(),
+                handled=handled.sum(),
+                handle_s_total=handled.ifelse(t.handle_s, 0).sum(),
+                answered_within=(handled & (t.wait_s <= thr)).fill_null(False).sum(),
+                abandoned=(t.outcome == "abandoned").sum(),
+                wait_s_total=t.wait_s.fill_null(0).sum(),
+            )
             .to_pandas()
+        )
     elif source.has("intervals"):
         t = source.table("intervals")
         t = t.filter((t.interval_start >= lo) & (t.interval_start < hi) & t.channel.isin(list(LIVE_CHANNELS)))
         sizes = sorted(int(v) for v in t.interval_minutes.value_counts().to_pandas().iloc[:, 0].dropna())
         if any(minutes % s for s in sizes):
-            raise ReportlibError(f"intervals of {', '.join(map(str, sizes))} minutes cannot be summed into the "
-                                 f"plan's {minutes}-minute intervals")
-        thr_ok = t.filter(t.offered > 0).aggregate(
-            n=t.count(), bad=((t.channel == "phone").ifelse(float(answer_s["phone"]), float(answer_s["chat"]))
-                              != t.threshold_s).fill_null(True).sum()).to_pandas().iloc[0]
+            raise ReportlibError(
+                f"intervals of {', '.join(map(str, sizes))} minutes cannot be summed into the "
+                f"plan's {minutes}-minute intervals"
+            )
+        thr_ok = (
+            t.filter(t.offered > 0)
+            .aggregate(
+                n=t.count(),
+                bad=((t.channel == "phone").ifelse(float(answer_s["phone"]), float(answer_s["chat"])) != t.threshold_s)
+                .fill_null(True)
+                .sum(),
+            )
+            .to_pandas()
+            .iloc[0]
+        )
         if thr_ok["bad"]:
-            raise ReportlibError(f"{source.file_name('intervals')}: answered_within_threshold must be counted at "
-                                 f"{answer_s['phone']:g} s (phone) and {answer_s['chat']:g} s (chat), the service "
-                                 f"targets in parameters; {int(thr_ok['bad'])} interval rows have another or no threshold_s")
-        agg = t.group_by(interval_start=t.interval_start.bucket(minutes=minutes), channel=t.channel, queue=t.queue) \
-            .aggregate(offered=t.offered.sum(), handled=t.handled.sum(), handle_s_total=t.handle_s_total.sum(),
-                       answered_within=t.answered_within_threshold.sum(), abandoned=t.abandoned.sum(),
-                       wait_s_total=t.wait_s_total.sum()).to_pandas()
+            raise ReportlibError(
+                f"{source.file_name('intervals')}: answered_within_threshold must be counted at "
+                f"{answer_s['phone']:g} s (phone) and {answer_s['chat']:g} s (chat), the service "
+                f"targets in parameters; {int(thr_ok['bad'])} interval rows have another or no threshold_s"
+            )
+        agg = (
+            t.group_by(interval_start=t.interval_start.bucket(minutes=minutes), channel=t.channel, queue=t.queue)
+            .aggregate(
+                offered=t.offered.sum(),
+                handled=t.handled.sum(),
+                handle_s_total=t.handle_s_total.sum(),
+                answered_within=t.answered_within_threshold.sum(),
+                abandoned=t.abandoned.sum(),
+                wait_s_total=t.wait_s_total.sum(),
+            )
+            .to_pandas()
+        )
     else:
         source.require("contacts")
         raise ReportlibError("no contacts or intervals table")  # pragma: no cover
@@ -438,16 +539,23 @@ def actual_intervals(source: Any, start: Any, end: Any, minutes: int, answer_s: 
 def _plan_minutes(plan: pd.DataFrame, file: str) -> int:
     sizes = sorted(int(v) for v in plan["interval_minutes"].dropna().unique())
     if len(sizes) != 1:
-        raise ReportlibError(f"{file}: the month's plan mixes {', '.join(map(str, sizes))}-minute intervals; "
-                             f"use one interval length")
+        raise ReportlibError(
+            f"{file}: the month's plan mixes {', '.join(map(str, sizes))}-minute intervals; use one interval length"
+        )
     if 1440 % sizes[0]:
         raise ReportlibError(f"{file}: {sizes[0]}-minute intervals do not divide a day")
     return sizes[0]
 
 
-def plan_from_vintage(vintages: pd.DataFrame, month: str, history: pd.DataFrame, aht: pd.DataFrame,
-                      targets: Mapping[str, Mapping[str, float]], patience: pd.DataFrame,
-                      minutes: int = 30) -> tuple[pd.DataFrame, str]:
+def plan_from_vintage(
+    vintages: pd.DataFrame,
+    month: str,
+    history: pd.DataFrame,
+    aht: pd.DataFrame,
+    targets: Mapping[str, Mapping[str, float]],
+    patience: pd.DataFrame,
+    minutes: int = 30,
+) -> tuple[pd.DataFrame, str]:
     """The plan from the forecast archived before the month: (interval plan, description).
 
     `vintages` as forecast.load_vintages gives them; the latest one made (origin) before the month's
@@ -468,22 +576,39 @@ def plan_from_vintage(vintages: pd.DataFrame, month: str, history: pd.DataFrame,
     if before.empty:
         raise ReportlibError(f"no forecast vintage made before {month} covers it")
     origin = before["origin"].max()
-    daily = before[before["origin"] == origin].sort_values("created_at") \
+    daily = (
+        before[before["origin"] == origin]
+        .sort_values("created_at")
         .drop_duplicates(["date", "channel", "queue"], keep="last")
+    )
     daily = daily[daily["channel"].isin(LIVE_CHANNELS)]
     profile = fc.intraday_profile(history, None, weeks=8, end=first - pd.Timedelta(days=1), interval_minutes=minutes)
     iv = fc.split_intraday(daily[["date", "channel", "queue", "forecast"]], profile, minutes)
     stats = aht.merge(patience, on=["channel", "queue"], how="outer")
     plan = fc.staffing_plan(iv, stats, targets, model="erlang_a", interval_minutes=minutes)
-    out = pd.DataFrame({"interval_start": pd.to_datetime(plan["interval_start"]), "interval_minutes": minutes,
-                        "channel": plan["channel"].astype(str), "queue": plan["queue"].astype(str),
-                        "forecast_offered": plan["forecast"].astype(float), "forecast_aht_s": plan["aht_s"].astype(float),
-                        "planned_agents": plan["agents"].astype(float)})
+    out = pd.DataFrame(
+        {
+            "interval_start": pd.to_datetime(plan["interval_start"]),
+            "interval_minutes": minutes,
+            "channel": plan["channel"].astype(str),
+            "queue": plan["queue"].astype(str),
+            "forecast_offered": plan["forecast"].astype(float),
+            "forecast_aht_s": plan["aht_s"].astype(float),
+            "planned_agents": plan["agents"].astype(float),
+        }
+    )
     return out, f"the forecast vintage made on {origin:%Y-%m-%d} (no interval_plan table)"
 
 
-def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: str = "queue",
-                        vintages: Any | None = None, totals: bool = True, shape: str = "day") -> Variance:
+def variance_for_source(
+    source: Any,
+    params: Mapping[str, Any],
+    month: str,
+    by: str = "queue",
+    vintages: Any | None = None,
+    totals: bool = True,
+    shape: str = "day",
+) -> Variance:
     """Plan vs actual for `month` (YYYY-MM) from a Source: records per channel, queue and period (see decompose).
 
     Plan: the interval_plan table, else the forecast vintage archived before the month (`vintages`: a
@@ -503,8 +628,9 @@ def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: 
     notes: list[str] = []
     if source.has("interval_plan"):
         plan = source.frame("interval_plan")
-        plan = plan[(plan["interval_start"] >= start) & (plan["interval_start"] < end)
-                    & plan["channel"].isin(LIVE_CHANNELS)].copy()
+        plan = plan[
+            (plan["interval_start"] >= start) & (plan["interval_start"] < end) & plan["channel"].isin(LIVE_CHANNELS)
+        ].copy()
         if plan.empty:
             raise ReportlibError(f"{source.file_name('interval_plan')} has no phone or chat intervals in {month}")
         minutes = _plan_minutes(plan, source.file_name("interval_plan"))
@@ -515,24 +641,38 @@ def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: 
 
         minutes = 30
         if vintages is None:
-            raise ReportlibError(f"no interval_plan table in {source.location} and no forecast vintages given: add "
-                                 f"interval_plan (docs/data-contract.md) or give --vintages DIR (the folder the "
-                                 f"forecast report archives its forecasts to)")
+            raise ReportlibError(
+                f"no interval_plan table in {source.location} and no forecast vintages given: add "
+                f"interval_plan (docs/data-contract.md) or give --vintages DIR (the folder the "
+                f"forecast report archives its forecasts to)"
+            )
         vint = vintages if isinstance(vintages, pd.DataFrame) else fc.load_vintages(vintages)
         actual = actual_intervals(source, start, end, minutes, answer, short)
         hist = actual_intervals(source, start - pd.Timedelta(weeks=13), start, minutes, answer, short)
         aht = hist.groupby(["channel", "queue"], as_index=False)[["handled", "handle_s_total"]].sum()
         aht["aht_s"] = aht["handle_s_total"] / aht["handled"].where(aht["handled"] > 0)
         pat = hist.groupby(["channel", "queue"], as_index=False)[["abandoned", "wait_s_total"]].sum()
-        pat["patience_s"] = np.asarray(estimate_patience(pat["abandoned"].to_numpy(float), pat["wait_s_total"].to_numpy(float)),
-                                       dtype=float) if len(pat) else np.array([])
+        pat["patience_s"] = (
+            np.asarray(
+                estimate_patience(pat["abandoned"].to_numpy(float), pat["wait_s_total"].to_numpy(float)), dtype=float
+            )
+            if len(pat)
+            else np.array([])
+        )
         try:
-            plan, plan_source = plan_from_vintage(vint, month, hist.rename(columns={"offered": "volume"}),
-                                                  aht[["channel", "queue", "aht_s"]], service_targets(params.get("capacity")),
-                                                  pat[["channel", "queue", "patience_s"]], minutes)
+            plan, plan_source = plan_from_vintage(
+                vint,
+                month,
+                hist.rename(columns={"offered": "volume"}),
+                aht[["channel", "queue", "aht_s"]],
+                service_targets(params.get("capacity")),
+                pat[["channel", "queue", "patience_s"]],
+                minutes,
+            )
         except ReportlibError as exc:
-            raise ReportlibError(f"no interval_plan table in {source.location}, and the forecast vintages cannot "
-                                 f"stand in: {exc}") from None
+            raise ReportlibError(
+                f"no interval_plan table in {source.location}, and the forecast vintages cannot stand in: {exc}"
+            ) from None
     if actual.empty:
         raise ReportlibError(f"no phone or chat contacts in {month} in {source.location}")
     plan["channel"] = plan["channel"].astype(str)
@@ -547,24 +687,37 @@ def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: 
     frame = plan.drop(columns=["interval_minutes"]).merge(actual, on=key, how="outer")
     frame = frame[frame.set_index(KEYS).index.isin(list(planned_q))].copy()
     frame["interval_minutes"] = minutes
-    for c in ("forecast_offered", "planned_agents", "offered", "handled", "handle_s_total", "answered_within",
-              "abandoned", "wait_s_total"):
+    for c in (
+        "forecast_offered",
+        "planned_agents",
+        "offered",
+        "handled",
+        "handle_s_total",
+        "answered_within",
+        "abandoned",
+        "wait_s_total",
+    ):
         frame[c] = frame[c].astype(float).fillna(0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["aht_s"] = np.where(frame["handled"] > 0, frame["handle_s_total"] / frame["handled"], np.nan)
     frame["answer_s"] = frame["channel"].map(answer).astype(float)
     pat = frame.groupby(KEYS, as_index=False)[["abandoned", "wait_s_total"]].sum()
-    pat["patience_s"] = np.asarray(estimate_patience(pat["abandoned"].to_numpy(float), pat["wait_s_total"].to_numpy(float)),
-                                   dtype=float)
+    pat["patience_s"] = np.asarray(
+        estimate_patience(pat["abandoned"].to_numpy(float), pat["wait_s_total"].to_numpy(float)), dtype=float
+    )
     frame = frame.merge(pat[KEYS + ["patience_s"]], on=KEYS, how="left")
     staffing_measured = source.has("interval_staffing")
     if staffing_measured:
         st = source.frame("interval_staffing")
-        st = st[(st["interval_start"] >= start) & (st["interval_start"] < end) & st["channel"].isin(LIVE_CHANNELS)].copy()
+        st = st[
+            (st["interval_start"] >= start) & (st["interval_start"] < end) & st["channel"].isin(LIVE_CHANNELS)
+        ].copy()
         st_minutes = sorted(int(v) for v in st["interval_minutes"].dropna().unique())
         if st_minutes and st_minutes != [minutes]:
-            raise ReportlibError(f"{source.file_name('interval_staffing')}: {', '.join(map(str, st_minutes))}-minute "
-                                 f"intervals, the plan has {minutes}-minute ones; use the same length")
+            raise ReportlibError(
+                f"{source.file_name('interval_staffing')}: {', '.join(map(str, st_minutes))}-minute "
+                f"intervals, the plan has {minutes}-minute ones; use the same length"
+            )
         st["channel"] = st["channel"].astype(str)
         st["queue"] = st["queue"].astype(str)
         st["interval_start"] = pd.to_datetime(st["interval_start"]).astype("datetime64[ns]")
@@ -576,31 +729,45 @@ def variance_for_source(source: Any, params: Mapping[str, Any], month: str, by: 
         frame.loc[inq, "staffed_agents"] = frame.loc[inq, "staffed_agents"].fillna(0.0)
         missing_q = sorted(planned_q - staffed_q)
         if missing_q:
-            notes.append("staffing not measurable (not in interval_staffing): "
-                         + ", ".join(f"{c}/{q}" for c, q in missing_q))
+            notes.append(
+                "staffing not measurable (not in interval_staffing): " + ", ".join(f"{c}/{q}" for c, q in missing_q)
+            )
         staffing_source = "interval_staffing"
         if "scheduled_agents" not in frame or frame["scheduled_agents"].isna().all():
             frame = frame.drop(columns=["scheduled_agents"], errors="ignore")
     else:
         frame["staffed_agents"] = np.nan
         if source.has("agent_activity"):
-            staffing_source = ("not measurable: agent_activity holds daily totals per agent, with no queue and no "
-                               "time of day, so staffed agents cannot be placed in intervals; add interval_staffing")
+            staffing_source = (
+                "not measurable: agent_activity holds daily totals per agent, with no queue and no "
+                "time of day, so staffed agents cannot be placed in intervals; add interval_staffing"
+            )
         else:
             staffing_source = "not measurable: no interval_staffing (or agent_activity) table"
         notes.append("staffing effect " + staffing_source + "; what staffing did is part of other")
     frame = frame.sort_values(["channel", "queue", "interval_start"]).reset_index(drop=True)
     eff = interval_effects(frame, staffing_measured=staffing_measured, shape=shape)
     records = records_from_effects(eff, by, month, totals)
-    return Variance(month=month, by=by, records=records, intervals=eff.drop(columns=["_h0", "_h1", "_n1"]),
-                    plan_source=plan_source, staffing_source=staffing_source, staffing_measured=staffing_measured,
-                    notes=notes)
+    return Variance(
+        month=month,
+        by=by,
+        records=records,
+        intervals=eff.drop(columns=["_h0", "_h1", "_n1"]),
+        plan_source=plan_source,
+        staffing_source=staffing_source,
+        staffing_measured=staffing_measured,
+        notes=notes,
+    )
 
 
 # --- for the reports ---------------------------------------------------------------------------------
 
-CAUSES = {"effect_volume": "volume", "effect_aht": "handle time", "effect_staffing": "staffing",
-          "effect_other": "other"}
+CAUSES = {
+    "effect_volume": "volume",
+    "effect_aht": "handle time",
+    "effect_staffing": "staffing",
+    "effect_other": "other",
+}
 
 
 def dominant_cause(records: pd.DataFrame) -> pd.Series:
@@ -625,18 +792,35 @@ def worst_days(day_records: pd.DataFrame, n: int = 3, queue: str | None = None) 
     d["gap"] = d["actual_sl"] - d["planned_sl"]
     d = d[d["gap"].notna()]
     d["cause"] = dominant_cause(d)
-    d["cause_effect"] = [row[k] for k, row in zip(d["cause"].map({v: k for k, v in CAUSES.items()}), d.to_dict("records"))]
+    d["cause_effect"] = [
+        row[k] for k, row in zip(d["cause"].map({v: k for k, v in CAUSES.items()}), d.to_dict("records"))
+    ]
     d["contacts_short"] = d["gap"] * d["offered"]
     d = d[d["contacts_short"] < 0]
     d = d.sort_values(["channel", "queue", "contacts_short"]).groupby(["channel", "queue"], sort=False).head(n)
-    cols = ["channel", "queue", "period", "planned_sl", "actual_sl", "gap", "contacts_short", "cause", "cause_effect",
-            "effect_volume",
-            "effect_aht", "effect_staffing", "effect_other", "volume_change", "offered"]
+    cols = [
+        "channel",
+        "queue",
+        "period",
+        "planned_sl",
+        "actual_sl",
+        "gap",
+        "contacts_short",
+        "cause",
+        "cause_effect",
+        "effect_volume",
+        "effect_aht",
+        "effect_staffing",
+        "effect_other",
+        "volume_change",
+        "offered",
+    ]
     return d[cols].reset_index(drop=True)
 
 
-def staffing_beside_adherence(source: Any, params: Mapping[str, Any], month: str, weekly: Variance | None = None
-                              ) -> pd.DataFrame:
+def staffing_beside_adherence(
+    source: Any, params: Mapping[str, Any], month: str, weekly: Variance | None = None
+) -> pd.DataFrame:
     """Per week (Monday) and live channel: the staffing effect on service level (points lost or won against
     plan; schedule and attendance parts) beside schedule adherence and absence shrinkage from
     agent_activity (shares 0..1). `weekly` may pass a by-week Variance already computed."""
@@ -644,9 +828,17 @@ def staffing_beside_adherence(source: Any, params: Mapping[str, Any], month: str
     from reportlib.metrics.workforce import workforce_kpis
 
     v = weekly or variance_for_source(source, params, month, by="week")
-    rec = v.records[v.records["queue"] == "all"][["period", "channel", "effect_staffing", "effect_schedule",
-                                                    "effect_attendance", "planned_agent_hours",
-                                                    "staffed_agent_hours"]].copy()
+    rec = v.records[v.records["queue"] == "all"][
+        [
+            "period",
+            "channel",
+            "effect_staffing",
+            "effect_schedule",
+            "effect_attendance",
+            "planned_agent_hours",
+            "staffed_agent_hours",
+        ]
+    ].copy()
     if source.has("agent_activity"):
         start, end = month_bounds(month)
         k = workforce_kpis(source.frame("agent_activity"), grain="week", by=(), start=start, end=end)

@@ -8,8 +8,9 @@ measure, as in every report) and reportlib.staffing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -21,19 +22,37 @@ ALL = "(all)"  # the "no filter" choice of every selector
 
 # Human column names for every table explore shows.
 LABELS = {
-    "channel": "Channel", "offered": "Offered", "handled": "Handled", "service_level": "Service level",
-    "asa_s": "Speed of answer", "abandon_rate": "Abandon rate", "aht_s": "Handle time",
-    "model": "Model", "agents": "Agents", "occupancy": "Occupancy", "fte": "FTE with shrinkage",
+    "channel": "Channel",
+    "offered": "Offered",
+    "handled": "Handled",
+    "service_level": "Service level",
+    "asa_s": "Speed of answer",
+    "abandon_rate": "Abandon rate",
+    "aht_s": "Handle time",
+    "model": "Model",
+    "agents": "Agents",
+    "occupancy": "Occupancy",
+    "fte": "FTE with shrinkage",
 }
-FORMATS: dict[str, Any] = {"offered": "count", "handled": "count", "service_level": "share", "asa_s": "seconds",
-                           "abandon_rate": "share", "aht_s": "seconds", "agents": "count", "occupancy": "share",
-                           "fte": "fte"}
+FORMATS: dict[str, Any] = {
+    "offered": "count",
+    "handled": "count",
+    "service_level": "share",
+    "asa_s": "seconds",
+    "abandon_rate": "share",
+    "aht_s": "seconds",
+    "agents": "count",
+    "occupancy": "share",
+    "fte": "fte",
+}
 GRAINS = [("Day", "day"), ("Week", "week"), ("30 minutes", "30min")]
 _FREQ = {"30min": "30min", "15min": "15min", "day": "D", "week": "W-MON"}
 
-TEAM_NOTE = ("Team {team}: contacts handled by its agents. Abandoned contacts never reach an agent, so they "
-             "cannot belong to a team: abandon rate is not shown and service level counts answered contacts "
-             "only. Choose Team (all) for queue measures.")
+TEAM_NOTE = (
+    "Team {team}: contacts handled by its agents. Abandoned contacts never reach an agent, so they "
+    "cannot belong to a team: abandon rate is not shown and service level counts answered contacts "
+    "only. Choose Team (all) for queue measures."
+)
 
 
 @dataclass
@@ -45,8 +64,17 @@ class Selection:
     notes: list[str] = field(default_factory=list)
 
 
-def selection_kpis(source: Any, params: Mapping[str, Any], *, period: str, channel: str = ALL, queue: str = ALL,
-                   client: str = ALL, team: str = ALL, grain: str = "day") -> Selection | None:
+def selection_kpis(
+    source: Any,
+    params: Mapping[str, Any],
+    *,
+    period: str,
+    channel: str = ALL,
+    queue: str = ALL,
+    client: str = ALL,
+    team: str = ALL,
+    grain: str = "day",
+) -> Selection | None:
     """KPIs for a month (YYYY-MM) narrowed by channel, queue, client and team (ALL: no filter).
 
     With a team, only contacts its agents handled count (abandoned contacts have none): abandon rate
@@ -103,29 +131,58 @@ def show_selection(source: Any, params: Mapping[str, Any], **choice: Any) -> Non
         views.paragraph("No contacts for this selection.")
         return
     k = sel.by_period
-    views.show(charts.bar_chart(k, "period", "offered", color="channel", barmode="stack", unit="count",
-                                title="Offered"))
-    views.show(charts.line_chart(k, "period", "service_level", color="channel", unit="share", y_range=(0, 1.05),
-                                 title="Service level (email: first response within contract business hours)"))
+    views.show(
+        charts.bar_chart(k, "period", "offered", color="channel", barmode="stack", unit="count", title="Offered")
+    )
+    views.show(
+        charts.line_chart(
+            k,
+            "period",
+            "service_level",
+            color="channel",
+            unit="share",
+            y_range=(0, 1.05),
+            title="Service level (email: first response within contract business hours)",
+        )
+    )
     cols = ["channel", "offered", "handled", "service_level", "asa_s", "abandon_rate", "aht_s"]
-    views.table(sel.total[cols], formats=FORMATS, labels=LABELS,
-                caption="Email: service level is first response within each client's contract business hours; "
-                        "speed of answer and abandon rate are phone and chat measures.")
+    views.table(
+        sel.total[cols],
+        formats=FORMATS,
+        labels=LABELS,
+        caption="Email: service level is first response within each client's contract business hours; "
+        "speed of answer and abandon rate are phone and chat measures.",
+    )
 
 
-def what_if_table(calls: float = 120, aht_s: float = 360, target_sl: float = 0.8, answer_s: float = 30,
-                  patience_s: float = 180, shrinkage: float = 0.3, interval_s: float = 1800) -> pd.DataFrame:
+def what_if_table(
+    calls: float = 120,
+    aht_s: float = 360,
+    target_sl: float = 0.8,
+    answer_s: float = 30,
+    patience_s: float = 180,
+    shrinkage: float = 0.3,
+    interval_s: float = 1800,
+) -> pd.DataFrame:
     """Agents needed for one interval by Erlang C and Erlang A: agents, service level (0..1), speed of
     answer (s), occupancy (0..1) and FTE with shrinkage (share 0..1)."""
     rows = []
     for model in ("erlang_c", "erlang_a"):
         pat = patience_s if model == "erlang_a" else None
         n = int(staffing.required_agents(calls, aht_s, interval_s, target_sl, answer_s, model=model, patience_s=pat))
-        s = staffing.staffing_summary(calls, aht_s, interval_s, target_sl, answer_s, model=model, patience_s=pat,
-                                      shrinkage=shrinkage)
-        rows.append({"model": "Erlang C" if model == "erlang_c" else "Erlang A", "agents": n,
-                     "service_level": s.get("service_level"), "asa_s": s.get("asa_s"),
-                     "occupancy": s.get("occupancy"), "fte": s.get("fte")})
+        s = staffing.staffing_summary(
+            calls, aht_s, interval_s, target_sl, answer_s, model=model, patience_s=pat, shrinkage=shrinkage
+        )
+        rows.append(
+            {
+                "model": "Erlang C" if model == "erlang_c" else "Erlang A",
+                "agents": n,
+                "service_level": s.get("service_level"),
+                "asa_s": s.get("asa_s"),
+                "occupancy": s.get("occupancy"),
+                "fte": s.get("fte"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -160,11 +217,15 @@ def selector_options(ctx: Any) -> dict[str, Any]:
     (starting at (all)), teams and grains."""
     src = ctx.source
     first_ts, last_ts = ctx.data_range()
-    months = ([str(m) for m in pd.period_range(first_ts.to_period("M"), last_ts.to_period("M"), freq="M")]
-              if first_ts is not None else [str(ctx.month)])
+    months = (
+        [str(m) for m in pd.period_range(first_ts.to_period("M"), last_ts.to_period("M"), freq="M")]
+        if first_ts is not None
+        else [str(ctx.month)]
+    )
     clients = src.frame("clients") if src.has("clients") else pd.DataFrame(columns=["client_id", "client_name"])
-    client_options = [(ALL, ALL)] + [(f"{r.client_name} ({r.client_id})", str(r.client_id))
-                                     for r in clients.itertuples()]
+    client_options = [(ALL, ALL)] + [
+        (f"{r.client_name} ({r.client_id})", str(r.client_id)) for r in clients.itertuples()
+    ]
     teams = sorted(src.frame("agents")["team"].dropna().astype(str).unique()) if src.has("agents") else []
     return {
         "period": (months, str(ctx.month) if str(ctx.month) in months else months[-1]),
@@ -181,10 +242,18 @@ def contacts_explorer(ctx: Any) -> Any:
     import ipywidgets as widgets
 
     opts = selector_options(ctx)
-    names = {"period": "Month", "channel": "Channel", "queue": "Queue", "client": "Client", "team": "Team",
-             "grain": "By"}
-    selectors = {k: widgets.Dropdown(options=o, value=v, description=names[k], style=_style(), layout=_layout())
-                 for k, (o, v) in opts.items()}
+    names = {
+        "period": "Month",
+        "channel": "Channel",
+        "queue": "Queue",
+        "client": "Client",
+        "team": "Team",
+        "grain": "By",
+    }
+    selectors = {
+        k: widgets.Dropdown(options=o, value=v, description=names[k], style=_style(), layout=_layout())
+        for k, (o, v) in opts.items()
+    }
     out = widgets.Output()
 
     def refresh(change: Any = None) -> None:
@@ -193,8 +262,13 @@ def contacts_explorer(ctx: Any) -> Any:
     for w in selectors.values():
         w.observe(refresh, names="value")
     refresh()
-    box = widgets.VBox([widgets.HBox(list(selectors.values())[:3], layout=widgets.Layout(flex_flow="row wrap")),
-                        widgets.HBox(list(selectors.values())[3:], layout=widgets.Layout(flex_flow="row wrap")), out])
+    box = widgets.VBox(
+        [
+            widgets.HBox(list(selectors.values())[:3], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox(list(selectors.values())[3:], layout=widgets.Layout(flex_flow="row wrap")),
+            out,
+        ]
+    )
     box.selectors, box.output = selectors, out  # for tests and for people driving it from code
     return box
 
@@ -216,8 +290,16 @@ def what_if_explorer() -> Any:
     sliders = {}
     for name, (kind, value, lo, hi, step, label) in WHAT_IF_SLIDERS.items():
         cls = widgets.IntSlider if kind == "int" else widgets.FloatSlider
-        sliders[name] = cls(value=value, min=lo, max=hi, step=step, description=label, style=_style(),
-                            layout=_layout("360px"), continuous_update=False)
+        sliders[name] = cls(
+            value=value,
+            min=lo,
+            max=hi,
+            step=step,
+            description=label,
+            style=_style(),
+            layout=_layout("360px"),
+            continuous_update=False,
+        )
     out = widgets.Output()
 
     def refresh(change: Any = None) -> None:
@@ -226,7 +308,12 @@ def what_if_explorer() -> Any:
     for w in sliders.values():
         w.observe(refresh, names="value")
     refresh()
-    box = widgets.VBox([widgets.HBox(list(sliders.values())[:3], layout=widgets.Layout(flex_flow="row wrap")),
-                        widgets.HBox(list(sliders.values())[3:], layout=widgets.Layout(flex_flow="row wrap")), out])
+    box = widgets.VBox(
+        [
+            widgets.HBox(list(sliders.values())[:3], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox(list(sliders.values())[3:], layout=widgets.Layout(flex_flow="row wrap")),
+            out,
+        ]
+    )
     box.sliders, box.output = sliders, out
     return box

@@ -7,23 +7,25 @@ FTE, shares 0..1 shown as percentages.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from reportlib.reports import charts
-from reportlib.reports import narrative
-from reportlib.reports import views
 from reportlib.planning import forecast as F
 from reportlib.planning import forecast_report as FR
 from reportlib.planning.forecast_select import BASELINES, method_label
+from reportlib.reports import charts, narrative, views
 
 MODEL_LABELS = {"erlang_c": "Erlang C", "erlang_a": "Erlang A"}
-BASELINE_LABELS = {"seasonal_naive": "Same weekday last week", "seasonal_mean": "Mean of last 4 same weekdays",
-                   "seasonal_median": "Median of last 4 same weekdays",
-                   "holiday_mean": "Mean of last 4, holidays skipped",
-                   "holiday_median": "Median of last 4, holidays skipped"}
+BASELINE_LABELS = {
+    "seasonal_naive": "Same weekday last week",
+    "seasonal_mean": "Mean of last 4 same weekdays",
+    "seasonal_median": "Median of last 4 same weekdays",
+    "holiday_mean": "Mean of last 4, holidays skipped",
+    "holiday_median": "Median of last 4, holidays skipped",
+}
 
 
 def full_weeks(report: Mapping[str, Any]) -> list[pd.Timestamp]:
@@ -36,8 +38,11 @@ def full_weeks(report: Mapping[str, Any]) -> list[pd.Timestamp]:
 def weekly_forecast(report: Mapping[str, Any]) -> pd.DataFrame:
     """Forecast contacts per full week (rows) and channel (columns): week, <channel>..."""
     fc = report["forecast"]
-    w = fc.assign(week=fc["date"].dt.to_period("W-SUN").dt.start_time) \
-        .groupby(["week", "channel"], as_index=False)["forecast"].sum()
+    w = (
+        fc.assign(week=fc["date"].dt.to_period("W-SUN").dt.start_time)
+        .groupby(["week", "channel"], as_index=False)["forecast"]
+        .sum()
+    )
     w = w[w["week"].isin(full_weeks(report))]
     return w.pivot(index="week", columns="channel", values="forecast").reset_index()
 
@@ -51,18 +56,31 @@ def show_outlook(report: Mapping[str, Any]) -> None:
     spans = narrative.calendar_spans(F.calendar_features(future, report["calendar"]), future)
     for channel in sorted(fc["channel"].unique()):
         h = hist[(hist["channel"] == channel) & (hist["date"] > origin - pd.Timedelta(days=120))]
-        views.show(charts.forecast_chart(h.rename(columns={"volume": "actual"}), fc[fc["channel"] == channel],
-                                         events=spans, title=f"{channel.capitalize()}: contacts per day"))
+        views.show(
+            charts.forecast_chart(
+                h.rename(columns={"volume": "actual"}),
+                fc[fc["channel"] == channel],
+                events=spans,
+                title=f"{channel.capitalize()}: contacts per day",
+            )
+        )
     table = weekly_forecast(report)
     table["week"] = table["week"].dt.strftime("%d %b %Y")
-    views.table(table, formats={c: "count" for c in table.columns if c != "week"}, labels={"week": "Week of"},
-                caption="Forecast contacts per week")
+    views.table(
+        table,
+        formats={c: "count" for c in table.columns if c != "week"},
+        labels={"week": "Week of"},
+        caption="Forecast contacts per week",
+    )
     gaps = report.get("export_gaps")
     if gaps is not None and len(gaps):
         from reportlib.planning.forecast_select import gap_runs
 
-        views.note(f"{len(gaps)} day(s) are missing from the data (no contacts recorded in any queue on an open "
-                   f"weekday): {gap_runs(gaps)}. They are left out of the forecast, not counted as zero.", "warning")
+        views.note(
+            f"{len(gaps)} day(s) are missing from the data (no contacts recorded in any queue on an open "
+            f"weekday): {gap_runs(gaps)}. They are left out of the forecast, not counted as zero.",
+            "warning",
+        )
 
 
 def evidence_rows(report: Mapping[str, Any]) -> pd.DataFrame:
@@ -71,8 +89,16 @@ def evidence_rows(report: Mapping[str, Any]) -> pd.DataFrame:
     ev = report["evidence"].copy()
     ev["series"] = ev["queue"].astype(str) + " " + ev["channel"].astype(str)
     ev["method"] = ev["method"].map(method_label)
-    cols = ["series", "method", "history_days", "wape", *[f"wape_{b}" for b in BASELINES], "coverage", "width",
-            "winkler"]
+    cols = [
+        "series",
+        "method",
+        "history_days",
+        "wape",
+        *[f"wape_{b}" for b in BASELINES],
+        "coverage",
+        "width",
+        "winkler",
+    ]
     return ev[cols]
 
 
@@ -80,27 +106,51 @@ def show_accuracy(report: Mapping[str, Any]) -> None:
     """Forecast accuracy: WAPE by days ahead against the baselines, a sentence, and the evidence per series."""
     by_h = report["backtest_by_horizon"]
     ys = ["wape", "wape_seasonal_naive", "wape_holiday_median"]
-    views.show(charts.line_chart(by_h, "horizon", ys, unit="share", title="Error by days ahead (WAPE)",
-                                 x_title="Days ahead",
-                                 names={"wape": "Our forecast", "wape_seasonal_naive": BASELINE_LABELS["seasonal_naive"],
-                                        "wape_holiday_median": BASELINE_LABELS["holiday_median"]}))
+    views.show(
+        charts.line_chart(
+            by_h,
+            "horizon",
+            ys,
+            unit="share",
+            title="Error by days ahead (WAPE)",
+            x_title="Days ahead",
+            names={
+                "wape": "Our forecast",
+                "wape_seasonal_naive": BASELINE_LABELS["seasonal_naive"],
+                "wape_holiday_median": BASELINE_LABELS["holiday_median"],
+            },
+        )
+    )
     bt = report["backtest"]
     total = bt[bt["channel"] == "all"]
     r = (total if len(total) else bt).iloc[0]
     fmt = narrative.format_value
-    views.paragraph(f"Over the last 3 months, 1 to 28 days ahead, with the method for each series chosen only from "
-                    f"the data before each forecast, the forecast's WAPE was {fmt(r['wape'], 'share')} against "
-                    f"{fmt(r['wape_best_baseline'], 'share')} for the best simple rule "
-                    f"({BASELINE_LABELS.get(r['best_baseline'], r['best_baseline']).lower()}); the 80% band held "
-                    f"{fmt(r['coverage'], 'share')} of days.")
+    views.paragraph(
+        f"Over the last 3 months, 1 to 28 days ahead, with the method for each series chosen only from "
+        f"the data before each forecast, the forecast's WAPE was {fmt(r['wape'], 'share')} against "
+        f"{fmt(r['wape_best_baseline'], 'share')} for the best simple rule "
+        f"({BASELINE_LABELS.get(r['best_baseline'], r['best_baseline']).lower()}); the 80% band held "
+        f"{fmt(r['coverage'], 'share')} of days."
+    )
     ev = evidence_rows(report)
     formats = {c: "share" for c in ev.columns if c.startswith("wape") or c == "coverage"}
     formats.update({"history_days": "count", "width": "number", "winkler": "number"})
-    labels = {"series": "Series", "method": "Method chosen", "history_days": "History (days)", "wape": "WAPE",
-              **{f"wape_{b}": BASELINE_LABELS[b] for b in BASELINES}, "coverage": "80% band held",
-              "width": "Band width / volume", "winkler": "Winkler score / volume"}
-    views.table(ev, formats=formats, labels=labels,
-                caption="Evidence per series: the method chosen, its backtest against each simple rule")
+    labels = {
+        "series": "Series",
+        "method": "Method chosen",
+        "history_days": "History (days)",
+        "wape": "WAPE",
+        **{f"wape_{b}": BASELINE_LABELS[b] for b in BASELINES},
+        "coverage": "80% band held",
+        "width": "Band width / volume",
+        "winkler": "Winkler score / volume",
+    }
+    views.table(
+        ev,
+        formats=formats,
+        labels=labels,
+        caption="Evidence per series: the method chosen, its backtest against each simple rule",
+    )
 
 
 def first_week_hours(report: Mapping[str, Any]) -> pd.DataFrame:
@@ -109,8 +159,11 @@ def first_week_hours(report: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for m, plan in report["staffing_plans"].items():
         p = plan[plan["date"] < report["first_monday"] + pd.Timedelta(days=7)]
-        h = p.assign(hours=p["agents"] * p["interval_minutes"] / 60) \
-            .groupby(["date", "channel"], as_index=False)["hours"].sum()
+        h = (
+            p.assign(hours=p["agents"] * p["interval_minutes"] / 60)
+            .groupby(["date", "channel"], as_index=False)["hours"]
+            .sum()
+        )
         rows.append(h.assign(model=MODEL_LABELS[m]))
     out = pd.concat(rows, ignore_index=True)
     out["day"] = out["date"].dt.strftime("%a %d %b")
@@ -120,8 +173,7 @@ def first_week_hours(report: Mapping[str, Any]) -> pd.DataFrame:
 def peak_check(report: Mapping[str, Any], replications: int = 20) -> tuple[pd.DataFrame, pd.Series] | None:
     """The busiest phone half hour of the plan's first week, by Erlang C, Erlang A and a simulation with
     lognormal handle times (service level as a share), for Erlang C's and Erlang A's staffing."""
-    from reportlib.planning import simulate
-    from reportlib.planning import staffing
+    from reportlib.planning import simulate, staffing
 
     plans = report["staffing_plans"]
     pc = plans["erlang_c"]
@@ -138,12 +190,29 @@ def peak_check(report: Mapping[str, Any], replications: int = 20) -> tuple[pd.Da
     for label, n in (("Erlang C staffing", int(peak["agents"])), ("Erlang A staffing", int(pa.loc[key, "agents"]))):
         c = staffing.erlang_c_metrics(n, peak["forecast"], peak["aht_s"], length, answer)
         a = staffing.erlang_a_metrics(n, peak["forecast"], peak["aht_s"], length, answer, patience)
-        s = simulate.simulate_queue(peak["forecast"], peak["aht_s"], length, n, answer, patience,
-                                    handle="lognormal", handle_cv=0.8, replications=replications, callers=2000,
-                                    warmup=300)
-        rows.append({"staffing": label, "agents": n, "erlang_c": c["service_level"], "erlang_a": a["service_level"],
-                     "simulation": s.loc["service_level", "estimate"],
-                     "range": f"{s.loc['service_level', 'ci_low']:.1%} – {s.loc['service_level', 'ci_high']:.1%}"})
+        s = simulate.simulate_queue(
+            peak["forecast"],
+            peak["aht_s"],
+            length,
+            n,
+            answer,
+            patience,
+            handle="lognormal",
+            handle_cv=0.8,
+            replications=replications,
+            callers=2000,
+            warmup=300,
+        )
+        rows.append(
+            {
+                "staffing": label,
+                "agents": n,
+                "erlang_c": c["service_level"],
+                "erlang_a": a["service_level"],
+                "simulation": s.loc["service_level", "estimate"],
+                "range": f"{s.loc['service_level', 'ci_low']:.1%} – {s.loc['service_level', 'ci_high']:.1%}",
+            }
+        )
     return pd.DataFrame(rows), peak
 
 
@@ -151,22 +220,44 @@ def show_next_week(report: Mapping[str, Any]) -> None:
     """Staff needed in the plan's first week: phone agent-hours per day by model, and the busiest half hour
     checked by simulation."""
     if report.get("aht_defaulted"):
-        views.note("This data has no handle times for " + ", ".join(report["aht_defaulted"])
-                   + "; staffing uses the default handle time in parameters/capacity.yaml.", "warning")
+        views.note(
+            "This data has no handle times for "
+            + ", ".join(report["aht_defaulted"])
+            + "; staffing uses the default handle time in parameters/capacity.yaml.",
+            "warning",
+        )
     hours = first_week_hours(report)
     phone = hours[hours["channel"] == "phone"]
     if len(phone):
-        views.show(charts.bar_chart(phone, "day", "hours", color="model", unit="number",
-                                    title="Phone agent-hours needed per day", y_title="Agent-hours"))
+        views.show(
+            charts.bar_chart(
+                phone,
+                "day",
+                "hours",
+                color="model",
+                unit="number",
+                title="Phone agent-hours needed per day",
+                y_title="Agent-hours",
+            )
+        )
     checked = peak_check(report)
     if checked is None:
         return
     table, peak = checked
-    views.table(table, formats={"agents": "count", "erlang_c": "share", "erlang_a": "share", "simulation": "share"},
-                labels={"staffing": "Staffed as", "agents": "Agents", "erlang_c": "Service level by Erlang C",
-                        "erlang_a": "by Erlang A", "simulation": "by simulation", "range": "Simulation 95% range"},
-                caption=f"Busiest half hour: {peak['queue']} phone, {peak['interval_start']:%a %d %b %H:%M}, "
-                        f"{peak['forecast']:.0f} calls expected")
+    views.table(
+        table,
+        formats={"agents": "count", "erlang_c": "share", "erlang_a": "share", "simulation": "share"},
+        labels={
+            "staffing": "Staffed as",
+            "agents": "Agents",
+            "erlang_c": "Service level by Erlang C",
+            "erlang_a": "by Erlang A",
+            "simulation": "by simulation",
+            "range": "Simulation 95% range",
+        },
+        caption=f"Busiest half hour: {peak['queue']} phone, {peak['interval_start']:%a %d %b %H:%M}, "
+        f"{peak['forecast']:.0f} calls expected",
+    )
 
 
 def weekly_fte_by_model(report: Mapping[str, Any]) -> pd.DataFrame:
@@ -181,10 +272,20 @@ def weekly_fte_by_model(report: Mapping[str, Any]) -> pd.DataFrame:
 def show_fte(report: Mapping[str, Any]) -> None:
     """FTE needed by week for both queueing models, with the shrinkage used and where it came from."""
     sh = report["shrinkage"]
-    views.show(charts.line_chart(weekly_fte_by_model(report), "week_start", "fte", color="method", unit="fte",
-                                 title=f"FTE needed per week (shrinkage {sh['value']:.0%})"))
-    views.paragraph(f"Shrinkage {sh['value']:.1%}: {sh['source']}. The plan staffs with "
-                    f"{MODEL_LABELS[report['staffing_model']]} (parameters/capacity.yaml staffing_model).")
+    views.show(
+        charts.line_chart(
+            weekly_fte_by_model(report),
+            "week_start",
+            "fte",
+            color="method",
+            unit="fte",
+            title=f"FTE needed per week (shrinkage {sh['value']:.0%})",
+        )
+    )
+    views.paragraph(
+        f"Shrinkage {sh['value']:.1%}: {sh['source']}. The plan staffs with "
+        f"{MODEL_LABELS[report['staffing_model']]} (parameters/capacity.yaml staffing_model)."
+    )
 
 
 def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
@@ -194,23 +295,38 @@ def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
         views.note("The capacity plan needs the roster (agents table) with hire and termination dates.", "missing")
         return
     model = MODEL_LABELS[report["staffing_model"]]
-    views.show(charts.line_chart(cap.weekly, "week_start", ["required_fte", "productive_fte",
-                                                            "productive_fte_with_hires"],
-                                 unit="fte", title="FTE needed and available",
-                                 names={"required_fte": f"Needed ({model})", "productive_fte": "Roster, no new hires",
-                                        "productive_fte_with_hires": "With recommended hires"}))
+    views.show(
+        charts.line_chart(
+            cap.weekly,
+            "week_start",
+            ["required_fte", "productive_fte", "productive_fte_with_hires"],
+            unit="fte",
+            title="FTE needed and available",
+            names={
+                "required_fte": f"Needed ({model})",
+                "productive_fte": "Roster, no new hires",
+                "productive_fte_with_hires": "With recommended hires",
+            },
+        )
+    )
     s = report["capacity_summary"]
     fmt = narrative.format_value
-    views.paragraph(f"Without new hires, {s['weeks_short']} of {s['weeks']} weeks are short "
-                    f"(largest gap {s['largest_gap_fte']:.1f} FTE). The recommendation starts "
-                    f"{s['recommended_hires']} hire(s); with them {s['weeks_short_with_hires']} week(s) stay short. "
-                    f"Cost over the plan: {fmt(s['cost'], 'currency', currency)}"
-                    + (f" against a budget of {fmt(s['budget'], 'currency', currency)}." if s.get("budget") else "."))
+    views.paragraph(
+        f"Without new hires, {s['weeks_short']} of {s['weeks']} weeks are short "
+        f"(largest gap {s['largest_gap_fte']:.1f} FTE). The recommendation starts "
+        f"{s['recommended_hires']} hire(s); with them {s['weeks_short_with_hires']} week(s) stay short. "
+        f"Cost over the plan: {fmt(s['cost'], 'currency', currency)}"
+        + (f" against a budget of {fmt(s['budget'], 'currency', currency)}." if s.get("budget") else ".")
+    )
     if len(cap.recommended):
         rec = cap.recommended.copy()
         rec["week_start"] = pd.to_datetime(rec["week_start"]).dt.strftime("%d %b %Y")
-        views.table(rec[["week_start", "hires"]], formats={"hires": "count"},
-                    labels={"week_start": "Class starts", "hires": "Hires"}, caption="Recommended hire classes")
+        views.table(
+            rec[["week_start", "hires"]],
+            formats={"hires": "count"},
+            labels={"week_start": "Class starts", "hires": "Hires"},
+            caption="Recommended hire classes",
+        )
     for n in cap.notes:
         views.note(n[:1].upper() + n[1:], "info")
 
@@ -218,10 +334,15 @@ def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
 def scenarios(report: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Weekly FTE (the plan's model) for the preset what-if scenarios; 'As planned' first."""
     sh = float(report["shrinkage"]["value"])
-    cases = {"As planned": {}, "Handle time +10%": {"aht_factor": 1.1}, "Handle time -10%": {"aht_factor": 0.9},
-             "Service level target 90%": {"sl_target": 0.9}, "Service level target 70%": {"sl_target": 0.7},
-             f"Shrinkage {sh + 0.05:.0%}": {"shrinkage": min(sh + 0.05, 0.95)},
-             "Callers 25% less patient": {"patience_factor": 0.75}}
+    cases = {
+        "As planned": {},
+        "Handle time +10%": {"aht_factor": 1.1},
+        "Handle time -10%": {"aht_factor": 0.9},
+        "Service level target 90%": {"sl_target": 0.9},
+        "Service level target 70%": {"sl_target": 0.7},
+        f"Shrinkage {sh + 0.05:.0%}": {"shrinkage": min(sh + 0.05, 0.95)},
+        "Callers 25% less patient": {"patience_factor": 0.75},
+    }
     return {name: FR.scenario_fte(report, **kw).to_numpy() for name, kw in cases.items()}
 
 
@@ -229,10 +350,16 @@ def show_what_if(report: Mapping[str, Any]) -> None:
     """The preset scenarios in one chart with plotly's own selector (works without a kernel)."""
     base = FR.scenario_fte(report)
     sc = scenarios(report)
-    views.show(charts.scenario_chart(list(base.index), {k: {"FTE needed": list(v)} for k, v in sc.items()},
-                                     baseline={"As planned": list(sc["As planned"])}, unit="fte",
-                                     title=f"FTE needed per week by scenario ({MODEL_LABELS[report['staffing_model']]})",
-                                     control_label="Scenario"))
+    views.show(
+        charts.scenario_chart(
+            list(base.index),
+            {k: {"FTE needed": list(v)} for k, v in sc.items()},
+            baseline={"As planned": list(sc["As planned"])},
+            unit="fte",
+            title=f"FTE needed per week by scenario ({MODEL_LABELS[report['staffing_model']]})",
+            control_label="Scenario",
+        )
+    )
 
 
 def what_if_widget(report: Mapping[str, Any]) -> Any:
@@ -243,14 +370,24 @@ def what_if_widget(report: Mapping[str, Any]) -> Any:
     controls = FR.what_if_controls(report)
     base = FR.scenario_fte(report)
     out = widgets.Output()
-    sliders = {c.keyword: widgets.FloatSlider(value=c.value, min=c.min, max=c.max, step=c.step, description=c.label)
-               for c in controls}
+    sliders = {
+        c.keyword: widgets.FloatSlider(value=c.value, min=c.min, max=c.max, step=c.step, description=c.label)
+        for c in controls
+    }
 
     def chart(values: Mapping[str, float]) -> None:
         w = FR.scenario_fte(report, **FR.what_if_scenario(controls, values))
         frame = pd.DataFrame({"week": w.index, "fte": w.to_numpy(), "base": base.to_numpy()})
-        views.show(charts.line_chart(frame, "week", ["fte", "base"], unit="fte", title="FTE needed per week",
-                                     names={"fte": "This scenario", "base": "As planned"}))
+        views.show(
+            charts.line_chart(
+                frame,
+                "week",
+                ["fte", "base"],
+                unit="fte",
+                title="FTE needed per week",
+                names={"fte": "This scenario", "base": "As planned"},
+            )
+        )
 
     def update(change: Any = None) -> None:
         views.fill_output(out, chart, {k: s.value for k, s in sliders.items()})

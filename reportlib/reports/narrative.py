@@ -9,8 +9,9 @@ escaped. Units: ``share`` is 0..1 shown as a percentage (changes in points), ``s
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,8 +83,9 @@ def relative_change(new: Any, old: Any) -> float | None:
 STATUS_TEXT = {"green": "On target", "amber": "Near target", "red": "Off target", "none": "No target"}
 
 
-def rag_status(value: Any, target: Any, higher_is_better: bool = True, amber: float = 0.05,
-               amber_abs: float | None = None) -> str:
+def rag_status(
+    value: Any, target: Any, higher_is_better: bool = True, amber: float = 0.05, amber_abs: float | None = None
+) -> str:
     """'green' when the target is met, 'amber' within a tolerance of it, else 'red'; 'none' without data.
 
     The tolerance is ``amber_abs`` in the value's unit if given, else ``amber`` × |target|.
@@ -127,20 +129,42 @@ class Tile:
         return d
 
 
-def make_tile(name: str, value: Any, unit: str, *, target: Any = None, prev: Any = None, yoy: Any = None,
-              higher_is_better: bool = True, amber: float = 0.05, amber_abs: float | None = None,
-              prev_label: str = "last month", yoy_label: str = "last year", key: str = "",
-              note: str | None = None) -> Tile:
+def make_tile(
+    name: str,
+    value: Any,
+    unit: str,
+    *,
+    target: Any = None,
+    prev: Any = None,
+    yoy: Any = None,
+    higher_is_better: bool = True,
+    amber: float = 0.05,
+    amber_abs: float | None = None,
+    prev_label: str = "last month",
+    yoy_label: str = "last year",
+    key: str = "",
+    note: str | None = None,
+) -> Tile:
     """A tile from this month's value, its target and the values last month and a year ago."""
     val = None if is_missing(value) else float(value)
     tgt = None if is_missing(target) else float(target)
     dp = None if val is None or is_missing(prev) else val - float(prev)
     dy = None if val is None or is_missing(yoy) else val - float(yoy)
-    return Tile(name=name, value=val, unit=unit, target=tgt,
-                status=rag_status(val, tgt, higher_is_better, amber, amber_abs),
-                delta_prev=dp, delta_yoy=dy, higher_is_better=higher_is_better,
-                prev_label=prev_label, yoy_label=yoy_label, key=key or name, note=note,
-                extra={"compare": not (prev is None and yoy is None)})
+    return Tile(
+        name=name,
+        value=val,
+        unit=unit,
+        target=tgt,
+        status=rag_status(val, tgt, higher_is_better, amber, amber_abs),
+        delta_prev=dp,
+        delta_yoy=dy,
+        higher_is_better=higher_is_better,
+        prev_label=prev_label,
+        yoy_label=yoy_label,
+        key=key or name,
+        note=note,
+        extra={"compare": not (prev is None and yoy is None)},
+    )
 
 
 def _tile_get(tile: Tile | Mapping[str, Any], key: str, default: Any = None) -> Any:
@@ -181,9 +205,11 @@ DELTA_INK = {"rl-delta-good": "#2e7d32", "rl-delta-bad": "#c62828", "rl-delta-fl
 def tile_style(status: str) -> str:
     """The inline style of one tile: its status colour (left border and background) and box."""
     edge, bg = TILE_STYLE.get(status, TILE_STYLE["none"])
-    return (f"display:inline-block;vertical-align:top;min-width:190px;margin:0 8px 8px 0;padding:10px 12px;"
-            f"border:1px solid #e4e7ec;border-left:6px solid {edge};border-radius:8px;background-color:{bg};"
-            f"color:#1d2433")
+    return (
+        f"display:inline-block;vertical-align:top;min-width:190px;margin:0 8px 8px 0;padding:10px 12px;"
+        f"border:1px solid #e4e7ec;border-left:6px solid {edge};border-radius:8px;background-color:{bg};"
+        f"color:#1d2433"
+    )
 
 
 def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -> str:
@@ -202,11 +228,21 @@ def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -
         value = html.escape(format_value(_tile_get(t, "value"), unit, currency))
         status_text = "No data" if is_missing(_tile_get(t, "value")) else STATUS_TEXT[status]
         target = _tile_get(t, "target")
-        tgt_txt = ("Target " + ("≥ " if hib else "≤ ") + format_value(target, unit, currency)) if not is_missing(target) else ""
+        tgt_txt = (
+            ("Target " + ("≥ " if hib else "≤ ") + format_value(target, unit, currency))
+            if not is_missing(target)
+            else ""
+        )
         deltas = []
         extra = _tile_get(t, "extra") or {}
-        for key, label in [] if extra.get("compare") is False else (("delta_prev", _tile_get(t, "prev_label", "last month")),
-                           ("delta_yoy", _tile_get(t, "yoy_label", "last year"))):
+        for key, label in (
+            []
+            if extra.get("compare") is False
+            else (
+                ("delta_prev", _tile_get(t, "prev_label", "last month")),
+                ("delta_yoy", _tile_get(t, "yoy_label", "last year")),
+            )
+        ):
             d = _tile_get(t, key)
             cls = _delta_class(d, hib, unit)
             if is_missing(d):
@@ -220,9 +256,14 @@ def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -
             f'<div class="rl-tile rl-{status}" data-status="{status}" style="{tile_style(status)}">'
             f'<div class="rl-tile-name" style="font-size:.85em;color:#5b6475;font-weight:600">{name}</div>'
             f'<div class="rl-tile-value" style="font-size:1.75em;font-weight:700;line-height:1.2">{value}</div>'
-            + (f'<div class="rl-tile-target" style="font-size:.82em"><span class="rl-tile-status" '
-               f'style="font-weight:650;color:{STATUS_INK[status]}">{html.escape(status_text)}</span>'
-               + (f' · {html.escape(tgt_txt)}' if tgt_txt else "") + '</div>' if tgt_txt or status != "none" else "")
+            + (
+                f'<div class="rl-tile-target" style="font-size:.82em"><span class="rl-tile-status" '
+                f'style="font-weight:650;color:{STATUS_INK[status]}">{html.escape(status_text)}</span>'
+                + (f" · {html.escape(tgt_txt)}" if tgt_txt else "")
+                + "</div>"
+                if tgt_txt or status != "none"
+                else ""
+            )
             + f'<div class="rl-tile-deltas" style="font-size:.8em;margin-top:4px">{"".join(deltas)}</div>{note_html}</div>'
         )
     parts.append("</div>")
@@ -295,8 +336,12 @@ def rank_tiles(tiles: Sequence[Tile | Mapping[str, Any]]) -> list[Tile | Mapping
     return sorted(tiles, key=lambda t: (order.get(_tile_get(t, "status", "none"), 3), -size(t)))
 
 
-def commentary(tiles: Sequence[Tile | Mapping[str, Any]], drivers: Mapping[str, str] | None = None,
-               currency: str = "$", limit: int = 6) -> list[str]:
+def commentary(
+    tiles: Sequence[Tile | Mapping[str, Any]],
+    drivers: Mapping[str, str] | None = None,
+    currency: str = "$",
+    limit: int = 6,
+) -> list[str]:
     """Plain-language sentences for the tiles that matter most (off target, or moved the most)."""
     lines = []
     for t in rank_tiles(tiles)[:limit]:
@@ -349,10 +394,18 @@ def _fmt_cell(value: Any, fmt: Formatter | None, currency: str) -> tuple[str, bo
 NOWRAP_CHARS = 24  # cells up to this many characters (names, figures) never wrap inside a table
 
 
-def table_html(df: pd.DataFrame, *, formats: Mapping[str, Formatter] | None = None,
-               labels: Mapping[str, str] | None = None, status: Mapping[str, str] | None = None,
-               caption: str | None = None, max_rows: int | None = 60, index: bool = False,
-               currency: str = "$", css_class: str = "") -> str:
+def table_html(
+    df: pd.DataFrame,
+    *,
+    formats: Mapping[str, Formatter] | None = None,
+    labels: Mapping[str, str] | None = None,
+    status: Mapping[str, str] | None = None,
+    caption: str | None = None,
+    max_rows: int | None = 60,
+    index: bool = False,
+    currency: str = "$",
+    css_class: str = "",
+) -> str:
     """A DataFrame as the house table: every header and cell escaped, numbers right-aligned.
 
     ``formats`` maps a column to a unit (see ``format_value``) or a callable; ``status`` maps a column
@@ -370,8 +423,13 @@ def table_html(df: pd.DataFrame, *, formats: Mapping[str, Formatter] | None = No
     out = [f'<div class="rl-table-wrap"><table class="rl-table {html.escape(css_class)}">']
     if caption:
         out.append(f"<caption>{html.escape(caption)}</caption>")
-    numeric_cols = {c for c in cols if c in formats or pd.api.types.is_numeric_dtype(frame[c].dtype)
-                    and not pd.api.types.is_bool_dtype(frame[c].dtype)}
+    numeric_cols = {
+        c
+        for c in cols
+        if c in formats
+        or pd.api.types.is_numeric_dtype(frame[c].dtype)
+        and not pd.api.types.is_bool_dtype(frame[c].dtype)
+    }
     out.append("<thead><tr>")
     for c in cols:
         cls = ' class="rl-num"' if c in numeric_cols else ""
@@ -426,7 +484,9 @@ def _event_label(column: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def calendar_spans(features: pd.DataFrame, dates: Sequence[Any] | None = None) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+def calendar_spans(
+    features: pd.DataFrame, dates: Sequence[Any] | None = None
+) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
     """Contiguous runs of calendar flags (forecast.calendar_features' 0/1 columns) as (start, end, label) spans.
 
     Columns that differ only by a numeric suffix (import_deadline_1..5) merge into one label; `end` is

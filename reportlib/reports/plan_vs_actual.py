@@ -79,16 +79,28 @@ def waterfall_chart(record: Mapping[str, Any], title: str | None = None) -> Any:
         steps.append(("Staffing", float(record["effect_staffing"]) * 100, "relative"))
     steps.append(("Other", float(record["effect_other"]) * 100, "relative"))
     steps.append(("Actual SL", float(record["actual_sl"]) * 100, "total"))
-    fig = go.Figure(go.Waterfall(
-        x=[s[0] for s in steps], y=[s[1] for s in steps], measure=[s[2] for s in steps],
-        text=[f"{s[1]:+.1f}" if s[2] == "relative" else f"{s[1]:.1f}%" for s in steps], textposition="outside",
-        decreasing=dict(marker=dict(color="#c62828")), increasing=dict(marker=dict(color="#2e7d32")),
-        totals=dict(marker=dict(color="#1f5aa6")), connector=dict(line=dict(color="#c3c8d1")),
-        hovertemplate="%{x}: %{y:.1f}<extra></extra>"), layout=dict(template=TEMPLATE_NAME))
+    fig = go.Figure(
+        go.Waterfall(
+            x=[s[0] for s in steps],
+            y=[s[1] for s in steps],
+            measure=[s[2] for s in steps],
+            text=[f"{s[1]:+.1f}" if s[2] == "relative" else f"{s[1]:.1f}%" for s in steps],
+            textposition="outside",
+            decreasing=dict(marker=dict(color="#c62828")),
+            increasing=dict(marker=dict(color="#2e7d32")),
+            totals=dict(marker=dict(color="#1f5aa6")),
+            connector=dict(line=dict(color="#c3c8d1")),
+            hovertemplate="%{x}: %{y:.1f}<extra></extra>",
+        ),
+        layout=dict(template=TEMPLATE_NAME),
+    )
     lo = min(float(record["planned_sl"]), float(record["actual_sl"])) * 100
-    fig.update_layout(title=dict(text=safe_text(title or f"{record['channel']} / {record['queue']}")),
-                      yaxis=dict(title_text="service level, % (effects in points)",
-                                 range=[max(0.0, lo - 15), 100]), showlegend=False, height=340)
+    fig.update_layout(
+        title=dict(text=safe_text(title or f"{record['channel']} / {record['queue']}")),
+        yaxis=dict(title_text="service level, % (effects in points)", range=[max(0.0, lo - 15), 100]),
+        showlegend=False,
+        height=340,
+    )
     return fig
 
 
@@ -133,10 +145,19 @@ def sla_section(source: DataSource, params: Mapping[str, Any], month: str) -> di
     records in points, and the caption. Effects and plans in points (share x 100)."""
     result = month_variance(source, params, month)
     rec = result.records
-    table = pd.DataFrame({"channel": rec["channel"], "queue": rec["queue"], "planned_sl": rec["planned_sl"],
-                          "actual_sl": rec["actual_sl"], "volume_change": rec["volume_change"],
-                          "volume": _pts(rec["effect_volume"]), "aht": _pts(rec["effect_aht"]),
-                          "staffing": _pts(rec["effect_staffing"]), "other": _pts(rec["effect_other"])})
+    table = pd.DataFrame(
+        {
+            "channel": rec["channel"],
+            "queue": rec["queue"],
+            "planned_sl": rec["planned_sl"],
+            "actual_sl": rec["actual_sl"],
+            "volume_change": rec["volume_change"],
+            "volume": _pts(rec["effect_volume"]),
+            "aht": _pts(rec["effect_aht"]),
+            "staffing": _pts(rec["effect_staffing"]),
+            "other": _pts(rec["effect_other"]),
+        }
+    )
     return {"figures": sla_waterfalls(result), "table": table, "caption": describe_sources(result)}
 
 
@@ -146,10 +167,18 @@ def pack_section(source: DataSource, params: Mapping[str, Any], month: str, n_da
     result = month_variance(source, params, month)
     days = month_variance(source, params, month, by="day")
     worst = worst_days(days.records, n=n_days, queue="all")
-    table = pd.DataFrame({"day": pd.to_datetime(worst["period"]).dt.strftime("%a %d %b"), "channel": worst["channel"],
-                          "planned_sl": worst["planned_sl"], "actual_sl": worst["actual_sl"],
-                          "points": _pts(worst["gap"]), "cause": worst["cause"],
-                          "cause_points": _pts(worst["cause_effect"]), "volume_change": worst["volume_change"]})
+    table = pd.DataFrame(
+        {
+            "day": pd.to_datetime(worst["period"]).dt.strftime("%a %d %b"),
+            "channel": worst["channel"],
+            "planned_sl": worst["planned_sl"],
+            "actual_sl": worst["actual_sl"],
+            "points": _pts(worst["gap"]),
+            "cause": worst["cause"],
+            "cause_points": _pts(worst["cause_effect"]),
+            "volume_change": worst["volume_change"],
+        }
+    )
     return {"commentary": pack_commentary(result), "worst_days": table, "caption": describe_sources(result)}
 
 
@@ -159,5 +188,6 @@ def team_section(source: DataSource, params: Mapping[str, Any], month: str) -> p
     t = staffing_beside_adherence(source, params, month, weekly=month_variance(source, params, month, by="week"))
     for c in ("effect_staffing", "effect_schedule", "effect_attendance"):
         t[c] = _pts(t[c])
-    return t[["week", "channel", "effect_staffing", "effect_schedule", "effect_attendance", "adherence",
-              "absence_shrinkage"]]
+    return t[
+        ["week", "channel", "effect_staffing", "effect_schedule", "effect_attendance", "adherence", "absence_shrinkage"]
+    ]

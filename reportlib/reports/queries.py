@@ -8,27 +8,55 @@ report of a batch needs are computed once for all clients and remembered on the 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.months import month_label
 from reportlib.core.params import deep_merge, default_params
 from reportlib.data.source import DataSource
-from reportlib.core.months import month_label
-from reportlib.reports.narrative import Tile, commentary, format_change, format_value, is_missing, make_tile, relative_change, share_phrase
-
+from reportlib.reports.narrative import (
+    Tile,
+    commentary,
+    format_change,
+    format_value,
+    is_missing,
+    make_tile,
+    relative_change,
+    share_phrase,
+)
 
 # --- the monthly summary (tiles + commentary), shared by the monthly pack and the e-mail body -------
 
 # tile key -> key of the same figure in goals.yaml (for `target: goal`)
 GOAL_KEYS = {"aht_s": "aht_s", "csat_top2": "csat", "fcr": "fcr", "adherence": "adherence"}
 
-HISTORY_COLUMNS = ["month", "offered", "handled", "service_level", "abandon_rate", "asa_s", "aht_s", "fcr",
-                   "csat_top2", "escalation_rate", "email_received", "email_sl", "labor_cost", "budget",
-                   "cost_per_contact", "occupancy", "shrinkage", "adherence", "headcount_end",
-                   "monthly_attrition", "annualized_attrition"]
+HISTORY_COLUMNS = [
+    "month",
+    "offered",
+    "handled",
+    "service_level",
+    "abandon_rate",
+    "asa_s",
+    "aht_s",
+    "fcr",
+    "csat_top2",
+    "escalation_rate",
+    "email_received",
+    "email_sl",
+    "labor_cost",
+    "budget",
+    "cost_per_contact",
+    "occupancy",
+    "shrinkage",
+    "adherence",
+    "headcount_end",
+    "monthly_attrition",
+    "annualized_attrition",
+]
 
 
 def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,8 +73,10 @@ def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     for t in rep.get("tiles") or []:
         tile = {"key": t.get("key"), **(defaults.get(t.get("key")) or {}), **t}
         if "unit" not in tile or "name" not in tile:
-            raise UsageError(f"parameter reports.tiles: tile {t.get('key')!r} has no name or unit and no "
-                             f"tile_defaults entry (keys: {', '.join(defaults)})")
+            raise UsageError(
+                f"parameter reports.tiles: tile {t.get('key')!r} has no name or unit and no "
+                f"tile_defaults entry (keys: {', '.join(defaults)})"
+            )
         tiles.append(tile)
     rep["tiles"] = tiles
     return rep
@@ -87,8 +117,13 @@ def _one_client(source: DataSource, compute_all: Callable[[Any], pd.DataFrame]) 
     return mine.drop(columns="client_id").reset_index(drop=True)
 
 
-def _channel_counts(source: DataSource, params: Mapping[str, Any], start: pd.Timestamp, end: pd.Timestamp,
-                    by: Sequence[str] = ("channel",)) -> pd.DataFrame | None:
+def _channel_counts(
+    source: DataSource,
+    params: Mapping[str, Any],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    by: Sequence[str] = ("channel",),
+) -> pd.DataFrame | None:
     """Monthly count sums by `by` from contacts (or intervals when there are none); None without either.
 
     Remembered on the source: the monthly pack asks for the same queue counts once per headline figure.
@@ -100,18 +135,33 @@ def _channel_counts(source: DataSource, params: Mapping[str, Any], start: pd.Tim
 
     def compute() -> pd.DataFrame | None:
         if source.has("contacts"):
-            return metrics.contact_counts(source.table("contacts"), grain="month", by=list(by), start=start,
-                                          end=end, sl_threshold_s=th, short_abandon_s=sa, with_repeat=False)
+            return metrics.contact_counts(
+                source.table("contacts"),
+                grain="month",
+                by=list(by),
+                start=start,
+                end=end,
+                sl_threshold_s=th,
+                short_abandon_s=sa,
+                with_repeat=False,
+            )
         if source.has("intervals"):
-            return metrics.interval_counts(source.table("intervals"), grain="month", by=list(by), start=start,
-                                           end=end, sl_threshold_s=th)
+            return metrics.interval_counts(
+                source.table("intervals"), grain="month", by=list(by), start=start, end=end, sl_threshold_s=th
+            )
         return None
 
     return source.memo(("channel_counts", pd.Timestamp(start), pd.Timestamp(end), tuple(by), th, sa), compute)
 
 
-def email_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any,
-                  threshold_h: float, by: Sequence[str] = ()) -> pd.DataFrame:
+def email_history(
+    source: DataSource,
+    params: Mapping[str, Any],
+    first_month: Any,
+    last_month: Any,
+    threshold_h: float,
+    by: Sequence[str] = (),
+) -> pd.DataFrame:
     """Email first response within `threshold_h` business hours per month (sla.email_first_response, one pass).
 
     Emails still open are judged at the later of the last month's end and the data's latest arrival
@@ -131,14 +181,19 @@ def email_history(source: DataSource, params: Mapping[str, Any], first_month: An
     def compute() -> pd.DataFrame:
         t = source.table("contacts")
         t = t.mutate(_month=t.arrived_at.truncate("M"))
-        e = sla.email_first_response(t, start=first.start_time, end=(last + 1).start_time, threshold_h=threshold_h,
-                                     calendar=sla.business_calendar(params), by=["_month", *by],
-                                     tz=source.tz)
+        e = sla.email_first_response(
+            t,
+            start=first.start_time,
+            end=(last + 1).start_time,
+            threshold_h=threshold_h,
+            calendar=sla.business_calendar(params),
+            by=["_month", *by],
+            tz=source.tz,
+        )
         e.insert(0, "month", pd.to_datetime(e.pop("_month")).dt.to_period("M").astype(str))
         return e
 
-    return source.memo(("email_history", str(first), str(last), float(threshold_h), by,
-                                params_key(params)), compute)
+    return source.memo(("email_history", str(first), str(last), float(threshold_h), by, params_key(params)), compute)
 
 
 def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
@@ -183,8 +238,7 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
 
     agents = source.frame("agents") if source.has("agents") else None
     if source.has("agent_activity") and agents is not None:
-        from reportlib.metrics import cost
-        from reportlib.metrics import workforce
+        from reportlib.metrics import cost, workforce
 
         act = source.frame("agent_activity")
         lc = cost.labor_cost(act, agents, grain="month", start=start, end=end)
@@ -222,8 +276,9 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
     return out[HISTORY_COLUMNS]
 
 
-def _queue_driver(source: DataSource, params: Mapping[str, Any], month: pd.Period, metric: str,
-                  channels: Sequence[str]) -> str | None:
+def _queue_driver(
+    source: DataSource, params: Mapping[str, Any], month: pd.Period, metric: str, channels: Sequence[str]
+) -> str | None:
     """The queue that moved `metric` most from last month, in words (volume change and its own move)."""
     from reportlib.metrics import contacts as metrics
 
@@ -250,10 +305,20 @@ def _queue_driver(source: DataSource, params: Mapping[str, Any], month: pd.Perio
     queue = contrib.abs().idxmax()
     vol_now, vol_before = float(now.loc[queue, "offered"]), float(before["offered"].get(queue, np.nan))
     unit = "seconds" if metric.endswith("_s") else "share"
-    label = {"service_level": "service level", "abandon_rate": "abandon rate", "asa_s": "speed of answer",
-             "aht_s": "handle time", "fcr": "first-contact resolution", "csat_top2": "satisfaction"}[metric]
+    label = {
+        "service_level": "service level",
+        "abandon_rate": "abandon rate",
+        "asa_s": "speed of answer",
+        "aht_s": "handle time",
+        "fcr": "first-contact resolution",
+        "csat_top2": "satisfaction",
+    }[metric]
     rc = relative_change(vol_now, vol_before)
-    d = None if is_missing(v_before.get(queue)) or is_missing(v_now.get(queue)) else float(v_now[queue] - v_before[queue])
+    d = (
+        None
+        if is_missing(v_before.get(queue)) or is_missing(v_now.get(queue))
+        else float(v_now[queue] - v_before[queue])
+    )
     move = None
     if d is not None:
         amount = format_change(abs(d), unit, signed=False).replace(" pts", " points")
@@ -296,25 +361,48 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
             target = hist.loc[cur, "budget"]
             if is_missing(target):
                 note = "No budget set for this month"
-        tile = make_tile(cfg.get("name", key), val, cfg.get("unit", "number"), target=target,
-                         prev=hist.loc[prev, key], yoy=hist.loc[yoy, key],
-                         higher_is_better=bool(cfg.get("higher_is_better", True)),
-                         amber=float(cfg.get("amber", 0.05)), amber_abs=cfg.get("amber_abs"),
-                         prev_label=(m - 1).strftime("%b %Y"), yoy_label=(m - 12).strftime("%b %Y"),
-                         key=key, note=note)
+        tile = make_tile(
+            cfg.get("name", key),
+            val,
+            cfg.get("unit", "number"),
+            target=target,
+            prev=hist.loc[prev, key],
+            yoy=hist.loc[yoy, key],
+            higher_is_better=bool(cfg.get("higher_is_better", True)),
+            amber=float(cfg.get("amber", 0.05)),
+            amber_abs=cfg.get("amber_abs"),
+            prev_label=(m - 1).strftime("%b %Y"),
+            yoy_label=(m - 12).strftime("%b %Y"),
+            key=key,
+            note=note,
+        )
         if tile.value is None:
             continue  # the source cannot give this figure: no empty tile on the first screen
         tiles.append(tile)
 
     if not any(t.key == "service_level" for t in tiles) and not is_missing(hist.loc[cur, "offered"]):
         # a source without waits (an interval export of arrivals only): show the volume at least
-        tiles.insert(0, make_tile("Contacts offered", hist.loc[cur, "offered"], "count", prev=hist.loc[prev, "offered"],
-                                  yoy=hist.loc[yoy, "offered"], prev_label=(m - 1).strftime("%b %Y"),
-                                  yoy_label=(m - 12).strftime("%b %Y"), key="offered"))
+        tiles.insert(
+            0,
+            make_tile(
+                "Contacts offered",
+                hist.loc[cur, "offered"],
+                "count",
+                prev=hist.loc[prev, "offered"],
+                yoy=hist.loc[yoy, "offered"],
+                prev_label=(m - 1).strftime("%b %Y"),
+                yoy_label=(m - 12).strftime("%b %Y"),
+                key="offered",
+            ),
+        )
     drivers: dict[str, str] = {}
     for t in tiles:
         if t.key in ("service_level", "abandon_rate", "asa_s", "aht_s", "csat_top2") and not is_missing(t.delta_prev):
-            chans = rep["queue_channels"] if t.key in ("service_level", "abandon_rate", "asa_s") else ["phone", "chat", "email"]
+            chans = (
+                rep["queue_channels"]
+                if t.key in ("service_level", "abandon_rate", "asa_s")
+                else ["phone", "chat", "email"]
+            )
             d = _queue_driver(source, params, m, t.key, chans)
             if d:
                 drivers[t.key] = d
@@ -322,15 +410,19 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
     if labor is not None and labor.value is not None and not is_missing(labor.target) and labor.target:
         gap = relative_change(labor.value, labor.target)
         if gap is not None:
-            drivers["labor_cost"] = f"{format_value(abs(labor.value - labor.target), 'currency', currency)} " \
-                                    f"({abs(gap) * 100:.1f}%) {'over' if gap > 0 else 'under'} budget"
+            drivers["labor_cost"] = (
+                f"{format_value(abs(labor.value - labor.target), 'currency', currency)} "
+                f"({abs(gap) * 100:.1f}%) {'over' if gap > 0 else 'under'} budget"
+            )
     cpc = next((t for t in tiles if t.key == "cost_per_contact"), None)
     if cpc is not None and not is_missing(cpc.delta_prev):
         lc = relative_change(hist.loc[cur, "labor_cost"], hist.loc[prev, "labor_cost"])
         hc = relative_change(hist.loc[cur, "handled"], hist.loc[prev, "handled"])
         if lc is not None and hc is not None:
-            drivers["cost_per_contact"] = (f"labor cost {'rose' if lc > 0 else 'fell'} {abs(lc) * 100:.1f}% while "
-                                           f"handled contacts {'rose' if hc > 0 else 'fell'} {abs(hc) * 100:.1f}%")
+            drivers["cost_per_contact"] = (
+                f"labor cost {'rose' if lc > 0 else 'fell'} {abs(lc) * 100:.1f}% while "
+                f"handled contacts {'rose' if hc > 0 else 'fell'} {abs(hc) * 100:.1f}%"
+            )
     lines = commentary(tiles, drivers, currency=currency, limit=5)
     return {
         "month": cur,
@@ -365,21 +457,37 @@ def email_thresholds(source: Any, params: Mapping[str, Any]) -> dict[str, float]
     return sla.email_thresholds(source.frame("clients"), profiles)
 
 
-def email_contract(contacts: Any, source: Any, params: Mapping[str, Any], *, keys: Sequence[str],
-                   start: Any, end: Any) -> pd.DataFrame:
+def email_contract(
+    contacts: Any, source: Any, params: Mapping[str, Any], *, keys: Sequence[str], start: Any, end: Any
+) -> pd.DataFrame:
     """sla.email_contract_counts over `contacts` (a table with the `keys` columns) with each client's
     contract threshold from the source's clients table and parameters (report default otherwise)."""
     from reportlib.metrics import sla
 
     return sla.email_contract_counts(
-        contacts, keys=keys, thresholds_h=email_thresholds(source, params),
-        default_threshold_h=float(report_settings(params)["email_threshold_h"]), start=start, end=end,
-        calendar=sla.business_calendar(params), tz=getattr(source, "tz", None) or params.get("timezone"))
+        contacts,
+        keys=keys,
+        thresholds_h=email_thresholds(source, params),
+        default_threshold_h=float(report_settings(params)["email_threshold_h"]),
+        start=start,
+        end=end,
+        calendar=sla.business_calendar(params),
+        tz=getattr(source, "tz", None) or params.get("timezone"),
+    )
 
 
-def contact_kpis(source: Any, params: Mapping[str, Any], *, grain: str | None = "month", by: Sequence[str] = (),
-                 start: Any = None, end: Any = None, contacts: Any = None, sl_threshold_s: float | None = None,
-                 sl_definition: str | None = None) -> pd.DataFrame:
+def contact_kpis(
+    source: Any,
+    params: Mapping[str, Any],
+    *,
+    grain: str | None = "month",
+    by: Sequence[str] = (),
+    start: Any = None,
+    end: Any = None,
+    contacts: Any = None,
+    sl_threshold_s: float | None = None,
+    sl_definition: str | None = None,
+) -> pd.DataFrame:
     """Contact KPIs (metrics.KPI_COLUMNS) as every view shows them: metrics.contact_kpis, and when `by`
     includes channel, email rows carrying first response within each client's contract threshold in
     business hours (the SLA report's figure) with speed of answer and abandon rate empty.
@@ -395,12 +503,22 @@ def contact_kpis(source: Any, params: Mapping[str, Any], *, grain: str | None = 
     sl_def = str(sl_definition or params.get("sl_definition", "offered"))
     by = list(by)
     if contacts is None and not source.has("contacts"):
-        return metrics.kpis_for_source(source, grain=grain, by=by, start=start, end=end, sl_threshold_s=th,
-                                       sl_definition=sl_def)
+        return metrics.kpis_for_source(
+            source, grain=grain, by=by, start=start, end=end, sl_threshold_s=th, sl_definition=sl_def
+        )
     t = contacts if contacts is not None else source.table("contacts")
     agents = source.table("agents") if any(c in metrics.AGENT_COLUMNS for c in by) and source.has("agents") else None
-    k = metrics.contact_kpis(t, grain=grain, by=by, agents=agents, start=start, end=end, sl_threshold_s=th,
-                             sl_definition=sl_def, short_abandon_s=float(params.get("short_abandon_s", 5)))
+    k = metrics.contact_kpis(
+        t,
+        grain=grain,
+        by=by,
+        agents=agents,
+        start=start,
+        end=end,
+        sl_threshold_s=th,
+        sl_definition=sl_def,
+        short_abandon_s=float(params.get("short_abandon_s", 5)),
+    )
     if "channel" not in by or not (k["channel"] == "email").any():
         return k
     e = metrics.resolve_by(t, by, agents)
@@ -411,8 +529,9 @@ def contact_kpis(source: Any, params: Mapping[str, Any], *, grain: str | None = 
     return sla.apply_email_terms(k, email, keys)
 
 
-def channel_history(source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any,
-                    by: Sequence[str] = ("channel",)) -> pd.DataFrame:
+def channel_history(
+    source: Any, params: Mapping[str, Any], first_month: Any, last_month: Any, by: Sequence[str] = ("channel",)
+) -> pd.DataFrame:
     """Monthly KPIs (metrics.KPI_COLUMNS) per `by` group (channel by default), month as YYYY-MM.
 
     Email rows carry first response within each client's contract threshold (see contact_kpis).
@@ -436,8 +555,9 @@ def channel_history(source: Any, params: Mapping[str, Any], first_month: Any, la
         if "channel" in by and source.has("contacts") and (k["channel"] == "email").any():
             t = source.table("contacts")
             t = t.mutate(period=t.arrived_at.truncate("M"))
-            email = email_contract(t, source, params, keys=["period", *by], start=first.start_time,
-                                   end=(last + 1).start_time)
+            email = email_contract(
+                t, source, params, keys=["period", *by], start=first.start_time, end=(last + 1).start_time
+            )
             k = sla.apply_email_terms(k, email, ["period", *by])
         k.insert(0, "month", pd.to_datetime(k.pop("period")).dt.to_period("M").astype(str))
         return k
@@ -445,7 +565,9 @@ def channel_history(source: Any, params: Mapping[str, Any], first_month: Any, la
     return source.memo(("channel_history", str(first), str(last), by, params_key(params)), compute)
 
 
-def compliance_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
+def compliance_history(
+    source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any
+) -> pd.DataFrame:
     """Every client's SLA terms for each month first..last (sla.compliance_history; month as YYYY-MM).
 
     For a client's view of a source, that client's rows. Needs contacts and clients; raises
@@ -463,10 +585,18 @@ def compliance_history(source: DataSource, params: Mapping[str, Any], first_mont
             pass  # another client's contract is wrong: judge this client on its own (its own error, if any)
         else:
             return every[every["client_id"].astype(str) == str(client_id)].reset_index(drop=True)
-    return source.memo(("compliance_history", str(first), str(last), params_key(params)),
-                       lambda: sla.compliance_history(source.table("contacts"), source.frame("clients"), profiles,
-                                                      str(first), str(last), calendar=sla.business_calendar(params),
-                                                      tz=source.tz))
+    return source.memo(
+        ("compliance_history", str(first), str(last), params_key(params)),
+        lambda: sla.compliance_history(
+            source.table("contacts"),
+            source.frame("clients"),
+            profiles,
+            str(first),
+            str(last),
+            calendar=sla.business_calendar(params),
+            tz=source.tz,
+        ),
+    )
 
 
 def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
@@ -476,12 +606,23 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
     could be judged (no volume). worst_term is the missed term with the largest shortfall relative to
     its goal, in words ('phone service level 80% in 30 s: 71.2%').
     """
-    cols = ["client_id", "client_name", "sla_profile", "terms", "judged", "missed", "penalty_at_risk",
-            "worst_term", "status"]
+    cols = [
+        "client_id",
+        "client_name",
+        "sla_profile",
+        "terms",
+        "judged",
+        "missed",
+        "penalty_at_risk",
+        "worst_term",
+        "status",
+    ]
     if compliance is None or not len(compliance):
         return pd.DataFrame(columns=cols)
     rows = []
-    for (cid, name, profile), g in compliance.groupby(["client_id", "client_name", "sla_profile"], dropna=False, sort=True):
+    for (cid, name, profile), g in compliance.groupby(
+        ["client_id", "client_name", "sla_profile"], dropna=False, sort=True
+    ):
         met = g["met"]
         judged = int(met.notna().sum())
         missed_rows = g[met.notna() & (met == False)]  # noqa: E712 - pandas boolean NA-aware compare
@@ -489,20 +630,32 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
         if len(missed_rows):
             gap = (missed_rows["actual"] - missed_rows["goal"]).abs() / missed_rows["goal"].abs().replace(0, np.nan)
             r = missed_rows.loc[gap.fillna(0).idxmax()]
-            unit = "seconds" if str(r["metric"]).endswith("_s") else ("number" if r["metric"] == "csat_mean" else "share")
+            unit = (
+                "seconds" if str(r["metric"]).endswith("_s") else ("number" if r["metric"] == "csat_mean" else "share")
+            )
             worst = f"{r['term']}: {format_value(r['actual'], unit)}"
-        rows.append({
-            "client_id": cid, "client_name": name, "sla_profile": profile, "terms": int(len(g)),
-            "judged": judged, "missed": int(len(missed_rows)),
-            # missing when a term was missed but the client has no monthly_fee: unknown, not zero
-            "penalty_at_risk": float(pd.to_numeric(missed_rows["penalty_at_risk"], errors="coerce").sum(min_count=1))
-            if len(missed_rows) else 0.0,
-            "worst_term": worst,
-            "status": None if judged == 0 else ("red" if len(missed_rows) else "green"),
-        })
+        rows.append(
+            {
+                "client_id": cid,
+                "client_name": name,
+                "sla_profile": profile,
+                "terms": int(len(g)),
+                "judged": judged,
+                "missed": int(len(missed_rows)),
+                # missing when a term was missed but the client has no monthly_fee: unknown, not zero
+                "penalty_at_risk": float(
+                    pd.to_numeric(missed_rows["penalty_at_risk"], errors="coerce").sum(min_count=1)
+                )
+                if len(missed_rows)
+                else 0.0,
+                "worst_term": worst,
+                "status": None if judged == 0 else ("red" if len(missed_rows) else "green"),
+            }
+        )
     out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values(["missed", "penalty_at_risk", "client_name"], ascending=[False, False, True],
-                           kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        ["missed", "penalty_at_risk", "client_name"], ascending=[False, False, True], kind="stable"
+    ).reset_index(drop=True)
 
 
 def compliance(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.DataFrame:
@@ -519,15 +672,19 @@ def compliance_trend(history: pd.DataFrame) -> pd.DataFrame:
     (currency; missing when no missed term had a fee). Indexed by month (YYYY-MM)."""
     cols = ["clients_met", "terms_met", "terms_missed", "penalty_at_risk"]
     rows = []
-    for month, c in (history.groupby("month", sort=True) if history is not None and len(history) else []):
+    for month, c in history.groupby("month", sort=True) if history is not None and len(history) else []:
         summary = compliance_by_client(c)
         judged = c[c["met"].notna()]
         clients = summary[summary["status"].notna()]
-        rows.append({"month": month,
-                     "clients_met": (clients["status"] == "green").mean() if len(clients) else None,
-                     "terms_met": judged["met"].astype(bool).mean() if len(judged) else None,
-                     "terms_missed": float((~judged["met"].astype(bool)).sum()),
-                     "penalty_at_risk": summary["penalty_at_risk"].sum(min_count=1)})
+        rows.append(
+            {
+                "month": month,
+                "clients_met": (clients["status"] == "green").mean() if len(clients) else None,
+                "terms_met": judged["met"].astype(bool).mean() if len(judged) else None,
+                "terms_missed": float((~judged["met"].astype(bool)).sum()),
+                "penalty_at_risk": summary["penalty_at_risk"].sum(min_count=1),
+            }
+        )
     return pd.DataFrame(rows, columns=["month", *cols]).set_index("month")
 
 
@@ -542,8 +699,11 @@ def qa_history(qa: pd.DataFrame | None, first_month: Any, last_month: Any, by: S
     first, last = pd.Period(str(first_month), freq="M"), pd.Period(str(last_month), freq="M")
     q = q[(q["month"] >= first) & (q["month"] <= last)]
     q["critical"] = q["critical_error"].astype("boolean").fillna(False).astype(int)
-    out = q.groupby(["month", *by], dropna=False).agg(evaluations=("score", "size"), qa_mean=("score", "mean"),
-                                                        critical_errors=("critical", "sum")).reset_index()
+    out = (
+        q.groupby(["month", *by], dropna=False)
+        .agg(evaluations=("score", "size"), qa_mean=("score", "mean"), critical_errors=("critical", "sum"))
+        .reset_index()
+    )
     out["month"] = out["month"].astype(str)
     return out[cols]
 
@@ -551,9 +711,15 @@ def qa_history(qa: pd.DataFrame | None, first_month: Any, last_month: Any, by: S
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def intraday_service_level(source: DataSource, params: Mapping[str, Any], start: Any, end: Any,
-                           channels: Sequence[str] = ("phone",), minutes: int = 30,
-                           min_offered: float = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def intraday_service_level(
+    source: DataSource,
+    params: Mapping[str, Any],
+    start: Any,
+    end: Any,
+    channels: Sequence[str] = ("phone",),
+    minutes: int = 30,
+    min_offered: float = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Service level (0..1) and offered by weekday x time of day over [start, end), pooled from counts.
 
     Returns (service_level, offered) frames indexed Mon..Sun with 'HH:MM' columns; cells with fewer than
@@ -564,12 +730,20 @@ def intraday_service_level(source: DataSource, params: Mapping[str, Any], start:
     grain = f"{minutes}min"
     th = float(params.get("sl_threshold_s", 30))
     if source.has("contacts"):
-        counts = metrics.contact_counts(source.table("contacts"), grain=grain, by=["channel"], start=start, end=end,
-                                        sl_threshold_s=th, short_abandon_s=float(params.get("short_abandon_s", 5)),
-                                        with_repeat=False)
+        counts = metrics.contact_counts(
+            source.table("contacts"),
+            grain=grain,
+            by=["channel"],
+            start=start,
+            end=end,
+            sl_threshold_s=th,
+            short_abandon_s=float(params.get("short_abandon_s", 5)),
+            with_repeat=False,
+        )
     elif source.has("intervals"):
-        counts = metrics.interval_counts(source.table("intervals"), grain=grain, by=["channel"], start=start,
-                                         end=end, sl_threshold_s=th)
+        counts = metrics.interval_counts(
+            source.table("intervals"), grain=grain, by=["channel"], start=start, end=end, sl_threshold_s=th
+        )
     else:
         return pd.DataFrame(), pd.DataFrame()
     counts = counts[counts["channel"].isin(list(channels))]
@@ -590,6 +764,7 @@ def intraday_service_level(source: DataSource, params: Mapping[str, Any], start:
 
 def _reason_counts(source: DataSource, start: pd.Timestamp, end: pd.Timestamp, by: tuple[str, ...]) -> pd.DataFrame:
     """Contacts per `by` group and reason arriving in [start, end), from the engine (remembered on the source)."""
+
     def compute() -> pd.DataFrame:
         t = source.table("contacts")
         t = t.filter((t.arrived_at >= start) & (t.arrived_at < end))

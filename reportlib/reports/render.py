@@ -20,8 +20,9 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import nbformat
 
@@ -51,8 +52,14 @@ def _ipc_kernel_manager_class():
     return IPCKernelManager
 
 
-def execute(notebook: str | Path, output_path: str | Path, parameters: Mapping[str, Any] | None = None,
-            timeout: int | None = 600, kernel_name: str = "python3", cwd: str | Path | None = None) -> Path:
+def execute(
+    notebook: str | Path,
+    output_path: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    timeout: int | None = 600,
+    kernel_name: str = "python3",
+    cwd: str | Path | None = None,
+) -> Path:
     """Run a report notebook with papermill (IPC kernel, no progress bar) and write the executed copy.
 
     ``notebook`` is a report name or a path. Raises papermill's PapermillExecutionError when a cell fails
@@ -60,13 +67,23 @@ def execute(notebook: str | Path, output_path: str | Path, parameters: Mapping[s
     """
     import papermill as pm
 
-    src = notebook_path(notebook) if isinstance(notebook, str) and not str(notebook).endswith(".ipynb") else Path(notebook)
+    src = (
+        notebook_path(notebook)
+        if isinstance(notebook, str) and not str(notebook).endswith(".ipynb")
+        else Path(notebook)
+    )
     out = Path(output_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(
-        str(src), str(out), parameters=dict(parameters or {}), kernel_name=kernel_name,
-        progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-        execution_timeout=timeout, cwd=str(cwd or src.parent),
+        str(src),
+        str(out),
+        parameters=dict(parameters or {}),
+        kernel_name=kernel_name,
+        progress_bar=False,
+        log_output=False,
+        request_save_on_cell_execute=False,
+        execution_timeout=timeout,
+        cwd=str(cwd or src.parent),
         kernel_manager_class=_ipc_kernel_manager_class(),
     )
     return out
@@ -156,7 +173,7 @@ def _drop_empty_sections(cells: list) -> list:
         level = _heading_level(cell)
         if level is not None and level >= 2:
             has_output = False
-            for nxt in cells[i + 1:]:
+            for nxt in cells[i + 1 :]:
                 lv = _heading_level(nxt)
                 if lv is not None and lv <= level:
                     break
@@ -201,8 +218,11 @@ def _toc(page: str) -> str:
         items.append(f'<li class="rl-toc-h{level}"><a href="#{hid}">{html.escape(text)}</a></li>')
     if not items:
         return ""
-    return ('<nav class="rl-toc" aria-label="Contents"><span class="rl-toc-title">Contents</span><ol>'
-            + "".join(items) + "</ol></nav>")
+    return (
+        '<nav class="rl-toc" aria-label="Contents"><span class="rl-toc-title">Contents</span><ol>'
+        + "".join(items)
+        + "</ol></nav>"
+    )
 
 
 def _subtitle(facts: Mapping[str, Any], nb_params: Mapping[str, Any]) -> str:
@@ -251,21 +271,26 @@ def render_html(executed_notebook_path: Path, title: str) -> str:
     clean, facts = prepare(nb)
     nb_params = dict(pm_meta.get("parameters") or {})
     if not facts:
-        facts = {"parameters": {k: v for k, v in nb_params.items() if v is not None}, "version": __version__,
-                 "generated_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+        facts = {
+            "parameters": {k: v for k, v in nb_params.items() if v is not None},
+            "version": __version__,
+            "generated_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
     if pm_meta.get("duration") is not None:
         facts["duration_s"] = pm_meta["duration"]
     clean.metadata["title"] = title
-    resources = {"rl": {
-        "title": title,
-        "kicker": "Support operations",
-        "subtitle": _subtitle(facts, nb_params),
-        "css": _asset("report.css"),
-        "bootstrap_js": _asset("report.js"),
-        "plotly_js": plotly_js(),
-        "footer_html": facts_html(facts),
-        "version": __version__,
-    }}
+    resources = {
+        "rl": {
+            "title": title,
+            "kicker": "Support operations",
+            "subtitle": _subtitle(facts, nb_params),
+            "css": _asset("report.css"),
+            "bootstrap_js": _asset("report.js"),
+            "plotly_js": plotly_js(),
+            "footer_html": facts_html(facts),
+            "version": __version__,
+        }
+    }
     page, _ = _exporter().from_notebook_node(clean, resources=resources)
     page = page.replace("<!--RL-TOC-->", _toc(page), 1)
     return page

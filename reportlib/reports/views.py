@@ -16,20 +16,20 @@ import os
 import re
 import uuid
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from reportlib.reports import charts
-from reportlib.reports import narrative, queries
 from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
-from reportlib.data.source import DataSource
-from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.months import month_label, parse_month
+from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.data.source import DataSource
+from reportlib.reports import charts, narrative, queries
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 FIGURE_MIME = "application/vnd.reportlib.plotly+json"  # the script type of a figure's JSON block
@@ -46,23 +46,34 @@ TABLE_LABELS = {
 
 # --- figures ---------------------------------------------------------------------------------------
 
+
 def _json_for_script(obj: Any) -> str:
     """JSON safe inside a <script> element: <, > and / escaped so data can never close the element."""
     text = pio.to_json(obj, validate=False, remove_uids=False) if not isinstance(obj, str) else obj
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("/", "\\u002f") \
-        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("/", "\\u002f")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def figure_html(fig: go.Figure | Mapping[str, Any], height: int | None = None) -> str:
     """A figure as an empty div and an inert JSON block; render.py's page script draws it."""
     fig_dict = fig.to_plotly_json() if isinstance(fig, go.Figure) else dict(fig)
-    spec = {"data": fig_dict.get("data", []), "layout": fig_dict.get("layout", {}),
-            "config": {**charts.CONFIG, **(fig_dict.get("config") or {})}}
+    spec = {
+        "data": fig_dict.get("data", []),
+        "layout": fig_dict.get("layout", {}),
+        "config": {**charts.CONFIG, **(fig_dict.get("config") or {})},
+    }
     payload = _json_for_script(spec)
     fid = "rl-fig-" + uuid.uuid4().hex[:16]
     h = height or (spec["layout"].get("height") if isinstance(spec["layout"], dict) else None) or 380
-    return (f'<div class="rl-figure"><div class="rl-plot" id="{fid}" style="height:{int(h)}px"></div>'
-            f'<script type="{FIGURE_MIME}" data-target="{fid}">{payload}</script></div>')
+    return (
+        f'<div class="rl-figure"><div class="rl-plot" id="{fid}" style="height:{int(h)}px"></div>'
+        f'<script type="{FIGURE_MIME}" data-target="{fid}">{payload}</script></div>'
+    )
 
 
 def figure_bundle(fig: go.Figure | Mapping[str, Any]) -> dict[str, Any]:
@@ -75,8 +86,11 @@ def figure_bundle(fig: go.Figure | Mapping[str, Any]) -> dict[str, Any]:
         title = fig_dict.get("layout", {}).get("title", {}).get("text") or ""
     except AttributeError:
         pass
-    return {PLOTLY_MIME: plotly_json, "text/html": figure_html(fig_dict),
-            "text/plain": f"<figure {html.unescape(str(title))!s}>"}
+    return {
+        PLOTLY_MIME: plotly_json,
+        "text/html": figure_html(fig_dict),
+        "text/plain": f"<figure {html.unescape(str(title))!s}>",
+    }
 
 
 class _ReportRenderer(pio.base_renderers.MimetypeRenderer):
@@ -183,16 +197,26 @@ def tiles(items: Iterable[Any], currency: str = "$") -> None:
     """Display KPI tiles (HTML for the page, the tile dicts as data for the e-mail body)."""
     items = list(items)
     markup = narrative.tiles_html(items, currency)
-    _display({"text/html": markup, TILES_MIME: [_tile_dict(t) for t in items],
-              "text/plain": re.sub(r"<[^>]+>", " ", markup)[:200]})
+    _display(
+        {
+            "text/html": markup,
+            TILES_MIME: [_tile_dict(t) for t in items],
+            "text/plain": re.sub(r"<[^>]+>", " ", markup)[:200],
+        }
+    )
 
 
 def commentary(lines: Sequence[str]) -> None:
     """Display commentary sentences as a bullet list (nothing when empty)."""
     markup = narrative.commentary_html(lines)
     if markup:
-        _display({"text/html": markup, COMMENTARY_MIME: [str(s) for s in lines],
-                  "text/plain": " ".join(str(s) for s in lines)})
+        _display(
+            {
+                "text/html": markup,
+                COMMENTARY_MIME: [str(s) for s in lines],
+                "text/plain": " ".join(str(s) for s in lines),
+            }
+        )
 
 
 def note(text: str, kind: str = "info") -> None:
@@ -223,6 +247,7 @@ def paragraph(text: str) -> None:
 
 
 # --- the report context ----------------------------------------------------------------------------
+
 
 @dataclass
 class ReportContext:
@@ -321,17 +346,25 @@ class ReportContext:
 
         first, last = self.data_range()
         warnings_list = [self.redact(w) for w in self.source.warnings]
-        params = {"month": str(self.month), "data": Path(self.data).name if "://" not in self.data else self.data,
-                  "params_file": Path(self.params_file).name if self.params_file else None,
-                  "client_id": self.client_id, "team": self.team}
+        params = {
+            "month": str(self.month),
+            "data": Path(self.data).name if "://" not in self.data else self.data,
+            "params_file": Path(self.params_file).name if self.params_file else None,
+            "client_id": self.client_id,
+            "team": self.team,
+        }
         params.update({k: v for k, v in self.extra.items() if _jsonable(v)})
-        tables = [t for t in ("contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients")
-                  if self.source.has(t)]
+        tables = [
+            t
+            for t in ("contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients")
+            if self.source.has(t)
+        ]
         if self.report == "client_review":
             # a client's page must not list other clients' data problems: counts only.
             n = len(warnings_list)
-            warnings_list = ([f"{n} data-quality warning(s) in the source data were reviewed by the service team."]
-                             if n else [])
+            warnings_list = (
+                [f"{n} data-quality warning(s) in the source data were reviewed by the service team."] if n else []
+            )
         return {
             "report": self.report,
             "parameters": {k: v for k, v in params.items() if v is not None},
@@ -376,24 +409,35 @@ def last_complete_month(source: DataSource) -> pd.Period:
     """The latest month with data in the source that is complete (its last day has data), else the one before."""
     first, last = data_range(source)
     if last is None:
-        raise UsageError("the data source holds no contacts or intervals, so no month can be chosen; pass month='YYYY-MM'")
+        raise UsageError(
+            "the data source holds no contacts or intervals, so no month can be chosen; pass month='YYYY-MM'"
+        )
     m = last.to_period("M")
     if last.normalize() < (m + 1).start_time - pd.Timedelta(days=1) and first is not None and first.to_period("M") < m:
         m = m - 1
     return m
 
 
-def start_report(report: str, *, month: str | None, data: str | None = None, params_file: str | None = None,
-                 client_id: str | None = None, team: str | None = None, require: Sequence[str] = (),
-                 quiet: bool = True, **extra: Any) -> ReportContext:
+def start_report(
+    report: str,
+    *,
+    month: str | None,
+    data: str | None = None,
+    params_file: str | None = None,
+    client_id: str | None = None,
+    team: str | None = None,
+    require: Sequence[str] = (),
+    quiet: bool = True,
+    **extra: Any,
+) -> ReportContext:
     """Validate a notebook's parameters, load parameter sets, open the data source; the notebook's first call.
 
     Raises UsageError naming what to fix (papermill itself does not validate parameters):
     a month not in YYYY-MM form, a month with no data, an unknown client or team, a missing table
     listed in ``require``.
     """
-    from reportlib.data import load
     from reportlib.core.params import data_location, load_params
+    from reportlib.data import load
 
     if quiet:
         warnings.filterwarnings("ignore")
@@ -412,8 +456,9 @@ def start_report(report: str, *, month: str | None, data: str | None = None, par
     source = load.open_source(loc, tz=params.get("timezone", DEFAULT_TIMEZONE))
     missing = [t for t in require if not source.has(t)]
     if missing:
-        raise MissingTableError(f"the {report} report needs table(s) {', '.join(missing)}, "
-                                f"which the data source {loc} does not have")
+        raise MissingTableError(
+            f"the {report} report needs table(s) {', '.join(missing)}, which the data source {loc} does not have"
+        )
     if report == "client_review" and not client_id:
         if not source.has("clients") or not len(source.frame("clients")):
             raise UsageError("the client_review report needs client_id (one client's id from the clients table)")
@@ -423,8 +468,17 @@ def start_report(report: str, *, month: str | None, data: str | None = None, par
     first, last = data_range(source)
     if first is not None and (period.end_time < first or period.start_time > last):
         raise UsageError(f"month {period} has no data: the source covers {first:%Y-%m-%d} to {last:%Y-%m-%d}")
-    ctx = ReportContext(report=report, month=period, params=params, source=source, data=loc,
-                        params_file=params_file, client_id=client_id, team=team, extra=dict(extra))
+    ctx = ReportContext(
+        report=report,
+        month=period,
+        params=params,
+        source=source,
+        data=loc,
+        params_file=params_file,
+        client_id=client_id,
+        team=team,
+        extra=dict(extra),
+    )
     if client_id is not None:
         if not source.has("clients"):
             raise MissingTableError("client_id was given but the data source has no clients table")
@@ -463,7 +517,12 @@ def facts_html(facts: Mapping[str, Any]) -> str:
     first, last = facts.get("data_first"), facts.get("data_last")
     rows: list[tuple[str, str]] = []
     if first or last:
-        rows.append(("Data range", f"{first or '?'} to {last or '?'}" + (f" ({facts['timezone']})" if facts.get("timezone") else "")))
+        rows.append(
+            (
+                "Data range",
+                f"{first or '?'} to {last or '?'}" + (f" ({facts['timezone']})" if facts.get("timezone") else ""),
+            )
+        )
     if facts.get("tables"):
         rows.append(("Tables", ", ".join(map(str, facts["tables"]))))
     params = facts.get("parameters") or {}
