@@ -27,13 +27,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reportlib.core.params import load_params
 from reportlib.planning import forecast as fc
 from reportlib.planning import forecast_select
-from reportlib.core.params import load_params
 
 ROOT = Path(__file__).resolve().parent.parent
-BANK = Path(os.environ.get("REPORTLIB_SHARED_DATA", ROOT.parent / "shared" / "data")) / "anonbank-1999-6min" / \
-    "Callcenter_6min_1999.csv.gz"
+BANK = (
+    Path(os.environ.get("REPORTLIB_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    / "anonbank-1999-6min"
+    / "Callcenter_6min_1999.csv.gz"
+)
 
 
 def best(fn, repeat: int):
@@ -56,14 +59,18 @@ def synthetic_daily(seed: int = 1) -> pd.DataFrame:
     for qi, q in enumerate(["Benefits", "Import Files", "Debit Card", "Accounts", "Escalations"]):
         for ch, scale in (("phone", 600), ("chat", 200), ("email", 150)):
             mu = scale / (qi + 1) * week * (1 + 0.2 * np.cos(2 * np.pi * doy)) * 1.05 ** (np.arange(730) / 365)
-            rows.append(pd.DataFrame({"date": dates, "channel": ch, "queue": q, "volume": rng.poisson(mu).astype(float)}))
+            rows.append(
+                pd.DataFrame({"date": dates, "channel": ch, "queue": q, "volume": rng.poisson(mu).astype(float)})
+            )
     return pd.concat(rows, ignore_index=True)
 
 
 def bank_daily() -> pd.DataFrame:
     raw = pd.read_csv(BANK)
     d = raw.groupby("Date")["calls"].sum()
-    return pd.DataFrame({"date": pd.to_datetime(d.index), "channel": "phone", "queue": "bank", "volume": d.to_numpy(float)})
+    return pd.DataFrame(
+        {"date": pd.to_datetime(d.index), "channel": "phone", "queue": "bank", "volume": d.to_numpy(float)}
+    )
 
 
 IL = fc.Calendar(country="IL", categories=("public", "optional"), business_weekdays=(6, 0, 1, 2, 3))
@@ -89,28 +96,36 @@ def compare_models(daily: pd.DataFrame, step_days: int = 7) -> pd.DataFrame:
 
     def sarimax(order, exog):
         def run(o):
-            m = SARIMAX(ly.iloc[:o + 1].to_numpy(), exog=exog[:o + 1], order=order, seasonal_order=(0, 1, 1, 7))
+            m = SARIMAX(ly.iloc[: o + 1].to_numpy(), exog=exog[: o + 1], order=order, seasonal_order=(0, 1, 1, 7))
             r = m.fit(disp=False)
-            return np.expm1(r.forecast(H, exog=exog[o + 1:o + 1 + H]))
+            return np.expm1(r.forecast(H, exog=exog[o + 1 : o + 1 + H]))
+
         return run
 
     def ets(o):
-        m = ExponentialSmoothing(ly.iloc[:o + 1].to_numpy(), trend="add", damped_trend=True, seasonal="add",
-                                 seasonal_periods=7).fit()
+        m = ExponentialSmoothing(
+            ly.iloc[: o + 1].to_numpy(), trend="add", damped_trend=True, seasonal="add", seasonal_periods=7
+        ).fit()
         return np.expm1(m.forecast(H))
 
     def stl(o):
         from statsmodels.tsa.arima.model import ARIMA
 
-        m = STLForecast(ly.iloc[:o + 1].reset_index(drop=True), ARIMA, model_kwargs={"order": (1, 1, 1)}, period=7).fit()
+        m = STLForecast(
+            ly.iloc[: o + 1].reset_index(drop=True), ARIMA, model_kwargs={"order": (1, 1, 1)}, period=7
+        ).fit()
         return np.expm1(np.asarray(m.forecast(H)))
 
     t0 = time.perf_counter()
     ours = fc.backtest(daily, IL, H, 3, step_days=step_days)
     ours_s = (time.perf_counter() - t0) / len(origins)  # includes the interval calibration fits
-    models = {"ensemble (ours)": None, "SARIMAX(1,0,1)(0,1,1)7 + holidays": sarimax((1, 0, 1), exog_h),
-              "SARIMAX(1,1,1)(0,1,1)7 + holidays + month Fourier": sarimax((1, 1, 1), exog_hm),
-              "ETS (additive damped trend, weekly seasonal, log)": ets, "STL(7) + ARIMA(1,1,1), log": stl}
+    models = {
+        "ensemble (ours)": None,
+        "SARIMAX(1,0,1)(0,1,1)7 + holidays": sarimax((1, 0, 1), exog_h),
+        "SARIMAX(1,1,1)(0,1,1)7 + holidays + month Fourier": sarimax((1, 1, 1), exog_hm),
+        "ETS (additive damped trend, weekly seasonal, log)": ets,
+        "STL(7) + ARIMA(1,1,1), log": stl,
+    }
     rows = []
     for name, run in models.items():
         t = time.perf_counter()
@@ -121,15 +136,22 @@ def compare_models(daily: pd.DataFrame, step_days: int = 7) -> pd.DataFrame:
             for od in origins:
                 o = int((od - y.index[0]).days)
                 f = run(o)
-                a = y.to_numpy()[o + 1:o + 1 + H]
+                a = y.to_numpy()[o + 1 : o + 1 + H]
                 num += np.abs(a - f).sum()
                 den += a.sum()
             wape = num / den
         per = ours_s if run is None else (time.perf_counter() - t) / len(origins)
         rows.append({"model": name, "wape": wape, "seconds_per_origin": per})
-    rows.append({"model": "seasonal naive", "wape": ours.summary["wape_seasonal_naive"].iloc[0], "seconds_per_origin": 0})
-    rows.append({"model": "holiday-aware 4-week mean", "wape": ours.summary["wape_holiday_mean"].iloc[0],
-                 "seconds_per_origin": 0})
+    rows.append(
+        {"model": "seasonal naive", "wape": ours.summary["wape_seasonal_naive"].iloc[0], "seconds_per_origin": 0}
+    )
+    rows.append(
+        {
+            "model": "holiday-aware 4-week mean",
+            "wape": ours.summary["wape_holiday_mean"].iloc[0],
+            "seconds_per_origin": 0,
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -145,8 +167,10 @@ def main(argv=None) -> int:
     params = load_params()
     cal = fc.calendar_from_params(params["calendar"])
     config = fc.ForecastConfig.from_params(params["calendar"])
-    print(f"# forecast benchmark  ({platform.python_version()}, {platform.machine()}, {os.cpu_count()} cpus, "
-          f"load {os.getloadavg()[0]:.1f})")
+    print(
+        f"# forecast benchmark  ({platform.python_version()}, {platform.machine()}, {os.cpu_count()} cpus, "
+        f"load {os.getloadavg()[0]:.1f})"
+    )
     agg_s = None
     if args.synthetic:
         daily = synthetic_daily()
@@ -166,25 +190,42 @@ def main(argv=None) -> int:
         daily, agg_s = best(lambda: fc.volume_from_source(source, float(params["short_abandon_s"])), args.repeat)
         print(f"data: {data}; contacts aggregated to daily volume in the engine: {agg_s:.2f} s")
     n_series = daily.groupby(["channel", "queue"]).ngroups
-    print(f"series: {n_series} (queue x channel), {daily['date'].nunique()} days, "
-          f"{daily['volume'].sum():,.0f} contacts")
+    print(
+        f"series: {n_series} (queue x channel), {daily['date'].nunique()} days, {daily['volume'].sum():,.0f} contacts"
+    )
     from statsmodels.tsa.holtwinters import Holt  # noqa: F401 - imported once per process, not per forecast
 
     cpu = time.process_time()
     f, fc_s = best(lambda: forecast_select.forecast_daily(daily, cal, args.horizon_days, config), args.repeat)
     cpu_s = (time.process_time() - cpu) / args.repeat
     total = fc_s + (agg_s or 0.0)
-    print(f"forecast {args.horizon_days} days x {n_series} series with selection ({len(f)} rows): {fc_s:.2f} s "
-          f"wall (best of {args.repeat}), {cpu_s:.2f} s CPU (mean)"
-          + (f"; with aggregation {total:.2f} s" if agg_s is not None else "") + f"  (goal < 10 s: "
-          f"{'PASS' if total < 10 else 'FAIL'})")
+    print(
+        f"forecast {args.horizon_days} days x {n_series} series with selection ({len(f)} rows): {fc_s:.2f} s "
+        f"wall (best of {args.repeat}), {cpu_s:.2f} s CPU (mean)"
+        + (f"; with aggregation {total:.2f} s" if agg_s is not None else "")
+        + f"  (goal < 10 s: "
+        f"{'PASS' if total < 10 else 'FAIL'})"
+    )
     if args.backtest:
         from reportlib.planning.forecast_select import nested_backtest
 
         t = time.perf_counter()
         bt = nested_backtest(daily, cal, 28, 3, config)  # the selection, nested, weekly origins
-        cols = ["channel", "queue", "wape", "wape_seasonal_naive", "wape_seasonal_mean", "wape_holiday_mean",
-                "wape_holiday_median", "mase", "coverage", "width", "winkler", "method", "origins"]
+        cols = [
+            "channel",
+            "queue",
+            "wape",
+            "wape_seasonal_naive",
+            "wape_seasonal_mean",
+            "wape_holiday_mean",
+            "wape_holiday_median",
+            "mase",
+            "coverage",
+            "width",
+            "winkler",
+            "method",
+            "origins",
+        ]
         print(f"\nsample backtest (last 3 months, horizons 1-28; {time.perf_counter() - t:.1f} s):")
         print(bt.summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if BANK.exists():

@@ -45,7 +45,8 @@ def _floor_one(args: tuple[str, str, dict]) -> float:
     """One fresh-kernel papermill execution (IPC kernel: no port races) plus rendering; seconds."""
     import papermill
 
-    from reportlib.reports.render import _ipc_kernel_manager_class, render_html
+    from reportlib.delivery.run import ipc_kernel_manager_class
+    from reportlib.reports.render import render_html
 
     src, out, params = args
     t = time.perf_counter()
@@ -55,7 +56,7 @@ def _floor_one(args: tuple[str, str, dict]) -> float:
         parameters=params,
         progress_bar=False,
         kernel_name="python3",
-        kernel_manager_class=_ipc_kernel_manager_class(),
+        kernel_manager_class=ipc_kernel_manager_class(),
     )
     Path(out).with_suffix(".html").write_text(render_html(Path(out), "floor"), encoding="utf-8")
     return time.perf_counter() - t

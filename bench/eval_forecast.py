@@ -26,13 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reportlib.core.params import load_params
 from reportlib.planning import forecast as fc
 from reportlib.planning import forecast_select as fs
-from reportlib.core.params import load_params
 
 ROOT = Path(__file__).resolve().parent.parent
-BANK = Path(os.environ.get("REPORTLIB_SHARED_DATA", ROOT.parent / "shared" / "data")) / "anonbank-1999-6min" / \
-    "Callcenter_6min_1999.csv.gz"
+BANK = (
+    Path(os.environ.get("REPORTLIB_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    / "anonbank-1999-6min"
+    / "Callcenter_6min_1999.csv.gz"
+)
 IL = fc.Calendar(country="IL", categories=("public", "optional"), business_weekdays=(6, 0, 1, 2, 3))
 
 
@@ -40,7 +43,9 @@ def bank_daily() -> pd.DataFrame:
     """The bank's 1999 daily arrivals: date, channel, queue, volume."""
     raw = pd.read_csv(BANK)
     d = raw.groupby("Date")["calls"].sum()
-    return pd.DataFrame({"date": pd.to_datetime(d.index), "channel": "phone", "queue": "bank", "volume": d.to_numpy(float)})
+    return pd.DataFrame(
+        {"date": pd.to_datetime(d.index), "channel": "phone", "queue": "bank", "volume": d.to_numpy(float)}
+    )
 
 
 def bank_variants(bank: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -69,9 +74,14 @@ def lead_methods(methods: str) -> str:
 
 
 def evaluate(daily: pd.DataFrame, calendar: fc.Calendar, config: fc.ForecastConfig) -> pd.DataFrame:
-    sel = fs.SelectionConfig(**{k: (v == "1") if isinstance(getattr(fs.SelectionConfig(), k), bool) else
-                                type(getattr(fs.SelectionConfig(), k))(v) for k, v in
-                                (kv.split("=") for kv in os.environ.get("SEL", "").split(",") if kv)})
+    sel = fs.SelectionConfig(
+        **{
+            k: (v == "1")
+            if isinstance(getattr(fs.SelectionConfig(), k), bool)
+            else type(getattr(fs.SelectionConfig(), k))(v)
+            for k, v in (kv.split("=") for kv in os.environ.get("SEL", "").split(",") if kv)
+        }
+    )
     bt = fs.nested_backtest(daily, calendar, 28, 3, config, sel=sel)
     s = bt.summary[bt.summary["channel"] != "all"].copy()
     return s
@@ -106,19 +116,48 @@ def main(argv=None) -> int:
     table = pd.concat(rows, ignore_index=True)
     table["beats_baselines"] = table["wape"] <= table["wape_best_baseline"] + 1e-12
     table["coverage_ok"] = table["coverage"].between(0.70, 0.90)
-    cols = ["series", "wape", *[f"wape_{b}" for b in fs.BASELINES], "coverage", "width", "winkler", "methods",
-            "beats_baselines", "coverage_ok", "history_days", "missing_days"]
+    cols = [
+        "series",
+        "wape",
+        *[f"wape_{b}" for b in fs.BASELINES],
+        "coverage",
+        "width",
+        "winkler",
+        "methods",
+        "beats_baselines",
+        "coverage_ok",
+        "history_days",
+        "missing_days",
+    ]
     pd.set_option("display.width", 250)
     pd.set_option("display.max_colwidth", 60)
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     bank = table[table["series"] == "bank"]
-    print(f"\nseries: {len(table)}; chosen <= best baseline on {int(table['beats_baselines'].sum())}; coverage "
-          f"70-90% on {int(table['coverage_ok'].sum())}; bank WAPE "
-          f"{bank['wape'].iloc[0]:.2%}" if len(bank) else "", f"({time.perf_counter() - t0:.0f} s)")
+    print(
+        f"\nseries: {len(table)}; chosen <= best baseline on {int(table['beats_baselines'].sum())}; coverage "
+        f"70-90% on {int(table['coverage_ok'].sum())}; bank WAPE "
+        f"{bank['wape'].iloc[0]:.2%}"
+        if len(bank)
+        else "",
+        f"({time.perf_counter() - t0:.0f} s)",
+    )
     if args.markdown:
-        short = {"seasonal_naive": "naive", "seasonal_mean": "mean 4", "seasonal_median": "median 4",
-                 "holiday_mean": "hol. mean 4", "holiday_median": "hol. median 4"}
-        head = ["series", "WAPE", *short.values(), "coverage", "rel. width", "Winkler", "best candidate in the mix (origins)"]
+        short = {
+            "seasonal_naive": "naive",
+            "seasonal_mean": "mean 4",
+            "seasonal_median": "median 4",
+            "holiday_mean": "hol. mean 4",
+            "holiday_median": "hol. median 4",
+        }
+        head = [
+            "series",
+            "WAPE",
+            *short.values(),
+            "coverage",
+            "rel. width",
+            "Winkler",
+            "best candidate in the mix (origins)",
+        ]
         print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
         for _, r in table.iterrows():
             best = r["wape_best_baseline"]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import SL_DEFINITIONS
+from reportlib.core.settings import MetricSettings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -220,8 +221,10 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     params, source = _open(args)
     location = source.location
     start, end = month_bounds(args.month)
-    threshold = args.sl_threshold if args.sl_threshold is not None else float(params.get("sl_threshold_s", 30))
-    definition = args.sl_definition or str(params.get("sl_definition", "offered"))
+    threshold = (
+        args.sl_threshold if args.sl_threshold is not None else MetricSettings.from_params(params).sl_threshold_s
+    )
+    definition = args.sl_definition or MetricSettings.from_params(params).sl_definition
     if source.has("contacts"):  # email rows: first response in business hours against each client's contract
         from reportlib.reports.narrative import contact_kpis
 
@@ -244,7 +247,7 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
             end=end,
             sl_threshold_s=threshold,
             sl_definition=definition,
-            short_abandon_s=float(params.get("short_abandon_s", 5)),
+            short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
         )
     table = "contacts" if source.has("contacts") else "intervals"
     volume = frame["offered"].fillna(0).sum() + frame["short_abandoned"].fillna(0).sum()
@@ -319,9 +322,11 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     params, source = _open(args)
     calendar = fc.calendar_from_params(params.get("calendar") or {})
     config = fc.ForecastConfig.from_params(params.get("calendar") or {})
-    daily = fc.volume_from_source(source, float(params.get("short_abandon_s", 5)), args.queue)
+    daily = fc.volume_from_source(source, MetricSettings.from_params(params).short_abandon_s, args.queue)
     if daily.empty:
-        queues = sorted(fc.volume_from_source(source, float(params.get("short_abandon_s", 5)))["queue"].unique())
+        queues = sorted(
+            fc.volume_from_source(source, MetricSettings.from_params(params).short_abandon_s)["queue"].unique()
+        )
         what = f"queue {args.queue!r}" if args.queue else source.location
         raise ReportlibError(f"no contacts in {what}; queues in the data: {', '.join(map(str, queues)) or 'none'}")
     if args.backtest:

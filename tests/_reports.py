@@ -93,12 +93,13 @@ def make_intervals_only(folder: Path) -> Path | None:
 
 def _run(job: dict) -> dict:
     """Execute and render one notebook (in a worker process)."""
+    from reportlib.delivery import run
     from reportlib.reports import render
 
     t0 = time.perf_counter()
     out = dict(job, status="failed", error=None)
     try:
-        render.execute(job["notebook"], job["ipynb"], job["parameters"], timeout=300)
+        run.execute(job["notebook"], job["ipynb"], job["parameters"], timeout=300)
         html = render.render_html(Path(job["ipynb"]), job["title"])
         Path(job["html"]).write_text(html, encoding="utf-8")
         out["status"] = "ok"

@@ -11,12 +11,11 @@ from contextlib import redirect_stdout
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_path
 
+from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.planning import forecast as fc
 from reportlib.planning import forecast_report, forecast_select
-from reportlib.core.errors import ReportlibError, UsageError
-
-from conftest import shared_path
 
 US_OPEN = fc.Calendar(country="US", closed=(), eves=False)
 
@@ -54,8 +53,9 @@ def test_synthetic_series_is_recovered():
     covered = ((y_future >= f["lower"]) & (y_future <= f["upper"])).mean()
     assert 0.65 <= covered <= 0.95
 
-    model = fc.SeriesModel(pd.DatetimeIndex(daily["date"]), daily["volume"].to_numpy(), US_OPEN, 90,
-                           fc.ForecastConfig())
+    model = fc.SeriesModel(
+        pd.DatetimeIndex(daily["date"]), daily["volume"].to_numpy(), US_OPEN, 90, fc.ForecastConfig()
+    )
     co = model.coefficients(len(daily) - 1)
     assert abs(co["trend_per_year"] - truth["trend"]) < 0.02  # log growth per year
     days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -63,8 +63,10 @@ def test_synthetic_series_is_recovered():
     assert np.abs(rel - truth["weekday"]).max() < 0.03  # weekday effects vs Wednesday, log scale
     assert abs(co["holiday"] - truth["holiday"]) < 0.1
     doy = np.arange(366) / 365.25
-    fitted = sum(co[f"annual_sin{k}"] * np.sin(2 * np.pi * k * doy) + co[f"annual_cos{k}"] * np.cos(2 * np.pi * k * doy)
-                 for k in range(1, 5))
+    fitted = sum(
+        co[f"annual_sin{k}"] * np.sin(2 * np.pi * k * doy) + co[f"annual_cos{k}"] * np.cos(2 * np.pi * k * doy)
+        for k in range(1, 5)
+    )
     true = truth["annual"][0] * np.sin(2 * np.pi * doy) + truth["annual"][1] * np.cos(2 * np.pi * doy)
     assert np.abs(fitted - true).max() < 0.03  # the annual curve, log scale
     # holidays in the horizon are forecast low, as they should be
@@ -89,8 +91,9 @@ def _bank_daily() -> pd.DataFrame:
     path = shared_path("anonbank-1999-6min", "Callcenter_6min_1999.csv.gz")
     raw = pd.read_csv(path)
     d = raw.groupby("Date")["calls"].sum()
-    return pd.DataFrame({"date": pd.to_datetime(d.index), "channel": "phone", "queue": "bank",
-                         "volume": d.to_numpy(dtype=float)})
+    return pd.DataFrame(
+        {"date": pd.to_datetime(d.index), "channel": "phone", "queue": "bank", "volume": d.to_numpy(dtype=float)}
+    )
 
 
 IL = fc.Calendar(country="IL", categories=("public", "optional"), business_weekdays=(6, 0, 1, 2, 3))
@@ -146,9 +149,18 @@ def test_bank_interval_backtest_sits_between_poisson_floor_and_naive():
     path = shared_path("anonbank-1999-6min", "Callcenter_6min_1999.csv.gz")
     raw = pd.read_csv(path)
     ts = pd.to_datetime(raw["interval_start"])
-    iv = pd.DataFrame({"interval_start": ts.dt.floor("30min"), "channel": "phone", "queue": "bank",
-                       "volume": raw["calls"].to_numpy(dtype=float)}) \
-        .groupby(["interval_start", "channel", "queue"], as_index=False)["volume"].sum()
+    iv = (
+        pd.DataFrame(
+            {
+                "interval_start": ts.dt.floor("30min"),
+                "channel": "phone",
+                "queue": "bank",
+                "volume": raw["calls"].to_numpy(dtype=float),
+            }
+        )
+        .groupby(["interval_start", "channel", "queue"], as_index=False)["volume"]
+        .sum()
+    )
     origins = pd.date_range("1999-10-03", periods=4, freq="14D")
     r = fc.backtest_intraday(iv, IL, origins=origins, days=7, interval_minutes=30)
     s = r["summary"].iloc[0]
@@ -196,15 +208,23 @@ def test_poisson_floor_matches_direct_summation():
 
 
 def test_calendar_features_holidays_eves_and_events():
-    cal = fc.calendar_from_params({
-        "holidays": {"country": "US", "categories": ["public"], "closed": ["Thanksgiving", "Christmas Day"], "eves": True},
-        "business_hours": {"weekdays": [0, 1, 2, 3, 4]},
-        "events": [
-            {"name": "oe", "kind": "window", "start": "11-01", "end": "11-20", "split_days": 10},
-            {"name": "deadline", "kind": "business_days_of_month", "days": [1, 2], "queues": ["Import Files"]},
-            {"name": "black_friday", "kind": "after_holiday", "holiday": "Thanksgiving", "offset_days": 1},
-            {"name": "golive", "kind": "dates", "dates": ["2025-09-15"], "days": 3},
-        ]})
+    cal = fc.calendar_from_params(
+        {
+            "holidays": {
+                "country": "US",
+                "categories": ["public"],
+                "closed": ["Thanksgiving", "Christmas Day"],
+                "eves": True,
+            },
+            "business_hours": {"weekdays": [0, 1, 2, 3, 4]},
+            "events": [
+                {"name": "oe", "kind": "window", "start": "11-01", "end": "11-20", "split_days": 10},
+                {"name": "deadline", "kind": "business_days_of_month", "days": [1, 2], "queues": ["Import Files"]},
+                {"name": "black_friday", "kind": "after_holiday", "holiday": "Thanksgiving", "offset_days": 1},
+                {"name": "golive", "kind": "dates", "dates": ["2025-09-15"], "days": 3},
+            ],
+        }
+    )
     dates = pd.date_range("2025-08-28", "2025-12-31")
     f = fc.calendar_features(dates, cal, channel="email", queue="Import Files")
     on = lambda col: [d.strftime("%m-%d") for d in f.index[f[col] == 1]]  # noqa: E731
@@ -226,9 +246,10 @@ def test_bad_calendar_parameters_are_usage_errors():
     with pytest.raises(UsageError, match="kind"):
         fc.calendar_from_params({"events": [{"name": "x", "kind": "weekly"}]})
     with pytest.raises(UsageError, match="MM-DD"):
-        fc.calendar_features(pd.date_range("2025-01-01", periods=3),
-                             fc.calendar_from_params({"events": [{"name": "x", "kind": "window", "start": "1/2",
-                                                                  "end": "01-05"}]}))
+        fc.calendar_features(
+            pd.date_range("2025-01-01", periods=3),
+            fc.calendar_from_params({"events": [{"name": "x", "kind": "window", "start": "1/2", "end": "01-05"}]}),
+        )
     with pytest.raises(UsageError, match="unknown setting"):
         fc.ForecastConfig.from_params({"forecast_model": {"half_life": 3}})
 
@@ -251,15 +272,23 @@ def test_intraday_split_preserves_daily_totals_and_profile():
     rng = np.random.default_rng(3)
     days = pd.date_range("2025-03-03", periods=56)
     slots = np.arange(0, 1440, 15)
-    weekday_shape = np.exp(-((slots - 600) / 180.0) ** 2)
-    saturday_shape = np.exp(-((slots - 720) / 90.0) ** 2)
+    weekday_shape = np.exp(-(((slots - 600) / 180.0) ** 2))
+    saturday_shape = np.exp(-(((slots - 720) / 90.0) ** 2))
     rows = []
     for d in days:
         shape = saturday_shape if d.dayofweek == 5 else weekday_shape
         if d.dayofweek == 6:
             continue  # closed on Sundays: no rows at all
-        rows.append(pd.DataFrame({"interval_start": d + pd.to_timedelta(slots, unit="m"), "channel": "phone",
-                                  "queue": "Q", "volume": shape * 100 * rng.uniform(0.9, 1.1)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "interval_start": d + pd.to_timedelta(slots, unit="m"),
+                    "channel": "phone",
+                    "queue": "Q",
+                    "volume": shape * 100 * rng.uniform(0.9, 1.1),
+                }
+            )
+        )
     iv = pd.concat(rows, ignore_index=True)
     prof = fc.intraday_profile(iv, None, weeks=8, interval_minutes=15)
     assert np.allclose(prof.groupby(["channel", "queue", "weekday"])["share"].sum(), 1.0, atol=1e-12)
@@ -267,8 +296,16 @@ def test_intraday_split_preserves_daily_totals_and_profile():
     assert np.allclose(wed.to_numpy(), weekday_shape / weekday_shape.sum(), atol=0.01 * wed.max())
     sat = prof[prof["weekday"] == 5].set_index("minute")["share"]
     assert sat.idxmax() == 720
-    daily = pd.DataFrame({"date": pd.date_range("2025-04-28", periods=14), "channel": "phone", "queue": "Q",
-                          "forecast": rng.uniform(50, 500, 14), "lower": 1.0, "upper": 999.0})
+    daily = pd.DataFrame(
+        {
+            "date": pd.date_range("2025-04-28", periods=14),
+            "channel": "phone",
+            "queue": "Q",
+            "forecast": rng.uniform(50, 500, 14),
+            "lower": 1.0,
+            "upper": 999.0,
+        }
+    )
     split = fc.split_intraday(daily, prof, 15, columns=("forecast", "upper"))
     assert len(split) == 14 * 96 and (split["interval_minutes"] == 15).all()
     totals = split.groupby("date")["forecast"].sum()
@@ -291,32 +328,50 @@ def test_daily_and_interval_volume_in_the_engine():
     import ibis
 
     con = ibis.duckdb.connect()
-    contacts = pd.DataFrame({
-        "contact_id": ["a", "b", "c", "d", "e", "f"],
-        "channel": ["phone", "phone", "phone", "phone", "email", "phone"],
-        "queue": ["Q", "Q", "Q", "Q", "Q", "R"],
-        "arrived_at": pd.to_datetime(["2025-03-08 09:10", "2025-03-08 09:40", "2025-03-08 23:59",
-                                      "2025-03-10 08:00", "2025-03-08 10:00", "2025-03-09 12:00"]),
-        "outcome": ["handled", "abandoned", "abandoned", "handled", "open", "handled"],
-        "wait_s": [10.0, 2.0, 30.0, 5.0, None, 1.0],
-        "handle_s": [300.0, None, None, 200.0, None, 100.0],
-    })
+    contacts = pd.DataFrame(
+        {
+            "contact_id": ["a", "b", "c", "d", "e", "f"],
+            "channel": ["phone", "phone", "phone", "phone", "email", "phone"],
+            "queue": ["Q", "Q", "Q", "Q", "Q", "R"],
+            "arrived_at": pd.to_datetime(
+                [
+                    "2025-03-08 09:10",
+                    "2025-03-08 09:40",
+                    "2025-03-08 23:59",
+                    "2025-03-10 08:00",
+                    "2025-03-08 10:00",
+                    "2025-03-09 12:00",
+                ]
+            ),
+            "outcome": ["handled", "abandoned", "abandoned", "handled", "open", "handled"],
+            "wait_s": [10.0, 2.0, 30.0, 5.0, None, 1.0],
+            "handle_s": [300.0, None, None, 200.0, None, 100.0],
+        }
+    )
     t = con.create_table("contacts", contacts)
     d = fc.daily_volume(t, "contacts", short_abandon_s=5)
     q = d[(d["channel"] == "phone") & (d["queue"] == "Q")].set_index("date")["volume"]
     # b is a short abandon (2 s < 5 s); the 9th has no contacts and counts as zero
-    assert q.to_dict() == {pd.Timestamp("2025-03-08"): 2.0, pd.Timestamp("2025-03-09"): 0.0,
-                           pd.Timestamp("2025-03-10"): 1.0}
+    assert q.to_dict() == {
+        pd.Timestamp("2025-03-08"): 2.0,
+        pd.Timestamp("2025-03-09"): 0.0,
+        pd.Timestamp("2025-03-10"): 1.0,
+    }
     r = d[d["queue"] == "R"]
     assert list(r["volume"]) == [1.0, 0.0]  # filled to the data's last day
     iv = fc.interval_volume(t, "contacts", minutes=30)
     row = iv[(iv["channel"] == "phone") & (iv["queue"] == "Q")]
     assert list(row["interval_start"].dt.strftime("%H:%M")) == ["09:00", "23:30", "08:00"]
 
-    intervals = pd.DataFrame({
-        "interval_start": pd.date_range("2025-03-08 09:00", periods=10, freq="6min"),
-        "interval_minutes": 6, "channel": "phone", "queue": "Q", "offered": np.arange(10, dtype=float),
-    })
+    intervals = pd.DataFrame(
+        {
+            "interval_start": pd.date_range("2025-03-08 09:00", periods=10, freq="6min"),
+            "interval_minutes": 6,
+            "channel": "phone",
+            "queue": "Q",
+            "offered": np.arange(10, dtype=float),
+        }
+    )
     ti = con.create_table("intervals", intervals)
     assert fc.daily_volume(ti, "intervals")["volume"].tolist() == [45.0]
     half = fc.interval_volume(ti, "intervals", 30)
@@ -331,8 +386,16 @@ def test_daily_and_interval_volume_in_the_engine():
 def test_vintages_archive_and_compare_by_lead_time(tmp_path):
     def vintage(origin, values, created):
         dates = pd.date_range(pd.Timestamp(origin) + pd.Timedelta(days=1), periods=len(values))
-        f = pd.DataFrame({"date": dates, "channel": "phone", "queue": "Q", "forecast": values,
-                          "lower": np.array(values) * 0.9, "upper": np.array(values) * 1.1})
+        f = pd.DataFrame(
+            {
+                "date": dates,
+                "channel": "phone",
+                "queue": "Q",
+                "forecast": values,
+                "lower": np.array(values) * 0.9,
+                "upper": np.array(values) * 1.1,
+            }
+        )
         return fc.archive_vintage(f, tmp_path, origin, created_at=created)
 
     p1 = vintage("2025-01-31", [100.0, 100.0, 100.0], "2025-02-01 06:00")
@@ -340,8 +403,14 @@ def test_vintages_archive_and_compare_by_lead_time(tmp_path):
     vintage("2025-01-31", [110.0, 110.0, 110.0], "2025-01-31 23:00")  # older rerun, superseded by p1
     assert p1.name == "forecast_2025-01-31_20250201T060000.parquet" and p1.exists()
     assert not list(tmp_path.glob("*.tmp*"))
-    actual = pd.DataFrame({"date": pd.date_range("2025-02-01", periods=3), "channel": "phone", "queue": "Q",
-                           "volume": [80.0, 95.0, 120.0]})
+    actual = pd.DataFrame(
+        {
+            "date": pd.date_range("2025-02-01", periods=3),
+            "channel": "phone",
+            "queue": "Q",
+            "volume": [80.0, 95.0, 120.0],
+        }
+    )
     cmp = fc.compare_vintages(tmp_path, actual).set_index("lead_days")
     # lead 1: vintage 1 (Feb 1: 100 vs 80) and vintage 2 (Feb 2: 90 vs 95) -> |20| + |5| over 175
     assert cmp.loc[1, "vintages"] == 2 and cmp.loc[1, "wape"] == pytest.approx(25 / 175)
@@ -369,19 +438,28 @@ def _erlang_c_sl(n: int, load: float, aht: float, t: float) -> float:
 def test_staffing_and_weekly_fte_from_the_forecast():
     pytest.importorskip("reportlib.planning.staffing")
     monday = pd.Timestamp("2025-06-02")
-    intervals = pd.DataFrame({
-        "interval_start": [monday + pd.Timedelta(hours=9), monday + pd.Timedelta(hours=9, minutes=30)],
-        "date": monday, "channel": "phone", "queue": "Q", "interval_minutes": 30, "forecast": [100.0, 0.0]})
-    stats = pd.DataFrame({"channel": ["phone", "email"], "queue": ["Q", "Q"], "aht_s": [180.0, 600.0],
-                          "patience_s": [300.0, np.inf]})
+    intervals = pd.DataFrame(
+        {
+            "interval_start": [monday + pd.Timedelta(hours=9), monday + pd.Timedelta(hours=9, minutes=30)],
+            "date": monday,
+            "channel": "phone",
+            "queue": "Q",
+            "interval_minutes": 30,
+            "forecast": [100.0, 0.0],
+        }
+    )
+    stats = pd.DataFrame(
+        {"channel": ["phone", "email"], "queue": ["Q", "Q"], "aht_s": [180.0, 600.0], "patience_s": [300.0, np.inf]}
+    )
     plan = fc.staffing_plan(intervals, stats, {"phone": {"target_sl": 0.8, "answer_s": 20}})
     # by hand: 100 calls x 180 s / 1800 s = 10 Erlangs; fewest agents with SL(20 s) >= 80%
     need = next(n for n in range(11, 40) if _erlang_c_sl(n, 10.0, 180.0, 20.0) >= 0.8)
     assert plan["agents"].tolist() == [need, 0]
     plan_a = fc.staffing_plan(intervals, stats, {"phone": {"target_sl": 0.8, "answer_s": 20}}, model="erlang_a")
     assert plan_a["agents"].iloc[0] <= need  # callers who hang up lighten the load
-    daily = pd.DataFrame({"date": [monday, monday + pd.Timedelta(days=1)], "channel": "email", "queue": "Q",
-                          "forecast": [60.0, 40.0]})
+    daily = pd.DataFrame(
+        {"date": [monday, monday + pd.Timedelta(days=1)], "channel": "email", "queue": "Q", "forecast": [60.0, 40.0]}
+    )
     w = fc.weekly_fte(plan, daily, stats, shrinkage=0.3, hours_per_fte_week=40)
     phone = w[w["channel"] == "phone"].iloc[0]
     assert phone["agent_hours"] == pytest.approx(need * 0.5)
@@ -452,8 +530,8 @@ def test_cli_forecast_records_and_backtest(tmp_path, monkeypatch):
 def test_forecast_report_end_to_end_with_vintages(tmp_path, monkeypatch):
     """From an intervals table and a roster: forecast, backtests, staffing (Erlang C and A), capacity plan,
     and a vintage archived by one run and scored by the next."""
-    from reportlib.data.load import open_source
     from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
 
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
     full = _intervals_folder(tmp_path)
@@ -464,8 +542,17 @@ def test_forecast_report_end_to_end_with_vintages(tmp_path, monkeypatch):
     iv["handle_s_total"] = iv["handled"] * 300.0
     iv.loc[iv["channel"] == "email", ["abandoned", "wait_s_total"]] = 0.0
     iv.to_csv(full / "intervals.csv", index=False)
-    agents = pd.DataFrame({"agent_id": [f"A{i}" for i in range(8)], "name": [f"Agent {i}" for i in range(8)],
-                           "team": "T1", "role": "agent", "hire_date": "2023-01-02", "fte": 1.0, "hourly_cost": 20.0})
+    agents = pd.DataFrame(
+        {
+            "agent_id": [f"A{i}" for i in range(8)],
+            "name": [f"Agent {i}" for i in range(8)],
+            "team": "T1",
+            "role": "agent",
+            "hire_date": "2023-01-02",
+            "fte": 1.0,
+            "hourly_cost": 20.0,
+        }
+    )
     agents.to_csv(full / "agents.csv", index=False)
     early = tmp_path / "early"
     early.mkdir()
@@ -526,8 +613,14 @@ def test_sample_operation_backtest_beats_the_baselines(small_sample):
     params = load_params()
     daily = fc.volume_from_source(small_sample, float(params["short_abandon_s"]))
     assert daily.groupby(["channel", "queue"]).ngroups == 13
-    bt = fc.backtest(daily, fc.calendar_from_params(params["calendar"]), 28, 3,
-                     fc.ForecastConfig.from_params(params["calendar"]), step_days=7)
+    bt = fc.backtest(
+        daily,
+        fc.calendar_from_params(params["calendar"]),
+        28,
+        3,
+        fc.ForecastConfig.from_params(params["calendar"]),
+        step_days=7,
+    )
     total = bt.summary.set_index(["channel", "queue"]).loc[("all", "all")]
     assert total["wape"] <= 0.75 * total["wape_seasonal_naive"]
     assert total["wape"] < total["wape_holiday_mean"]

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportlib.reports import charts
 from reportlib.planning import forecast_report as fc
+from reportlib.reports import charts
 
 
 def test_service_targets_default_chat_to_60_seconds_and_keep_given_values():
@@ -66,8 +66,13 @@ def test_shrinkage_is_measured_over_aht_weeks(sample_source, reports):
     for model, weeks in (("erlang_c", 4), ("erlang_a", 13)):
         r = reports[model]
         last = r["origin"]
-        k = workforce_kpis(act, grain=None, by=(), start=last - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1),
-                           end=last + pd.Timedelta(days=1))
+        k = workforce_kpis(
+            act,
+            grain=None,
+            by=(),
+            start=last - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1),
+            end=last + pd.Timedelta(days=1),
+        )
         assert r["shrinkage"]["value"] == pytest.approx(float(k["shrinkage"].iloc[0]), abs=1e-12)
         assert f"last {weeks} weeks" in r["shrinkage"]["source"]
     assert reports["erlang_c"]["shrinkage"]["value"] != reports["erlang_a"]["shrinkage"]["value"]
@@ -105,8 +110,16 @@ def test_report_shows_the_selection_evidence(reports):
     r = reports["erlang_a"]
     ev = r["evidence"]
     assert ev is not None and len(ev) == r["selection"].shape[0]
-    for col in ("method", "history_days", "wape", "wape_seasonal_naive", "wape_holiday_median", "coverage", "width",
-                "winkler"):
+    for col in (
+        "method",
+        "history_days",
+        "wape",
+        "wape_seasonal_naive",
+        "wape_holiday_median",
+        "coverage",
+        "width",
+        "winkler",
+    ):
         assert col in ev.columns
     assert set(r["selection"]["method"]) and (r["selection"]["history_days"] > 60).all()
 
@@ -114,9 +127,16 @@ def test_report_shows_the_selection_evidence(reports):
 def test_event_labels_do_not_overlap():
     """Five events within ten days on a 13-week chart: labels go to different rows, none overlapping."""
     start = pd.Timestamp("2025-11-20")
-    labels = [(start + pd.Timedelta(days=d), name) for d, name in
-              ((0, "Open enrollment"), (2, "Closed (holiday)"), (3, "Day after thanksgiving"), (5, "Catch-up day"),
-               (9, "Import deadline"))]
+    labels = [
+        (start + pd.Timedelta(days=d), name)
+        for d, name in (
+            (0, "Open enrollment"),
+            (2, "Closed (holiday)"),
+            (3, "Day after thanksgiving"),
+            (5, "Catch-up day"),
+            (9, "Import deadline"),
+        )
+    ]
     x0, x1 = pd.Timestamp("2025-10-01"), pd.Timestamp("2026-01-31")
     rows = charts.event_label_rows(labels, x0, x1)
     per_px = (x1 - x0).total_seconds() / 640
@@ -129,9 +149,11 @@ def test_event_labels_do_not_overlap():
     # events far apart share the top row
     far = [(x0 + pd.Timedelta(days=30 * k), "Holiday") for k in range(4)]
     assert charts.event_label_rows(far, x0, x1) == [0, 0, 0, 0]
-    fig = charts.forecast_chart(None, pd.DataFrame({"date": pd.date_range(x0, x1), "forecast": 1.0, "lower": 0.5,
-                                                    "upper": 2.0}),
-                                events=[(s, s + pd.Timedelta(days=1), t) for s, t in labels])
+    fig = charts.forecast_chart(
+        None,
+        pd.DataFrame({"date": pd.date_range(x0, x1), "forecast": 1.0, "lower": 0.5, "upper": 2.0}),
+        events=[(s, s + pd.Timedelta(days=1), t) for s, t in labels],
+    )
     shifts = [a.yshift for a in fig.layout.annotations]
     assert len(shifts) == 5 and len(set(shifts)) > 1
 
@@ -144,17 +166,39 @@ def test_forecast_notebook_builds_through_the_library():
     nb = nbformat.read(str(notebook_path("forecast")), as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert code.count("FR.forecast_report(") == 1
-    for banned in ("workforce_kpis", "DateOffset(months=3)", '"answer_s": 30', 'model="erlang_a"', "staffing_plan(",
-                   "weekly_fte(", "round(shrink"):
+    for banned in (
+        "workforce_kpis",
+        "DateOffset(months=3)",
+        '"answer_s": 30',
+        'model="erlang_a"',
+        "staffing_plan(",
+        "weekly_fte(",
+        "round(shrink",
+    ):
         assert banned not in code, banned
-    for section in ("show_outlook", "show_accuracy", "show_next_week", "show_fte", "show_capacity", "show_what_if",
-                    "what_if_widget"):
+    for section in (
+        "show_outlook",
+        "show_accuracy",
+        "show_next_week",
+        "show_fte",
+        "show_capacity",
+        "show_what_if",
+        "what_if_widget",
+    ):
         assert f"FV.{section}(" in code, section
 
 
 def test_channel_totals_combine_bands_by_hand():
     """Two queues, forecasts 10 and 20 with half-widths 3/4 below and 6/8 above: total 30, 30 - 5, 30 + 10."""
-    f = pd.DataFrame({"date": pd.Timestamp("2025-06-02"), "channel": "phone", "queue": ["A", "B"],
-                      "forecast": [10.0, 20.0], "lower": [7.0, 16.0], "upper": [16.0, 28.0]})
+    f = pd.DataFrame(
+        {
+            "date": pd.Timestamp("2025-06-02"),
+            "channel": "phone",
+            "queue": ["A", "B"],
+            "forecast": [10.0, 20.0],
+            "lower": [7.0, 16.0],
+            "upper": [16.0, 28.0],
+        }
+    )
     t = fc.channel_totals(f).iloc[0]
     assert (t["queue"], t["forecast"], t["lower"], t["upper"]) == ("All queues", 30.0, 25.0, 40.0)

@@ -11,7 +11,8 @@ import _reports
 import nbformat
 import pytest
 
-from reportlib.reports import registry, render
+from reportlib.delivery import run
+from reportlib.reports import registry
 
 pytestmark = pytest.mark.slow
 
@@ -122,9 +123,9 @@ def test_bad_parameters_fail_clearly(tmp_path):
         _reports.rendered()
         sample = _reports._STATE["sample"]
     with pytest.raises(pm.PapermillExecutionError, match="YYYY-MM"):
-        render.execute("sla", tmp_path / "bad.ipynb", {"month": "March", "data": str(sample)}, timeout=120)
+        run.execute("sla", tmp_path / "bad.ipynb", {"month": "March", "data": str(sample)}, timeout=120)
     with pytest.raises(pm.PapermillExecutionError, match="not in the clients table"):
-        render.execute(
+        run.execute(
             "client_review",
             tmp_path / "bad2.ipynb",
             {"month": _reports.SAMPLE_MONTH, "data": str(sample), "client_id": "NOPE"},

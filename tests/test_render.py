@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from reportlib.core.errors import ReportlibError
+from reportlib.delivery import run
 from reportlib.reports import registry, render
 
 CODE_MARKER = "CODE_MARKER_9f3a"
@@ -87,7 +88,7 @@ def page(tmp_path_factory) -> str:
     d = tmp_path_factory.mktemp("render")
     src = d / "t.ipynb"
     nbformat.write(_notebook(CELLS), str(src))
-    out = render.execute(src, d / "t.out.ipynb", {"month": "2025-04"}, timeout=120)
+    out = run.execute(src, d / "t.out.ipynb", {"month": "2025-04"}, timeout=120)
     html = render.render_html(out, "Test report <&>")
     (d / "t.html").write_text(html, encoding="utf-8")
     return html
@@ -175,7 +176,7 @@ def test_failed_notebook_is_not_rendered(tmp_path):
     nbformat.write(nb, str(src))
     out = tmp_path / "f.out.ipynb"
     with pytest.raises(Exception, match="boom"):
-        render.execute(src, out, {}, timeout=60)
+        run.execute(src, out, {}, timeout=60)
     with pytest.raises(ReportlibError, match="did not run to the end"):
         render.render_html(out, "Failed")
 

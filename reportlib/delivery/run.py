@@ -32,7 +32,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -193,6 +194,64 @@ def _warm_engine():
 
     papermill_engines.register("reportlib-warm", _Engine)
     return "reportlib-warm"
+
+
+# --- one notebook in a fresh kernel (tests, scripts); run_month runs many on warm kernels ------------
+
+
+def ipc_kernel_manager_class():
+    """A kernel manager that talks over Unix sockets in a private folder (parallel kernels never collide on ports)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any):
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+            if self.transport == "ipc":
+                folder = Path(tempfile.gettempdir()) / f"rl-ipc-{os.getuid()}"
+                folder.mkdir(mode=0o700, exist_ok=True)
+                self.ip = str(folder / uuid.uuid4().hex[:12])
+
+    return IPCKernelManager
+
+
+def execute(
+    notebook: str | Path,
+    output_path: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    timeout: int | None = 600,
+    kernel_name: str = "python3",
+    cwd: str | Path | None = None,
+) -> Path:
+    """Run a report notebook with papermill (IPC kernel, no progress bar) and write the executed copy.
+
+    ``notebook`` is a report name or a path. Raises papermill's PapermillExecutionError when a cell fails
+    (the executed notebook is still written, for debugging).
+    """
+    import papermill as pm
+
+    from reportlib.reports.registry import notebook_path
+
+    src = (
+        notebook_path(notebook)
+        if isinstance(notebook, str) and not str(notebook).endswith(".ipynb")
+        else Path(notebook)
+    )
+    out = Path(output_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(
+        str(src),
+        str(out),
+        parameters=dict(parameters or {}),
+        kernel_name=kernel_name,
+        progress_bar=False,
+        log_output=False,
+        request_save_on_cell_execute=False,
+        execution_timeout=timeout,
+        cwd=str(cwd or src.parent),
+        kernel_manager_class=ipc_kernel_manager_class(),
+    )
+    return out
 
 
 def _new_kernel_manager(kernel_name: str):

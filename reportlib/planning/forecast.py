@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,12 +63,15 @@ class Calendar:
         rows = []
         for cat in self.categories:
             try:
-                found = holidays_lib.country_holidays(self.country, subdiv=self.subdiv, years=years,
-                                                      observed=self.observed, categories=(cat,))
+                found = holidays_lib.country_holidays(
+                    self.country, subdiv=self.subdiv, years=years, observed=self.observed, categories=(cat,)
+                )
             except (NotImplementedError, KeyError, ValueError) as exc:
-                raise UsageError(f"calendar: no holidays for country {self.country!r}, subdiv {self.subdiv!r}, "
-                                 f"category {cat!r} in the holidays package ({exc}); fix holidays: in "
-                                 "parameters/calendar.yaml") from None
+                raise UsageError(
+                    f"calendar: no holidays for country {self.country!r}, subdiv {self.subdiv!r}, "
+                    f"category {cat!r} in the holidays package ({exc}); fix holidays: in "
+                    "parameters/calendar.yaml"
+                ) from None
             for day, name in found.items():
                 rows.append((pd.Timestamp(day), str(name), cat))
         frame = pd.DataFrame(rows, columns=["date", "name", "category"])
@@ -95,10 +99,16 @@ def calendar_from_params(params: Mapping[str, Any] | None) -> Calendar:
         raise UsageError("calendar: events must be a list of mappings (see parameters/calendar.yaml)")
     for ev in events:
         _check_event(ev)
-    return Calendar(country=hol.get("country", "US"), subdiv=hol.get("subdiv"), categories=tuple(cats),
-                    observed=bool(hol.get("observed", True)), closed=tuple(hol.get("closed") or ()),
-                    eves=bool(hol.get("eves", True)), events=tuple(dict(e) for e in events),
-                    business_weekdays=tuple(int(d) for d in bh.get("weekdays", (0, 1, 2, 3, 4))))
+    return Calendar(
+        country=hol.get("country", "US"),
+        subdiv=hol.get("subdiv"),
+        categories=tuple(cats),
+        observed=bool(hol.get("observed", True)),
+        closed=tuple(hol.get("closed") or ()),
+        eves=bool(hol.get("eves", True)),
+        events=tuple(dict(e) for e in events),
+        business_weekdays=tuple(int(d) for d in bh.get("weekdays", (0, 1, 2, 3, 4))),
+    )
 
 
 _EVENT_KINDS = ("window", "dates", "business_days_of_month", "after_holiday")
@@ -110,8 +120,12 @@ def _check_event(ev: Any) -> None:
     if not re.fullmatch(r"[A-Za-z0-9_]+", str(ev["name"])):
         raise UsageError(f"calendar: event name {ev['name']!r} must be letters, digits and underscores")
     kind = ev["kind"]
-    need = {"window": ("start", "end"), "dates": ("dates",), "business_days_of_month": ("days",),
-            "after_holiday": ("holiday",)}[kind]
+    need = {
+        "window": ("start", "end"),
+        "dates": ("dates",),
+        "business_days_of_month": ("days",),
+        "after_holiday": ("holiday",),
+    }[kind]
     missing = [k for k in need if k not in ev]
     if missing:
         raise UsageError(f"calendar: event {ev['name']!r} ({kind}) needs {', '.join(missing)}")
@@ -132,8 +146,9 @@ def _month_day(text: str, what: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _event_columns(ev: Mapping[str, Any], dates: pd.DatetimeIndex, business: np.ndarray,
-                   hol: pd.DataFrame) -> dict[str, np.ndarray]:
+def _event_columns(
+    ev: Mapping[str, Any], dates: pd.DatetimeIndex, business: np.ndarray, hol: pd.DataFrame
+) -> dict[str, np.ndarray]:
     """0/1 columns of one event over `dates` (one column per split chunk or business day)."""
     name = f"event_{ev['name']}"
     n = len(dates)
@@ -155,7 +170,9 @@ def _event_columns(ev: Mapping[str, Any], dates: pd.DatetimeIndex, business: np.
         first = pd.to_datetime(pd.DataFrame({"year": year, "month": m1, "day": d1}), errors="coerce")
         offset = np.asarray((dates - pd.DatetimeIndex(first)).days)
         chunk = np.where(inside, offset // split, -1)
-        return {f"{name}_{k + 1}": (chunk == k).astype(float) for k in range(int(chunk.max()) + 1)} if inside.any() else {}
+        return (
+            {f"{name}_{k + 1}": (chunk == k).astype(float) for k in range(int(chunk.max()) + 1)} if inside.any() else {}
+        )
     if kind == "dates":
         days = int(ev.get("days") or 1)
         out = np.zeros(n)
@@ -181,8 +198,9 @@ def _event_columns(ev: Mapping[str, Any], dates: pd.DatetimeIndex, business: np.
     return {name: np.asarray(dates.isin(hd)).astype(float)}
 
 
-def calendar_features(dates: Iterable[Any], calendar: Calendar, channel: str | None = None,
-                      queue: str | None = None) -> pd.DataFrame:
+def calendar_features(
+    dates: Iterable[Any], calendar: Calendar, channel: str | None = None, queue: str | None = None
+) -> pd.DataFrame:
     """0/1 calendar columns per date: holiday_closed, holiday, holiday_<category>, holiday_eve, event_*.
 
     `holiday` is a public (first-category) holiday the centre is open on; `holiday_closed` one named in
@@ -193,8 +211,14 @@ def calendar_features(dates: Iterable[Any], calendar: Calendar, channel: str | N
     dates = dates.normalize()
     if len(dates) == 0:
         return pd.DataFrame(index=dates)
-    key = (repr(calendar), dates[0], dates[-1], len(dates), bool(dates.is_monotonic_increasing),
-           tuple(ev["name"] for ev in calendar.events if _applies(ev, channel, queue)))
+    key = (
+        repr(calendar),
+        dates[0],
+        dates[-1],
+        len(dates),
+        bool(dates.is_monotonic_increasing),
+        tuple(ev["name"] for ev in calendar.events if _applies(ev, channel, queue)),
+    )
     if key in _FEATURE_CACHE and _FEATURE_CACHE[key].index.equals(dates):
         return _FEATURE_CACHE[key].copy()
     out = _calendar_features(dates, calendar, channel, queue)
@@ -207,8 +231,9 @@ def calendar_features(dates: Iterable[Any], calendar: Calendar, channel: str | N
 _FEATURE_CACHE: dict[tuple, pd.DataFrame] = {}
 
 
-def _calendar_features(dates: pd.DatetimeIndex, calendar: Calendar, channel: str | None,
-                       queue: str | None) -> pd.DataFrame:
+def _calendar_features(
+    dates: pd.DatetimeIndex, calendar: Calendar, channel: str | None, queue: str | None
+) -> pd.DataFrame:
     hol = calendar.holidays(dates.min() - pd.Timedelta(days=400), dates.max() + pd.Timedelta(days=400))
     out: dict[str, np.ndarray] = {}
     first_cat = calendar.categories[0] if calendar.categories else "public"
@@ -226,7 +251,8 @@ def _calendar_features(dates: pd.DatetimeIndex, calendar: Calendar, channel: str
         eve = np.asarray((dates + pd.Timedelta(days=1)).isin(list(public))) & ~any_hol
         out["holiday_eve"] = eve.astype(float)
     business = np.isin(dates.dayofweek, calendar.business_weekdays) & ~(
-        np.asarray(dates.isin(list(hol.loc[hol["category"] == first_cat, "date"]))))
+        np.asarray(dates.isin(list(hol.loc[hol["category"] == first_cat, "date"])))
+    )
     if calendar.closed:
         out["holiday_after_closed"] = _after_closed(dates, hol, calendar.business_weekdays).astype(float)
     for ev in calendar.events:
@@ -294,8 +320,9 @@ def _complete(frame: pd.DataFrame, key: str, freq: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def daily_volume(table: Any, kind: str = "contacts", short_abandon_s: float = 5.0,
-                 queue: str | None = None) -> pd.DataFrame:
+def daily_volume(
+    table: Any, kind: str = "contacts", short_abandon_s: float = 5.0, queue: str | None = None
+) -> pd.DataFrame:
     """Contacts offered per local day, channel and queue (date, channel, queue, volume), counted in the engine.
 
     `table` is an ibis table: contacts (one row per contact; short abandons, abandoned with wait_s below
@@ -311,8 +338,9 @@ def daily_volume(table: Any, kind: str = "contacts", short_abandon_s: float = 5.
     return _complete(frame, "date", "D")[["date"] + SERIES + ["volume"]]
 
 
-def interval_volume(table: Any, kind: str = "contacts", minutes: int = 30, short_abandon_s: float = 5.0,
-                    queue: str | None = None) -> pd.DataFrame:
+def interval_volume(
+    table: Any, kind: str = "contacts", minutes: int = 30, short_abandon_s: float = 5.0, queue: str | None = None
+) -> pd.DataFrame:
     """Contacts offered per local interval of `minutes` (interval_start, channel, queue, volume), in the engine.
 
     From an intervals table, its intervals must divide `minutes` (6-minute data gives 30-minute counts,
@@ -325,18 +353,26 @@ def interval_volume(table: Any, kind: str = "contacts", minutes: int = 30, short
         sizes = [int(v) for v in t.interval_minutes.value_counts().to_pandas().iloc[:, 0].dropna()]
         bad = sorted({s for s in sizes if s <= 0 or minutes % s})
         if bad:
-            raise ReportlibError(f"intervals of {', '.join(map(str, bad))} minutes cannot be summed into "
-                                 f"{minutes}-minute intervals; choose a multiple of them")
+            raise ReportlibError(
+                f"intervals of {', '.join(map(str, bad))} minutes cannot be summed into "
+                f"{minutes}-minute intervals; choose a multiple of them"
+            )
     volume = t.count() if offered is None else offered.sum()
-    frame = t.group_by(interval_start=ts.bucket(minutes=minutes), channel=t.channel, queue=t.queue) \
-        .aggregate(volume=volume).to_pandas()
+    frame = (
+        t.group_by(interval_start=ts.bucket(minutes=minutes), channel=t.channel, queue=t.queue)
+        .aggregate(volume=volume)
+        .to_pandas()
+    )
     frame["interval_start"] = pd.to_datetime(frame["interval_start"]).astype("datetime64[ns]")
     frame["volume"] = frame["volume"].astype(float).fillna(0.0)
-    return frame.sort_values(SERIES + ["interval_start"]).reset_index(drop=True)[["interval_start"] + SERIES + ["volume"]]
+    return frame.sort_values(SERIES + ["interval_start"]).reset_index(drop=True)[
+        ["interval_start"] + SERIES + ["volume"]
+    ]
 
 
-def volume_from_source(source: Any, short_abandon_s: float = 5.0, queue: str | None = None,
-                       interval_minutes: int | None = None) -> pd.DataFrame:
+def volume_from_source(
+    source: Any, short_abandon_s: float = 5.0, queue: str | None = None, interval_minutes: int | None = None
+) -> pd.DataFrame:
     """Daily (or, with interval_minutes, interval) volume from a Source's contacts, else its intervals table."""
     table, kind = table_kind(source)
     if interval_minutes:
@@ -344,8 +380,9 @@ def volume_from_source(source: Any, short_abandon_s: float = 5.0, queue: str | N
     return daily_volume(table, kind, short_abandon_s, queue)
 
 
-def contact_stats(source: Any, short_abandon_s: float = 5.0, queue: str | None = None,
-                  since: Any | None = None) -> pd.DataFrame:
+def contact_stats(
+    source: Any, short_abandon_s: float = 5.0, queue: str | None = None, since: Any | None = None
+) -> pd.DataFrame:
     """Per channel and queue: handled, aht_s (s), abandoned, wait_s_total (s), patience_s (s), from the engine.
 
     Patience is the exponential estimate (total wait of all callers / abandons, reportlib.planning.staffing).
@@ -362,20 +399,30 @@ def contact_stats(source: Any, short_abandon_s: float = 5.0, queue: str | None =
             t = t.filter(t.arrived_at >= pd.Timestamp(since).to_pydatetime())
         short = ((t.outcome == "abandoned") & (t.wait_s < short_abandon_s)).fill_null(False)
         t = t.filter(~short)
-        handled = (t.outcome == "handled")
-        agg = t.group_by(["channel", "queue"]).aggregate(
-            handled=handled.sum(),
-            handle_s_total=handled.ifelse(t.handle_s, 0).sum(),
-            abandoned=(t.outcome == "abandoned").sum(),
-            wait_s_total=t.wait_s.fill_null(0).sum(),
-        ).to_pandas()
+        handled = t.outcome == "handled"
+        agg = (
+            t.group_by(["channel", "queue"])
+            .aggregate(
+                handled=handled.sum(),
+                handle_s_total=handled.ifelse(t.handle_s, 0).sum(),
+                abandoned=(t.outcome == "abandoned").sum(),
+                wait_s_total=t.wait_s.fill_null(0).sum(),
+            )
+            .to_pandas()
+        )
     else:
         if since is not None:
             t = t.filter(t.interval_start >= pd.Timestamp(since).to_pydatetime())
-        agg = t.group_by(["channel", "queue"]).aggregate(
-            handled=t.handled.sum(), handle_s_total=t.handle_s_total.sum(),
-            abandoned=t.abandoned.sum(), wait_s_total=t.wait_s_total.sum(),
-        ).to_pandas()
+        agg = (
+            t.group_by(["channel", "queue"])
+            .aggregate(
+                handled=t.handled.sum(),
+                handle_s_total=t.handle_s_total.sum(),
+                abandoned=t.abandoned.sum(),
+                wait_s_total=t.wait_s_total.sum(),
+            )
+            .to_pandas()
+        )
     agg = agg.astype({"handled": float, "handle_s_total": float, "abandoned": float, "wait_s_total": float})
     with np.errstate(divide="ignore", invalid="ignore"):
         agg["aht_s"] = np.where(agg["handled"] > 0, agg["handle_s_total"] / agg["handled"], np.nan)
@@ -383,9 +430,13 @@ def contact_stats(source: Any, short_abandon_s: float = 5.0, queue: str | None =
     agg["patience_s"] = np.nan
     if ok.any():
         agg.loc[ok, "patience_s"] = np.asarray(
-            estimate_patience(agg.loc[ok, "abandoned"].to_numpy(), agg.loc[ok, "wait_s_total"].to_numpy()), dtype=float)
-    return agg[["channel", "queue", "handled", "aht_s", "abandoned", "wait_s_total", "patience_s"]] \
-        .sort_values(SERIES).reset_index(drop=True)
+            estimate_patience(agg.loc[ok, "abandoned"].to_numpy(), agg.loc[ok, "wait_s_total"].to_numpy()), dtype=float
+        )
+    return (
+        agg[["channel", "queue", "handled", "aht_s", "abandoned", "wait_s_total", "patience_s"]]
+        .sort_values(SERIES)
+        .reset_index(drop=True)
+    )
 
 
 # --- the model -------------------------------------------------------------------------------------
@@ -413,7 +464,7 @@ class ForecastConfig:
     interval_by_weekday: bool = False  # quantiles per weekday (else pooled over all days)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None) -> "ForecastConfig":
+    def from_params(cls, params: Mapping[str, Any] | None) -> ForecastConfig:
         """Config from parameters['calendar']['forecast_model'] (or a dict of the same keys)."""
         params = dict(params or {})
         if "calendar" in params and isinstance(params["calendar"], Mapping):
@@ -473,14 +524,24 @@ class SeriesModel:
     the last day used) for `horizon` days. Fits are cached by origin, so backtests reuse them.
     """
 
-    def __init__(self, dates: pd.DatetimeIndex, y: np.ndarray, calendar: Calendar, horizon: int,
-                 config: ForecastConfig, channel: str | None = None, queue: str | None = None,
-                 missing: np.ndarray | None = None):
+    def __init__(
+        self,
+        dates: pd.DatetimeIndex,
+        y: np.ndarray,
+        calendar: Calendar,
+        horizon: int,
+        config: ForecastConfig,
+        channel: str | None = None,
+        queue: str | None = None,
+        missing: np.ndarray | None = None,
+    ):
         self.config = config
         self.n = len(y)
         self.y = np.asarray(y, dtype=float)
         # days missing from the export (not zero contacts): weight 0 in the fit, skipped by the average
-        self.missing = np.zeros(self.n, bool) if missing is None else np.asarray(missing, bool)[:self.n] | np.isnan(self.y)
+        self.missing = (
+            np.zeros(self.n, bool) if missing is None else np.asarray(missing, bool)[: self.n] | np.isnan(self.y)
+        )
         self.y = np.where(self.missing, 0.0, self.y)
         self.horizon = int(horizon)
         # room for the horizon and for the calibration forecasts made before the origin
@@ -528,11 +589,12 @@ class SeriesModel:
         # calendar columns never seen in the training window carry no information: drop them
         seen = np.abs(cal[:hist_len]).sum(axis=0) > 0
         cal = cal[:, seen]
-        names = ["weekday_" + d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")] + \
-            [n for n, keep in zip(names, seen) if keep]
+        names = ["weekday_" + d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")] + [
+            n for n, keep in zip(names, seen) if keep
+        ]
         X = np.hstack([wk, cal])
-        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days) * ~self.missing[start:origin + 1]
-        beta = _wls(X[:hist_len], self.ly[start:origin + 1], w)
+        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days) * ~self.missing[start : origin + 1]
+        beta = _wls(X[:hist_len], self.ly[start : origin + 1], w)
         return {"start": start, "ntr": hist_len, "X": X, "cal": cal, "beta": beta, "names": names}
 
     def coefficients(self, origin: int) -> pd.Series:
@@ -552,8 +614,9 @@ class SeriesModel:
         self._cache[key] = out
         return out
 
-    def predict_variants(self, origin: int, horizon: int, variants: Mapping[str, Sequence[str]],
-                         recent_residuals: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def predict_variants(
+        self, origin: int, horizon: int, variants: Mapping[str, Sequence[str]], recent_residuals: int = 0
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """(ensemble, regression) per variant for days origin+1..origin+horizon; a variant names the optional
         term groups it leaves out (TERM_GROUPS: trend, month, annual, events); only the variant that leaves
         nothing out has an ensemble (for the others both entries are the regression). With recent_residuals
@@ -568,11 +631,11 @@ class SeriesModel:
         seen = np.abs(cal[:hist_len]).sum(axis=0) > 0
         cal, names = cal[:, seen], [n for n, keep in zip(names, seen) if keep]
         X = np.hstack([wk, cal])
-        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days) * ~self.missing[start:origin + 1]
+        w = 0.5 ** ((origin - np.arange(start, origin + 1)) / c.half_life_days) * ~self.missing[start : origin + 1]
         sw = np.sqrt(w)
         Xw = X[:hist_len] * sw[:, None]
         G = np.einsum("ij,ik->jk", Xw, Xw)
-        b = np.einsum("ij,i->j", Xw, sw * self.ly[start:origin + 1])
+        b = np.einsum("ij,i->j", Xw, sw * self.ly[start : origin + 1])
         group = np.array(["weekday"] * 7 + [_term_group(n) for n in names])
         out = {}
         for name, drop in variants.items():
@@ -589,13 +652,16 @@ class SeriesModel:
                 out[name] = (ens, reg)
             if recent_residuals:
                 k = min(recent_residuals, hist_len)
-                fitted = np.einsum("ij,j->i", X[hist_len - k:hist_len], beta)
-                out[name + ":residuals"] = (self.ly[origin + 1 - k:origin + 1] - fitted, np.arange(origin + 1 - k,
-                                                                                                   origin + 1))
+                fitted = np.einsum("ij,j->i", X[hist_len - k : hist_len], beta)
+                out[name + ":residuals"] = (
+                    self.ly[origin + 1 - k : origin + 1] - fitted,
+                    np.arange(origin + 1 - k, origin + 1),
+                )
         return out
 
-    def _from_beta(self, origin: int, horizon: int, start: int, ntr: int, X: np.ndarray, cal: np.ndarray,
-                   beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _from_beta(
+        self, origin: int, horizon: int, start: int, ntr: int, X: np.ndarray, cal: np.ndarray, beta: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ensemble, regression, seasonal average) over the horizon from fitted coefficients."""
         c = self.config
         end = origin + 1 + horizon
@@ -605,10 +671,10 @@ class SeriesModel:
         # target by the regression's non-weekday terms (trend, month/annual position, events)
         cal_part = np.einsum("ij,j->i", cal, beta[7:]) if c.adjust_average else np.zeros(len(cal))
         hist_idx = np.arange(start, origin + 1)
-        ok = ~self.special[start:origin + 1] & ~self.missing[start:origin + 1]
+        ok = ~self.special[start : origin + 1] & ~self.missing[start : origin + 1]
         base = np.full(7, np.nan)
         for d in range(7):
-            cand = hist_idx[(self.weekday[start:origin + 1] == d) & ok][-c.sma_weeks:]
+            cand = hist_idx[(self.weekday[start : origin + 1] == d) & ok][-c.sma_weeks :]
             if len(cand):
                 base[d] = np.mean((self.y[cand] + 1.0) * np.exp(-cal_part[cand - start]))
         fut = np.arange(origin + 1, end)
@@ -636,9 +702,9 @@ class SeriesModel:
                 break
             ens = self.predict(o, H)[0]
             m = min(H, origin - o)
-            a = self.y[o + 1:o + 1 + m]
+            a = self.y[o + 1 : o + 1 + m]
             e = np.log1p(a) - np.log1p(ens[:m])
-            wd = self.weekday[o + 1:o + 1 + m]
+            wd = self.weekday[o + 1 : o + 1 + m]
             live = (a > 0) | (ens[:m] >= 0.5)  # days closed and forecast closed say nothing about the spread
             e, wd = e[live], wd[live]
             for d in range(7):
@@ -661,7 +727,7 @@ class SeriesModel:
         """(forecast, lower, upper) arrays for the days after `origin`."""
         ens = self.predict(origin, horizon)[0]
         q = self.interval_quantiles(origin)
-        wd = self.weekday[origin + 1:origin + 1 + horizon]
+        wd = self.weekday[origin + 1 : origin + 1 + horizon]
         lower = np.clip((ens + 1) * np.exp(q[wd, 0]) - 1, 0, None)
         upper = (ens + 1) * np.exp(q[wd, 1]) - 1
         return ens, np.minimum(lower, ens), np.maximum(upper, ens)
@@ -670,8 +736,9 @@ class SeriesModel:
         """date, forecast, lower, upper for the days after `origin` (volumes, contacts per day)."""
         horizon = self.horizon if horizon is None else horizon
         ens, lower, upper = self.bounds(origin, horizon)
-        return pd.DataFrame({"date": self.dates[origin + 1:origin + 1 + horizon], "forecast": ens,
-                             "lower": lower, "upper": upper})
+        return pd.DataFrame(
+            {"date": self.dates[origin + 1 : origin + 1 + horizon], "forecast": ens, "lower": lower, "upper": upper}
+        )
 
 
 def _series(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[str, str, pd.Series]]:
@@ -679,7 +746,9 @@ def _series(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[str, st
     need = {"date", "channel", "queue", "volume"}
     missing = need - set(daily.columns)
     if missing:
-        raise UsageError(f"daily volume needs columns date, channel, queue, volume (missing {', '.join(sorted(missing))})")
+        raise UsageError(
+            f"daily volume needs columns date, channel, queue, volume (missing {', '.join(sorted(missing))})"
+        )
     d = daily if queue is None else daily[daily["queue"] == queue]
     if d.empty:
         raise ReportlibError("no contact volume to forecast" + (f" for queue {queue!r}" if queue else ""))
@@ -759,14 +828,22 @@ def _score(g: pd.DataFrame) -> dict[str, float]:
         "mase": _nanmean(np.abs(g["actual"] - g["forecast"]) / g["scale"]),
         "mase_seasonal_naive": _nanmean(np.abs(g["actual"] - g["seasonal_naive"]) / g["scale"]),
         "coverage": float(((g["actual"] >= g["lower"]) & (g["actual"] <= g["upper"]))[open_days].mean())
-        if open_days.any() else float("nan"),
+        if open_days.any()
+        else float("nan"),
         "days": int(len(g)),
     }
 
 
-def backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 28, months: int = 3,
-             config: ForecastConfig | None = None, step_days: int = 1, queue: str | None = None,
-             origins: Sequence[Any] | None = None) -> Backtest:
+def backtest(
+    daily: pd.DataFrame,
+    calendar: Calendar,
+    horizon_days: int = 28,
+    months: int = 3,
+    config: ForecastConfig | None = None,
+    step_days: int = 1,
+    queue: str | None = None,
+    origins: Sequence[Any] | None = None,
+) -> Backtest:
     """Rolling-origin backtest of the daily forecast against seasonal naive and 4-same-weekday means.
 
     Origins: every `step_days` from `months` months before each series' last day up to the last origin
@@ -778,17 +855,35 @@ def backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 28, mo
     rows = []
     notes = []
     for ch, q, s in _series(daily, queue):
-        o_dates = pd.DatetimeIndex(origins) if origins is not None else backtest_origins(
-            s.index[-1], horizon_days, months, step_days)
+        o_dates = (
+            pd.DatetimeIndex(origins)
+            if origins is not None
+            else backtest_origins(s.index[-1], horizon_days, months, step_days)
+        )
         o_dates = o_dates[(o_dates >= s.index[0]) & (o_dates <= s.index[-1] - pd.Timedelta(days=horizon_days))]
         model = SeriesModel(s.index, s.to_numpy(), calendar, horizon_days, config, ch, q)
         y = model.y
         diffs = np.abs(y[7:] - y[:-7])
         cum = np.concatenate([[0.0], np.cumsum(diffs)])
         used = 0
-        parts: dict[str, list] = {k: [] for k in ("origin", "horizon", "date", "actual", "forecast", "lower", "upper",
-                                                   "regression", "seasonal_average", "seasonal_naive",
-                                                   "seasonal_mean", "holiday_mean", "scale")}
+        parts: dict[str, list] = {
+            k: []
+            for k in (
+                "origin",
+                "horizon",
+                "date",
+                "actual",
+                "forecast",
+                "lower",
+                "upper",
+                "regression",
+                "seasonal_average",
+                "seasonal_naive",
+                "seasonal_mean",
+                "holiday_mean",
+                "scale",
+            )
+        }
         H = horizon_days
         for od in o_dates:
             o = int((od - s.index[0]).days)
@@ -799,11 +894,19 @@ def backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 28, mo
             base = _baselines(y, model.special, o, H, config.sma_weeks)
             scale = cum[o - 6] / (o - 6) if o - 6 > 0 else np.nan  # mean |y_t - y_t-7| for t <= o
             used += 1
-            for key, value in (("origin", np.repeat(np.datetime64(od, "ns"), H)), ("horizon", np.arange(1, H + 1)),
-                               ("date", model.dates[o + 1:o + 1 + H].to_numpy()), ("actual", y[o + 1:o + 1 + H]),
-                               ("forecast", ens), ("lower", lower), ("upper", upper), ("regression", reg),
-                               ("seasonal_average", sma), ("scale", np.full(H, scale if scale > 0 else np.nan)),
-                               *base.items()):
+            for key, value in (
+                ("origin", np.repeat(np.datetime64(od, "ns"), H)),
+                ("horizon", np.arange(1, H + 1)),
+                ("date", model.dates[o + 1 : o + 1 + H].to_numpy()),
+                ("actual", y[o + 1 : o + 1 + H]),
+                ("forecast", ens),
+                ("lower", lower),
+                ("upper", upper),
+                ("regression", reg),
+                ("seasonal_average", sma),
+                ("scale", np.full(H, scale if scale > 0 else np.nan)),
+                *base.items(),
+            ):
                 parts[key].append(value)
         if used:
             frame = pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
@@ -813,24 +916,52 @@ def backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 28, mo
         else:
             notes.append(f"{ch}/{q}: too short for a {months}-month backtest at {horizon_days} days")
     if not rows:
-        raise ReportlibError(f"no series has enough history for a backtest over {months} months at a "
-                             f"{horizon_days}-day horizon")
+        raise ReportlibError(
+            f"no series has enough history for a backtest over {months} months at a {horizon_days}-day horizon"
+        )
     errors = pd.concat(rows, ignore_index=True)
     by_h = pd.DataFrame([{"horizon": h, **_score(g)} for h, g in errors.groupby("horizon")])
     summary = []
     for (ch, q), g in errors.groupby(SERIES, sort=True):
-        summary.append({"channel": ch, "queue": q, "model": "ensemble", **_score(g),
-                        "origins": int(g["origin"].nunique()), "horizon_days": horizon_days})
+        summary.append(
+            {
+                "channel": ch,
+                "queue": q,
+                "model": "ensemble",
+                **_score(g),
+                "origins": int(g["origin"].nunique()),
+                "horizon_days": horizon_days,
+            }
+        )
     if len(summary) > 1:
-        summary.append({"channel": "all", "queue": "all", "model": "ensemble", **_score(errors),
-                        "origins": int(errors["origin"].nunique()), "horizon_days": horizon_days})
+        summary.append(
+            {
+                "channel": "all",
+                "queue": "all",
+                "model": "ensemble",
+                **_score(errors),
+                "origins": int(errors["origin"].nunique()),
+                "horizon_days": horizon_days,
+            }
+        )
     return Backtest(errors, by_h, pd.DataFrame(summary), notes)
 
 
 BACKTEST_COLUMNS = ["model", "wape", "wape_seasonal_naive", "wape_seasonal_mean", "mase", "origins", "horizon_days"]
 # Columns a nested selection backtest (forecast_select.nested_backtest) adds to the summary.
-SELECTION_COLUMNS = ["method", "methods", "history_days", "missing_days", "wape_seasonal_median",
-                     "wape_holiday_median", "best_baseline", "wape_best_baseline", "width", "winkler", "note"]
+SELECTION_COLUMNS = [
+    "method",
+    "methods",
+    "history_days",
+    "missing_days",
+    "wape_seasonal_median",
+    "wape_holiday_median",
+    "best_baseline",
+    "wape_best_baseline",
+    "width",
+    "winkler",
+    "note",
+]
 
 
 def backtest_records(bt: Backtest) -> pd.DataFrame:
@@ -847,8 +978,13 @@ def backtest_records(bt: Backtest) -> pd.DataFrame:
 # --- intraday split --------------------------------------------------------------------------------
 
 
-def intraday_profile(intervals: pd.DataFrame, calendar: Calendar | None = None, weeks: int = 8,
-                     end: Any | None = None, interval_minutes: int = 30) -> pd.DataFrame:
+def intraday_profile(
+    intervals: pd.DataFrame,
+    calendar: Calendar | None = None,
+    weeks: int = 8,
+    end: Any | None = None,
+    interval_minutes: int = 30,
+) -> pd.DataFrame:
     """Share of a day's volume per interval, by channel, queue and weekday: channel, queue, weekday, minute, share.
 
     From the last `weeks` weeks of `intervals` (interval_start, channel, queue, volume) up to `end`,
@@ -869,7 +1005,9 @@ def intraday_profile(intervals: pd.DataFrame, calendar: Calendar | None = None, 
         special = cal[[c for c in cal.columns if c.startswith(HOLIDAY_PREFIX)]].any(axis=1)
         iv, day = iv[~day.map(special).to_numpy(dtype=bool)], day[~day.map(special).to_numpy(dtype=bool)]
     minute = (iv["interval_start"] - day).dt.total_seconds() // 60
-    iv = iv.assign(weekday=day.dt.dayofweek.to_numpy(), minute=(minute // interval_minutes * interval_minutes).astype(int))
+    iv = iv.assign(
+        weekday=day.dt.dayofweek.to_numpy(), minute=(minute // interval_minutes * interval_minutes).astype(int)
+    )
     slots = np.arange(0, 1440, interval_minutes)
     rows = []
     for (ch, q), g in iv.groupby(SERIES, sort=True):
@@ -878,13 +1016,18 @@ def intraday_profile(intervals: pd.DataFrame, calendar: Calendar | None = None, 
             v = g.loc[g["weekday"] == wd].groupby("minute")["volume"].sum().reindex(slots, fill_value=0.0)
             src = v if v.sum() > 0 else allday
             share = src / src.sum() if src.sum() > 0 else pd.Series(1.0 / len(slots), index=slots)
-            rows.append(pd.DataFrame({"channel": ch, "queue": q, "weekday": wd, "minute": slots,
-                                      "share": share.to_numpy()}))
+            rows.append(
+                pd.DataFrame({"channel": ch, "queue": q, "weekday": wd, "minute": slots, "share": share.to_numpy()})
+            )
     return pd.concat(rows, ignore_index=True)
 
 
-def split_intraday(daily_forecast: pd.DataFrame, profile: pd.DataFrame, interval_minutes: int = 30,
-                   columns: Sequence[str] = ("forecast",)) -> pd.DataFrame:
+def split_intraday(
+    daily_forecast: pd.DataFrame,
+    profile: pd.DataFrame,
+    interval_minutes: int = 30,
+    columns: Sequence[str] = ("forecast",),
+) -> pd.DataFrame:
     """Daily forecast spread over intervals by the weekday profile: interval_start, date, channel, queue,
     interval_minutes, and each of `columns`. Each day's intervals sum to its daily figure (float rounding).
 
@@ -894,8 +1037,11 @@ def split_intraday(daily_forecast: pd.DataFrame, profile: pd.DataFrame, interval
     p = profile.copy()
     if set(p["minute"].unique()) - set(slots):
         raise UsageError(f"the profile is not in {interval_minutes}-minute intervals")
-    p = p.pivot_table(index=SERIES + ["weekday"], columns="minute", values="share", aggfunc="sum") \
-        .reindex(columns=slots, fill_value=0.0).fillna(0.0)
+    p = (
+        p.pivot_table(index=SERIES + ["weekday"], columns="minute", values="share", aggfunc="sum")
+        .reindex(columns=slots, fill_value=0.0)
+        .fillna(0.0)
+    )
     f = daily_forecast.copy()
     f["date"] = pd.to_datetime(f["date"]).dt.normalize()
     f["weekday"] = f["date"].dt.dayofweek
@@ -905,13 +1051,17 @@ def split_intraday(daily_forecast: pd.DataFrame, profile: pd.DataFrame, interval
     shares[missing] = 1.0 / len(slots)
     shares = shares / shares.sum(axis=1, keepdims=True)
     n = len(slots)
-    out = pd.DataFrame({
-        "interval_start": (f["date"].to_numpy()[:, None] + pd.to_timedelta(slots, unit="m").to_numpy()[None, :]).ravel(),
-        "date": np.repeat(f["date"].to_numpy(), n),
-        "channel": np.repeat(f["channel"].to_numpy(), n),
-        "queue": np.repeat(f["queue"].to_numpy(), n),
-        "interval_minutes": interval_minutes,
-    })
+    out = pd.DataFrame(
+        {
+            "interval_start": (
+                f["date"].to_numpy()[:, None] + pd.to_timedelta(slots, unit="m").to_numpy()[None, :]
+            ).ravel(),
+            "date": np.repeat(f["date"].to_numpy(), n),
+            "channel": np.repeat(f["channel"].to_numpy(), n),
+            "queue": np.repeat(f["queue"].to_numpy(), n),
+            "interval_minutes": interval_minutes,
+        }
+    )
     for col in columns:
         out[col] = (f[col].to_numpy(dtype=float)[:, None] * shares).ravel()
     return out
@@ -933,9 +1083,16 @@ def poisson_floor(rate: Any) -> float:
     return float(mad.sum() / lam.sum())
 
 
-def backtest_intraday(intervals: pd.DataFrame, calendar: Calendar, origins: Sequence[Any] | None = None,
-                      days: int = 7, interval_minutes: int = 30, profile_weeks: int = 8, months: int = 3,
-                      config: ForecastConfig | None = None) -> dict[str, Any]:
+def backtest_intraday(
+    intervals: pd.DataFrame,
+    calendar: Calendar,
+    origins: Sequence[Any] | None = None,
+    days: int = 7,
+    interval_minutes: int = 30,
+    profile_weeks: int = 8,
+    months: int = 3,
+    config: ForecastConfig | None = None,
+) -> dict[str, Any]:
     """Interval-level backtest for the next `days` days: the daily forecast split by the weekday profile.
 
     `intervals` holds interval_start, channel, queue, volume at `interval_minutes`. Origins default to
@@ -962,8 +1119,8 @@ def backtest_intraday(intervals: pd.DataFrame, calendar: Calendar, origins: Sequ
         day_idx = ((g["date"] - s.index[0]).dt.days).to_numpy()
         M = np.zeros((len(s), n_slots))
         np.add.at(M, (day_idx, g["slot"].to_numpy()), g["volume"].to_numpy(dtype=float))
-        special = model.special[:len(s)]
-        wd = model.weekday[:len(s)]
+        special = model.special[: len(s)]
+        wd = model.weekday[: len(s)]
         for od in pd.DatetimeIndex(origins):
             o = int((od - s.index[0]).days)
             if o < config.min_history_days or o + days >= len(s):
@@ -980,20 +1137,34 @@ def backtest_intraday(intervals: pd.DataFrame, calendar: Calendar, origins: Sequ
                 src = v if v.sum() > 0 else allday
                 shares[i] = src / src.sum() if src.sum() > 0 else 1.0 / n_slots
             fc_iv = ens[:, None] * shares
-            rows.append(pd.DataFrame({
-                "origin": od, "channel": ch, "queue": q,
-                "interval_start": (model.dates[fut].to_numpy()[:, None]
-                                   + (np.arange(n_slots) * interval_minutes * 60 * 10**9).astype("timedelta64[ns]")).ravel(),
-                "forecast": fc_iv.ravel(), "actual": M[fut].ravel(), "seasonal_naive": M[fut - 7].ravel(),
-            }))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "origin": od,
+                        "channel": ch,
+                        "queue": q,
+                        "interval_start": (
+                            model.dates[fut].to_numpy()[:, None]
+                            + (np.arange(n_slots) * interval_minutes * 60 * 10**9).astype("timedelta64[ns]")
+                        ).ravel(),
+                        "forecast": fc_iv.ravel(),
+                        "actual": M[fut].ravel(),
+                        "seasonal_naive": M[fut - 7].ravel(),
+                    }
+                )
+            )
     if not rows:
         raise ReportlibError("not enough interval history for an interval-level backtest")
     err = pd.concat(rows, ignore_index=True)
 
     def score(g: pd.DataFrame) -> dict[str, Any]:
-        return {"wape": _wape(g["actual"], g["forecast"]), "wape_seasonal_naive": _wape(g["actual"], g["seasonal_naive"]),
-                "poisson_floor": poisson_floor(g["forecast"]), "intervals": int(len(g)),
-                "origins": int(g["origin"].nunique())}
+        return {
+            "wape": _wape(g["actual"], g["forecast"]),
+            "wape_seasonal_naive": _wape(g["actual"], g["seasonal_naive"]),
+            "poisson_floor": poisson_floor(g["forecast"]),
+            "intervals": int(len(g)),
+            "origins": int(g["origin"].nunique()),
+        }
 
     summary = [{"channel": ch, "queue": q, **score(g)} for (ch, q), g in err.groupby(SERIES, sort=True)]
     if len(summary) > 1:
@@ -1004,8 +1175,9 @@ def backtest_intraday(intervals: pd.DataFrame, calendar: Calendar, origins: Sequ
 # --- vintages --------------------------------------------------------------------------------------
 
 
-def archive_vintage(forecast: pd.DataFrame, folder: str | os.PathLike, origin: Any,
-                    created_at: Any | None = None) -> Path:
+def archive_vintage(
+    forecast: pd.DataFrame, folder: str | os.PathLike, origin: Any, created_at: Any | None = None
+) -> Path:
     """Write a forecast (date, channel, queue, forecast, lower, upper) as a Parquet 'vintage' under `folder`.
 
     `origin` is the last day of actuals the forecast used. The file is forecast_<origin>_<created>.parquet
@@ -1038,8 +1210,9 @@ def load_vintages(folder: str | os.PathLike) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)[cols]
 
 
-def compare_vintages(vintages: pd.DataFrame | str | os.PathLike, actual: pd.DataFrame,
-                     by: Sequence[str] = ()) -> pd.DataFrame:
+def compare_vintages(
+    vintages: pd.DataFrame | str | os.PathLike, actual: pd.DataFrame, by: Sequence[str] = ()
+) -> pd.DataFrame:
     """Past forecasts against actuals by lead time (days from origin to date): lead_days, [by], vintages,
     days, actual, forecast, wape, bias (sum(forecast - actual) / sum actual), coverage (share of days in
     the interval). Only days with an actual are scored; the latest vintage per origin counts."""
@@ -1056,19 +1229,30 @@ def compare_vintages(vintages: pd.DataFrame | str | os.PathLike, actual: pd.Data
     for key, g in m.groupby(["lead_days", *by], sort=True):
         key = key if isinstance(key, tuple) else (key,)
         act = g["actual"].sum()
-        rows.append({**dict(zip(["lead_days", *by], key)), "vintages": int(g["origin"].nunique()), "days": int(len(g)),
-                     "actual": float(act), "forecast": float(g["forecast"].sum()),
-                     "wape": _wape(g["actual"], g["forecast"]),
-                     "bias": float((g["forecast"] - g["actual"]).sum() / act) if act > 0 else float("nan"),
-                     "coverage": float(((g["actual"] >= g["lower"]) & (g["actual"] <= g["upper"])).mean())})
+        rows.append(
+            {
+                **dict(zip(["lead_days", *by], key)),
+                "vintages": int(g["origin"].nunique()),
+                "days": int(len(g)),
+                "actual": float(act),
+                "forecast": float(g["forecast"].sum()),
+                "wape": _wape(g["actual"], g["forecast"]),
+                "bias": float((g["forecast"] - g["actual"]).sum() / act) if act > 0 else float("nan"),
+                "coverage": float(((g["actual"] >= g["lower"]) & (g["actual"] <= g["upper"])).mean()),
+            }
+        )
     return pd.DataFrame(rows, columns=cols)
 
 
 # --- staffing from the forecast --------------------------------------------------------------------
 
 
-def _lookup(stats: pd.DataFrame | float | Mapping[Any, float] | None, frame: pd.DataFrame, col: str,
-            default: float | None = None) -> np.ndarray:
+def _lookup(
+    stats: pd.DataFrame | float | Mapping[Any, float] | None,
+    frame: pd.DataFrame,
+    col: str,
+    default: float | None = None,
+) -> np.ndarray:
     """Per-row value of `col` from a per-(channel, queue) frame, a {channel: value} mapping or a scalar."""
     if stats is None:
         return np.full(len(frame), np.nan if default is None else default, dtype=float)
@@ -1084,9 +1268,14 @@ def _lookup(stats: pd.DataFrame | float | Mapping[Any, float] | None, frame: pd.
     return vals
 
 
-def staffing_plan(interval_forecast: pd.DataFrame, stats: pd.DataFrame | float, targets: Mapping[str, Mapping[str, float]],
-                  model: str = "erlang_c", interval_minutes: int | None = None,
-                  value: str = "forecast") -> pd.DataFrame:
+def staffing_plan(
+    interval_forecast: pd.DataFrame,
+    stats: pd.DataFrame | float,
+    targets: Mapping[str, Mapping[str, float]],
+    model: str = "erlang_c",
+    interval_minutes: int | None = None,
+    value: str = "forecast",
+) -> pd.DataFrame:
     """Required productive agents per interval for phone and chat (Erlang C or Erlang A with each queue's
     patience): the interval forecast plus aht_s, patience_s, target_sl, answer_s, agents.
 
@@ -1100,13 +1289,18 @@ def staffing_plan(interval_forecast: pd.DataFrame, stats: pd.DataFrame | float, 
     f["aht_s"] = _lookup(stats, f, "aht_s")
     bad = f.loc[np.isnan(f["aht_s"]) & (f[value] > 0), SERIES].drop_duplicates()
     if len(bad):
-        raise ReportlibError("no average handle time for " + ", ".join(f"{c}/{q}" for c, q in bad.itertuples(index=False))
-                             + "; give aht_s for it (capacity.yaml default_aht_s)")
+        raise ReportlibError(
+            "no average handle time for "
+            + ", ".join(f"{c}/{q}" for c, q in bad.itertuples(index=False))
+            + "; give aht_s for it (capacity.yaml default_aht_s)"
+        )
     f["aht_s"] = f["aht_s"].fillna(1.0)
     f["target_sl"] = f["channel"].map(lambda c: float(targets.get(c, {}).get("target_sl", np.nan)))
     f["answer_s"] = f["channel"].map(lambda c: float(targets.get(c, {}).get("answer_s", np.nan)))
     if f[["target_sl", "answer_s"]].isna().any().any():
-        raise UsageError("service targets need target_sl and answer_s for phone and chat (capacity.yaml service_targets)")
+        raise UsageError(
+            "service targets need target_sl and answer_s for phone and chat (capacity.yaml service_targets)"
+        )
     interval_s = np.asarray(minutes, dtype=float) * 60.0
     patience = None
     if model == "erlang_a":
@@ -1114,15 +1308,30 @@ def staffing_plan(interval_forecast: pd.DataFrame, stats: pd.DataFrame | float, 
         # no abandons seen (inf) or no estimate (NaN): callers wait indefinitely, which is Erlang C
         f["patience_s"] = f["patience_s"].where(np.isfinite(f["patience_s"]) & (f["patience_s"] > 0), 1e12)
         patience = f["patience_s"].to_numpy()
-    f["agents"] = np.asarray(required_agents(f[value].to_numpy(dtype=float), f["aht_s"].to_numpy(), interval_s,
-                                             f["target_sl"].to_numpy(), f["answer_s"].to_numpy(), model=model,
-                                             patience_s=patience), dtype=float)
+    f["agents"] = np.asarray(
+        required_agents(
+            f[value].to_numpy(dtype=float),
+            f["aht_s"].to_numpy(),
+            interval_s,
+            f["target_sl"].to_numpy(),
+            f["answer_s"].to_numpy(),
+            model=model,
+            patience_s=patience,
+        ),
+        dtype=float,
+    )
     f["model"] = model
     return f.reset_index(drop=True)
 
 
-def weekly_fte(plan: pd.DataFrame, daily_forecast: pd.DataFrame | None, stats: pd.DataFrame | float,
-               shrinkage: float, hours_per_fte_week: float = 40.0, value: str = "forecast") -> pd.DataFrame:
+def weekly_fte(
+    plan: pd.DataFrame,
+    daily_forecast: pd.DataFrame | None,
+    stats: pd.DataFrame | float,
+    shrinkage: float,
+    hours_per_fte_week: float = 40.0,
+    value: str = "forecast",
+) -> pd.DataFrame:
     """Required scheduled FTE by week (Monday) and channel/queue: week_start, channel, queue, method,
     volume, agent_hours (productive hours), fte = agent_hours / (1 - shrinkage) / hours_per_fte_week.
 
@@ -1137,9 +1346,11 @@ def weekly_fte(plan: pd.DataFrame, daily_forecast: pd.DataFrame | None, stats: p
     if plan is not None and len(plan):
         p = plan.copy()
         start = pd.to_datetime(p["interval_start"])
-        p["week_start"] = (start.dt.normalize() - pd.to_timedelta(start.dt.dayofweek, unit="D"))
+        p["week_start"] = start.dt.normalize() - pd.to_timedelta(start.dt.dayofweek, unit="D")
         p["agent_hours"] = p["agents"] * p["interval_minutes"].astype(float) / 60.0
-        g = p.groupby(["week_start"] + SERIES, as_index=False).agg(volume=(value, "sum"), agent_hours=("agent_hours", "sum"))
+        g = p.groupby(["week_start"] + SERIES, as_index=False).agg(
+            volume=(value, "sum"), agent_hours=("agent_hours", "sum")
+        )
         g["method"] = "erlang_a" if (p["model"] == "erlang_a").any() else "erlang_c"
         parts.append(g)
     if daily_forecast is not None:
@@ -1151,16 +1362,20 @@ def weekly_fte(plan: pd.DataFrame, daily_forecast: pd.DataFrame | None, stats: p
             d = pd.to_datetime(e["date"]).dt.normalize()
             e["week_start"] = d - pd.to_timedelta(d.dt.dayofweek, unit="D")
             e["agent_hours"] = e[value] * e["aht_s"].fillna(0.0) / 3600.0
-            g = e.groupby(["week_start"] + SERIES, as_index=False).agg(volume=(value, "sum"),
-                                                                        agent_hours=("agent_hours", "sum"))
+            g = e.groupby(["week_start"] + SERIES, as_index=False).agg(
+                volume=(value, "sum"), agent_hours=("agent_hours", "sum")
+            )
             g["method"] = "workload"
             parts.append(g)
     if not parts:
         return pd.DataFrame(columns=["week_start", "channel", "queue", "method", "volume", "agent_hours", "fte"])
     out = pd.concat(parts, ignore_index=True)
     out["fte"] = out["agent_hours"] / (1 - shrinkage) / hours_per_fte_week
-    return out[["week_start", "channel", "queue", "method", "volume", "agent_hours", "fte"]] \
-        .sort_values(["week_start"] + SERIES).reset_index(drop=True)
+    return (
+        out[["week_start", "channel", "queue", "method", "volume", "agent_hours", "fte"]]
+        .sort_values(["week_start"] + SERIES)
+        .reset_index(drop=True)
+    )
 
 
 # --- the whole forecast for a report ---------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.settings import MetricSettings
 from reportlib.planning.forecast import (
     FORECAST_COLUMNS,
     ForecastConfig,
@@ -44,7 +45,7 @@ def _service_stats(source: Any, params: Mapping[str, Any], last_day: pd.Timestam
     weeks = int(cap.get("aht_weeks", 13))
     stats = contact_stats(
         source,
-        float(params.get("short_abandon_s", 5)),
+        MetricSettings.from_params(params).short_abandon_s,
         queue,
         since=last_day - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1),
     )
@@ -159,7 +160,7 @@ def forecast_report(
     cal = calendar_from_params(params.get("calendar") or {})
     config = ForecastConfig.from_params(params.get("calendar") or {})
     cap = dict(params.get("capacity") or {})
-    short_s = float(params.get("short_abandon_s", 5))
+    short_s = MetricSettings.from_params(params).short_abandon_s
     from reportlib.planning.forecast_select import evidence_table, export_gaps, forecast_selected, nested_backtest
 
     notes: list[str] = []

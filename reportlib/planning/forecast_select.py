@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,11 +50,26 @@ BASELINES = ("seasonal_naive", "seasonal_mean", "seasonal_median", "holiday_mean
 FALLBACK = "holiday_median"
 # every candidate, simplest first (a near tie goes to the earlier one)
 CANDIDATES = (
-    "holiday_median", "holiday_mean", "seasonal_median", "seasonal_mean", "seasonal_naive",
-    "holiday_median_8", "holiday_mean_8", "recent_level",
-    "combo_median_level", "combo_median_ets", "combo_median_ensemble",
-    "regression_plain", "regression_no_trend", "regression_no_month", "regression_no_annual",
-    "regression_no_events", "regression", "regression_level", "ensemble", "ets_damped",
+    "holiday_median",
+    "holiday_mean",
+    "seasonal_median",
+    "seasonal_mean",
+    "seasonal_naive",
+    "holiday_median_8",
+    "holiday_mean_8",
+    "recent_level",
+    "combo_median_level",
+    "combo_median_ets",
+    "combo_median_ensemble",
+    "regression_plain",
+    "regression_no_trend",
+    "regression_no_month",
+    "regression_no_annual",
+    "regression_no_events",
+    "regression",
+    "regression_level",
+    "ensemble",
+    "ets_damped",
 )
 METHOD_LABELS = {
     "holiday_median": "median of the last 4 same weekdays, holidays skipped",
@@ -79,9 +95,14 @@ METHOD_LABELS = {
 }
 BANDS = ((1, 7), (8, 14), (15, 28))
 # regression variants: the optional term groups each leaves out (forecast.TERM_GROUPS)
-REGRESSION_VARIANTS = {"regression": (), "regression_no_trend": ("trend",), "regression_no_month": ("month",),
-                       "regression_no_annual": ("annual",), "regression_no_events": ("events",),
-                       "regression_plain": ("trend", "month", "annual", "events")}  # horizon bands (days ahead) of the interval calibration
+REGRESSION_VARIANTS = {
+    "regression": (),
+    "regression_no_trend": ("trend",),
+    "regression_no_month": ("month",),
+    "regression_no_annual": ("annual",),
+    "regression_no_events": ("events",),
+    "regression_plain": ("trend", "month", "annual", "events"),
+}  # horizon bands (days ahead) of the interval calibration
 
 
 @dataclass(frozen=True)
@@ -143,9 +164,18 @@ class SeriesSelector:
     `y` is the daily history (NaN or `missing` = day missing from the export); index 0 = dates[0].
     """
 
-    def __init__(self, dates: pd.DatetimeIndex, y: np.ndarray, calendar: Calendar, horizon: int,
-                 config: ForecastConfig | None = None, sel: SelectionConfig | None = None,
-                 channel: str | None = None, queue: str | None = None, missing: np.ndarray | None = None):
+    def __init__(
+        self,
+        dates: pd.DatetimeIndex,
+        y: np.ndarray,
+        calendar: Calendar,
+        horizon: int,
+        config: ForecastConfig | None = None,
+        sel: SelectionConfig | None = None,
+        channel: str | None = None,
+        queue: str | None = None,
+        missing: np.ndarray | None = None,
+    ):
         self.config = config or ForecastConfig()
         self.sel = sel or SelectionConfig()
         y = np.asarray(y, dtype=float)
@@ -157,16 +187,17 @@ class SeriesSelector:
         cal = calendar_features(self.dates, calendar, channel, queue)
         hol_cols = [c for c in cal.columns if c.startswith(HOLIDAY_PREFIX)]
         self.special = cal[hol_cols].to_numpy(bool).any(axis=1) if hol_cols else np.zeros(len(self.dates), bool)
-        self.closed_holiday = cal["holiday_closed"].to_numpy(bool) if "holiday_closed" in cal else np.zeros(
-            len(self.dates), bool)
+        self.closed_holiday = (
+            cal["holiday_closed"].to_numpy(bool) if "holiday_closed" in cal else np.zeros(len(self.dates), bool)
+        )
         self.weekday = self.dates.dayofweek.to_numpy()
         hist = np.arange(self.n)
-        self._by_wd = {d: hist[self.weekday[:self.n] == d] for d in range(7)}
+        self._by_wd = {d: hist[self.weekday[: self.n] == d] for d in range(7)}
         ok = ~self.missing
-        clean = ok & ~self.special[:self.n]
+        clean = ok & ~self.special[: self.n]
         self._ok = {d: idx[ok[idx]] for d, idx in self._by_wd.items()}
         self._clean = {d: idx[clean[idx]] for d, idx in self._by_wd.items()}
-        self.model = SeriesModel(dates[:self.n], self.y, calendar, self.H, self.config, channel, queue, self.missing)
+        self.model = SeriesModel(dates[: self.n], self.y, calendar, self.H, self.config, channel, queue, self.missing)
         self._cache: dict[tuple[str, int], np.ndarray] = {}
         self._ets_params: dict[int, tuple[float, float, float] | None] = {}
         self._choices: dict[int, Choice] = {}
@@ -206,17 +237,22 @@ class SeriesSelector:
         vals = np.full(7, np.nan)
         for d in range(7):
             idx = pool[d]
-            idx = idx[:np.searchsorted(idx, origin, side="right")][-n:]
+            idx = idx[: np.searchsorted(idx, origin, side="right")][-n:]
             if len(idx):
                 v = self.y[idx]
                 vals[d] = v[-1] if how == "last" else (np.median(v) if how == "median" else np.mean(v))
         return vals
 
     def _weekday_values(self, name: str, origin: int) -> np.ndarray | None:
-        spec = {"seasonal_naive": (self._ok, 1, "last"), "seasonal_mean": (self._ok, 4, "mean"),
-                "seasonal_median": (self._ok, 4, "median"), "holiday_mean": (self._clean, 4, "mean"),
-                "holiday_median": (self._clean, 4, "median"), "holiday_mean_8": (self._clean, 8, "mean"),
-                "holiday_median_8": (self._clean, 8, "median")}.get(name)
+        spec = {
+            "seasonal_naive": (self._ok, 1, "last"),
+            "seasonal_mean": (self._ok, 4, "mean"),
+            "seasonal_median": (self._ok, 4, "median"),
+            "holiday_mean": (self._clean, 4, "mean"),
+            "holiday_median": (self._clean, 4, "median"),
+            "holiday_mean_8": (self._clean, 8, "mean"),
+            "holiday_median_8": (self._clean, 8, "median"),
+        }.get(name)
         if spec is None:
             return None
         vals = self._same_weekday(origin, *spec)
@@ -281,8 +317,11 @@ class SeriesSelector:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     r = Holt(prep[0], damped_trend=True, initialization_method="heuristic").fit(use_brute=False)
-                self._ets_params[anchor] = (float(r.params["smoothing_level"]), float(r.params["smoothing_trend"]),
-                                            float(r.params["damping_trend"]))
+                self._ets_params[anchor] = (
+                    float(r.params["smoothing_level"]),
+                    float(r.params["smoothing_trend"]),
+                    float(r.params["damping_trend"]),
+                )
         params = self._ets_params[anchor]
         prep = prepared(origin)
         if params is None or prep is None:
@@ -317,9 +356,11 @@ class SeriesSelector:
         elif name.startswith("mean:"):
             out = np.mean([self.forecast(p, origin, h) for p in name[5:].split("+")], axis=0)
         elif name.startswith("combo_"):
-            parts = {"combo_median_level": ("holiday_median", "recent_level"),
-                     "combo_median_ets": ("holiday_median", "ets_damped"),
-                     "combo_median_ensemble": ("holiday_median", "ensemble")}[name]
+            parts = {
+                "combo_median_level": ("holiday_median", "recent_level"),
+                "combo_median_ets": ("holiday_median", "ets_damped"),
+                "combo_median_ensemble": ("holiday_median", "ensemble"),
+            }[name]
             out = np.mean([self.forecast(p, origin, h) for p in parts], axis=0)
         elif name in ("ensemble", "regression") or name.startswith("regression_"):
             if origin + 1 < self.config.min_history_days:
@@ -375,16 +416,22 @@ class SeriesSelector:
         """The method for forecasts made at `origin`, from the data up to `origin` only."""
         if origin in self._choices:
             return self._choices[origin]
-        history = int((~self.missing[:origin + 1]).sum())
+        history = int((~self.missing[: origin + 1]).sum())
         inner = self.inner_origins(origin)
         level = self.config.level
         if len(inner) < self.sel.min_inner_origins:
             a, f, h = self._inner_errors(FALLBACK, origin) if inner else (np.zeros(0), np.zeros(0), np.zeros(0))
             q = self._band_quantiles(a, f, h, level)
-            choice = Choice(FALLBACK, {}, len(inner), history, q,
-                            f"{history} days of history: too short to compare methods (needs "
-                            f"{self.sel.min_history_days + 7 * self.sel.min_inner_origins}); the holiday-aware "
-                            f"median of the last 4 same weekdays is used")
+            choice = Choice(
+                FALLBACK,
+                {},
+                len(inner),
+                history,
+                q,
+                f"{history} days of history: too short to compare methods (needs "
+                f"{self.sel.min_history_days + 7 * self.sel.min_inner_origins}); the holiday-aware "
+                f"median of the last 4 same weekdays is used",
+            )
             self._choices[origin] = choice
             return choice
         scores: dict[str, float] = {}
@@ -403,7 +450,7 @@ class SeriesSelector:
         method = next(n for n in candidates if n in scores and scores[n] <= best * (1 + self.sel.tie) + 1e-12)
         if self.sel.combine > 1:
             ranked = sorted(scores, key=lambda n: (scores[n], candidates.index(n)))
-            top = [method] + [n for n in ranked if n != method][:self.sel.combine - 1]
+            top = [method] + [n for n in ranked if n != method][: self.sel.combine - 1]
             method = "mean:" + "+".join(top)
             a, f, h = errors[top[0]]
             errors[method] = (a, np.mean([errors[n][1] for n in top], axis=0), h)
@@ -461,12 +508,21 @@ def export_gaps(daily: pd.DataFrame, calendar: Calendar, open_share: float = 0.5
     wd = idx.dayofweek.to_numpy()
     open_wd = np.array([(~zero[wd == d]).mean() >= open_share if (wd == d).any() else False for d in range(7)])
     cal = calendar_features(idx, calendar)
-    hol = cal[[c for c in cal.columns if c.startswith(HOLIDAY_PREFIX) and c != "holiday_after_closed"]] \
-        .to_numpy(bool).any(axis=1) if len(cal.columns) else np.zeros(len(idx), bool)
+    hol = (
+        cal[[c for c in cal.columns if c.startswith(HOLIDAY_PREFIX) and c != "holiday_after_closed"]]
+        .to_numpy(bool)
+        .any(axis=1)
+        if len(cal.columns)
+        else np.zeros(len(idx), bool)
+    )
     gap = zero & open_wd[wd] & ~hol
-    out = pd.DataFrame({"date": idx[gap], "weekday": idx[gap].day_name(),
-                        "reason": np.where(present[gap], "zero volume in every series on an open weekday",
-                                           "no rows in the export")})
+    out = pd.DataFrame(
+        {
+            "date": idx[gap],
+            "weekday": idx[gap].day_name(),
+            "reason": np.where(present[gap], "zero volume in every series on an open weekday", "no rows in the export"),
+        }
+    )
     return out.reset_index(drop=True)
 
 
@@ -494,17 +550,31 @@ def gap_runs(gaps: pd.DataFrame) -> str:
 # --- forecasts and the nested backtest ---------------------------------------------------------------
 
 
-def _selector(ch: str, q: str, s: pd.Series, calendar: Calendar, horizon: int, config: ForecastConfig,
-              sel: SelectionConfig, gaps: pd.DatetimeIndex) -> SeriesSelector:
-    return SeriesSelector(s.index, s.to_numpy(), calendar, horizon, config, sel, ch, q,
-                          missing=np.asarray(s.index.isin(gaps)))
+def _selector(
+    ch: str,
+    q: str,
+    s: pd.Series,
+    calendar: Calendar,
+    horizon: int,
+    config: ForecastConfig,
+    sel: SelectionConfig,
+    gaps: pd.DatetimeIndex,
+) -> SeriesSelector:
+    return SeriesSelector(
+        s.index, s.to_numpy(), calendar, horizon, config, sel, ch, q, missing=np.asarray(s.index.isin(gaps))
+    )
 
 
-def forecast_selected(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 91,
-                      config: ForecastConfig | None = None, origin: Any | None = None, queue: str | None = None,
-                      sel: SelectionConfig | None = None,
-                      shared: dict[tuple[str, str], SeriesSelector] | None = None
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def forecast_selected(
+    daily: pd.DataFrame,
+    calendar: Calendar,
+    horizon_days: int = 91,
+    config: ForecastConfig | None = None,
+    origin: Any | None = None,
+    queue: str | None = None,
+    sel: SelectionConfig | None = None,
+    shared: dict[tuple[str, str], SeriesSelector] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(forecast, selection, notes): the daily forecast of each series by its chosen method.
 
     forecast: date, channel, queue, forecast, lower, upper (contacts per day; 80% interval by default).
@@ -522,15 +592,18 @@ def forecast_selected(daily: pd.DataFrame, calendar: Calendar, horizon_days: int
     gaps = export_gaps(d, calendar)
     notes = []
     if len(gaps):
-        notes.append(f"{len(gaps)} day(s) missing from the export (no rows or no volume in any series on an open "
-                     f"weekday; left out of the model, not read as zero): {gap_runs(gaps)}")
+        notes.append(
+            f"{len(gaps)} day(s) missing from the export (no rows or no volume in any series on an open "
+            f"weekday; left out of the model, not read as zero): {gap_runs(gaps)}"
+        )
     gap_dates = pd.DatetimeIndex(gaps["date"])
     parts, rows = [], []
     series = _series_frames(d, queue)
     if all(len(s) < config.min_history_days for _, _, s in series):
         ch, q, s = series[0]
-        raise ReportlibError(f"{ch}/{q}: {len(s)} days of history; a forecast needs at least "
-                             f"{config.min_history_days} days")
+        raise ReportlibError(
+            f"{ch}/{q}: {len(s)} days of history; a forecast needs at least {config.min_history_days} days"
+        )
     for ch, q, s in series:
         if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
             notes.append(f"{ch}/{q}: {len(s)} days of history, not forecast (a week is the least)")
@@ -541,11 +614,27 @@ def forecast_selected(daily: pd.DataFrame, calendar: Calendar, horizon_days: int
         o = len(s) - 1
         choice = m.choose(o)
         f, lo, hi = m.bounds(o, horizon_days, choice)
-        parts.append(pd.DataFrame({"date": m.dates[o + 1:o + 1 + horizon_days], "channel": ch, "queue": q,
-                                   "forecast": f, "lower": lo, "upper": hi}))
-        row = {"channel": ch, "queue": q, "method": choice.method, "method_label": method_label(choice.method),
-               "history_days": choice.history_days, "inner_origins": choice.inner_origins,
-               "wape_inner": choice.wape_inner.get(choice.method, np.nan)}
+        parts.append(
+            pd.DataFrame(
+                {
+                    "date": m.dates[o + 1 : o + 1 + horizon_days],
+                    "channel": ch,
+                    "queue": q,
+                    "forecast": f,
+                    "lower": lo,
+                    "upper": hi,
+                }
+            )
+        )
+        row = {
+            "channel": ch,
+            "queue": q,
+            "method": choice.method,
+            "method_label": method_label(choice.method),
+            "history_days": choice.history_days,
+            "inner_origins": choice.inner_origins,
+            "wape_inner": choice.wape_inner.get(choice.method, np.nan),
+        }
         row.update({f"wape_inner_{b}": choice.wape_inner.get(b, np.nan) for b in BASELINES})
         row.update({"missing_days": int(m.missing.sum()), "note": choice.note})
         rows.append(row)
@@ -581,17 +670,28 @@ def _score(g: pd.DataFrame, level: float) -> dict[str, Any]:
     lo, hi = g["lower"].to_numpy(float), g["upper"].to_numpy(float)
     out["coverage"] = float(((a >= lo) & (a <= hi))[open_days].mean()) if open_days.any() else float("nan")
     out["width"] = float((hi - lo)[open_days].sum() / a[open_days].sum()) if open_days.any() else float("nan")
-    out["winkler"] = float(winkler_scores(a, lo, hi, level)[open_days].sum() / a[open_days].sum()) \
-        if open_days.any() else float("nan")
+    out["winkler"] = (
+        float(winkler_scores(a, lo, hi, level)[open_days].sum() / a[open_days].sum())
+        if open_days.any()
+        else float("nan")
+    )
     out["days"] = int(len(g))
     return out
 
 
-def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 28, months: int = 3,
-                    config: ForecastConfig | None = None, step_days: int = 7, queue: str | None = None,
-                    origins: Sequence[Any] | None = None, sel: SelectionConfig | None = None,
-                    candidates: Sequence[str] = CANDIDATES,
-                    shared: Mapping[tuple[str, str], SeriesSelector] | None = None) -> Backtest:
+def nested_backtest(
+    daily: pd.DataFrame,
+    calendar: Calendar,
+    horizon_days: int = 28,
+    months: int = 3,
+    config: ForecastConfig | None = None,
+    step_days: int = 7,
+    queue: str | None = None,
+    origins: Sequence[Any] | None = None,
+    sel: SelectionConfig | None = None,
+    candidates: Sequence[str] = CANDIDATES,
+    shared: Mapping[tuple[str, str], SeriesSelector] | None = None,
+) -> Backtest:
     """Nested rolling-origin backtest of the per-series selection, against each simple baseline.
 
     Outer origins: every `step_days` (weekly) from `months` months before each series' last day to the last
@@ -611,13 +711,13 @@ def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int =
     gap_dates = pd.DatetimeIndex(gaps["date"])
     notes = []
     if len(gaps):
-        notes.append(f"{len(gaps)} day(s) missing from the export, not scored and not read as zero: "
-                     f"{gap_runs(gaps)}")
+        notes.append(f"{len(gaps)} day(s) missing from the export, not scored and not read as zero: {gap_runs(gaps)}")
     rows, meta = [], {}
     H = horizon_days
     for ch, q, s in _series_frames(daily, queue):
-        o_dates = pd.DatetimeIndex(origins) if origins is not None else backtest_origins(
-            s.index[-1], H, months, step_days)
+        o_dates = (
+            pd.DatetimeIndex(origins) if origins is not None else backtest_origins(s.index[-1], H, months, step_days)
+        )
         o_dates = o_dates[(o_dates >= s.index[0]) & (o_dates <= s.index[-1] - pd.Timedelta(days=H))]
         if len(s) < config.min_history_days:
             notes.append(f"{ch}/{q}: too short for a backtest")
@@ -630,8 +730,21 @@ def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int =
         diffs = np.where(ok[7:] & ok[:-7], np.abs(y[7:] - y[:-7]), 0.0)
         cnt = np.concatenate([[0], np.cumsum(ok[7:] & ok[:-7])])
         cum = np.concatenate([[0.0], np.cumsum(diffs)])
-        parts: dict[str, list] = {k: [] for k in ("origin", "horizon", "date", "actual", "forecast", "lower", "upper",
-                                                   "method", "scale", *BASELINES)}
+        parts: dict[str, list] = {
+            k: []
+            for k in (
+                "origin",
+                "horizon",
+                "date",
+                "actual",
+                "forecast",
+                "lower",
+                "upper",
+                "method",
+                "scale",
+                *BASELINES,
+            )
+        }
         last_choice = None
         for od in o_dates:
             o = int((od - s.index[0]).days)
@@ -643,9 +756,17 @@ def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int =
             keep = ok[t]
             k = max(0, o - 6)
             scale = cum[k] / cnt[k] if cnt[k] > 0 else np.nan
-            values = {"origin": np.repeat(np.datetime64(od, "ns"), H), "horizon": np.arange(1, H + 1),
-                      "date": m.dates[t].to_numpy(), "actual": y[t], "forecast": f, "lower": lo, "upper": hi,
-                      "method": np.repeat(choice.method, H), "scale": np.full(H, scale if scale > 0 else np.nan)}
+            values = {
+                "origin": np.repeat(np.datetime64(od, "ns"), H),
+                "horizon": np.arange(1, H + 1),
+                "date": m.dates[t].to_numpy(),
+                "actual": y[t],
+                "forecast": f,
+                "lower": lo,
+                "upper": hi,
+                "method": np.repeat(choice.method, H),
+                "scale": np.full(H, scale if scale > 0 else np.nan),
+            }
             for b in BASELINES:
                 values[b] = m.forecast(b, o, H)
             for key, v in values.items():
@@ -658,35 +779,63 @@ def nested_backtest(daily: pd.DataFrame, calendar: Calendar, horizon_days: int =
         frame.insert(0, "queue", q)
         frame.insert(0, "channel", ch)
         rows.append(frame)
-        meta[(ch, q)] = {"method": last_choice.method, "history_days": last_choice.history_days,
-                         "missing_days": int(m.missing.sum()), "note": last_choice.note}
+        meta[(ch, q)] = {
+            "method": last_choice.method,
+            "history_days": last_choice.history_days,
+            "missing_days": int(m.missing.sum()),
+            "note": last_choice.note,
+        }
         if last_choice.note:
             notes.append(f"{ch}/{q}: {last_choice.note}")
     if not rows:
-        raise ReportlibError(f"no series has enough history for a backtest over {months} months at a "
-                             f"{H}-day horizon")
+        raise ReportlibError(f"no series has enough history for a backtest over {months} months at a {H}-day horizon")
     errors = pd.concat(rows, ignore_index=True)
     level = config.level
     by_h = pd.DataFrame([{"horizon": h, **_score(g, level)} for h, g in errors.groupby("horizon")])
     summary = []
     for (ch, q), g in errors.groupby(SERIES, sort=True):
         counts = g.drop_duplicates("origin")["method"].value_counts()
-        summary.append({"channel": ch, "queue": q, "model": "selected", **_score(g, level),
-                        "origins": int(g["origin"].nunique()), "horizon_days": H, **meta[(ch, q)],
-                        "methods": ", ".join(f"{k} x{v}" for k, v in counts.items())})
+        summary.append(
+            {
+                "channel": ch,
+                "queue": q,
+                "model": "selected",
+                **_score(g, level),
+                "origins": int(g["origin"].nunique()),
+                "horizon_days": H,
+                **meta[(ch, q)],
+                "methods": ", ".join(f"{k} x{v}" for k, v in counts.items()),
+            }
+        )
     if len(summary) > 1:
         counts = errors.drop_duplicates(SERIES + ["origin"])["method"].value_counts()
-        summary.append({"channel": "all", "queue": "all", "model": "selected", **_score(errors, level),
-                        "origins": int(errors["origin"].nunique()), "horizon_days": H, "method": "",
-                        "history_days": int(max(v["history_days"] for v in meta.values())),
-                        "missing_days": int(max(v["missing_days"] for v in meta.values())), "note": "",
-                        "methods": ", ".join(f"{k} x{v}" for k, v in counts.items())})
+        summary.append(
+            {
+                "channel": "all",
+                "queue": "all",
+                "model": "selected",
+                **_score(errors, level),
+                "origins": int(errors["origin"].nunique()),
+                "horizon_days": H,
+                "method": "",
+                "history_days": int(max(v["history_days"] for v in meta.values())),
+                "missing_days": int(max(v["missing_days"] for v in meta.values())),
+                "note": "",
+                "methods": ", ".join(f"{k} x{v}" for k, v in counts.items()),
+            }
+        )
     return Backtest(errors, by_h, pd.DataFrame(summary), notes)
 
 
-def forecast_daily(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 91,
-                   config: ForecastConfig | None = None, origin: Any | None = None,
-                   queue: str | None = None, components: bool = False) -> pd.DataFrame:
+def forecast_daily(
+    daily: pd.DataFrame,
+    calendar: Calendar,
+    horizon_days: int = 91,
+    config: ForecastConfig | None = None,
+    origin: Any | None = None,
+    queue: str | None = None,
+    components: bool = False,
+) -> pd.DataFrame:
     """Daily forecast per channel and queue: date, channel, queue, forecast, lower, upper (contacts per day).
 
     Uses the history up to `origin` (default: each series' last day) and forecasts `horizon_days` days
@@ -712,8 +861,19 @@ def forecast_daily(daily: pd.DataFrame, calendar: Calendar, horizon_days: int = 
 def evidence_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Per series, the evidence a report shows: channel, queue, method (label), history_days, wape,
     each baseline's WAPE, best_baseline, coverage, width, winkler (from nested_backtest's summary)."""
-    cols = ["channel", "queue", "method", "history_days", "wape", *[f"wape_{b}" for b in BASELINES],
-            "best_baseline", "coverage", "width", "winkler", "missing_days"]
+    cols = [
+        "channel",
+        "queue",
+        "method",
+        "history_days",
+        "wape",
+        *[f"wape_{b}" for b in BASELINES],
+        "best_baseline",
+        "coverage",
+        "width",
+        "winkler",
+        "missing_days",
+    ]
     out = summary[[c for c in cols if c in summary.columns]].copy()
     out["method_label"] = out["method"].map(method_label)
     return out.reset_index(drop=True)
@@ -731,6 +891,20 @@ def candidate_settings() -> Mapping[str, str]:
     return dict(METHOD_LABELS)
 
 
-__all__ = ["BASELINES", "CANDIDATES", "FALLBACK", "METHOD_LABELS", "SelectionConfig", "SeriesSelector", "Choice",
-           "export_gaps", "gap_runs", "forecast_selected", "forecast_daily", "nested_backtest", "evidence_table", "SELECTION_COLUMNS",
-           "candidate_settings"]
+__all__ = [
+    "BASELINES",
+    "CANDIDATES",
+    "FALLBACK",
+    "METHOD_LABELS",
+    "SelectionConfig",
+    "SeriesSelector",
+    "Choice",
+    "export_gaps",
+    "gap_runs",
+    "forecast_selected",
+    "forecast_daily",
+    "nested_backtest",
+    "evidence_table",
+    "SELECTION_COLUMNS",
+    "candidate_settings",
+]

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.settings import MetricSettings
 from reportlib.planning.staffing import erlang_a_service_level, estimate_patience, service_targets
 
 KEYS = ["channel", "queue"]
@@ -624,7 +625,7 @@ def variance_for_source(
         raise UsageError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
     start, end = month_bounds(month)
     answer = service_thresholds(params)
-    short = float(params.get("short_abandon_s", 5))
+    short = MetricSettings.from_params(params).short_abandon_s
     notes: list[str] = []
     if source.has("interval_plan"):
         plan = source.frame("interval_plan")

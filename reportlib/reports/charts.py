@@ -10,7 +10,8 @@ escaped label is displayed literally and never becomes markup.
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -170,8 +171,9 @@ def _apply_unit(fig: go.Figure, unit: str | None, axis: str = "y") -> None:
     fig.update_layout({f"{axis}axis": dict(tickformat=tick, ticksuffix=_UNIT_SUFFIX.get(unit, ""))})
 
 
-def _base(title: str | None, height: int | None = None, x_title: str | None = None,
-          y_title: str | None = None) -> go.Figure:
+def _base(
+    title: str | None, height: int | None = None, x_title: str | None = None, y_title: str | None = None
+) -> go.Figure:
     fig = go.Figure(layout=dict(template=TEMPLATE_NAME))
     if title:
         fig.update_layout(title=dict(text=safe_text(title)))
@@ -191,13 +193,21 @@ def add_target(fig: go.Figure, target: float | None, label: str = "Target", axis
     if target is None or (isinstance(target, float) and np.isnan(target)):
         return fig
     if axis == "y":
-        fig.add_hline(y=target, line=dict(color=TARGET_COLOUR, dash="dash", width=1.5),
-                      annotation_text=safe_text(label), annotation_position="top left",
-                      annotation_font=dict(color=TARGET_COLOUR, size=11))
+        fig.add_hline(
+            y=target,
+            line=dict(color=TARGET_COLOUR, dash="dash", width=1.5),
+            annotation_text=safe_text(label),
+            annotation_position="top left",
+            annotation_font=dict(color=TARGET_COLOUR, size=11),
+        )
     else:
-        fig.add_vline(x=target, line=dict(color=TARGET_COLOUR, dash="dash", width=1.5),
-                      annotation_text=safe_text(label), annotation_position="top right",
-                      annotation_font=dict(color=TARGET_COLOUR, size=11))
+        fig.add_vline(
+            x=target,
+            line=dict(color=TARGET_COLOUR, dash="dash", width=1.5),
+            annotation_text=safe_text(label),
+            annotation_position="top right",
+            annotation_font=dict(color=TARGET_COLOUR, size=11),
+        )
     return fig
 
 
@@ -232,8 +242,7 @@ def fit_legend(fig: go.Figure) -> go.Figure:
     rows = legend_rows(names)
     if rows > 1:
         top = (fig.layout.margin.t if fig.layout.margin.t is not None else 64) + LEGEND_ROW_PX * (rows - 1)
-        fig.update_layout(margin=dict(t=top), title=dict(yref="container", y=1.0, yanchor="top",
-                                                         pad=dict(t=12)))
+        fig.update_layout(margin=dict(t=top), title=dict(yref="container", y=1.0, yanchor="top", pad=dict(t=12)))
     return fig
 
 
@@ -242,7 +251,7 @@ def _max_height(fig: go.Figure, stacked: bool) -> float | None:
     totals: dict[Any, float] = {}
     top = None
     for t in fig.data:
-        ys = [v for v in (t.y or ()) ]
+        ys = [v for v in (t.y or ())]
         xs = list(t.x or range(len(ys)))
         for xv, yv in zip(xs, ys):
             if yv is None:
@@ -256,8 +265,9 @@ def _max_height(fig: go.Figure, stacked: bool) -> float | None:
     return top
 
 
-def tidy_axis(fig: go.Figure, unit: str | None, stacked: bool = False,
-              y_range: tuple[float, float] | None = None) -> go.Figure:
+def tidy_axis(
+    fig: go.Figure, unit: str | None, stacked: bool = False, y_range: tuple[float, float] | None = None
+) -> go.Figure:
     """Readable value axes on small selections: whole-number ticks for counts up to 10 (never '0 0 1 1'),
     shares and counts from zero (never a negative share); `y_range` fixes the range (e.g. 0..1)."""
     if y_range is not None:
@@ -285,11 +295,23 @@ def _groups(df: pd.DataFrame, color: str | None) -> list[tuple[Any, pd.DataFrame
 # --- builders --------------------------------------------------------------------------------------
 
 
-def line_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | None = None, *,
-               title: str | None = None, unit: str | None = None, target: float | None = None,
-               target_label: str = "Target", x_title: str | None = None, y_title: str | None = None,
-               names: Mapping[str, str] | None = None, markers: bool = True,
-               height: int | None = None, y_range: tuple[float, float] | None = None) -> go.Figure:
+def line_chart(
+    df: pd.DataFrame,
+    x: str,
+    y: str | Sequence[str],
+    color: str | None = None,
+    *,
+    title: str | None = None,
+    unit: str | None = None,
+    target: float | None = None,
+    target_label: str = "Target",
+    x_title: str | None = None,
+    y_title: str | None = None,
+    names: Mapping[str, str] | None = None,
+    markers: bool = True,
+    height: int | None = None,
+    y_range: tuple[float, float] | None = None,
+) -> go.Figure:
     """Lines of y over x (one per `color` group, or one per column when y is a list).
 
     A missing y (None/NaN) breaks the line: pass rows for empty periods to keep lines from joining
@@ -304,9 +326,16 @@ def line_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | No
                 name = safe_text(str(key))
             else:
                 name = safe_text((names or {}).get(col, col))
-            fig.add_trace(go.Scatter(x=_x(part, x), y=_num(part, col), mode=mode, name=name,
-                                     hovertemplate=f"%{{x}}<br>{name}: {_hover_format(unit)}<extra></extra>",
-                                     connectgaps=False))
+            fig.add_trace(
+                go.Scatter(
+                    x=_x(part, x),
+                    y=_num(part, col),
+                    mode=mode,
+                    name=name,
+                    hovertemplate=f"%{{x}}<br>{name}: {_hover_format(unit)}<extra></extra>",
+                    connectgaps=False,
+                )
+            )
     _apply_unit(fig, unit)
     tidy_axis(fig, unit, y_range=y_range)
     add_target(fig, target, target_label)
@@ -333,12 +362,26 @@ def fill_periods(df: pd.DataFrame, x: str, freq: str, color: str | None = None) 
     return pd.concat(parts, ignore_index=True)
 
 
-def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | None = None, *,
-              title: str | None = None, unit: str | None = None, horizontal: bool = False,
-              barmode: str = "group", target: float | None = None, target_label: str = "Target",
-              x_title: str | None = None, y_title: str | None = None,
-              names: Mapping[str, str] | None = None, colours: Sequence[str] | None = None,
-              text: bool = False, height: int | None = None, sort: bool = False) -> go.Figure:
+def bar_chart(
+    df: pd.DataFrame,
+    x: str,
+    y: str | Sequence[str],
+    color: str | None = None,
+    *,
+    title: str | None = None,
+    unit: str | None = None,
+    horizontal: bool = False,
+    barmode: str = "group",
+    target: float | None = None,
+    target_label: str = "Target",
+    x_title: str | None = None,
+    y_title: str | None = None,
+    names: Mapping[str, str] | None = None,
+    colours: Sequence[str] | None = None,
+    text: bool = False,
+    height: int | None = None,
+    sort: bool = False,
+) -> go.Figure:
     """Bars of y by x (grouped or stacked by `color`, or one series per column when y is a list).
 
     With ``horizontal=True`` the categories run down the y axis (long labels such as reasons).
@@ -360,8 +403,15 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | Non
                 kw["textposition"] = "outside"
                 kw["cliponaxis"] = False
             if horizontal:
-                fig.add_trace(go.Bar(x=vals, y=cats, orientation="h",
-                                     hovertemplate=f"%{{y}}<br>{name}: {fmt.replace('%{y', '%{x')}<extra></extra>", **kw))
+                fig.add_trace(
+                    go.Bar(
+                        x=vals,
+                        y=cats,
+                        orientation="h",
+                        hovertemplate=f"%{{y}}<br>{name}: {fmt.replace('%{y', '%{x')}<extra></extra>",
+                        **kw,
+                    )
+                )
             else:
                 fig.add_trace(go.Bar(x=cats, y=vals, hovertemplate=f"%{{x}}<br>{name}: {fmt}<extra></extra>", **kw))
     fig.update_layout(barmode=barmode)
@@ -386,47 +436,98 @@ def bar_chart(df: pd.DataFrame, x: str, y: str | Sequence[str], color: str | Non
     return fit_legend(fig)
 
 
-def heatmap(matrix: pd.DataFrame, *, title: str | None = None, unit: str | None = "share",
-            colorscale: str | list | None = None, zmin: float | None = None, zmax: float | None = None,
-            zmid: float | None = None, x_title: str | None = None, y_title: str | None = None,
-            reverse_scale: bool = False, height: int | None = None) -> go.Figure:
+def heatmap(
+    matrix: pd.DataFrame,
+    *,
+    title: str | None = None,
+    unit: str | None = "share",
+    colorscale: str | list | None = None,
+    zmin: float | None = None,
+    zmax: float | None = None,
+    zmid: float | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    reverse_scale: bool = False,
+    height: int | None = None,
+) -> go.Figure:
     """A heatmap of a pivoted frame (index down the y axis, columns across); missing cells stay blank."""
     fig = _base(title, height, x_title, y_title)
     z = matrix.to_numpy(dtype="float64", na_value=np.nan)
     zl = [[None if np.isnan(v) else float(v) for v in row] for row in z]
     fmt = _UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[1]
     scale = colorscale or [[0.0, "#c62828"], [0.5, "#f6d55c"], [1.0, "#2e7d32"]]
-    fig.add_trace(go.Heatmap(
-        z=zl, x=safe_values(str(c) for c in matrix.columns), y=safe_values(str(i) for i in matrix.index),
-        colorscale=scale, zmin=zmin, zmax=zmax, zmid=zmid, reversescale=reverse_scale, hoverongaps=False,
-        colorbar=dict(tickformat=_UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[0]),
-        hovertemplate=f"%{{y}} %{{x}}: %{{z:{fmt}}}<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Heatmap(
+            z=zl,
+            x=safe_values(str(c) for c in matrix.columns),
+            y=safe_values(str(i) for i in matrix.index),
+            colorscale=scale,
+            zmin=zmin,
+            zmax=zmax,
+            zmid=zmid,
+            reversescale=reverse_scale,
+            hoverongaps=False,
+            colorbar=dict(tickformat=_UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[0]),
+            hovertemplate=f"%{{y}} %{{x}}: %{{z:{fmt}}}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
     fig.update_xaxes(type="category", showgrid=False)
     return fig
 
 
-def forecast_chart(history: pd.DataFrame | None, forecast: pd.DataFrame, *, x: str = "date",
-                   actual: str = "actual", point: str = "forecast", lower: str = "lower",
-                   upper: str = "upper", events: Sequence[tuple[Any, Any, str]] | None = None,
-                   title: str | None = None, unit: str | None = "count", interval_label: str = "80% interval",
-                   height: int | None = None) -> go.Figure:
+def forecast_chart(
+    history: pd.DataFrame | None,
+    forecast: pd.DataFrame,
+    *,
+    x: str = "date",
+    actual: str = "actual",
+    point: str = "forecast",
+    lower: str = "lower",
+    upper: str = "upper",
+    events: Sequence[tuple[Any, Any, str]] | None = None,
+    title: str | None = None,
+    unit: str | None = "count",
+    interval_label: str = "80% interval",
+    height: int | None = None,
+) -> go.Figure:
     """Actuals, then the forecast with its prediction band; ``events`` are (start, end, label) spans shaded."""
     fig = _base(title, height)
     f = forecast.sort_values(x)
     xs = _col(f, x)
-    fig.add_trace(go.Scatter(x=xs + xs[::-1], y=_num(f, upper) + _num(f, lower)[::-1], fill="toself",
-                             fillcolor="rgba(31,90,166,0.15)", line=dict(width=0), hoverinfo="skip",
-                             name=safe_text(interval_label)))
+    fig.add_trace(
+        go.Scatter(
+            x=xs + xs[::-1],
+            y=_num(f, upper) + _num(f, lower)[::-1],
+            fill="toself",
+            fillcolor="rgba(31,90,166,0.15)",
+            line=dict(width=0),
+            hoverinfo="skip",
+            name=safe_text(interval_label),
+        )
+    )
     if history is not None and len(history):
         h = history.sort_values(x)
-        fig.add_trace(go.Scatter(x=_col(h, x), y=_num(h, actual), mode="lines", name="Actual",
-                                 line=dict(color=INK, width=1.6),
-                                 hovertemplate=f"%{{x}}<br>Actual: {_hover_format(unit)}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=xs, y=_num(f, point), mode="lines", name="Forecast",
-                             line=dict(color=PALETTE[0], width=2.2),
-                             hovertemplate=f"%{{x}}<br>Forecast: {_hover_format(unit)}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=_col(h, x),
+                y=_num(h, actual),
+                mode="lines",
+                name="Actual",
+                line=dict(color=INK, width=1.6),
+                hovertemplate=f"%{{x}}<br>Actual: {_hover_format(unit)}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=_num(f, point),
+            mode="lines",
+            name="Forecast",
+            line=dict(color=PALETTE[0], width=2.2),
+            hovertemplate=f"%{{x}}<br>Forecast: {_hover_format(unit)}<extra></extra>",
+        )
+    )
     seen: set[str] = set()
     labelled = []
     for start, end, label in events or []:
@@ -434,13 +535,23 @@ def forecast_chart(history: pd.DataFrame | None, forecast: pd.DataFrame, *, x: s
         if label not in seen:  # label each kind of event once, so repeated events do not pile up text
             seen.add(label)
             labelled.append((pd.Timestamp(start), str(label)))
-    all_x = [pd.Timestamp(v) for v in xs] + ([pd.Timestamp(v) for v in _col(history, x)]
-                                             if history is not None and len(history) else [])
+    all_x = [pd.Timestamp(v) for v in xs] + (
+        [pd.Timestamp(v) for v in _col(history, x)] if history is not None and len(history) else []
+    )
     if labelled and all_x:
         for (start, label), row in zip(labelled, event_label_rows(labelled, min(all_x), max(all_x))):
-            fig.add_annotation(x=start, y=1, yref="paper", yanchor="top", xanchor="left", showarrow=False,
-                               yshift=-EVENT_LABEL_ROW_PX * row, text=safe_text(label),
-                               font=dict(size=10, color=MUTED), bgcolor="rgba(255,255,255,0.7)")
+            fig.add_annotation(
+                x=start,
+                y=1,
+                yref="paper",
+                yanchor="top",
+                xanchor="left",
+                showarrow=False,
+                yshift=-EVENT_LABEL_ROW_PX * row,
+                text=safe_text(label),
+                font=dict(size=10, color=MUTED),
+                bgcolor="rgba(255,255,255,0.7)",
+            )
     _apply_unit(fig, unit)
     return fig
 
@@ -448,8 +559,9 @@ def forecast_chart(history: pd.DataFrame | None, forecast: pd.DataFrame, *, x: s
 EVENT_LABEL_ROW_PX = 13  # height of one row of event labels (10 px text and spacing)
 
 
-def event_label_rows(labels: Sequence[tuple[Any, str]], x_min: Any, x_max: Any, plot_px: float = 640.0,
-                     char_px: float = 6.0) -> list[int]:
+def event_label_rows(
+    labels: Sequence[tuple[Any, str]], x_min: Any, x_max: Any, plot_px: float = 640.0, char_px: float = 6.0
+) -> list[int]:
     """Row (0 = top) for each (start, text) event label so that no two labels in a row overlap.
 
     A label spans from its start date for len(text) x `char_px` pixels of a `plot_px` wide plot of the dates
@@ -475,11 +587,20 @@ def event_label_rows(labels: Sequence[tuple[Any, str]], x_min: Any, x_max: Any, 
     return rows
 
 
-def survival_chart(curves: Mapping[str, pd.DataFrame], *, x: str = "days", y: str = "survival",
-                   lower: str | None = "lower", upper: str | None = "upper",
-                   title: str | None = None, x_title: str = "Days since hire",
-                   y_title: str = "Share still employed", marks: Sequence[float] = (90, 365),
-                   max_days: float | None = 1095, height: int | None = None) -> go.Figure:
+def survival_chart(
+    curves: Mapping[str, pd.DataFrame],
+    *,
+    x: str = "days",
+    y: str = "survival",
+    lower: str | None = "lower",
+    upper: str | None = "upper",
+    title: str | None = None,
+    x_title: str = "Days since hire",
+    y_title: str = "Share still employed",
+    marks: Sequence[float] = (90, 365),
+    max_days: float | None = 1095,
+    height: int | None = None,
+) -> go.Figure:
     """Kaplan–Meier step curves (one per group) with optional confidence bands and day markers."""
     fig = _base(title, height, x_title, y_title)
     for i, (label, df) in enumerate(curves.items()):
@@ -488,13 +609,32 @@ def survival_chart(curves: Mapping[str, pd.DataFrame], *, x: str = "days", y: st
         d = df.sort_values(x)
         if lower and upper and lower in d and upper in d:
             xs = _num(d, x)
-            r, g, b = (int(colour[k:k + 2], 16) for k in (1, 3, 5))
-            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=_num(d, upper) + _num(d, lower)[::-1],
-                                     fill="toself", fillcolor=f"rgba({r},{g},{b},0.12)", line=dict(width=0),
-                                     line_shape="hv", hoverinfo="skip", showlegend=False, legendgroup=name))
-        fig.add_trace(go.Scatter(x=_num(d, x), y=_num(d, y), mode="lines", line_shape="hv", name=name,
-                                 legendgroup=name, line=dict(color=colour),
-                                 hovertemplate=f"{name}<br>day %{{x:.0f}}: %{{y:.1%}}<extra></extra>"))
+            r, g, b = (int(colour[k : k + 2], 16) for k in (1, 3, 5))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs + xs[::-1],
+                    y=_num(d, upper) + _num(d, lower)[::-1],
+                    fill="toself",
+                    fillcolor=f"rgba({r},{g},{b},0.12)",
+                    line=dict(width=0),
+                    line_shape="hv",
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=name,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=_num(d, x),
+                y=_num(d, y),
+                mode="lines",
+                line_shape="hv",
+                name=name,
+                legendgroup=name,
+                line=dict(color=colour),
+                hovertemplate=f"{name}<br>day %{{x:.0f}}: %{{y:.1%}}<extra></extra>",
+            )
+        )
     for m in marks:
         fig.add_vline(x=m, line=dict(color=GRID, dash="dot", width=1))
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
@@ -503,8 +643,9 @@ def survival_chart(curves: Mapping[str, pd.DataFrame], *, x: str = "days", y: st
     return fig
 
 
-def pareto_chart(counts: pd.Series, *, title: str | None = None, top: int = 12,
-                 value_title: str = "Count", height: int | None = None) -> go.Figure:
+def pareto_chart(
+    counts: pd.Series, *, title: str | None = None, top: int = 12, value_title: str = "Count", height: int | None = None
+) -> go.Figure:
     """Bars of counts in descending order with the cumulative share on a second axis."""
     s = counts.dropna().sort_values(ascending=False)
     if len(s) > top:
@@ -513,39 +654,86 @@ def pareto_chart(counts: pd.Series, *, title: str | None = None, top: int = 12,
     cum = s.cumsum() / total
     labels = safe_values(str(i) for i in s.index)
     fig = _base(title, height)
-    fig.add_trace(go.Bar(x=labels, y=[float(v) for v in s.values], name=safe_text(value_title),
-                         marker=dict(color=PALETTE[0]),
-                         hovertemplate="%{x}<br>%{y:,.0f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=labels, y=[float(v) for v in cum.values], name="Cumulative share",
-                             yaxis="y2", mode="lines+markers", line=dict(color=PALETTE[1]),
-                             hovertemplate="%{x}<br>cumulative %{y:.0%}<extra></extra>"))
-    fig.update_layout(yaxis2=dict(overlaying="y", side="right", range=[0, 1.05], tickformat=".0%",
-                                  showgrid=False, title=dict(text="Cumulative")),
-                      yaxis=dict(title=dict(text=safe_text(value_title))))
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=[float(v) for v in s.values],
+            name=safe_text(value_title),
+            marker=dict(color=PALETTE[0]),
+            hovertemplate="%{x}<br>%{y:,.0f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[float(v) for v in cum.values],
+            name="Cumulative share",
+            yaxis="y2",
+            mode="lines+markers",
+            line=dict(color=PALETTE[1]),
+            hovertemplate="%{x}<br>cumulative %{y:.0%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        yaxis2=dict(
+            overlaying="y",
+            side="right",
+            range=[0, 1.05],
+            tickformat=".0%",
+            showgrid=False,
+            title=dict(text="Cumulative"),
+        ),
+        yaxis=dict(title=dict(text=safe_text(value_title))),
+    )
     fig.update_xaxes(type="category")
     return fig
 
 
-def distribution_chart(df: pd.DataFrame, value: str, group: str | None = None, *, title: str | None = None,
-                       unit: str | None = None, target: float | None = None, target_label: str = "Goal",
-                       points: bool = True, height: int | None = None) -> go.Figure:
+def distribution_chart(
+    df: pd.DataFrame,
+    value: str,
+    group: str | None = None,
+    *,
+    title: str | None = None,
+    unit: str | None = None,
+    target: float | None = None,
+    target_label: str = "Goal",
+    points: bool = True,
+    height: int | None = None,
+) -> go.Figure:
     """Box plots of a value per group, with every observation shown (no labels, so no names leak)."""
     fig = _base(title, height)
     for key, part in _groups(df, group):
         name = safe_text(str(key)) if key is not None else safe_text(value)
-        fig.add_trace(go.Box(y=_num(part, value), name=name, boxpoints="all" if points else "outliers",
-                             jitter=0.4, pointpos=0, marker=dict(size=5, opacity=0.6),
-                             hoverinfo="y"))
+        fig.add_trace(
+            go.Box(
+                y=_num(part, value),
+                name=name,
+                boxpoints="all" if points else "outliers",
+                jitter=0.4,
+                pointpos=0,
+                marker=dict(size=5, opacity=0.6),
+                hoverinfo="y",
+            )
+        )
     _apply_unit(fig, unit)
     add_target(fig, target, target_label)
     fig.update_layout(showlegend=False)
     return fig
 
 
-def scenario_chart(x: Sequence[Any], scenarios: Mapping[str, Mapping[str, Sequence[float]]], *,
-                   title: str | None = None, unit: str | None = None, baseline: Mapping[str, Sequence[float]] | None = None,
-                   control: str = "dropdown", control_label: str = "Scenario",
-                   y_title: str | None = None, height: int | None = None) -> go.Figure:
+def scenario_chart(
+    x: Sequence[Any],
+    scenarios: Mapping[str, Mapping[str, Sequence[float]]],
+    *,
+    title: str | None = None,
+    unit: str | None = None,
+    baseline: Mapping[str, Sequence[float]] | None = None,
+    control: str = "dropdown",
+    control_label: str = "Scenario",
+    y_title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
     """Precomputed what-if scenarios switched with plotly's own dropdown or slider (works with no kernel).
 
     ``scenarios`` maps a scenario label to {series name: y values}; every scenario must have the same
@@ -558,20 +746,32 @@ def scenario_chart(x: Sequence[Any], scenarios: Mapping[str, Mapping[str, Sequen
     series_names = list(next(iter(scenarios.values())).keys())
     n_base = 0
     for i, (name, ys) in enumerate((baseline or {}).items()):
-        fig.add_trace(go.Scatter(x=xs, y=[None if v is None or np.isnan(v) else float(v) for v in ys],
-                                 name=safe_text(name), mode="lines",
-                                 line=dict(color=INK if i == 0 else MUTED, dash="dot", width=2),
-                                 hovertemplate=f"%{{x}}<br>{safe_text(name)}: {_hover_format(unit)}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[None if v is None or np.isnan(v) else float(v) for v in ys],
+                name=safe_text(name),
+                mode="lines",
+                line=dict(color=INK if i == 0 else MUTED, dash="dot", width=2),
+                hovertemplate=f"%{{x}}<br>{safe_text(name)}: {_hover_format(unit)}<extra></extra>",
+            )
+        )
         n_base += 1
     labels = list(scenarios.keys())
     for s_i, label in enumerate(labels):
         for k, series in enumerate(series_names):
             ys = scenarios[label][series]
-            fig.add_trace(go.Scatter(
-                x=xs, y=[None if v is None or np.isnan(v) else float(v) for v in ys],
-                name=safe_text(series), mode="lines", visible=(s_i == 0),
-                line=dict(color=PALETTE[k % len(PALETTE)]),
-                hovertemplate=f"%{{x}}<br>{safe_text(series)}: {_hover_format(unit)}<extra></extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=[None if v is None or np.isnan(v) else float(v) for v in ys],
+                    name=safe_text(series),
+                    mode="lines",
+                    visible=(s_i == 0),
+                    line=dict(color=PALETTE[k % len(PALETTE)]),
+                    hovertemplate=f"%{{x}}<br>{safe_text(series)}: {_hover_format(unit)}<extra></extra>",
+                )
+            )
     per = len(series_names)
     steps = []
     for s_i, label in enumerate(labels):
@@ -580,16 +780,42 @@ def scenario_chart(x: Sequence[Any], scenarios: Mapping[str, Mapping[str, Sequen
             vis[n_base + s_i * per + k] = True
         steps.append(dict(label=safe_text(label), method="update", args=[{"visible": vis}]))
     if control == "slider":
-        fig.update_layout(sliders=[dict(active=0, steps=steps, pad=dict(t=48),
-                                        currentvalue=dict(prefix=safe_text(control_label) + ": "))])
+        fig.update_layout(
+            sliders=[
+                dict(active=0, steps=steps, pad=dict(t=48), currentvalue=dict(prefix=safe_text(control_label) + ": "))
+            ]
+        )
         if height is None:
             fig.update_layout(height=460)
     else:
-        fig.update_layout(updatemenus=[dict(buttons=steps, direction="down", active=0, showactive=True,
-                                            x=1.0, xanchor="right", y=1.18, yanchor="top")],
-                          annotations=[dict(text=safe_text(control_label) + ":", x=1.0, xref="paper",
-                                            y=1.18, yref="paper", xanchor="right", yanchor="top",
-                                            xshift=-200, showarrow=False, font=dict(size=12, color=MUTED))],
-                          margin=dict(t=96))
+        fig.update_layout(
+            updatemenus=[
+                dict(
+                    buttons=steps,
+                    direction="down",
+                    active=0,
+                    showactive=True,
+                    x=1.0,
+                    xanchor="right",
+                    y=1.18,
+                    yanchor="top",
+                )
+            ],
+            annotations=[
+                dict(
+                    text=safe_text(control_label) + ":",
+                    x=1.0,
+                    xref="paper",
+                    y=1.18,
+                    yref="paper",
+                    xanchor="right",
+                    yanchor="top",
+                    xshift=-200,
+                    showarrow=False,
+                    font=dict(size=12, color=MUTED),
+                )
+            ],
+            margin=dict(t=96),
+        )
     _apply_unit(fig, unit)
     return fig

@@ -17,6 +17,7 @@ import pandas as pd
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_label
 from reportlib.core.params import deep_merge, default_params
+from reportlib.core.settings import MetricSettings
 from reportlib.data.source import DataSource
 from reportlib.reports.narrative import (
     Tile,
@@ -130,8 +131,8 @@ def _channel_counts(
     """
     from reportlib.metrics import contacts as metrics
 
-    th = float(params.get("sl_threshold_s", 30))
-    sa = float(params.get("short_abandon_s", 5))
+    th = MetricSettings.from_params(params).sl_threshold_s
+    sa = MetricSettings.from_params(params).short_abandon_s
 
     def compute() -> pd.DataFrame | None:
         if source.has("contacts"):
@@ -209,7 +210,7 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
     months = pd.period_range(first, last, freq="M")
     start, end = first.start_time, (last + 1).start_time
     rep = report_settings(params)
-    sl_def = str(params.get("sl_definition", "offered"))
+    sl_def = MetricSettings.from_params(params).sl_definition
     out = pd.DataFrame({"month": [str(m) for m in months]})
     out = out.reindex(columns=HISTORY_COLUMNS)
     out["month"] = [str(m) for m in months]
@@ -288,7 +289,7 @@ def _queue_driver(
         return None
     counts = counts[counts["channel"].isin(channels)]
     counts = counts.assign(month=pd.to_datetime(counts["period"]).dt.to_period("M").astype(str))
-    sl_def = str(params.get("sl_definition", "offered"))
+    sl_def = MetricSettings.from_params(params).sl_definition
     q = metrics.kpis_from_counts(metrics.rollup_counts(counts, ["month", "queue"]), sl_def)
     now = q[q["month"] == str(month)].set_index("queue")
     before = q[q["month"] == str(prev)].set_index("queue")
@@ -499,8 +500,9 @@ def contact_kpis(
     from reportlib.metrics import contacts as metrics
     from reportlib.metrics import sla
 
-    th = float(sl_threshold_s if sl_threshold_s is not None else params.get("sl_threshold_s", 30))
-    sl_def = str(sl_definition or params.get("sl_definition", "offered"))
+    ms = MetricSettings.from_params(params)
+    th = float(sl_threshold_s) if sl_threshold_s is not None else ms.sl_threshold_s
+    sl_def = str(sl_definition or ms.sl_definition)
     by = list(by)
     if contacts is None and not source.has("contacts"):
         return metrics.kpis_for_source(
@@ -517,7 +519,7 @@ def contact_kpis(
         end=end,
         sl_threshold_s=th,
         sl_definition=sl_def,
-        short_abandon_s=float(params.get("short_abandon_s", 5)),
+        short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
     )
     if "channel" not in by or not (k["channel"] == "email").any():
         return k
@@ -551,7 +553,7 @@ def channel_history(
         counts = _channel_counts(source, params, first.start_time, (last + 1).start_time, by=by)
         if counts is None or not len(counts):
             return pd.DataFrame(columns=["month", *by, *metrics.KPI_COLUMNS])
-        k = metrics.kpis_from_counts(counts, str(params.get("sl_definition", "offered")))
+        k = metrics.kpis_from_counts(counts, MetricSettings.from_params(params).sl_definition)
         if "channel" in by and source.has("contacts") and (k["channel"] == "email").any():
             t = source.table("contacts")
             t = t.mutate(period=t.arrived_at.truncate("M"))
@@ -728,7 +730,7 @@ def intraday_service_level(
     from reportlib.metrics import contacts as metrics
 
     grain = f"{minutes}min"
-    th = float(params.get("sl_threshold_s", 30))
+    th = MetricSettings.from_params(params).sl_threshold_s
     if source.has("contacts"):
         counts = metrics.contact_counts(
             source.table("contacts"),
@@ -737,7 +739,7 @@ def intraday_service_level(
             start=start,
             end=end,
             sl_threshold_s=th,
-            short_abandon_s=float(params.get("short_abandon_s", 5)),
+            short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
             with_repeat=False,
         )
     elif source.has("intervals"):
@@ -752,7 +754,7 @@ def intraday_service_level(
     p = pd.to_datetime(counts["period"])
     counts = counts.assign(weekday=p.dt.weekday, time=p.dt.strftime("%H:%M"))
     roll = metrics.rollup_counts(counts, ["weekday", "time"])
-    roll["service_level"] = metrics.service_level_from_counts(roll, str(params.get("sl_definition", "offered")))
+    roll["service_level"] = metrics.service_level_from_counts(roll, MetricSettings.from_params(params).sl_definition)
     roll.loc[~(roll["offered"] >= min_offered), "service_level"] = np.nan
     sl = roll.pivot(index="weekday", columns="time", values="service_level").sort_index()
     offered = roll.pivot(index="weekday", columns="time", values="offered").sort_index()

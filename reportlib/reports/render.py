@@ -16,10 +16,7 @@ import copy
 import datetime as _dt
 import functools
 import html
-import os
 import re
-import tempfile
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,66 +25,9 @@ import nbformat
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_label
-from reportlib.reports.registry import notebook_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "reportlib_html"
-
-# --- execution -------------------------------------------------------------------------------------
-
-
-def _ipc_kernel_manager_class():
-    """A kernel manager that talks over Unix sockets in a private folder (parallel kernels never collide on ports)."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs: Any):
-            kwargs.setdefault("transport", "ipc")
-            super().__init__(**kwargs)
-            if self.transport == "ipc":
-                folder = Path(tempfile.gettempdir()) / f"rl-ipc-{os.getuid()}"
-                folder.mkdir(mode=0o700, exist_ok=True)
-                self.ip = str(folder / uuid.uuid4().hex[:12])
-
-    return IPCKernelManager
-
-
-def execute(
-    notebook: str | Path,
-    output_path: str | Path,
-    parameters: Mapping[str, Any] | None = None,
-    timeout: int | None = 600,
-    kernel_name: str = "python3",
-    cwd: str | Path | None = None,
-) -> Path:
-    """Run a report notebook with papermill (IPC kernel, no progress bar) and write the executed copy.
-
-    ``notebook`` is a report name or a path. Raises papermill's PapermillExecutionError when a cell fails
-    (the executed notebook is still written, for debugging).
-    """
-    import papermill as pm
-
-    src = (
-        notebook_path(notebook)
-        if isinstance(notebook, str) and not str(notebook).endswith(".ipynb")
-        else Path(notebook)
-    )
-    out = Path(output_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(
-        str(src),
-        str(out),
-        parameters=dict(parameters or {}),
-        kernel_name=kernel_name,
-        progress_bar=False,
-        log_output=False,
-        request_save_on_cell_execute=False,
-        execution_timeout=timeout,
-        cwd=str(cwd or src.parent),
-        kernel_manager_class=_ipc_kernel_manager_class(),
-    )
-    return out
-
 
 # --- preparing the notebook ------------------------------------------------------------------------
 
