@@ -226,7 +226,7 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     )
     definition = args.sl_definition or MetricSettings.from_params(params).sl_definition
     if source.has("contacts"):  # email rows: first response in business hours against each client's contract
-        from reportlib.reports.narrative import contact_kpis
+        from reportlib.reports.queries import contact_kpis
 
         frame = contact_kpis(
             source,
