@@ -49,7 +49,9 @@ def validate(folder: Path, capsys) -> tuple[int, str, str]:
     reportlib.data.cache._warned.clear()  # nor remembers the warnings it printed
     status = main(["validate", "--data", str(folder)])
     out = capsys.readouterr()
-    return status, out.out, out.err
+    # progress lines (one per parsed table, reportlib.core.progress) are not problems: leave them out
+    err = "".join(ln for ln in out.err.splitlines(keepends=True) if not ln.startswith("reportlib: parsed and checked "))
+    return status, out.out, err
 
 
 def entries(cache: Path, table: str) -> tuple[Path, Path]:
@@ -314,9 +316,11 @@ def test_13_10_client_id_of_300_characters_is_flagged_by_validate(tmp_path, cach
         },
     )
     status, out, err = validate(folder, capsys)
-    assert status == 1
+    # a warning, not an error: the run renders it under a bounded file name (test_13_01), e-mail refuses
+    # to substitute it into an address (test_13_02)
+    assert status == 0
     assert re.search(
-        r"^error: clients\.csv row 3, column client_id: expected an id of at most 64 characters", out, re.MULTILINE
+        r"^warning: clients\.csv row 3, column client_id: expected an id of at most 64 characters", out, re.MULTILINE
     ), out
     assert max(map(len, out.splitlines())) < 300  # the id is shown cut, not in full
 

@@ -696,8 +696,9 @@ def _table_rules(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
 
 # Ids of agents and clients become file names and e-mail addresses (client_review_<slug>_<hash>.html,
 # account-team+<id>@...) through core.safety, which declares what is safe: a longer id than
-# MAX_ID_LENGTH can never be substituted into an address (an error here); an id outside SAFE_ID, or
-# starting with '.', is changed or refused on those paths (a warning).
+# MAX_ID_LENGTH can never be substituted into an address, and an id outside SAFE_ID or starting with
+# '.' is changed or refused on those paths: both are warnings (reports still render, under bounded,
+# collision-free file names from core.safety.file_stem; e-mail refuses to substitute them).
 ID_COLUMNS = {"agents": "agent_id", "clients": "client_id"}
 
 
@@ -716,9 +717,11 @@ def _id_problems(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
             _problem(
                 file,
                 column,
-                f"an id of at most {MAX_ID_LENGTH} characters (ids become file names and e-mail addresses)",
+                f"an id of at most {MAX_ID_LENGTH} characters (a longer id cannot be put into an e-mail "
+                f"address; its report file name is shortened)",
                 np.flatnonzero(long_),
                 ids,
+                severity="warning",
             )
         )
     safe = text.str.fullmatch(SAFE_ID.pattern) & ~text.str.startswith(".")
