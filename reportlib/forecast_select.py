@@ -29,6 +29,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+# at module level (not in _ets): every user of this module scores ets_damped, and a report kernel's warm-up
+# imports this module (through forecast_view) before the notebook runs, so the ~3 s import is paid there
+from statsmodels.tsa.holtwinters import Holt
 
 from .errors import ReportlibError, UsageError
 from .forecast import (HOLIDAY_PREFIX, SERIES, Backtest, Calendar, ForecastConfig, SeriesModel, backtest_origins,
@@ -89,6 +92,7 @@ class SelectionConfig:
     min_band_errors: int = 20  # a horizon band with fewer errors uses all bands pooled
     recency_half_life_days: float = 0.0  # weight of an inner error halves every this many days back (0: equal)
     combine: int = 3  # 1: the chosen method alone; k > 1: the equal-weight mean of it and the next k - 1 best
+    baseline_rule: bool = True  # the best simple baseline is used unless the choice beats it by `tie` (inner WAPE)
 
 
 def conformal_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
@@ -233,8 +237,6 @@ class SeriesSelector:
         """Damped additive trend (statsmodels Holt) on log(1 + volume) of the open days, weekday effects
         removed; parameters estimated at the latest refit anchor on or before the origin, states filtered
         up to the origin. Holidays and missing days take their weekday's recent clean median."""
-        from statsmodels.tsa.holtwinters import Holt
-
         s = self.sel
         anchor_abs = (self.dates[origin] - pd.Timestamp("1970-01-05")).days // s.ets_refit_days * s.ets_refit_days
         anchor = origin - ((self.dates[origin] - pd.Timestamp("1970-01-05")).days - anchor_abs)
@@ -380,6 +382,7 @@ class SeriesSelector:
         scores: dict[str, float] = {}
         errors: dict[str, tuple] = {}
         hl = self.sel.recency_half_life_days
+        weights: dict[str, np.ndarray] = {}
         for name in candidates:
             a, f, h, age = self._inner_errors_aged(name, origin)
             if not len(a) or np.isnan(f).any() or a.sum() <= 0:
@@ -387,6 +390,7 @@ class SeriesSelector:
             w = 0.5 ** (age / hl) if hl else np.ones(len(a))
             scores[name] = float((w * np.abs(a - f)).sum() / (w * a).sum())
             errors[name] = (a, f, h)
+            weights[name] = w
         if not scores:
             raise ReportlibError("no forecast method could be scored on this history")
         best = min(scores.values())
@@ -397,6 +401,16 @@ class SeriesSelector:
             method = "mean:" + "+".join(top)
             a, f, h = errors[top[0]]
             errors[method] = (a, np.mean([errors[n][1] for n in top], axis=0), h)
+            w = weights[top[0]]  # the combination, scored like the candidates (same days, same weights)
+            scores[method] = float((w * np.abs(a - errors[method][1])).sum() / (w * a).sum())
+        if self.sel.baseline_rule:
+            # the simple baselines on the same footing: unless the choice beats the best of them by the
+            # near-tie margin on the same inner days, that baseline is the forecast (the simpler one wins)
+            base = [b for b in BASELINES if b in scores]
+            if base:
+                bb = min(base, key=lambda b: (scores[b], BASELINES.index(b)))
+                if method not in BASELINES and scores[bb] <= scores[method] * (1 + self.sel.tie) + 1e-12:
+                    method = bb
         q = self._band_quantiles(*errors[method], level)
         choice = Choice(method, scores, len(inner), history, q)
         self._choices[origin] = choice
