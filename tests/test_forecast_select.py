@@ -212,3 +212,48 @@ def test_a_new_queue_with_three_weeks_of_history_does_not_stop_the_others():
     assert set(f["queue"]) == {"Benefits", "New client"}
     assert any("New client" in n and "too short" in n for n in notes)
     assert any("Pilot" in n and "not forecast" in n for n in notes)
+
+
+def test_a_level_shift_is_detected_the_level_restarted_and_the_choice_beats_every_baseline():
+    """Monday-Friday Poisson series (mean 400 x weekday shape), a 40% step up 7 weeks before the end: in the
+    nested backtest (weekly origins over the last 3 months, 28 days ahead) the chosen forecast's WAPE is at or
+    below the best simple baseline's; the step is detected at the first origin a business week after it
+    (restart named in the note, the level taken from the days since the step); a series without a step never
+    raises the alarm."""
+    daily, _ = _weekday_series("2024-09-02", "2025-10-31", 400.0, 11, shift_at="2025-09-15", shift=1.4)
+    bt = fs.nested_backtest(daily, US, 28, 3)
+    row = bt.summary.iloc[0]
+    assert row["wape"] <= row["wape_best_baseline"], row[["wape", "wape_best_baseline"]].to_dict()
+    restarts = bt.errors.loc[bt.errors["method"] == "recent_level_restart", "origin"].unique()
+    assert len(restarts) >= 1 and pd.Timestamp(restarts.min()) >= pd.Timestamp("2025-09-19")
+    s = fc.daily_series(daily)[0][2]
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
+    o = int((pd.Timestamp(restarts.min()) - s.index[0]).days)
+    c = m.choose(o)
+    assert c.method == "recent_level_restart" and "level shift detected from 2025-09-1" in c.note
+    f = m.forecast("recent_level_restart", o, 28)
+    fut = m.dates[o + 1:o + 29]
+    open_ = (fut.dayofweek < 5) & (f > 0)
+    truth = 1.4 * 400.0 * SHAPE[fut.dayofweek[open_]]
+    assert np.abs(f[open_] - truth).sum() / truth.sum() < 0.08  # the old level would be 29% off
+    flat, _ = _weekday_series("2024-09-02", "2025-10-31", 400.0, 12)
+    s = fc.daily_series(flat)[0][2]
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
+    assert all(m.level_shift(o) is None for o in range(len(s) - 120, len(s)))
+
+
+def test_the_choice_is_a_simple_baseline_unless_it_beats_them_on_the_inner_origins():
+    """At every origin, a chosen method that is not a simple baseline beats the best baseline's inner WAPE by
+    more than the near-tie margin; switched off, the same series keeps the combinations."""
+    daily, _ = _weekday_series("2025-01-06", "2025-10-31", 250.0, 13)
+    s = fc.daily_series(daily)[0][2]
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
+    off = fs.SeriesSelector(s.index, s.to_numpy(), US, 28, sel=fs.SelectionConfig(baseline_rule=False))
+    for o in range(len(s) - 91, len(s), 7):
+        c = m.choose(o)
+        best = min(c.wape_inner[b] for b in fs.BASELINES)
+        if c.method in fs.BASELINES:
+            assert c.wape_inner[c.method] == best
+            assert off.choose(o).wape_inner[off.choose(o).method] * (1 + m.sel.tie) >= best
+        else:
+            assert c.wape_inner[c.method] * (1 + m.sel.tie) < best
