@@ -15,13 +15,23 @@ import pytest
 from reportlib.planning import forecast as fc
 from reportlib.planning import forecast_select as fs
 
-US = fc.Calendar(country="US", closed=("New Year's Day", "Memorial Day", "Independence Day", "Labor Day",
-                                       "Thanksgiving", "Christmas Day"), eves=False)
+US = fc.Calendar(
+    country="US",
+    closed=("New Year's Day", "Memorial Day", "Independence Day", "Labor Day", "Thanksgiving", "Christmas Day"),
+    eves=False,
+)
 SHAPE = np.array([1.25, 1.05, 1.0, 0.95, 0.8])  # Monday..Friday, relative to the mean weekday
 
 
-def _weekday_series(start: str, end: str, base: float, seed: int, shift_at: str | None = None,
-                    shift: float = 1.0, holidays: fc.Calendar = US) -> tuple[pd.DataFrame, pd.Series]:
+def _weekday_series(
+    start: str,
+    end: str,
+    base: float,
+    seed: int,
+    shift_at: str | None = None,
+    shift: float = 1.0,
+    holidays: fc.Calendar = US,
+) -> tuple[pd.DataFrame, pd.Series]:
     """Weekday-only rows (no weekend rows, none on closed holidays) with Poisson volume of mean
     base x SHAPE[weekday] (x shift from shift_at on); returns (daily frame, the true mean per day)."""
     rng = np.random.default_rng(seed)
@@ -31,8 +41,9 @@ def _weekday_series(start: str, end: str, base: float, seed: int, shift_at: str 
     mu = base * SHAPE[dates.dayofweek]
     if shift_at is not None:
         mu = np.where(dates >= pd.Timestamp(shift_at), mu * shift, mu)
-    daily = pd.DataFrame({"date": dates, "channel": "phone", "queue": "Benefits",
-                          "volume": rng.poisson(mu).astype(float)})
+    daily = pd.DataFrame(
+        {"date": dates, "channel": "phone", "queue": "Benefits", "volume": rng.poisson(mu).astype(float)}
+    )
     return daily, pd.Series(mu, index=dates)
 
 
@@ -110,7 +121,7 @@ def test_the_choice_never_uses_data_after_its_origin():
     origin = len(s) - 60
     poisoned = s.copy()
     rng = np.random.default_rng(9)
-    poisoned.iloc[origin + 1:] = poisoned.iloc[origin + 1:] * 5 + rng.integers(0, 500, len(s) - origin - 1)
+    poisoned.iloc[origin + 1 :] = poisoned.iloc[origin + 1 :] * 5 + rng.integers(0, 500, len(s) - origin - 1)
     a = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
     b = fs.SeriesSelector(poisoned.index, poisoned.to_numpy(), US, 28)
     ca, cb = a.choose(origin), b.choose(origin)
@@ -158,8 +169,9 @@ def _intervals_folder(tmp_path, daily: pd.DataFrame):
             rows.append((f"{start:%Y-%m-%d %H:%M}", 30, "phone", "Benefits", float(split[k])))
     folder = tmp_path / "data"
     folder.mkdir()
-    pd.DataFrame(rows, columns=["interval_start", "interval_minutes", "channel", "queue", "offered"]) \
-        .to_csv(folder / "intervals.csv", index=False)
+    pd.DataFrame(rows, columns=["interval_start", "interval_minutes", "channel", "queue", "offered"]).to_csv(
+        folder / "intervals.csv", index=False
+    )
     return folder
 
 
@@ -180,15 +192,34 @@ def test_cli_from_an_intervals_table_weekday_only_short_history(tmp_path, monkey
     daily, _ = _weekday_series("2025-03-03", "2025-08-29", 450.0, 6)
     folder = _intervals_folder(tmp_path, daily)
     overlay = tmp_path / "overlay.yaml"
-    overlay.write_text("calendar:\n  holidays:\n    country: US\n    closed: [\"New Year's Day\", \"Memorial Day\", "
-                       "\"Independence Day\", \"Labor Day\", \"Thanksgiving\", \"Christmas Day\"]\n")
+    overlay.write_text(
+        'calendar:\n  holidays:\n    country: US\n    closed: ["New Year\'s Day", "Memorial Day", '
+        '"Independence Day", "Labor Day", "Thanksgiving", "Christmas Day"]\n'
+    )
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
     code, out, err = _run(["forecast", "--data", str(folder), "--backtest", "--params", str(overlay)])
     assert code == 0, err
     row = json.loads(out)[0]
-    for key in ("model", "wape", "wape_seasonal_naive", "wape_seasonal_mean", "mase", "origins", "horizon_days",
-                "wape_holiday_mean", "wape_holiday_median", "wape_seasonal_median", "best_baseline", "coverage",
-                "width", "winkler", "method", "methods", "history_days", "missing_days"):
+    for key in (
+        "model",
+        "wape",
+        "wape_seasonal_naive",
+        "wape_seasonal_mean",
+        "mase",
+        "origins",
+        "horizon_days",
+        "wape_holiday_mean",
+        "wape_holiday_median",
+        "wape_seasonal_median",
+        "best_baseline",
+        "coverage",
+        "width",
+        "winkler",
+        "method",
+        "methods",
+        "history_days",
+        "missing_days",
+    ):
         assert key in row, key
     assert row["horizon_days"] == 28 and row["origins"] >= 8 and row["missing_days"] == 0
     assert row["wape"] <= row["wape_best_baseline"] + 0.005
@@ -212,3 +243,48 @@ def test_a_new_queue_with_three_weeks_of_history_does_not_stop_the_others():
     assert set(f["queue"]) == {"Benefits", "New client"}
     assert any("New client" in n and "too short" in n for n in notes)
     assert any("Pilot" in n and "not forecast" in n for n in notes)
+
+
+def test_a_level_shift_is_detected_the_level_restarted_and_the_choice_beats_every_baseline():
+    """Monday-Friday Poisson series (mean 400 x weekday shape), a 40% step up 7 weeks before the end: in the
+    nested backtest (weekly origins over the last 3 months, 28 days ahead) the chosen forecast's WAPE is at or
+    below the best simple baseline's; the step is detected at the first origin a business week after it
+    (restart named in the note, the level taken from the days since the step); a series without a step never
+    raises the alarm."""
+    daily, _ = _weekday_series("2024-09-02", "2025-10-31", 400.0, 11, shift_at="2025-09-15", shift=1.4)
+    bt = fs.nested_backtest(daily, US, 28, 3)
+    row = bt.summary.iloc[0]
+    assert row["wape"] <= row["wape_best_baseline"], row[["wape", "wape_best_baseline"]].to_dict()
+    restarts = bt.errors.loc[bt.errors["method"] == "recent_level_restart", "origin"].unique()
+    assert len(restarts) >= 1 and pd.Timestamp(restarts.min()) >= pd.Timestamp("2025-09-19")
+    s = fc.daily_series(daily)[0][2]
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
+    o = int((pd.Timestamp(restarts.min()) - s.index[0]).days)
+    c = m.choose(o)
+    assert c.method == "recent_level_restart" and "level shift detected from 2025-09-1" in c.note
+    f = m.forecast("recent_level_restart", o, 28)
+    fut = m.dates[o + 1 : o + 29]
+    open_ = (fut.dayofweek < 5) & (f > 0)
+    truth = 1.4 * 400.0 * SHAPE[fut.dayofweek[open_]]
+    assert np.abs(f[open_] - truth).sum() / truth.sum() < 0.08  # the old level would be 29% off
+    flat, _ = _weekday_series("2024-09-02", "2025-10-31", 400.0, 12)
+    s = fc.daily_series(flat)[0][2]
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
+    assert all(m.level_shift(o) is None for o in range(len(s) - 120, len(s)))
+
+
+def test_the_choice_is_a_simple_baseline_unless_it_beats_them_on_the_inner_origins():
+    """At every origin, a chosen method that is not a simple baseline beats the best baseline's inner WAPE by
+    more than the near-tie margin; switched off, the same series keeps the combinations."""
+    daily, _ = _weekday_series("2025-01-06", "2025-10-31", 250.0, 13)
+    s = fc.daily_series(daily)[0][2]
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
+    off = fs.SeriesSelector(s.index, s.to_numpy(), US, 28, sel=fs.SelectionConfig(baseline_rule=False))
+    for o in range(len(s) - 91, len(s), 7):
+        c = m.choose(o)
+        best = min(c.wape_inner[b] for b in fs.BASELINES)
+        if c.method in fs.BASELINES:
+            assert c.wape_inner[c.method] == best
+            assert off.choose(o).wape_inner[off.choose(o).method] * (1 + m.sel.tie) >= best
+        else:
+            assert c.wape_inner[c.method] * (1 + m.sel.tie) < best

@@ -31,6 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# at module level (not in _ets): every user of this module scores ets_damped, and a report kernel's warm-up
+# imports this module (through forecast_view) before the notebook runs, so the ~3 s import is paid there
+from statsmodels.tsa.holtwinters import Holt
+
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.planning.forecast import (
     HOLIDAY_PREFIX,
@@ -80,6 +84,7 @@ METHOD_LABELS = {
     "holiday_median_8": "median of the last 8 same weekdays, holidays skipped",
     "holiday_mean_8": "mean of the last 8 same weekdays, holidays skipped",
     "recent_level": "last week's level x 8-week weekday shape",
+    "recent_level_restart": "level since a detected level shift x 8-week weekday shape",
     "combo_median_level": "average of the 4-weekday median and the recent level",
     "combo_median_ets": "average of the 4-weekday median and damped-trend smoothing",
     "combo_median_ensemble": "average of the 4-weekday median and the regression ensemble",
@@ -120,6 +125,10 @@ class SelectionConfig:
     min_band_errors: int = 20  # a horizon band with fewer errors uses all bands pooled
     recency_half_life_days: float = 0.0  # weight of an inner error halves every this many days back (0: equal)
     combine: int = 3  # 1: the chosen method alone; k > 1: the equal-weight mean of it and the next k - 1 best
+    baseline_rule: bool = True  # the best simple baseline is used unless the choice beats it by `tie` (inner WAPE)
+    # a level shift: this many clean days in a row outside the reference's 80% interval, on one side (a business
+    # week; 3 was tried first and fired on a 3-day blip of the bank: see docs/forecasting.md); 0: no detection
+    shift_run: int = 5
 
 
 def conformal_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
@@ -187,6 +196,8 @@ class SeriesSelector:
         cal = calendar_features(self.dates, calendar, channel, queue)
         hol_cols = [c for c in cal.columns if c.startswith(HOLIDAY_PREFIX)]
         self.special = cal[hol_cols].to_numpy(bool).any(axis=1) if hol_cols else np.zeros(len(self.dates), bool)
+        ev_cols = [c for c in cal.columns if c.startswith("event_")]
+        self.event_day = cal[ev_cols].to_numpy(bool).any(axis=1) if ev_cols else np.zeros(len(self.dates), bool)
         self.closed_holiday = (
             cal["holiday_closed"].to_numpy(bool) if "holiday_closed" in cal else np.zeros(len(self.dates), bool)
         )
@@ -201,6 +212,7 @@ class SeriesSelector:
         self._cache: dict[tuple[str, int], np.ndarray] = {}
         self._ets_params: dict[int, tuple[float, float, float] | None] = {}
         self._choices: dict[int, Choice] = {}
+        self._shift: dict[int, int | None] = {}
         self._closed: dict[int, np.ndarray] = {}
         self._reg: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
         self._sw: dict[tuple, np.ndarray] = {}
@@ -261,14 +273,15 @@ class SeriesSelector:
             vals = np.where(np.isnan(vals), plain, vals)
         return vals
 
-    def _recent_level(self, origin: int) -> np.ndarray:
-        """Weekday shape (8-week holiday-aware medians) times the level of the last 7 clean days."""
+    def _recent_level(self, origin: int, since: int | None = None) -> np.ndarray:
+        """Weekday shape (8-week holiday-aware medians) times the level of the last 7 clean days (of the clean
+        days from `since` on, a detected level shift, when given)."""
         shape = self._same_weekday(origin, self._clean, 8, "median")
         open_days = ~self.closed_weekdays(origin) & (np.nan_to_num(shape) > 0)
         if not open_days.any():
             return np.zeros(7)
         shape = shape / np.nanmean(shape[open_days])
-        days = np.arange(max(0, origin - 6), origin + 1)
+        days = np.arange(max(0, origin - 6) if since is None else since, origin + 1)
         days = days[~self.missing[days] & ~self.special[days] & open_days[self.weekday[days]]]
         if not len(days):
             return np.nan_to_num(shape) * np.nan
@@ -279,8 +292,6 @@ class SeriesSelector:
         """Damped additive trend (statsmodels Holt) on log(1 + volume) of the open days, weekday effects
         removed; parameters estimated at the latest refit anchor on or before the origin, states filtered
         up to the origin. Holidays and missing days take their weekday's recent clean median."""
-        from statsmodels.tsa.holtwinters import Holt
-
         s = self.sel
         anchor_abs = (self.dates[origin] - pd.Timestamp("1970-01-05")).days // s.ets_refit_days * s.ets_refit_days
         anchor = origin - ((self.dates[origin] - pd.Timestamp("1970-01-05")).days - anchor_abs)
@@ -351,6 +362,9 @@ class SeriesSelector:
             out = vals[self.weekday[fut]]
         elif name == "recent_level":
             out = self._recent_level(origin)[self.weekday[fut]]
+        elif name == "recent_level_restart":
+            since = self.level_shift(origin)
+            out = self._recent_level(origin, since)[self.weekday[fut]]
         elif name == "ets_damped":
             out = self._ets(origin, h)
         elif name.startswith("mean:"):
@@ -412,6 +426,42 @@ class SeriesSelector:
             return np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0)
         return np.concatenate(acts), np.concatenate(fcs), np.concatenate(hs), np.concatenate(ages)
 
+    def level_shift(self, origin: int) -> int | None:
+        """The first day (index) of a level shift seen in the last week up to `origin`, or None.
+
+        Reference: the holiday-aware median of the last 4 same weekdays made a week before (origin - 7), with
+        its own 80% interval for 1-7 days ahead (conformal quantiles of its inner log errors). A shift is
+        `shift_run` or more clean open days in a row (missing days, holidays, eves, catch-up days and calendar
+        event days skipped),
+        ending at the last clean day, all above the interval or all below it: under the reference's own
+        calibration each day is outside on one side with probability 0.1, so 5 in a row is ~1e-5 if
+        independent (a control-chart rule; daily errors are correlated, hence a whole week)."""
+        if origin in self._shift:
+            return self._shift[origin]
+        self._shift[origin] = None
+        ref = origin - 7
+        if ref + 1 < self.sel.min_history_days or len(self.inner_origins(ref)) < self.sel.min_inner_origins:
+            return None
+        a, f, h = self._inner_errors(FALLBACK, ref)
+        live = (h <= 7) & ((a > 0) | (f >= 0.5))
+        if live.sum() < self.sel.min_band_errors:
+            return None
+        lo, hi = conformal_quantiles(np.log1p(a[live]) - np.log1p(f[live]), self.config.level)
+        days = np.arange(ref + 1, origin + 1)
+        fc = self.forecast(FALLBACK, ref, 7)
+        clean = ~self.missing[days] & ~self.special[days] & ~self.event_day[days] & (fc > 0)
+        days, fc = days[clean], fc[clean]
+        e = np.log1p(self.y[days]) - np.log1p(fc)
+        side = np.where(e > hi, 1, np.where(e < lo, -1, 0))
+        if not len(side) or side[-1] == 0:
+            return None
+        run = 0
+        while run < len(side) and side[-1 - run] == side[-1]:
+            run += 1
+        if run >= self.sel.shift_run:
+            self._shift[origin] = int(days[-run])
+        return self._shift[origin]
+
     def choose(self, origin: int, candidates: Sequence[str] = CANDIDATES) -> Choice:
         """The method for forecasts made at `origin`, from the data up to `origin` only."""
         if origin in self._choices:
@@ -434,9 +484,26 @@ class SeriesSelector:
             )
             self._choices[origin] = choice
             return choice
+        shift = self.level_shift(origin) if self.sel.shift_run > 0 else None
+        if shift is not None:
+            # the history before the shift no longer tells which method is right: restart the level from the
+            # days since the shift; the interval from the recent-level method's own inner errors
+            q = self._band_quantiles(*self._inner_errors("recent_level", origin), level)
+            choice = Choice(
+                "recent_level_restart",
+                {},
+                len(inner),
+                history,
+                q,
+                f"level shift detected from {self.dates[shift]:%Y-%m-%d} ({self.sel.shift_run}+ days in a "
+                f"row outside the weekday median's 80% interval): level restarted from the days since",
+            )
+            self._choices[origin] = choice
+            return choice
         scores: dict[str, float] = {}
         errors: dict[str, tuple] = {}
         hl = self.sel.recency_half_life_days
+        weights: dict[str, np.ndarray] = {}
         for name in candidates:
             a, f, h, age = self._inner_errors_aged(name, origin)
             if not len(a) or np.isnan(f).any() or a.sum() <= 0:
@@ -444,6 +511,7 @@ class SeriesSelector:
             w = 0.5 ** (age / hl) if hl else np.ones(len(a))
             scores[name] = float((w * np.abs(a - f)).sum() / (w * a).sum())
             errors[name] = (a, f, h)
+            weights[name] = w
         if not scores:
             raise ReportlibError("no forecast method could be scored on this history")
         best = min(scores.values())
@@ -454,6 +522,16 @@ class SeriesSelector:
             method = "mean:" + "+".join(top)
             a, f, h = errors[top[0]]
             errors[method] = (a, np.mean([errors[n][1] for n in top], axis=0), h)
+            w = weights[top[0]]  # the combination, scored like the candidates (same days, same weights)
+            scores[method] = float((w * np.abs(a - errors[method][1])).sum() / (w * a).sum())
+        if self.sel.baseline_rule:
+            # the simple baselines on the same footing: unless the choice beats the best of them by the
+            # near-tie margin on the same inner days, that baseline is the forecast (the simpler one wins)
+            base = [b for b in BASELINES if b in scores]
+            if base:
+                bb = min(base, key=lambda b: (scores[b], BASELINES.index(b)))
+                if method not in BASELINES and scores[bb] <= scores[method] * (1 + self.sel.tie) + 1e-12:
+                    method = bb
         q = self._band_quantiles(*errors[method], level)
         choice = Choice(method, scores, len(inner), history, q)
         self._choices[origin] = choice
@@ -462,7 +540,7 @@ class SeriesSelector:
     def _band_quantiles(self, a: np.ndarray, f: np.ndarray, h: np.ndarray, level: float) -> np.ndarray:
         """Per horizon band: the log-error quantiles of the central `level` interval (open days only)."""
         q = np.tile([math.log(0.5), math.log(1.5)], (len(BANDS), 1))  # no errors at all: +-50%
-        live = (a > 0) | (f >= 0.5)
+        live = ((a > 0) | (f >= 0.5)) & np.isfinite(f)  # a method without a forecast at an origin: not scored
         e = np.log1p(a[live]) - np.log1p(f[live])
         hh = h[live]
         if len(e) < 10:
