@@ -193,8 +193,8 @@ def _event_columns(
         return {name: np.isin(bday, wanted).astype(float)}
     # after_holiday: a day at an offset from each holiday whose name starts with `holiday`
     target = str(ev["holiday"]).lower()
-    offset = int(ev.get("offset_days", 1))
-    hd = hol.loc[hol["name"].str.lower().str.startswith(target), "date"] + pd.Timedelta(days=offset)
+    offset_days = int(ev.get("offset_days", 1))
+    hd = hol.loc[hol["name"].str.lower().str.startswith(target), "date"] + pd.Timedelta(days=offset_days)
     return {name: np.asarray(dates.isin(hd)).astype(float)}
 
 
@@ -207,21 +207,21 @@ def calendar_features(
     `closed`; other categories (e.g. Israel's 'optional') get a column each; `holiday_eve` marks the day
     before a public holiday that is not itself one. Events listing `queues`/`channels` apply only there.
     """
-    dates = pd.DatetimeIndex(pd.to_datetime(list(dates) if not isinstance(dates, pd.DatetimeIndex) else dates))
-    dates = dates.normalize()
-    if len(dates) == 0:
-        return pd.DataFrame(index=dates)
+    index = pd.DatetimeIndex(pd.to_datetime(list(dates) if not isinstance(dates, pd.DatetimeIndex) else dates))
+    index = index.normalize()
+    if len(index) == 0:
+        return pd.DataFrame(index=index)
     key = (
         repr(calendar),
-        dates[0],
-        dates[-1],
-        len(dates),
-        bool(dates.is_monotonic_increasing),
+        index[0],
+        index[-1],
+        len(index),
+        bool(index.is_monotonic_increasing),
         tuple(ev["name"] for ev in calendar.events if _applies(ev, channel, queue)),
     )
-    if key in _FEATURE_CACHE and _FEATURE_CACHE[key].index.equals(dates):
+    if key in _FEATURE_CACHE and _FEATURE_CACHE[key].index.equals(index):
         return _FEATURE_CACHE[key].copy()
-    out = _calendar_features(dates, calendar, channel, queue)
+    out = _calendar_features(index, calendar, channel, queue)
     if len(_FEATURE_CACHE) > 64:
         _FEATURE_CACHE.clear()
     _FEATURE_CACHE[key] = out
@@ -693,7 +693,7 @@ class SeriesModel:
         """
         c = self.config
         alpha = (1 - c.level) / 2
-        errs = {d: [] for d in range(7)}
+        errs: dict[int, list[Any]] = {d: [] for d in range(7)}
         pooled = []
         H = c.calibration_horizon
         for j in range(1, c.calibration_weeks + 1):

@@ -532,7 +532,8 @@ class SeriesSelector:
                 bb = min(base, key=lambda b: (scores[b], BASELINES.index(b)))
                 if method not in BASELINES and scores[bb] <= scores[method] * (1 + self.sel.tie) + 1e-12:
                     method = bb
-        q = self._band_quantiles(*errors[method], level)
+        a_err, f_err, h_err = errors[method]
+        q = self._band_quantiles(a_err, f_err, h_err, level)
         choice = Choice(method, scores, len(inner), history, q)
         self._choices[origin] = choice
         return choice
@@ -790,7 +791,8 @@ def nested_backtest(
     notes = []
     if len(gaps):
         notes.append(f"{len(gaps)} day(s) missing from the export, not scored and not read as zero: {gap_runs(gaps)}")
-    rows, meta = [], {}
+    rows: list[Any] = []
+    meta: dict[tuple[str, str], dict[str, Any]] = {}
     H = horizon_days
     for ch, q, s in _series_frames(daily, queue):
         o_dates = (
@@ -896,8 +898,8 @@ def nested_backtest(
                 "origins": int(errors["origin"].nunique()),
                 "horizon_days": H,
                 "method": "",
-                "history_days": int(max(v["history_days"] for v in meta.values())),
-                "missing_days": int(max(v["missing_days"] for v in meta.values())),
+                "history_days": max(int(v["history_days"]) for v in meta.values()),
+                "missing_days": max(int(v["missing_days"]) for v in meta.values()),
                 "note": "",
                 "methods": ", ".join(f"{k} x{v}" for k, v in counts.items()),
             }
