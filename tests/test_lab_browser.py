@@ -149,14 +149,35 @@ def _open(browser, lab, name: str):
     page.goto(f"{lab['base']}/lab/tree/{name}.ipynb?reset&token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # the kernel is up when the toolbar's status says Idle
-    page.wait_for_function(
-        """() => {
+    idle = """() => {
         const s = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
         return s && s.getAttribute('data-status') === 'idle';
-    }""",
-        timeout=60_000,
-    )
+    }"""
+    page.wait_for_function(idle, timeout=60_000)
+    # Lab may start a kernel and replace it a moment later (its kernel preference taking over); widgets
+    # created before the replacement show "model not found". Wait until the notebook's session keeps
+    # one kernel for two seconds, then for Idle again.
+    _stable_kernel(lab, f"{name}.ipynb")
+    page.wait_for_function(idle, timeout=60_000)
     return page
+
+
+def _stable_kernel(lab, notebook: str, settle_s: float = 2.0, timeout_s: float = 60.0) -> None:
+    import json
+
+    headers = {"Authorization": f"token {lab['token']}"}
+    deadline, seen, since = time.monotonic() + timeout_s, None, time.monotonic()
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(
+            urllib.request.Request(f"{lab['base']}/api/sessions", headers=headers), timeout=10
+        ) as r:
+            ids = sorted(s["kernel"]["id"] for s in json.loads(r.read()) if s.get("path", "").endswith(notebook))
+        if ids != seen:
+            seen, since = ids, time.monotonic()
+        elif len(ids) == 1 and time.monotonic() - since >= settle_s:
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"the kernel of {notebook} did not settle: {seen}")
 
 
 def _shutdown_kernels(lab) -> None:
