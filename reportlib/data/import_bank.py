@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import DataError, ReportlibError, UsageError
+from reportlib.data.contract import TABLES
 
 TIMEZONE = "Asia/Jerusalem"
 CLIENT_ID = "ANONBANK"
@@ -89,21 +90,7 @@ CONTACT_COLUMNS = [
     "caller_id",
 ]
 INTERVAL_COLUMNS = ["interval_start", "interval_minutes", "channel", "queue", "client_id", "offered"]
-AGENT_COLUMNS = [
-    "agent_id",
-    "name",
-    "team",
-    "supervisor",
-    "site",
-    "role",
-    "hire_date",
-    "termination_date",
-    "termination_type",
-    "termination_reason",
-    "regretted",
-    "fte",
-    "hourly_cost",
-]
+AGENT_COLUMNS = TABLES["agents"].column_names  # the contract's agents table
 CLIENT_COLUMNS = ["client_id", "client_name", "tier", "sla_profile"]
 OUTPUT_FILES = ("contacts.csv", "intervals.csv", "agents.csv", "clients.csv", "params.yaml", "import-summary.json")
 

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import DataError, ReportlibError
+from reportlib.data.contract import TABLES
 
 REQUIRED = (
     "Employee_Name",
@@ -65,21 +66,7 @@ REQUIRED = (
     "PerformanceScore",
 )
 DATE_COLUMNS = ("DateofHire", "DateofTermination", "DOB", "LastPerformanceReview_Date")
-AGENT_COLUMNS = (
-    "agent_id",
-    "name",
-    "team",
-    "supervisor",
-    "site",
-    "role",
-    "hire_date",
-    "termination_date",
-    "termination_type",
-    "termination_reason",
-    "regretted",
-    "fte",
-    "hourly_cost",
-)
+AGENT_COLUMNS = tuple(TABLES["agents"].column_names)  # the contract's agents table
 STATUS = {"Active": None, "Voluntarily Terminated": "voluntary", "Terminated for Cause": "involuntary"}
 HOURS_PER_YEAR = 2080.0
 MAX_SHOWN = 5

@@ -36,6 +36,7 @@ import pandas as pd
 from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.months import parse_month
 from reportlib.core.settings import AttritionSettings, parse_tenure_bands
+from reportlib.data.contract import TABLES
 
 DAYS_PER_MONTH = 365.25 / 12
 NO_GROUP = "(none)"
@@ -49,21 +50,7 @@ DEFAULT_TENURE_BANDS: tuple[tuple[str, float | None], ...] = (
     ("2+ years", None),
 )
 
-AGENT_COLUMNS = (
-    "agent_id",
-    "name",
-    "team",
-    "supervisor",
-    "site",
-    "role",
-    "hire_date",
-    "termination_date",
-    "termination_type",
-    "termination_reason",
-    "regretted",
-    "fte",
-    "hourly_cost",
-)
+AGENT_COLUMNS = tuple(TABLES["agents"].column_names)  # the roster as the contract declares it
 
 KINDS = ("terminations", "voluntary", "involuntary", "regretted")
 
