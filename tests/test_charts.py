@@ -147,3 +147,27 @@ def test_report_renderer_bundle_has_html_and_plotly_mime():
     views.use_report_display()
     assert pio.renderers.default == "reportlib"
     assert pio.templates.default == charts.TEMPLATE_NAME
+
+
+def test_short_history_starts_at_its_first_month():
+    """Issue 18: a 13-month chart over a 2-month history shows those 2 months, not 11 empty ones; a gap
+    after the first value still breaks the line; categories and per-bar colours keep every row."""
+    months = [str(p) for p in pd.period_range("2025-11", "2026-11", freq="M")]
+    hist = pd.DataFrame({"month": months, "csat": [np.nan] * 11 + [0.81, 0.80], "budget": [750.0] * 13})
+    hist.loc[12, "csat"], hist.loc[11, "csat"] = 0.80, 0.81
+    fig = charts.line_chart(hist, "month", "csat", unit="share")
+    assert [pd.Timestamp(v).strftime("%Y-%m") for v in fig.data[0].x] == ["2026-10", "2026-11"]
+    both = charts.line_chart(hist.assign(cost=hist["csat"] * 1000), "month", ["cost", "budget"], trim_by=["cost"])
+    assert all(len(t.x) == 2 for t in both.data)
+    untrimmed = charts.line_chart(hist.assign(cost=hist["csat"] * 1000), "month", ["cost", "budget"])
+    assert all(len(t.x) == 13 for t in untrimmed.data)  # the budget has values every month
+    gap = hist.assign(csat=[np.nan] * 9 + [0.8, np.nan, 0.81, 0.80])
+    line = charts.line_chart(gap, "month", "csat", unit="share")
+    assert len(line.data[0].x) == 4 and line.data[0].y[1] is None
+    bars = charts.bar_chart(hist.assign(n=[np.nan] * 11 + [3, 4]), "month", "n", unit="count")
+    assert len(bars.data[0].x) == 2
+    cats = pd.DataFrame({"band": ["under 90d", "90d-1y", "1y+"], "n": [np.nan, 2, 5]})
+    assert list(charts.bar_chart(cats, "band", "n").data[0].x) == ["under 90d", "90d-1y", "1y+"]
+    rag = charts.bar_chart(hist.assign(n=[np.nan] * 11 + [3, 4]), "month", "n", colours=["red"] * 13)
+    assert len(rag.data[0].x) == 13 and len(rag.data[0].marker.color) == 13
+    assert charts.from_first_value(hist.assign(csat=np.nan), "month", ["csat"]).shape[0] == 13

@@ -74,16 +74,28 @@ def test_sentence_from_numbers():
     t = n.make_tile("Service level", 0.763, "share", target=0.80, prev=0.804)
     s = n.tile_sentence(t, driver="Import Files volume was 22% above forecast in the first week")
     assert s == (
-        "Service level fell 4.1 points to 76.3%, below the 80.0% target: "
+        "Service level fell by 4.1 points to 76.3%, below the 80.0% target: "
         "Import Files volume was 22% above forecast in the first week."
     )
     up = n.make_tile("Abandon rate", 0.065, "share", target=0.05, prev=0.053, higher_is_better=False)
-    assert n.tile_sentence(up) == "Abandon rate rose 1.2 points to 6.5%, above the 5.0% target."
+    assert n.tile_sentence(up) == "Abandon rate rose by 1.2 points to 6.5%, above the 5.0% target."
     flat = n.make_tile("AHT", 400, "seconds", prev=400)
     assert n.tile_sentence(flat) == "AHT held steady at 400 s."
     new = n.make_tile("Cost per contact", 7.5, "currency", target=8.0)
     assert n.tile_sentence(new) == "Cost per contact was $7.50, below the $8.00 target."
     assert n.tile_sentence(n.make_tile("X", None, "share")) is None
+    # a count says by how much it moved, then where it landed (issue 18: not "rose 1,098 to 7,849")
+    contacts = n.make_tile("Contacts", 7849, "count", prev=6751)
+    assert n.tile_sentence(contacts) == "Contacts rose by 1,098 to 7,849."
+
+
+def test_movement_holds_steady_when_the_shown_change_rounds_to_nothing():
+    assert n.movement(0.0004, "share", "80.0%") == "held steady at 80.0%"  # 0.04 points shows as 0.0
+    assert n.movement(0.0006, "share", "80.1%") == "rose by 0.1 points to 80.1%"
+    assert n.movement(0.4, "seconds", "30 s") == "held steady at 30 s"  # shown in whole seconds
+    assert n.movement(-2.0, "seconds", "28 s") == "fell by 2 s to 28 s"
+    assert n.movement(-0.004, "currency", "$10.00") == "held steady at $10.00"
+    assert n.movement(-1.31, "currency", "$11.40") == "fell by $1.31 to $11.40"
 
 
 def test_commentary_puts_misses_first_and_uses_drivers():
@@ -93,10 +105,10 @@ def test_commentary_puts_misses_first_and_uses_drivers():
         n.make_tile("ASA", 40, "seconds", target=30, prev=38, higher_is_better=False, key="asa"),
     ]
     lines = n.commentary(tiles, drivers={"sl": "Benefits volume was 15% above last month"})
-    assert lines[0].startswith("Service level fell 12.0 points to 70.0%")
+    assert lines[0].startswith("Service level fell by 12.0 points to 70.0%")
     assert lines[0].endswith("Benefits volume was 15% above last month.")
-    assert lines[1].startswith("ASA rose 2 s to 40 s, above the 30 s target")
-    assert lines[2].startswith("CSAT rose 1.0 points")
+    assert lines[1].startswith("ASA rose by 2 s to 40 s, above the 30 s target")
+    assert lines[2].startswith("CSAT rose by 1.0 points")
 
 
 def test_tiles_html_escapes_and_states_status_in_words():
@@ -368,7 +380,7 @@ def test_monthly_summary_against_hand_computed_figures(tmp_path):
     assert tiles["email_sl"]["value"] == pytest.approx(1.0)
     # no agent_activity: no labor cost tile at all rather than an empty one
     assert "labor_cost" not in tiles
-    assert s["commentary"][0].startswith("Service level fell 50.0 points to 50.0%, below the 80.0% target")
+    assert s["commentary"][0].startswith("Service level fell by 50.0 points to 50.0%, below the 80.0% target")
     assert "Import Files" in s["commentary"][0] or "Benefits" in s["commentary"][0]
     hist = s["history"].set_index("month")
     assert list(hist.index) == [str(p) for p in pd.period_range("2024-04", "2025-04", freq="M")]

@@ -136,6 +136,24 @@ def _is_month_axis(df: pd.DataFrame, name: str) -> bool:
     return bool(s.dtype == object and len(s) and s.dropna().astype(str).str.match(_MONTH_RE).all())
 
 
+def from_first_value(df: pd.DataFrame, x: str, cols: Sequence[str]) -> pd.DataFrame:
+    """The rows of a time series from the first `x` at which any of `cols` has a value: a short history
+    is drawn over the periods it has, not on an axis of empty months. Applies only when `x` holds
+    dates or YYYY-MM months (categories keep every row); gaps after the first value stay, so a line
+    still breaks over a missing month."""
+    s = df[x]
+    if not len(df) or not (pd.api.types.is_datetime64_any_dtype(s) or _is_month_axis(df, x)):
+        return df
+    present = [c for c in cols if c in df]
+    if not present:
+        return df
+    order = df.sort_values(x)
+    has = order[present].notna().any(axis=1).to_numpy()
+    if not has.any():
+        return df
+    return order.iloc[int(has.argmax()) :]
+
+
 def _month_axis(fig: go.Figure, axis: str = "x") -> None:
     fig.update_layout({f"{axis}axis": dict(tickformat="%b %Y", dtick="M1", ticklabelmode="instant")})
 
@@ -311,14 +329,18 @@ def line_chart(
     markers: bool = True,
     height: int | None = None,
     y_range: tuple[float, float] | None = None,
+    trim_by: Sequence[str] | None = None,
 ) -> go.Figure:
     """Lines of y over x (one per `color` group, or one per column when y is a list).
 
     A missing y (None/NaN) breaks the line: pass rows for empty periods to keep lines from joining
     across them (see fill_periods). `y_range` fixes the value axis (e.g. (0, 1) for a service level).
+    A time axis starts at the first period with a value in `trim_by` (default: any y column), see
+    from_first_value; e.g. trim_by=["labor_cost"] starts a cost-vs-budget chart where costs begin.
     """
     fig = _base(title, height, x_title, y_title)
     ys = [y] if isinstance(y, str) else list(y)
+    df = from_first_value(df, x, list(trim_by) if trim_by is not None else ys)
     mode = "lines+markers" if markers else "lines"
     for key, part in _groups(df.sort_values(x), color):
         for col in ys:
@@ -385,10 +407,13 @@ def bar_chart(
     """Bars of y by x (grouped or stacked by `color`, or one series per column when y is a list).
 
     With ``horizontal=True`` the categories run down the y axis (long labels such as reasons).
-    ``colours`` gives one colour per bar (e.g. RAG status) for a single series.
+    ``colours`` gives one colour per bar (e.g. RAG status) for a single series. A time axis starts at
+    the first period with a value (from_first_value).
     """
     fig = _base(title, height, x_title, y_title)
     ys = [y] if isinstance(y, str) else list(y)
+    if not horizontal and colours is None:  # one colour per given row: keep every row
+        df = from_first_value(df, x, ys)
     data = df.sort_values(ys[0], ascending=horizontal) if sort else df
     for key, part in _groups(data, color):
         for col in ys:

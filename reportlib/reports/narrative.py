@@ -273,18 +273,21 @@ def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -
 # --- commentary ------------------------------------------------------------------------------------
 
 
-def _moved(delta: float, unit: str, higher_is_better: bool) -> str:
+def movement(delta: float, unit: str, now_text: str, currency: str = "$") -> str:
+    """How a figure moved to its current value, in words: 'rose by 1,098 to 7,849', 'fell by 4.1 points
+    to 76.3%', 'held steady at 30 s'. `delta` is now - before in the figure's unit (shares 0..1 move in
+    percentage points); a move that rounds to nothing as shown (under 0.05 points, half a second, half a
+    cent...) holds steady."""
+    amount = format_change(abs(float(delta)), unit, currency, signed=False)
+    if amount == format_change(0.0, unit, currency, signed=False):
+        return f"held steady at {now_text}"
     if unit == "share":
-        small = abs(delta) < 0.0005
-    else:
-        small = abs(delta) < 1e-9
-    if small:
-        return "held steady"
-    return "rose" if delta > 0 else "fell"
+        amount = amount.replace(" pts", " points")
+    return f"{'rose' if delta > 0 else 'fell'} by {amount} to {now_text}"
 
 
 def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: str | None = None) -> str | None:
-    """One plain sentence for a tile, e.g. 'Service level fell 4.1 points to 76.3%, below the 80.0% target.'
+    """One plain sentence for a tile, e.g. 'Service level fell by 4.1 points to 76.3%, below the 80.0% target.'
 
     ``driver`` (already plain text) is appended after a colon. Returns None when the tile has no value.
     """
@@ -293,20 +296,12 @@ def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: s
         return None
     unit = _tile_get(tile, "unit", "number")
     name = str(_tile_get(tile, "name", ""))
-    hib = bool(_tile_get(tile, "higher_is_better", True))
     dp = _tile_get(tile, "delta_prev")
     vtxt = format_value(value, unit, currency)
     if is_missing(dp):
         head = f"{name} was {vtxt}"
     else:
-        moved = _moved(float(dp), unit, hib)
-        if moved == "held steady":
-            head = f"{name} held steady at {vtxt}"
-        else:
-            amount = format_change(abs(float(dp)), unit, currency, signed=False)
-            if unit == "share":
-                amount = amount.replace(" pts", " points")
-            head = f"{name} {moved} {amount} to {vtxt}"
+        head = f"{name} {movement(float(dp), unit, vtxt, currency)}"
     target = _tile_get(tile, "target")
     if not is_missing(target):
         t_txt = format_value(target, unit, currency)

@@ -22,10 +22,10 @@ from reportlib.data.source import DataSource
 from reportlib.reports.narrative import (
     Tile,
     commentary,
-    format_change,
     format_value,
     is_missing,
     make_tile,
+    movement,
     relative_change,
     share_phrase,
 )
@@ -320,13 +320,7 @@ def _queue_driver(
         if is_missing(v_before.get(queue)) or is_missing(v_now.get(queue))
         else float(v_now[queue] - v_before[queue])
     )
-    move = None
-    if d is not None:
-        amount = format_change(abs(d), unit, signed=False).replace(" pts", " points")
-        if abs(d) < (0.0005 if unit == "share" else 0.5):
-            move = f"{label} held steady at {format_value(v_now[queue], unit)}"
-        else:
-            move = f"{label} {'rose' if d > 0 else 'fell'} {amount} to {format_value(v_now[queue], unit)}"
+    move = None if d is None else f"{label} {movement(d, unit, format_value(v_now[queue], unit))}"
     if rc is not None and move:
         return f"{queue} volume was {share_phrase(rc)} last month and its {move}"
     if move:
@@ -421,8 +415,8 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
         hc = relative_change(hist.loc[cur, "handled"], hist.loc[prev, "handled"])
         if lc is not None and hc is not None:
             drivers["cost_per_contact"] = (
-                f"labor cost {'rose' if lc > 0 else 'fell'} {abs(lc) * 100:.1f}% while "
-                f"handled contacts {'rose' if hc > 0 else 'fell'} {abs(hc) * 100:.1f}%"
+                f"labor cost {'rose' if lc > 0 else 'fell'} by {abs(lc) * 100:.1f}% while "
+                f"handled contacts {'rose' if hc > 0 else 'fell'} by {abs(hc) * 100:.1f}%"
             )
     lines = commentary(tiles, drivers, currency=currency, limit=5)
     return {
