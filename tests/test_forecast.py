@@ -538,9 +538,10 @@ def test_forecast_report_end_to_end_with_vintages(tmp_path, monkeypatch):
     iv = pd.read_csv(full / "intervals.csv")
     iv["handled"] = (iv["offered"] * 0.9).round()
     iv["abandoned"] = iv["offered"] - iv["handled"]
-    iv["wait_s_total"] = iv["offered"] * 40.0
+    iv["wait_s_total"] = iv["handled"] * 40.0
+    iv["abandon_wait_s_total"] = iv["abandoned"] * 60.0  # callers' patience measured: Erlang A has its input
     iv["handle_s_total"] = iv["handled"] * 300.0
-    iv.loc[iv["channel"] == "email", ["abandoned", "wait_s_total"]] = 0.0
+    iv.loc[iv["channel"] == "email", ["abandoned", "wait_s_total", "abandon_wait_s_total"]] = 0.0
     iv.to_csv(full / "intervals.csv", index=False)
     agents = pd.DataFrame(
         {

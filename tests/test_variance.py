@@ -473,3 +473,48 @@ def test_report_pieces_commentary_waterfall_worst_days():
     # the busy Monday cost 100 contacts, the Saturday 5: the Monday comes first, and a day above plan never
     assert list(worst["period"]) == ["2026-01-05", "2026-01-10"]
     assert list(worst["cause"]) == ["volume", "staffing"]
+
+
+def test_patience_from_an_intervals_table_needs_the_abandoners_wait(tmp_path, monkeypatch):
+    """wait_s_total of an intervals table is the answered contacts' wait (the ASA numerator); patience
+    needs every caller's wait, so it is measured only with abandon_wait_s_total, and by hand it is
+    (answered wait + abandoners' wait) / abandons. Without it patience is NaN (not measured), never the
+    answered wait alone over the abandons (too short), and the forecast's contact_stats agree."""
+    from reportlib.planning import forecast as fc
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    rows = (
+        "interval_start,interval_minutes,channel,queue,offered,handled,abandoned,answered_within_threshold,"
+        "threshold_s,wait_s_total,handle_s_total{extra}\n"
+        "2026-01-05T09:00,30,phone,Q,10,8,2,6,30,160,2400{a}\n"
+        "2026-01-05T09:30,30,phone,Q,12,9,3,7,30,270,2700{b}\n"
+    )
+    answer = {"phone": 30.0, "chat": 30.0}
+    for name, fmt in (("without", ("", "", "")), ("with", (",abandon_wait_s_total", ",90", ",150"))):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "intervals.csv").write_text(rows.format(extra=fmt[0], a=fmt[1], b=fmt[2]))
+        (folder / "agents.csv").write_text("agent_id,name,hire_date\nA1,Ann,2020-01-01\n")
+        (folder / "clients.csv").write_text("client_id,client_name,sla_profile\nC1,Acme,gold\n")
+        src = open_source(str(folder))
+        iv = va.actual_intervals(src, "2026-01-05", "2026-01-06", 30, answer)
+        pat = va.patience_table(iv).iloc[0]
+        stats = fc.contact_stats(src).iloc[0]
+        # the KPIs read wait_s_total as the answered contacts' wait: ASA = (160 + 270) / (8 + 9)
+        from reportlib.metrics.contacts import kpis_for_source
+
+        k = kpis_for_source(src, grain=None, by=["channel"], sl_threshold_s=30.0)
+        assert k["asa_s"].iloc[0] == pytest.approx(430 / 17)
+        if name == "without":
+            assert np.isnan(pat["patience_s"]) and np.isnan(stats["patience_s"])
+        else:
+            # (160 + 270 + 90 + 150) s of waiting over 5 abandons
+            assert pat["patience_s"] == pytest.approx(670 / 5)
+            assert stats["patience_s"] == pytest.approx(670 / 5)
+    # a table where only some rows carry the abandoners' wait is not measured either
+    part = tmp_path / "part"
+    part.mkdir()
+    (part / "intervals.csv").write_text(rows.format(extra=",abandon_wait_s_total", a=",90", b=","))
+    for f in ("agents.csv", "clients.csv"):
+        (part / f).write_text((tmp_path / "with" / f).read_text())
+    assert np.isnan(fc.contact_stats(open_source(str(part))).iloc[0]["patience_s"])

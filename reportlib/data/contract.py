@@ -147,8 +147,20 @@ TABLES: dict[str, Table] = {
             C("abandoned", "float", min=0),
             C("answered_within_threshold", "float", min=0),
             C("threshold_s", "float", min=0),
-            C("wait_s_total", "float", min=0),
+            C(
+                "wait_s_total",
+                "float",
+                min=0,
+                description="seconds answered contacts queued before answer, summed (ASA = wait_s_total / handled)",
+            ),
             C("handle_s_total", "float", min=0),
+            C(
+                "abandon_wait_s_total",
+                "float",
+                min=0,
+                description="seconds abandoning callers queued before hanging up, summed: with wait_s_total, "
+                "caller patience for Erlang A",
+            ),
         ),
         required=False,
         unique_together=("interval_start", "channel", "queue", "client_id"),

@@ -128,6 +128,19 @@ def with_optional(t: ir.Table, table: str) -> ir.Table:
     return t.mutate(**missing) if missing else t
 
 
+def caller_wait_total(t: ir.Table) -> ir.FloatingScalar:
+    """Seconds every caller of an intervals table waited, answered and abandoned, summed over the rows
+    aggregated: wait_s_total (answered contacts' wait, the ASA numerator) + abandon_wait_s_total.
+
+    This is the exposure of the patience estimate (planning.staffing.estimate_patience). Null unless
+    every row has both columns: from the answered contacts' wait alone patience would come out too short
+    (abandoners' waiting left out) and Erlang A would expect more abandons than the callers make. `t`
+    has the intervals contract's columns (a source's intervals table has them all, null where absent).
+    """
+    both = t.wait_s_total + t.abandon_wait_s_total
+    return ibis.ifelse(both.count() == t.count(), both.sum(), ibis.null().cast("float64"))
+
+
 def check_grain(grain: str | None) -> None:
     """Raise UsageError unless grain is one of GRAINS or None."""
     if grain is not None and grain not in GRAINS:

@@ -383,11 +383,15 @@ def volume_from_source(
 def contact_stats(
     source: Any, short_abandon_s: float = 5.0, queue: str | None = None, since: Any | None = None
 ) -> pd.DataFrame:
-    """Per channel and queue: handled, aht_s (s), abandoned, wait_s_total (s), patience_s (s), from the engine.
+    """Per channel and queue: handled, aht_s (s), abandoned, wait_s_total (s, every caller's wait: answered
+    and abandoned), patience_s (s), from the engine.
 
-    Patience is the exponential estimate (total wait of all callers / abandons, reportlib.planning.staffing).
+    Patience is the exponential estimate (total wait of all callers / abandons, reportlib.planning.staffing);
+    from an intervals table it needs abandon_wait_s_total as well as wait_s_total (metrics.contacts.
+    caller_wait_total), else it is NaN (not measured: staffing then assumes nobody abandons, Erlang C).
     `since` limits to contacts from that date on (recent handle times).
     """
+    from reportlib.metrics.contacts import caller_wait_total
     from reportlib.planning.staffing import estimate_patience
 
     table, kind = table_kind(source)
@@ -419,7 +423,7 @@ def contact_stats(
                 handled=t.handled.sum(),
                 handle_s_total=t.handle_s_total.sum(),
                 abandoned=t.abandoned.sum(),
-                wait_s_total=t.wait_s_total.sum(),
+                wait_s_total=caller_wait_total(t),
             )
             .to_pandas()
         )

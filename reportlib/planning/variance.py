@@ -48,6 +48,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.settings import MetricSettings
+from reportlib.metrics.contacts import caller_wait_total
 from reportlib.planning.staffing import erlang_a_service_level, estimate_patience, service_targets
 
 KEYS = ["channel", "queue"]
@@ -461,13 +462,30 @@ def service_thresholds(params: Mapping[str, Any]) -> dict[str, float]:
     return {ch: targets[ch]["answer_s"] for ch in LIVE_CHANNELS}
 
 
+def patience_table(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Per channel and queue: abandoned, wait_s_total (s, every caller's wait) and patience_s (s), the
+    exponential estimate of staffing.estimate_patience over the rows of `intervals` (actual_intervals).
+    NaN where the waiting was not measured (wait_s_total NaN in every row of the queue)."""
+    pat = intervals.groupby(KEYS, as_index=False)[["abandoned", "wait_s_total"]].sum(min_count=1)
+    pat["abandoned"] = pat["abandoned"].fillna(0.0)
+    pat["patience_s"] = (
+        np.asarray(
+            estimate_patience(pat["abandoned"].to_numpy(float), pat["wait_s_total"].to_numpy(float)), dtype=float
+        )
+        if len(pat)
+        else np.array([], dtype=float)
+    )
+    return pat
+
+
 def actual_intervals(
     source: Any, start: Any, end: Any, minutes: int, answer_s: Mapping[str, float], short_abandon_s: float = 5.0
 ) -> pd.DataFrame:
     """Per live channel, queue and local interval of `minutes` in [start, end): offered, handled,
     handle_s_total (s), answered_within (contacts answered within the channel's answer_s), abandoned,
-    wait_s_total (s; every caller's wait), counted in the engine from contacts (short abandons are not
-    offered) or from the intervals table (its threshold_s must equal answer_s)."""
+    wait_s_total (s; every caller's wait, answered and abandoned), counted in the engine from contacts
+    (short abandons are not offered) or from the intervals table (its threshold_s must equal answer_s;
+    wait_s_total NaN unless it has abandon_wait_s_total too: metrics.contacts.caller_wait_total)."""
     lo, hi = pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime()
     if source.has("contacts"):
         t = source.table("contacts")
@@ -497,11 +515,14 @@ def actual_intervals(
                 f"intervals of {', '.join(map(str, sizes))} minutes cannot be summed into the "
                 f"plan's {minutes}-minute intervals"
             )
+        busy = t.filter(t.offered > 0)
         thr_ok = (
-            t.filter(t.offered > 0)
-            .aggregate(
-                n=t.count(),
-                bad=((t.channel == "phone").ifelse(float(answer_s["phone"]), float(answer_s["chat"])) != t.threshold_s)
+            busy.aggregate(
+                n=busy.count(),
+                bad=(
+                    (busy.channel == "phone").ifelse(float(answer_s["phone"]), float(answer_s["chat"]))
+                    != busy.threshold_s
+                )
                 .fill_null(True)
                 .sum(),
             )
@@ -522,7 +543,7 @@ def actual_intervals(
                 handle_s_total=t.handle_s_total.sum(),
                 answered_within=t.answered_within_threshold.sum(),
                 abandoned=t.abandoned.sum(),
-                wait_s_total=t.wait_s_total.sum(),
+                wait_s_total=caller_wait_total(t),
             )
             .to_pandas()
         )
@@ -652,14 +673,7 @@ def variance_for_source(
         hist = actual_intervals(source, start - pd.Timedelta(weeks=13), start, minutes, answer, short)
         aht = hist.groupby(["channel", "queue"], as_index=False)[["handled", "handle_s_total"]].sum()
         aht["aht_s"] = aht["handle_s_total"] / aht["handled"].where(aht["handled"] > 0)
-        pat = hist.groupby(["channel", "queue"], as_index=False)[["abandoned", "wait_s_total"]].sum()
-        pat["patience_s"] = (
-            np.asarray(
-                estimate_patience(pat["abandoned"].to_numpy(float), pat["wait_s_total"].to_numpy(float)), dtype=float
-            )
-            if len(pat)
-            else np.array([])
-        )
+        pat = patience_table(hist)
         try:
             plan, plan_source = plan_from_vintage(
                 vint,
@@ -696,16 +710,18 @@ def variance_for_source(
         "handle_s_total",
         "answered_within",
         "abandoned",
-        "wait_s_total",
     ):
         frame[c] = frame[c].astype(float).fillna(0.0)
+    frame["wait_s_total"] = frame["wait_s_total"].astype(float)  # NaN: not measured (see patience_table)
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["aht_s"] = np.where(frame["handled"] > 0, frame["handle_s_total"] / frame["handled"], np.nan)
     frame["answer_s"] = frame["channel"].map(answer).astype(float)
-    pat = frame.groupby(KEYS, as_index=False)[["abandoned", "wait_s_total"]].sum()
-    pat["patience_s"] = np.asarray(
-        estimate_patience(pat["abandoned"].to_numpy(float), pat["wait_s_total"].to_numpy(float)), dtype=float
-    )
+    pat = patience_table(frame)
+    if pat["patience_s"].isna().any():
+        notes.append(
+            "caller patience not measured (the intervals table has no abandon_wait_s_total): "
+            "service level modelled without abandonment (Erlang C)"
+        )
     frame = frame.merge(pat[KEYS + ["patience_s"]], on=KEYS, how="left")
     staffing_measured = source.has("interval_staffing")
     if staffing_measured:
