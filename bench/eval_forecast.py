@@ -68,6 +68,8 @@ def lead_methods(methods: str) -> str:
     counts: dict[str, int] = {}
     for part in methods.split(", "):
         name, _, n = part.rpartition(" x")
+        if name.startswith("shrink:"):  # shrink:weight:baseline:mean:a+b+c -> a
+            name = name.split(":", 3)[3]
         lead = name[5:].split("+")[0] if name.startswith("mean:") else name
         counts[lead] = counts.get(lead, 0) + int(n)
     return ", ".join(f"{k} x{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))

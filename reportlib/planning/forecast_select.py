@@ -129,6 +129,10 @@ class SelectionConfig:
     # a level shift: this many clean days in a row outside the reference's 80% interval, on one side (a business
     # week; 3 was tried first and fired on a 3-day blip of the bank: see docs/forecasting.md); 0: no detection
     shift_run: int = 5
+    # shrink the chosen average toward the best simple baseline by the evidence of its inner gain over it
+    # (shrinkage_weight: positive-part James-Stein on the per-origin gains); tried and not adopted, off by
+    # default: see docs/forecasting.md ("Third round")
+    shrink: bool = False
 
 
 def conformal_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
@@ -140,6 +144,33 @@ def conformal_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
     lo = s[max(0, int(math.floor(a * (n + 1))) - 1)]
     hi = s[min(n - 1, int(math.ceil((1 - a) * (n + 1))) - 1)]
     return min(float(lo), 0.0), max(float(hi), 0.0)
+
+
+def shrinkage_weight(actual: np.ndarray, base: np.ndarray, chosen: np.ndarray, blocks: np.ndarray) -> float:
+    """Weight 0..1 of the chosen forecast against the best simple baseline, from the evidence that it is better.
+
+    Per inner origin (`blocks` labels each error's origin) d = (sum |actual - base| - sum |actual - chosen|) /
+    sum actual, the origin's WAPE gain; t = mean(d) / (sd(d) / sqrt(n)) over the n origins; the weight is the
+    positive-part James-Stein factor max(0, 1 - 1 / t^2) (0 when t <= 1). A gain that is large against its own
+    spread keeps the chosen forecast (t = 3: weight 0.89), one that is noise (|t| <= 1) gives the baseline.
+    No tuned constant: the only scale is the gain's own standard error.
+    """
+    ids, inv = np.unique(blocks, return_inverse=True)
+    if len(ids) < 2:
+        return 0.0
+    gain = np.bincount(inv, np.abs(actual - base) - np.abs(actual - chosen), len(ids))
+    total = np.bincount(inv, actual, len(ids))
+    d = gain[total > 0] / total[total > 0]
+    if len(d) < 2:
+        return 0.0
+    sd = float(np.std(d, ddof=1))
+    mean = float(np.mean(d))
+    if mean <= 0:
+        return 0.0
+    if sd <= 0:
+        return 1.0
+    t = mean / (sd / math.sqrt(len(d)))
+    return float(max(0.0, 1.0 - 1.0 / t**2))
 
 
 def _damped_holt_path(z: np.ndarray, alpha: float, beta: float, phi: float, k: int) -> np.ndarray:
@@ -216,6 +247,7 @@ class SeriesSelector:
         self._closed: dict[int, np.ndarray] = {}
         self._reg: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
         self._sw: dict[tuple, np.ndarray] = {}
+        self._inner_plan: dict[int, tuple[list[tuple[int, int, np.ndarray]], np.ndarray, np.ndarray, np.ndarray]] = {}
 
     # --- day classes ------------------------------------------------------------------------------
 
@@ -250,9 +282,16 @@ class SeriesSelector:
         for d in range(7):
             idx = pool[d]
             idx = idx[: np.searchsorted(idx, origin, side="right")][-n:]
-            if len(idx):
+            k = len(idx)
+            if k:
                 v = self.y[idx]
-                vals[d] = v[-1] if how == "last" else (np.median(v) if how == "median" else np.mean(v))
+                if how == "last":
+                    vals[d] = v[-1]
+                elif how == "median":  # np.median's overhead is ~50x the sort of a few values
+                    v = np.sort(v)
+                    vals[d] = v[k // 2] if k % 2 else 0.5 * (v[k // 2 - 1] + v[k // 2])
+                else:
+                    vals[d] = v.sum() / k
         return vals
 
     def _weekday_values(self, name: str, origin: int) -> np.ndarray | None:
@@ -367,6 +406,10 @@ class SeriesSelector:
             out = self._recent_level(origin, since)[self.weekday[fut]]
         elif name == "ets_damped":
             out = self._ets(origin, h)
+        elif name.startswith("shrink:"):
+            _, lam, base, chosen = name.split(":", 3)
+            fb = self.forecast(base, origin, h)
+            out = fb + float(lam) * (self.forecast(chosen, origin, h) - fb)
         elif name.startswith("mean:"):
             out = np.mean([self.forecast(p, origin, h) for p in name[5:].split("+")], axis=0)
         elif name.startswith("combo_"):
@@ -412,19 +455,27 @@ class SeriesSelector:
 
     def _inner_errors_aged(self, name: str, origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """_inner_errors plus each day's age (days before the origin) for recency weights."""
-        acts, fcs, hs, ages = [], [], [], []
-        for o in self.inner_origins(origin):
-            m = min(self.sel.horizon_days, origin - o)
-            t = np.arange(o + 1, o + 1 + m)
-            f = self.forecast(name, o, m)
-            keep = ~self.missing[t]
-            acts.append(self.y[t][keep])
-            fcs.append(f[keep])
-            hs.append((t - o)[keep])
-            ages.append((origin - t)[keep])
-        if not acts:
-            return np.zeros(0), np.zeros(0), np.zeros(0, int), np.zeros(0)
-        return np.concatenate(acts), np.concatenate(fcs), np.concatenate(hs), np.concatenate(ages)
+        plan = self._inner_plan.get(origin)
+        if plan is None:  # the scored days of every inner origin: the same for every candidate
+            steps, hs, ts = [], [], []
+            for o in self.inner_origins(origin):
+                m = min(self.sel.horizon_days, origin - o)
+                t = np.arange(o + 1, o + 1 + m)
+                keep = ~self.missing[t]
+                steps.append((o, m, keep))
+                hs.append((t - o)[keep])
+                ts.append(t[keep])
+            if not steps:
+                plan = (steps, np.zeros(0), np.zeros(0, int), np.zeros(0))
+            else:
+                t_all = np.concatenate(ts)
+                plan = (steps, self.y[t_all], np.concatenate(hs), origin - t_all)
+            self._inner_plan[origin] = plan
+        steps, a, h, ages = plan
+        if not steps:
+            return a, np.zeros(0), h, ages
+        f = np.concatenate([self.forecast(name, o, m)[keep] for o, m, keep in steps])
+        return a, f, h, ages
 
     def level_shift(self, origin: int) -> int | None:
         """The first day (index) of a level shift seen in the last week up to `origin`, or None.
@@ -504,6 +555,7 @@ class SeriesSelector:
         errors: dict[str, tuple] = {}
         hl = self.sel.recency_half_life_days
         weights: dict[str, np.ndarray] = {}
+        blocks = np.zeros(0, int)
         for name in candidates:
             a, f, h, age = self._inner_errors_aged(name, origin)
             if not len(a) or np.isnan(f).any() or a.sum() <= 0:
@@ -512,6 +564,7 @@ class SeriesSelector:
             scores[name] = float((w * np.abs(a - f)).sum() / (w * a).sum())
             errors[name] = (a, f, h)
             weights[name] = w
+            blocks = age + h  # days from each error's inner origin to `origin`: one id per inner origin
         if not scores:
             raise ReportlibError("no forecast method could be scored on this history")
         best = min(scores.values())
@@ -532,8 +585,21 @@ class SeriesSelector:
                 bb = min(base, key=lambda b: (scores[b], BASELINES.index(b)))
                 if method not in BASELINES and scores[bb] <= scores[method] * (1 + self.sel.tie) + 1e-12:
                     method = bb
+                elif method not in BASELINES and self.sel.shrink:
+                    lam = shrinkage_weight(errors[bb][0], errors[bb][1], errors[method][1], blocks)
+                    a, fb, h = errors[bb]
+                    blended = f"shrink:{lam:.3f}:{bb}:{method}"
+                    fm = errors[method][1]
+                    errors[blended] = (a, fb + float(f"{lam:.3f}") * (fm - fb), h)
+                    scores[blended] = float(np.abs(a - errors[blended][1]).sum() / a.sum())
+                    method = blended
         a_err, f_err, h_err = errors[method]
         q = self._band_quantiles(a_err, f_err, h_err, level)
+        if method.startswith("shrink:"):
+            # the weight was fitted on these same inner errors, so the blend's own errors are optimistic: the
+            # interval is the envelope of the blend's and the unshrunk average's
+            q2 = self._band_quantiles(*errors[method.split(":", 3)[3]], level)
+            q = np.column_stack([np.minimum(q[:, 0], q2[:, 0]), np.maximum(q[:, 1], q2[:, 1])])
         choice = Choice(method, scores, len(inner), history, q)
         self._choices[origin] = choice
         return choice
@@ -961,6 +1027,12 @@ def evidence_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 def method_label(method: str) -> str:
     """A method's plain-language description ('mean:a+b' is the average of a and b)."""
+    if method.startswith("shrink:"):
+        _, lam, base, chosen = method.split(":", 3)
+        return (
+            f"{METHOD_LABELS.get(base, base)}, moved {float(lam):.0%} of the way to the "
+            f"{method_label(chosen)} (weight by its evidence)"
+        )
     if method.startswith("mean:"):
         return "average of " + "; ".join(METHOD_LABELS.get(p, p) for p in method[5:].split("+"))
     return METHOD_LABELS.get(method, method)
