@@ -288,3 +288,41 @@ def test_the_choice_is_a_simple_baseline_unless_it_beats_them_on_the_inner_origi
             assert off.choose(o).wape_inner[off.choose(o).method] * (1 + m.sel.tie) >= best
         else:
             assert c.wape_inner[c.method] * (1 + m.sel.tie) < best
+
+
+def test_shrinkage_weight_by_hand():
+    """Per-origin WAPE gains 0.1, 0.2, 0.3 of the chosen forecast over the baseline (each origin: one day,
+    actual 10): t = 0.2 / (0.1 / sqrt 3) = 3.46, weight 1 - 1/t^2 = 11/12; gains that are noise around 0
+    (|t| <= 1) or negative give the baseline (0); identical gains give the chosen forecast (1)."""
+    a = np.full(3, 10.0)
+    base = np.full(3, 5.0)
+    blocks = np.array([7, 14, 21])
+    chosen = base + np.array([1.0, 2.0, 3.0])  # |a - base| - |a - chosen| = 1, 2, 3 -> gains 0.1, 0.2, 0.3
+    assert fs.shrinkage_weight(a, base, chosen, blocks) == pytest.approx(11 / 12)
+    noise = base + np.array([1.0, -1.0, 0.5])  # gains 0.1, -0.1, -0.05: mean <= 0
+    assert fs.shrinkage_weight(a, base, noise, blocks) == 0.0
+    small = base + np.array([2.0, -1.5, 0.2])  # gains 0.2, -0.15, 0.02: t = 0.2
+    assert fs.shrinkage_weight(a, base, small, blocks) == 0.0
+    assert fs.shrinkage_weight(a, base, base + 1.0, blocks) == 1.0
+    assert fs.shrinkage_weight(a[:1], base[:1], chosen[:1], blocks[:1]) == 0.0  # one origin: no evidence
+
+
+def test_shrunk_choice_is_the_baseline_moved_by_the_weight():
+    """With shrink on, a non-baseline choice is 'shrink:w:baseline:average' and its forecast is exactly
+    baseline + w (average - baseline), w in [0, 1]; its interval contains the forecast."""
+    daily, _ = _weekday_series("2025-01-06", "2025-10-31", 250.0, 13, shift_at="2025-06-02", shift=1.15)
+    s = fc.daily_series(daily)[0][2]
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28, sel=fs.SelectionConfig(shrink=True))
+    seen = 0
+    for o in range(len(s) - 91, len(s), 7):
+        c = m.choose(o)
+        if not c.method.startswith("shrink:"):
+            continue
+        seen += 1
+        _, w, base, chosen = c.method.split(":", 3)
+        assert 0.0 <= float(w) <= 1.0 and base in fs.BASELINES and chosen.startswith("mean:")
+        fb, fm = m.forecast(base, o, 28), m.forecast(chosen, o, 28)
+        np.testing.assert_allclose(m.forecast(c.method, o, 28), fb + float(w) * (fm - fb))
+        f, lo, hi = m.bounds(o, 28, c)
+        assert (lo <= f).all() and (f <= hi).all()
+    assert seen > 0

@@ -193,7 +193,13 @@ def forecast_report(
         "first_monday": first_monday,
     }
     try:
-        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, step_days=backtest_step_days)
+        # outer origins counted back from the last one (last day - 28) in steps of backtest_step_days: on the
+        # forecast origin's weekday, so their inner origins are the forecast's own (cached: about half the work)
+        final = last - pd.Timedelta(days=28)
+        first = last - pd.DateOffset(months=backtest_months)
+        n_back = max(-1, (final - first).days // backtest_step_days)
+        origins = [final - pd.Timedelta(days=backtest_step_days * k) for k in range(n_back, -1, -1)]
+        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, origins=origins)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
         out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
         said = {x.split(":")[0] for x in notes}
