@@ -9,8 +9,10 @@ origin chosen from data before it):
 - bank_level_shift: the series as one queue whose volume steps up by 40% (a new client) 8 weeks before the end
 - bank_export_gap: the series with 10 consecutive business days missing from the export in November
 - sample/<channel>/<queue>: every series of the default sample operation (--sample DIR)
+- with --heldout: the held-out series of held_out_variants (made after the rule was fixed; docs/forecasting.md)
 
-Run:  python bench/eval_forecast.py [--sample DIR] [--markdown]
+Run:  python bench/eval_forecast.py [--sample DIR] [--heldout] [--markdown]
+(the bank file: $REPORTLIB_SHARED_DATA/anonbank-1999-6min, default ../shared/data next to the checkout)
 Prints one row per series: WAPE of the chosen forecast, of each baseline, coverage of the 80% interval,
 mean relative width, Winkler score (relative to volume), methods chosen, and PASS/FAIL for each bar.
 """
