@@ -60,7 +60,7 @@ class Calendar:
         if not self.country:
             return pd.DataFrame({"date": pd.to_datetime([]), "name": [], "category": [], "closed": []})
         years = list(range(pd.Timestamp(start).year, pd.Timestamp(end).year + 1))
-        rows = []
+        rows: list[tuple[pd.Timestamp, str, str]] = []
         for cat in self.categories:
             key = (self.country, self.subdiv, tuple(years), self.observed, cat)
             if key not in _HOLIDAY_CACHE:  # the holidays package computes each year afresh (~60 ms a call)

@@ -595,11 +595,6 @@ class SeriesSelector:
                     method = blended
         a_err, f_err, h_err = errors[method]
         q = self._band_quantiles(a_err, f_err, h_err, level)
-        if method.startswith("shrink:"):
-            # the weight was fitted on these same inner errors, so the blend's own errors are optimistic: the
-            # interval is the envelope of the blend's and the unshrunk average's
-            q2 = self._band_quantiles(*errors[method.split(":", 3)[3]], level)
-            q = np.column_stack([np.minimum(q[:, 0], q2[:, 0]), np.maximum(q[:, 1], q2[:, 1])])
         choice = Choice(method, scores, len(inner), history, q)
         self._choices[origin] = choice
         return choice
