@@ -338,3 +338,30 @@ def test_on_a_stationary_series_the_choice_is_at_or_below_every_baseline_and_cal
         r = fs.nested_backtest(daily, flat, 28, 3).summary.iloc[0]
         assert r["wape"] <= r["wape_best_baseline"], (seed, r["wape"], r["wape_best_baseline"])
         assert 0.70 <= r["coverage"] <= 0.90, (seed, r["coverage"])
+
+
+def test_kept_ets_parameters_give_the_same_forecast_without_estimating_again(tmp_path, monkeypatch):
+    """A store filled by one run (ETS parameters by the content of the series) serves the next: the same
+    forecast and choice with statsmodels' estimator unavailable; through the report's JSON file too, and a
+    malformed file is an empty store."""
+    from reportlib.planning import forecast_report as fr
+
+    daily, _ = _weekday_series("2025-01-06", "2025-10-31", 250.0, 21)
+    store: dict = {}
+    f1, s1, _ = fs.forecast_selected(daily, US, 28, ets_store=store)
+    assert store and all(len(v) == 3 for v in store.values())
+    fr.save_ets_store(tmp_path, store)
+    kept = fr.load_ets_store(tmp_path)
+    assert kept == store
+
+    def no_estimation(*args, **kwargs):
+        raise AssertionError("ETS parameters estimated again")
+
+    monkeypatch.setattr(fs, "Holt", no_estimation)
+    f2, s2, _ = fs.forecast_selected(daily, US, 28, ets_store=kept)
+    pd.testing.assert_frame_equal(f1, f2)
+    pd.testing.assert_frame_equal(s1, s2)
+    with pytest.raises(AssertionError, match="estimated again"):
+        fs.forecast_selected(daily, US, 28, ets_store={})  # the estimate is really needed without the store
+    (tmp_path / fr.ETS_STORE_FILE).write_text("{not json", encoding="utf-8")
+    assert fr.load_ets_store(tmp_path) == {}

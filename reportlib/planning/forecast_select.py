@@ -22,9 +22,10 @@ same-weekday averages skip.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,6 +174,17 @@ def shrinkage_weight(actual: np.ndarray, base: np.ndarray, chosen: np.ndarray, b
     return float(max(0.0, 1.0 - 1.0 / t**2))
 
 
+def ets_params_key(z: np.ndarray) -> str:
+    """The key of the ETS parameters estimated on the series `z` (weekday-adjusted log volume at a refit
+    anchor): a hash of its values and of the estimator (statsmodels version, damped Holt, heuristic start).
+    Same key, same data, same estimate: the parameters can be kept between runs."""
+    import statsmodels
+
+    h = hashlib.sha256(np.ascontiguousarray(z, dtype=np.float64).tobytes())
+    h.update(f"holt-damped-heuristic|{statsmodels.__version__}".encode())
+    return h.hexdigest()[:32]
+
+
 def _damped_holt_path(z: np.ndarray, alpha: float, beta: float, phi: float, k: int) -> np.ndarray:
     """The next k values of additive damped-trend exponential smoothing (Hyndman's form, the parameters of
     statsmodels' Holt): l = a z + (1 - a)(l + phi b), b = beta (l - l_prev) + (1 - beta) phi b, forecast
@@ -215,9 +227,13 @@ class SeriesSelector:
         channel: str | None = None,
         queue: str | None = None,
         missing: np.ndarray | None = None,
+        ets_store: MutableMapping[str, Any] | None = None,
     ):
         self.config = config or ForecastConfig()
         self.sel = sel or SelectionConfig()
+        # ETS parameters by the content of the series they were estimated on (ets_params_key): a caller may
+        # keep them between runs (the report does), the estimate being a function of that content alone
+        self.ets_store = ets_store
         y = np.asarray(y, dtype=float)
         self.n = len(y)
         self.missing = np.isnan(y) | (np.zeros(self.n, bool) if missing is None else np.asarray(missing, bool))
@@ -364,14 +380,26 @@ class SeriesSelector:
             if prep is None:
                 self._ets_params[anchor] = None
             else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    r = Holt(prep[0], damped_trend=True, initialization_method="heuristic").fit(use_brute=False)
-                self._ets_params[anchor] = (
-                    float(r.params["smoothing_level"]),
-                    float(r.params["smoothing_trend"]),
-                    float(r.params["damping_trend"]),
-                )
+                key = ets_params_key(prep[0])
+                stored = self.ets_store.get(key) if self.ets_store is not None else None
+                if (
+                    isinstance(stored, (list, tuple))
+                    and len(stored) == 3
+                    and all(isinstance(v, float) and math.isfinite(v) for v in stored)
+                ):
+                    self._ets_params[anchor] = (stored[0], stored[1], stored[2])
+                else:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        r = Holt(prep[0], damped_trend=True, initialization_method="heuristic").fit(use_brute=False)
+                    est = (
+                        float(r.params["smoothing_level"]),
+                        float(r.params["smoothing_trend"]),
+                        float(r.params["damping_trend"]),
+                    )
+                    self._ets_params[anchor] = est
+                    if self.ets_store is not None:
+                        self.ets_store[key] = list(est)
         params = self._ets_params[anchor]
         prep = prepared(origin)
         if params is None or prep is None:
@@ -699,9 +727,19 @@ def _selector(
     config: ForecastConfig,
     sel: SelectionConfig,
     gaps: pd.DatetimeIndex,
+    ets_store: MutableMapping[str, Any] | None = None,
 ) -> SeriesSelector:
     return SeriesSelector(
-        s.index, s.to_numpy(), calendar, horizon, config, sel, ch, q, missing=np.asarray(s.index.isin(gaps))
+        s.index,
+        s.to_numpy(),
+        calendar,
+        horizon,
+        config,
+        sel,
+        ch,
+        q,
+        missing=np.asarray(s.index.isin(gaps)),
+        ets_store=ets_store,
     )
 
 
@@ -714,6 +752,7 @@ def forecast_selected(
     queue: str | None = None,
     sel: SelectionConfig | None = None,
     shared: dict[tuple[str, str], SeriesSelector] | None = None,
+    ets_store: MutableMapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(forecast, selection, notes): the daily forecast of each series by its chosen method.
 
@@ -722,7 +761,8 @@ def forecast_selected(
     method's inner WAPE), wape_inner_<baseline> for each simple baseline, missing_days, note.
     notes: sentences for the report (missing export days, fallbacks).
     `shared` (a dict, filled here) keeps each series' SeriesSelector so that nested_backtest on the same
-    daily frame reuses its cached candidate forecasts.
+    daily frame reuses its cached candidate forecasts. `ets_store` (a dict, read and filled here): ETS
+    parameters by ets_params_key, kept by the caller between runs (same results, fewer estimations).
     """
     config = config or ForecastConfig()
     sel = sel or SelectionConfig()
@@ -748,7 +788,7 @@ def forecast_selected(
         if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
             notes.append(f"{ch}/{q}: {len(s)} days of history, not forecast (a week is the least)")
             continue
-        m = _selector(ch, q, s, calendar, max(horizon_days, sel.horizon_days), config, sel, gap_dates)
+        m = _selector(ch, q, s, calendar, max(horizon_days, sel.horizon_days), config, sel, gap_dates, ets_store)
         if shared is not None:
             shared[(ch, q)] = m
         o = len(s) - 1
@@ -1046,6 +1086,8 @@ __all__ = [
     "SelectionConfig",
     "SeriesSelector",
     "Choice",
+    "ets_params_key",
+    "shrinkage_weight",
     "export_gaps",
     "gap_runs",
     "forecast_selected",
