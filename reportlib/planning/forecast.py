@@ -60,20 +60,24 @@ class Calendar:
         if not self.country:
             return pd.DataFrame({"date": pd.to_datetime([]), "name": [], "category": [], "closed": []})
         years = list(range(pd.Timestamp(start).year, pd.Timestamp(end).year + 1))
-        rows = []
+        rows: list[tuple[pd.Timestamp, str, str]] = []
         for cat in self.categories:
-            try:
-                found = holidays_lib.country_holidays(
-                    self.country, subdiv=self.subdiv, years=years, observed=self.observed, categories=(cat,)
-                )
-            except (NotImplementedError, KeyError, ValueError) as exc:
-                raise UsageError(
-                    f"calendar: no holidays for country {self.country!r}, subdiv {self.subdiv!r}, "
-                    f"category {cat!r} in the holidays package ({exc}); fix holidays: in "
-                    "parameters/calendar.yaml"
-                ) from None
-            for day, name in found.items():
-                rows.append((pd.Timestamp(day), str(name), cat))
+            key = (self.country, self.subdiv, tuple(years), self.observed, cat)
+            if key not in _HOLIDAY_CACHE:  # the holidays package computes each year afresh (~60 ms a call)
+                try:
+                    found = holidays_lib.country_holidays(
+                        self.country, subdiv=self.subdiv, years=years, observed=self.observed, categories=(cat,)
+                    )
+                except (NotImplementedError, KeyError, ValueError) as exc:
+                    raise UsageError(
+                        f"calendar: no holidays for country {self.country!r}, subdiv {self.subdiv!r}, "
+                        f"category {cat!r} in the holidays package ({exc}); fix holidays: in "
+                        "parameters/calendar.yaml"
+                    ) from None
+                if len(_HOLIDAY_CACHE) > 64:
+                    _HOLIDAY_CACHE.clear()
+                _HOLIDAY_CACHE[key] = [(pd.Timestamp(day), str(name)) for day, name in found.items()]
+            rows.extend((day, name, cat) for day, name in _HOLIDAY_CACHE[key])
         frame = pd.DataFrame(rows, columns=["date", "name", "category"])
         frame = frame[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))]
         # a date in several categories keeps the first listed (public before optional)
@@ -82,6 +86,9 @@ class Calendar:
         closed = tuple(c.lower() for c in self.closed)
         frame["closed"] = frame["name"].str.lower().map(lambda n: any(n.startswith(c) for c in closed)).astype(bool)
         return frame
+
+
+_HOLIDAY_CACHE: dict[tuple, list[tuple[pd.Timestamp, str]]] = {}  # (country, subdiv, years, observed, category)
 
 
 def calendar_from_params(params: Mapping[str, Any] | None) -> Calendar:

@@ -8,10 +8,13 @@ result as sliders move. The notebook displays it section by section (`reports.fo
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -114,6 +117,42 @@ def channel_totals(forecast: pd.DataFrame) -> pd.DataFrame:
     return g[FORECAST_COLUMNS]
 
 
+ETS_STORE_FILE = "forecast_ets_params.json"
+ETS_STORE_MAX = 5000  # entries kept (13 series x 2 anchors a year is ~26 new ones a year)
+
+
+def report_cache_dir() -> Path:
+    """Where the report keeps the ETS parameters between runs: the parsed-table cache folder
+    ($REPORTLIB_CACHE or ~/.cache/reportlib), subfolder forecast."""
+    from reportlib.data.load import cache_dir
+
+    return cache_dir() / "forecast"
+
+
+def load_ets_store(folder: str | os.PathLike) -> dict[str, Any]:
+    """The ETS parameters kept between runs (forecast_select.ets_params_key -> [alpha, beta, phi]) from
+    `folder`/forecast_ets_params.json; an unreadable or malformed file is an empty store (estimated again)."""
+    try:
+        data = json.loads((Path(folder) / ETS_STORE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_ets_store(folder: str | os.PathLike, store: Mapping[str, Any]) -> None:
+    """Write the store atomically (a temporary file renamed over the old one), the newest ETS_STORE_MAX
+    entries; a folder that cannot be written is skipped (the parameters are estimated again next time)."""
+    items = list(store.items())[-ETS_STORE_MAX:]
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ets-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(dict(items), f)
+        os.replace(tmp, Path(folder) / ETS_STORE_FILE)
+    except OSError:
+        pass
+
+
 STAFFING_MODELS = ("erlang_c", "erlang_a")
 
 
@@ -138,6 +177,7 @@ def forecast_report(
     end: Any | None = None,
     intraday_backtest: bool = True,
     backtest_step_days: int = 7,
+    ets_cache_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Everything the forecast report shows, from a Source and the parameters (a dict of frames and notes).
 
@@ -154,6 +194,8 @@ def forecast_report(
     forecast_by_channel (channel_totals of the series forecasts),
     hours_per_fte_week. `end` keeps the history before it (a report month's end); intraday_backtest=False
     skips the interval-level backtest (None); backtest_step_days spaces the nested backtest's origins.
+    ets_cache_dir: a folder where the damped-trend smoothing's estimated parameters are kept between runs
+    (by the content of the series they were estimated on: same results; load_ets_store).
     """
     from reportlib.planning.capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
 
@@ -174,7 +216,9 @@ def forecast_report(
     first_monday = last + pd.Timedelta(days=7 - last.dayofweek)
     horizon = max(int(horizon_days or 0), int((first_monday - last).days) + 7 * weeks - 1)
     shared: dict = {}
-    fc, selection, sel_notes = forecast_selected(daily, cal, horizon, config, shared=shared)
+    store = load_ets_store(ets_cache_dir) if ets_cache_dir is not None else None
+    known = len(store) if store is not None else 0
+    fc, selection, sel_notes = forecast_selected(daily, cal, horizon, config, shared=shared, ets_store=store)
     notes += sel_notes
     per_channel = daily.groupby(["date", "channel"], as_index=False)["volume"].sum().assign(queue="All queues")
     per_channel = per_channel[["date", "channel", "queue", "volume"]]
@@ -193,7 +237,13 @@ def forecast_report(
         "first_monday": first_monday,
     }
     try:
-        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, step_days=backtest_step_days)
+        # outer origins counted back from the last one (last day - 28) in steps of backtest_step_days: on the
+        # forecast origin's weekday, so their inner origins are the forecast's own (cached: about half the work)
+        final = last - pd.Timedelta(days=28)
+        first = last - pd.DateOffset(months=backtest_months)
+        n_back = max(-1, (final - first).days // backtest_step_days)
+        origins = [final - pd.Timedelta(days=backtest_step_days * k) for k in range(n_back, -1, -1)]
+        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, origins=origins)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
         out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
         said = {x.split(":")[0] for x in notes}
@@ -275,6 +325,8 @@ def forecast_report(
         out["hazard"] = hazard
     else:
         notes.append("no agents table: the capacity plan needs the roster")
+    if store is not None and ets_cache_dir is not None and len(store) != known:
+        save_ets_store(ets_cache_dir, store)
     if vintage_dir is not None:
         out["vintages"] = compare_vintages(vintage_dir, daily)
         archive_vintage(fc, vintage_dir, last)
