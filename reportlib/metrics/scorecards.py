@@ -156,6 +156,24 @@ def monthly_agent_figures(
     return frame
 
 
+def active_agent_ids(
+    contacts: ir.Table | pd.DataFrame,
+    month: str,
+    *,
+    activity: pd.DataFrame | None = None,
+    qa: pd.DataFrame | None = None,
+    short_abandon_s: float = 5,
+) -> list[str]:
+    """The agent ids active in `month` as the scorecard counts them (handled a contact, had scheduled time
+    or had a QA evaluation), sorted; the roster is not consulted."""
+    start, end = month_bounds(month)
+    figs = monthly_agent_figures(
+        contacts, start=start, end=end, activity=activity, qa=qa, short_abandon_s=short_abandon_s
+    )
+    active = figs[(figs["handled"] > 0) | (figs["scheduled_s"].fillna(0) > 0) | (figs["qa_n"] > 0)]
+    return sorted(set(active["agent_id"].astype(str)))
+
+
 def _values(sums: pd.DataFrame) -> pd.DataFrame:
     """Scorecard metrics from summed figures."""
     out = pd.DataFrame(index=sums.index)

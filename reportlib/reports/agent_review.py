@@ -1,6 +1,6 @@
 """Agent 1:1 reviews: one agent's month for the agent and their supervisor, and nobody else's data.
 
-What a review holds (docs/definitions.md, "Agent 1:1 reviews"):
+What a review holds (docs/definitions.md#agent-11-reviews):
 
 * the agent's scorecard for the month (`metrics.scorecards.agent_scorecards`) against their goals
   (parameters/goals.yaml), with the previous three months;
@@ -95,19 +95,17 @@ def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> 
     """The agents active in `month` (as in the scorecard: handled a contact, were scheduled, or were
     evaluated) who are on the roster, sorted by agent_id."""
     source.require("contacts", "agents")
-    start, end = month_bounds(month)
-    figs = scorecards.monthly_agent_figures(
-        source.table("contacts"),
-        start=start,
-        end=end,
-        activity=source.frame("agent_activity") if source.has("agent_activity") else None,
-        qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
-        short_abandon_s=float(params.get("short_abandon_s", 5)),
+    ids = set(
+        scorecards.active_agent_ids(
+            source.table("contacts"),
+            month,
+            activity=source.frame("agent_activity") if source.has("agent_activity") else None,
+            qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
+            short_abandon_s=float(params.get("short_abandon_s", 5)),
+        )
     )
-    active = figs[(figs["handled"] > 0) | (figs["scheduled_s"].fillna(0) > 0) | (figs["qa_n"] > 0)]
     roster = source.frame("agents").drop_duplicates("agent_id")
     roster["agent_id"] = roster["agent_id"].astype(str)
-    ids = set(active["agent_id"].astype(str))
     out = []
     for row in roster[roster["agent_id"].isin(ids)].sort_values("agent_id").itertuples(index=False):
         sup = _text(getattr(row, "supervisor", None))
@@ -612,14 +610,6 @@ def show_rank(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
         views.paragraph(
             f"No band is shown: the team has fewer than {min_others} other agents this month, or no scorecard."
         )
-
-
-def for_lab(source: DataSource, month: str, params: Mapping[str, Any]) -> str:
-    """The first active agent's id (JupyterLab opens the notebook without an agent); UsageError if none."""
-    subjects = active_agents(source, month, params)
-    if not subjects:
-        raise UsageError(f"no agent was active in {month}; pass agent_id")
-    return subjects[0].agent_id
 
 
 __all__ = [

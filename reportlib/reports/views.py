@@ -502,13 +502,23 @@ def start_report(
         if team not in teams:
             raise UsageError(f"team {team!r} is not in the roster; teams are: {', '.join(sorted(teams))}")
     if report == "agent_review":
-        from reportlib.reports import agent_review
-
-        if not source.has("agents"):
-            raise MissingTableError("the agent_review report needs the agents table (roster)")
-        if ctx.agent_id is None:  # opened by hand in JupyterLab: the first active agent (runs always pass one)
-            ctx.agent_id = agent_review.for_lab(source, str(period), params)
+        if not source.has("agents") or not source.has("contacts"):
+            raise MissingTableError("the agent_review report needs the contacts and agents tables")
         roster = source.frame("agents")
+        if ctx.agent_id is None:  # opened by hand in JupyterLab: the first active agent (runs always pass one)
+            from reportlib.metrics.scorecards import active_agent_ids
+
+            active = active_agent_ids(
+                source.table("contacts"),
+                str(period),
+                activity=source.frame("agent_activity") if source.has("agent_activity") else None,
+                qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
+                short_abandon_s=float(params.get("short_abandon_s", 5)),
+            )
+            active = [a for a in active if a in set(roster["agent_id"].astype(str))]
+            if not active:
+                raise UsageError(f"no agent was active in {period}; pass agent_id")
+            ctx.agent_id = active[0]
         if ctx.agent_id not in set(roster["agent_id"].astype(str)):
             raise UsageError(f"agent_id {ctx.agent_id!r} is not in the roster (agents table)")
         others = roster[roster["agent_id"].astype(str) != ctx.agent_id]
