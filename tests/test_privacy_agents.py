@@ -260,3 +260,30 @@ def test_notebook_runs_by_papermill_for_one_agent(world):
     assert "Coaching points" in text and "Quality evaluations" in text and "[another agent]" in text
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
+
+
+@pytest.mark.browser
+def test_pages_draw_and_markup_stays_inert_in_the_browser(world):
+    import os
+
+    from _chromium import Chromium, find_chromium
+
+    exe = find_chromium()
+    if exe is None:
+        if os.environ.get("CI") or os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not installed")
+        pytest.skip("chromium is not installed")
+    month_dir = world["out"] / MONTH
+    with Chromium(exe) as b:
+        for aid, entry in _pages(world).items():
+            page = b.open((month_dir / entry["html"]).resolve().as_uri(), timeout=60)
+            try:
+                page.wait_for("document.querySelectorAll('.rl-plot:not([data-rl-drawn])').length === 0", 60)
+                assert page.eval("document.querySelectorAll('.rl-plot').length") >= 3, aid
+                assert page.eval("typeof window.__pwned") == "undefined", aid
+                assert page.eval("document.querySelectorAll('main script:not([type])').length") == 0, aid
+                bold = "Array.from(document.querySelectorAll('b')).filter(e => e.textContent.includes('well done'))"
+                assert page.eval(bold + ".length") == 0, aid  # a comment's <b> is text, not markup
+                assert page.console_errors() == [], aid
+            finally:
+                page.close()
