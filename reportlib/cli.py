@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None)
     s.add_argument("--reports", type=_csv_list, default=None)
     s.add_argument("--clients", default=None, help="all or ID[,ID]")
+    s.add_argument("--agents", default=None, help="agent 1:1 reviews: all, ID[,ID] or none (default: schedule.agents)")
     s.add_argument("--params", default=None)
     s.add_argument("--out", default=None)
     s.add_argument("--workers", type=int, default=None)
@@ -390,6 +391,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         data=args.data,
         reports=args.reports,
         clients=args.clients,
+        agents=args.agents,
         out=args.out,
         workers=args.workers,
         timeout=args.timeout,

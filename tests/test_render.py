@@ -189,8 +189,17 @@ def test_missing_notebook_is_a_clear_error(tmp_path):
 
 
 def test_notebook_registry():
-    assert registry.ALL_REPORTS == ("team_performance", "sla", "attrition", "forecast", "monthly_pack", "client_review")
+    assert registry.ALL_REPORTS == (
+        "team_performance",
+        "sla",
+        "attrition",
+        "forecast",
+        "monthly_pack",
+        "client_review",
+        "agent_review",
+    )
     assert registry.INTERACTIVE == ("explore",) and registry.CLIENT_REPORT == "client_review"
+    assert registry.AGENT_REPORT == "agent_review" and "agent_review" not in registry.REPORTS
     for name in registry.TITLES:
         path = registry.notebook_path(name)
         nb = nbformat.read(str(path), as_version=4)

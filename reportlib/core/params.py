@@ -164,6 +164,10 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
     "schedule": {
         "reports": ("a list of report names", _str_list),
         "clients": ("'all' or a list of client ids", lambda v: v == "all" or _str_list(v)),
+        "agents": (
+            "'none', 'all' or a list of agent ids",
+            lambda v: v is None or v in ("none", "all") or _str_list(v),
+        ),
         "out": ("a folder path", lambda v: isinstance(v, str)),
         "workers": (
             "a whole number >= 1, or null",
@@ -181,6 +185,11 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
             lambda v: isinstance(v, dict) and all(_str_list(x) or isinstance(x, str) for x in v.values()),
         ),
         "account_team_default": ("a list of address templates", _str_list),
+        "supervisors": (
+            "a mapping of supervisor (as in the roster) to a list of addresses",
+            lambda v: isinstance(v, dict) and all(_str_list(x) or isinstance(x, str) for x in v.values()),
+        ),
+        "supervisor_default": ("a list of address templates", _str_list),
         "cc": ("a list of e-mail addresses", _str_list),
         "reply_to": ("an e-mail address or null", lambda v: v is None or isinstance(v, str)),
         "subjects": (

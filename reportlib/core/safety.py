@@ -131,18 +131,25 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None) -> str:
     return bare
 
 
-def substitute_id(template: str, raw_id: str) -> str:
-    """`template` with `{client_id}` replaced by `raw_id`; AddressError when the id is not a safe id.
+def substitute_id(
+    template: str,
+    raw_id: str,
+    field: str = "client_id",
+    listed: str = "list the client under distribution.account_teams",
+) -> str:
+    """`template` with `{<field>}` (default `{client_id}`) replaced by `raw_id`; AddressError when the id
+    is not a safe id (the message ends with the hint `listed`).
 
     Only safe ids (`is_safe_id`) are substituted: an id decides which mailbox of a configured domain
     receives a report, never the domain or the number of recipients.
     """
-    if "{client_id}" in template and not is_safe_id(raw_id):
+    placeholder = "{" + field + "}"
+    if placeholder in template and not is_safe_id(raw_id):
         raise AddressError(
-            f"client id {raw_id!r} cannot be put into the address {template!r}: only letters, "
-            "digits, '.', '_' and '-' are (list the client under distribution.account_teams)"
+            f"{field.replace('_', ' ')} {raw_id!r} cannot be put into the address {template!r}: only letters, "
+            f"digits, '.', '_' and '-' are ({listed})"
         )
-    return template.replace("{client_id}", raw_id)
+    return template.replace(placeholder, raw_id)
 
 
 # --- spreadsheet cells ----------------------------------------------------------------------------
@@ -246,13 +253,15 @@ def inside(folder: str | os.PathLike, relative: Any) -> Path:
 STAMP = "reportlib-rendered-for"
 
 
-def stamp_page(page: str, report: str, client_id: str | None, month: str) -> str:
-    """The HTML page with a `<meta name="reportlib-rendered-for">` recording report, client id and month."""
+def stamp_page(page: str, report: str, client_id: str | None, month: str, agent_id: str | None = None) -> str:
+    """The HTML page with a `<meta name="reportlib-rendered-for">` recording report, client id and month
+    (and the agent id of an agent review: only the page's own agent, never anyone else)."""
     import json
 
-    content = html.escape(
-        json.dumps({"report": report, "client_id": client_id, "month": month}, ensure_ascii=True), quote=True
-    )
+    record: dict[str, Any] = {"report": report, "client_id": client_id, "month": month}
+    if agent_id is not None:
+        record["agent_id"] = agent_id
+    content = html.escape(json.dumps(record, ensure_ascii=True), quote=True)
     tag = f'<meta name="{STAMP}" content="{content}">'
     m = re.search(r"<head[^>]*>", page[:4096], flags=re.IGNORECASE)
     if m:

@@ -217,6 +217,7 @@ TABLES: dict[str, Table] = {
             C("contact_id", "str"),
             C("score", "float", True, False, min=0, max=100),
             C("critical_error", "bool"),
+            C("comment", "str", description="the evaluator's comment, shown escaped in the agent's 1:1 review"),
         ),
         required=False,
     ),

@@ -513,6 +513,7 @@ class Planned:
     entry: dict
     message: EmailMessage | None = None
     notes: list[str] = field(default_factory=list)
+    agent_id: str | None = None
 
     @property
     def recipients(self) -> list[str]:
@@ -520,7 +521,15 @@ class Planned:
 
     @property
     def who(self) -> str:
+        if self.agent_id is not None:
+            return f"{self.report} for agent {show_id(self.agent_id)}"
         return self.report + (f" for client {show_id(self.client_id)}" if self.client_id else "")
+
+
+def _who(entry: Mapping[str, Any]) -> str:
+    if entry.get("agent_id") is not None:
+        return f"{entry.get('report')} for agent {show_id(entry['agent_id'])}"
+    return str(entry.get("report")) + (f" for client {show_id(entry['client_id'])}" if entry.get("client_id") else "")
 
 
 def show_id(raw: Any) -> str:
@@ -548,6 +557,8 @@ def _subject(dist: Mapping[str, Any], entry: dict, month: str) -> str:
         report=entry["report"],
         client_id=entry.get("client_id") or "",
         client_name=entry.get("client_name") or entry.get("client_id") or "",
+        agent_id=entry.get("agent_id") or "",
+        agent_name=entry.get("agent_name") or entry.get("agent_id") or "",
     )
     text = template.format_map(fields)
     return " ".join("".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text).split())
@@ -577,17 +588,58 @@ def allowed_domains(dist: Mapping[str, Any]) -> list[str] | None:
     return [str(d) for d in value] if value else None
 
 
+class NoSupervisor(ReportlibError):
+    """An agent review has no supervisor address (`supervisor_for`): it is skipped and named."""
+
+
+def supervisor_for(entry: Mapping[str, Any], dist: Mapping[str, Any]) -> tuple[list[str], str]:
+    """The address entries for an agent review's supervisor, and the setting they came from.
+
+    `distribution.supervisors[<the roster's supervisor value>]`, else each `supervisor_default` template with
+    `{supervisor_id}` replaced by the supervisor's id (only a safe id: `safety.substitute_id`). NoSupervisor
+    naming the agent when the roster names no supervisor, the supervisor's id is unknown (no roster row
+    with that id or name, or two rows with that name) or `supervisor_default` is empty.
+    """
+    from reportlib.core.safety import substitute_id
+
+    who = f"agent {show_id(entry.get('agent_id'))}"
+    sup = entry.get("supervisor")
+    if not isinstance(sup, str) or not sup.strip():
+        raise NoSupervisor(f"{who} has no supervisor in the roster (agents.supervisor)")
+    listed = (dist.get("supervisors") or {}).get(sup)
+    if listed is not None:
+        return ([listed] if isinstance(listed, str) else list(listed)), f"distribution.supervisors[{sup!r}]"
+    templates = list(dist.get("supervisor_default") or [])
+    sid = entry.get("supervisor_id")
+    if not templates:
+        raise NoSupervisor(f"{who}: supervisor {sup!r} is not listed under distribution.supervisors")
+    if not isinstance(sid, str) or not sid:
+        raise NoSupervisor(
+            f"{who}: supervisor {sup!r} is not listed under distribution.supervisors and matches no single "
+            "agent_id or name in the roster, so supervisor_default cannot be used"
+        )
+    hint = "list the supervisor under distribution.supervisors"
+    return [substitute_id(str(t), sid, "supervisor_id", hint) for t in templates], "distribution.supervisor_default"
+
+
 def recipients_for(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -> list[str]:
-    """Who gets this report: --to if given, else executives or the client's account team.
+    """Who gets this report: --to if given, else executives, the client's account team, or the agent's
+    supervisor (`supervisor_for`).
 
     Every entry is exactly one address with a domain (in distribution.allowed_domains when that is set);
-    a client id goes into an `account_team_default` template only when it is a safe id. AddressError
-    naming the entry otherwise.
+    a client id goes into an `account_team_default` template (a supervisor id into `supervisor_default`)
+    only when it is a safe id. AddressError naming the entry otherwise; NoSupervisor for an agent review
+    without a supervisor address.
     """
     allowed = allowed_domains(dist)
     if to:
         return _addresses(to, allowed, "--to")
     report, cid = entry["report"], entry.get("client_id")
+    if report == "agent_review":
+        if not entry.get("agent_id"):
+            return []
+        boss, where = supervisor_for(entry, dist)
+        return _addresses(boss, allowed, where)
     if report == "client_review" and cid:
         from reportlib.core.safety import substitute_id
 
@@ -612,11 +664,13 @@ def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tu
     """
     from reportlib.core.safety import file_stem, inside, page_stamp, read_bytes_nofollow
 
-    report, cid = entry.get("report"), entry.get("client_id")
+    report, cid, aid = entry.get("report"), entry.get("client_id"), entry.get("agent_id")
     if not isinstance(report, str) or not (cid is None or isinstance(cid, str)):
         raise ReportlibError("the manifest entry has no usable report name or client id")
+    if not (aid is None or isinstance(aid, str)) or (aid is not None and cid is not None):
+        raise ReportlibError("the manifest entry has no usable agent id")
     try:
-        stem = file_stem(report, cid)
+        stem = file_stem(report, cid if aid is None else aid)
     except ValueError:
         raise ReportlibError(f"the manifest names an unusable report {report!r}") from None
     name = entry.get("html")
@@ -630,7 +684,7 @@ def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tu
             f"cannot read {Path(month_dir) / name} ({exc.strerror or exc}; a link or not a regular file is refused)"
         ) from None
     stamp = page_stamp(page)
-    want = {"report": report, "client_id": cid, "month": month}
+    want = {"report": report, "client_id": cid, "month": month, "agent_id": aid}
     if not stamp or {k: stamp.get(k) for k in want} != want:
         got = (
             "no record of what it was rendered for"
@@ -668,12 +722,13 @@ def read_sent_log(month_dir: Path) -> list[dict]:
     return [r for r in log.get("sent", []) if isinstance(r, dict)]
 
 
-def _already_sent(log: list[dict], report: str, client_id: str | None) -> set[str]:
+def _already_sent(log: list[dict], report: str, client_id: str | None, agent_id: str | None = None) -> set[str]:
     done: set[str] = set()
     for rec in log:
         if (
             rec.get("report") == report
             and rec.get("client_id") == client_id
+            and rec.get("agent_id") == agent_id
             and isinstance(rec.get("recipients"), list)
         ):
             done.update(a.lower() for a in rec["recipients"] if isinstance(a, str))
@@ -704,6 +759,8 @@ def plan_messages(
         wanted = list(reports)
     else:
         wanted = list(dict.fromkeys(list(dist.get("executive_reports") or ["monthly_pack"]) + ["client_review"]))
+        if any(e.get("report") == "agent_review" for e in entries):  # off by default: sent when rendered
+            wanted.append("agent_review")
     problems: list[str] = []
     sent_log = read_sent_log(month_dir)
     planned: list[Planned] = []
@@ -713,7 +770,7 @@ def plan_messages(
             problems.append(f"{report} was not rendered for {Path(month_dir).name}; run `reportlib run` for it first")
             continue
         for entry in found:
-            p_who = report + (f" for client {show_id(entry['client_id'])}" if entry.get("client_id") else "")
+            p_who = _who(entry)
             if entry.get("status") != "ok":
                 problems.append(f"not e-mailing {p_who}: its run failed ({entry.get('error') or 'see index.html'})")
                 continue
@@ -724,7 +781,11 @@ def plan_messages(
                 continue
             try:
                 rcpt = recipients_for(entry, dist, to)
-                cc = [] if to else _addresses(dist.get("cc") or [], allowed_domains(dist), "distribution.cc")
+                private = report == "agent_review"  # an agent's page goes to the supervisor alone: no cc
+                cc = [] if to or private else _addresses(dist.get("cc") or [], allowed_domains(dist), "distribution.cc")
+            except NoSupervisor as exc:
+                print(f"reportlib email: skipping {p_who}: {exc}", file=log)
+                continue
             except AddressError as exc:
                 if to:
                     raise UsageError(str(exc)) from None
@@ -733,7 +794,7 @@ def plan_messages(
             if not rcpt:
                 problems.append(f"no recipients for {p_who}: add them to parameters/distribution.yaml or pass --to")
                 continue
-            done = _already_sent(sent_log, report, entry.get("client_id"))
+            done = _already_sent(sent_log, report, entry.get("client_id"), entry.get("agent_id"))
             if done:
                 left_to = [a for a in rcpt if a.lower() not in done]
                 left_cc = [a for a in cc if a.lower() not in done]
@@ -748,7 +809,14 @@ def plan_messages(
             stem = Path(str(entry["html"])).stem
             planned.append(
                 Planned(
-                    report, entry.get("client_id"), stem, rcpt, cc, _subject(dist, entry, Path(month_dir).name), entry
+                    report,
+                    entry.get("client_id"),
+                    stem,
+                    rcpt,
+                    cc,
+                    _subject(dist, entry, Path(month_dir).name),
+                    entry,
+                    agent_id=entry.get("agent_id"),
                 )
             )
     return planned, problems
@@ -787,6 +855,8 @@ def build_message(
         )
     title = p.entry.get("title") or p.subject
     wanted = [month_label(month)] + ([str(p.entry.get("client_name") or p.client_id)] if p.client_id else [])
+    if p.agent_id is not None:
+        wanted.append(str(p.entry.get("agent_name") or p.agent_id))
     subtitle = " · ".join(w for w in wanted if w not in title)  # only what the title does not say already
     html_body = body_html(
         title=title,
@@ -831,7 +901,12 @@ def build_message(
         msg["Reply-To"] = reply_to
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(idstring=p.stem.replace("_", "-"), domain=domain)
-    tag = p.report + (f"; client_id={show_id(p.client_id)}" if p.client_id else "") + f"; month={month}"
+    tag = (
+        p.report
+        + (f"; client_id={show_id(p.client_id)}" if p.client_id else "")
+        + (f"; agent_id={show_id(p.agent_id)}" if p.agent_id is not None else "")
+        + f"; month={month}"
+    )
     msg["X-Reportlib-Report"] = " ".join(tag.split())  # ids come from data: no line breaks in a header
     msg.set_content(text)
     msg.add_alternative(html_body, subtype="html")
@@ -1082,6 +1157,7 @@ def _email_locked(
                         {
                             "report": p.report,
                             "client_id": p.client_id,
+                            **({"agent_id": p.agent_id} if p.agent_id is not None else {}),
                             "recipients": delivered,
                             "subject": p.subject,
                             "message_id": p.message["Message-ID"],

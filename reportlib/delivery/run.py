@@ -44,7 +44,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.data.source import DataSource
-from reportlib.reports.registry import ALL_REPORTS, CLIENT_REPORT, TITLES
+from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, TITLES
 
 DEFAULT_RENDERER = "reportlib.reports.render:render_html"
 DEFAULT_TIMEOUT_S = 900.0
@@ -67,10 +67,35 @@ class Job:
     parameters: dict
     client_name: str | None = None
     estimate_s: float = 0.0  # expected seconds (from the last run), to start long ones first
+    agent_id: str | None = None  # an agent review's agent (then client_id is None)
+    agent_name: str | None = None
+    supervisor: str | None = None  # the roster's supervisor value, and the supervisor's id (e-mail uses them)
+    supervisor_id: str | None = None
 
     @property
     def key(self) -> tuple[str, str | None]:
-        return (self.report, self.client_id)
+        return (self.report, self.client_id if self.agent_id is None else self.agent_id)
+
+    @property
+    def who(self) -> str:
+        """'sla', 'client_review for client C1', 'agent_review for agent A7' (for messages)."""
+        if self.agent_id is not None:
+            return f"{self.report} for agent {self.agent_id}"
+        return self.report + (f" for client {self.client_id}" if self.client_id else "")
+
+
+def entry_key(entry: Mapping[str, Any]) -> tuple[Any, Any]:
+    """A manifest entry's key: (report, client id), or (report, agent id) for an agent review."""
+    if entry.get("agent_id") is not None:
+        return (entry.get("report"), entry.get("agent_id"))
+    return (entry.get("report"), entry.get("client_id"))
+
+
+def entry_who(entry: Mapping[str, Any]) -> str:
+    """'sla', 'client_review for client C1' or 'agent_review for agent A7', from a manifest entry."""
+    if entry.get("agent_id") is not None:
+        return f"{entry.get('report')} for agent {entry['agent_id']}"
+    return str(entry.get("report")) + (f" for client {entry['client_id']}" if entry.get("client_id") else "")
 
 
 def safe_name(text: str) -> str:
@@ -85,11 +110,14 @@ def plan_jobs(
     *,
     data: str,
     params_file: str | None,
+    agents: Iterable[Any] | None = None,
 ) -> list[Job]:
-    """The notebook executions for `reports` (client reviews once per (client_id, client_name)).
+    """The notebook executions for `reports` (client reviews once per (client_id, client_name), agent
+    reviews once per agent of `agents`: objects with agent_id, name, supervisor and supervisor_id, such as
+    `reports.agent_review.Subject`).
 
-    A client review's file stem comes from `safety.file_stem`: a readable slug plus a hash of the raw id,
-    so it is the same for an id in every run and differs between any two ids.
+    A client or agent review's file stem comes from `safety.file_stem`: a readable slug plus a hash of the
+    raw id, so it is the same for an id in every run and differs between any two ids.
     """
     from reportlib.core.safety import file_stem
 
@@ -97,7 +125,7 @@ def plan_jobs(
     base = {"month": month, "data": data, "params_file": params_file, "client_id": None, "team": None}
     jobs: list[Job] = []
     for report in reports:
-        if report == CLIENT_REPORT:
+        if report in (CLIENT_REPORT, AGENT_REPORT):
             continue
         jobs.append(Job(report, None, report, f"{TITLES.get(report, report)}, {label}", dict(base)))
     if CLIENT_REPORT in reports:
@@ -115,6 +143,27 @@ def plan_jobs(
                     title,
                     dict(base, client_id=str(cid)),
                     client_name=name,
+                )
+            )
+    if AGENT_REPORT in reports:
+        seen_agents: set[str] = set()
+        for subject in agents or []:
+            aid = str(subject.agent_id)
+            if aid in seen_agents:
+                continue
+            seen_agents.add(aid)
+            name = subject.name
+            jobs.append(
+                Job(
+                    AGENT_REPORT,
+                    None,
+                    file_stem(AGENT_REPORT, aid),
+                    f"{name or aid}: {TITLES[AGENT_REPORT].lower()}, {label}",
+                    dict(base, agent_id=aid),
+                    agent_id=aid,
+                    agent_name=name,
+                    supervisor=subject.supervisor,
+                    supervisor_id=subject.supervisor_id,
                 )
             )
     return jobs
@@ -553,7 +602,14 @@ def execute_job(job: dict) -> dict:
             renderer = _load_renderer(job["renderer"])
             page = renderer(str(out_nb), job["title"])
             # the page says which report, client and month it was rendered for: `email` checks it
-            page = stamp_page(page, job["key"][0], job["key"][1], str(job["parameters"].get("month")))
+            agent = job.get("agent_id")
+            page = stamp_page(
+                page,
+                job["key"][0],
+                None if agent is not None else job["key"][1],
+                str(job["parameters"].get("month")),
+                agent_id=agent,
+            )
             out_html.write_text(page, encoding="utf-8")
         except Exception as exc:  # noqa: BLE001 - any rendering failure fails this report only
             result["error"] = f"rendering the HTML failed: {type(exc).__name__}: {exc}"[:600]
@@ -612,6 +668,7 @@ def read_manifest(month_dir: Path) -> dict:
         if isinstance(e, dict)
         and isinstance(e.get("report"), str)
         and isinstance(e.get("client_id"), (str, type(None)))
+        and isinstance(e.get("agent_id"), (str, type(None)))
     ]
     return manifest
 
@@ -631,7 +688,7 @@ def _link(target: Any, text: str) -> str:
 def _sort_key(entry: dict) -> tuple:
     report = entry.get("report")
     order = ALL_REPORTS.index(report) if report in ALL_REPORTS else len(ALL_REPORTS)
-    return (order, report or "", entry.get("client_id") or "")
+    return (order, report or "", entry.get("client_id") or "", entry.get("agent_id") or "")
 
 
 @dataclass
@@ -659,7 +716,7 @@ class RunResult:
         """One line per failure, naming the report, why, and where its executed notebook is."""
         lines = []
         for e in self.failed:
-            who = e["report"] + (f" for client {e['client_id']}" if e.get("client_id") else "")
+            who = entry_who(e)
             where = f" (executed notebook: {self.month_dir / e['notebook']})" if e.get("notebook") else ""
             kept = " The previous good version is still in place." if e.get("previous") else ""
             lines.append(f"  {who}: {e['error']}{where}.{kept}")
@@ -677,7 +734,7 @@ class _Publisher:
         (month_dir / "notebooks").mkdir(parents=True, exist_ok=True)
         self.manifest = read_manifest(month_dir)
         self.write_failed: str | None = None
-        self.entries = {(e.get("report"), e.get("client_id")): e for e in self.manifest.get("reports", [])}
+        self.entries = {entry_key(e): e for e in self.manifest.get("reports", [])}
 
     def publish(self, job: Job, result: dict) -> dict:
         """Move one job's outputs into place (only when it succeeded) and record it.
@@ -716,6 +773,13 @@ class _Publisher:
         }
         if job.client_name is not None:
             entry["client_name"] = job.client_name
+        if job.agent_id is not None:
+            entry.update(
+                agent_id=job.agent_id,
+                agent_name=job.agent_name,
+                supervisor=job.supervisor,
+                supervisor_id=job.supervisor_id,
+            )
         if result["status"] != "ok":
             old = self.entries.get(job.key)
             previous = old if old and old.get("status") == "ok" else (old or {}).get("previous")
@@ -773,7 +837,11 @@ def index_html(manifest: dict) -> str:
 
     def row(e: dict) -> str:
         name = (
-            e.get("client_name") or e.get("client_id") if e.get("client_id") else TITLES.get(e["report"], e["report"])
+            e.get("client_name") or e.get("client_id")
+            if e.get("client_id")
+            else (e.get("agent_name") or e.get("agent_id"))
+            if e.get("agent_id")
+            else TITLES.get(e["report"], e["report"])
         )
         ok = e.get("status") == "ok"
         status = '<span class="ok">ok</span>' if ok else '<span class="failed">failed</span>'
@@ -793,11 +861,12 @@ def index_html(manifest: dict) -> str:
                 note += f"<div>Executed notebook: {_link(e['notebook'], str(e['notebook']))}</div>"
         secs = e.get("seconds")
         secs = f"{secs:.1f} s" if isinstance(secs, (int, float)) else ""
-        client = esc(str(e.get("client_id") or ""))
+        client = esc(str(e.get("client_id") or e.get("agent_id") or ""))
         return f"<tr><td>{link}{note}</td><td>{client}</td><td>{status}</td><td class=num>{secs}</td></tr>"
 
-    main = [e for e in reports if e.get("report") != CLIENT_REPORT]
+    main = [e for e in reports if e.get("report") not in (CLIENT_REPORT, AGENT_REPORT)]
     clients = [e for e in reports if e.get("report") == CLIENT_REPORT]
+    agents = [e for e in reports if e.get("report") == AGENT_REPORT]
     head = "<tr><th>Report</th><th>Client</th><th>Status</th><th>Time</th></tr>"
     parts = [
         f"<h1>Reports for {esc(label)}</h1>",
@@ -808,6 +877,9 @@ def index_html(manifest: dict) -> str:
         parts.append("<h2>Reports</h2><table>" + head + "".join(row(e) for e in main) + "</table>")
     if clients:
         parts.append("<h2>Client reviews</h2><table>" + head + "".join(row(e) for e in clients) + "</table>")
+    if agents:
+        agent_head = head.replace("<th>Client</th>", "<th>Agent</th>")
+        parts.append("<h2>Agent reviews</h2><table>" + agent_head + "".join(row(e) for e in agents) + "</table>")
     style = (
         "body{font-family:system-ui,Segoe UI,Arial,sans-serif;margin:2em;color:#222;max-width:60em}"
         "table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #ddd;"
@@ -1039,13 +1111,13 @@ def run_jobs(
     with month_lock(month_dir):
         remove_stale_run_folders(out, month, log)
         publisher = _Publisher(month, month_dir, fingerprint, data)
-        previous = {(e.get("report"), e.get("client_id")): e.get("seconds") for e in publisher.entries.values()}
+        previous = {entry_key(e): e.get("seconds") for e in publisher.entries.values()}
         for j in jobs:
             last = previous.get(j.key)
             j.estimate_s = (
                 float(last)
                 if isinstance(last, (int, float)) and 0 < last < 1e6
-                else (30.0 if j.report != CLIENT_REPORT else 5.0)
+                else (30.0 if j.report not in (CLIENT_REPORT, AGENT_REPORT) else 5.0)
             )
         ordered = sorted(jobs, key=lambda j: -j.estimate_s)  # longest first: the batch ends sooner
         try:
@@ -1116,6 +1188,7 @@ def _execute_all(
                 stem=j.stem,
                 title=j.title,
                 parameters=j.parameters,
+                agent_id=j.agent_id,
                 notebook=str(notebooks_dir / f"{j.report}.ipynb"),
             )
             futures[pool.executor.submit(execute_job, job)] = j
@@ -1144,14 +1217,14 @@ def _execute_all(
             entry = publisher.publish(by_key[tuple(res["key"])], res)
             result.entries.append(entry)
             if entry["status"] != "ok":
-                who = j.report + (f" {j.client_id}" if j.client_id else "")
+                who = j.report + (f" {j.key[1]}" if j.key[1] else "")
                 bar.write(f"reportlib run: {who} failed: {entry['error']}", file=log)
             bar.update(1)
             if bar.disable:  # no terminal bar (cron, systemd, a log): one plain line per finished report
                 from reportlib.core import progress as steps
 
                 steps.log_finished(
-                    f"rendered {j.report}" + (f" {j.client_id}" if j.client_id else ""),
+                    f"rendered {j.report}" + (f" {j.key[1]}" if j.key[1] else ""),
                     float(res.get("seconds") or 0.0),
                     len(result.entries),
                     len(ordered),
@@ -1208,7 +1281,7 @@ def _schedule(params: dict) -> dict:
 def select_reports(reports: list[str] | None, clients: str | list[str] | None, params: dict) -> tuple[list[str], Any]:
     """Which reports and client reviews to run: flags, else parameters `schedule`, else everything."""
     sched = _schedule(params)
-    chosen = list(reports) if reports else list(sched.get("reports") or ALL_REPORTS)
+    chosen = list(reports) if reports else list(sched.get("reports") or [r for r in ALL_REPORTS if r != AGENT_REPORT])
     unknown = [r for r in chosen if r not in ALL_REPORTS]
     if unknown:
         raise UsageError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(ALL_REPORTS)}")
@@ -1217,6 +1290,64 @@ def select_reports(reports: list[str] | None, clients: str | list[str] | None, p
     if CLIENT_REPORT in chosen and clients is None:
         clients = sched.get("clients", "all")
     return [r for r in ALL_REPORTS if r in chosen], clients
+
+
+def _off(value: Any) -> bool:
+    return value is None or value == "none" or value == ["none"] or value == []
+
+
+def select_agent_reviews(
+    chosen: list[str], agents: str | list[str] | None, params: dict, narrowed: bool
+) -> tuple[list[str], Any]:
+    """Whether agent reviews run, and for whom: (reports, agent selection or None).
+
+    Off by default (parameters `schedule.agents: none`). `--agents all|ID[,ID]` turns them on for the run
+    (`--agents none` off); `schedule.agents: all` or a list of ids turns them on in the monthly schedule
+    (unless `--reports` names other reports only); naming `agent_review` in `--reports` or
+    `schedule.reports` renders every active agent's review unless `schedule.agents` lists some.
+    """
+    sched_agents = _schedule(params).get("agents")
+    chosen = [r for r in chosen if r != AGENT_REPORT] if agents is not None and _off(agents) else list(chosen)
+    if agents is not None:
+        if _off(agents):
+            return chosen, None
+        selection: Any = agents
+    elif AGENT_REPORT in chosen:
+        selection = "all" if _off(sched_agents) else sched_agents
+    elif not narrowed and not _off(sched_agents):
+        selection = sched_agents
+    else:
+        return chosen, None
+    if AGENT_REPORT not in chosen:
+        chosen.append(AGENT_REPORT)
+    return [r for r in ALL_REPORTS if r in chosen], selection
+
+
+def _agent_list(src: DataSource, month: str, params: dict, agents: Any) -> list[Any]:
+    """The agents to review: every active agent in `month` ('all'), or the ids given, each checked against
+    the roster and the month (UsageError naming the unknown or inactive ids)."""
+    from reportlib.reports.agent_review import active_agents
+
+    active = {s.agent_id: s for s in active_agents(src, month, params)}
+    if agents in ("all", ["all"]):
+        return list(active.values())
+    ids = [c.strip() for c in agents.split(",")] if isinstance(agents, str) else [str(c) for c in agents]
+    ids = [c for c in ids if c]
+    roster = set(src.frame("agents")["agent_id"].astype(str))
+    unknown = [c for c in ids if c not in roster]
+    if unknown:
+        sample = ", ".join(sorted(active)[:8])
+        raise UsageError(
+            f"unknown agent id(s) {', '.join(unknown)}; the agents table (roster) has {sample}"
+            f"{', ...' if len(roster) > 8 else ''}"
+        )
+    idle = [c for c in ids if c not in active]
+    if idle:
+        raise UsageError(
+            f"agent(s) {', '.join(idle)} handled no contacts, were not scheduled and were not evaluated in {month}; "
+            "choose agents active that month (or --agents all)"
+        )
+    return [active[c] for c in ids]
 
 
 def _client_list(src: DataSource, clients: Any) -> list[tuple[str, str | None]]:
@@ -1315,6 +1446,7 @@ def run_month(
     renderer: str = DEFAULT_RENDERER,
     progress: bool = True,
     log=None,
+    agents: str | list[str] | None = None,
 ) -> RunResult:
     """Render the month's reports: parameters < --params < flags, data checked first, then the batch."""
     from reportlib.core.params import data_location, project_root
@@ -1329,6 +1461,7 @@ def run_month(
     ensure_default_data(params, data, log=log, who="reportlib run")
     location = location if "://" in location else str(Path(location).resolve())
     chosen, client_sel = select_reports(reports, clients, params)
+    chosen, agent_sel = select_agent_reviews(chosen, agents, params, narrowed=bool(reports))
     nb_dir = Path(notebooks_dir or sched.get("notebooks") or "notebooks")
     nb_dir = (nb_dir if nb_dir.is_absolute() else root / nb_dir).resolve()
     out_dir = output_dir(params, out)
@@ -1347,14 +1480,18 @@ def run_month(
             f"(expected {', '.join(m + '.ipynb' for m in missing)})"
         )
     reuse = bool(sched.get("reuse_kernels", True))
-    expected = len([r for r in chosen if r != CLIENT_REPORT]) + (
-        0
-        if CLIENT_REPORT not in chosen
-        else _count_clients(location, tz)
-        if client_sel in (None, "all", ["all"])
-        else len(client_sel.split(","))
-        if isinstance(client_sel, str)
-        else len(client_sel)
+    expected = (
+        len([r for r in chosen if r not in (CLIENT_REPORT, AGENT_REPORT)])
+        + (10**6 if agent_sel else 0)
+        + (
+            0
+            if CLIENT_REPORT not in chosen
+            else _count_clients(location, tz)
+            if client_sel in (None, "all", ["all"])
+            else len(client_sel.split(","))
+            if isinstance(client_sel, str)
+            else len(client_sel)
+        )
     )
     # kernels boot in the workers while the data is checked here
     with WorkerPool(
@@ -1363,8 +1500,9 @@ def run_month(
         print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
         src = check_source(location, tz, month)
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
+        agent_list = _agent_list(src, month, params, agent_sel) if AGENT_REPORT in chosen else []
         pfile = str(Path(params_file).resolve()) if params_file else None
-        jobs = plan_jobs(month, chosen, client_list, data=location, params_file=pfile)
+        jobs = plan_jobs(month, chosen, client_list, data=location, params_file=pfile, agents=agent_list)
         return run_jobs(
             jobs,
             month=month,

@@ -46,6 +46,8 @@ _GOAL_INFO = {
     "csat": ("csat_top2", "min", "CSAT", "share_points"),
     "contacts_handled": ("handled", "min", "Contacts handled", "relative"),
 }
+# goal key -> the label coaching reasons start with ("AHT 18% above goal for 3 months")
+GOAL_LABELS: dict[str, str] = {k: v[2] for k, v in _GOAL_INFO.items()}
 DEFAULT_COACHING: dict[str, Any] = {
     "consecutive_months": 3,
     "tolerance": {"aht_s": 0.05, "qa": 2, "fcr": 0.02, "adherence": 0.02, "csat": 0.02, "contacts_handled": 0.10},
@@ -154,6 +156,24 @@ def monthly_agent_figures(
     return frame
 
 
+def active_agent_ids(
+    contacts: ir.Table | pd.DataFrame,
+    month: str,
+    *,
+    activity: pd.DataFrame | None = None,
+    qa: pd.DataFrame | None = None,
+    short_abandon_s: float = 5,
+) -> list[str]:
+    """The agent ids active in `month` as the scorecard counts them (handled a contact, had scheduled time
+    or had a QA evaluation), sorted; the roster is not consulted."""
+    start, end = month_bounds(month)
+    figs = monthly_agent_figures(
+        contacts, start=start, end=end, activity=activity, qa=qa, short_abandon_s=short_abandon_s
+    )
+    active = figs[(figs["handled"] > 0) | (figs["scheduled_s"].fillna(0) > 0) | (figs["qa_n"] > 0)]
+    return sorted(set(active["agent_id"].astype(str)))
+
+
 def _values(sums: pd.DataFrame) -> pd.DataFrame:
     """Scorecard metrics from summed figures."""
     out = pd.DataFrame(index=sums.index)
@@ -168,6 +188,13 @@ def _values(sums: pd.DataFrame) -> pd.DataFrame:
     out["qa_evaluations"] = sums["qa_n"]
     out["qa_critical_errors"] = sums["qa_critical_errors"]
     return out
+
+
+def values_from_sums(sums: pd.DataFrame) -> pd.DataFrame:
+    """Scorecard metrics from summed figures (the columns of `monthly_agent_figures`, any rows): handled,
+    aht_s (seconds), fcr, csat_top2, adherence (shares 0..1), csat_mean (1..5), csat_responses, qa_mean
+    (0..100), qa_evaluations, qa_critical_errors. Each is a ratio of sums, so pooled rows give pooled values."""
+    return _values(sums)
 
 
 def _deviation_text(key: str, value: float, goal: float) -> tuple[str, float]:

@@ -1662,6 +1662,17 @@ def generate_sample(cfg: SampleConfig) -> SampleData:
             "contact_id": [f"K{k + 1:0{width}d}" for k in contact_no[chosen[ev_order]]],
             "score": qa_score[ev_order],
             "critical_error": pd.array(critical[ev_order], dtype="boolean"),
+            # the evaluator's comment follows from the score (no random draw: the other tables are unchanged);
+            # no commas or quotes: the sample's CSV writer does not quote
+            "comment": np.select(
+                [critical[ev_order], qa_score[ev_order] >= 90, qa_score[ev_order] >= 80],
+                [
+                    "Critical error: go through the verification steps with your lead.",
+                    "Clear and accurate and friendly; a model call.",
+                    "Good call; confirm the caller's details earlier.",
+                ],
+                "Several steps were missed; listen back to the call together.",
+            ),
         }
     )
 

@@ -2,7 +2,8 @@
 
 The order is the order `reportlib run` executes the scheduled reports and `index.html` lists them;
 the title is the page title of the rendered report (``"<title>, <Month YYYY>"``). A per-client
-report (``client_review``) renders once per client; an interactive one (``explore``) is for
+report (``client_review``) renders once per client, a per-agent one (``agent_review``) once per active
+agent and only when asked for (``--agents``, ``schedule.agents``); an interactive one (``explore``) is for
 JupyterLab only and never scheduled. Each report is the notebook ``notebooks/<name>.ipynb``.
 
 To add a report: write ``notebooks/<name>.ipynb`` (a ``parameters`` cell, then one library call per
@@ -25,6 +26,7 @@ class Report:
     name: str
     title: str
     per_client: bool = False
+    per_agent: bool = False
     scheduled: bool = True
 
 
@@ -35,12 +37,14 @@ REGISTRY: tuple[Report, ...] = (
     Report("forecast", "Volume forecast"),
     Report("monthly_pack", "Monthly pack"),
     Report("client_review", "Service review", per_client=True),
+    Report("agent_review", "Agent review", per_agent=True),
     Report("explore", "Explore", scheduled=False),
 )
 
 CLIENT_REPORT = next(r.name for r in REGISTRY if r.per_client)
-# Scheduled reports rendered once per month, then the per-client one, in run order.
-REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled and not r.per_client)
+AGENT_REPORT = next(r.name for r in REGISTRY if r.per_agent)
+# Scheduled reports rendered once per month, then the per-client and per-agent ones, in run order.
+REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled and not (r.per_client or r.per_agent))
 ALL_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled)
 INTERACTIVE: tuple[str, ...] = tuple(r.name for r in REGISTRY if not r.scheduled)
 TITLES: dict[str, str] = {r.name: r.title for r in REGISTRY}

@@ -261,6 +261,7 @@ class ReportContext:
     params_file: str | None = None
     client_id: str | None = None
     team: str | None = None
+    agent_id: str | None = None
     extra: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     redact_terms: list[str] = field(default_factory=list)
@@ -352,6 +353,7 @@ class ReportContext:
             "params_file": Path(self.params_file).name if self.params_file else None,
             "client_id": self.client_id,
             "team": self.team,
+            "agent_id": self.agent_id,
         }
         params.update({k: v for k, v in self.extra.items() if _jsonable(v)})
         tables = [
@@ -359,8 +361,8 @@ class ReportContext:
             for t in ("contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients")
             if self.source.has(t)
         ]
-        if self.report == "client_review":
-            # a client's page must not list other clients' data problems: counts only.
+        if self.report in ("client_review", "agent_review"):
+            # a client's (an agent's) page must not list other clients' (agents') data problems: counts only.
             n = len(warnings_list)
             warnings_list = (
                 [f"{n} data-quality warning(s) in the source data were reviewed by the service team."] if n else []
@@ -426,6 +428,7 @@ def start_report(
     params_file: str | None = None,
     client_id: str | None = None,
     team: str | None = None,
+    agent_id: str | None = None,
     require: Sequence[str] = (),
     quiet: bool = True,
     **extra: Any,
@@ -442,7 +445,13 @@ def start_report(
     if quiet:
         warnings.filterwarnings("ignore")
     use_report_display()
-    for name, value in (("data", data), ("params_file", params_file), ("client_id", client_id), ("team", team)):
+    for name, value in (
+        ("data", data),
+        ("params_file", params_file),
+        ("client_id", client_id),
+        ("team", team),
+        ("agent_id", agent_id),
+    ):
         if value is not None and not isinstance(value, str):
             raise UsageError(f"{name} must be a string or None, got {value!r}")
     params = load_params(params_file)
@@ -477,6 +486,7 @@ def start_report(
         params_file=params_file,
         client_id=client_id,
         team=team,
+        agent_id=agent_id,
         extra=dict(extra),
     )
     if client_id is not None:
@@ -491,7 +501,31 @@ def start_report(
         teams = set(source.frame("agents")["team"].dropna().astype(str))
         if team not in teams:
             raise UsageError(f"team {team!r} is not in the roster; teams are: {', '.join(sorted(teams))}")
-    if report != "team_performance" and source.has("agents"):
+    if report == "agent_review":
+        if not source.has("agents") or not source.has("contacts"):
+            raise MissingTableError("the agent_review report needs the contacts and agents tables")
+        roster = source.frame("agents")
+        if ctx.agent_id is None:  # opened by hand in JupyterLab: the first active agent (runs always pass one)
+            from reportlib.metrics.scorecards import active_agent_ids
+
+            active = active_agent_ids(
+                source.table("contacts"),
+                str(period),
+                activity=source.frame("agent_activity") if source.has("agent_activity") else None,
+                qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
+                short_abandon_s=float(params.get("short_abandon_s", 5)),
+            )
+            active = [a for a in active if a in set(roster["agent_id"].astype(str))]
+            if not active:
+                raise UsageError(f"no agent was active in {period}; pass agent_id")
+            ctx.agent_id = active[0]
+        if ctx.agent_id not in set(roster["agent_id"].astype(str)):
+            raise UsageError(f"agent_id {ctx.agent_id!r} is not in the roster (agents table)")
+        others = roster[roster["agent_id"].astype(str) != ctx.agent_id]
+        # notes on this page never name another person: their names and ids are redacted
+        terms = list(others["name"].dropna().astype(str)) + list(others["agent_id"].astype(str))
+        ctx.redact_terms = sorted({t for t in terms if t.strip()})
+    elif report != "team_performance" and source.has("agents"):
         names = source.frame("agents")["name"].dropna().astype(str)
         ctx.redact_terms = sorted({n for n in names if len(n.strip()) >= 3})
     return ctx

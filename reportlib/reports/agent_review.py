@@ -1,0 +1,628 @@
+"""Agent 1:1 reviews: one agent's month for the agent and their supervisor, and nobody else's data.
+
+What a review holds (docs/definitions.md#agent-11-reviews):
+
+* the agent's scorecard for the month (`metrics.scorecards.agent_scorecards`) against their goals
+  (parameters/goals.yaml), with the previous three months;
+* trends over the last `TREND_MONTHS` (6) months, from the agent's own contacts, activity and QA rows;
+* the month's QA evaluations with the evaluator's comments (escaped; other agents' names and ids in a
+  comment are replaced by "[another agent]");
+* strengths and coaching points chosen by `choose_points` (the rule is in its docstring);
+* the rank in the team as a band only (`rank_band`), and team medians only when the team has at least
+  `MIN_OTHERS` other agents with a value (`team_medians`).
+
+Privacy: everything that leaves this module is the agent's own figures, aggregates over at least
+`MIN_OTHERS` other agents, or text from data passed through `Redactor` (the agent's own name and id
+kept, every other roster name and id replaced). The team's full scorecard is computed (rank and medians
+need it) but never returned.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from reportlib.core.errors import UsageError
+from reportlib.core.months import month_bounds
+from reportlib.metrics import scorecards
+
+if TYPE_CHECKING:
+    from reportlib.data.source import DataSource
+
+# A team median (or a rank band) is shown only when the team has at least this many OTHER agents with a
+# value. With one other agent a "median" is that person's figure; with two, the agent's own figure and the
+# median give away both. Five is the smallest cell size common in statistical disclosure control (e.g. the
+# "rule of five" for published tables); it is a policy choice, not fitted to any data.
+MIN_OTHERS = 5
+TREND_MONTHS = 6
+MAX_POINTS = 3  # strengths and coaching points shown, each
+REDACTED = "[another agent]"
+
+# goal key -> (scorecard column, label, unit for display, higher is better)
+MEASURES: dict[str, tuple[str, str, str, bool]] = {
+    "contacts_handled": ("handled", "Contacts handled", "count", True),
+    "aht_s": ("aht_s", "Average handle time", "seconds", False),
+    "fcr": ("fcr", "Resolved on first contact", "share", True),
+    "csat": ("csat_top2", "Satisfied customers (4-5)", "share", True),
+    "qa": ("qa_mean", "QA score", "number", True),
+    "adherence": ("adherence", "Schedule adherence", "share", True),
+}
+
+
+# --- who gets a review ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One agent to review: id, name, the roster's supervisor value and the supervisor's id (see
+    `supervisor_id`), which `reportlib email` turns into the supervisor's address."""
+
+    agent_id: str
+    name: str | None
+    supervisor: str | None
+    supervisor_id: str | None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def supervisor_id(supervisor: Any, roster: pd.DataFrame) -> str | None:
+    """The supervisor's id from the roster's `supervisor` value (the stated rule, docs/definitions.md):
+
+    the value itself when it is an agent_id of the roster; else the agent_id of the one roster row whose
+    `name` equals it exactly; else None (empty, unknown, or a name that two people share).
+    """
+    value = _text(supervisor)
+    if value is None:
+        return None
+    ids = roster["agent_id"].astype(str)
+    if (ids == value).any():
+        return value
+    match = ids[roster["name"].astype(str).str.strip() == value].unique()
+    return str(match[0]) if len(match) == 1 else None
+
+
+def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> list[Subject]:
+    """The agents active in `month` (as in the scorecard: handled a contact, were scheduled, or were
+    evaluated) who are on the roster, sorted by agent_id."""
+    source.require("contacts", "agents")
+    ids = set(
+        scorecards.active_agent_ids(
+            source.table("contacts"),
+            month,
+            activity=source.frame("agent_activity") if source.has("agent_activity") else None,
+            qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
+            short_abandon_s=float(params.get("short_abandon_s", 5)),
+        )
+    )
+    roster = source.frame("agents").drop_duplicates("agent_id")
+    roster["agent_id"] = roster["agent_id"].astype(str)
+    out = []
+    for row in roster[roster["agent_id"].isin(ids)].sort_values("agent_id").itertuples(index=False):
+        sup = _text(getattr(row, "supervisor", None))
+        out.append(Subject(str(row.agent_id), _text(row.name), sup, supervisor_id(sup, roster)))
+    return out
+
+
+# --- text from data about other people ----------------------------------------------------------------
+
+
+class Redactor:
+    """Replaces every other agent's name and id in text with "[another agent]", keeping the agent's own.
+
+    One pattern holds every name and id, longest first, so at each position the longest one wins: a
+    colleague named "Ann Leeds" is redacted even though the agent is "Ann Lee", and the agent's own
+    "Ann Lee" is kept even though a colleague is named "Ann". Matching ignores case and needs a whole
+    word at each end that is a letter or digit (so "Al" is not found inside "Also").
+    """
+
+    def __init__(self, own: Iterable[Any], others: Iterable[Any]):
+        own_terms = {t for t in (_text(v) for v in own) if t}
+        other_terms = {t for t in (_text(v) for v in others) if t} - own_terms
+        self.own = {t.casefold() for t in own_terms}
+        terms = sorted(own_terms | other_terms, key=lambda t: (-len(t), t))
+        self.pattern = re.compile("|".join(self._piece(t) for t in terms), re.IGNORECASE) if terms else None
+
+    @staticmethod
+    def _piece(term: str) -> str:
+        head = r"(?<!\w)" if re.match(r"\w", term[0]) else ""
+        tail = r"(?!\w)" if re.match(r"\w", term[-1]) else ""
+        return head + re.escape(term) + tail
+
+    def __call__(self, text: Any) -> str:
+        value = "" if _text(text) is None else str(text)
+        if self.pattern is None:
+            return value
+        return self.pattern.sub(lambda m: m.group(0) if m.group(0).casefold() in self.own else REDACTED, value)
+
+
+# --- the rule: strengths and coaching points ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    """One strength or coaching point: the goal key, the measure's label, why, and its score (how many
+    tolerances better (strength) or worse (coaching) than the goal; infinite for a coaching flag)."""
+
+    key: str
+    label: str
+    reason: str
+    score: float
+
+
+def _judged(key: str, card: Mapping[str, Any], coaching: Mapping[str, Any]) -> bool:
+    """Whether the month has enough volume to judge the measure (the scorecard's coaching minimums)."""
+    if key in ("aht_s", "fcr"):
+        return float(card.get("handled") or 0) >= float(coaching["min_handled"])
+    if key == "csat":
+        return float(card.get("csat_responses") or 0) >= float(coaching["min_csat_responses"])
+    if key == "qa":
+        return float(card.get("qa_evaluations") or 0) >= 1
+    return True
+
+
+def margin(key: str, value: float, goal: float, tolerance: float) -> float:
+    """How far `value` is on the good side of `goal`, in tolerances (negative: worse than the goal).
+
+    The distance is relative to the goal for aht_s and contacts_handled ((goal - value) / goal for the
+    AHT ceiling, (value - goal) / goal for the floor), in points for qa and in share points for the
+    shares, as in goals.yaml `coaching.tolerance`; it is divided by that tolerance.
+    """
+    direction = -1.0 if key == "aht_s" else 1.0
+    diff = direction * (value - goal)
+    if key in ("aht_s", "contacts_handled"):
+        diff = diff / goal if goal else (math.inf if diff > 0 else -math.inf)
+    return diff / tolerance if tolerance > 0 else (math.inf if diff > 0 else (-math.inf if diff < 0 else 0.0))
+
+
+def coaching_settings(goals: Mapping[str, Any]) -> dict[str, Any]:
+    """goals.yaml `coaching` completed from the scorecard's defaults."""
+    given = dict(goals.get("coaching") or {})
+    out: dict[str, Any] = {**scorecards.DEFAULT_COACHING, **given}
+    for part in ("tolerance", "large_miss"):
+        out[part] = {**scorecards.DEFAULT_COACHING[part], **(given.get(part) or {})}
+    return out
+
+
+def choose_points(
+    card: Mapping[str, Any], goals: Mapping[str, Any], max_points: int = MAX_POINTS
+) -> tuple[list[Point], list[Point]]:
+    """(strengths, coaching points) from one agent's scorecard row, by this rule:
+
+    1. A measure is judged only with a goal, a value and enough volume this month (min_handled contacts
+       for AHT and FCR, min_csat_responses for CSAT, one evaluation for QA; goals.yaml `coaching`).
+    2. Its margin is how many tolerances (`coaching.tolerance`) it is better than the goal (`margin`).
+    3. Strengths: measures with a margin of at least +1 tolerance (clearly better than the goal, not
+       on the line), largest margin first.
+    4. Coaching points: first the scorecard's coaching flags (`coaching_reasons`: misses that ran
+       `consecutive_months` months, a large miss, QA critical errors), in the scorecard's order; then the
+       other measures worse than the goal by more than one tolerance, largest miss first.
+    5. At most `max_points` of each; ties broken by the order of goals.yaml's keys.
+    """
+    coaching = coaching_settings(goals)
+    tol = coaching["tolerance"]
+    strengths: list[Point] = []
+    misses: list[Point] = []
+    flags = [r.strip() for r in str(card.get("coaching_reasons") or "").split(";") if r.strip()]
+    flagged = {_flag_key(r) for r in flags}
+    for key in scorecards.GOAL_KEYS:
+        col, label, unit, _ = MEASURES[key]
+        value, goal = card.get(col), card.get(f"{key}_goal")
+        if value is None or goal is None or pd.isna(value) or pd.isna(goal) or not _judged(key, card, coaching):
+            continue
+        m = margin(key, float(value), float(goal), float(tol.get(key, 0.0)))
+        if m >= 1.0 - 1e-9:
+            strengths.append(Point(key, label, f"{_fmt(value, unit)} against a goal of {_fmt(goal, unit)}", m))
+        elif m < -1.0 - 1e-9 and key not in flagged:
+            misses.append(Point(key, label, f"{_fmt(value, unit)} against a goal of {_fmt(goal, unit)}", -m))
+    strengths.sort(key=lambda p: -p.score)  # stable: ties keep the goals' order
+    misses.sort(key=lambda p: -p.score)
+    coach = [Point(_flag_key(r), _flag_label(r), r, math.inf) for r in flags] + misses
+    return strengths[:max_points], coach[:max_points]
+
+
+def _flag_key(reason: str) -> str:
+    for key, label in scorecards.GOAL_LABELS.items():
+        if reason.startswith(label + " "):
+            return key
+    return "qa_critical" if "critical error" in reason else "other"
+
+
+def _flag_label(reason: str) -> str:
+    key = _flag_key(reason)
+    return MEASURES[key][1] if key in MEASURES else ("QA critical errors" if key == "qa_critical" else "Coaching flag")
+
+
+def _fmt(value: Any, unit: str) -> str:
+    from reportlib.reports.narrative import format_value
+
+    return format_value(value, unit, digits=1 if unit == "number" else None)
+
+
+# --- rank and team aggregates ------------------------------------------------------------------------
+
+BANDS = ("top quartile", "second quartile", "third quartile", "bottom quartile")
+
+
+def rank_band(rank: int, size: int, min_others: int = MIN_OTHERS) -> str | None:
+    """The quartile of the team a rank falls in (1 = best), or None when the team has fewer than
+    `min_others` other agents (a band in a small team tells too much about the others).
+
+    The band is quartile q = floor(4 * (rank - 1) / size): with 8 agents, ranks 1-2 are the top
+    quartile, 3-4 the second, 5-6 the third, 7-8 the bottom.
+    """
+    if size - 1 < min_others or not 1 <= rank <= size:
+        return None
+    return BANDS[min(3, (4 * (rank - 1)) // size)]
+
+
+def team_medians(
+    cards: pd.DataFrame, agent_id: str, columns: Sequence[str], min_others: int = MIN_OTHERS
+) -> dict[str, float | None]:
+    """Per column, the median over the agent's team's OTHER agents, or None when fewer than
+    `min_others` of them have a value for it."""
+    own = cards[cards["agent_id"].astype(str) == str(agent_id)]
+    if not len(own) or "team" not in cards:
+        return {c: None for c in columns}
+    team = own["team"].iloc[0]
+    others = cards[(cards["team"] == team) & (cards["agent_id"].astype(str) != str(agent_id))]
+    out: dict[str, float | None] = {}
+    for c in columns:
+        values = pd.to_numeric(others[c], errors="coerce").dropna() if c in others else pd.Series(dtype=float)
+        out[c] = float(values.median()) if len(values) >= min_others else None
+    return out
+
+
+# --- the review -------------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentReview:
+    """Everything one agent's page shows; nothing about any other agent beyond `team_median`."""
+
+    agent_id: str
+    name: str
+    team: str | None
+    month: str
+    card: dict | None  # the agent's scorecard row, or None when not active this month
+    goals: pd.DataFrame  # measure, value, goal, met, prev3, team_median per goal key
+    trend: pd.DataFrame  # month and the measures, last TREND_MONTHS months
+    qa: pd.DataFrame  # date, score, critical_error, comment (redacted)
+    strengths: list[Point] = field(default_factory=list)
+    coaching: list[Point] = field(default_factory=list)
+    band: str | None = None
+    team_size: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def agent_frames(source: DataSource, agent_id: str) -> tuple[Any, pd.DataFrame | None, pd.DataFrame | None]:
+    """The agent's own rows: contacts (an engine expression), activity and QA frames (None when absent)."""
+    contacts = source.table("contacts")
+    contacts = contacts.filter(contacts["agent_id"] == str(agent_id))
+    activity = qa = None
+    if source.has("agent_activity"):
+        a = source.frame("agent_activity")
+        activity = a[a["agent_id"].astype(str) == str(agent_id)].reset_index(drop=True)
+    if source.has("qa_evaluations"):
+        q = source.frame("qa_evaluations")
+        qa = q[q["agent_id"].astype(str) == str(agent_id)].reset_index(drop=True)
+    return contacts, activity, qa
+
+
+def trend(
+    source: DataSource, params: Mapping[str, Any], month: str, agent_id: str, months: int = TREND_MONTHS
+) -> pd.DataFrame:
+    """One row per month of the last `months` months up to `month` with the agent's handled, aht_s,
+    fcr, csat_top2, adherence (shares 0..1), qa_mean (0..100) and qa_evaluations; months without data
+    keep a row of missing values (so the lines break there)."""
+    period = pd.Period(month, freq="M")
+    first = period - (months - 1)
+    contacts, activity, qa = agent_frames(source, agent_id)
+    figs = scorecards.monthly_agent_figures(
+        contacts,
+        start=first.start_time,
+        end=(period + 1).start_time,
+        activity=activity,
+        qa=qa,
+        short_abandon_s=float(params.get("short_abandon_s", 5)),
+    )
+    figs = figs[figs["agent_id"].astype(str) == str(agent_id)]
+    sums = figs.drop(columns=["agent_id"]).groupby("period").sum(min_count=1)
+    vals = scorecards.values_from_sums(sums)
+    vals.index = pd.to_datetime(vals.index).to_period("M")
+    all_months = pd.period_range(first, period, freq="M")
+    vals = vals.reindex(all_months)
+    vals.insert(0, "month", [str(m) for m in all_months])
+    cols = ["month", "handled", "aht_s", "fcr", "csat_top2", "adherence", "qa_mean", "qa_evaluations"]
+    return vals[cols].reset_index(drop=True)
+
+
+def qa_table(qa: pd.DataFrame | None, month: str, redact: Redactor) -> pd.DataFrame:
+    """The agent's evaluations in `month`, oldest first: date, score (0..100), critical_error and
+    comment (other people's names and ids redacted; empty when the data has no `comment` column)."""
+    cols = ["date", "score", "critical_error", "comment"]
+    if qa is None or not len(qa):
+        return pd.DataFrame(columns=cols)
+    start, end = month_bounds(month)
+    q = qa.copy()
+    q["evaluated_at"] = pd.to_datetime(q["evaluated_at"])
+    q = q[(q["evaluated_at"] >= start) & (q["evaluated_at"] < end)].sort_values("evaluated_at")
+    comments = q["comment"] if "comment" in q else pd.Series("", index=q.index)
+    return pd.DataFrame(
+        {
+            "date": q["evaluated_at"].dt.strftime("%Y-%m-%d"),
+            "score": q["score"].astype(float),
+            "critical_error": q["critical_error"].map(lambda v: "yes" if v is True or v == 1 else "no")
+            if "critical_error" in q
+            else "no",
+            "comment": [redact(c) for c in comments],
+        },
+        columns=cols,
+    ).reset_index(drop=True)
+
+
+def goals_table(card: Mapping[str, Any], medians: Mapping[str, float | None]) -> pd.DataFrame:
+    """One row per goal key: measure, unit, value, goal, met (True/False/None), prev3 and team_median."""
+    rows = []
+    for key in scorecards.GOAL_KEYS:
+        col, label, unit, higher = MEASURES[key]
+        met = card.get(f"{key}_met")
+        rows.append(
+            {
+                "key": key,
+                "measure": label,
+                "unit": unit,
+                "higher_is_better": higher,
+                "value": card.get(col),
+                "goal": card.get(f"{key}_goal"),
+                "met": None if met is None or pd.isna(met) else bool(met),
+                "prev3": card.get(f"{col}_prev3"),
+                "team_median": medians.get(col),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def build(
+    source: DataSource, params: Mapping[str, Any], month: str, agent_id: str, min_others: int = MIN_OTHERS
+) -> AgentReview:
+    """The review of `agent_id` for `month` (YYYY-MM). UsageError when the agent is not on the roster."""
+    source.require("contacts", "agents")
+    roster = source.frame("agents").drop_duplicates("agent_id")
+    roster["agent_id"] = roster["agent_id"].astype(str)
+    own = roster[roster["agent_id"] == str(agent_id)]
+    if not len(own):
+        raise UsageError(f"agent_id {agent_id!r} is not in the roster (agents table)")
+    row = own.iloc[0]
+    others = roster[roster["agent_id"] != str(agent_id)]
+    other_terms = list(others["agent_id"]) + list(others["name"])
+    if "supervisor" in roster:
+        other_terms += [s for s in roster["supervisor"].dropna().astype(str) if s != _text(row["name"])]
+    redact = Redactor([row["agent_id"], row["name"]], other_terms)
+    name = _text(row["name"]) or str(agent_id)
+    goals = dict(params.get("goals") or {})
+    activity = source.frame("agent_activity") if source.has("agent_activity") else None
+    qa_all = source.frame("qa_evaluations") if source.has("qa_evaluations") else None
+    cards = scorecards.agent_scorecards(
+        source.table("contacts"),
+        roster,
+        month,
+        activity=activity,
+        qa=qa_all,
+        goals=goals,
+        short_abandon_s=float(params.get("short_abandon_s", 5)),
+    )
+    notes: list[str] = []
+    card: dict | None = None
+    if len(cards):
+        cards["agent_id"] = cards["agent_id"].astype(str)
+        mine = cards[cards["agent_id"] == str(agent_id)]
+        if len(mine):
+            card = mine.iloc[0].to_dict()
+    team = _text(row.get("team"))
+    if card is None:
+        notes.append(f"{name} handled no contacts, was not scheduled and was not evaluated in {month}.")
+        goals_frame = pd.DataFrame()
+        strengths: list[Point] = []
+        coach: list[Point] = []
+        band, size = None, 0
+    else:
+        medians = team_medians(cards, agent_id, [MEASURES[k][0] for k in scorecards.GOAL_KEYS], min_others)
+        goals_frame = goals_table(card, medians)
+        strengths, coach = choose_points(card, goals)
+        size = int(card.get("team_size") or 0)
+        band = rank_band(int(card.get("rank_in_team") or 0), size, min_others)
+    qa_own = qa_all[qa_all["agent_id"].astype(str) == str(agent_id)] if qa_all is not None else None
+    return AgentReview(
+        agent_id=str(agent_id),
+        name=name,
+        team=redact(team) if team else None,
+        month=str(month),
+        card=card,
+        goals=goals_frame,
+        trend=trend(source, params, month, agent_id),
+        qa=qa_table(qa_own, month, redact),
+        strengths=strengths,
+        coaching=coach,
+        band=band,
+        team_size=size,
+        notes=notes,
+    )
+
+
+# --- display (the notebook's one call per section) ---------------------------------------------------
+
+
+def show_summary(review: AgentReview) -> None:
+    """Tiles of the month against goals (with last month's figure) and one sentence on the goals met."""
+    from reportlib.reports import narrative, views
+
+    views.show_html(
+        f'<p class="rl-subtitle">{views.html.escape(review.name)}'
+        + (f" · {views.html.escape(review.team)}" if review.team else "")
+        + f" · {views.html.escape(review.month)}</p>"
+    )
+    if review.card is None:
+        for n in review.notes:
+            views.note(n, "info")
+        return
+    prev = review.trend.iloc[-2] if len(review.trend) >= 2 else None
+    tiles = []
+    for r in review.goals.itertuples(index=False):
+        col = MEASURES[r.key][0]
+        tiles.append(
+            narrative.make_tile(
+                r.measure,
+                r.value,
+                r.unit if r.unit != "number" else "number",
+                target=r.goal,
+                prev=None if prev is None else prev.get(col),
+                higher_is_better=bool(r.higher_is_better),
+                prev_label="last month",
+                key=r.key,
+            )
+        )
+    views.tiles(tiles)
+    met = int(review.card.get("goals_met") or 0)
+    total = int(review.card.get("goals_total") or 0)
+    views.paragraph(f"{met} of {total} goals met in {review.month}.")
+
+
+def show_goals(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
+    """The table of measures: this month, goal, met, the previous three months and the team median."""
+    from reportlib.reports import narrative, queries, views
+
+    if review.card is None or not len(review.goals):
+        views.paragraph("No scorecard this month.")
+        return
+    g = review.goals.copy()
+    for c in ("value", "goal", "prev3", "team_median"):
+        g[c] = [narrative.format_value(v, u, digits=1 if u == "number" else None) for v, u in zip(g[c], g["unit"])]
+    g["result"] = g["met"].map(lambda v: "no goal or no data" if v is None else ("met" if v else "missed"))
+    g["rag"] = queries.met_status(g["met"].astype("boolean"))
+    views.table(
+        g[["measure", "value", "goal", "result", "prev3", "team_median", "rag"]],
+        status={"result": "rag"},
+        labels={
+            "measure": "Measure",
+            "value": "This month",
+            "goal": "Goal",
+            "result": "Result",
+            "prev3": "Previous 3 months",
+            "team_median": "Team median",
+        },
+    )
+    views.caption(
+        f"Team median: the median of the other agents of the team, shown only when at least {min_others} of "
+        "them have a figure, so that it never reveals one person's result."
+    )
+
+
+def show_trends(review: AgentReview) -> None:
+    """Line charts of the last six months against the goal."""
+    from reportlib.reports import charts, views
+
+    t = review.trend
+    if not len(t) or t[["handled", "aht_s", "qa_mean", "adherence"]].isna().all().all():
+        views.paragraph("No figures in the last six months.")
+        return
+    goal = {k: (review.card or {}).get(f"{k}_goal") for k in scorecards.GOAL_KEYS}
+    for key in ("contacts_handled", "aht_s", "fcr", "csat", "qa", "adherence"):
+        col, label, unit, _ = MEASURES[key]
+        if not t[col].notna().any():
+            continue
+        g = goal.get(key)
+        views.show(
+            charts.line_chart(
+                t,
+                "month",
+                col,
+                unit=unit if unit != "number" else None,
+                title=label,
+                target=None if g is None or pd.isna(g) else float(g),
+                target_label="Goal",
+                names={col: label},
+                height=300,
+            )
+        )
+
+
+def show_qa(review: AgentReview) -> None:
+    """The month's evaluations with the evaluator's comments."""
+    from reportlib.reports import narrative, views
+
+    if not len(review.qa):
+        views.paragraph(f"No QA evaluations in {review.month}.")
+        return
+    views.table(
+        review.qa,
+        formats={"score": lambda v: narrative.format_value(v, "number", digits=1)},
+        labels={"date": "Date", "score": "Score", "critical_error": "Critical error", "comment": "Comment"},
+        max_rows=100,
+    )
+
+
+def show_points(review: AgentReview) -> None:
+    """Strengths and coaching points, each with the figure behind it."""
+    from reportlib.reports import views
+
+    e = views.html.escape
+    parts = ['<div class="rl-points"><h3>Strengths</h3>']
+    if review.strengths:
+        parts.append("<ul>" + "".join(f"<li><b>{e(p.label)}</b>: {e(p.reason)}</li>" for p in review.strengths))
+        parts.append("</ul>")
+    else:
+        parts.append("<p>No goal was beaten by more than its tolerance this month.</p>")
+    parts.append("<h3>Coaching points</h3>")
+    if review.coaching:
+        parts.append("<ul>" + "".join(f"<li><b>{e(p.label)}</b>: {e(p.reason)}</li>" for p in review.coaching))
+        parts.append("</ul>")
+    else:
+        parts.append("<p>No goal was missed by more than its tolerance and nothing was flagged for coaching.</p>")
+    parts.append("</div>")
+    views.show_html("".join(parts))
+    views.caption(
+        "Chosen by rule from the scorecard (docs/definitions.md, Agent 1:1 reviews): strengths beat the goal by "
+        "at least one tolerance (goals.yaml coaching.tolerance); coaching points are the scorecard's coaching "
+        "flags, then goals missed by more than one tolerance; at most three of each."
+    )
+
+
+def show_rank(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
+    """The rank in the team as a quartile band only."""
+    from reportlib.reports import views
+
+    if review.band:
+        views.paragraph(
+            f"{review.name} is in the {review.band} of the team this month "
+            "(ranked by goals met, then QA score, then handle time)."
+        )
+    else:
+        views.paragraph(
+            f"No band is shown: the team has fewer than {min_others} other agents this month, or no scorecard."
+        )
+
+
+__all__ = [
+    "MIN_OTHERS",
+    "AgentReview",
+    "Point",
+    "Redactor",
+    "Subject",
+    "active_agents",
+    "build",
+    "choose_points",
+    "margin",
+    "rank_band",
+    "supervisor_id",
+    "team_medians",
+]

@@ -1,0 +1,213 @@
+"""Agent 1:1 reviews, the fast parts: the coaching rule, rank bands, team medians, redaction, the
+supervisor rule, which runs render agent reviews, and who receives them (hand-calculated cases)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from reportlib.core.safety import AddressError
+from reportlib.delivery.mail import NoSupervisor, recipients_for
+from reportlib.delivery.run import plan_jobs, select_agent_reviews, select_reports
+from reportlib.reports import agent_review as ar
+
+GOALS = {
+    "coaching": {
+        "tolerance": {"aht_s": 0.05, "contacts_handled": 0.10, "qa": 2, "fcr": 0.02, "adherence": 0.02, "csat": 0.02},
+        "min_handled": 20,
+        "min_csat_responses": 10,
+    }
+}
+
+
+def _card(**over):
+    card = {
+        "handled": 400.0,
+        "contacts_handled_goal": 380.0,
+        "aht_s": 810.0,
+        "aht_s_goal": 900.0,
+        "qa_mean": 90.0,
+        "qa_goal": 84.0,
+        "qa_evaluations": 3.0,
+        "fcr": 0.60,
+        "fcr_goal": 0.70,
+        "adherence": 0.85,
+        "adherence_goal": 0.92,
+        "csat_top2": 0.95,
+        "csat_goal": 0.80,
+        "csat_responses": 5.0,
+        "coaching_reasons": "Adherence 7.0 points below goal (85% vs 92%) for 3 months",
+    }
+    card.update(over)
+    return card
+
+
+# --- the rule -----------------------------------------------------------------------------------------
+
+
+def test_margin_in_tolerances_by_hand():
+    assert ar.margin("aht_s", 855, 900, 0.05) == pytest.approx(1.0)  # (900-855)/900 = 5% = one tolerance
+    assert ar.margin("aht_s", 990, 900, 0.05) == pytest.approx(-2.0)  # 10% over the ceiling
+    assert ar.margin("qa", 88, 84, 2) == pytest.approx(2.0)  # 4 points / 2
+    assert ar.margin("fcr", 0.66, 0.70, 0.02) == pytest.approx(-2.0)  # 4 share points / 2
+    assert ar.margin("contacts_handled", 418, 380, 0.10) == pytest.approx(1.0)  # +10% / 10%
+
+
+def test_strengths_and_coaching_points_by_hand():
+    strengths, coaching = ar.choose_points(_card(), GOALS)
+    # margins: QA (90-84)/2 = 3.0; AHT (900-810)/900/0.05 = 2.0; handled (400-380)/380/0.10 = 0.53 (on goal,
+    # neither); FCR (0.60-0.70)/0.02 = -5.0; adherence -3.5 but flagged by the scorecard; CSAT has 5 < 10
+    # responses: not judged although 95% against 80%.
+    assert [(p.key, round(p.score, 6)) for p in strengths] == [("qa", 3.0), ("aht_s", 2.0)]
+    assert [p.key for p in coaching] == ["adherence", "fcr"]  # the flag first, then the largest other miss
+    assert coaching[0].reason.startswith("Adherence 7.0 points below goal") and math.isinf(coaching[0].score)
+    assert coaching[1].score == pytest.approx(5.0) and "60.0% against a goal of 70.0%" in coaching[1].reason
+    assert "csat" not in {p.key for p in strengths + coaching}
+
+
+def test_rule_boundaries_and_limits():
+    # exactly one tolerance better is a strength; 0.99 of one is not
+    s, _ = ar.choose_points(_card(aht_s=855.0, qa_mean=85.98, coaching_reasons=""), GOALS)
+    assert [p.key for p in s] == ["aht_s"]
+    # enough responses: CSAT (0.95-0.80)/0.02 = 7.5 is the largest strength
+    s, c = ar.choose_points(_card(csat_responses=10.0, coaching_reasons=""), GOALS)
+    assert [p.key for p in s] == ["csat", "qa", "aht_s"]
+    assert [p.key for p in c] == ["fcr", "adherence"]  # 5.0 before 3.5 when nothing is flagged
+    # at most max_points; a QA critical-error flag leads
+    _, c = ar.choose_points(_card(coaching_reasons="2 QA critical errors this month"), GOALS, max_points=2)
+    assert [p.key for p in c] == ["qa_critical", "fcr"]
+    # too few contacts: AHT and FCR are not judged
+    s, c = ar.choose_points(_card(handled=19.0, contacts_handled_goal=19.0, coaching_reasons=""), GOALS)
+    assert "aht_s" not in {p.key for p in s} and "fcr" not in {p.key for p in c}
+
+
+def test_rank_band_quartiles_by_hand():
+    assert [ar.rank_band(r, 8) for r in range(1, 9)] == [
+        "top quartile",
+        "top quartile",
+        "second quartile",
+        "second quartile",
+        "third quartile",
+        "third quartile",
+        "bottom quartile",
+        "bottom quartile",
+    ]
+    # 6 agents: floor(4*(r-1)/6) = 0,0,1,2,2,3
+    assert [ar.rank_band(r, 6) for r in range(1, 7)] == [
+        "top quartile",
+        "top quartile",
+        "second quartile",
+        "third quartile",
+        "third quartile",
+        "bottom quartile",
+    ]
+    assert ar.rank_band(1, 5) is None  # 4 others < MIN_OTHERS = 5
+    assert ar.rank_band(0, 8) is None and ar.rank_band(9, 8) is None
+
+
+def test_team_median_needs_enough_others():
+    cards = pd.DataFrame(
+        {
+            "agent_id": ["me", "a", "b", "c", "d", "e", "x"],
+            "team": ["T", "T", "T", "T", "T", "T", "U"],
+            "aht_s": [100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 9999.0],
+            "qa_mean": [90.0, 80.0, 70.0, None, 60.0, 50.0, 1.0],
+        }
+    )
+    got = ar.team_medians(cards, "me", ["aht_s", "qa_mean"])
+    assert got["aht_s"] == 400.0  # median of 200..600 (other team and own value left out)
+    assert got["qa_mean"] is None  # 4 others with a value < 5
+    assert ar.team_medians(cards, "me", ["qa_mean"], min_others=4)["qa_mean"] == 65.0
+
+
+# --- text from data -------------------------------------------------------------------------------------
+
+
+def test_redactor_keeps_own_name_and_removes_others():
+    r = ar.Redactor(
+        ["Ann Lee", "A12"],
+        ["Ann", "Ann Leeds", "O'Brien & Sons", "<script>alert(1)</script>", "A1", "A123", "Al"],
+    )
+    text = "Ann Lee (A12) helped Ann Leeds and ann; O'Brien & Sons; x<script>alert(1)</script>; A1, A123. Also"
+    out = r(text)
+    assert out == (
+        "Ann Lee (A12) helped [another agent] and [another agent]; [another agent]; "
+        "x[another agent]; [another agent], [another agent]. Also"
+    )
+    assert ar.Redactor([], [])("plain") == "plain" and r(None) == ""
+
+
+def test_supervisor_id_rule():
+    roster = pd.DataFrame({"agent_id": ["S1", "A1", "A2", "A3"], "name": ["Pat Boss", "Dup", "Dup", "Zed"]})
+    assert ar.supervisor_id("S1", roster) == "S1"  # an agent_id
+    assert ar.supervisor_id("Pat Boss", roster) == "S1"  # the one row with that name
+    assert ar.supervisor_id("Dup", roster) is None  # two people share the name
+    assert ar.supervisor_id("Nobody", roster) is None and ar.supervisor_id(None, roster) is None
+
+
+# --- which runs render agent reviews -----------------------------------------------------------------------
+
+
+def _sel(reports, agents, sched_agents=None, sched_reports=None):
+    params = {"schedule": {"reports": sched_reports or ["sla", "client_review"], "agents": sched_agents}}
+    chosen, _ = select_reports(reports, None, params)
+    return select_agent_reviews(chosen, agents, params, narrowed=bool(reports))
+
+
+def test_agent_reviews_are_off_by_default_and_turned_on_by_a_parameter():
+    assert _sel(None, None, "none") == (["sla", "client_review"], None)
+    assert _sel(None, None, None)[1] is None
+    assert _sel(None, None, "all") == (["sla", "client_review", "agent_review"], "all")
+    assert _sel(None, None, ["A1"])[1] == ["A1"]
+    assert _sel(None, "A1,A2", "none") == (["sla", "client_review", "agent_review"], "A1,A2")
+    assert _sel(None, "none", "all") == (["sla", "client_review"], None)
+    assert _sel(["sla"], None, "all") == (["sla"], None)  # --reports narrows the run
+    assert _sel(["agent_review"], None, "none") == (["agent_review"], "all")
+    # no reports list in the schedule: every report except agent reviews
+    chosen, _ = select_reports(None, None, {"schedule": {}})
+    assert "agent_review" not in chosen and "client_review" in chosen
+
+
+def test_plan_jobs_names_agent_reviews_through_the_safe_path():
+    subjects = [ar.Subject("../up", "O'Brien & Sons", "Pat", "S1"), ar.Subject("A/B", None, None, None)]
+    subjects.append(ar.Subject("A_B", "x", None, None))
+    jobs = plan_jobs("2026-03", ["agent_review"], None, data="d", params_file=None, agents=subjects)
+    stems = [j.stem for j in jobs]
+    assert len(set(stems)) == 3 and all("/" not in s and ".." not in s for s in stems)
+    assert stems[0].startswith("agent_review_up_") and jobs[0].parameters["agent_id"] == "../up"
+    assert jobs[0].key == ("agent_review", "../up") and jobs[0].client_id is None
+    assert jobs[0].title == "O'Brien & Sons: agent review, March 2026"
+
+
+# --- who receives a review -------------------------------------------------------------------------------
+
+
+def _entry(**over):
+    e = {"report": "agent_review", "client_id": None, "agent_id": "A7", "supervisor": "Pat Boss", "supervisor_id": "S1"}
+    e.update(over)
+    return e
+
+
+def test_each_review_goes_to_its_supervisor_only():
+    dist = {
+        "supervisors": {"Pat Boss": ["pat@corp.test"]},
+        "supervisor_default": ["lead+{supervisor_id}@corp.test"],
+        "account_team_default": ["team+{client_id}@corp.test"],
+        "executives": ["ceo@corp.test"],
+        "cc": ["everyone@corp.test"],
+        "allowed_domains": ["corp.test"],
+    }
+    assert recipients_for(_entry(), dist, None) == ["pat@corp.test"]
+    assert recipients_for(_entry(supervisor="Kim Lead", supervisor_id="S2"), dist, None) == ["lead+S2@corp.test"]
+    with pytest.raises(NoSupervisor, match="agent A7 has no supervisor"):
+        recipients_for(_entry(supervisor=None), dist, None)
+    with pytest.raises(NoSupervisor, match="matches no single agent_id or name"):
+        recipients_for(_entry(supervisor="Dup", supervisor_id=None), dist, None)
+    with pytest.raises(NoSupervisor, match="not listed"):
+        recipients_for(_entry(supervisor="Kim Lead"), dict(dist, supervisor_default=[]), None)
+    with pytest.raises(AddressError, match="supervisor id '../x' cannot be put into the address"):
+        recipients_for(_entry(supervisor="Kim Lead", supervisor_id="../x"), dist, None)
+    with pytest.raises(AddressError, match="not in distribution.allowed_domains"):
+        recipients_for(_entry(), dict(dist, supervisors={"Pat Boss": ["pat@evil.test"]}), None)
