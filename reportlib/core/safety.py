@@ -8,7 +8,8 @@ Everything here is pure or touches only the path it is given:
 * `neutralise_cell` / `neutralise_frame` — spreadsheet formula injection (OWASP's rule) for CSV and XLSX;
 * `write_atomic`, `open_nofollow`, `inside` — files written whole or not at all, never through a link,
   and paths read from files kept inside their folder;
-* `stamp_page` / `page_stamp` — which report, client and month an HTML page was rendered for.
+* `stamp_page` / `page_stamp` — which report, client and month an HTML page was rendered for;
+  `stamp_pdf` / `pdf_stamp` — the same for a PDF (an entry of its document information dictionary).
 """
 
 from __future__ import annotations
@@ -297,3 +298,48 @@ def walk_up_links(path: Path, stop: Path) -> Iterator[Path]:
         if p.is_symlink():
             yield p
         p = p.parent
+
+
+PDF_STAMP_KEY = "/ReportlibRenderedFor"
+
+
+def stamp_pdf(data: bytes, report: str, client_id: str | None, month: str) -> bytes:
+    """The PDF with its document information recording report, client id and month (`pdf_stamp` reads it).
+
+    Written with pypdf as an incremental update: the printed bytes are kept as they are and the new
+    information dictionary is appended.
+    """
+    import io
+    import json
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(io.BytesIO(data), incremental=True)
+    value = json.dumps({"report": report, "client_id": client_id, "month": month}, ensure_ascii=True)
+    writer.add_metadata({PDF_STAMP_KEY: value})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pdf_stamp(data: bytes) -> dict | None:
+    """The report, client id and month a PDF was stamped with (`stamp_pdf`), or None (not a readable PDF,
+    no stamp, or an unreadable one)."""
+    import io
+    import json
+    import logging
+
+    from pypdf import PdfReader
+
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # a damaged file is answered with None, not with pypdf's warnings
+    try:
+        info = PdfReader(io.BytesIO(data)).metadata
+        raw = info.get(PDF_STAMP_KEY) if info is not None else None
+        value = json.loads(str(raw)) if raw is not None else None
+    except Exception:  # noqa: BLE001 - any unreadable or hostile file: no stamp
+        return None
+    finally:
+        log.setLevel(level)
+    return value if isinstance(value, dict) else None
