@@ -134,7 +134,7 @@ PLOTLY_DIR = TEMPLATES / "plotly"
 PARTIAL_BUNDLE = PLOTLY_DIR / "plotly-reportlib.min.js"
 # The trace types the partial bundle holds (templates/plotly/bundle-entry.js; scatter is in plotly's core).
 BUNDLE_TRACES = frozenset({"scatter", "bar", "box", "heatmap", "waterfall"})
-_BUNDLE_VERSION = re.compile(r"plotly\.js \(reportlib partial bundle[^)]*\) v(\d+\.\d+\.\d+)")
+_BUNDLE_VERSION = re.compile(r"\* plotly\.js v(\d+\.\d+\.\d+) \(reportlib partial bundle")
 _FIGURE_BLOCK = re.compile(
     r'<script\b[^>]*\btype="application/vnd\.reportlib\.plotly\+json"[^>]*>(.*?)</script>', re.S | re.I
 )
@@ -164,7 +164,7 @@ def partial_bundle_usable() -> bool:
     except OSError:
         return False
     m = _BUNDLE_VERSION.search(head)
-    return bool(m) and m.group(1) == get_plotlyjs_version()
+    return m is not None and m.group(1) == get_plotlyjs_version()
 
 
 def figure_trace_types(markup: str) -> set[str]:

@@ -18,7 +18,15 @@
       var spec;
       try { spec = JSON.parse(block.textContent); } catch (e) { fail(el, e); return; }
       Plotly.newPlot(el, spec.data || [], spec.layout || {}, spec.config || {}).then(
-        function () { el.setAttribute("data-rl-drawn", "1"); },
+        function (gd) {
+          // plotly.js draws a trace of a type it does not hold as an invisible scatter, silently: say so
+          var have = {};
+          Array.prototype.forEach.call(gd._fullData || [], function (t) { have[t.type] = true; });
+          var missing = (spec.data || []).map(function (t) { return (t && t.type) || "scatter"; })
+            .filter(function (type) { return !have[type]; });
+          if (missing.length) { fail(el, "trace type " + missing.join(", ") + " is not in this page's plotly.js"); return; }
+          el.setAttribute("data-rl-drawn", "1");
+        },
         function (e) { fail(el, e); }
       );
     });
