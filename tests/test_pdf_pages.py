@@ -112,10 +112,13 @@ def test_every_chart_the_reports_draw_renders_with_the_partial_bundle(pages, bro
         assert probe["failed"] == [] and probe["pending"] == [], probe
         assert probe["declared"] == probe["plots"] == probe["drawn"] == len(blocks), probe
         assert page.console_errors() == []
-        # every figure has its traces in the SVG (bars, lines, heatmap images, boxes, waterfall bars)
+        # every figure with points to show has its traces in the SVG (bars, lines, heatmap images, boxes)
         empty = page.eval(
-            "Array.from(document.querySelectorAll('.rl-plot')).filter(el => el._fullData.length > 0 && "
-            "el.querySelectorAll('.trace, .hm, image').length === 0).map(el => el.id)"
+            """Array.from(document.querySelectorAll('.rl-plot')).filter(el => {
+                 const shown = (el._fullData || []).filter(t => t.visible === true && ['x', 'y', 'z']
+                   .some(k => Array.isArray(t[k]) && t[k].some(v => v !== null && v !== undefined)));
+                 return shown.length > 0 && el.querySelectorAll('.trace, .hm, image').length === 0;
+               }).map(el => el.id + ': ' + el._fullData.map(t => t.type).join(','))"""
         )
         assert empty == []
     finally:
