@@ -113,7 +113,10 @@ class PdfPrinter:
             )
         except Exception as exc:  # noqa: BLE001 - any launch failure: one line saying why
             self.close()
-            raise PrintError(f"Chromium ({self.executable}) could not be started: {_one_line(exc)}") from None
+            raise PrintError(
+                f"Chromium ({self.executable}) could not be started: {_one_line(exc)} "
+                "(fix it, or set reports.pdf: false to render the HTML alone)"
+            ) from None
 
     def print_pdf(self, html_path: str | Path, label: str, paper: str = "A4") -> bytes:
         """The page at `html_path` printed on `paper` (A4 or Letter) with `label` and page numbers in the footer.
