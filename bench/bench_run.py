@@ -11,6 +11,11 @@ parallel workers: what any papermill-per-notebook runner pays before a report co
 Prints the batch seconds, the floor seconds and their ratio (goal: under 120 s and at most 1.5x the
 floor on a 2-core machine). --write-docs replaces the "## Batch run (issue 8)" section of
 docs/benchmarks.md with the figures.
+
+    python bench/bench_run.py --pdf-compare [--repeat 2]
+
+runs the same batch without and with the PDF copies (parameters `reports.pdf` false / true), alternating,
+and prints both and their ratio (issue 18's goal: the batch with PDFs within 1.5x of the batch without).
 """
 
 from __future__ import annotations
@@ -88,6 +93,50 @@ def _write_docs(text: str) -> None:
     path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
+def pdf_compare(a: argparse.Namespace, params: dict, data: str, month: str) -> int:
+    """The batch without PDF copies, then with them, `a.repeat` times; prints seconds and ratios."""
+    import copy
+
+    from reportlib.delivery import run
+
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(a.repeat):
+        for pdf in (False, True):
+            p = copy.deepcopy(params)
+            p.setdefault("reports", {})["pdf"] = pdf
+            tmp = Path(tempfile.mkdtemp(prefix="rl-bench-pdf-"))
+            try:
+                load = os.getloadavg()[0]
+                t = time.perf_counter()
+                result = run.run_month(
+                    month,
+                    params=p,
+                    data=data,
+                    clients=a.clients,
+                    reports=a.reports.split(",") if a.reports else None,
+                    out=tmp / "outputs",
+                    workers=a.workers,
+                    progress=False,
+                )
+                secs = time.perf_counter() - t
+                pdfs = len(list(result.month_dir.glob("*.pdf")))
+                sizes = [f.stat().st_size for f in result.month_dir.glob("*.html")]
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            times[pdf].append(secs)
+            print(
+                f"run {i + 1} {'with' if pdf else 'without'} PDFs: {len(result.entries)} reports, "
+                f"{len(result.failed)} failed, {pdfs} PDFs, largest page {max(sizes) / 1e6:.2f} MB, "
+                f"{secs:.1f} s wall (load average {load:.1f})",
+                flush=True,
+            )
+    for i, (off, on) in enumerate(zip(times[False], times[True])):
+        print(f"pair {i + 1}: with / without PDFs = {on / off:.2f}")
+    best_off, best_on = min(times[False]), min(times[True])
+    print(f"best: without {best_off:.1f} s, with {best_on:.1f} s, ratio {best_on / best_off:.2f} (goal <= 1.5)")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=None, help="data folder (default: parameters' data, data/sample)")
@@ -97,6 +146,8 @@ def main() -> int:
     ap.add_argument("--reports", default=None, help="comma list (default: all reports)")
     ap.add_argument("--skip-floor", action="store_true")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--pdf-compare", action="store_true", help="the batch without and with PDF copies")
+    ap.add_argument("--repeat", type=int, default=1, help="pairs of runs for --pdf-compare")
     a = ap.parse_args()
 
     from reportlib.core.params import data_location, load_params
@@ -119,6 +170,8 @@ def main() -> int:
     run.check_source(data, params["timezone"], month)  # fills the loader's cache: neither side pays parsing
     print(f"data {data}, month {month}; data checked and cached in {time.perf_counter() - t:.1f} s", flush=True)
 
+    if a.pdf_compare:
+        return pdf_compare(a, params, data, month)
     load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="rl-bench-"))
     try:

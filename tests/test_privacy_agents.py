@@ -184,6 +184,34 @@ def test_each_page_holds_its_agent_alone(world):
     assert checked == 2 * len(PLANTED)
 
 
+def test_each_pdf_holds_its_agent_alone(world):
+    """The printed copy of each agent review (registry `pdf`) holds that agent alone, like the page."""
+    import os
+    import shutil
+    import subprocess
+
+    if not shutil.which("pdftotext") or not all(e.get("pdf") for e in _pages(world).values()):
+        why = "no PDF copies here (needs chromium, playwright and poppler-utils)"
+        if os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    agents = world["agents"]
+    month_dir = world["out"] / MONTH
+    for aid, entry in _pages(world).items():
+        own_name = agents.loc[agents["agent_id"] == aid, "name"].iloc[0]
+        others = agents[agents["agent_id"] != aid]
+        terms = set(others["agent_id"]) | set(others["name"]) | (set(agents["supervisor"]) - {own_name, ""})
+        out = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", str(month_dir / entry["pdf"]), "-"], capture_output=True, text=True
+        )
+        text = " ".join(out.stdout.split())  # a name may wrap across lines on paper
+        assert out.returncode == 0 and _present(text, own_name), (aid, "the PDF does not show its own agent")
+        for own in sorted(_forms(own_name) | _forms(aid), key=len, reverse=True):
+            text = text.replace(own, " ")
+        leaked = sorted(t for t in terms if t and _present(text, t))
+        assert leaked == [], (aid, entry["pdf"], leaked)
+
+
 def test_markup_from_data_is_inert(world):
     month_dir = world["out"] / MONTH
     for entry in _pages(world).values():

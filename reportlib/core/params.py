@@ -198,6 +198,10 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
         ),
         "max_charts": ("a whole number >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
         "allowed_domains": ("a list of domains, or null", lambda v: v is None or _str_list(v)),
+        "attach": (
+            "a mapping of audience (executives, account_teams, supervisors, default) to a list of html and/or pdf",
+            lambda v: isinstance(v, dict) and all(_str_list(x) and x and set(x) <= {"html", "pdf"} for x in v.values()),
+        ),
     },
 }
 

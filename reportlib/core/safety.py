@@ -8,7 +8,8 @@ Everything here is pure or touches only the path it is given:
 * `neutralise_cell` / `neutralise_frame` — spreadsheet formula injection (OWASP's rule) for CSV and XLSX;
 * `write_atomic`, `open_nofollow`, `inside` — files written whole or not at all, never through a link,
   and paths read from files kept inside their folder;
-* `stamp_page` / `page_stamp` — which report, client and month an HTML page was rendered for.
+* `stamp_page` / `page_stamp` — which report, client and month an HTML page was rendered for;
+  `stamp_pdf` / `pdf_stamp` — the same for a PDF (an entry of its document information dictionary).
 """
 
 from __future__ import annotations
@@ -253,15 +254,21 @@ def inside(folder: str | os.PathLike, relative: Any) -> Path:
 STAMP = "reportlib-rendered-for"
 
 
+def stamp_record(report: str, client_id: str | None, month: str, agent_id: str | None = None) -> dict[str, Any]:
+    """What a page or PDF is stamped with: report, client id and month, and the agent id of an agent review
+    (only the page's own agent, never anyone else)."""
+    record: dict[str, Any] = {"report": report, "client_id": client_id, "month": month}
+    if agent_id is not None:
+        record["agent_id"] = agent_id
+    return record
+
+
 def stamp_page(page: str, report: str, client_id: str | None, month: str, agent_id: str | None = None) -> str:
     """The HTML page with a `<meta name="reportlib-rendered-for">` recording report, client id and month
     (and the agent id of an agent review: only the page's own agent, never anyone else)."""
     import json
 
-    record: dict[str, Any] = {"report": report, "client_id": client_id, "month": month}
-    if agent_id is not None:
-        record["agent_id"] = agent_id
-    content = html.escape(json.dumps(record, ensure_ascii=True), quote=True)
+    content = html.escape(json.dumps(stamp_record(report, client_id, month, agent_id), ensure_ascii=True), quote=True)
     tag = f'<meta name="{STAMP}" content="{content}">'
     m = re.search(r"<head[^>]*>", page[:4096], flags=re.IGNORECASE)
     if m:
@@ -306,3 +313,49 @@ def walk_up_links(path: Path, stop: Path) -> Iterator[Path]:
         if p.is_symlink():
             yield p
         p = p.parent
+
+
+PDF_STAMP_KEY = "/ReportlibRenderedFor"
+
+
+def stamp_pdf(data: bytes, report: str, client_id: str | None, month: str, agent_id: str | None = None) -> bytes:
+    """The PDF with its document information recording report, client id and month, and the agent id of
+    an agent review (`stamp_record`; `pdf_stamp` reads it).
+
+    Written with pypdf as an incremental update: the printed bytes are kept as they are and the new
+    information dictionary is appended.
+    """
+    import io
+    import json
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(io.BytesIO(data), incremental=True)
+    value = json.dumps(stamp_record(report, client_id, month, agent_id), ensure_ascii=True)
+    writer.add_metadata({PDF_STAMP_KEY: value})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pdf_stamp(data: bytes) -> dict | None:
+    """The report, client id and month a PDF was stamped with (`stamp_pdf`), or None (not a readable PDF,
+    no stamp, or an unreadable one)."""
+    import io
+    import json
+    import logging
+
+    from pypdf import PdfReader
+
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # a damaged file is answered with None, not with pypdf's warnings
+    try:
+        info = PdfReader(io.BytesIO(data)).metadata
+        raw = info.get(PDF_STAMP_KEY) if info is not None else None
+        value = json.loads(str(raw)) if raw is not None else None
+    except Exception:  # noqa: BLE001 - any unreadable or hostile file: no stamp
+        return None
+    finally:
+        log.setLevel(level)
+    return value if isinstance(value, dict) else None

@@ -149,3 +149,31 @@ class AttritionSettings:
             cox_penalizer=_number(a, "cox_penalizer", w, minimum=0),
             cox_min_level_size=int(_number(a, "cox_min_level_size", w, minimum=1)),
         )
+
+
+PAPER_SIZES = ("A4", "Letter")
+
+
+@dataclass(frozen=True)
+class PrintSettings:
+    """The PDF copies of the reports (parameters/reports.yaml: `pdf`, `paper`).
+
+    pdf: print a PDF beside the HTML of each report marked `pdf` in the registry; paper: A4 or Letter
+    (case-insensitive in the file, normalised here).
+    """
+
+    pdf: bool
+    paper: str
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any] | None) -> PrintSettings:
+        """From the whole parameter tree (its `reports` set over the shipped defaults)."""
+        r = _completed(params, "reports")
+        pdf = r.get("pdf", True)
+        if not isinstance(pdf, bool):
+            raise UsageError(f"parameter reports.pdf must be true or false, got {pdf!r}")
+        paper = r.get("paper", "A4")
+        match = [p for p in PAPER_SIZES if isinstance(paper, str) and p.lower() == paper.strip().lower()]
+        if not match:
+            raise UsageError(f"parameter reports.paper must be {' or '.join(PAPER_SIZES)}, got {paper!r}")
+        return cls(pdf=pdf, paper=match[0])

@@ -5,7 +5,8 @@ Each message carries
   and most webmail strip them) and small (well under Gmail's ~100 KB clipping limit): the report's
   KPI table and commentary, and its first charts as static PNG images referenced by `cid:`;
 * a plain-text alternative with the same figures;
-* the full self-contained HTML report as an attachment.
+* the full self-contained HTML report as an attachment, and/or its PDF copy (`distribution.attach`, per
+  audience), each checked to have been rendered for that report, client and month before it is attached.
 
 The KPI tiles, commentary and charts come from the executed notebook in outputs/<month>/notebooks/,
 so the e-mail shows exactly what the report showed and needs no access to the data. Charts are
@@ -400,9 +401,13 @@ def body_html(
     commentary: list[str],
     charts: list[tuple[str, str]],
     notes: list[str],
-    attachment_name: str,
+    attachment_name: str | None,
+    pdf_name: str | None = None,
 ) -> str:
-    """The e-mail body: tables and inline styles only (no <script>, no <style>); charts as cid: images."""
+    """The e-mail body: tables and inline styles only (no <script>, no <style>); charts as cid: images.
+
+    `attachment_name` is the attached HTML report and `pdf_name` its attached PDF copy (either may be None).
+    """
     cell = "padding:8px 10px;border-bottom:1px solid #e5e7eb;font-size:14px;vertical-align:top;" + _FONT
     head = (
         "padding:6px 10px;border-bottom:2px solid #d0d7de;font-size:12px;color:#57606a;text-align:left;"
@@ -469,15 +474,21 @@ def body_html(
         )
     parts.append(
         f'<tr><td style="padding:16px 24px 20px;font-size:13px;line-height:19px;color:#57606a;{_FONT}">'
-        f"The full report is attached as <b>{_esc(attachment_name)}</b>: open it in a web browser "
-        f"(it works offline) for every chart and table.</td></tr>"
+        f"{attachment_sentence(attachment_name, pdf_name, markup=True)}</td></tr>"
     )
     parts.append("</table></td></tr></table></body></html>\n")
     return "".join(parts)
 
 
 def body_text(
-    *, title: str, subtitle: str, tiles: list[dict], commentary: list[str], notes: list[str], attachment_name: str
+    *,
+    title: str,
+    subtitle: str,
+    tiles: list[dict],
+    commentary: list[str],
+    notes: list[str],
+    attachment_name: str | None,
+    pdf_name: str | None = None,
 ) -> str:
     """The plain-text alternative with the same figures."""
     lines = [title] + ([subtitle] if subtitle else []) + [""]
@@ -496,8 +507,27 @@ def body_text(
         lines += [f"- {s}" for s in commentary]
         lines.append("")
     lines += notes
-    lines.append(f"The full report is attached as {attachment_name}: open it in a web browser (it works offline).")
+    lines.append(attachment_sentence(attachment_name, pdf_name, markup=False))
     return "\n".join(lines) + "\n"
+
+
+def attachment_sentence(html_name: str | None, pdf_name: str | None, *, markup: bool) -> str:
+    """The body's last line: which files are attached and what each is for (names in bold with `markup`)."""
+
+    def name(n: str) -> str:
+        return f"<b>{_esc(n)}</b>" if markup else n
+
+    if html_name and pdf_name:
+        return (
+            f"The full report is attached as {name(html_name)}: open it in a web browser (it works offline) "
+            f"for every chart and table; {name(pdf_name)} is the same report to print or read on a phone."
+        )
+    if pdf_name:
+        return f"The full report is attached as {name(pdf_name)} (PDF), to read, print or forward."
+    if html_name:
+        suffix = " for every chart and table." if markup else "."
+        return f"The full report is attached as {name(html_name)}: open it in a web browser (it works offline){suffix}"
+    return ""
 
 
 @dataclass
@@ -514,6 +544,7 @@ class Planned:
     message: EmailMessage | None = None
     notes: list[str] = field(default_factory=list)
     agent_id: str | None = None
+    attach: list[str] = field(default_factory=lambda: ["html"])  # html and/or pdf (`attachments_for`)
 
     @property
     def recipients(self) -> list[str]:
@@ -654,15 +685,10 @@ def recipients_for(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -
     return []
 
 
-def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tuple[Path, bytes, Path | None]:
-    """The report page of a manifest entry, checked: (its path, its bytes, its executed notebook or None).
-
-    ReportlibError unless the entry's `html` is the file name this report and client id are rendered to
-    (`safety.file_stem`), resolves inside the month folder and is a regular file (not a link), and the page
-    says it was rendered for this report, client and month (`safety.page_stamp`). The notebook is kept only
-    when it is `notebooks/<stem>.ipynb` inside the folder.
-    """
-    from reportlib.core.safety import file_stem, inside, page_stamp, read_bytes_nofollow
+def entry_identity(entry: Mapping[str, Any]) -> tuple[str, str | None, str | None, str]:
+    """(report, client id, agent id, file stem) of a manifest entry, checked: the stem is the one the run
+    names this report's files with (`safety.file_stem` of the client or agent id); ReportlibError otherwise."""
+    from reportlib.core.safety import file_stem
 
     report, cid, aid = entry.get("report"), entry.get("client_id"), entry.get("agent_id")
     if not isinstance(report, str) or not (cid is None or isinstance(cid, str)):
@@ -673,6 +699,20 @@ def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tu
         stem = file_stem(report, cid if aid is None else aid)
     except ValueError:
         raise ReportlibError(f"the manifest names an unusable report {report!r}") from None
+    return report, cid, aid, stem
+
+
+def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tuple[Path, bytes, Path | None]:
+    """The report page of a manifest entry, checked: (its path, its bytes, its executed notebook or None).
+
+    ReportlibError unless the entry's `html` is the file name this report and client id are rendered to
+    (`safety.file_stem`), resolves inside the month folder and is a regular file (not a link), and the page
+    says it was rendered for this report, client and month (`safety.page_stamp`). The notebook is kept only
+    when it is `notebooks/<stem>.ipynb` inside the folder.
+    """
+    from reportlib.core.safety import inside, page_stamp, read_bytes_nofollow
+
+    report, cid, aid, stem = entry_identity(entry)
     name = entry.get("html")
     if name != f"{stem}.html":
         raise ReportlibError(f"the manifest points at {name!r}, not at {stem}.html where this report is rendered")
@@ -702,6 +742,71 @@ def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tu
             if Path(month_dir, nb).is_symlink() or not nb_path.is_file():
                 nb_path = None
     return path, page, nb_path
+
+
+ATTACH_KINDS = ("html", "pdf")
+
+
+def audience(report: str, dist: Mapping[str, Any]) -> str:
+    """The distribution list a report goes to: `account_teams` (client reviews), `supervisors` (agent
+    reviews), `executives` (the executive_reports), else the report's own name."""
+    from reportlib.reports.registry import AGENT_REPORT, CLIENT_REPORT
+
+    if report == CLIENT_REPORT:
+        return "account_teams"
+    if report == AGENT_REPORT:
+        return "supervisors"
+    if report in (dist.get("executive_reports") or ["monthly_pack"]):
+        return "executives"
+    return report
+
+
+def attachments_for(report: str, dist: Mapping[str, Any]) -> list[str]:
+    """What is attached to a report's message: `distribution.attach[<audience>]`, else `attach.default`,
+    else the HTML alone; `pdf` only for reports that have a PDF copy (registry `pdf`), never nothing."""
+    from reportlib.reports.registry import PDF_REPORTS
+
+    attach = dist.get("attach") or {}
+    kinds = attach.get(audience(report, dist)) or attach.get("default") or ["html"]
+    kinds = [k for k in dict.fromkeys(kinds) if k in ATTACH_KINDS and (k != "pdf" or report in PDF_REPORTS)]
+    return kinds or ["html"]
+
+
+def verified_pdf(month_dir: Path, entry: Mapping[str, Any], month: str) -> bytes:
+    """The PDF copy of a manifest entry, checked like `verified_report` checks the page: its bytes.
+
+    ReportlibError unless the entry names `<stem>.pdf` (the file this report and client id are printed to),
+    it resolves inside the month folder, is a regular file (not a link), and its stamp
+    (`safety.pdf_stamp`) says it was printed for this report, client and month.
+    """
+    from reportlib.core.safety import inside, pdf_stamp, read_bytes_nofollow
+
+    report, cid, aid, stem = entry_identity(entry)
+    name = entry.get("pdf")
+    if not name:
+        raise ReportlibError(
+            "no PDF copy was printed for it (is Chromium installed? reports.pdf in parameters); "
+            "rerun `reportlib run` or attach the HTML only (distribution.attach)"
+        )
+    if name != f"{stem}.pdf":
+        raise ReportlibError(f"the manifest points at {name!r}, not at {stem}.pdf where this report is printed")
+    inside(month_dir, name)
+    try:
+        data = read_bytes_nofollow(Path(month_dir) / name)
+    except OSError as exc:
+        raise ReportlibError(
+            f"cannot read {Path(month_dir) / name} ({exc.strerror or exc}; a link or not a regular file is refused)"
+        ) from None
+    stamp = pdf_stamp(data)
+    want = {"report": report, "client_id": cid, "month": month, "agent_id": aid}
+    if not stamp or {k: stamp.get(k) for k in want} != want:
+        got = (
+            "no record of what it was printed for"
+            if not stamp
+            else f"it was printed for {stamp.get('report')} client {stamp.get('client_id')!r} month {stamp.get('month')}"
+        )
+        raise ReportlibError(f"{name} was not printed for this report ({got}); rerun `reportlib run`")
+    return data
 
 
 def read_sent_log(month_dir: Path) -> list[dict]:
@@ -774,8 +879,18 @@ def plan_messages(
             if entry.get("status") != "ok":
                 problems.append(f"not e-mailing {p_who}: its run failed ({entry.get('error') or 'see index.html'})")
                 continue
+            kinds = attachments_for(report, dist)
+            if "pdf" in kinds and not entry.get("pdf") and kinds != ["pdf"]:
+                print(
+                    f"reportlib email: warning: {p_who} has no PDF copy (none was printed: is Chromium installed? "
+                    "reports.pdf in parameters); sending its HTML alone",
+                    file=log,
+                )
+                kinds = [k for k in kinds if k != "pdf"]
             try:
                 verified_report(Path(month_dir), entry, Path(month_dir).name)
+                if "pdf" in kinds:
+                    verified_pdf(Path(month_dir), entry, Path(month_dir).name)
             except ReportlibError as exc:
                 problems.append(f"not e-mailing {p_who}: {exc}")
                 continue
@@ -817,6 +932,7 @@ def plan_messages(
                     _subject(dist, entry, Path(month_dir).name),
                     entry,
                     agent_id=entry.get("agent_id"),
+                    attach=kinds,
                 )
             )
     return planned, problems
@@ -831,7 +947,10 @@ def build_message(
     month = Path(month_dir).name
     dist = params.get("distribution") or {}
     _path, report_bytes, nb_path = verified_report(Path(month_dir), p.entry, month)  # the bytes attached
-    attachment_name = f"{p.stem}-{month}.html"
+    kinds = p.attach
+    pdf_bytes = verified_pdf(Path(month_dir), p.entry, month) if "pdf" in kinds else None
+    attachment_name = f"{p.stem}-{month}.html" if "html" in kinds else None
+    pdf_name = f"{p.stem}-{month}.pdf" if pdf_bytes is not None else None
     hl = Highlights()
     notes: list[str] = []
     if nb_path is not None:
@@ -866,6 +985,7 @@ def build_message(
         charts=[(cid, alt) for cid, alt, _ in images],
         notes=notes,
         attachment_name=attachment_name,
+        pdf_name=pdf_name,
     )
     if len(html_body.encode("utf-8")) > BODY_LIMIT:  # never clipped: drop charts' titles and commentary
         html_body = body_html(
@@ -876,6 +996,7 @@ def build_message(
             charts=[(cid, "") for cid, _, _ in images],
             notes=notes,
             attachment_name=attachment_name,
+            pdf_name=pdf_name,
         )
     text = body_text(
         title=title,
@@ -884,6 +1005,7 @@ def build_message(
         commentary=hl.commentary,
         notes=notes,
         attachment_name=attachment_name,
+        pdf_name=pdf_name,
     )
     msg = EmailMessage()
     msg["Subject"] = p.subject
@@ -919,7 +1041,10 @@ def build_message(
             cid=f"<{cid}>",
             filename=f"{re.sub(r'[^A-Za-z0-9]+', '-', alt).strip('-')[:40] or 'chart'}.png",
         )
-    msg.add_attachment(report_bytes, maintype="text", subtype="html", filename=attachment_name)
+    if attachment_name:
+        msg.add_attachment(report_bytes, maintype="text", subtype="html", filename=attachment_name)
+    if pdf_bytes is not None:
+        msg.add_attachment(pdf_bytes, maintype="application", subtype="pdf", filename=pdf_name)
     p.notes = notes
     return msg
 
@@ -1162,6 +1287,7 @@ def _email_locked(
                             "subject": p.subject,
                             "message_id": p.message["Message-ID"],
                             "html": p.entry.get("html"),
+                            "attached": list(p.attach),
                             "sent_at": formatdate(localtime=True),
                         },
                     )

@@ -11,7 +11,11 @@
   `os.replace`, so a report that fails never replaces the last good one; its executed notebook is
   kept as `notebooks/<name>.failed.ipynb` for debugging;
 * `manifest.json` and `index.html` describe every report of the month and are rewritten atomically
-  after each report.
+  after each report;
+* reports marked `pdf` in the registry are also printed to `<stem>.pdf` by the worker's warm headless
+  Chromium (delivery/pdf.py, paper from parameters `reports.paper`), from the page just rendered, and
+  published with it: a report whose PDF cannot be printed fails as a whole, so the previous good HTML
+  and PDF stay in place together.
 
 The papermill engine is papermill's own nbclient engine, given a kernel that outlives one notebook;
 everything else (parameter injection, error markers, output notebook) is papermill's.
@@ -44,7 +48,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.data.source import DataSource
-from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, TITLES
+from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, PDF_REPORTS, TITLES
 
 DEFAULT_RENDERER = "reportlib.reports.render:render_html"
 DEFAULT_TIMEOUT_S = 900.0
@@ -171,7 +175,7 @@ def plan_jobs(
 
 # --- worker side: one warm kernel per process ------------------------------------------------------
 
-_WORKER: dict[str, Any] = {"km": None, "kc": None, "sockdir": None, "used": 0, "cwd": None}
+_WORKER: dict[str, Any] = {"km": None, "kc": None, "sockdir": None, "used": 0, "cwd": None, "printer": None}
 _RESET_CODE = (
     "get_ipython().reset(new_session=True, aggressive=False)\nimport os as _rl_os; _rl_os.chdir({cwd!r}); del _rl_os"
 )
@@ -330,7 +334,27 @@ def _shutdown_kernel() -> None:
             run_sync(km.shutdown_kernel)(now=True)  # also removes its connection file and sockets
 
 
+def _printer():
+    """This worker's PDF printer (one headless Chromium, started on first use and kept warm)."""
+    from reportlib.delivery.pdf import PdfPrinter
+
+    if _WORKER["printer"] is None:
+        _WORKER["printer"] = PdfPrinter()
+        if _WORKER["sockdir"] is None:  # no kernel made the exit hook yet: close the browser with the worker
+            from multiprocessing import util
+
+            util.Finalize(None, _close_printer, exitpriority=11)
+    return _WORKER["printer"]
+
+
+def _close_printer() -> None:
+    printer, _WORKER["printer"] = _WORKER["printer"], None
+    if printer is not None:
+        printer.close()
+
+
 def _worker_exit() -> None:
+    _close_printer()
     _shutdown_kernel()
     if _WORKER["sockdir"]:
         shutil.rmtree(_WORKER["sockdir"], ignore_errors=True)
@@ -486,6 +510,9 @@ def warm_kernel(payload: dict) -> float:
                 start_timeout=120,
             )
         _load_renderer(payload["renderer"])(str(folder / "out.ipynb"), "warm-up")
+        if payload.get("pdf_paper"):  # the batch prints PDFs: start this worker's browser now too
+            with contextlib.suppress(Exception):  # a browser that cannot start fails the PDFs, with the reason
+                _printer()._start()
         gc.collect()
         gc.freeze()  # the same in this worker, which holds papermill, nbclient and nbconvert
     finally:
@@ -552,7 +579,7 @@ def execute_job(job: dict) -> dict:
     tmp = Path(job["tmp"])
     out_nb, out_html = tmp / "notebooks" / f"{job['stem']}.ipynb", tmp / f"{job['stem']}.html"
     out_nb.parent.mkdir(parents=True, exist_ok=True)
-    result = {"key": job["key"], "status": "failed", "error": None, "notebook": None, "html": None}
+    result = {"key": job["key"], "status": "failed", "error": None, "notebook": None, "html": None, "pdf": None}
     engine = _warm_engine()
     timeout = float(job["timeout"])
     timed_out: list[float] = []
@@ -614,7 +641,13 @@ def execute_job(job: dict) -> dict:
         except Exception as exc:  # noqa: BLE001 - any rendering failure fails this report only
             result["error"] = f"rendering the HTML failed: {type(exc).__name__}: {exc}"[:600]
         else:
-            result.update(status="ok", html=str(out_html))
+            pdf_error = _print_pdf(job, out_html, tmp / f"{job['stem']}.pdf") if job.get("pdf_paper") else None
+            if pdf_error:
+                result["error"] = pdf_error
+            else:
+                result.update(status="ok", html=str(out_html))
+                if job.get("pdf_paper"):
+                    result["pdf"] = str(tmp / f"{job['stem']}.pdf")
     except Exception as exc:  # noqa: BLE001 - a failed notebook fails this report only
         from papermill.exceptions import PapermillExecutionError
 
@@ -632,6 +665,29 @@ def execute_job(job: dict) -> dict:
         result["notebook"] = str(out_nb)
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def _print_pdf(job: dict, page: Path, out_pdf: Path) -> str | None:
+    """Print the rendered page to `out_pdf` (stamped with report, client and month); None, or why it failed."""
+    from reportlib.core.safety import stamp_pdf
+    from reportlib.delivery.pdf import PrintError
+
+    try:
+        data = _printer().print_pdf(page, job["title"], job["pdf_paper"])
+        agent = job.get("agent_id")
+        data = stamp_pdf(
+            data,
+            job["key"][0],
+            None if agent is not None else job["key"][1],
+            str(job["parameters"].get("month")),
+            agent_id=agent,
+        )
+        out_pdf.write_bytes(data)
+    except PrintError as exc:
+        return f"printing the PDF failed: {exc}"[:600]
+    except Exception as exc:  # noqa: BLE001 - stamping or writing (a full disk): this report fails
+        return f"printing the PDF failed: {type(exc).__name__}: {exc}"[:600]
+    return None
 
 
 # --- publishing -----------------------------------------------------------------------------------
@@ -765,6 +821,7 @@ class _Publisher:
             "status": result["status"],
             "seconds": result.get("seconds"),
             "html": None,
+            "pdf": None,
             "notebook": None,
             "parameters": job.parameters,
             "data_fingerprint": self.fingerprint,
@@ -798,10 +855,17 @@ class _Publisher:
         entry = self._entry(job, result)
         if result["status"] == "ok":
             os.replace(result["notebook"], nb_dir / f"{job.stem}.ipynb")
+            if result.get("pdf"):
+                os.replace(result["pdf"], self.dir / f"{job.stem}.pdf")
+            else:  # no PDF this time (PDFs turned off, no browser): an older one would not match the page
+                with contextlib.suppress(FileNotFoundError):
+                    (self.dir / f"{job.stem}.pdf").unlink()
             os.replace(result["html"], self.dir / f"{job.stem}.html")  # the atomic switch to the new version
             with contextlib.suppress(FileNotFoundError):
                 (nb_dir / f"{job.stem}.failed.ipynb").unlink()
             entry.update(html=f"{job.stem}.html", notebook=f"notebooks/{job.stem}.ipynb")
+            if result.get("pdf"):
+                entry["pdf"] = f"{job.stem}.pdf"
         elif result.get("notebook"):
             os.replace(result["notebook"], nb_dir / f"{job.stem}.failed.ipynb")
             entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
@@ -847,14 +911,17 @@ def index_html(manifest: dict) -> str:
         status = '<span class="ok">ok</span>' if ok else '<span class="failed">failed</span>'
         if ok:
             link = _link(e.get("html"), str(name))
+            if e.get("pdf"):
+                link += " · " + _link(e.get("pdf"), "PDF")
             note = ""
         else:
             link = esc(str(name))
             prev = e.get("previous") if isinstance(e.get("previous"), dict) else None
             note = f'<div class="err">{esc(str(e.get("error") or ""))}</div>'
             if prev:
+                pdf = f" · {_link(prev.get('pdf'), 'PDF')}" if prev.get("pdf") else ""
                 note += (
-                    f"<div>Previous version: {_link(prev.get('html'), str(prev.get('html')))} "
+                    f"<div>Previous version: {_link(prev.get('html'), str(prev.get('html')))}{pdf} "
                     f"({esc(str(prev.get('finished_at', '')))})</div>"
                 )
             if e.get("notebook"):
@@ -1047,6 +1114,7 @@ class WorkerPool:
         renderer: str = DEFAULT_RENDERER,
         warm: bool = True,
         reports: Iterable[str] | None = None,
+        pdf_paper: str | None = None,
     ):
         self.workers = max(1, int(workers))
         ctx = _mp_context()
@@ -1055,7 +1123,8 @@ class WorkerPool:
         )
         names = list(reports) if reports is not None else [p.stem for p in Path(notebooks_dir).glob("*.ipynb")]
         preload = notebook_imports(Path(notebooks_dir) / f"{n}.ipynb" for n in names) if warm else ""
-        payload = {"cwd": str(notebooks_dir), "renderer": renderer, "preload": preload}
+        pdf = pdf_paper if set(names) & PDF_REPORTS else None
+        payload = {"cwd": str(notebooks_dir), "renderer": renderer, "preload": preload, "pdf_paper": pdf}
         self.warmups = [self.executor.submit(warm_kernel, payload) for _ in range(self.workers if warm else 0)]
 
     def close(self, cancel: bool = False) -> None:
@@ -1091,8 +1160,10 @@ def run_jobs(
     progress: bool = True,
     log=None,
     pool: WorkerPool | None = None,
+    pdf_paper: str | None = None,
 ) -> RunResult:
-    """Execute `jobs` in parallel and publish each into out/<month>/ as it finishes."""
+    """Execute `jobs` in parallel and publish each into out/<month>/ as it finishes; with `pdf_paper`
+    (A4 or Letter), the reports marked `pdf` in the registry are printed to PDF too."""
     log = log or sys.stderr
     out = Path(out).resolve()
     month_dir = out / month
@@ -1134,6 +1205,7 @@ def run_jobs(
             "renderer": renderer,
             "reuse_kernel": reuse_kernels,
             "cwd": str(notebooks_dir),
+            "pdf_paper": pdf_paper,
         }
         own = pool is None
         workers_pool = (
@@ -1145,6 +1217,7 @@ def run_jobs(
                 renderer=renderer,
                 warm=reuse_kernels,
                 reports={j.report for j in jobs},
+                pdf_paper=pdf_paper,
             )
         )
         try:
@@ -1190,6 +1263,7 @@ def _execute_all(
                 parameters=j.parameters,
                 agent_id=j.agent_id,
                 notebook=str(notebooks_dir / f"{j.report}.ipynb"),
+                pdf_paper=payload.get("pdf_paper") if j.report in PDF_REPORTS else None,
             )
             futures[pool.executor.submit(execute_job, job)] = j
         for fut in as_completed(futures):
@@ -1431,6 +1505,36 @@ def check_output_dir(out_dir: Path, month: str, setting: str = "--out") -> None:
             ) from None
 
 
+def pdf_setting(params: dict, reports: Iterable[str], log=None) -> str | None:
+    """The paper size to print PDFs on (parameters `reports.pdf`, `reports.paper`), or None for no PDFs: when
+    they are turned off, none of `reports` is marked `pdf`, or no Chromium can print them (said on `log`).
+    UsageError for a wrong setting."""
+    from reportlib.core.settings import PrintSettings
+    from reportlib.delivery.pdf import find_chromium
+
+    settings = PrintSettings.from_params(params)
+    if not settings.pdf or not set(reports) & PDF_REPORTS:
+        return None
+    missing = None
+    if find_chromium() is None:
+        missing = "no Chromium was found (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "the playwright package is not installed (pip install playwright)"
+    if missing:
+        if log is not None:
+            print(
+                f"reportlib run: warning: {missing}; the HTML reports are rendered without their PDF copies "
+                "(set reports.pdf: false in parameters to silence this)",
+                file=log,
+                flush=True,
+            )
+        return None
+    return settings.paper
+
+
 def run_month(
     month: str,
     *,
@@ -1480,6 +1584,7 @@ def run_month(
             f"(expected {', '.join(m + '.ipynb' for m in missing)})"
         )
     reuse = bool(sched.get("reuse_kernels", True))
+    pdf_paper = pdf_setting(params, chosen, log)
     expected = (
         len([r for r in chosen if r not in (CLIENT_REPORT, AGENT_REPORT)])
         + (10**6 if agent_sel else 0)
@@ -1495,7 +1600,12 @@ def run_month(
     )
     # kernels boot in the workers while the data is checked here
     with WorkerPool(
-        pool_size(workers, max(1, expected), log), notebooks_dir=nb_dir, renderer=renderer, warm=reuse, reports=chosen
+        pool_size(workers, max(1, expected), log),
+        notebooks_dir=nb_dir,
+        renderer=renderer,
+        warm=reuse,
+        reports=chosen,
+        pdf_paper=pdf_paper,
     ) as pool:
         print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
         src = check_source(location, tz, month)
@@ -1516,4 +1626,5 @@ def run_month(
             progress=progress,
             log=log,
             pool=pool,
+            pdf_paper=pdf_paper,
         )

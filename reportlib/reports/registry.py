@@ -4,7 +4,9 @@ The order is the order `reportlib run` executes the scheduled reports and `index
 the title is the page title of the rendered report (``"<title>, <Month YYYY>"``). A per-client
 report (``client_review``) renders once per client, a per-agent one (``agent_review``) once per active
 agent and only when asked for (``--agents``, ``schedule.agents``); an interactive one (``explore``) is for
-JupyterLab only and never scheduled. Each report is the notebook ``notebooks/<name>.ipynb``.
+JupyterLab only and never scheduled. A report with ``pdf`` is also printed to ``<stem>.pdf`` by
+``reportlib run`` (headless Chromium, paper size from ``reports.paper``). Each report is the notebook
+``notebooks/<name>.ipynb``.
 
 To add a report: write ``notebooks/<name>.ipynb`` (a ``parameters`` cell, then one library call per
 section), add a line here, and add it to ``reports:`` in ``parameters/schedule.yaml``.
@@ -21,13 +23,15 @@ from reportlib.core.params import project_root
 
 @dataclass(frozen=True)
 class Report:
-    """One report notebook: its name (the notebook's stem), page title, and how it is scheduled."""
+    """One report notebook: its name (the notebook's stem), page title, how it is scheduled, and whether
+    `reportlib run` prints a PDF of it beside the HTML."""
 
     name: str
     title: str
     per_client: bool = False
     per_agent: bool = False
     scheduled: bool = True
+    pdf: bool = False
 
 
 REGISTRY: tuple[Report, ...] = (
@@ -35,9 +39,9 @@ REGISTRY: tuple[Report, ...] = (
     Report("sla", "SLA compliance"),
     Report("attrition", "Headcount and attrition"),
     Report("forecast", "Volume forecast"),
-    Report("monthly_pack", "Monthly pack"),
-    Report("client_review", "Service review", per_client=True),
-    Report("agent_review", "Agent review", per_agent=True),
+    Report("monthly_pack", "Monthly pack", pdf=True),
+    Report("client_review", "Service review", per_client=True, pdf=True),
+    Report("agent_review", "Agent review", per_agent=True, pdf=True),
     Report("explore", "Explore", scheduled=False),
 )
 
@@ -48,6 +52,8 @@ REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled and not
 ALL_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled)
 INTERACTIVE: tuple[str, ...] = tuple(r.name for r in REGISTRY if not r.scheduled)
 TITLES: dict[str, str] = {r.name: r.title for r in REGISTRY}
+# Reports printed to PDF beside their HTML (`reportlib run`) and attachable as PDF (`reportlib email`).
+PDF_REPORTS: frozenset[str] = frozenset(r.name for r in REGISTRY if r.pdf)
 
 
 def notebook_path(name: str) -> Path:

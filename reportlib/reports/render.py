@@ -1,7 +1,8 @@
 """Executed report notebook -> one self-contained HTML page.
 
 The page shows outputs only (no code, prompts, streams, warnings, errors or stray reprs), one theme
-(templates/reportlib_html/report.css), a table of contents, plotly.js inlined exactly once, no URL
+(templates/reportlib_html/report.css), a table of contents, plotly.js inlined exactly once (the vendored
+partial bundle of the trace types the reports draw when the page needs no other, else the full one), no URL
 loaded from the network (the lab template's require.js, MathJax and widget CDN blocks are not used),
 and the data-quality note and run facts at the end.
 
@@ -129,13 +130,73 @@ def _drop_empty_sections(cells: list) -> list:
 # --- the page --------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def plotly_js() -> str:
-    """The plotly.js bundle shipped with the installed plotly (inlined once per page)."""
-    from plotly.offline import get_plotlyjs
+PLOTLY_DIR = TEMPLATES / "plotly"
+PARTIAL_BUNDLE = PLOTLY_DIR / "plotly-reportlib.min.js"
+# The trace types the partial bundle holds (templates/plotly/bundle-entry.js; scatter is in plotly's core).
+BUNDLE_TRACES = frozenset({"scatter", "bar", "box", "heatmap", "waterfall"})
+_BUNDLE_VERSION = re.compile(r"\* plotly\.js v(\d+\.\d+\.\d+) \(reportlib partial bundle")
+_FIGURE_BLOCK = re.compile(
+    r'<script\b[^>]*\btype="application/vnd\.reportlib\.plotly\+json"[^>]*>(.*?)</script>', re.S | re.I
+)
 
-    js = get_plotlyjs()
+
+@functools.lru_cache(maxsize=2)
+def plotly_js(partial: bool = False) -> str:
+    """A plotly.js bundle to inline once per page: the installed plotly's full bundle (4.8 MB), or with
+    `partial` the vendored bundle of `BUNDLE_TRACES` only (1.2 MB; templates/plotly/README.md)."""
+    if partial:
+        js = PARTIAL_BUNDLE.read_text(encoding="utf-8")
+    else:
+        from plotly.offline import get_plotlyjs
+
+        js = get_plotlyjs()
     return js.replace("</script", "<\\/script")
+
+
+@functools.lru_cache(maxsize=1)
+def partial_bundle_usable() -> bool:
+    """True when the vendored partial bundle is present and is the plotly.js version the installed plotly
+    writes figures for (a plotly upgrade falls back to the full bundle until the bundle is rebuilt)."""
+    from plotly.offline import get_plotlyjs_version
+
+    try:
+        head = PARTIAL_BUNDLE.read_text(encoding="utf-8")[:400]
+    except OSError:
+        return False
+    m = _BUNDLE_VERSION.search(head)
+    return m is not None and m.group(1) == get_plotlyjs_version()
+
+
+def figure_trace_types(markup: str) -> set[str]:
+    """The plotly trace types (``scatter`` when a trace names none) of every figure block in `markup`."""
+    import json
+
+    types: set[str] = set()
+    for block in _FIGURE_BLOCK.findall(markup):
+        try:
+            spec = json.loads(block)
+        except ValueError:
+            types.add("?")  # unreadable: the page script reports it; keep the full bundle to be safe
+            continue
+        data = spec.get("data") if isinstance(spec, dict) else None
+        for trace in data if isinstance(data, list) else []:
+            types.add(str(trace.get("type") or "scatter") if isinstance(trace, dict) else "?")
+    return types
+
+
+def page_plotly_js(trace_types: set[str]) -> str:
+    """The bundle a page with figures of `trace_types` needs: the partial bundle when it holds them all."""
+    return plotly_js(partial=trace_types <= BUNDLE_TRACES and partial_bundle_usable())
+
+
+def _notebook_trace_types(nb: Any) -> set[str]:
+    types: set[str] = set()
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            markup = (out.get("data") or {}).get("text/html")
+            if markup:
+                types |= figure_trace_types(markup if isinstance(markup, str) else "".join(markup))
+    return types
 
 
 @functools.lru_cache(maxsize=4)
@@ -226,7 +287,7 @@ def render_html(executed_notebook_path: Path, title: str) -> str:
             "subtitle": _subtitle(facts, nb_params),
             "css": _asset("report.css"),
             "bootstrap_js": _asset("report.js"),
-            "plotly_js": plotly_js(),
+            "plotly_js": page_plotly_js(_notebook_trace_types(clean)),
             "footer_html": facts_html(facts),
             "version": __version__,
         }

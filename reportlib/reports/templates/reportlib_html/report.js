@@ -18,7 +18,15 @@
       var spec;
       try { spec = JSON.parse(block.textContent); } catch (e) { fail(el, e); return; }
       Plotly.newPlot(el, spec.data || [], spec.layout || {}, spec.config || {}).then(
-        function () { el.setAttribute("data-rl-drawn", "1"); },
+        function (gd) {
+          // plotly.js draws a trace of a type it does not hold as an invisible scatter, silently: say so
+          var have = {};
+          Array.prototype.forEach.call(gd._fullData || [], function (t) { have[t.type] = true; });
+          var missing = (spec.data || []).map(function (t) { return (t && t.type) || "scatter"; })
+            .filter(function (type) { return !have[type]; });
+          if (missing.length) { fail(el, "trace type " + missing.join(", ") + " is not in this page's plotly.js"); return; }
+          el.setAttribute("data-rl-drawn", "1");
+        },
         function (e) { fail(el, e); }
       );
     });
@@ -29,7 +37,22 @@
       if (el.getAttribute("data-rl-drawn") === "1") { Plotly.Plots.resize(el); }
     });
   }
+  // Paper: a table wider than the page is scaled down to the page width (never below MIN_ZOOM).
+  var MIN_ZOOM = 0.45;
+  function fitForPrint() {
+    Array.prototype.forEach.call(document.querySelectorAll(".rl-table-wrap"), function (wrap) {
+      var table = wrap.querySelector("table");
+      if (!table) { return; }
+      table.style.zoom = "";
+      var room = wrap.clientWidth, need = table.scrollWidth;
+      if (room > 0 && need > room + 1) { table.style.zoom = String(Math.max(MIN_ZOOM, room / need)); }
+    });
+  }
+  function unfit() {
+    Array.prototype.forEach.call(document.querySelectorAll(".rl-table-wrap table"), function (t) { t.style.zoom = ""; });
+  }
+  window.rlFitForPrint = fitForPrint;
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
-  window.addEventListener("beforeprint", resizeAll);
-  window.addEventListener("afterprint", resizeAll);
+  window.addEventListener("beforeprint", function () { fitForPrint(); resizeAll(); });
+  window.addEventListener("afterprint", function () { unfit(); resizeAll(); });
 })();

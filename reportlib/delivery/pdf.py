@@ -1,0 +1,189 @@
+"""Rendered report pages printed to PDF by headless Chromium.
+
+Debian's Chromium (``/usr/bin/chromium``, or ``$REPORTLIB_CHROMIUM``) driven by playwright with
+``executable_path`` (no browser download), ``--no-sandbox``, headless, with name resolution cut off so a
+page can load nothing from the network. One browser is started per process and kept warm
+(`PdfPrinter`); each page is laid out at the paper's printable width with the print stylesheet
+(templates/reportlib_html/report.css, ``@media print``), its charts drawn by its own plotly.js, wide
+tables scaled to the page width (``rlFitForPrint`` in report.js), then printed with a footer naming the
+report and month and "Page N of M" on every page.
+
+`reportlib run` prints the reports marked ``pdf`` in the registry (delivery/run.py) into its temporary
+folder, stamps the PDF (`core.safety.stamp_pdf`) and publishes it with the HTML; a failed print fails
+that report, so the previous good HTML and PDF stay in place.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from reportlib.core.errors import ReportlibError
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+# Page margins in millimetres; the bottom one holds the footer.
+MARGINS_MM = {"top": 12.0, "bottom": 16.0, "left": 12.0, "right": 12.0}
+PAPER_MM = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+CSS_PX_PER_MM = 96 / 25.4  # CSS pixels are 1/96 inch
+DEFAULT_TIMEOUT_S = 120.0
+
+# True once every figure block of the page has been drawn or has failed (report.js sets data-rl-drawn).
+_ALL_DRAWN = """() => Array.from(document.querySelectorAll('.rl-plot')).every(el => el.getAttribute('data-rl-drawn'))"""
+_FAILED = """() => Array.from(document.querySelectorAll('.rl-plot'))
+  .filter(el => el.getAttribute('data-rl-drawn') === 'failed').length"""
+
+
+class PrintError(ReportlibError):
+    """A page could not be printed to PDF (no browser, a chart that failed to draw, a time-out)."""
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium binary: $REPORTLIB_CHROMIUM, then Debian's and other usual places; None if none."""
+    env = os.environ.get("REPORTLIB_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() and os.access(env, os.X_OK) else None
+    for c in CHROMIUM_CANDIDATES:
+        if Path(c).is_file() and os.access(c, os.X_OK):
+            return c
+    return shutil.which("chromium")
+
+
+def printable_width_px(paper: str) -> int:
+    """The width of the paper inside the left and right margins, in CSS pixels (A4: 703)."""
+    width_mm = PAPER_MM[paper][0] - MARGINS_MM["left"] - MARGINS_MM["right"]
+    return int(width_mm * CSS_PX_PER_MM)
+
+
+def footer_template(label: str) -> str:
+    """The footer Chromium prints on every page: `label` (escaped: it may hold a client's name) on the
+    left, "Page N of M" on the right (Chromium fills the pageNumber and totalPages spans)."""
+    return (
+        '<div style="width:100%;margin:0 12mm;font-family:system-ui,Arial,sans-serif;font-size:8px;'
+        'color:#5b6475;display:flex;justify-content:space-between;-webkit-print-color-adjust:exact;">'
+        f'<span class="rl-footer-label">{html.escape(label, quote=True)}</span>'
+        '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>'
+    )
+
+
+class PdfPrinter:
+    """One headless Chromium, started on first use and kept for every later page; use as a context manager.
+
+    `print_pdf(html_path, label, paper)` returns the PDF's bytes; PrintError says why it could not.
+    """
+
+    def __init__(self, executable: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.executable = executable or find_chromium()
+        self.timeout_ms = float(timeout_s) * 1000
+        self._pw: Any = None
+        self._browser: Any = None
+
+    @property
+    def available(self) -> bool:
+        """True when a Chromium binary was found."""
+        return self.executable is not None
+
+    def _start(self) -> None:
+        if self.executable is None:
+            raise PrintError("no Chromium to print PDFs with (apt-get install chromium, or set reports.pdf: false)")
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            raise PrintError("the playwright package is not installed (pip install playwright)") from None
+        try:
+            self._pw = sync_playwright().start()
+            self._browser = self._pw.chromium.launch(
+                executable_path=self.executable,
+                headless=True,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-extensions",
+                    "--mute-audio",
+                    "--host-resolver-rules=MAP * ~NOTFOUND",  # a page can reach no host
+                ],
+                timeout=self.timeout_ms,
+            )
+        except Exception as exc:  # noqa: BLE001 - any launch failure: one line saying why
+            self.close()
+            raise PrintError(
+                f"Chromium ({self.executable}) could not be started: {_one_line(exc)} "
+                "(fix it, or set reports.pdf: false to render the HTML alone)"
+            ) from None
+
+    def print_pdf(self, html_path: str | Path, label: str, paper: str = "A4") -> bytes:
+        """The page at `html_path` printed on `paper` (A4 or Letter) with `label` and page numbers in the footer.
+
+        PrintError when a chart fails to draw, the page raises a script error, or a step times out.
+        """
+        if paper not in PAPER_MM:
+            raise PrintError(f"unknown paper size {paper!r} (A4 or Letter)")
+        if self._browser is None:
+            self._start()
+        errors: list[str] = []
+        page = None
+        try:
+            page = self._browser.new_page(
+                viewport={"width": printable_width_px(paper), "height": 1000}, java_script_enabled=True
+            )
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.emulate_media(media="print")  # lay out (and draw the charts) as on paper
+            page.goto(Path(html_path).resolve().as_uri(), wait_until="load", timeout=self.timeout_ms)
+            page.wait_for_function(_ALL_DRAWN, timeout=self.timeout_ms)
+            failed = page.evaluate(_FAILED)
+            if failed:
+                raise PrintError(f"{failed} chart(s) of the page could not be drawn")
+            if errors:
+                raise PrintError(f"the page raised a script error: {_one_line(errors[0])}")
+            page.evaluate("() => window.rlFitForPrint && window.rlFitForPrint()")
+            return page.pdf(
+                format=paper,
+                print_background=True,
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=footer_template(label),
+                margin={k: f"{v}mm" for k, v in MARGINS_MM.items()},
+                prefer_css_page_size=False,
+                outline=True,
+                tagged=True,
+            )
+        except PrintError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - time-outs, a browser that died: this page fails
+            self.close()  # the next page gets a fresh browser
+            raise PrintError(f"printing the PDF failed: {_one_line(exc)}") from None
+        finally:
+            if page is not None:
+                try:
+                    page.close()
+                except Exception:  # noqa: BLE001,S110 - the browser may be gone already
+                    pass
+
+    def close(self) -> None:
+        """Stop the browser and playwright's driver."""
+        browser, pw, self._browser, self._pw = self._browser, self._pw, None, None
+        for stop in (getattr(browser, "close", None), getattr(pw, "stop", None)):
+            if stop is None:
+                continue
+            try:
+                stop()
+            except Exception:  # noqa: BLE001,S110 - closing what may already be gone
+                pass
+
+    def __enter__(self) -> PdfPrinter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _one_line(exc: object, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
