@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from reportlib.cli import main
-from reportlib.core.errors import UsageError
+from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_label
 from reportlib.core.safety import file_stem, pdf_stamp, stamp_pdf
 from reportlib.core.settings import PrintSettings
@@ -74,8 +74,8 @@ def _flat(text: str) -> str:
 # --- without a browser: settings, registry, stamps, attachments --------------------------------------
 
 
-def test_registry_marks_the_pack_and_client_reviews_for_pdf():
-    assert PDF_REPORTS == {"monthly_pack", "client_review"}
+def test_registry_marks_the_pack_and_the_client_and_agent_reviews_for_pdf():
+    assert PDF_REPORTS == {"monthly_pack", "client_review", "agent_review"}
 
 
 def test_paper_setting_is_a4_or_letter_and_named_when_wrong():
@@ -123,6 +123,27 @@ def test_attachments_per_audience():
     assert attachments_for("client_review", dist) == ["html", "pdf"]
     assert attachments_for("sla", dist) == ["html"]  # no PDF copy of the SLA report: its HTML
     assert attachments_for("client_review", {}) == ["html"]
+    assert attachments_for("agent_review", dist) == ["html", "pdf"]  # supervisors: not listed, the default
+    assert attachments_for("agent_review", {"attach": {"supervisors": ["pdf"], "default": ["html"]}}) == ["pdf"]
+
+
+def test_verified_pdf_of_an_agent_review_checks_its_agent(tmp_path):
+    """An agent review's PDF is named and stamped by its agent id: another agent's copy is refused."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    stem = file_stem("agent_review", "A1")
+    entry = {"report": "agent_review", "client_id": None, "agent_id": "A1", "pdf": f"{stem}.pdf"}
+    (tmp_path / f"{stem}.pdf").write_bytes(stamp_pdf(buf.getvalue(), "agent_review", None, "2025-04", agent_id="A1"))
+    assert verified_pdf(tmp_path, entry, "2025-04")[:4] == b"%PDF"
+    (tmp_path / f"{stem}.pdf").write_bytes(stamp_pdf(buf.getvalue(), "agent_review", None, "2025-04", agent_id="A2"))
+    with pytest.raises(ReportlibError, match="not printed for this report"):
+        verified_pdf(tmp_path, entry, "2025-04")
 
 
 def test_verified_pdf_refuses_a_copy_printed_for_another_client(tmp_path):
