@@ -51,6 +51,9 @@ NUMBER_FORMATS = {
 DEFINITIONS_DOC = "docs/definitions.md"
 MAX_WIDTH = 60  # characters: wider text wraps in the cell rather than widening the column
 
+# The reports whose tables the month's workbook holds: `reportlib run` writes it when it renders all of them.
+REPORTS_COVERED = ("team_performance", "sla", "attrition", "forecast", "monthly_pack")
+
 # The forecast notebook's call (notebooks/forecast.ipynb): the same arguments give the same weekly figures.
 FORECAST_ARGS: dict[str, Any] = {"intraday_backtest": False, "backtest_step_days": 14}
 
@@ -393,9 +396,15 @@ def _teams(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
     )
     if not len(cards):
         return None
-    th = {"sl_threshold_s": float(P.get("sl_threshold_s", 30)), "short_abandon_s": float(P.get("short_abandon_s", 5))}
     teams = metrics.contact_kpis(
-        source.table("contacts"), grain=None, by=["team"], agents=source.table("agents"), start=start, end=end, **th
+        source.table("contacts"),
+        grain=None,
+        by=["team"],
+        agents=source.table("agents"),
+        start=start,
+        end=end,
+        sl_threshold_s=float(P.get("sl_threshold_s", 30)),
+        short_abandon_s=float(P.get("short_abandon_s", 5)),
     )
     teams = teams[teams["team"].notna() & (teams["handled"] > 0)][["team", "handled", "aht_s", "fcr", "csat_top2"]]
     if activity is not None:
@@ -641,9 +650,7 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
     )
     b = _Builder(redact=names)
     info = client.frame("clients").iloc[0] if client.has("clients") and len(client.frame("clients")) else None
-    client_name = (
-        str(info["client_name"]) if info is not None and pd.notna(info.get("client_name")) else str(client_id)
-    )
+    client_name = str(info["client_name"]) if info is not None and pd.notna(info.get("client_name")) else str(client_id)
 
     def terms() -> Sheet | None:
         if not client.has("contacts"):
@@ -704,7 +711,11 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
         frame = r.rename("contacts").rename_axis("reason").reset_index()
         cols = [Column("reason", "Reason"), Column("contacts", "Contacts", "count")]
         return Sheet(
-            "Contact reasons", _frame(frame, cols), cols, "Contacts per reason this month.", "client review: Top contact reasons"
+            "Contact reasons",
+            _frame(frame, cols),
+            cols,
+            "Contacts per reason this month.",
+            "client review: Top contact reasons",
         )
 
     b.section("Contract terms", terms)
@@ -859,8 +870,8 @@ def write_workbook(book: Workbook, path: str | Path) -> Path:
         put(readme, r, 4, defs.get(str(anchor), ""))
         put(readme, r, 5, f"{DEFINITIONS_DOC}#{anchor}")
         r += 1
-    for col, width in zip("ABCDE", (32, 60, 40, 90, 45)):
-        readme.column_dimensions[col].width = width
+    for letter, width in zip("ABCDE", (32, 60, 40, 90, 45)):
+        readme.column_dimensions[letter].width = width
     for row in readme.iter_rows():
         for cell in row:
             if cell.column in (2, 4):
