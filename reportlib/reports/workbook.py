@@ -810,7 +810,7 @@ def write_workbook(book: Workbook, path: str | Path) -> Path:
         if isinstance(cell.value, str):
             cell.data_type = "s"  # never a formula, whatever the text
         fmt = number_format(unit, book.currency)
-        if fmt and cell.value is not None and not isinstance(cell.value, str):
+        if fmt and not isinstance(cell.value, str):  # empty cells too: a figure typed in reads the same
             cell.number_format = fmt
         return cell
 
