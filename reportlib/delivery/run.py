@@ -1498,8 +1498,12 @@ def run_month(
     renderer: str = DEFAULT_RENDERER,
     progress: bool = True,
     log=None,
+    workbooks: bool = True,
 ) -> RunResult:
-    """Render the month's reports: parameters < --params < flags, data checked first, then the batch."""
+    """Render the month's reports: parameters < --params < flags, data checked first, then the batch.
+
+    With `workbooks` (the default) the batch also writes the month's Excel workbook and one per client
+    review (`plan_workbooks`)."""
     from reportlib.core.params import data_location, project_root
     from reportlib.planning.sample import ensure_default_data
 
@@ -1561,4 +1565,5 @@ def run_month(
             progress=progress,
             log=log,
             pool=pool,
+            workbooks=workbooks,
         )
