@@ -579,25 +579,25 @@ def execute_job(job: dict) -> dict:
 
 
 def plan_workbooks(jobs: Iterable[Job], month: str, *, data: str, params_file: str | None) -> list[dict]:
-    """The workbook tasks of a run: the month's workbook (`month_<YYYY-MM>.xlsx`) when the run renders
-    every report whose tables it holds (`workbook.REPORTS_COVERED`), and one task building a one-client
-    workbook (`<client review stem>.xlsx`) for every client review of the run."""
+    """The workbook task of a run (a list of at most one): the month's workbook (`month_<YYYY-MM>.xlsx`)
+    when the run renders every report whose tables it holds (`workbook.REPORTS_COVERED`), then a one-client
+    workbook (`<client review stem>.xlsx`) for every client review of the run. One task, so one worker
+    opens the source once and the client workbooks reuse the aggregates the month's workbook computed for
+    every client (contract terms, KPIs by client and channel)."""
     from reportlib.reports.workbook import REPORTS_COVERED
 
     jobs = list(jobs)
     have = {j.report for j in jobs}
     base = {"month": month, "data": data, "params_file": params_file}
-    tasks = []
+    items = []
     if all(r in have for r in REPORTS_COVERED):
-        tasks.append(dict(base, items=[{"client_id": None, "client_name": None, "name": f"month_{month}.xlsx"}]))
-    items = [
+        items.append({"client_id": None, "client_name": None, "name": f"month_{month}.xlsx"})
+    items += [
         {"client_id": j.client_id, "client_name": j.client_name, "name": f"{j.stem}.xlsx"}
         for j in jobs
         if j.report == CLIENT_REPORT and j.client_id is not None
     ]
-    if items:
-        tasks.append(dict(base, items=items))
-    return tasks
+    return [dict(base, items=items)] if items else []
 
 
 def build_workbooks(task: dict) -> list[dict]:
@@ -1264,8 +1264,7 @@ def _execute_all(
     try:
         futures: dict[Any, Any] = {}
         books = list(workbook_tasks or [])
-        month_books = [t for t in books if t["items"][0]["client_id"] is None]
-        for t in month_books:  # the longest task: started first
+        for t in books:  # the workbooks (the month's first) take longest: started first
             futures[pool.executor.submit(build_workbooks, t)] = t
         for j in ordered:
             job = dict(
@@ -1277,9 +1276,6 @@ def _execute_all(
                 notebook=str(notebooks_dir / f"{j.report}.ipynb"),
             )
             futures[pool.executor.submit(execute_job, job)] = j
-        for t in books:
-            if t not in month_books:
-                futures[pool.executor.submit(build_workbooks, t)] = t
         for fut in as_completed(futures):
             if isinstance(futures[fut], dict):
                 _publish_workbooks(fut, futures[fut], publisher, result, bar, log)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from reportlib.core.errors import ReportlibError
 from reportlib.core.months import month_label
@@ -55,7 +56,8 @@ MAX_WIDTH = 60  # characters: wider text wraps in the cell rather than widening 
 REPORTS_COVERED = ("team_performance", "sla", "attrition", "forecast", "monthly_pack")
 
 # The forecast notebook's call (notebooks/forecast.ipynb): the same arguments give the same weekly figures.
-FORECAST_ARGS: dict[str, Any] = {"intraday_backtest": False, "backtest_step_days": 14}
+# The accuracy backtest is skipped: no sheet shows it, and the forecast and the plan do not depend on it.
+FORECAST_ARGS: dict[str, Any] = {"intraday_backtest": False, "backtest_step_days": 14, "backtest": False}
 
 
 @dataclass
@@ -757,7 +759,10 @@ def cell_value(value: Any, unit: str = "text") -> Any:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         v = float(value)
         return int(v) if unit == "count" and v.is_integer() and abs(v) < 2**53 else v
-    return neutralise_cell(str(value))
+    # characters a workbook cannot hold (controls other than tab and line breaks) are dropped first, so
+    # the neutraliser sees the text as Excel will; very long texts are cut to a cell's 32,767 characters
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:32767]
+    return neutralise_cell(text)
 
 
 def _is_missing(value: Any) -> bool:
