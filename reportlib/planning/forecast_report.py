@@ -138,7 +138,6 @@ def forecast_report(
     end: Any | None = None,
     intraday_backtest: bool = True,
     backtest_step_days: int = 7,
-    backtest: bool = True,
 ) -> dict[str, Any]:
     """Everything the forecast report shows, from a Source and the parameters (a dict of frames and notes).
 
@@ -154,9 +153,7 @@ def forecast_report(
     (service_targets), staffing_model, staffing_plans (interval plans by model), plan_intervals,
     forecast_by_channel (channel_totals of the series forecasts),
     hours_per_fte_week. `end` keeps the history before it (a report month's end); intraday_backtest=False
-    skips the interval-level backtest (None); backtest_step_days spaces the nested backtest's origins;
-    backtest=False skips the nested backtest (backtest, backtest_by_horizon and evidence are None), which
-    only measures accuracy: the forecast, staffing and capacity plan are the same either way.
+    skips the interval-level backtest (None); backtest_step_days spaces the nested backtest's origins.
     """
     from reportlib.planning.capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
 
@@ -196,8 +193,6 @@ def forecast_report(
         "first_monday": first_monday,
     }
     try:
-        if not backtest:
-            raise ReportlibError("not asked for")
         bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, step_days=backtest_step_days)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
         out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])

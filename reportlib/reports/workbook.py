@@ -56,8 +56,7 @@ MAX_WIDTH = 60  # characters: wider text wraps in the cell rather than widening 
 REPORTS_COVERED = ("team_performance", "sla", "attrition", "forecast", "monthly_pack")
 
 # The forecast notebook's call (notebooks/forecast.ipynb): the same arguments give the same weekly figures.
-# The accuracy backtest is skipped: no sheet shows it, and the forecast and the plan do not depend on it.
-FORECAST_ARGS: dict[str, Any] = {"intraday_backtest": False, "backtest_step_days": 14, "backtest": False}
+FORECAST_ARGS: dict[str, Any] = {"intraday_backtest": False, "backtest_step_days": 14}
 
 
 @dataclass
