@@ -733,8 +733,14 @@ class RunResult:
             where = f" (executed notebook: {self.month_dir / e['notebook']})" if e.get("notebook") else ""
             kept = " The previous good version is still in place." if e.get("previous") else ""
             lines.append(f"  {who}: {e['error']}{where}.{kept}")
-        what = "reports and workbooks" if self.workbooks else "reports"
-        head = f"{len(self.failed)} of {len(self.entries) + len(self.workbooks)} {what} failed for {self.month}:"
+        n_reports = sum(e["status"] != "ok" for e in self.entries)
+        n_books = sum(e["status"] != "ok" for e in self.workbooks)
+        head = f"{n_reports} of {len(self.entries)} reports failed for {self.month}:"
+        if n_books:
+            head = (
+                f"{n_reports} of {len(self.entries)} reports and {n_books} of {len(self.workbooks)} workbooks "
+                f"failed for {self.month}:"
+            )
         if self.write_failed:
             lines.append(f"  {self.write_failed}; manifest.json and index.html may not list every failure above")
         return "\n".join([head] + lines)
