@@ -881,7 +881,8 @@ class _Publisher:
             "data_fingerprint": self.fingerprint,
             "reports": reports,
             "workbooks": sorted(
-                self.workbooks.values(), key=lambda e: (e.get("workbook") != "month", e.get("client_id") or "")
+                getattr(self, "workbooks", {}).values(),  # a publisher made without __init__ has none
+                key=lambda e: (e.get("workbook") != "month", e.get("client_id") or ""),
             ),
         }
         _write_atomic(self.dir / MANIFEST, json.dumps(self.manifest, indent=1, ensure_ascii=False) + "\n")
