@@ -145,6 +145,11 @@ def main() -> int:
     ap.add_argument("--clients", default="all", help="client reviews for: all or ID[,ID]")
     ap.add_argument("--reports", default=None, help="comma list (default: all reports)")
     ap.add_argument("--skip-floor", action="store_true")
+    ap.add_argument(
+        "--without-workbooks",
+        action="store_true",
+        help="also run the same batch without the Excel workbooks and print the ratio (issue 18)",
+    )
     ap.add_argument("--write-docs", action="store_true")
     ap.add_argument("--pdf-compare", action="store_true", help="the batch without and with PDF copies")
     ap.add_argument("--repeat", type=int, default=1, help="pairs of runs for --pdf-compare")
@@ -201,6 +206,34 @@ def main() -> int:
             print(f"  failed: {e['report']} {e.get('client_id') or ''}: {e['error']}")
         for name, secs in per.items():
             print(f"  {name:17s} n={len(secs):3d}  median {statistics.median(secs):5.1f} s  max {max(secs):5.1f} s")
+        if result.workbooks:
+            wb_secs = {e["workbook"]: [] for e in result.workbooks}
+            for e in result.workbooks:
+                wb_secs[e["workbook"]].append(e["seconds"] or 0.0)
+            for name, secs in wb_secs.items():
+                print(
+                    f"  workbook {name:8s} n={len(secs):3d}  median {statistics.median(secs):5.1f} s  "
+                    f"total {sum(secs):5.1f} s (in the workers, beside the notebooks)"
+                )
+        if a.without_workbooks:
+            t = time.perf_counter()
+            run.run_month(
+                month,
+                params=params,
+                data=data,
+                clients=a.clients,
+                reports=a.reports.split(",") if a.reports else None,
+                out=tmp / "outputs-no-workbooks",
+                workers=a.workers,
+                progress=False,
+                workbooks=False,
+            )
+            bare = time.perf_counter() - t
+            print(
+                f"the same batch without workbooks: {bare:.1f} s; ratio with / without workbooks: {batch / bare:.2f} "
+                "(goal for issue 18, with PDFs too: <= 1.5)",
+                flush=True,
+            )
         # the notebooks' own work: the sum of their cells' execution times (papermill records each)
         compute = {}
         for e in result.entries:

@@ -690,6 +690,67 @@ def _print_pdf(job: dict, page: Path, out_pdf: Path) -> str | None:
     return None
 
 
+def plan_workbooks(jobs: Iterable[Job], month: str, *, data: str, params_file: str | None) -> list[dict]:
+    """The workbook task of a run (a list of at most one): the month's workbook (`month_<YYYY-MM>.xlsx`)
+    when the run renders every report whose tables it holds (`workbook.REPORTS_COVERED`), then a one-client
+    workbook (`<client review stem>.xlsx`) for every client review of the run. One task, so one worker
+    opens the source once and the client workbooks reuse the aggregates the month's workbook computed for
+    every client (contract terms, KPIs by client and channel)."""
+    from reportlib.reports.workbook import REPORTS_COVERED
+
+    jobs = list(jobs)
+    have = {j.report for j in jobs}
+    base = {"month": month, "data": data, "params_file": params_file}
+    items = []
+    if all(r in have for r in REPORTS_COVERED):
+        items.append({"client_id": None, "client_name": None, "name": f"month_{month}.xlsx"})
+    items += [
+        {"client_id": j.client_id, "client_name": j.client_name, "name": f"{j.stem}.xlsx"}
+        for j in jobs
+        if j.report == CLIENT_REPORT and j.client_id is not None
+    ]
+    return [dict(base, items=items)] if items else []
+
+
+def build_workbooks(task: dict) -> list[dict]:
+    """Build and write the workbooks of one task into task['tmp'] (in a worker process, outside the kernel).
+
+    One result per workbook: key (workbook, client_id), status, seconds, error, xlsx (the written file), sheets.
+    A workbook that fails fails alone; the data source is opened once for the task, so a client's figures
+    come from the aggregates computed once for all clients.
+    """
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.reports import workbook as W
+
+    tmp = Path(task["tmp"])
+    results: list[dict] = []
+    try:
+        params = load_params(task.get("params_file"))
+        src = open_source(task["data"], params.get("timezone", DEFAULT_TIMEZONE))
+    except Exception as exc:  # noqa: BLE001 - every workbook of the task fails with the reason
+        why = f"the data could not be opened for the workbook: {type(exc).__name__}: {exc}"[:600]
+        return [dict(item, status="failed", error=why, xlsx=None, seconds=None, sheets=[]) for item in task["items"]]
+    data = task["data"]
+    label = data if "://" in data else Path(data).name
+    for item in task["items"]:
+        start = time.perf_counter()
+        res = dict(item, status="failed", error=None, xlsx=None, sheets=[])
+        try:
+            if item["client_id"] is None:
+                book = W.month_workbook(src, params, task["month"], data_label=label)
+            else:
+                book = W.client_workbook(src, params, task["month"], item["client_id"])
+            path = tmp / item["name"]
+            W.write_workbook(book, path)
+            res.update(status="ok", xlsx=str(path), sheets=[s.name for s in book.sheets])
+        except Exception as exc:  # noqa: BLE001 - a failed workbook fails alone
+            res["error"] = f"building the workbook failed: {type(exc).__name__}: {_ANSI.sub('', str(exc))}"[:600]
+        res["seconds"] = round(time.perf_counter() - start, 3)
+        results.append(res)
+    return results
+
+
 # --- publishing -----------------------------------------------------------------------------------
 
 
@@ -726,6 +787,14 @@ def read_manifest(month_dir: Path) -> dict:
         and isinstance(e.get("client_id"), (str, type(None)))
         and isinstance(e.get("agent_id"), (str, type(None)))
     ]
+    workbooks = manifest.get("workbooks", [])
+    manifest["workbooks"] = [
+        e
+        for e in (workbooks if isinstance(workbooks, list) else [])
+        if isinstance(e, dict)
+        and e.get("workbook") in ("month", CLIENT_REPORT)
+        and isinstance(e.get("client_id"), (str, type(None)))
+    ]
     return manifest
 
 
@@ -754,11 +823,12 @@ class RunResult:
     month: str
     month_dir: Path
     entries: list[dict] = field(default_factory=list)
+    workbooks: list[dict] = field(default_factory=list)  # this run's workbook entries (manifest "workbooks")
     write_failed: str | None = None  # why manifest.json / index.html could not be updated, if so
 
     @property
     def failed(self) -> list[dict]:
-        return [e for e in self.entries if e["status"] != "ok"]
+        return [e for e in self.entries + self.workbooks if e["status"] != "ok"]
 
     @property
     def ok(self) -> list[dict]:
@@ -776,7 +846,14 @@ class RunResult:
             where = f" (executed notebook: {self.month_dir / e['notebook']})" if e.get("notebook") else ""
             kept = " The previous good version is still in place." if e.get("previous") else ""
             lines.append(f"  {who}: {e['error']}{where}.{kept}")
-        head = f"{len(self.failed)} of {len(self.entries)} reports failed for {self.month}:"
+        n_reports = sum(e["status"] != "ok" for e in self.entries)
+        n_books = sum(e["status"] != "ok" for e in self.workbooks)
+        head = f"{n_reports} of {len(self.entries)} reports failed for {self.month}:"
+        if n_books:
+            head = (
+                f"{n_reports} of {len(self.entries)} reports and {n_books} of {len(self.workbooks)} workbooks "
+                f"failed for {self.month}:"
+            )
         if self.write_failed:
             lines.append(f"  {self.write_failed}; manifest.json and index.html may not list every failure above")
         return "\n".join([head] + lines)
@@ -791,6 +868,7 @@ class _Publisher:
         self.manifest = read_manifest(month_dir)
         self.write_failed: str | None = None
         self.entries = {entry_key(e): e for e in self.manifest.get("reports", [])}
+        self.workbooks = {(e.get("workbook"), e.get("client_id")): e for e in self.manifest.get("workbooks", [])}
 
     def publish(self, job: Job, result: dict) -> dict:
         """Move one job's outputs into place (only when it succeeded) and record it.
@@ -810,6 +888,53 @@ class _Publisher:
             with contextlib.suppress(OSError):
                 self.write()
             return entry
+
+    def publish_workbook(self, result: dict) -> dict:
+        """Move one workbook into place (only when it was built whole) and record it under "workbooks".
+
+        A workbook that failed, or could not be moved, leaves the previous good file and names it under
+        `previous`; the batch goes on.
+        """
+        import pandas as pd
+
+        cid = result.get("client_id")
+        kind = "month" if cid is None else CLIENT_REPORT
+        label = month_label(self.month)
+        who = result.get("client_name") or cid
+        entry = {
+            "report": "workbook",
+            "workbook": kind,
+            "client_id": cid,
+            "title": f"Workbook, {label}" if cid is None else f"{who}: workbook, {label}",
+            "status": result["status"],
+            "seconds": result.get("seconds"),
+            "xlsx": None,
+            "sheets": result.get("sheets") or [],
+            "data_fingerprint": self.fingerprint,
+            "error": result.get("error"),
+            "finished_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        }
+        if result.get("client_name") is not None:
+            entry["client_name"] = result["client_name"]
+        key = (kind, cid)
+        if result["status"] == "ok":
+            try:
+                os.replace(result["xlsx"], self.dir / result["name"])  # the atomic switch to the new workbook
+                entry["xlsx"] = result["name"]
+            except OSError as exc:
+                entry.update(status="failed", error=f"could not publish into {self.dir} ({exc.strerror or exc})")
+        if entry["status"] != "ok":
+            old = self.workbooks.get(key)
+            previous = old if old and old.get("status") == "ok" else (old or {}).get("previous")
+            name = previous.get("xlsx") if isinstance(previous, dict) else None
+            if isinstance(name, str) and _HREF.fullmatch(name) and (self.dir / name).is_file():
+                entry["previous"] = {k: v for k, v in previous.items() if k != "previous"}  # type: ignore[union-attr]
+        self.workbooks[key] = entry
+        try:
+            self.write()
+        except OSError as exc:
+            self.write_failed = f"could not publish into {self.dir} ({exc.strerror or exc})"
+        return entry
 
     def _entry(self, job: Job, result: dict) -> dict:
         import pandas as pd
@@ -883,9 +1008,18 @@ class _Publisher:
             "data": self.data,
             "data_fingerprint": self.fingerprint,
             "reports": reports,
+            "workbooks": sorted(
+                getattr(self, "workbooks", {}).values(),  # a publisher made without __init__ has none
+                key=lambda e: (e.get("workbook") != "month", e.get("client_id") or ""),
+            ),
         }
         _write_atomic(self.dir / MANIFEST, json.dumps(self.manifest, indent=1, ensure_ascii=False) + "\n")
         _write_atomic(self.dir / INDEX, index_html(self.manifest))
+
+
+def _as_html(previous: Any) -> Any:
+    """A workbook's previous entry shaped like a report's (its file under `html`) for the index rows."""
+    return dict(previous, html=previous.get("xlsx")) if isinstance(previous, dict) else previous
 
 
 def index_html(manifest: dict) -> str:
@@ -947,6 +1081,21 @@ def index_html(manifest: dict) -> str:
     if agents:
         agent_head = head.replace("<th>Client</th>", "<th>Agent</th>")
         parts.append("<h2>Agent reviews</h2><table>" + agent_head + "".join(row(e) for e in agents) + "</table>")
+    books = [e for e in manifest.get("workbooks", []) if isinstance(e, dict)]
+    if books:
+        parts.append(
+            "<h2>Workbooks (Excel)</h2><table>"
+            + head.replace("Report", "Workbook")
+            + "".join(
+                row(
+                    dict(
+                        e, report=e.get("title") or "workbook", html=e.get("xlsx"), previous=_as_html(e.get("previous"))
+                    )
+                )
+                for e in books
+            )
+            + "</table>"
+        )
     style = (
         "body{font-family:system-ui,Segoe UI,Arial,sans-serif;margin:2em;color:#222;max-width:60em}"
         "table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #ddd;"
@@ -1161,9 +1310,13 @@ def run_jobs(
     log=None,
     pool: WorkerPool | None = None,
     pdf_paper: str | None = None,
+    workbooks: bool = True,
 ) -> RunResult:
     """Execute `jobs` in parallel and publish each into out/<month>/ as it finishes; with `pdf_paper`
-    (A4 or Letter), the reports marked `pdf` in the registry are printed to PDF too."""
+    (A4 or Letter), the reports marked `pdf` in the registry are printed to PDF too.
+
+    With `workbooks`, the same workers also build the Excel workbooks (`plan_workbooks`), published the
+    same way: written whole into the run's temporary folder, then moved into place."""
     log = log or sys.stderr
     out = Path(out).resolve()
     month_dir = out / month
@@ -1191,6 +1344,12 @@ def run_jobs(
                 else (30.0 if j.report not in (CLIENT_REPORT, AGENT_REPORT) else 5.0)
             )
         ordered = sorted(jobs, key=lambda j: -j.estimate_s)  # longest first: the batch ends sooner
+        first = jobs[0].parameters
+        tasks = (
+            plan_workbooks(jobs, month, data=str(first.get("data") or data), params_file=first.get("params_file"))
+            if workbooks
+            else []
+        )
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{month}.run-", dir=out))
             with open(tmp / OWNER_FILE, "x", encoding="utf-8") as fh:  # who may clean it up (see remove_stale_...)
@@ -1221,7 +1380,8 @@ def run_jobs(
             )
         )
         try:
-            _execute_all(ordered, payload, notebooks_dir, workers_pool, publisher, result, progress, log)
+            tasks = [dict(t, tmp=str(tmp)) for t in tasks]
+            _execute_all(ordered, payload, notebooks_dir, workers_pool, publisher, result, progress, log, tasks)
         finally:
             if own:
                 workers_pool.close()
@@ -1240,6 +1400,7 @@ def _execute_all(
     result: RunResult,
     progress: bool,
     log,
+    workbook_tasks: list[dict] | None = None,
 ) -> None:
     from tqdm import tqdm
 
@@ -1253,7 +1414,10 @@ def _execute_all(
         dynamic_ncols=True,
     )
     try:
-        futures = {}
+        futures: dict[Any, Any] = {}
+        books = list(workbook_tasks or [])
+        for t in books:  # the workbooks (the month's first) take longest: started first
+            futures[pool.executor.submit(build_workbooks, t)] = t
         for j in ordered:
             job = dict(
                 payload,
@@ -1267,6 +1431,9 @@ def _execute_all(
             )
             futures[pool.executor.submit(execute_job, job)] = j
         for fut in as_completed(futures):
+            if isinstance(futures[fut], dict):
+                _publish_workbooks(fut, futures[fut], publisher, result, bar, log)
+                continue
             j = futures[fut]
             try:
                 res = fut.result()
@@ -1309,6 +1476,25 @@ def _execute_all(
         raise
     finally:
         bar.close()
+
+
+def _publish_workbooks(fut: Any, task: dict, publisher: _Publisher, result: RunResult, bar: Any, log: Any) -> None:
+    """Publish what one workbook task built (each workbook failed when its worker died or raised)."""
+    try:
+        results = fut.result()
+    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool and anything else: these workbooks failed
+        why = (
+            "the worker process building it died (out of memory?)"
+            if isinstance(exc, BrokenProcessPool)
+            else f"{type(exc).__name__}: {exc}"[:600]
+        )
+        results = [dict(item, status="failed", error=why, xlsx=None, seconds=None) for item in task["items"]]
+    for res in results:
+        entry = publisher.publish_workbook(res)
+        result.workbooks.append(entry)
+        if entry["status"] != "ok":
+            who = "workbook" + (f" for client {entry['client_id']}" if entry.get("client_id") else "")
+            bar.write(f"reportlib run: {who} failed: {entry['error']}", file=log)
 
 
 # --- checks on the data before anything runs ------------------------------------------------------
@@ -1551,8 +1737,12 @@ def run_month(
     progress: bool = True,
     log=None,
     agents: str | list[str] | None = None,
+    workbooks: bool = True,
 ) -> RunResult:
-    """Render the month's reports: parameters < --params < flags, data checked first, then the batch."""
+    """Render the month's reports: parameters < --params < flags, data checked first, then the batch.
+
+    With `workbooks` (the default) the batch also writes the month's Excel workbook and one per client
+    review (`plan_workbooks`)."""
     from reportlib.core.params import data_location, project_root
     from reportlib.planning.sample import ensure_default_data
 
@@ -1627,4 +1817,5 @@ def run_month(
             log=log,
             pool=pool,
             pdf_paper=pdf_paper,
+            workbooks=workbooks,
         )
