@@ -1,0 +1,479 @@
+"""`reportlib load`: copy a checked data source into a database (PostgreSQL, DuckDB, Spark) by URL.
+
+The source is read through the usual loader (`load.open_source`), so a folder is checked against the
+contract first and refused with the usual one-line messages. Each table is then created with the
+contract's types (timestamps as instants in UTC: `timestamptz` on PostgreSQL and DuckDB, Spark's
+TIMESTAMP), written through ibis in batches of `BATCH_ROWS` rows (the whole table never sits in
+memory), and indexed on the columns reports filter by (`INDEXES`, PostgreSQL). A rerun replaces the
+tables atomically: everything is loaded under staging names first and renamed over the old tables at
+the end — in one transaction on PostgreSQL and DuckDB — so a load that fails leaves the old tables.
+
+Naive timestamps are local wall times in the configured zone; they become instants the way Python's
+`zoneinfo` reads them (fold=0): an ambiguous time in the autumn repeated hour is taken as the first
+(daylight) one, and a time in the spring gap — which no real clock shows — with the offset before the
+change (02:30 in New York on the spring-forward day is 07:30 UTC). Read back in the same zone both give
+the wall time of the file, except gap times, which come back an hour later; `LoadResult.notes` counts them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reportlib.core.errors import DataError, ReportlibError
+from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.data.contract import TABLES
+from reportlib.data.urls import DatabaseURL, connect, one_line, parse_url
+
+BATCH_ROWS = 100_000
+
+# The columns the reports filter and group by, per table (each tuple one index, PostgreSQL). Contacts are
+# cut by month (arrived_at), by client for client reviews and the SLA report, by queue and channel for
+# KPIs; interval tables by interval_start. The contract's keys get a unique index (key_columns).
+INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "contacts": (("arrived_at",), ("client_id", "arrived_at"), ("queue", "arrived_at"), ("channel", "arrived_at")),
+    "intervals": (("interval_start",), ("client_id", "interval_start"), ("queue", "interval_start")),
+    "agent_activity": (("date",),),
+    "qa_evaluations": (("evaluated_at",), ("agent_id",)),
+    "interval_plan": (("interval_start",),),
+    "interval_staffing": (("interval_start",),),
+}
+
+_STAGING = "__reportlib_new"
+_OLD = "__reportlib_old"
+
+
+@dataclass
+class LoadResult:
+    """What a load did: rows per table, indexes made, seconds, and notes (warnings) to show the user."""
+
+    target: str  # the URL, password hidden
+    rows: dict[str, int] = field(default_factory=dict)
+    indexes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line: tables and rows, where, how long."""
+        tables = ", ".join(f"{name} {n:,}" for name, n in self.rows.items())
+        return f"loaded {len(self.rows)} tables into {self.target} in {self.seconds:.1f} s: {tables} rows"
+
+
+def key_columns(name: str) -> tuple[str, ...]:
+    """The columns that identify a row of contract table `name`: its unique column(s), else unique_together."""
+    table = TABLES[name]
+    unique = tuple(c.name for c in table.columns if c.unique)
+    return unique or table.unique_together
+
+
+def target_schema(name: str):
+    """The ibis schema a contract table is created with: timestamps as UTC instants, dates as dates."""
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    types = {
+        "str": dt.String(),
+        "float": dt.Float64(),
+        "int": dt.Int64(),
+        "bool": dt.Boolean(),
+        "timestamp": dt.Timestamp(timezone="UTC"),
+        "date": dt.Date(),
+    }
+    return ibis.schema({c.name: types[c.kind] for c in TABLES[name].columns})
+
+
+def local_to_utc(values, tz: str):
+    """Naive local wall times (an Arrow timestamp array) as UTC instants, and how many fell in a DST gap.
+
+    Ambiguous times take the first (daylight) reading, gap times the offset before the change: both as
+    Python's zoneinfo with fold=0 (see the module docstring).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = values.cast(pa.timestamp("us"))
+    utc = pc.assume_timezone(values, timezone=tz, ambiguous="earliest", nonexistent="earliest")
+    back = pc.local_timestamp(utc).cast(pa.timestamp("us"))
+    gap = pc.fill_null(pc.not_equal(back, values), False)
+    n_gap = pc.sum(gap).as_py() or 0
+    if n_gap:  # rare (only naive times no clock showed): the zoneinfo reading, row by row
+        from datetime import timezone as dtz
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(tz)
+        fixed = [
+            v.replace(tzinfo=zone).astimezone(dtz.utc) if g and v is not None else u
+            for v, u, g in zip(values.to_pylist(), utc.to_pylist(), gap.to_pylist())
+        ]
+        utc = pa.array(fixed, type=pa.timestamp("us", tz="UTC"))
+    return utc.cast(pa.timestamp("us", tz="UTC")), int(n_gap)
+
+
+def _batch_to_target(batch, name: str, tz: str, gaps: dict[str, int]):
+    """One Arrow record batch of the source as the target's typed Arrow table (timestamps to UTC)."""
+    import pyarrow as pa
+
+    schema = target_schema(name).to_pyarrow()
+    arrays = []
+    for column in schema:
+        values = batch.column(column.name)
+        if pa.types.is_timestamp(column.type):
+            if values.type.tz is None:
+                values, n = local_to_utc(values, tz)
+                gaps[column.name] = gaps.get(column.name, 0) + n
+            values = values.cast(column.type)
+        elif pa.types.is_date(column.type) and pa.types.is_timestamp(values.type):
+            values = values.cast(pa.date32())
+        else:
+            values = values.cast(column.type)
+        arrays.append(values)
+    return pa.table(arrays, schema=schema)
+
+
+# --- targets ------------------------------------------------------------------------------------------
+
+
+class _Target:
+    """Where tables go. Subclasses: staging, batches, indexes, the final swap, cleanup after a failure."""
+
+    def __init__(self, url: DatabaseURL, con: Any):
+        self.url, self.con = url, con
+        self.token = secrets.token_hex(4)
+
+    def label(self, name: str) -> str:
+        return self.url.table_label(name)
+
+    def start(self, name: str, first) -> None:  # create the staging table from the first batch
+        raise NotImplementedError
+
+    def append(self, name: str, batch) -> None:
+        raise NotImplementedError
+
+    def count(self, name: str) -> int:  # rows in the staging table
+        raise NotImplementedError
+
+    def index(self, name: str) -> list[str]:
+        return []
+
+    def swap(self, names: list[str]) -> None:
+        raise NotImplementedError
+
+    def discard(self, names: list[str]) -> None:
+        raise NotImplementedError
+
+    def existing(self) -> set[str]:
+        """Contract tables present in the target before this load."""
+        raise NotImplementedError
+
+
+class _SQLTarget(_Target):
+    """PostgreSQL and DuckDB: staging tables in the same schema, swapped by renames in one transaction."""
+
+    def __init__(self, url: DatabaseURL, con: Any):
+        super().__init__(url, con)
+        self.database = url.schema if url.kind == "postgres" else None
+
+    def _quoted(self, name: str) -> str:
+        import sqlglot as sg
+
+        return sg.table(name, db=self.database, quoted=True).sql(self.con.dialect)
+
+    def _ident(self, name: str) -> str:
+        import sqlglot as sg
+
+        return sg.to_identifier(name, quoted=True).sql(self.con.dialect)
+
+    def start(self, name: str, first) -> None:
+        self.con.drop_table(name + _STAGING, database=self.database, force=True)
+        self.con.create_table(name + _STAGING, schema=target_schema(name), database=self.database)
+        self.append(name, first)
+
+    def append(self, name: str, batch) -> None:
+        if batch.num_rows:
+            self.con.insert(name + _STAGING, batch, database=self.database)
+
+    def count(self, name: str) -> int:
+        return int(self.con.table(name + _STAGING, database=self.database).count().execute())
+
+    def existing(self) -> set[str]:
+        return set(self.con.list_tables(database=self.database)) & set(TABLES)
+
+    def _statements(self, names: list[str]) -> list[str]:
+        out = []
+        for name in names:
+            out.append(f"DROP TABLE IF EXISTS {self._quoted(name)}")
+            out.append(f"ALTER TABLE {self._quoted(name + _STAGING)} RENAME TO {self._ident(name)}")
+        return out
+
+    def swap(self, names: list[str]) -> None:
+        self._transaction(self._statements(names))
+
+    def _transaction(self, statements: list[str]) -> None:
+        raise NotImplementedError
+
+    def discard(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.con.drop_table(name + _STAGING, database=self.database, force=True)
+            except Exception:  # best effort after a failure; the first error is the one reported
+                pass
+
+
+class _PostgresTarget(_SQLTarget):
+    def _transaction(self, statements: list[str]) -> None:
+        with self.con.begin() as cur:  # psycopg: one transaction, rolled back on any error
+            for stmt in statements:
+                cur.execute(stmt)
+
+    def index(self, name: str) -> list[str]:
+        # ibis has no index DDL: CREATE INDEX is written here (the only hand-written SQL of the loader;
+        # identifiers quoted by sqlglot). Built on the staging table before the swap; renamed with it.
+        made = []
+        specs: list[tuple[tuple[str, ...], bool]] = [(key_columns(name), True)] if key_columns(name) else []
+        specs += [(cols, False) for cols in INDEXES.get(name, ())]
+        for cols, unique in specs:
+            idx = f"{name}__{'_'.join(cols)}__{self.token}"[:63]
+            collist = ", ".join(self._ident(c) for c in cols)
+            kind = "UNIQUE INDEX" if unique else "INDEX"
+            with self.con.begin() as cur:
+                cur.execute(f"CREATE {kind} {self._ident(idx)} ON {self._quoted(name + _STAGING)} ({collist})")
+                cur.execute(f"ANALYZE {self._quoted(name + _STAGING)}")
+            made.append(f"{name}({', '.join(cols)}){' unique' if unique else ''}")
+        return made
+
+    def _statements(self, names: list[str]) -> list[str]:
+        out = super()._statements(names)
+        # indexes keep the load's token until the swap; then they take stable names (old ones dropped above)
+        with self.con.begin() as cur:
+            rows = cur.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = coalesce(%s, current_schema()) "
+                "AND indexname LIKE %s",
+                (self.database, f"%\\_\\_{self.token}"),
+            ).fetchall()
+        for (idx,) in rows:
+            stable = idx[: -len(self.token) - 2]
+            schema = f"{self._ident(self.database)}." if self.database else ""
+            out.append(f"ALTER INDEX {schema}{self._ident(idx)} RENAME TO {self._ident(stable)}")
+        return out
+
+
+class _DuckDBTarget(_SQLTarget):
+    # No indexes: DuckDB keeps min/max zone maps per row group, which serve the reports' range filters,
+    # and its ART indexes would slow the load and block the renames.
+    def _transaction(self, statements: list[str]) -> None:
+        raw = self.con.con
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            for stmt in statements:
+                raw.execute(stmt)
+            raw.execute("COMMIT")
+        except Exception:
+            raw.execute("ROLLBACK")
+            raise
+
+
+class _SparkCatalogTarget(_Target):
+    """A Spark catalog database: staging tables saved as Parquet, then old tables dropped and staging renamed.
+
+    Spark's catalog has no multi-table transaction: the renames run one after another once every table
+    is written, so a failed load still leaves the old tables, but a crash in the rename step itself can
+    leave some tables new and some old (rerun the load).
+    """
+
+    def __init__(self, url: DatabaseURL, con: Any):
+        super().__init__(url, con)
+        self.db = url.database or "default"
+        con.create_database(self.db, force=True)
+
+    def start(self, name: str, first) -> None:
+        self.con.drop_table(name + _STAGING, database=self.db, force=True)
+        self.con.create_table(name + _STAGING, first, database=self.db, format="parquet", overwrite=True)
+
+    def append(self, name: str, batch) -> None:
+        if batch.num_rows:
+            self.con.insert(name + _STAGING, batch, database=self.db)
+
+    def count(self, name: str) -> int:
+        return int(self.con.table(name + _STAGING, database=self.db).count().execute())
+
+    def existing(self) -> set[str]:
+        return set(self.con.list_tables(database=self.db)) & set(TABLES)
+
+    def swap(self, names: list[str]) -> None:
+        for name in names:
+            self.con.drop_table(name, database=self.db, force=True)
+            self.con.raw_sql(f"ALTER TABLE `{self.db}`.`{name}{_STAGING}` RENAME TO `{self.db}`.`{name}`")
+
+    def discard(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.con.drop_table(name + _STAGING, database=self.db, force=True)
+            except Exception:
+                pass
+
+
+class _SparkPathTarget(_Target):
+    """One folder per contract table under `path` (Parquet or Delta), written by Spark.
+
+    Each table is written into a staging folder beside the final ones; once all are written, each old
+    folder is moved aside and the new one renamed into place (a rename each), then the old ones deleted.
+    The folder must be on a file system this machine sees (local, or mounted the same for the cluster).
+    """
+
+    def __init__(self, url: DatabaseURL, con: Any):
+        super().__init__(url, con)
+        assert url.path is not None
+        self.root = Path(url.path)
+        self.staging = self.root / f".reportlib-staging-{self.token}"
+        self.fmt = url.format or "parquet"
+
+    def start(self, name: str, first) -> None:
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self._write(name, first, "overwrite")
+
+    def append(self, name: str, batch) -> None:
+        if batch.num_rows:
+            self._write(name, batch, "append")
+
+    def _write(self, name: str, batch, mode: str) -> None:
+        import ibis
+
+        expr = ibis.memtable(batch)
+        path = str(self.staging / name)
+        if self.fmt == "delta":
+            self.con.to_delta(expr, path, mode=mode)
+        else:
+            self.con.to_parquet(expr, path, mode=mode)
+
+    def count(self, name: str) -> int:
+        path = str(self.staging / name)
+        reader = self.con._session.read.format(self.fmt)
+        return int(reader.load(path).count())
+
+    def existing(self) -> set[str]:
+        if not self.root.is_dir():
+            return set()
+        return {p.name for p in self.root.iterdir() if p.is_dir() and p.name in TABLES}
+
+    def swap(self, names: list[str]) -> None:
+        old = self.root / f".reportlib-old-{self.token}"
+        old.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            if (self.root / name).exists():
+                os.replace(self.root / name, old / name)
+            os.replace(self.staging / name, self.root / name)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def discard(self, names: list[str]) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _target(url: DatabaseURL, con: Any) -> _Target:
+    if url.kind == "postgres":
+        return _PostgresTarget(url, con)
+    if url.kind == "duckdb":
+        return _DuckDBTarget(url, con)
+    if url.path is not None:
+        return _SparkPathTarget(url, con)
+    return _SparkCatalogTarget(url, con)
+
+
+# --- the load ---------------------------------------------------------------------------------------------
+
+
+def load_into(data: str | os.PathLike, into: str, tz: str = DEFAULT_TIMEZONE) -> LoadResult:
+    """Check data source `data` (a folder) against the contract and copy every table into database URL `into`.
+
+    Raises DataError (the contract's one-line problems; nothing is written) when the data fails its
+    checks, UsageError for a malformed URL, ReportlibError (one line, password hidden) when the database
+    cannot be reached or the load fails — then the tables there are as they were. Progress goes through
+    `reportlib.core.progress` (one step per table).
+    """
+    from reportlib.core import progress
+    from reportlib.data.load import open_source
+
+    url = parse_url(into)
+    started = time.perf_counter()
+    source = open_source(data, tz)
+    errors, warnings = source.validate()
+    if errors:
+        raise DataError(errors, f"{data} does not meet the data contract; nothing was loaded into {url.shown}")
+    names = [n for n in source.tables if n in TABLES]
+    con = connect(url)
+    target = _target(url, con)
+    result = LoadResult(url.shown, notes=[f"warning: {w}" for w in warnings])
+    gaps: dict[str, int] = {}
+    done: list[str] = []
+    try:
+        before = target.existing()
+        for i, name in enumerate(names, 1):
+            with progress.step(f"loaded {name} into {target.label(name)}", i, len(names)) as st:
+                written = _copy_table(source.table(name), name, target, tz, gaps)
+                done.append(name)
+                counted = target.count(name)
+                if counted != written:
+                    raise ReportlibError(f"{name}: {written:,} rows sent but {counted:,} arrived")
+                result.indexes += target.index(name)
+                result.rows[name] = counted
+                st.detail = f"{counted:,} rows"
+        with progress.step(f"replaced the tables in {url.shown}", len(names), len(names)):
+            target.swap(names)
+    except BaseException as exc:
+        target.discard(done + [n for n in names if n not in done][:1])
+        _close(con)
+        if isinstance(exc, ReportlibError):
+            raise ReportlibError(f"cannot load into {url.shown}: {exc}; the tables there are unchanged") from None
+        if isinstance(exc, Exception):
+            raise ReportlibError(
+                f"cannot load into {url.shown}: {one_line(exc, url)}; the tables there are unchanged"
+            ) from None
+        raise
+    _close(con)
+    stale = sorted(before - set(names))
+    if stale:
+        result.notes.append(
+            f"kept {', '.join(stale)} from an earlier load in {url.shown}: not in {data} (drop it if it is stale)"
+        )
+    for column, n in gaps.items():
+        if n:
+            result.notes.append(
+                f"{n:,} {column} value(s) are local times inside a daylight-saving gap (no clock shows them); "
+                f"stored with the offset before the change"
+            )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _copy_table(expr, name: str, target: _Target, tz: str, gaps: dict[str, int]) -> int:
+    """Stream table `expr` (the source's engine) into `target` in batches; the number of rows sent."""
+    rows = 0
+    first = True
+    reader = expr.select(*TABLES[name].column_names).to_pyarrow_batches(chunk_size=BATCH_ROWS)
+    for batch in reader:
+        table = _batch_to_target(batch, name, tz, gaps)
+        if first:
+            target.start(name, table)
+            first = False
+        else:
+            target.append(name, table)
+        rows += table.num_rows
+    if first:  # an empty table: created with its columns all the same
+        target.start(name, target_schema(name).to_pyarrow().empty_table())
+    return rows
+
+
+def _close(con: Any) -> None:
+    try:
+        if hasattr(con, "_session"):
+            return  # a Spark session is shared by the process; stopping it is the caller's business
+        con.disconnect()
+    except Exception:
+        pass
