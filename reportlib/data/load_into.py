@@ -227,6 +227,24 @@ class _SQLTarget(_Target):
 
 
 class _PostgresTarget(_SQLTarget):
+    def append(self, name: str, batch) -> None:
+        # ibis inserts in-memory data row by row (executemany, ~3,000 rows/s here), which makes the default
+        # sample a matter of minutes; PostgreSQL's bulk path COPY takes the same rows as CSV written by
+        # Arrow (~30x faster). The table itself was created by ibis from the contract's schema.
+        import io
+
+        import pyarrow.csv as pacsv
+
+        if not batch.num_rows:
+            return
+        buf = io.BytesIO()
+        # every value quoted, nulls left unquoted-empty: COPY reads "" as an empty text, nothing as NULL
+        pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+        cols = ", ".join(self._ident(c) for c in batch.column_names)
+        with self.con.begin() as cur:
+            with cur.copy(f"COPY {self._quoted(name + _STAGING)} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(buf.getbuffer())
+
     def _transaction(self, statements: list[str]) -> None:
         with self.con.begin() as cur:  # psycopg: one transaction, rolled back on any error
             for stmt in statements:

@@ -235,13 +235,16 @@ def spark_session(url: DatabaseURL):
         SparkSession.builder.master(url.master or "local[*]")
         .appName("reportlib")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         # Parquet timestamps as UTC-adjusted int64 (readable as instants by DuckDB, Arrow, Spark)
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     )
     if (url.master or "").startswith("local"):
         builder = builder.config("spark.sql.shuffle.partitions", "4")
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def one_line(exc: BaseException, url: DatabaseURL | None = None, limit: int = 300) -> str:
