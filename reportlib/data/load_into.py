@@ -27,7 +27,7 @@ from typing import Any
 
 from reportlib.core.errors import DataError, ReportlibError
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.data.contract import TABLES
+from reportlib.data.contract import TABLES, key_columns
 from reportlib.data.urls import DatabaseURL, connect, one_line, parse_url
 
 BATCH_ROWS = 100_000
@@ -62,13 +62,6 @@ class LoadResult:
         """One line: tables and rows, where, how long."""
         tables = ", ".join(f"{name} {n:,}" for name, n in self.rows.items())
         return f"loaded {len(self.rows)} tables into {self.target} in {self.seconds:.1f} s: {tables} rows"
-
-
-def key_columns(name: str) -> tuple[str, ...]:
-    """The columns that identify a row of contract table `name`: its unique column(s), else unique_together."""
-    table = TABLES[name]
-    unique = tuple(c.name for c in table.columns if c.unique)
-    return unique or table.unique_together
 
 
 def target_schema(name: str):
@@ -135,6 +128,15 @@ def _batch_to_target(batch, name: str, tz: str, gaps: dict[str, int]):
             values = values.cast(column.type)
         arrays.append(values)
     return pa.table(arrays, schema=schema)
+
+
+def typed_arrow(source: Any, name: str, tz: str = DEFAULT_TIMEZONE):
+    """Table `name` of a checked source as the Arrow table `load_into` writes (timestamps as UTC instants)."""
+    import pyarrow as pa
+
+    batches = source.table(name).select(*TABLES[name].column_names).to_pyarrow_batches(chunk_size=BATCH_ROWS)
+    parts = [_batch_to_target(b, name, tz, {}) for b in batches]
+    return pa.concat_tables(parts) if parts else target_schema(name).to_pyarrow().empty_table()
 
 
 # --- targets ------------------------------------------------------------------------------------------
