@@ -229,6 +229,11 @@ class _SQLTarget(_Target):
 
 
 class _PostgresTarget(_SQLTarget):
+    def __init__(self, url: DatabaseURL, con: Any):
+        super().__init__(url, con)
+        if self.database:
+            con.create_database(self.database, force=True)  # CREATE SCHEMA IF NOT EXISTS
+
     def append(self, name: str, batch) -> None:
         # ibis inserts in-memory data row by row (executemany, ~3,000 rows/s here), which makes the default
         # sample a matter of minutes; PostgreSQL's bulk path COPY takes the same rows as CSV written by
