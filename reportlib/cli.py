@@ -204,7 +204,8 @@ def _open(args: argparse.Namespace):
     from reportlib.data.load import open_source
 
     params = load_params(getattr(args, "params", None), strict=True)
-    return params, open_source(data_location(params, getattr(args, "data", None)), params["timezone"])
+    location = data_location(params, getattr(args, "data", None))
+    return params, open_source(location, params["timezone"], tables=params.get("tables"))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

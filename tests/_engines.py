@@ -270,6 +270,14 @@ class Engine:
     spark: Any = None
     _n: int = 0
 
+    def load_contract(self, frames: dict[str, Any], tz: str, tag: str = "t") -> str:
+        """Store typed contract frames (naive local time) the engine's way; the --data URL reading them.
+
+        DuckDB keeps naive local time (as the folder loader's cache does); PostgreSQL and Spark get
+        UTC instants (timestamptz / TIMESTAMP), which the source converts back in the engine.
+        """
+        return self.load(contract_tables(frames, tz, instants=self.name != "duckdb"), tag)
+
     def load(self, tables: dict[str, Any], tag: str = "t") -> str:
         """Store `tables` ({contract name: pyarrow Table or pandas DataFrame}) in a fresh namespace.
 
@@ -317,6 +325,47 @@ class Engine:
                 df.write.mode("overwrite").saveAsTable(f"{ns}.{name}")
             return f"spark://local[2]?database={ns}"
         raise ValueError(self.name)
+
+
+def contract_tables(frames: dict[str, Any], tz: str, instants: bool) -> dict[str, Any]:
+    """Typed contract frames (as `Source.frame` gives them: naive local wall time) as Arrow tables.
+
+    With `instants`, timestamp columns become UTC instants (timestamptz), the way a database should
+    store them (the repeated hour when clocks fall back is read as its first occurrence, as the
+    metrics do); dates stay dates. Without, they stay naive local time (what the DuckDB cache holds).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    from reportlib.data.contract import TABLES
+
+    types = {"str": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "date": pa.date32()}
+    out = {}
+    for name, frame in frames.items():
+        arrays, names = [], []
+        for col in TABLES[name].columns:
+            v = frame[col.name]
+            if col.kind == "timestamp":
+                v = pd.to_datetime(v)
+                if instants:
+                    v = v.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward").dt.tz_convert("UTC")
+                arr = pa.array(v, type=pa.timestamp("us", tz="UTC" if instants else None), from_pandas=True)
+            elif col.kind == "date":
+                arr = pa.array(pd.to_datetime(v).dt.date.where(v.notna(), None), type=types["date"])
+            else:
+                arr = pa.array(v.astype(object).where(v.notna(), None), type=types[col.kind])
+            arrays.append(arr)
+            names.append(col.name)
+        out[name] = pa.table(arrays, names=names)
+    return out
+
+
+def folder_frames(folder: str | Path, tz: str) -> dict[str, Any]:
+    """Every contract table of a data folder, typed by the folder loader."""
+    from reportlib.data.load import open_source
+
+    src = open_source(str(folder), tz)
+    return {name: src.frame(name) for name in src.tables}
 
 
 @pytest.fixture(scope="session")

@@ -1158,14 +1158,24 @@ class ClientSource:
 # tables are registered with the engine once and derived results (Source.memo) are shared. A source is
 # reused only while its files are unchanged (same fingerprint: sizes and modification times).
 _OPEN: dict[tuple[str, str], Source] = {}
+_OPEN_WAREHOUSE: dict[tuple[str, str, str], Any] = {}
 _OPEN_MAX = 4
 
 
-def open_source(data: str | os.PathLike, tz: str = DEFAULT_TIMEZONE) -> Source:
+def open_source(data: str | os.PathLike, tz: str = DEFAULT_TIMEZONE, tables: dict | None = None) -> Any:
     """Open a data folder or `duckdb:///path` database as a Source (tables load on first use).
 
+    A postgres://, postgresql:// or spark:// URL opens a WarehouseSource instead (reportlib.data.warehouse;
+    `tables` maps contract names to the database's table names), kept open for the process.
     The same location, time zone and unchanged files give the Source already open in this process.
     """
+    from reportlib.data import warehouse
+
+    if warehouse.is_warehouse_url(str(data)):
+        wkey = (str(data), tz, repr(sorted((tables or {}).items())))
+        if wkey not in _OPEN_WAREHOUSE:
+            _OPEN_WAREHOUSE[wkey] = warehouse.WarehouseSource(str(data), tz, tables)
+        return _OPEN_WAREHOUSE[wkey]
     key = (str(data), tz)
     fresh = Source(str(data), tz)
     known = _OPEN.pop(key, None)

@@ -312,7 +312,7 @@ def contact_counts(
     has_caller = t.caller_id.notnull()
 
     def n(cond: ir.BooleanValue) -> ir.IntegerScalar:
-        return cond.cast("int64").sum()
+        return cond.ifelse(1, 0).sum()  # CAST(boolean AS bigint) is not portable (PostgreSQL refuses it)
 
     aggs = dict(
         contacts=t.count(),
@@ -494,7 +494,7 @@ def interval_counts(
         abandoned=t.abandoned.sum(),
         _abandoned_n=t.abandoned.count(),
         answered_within_threshold=t.answered_within_threshold.sum(where=at_t),
-        _awt_n=at_t.cast("int64").sum(),
+        _awt_n=at_t.ifelse(1, 0).sum(),
         wait_answered_s=t.wait_s_total.sum(),
         _wait_n=t.wait_s_total.count(),
         handle_s_sum=t.handle_s_total.sum(),
