@@ -229,10 +229,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_load(args: argparse.Namespace) -> int:
     """Check --data and copy it into --into; the summary on stdout, warnings and progress on stderr."""
     from reportlib.core.params import load_params
-    from reportlib.data.load_into import load_into
-    from reportlib.data.urls import parse_url
+    from reportlib.data.load_into import load_into, parse_target
 
-    parse_url(args.into)  # a malformed URL is a usage error before any work
+    parse_target(args.into)  # a malformed URL is a usage error before any work
     params = load_params(args.params, strict=True)
     result = load_into(args.data, args.into, params["timezone"])
     for note in result.notes:

@@ -42,6 +42,19 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
+def _same_kpis(capsys, sample: Path, url: str) -> None:
+    """`reportlib validate` passes on `url` and `reportlib kpis` gives the folder's figures from it."""
+    status, out, err = _run(capsys, "validate", "--data", url)
+    assert status == 0, err
+    month = f"{open_source(sample, TZ).frame('contacts')['arrived_at'].min():%Y-%m}"
+    args = ["kpis", "--month", month, "--by", "channel,queue", "--format", "json"]
+    status, from_folder, err = _run(capsys, *args, "--data", str(sample))
+    assert status == 0, err
+    status, from_db, err = _run(capsys, *args, "--data", url)
+    assert status == 0, err
+    assert from_db == from_folder and len(from_folder) > 100
+
+
 def _contacts_utc(sample: Path) -> pd.DataFrame:
     """The folder's contacts as read by the folder source, arrival as UTC instants (the oracle)."""
     frame = open_source(sample, TZ).frame("contacts")
@@ -76,6 +89,8 @@ def test_load_into_duckdb(sample, folder_rows, tmp_path, capsys):
     assert got["wait_s"].sum() == want["wait_s"].sum()
     first = pd.read_csv(sample / "contacts.csv", nrows=1)
     assert got["arrived_at"][0] == pd.Timestamp(first["arrived_at"][0]).tz_convert("UTC")
+    con.close()
+    _same_kpis(capsys, sample, f"duckdb:///{db}")
 
 
 def test_bad_folder_is_refused_and_nothing_written(sample, tmp_path, capsys):
@@ -142,6 +157,7 @@ def test_load_into_postgres_types_counts_indexes(pg_server, sample, folder_rows,
     assert got == pd.Timestamp(first["arrived_at"][0]).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S")
     want = _contacts_utc(sample)
     assert float(pg_server.psql("select sum(wait_s) from ops.contacts")) == want["wait_s"].sum()
+    _same_kpis(capsys, sample, url)
 
 
 def test_rerun_replaces_and_failed_load_leaves_old_tables(pg_server, sample, tmp_path, capsys):

@@ -10,10 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from reportlib.data.engine_check import check_tables, tables_in
 from reportlib.data.load import open_source
 from reportlib.data.load_into import typed_arrow
-from reportlib.data.urls import connect, parse_url
 from reportlib.planning.sample import sample_data
 
 TZ = "America/New_York"
@@ -69,36 +67,28 @@ def planted(clean: dict[str, pa.Table]) -> dict[str, pa.Table]:
     p = _set(p, "interval_minutes", [3], 7)  # rule: 5, 6, 15, 30 or 60
     dup = p.slice(4, 1)
     p = pa.concat_tables([p, dup])  # duplicate (interval_start, channel, queue)
-    p = p.set_column(
-        p.schema.get_field_index("forecast_aht_s"), "forecast_aht_s", pc.cast(p.column("forecast_aht_s"), pa.string())
-    )  # wrong type
     t["interval_plan"] = p
-    t["qa_evaluations"] = t["qa_evaluations"].drop_columns(["score"])  # missing required column
     return t
 
 
-def _check(engine, tables, tag):
-    url = parse_url(engine.load(tables, tag))
-    con = connect(url)
-    found = tables_in(url, con)
-    assert set(found) == set(tables)
-    problems = check_tables(found, {n: url.table_label(n) for n in found}, url.shown)
-    return url, problems
+def _validate(engine, tables, tag):
+    """Store `tables` on the engine and validate them through the source `--data URL` opens."""
+    url = engine.load(tables, tag)
+    source = open_source(url, TZ)
+    assert set(source.tables) == set(tables)
+    errors, warnings = source.validate()
+    return source, errors, warnings
 
 
 def test_clean_sample_has_no_problems(engine, clean_tables):
-    _, problems = _check(engine, clean_tables, "clean")
-    assert [p.line() for p in problems] == []
+    _, errors, warnings = _validate(engine, clean_tables, "clean")
+    assert (errors, warnings) == ([], [])
 
 
 def test_each_planted_problem_is_one_line_by_key(engine, clean_tables):
     tables = planted(clean_tables)
-    url, problems = _check(engine, tables, "planted")
-    lines = [p.line() for p in problems if p.severity == "error"]
-    warnings = [p.line() for p in problems if p.severity == "warning"]
-
-    def where(name):
-        return f"{name} ({url.table_label(name)})"
+    source, lines, warnings = _validate(engine, tables, "planted")
+    where = source.file_name
 
     ids = tables["contacts"].column("contact_id").to_pylist()
     handled = [i for i, o in enumerate(clean_tables["contacts"].column("outcome").to_pylist()) if o == "handled"]
@@ -117,9 +107,6 @@ def test_each_planted_problem_is_one_line_by_key(engine, clean_tables):
         f"{where('agents')} agent_id={agents[1]}, column name: expected a value (it must not be empty)",
         f"{where('agents')} agent_id={agents[2]}, column termination_date: expected a date on or after hire_date, "
         f'got "{tables["agents"].column("termination_date")[2].as_py().isoformat()}"',
-        f"{where('interval_plan')}, column forecast_aht_s: expected a number; the column's type is string",
-        f"{where('qa_evaluations')}: missing required column(s): score (found: evaluation_id, agent_id, "
-        f"evaluated_at, contact_id, critical_error)",
     ]
     for line in expected:
         assert line in lines, f"missing: {line}\ngot:\n" + "\n".join(lines)
@@ -134,10 +121,24 @@ def test_each_planted_problem_is_one_line_by_key(engine, clean_tables):
     assert any("column client_id: expected an id of letters, digits" in w and "bad id!" in w for w in warnings)
 
 
+def test_wrong_type_and_missing_column(engine, clean_tables):
+    tables = dict(clean_tables)
+    p = tables["interval_plan"]
+    i = p.schema.get_field_index("forecast_aht_s")
+    tables["interval_plan"] = p.set_column(i, "forecast_aht_s", pc.cast(p.column("forecast_aht_s"), pa.string()))
+    tables["qa_evaluations"] = tables["qa_evaluations"].drop_columns(["score"])
+    source, lines, _ = _validate(engine, tables, "structure")
+    assert len(lines) == 2, lines
+    typed = [ln for ln in lines if ln.startswith(f"{source.file_name('interval_plan')}, column forecast_aht_s: ")]
+    assert len(typed) == 1 and "string" in typed[0]
+    assert lines[1 - lines.index(typed[0])].startswith(
+        f"{source.file_name('qa_evaluations')}: missing required column(s): score"
+    )
+
+
 def test_missing_required_table_is_named(engine, clean_tables):
     tables = {n: t for n, t in clean_tables.items() if n != "contacts"}
-    url, problems = _check(engine, tables, "nocontacts")
-    lines = [p.line() for p in problems]
+    source, lines, _ = _validate(engine, tables, "nocontacts")
     assert lines == [
-        f"contacts: required table is missing (or an intervals table); expected a table contacts in {url.shown}"
+        f"contacts: required table is missing (or an intervals table); expected a table contacts in {source.location}"
     ]

@@ -284,25 +284,26 @@ def _references(
 
 def check_tables(
     tables: Mapping[str, Any],
-    labels: Mapping[str, str] | None = None,
+    where: Mapping[str, str] | None = None,
     location: str | None = None,
 ) -> list[KeyProblem]:
     """Check contract tables held by an engine: {contract name: ibis table} -> every problem found.
 
-    `labels` say where each table lives, for messages (`db table public.contacts`); `location` (the
-    source's URL, password hidden) is named when a required table is absent. Errors and warnings come
-    back as KeyProblem (`severity`); a source is usable when no problem is an error. Runs entirely in
-    the engine: counts and the first keys of offending rows come back, never a table.
+    `where` names each table in messages as the source does (`contacts (db table public.contacts)`;
+    default: the contract name); `location` (the source's URL, password hidden) is named when a
+    required table is absent. Errors and warnings come back as KeyProblem (`severity`); a source is
+    usable when no problem is an error. Runs entirely in the engine: counts and the first keys of
+    offending rows come back, never a table.
     """
-    labels = labels or {}
+    where = where or {}
     problems: list[KeyProblem] = []
     present = {n for n in tables if n in TABLES}
     for name in required_tables(present):
         if name not in present:
             hint = " (or an intervals table)" if name == "contacts" else ""
-            where = f" in {location}" if location else ""
-            problems.append(KeyProblem(name, None, f"required table is missing{hint}; expected a table {name}{where}"))
-    wheres = {n: f"{n} ({labels[n]})" if n in labels else n for n in present}
+            at = f" in {location}" if location else ""
+            problems.append(KeyProblem(name, None, f"required table is missing{hint}; expected a table {name}{at}"))
+    wheres = {n: where.get(n, n) for n in present}
     usable: dict[str, dict[str, Column]] = {}
     for name in sorted(present):
         found, usable[name] = _check_one(tables[name], name, wheres[name])
@@ -312,31 +313,11 @@ def check_tables(
 
 
 def check_lines(
-    tables: Mapping[str, Any], labels: Mapping[str, str] | None = None, location: str | None = None
+    tables: Mapping[str, Any], where: Mapping[str, str] | None = None, location: str | None = None
 ) -> tuple[list[str], list[str]]:
     """`check_tables` as (error lines, warning lines), the shape `Source.validate` returns."""
-    problems = check_tables(tables, labels, location)
+    problems = check_tables(tables, where, location)
     errors = [p.line() for p in problems if p.severity == "error"]
     warnings = [p.line() for p in problems if p.severity == "warning"]
     return errors, warnings
 
-
-def tables_in(url: Any, con: Any) -> dict[str, Any]:
-    """The contract tables at database URL `url` (a urls.DatabaseURL) over ibis connection `con`.
-
-    PostgreSQL: the URL's schema (else the connection's search path); DuckDB: the main schema; Spark:
-    the catalog database, or one Parquet/Delta folder per table under `path`.
-    """
-    from pathlib import Path
-
-    if url.kind == "spark" and url.path is not None:
-        root = Path(url.path)
-        out = {}
-        for name in TABLES:
-            if (root / name).is_dir():
-                read = con.read_delta if url.format == "delta" else con.read_parquet
-                out[name] = read(str(root / name))
-        return out
-    database = url.schema if url.kind == "postgres" else (url.database if url.kind == "spark" else None)
-    names = set(con.list_tables(database=database)) & set(TABLES)
-    return {n: con.table(n, database=database) for n in sorted(names)}

@@ -865,7 +865,7 @@ class Source:
 
     def file_name(self, name: str) -> str:
         """The file (or database table) a table comes from, for messages."""
-        return self._files[name].name if name in self._files else f"{name} (database table)"
+        return self._files[name].name if name in self._files else f"{name} (db table main.{name})"
 
     # loading
     def frame(self, name: str) -> pd.DataFrame:
@@ -891,12 +891,17 @@ class Source:
         return ClientSource(self, str(client_id))
 
     def table(self, name: str):
-        """Table `name` as an ibis expression in the engine (raises DataError if it breaks the contract)."""
+        """Table `name` as an ibis expression in the engine (raises DataError if it breaks the contract).
+
+        A DuckDB database's instants (`timestamp with time zone`, as `reportlib load` writes them) come
+        as wall time in the source's time zone, converted by DuckDB; naive timestamps are local already.
+        """
         self._load(name)
-        return self.con.table(name)
+        t = self.con.table(name)
+        return _local_instants(t, self.tz) if name in self._db_tables else t
 
     def _typed_from_engine(self, name: str) -> pd.DataFrame:
-        frame = self.con.table(name).to_pandas()
+        frame = self.table(name).to_pandas()
         for col in TABLES[name].columns:
             if col.kind in ("timestamp", "date") and col.name in frame:
                 frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[us]")
@@ -1038,6 +1043,15 @@ class Source:
     # the whole source
     def validate(self) -> tuple[list[str], list[str]]:
         """Check every table present and name the required ones absent: (errors, warnings)."""
+        if self._db_tables:  # a database: the contract checked in the engine, rows named by key
+            from reportlib.data.engine_check import check_lines
+
+            found, warned = check_lines(
+                {n: self.con.table(n) for n in sorted(self._db_tables)},
+                {n: self.file_name(n) for n in self._db_tables},
+                self.location,
+            )
+            return found, list(dict.fromkeys(self.warnings + warned))
         errors = [p.line() for p in self._problems]
         present = set(self.tables)
         for name in required_tables(present):
@@ -1053,6 +1067,21 @@ class Source:
             except DataError as exc:  # a table that fails also fails the reference checks of others
                 errors += [p for p in exc.problems if p not in errors]
         return errors, list(dict.fromkeys(self.warnings))
+
+
+def _local_instants(t, tz: str):
+    """Table `t` with its instant columns (timestamp with time zone) as wall time in `tz`, computed by the
+    engine (DuckDB's timezone(zone, timestamptz); ibis has no portable time-zone conversion)."""
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    aware = [c for c, d in t.schema().items() if d.is_timestamp() and d.timezone is not None]
+    if not aware:
+        return t
+    local = ibis.udf.scalar.builtin(
+        lambda zone, ts: None, name="timezone", signature=((dt.string, dt.Timestamp(timezone="UTC")), dt.timestamp)
+    )
+    return t.mutate(**{c: local(tz, t[c]) for c in aware})
 
 
 def _fingerprint_text(text: str) -> str:

@@ -27,8 +27,10 @@ from typing import Any
 
 from reportlib.core.errors import DataError, ReportlibError
 from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.errors import UsageError
+from reportlib.core.safety import redact_passwords
 from reportlib.data.contract import TABLES, key_columns
-from reportlib.data.urls import DatabaseURL, connect, one_line, parse_url
+from reportlib.data.warehouse import WarehouseURL, is_warehouse_url, parse_url
 
 BATCH_ROWS = 100_000
 
@@ -130,6 +132,84 @@ def _batch_to_target(batch, name: str, tz: str, gaps: dict[str, int]):
     return pa.table(arrays, schema=schema)
 
 
+def parse_target(into: str) -> WarehouseURL:
+    """The database URL `into` parsed (warehouse.parse_url; duckdb:///path as load.Source reads it).
+
+    UsageError (exit status 2, password hidden) when it is not a postgres://, postgresql://, spark://
+    or duckdb:// URL or is malformed.
+    """
+    text = str(into).strip()
+    if text.lower().startswith("duckdb://"):
+        path = text[len("duckdb://") :]
+        path = path[1:] if path.startswith("//") else path
+        if not path:
+            raise UsageError(f"{text}: name the database file, e.g. duckdb:///path/store.duckdb")
+        return WarehouseURL("duckdb", text, path=path)
+    if not is_warehouse_url(text):
+        raise UsageError(
+            f"{redact_passwords(text)}: not a database URL; expected postgres://USER@HOST:PORT/DB[?schema=NAME], "
+            f"duckdb:///path.duckdb, spark://local[N]?database=NAME or spark://local[N]?path=DIR&format=parquet"
+        )
+    return parse_url(text)
+
+
+def table_label(url: WarehouseURL, name: str) -> str:
+    """Where table `name` goes at `url`, for messages: `db table public.contacts`, `parquet DIR/contacts`."""
+    if url.engine == "postgres":
+        return f"db table {url.schema or 'public'}.{name}"
+    if url.engine == "duckdb":
+        return f"db table main.{name}"
+    if url.path is not None:
+        return f"{url.format} {url.path.rstrip('/')}/{name}"
+    return f"spark table {url.database or 'default'}.{name}"
+
+
+def one_line(exc: BaseException, url: WarehouseURL, limit: int = 300) -> str:
+    """An engine's error message on one line, any password removed."""
+    text = redact_passwords(" ".join(str(exc).split()) or exc.__class__.__name__, url.password)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def connect(url: WarehouseURL) -> Any:
+    """An ibis connection to write to `url`; ReportlibError (one line, password hidden) when it cannot be made.
+
+    Spark: the local session already running in this process if there is one (a notebook, the tests),
+    else a new session with `url.master`.
+    """
+    import ibis
+
+    try:
+        if url.engine == "postgres":
+            kwargs: dict[str, Any] = dict(url.options)
+            kwargs.setdefault("connect_timeout", "10")
+            return ibis.postgres.connect(
+                host=url.host, port=url.port, user=url.user, password=url.password, database=url.database, **kwargs
+            )
+        if url.engine == "duckdb":
+            return ibis.duckdb.connect(url.path)
+        from pyspark.sql import SparkSession
+
+        master = url.master or "local[*]"
+        active = SparkSession.getActiveSession()
+        if active is not None and master.startswith("local") and str(active.sparkContext.master).startswith("local"):
+            session = active
+        else:
+            session = (
+                SparkSession.builder.master(master)
+                .appName("reportlib")
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.sql.session.timeZone", "UTC")
+                .getOrCreate()
+            )
+            session.sparkContext.setLogLevel("ERROR")
+        # Parquet timestamps as UTC-adjusted int64 (instants for DuckDB and Arrow too, not Spark's INT96)
+        session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        return ibis.pyspark.connect(session)
+    except Exception as exc:  # psycopg, duckdb and py4j raise many kinds; the message is what matters
+        raise ReportlibError(f"cannot connect to {url.shown}: {one_line(exc, url)}") from None
+
+
 def typed_arrow(source: Any, name: str, tz: str = DEFAULT_TIMEZONE):
     """Table `name` of a checked source as the Arrow table `load_into` writes (timestamps as UTC instants)."""
     import pyarrow as pa
@@ -145,12 +225,12 @@ def typed_arrow(source: Any, name: str, tz: str = DEFAULT_TIMEZONE):
 class _Target:
     """Where tables go. Subclasses: staging, batches, indexes, the final swap, cleanup after a failure."""
 
-    def __init__(self, url: DatabaseURL, con: Any):
+    def __init__(self, url: WarehouseURL, con: Any):
         self.url, self.con = url, con
         self.token = secrets.token_hex(4)
 
     def label(self, name: str) -> str:
-        return self.url.table_label(name)
+        return table_label(self.url, name)
 
     def start(self, name: str, first) -> None:  # create the staging table from the first batch
         raise NotImplementedError
@@ -178,9 +258,9 @@ class _Target:
 class _SQLTarget(_Target):
     """PostgreSQL and DuckDB: staging tables in the same schema, swapped by renames in one transaction."""
 
-    def __init__(self, url: DatabaseURL, con: Any):
+    def __init__(self, url: WarehouseURL, con: Any):
         super().__init__(url, con)
-        self.database = url.schema if url.kind == "postgres" else None
+        self.database = url.schema if url.engine == "postgres" else None
 
     def _quoted(self, name: str) -> str:
         import sqlglot as sg
@@ -229,7 +309,7 @@ class _SQLTarget(_Target):
 
 
 class _PostgresTarget(_SQLTarget):
-    def __init__(self, url: DatabaseURL, con: Any):
+    def __init__(self, url: WarehouseURL, con: Any):
         super().__init__(url, con)
         if self.database:
             con.create_database(self.database, force=True)  # CREATE SCHEMA IF NOT EXISTS
@@ -312,7 +392,7 @@ class _SparkCatalogTarget(_Target):
     leave some tables new and some old (rerun the load).
     """
 
-    def __init__(self, url: DatabaseURL, con: Any):
+    def __init__(self, url: WarehouseURL, con: Any):
         super().__init__(url, con)
         self.db = url.database or "default"
         con.create_database(self.db, force=True)
@@ -352,7 +432,7 @@ class _SparkPathTarget(_Target):
     The folder must be on a file system this machine sees (local, or mounted the same for the cluster).
     """
 
-    def __init__(self, url: DatabaseURL, con: Any):
+    def __init__(self, url: WarehouseURL, con: Any):
         super().__init__(url, con)
         assert url.path is not None
         self.root = Path(url.path)
@@ -401,10 +481,10 @@ class _SparkPathTarget(_Target):
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def _target(url: DatabaseURL, con: Any) -> _Target:
-    if url.kind == "postgres":
+def _target(url: WarehouseURL, con: Any) -> _Target:
+    if url.engine == "postgres":
         return _PostgresTarget(url, con)
-    if url.kind == "duckdb":
+    if url.engine == "duckdb":
         return _DuckDBTarget(url, con)
     if url.path is not None:
         return _SparkPathTarget(url, con)
@@ -425,7 +505,7 @@ def load_into(data: str | os.PathLike, into: str, tz: str = DEFAULT_TIMEZONE) ->
     from reportlib.core import progress
     from reportlib.data.load import open_source
 
-    url = parse_url(into)
+    url = parse_target(into)
     started = time.perf_counter()
     source = open_source(data, tz)
     errors, warnings = source.validate()

@@ -458,13 +458,14 @@ class WarehouseSource:
                 )
         return out
 
-    def value_problems(self) -> list[Problem]:
-        """Checks of the values in the engine (allowed values, ranges, uniqueness, references).
-
-        The seam for reportlib.data.engine_check.check_tables (issue 15, item 3): structure problems
-        come first (a table with a missing column or wrong type is not checked further).
+    def value_problems(self) -> list[Any]:
+        """Checks of the values in the engine (allowed values, ranges, required-when, uniqueness, references,
+        row rules, warnings): reportlib.data.engine_check.check_tables, offending rows named by key with a
+        count. Called once the structure is sound (no missing column, no wrong type).
         """
-        return []
+        from reportlib.data.engine_check import check_tables
+
+        return check_tables(self._raw, {n: self.file_name(n) for n in self._raw}, self.location)
 
     def problems(self) -> list[Problem]:
         """Every contract problem found: required tables missing, then each table's structure, then values."""
