@@ -238,6 +238,7 @@ def test_load_into_spark_parquet(spark_session, sample, folder_rows, tmp_path, c
     arrived = pq.read_table(lake / "contacts", columns=["contact_id", "arrived_at"]).to_pandas()
     arrived = arrived.sort_values("contact_id").reset_index(drop=True)
     assert (arrived["arrived_at"].dt.tz_convert("UTC") == _contacts_utc(sample)["arrived_at"]).all()
+    _same_kpis(capsys, sample, url)  # read back by the Spark source: valid, the folder's figures
     # a rerun replaces the folders
     smaller = tmp_path / "smaller"
     sample_data(smaller, start="2026-01", months=1, agents=8, clients=3)
@@ -245,3 +246,17 @@ def test_load_into_spark_parquet(spark_session, sample, folder_rows, tmp_path, c
     n_small = len(open_source(smaller, TZ).frame("contacts"))
     assert spark_session.read.parquet(str(lake / "contacts")).count() == n_small
     assert sorted(p.name for p in lake.iterdir()) == sorted(TABLES)
+
+
+def test_load_into_spark_catalog(spark_session, sample, folder_rows, capsys):
+    url = "spark://local[2]?database=loaded"
+    status, out, err = _run(capsys, "load", "--data", str(sample), "--into", url)
+    assert status == 0, err
+    assert out.startswith(f"loaded 7 tables into {url} in ")
+    names = sorted(t.name for t in spark_session.catalog.listTables("loaded") if not t.isTemporary)
+    assert names == sorted(TABLES)  # the staging tables renamed over, none left
+    for name, n in folder_rows.items():
+        assert spark_session.table(f"loaded.{name}").count() == n
+    assert spark_session.table("loaded.contacts").schema["arrived_at"].dataType.simpleString() == "timestamp"
+    status, _, err = _run(capsys, "validate", "--data", url)
+    assert status == 0, err
