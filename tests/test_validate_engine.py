@@ -94,7 +94,7 @@ def test_each_planted_problem_is_one_line_by_key(engine, clean_tables):
     handled = [i for i, o in enumerate(clean_tables["contacts"].column("outcome").to_pylist()) if o == "handled"]
     agents = tables["agents"].column("agent_id").to_pylist()
     expected = [
-        f'{where("contacts")}, column wait_s: expected a number >= 0 in 3 rows (first keys: '
+        f"{where('contacts')}, column wait_s: expected a number >= 0 in 3 rows (first keys: "
         f'contact_id={ids[0]} ("-12"), contact_id={ids[1]} ("-12"), contact_id={ids[2]} ("-12"))',
         f'{where("contacts")} contact_id={ids[10]}, column channel: expected one of phone, email, chat, got "fax"',
         f'{where("contacts")} contact_id={ids[12]}, column csat: expected a whole number from 1 to 5, got "7"',
@@ -102,7 +102,7 @@ def test_each_planted_problem_is_one_line_by_key(engine, clean_tables):
         f"is handled (it is empty)",
         f"{where('contacts')}, column contact_id: expected a unique value (this one appears more than once) "
         f'in 2 rows (first keys: contact_id={ids[20]} ("2 rows"))',
-        f'{where("contacts")}, column client_id: expected a client_id listed in {where("clients")} in 2 rows '
+        f"{where('contacts')}, column client_id: expected a client_id listed in {where('clients')} in 2 rows "
         f'(first keys: contact_id={ids[14]} ("C999"), contact_id={ids[15]} ("C999"))',
         f"{where('agents')} agent_id={agents[1]}, column name: expected a value (it must not be empty)",
         f"{where('agents')} agent_id={agents[2]}, column termination_date: expected a date on or after hire_date, "
@@ -142,3 +142,30 @@ def test_missing_required_table_is_named(engine, clean_tables):
     assert lines == [
         f"contacts: required table is missing (or an intervals table); expected a table contacts in {source.location}"
     ]
+
+
+def test_interval_rules_and_count_warnings(engine, clean_tables):
+    """An intervals table instead of contacts: interval_minutes rule (error), fractional counts (warning)."""
+    import datetime as dt
+
+    utc = dt.UTC
+    starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=utc) for m in (0, 15, 30)]
+    intervals = pa.table(
+        {
+            "interval_start": pa.array(starts, pa.timestamp("us", tz="UTC")),
+            "interval_minutes": pa.array([15, 7, 15], pa.int64()),
+            "channel": ["phone", "phone", "phone"],
+            "queue": ["Billing", "Billing", "Billing"],
+            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * 3),
+            "offered": [10.0, 12.5, 9.0],
+            "handled": [9.0, 12.0, 9.0],
+        }
+    )
+    tables = {"intervals": intervals, "agents": clean_tables["agents"], "clients": clean_tables["clients"]}
+    source, lines, warnings = _validate(engine, tables, "intervals")
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{source.file_name('intervals')} interval_start=2026-01-05 14:15:00")
+    assert lines[0].endswith(', column interval_minutes: expected one of 5, 6, 15, 30, 60, got "7"')
+    assert len(warnings) == 1 and warnings[0].endswith(
+        ', column offered: expected a whole count (fractional counts kept as given), got "12.5"'
+    )

@@ -322,11 +322,18 @@ def _id_rules(column: str) -> tuple[Rule, ...]:
             column,
             "an id of letters, digits, '-', '_' and '.' only (other characters "
             "are unsafe in file names and e-mail addresses)",
-            lambda t: (t[column].length() <= MAX_ID_LENGTH)
-            & (~t[column].re_search(f"^(?:{SAFE_ID.pattern})$") | t[column].startswith(".")),
+            lambda t: (
+                (t[column].length() <= MAX_ID_LENGTH)
+                & (~t[column].re_search(f"^(?:{SAFE_ID.pattern})$") | t[column].startswith("."))
+            ),
             severity="warning",
         ),
     )
+
+
+def _fractional(column: str) -> Callable[[Any], Any]:
+    """A rule predicate: `column` holds a number with a fractional part."""
+    return lambda t: t[column].notnull() & (t[column].floor().cast("float64") != t[column])
 
 
 def table_rules(name: str) -> list[Rule]:
@@ -373,7 +380,7 @@ def table_rules(name: str) -> list[Rule]:
                     "whole_count",
                     col,
                     "a whole count (fractional counts kept as given)",
-                    lambda t, c=col: t[c].notnull() & (t[c].floor().cast("float64") != t[c]),
+                    _fractional(col),
                     severity="warning",
                 )
             )

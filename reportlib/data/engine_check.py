@@ -194,9 +194,11 @@ def _check_one(t: Any, name: str, where: str) -> tuple[list[KeyProblem], dict[st
         keys = tuple(usable)[:1]
     checks = _row_checks(t, name, usable)
     if checks:
-        counts = t.aggregate(
-            n=t.count(), **{f"c{i}": c.bad.ifelse(1, 0).sum() for i, c in enumerate(checks)}
-        ).to_pyarrow().to_pylist()[0]
+        counts = (
+            t.aggregate(n=t.count(), **{f"c{i}": c.bad.ifelse(1, 0).sum() for i, c in enumerate(checks)})
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
         if not counts["n"]:
             problems.append(KeyProblem(where, None, "the table has no rows"))
         for i, c in enumerate(checks):
@@ -320,4 +322,3 @@ def check_lines(
     errors = [p.line() for p in problems if p.severity == "error"]
     warnings = [p.line() for p in problems if p.severity == "warning"]
     return errors, warnings
-

@@ -22,12 +22,12 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from reportlib.core.errors import DataError, ReportlibError
+from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.errors import UsageError
 from reportlib.core.safety import redact_passwords
 from reportlib.data.contract import TABLES, key_columns
 from reportlib.data.warehouse import WarehouseURL, is_warehouse_url, parse_url
@@ -99,12 +99,11 @@ def local_to_utc(values, tz: str):
     gap = pc.fill_null(pc.not_equal(back, values), False)
     n_gap = pc.sum(gap).as_py() or 0
     if n_gap:  # rare (only naive times no clock showed): the zoneinfo reading, row by row
-        from datetime import timezone as dtz
         from zoneinfo import ZoneInfo
 
         zone = ZoneInfo(tz)
         fixed = [
-            v.replace(tzinfo=zone).astimezone(dtz.utc) if g and v is not None else u
+            v.replace(tzinfo=zone).astimezone(UTC) if g and v is not None else u
             for v, u, g in zip(values.to_pylist(), utc.to_pylist(), gap.to_pylist())
         ]
         utc = pa.array(fixed, type=pa.timestamp("us", tz="UTC"))
