@@ -269,6 +269,56 @@ class Engine:
     pg: PgServer | None = None
     spark: Any = None
     _n: int = 0
+    sources: list = field(default_factory=list)
+    _admin: Any = None
+
+    def contract_table(self, frame: Any, name: str = "contacts", tz: str = "America/New_York") -> Any:
+        """One contract table (typed frame, naive local time) stored in the engine, served by its source.
+
+        DuckDB: an in-memory table, as the existing tests make; PostgreSQL: a table in a new schema;
+        Spark: a temporary view (no files). The PostgreSQL and Spark tables hold UTC instants and come
+        back through WarehouseSource, so the engine converts them to local time as in production.
+        """
+        import ibis
+        import pandas as pd
+
+        from reportlib.data.warehouse import WarehouseSource
+
+        if self.name == "duckdb":
+            frame = frame.copy()
+            for col in frame.columns:  # instants -> local wall time, as the folder loader stores them
+                if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+                    frame[col] = frame[col].dt.tz_convert(tz).dt.tz_localize(None)
+            return ibis.duckdb.connect().create_table(name, frame)
+        arrow = contract_tables({name: frame}, tz, instants=True)[name]
+        self._n += 1
+        if self.name == "postgres":
+            assert self.pg is not None
+            ns = f"ct_{self._n}"
+            con = self._pg_admin()
+            con.create_database(ns)
+            con.create_table(name, arrow, database=ns)
+            src = WarehouseSource(f"{self.pg.url}?schema={ns}", tz)
+        else:
+            view = f"rl_ct_{self._n}_{name}"
+            self.spark.createDataFrame(arrow).createOrReplaceTempView(view)
+            src = WarehouseSource("spark://local[2]", tz, tables={name: view})
+        self.sources.append(src)
+        return src.table(name)
+
+    def _pg_admin(self) -> Any:
+        import ibis
+
+        if self._admin is None:
+            assert self.pg is not None
+            self._admin = ibis.connect(self.pg.url.replace("postgres://", "postgresql://", 1))
+        return self._admin
+
+    def close_sources(self) -> None:
+        """Disconnect the sources made by contract_table (PostgreSQL has a connection limit)."""
+        for src in self.sources:
+            src.close()
+        self.sources.clear()
 
     def load_contract(self, frames: dict[str, Any], tz: str, tag: str = "t") -> str:
         """Store typed contract frames (naive local time) the engine's way; the --data URL reading them.
@@ -306,16 +356,11 @@ class Engine:
                 con.close()
             return f"duckdb:///{path}"
         if self.name == "postgres":
-            import ibis
-
             assert self.pg is not None
-            con = ibis.connect(self.pg.url.replace("postgres://", "postgresql://", 1))
-            try:
-                con.create_database(ns)
-                for name, t in arrow.items():
-                    con.create_table(name, t, database=ns)
-            finally:
-                con.disconnect()
+            con = self._pg_admin()
+            con.create_database(ns)
+            for name, t in arrow.items():
+                con.create_table(name, t, database=ns)
             return f"{self.pg.url}?schema={ns}"
         if self.name == "spark":
             assert self.spark is not None
@@ -344,10 +389,13 @@ def contract_tables(frames: dict[str, Any], tz: str, instants: bool) -> dict[str
     for name, frame in frames.items():
         arrays, names = [], []
         for col in TABLES[name].columns:
-            v = frame[col.name]
+            # an absent column is all null (as the tests' frames leave unspecified columns)
+            v = frame[col.name] if col.name in frame else pd.Series([None] * len(frame), dtype=object)
             if col.kind == "timestamp":
                 v = pd.to_datetime(v)
-                if instants:
+                if v.dt.tz is not None:  # instants already: exact, no ambiguity
+                    v = v.dt.tz_convert("UTC") if instants else v.dt.tz_convert(tz).dt.tz_localize(None)
+                elif instants:
                     v = v.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward").dt.tz_convert("UTC")
                 arr = pa.array(v, type=pa.timestamp("us", tz="UTC" if instants else None), from_pandas=True)
             elif col.kind == "date":

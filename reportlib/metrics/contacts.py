@@ -140,13 +140,27 @@ def check_sl_definition(sl_definition: str) -> None:
         raise UsageError(f"sl_definition must be one of {', '.join(SL_DEFINITIONS)}, got {sl_definition!r}")
 
 
+def minute_bucket(ts: ir.TimestampValue, minutes: int) -> ir.TimestampValue:
+    """The start of the local wall-clock interval of `minutes` (a divisor of a day: 15, 30, 60...) holding ts.
+
+    Portable ibis (the day's start plus whole minutes), so it runs on DuckDB, PostgreSQL and Spark
+    alike; ibis has no Spark rule for `bucket`. Intervals are counted from local midnight.
+    """
+    if minutes <= 0 or 1440 % minutes:
+        raise UsageError(f"interval minutes must divide a day (15, 30, 60), got {minutes}")
+    if minutes == 1440:
+        return ts.truncate("D")
+    of_day = ts.hour().cast("int64") * 60 + ts.minute().cast("int64")
+    return ts.truncate("D") + ((of_day // minutes) * minutes).cast("int32").as_interval("m")
+
+
 def period_expr(ts: ir.TimestampValue, grain: str) -> ir.TimestampValue:
     """The start of the local wall-clock bucket holding ts (weeks start Monday)."""
     check_grain(grain)
     if grain == "15min":
-        return ts.bucket(minutes=15)
+        return minute_bucket(ts, 15)
     if grain == "30min":
-        return ts.bucket(minutes=30)
+        return minute_bucket(ts, 30)
     return ts.truncate({"day": "D", "week": "W", "month": "M"}[grain])
 
 
