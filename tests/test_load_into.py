@@ -260,3 +260,26 @@ def test_load_into_spark_catalog(spark_session, sample, folder_rows, capsys):
     assert spark_session.table("loaded.contacts").schema["arrived_at"].dataType.simpleString() == "timestamp"
     status, _, err = _run(capsys, "validate", "--data", url)
     assert status == 0, err
+
+
+def test_local_wall_times_become_utc_instants_like_zoneinfo():
+    """Naive local times to UTC: ordinary, the repeated autumn hour (first reading) and the spring gap
+    (offset before the change), each checked against Python's zoneinfo with fold=0 (a second method)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from reportlib.data.load_into import local_to_utc
+
+    walls = [
+        datetime(2025, 1, 15, 10, 0),  # EST
+        datetime(2025, 7, 15, 10, 0),  # EDT
+        datetime(2025, 11, 2, 1, 30),  # repeated hour: 05:30 UTC (EDT) first, 06:30 UTC (EST) second
+        datetime(2025, 3, 9, 2, 30),  # no clock shows it: with EST's offset, 07:30 UTC
+        None,
+    ]
+    utc, gaps = local_to_utc(pa.array(walls, pa.timestamp("us")), TZ)
+    zone = ZoneInfo(TZ)
+    want = [w.replace(tzinfo=zone).astimezone(UTC) if w else None for w in walls]
+    assert utc.to_pylist() == want
+    assert [w.strftime("%H:%M") for w in want[:4]] == ["15:00", "14:00", "05:30", "07:30"]
+    assert gaps == 1

@@ -22,7 +22,7 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 _STAGING = "__reportlib_new"
+_MICROSECOND = timedelta(microseconds=1)
 _OLD = "__reportlib_old"
 
 
@@ -99,14 +100,16 @@ def local_to_utc(values, tz: str):
     gap = pc.fill_null(pc.not_equal(back, values), False)
     n_gap = pc.sum(gap).as_py() or 0
     if n_gap:  # rare (only naive times no clock showed): the zoneinfo reading, row by row
+        from datetime import UTC, datetime
         from zoneinfo import ZoneInfo
 
         zone = ZoneInfo(tz)
-        fixed = [
-            v.replace(tzinfo=zone).astimezone(UTC) if g and v is not None else u
-            for v, u, g in zip(values.to_pylist(), utc.to_pylist(), gap.to_pylist())
-        ]
-        utc = pa.array(fixed, type=pa.timestamp("us", tz="UTC"))
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        micros = pc.cast(utc, pa.int64()).to_pylist()  # the instants as microseconds since 1970 UTC
+        for i, (wall, g) in enumerate(zip(values.to_pylist(), gap.to_pylist())):
+            if g and wall is not None:
+                micros[i] = (wall.replace(tzinfo=zone) - epoch) // _MICROSECOND
+        utc = pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
     return utc.cast(pa.timestamp("us", tz="UTC")), int(n_gap)
 
 
