@@ -17,10 +17,12 @@ the wall time of the file, except gap times, which come back an hour later; `Loa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -401,11 +403,13 @@ class _SparkCatalogTarget(_Target):
 
     def start(self, name: str, first) -> None:
         self.con.drop_table(name + _STAGING, database=self.db, force=True)
-        self.con.create_table(name + _STAGING, first, database=self.db, format="parquet", overwrite=True)
+        with _spark_memtable(self.con, first) as data:
+            self.con.create_table(name + _STAGING, data, database=self.db, format="parquet", overwrite=True)
 
     def append(self, name: str, batch) -> None:
         if batch.num_rows:
-            self.con.insert(name + _STAGING, batch, database=self.db)
+            with _spark_memtable(self.con, batch) as data:
+                self.con.insert(name + _STAGING, data, database=self.db)
 
     def count(self, name: str) -> int:
         return int(self.con.table(name + _STAGING, database=self.db).count().execute())
@@ -450,14 +454,12 @@ class _SparkPathTarget(_Target):
             self._write(name, batch, "append")
 
     def _write(self, name: str, batch, mode: str) -> None:
-        import ibis
-
-        expr = ibis.memtable(batch)
         path = str(self.staging / name)
-        if self.fmt == "delta":
-            self.con.to_delta(expr, path, mode=mode)
-        else:
-            self.con.to_parquet(expr, path, mode=mode)
+        with _spark_memtable(self.con, batch) as expr:
+            if self.fmt == "delta":
+                self.con.to_delta(expr, path, mode=mode)
+            else:
+                self.con.to_parquet(expr, path, mode=mode)
 
     def count(self, name: str) -> int:
         path = str(self.staging / name)
@@ -481,6 +483,20 @@ class _SparkPathTarget(_Target):
 
     def discard(self, names: list[str]) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _spark_memtable(con: Any, batch) -> Iterator[Any]:
+    """`batch` as an ibis memtable for Spark, its temporary view dropped afterwards (ibis's Spark backend
+    keeps each memtable's view for the whole session otherwise, holding the rows in the driver)."""
+    import ibis
+
+    data = ibis.memtable(batch)
+    try:
+        yield data
+    finally:
+        with contextlib.suppress(Exception):
+            con._session.catalog.dropTempView(data.op().name)
 
 
 def _target(url: WarehouseURL, con: Any) -> _Target:
