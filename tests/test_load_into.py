@@ -119,25 +119,25 @@ def _pg_tables(pg, schema: str) -> list[str]:
 
 
 def test_load_into_postgres_types_counts_indexes(pg_server, sample, folder_rows, capsys, monkeypatch):
-    url = f"{pg_server.password_url}?schema=ops"
+    url = f"{pg_server.password_url}?schema=load_ops"
     monkeypatch.setenv("PGPASSWORD", PG_PASSWORD)
     status, out, err = _run(capsys, "load", "--data", str(sample), "--into", url)
     assert status == 0, err
     assert PG_PASSWORD not in out + err
-    assert _pg_tables(pg_server, "ops") == sorted(TABLES)
+    assert _pg_tables(pg_server, "load_ops") == sorted(TABLES)
     for name, n in folder_rows.items():
-        assert int(pg_server.psql(f"select count(*) from ops.{name}")) == n
+        assert int(pg_server.psql(f"select count(*) from load_ops.{name}")) == n
     types = dict(
         line.split("|")
         for line in pg_server.psql(
             "select column_name, data_type from information_schema.columns "
-            "where table_schema = 'ops' and table_name = 'contacts'"
+            "where table_schema = 'load_ops' and table_name = 'contacts'"
         ).split("\n")
         if line
     )
     assert types["arrived_at"] == "timestamp with time zone"
     assert types["wait_s"] == "double precision" and types["csat"] == "bigint" and types["escalated"] == "boolean"
-    indexes = pg_server.psql("select indexname || ':' || indexdef from pg_indexes where schemaname = 'ops'")
+    indexes = pg_server.psql("select indexname || ':' || indexdef from pg_indexes where schemaname = 'load_ops'")
     for name, cols in [
         ("contacts__arrived_at", "(arrived_at)"),
         ("contacts__client_id_arrived_at", "(client_id, arrived_at)"),
@@ -151,20 +151,20 @@ def test_load_into_postgres_types_counts_indexes(pg_server, sample, folder_rows,
     # instants: the server's own zone is New York, so compare in UTC explicitly
     first = pd.read_csv(sample / "contacts.csv", nrows=1)
     got = pg_server.psql(
-        "select to_char(arrived_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') from ops.contacts "
+        "select to_char(arrived_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') from load_ops.contacts "
         f"where contact_id = '{first['contact_id'][0]}'"
     ).strip()
     assert got == pd.Timestamp(first["arrived_at"][0]).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S")
     want = _contacts_utc(sample)
-    assert float(pg_server.psql("select sum(wait_s) from ops.contacts")) == want["wait_s"].sum()
+    assert float(pg_server.psql("select sum(wait_s) from load_ops.contacts")) == want["wait_s"].sum()
     _same_kpis(capsys, sample, url)
 
 
 def test_rerun_replaces_and_failed_load_leaves_old_tables(pg_server, sample, tmp_path, capsys):
-    url = f"{pg_server.url}?schema=rerun"
+    url = f"{pg_server.url}?schema=load_rerun"
     assert _run(capsys, "load", "--data", str(sample), "--into", url)[0] == 0
-    contacts = int(pg_server.psql("select count(*) from rerun.contacts"))
-    oid = pg_server.psql("select 'rerun.contacts'::regclass::oid").strip()
+    contacts = int(pg_server.psql("select count(*) from load_rerun.contacts"))
+    oid = pg_server.psql("select 'load_rerun.contacts'::regclass::oid").strip()
 
     # a smaller operation replaces every table; no staging table or index is left behind
     smaller = tmp_path / "smaller"
@@ -173,11 +173,11 @@ def test_rerun_replaces_and_failed_load_leaves_old_tables(pg_server, sample, tmp
     assert status == 0, err
     n_small = len(open_source(smaller, TZ).frame("contacts"))
     assert n_small != contacts
-    assert int(pg_server.psql("select count(*) from rerun.contacts")) == n_small
-    assert pg_server.psql("select 'rerun.contacts'::regclass::oid").strip() != oid
-    assert _pg_tables(pg_server, "rerun") == sorted(TABLES)
+    assert int(pg_server.psql("select count(*) from load_rerun.contacts")) == n_small
+    assert pg_server.psql("select 'load_rerun.contacts'::regclass::oid").strip() != oid
+    assert _pg_tables(pg_server, "load_rerun") == sorted(TABLES)
     assert "reportlib" not in pg_server.psql("select string_agg(indexname, ' ') from pg_indexes "
-                                             "where schemaname = 'rerun' and indexname like '%reportlib%'")  # fmt: skip
+                                             "where schemaname = 'load_rerun' and indexname like '%reportlib%'")  # fmt: skip
 
     # a folder that passes the contract but that PostgreSQL refuses part way (a NUL character in a text
     # cell of the last table, from a Parquet file): the load fails, the tables of the previous load stay
@@ -192,8 +192,8 @@ def test_rerun_replaces_and_failed_load_leaves_old_tables(pg_server, sample, tmp
     last = err.strip().splitlines()[-1]
     assert last.startswith(f"reportlib load: cannot load into {url}: ") and "0x00" in last
     assert last.endswith("the tables there are unchanged") and "Traceback" not in err
-    assert int(pg_server.psql("select count(*) from rerun.contacts")) == n_small
-    assert _pg_tables(pg_server, "rerun") == sorted(TABLES)
+    assert int(pg_server.psql("select count(*) from load_rerun.contacts")) == n_small
+    assert _pg_tables(pg_server, "load_rerun") == sorted(TABLES)
 
 
 def test_postgres_connection_failures_are_one_line(pg_server, sample, capsys, monkeypatch):
@@ -207,7 +207,7 @@ def test_postgres_connection_failures_are_one_line(pg_server, sample, capsys, mo
     assert PG_PASSWORD not in err and "Traceback" not in err
     # a password written into the URL is used but never shown
     monkeypatch.delenv("PGPASSWORD")
-    secret_url = pg_server.password_url.replace("reportlib_pw@", f"reportlib_pw:{PG_PASSWORD}@") + "?schema=inurl"
+    secret_url = pg_server.password_url.replace("reportlib_pw@", f"reportlib_pw:{PG_PASSWORD}@") + "?schema=load_inurl"
     status, out, err = _run(capsys, "load", "--data", str(sample), "--into", secret_url)
     assert status == 0, err.replace(PG_PASSWORD, "<pw>")
     assert PG_PASSWORD not in out + err
