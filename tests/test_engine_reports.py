@@ -183,11 +183,17 @@ def test_same_numbers_in_every_report(rendered, kind):
             assert math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-9), f"{name} ({kind}) {path}: {g} vs {w}"
 
 
+_FOLDER_OUTPUT: dict[tuple, subprocess.CompletedProcess] = {}
+
+
 @pytest.mark.parametrize("kind", SOURCES)
 def test_commands_on_every_source(sources, kind):
     """kpis, attrition, forecast and validate print the folder's figures from every source."""
     for args in (["kpis", "--month", MONTH, "--by", "client_id"], ["attrition", "--month", MONTH], ["forecast"]):
-        want = _cli(*args, "--data", sources["folder"])
+        key = tuple(args)
+        if key not in _FOLDER_OUTPUT:
+            _FOLDER_OUTPUT[key] = _cli(*args, "--data", sources["folder"])
+        want = _FOLDER_OUTPUT[key]
         got = _cli(*args, "--data", sources[kind])
         assert want.returncode == 0, want.stderr[-2000:]
         assert got.returncode == 0, f"{args[0]} on {kind}: {got.stderr[-2000:]}"
