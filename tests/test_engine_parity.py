@@ -67,9 +67,31 @@ def _engine_table(engine):
     return table
 
 
+class _EngineIbis:
+    """The ibis module, except that `ibis.duckdb.connect().create_table(name, frame)` stores into the engine
+    (for the cases that make their own DuckDB connection)."""
+
+    def __init__(self, engine):
+        import ibis
+
+        self._ibis, self._engine, self._connect = ibis, engine, ibis.duckdb.connect
+        con = type("Con", (), {"create_table": lambda _self, name, frame: self._create(name, frame)})
+        self.duckdb = type("DuckDB", (), {"connect": staticmethod(lambda *a, **k: con())})()
+
+    def _create(self, name, frame):
+        if self._engine.name == "duckdb":
+            self._duck = getattr(self, "_duck", None) or self._connect()  # one connection: the case joins
+            return self._duck.create_table(name, frame, overwrite=True)
+        return self._engine.contract_table(frame, name)
+
+    def __getattr__(self, name):
+        return getattr(self._ibis, name)
+
+
 @pytest.mark.parametrize("case", METRIC_CASES)
 def test_metric_cases(on_engine, case, monkeypatch):
     monkeypatch.setattr(test_metrics, "table", _engine_table(on_engine))
+    monkeypatch.setattr(test_metrics, "ibis", _EngineIbis(on_engine))
     getattr(test_metrics, case)()
 
 
@@ -107,15 +129,7 @@ def test_forecast_input_cases(on_engine, monkeypatch):
 
     import ibis
 
-    real = ibis.duckdb
-
-    class _Con:
-        def create_table(self, name, frame):
-            if on_engine.name == "duckdb":
-                return real.connect().create_table(name, frame)
-            return on_engine.contract_table(frame, name)
-
-    monkeypatch.setattr(ibis, "duckdb", type("M", (), {"connect": staticmethod(lambda: _Con())}))
+    monkeypatch.setattr(ibis, "duckdb", _EngineIbis(on_engine).duckdb)  # the case imports ibis inside
     test_forecast.test_daily_and_interval_volume_in_the_engine()
 
 

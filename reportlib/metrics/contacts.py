@@ -185,7 +185,8 @@ def _resolve_by(t: ir.Table, by: Sequence[str], agents: ir.Table | pd.DataFrame 
         absent = [c for c in need if c not in a.columns]
         if absent:
             raise UsageError(f"the agents table has no column {', '.join(absent)}")
-        a = a.select("agent_id", *need).distinct(on="agent_id")
+        # one row per agent_id (the contract makes it unique); min() not distinct(on=): PostgreSQL has no FIRST()
+        a = a.group_by("agent_id").aggregate(**{c: a[c].min() for c in need})
         t = t.left_join(a, "agent_id").select(*t.columns, *need)
     unknown = [c for c in by if c not in t.columns]
     if unknown:
