@@ -77,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None)
     s.add_argument("--params", default=None)
 
+    s = sub.add_parser("load", help="check a data folder and copy its tables into PostgreSQL, DuckDB or Spark")
+    s.add_argument("--data", required=True, help="the data folder to load")
+    s.add_argument(
+        "--into",
+        required=True,
+        metavar="URL",
+        help="postgres://user@host:port/db[?schema=NAME], duckdb:///path.duckdb, "
+        "spark://local[N]?database=NAME or spark://local[N]?path=DIR&format=parquet|delta",
+    )
+    s.add_argument("--params", default=None)
+
     s = sub.add_parser("kpis", help="contact KPIs for a month")
     s.add_argument("--data", default=None)
     s.add_argument("--month", type=_month, required=True)
@@ -194,7 +205,8 @@ def _open(args: argparse.Namespace):
     from reportlib.data.load import open_source
 
     params = load_params(getattr(args, "params", None), strict=True)
-    return params, open_source(data_location(params, getattr(args, "data", None)), params["timezone"])
+    location = data_location(params, getattr(args, "data", None))
+    return params, open_source(location, params["timezone"], tables=params.get("tables"))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -212,6 +224,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"{source.location}: valid ({tables}); {len(warnings)} warning(s)")
+    return 0
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    """Check --data and copy it into --into; the summary on stdout, warnings and progress on stderr."""
+    from reportlib.core.params import load_params
+    from reportlib.data.load_into import load_into, parse_target
+
+    parse_target(args.into)  # a malformed URL is a usage error before any work
+    params = load_params(args.params, strict=True)
+    result = load_into(args.data, args.into, params["timezone"])
+    for note in result.notes:
+        print(f"reportlib load: {note}", file=sys.stderr)
+    print(result.summary())
+    if result.indexes:
+        print(f"indexes: {', '.join(result.indexes)}")
     return 0
 
 

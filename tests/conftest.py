@@ -27,3 +27,7 @@ def shared_path(*parts: str) -> Path:
 def shared_data() -> Path:
     """The ../shared/data folder."""
     return shared_path()
+
+
+# Real database engines (PostgreSQL server, Spark session, the `engine` parametrization): tests/_engines.py.
+from _engines import engine, pg_server, spark_session  # noqa: E402, F401

@@ -113,7 +113,7 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None, str
 
 
 # top-level keys an overlay may set beyond those of parameters/defaults.yaml and the NAME.yaml sets
-_EXTRA_TOP_KEYS = ("data", "timezone", "short_abandon_s", "sl_threshold_s", "sl_definition")
+_EXTRA_TOP_KEYS = ("data", "timezone", "short_abandon_s", "sl_threshold_s", "sl_definition", "tables")
 
 
 def check_overlay_keys(overlay: dict, defaults: dict, file: str | Path) -> None:
@@ -136,11 +136,21 @@ def check_overlay_keys(overlay: dict, defaults: dict, file: str | Path) -> None:
 
 
 def data_location(params: dict, data: str | None = None, root: Path | None = None) -> str:
-    """The data source to use: --data if given, else params['data'] relative to the project root."""
-    if data:
-        return data
-    loc = params.get("data", "data/sample")
-    if "://" in loc or os.path.isabs(loc):
+    """The data source to use: --data if given, else params['data'] relative to the project root.
+
+    A database URL holding a password (postgres://user:PASSWORD@host/db) comes back without it, and
+    the password goes to this process's PGPASSWORD (inherited by the report kernels), so the URL that
+    is logged, written to manifests and passed to notebooks never carries it.
+    """
+    from reportlib.core.safety import split_password
+
+    loc = data or params.get("data", "data/sample")
+    if "://" in loc:
+        loc, password = split_password(loc)
+        if password is not None:
+            os.environ["PGPASSWORD"] = password
+        return loc
+    if data or os.path.isabs(loc):
         return loc
     return str((root or project_root()) / loc)
 
@@ -247,10 +257,16 @@ def validate_params(params: dict) -> None:
         raise UsageError("the parameters must be a mapping of keys to values")
     reference = load_params()
     problems: list[str] = []
-    known = sorted(set(reference) | {"data", "timezone", "short_abandon_s", "sl_threshold_s", "sl_definition"})
+    known = sorted(set(reference) | set(_EXTRA_TOP_KEYS))
     for key, value in params.items():
         if key not in known:
             problems.append(f"unknown parameter {key!r}{_did_you_mean(str(key), known)}")
+            continue
+        if key == "tables":  # contract table -> the database's table (docs/databases.md)
+            if value is not None and not (
+                isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            ):
+                problems.append(f"parameter tables must map contract table names to table names, got {value!r}")
             continue
         ref = reference.get(key)
         if not _same_kind(ref, value):

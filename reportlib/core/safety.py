@@ -10,6 +10,7 @@ Everything here is pure or touches only the path it is given:
   and paths read from files kept inside their folder;
 * `stamp_page` / `page_stamp` — which report, client and month an HTML page was rendered for;
   `stamp_pdf` / `pdf_stamp` — the same for a PDF (an entry of its document information dictionary).
+* `redact_passwords` / `split_password` — a database URL's password never printed, logged or rendered.
 """
 
 from __future__ import annotations
@@ -359,3 +360,32 @@ def pdf_stamp(data: bytes) -> dict | None:
     finally:
         log.setLevel(level)
     return value if isinstance(value, dict) else None
+
+
+# --- passwords in database URLs ---------------------------------------------------------------------
+
+# scheme://user:password@host — the password part (anything up to the last @ before the host)
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]*):(?P<pw>[^\s@/?#]*(?:@[^\s@/?#]*)*)@")
+REDACTED = "***"
+
+
+def redact_passwords(text: str, *secrets: str | None) -> str:
+    """`text` with every password in a `scheme://user:password@host` URL, and each of `secrets`, as ***."""
+    from urllib.parse import quote
+
+    out = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}:{REDACTED}@", str(text))
+    for secret in secrets:
+        if secret:
+            for form in {secret, quote(secret, safe="")}:
+                out = out.replace(form, REDACTED)
+    return out
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """(`url` without its password, the password or None): the password can travel in PGPASSWORD instead."""
+    from urllib.parse import unquote
+
+    m = _URL_PASSWORD.search(url)
+    if not m or "://" not in url[: m.start("pw")]:
+        return url, None
+    return url[: m.start("pw") - 1] + url[m.end("pw") :], unquote(m.group("pw"))

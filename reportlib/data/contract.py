@@ -8,7 +8,9 @@ are declared here too and applied by `load`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -296,6 +298,116 @@ def required_tables(present: set[str]) -> list[str]:
     if "intervals" not in present:
         need.insert(0, "contacts")
     return need
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule over whole rows that single-column declarations do not express.
+
+    `bad(t)` is a boolean column that is true where a row breaks the rule, written against an ibis
+    table `t` (column attributes, comparisons, isnull/notnull/isin, floor, length, re_search), so it
+    runs in any engine (`engine_check`). `expected` is the message text, `column` the column it names
+    (and whose value is shown when `show_value`); warnings do not make a source unusable.
+    """
+
+    name: str
+    column: str
+    expected: str
+    bad: Callable[[Any], Any]
+    severity: str = "error"
+    show_value: bool = True
+
+
+def _id_rules(column: str) -> tuple[Rule, ...]:
+    from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID
+
+    return (
+        Rule(
+            "id_length",
+            column,
+            f"an id of at most {MAX_ID_LENGTH} characters (a longer id cannot be put into an e-mail "
+            f"address; its report file name is shortened)",
+            lambda t: t[column].length() > MAX_ID_LENGTH,
+            severity="warning",
+        ),
+        Rule(
+            "id_safe",
+            column,
+            "an id of letters, digits, '-', '_' and '.' only (other characters "
+            "are unsafe in file names and e-mail addresses)",
+            lambda t: (
+                (t[column].length() <= MAX_ID_LENGTH)
+                & (~t[column].re_search(f"^(?:{SAFE_ID.pattern})$") | t[column].startswith("."))
+            ),
+            severity="warning",
+        ),
+    )
+
+
+def _fractional(column: str) -> Callable[[Any], Any]:
+    """A rule predicate: `column` holds a number with a fractional part."""
+    return lambda t: t[column].notnull() & (t[column].floor().cast("float64") != t[column])
+
+
+def table_rules(name: str) -> list[Rule]:
+    """The row rules of contract table `name`: its named `Table.rules`, then its warnings.
+
+    The same texts as the folder checker's (`load.check_table`); `engine_check` applies them in SQL.
+    """
+    named = {
+        "termination_after_hire": Rule(
+            "termination_after_hire",
+            "termination_date",
+            "a date on or after hire_date",
+            lambda t: t.termination_date < t.hire_date,
+        ),
+        "termination_type_when_terminated": Rule(
+            "termination_type_when_terminated",
+            "termination_type",
+            "voluntary or involuntary when termination_date is set",
+            lambda t: t.termination_date.notnull() & t.termination_type.isnull(),
+            show_value=False,
+        ),
+        "interval_minutes_allowed": Rule(
+            "interval_minutes_allowed",
+            "interval_minutes",
+            "one of " + ", ".join(map(str, INTERVAL_MINUTES)),
+            lambda t: t.interval_minutes.notnull() & ~t.interval_minutes.isin(INTERVAL_MINUTES),
+        ),
+    }
+    rules = [named[r] for r in TABLES[name].rules]
+    if name == "contacts":
+        rules.append(
+            Rule(
+                "long_handle",
+                "handle_s",
+                "a handle time under 4 hours (kept as given)",
+                lambda t: t.handle_s > 4 * 3600,
+                severity="warning",
+            )
+        )
+    if name == "intervals":
+        for col in ("offered", "handled", "abandoned"):
+            rules.append(
+                Rule(
+                    "whole_count",
+                    col,
+                    "a whole count (fractional counts kept as given)",
+                    _fractional(col),
+                    severity="warning",
+                )
+            )
+    if name in ("agents", "clients"):
+        rules += _id_rules("agent_id" if name == "agents" else "client_id")
+    return rules
+
+
+def key_columns(name: str) -> tuple[str, ...]:
+    """The columns that identify a row of contract table `name` (its primary key in a database): the
+    unique column(s), else `unique_together`. Database checks name offending rows by these."""
+    table = TABLES[name]
+    unique = tuple(c.name for c in table.columns if c.unique)
+    return unique or table.unique_together
 
 
 def _checks(col: Column) -> list[pa.Check]:

@@ -865,7 +865,7 @@ class Source:
 
     def file_name(self, name: str) -> str:
         """The file (or database table) a table comes from, for messages."""
-        return self._files[name].name if name in self._files else f"{name} (database table)"
+        return self._files[name].name if name in self._files else f"{name} (db table main.{name})"
 
     # loading
     def frame(self, name: str) -> pd.DataFrame:
@@ -891,12 +891,17 @@ class Source:
         return ClientSource(self, str(client_id))
 
     def table(self, name: str):
-        """Table `name` as an ibis expression in the engine (raises DataError if it breaks the contract)."""
+        """Table `name` as an ibis expression in the engine (raises DataError if it breaks the contract).
+
+        A DuckDB database's instants (`timestamp with time zone`, as `reportlib load` writes them) come
+        as wall time in the source's time zone, converted by DuckDB; naive timestamps are local already.
+        """
         self._load(name)
-        return self.con.table(name)
+        t = self.con.table(name)
+        return _local_instants(t, self.tz) if name in self._db_tables else t
 
     def _typed_from_engine(self, name: str) -> pd.DataFrame:
-        frame = self.con.table(name).to_pandas()
+        frame = self.table(name).to_pandas()
         for col in TABLES[name].columns:
             if col.kind in ("timestamp", "date") and col.name in frame:
                 frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[us]")
@@ -1038,6 +1043,15 @@ class Source:
     # the whole source
     def validate(self) -> tuple[list[str], list[str]]:
         """Check every table present and name the required ones absent: (errors, warnings)."""
+        if self._db_tables:  # a database: the contract checked in the engine, rows named by key
+            from reportlib.data.engine_check import check_lines
+
+            found, warned = check_lines(
+                {n: self.con.table(n) for n in sorted(self._db_tables)},
+                {n: self.file_name(n) for n in self._db_tables},
+                self.location,
+            )
+            return found, list(dict.fromkeys(self.warnings + warned))
         errors = [p.line() for p in self._problems]
         present = set(self.tables)
         for name in required_tables(present):
@@ -1053,6 +1067,21 @@ class Source:
             except DataError as exc:  # a table that fails also fails the reference checks of others
                 errors += [p for p in exc.problems if p not in errors]
         return errors, list(dict.fromkeys(self.warnings))
+
+
+def _local_instants(t, tz: str):
+    """Table `t` with its instant columns (timestamp with time zone) as wall time in `tz`, computed by the
+    engine (DuckDB's timezone(zone, timestamptz); ibis has no portable time-zone conversion)."""
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    aware = [c for c, d in t.schema().items() if d.is_timestamp() and d.timezone is not None]
+    if not aware:
+        return t
+    local = ibis.udf.scalar.builtin(
+        lambda zone, ts: None, name="timezone", signature=((dt.string, dt.Timestamp(timezone="UTC")), dt.timestamp)
+    )
+    return t.mutate(**{c: local(tz, t[c]) for c in aware})
 
 
 def _fingerprint_text(text: str) -> str:
@@ -1158,14 +1187,24 @@ class ClientSource:
 # tables are registered with the engine once and derived results (Source.memo) are shared. A source is
 # reused only while its files are unchanged (same fingerprint: sizes and modification times).
 _OPEN: dict[tuple[str, str], Source] = {}
+_OPEN_WAREHOUSE: dict[tuple[str, str, str], Any] = {}
 _OPEN_MAX = 4
 
 
-def open_source(data: str | os.PathLike, tz: str = DEFAULT_TIMEZONE) -> Source:
+def open_source(data: str | os.PathLike, tz: str = DEFAULT_TIMEZONE, tables: dict | None = None) -> Any:
     """Open a data folder or `duckdb:///path` database as a Source (tables load on first use).
 
+    A postgres://, postgresql:// or spark:// URL opens a WarehouseSource instead (reportlib.data.warehouse;
+    `tables` maps contract names to the database's table names), kept open for the process.
     The same location, time zone and unchanged files give the Source already open in this process.
     """
+    from reportlib.data import warehouse
+
+    if warehouse.is_warehouse_url(str(data)):
+        wkey = (str(data), tz, repr(sorted((tables or {}).items())))
+        if wkey not in _OPEN_WAREHOUSE:
+            _OPEN_WAREHOUSE[wkey] = warehouse.WarehouseSource(str(data), tz, tables)
+        return _OPEN_WAREHOUSE[wkey]
     key = (str(data), tz)
     fresh = Source(str(data), tz)
     known = _OPEN.pop(key, None)

@@ -1500,7 +1500,7 @@ def _publish_workbooks(fut: Any, task: dict, publisher: _Publisher, result: RunR
 # --- checks on the data before anything runs ------------------------------------------------------
 
 
-def check_source(data: str, tz: str, month: str):
+def check_source(data: str, tz: str, month: str, tables: dict | None = None):
     """Open and validate the data source; fail clearly when the month has no contacts (or intervals).
 
     Loading every table here also fills the loader's Parquet cache once, before parallel notebooks
@@ -1511,7 +1511,7 @@ def check_source(data: str, tz: str, month: str):
     from reportlib.core.errors import DataError
     from reportlib.data.load import open_source
 
-    src = open_source(data, tz)
+    src = open_source(data, tz, tables=tables)
     errors, _warnings = src.validate()
     if errors:
         raise DataError(errors, f"the data source {data} does not meet the contract (see `reportlib validate`)")
@@ -1519,7 +1519,7 @@ def check_source(data: str, tz: str, month: str):
     end = (pd.Period(month, freq="M") + 1).start_time
     name, col = ("contacts", "arrived_at") if src.has("contacts") else ("intervals", "interval_start")
     t = src.table(name)
-    inside = ((t[col] >= start) & (t[col] < end)).cast("int64")
+    inside = ((t[col] >= start) & (t[col] < end)).ifelse(1, 0)
     stats = t.aggregate(n=inside.sum(), first=t[col].min(), last=t[col].max()).to_pandas().iloc[0]
     if not stats["n"] or pd.isna(stats["n"]):
         have = (
@@ -1798,7 +1798,7 @@ def run_month(
         pdf_paper=pdf_paper,
     ) as pool:
         print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
-        src = check_source(location, tz, month)
+        src = check_source(location, tz, month, tables=params.get("tables"))
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
         agent_list = _agent_list(src, month, params, agent_sel) if AGENT_REPORT in chosen else []
         pfile = str(Path(params_file).resolve()) if params_file else None

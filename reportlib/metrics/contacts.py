@@ -153,13 +153,27 @@ def check_sl_definition(sl_definition: str) -> None:
         raise UsageError(f"sl_definition must be one of {', '.join(SL_DEFINITIONS)}, got {sl_definition!r}")
 
 
+def minute_bucket(ts: ir.TimestampValue, minutes: int) -> ir.TimestampValue:
+    """The start of the local wall-clock interval of `minutes` (a divisor of a day: 15, 30, 60...) holding ts.
+
+    Portable ibis (the day's start plus whole minutes), so it runs on DuckDB, PostgreSQL and Spark
+    alike; ibis has no Spark rule for `bucket`. Intervals are counted from local midnight.
+    """
+    if minutes <= 0 or 1440 % minutes:
+        raise UsageError(f"interval minutes must divide a day (15, 30, 60), got {minutes}")
+    if minutes == 1440:
+        return ts.truncate("D")
+    of_day = ts.hour().cast("int64") * 60 + ts.minute().cast("int64")
+    return ts.truncate("D") + ((of_day // minutes) * minutes).cast("int32").as_interval("m")
+
+
 def period_expr(ts: ir.TimestampValue, grain: str) -> ir.TimestampValue:
     """The start of the local wall-clock bucket holding ts (weeks start Monday)."""
     check_grain(grain)
     if grain == "15min":
-        return ts.bucket(minutes=15)
+        return minute_bucket(ts, 15)
     if grain == "30min":
-        return ts.bucket(minutes=30)
+        return minute_bucket(ts, 30)
     return ts.truncate({"day": "D", "week": "W", "month": "M"}[grain])
 
 
@@ -184,7 +198,8 @@ def _resolve_by(t: ir.Table, by: Sequence[str], agents: ir.Table | pd.DataFrame 
         absent = [c for c in need if c not in a.columns]
         if absent:
             raise UsageError(f"the agents table has no column {', '.join(absent)}")
-        a = a.select("agent_id", *need).distinct(on="agent_id")
+        # one row per agent_id (the contract makes it unique); min() not distinct(on=): PostgreSQL has no FIRST()
+        a = a.group_by("agent_id").aggregate(**{c: a[c].min() for c in need})
         t = t.left_join(a, "agent_id").select(*t.columns, *need)
     unknown = [c for c in by if c not in t.columns]
     if unknown:
@@ -325,7 +340,7 @@ def contact_counts(
     has_caller = t.caller_id.notnull()
 
     def n(cond: ir.BooleanValue) -> ir.IntegerScalar:
-        return cond.cast("int64").sum()
+        return cond.ifelse(1, 0).sum()  # CAST(boolean AS bigint) is not portable (PostgreSQL refuses it)
 
     aggs = dict(
         contacts=t.count(),
@@ -507,7 +522,7 @@ def interval_counts(
         abandoned=t.abandoned.sum(),
         _abandoned_n=t.abandoned.count(),
         answered_within_threshold=t.answered_within_threshold.sum(where=at_t),
-        _awt_n=at_t.cast("int64").sum(),
+        _awt_n=at_t.ifelse(1, 0).sum(),
         wait_answered_s=t.wait_s_total.sum(),
         _wait_n=t.wait_s_total.count(),
         handle_s_sum=t.handle_s_total.sum(),

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.metrics.contacts import minute_bucket
 
 SERIES = ["channel", "queue"]
 FORECAST_COLUMNS = ["date", "channel", "queue", "forecast", "lower", "upper"]
@@ -366,7 +367,7 @@ def interval_volume(
             )
     volume = t.count() if offered is None else offered.sum()
     frame = (
-        t.group_by(interval_start=ts.bucket(minutes=minutes), channel=t.channel, queue=t.queue)
+        t.group_by(interval_start=minute_bucket(ts, minutes), channel=t.channel, queue=t.queue)
         .aggregate(volume=volume)
         .to_pandas()
     )

@@ -48,7 +48,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.settings import MetricSettings
-from reportlib.metrics.contacts import caller_wait_total
+from reportlib.metrics.contacts import caller_wait_total, minute_bucket
 from reportlib.planning.staffing import erlang_a_service_level, estimate_patience, service_targets
 
 KEYS = ["channel", "queue"]
@@ -495,7 +495,7 @@ def actual_intervals(
         thr = (t.channel == "phone").ifelse(float(answer_s["phone"]), float(answer_s["chat"]))
         handled = t.outcome == "handled"
         agg = (
-            t.group_by(interval_start=t.arrived_at.bucket(minutes=minutes), channel=t.channel, queue=t.queue)
+            t.group_by(interval_start=minute_bucket(t.arrived_at, minutes), channel=t.channel, queue=t.queue)
             .aggregate(
                 offered=t.count(),
                 handled=handled.sum(),
@@ -536,7 +536,7 @@ def actual_intervals(
                 f"targets in parameters; {int(thr_ok['bad'])} interval rows have another or no threshold_s"
             )
         agg = (
-            t.group_by(interval_start=t.interval_start.bucket(minutes=minutes), channel=t.channel, queue=t.queue)
+            t.group_by(interval_start=minute_bucket(t.interval_start, minutes), channel=t.channel, queue=t.queue)
             .aggregate(
                 offered=t.offered.sum(),
                 handled=t.handled.sum(),

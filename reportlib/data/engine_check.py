@@ -1,0 +1,324 @@
+"""`validate` for tables in a database (DuckDB, PostgreSQL, Spark): the contract checked in the engine.
+
+Driven by the same declarations as the folder checker (`contract.TABLES`: kinds, required columns,
+allowed values, ranges, required-when, uniqueness, references; `contract.table_rules`: the row rules
+and warnings), expressed as ibis expressions, so they run as SQL where the data lives. A database has
+no row numbers: offending rows are named by their key (`contract.key_columns`, e.g. `contact_id=C123`)
+with a count. Only counts and the first `MAX_KEYS_SHOWN` keys come back, never a table: one aggregate
+query per table counts every single-row check at once, then one small query per problem found fetches
+its first keys (ordered by key), and uniqueness and references are one grouped or anti-joined count each.
+
+Lines read like the folder checker's, the key in place of the row:
+
+    contacts (db table public.contacts), column wait_s: expected a number >= 0 in 3 rows (first keys: contact_id=C1 ("-12"), ...)
+    contacts (db table public.contacts) contact_id=C1, column wait_s: expected a number >= 0, got "-12"
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reportlib.data.contract import KINDS, TABLES, Column, key_columns, required_tables, table_rules
+
+MAX_KEYS_SHOWN = 5
+
+
+@dataclass
+class KeyProblem:
+    """One kind of problem in one column of one database table, with the first offending rows' keys."""
+
+    where: str  # "contacts (db table public.contacts)"
+    column: str | None
+    expected: str
+    keys: list[str] = field(default_factory=list)  # "contact_id=C1"
+    values: list[str | None] = field(default_factory=list)
+    count: int = 0
+    severity: str = "error"  # or "warning"
+
+    def line(self) -> str:
+        """One line for the user: table, key(s), column, what was expected, what was found, how many rows."""
+        col = f", column {self.column}" if self.column else ""
+        if self.count == 0:
+            return f"{self.where}{col}: {self.expected}"
+        if self.count == 1 and self.keys:
+            got = f', got "{self.values[0]}"' if self.values and self.values[0] is not None else ""
+            return f"{self.where} {self.keys[0]}{col}: expected {self.expected}{got}"
+        shown = ", ".join(f'{k} ("{v}")' if v is not None else k for k, v in zip(self.keys, self.values))
+        return f"{self.where}{col}: expected {self.expected} in {self.count:,} rows (first keys: {shown})"
+
+
+def compatible(kind: str, dtype: Any) -> bool:
+    """Whether an engine column of ibis type `dtype` can hold contract kind `kind`."""
+    if kind == "str":
+        return dtype.is_string()
+    if kind == "float":
+        return dtype.is_numeric() and not dtype.is_boolean()
+    if kind == "int":
+        return dtype.is_integer() or dtype.is_floating() or dtype.is_decimal()
+    if kind == "bool":
+        return dtype.is_boolean()
+    if kind == "timestamp":
+        return dtype.is_timestamp()
+    if kind == "date":
+        return dtype.is_date() or dtype.is_timestamp()
+    raise ValueError(kind)
+
+
+def show(value: Any) -> str | None:
+    """A stored value as text for a message (None for a missing one), cut to 60 characters."""
+    if value is None:
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, float):
+        text = f"{value:.15g}" if math.isfinite(value) else str(value)
+    elif isinstance(value, _dt.datetime):
+        text = value.isoformat(sep=" ")
+    elif isinstance(value, _dt.date):
+        text = value.isoformat()
+    elif hasattr(value, "isoformat"):  # pandas Timestamp
+        text = value.isoformat(sep=" ")
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _key_text(record: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    return " ".join(f"{k}={show(record[k]) if show(record[k]) is not None else '(empty)'}" for k in keys)
+
+
+def _empty(t: Any, col: Column) -> Any:
+    """True where a cell is missing (NULL, or blank text: the folder reads blank cells as missing)."""
+    value = t[col.name]
+    if col.kind == "str":
+        return value.isnull() | (value.strip() == "")
+    if col.kind == "float":
+        return value.isnull() | value.isnan()
+    return value.isnull()
+
+
+@dataclass
+class _Check:
+    column: str | None
+    expected: str
+    bad: Any  # boolean column expression over the table
+    value: str | None  # the column whose value is shown
+    severity: str = "error"
+
+
+def _row_checks(t: Any, name: str, usable: dict[str, Column]) -> list[_Check]:
+    """Every single-row check of table `name` over the columns that exist with a usable type."""
+    checks: list[_Check] = []
+    for col in usable.values():
+        value = t[col.name]
+        empty = _empty(t, col)
+        if not col.nullable:
+            checks.append(_Check(col.name, "a value (it must not be empty)", empty, None))
+        if col.kind == "float" and t.schema()[col.name].is_floating():
+            checks.append(_Check(col.name, col.expectation(), value.isinf(), col.name))
+        if col.kind == "int" and not t.schema()[col.name].is_integer():
+            frac = value.notnull() & (value.floor().cast("float64") != value.cast("float64"))
+            checks.append(_Check(col.name, col.expectation(), frac, col.name))
+        if col.allowed:
+            checks.append(_Check(col.name, col.expectation(), ~empty & ~value.isin(list(col.allowed)), col.name))
+        bounds = []
+        if col.min is not None:
+            bounds.append(value < col.min)
+        if col.max is not None:
+            bounds.append(value > col.max)
+        if bounds:
+            out = bounds[0] if len(bounds) == 1 else bounds[0] | bounds[1]
+            checks.append(_Check(col.name, col.expectation(), ~empty & out, col.name))
+        if col.required_when:
+            other, values = col.required_when
+            if other in usable:
+                need = t[other].isin(list(values)) & empty
+                checks.append(
+                    _Check(col.name, f"a value when {other} is {' or '.join(values)} (it is empty)", need, None)
+                )
+    for rule in table_rules(name):
+        if all(c in usable for c in _rule_columns(rule, name)):
+            shown = rule.column if rule.show_value else None
+            checks.append(_Check(rule.column, rule.expected, rule.bad(t), shown, rule.severity))
+    return checks
+
+
+def _rule_columns(rule: Any, name: str) -> tuple[str, ...]:
+    """The columns a rule reads: its own, and for the two agents rules hire/termination dates."""
+    extra = {
+        "termination_after_hire": ("hire_date",),
+        "termination_type_when_terminated": ("termination_date",),
+    }
+    return (rule.column, *extra.get(rule.name, ()))
+
+
+def _first(t: Any, bad: Any, keys: tuple[str, ...], value: str | None) -> list[dict]:
+    cols = list(dict.fromkeys([*keys, *([value] if value else [])]))
+    rows = t.filter(bad).select(*cols).order_by(list(keys)).limit(MAX_KEYS_SHOWN).to_pyarrow().to_pylist()
+    return rows
+
+
+def _check_one(t: Any, name: str, where: str) -> tuple[list[KeyProblem], dict[str, Column]]:
+    """The problems of one table, and its usable columns (present, of a compatible type)."""
+    problems: list[KeyProblem] = []
+    table = TABLES[name]
+    schema = t.schema()
+    missing = [c.name for c in table.columns if c.required and c.name not in schema]
+    if missing:
+        found = ", ".join(schema.names)
+        found = found if len(found) <= 200 else found[:197] + "..."
+        problems.append(KeyProblem(where, None, f"missing required column(s): {', '.join(missing)} (found: {found})"))
+        return problems, {}
+    usable: dict[str, Column] = {}
+    for col in table.columns:
+        if col.name not in schema:
+            continue
+        if not compatible(col.kind, schema[col.name]):
+            problems.append(
+                KeyProblem(where, col.name, f"expected {KINDS[col.kind]}; the column's type is {schema[col.name]}")
+            )
+            continue
+        usable[col.name] = col
+    keys = tuple(k for k in key_columns(name) if k in usable)
+    if not keys:
+        keys = tuple(usable)[:1]
+    checks = _row_checks(t, name, usable)
+    if checks:
+        counts = (
+            t.aggregate(n=t.count(), **{f"c{i}": c.bad.ifelse(1, 0).sum() for i, c in enumerate(checks)})
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
+        if not counts["n"]:
+            problems.append(KeyProblem(where, None, "the table has no rows"))
+        for i, c in enumerate(checks):
+            n = int(counts[f"c{i}"] or 0)
+            if n:
+                first = _first(t, c.bad, keys, c.value)
+                problems.append(
+                    KeyProblem(
+                        where,
+                        c.column,
+                        c.expected,
+                        [_key_text(r, keys) for r in first],
+                        [show(r[c.value]) if c.value else None for r in first],
+                        n,
+                        c.severity,
+                    )
+                )
+    problems += _uniqueness(t, table, usable, keys, where)
+    return problems, usable
+
+
+def _uniqueness(t: Any, table: Any, usable: dict[str, Column], keys: tuple[str, ...], where: str) -> list[KeyProblem]:
+    out = []
+    groups = [((c.name,), "a unique value (this one appears more than once)") for c in table.columns if c.unique]
+    if table.unique_together and all(c in usable for c in table.unique_together):
+        together = tuple(table.unique_together)
+        groups.append((together, "one row per " + " and ".join(together) + " (duplicate rows)"))
+    for cols, expected in groups:
+        if not all(c in usable for c in cols):
+            continue
+        present = t
+        if len(cols) == 1:
+            present = t.filter(~_empty(t, usable[cols[0]]))
+        dup = present.group_by(list(cols)).aggregate(rows=present.count()).filter(lambda g: g.rows > 1)
+        total = dup.aggregate(n=dup.rows.sum()).to_pyarrow().to_pylist()[0]["n"]
+        if not total:
+            continue
+        first = dup.order_by(list(cols)).limit(MAX_KEYS_SHOWN).to_pyarrow().to_pylist()
+        out.append(
+            KeyProblem(
+                where,
+                ", ".join(cols),
+                expected,
+                [_key_text(r, cols) for r in first],
+                [f"{r['rows']:,} rows" for r in first],
+                int(total),
+            )
+        )
+    return out
+
+
+def _references(
+    tables: Mapping[str, Any], usable: Mapping[str, dict[str, Column]], wheres: Mapping[str, str]
+) -> list[KeyProblem]:
+    out = []
+    for name, t in tables.items():
+        for col in usable.get(name, {}).values():
+            if not col.references:
+                continue
+            ref_table, ref_col = col.references.split(".")
+            if ref_table not in tables or ref_col not in usable.get(ref_table, {}):
+                continue
+            ref = tables[ref_table]
+            known = ref.filter(ref[ref_col].notnull()).select(_ref=ref[ref_col]).distinct()
+            present = t.filter(~_empty(t, col))
+            unknown = present.anti_join(known, present[col.name] == known._ref)
+            n = unknown.count().to_pyarrow().as_py()
+            if not n:
+                continue
+            keys = tuple(k for k in key_columns(name) if k in usable[name]) or (col.name,)
+            first = _first(unknown, unknown[col.name].notnull(), keys, col.name)
+            article = "an" if ref_col[0] in "aeiou" else "a"
+            out.append(
+                KeyProblem(
+                    wheres[name],
+                    col.name,
+                    f"{article} {ref_col} listed in {wheres[ref_table]}",
+                    [_key_text(r, keys) for r in first],
+                    [show(r[col.name]) for r in first],
+                    int(n),
+                )
+            )
+    return out
+
+
+def check_tables(
+    tables: Mapping[str, Any],
+    where: Mapping[str, str] | None = None,
+    location: str | None = None,
+) -> list[KeyProblem]:
+    """Check contract tables held by an engine: {contract name: ibis table} -> every problem found.
+
+    `where` names each table in messages as the source does (`contacts (db table public.contacts)`;
+    default: the contract name); `location` (the source's URL, password hidden) is named when a
+    required table is absent. Errors and warnings come back as KeyProblem (`severity`); a source is
+    usable when no problem is an error. Runs entirely in the engine: counts and the first keys of
+    offending rows come back, never a table.
+    """
+    where = where or {}
+    problems: list[KeyProblem] = []
+    present = {n for n in tables if n in TABLES}
+    for name in required_tables(present):
+        if name not in present:
+            hint = " (or an intervals table)" if name == "contacts" else ""
+            at = f" in {location}" if location else ""
+            problems.append(KeyProblem(name, None, f"required table is missing{hint}; expected a table {name}{at}"))
+    wheres = {n: where.get(n, n) for n in present}
+    usable: dict[str, dict[str, Column]] = {}
+    for name in sorted(present):
+        found, usable[name] = _check_one(tables[name], name, wheres[name])
+        problems += found
+    problems += _references({n: tables[n] for n in sorted(present)}, usable, wheres)
+    return problems
+
+
+def check_lines(
+    tables: Mapping[str, Any], where: Mapping[str, str] | None = None, location: str | None = None
+) -> tuple[list[str], list[str]]:
+    """`check_tables` as (error lines, warning lines), the shape `Source.validate` returns."""
+    problems = check_tables(tables, where, location)
+    errors = [p.line() for p in problems if p.severity == "error"]
+    warnings = [p.line() for p in problems if p.severity == "warning"]
+    return errors, warnings

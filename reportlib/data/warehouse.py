@@ -1,0 +1,581 @@
+"""Sources where the data lives: PostgreSQL and Spark, through ibis's own backends.
+
+URL forms (docs/databases.md):
+
+- ``postgres://USER@HOST:PORT/DB`` (or ``postgresql://``), optional ``?schema=NAME`` (default
+  ``public``) and ``?sslmode=...``. The password comes from PGPASSWORD or ~/.pgpass (libpq reads
+  them); a URL holding a password is accepted, but the password is never shown: `location`, every
+  message and everything derived from them carry the URL with the password replaced by ``***``.
+- ``spark://local[N]`` or ``spark://local``: a Spark session in this process (the active one if
+  there is one); ``spark://HOST:PORT``: a standalone cluster master. Tables from the session's
+  catalog, ``?database=NAME``, or from storage: ``?path=DIR&format=parquet|delta`` with one folder
+  per contract table (``DIR/contacts/``, ``DIR/agents/``...).
+
+Tables are found by the contract's names; `tables` maps a contract name to the database's own
+(``{"contacts": "crm.calls_v"}``: a table or view, optionally with its schema or database).
+
+`table(name)` is the table in the engine with exactly the contract's columns, cast to the
+contract's types (absent optional columns are typed nulls). Instants stored as ``timestamptz``
+(PostgreSQL) or Spark ``TIMESTAMP`` are converted in the engine to wall time in the source's time
+zone, the form every metric expects (see load.py: naive local time); columns stored without a time
+zone (``timestamp``, ``TIMESTAMP_NTZ``) are taken as local wall time already, as naive timestamps
+in files are. Nothing is read into pandas except by `frame()`, for the small tables.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from reportlib.core.errors import DataError, MissingTableError, ReportlibError, UsageError
+from reportlib.core.safety import redact_passwords
+from reportlib.data.contract import TABLES, Column, required_tables
+
+SCHEMES = ("postgres", "postgresql", "spark")
+SPARK_FORMATS = ("parquet", "delta")
+
+
+def is_warehouse_url(location: str) -> bool:
+    """Whether `location` names a PostgreSQL or Spark source (postgres://, postgresql://, spark://)."""
+    return str(location).split("://", 1)[0].lower() in SCHEMES and "://" in str(location)
+
+
+@dataclass
+class WarehouseURL:
+    """A parsed source URL. `password` is held for connecting only; `shown` never contains it."""
+
+    engine: str  # "postgres" or "spark"
+    shown: str
+    user: str | None = None
+    password: str | None = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None  # PostgreSQL database / Spark catalog database
+    schema: str | None = None
+    master: str | None = None
+    path: str | None = None
+    format: str = "parquet"
+    options: dict[str, str] = field(default_factory=dict)
+
+
+_PG_KEYS = {"schema", "sslmode", "connect_timeout", "application_name"}
+_SPARK_KEYS = {"database", "path", "format"}
+
+
+def parse_url(location: str) -> WarehouseURL:
+    """Parse a postgres:// or spark:// URL; UsageError naming what is wrong (password redacted)."""
+    shown = redact_passwords(location)
+    scheme, rest = location.split("://", 1)
+    scheme = scheme.lower()
+    body, _, query = rest.partition("?")
+    params: dict[str, str] = {}
+    for key, values in parse_qs(query, keep_blank_values=True).items():
+        if len(values) != 1:
+            raise UsageError(f"{shown}: give {key}= once")
+        params[key] = values[0]
+    if scheme in ("postgres", "postgresql"):
+        unknown = sorted(set(params) - _PG_KEYS)
+        if unknown:
+            raise UsageError(f"{shown}: unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(_PG_KEYS))})")
+        netloc, _, db = body.partition("/")
+        userinfo, at, hostport = netloc.rpartition("@")
+        if not at:
+            hostport, userinfo = netloc, ""
+        user, colon, password = userinfo.partition(":")
+        m = re.fullmatch(r"(\[[^\]]+\]|[^:]*)(?::(\d+))?", hostport)
+        if not m or not db.strip("/"):
+            raise UsageError(f"{shown}: expected postgres://USER@HOST:PORT/DATABASE[?schema=NAME]")
+        return WarehouseURL(
+            "postgres",
+            shown,
+            user=unquote(user) or None,
+            password=unquote(password) if colon else None,
+            host=m.group(1).strip("[]") or None,
+            port=int(m.group(2)) if m.group(2) else 5432,
+            database=unquote(db.strip("/")),
+            schema=params.pop("schema", None) or None,
+            options=params,
+        )
+    unknown = sorted(set(params) - _SPARK_KEYS)
+    if unknown:
+        raise UsageError(f"{shown}: unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(_SPARK_KEYS))})")
+    master = body.strip("/")
+    if re.fullmatch(r"local(\[(\d+|\*)\])?", master):
+        pass
+    elif re.fullmatch(r"[A-Za-z0-9.-]+:\d+", master):
+        master = f"spark://{master}"
+    else:
+        raise UsageError(f"{shown}: expected spark://local[N], spark://local or spark://HOST:PORT")
+    fmt = params.get("format", "parquet").lower()
+    if fmt not in SPARK_FORMATS:
+        raise UsageError(f"{shown}: format must be parquet or delta, got {fmt!r}")
+    if "path" in params and "database" in params:
+        raise UsageError(f"{shown}: give either database= (catalog tables) or path= (files), not both")
+    return WarehouseURL(
+        "spark", shown, master=master, database=params.get("database") or None, path=params.get("path"), format=fmt
+    )
+
+
+# Which engine types each contract kind accepts (anything else is a type mismatch).
+def _accepts(kind: str, dtype: Any) -> bool:
+    if kind == "str":
+        return dtype.is_string()
+    if kind == "float":
+        return dtype.is_numeric()
+    if kind == "int":
+        return dtype.is_integer() or (dtype.is_decimal() and (dtype.scale or 0) == 0)
+    if kind == "bool":
+        return dtype.is_boolean()
+    if kind == "timestamp":
+        return dtype.is_timestamp()
+    if kind == "date":
+        return dtype.is_date() or dtype.is_timestamp()
+    return False
+
+
+_IBIS_TYPES = {"str": "string", "float": "float64", "int": "int64", "bool": "boolean", "timestamp": "timestamp"}
+
+
+@dataclass
+class Problem:
+    """One contract problem of a database table, in the loader's one-line format (load.Problem's).
+
+    Not load.Problem itself: load.open_source imports this module, so this one cannot import load.
+    """
+
+    file: str
+    column: str | None
+    expected: str
+    severity: str = "error"  # or "warning"
+
+    def line(self) -> str:
+        """One line for the user: table, column, what is wrong."""
+        col = f", column {self.column}" if self.column else ""
+        return f"{self.file}{col}: {self.expected}"
+
+
+class WarehouseClientSource:
+    """One client's data only, narrowed in the engine: contacts, intervals and clients by client_id.
+
+    The same rules as load.ClientSource (a folder's client view): other tables pass through (the
+    roster and activity are never shown in a client review); `parent` and `client_id` let report
+    helpers compute a figure once for every client on the parent and keep this client's rows.
+    """
+
+    def __init__(self, source: WarehouseSource, client_id: str):
+        self.parent: WarehouseSource = source
+        self.client_id: str = client_id
+        self.location = source.location
+        self.tz = source.tz
+        self.warnings: list[str] = []
+        self.fingerprint = source.fingerprint
+        self._memo: dict[tuple, Any] = {}
+
+    @property
+    def tables(self) -> list[str]:
+        """Names of the contract tables the whole source holds."""
+        return self.parent.tables
+
+    def has(self, name: str) -> bool:
+        """Whether the source holds table `name`."""
+        return self.parent.has(name)
+
+    def require(self, *names: str) -> None:
+        """Raise MissingTableError naming each of `names` that the source lacks."""
+        self.parent.require(*names)
+
+    def file_name(self, name: str) -> str:
+        """The database table a contract table comes from, for messages."""
+        return self.parent.file_name(name)
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """`compute()` remembered for this client's view only (its results differ from the parent's)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return copy.deepcopy(self._memo[key])
+
+    def for_client(self, client_id: str) -> WarehouseClientSource:
+        """A view of another client is refused: a client's view never reaches another client's rows."""
+        if str(client_id) != self.client_id:
+            raise ReportlibError(f"a view of client {self.client_id!r} cannot be narrowed to {client_id!r}")
+        return self
+
+    def table(self, name: str):
+        """Table `name` in the engine, this client's rows only for contacts and intervals."""
+        t = self.parent.table(name)
+        if name in ("contacts", "intervals"):
+            t = t.filter(t.client_id == self.client_id)
+        return t
+
+    def frame(self, name: str):
+        """Table `name` as pandas; the clients table holds this client's row only."""
+        f = self.parent.frame(name)
+        if name == "clients":
+            f = f[f["client_id"].astype(str) == self.client_id].reset_index(drop=True)
+        return f
+
+
+def _spark_path_exists(session: Any, path: str) -> bool:
+    """Whether `path` exists, asked through Spark's own file system layer (local, HDFS, S3, ABFS...)."""
+    jvm = session.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    return bool(hpath.getFileSystem(session.sparkContext._jsc.hadoopConfiguration()).exists(hpath))
+
+
+class WarehouseSource:
+    """The contract's tables in PostgreSQL or Spark, served as typed ibis expressions in that engine.
+
+    Fulfils reportlib.data.source.DataSource. Connecting happens at once (a clear error when the
+    server cannot be reached or a login fails); tables are looked up by their contract names.
+    """
+
+    def __init__(self, location: str, tz: str, tables: dict[str, str] | None = None):
+        self._url = parse_url(location)
+        self.location = self._url.shown
+        self.tz = tz
+        self.warnings: list[str] = []
+        self.parent: WarehouseSource | None = None
+        self.client_id: str | None = None
+        self._mapping = {str(k): str(v) for k, v in (tables or {}).items()}
+        unknown = sorted(set(self._mapping) - set(TABLES))
+        if unknown:
+            raise UsageError(
+                f"parameters tables: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a contract table "
+                f"(known: {', '.join(TABLES)})"
+            )
+        self._memo: dict[tuple, Any] = {}
+        self._frames: dict[str, Any] = {}
+        self._typed: dict[str, Any] = {}
+        self._fingerprint: str | None = None
+        self._spark_instants: dict[str, set[str]] = {}
+        self.con = self._connect()
+        self._raw: dict[str, Any] = self._find_tables()
+
+    # --- connecting -------------------------------------------------------------------------
+    def _fail(self, what: str, exc: BaseException) -> ReportlibError:
+        detail = " ".join(str(exc).split())[:300]
+        return ReportlibError(redact_passwords(f"{what} {self.location}: {detail}", self._url.password))
+
+    def _connect(self):
+        import ibis
+
+        u = self._url
+        if u.engine == "postgres":
+            try:
+                import psycopg  # noqa: F401
+            except ImportError:
+                raise ReportlibError(
+                    "reading from PostgreSQL needs the warehouse extra: pip install 'reportlib[warehouse]'"
+                ) from None
+            kwargs: dict[str, Any] = {k: v for k, v in u.options.items()}
+            kwargs.setdefault("connect_timeout", "10")
+            try:
+                return ibis.postgres.connect(
+                    host=u.host, port=u.port, user=u.user, password=u.password, database=u.database, **kwargs
+                )
+            except Exception as exc:  # psycopg's OperationalError and friends
+                raise self._fail("cannot connect to", exc) from None
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise ReportlibError(
+                "reading from Spark needs the warehouse extra: pip install 'reportlib[warehouse]' (and Java 17)"
+            ) from None
+        master = u.master or "local[*]"
+        try:
+            active = SparkSession.getActiveSession()
+            if (
+                active is not None
+                and master.startswith("local")
+                and str(active.sparkContext.master).startswith("local")
+            ):
+                session = active  # a local session already running in this process (a notebook, the tests)
+            else:
+                session = (
+                    SparkSession.builder.master(master)
+                    .appName("reportlib")
+                    .config("spark.ui.enabled", "false")
+                    .config("spark.ui.showConsoleProgress", "false")
+                    .config("spark.sql.session.timeZone", "UTC")
+                    .getOrCreate()
+                )
+                session.sparkContext.setLogLevel("ERROR")  # the run's own progress lines, not Spark's
+            return ibis.pyspark.connect(session)
+        except Exception as exc:
+            raise self._fail("cannot start Spark for", exc) from None
+
+    def _split(self, name: str) -> tuple[str | None, str]:
+        """The (schema or database, table) a contract table is read from."""
+        target = self._mapping.get(name, name)
+        space, dot, table = target.rpartition(".")
+        if dot:
+            return space, table
+        return (self._url.schema if self._url.engine == "postgres" else self._url.database), table
+
+    def _find_tables(self) -> dict[str, Any]:
+        """The raw ibis table of each contract table present."""
+        found: dict[str, Any] = {}
+        u = self._url
+        if u.engine == "spark" and u.path:
+            return self._read_paths()
+        listed: dict[str | None, set[str]] = {}
+        for name in TABLES:
+            space, table = self._split(name)
+            if space not in listed:
+                try:
+                    listed[space] = set(self.con.list_tables(database=space) if space else self.con.list_tables())
+                except Exception as exc:
+                    raise self._fail(f"cannot list the tables of {space or 'the default schema'} in", exc) from None
+            if table in listed[space]:
+                try:
+                    found[name] = self.con.table(table, database=space) if space else self.con.table(table)
+                except Exception as exc:
+                    raise self._fail(f"cannot read table {table} in", exc) from None
+        mapped_missing = [n for n in self._mapping if n not in found]
+        if mapped_missing:
+            raise ReportlibError(
+                f"{self.location}: the parameters' tables mapping names "
+                + ", ".join(f"{n} -> {self._mapping[n]}" for n in mapped_missing)
+                + ", which the database does not have"
+            )
+        if u.engine == "spark":
+            self._spark_instants = {n: self._instant_columns(t) for n, t in found.items()}
+        return found
+
+    def _read_paths(self) -> dict[str, Any]:
+        """Spark: each contract table from DIR/<name> (or the mapped folder) in Parquet or Delta."""
+        found: dict[str, Any] = {}
+        session = self.con._session
+        base = str(self._url.path).rstrip("/")
+        for name in TABLES:
+            folder = self._mapping.get(name, name)
+            path = folder if "/" in folder or ":" in folder else f"{base}/{folder}"
+            if not _spark_path_exists(session, path):
+                if name in self._mapping:
+                    raise ReportlibError(f"{self.location}: the mapped folder {folder} of {name} does not exist")
+                continue
+            try:
+                frame = session.read.format(self._url.format).load(path)
+            except Exception as exc:
+                raise self._fail(f"cannot read {path} in", exc) from None
+            view = f"reportlib_{hashlib.sha256(path.encode()).hexdigest()[:10]}_{name}"
+            frame.createOrReplaceTempView(view)
+            found[name] = self.con.table(view)
+            self._spark_instants[name] = {
+                f.name for f in frame.schema.fields if type(f.dataType).__name__ == "TimestampType"
+            }
+        return found
+
+    def _instant_columns(self, table: Any) -> set[str]:
+        """Spark: the columns stored as TIMESTAMP (instants), not TIMESTAMP_NTZ (wall time)."""
+        try:
+            schema = self.con._session.table(table.get_name()).schema
+        except Exception:
+            op = table.op()
+            schema = self.con._session.table(f"{op.namespace.database}.{op.name}").schema
+        return {f.name for f in schema.fields if type(f.dataType).__name__ == "TimestampType"}
+
+    # --- the protocol -----------------------------------------------------------------------
+    @property
+    def tables(self) -> list[str]:
+        """Names of the contract tables this source holds."""
+        return sorted(self._raw)
+
+    def has(self, name: str) -> bool:
+        """Whether the source holds table `name`."""
+        return name in self._raw
+
+    def require(self, *names: str) -> None:
+        """Raise MissingTableError naming each of `names` that the source lacks."""
+        missing = [n for n in names if not self.has(n)]
+        if missing:
+            raise MissingTableError(
+                f"the data source {self.location} has no {', '.join(missing)} table"
+                f"{'s' if len(missing) > 1 else ''}; this needs it (see docs/data-contract.md, docs/databases.md)"
+            )
+
+    def file_name(self, name: str) -> str:
+        """The database table (or Spark folder) a contract table comes from, for messages."""
+        space, table = self._split(name)
+        if self._url.engine == "spark" and self._url.path:
+            return f"{name} ({self._url.format} folder {self._mapping.get(name, name)})"
+        return f"{name} (table {space + '.' if space else ''}{table})"
+
+    def table(self, name: str):
+        """Table `name` in the engine: the contract's columns in its types, instants as local wall time.
+
+        Raises MissingTableError when absent, DataError when a required column is missing or a
+        column's type does not fit the contract.
+        """
+        if name not in self._typed:
+            self.require(name)
+            errors = [p.line() for p in self._structure_problems(name)]
+            if errors:
+                raise DataError(errors, f"{self.file_name(name)} does not meet the data contract")
+            self._typed[name] = self._typed_table(name)
+        return self._typed[name]
+
+    def frame(self, name: str):
+        """Table `name` as a typed pandas DataFrame, the caller's own copy (for the small tables)."""
+        import pandas as pd
+
+        if name not in self._frames:
+            frame = self.table(name).to_pandas()
+            for col in TABLES[name].columns:
+                if col.kind in ("timestamp", "date"):
+                    frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[us]")
+                elif col.kind == "bool":
+                    frame[col.name] = frame[col.name].astype("boolean")
+                elif col.kind == "int":
+                    frame[col.name] = frame[col.name].astype("Int64")
+                elif col.kind == "float":
+                    frame[col.name] = frame[col.name].astype("float64")
+                else:
+                    frame[col.name] = frame[col.name].astype(object).where(frame[col.name].notna(), None)
+            self._frames[name] = frame
+        return self._frames[name].copy()
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """`compute()`, remembered under `key` while the source is open (a copy each time)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return copy.deepcopy(self._memo[key])
+
+    def for_client(self, client_id: str) -> WarehouseClientSource:
+        """This source narrowed to one client's data: contacts, intervals and clients filtered in the engine."""
+        return WarehouseClientSource(self, str(client_id))
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when the data does: row count and latest timestamp of each table (one query each)."""
+        if self._fingerprint is None:
+            parts = [f"{self.location}|{self.tz}|{sorted(self._mapping.items())}"]
+            for name in self.tables:
+                t = self.table(name)
+                stamps = [c.name for c in TABLES[name].columns if c.kind in ("timestamp", "date")]
+                aggs = {"n": t.count()}
+                if stamps:
+                    aggs["last"] = t[stamps[0]].max()
+                row = t.aggregate(**aggs).to_pandas().iloc[0]
+                parts.append(f"{name}:{row.get('n')}:{row.get('last')}")
+            self._fingerprint = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+        return self._fingerprint
+
+    # --- typing in the engine ---------------------------------------------------------------
+    def _is_instant(self, name: str, column: str, dtype: Any) -> bool:
+        if self._url.engine == "spark":
+            return column in self._spark_instants.get(name, set())
+        return dtype.is_timestamp() and dtype.timezone is not None
+
+    def _local(self, value: Any):
+        """An instant column as wall time in the source's time zone, computed by the engine.
+
+        The engine's own function, called through ibis (ibis has no portable time-zone conversion):
+        PostgreSQL timezone(zone, timestamptz), Spark from_utc_timestamp(ts, zone).
+        """
+        import ibis
+        import ibis.expr.datatypes as dt
+
+        if self._url.engine == "spark":
+            spark_fn = ibis.udf.scalar.builtin(
+                lambda ts, zone: None, name="from_utc_timestamp", signature=((dt.timestamp, dt.string), dt.timestamp)
+            )
+            return spark_fn(value, self.tz)
+        pg_fn = ibis.udf.scalar.builtin(
+            lambda zone, ts: None, name="timezone", signature=((dt.string, dt.Timestamp(timezone="UTC")), dt.timestamp)
+        )
+        return pg_fn(self.tz, value)
+
+    def _typed_table(self, name: str):
+
+        raw = self._raw[name]
+        schema = raw.schema()
+        cols = []
+        for col in TABLES[name].columns:
+            cols.append(self._typed_column(name, raw, schema, col).name(col.name))
+        return raw.select(*cols) if cols else raw
+
+    def _typed_column(self, name: str, raw: Any, schema: Any, col: Column):
+        import ibis
+
+        if col.name not in schema:
+            return ibis.null().cast("date" if col.kind == "date" else _IBIS_TYPES[col.kind])
+        value = raw[col.name]
+        dtype = schema[col.name]
+        if col.kind == "timestamp":
+            value = self._local(value) if self._is_instant(name, col.name, dtype) else value
+            return value.cast("timestamp")
+        if col.kind == "date":
+            if dtype.is_timestamp() and self._is_instant(name, col.name, dtype):
+                value = self._local(value)
+            return value.cast("date")
+        return value.cast(_IBIS_TYPES[col.kind])
+
+    # --- checking -----------------------------------------------------------------------------
+    def _structure_problems(self, name: str) -> list[Problem]:
+        """Missing required columns and columns whose engine type does not fit the contract."""
+        schema = self._raw[name].schema()
+        file = self.file_name(name)
+        out = []
+        missing = [c.name for c in TABLES[name].columns if c.required and c.name not in schema]
+        if missing:
+            out.append(Problem(file, None, f"missing required column(s): {', '.join(missing)}"))
+        for col in TABLES[name].columns:
+            if col.name in schema and not _accepts(col.kind, schema[col.name]):
+                out.append(
+                    Problem(
+                        file,
+                        col.name,
+                        f"expected {col.kind} (a {_IBIS_TYPES.get(col.kind, col.kind)} column), the database has {schema[col.name]}",
+                    )
+                )
+        return out
+
+    def value_problems(self) -> list[Any]:
+        """Checks of the values in the engine (allowed values, ranges, required-when, uniqueness, references,
+        row rules, warnings): reportlib.data.engine_check.check_tables, offending rows named by key with a
+        count. Called once the structure is sound (no missing column, no wrong type).
+        """
+        from reportlib.data.engine_check import check_tables
+
+        return check_tables(self._raw, {n: self.file_name(n) for n in self._raw}, self.location)
+
+    def problems(self) -> list[Problem]:
+        """Every contract problem found: required tables missing, then each table's structure, then values."""
+        out = []
+        present = set(self.tables)
+        for name in required_tables(present):
+            if name not in present:
+                hint = " (or an intervals table)" if name == "contacts" else ""
+                out.append(
+                    Problem(
+                        name,
+                        None,
+                        f"required table is missing{hint}; expected a table {self._split(name)[1]} in {self.location}",
+                    )
+                )
+        for name in self.tables:
+            out += self._structure_problems(name)
+        if not any(p.severity == "error" for p in out):
+            out += self.value_problems()
+        return out
+
+    def validate(self) -> tuple[list[str], list[str]]:
+        """Check every table present and name the required ones absent: (errors, warnings)."""
+        found = self.problems()
+        errors = [redact_passwords(p.line(), self._url.password) for p in found if p.severity == "error"]
+        warnings = [redact_passwords(p.line(), self._url.password) for p in found if p.severity != "error"]
+        return errors, list(dict.fromkeys(self.warnings + warnings))
+
+    def close(self) -> None:
+        """Disconnect from PostgreSQL (a Spark session is left running for its owner)."""
+        if self._url.engine == "postgres":
+            try:
+                self.con.disconnect()
+            except Exception:
+                pass

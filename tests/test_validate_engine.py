@@ -1,0 +1,171 @@
+"""`validate` against a database: the contract checked in the engine (DuckDB, PostgreSQL, Spark).
+
+One small sample is stored on each engine twice: as generated (no problems) and with one of each kind
+of problem planted; the lines must name each problem by key with its count, the same on every engine.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from reportlib.data.load import open_source
+from reportlib.data.load_into import typed_arrow
+from reportlib.planning.sample import sample_data
+
+TZ = "America/New_York"
+NAMES = ("contacts", "agents", "clients", "interval_plan", "qa_evaluations")
+
+
+@pytest.fixture(scope="module")
+def clean_tables(tmp_path_factory) -> dict[str, pa.Table]:
+    """A small checked sample as typed Arrow tables (contacts and interval_plan cut to their first rows)."""
+    folder = tmp_path_factory.mktemp("veng") / "sample"
+    sample_data(folder, start="2026-01", months=1, agents=12, clients=3)
+    source = open_source(folder, TZ)
+    assert source.validate()[0] == []
+    out = {name: typed_arrow(source, name, TZ) for name in NAMES}
+    out["contacts"] = out["contacts"].sort_by("contact_id").slice(0, 60)
+    out["interval_plan"] = out["interval_plan"].slice(0, 40)
+    return out
+
+
+def _set(table: pa.Table, column: str, rows: list[int], value, type_=None) -> pa.Table:
+    """`table` with `column` set to `value` at row positions `rows`."""
+    values = table.column(column).to_pylist()
+    for r in rows:
+        values[r] = value
+    i = table.schema.get_field_index(column)
+    return table.set_column(i, table.schema.field(column).with_type(type_ or table.schema.field(column).type),
+                            pa.array(values, type=type_ or table.schema.field(column).type))  # fmt: skip
+
+
+def planted(clean: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The clean tables with one of each kind of problem planted (rows chosen by position after sorting)."""
+    t = dict(clean)
+    c = t["contacts"]
+    handled = [i for i, o in enumerate(c.column("outcome").to_pylist()) if o == "handled"]
+    c = _set(c, "wait_s", [0, 1, 2], -12.0)  # range, 3 rows
+    c = _set(c, "channel", [10], "fax")  # allowed values, 1 row
+    c = _set(c, "handle_s", [handled[5]], None)  # required when outcome is handled
+    c = _set(c, "handle_s", [handled[6]], 5 * 3600.0)  # warning: over 4 hours
+    c = _set(c, "csat", [12], 7)  # whole number from 1 to 5
+    c = _set(c, "client_id", [14, 15], "C999")  # not in clients
+    c = _set(c, "contact_id", [21], c.column("contact_id")[20].as_py())  # duplicate id
+    t["contacts"] = c
+    a = t["agents"].sort_by("agent_id")
+    a = _set(a, "name", [1], None)  # must not be empty
+    hire = a.column("hire_date")[2].as_py()
+    a = _set(a, "termination_date", [2], hire.replace(year=hire.year - 1))  # before hire
+    a = _set(a, "termination_type", [2], "voluntary")
+    t["agents"] = a
+    extra = t["clients"].slice(0, 1)
+    extra = _set(extra, "client_id", [0], "bad id!")  # warning: unsafe id
+    t["clients"] = pa.concat_tables([t["clients"], extra])
+    p = t["interval_plan"]
+    p = _set(p, "interval_minutes", [3], 7)  # rule: 5, 6, 15, 30 or 60
+    dup = p.slice(4, 1)
+    p = pa.concat_tables([p, dup])  # duplicate (interval_start, channel, queue)
+    t["interval_plan"] = p
+    return t
+
+
+def _validate(engine, tables, tag):
+    """Store `tables` on the engine and validate them through the source `--data URL` opens."""
+    url = engine.load(tables, tag)
+    source = open_source(url, TZ)
+    assert set(source.tables) == set(tables)
+    errors, warnings = source.validate()
+    return source, errors, warnings
+
+
+def test_clean_sample_has_no_problems(engine, clean_tables):
+    _, errors, warnings = _validate(engine, clean_tables, "clean")
+    assert (errors, warnings) == ([], [])
+
+
+def test_each_planted_problem_is_one_line_by_key(engine, clean_tables):
+    tables = planted(clean_tables)
+    source, lines, warnings = _validate(engine, tables, "planted")
+    where = source.file_name
+
+    ids = tables["contacts"].column("contact_id").to_pylist()
+    handled = [i for i, o in enumerate(clean_tables["contacts"].column("outcome").to_pylist()) if o == "handled"]
+    agents = tables["agents"].column("agent_id").to_pylist()
+    expected = [
+        f"{where('contacts')}, column wait_s: expected a number >= 0 in 3 rows (first keys: "
+        f'contact_id={ids[0]} ("-12"), contact_id={ids[1]} ("-12"), contact_id={ids[2]} ("-12"))',
+        f'{where("contacts")} contact_id={ids[10]}, column channel: expected one of phone, email, chat, got "fax"',
+        f'{where("contacts")} contact_id={ids[12]}, column csat: expected a whole number from 1 to 5, got "7"',
+        f"{where('contacts')} contact_id={ids[handled[5]]}, column handle_s: expected a value when outcome "
+        f"is handled (it is empty)",
+        f"{where('contacts')}, column contact_id: expected a unique value (this one appears more than once) "
+        f'in 2 rows (first keys: contact_id={ids[20]} ("2 rows"))',
+        f"{where('contacts')}, column client_id: expected a client_id listed in {where('clients')} in 2 rows "
+        f'(first keys: contact_id={ids[14]} ("C999"), contact_id={ids[15]} ("C999"))',
+        f"{where('agents')} agent_id={agents[1]}, column name: expected a value (it must not be empty)",
+        f"{where('agents')} agent_id={agents[2]}, column termination_date: expected a date on or after hire_date, "
+        f'got "{tables["agents"].column("termination_date")[2].as_py().isoformat()}"',
+    ]
+    for line in expected:
+        assert line in lines, f"missing: {line}\ngot:\n" + "\n".join(lines)
+    # interval_plan: the rule and the duplicate key, named by (interval_start, channel, queue)
+    rule = [ln for ln in lines if "column interval_minutes: expected one of 5, 6, 15, 30, 60" in ln]
+    assert len(rule) == 1 and rule[0].endswith(', got "7"') and "channel=" in rule[0] and "queue=" in rule[0]
+    dup = [ln for ln in lines if "one row per interval_start and channel and queue (duplicate rows)" in ln]
+    assert len(dup) == 1 and " in 2 rows (first keys: interval_start=" in dup[0]
+    assert len(lines) == len(expected) + 2, "\n".join(lines)
+    assert f'{where("contacts")} contact_id={ids[handled[6]]}, column handle_s: expected a handle time under 4 hours ' \
+        f'(kept as given), got "18000"' in warnings  # fmt: skip
+    assert any("column client_id: expected an id of letters, digits" in w and "bad id!" in w for w in warnings)
+
+
+def test_wrong_type_and_missing_column(engine, clean_tables):
+    tables = dict(clean_tables)
+    p = tables["interval_plan"]
+    i = p.schema.get_field_index("forecast_aht_s")
+    tables["interval_plan"] = p.set_column(i, "forecast_aht_s", pc.cast(p.column("forecast_aht_s"), pa.string()))
+    tables["qa_evaluations"] = tables["qa_evaluations"].drop_columns(["score"])
+    source, lines, _ = _validate(engine, tables, "structure")
+    assert len(lines) == 2, lines
+    typed = [ln for ln in lines if ln.startswith(f"{source.file_name('interval_plan')}, column forecast_aht_s: ")]
+    assert len(typed) == 1 and "string" in typed[0]
+    assert lines[1 - lines.index(typed[0])].startswith(
+        f"{source.file_name('qa_evaluations')}: missing required column(s): score"
+    )
+
+
+def test_missing_required_table_is_named(engine, clean_tables):
+    tables = {n: t for n, t in clean_tables.items() if n != "contacts"}
+    source, lines, _ = _validate(engine, tables, "nocontacts")
+    assert lines == [
+        f"contacts: required table is missing (or an intervals table); expected a table contacts in {source.location}"
+    ]
+
+
+def test_interval_rules_and_count_warnings(engine, clean_tables):
+    """An intervals table instead of contacts: interval_minutes rule (error), fractional counts (warning)."""
+    import datetime as dt
+
+    utc = dt.UTC
+    starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=utc) for m in (0, 15, 30)]
+    intervals = pa.table(
+        {
+            "interval_start": pa.array(starts, pa.timestamp("us", tz="UTC")),
+            "interval_minutes": pa.array([15, 7, 15], pa.int64()),
+            "channel": ["phone", "phone", "phone"],
+            "queue": ["Billing", "Billing", "Billing"],
+            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * 3),
+            "offered": [10.0, 12.5, 9.0],
+            "handled": [9.0, 12.0, 9.0],
+        }
+    )
+    tables = {"intervals": intervals, "agents": clean_tables["agents"], "clients": clean_tables["clients"]}
+    source, lines, warnings = _validate(engine, tables, "intervals")
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{source.file_name('intervals')} interval_start=2026-01-05 14:15:00")
+    assert lines[0].endswith(', column interval_minutes: expected one of 5, 6, 15, 30, 60, got "7"')
+    assert len(warnings) == 1 and warnings[0].endswith(
+        ', column offered: expected a whole count (fractional counts kept as given), got "12.5"'
+    )
