@@ -142,8 +142,8 @@ def test_cache_is_used_for_unchanged_files(tmp_path, monkeypatch):
     calls = []
     import reportlib.data.load as load
 
-    real = load.read_raw
-    monkeypatch.setattr(load, "read_raw", lambda p: calls.append(p.name) or real(p))
+    real = load.read_raw_chunks
+    monkeypatch.setattr(load, "read_raw_chunks", lambda p, *a, **k: calls.append(p.name) or real(p, *a, **k))
     again = open_source(folder)
     assert again.frame("contacts")["contact_id"].tolist() == ["k1", "k2", "k3"]
     assert calls == []

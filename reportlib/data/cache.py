@@ -152,8 +152,10 @@ class CacheEntry:
                     os.unlink(path)  # unlinks a link itself, never its target
         warn(f"the cached copy of {self.source_file} was discarded and is rebuilt: {still or why}")
 
-    def write(self, write_parquet: Callable[[Any], None], meta: dict) -> None:
-        """Write the entry: `write_parquet(binary file)` fills the Parquet file; `meta` goes to the .json.
+    def write(self, write_parquet: Callable[[Any], None], meta: dict | Callable[[], dict]) -> None:
+        """Write the entry: `write_parquet(binary file)` fills the Parquet file; `meta` (or what `meta()` gives
+        once the Parquet file is written) goes to the .json. An exception from `write_parquet` (the data
+        breaks the contract) leaves no entry and no temporary file.
 
         Each file is written to a temporary file, fsync'ed and renamed; the .json (with the Parquet
         file's SHA-256) last. Raises OSError when the folder is not writable or the disk is full,
@@ -166,7 +168,8 @@ class CacheEntry:
             tmp_p = self._write_tmp(write_parquet)
             try:
                 digest = _sha256(Path(tmp_p))
-                body = json.dumps({**meta, "format": CACHE_FORMAT, "sha256": digest}).encode()
+                fields = meta() if callable(meta) else meta
+                body = json.dumps({**fields, "format": CACHE_FORMAT, "sha256": digest}).encode()
                 tmp_m = self._write_tmp(lambda fh: fh.write(body))
             except BaseException:
                 with contextlib.suppress(OSError):
