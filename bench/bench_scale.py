@@ -29,10 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, int, str]:
-    """Run `cmd`; (wall seconds, peak MB of the process tree's summed RSS, exit status, last stderr lines)."""
+def measure(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, float, int, str]:
+    """Run `cmd`; (wall seconds, CPU seconds of the tree (user + system of every waited-for descendant),
+    peak MB of the process tree's summed RSS, exit status, last stderr lines)."""
+    import resource
+
     import psutil
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -60,7 +64,10 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tup
     _, err = proc.communicate()
     stop.set()
     th.join()
-    return time.perf_counter() - t, peak / 1e6, proc.returncode, "\n".join(err.strip().splitlines()[-4:])
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, peak / 1e6, proc.returncode, "\n".join(err.strip().splitlines()[-4:])
 
 
 def package_at(ref: str, into: Path) -> Path:
@@ -96,7 +103,7 @@ def main() -> None:
     trees = [("current", ROOT)]
     if args.baseline:
         trees.insert(0, (f"baseline {args.baseline}", package_at(args.baseline, work / "baseline")))
-    results: dict[tuple[str, str], tuple[float, float, int]] = {}
+    results: dict[tuple[str, str], tuple[float, float, float, int]] = {}
     try:
         for what in args.what.split(","):
             for label, tree in trees:
@@ -105,24 +112,27 @@ def main() -> None:
                 env = dict(os.environ, PYTHONPATH=str(tree), REPORTLIB_CACHE=str(cache))
                 cmd = [sys.executable, "-m", "reportlib", *commands(what, args.data, month, out)]
                 print(f"{label}: {' '.join(cmd[2:])} ...", file=sys.stderr, flush=True)
-                secs, peak, rc, tail = measure(cmd, env, cwd=tree)
-                results[(what, label)] = (secs, peak, rc)
-                print(f"  {secs:.1f} s, peak {peak:,.0f} MB, exit {rc}\n  {tail}", file=sys.stderr, flush=True)
+                secs, cpu, peak, rc, tail = measure(cmd, env, cwd=tree)
+                results[(what, label)] = (secs, cpu, peak, rc)
+                print(f"  {secs:.1f} s ({cpu:.1f} s CPU), peak {peak:,.0f} MB, exit {rc}\n  {tail}", file=sys.stderr)
                 shutil.rmtree(cache, ignore_errors=True)
                 shutil.rmtree(out, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = os.getloadavg()[0]
-    print(f"\n| command ({month}) | package | seconds | peak MB (process tree) | exit |")
-    print("|---|---|---:|---:|---:|")
-    for (what, label), (secs, peak, rc) in results.items():
-        print(f"| {what} | {label} | {secs:.1f} | {peak:,.0f} | {rc} |")
+    print(f"\n| command ({month}) | package | wall s | CPU s | peak MB (process tree) | exit |")
+    print("|---|---|---:|---:|---:|---:|")
+    for (what, label), (secs, cpu, peak, rc) in results.items():
+        print(f"| {what} | {label} | {secs:.1f} | {cpu:.1f} | {peak:,.0f} | {rc} |")
     if args.baseline:
         for what in args.what.split(","):
             base = results.get((what, trees[0][0]))
             cur = results.get((what, "current"))
             if base and cur:
-                print(f"{what}: time ratio {cur[0] / base[0]:.2f}x, memory ratio {cur[1] / base[1]:.2f}x")
+                print(
+                    f"{what}: wall ratio {cur[0] / base[0]:.2f}x, CPU ratio {cur[1] / base[1]:.2f}x, "
+                    f"memory ratio {cur[2] / base[2]:.2f}x"
+                )
     print(f"load average at the end: {load:.1f}")
 
 

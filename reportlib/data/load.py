@@ -168,14 +168,16 @@ def read_raw(path: Path) -> pd.DataFrame:
 CHUNK_BYTES = 1 << 26
 
 
-def read_raw_chunks(path: Path, chunk_bytes: int | None = CHUNK_BYTES) -> Iterator[tuple[pd.DataFrame, bool]]:
+def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[pd.DataFrame, bool]]:
     """The file's cells in chunks of consecutive rows: (frame, restart) pairs.
 
     A CSV is streamed `chunk_bytes` of text at a time as Arrow-backed strings (None: one chunk);
     Parquet and xlsx come whole, as stored. `restart` True means the frame is the whole file and
     replaces every chunk given before it: pyarrow refused the CSV part-way (a malformed row) and the
-    slower Python parser, which names the row, read it instead.
+    slower Python parser, which names the row, read it instead. `chunk_bytes` -1: CHUNK_BYTES.
     """
+    if chunk_bytes == -1:
+        chunk_bytes = CHUNK_BYTES
     name = path.name
     lower = name.lower()
     if lower.endswith(".parquet"):
@@ -672,6 +674,39 @@ def _unique_problems(typed: pd.Series, raw: pd.Series, failed: pd.Series, file: 
     ]
 
 
+def _compact(series: pd.Series) -> pd.Series:
+    """`series` in buffers of its own (Arrow text combined into one array; others copied)."""
+    arr = _arrow_strings(series)
+    if arr is None:
+        return series.copy()
+    import pyarrow as pa_
+    import pyarrow.compute as pc
+
+    # take() writes new buffers; combine_chunks/concat_arrays may hand back the CSV block's own buffers
+    copied = pc.take(arr, pa_.array(np.arange(len(arr), dtype=np.int64)))
+    if isinstance(copied, pa_.ChunkedArray):
+        copied = copied.combine_chunks()
+    return pd.Series(pd.arrays.ArrowExtensionArray(copied))
+
+
+def _release_memory() -> None:
+    """Give memory freed by the last chunk back to the system: objects in reference cycles (pandas and
+    pandera leave some, holding a chunk's Arrow buffers until a full collection), Arrow's pool, the C
+    allocator."""
+    import gc
+
+    import pyarrow as pa_
+
+    gc.collect()
+    pa_.default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the allocator keeps what it keeps
+        pass
+
+
 def check_stream(
     chunks: Iterable[tuple[pd.DataFrame, bool]],
     table: Table,
@@ -718,14 +753,17 @@ def check_stream(
             add(stage, p)
         if any(stage == _STAGE_FILE for stage, _ in staged):  # no rows, or columns missing: nothing more to learn
             break
-        for name in unique:
+        for name in unique:  # kept as compact copies: a slice would keep the whole chunk's buffers alive
             typed, given = frame[name], raw[name].reset_index(drop=True)
-            kept.setdefault(name, []).append((typed, None if typed.equals(given) else given, failed[name]))
+            kept.setdefault(name, []).append(
+                (_compact(typed), None if typed.equals(given) else _compact(given), failed[name].to_numpy(copy=True))
+            )
         if together:
-            kept.setdefault("", []).append(frame[together])
+            kept.setdefault("", []).append(frame[together].copy())
         sink(_arrow(frame, table))
         rows += len(frame)
-        del frame, raw, failed
+        del frame, raw, failed, staged
+        _release_memory()
         if on_chunk is not None:
             on_chunk(rows)
     for name in unique:
@@ -738,7 +776,8 @@ def check_stream(
             if all(g is None for _, g, _ in parts)
             else pd.concat([t if g is None else g for t, g, _ in parts], ignore_index=True)
         )
-        failed_col = pd.concat([f for _, _, f in parts], ignore_index=True)
+        failed_col = pd.Series(np.concatenate([f for _, _, f in parts]))
+        parts.clear()
         for p in _unique_problems(typed, given, failed_col, file, name):
             add(_STAGE_UNIQUE, p)
         del typed, given, failed_col
@@ -960,6 +999,41 @@ def _file_key(path: Path, tz: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+# DuckDB's resources, from the environment (the scheduled run's unit file or cron line sets them): how
+# much memory one engine may hold before it spills to disk, and where it spills. DuckDB's own defaults
+# otherwise (80% of the machine's memory per process; spilling next to a database file, or into
+# .tmp in the working folder for an in-memory engine).
+DUCKDB_MEMORY_ENV = "REPORTLIB_DUCKDB_MEMORY_LIMIT"
+DUCKDB_TEMP_ENV = "REPORTLIB_DUCKDB_TEMP_DIRECTORY"
+DUCKDB_THREADS_ENV = "REPORTLIB_DUCKDB_THREADS"
+
+
+def engine_settings(con) -> dict[str, str]:
+    """Apply $REPORTLIB_DUCKDB_MEMORY_LIMIT (e.g. 2GB), $REPORTLIB_DUCKDB_TEMP_DIRECTORY and
+    $REPORTLIB_DUCKDB_THREADS to the DuckDB connection `con` (an ibis backend); the settings applied.
+
+    A value DuckDB refuses is a ReportlibError naming the variable."""
+    import duckdb
+
+    applied = {}
+    for env, setting in (
+        (DUCKDB_MEMORY_ENV, "memory_limit"),
+        (DUCKDB_TEMP_ENV, "temp_directory"),
+        (DUCKDB_THREADS_ENV, "threads"),
+    ):
+        value = os.environ.get(env, "").strip()
+        if not value:
+            continue
+        try:
+            con.con.execute(f"SET {setting} = ?", [value])
+        except duckdb.Error as exc:
+            raise ReportlibError(
+                f"{env}={value!r} is not a valid DuckDB {setting} ({_one_line(str(exc), 160)})"
+            ) from None
+        applied[setting] = value
+    return applied
+
+
 class Source:
     """A data source: the contract's tables, parsed, checked and served to the engine.
 
@@ -1007,6 +1081,7 @@ class Source:
             self.fingerprint = _fingerprint_text(
                 "|".join(f"{n}:{_file_key(p, tz)}" for n, p in sorted(self._files.items()))
             )
+        engine_settings(self.con)
 
     # which tables are here
     @property
@@ -1044,10 +1119,19 @@ class Source:
 
         For derived results that several reports need, such as every client's monthly counts: the
         first report computes them once for all clients, later reports (a warm kernel runs many) reuse
-        them. `key` must name everything the result depends on besides this source's data.
+        them. `key` must name everything the result depends on besides this source's data. Inside a
+        `reportlib run` (cache.shared_memo_dir) the result is also shared with the run's other
+        processes: whichever asks first computes it, once per run, for all of them.
         """
         if key not in self._memo:
-            self._memo[key] = compute()
+            from reportlib.data.cache import shared_memo_dir, shared_result
+
+            folder = shared_memo_dir()
+            self._memo[key] = (
+                compute()
+                if folder is None
+                else shared_result(folder, f"{self.location}|{self.tz}|{self.fingerprint}", key, compute)
+            )
         return copy.deepcopy(self._memo[key])
 
     def for_client(self, client_id: str) -> ClientSource:

@@ -1300,6 +1300,25 @@ def check_output_dir(out_dir: Path, month: str, setting: str = "--out") -> None:
             ) from None
 
 
+@contextlib.contextmanager
+def shared_results():
+    """A private folder for the run's workers and kernels to share derived results in (data.cache.shared_result),
+    named to them by an environment variable they inherit, removed when the run ends."""
+    from reportlib.data.cache import SHARED_MEMO_ENV
+
+    before = os.environ.get(SHARED_MEMO_ENV)
+    folder = tempfile.mkdtemp(prefix="reportlib-run-shared-")  # 0700
+    os.environ[SHARED_MEMO_ENV] = folder
+    try:
+        yield Path(folder)
+    finally:
+        if before is None:
+            os.environ.pop(SHARED_MEMO_ENV, None)
+        else:
+            os.environ[SHARED_MEMO_ENV] = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_month(
     month: str,
     *,
@@ -1356,10 +1375,17 @@ def run_month(
         if isinstance(client_sel, str)
         else len(client_sel)
     )
-    # kernels boot in the workers while the data is checked here
-    with WorkerPool(
-        pool_size(workers, max(1, expected), log), notebooks_dir=nb_dir, renderer=renderer, warm=reuse, reports=chosen
-    ) as pool:
+    # kernels boot in the workers while the data is checked here; they share derived results (Source.memo)
+    with (
+        shared_results(),
+        WorkerPool(
+            pool_size(workers, max(1, expected), log),
+            notebooks_dir=nb_dir,
+            renderer=renderer,
+            warm=reuse,
+            reports=chosen,
+        ) as pool,
+    ):
         print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
         src = check_source(location, tz, month)
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
