@@ -292,3 +292,50 @@ def test_a_malformed_row_after_the_first_chunks_is_named_by_the_row(tmp_path):
         for _frame, _restart in chunks:
             pass
     assert exc.value.problems == ["contacts.csv row 1501: expected 11 fields separated by commas, found 12"]
+
+
+def _shared_in_child(folder: str, key: tuple, out) -> None:
+    from reportlib.data.cache import shared_result
+
+    out.put(shared_result(Path(folder), "fp", key, lambda: "computed in the child"))
+
+
+def test_a_result_is_computed_once_per_run_and_read_by_the_other_processes(tmp_path):
+    """shared_result: the first process computes and writes; another process (a forked worker) reads it
+    instead of computing; another key or another data fingerprint is computed anew."""
+    import multiprocessing
+
+    from reportlib.data.cache import shared_result
+
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o700)
+    calls = []
+    first = shared_result(folder, "fp", ("counts", 2025), lambda: calls.append(1) or {"n": 41})
+    again = shared_result(folder, "fp", ("counts", 2025), lambda: calls.append(1) or {"n": 0})
+    assert first == again == {"n": 41} and calls == [1]
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    for key, expected in ((("counts", 2025), {"n": 41}), (("counts", 2026), "computed in the child")):
+        child = ctx.Process(target=_shared_in_child, args=(str(folder), key, out))
+        child.start()
+        assert out.get(timeout=60) == expected
+        child.join(60)
+    assert shared_result(folder, "other data", ("counts", 2025), lambda: "anew") == "anew"
+
+
+def test_source_memo_is_shared_inside_a_run(tmp_path, monkeypatch):
+    """With $REPORTLIB_SHARED_MEMO set (as `reportlib run` does for its workers), a second Source of the same
+    unchanged data reuses the first one's result; without it, each computes its own."""
+    from reportlib.data.cache import SHARED_MEMO_ENV
+    from reportlib.data.load import Source
+
+    folder = make_source(tmp_path / "d")
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o700)
+    calls = []
+    monkeypatch.setenv(SHARED_MEMO_ENV, str(shared))
+    assert Source(str(folder)).memo(("k",), lambda: calls.append(1) or 7) == 7
+    assert Source(str(folder)).memo(("k",), lambda: calls.append(1) or 8) == 7
+    monkeypatch.delenv(SHARED_MEMO_ENV)
+    assert Source(str(folder)).memo(("k",), lambda: calls.append(1) or 9) == 9
+    assert calls == [1, 1]
