@@ -1224,6 +1224,7 @@ class Source:
                     read_raw_chunks(path), TABLES[name], path.name, self.tz, sink, lambda n: st.note(f"{n:,} rows")
                 )
                 st.detail = f"{rows:,} rows"
+            _release_memory()  # the parent of a run keeps nothing of the parse
             errors = [p.line() for p in problems if p.severity == "error"]
             warnings = [p.line() for p in problems if p.severity == "warning"]
             if errors:
