@@ -287,9 +287,17 @@ def _worker_exit() -> None:
         shutil.rmtree(_WORKER["sockdir"], ignore_errors=True)
 
 
-def _worker_init(main_pid: int | None = None) -> None:
+def _worker_init(main_pid: int | None = None, shared: str | None = None) -> None:
     """In each worker: Ctrl-C is the main process's business; SIGTERM kills this worker's kernel, then the
-    worker; and the worker ends (with its kernel) when the main process or its own parent dies."""
+    worker; and the worker ends (with its kernel) when the main process or its own parent dies. `shared`:
+    the run's folder of shared results (see shared_results), passed on to the worker's kernels (a
+    forkserver started by an earlier run would otherwise hand down that run's environment)."""
+    from reportlib.data.cache import SHARED_MEMO_ENV
+
+    if shared:
+        os.environ[SHARED_MEMO_ENV] = shared
+    else:
+        os.environ.pop(SHARED_MEMO_ENV, None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)
     die_with_parent(signal.SIGTERM)
@@ -976,10 +984,15 @@ class WorkerPool:
         warm: bool = True,
         reports: Iterable[str] | None = None,
     ):
+        from reportlib.data.cache import SHARED_MEMO_ENV
+
         self.workers = max(1, int(workers))
         ctx = _mp_context()
         self.executor = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(os.getpid(), os.environ.get(SHARED_MEMO_ENV)),
         )
         names = list(reports) if reports is not None else [p.stem for p in Path(notebooks_dir).glob("*.ipynb")]
         preload = notebook_imports(Path(notebooks_dir) / f"{n}.ipynb" for n in names) if warm else ""
