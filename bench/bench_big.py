@@ -34,8 +34,21 @@ from bench_scale import measure  # noqa: E402
 TABLES = ("agents", "clients", "agent_activity", "qa_evaluations")
 
 
-def build(source_dir: str, db: str, copies: int) -> None:
-    """Write `db`: contacts and clients copied `copies` times under new ids, the other tables as they are."""
+def src_cache() -> str:
+    """The parsed-table cache folder reportlib uses here."""
+    from reportlib.data.load import cache_dir
+
+    return str(cache_dir())
+
+
+def build(source_dir: str, db: str, copies: int, views: bool) -> None:
+    """Write `db`: contacts and clients copied `copies` times under new ids, the other tables as they are.
+
+    With `views`, the contacts and clients are views in `db` that replicate the operation's Parquet
+    files (copied next to `db`) on the fly at every query: created at once, and every query scans and
+    renames copies x the rows (more CPU per query than a stored table, the same rows and figures)."""
+    import shutil
+
     from reportlib.data.load import open_source
 
     if Path(db).exists():
@@ -44,25 +57,42 @@ def build(source_dir: str, db: str, copies: int) -> None:
     src.validate()
     con = src.con.con  # the source's DuckDB connection: its tables are views over the Parquet cache
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"ATTACH '{db}' AS big")
     t = time.perf_counter()
     suffix = "'-r' || r.k"
+    kind = "TABLE"
+    if views:  # the views read stable copies of the cached Parquet files
+        home = Path(db).resolve().parent / (Path(db).stem + "-parquet")
+        home.mkdir(exist_ok=True)
+        for name in ("contacts", *TABLES):
+            if src.has(name):
+                newest = max(Path(src_cache()).glob(f"{name}-*.parquet"), key=lambda p: p.stat().st_mtime)
+                shutil.copyfile(newest, home / f"{name}.parquet")
+        con.execute(f"ATTACH '{db}' AS big")
+        for name in ("contacts", *TABLES):
+            if src.has(name):
+                con.execute(f"CREATE VIEW big.src_{name} AS SELECT * FROM read_parquet('{home / (name + '.parquet')}')")
+        kind = "VIEW"
+        base_contacts, base_clients = "big.src_contacts", "big.src_clients"
+    else:
+        con.execute(f"ATTACH '{db}' AS big")
+        base_contacts, base_clients = "contacts", "clients"
     con.execute(
-        f"""CREATE TABLE big.contacts AS
+        f"""CREATE {kind} big.contacts AS
         SELECT c.contact_id || {suffix} AS contact_id, c.channel, c.queue, c.client_id || {suffix} AS client_id,
                c.arrived_at, c.outcome, c.wait_s, c.handle_s, c.agent_id, c.resolved_first_contact, c.escalated,
                c.transferred, c.csat, c.reason,
                CASE WHEN c.caller_id IS NULL THEN NULL ELSE c.caller_id || {suffix} END AS caller_id
-        FROM contacts c CROSS JOIN range({copies}) r(k)"""
+        FROM {base_contacts} c CROSS JOIN range({copies}) r(k)"""
     )
     con.execute(
-        f"""CREATE TABLE big.clients AS
+        f"""CREATE {kind} big.clients AS
         SELECT * REPLACE (c.client_id || {suffix} AS client_id, c.client_name || ' ' || r.k AS client_name)
-        FROM clients c CROSS JOIN range({copies}) r(k)"""
+        FROM {base_clients} c CROSS JOIN range({copies}) r(k)"""
     )
     for name in TABLES:
         if name != "clients" and src.has(name):
-            con.execute(f"CREATE TABLE big.{name} AS SELECT * FROM {name}")
+            origin = f"big.src_{name}" if views else name
+            con.execute(f"CREATE {kind} big.{name} AS SELECT * FROM {origin}")
     n = con.execute("SELECT count(*) FROM big.contacts").fetchone()[0]
     con.execute("DETACH big")
     print(f"{db}: {n:,} contacts in {time.perf_counter() - t:.0f} s, {Path(db).stat().st_size / 1e9:.1f} GB")
@@ -130,6 +160,7 @@ def main() -> None:
     b.add_argument("--from", dest="source", required=True)
     b.add_argument("--db", required=True)
     b.add_argument("--copies", type=int, default=16)
+    b.add_argument("--views", action="store_true", help="replicate on the fly in views (no stored copies)")
     m = sub.add_parser("measure")
     m.add_argument("--db", required=True)
     m.add_argument("--month", required=True)
@@ -137,7 +168,7 @@ def main() -> None:
     m.add_argument("--temp", default=str(Path(tempfile.gettempdir()) / "reportlib-duckdb-spill"))
     args = ap.parse_args()
     if args.cmd == "build":
-        build(args.source, args.db, args.copies)
+        build(args.source, args.db, args.copies, args.views)
     else:
         run_measures(args.db, args.month, args.memory_limit, args.temp)
 
