@@ -142,8 +142,8 @@ def test_cache_is_used_for_unchanged_files(tmp_path, monkeypatch):
     calls = []
     import reportlib.data.load as load
 
-    real = load.read_raw
-    monkeypatch.setattr(load, "read_raw", lambda p: calls.append(p.name) or real(p))
+    real = load.read_raw_chunks
+    monkeypatch.setattr(load, "read_raw_chunks", lambda p, *a, **k: calls.append(p.name) or real(p, *a, **k))
     again = open_source(folder)
     assert again.frame("contacts")["contact_id"].tolist() == ["k1", "k2", "k3"]
     assert calls == []
@@ -228,3 +228,114 @@ def test_require_names_missing_tables(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["validate", "--data", str(tmp_path / "nope")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def _bad_contacts(n: int) -> str:
+    """`n` contacts with problems of every kind spread over the file: unreadable cells, pandera values,
+    required-when, a repeated id (first and last rows), a long handle time (a warning), a malformed time."""
+    rows = []
+    for i in range(n):
+        cid = "k0" if i == n - 1 else f"k{i}"
+        channel = "fax" if i % 97 == 5 else "phone"
+        arrived = "2025-02-30T10:00:00" if i % 131 == 7 else f"2025-01-{1 + i % 28:02d}T{i % 24:02d}:15:00-05:00"
+        wait = "-3" if i % 89 == 11 else ("x" if i % 151 == 3 else str(i % 50))
+        handle = "" if i % 113 == 9 else ("20000" if i % 167 == 2 else "300")
+        agent = " A1 " if i % 7 == 0 else "A2"
+        csat = "9" if i % 173 == 4 else str(1 + i % 5)
+        rows.append(f"{cid},{channel},Benefits,C1,{arrived},handled,{wait},{handle},{agent},{csat},false")
+    return CONTACTS_HEADER + "\n" + "\n".join(rows) + "\n"
+
+
+def test_a_file_checked_in_chunks_gives_the_lines_of_the_whole_file(tmp_path):
+    """check_stream over many small chunks names the same rows, counts and values, in the same order, as
+    check_table over the whole file, and the typed rows it streams equal the whole file's typed frame."""
+    import pyarrow as pa
+
+    from reportlib.data import load
+    from reportlib.data.contract import TABLES
+
+    path = write(tmp_path, "contacts.csv", _bad_contacts(3000))
+    frame, whole = load.check_table(load.read_raw(path), TABLES["contacts"], path.name, "America/New_York")
+    parts: list = []
+    seen: list[int] = []
+    rows, chunked = load.check_stream(
+        load.read_raw_chunks(path, chunk_bytes=4096),
+        TABLES["contacts"],
+        path.name,
+        "America/New_York",
+        lambda a: parts.clear() if a is None else parts.append(a),
+        seen.append,
+    )
+    assert len(seen) > 20  # many chunks, each reported
+    assert rows == len(frame) == 3000
+    lines = [p.line() for p in whole]
+    assert [p.line() for p in chunked] == lines
+    # oracles by hand: k0 is in the first row (2) and the last (3,001); 2025-02-30 first at i = 7 (row 9)
+    assert any("column contact_id" in line and '2 ("k0"), 3001 ("k0")' in line for line in lines)
+    assert any(line.startswith("contacts.csv, column arrived_at") and 'rows: 9 ("2025-02-30' in line for line in lines)
+    assert sum(p.severity == "warning" for p in chunked) == 1 and len(lines) == 8
+    streamed = pa.concat_tables(parts).to_pandas()
+    expected = load._arrow(frame, TABLES["contacts"]).to_pandas()
+    pd.testing.assert_frame_equal(streamed, expected)
+
+
+def test_a_malformed_row_after_the_first_chunks_is_named_by_the_row(tmp_path):
+    """pyarrow refuses a row with too many fields part-way: the chunks given are replaced by the whole file
+    read by the row-naming parser, so the message is the one a small file gets."""
+    from reportlib.data import load
+
+    text = _bad_contacts(2000).splitlines()
+    text[1500] += ",extra"
+    path = write(tmp_path, "contacts.csv", "\n".join(text) + "\n")
+    chunks = load.read_raw_chunks(path, chunk_bytes=4096)
+    with pytest.raises(load.DataError) as exc:
+        for _frame, _restart in chunks:
+            pass
+    assert exc.value.problems == ["contacts.csv row 1501: expected 11 fields separated by commas, found 12"]
+
+
+def _shared_in_child(folder: str, key: tuple, out) -> None:
+    from reportlib.data.cache import shared_result
+
+    out.put(shared_result(Path(folder), "fp", key, lambda: "computed in the child"))
+
+
+def test_a_result_is_computed_once_per_run_and_read_by_the_other_processes(tmp_path):
+    """shared_result: the first process computes and writes; another process (a forked worker) reads it
+    instead of computing; another key or another data fingerprint is computed anew."""
+    import multiprocessing
+
+    from reportlib.data.cache import shared_result
+
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o700)
+    calls = []
+    first = shared_result(folder, "fp", ("counts", 2025), lambda: calls.append(1) or {"n": 41})
+    again = shared_result(folder, "fp", ("counts", 2025), lambda: calls.append(1) or {"n": 0})
+    assert first == again == {"n": 41} and calls == [1]
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    for key, expected in ((("counts", 2025), {"n": 41}), (("counts", 2026), "computed in the child")):
+        child = ctx.Process(target=_shared_in_child, args=(str(folder), key, out))
+        child.start()
+        assert out.get(timeout=60) == expected
+        child.join(60)
+    assert shared_result(folder, "other data", ("counts", 2025), lambda: "anew") == "anew"
+
+
+def test_source_memo_is_shared_inside_a_run(tmp_path, monkeypatch):
+    """With $REPORTLIB_SHARED_MEMO set (as `reportlib run` does for its workers), a second Source of the same
+    unchanged data reuses the first one's result; without it, each computes its own."""
+    from reportlib.data.cache import SHARED_MEMO_ENV
+    from reportlib.data.load import Source
+
+    folder = make_source(tmp_path / "d")
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o700)
+    calls = []
+    monkeypatch.setenv(SHARED_MEMO_ENV, str(shared))
+    assert Source(str(folder)).memo(("k",), lambda: calls.append(1) or 7) == 7
+    assert Source(str(folder)).memo(("k",), lambda: calls.append(1) or 8) == 7
+    monkeypatch.delenv(SHARED_MEMO_ENV)
+    assert Source(str(folder)).memo(("k",), lambda: calls.append(1) or 9) == 9
+    assert calls == [1, 1]

@@ -137,7 +137,7 @@ def test_13_03_a_write_that_fails_leaves_no_half_file(tmp_path, cache, capsys, m
     from reportlib.data import load
 
     folder = build(tmp_path / "d", {})
-    monkeypatch.setattr(load, "_write_parquet", _fail_mid_write)
+    monkeypatch.setattr(load._ParquetSink, "__call__", lambda sink, arrow: _fail_mid_write(arrow, sink.fh))
     status, out, err = validate(folder, capsys)
     assert status == 0 and "valid" in out  # the tables are served from memory instead
     assert "No space left on device" in err and "Traceback" not in err

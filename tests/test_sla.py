@@ -470,3 +470,19 @@ def test_repository_contracts_parse():
     for name, ts_ in terms.items():
         assert ts_, name
         assert all(0 <= t.penalty_share <= 1 for t in ts_)
+
+
+def test_email_business_times_once_judged_against_several_thresholds():
+    """The business-hours step computed once gives, for each threshold, what email_first_response gives
+    (hand figures for C1 as in test_email_first_response_business_hours: 3 of 6 measured within 8 h)."""
+    from reportlib.metrics.sla import email_business_times, email_first_response_from_times
+
+    t = table(frame(january_emails()))
+    timed = email_business_times(t, start="2025-01-01", end="2025-02-01", as_of="2025-02-01")
+    for hours in (2, 8, 24):
+        once = email_first_response_from_times(timed, hours, ["client_id"])
+        direct = email_first_response(t, start="2025-01-01", end="2025-02-01", threshold_h=hours, as_of="2025-02-01")
+        pd.testing.assert_frame_equal(once, direct)
+    assert email_first_response_from_times(timed, 8, ["client_id"]).set_index("client_id").loc[
+        "C1", "service_level"
+    ] == pytest.approx(3 / 6)

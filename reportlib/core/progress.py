@@ -62,6 +62,25 @@ class Step:
     def __init__(self, what: str, done: int | None, total: int | None):
         self.what, self.done, self.total, self.detail = what, done, total, ""
         self.started = time.perf_counter()
+        self.bar: Any = None
+        self._last_note = self.started
+
+    def note(self, detail: str) -> None:
+        """How far the step has got (e.g. rows parsed so far): shown on the bar, or a plain line every 10 s."""
+        stream = _STATE["stream"]
+        if stream is None:
+            return
+        if self.bar is not None:
+            self.bar.set_description_str(f"{_STATE['prefix']}: {self.what}: {detail}")
+            return
+        now = time.perf_counter()
+        if now - self._last_note >= 10.0:
+            self._last_note = now
+            print(
+                f"{_STATE['prefix']}: {self.what}: {detail} so far ({now - self.started:.0f} s)",
+                file=stream,
+                flush=True,
+            )
 
 
 @contextlib.contextmanager
@@ -85,6 +104,7 @@ def step(what: str, done: int | None = None, total: int | None = None) -> Iterat
             dynamic_ncols=True,
             bar_format="{desc} {n_fmt}/{total_fmt} [{elapsed}]",
         )
+    s.bar = bar
     stop = threading.Event()
     if bar is not None:  # keep the elapsed time ticking while one long step runs
 

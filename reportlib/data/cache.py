@@ -152,8 +152,10 @@ class CacheEntry:
                     os.unlink(path)  # unlinks a link itself, never its target
         warn(f"the cached copy of {self.source_file} was discarded and is rebuilt: {still or why}")
 
-    def write(self, write_parquet: Callable[[Any], None], meta: dict) -> None:
-        """Write the entry: `write_parquet(binary file)` fills the Parquet file; `meta` goes to the .json.
+    def write(self, write_parquet: Callable[[Any], None], meta: dict | Callable[[], dict]) -> None:
+        """Write the entry: `write_parquet(binary file)` fills the Parquet file; `meta` (or what `meta()` gives
+        once the Parquet file is written) goes to the .json. An exception from `write_parquet` (the data
+        breaks the contract) leaves no entry and no temporary file.
 
         Each file is written to a temporary file, fsync'ed and renamed; the .json (with the Parquet
         file's SHA-256) last. Raises OSError when the folder is not writable or the disk is full,
@@ -166,7 +168,8 @@ class CacheEntry:
             tmp_p = self._write_tmp(write_parquet)
             try:
                 digest = _sha256(Path(tmp_p))
-                body = json.dumps({**meta, "format": CACHE_FORMAT, "sha256": digest}).encode()
+                fields = meta() if callable(meta) else meta
+                body = json.dumps({**fields, "format": CACHE_FORMAT, "sha256": digest}).encode()
                 tmp_m = self._write_tmp(lambda fh: fh.write(body))
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -203,3 +206,59 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# --- results shared by the processes of one run -------------------------------------------------------
+
+SHARED_MEMO_ENV = "REPORTLIB_SHARED_MEMO"
+
+
+def shared_memo_dir() -> Path | None:
+    """The folder where the processes of one `reportlib run` share derived results ($REPORTLIB_SHARED_MEMO,
+    set by the run for its workers and kernels), or None outside a run or when it is not a private folder."""
+    folder = os.environ.get(SHARED_MEMO_ENV)
+    if not folder:
+        return None
+    path = Path(folder)
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        return None
+    return path
+
+
+def shared_result(folder: Path, fingerprint: str, key: tuple, compute: Callable[[], Any]) -> Any:
+    """`compute()` computed once by whichever process of the run asks first, and read by the others.
+
+    The entry is named by the data's `fingerprint` and a hash of `repr(key)`; the first process holds an
+    exclusive lock while it computes and writes it (atomically), so the others wait for it instead of
+    computing it again. The folder is private to this user and lives for one run (made by it), so the
+    pickled results are read only by the processes that wrote them. A result that cannot be written is
+    simply returned (each process then computes its own).
+    """
+    import pickle
+
+    name = hashlib.sha256(f"{fingerprint}|{key!r}".encode()).hexdigest()[:32]
+    entry = folder / f"{name}.pkl"
+    lock = folder / f".{name}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _own_regular_file(entry):
+            with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError):
+                with open(entry, "rb") as fh:
+                    return pickle.load(fh)
+        value = compute()
+        try:
+            tmp_fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            with os.fdopen(tmp_fd, "wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, entry)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(tmp)
+        return value
+    finally:
+        os.close(fd)

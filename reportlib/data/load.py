@@ -17,7 +17,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,11 +158,32 @@ def _sniff_delimiter(header: str) -> str:
 
 def read_raw(path: Path) -> pd.DataFrame:
     """The file's cells: CSV as strings (no conversion yet), Parquet/xlsx as stored."""
+    frames = [frame for frame, _restart in read_raw_chunks(path, chunk_bytes=None)]
+    return frames[-1]
+
+
+# Text of a CSV parsed and checked at a time (about 500,000 contacts): bounds the loader's memory
+# whatever the file's size. Chosen for the memory, not tuned to a data set: any size from a few MB up
+# gives the same rows, problems and messages (tests/test_load.py checks small chunks against whole).
+CHUNK_BYTES = 1 << 26
+
+
+def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[pd.DataFrame, bool]]:
+    """The file's cells in chunks of consecutive rows: (frame, restart) pairs.
+
+    A CSV is streamed `chunk_bytes` of text at a time as Arrow-backed strings (None: one chunk);
+    Parquet and xlsx come whole, as stored. `restart` True means the frame is the whole file and
+    replaces every chunk given before it: pyarrow refused the CSV part-way (a malformed row) and the
+    slower Python parser, which names the row, read it instead. `chunk_bytes` -1: CHUNK_BYTES.
+    """
+    if chunk_bytes == -1:
+        chunk_bytes = CHUNK_BYTES
     name = path.name
     lower = name.lower()
     if lower.endswith(".parquet"):
         try:
-            return pd.read_parquet(path)
+            yield pd.read_parquet(path), False
+            return
         except Exception as exc:  # pyarrow raises many kinds
             raise DataError(
                 [f"{name}: not a readable Parquet file ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
@@ -175,7 +196,8 @@ def read_raw(path: Path) -> pd.DataFrame:
                 [f"{name}: not a readable .xlsx workbook ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
             ) from None
         frame.columns = [str(c).strip() for c in frame.columns]
-        return frame
+        yield frame, False
+        return
     opener = open
     if lower.endswith(".gz"):
         import gzip
@@ -185,6 +207,7 @@ def read_raw(path: Path) -> pd.DataFrame:
         fh = opener(path, "rb")
     except OSError as exc:  # unreadable (permissions), vanished since the folder was listed
         raise DataError([f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__})"]) from None
+    given = 0
     with fh:
         header_bytes, nul_line, has_text = _scan(fh)
         if not has_text:
@@ -201,22 +224,28 @@ def read_raw(path: Path) -> pd.DataFrame:
             ) from None
         sep = _sniff_delimiter(header)
         fh.seek(0)
-        frame = _read_csv_fast(fh, header, sep)  # streamed; Arrow checks the UTF-8 of every cell itself
-        if frame is None:  # pyarrow refused the file: read it whole here and name the offending row
-            fh.seek(0)
-            data = fh.read()
-    if frame is None:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise DataError(
-                [f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
-            ) from None
-        del data
-        frame = _read_csv_checked(text, sep, name)
+        # streamed; Arrow checks the UTF-8 of every cell itself. None: pyarrow refused the file
+        for frame in _read_csv_fast(fh, header, sep, chunk_bytes):
+            if frame is None:
+                break
+            frame.columns = [str(c).strip() for c in frame.columns]
+            given += 1
+            yield frame, False
+        else:
+            return
+        fh.seek(0)  # read it whole here and name the offending row
+        data = fh.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            [f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
+        ) from None
+    del data
+    frame = _read_csv_checked(text, sep, name)
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    yield frame, given > 0
 
 
 _SCAN_BLOCK = 1 << 24
@@ -246,29 +275,57 @@ def _scan(fh) -> tuple[bytes, int, bool]:
         lines += block.count(b"\n")
 
 
-def _read_csv_fast(fh, header_line: str, sep: str) -> pd.DataFrame | None:
+def _read_csv_fast(fh, header_line: str, sep: str, chunk_bytes: int | None) -> Iterator[pd.DataFrame | None]:
     """Every cell as an Arrow-backed string (vectorized C++ parsing of the open binary file `fh`, streamed
-    in 16 MB blocks), or None if the CSV is malformed. `header_line` is its first line, decoded."""
+    in blocks), in frames of about `chunk_bytes` of text each (None: one frame); the last item is None
+    when the CSV is malformed. `header_line` is its first line, decoded."""
     import pyarrow as pa_
     import pyarrow.csv as pacsv
 
     header = next(csv.reader([header_line.lstrip("\ufeff")], delimiter=sep), [])
     if len(set(header)) != len(header):
-        return None
+        yield None
+        return
+    options = dict(
+        read_options=pacsv.ReadOptions(block_size=min(chunk_bytes or 1 << 22, 1 << 22), use_threads=False),
+        parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa_.string() for c in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    if chunk_bytes is None:
+        try:
+            table = pacsv.read_csv(fh, **options)
+        except (pa_.ArrowInvalid, UnicodeDecodeError, csv.Error):
+            yield None
+            return
+        yield table.to_pandas(types_mapper=pd.ArrowDtype, self_destruct=True)
+        return
     try:
-        table = pacsv.read_csv(
-            fh,
-            read_options=pacsv.ReadOptions(block_size=1 << 22, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa_.string() for c in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        reader = pacsv.open_csv(fh, **options)
     except (pa_.ArrowInvalid, UnicodeDecodeError, csv.Error):
-        return None
-    return table.to_pandas(types_mapper=pd.ArrowDtype, self_destruct=True)
+        yield None
+        return
+    batches: list = []
+    size = given = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa_.ArrowInvalid, UnicodeDecodeError, csv.Error):
+            yield None
+            return
+        batches.append(batch)
+        size += batch.nbytes
+        if size >= chunk_bytes:
+            yield pa_.Table.from_batches(batches).to_pandas(types_mapper=pd.ArrowDtype, self_destruct=True)
+            batches, size, given = [], 0, given + 1
+    if batches or not given:  # the rest, or a file with a header only
+        table = pa_.Table.from_batches(batches, schema=reader.schema)
+        yield table.to_pandas(types_mapper=pd.ArrowDtype, self_destruct=True)
 
 
 def _read_csv_checked(text: str, sep: str, name: str) -> pd.DataFrame:
@@ -524,20 +581,41 @@ def _coerce_time(raw: pd.Series, blank: np.ndarray, tz: str, kind: str) -> tuple
 
 def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Type every column of `raw` per the contract and list every problem found (file, row, column)."""
-    problems: list[Problem] = []
+    frame, staged, _failed = _check_chunk(raw, table, file, tz, whole=True)
+    return frame, [p for _, p in staged]
+
+
+# The order problems are listed in (a stage number per kind of check), so that a file checked in chunks
+# lists its problems in the same order as one checked whole.
+_STAGE_FILE, _STAGE_TYPE, _STAGE_PANDERA, _STAGE_UNIQUE, _STAGE_REQUIRED, _STAGE_TOGETHER = 0, 1, 2, 3, 4, 5
+_STAGE_RULES, _STAGE_IDS, _STAGE_WARN = 6, 7, 8
+
+
+def _check_chunk(
+    raw: pd.DataFrame, table: Table, file: str, tz: str, whole: bool
+) -> tuple[pd.DataFrame, list[tuple[int, Problem]], pd.DataFrame]:
+    """check_table on consecutive rows of a file: (typed frame, [(stage, problem)], unreadable cells).
+
+    Rows in problems count from this chunk's first row (row 2). With `whole` False the checks that
+    span rows of the whole file (uniqueness, one row per key) are left to the caller (see check_stream).
+    """
+    problems: list[tuple[int, Problem]] = []
     if len(raw) == 0:
-        problems.append(Problem(file, None, "the file has a header but no data rows"))
+        problems.append((_STAGE_FILE, Problem(file, None, "the file has a header but no data rows")))
     missing = [c.name for c in table.columns if c.required and c.name not in raw.columns]
     if missing:
         problems.append(
-            Problem(
-                file,
-                None,
-                f"missing required column(s): {', '.join(missing)} "
-                f"(found: {_one_line(', '.join(map(str, raw.columns)), 200)})",
+            (
+                _STAGE_FILE,
+                Problem(
+                    file,
+                    None,
+                    f"missing required column(s): {', '.join(missing)} "
+                    f"(found: {_one_line(', '.join(map(str, raw.columns)), 200)})",
+                ),
             )
         )
-        return empty_frame(table), problems
+        return empty_frame(table), problems, pd.DataFrame(columns=table.column_names)
     typed = {}
     failed = pd.DataFrame(False, index=raw.index, columns=table.column_names)
     for col in table.columns:
@@ -548,7 +626,9 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
         typed[col.name] = values
         if bad.any():
             failed[col.name] = bad
-            problems.append(_problem(file, col.name, col.expectation(), np.flatnonzero(bad), raw[col.name]))
+            problems.append(
+                (_STAGE_TYPE, _problem(file, col.name, col.expectation(), np.flatnonzero(bad), raw[col.name]))
+            )
     frame = pd.DataFrame(typed, index=raw.index, copy=False)
     if not raw.index.equals(pd.RangeIndex(len(raw))):  # a CSV's rows are numbered 0.. already: no copy
         frame = frame.reset_index(drop=True)
@@ -563,26 +643,148 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
     try:
         schema.validate(frame, lazy=True, inplace=True)  # checks only; inplace: no copy
     except pa.errors.SchemaErrors as exc:
-        problems += _pandera_problems(exc.failure_cases, raw.reset_index(drop=True), failed, file)
-    for name in unique:
-        dup = _duplicates(frame[name]) & ~failed[name].to_numpy()
-        if dup.any():
-            problems.append(
-                _problem(
-                    file,
-                    name,
-                    "a unique value (this one appears more than once)",
-                    np.flatnonzero(dup),
-                    raw[name].reset_index(drop=True),
-                )
-            )
+        problems += [
+            (_STAGE_PANDERA, p) for p in _pandera_problems(exc.failure_cases, raw.reset_index(drop=True), failed, file)
+        ]
+    if whole:
+        for name in unique:
+            problems += [(_STAGE_UNIQUE, p) for p in _unique_problems(frame[name], raw[name], failed[name], file, name)]
+    problems += [(_STAGE_REQUIRED, p) for p in _required_when(frame, table, failed, file)]
+    if whole:
+        problems += [(_STAGE_TOGETHER, p) for p in _unique_together(frame, table, file)]
+    problems += [(_STAGE_RULES, p) for p in _table_rules(frame, table, file)]
+    problems += [(_STAGE_IDS, p) for p in _id_problems(frame, table, file)]
+    problems += [(_STAGE_WARN, p) for p in _warnings(frame, raw.reset_index(drop=True), table, file)]
+    return frame, problems, failed
 
-    problems += _required_when(frame, table, failed, file)
-    problems += _unique_together(frame, table, file)
-    problems += _table_rules(frame, table, file)
-    problems += _id_problems(frame, table, file)
-    problems += _warnings(frame, raw.reset_index(drop=True), table, file)
-    return frame, problems
+
+def _unique_problems(typed: pd.Series, raw: pd.Series, failed: pd.Series, file: str, name: str) -> list[Problem]:
+    """The problem of a column whose values must be unique (every occurrence of a repeated value), if any."""
+    dup = _duplicates(typed.reset_index(drop=True)) & ~failed.to_numpy()
+    if not dup.any():
+        return []
+    return [
+        _problem(
+            file,
+            name,
+            "a unique value (this one appears more than once)",
+            np.flatnonzero(dup),
+            raw.reset_index(drop=True),
+        )
+    ]
+
+
+def _compact(series: pd.Series) -> pd.Series:
+    """`series` in buffers of its own (Arrow text combined into one array; others copied)."""
+    arr = _arrow_strings(series)
+    if arr is None:
+        return series.copy()
+    import pyarrow as pa_
+    import pyarrow.compute as pc
+
+    # take() writes new buffers; combine_chunks/concat_arrays may hand back the CSV block's own buffers
+    copied = pc.take(arr, pa_.array(np.arange(len(arr), dtype=np.int64)))
+    if isinstance(copied, pa_.ChunkedArray):
+        copied = copied.combine_chunks()
+    return pd.Series(pd.arrays.ArrowExtensionArray(copied))
+
+
+def _release_memory() -> None:
+    """Give memory freed by the last chunk back to the system: objects in reference cycles (pandas and
+    pandera leave some, holding a chunk's Arrow buffers until a full collection), Arrow's pool, the C
+    allocator."""
+    import gc
+
+    import pyarrow as pa_
+
+    gc.collect()
+    pa_.default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the allocator keeps what it keeps
+        pass
+
+
+def check_stream(
+    chunks: Iterable[tuple[pd.DataFrame, bool]],
+    table: Table,
+    file: str,
+    tz: str,
+    sink: Callable[[Any], None],
+    on_chunk: Callable[[int], None] | None = None,
+) -> tuple[int, list[Problem]]:
+    """Type and check a file given in chunks of consecutive rows (read_raw_chunks): (rows, problems).
+
+    Each typed chunk goes to `sink` as an Arrow table as soon as it is checked (`sink(None)`: forget
+    the chunks given so far; the next chunk is the whole file). The problems are those check_table
+    lists for the whole file, in the same order and words: the row-local checks run per chunk and
+    their problems are merged (counts summed, the first rows kept); uniqueness and one-row-per-key
+    run at the end over the key columns alone, kept from every chunk. `on_chunk(rows so far)` is
+    called after each chunk (progress). Memory: one chunk plus the key columns.
+    """
+    merged: dict[tuple, tuple[int, Problem]] = {}
+    rows = 0
+    unique = [c.name for c in table.columns if c.unique]
+    together = list(table.unique_together)
+    kept: dict[str, list] = {}
+
+    def add(stage: int, p: Problem) -> None:
+        key = (stage, p.column, p.expected, p.severity, p.count == 0)
+        if key not in merged:
+            merged[key] = (stage, p)
+            return
+        first = merged[key][1]
+        room = MAX_ROWS_SHOWN - len(first.rows)
+        first.rows += p.rows[:room]
+        first.values += p.values[:room]
+        first.count += p.count
+
+    for raw, restart in chunks:
+        if restart:
+            merged.clear()
+            kept.clear()
+            rows = 0
+            sink(None)
+        frame, staged, failed = _check_chunk(raw, table, file, tz, whole=False)
+        for stage, p in staged:
+            p.rows = [r + rows for r in p.rows]
+            add(stage, p)
+        if any(stage == _STAGE_FILE for stage, _ in staged):  # no rows, or columns missing: nothing more to learn
+            break
+        for name in unique:  # kept as compact copies: a slice would keep the whole chunk's buffers alive
+            typed, given = frame[name], raw[name].reset_index(drop=True)
+            kept.setdefault(name, []).append(
+                (_compact(typed), None if typed.equals(given) else _compact(given), failed[name].to_numpy(copy=True))
+            )
+        if together:
+            kept.setdefault("", []).append(frame[together].copy())
+        sink(_arrow(frame, table))
+        rows += len(frame)
+        del frame, raw, failed, staged
+        _release_memory()
+        if on_chunk is not None:
+            on_chunk(rows)
+    for name in unique:
+        parts = kept.get(name, [])
+        if not parts:
+            continue
+        typed = pd.concat([t for t, _, _ in parts], ignore_index=True)
+        given = (
+            typed
+            if all(g is None for _, g, _ in parts)
+            else pd.concat([t if g is None else g for t, g, _ in parts], ignore_index=True)
+        )
+        failed_col = pd.Series(np.concatenate([f for _, _, f in parts]))
+        parts.clear()
+        for p in _unique_problems(typed, given, failed_col, file, name):
+            add(_STAGE_UNIQUE, p)
+        del typed, given, failed_col
+    if together and kept.get(""):
+        for p in _unique_together(pd.concat(kept[""], ignore_index=True), table, file):
+            add(_STAGE_TOGETHER, p)
+    return rows, [p for _, p in sorted(merged.values(), key=lambda sp: sp[0])]
 
 
 def _duplicates(values: pd.Series) -> np.ndarray:
@@ -797,6 +999,41 @@ def _file_key(path: Path, tz: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+# DuckDB's resources, from the environment (the scheduled run's unit file or cron line sets them): how
+# much memory one engine may hold before it spills to disk, and where it spills. DuckDB's own defaults
+# otherwise (80% of the machine's memory per process; spilling next to a database file, or into
+# .tmp in the working folder for an in-memory engine).
+DUCKDB_MEMORY_ENV = "REPORTLIB_DUCKDB_MEMORY_LIMIT"
+DUCKDB_TEMP_ENV = "REPORTLIB_DUCKDB_TEMP_DIRECTORY"
+DUCKDB_THREADS_ENV = "REPORTLIB_DUCKDB_THREADS"
+
+
+def engine_settings(con) -> dict[str, str]:
+    """Apply $REPORTLIB_DUCKDB_MEMORY_LIMIT (e.g. 2GB), $REPORTLIB_DUCKDB_TEMP_DIRECTORY and
+    $REPORTLIB_DUCKDB_THREADS to the DuckDB connection `con` (an ibis backend); the settings applied.
+
+    A value DuckDB refuses is a ReportlibError naming the variable."""
+    import duckdb
+
+    applied = {}
+    for env, setting in (
+        (DUCKDB_MEMORY_ENV, "memory_limit"),
+        (DUCKDB_TEMP_ENV, "temp_directory"),
+        (DUCKDB_THREADS_ENV, "threads"),
+    ):
+        value = os.environ.get(env, "").strip()
+        if not value:
+            continue
+        try:
+            con.con.execute(f"SET {setting} = ?", [value])
+        except duckdb.Error as exc:
+            raise ReportlibError(
+                f"{env}={value!r} is not a valid DuckDB {setting} ({_one_line(str(exc), 160)})"
+            ) from None
+        applied[setting] = value
+    return applied
+
+
 class Source:
     """A data source: the contract's tables, parsed, checked and served to the engine.
 
@@ -820,6 +1057,7 @@ class Source:
         self._problems: list[Problem] = []
         self._failed: dict[str, DataError] = {}
         self._parquet: dict[str, Path] = {}  # the cache file each table is served from
+        self._parsed: dict[str, dict] = {}  # rows and warnings of each table parsed by this process
         if location.startswith("duckdb://"):
             path = location[len("duckdb://") :]
             path = path[1:] if path.startswith("//") else path
@@ -843,6 +1081,7 @@ class Source:
             self.fingerprint = _fingerprint_text(
                 "|".join(f"{n}:{_file_key(p, tz)}" for n, p in sorted(self._files.items()))
             )
+        engine_settings(self.con)
 
     # which tables are here
     @property
@@ -880,10 +1119,19 @@ class Source:
 
         For derived results that several reports need, such as every client's monthly counts: the
         first report computes them once for all clients, later reports (a warm kernel runs many) reuse
-        them. `key` must name everything the result depends on besides this source's data.
+        them. `key` must name everything the result depends on besides this source's data. Inside a
+        `reportlib run` (cache.shared_memo_dir) the result is also shared with the run's other
+        processes: whichever asks first computes it, once per run, for all of them.
         """
         if key not in self._memo:
-            self._memo[key] = compute()
+            from reportlib.data.cache import shared_memo_dir, shared_result
+
+            folder = shared_memo_dir()
+            self._memo[key] = (
+                compute()
+                if folder is None
+                else shared_result(folder, f"{self.location}|{self.tz}|{self.fingerprint}", key, compute)
+            )
         return copy.deepcopy(self._memo[key])
 
     def for_client(self, client_id: str) -> ClientSource:
@@ -954,20 +1202,9 @@ class Source:
                 return
             except duckdb.Error as exc:  # checksum right, yet unreadable: discard and rebuild
                 entry.discard(f"{entry.parquet.name} cannot be read ({_one_line(str(exc), 120)})")
-        from reportlib.core import progress
-
-        with progress.step(f"parsed and checked {path.name}", self.tables.index(name) + 1, len(self.tables)) as st:
-            frame, problems = check_table(read_raw(path), TABLES[name], path.name, self.tz)
-            st.detail = f"{len(frame):,} rows"
-        errors = [p.line() for p in problems if p.severity == "error"]
-        warnings = [p.line() for p in problems if p.severity == "warning"]
-        if errors:
-            raise DataError(errors, f"{path.name} does not meet the data contract")
-        self.warnings += warnings
-        arrow = _arrow(frame, TABLES[name])
         if entry is not None:
             try:
-                entry.write(lambda fh: _write_parquet(arrow, fh), {"warnings": warnings, "rows": len(frame)})
+                entry.write(lambda fh: self._parse(name, path, _ParquetSink(fh)), lambda: dict(self._parsed[name]))
                 self.con.read_parquet(entry.parquet, table_name=name)
                 self._parquet[name] = entry.parquet
                 return  # frame() reads it back from the engine when asked
@@ -975,11 +1212,36 @@ class Source:
                 from reportlib.data.cache import warn
 
                 warn(f"{path.name} was not cached ({_one_line(str(exc), 120)}); it is parsed again next time")
-        self.con.create_table(name, arrow, temp=True)
-        for col in TABLES[name].columns:  # served from memory: text as Python strings, as from the engine
-            if col.kind == "str":
-                frame[col.name] = frame[col.name].astype(object).where(frame[col.name].notna(), None)
-        self._frames[name] = frame
+        sink = _MemorySink()
+        self._parse(name, path, sink)
+        self.con.create_table(name, sink.table(TABLES[name]), temp=True)
+        del sink
+        # served from memory: kept as pandas too, so a reference problem can name its rows
+        self._frames[name] = self._typed_from_engine(name)
+
+    def _parse(self, name: str, path: Path, sink: Callable[[Any], None]) -> None:
+        """Parse and check the file of table `name` in chunks into `sink`; DataError naming every problem."""
+        from reportlib.core import progress
+
+        try:
+            with progress.step(f"parsed and checked {path.name}", self.tables.index(name) + 1, len(self.tables)) as st:
+                rows, problems = check_stream(
+                    read_raw_chunks(path), TABLES[name], path.name, self.tz, sink, lambda n: st.note(f"{n:,} rows")
+                )
+                st.detail = f"{rows:,} rows"
+            _release_memory()  # the parent of a run keeps nothing of the parse
+            errors = [p.line() for p in problems if p.severity == "error"]
+            warnings = [p.line() for p in problems if p.severity == "warning"]
+            if errors:
+                raise DataError(errors, f"{path.name} does not meet the data contract")
+        except BaseException:
+            if isinstance(sink, _ParquetSink):
+                sink.abandon()
+            raise
+        self.warnings += warnings
+        if isinstance(sink, _ParquetSink):
+            sink.close(TABLES[name])
+        self._parsed[name] = {"warnings": warnings, "rows": rows}
 
     def _check_db_table(self, name: str) -> None:
         have = set(self.con.table(name).columns)
@@ -1113,11 +1375,61 @@ def _arrow(frame: pd.DataFrame, table: Table):
     return pa_.table(arrays, names=table.column_names)
 
 
-def _write_parquet(arrow, fh) -> None:
-    """Write an Arrow table as Parquet to the open binary file `fh`."""
-    import pyarrow.parquet as pq
+class _ParquetSink:
+    """Typed chunks (Arrow tables) written one after another as one Parquet file to the open binary file `fh`."""
 
-    pq.write_table(arrow, fh)
+    def __init__(self, fh):
+        self.fh = fh
+        self.writer = None
+
+    def __call__(self, arrow) -> None:
+        import pyarrow.parquet as pq
+
+        if arrow is None:  # start again: the file was read whole after all
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
+            self.fh.seek(0)
+            self.fh.truncate()
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.fh, arrow.schema)
+        self.writer.write_table(arrow)
+
+    def abandon(self) -> None:
+        """Stop writing (the file is being thrown away)."""
+        import contextlib
+
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                self.writer.close()
+            self.writer = None
+
+    def close(self, table: Table) -> None:
+        """Finish the file (an empty table with the contract's columns when no chunk came)."""
+        if self.writer is None:
+            self(_arrow(empty_frame(table), table))
+        assert self.writer is not None
+        self.writer.close()
+
+
+class _MemorySink:
+    """Typed chunks kept in memory (when there is no usable cache folder)."""
+
+    def __init__(self):
+        self.parts: list = []
+
+    def __call__(self, arrow) -> None:
+        if arrow is None:
+            self.parts.clear()
+        else:
+            self.parts.append(arrow)
+
+    def table(self, table: Table):
+        """The chunks as one Arrow table."""
+        import pyarrow as pa_
+
+        return pa_.concat_tables(self.parts) if self.parts else _arrow(empty_frame(table), table)
 
 
 class ClientSource:

@@ -360,9 +360,17 @@ def _worker_exit() -> None:
         shutil.rmtree(_WORKER["sockdir"], ignore_errors=True)
 
 
-def _worker_init(main_pid: int | None = None) -> None:
+def _worker_init(main_pid: int | None = None, shared: str | None = None) -> None:
     """In each worker: Ctrl-C is the main process's business; SIGTERM kills this worker's kernel, then the
-    worker; and the worker ends (with its kernel) when the main process or its own parent dies."""
+    worker; and the worker ends (with its kernel) when the main process or its own parent dies. `shared`:
+    the run's folder of shared results (see shared_results), passed on to the worker's kernels (a
+    forkserver started by an earlier run would otherwise hand down that run's environment)."""
+    from reportlib.data.cache import SHARED_MEMO_ENV
+
+    if shared:
+        os.environ[SHARED_MEMO_ENV] = shared
+    else:
+        os.environ.pop(SHARED_MEMO_ENV, None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)
     die_with_parent(signal.SIGTERM)
@@ -1265,10 +1273,15 @@ class WorkerPool:
         reports: Iterable[str] | None = None,
         pdf_paper: str | None = None,
     ):
+        from reportlib.data.cache import SHARED_MEMO_ENV
+
         self.workers = max(1, int(workers))
         ctx = _mp_context()
         self.executor = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(os.getpid(), os.environ.get(SHARED_MEMO_ENV)),
         )
         names = list(reports) if reports is not None else [p.stem for p in Path(notebooks_dir).glob("*.ipynb")]
         preload = notebook_imports(Path(notebooks_dir) / f"{n}.ipynb" for n in names) if warm else ""
@@ -1721,6 +1734,25 @@ def pdf_setting(params: dict, reports: Iterable[str], log=None) -> str | None:
     return settings.paper
 
 
+@contextlib.contextmanager
+def shared_results():
+    """A private folder for the run's workers and kernels to share derived results in (data.cache.shared_result),
+    named to them by an environment variable they inherit, removed when the run ends."""
+    from reportlib.data.cache import SHARED_MEMO_ENV
+
+    before = os.environ.get(SHARED_MEMO_ENV)
+    folder = tempfile.mkdtemp(prefix="reportlib-run-shared-")  # 0700
+    os.environ[SHARED_MEMO_ENV] = folder
+    try:
+        yield Path(folder)
+    finally:
+        if before is None:
+            os.environ.pop(SHARED_MEMO_ENV, None)
+        else:
+            os.environ[SHARED_MEMO_ENV] = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_month(
     month: str,
     *,
@@ -1788,15 +1820,18 @@ def run_month(
             else len(client_sel)
         )
     )
-    # kernels boot in the workers while the data is checked here
-    with WorkerPool(
-        pool_size(workers, max(1, expected), log),
-        notebooks_dir=nb_dir,
-        renderer=renderer,
-        warm=reuse,
-        reports=chosen,
-        pdf_paper=pdf_paper,
-    ) as pool:
+    # kernels boot in the workers while the data is checked here; they share derived results (Source.memo)
+    with (
+        shared_results(),
+        WorkerPool(
+            pool_size(workers, max(1, expected), log),
+            notebooks_dir=nb_dir,
+            renderer=renderer,
+            warm=reuse,
+            reports=chosen,
+            pdf_paper=pdf_paper,
+        ) as pool,
+    ):
         print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
         src = check_source(location, tz, month, tables=params.get("tables"))
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []

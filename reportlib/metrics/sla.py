@@ -355,6 +355,26 @@ def email_first_response(
     (wait_s) placed on the local calendar with `tz` (DST-exact), then measured in business hours.
     Only email rows of the period come back from the engine (the business clock runs in numpy).
     """
+    timed = email_business_times(contacts, start=start, end=end, calendar=calendar, by=by, as_of=as_of, tz=tz)
+    return email_first_response_from_times(timed, threshold_h, by)
+
+
+def email_business_times(
+    contacts: ir.Table | pd.DataFrame,
+    *,
+    start: Any,
+    end: Any,
+    calendar: BusinessCalendar | None = None,
+    by: Sequence[str] = ("client_id",),
+    as_of: Any = None,
+    tz: str | None = DEFAULT_TIMEZONE,
+) -> pd.DataFrame:
+    """The step of email_first_response that does not depend on the threshold: the email rows received in
+    [start, end) (columns `by`, arrived_at, outcome, wait_s) with response_bh_s and open_bh_s, the business
+    seconds from arrival to first response and to `as_of` (same `as_of` rule as email_first_response).
+
+    Compute it once and judge it against several thresholds with email_first_response_from_times.
+    """
     calendar = calendar or BusinessCalendar()
     by = list(by)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
@@ -364,8 +384,15 @@ def email_first_response(
         as_of = max(end, pd.Timestamp(latest)) if latest is not None else end
     as_of = pd.Timestamp(as_of)
     rows = _email_rows(t, start, end, by)
-    times = _email_business_times(rows, calendar, tz, np.full(len(rows), as_of.to_datetime64()))
-    return _email_summary(_judge_emails(rows, threshold_h, *times), by, threshold_h)
+    response_bh, open_bh = _email_business_times(rows, calendar, tz, np.full(len(rows), as_of.to_datetime64()))
+    return rows.assign(response_bh_s=response_bh, open_bh_s=open_bh)
+
+
+def email_first_response_from_times(timed: pd.DataFrame, threshold_h: float, by: Sequence[str]) -> pd.DataFrame:
+    """email_first_response's figures from email_business_times rows, judged against `threshold_h` business hours."""
+    rows = timed.drop(columns=["response_bh_s", "open_bh_s"])
+    judged = _judge_emails(rows, threshold_h, timed["response_bh_s"].to_numpy(), timed["open_bh_s"].to_numpy())
+    return _email_summary(judged, list(by), threshold_h)
 
 
 def _email_business_times(
