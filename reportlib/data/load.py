@@ -41,6 +41,7 @@ from reportlib.data.contract import (
     pandera_schema,
     required_tables,
 )
+from reportlib.data.source import ClientView
 
 MAX_ROWS_SHOWN = 5
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -1047,7 +1048,7 @@ class Source:
         self.location = location
         self.tz = tz
         self.warnings: list[str] = []
-        self.parent: Source | None = None  # a whole source; ClientSource sets both
+        self.parent: Source | None = None  # a whole source; a ClientView sets both
         self.client_id: str | None = None
         self._frames: dict[str, pd.DataFrame] = {}
         self._memo: dict[tuple, Any] = {}
@@ -1134,9 +1135,9 @@ class Source:
             )
         return copy.deepcopy(self._memo[key])
 
-    def for_client(self, client_id: str) -> ClientSource:
-        """This source narrowed to one client's data (see ClientSource)."""
-        return ClientSource(self, str(client_id))
+    def for_client(self, client_id: str) -> ClientView:
+        """This source narrowed to one client's data (source.ClientView)."""
+        return ClientView(self, str(client_id))
 
     def table(self, name: str):
         """Table `name` as an ibis expression in the engine (raises DataError if it breaks the contract).
@@ -1430,69 +1431,6 @@ class _MemorySink:
         import pyarrow as pa_
 
         return pa_.concat_tables(self.parts) if self.parts else _arrow(empty_frame(table), table)
-
-
-class ClientSource:
-    """One client's data only: contacts, intervals and clients filtered by client_id; other tables pass through.
-
-    The roster and activity are needed for nothing client-specific and are never shown in a client
-    review. Every reportlib function that takes a source works on it. `parent` and `client_id` let
-    the report helpers (narrative) compute a figure once for every client on the parent (`Source.memo`)
-    and keep this client's rows, which equal the figures computed over the client's data alone.
-    """
-
-    def __init__(self, source: Source, client_id: str):
-        self.parent: Source = source
-        self.client_id: str = client_id
-        self.location = source.location
-        self.tz = source.tz
-        self.warnings: list[str] = []
-        self.fingerprint = source.fingerprint
-        self.con = source.con
-        self._memo: dict[tuple, Any] = {}
-
-    @property
-    def tables(self) -> list[str]:
-        """Names of the contract tables the whole source holds."""
-        return self.parent.tables
-
-    def has(self, name: str) -> bool:
-        """Whether the source holds table `name`."""
-        return self.parent.has(name)
-
-    def require(self, *names: str) -> None:
-        """Raise MissingTableError naming each of `names` that the source lacks."""
-        self.parent.require(*names)
-
-    def file_name(self, name: str) -> str:
-        """The file (or database table) a table comes from, for messages."""
-        return self.parent.file_name(name)
-
-    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        """`compute()` remembered for this client's view only (its results differ from the parent's)."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return copy.deepcopy(self._memo[key])
-
-    def for_client(self, client_id: str) -> ClientSource:
-        """A view of another client is refused: a client's view never reaches another client's rows."""
-        if str(client_id) != self.client_id:
-            raise ReportlibError(f"a view of client {self.client_id!r} cannot be narrowed to {client_id!r}")
-        return self
-
-    def table(self, name: str):
-        """Table `name` in the engine, this client's rows only for contacts and intervals."""
-        t = self.parent.table(name)
-        if name in ("contacts", "intervals"):
-            t = t.filter(t.client_id == self.client_id)
-        return t
-
-    def frame(self, name: str) -> pd.DataFrame:
-        """Table `name` as pandas; the clients table holds this client's row only."""
-        f = self.parent.frame(name)
-        if name == "clients":
-            f = f[f["client_id"].astype(str) == self.client_id].reset_index(drop=True)
-        return f
 
 
 # Open sources of this process, newest last. A warm kernel renders many reports from one source: the

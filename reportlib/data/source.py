@@ -1,8 +1,9 @@
 """The seam between the data layer and everything above it: the `DataSource` protocol.
 
-Every source implements it in full — a data folder and a DuckDB database (`load.Source`), one
-client's view of either (`load.ClientSource`), and the warehouse sources to come — so metrics,
-planning and reports take a `DataSource` and never probe for attributes.
+Every source implements it in full — a data folder and a DuckDB database (`load.Source`), PostgreSQL
+and Spark (`warehouse.WarehouseSource`), and one client's view of any of them (`ClientView`, here:
+one declaration of what a client's report may see) — so metrics, planning and reports take a
+`DataSource` and never probe for attributes.
 
 A source serves the contract's tables (docs/data-contract.md) in two shapes: `table(name)`, an ibis
 expression evaluated by the engine (for contact-level aggregation, where the data lives), and
@@ -11,8 +12,11 @@ expression evaluated by the engine (for contact-level aggregation, where the dat
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from reportlib.core.errors import ReportlibError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -79,3 +83,71 @@ class DataSource(Protocol):
     def for_client(self, client_id: str) -> DataSource:
         """This source narrowed to one client's data."""
         ...
+
+
+# the contract tables a client's view narrows to that client's rows (by client_id); the others pass through
+CLIENT_TABLES = ("contacts", "intervals")
+
+
+class ClientView:
+    """One client's data only: contacts and intervals filtered by client_id in the engine, the clients
+    table to that client's row; other tables pass through (the roster and activity are needed for nothing
+    client-specific and are never shown in a client review).
+
+    Works over any DataSource (a folder, a DuckDB file, PostgreSQL, Spark). Every reportlib function
+    that takes a source works on it. `parent` and `client_id` let the report helpers compute a figure
+    once for every client on the parent (`DataSource.memo`) and keep this client's rows, which equal the
+    figures computed over the client's data alone.
+    """
+
+    def __init__(self, source: DataSource, client_id: str):
+        self.parent: DataSource = source
+        self.client_id: str = client_id
+        self.location = source.location
+        self.tz = source.tz
+        self.warnings: list[str] = []
+        self.fingerprint = source.fingerprint
+        self._memo: dict[tuple, Any] = {}
+
+    @property
+    def tables(self) -> list[str]:
+        """Names of the contract tables the whole source holds."""
+        return self.parent.tables
+
+    def has(self, name: str) -> bool:
+        """Whether the source holds table `name`."""
+        return self.parent.has(name)
+
+    def require(self, *names: str) -> None:
+        """Raise MissingTableError naming each of `names` that the source lacks."""
+        self.parent.require(*names)
+
+    def file_name(self, name: str) -> str:
+        """The file (or database table) a table comes from, for messages."""
+        return self.parent.file_name(name)
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """`compute()` remembered for this client's view only (its results differ from the parent's)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return copy.deepcopy(self._memo[key])
+
+    def for_client(self, client_id: str) -> ClientView:
+        """A view of another client is refused: a client's view never reaches another client's rows."""
+        if str(client_id) != self.client_id:
+            raise ReportlibError(f"a view of client {self.client_id!r} cannot be narrowed to {client_id!r}")
+        return self
+
+    def table(self, name: str) -> ir.Table:
+        """Table `name` in the engine, this client's rows only for contacts and intervals."""
+        t = self.parent.table(name)
+        if name in CLIENT_TABLES:
+            t = t.filter(t.client_id == self.client_id)
+        return t
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """Table `name` as pandas; the clients table holds this client's row only."""
+        f = self.parent.frame(name)
+        if name == "clients":
+            f = f[f["client_id"].astype(str) == self.client_id].reset_index(drop=True)
+        return f

@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, unquote
 from reportlib.core.errors import DataError, MissingTableError, ReportlibError, UsageError
 from reportlib.core.safety import redact_passwords
 from reportlib.data.contract import TABLES, Column, required_tables
+from reportlib.data.source import ClientView
 
 SCHEMES = ("postgres", "postgresql", "spark")
 SPARK_FORMATS = ("parquet", "delta")
@@ -157,67 +158,6 @@ class Problem:
         """One line for the user: table, column, what is wrong."""
         col = f", column {self.column}" if self.column else ""
         return f"{self.file}{col}: {self.expected}"
-
-
-class WarehouseClientSource:
-    """One client's data only, narrowed in the engine: contacts, intervals and clients by client_id.
-
-    The same rules as load.ClientSource (a folder's client view): other tables pass through (the
-    roster and activity are never shown in a client review); `parent` and `client_id` let report
-    helpers compute a figure once for every client on the parent and keep this client's rows.
-    """
-
-    def __init__(self, source: WarehouseSource, client_id: str):
-        self.parent: WarehouseSource = source
-        self.client_id: str = client_id
-        self.location = source.location
-        self.tz = source.tz
-        self.warnings: list[str] = []
-        self.fingerprint = source.fingerprint
-        self._memo: dict[tuple, Any] = {}
-
-    @property
-    def tables(self) -> list[str]:
-        """Names of the contract tables the whole source holds."""
-        return self.parent.tables
-
-    def has(self, name: str) -> bool:
-        """Whether the source holds table `name`."""
-        return self.parent.has(name)
-
-    def require(self, *names: str) -> None:
-        """Raise MissingTableError naming each of `names` that the source lacks."""
-        self.parent.require(*names)
-
-    def file_name(self, name: str) -> str:
-        """The database table a contract table comes from, for messages."""
-        return self.parent.file_name(name)
-
-    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        """`compute()` remembered for this client's view only (its results differ from the parent's)."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return copy.deepcopy(self._memo[key])
-
-    def for_client(self, client_id: str) -> WarehouseClientSource:
-        """A view of another client is refused: a client's view never reaches another client's rows."""
-        if str(client_id) != self.client_id:
-            raise ReportlibError(f"a view of client {self.client_id!r} cannot be narrowed to {client_id!r}")
-        return self
-
-    def table(self, name: str):
-        """Table `name` in the engine, this client's rows only for contacts and intervals."""
-        t = self.parent.table(name)
-        if name in ("contacts", "intervals"):
-            t = t.filter(t.client_id == self.client_id)
-        return t
-
-    def frame(self, name: str):
-        """Table `name` as pandas; the clients table holds this client's row only."""
-        f = self.parent.frame(name)
-        if name == "clients":
-            f = f[f["client_id"].astype(str) == self.client_id].reset_index(drop=True)
-        return f
 
 
 def _spark_path_exists(session: Any, path: str) -> bool:
@@ -446,9 +386,9 @@ class WarehouseSource:
             self._memo[key] = compute()
         return copy.deepcopy(self._memo[key])
 
-    def for_client(self, client_id: str) -> WarehouseClientSource:
+    def for_client(self, client_id: str) -> ClientView:
         """This source narrowed to one client's data: contacts, intervals and clients filtered in the engine."""
-        return WarehouseClientSource(self, str(client_id))
+        return ClientView(self, str(client_id))
 
     @property
     def fingerprint(self) -> str:

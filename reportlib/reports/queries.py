@@ -103,7 +103,7 @@ def params_key(params: Mapping[str, Any] | None) -> str:
 
 
 def _one_client(source: DataSource, compute_all: Callable[[Any], pd.DataFrame]) -> pd.DataFrame | None:
-    """For a client's view (load.ClientSource) of a source with contacts: compute_all(parent) (every client,
+    """For a client's view (data.source.ClientView) of a source with contacts: compute_all(parent) (every client,
     grouped by client_id, remembered on the parent) narrowed to this client's rows; None otherwise.
 
     A per-client batch thus aggregates once for all clients. The rows equal those computed over the

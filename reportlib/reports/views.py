@@ -324,7 +324,7 @@ class ReportContext:
             self.notes.append(msg)
 
     def client_source(self) -> Any:
-        """The data source narrowed to this report's client (load.ClientSource: contacts, intervals, clients)."""
+        """The data source narrowed to this report's client (data.source.ClientView: contacts, intervals, clients)."""
         if not self.client_id:
             raise UsageError("this report has no client_id")
         return self.source.for_client(self.client_id)
