@@ -32,7 +32,7 @@ from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import redact_passwords
 from reportlib.data.contract import TABLES, key_columns
-from reportlib.data.warehouse import WarehouseURL, is_warehouse_url, parse_url
+from reportlib.data.warehouse import WarehouseURL, is_warehouse_url, parse_url, spark_session
 
 BATCH_ROWS = 100_000
 
@@ -191,22 +191,7 @@ def connect(url: WarehouseURL) -> Any:
             )
         if url.engine == "duckdb":
             return ibis.duckdb.connect(url.path)
-        from pyspark.sql import SparkSession
-
-        master = url.master or "local[*]"
-        active = SparkSession.getActiveSession()
-        if active is not None and master.startswith("local") and str(active.sparkContext.master).startswith("local"):
-            session = active
-        else:
-            session = (
-                SparkSession.builder.master(master)
-                .appName("reportlib")
-                .config("spark.ui.enabled", "false")
-                .config("spark.ui.showConsoleProgress", "false")
-                .config("spark.sql.session.timeZone", "UTC")
-                .getOrCreate()
-            )
-            session.sparkContext.setLogLevel("ERROR")
+        session = spark_session(url.master)
         # Parquet timestamps as UTC-adjusted int64 (instants for DuckDB and Arrow too, not Spark's INT96)
         session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         return ibis.pyspark.connect(session)

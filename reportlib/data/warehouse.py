@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, unquote
 from reportlib.core.errors import DataError, MissingTableError, ReportlibError, UsageError
 from reportlib.core.safety import redact_passwords
 from reportlib.data.contract import TABLES, Column, required_tables
+from reportlib.data.engine_check import compatible
 from reportlib.data.source import ClientView
 
 SCHEMES = ("postgres", "postgresql", "spark")
@@ -122,23 +123,6 @@ def parse_url(location: str) -> WarehouseURL:
     )
 
 
-# Which engine types each contract kind accepts (anything else is a type mismatch).
-def _accepts(kind: str, dtype: Any) -> bool:
-    if kind == "str":
-        return dtype.is_string()
-    if kind == "float":
-        return dtype.is_numeric()
-    if kind == "int":
-        return dtype.is_integer() or (dtype.is_decimal() and (dtype.scale or 0) == 0)
-    if kind == "bool":
-        return dtype.is_boolean()
-    if kind == "timestamp":
-        return dtype.is_timestamp()
-    if kind == "date":
-        return dtype.is_date() or dtype.is_timestamp()
-    return False
-
-
 _IBIS_TYPES = {"str": "string", "float": "float64", "int": "int64", "bool": "boolean", "timestamp": "timestamp"}
 
 
@@ -165,6 +149,28 @@ def _spark_path_exists(session: Any, path: str) -> bool:
     jvm = session.sparkContext._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(path)
     return bool(hpath.getFileSystem(session.sparkContext._jsc.hadoopConfiguration()).exists(hpath))
+
+
+def spark_session(master: str | None) -> Any:
+    """The Spark session for a master URL (None: local[*]): a local session already running in this
+    process (a notebook, the tests) is reused; otherwise a new one with the UI off, UTC as the session
+    time zone (instants stay instants) and Spark's own log quiet (the run prints its own progress)."""
+    from pyspark.sql import SparkSession
+
+    master = master or "local[*]"
+    active = SparkSession.getActiveSession()
+    if active is not None and master.startswith("local") and str(active.sparkContext.master).startswith("local"):
+        return active
+    session = (
+        SparkSession.builder.master(master)
+        .appName("reportlib")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 class WarehouseSource:
@@ -221,31 +227,13 @@ class WarehouseSource:
             except Exception as exc:  # psycopg's OperationalError and friends
                 raise self._fail("cannot connect to", exc) from None
         try:
-            from pyspark.sql import SparkSession
+            import pyspark.sql  # noqa: F401 - the warehouse extra is installed
         except ImportError:
             raise ReportlibError(
                 "reading from Spark needs the warehouse extra: pip install 'reportlib[warehouse]' (and Java 17)"
             ) from None
-        master = u.master or "local[*]"
         try:
-            active = SparkSession.getActiveSession()
-            if (
-                active is not None
-                and master.startswith("local")
-                and str(active.sparkContext.master).startswith("local")
-            ):
-                session = active  # a local session already running in this process (a notebook, the tests)
-            else:
-                session = (
-                    SparkSession.builder.master(master)
-                    .appName("reportlib")
-                    .config("spark.ui.enabled", "false")
-                    .config("spark.ui.showConsoleProgress", "false")
-                    .config("spark.sql.session.timeZone", "UTC")
-                    .getOrCreate()
-                )
-                session.sparkContext.setLogLevel("ERROR")  # the run's own progress lines, not Spark's
-            return ibis.pyspark.connect(session)
+            return ibis.pyspark.connect(spark_session(u.master))
         except Exception as exc:
             raise self._fail("cannot start Spark for", exc) from None
 
@@ -466,7 +454,7 @@ class WarehouseSource:
         if missing:
             out.append(Problem(file, None, f"missing required column(s): {', '.join(missing)}"))
         for col in TABLES[name].columns:
-            if col.name in schema and not _accepts(col.kind, schema[col.name]):
+            if col.name in schema and not compatible(col.kind, schema[col.name]):
                 out.append(
                     Problem(
                         file,
