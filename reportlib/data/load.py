@@ -1149,8 +1149,9 @@ class Source:
         t = self.con.table(name)
         return _local_instants(t, self.tz) if name in self._db_tables else t
 
-    def _typed_from_engine(self, name: str) -> pd.DataFrame:
-        frame = self.table(name).to_pandas()
+    def _typed_from_engine(self, name: str, table: Any = None) -> pd.DataFrame:
+        """Table `name` (or the engine `table` given, before it counts as loaded) as typed pandas."""
+        frame = (self.table(name) if table is None else table).to_pandas()
         for col in TABLES[name].columns:
             if col.kind in ("timestamp", "date") and col.name in frame:
                 frame[col.name] = pd.to_datetime(frame[col.name]).astype("datetime64[us]")
@@ -1218,7 +1219,7 @@ class Source:
         self.con.create_table(name, sink.table(TABLES[name]), temp=True)
         del sink
         # served from memory: kept as pandas too, so a reference problem can name its rows
-        self._frames[name] = self._typed_from_engine(name)
+        self._frames[name] = self._typed_from_engine(name, self.con.table(name))  # not self.table: not loaded yet
 
     def _parse(self, name: str, path: Path, sink: Callable[[Any], None]) -> None:
         """Parse and check the file of table `name` in chunks into `sink`; DataError naming every problem."""

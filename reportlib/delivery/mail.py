@@ -34,7 +34,7 @@ import ssl
 import sys
 import threading
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -710,30 +710,11 @@ def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tu
     says it was rendered for this report, client and month (`safety.page_stamp`). The notebook is kept only
     when it is `notebooks/<stem>.ipynb` inside the folder.
     """
-    from reportlib.core.safety import inside, page_stamp, read_bytes_nofollow
+    from reportlib.core.safety import inside, page_stamp
 
-    report, cid, aid, stem = entry_identity(entry)
-    name = entry.get("html")
-    if name != f"{stem}.html":
-        raise ReportlibError(f"the manifest points at {name!r}, not at {stem}.html where this report is rendered")
-    path = inside(month_dir, name)
-    try:
-        page = read_bytes_nofollow(Path(month_dir) / name)
-    except OSError as exc:
-        raise ReportlibError(
-            f"cannot read {Path(month_dir) / name} ({exc.strerror or exc}; a link or not a regular file is refused)"
-        ) from None
-    stamp = page_stamp(page)
-    want = {"report": report, "client_id": cid, "month": month, "agent_id": aid}
-    if not stamp or {k: stamp.get(k) for k in want} != want:
-        got = (
-            "no record of what it was rendered for"
-            if not stamp
-            else (
-                f"it was rendered for {stamp.get('report')} client {stamp.get('client_id')!r} month {stamp.get('month')}"
-            )
-        )
-        raise ReportlibError(f"{name} was not rendered for this report ({got}); rerun `reportlib run`")
+    page = _checked_copy(month_dir, entry, month, "html", page_stamp, "rendered")
+    stem = entry_identity(entry)[3]
+    path = inside(month_dir, f"{stem}.html")
     nb = entry.get("notebook")
     nb_path = None
     if nb == f"notebooks/{stem}.ipynb":
@@ -779,17 +760,33 @@ def verified_pdf(month_dir: Path, entry: Mapping[str, Any], month: str) -> bytes
     it resolves inside the month folder, is a regular file (not a link), and its stamp
     (`safety.pdf_stamp`) says it was printed for this report, client and month.
     """
-    from reportlib.core.safety import inside, pdf_stamp, read_bytes_nofollow
+    from reportlib.core.safety import pdf_stamp
 
-    report, cid, aid, stem = entry_identity(entry)
-    name = entry.get("pdf")
-    if not name:
+    if not entry.get("pdf"):
         raise ReportlibError(
             "no PDF copy was printed for it (is Chromium installed? reports.pdf in parameters); "
             "rerun `reportlib run` or attach the HTML only (distribution.attach)"
         )
-    if name != f"{stem}.pdf":
-        raise ReportlibError(f"the manifest points at {name!r}, not at {stem}.pdf where this report is printed")
+    return _checked_copy(month_dir, entry, month, "pdf", pdf_stamp, "printed")
+
+
+def _checked_copy(
+    month_dir: Path,
+    entry: Mapping[str, Any],
+    month: str,
+    kind: str,
+    read_stamp: Callable[[bytes], dict | None],
+    verb: str,
+) -> bytes:
+    """The bytes of a manifest entry's `kind` file (html or pdf), checked: named `<stem>.<kind>` as the run
+    names it, inside the month folder, a regular file (not a link), and stamped for this report, client or
+    agent and month (`read_stamp`: safety.page_stamp or safety.pdf_stamp). ReportlibError otherwise."""
+    from reportlib.core.safety import inside, read_bytes_nofollow
+
+    report, cid, aid, stem = entry_identity(entry)
+    name = entry.get(kind)
+    if name != f"{stem}.{kind}":
+        raise ReportlibError(f"the manifest points at {name!r}, not at {stem}.{kind} where this report is {verb}")
     inside(month_dir, name)
     try:
         data = read_bytes_nofollow(Path(month_dir) / name)
@@ -797,15 +794,15 @@ def verified_pdf(month_dir: Path, entry: Mapping[str, Any], month: str) -> bytes
         raise ReportlibError(
             f"cannot read {Path(month_dir) / name} ({exc.strerror or exc}; a link or not a regular file is refused)"
         ) from None
-    stamp = pdf_stamp(data)
+    stamp = read_stamp(data)
     want = {"report": report, "client_id": cid, "month": month, "agent_id": aid}
     if not stamp or {k: stamp.get(k) for k in want} != want:
         got = (
-            "no record of what it was printed for"
+            f"no record of what it was {verb} for"
             if not stamp
-            else f"it was printed for {stamp.get('report')} client {stamp.get('client_id')!r} month {stamp.get('month')}"
+            else f"it was {verb} for {stamp.get('report')} client {stamp.get('client_id')!r} month {stamp.get('month')}"
         )
-        raise ReportlibError(f"{name} was not printed for this report ({got}); rerun `reportlib run`")
+        raise ReportlibError(f"{name} was not {verb} for this report ({got}); rerun `reportlib run`")
     return data
 
 

@@ -573,6 +573,13 @@ def _error_summary(exc: BaseException, timed_out: float | None) -> str:
     return f"{type(exc).__name__}: {_ANSI.sub('', str(exc))}"[:600]
 
 
+def stamp_of(job: dict) -> tuple[str, str | None, str, str | None]:
+    """(report, client id, month, agent id) a job's page and PDF are stamped with (safety.stamp_record):
+    an agent review carries its agent's id and no client id."""
+    agent = job.get("agent_id")
+    return job["key"][0], None if agent is not None else job["key"][1], str(job["parameters"].get("month")), agent
+
+
 def execute_job(job: dict) -> dict:
     """Execute one notebook and render its HTML into job['tmp']; return status, seconds, error, paths.
 
@@ -637,14 +644,7 @@ def execute_job(job: dict) -> dict:
             renderer = _load_renderer(job["renderer"])
             page = renderer(str(out_nb), job["title"])
             # the page says which report, client and month it was rendered for: `email` checks it
-            agent = job.get("agent_id")
-            page = stamp_page(
-                page,
-                job["key"][0],
-                None if agent is not None else job["key"][1],
-                str(job["parameters"].get("month")),
-                agent_id=agent,
-            )
+            page = stamp_page(page, *stamp_of(job))
             out_html.write_text(page, encoding="utf-8")
         except Exception as exc:  # noqa: BLE001 - any rendering failure fails this report only
             result["error"] = f"rendering the HTML failed: {type(exc).__name__}: {exc}"[:600]
@@ -682,14 +682,7 @@ def _print_pdf(job: dict, page: Path, out_pdf: Path) -> str | None:
 
     try:
         data = _printer().print_pdf(page, job["title"], job["pdf_paper"])
-        agent = job.get("agent_id")
-        data = stamp_pdf(
-            data,
-            job["key"][0],
-            None if agent is not None else job["key"][1],
-            str(job["parameters"].get("month")),
-            agent_id=agent,
-        )
+        data = stamp_pdf(data, *stamp_of(job))
         out_pdf.write_bytes(data)
     except PrintError as exc:
         return f"printing the PDF failed: {exc}"[:600]
