@@ -48,6 +48,14 @@ def missing(reason: str) -> None:
 # ---------------------------------------------------------------- PostgreSQL
 
 
+def find_runuser() -> str | None:
+    """util-linux's runuser: on PATH, or in the sbin folders a non-login root shell may not have on PATH."""
+    found = shutil.which("runuser")
+    if found:
+        return found
+    return next((p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.access(p, os.X_OK)), None)
+
+
 def find_pg_bin() -> Path | None:
     """Folder holding initdb/pg_ctl: $REPORTLIB_PG_BIN, Debian's newest /usr/lib/postgresql/N/bin, or PATH."""
     env = os.environ.get("REPORTLIB_PG_BIN")
@@ -101,7 +109,7 @@ class PgServer:
     def _run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         cmd = [str(a) for a in args]
         if self._as_postgres:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+            cmd = [find_runuser() or "runuser", "-u", "postgres", "--", *cmd]
         return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=timeout, cwd=self.root)
 
     def start(self) -> None:
@@ -187,7 +195,7 @@ def start_pg_server() -> PgServer:
     if pg_bin is None:
         missing("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql")
     assert pg_bin is not None
-    if os.geteuid() == 0 and (shutil.which("runuser") is None or _no_user("postgres")):
+    if os.geteuid() == 0 and (find_runuser() is None or _no_user("postgres")):
         missing("running as root and no `postgres` user/runuser to start PostgreSQL as")
     try:
         import ibis.backends.postgres  # noqa: F401
