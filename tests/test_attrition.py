@@ -652,17 +652,22 @@ def test_attrition_report_groups_team_filter_and_settings_from_parameters():
 
 
 def test_attrition_notebook_builds_through_the_report_builder():
-    """The notebook calls attrition_report (and activity_factors for its input), not the pieces itself."""
+    """The notebook calls attrition_report (and activity_factors for its input) through queries.month_attrition
+    (which shares the result with the month's workbook), not the pieces itself."""
+    import inspect
     import re
 
     import nbformat
 
+    from reportlib.reports import queries
     from reportlib.reports.registry import notebook_path
 
     nb = nbformat.read(str(notebook_path("attrition")), as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    called = set(re.findall(r"\battrition\.(\w+)\(", code))
-    assert called == {"attrition_report", "activity_factors"}, called
+    assert not re.findall(r"\battrition\.(\w+)\(", code)
+    assert code.count("queries.month_attrition(") == 1
+    src = inspect.getsource(queries.month_attrition)
+    assert "attrition.attrition_report(" in src and "attrition.activity_factors(" in src
 
 
 # --- the command line ------------------------------------------------------------------------------

@@ -159,13 +159,14 @@ def test_event_labels_do_not_overlap():
 
 
 def test_forecast_notebook_builds_through_the_library():
-    """One library call per section: the notebook calls forecast_report once and the view's section functions,
-    and computes nothing of its own (no shrinkage window, no hard-coded model, no answer-time fallback)."""
+    """One library call per section: the notebook calls forecast_report once (through queries.month_forecast,
+    which shares it with the month's workbook) and the view's section functions, and computes nothing of its
+    own (no shrinkage window, no hard-coded model, no answer-time fallback)."""
     from reportlib.reports.registry import notebook_path
 
     nb = nbformat.read(str(notebook_path("forecast")), as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert code.count("FR.forecast_report(") == 1
+    assert code.count("queries.month_forecast(") == 1 and "forecast_report(" not in code
     for banned in (
         "workforce_kpis",
         "DateOffset(months=3)",

@@ -300,6 +300,55 @@ def test_a_client_pdf_holds_that_client_alone(month):
                 assert f"client_id = {other}" not in text
 
 
+def test_one_tab_prints_page_after_page_as_fresh_tabs_would(month, tmp_path):
+    """The printer puts each page into the tab the previous one was printed in (delivery/pdf.py): each PDF
+    has the text and pages a fresh browser prints for that page, and nothing of the page before it."""
+    clients = pd.read_csv(month["data"] / "clients.csv", dtype=str, keep_default_na=False)
+    names = dict(zip(clients["client_id"], clients["client_name"]))
+    reviews = [month["dir"] / f"{file_stem('client_review', c)}.html" for c in CLIENTS]
+    order = [reviews[0], reviews[1], month["dir"] / "monthly_pack.html", reviews[0]]
+    with PdfPrinter() as printer:
+        printed = [printer.print_pdf(page, "label", "A4") for page in order]
+        assert printer.fresh_loads == 1  # one page loaded, three put into its tab
+    for i, (page, data) in enumerate(zip(order, printed)):
+        with PdfPrinter() as fresh:
+            alone = fresh.print_pdf(page, "label", "A4")
+        (tmp_path / f"{i}-tab.pdf").write_bytes(data)
+        (tmp_path / f"{i}-fresh.pdf").write_bytes(alone)
+        assert _pages(tmp_path / f"{i}-tab.pdf") == _pages(tmp_path / f"{i}-fresh.pdf")
+        assert _text(tmp_path / f"{i}-tab.pdf") == _text(tmp_path / f"{i}-fresh.pdf"), page.name
+    second = _flat(_text(tmp_path / "1-tab.pdf"))  # CLIENTS[1]'s review, printed after CLIENTS[0]'s
+    assert _flat(names[CLIENTS[1]]) in second and _flat(names[CLIENTS[0]]) not in second
+
+
+def test_a_page_of_another_frame_or_after_a_failure_is_loaded_afresh(month, tmp_path):
+    _need_browser()
+    from reportlib.reports.render import plotly_js
+
+    broken = tmp_path / "broken.html"  # another frame (no stylesheet) whose chart cannot be drawn
+    broken.write_text(
+        "<!DOCTYPE html><html><body><div class='rl-plot' id='a' style='height:200px'></div>"
+        "<script type='application/vnd.reportlib.plotly+json' data-target='a'>"
+        '{"data":[{"type":"pie","values":[1,2]}],"layout":{}}</script>'
+        f"<script>{plotly_js(partial=True)}</script><script>"
+        + (Path(__file__).parents[1] / "reportlib/reports/templates/reportlib_html/report.js").read_text()
+        + "</script></body></html>"
+    )
+    reviews = [month["dir"] / f"{file_stem('client_review', c)}.html" for c in CLIENTS]
+    with PdfPrinter() as printer:
+        printer.print_pdf(reviews[0], "label", "A4")
+        with pytest.raises(PrintError, match="1 chart"):
+            printer.print_pdf(broken, "label", "A4")
+        assert printer.fresh_loads == 2
+        after = printer.print_pdf(reviews[1], "label", "A4")
+        assert printer.fresh_loads == 3  # the failed page's tab was closed
+    with PdfPrinter() as fresh:
+        alone = fresh.print_pdf(reviews[1], "label", "A4")
+    (tmp_path / "after.pdf").write_bytes(after)
+    (tmp_path / "alone.pdf").write_bytes(alone)
+    assert _text(tmp_path / "after.pdf") == _text(tmp_path / "alone.pdf")
+
+
 def test_charts_and_tables_fit_the_printable_width(month):
     """Laid out as on paper (print media, printable width): no chart and no table wider than the page."""
     from playwright.sync_api import sync_playwright

@@ -102,6 +102,63 @@ def params_key(params: Mapping[str, Any] | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def month_forecast(source: DataSource, params: Mapping[str, Any], month: Any) -> dict[str, Any]:
+    """The forecast report's figures for `month` (planning.forecast_report on the history up to the month's
+    end, as the forecast report shows it: no interval-level backtest, the accuracy check's origins every
+    other week, the smoothing parameters kept between runs in report_cache_dir — same results).
+
+    Computed once per `reportlib run` and shared by the forecast report and the month's workbook
+    (DataSource.memo); the caller gets its own copy.
+    """
+    from reportlib.planning import forecast_report as FR
+
+    m = pd.Period(str(month), freq="M")
+
+    def compute() -> dict[str, Any]:
+        return FR.forecast_report(
+            source,
+            params,
+            end=(m + 1).start_time,
+            intraday_backtest=False,
+            backtest_step_days=14,
+            ets_cache_dir=FR.report_cache_dir(),
+        )
+
+    return source.memo(("month_forecast", str(m), params_key(params)), compute)
+
+
+def month_attrition(
+    source: DataSource, params: Mapping[str, Any], month: Any, team: str | None = None
+) -> dict[str, Any]:
+    """The attrition report's figures for `month` (metrics.attrition.attrition_report over the roster, with
+    activity factors when the source has agent_activity, over report_settings' trend_months; `team` narrows
+    it to one team).
+
+    Computed once per `reportlib run` and shared by the attrition report and the month's workbook
+    (DataSource.memo); the caller gets its own copy.
+    """
+    from reportlib.metrics import attrition
+
+    m = pd.Period(str(month), freq="M")
+
+    def compute() -> dict[str, Any]:
+        factors = (
+            attrition.activity_factors(source.frame("agent_activity"), (m + 1).start_time)
+            if source.has("agent_activity")
+            else None
+        )
+        return attrition.attrition_report(
+            source.frame("agents"),
+            m,
+            dict(params),
+            factors=factors,
+            team=team,
+            trend_months=report_settings(params)["trend_months"],
+        )
+
+    return source.memo(("month_attrition", str(m), team, params_key(params)), compute)
+
+
 def _one_client(source: DataSource, compute_all: Callable[[Any], pd.DataFrame]) -> pd.DataFrame | None:
     """For a client's view (data.source.ClientView) of a source with contacts: compute_all(parent) (every client,
     grouped by client_id, remembered on the parent) narrowed to this client's rows; None otherwise.

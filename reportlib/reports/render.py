@@ -199,6 +199,16 @@ def _notebook_trace_types(nb: Any) -> set[str]:
     return types
 
 
+@functools.lru_cache(maxsize=1)
+def shared_scripts() -> tuple[str, ...]:
+    """The scripts `render_html` inlines, as written, in every page that has the partial bundle: its plotly.js
+    (when usable) and report.js. The PDF printer (delivery/pdf.py) recognises pages that share them."""
+    scripts = [_asset("report.js")]
+    if partial_bundle_usable():
+        scripts.insert(0, plotly_js(partial=True))
+    return tuple(scripts)
+
+
 @functools.lru_cache(maxsize=4)
 def _asset(name: str) -> str:
     return (TEMPLATES / TEMPLATE_NAME / name).read_text(encoding="utf-8")

@@ -55,9 +55,6 @@ MAX_WIDTH = 60  # characters: wider text wraps in the cell rather than widening 
 # The reports whose tables the month's workbook holds: `reportlib run` writes it when it renders all of them.
 REPORTS_COVERED = ("team_performance", "sla", "attrition", "forecast", "monthly_pack")
 
-# The forecast notebook's call (notebooks/forecast.ipynb): the same arguments give the same weekly figures.
-FORECAST_ARGS: dict[str, Any] = {"intraday_backtest": False, "backtest_step_days": 14}
-
 
 @dataclass
 class Column:
@@ -476,20 +473,10 @@ def _teams(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
 
 
 def _attrition(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
-    from reportlib.metrics import attrition
-
     agents = source.frame("agents")
     if not queries.roster_has_history(agents):
         return None
-    factors = (
-        attrition.activity_factors(source.frame("agent_activity"), (m + 1).start_time)
-        if source.has("agent_activity")
-        else None
-    )
-    # notebooks/attrition.ipynb's call
-    R = attrition.attrition_report(
-        agents, m, P, factors=factors, team=None, trend_months=queries.report_settings(P)["trend_months"]
-    )
+    R = queries.month_attrition(source, P, m)  # notebooks/attrition.ipynb's call (shared with it in a run)
     trend_cols = [
         Column("month", "Month"),
         Column("headcount_start", "Headcount at start", "count", "headcount"),
@@ -554,10 +541,9 @@ def _attrition(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
 
 
 def _forecast(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
-    from reportlib.planning import forecast_report as FR
     from reportlib.reports import forecast_view as FV
 
-    report = FR.forecast_report(source, P, end=(m + 1).start_time, **FORECAST_ARGS)
+    report = queries.month_forecast(source, P, m)  # notebooks/forecast.ipynb's call (shared with it in a run)
     weekly = FV.weekly_forecast(report)
     channels = [c for c in weekly.columns if c != "week"]
     wcols = [Column("week", "Week of", "date"), *[Column(c, str(c), "count", "forecast-volume") for c in channels]]

@@ -13,7 +13,7 @@
     var blocks = document.querySelectorAll('script[type="' + MIME + '"]');
     Array.prototype.forEach.call(blocks, function (block) {
       var el = document.getElementById(block.getAttribute("data-target"));
-      if (!el) { return; }
+      if (!el || el.getAttribute("data-rl-drawn")) { return; }  // drawn already: draw() may run again
       if (typeof Plotly === "undefined") { fail(el, "plotly.js is missing"); return; }
       var spec;
       try { spec = JSON.parse(block.textContent); } catch (e) { fail(el, e); return; }
@@ -52,6 +52,7 @@
     Array.prototype.forEach.call(document.querySelectorAll(".rl-table-wrap table"), function (t) { t.style.zoom = ""; });
   }
   window.rlFitForPrint = fitForPrint;
+  window.rlDraw = draw;  // the PDF printer draws a page put into an open tab (delivery/pdf.py)
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
   window.addEventListener("beforeprint", function () { fitForPrint(); resizeAll(); });
   window.addEventListener("afterprint", function () { unfit(); resizeAll(); });
