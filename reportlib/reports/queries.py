@@ -159,6 +159,72 @@ def month_attrition(
     return source.memo(("month_attrition", str(m), team, params_key(params)), compute)
 
 
+def month_scorecards(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.DataFrame:
+    """Every agent's scorecard for `month` (metrics.scorecards.agent_scorecards over the source's contacts,
+    roster, agent activity and QA when it has them, against parameters' goals): the team report's table.
+
+    Computed once per `reportlib run` and shared by the team report and the month's workbook
+    (DataSource.memo); the caller gets its own copy.
+    """
+    from reportlib.metrics import scorecards
+
+    m = pd.Period(str(month), freq="M")
+
+    def compute() -> pd.DataFrame:
+        return scorecards.agent_scorecards(
+            source.table("contacts"),
+            source.frame("agents"),
+            str(m),
+            activity=source.frame("agent_activity") if source.has("agent_activity") else None,
+            qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
+            goals=params.get("goals") or {},
+            short_abandon_s=float(params.get("short_abandon_s", 5)),
+        )
+
+    return source.memo(("month_scorecards", str(m), params_key(params)), compute)
+
+
+def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.DataFrame:
+    """One row per team for `month`: handled, handle time (s), first-contact resolution and satisfied share
+    (0..1) from the contacts; occupancy, shrinkage and adherence (0..1) from agent activity and the QA mean
+    and critical errors from QA evaluations when the source has them; agents and agents to coach from the
+    scorecards (month_scorecards). The team report's "Teams" table, shared with the month's workbook.
+    """
+    from reportlib.metrics import contacts as metrics
+    from reportlib.metrics import workforce
+
+    m = pd.Period(str(month), freq="M")
+    start, end = m.start_time, (m + 1).start_time
+
+    def compute() -> pd.DataFrame:
+        agents = source.frame("agents")
+        teams = metrics.contact_kpis(
+            source.table("contacts"),
+            grain=None,
+            by=["team"],
+            agents=source.table("agents"),
+            start=start,
+            end=end,
+            sl_threshold_s=float(params.get("sl_threshold_s", 30)),
+            short_abandon_s=float(params.get("short_abandon_s", 5)),
+        )
+        teams = teams[teams["team"].notna() & (teams["handled"] > 0)][["team", "handled", "aht_s", "fcr", "csat_top2"]]
+        if source.has("agent_activity"):
+            wf = workforce.workforce_kpis(
+                source.frame("agent_activity"), agents, grain=None, by=["team"], start=start, end=end
+            )
+            teams = teams.merge(wf[["team", "occupancy", "shrinkage", "adherence"]], on="team", how="left")
+        if source.has("qa_evaluations"):
+            qa = source.frame("qa_evaluations").merge(agents[["agent_id", "team"]], on="agent_id", how="left")
+            q = qa_history(qa, m, m, by=["team"])
+            teams = teams.merge(q[["team", "qa_mean", "critical_errors"]], on="team", how="left")
+        cards = month_scorecards(source, params, m)
+        per_team = cards.groupby("team").agg(agents=("agent_id", "size"), coaching=("coaching", "sum")).reset_index()
+        return teams.merge(per_team, on="team", how="left")
+
+    return source.memo(("team_table", str(m), params_key(params)), compute)
+
+
 def _one_client(source: DataSource, compute_all: Callable[[Any], pd.DataFrame]) -> pd.DataFrame | None:
     """For a client's view (data.source.ClientView) of a source with contacts: compute_all(parent) (every client,
     grouped by client_id, remembered on the parent) narrowed to this client's rows; None otherwise.

@@ -374,48 +374,10 @@ def _terms_sheet(compliance: pd.DataFrame, name: str, with_client: bool) -> Shee
 
 
 def _teams(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
-    from reportlib.metrics import contacts as metrics
-    from reportlib.metrics import scorecards, workforce
-
-    start, end = m.start_time, (m + 1).start_time
-    goals = P.get("goals") or {}
-    agents = source.frame("agents")
-    activity = source.frame("agent_activity") if source.has("agent_activity") else None
-    qa = source.frame("qa_evaluations") if source.has("qa_evaluations") else None
-    # notebooks/team_performance.ipynb's calls, with its arguments
-    cards = scorecards.agent_scorecards(
-        source.table("contacts"),
-        agents,
-        str(m),
-        activity=activity,
-        qa=qa,
-        goals=goals,
-        short_abandon_s=float(P.get("short_abandon_s", 5)),
-    )
+    cards = queries.month_scorecards(source, P, m)  # notebooks/team_performance.ipynb's calls (shared in a run)
     if not len(cards):
         return None
-    teams = metrics.contact_kpis(
-        source.table("contacts"),
-        grain=None,
-        by=["team"],
-        agents=source.table("agents"),
-        start=start,
-        end=end,
-        sl_threshold_s=float(P.get("sl_threshold_s", 30)),
-        short_abandon_s=float(P.get("short_abandon_s", 5)),
-    )
-    teams = teams[teams["team"].notna() & (teams["handled"] > 0)][["team", "handled", "aht_s", "fcr", "csat_top2"]]
-    if activity is not None:
-        wf = workforce.workforce_kpis(activity, agents, grain=None, by=["team"], start=start, end=end)
-        teams = teams.merge(wf[["team", "occupancy", "shrinkage", "adherence"]], on="team", how="left")
-    if qa is not None:
-        q = queries.qa_history(qa.merge(agents[["agent_id", "team"]], on="agent_id", how="left"), m, m, by=["team"])
-        teams = teams.merge(q[["team", "qa_mean", "critical_errors"]], on="team", how="left")
-    teams = teams.merge(
-        cards.groupby("team").agg(agents=("agent_id", "size"), coaching=("coaching", "sum")).reset_index(),
-        on="team",
-        how="left",
-    )
+    teams = queries.team_table(source, P, m)
     tcols = [
         Column("team", "Team"),
         Column("handled", "Handled", "count", "handled"),
