@@ -347,13 +347,15 @@ def email_slices(
     contacts: ir.Table | pd.DataFrame,
     start: Any = None,
     end: Any = None,
-    max_rows: int = EMAIL_SLICE_ROWS,
+    max_rows: int | None = None,
 ) -> list[tuple[pd.Timestamp | None, pd.Timestamp | None]]:
     """[start, end) (local naive times; None: unbounded) cut at month starts into consecutive ranges of whole
-    months, each holding at most `max_rows` emails (a month with more is a range of its own).
+    months, each holding at most `max_rows` emails (default EMAIL_SLICE_ROWS; a month with more is a range of
+    its own).
 
     One engine aggregate (emails per month); a window with at most `max_rows` emails is one range, so the
     first-response figures fetch it in one query as before. The ranges cover [start, end) exactly."""
+    max_rows = EMAIL_SLICE_ROWS if max_rows is None else int(max_rows)
     start = pd.Timestamp(start) if start is not None else None
     end = pd.Timestamp(end) if end is not None else None
     e = _emails(with_optional(as_table(contacts), "contacts"), start, end)
