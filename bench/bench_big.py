@@ -186,7 +186,7 @@ def measure_by_process(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[
     return secs, cpu, peak, rc, tail, f"own peaks MB: {own}; at the tree's peak: {then}"
 
 
-def run_measures(db: str, month: str, memory_limit: str, temp: str, only: str = "all") -> None:
+def run_measures(db: str, month: str, memory_limit: str, temp: str, only: str = "all", timeout: float = 900) -> None:
     """Print one table row per measure: wall seconds, CPU seconds, peak MB of the process tree."""
     env = dict(
         os.environ,
@@ -206,7 +206,7 @@ def run_measures(db: str, month: str, memory_limit: str, temp: str, only: str = 
         (
             "monthly SLA report (reportlib run --reports sla, 1 worker)",
             [sys.executable, "-m", "reportlib", "run", "--reports", "sla", "--month", month, "--data", data]
-            + ["--out", out, "--workers", "1"],
+            + ["--out", out, "--workers", "1", "--timeout", str(timeout)],
         ),
     ]
     if only != "all":
@@ -243,11 +243,12 @@ def main() -> None:
     m.add_argument("--memory-limit", default="2GB")
     m.add_argument("--temp", default=str(Path(tempfile.gettempdir()) / "reportlib-duckdb-spill"))
     m.add_argument("--only", choices=("all", "interval_queue", "month_client", "sla"), default="all")
+    m.add_argument("--timeout", type=float, default=900, help="seconds a report may take (reportlib run --timeout)")
     args = ap.parse_args()
     if args.cmd == "build":
         build(args.source, args.db, args.copies, args.views)
     else:
-        run_measures(args.db, args.month, args.memory_limit, args.temp, args.only)
+        run_measures(args.db, args.month, args.memory_limit, args.temp, args.only, args.timeout)
 
 
 if __name__ == "__main__":
