@@ -186,7 +186,7 @@ def measure_by_process(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[
     return secs, cpu, peak, rc, tail, f"own peaks MB: {own}; at the tree's peak: {then}"
 
 
-def run_measures(db: str, month: str, memory_limit: str, temp: str, only: str = "all", timeout: float = 900) -> None:
+def run_measures(db: str, month: str, memory_limit: str, temp: str, only: str = "all", timeout: int = 900) -> None:
     """Print one table row per measure: wall seconds, CPU seconds, peak MB of the process tree."""
     env = dict(
         os.environ,
@@ -243,7 +243,7 @@ def main() -> None:
     m.add_argument("--memory-limit", default="2GB")
     m.add_argument("--temp", default=str(Path(tempfile.gettempdir()) / "reportlib-duckdb-spill"))
     m.add_argument("--only", choices=("all", "interval_queue", "month_client", "sla"), default="all")
-    m.add_argument("--timeout", type=float, default=900, help="seconds a report may take (reportlib run --timeout)")
+    m.add_argument("--timeout", type=int, default=900, help="seconds a report may take (reportlib run --timeout)")
     args = ap.parse_args()
     if args.cmd == "build":
         build(args.source, args.db, args.copies, args.views)
