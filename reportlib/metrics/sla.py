@@ -929,7 +929,8 @@ def _evaluate(
     monthly: bool = False,
 ) -> pd.DataFrame:
     """One row per (period,) client and term over [start, end): counts from one engine query per
-    distinct (channel, threshold, short abandon) and one pass over the emails, then vectorized.
+    distinct (channel, threshold, short abandon) and one pass over the emails (a slice of whole months at a
+    time, email_slices), then vectorized.
 
     monthly: one period per calendar month in the range, emails still open judged at their month's end
     (or at `as_of` when given); otherwise the whole range is one period starting at `start`.
