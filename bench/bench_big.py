@@ -116,7 +116,77 @@ print(f"{len(k):,} rows, {k['offered'].sum():,.0f} contacts offered in {time.per
 """
 
 
-def run_measures(db: str, month: str, memory_limit: str, temp: str) -> None:
+def role(proc, root_pid: int) -> str:
+    """Which part of `reportlib run` a process of its tree is: parent, forkserver, worker or kernel."""
+    cmdline = " ".join(proc.cmdline())
+    if proc.pid == root_pid:
+        return "parent"
+    if "ipykernel" in cmdline:
+        return "kernel"
+    if "forkserver" in cmdline and proc.ppid() == root_pid:
+        return "forkserver"
+    return "worker"
+
+
+def measure_by_process(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float, int, str, str]:
+    """bench_scale.measure's figures for `cmd` plus the peak RSS of each role (parent, forkserver, worker,
+    kernel: each role's own peak, and the roles' RSS at the moment of the tree's peak), as text."""
+    import threading
+
+    import psutil
+
+    peaks: dict[str, int] = {}
+    at_peak: tuple[int, dict[str, int]] = (0, {})
+    stop = threading.Event()
+    started = threading.Event()
+    holder: dict[str, subprocess.Popen] = {}
+
+    def sample() -> None:
+        nonlocal at_peak
+        started.wait()
+        root = psutil.Process(holder["proc"].pid)
+        while not stop.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                break
+            now: dict[str, int] = {}
+            for p in procs:
+                try:
+                    r = role(p, root.pid)
+                    now[r] = now.get(r, 0) + p.memory_info().rss
+                except psutil.Error:
+                    pass
+            for r, rss in now.items():
+                peaks[r] = max(peaks.get(r, 0), rss)
+            if sum(now.values()) > at_peak[0]:
+                at_peak = (sum(now.values()), now)
+            stop.wait(0.2)
+
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):  # bench_scale.measure starts the command; the sampler follows its tree
+        holder["proc"] = real_popen(*args, **kwargs)
+        started.set()
+        return holder["proc"]
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    subprocess.Popen = popen  # type: ignore[misc]
+    try:
+        secs, cpu, peak, rc, tail = measure(cmd, env, cwd=cwd)
+    finally:
+        subprocess.Popen = real_popen  # type: ignore[misc]
+        stop.set()
+        started.set()
+        th.join()
+    order = ("parent", "forkserver", "worker", "kernel")
+    own = ", ".join(f"{r} {peaks.get(r, 0) / 1e6:,.0f}" for r in order)
+    then = ", ".join(f"{r} {at_peak[1].get(r, 0) / 1e6:,.0f}" for r in order)
+    return secs, cpu, peak, rc, tail, f"own peaks MB: {own}; at the tree's peak: {then}"
+
+
+def run_measures(db: str, month: str, memory_limit: str, temp: str, only: str = "all", timeout: int = 900) -> None:
     """Print one table row per measure: wall seconds, CPU seconds, peak MB of the process tree."""
     env = dict(
         os.environ,
@@ -136,13 +206,19 @@ def run_measures(db: str, month: str, memory_limit: str, temp: str) -> None:
         (
             "monthly SLA report (reportlib run --reports sla, 1 worker)",
             [sys.executable, "-m", "reportlib", "run", "--reports", "sla", "--month", month, "--data", data]
-            + ["--out", out, "--workers", "1"],
+            + ["--out", out, "--workers", "1", "--timeout", str(timeout)],
         ),
     ]
+    if only != "all":
+        runs = [runs[("interval_queue", "month_client", "sla").index(only)]]
     rows = []
     for what, cmd in runs:
         print(f"{what} ...", file=sys.stderr, flush=True)
-        secs, cpu, peak, rc, tail = measure(cmd, env, cwd=ROOT)
+        if "run" in cmd:  # the report: also the process-by-process split
+            secs, cpu, peak, rc, tail, split = measure_by_process(cmd, env, ROOT)
+            tail = f"{tail}\n  {split}"
+        else:
+            secs, cpu, peak, rc, tail = measure(cmd, env, cwd=ROOT)
         print(f"  {secs:.1f} s ({cpu:.1f} s CPU), peak {peak:,.0f} MB, exit {rc}\n  {tail}", file=sys.stderr)
         rows.append((what, secs, cpu, peak, rc))
     print(f"\nDuckDB memory_limit {memory_limit}, spilling to {temp}; load average {os.getloadavg()[0]:.1f}")
@@ -166,11 +242,13 @@ def main() -> None:
     m.add_argument("--month", required=True)
     m.add_argument("--memory-limit", default="2GB")
     m.add_argument("--temp", default=str(Path(tempfile.gettempdir()) / "reportlib-duckdb-spill"))
+    m.add_argument("--only", choices=("all", "interval_queue", "month_client", "sla"), default="all")
+    m.add_argument("--timeout", type=int, default=900, help="seconds a report may take (reportlib run --timeout)")
     args = ap.parse_args()
     if args.cmd == "build":
         build(args.source, args.db, args.copies, args.views)
     else:
-        run_measures(args.db, args.month, args.memory_limit, args.temp)
+        run_measures(args.db, args.month, args.memory_limit, args.temp, args.only, args.timeout)
 
 
 if __name__ == "__main__":

@@ -486,3 +486,54 @@ def test_email_business_times_once_judged_against_several_thresholds():
     assert email_first_response_from_times(timed, 8, ["client_id"]).set_index("client_id").loc[
         "C1", "service_level"
     ] == pytest.approx(3 / 6)
+
+
+def test_email_figures_in_month_slices_equal_one_pass():
+    """Emails fetched a slice of whole months at a time (sla.email_slices, here one month per slice) give
+    the figures of one pass over every email: compliance history, contract counts and first response,
+    with groups inside one month (exactly equal) and groups spanning months (counts equal, mean equal)."""
+    from reportlib.metrics import sla
+
+    rows = january_emails() + [
+        email("2025-02-04 09:00", "handled", 2 * H),
+        email("2025-02-05 09:00", "handled", 10 * H, client="C2"),
+        email("2025-03-03 09:00", "abandoned", 60),
+        email("2025-03-04 09:00", "open", client="C2"),
+    ]
+    t = table(frame(rows))
+    clients = pd.DataFrame(
+        {"client_id": ["C1", "C2"], "client_name": ["Acme", "Beta"], "sla_profile": ["gold", "silver"]}
+    )
+    every = dict(start="2025-01-01", end="2025-04-01")
+    assert sla.email_slices(t, **every) == [(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01"))]
+    # 8 January emails, 3 February, 2 March: one month per slice at 3 rows, Feb + Mar together at 5
+    month_starts = [pd.Timestamp(m) for m in ("2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01")]
+    assert sla.email_slices(t, max_rows=3, **every) == list(zip(month_starts[:-1], month_starts[1:]))
+    assert sla.email_slices(t, max_rows=5, **every) == [
+        (month_starts[0], month_starts[1]),
+        (month_starts[1], month_starts[3]),
+    ]
+    assert sla.email_slices(t, max_rows=1)[0][0] is None and sla.email_slices(t, max_rows=1)[-1][1] is None
+
+    def figures():
+        with_month = t.mutate(period=t.arrived_at.truncate("M"))
+        contract = dict(thresholds_h={"C2": 24.0}, default_threshold_h=8, **every)
+        return [
+            compliance_history(t, clients, PROFILES, "2025-01", "2025-03"),
+            sla.email_contract_counts(with_month, keys=["period", "client_id"], **contract),
+            sla.email_contract_counts(t, keys=["client_id"], **contract),  # groups span the slices
+            email_first_response(t, threshold_h=8, as_of="2025-04-01", **every),
+            email_first_response(t, threshold_h=8, as_of="2025-04-01", by=(), **every),
+        ]
+
+    one_pass = figures()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sla, "EMAIL_SLICE_ROWS", 1)
+        sliced = figures()
+    for a, b in zip(sliced[:2], one_pass[:2]):
+        pd.testing.assert_frame_equal(a, b)
+    for a, b in zip(sliced[2:], one_pass[2:]):
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+    c1 = one_pass[3].set_index("client_id").loc["C1"]  # January's hand figures, Feb 3 (open), Feb 4 (2 h), Mar 3
+    assert (c1["received"], c1["responded"], c1["responded_within"]) == (10, 5, 4)  # 7 + 2 + 1 received
+    assert c1["mean_response_business_h"] == pytest.approx((3 + 8 + (9 + 1 / 60) + 0.5 + 2) / 5)

@@ -322,13 +322,56 @@ def _real_seconds(local: pd.Series, at: pd.Timestamp, tz: str | None) -> np.ndar
 # --- email first response --------------------------------------------------------------------------
 
 
-def _email_rows(t: ir.Table, start: pd.Timestamp | None, end: pd.Timestamp | None, cols: list[str]) -> pd.DataFrame:
+# Emails pulled into pandas at a time by the first-response figures: the business clock runs over the email
+# rows in numpy, so a long window (the SLA report's 13 months) is fetched in slices of whole months holding
+# at most this many emails each, and only per-group sums are kept between slices. About 150 bytes a row in
+# pandas plus ~20 float arrays of the clock: ~0.3 GB at the bound. An order of magnitude, not tuned: a
+# smaller slice costs one more engine query; a single month with more emails is a slice of its own.
+EMAIL_SLICE_ROWS = 1_000_000
+
+
+def _emails(t: ir.Table, start: pd.Timestamp | None, end: pd.Timestamp | None) -> ir.Table:
     e = t.filter(t.channel == "email")
     if start is not None:
         e = e.filter(e.arrived_at >= start)
     if end is not None:
         e = e.filter(e.arrived_at < end)
-    return e.select(*cols, "arrived_at", "outcome", "wait_s").to_pandas()
+    return e
+
+
+def _email_rows(t: ir.Table, start: pd.Timestamp | None, end: pd.Timestamp | None, cols: list[str]) -> pd.DataFrame:
+    return _emails(t, start, end).select(*cols, "arrived_at", "outcome", "wait_s").to_pandas()
+
+
+def email_slices(
+    contacts: ir.Table | pd.DataFrame,
+    start: Any = None,
+    end: Any = None,
+    max_rows: int | None = None,
+) -> list[tuple[pd.Timestamp | None, pd.Timestamp | None]]:
+    """[start, end) (local naive times; None: unbounded) cut at month starts into consecutive ranges of whole
+    months, each holding at most `max_rows` emails (default EMAIL_SLICE_ROWS; a month with more is a range of
+    its own).
+
+    One engine aggregate (emails per month); a window with at most `max_rows` emails is one range, so the
+    first-response figures fetch it in one query as before. The ranges cover [start, end) exactly."""
+    max_rows = EMAIL_SLICE_ROWS if max_rows is None else int(max_rows)
+    start = pd.Timestamp(start) if start is not None else None
+    end = pd.Timestamp(end) if end is not None else None
+    e = _emails(with_optional(as_table(contacts), "contacts"), start, end)
+    per_month = e.group_by(month=e.arrived_at.truncate("M")).aggregate(n=e.count()).to_pandas()
+    if per_month.empty or int(per_month["n"].sum()) <= max_rows:
+        return [(start, end)]
+    per_month = per_month.assign(month=pd.to_datetime(per_month["month"]).astype("datetime64[ns]")).sort_values("month")
+    cuts: list[pd.Timestamp] = []
+    held = 0
+    for month, n in zip(per_month["month"], per_month["n"].astype(int)):
+        if held and held + n > max_rows:
+            cuts.append(pd.Timestamp(month))
+            held = 0
+        held += n
+    bounds: list[pd.Timestamp | None] = [start, *cuts, end]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def email_first_response(
@@ -353,10 +396,39 @@ def email_first_response(
     time), so an email still open days after the month end counts as missed, not pending.
     service_level = responded_within / (received - pending). Response times are real elapsed time
     (wait_s) placed on the local calendar with `tz` (DST-exact), then measured in business hours.
-    Only email rows of the period come back from the engine (the business clock runs in numpy).
+    Only email rows of the period come back from the engine (the business clock runs in numpy), a slice
+    of whole months at a time (email_slices); only per-group sums are kept between slices.
     """
-    timed = email_business_times(contacts, start=start, end=end, calendar=calendar, by=by, as_of=as_of, tz=tz)
-    return email_first_response_from_times(timed, threshold_h, by)
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    t = with_optional(as_table(contacts), "contacts")
+    as_of = _email_as_of(t, end, as_of)
+    parts = [
+        _email_totals(
+            _judge_emails(timed, threshold_h, timed["response_bh_s"].to_numpy(), timed["open_bh_s"].to_numpy()),
+            list(by),
+        )
+        for s0, s1 in email_slices(t, start, end)
+        for timed in [
+            email_business_times(
+                t,
+                start=start if s0 is None else s0,
+                end=end if s1 is None else s1,
+                calendar=calendar,
+                by=by,
+                as_of=as_of,
+                tz=tz,
+            )
+        ]
+    ]
+    return _email_finish(_combine_email_totals(parts, list(by)), list(by), threshold_h)
+
+
+def _email_as_of(t: ir.Table, end: pd.Timestamp, as_of: Any) -> pd.Timestamp:
+    """`as_of`, by default the later of `end` and the data's latest arrival (email_first_response's rule)."""
+    if as_of is None:
+        latest = t.arrived_at.max().to_pyarrow().as_py()
+        as_of = max(end, pd.Timestamp(latest)) if latest is not None else end
+    return pd.Timestamp(as_of)
 
 
 def email_business_times(
@@ -379,10 +451,7 @@ def email_business_times(
     by = list(by)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     t = with_optional(as_table(contacts), "contacts")
-    if as_of is None:
-        latest = t.arrived_at.max().to_pyarrow().as_py()
-        as_of = max(end, pd.Timestamp(latest)) if latest is not None else end
-    as_of = pd.Timestamp(as_of)
+    as_of = _email_as_of(t, end, as_of)
     rows = _email_rows(t, start, end, by)
     response_bh, open_bh = _email_business_times(rows, calendar, tz, np.full(len(rows), as_of.to_datetime64()))
     return rows.assign(response_bh_s=response_bh, open_bh_s=open_bh)
@@ -424,19 +493,61 @@ def _judge_emails(rows: pd.DataFrame, threshold_h: float, response_bh: np.ndarra
     )
 
 
-def _email_summary(rows: pd.DataFrame, by: list[str], threshold_h: float) -> pd.DataFrame:
-    """Judged email rows (_judge_emails) summed per `by` group, with service_level (0..1) and mean hours."""
-    cols = ["received", "responded", "responded_within", "open_past_threshold", "pending"]
+_EMAIL_COUNTS = ["received", "responded", "responded_within", "open_past_threshold", "pending"]
+
+
+def _email_totals(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Judged email rows (_judge_emails) summed per `by` group: the 0/1 columns, the mean response in business
+    seconds (mean_response_business_h, still in seconds) and its sum and count (to combine slices)."""
     if by:
-        out = (
+        return (
             rows.groupby(by, dropna=False, sort=True)
-            .agg(**{c: (c, "sum") for c in cols}, mean_response_business_h=("response_business_s", "mean"))
+            .agg(
+                **{c: (c, "sum") for c in _EMAIL_COUNTS},
+                mean_response_business_h=("response_business_s", "mean"),
+                _response_sum=("response_business_s", "sum"),
+                _response_n=("response_business_s", "count"),
+            )
             .reset_index()
         )
+    r = rows["response_business_s"]
+    return pd.DataFrame(
+        [
+            {
+                **{c: int(rows[c].sum()) for c in _EMAIL_COUNTS},
+                "mean_response_business_h": r.mean(),
+                "_response_sum": float(r.sum()),
+                "_response_n": int(r.count()),
+            }
+        ]
+    )
+
+
+def _combine_email_totals(parts: list[pd.DataFrame], by: list[str]) -> pd.DataFrame:
+    """_email_totals of consecutive slices of the emails as one: counts summed; the mean response of a group
+    found in one slice is that slice's (so figures equal one pass over all rows), else sum / count."""
+    if len(parts) == 1:
+        return parts[0]
+    every = pd.concat(parts, ignore_index=True).assign(_parts=1)
+    sums = {c: (c, "sum") for c in [*_EMAIL_COUNTS, "_response_sum", "_response_n", "_parts"]}
+    if by:
+        out = every.groupby(by, dropna=False, sort=True).agg(**sums, _mean=("mean_response_business_h", "first"))
+        out = out.reset_index()
     else:
-        out = pd.DataFrame(
-            [{**{c: int(rows[c].sum()) for c in cols}, "mean_response_business_h": rows["response_business_s"].mean()}]
-        )
+        out = pd.DataFrame([{**{k: every[c].sum() for k, (c, _) in sums.items()}, "_mean": np.nan}])
+    spread = out["_response_sum"] / out["_response_n"].where(out["_response_n"] > 0)
+    out["mean_response_business_h"] = np.where(out["_parts"] == 1, out["_mean"], spread)
+    return out.drop(columns=["_mean", "_parts"])
+
+
+def _email_summary(rows: pd.DataFrame, by: list[str], threshold_h: float) -> pd.DataFrame:
+    """Judged email rows (_judge_emails) summed per `by` group, with service_level (0..1) and mean hours."""
+    return _email_finish(_email_totals(rows, by), by, threshold_h)
+
+
+def _email_finish(totals: pd.DataFrame, by: list[str], threshold_h: float) -> pd.DataFrame:
+    """_email_totals (of one pass or combined slices) with measured, missed, service_level (0..1) and mean hours."""
+    out = totals.copy()
     out["mean_response_business_h"] = out["mean_response_business_h"] / 3600.0
     out["measured"] = out["received"] - out["pending"]
     out["missed"] = out["measured"] - out["responded_within"]
@@ -505,10 +616,19 @@ def email_contract_counts(
     keys = list(keys)
     t = with_optional(as_table(contacts), "contacts")
     cols = list(dict.fromkeys(["client_id", *keys]))
-    rows = _email_rows(
-        t, pd.Timestamp(start) if start is not None else None, pd.Timestamp(end) if end is not None else None, cols
-    )
-    if not len(rows):
+    parts = []
+    for s0, s1 in email_slices(t, start, end):  # a slice of whole months at a time in pandas
+        rows = _email_rows(t, s0, s1, cols)
+        if not len(rows):
+            continue
+        rows = rows.loc[:, ~rows.columns.duplicated()]
+        hours = rows["client_id"].astype(str).map(dict(thresholds_h)).astype("float64")
+        hours = hours.fillna(float(default_threshold_h)).to_numpy()
+        month_end = rows["arrived_at"].dt.to_period("M").dt.start_time + pd.offsets.MonthBegin(1)
+        times = _email_business_times(rows, calendar, tz, month_end.to_numpy(dtype="datetime64[ns]"))
+        parts.append(_email_totals(_judge_emails(rows, hours, *times), keys))
+        del rows, times
+    if not parts:
         return pd.DataFrame(
             columns=[
                 *keys,
@@ -520,13 +640,7 @@ def email_contract_counts(
                 "mean_response_business_h",
             ]
         )
-    rows = rows.loc[:, ~rows.columns.duplicated()]
-    hours = rows["client_id"].astype(str).map(dict(thresholds_h)).astype("float64")
-    hours = hours.fillna(float(default_threshold_h)).to_numpy()
-    month_end = rows["arrived_at"].dt.to_period("M").dt.start_time + pd.offsets.MonthBegin(1)
-    times = _email_business_times(rows, calendar, tz, month_end.to_numpy(dtype="datetime64[ns]"))
-    judged = _judge_emails(rows, hours, *times)
-    out = _email_summary(judged, keys, float("nan"))
+    out = _email_finish(_combine_email_totals(parts, keys), keys, float("nan"))
     return out[
         [*keys, "received", "responded_within", "pending", "measured", "service_level", "mean_response_business_h"]
     ]
@@ -815,7 +929,8 @@ def _evaluate(
     monthly: bool = False,
 ) -> pd.DataFrame:
     """One row per (period,) client and term over [start, end): counts from one engine query per
-    distinct (channel, threshold, short abandon) and one pass over the emails, then vectorized.
+    distinct (channel, threshold, short abandon) and one pass over the emails (a slice of whole months at a
+    time, email_slices), then vectorized.
 
     monthly: one period per calendar month in the range, emails still open judged at their month's end
     (or at `as_of` when given); otherwise the whole range is one period starting at `start`.
@@ -840,8 +955,11 @@ def _evaluate(
     with_repeat = any(term.metric == "fcr_repeat" for term in used)
     results: dict[tuple, pd.DataFrame] = {}
     keys = list(dict.fromkeys(_term_key(term) for term in used))
-    if any(key[0] == "email_bh" for key in keys):  # one fetch and one business clock for every threshold
-        emails = _email_rows(t, start, end, ["client_id"])
+    email_keys = [key for key in keys if key[0] == "email_bh"]
+    totals: dict[tuple, list[pd.DataFrame]] = {key: [] for key in email_keys}
+    # one business clock for every threshold, a slice of whole months of emails at a time (email_slices)
+    for s0, s1 in email_slices(t, start, end) if email_keys else []:
+        emails = _email_rows(t, s0, s1, ["client_id"])
         period = (
             emails["arrived_at"].dt.to_period("M").dt.start_time if monthly else pd.Series(start, index=emails.index)
         ).astype("datetime64[ns]")
@@ -853,9 +971,13 @@ def _evaluate(
             judged_at = np.full(len(emails), end.to_datetime64())
         times = _email_business_times(emails, calendar, tz, judged_at)
         emails = emails.assign(period=period)
+        for key in email_keys:
+            totals[key].append(_email_totals(_judge_emails(emails, key[1], *times), ["period", "client_id"]))
+        del emails, times
     for key in keys:
         if key[0] == "email_bh":
-            results[key] = _email_summary(_judge_emails(emails, key[1], *times), ["period", "client_id"], key[1])
+            both = ["period", "client_id"]
+            results[key] = _email_finish(_combine_email_totals(totals[key], both), both, key[1])
         else:
             _, channel, th, sa = key
             res = contact_counts(
