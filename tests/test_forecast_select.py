@@ -394,7 +394,9 @@ def test_kept_ets_parameters_give_the_same_forecast_without_estimating_again(tmp
     def no_estimation(*args, **kwargs):
         raise AssertionError("ETS parameters estimated again")
 
-    monkeypatch.setattr(fs, "Holt", no_estimation)
+    import statsmodels.tsa.holtwinters as hw  # forecast_select imports Holt from there when it estimates
+
+    monkeypatch.setattr(hw, "Holt", no_estimation)
     f2, s2, _ = fs.forecast_selected(daily, US, 28, ets_store=kept)
     pd.testing.assert_frame_equal(f1, f2)
     pd.testing.assert_frame_equal(s1, s2)
