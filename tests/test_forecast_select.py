@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
@@ -307,6 +308,42 @@ def test_shrinkage_weight_by_hand():
     assert fs.shrinkage_weight(a[:1], base[:1], chosen[:1], blocks[:1]) == 0.0  # one origin: no evidence
 
 
+def test_paired_gain_by_hand():
+    """Per-origin WAPE gains 0.1, 0.2, 0.3 (each origin: one day, actual 10): mean 0.2, sd 0.1, standard error
+    0.1 / sqrt 3; an origin without volume is left out; one origin: no standard error."""
+    a = np.full(3, 10.0)
+    base = np.full(3, 5.0)
+    blocks = np.array([7, 14, 21])
+    mean, se, n = fs.paired_gain(a, base, base + np.array([1.0, 2.0, 3.0]), blocks)
+    assert (mean, se, n) == (pytest.approx(0.2), pytest.approx(0.1 / math.sqrt(3)), 3)
+    a0 = np.array([10.0, 10.0, 10.0, 0.0])
+    mean, se, n = fs.paired_gain(a0, np.full(4, 5.0), np.array([6.0, 7.0, 8.0, 3.0]), np.array([7, 14, 21, 28]))
+    assert n == 3 and mean == pytest.approx(0.2)
+    mean, se, n = fs.paired_gain(a[:1], base[:1], base[:1] + 1.0, blocks[:1])
+    assert n == 1 and mean == pytest.approx(0.1) and math.isnan(se)
+
+
+def test_one_standard_error_rule_keeps_a_method_only_when_its_gain_exceeds_its_noise():
+    """With baseline_margin="se", a chosen method that is not a simple baseline beats the best inner baseline
+    by more than one standard error of its paired per-origin gain (and by the near-tie margin)."""
+    daily, _ = _weekday_series("2025-01-06", "2025-10-31", 250.0, 13, shift_at="2025-06-02", shift=1.15)
+    s = fc.daily_series(daily)[0][2]
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28, sel=fs.SelectionConfig(baseline_margin="se"))
+    kept = 0
+    for o in range(len(s) - 91, len(s), 7):
+        c = m.choose(o)
+        if c.method in fs.BASELINES or not c.method.startswith("mean:"):
+            continue
+        kept += 1
+        bb = min((b for b in fs.BASELINES), key=lambda b: (c.wape_inner[b], fs.BASELINES.index(b)))
+        a, fb, h, age = m._inner_errors_aged(bb, o)
+        fmix = np.concatenate([m.forecast(c.method, oo, min(28, o - oo)) for oo in m.inner_origins(o)])
+        keep = np.concatenate([~m.missing[np.arange(oo + 1, oo + 1 + min(28, o - oo))] for oo in m.inner_origins(o)])
+        gain, se, n = fs.paired_gain(a, fb, fmix[keep], age + h)
+        assert gain > se and c.wape_inner[c.method] * (1 + m.sel.tie) < c.wape_inner[bb]
+    assert kept > 0
+
+
 def test_shrunk_choice_is_the_baseline_moved_by_the_weight():
     """With shrink on, a non-baseline choice is 'shrink:w:baseline:average' and its forecast is exactly
     baseline + w (average - baseline), w in [0, 1]; its interval contains the forecast."""
@@ -357,7 +394,9 @@ def test_kept_ets_parameters_give_the_same_forecast_without_estimating_again(tmp
     def no_estimation(*args, **kwargs):
         raise AssertionError("ETS parameters estimated again")
 
-    monkeypatch.setattr(fs, "Holt", no_estimation)
+    import statsmodels.tsa.holtwinters as hw  # forecast_select imports Holt from there when it estimates
+
+    monkeypatch.setattr(hw, "Holt", no_estimation)
     f2, s2, _ = fs.forecast_selected(daily, US, 28, ets_store=kept)
     pd.testing.assert_frame_equal(f1, f2)
     pd.testing.assert_frame_equal(s1, s2)

@@ -35,7 +35,6 @@ import pandas as pd
 
 # at module level (not in _ets): every user of this module scores ets_damped, and a report kernel's warm-up
 # imports this module (through forecast_view) before the notebook runs, so the ~3 s import is paid there
-from statsmodels.tsa.holtwinters import Holt
 from threadpoolctl import threadpool_limits
 
 from reportlib.core.errors import ReportlibError, UsageError
@@ -128,7 +127,12 @@ class SelectionConfig:
     min_band_errors: int = 20  # a horizon band with fewer errors uses all bands pooled
     recency_half_life_days: float = 0.0  # weight of an inner error halves every this many days back (0: equal)
     combine: int = 3  # 1: the chosen method alone; k > 1: the equal-weight mean of it and the next k - 1 best
-    baseline_rule: bool = True  # the best simple baseline is used unless the choice beats it by `tie` (inner WAPE)
+    baseline_rule: bool = True  # the best simple baseline is used unless the choice beats it (inner WAPE) by:
+    # "tie": by `tie` alone (the default since the second round); tried in the fourth round and not adopted
+    # (docs/forecasting.md, "Fourth round"): "se", also by more than one standard error of its paired
+    # per-origin gain over the baseline (paired_gain); "se_level", the best baseline unless the choice's inner
+    # WAPE plus one standard error of its own per-origin WAPE is below the baseline's (Breiman's 1-SE rule)
+    baseline_margin: str = "tie"
     # a level shift: this many clean days in a row outside the reference's 80% interval, on one side (a business
     # week; 3 was tried first and fired on a 3-day blip of the bank: see docs/forecasting.md); 0: no detection
     shift_run: int = 5
@@ -149,30 +153,38 @@ def conformal_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
     return min(float(lo), 0.0), max(float(hi), 0.0)
 
 
-def shrinkage_weight(actual: np.ndarray, base: np.ndarray, chosen: np.ndarray, blocks: np.ndarray) -> float:
-    """Weight 0..1 of the chosen forecast against the best simple baseline, from the evidence that it is better.
+def paired_gain(
+    actual: np.ndarray, base: np.ndarray, chosen: np.ndarray, blocks: np.ndarray
+) -> tuple[float, float, int]:
+    """(mean, standard error, n) of the per-origin WAPE gain of `chosen` over `base` (shares 0..1 of volume).
 
     Per inner origin (`blocks` labels each error's origin) d = (sum |actual - base| - sum |actual - chosen|) /
-    sum actual, the origin's WAPE gain; t = mean(d) / (sd(d) / sqrt(n)) over the n origins; the weight is the
-    positive-part James-Stein factor max(0, 1 - 1 / t^2) (0 when t <= 1). A gain that is large against its own
-    spread keeps the chosen forecast (t = 3: weight 0.89), one that is noise (|t| <= 1) gives the baseline.
-    No tuned constant: the only scale is the gain's own standard error.
+    sum actual; the mean of d over the n origins with volume and its standard error sd(d) / sqrt(n)
+    (nan with fewer than 2 origins). Positive: `chosen` had the smaller error.
     """
     ids, inv = np.unique(blocks, return_inverse=True)
-    if len(ids) < 2:
-        return 0.0
     gain = np.bincount(inv, np.abs(actual - base) - np.abs(actual - chosen), len(ids))
     total = np.bincount(inv, actual, len(ids))
     d = gain[total > 0] / total[total > 0]
     if len(d) < 2:
+        return float(d.mean()) if len(d) else math.nan, math.nan, len(d)
+    return float(np.mean(d)), float(np.std(d, ddof=1)) / math.sqrt(len(d)), len(d)
+
+
+def shrinkage_weight(actual: np.ndarray, base: np.ndarray, chosen: np.ndarray, blocks: np.ndarray) -> float:
+    """Weight 0..1 of the chosen forecast against the best simple baseline, from the evidence that it is better.
+
+    Per inner origin the WAPE gain d (paired_gain); t = mean(d) / (sd(d) / sqrt(n)) over the n origins; the
+    weight is the positive-part James-Stein factor max(0, 1 - 1 / t^2) (0 when t <= 1). A gain that is large
+    against its own spread keeps the chosen forecast (t = 3: weight 0.89), one that is noise (|t| <= 1) gives
+    the baseline. No tuned constant: the only scale is the gain's own standard error.
+    """
+    mean, se, n = paired_gain(actual, base, chosen, blocks)
+    if n < 2 or mean <= 0:
         return 0.0
-    sd = float(np.std(d, ddof=1))
-    mean = float(np.mean(d))
-    if mean <= 0:
-        return 0.0
-    if sd <= 0:
+    if se <= 0:
         return 1.0
-    t = mean / (sd / math.sqrt(len(d)))
+    t = mean / se
     return float(max(0.0, 1.0 - 1.0 / t**2))
 
 
@@ -407,6 +419,8 @@ class SeriesSelector:
                 ):
                     self._ets_params[anchor] = (stored[0], stored[1], stored[2])
                 else:
+                    from statsmodels.tsa.holtwinters import Holt  # only when estimating: ~1 s of CPU to import
+
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         r = Holt(prep[0], damped_trend=True, initialization_method="heuristic").fit(use_brute=False)
@@ -629,7 +643,20 @@ class SeriesSelector:
             base = [b for b in BASELINES if b in scores]
             if base:
                 bb = min(base, key=lambda b: (scores[b], BASELINES.index(b)))
-                if method not in BASELINES and scores[bb] <= scores[method] * (1 + self.sel.tie) + 1e-12:
+                noise = False
+                if method not in BASELINES and self.sel.baseline_margin == "se":
+                    # the gain over the baseline is noise unless it exceeds its own standard error over the
+                    # inner origins (one-standard-error rule; unweighted per-origin gains)
+                    gain, se, n = paired_gain(errors[bb][0], errors[bb][1], errors[method][1], blocks)
+                    noise = n < 2 or not gain > se
+                elif method not in BASELINES and self.sel.baseline_margin == "se_level":
+                    a_m, f_m = errors[method][0], errors[method][1]
+                    ids, inv = np.unique(blocks, return_inverse=True)
+                    tot = np.bincount(inv, a_m, len(ids))
+                    w_o = np.bincount(inv, np.abs(a_m - f_m), len(ids))[tot > 0] / tot[tot > 0]
+                    se1 = float(np.std(w_o, ddof=1)) / math.sqrt(len(w_o)) if len(w_o) > 1 else math.inf
+                    noise = scores[bb] <= scores[method] + se1
+                if method not in BASELINES and (noise or scores[bb] <= scores[method] * (1 + self.sel.tie) + 1e-12):
                     method = bb
                 elif method not in BASELINES and self.sel.shrink:
                     lam = shrinkage_weight(errors[bb][0], errors[bb][1], errors[method][1], blocks)
@@ -1107,6 +1134,7 @@ __all__ = [
     "SeriesSelector",
     "Choice",
     "ets_params_key",
+    "paired_gain",
     "shrinkage_weight",
     "export_gaps",
     "gap_runs",
