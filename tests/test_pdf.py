@@ -323,17 +323,7 @@ def test_one_tab_prints_page_after_page_as_fresh_tabs_would(month, tmp_path):
 
 def test_a_page_of_another_frame_or_after_a_failure_is_loaded_afresh(month, tmp_path):
     _need_browser()
-    from reportlib.reports.render import plotly_js
-
-    broken = tmp_path / "broken.html"  # another frame (no stylesheet) whose chart cannot be drawn
-    broken.write_text(
-        "<!DOCTYPE html><html><body><div class='rl-plot' id='a' style='height:200px'></div>"
-        "<script type='application/vnd.reportlib.plotly+json' data-target='a'>"
-        '{"data":[{"type":"pie","values":[1,2]}],"layout":{}}</script>'
-        f"<script>{plotly_js(partial=True)}</script><script>"
-        + (Path(__file__).parents[1] / "reportlib/reports/templates/reportlib_html/report.js").read_text()
-        + "</script></body></html>"
-    )
+    broken = _page_with_a_chart_that_fails(tmp_path / "broken.html")  # another frame: no stylesheet
     reviews = [month["dir"] / f"{file_stem('client_review', c)}.html" for c in CLIENTS]
     with PdfPrinter() as printer:
         printer.print_pdf(reviews[0], "label", "A4")
@@ -457,9 +447,8 @@ def test_a_pdf_that_cannot_be_printed_fails_its_report_and_keeps_the_good_html_a
     assert not [p for p in month_dir.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_printer_refuses_a_page_whose_chart_fails(tmp_path):
-    _need_browser()
-    page = tmp_path / "p.html"
+def _page_with_a_chart_that_fails(page: Path) -> Path:
+    """A page whose one chart is a pie, a trace type the partial plotly.js does not hold."""
     from reportlib.reports.render import plotly_js
 
     page.write_text(
@@ -470,6 +459,12 @@ def test_printer_refuses_a_page_whose_chart_fails(tmp_path):
         + (Path(__file__).parents[1] / "reportlib/reports/templates/reportlib_html/report.js").read_text()
         + "</script></body></html>"
     )
+    return page
+
+
+def test_printer_refuses_a_page_whose_chart_fails(tmp_path):
+    _need_browser()
+    page = _page_with_a_chart_that_fails(tmp_path / "p.html")
     with PdfPrinter() as printer, pytest.raises(PrintError, match="1 chart"):
         printer.print_pdf(page, "x", "A4")
 
