@@ -5,9 +5,9 @@ Debian's Chromium (``/usr/bin/chromium``, or ``$REPORTLIB_CHROMIUM``) driven by 
 page can load nothing from the network. One browser is started per process and kept warm
 (`PdfPrinter`) with one open tab: the first page is loaded into it, and every later page made from the same
 frame (the same head, plotly.js and report.js: every page `render.py` writes) is put into that tab in place
-of the previous one and drawn by the plotly.js already parsed there — half the CPU of a fresh tab, which
-parses 1.2 MB of plotly.js and starts a renderer process per page; a page with another frame is loaded
-afresh. Each page is laid out at the paper's printable width with the print stylesheet
+of the previous one and drawn by the plotly.js already parsed there — a fifth of the CPU of a fresh tab,
+which parses 1.2 MB of plotly.js and starts a renderer process per page (docs/benchmarks.md); a page with
+another frame, or after a page that failed, is loaded afresh. Each page is laid out at the paper's printable width with the print stylesheet
 (templates/reportlib_html/report.css, ``@media print``), its charts drawn by its own plotly.js, wide
 tables scaled to the page width (``rlFitForPrint`` in report.js), then printed with a footer naming the
 report and month and "Page N of M" on every page.
@@ -41,9 +41,9 @@ _ALL_DRAWN = """() => Array.from(document.querySelectorAll('.rl-plot')).every(el
 _FAILED = """() => Array.from(document.querySelectorAll('.rl-plot'))
   .filter(el => el.getAttribute('data-rl-drawn') === 'failed').length"""
 
-# The frame of a page's HTML text: its head without the title and meta elements (the page's stamp, charset), its html and body attributes' names and every
-# script that runs (plotly.js, report.js), or "" when a script that runs is not a direct child of the body
-# (it might act on the page's own elements: such a page is always loaded afresh).
+# The frame of a page's HTML text: its head without the title and meta elements (the page's stamp, charset),
+# the html element's attributes and every script that runs (plotly.js, report.js), or "" when a script that
+# runs is not a direct child of the body (it might act on the page's own elements: always loaded afresh).
 _FRAME_JS = """
 const rlRuns = n => n.nodeName === 'SCRIPT' && (!n.type || /javascript|module/i.test(n.type));
 const rlFrame = doc => {
