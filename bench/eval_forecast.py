@@ -162,16 +162,15 @@ def main(argv=None) -> int:
             s["series"] = name
             rows.append(s)
             print(f"{name}: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    if BANK.exists() and (args.heldout or args.only == "heldout"):
-        for name, d in held_out_variants().items():
+    for only, label, variants in (
+        ("heldout", "held-out ", held_out_variants),
+        ("heldout4", "held-out 4 ", held_out_variants_4),
+    ):
+        if not (BANK.exists() and (args.heldout or args.only == only)):
+            continue
+        for name, d in variants().items():
             s = evaluate(d, IL, config)
-            s["series"] = "held-out " + name
-            rows.append(s)
-            print(f"{name}: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    if BANK.exists() and (args.heldout or args.only == "heldout4"):
-        for name, d in held_out_variants_4().items():
-            s = evaluate(d, IL, config)
-            s["series"] = "held-out 4 " + name
+            s["series"] = label + name
             rows.append(s)
             print(f"{name}: done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     if args.sample and args.only in (None, "sample"):
