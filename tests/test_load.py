@@ -279,6 +279,47 @@ def test_a_file_checked_in_chunks_gives_the_lines_of_the_whole_file(tmp_path):
     pd.testing.assert_frame_equal(streamed, expected)
 
 
+def test_a_restart_voids_the_chunks_checked_before_it(tmp_path):
+    """check_stream given some chunks, then the whole file marked `restart` (the fast reader gave up part-way):
+    the chunks before are forgotten by the sink and by the problems, checked while the next is read or not,
+    and the result is the whole file's."""
+    from reportlib.data import load
+    from reportlib.data.contract import TABLES
+
+    path = write(tmp_path, "contacts.csv", _bad_contacts(900))
+    given = [frame for frame, _ in load.read_raw_chunks(path, chunk_bytes=4096)]
+    whole_raw = load.read_raw(path)
+    assert len(given) > 3
+    frame, whole = load.check_table(whole_raw, TABLES["contacts"], path.name, "America/New_York")
+    calls: list = []
+    rows, problems = load.check_stream(
+        [(given[0], False), (given[1], False), (given[2], False), (whole_raw, True)],
+        TABLES["contacts"],
+        path.name,
+        "America/New_York",
+        lambda a: calls.append(None if a is None else a.num_rows),
+    )
+    assert rows == len(frame) == 900
+    assert [p.line() for p in problems] == [p.line() for p in whole]
+    assert None in calls and calls[-1] == 900  # forgotten, then the whole file stored once
+    assert sum(n for n in calls[calls.index(None) + 1 :] if n is not None) == 900
+
+
+def test_a_file_without_its_required_columns_stops_at_the_first_chunk(tmp_path):
+    """A missing required column is reported once and nothing is stored, however many chunks follow."""
+    from reportlib.data import load
+    from reportlib.data.contract import TABLES
+
+    text = _bad_contacts(900).replace("agent_id", "agent", 1)
+    path = write(tmp_path, "contacts.csv", text)
+    stored: list = []
+    rows, problems = load.check_stream(
+        load.read_raw_chunks(path, chunk_bytes=4096), TABLES["contacts"], path.name, "America/New_York", stored.append
+    )
+    assert rows == 0 and stored == []
+    assert len(problems) == 1 and "missing required column(s): agent_id" in problems[0].line()
+
+
 def test_a_malformed_row_after_the_first_chunks_is_named_by_the_row(tmp_path):
     """pyarrow refuses a row with too many fields part-way: the chunks given are replaced by the whole file
     read by the row-naming parser, so the message is the one a small file gets."""
