@@ -195,8 +195,25 @@ def main(argv=None) -> int:
     )
     from statsmodels.tsa.holtwinters import Holt  # noqa: F401 - imported once per process, not per forecast
 
+    # SEL=key=value,... overrides SelectionConfig fields (as in bench/eval_forecast.py: the cost of an option)
+    default = forecast_select.SelectionConfig()
+    sel = forecast_select.SelectionConfig(
+        **{
+            k: (v == "1") if isinstance(getattr(default, k), bool) else type(getattr(default, k))(v)
+            for k, v in (kv.split("=") for kv in os.environ.get("SEL", "").split(",") if kv)
+        }
+    )
+    if sel != default:
+        print(f"selection settings: {os.environ['SEL']}")
     cpu = time.process_time()
-    f, fc_s = best(lambda: forecast_select.forecast_daily(daily, cal, args.horizon_days, config), args.repeat)
+    f, fc_s = best(
+        lambda: (
+            forecast_select.forecast_daily(daily, cal, args.horizon_days, config)
+            if sel == default
+            else forecast_select.forecast_selected(daily, cal, args.horizon_days, config, sel=sel)[0]
+        ),
+        args.repeat,
+    )
     cpu_s = (time.process_time() - cpu) / args.repeat
     total = fc_s + (agg_s or 0.0)
     print(

@@ -114,19 +114,23 @@ def test_missing_export_days_are_reported_and_not_read_as_zero(tmp_path, monkeyp
     assert abs(records["forecast"].sum() / full["forecast"].sum() - 1) < 0.03
 
 
-def test_the_choice_never_uses_data_after_its_origin():
+@pytest.mark.parametrize("margin", ["tie", "nested", "nested_avg"])
+def test_the_choice_never_uses_data_after_its_origin(margin):
     """Poison everything after an origin (x5 and noise): the methods' inner scores, the choice, its interval
-    quantiles and the forecast made at that origin are unchanged."""
+    quantiles, the nested track record (baseline_margin="nested"/"nested_avg": the choices made at the inner
+    origins) and the forecast made at that origin are unchanged."""
     daily, _ = _weekday_series("2024-09-02", "2025-08-29", 300.0, 4, shift_at="2025-06-02", shift=0.8)
     s = fc.daily_series(daily)[0][2]
     origin = len(s) - 60
     poisoned = s.copy()
     rng = np.random.default_rng(9)
     poisoned.iloc[origin + 1 :] = poisoned.iloc[origin + 1 :] * 5 + rng.integers(0, 500, len(s) - origin - 1)
-    a = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
-    b = fs.SeriesSelector(poisoned.index, poisoned.to_numpy(), US, 28)
+    sel = fs.SelectionConfig(baseline_margin=margin)
+    a = fs.SeriesSelector(s.index, s.to_numpy(), US, 28, sel=sel)
+    b = fs.SeriesSelector(poisoned.index, poisoned.to_numpy(), US, 28, sel=sel)
     ca, cb = a.choose(origin), b.choose(origin)
-    assert ca.method == cb.method and ca.wape_inner == cb.wape_inner
+    assert ca.method == cb.method and ca.wape_inner == cb.wape_inner and ca.nested == cb.nested
+    assert all(i < origin for i in a._choices if i != origin)  # only earlier origins were chosen on the way
     assert np.array_equal(ca.quantiles, cb.quantiles)
     for x, y in zip(a.bounds(origin, 28, ca), b.bounds(origin, 28, cb)):
         assert np.array_equal(x, y)
@@ -289,6 +293,53 @@ def test_the_choice_is_a_simple_baseline_unless_it_beats_them_on_the_inner_origi
             assert off.choose(o).wape_inner[off.choose(o).method] * (1 + m.sel.tie) >= best
         else:
             assert c.wape_inner[c.method] * (1 + m.sel.tie) < best
+
+
+@pytest.mark.parametrize("margin", ["nested", "nested_avg"])
+def test_nested_margin_keeps_the_choice_only_when_its_own_track_record_beats_the_baseline(margin):
+    """baseline_margin="nested": the procedure's record before an origin is recomputed by hand (at each inner
+    origin the method chosen there, or with "nested_avg" the average proposed there before its baseline check,
+    forecasting 1..28 days ahead up to the origin, summed day by day against the actual volume), the baseline's
+    on the same days equals its inner WAPE, a choice made at an inner origin is the one a selector holding the
+    data up to that origin only makes, and the choice is kept exactly when its record beats the best
+    baseline's by the near-tie margin (both outcomes occur on this series)."""
+    daily, _ = _weekday_series("2025-01-06", "2025-10-31", 250.0, 13, shift_at="2025-06-02", shift=1.15)
+    s = fc.daily_series(daily)[0][2]
+    sel = fs.SelectionConfig(baseline_margin=margin)
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28, sel=sel)
+    actual = s.to_numpy(float)
+    kept = demoted = 0
+    for o in range(len(s) - 91, len(s), 7):
+        c = m.choose(o)
+        if c.nested is None:  # a fallback, a level-shift restart, or an average that was a baseline already
+            continue
+        bb = min(fs.BASELINES, key=lambda b: (c.wape_inner[b], fs.BASELINES.index(b)))
+        err_p = err_b = tot = 0.0
+        for j in range(1, 13):
+            i = o - 7 * j
+            if i + 1 < sel.min_history_days:
+                continue
+            ci = m.choose(i)
+            name = ci.proposed if margin == "nested_avg" else ci.method
+            fp, fb = m.forecast(name, i, 28), m.forecast(bb, i, 28)
+            for k in range(min(28, o - i)):
+                err_p += abs(actual[i + 1 + k] - fp[k])
+                err_b += abs(actual[i + 1 + k] - fb[k])
+                tot += actual[i + 1 + k]
+        rec, base, n = c.nested
+        assert (rec, base) == (pytest.approx(err_p / tot, rel=1e-12), pytest.approx(err_b / tot, rel=1e-12))
+        assert base == pytest.approx(c.wape_inner[bb], rel=1e-12)
+        if c.method in fs.BASELINES:
+            assert c.method == bb and rec * (1 + sel.tie) >= base
+            demoted += 1
+        else:
+            assert c.method == c.proposed and rec * (1 + sel.tie) < base
+            kept += 1
+    assert kept > 0 and demoted > 0
+    # a choice made on the way, against a selector that holds the data up to that inner origin only
+    i = len(s) - 91 - 7 * 5
+    short = fs.SeriesSelector(s.index[: i + 1], actual[: i + 1], US, 28, sel=sel)
+    assert short.choose(i).method == m.choose(i).method and short.choose(i).nested == m.choose(i).nested
 
 
 def test_shrinkage_weight_by_hand():

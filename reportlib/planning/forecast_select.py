@@ -131,7 +131,12 @@ class SelectionConfig:
     # "tie": by `tie` alone (the default since the second round); tried in the fourth round and not adopted
     # (docs/forecasting.md, "Fourth round"): "se", also by more than one standard error of its paired
     # per-origin gain over the baseline (paired_gain); "se_level", the best baseline unless the choice's inner
-    # WAPE plus one standard error of its own per-origin WAPE is below the baseline's (Breiman's 1-SE rule)
+    # WAPE plus one standard error of its own per-origin WAPE is below the baseline's (Breiman's 1-SE rule).
+    # Tried in the fifth round and not adopted (docs/forecasting.md, "Fifth round"): "nested", the choice is kept
+    # only if the whole procedure's own track record (SeriesSelector.nested_record: at each inner origin the
+    # choice it made there from the data up to there, scored on the same days) beats the best baseline's by
+    # `tie` (absorbing: once its choices are baselines its record is too); "nested_avg", the same record made of
+    # the average proposed at each inner origin before its baseline check (Choice.proposed)
     baseline_margin: str = "tie"
     # a level shift: this many clean days in a row outside the reference's 80% interval, on one side (a business
     # week; 3 was tried first and fired on a 3-day blip of the bank: see docs/forecasting.md); 0: no detection
@@ -238,6 +243,15 @@ class Choice:
     history_days: int
     quantiles: np.ndarray  # (len(BANDS), 2) log-error quantiles by horizon band
     note: str = ""
+    # baseline_margin="nested"/"nested_avg" only: (WAPE of the procedure's own choices at the inner origins, WAPE of the best
+    # baseline on the same days, inner origins counted), shares 0..1 of volume (SeriesSelector.nested_record)
+    nested: tuple[float, float, int] | None = None
+    # the method before the baseline check (the top-3 average; `method` when no check was made)
+    proposed: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.proposed:
+            self.proposed = self.method
 
 
 class SeriesSelector:
@@ -637,6 +651,7 @@ class SeriesSelector:
             errors[method] = (a, np.mean([errors[n][1] for n in top], axis=0), h)
             w = weights[top[0]]  # the combination, scored like the candidates (same days, same weights)
             scores[method] = float((w * np.abs(a - errors[method][1])).sum() / (w * a).sum())
+        nested, proposed = None, method
         if self.sel.baseline_rule:
             # the simple baselines on the same footing: unless the choice beats the best of them by the
             # near-tie margin on the same inner days, that baseline is the forecast (the simpler one wins)
@@ -656,7 +671,16 @@ class SeriesSelector:
                     w_o = np.bincount(inv, np.abs(a_m - f_m), len(ids))[tot > 0] / tot[tot > 0]
                     se1 = float(np.std(w_o, ddof=1)) / math.sqrt(len(w_o)) if len(w_o) > 1 else math.inf
                     noise = scores[bb] <= scores[method] + se1
-                if method not in BASELINES and (noise or scores[bb] <= scores[method] * (1 + self.sel.tie) + 1e-12):
+                elif method not in BASELINES and self.sel.baseline_margin in ("nested", "nested_avg"):
+                    # the procedure's own track record replaces the winner's inner score (which picked it and is
+                    # optimistically biased): kept only if it beats the baseline by the near-tie margin
+                    nested = self.nested_record(origin, bb, candidates)
+                    rec, base_rec, _ = nested
+                    noise = not (math.isfinite(rec) and rec * (1 + self.sel.tie) < base_rec - 1e-12)
+                by_inner = nested is None  # the inner-score comparison, unless the track record replaced it
+                if method not in BASELINES and (
+                    noise or (by_inner and scores[bb] <= scores[method] * (1 + self.sel.tie) + 1e-12)
+                ):
                     method = bb
                 elif method not in BASELINES and self.sel.shrink:
                     lam = shrinkage_weight(errors[bb][0], errors[bb][1], errors[method][1], blocks)
@@ -668,9 +692,43 @@ class SeriesSelector:
                     method = blended
         a_err, f_err, h_err = errors[method]
         q = self._band_quantiles(a_err, f_err, h_err, level)
-        choice = Choice(method, scores, len(inner), history, q)
+        choice = Choice(method, scores, len(inner), history, q, nested=nested, proposed=proposed)
         self._choices[origin] = choice
         return choice
+
+    def nested_record(
+        self, origin: int, baseline: str, candidates: Sequence[str] = CANDIDATES
+    ) -> tuple[float, float, int]:
+        """(procedure WAPE, baseline WAPE, inner origins): the selection procedure's own out-of-sample record
+        before `origin`, against `baseline` on exactly the same days (shares 0..1 of volume).
+
+        At each inner origin i of `origin` the procedure's choice there (`choose(i)`, from the data up to i only;
+        with too little history that is the fallback median, as it would really have been) forecasts from i,
+        scored on the days i+1..min(i + horizon_days, origin) that the inner scores use (missing days left out;
+        days where either forecast is undefined left out of both). Every choice needed is made first, in
+        increasing order of origin (origin - 7, origin - 14, ... back to the first with enough history), so the
+        recursion is one level deep and each origin's choice is made once (cached); only origins before
+        `origin` are chosen. NaN WAPEs when no day with volume is scored.
+        """
+        lattice = [o for o in range(origin - 7, -1, -7) if o + 1 >= self.sel.min_history_days]
+        for i in reversed(lattice):
+            self.choose(i, candidates)
+        err_p = err_b = total = 0.0
+        inner = self.inner_origins(origin)
+        for i in inner:
+            m = min(self.sel.horizon_days, origin - i)
+            t = np.arange(i + 1, i + 1 + m)
+            c = self.choose(i, candidates)
+            fp = self.forecast(c.proposed if self.sel.baseline_margin == "nested_avg" else c.method, i, m)
+            fb = self.forecast(baseline, i, m)
+            keep = ~self.missing[t] & np.isfinite(fp) & np.isfinite(fb)
+            a = self.y[t][keep]
+            err_p += float(np.abs(a - fp[keep]).sum())
+            err_b += float(np.abs(a - fb[keep]).sum())
+            total += float(a.sum())
+        if total <= 0:
+            return math.nan, math.nan, len(inner)
+        return err_p / total, err_b / total, len(inner)
 
     def _band_quantiles(self, a: np.ndarray, f: np.ndarray, h: np.ndarray, level: float) -> np.ndarray:
         """Per horizon band: the log-error quantiles of the central `level` interval (open days only)."""
