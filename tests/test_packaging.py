@@ -12,6 +12,8 @@ CONDA_NAMES = {
     # conda-forge's ibis package plus psycopg and pyspark (listed on their own) give the two backends
     "ibis-framework[postgres,pyspark]": "ibis-framework-duckdb",
     "kaleido": "python-kaleido",
+    # conda-forge ships psycopg's C implementation (PyPI's psycopg[binary]) as psycopg-c
+    "psycopg[binary]": "psycopg-c",
 }
 
 

@@ -154,7 +154,8 @@ def _spark_path_exists(session: Any, path: str) -> bool:
 def spark_session(master: str | None) -> Any:
     """The Spark session for a master URL (None: local[*]): a local session already running in this
     process (a notebook, the tests) is reused; otherwise a new one with the UI off, UTC as the session
-    time zone (instants stay instants) and Spark's own log quiet (the run prints its own progress)."""
+    time zone (instants stay instants), results handed to pandas through Arrow, and Spark's own log quiet
+    (the run prints its own progress)."""
     from pyspark.sql import SparkSession
 
     master = master or "local[*]"
@@ -167,6 +168,8 @@ def spark_session(master: str | None) -> Any:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        # results come back to pandas through Arrow (columnar) instead of row by row through Python pickles
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
