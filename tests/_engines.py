@@ -26,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,6 +280,7 @@ class Engine:
     _n: int = 0
     sources: list = field(default_factory=list)
     _admin: Any = None
+    last_url: str = ""  # PostgreSQL: the --data URL of the schema contract_table made last
 
     def contract_table(self, frame: Any, name: str = "contacts", tz: str = "America/New_York") -> Any:
         """One contract table (typed frame, naive local time) stored in the engine, served by its source.
@@ -302,11 +304,12 @@ class Engine:
         self._n += 1
         if self.name == "postgres":
             assert self.pg is not None
-            ns = f"ct_{self._n}"
+            ns = f"ct_{self._n}_{uuid.uuid4().hex[:8]}"  # unique on the session's server, whichever Engine made it
             con = self._pg_admin()
             con.create_database(ns)
             con.create_table(name, arrow, database=ns)
-            src = WarehouseSource(f"{self.pg.url}?schema={ns}", tz)
+            self.last_url = f"{self.pg.url}?schema={ns}"
+            src = WarehouseSource(self.last_url, tz)
         else:
             view = f"rl_ct_{self._n}_{name}"
             self.spark.createDataFrame(arrow).createOrReplaceTempView(view)

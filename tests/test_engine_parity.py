@@ -173,3 +173,33 @@ def test_instants_land_on_the_local_day_and_month(on_engine):
     q = contact_kpis(t, grain="15min").set_index("period")["offered"].to_dict()
     assert q[pd.Timestamp("2025-03-09 01:45")] == 1 and q[pd.Timestamp("2025-03-09 03:00")] == 1
     assert q[pd.Timestamp("2025-11-02 01:30")] == 2
+
+
+def test_a_database_source_memo_is_shared_inside_a_run(pg_server, tmp_path, monkeypatch):
+    """As the folder source's (tests/test_load.py::test_source_memo_is_shared_inside_a_run): with
+    $REPORTLIB_SHARED_MEMO set, as `reportlib run` does for its workers and kernels, a second WarehouseSource
+    of the same unchanged data reuses the first one's result; without it, each computes its own."""
+    from _engines import Engine
+
+    from reportlib.data.cache import SHARED_MEMO_ENV
+    from reportlib.data.warehouse import WarehouseSource
+
+    eng = Engine("postgres", tmp_path / "engine", pg=pg_server)
+    row = dict(arrived_at="2025-03-01T10:00:00-05:00", outcome="handled", wait_s=1, handle_s=10, agent_id="a")
+    eng.contract_table(test_metrics.frame([row]))
+    url = eng.last_url
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o700)
+    calls: list[int] = []
+    try:
+        monkeypatch.setenv(SHARED_MEMO_ENV, str(shared))
+        eng.sources.append(WarehouseSource(url, "America/New_York"))
+        assert eng.sources[-1].memo(("k",), lambda: calls.append(1) or 7) == 7
+        eng.sources.append(WarehouseSource(url, "America/New_York"))
+        assert eng.sources[-1].memo(("k",), lambda: calls.append(1) or 8) == 7
+        monkeypatch.delenv(SHARED_MEMO_ENV)
+        eng.sources.append(WarehouseSource(url, "America/New_York"))
+        assert eng.sources[-1].memo(("k",), lambda: calls.append(1) or 9) == 9
+        assert calls == [1, 1]
+    finally:
+        eng.close_sources()

@@ -21,6 +21,7 @@ path, size, modification and change times and inode (see `load._file_key`). Prom
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import glob
 import hashlib
@@ -227,6 +228,16 @@ def shared_memo_dir() -> Path | None:
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
         return None
     return path
+
+
+def remembered(memo: dict, key: tuple, compute: Callable[[], Any], identity: Callable[[], str]) -> Any:
+    """A data source's memo (DataSource.memo): `compute()` kept in `memo` under `key`, a deep copy returned each
+    time. Inside a `reportlib run` (shared_memo_dir) the result is also shared with the run's other processes
+    (shared_result), named by `identity()`: the source's location, time zone and data fingerprint."""
+    if key not in memo:
+        folder = shared_memo_dir()
+        memo[key] = compute() if folder is None else shared_result(folder, identity(), key, compute)
+    return copy.deepcopy(memo[key])
 
 
 def shared_result(folder: Path, fingerprint: str, key: tuple, compute: Callable[[], Any]) -> Any:

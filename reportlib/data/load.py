@@ -11,7 +11,6 @@ Row numbers in messages are spreadsheet rows: the header is row 1, the first dat
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import io
@@ -1158,16 +1157,9 @@ class Source:
         `reportlib run` (cache.shared_memo_dir) the result is also shared with the run's other
         processes: whichever asks first computes it, once per run, for all of them.
         """
-        if key not in self._memo:
-            from reportlib.data.cache import shared_memo_dir, shared_result
+        from reportlib.data.cache import remembered
 
-            folder = shared_memo_dir()
-            self._memo[key] = (
-                compute()
-                if folder is None
-                else shared_result(folder, f"{self.location}|{self.tz}|{self.fingerprint}", key, compute)
-            )
-        return copy.deepcopy(self._memo[key])
+        return remembered(self._memo, key, compute, lambda: f"{self.location}|{self.tz}|{self.fingerprint}")
 
     def for_client(self, client_id: str) -> ClientView:
         """This source narrowed to one client's data (source.ClientView)."""

@@ -24,7 +24,6 @@ in files are. Nothing is read into pandas except by `frame()`, for the small tab
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import re
 from collections.abc import Callable
@@ -372,10 +371,11 @@ class WarehouseSource:
         return self._frames[name].copy()
 
     def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        """`compute()`, remembered under `key` while the source is open (a copy each time)."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return copy.deepcopy(self._memo[key])
+        """`compute()`, remembered under `key` while the source is open (a copy each time); inside a
+        `reportlib run` shared with the run's other processes, as the folder source does (cache.remembered)."""
+        from reportlib.data.cache import remembered
+
+        return remembered(self._memo, key, compute, lambda: f"{self.location}|{self.tz}|{self.fingerprint}")
 
     def for_client(self, client_id: str) -> ClientView:
         """This source narrowed to one client's data: contacts, intervals and clients filtered in the engine."""
