@@ -2,7 +2,7 @@
 
 The same tables (the default sample unless --data) are stored three ways: a DuckDB file (naive
 local time, as the folder loader caches them), a PostgreSQL schema on a throwaway local server
-(or --pg-url; timestamptz, loaded with COPY) and Parquet folders read by Spark local[2] (UTC
+(or --pg-url; loaded by `reportlib load --into`: timestamptz, COPY, its indexes) and Parquet folders read by Spark local[2] (UTC
 TIMESTAMP). Then `reportlib run` renders the month from each, one after the other, while the
 process tree is sampled every 0.2 s: wall time, peak RSS of the reporting process (the `run`
 command itself) and of the whole tree (its report kernels and, for Spark, their JVMs). The
@@ -18,7 +18,6 @@ Prints one line per engine and the ratios against DuckDB in the same run.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
 import subprocess
@@ -79,34 +78,6 @@ def measure(cmd: list[str], env: dict) -> dict:
     }
 
 
-def copy_into_postgres(url: str, schema: str, tables: dict) -> None:
-    """CREATE the tables (contract types, timestamptz) and COPY the Arrow tables in as CSV."""
-    import psycopg
-    import pyarrow.csv as pacsv
-
-    pgtype = {
-        "string": "text",
-        "double": "double precision",
-        "int64": "bigint",
-        "bool": "boolean",
-        "date32[day]": "date",
-    }
-    with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as con:
-        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        for name, t in tables.items():
-            cols = ", ".join(
-                f'"{f.name}" {"timestamptz" if str(f.type).startswith("timestamp") else pgtype[str(f.type)]}'
-                for f in t.schema
-            )
-            con.execute(f'DROP TABLE IF EXISTS "{schema}"."{name}"')
-            con.execute(f'CREATE TABLE "{schema}"."{name}" ({cols})')
-            buf = io.BytesIO()
-            pacsv.write_csv(t, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
-            with con.cursor().copy(f'COPY "{schema}"."{name}" FROM STDIN (FORMAT csv)') as cp:
-                cp.write(buf.getvalue())
-            con.execute(f'ANALYZE "{schema}"."{name}"')
-
-
 def _write_docs(text: str) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
@@ -136,6 +107,7 @@ def main() -> int:
 
     from reportlib.core.params import data_location, load_params
     from reportlib.data.load import open_source
+    from reportlib.data.load_into import load_into
     from reportlib.planning.sample import ensure_sample_at
     from reportlib.reports.views import last_complete_month
 
@@ -169,7 +141,8 @@ def main() -> int:
             server = PgServer(bin=find_pg_bin(), root=Path(tempfile.mkdtemp(prefix="rl-pg-bench-")))
             server.start()
             pg_url = server.url
-        copy_into_postgres(pg_url, "bench", instants)
+        # as a user would: `reportlib load --into` (the contract's types, the indexes the reports' filters use)
+        load_into(data, f"{pg_url}?schema=bench", tz)
         urls["postgres"] = f"{pg_url}?schema=bench"
     if "spark" in engines:
         for name, tbl in instants.items():
@@ -214,7 +187,7 @@ def main() -> int:
             f"average {load:.1f} at the end: the machine was shared), {time.strftime('%Y-%m-%d')}. The month "
             f"{month} of {Path(data).name} ({contacts:,} contacts), every report and {a.clients} client reviews, "
             f"{a.workers} workers, from the same tables in DuckDB (file), PostgreSQL 15 (local server, timestamptz, "
-            "loaded with COPY; the server's own memory not counted) and Spark 4 local[2] (Parquet folders).\n\n"
+            "loaded by `reportlib load --into`; the server's own memory not counted) and Spark 4 local[2] (Parquet folders).\n\n"
             "| source | wall s | vs DuckDB | reporting process peak MB | with kernels (and JVMs) peak MB | vs DuckDB | pages |\n"
             "|---|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n\n"
             "Every figure on every page is the same from each source (tests/test_engine_reports.py). "

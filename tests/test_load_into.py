@@ -138,16 +138,31 @@ def test_load_into_postgres_types_counts_indexes(pg_server, sample, folder_rows,
     assert types["arrived_at"] == "timestamp with time zone"
     assert types["wait_s"] == "double precision" and types["csat"] == "bigint" and types["escalated"] == "boolean"
     indexes = pg_server.psql("select indexname || ':' || indexdef from pg_indexes where schemaname = 'load_ops'")
+    local = "timezone('America/New_York'::text, {})"  # time columns indexed as the local time reports filter on
     for name, cols in [
-        ("contacts__arrived_at", "(arrived_at)"),
-        ("contacts__client_id_arrived_at", "(client_id, arrived_at)"),
-        ("contacts__queue_arrived_at", "(queue, arrived_at)"),
-        ("contacts__channel_arrived_at", "(channel, arrived_at)"),
+        ("contacts__arrived_at", f"({local.format('arrived_at')})"),
+        ("contacts__client_id_arrived_at", f"(client_id, {local.format('arrived_at')})"),
+        ("contacts__queue_arrived_at", f"(queue, {local.format('arrived_at')})"),
+        ("contacts__channel_arrived_at", f"(channel, {local.format('arrived_at')})"),
         ("contacts__contact_id", "(contact_id)"),
-        ("interval_plan__interval_start", "(interval_start)"),
+        ("interval_plan__interval_start", f"({local.format('interval_start')})"),
     ]:
         assert any(ln.startswith(name + ":") and ln.endswith(cols) for ln in indexes.split("\n")), (name, indexes)
     assert "UNIQUE INDEX contacts__contact_id" in indexes
+    # a month's filter as the reports write it (local time from the instants, in the engine) can use the index
+    import ibis
+
+    from reportlib.data.warehouse import WarehouseSource
+
+    src = WarehouseSource(url, "America/New_York")
+    try:
+        t = src.table("contacts")
+        month = t.filter((t.arrived_at >= ibis.timestamp("2025-02-01")) & (t.arrived_at < ibis.timestamp("2025-03-01")))
+        sql = ibis.to_sql(month.count(), dialect="postgres")
+    finally:
+        src.close()
+    plan = pg_server.psql(f"SET enable_seqscan = off; EXPLAIN {sql}")
+    assert "contacts__arrived_at" in plan and "Seq Scan" not in plan, plan
     # instants: the server's own zone is New York, so compare in UTC explicitly
     first = pd.read_csv(sample / "contacts.csv", nrows=1)
     got = pg_server.psql(

@@ -4,7 +4,8 @@ The source is read through the usual loader (`load.open_source`), so a folder is
 contract first and refused with the usual one-line messages. Each table is then created with the
 contract's types (timestamps as instants in UTC: `timestamptz` on PostgreSQL and DuckDB, Spark's
 TIMESTAMP), written through ibis in batches of `BATCH_ROWS` rows (the whole table never sits in
-memory), and indexed on the columns reports filter by (`INDEXES`, PostgreSQL). A rerun replaces the
+memory), and indexed on the columns reports filter by (`INDEXES`, PostgreSQL; a time column as the local
+time in the load's zone, the expression the reports filter on, `timezone(zone, column)`). A rerun replaces the
 tables atomically: everything is loaded under staging names first and renamed over the old tables at
 the end — in one transaction on PostgreSQL and DuckDB — so a load that fails leaves the old tables.
 
@@ -38,7 +39,10 @@ BATCH_ROWS = 100_000
 
 # The columns the reports filter and group by, per table (each tuple one index, PostgreSQL). Contacts are
 # cut by month (arrived_at), by client for client reviews and the SLA report, by queue and channel for
-# KPIs; interval tables by interval_start. The contract's keys get a unique index (key_columns).
+# KPIs; interval tables by interval_start. The contract's keys get a unique index (key_columns). On PostgreSQL a
+# time column is indexed as local time in the load's zone, `timezone(zone, column)`: the reports convert instants
+# to local time before they filter on them, so a plain index on the instant cannot serve a month (measured:
+# docs/benchmarks.md, "Engines"); reports run with another `timezone` parameter fall back to scans.
 INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "contacts": (("arrived_at",), ("client_id", "arrived_at"), ("queue", "arrived_at"), ("channel", "arrived_at")),
     "intervals": (("interval_start",), ("client_id", "interval_start"), ("queue", "interval_start")),
@@ -230,7 +234,7 @@ class _Target:
     def count(self, name: str) -> int:  # rows in the staging table
         raise NotImplementedError
 
-    def index(self, name: str) -> list[str]:
+    def index(self, name: str, tz: str) -> list[str]:  # indexes for the reports' filters in zone `tz`
         return []
 
     def swap(self, names: list[str]) -> None:
@@ -326,20 +330,26 @@ class _PostgresTarget(_SQLTarget):
             for stmt in statements:
                 cur.execute(stmt)
 
-    def index(self, name: str) -> list[str]:
+    def index(self, name: str, tz: str) -> list[str]:
         # ibis has no index DDL: CREATE INDEX is written here (the only hand-written SQL of the loader;
-        # identifiers quoted by sqlglot). Built on the staging table before the swap; renamed with it.
+        # identifiers and the zone quoted by sqlglot). Built on the staging table before the swap; renamed with it.
+        import sqlglot as sg
+
         made = []
         specs: list[tuple[tuple[str, ...], bool]] = [(key_columns(name), True)] if key_columns(name) else []
         specs += [(cols, False) for cols in INDEXES.get(name, ())]
+        times = {c.name for c in TABLES[name].columns if c.kind == "timestamp"}
+        zone = sg.exp.Literal.string(tz).sql(self.con.dialect)
         for cols, unique in specs:
             idx = f"{name}__{'_'.join(cols)}__{self.token}"[:63]
-            collist = ", ".join(self._ident(c) for c in cols)
+            local = [c for c in cols if c in times and not unique]  # the key stays on the instants themselves
+            collist = ", ".join(f"timezone({zone}, {self._ident(c)})" if c in local else self._ident(c) for c in cols)
             kind = "UNIQUE INDEX" if unique else "INDEX"
             with self.con.begin() as cur:
                 cur.execute(f"CREATE {kind} {self._ident(idx)} ON {self._quoted(name + _STAGING)} ({collist})")
                 cur.execute(f"ANALYZE {self._quoted(name + _STAGING)}")
-            made.append(f"{name}({', '.join(cols)}){' unique' if unique else ''}")
+            shown = ", ".join(f"{c} in {tz}" if c in local else c for c in cols)
+            made.append(f"{name}({shown}){' unique' if unique else ''}")
         return made
 
     def _statements(self, names: list[str]) -> list[str]:
@@ -529,7 +539,7 @@ def load_into(data: str | os.PathLike, into: str, tz: str = DEFAULT_TIMEZONE) ->
                 counted = target.count(name)
                 if counted != written:
                     raise ReportlibError(f"{name}: {written:,} rows sent but {counted:,} arrived")
-                result.indexes += target.index(name)
+                result.indexes += target.index(name, tz)
                 result.rows[name] = counted
                 st.detail = f"{counted:,} rows"
         with progress.step(f"replaced the tables in {url.shown}", len(names), len(names)):
