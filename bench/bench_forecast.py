@@ -196,13 +196,11 @@ def main(argv=None) -> int:
     from statsmodels.tsa.holtwinters import Holt  # noqa: F401 - imported once per process, not per forecast
 
     # SEL=key=value,... overrides SelectionConfig fields (as in bench/eval_forecast.py: the cost of an option)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from eval_forecast import selection_from_env
+
     default = forecast_select.SelectionConfig()
-    sel = forecast_select.SelectionConfig(
-        **{
-            k: (v == "1") if isinstance(getattr(default, k), bool) else type(getattr(default, k))(v)
-            for k, v in (kv.split("=") for kv in os.environ.get("SEL", "").split(",") if kv)
-        }
-    )
+    sel = selection_from_env()
     if sel != default:
         print(f"selection settings: {os.environ['SEL']}")
     cpu = time.process_time()

@@ -130,16 +130,19 @@ def lead_methods(methods: str) -> str:
     return ", ".join(f"{k} x{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def evaluate(daily: pd.DataFrame, calendar: fc.Calendar, config: fc.ForecastConfig) -> pd.DataFrame:
-    sel = fs.SelectionConfig(
+def selection_from_env() -> fs.SelectionConfig:
+    """SelectionConfig with the fields named in $SEL (key=value,...; booleans as 1/0) overridden."""
+    default = fs.SelectionConfig()
+    return fs.SelectionConfig(
         **{
-            k: (v == "1")
-            if isinstance(getattr(fs.SelectionConfig(), k), bool)
-            else type(getattr(fs.SelectionConfig(), k))(v)
+            k: (v == "1") if isinstance(getattr(default, k), bool) else type(getattr(default, k))(v)
             for k, v in (kv.split("=") for kv in os.environ.get("SEL", "").split(",") if kv)
         }
     )
-    bt = fs.nested_backtest(daily, calendar, 28, 3, config, sel=sel)
+
+
+def evaluate(daily: pd.DataFrame, calendar: fc.Calendar, config: fc.ForecastConfig) -> pd.DataFrame:
+    bt = fs.nested_backtest(daily, calendar, 28, 3, config, sel=selection_from_env())
     s = bt.summary[bt.summary["channel"] != "all"].copy()
     return s
 

@@ -770,36 +770,37 @@ def check_stream(
         return True
 
     pending: deque = deque()  # (raw chunk, future of its check), in file order: at most one waiting
+
+    def settle() -> bool:
+        """Merge the oldest pending chunk, free its memory, report progress; False: stop reading the file."""
+        go_on = merge(*pending.popleft())
+        _release_memory()
+        if on_chunk is not None:
+            on_chunk(rows)
+        return go_on
+
+    def drop_pending() -> None:
+        for _, future in pending:
+            future.cancel()
+        pending.clear()
+
     with ThreadPoolExecutor(1, thread_name_prefix="reportlib-check") as checker:
         for raw, restart in chunks:
             if restart:  # the whole file follows: what was given before it is void
-                for _, future in pending:
-                    future.cancel()
-                pending.clear()
+                drop_pending()
                 merged.clear()
                 kept.clear()
                 rows = 0
                 sink(None)
             pending.append((raw, checker.submit(_check_chunk, raw, table, file, tz, False)))
             del raw
-            if len(pending) < 2:
-                continue  # read the next chunk while this one is checked
-            go_on = merge(*pending.popleft())
-            _release_memory()
-            if on_chunk is not None:
-                on_chunk(rows)
-            if not go_on:
-                for _, future in pending:
-                    future.cancel()
-                pending.clear()
+            # with two pending, merge the older one (the newer is checked meanwhile, and the next chunk read)
+            if len(pending) == 2 and not settle():
+                drop_pending()
                 break
-        while pending:
-            go_on = merge(*pending.popleft())
-            _release_memory()
-            if on_chunk is not None:
-                on_chunk(rows)
-            if not go_on:
-                pending.clear()
+        while pending and settle():
+            pass
+        drop_pending()  # what follows a chunk that ended the checks
     for name in unique:
         parts = kept.get(name, [])
         if not parts:
