@@ -374,6 +374,13 @@ def test_paired_gain_by_hand():
     assert n == 1 and mean == pytest.approx(0.1) and math.isnan(se)
 
 
+def test_unknown_baseline_margin_is_refused():
+    """A misspelt baseline_margin is an error naming the known ones, not silently the default rule."""
+    with pytest.raises(ValueError, match="unknown baseline_margin 'nested-avg'.*nested_avg"):
+        fs.SelectionConfig(baseline_margin="nested-avg")
+    assert all(fs.SelectionConfig(baseline_margin=m).baseline_margin == m for m in fs.BASELINE_MARGINS)
+
+
 def test_one_standard_error_rule_keeps_a_method_only_when_its_gain_exceeds_its_noise():
     """With baseline_margin="se", a chosen method that is not a simple baseline beats the best inner baseline
     by more than one standard error of its paired per-origin gain (and by the near-tie margin)."""

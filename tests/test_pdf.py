@@ -97,7 +97,7 @@ def test_footer_template_escapes_the_label():
 
 
 def test_pdf_stamp_round_trip_and_refusals():
-    from pypdf import PdfWriter
+    from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
@@ -110,6 +110,12 @@ def test_pdf_stamp_round_trip_and_refusals():
     assert stamped.startswith(plain)  # an incremental update: the printed bytes are kept
     assert pdf_stamp(stamped) == {"report": "client_review", "client_id": "C1", "month": "2025-04"}
     assert pdf_stamp(plain) is None
+    restamped = stamp_pdf(stamped, "client_review", "C2", "2025-04")  # a second update on top of the first
+    assert restamped.startswith(stamped) and pdf_stamp(restamped)["client_id"] == "C2"
+    assert PdfReader(io.BytesIO(restamped)).metadata["/Producer"] == PdfReader(io.BytesIO(plain)).metadata["/Producer"]
+    # not in the form the appended update needs (bytes after %%EOF): pypdf's own incremental writer
+    odd = plain + b"% trailing bytes a producer left\n"
+    assert pdf_stamp(stamp_pdf(odd, "client_review", "C3", "2025-04"))["client_id"] == "C3"
     assert pdf_stamp(b"%PDF-1.4 not really") is None
     assert pdf_stamp(b"") is None
 

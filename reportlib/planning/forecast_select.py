@@ -146,6 +146,14 @@ class SelectionConfig:
     # default: see docs/forecasting.md ("Third round")
     shrink: bool = False
 
+    def __post_init__(self) -> None:
+        if self.baseline_margin not in BASELINE_MARGINS:
+            raise ValueError(f"unknown baseline_margin {self.baseline_margin!r} (one of {', '.join(BASELINE_MARGINS)})")
+
+
+# the readings of SelectionConfig.baseline_margin (an unknown one is refused, not read as "tie")
+BASELINE_MARGINS = ("tie", "se", "se_level", "nested", "nested_avg")
+
 
 def conformal_quantiles(e: np.ndarray, level: float) -> tuple[float, float]:
     """Lower and upper quantiles of log errors for a central `level` interval (finite-sample: the

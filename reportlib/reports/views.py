@@ -397,14 +397,25 @@ def _jsonable(v: Any) -> bool:
 
 
 def data_range(source: DataSource) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """(first, last) arrival in contacts, else interval start in intervals; (None, None) if neither."""
-    for name, col in (("contacts", "arrived_at"), ("intervals", "interval_start")):
-        if source.has(name):
-            t = source.table(name)
-            res = t.aggregate(first=t[col].min(), last=t[col].max()).to_pandas()
-            first, last = res["first"].iloc[0], res["last"].iloc[0]
-            return (None if pd.isna(first) else pd.Timestamp(first), None if pd.isna(last) else pd.Timestamp(last))
-    return None, None
+    """(first, last) arrival in contacts, else interval start in intervals; (None, None) if neither.
+
+    Remembered by the source (`DataSource.memo`): every notebook of a run asks for it twice, and over a
+    large contacts table each answer is a scan.
+    """
+
+    def compute() -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        for name, col in (("contacts", "arrived_at"), ("intervals", "interval_start")):
+            if source.has(name):
+                t = source.table(name)
+                res = t.aggregate(first=t[col].min(), last=t[col].max()).to_pandas()
+                first, last = res["first"].iloc[0], res["last"].iloc[0]
+                return (
+                    None if pd.isna(first) else pd.Timestamp(first),
+                    None if pd.isna(last) else pd.Timestamp(last),
+                )
+        return None, None
+
+    return source.memo(("data_range",), compute)
 
 
 def last_complete_month(source: DataSource) -> pd.Period:
