@@ -32,7 +32,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 CACHE_FORMAT = 2
 _warned: set[str] = set()
@@ -230,13 +230,28 @@ def shared_memo_dir() -> Path | None:
     return path
 
 
-def remembered(memo: dict, key: tuple, compute: Callable[[], Any], identity: Callable[[], str]) -> Any:
+class Identified(Protocol):
+    """What names a data source's results between processes: where its data is, in which time zone it is
+    read, and a fingerprint of the data itself."""
+
+    location: str
+    tz: str
+
+    @property
+    def fingerprint(self) -> str: ...
+
+
+def remembered(memo: dict, key: tuple, compute: Callable[[], Any], source: Identified) -> Any:
     """A data source's memo (DataSource.memo): `compute()` kept in `memo` under `key`, a deep copy returned each
     time. Inside a `reportlib run` (shared_memo_dir) the result is also shared with the run's other processes
-    (shared_result), named by `identity()`: the source's location, time zone and data fingerprint."""
+    (shared_result), named by the source's location, time zone and data fingerprint."""
     if key not in memo:
         folder = shared_memo_dir()
-        memo[key] = compute() if folder is None else shared_result(folder, identity(), key, compute)
+        if folder is None:
+            memo[key] = compute()
+        else:
+            identity = f"{source.location}|{source.tz}|{source.fingerprint}"
+            memo[key] = shared_result(folder, identity, key, compute)
     return copy.deepcopy(memo[key])
 
 

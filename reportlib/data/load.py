@@ -1160,7 +1160,7 @@ class Source:
         """
         from reportlib.data.cache import remembered
 
-        return remembered(self._memo, key, compute, lambda: f"{self.location}|{self.tz}|{self.fingerprint}")
+        return remembered(self._memo, key, compute, self)
 
     def for_client(self, client_id: str) -> ClientView:
         """This source narrowed to one client's data (source.ClientView)."""

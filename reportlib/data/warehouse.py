@@ -375,7 +375,7 @@ class WarehouseSource:
         `reportlib run` shared with the run's other processes, as the folder source does (cache.remembered)."""
         from reportlib.data.cache import remembered
 
-        return remembered(self._memo, key, compute, lambda: f"{self.location}|{self.tz}|{self.fingerprint}")
+        return remembered(self._memo, key, compute, self)
 
     def for_client(self, client_id: str) -> ClientView:
         """This source narrowed to one client's data: contacts, intervals and clients filtered in the engine."""
