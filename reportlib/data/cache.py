@@ -32,7 +32,10 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reportlib.data.source import DataSource
 
 CACHE_FORMAT = 2
 _warned: set[str] = set()
@@ -230,18 +233,7 @@ def shared_memo_dir() -> Path | None:
     return path
 
 
-class Identified(Protocol):
-    """What names a data source's results between processes: where its data is, in which time zone it is
-    read, and a fingerprint of the data itself."""
-
-    location: str
-    tz: str
-
-    @property
-    def fingerprint(self) -> str: ...
-
-
-def remembered(memo: dict, key: tuple, compute: Callable[[], Any], source: Identified) -> Any:
+def remembered(memo: dict, key: tuple, compute: Callable[[], Any], source: DataSource) -> Any:
     """A data source's memo (DataSource.memo): `compute()` kept in `memo` under `key`, a deep copy returned each
     time. Inside a `reportlib run` (shared_memo_dir) the result is also shared with the run's other processes
     (shared_result), named by the source's location, time zone and data fingerprint."""

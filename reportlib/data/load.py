@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from reportlib.core.errors import DataError, MissingTableError, ReportlibError
+from reportlib.core.errors import DataError, ReportlibError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID
 from reportlib.data.contract import (
@@ -40,7 +40,7 @@ from reportlib.data.contract import (
     pandera_schema,
     required_tables,
 )
-from reportlib.data.source import ClientView
+from reportlib.data.source import ClientView, require_tables
 
 MAX_ROWS_SHOWN = 5
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -1130,12 +1130,7 @@ class Source:
 
     def require(self, *names: str) -> None:
         """Raise MissingTableError naming each of `names` that the source lacks."""
-        missing = [n for n in names if not self.has(n)]
-        if missing:
-            raise MissingTableError(
-                f"the data source {self.location} has no {', '.join(missing)} table"
-                f"{'s' if len(missing) > 1 else ''}; this needs it (see docs/data-contract.md)"
-            )
+        require_tables(self, names)
 
     def file_name(self, name: str) -> str:
         """The file (or database table) a table comes from, for messages."""

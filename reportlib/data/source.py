@@ -16,7 +16,7 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from reportlib.core.errors import ReportlibError
+from reportlib.core.errors import MissingTableError, ReportlibError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -83,6 +83,17 @@ class DataSource(Protocol):
     def for_client(self, client_id: str) -> DataSource:
         """This source narrowed to one client's data."""
         ...
+
+
+def require_tables(source: DataSource, names: tuple[str, ...], see: str = "docs/data-contract.md") -> None:
+    """Raise MissingTableError naming each of `names` that `source` lacks, in one message (`see`: where the
+    tables are described)."""
+    missing = [n for n in names if not source.has(n)]
+    if missing:
+        raise MissingTableError(
+            f"the data source {source.location} has no {', '.join(missing)} table"
+            f"{'s' if len(missing) > 1 else ''}; this needs it (see {see})"
+        )
 
 
 # the contract tables a client's view narrows to that client's rows (by client_id); the others pass through

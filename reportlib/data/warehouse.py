@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from reportlib.core.errors import DataError, MissingTableError, ReportlibError, UsageError
+from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.safety import redact_passwords
 from reportlib.data.contract import TABLES, Column, required_tables
 from reportlib.data.engine_check import compatible
-from reportlib.data.source import ClientView
+from reportlib.data.source import ClientView, require_tables
 
 SCHEMES = ("postgres", "postgresql", "spark")
 SPARK_FORMATS = ("parquet", "delta")
@@ -322,12 +322,7 @@ class WarehouseSource:
 
     def require(self, *names: str) -> None:
         """Raise MissingTableError naming each of `names` that the source lacks."""
-        missing = [n for n in names if not self.has(n)]
-        if missing:
-            raise MissingTableError(
-                f"the data source {self.location} has no {', '.join(missing)} table"
-                f"{'s' if len(missing) > 1 else ''}; this needs it (see docs/data-contract.md, docs/databases.md)"
-            )
+        require_tables(self, names, see="docs/data-contract.md, docs/databases.md")
 
     def file_name(self, name: str) -> str:
         """The database table (or Spark folder) a contract table comes from, for messages."""
