@@ -85,6 +85,10 @@ def test_paper_setting_is_a4_or_letter_and_named_when_wrong():
         PrintSettings.from_params({"reports": {"paper": "A3"}})
     with pytest.raises(UsageError, match="reports.pdf must be true or false"):
         PrintSettings.from_params({"reports": {"pdf": "yes"}})
+    assert PrintSettings.from_params({}).workbooks is True
+    assert PrintSettings.from_params({"reports": {"workbooks": False}}).workbooks is False
+    with pytest.raises(UsageError, match="reports.workbooks must be true or false, got 'no'"):
+        PrintSettings.from_params({"reports": {"workbooks": "no"}})
     # printable widths: 210 - 24 mm and 215.9 - 24 mm at 96 px per inch
     assert printable_width_px("A4") == int(186 / 25.4 * 96) == 702
     assert printable_width_px("Letter") == int(191.9 / 25.4 * 96) == 725

@@ -194,6 +194,28 @@ def test_clients_selection_and_month_checks(project, capsys):
     assert main(["run", "--month", "2026-13", "--params", str(project["params"])]) == 2
 
 
+def test_workbooks_parameter_turns_the_excel_copies_off(project, capsys):
+    """reports.workbooks: false writes no workbook (none listed, no .xlsx); the default writes the client's;
+    a value that is not true or false is a usage error."""
+    settings = yaml.safe_load(project["params"].read_text())
+    settings["reports"] = {"pdf": False, "workbooks": False}
+    project["params"].write_text(yaml.safe_dump(settings))
+    assert _run(project, "--reports", "monthly_pack", "--clients", "C2") == 0
+    manifest = json.loads((project["out"] / MONTH / "manifest.json").read_text())
+    assert manifest["workbooks"] == [] and not list((project["out"] / MONTH).glob("*.xlsx"))
+    settings["reports"] = {"pdf": False}
+    project["params"].write_text(yaml.safe_dump(settings))
+    assert _run(project, "--reports", "monthly_pack", "--clients", "C2") == 0
+    manifest = json.loads((project["out"] / MONTH / "manifest.json").read_text())
+    assert [(e["workbook"], e["client_id"]) for e in manifest["workbooks"]] == [("client_review", "C2")]
+    assert len(list((project["out"] / MONTH).glob("*.xlsx"))) == 1
+    settings["reports"] = {"workbooks": "no"}
+    project["params"].write_text(yaml.safe_dump(settings))
+    capsys.readouterr()
+    assert _run(project, "--reports", "monthly_pack", "--clients", "C2") == 2
+    assert "reports.workbooks must be true or false, got 'no'" in capsys.readouterr().err
+
+
 def test_parameter_validation_names_unknown_keys_and_wrong_types(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("sl_treshold_s: 20\nsl_threshold_s: thirty\nschedule:\n  timeout: 5\n  workers: 0\n")

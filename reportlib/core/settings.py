@@ -156,14 +156,16 @@ PAPER_SIZES = ("A4", "Letter")
 
 @dataclass(frozen=True)
 class PrintSettings:
-    """The PDF copies of the reports (parameters/reports.yaml: `pdf`, `paper`).
+    """The copies `reportlib run` writes beside the HTML (parameters/reports.yaml: `pdf`, `paper`, `workbooks`).
 
     pdf: print a PDF beside the HTML of each report marked `pdf` in the registry; paper: A4 or Letter
-    (case-insensitive in the file, normalised here).
+    (case-insensitive in the file, normalised here); workbooks: write the month's Excel workbook and one per
+    client review.
     """
 
     pdf: bool
     paper: str
+    workbooks: bool = True
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any] | None) -> PrintSettings:
@@ -176,4 +178,7 @@ class PrintSettings:
         match = [p for p in PAPER_SIZES if isinstance(paper, str) and p.lower() == paper.strip().lower()]
         if not match:
             raise UsageError(f"parameter reports.paper must be {' or '.join(PAPER_SIZES)}, got {paper!r}")
-        return cls(pdf=pdf, paper=match[0])
+        workbooks = r.get("workbooks", True)
+        if not isinstance(workbooks, bool):
+            raise UsageError(f"parameter reports.workbooks must be true or false, got {workbooks!r}")
+        return cls(pdf=pdf, paper=match[0], workbooks=workbooks)

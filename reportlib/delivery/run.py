@@ -1772,12 +1772,12 @@ def run_month(
     progress: bool = True,
     log=None,
     agents: str | list[str] | None = None,
-    workbooks: bool = True,
+    workbooks: bool | None = None,
 ) -> RunResult:
     """Render the month's reports: parameters < --params < flags, data checked first, then the batch.
 
-    With `workbooks` (the default) the batch also writes the month's Excel workbook and one per client
-    review (`plan_workbooks`)."""
+    With `workbooks` (by default parameter `reports.workbooks`, true) the batch also writes the month's Excel
+    workbook and one per client review (`plan_workbooks`)."""
     from reportlib.core.params import data_location, project_root
     from reportlib.planning.sample import ensure_default_data
 
@@ -1810,6 +1810,10 @@ def run_month(
         )
     reuse = bool(sched.get("reuse_kernels", True))
     pdf_paper = pdf_setting(params, chosen, log)
+    if workbooks is None:
+        from reportlib.core.settings import PrintSettings
+
+        workbooks = PrintSettings.from_params(params).workbooks
     expected = (
         len([r for r in chosen if r not in (CLIENT_REPORT, AGENT_REPORT)])
         + (10**6 if agent_sel else 0)
