@@ -209,6 +209,12 @@ def test_workbooks_parameter_turns_the_excel_copies_off(project, capsys):
     manifest = json.loads((project["out"] / MONTH / "manifest.json").read_text())
     assert [(e["workbook"], e["client_id"]) for e in manifest["workbooks"]] == [("client_review", "C2")]
     assert len(list((project["out"] / MONTH).glob("*.xlsx"))) == 1
+    settings["reports"] = {"pdf": False, "workbooks": False}  # off again: the month's last workbooks stay
+    project["params"].write_text(yaml.safe_dump(settings))
+    assert _run(project, "--reports", "monthly_pack", "--clients", "C2") == 0
+    manifest = json.loads((project["out"] / MONTH / "manifest.json").read_text())
+    assert [e["client_id"] for e in manifest["workbooks"]] == ["C2"]
+    assert (project["out"] / MONTH / manifest["workbooks"][0]["xlsx"]).is_file()
     settings["reports"] = {"workbooks": "no"}
     project["params"].write_text(yaml.safe_dump(settings))
     capsys.readouterr()
