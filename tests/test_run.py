@@ -224,13 +224,18 @@ def test_workbooks_parameter_turns_the_excel_copies_off(project, capsys):
 
 def test_parameter_validation_names_unknown_keys_and_wrong_types(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("sl_treshold_s: 20\nsl_threshold_s: thirty\nschedule:\n  timeout: 5\n  workers: 0\n")
+    bad.write_text(
+        "sl_treshold_s: 20\nsl_threshold_s: thirty\nschedule:\n  timeout: 5\n  workers: 0\n"
+        "reports:\n  workbook: false\n  trend_months: many\n"
+    )
     assert main(["run", "--month", MONTH, "--params", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "unknown parameter 'sl_treshold_s' (did you mean sl_threshold_s?)" in err
     assert "sl_threshold_s must be a number, got 'thirty'" in err
     assert "schedule.timeout (did you mean timeout_s?)" in err
     assert "schedule.workers must be a whole number >= 1" in err
+    assert "unknown parameter reports.workbook (did you mean workbooks?)" in err
+    assert "parameter reports.trend_months must be a number, got 'many'" in err
     validate_params(load_params())  # the shipped parameters are valid
     with pytest.raises(UsageError, match="timezone"):
         validate_params(dict(load_params(), timezone="Mars/Olympus"))

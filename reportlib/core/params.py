@@ -216,6 +216,11 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
 }
 
 
+# Parameter sets whose shipped file holds every key the code reads, with its default (queries.report_settings
+# overlays parameters/reports.yaml): any other key is a typo, and each value is of its default's kind.
+_COMPLETE_SETS = ("reports",)
+
+
 def _type_name(v: Any) -> str:
     if isinstance(v, bool):
         return "true or false"
@@ -251,7 +256,8 @@ def validate_params(params: dict) -> None:
     """Raise UsageError naming every unknown key and every value of the wrong type in `params`.
 
     Top-level keys must be those of parameters/defaults.yaml or a parameters/NAME.yaml set, each
-    value of the same kind as its default; the `schedule` and `distribution` sets are checked key by key.
+    value of the same kind as its default; the `schedule` and `distribution` sets are checked key by key, and
+    the `reports` set's keys against its shipped file (each value of its default's kind).
     """
     if not isinstance(params, dict):
         raise UsageError("the parameters must be a mapping of keys to values")
@@ -279,6 +285,12 @@ def validate_params(params: dict) -> None:
                     problems.append(f"unknown parameter {key}.{sub}{_did_you_mean(str(sub), list(schema))}")
                 elif not schema[sub][1](subvalue):
                     problems.append(f"parameter {key}.{sub} must be {schema[sub][0]}, got {subvalue!r}")
+        elif key in _COMPLETE_SETS and isinstance(value, dict) and isinstance(ref, dict):
+            for sub, subvalue in value.items():
+                if sub not in ref:
+                    problems.append(f"unknown parameter {key}.{sub}{_did_you_mean(str(sub), list(ref))}")
+                elif not _same_kind(ref[sub], subvalue):
+                    problems.append(f"parameter {key}.{sub} must be {_type_name(ref[sub])}, got {subvalue!r}")
     for key in ("short_abandon_s", "sl_threshold_s"):
         v = params.get(key)
         if v is not None and _is_number(v) and v < 0:
