@@ -551,3 +551,27 @@ def test_a_workbook_task_on_unreadable_data_fails_each_workbook_with_a_reason(tm
     (res,) = build_workbooks(task)
     assert res["status"] == "failed" and "could not be opened" in res["error"] and res["xlsx"] is None
     assert not list(tmp_path.glob("*.xlsx"))
+
+
+def test_a_workbook_past_the_time_limit_fails_with_the_reason_and_leaves_nothing(month, tmp_path):
+    """The run's per-report limit holds for workbooks too (they are built in the worker, not in a kernel): the
+    month's workbook given 0.05 s is stopped (a DuckDB query is interrupted by the alarm) well before it would
+    end, fails naming the limit, leaves no file; the alarm is disarmed and the old handler back afterwards;
+    without a limit the same task builds it."""
+    import signal
+
+    from reportlib.delivery.run import build_workbooks
+
+    item = {"client_id": None, "client_name": None, "name": f"month_{MONTH}.xlsx"}
+    task = {"month": MONTH, "data": str(month["data"]), "params_file": None, "tmp": str(tmp_path), "items": [item]}
+    before = signal.getsignal(signal.SIGALRM)
+    (cut,) = build_workbooks(dict(task, timeout=0.05))
+    assert cut["status"] == "failed" and cut["xlsx"] is None
+    assert (
+        cut["error"] == "building the workbook timed out after 0.05 s; raise --timeout or parameters schedule.timeout_s"
+    )
+    assert not list(tmp_path.glob("*.xlsx")) and not list(tmp_path.glob("*.tmp"))
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is before
+    (whole,) = build_workbooks(task)
+    assert whole["status"] == "ok" and Path(whole["xlsx"]).is_file(), whole["error"]
+    assert cut["seconds"] < whole["seconds"] / 2, (cut["seconds"], whole["seconds"])

@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -723,12 +723,49 @@ def plan_workbooks(jobs: Iterable[Job], month: str, *, data: str, params_file: s
     return [dict(base, items=items)] if items else []
 
 
+class WorkbookTimeout(Exception):
+    """A workbook ran past the run's per-report time limit (raised by the worker's alarm, `_time_limit`)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[list[bool]]:
+    """Raise WorkbookTimeout in this thread once `seconds` have passed (and every second after, should the code
+    it interrupts swallow it), until the block ends; yields a list that holds True once the limit was hit.
+
+    For a worker's main thread (SIGALRM): the workbooks are built in the worker process itself, not in a kernel
+    that can be interrupted from outside, and a query running in DuckDB stops on the signal ("Query
+    interrupted"), PostgreSQL's wait and Python code alike. No limit when `seconds` is None or 0, or off the
+    main thread.
+    """
+    hit: list[bool] = []
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield hit
+        return
+    armed = [True]
+
+    def alarm(signum: int, frame: Any) -> None:
+        if armed[0]:  # after the block has ended, a late signal is ignored
+            hit.append(True)
+            raise WorkbookTimeout(f"timed out after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds), 1.0)
+    try:
+        yield hit
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def build_workbooks(task: dict) -> list[dict]:
     """Build and write the workbooks of one task into task['tmp'] (in a worker process, outside the kernel).
 
     One result per workbook: key (workbook, client_id), status, seconds, error, xlsx (the written file), sheets.
     A workbook that fails fails alone; the data source is opened once for the task, so a client's figures
-    come from the aggregates computed once for all clients.
+    come from the aggregates computed once for all clients. Each workbook is held to task['timeout'] seconds
+    (the run's per-report limit; none when absent): one that runs past it fails with that reason, and the
+    next one is built.
     """
     from reportlib.core.params import load_params
     from reportlib.data.load import open_source
@@ -744,19 +781,31 @@ def build_workbooks(task: dict) -> list[dict]:
         return [dict(item, status="failed", error=why, xlsx=None, seconds=None, sheets=[]) for item in task["items"]]
     data = task["data"]
     label = data if "://" in data else Path(data).name
+    limit = float(task.get("timeout") or 0)  # 0: no limit
     for item in task["items"]:
         start = time.perf_counter()
         res = dict(item, status="failed", error=None, xlsx=None, sheets=[])
-        try:
-            if item["client_id"] is None:
-                book = W.month_workbook(src, params, task["month"], data_label=label)
-            else:
-                book = W.client_workbook(src, params, task["month"], item["client_id"])
-            path = tmp / item["name"]
-            W.write_workbook(book, path)
+        path = tmp / item["name"]
+        hit: list[bool] = []
+        try:  # the outer try also catches a time-out raised as the limit's block ends
+            with _time_limit(limit) as hit:
+                if item["client_id"] is None:
+                    book = W.month_workbook(src, params, task["month"], data_label=label)
+                else:
+                    book = W.client_workbook(src, params, task["month"], item["client_id"])
+                W.write_workbook(book, path)
             res.update(status="ok", xlsx=str(path), sheets=[s.name for s in book.sheets])
         except Exception as exc:  # noqa: BLE001 - a failed workbook fails alone
-            res["error"] = f"building the workbook failed: {type(exc).__name__}: {_ANSI.sub('', str(exc))}"[:600]
+            if hit:
+                res["error"] = (
+                    f"building the workbook timed out after {limit:g} s; "
+                    "raise --timeout or parameters schedule.timeout_s"
+                )
+            else:
+                res["error"] = f"building the workbook failed: {type(exc).__name__}: {_ANSI.sub('', str(exc))}"[:600]
+        if res["status"] != "ok":
+            with contextlib.suppress(OSError):
+                path.unlink()  # a workbook cut short is not left half-written in the run's folder
         res["seconds"] = round(time.perf_counter() - start, 3)
         results.append(res)
     return results
@@ -1396,7 +1445,7 @@ def run_jobs(
             )
         )
         try:
-            tasks = [dict(t, tmp=str(tmp)) for t in tasks]
+            tasks = [dict(t, tmp=str(tmp), timeout=float(timeout)) for t in tasks]
             _execute_all(ordered, payload, notebooks_dir, workers_pool, publisher, result, progress, log, tasks)
         finally:
             if own:
