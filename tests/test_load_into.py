@@ -298,3 +298,28 @@ def test_local_wall_times_become_utc_instants_like_zoneinfo():
     assert utc.to_pylist() == want
     assert [w.strftime("%H:%M") for w in want[:4]] == ["15:00", "14:00", "05:30", "07:30"]
     assert gaps == 1
+
+
+def test_a_workbook_stopped_mid_query_on_postgres_leaves_the_next_one_a_working_source(
+    pg_server, sample, tmp_path, capsys
+):
+    """The run's time limit stops a workbook inside a PostgreSQL query (run.build_workbooks' alarm); psycopg's
+    connection is then still busy ("another command is already in progress"), so the next workbook of the task
+    gets the source opened afresh: it is built, or stopped by the same limit, never failed by the old connection."""
+    from reportlib.delivery.run import build_workbooks
+
+    url = f"{pg_server.url}?schema=load_wb"
+    assert _run(capsys, "load", "--data", str(sample), "--into", url)[0] == 0
+    month = pd.read_csv(sample / "contacts.csv", usecols=["arrived_at"])["arrived_at"].str[:7].max()
+    items = [
+        {"client_id": None, "client_name": None, "name": f"month_{month}.xlsx"},
+        {"client_id": "C001", "client_name": None, "name": "client_C001.xlsx"},
+        {"client_id": "C002", "client_name": None, "name": "client_C002.xlsx"},
+    ]
+    task = {"month": month, "data": url, "params_file": None, "tmp": str(tmp_path), "items": items, "timeout": 0.3}
+    first, *rest = build_workbooks(task)
+    limit = "building the workbook timed out after 0.3 s; raise --timeout or parameters schedule.timeout_s"
+    assert first["status"] == "failed" and first["error"] == limit
+    for res in rest:
+        assert res["status"] == "ok" or res["error"] == limit, res["error"]
+    assert sorted(p.name for p in tmp_path.glob("*.xlsx")) == sorted(r["name"] for r in rest if r["status"] == "ok")

@@ -11,6 +11,7 @@ Row numbers in messages are spreadsheet rows: the header is row 1, the first dat
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -1464,24 +1465,31 @@ _OPEN_WAREHOUSE: dict[tuple[str, str, str], Any] = {}
 _OPEN_MAX = 4
 
 
-def open_source(data: str | os.PathLike, tz: str = DEFAULT_TIMEZONE, tables: dict | None = None) -> Any:
+def open_source(
+    data: str | os.PathLike, tz: str = DEFAULT_TIMEZONE, tables: dict | None = None, *, afresh: bool = False
+) -> Any:
     """Open a data folder or `duckdb:///path` database as a Source (tables load on first use).
 
     A postgres://, postgresql:// or spark:// URL opens a WarehouseSource instead (reportlib.data.warehouse;
     `tables` maps contract names to the database's table names), kept open for the process.
-    The same location, time zone and unchanged files give the Source already open in this process.
+    The same location, time zone and unchanged files give the Source already open in this process, unless
+    `afresh`: then a new one, with its own connection (the one open may be spoiled: a query interrupted by a
+    time limit can leave a database connection busy), and the old one is closed.
     """
     from reportlib.data import warehouse
 
     if warehouse.is_warehouse_url(str(data)):
         wkey = (str(data), tz, repr(sorted((tables or {}).items())))
+        if afresh and wkey in _OPEN_WAREHOUSE:
+            with contextlib.suppress(Exception):  # closing a connection that may be mid-query or gone
+                _OPEN_WAREHOUSE.pop(wkey).con.disconnect()
         if wkey not in _OPEN_WAREHOUSE:
             _OPEN_WAREHOUSE[wkey] = warehouse.WarehouseSource(str(data), tz, tables)
         return _OPEN_WAREHOUSE[wkey]
     key = (str(data), tz)
     fresh = Source(str(data), tz)
     known = _OPEN.pop(key, None)
-    if known is not None and known.fingerprint == fresh.fingerprint and not known._problems:
+    if not afresh and known is not None and known.fingerprint == fresh.fingerprint and not known._problems:
         fresh.con.disconnect()
         fresh = known
     _OPEN[key] = fresh

@@ -801,6 +801,10 @@ def build_workbooks(task: dict) -> list[dict]:
                     f"building the workbook timed out after {limit:g} s; "
                     "raise --timeout or parameters schedule.timeout_s"
                 )
+                # an interrupted query can leave the engine's connection busy (PostgreSQL: "another command is
+                # already in progress"): the next workbook gets the source opened afresh
+                with contextlib.suppress(Exception):
+                    src = open_source(task["data"], params.get("timezone", DEFAULT_TIMEZONE), afresh=True)
             else:
                 res["error"] = f"building the workbook failed: {type(exc).__name__}: {_ANSI.sub('', str(exc))}"[:600]
         if res["status"] != "ok":
