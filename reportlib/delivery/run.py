@@ -796,7 +796,7 @@ def build_workbooks(task: dict) -> list[dict]:
                 W.write_workbook(book, path)
             res.update(status="ok", xlsx=str(path), sheets=[s.name for s in book.sheets])
         except Exception as exc:  # noqa: BLE001 - a failed workbook fails alone
-            if hit:
+            if hit or isinstance(exc, WorkbookTimeout):
                 res["error"] = (
                     f"building the workbook timed out after {limit:g} s; "
                     "raise --timeout or parameters schedule.timeout_s"
