@@ -339,17 +339,16 @@ def stamp_pdf(data: bytes, report: str, client_id: str | None, month: str, agent
 
     value = TextStringObject(json.dumps(stamp_record(report, client_id, month, agent_id), ensure_ascii=True))
     reader = PdfReader(io.BytesIO(data))
-    end = data.rstrip()
-    tail = re.search(rb"startxref\s+(\d+)\s*%%EOF$", end[-64:])
+    trailer = reader.trailer
+    tail = re.search(rb"startxref\s+(\d+)\s*%%EOF$", data.rstrip()[-64:])
     prev = int(tail.group(1)) if tail else -1
-    number = reader.trailer.get("/Size")  # the next object number: the new dictionary's
+    number = trailer.get("/Size")  # the next object number: the new dictionary's
     if reader.is_encrypted or prev < 0 or data[prev : prev + 4] != b"xref" or not isinstance(number, int):
         writer = PdfWriter(io.BytesIO(data), incremental=True)
         writer.add_metadata({PDF_STAMP_KEY: value})
         out = io.BytesIO()
         writer.write(out)
         return out.getvalue()
-    trailer = reader.trailer
     info = DictionaryObject(reader.metadata or {})
     info[NameObject(PDF_STAMP_KEY)] = value
     new_trailer = DictionaryObject(

@@ -1489,7 +1489,10 @@ def open_source(
     key = (str(data), tz)
     fresh = Source(str(data), tz)
     known = _OPEN.pop(key, None)
-    if not afresh and known is not None and known.fingerprint == fresh.fingerprint and not known._problems:
+    if afresh and known is not None:
+        with contextlib.suppress(Exception):  # closing a connection that may be mid-query or gone
+            known.con.disconnect()
+    elif known is not None and known.fingerprint == fresh.fingerprint and not known._problems:
         fresh.con.disconnect()
         fresh = known
     _OPEN[key] = fresh
