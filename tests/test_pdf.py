@@ -30,7 +30,14 @@ from reportlib.core.months import month_label
 from reportlib.core.safety import file_stem, pdf_stamp, stamp_pdf
 from reportlib.core.settings import PrintSettings
 from reportlib.delivery.mail import attachments_for, verified_pdf
-from reportlib.delivery.pdf import PdfPrinter, PrintError, find_chromium, footer_template, printable_width_px
+from reportlib.delivery.pdf import (
+    PRINT_MARGIN_FLOOR_PX,
+    PdfPrinter,
+    PrintError,
+    find_chromium,
+    footer_template,
+    printable_width_px,
+)
 from reportlib.reports.registry import PDF_REPORTS
 
 REQUIRE = os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1" or bool(os.environ.get("CI"))
@@ -347,6 +354,43 @@ def test_a_page_of_another_frame_or_after_a_failure_is_loaded_afresh(month, tmp_
     (tmp_path / "after.pdf").write_bytes(after)
     (tmp_path / "alone.pdf").write_bytes(alone)
     assert _text(tmp_path / "after.pdf") == _text(tmp_path / "alone.pdf")
+
+
+_MARGINS = """() => Array.from(document.querySelectorAll('.rl-plot')).map(gd => {
+  const s = gd._fullLayout._size;
+  return {title: (gd.layout.title && gd.layout.title.text) || '', l: s.l, r: s.r, t: s.t, b: s.b,
+          category: gd._fullLayout.xaxis.type === 'category'};
+})"""
+
+
+def test_on_paper_each_chart_starts_from_the_margin_floor_and_still_grows(month):
+    """Printed, every chart's margins are at least PRINT_MARGIN_FLOOR_PX (so the month charts are drawn once,
+    not drawn, measured and drawn again), a chart whose labels need more room still gets it (the reasons'
+    turned category labels), and on screen the same page keeps the template's margins."""
+    from playwright.sync_api import sync_playwright
+
+    review = month["dir"] / f"{file_stem('client_review', CLIENTS[0])}.html"
+    with PdfPrinter() as printer:
+        printer.print_pdf(review, "label", "A4")
+        printed = printer._page.evaluate(_MARGINS)
+    assert len(printed) >= 4
+    for chart in printed:
+        assert all(chart[k] >= v for k, v in PRINT_MARGIN_FLOOR_PX.items()), chart
+    grown = [c for c in printed if c["category"]]
+    assert grown and all(c["b"] > PRINT_MARGIN_FLOOR_PX["b"] for c in grown), grown  # long labels: more room
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(review.resolve().as_uri())
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.rl-plot')).every(el => el.getAttribute('data-rl-drawn'))"
+            )
+            screen = page.evaluate(_MARGINS)
+        finally:
+            browser.close()
+    assert [c["title"] for c in screen] == [c["title"] for c in printed]
+    assert any(c["b"] < PRINT_MARGIN_FLOOR_PX["b"] for c in screen), screen  # the floor is for paper alone
 
 
 def test_charts_and_tables_fit_the_printable_width(month):

@@ -9,6 +9,23 @@
     el.textContent = "This chart could not be drawn.";
     if (window.console) { console.error("reportlib chart failed:", err); }
   }
+  // On paper (the PDF printer sets rlPrintMargins, delivery/pdf.py) each margin starts at least at its floor:
+  // plotly.js draws a chart, measures its tick labels and draws it all again when they need more room than
+  // the margins give (automargin); starting from the room most charts need at the printed width saves that
+  // second drawing. A chart that needs more still grows.
+  function withFloor(layout, floor) {
+    var tpl = (layout.template && layout.template.layout && layout.template.layout.margin) || {};
+    var own = layout.margin || {};
+    var margin = {};
+    ["l", "r", "t", "b", "pad", "autoexpand"].forEach(function (k) {
+      if (own[k] !== undefined) { margin[k] = own[k]; } else if (tpl[k] !== undefined) { margin[k] = tpl[k]; }
+    });
+    Object.keys(floor).forEach(function (k) {
+      var now = margin[k] === undefined ? 80 : margin[k];  // 80 px: plotly.js's own default margin
+      margin[k] = Math.max(now, floor[k]);
+    });
+    return Object.assign({}, layout, { margin: margin });
+  }
   function draw() {
     var blocks = document.querySelectorAll('script[type="' + MIME + '"]');
     Array.prototype.forEach.call(blocks, function (block) {
@@ -17,7 +34,9 @@
       if (typeof Plotly === "undefined") { fail(el, "plotly.js is missing"); return; }
       var spec;
       try { spec = JSON.parse(block.textContent); } catch (e) { fail(el, e); return; }
-      Plotly.newPlot(el, spec.data || [], spec.layout || {}, spec.config || {}).then(
+      var layout = spec.layout || {};
+      if (window.rlPrintMargins) { layout = withFloor(layout, window.rlPrintMargins); }
+      Plotly.newPlot(el, spec.data || [], layout, spec.config || {}).then(
         function (gd) {
           // plotly.js draws a trace of a type it does not hold as an invisible scatter, silently: say so
           var have = {};
