@@ -114,6 +114,25 @@ def test_missing_export_days_are_reported_and_not_read_as_zero(tmp_path, monkeyp
     assert abs(records["forecast"].sum() / full["forecast"].sum() - 1) < 0.03
 
 
+def test_a_choice_is_remembered_per_candidate_list():
+    """Asked again at the same origin with fewer candidates, the selector chooses among those (as a new
+    selector does), not the choice it remembered for the whole list."""
+    daily, _ = _weekday_series("2024-09-02", "2025-08-29", 300.0, 4)
+    s = fc.daily_series(daily)[0][2]
+    origin = len(s) - 30
+    m = fs.SeriesSelector(s.index, s.to_numpy(), US, 28)
+    whole = m.choose(origin)
+    few = ("seasonal_naive", "holiday_median")
+    again = m.choose(origin, few)
+    fresh = fs.SeriesSelector(s.index, s.to_numpy(), US, 28).choose(origin, few)
+
+    def named(choice):  # the candidates a choice scored (an average is named "mean:a+b+c")
+        return {part for key in choice.wape_inner for part in key.split(":")[-1].split("+")}
+
+    assert named(again) <= set(few) < named(whole)
+    assert again.method == fresh.method and again.wape_inner == fresh.wape_inner
+
+
 @pytest.mark.parametrize("margin", ["tie", "nested", "nested_avg"])
 def test_the_choice_never_uses_data_after_its_origin(margin):
     """Poison everything after an origin (x5 and noise): the methods' inner scores, the choice, its interval
@@ -130,7 +149,7 @@ def test_the_choice_never_uses_data_after_its_origin(margin):
     b = fs.SeriesSelector(poisoned.index, poisoned.to_numpy(), US, 28, sel=sel)
     ca, cb = a.choose(origin), b.choose(origin)
     assert ca.method == cb.method and ca.wape_inner == cb.wape_inner and ca.nested == cb.nested
-    assert all(i < origin for i in a._choices if i != origin)  # only earlier origins were chosen on the way
+    assert all(i < origin for i, _ in a._choices if i != origin)  # only earlier origins were chosen on the way
     assert np.array_equal(ca.quantiles, cb.quantiles)
     for x, y in zip(a.bounds(origin, 28, ca), b.bounds(origin, 28, cb)):
         assert np.array_equal(x, y)

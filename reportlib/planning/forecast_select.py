@@ -310,7 +310,7 @@ class SeriesSelector:
         self.model = SeriesModel(dates[: self.n], self.y, calendar, self.H, self.config, channel, queue, self.missing)
         self._cache: dict[tuple[str, int], np.ndarray] = {}
         self._ets_params: dict[int, tuple[float, float, float] | None] = {}
-        self._choices: dict[int, Choice] = {}
+        self._choices: dict[tuple[int, tuple[str, ...]], Choice] = {}  # by origin and candidate list
         self._shift: dict[int, int | None] = {}
         self._closed: dict[int, np.ndarray] = {}
         self._reg: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
@@ -597,8 +597,9 @@ class SeriesSelector:
 
     def choose(self, origin: int, candidates: Sequence[str] = CANDIDATES) -> Choice:
         """The method for forecasts made at `origin`, from the data up to `origin` only."""
-        if origin in self._choices:
-            return self._choices[origin]
+        key = (origin, tuple(candidates))
+        if key in self._choices:
+            return self._choices[key]
         history = int((~self.missing[: origin + 1]).sum())
         inner = self.inner_origins(origin)
         level = self.config.level
@@ -615,7 +616,7 @@ class SeriesSelector:
                 f"{self.sel.min_history_days + 7 * self.sel.min_inner_origins}); the holiday-aware "
                 f"median of the last 4 same weekdays is used",
             )
-            self._choices[origin] = choice
+            self._choices[key] = choice
             return choice
         shift = self.level_shift(origin) if self.sel.shift_run > 0 else None
         if shift is not None:
@@ -631,7 +632,7 @@ class SeriesSelector:
                 f"level shift detected from {self.dates[shift]:%Y-%m-%d} ({self.sel.shift_run}+ days in a "
                 f"row outside the weekday median's 80% interval): level restarted from the days since",
             )
-            self._choices[origin] = choice
+            self._choices[key] = choice
             return choice
         scores: dict[str, float] = {}
         errors: dict[str, tuple] = {}
@@ -701,7 +702,7 @@ class SeriesSelector:
         a_err, f_err, h_err = errors[method]
         q = self._band_quantiles(a_err, f_err, h_err, level)
         choice = Choice(method, scores, len(inner), history, q, nested=nested, proposed=proposed)
-        self._choices[origin] = choice
+        self._choices[key] = choice
         return choice
 
     def nested_record(
