@@ -19,36 +19,13 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from reportlib.data.contract import KINDS, TABLES, Column, key_columns, required_tables, table_rules
+from reportlib.data.source import Problem
 
 MAX_KEYS_SHOWN = 5
-
-
-@dataclass
-class KeyProblem:
-    """One kind of problem in one column of one database table, with the first offending rows' keys."""
-
-    where: str  # "contacts (db table public.contacts)"
-    column: str | None
-    expected: str
-    keys: list[str] = field(default_factory=list)  # "contact_id=C1"
-    values: list[str | None] = field(default_factory=list)
-    count: int = 0
-    severity: str = "error"  # or "warning"
-
-    def line(self) -> str:
-        """One line for the user: table, key(s), column, what was expected, what was found, how many rows."""
-        col = f", column {self.column}" if self.column else ""
-        if self.count == 0:
-            return f"{self.where}{col}: {self.expected}"
-        if self.count == 1 and self.keys:
-            got = f', got "{self.values[0]}"' if self.values and self.values[0] is not None else ""
-            return f"{self.where} {self.keys[0]}{col}: expected {self.expected}{got}"
-        shown = ", ".join(f'{k} ("{v}")' if v is not None else k for k, v in zip(self.keys, self.values))
-        return f"{self.where}{col}: expected {self.expected} in {self.count:,} rows (first keys: {shown})"
 
 
 def compatible(kind: str, dtype: Any) -> bool:
@@ -168,16 +145,16 @@ def _first(t: Any, bad: Any, keys: tuple[str, ...], value: str | None) -> list[d
     return rows
 
 
-def _check_one(t: Any, name: str, where: str) -> tuple[list[KeyProblem], dict[str, Column]]:
+def _check_one(t: Any, name: str, where: str) -> tuple[list[Problem], dict[str, Column]]:
     """The problems of one table, and its usable columns (present, of a compatible type)."""
-    problems: list[KeyProblem] = []
+    problems: list[Problem] = []
     table = TABLES[name]
     schema = t.schema()
     missing = [c.name for c in table.columns if c.required and c.name not in schema]
     if missing:
         found = ", ".join(schema.names)
         found = found if len(found) <= 200 else found[:197] + "..."
-        problems.append(KeyProblem(where, None, f"missing required column(s): {', '.join(missing)} (found: {found})"))
+        problems.append(Problem(where, None, f"missing required column(s): {', '.join(missing)} (found: {found})"))
         return problems, {}
     usable: dict[str, Column] = {}
     for col in table.columns:
@@ -185,7 +162,7 @@ def _check_one(t: Any, name: str, where: str) -> tuple[list[KeyProblem], dict[st
             continue
         if not compatible(col.kind, schema[col.name]):
             problems.append(
-                KeyProblem(where, col.name, f"expected {KINDS[col.kind]}; the column's type is {schema[col.name]}")
+                Problem(where, col.name, f"expected {KINDS[col.kind]}; the column's type is {schema[col.name]}")
             )
             continue
         usable[col.name] = col
@@ -200,27 +177,27 @@ def _check_one(t: Any, name: str, where: str) -> tuple[list[KeyProblem], dict[st
             .to_pylist()[0]
         )
         if not counts["n"]:
-            problems.append(KeyProblem(where, None, "the table has no rows"))
+            problems.append(Problem(where, None, "the table has no rows"))
         for i, c in enumerate(checks):
             n = int(counts[f"c{i}"] or 0)
             if n:
                 first = _first(t, c.bad, keys, c.value)
                 problems.append(
-                    KeyProblem(
+                    Problem(
                         where,
                         c.column,
                         c.expected,
-                        [_key_text(r, keys) for r in first],
-                        [show(r[c.value]) if c.value else None for r in first],
-                        n,
-                        c.severity,
+                        keys=[_key_text(r, keys) for r in first],
+                        values=[show(r[c.value]) if c.value else None for r in first],
+                        count=n,
+                        severity=c.severity,
                     )
                 )
     problems += _uniqueness(t, table, usable, keys, where)
     return problems, usable
 
 
-def _uniqueness(t: Any, table: Any, usable: dict[str, Column], keys: tuple[str, ...], where: str) -> list[KeyProblem]:
+def _uniqueness(t: Any, table: Any, usable: dict[str, Column], keys: tuple[str, ...], where: str) -> list[Problem]:
     out = []
     groups = [((c.name,), "a unique value (this one appears more than once)") for c in table.columns if c.unique]
     if table.unique_together and all(c in usable for c in table.unique_together):
@@ -238,13 +215,13 @@ def _uniqueness(t: Any, table: Any, usable: dict[str, Column], keys: tuple[str, 
             continue
         first = dup.order_by(list(cols)).limit(MAX_KEYS_SHOWN).to_pyarrow().to_pylist()
         out.append(
-            KeyProblem(
+            Problem(
                 where,
                 ", ".join(cols),
                 expected,
-                [_key_text(r, cols) for r in first],
-                [f"{r['rows']:,} rows" for r in first],
-                int(total),
+                keys=[_key_text(r, cols) for r in first],
+                values=[f"{r['rows']:,} rows" for r in first],
+                count=int(total),
             )
         )
     return out
@@ -252,7 +229,7 @@ def _uniqueness(t: Any, table: Any, usable: dict[str, Column], keys: tuple[str, 
 
 def _references(
     tables: Mapping[str, Any], usable: Mapping[str, dict[str, Column]], wheres: Mapping[str, str]
-) -> list[KeyProblem]:
+) -> list[Problem]:
     out = []
     for name, t in tables.items():
         for col in usable.get(name, {}).values():
@@ -272,13 +249,13 @@ def _references(
             first = _first(unknown, unknown[col.name].notnull(), keys, col.name)
             article = "an" if ref_col[0] in "aeiou" else "a"
             out.append(
-                KeyProblem(
+                Problem(
                     wheres[name],
                     col.name,
                     f"{article} {ref_col} listed in {wheres[ref_table]}",
-                    [_key_text(r, keys) for r in first],
-                    [show(r[col.name]) for r in first],
-                    int(n),
+                    keys=[_key_text(r, keys) for r in first],
+                    values=[show(r[col.name]) for r in first],
+                    count=int(n),
                 )
             )
     return out
@@ -288,23 +265,23 @@ def check_tables(
     tables: Mapping[str, Any],
     where: Mapping[str, str] | None = None,
     location: str | None = None,
-) -> list[KeyProblem]:
+) -> list[Problem]:
     """Check contract tables held by an engine: {contract name: ibis table} -> every problem found.
 
     `where` names each table in messages as the source does (`contacts (db table public.contacts)`;
     default: the contract name); `location` (the source's URL, password hidden) is named when a
-    required table is absent. Errors and warnings come back as KeyProblem (`severity`); a source is
+    required table is absent. Errors and warnings come back as Problem (`severity`); a source is
     usable when no problem is an error. Runs entirely in the engine: counts and the first keys of
     offending rows come back, never a table.
     """
     where = where or {}
-    problems: list[KeyProblem] = []
+    problems: list[Problem] = []
     present = {n for n in tables if n in TABLES}
     for name in required_tables(present):
         if name not in present:
             hint = " (or an intervals table)" if name == "contacts" else ""
             at = f" in {location}" if location else ""
-            problems.append(KeyProblem(name, None, f"required table is missing{hint}; expected a table {name}{at}"))
+            problems.append(Problem(name, None, f"required table is missing{hint}; expected a table {name}{at}"))
     wheres = {n: where.get(n, n) for n in present}
     usable: dict[str, dict[str, Column]] = {}
     for name in sorted(present):

@@ -18,7 +18,6 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ from reportlib.data.contract import (
     pandera_schema,
     required_tables,
 )
-from reportlib.data.source import ClientView, require_tables
+from reportlib.data.source import ClientView, Problem, require_tables
 
 MAX_ROWS_SHOWN = 5
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -49,30 +48,6 @@ _FALSE = {"false", "f", "no", "n", "0"}
 
 
 # --- problems -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Problem:
-    """One kind of problem in one column of one file, with the rows where it occurs."""
-
-    file: str
-    column: str | None
-    expected: str
-    rows: list[int] = field(default_factory=list)
-    values: list[str | None] = field(default_factory=list)
-    count: int = 0
-    severity: str = "error"  # or "warning"
-
-    def line(self) -> str:
-        """One line for the user: file, row(s), column, what was expected, what was found."""
-        col = f", column {self.column}" if self.column else ""
-        if self.count == 0:
-            return f"{self.file}{col}: {self.expected}"
-        if self.count == 1:
-            got = f', got "{self.values[0]}"' if self.values and self.values[0] is not None else ""
-            return f"{self.file} row {self.rows[0]}{col}: expected {self.expected}{got}"
-        shown = ", ".join(f'{r} ("{v}")' if v is not None else str(r) for r, v in zip(self.rows, self.values))
-        return f"{self.file}{col}: expected {self.expected} in {self.count:,} rows (first rows: {shown})"
 
 
 def _problem(

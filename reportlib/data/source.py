@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from reportlib.core.errors import MissingTableError, ReportlibError
@@ -21,6 +22,36 @@ from reportlib.core.errors import MissingTableError, ReportlibError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     import pandas as pd
+
+
+@dataclass
+class Problem:
+    """One kind of problem in one column of a file or database table, and where it occurs: the file's rows
+    (numbered as a spreadsheet shows them, the header being row 1) or, in a database, which has no row
+    numbers, the rows' keys ("contact_id=K1"); `count` rows in all, the first few shown with their values."""
+
+    file: str  # the file's name, or the table as "contacts (db table public.contacts)"
+    column: str | None
+    expected: str
+    rows: list[int] = field(default_factory=list)
+    values: list[str | None] = field(default_factory=list)
+    count: int = 0
+    severity: str = "error"  # or "warning"
+    keys: list[str] = field(default_factory=list)  # in a database, instead of rows
+
+    def line(self) -> str:
+        """One line for the user: file (or table), row(s) or key(s), column, what was expected, what was found."""
+        col = f", column {self.column}" if self.column else ""
+        if self.count == 0:
+            return f"{self.file}{col}: {self.expected}"
+        spots = self.keys or [str(r) for r in self.rows]
+        if self.count == 1 and spots:
+            spot = spots[0] if self.keys else f"row {spots[0]}"
+            got = f', got "{self.values[0]}"' if self.values and self.values[0] is not None else ""
+            return f"{self.file} {spot}{col}: expected {self.expected}{got}"
+        shown = ", ".join(f'{k} ("{v}")' if v is not None else k for k, v in zip(spots, self.values))
+        first = "keys" if self.keys else "rows"
+        return f"{self.file}{col}: expected {self.expected} in {self.count:,} rows (first {first}: {shown})"
 
 
 @runtime_checkable

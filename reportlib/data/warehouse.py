@@ -35,7 +35,7 @@ from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.safety import redact_passwords
 from reportlib.data.contract import TABLES, Column, required_tables
 from reportlib.data.engine_check import compatible
-from reportlib.data.source import ClientView, require_tables
+from reportlib.data.source import ClientView, Problem, require_tables
 
 SCHEMES = ("postgres", "postgresql", "spark")
 SPARK_FORMATS = ("parquet", "delta")
@@ -123,24 +123,6 @@ def parse_url(location: str) -> WarehouseURL:
 
 
 _IBIS_TYPES = {"str": "string", "float": "float64", "int": "int64", "bool": "boolean", "timestamp": "timestamp"}
-
-
-@dataclass
-class Problem:
-    """One contract problem of a database table, in the loader's one-line format (load.Problem's).
-
-    Not load.Problem itself: load.open_source imports this module, so this one cannot import load.
-    """
-
-    file: str
-    column: str | None
-    expected: str
-    severity: str = "error"  # or "warning"
-
-    def line(self) -> str:
-        """One line for the user: table, column, what is wrong."""
-        col = f", column {self.column}" if self.column else ""
-        return f"{self.file}{col}: {self.expected}"
 
 
 def _spark_path_exists(session: Any, path: str) -> bool:
