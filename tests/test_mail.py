@@ -87,6 +87,8 @@ def _executed_notebook(path: Path, client: str | None) -> None:
         c.outputs = [nbformat.v4.new_output("display_data", data=bundle)]
         cells.append(c)
     nb.cells = cells
+    # what papermill records of `reportlib run`'s parameters (email reads figures only from the client's own)
+    nb.metadata["papermill"] = {"parameters": {"month": MONTH, "client_id": client, "team": None}}
     nbformat.write(nb, path)
 
 

@@ -95,6 +95,36 @@ def test_client_review_shows_only_its_client(results):
         assert _present(page, own), f"{key} does not name its own client"
 
 
+def test_client_review_run_facts_come_from_its_client_alone(tmp_path):
+    """The run facts of a client's page (its data range) are that client's: the arrival time of another
+    client's first or last contact is not printed on it."""
+    from reportlib.planning.sample import sample_data
+    from reportlib.reports import views
+
+    folder = tmp_path / "data"
+    sample_data(folder, seed=5, start="2025-01", months=1, agents=12, clients=3)
+    contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    mine, other = sorted(contacts["client_id"].unique())[:2]
+    # the other client's contacts are the operation's first and last, at times nobody else has
+    first_other = contacts.index[contacts["client_id"] == other][0]
+    last_other = contacts.index[contacts["client_id"] == other][-1]
+    contacts.loc[first_other, "arrived_at"] = "2025-01-01T00:00:07-05:00"
+    contacts.loc[last_other, "arrived_at"] = "2025-01-31T23:59:53-05:00"
+    contacts.to_csv(folder / "contacts.csv", index=False)
+    own = pd.to_datetime(contacts.loc[contacts["client_id"] == mine, "arrived_at"], utc=True)
+    own = own.dt.tz_convert("America/New_York").dt.tz_localize(None)
+
+    ctx = views.start_report("client_review", month="2025-01", data=str(folder), client_id=mine)
+    facts = ctx.facts()
+    footer = views.facts_html(facts)
+    for leaked in ("2025-01-01 00:00:07", "2025-01-31 23:59:53"):
+        assert leaked not in footer and leaked not in json.dumps(facts), leaked
+    assert (facts["data_first"], facts["data_last"]) == (str(own.min())[:19], str(own.max())[:19])
+    # the operation's own reports keep the whole source's range
+    whole = views.start_report("sla", month="2025-01", data=str(folder)).facts()
+    assert (whole["data_first"], whole["data_last"]) == ("2025-01-01 00:00:07", "2025-01-31 23:59:53")
+
+
 def test_markup_is_escaped_in_the_html(results):
     r = _ok(results, "sample_team_performance")
     page = _text(r["html"])

@@ -275,6 +275,56 @@ def test_13_01_client_ids_that_collide_get_distinct_files_and_email_refuses_mism
     assert "not e-mailing client_review for client acme: the manifest points at" in capsys.readouterr().err
 
 
+def test_13_01_email_body_figures_come_only_from_the_notebook_run_for_that_client(tmp_path, capsys):
+    """The key figures in a message's body are read from the executed notebook; like the page, that notebook
+    must be the one run for this report, client and month: one client's notebook copied over another's
+    (or one from another month) puts nothing of it in the other client's message."""
+    from reportlib.reports.views import COMMENTARY_MIME
+
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1", "C2"], pack=False)
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+
+    def executed(cid: str, month: str = MONTH) -> nbformat.NotebookNode:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("views.commentary(...)")
+        cell.outputs = [
+            nbformat.v4.new_output("display_data", data={COMMENTARY_MIME: [f"SECRET-{cid} 1,234 contacts"]})
+        ]
+        nb.cells = [cell]
+        nb.metadata["papermill"] = {"parameters": {"month": month, "client_id": cid, "team": None}}
+        return nb
+
+    for e in manifest["reports"]:
+        e["notebook"] = f"notebooks/{file_stem('client_review', e['client_id'])}.ipynb"
+        nbformat.write(executed(e["client_id"]), str(month_dir / e["notebook"]))
+    (month_dir / "manifest.json").write_text(json.dumps(manifest))
+    params = _dist(tmp_path, account_teams={"C1": ["c1@corp.test"], "C2": ["c2@corp.test"]})
+
+    def bodies(folder: Path) -> dict[str, str]:
+        got = {}
+        for raw in _eml_texts(folder).values():
+            msg = email.message_from_string(raw, policy=email.policy.default)
+            text = msg.get_body(preferencelist=("plain",)).get_content()
+            got[str(msg["To"])] = text
+        return got
+
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml1"), "--reports", "client_review") == 0
+    before = bodies(tmp_path / "eml1")
+    assert "SECRET-C1" in before["c1@corp.test"] and "SECRET-C2" in before["c2@corp.test"]  # read from notebooks
+
+    c1 = month_dir / manifest["reports"][0]["notebook"]
+    c1.write_text(nbformat.writes(executed("C2")))  # C2's notebook in C1's place
+    capsys.readouterr()
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml2"), "--reports", "client_review") == 0
+    after = bodies(tmp_path / "eml2")
+    assert "SECRET-C2" not in after["c1@corp.test"] and "SECRET-C2" in after["c2@corp.test"]
+    assert "The key figures are in the attached report." in after["c1@corp.test"]
+    nbformat.write(executed("C1", month="2026-02"), str(c1))  # C1's, but of another month
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml3"), "--reports", "client_review") == 0
+    assert "SECRET-C1" not in bodies(tmp_path / "eml3")["c1@corp.test"]
+
+
 # --- 2 --------------------------------------------------------------------------------------------
 
 

@@ -117,6 +117,57 @@ def test_url_forms_and_redaction():
     assert split_password("postgres://u:a%2Fb@h/db") == ("postgres://u@h/db", "a/b")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://bob@h/db?password=hunter2",  # libpq's own query-string form
+        "postgres://bob@h/db?sslmode=require&sslpassword=hunter2",
+        "postgres://bob:hun/ter2@h/db",  # a password written without percent-encoding its / ? #
+        "postgres://bob:hun?ter2@h/db",
+        "postgres://bob:hun#ter2@h/db",
+        "postgresql://bob:a@b/hunter2@h:5432/db?schema=x",
+    ],
+)
+def test_a_password_in_any_form_of_url_is_never_shown(url, monkeypatch):
+    """A URL the parser refuses still names itself in the message: its password, in whatever form it was
+    written, is never part of that message, of `redact_passwords` or of the CLI's output."""
+    monkeypatch.setenv("PGPASSWORD", "restored-after-the-test")  # data_location sets it
+    pieces = ["hunter2"] if "hunter2" in url else ["hun", "ter2"]
+    shown = redact_passwords(f"cannot use {url}: refused")
+    assert not any(p in shown for p in pieces) and "***" in shown and shown.endswith(": refused"), shown
+    try:
+        got = parse_url(url).shown
+    except UsageError as exc:
+        got = str(exc)
+    assert not any(p in got for p in pieces), got
+    try:
+        got = data_location({}, url)
+    except UsageError as exc:
+        got = str(exc)
+    assert not any(p in got for p in pieces), got
+    r = subprocess.run(
+        [sys.executable, "-m", "reportlib", "validate", "--data", url],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT), "PGCONNECT_TIMEOUT": "2"},
+        timeout=120,
+    )
+    assert r.returncode in (1, 2) and not any(p in r.stdout + r.stderr for p in pieces), r.stderr
+    assert "Traceback" not in r.stderr
+    # a URL without a password loses nothing but a password
+    assert redact_passwords("postgres://bob@h:5432/db?schema=x") == "postgres://bob@h:5432/db?schema=x"
+    assert redact_passwords("spark://local[2]?path=/lake/a@b") == "spark://local[2]?path=/lake/a@b"
+    for fine in (
+        "postgres://bob@h:5432/db?application_name=a@b",
+        "spark://m.example.com:7077?path=abfss://c@acct.dfs.core.windows.net/lake&format=delta",
+        "duckdb:///srv/me@corp/store.duckdb",
+    ):
+        assert data_location({}, fine) == fine and redact_passwords(fine) == fine
+    # a password typed with a # (parse_url reads it to the authority's last @) is taken out, not shown
+    assert data_location({}, "postgres://bob:a#b@h/db") == "postgres://bob@h/db"
+    assert __import__("os").environ["PGPASSWORD"] == "a#b"
+
+
 def test_password_from_pgpassword_and_never_printed(pg, monkeypatch, capsys):
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PGPASSFILE", "/nonexistent")

@@ -140,12 +140,16 @@ def data_location(params: dict, data: str | None = None, root: Path | None = Non
 
     A database URL holding a password (postgres://user:PASSWORD@host/db) comes back without it, and
     the password goes to this process's PGPASSWORD (inherited by the report kernels), so the URL that
-    is logged, written to manifests and passed to notebooks never carries it.
+    is logged, written to manifests and passed to notebooks never carries it. A password the URL holds
+    where it cannot be read (a `?password=` option, an unencoded / or ? in it) is a UsageError showing the
+    URL without it.
     """
-    from reportlib.core.safety import split_password
+    from reportlib.core.safety import MISPLACED_PASSWORD, password_misplaced, redact_passwords, split_password
 
     loc = data or params.get("data", "data/sample")
     if "://" in loc:
+        if password_misplaced(loc):
+            raise UsageError(f"{redact_passwords(loc)}: {MISPLACED_PASSWORD}")
         loc, password = split_password(loc)
         if password is not None:
             os.environ["PGPASSWORD"] = password

@@ -399,16 +399,24 @@ def pdf_stamp(data: bytes) -> dict | None:
 
 # --- passwords in database URLs ---------------------------------------------------------------------
 
-# scheme://user:password@host — the password part (anything up to the last @ before the host)
-_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]*):(?P<pw>[^\s@/?#]*(?:@[^\s@/?#]*)*)@")
+# scheme://user:password@host — the password, up to the last @ of the text's run of non-blanks: a password
+# typed without percent-encoding may hold / ? # (the URL is then malformed, but the message naming it must
+# still not show it); `:<digits>` followed by / ? # or the end is a port, not a password
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]*):(?!\d{1,5}(?:[/?#\s]|$))(?P<pw>\S*)@")
+# ?password=... (libpq's own form), sslpassword=..., any query key naming a password
+_QUERY_PASSWORD = re.compile(
+    r"(?P<head>[?&;][^\s=&#;]*pass[^\s=&#;]*=)[^\s&#;]*?(?=[:,.;)]*(?:\s|$)|[&#])", re.IGNORECASE
+)
 REDACTED = "***"
 
 
 def redact_passwords(text: str, *secrets: str | None) -> str:
-    """`text` with every password in a `scheme://user:password@host` URL, and each of `secrets`, as ***."""
+    """`text` with every password in a `scheme://user:password@host` URL (however it is written), in a
+    `password=` query option, and each of `secrets`, as ***."""
     from urllib.parse import quote
 
     out = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}:{REDACTED}@", str(text))
+    out = _QUERY_PASSWORD.sub(lambda m: f"{m.group('head')}{REDACTED}", out)
     for secret in secrets:
         if secret:
             for form in {secret, quote(secret, safe="")}:
@@ -417,10 +425,36 @@ def redact_passwords(text: str, *secrets: str | None) -> str:
 
 
 def split_password(url: str) -> tuple[str, str | None]:
-    """(`url` without its password, the password or None): the password can travel in PGPASSWORD instead."""
+    """(`url` without its password, the password or None): the password can travel in PGPASSWORD instead.
+
+    The user information is read as `warehouse.parse_url` reads it: the URL's authority ends at the first
+    `/` or `?`, and the password runs from the first `:` of the user information to the authority's last `@`.
+    """
     from urllib.parse import unquote
 
-    m = _URL_PASSWORD.search(url)
-    if not m or "://" not in url[: m.start("pw")]:
+    scheme, sep, rest = str(url).partition("://")
+    if not sep:
         return url, None
-    return url[: m.start("pw") - 1] + url[m.end("pw") :], unquote(m.group("pw"))
+    authority = rest.partition("?")[0].partition("/")[0]
+    userinfo, at, host = authority.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon:
+        return url, None
+    return f"{scheme}://{user}@{host}{rest[len(authority) :]}", unquote(password)
+
+
+MISPLACED_PASSWORD = (
+    "the password cannot be read from this URL; give it in PGPASSWORD or ~/.pgpass, or write it as "
+    "postgres://USER:PASSWORD@HOST/DB with any / ? # @ in it written %2F %3F %23 %40"
+)
+
+
+def password_misplaced(url: str) -> bool:
+    """True when `url` may hold a password that `split_password` cannot take out: a `password=` option, a
+    password with an unencoded / ? or # (the URL is then malformed), or an @ after a PostgreSQL URL's host (the
+    end of such a password, or a database name to write with %40). Such a URL is refused with MISPLACED_PASSWORD
+    and shown through `redact_passwords`, never as given."""
+    rest = split_password(url)[0]
+    scheme, _, after = rest.partition("://")
+    path = after.partition("?")[0].partition("/")[2] if scheme.lower() in ("postgres", "postgresql") else ""
+    return redact_passwords(rest) != rest or "@" in path

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from reportlib.core.errors import DataError, ReportlibError, UsageError
-from reportlib.core.safety import redact_passwords
+from reportlib.core.safety import MISPLACED_PASSWORD, REDACTED, password_misplaced, redact_passwords
 from reportlib.data.contract import TABLES, Column, required_tables
 from reportlib.data.engine_check import compatible
 from reportlib.data.source import ClientView, Problem, require_tables
@@ -71,6 +71,8 @@ _SPARK_KEYS = {"database", "path", "format"}
 def parse_url(location: str) -> WarehouseURL:
     """Parse a postgres:// or spark:// URL; UsageError naming what is wrong (password redacted)."""
     shown = redact_passwords(location)
+    if password_misplaced(location):
+        raise UsageError(f"{shown}: {MISPLACED_PASSWORD}")
     scheme, rest = location.split("://", 1)
     scheme = scheme.lower()
     body, _, query = rest.partition("?")
@@ -91,6 +93,8 @@ def parse_url(location: str) -> WarehouseURL:
         m = re.fullmatch(r"(\[[^\]]+\]|[^:]*)(?::(\d+))?", hostport)
         if not m or not db.strip("/"):
             raise UsageError(f"{shown}: expected postgres://USER@HOST:PORT/DATABASE[?schema=NAME]")
+        # shown exactly as given but for the password (`location` names the source: keep the rest of it)
+        shown = f"{location.split('://', 1)[0]}://{user}:{REDACTED}@{rest[len(userinfo) + 1 :]}" if colon else location
         return WarehouseURL(
             "postgres",
             shown,

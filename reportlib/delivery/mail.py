@@ -707,13 +707,14 @@ def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tu
 
     ReportlibError unless the entry's `html` is the file name this report and client id are rendered to
     (`safety.file_stem`), resolves inside the month folder and is a regular file (not a link), and the page
-    says it was rendered for this report, client and month (`safety.page_stamp`). The notebook is kept only
-    when it is `notebooks/<stem>.ipynb` inside the folder.
+    says it was rendered for this report, client and month (`safety.page_stamp`). The notebook (the body's
+    key figures are read from it) is kept only when it is `notebooks/<stem>.ipynb` inside the folder, a
+    regular file, and was run for this client or agent and month (`notebook_ran_for`).
     """
     from reportlib.core.safety import inside, page_stamp
 
     page = _checked_copy(month_dir, entry, month, "html", page_stamp, "rendered")
-    stem = entry_identity(entry)[3]
+    _report, cid, aid, stem = entry_identity(entry)
     path = inside(month_dir, f"{stem}.html")
     nb = entry.get("notebook")
     nb_path = None
@@ -722,7 +723,24 @@ def verified_report(month_dir: Path, entry: Mapping[str, Any], month: str) -> tu
             nb_path = inside(month_dir, nb)
             if Path(month_dir, nb).is_symlink() or not nb_path.is_file():
                 nb_path = None
+    if nb_path is not None and not notebook_ran_for(nb_path, cid, aid, month):
+        nb_path = None
     return path, page, nb_path
+
+
+def notebook_ran_for(path: Path, client_id: str | None, agent_id: str | None, month: str) -> bool:
+    """Whether an executed notebook's papermill parameters name this client id, agent id and month (the
+    parameters `reportlib run` gave it); False for any notebook that cannot be read as one."""
+    from reportlib.core.safety import read_bytes_nofollow
+
+    try:
+        meta = json.loads(read_bytes_nofollow(path)).get("metadata") or {}
+        given = (meta.get("papermill") or {}).get("parameters") or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not isinstance(given, dict):
+        return False
+    return (given.get("client_id"), given.get("agent_id"), given.get("month")) == (client_id, agent_id, month)
 
 
 ATTACH_KINDS = ("html", "pdf")

@@ -338,7 +338,10 @@ class ReportContext:
         return out
 
     def data_range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-        """First and last timestamp of contact-level (or interval) data in the source."""
+        """First and last timestamp of contact-level (or interval) data in the source; on a client's
+        review, in that client's data alone (another client's contact times are not shown on it)."""
+        if self.report == "client_review" and self.client_id:
+            return data_range(self.client_source())
         return data_range(self.source)
 
     def facts(self) -> dict:
