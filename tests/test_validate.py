@@ -211,6 +211,16 @@ BROKEN = [
         replace_cell("qa_evaluations.csv", 2, "score", "101"),
         r'qa_evaluations\.csv row 2, column score: expected a number from 0 to 100, got "101"',
     ),
+    (
+        "offset of 25 hours",
+        replace_cell("contacts.csv", 3, "arrived_at", "2025-01-06T09:01:00+25:00"),
+        r'contacts\.csv row 3, column arrived_at: expected an ISO 8601 timestamp, got "2025-01-06T09:01:00\+25:00"',
+    ),
+    (
+        "offset of 75 minutes",
+        replace_cell("contacts.csv", 3, "arrived_at", "2025-01-06T09:01:00-0575"),
+        r'contacts\.csv row 3, column arrived_at: expected an ISO 8601 timestamp, got "2025-01-06T09:01:00-0575"',
+    ),
     ("empty file", {"clients.csv": ""}, r"clients\.csv: the file is empty"),
     (
         "header only",

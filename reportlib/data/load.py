@@ -550,6 +550,11 @@ def _parse_iso_block(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
         long_ = pc.greater(pc.utf8_length(digits), 3)
         om = pc.if_else(long_, num(pc.if_else(long_, digits, "+0000"), 3, 5), 0)
         shift = pc.multiply(sign, pc.add(pc.multiply(oh, 60), om)).to_numpy(zero_copy_only=False)
+        # RFC 3339: an offset's hours are 00-23 and its minutes 00-59 (+25:00 would shift the instant)
+        wrong = pc.or_(pc.greater(oh, 23), pc.greater(om, 59)).to_numpy(zero_copy_only=False)
+        if wrong.any():
+            bad[np.flatnonzero(has_offset)[wrong]] = True
+            shift = np.where(wrong, 0, shift)
         utc = wall[has_offset] - shift.astype("timedelta64[m]")
         local = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(tz).tz_localize(None)
         wall[has_offset] = local.to_numpy().astype("datetime64[us]")
