@@ -221,6 +221,17 @@ BROKEN = [
         replace_cell("contacts.csv", 3, "arrived_at", "2025-01-06T09:01:00-0575"),
         r'contacts\.csv row 3, column arrived_at: expected an ISO 8601 timestamp, got "2025-01-06T09:01:00-0575"',
     ),
+    (
+        "timestamp in year 9999",
+        replace_cell("contacts.csv", 3, "arrived_at", "9999-12-31T23:59:59-05:00"),
+        r"contacts\.csv row 3, column arrived_at: expected an ISO 8601 timestamp from year 1700 to 2199, "
+        r'got "9999-12-31T23:59:59-05:00"',
+    ),
+    (
+        "hire date in year 1",
+        replace_cell("agents.csv", 2, "hire_date", "0001-01-01"),
+        r'agents\.csv row 2, column hire_date: expected a date \(YYYY-MM-DD\) from year 1700 to 2199, got "0001-01-01"',
+    ),
     ("empty file", {"clients.csv": ""}, r"clients\.csv: the file is empty"),
     (
         "header only",
@@ -278,3 +289,22 @@ def test_errors_reach_the_user_as_exit_1_from_the_console_script(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert 'contacts.csv row 3, column wait_s: expected a number >= 0, got "-12"' in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "command,changes",
+    [
+        (["attrition", "--month", "2024-06"], replace_cell("agents.csv", 3, "termination_date", "9999-06-30")),
+        (["attrition", "--month", "2024-06"], replace_cell("agents.csv", 2, "hire_date", "0001-01-01")),
+        (["kpis", "--month", "2025-01"], replace_cell("contacts.csv", 2, "arrived_at", "0001-01-06T09:00:00-05:00")),
+    ],
+    ids=["termination-9999", "hire-0001", "contact-0001"],
+)
+def test_dates_beyond_the_engines_range_stop_a_command_with_one_line(tmp_path, capsys, command, changes):
+    """Years pandas cannot hold in nanoseconds (before 1677, after 2262) were typed, then crashed the
+    metrics (OutOfBoundsDatetime traceback); they are a problem of the cell, exit 1."""
+    folder = build(tmp_path / "d", changes)
+    assert main([*command, "--data", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert re.search(r"row \d, column \w+: expected .* from year 1700 to 2199", captured.err), captured.err
+    assert "Traceback" not in captured.out + captured.err

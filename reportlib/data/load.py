@@ -563,6 +563,21 @@ def _parse_iso_block(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
     return out, bad
 
 
+# Timestamps and dates a table may hold: pandas' date arithmetic works in nanoseconds, which reach
+# only from 1677-09-21 to 2262-04-11, so a year outside 1700..2199 (a typo like 0001-01-01 or a
+# placeholder like 9999-12-31) would crash the metrics with OutOfBoundsDatetime. The margin keeps a
+# forecast horizon (at most 731 days) and time-zone shifts inside that range. From the engine's
+# range, not from any data set.
+_TIME_RANGE = (np.datetime64("1700-01-01", "us"), np.datetime64("2200-01-01", "us"))
+_TIME_RANGE_TEXT = "from year 1700 to 2199"
+
+
+def _outside_time_range(values: pd.Series) -> np.ndarray:
+    """Where typed timestamps (naive, local) fall outside _TIME_RANGE; False for missing values."""
+    stamps = values.to_numpy(dtype="datetime64[us]")
+    return ~np.isnat(stamps) & ((stamps < _TIME_RANGE[0]) | (stamps >= _TIME_RANGE[1]))
+
+
 def _coerce_time(raw: pd.Series, blank: np.ndarray, tz: str, kind: str) -> tuple[pd.Series, np.ndarray]:
     """Timestamps to naive local wall time in `tz` (offsets converted; naive taken as local)."""
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
@@ -629,11 +644,24 @@ def _check_chunk(
             typed[col.name] = pd.Series([None] * len(raw), index=raw.index, dtype=PANDAS_DTYPES[col.kind])
             continue
         values, bad = coerce_column(raw[col.name], col, tz)
+        far = _outside_time_range(values) & ~bad if col.kind in ("timestamp", "date") else None
+        if far is not None and far.any():
+            values = values.where(~pd.Series(far, index=values.index))
         typed[col.name] = values
         if bad.any():
             failed[col.name] = bad
             problems.append(
                 (_STAGE_TYPE, _problem(file, col.name, col.expectation(), np.flatnonzero(bad), raw[col.name]))
+            )
+        if far is not None and far.any():
+            failed[col.name] = bad | far
+            problems.append(
+                (
+                    _STAGE_TYPE,
+                    _problem(
+                        file, col.name, f"{col.expectation()} {_TIME_RANGE_TEXT}", np.flatnonzero(far), raw[col.name]
+                    ),
+                )
             )
     frame = pd.DataFrame(typed, index=raw.index, copy=False)
     if not raw.index.equals(pd.RangeIndex(len(raw))):  # a CSV's rows are numbered 0.. already: no copy
