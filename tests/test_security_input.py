@@ -441,3 +441,48 @@ def test_13_10_unreadable_table_file_is_one_line(tmp_path, cache, capsys, monkey
     status, out, err = validate(folder, capsys)
     assert status == 1 and "error: agents.csv: cannot be read (Permission denied)" in out.splitlines()
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "changes,shown",
+    [
+        (  # a quoted newline in an id: the warning must not go on with a forged line
+            {
+                "clients.csv": GOOD["clients.csv"].replace("C2,", '"C2\nerror: none, all good\n",'),
+                "contacts.csv": GOOD["contacts.csv"].replace(",C2,", ',"C2\nerror: none, all good\n",'),
+            },
+            r'"C2\nerror: none, all good"',
+        ),
+        (  # terminal escapes (clear the screen, red) in an id
+            {
+                "clients.csv": GOOD["clients.csv"].replace("C2,", "C\x1b[2J\x1b[31m2,"),
+                "contacts.csv": GOOD["contacts.csv"].replace(",C2,", ",C\x1b[2J\x1b[31m2,"),
+            },
+            r'"C\x1b[2J\x1b[31m2"',
+        ),
+        (  # a right-to-left override that shows "C2" as "2C" reversed text in a terminal
+            {
+                "clients.csv": GOOD["clients.csv"].replace("C2,", "C\u202e2,"),
+                "contacts.csv": GOOD["contacts.csv"].replace(",C2,", ",C\u202e2,"),
+            },
+            r'"C\u202e2"',
+        ),
+        (  # a number cell holding a newline: an error, not two lines
+            {"contacts.csv": GOOD["contacts.csv"].replace(",12,300,", ',"1\n2",300,')},
+            r'got "1\n2"',
+        ),
+        (  # a reference to no client, with a newline
+            {"contacts.csv": GOOD["contacts.csv"].replace(",C2,", ',"C9\nfake",')},
+            r'("C9\nfake")',
+        ),
+    ],
+    ids=["newline-id", "ansi-id", "rtl-override-id", "newline-number", "newline-reference"],
+)
+def test_13_10_values_quoted_in_messages_cannot_add_lines_or_terminal_escapes(tmp_path, cache, capsys, changes, shown):
+    """A value from the data is shown with its control and format characters escaped (\\n, \\x1b,
+    \\u202e): a problem stays one line, and the terminal shows what the cell holds."""
+    status, out, err = validate(build(tmp_path / "d", changes), capsys)
+    lines = out.splitlines()
+    assert all(re.match(r"(error|warning): |/", ln) for ln in lines), out
+    assert shown in out, out
+    assert not any(ch in out + err for ch in "\x1b\u202e"), out

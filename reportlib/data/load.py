@@ -28,7 +28,7 @@ import pandera.pandas as pa
 
 from reportlib.core.errors import DataError, ReportlibError
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID
+from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID, printable
 from reportlib.data.contract import (
     CONTRACT_VERSION,
     FILE_SUFFIXES,
@@ -93,7 +93,7 @@ def _problem(
 
 
 def _show(value) -> str:
-    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else printable(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -370,7 +370,7 @@ def _read_csv_checked(text: str, sep: str, name: str) -> pd.DataFrame:
 
 def _one_line(text: str, limit: int = 300) -> str:
     """`text` on one line (runs of whitespace, including CR/LF, become one space), cut to `limit` characters."""
-    flat = " ".join(str(text).split())
+    flat = printable(" ".join(str(text).split()))
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
