@@ -270,6 +270,20 @@ def test_13_09_unknown_top_level_key_in_params_is_named_exit_2(tmp_path, command
     assert run_cli(["validate", "--data", str(build(tmp_path / "d", {})), "--params", str(params)]).returncode == 0
 
 
+@pytest.mark.parametrize("command", ["validate", "kpis", "attrition"])
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../../etc/passwd"])
+def test_13_09_unknown_time_zone_in_params_is_one_line_exit_2(tmp_path, command, zone):
+    """An unknown zone reached the loader and stopped it with pytz's UnknownTimeZoneError traceback."""
+    params = tmp_path / "p.yaml"
+    params.write_text(f'timezone: "{zone}"\n')
+    args = {"validate": [], "kpis": ["--month", "2025-01"], "attrition": ["--month", "2024-06"]}[command]
+    proc = run_cli([command, "--data", str(build(tmp_path / "d", {})), "--params", str(params), *args])
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        f"reportlib {command}: parameter timezone must be an IANA time zone such as America/New_York, got {zone!r}"
+    )
+
+
 # --- item 10 and 2: input faults ---------------------------------------------------------------------
 
 
