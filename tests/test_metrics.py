@@ -177,6 +177,12 @@ def test_invalid_parameters_are_usage_errors():
         contact_kpis(t, by=["colour"])
     with pytest.raises(MissingTableError, match="agents"):
         contact_kpis(t, by=["team"])
+    # a negative threshold counted nothing as answered in time (SL 0.0), NaN or inf everything (SL 1.0)
+    for bad in (-5, float("nan"), float("inf")):
+        with pytest.raises(UsageError, match="sl_threshold_s must be a number of seconds >= 0"):
+            contact_kpis(t, sl_threshold_s=bad)
+        with pytest.raises(UsageError, match="short_abandon_s must be a number of seconds >= 0"):
+            contact_kpis(t, short_abandon_s=bad)
 
 
 def test_open_email_is_offered_and_missed():
@@ -671,6 +677,17 @@ def test_kpis_command(offset_folder, capsys):
     assert rc == 0
     teams = {r["team"]: r for r in json.loads(out.out)}
     assert teams["North"]["handled"] == 2
+
+
+@pytest.mark.parametrize("threshold", ["-5", "nan", "inf"])
+def test_kpis_command_refuses_a_threshold_that_is_not_seconds(offset_folder, capsys, threshold):
+    from reportlib.cli import main
+
+    rc = main(["kpis", "--data", str(offset_folder), "--month", "2025-11", "--sl-threshold", threshold])
+    out = capsys.readouterr()
+    assert rc == 2 and out.out == "", out.out
+    (line,) = [ln for ln in out.err.splitlines() if not ln.startswith("reportlib: parsed and checked")]
+    assert line.startswith("reportlib kpis: sl_threshold_s must be a number of seconds >= 0, got "), line
 
 
 def test_kpis_command_month_without_data(offset_folder, capsys):
