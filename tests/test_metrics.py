@@ -690,6 +690,26 @@ def test_kpis_command_refuses_a_threshold_that_is_not_seconds(offset_folder, cap
     assert line.startswith("reportlib kpis: sl_threshold_s must be a number of seconds >= 0, got "), line
 
 
+@pytest.mark.parametrize("command", ["kpis", "attrition"])
+@pytest.mark.parametrize("month", ["9999-01", "1600-01"])
+def test_a_month_outside_the_years_data_may_hold_is_a_usage_error(offset_folder, capsys, command, month):
+    """--month 9999-01 stopped kpis and attrition with pandas' OutOfBoundsDatetime traceback."""
+    from reportlib.cli import main
+    from reportlib.core.months import parse_month
+
+    with pytest.raises(UsageError, match="from 1700-01 to 2199-12"):
+        parse_month(month)
+    assert str(parse_month("2199-12")) == "2199-12" and str(parse_month("1700-01")) == "1700-01"
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage error
+        main([command, "--data", str(offset_folder), "--month", month])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2, err
+    assert err.splitlines()[-1] == (
+        f"reportlib: error: argument --month: month must be a month from 1700-01 to 2199-12, got '{month}'"
+    )
+    assert "Traceback" not in err
+
+
 def test_kpis_command_month_without_data(offset_folder, capsys):
     from reportlib.cli import main
 

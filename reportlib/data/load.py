@@ -27,6 +27,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from reportlib.core.errors import DataError, ReportlibError
+from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID, printable
 from reportlib.data.contract import (
@@ -563,13 +564,10 @@ def _parse_iso_block(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
     return out, bad
 
 
-# Timestamps and dates a table may hold: pandas' date arithmetic works in nanoseconds, which reach
-# only from 1677-09-21 to 2262-04-11, so a year outside 1700..2199 (a typo like 0001-01-01 or a
-# placeholder like 9999-12-31) would crash the metrics with OutOfBoundsDatetime. The margin keeps a
-# forecast horizon (at most 731 days) and time-zone shifts inside that range. From the engine's
-# range, not from any data set.
-_TIME_RANGE = (np.datetime64("1700-01-01", "us"), np.datetime64("2200-01-01", "us"))
-_TIME_RANGE_TEXT = "from year 1700 to 2199"
+# Timestamps and dates a table may hold: years FIRST_YEAR..LAST_YEAR (core.months says why: a
+# placeholder like 9999-12-31 or a typo like 0001-01-01 would crash the metrics with OutOfBoundsDatetime).
+_TIME_RANGE = (np.datetime64(f"{FIRST_YEAR}-01-01", "us"), np.datetime64(f"{LAST_YEAR + 1}-01-01", "us"))
+_TIME_RANGE_TEXT = f"from year {FIRST_YEAR} to {LAST_YEAR}"
 
 
 def _outside_time_range(values: pd.Series) -> np.ndarray:
