@@ -66,6 +66,23 @@ def test_csv_variants_read_the_same(tmp_path, sep, bom, crlf):
     assert src.frame("agents")["name"].tolist() == ["Ann Lee", "Bo Chan"]
 
 
+def test_csv_with_carriage_returns_alone_reads_the_same(tmp_path, capsys):
+    """Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)"): the header was split on CR by the
+    csv module, which raised "new-line character seen in unquoted field" as a traceback."""
+    folder = make_source(tmp_path / "d")
+    for path in folder.iterdir():
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    src = open_source(folder)
+    frame = src.frame("contacts")
+    assert list(frame["contact_id"]) == ["k1", "k2", "k3"]
+    assert list(frame["arrived_at"]) == EXPECTED_LOCAL
+    assert src.frame("agents")["name"].tolist() == ["Ann Lee", "Bo Chan"]
+    agents = folder / "agents.csv"
+    agents.write_bytes(agents.read_bytes().replace(b"Bo Chan", b"Bo \xffChan"))
+    assert main(["validate", "--data", str(folder)]) == 1
+    assert "agents.csv row 3: not UTF-8 text (byte 0xff)" in capsys.readouterr().out
+
+
 def test_parquet_and_xlsx_read_the_same(tmp_path):
     csv_src = open_source(make_source(tmp_path / "csv"))
     raw = pd.read_csv(tmp_path / "csv" / "contacts.csv", dtype=str, keep_default_na=False)

@@ -218,8 +218,9 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
             where = f" row {nul_line}" if nul_line > 1 else ""
             raise DataError([f"{name}{where}: not a text file (it holds binary data: a NUL byte); expected CSV text"])
         bom = 3 if header_bytes.startswith(b"\xef\xbb\xbf") else 0
+        header_bytes = header_bytes.split(b"\r", 1)[0]  # CRLF, or CR alone (Excel for Mac's CSV)
         try:
-            header = header_bytes[bom:].decode("utf-8").rstrip("\r")
+            header = header_bytes[bom:].decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(
                 [f"{name} row 1: not UTF-8 text (byte 0x{header_bytes[bom + exc.start]:02x}); save the file as UTF-8"]
@@ -240,7 +241,8 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        before = data[: exc.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1  # LF, CRLF or CR alone
         raise DataError(
             [f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
         ) from None
@@ -284,7 +286,11 @@ def _read_csv_fast(fh, header_line: str, sep: str, chunk_bytes: int | None) -> I
     import pyarrow as pa_
     import pyarrow.csv as pacsv
 
-    header = next(csv.reader([header_line.lstrip("\ufeff")], delimiter=sep), [])
+    try:
+        header = next(csv.reader([header_line.lstrip("\ufeff")], delimiter=sep), [])
+    except csv.Error:  # the Python parser reads the file and names what is wrong
+        yield None
+        return
     if len(set(header)) != len(header):
         yield None
         return
