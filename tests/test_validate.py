@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
@@ -231,6 +232,16 @@ BROKEN = [
         "hire date in year 1",
         replace_cell("agents.csv", 2, "hire_date", "0001-01-01"),
         r'agents\.csv row 2, column hire_date: expected a date \(YYYY-MM-DD\) from year 1700 to 2199, got "0001-01-01"',
+    ),
+    (
+        "corrupt gzip",
+        {"clients.csv": None, "clients.csv.gz": b"\x1f\x8b\x08\x00garbage"},
+        r"clients\.csv\.gz: not a readable gzip file \(",
+    ),
+    (
+        "gzip cut short",
+        {"clients.csv": None, "clients.csv.gz": gzip.compress(GOOD["clients.csv"].encode() * 50)[:-12]},
+        r"clients\.csv\.gz: not a readable gzip file \(EOFError: Compressed file ended",
     ),
     ("empty file", {"clients.csv": ""}, r"clients\.csv: the file is empty"),
     (

@@ -17,6 +17,7 @@ import hashlib
 import io
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,7 +212,14 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
         raise DataError([f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__})"]) from None
     given = 0
     with fh:
-        header_bytes, nul_line, has_text = _scan(fh)
+        try:  # reads the whole file: a gzip stream that is corrupt or cut short fails here
+            header_bytes, nul_line, has_text = _scan(fh)
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            if not lower.endswith(".gz"):  # an I/O error reading a plain file
+                raise DataError([f"{name}: cannot be read ({getattr(exc, 'strerror', None) or exc})"]) from None
+            raise DataError(
+                [f"{name}: not a readable gzip file ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
+            ) from None
         if not has_text:
             raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
         if nul_line:
