@@ -55,6 +55,27 @@ def build(folder: Path, changes: dict[str, str | bytes | None]) -> Path:
     return folder
 
 
+def pa_array(values: list):
+    import pyarrow as pa
+
+    return pa.array(values)
+
+
+def parquet_clients(**columns) -> bytes:
+    """clients.csv of GOOD as Parquet bytes, with `columns` replaced by the given pyarrow arrays."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = [ln.split(",") for ln in GOOD["clients.csv"].splitlines()]
+    data = {name: pa.array([row[i] for row in lines[1:]]) for i, name in enumerate(lines[0])}
+    data.update(columns)
+    buf = io.BytesIO()
+    pq.write_table(pa.table(data), buf)
+    return buf.getvalue()
+
+
 def replace_cell(file: str, row: int, column: str, value: str) -> dict[str, str]:
     """GOOD[file] with the cell at spreadsheet row `row` (header = 1) and `column` set to `value`."""
     lines = GOOD[file].splitlines()
@@ -242,6 +263,23 @@ BROKEN = [
         "gzip cut short",
         {"clients.csv": None, "clients.csv.gz": gzip.compress(GOOD["clients.csv"].encode() * 50)[:-12]},
         r"clients\.csv\.gz: not a readable gzip file \(EOFError: Compressed file ended",
+    ),
+    (
+        "parquet column of lists",
+        {"clients.csv": None, "clients.parquet": parquet_clients(monthly_fee=pa_array([[1, 2], [3]]))},
+        r"clients\.parquet, column monthly_fee: expected text, numbers, true/false, dates or timestamps, "
+        r"got a Parquet column of type list<element: int64>",
+    ),
+    (
+        "parquet column of bytes",
+        {"clients.csv": None, "clients.parquet": parquet_clients(client_name=pa_array([b"\xff\x00", b"x"]))},
+        r"clients\.parquet, column client_name: expected text, numbers, true/false, dates or timestamps, "
+        r"got a Parquet column of type binary",
+    ),
+    (
+        "parquet column of records",
+        {"clients.csv": None, "clients.parquet": parquet_clients(client_name=pa_array([{"a": 1}, {"a": 2}]))},
+        r"clients\.parquet, column client_name: expected text, .* got a Parquet column of type struct<a: int64>",
     ),
     ("empty file", {"clients.csv": ""}, r"clients\.csv: the file is empty"),
     (

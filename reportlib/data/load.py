@@ -185,12 +185,16 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
     lower = name.lower()
     if lower.endswith(".parquet"):
         try:
-            yield pd.read_parquet(path), False
-            return
+            frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many kinds
             raise DataError(
                 [f"{name}: not a readable Parquet file ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
             ) from None
+        odd = _cell_type_problems(path)
+        if odd:
+            raise DataError(odd)
+        yield frame, False
+        return
     if lower.endswith(".xlsx"):
         try:
             frame = pd.read_excel(path, dtype=object, engine="openpyxl")
@@ -258,6 +262,28 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
     frame = _read_csv_checked(text, sep, name)
     frame.columns = [str(c).strip() for c in frame.columns]
     yield frame, given > 0
+
+
+def _cell_type_problems(path: Path) -> list[str]:
+    """One line per contract column of the Parquet file `path` whose type holds no single value a cell
+    of the contract can be (lists, records, maps, raw bytes): they would otherwise be shown as text
+    or stop the checks with a traceback. Reads the schema only."""
+    import pyarrow as pa_
+    import pyarrow.parquet as pq
+
+    table = TABLES.get(path.name.lower()[: -len(".parquet")])
+    wanted = set(table.column_names if table else ())
+    out = []
+    for f in pq.read_schema(path):
+        t = f.type.value_type if pa_.types.is_dictionary(f.type) else f.type
+        odd = pa_.types.is_nested(t) or pa_.types.is_binary(t) or pa_.types.is_large_binary(t)
+        odd = odd or pa_.types.is_fixed_size_binary(t)
+        if odd and str(f.name).strip() in wanted:
+            out.append(
+                f"{path.name}, column {_one_line(f.name, 60)}: expected text, numbers, true/false, dates or "
+                f"timestamps, got a Parquet column of type {_one_line(str(t), 60)}"
+            )
+    return out
 
 
 _SCAN_BLOCK = 1 << 24
