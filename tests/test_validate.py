@@ -76,6 +76,20 @@ def parquet_clients(**columns) -> bytes:
     return buf.getvalue()
 
 
+def xlsx_bytes(rows: list[list]) -> bytes:
+    """A workbook of one sheet holding `rows` (the first is the header), as bytes."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
 def replace_cell(file: str, row: int, column: str, value: str) -> dict[str, str]:
     """GOOD[file] with the cell at spreadsheet row `row` (header = 1) and `column` set to `value`."""
     lines = GOOD[file].splitlines()
@@ -280,6 +294,20 @@ BROKEN = [
         "parquet column of records",
         {"clients.csv": None, "clients.parquet": parquet_clients(client_name=pa_array([{"a": 1}, {"a": 2}]))},
         r"clients\.parquet, column client_name: expected text, .* got a Parquet column of type struct<a: int64>",
+    ),
+    (
+        "xlsx header naming a column twice",  # pandas renamed the second client_name.1 and went on
+        {
+            "clients.csv": None,
+            "clients.xlsx": xlsx_bytes(
+                [
+                    ["client_id", "client_name", "tier", "sla_profile", "client_name"],
+                    ["C1", "Acme", "gold", "gold", "Other"],
+                    ["C2", "Beta", "silver", "silver", "Other"],
+                ]
+            ),
+        },
+        r"clients\.xlsx row 1: column client_name appears more than once in the header",
     ),
     ("empty file", {"clients.csv": ""}, r"clients\.csv: the file is empty"),
     (

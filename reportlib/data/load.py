@@ -202,7 +202,12 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
             raise DataError(
                 [f"{name}: not a readable .xlsx workbook ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
             ) from None
-        frame.columns = [str(c).strip() for c in frame.columns]
+        names = [str(c).strip() for c in frame.columns]
+        if any(re.fullmatch(r"(.+)\.\d+", c) and c.rsplit(".", 1)[0] in names for c in names):
+            twice = _xlsx_header_twice(path)  # pandas renamed a repeated name "x.1": was it repeated?
+            if twice:
+                raise DataError([f"{name} row 1: column {_one_line(twice, 60)} appears more than once in the header"])
+        frame.columns = names
         yield frame, False
         return
     opener = open
@@ -262,6 +267,26 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
     frame = _read_csv_checked(text, sep, name)
     frame.columns = [str(c).strip() for c in frame.columns]
     yield frame, given > 0
+
+
+def _xlsx_header_twice(path: Path) -> str | None:
+    """The first column name the header row of workbook `path` (its first sheet, as pandas reads it)
+    gives twice, or None."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = next((r for r in rows if any(c is not None and str(c).strip() for c in r)), ())
+    finally:
+        book.close()
+    seen: set[str] = set()
+    for cell in header:
+        text = "" if cell is None else str(cell).strip()
+        if text and text in seen:
+            return text
+        seen.add(text)
+    return None
 
 
 def _cell_type_problems(path: Path) -> list[str]:
