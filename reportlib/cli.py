@@ -17,6 +17,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import SL_DEFINITIONS
+from reportlib.core.safety import printable
 from reportlib.core.settings import MetricSettings
 
 
@@ -520,7 +521,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except ReportlibError as exc:
-        print(f"reportlib {args.command}: {exc}", file=sys.stderr)
+        # text from data (ids, names) in the message: no terminal escapes or bidi overrides
+        text = "\n".join(printable(line) for line in str(exc).split("\n"))
+        print(f"reportlib {args.command}: {text}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("reportlib: interrupted", file=sys.stderr)

@@ -500,3 +500,20 @@ def test_13_10_values_quoted_in_messages_cannot_add_lines_or_terminal_escapes(tm
     assert all(re.match(r"(error|warning): |/", ln) for ln in lines), out
     assert shown in out, out
     assert not any(ch in out + err for ch in "\x1b\u202e"), out
+
+
+def test_13_10_ids_echoed_in_command_messages_cannot_carry_terminal_escapes(tmp_path):
+    """`run --clients Z9` lists the clients table's ids in its usage error: an ESC or a right-to-left
+    override in an id reached the terminal as is."""
+    folder = build(
+        tmp_path / "d",
+        {
+            "clients.csv": GOOD["clients.csv"].replace("C2,", "C\x1b[2J\u202e2,"),
+            "contacts.csv": GOOD["contacts.csv"].replace(",C2,", ",C\x1b[2J\u202e2,"),
+        },
+    )
+    proc = run_cli(["run", "--month", "2025-01", "--data", str(folder), "--clients", "Z9", "--out", str(tmp_path)])
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("reportlib run: ")]
+    assert lines[-1] == "reportlib run: unknown client id(s) Z9; the clients table has C\\x1b[2J\\u202e2, C1", lines
+    assert "\x1b" not in proc.stderr and "\u202e" not in proc.stderr
