@@ -247,6 +247,32 @@ def test_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("what", ["text file", "folder", "no path"])
+def test_a_duckdb_url_to_something_not_a_database_is_one_line(tmp_path, capsys, what):
+    """duckdb:///etc/passwd and duckdb:// (the working folder) stopped validate with duckdb's IOException."""
+    (tmp_path / "notes.txt").write_text("agent_id,name\nA1,Ann\n")
+    url = {
+        "text file": f"duckdb:///{tmp_path / 'notes.txt'}",
+        "folder": f"duckdb:///{tmp_path}",
+        "no path": "duckdb://",
+    }
+    assert main(["validate", "--data", url[what]]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("reportlib validate: ") and "DuckDB database" in line, line
+
+
+def test_a_file_given_as_the_data_folder_is_named_as_a_file(tmp_path, capsys):
+    (tmp_path / "clients.csv").write_text(CLIENTS)
+    assert main(["validate", "--data", str(tmp_path / "clients.csv")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"reportlib validate: the data folder {tmp_path / 'clients.csv'} is a file; give the folder that holds "
+        f"the table files (or a duckdb:/// URL)"
+    )
+
+
 def _bad_contacts(n: int) -> str:
     """`n` contacts with problems of every kind spread over the file: unreadable cells, pandera values,
     required-when, a repeated id (first and last rows), a long handle time (a warning), a malformed time."""

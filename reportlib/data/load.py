@@ -1193,13 +1193,27 @@ class Source:
         if location.startswith("duckdb://"):
             path = location[len("duckdb://") :]
             path = path[1:] if path.startswith("//") else path
+            if not path or Path(path).is_dir():
+                raise ReportlibError(f"{location} names no DuckDB database file (duckdb:///path/store.duckdb)")
             if not Path(path).exists():
                 raise ReportlibError(f"the database {path} does not exist")
-            self.con = ibis.duckdb.connect(path, read_only=True)
+            import duckdb
+
+            try:
+                self.con = ibis.duckdb.connect(path, read_only=True)
+            except duckdb.Error as exc:  # a text file, a database of a newer DuckDB, unreadable
+                raise ReportlibError(
+                    f"the database {path} cannot be opened as a DuckDB database ({_one_line(str(exc), 200)})"
+                ) from None
             self._db_tables = set(self.con.list_tables()) & set(TABLES)
             self.fingerprint = _fingerprint_text(f"{Path(path).resolve()}|{Path(path).stat().st_mtime_ns}")
         else:
             folder = Path(location)
+            if folder.exists() and not folder.is_dir():
+                raise ReportlibError(
+                    f"the data folder {folder} is a file; give the folder that holds the table files "
+                    f"(or a duckdb:/// URL)"
+                )
             if not folder.is_dir():
                 raise ReportlibError(
                     f"the data folder {folder} does not exist (give --data DIR, or run "
