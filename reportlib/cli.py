@@ -17,6 +17,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import SL_DEFINITIONS
+from reportlib.core.safety import printable
 from reportlib.core.settings import MetricSettings
 
 
@@ -201,12 +202,12 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
 
 def _open(args: argparse.Namespace):
     """The parameters and the data source named by --params/--data (or the parameters' default)."""
-    from reportlib.core.params import data_location, load_params
+    from reportlib.core.params import check_timezone, data_location, load_params
     from reportlib.data.load import open_source
 
     params = load_params(getattr(args, "params", None), strict=True)
     location = data_location(params, getattr(args, "data", None))
-    return params, open_source(location, params["timezone"], tables=params.get("tables"))
+    return params, open_source(location, check_timezone(params["timezone"]), tables=params.get("tables"))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -229,12 +230,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_load(args: argparse.Namespace) -> int:
     """Check --data and copy it into --into; the summary on stdout, warnings and progress on stderr."""
-    from reportlib.core.params import load_params
+    from reportlib.core.params import check_timezone, load_params
     from reportlib.data.load_into import load_into, parse_target
 
     parse_target(args.into)  # a malformed URL is a usage error before any work
     params = load_params(args.params, strict=True)
-    result = load_into(args.data, args.into, params["timezone"])
+    result = load_into(args.data, args.into, check_timezone(params["timezone"]))
     for note in result.notes:
         print(f"reportlib load: {note}", file=sys.stderr)
     print(result.summary())
@@ -520,7 +521,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except ReportlibError as exc:
-        print(f"reportlib {args.command}: {exc}", file=sys.stderr)
+        # text from data (ids, names) in the message: no terminal escapes or bidi overrides
+        text = "\n".join(printable(line) for line in str(exc).split("\n"))
+        print(f"reportlib {args.command}: {text}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("reportlib: interrupted", file=sys.stderr)

@@ -66,6 +66,23 @@ def test_csv_variants_read_the_same(tmp_path, sep, bom, crlf):
     assert src.frame("agents")["name"].tolist() == ["Ann Lee", "Bo Chan"]
 
 
+def test_csv_with_carriage_returns_alone_reads_the_same(tmp_path, capsys):
+    """Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)"): the header was split on CR by the
+    csv module, which raised "new-line character seen in unquoted field" as a traceback."""
+    folder = make_source(tmp_path / "d")
+    for path in folder.iterdir():
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    src = open_source(folder)
+    frame = src.frame("contacts")
+    assert list(frame["contact_id"]) == ["k1", "k2", "k3"]
+    assert list(frame["arrived_at"]) == EXPECTED_LOCAL
+    assert src.frame("agents")["name"].tolist() == ["Ann Lee", "Bo Chan"]
+    agents = folder / "agents.csv"
+    agents.write_bytes(agents.read_bytes().replace(b"Bo Chan", b"Bo \xffChan"))
+    assert main(["validate", "--data", str(folder)]) == 1
+    assert "agents.csv row 3: not UTF-8 text (byte 0xff)" in capsys.readouterr().out
+
+
 def test_parquet_and_xlsx_read_the_same(tmp_path):
     csv_src = open_source(make_source(tmp_path / "csv"))
     raw = pd.read_csv(tmp_path / "csv" / "contacts.csv", dtype=str, keep_default_na=False)
@@ -228,6 +245,32 @@ def test_require_names_missing_tables(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["validate", "--data", str(tmp_path / "nope")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("what", ["text file", "folder", "no path"])
+def test_a_duckdb_url_to_something_not_a_database_is_one_line(tmp_path, capsys, what):
+    """duckdb:///etc/passwd and duckdb:// (the working folder) stopped validate with duckdb's IOException."""
+    (tmp_path / "notes.txt").write_text("agent_id,name\nA1,Ann\n")
+    url = {
+        "text file": f"duckdb:///{tmp_path / 'notes.txt'}",
+        "folder": f"duckdb:///{tmp_path}",
+        "no path": "duckdb://",
+    }
+    assert main(["validate", "--data", url[what]]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("reportlib validate: ") and "DuckDB database" in line, line
+
+
+def test_a_file_given_as_the_data_folder_is_named_as_a_file(tmp_path, capsys):
+    (tmp_path / "clients.csv").write_text(CLIENTS)
+    assert main(["validate", "--data", str(tmp_path / "clients.csv")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"reportlib validate: the data folder {tmp_path / 'clients.csv'} is a file; give the folder that holds "
+        f"the table files (or a duckdb:/// URL)"
+    )
 
 
 def _bad_contacts(n: int) -> str:

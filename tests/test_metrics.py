@@ -177,6 +177,12 @@ def test_invalid_parameters_are_usage_errors():
         contact_kpis(t, by=["colour"])
     with pytest.raises(MissingTableError, match="agents"):
         contact_kpis(t, by=["team"])
+    # a negative threshold counted nothing as answered in time (SL 0.0), NaN or inf everything (SL 1.0)
+    for bad in (-5, float("nan"), float("inf")):
+        with pytest.raises(UsageError, match="sl_threshold_s must be a number of seconds >= 0"):
+            contact_kpis(t, sl_threshold_s=bad)
+        with pytest.raises(UsageError, match="short_abandon_s must be a number of seconds >= 0"):
+            contact_kpis(t, short_abandon_s=bad)
 
 
 def test_open_email_is_offered_and_missed():
@@ -671,6 +677,37 @@ def test_kpis_command(offset_folder, capsys):
     assert rc == 0
     teams = {r["team"]: r for r in json.loads(out.out)}
     assert teams["North"]["handled"] == 2
+
+
+@pytest.mark.parametrize("threshold", ["-5", "nan", "inf"])
+def test_kpis_command_refuses_a_threshold_that_is_not_seconds(offset_folder, capsys, threshold):
+    from reportlib.cli import main
+
+    rc = main(["kpis", "--data", str(offset_folder), "--month", "2025-11", "--sl-threshold", threshold])
+    out = capsys.readouterr()
+    assert rc == 2 and out.out == "", out.out
+    (line,) = [ln for ln in out.err.splitlines() if not ln.startswith("reportlib: parsed and checked")]
+    assert line.startswith("reportlib kpis: sl_threshold_s must be a number of seconds >= 0, got "), line
+
+
+@pytest.mark.parametrize("command", ["kpis", "attrition"])
+@pytest.mark.parametrize("month", ["9999-01", "1600-01"])
+def test_a_month_outside_the_years_data_may_hold_is_a_usage_error(offset_folder, capsys, command, month):
+    """--month 9999-01 stopped kpis and attrition with pandas' OutOfBoundsDatetime traceback."""
+    from reportlib.cli import main
+    from reportlib.core.months import parse_month
+
+    with pytest.raises(UsageError, match="from 1700-01 to 2199-12"):
+        parse_month(month)
+    assert str(parse_month("2199-12")) == "2199-12" and str(parse_month("1700-01")) == "1700-01"
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage error
+        main([command, "--data", str(offset_folder), "--month", month])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2, err
+    assert err.splitlines()[-1] == (
+        f"reportlib: error: argument --month: month must be a month from 1700-01 to 2199-12, got '{month}'"
+    )
+    assert "Traceback" not in err
 
 
 def test_kpis_command_month_without_data(offset_folder, capsys):

@@ -65,3 +65,18 @@ def test_validate_reports_each_parsed_table_in_a_log(tmp_path):
     tables = sorted(p.name for p in (tmp_path / "s").iterdir() if p.suffix == ".csv")
     assert len(lines) == len(tables), out.stderr  # one line per table file of the sample
     assert any("contacts.csv" in ln and " rows (" in ln and f" of {len(tables)}) in " in ln for ln in lines)
+
+
+def test_ids_in_progress_lines_cannot_add_lines_or_terminal_escapes():
+    """`run` names each page by its client or agent id: a newline, an ESC or a right-to-left override
+    in an id is shown escaped, so a progress line stays one line and shows what the id holds."""
+    out = io.StringIO()
+    progress.activate(out, tty=False)
+    try:
+        with progress.step("rendered client_review C\x1b[2J1\nreportlib: all good", 1, 2) as st:
+            st.detail = "ok \u202e"
+    finally:
+        progress.deactivate()
+    text = out.getvalue()
+    assert text.count("\n") == 1 and "\x1b" not in text and "\u202e" not in text, text
+    assert text.startswith("reportlib: rendered client_review C\\x1b[2J1\\nreportlib: all good: ok \\u202e (1 of 2)")

@@ -270,6 +270,20 @@ def test_13_09_unknown_top_level_key_in_params_is_named_exit_2(tmp_path, command
     assert run_cli(["validate", "--data", str(build(tmp_path / "d", {})), "--params", str(params)]).returncode == 0
 
 
+@pytest.mark.parametrize("command", ["validate", "kpis", "attrition"])
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../../etc/passwd"])
+def test_13_09_unknown_time_zone_in_params_is_one_line_exit_2(tmp_path, command, zone):
+    """An unknown zone reached the loader and stopped it with pytz's UnknownTimeZoneError traceback."""
+    params = tmp_path / "p.yaml"
+    params.write_text(f'timezone: "{zone}"\n')
+    args = {"validate": [], "kpis": ["--month", "2025-01"], "attrition": ["--month", "2024-06"]}[command]
+    proc = run_cli([command, "--data", str(build(tmp_path / "d", {})), "--params", str(params), *args])
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        f"reportlib {command}: parameter timezone must be an IANA time zone such as America/New_York, got {zone!r}"
+    )
+
+
 # --- item 10 and 2: input faults ---------------------------------------------------------------------
 
 
@@ -441,3 +455,65 @@ def test_13_10_unreadable_table_file_is_one_line(tmp_path, cache, capsys, monkey
     status, out, err = validate(folder, capsys)
     assert status == 1 and "error: agents.csv: cannot be read (Permission denied)" in out.splitlines()
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "changes,shown",
+    [
+        (  # a quoted newline in an id: the warning must not go on with a forged line
+            {
+                "clients.csv": GOOD["clients.csv"].replace("C2,", '"C2\nerror: none, all good\n",'),
+                "contacts.csv": GOOD["contacts.csv"].replace(",C2,", ',"C2\nerror: none, all good\n",'),
+            },
+            r'"C2\nerror: none, all good"',
+        ),
+        (  # terminal escapes (clear the screen, red) in an id
+            {
+                "clients.csv": GOOD["clients.csv"].replace("C2,", "C\x1b[2J\x1b[31m2,"),
+                "contacts.csv": GOOD["contacts.csv"].replace(",C2,", ",C\x1b[2J\x1b[31m2,"),
+            },
+            r'"C\x1b[2J\x1b[31m2"',
+        ),
+        (  # a right-to-left override that shows "C2" as "2C" reversed text in a terminal
+            {
+                "clients.csv": GOOD["clients.csv"].replace("C2,", "C\u202e2,"),
+                "contacts.csv": GOOD["contacts.csv"].replace(",C2,", ",C\u202e2,"),
+            },
+            r'"C\u202e2"',
+        ),
+        (  # a number cell holding a newline: an error, not two lines
+            {"contacts.csv": GOOD["contacts.csv"].replace(",12,300,", ',"1\n2",300,')},
+            r'got "1\n2"',
+        ),
+        (  # a reference to no client, with a newline
+            {"contacts.csv": GOOD["contacts.csv"].replace(",C2,", ',"C9\nfake",')},
+            r'("C9\nfake")',
+        ),
+    ],
+    ids=["newline-id", "ansi-id", "rtl-override-id", "newline-number", "newline-reference"],
+)
+def test_13_10_values_quoted_in_messages_cannot_add_lines_or_terminal_escapes(tmp_path, cache, capsys, changes, shown):
+    """A value from the data is shown with its control and format characters escaped (\\n, \\x1b,
+    \\u202e): a problem stays one line, and the terminal shows what the cell holds."""
+    status, out, err = validate(build(tmp_path / "d", changes), capsys)
+    lines = out.splitlines()
+    assert all(re.match(r"(error|warning): |/", ln) for ln in lines), out
+    assert shown in out, out
+    assert not any(ch in out + err for ch in "\x1b\u202e"), out
+
+
+def test_13_10_ids_echoed_in_command_messages_cannot_carry_terminal_escapes(tmp_path):
+    """`run --clients Z9` lists the clients table's ids in its usage error: an ESC or a right-to-left
+    override in an id reached the terminal as is."""
+    folder = build(
+        tmp_path / "d",
+        {
+            "clients.csv": GOOD["clients.csv"].replace("C2,", "C\x1b[2J\u202e2,"),
+            "contacts.csv": GOOD["contacts.csv"].replace(",C2,", ",C\x1b[2J\u202e2,"),
+        },
+    )
+    proc = run_cli(["run", "--month", "2025-01", "--data", str(folder), "--clients", "Z9", "--out", str(tmp_path)])
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("reportlib run: ")]
+    assert lines[-1] == "reportlib run: unknown client id(s) Z9; the clients table has C\\x1b[2J\\u202e2, C1", lines
+    assert "\x1b" not in proc.stderr and "\u202e" not in proc.stderr

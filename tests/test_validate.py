@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
@@ -52,6 +53,41 @@ def build(folder: Path, changes: dict[str, str | bytes | None]) -> Path:
         data = text if isinstance(text, bytes) else text.encode("utf-8")
         (folder / name).write_bytes(data)
     return folder
+
+
+def pa_array(values: list):
+    import pyarrow as pa
+
+    return pa.array(values)
+
+
+def parquet_clients(**columns) -> bytes:
+    """clients.csv of GOOD as Parquet bytes, with `columns` replaced by the given pyarrow arrays."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = [ln.split(",") for ln in GOOD["clients.csv"].splitlines()]
+    data = {name: pa.array([row[i] for row in lines[1:]]) for i, name in enumerate(lines[0])}
+    data.update(columns)
+    buf = io.BytesIO()
+    pq.write_table(pa.table(data), buf)
+    return buf.getvalue()
+
+
+def xlsx_bytes(rows: list[list]) -> bytes:
+    """A workbook of one sheet holding `rows` (the first is the header), as bytes."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
 
 
 def replace_cell(file: str, row: int, column: str, value: str) -> dict[str, str]:
@@ -211,6 +247,68 @@ BROKEN = [
         replace_cell("qa_evaluations.csv", 2, "score", "101"),
         r'qa_evaluations\.csv row 2, column score: expected a number from 0 to 100, got "101"',
     ),
+    (
+        "offset of 25 hours",
+        replace_cell("contacts.csv", 3, "arrived_at", "2025-01-06T09:01:00+25:00"),
+        r'contacts\.csv row 3, column arrived_at: expected an ISO 8601 timestamp, got "2025-01-06T09:01:00\+25:00"',
+    ),
+    (
+        "offset of 75 minutes",
+        replace_cell("contacts.csv", 3, "arrived_at", "2025-01-06T09:01:00-0575"),
+        r'contacts\.csv row 3, column arrived_at: expected an ISO 8601 timestamp, got "2025-01-06T09:01:00-0575"',
+    ),
+    (
+        "timestamp in year 9999",
+        replace_cell("contacts.csv", 3, "arrived_at", "9999-12-31T23:59:59-05:00"),
+        r"contacts\.csv row 3, column arrived_at: expected an ISO 8601 timestamp from year 1700 to 2199, "
+        r'got "9999-12-31T23:59:59-05:00"',
+    ),
+    (
+        "hire date in year 1",
+        replace_cell("agents.csv", 2, "hire_date", "0001-01-01"),
+        r'agents\.csv row 2, column hire_date: expected a date \(YYYY-MM-DD\) from year 1700 to 2199, got "0001-01-01"',
+    ),
+    (
+        "corrupt gzip",
+        {"clients.csv": None, "clients.csv.gz": b"\x1f\x8b\x08\x00garbage"},
+        r"clients\.csv\.gz: not a readable gzip file \(",
+    ),
+    (
+        "gzip cut short",
+        {"clients.csv": None, "clients.csv.gz": gzip.compress(GOOD["clients.csv"].encode() * 50)[:-12]},
+        r"clients\.csv\.gz: not a readable gzip file \(EOFError: Compressed file ended",
+    ),
+    (
+        "parquet column of lists",
+        {"clients.csv": None, "clients.parquet": parquet_clients(monthly_fee=pa_array([[1, 2], [3]]))},
+        r"clients\.parquet, column monthly_fee: expected text, numbers, true/false, dates or timestamps, "
+        r"got a Parquet column of type list<element: int64>",
+    ),
+    (
+        "parquet column of bytes",
+        {"clients.csv": None, "clients.parquet": parquet_clients(client_name=pa_array([b"\xff\x00", b"x"]))},
+        r"clients\.parquet, column client_name: expected text, numbers, true/false, dates or timestamps, "
+        r"got a Parquet column of type binary",
+    ),
+    (
+        "parquet column of records",
+        {"clients.csv": None, "clients.parquet": parquet_clients(client_name=pa_array([{"a": 1}, {"a": 2}]))},
+        r"clients\.parquet, column client_name: expected text, .* got a Parquet column of type struct<a: int64>",
+    ),
+    (
+        "xlsx header naming a column twice",  # pandas renamed the second client_name.1 and went on
+        {
+            "clients.csv": None,
+            "clients.xlsx": xlsx_bytes(
+                [
+                    ["client_id", "client_name", "tier", "sla_profile", "client_name"],
+                    ["C1", "Acme", "gold", "gold", "Other"],
+                    ["C2", "Beta", "silver", "silver", "Other"],
+                ]
+            ),
+        },
+        r"clients\.xlsx row 1: column client_name appears more than once in the header",
+    ),
     ("empty file", {"clients.csv": ""}, r"clients\.csv: the file is empty"),
     (
         "header only",
@@ -268,3 +366,22 @@ def test_errors_reach_the_user_as_exit_1_from_the_console_script(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert 'contacts.csv row 3, column wait_s: expected a number >= 0, got "-12"' in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "command,changes",
+    [
+        (["attrition", "--month", "2024-06"], replace_cell("agents.csv", 3, "termination_date", "9999-06-30")),
+        (["attrition", "--month", "2024-06"], replace_cell("agents.csv", 2, "hire_date", "0001-01-01")),
+        (["kpis", "--month", "2025-01"], replace_cell("contacts.csv", 2, "arrived_at", "0001-01-06T09:00:00-05:00")),
+    ],
+    ids=["termination-9999", "hire-0001", "contact-0001"],
+)
+def test_dates_beyond_the_engines_range_stop_a_command_with_one_line(tmp_path, capsys, command, changes):
+    """Years pandas cannot hold in nanoseconds (before 1677, after 2262) were typed, then crashed the
+    metrics (OutOfBoundsDatetime traceback); they are a problem of the cell, exit 1."""
+    folder = build(tmp_path / "d", changes)
+    assert main([*command, "--data", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert re.search(r"row \d, column \w+: expected .* from year 1700 to 2199", captured.err), captured.err
+    assert "Traceback" not in captured.out + captured.err

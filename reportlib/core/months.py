@@ -16,21 +16,30 @@ import pandas as pd
 from reportlib.core.errors import UsageError
 
 MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+# The years a month, a timestamp or a date of the data may fall in. pandas computes dates in
+# nanoseconds, which reach only from 1677-09-21 to 2262-04-11: a month or a date outside would stop
+# the metrics with OutOfBoundsDatetime. The margin keeps a forecast horizon (at most 731 days) and
+# time-zone shifts inside that range. From the engine's range, not from any data set.
+FIRST_YEAR, LAST_YEAR = 1700, 2199
 
 
 def parse_month(value: Any, what: str = "month") -> pd.Period:
     """A ``YYYY-MM`` string (or a Period / Timestamp) as a monthly ``pd.Period``.
 
     Raises UsageError naming ``what`` and the expected form for anything else (``2026-3``,
-    ``2026-13``, ``March``, None).
+    ``2026-13``, ``March``, None) or a month outside years FIRST_YEAR..LAST_YEAR.
     """
     if isinstance(value, pd.Period):
-        return value.asfreq("M")
-    if isinstance(value, pd.Timestamp):
-        return value.to_period("M")
-    if not isinstance(value, str) or not MONTH_RE.fullmatch(value.strip()):
+        month = value.asfreq("M")
+    elif isinstance(value, pd.Timestamp):
+        month = value.to_period("M")
+    elif not isinstance(value, str) or not MONTH_RE.fullmatch(value.strip()):
         raise UsageError(f"{what} must be a month as YYYY-MM (e.g. 2026-03), got {value!r}")
-    return pd.Period(value.strip(), freq="M")
+    else:
+        month = pd.Period(value.strip(), freq="M")
+    if not FIRST_YEAR <= month.year <= LAST_YEAR:
+        raise UsageError(f"{what} must be a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12, got {value!r}")
+    return month
 
 
 def month_str(value: Any) -> str:

@@ -305,17 +305,29 @@ def validate_params(params: dict) -> None:
         )
     tz = params.get("timezone")
     if isinstance(tz, str):
-        from zoneinfo import ZoneInfo
-
         try:
-            ZoneInfo(tz)
-        except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError for odd strings
-            problems.append(f"parameter timezone must be an IANA time zone such as America/New_York, got {tz!r}")
+            check_timezone(tz)
+        except UsageError as exc:
+            problems.append(str(exc))
     if problems:
         raise UsageError(
             "the parameters are not valid (check --params FILE and parameters/*.yaml):\n"
             + "\n".join(f"  {p}" for p in problems)
         )
+
+
+def check_timezone(tz: Any) -> str:
+    """`tz` when it names an IANA time zone known to tzdata (America/New_York); otherwise a UsageError
+    naming the parameter (an unknown zone would stop the loader with a traceback)."""
+    from zoneinfo import ZoneInfo
+
+    if isinstance(tz, str) and tz:
+        try:
+            ZoneInfo(tz)
+            return tz
+        except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError for odd strings ("../x")
+            pass
+    raise UsageError(f"parameter timezone must be an IANA time zone such as {DEFAULT_TIMEZONE}, got {tz!r}")
 
 
 def default_params() -> dict:

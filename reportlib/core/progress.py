@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from reportlib.core.safety import printable
+
 _STATE: dict[str, Any] = {"stream": None, "tty": False, "prefix": "reportlib"}
 
 
@@ -44,6 +46,7 @@ def finished_line(
 ) -> str:
     """The plain line for one finished step: 'reportlib: WHAT: DETAIL (DONE of TOTAL) in S s'."""
     count = f" ({done} of {total})" if done is not None and total else ""
+    what, detail = printable(what), printable(detail)  # ids in `what`: one line, no terminal escapes
     return f"{_STATE['prefix']}: {what}{': ' + detail if detail else ''}{count} in {seconds:.1f} s"
 
 
@@ -60,7 +63,7 @@ class Step:
     """One running step: `detail` may be set before it ends (e.g. the row count)."""
 
     def __init__(self, what: str, done: int | None, total: int | None):
-        self.what, self.done, self.total, self.detail = what, done, total, ""
+        self.what, self.done, self.total, self.detail = printable(what), done, total, ""
         self.started = time.perf_counter()
         self.bar: Any = None
         self._last_note = self.started
@@ -70,6 +73,7 @@ class Step:
         stream = _STATE["stream"]
         if stream is None:
             return
+        detail = printable(detail)
         if self.bar is not None:
             self.bar.set_description_str(f"{_STATE['prefix']}: {self.what}: {detail}")
             return
@@ -98,7 +102,7 @@ def step(what: str, done: int | None = None, total: int | None = None) -> Iterat
         bar = tqdm(
             total=total or 1,
             initial=(done - 1) if done and total else 0,
-            desc=f"{_STATE['prefix']}: {what}",
+            desc=f"{_STATE['prefix']}: {s.what}",
             file=stream,
             leave=False,
             dynamic_ncols=True,

@@ -6,6 +6,7 @@ Everything here is pure or touches only the path it is given:
 * `file_stem` — a client id (or any id) -> a bounded, readable, collision-free file-name stem;
 * `parse_address` / `substitute_id` — one configured recipient -> exactly one address with a domain;
 * `neutralise_cell` / `neutralise_frame` — spreadsheet formula injection (OWASP's rule) for CSV and XLSX;
+* `printable` — a value from data quoted in a message: one line, no terminal escapes or bidi overrides;
 * `write_atomic`, `open_nofollow`, `inside` — files written whole or not at all, never through a link,
   and paths read from files kept inside their folder;
 * `stamp_page` / `page_stamp` — which report, client and month an HTML page was rendered for;
@@ -152,6 +153,20 @@ def substitute_id(
             f"digits, '.', '_' and '-' are ({listed})"
         )
     return template.replace(placeholder, raw_id)
+
+
+# --- text from data in messages -------------------------------------------------------------------
+
+
+def printable(text: Any) -> str:
+    """`text` safe to quote in a one-line terminal message: every character Python does not call
+    printable (Unicode categories C* and Z* but the space: newline, tab, the ESC of a terminal escape,
+    the right-to-left override U+202E, zero-width and no-break spaces) is written as its escape
+    (`\\n`, `\\x1b`, `\\u202e`), as repr() would; other characters, non-ASCII letters too, are kept."""
+    text = str(text)
+    if text.isprintable():  # the common case: nothing to escape
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 # --- spreadsheet cells ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from reportlib.core.errors import UsageError
 from reportlib.core.names import SL_DEFINITIONS
-from reportlib.core.params import DEFAULT_TIMEZONE, deep_merge, default_params
+from reportlib.core.params import DEFAULT_TIMEZONE, check_timezone, deep_merge, default_params
 
 
 def _number(
@@ -91,9 +91,7 @@ class MetricSettings:
         definition = tree.get("sl_definition")
         if definition not in SL_DEFINITIONS:
             raise UsageError(f"parameter sl_definition must be one of {', '.join(SL_DEFINITIONS)}, got {definition!r}")
-        tz = tree.get("timezone") or DEFAULT_TIMEZONE
-        if not isinstance(tz, str):
-            raise UsageError(f"parameter timezone must be an IANA time zone such as {DEFAULT_TIMEZONE}, got {tz!r}")
+        tz = check_timezone(tree.get("timezone") or DEFAULT_TIMEZONE)
         return cls(
             sl_threshold_s=_number(tree, "sl_threshold_s", "", minimum=0),
             sl_definition=str(definition),

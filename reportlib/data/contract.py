@@ -479,7 +479,8 @@ def contract_markdown() -> str:
         "",
         "Files: one per table, named after it (`contacts.csv`, `.tsv`, `.txt`, `.csv.gz`, "
         "`.parquet` or `.xlsx`). Timestamps are ISO 8601; without an offset they are local "
-        "time in the configured time zone. Booleans: true/false (also yes/no, 1/0). "
+        "time in the configured time zone; an offset is at most 23:59 (RFC 3339). Timestamps and "
+        "dates lie from year 1700 to 2199 (inside the nanosecond range pandas computes in). Booleans: true/false (also yes/no, 1/0). "
         "Empty cells are missing values.",
         "",
     ]

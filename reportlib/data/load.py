@@ -17,6 +17,7 @@ import hashlib
 import io
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from reportlib.core.errors import DataError, ReportlibError
+from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID
+from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID, printable
 from reportlib.data.contract import (
     CONTRACT_VERSION,
     FILE_SUFFIXES,
@@ -68,7 +70,7 @@ def _problem(
 
 
 def _show(value) -> str:
-    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else printable(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -158,12 +160,16 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
     lower = name.lower()
     if lower.endswith(".parquet"):
         try:
-            yield pd.read_parquet(path), False
-            return
+            frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many kinds
             raise DataError(
                 [f"{name}: not a readable Parquet file ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
             ) from None
+        odd = _cell_type_problems(path)
+        if odd:
+            raise DataError(odd)
+        yield frame, False
+        return
     if lower.endswith(".xlsx"):
         try:
             frame = pd.read_excel(path, dtype=object, engine="openpyxl")
@@ -171,7 +177,12 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
             raise DataError(
                 [f"{name}: not a readable .xlsx workbook ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
             ) from None
-        frame.columns = [str(c).strip() for c in frame.columns]
+        names = [str(c).strip() for c in frame.columns]
+        if any(re.fullmatch(r"(.+)\.\d+", c) and c.rsplit(".", 1)[0] in names for c in names):
+            twice = _xlsx_header_twice(path)  # pandas renamed a repeated name "x.1": was it repeated?
+            if twice:
+                raise DataError([f"{name} row 1: column {_one_line(twice, 60)} appears more than once in the header"])
+        frame.columns = names
         yield frame, False
         return
     opener = open
@@ -185,15 +196,23 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
         raise DataError([f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__})"]) from None
     given = 0
     with fh:
-        header_bytes, nul_line, has_text = _scan(fh)
+        try:  # reads the whole file: a gzip stream that is corrupt or cut short fails here
+            header_bytes, nul_line, has_text = _scan(fh)
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            if not lower.endswith(".gz"):  # an I/O error reading a plain file
+                raise DataError([f"{name}: cannot be read ({getattr(exc, 'strerror', None) or exc})"]) from None
+            raise DataError(
+                [f"{name}: not a readable gzip file ({exc.__class__.__name__}: {_one_line(str(exc), 200)})"]
+            ) from None
         if not has_text:
             raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
         if nul_line:
             where = f" row {nul_line}" if nul_line > 1 else ""
             raise DataError([f"{name}{where}: not a text file (it holds binary data: a NUL byte); expected CSV text"])
         bom = 3 if header_bytes.startswith(b"\xef\xbb\xbf") else 0
+        header_bytes = header_bytes.split(b"\r", 1)[0]  # CRLF, or CR alone (Excel for Mac's CSV)
         try:
-            header = header_bytes[bom:].decode("utf-8").rstrip("\r")
+            header = header_bytes[bom:].decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(
                 [f"{name} row 1: not UTF-8 text (byte 0x{header_bytes[bom + exc.start]:02x}); save the file as UTF-8"]
@@ -214,7 +233,8 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        before = data[: exc.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1  # LF, CRLF or CR alone
         raise DataError(
             [f"{name} row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
         ) from None
@@ -222,6 +242,48 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
     frame = _read_csv_checked(text, sep, name)
     frame.columns = [str(c).strip() for c in frame.columns]
     yield frame, given > 0
+
+
+def _xlsx_header_twice(path: Path) -> str | None:
+    """The first column name the header row of workbook `path` (its first sheet, as pandas reads it)
+    gives twice, or None."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = next((r for r in rows if any(c is not None and str(c).strip() for c in r)), ())
+    finally:
+        book.close()
+    seen: set[str] = set()
+    for cell in header:
+        text = "" if cell is None else str(cell).strip()
+        if text and text in seen:
+            return text
+        seen.add(text)
+    return None
+
+
+def _cell_type_problems(path: Path) -> list[str]:
+    """One line per contract column of the Parquet file `path` whose type holds no single value a cell
+    of the contract can be (lists, records, maps, raw bytes): they would otherwise be shown as text
+    or stop the checks with a traceback. Reads the schema only."""
+    import pyarrow as pa_
+    import pyarrow.parquet as pq
+
+    table = TABLES.get(path.name.lower()[: -len(".parquet")])
+    wanted = set(table.column_names if table else ())
+    out = []
+    for f in pq.read_schema(path):
+        t = f.type.value_type if pa_.types.is_dictionary(f.type) else f.type
+        odd = pa_.types.is_nested(t) or pa_.types.is_binary(t) or pa_.types.is_large_binary(t)
+        odd = odd or pa_.types.is_fixed_size_binary(t)
+        if odd and str(f.name).strip() in wanted:
+            out.append(
+                f"{path.name}, column {_one_line(f.name, 60)}: expected text, numbers, true/false, dates or "
+                f"timestamps, got a Parquet column of type {_one_line(str(t), 60)}"
+            )
+    return out
 
 
 _SCAN_BLOCK = 1 << 24
@@ -258,7 +320,11 @@ def _read_csv_fast(fh, header_line: str, sep: str, chunk_bytes: int | None) -> I
     import pyarrow as pa_
     import pyarrow.csv as pacsv
 
-    header = next(csv.reader([header_line.lstrip("\ufeff")], delimiter=sep), [])
+    try:
+        header = next(csv.reader([header_line.lstrip("\ufeff")], delimiter=sep), [])
+    except csv.Error:  # the Python parser reads the file and names what is wrong
+        yield None
+        return
     if len(set(header)) != len(header):
         yield None
         return
@@ -345,7 +411,7 @@ def _read_csv_checked(text: str, sep: str, name: str) -> pd.DataFrame:
 
 def _one_line(text: str, limit: int = 300) -> str:
     """`text` on one line (runs of whitespace, including CR/LF, become one space), cut to `limit` characters."""
-    flat = " ".join(str(text).split())
+    flat = printable(" ".join(str(text).split()))
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
@@ -525,12 +591,29 @@ def _parse_iso_block(text: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
         long_ = pc.greater(pc.utf8_length(digits), 3)
         om = pc.if_else(long_, num(pc.if_else(long_, digits, "+0000"), 3, 5), 0)
         shift = pc.multiply(sign, pc.add(pc.multiply(oh, 60), om)).to_numpy(zero_copy_only=False)
+        # RFC 3339: an offset's hours are 00-23 and its minutes 00-59 (+25:00 would shift the instant)
+        wrong = pc.or_(pc.greater(oh, 23), pc.greater(om, 59)).to_numpy(zero_copy_only=False)
+        if wrong.any():
+            bad[np.flatnonzero(has_offset)[wrong]] = True
+            shift = np.where(wrong, 0, shift)
         utc = wall[has_offset] - shift.astype("timedelta64[m]")
         local = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(tz).tz_localize(None)
         wall[has_offset] = local.to_numpy().astype("datetime64[us]")
     out = pd.Series(wall, index=text.index, dtype="datetime64[us]")
     out[bad] = pd.NaT
     return out, bad
+
+
+# Timestamps and dates a table may hold: years FIRST_YEAR..LAST_YEAR (core.months says why: a
+# placeholder like 9999-12-31 or a typo like 0001-01-01 would crash the metrics with OutOfBoundsDatetime).
+_TIME_RANGE = (np.datetime64(f"{FIRST_YEAR}-01-01", "us"), np.datetime64(f"{LAST_YEAR + 1}-01-01", "us"))
+_TIME_RANGE_TEXT = f"from year {FIRST_YEAR} to {LAST_YEAR}"
+
+
+def _outside_time_range(values: pd.Series) -> np.ndarray:
+    """Where typed timestamps (naive, local) fall outside _TIME_RANGE; False for missing values."""
+    stamps = values.to_numpy(dtype="datetime64[us]")
+    return ~np.isnat(stamps) & ((stamps < _TIME_RANGE[0]) | (stamps >= _TIME_RANGE[1]))
 
 
 def _coerce_time(raw: pd.Series, blank: np.ndarray, tz: str, kind: str) -> tuple[pd.Series, np.ndarray]:
@@ -599,11 +682,24 @@ def _check_chunk(
             typed[col.name] = pd.Series([None] * len(raw), index=raw.index, dtype=PANDAS_DTYPES[col.kind])
             continue
         values, bad = coerce_column(raw[col.name], col, tz)
+        far = _outside_time_range(values) & ~bad if col.kind in ("timestamp", "date") else None
+        if far is not None and far.any():
+            values = values.where(~pd.Series(far, index=values.index))
         typed[col.name] = values
         if bad.any():
             failed[col.name] = bad
             problems.append(
                 (_STAGE_TYPE, _problem(file, col.name, col.expectation(), np.flatnonzero(bad), raw[col.name]))
+            )
+        if far is not None and far.any():
+            failed[col.name] = bad | far
+            problems.append(
+                (
+                    _STAGE_TYPE,
+                    _problem(
+                        file, col.name, f"{col.expectation()} {_TIME_RANGE_TEXT}", np.flatnonzero(far), raw[col.name]
+                    ),
+                )
             )
     frame = pd.DataFrame(typed, index=raw.index, copy=False)
     if not raw.index.equals(pd.RangeIndex(len(raw))):  # a CSV's rows are numbered 0.. already: no copy
@@ -1072,13 +1168,27 @@ class Source:
         if location.startswith("duckdb://"):
             path = location[len("duckdb://") :]
             path = path[1:] if path.startswith("//") else path
+            if not path or Path(path).is_dir():
+                raise ReportlibError(f"{location} names no DuckDB database file (duckdb:///path/store.duckdb)")
             if not Path(path).exists():
                 raise ReportlibError(f"the database {path} does not exist")
-            self.con = ibis.duckdb.connect(path, read_only=True)
+            import duckdb
+
+            try:
+                self.con = ibis.duckdb.connect(path, read_only=True)
+            except duckdb.Error as exc:  # a text file, a database of a newer DuckDB, unreadable
+                raise ReportlibError(
+                    f"the database {path} cannot be opened as a DuckDB database ({_one_line(str(exc), 200)})"
+                ) from None
             self._db_tables = set(self.con.list_tables()) & set(TABLES)
             self.fingerprint = _fingerprint_text(f"{Path(path).resolve()}|{Path(path).stat().st_mtime_ns}")
         else:
             folder = Path(location)
+            if folder.exists() and not folder.is_dir():
+                raise ReportlibError(
+                    f"the data folder {folder} is a file; give the folder that holds the table files "
+                    f"(or a duckdb:/// URL)"
+                )
             if not folder.is_dir():
                 raise ReportlibError(
                     f"the data folder {folder} does not exist (give --data DIR, or run "

@@ -52,6 +52,8 @@ the bucket.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import ibis
@@ -151,6 +153,14 @@ def check_sl_definition(sl_definition: str) -> None:
     """Raise UsageError unless sl_definition is one of SL_DEFINITIONS."""
     if sl_definition not in SL_DEFINITIONS:
         raise UsageError(f"sl_definition must be one of {', '.join(SL_DEFINITIONS)}, got {sl_definition!r}")
+
+
+def check_seconds(name: str, value: object) -> None:
+    """Raise UsageError unless `value` is a finite number of seconds >= 0 (a threshold or a short-abandon
+    cut-off: a negative one counts nothing as within it, NaN or infinity everything)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and float(value) >= 0
+    if not ok:
+        raise UsageError(f"{name} must be a number of seconds >= 0, got {value!r}")
 
 
 def minute_bucket(ts: ir.TimestampValue, minutes: int) -> ir.TimestampValue:
@@ -312,6 +322,8 @@ def contact_counts(
     with_repeat=False skips the repeat-contact window when not needed (fcr_repeat is then missing).
     """
     check_grain(grain)
+    check_seconds("sl_threshold_s", sl_threshold_s)
+    check_seconds("short_abandon_s", short_abandon_s)
     by = list(by)
     t = with_optional(as_table(contacts), "contacts")
     start = pd.Timestamp(start) if start is not None else None
@@ -486,6 +498,7 @@ def interval_counts(
     a 15/30-minute grain needs intervals that divide it.
     """
     check_grain(grain)
+    check_seconds("sl_threshold_s", sl_threshold_s)
     by = list(by)
     t = with_optional(as_table(intervals), "intervals")
     bad = [c for c in by if c not in ("channel", "queue", "client_id")]
