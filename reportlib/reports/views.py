@@ -403,8 +403,15 @@ def data_range(source: DataSource) -> tuple[pd.Timestamp | None, pd.Timestamp | 
     """(first, last) arrival in contacts, else interval start in intervals; (None, None) if neither.
 
     Remembered by the source (`DataSource.memo`): every notebook of a run asks for it twice, and over a
-    large contacts table each answer is a scan.
+    large contacts table each answer is a scan. On a client's view of a source, that client's contacts:
+    taken from every client's range, computed once by the whole source (one grouped scan shared by the run's
+    client reviews, not one scan per client).
     """
+    parent, client_id = source.parent, source.client_id
+    if parent is not None and client_id is not None and parent.has("contacts"):
+        return parent.memo(("data_range_by_client",), lambda: _ranges_by_client(parent)).get(
+            str(client_id), (None, None)
+        )
 
     def compute() -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         for name, col in (("contacts", "arrived_at"), ("intervals", "interval_start")):
@@ -419,6 +426,17 @@ def data_range(source: DataSource) -> tuple[pd.Timestamp | None, pd.Timestamp | 
         return None, None
 
     return source.memo(("data_range",), compute)
+
+
+def _ranges_by_client(source: DataSource) -> dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]]:
+    """{client_id: (first, last) arrival of its contacts} over the whole source."""
+    t = source.table("contacts")
+    res = t.group_by("client_id").aggregate(first=t.arrived_at.min(), last=t.arrived_at.max()).to_pandas()
+    return {
+        str(cid): (None if pd.isna(a) else pd.Timestamp(a), None if pd.isna(b) else pd.Timestamp(b))
+        for cid, a, b in zip(res["client_id"], res["first"], res["last"])
+        if not pd.isna(cid)
+    }
 
 
 def last_complete_month(source: DataSource) -> pd.Period:
