@@ -254,6 +254,33 @@ def test_bad_calendar_parameters_are_usage_errors():
         fc.ForecastConfig.from_params({"forecast_model": {"half_life": 3}})
 
 
+@pytest.mark.parametrize(
+    "calendar,match",
+    [
+        ({"holidays": ["2025-01-01"]}, "calendar: holidays must be a mapping"),
+        ({"holidays": {"categories": [1]}}, "calendar: holidays.categories must be"),
+        ({"holidays": {"closed": [25]}}, "calendar: holidays.closed must be"),
+        ({"business_hours": "9-5"}, "calendar: business_hours must be a mapping"),
+        ({"business_hours": {"weekdays": [0, 7]}}, "calendar: business_hours.weekdays must be"),
+        ({"business_hours": {"weekdays": "mon"}}, "calendar: business_hours.weekdays must be"),
+    ],
+)
+def test_calendar_parameters_of_the_wrong_kind_are_usage_errors(calendar, match):
+    """A list where holidays: is a mapping stopped `reportlib forecast` with a ValueError traceback."""
+    with pytest.raises(UsageError, match=match):
+        fc.calendar_from_params({"calendar": calendar})
+
+
+def test_forecast_command_with_holidays_of_the_wrong_kind_exits_2(tmp_path, capsys):
+    from reportlib.cli import main
+
+    params = tmp_path / "p.yaml"
+    params.write_text('calendar:\n  holidays: ["2025-01-01"]\n')
+    assert main(["forecast", "--data", str(tmp_path), "--params", str(params)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("reportlib forecast: calendar: holidays must be a mapping"), err
+
+
 def test_project_calendar_parameters_load():
     from reportlib.core.params import load_params
 

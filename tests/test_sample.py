@@ -119,6 +119,19 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("start,months", [("1700-01", 3), ("2199-11", 3)])
+def test_a_sample_validate_would_refuse_is_a_usage_error(tmp_path, capsys, start, months):
+    """--start 1700-01 hired people before 1700 and --start 2199-11 --months 3 wrote contacts in 2200:
+    a sample `validate` refuses (dates outside years 1700..2199)."""
+    out = tmp_path / "x"
+    assert main(["sample-data", "--out", str(out), "--start", start, "--months", str(months)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"reportlib sample-data: --start: expected a month from 1716-01 (people are hired up to 16 years "
+        f"before it) with the last month by 2199-12, got '{start}' and {months} month(s)"
+    )
+    assert not out.exists()
+
+
 def test_default_start_is_24_months_ending_last_month_in_new_york():
     assert default_start(pd.Timestamp("2026-11-27 10:00", tz=TZ)) == "2024-11"
     assert default_start(pd.Timestamp("2026-01-15 10:00", tz=TZ)) == "2024-01"

@@ -385,3 +385,17 @@ def test_dates_beyond_the_engines_range_stop_a_command_with_one_line(tmp_path, c
     captured = capsys.readouterr()
     assert re.search(r"row \d, column \w+: expected .* from year 1700 to 2199", captured.err), captured.err
     assert "Traceback" not in captured.out + captured.err
+
+
+def test_a_key_cell_that_cannot_be_read_is_not_also_a_duplicate(tmp_path, capsys):
+    """Two activity rows of A1 whose dates cannot be read (or lie outside the years data may hold) were
+    also listed as duplicates of each other ("NaT / A1"): one problem, printed once."""
+    row = GOOD["agent_activity.csv"].splitlines()[1]
+    text = GOOD["agent_activity.csv"] + row.replace("2025-01-06", "2025-01-07") + "\n"
+    text = text.replace("2025-01-06,A1", "9999-01-06,A1").replace("2025-01-07,A1", "9999-01-07,A1")
+    assert main(["validate", "--data", str(build(tmp_path / "d", {"agent_activity.csv": text}))]) == 1
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("error: ")]
+    assert lines == [
+        "error: agent_activity.csv, column date: expected a date (YYYY-MM-DD) from year 1700 to 2199 in 2 rows "
+        '(first rows: 2 ("9999-01-06"), 3 ("9999-01-07"))'
+    ], lines

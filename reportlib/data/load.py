@@ -723,7 +723,8 @@ def _check_chunk(
             problems += [(_STAGE_UNIQUE, p) for p in _unique_problems(frame[name], raw[name], failed[name], file, name)]
     problems += [(_STAGE_REQUIRED, p) for p in _required_when(frame, table, failed, file)]
     if whole:
-        problems += [(_STAGE_TOGETHER, p) for p in _unique_together(frame, table, file)]
+        unreadable = failed[list(table.unique_together)].any(axis=1).to_numpy() if table.unique_together else None
+        problems += [(_STAGE_TOGETHER, p) for p in _unique_together(frame, table, file, unreadable)]
     problems += [(_STAGE_RULES, p) for p in _table_rules(frame, table, file)]
     problems += [(_STAGE_IDS, p) for p in _id_problems(frame, table, file)]
     problems += [(_STAGE_WARN, p) for p in _warnings(frame, raw.reset_index(drop=True), table, file)]
@@ -837,6 +838,7 @@ def check_stream(
             )
         if together:
             kept.setdefault("", []).append(frame[together].copy())
+            kept.setdefault("unreadable", []).append(failed[together].any(axis=1).to_numpy(copy=True))
         sink(_arrow(frame, table))
         rows += len(frame)
         return True
@@ -889,7 +891,8 @@ def check_stream(
             add(_STAGE_UNIQUE, p)
         del typed, given, failed_col
     if together and kept.get(""):
-        for p in _unique_together(pd.concat(kept[""], ignore_index=True), table, file):
+        keys, unreadable = pd.concat(kept[""], ignore_index=True), np.concatenate(kept["unreadable"])
+        for p in _unique_together(keys, table, file, unreadable):
             add(_STAGE_TOGETHER, p)
     return rows, [p for _, p in sorted(merged.values(), key=lambda sp: sp[0])]
 
@@ -945,10 +948,19 @@ def _required_when(frame: pd.DataFrame, table: Table, failed: pd.DataFrame, file
     return out
 
 
-def _unique_together(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
+def _unique_together(
+    frame: pd.DataFrame, table: Table, file: str, unreadable: np.ndarray | None = None
+) -> list[Problem]:
+    """The problem of rows repeating a key of table.unique_together, if any. Rows where a key cell could
+    not be read (`unreadable`, already a problem of its own) are left out: they are not duplicates."""
     if not table.unique_together or len(frame) == 0:
         return []
-    dup = frame.duplicated(list(table.unique_together), keep=False).to_numpy()
+    keys = list(table.unique_together)
+    if unreadable is not None and unreadable.any():
+        dup = np.zeros(len(frame), dtype=bool)
+        dup[~unreadable] = frame[keys][~unreadable].duplicated(keep=False).to_numpy()
+    else:
+        dup = frame.duplicated(keys, keep=False).to_numpy()
     if not dup.any():
         return []
     key = frame[list(table.unique_together)].astype(str).agg(" / ".join, axis=1)

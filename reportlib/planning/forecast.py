@@ -97,11 +97,27 @@ def calendar_from_params(params: Mapping[str, Any] | None) -> Calendar:
     params = dict(params or {})
     if "calendar" in params and isinstance(params["calendar"], Mapping):
         params = dict(params["calendar"])
-    hol = dict(params.get("holidays") or {})
+    hol = params.get("holidays") or {}
+    if not isinstance(hol, Mapping):
+        raise UsageError(
+            f"calendar: holidays must be a mapping (country, subdiv, categories, closed...), got {_short(hol)}"
+        )
     cats = hol.get("categories") or ["public"]
     if isinstance(cats, str):
         cats = [cats]
+    for key, value in (("categories", cats), ("closed", hol.get("closed") or [])):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"calendar: holidays.{key} must be a list of names, got {_short(value)}")
     bh = params.get("business_hours") or {}
+    if not isinstance(bh, Mapping):
+        raise UsageError(f"calendar: business_hours must be a mapping (start, end, weekdays), got {_short(bh)}")
+    weekdays = bh.get("weekdays", (0, 1, 2, 3, 4))
+    if not isinstance(weekdays, list | tuple) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in weekdays
+    ):
+        raise UsageError(
+            f"calendar: business_hours.weekdays must be a list of days 0 (Monday) to 6 (Sunday), got {_short(weekdays)}"
+        )
     events = params.get("events") or []
     if not isinstance(events, list):
         raise UsageError("calendar: events must be a list of mappings (see parameters/calendar.yaml)")
@@ -115,8 +131,16 @@ def calendar_from_params(params: Mapping[str, Any] | None) -> Calendar:
         closed=tuple(hol.get("closed") or ()),
         eves=bool(hol.get("eves", True)),
         events=tuple(dict(e) for e in events),
-        business_weekdays=tuple(int(d) for d in bh.get("weekdays", (0, 1, 2, 3, 4))),
+        business_weekdays=tuple(int(d) for d in weekdays),
     )
+
+
+def _short(value: Any) -> str:
+    """repr(value) cut to 80 characters, for a message; reprlib's, so a YAML alias bomb is not expanded."""
+    import reprlib
+
+    text = reprlib.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 _EVENT_KINDS = ("window", "dates", "business_days_of_month", "after_holiday")

@@ -72,6 +72,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.core.params import DEFAULT_TIMEZONE, data_location
 from reportlib.data.contract import TABLES
 
@@ -310,6 +311,9 @@ CLIENT_KINDS = (
 ).split("|")
 
 
+SAMPLE_HISTORY_YEARS = 16  # the roster's hires reach back 12 years of tenure and a 3-year burn-in
+
+
 @dataclass(frozen=True)
 class SampleConfig:
     """What to generate: seed, first month (YYYY-MM), number of months, front-line agents, clients."""
@@ -325,9 +329,17 @@ class SampleConfig:
     def check(self) -> None:
         """Raise UsageError when a setting cannot make an operation."""
         try:
-            pd.Period(self.start, freq="M")
+            first = pd.Period(self.start, freq="M")
         except Exception:
             raise UsageError(f"--start: expected a month as YYYY-MM, got {self.start!r}") from None
+        # every date of the sample within the years `validate` accepts (core.months): the roster's
+        # history reaches up to 12 years of tenure plus a 3-year burn-in before the first month
+        if first.year < FIRST_YEAR + SAMPLE_HISTORY_YEARS or (first + max(self.months, 1) - 1).year > LAST_YEAR:
+            raise UsageError(
+                f"--start: expected a month from {FIRST_YEAR + SAMPLE_HISTORY_YEARS}-01 (people are hired up to "
+                f"{SAMPLE_HISTORY_YEARS} years before it) with the last month by {LAST_YEAR}-12, "
+                f"got {self.start!r} and {self.months} month(s)"
+            )
         if not 1 <= self.months <= 120:
             raise UsageError(f"--months: expected 1 to 120 months, got {self.months}")
         if not 5 <= self.agents <= 5000:
