@@ -101,7 +101,7 @@ def test_client_review_run_facts_come_from_its_client_alone(tmp_path):
     from reportlib.planning.sample import sample_data
     from reportlib.reports import views
 
-    folder = tmp_path / "data"
+    folder = tmp_path / "exports-internal-7f3a"
     sample_data(folder, seed=5, start="2025-01", months=1, agents=12, clients=3)
     contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
     mine, other = sorted(contacts["client_id"].unique())[:2]
@@ -123,6 +123,20 @@ def test_client_review_run_facts_come_from_its_client_alone(tmp_path):
     # the operation's own reports keep the whole source's range
     whole = views.start_report("sla", month="2025-01", data=str(folder)).facts()
     assert (whole["data_first"], whole["data_last"]) == ("2025-01-01 00:00:07", "2025-01-31 23:59:53")
+    # a page sent to the client names the kind of source, not its folder, and only the tables it is drawn from
+    assert facts["parameters"]["data"] == "a data folder" and folder.name not in footer
+    assert set(facts["tables"]) <= {"contacts", "intervals", "clients"} and "agents" in whole["tables"]
+    assert "agent_activity" not in footer and "qa_evaluations" not in footer
+
+
+def test_source_kind_names_no_host_user_or_path():
+    from reportlib.reports.views import source_kind
+
+    assert source_kind("postgres://svc:pw@db.internal:5432/wfm?schema=ops") == "a PostgreSQL database"
+    assert source_kind("postgresql://db.internal/wfm") == "a PostgreSQL database"
+    assert source_kind("spark://master.internal:7077?database=ops") == "Spark"
+    assert source_kind("duckdb:///srv/acme/store.duckdb") == "a DuckDB database"
+    assert source_kind("/srv/exports/acme-2026") == "a data folder"
 
 
 def test_markup_is_escaped_in_the_html(results):

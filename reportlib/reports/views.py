@@ -28,7 +28,7 @@ import plotly.io as pio
 from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.data.source import DataSource
+from reportlib.data.source import CLIENT_TABLES, DataSource
 from reportlib.reports import charts, narrative, queries
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -364,6 +364,11 @@ class ReportContext:
             for t in ("contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients")
             if self.source.has(t)
         ]
+        if self.report == "client_review":
+            # a page sent outside the company: the kind of source, not its host, user, schema or folder, and
+            # the tables the review is drawn from, not the whole source's (the roster, HR activity)
+            params["data"] = source_kind(self.data)
+            tables = [t for t in tables if t in (*CLIENT_TABLES, "clients")]
         if self.report in ("client_review", "agent_review"):
             # a client's (an agent's) page must not list other clients' (agents') data problems: counts only.
             n = len(warnings_list)
@@ -437,6 +442,15 @@ def _ranges_by_client(source: DataSource) -> dict[str, tuple[pd.Timestamp | None
         for cid, a, b in zip(res["client_id"], res["first"], res["last"])
         if not pd.isna(cid)
     }
+
+
+def source_kind(location: str) -> str:
+    """What kind of data source `location` names, without naming it (no host, user, path or schema)."""
+    scheme = location.split("://", 1)[0].lower() if "://" in location else ""
+    kinds = {"postgres": "a PostgreSQL database", "postgresql": "a PostgreSQL database", "spark": "Spark"}
+    if scheme in kinds:
+        return kinds[scheme]
+    return "a DuckDB database" if scheme == "duckdb" else "a data folder"
 
 
 def last_complete_month(source: DataSource) -> pd.Period:
