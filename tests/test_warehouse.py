@@ -168,6 +168,17 @@ def test_a_password_in_any_form_of_url_is_never_shown(url, monkeypatch):
     assert __import__("os").environ["PGPASSWORD"] == "a#b"
 
 
+def test_a_password_in_the_parameters_data_is_refused(monkeypatch):
+    """Credentials come from the environment, never from a file: `data:` in a parameter file holding a
+    password is a usage error that does not show it (on the command line it is moved to PGPASSWORD)."""
+    monkeypatch.setenv("PGPASSWORD", "kept")
+    with pytest.raises(UsageError, match="PGPASSWORD") as e:
+        data_location({"data": "postgres://bob:hunter2@h:5432/db?schema=x"})
+    assert "hunter2" not in str(e.value) and "postgres://bob@h:5432/db?schema=x" in str(e.value)
+    assert __import__("os").environ["PGPASSWORD"] == "kept"
+    assert data_location({"data": "postgres://bob@h:5432/db"}) == "postgres://bob@h:5432/db"
+
+
 def test_password_from_pgpassword_and_never_printed(pg, monkeypatch, capsys):
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PGPASSFILE", "/nonexistent")

@@ -142,7 +142,7 @@ def data_location(params: dict, data: str | None = None, root: Path | None = Non
     the password goes to this process's PGPASSWORD (inherited by the report kernels), so the URL that
     is logged, written to manifests and passed to notebooks never carries it. A password the URL holds
     where it cannot be read (a `?password=` option, an unencoded / or ? in it) is a UsageError showing the
-    URL without it.
+    URL without it; so is a password in the parameters' `data:` (credentials are never kept in a file).
     """
     from reportlib.core.safety import MISPLACED_PASSWORD, password_misplaced, redact_passwords, split_password
 
@@ -151,6 +151,11 @@ def data_location(params: dict, data: str | None = None, root: Path | None = Non
         if password_misplaced(loc):
             raise UsageError(f"{redact_passwords(loc)}: {MISPLACED_PASSWORD}")
         loc, password = split_password(loc)
+        if password is not None and not data:
+            raise UsageError(
+                f"parameters data: {loc} holds a password, and a parameter file is no place for one: "
+                "remove it from the file and give it in PGPASSWORD or ~/.pgpass"
+            )
         if password is not None:
             os.environ["PGPASSWORD"] = password
         return loc
