@@ -145,6 +145,13 @@ def test_supervisor_id_rule():
     assert ar.supervisor_id("Pat Boss", roster) == "S1"  # the one row with that name
     assert ar.supervisor_id("Dup", roster) is None  # two people share the name
     assert ar.supervisor_id("Nobody", roster) is None and ar.supervisor_id(None, roster) is None
+    # with roles in the roster, a name names a lead or supervisor only: an agent who shares the name of an
+    # off-roster supervisor does not get the reviews of that supervisor's team
+    roles = roster.assign(role=["supervisor", "agent", "lead", "agent"])
+    assert ar.supervisor_id("Pat Boss", roles) == "S1"
+    assert ar.supervisor_id("Dup", roles) == "A2"  # the one of the two namesakes who leads
+    assert ar.supervisor_id("Zed", roles) is None  # an agent, not a supervisor
+    assert ar.supervisor_id("A3", roles) == "A3"  # an agent_id is taken as given
 
 
 # --- which runs render agent reviews -----------------------------------------------------------------------

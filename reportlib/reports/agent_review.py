@@ -75,11 +75,16 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+SUPERVISING_ROLES = ("lead", "supervisor")  # the roster roles (contract: agents.role) a supervisor can have
+
+
 def supervisor_id(supervisor: Any, roster: pd.DataFrame) -> str | None:
     """The supervisor's id from the roster's `supervisor` value (the stated rule, docs/definitions.md):
 
     the value itself when it is an agent_id of the roster; else the agent_id of the one roster row whose
-    `name` equals it exactly; else None (empty, unknown, or a name that two people share).
+    `name` equals it exactly and, when the roster has a `role` column, whose role is lead or supervisor
+    (an agent who shares an off-roster supervisor's name must not receive another agent's review); else
+    None (empty, unknown, or a name that two such people share).
     """
     value = _text(supervisor)
     if value is None:
@@ -87,7 +92,10 @@ def supervisor_id(supervisor: Any, roster: pd.DataFrame) -> str | None:
     ids = roster["agent_id"].astype(str)
     if (ids == value).any():
         return value
-    match = ids[roster["name"].astype(str).str.strip() == value].unique()
+    named = roster["name"].astype(str).str.strip() == value
+    if "role" in roster.columns:
+        named &= roster["role"].astype(str).str.strip().str.lower().isin(SUPERVISING_ROLES)
+    match = ids[named].unique()
     return str(match[0]) if len(match) == 1 else None
 
 
