@@ -15,7 +15,10 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-CONTRACT_VERSION = "1"
+# The contract and its checks, as part of every cached table's key (load._file_key): a table in the cache was
+# checked by the rules of its version, so a change to what a file may hold bumps it (2: timestamp offsets
+# within 23:59, dates from year 1700 to 2199; tables cached before are parsed and checked again).
+CONTRACT_VERSION = "2"
 
 # Column kinds and how they are stored once typed.
 KINDS = {
