@@ -275,6 +275,27 @@ def test_13_01_client_ids_that_collide_get_distinct_files_and_email_refuses_mism
     assert "not e-mailing client_review for client acme: the manifest points at" in capsys.readouterr().err
 
 
+def test_13_01_ids_equal_but_for_case_never_share_a_mailbox(project, tmp_path, capsys):
+    """C1 and c1 are two clients, but team+C1@ and team+c1@ are one mailbox on most mail servers: neither
+    review is sent (both named), the third client's is; one address spelt alike for two clients is no clash."""
+    data = _data(tmp_path / "cased", ["c1", "B2"])
+    p = yaml.safe_load(project["params"].read_text())
+    project["params"].write_text(yaml.safe_dump(dict(p, data=str(data))))
+    assert _run(project, "--reports", "client_review", "--clients", "C1,c1,B2") == 0
+    capsys.readouterr()
+    params = _dist(tmp_path, account_team_default=["team+{client_id}@corp.test"])
+    assert _email(project["out"], params, "--dry-run", str(tmp_path / "eml"), "--reports", "client_review") == 1
+    err = capsys.readouterr().err
+    assert "not e-mailing client_review for client C1" in err and "not e-mailing client_review for client c1" in err
+    assert "ignoring case" in err and "Traceback" not in err
+    sent = _eml_texts(tmp_path / "eml")
+    assert len(sent) == 1 and "team+B2@corp.test" in next(iter(sent.values()))
+    # one account manager for two clients, spelt alike: both sent
+    shared = _dist(tmp_path, account_teams={"C1": ["pat@corp.test"], "c1": ["pat@corp.test"], "B2": ["b@corp.test"]})
+    assert _email(project["out"], shared, "--dry-run", str(tmp_path / "eml2"), "--reports", "client_review") == 0
+    assert len(_eml_texts(tmp_path / "eml2")) == 3
+
+
 def test_13_01_email_body_figures_come_only_from_the_notebook_run_for_that_client(tmp_path, capsys):
     """The key figures in a message's body are read from the executed notebook; like the page, that notebook
     must be the one run for this report, client and month: one client's notebook copied over another's

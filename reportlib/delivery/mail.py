@@ -34,7 +34,7 @@ import ssl
 import sys
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -950,7 +950,36 @@ def plan_messages(
                     attach=kinds,
                 )
             )
-    return planned, problems
+    clashing = case_clashes(planned)
+    for p in planned:
+        if (p.report, p.client_id, p.agent_id) in clashing:
+            others = sorted(
+                {show_id(c or a) for r, c, a in clashing if (r, c, a) != (p.report, p.client_id, p.agent_id)}
+            )
+            problems.append(
+                f"not e-mailing {_who(p.entry)}: its recipients {', '.join(p.to)} differ only in letter case from "
+                f"those of {', '.join(others)} (addresses compared ignoring case: a mail server delivers them to "
+                "one mailbox); give these clients (agents) their own addresses in parameters/distribution.yaml"
+            )
+    return [p for p in planned if (p.report, p.client_id, p.agent_id) not in clashing], problems
+
+
+def case_clashes(planned: Sequence[Planned]) -> set[tuple[str, str | None, str | None]]:
+    """(report, client id, agent id) of each message whose recipient is spelt, in another client's or agent's
+    message, with other letter case only (team+C001@ and team+c001@, from ids differing in case alone): most
+    mail servers read both as one mailbox, so one client's review would reach the other's team. One address
+    spelt the same in several messages (an account manager of two clients) is no clash."""
+    spellings: dict[str, dict[str, set[tuple[str, str | None, str | None]]]] = {}
+    for p in planned:
+        for address in p.to:
+            spellings.setdefault(address.lower(), {}).setdefault(address, set()).add(
+                (p.report, p.client_id, p.agent_id)
+            )
+    out: set[tuple[str, str | None, str | None]] = set()
+    for forms in spellings.values():
+        if len(forms) > 1:
+            out.update(*forms.values())
+    return out
 
 
 def build_message(
