@@ -79,7 +79,7 @@ SUPERVISING_ROLES = ("lead", "supervisor")  # the roster roles (contract: agents
 
 
 def supervisor_id(supervisor: Any, roster: pd.DataFrame) -> str | None:
-    """The supervisor's id from the roster's `supervisor` value (the stated rule, docs/definitions.md):
+    """The supervisor's id from the roster's `supervisor` value (the rule parameters/distribution.yaml states):
 
     the value itself when it is an agent_id of the roster; else the agent_id of the one roster row whose
     `name` equals it exactly and, when the roster has a `role` column, whose role is lead or supervisor
