@@ -211,8 +211,13 @@ def _open(args: argparse.Namespace):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from reportlib.metrics.sla import profile_problem
+
     params, source = _open(args)
     errors, warnings = source.validate()
+    if not errors and source.has("clients"):
+        wrong = profile_problem(source.frame("clients"), params, source.file_name("clients"))
+        errors += [wrong] if wrong else []
     for line in errors:
         print(f"error: {line}")
     for line in warnings:

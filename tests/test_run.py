@@ -287,3 +287,33 @@ def test_warm_kernel_is_reused_with_a_clean_namespace_or_fresh_per_notebook(proj
     pids = {re.search(r"PID (\d+)", p).group(1) for p in pages}
     assert all("SEEN False" in p for p in pages)
     assert len(pids) == (1 if reuse else 3)
+
+
+def test_a_client_naming_an_undefined_sla_profile_stops_the_run_before_any_page(project, capsys):
+    """A client whose sla_profile is not in parameters/sla_contracts.yaml: the SLA report would fail and
+    the client's review would be drawn without its contract, replacing the last good page. `validate`
+    names it and `run` refuses before rendering anything (exit 1), when a chosen report judges contracts."""
+    month_dir = project["out"] / MONTH
+    assert _run(project) == 0
+    page = month_dir / f"{file_stem('client_review', 'C2')}.html"
+    good = page.read_text()
+    capsys.readouterr()
+    clients = project["data"] / "clients.csv"
+    clients.write_text(clients.read_text().replace("C2,Bolt Ltd,silver,standard", "C2,Bolt Ltd,silver,platinum\x1b[2J"))
+    (project["data"] / "token.txt").write_text("second")
+
+    line = (
+        "clients.csv, column sla_profile: expected a profile of parameters/sla_contracts.yaml (gold, silver, "
+        'bronze, standard) in 1 rows (first keys: client_id=C2 ("platinum\\x1b[2J"))'
+    )
+    assert main(["validate", "--data", str(project["data"])]) == 1
+    out = capsys.readouterr().out
+    assert f"error: {line}" in out.splitlines(), out
+
+    assert _run(project) == 1
+    err = capsys.readouterr().err
+    assert line in err and "Traceback" not in err and "\x1b" not in err
+    assert page.read_text() == good  # nothing rendered, the last good page stays
+    # a run of reports that do not judge contracts is not stopped by it
+    assert _run(project, "--reports", "team_performance") == 0
+    assert "token=second" in (month_dir / "team_performance.html").read_text()

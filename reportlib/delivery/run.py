@@ -48,7 +48,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.data.source import DataSource
-from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, PDF_REPORTS, TITLES
+from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, CONTRACT_REPORTS, PDF_REPORTS, TITLES
 
 # jsonschema (imported by nbformat in this process, the workers and the kernels) checks the "iri" string
 # format with rfc3987_syntax when it is installed, which builds a grammar on import: ~1.5 s of CPU per process.
@@ -1569,8 +1569,9 @@ def _publish_workbooks(fut: Any, task: dict, publisher: _Publisher, result: RunR
 # --- checks on the data before anything runs ------------------------------------------------------
 
 
-def check_source(data: str, tz: str, month: str, tables: dict | None = None):
-    """Open and validate the data source; fail clearly when the month has no contacts (or intervals).
+def check_source(data: str, tz: str, month: str, tables: dict | None = None, params: dict | None = None):
+    """Open and validate the data source; fail clearly when the month has no contacts (or intervals), or,
+    given the parameters, when a client names an SLA profile they do not define (sla.profile_problem).
 
     Loading every table here also fills the loader's Parquet cache once, before parallel notebooks
     would each parse the same files. Returns the Source.
@@ -1582,6 +1583,11 @@ def check_source(data: str, tz: str, month: str, tables: dict | None = None):
 
     src = open_source(data, tz, tables=tables)
     errors, _warnings = src.validate()
+    if not errors and params is not None and src.has("clients"):
+        from reportlib.metrics.sla import profile_problem
+
+        wrong = profile_problem(src.frame("clients"), params, src.file_name("clients"))
+        errors += [wrong] if wrong else []
     if errors:
         raise DataError(errors, f"the data source {data} does not meet the contract (see `reportlib validate`)")
     start = pd.Period(month, freq="M").start_time
@@ -1893,7 +1899,8 @@ def run_month(
         ) as pool,
     ):
         print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
-        src = check_source(location, tz, month, tables=params.get("tables"))
+        contracts = params if any(r in CONTRACT_REPORTS for r in chosen) else None
+        src = check_source(location, tz, month, tables=params.get("tables"), params=contracts)
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
         agent_list = _agent_list(src, month, params, agent_sel) if AGENT_REPORT in chosen else []
         pfile = str(Path(params_file).resolve()) if params_file else None

@@ -40,6 +40,7 @@ import pandas as pd
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds
 from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.safety import printable
 from reportlib.metrics.contacts import (
     as_table,
     check_sl_definition,
@@ -850,6 +851,40 @@ def profiles_from_params(params: Mapping[str, Any]) -> dict[str, list[Term]]:
     return parse_profiles(profiles, params)
 
 
+def unknown_profiles(clients: pd.DataFrame, profile_names: Sequence[str]) -> pd.DataFrame:
+    """The clients whose `sla_profile` names no profile in `profile_names` (client_id, sla_profile), in
+    the table's order; a client with no profile (empty or missing) has no contract and is not listed."""
+    if "sla_profile" not in clients:
+        return pd.DataFrame(columns=["client_id", "sla_profile"])
+    named = clients[clients["sla_profile"].notna() & (clients["sla_profile"].astype(str) != "")]
+    wrong = named[~named["sla_profile"].astype(str).isin({str(n) for n in profile_names})]
+    return pd.DataFrame(
+        {"client_id": wrong["client_id"].astype(str).to_numpy(), "sla_profile": wrong["sla_profile"].astype(str)}
+    )
+
+
+def profile_problem(clients: pd.DataFrame, params: Mapping[str, Any], file_name: str = "clients") -> str | None:
+    """One line naming the clients whose `sla_profile` is not a profile of parameters/sla_contracts.yaml
+    (the file or table, the column, the first few clients by key and the profiles there are), or None.
+
+    `reportlib validate` prints it as an error and `reportlib run` refuses to start on it: the SLA report
+    would fail and such a client's review would be drawn without its contract's terms. Raises UsageError
+    when the contracts themselves are missing or malformed (profiles_from_params)."""
+    if "sla_profile" not in clients or not len(clients):
+        return None
+    names = list(profiles_from_params(params))
+    wrong = unknown_profiles(clients, names)
+    if not len(wrong):
+        return None
+    shown = ", ".join(
+        f'client_id={printable(c)} ("{printable(p)}")' for c, p in zip(wrong["client_id"][:5], wrong["sla_profile"][:5])
+    )
+    return (
+        f"{file_name}, column sla_profile: expected a profile of parameters/sla_contracts.yaml "
+        f"({', '.join(printable(n) for n in names)}) in {len(wrong):,} rows (first keys: {shown})"
+    )
+
+
 def _term_key(term: Term) -> tuple:
     if term.channel == "email" and term.threshold_h is not None and term.metric == "service_level":
         return ("email_bh", term.threshold_h)
@@ -941,7 +976,7 @@ def _evaluate(
     if "sla_profile" not in clients:
         raise ReportlibError("the clients table has no sla_profile column")
     clients = clients[clients["sla_profile"].notna() & (clients["sla_profile"].astype(str) != "")]
-    unknown = sorted(set(clients["sla_profile"].astype(str)) - set(terms_by_profile))
+    unknown = sorted(set(unknown_profiles(clients, list(terms_by_profile))["sla_profile"]))
     if unknown:
         raise UsageError(f"clients name SLA profiles missing from parameters/sla_contracts.yaml: {', '.join(unknown)}")
     profiles = list(dict.fromkeys(clients["sla_profile"].astype(str)))

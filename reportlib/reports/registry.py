@@ -23,8 +23,9 @@ from reportlib.core.params import project_root
 
 @dataclass(frozen=True)
 class Report:
-    """One report notebook: its name (the notebook's stem), page title, how it is scheduled, and whether
-    `reportlib run` prints a PDF of it beside the HTML."""
+    """One report notebook: its name (the notebook's stem), page title, how it is scheduled, whether
+    `reportlib run` prints a PDF of it beside the HTML, and whether it judges clients against their SLA
+    contracts (then `reportlib run` first checks every client's profile is defined)."""
 
     name: str
     title: str
@@ -32,15 +33,16 @@ class Report:
     per_agent: bool = False
     scheduled: bool = True
     pdf: bool = False
+    contracts: bool = False
 
 
 REGISTRY: tuple[Report, ...] = (
     Report("team_performance", "Team performance"),
-    Report("sla", "SLA compliance"),
+    Report("sla", "SLA compliance", contracts=True),
     Report("attrition", "Headcount and attrition"),
     Report("forecast", "Volume forecast"),
-    Report("monthly_pack", "Monthly pack", pdf=True),
-    Report("client_review", "Service review", per_client=True, pdf=True),
+    Report("monthly_pack", "Monthly pack", pdf=True, contracts=True),
+    Report("client_review", "Service review", per_client=True, pdf=True, contracts=True),
     Report("agent_review", "Agent review", per_agent=True, pdf=True),
     Report("explore", "Explore", scheduled=False),
 )
@@ -51,6 +53,7 @@ AGENT_REPORT = next(r.name for r in REGISTRY if r.per_agent)
 REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled and not (r.per_client or r.per_agent))
 ALL_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled)
 INTERACTIVE: tuple[str, ...] = tuple(r.name for r in REGISTRY if not r.scheduled)
+CONTRACT_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.contracts)
 TITLES: dict[str, str] = {r.name: r.title for r in REGISTRY}
 # Reports printed to PDF beside their HTML (`reportlib run`) and attachable as PDF (`reportlib email`).
 PDF_REPORTS: frozenset[str] = frozenset(r.name for r in REGISTRY if r.pdf)
