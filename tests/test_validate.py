@@ -399,3 +399,33 @@ def test_a_key_cell_that_cannot_be_read_is_not_also_a_duplicate(tmp_path, capsys
         "error: agent_activity.csv, column date: expected a date (YYYY-MM-DD) from year 1700 to 2199 in 2 rows "
         '(first rows: 2 ("9999-01-06"), 3 ("9999-01-07"))'
     ], lines
+
+
+def test_rows_doubtful_across_columns_are_warnings_by_row(tmp_path, capsys):
+    """contract.table_rules' rules across columns, checked in a folder (the same declarations the database
+    checker runs in SQL): each a warning naming file, row and column with the cell as written; exit 0."""
+    agents = GOOD["agents.csv"].replace(
+        "A1,Ann Lee,Team 1,Sue,North,agent,2024-01-01,,,", "A1,Ann Lee,Team 1,Sue,North,agent,2024-01-01,,voluntary,"
+    )
+    activity = GOOD["agent_activity.csv"] + "2025-01-07,A1,28800,1200,3600,0,0,0,0,0,0,false,29000\n"
+    intervals = (
+        "interval_start,interval_minutes,channel,queue,client_id,offered,handled\n"
+        "2025-01-06T09:00:00,15,phone,Benefits,C1,10,9\n"
+        "2025-01-06T09:07:00,15,phone,Benefits,C1,12,12\n"
+        "2025-01-06T09:30:00,30,phone,Benefits,C2,8,8\n"
+    )
+    folder = build(tmp_path / "d", {"agents.csv": agents, "agent_activity.csv": activity, "intervals.csv": intervals})
+    assert main(["validate", "--data", str(folder)]) == 0
+    lines = [ln.removeprefix("warning: ") for ln in capsys.readouterr().out.splitlines() if ln.startswith("warning: ")]
+    assert sorted(lines) == sorted(
+        [
+            "intervals.csv row 3, column interval_start: expected a start on the grid of its interval_minutes in local "
+            'time (09:00, 09:15, ... for 15; kept as given), got "2025-01-06T09:07:00"',
+            "agents.csv row 2, column termination_type: expected empty while termination_date is empty (kept as "
+            'given: the agent counts as employed), got "voluntary"',
+            "agent_activity.csv row 3, column handle_s: expected a handle time no longer than logged_in_s (kept as "
+            'given), got "3600"',
+            "agent_activity.csv row 3, column in_adherence_s: expected no more than scheduled_s (kept as given: "
+            'adherence over 100%), got "29000"',
+        ]
+    ), lines

@@ -169,3 +169,56 @@ def test_interval_rules_and_count_warnings(engine, clean_tables):
     assert len(warnings) == 1 and warnings[0].endswith(
         ', column offered: expected a whole count (fractional counts kept as given), got "12.5"'
     )
+
+
+def test_row_warnings_across_columns(engine, clean_tables):
+    """The rules across columns (contract.table_rules, one declaration for files and engines): handle time
+    over logged-in time and adherence over schedule in agent_activity, a termination type without a date,
+    an interval start off its grid. Warnings (values kept as given), named by key, on every engine."""
+    import datetime as dt
+
+    agents = clean_tables["agents"].sort_by("agent_id")
+    employed = [i for i, d in enumerate(agents.column("termination_date").to_pylist()) if d is None]
+    agents = _set(agents, "termination_type", [employed[0]], "voluntary")
+    first = agents.column("agent_id")[employed[0]].as_py()
+    day = dt.date(2026, 1, 5)
+    activity = pa.table(
+        {
+            "date": pa.array([day, day, day], pa.date32()),
+            "agent_id": agents.column("agent_id").to_pylist()[:3],
+            "scheduled_s": [28800.0, 28800.0, 28800.0],
+            "logged_in_s": [27000.0, 1200.0, 27000.0],
+            "handle_s": [9000.0, 3600.0, 9000.0],
+            "in_adherence_s": [26000.0, 1000.0, 30000.0],
+        }
+    )
+    starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=dt.UTC) for m in (0, 7, 30)]  # 09:00, 09:07, 09:30 local
+    intervals = pa.table(
+        {
+            "interval_start": pa.array(starts, pa.timestamp("us", tz="UTC")),
+            "interval_minutes": pa.array([15, 15, 30], pa.int64()),
+            "channel": ["phone", "phone", "phone"],
+            "queue": ["Billing", "Billing", "Billing"],
+            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * 3),
+            "offered": [10.0, 12.0, 9.0],
+            "handled": [9.0, 12.0, 9.0],
+        }
+    )
+    tables = {"intervals": intervals, "agents": agents, "clients": clean_tables["clients"], "agent_activity": activity}
+    source, lines, warnings = _validate(engine, tables, "crosscol")
+    where = source.file_name
+    ids = activity.column("agent_id").to_pylist()
+    assert lines == []
+    expected = [
+        f"{where('agents')} agent_id={first}, column termination_type: expected empty while termination_date is "
+        'empty (kept as given: the agent counts as employed), got "voluntary"',
+        f"{where('agent_activity')} date=2026-01-05 agent_id={ids[1]}, column handle_s: expected a handle time no "
+        'longer than logged_in_s (kept as given), got "3600"',
+        f"{where('agent_activity')} date=2026-01-05 agent_id={ids[2]}, column in_adherence_s: expected no more "
+        'than scheduled_s (kept as given: adherence over 100%), got "30000"',
+    ]
+    for line in expected:
+        assert line in warnings, f"missing: {line}\ngot:\n" + "\n".join(warnings)
+    grid = [w for w in warnings if "column interval_start: expected a start on the grid" in w]
+    assert len(grid) == 1 and ":07:00" in grid[0] and ":30:00" not in grid[0], warnings
+    assert len(warnings) == 4, warnings

@@ -17,8 +17,10 @@ import pandera.pandas as pa
 
 # The contract and its checks, as part of every cached table's key (load._file_key): a table in the cache was
 # checked by the rules of its version, so a change to what a file may hold bumps it (2: timestamp offsets
-# within 23:59, dates from year 1700 to 2199; tables cached before are parsed and checked again).
-CONTRACT_VERSION = "2"
+# within 23:59, dates from year 1700 to 2199; tables cached before are parsed and checked again. 3: row
+# warnings across columns: handle time over logged-in time, adherence over schedule, a termination type
+# without a date, an interval start off its grid).
+CONTRACT_VERSION = "3"
 
 # Column kinds and how they are stored once typed.
 KINDS = {
@@ -70,7 +72,7 @@ class Table:
     columns: tuple[Column, ...]
     required: bool = True  # the source must have it (see `required_tables`)
     unique_together: tuple[str, ...] = ()
-    rules: tuple[str, ...] = field(default=())  # names of table rules applied by load
+    rules: tuple[str, ...] = field(default=())  # names of its row rules (contract.table_rules), errors and warnings
 
     @property
     def column_names(self) -> list[str]:
@@ -137,6 +139,7 @@ TABLES: dict[str, Table] = {
             C("caller_id", "str", description="who called; enables repeat-contact FCR"),
         ),
         required=False,  # required unless intervals is given: see required_tables
+        rules=("long_handle",),
     ),
     "intervals": Table(
         "intervals",
@@ -169,7 +172,7 @@ TABLES: dict[str, Table] = {
         ),
         required=False,
         unique_together=("interval_start", "channel", "queue", "client_id"),
-        rules=("interval_minutes_allowed",),
+        rules=("interval_minutes_allowed", "interval_on_grid", "whole_offered", "whole_handled", "whole_abandoned"),
     ),
     "agents": Table(
         "agents",
@@ -189,7 +192,7 @@ TABLES: dict[str, Table] = {
             C("fte", "float", min=0, max=1),
             C("hourly_cost", "float", min=0, description="loaded cost per hour, currency units"),
         ),
-        rules=("termination_after_hire", "termination_type_when_terminated"),
+        rules=("termination_after_hire", "termination_type_when_terminated", "termination_type_without_date"),
     ),
     "agent_activity": Table(
         "agent_activity",
@@ -211,6 +214,7 @@ TABLES: dict[str, Table] = {
         ),
         required=False,
         unique_together=("date", "agent_id"),
+        rules=("handle_within_logged_in", "adherence_within_schedule"),
     ),
     "qa_evaluations": Table(
         "qa_evaluations",
@@ -248,7 +252,7 @@ TABLES: dict[str, Table] = {
         ),
         required=False,
         unique_together=("interval_start", "channel", "queue"),
-        rules=("interval_minutes_allowed",),
+        rules=("interval_minutes_allowed", "interval_on_grid"),
     ),
     "interval_staffing": Table(
         "interval_staffing",
@@ -276,7 +280,7 @@ TABLES: dict[str, Table] = {
         ),
         required=False,
         unique_together=("interval_start", "channel", "queue"),
-        rules=("interval_minutes_allowed",),
+        rules=("interval_minutes_allowed", "interval_on_grid"),
     ),
     "clients": Table(
         "clients",
@@ -358,6 +362,58 @@ def table_rules(name: str) -> list[Rule]:
     The same texts as the folder checker's (`load.check_table`); `engine_check` applies them in SQL.
     """
     named = {
+        # warnings: doubtful rows whose values are kept as given (counted in the data-quality note)
+        "termination_type_without_date": Rule(
+            "termination_type_without_date",
+            "termination_type",
+            "empty while termination_date is empty (kept as given: the agent counts as employed)",
+            lambda t: t.termination_date.isnull() & t.termination_type.notnull(),
+            severity="warning",
+        ),
+        "handle_within_logged_in": Rule(
+            "handle_within_logged_in",
+            "handle_s",
+            "a handle time no longer than logged_in_s (kept as given)",
+            lambda t: t.handle_s > t.logged_in_s,
+            severity="warning",
+        ),
+        "adherence_within_schedule": Rule(
+            "adherence_within_schedule",
+            "in_adherence_s",
+            "no more than scheduled_s (kept as given: adherence over 100%)",
+            lambda t: t.in_adherence_s > t.scheduled_s,
+            severity="warning",
+        ),
+        "interval_on_grid": Rule(
+            "interval_on_grid",
+            "interval_start",
+            "a start on the grid of its interval_minutes in local time (09:00, 09:15, ... for 15; kept as given)",
+            lambda t: (
+                (
+                    ((t.interval_start.hour() * 60 + t.interval_start.minute()) % t.interval_minutes != 0)
+                    | (t.interval_start.second() != 0)
+                )
+                & t.interval_minutes.isin(INTERVAL_MINUTES)
+            ),
+            severity="warning",
+        ),
+        "long_handle": Rule(
+            "long_handle",
+            "handle_s",
+            "a handle time under 4 hours (kept as given)",
+            lambda t: t.handle_s > 4 * 3600,
+            severity="warning",
+        ),
+        **{
+            f"whole_{col}": Rule(
+                f"whole_{col}",
+                col,
+                "a whole count (fractional counts kept as given)",
+                _fractional(col),
+                severity="warning",
+            )
+            for col in ("offered", "handled", "abandoned")
+        },
         "termination_after_hire": Rule(
             "termination_after_hire",
             "termination_date",
@@ -379,27 +435,6 @@ def table_rules(name: str) -> list[Rule]:
         ),
     }
     rules = [named[r] for r in TABLES[name].rules]
-    if name == "contacts":
-        rules.append(
-            Rule(
-                "long_handle",
-                "handle_s",
-                "a handle time under 4 hours (kept as given)",
-                lambda t: t.handle_s > 4 * 3600,
-                severity="warning",
-            )
-        )
-    if name == "intervals":
-        for col in ("offered", "handled", "abandoned"):
-            rules.append(
-                Rule(
-                    "whole_count",
-                    col,
-                    "a whole count (fractional counts kept as given)",
-                    _fractional(col),
-                    severity="warning",
-                )
-            )
     if name in ("agents", "clients"):
         rules += _id_rules("agent_id" if name == "agents" else "client_id")
     return rules
@@ -504,5 +539,9 @@ def contract_markdown() -> str:
             lines.append(f"| {c.name} | {c.kind} | {req} | {'; '.join(rule)} | {c.description} |")
         if table.unique_together:
             lines += ["", f"Unique together: {', '.join(table.unique_together)}."]
+        rules = table_rules(table.name)
+        if rules:
+            lines += ["", "Row rules (an error stops the reports; a warning keeps the value and is counted):", ""]
+            lines += [f"- {r.column}: {r.expected} ({r.severity})" for r in rules]
         lines.append("")
     return "\n".join(lines)

@@ -17,8 +17,9 @@ import hashlib
 import io
 import os
 import re
+import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +30,20 @@ import pandera.pandas as pa
 from reportlib.core.errors import DataError, ReportlibError
 from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import MAX_ID_LENGTH, SAFE_ID, printable
+from reportlib.core.safety import printable
 from reportlib.data.contract import (
     CONTRACT_VERSION,
     FILE_SUFFIXES,
-    INTERVAL_MINUTES,
     PANDAS_DTYPES,
     TABLES,
     Column,
+    Rule,
     Table,
     empty_frame,
+    engine_types,
     pandera_schema,
     required_tables,
+    table_rules,
 )
 from reportlib.data.source import ClientView, Problem, require_tables
 
@@ -647,7 +650,7 @@ def check_table(raw: pd.DataFrame, table: Table, file: str, tz: str) -> tuple[pd
 # The order problems are listed in (a stage number per kind of check), so that a file checked in chunks
 # lists its problems in the same order as one checked whole.
 _STAGE_FILE, _STAGE_TYPE, _STAGE_PANDERA, _STAGE_UNIQUE, _STAGE_REQUIRED, _STAGE_TOGETHER = 0, 1, 2, 3, 4, 5
-_STAGE_RULES, _STAGE_IDS, _STAGE_WARN = 6, 7, 8
+_STAGE_RULES = 6  # the row rules follow, one stage each in contract.table_rules' order
 
 
 def _check_chunk(
@@ -725,9 +728,7 @@ def _check_chunk(
     if whole:
         unreadable = failed[list(table.unique_together)].any(axis=1).to_numpy() if table.unique_together else None
         problems += [(_STAGE_TOGETHER, p) for p in _unique_together(frame, table, file, unreadable)]
-    problems += [(_STAGE_RULES, p) for p in _table_rules(frame, table, file)]
-    problems += [(_STAGE_IDS, p) for p in _id_problems(frame, table, file)]
-    problems += [(_STAGE_WARN, p) for p in _warnings(frame, raw.reset_index(drop=True), table, file)]
+    problems += _rule_problems(frame, raw.reset_index(drop=True), table, file)
     return frame, problems, failed
 
 
@@ -975,124 +976,50 @@ def _unique_together(
     ]
 
 
-def _table_rules(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
-    out = []
-    if "termination_after_hire" in table.rules:
-        bad = (frame["termination_date"] < frame["hire_date"]).fillna(False).to_numpy()
-        if bad.any():
-            out.append(
-                _problem(
-                    file,
-                    "termination_date",
-                    "a date on or after hire_date",
-                    np.flatnonzero(bad),
-                    frame["termination_date"].dt.strftime("%Y-%m-%d"),
-                )
-            )
-    if "termination_type_when_terminated" in table.rules:
-        bad = (frame["termination_date"].notna() & frame["termination_type"].isna()).to_numpy()
-        if bad.any():
-            out.append(
-                _problem(
-                    file,
-                    "termination_type",
-                    "voluntary or involuntary when termination_date is set",
-                    np.flatnonzero(bad),
-                )
-            )
-    if "interval_minutes_allowed" in table.rules:
-        bad = (~frame["interval_minutes"].isin(INTERVAL_MINUTES) & frame["interval_minutes"].notna()).to_numpy()
-        if bad.any():
-            out.append(
-                _problem(
-                    file,
-                    "interval_minutes",
-                    "one of " + ", ".join(map(str, INTERVAL_MINUTES)),
-                    np.flatnonzero(bad),
-                    frame["interval_minutes"],
-                )
-            )
-    return out
+def _rule_problems(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str) -> list[tuple[int, Problem]]:
+    """The problems of the contract's row rules (contract.table_rules: rules across columns, ids unsafe as
+    file names or e-mail addresses, doubtful values kept as given) over typed rows, each with its stage.
 
-
-# Ids of agents and clients become file names and e-mail addresses (client_review_<slug>_<hash>.html,
-# account-team+<id>@...) through core.safety, which declares what is safe: a longer id than
-# MAX_ID_LENGTH can never be substituted into an address, and an id outside SAFE_ID or starting with
-# '.' is changed or refused on those paths: both are warnings (reports still render, under bounded,
-# collision-free file names from core.safety.file_stem; e-mail refuses to substitute them).
-ID_COLUMNS = {"agents": "agent_id", "clients": "client_id"}
-
-
-def _id_problems(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
-    """Ids (agents.agent_id, clients.client_id) longer than MAX_ID_LENGTH (error) or not safe (warning)."""
-    column = ID_COLUMNS.get(table.name)
-    if column is None or column not in frame or len(frame) == 0:
+    The rules are ibis predicates, declared once for every source: here DuckDB evaluates them over the
+    columns they read (as Arrow, no copy of the rest), the database checker (engine_check) in the engine.
+    A rule over an unreadable or missing value does not fire (its problem is the value's own).
+    """
+    rules = table_rules(table.name)
+    if not rules or not len(frame):
         return []
-    ids = frame[column]
-    text = ids.astype("string")
-    present = ids.notna().to_numpy()
+    masks = rule_masks(frame, table, rules)
     out = []
-    long_ = present & (text.str.len() > MAX_ID_LENGTH).fillna(False).to_numpy()
-    if long_.any():
-        out.append(
-            _problem(
-                file,
-                column,
-                f"an id of at most {MAX_ID_LENGTH} characters (a longer id cannot be put into an e-mail "
-                f"address; its report file name is shortened)",
-                np.flatnonzero(long_),
-                ids,
-                severity="warning",
-            )
-        )
-    safe = text.str.fullmatch(SAFE_ID.pattern) & ~text.str.startswith(".")
-    unsafe = present & ~long_ & ~safe.fillna(False).to_numpy(dtype=bool)
-    if unsafe.any():
-        out.append(
-            _problem(
-                file,
-                column,
-                "an id of letters, digits, '-', '_' and '.' only (other characters "
-                "are unsafe in file names and e-mail addresses)",
-                np.flatnonzero(unsafe),
-                ids,
-                severity="warning",
-            )
-        )
+    for i, (rule, bad) in enumerate(zip(rules, masks)):
+        if bad.any():
+            values = None
+            if rule.show_value:  # text as read (trimmed); other kinds as written (a number's digits, a time)
+                text = table.column(rule.column).kind == "str" or rule.column not in raw
+                values = frame[rule.column] if text else raw[rule.column]
+            problem = _problem(file, rule.column, rule.expected, np.flatnonzero(bad), values, severity=rule.severity)
+            out.append((_STAGE_RULES + i, problem))
     return out
 
 
-def _warnings(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str) -> list[Problem]:
-    """Doubtful values that do not stop a report; counted and shown in the data-quality note."""
-    out = []
-    if table.name == "contacts" and len(frame):
-        long_handle = (frame["handle_s"] > 4 * 3600).fillna(False).to_numpy()
-        if long_handle.any():
-            out.append(
-                _problem(
-                    file,
-                    "handle_s",
-                    "a handle time under 4 hours (kept as given)",
-                    np.flatnonzero(long_handle),
-                    raw["handle_s"],
-                    severity="warning",
-                )
-            )
-    if table.name == "intervals" and len(frame):
-        for name in ("offered", "handled", "abandoned"):
-            frac = (frame[name].notna() & (frame[name] % 1 != 0)).to_numpy()
-            if frac.any():
-                out.append(
-                    _problem(
-                        file,
-                        name,
-                        "a whole count (fractional counts kept as given)",
-                        np.flatnonzero(frac),
-                        raw[name],
-                        severity="warning",
-                    )
-                )
-    return out
+def rule_masks(frame: pd.DataFrame, table: Table, rules: Sequence[Rule]) -> list[np.ndarray]:
+    """Per rule, where the typed rows of `frame` (contract `table`) break it: boolean arrays, False where
+    the predicate is missing (a null compared). One DuckDB query over the columns the rules read."""
+    import ibis
+    import ibis.expr.operations as ops
+
+    unbound = ibis.table(engine_types(table.name), name=table.name)
+    used = {f.name for rule in rules for f in rule.bad(unbound).op().find(ops.Field)}
+    t = ibis.memtable(_arrow(frame, table, used))
+    expr = t.select(**{f"r{i}": rule.bad(t).fill_null(False) for i, rule in enumerate(rules)})
+    with _RULES_LOCK:  # one connection, used by the checker thread and the caller's
+        global _RULES_CON
+        if _RULES_CON is None:
+            _RULES_CON = ibis.duckdb.connect(threads=1)
+        result = _RULES_CON.to_pyarrow(expr)
+    return [np.asarray(result.column(i).to_numpy(zero_copy_only=False), dtype=bool) for i in range(len(rules))]
+
+
+_RULES_CON: Any = None  # the DuckDB connection rule_masks evaluates rules with, made on first use
+_RULES_LOCK = threading.Lock()
 
 
 # --- the source -------------------------------------------------------------------------------------
@@ -1472,7 +1399,10 @@ def _fingerprint_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _arrow(frame: pd.DataFrame, table: Table):
+def _arrow(frame: pd.DataFrame, table: Table, only: Collection[str] | None = None):
+    """The typed columns of `frame` (contract `table`; `only` those named) as an Arrow table of the
+    contract's types (dates as date32)."""
+    columns = [c for c in table.columns if only is None or c.name in only]
     import pyarrow as pa_
 
     types = {
@@ -1484,7 +1414,7 @@ def _arrow(frame: pd.DataFrame, table: Table):
         "date": pa_.date32(),
     }
     arrays = []
-    for col in table.columns:
+    for col in columns:
         values = frame[col.name]
         if col.kind == "date":
             arrays.append(pa_.array(values.dt.date.where(values.notna(), None), type=types["date"]))
@@ -1494,7 +1424,7 @@ def _arrow(frame: pd.DataFrame, table: Table):
             arrays.append(pa_.array(values, type=types[col.kind], from_pandas=True))
     # text read from a CSV comes as chunked Arrow data: keep it chunked (no copy), the others alike
     arrays = [a if isinstance(a, pa_.ChunkedArray) else pa_.chunked_array([a]) for a in arrays]
-    return pa_.table(arrays, names=table.column_names)
+    return pa_.table(arrays, names=[c.name for c in columns])
 
 
 class _ParquetSink:
