@@ -357,34 +357,35 @@ def _fractional(column: str) -> Callable[[Any], Any]:
 
 
 def table_rules(name: str) -> list[Rule]:
-    """The row rules of contract table `name`: its named `Table.rules`, then its warnings.
+    """The row rules of contract table `name`: those its `Table.rules` names, in order, then the id rules.
 
-    The same texts as the folder checker's (`load.check_table`); `engine_check` applies them in SQL.
+    Declared once for every source: the folder checker (`load.check_table`) evaluates them with DuckDB over
+    its typed rows, `engine_check` in the database's engine. An error stops the reports; a warning keeps
+    the value as given and is counted in the data-quality note.
     """
-    named = {
-        # warnings: doubtful rows whose values are kept as given (counted in the data-quality note)
-        "termination_type_without_date": Rule(
+    declared = (
+        Rule(
             "termination_type_without_date",
             "termination_type",
             "empty while termination_date is empty (kept as given: the agent counts as employed)",
             lambda t: t.termination_date.isnull() & t.termination_type.notnull(),
             severity="warning",
         ),
-        "handle_within_logged_in": Rule(
+        Rule(
             "handle_within_logged_in",
             "handle_s",
             "a handle time no longer than logged_in_s (kept as given)",
             lambda t: t.handle_s > t.logged_in_s,
             severity="warning",
         ),
-        "adherence_within_schedule": Rule(
+        Rule(
             "adherence_within_schedule",
             "in_adherence_s",
             "no more than scheduled_s (kept as given: adherence over 100%)",
             lambda t: t.in_adherence_s > t.scheduled_s,
             severity="warning",
         ),
-        "interval_on_grid": Rule(
+        Rule(
             "interval_on_grid",
             "interval_start",
             "a start on the grid of its interval_minutes in local time (09:00, 09:15, ... for 15; kept as given)",
@@ -397,15 +398,15 @@ def table_rules(name: str) -> list[Rule]:
             ),
             severity="warning",
         ),
-        "long_handle": Rule(
+        Rule(
             "long_handle",
             "handle_s",
             "a handle time under 4 hours (kept as given)",
             lambda t: t.handle_s > 4 * 3600,
             severity="warning",
         ),
-        **{
-            f"whole_{col}": Rule(
+        *(
+            Rule(
                 f"whole_{col}",
                 col,
                 "a whole count (fractional counts kept as given)",
@@ -413,27 +414,28 @@ def table_rules(name: str) -> list[Rule]:
                 severity="warning",
             )
             for col in ("offered", "handled", "abandoned")
-        },
-        "termination_after_hire": Rule(
+        ),
+        Rule(
             "termination_after_hire",
             "termination_date",
             "a date on or after hire_date",
             lambda t: t.termination_date < t.hire_date,
         ),
-        "termination_type_when_terminated": Rule(
+        Rule(
             "termination_type_when_terminated",
             "termination_type",
             "voluntary or involuntary when termination_date is set",
             lambda t: t.termination_date.notnull() & t.termination_type.isnull(),
             show_value=False,
         ),
-        "interval_minutes_allowed": Rule(
+        Rule(
             "interval_minutes_allowed",
             "interval_minutes",
             "one of " + ", ".join(map(str, INTERVAL_MINUTES)),
             lambda t: t.interval_minutes.notnull() & ~t.interval_minutes.isin(INTERVAL_MINUTES),
         ),
-    }
+    )
+    named = {rule.name: rule for rule in declared}
     rules = [named[r] for r in TABLES[name].rules]
     if name in ("agents", "clients"):
         rules += _id_rules("agent_id" if name == "agents" else "client_id")
