@@ -429,3 +429,22 @@ def test_rows_doubtful_across_columns_are_warnings_by_row(tmp_path, capsys):
             'adherence over 100%), got "29000"',
         ]
     ), lines
+
+
+def test_a_count_too_large_for_an_integer_is_checked_not_a_traceback(tmp_path, capsys):
+    """The whole-count rule floors the value and casts it to an integer, which 1e300 overflows (a DuckDB
+    conversion error, a traceback): a double that large is whole, and the rule passes it; 12.5 is named."""
+    intervals = (
+        "interval_start,interval_minutes,channel,queue,client_id,offered,handled\n"
+        "2025-01-06T09:00:00,15,phone,Benefits,C1,1e300,9\n"
+        "2025-01-06T09:15:00,15,phone,Benefits,C1,12.5,12\n"
+    )
+    assert main(["validate", "--data", str(build(tmp_path / "d", {"intervals.csv": intervals}))]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    lines = captured.out.splitlines()
+    assert (
+        'warning: intervals.csv row 3, column offered: expected a whole count (fractional counts kept as given), got "12.5"'
+        in lines
+    )
+    assert not any("offered" in ln and "1e300" in ln for ln in lines), lines

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import os
 import re
-import threading
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ from reportlib.data.contract import (
     PANDAS_DTYPES,
     TABLES,
     Column,
-    Rule,
     Table,
     empty_frame,
     engine_types,
@@ -987,7 +986,7 @@ def _rule_problems(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: s
     rules = table_rules(table.name)
     if not rules or not len(frame):
         return []
-    masks = rule_masks(frame, table, rules)
+    masks = rule_masks(frame, table)
     out = []
     for i, (rule, bad) in enumerate(zip(rules, masks)):
         if bad.any():
@@ -1000,26 +999,37 @@ def _rule_problems(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: s
     return out
 
 
-def rule_masks(frame: pd.DataFrame, table: Table, rules: Sequence[Rule]) -> list[np.ndarray]:
-    """Per rule, where the typed rows of `frame` (contract `table`) break it: boolean arrays, False where
-    the predicate is missing (a null compared). One DuckDB query over the columns the rules read."""
+def rule_masks(frame: pd.DataFrame, table: Table) -> list[np.ndarray]:
+    """Per rule of contract.table_rules(table.name), where the typed rows of `frame` break it: boolean
+    arrays, False where the predicate is missing (a null compared).
+
+    One query (rules_sql) over the columns the rules read, in a DuckDB connection of its own, closed
+    after it: the checker thread needs no lock, and no database instance outlives the check.
+    """
+    import duckdb
+
+    sql, used = rules_sql(table.name)
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        con.register("chunk", _arrow(frame, table, used))
+        result = con.execute(sql).fetchnumpy()  # {r0: array, r1: ...}: never null (COALESCE)
+    finally:
+        con.close()
+    return [np.asarray(column, dtype=bool) for column in result.values()]
+
+
+@functools.cache
+def rules_sql(name: str) -> tuple[str, frozenset[str]]:
+    """The DuckDB query that evaluates contract table `name`'s row rules over a table `chunk` (one
+    boolean column per rule, in order), compiled by ibis once, and the columns it reads."""
     import ibis
     import ibis.expr.operations as ops
 
-    unbound = ibis.table(engine_types(table.name), name=table.name)
-    used = {f.name for rule in rules for f in rule.bad(unbound).op().find(ops.Field)}
-    t = ibis.memtable(_arrow(frame, table, used))
-    expr = t.select(**{f"r{i}": rule.bad(t).fill_null(False) for i, rule in enumerate(rules)})
-    with _RULES_LOCK:  # one connection, used by the checker thread and the caller's
-        global _RULES_CON
-        if _RULES_CON is None:
-            _RULES_CON = ibis.duckdb.connect(threads=1)
-        result = _RULES_CON.to_pyarrow(expr)
-    return [np.asarray(result.column(i).to_numpy(zero_copy_only=False), dtype=bool) for i in range(len(rules))]
-
-
-_RULES_CON: Any = None  # the DuckDB connection rule_masks evaluates rules with, made on first use
-_RULES_LOCK = threading.Lock()
+    chunk = ibis.table(engine_types(name), name="chunk")
+    rules = table_rules(name)
+    used = frozenset(f.name for rule in rules for f in rule.bad(chunk).op().find(ops.Field))
+    expr = chunk.select(**{f"r{i}": rule.bad(chunk).fill_null(False) for i, rule in enumerate(rules)})
+    return str(ibis.to_sql(expr, dialect="duckdb")), used
 
 
 # --- the source -------------------------------------------------------------------------------------
