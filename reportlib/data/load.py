@@ -684,25 +684,20 @@ def _check_chunk(
             typed[col.name] = pd.Series([None] * len(raw), index=raw.index, dtype=PANDAS_DTYPES[col.kind])
             continue
         values, bad = coerce_column(raw[col.name], col, tz)
-        far = _outside_time_range(values) & ~bad if col.kind in ("timestamp", "date") else None
-        if far is not None and far.any():
-            values = values.where(~pd.Series(far, index=values.index))
-        typed[col.name] = values
         if bad.any():
-            failed[col.name] = bad
             problems.append(
                 (_STAGE_TYPE, _problem(file, col.name, col.expectation(), np.flatnonzero(bad), raw[col.name]))
             )
-        if far is not None and far.any():
-            failed[col.name] = bad | far
-            problems.append(
-                (
-                    _STAGE_TYPE,
-                    _problem(
-                        file, col.name, f"{col.expectation()} {_TIME_RANGE_TEXT}", np.flatnonzero(far), raw[col.name]
-                    ),
-                )
-            )
+        if col.kind in ("timestamp", "date"):  # read, but outside the years data may hold: unreadable too
+            far = _outside_time_range(values) & ~bad
+            if far.any():
+                values = values.where(~pd.Series(far, index=values.index))
+                bad = bad | far
+                expected = f"{col.expectation()} {_TIME_RANGE_TEXT}"
+                problems.append((_STAGE_TYPE, _problem(file, col.name, expected, np.flatnonzero(far), raw[col.name])))
+        typed[col.name] = values
+        if bad.any():
+            failed[col.name] = bad
     frame = pd.DataFrame(typed, index=raw.index, copy=False)
     if not raw.index.equals(pd.RangeIndex(len(raw))):  # a CSV's rows are numbered 0.. already: no copy
         frame = frame.reset_index(drop=True)
