@@ -741,40 +741,40 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
     ]
     if compliance is None or not len(compliance):
         return pd.DataFrame(columns=cols)
-    rows = []
-    for (cid, name, profile), g in compliance.groupby(
-        ["client_id", "client_name", "sla_profile"], dropna=False, sort=True
-    ):
-        met = g["met"]
-        judged = int(met.notna().sum())
-        missed_rows = g[met.notna() & (met == False)]  # noqa: E712 - pandas boolean NA-aware compare
-        worst = None
-        if len(missed_rows):
-            gap = (missed_rows["actual"] - missed_rows["goal"]).abs() / missed_rows["goal"].abs().replace(0, np.nan)
-            r = missed_rows.loc[gap.fillna(0).idxmax()]
-            unit = (
-                "seconds" if str(r["metric"]).endswith("_s") else ("number" if r["metric"] == "csat_mean" else "share")
-            )
-            worst = f"{r['term']}: {format_value(r['actual'], unit)}"
-        rows.append(
-            {
-                "client_id": cid,
-                "client_name": name,
-                "sla_profile": profile,
-                "terms": int(len(g)),
-                "judged": judged,
-                "missed": int(len(missed_rows)),
-                # missing when a term was missed but the client has no monthly_fee: unknown, not zero
-                "penalty_at_risk": float(
-                    pd.to_numeric(missed_rows["penalty_at_risk"], errors="coerce").sum(min_count=1)
-                )
-                if len(missed_rows)
-                else 0.0,
-                "worst_term": worst,
-                "status": None if judged == 0 else ("red" if len(missed_rows) else "green"),
-            }
-        )
-    out = pd.DataFrame(rows, columns=cols)
+    # grouped aggregates, not a loop over clients (the loop took ~0.4 s per month for 160 clients, and
+    # compliance_trend asks for 13 months)
+    keys = ["client_id", "client_name", "sla_profile"]
+    c = compliance.reset_index(drop=True)
+    met = c["met"]
+    judged = met.notna().to_numpy()
+    missed = judged & (met == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712 - NA-aware compare
+    c = c.assign(
+        _judged=judged.astype(int),
+        _missed=missed.astype(int),
+        # missing when a term was missed but the client has no monthly_fee: unknown, not zero
+        _penalty=pd.to_numeric(c["penalty_at_risk"], errors="coerce").where(missed),
+    )
+    per = c.groupby(keys, dropna=False, sort=True).agg(
+        terms=("met", "size"), judged=("_judged", "sum"), missed=("_missed", "sum")
+    )
+    per["penalty_at_risk"] = c.groupby(keys, dropna=False, sort=True)["_penalty"].sum(min_count=1)
+    per.loc[per["missed"] == 0, "penalty_at_risk"] = 0.0
+    # the worst miss: the largest shortfall relative to the goal (the first such term on a tie)
+    m = c[missed]
+    gap = (m["actual"] - m["goal"]).abs() / m["goal"].abs().replace(0, np.nan)
+    worst = m.assign(_gap=gap.fillna(0)).sort_values("_gap", ascending=False, kind="stable").drop_duplicates(keys)
+    units = np.where(
+        worst["metric"].astype(str).str.endswith("_s"),
+        "seconds",
+        np.where(worst["metric"] == "csat_mean", "number", "share"),
+    )
+    worst = worst.assign(
+        worst_term=[f"{t}: {format_value(v, u)}" for t, v, u in zip(worst["term"], worst["actual"], units)]
+    )
+    out = per.reset_index().merge(worst[[*keys, "worst_term"]], on=keys, how="left")
+    out["worst_term"] = out["worst_term"].astype(object).where(out["worst_term"].notna(), None)
+    out["status"] = np.where(out["judged"] == 0, None, np.where(out["missed"] > 0, "red", "green"))
+    out = out[cols].astype({"terms": int, "judged": int, "missed": int, "penalty_at_risk": float})
     return out.sort_values(
         ["missed", "penalty_at_risk", "client_name"], ascending=[False, False, True], kind="stable"
     ).reset_index(drop=True)
