@@ -217,7 +217,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     errors, warnings = source.validate()
     if not errors and source.has("clients"):
         wrong = profile_problem(source.frame("clients"), params, source.file_name("clients"))
-        errors += [wrong] if wrong else []
+        errors += [wrong.line()] if wrong else []
     for line in errors:
         print(f"error: {line}")
     for line in warnings:

@@ -303,8 +303,8 @@ def test_a_client_naming_an_undefined_sla_profile_stops_the_run_before_any_page(
     (project["data"] / "token.txt").write_text("second")
 
     line = (
-        "clients.csv, column sla_profile: expected a profile of parameters/sla_contracts.yaml (gold, silver, "
-        'bronze, standard) in 1 rows (first keys: client_id=C2 ("platinum\\x1b[2J"))'
+        "clients.csv client_id=C2, column sla_profile: expected a profile of parameters/sla_contracts.yaml "
+        '(gold, silver, bronze, standard), got "platinum\\x1b[2J"'
     )
     assert main(["validate", "--data", str(project["data"])]) == 1
     out = capsys.readouterr().out

@@ -1407,9 +1407,9 @@ def _fingerprint_text(text: str) -> str:
 def _arrow(frame: pd.DataFrame, table: Table, only: Collection[str] | None = None):
     """The typed columns of `frame` (contract `table`; `only` those named) as an Arrow table of the
     contract's types (dates as date32)."""
-    columns = [c for c in table.columns if only is None or c.name in only]
     import pyarrow as pa_
 
+    columns = [c for c in table.columns if only is None or c.name in only]
     types = {
         "str": pa_.string(),
         "float": pa_.float64(),

@@ -1587,7 +1587,7 @@ def check_source(data: str, tz: str, month: str, tables: dict | None = None, par
         from reportlib.metrics.sla import profile_problem
 
         wrong = profile_problem(src.frame("clients"), params, src.file_name("clients"))
-        errors += [wrong] if wrong else []
+        errors += [wrong.line()] if wrong else []
     if errors:
         raise DataError(errors, f"the data source {data} does not meet the contract (see `reportlib validate`)")
     start = pd.Period(month, freq="M").start_time

@@ -41,6 +41,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable
+from reportlib.data.source import Problem
 from reportlib.metrics.contacts import (
     as_table,
     check_sl_definition,
@@ -863,9 +864,9 @@ def unknown_profiles(clients: pd.DataFrame, profile_names: Sequence[str]) -> pd.
     )
 
 
-def profile_problem(clients: pd.DataFrame, params: Mapping[str, Any], file_name: str = "clients") -> str | None:
-    """One line naming the clients whose `sla_profile` is not a profile of parameters/sla_contracts.yaml
-    (the file or table, the column, the first few clients by key and the profiles there are), or None.
+def profile_problem(clients: pd.DataFrame, params: Mapping[str, Any], file_name: str = "clients") -> Problem | None:
+    """The problem of the clients whose `sla_profile` is not a profile of parameters/sla_contracts.yaml
+    (the file or table, the column, the first few clients by key, the profiles there are), or None.
 
     `reportlib validate` prints it as an error and `reportlib run` refuses to start on it: the SLA report
     would fail and such a client's review would be drawn without its contract's terms. Raises UsageError
@@ -876,12 +877,13 @@ def profile_problem(clients: pd.DataFrame, params: Mapping[str, Any], file_name:
     wrong = unknown_profiles(clients, names)
     if not len(wrong):
         return None
-    shown = ", ".join(
-        f'client_id={printable(c)} ("{printable(p)}")' for c, p in zip(wrong["client_id"][:5], wrong["sla_profile"][:5])
-    )
-    return (
-        f"{file_name}, column sla_profile: expected a profile of parameters/sla_contracts.yaml "
-        f"({', '.join(printable(n) for n in names)}) in {len(wrong):,} rows (first keys: {shown})"
+    return Problem(
+        file_name,
+        "sla_profile",
+        f"a profile of parameters/sla_contracts.yaml ({', '.join(printable(n) for n in names)})",
+        keys=[f"client_id={printable(c)}" for c in wrong["client_id"][:5]],
+        values=[printable(p) for p in wrong["sla_profile"][:5]],
+        count=len(wrong),
     )
 
 
