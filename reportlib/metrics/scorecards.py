@@ -377,10 +377,10 @@ def _coaching_reasons(
             out[a] = reasons
     if pending:
         pooled = _values(pd.DataFrame(pooled_rows, columns=sums_cols))
-        for row, (reasons, i, key, pooled_goal, months) in enumerate(pending):
+        for k, (texts, at, key, pooled_goal, streak_months) in enumerate(pending):
             col, _, label, _ = _GOAL_INFO[key]
-            text, _ = _deviation_text(key, pooled[col].iloc[row], pooled_goal)
-            reasons[i] = f"{label} {text} for {months} months"
+            text, _ = _deviation_text(key, pooled[col].iloc[k], pooled_goal)
+            texts[at] = f"{label} {text} for {streak_months} months"
     return out
 
 

@@ -773,7 +773,8 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
     )
     out = per.reset_index().merge(worst[[*keys, "worst_term"]], on=keys, how="left")
     out["worst_term"] = out["worst_term"].astype(object).where(out["worst_term"].notna(), None)
-    out["status"] = np.where(out["judged"] == 0, None, np.where(out["missed"] > 0, "red", "green"))
+    status = pd.Series(np.where(out["missed"] > 0, "red", "green"), index=out.index, dtype=object)
+    out["status"] = status.where(out["judged"] > 0, None)
     out = out[cols].astype({"terms": int, "judged": int, "missed": int, "penalty_at_risk": float})
     return out.sort_values(
         ["missed", "penalty_at_risk", "client_name"], ascending=[False, False, True], kind="stable"
