@@ -860,7 +860,10 @@ def unknown_profiles(clients: pd.DataFrame, profile_names: Sequence[str]) -> pd.
     named = clients[clients["sla_profile"].notna() & (clients["sla_profile"].astype(str) != "")]
     wrong = named[~named["sla_profile"].astype(str).isin({str(n) for n in profile_names})]
     return pd.DataFrame(
-        {"client_id": wrong["client_id"].astype(str).to_numpy(), "sla_profile": wrong["sla_profile"].astype(str)}
+        {
+            "client_id": wrong["client_id"].astype(str).to_numpy(),
+            "sla_profile": wrong["sla_profile"].astype(str).to_numpy(),
+        }
     )
 
 
