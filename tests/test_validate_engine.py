@@ -71,10 +71,10 @@ def planted(clean: dict[str, pa.Table]) -> dict[str, pa.Table]:
     return t
 
 
-def _validate(engine, tables, tag):
+def _validate(engine, tables, tag, tz=TZ):
     """Store `tables` on the engine and validate them through the source `--data URL` opens."""
     url = engine.load(tables, tag)
-    source = open_source(url, TZ)
+    source = open_source(url, tz)
     assert set(source.tables) == set(tables)
     errors, warnings = source.validate()
     return source, errors, warnings
@@ -164,7 +164,8 @@ def test_interval_rules_and_count_warnings(engine, clean_tables):
     tables = {"intervals": intervals, "agents": clean_tables["agents"], "clients": clean_tables["clients"]}
     source, lines, warnings = _validate(engine, tables, "intervals")
     assert len(lines) == 1, lines
-    assert lines[0].startswith(f"{source.file_name('intervals')} interval_start=2026-01-05 14:15:00")
+    # keys as the reports read them: 14:15 UTC is 09:15 in New York
+    assert lines[0].startswith(f"{source.file_name('intervals')} interval_start=2026-01-05 09:15:00")
     assert lines[0].endswith(', column interval_minutes: expected one of 5, 6, 15, 30, 60, got "7"')
     assert len(warnings) == 1 and warnings[0].endswith(
         ', column offered: expected a whole count (fractional counts kept as given), got "12.5"'
@@ -222,3 +223,27 @@ def test_row_warnings_across_columns(engine, clean_tables):
     grid = [w for w in warnings if "column interval_start: expected a start on the grid" in w]
     assert len(grid) == 1 and ":07:00" in grid[0] and ":30:00" not in grid[0], warnings
     assert len(warnings) == 4, warnings
+
+
+def test_the_interval_grid_is_checked_in_local_time(engine, clean_tables):
+    """Hourly intervals of a desk in India (UTC+05:30) start at :30 past the hour in UTC: on their grid in
+    local time, where the reports read them. Only the start at 09:15 local is named, by its local time."""
+    import datetime as dt
+
+    starts = [dt.datetime(2026, 1, 5, h, m, tzinfo=dt.UTC) for h, m in ((3, 30), (3, 45), (4, 30))]
+    intervals = pa.table(
+        {
+            "interval_start": pa.array(starts, pa.timestamp("us", tz="UTC")),
+            "interval_minutes": pa.array([60, 60, 60], pa.int64()),
+            "channel": ["phone", "phone", "phone"],
+            "queue": ["Billing", "Billing", "Billing"],
+            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * 3),
+            "offered": [10.0, 12.0, 9.0],
+            "handled": [9.0, 12.0, 9.0],
+        }
+    )
+    tables = {"intervals": intervals, "agents": clean_tables["agents"], "clients": clean_tables["clients"]}
+    source, lines, warnings = _validate(engine, tables, "gridlocal", tz="Asia/Kolkata")
+    assert lines == []
+    grid = [w for w in warnings if "column interval_start: expected a start on the grid" in w]
+    assert len(grid) == 1 and "interval_start=2026-01-05 09:15:00 " in grid[0], warnings

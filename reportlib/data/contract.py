@@ -452,6 +452,16 @@ def table_rules(name: str) -> list[Rule]:
     return rules
 
 
+def rule_columns(rule: Rule, name: str) -> frozenset[str]:
+    """The columns of contract table `name` that `rule` reads (from its ibis predicate): a source whose
+    table lacks one of them (an optional column) cannot be checked by the rule."""
+    import ibis
+    import ibis.expr.operations as ops
+
+    unbound = ibis.table(engine_types(name), name=name)
+    return frozenset(f.name for f in rule.bad(unbound).op().find(ops.Field))
+
+
 def key_columns(name: str) -> tuple[str, ...]:
     """The columns that identify a row of contract table `name` (its primary key in a database): the
     unique column(s), else `unique_together`. Database checks name offending rows by these."""

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reportlib.data.contract import KINDS, TABLES, Column, key_columns, required_tables, table_rules
+from reportlib.data.contract import KINDS, TABLES, Column, key_columns, required_tables, rule_columns, table_rules
 from reportlib.data.source import Problem
 
 MAX_KEYS_SHOWN = 5
@@ -124,19 +124,10 @@ def _row_checks(t: Any, name: str, usable: dict[str, Column]) -> list[_Check]:
                     _Check(col.name, f"a value when {other} is {' or '.join(values)} (it is empty)", need, None)
                 )
     for rule in table_rules(name):
-        if all(c in usable for c in _rule_columns(rule, name)):
+        if rule_columns(rule, name) <= set(usable):
             shown = rule.column if rule.show_value else None
             checks.append(_Check(rule.column, rule.expected, rule.bad(t), shown, rule.severity))
     return checks
-
-
-def _rule_columns(rule: Any, name: str) -> tuple[str, ...]:
-    """The columns a rule reads: its own, and for the two agents rules hire/termination dates."""
-    extra = {
-        "termination_after_hire": ("hire_date",),
-        "termination_type_when_terminated": ("termination_date",),
-    }
-    return (rule.column, *extra.get(rule.name, ()))
 
 
 def _first(t: Any, bad: Any, keys: tuple[str, ...], value: str | None) -> list[dict]:

@@ -42,6 +42,7 @@ from reportlib.data.contract import (
     engine_types,
     pandera_schema,
     required_tables,
+    rule_columns,
     table_rules,
 )
 from reportlib.data.source import ClientView, Problem, require_tables
@@ -1018,11 +1019,10 @@ def rules_sql(name: str) -> tuple[str, frozenset[str]]:
     """The DuckDB query that evaluates contract table `name`'s row rules over a table `chunk` (one
     boolean column per rule, in order), compiled by ibis once, and the columns it reads."""
     import ibis
-    import ibis.expr.operations as ops
 
     chunk = ibis.table(engine_types(name), name="chunk")
     rules = table_rules(name)
-    used = frozenset(f.name for rule in rules for f in rule.bad(chunk).op().find(ops.Field))
+    used = frozenset().union(*(rule_columns(rule, name) for rule in rules))
     expr = chunk.select(**{f"r{i}": rule.bad(chunk).fill_null(False) for i, rule in enumerate(rules)})
     return str(ibis.to_sql(expr, dialect="duckdb")), used
 
@@ -1362,8 +1362,8 @@ class Source:
         if self._db_tables:  # a database: the contract checked in the engine, rows named by key
             from reportlib.data.engine_check import check_lines
 
-            found, warned = check_lines(
-                {n: self.con.table(n) for n in sorted(self._db_tables)},
+            found, warned = check_lines(  # instants as the reports read them: wall time in the source's zone
+                {n: _local_instants(self.con.table(n), self.tz) for n in sorted(self._db_tables)},
                 {n: self.file_name(n) for n in self._db_tables},
                 self.location,
             )

@@ -455,7 +455,16 @@ class WarehouseSource:
         """
         from reportlib.data.engine_check import check_tables
 
-        return check_tables(self._raw, {n: self.file_name(n) for n in self._raw}, self.location)
+        # instants as the reports read them (wall time in the source's zone): a rule on the time of day, an
+        # interval start on its grid, holds in local time, and a key is shown as the reports show it
+        local = {n: self._wall_time(n) for n in self._raw}
+        return check_tables(local, {n: self.file_name(n) for n in self._raw}, self.location)
+
+    def _wall_time(self, name: str):
+        """The table `name` as stored, its instant columns as wall time in the source's zone (_local)."""
+        raw = self._raw[name]
+        instants = [c for c, d in raw.schema().items() if self._is_instant(name, c, d)]
+        return raw.mutate(**{c: self._local(raw[c]) for c in instants}) if instants else raw
 
     def problems(self) -> list[Problem]:
         """Every contract problem found: required tables missing, then each table's structure, then values."""
