@@ -247,3 +247,21 @@ def test_the_interval_grid_is_checked_in_local_time(engine, clean_tables):
     assert lines == []
     grid = [w for w in warnings if "column interval_start: expected a start on the grid" in w]
     assert len(grid) == 1 and "interval_start=2026-01-05 09:15:00 " in grid[0], warnings
+
+
+def test_a_rule_whose_optional_column_is_absent_is_skipped(engine, clean_tables):
+    """agent_activity without its optional logged_in_s and in_adherence_s: the rules reading them are not
+    run (they raised an ibis error, a traceback, when the checker knew only the agents rules' columns)."""
+    import datetime as dt
+
+    activity = pa.table(
+        {
+            "date": pa.array([dt.date(2026, 1, 5)], pa.date32()),
+            "agent_id": clean_tables["agents"].column("agent_id").to_pylist()[:1],
+            "scheduled_s": [28800.0],
+            "handle_s": [30000.0],
+        }
+    )
+    tables = {**clean_tables, "agent_activity": activity}
+    _, lines, warnings = _validate(engine, tables, "optcols")
+    assert (lines, warnings) == ([], [])
