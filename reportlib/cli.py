@@ -211,13 +211,11 @@ def _open(args: argparse.Namespace):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from reportlib.metrics.sla import profile_problem
+    from reportlib.metrics.sla import source_profile_problems
 
     params, source = _open(args)
     errors, warnings = source.validate()
-    if not errors and source.has("clients"):
-        wrong = profile_problem(source.frame("clients"), params, source.file_name("clients"))
-        errors += [wrong.line()] if wrong else []
+    errors = errors or source_profile_problems(source, params)
     for line in errors:
         print(f"error: {line}")
     for line in warnings:

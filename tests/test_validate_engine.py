@@ -144,23 +144,29 @@ def test_missing_required_table_is_named(engine, clean_tables):
     ]
 
 
+def _intervals(clean_tables, starts, minutes, offered):
+    """An intervals table of three phone rows of the Billing queue for the first client: starts (aware
+    datetimes), interval lengths and offered counts as given, 9, 12 and 9 handled."""
+    return pa.table(
+        {
+            "interval_start": pa.array(starts, pa.timestamp("us", tz="UTC")),
+            "interval_minutes": pa.array(minutes, pa.int64()),
+            "channel": ["phone"] * 3,
+            "queue": ["Billing"] * 3,
+            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * 3),
+            "offered": offered,
+            "handled": [9.0, 12.0, 9.0],
+        }
+    )
+
+
 def test_interval_rules_and_count_warnings(engine, clean_tables):
     """An intervals table instead of contacts: interval_minutes rule (error), fractional counts (warning)."""
     import datetime as dt
 
     utc = dt.UTC
     starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=utc) for m in (0, 15, 30)]
-    intervals = pa.table(
-        {
-            "interval_start": pa.array(starts, pa.timestamp("us", tz="UTC")),
-            "interval_minutes": pa.array([15, 7, 15], pa.int64()),
-            "channel": ["phone", "phone", "phone"],
-            "queue": ["Billing", "Billing", "Billing"],
-            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * 3),
-            "offered": [10.0, 12.5, 9.0],
-            "handled": [9.0, 12.0, 9.0],
-        }
-    )
+    intervals = _intervals(clean_tables, starts, [15, 7, 15], [10.0, 12.5, 9.0])
     tables = {"intervals": intervals, "agents": clean_tables["agents"], "clients": clean_tables["clients"]}
     source, lines, warnings = _validate(engine, tables, "intervals")
     assert len(lines) == 1, lines
@@ -194,17 +200,7 @@ def test_row_warnings_across_columns(engine, clean_tables):
         }
     )
     starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=dt.UTC) for m in (0, 7, 30)]  # 09:00, 09:07, 09:30 local
-    intervals = pa.table(
-        {
-            "interval_start": pa.array(starts, pa.timestamp("us", tz="UTC")),
-            "interval_minutes": pa.array([15, 15, 30], pa.int64()),
-            "channel": ["phone", "phone", "phone"],
-            "queue": ["Billing", "Billing", "Billing"],
-            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * 3),
-            "offered": [10.0, 12.0, 9.0],
-            "handled": [9.0, 12.0, 9.0],
-        }
-    )
+    intervals = _intervals(clean_tables, starts, [15, 15, 30], [10.0, 12.0, 9.0])
     tables = {"intervals": intervals, "agents": agents, "clients": clean_tables["clients"], "agent_activity": activity}
     source, lines, warnings = _validate(engine, tables, "crosscol")
     where = source.file_name
@@ -231,17 +227,7 @@ def test_the_interval_grid_is_checked_in_local_time(engine, clean_tables):
     import datetime as dt
 
     starts = [dt.datetime(2026, 1, 5, h, m, tzinfo=dt.UTC) for h, m in ((3, 30), (3, 45), (4, 30))]
-    intervals = pa.table(
-        {
-            "interval_start": pa.array(starts, pa.timestamp("us", tz="UTC")),
-            "interval_minutes": pa.array([60, 60, 60], pa.int64()),
-            "channel": ["phone", "phone", "phone"],
-            "queue": ["Billing", "Billing", "Billing"],
-            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * 3),
-            "offered": [10.0, 12.0, 9.0],
-            "handled": [9.0, 12.0, 9.0],
-        }
-    )
+    intervals = _intervals(clean_tables, starts, [60, 60, 60], [10.0, 12.0, 9.0])
     tables = {"intervals": intervals, "agents": clean_tables["agents"], "clients": clean_tables["clients"]}
     source, lines, warnings = _validate(engine, tables, "gridlocal", tz="Asia/Kolkata")
     assert lines == []

@@ -1583,11 +1583,10 @@ def check_source(data: str, tz: str, month: str, tables: dict | None = None, par
 
     src = open_source(data, tz, tables=tables)
     errors, _warnings = src.validate()
-    if not errors and params is not None and src.has("clients"):
-        from reportlib.metrics.sla import profile_problem
+    if not errors and params is not None:
+        from reportlib.metrics.sla import source_profile_problems
 
-        wrong = profile_problem(src.frame("clients"), params, src.file_name("clients"))
-        errors += [wrong.line()] if wrong else []
+        errors = source_profile_problems(src, params)
     if errors:
         raise DataError(errors, f"the data source {data} does not meet the contract (see `reportlib validate`)")
     start = pd.Period(month, freq="M").start_time

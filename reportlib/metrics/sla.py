@@ -41,7 +41,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable
-from reportlib.data.source import Problem
+from reportlib.data.source import DataSource, Problem
 from reportlib.metrics.contacts import (
     as_table,
     check_sl_definition,
@@ -888,6 +888,15 @@ def profile_problem(clients: pd.DataFrame, params: Mapping[str, Any], file_name:
         values=[printable(p) for p in wrong["sla_profile"][:5]],
         count=len(wrong),
     )
+
+
+def source_profile_problems(source: DataSource, params: Mapping[str, Any]) -> list[str]:
+    """The lines of profile_problem for a source's clients table ([] when it has none): what `reportlib
+    validate` and `reportlib run` both check once the contract holds."""
+    if not source.has("clients"):
+        return []
+    wrong = profile_problem(source.frame("clients"), params, source.file_name("clients"))
+    return [wrong.line()] if wrong else []
 
 
 def _term_key(term: Term) -> tuple:
