@@ -41,6 +41,32 @@ def test_template_registered_and_used():
     assert list(fig.layout.template.layout.colorway) == charts.PALETTE
 
 
+def test_a_figure_is_the_same_with_the_template_given_or_taken_as_the_default(monkeypatch):
+    # _base leaves the template out when it is plotly's default (validated once, not per figure)
+    monkeypatch.setattr(pio.templates, "default", "plotly")
+    given = charts.line_chart(_frame(), "month", "sl", color="queue", unit="share", title="SL", target=0.8)
+    monkeypatch.setattr(pio.templates, "default", charts.TEMPLATE_NAME)
+    default = charts.line_chart(_frame(), "month", "sl", color="queue", unit="share", title="SL", target=0.8)
+    assert given.to_plotly_json() == default.to_plotly_json()
+    assert default.layout.template.layout.font.family == charts.FONT
+
+
+@pytest.mark.parametrize("axis, helper, position", [("y", "add_hline", "top left"), ("x", "add_vline", "top right")])
+def test_a_target_is_the_line_and_label_plotlys_own_helper_draws(axis, helper, position):
+    ours = charts.add_target(go.Figure(), 0.8, "<b>Goal</b>", axis=axis)
+    theirs = go.Figure()
+    getattr(theirs, helper)(
+        0.8,
+        line=dict(color=charts.TARGET_COLOUR, dash="dash", width=1.5),
+        annotation_text="&lt;b&gt;Goal&lt;/b&gt;",
+        annotation_position=position,
+        annotation_font=dict(color=charts.TARGET_COLOUR, size=11),
+    )
+    assert ours.to_plotly_json()["layout"] == theirs.to_plotly_json()["layout"]
+    nothing = charts.add_target(go.Figure(), float("nan"), axis=axis)
+    assert nothing.layout.shapes == () and nothing.layout.annotations == ()
+
+
 def test_line_chart_groups_gaps_and_escaping():
     fig = charts.line_chart(_frame(), "month", "sl", color="queue", unit="share", target=0.8)
     names = [t.name for t in fig.data]

@@ -194,6 +194,21 @@ def test_an_unchanged_source_is_reused_in_the_process_and_hands_out_copies(tmp_p
     assert changed.memo(("n",), lambda: pd.DataFrame({"x": [2]}))["x"].tolist() == [2]
 
 
+def test_the_parse_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    import gc
+
+    gc.unfreeze()
+    assert len(open_source(make_source(tmp_path / "a")).frame("contacts")) == len(CONTACT_ROWS)
+    assert gc.get_freeze_count() == 0  # the parse froze what was there, and thawed it
+    gc.freeze()  # a run's warm kernel froze its imports: they stay frozen
+    try:
+        frozen = gc.get_freeze_count()
+        assert len(open_source(make_source(tmp_path / "b")).frame("contacts")) == len(CONTACT_ROWS)
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_duckdb_url_source(tmp_path):
     folder = make_source(tmp_path / "d")
     src = open_source(folder)

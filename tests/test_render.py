@@ -122,6 +122,7 @@ def _without_plotly_js(page: str) -> str:
 
 def test_plotly_js_inlined_exactly_once_and_nothing_external(page):
     assert page.count("* plotly.js v") == 1
+    assert "/*reportlib plotly.js" not in page  # the token it took the place of (render_html)
     page = _without_plotly_js(page)
     assert re.search(r"<script[^>]+\bsrc\s*=", page) is None
     assert re.search(r"<link\b", page) is None

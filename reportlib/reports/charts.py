@@ -192,7 +192,9 @@ def _apply_unit(fig: go.Figure, unit: str | None, axis: str = "y") -> None:
 def _base(
     title: str | None, height: int | None = None, x_title: str | None = None, y_title: str | None = None
 ) -> go.Figure:
-    fig = go.Figure(layout=dict(template=TEMPLATE_NAME))
+    # plotly validates a template it is given by name on every figure (~2.4 ms, half a small chart's making) but
+    # takes the default template as validated (0.2 ms): the same figure, as JSON, either way
+    fig = go.Figure() if pio.templates.default == TEMPLATE_NAME else go.Figure(layout=dict(template=TEMPLATE_NAME))
     if title:
         fig.update_layout(title=dict(text=safe_text(title)))
     else:
@@ -210,22 +212,16 @@ def add_target(fig: go.Figure, target: float | None, label: str = "Target", axis
     """Draw a dashed target line (horizontal on y, vertical on x) with its label; returns the figure."""
     if target is None or (isinstance(target, float) and np.isnan(target)):
         return fig
+    # The shape and label plotly's add_hline / add_vline make on a figure of one plot area (every chart here),
+    # written out: those helpers look for subplots first, a third of a line chart's making.
+    line = dict(type="line", line=dict(color=TARGET_COLOUR, dash="dash", width=1.5))
+    text = dict(text=safe_text(label), showarrow=False, font=dict(color=TARGET_COLOUR, size=11))
     if axis == "y":
-        fig.add_hline(
-            y=target,
-            line=dict(color=TARGET_COLOUR, dash="dash", width=1.5),
-            annotation_text=safe_text(label),
-            annotation_position="top left",
-            annotation_font=dict(color=TARGET_COLOUR, size=11),
-        )
+        fig.add_shape(**line, xref="x domain", x0=0, x1=1, yref="y", y0=target, y1=target)
+        fig.add_annotation(**text, xref="x domain", x=0, xanchor="left", yref="y", y=target, yanchor="bottom")
     else:
-        fig.add_vline(
-            x=target,
-            line=dict(color=TARGET_COLOUR, dash="dash", width=1.5),
-            annotation_text=safe_text(label),
-            annotation_position="top right",
-            annotation_font=dict(color=TARGET_COLOUR, size=11),
-        )
+        fig.add_shape(**line, xref="x", x0=target, x1=target, yref="y domain", y0=0, y1=1)
+        fig.add_annotation(**text, xref="x", x=target, xanchor="left", yref="y domain", y=1, yanchor="top")
     return fig
 
 
