@@ -202,9 +202,8 @@ def test_the_parse_leaves_the_garbage_collector_as_it_found_it(tmp_path):
     assert gc.get_freeze_count() == 0  # the parse froze what was there, and thawed it
     gc.freeze()  # a run's warm kernel froze its imports: they stay frozen
     try:
-        frozen = gc.get_freeze_count()
         assert len(open_source(make_source(tmp_path / "b")).frame("contacts")) == len(CONTACT_ROWS)
-        assert gc.get_freeze_count() >= frozen
+        assert gc.get_freeze_count() > 0  # not thawed (the count itself drops as frozen objects die)
     finally:
         gc.unfreeze()
 
