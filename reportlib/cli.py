@@ -200,20 +200,27 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace):
-    """The parameters and the data source named by --params/--data (or the parameters' default)."""
+def _open(args: argparse.Namespace, *, checked: bool = True):
+    """The parameters and the data source named by --params/--data (or the parameters' default).
+
+    With `checked`, a database is held to the contract first (`load.require_contract`: DataError, exit 1,
+    naming each problem by key as `validate` does), as `run` and the notebooks hold it.
+    """
     from reportlib.core.params import check_timezone, data_location, load_params
-    from reportlib.data.load import open_source
+    from reportlib.data.load import open_source, require_contract
 
     params = load_params(getattr(args, "params", None), strict=True)
     location = data_location(params, getattr(args, "data", None))
-    return params, open_source(location, check_timezone(params["timezone"]), tables=params.get("tables"))
+    source = open_source(location, check_timezone(params["timezone"]), tables=params.get("tables"))
+    if checked:
+        require_contract(source)
+    return params, source
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from reportlib.metrics.sla import source_profile_problems
 
-    params, source = _open(args)
+    params, source = _open(args, checked=False)
     errors, warnings = source.validate()
     errors = errors or source_profile_problems(source, params)
     for line in errors:

@@ -251,3 +251,39 @@ def test_a_rule_whose_optional_column_is_absent_is_skipped(engine, clean_tables)
     tables = {**clean_tables, "agent_activity": activity}
     _, lines, warnings = _validate(engine, tables, "optcols")
     assert (lines, warnings) == ([], [])
+
+
+@pytest.mark.parametrize("command", [["kpis", "--month", "2026-01"], ["attrition", "--month", "2026-01"], ["forecast"]])
+def test_commands_on_a_database_hold_it_to_the_contract_first(engine, clean_tables, command, capsys):
+    """A folder's tables are checked as they are parsed, a database's only by a check: kpis, attrition and
+    forecast run it first (as `run` does), so a planted problem stops them by key instead of becoming a figure."""
+    from reportlib.cli import main
+
+    url = engine.load(planted(clean_tables), "cmd")
+    assert main([command[0], "--data", url, *command[1:]]) == 1
+    err = capsys.readouterr().err
+    assert "does not meet the contract (see `reportlib validate`)" in err
+    assert "column wait_s: expected a number >= 0 in 3 rows" in err
+    if command[0] == "kpis":  # the same command on the clean tables gives its figures
+        assert main(["kpis", "--data", engine.load(clean_tables, "cmdok"), *command[1:]]) == 0
+        assert "does not meet" not in capsys.readouterr().err
+
+
+def test_a_report_notebook_on_a_database_checks_it_once(engine, clean_tables):
+    """The notebooks' first call holds a database to the contract too (JupyterLab has no `run` before it),
+    once per source: the check reads every table, and a run's kernels share the run's own check."""
+    from reportlib.core.errors import DataError
+    from reportlib.core.params import DEFAULT_TIMEZONE
+    from reportlib.reports import views
+
+    url = engine.load(planted(clean_tables), "nb")
+    source = open_source(url, DEFAULT_TIMEZONE)
+    calls: list[int] = []
+    check = source.validate
+    source.validate = lambda: calls.append(1) or check()  # the source the notebooks will be given
+    for _ in range(2):
+        with pytest.raises(DataError, match=r"column wait_s: expected a number >= 0 in 3 rows"):
+            views.start_report("team_performance", month="2026-01", data=url)
+    assert calls == [1]
+    ok = views.start_report("team_performance", month="2026-01", data=engine.load(clean_tables, "nbok"))
+    assert ok.month.strftime("%Y-%m") == "2026-01"

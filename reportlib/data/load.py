@@ -45,7 +45,7 @@ from reportlib.data.contract import (
     rule_columns,
     table_rules,
 )
-from reportlib.data.source import ClientView, Problem, require_tables
+from reportlib.data.source import ClientView, Problem, WholeSource, require_tables
 
 MAX_ROWS_SHOWN = 5
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -1513,8 +1513,32 @@ class _MemorySink:
 # tables are registered with the engine once and derived results (Source.memo) are shared. A source is
 # reused only while its files are unchanged (same fingerprint: sizes and modification times).
 _OPEN: dict[tuple[str, str], Source] = {}
+
+
 _OPEN_WAREHOUSE: dict[tuple[str, str, str], Any] = {}
 _OPEN_MAX = 4
+
+
+def is_database(location: str) -> bool:
+    """Whether `location` names a database (duckdb://, postgres://, postgresql://, spark://), not a data folder."""
+    from reportlib.data.warehouse import is_warehouse_url
+
+    return str(location).startswith("duckdb://") or is_warehouse_url(str(location))
+
+
+def require_contract(source: WholeSource) -> None:
+    """DataError (exit 1) naming every contract problem of a database source, as `validate` lists them; nothing
+    for a data folder, whose tables are checked as they are parsed. A database is checked only here: without
+    it a negative wait or an unknown outcome in it would come out as a figure. The check reads every table,
+    so its result is remembered by the source (DataSource.memo): once per process, and once per `reportlib
+    run`, whose check before the reports is shared with the notebooks' kernels."""
+    if not is_database(source.location):
+        return
+    errors = source.memo(("contract errors",), lambda: source.validate()[0])
+    if errors:
+        raise DataError(
+            errors, f"the data source {source.location} does not meet the contract (see `reportlib validate`)"
+        )
 
 
 def open_source(

@@ -116,6 +116,14 @@ class DataSource(Protocol):
         ...
 
 
+class WholeSource(DataSource, Protocol):
+    """A whole source (a folder, a database), which can check itself against the contract."""
+
+    def validate(self) -> tuple[list[str], list[str]]:
+        """Every table checked: (errors, warnings), one line each."""
+        ...
+
+
 def require_tables(source: DataSource, names: tuple[str, ...], see: str = "docs/data-contract.md") -> None:
     """Raise MissingTableError naming each of `names` that `source` lacks, in one message (`see`: where the
     tables are described)."""

@@ -551,6 +551,11 @@ class Planned:
         return list(dict.fromkeys(self.to + self.cc))
 
     @property
+    def key(self) -> tuple[str, str | None, str | None]:
+        """Which page the message carries: (report, client id, agent id)."""
+        return (self.report, self.client_id, self.agent_id)
+
+    @property
     def who(self) -> str:
         if self.agent_id is not None:
             return f"{self.report} for agent {show_id(self.agent_id)}"
@@ -952,16 +957,14 @@ def plan_messages(
             )
     clashing = case_clashes(planned)
     for p in planned:
-        if (p.report, p.client_id, p.agent_id) in clashing:
-            others = sorted(
-                {show_id(c or a) for r, c, a in clashing if (r, c, a) != (p.report, p.client_id, p.agent_id)}
-            )
+        if p.key in clashing:
+            others = sorted({show_id(c or a) for r, c, a in clashing if (r, c, a) != p.key})
             problems.append(
                 f"not e-mailing {_who(p.entry)}: its recipients {', '.join(p.to)} differ only in letter case from "
                 f"those of {', '.join(others)} (addresses compared ignoring case: a mail server delivers them to "
                 "one mailbox); give these clients (agents) their own addresses in parameters/distribution.yaml"
             )
-    return [p for p in planned if (p.report, p.client_id, p.agent_id) not in clashing], problems
+    return [p for p in planned if p.key not in clashing], problems
 
 
 def case_clashes(planned: Sequence[Planned]) -> set[tuple[str, str | None, str | None]]:
@@ -972,9 +975,7 @@ def case_clashes(planned: Sequence[Planned]) -> set[tuple[str, str | None, str |
     spellings: dict[str, dict[str, set[tuple[str, str | None, str | None]]]] = {}
     for p in planned:
         for address in p.to:
-            spellings.setdefault(address.lower(), {}).setdefault(address, set()).add(
-                (p.report, p.client_id, p.agent_id)
-            )
+            spellings.setdefault(address.lower(), {}).setdefault(address, set()).add(p.key)
     out: set[tuple[str, str | None, str | None]] = set()
     for forms in spellings.values():
         if len(forms) > 1:

@@ -1586,10 +1586,11 @@ def check_source(data: str, tz: str, month: str, tables: dict | None = None, par
     import pandas as pd
 
     from reportlib.core.errors import DataError
-    from reportlib.data.load import open_source
+    from reportlib.data.load import is_database, open_source, require_contract
 
     src = open_source(data, tz, tables=tables)
-    errors, _warnings = src.validate()
+    require_contract(src)  # a database, checked in the engine; remembered for the run's notebooks
+    errors = [] if is_database(src.location) else src.validate()[0]
     if not errors and params is not None:
         from reportlib.metrics.sla import source_profile_problems
 
