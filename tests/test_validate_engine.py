@@ -269,21 +269,32 @@ def test_commands_on_a_database_hold_it_to_the_contract_first(engine, clean_tabl
         assert "does not meet" not in capsys.readouterr().err
 
 
-def test_a_report_notebook_on_a_database_checks_it_once(engine, clean_tables):
-    """The notebooks' first call holds a database to the contract too (JupyterLab has no `run` before it),
-    once per source: the check reads every table, and a run's kernels share the run's own check."""
-    from reportlib.core.errors import DataError
+def _counted(url: str) -> list[int]:
+    """Count the contract checks of the source the notebooks will be given for `url`."""
     from reportlib.core.params import DEFAULT_TIMEZONE
-    from reportlib.reports import views
 
-    url = engine.load(planted(clean_tables), "nb")
     source = open_source(url, DEFAULT_TIMEZONE)
     calls: list[int] = []
     check = source.validate
-    source.validate = lambda: calls.append(1) or check()  # the source the notebooks will be given
+    source.validate = lambda: calls.append(1) or check()
+    return calls
+
+
+def test_a_report_notebook_on_a_database_checks_it_until_it_passes(engine, clean_tables):
+    """The notebooks' first call holds a database to the contract too (JupyterLab has no `run` before it):
+    problems are checked again on every call (the user may have mended them), a pass once per source (the
+    check reads every table; a run's kernels share the run's own check)."""
+    from reportlib.core.errors import DataError
+    from reportlib.reports import views
+
+    url = engine.load(planted(clean_tables), "nb")
+    calls = _counted(url)
     for _ in range(2):
         with pytest.raises(DataError, match=r"column wait_s: expected a number >= 0 in 3 rows"):
             views.start_report("team_performance", month="2026-01", data=url)
+    assert calls == [1, 1]
+    url = engine.load(clean_tables, "nbok")
+    calls = _counted(url)
+    for _ in range(2):
+        assert views.start_report("team_performance", month="2026-01", data=url).month.strftime("%Y-%m") == "2026-01"
     assert calls == [1]
-    ok = views.start_report("team_performance", month="2026-01", data=engine.load(clean_tables, "nbok"))
-    assert ok.month.strftime("%Y-%m") == "2026-01"

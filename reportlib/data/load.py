@@ -1530,15 +1530,21 @@ def require_contract(source: WholeSource) -> None:
     """DataError (exit 1) naming every contract problem of a database source, as `validate` lists them; nothing
     for a data folder, whose tables are checked as they are parsed. A database is checked only here: without
     it a negative wait or an unknown outcome in it would come out as a figure. The check reads every table,
-    so its result is remembered by the source (DataSource.memo): once per process, and once per `reportlib
-    run`, whose check before the reports is shared with the notebooks' kernels."""
+    so a pass is remembered by the source (DataSource.memo): once per process, and once per `reportlib run`,
+    whose check before the reports is shared with the notebooks' kernels. Problems are not remembered: the
+    next call checks again (in JupyterLab, after the user has mended the database)."""
     if not is_database(source.location):
         return
-    errors = source.memo(("contract errors",), lambda: source.validate()[0])
-    if errors:
-        raise DataError(
-            errors, f"the data source {source.location} does not meet the contract (see `reportlib validate`)"
-        )
+
+    def check() -> bool:
+        errors = source.validate()[0]
+        if errors:  # raised before the memo keeps anything
+            raise DataError(
+                errors, f"the data source {source.location} does not meet the contract (see `reportlib validate`)"
+            )
+        return True
+
+    source.memo(("contract passed",), check)
 
 
 def open_source(
