@@ -780,8 +780,8 @@ def _release_memory() -> None:
 def _collector_skips_older() -> Iterator[None]:
     """While the block runs, the cyclic garbage collector skips every object that existed before it (gc.freeze:
     the libraries' modules, the source): `_release_memory`'s full collection after each chunk then walks only
-    what the parse made. Walking the whole heap took ~0.08 s a collection, 2.4 s of the 4x operation's 29
-    (measured in `validate`), with the GIL held while the check thread waited. Undone at the end unless
+    what the parse made. Walking the whole heap took ~0.08 s a collection, 2.4 s over the 29 collections of
+    the 4x operation's `validate`, with the GIL held while the check thread waited. Undone at the end unless
     something had frozen objects already (a run's warm kernel): that is left as it was, with more in it."""
     import gc
 
@@ -1513,8 +1513,6 @@ class _MemorySink:
 # tables are registered with the engine once and derived results (Source.memo) are shared. A source is
 # reused only while its files are unchanged (same fingerprint: sizes and modification times).
 _OPEN: dict[tuple[str, str], Source] = {}
-
-
 _OPEN_WAREHOUSE: dict[tuple[str, str, str], Any] = {}
 _OPEN_MAX = 4
 
