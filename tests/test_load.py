@@ -437,3 +437,79 @@ def test_source_memo_is_shared_inside_a_run(tmp_path, monkeypatch):
     monkeypatch.delenv(SHARED_MEMO_ENV)
     assert Source(str(folder)).memo(("k",), lambda: calls.append(1) or 9) == 9
     assert calls == [1, 1]
+
+
+def test_plain_iso_forms_read_by_arrow_as_the_general_split_reads_them():
+    """_parse_iso_plain (Arrow's cast, for columns of one plain form) against _parse_iso_split (the general
+    parser) on every cell of a grid of valid and invalid dates, times, separators and offsets: wherever the
+    cast reads a cell it gives the split's wall time, and it refuses every cell the split cannot read."""
+    import itertools
+
+    import pyarrow as pa
+
+    from reportlib.data import load
+
+    tz = "America/New_York"
+    dates = [
+        f"{y}-{md}"
+        for y in ("0001", "1969", "2023", "2024", "9999")
+        for md in ("01-01", "02-28", "02-29", "02-30", "04-31", "12-31", "00-10", "13-01")
+    ]
+    times = ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "12:34:56.5", "12:34:56.123456", "02:30:00"]
+    offsets = ["", "Z", "+00:00", "-05:00", "+05:30", "+23:59", "+24:00", "-00:60", "+14:00", "-0500"]
+    cells = [f"{d}{sep}{t}{o}" for d, sep, t, o in itertools.product(dates, ("T", " "), times, offsets)]
+    wall, bad = load._parse_iso_split(pa.array(cells), tz)
+    taken = 0
+    for i, cell in enumerate(cells):
+        plain = load._parse_iso_plain(pa.array([cell]), tz)
+        if plain is None:  # refused: a cell the split cannot read, or an offset without its colon (not plain)
+            assert bad[i] or cell.endswith("-0500"), cell
+            continue
+        taken += 1
+        assert not bad[i], cell  # the cast read a cell the split cannot read
+        assert plain[0] == wall[i], (cell, plain[0], wall[i])
+    # by hand: 16 real dates (3 a year, and 2024-02-29) x 5 real times x 2 separators x 7 plain offsets taken
+    # (+24:00 and -00:60 are not offsets); the split reads -0500 too: 16 x 5 x 2 x 8 = 1,280 of the 6,400 cells
+    assert taken == 1120 and int((~bad).sum()) == 1280
+
+
+def test_a_column_of_mixed_forms_or_blanks_goes_the_general_way():
+    import pyarrow as pa
+
+    from reportlib.data import load
+
+    tz = "America/New_York"
+    assert load._parse_iso_plain(pa.array(["2025-01-15T12:00:00Z", "2025-01-15 07:00:00"]), tz) is None
+    assert load._parse_iso_plain(pa.array(["2025-01-15T12:00:00Z", ""]), tz) is None
+    assert load._parse_iso_plain(pa.array(["2025-01-15T12:00:00Z", None]), tz) is None
+    got = load._parse_iso_plain(pa.array(["2025-01-15T12:00:00Z", "2025-07-01T12:00:00-04:00"]), tz)
+    assert list(got) == [
+        pd.Timestamp("2025-01-15 07:00").to_datetime64(),
+        pd.Timestamp("2025-07-01 12:00").to_datetime64(),
+    ]
+    text = pd.Series(["2025-01-15T12:00:00Z", "2025-01-15 07:00:00", "", "2025-02-30T10:00:00"])
+    out, bad = load._parse_iso_block(text, tz)
+    assert list(bad) == [False, False, True, True]
+    assert out.iloc[0] == out.iloc[1] == pd.Timestamp("2025-01-15 07:00") and out.iloc[2:].isna().all()
+
+
+def test_repeated_ids_are_found_by_their_hashes_as_a_count_finds_them():
+    """_duplicates on a long text column (the hashed way) against pandas' duplicated: the same rows, nulls never
+    repeated, empty text repeated like any value."""
+    import numpy as np
+
+    from reportlib.data import load
+
+    rng = np.random.default_rng(7)
+    ids = [f"K{i:07d}" for i in range(300_000)]
+    for i in rng.choice(300_000, 40, replace=False):
+        ids[i] = ids[(i * 7919) % 300_000]
+    ids[5] = ids[6] = None
+    ids[10] = ids[11] = ""
+    values = pd.Series(ids, dtype="string[pyarrow]").astype(pd.ArrowDtype(__import__("pyarrow").string()))
+    assert len(values) >= load._HASHED_FROM
+    got = load._duplicates(values)
+    want = (values.duplicated(keep=False) & values.notna()).to_numpy()
+    assert want.sum() >= 40 and got.tolist() == want.tolist()
+    assert not got[5] and got[10] and got[11]
+    assert not load._duplicates(pd.Series([f"K{i}" for i in range(200_000)]).astype(values.dtype)).any()
