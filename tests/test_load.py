@@ -192,6 +192,10 @@ def test_an_unchanged_source_is_reused_in_the_process_and_hands_out_copies(tmp_p
     changed = open_source(folder)
     assert changed is not first and len(changed.frame("agents")) == 3
     assert changed.memo(("n",), lambda: pd.DataFrame({"x": [2]}))["x"].tolist() == [2]
+    assert open_source(folder) is changed  # unchanged again: checked by the files' keys, no engine opened
+    (folder / "agents.csv").unlink()  # a table file gone is a change too
+    fewer = open_source(folder)
+    assert fewer is not changed and not fewer.has("agents")
 
 
 def test_the_parse_leaves_the_garbage_collector_as_it_found_it(tmp_path):
@@ -221,6 +225,10 @@ def test_duckdb_url_source(tmp_path):
     got = url.frame("contacts")
     assert got["arrived_at"].tolist() == EXPECTED_LOCAL
     assert main(["validate", "--data", f"duckdb:///{db}"]) == 0
+    assert open_source(f"duckdb:///{db}") is url  # the file unchanged: the source already open
+    later = db.stat().st_mtime_ns + 10**9
+    os.utime(db, ns=(later, later))  # written since (the source is read-only here: a later write's stamp)
+    assert open_source(f"duckdb:///{db}") is not url
 
 
 def test_validate_ok_and_missing_tables(tmp_path, capsys):

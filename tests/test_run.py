@@ -241,6 +241,21 @@ def test_parameter_validation_names_unknown_keys_and_wrong_types(tmp_path, capsy
         validate_params(dict(load_params(), timezone="Mars/Olympus"))
 
 
+def test_a_parameter_file_is_read_again_when_it_changes_and_each_caller_gets_its_own_copy(tmp_path):
+    """load_params remembers parsed files by their identity (a warm kernel reads them for every notebook)."""
+    overlay = tmp_path / "mine.yaml"
+    overlay.write_text("sl_threshold_s: 25\nreports:\n  trend_months: 6\n")
+    first = load_params(overlay)
+    assert first["sl_threshold_s"] == 25 and first["reports"]["trend_months"] == 6
+    first["reports"]["trend_months"] = 99  # a caller's edit stays in its copy
+    assert load_params(overlay)["reports"]["trend_months"] == 6
+    overlay.write_text("sl_threshold_s: 30\nreports:\n  trend_months: 6\n")  # same size, rewritten
+    assert load_params(overlay)["sl_threshold_s"] == 30
+    overlay.unlink()
+    with pytest.raises(UsageError, match="does not exist"):
+        load_params(overlay)
+
+
 def test_previous_month_is_the_last_complete_month_in_the_time_zone():
     # 2026-04-01 02:00 UTC is still 31 March in New York: the last complete month is February
     assert resolve_month("previous", "America/New_York", now="2026-04-01T02:00:00+00:00") == "2026-02"

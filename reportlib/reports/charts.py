@@ -88,7 +88,8 @@ pio.templates[TEMPLATE_NAME] = _build_template()
 
 def use_theme() -> None:
     """Make the shared template the default for figures made in this process (plotly express too)."""
-    pio.templates.default = TEMPLATE_NAME
+    if pio.templates.default != TEMPLATE_NAME:  # setting it again would validate the template again
+        pio.templates.default = TEMPLATE_NAME
 
 
 # --- small helpers ---------------------------------------------------------------------------------
