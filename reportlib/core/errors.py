@@ -23,5 +23,10 @@ class DataError(ReportlibError):
         super().__init__(header + ":\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
+def source_breaks_contract(location: str, problems: list[str]) -> DataError:
+    """The error of a data source that breaks the contract: one line per problem under a header naming it."""
+    return DataError(problems, f"the data source {location} does not meet the contract (see `reportlib validate`)")
+
+
 class MissingTableError(ReportlibError):
     """A command needs a table that the data source does not have."""

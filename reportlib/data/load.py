@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from reportlib.core.errors import DataError, ReportlibError
+from reportlib.core.errors import DataError, ReportlibError, source_breaks_contract
 from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable
@@ -531,13 +531,17 @@ _ISO_PARTS = (
 
 
 # The forms nearly every export writes, one per column: date, a T or a space, hh:mm:ss, up to six digits of a
-# second, and an offset (Z or +hh:mm) or none. A column whose cells all have one of them is parsed by Arrow's
+# second, and an offset (Z or +hh:mm) or none; or a date alone. A column whose cells all have one of them is parsed by Arrow's
 # own ISO 8601 cast, which is strict as _parse_iso_block is (no 30 February, no 24:00, no offset of +24:00) and
 # about five times quicker (the 4x operation's 6.5 million arrival times: ~5 s of the parse -> ~1 s); any other
 # column, or one the cast refuses, goes the general way, which names the cells it cannot read.
 # tests/test_load.py compares the two on every cell of a grid of valid and invalid parts.
 _ISO_PLAIN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
-_ISO_PLAIN_FORMS = ((_ISO_PLAIN + r"(?:Z|[+-]\d{2}:\d{2})$", "UTC"), (_ISO_PLAIN + "$", None))
+_ISO_PLAIN_FORMS = (
+    (_ISO_PLAIN + r"(?:Z|[+-]\d{2}:\d{2})$", "UTC"),
+    (_ISO_PLAIN + "$", None),
+    (r"^\d{4}-\d{2}-\d{2}$", None),
+)
 
 
 _ISO_CHUNK = 1 << 18
@@ -634,16 +638,16 @@ def _parse_iso_plain(arr, tz: str) -> np.ndarray | None:
 
     if len(arr) == 0 or arr.null_count:
         return None
-    for pattern, zone in _ISO_PLAIN_FORMS:
-        if not pc.all(pc.match_substring_regex(arr, pattern)).as_py():
-            continue
-        try:
-            stamps = pc.cast(arr, pa_.timestamp("us", tz=zone))
-        except (pa_.ArrowInvalid, pa_.ArrowNotImplementedError):
-            return None
-        wall = pc.cast(stamps, pa_.int64()).to_numpy(zero_copy_only=False).astype("datetime64[us]")
-        return wall if zone is None else _utc_to_local(wall, tz)
-    return None
+    first = arr[0].as_py()  # the form of the first cell is the one every cell must have
+    form = next(((p, zone) for p, zone in _ISO_PLAIN_FORMS if re.match(p, first)), None)
+    if form is None or not pc.all(pc.match_substring_regex(arr, form[0])).as_py():
+        return None
+    try:
+        stamps = pc.cast(arr, pa_.timestamp("us", tz=form[1]))
+    except (pa_.ArrowInvalid, pa_.ArrowNotImplementedError):
+        return None
+    wall = pc.cast(stamps, pa_.int64()).to_numpy(zero_copy_only=False).astype("datetime64[us]")
+    return wall if form[1] is None else _utc_to_local(wall, tz)
 
 
 def _utc_to_local(utc: np.ndarray, tz: str) -> np.ndarray:
@@ -1633,9 +1637,7 @@ def require_contract(source: WholeSource) -> None:
     def check() -> bool:
         errors = source.validate()[0]
         if errors:  # raised before the memo keeps anything
-            raise DataError(
-                errors, f"the data source {source.location} does not meet the contract (see `reportlib validate`)"
-            )
+            raise source_breaks_contract(source.location, errors)
         return True
 
     source.memo(("contract passed",), check)

@@ -1585,7 +1585,7 @@ def check_source(data: str, tz: str, month: str, tables: dict | None = None, par
     """
     import pandas as pd
 
-    from reportlib.core.errors import DataError
+    from reportlib.core.errors import source_breaks_contract
     from reportlib.data.load import is_database, open_source, require_contract
 
     src = open_source(data, tz, tables=tables)
@@ -1596,7 +1596,7 @@ def check_source(data: str, tz: str, month: str, tables: dict | None = None, par
 
         errors = source_profile_problems(src, params)
     if errors:
-        raise DataError(errors, f"the data source {data} does not meet the contract (see `reportlib validate`)")
+        raise source_breaks_contract(data, errors)
     start = pd.Period(month, freq="M").start_time
     end = (pd.Period(month, freq="M") + 1).start_time
     name, col = ("contacts", "arrived_at") if src.has("contacts") else ("intervals", "interval_start")
