@@ -461,9 +461,7 @@ BROKEN_FIGURE = (
 )
 
 
-def _tiny(path: Path, name: str, broken: bool = False, broken_for: str | None = None) -> None:
-    """A one-cell notebook showing its report's name, the data's token and its client; with `broken` (or for the
-    client `broken_for` alone) a chart that cannot be drawn."""
+def _tiny(path: Path, name: str, broken: bool = False) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params = nbformat.v4.new_code_cell(PARAMS_CELL)
@@ -471,55 +469,12 @@ def _tiny(path: Path, name: str, broken: bool = False, broken_for: str | None = 
     body = (
         "from pathlib import Path\nfrom IPython.display import HTML, display\n"
         "token = Path(data, 'token.txt').read_text().strip()\n"
-        f"display(HTML(f'<p>REPORT {name} token={{token}}</p><p>FOR {{client_id}}</p>'))"
+        f"display(HTML(f'<p>REPORT {name} token={{token}}</p>'))"
     )
-    nb.cells = [params, nbformat.v4.new_code_cell(body)]
-    if broken:
-        nb.cells.append(nbformat.v4.new_code_cell(BROKEN_FIGURE))
-    if broken_for:
-        nb.cells.append(nbformat.v4.new_code_cell(f"if client_id == {broken_for!r}:\n" + _indent(BROKEN_FIGURE)))
+    nb.cells = [params, nbformat.v4.new_code_cell(body)] + (
+        [nbformat.v4.new_code_cell(BROKEN_FIGURE)] if broken else []
+    )
     nbformat.write(nb, path)
-
-
-def _indent(code: str) -> str:
-    return "".join(f"    {line}\n" for line in code.splitlines())
-
-
-def test_reviews_printed_while_the_next_notebook_runs_fail_alone(tmp_path, capsys):
-    """One worker takes the client reviews in batches (run.execute_jobs), printing each page while its kernel
-    runs the next notebook: the review whose PDF cannot be printed fails alone, and the reviews before and after
-    it in its batch are printed, each with its own client's page."""
-    _need_browser()
-    from test_run import _data
-
-    from reportlib.delivery.run import Job, job_batches
-
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    _tiny(nbs / "client_review.ipynb", "client_review", broken_for="C2")
-    data = _data(tmp_path / "data", "first")
-    with open(data / "clients.csv", "a", encoding="utf-8") as fh:
-        fh.write("C4,Dune plc,silver,standard\nC5,Elm Ltd,silver,standard\nC6,Fir Inc,silver,standard\n")
-    clients = ["C1", "C2", "C3", "C4", "C5", "C6"]
-    jobs = [Job("client_review", c, f"client_review_{c}", "Client review", {}) for c in clients]
-    assert [[j.client_id for j in b] for b in job_batches(jobs, 1)] == [clients[:3], clients[3:]]
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"data": str(data), "schedule": {"notebooks": str(nbs), "timeout_s": 60}}))
-    args = ["run", "--month", "2026-03", "--params", str(params), "--out", str(tmp_path / "out"), "--workers", "1"]
-    assert main(args + ["--reports", "client_review"]) == 1
-    err = capsys.readouterr().err
-    assert "client_review C2 failed: printing the PDF failed: 1 chart(s) of the page could not be drawn" in err
-    month_dir = tmp_path / "out" / "2026-03"
-    manifest = json.loads((month_dir / "manifest.json").read_text())
-    status = {e["client_id"]: e["status"] for e in manifest["reports"]}
-    assert status == {c: ("failed" if c == "C2" else "ok") for c in clients}
-    for c in clients:
-        pdf = month_dir / f"{file_stem('client_review', c)}.pdf"
-        assert pdf.exists() == (c != "C2"), c
-        if c != "C2":
-            text = _flat(_text(pdf))
-            assert f"FOR {c}" in text and all(f"FOR {o}" not in text for o in clients if o != c), c
-    assert not [p for p in month_dir.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_pdf_that_cannot_be_printed_fails_its_report_and_keeps_the_good_html_and_pdf(tmp_path, capsys):

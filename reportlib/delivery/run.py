@@ -182,15 +182,7 @@ def plan_jobs(
 
 # --- worker side: one warm kernel per process ------------------------------------------------------
 
-_WORKER: dict[str, Any] = {
-    "km": None,
-    "kc": None,
-    "sockdir": None,
-    "used": 0,
-    "cwd": None,
-    "printer": None,
-    "prints": None,
-}
+_WORKER: dict[str, Any] = {"km": None, "kc": None, "sockdir": None, "used": 0, "cwd": None, "printer": None}
 # The reset collects the previous notebook's garbage (IPython's reset ends in a full gc.collect()); what
 # survives it (modules a notebook imported lazily, the kernel's memo of shared results) is then frozen like
 # the warm-up's imports, so the next reset's collection walks only the objects that notebook made: it walked
@@ -369,26 +361,10 @@ def _printer():
     return _WORKER["printer"]
 
 
-def _printing():
-    """This worker's printing thread, the one thread that drives its PDF printer (playwright's sync API stays
-    in the thread that started it): a page prints there while the worker's kernel runs the next notebook."""
-    if _WORKER["prints"] is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _WORKER["prints"] = ThreadPoolExecutor(1, thread_name_prefix="reportlib-print")
-    return _WORKER["prints"]
-
-
 def _close_printer() -> None:
     printer, _WORKER["printer"] = _WORKER["printer"], None
-    if printer is None:
-        return
-    prints = _WORKER["prints"]
-    if prints is None:
+    if printer is not None:
         printer.close()
-        return
-    with contextlib.suppress(Exception):  # a print still hung: the browser goes with this process
-        prints.submit(printer.close).result(timeout=30)
 
 
 def _worker_exit() -> None:
@@ -561,7 +537,7 @@ def warm_kernel(payload: dict) -> float:
         _load_renderer(payload["renderer"])(str(folder / "out.ipynb"), "warm-up")
         if payload.get("pdf_paper"):  # the batch prints PDFs: start this worker's browser now too
             with contextlib.suppress(Exception):  # a browser that cannot start fails the PDFs, with the reason
-                _printing().submit(lambda: _printer()._start()).result()
+                _printer()._start()
         gc.collect()
         gc.freeze()  # the same in this worker, which holds papermill, nbclient and nbconvert
     finally:
@@ -622,34 +598,11 @@ def stamp_of(job: dict) -> tuple[str, str | None, str, str | None]:
 
 
 def execute_job(job: dict) -> dict:
-    """Execute one notebook and render its HTML (and PDF) into job['tmp']; return status, seconds, error, paths.
+    """Execute one notebook and render its HTML into job['tmp']; return status, seconds, error, paths.
 
     Runs in a worker process. The kernel is kept (and reset) for the next job unless this one timed out,
     the kernel died or the engine broke.
     """
-    return _finish_job(*_start_job(job))
-
-
-def execute_jobs(jobs: list[dict]) -> list[dict]:
-    """Several notebooks in turn on this worker's kernel (execute_job for each, results in order), each page's
-    PDF printed by the worker's printing thread while the kernel runs the next notebook: the kernel, the worker
-    and Chromium hand each page on in turn, and with one notebook at a time a worker kept about a tenth of its
-    core idle in those hand-offs (docs/benchmarks.md, session 10)."""
-    results: list[dict] = []
-    previous = None
-    for job in jobs:
-        current = _start_job(job)
-        if previous is not None:
-            results.append(_finish_job(*previous))
-        previous = current
-    if previous is not None:
-        results.append(_finish_job(*previous))
-    return results
-
-
-def _start_job(job: dict) -> tuple[dict, float, Any]:
-    """Execute `job`'s notebook and render its page; its PDF handed to the printing thread. (result so far,
-    seconds taken, (the print's future, the page's path) or None); _finish_job completes the result."""
     import papermill
 
     from reportlib.core.safety import stamp_page
@@ -659,7 +612,6 @@ def _start_job(job: dict) -> tuple[dict, float, Any]:
     out_nb, out_html = tmp / "notebooks" / f"{job['stem']}.ipynb", tmp / f"{job['stem']}.html"
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     result = {"key": job["key"], "status": "failed", "error": None, "notebook": None, "html": None, "pdf": None}
-    printing = None
     engine = _warm_engine()
     timeout = float(job["timeout"])
     timed_out: list[float] = []
@@ -714,10 +666,13 @@ def _start_job(job: dict) -> tuple[dict, float, Any]:
         except Exception as exc:  # noqa: BLE001 - any rendering failure fails this report only
             result["error"] = f"rendering the HTML failed: {type(exc).__name__}: {exc}"[:600]
         else:
-            if job.get("pdf_paper"):
-                printing = (_printing().submit(_print_pdf, job, out_html, tmp / f"{job['stem']}.pdf"), str(out_html))
+            pdf_error = _print_pdf(job, out_html, tmp / f"{job['stem']}.pdf") if job.get("pdf_paper") else None
+            if pdf_error:
+                result["error"] = pdf_error
             else:
                 result.update(status="ok", html=str(out_html))
+                if job.get("pdf_paper"):
+                    result["pdf"] = str(tmp / f"{job['stem']}.pdf")
     except Exception as exc:  # noqa: BLE001 - a failed notebook fails this report only
         from papermill.exceptions import PapermillExecutionError
 
@@ -733,40 +688,24 @@ def _start_job(job: dict) -> tuple[dict, float, Any]:
             _shutdown_kernel()
     if out_nb.exists() and out_nb.stat().st_size > 0:  # an empty file (a full disk) is not worth keeping
         result["notebook"] = str(out_nb)
-    return result, time.perf_counter() - start, printing
-
-
-def _finish_job(result: dict, seconds: float, printing: Any) -> dict:
-    """The result of a job once its PDF (if any) is printed; seconds: the notebook's, the page's and the print's."""
-    if printing is not None:
-        future, html_path = printing
-        pdf_error, pdf_path, print_s = future.result()
-        seconds += print_s
-        if pdf_error:
-            result["error"] = pdf_error
-        else:
-            result.update(status="ok", html=html_path, pdf=pdf_path)
-    result["seconds"] = round(seconds, 3)
+    result["seconds"] = round(time.perf_counter() - start, 3)
     return result
 
 
-def _print_pdf(job: dict, page: Path, out_pdf: Path) -> tuple[str | None, str, float]:
-    """Print the rendered page to `out_pdf` (stamped with report, client and month), in the printing thread:
-    (None, or why it failed; the PDF's path; seconds taken)."""
+def _print_pdf(job: dict, page: Path, out_pdf: Path) -> str | None:
+    """Print the rendered page to `out_pdf` (stamped with report, client and month); None, or why it failed."""
     from reportlib.core.safety import stamp_pdf
     from reportlib.delivery.pdf import PrintError
 
-    start = time.perf_counter()
     try:
         data = _printer().print_pdf(page, job["title"], job["pdf_paper"])
         data = stamp_pdf(data, *stamp_of(job))
         out_pdf.write_bytes(data)
     except PrintError as exc:
-        return f"printing the PDF failed: {exc}"[:600], str(out_pdf), time.perf_counter() - start
+        return f"printing the PDF failed: {exc}"[:600]
     except Exception as exc:  # noqa: BLE001 - stamping or writing (a full disk): this report fails
-        why = f"printing the PDF failed: {type(exc).__name__}: {exc}"[:600]
-        return why, str(out_pdf), time.perf_counter() - start
-    return None, str(out_pdf), time.perf_counter() - start
+        return f"printing the PDF failed: {type(exc).__name__}: {exc}"[:600]
+    return None
 
 
 def plan_workbooks(jobs: Iterable[Job], month: str, *, data: str, params_file: str | None) -> list[dict]:
@@ -1555,9 +1494,8 @@ def _execute_all(
         books = list(workbook_tasks or [])
         for t in books:  # the workbooks (the month's first) take longest: started first
             futures[pool.executor.submit(build_workbooks, t)] = t
-
-        def spec(j: Job) -> dict:
-            return dict(
+        for j in ordered:
+            job = dict(
                 payload,
                 key=list(j.key),
                 stem=j.stem,
@@ -1567,76 +1505,53 @@ def _execute_all(
                 notebook=str(notebooks_dir / f"{j.report}.ipynb"),
                 pdf_paper=payload.get("pdf_paper") if j.report in PDF_REPORTS else None,
             )
-
-        for batch in job_batches(ordered, pool.workers):
-            if len(batch) == 1:
-                futures[pool.executor.submit(execute_job, spec(batch[0]))] = batch
-            else:
-                futures[pool.executor.submit(execute_jobs, [spec(j) for j in batch])] = batch
+            futures[pool.executor.submit(execute_job, job)] = j
         for fut in as_completed(futures):
             if isinstance(futures[fut], dict):
                 _publish_workbooks(fut, futures[fut], publisher, result, bar, log)
                 continue
-            batch = futures[fut]
+            j = futures[fut]
             try:
-                done = fut.result()
-                results = done if isinstance(done, list) else [done]
+                res = fut.result()
             except BrokenProcessPool:
-                results = [_failed(j, "the worker process running it died (out of memory?)") for j in batch]
+                res = {
+                    "key": list(j.key),
+                    "status": "failed",
+                    "seconds": None,
+                    "notebook": None,
+                    "html": None,
+                    "error": "the worker process running it died (out of memory?)",
+                }
             except Exception as exc:  # noqa: BLE001
-                results = [_failed(j, f"{type(exc).__name__}: {exc}") for j in batch]
-            for res in results:
-                j = by_key[tuple(res["key"])]
-                entry = publisher.publish(j, res)
-                result.entries.append(entry)
-                if entry["status"] != "ok":
-                    who = j.report + (f" {j.key[1]}" if j.key[1] else "")
-                    bar.write(f"reportlib run: {who} failed: {entry['error']}", file=log)
-                bar.update(1)
-                if bar.disable:  # no terminal bar (cron, systemd, a log): one plain line per finished report
-                    from reportlib.core import progress as steps
+                res = {
+                    "key": list(j.key),
+                    "status": "failed",
+                    "seconds": None,
+                    "notebook": None,
+                    "html": None,
+                    "error": f"{type(exc).__name__}: {exc}",
+                }
+            entry = publisher.publish(by_key[tuple(res["key"])], res)
+            result.entries.append(entry)
+            if entry["status"] != "ok":
+                who = j.report + (f" {j.key[1]}" if j.key[1] else "")
+                bar.write(f"reportlib run: {who} failed: {entry['error']}", file=log)
+            bar.update(1)
+            if bar.disable:  # no terminal bar (cron, systemd, a log): one plain line per finished report
+                from reportlib.core import progress as steps
 
-                    steps.log_finished(
-                        f"rendered {j.report}" + (f" {j.key[1]}" if j.key[1] else ""),
-                        float(res.get("seconds") or 0.0),
-                        len(result.entries),
-                        len(ordered),
-                        entry["status"],
-                    )
+                steps.log_finished(
+                    f"rendered {j.report}" + (f" {j.key[1]}" if j.key[1] else ""),
+                    float(res.get("seconds") or 0.0),
+                    len(result.entries),
+                    len(ordered),
+                    entry["status"],
+                )
     except BaseException:
         pool.close(cancel=True)
         raise
     finally:
         bar.close()
-
-
-# At most this many short reports (client and agent reviews) go to a worker at once (execute_jobs). Longer
-# batches leave more of each page's printing overlapped with the next notebook, but the last batches of a run
-# end unevenly across the workers; 4 reviews of ~0.6 s keep that tail near a second.
-MAX_BATCH = 4
-
-
-def job_batches(ordered: list[Job], workers: int) -> list[list[Job]]:
-    """The jobs in order, in the batches they go to workers in: every monthly report alone, the client and agent
-    reviews in runs of up to MAX_BATCH, fewer when there are too few to give each worker two batches or more."""
-    short = (CLIENT_REPORT, AGENT_REPORT)
-    size = max(1, min(MAX_BATCH, sum(j.report in short for j in ordered) // (2 * max(1, workers))))
-    batches: list[list[Job]] = []
-    current: list[Job] = []
-    for j in ordered:  # the order kept (longest first), a batch where its last job was
-        if j.report not in short:
-            batches.append([j])
-            continue
-        current.append(j)
-        if len(current) == size:
-            batches.append(current)
-            current = []
-    return batches + ([current] if current else [])
-
-
-def _failed(j: Job, why: str) -> dict:
-    """The result of a job that did not come back from its worker."""
-    return {"key": list(j.key), "status": "failed", "seconds": None, "notebook": None, "html": None, "error": why}
 
 
 def _publish_workbooks(fut: Any, task: dict, publisher: _Publisher, result: RunResult, bar: Any, log: Any) -> None:
