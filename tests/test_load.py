@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from reportlib.cli import main
-from reportlib.data.load import open_source
+from reportlib.data.load import is_database, open_source
+from reportlib.data.load_into import parse_target
 
 AGENTS = "agent_id,name,team,hire_date\nA1,Ann Lee,Team 1,2024-01-01\nA2,Bo Chan,Team 1,2024-02-01\n"
 CLIENTS = "client_id,client_name,sla_profile\nC1,Acme,gold\n"
@@ -225,6 +226,9 @@ def test_duckdb_url_source(tmp_path):
     got = url.frame("contacts")
     assert got["arrived_at"].tolist() == EXPECTED_LOCAL
     assert main(["validate", "--data", f"duckdb:///{db}"]) == 0
+    # the scheme in any case, as `load --into` takes it (one reading: load.duckdb_file)
+    assert main(["validate", "--data", f"DuckDB:///{db}"]) == 0
+    assert is_database(f"DUCKDB:///{db}") and parse_target(f"DUCKDB:///{db}").path == str(db)
     assert open_source(f"duckdb:///{db}") is url  # the file unchanged: the source already open
     later = db.stat().st_mtime_ns + 10**9
     os.utime(db, ns=(later, later))  # written since (the source is read-only here: a later write's stamp)

@@ -1209,7 +1209,7 @@ class Source:
         self._failed: dict[str, DataError] = {}
         self._parquet: dict[str, Path] = {}  # the cache file each table is served from
         self._parsed: dict[str, dict] = {}  # rows and warnings of each table parsed by this process
-        path = _duckdb_file(location)
+        path = duckdb_file(location)
         if path is not None:
             if not path or Path(path).is_dir():
                 raise ReportlibError(f"{location} names no DuckDB database file (duckdb:///path/store.duckdb)")
@@ -1498,9 +1498,12 @@ def _local_instants(t, tz: str):
     return t.mutate(**{c: local(tz, t[c]) for c in aware})
 
 
-def _duckdb_file(location: str) -> str | None:
-    """The database file a `duckdb:///path` location names ("" when it names none), or None for a folder."""
-    if not location.startswith("duckdb://"):
+def duckdb_file(location: str) -> str | None:
+    """The database file a `duckdb:///path` location names ("" when it names none), or None for anything else.
+
+    The one reading of a DuckDB location (the source, the open-source check, `load --into`): the scheme in any
+    case (URL schemes are case-insensitive, RFC 3986 3.1), `duckdb:///abs/path` or `duckdb://rel/path`."""
+    if location[: len("duckdb://")].lower() != "duckdb://":
         return None
     path = location[len("duckdb://") :]
     return path[1:] if path.startswith("//") else path
@@ -1518,7 +1521,7 @@ def _folder_fingerprint(files: dict[str, Path], tz: str) -> str:
 
 def _still_current(source: Source) -> bool:
     """Whether an open Source's files (or database file) are unchanged, read without opening a new engine."""
-    path = _duckdb_file(source.location)
+    path = duckdb_file(source.location)
     try:
         if path is not None:
             return _database_fingerprint(path) == source.fingerprint
@@ -1621,15 +1624,29 @@ class _MemorySink:
 # tables are registered with the engine once and derived results (Source.memo) are shared. A source is
 # reused only while its files are unchanged (same fingerprint: sizes and modification times).
 _OPEN: dict[tuple[str, str], Source] = {}
-_OPEN_WAREHOUSE: dict[tuple[str, str, str], Any] = {}
+# A database source is reused inside a `reportlib run` as it is (the run reads one state of the database); elsewhere
+# (a JupyterLab kernel) only while its state (WarehouseSource.state) is the one taken when it was opened.
+_OPEN_WAREHOUSE: dict[tuple[str, str, str], tuple[Any, str | None]] = {}
 _OPEN_MAX = 4
+
+
+def _warehouse_unchanged(source: Any, opened_state: str | None) -> bool:
+    """Whether a database source held open may serve again: its data in the state it was opened in. A source
+    whose state was not taken (opened inside a run, or its state unreadable) is not reused outside a run: what
+    it remembered may be older than any state read now."""
+    if opened_state is None:
+        return False
+    try:
+        return source.state() == opened_state
+    except Exception:  # noqa: BLE001 - a connection gone or a table dropped: open afresh, which says what is wrong
+        return False
 
 
 def is_database(location: str) -> bool:
     """Whether `location` names a database (duckdb://, postgres://, postgresql://, spark://), not a data folder."""
     from reportlib.data.warehouse import is_warehouse_url
 
-    return str(location).startswith("duckdb://") or is_warehouse_url(str(location))
+    return duckdb_file(str(location)) is not None or is_warehouse_url(str(location))
 
 
 def require_contract(source: WholeSource) -> None:
@@ -1657,21 +1674,33 @@ def open_source(
     """Open a data folder or `duckdb:///path` database as a Source (tables load on first use).
 
     A postgres://, postgresql:// or spark:// URL opens a WarehouseSource instead (reportlib.data.warehouse;
-    `tables` maps contract names to the database's table names), kept open for the process.
+    `tables` maps contract names to the database's table names), kept open for the process: reused inside a
+    `reportlib run`, elsewhere only while the database's state is the one it was opened in (a kernel's remembered
+    figures never outlive a change to the database; WarehouseSource.state).
     The same location, time zone and unchanged files give the Source already open in this process, unless
     `afresh`: then a new one, with its own connection (the one open may be spoiled: a query interrupted by a
     time limit can leave a database connection busy), and the old one is closed.
     """
     from reportlib.data import warehouse
+    from reportlib.data.cache import shared_memo_dir
 
     if warehouse.is_warehouse_url(str(data)):
         wkey = (str(data), tz, repr(sorted((tables or {}).items())))
-        if afresh and wkey in _OPEN_WAREHOUSE:
+        held = _OPEN_WAREHOUSE.get(wkey)
+        in_run = shared_memo_dir() is not None
+        if held is not None and not afresh and (in_run or _warehouse_unchanged(*held)):
+            return held[0]
+        if held is not None:
+            _OPEN_WAREHOUSE.pop(wkey)
             with contextlib.suppress(Exception):  # closing a connection that may be mid-query or gone
-                _OPEN_WAREHOUSE.pop(wkey).con.disconnect()
-        if wkey not in _OPEN_WAREHOUSE:
-            _OPEN_WAREHOUSE[wkey] = warehouse.WarehouseSource(str(data), tz, tables)
-        return _OPEN_WAREHOUSE[wkey]
+                held[0].close()
+        fresh_wh = warehouse.WarehouseSource(str(data), tz, tables)
+        state = None  # outside a run, the state it is opened in, before it remembers anything: the next opening
+        if not in_run:  # compares it (one aggregate query per table)
+            with contextlib.suppress(ReportlibError):  # a table off the contract: said when it is read
+                state = fresh_wh.state()
+        _OPEN_WAREHOUSE[wkey] = (fresh_wh, state)
+        return fresh_wh
     key = (str(data), tz)
     known = _OPEN.pop(key, None)
     if known is not None and not afresh and not known._problems and _still_current(known):

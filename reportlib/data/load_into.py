@@ -33,6 +33,7 @@ from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import redact_passwords
 from reportlib.data.contract import TABLES, key_columns
+from reportlib.data.load import duckdb_file
 from reportlib.data.warehouse import WarehouseURL, is_warehouse_url, parse_url, spark_session
 
 BATCH_ROWS = 100_000
@@ -147,9 +148,8 @@ def parse_target(into: str) -> WarehouseURL:
     or duckdb:// URL or is malformed.
     """
     text = str(into).strip()
-    if text.lower().startswith("duckdb://"):
-        path = text[len("duckdb://") :]
-        path = path[1:] if path.startswith("//") else path
+    path = duckdb_file(text)
+    if path is not None:
         if not path:
             raise UsageError(f"{text}: name the database file, e.g. duckdb:///path/store.duckdb")
         return WarehouseURL("duckdb", text, path=path)

@@ -24,6 +24,7 @@ in files are. Nothing is read into pandas except by `frame()`, for the small tab
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable
@@ -267,13 +268,13 @@ class WarehouseSource:
         """Spark: each contract table from DIR/<name> (or the mapped folder) in Parquet or Delta."""
         found: dict[str, Any] = {}
         session = self.con._session
-        base = str(self._url.path).rstrip("/")
         for name in TABLES:
-            folder = self._mapping.get(name, name)
-            path = folder if "/" in folder or ":" in folder else f"{base}/{folder}"
+            path = self._folder(name)
             if not _spark_path_exists(session, path):
                 if name in self._mapping:
-                    raise ReportlibError(f"{self.location}: the mapped folder {folder} of {name} does not exist")
+                    raise ReportlibError(
+                        f"{self.location}: the mapped folder {self._mapping[name]} of {name} does not exist"
+                    )
                 continue
             try:
                 frame = session.read.format(self._url.format).load(path)
@@ -286,6 +287,11 @@ class WarehouseSource:
                 f.name for f in frame.schema.fields if type(f.dataType).__name__ == "TimestampType"
             }
         return found
+
+    def _folder(self, name: str) -> str:
+        """Spark: the folder a contract table is read from (DIR/<name>, or the mapped folder)."""
+        folder = self._mapping.get(name, name)
+        return folder if "/" in folder or ":" in folder else f"{str(self._url.path).rstrip('/')}/{folder}"
 
     def _instant_columns(self, table: Any) -> set[str]:
         """Spark: the columns stored as TIMESTAMP (instants), not TIMESTAMP_NTZ (wall time)."""
@@ -364,9 +370,25 @@ class WarehouseSource:
 
     @property
     def fingerprint(self) -> str:
-        """Changes when the data does: row count and latest timestamp of each table (one query each)."""
-        if self._fingerprint is None:
-            parts = [f"{self.location}|{self.tz}|{sorted(self._mapping.items())}"]
+        """The data's state (`state()`) when first read, kept for the source's life: names the data a report, a
+        run's shared results and its manifest come from."""
+        return self._fingerprint if self._fingerprint is not None else self.state()
+
+    def state(self) -> str:
+        """The data's state now, read afresh from the engine: changes when the data does.
+
+        Per contract table: whether it is there now, its row count and latest timestamp (one query each);
+        PostgreSQL adds the insert, update and delete counters of the table or of the tables under a mapped view
+        (an update in place leaves count and latest time alone); a Spark catalog table adds its files, read
+        after a refresh (Spark keeps a table's file listing); a Spark folder is its files' names, sizes and
+        modification times alone (the open source's views keep the listing they were made with). `open_source`
+        compares it before reusing a source; the first reading is the source's `fingerprint`.
+        """
+        parts = [f"{self.location}|{self.tz}|{sorted(self._mapping.items())}"]
+        if self._url.engine == "spark" and self._url.path:
+            parts += self._folder_listing()
+        else:
+            parts += self._pg_counters() if self._url.engine == "postgres" else self._spark_catalog_tables()
             for name in self.tables:
                 t = self.table(name)
                 stamps = [c.name for c in TABLES[name].columns if c.kind in ("timestamp", "date")]
@@ -375,8 +397,78 @@ class WarehouseSource:
                     aggs["last"] = t[stamps[0]].max()
                 row = t.aggregate(**aggs).to_pandas().iloc[0]
                 parts.append(f"{name}:{row.get('n')}:{row.get('last')}")
-            self._fingerprint = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-        return self._fingerprint
+        now = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+        if self._fingerprint is None:
+            self._fingerprint = now
+        return now
+
+    def _pg_counters(self) -> list[str]:
+        """PostgreSQL: each contract table's relation now (its oid, or none) and the insert/update/delete counters
+        of the tables it reads: itself, or for a view every table under it (its rules' dependencies, views of
+        views followed). One query; the names bound as parameters, quoted by the server."""
+        one = "(%s, to_regclass(CASE WHEN %s = '' THEN quote_ident(%s) ELSE quote_ident(%s) || '.' || quote_ident(%s) END))"
+        sql = f"""
+            WITH RECURSIVE c(name, rel) AS (VALUES {", ".join([one] * len(TABLES))}),
+            under(name, rel) AS (
+                SELECT name, rel::oid FROM c WHERE rel IS NOT NULL
+                UNION
+                SELECT u.name, d.refobjid FROM under u
+                JOIN pg_rewrite r ON r.ev_class = u.rel
+                JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> u.rel
+            )
+            SELECT c.name, c.rel::oid, string_agg(concat_ws(':', s.relid, s.n_tup_ins, s.n_tup_upd, s.n_tup_del),
+                ',' ORDER BY s.relid)
+            FROM c LEFT JOIN under u ON u.name = c.name LEFT JOIN pg_stat_user_tables s ON s.relid = u.rel
+            GROUP BY c.name, c.rel ORDER BY c.name"""
+        params: list[str] = []
+        for name in TABLES:
+            space, table = self._split(name)
+            params += [name, space or "", table, space or "", table]
+        cur = self.con.raw_sql(sql, params=params)
+        try:
+            return [":".join(str(v) for v in row) for row in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def _spark_catalog_tables(self) -> list[str]:
+        """Spark catalog tables: whether each is there now and its files, each refreshed first (Spark keeps a
+        table's file listing: without it, counts would read the table as it was)."""
+        session = self.con._session
+        out = []
+        for name in TABLES:
+            space, table = self._split(name)
+            qualified = f"{space}.{table}" if space else table
+            if not session.catalog.tableExists(qualified):
+                out.append(f"{name}:absent")
+                continue
+            with contextlib.suppress(Exception):  # a temporary view has no listing to refresh
+                session.catalog.refreshTable(qualified)
+            # its files (new names when a table is rewritten; none for a view of data in memory)
+            out.append(f"{name}:" + ",".join(sorted(session.table(qualified).inputFiles())))
+        return out
+
+    def _folder_listing(self) -> list[str]:
+        """Spark folders: every contract table's files now (path, size, modification time), through Spark's own
+        file system layer (local, HDFS, S3, ABFS...)."""
+        session = self.con._session
+        jvm = session.sparkContext._jvm
+        conf = session.sparkContext._jsc.hadoopConfiguration()
+        out = []
+        for name in TABLES:
+            path = self._folder(name)
+            hpath = jvm.org.apache.hadoop.fs.Path(path)
+            fs = hpath.getFileSystem(conf)
+            if not fs.exists(hpath):
+                out.append(f"{name}:absent")
+                continue
+            files = fs.listFiles(hpath, True)
+            listing = []
+            while files.hasNext():
+                st = files.next()
+                listing.append(f"{st.getPath().toString()}:{st.getLen()}:{st.getModificationTime()}")
+            out.append(f"{name}:" + ",".join(sorted(listing)))
+        return out
 
     # --- typing in the engine ---------------------------------------------------------------
     def _is_instant(self, name: str, column: str, dtype: Any) -> bool:
