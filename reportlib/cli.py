@@ -362,24 +362,28 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     params, source = _open(args)
     calendar = fc.calendar_from_params(params.get("calendar") or {})
     config = fc.ForecastConfig.from_params(params.get("calendar") or {})
-    daily = fc.volume_from_source(source, MetricSettings.from_params(params).short_abandon_s, args.queue)
-    if daily.empty:
-        queues = sorted(
-            fc.volume_from_source(source, MetricSettings.from_params(params).short_abandon_s)["queue"].unique()
-        )
+    short_abandon_s = MetricSettings.from_params(params).short_abandon_s
+    # every queue's volume, --queue chosen afterwards: the data's last day, its missing export days and the
+    # closed weekdays are the operation's, not the one queue's (a queue quiet for weeks is forecast from today)
+    daily = fc.volume_from_source(source, short_abandon_s)
+    queues = sorted(map(str, daily.loc[daily["volume"] > 0, "queue"].unique()))
+    if not queues or (args.queue and args.queue not in queues):
         what = f"queue {args.queue!r}" if args.queue else source.location
-        raise ReportlibError(f"no contacts in {what}; queues in the data: {', '.join(map(str, queues)) or 'none'}")
+        raise ReportlibError(
+            f"no contacts to forecast in {what} (abandons after less than {short_abandon_s:g} s are not counted); "
+            f"queues with contacts: {', '.join(queues) or 'none'}"
+        )
     if args.backtest:
         from reportlib.planning.forecast_select import nested_backtest
 
-        result = nested_backtest(daily, calendar, horizon_days=horizon, months=3, config=config)
+        result = nested_backtest(daily, calendar, horizon_days=horizon, months=3, config=config, queue=args.queue)
         for note in result.notes:
             print(f"reportlib forecast: {note}", file=sys.stderr)
         emit(fc.backtest_records(result), args.format)
         return 0
     from reportlib.planning.forecast_select import forecast_selected
 
-    forecast, _, notes = forecast_selected(daily, calendar, horizon, config)
+    forecast, _, notes = forecast_selected(daily, calendar, horizon, config, queue=args.queue)
     for note in notes:
         print(f"reportlib forecast: {note}", file=sys.stderr)
     emit(fc.forecast_records(forecast), args.format)

@@ -186,11 +186,11 @@ def _intervals_folder(tmp_path, daily: pd.DataFrame):
     """An intervals table (30-minute rows 08:00-17:30) whose days add up to the daily volumes."""
     rows = []
     rng = np.random.default_rng(0)
-    for d, v in zip(daily["date"], daily["volume"]):
+    for d, q, v in zip(daily["date"], daily["queue"], daily["volume"]):
         split = rng.multinomial(int(v), np.full(20, 1 / 20))
         for k in range(20):
             start = pd.Timestamp(d) + pd.Timedelta(hours=8, minutes=30 * k)
-            rows.append((f"{start:%Y-%m-%d %H:%M}", 30, "phone", "Benefits", float(split[k])))
+            rows.append((f"{start:%Y-%m-%d %H:%M}", 30, "phone", q, float(split[k])))
     folder = tmp_path / "data"
     folder.mkdir()
     pd.DataFrame(rows, columns=["interval_start", "interval_minutes", "channel", "queue", "offered"]).to_csv(
@@ -481,3 +481,90 @@ def test_kept_ets_parameters_give_the_same_forecast_without_estimating_again(tmp
         fs.forecast_selected(daily, US, 28, ets_store={})  # the estimate is really needed without the store
     (tmp_path / fr.ETS_STORE_FILE).write_text("{not json", encoding="utf-8")
     assert fr.load_ets_store(tmp_path) == {}
+
+
+def test_a_week_missing_at_the_end_still_gives_a_forecast_on_every_day():
+    """The export's last week missing (the recent-level method has no clean day to take a level from, so it has
+    no forecast at the origin): the chosen forecast never averages it in; every day has a finite forecast and
+    interval, and the missing days are named."""
+    daily, _ = _weekday_series("2025-03-03", "2025-09-05", 300.0, 11)
+    cut = daily[daily["date"] < pd.Timestamp("2025-08-29")]  # 29 August - 5 September missing (Labor Day closed)
+    # the export ends on a Saturday with a few contacts (the desk is closed on Saturdays: 2 calls to the IVR)
+    extra = cut.iloc[[-1]].assign(date=pd.Timestamp("2025-09-06"), volume=2.0)
+    cut = pd.concat([cut, extra], ignore_index=True)
+    m = fs.SeriesSelector(*_series_of(cut), US, 28, missing=None)
+    origin = m.n - 1
+    assert not np.isfinite(m.forecast("recent_level", origin)).all()  # the situation this test is about
+    f, sel, notes = fs.forecast_selected(cut, US, 28)
+    assert np.isfinite(f[["forecast", "lower", "upper"]].to_numpy(float)).all()
+    assert (f["lower"] <= f["forecast"]).all() and (f["forecast"] <= f["upper"]).all()
+    assert "recent_level" not in sel["method"].iloc[0]
+    assert any("missing from the export" in n for n in notes)
+    bt = fs.nested_backtest(cut, US, horizon_days=28, months=3)
+    assert np.isfinite(bt.errors[["forecast", "lower", "upper"]].to_numpy(float)).all()
+
+
+def _series_of(daily: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """(dates, volume with NaN on days absent from the export) of a one-series daily frame, every calendar day."""
+    s = daily.set_index("date")["volume"].astype(float)
+    s = s.reindex(pd.date_range(s.index.min(), s.index.max(), freq="D"))
+    weekend = s.index.dayofweek >= 5
+    s[weekend] = s[weekend].fillna(0.0)  # a weekday-only operation: no weekend rows are closed days, not gaps
+    closed = fc.calendar_features(s.index, US)["holiday_closed"].to_numpy(bool)
+    s[closed] = s[closed].fillna(0.0)
+    return s.index, s.to_numpy()
+
+
+def test_one_spike_on_the_last_day_does_not_move_the_recent_level():
+    """The recent level is the median of the last 7 clean days' volume / weekday shape: a 10x spike on the last
+    day moves it by less than 5%, where their mean would move by more than 100%."""
+    daily, _ = _weekday_series("2025-03-03", "2025-08-29", 300.0, 12)
+    spiked = daily.copy()
+    spiked.loc[spiked.index[-1], "volume"] *= 10
+    a = fs.SeriesSelector(*_series_of(daily), US, 28)
+    b = fs.SeriesSelector(*_series_of(spiked), US, 28)
+    o = a.n - 1
+    fa, fb = a.forecast("recent_level", o), b.forecast("recent_level", o)
+    assert abs(fb.sum() / fa.sum() - 1) < 0.05
+    last = spiked["volume"].iloc[-5:]  # the last business week: its mean level is what a mean would follow
+    assert last.mean() / daily["volume"].iloc[-5:].mean() - 1 > 1.0
+
+
+def test_a_queue_gone_quiet_is_forecast_zero_and_said_so_a_sparse_one_is_not():
+    """A queue of ~40 contacts a day with none in its last 3 weeks (rows of zero volume while the other queues
+    carry on: not an export gap) is forecast 0 with a note naming the first quiet day; a queue of ~2 contacts a
+    week with a quiet business week (expected 2 contacts, P(none) = 13%) is forecast as usual."""
+    busy, _ = _weekday_series("2025-03-03", "2025-08-29", 300.0, 13)
+    quiet, _ = _weekday_series("2025-03-03", "2025-08-29", 40.0, 14)
+    quiet.loc[quiet["date"] >= pd.Timestamp("2025-08-11"), "volume"] = 0.0
+    sparse, _ = _weekday_series("2025-03-03", "2025-08-29", 0.4, 15)
+    sparse.loc[sparse["date"] >= pd.Timestamp("2025-08-25"), "volume"] = 0.0
+    sparse.loc[sparse["date"] == pd.Timestamp("2025-08-22"), "volume"] = 1.0
+    daily = pd.concat([busy, quiet.assign(queue="Closed"), sparse.assign(queue="Sparse")], ignore_index=True)
+    f, sel, notes = fs.forecast_selected(daily, US, 28)
+    by = sel.set_index("queue")
+    assert by.loc["Closed", "method"] == "quiet"
+    assert (f.loc[f["queue"] == "Closed", ["forecast", "lower", "upper"]] == 0).all().all()
+    assert any("Closed" in n and "no contacts since 2025-08-11" in n for n in notes)
+    assert by.loc["Sparse", "method"] != "quiet" and by.loc["Benefits", "method"] != "quiet"
+    assert f.loc[f["queue"] == "Benefits", "forecast"].sum() > 0
+
+
+def test_forecast_of_one_queue_sees_the_operation_not_the_queue_alone(tmp_path, monkeypatch):
+    """`reportlib forecast --queue Q` forecasts from the data's last day, with the operation's missing days: a
+    queue quiet for its last 3 weeks is forecast from the day after the export ends (at 0, said so), and days
+    on which only that queue had no contacts are not called missing."""
+    busy, _ = _weekday_series("2025-03-03", "2025-08-29", 300.0, 16)
+    quiet, _ = _weekday_series("2025-03-03", "2025-08-29", 60.0, 17)
+    quiet = quiet[quiet["date"] < pd.Timestamp("2025-08-11")]  # its rows stop: no contacts since
+    quiet = quiet[quiet["date"] != pd.Timestamp("2025-06-10")]  # and one day the others had contacts
+    folder = _intervals_folder(tmp_path, pd.concat([busy, quiet.assign(queue="Escalations")], ignore_index=True))
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    code, out, err = _run(["forecast", "--data", str(folder), "--queue", "Escalations", "--horizon-days", "14"])
+    assert code == 0, err
+    records = pd.DataFrame(json.loads(out))
+    assert records["date"].min() == "2025-08-30" and set(records["queue"]) == {"Escalations"}
+    assert (records["forecast"] == 0).all() and "no contacts since 2025-08-11" in err
+    assert "missing from the export" not in err
+    code, out, err = _run(["forecast", "--data", str(folder), "--queue", "Nope"])
+    assert code == 1 and "queues with contacts: Benefits, Escalations" in err and "Traceback" not in err

@@ -85,8 +85,9 @@ METHOD_LABELS = {
     "seasonal_naive": "same weekday last week",
     "holiday_median_8": "median of the last 8 same weekdays, holidays skipped",
     "holiday_mean_8": "mean of the last 8 same weekdays, holidays skipped",
-    "recent_level": "last week's level x 8-week weekday shape",
+    "recent_level": "last week's median level x 8-week weekday shape",
     "recent_level_restart": "level since a detected level shift x 8-week weekday shape",
+    "quiet": "no contacts lately: 0 (a queue closed or paused)",
     "combo_median_level": "average of the 4-weekday median and the recent level",
     "combo_median_ets": "average of the 4-weekday median and damped-trend smoothing",
     "combo_median_ensemble": "average of the 4-weekday median and the regression ensemble",
@@ -382,7 +383,8 @@ class SeriesSelector:
 
     def _recent_level(self, origin: int, since: int | None = None) -> np.ndarray:
         """Weekday shape (8-week holiday-aware medians) times the level of the last 7 clean days (of the clean
-        days from `since` on, a detected level shift, when given)."""
+        days from `since` on, a detected level shift, when given): the median of their volume / shape, so one
+        odd day (a spike on the last day) moves it by nothing, a shift moves it once most of the days have it."""
         shape = self._same_weekday(origin, self._clean, 8, "median")
         open_days = ~self.closed_weekdays(origin) & (np.nan_to_num(shape) > 0)
         if not open_days.any():
@@ -392,7 +394,7 @@ class SeriesSelector:
         days = days[~self.missing[days] & ~self.special[days] & open_days[self.weekday[days]]]
         if not len(days):
             return np.nan_to_num(shape) * np.nan
-        level = float(np.mean(self.y[days] / shape[self.weekday[days]]))
+        level = float(np.median(self.y[days] / shape[self.weekday[days]]))
         return np.where(open_days, shape * level, 0.0)
 
     def _ets(self, origin: int, h: int) -> np.ndarray:
@@ -488,6 +490,8 @@ class SeriesSelector:
             out = self._recent_level(origin, since)[self.weekday[fut]]
         elif name == "ets_damped":
             out = self._ets(origin, h)
+        elif name == "quiet":
+            out = np.zeros(h)
         elif name.startswith("shrink:"):
             _, lam, base, chosen = name.split(":", 3)
             fb = self.forecast(base, origin, h)
@@ -595,6 +599,29 @@ class SeriesSelector:
             self._shift[origin] = int(days[-run])
         return self._shift[origin]
 
+    def quiet_since(self, origin: int) -> int | None:
+        """The first day (index) of a run of days without a contact that the series' own level cannot explain:
+        a queue closed or paused. None when there is none.
+
+        The run: the open days up to `origin` with no contact (days missing from the export, closed holidays and
+        closed weekdays skipped: they are not evidence), at least `shift_run` of them (a business week). The
+        test: the series' mean over the 8 weeks of such days before the run makes the run's expected count
+        mu; with Poisson counts the chance of none at all is exp(-mu), so the run says "quiet" when
+        exp(-mu) <= 1% (mu >= ln 100 = 4.6 contacts: 5 days of a 1-a-day queue, 16 of a 2-a-week one)."""
+        closed = self.closed_weekdays(origin)
+        days = np.arange(origin + 1)
+        days = days[~self.missing[: origin + 1] & ~self.closed_holiday[: origin + 1] & ~closed[self.weekday[days]]]
+        if not len(days) or self.y[days[-1]] > 0:
+            return None
+        nonzero = np.flatnonzero(self.y[days] > 0)
+        start = int(nonzero[-1]) + 1 if len(nonzero) else 0
+        run, before = days[start:], days[:start]
+        before = before[before > run[0] - 57]
+        if len(run) < self.sel.shift_run or not len(before):
+            return None
+        mu = float(self.y[before].mean()) * len(run)
+        return int(run[0]) if mu >= math.log(100) else None
+
     def choose(self, origin: int, candidates: Sequence[str] = CANDIDATES) -> Choice:
         """The method for forecasts made at `origin`, from the data up to `origin` only."""
         key = (origin, tuple(candidates))
@@ -603,6 +630,19 @@ class SeriesSelector:
         history = int((~self.missing[: origin + 1]).sum())
         inner = self.inner_origins(origin)
         level = self.config.level
+        quiet = self.quiet_since(origin)
+        if quiet is not None:
+            choice = Choice(
+                "quiet",
+                {},
+                len(inner),
+                history,
+                np.zeros((len(BANDS), 2)),
+                f"no contacts since {self.dates[quiet]:%Y-%m-%d} (more days without one than its level explains: "
+                f"a queue closed or paused): forecast 0 until it has contacts again",
+            )
+            self._choices[key] = choice
+            return choice
         if len(inner) < self.sel.min_inner_origins:
             a, f, h = self._inner_errors(FALLBACK, origin) if inner else (np.zeros(0), np.zeros(0), np.zeros(0))
             q = self._band_quantiles(a, f, h, level)
@@ -643,6 +683,8 @@ class SeriesSelector:
             a, f, h, age = self._inner_errors_aged(name, origin)
             if not len(a) or np.isnan(f).any() or a.sum() <= 0:
                 continue
+            if not np.isfinite(self.forecast(name, origin)).all():
+                continue  # no forecast from this origin (recent_level: no clean day in the last week)
             w = 0.5 ** (age / hl) if hl else np.ones(len(a))
             scores[name] = float((w * np.abs(a - f)).sum() / (w * a).sum())
             errors[name] = (a, f, h)
