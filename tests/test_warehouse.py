@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+import yaml
 from _engines import PG_PASSWORD, contract_tables
 
 from reportlib.core.errors import DataError, MissingTableError, ReportlibError, UsageError
@@ -292,3 +293,19 @@ def test_unreachable_server_is_one_line(tmp_path):
     )
     assert r.returncode == 1, r.stderr
     assert "cannot connect" in r.stderr and "Traceback" not in r.stderr and "pw123" not in r.stderr
+
+
+@pytest.mark.parametrize("tables", ["contacts", ["contacts"], {"contacts": None}, {"contacts": 5}, {"contacts": " "}])
+def test_a_malformed_tables_mapping_is_a_usage_error_before_connecting(tables, tmp_path, capsys):
+    """`tables` as a string, a list, or with an empty or non-text name: one line naming the parameter, exit 2 (no
+    server is asked: the port is closed)."""
+    from reportlib.cli import main
+    from reportlib.data.load import open_source
+
+    with pytest.raises(UsageError, match="parameter tables must map contract table names"):
+        open_source("postgres://nobody@127.0.0.1:1/db", "UTC", tables)
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"data": "postgres://nobody@127.0.0.1:1/db", "tables": tables}))
+    assert main(["validate", "--params", str(params)]) == 2
+    err = capsys.readouterr().err
+    assert "parameter tables must map" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -98,6 +98,17 @@ def deep_merge(base: dict, overlay: dict) -> dict:
     return out
 
 
+def tables_problem(value: object) -> str | None:
+    """What is wrong with a `tables` parameter (contract table -> the database's table, docs/databases.md), or
+    None: absent, or a mapping of names to non-empty names."""
+    if value is None or (
+        isinstance(value, dict)
+        and all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items())
+    ):
+        return None
+    return f"parameter tables must map contract table names to table names (contacts: crm.calls), got {value!r}"
+
+
 def load_params(overlay: str | Path | None = None, root: Path | None = None, strict: bool = False) -> dict:
     """All parameter sets: defaults.yaml at top level, every other parameters/NAME.yaml under key NAME.
 
@@ -293,10 +304,9 @@ def validate_params(params: dict) -> None:
             problems.append(f"unknown parameter {key!r}{_did_you_mean(str(key), known)}")
             continue
         if key == "tables":  # contract table -> the database's table (docs/databases.md)
-            if value is not None and not (
-                isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-            ):
-                problems.append(f"parameter tables must map contract table names to table names, got {value!r}")
+            problem = tables_problem(value)
+            if problem:
+                problems.append(problem)
             continue
         ref = reference.get(key)
         if not _same_kind(ref, value):

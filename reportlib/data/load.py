@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from reportlib.core.errors import DataError, ReportlibError, source_breaks_contract
+from reportlib.core.errors import DataError, ReportlibError, UsageError, source_breaks_contract
 from reportlib.core.months import FIRST_YEAR, LAST_YEAR
-from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.params import DEFAULT_TIMEZONE, tables_problem
 from reportlib.core.safety import printable
 from reportlib.data.contract import (
     CONTRACT_VERSION,
@@ -1685,6 +1685,9 @@ def open_source(
     from reportlib.data.cache import shared_memo_dir
 
     if warehouse.is_warehouse_url(str(data)):
+        problem = tables_problem(tables)
+        if problem:
+            raise UsageError(problem)
         wkey = (str(data), tz, repr(sorted((tables or {}).items())))
         held = _OPEN_WAREHOUSE.get(wkey)
         in_run = shared_memo_dir() is not None

@@ -377,18 +377,19 @@ class WarehouseSource:
     def state(self) -> str:
         """The data's state now, read afresh from the engine: changes when the data does.
 
-        Per contract table: whether it is there now, its row count and latest timestamp (one query each);
-        PostgreSQL adds the insert, update and delete counters of the table or of the tables under a mapped view
-        (an update in place leaves count and latest time alone); a Spark catalog table adds its files, read
-        after a refresh (Spark keeps a table's file listing); a Spark folder is its files' names, sizes and
-        modification times alone (the open source's views keep the listing they were made with). `open_source`
-        compares it before reusing a source; the first reading is the source's `fingerprint`.
+        PostgreSQL: per contract table its row count and newest row version (`_pg_state`); a Spark catalog
+        table: its files, read after a refresh (Spark keeps a table's file listing), row count and latest
+        timestamp; a Spark folder: its files' names, sizes and modification times (the open source's views keep
+        the listing they were made with). `open_source` compares it before reusing a source; the first reading
+        is the source's `fingerprint`.
         """
         parts = [f"{self.location}|{self.tz}|{sorted(self._mapping.items())}"]
-        if self._url.engine == "spark" and self._url.path:
+        if self._url.engine == "postgres":
+            parts += self._pg_state()
+        elif self._url.path:
             parts += self._folder_listing()
         else:
-            parts += self._pg_counters() if self._url.engine == "postgres" else self._spark_catalog_tables()
+            parts += self._spark_catalog_tables()
             for name in self.tables:
                 t = self.table(name)
                 stamps = [c.name for c in TABLES[name].columns if c.kind in ("timestamp", "date")]
@@ -402,32 +403,58 @@ class WarehouseSource:
             self._fingerprint = now
         return now
 
-    def _pg_counters(self) -> list[str]:
-        """PostgreSQL: each contract table's relation now (its oid, or none) and the insert/update/delete counters
-        of the tables it reads: itself, or for a view every table under it (its rules' dependencies, views of
-        views followed). One query; the names bound as parameters, quoted by the server."""
+    def _pg_state(self) -> list[str]:
+        """PostgreSQL: per contract table its relation now (oid and kind, or none), row count and newest row
+        version; for a view (or foreign table), which has no row versions, the insert/update/delete counters of
+        every table under it instead, and on a replica also how far it has replayed the primary's log.
+
+        The newest row version, max(xmin), changes with every insert and every update in place (the new version
+        carries the writing transaction's id, newer than every other until ids wrap round after ~2^32
+        transactions), a delete changes the count; both come from one scan per table, exact at once, on a
+        replica as on the primary, a partitioned table's partitions included. The counters
+        (pg_stat_user_tables) reach the server's statistics up to ~10 s after a commit and count only the
+        server's own writes (not those a replica replays): hence the log position there."""
         one = "(%s, to_regclass(CASE WHEN %s = '' THEN quote_ident(%s) ELSE quote_ident(%s) || '.' || quote_ident(%s) END))"
         sql = f"""
             WITH RECURSIVE c(name, rel) AS (VALUES {", ".join([one] * len(TABLES))}),
             under(name, rel) AS (
                 SELECT name, rel::oid FROM c WHERE rel IS NOT NULL
                 UNION
-                SELECT u.name, d.refobjid FROM under u
-                JOIN pg_rewrite r ON r.ev_class = u.rel
-                JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> u.rel
+                SELECT u.name, x.rel FROM under u CROSS JOIN LATERAL (
+                    SELECT d.refobjid FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass
+                        AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> u.rel
+                    WHERE r.ev_class = u.rel  -- the tables a view reads
+                    UNION ALL
+                    SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = u.rel  -- a table's partitions
+                ) AS x(rel)
             )
-            SELECT c.name, c.rel::oid, string_agg(concat_ws(':', s.relid, s.n_tup_ins, s.n_tup_upd, s.n_tup_del),
-                ',' ORDER BY s.relid)
-            FROM c LEFT JOIN under u ON u.name = c.name LEFT JOIN pg_stat_user_tables s ON s.relid = u.rel
-            GROUP BY c.name, c.rel ORDER BY c.name"""
+            SELECT c.name, c.rel::oid, k.relkind::text, k.relkind::text IN ('r', 'p', 'm'),
+                quote_ident(n.nspname) || '.' || quote_ident(k.relname),
+                string_agg(concat_ws(':', s.relid, s.n_tup_ins, s.n_tup_upd, s.n_tup_del), ',' ORDER BY s.relid),
+                CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END
+            FROM c LEFT JOIN pg_class k ON k.oid = c.rel::oid LEFT JOIN pg_namespace n ON n.oid = k.relnamespace
+            LEFT JOIN under u ON u.name = c.name LEFT JOIN pg_stat_user_tables s ON s.relid = u.rel
+            GROUP BY c.name, c.rel, k.relkind, n.nspname, k.relname ORDER BY c.name"""
         params: list[str] = []
         for name in TABLES:
             space, table = self._split(name)
             params += [name, space or "", table, space or "", table]
-        cur = self.con.raw_sql(sql, params=params)
+        out = []
+        for name, oid, kind, versioned, qualified, counters, replayed in self._pg_rows(sql, params):
+            if oid is None:
+                out.append(f"{name}:absent")
+            elif versioned:  # quoted by the server above (quote_ident): the relation's own name
+                count, newest = self._pg_rows(f"SELECT count(*), max(xmin::text::bigint) FROM {qualified}")[0]
+                out.append(f"{name}:{oid}:{kind}:{count}:{newest}")
+            else:
+                count = self._pg_rows(f"SELECT count(*) FROM {qualified}")[0][0]
+                out.append(f"{name}:{oid}:{kind}:{count}:{counters}:{replayed}")
+        return out
+
+    def _pg_rows(self, sql: str, params: list[str] | None = None) -> list[tuple]:
+        cur = self.con.raw_sql(sql, params=params) if params else self.con.raw_sql(sql)
         try:
-            return [":".join(str(v) for v in row) for row in cur.fetchall()]
+            return cur.fetchall()
         finally:
             cur.close()
 
