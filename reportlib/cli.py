@@ -290,6 +290,12 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
             short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
         )
     table = "contacts" if source.has("contacts") else "intervals"
+    if table == "contacts" and "channel" not in (args.by or []):
+        print(
+            "reportlib kpis: in rows that group channels, answered_within_threshold, service_level, asa_s and "
+            "abandon_rate are phone and chat's (an email's wait is hours by design; its own measure: --by channel)",
+            file=sys.stderr,
+        )
     volume = frame["offered"].fillna(0).sum() + frame["short_abandoned"].fillna(0).sum()
     if frame.empty or volume == 0:
         column = "arrived_at" if table == "contacts" else "interval_start"

@@ -748,3 +748,39 @@ def test_kpis_command_from_intervals(tmp_path, monkeypatch, capsys):
     rc = main(["kpis", "--data", str(folder), "--month", "2025-04", "--by", "team"])
     err = capsys.readouterr().err
     assert rc == 2 and "interval data cannot be grouped by team" in err
+
+
+def test_kpis_rows_spanning_channels_take_service_from_phone_and_chat(tmp_path, monkeypatch, capsys):
+    """Without channel in --by, an email's hours of waiting are not held to a threshold in seconds nor averaged
+    into the speed of answer. By hand (threshold 30 s, March 2025): phone waits 10 and 40 s handled, 50 s
+    abandoned; chat 5 s handled; email 7,200 s handled. Service level over phone and chat: 2 within 30 s of 4
+    offered = 0.5 (with the email as missed it read 2 / 5 = 0.4, under the phone's own 1 / 3); ASA (10 + 40 + 5)
+    / 3 = 18.33 s (with the email: 1,813.75 s); abandon rate 1 / 4; offered 5, every channel's."""
+    from reportlib.cli import main
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "contacts.csv").write_text(
+        "contact_id,channel,queue,client_id,arrived_at,outcome,wait_s,handle_s,agent_id\n"
+        "p1,phone,Benefits,C1,2025-03-03T10:00:00-05:00,handled,10,100,A1\n"
+        "p2,phone,Benefits,C1,2025-03-03T11:00:00-05:00,handled,40,100,A1\n"
+        "p3,phone,Benefits,C1,2025-03-03T12:00:00-05:00,abandoned,50,,\n"
+        "c1,chat,Benefits,C1,2025-03-03T13:00:00-05:00,handled,5,200,A1\n"
+        "m1,email,Benefits,C1,2025-03-03T09:00:00-05:00,handled,7200,300,A1\n"
+    )
+    (folder / "agents.csv").write_text(AGENTS_CSV)
+    (folder / "clients.csv").write_text(CLIENTS_CSV)
+    base = ["kpis", "--data", str(folder), "--month", "2025-03", "--sl-threshold", "30", "--format", "json"]
+    for by in ([], ["--by", "queue"]):
+        assert main(base + by) == 0
+        out = capsys.readouterr()
+        row = json.loads(out.out)[0]
+        assert row["offered"] == 5 and row["handled"] == 4
+        assert row["answered_within_threshold"] == 2 and row["service_level"] == pytest.approx(0.5)
+        assert row["asa_s"] == pytest.approx(55 / 3) and row["abandon_rate"] == pytest.approx(0.25)
+        assert row["aht_s"] == pytest.approx(175.0)  # every channel's handle time
+        assert "phone and chat" in out.err
+    assert main(base + ["--by", "channel"]) == 0
+    rows = {r["channel"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["phone"]["service_level"] == pytest.approx(1 / 3) and rows["email"]["asa_s"] is None
