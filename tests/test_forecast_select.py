@@ -568,3 +568,16 @@ def test_forecast_of_one_queue_sees_the_operation_not_the_queue_alone(tmp_path, 
     assert "missing from the export" not in err
     code, out, err = _run(["forecast", "--data", str(folder), "--queue", "Nope"])
     assert code == 1 and "queues with contacts: Benefits, Escalations" in err and "Traceback" not in err
+
+
+def test_an_open_holiday_without_contacts_is_named_not_silently_zero():
+    """Columbus Day (a holiday the calendar keeps open) lost from the export is named in the notes as read as
+    zero; Thanksgiving (closed) without rows is a closed day, named nowhere; neither is an export gap."""
+    daily, _ = _weekday_series("2025-06-02", "2025-11-28", 300.0, 18)
+    cut = daily[daily["date"] != pd.Timestamp("2025-10-13")]  # Columbus Day; Thanksgiving has no row anyway
+    assert list(fs.silent_open_holidays(cut, US)) == [pd.Timestamp("2025-10-13")]
+    assert fs.export_gaps(cut, US).empty
+    _, _, notes = fs.forecast_selected(cut, US, 14)
+    (note,) = [n for n in notes if "calendar keeps open" in n]
+    assert "2025-10-13" in note and "2025-11-27" not in note
+    assert not fs.silent_open_holidays(daily, US).size

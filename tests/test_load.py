@@ -275,14 +275,15 @@ def test_missing_folder_is_a_clear_error(tmp_path, capsys):
 
 @pytest.mark.parametrize("what", ["text file", "folder", "no path"])
 def test_a_duckdb_url_to_something_not_a_database_is_one_line(tmp_path, capsys, what):
-    """duckdb:///etc/passwd and duckdb:// (the working folder) stopped validate with duckdb's IOException."""
+    """duckdb:///etc/passwd and duckdb:// (the working folder) stopped validate with duckdb's IOException. A URL
+    naming no file is a usage error (exit 2, as `load --into` says of it); the others name the file (exit 1)."""
     (tmp_path / "notes.txt").write_text("agent_id,name\nA1,Ann\n")
     url = {
         "text file": f"duckdb:///{tmp_path / 'notes.txt'}",
         "folder": f"duckdb:///{tmp_path}",
         "no path": "duckdb://",
     }
-    assert main(["validate", "--data", url[what]]) == 1
+    assert main(["validate", "--data", url[what]]) == (2 if what == "no path" else 1)
     err = capsys.readouterr().err
     assert "Traceback" not in err
     (line,) = err.strip().splitlines()

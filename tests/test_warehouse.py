@@ -79,6 +79,7 @@ def pg(pg_server):
         con.create_table(name, t, database="ops")
     con.create_database("crm")
     con.raw_sql("CREATE VIEW crm.calls_v AS SELECT * FROM ops.contacts")
+    con.raw_sql("CREATE MATERIALIZED VIEW crm.calls_mv AS SELECT * FROM ops.contacts")
     con.create_database("bad")
     bad = contract_tables({"contacts": _contacts()}, TZ, instants=True)["contacts"]
     bad = bad.set_column(bad.schema.get_field_index("wait_s"), "wait_s", pa.array(["10", "40", "5", "1"]))
@@ -259,6 +260,12 @@ def test_mapping_and_contract_problems(pg):
     assert src.file_name("contacts") == "contacts (table crm.calls_v)"
     assert src.table("contacts").count().execute() == 4
     src.close()
+    src = WarehouseSource(f"{pg.url}?schema=ops", TZ, tables={"contacts": "crm.calls_mv"})  # a materialized view
+    assert src.table("contacts").count().execute() == 4
+    src.close()
+    for where in ({"schema": "nope"}, {"tables": {"contacts": "nope.calls"}}):
+        with pytest.raises(ReportlibError, match="the database has no schema 'nope'"):
+            WarehouseSource(f"{pg.url}?schema={where.get('schema', 'ops')}", TZ, tables=where.get("tables"))
     with pytest.raises(ReportlibError, match="intervals -> ops.nothing"):
         WarehouseSource(f"{pg.url}?schema=ops", TZ, tables={"intervals": "ops.nothing"})
     with pytest.raises(UsageError, match="contactz"):

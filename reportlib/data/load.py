@@ -1211,7 +1211,9 @@ class Source:
         self._parsed: dict[str, dict] = {}  # rows and warnings of each table parsed by this process
         path = duckdb_file(location)
         if path is not None:
-            if not path or Path(path).is_dir():
+            if not path:  # a malformed URL, as `load --into` says too
+                raise UsageError(f"{location}: name the DuckDB database file, e.g. duckdb:///path/store.duckdb")
+            if Path(path).is_dir():
                 raise ReportlibError(f"{location} names no DuckDB database file (duckdb:///path/store.duckdb)")
             if not Path(path).exists():
                 raise ReportlibError(f"the database {path} does not exist")

@@ -246,8 +246,12 @@ class WarehouseSource:
             if space not in listed:
                 try:
                     listed[space] = set(self.con.list_tables(database=space) if space else self.con.list_tables())
+                    if u.engine == "postgres":  # ibis lists tables and views; a materialized view serves as well
+                        listed[space] |= self._pg_materialized_views(space)
                 except Exception as exc:
                     raise self._fail(f"cannot list the tables of {space or 'the default schema'} in", exc) from None
+                if u.engine == "postgres" and space and not listed[space] and not self._pg_schema_exists(space):
+                    raise ReportlibError(f"{self.location}: the database has no schema {space!r}")
             if table in listed[space]:
                 try:
                     found[name] = self.con.table(table, database=space) if space else self.con.table(table)
@@ -263,6 +267,16 @@ class WarehouseSource:
         if u.engine == "spark":
             self._spark_instants = {n: self._instant_columns(t) for n, t in found.items()}
         return found
+
+    def _pg_schema_exists(self, space: str) -> bool:
+        """PostgreSQL: whether schema `space` exists (an empty listing does not tell)."""
+        return bool(self._pg_rows("SELECT 1 FROM pg_namespace WHERE nspname = %s", [space]))
+
+    def _pg_materialized_views(self, space: str | None) -> set[str]:
+        """PostgreSQL: the materialized views of schema `space` (the first schema of the search path when None)."""
+        where = "schemaname = %s" if space else "schemaname = current_schema()"
+        rows = self._pg_rows(f"SELECT matviewname FROM pg_matviews WHERE {where}", [space] if space else None)
+        return {r[0] for r in rows}
 
     def _read_paths(self) -> dict[str, Any]:
         """Spark: each contract table from DIR/<name> (or the mapped folder) in Parquet or Delta."""

@@ -818,15 +818,46 @@ def export_gaps(daily: pd.DataFrame, calendar: Calendar, open_share: float = 0.5
     A day between the first and last day of `daily` (date, channel, queue, volume) is missing when no
     series has any volume on it (or it has no row at all), its weekday is open (volume on at least
     `open_share` of that weekday's days) and it is no holiday of the calendar (a holiday without volume
-    is a closed day, not a gap).
+    is a closed day, not a gap; one the calendar keeps open is named by `silent_open_holidays`).
     """
+    idx, silent, present, hol, _ = _silent_days(daily, calendar, open_share)
+    gap = silent & ~hol
+    reason = np.where(present, "zero volume in every series on an open weekday", "no rows in the export")
+    return pd.DataFrame({"date": idx[gap], "weekday": idx[gap].day_name(), "reason": reason[gap]})
+
+
+def silent_open_holidays(daily: pd.DataFrame, calendar: Calendar, open_share: float = 0.5) -> pd.DatetimeIndex:
+    """Holidays and eves the calendar keeps open (not under its closed list) on which no series had a contact,
+    on open weekdays: read as zero contacts (holiday effects learn from them), which is right for a closure the
+    calendar does not list and wrong for a day the export lost, so the forecast names them."""
+    idx, silent, _, hol, closed = _silent_days(daily, calendar, open_share)
+    return idx[silent & hol & ~closed]
+
+
+def silent_holidays_note(daily: pd.DataFrame, calendar: Calendar) -> list[str]:
+    """The forecast's note on silent_open_holidays (none when there are none)."""
+    days = silent_open_holidays(daily, calendar)
+    if not len(days):
+        return []
+    return [
+        f"{len(days)} holiday(s) or eve(s) the calendar keeps open had no contacts in any series, read as zero: "
+        f"{', '.join(f'{d:%Y-%m-%d}' for d in days)} (closed then: list them under calendar closed; lost from "
+        f"the export: they are not zero)"
+    ]
+
+
+def _silent_days(
+    daily: pd.DataFrame, calendar: Calendar, open_share: float
+) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(every day from the first to the last, no volume in any series on an open weekday, the day has rows,
+    a holiday or eve, a closed holiday)."""
     if daily.empty:
-        return pd.DataFrame({"date": pd.to_datetime([]), "weekday": [], "reason": []})
+        none = np.zeros(0, bool)
+        return pd.DatetimeIndex([]), none, none, none, none
     tot = daily.groupby(pd.to_datetime(daily["date"]).dt.normalize())["volume"].sum()
     idx = pd.date_range(tot.index.min(), tot.index.max(), freq="D")
     present = idx.isin(tot.index)
-    tot = tot.reindex(idx, fill_value=0.0)
-    zero = tot.to_numpy() <= 0
+    zero = tot.reindex(idx, fill_value=0.0).to_numpy() <= 0
     wd = idx.dayofweek.to_numpy()
     open_wd = np.array([(~zero[wd == d]).mean() >= open_share if (wd == d).any() else False for d in range(7)])
     cal = calendar_features(idx, calendar)
@@ -837,15 +868,13 @@ def export_gaps(daily: pd.DataFrame, calendar: Calendar, open_share: float = 0.5
         if len(cal.columns)
         else np.zeros(len(idx), bool)
     )
-    gap = zero & open_wd[wd] & ~hol
-    out = pd.DataFrame(
-        {
-            "date": idx[gap],
-            "weekday": idx[gap].day_name(),
-            "reason": np.where(present[gap], "zero volume in every series on an open weekday", "no rows in the export"),
-        }
-    )
-    return out.reset_index(drop=True)
+    closed = cal["holiday_closed"].to_numpy(bool) if "holiday_closed" in cal else np.zeros(len(idx), bool)
+    return idx, zero & open_wd[wd], present, hol, closed
+
+
+def _days(n: int) -> str:
+    """'1 day', '28 days'."""
+    return f"{n} day" if n == 1 else f"{n} days"
 
 
 def _series_frames(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[str, str, pd.Series]]:
@@ -931,13 +960,15 @@ def forecast_selected(
             f"{len(gaps)} day(s) missing from the export (no rows or no volume in any series on an open "
             f"weekday; left out of the model, not read as zero): {gap_runs(gaps)}"
         )
+    notes += silent_holidays_note(d, calendar)
     gap_dates = pd.DatetimeIndex(gaps["date"])
     parts, rows = [], []
     series = _series_frames(d, queue)
     if all(len(s) < config.min_history_days for _, _, s in series):
-        ch, q, s = series[0]
+        ch, q, s = max(series, key=lambda x: len(x[2]))
         raise ReportlibError(
-            f"{ch}/{q}: {len(s)} days of history; a forecast needs at least {config.min_history_days} days"
+            f"every series is too short to forecast: the longest, {ch}/{q}, has {_days(len(s))} of history; a "
+            f"forecast needs at least {_days(config.min_history_days)}"
         )
     for ch, q, s in series:
         if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
@@ -1048,6 +1079,7 @@ def nested_backtest(
     notes = []
     if len(gaps):
         notes.append(f"{len(gaps)} day(s) missing from the export, not scored and not read as zero: {gap_runs(gaps)}")
+    notes += silent_holidays_note(daily, calendar)
     rows: list[Any] = []
     meta: dict[tuple[str, str], dict[str, Any]] = {}
     H = horizon_days
@@ -1125,7 +1157,12 @@ def nested_backtest(
         if last_choice.note:
             notes.append(f"{ch}/{q}: {last_choice.note}")
     if not rows:
-        raise ReportlibError(f"no series has enough history for a backtest over {months} months at a {H}-day horizon")
+        ch, q, s = max(_series_frames(daily, queue), key=lambda x: len(x[2]))
+        raise ReportlibError(
+            f"no series has enough history for a backtest over {months} months at a {H}-day horizon: the longest, "
+            f"{ch}/{q}, has {_days(len(s))} (the origins lie in the last {months} months, each with the whole "
+            f"{H}-day horizon after it and history before it)"
+        )
     errors = pd.concat(rows, ignore_index=True)
     level = config.level
     by_h = pd.DataFrame([{"horizon": h, **_score(g, level)} for h, g in errors.groupby("horizon")])
