@@ -391,7 +391,7 @@ class WarehouseSource:
     def state(self) -> str:
         """The data's state now, read afresh from the engine: changes when the data does.
 
-        PostgreSQL: per contract table its row count and newest row version (`_pg_state`); a Spark catalog
+        PostgreSQL: per contract table its row count and row versions (`_pg_state`); a Spark catalog
         table: its files, read after a refresh (Spark keeps a table's file listing), row count and latest
         timestamp; a Spark folder: its files' names, sizes and modification times (the open source's views keep
         the listing they were made with). `open_source` compares it before reusing a source; the first reading
@@ -418,13 +418,15 @@ class WarehouseSource:
         return now
 
     def _pg_state(self) -> list[str]:
-        """PostgreSQL: per contract table its relation now (oid and kind, or none), row count and newest row
-        version; for a view (or foreign table), which has no row versions, the insert/update/delete counters of
-        every table under it instead, and on a replica also how far it has replayed the primary's log.
+        """PostgreSQL: per contract table its relation now (oid and kind, or none), row count and the sum and
+        largest of its row versions' transaction ids; for a view (or foreign table), which has no row versions,
+        the insert/update/delete counters of every table under it instead, and on a replica also how far it has
+        replayed the primary's log.
 
-        The newest row version, max(xmin), changes with every insert and every update in place (the new version
-        carries the writing transaction's id, newer than every other until ids wrap round after ~2^32
-        transactions), a delete changes the count; both come from one scan per table, exact at once, on a
+        Every insert and every update in place writes a row version carrying the writing transaction's id
+        (xmin), another than the version it replaces, so the sum changes (ids wrap round after ~2^32
+        transactions, so the largest alone could miss a write after that: the sum does not, but by a
+        coincidence of ids); a delete changes the count. All from one scan per table, exact at once, on a
         replica as on the primary, a partitioned table's partitions included. The counters
         (pg_stat_user_tables) reach the server's statistics up to ~10 s after a commit and count only the
         server's own writes (not those a replica replays): hence the log position there."""
@@ -458,8 +460,8 @@ class WarehouseSource:
             if oid is None:
                 out.append(f"{name}:absent")
             elif versioned:  # quoted by the server above (quote_ident): the relation's own name
-                count, newest = self._pg_rows(f"SELECT count(*), max(xmin::text::bigint) FROM {qualified}")[0]
-                out.append(f"{name}:{oid}:{kind}:{count}:{newest}")
+                versions = f"SELECT count(*), sum(xmin::text::bigint), max(xmin::text::bigint) FROM {qualified}"
+                out.append(f"{name}:{oid}:{kind}:" + ":".join(map(str, self._pg_rows(versions)[0])))
             else:
                 count = self._pg_rows(f"SELECT count(*) FROM {qualified}")[0][0]
                 out.append(f"{name}:{oid}:{kind}:{count}:{counters}:{replayed}")
