@@ -256,7 +256,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
     from reportlib.core.months import month_bounds
-    from reportlib.metrics.contacts import kpi_columns_missing_from_intervals, kpis_for_source
+    from reportlib.metrics.contacts import kpi_columns_missing_from_intervals
 
     params, source = _open(args)
     location = source.location
@@ -265,32 +265,24 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
         args.sl_threshold if args.sl_threshold is not None else MetricSettings.from_params(params).sl_threshold_s
     )
     definition = args.sl_definition or MetricSettings.from_params(params).sl_definition
-    if source.has("contacts"):  # email rows: first response in business hours against each client's contract
-        from reportlib.reports.queries import contact_kpis
+    if len(set(args.by or [])) != len(args.by or []):
+        raise UsageError(f"--by {','.join(args.by)}: name each column once")
+    # as every report shows them: email rows against each client's contract (contacts), rows that group
+    # channels with phone and chat's service level, speed of answer and abandon rate
+    from reportlib.reports.queries import contact_kpis
 
-        frame = contact_kpis(
-            source,
-            params,
-            grain=None,
-            by=args.by,
-            start=start,
-            end=end,
-            sl_threshold_s=threshold,
-            sl_definition=definition,
-        )
-    else:
-        frame = kpis_for_source(
-            source,
-            grain=None,
-            by=args.by,
-            start=start,
-            end=end,
-            sl_threshold_s=threshold,
-            sl_definition=definition,
-            short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
-        )
+    frame = contact_kpis(
+        source,
+        params,
+        grain=None,
+        by=args.by,
+        start=start,
+        end=end,
+        sl_threshold_s=threshold,
+        sl_definition=definition,
+    )
     table = "contacts" if source.has("contacts") else "intervals"
-    if table == "contacts" and "channel" not in (args.by or []):
+    if "channel" not in (args.by or []):
         print(
             "reportlib kpis: in rows that group channels, answered_within_threshold, service_level, asa_s and "
             "abandon_rate are phone and chat's (an email's wait is hours by design; its own measure: --by channel)",
@@ -403,9 +395,10 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
     source.require("agents")
     agents = source.frame("agents")
     by = args.by.strip() if args.by else None
-    if by and by != "tenure_band" and by not in attrition.AGENT_COLUMNS:
+    if (by and by != "tenure_band" and by not in attrition.AGENT_COLUMNS) or by in attrition.CLI_COLUMNS:
         raise UsageError(
             f"--by {by}: choose tenure_band or a column of the agents table (team, supervisor, site, role, ...)"
+            + (f"; {by} is one of the figures the table counts" if by in attrition.CLI_COLUMNS else "")
         )
     table = attrition.attrition_for_month(agents, args.month, by=by, bands=attrition.tenure_bands(params))
     emit(table, args.format)

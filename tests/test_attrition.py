@@ -704,6 +704,9 @@ def test_cli_attrition_json(tmp_path, monkeypatch, capsys):
     assert overall["terminations"] == 3 and overall["annualized_rate"] == pytest.approx(6 / (80 / 13))
     assert main(["attrition", "--data", str(data), "--month", "2026-03", "--by", "shoe_size"]) == 2
     assert "--by shoe_size" in capsys.readouterr().err
+    # a roster column that is also a figure of the table (regretted): refused, not a table with two such columns
+    assert main(["attrition", "--data", str(data), "--month", "2026-03", "--by", "regretted"]) == 2
+    assert "one of the figures" in capsys.readouterr().err
     assert main(["attrition", "--data", str(tmp_path / "nowhere"), "--month", "2026-03"]) == 1
 
 

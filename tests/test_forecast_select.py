@@ -581,3 +581,54 @@ def test_an_open_holiday_without_contacts_is_named_not_silently_zero():
     (note,) = [n for n in notes if "calendar keeps open" in n]
     assert "2025-10-13" in note and "2025-11-27" not in note
     assert not fs.silent_open_holidays(daily, US).size
+    # lost with the days after it (14-17 October missing too): a gap like them, not a zero
+    lost = daily[(daily["date"] < pd.Timestamp("2025-10-13")) | (daily["date"] > pd.Timestamp("2025-10-17"))]
+    assert not fs.silent_open_holidays(lost, US).size
+    assert list(fs.export_gaps(lost, US)["date"]) == list(pd.bdate_range("2025-10-13", "2025-10-17"))
+
+
+def test_days_of_short_abandons_alone_belong_to_the_export():
+    """The export's last three days hold only short abandons (rows, no offered contact): the daily volume runs
+    to the last row with zeros, so those days are named as missing (no volume anywhere), and the forecast
+    starts the day after the export, not three days inside it."""
+    import ibis
+
+    days = pd.bdate_range("2025-06-02", "2025-08-29")
+    rows = []
+    for i, d in enumerate(days):
+        short = d >= pd.Timestamp("2025-08-27")
+        for k in range(20):
+            rows.append(
+                (
+                    f"c{i}-{k}",
+                    d + pd.Timedelta(hours=9, minutes=k),
+                    "abandoned" if short else "handled",
+                    2.0 if short else 30.0,
+                )
+            )
+    t = ibis.memtable(
+        pd.DataFrame(rows, columns=["contact_id", "arrived_at", "outcome", "wait_s"]).assign(
+            channel="phone", queue="Benefits"
+        )
+    )
+    daily = fc.daily_volume(t, "contacts", short_abandon_s=5.0)
+    assert daily["date"].max() == pd.Timestamp("2025-08-29") and daily.set_index("date")["volume"].iloc[-3:].eq(0).all()
+    assert list(fs.export_gaps(daily, US)["date"])[-3:] == list(pd.bdate_range("2025-08-27", "2025-08-29"))
+    f = fs.forecast_selected(daily, US, 7)[0]
+    assert f["date"].min() == pd.Timestamp("2025-08-30")
+
+
+def test_a_quiet_spell_no_longer_than_one_the_queue_had_before_is_not_a_closure():
+    """A queue of ~5 a day without contacts for its last 6 business days: far more than a Poisson level explains
+    (30 expected), but the same queue went 10 business days without one in the spring (a paused client), so by
+    its own record the spell is not news: not quiet. Without that spring pause it is."""
+    paused, _ = _weekday_series("2025-03-03", "2025-08-29", 5.0, 19)
+    paused.loc[paused["date"] >= pd.Timestamp("2025-08-22"), "volume"] = 0.0
+    before = paused.copy()
+    spring = (paused["date"] >= pd.Timestamp("2025-04-07")) & (paused["date"] <= pd.Timestamp("2025-04-18"))
+    paused.loc[spring, "volume"] = 0.0
+    busy, _ = _weekday_series("2025-03-03", "2025-08-29", 300.0, 20)
+    for frame, quiet in ((paused, False), (before, True)):
+        daily = pd.concat([busy, frame.assign(queue="Small")], ignore_index=True)
+        sel = fs.forecast_selected(daily, US, 14)[1].set_index("queue")
+        assert (sel.loc["Small", "method"] == "quiet") is quiet

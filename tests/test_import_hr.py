@@ -40,7 +40,9 @@ def write_messy(path: Path, lines: list[str] = LINES) -> Path:
 
 def test_parse_us_dates_and_two_digit_years():
     problems: list[str] = []
-    values = pd.Series(["7/5/2011", "07/05/2011", "3/30/15", "09/27/87", "", "2011-07-05", "13/45/2011", "N/A"])
+    values = pd.Series(
+        ["7/5/2011", "07/05/2011", "3/30/15", "09/27/87", "", "2011-07-05", "13/45/2011", "N/A", "1/1/2300", "1/1/1600"]
+    )
     got = parse_us_dates(values, "DateofHire", "f.csv", pd.Timestamp("2019-02-28"), problems)
     assert got.iloc[:4].tolist() == [
         pd.Timestamp("2011-07-05"),
@@ -49,10 +51,12 @@ def test_parse_us_dates_and_two_digit_years():
         pd.Timestamp("1987-09-27"),
     ]
     assert pd.isna(got.iloc[4]) and got.iloc[5] == pd.Timestamp("2011-07-05")
+    # years outside those every reportlib date takes (pandas' own range ends in 2262: 1/1/2300 was a traceback)
     assert problems == [
-        "f.csv row 7, column DateofHire: expected a date as M/D/YYYY, got '13/45/2011'",
-        "f.csv row 8, column DateofHire: expected a date as M/D/YYYY, got 'N/A'",
+        f"f.csv row {row}, column DateofHire: expected a date as M/D/YYYY from 1700 to 2199, got {v!r}"
+        for row, v in ((7, "13/45/2011"), (8, "N/A"), (9, "1/1/2300"), (10, "1/1/1600"))
     ]
+    assert got.iloc[6:].isna().all()
     # a 2-digit year goes to the latest century that is not after the snapshot
     assert parse_us_dates(pd.Series(["1/1/19"]), "c", "f", pd.Timestamp("2019-02-28"), [])[0].year == 2019
     assert parse_us_dates(pd.Series(["3/1/19"]), "c", "f", pd.Timestamp("2019-02-28"), [])[0].year == 1919

@@ -784,3 +784,34 @@ def test_kpis_rows_spanning_channels_take_service_from_phone_and_chat(tmp_path, 
     assert main(base + ["--by", "channel"]) == 0
     rows = {r["channel"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["phone"]["service_level"] == pytest.approx(1 / 3) and rows["email"]["asa_s"] is None
+
+
+def test_kpis_from_an_interval_export_group_channels_the_same_way(tmp_path, monkeypatch, capsys):
+    """The same rule from an intervals table. By hand: phone offered 10, 6 within the threshold, 8 handled
+    waiting 120 s in all, 2 abandoned; chat 4, 4 within, 4 handled, 20 s; email 6, 1 within, 6 handled, 36,000
+    s. Grouped: 10 / 14 = 0.714 within, ASA 140 / 12 = 11.67 s, abandon 2 / 14; by channel the email row keeps
+    its own 1 / 6 and has no ASA or abandon rate."""
+    from reportlib.cli import main
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "iv"
+    folder.mkdir()
+    (folder / "intervals.csv").write_text(
+        "interval_start,interval_minutes,channel,queue,offered,handled,abandoned,answered_within_threshold,"
+        "threshold_s,wait_s_total,handle_s_total\n"
+        "2026-10-05T09:00:00,30,phone,Q1,10,8,2,6,30,120,1600\n"
+        "2026-10-05T09:00:00,30,chat,Q1,4,4,0,4,30,20,800\n"
+        "2026-10-05T09:00:00,30,email,Q1,6,6,0,1,30,36000,1200\n"
+    )
+    base = ["kpis", "--data", str(folder), "--month", "2026-10", "--format", "json"]
+    assert main(base) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["offered"] == 20 and row["answered_within_threshold"] == 10
+    assert row["service_level"] == pytest.approx(10 / 14) and row["asa_s"] == pytest.approx(140 / 12)
+    assert row["abandon_rate"] == pytest.approx(2 / 14)
+    assert main(base + ["--by", "channel"]) == 0
+    rows = {r["channel"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["email"]["service_level"] == pytest.approx(1 / 6)
+    assert rows["email"]["asa_s"] is None and rows["email"]["abandon_rate"] is None
+    assert rows["phone"]["asa_s"] == pytest.approx(15.0)
+    assert main(base + ["--by", "queue,queue"]) == 2

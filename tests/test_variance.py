@@ -339,6 +339,8 @@ def test_cli_variance_json_csv_and_clear_errors(sample_dir, tmp_path, capsys):
     out, err = capsys.readouterr()
     rec = pd.DataFrame(json.loads(out))
     assert rec["effect_staffing"].isna().all()
+    # not measured is not the plan: the model stands in with planned agents, the hours are not shown as staffed
+    assert rec["staffed_agent_hours"].isna().all() and rec["planned_agent_hours"].gt(0).all()
     assert "not measurable" in err and "agent_activity holds daily totals" in err
     total = rec[["effect_volume", "effect_aht", "effect_other"]].sum(axis=1)
     assert np.abs(total - (rec["actual_sl"] - rec["planned_sl"])).max() < 1e-9

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import DataError, ReportlibError
+from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.data.contract import TABLES
 
 REQUIRED = (
@@ -156,8 +157,14 @@ def parse_us_dates(
                     ts = pd.Timestamp(v)
                 else:
                     raise ValueError(v)
+                if not FIRST_YEAR <= ts.year <= LAST_YEAR:  # the years every other date of reportlib takes
+                    raise ValueError(v)
             except ValueError:
-                bad.append(f"{file} row {i + 1}, column {column}: expected a date as M/D/YYYY, got {v!r}")
+                bad.append(
+                    f"{file} row {i + 1}, column {column}: expected a date as M/D/YYYY from {FIRST_YEAR} to "
+                    f"{LAST_YEAR}, got {v!r}"
+                )
+                ts = pd.NaT
         out.append(ts)
     problems += bad
     return pd.Series(pd.DatetimeIndex(out), index=values.index)

@@ -329,8 +329,9 @@ def _volume_expr(table: Any, kind: str, short_abandon_s: float, queue: str | Non
         if queue is not None:
             t = t.filter(t.queue == queue)
         short = (t.outcome == "abandoned") & (t.wait_s < short_abandon_s)
-        t = t.filter(~short.fill_null(False))
-        return t, t.arrived_at, None
+        # short abandons are not offered, but their rows are kept: a day of them alone is a day of the export
+        # with no volume, not a day missing from it (and the data's last day is its last row)
+        return t, t.arrived_at, (~short.fill_null(False)).cast("int64")
     if kind == "intervals":
         t = table
         if queue is not None:
@@ -362,8 +363,9 @@ def daily_volume(
     between a series' first day and the last day of the data count as zero.
     """
     t, ts, offered = _volume_expr(table, kind, short_abandon_s, queue)
-    volume = t.count() if offered is None else offered.sum()
-    frame = t.group_by(date=ts.truncate("D"), channel=t.channel, queue=t.queue).aggregate(volume=volume).to_pandas()
+    frame = (
+        t.group_by(date=ts.truncate("D"), channel=t.channel, queue=t.queue).aggregate(volume=offered.sum()).to_pandas()
+    )
     frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]").dt.normalize()
     frame["volume"] = frame["volume"].astype(float).fillna(0.0)
     frame = frame.groupby(["date"] + SERIES, as_index=False)["volume"].sum()
@@ -389,14 +391,15 @@ def interval_volume(
                 f"intervals of {', '.join(map(str, bad))} minutes cannot be summed into "
                 f"{minutes}-minute intervals; choose a multiple of them"
             )
-    volume = t.count() if offered is None else offered.sum()
     frame = (
         t.group_by(interval_start=minute_bucket(ts, minutes), channel=t.channel, queue=t.queue)
-        .aggregate(volume=volume)
+        .aggregate(volume=offered.sum())
         .to_pandas()
     )
     frame["interval_start"] = pd.to_datetime(frame["interval_start"]).astype("datetime64[ns]")
     frame["volume"] = frame["volume"].astype(float).fillna(0.0)
+    if kind == "contacts":  # intervals of short abandons alone: none offered (daily_volume keeps their days)
+        frame = frame[frame["volume"] > 0]
     return frame.sort_values(SERIES + ["interval_start"]).reset_index(drop=True)[
         ["interval_start"] + SERIES + ["volume"]
     ]

@@ -604,10 +604,12 @@ class SeriesSelector:
         a queue closed or paused. None when there is none.
 
         The run: the open days up to `origin` with no contact (days missing from the export, closed holidays and
-        closed weekdays skipped: they are not evidence), at least `shift_run` of them (a business week). The
-        test: the series' mean over the 8 weeks of such days before the run makes the run's expected count
-        mu; with Poisson counts the chance of none at all is exp(-mu), so the run says "quiet" when
-        exp(-mu) <= 1% (mu >= ln 100 = 4.6 contacts: 5 days of a 1-a-day queue, 16 of a 2-a-week one)."""
+        closed weekdays skipped: they are not evidence), at least `shift_run` of them (a business week). Two
+        tests, both at 1%: the series' mean over the 8 weeks of such days before the run makes the run's
+        expected count mu, and with Poisson counts the chance of none at all is exp(-mu) <= 1% (mu >= ln 100 =
+        4.6 contacts: 5 days of a 1-a-day queue, 16 of a 2-a-week one); and in the series' own 26 weeks before
+        the run, at most 1% of the stretches of as many such days were without a contact (counts that come in
+        bursts have longer quiet spells than a Poisson level says)."""
         closed = self.closed_weekdays(origin)
         days = np.arange(origin + 1)
         days = days[~self.missing[: origin + 1] & ~self.closed_holiday[: origin + 1] & ~closed[self.weekday[days]]]
@@ -620,7 +622,18 @@ class SeriesSelector:
         if len(run) < self.sel.shift_run or not len(before):
             return None
         mu = float(self.y[before].mean()) * len(run)
-        return int(run[0]) if mu >= math.log(100) else None
+        if mu < math.log(100):
+            return None
+        # and by the series' own record, for counts that come in bursts (a Poisson level understates their
+        # quiet spells): in the 26 weeks before, at most 1% of the runs of as many such days held no contact
+        past = days[:start]
+        past = past[past > run[0] - 183]
+        k, n = len(run), len(past) - len(run) + 1
+        if n > 0:
+            seen = np.concatenate([[0], np.cumsum(self.y[past] > 0)])
+            if (seen[k:] - seen[:-k] == 0).any():
+                return None
+        return int(run[0])
 
     def choose(self, origin: int, candidates: Sequence[str] = CANDIDATES) -> Choice:
         """The method for forecasts made at `origin`, from the data up to `origin` only."""
@@ -818,42 +831,31 @@ def export_gaps(daily: pd.DataFrame, calendar: Calendar, open_share: float = 0.5
     A day between the first and last day of `daily` (date, channel, queue, volume) is missing when no
     series has any volume on it (or it has no row at all), its weekday is open (volume on at least
     `open_share` of that weekday's days) and it is no holiday of the calendar (a holiday without volume
-    is a closed day, not a gap; one the calendar keeps open is named by `silent_open_holidays`).
+    is a closed day, not a gap; one the calendar keeps open is named by `silent_open_holidays`) — unless it
+    is a holiday the calendar keeps open within 3 days of a missing day: the export was down around it.
     """
-    idx, silent, present, hol, _ = _silent_days(daily, calendar, open_share)
-    gap = silent & ~hol
+    idx, gap, _, present = _silent_days(daily, calendar, open_share)
     reason = np.where(present, "zero volume in every series on an open weekday", "no rows in the export")
     return pd.DataFrame({"date": idx[gap], "weekday": idx[gap].day_name(), "reason": reason[gap]})
 
 
 def silent_open_holidays(daily: pd.DataFrame, calendar: Calendar, open_share: float = 0.5) -> pd.DatetimeIndex:
     """Holidays and eves the calendar keeps open (not under its closed list) on which no series had a contact,
-    on open weekdays: read as zero contacts (holiday effects learn from them), which is right for a closure the
-    calendar does not list and wrong for a day the export lost, so the forecast names them."""
-    idx, silent, _, hol, closed = _silent_days(daily, calendar, open_share)
-    return idx[silent & hol & ~closed]
-
-
-def silent_holidays_note(daily: pd.DataFrame, calendar: Calendar) -> list[str]:
-    """The forecast's note on silent_open_holidays (none when there are none)."""
-    days = silent_open_holidays(daily, calendar)
-    if not len(days):
-        return []
-    return [
-        f"{len(days)} holiday(s) or eve(s) the calendar keeps open had no contacts in any series, read as zero: "
-        f"{', '.join(f'{d:%Y-%m-%d}' for d in days)} (closed then: list them under calendar closed; lost from "
-        f"the export: they are not zero)"
-    ]
+    on open weekdays, away from missing days: read as zero contacts (holiday effects learn from them), which
+    is right for a closure the calendar does not list and wrong for a day the export lost, so the forecast
+    names them."""
+    idx, _, quiet_holiday, _ = _silent_days(daily, calendar, open_share)
+    return idx[quiet_holiday]
 
 
 def _silent_days(
     daily: pd.DataFrame, calendar: Calendar, open_share: float
-) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(every day from the first to the last, no volume in any series on an open weekday, the day has rows,
-    a holiday or eve, a closed holiday)."""
+) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray, np.ndarray]:
+    """(every day from the first to the last, missing from the export, a silent open holiday, the day has
+    rows): see export_gaps."""
     if daily.empty:
         none = np.zeros(0, bool)
-        return pd.DatetimeIndex([]), none, none, none, none
+        return pd.DatetimeIndex([]), none, none, none
     tot = daily.groupby(pd.to_datetime(daily["date"]).dt.normalize())["volume"].sum()
     idx = pd.date_range(tot.index.min(), tot.index.max(), freq="D")
     present = idx.isin(tot.index)
@@ -869,7 +871,28 @@ def _silent_days(
         else np.zeros(len(idx), bool)
     )
     closed = cal["holiday_closed"].to_numpy(bool) if "holiday_closed" in cal else np.zeros(len(idx), bool)
-    return idx, zero & open_wd[wd], present, hol, closed
+    silent = zero & open_wd[wd]
+    gap = silent & ~hol
+    quiet_holiday = silent & hol & ~closed
+    # a silent open holiday next to missing days (within 3 days, chains of holidays followed both ways) was
+    # lost with them
+    for order in (np.flatnonzero(quiet_holiday), np.flatnonzero(quiet_holiday)[::-1]):
+        for i in order:
+            if gap[max(0, i - 3) : i + 4].any():
+                gap[i], quiet_holiday[i] = True, False
+    return idx, gap, quiet_holiday, present
+
+
+def silent_holidays_note(daily: pd.DataFrame, calendar: Calendar) -> list[str]:
+    """The forecast's note on silent_open_holidays (none when there are none)."""
+    days = silent_open_holidays(daily, calendar)
+    if not len(days):
+        return []
+    return [
+        f"{len(days)} holiday(s) or eve(s) the calendar keeps open had no contacts in any series, read as zero: "
+        f"{', '.join(f'{d:%Y-%m-%d}' for d in days)} (closed then: list them under calendar closed; lost from "
+        f"the export: they are not zero)"
+    ]
 
 
 def _days(n: int) -> str:

@@ -294,7 +294,7 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape:
     out["model_aht_s"] = h1
     out["_h0"] = h0
     out["_h1"] = h1
-    out["_n1"] = n1
+    out["_n1"] = np.where(measured_n, n1, np.nan)  # staffed as measured: the model's stand-in is not a measure
     return out
 
 
@@ -362,7 +362,9 @@ def aggregate_effects(intervals: pd.DataFrame, keys: Sequence[str]) -> pd.DataFr
     g = work.groupby(keys, sort=True, observed=True, dropna=False)
     sums = g[[k for k in cols if k != "p_i"]].sum(min_count=1)
     # NaN effect columns stay NaN for the group when any of its intervals is NaN
-    nan_any = g[["c_effect_staffing", "c_effect_schedule", "c_effect_attendance", "ns_h"]].agg(lambda s: s.isna().any())
+    nan_any = g[["c_effect_staffing", "c_effect_schedule", "c_effect_attendance", "ns_h", "n1_h"]].agg(
+        lambda s: s.isna().any()
+    )
     for c in nan_any.columns:
         sums.loc[nan_any[c], c] = np.nan
     sums = sums[(sums["v0"] > 0) | (sums["v1"] > 0)]

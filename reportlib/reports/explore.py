@@ -111,6 +111,7 @@ def selection_kpis(
         th = dict(sl_threshold_s=ms.sl_threshold_s, sl_definition=ms.sl_definition)
         k = metrics.interval_kpis(t, grain=grain, by=["channel"], start=kw["start"], end=kw["end"], **th)  # type: ignore[arg-type]
         total = metrics.interval_kpis(t, grain=None, by=["channel"], start=kw["start"], end=kw["end"], **th)  # type: ignore[arg-type]
+        k, total = queries.without_email_waits(k), queries.without_email_waits(total)
     if by_team:
         for frame in (k, total):
             frame["abandon_rate"] = float("nan")

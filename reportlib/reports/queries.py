@@ -627,24 +627,37 @@ def contact_kpis(
     sl_def = str(sl_definition or ms.sl_definition)
     by = list(by)
     if contacts is None and not source.has("contacts"):
-        return metrics.kpis_for_source(
-            source, grain=grain, by=by, start=start, end=end, sl_threshold_s=th, sl_definition=sl_def
-        )
+        source.require("intervals")
+        t = source.table("intervals")
+
+        def kpis(table: Any) -> pd.DataFrame:
+            return metrics.interval_kpis(
+                table, grain=grain, by=by, start=start, end=end, sl_threshold_s=th, sl_definition=sl_def
+            )
+
+        k = kpis(t)
+        if "channel" not in by:
+            return _real_time_service(k, kpis(t.filter(t.channel != "email")), grain, by)
+        return without_email_waits(k)
     t = contacts if contacts is not None else source.table("contacts")
     agents = source.table("agents") if any(c in metrics.AGENT_COLUMNS for c in by) and source.has("agents") else None
-    k = metrics.contact_kpis(
-        t,
-        grain=grain,
-        by=by,
-        agents=agents,
-        start=start,
-        end=end,
-        sl_threshold_s=th,
-        sl_definition=sl_def,
-        short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
-    )
+
+    def counted(table: Any) -> pd.DataFrame:
+        return metrics.contact_kpis(
+            table,
+            grain=grain,
+            by=by,
+            agents=agents,
+            start=start,
+            end=end,
+            sl_threshold_s=th,
+            sl_definition=sl_def,
+            short_abandon_s=ms.short_abandon_s,
+        )
+
+    k = counted(t)
     if "channel" not in by:
-        return _real_time_service(k, t, by, agents, grain, start, end, th, sl_def, ms.short_abandon_s)
+        return _real_time_service(k, counted(t.filter(t.channel != "email")), grain, by)
     if not (k["channel"] == "email").any():
         return k
     e = metrics.resolve_by(t, by, agents)
@@ -659,37 +672,20 @@ def contact_kpis(
 REAL_TIME_COLUMNS = ("answered_within_threshold", "service_level", "asa_s", "abandon_rate")
 
 
-def _real_time_service(
-    k: pd.DataFrame,
-    t: Any,
-    by: list[str],
-    agents: Any,
-    grain: str | None,
-    start: Any,
-    end: Any,
-    threshold_s: float,
-    sl_definition: str,
-    short_abandon_s: float,
-) -> pd.DataFrame:
-    """Rows that group channels together (no channel in `by`) with their real-time measures (REAL_TIME_COLUMNS)
-    taken over the phone and chat contacts alone: an email waits hours by design, so against a threshold in
-    seconds it would count as missed and pull the service level under every channel's own, and its wait would
-    make the speed of answer hours. Volumes, handle time, resolution and satisfaction stay every channel's.
-    Empty where a row has no real-time contact."""
-    from reportlib.metrics import contacts as metrics
+def without_email_waits(k: pd.DataFrame) -> pd.DataFrame:
+    """Email rows of interval KPIs by channel with speed of answer and abandon rate empty, as contact rows
+    have them (phone and chat measures; an interval export's email wait is hours); its own service level kept."""
+    k.loc[k["channel"] == "email", ["asa_s", "abandon_rate"]] = float("nan")
+    return k
 
+
+def _real_time_service(k: pd.DataFrame, rt: pd.DataFrame, grain: str | None, by: list[str]) -> pd.DataFrame:
+    """Rows that group channels together (no channel in `by`) with their real-time measures (REAL_TIME_COLUMNS)
+    from `rt`, the same KPIs over the phone and chat contacts (or intervals) alone: an email waits hours by
+    design, so against a threshold in seconds it would count as missed and pull the service level under every
+    channel's own, and its wait would make the speed of answer hours. Volumes, handle time, resolution and
+    satisfaction stay every channel's. Empty where a row has no real-time contact."""
     keys = (["period"] if grain is not None else []) + by
-    rt = metrics.contact_kpis(
-        t.filter(t.channel != "email"),
-        grain=grain,
-        by=by,
-        agents=agents,
-        start=start,
-        end=end,
-        sl_threshold_s=threshold_s,
-        sl_definition=sl_definition,
-        short_abandon_s=short_abandon_s,
-    )
     cols = list(REAL_TIME_COLUMNS)
     if not keys:  # one row for the whole selection
         out = k.copy()
