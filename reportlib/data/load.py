@@ -1702,7 +1702,7 @@ def open_source(
         fresh_wh = warehouse.WarehouseSource(str(data), tz, tables)
         state = None  # outside a run, the state it is opened in, before it remembers anything: the next opening
         if not in_run:  # compares it (one aggregate query per table)
-            with contextlib.suppress(ReportlibError):  # a table off the contract: said when it is read
+            with contextlib.suppress(Exception):  # unreadable (a table off the contract: said when it is read)
                 state = fresh_wh.state()
         _OPEN_WAREHOUSE[wkey] = (fresh_wh, state)
         return fresh_wh

@@ -605,11 +605,11 @@ class SeriesSelector:
 
         The run: the open days up to `origin` with no contact (days missing from the export, closed holidays and
         closed weekdays skipped: they are not evidence), at least `shift_run` of them (a business week). Two
-        tests, both at 1%: the series' mean over the 8 weeks of such days before the run makes the run's
+        tests: the series' mean over the 8 weeks of such days before the run makes the run's
         expected count mu, and with Poisson counts the chance of none at all is exp(-mu) <= 1% (mu >= ln 100 =
-        4.6 contacts: 5 days of a 1-a-day queue, 16 of a 2-a-week one); and in the series' own 26 weeks before
-        the run, at most 1% of the stretches of as many such days were without a contact (counts that come in
-        bursts have longer quiet spells than a Poisson level says)."""
+        4.6 contacts: 5 days of a 1-a-day queue, 16 of a 2-a-week one); and the run is longer than every quiet
+        spell of the series' own 26 weeks before it (no stretch of as many such days there without a contact:
+        counts that come in bursts have longer quiet spells than a Poisson level says)."""
         closed = self.closed_weekdays(origin)
         days = np.arange(origin + 1)
         days = days[~self.missing[: origin + 1] & ~self.closed_holiday[: origin + 1] & ~closed[self.weekday[days]]]
@@ -625,7 +625,7 @@ class SeriesSelector:
         if mu < math.log(100):
             return None
         # and by the series' own record, for counts that come in bursts (a Poisson level understates their
-        # quiet spells): in the 26 weeks before, at most 1% of the runs of as many such days held no contact
+        # quiet spells): in the 26 weeks before, no stretch of as many such days went without a contact
         past = days[:start]
         past = past[past > run[0] - 183]
         k, n = len(run), len(past) - len(run) + 1
