@@ -331,7 +331,7 @@ def _volume_expr(table: Any, kind: str, short_abandon_s: float, queue: str | Non
         short = (t.outcome == "abandoned") & (t.wait_s < short_abandon_s)
         # short abandons are not offered, but their rows are kept: a day of them alone is a day of the export
         # with no volume, not a day missing from it (and the data's last day is its last row)
-        return t, t.arrived_at, (~short.fill_null(False)).cast("int64")
+        return t, t.arrived_at, short.fill_null(False).ifelse(0, 1)  # (no bool -> int cast in PostgreSQL)
     if kind == "intervals":
         t = table
         if queue is not None:
