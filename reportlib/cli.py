@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -17,7 +18,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import SL_DEFINITIONS
-from reportlib.core.safety import printable
+from reportlib.core.safety import printable, redact_passwords
 from reportlib.core.settings import MetricSettings
 
 
@@ -543,6 +544,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - an engine or library failure no check foresaw: one line, not a traceback
+        if os.environ.get("REPORTLIB_DEBUG"):
+            raise
+        detail = printable(redact_passwords(" ".join(str(exc).split())))[:400]
+        print(
+            f"reportlib {args.command}: failed unexpectedly: {type(exc).__name__}: {detail} "
+            "(REPORTLIB_DEBUG=1 shows where; please report it)",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         progress.deactivate()
 

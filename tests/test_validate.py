@@ -448,3 +448,23 @@ def test_a_count_too_large_for_an_integer_is_checked_not_a_traceback(tmp_path, c
         in lines
     )
     assert not any("offered" in ln and "1e300" in ln for ln in lines), lines
+
+
+def test_an_unforeseen_failure_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """A failure no check foresaw (here a command made to raise, standing in for an engine's own error) is one line
+    naming the command and the error, exit 1, a password in it hidden; REPORTLIB_DEBUG=1 lets it through."""
+    import reportlib.cli as cli
+
+    def broken(args):
+        raise RuntimeError("server closed the connection\n  for postgres://ops:s3cret@db.example.com/x")
+
+    monkeypatch.setattr(cli, "_cmd_kpis", broken)
+    monkeypatch.delenv("REPORTLIB_DEBUG", raising=False)
+    assert cli.main(["kpis", "--month", "2026-01"]) == 1
+    err = capsys.readouterr().err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("reportlib kpis: failed unexpectedly: RuntimeError: server closed the connection")
+    assert "s3cret" not in err and "Traceback" not in err
+    monkeypatch.setenv("REPORTLIB_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        cli.main(["kpis", "--month", "2026-01"])
