@@ -455,10 +455,12 @@ def contact_kpis(
     sl_definition: str = "offered",
     short_abandon_s: float = 5,
     repeat_window_days: float = 7,
+    with_repeat: bool = True,
 ) -> pd.DataFrame:
     """Contact KPIs per period (when grain) and `by` groups: counts, shares 0..1, times in seconds.
 
-    Aggregated in the engine; see the module docstring for every definition.
+    Aggregated in the engine; see the module docstring for every definition. `with_repeat=False` leaves
+    fcr_repeat out (NaN) and its window query unrun, as contact_counts does.
     """
     check_sl_definition(sl_definition)
     counts = contact_counts(
@@ -471,6 +473,7 @@ def contact_kpis(
         sl_threshold_s=sl_threshold_s,
         short_abandon_s=short_abandon_s,
         repeat_window_days=repeat_window_days,
+        with_repeat=with_repeat,
     )
     return kpis_from_counts(counts, sl_definition)
 

@@ -642,7 +642,7 @@ def contact_kpis(
     t = contacts if contacts is not None else source.table("contacts")
     agents = source.table("agents") if any(c in metrics.AGENT_COLUMNS for c in by) and source.has("agents") else None
 
-    def counted(table: Any) -> pd.DataFrame:
+    def counted(table: Any, with_repeat: bool = True) -> pd.DataFrame:
         return metrics.contact_kpis(
             table,
             grain=grain,
@@ -653,11 +653,13 @@ def contact_kpis(
             sl_threshold_s=th,
             sl_definition=sl_def,
             short_abandon_s=ms.short_abandon_s,
+            with_repeat=with_repeat,
         )
 
     k = counted(t)
     if "channel" not in by:
-        return _real_time_service(k, counted(t.filter(t.channel != "email")), grain, by)
+        # the real-time pass needs no repeat contacts (its own window query over every contact with a caller)
+        return _real_time_service(k, counted(t.filter(t.channel != "email"), with_repeat=False), grain, by)
     if not (k["channel"] == "email").any():
         return k
     e = metrics.resolve_by(t, by, agents)
