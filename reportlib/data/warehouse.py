@@ -130,11 +130,16 @@ def parse_url(location: str) -> WarehouseURL:
 _IBIS_TYPES = {"str": "string", "float": "float64", "int": "int64", "bool": "boolean", "timestamp": "timestamp"}
 
 
+def _spark_file_system(session: Any, path: str) -> tuple[Any, Any]:
+    """(file system, Hadoop path) of `path` in Spark's own file system layer (local, HDFS, S3, ABFS...)."""
+    hpath = session.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
+    return hpath.getFileSystem(session.sparkContext._jsc.hadoopConfiguration()), hpath
+
+
 def _spark_path_exists(session: Any, path: str) -> bool:
-    """Whether `path` exists, asked through Spark's own file system layer (local, HDFS, S3, ABFS...)."""
-    jvm = session.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    return bool(hpath.getFileSystem(session.sparkContext._jsc.hadoopConfiguration()).exists(hpath))
+    """Whether `path` exists, asked through Spark's own file system layer."""
+    fs, hpath = _spark_file_system(session, path)
+    return bool(fs.exists(hpath))
 
 
 def spark_session(master: str | None) -> Any:
@@ -494,14 +499,9 @@ class WarehouseSource:
     def _folder_listing(self) -> list[str]:
         """Spark folders: every contract table's files now (path, size, modification time), through Spark's own
         file system layer (local, HDFS, S3, ABFS...)."""
-        session = self.con._session
-        jvm = session.sparkContext._jvm
-        conf = session.sparkContext._jsc.hadoopConfiguration()
         out = []
         for name in TABLES:
-            path = self._folder(name)
-            hpath = jvm.org.apache.hadoop.fs.Path(path)
-            fs = hpath.getFileSystem(conf)
+            fs, hpath = _spark_file_system(self.con._session, self._folder(name))
             if not fs.exists(hpath):
                 out.append(f"{name}:absent")
                 continue

@@ -617,22 +617,22 @@ class SeriesSelector:
             return None
         nonzero = np.flatnonzero(self.y[days] > 0)
         start = int(nonzero[-1]) + 1 if len(nonzero) else 0
-        run, before = days[start:], days[:start]
-        before = before[before > run[0] - 57]
+        run = days[start:]
+        past = days[:start]
+        past = past[past > run[0] - 183]  # the 26 weeks before the run
+        before = past[past > run[0] - 57]  # the 8 weeks before it
         if len(run) < self.sel.shift_run or not len(before):
             return None
         mu = float(self.y[before].mean()) * len(run)
         if mu < math.log(100):
             return None
         # and by the series' own record, for counts that come in bursts (a Poisson level understates their
-        # quiet spells): in the 26 weeks before, no stretch of as many such days went without a contact
-        past = days[:start]
-        past = past[past > run[0] - 183]
-        k, n = len(run), len(past) - len(run) + 1
-        if n > 0:
-            seen = np.concatenate([[0], np.cumsum(self.y[past] > 0)])
-            if (seen[k:] - seen[:-k] == 0).any():
-                return None
+        # quiet spells): in the 26 weeks before, no stretch of as many such days went without a contact (with
+        # fewer such days than the run, there is no stretch to compare: the slices below are empty)
+        k = len(run)
+        seen = np.concatenate([[0], np.cumsum(self.y[past] > 0)])
+        if (seen[k:] - seen[:-k] == 0).any():
+            return None
         return int(run[0])
 
     def choose(self, origin: int, candidates: Sequence[str] = CANDIDATES) -> Choice:
