@@ -3,7 +3,9 @@ documented mapping, refusal of broken files, and the real file in ../shared/data
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -54,7 +56,7 @@ def test_parse_us_dates_and_two_digit_years():
     # years outside those every reportlib date takes (pandas' own range ends in 2262: 1/1/2300 was a traceback)
     assert problems == [
         f"f.csv row {row}, column DateofHire: expected a date as M/D/YYYY from 1700 to 2199, got {v!r}"
-        for row, v in ((7, "13/45/2011"), (8, "N/A"), (9, "1/1/2300"), (10, "1/1/1600"))
+        for row, v in ((8, "13/45/2011"), (9, "N/A"), (10, "1/1/2300"), (11, "1/1/1600"))  # header = row 1
     ]
     assert got.iloc[6:].isna().all()
     # a 2-digit year goes to the latest century that is not after the snapshot
@@ -122,21 +124,32 @@ def test_broken_rows_are_named(tmp_path):
     with pytest.raises(DataError) as err:
         hr_to_agents(read_hr_csv(write_messy(tmp_path / "hr.csv", broken)), "hr.csv")
     text = str(err.value)
-    assert "hr.csv row 2, column EmpID: expected a unique employee id, got '1001'" in text
-    assert "hr.csv row 3, column EmpID: expected an employee id, got ''" in text
-    assert "hr.csv row 2, column DateofTermination: expected a termination date for a terminated employee" in text
-    assert "hr.csv row 3, column DateofTermination: expected a date on or after DateofHire" in text
-    assert "hr.csv row 4, column EmploymentStatus: expected one of Active, Voluntarily Terminated" in text
+    # rows as `reportlib validate` numbers them: the header is row 1, broken[1] is line 3 of the file
+    assert "hr.csv row 3, column EmpID: expected a unique employee id, got '1001'" in text
+    assert "hr.csv row 4, column EmpID: expected an employee id, got ''" in text
+    assert "hr.csv row 3, column DateofTermination: expected a termination date for a terminated employee" in text
+    assert "hr.csv row 4, column DateofTermination: expected a date on or after DateofHire" in text
+    assert "hr.csv row 5, column EmploymentStatus: expected one of Active, Voluntarily Terminated" in text
     with pytest.raises(DataError, match="column DateofHire is missing"):
         hr_to_agents(pd.DataFrame({"EmpID": ["1"]}), "x.csv")
 
 
 def test_dirty_variant_is_refused_with_rows_named():
+    path = shared_path("hr-dataset-v14", "HRDataset_v14_DIRTY_variant_oguzhanokyc01.csv")
     with pytest.raises(DataError) as err:
-        load_hr(shared_path("hr-dataset-v14", "HRDataset_v14_DIRTY_variant_oguzhanokyc01.csv"))
+        load_hr(path)
     text = str(err.value)
     assert "column EmpID: expected an employee id" in text
     assert "column EmploymentStatus: expected one of" in text and "got 'Production'" in text
+    # the row named is the file's line: the column-shifted record (one field short) is line 10
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        records = list(csv.reader(fh))
+    (short,) = [line for line, rec in enumerate(records, start=1) if len(rec) != len(records[0])]
+    assert short == 10
+    assert f"{path.name} row {short}, column EmploymentStatus: expected one of" in text
+    blank_ids = [line for line, rec in enumerate(records, start=1) if line > 1 and not rec[1].strip()]
+    assert records[0][1] == "EmpID" and blank_ids[0] == 2
+    assert f"{path.name} row 2, column EmpID: expected an employee id, got ''" in text
 
 
 @pytest.mark.shared_data
@@ -191,3 +204,167 @@ def test_cli_import_hr_round_trips_through_the_loader(tmp_path, monkeypatch, cap
     assert loaded["regretted"].astype("boolean").fillna(False).tolist() == direct["regretted"].fillna(False).tolist()
     assert main(["import-hr", str(tmp_path / "missing.csv"), "--out", str(out)]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+# --- refusals through the command line, from real rows of HRDataset_v14.csv ----------------------
+
+
+def real_rows(n: int = 3) -> tuple[list[str], list[list[str]]]:
+    """The header and the first n data rows of the real HRDataset_v14.csv, as the csv module reads them."""
+    with shared_path("hr-dataset-v14", "HRDataset_v14.csv").open(newline="", encoding="utf-8-sig") as fh:
+        records = list(csv.reader(fh))
+    return records[0], [list(r) for r in records[1 : n + 1]]
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    """A CSV file of header and rows (UTF-8, CRLF, as the Excel re-save)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows([header, *rows])
+    return path
+
+
+def run_import_hr(src: Path, out: Path, capsys) -> tuple[int, str, str]:
+    """`reportlib import-hr SRC --out OUT`: (exit status, stdout, stderr)."""
+    from reportlib.cli import main
+
+    status = main(["import-hr", str(src), "--out", str(out)])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def assert_refused(status: int, out_text: str, err: str, out: Path) -> None:
+    """Exit 1, a message and no traceback on stderr, nothing on stdout, no output folder or file."""
+    assert status == 1
+    assert out_text == ""
+    assert err.startswith("reportlib import-hr: ") and "Traceback" not in err and "unexpectedly" not in err
+    assert not out.exists()
+
+
+@pytest.mark.shared_data
+def test_cli_imports_a_few_real_rows(tmp_path, capsys):
+    """The control for the refusals below: the unmodified rows import (62506 a year -> 30.05 an hour)."""
+    header, rows = real_rows()
+    src = write_rows(tmp_path / "hr.csv", header, rows)
+    status, out_text, _ = run_import_hr(src, tmp_path / "out", capsys)
+    assert status == 0 and json.loads(out_text)[0]["rows"] == 3
+    written = pd.read_csv(tmp_path / "out" / "agents.csv", dtype=str)
+    salary = [float(r[header.index("Salary")]) for r in rows]
+    assert written["agent_id"].tolist() == [r[header.index("EmpID")] for r in rows]
+    assert written["hourly_cost"].astype(float).tolist() == [round(s / 2080, 2) for s in salary]
+    assert written.loc[0, "hourly_cost"] == "30.05" and salary[0] == 62506
+    assert not (tmp_path / "out" / ".agents.csv.tmp").exists()
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    ("repeated", "extra"),
+    [("Salary", "Salary"), ("Salary", " Salary "), ("EmpID", "EmpID"), ("EmpID", " EmpID ")],
+)
+def test_cli_refuses_a_column_repeated_in_the_header(tmp_path, capsys, repeated, extra):
+    # before: pandas read a second "Salary" as "Salary.1" and the import used the first; " EmpID " became a
+    # second EmpID once stripped ("failed unexpectedly: IndexError"); an exact second EmpID was ignored
+    header, rows = real_rows()
+    src = write_rows(tmp_path / "hr.csv", [*header, extra], [[*r, "1"] for r in rows])
+    out = tmp_path / "out"
+    status, out_text, err = run_import_hr(src, out, capsys)
+    assert_refused(status, out_text, err, out)
+    assert f"hr.csv row 1: column {repeated} appears more than once in the header" in err
+    assert err.count("appears more than once") == 1
+
+
+@pytest.mark.shared_data
+def test_cli_refuses_a_header_only_file(tmp_path, capsys):
+    header, _ = real_rows()
+    src = write_rows(tmp_path / "hr.csv", header, [])
+    out = tmp_path / "out"
+    status, out_text, err = run_import_hr(src, out, capsys)
+    assert_refused(status, out_text, err, out)  # it wrote an agents.csv of a header alone
+    assert "hr.csv: no rows (the file has a header but no data rows)" in err
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    "salary",
+    ["€62.506", "62 506", "62.506", "$62.506", "6,25,06", "62,50", "$$62506", "6e4", "inf", "-62506", "62506$", ""],
+)
+def test_cli_refuses_a_salary_that_is_not_a_plain_number(tmp_path, capsys, salary):
+    # before: 62.506 and $62.506 were read as 62.506 dollars a year (0.03 an hour), 6,25,06 and 62,50 as 62506
+    # and 6250, 6e4 as 60000 and inf as an infinite hourly cost, all with exit status 0
+    header, rows = real_rows()
+    rows[1][header.index("Salary")] = salary  # the second data row: row 3, the header being row 1
+    src = write_rows(tmp_path / "hr.csv", header, rows)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "agents.csv").write_text("an earlier import\n")
+    status, out_text, err = run_import_hr(src, out, capsys)
+    assert status == 1 and out_text == "" and "Traceback" not in err
+    assert "hr.csv row 3, column Salary: expected a yearly salary in dollars such as 62506, 62506.50 or" in err
+    assert f"got {salary!r}" in err
+    assert err.count("column Salary") == 1  # the other rows' salaries are fine
+    assert (out / "agents.csv").read_text() == "an earlier import\n"  # left as it was, no temp file
+    assert sorted(p.name for p in out.iterdir()) == ["agents.csv"]
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    ("salary", "hourly"),
+    [
+        ("62506", 30.05),
+        ("62506.5", 30.05),
+        ("104000.00", 50.0),
+        ("$62,506", 30.05),
+        ("62,506.50", 30.05),
+        ("$1,040,000", 500.0),
+        ("$104000", 50.0),
+    ],
+)
+def test_plain_salaries_are_dollars_a_year(tmp_path, salary, hourly):
+    header, rows = real_rows()
+    rows[1][header.index("Salary")] = salary
+    agents = load_hr(write_rows(tmp_path / "hr.csv", header, rows))
+    assert agents.loc[1, "hourly_cost"] == pytest.approx(hourly)
+
+
+@pytest.mark.shared_data
+def test_rows_are_numbered_as_validate_numbers_them(tmp_path, monkeypatch, capsys):
+    """The same broken date in the same row: import-hr and validate name the same row, the file's line."""
+    from reportlib.cli import main
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    header, rows = real_rows(5)
+    good = write_rows(tmp_path / "hr.csv", header, rows)
+    assert main(["import-hr", str(good), "--out", str(tmp_path / "data")]) == 0
+    capsys.readouterr()
+    # break the hire date of the fourth data row in the HR file and in the agents.csv imported from it
+    rows[3][header.index("DateofHire")] = "notadate"
+    broken = write_rows(tmp_path / "broken.csv", header, rows)
+    agents_csv = tmp_path / "data" / "agents.csv"
+    with agents_csv.open(newline="", encoding="utf-8") as fh:
+        agents = list(csv.reader(fh))
+    agents[4][agents[0].index("hire_date")] = "notadate"
+    write_rows(agents_csv, agents[0], agents[1:])
+    line = 1 + next(i for i, text in enumerate(broken.read_text().splitlines()) if "notadate" in text)
+    assert line == 5
+
+    assert main(["import-hr", str(broken), "--out", str(tmp_path / "out")]) == 1
+    hr_err = capsys.readouterr().err
+    main(["validate", "--data", str(tmp_path / "data")])
+    captured = capsys.readouterr()
+    validate_text = captured.out + captured.err
+    (hr_row,) = re.findall(r"broken\.csv row (\d+), column DateofHire", hr_err)
+    (validate_row,) = re.findall(r"agents\.csv row (\d+), column hire_date", validate_text)
+    assert int(hr_row) == int(validate_row) == line
+
+
+@pytest.mark.shared_data
+def test_cli_refuses_a_row_with_a_field_too_many_on_one_line(tmp_path, capsys):
+    # pandas' message ends in a newline: it made the problem two lines
+    header, rows = real_rows()
+    rows[1].append("one too many")
+    src = write_rows(tmp_path / "hr.csv", header, rows)
+    out = tmp_path / "out"
+    status, out_text, err = run_import_hr(src, out, capsys)
+    assert_refused(status, out_text, err, out)
+    problem = err.splitlines()[1]
+    assert problem.startswith("  hr.csv: not a readable CSV file (") and "line 3" in problem
+    assert len(err.splitlines()) == 2

@@ -8,7 +8,11 @@ every cell read as text and stripped of leading/trailing spaces ('Production    
 spaces in names collapsed. Dates are US month/day/year, with or without leading zeros (7/5/2011,
 07/05/2011), with a 4-digit or a 2-digit year (09/27/87); a 2-digit year takes the latest century that does
 not put the date after the file's snapshot (the latest 4-digit date in any of its date columns), so
-09/27/87 is 1987 and 3/30/15 is 2015. ISO dates (2011-07-05) are accepted too.
+09/27/87 is 1987 and 3/30/15 is 2015. ISO dates (2011-07-05) are accepted too. Salary is a yearly amount in
+US dollars: digits with at most two decimals (62506, 62506.50), optionally as a US spreadsheet shows them, a
+leading $ and commas between groups of three digits ($62,506, 62,506.50). Anything else (62 506, EUR 62.506,
+62.506, 6,25,06, 6e4, -62506) is refused, not guessed at: 62.506 may be a European 62 thousand, and reading
+it as 62.506 dollars would be silently wrong.
 
 Mapping (one output row per input row):
 
@@ -33,15 +37,22 @@ Mapping (one output row per input row):
 | hourly_cost        | Salary / 2080 hours x `loading` (default 1.0: the file has no benefits or overhead,  |
 |                    | so by default this is the base wage, not a fully loaded cost)                        |
 
-Checks (each problem names the file, row and column; rows are numbered from 1 after the header line):
-required columns present; EmpID present and unique; dates parse; termination not before hire;
-EmploymentStatus one of the three values; termination date present exactly when the status is a termination
-(and Termd agrees). Any problem raises DataError and nothing is written: the DIRTY variant of the file (blank
-ids, a column-shifted row) is refused with its rows named.
+Checks (each problem names the file, row and column): no column name twice in the header (compared after
+stripping spaces, so "EmpID" and " EmpID " are the same column; pandas would silently rename the second
+"Salary.1" and use the first); required columns present; at least one data row; EmpID present and unique;
+Salary an amount in dollars as above; dates parse; termination not before hire; EmploymentStatus one of the three
+values; termination date present exactly when the status is a termination (and Termd agrees). Any problem
+raises DataError and nothing is written (agents.csv is written to a temporary file and renamed only when
+complete): the DIRTY variant of the file (blank ids, a column-shifted row) is refused with its rows named.
+
+Rows are numbered as `reportlib validate` numbers them (reportlib/data/load.py): spreadsheet rows, the
+header being row 1 and the first data row row 2. Rows are CSV records: a blank line is not counted, and a
+quoted cell spanning lines stays in its one row; in a file with neither, "row N" is line N of the file.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -71,24 +82,60 @@ AGENT_COLUMNS = tuple(TABLES["agents"].column_names)  # the contract's agents ta
 STATUS = {"Active": None, "Voluntarily Terminated": "voluntary", "Terminated for Cause": "involuntary"}
 HOURS_PER_YEAR = 2080.0
 MAX_SHOWN = 5
+FIRST_DATA_ROW = 2  # the number of the first data row in messages: the header is row 1, as in `validate`
 
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _SUPERVISOR = re.compile(r"\b(manager|director|cio|ceo|president)\b", re.I)
 _LEAD = re.compile(r"^(sr\.?|senior|principal)\b|architect", re.I)
+# dollars, at most cents: plain digits, or a US spreadsheet's $ and comma groups of three (one reading only)
+_DOLLARS = r"\$?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]{1,2})?"
+
+
+def _import_error(file: str, problems: list[str]) -> DataError:
+    """The DataError of a file that cannot be imported: one line per problem under a header naming the file."""
+    return DataError(problems, header=f"{file} cannot be imported as an agents table")
+
+
+def repeated_columns(path: Path) -> list[str]:
+    """Column names that occur more than once in the header (the first non-blank record) of CSV `path`.
+
+    Names are compared as the loader uses them, stripped of surrounding spaces; empty names are not
+    counted. Read with the csv module because pandas renames a repeated "Salary" to "Salary.1" and so
+    hides it. Raises UnicodeDecodeError or csv.Error for a file that is not UTF-8 CSV text.
+    """
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        header = next((rec for rec in csv.reader(fh) if rec), [])
+    seen: set[str] = set()
+    twice: list[str] = []
+    for name in (h.strip() for h in header):
+        if name and name in seen and name not in twice:
+            twice.append(name)
+        seen.add(name)
+    return twice
 
 
 def read_hr_csv(path: str | Path) -> pd.DataFrame:
-    """The raw file as text cells, BOM and surrounding spaces removed, empty cells as ''."""
+    """The raw file as text cells, BOM and surrounding spaces removed, empty cells as ''.
+
+    A column name repeated in the header is refused (DataError naming the file, row 1 and the column), as
+    is a file that is not UTF-8 CSV text.
+    """
     path = Path(path)
     if not path.is_file():
         raise ReportlibError(f"{path}: no such file (expected HRDataset_v14.csv)")
     try:
+        twice = repeated_columns(path)
+        if twice:  # the words of `reportlib validate` (load.py) for the same fault
+            raise _import_error(
+                path.name, [f"{path.name} row 1: column {name} appears more than once in the header" for name in twice]
+            )
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False)
     except UnicodeDecodeError:
         raise DataError([f"{path.name}: not UTF-8 text"]) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError([f"{path.name}: not a readable CSV file ({exc})"]) from None
+    except (csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        detail = " ".join(str(exc).split())  # pandas ends its message with a newline: keep it one line
+        raise DataError([f"{path.name}: not a readable CSV file ({detail})"]) from None
     raw.columns = [c.strip() for c in raw.columns]
     return raw.apply(lambda col: col.str.strip())
 
@@ -134,6 +181,8 @@ def parse_us_dates(
 ) -> pd.Series:
     """Dates from M/D/YYYY, M/D/YY or YYYY-MM-DD text ('' -> NaT); unparseable cells are added to problems.
 
+    `values` are a file's data rows in order: the problems name them row 2, 3, ... (the header is row 1).
+
     A 2-digit year yy becomes 20yy unless that puts the date after `not_after`, then 19yy (with no
     not_after: 20yy for yy <= 68, else 19yy, as Python's %y does).
     """
@@ -161,7 +210,7 @@ def parse_us_dates(
                     raise ValueError(v)
             except ValueError:
                 bad.append(
-                    f"{file} row {i + 1}, column {column}: expected a date as M/D/YYYY from {FIRST_YEAR} to "
+                    f"{file} row {i + FIRST_DATA_ROW}, column {column}: expected a date as M/D/YYYY from {FIRST_YEAR} to "
                     f"{LAST_YEAR}, got {v!r}"
                 )
                 ts = pd.NaT
@@ -185,12 +234,18 @@ def _grouped(problems: list[str]) -> list[str]:
 
 
 def hr_to_agents(raw: pd.DataFrame, file: str = "HRDataset_v14.csv", loading: float = 1.0) -> pd.DataFrame:
-    """The agents table (contract columns, dates as datetime64, regretted boolean) from the raw HR cells."""
+    """The agents table (contract columns, dates as datetime64, regretted boolean) from the raw HR cells.
+
+    `raw` holds the file's data rows in order (row 2 of the file first); hourly_cost is dollars per hour
+    (yearly Salary in dollars / 2080 hours x `loading`). Raises DataError listing every problem found.
+    """
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
         raise DataError([f"{file}: column {c} is missing (is this HRDataset_v14.csv?)" for c in missing])
+    if len(raw) == 0:
+        raise _import_error(file, [f"{file}: no rows (the file has a header but no data rows)"])
     problems: list[str] = []
-    rows = pd.Series(np.arange(1, len(raw) + 1), index=raw.index)
+    rows = pd.Series(np.arange(FIRST_DATA_ROW, len(raw) + FIRST_DATA_ROW), index=raw.index)
 
     def flag(mask: pd.Series, column: str, expected: str) -> None:
         for i in raw.index[mask]:
@@ -201,8 +256,15 @@ def hr_to_agents(raw: pd.DataFrame, file: str = "HRDataset_v14.csv", loading: fl
     flag(dup, "EmpID", "a unique employee id")
     flag(raw["DateofHire"] == "", "DateofHire", "a hire date")
     flag(~raw["EmploymentStatus"].isin(list(STATUS)), "EmploymentStatus", "one of " + ", ".join(STATUS))
-    salary = pd.to_numeric(raw["Salary"].str.replace(",", "", regex=False).str.lstrip("$"), errors="coerce")
-    flag(salary.isna() | (salary < 0), "Salary", "a yearly salary >= 0")
+    ok = raw["Salary"].fillna("").str.fullmatch(_DOLLARS)
+    digits = raw["Salary"].where(ok).str.replace(r"[$,]", "", regex=True)
+    salary = pd.to_numeric(digits, errors="coerce")  # dollars a year; NaN where refused
+    flag(
+        salary.isna(),
+        "Salary",
+        "a yearly salary in dollars such as 62506, 62506.50 or $62,506.50 "
+        "(commas only between groups of three digits, at most 2 decimals)",
+    )
 
     not_after = snapshot_date(raw)
     hire = parse_us_dates(raw["DateofHire"], "DateofHire", file, not_after, problems)
@@ -228,7 +290,7 @@ def hr_to_agents(raw: pd.DataFrame, file: str = "HRDataset_v14.csv", loading: fl
             "1 for a terminated and 0 for an active employee (as EmploymentStatus says)",
         )
     if problems:
-        raise DataError(_grouped(problems), header=f"{file} cannot be imported as an agents table")
+        raise _import_error(file, _grouped(problems))
 
     reason = raw["TermReason"].where(~raw["TermReason"].isin(["", "N/A-StillEmployed"]))
     good = raw["PerformanceScore"].isin(["Exceeds", "Fully Meets"])
