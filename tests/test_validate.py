@@ -208,6 +208,12 @@ BROKEN = [
         r'agents\.csv row 3, column termination_date: expected a date on or after hire_date, got "2023-12-31"',
     ),
     (
+        "queue named like the all-queues rows",
+        replace_cell("contacts.csv", 3, "queue", "all"),
+        r"contacts\.csv row 3, column queue: expected a queue name other than 'all', the name of the rows for every "
+        r"queue together \(plan vs actual, the forecast's backtest\): rename the queue, got \"all\"",
+    ),
+    (
         "terminated without type",
         replace_cell("agents.csv", 3, "termination_type", ""),
         r"agents\.csv row 3, column termination_type: expected voluntary or involuntary when termination_date is set",

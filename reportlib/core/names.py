@@ -12,3 +12,8 @@ SL_DEFINITIONS: tuple[str, ...] = ("offered", "answered", "abandons_excluded", "
 
 # Time buckets the KPIs can be grouped by (local wall clock; weeks start on Monday).
 GRAINS: tuple[str, ...] = ("15min", "30min", "day", "week", "month")
+
+# The queue (and channel) name of rows that take every queue together: plan vs actual's records, the
+# forecast's backtest summary. Reserved: the data contract refuses a queue of this name (rule
+# queue_not_reserved), which would otherwise be read as, or added into, those rows.
+ALL_QUEUES = "all"

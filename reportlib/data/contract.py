@@ -15,12 +15,14 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from reportlib.core.names import ALL_QUEUES
+
 # The contract and its checks, as part of every cached table's key (load._file_key): a table in the cache was
 # checked by the rules of its version, so a change to what a file may hold bumps it (2: timestamp offsets
 # within 23:59, dates from year 1700 to 2199; tables cached before are parsed and checked again. 3: row
 # warnings across columns: handle time over logged-in time, adherence over schedule, a termination type
-# without a date, an interval start off its grid).
-CONTRACT_VERSION = "3"
+# without a date, an interval start off its grid. 4: a queue named "all", the name of the all-queues rows).
+CONTRACT_VERSION = "4"
 
 # Column kinds and how they are stored once typed.
 KINDS = {
@@ -139,7 +141,7 @@ TABLES: dict[str, Table] = {
             C("caller_id", "str", description="who called; enables repeat-contact FCR"),
         ),
         required=False,  # required unless intervals is given: see required_tables
-        rules=("long_handle",),
+        rules=("long_handle", "queue_not_reserved"),
     ),
     "intervals": Table(
         "intervals",
@@ -172,7 +174,14 @@ TABLES: dict[str, Table] = {
         ),
         required=False,
         unique_together=("interval_start", "channel", "queue", "client_id"),
-        rules=("interval_minutes_allowed", "interval_on_grid", "whole_offered", "whole_handled", "whole_abandoned"),
+        rules=(
+            "interval_minutes_allowed",
+            "interval_on_grid",
+            "whole_offered",
+            "whole_handled",
+            "whole_abandoned",
+            "queue_not_reserved",
+        ),
     ),
     "agents": Table(
         "agents",
@@ -252,7 +261,7 @@ TABLES: dict[str, Table] = {
         ),
         required=False,
         unique_together=("interval_start", "channel", "queue"),
-        rules=("interval_minutes_allowed", "interval_on_grid"),
+        rules=("interval_minutes_allowed", "interval_on_grid", "queue_not_reserved"),
     ),
     "interval_staffing": Table(
         "interval_staffing",
@@ -280,7 +289,7 @@ TABLES: dict[str, Table] = {
         ),
         required=False,
         unique_together=("interval_start", "channel", "queue"),
-        rules=("interval_minutes_allowed", "interval_on_grid"),
+        rules=("interval_minutes_allowed", "interval_on_grid", "queue_not_reserved"),
     ),
     "clients": Table(
         "clients",
@@ -437,6 +446,13 @@ def table_rules(name: str) -> list[Rule]:
             "voluntary or involuntary when termination_date is set",
             lambda t: t.termination_date.notnull() & t.termination_type.isnull(),
             show_value=False,
+        ),
+        Rule(
+            "queue_not_reserved",
+            "queue",
+            f"a queue name other than {ALL_QUEUES!r}, the name of the rows for every queue together "
+            "(plan vs actual, the forecast's backtest): rename the queue",
+            lambda t: t.queue == ALL_QUEUES,
         ),
         Rule(
             "interval_minutes_allowed",

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.names import ALL_QUEUES
 from reportlib.metrics.contacts import minute_bucket
 
 SERIES = ["channel", "queue"]
@@ -975,8 +976,8 @@ def backtest(
     if len(summary) > 1:
         summary.append(
             {
-                "channel": "all",
-                "queue": "all",
+                "channel": ALL_QUEUES,
+                "queue": ALL_QUEUES,
                 "model": "ensemble",
                 **_score(errors),
                 "origins": int(errors["origin"].nunique()),
@@ -1207,7 +1208,7 @@ def backtest_intraday(
 
     summary = [{"channel": ch, "queue": q, **score(g)} for (ch, q), g in err.groupby(SERIES, sort=True)]
     if len(summary) > 1:
-        summary.append({"channel": "all", "queue": "all", **score(err)})
+        summary.append({"channel": ALL_QUEUES, "queue": ALL_QUEUES, **score(err)})
     return {"summary": pd.DataFrame(summary), "errors": err, "interval_minutes": interval_minutes}
 
 

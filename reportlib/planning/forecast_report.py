@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.names import ALL_QUEUES
 from reportlib.core.settings import MetricSettings
 from reportlib.planning.forecast import (
     FORECAST_COLUMNS,
@@ -245,7 +246,7 @@ def forecast_report(
         origins = [final - pd.Timedelta(days=backtest_step_days * k) for k in range(n_back, -1, -1)]
         bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, origins=origins)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
-        out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != "all"])
+        out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != ALL_QUEUES])
         said = {x.split(":")[0] for x in notes}
         notes += [n for n in bt.notes if n.split(":")[0] not in said]
     except ReportlibError as exc:

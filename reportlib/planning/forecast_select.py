@@ -38,6 +38,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.names import ALL_QUEUES
 from reportlib.planning.forecast import (
     HOLIDAY_PREFIX,
     SELECTION_COLUMNS,
@@ -1208,8 +1209,8 @@ def nested_backtest(
         counts = errors.drop_duplicates(SERIES + ["origin"])["method"].value_counts()
         summary.append(
             {
-                "channel": "all",
-                "queue": "all",
+                "channel": ALL_QUEUES,
+                "queue": ALL_QUEUES,
                 "model": "selected",
                 **_score(errors, level),
                 "origins": int(errors["origin"].nunique()),

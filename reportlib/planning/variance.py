@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.names import ALL_QUEUES
 from reportlib.core.settings import MetricSettings
 from reportlib.metrics.contacts import caller_wait_total, minute_bucket
 from reportlib.planning.staffing import erlang_a_service_level, estimate_patience, service_targets
@@ -431,12 +432,12 @@ def records_from_effects(
     eff["queue"] = eff["queue"].astype(str)
     parts = [aggregate_effects(eff, ["channel", "queue", "period"])]
     if totals and len(eff):
-        all_q = eff.assign(queue="all")
+        all_q = eff.assign(queue=ALL_QUEUES)
         parts.append(aggregate_effects(all_q, ["channel", "queue", "period"]))
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RECORD_COLUMNS)
     order = {c: i for i, c in enumerate(LIVE_CHANNELS)}
     out["_c"] = out["channel"].map(lambda c: order.get(c, 9))
-    out["_q"] = (out["queue"] == "all").astype(int)
+    out["_q"] = (out["queue"] == ALL_QUEUES).astype(int)
     out = out.sort_values(["_c", "channel", "_q", "queue", "period"]).drop(columns=["_c", "_q"])
     return out[RECORD_COLUMNS].reset_index(drop=True)
 
@@ -847,7 +848,7 @@ def staffing_beside_adherence(
     from reportlib.metrics.workforce import workforce_kpis
 
     v = weekly or variance_for_source(source, params, month, by="week")
-    rec = v.records[v.records["queue"] == "all"][
+    rec = v.records[v.records["queue"] == ALL_QUEUES][
         [
             "period",
             "channel",

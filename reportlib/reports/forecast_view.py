@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reportlib.core.names import ALL_QUEUES
 from reportlib.planning import forecast as F
 from reportlib.planning import forecast_report as FR
 from reportlib.planning.forecast_select import BASELINES, method_label
@@ -122,7 +123,7 @@ def show_accuracy(report: Mapping[str, Any]) -> None:
         )
     )
     bt = report["backtest"]
-    total = bt[bt["channel"] == "all"]
+    total = bt[bt["channel"] == ALL_QUEUES]
     r = (total if len(total) else bt).iloc[0]
     fmt = narrative.format_value
     views.paragraph(

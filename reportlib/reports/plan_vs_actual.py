@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from reportlib.core.names import ALL_QUEUES
 from reportlib.data.source import DataSource
 from reportlib.planning.variance import (
     CAUSES,
@@ -108,20 +109,20 @@ def sla_waterfalls(result: Variance) -> list[Any]:
     """One waterfall per channel and queue of a by-queue Variance (the channel totals first)."""
     rec = result.records.copy()
     rec["_c"] = rec["channel"].map(lambda c: LIVE_CHANNELS.index(c) if c in LIVE_CHANNELS else 9)
-    rec["_q"] = (rec["queue"] != "all").astype(int)
+    rec["_q"] = (rec["queue"] != ALL_QUEUES).astype(int)
     rec = rec.sort_values(["_c", "channel", "_q", "queue"], kind="stable")
     figs = []
     for r in rec.to_dict("records"):
         if not np.isfinite(r["actual_sl"]):
             continue
-        name = "all queues" if r["queue"] == "all" else r["queue"]
+        name = "all queues" if r["queue"] == ALL_QUEUES else r["queue"]
         figs.append(waterfall_chart(r, title=f"{str(r['channel']).capitalize()} — {name}: plan vs actual"))
     return figs
 
 
 def pack_commentary(result: Variance) -> list[str]:
     """The pack's commentary: one line per live channel from the all-queues record."""
-    rec = result.records[result.records["queue"] == "all"]
+    rec = result.records[result.records["queue"] == ALL_QUEUES]
     return [commentary_line(r) for r in rec.to_dict("records")]
 
 
@@ -166,7 +167,7 @@ def pack_section(source: DataSource, params: Mapping[str, Any], month: str, n_da
     with their dominant cause (points lost against plan; the cause's cost in points)."""
     result = month_variance(source, params, month)
     days = month_variance(source, params, month, by="day")
-    worst = worst_days(days.records, n=n_days, queue="all")
+    worst = worst_days(days.records, n=n_days, queue=ALL_QUEUES)
     table = pd.DataFrame(
         {
             "day": pd.to_datetime(worst["period"]).dt.strftime("%a %d %b"),
