@@ -218,6 +218,17 @@ def _open(args: argparse.Namespace, *, checked: bool = True):
     return params, source
 
 
+def _partial_month(command: str, source: Any, params: dict, month: str) -> None:
+    """On stderr, that `month` is only partly covered by the source's data (views.partial_month_note), if so."""
+    from reportlib.core.months import parse_month
+    from reportlib.reports.views import data_range, partial_month_note
+
+    first, last = data_range(source)
+    note = partial_month_note(parse_month(month), first, last, params)
+    if note:
+        print(f"reportlib {command}: {note}", file=sys.stderr)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from reportlib.metrics.sla import source_profile_problems
 
@@ -296,6 +307,7 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
         lo, hi = t.aggregate(lo=t[column].min(), hi=t[column].max()).to_pandas().iloc[0]
         covers = f"it covers {lo:%Y-%m-%d} to {hi:%Y-%m-%d}" if pd.notna(lo) else "it is empty"
         raise ReportlibError(f"no {table} in {args.month} in {location}; {covers}")
+    _partial_month("kpis", source, params, args.month)
     if table == "intervals":
         print(
             f"reportlib kpis: computed from the intervals table; not available from interval data: "
@@ -417,6 +429,7 @@ def _cmd_variance(args: argparse.Namespace) -> int:
     )
     for note in result.notes:
         print(f"reportlib variance: {note}", file=sys.stderr)
+    _partial_month("variance", source, params, args.month)
     emit(result.records, args.format)  # CSV through the same path as `reportlib kpis --format csv`
     return 0
 

@@ -319,7 +319,7 @@ def test_cli_variance_json_csv_and_clear_errors(sample_dir, tmp_path, capsys):
         "forecast_offered",
         "offered",
     } <= set(rec.columns)
-    assert "plan from interval_plan" in err
+    assert "plan from interval_plan" in err and "partial month" not in err
     assert main(["variance", "--data", str(sample_dir), "--month", MONTH, "--format", "csv"]) == 0
     out, _ = capsys.readouterr()
     assert out.splitlines()[0].startswith("channel,queue,period,planned_sl,actual_sl")
@@ -344,6 +344,15 @@ def test_cli_variance_json_csv_and_clear_errors(sample_dir, tmp_path, capsys):
     assert "not measurable" in err and "agent_activity holds daily totals" in err
     total = rec[["effect_volume", "effect_aht", "effect_other"]].sum(axis=1)
     assert np.abs(total - (rec["actual_sl"] - rec["planned_sl"])).max() < 1e-9
+    # contacts up to Friday 14 March 2025 only: the month is said to be partial (11 open days after)
+    cut = tmp_path / "cut"
+    shutil.copytree(sample_dir, cut)
+    lines = (cut / "contacts.csv").read_text().splitlines(keepends=True)
+    kept = [ln for ln in lines[1:] if ln.split(",")[4][:10] <= "2025-03-14"]
+    (cut / "contacts.csv").write_text("".join([lines[0], *kept]))
+    assert main(["variance", "--data", str(cut), "--month", MONTH]) == 0
+    err = capsys.readouterr().err
+    assert "reportlib variance: March 2025 is a partial month: the data end on 2025-03-14 (11 of the month's" in err
     # without interval_plan and no vintages: one line, exit 1
     (bare / "interval_plan.csv").unlink()
     assert main(["variance", "--data", str(bare), "--month", MONTH]) == 1

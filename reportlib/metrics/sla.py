@@ -223,6 +223,15 @@ class BusinessCalendar:
         a, b = self.clocks(start, end)
         return (b - a).reshape(np.shape(np.asarray(start)) if np.ndim(start) else (-1,))
 
+    def open_days(self, start: Any, end: Any) -> int:
+        """Open (business) days from date `start` up to, not including, date `end` (0 when end <= start):
+        weekdays with business hours that are no closed holiday (numpy.busday_count)."""
+        a, b = np.datetime64(pd.Timestamp(start).date(), "D"), np.datetime64(pd.Timestamp(end).date(), "D")
+        if b <= a or "1" not in self._weekmask():
+            return 0
+        years = list(range(pd.Timestamp(start).year, pd.Timestamp(end).year + 1))
+        return int(np.busday_count(a, b, weekmask=self._weekmask(), holidays=self.holidays_for(years)))
+
     def _weekmask(self) -> str:
         return "".join("1" if h is not None else "0" for h in self.hours)
 

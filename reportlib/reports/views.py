@@ -455,15 +455,65 @@ def source_kind(location: str) -> str:
     return "a DuckDB database" if scheme == "duckdb" else "a data folder"
 
 
-def last_complete_month(source: DataSource) -> pd.Period:
-    """The latest month with data in the source that is complete (its last day has data), else the one before."""
+def month_gaps(
+    period: pd.Period, first: pd.Timestamp | None, last: pd.Timestamp | None, params: Mapping[str, Any] | None
+) -> tuple[int, int]:
+    """Open days of month `period` before the data's first day and after its last day, (0, 0) for a whole month.
+
+    Open days are the business calendar's (parameters/calendar.yaml business_hours weekdays, closed holidays
+    left out: metrics.sla.business_calendar), so a weekday-only export ending on the Friday before a month's
+    last weekend covers the whole month. An operation open on days its calendar does not list (phones on
+    Saturday, business hours Monday-Friday) has those days left out of the count: say so in the calendar.
+    """
+    from reportlib.metrics.sla import business_calendar
+
+    if first is None or last is None:
+        return 0, 0
+    cal = business_calendar(params)
+    start, end = period.start_time, (period + 1).start_time
+    before = cal.open_days(start, min(first.normalize(), end)) if first > start else 0
+    after = cal.open_days(max(last.normalize() + pd.Timedelta(days=1), start), end) if last < end else 0
+    return before, after
+
+
+def partial_month_note(
+    period: pd.Period,
+    first: pd.Timestamp | None,
+    last: pd.Timestamp | None,
+    params: Mapping[str, Any] | None,
+    whose: str = "the data",
+) -> str | None:
+    """A sentence saying month `period` is only partly covered by data running from `first` to `last` (None when
+    every open day of it is covered: month_gaps): its totals are not comparable with a whole month's. `whose`
+    names what starts at `first` ("the data", "this client's contacts"); `last` is the data's end."""
+    before, after = month_gaps(period, first, last, params)
+    if not before and not after:
+        return None
+
+    def days(n: int, side: str) -> str:
+        return f"{n} of the month's open days {'is' if n == 1 else 'are'} {side} it"
+
+    parts = []
+    if before:
+        parts.append(f"{whose} start on {first:%Y-%m-%d} ({days(before, 'before')})")
+    if after:
+        parts.append(f"the data end on {last:%Y-%m-%d} ({days(after, 'after')})")
+    return (
+        f"{month_label(period)} is a partial month: {' and '.join(parts)}. Counts and totals cover only the days "
+        "with data and are not comparable with a whole month's; rates and averages are over those days."
+    )
+
+
+def last_complete_month(source: DataSource, params: Mapping[str, Any] | None = None) -> pd.Period:
+    """The latest month with data in the source whose open days after the data's last day are none
+    (month_gaps, by the business calendar in `params`), else the month before it."""
     first, last = data_range(source)
     if last is None:
         raise UsageError(
             "the data source holds no contacts or intervals, so no month can be chosen; pass month='YYYY-MM'"
         )
     m = last.to_period("M")
-    if last.normalize() < (m + 1).start_time - pd.Timedelta(days=1) and first is not None and first.to_period("M") < m:
+    if month_gaps(m, first, last, params)[1] and first is not None and first.to_period("M") < m:
         m = m - 1
     return m
 
@@ -522,7 +572,7 @@ def start_report(
             raise UsageError("the client_review report needs client_id (one client's id from the clients table)")
         # opened by hand in JupyterLab without a client: review the first client (scheduled runs always pass one)
         client_id = str(source.frame("clients")["client_id"].iloc[0])
-    period = parse_month(month) if month is not None else last_complete_month(source)
+    period = parse_month(month) if month is not None else last_complete_month(source, params)
     first, last = data_range(source)
     if first is not None and (period.end_time < first or period.start_time > last):
         raise UsageError(f"month {period} has no data: the source covers {first:%Y-%m-%d} to {last:%Y-%m-%d}")
@@ -577,6 +627,13 @@ def start_report(
     elif report != "team_performance" and source.has("agents"):
         names = source.frame("agents")["name"].dropna().astype(str)
         ctx.redact_terms = sorted({n for n in names if len(n.strip()) >= 3})
+    if report == "client_review":  # a client that started in the month; the end is the export's, not its last call
+        partial = partial_month_note(period, ctx.data_range()[0], last, params, whose="this client's contacts")
+    else:
+        partial = partial_month_note(period, first, last, params)
+    if partial:
+        note(partial, "warning")
+        ctx.notes.append(partial)
     return ctx
 
 

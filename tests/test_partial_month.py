@@ -1,0 +1,87 @@
+"""A month the data covers only in part is said to be partial: in every report and on `kpis` / `variance`'s stderr
+(variance: tests/test_variance.py).
+
+Open days are the business calendar's (parameters/calendar.yaml: Monday-Friday, US holidays with the listed ones
+closed). The counts below are by hand from a wall calendar.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_validate import GOOD, build
+
+from reportlib.cli import main
+from reportlib.core.params import load_params
+from reportlib.reports import views
+
+P = load_params(None)
+NOV = pd.Period("2026-11", "M")
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+
+
+def test_open_days_before_and_after_the_data_are_counted_by_the_business_calendar():
+    # data on 4 November 2026 only: Monday 2 and Tuesday 3 before it; after it the weekdays 5-30 November
+    # (18) less Thanksgiving (26th, closed): 17
+    day = pd.Timestamp("2026-11-04 09:00")
+    assert views.month_gaps(NOV, day, day + pd.Timedelta(hours=9), P) == (2, 17)
+    # ending on Wednesday 25th: Friday 27th and Monday 30th are open, Thanksgiving is not
+    assert views.month_gaps(NOV, pd.Timestamp("2026-10-01"), pd.Timestamp("2026-11-25 17:00"), P) == (0, 2)
+    # a Monday-Friday export ending on Friday 29 January 2027 covers the month (30th and 31st a weekend)
+    jan = pd.Period("2027-01", "M")
+    assert views.month_gaps(jan, pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-29 17:00"), P) == (0, 0)
+    assert views.partial_month_note(jan, pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-29 17:00"), P) is None
+    # the same export under a calendar open on Saturdays misses Saturday 30th
+    six = {**P, "calendar": {**P["calendar"], "business_hours": {"weekdays": [0, 1, 2, 3, 4, 5]}}}
+    assert views.month_gaps(jan, pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-29 17:00"), six) == (0, 1)
+    # a new client's first contact on Thursday 12 November: 8 open days of the month before it
+    note = views.partial_month_note(
+        NOV, pd.Timestamp("2026-11-12 10:00"), pd.Timestamp("2026-11-30 18:00"), P, whose="this client's contacts"
+    )
+    assert note is not None
+    assert note.startswith("November 2026 is a partial month: this client's contacts start on 2026-11-12 (8 of the ")
+    assert "end on" not in note
+
+
+def test_the_default_month_of_a_weekday_export_ending_before_a_weekend_is_that_month(tmp_path):
+    contacts = GOOD["contacts.csv"].replace("2025-01-06T09:03:00-05:00", "2025-01-31T17:00:00-05:00")
+    folder = build(tmp_path / "d", {"contacts.csv": contacts})
+    ctx = views.start_report("sla", month=None, data=str(folder))
+    assert str(ctx.month) == "2025-01"
+    # Friday 31 January is the month's last open day: the month is whole at its end, partial at its start
+    # (Wednesday 1 January is closed; Thursday 2 and Friday 3 come before the first contact on Monday 6th)
+    assert [n for n in ctx.notes if "partial month" in n] == [
+        "January 2025 is a partial month: the data start on 2025-01-06 (2 of the month's open days are before it). "
+        "Counts and totals cover only the days with data and are not comparable with a whole month's; rates and "
+        "averages are over those days."
+    ]
+    # data ending on Thursday 30th leave Friday 31st out: the default month is the one before... which has no
+    # data here, so it stays January (a source of one month) and the note names both ends
+    folder2 = build(tmp_path / "e", {"contacts.csv": contacts.replace("2025-01-31T17", "2025-01-30T17")})
+    ctx2 = views.start_report("sla", month=None, data=str(folder2))
+    assert str(ctx2.month) == "2025-01"
+    assert "and the data end on 2025-01-30 (1 of the month's open days is after it)" in ctx2.notes[-1]
+
+
+def test_a_whole_month_has_no_note(tmp_path):
+    lines = GOOD["contacts.csv"].splitlines()
+    lines[1] = lines[1].replace("2025-01-06T09:00:00", "2025-01-02T08:00:00")
+    lines[-1] = lines[-1].replace("2025-01-06T09:03:00", "2025-01-31T17:00:00")
+    folder = build(tmp_path / "d", {"contacts.csv": "\n".join(lines) + "\n"})
+    ctx = views.start_report("sla", month="2025-01", data=str(folder))
+    assert not [n for n in ctx.notes if "partial" in n]
+
+
+def test_kpis_says_so_on_stderr_and_keeps_stdout_a_table(tmp_path, capsys):
+    folder = build(tmp_path / "d", {})  # contacts on Monday 6 January 2025 only
+    assert main(["kpis", "--data", str(folder), "--month", "2025-01", "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("month,") and "partial" not in out
+    assert (
+        "reportlib kpis: January 2025 is a partial month: the data start on 2025-01-06 (2 of the month's open days "
+        "are before it) and the data end on 2025-01-06 (19 of the month's open days are after it)." in err
+    )
