@@ -424,9 +424,9 @@ def _cmd_variance(args: argparse.Namespace) -> int:
 
     params, source = _open(args)
     result = variance_for_source(source, params, args.month, by=args.by, vintages=args.vintages, shape=args.shape)
-    print(
-        f"reportlib variance: plan from {result.plan_source}; staffing from {result.staffing_source}", file=sys.stderr
-    )
+    # where staffing is not measurable a note says why (result.notes)
+    staffing = f"; staffing from {result.staffing_source}" if result.staffing_measured else ""
+    print(f"reportlib variance: plan from {result.plan_source}{staffing}", file=sys.stderr)
     for note in result.notes:
         print(f"reportlib variance: {note}", file=sys.stderr)
     _partial_month("variance", source, params, args.month)

@@ -375,6 +375,30 @@ def test_cli_variance_json_csv_and_clear_errors(sample_dir, tmp_path, capsys):
     assert "interval_plan.csv row 6, column forecast_offered" in err
 
 
+def test_a_planned_queue_without_contacts_is_named_as_without_patience_and_staffing_said_once(
+    sample_dir, tmp_path, capsys
+):
+    import shutil
+
+    gone = tmp_path / "gone"
+    shutil.copytree(sample_dir, gone)
+    lines = (gone / "contacts.csv").read_text().splitlines(keepends=True)
+    queue = lines[1].split(",")[2]
+    kept = [ln for ln in lines[1:] if not (ln.split(",")[1] == "phone" and ln.split(",")[2] == queue)]
+    (gone / "contacts.csv").write_text("".join([lines[0], *kept]))
+    (gone / "interval_staffing.csv").unlink()
+    assert main(["variance", "--data", str(gone), "--month", MONTH]) == 0
+    err = capsys.readouterr().err
+    # the contacts table measures every caller's wait: the queue had none, not a table without waits
+    assert (
+        "caller patience not measured (no caller waited or abandoned): service level modelled without "
+        f"abandonment (Erlang C) for phone/{queue}" in err
+    )
+    assert "abandon_wait_s_total" not in err
+    # not measurable staffing is said once, in the note, not as where staffing came from
+    assert "staffing from not measurable" not in err and err.count("not measurable: agent_activity holds") == 1
+
+
 def test_without_interval_plan_the_forecast_vintage_before_the_month_is_the_plan(sample_dir, tmp_path, capsys):
     import json
     import shutil

@@ -720,10 +720,13 @@ def variance_for_source(
         frame["aht_s"] = np.where(frame["handled"] > 0, frame["handle_s_total"] / frame["handled"], np.nan)
     frame["answer_s"] = frame["channel"].map(answer).astype(float)
     pat = patience_table(frame)
-    if pat["patience_s"].isna().any():
+    unmeasured = pat.loc[pat["patience_s"].isna(), KEYS]
+    if len(unmeasured):
+        lacks_waits = not source.has("contacts") and "abandon_wait_s_total" not in source.table("intervals").columns
+        why = "the intervals table has no abandon_wait_s_total" if lacks_waits else "no caller waited or abandoned"
+        where = ", ".join(f"{c}/{q}" for c, q in unmeasured.itertuples(index=False))
         notes.append(
-            "caller patience not measured (the intervals table has no abandon_wait_s_total): "
-            "service level modelled without abandonment (Erlang C)"
+            f"caller patience not measured ({why}): service level modelled without abandonment (Erlang C) for {where}"
         )
     frame = frame.merge(pat[KEYS + ["patience_s"]], on=KEYS, how="left")
     staffing_measured = source.has("interval_staffing")
