@@ -350,8 +350,12 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
         max_abandon=share(args.max_abandon, "--max-abandon"),
     )
     record["interval_min"] = args.interval_min
-    if args.model != "erlang_a" and args.patience_s is not None:
-        record["patience_s"] = args.patience_s  # echoed; Erlang C has no abandonment
+    if args.model != "erlang_a" and args.patience_s is not None:  # not echoed as if it had been used
+        print(
+            f"reportlib staffing: --patience-s {args.patience_s:g} not used: Erlang C has no abandonment "
+            "(--model erlang_a uses it)",
+            file=sys.stderr,
+        )
     if args.format == "csv":
         emit([record], "csv")
     else:

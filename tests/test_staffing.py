@@ -671,3 +671,22 @@ def test_cli_staffing_erlang_a_csv_and_errors(capsys):
         )
         == 2
     )
+
+
+def test_cli_staffing_says_patience_is_unused_under_erlang_c_and_refuses_loads_floats_cannot_staff(capsys):
+    base = ["--aht", "300", "--interval-min", "30", "--target-sl", "0.8", "--answer-s", "20", "--format", "csv"]
+    status, out = run_cli("--calls", "100", *base, "--patience-s", "60")
+    rec = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert status == 0 and rec["model"] == "erlang_c" and pd.isna(rec["patience_s"])  # not shown as used
+    assert rec["agents"] == st.required_agents(100, 300, 1800, 0.8, 20)
+    assert "--patience-s 60 not used: Erlang C has no abandonment" in capsys.readouterr().err
+    # 1e16 calls a half hour (a load of 1.7e15 erlangs) still staffs to the target; 1e18 gave a service level of
+    # 0 at the agents it printed, 1e300 a message about "agents": both are now a usage error naming the load
+    status, out = run_cli("--calls", "1e16", *base)
+    rec = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert status == 0 and rec["service_level"] >= 0.8 and rec["agents"] > rec["load_erlangs"]
+    for calls, load in (("1e18", "1.67e+17"), ("1e300", "1.67e+299")):
+        assert main(["staffing", "--calls", calls, *base]) == 2
+        err = capsys.readouterr().err
+        assert f"the offered load (calls x aht_s / interval_s) must be under 4.5e+15 erlangs; got {load}" in err
+        assert "Traceback" not in err and "RuntimeWarning" not in err

@@ -690,8 +690,19 @@ def required_agents(
     return _shape_out(result, shape, index, scalar)
 
 
+# The largest offered load (erlangs) staffed: above 2**52 agent counts n and n + 1 are no longer distinct
+# 64-bit floats, and the Erlang formulas' margins vanish (1e18 calls an interval gave a service level of 0
+# at "enough" agents). From floating-point arithmetic, not from any operation (real loads are < 1e6).
+MAX_LOAD_ERLANGS = float(2**52)
+
+
 def _required_busy(load, aht, target, answer, patience, max_occ, max_ab, cap_occ, cap_ab, fractional, method):
     """Integer and fractional required agents for load > 0 (flat arrays; patience inf = Erlang C)."""
+    _require(
+        _head(load) < MAX_LOAD_ERLANGS,
+        f"the offered load (calls x aht_s / interval_s) must be under {MAX_LOAD_ERLANGS:.3g} erlangs; "
+        f"got {float(np.max(load)):.3g}",
+    )
     erlang_a = np.isfinite(patience)
     any_a = bool(erlang_a.any())
 
