@@ -105,6 +105,25 @@ def test_good_source_is_valid(tmp_path, capsys):
     assert "valid" in capsys.readouterr().out
 
 
+def test_contacts_outside_an_agents_employment_are_warnings_naming_the_roster_row(tmp_path, capsys):
+    # A1 (row 2) handles k1 and k4 on Monday 6 January 2025, hired here on the 7th; A2 (row 3), who left on
+    # 30 June 2024, handles k4 instead
+    changes = replace_cell("agents.csv", 2, "hire_date", "2025-01-07")
+    changes["contacts.csv"] = GOOD["contacts.csv"].replace("240,A1,", "240,A2,")
+    assert main(["validate", "--data", str(build(tmp_path / "d", changes))]) == 0
+    out = capsys.readouterr().out
+    kept = "(kept as given: the contacts count, tenure and headcount follow the roster)"
+    assert (
+        "warning: agents.csv row 2, column hire_date: expected a date on or before the agent's first contact in "
+        f'contacts.csv {kept}, got "2025-01-07 (first contact 2025-01-06; 1 contact before it)"'
+    ) in out
+    assert (
+        "warning: agents.csv row 3, column termination_date: expected a date on or after the agent's last contact "
+        f'in contacts.csv {kept}, got "2024-06-30 (last contact 2025-01-06; 1 contact after it)"'
+    ) in out
+    assert "valid" in out and "2 warning(s)" in out
+
+
 # (name, changes, expected message pattern): each names the file, the row and the column.
 BROKEN = [
     (

@@ -298,3 +298,40 @@ def test_a_report_notebook_on_a_database_checks_it_until_it_passes(engine, clean
     for _ in range(2):
         assert views.start_report("team_performance", month="2026-01", data=url).month.strftime("%Y-%m") == "2026-01"
     assert calls == [1]
+
+
+def test_contacts_outside_an_agents_employment_are_warned_by_agent(engine, clean_tables):
+    """An agent hired after their contacts, another terminated before theirs: one warning per column, naming
+    the agent by key with the date given, the first (last) contact's local day and the contacts outside."""
+    import datetime as dt
+
+    import pandas as pd
+
+    c = clean_tables["contacts"].to_pandas()
+    c = c[c["agent_id"].notna()]
+    c["day"] = pd.to_datetime(c["arrived_at"], utc=True).dt.tz_convert(TZ).dt.date
+    per = c.groupby("agent_id")["day"].agg(["min", "max", "size"]).sort_index()
+    late, gone = per.index[0], per.index[1]
+    agents = clean_tables["agents"].sort_by("agent_id")
+    ids = agents.column("agent_id").to_pylist()
+    hire = per.loc[late, "max"] + dt.timedelta(days=1)  # every contact of `late` is before it
+    agents = _set(agents, "hire_date", [ids.index(late)], hire)
+    end = per.loc[gone, "min"] - dt.timedelta(days=1)  # every contact of `gone` is after it
+    agents = _set(agents, "termination_date", [ids.index(gone)], end)
+    agents = _set(agents, "termination_type", [ids.index(gone)], "voluntary")
+    assert agents.column("hire_date")[ids.index(gone)].as_py() <= end
+    tables = {**clean_tables, "agents": agents}
+    source, lines, warnings = _validate(engine, tables, "employ")
+    where = source.file_name
+    kept = "(kept as given: the contacts count, tenure and headcount follow the roster)"
+    n_late, n_gone = int(per.loc[late, "size"]), int(per.loc[gone, "size"])
+    expected = [
+        f"{where('agents')} agent_id={late}, column hire_date: expected a date on or before the agent's first "
+        f'contact in {where("contacts")} {kept}, got "{hire.isoformat()} (first contact '
+        f'{per.loc[late, "min"].isoformat()}; {n_late:,} contact{"s" * (n_late != 1)} before it)"',
+        f"{where('agents')} agent_id={gone}, column termination_date: expected a date on or after the agent's last "
+        f'contact in {where("contacts")} {kept}, got "{end.isoformat()} (last contact '
+        f'{per.loc[gone, "max"].isoformat()}; {n_gone:,} contact{"s" * (n_gone != 1)} after it)"',
+    ]
+    assert lines == []
+    assert sorted(warnings) == sorted(expected), "\n".join(warnings)

@@ -559,6 +559,11 @@ def contract_markdown() -> str:
         "dates lie from year 1700 to 2199 (inside the nanosecond range pandas computes in). Booleans: true/false (also yes/no, 1/0). "
         "Empty cells are missing values.",
         "",
+        "Across tables, besides the references below, `reportlib validate` warns (values kept as given) about "
+        "agents whose contacts fall on a local day before their hire_date or after their termination_date: "
+        "one line per column, naming the agents' roster rows (in a database, their agent_id), the first or last "
+        "contact day and how many contacts lie outside (`engine_check.employment_problems`).",
+        "",
     ]
     for table in TABLES.values():
         lines += [f"## {table.name}", "", table.description, ""]

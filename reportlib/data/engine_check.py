@@ -252,6 +252,71 @@ def _references(
     return out
 
 
+def employment_problems(
+    contacts: Any,
+    agents: Any,
+    where: Mapping[str, str] | None = None,
+    rows: Mapping[str, int] | None = None,
+) -> list[Problem]:
+    """Warnings for agents whose contacts fall outside their employment: handled on a (local) day before their
+    hire_date, or after their termination_date. One Problem per column, naming the agents (`rows`: agent_id ->
+    spreadsheet row of the roster file, for a folder; else the agent's key) with the date given, the first
+    (last) contact day and how many contacts lie outside. Kept as given: the contacts count in every figure,
+    tenure and headcount follow the roster. `contacts`, `agents`: ibis tables with local wall-time instants.
+    One grouped join in the engine; only the offending agents come back."""
+    import ibis
+
+    where = where or {}
+    c = contacts.filter(contacts.agent_id.notnull())
+    c = c.select(agent_id=c.agent_id, day=c.arrived_at.date())
+    term = agents.termination_date if "termination_date" in agents.columns else ibis.null()
+    a = agents.select(_aid=agents.agent_id, _hire=agents.hire_date.cast("date"), _term=term.cast("date"))
+    j = c.join(a, c.agent_id == a._aid)
+    before = (j.day < j._hire).fill_null(False)
+    after = (j.day > j._term).fill_null(False)
+    per = j.group_by(j.agent_id).aggregate(
+        n_before=before.ifelse(1, 0).sum(),  # a sum of ones: PostgreSQL has no boolean sum
+        n_after=after.ifelse(1, 0).sum(),
+        first=j.day.min(),
+        last=j.day.max(),
+        hire_date=j._hire.max(),
+        termination_date=j._term.max(),
+    )
+    found = per.filter((per.n_before > 0) | (per.n_after > 0)).order_by("agent_id").to_pyarrow().to_pylist()
+    file, contacts_file = where.get("agents", "agents"), where.get("contacts", "contacts")
+    out = []
+    for column, count, side, verb, order in (
+        ("hire_date", "n_before", "first", "before", "on or before"),
+        ("termination_date", "n_after", "last", "after", "on or after"),
+    ):
+        hits = [r for r in found if r[count]]
+        if not hits:
+            continue
+        shown = hits[:MAX_KEYS_SHOWN]
+        spots: dict[str, Any] = (
+            {"rows": [rows[r["agent_id"]] for r in shown]}
+            if rows is not None and all(r["agent_id"] in rows for r in shown)
+            else {"keys": [f"agent_id={show(r['agent_id'])}" for r in shown]}
+        )
+        out.append(
+            Problem(
+                file,
+                column,
+                f"a date {order} the agent's {side} contact in {contacts_file} (kept as given: the contacts count, "
+                "tenure and headcount follow the roster)",
+                values=[
+                    f"{show(r[column])} ({side} contact {show(r[side])}; {r[count]:,} "
+                    f"contact{'s' * (r[count] != 1)} {verb} it)"
+                    for r in shown
+                ],
+                count=len(hits),
+                severity="warning",
+                **spots,
+            )
+        )
+    return out
+
+
 def check_tables(
     tables: Mapping[str, Any],
     where: Mapping[str, str] | None = None,
@@ -279,6 +344,10 @@ def check_tables(
         found, usable[name] = _check_one(tables[name], name, wheres[name])
         problems += found
     problems += _references({n: tables[n] for n in sorted(present)}, usable, wheres)
+    if {"agent_id", "arrived_at"} <= set(usable.get("contacts", {})) and {"agent_id", "hire_date"} <= set(
+        usable.get("agents", {})
+    ):
+        problems += employment_problems(tables["contacts"], tables["agents"], wheres)
     return problems
 
 
