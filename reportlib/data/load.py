@@ -1482,15 +1482,14 @@ class Source:
                 self._load(name)
             except DataError as exc:  # a table that fails also fails the reference checks of others
                 errors += [p for p in exc.problems if p not in errors]
-        warned: list[str] = []
+        across: list[str] = []
         if not errors and self.has("contacts") and self.has("agents"):
             from reportlib.data.engine_check import employment_problems
 
             rows = {str(a): i + 2 for i, a in enumerate(self.frame("agents")["agent_id"])}  # file order, header 1
             names = {n: self.file_name(n) for n in ("agents", "contacts")}
-            found = employment_problems(self.table("contacts"), self.table("agents"), names, rows)
-            warned = [p.line() for p in found]
-        return errors, list(dict.fromkeys(self.warnings + warned))
+            across = [p.line() for p in employment_problems(self.table("contacts"), self.table("agents"), names, rows)]
+        return errors, list(dict.fromkeys(self.warnings + across))
 
 
 def _local_instants(t, tz: str):
