@@ -814,4 +814,13 @@ def test_kpis_from_an_interval_export_group_channels_the_same_way(tmp_path, monk
     assert rows["email"]["service_level"] == pytest.approx(1 / 6)
     assert rows["email"]["asa_s"] is None and rows["email"]["abandon_rate"] is None
     assert rows["phone"]["asa_s"] == pytest.approx(15.0)
+    # the reports' monthly history by channel (the monthly pack's "By channel" table) says the same
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.reports.queries import channel_history
+
+    hist = channel_history(open_source(str(folder), "America/New_York"), load_params(None), "2026-10", "2026-10")
+    by = hist.set_index("channel")
+    assert math.isnan(by.loc["email", "asa_s"]) and math.isnan(by.loc["email", "abandon_rate"])  # it showed 6,000 s
+    assert by.loc["email", "service_level"] == pytest.approx(1 / 6) and by.loc["phone", "asa_s"] == pytest.approx(15.0)
     assert main(base + ["--by", "queue,queue"]) == 2

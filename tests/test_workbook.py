@@ -303,7 +303,23 @@ def test_client_workbook_holds_that_client_alone(month, cid):
     named = [a for a in agents if a and a in blob]
     assert not named, f"{entry['xlsx']} names agents: {named}"
     wb = openpyxl.load_workbook(path)
-    assert {"README", "Contract terms", "By channel, 13 months"} <= set(wb.sheetnames)
+    assert {"README", "Contract terms", "Answered in time", "By channel, 13 months"} <= set(wb.sheetnames)
+    # the review's tiles and chart are on the contract's measure: this month's phone and chat rows equal
+    # the Delivered of the contract's service-level terms
+    heads, rows = sheet_rows(wb, "Answered in time")
+    answered = {r["Channel"]: r for r in (dict(zip(heads, row)) for row in rows) if r["Month"] == MONTH}
+    theads, trows = sheet_rows(wb, "Contract terms")
+    terms = [dict(zip(theads, r)) for r in trows]
+    checked = 0
+    for channel, row in answered.items():
+        if row["Measured on"] != "contract":
+            continue
+        term = next(
+            t for t in terms if t["Channel"] == channel and str(t["Term"]).startswith(f"{channel} service level")
+        )
+        assert row["Answered in time"] == pytest.approx(term["Delivered"]) and f"in {row['Within']:g} s" in term["Term"]
+        checked += 1
+    assert checked >= 1
 
 
 # --- the same numbers as the pages ---------------------------------------------------------------------

@@ -564,6 +564,16 @@ def met_status(met: pd.Series) -> pd.Series:
     return met.map(lambda v: None if is_missing(v) else ("green" if bool(v) else "red")).astype(object)
 
 
+def metric_unit(metric: str) -> str:
+    """How a contract term's goal and figure read (a narrative.format_value unit): a share metric (sla.METRICS)
+    as a percentage, a time in seconds, another mean (csat_mean, a score 1..5) as a number."""
+    from reportlib.metrics.sla import METRICS
+
+    if METRICS.get(str(metric), ("share", ""))[0] == "share":
+        return "share"
+    return "seconds" if str(metric).endswith("_s") else "number"
+
+
 def email_thresholds(source: Any, params: Mapping[str, Any]) -> dict[str, float]:
     """client_id -> its contract's email first-response threshold in business hours (sla.email_thresholds);
     empty when the source has no clients table or the parameters no SLA profiles."""
@@ -703,7 +713,9 @@ def channel_history(
 ) -> pd.DataFrame:
     """Monthly KPIs (metrics.KPI_COLUMNS) per `by` group (channel by default), month as YYYY-MM.
 
-    Email rows carry first response within each client's contract threshold (see contact_kpis).
+    Email rows carry first response within each client's contract threshold (see contact_kpis); from an
+    interval export, which has no first responses, their speed of answer and abandon rate are empty
+    (without_email_waits), as `reportlib kpis --by channel` has them.
     """
     from reportlib.metrics import contacts as metrics
     from reportlib.metrics import sla
@@ -728,6 +740,8 @@ def channel_history(
                 t, source, params, keys=["period", *by], start=first.start_time, end=(last + 1).start_time
             )
             k = sla.apply_email_terms(k, email, ["period", *by])
+        elif "channel" in by and not source.has("contacts"):  # an interval export's email wait is hours
+            k = without_email_waits(k)
         k.insert(0, "month", pd.to_datetime(k.pop("period")).dt.to_period("M").astype(str))
         return k
 

@@ -351,7 +351,7 @@ def _sla(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
 def _terms_sheet(compliance: pd.DataFrame, name: str, with_client: bool) -> Sheet:
     terms = compliance.copy()
     terms["result"] = terms["met"].map(lambda v: "no contacts" if pd.isna(v) else ("met" if v else "missed"))
-    unit = ["seconds" if str(x).endswith("_s") else "share" for x in terms["metric"]]
+    unit = [queries.metric_unit(x) for x in terms["metric"]]
     cols = [
         *([Column("client_id", "Client id"), Column("client_name", "Client")] if with_client else []),
         Column("term", "Term", "text", "sla-contract-terms"),
@@ -367,7 +367,8 @@ def _terms_sheet(compliance: pd.DataFrame, name: str, with_client: bool) -> Shee
         _frame(terms, cols),
         cols,
         "Every contract term this month: what was promised, what was delivered, and the fee at risk when missed. "
-        "Goal and Delivered are shares, or seconds for speed-of-answer terms.",
+        "Goal and Delivered are shares, or seconds for speed-of-answer and handle-time terms, or a score for a "
+        "mean satisfaction term.",
         "SLA compliance: Breaches and penalty at risk" if with_client else "client review: Contract terms this month",
         row_units={"goal": unit, "actual": unit},
     )
@@ -622,9 +623,38 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
             "By channel, 13 months",
             _frame(h, cols),
             cols,
-            "Contacts and service per month and channel; email rows carry first response within the contract's "
-            "business hours.",
+            "Contacts and service per month and channel; service level within the operation's threshold (the "
+            "contract's own: sheet Answered in time), email rows first response within the contract's business hours.",
             "client review: Volumes, Service level, Escalations",
+        )
+
+    def service() -> Sheet | None:
+        from reportlib.reports.client_review import service_history
+
+        if not client.has("contacts"):
+            return None
+        h = queries.channel_history(client, P, m - 12, m)
+        svc = service_history(
+            h, queries.compliance_history(client, P, m - 12, m), MetricSettings.from_params(P).sl_threshold_s
+        )
+        if not len(svc):
+            return None
+        cols = [
+            Column("month", "Month"),
+            Column("channel", "Channel"),
+            Column("threshold_s", "Within", "seconds", "service-level"),
+            Column("service_level", "Answered in time", "share", "service-level"),
+            Column("goal", "Contract goal", "share", "sla-contract-terms"),
+            Column("basis", "Measured on"),
+        ]
+        return Sheet(
+            "Answered in time",
+            _frame(svc, cols),
+            cols,
+            "Phone calls and chats answered within the client's contract time per month, on its service-level "
+            "term's own measure (Measured on 'contract'), or within the operation's threshold where the contract "
+            "has no such term ('default'): the review's tiles and Service level chart.",
+            "client review: Summary, Service level",
         )
 
     def email() -> Sheet | None:
@@ -668,6 +698,7 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
         )
 
     b.section("Contract terms", terms)
+    b.section("Answered in time", service)
     b.section("Contacts by channel", history)
     b.section("Email response", email)
     b.section("Contact reasons", reasons)
@@ -814,7 +845,7 @@ def write_workbook(book: Workbook, path: str | Path) -> Path:
             if col.anchor:
                 key = (col.label, col.anchor)
                 seen.setdefault(key, []).append(name)
-                units[key] = col.unit if col.key not in s.row_units else "share or seconds"
+                units[key] = col.unit if col.key not in s.row_units else "per row: share, seconds or number"
     for (label, anchor), where in seen.items():
         put(readme, r, 1, label)
         put(readme, r, 2, {"number1": "number", "count": "count"}.get(units[(label, anchor)], units[(label, anchor)]))

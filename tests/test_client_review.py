@@ -1,0 +1,133 @@
+"""A client's review on the client's own contract measure (reportlib.reports.client_review).
+
+Hand-built data: client C1 on the bronze profile (phone 80% in 60 s, chat 75% in 120 s), client C2 on the
+standard profile (phone 75% in 60 s, no chat term) with chats, client C3 with contacts in December only. The
+operation's default threshold is 30 s (parameters/defaults.yaml), so every figure below differs between the
+two measures and the tiles must show the contract's.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_validate import GOOD, build
+
+from reportlib.reports import client_review, queries, views
+
+HEADER = GOOD["contacts.csv"].splitlines()[0]
+
+
+def _rows() -> list[str]:
+    rows = []
+    n = 0
+
+    def add(client: str, channel: str, day: str, wait: float, outcome: str = "handled") -> None:
+        nonlocal n
+        n += 1
+        handle = "300" if outcome == "handled" else ""
+        agent = "A1" if outcome == "handled" else ""
+        rows.append(
+            f"k{n},{channel},Benefits,{client},{day}T10:{n % 60:02d}:00-05:00,{outcome},{wait:g},{handle},{agent},"
+            f"{'true' if outcome == 'handled' else ''},,,,,p{n}"
+        )
+
+    # C1, January 2025: phone waits 10 45 50 90 20 -> 4 of 5 within 60 s (80%), 2 of 5 within 30 s
+    for w in (10, 45, 50, 90, 20):
+        add("C1", "phone", "2025-01-07", w)
+    # chat waits 100 and 130 -> 1 of 2 within 120 s (50%), none within 30 s
+    for w in (100, 130):
+        add("C1", "chat", "2025-01-08", w)
+    # C1, December 2024: phone waits 10 and 70 -> 1 of 2 within 60 s (50%)
+    for w in (10, 70):
+        add("C1", "phone", "2024-12-10", w)
+    # C2, January: chats 20 and 50 -> 1 of 2 within the operation's 30 s (no chat term in its contract)
+    for w in (20, 50):
+        add("C2", "chat", "2025-01-09", w)
+    # C3: contacts in December only
+    add("C3", "phone", "2024-12-11", 5)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    clients = (
+        "client_id,client_name,tier,sla_profile,monthly_fee\n"
+        "C1,Acme,mid,bronze,10000\nC2,Beta,small,standard,5000\nC3,Gamma,small,standard,5000\n"
+    )
+    contacts = HEADER + "\n" + "\n".join(_rows()) + "\n"
+    return build(tmp_path_factory.mktemp("cr") / "d", {"clients.csv": clients, "contacts.csv": contacts})
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+
+
+def review_of(folder, client_id: str) -> client_review.ClientReview:
+    ctx = views.start_report("client_review", month="2025-01", data=str(folder), client_id=client_id)
+    client = ctx.client_source()
+    terms = queries.compliance_history(client, ctx.params, ctx.month - 12, ctx.month)
+    return client_review.build(client, ctx.params, ctx.month, terms)
+
+
+def test_tiles_are_on_the_contract_measure_and_agree_with_the_terms_table(folder):
+    review = review_of(folder, "C1")
+    tiles = {t.key: t for t in client_review.summary_tiles(review)}
+    phone, chat = tiles["phone"], tiles["chat"]
+    assert phone.name == "Phone answered within 60 s" and phone.value == pytest.approx(0.8)
+    assert phone.target == pytest.approx(0.80) and phone.delta_prev == pytest.approx(0.8 - 0.5)
+    assert chat.name == "Chat answered within 120 s" and chat.value == pytest.approx(0.5)
+    assert chat.target == pytest.approx(0.75) and chat.note is None
+    # the terms table on the same page says the same
+    terms = review.terms
+    sl = terms[terms["metric"] == "service_level"].set_index("channel")["actual"]
+    assert sl["phone"] == pytest.approx(phone.value) and sl["chat"] == pytest.approx(chat.value)
+    # the service chart's frame: the contract's measure, both months
+    svc = review.service.set_index(["channel", "month"])
+    assert svc.loc[("phone", "2024-12"), "service_level"] == pytest.approx(0.5)
+    assert set(svc["basis"]) == {"contract"} and svc.loc[("chat", "2025-01"), "threshold_s"] == 120
+    # the old tiles read the operation's 30 s: 40% and 0%, "off target" against the 60 s and 120 s goals
+    h = review.history.set_index(["channel", "month"])
+    assert h.loc[("phone", "2025-01"), "service_level"] == pytest.approx(0.4)
+    assert tiles["contacts"].value == 7 and tiles["contacts"].delta_prev == 7 - 2
+
+
+def test_a_channel_without_a_contract_term_is_on_the_operations_threshold_and_says_so(folder):
+    review = review_of(folder, "C2")
+    tiles = {t.key: t for t in client_review.summary_tiles(review)}
+    chat = tiles["chat"]
+    assert chat.name == "Chat answered within 30 s" and chat.value == pytest.approx(0.5)
+    assert chat.target is None and chat.note == "the operation's threshold: no contract term"
+    assert "phone" not in tiles  # no phone contacts this month
+
+
+def test_a_client_without_contacts_this_month_shows_zero_and_no_judged_term(folder):
+    review = review_of(folder, "C3")
+    tiles = {t.key: t for t in client_review.summary_tiles(review)}
+    assert tiles["contacts"].value == 0 and tiles["contacts"].delta_prev == -1  # 1 contact in December
+    table, sentence = client_review.terms_table(review.terms)
+    assert set(table["result"]) == {"no contacts"}
+    assert sentence == "No term had contacts this month, so none could be judged."
+
+
+def test_terms_read_in_their_own_unit():
+    terms = pd.DataFrame(
+        {
+            "term": ["email csat_mean >= 4.5", "phone service level", "phone asa", "chat fcr"],
+            "metric": ["csat_mean", "service_level", "asa_s", "fcr"],
+            "volume": [206, 400, 400, 0],
+            "actual": [4.4583, 0.756, 21.5, float("nan")],
+            "met": [False, False, True, None],
+        }
+    )
+    table, sentence = client_review.terms_table(terms)
+    # a mean score is a number (it read 445.8%), a share a percentage, a time seconds
+    assert table["delivered"].tolist() == ["4.46", "75.6%", "22 s", "–"]
+    assert table["result"].tolist() == ["missed", "missed", "met", "no contacts"]
+    assert sentence.startswith("2 of 3 terms were missed this month.")
+    assert [queries.metric_unit(m) for m in ("csat_mean", "csat_top2", "aht_s", "abandon_rate")] == [
+        "number",
+        "share",
+        "seconds",
+        "share",
+    ]
