@@ -218,3 +218,70 @@ def test_each_review_goes_to_its_supervisor_only():
         recipients_for(_entry(supervisor="Kim Lead", supervisor_id="../x"), dist, None)
     with pytest.raises(AddressError, match="not in distribution.allowed_domains"):
         recipients_for(_entry(), dict(dist, supervisors={"Pat Boss": ["pat@evil.test"]}), None)
+
+
+# --- volume goals: no contact handled, a month the data cover in part ----------------------------------------
+
+
+def test_no_contact_handled_is_not_a_coaching_point():
+    # a new hire in training: scheduled, evaluated, no contact handled; (0 - 380) / 380 / 0.10 = -10 tolerances
+    card = _card(handled=0.0, aht_s=float("nan"), fcr=float("nan"), coaching_reasons="", contacts_handled_met=None)
+    _, coaching = ar.choose_points(card, GOALS)
+    assert "contacts_handled" not in {p.key for p in coaching}
+    row = ar.goals_table(card, {}).set_index("key").loc["contacts_handled"]
+    assert row["met"] is None and row["note"] == "no contacts handled: not rated"
+
+
+def test_a_pro_rated_goal_is_said_in_the_point():
+    card = _card(handled=99.0, contacts_handled_goal=380 * 12 / 21, coaching_reasons="")
+    card["goal_note"] = "goal pro-rated to the 12 of 21 open days with data"
+    _, coaching = ar.choose_points(card, GOALS)
+    # (99 - 217.1) / 217.1 / 0.10 = -5.4 tolerances
+    point = next(p for p in coaching if p.key == "contacts_handled")
+    assert point.score == pytest.approx((217.142857 - 99) / 217.142857 / 0.10, rel=1e-6)
+    assert point.reason == "99 against a goal of 217 (goal pro-rated to the 12 of 21 open days with data)"
+
+
+def _partial_march(tmp_path):
+    """A1 handles 220 contacts on the open days 3-18 March 2025 (the data end on Tuesday 18th); A3, hired
+    Monday 3 March, is in training: scheduled every open day, no contact handled."""
+    from test_validate import GOOD, build
+
+    days = list(pd.bdate_range("2025-03-03", "2025-03-18"))  # 12 open days (no closed holiday)
+    lines = [GOOD["contacts.csv"].splitlines()[0]]
+    for i in range(220):
+        day = days[i % len(days)]
+        lines.append(
+            f"k{i},phone,Benefits,C1,{day:%Y-%m-%d}T10:{i % 60:02d}:00-05:00,handled,12,300,A1,true,false,false,5,"
+            f"Eligibility,p{i}"
+        )
+    agents = GOOD["agents.csv"] + "A3,Cy Dale,Team 1,Sue,North,agent,2025-03-03,,,,,1,25\n"
+    activity = GOOD["agent_activity.csv"].splitlines()[0] + "\n"
+    activity += "".join(f"{d:%Y-%m-%d},{a},28800,27000,0,0,0,0,0,0,0,false,27000\n" for d in days for a in ("A1", "A3"))
+    return build(
+        tmp_path / "d", {"contacts.csv": "\n".join(lines) + "\n", "agents.csv": agents, "agent_activity.csv": activity}
+    )
+
+
+def test_review_of_a_partial_month_pro_rates_the_goal_and_does_not_rate_a_trainee(tmp_path, monkeypatch):
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    params = load_params(None)
+    source = open_source(str(_partial_march(tmp_path)), tz=params["timezone"])
+    review = ar.build(source, params, "2025-03", "A1")
+    # 380 a month (goals.yaml) x 12 of March's 21 open days with data = 217.14; 220 handled meets it (against the
+    # whole month's 380 it was "Contacts handled 42% below goal this month", a coaching point)
+    assert review.card is not None
+    assert review.card["contacts_handled_goal"] == pytest.approx(380 * 12 / 21)
+    assert bool(review.card["contacts_handled_met"]) is True
+    assert "Contacts handled" not in review.card["coaching_reasons"]
+    assert "contacts_handled" not in {p.key for p in review.coaching}
+    row = review.goals.set_index("key").loc["contacts_handled"]
+    assert row["note"] == "goal pro-rated to the 12 of 21 open days with data"
+    trainee = ar.build(source, params, "2025-03", "A3")
+    assert trainee.card is not None and trainee.card["handled"] == 0
+    assert "contacts_handled" not in {p.key for p in trainee.coaching}  # was "Contacts handled 100% below goal"
+    row = trainee.goals.set_index("key").loc["contacts_handled"]
+    assert row["met"] is None and row["note"] == "no contacts handled: not rated"

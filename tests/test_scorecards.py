@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from test_metrics import frame, table
 
-from reportlib.metrics.scorecards import agent_scorecards, goals_for
+from reportlib.metrics.scorecards import agent_scorecards, goal_days, goal_note, goals_for
+from reportlib.metrics.sla import business_calendar
 
 GOALS = {
     "defaults": {"aht_s": 600, "qa": 85, "fcr": 0.75, "adherence": 0.90, "csat": 0.80, "contacts_handled": 25},
@@ -130,3 +131,83 @@ def test_small_volume_and_small_misses_are_not_flagged():
     assert "Contacts handled" in cards.loc["a1", "coaching_reasons"]
     assert bool(cards.loc["a2", "aht_s_met"]) is False and cards.loc["a2", "coaching_reasons"] == ""
     assert cards.loc["L1", "coaching_reasons"] == "AHT 9% above goal for 3 months"
+
+
+# --- volume goals in a month the data cover in part; agents who handled nothing ------------------------
+
+NO_HOLIDAYS = business_calendar({"calendar": {"holidays": False}})  # Monday-Friday, no holiday closed
+
+
+def test_contacts_goal_is_pro_rated_to_the_open_days_with_data():
+    # data end on Tuesday 18 March 2025: open days (Mon-Fri) with data 3-7, 10-14, 17-18 = 12 of the month's 21
+    rows = handled("a1", 15, 500, "2025-03") + handled("a2", 4, 500, "2025-03") + handled("a3", 6, 650, "2025-03")
+    contacts = table(frame(rows))
+    agents = AGENTS.assign(hire_date=pd.to_datetime(["2020-01-01", "2020-01-01", "2025-03-12", "2019-01-01"]))
+    data_range = (pd.Timestamp("2025-01-02 08:00"), pd.Timestamp("2025-03-18 17:30"))
+    kw = dict(goals=GOALS, calendar=NO_HOLIDAYS)
+    cards = agent_scorecards(contacts, agents, "2025-03", data_range=data_range, **kw).set_index("agent_id")
+    a1, a2, a3 = cards.loc["a1"], cards.loc["a2"], cards.loc["a3"]
+    # a1: 25 x 12/21 = 14.29; 15 handled meets it (the whole month's 25 would be 40% short: a coaching flag)
+    assert a1["contacts_handled_goal"] == pytest.approx(25 * 12 / 21)
+    assert a1["contacts_handled_goal_month"] == 25 and (a1["goal_days"], a1["month_open_days"]) == (12, 21)
+    assert bool(a1["contacts_handled_met"]) is True and a1["coaching_reasons"] == ""
+    assert a1["goal_note"] == "goal pro-rated to the 12 of 21 open days with data"
+    assert a1["aht_s_goal"] == 600  # rates are not pro-rated
+    # a2: half time, 12.5 x 12/21 = 7.14; 4 handled is 44% short, a large miss, said with the pro-rating
+    assert a2["contacts_handled_goal"] == pytest.approx(12.5 * 12 / 21)
+    assert a2["coaching_reasons"] == (
+        "Contacts handled 44% below goal this month (goal pro-rated to the 12 of 21 open days with data)"
+    )
+    # a3 hired Wednesday 12 March: employed with data 12-14, 17-18 = 5 open days; 25 x 5/21 = 5.95, 6 handled
+    assert a3["contacts_handled_goal"] == pytest.approx(25 * 5 / 21) and bool(a3["contacts_handled_met"]) is True
+    assert a3["goal_note"] == "goal pro-rated to the 5 of 21 open days employed and with data"
+    # without a data range every month counts as whole: the goal of the full month
+    whole = agent_scorecards(contacts, agents, "2025-03", **kw).set_index("agent_id")
+    assert whole.loc["a1", "contacts_handled_goal"] == 25 and whole.loc["a1", "goal_note"] == ""
+    assert whole.loc["a1", "coaching_reasons"] == "Contacts handled 40% below goal this month"
+
+
+def test_a_streak_pools_each_months_pro_rated_goal():
+    # data start on Wednesday 15 January 2025: 13 of January's 23 open days (15-17, 20-24, 27-31)
+    rows = handled("a1", 10, 500, "2025-01") + handled("a1", 20, 500, "2025-02") + handled("a1", 20, 500, "2025-03")
+    data_range = (pd.Timestamp("2025-01-15 08:05"), pd.Timestamp("2025-03-31 17:00"))
+    cards = agent_scorecards(
+        table(frame(rows)), AGENTS, "2025-03", goals=GOALS, calendar=NO_HOLIDAYS, data_range=data_range
+    ).set_index("agent_id")
+    # January 10 of 25 x 13/23 = 14.13 (29% short), February and March 20 of 25 (20% short): 3 months running;
+    # pooled 50 of 14.13 + 25 + 25 = 64.13 is 22% short (the whole of January's goal would make it 33%)
+    assert 1 - 50 / (25 * 13 / 23 + 50) == pytest.approx(0.2203, abs=1e-4)
+    assert cards.loc["a1", "coaching_reasons"] == "Contacts handled 22% below goal for 3 months"
+
+
+def test_no_contact_handled_is_not_rated_on_volume():
+    # April is a whole month; L1 (a lead, goal 5) and a3 only have scheduled time (training): no contact handled
+    contacts, act, qa = data()
+    contacts = table(frame(handled("a1", 30, 500, "2025-04")))
+    cards = agent_scorecards(contacts, AGENTS, "2025-04", activity=act, goals=GOALS).set_index("agent_id")
+    for a in ("L1", "a3", "a2"):
+        card = cards.loc[a]
+        assert card["handled"] == 0 and pd.isna(card["contacts_handled_met"])
+        assert "Contacts handled" not in card["coaching_reasons"]  # it was "Contacts handled 100% below goal"
+    assert (cards.loc["L1", "goals_met"], cards.loc["L1", "goals_total"]) == (1, 1)  # adherence only
+    assert cards.loc["a3", "coaching_reasons"] == ""
+    assert bool(cards.loc["a1", "contacts_handled_met"]) is True  # 30 of 25: rated
+
+
+def test_goal_days_by_hand():
+    agents = pd.DataFrame(
+        {
+            "hire_date": pd.to_datetime(["2020-01-01", "2025-03-12", None, "2020-01-01"]),
+            "termination_date": pd.to_datetime([None, None, None, "2025-03-10"]),
+        }
+    )
+    start, end = pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-01")
+    # data from Monday 10 March (a time-zone-aware first arrival counts by its own wall-clock day)
+    rng = (pd.Timestamp("2025-03-10 09:00", tz="America/New_York"), pd.Timestamp("2025-03-31 17:00"))
+    got = goal_days(agents, start, end, calendar=NO_HOLIDAYS, data_range=rng)
+    # 10-31 March: 16 open days; hired 12th: 14; terminated 10th (inclusive): 1
+    assert list(got["days"]) == [16, 14, 16, 1] and set(got["data_days"]) == {16} and set(got["open_days"]) == {21}
+    assert got["share"].iloc[0] == pytest.approx(16 / 21)
+    full = goal_days(agents, start, end, calendar=NO_HOLIDAYS)
+    assert list(full["days"]) == [21, 14, 21, 6]  # employment alone: 12-31 March, 3-10 March
+    assert goal_note(21, 21, 21) == "" and goal_note(14, 21, 21) == "goal pro-rated to the 14 of 21 open days employed"

@@ -3,7 +3,10 @@
 Goals come from parameters/goals.yaml (`defaults`, overridden per `roles.ROLE`, then per
 `teams.TEAM`): aht_s (ceiling, seconds), qa (floor, 0..100), fcr, adherence, csat (floors, shares
 0..1; csat is the top-2-box share), contacts_handled (floor per month for a full-time agent employed
-the whole month; scaled by fte and by the share of the month employed).
+the whole month). A volume goal (`VOLUME_GOALS`: a count per month) is scaled by fte and pro-rated to
+the month's open days (business calendar) on which the agent was employed and the data exists
+(`goal_days`): a month the data covers in part (an export ending mid-month) is judged on the days it
+covers; rates are not scaled. An agent who handled no contact in the month is not rated on it.
 
 Every figure is pooled from counts (contacts through the engine by agent_id, adherence from
 agent_activity, QA from qa_evaluations), so "previous 3 months" is the value over those three
@@ -18,7 +21,7 @@ the others: QA score points, share points for FCR, adherence, CSAT). A metric is
 month misses and either the misses run `consecutive_months` (3) months in a row up to this one, or
 this month misses by at least `large_miss`. A month counts for a metric only with enough volume
 (min_handled contacts for AHT/FCR, min_csat_responses for CSAT, one evaluation for QA, scheduled
-time for adherence). Any QA critical error this month is flagged too. The reason says why, e.g.
+time for adherence, one handled contact for contacts handled). Any QA critical error this month is flagged too. The reason says why, e.g.
 "AHT 18% above goal for 3 months" (the % is over the months of the streak, pooled).
 """
 
@@ -34,9 +37,12 @@ import pandas as pd
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds
 from reportlib.metrics.contacts import contact_counts, ratio
+from reportlib.metrics.sla import BusinessCalendar, business_calendar
 from reportlib.metrics.workforce import workforce_sums
 
 GOAL_KEYS = ("aht_s", "qa", "fcr", "adherence", "csat", "contacts_handled")
+# goals that are a count per month: scaled by fte and pro-rated to the open days employed with data (goal_days)
+VOLUME_GOALS = ("contacts_handled",)
 # goal key -> (column in the scorecard, direction, label, deviation unit)
 _GOAL_INFO = {
     "aht_s": ("aht_s", "max", "AHT", "relative"),
@@ -80,19 +86,75 @@ def goals_for(agents: pd.DataFrame, goals: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["agent_id", *[f"{k}_goal" for k in GOAL_KEYS]])
 
 
-def _employed_share(agents: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    """Share of [start, end) each agent was employed (hire date .. termination date inclusive)."""
-    hire = pd.to_datetime(agents["hire_date"]).fillna(start)
+def goal_days(
+    agents: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    calendar: BusinessCalendar | None = None,
+    data_range: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None,
+) -> pd.DataFrame:
+    """Per agent (the index of `agents`), the days a volume goal for [start, end) counts.
+
+    Columns: `days`, the open days of [start, end) on which the agent was employed (hire_date ..
+    termination_date inclusive; missing: the whole month) AND the data exists (its first day .. last day
+    inclusive, `data_range` = the first and last arrival of the source's contacts; None or a missing
+    end: no limit); `data_days`, the open days with data; `open_days`, the month's open days; `share` =
+    days / open_days. Open days are the business calendar's (`metrics.sla.business_calendar`: weekdays with
+    business hours that are no closed holiday; default Monday-Friday, US holidays); a calendar with no open
+    day in the month counts calendar days instead.
+    """
+    cal = calendar if calendar is not None else business_calendar()
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    month_open = cal.open_days(start, end)
+    counted: dict[tuple[pd.Timestamp, pd.Timestamp], int] = {}
+
+    def count(a: pd.Timestamp, b: pd.Timestamp) -> int:
+        if b <= a:
+            return 0
+        if (a, b) not in counted:  # most agents share the same span: one busday_count each
+            counted[(a, b)] = cal.open_days(a, b) if month_open else (b - a).days
+        return counted[(a, b)]
+
+    first, last = (_local_day(t) for t in (data_range if data_range is not None else (None, None)))
+    lo = max(start, first) if first is not None else start
+    hi = min(end, last + pd.Timedelta(days=1)) if last is not None else end
+    hire = pd.to_datetime(agents["hire_date"]) if "hire_date" in agents else pd.Series(pd.NaT, index=agents.index)
     term = (
         pd.to_datetime(agents["termination_date"])
         if "termination_date" in agents
         else pd.Series(pd.NaT, index=agents.index)
     )
-    last = (term + pd.Timedelta(days=1)).fillna(end)
-    a = hire.clip(lower=start)
-    b = last.clip(upper=end)
-    days = (b - a).dt.days.clip(lower=0)
-    return days / (end - start).days
+    after = (term.dt.normalize() + pd.Timedelta(days=1)).fillna(end)
+    days = [
+        count(max(lo, h.normalize()) if not pd.isna(h) else lo, min(hi, t)) for h, t in zip(hire, after, strict=True)
+    ]
+    total = month_open if month_open else (end - start).days
+    out = pd.DataFrame(
+        {"days": days, "data_days": count(lo, hi), "open_days": total}, index=agents.index, dtype="float64"
+    )
+    out["share"] = out["days"] / total if total else 0.0
+    return out
+
+
+def _local_day(t: Any) -> pd.Timestamp | None:
+    """The day of a timestamp (its wall-clock date when it carries a time zone), None when missing."""
+    if t is None or pd.isna(t):
+        return None
+    t = pd.Timestamp(t)
+    return (t.tz_localize(None) if t.tzinfo is not None else t).normalize()
+
+
+def goal_note(days: float, data_days: float, open_days: float) -> str:
+    """How a volume goal was pro-rated, e.g. "goal pro-rated to the 12 of 21 open days with data"; "" when it
+    covers the whole month."""
+    if days >= open_days:
+        return ""
+    if data_days < open_days:
+        which = "with data" if days >= data_days else "employed and with data"
+    else:
+        which = "employed"
+    return f"goal pro-rated to the {int(days)} of {int(open_days)} open days {which}"
 
 
 def monthly_agent_figures(
@@ -221,13 +283,25 @@ def agent_scorecards(
     goals: Mapping[str, Any] | None = None,
     short_abandon_s: float = 5,
     lookback_months: int = 3,
+    data_range: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None,
+    calendar: BusinessCalendar | None = None,
 ) -> pd.DataFrame:
     """One row per agent active in `month` (handled contacts, scheduled time or QA evaluations).
 
     Columns: agent attributes; handled, aht_s, qa_mean, qa_evaluations, qa_critical_errors, fcr,
     adherence, csat_top2, csat_mean, csat_responses; <goal>_goal and <goal>_met per goal key;
     goals_met, goals_total; rank_in_team, team_size; <metric>_prev3 and <metric>_change; coaching
-    (bool) and coaching_reasons ("; "-separated sentences).
+    (bool) and coaching_reasons ("; "-separated sentences); for the volume goals (VOLUME_GOALS)
+    <goal>_goal_month (the goal for the whole month: fte-scaled, not pro-rated), goal_days and
+    month_open_days (the open days the goal counts and the month's: `goal_days`) and goal_note ("goal
+    pro-rated to the 12 of 21 open days with data", "" for a whole month).
+
+    `data_range` is the (first, last) arrival of the whole source's contacts (reports.queries.data_range):
+    a month it covers in part has its volume goals pro-rated to the open days with data; None: the
+    data is taken to cover every month. `calendar`: the business calendar counting open days
+    (metrics.sla.business_calendar(params); default Monday-Friday with US holidays). An agent with no
+    handled contact in the month is not rated on contacts handled (<goal>_met empty, never a coaching
+    flag).
     """
     goals = dict(goals or {})
     given = dict(goals.get("coaching") or {})
@@ -254,11 +328,18 @@ def agent_scorecards(
     cur_vals = _values(active.loc[ids])
     out = out.join(cur_vals)
     g = goals_for(roster.loc[ids].reset_index(), goals).set_index("agent_id")
-    employed = _employed_share(roster.loc[ids], start, end) if "hire_date" in roster else pd.Series(1.0, index=ids)
+    cal = calendar if calendar is not None else business_calendar()
+    days = goal_days(roster.loc[ids], start, end, calendar=cal, data_range=data_range)
     fte = roster.loc[ids, "fte"].astype("float64").fillna(1.0) if "fte" in roster else 1.0
-    base_handled_goal = g["contacts_handled_goal"] * fte
-    g["contacts_handled_goal"] = base_handled_goal * employed
+    base_goals = {}
+    for key in VOLUME_GOALS:
+        base_goals[key] = g[f"{key}_goal"] * fte  # a whole month's goal for this agent
+        g[f"{key}_goal"] = base_goals[key] * days["share"]
+        g[f"{key}_goal_month"] = base_goals[key]
     out = out.join(g)
+    out["goal_days"] = days["days"]
+    out["month_open_days"] = days["open_days"]
+    out["goal_note"] = [goal_note(*r) for r in days[["days", "data_days", "open_days"]].itertuples(index=False)]
 
     met_cols = []
     for key in GOAL_KEYS:
@@ -267,6 +348,8 @@ def agent_scorecards(
         v = out[col]
         met = pd.Series(pd.NA, index=out.index, dtype="boolean")
         known = v.notna() & goal.notna()
+        if key in VOLUME_GOALS:
+            known &= out["handled"] > 0  # no contact handled (training, leave): not rated on volume
         met[known] = (v[known] <= goal[known] + 1e-12) if direction == "max" else (v[known] >= goal[known] - 1e-12)
         out[f"{key}_met"] = met
         met_cols.append(f"{key}_met")
@@ -292,7 +375,7 @@ def agent_scorecards(
     order["team_size"] = order.groupby("_team")["agent_id"].transform("size")
     out = out.join(order[["rank_in_team", "team_size"]])
 
-    reasons = _coaching_reasons(out, figs, start, coaching, lookback_months, base_handled_goal, roster)
+    reasons = _coaching_reasons(out, figs, start, coaching, lookback_months, base_goals, roster, cal, data_range)
     out["coaching_reasons"] = out["agent_id"].map(lambda a: "; ".join(reasons.get(a, [])))
     out["coaching"] = out["coaching_reasons"] != ""
     return out.sort_values(["team", "rank_in_team"] if "team" in out else ["rank_in_team"], kind="stable").reset_index(
@@ -317,17 +400,22 @@ def _coaching_reasons(
     start: pd.Timestamp,
     coaching: Mapping[str, Any],
     lookback_months: int,
-    base_handled_goal: pd.Series,
+    base_goals: Mapping[str, pd.Series],
     roster: pd.DataFrame,
+    calendar: BusinessCalendar,
+    data_range: tuple[pd.Timestamp | None, pd.Timestamp | None] | None,
 ) -> dict[str, list[str]]:
     """Per agent, the sentences explaining each coaching flag."""
     months = [(pd.Period(start, freq="M") - i).start_time for i in range(lookback_months + 1)]  # newest first
     ids = list(cards["agent_id"])
-    handled_goal = {}
+    # a volume goal per month and agent: each month pro-rated to its own open days employed with data
+    volume_goal: dict[str, dict[pd.Timestamp, dict[Any, float]]] = {key: {} for key in base_goals}
     for m in months:
         m_end = (pd.Period(m, freq="M") + 1).start_time
-        share = _employed_share(roster.loc[ids], m, m_end) if "hire_date" in roster else pd.Series(1.0, index=ids)
-        handled_goal[m] = (base_handled_goal.reindex(ids) * share).to_dict()
+        share = goal_days(roster.loc[ids], m, m_end, calendar=calendar, data_range=data_range)["share"]
+        for key, base in base_goals.items():
+            volume_goal[key][m] = (base.reindex(ids) * share).to_dict()
+    notes = dict(zip(cards["agent_id"], cards["goal_note"], strict=True))
     sums_cols = [c for c in figs.columns if c not in ("period", "agent_id")]
     keyed = figs.set_index(["agent_id", "period"])
     sums = keyed[sums_cols].to_dict("index")
@@ -341,6 +429,7 @@ def _coaching_reasons(
     # of this function's time on a roster of a thousand agents)
     pooled_rows: list[dict[str, float]] = []
     pending: list[tuple[list[str], int, str, float, int]] = []  # (reasons, index, key, goal, months)
+    pending_agent: list[Any] = []
     for card in cards.to_dict("records"):
         a = card["agent_id"]
         reasons: list[str] = []
@@ -354,7 +443,7 @@ def _coaching_reasons(
                 row = sums.get((a, m))
                 if row is None or not _enough(key, row, coaching):
                     break
-                g = handled_goal[m].get(a, np.nan) if key == "contacts_handled" else goal
+                g = volume_goal[key][m].get(a, np.nan) if key in volume_goal else goal
                 if _miss_size(key, values[(a, m)][col], g) <= float(tolerance.get(key, 0.0)) + 1e-12:
                     break
                 streak.append(m)
@@ -362,13 +451,15 @@ def _coaching_reasons(
                 continue
             if len(streak) >= need_streak:
                 pooled_rows.append({c: np.nansum([sums[(a, m)][c] for m in streak]) for c in sums_cols})
-                pooled_goal = sum(handled_goal[m].get(a, np.nan) for m in streak) if key == "contacts_handled" else goal
+                pooled_goal = sum(volume_goal[key][m].get(a, np.nan) for m in streak) if key in volume_goal else goal
                 pending.append((reasons, len(reasons), key, pooled_goal, len(streak)))
+                pending_agent.append(a)
                 reasons.append("")  # filled in below
             else:
                 text, size = _deviation_text(key, card[col], goal)
                 if size >= float(large.get(key, np.inf)) - 1e-12:
-                    reasons.append(f"{label} {text} this month")
+                    note = f" ({notes[a]})" if key in VOLUME_GOALS and notes.get(a) else ""
+                    reasons.append(f"{label} {text} this month{note}")
         crit = card.get("qa_critical_errors", 0) or 0
         if crit >= float(coaching.get("critical_errors", 1)):
             n = int(crit)
@@ -380,7 +471,9 @@ def _coaching_reasons(
         for k, (texts, at, key, pooled_goal, streak_months) in enumerate(pending):
             col, _, label, _ = _GOAL_INFO[key]
             text, _ = _deviation_text(key, pooled[col].iloc[k], pooled_goal)
-            texts[at] = f"{label} {text} for {streak_months} months"
+            a = pending_agent[k]
+            note = f" (this month's {notes[a]})" if key in VOLUME_GOALS and notes.get(a) else ""
+            texts[at] = f"{label} {text} for {streak_months} months{note}"
     return out
 
 
@@ -394,4 +487,6 @@ def _enough(key: str, row: Mapping[str, float], coaching: Mapping[str, Any]) -> 
         return row["qa_n"] >= 1
     if key == "adherence":
         return bool(np.isfinite(row["scheduled_s"]) and row["scheduled_s"] > 0)
+    if key in VOLUME_GOALS:
+        return row["handled"] > 0  # no contact handled (training, leave): not judged on volume
     return True

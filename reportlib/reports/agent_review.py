@@ -30,6 +30,8 @@ import pandas as pd
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds
 from reportlib.metrics import scorecards
+from reportlib.metrics.sla import business_calendar
+from reportlib.reports.queries import data_range
 
 if TYPE_CHECKING:
     from reportlib.data.source import DataSource
@@ -175,7 +177,20 @@ def _judged(key: str, card: Mapping[str, Any], coaching: Mapping[str, Any]) -> b
         return float(card.get("csat_responses") or 0) >= float(coaching["min_csat_responses"])
     if key == "qa":
         return float(card.get("qa_evaluations") or 0) >= 1
+    if key in scorecards.VOLUME_GOALS:
+        return float(card.get("handled") or 0) > 0  # no contact handled (training, leave): not rated
     return True
+
+
+def volume_note(key: str, card: Mapping[str, Any]) -> str:
+    """For a volume goal (contacts handled): "no contacts handled: not rated" when the agent handled none this
+    month, else the scorecard's `goal_note` ("goal pro-rated to the 12 of 21 open days with data"), else ""."""
+    if key not in scorecards.VOLUME_GOALS:
+        return ""
+    if not float(card.get("handled") or 0) > 0:
+        return "no contacts handled: not rated"
+    note = card.get("goal_note")
+    return "" if note is None or (isinstance(note, float) and math.isnan(note)) else str(note)
 
 
 def margin(key: str, value: float, goal: float, tolerance: float) -> float:
@@ -207,7 +222,9 @@ def choose_points(
     """(strengths, coaching points) from one agent's scorecard row, by this rule:
 
     1. A measure is judged only with a goal, a value and enough volume this month (min_handled contacts
-       for AHT and FCR, min_csat_responses for CSAT, one evaluation for QA; goals.yaml `coaching`).
+       for AHT and FCR, min_csat_responses for CSAT, one evaluation for QA, one handled contact for
+       contacts handled; goals.yaml `coaching`). A volume goal is the scorecard's, pro-rated to the open
+       days employed with data (its `goal_note` is added to the reason).
     2. Its margin is how many tolerances (`coaching.tolerance`) it is better than the goal (`margin`).
     3. Strengths: measures with a margin of at least +1 tolerance (clearly better than the goal, not
        on the line), largest margin first.
@@ -228,10 +245,12 @@ def choose_points(
         if value is None or goal is None or pd.isna(value) or pd.isna(goal) or not _judged(key, card, coaching):
             continue
         m = margin(key, float(value), float(goal), float(tol.get(key, 0.0)))
+        note = volume_note(key, card)
+        why = f"{_fmt(value, unit)} against a goal of {_fmt(goal, unit)}" + (f" ({note})" if note else "")
         if m >= 1.0 - 1e-9:
-            strengths.append(Point(key, label, f"{_fmt(value, unit)} against a goal of {_fmt(goal, unit)}", m))
+            strengths.append(Point(key, label, why, m))
         elif m < -1.0 - 1e-9 and key not in flagged:
-            misses.append(Point(key, label, f"{_fmt(value, unit)} against a goal of {_fmt(goal, unit)}", -m))
+            misses.append(Point(key, label, why, -m))
     strengths.sort(key=lambda p: -p.score)  # stable: ties keep the goals' order
     misses.sort(key=lambda p: -p.score)
     coach = [Point(_flag_key(r), _flag_label(r), r, math.inf) for r in flags] + misses
@@ -379,7 +398,8 @@ def qa_table(qa: pd.DataFrame | None, month: str, redact: Redactor) -> pd.DataFr
 
 
 def goals_table(card: Mapping[str, Any], medians: Mapping[str, float | None]) -> pd.DataFrame:
-    """One row per goal key: measure, unit, value, goal, met (True/False/None), prev3 and team_median."""
+    """One row per goal key: measure, unit, value, goal, met (True/False/None), prev3, team_median and note
+    (for contacts handled: "no contacts handled: not rated" or how the goal was pro-rated, `volume_note`)."""
     rows = []
     for key in scorecards.GOAL_KEYS:
         col, label, unit, higher = MEASURES[key]
@@ -395,6 +415,7 @@ def goals_table(card: Mapping[str, Any], medians: Mapping[str, float | None]) ->
                 "met": None if met is None or pd.isna(met) else bool(met),
                 "prev3": card.get(f"{col}_prev3"),
                 "team_median": medians.get(col),
+                "note": volume_note(key, card),
             }
         )
     return pd.DataFrame(rows)
@@ -428,6 +449,8 @@ def build(
         qa=qa_all,
         goals=goals,
         short_abandon_s=float(params.get("short_abandon_s", 5)),
+        data_range=data_range(source),  # a month the data cover in part: volume goals pro-rated to it
+        calendar=business_calendar(params),
     )
     notes: list[str] = []
     card: dict | None = None
@@ -487,16 +510,19 @@ def show_summary(review: AgentReview) -> None:
     tiles = []
     for r in review.goals.itertuples(index=False):
         col = MEASURES[r.key][0]
+        note = getattr(r, "note", "") or ""
+        unrated = r.key in scorecards.VOLUME_GOALS and r.met is None  # no contact handled: no target to miss
         tiles.append(
             narrative.make_tile(
                 r.measure,
                 r.value,
                 r.unit if r.unit != "number" else "number",
-                target=r.goal,
+                target=None if unrated else r.goal,
                 prev=None if prev is None else prev.get(col),
                 higher_is_better=bool(r.higher_is_better),
                 prev_label="last month",
                 key=r.key,
+                note=note or None,
             )
         )
     views.tiles(tiles)
@@ -516,6 +542,9 @@ def show_goals(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
     for c in ("value", "goal", "prev3", "team_median"):
         g[c] = [narrative.format_value(v, u, digits=1 if u == "number" else None) for v, u in zip(g[c], g["unit"])]
     g["result"] = g["met"].map(lambda v: "no goal or no data" if v is None else ("met" if v else "missed"))
+    notes = g["note"] if "note" in g else pd.Series("", index=g.index)
+    unrated = g["key"].isin(scorecards.VOLUME_GOALS) & g["met"].isna() & (notes != "")
+    g.loc[unrated, "result"] = notes[unrated]  # "no contacts handled: not rated"
     g["rag"] = queries.met_status(g["met"].astype("boolean"))
     views.table(
         g[["measure", "value", "goal", "result", "prev3", "team_median", "rag"]],
@@ -533,6 +562,11 @@ def show_goals(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
         f"Team median: the median of the other agents of the team, shown only when at least {min_others} of "
         "them have a figure, so that it never reveals one person's result."
     )
+    for r in g[g["key"].isin(scorecards.VOLUME_GOALS) & ~g["met"].isna() & (notes != "")].itertuples():
+        views.caption(
+            f"{r.measure}: {notes[r.Index]} (a goal per month, for the open days the agent was employed and "
+            "the data cover)."
+        )
 
 
 def show_trends(review: AgentReview) -> None:
@@ -543,7 +577,9 @@ def show_trends(review: AgentReview) -> None:
     if not len(t) or t[["handled", "aht_s", "qa_mean", "adherence"]].isna().all().all():
         views.paragraph("No figures in the last six months.")
         return
-    goal = {k: (review.card or {}).get(f"{k}_goal") for k in scorecards.GOAL_KEYS}
+    card = review.card or {}
+    # the goal line spans months: a volume goal's whole-month figure (not this month's pro-rated one)
+    goal = {k: card.get(f"{k}_goal_month", card.get(f"{k}_goal")) for k in scorecards.GOAL_KEYS}
     for key in ("contacts_handled", "aht_s", "fcr", "csat", "qa", "adherence"):
         col, label, unit, _ = MEASURES[key]
         if not t[col].notna().any():
