@@ -646,14 +646,16 @@ class SeriesSelector:
         level = self.config.level
         quiet = self.quiet_since(origin)
         if quiet is not None:
+            had = np.flatnonzero(self.y[:quiet] > 0)  # its last contact (the run starts on the next open day)
+            since = f"{self.dates[had[-1]]:%Y-%m-%d}, its last contact" if len(had) else "the start of its history"
             choice = Choice(
                 "quiet",
                 {},
                 len(inner),
                 history,
                 np.zeros((len(BANDS), 2)),
-                f"no contacts since {self.dates[quiet]:%Y-%m-%d} (more days without one than its level explains: "
-                f"a queue closed or paused): forecast 0 until it has contacts again",
+                f"no contacts since {since} (none on the open days from {self.dates[quiet]:%Y-%m-%d}, more than "
+                f"its level explains: a queue closed or paused): forecast 0 until it has contacts again",
             )
             self._choices[key] = choice
             return choice
