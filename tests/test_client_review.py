@@ -45,17 +45,22 @@ def _rows() -> list[str]:
         add("C2", "chat", "2025-01-09", w)
     # C3: contacts in December only
     add("C3", "phone", "2024-12-11", 5)
+    # C4: the data's last contact, on Friday 31 January: the month is whole
+    add("C4", "phone", "2025-01-31", 5)
     return rows
+
+
+CLIENTS = (
+    "client_id,client_name,tier,sla_profile,monthly_fee\n"
+    "C1,Acme,mid,bronze,10000\nC2,Beta,small,standard,5000\nC3,Gamma,small,standard,5000\n"
+    "C4,Delta,small,standard,5000\n"
+)
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    clients = (
-        "client_id,client_name,tier,sla_profile,monthly_fee\n"
-        "C1,Acme,mid,bronze,10000\nC2,Beta,small,standard,5000\nC3,Gamma,small,standard,5000\n"
-    )
     contacts = HEADER + "\n" + "\n".join(_rows()) + "\n"
-    return build(tmp_path_factory.mktemp("cr") / "d", {"clients.csv": clients, "contacts.csv": contacts})
+    return build(tmp_path_factory.mktemp("cr") / "d", {"clients.csv": CLIENTS, "contacts.csv": contacts})
 
 
 @pytest.fixture(autouse=True)
@@ -131,3 +136,18 @@ def test_terms_read_in_their_own_unit():
         "seconds",
         "share",
     ]
+
+
+def test_in_a_month_the_data_covers_in_part_the_contacts_are_not_compared_with_whole_months(tmp_path):
+    # without C4's contact the data end on Thursday 9 January: 6 of January's 22 open days (23 weekdays, New
+    # Year's Day closed, Martin Luther King Day open in parameters/calendar.yaml; covered: Thursday 2, Friday 3,
+    # Monday 6 to Thursday 9)
+    rows = [r for r in _rows() if ",C4," not in r]
+    folder = build(tmp_path / "d", {"clients.csv": CLIENTS, "contacts.csv": HEADER + "\n" + "\n".join(rows) + "\n"})
+    review = review_of(folder, "C1")
+    assert review.coverage == (6, 22)
+    tiles = {t.key: t for t in client_review.summary_tiles(review)}
+    contacts = tiles["contacts"]
+    assert contacts.value == 7 and contacts.delta_prev is None and contacts.delta_yoy is None
+    assert contacts.note == "6 of 22 open days with data: not compared with whole months"
+    assert tiles["phone"].delta_prev == pytest.approx(0.8 - 0.5)  # a rate is still compared

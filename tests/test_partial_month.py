@@ -13,7 +13,7 @@ from test_validate import GOOD, build
 
 from reportlib.cli import main
 from reportlib.core.params import load_params
-from reportlib.reports import views
+from reportlib.reports import queries, views
 
 P = load_params(None)
 NOV = pd.Period("2026-11", "M")
@@ -28,18 +28,18 @@ def test_open_days_before_and_after_the_data_are_counted_by_the_business_calenda
     # data on 4 November 2026 only: Monday 2 and Tuesday 3 before it; after it the weekdays 5-30 November
     # (18) less Thanksgiving (26th, closed): 17
     day = pd.Timestamp("2026-11-04 09:00")
-    assert views.month_gaps(NOV, day, day + pd.Timedelta(hours=9), P) == (2, 17)
+    assert queries.month_gaps(NOV, day, day + pd.Timedelta(hours=9), P) == (2, 17)
     # ending on Wednesday 25th: Friday 27th and Monday 30th are open, Thanksgiving is not
-    assert views.month_gaps(NOV, pd.Timestamp("2026-10-01"), pd.Timestamp("2026-11-25 17:00"), P) == (0, 2)
+    assert queries.month_gaps(NOV, pd.Timestamp("2026-10-01"), pd.Timestamp("2026-11-25 17:00"), P) == (0, 2)
     # a Monday-Friday export ending on Friday 29 January 2027 covers the month (30th and 31st a weekend)
     jan = pd.Period("2027-01", "M")
-    assert views.month_gaps(jan, pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-29 17:00"), P) == (0, 0)
-    assert views.partial_month_note(jan, pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-29 17:00"), P) is None
+    assert queries.month_gaps(jan, pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-29 17:00"), P) == (0, 0)
+    assert queries.partial_month_note(jan, pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-29 17:00"), P) is None
     # the same export under a calendar open on Saturdays misses Saturday 30th
     six = {**P, "calendar": {**P["calendar"], "business_hours": {"weekdays": [0, 1, 2, 3, 4, 5]}}}
-    assert views.month_gaps(jan, pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-29 17:00"), six) == (0, 1)
+    assert queries.month_gaps(jan, pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-29 17:00"), six) == (0, 1)
     # a new client's first contact on Thursday 12 November: 8 open days of the month before it
-    note = views.partial_month_note(
+    note = queries.partial_month_note(
         NOV, pd.Timestamp("2026-11-12 10:00"), pd.Timestamp("2026-11-30 18:00"), P, whose="this client's contacts"
     )
     assert note is not None
@@ -85,3 +85,31 @@ def test_kpis_says_so_on_stderr_and_keeps_stdout_a_table(tmp_path, capsys):
         "reportlib kpis: January 2025 is a partial month: the data start on 2025-01-06 (2 of the month's open days "
         "are before it) and the data end on 2025-01-06 (19 of the month's open days are after it)." in err
     )
+
+
+def test_the_packs_totals_are_not_compared_and_its_budget_is_pro_rated(tmp_path):
+    """March 2025 cut after Tuesday 18th: 12 of its 21 open days (weekdays, no closed holiday). Labor cost is
+    held to 12/21 of the month's budget, contacts and money are not compared with whole months, rates are;
+    no sentence compares a queue's volume with last month's."""
+    from reportlib.planning.sample import sample_data
+
+    folder = tmp_path / "s"
+    sample_data(folder, start="2025-01", months=3, agents=30, clients=5)
+    for name, col in (("contacts.csv", 4), ("agent_activity.csv", 0)):
+        lines = (folder / name).read_text().splitlines(keepends=True)
+        kept = [ln for ln in lines[1:] if ln.split(",")[col][:10] <= "2025-03-18"]
+        (folder / name).write_text("".join([lines[0], *kept]))
+    src = views.start_report("monthly_pack", month="2025-03", data=str(folder)).source
+    assert queries.coverage(src, P, "2025-03") == (12, 21)
+    summary = queries.monthly_summary(src, P, "2025-03")
+    tiles = {t["key"]: t for t in summary["tiles"]}
+    hist = summary["history"].set_index("month")
+    labor = tiles["labor_cost"]
+    assert labor["target"] == pytest.approx(hist.loc["2025-03", "budget"] * 12 / 21)
+    assert labor["delta_prev"] is None and labor["note"] == "budget pro-rated to the 12 of 21 open days with data"
+    assert tiles["service_level"]["delta_prev"] is not None  # a rate is compared
+    assert not any("volume was" in line or "labor cost rose" in line or "labor cost fell" in line
+                   for line in summary["commentary"])  # fmt: skip
+    # the whole month before is as it was: compared, budget whole
+    feb = {t["key"]: t for t in queries.monthly_summary(src, P, "2025-02")["tiles"]}
+    assert feb["labor_cost"]["target"] == pytest.approx(hist.loc["2025-02", "budget"])

@@ -45,6 +45,7 @@ class ClientReview:
     service: pd.DataFrame  # service_history: month, channel, service_level, threshold_s, goal, basis
     email_threshold_h: float  # business hours within which an email counts as answered in time
     default_threshold_s: float  # the operation's service-level threshold (seconds), for channels without a term
+    coverage: tuple[int, int] = (0, 0)  # (open days of the month with data, its open days): queries.coverage
 
     @property
     def terms(self) -> pd.DataFrame | None:
@@ -149,6 +150,7 @@ def build(client: Any, params: Mapping[str, Any], month: pd.Period, terms_histor
         service=service_history(history, terms_history, default),
         email_threshold_h=email_threshold(this, params),
         default_threshold_s=default,
+        coverage=queries.coverage(client, params, month),
     )
 
 
@@ -164,14 +166,17 @@ def summary_tiles(review: ClientReview) -> list[narrative.Tile]:
     measure."""
     m = review.month
     labels = {"prev_label": (m - 1).strftime("%b %Y"), "yoy_label": (m - 12).strftime("%b %Y")}
+    days, open_days = review.coverage
+    partial = days < open_days  # the month's count is not compared with whole months
     tiles = [
         narrative.make_tile(
             "Contacts",
             review.contacts(m),
             "count",
-            prev=review.contacts(m - 1),
-            yoy=review.contacts(m - 12),
+            prev=None if partial else review.contacts(m - 1),
+            yoy=None if partial else review.contacts(m - 12),
             key="contacts",
+            note=f"{days} of {open_days} open days with data: not compared with whole months" if partial else None,
             **labels,
         )
     ]

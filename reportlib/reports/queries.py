@@ -34,6 +34,9 @@ from reportlib.reports.narrative import (
 
 # tile key -> key of the same figure in goals.yaml (for `target: goal`)
 GOAL_KEYS = {"aht_s": "aht_s", "csat_top2": "csat", "fcr": "fcr", "adherence": "adherence"}
+# the pack's tiles that sum the month (contacts, money): in a month the data covers in part they are not compared
+# with whole months (monthly_summary), and a monthly budget is pro-rated to the open days with data
+MONTH_TOTALS = ("offered", "handled", "labor_cost", "budget")
 
 HISTORY_COLUMNS = [
     "month",
@@ -407,9 +410,15 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
 
 
 def _queue_driver(
-    source: DataSource, params: Mapping[str, Any], month: pd.Period, metric: str, channels: Sequence[str]
+    source: DataSource,
+    params: Mapping[str, Any],
+    month: pd.Period,
+    metric: str,
+    channels: Sequence[str],
+    with_volume: bool = True,
 ) -> str | None:
-    """The queue that moved `metric` most from last month, in words (volume change and its own move)."""
+    """The queue that moved `metric` most from last month, in words (its volume change, unless not
+    `with_volume`: a month the data covers in part, and its own move)."""
     from reportlib.metrics import contacts as metrics
 
     prev = month - 1
@@ -443,7 +452,7 @@ def _queue_driver(
         "fcr": "first-contact resolution",
         "csat_top2": "satisfaction",
     }[metric]
-    rc = relative_change(vol_now, vol_before)
+    rc = relative_change(vol_now, vol_before) if with_volume else None
     d = (
         None
         if is_missing(v_before.get(queue)) or is_missing(v_now.get(queue))
@@ -471,6 +480,8 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
     currency = str(rep["currency"])
     hist = kpi_history(source, params, m - 12, m).set_index("month")
     cur, prev, yoy = str(m), str(m - 1), str(m - 12)
+    days, open_days = coverage(source, params, m)
+    partial = days < open_days  # totals of a part of the month are not compared with whole months
     tiles: list[Tile] = []
     for cfg in rep["tiles"]:
         key = cfg["key"]
@@ -485,13 +496,19 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
             target = hist.loc[cur, "budget"]
             if is_missing(target):
                 note = "No budget set for this month"
+            elif partial:
+                target = float(target) * days / open_days
+                note = f"budget pro-rated to the {days} of {open_days} open days with data"
+        compare = not (partial and key in MONTH_TOTALS)
+        if not compare and note is None:
+            note = f"{days} of {open_days} open days with data: not compared with whole months"
         tile = make_tile(
             cfg.get("name", key),
             val,
             cfg.get("unit", "number"),
             target=target,
-            prev=hist.loc[prev, key],
-            yoy=hist.loc[yoy, key],
+            prev=hist.loc[prev, key] if compare else None,
+            yoy=hist.loc[yoy, key] if compare else None,
             higher_is_better=bool(cfg.get("higher_is_better", True)),
             amber=float(cfg.get("amber", 0.05)),
             amber_abs=cfg.get("amber_abs"),
@@ -512,8 +529,9 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 "Contacts offered",
                 hist.loc[cur, "offered"],
                 "count",
-                prev=hist.loc[prev, "offered"],
-                yoy=hist.loc[yoy, "offered"],
+                prev=None if partial else hist.loc[prev, "offered"],
+                yoy=None if partial else hist.loc[yoy, "offered"],
+                note=f"{days} of {open_days} open days with data: not compared with whole months" if partial else None,
                 prev_label=(m - 1).strftime("%b %Y"),
                 yoy_label=(m - 12).strftime("%b %Y"),
                 key="offered",
@@ -527,7 +545,7 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 if t.key in ("service_level", "abandon_rate", "asa_s")
                 else ["phone", "chat", "email"]
             )
-            d = _queue_driver(source, params, m, t.key, chans)
+            d = _queue_driver(source, params, m, t.key, chans, with_volume=not partial)
             if d:
                 drivers[t.key] = d
     labor = next((t for t in tiles if t.key == "labor_cost"), None)
@@ -539,7 +557,7 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 f"({abs(gap) * 100:.1f}%) {'over' if gap > 0 else 'under'} budget"
             )
     cpc = next((t for t in tiles if t.key == "cost_per_contact"), None)
-    if cpc is not None and not is_missing(cpc.delta_prev):
+    if cpc is not None and not is_missing(cpc.delta_prev) and not partial:  # its driver compares two totals
         lc = relative_change(hist.loc[cur, "labor_cost"], hist.loc[prev, "labor_cost"])
         hc = relative_change(hist.loc[cur, "handled"], hist.loc[prev, "handled"])
         if lc is not None and hc is not None:
@@ -601,6 +619,70 @@ def _ranges_by_client(source: DataSource) -> pd.DataFrame:
     res = t.group_by("client_id").aggregate(first=t.arrived_at.min(), last=t.arrived_at.max()).to_pandas()
     res = res[res["client_id"].notna()]
     return res.set_index(res["client_id"].astype(str))[["first", "last"]]
+
+
+def month_gaps(
+    period: pd.Period, first: pd.Timestamp | None, last: pd.Timestamp | None, params: Mapping[str, Any] | None
+) -> tuple[int, int]:
+    """Open days of month `period` before the data's first day and after its last day, (0, 0) for a whole month.
+
+    Open days are the business calendar's (parameters/calendar.yaml business_hours weekdays, closed holidays
+    left out: metrics.sla.business_calendar), so a weekday-only export ending on the Friday before a month's
+    last weekend covers the whole month. An operation open on days its calendar does not list (phones on
+    Saturday, business hours Monday-Friday) has those days left out of the count: say so in the calendar.
+    """
+    from reportlib.metrics.sla import business_calendar
+
+    if first is None or last is None:
+        return 0, 0
+    cal = business_calendar(params)
+    start, end = period.start_time, (period + 1).start_time
+    before = cal.open_days(start, min(first.normalize(), end)) if first > start else 0
+    after = cal.open_days(max(last.normalize() + pd.Timedelta(days=1), start), end) if last < end else 0
+    return before, after
+
+
+def partial_month_note(
+    period: pd.Period,
+    first: pd.Timestamp | None,
+    last: pd.Timestamp | None,
+    params: Mapping[str, Any] | None,
+    whose: str = "the data",
+) -> str | None:
+    """A sentence saying month `period` is only partly covered by data running from `first` to `last` (None when
+    every open day of it is covered: month_gaps): its totals are not comparable with a whole month's. `whose`
+    names what starts at `first` ("the data", "this client's contacts"); `last` is the data's end."""
+    before, after = month_gaps(period, first, last, params)
+    if not before and not after:
+        return None
+
+    def days(n: int, side: str) -> str:
+        return f"{n} of the month's open days {'is' if n == 1 else 'are'} {side} it"
+
+    parts = []
+    if before:
+        parts.append(f"{whose} start on {first:%Y-%m-%d} ({days(before, 'before')})")
+    if after:
+        parts.append(f"the data end on {last:%Y-%m-%d} ({days(after, 'after')})")
+    return (
+        f"{month_label(period)} is a partial month: {' and '.join(parts)}. Counts and totals cover only the days "
+        "with data and are not comparable with a whole month's; rates and averages are over those days."
+    )
+
+
+def coverage(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple[int, int]:
+    """(open days of `month` the data covers, the month's open days), by the business calendar (month_gaps). On a
+    client's view of a source the data start at that client's first contact and end where the whole source's
+    do (a client's last contact is not the export's end)."""
+    from reportlib.metrics.sla import business_calendar
+
+    m = pd.Period(str(month), freq="M")
+    root = source
+    while getattr(root, "parent", None) is not None:
+        root = root.parent
+    before, after = month_gaps(m, data_range(source)[0], data_range(root)[1], params)
+    total = business_calendar(params).open_days(m.start_time, (m + 1).start_time)
+    return max(total - before - after, 0), total
 
 
 def met_status(met: pd.Series) -> pd.Series:

@@ -30,7 +30,7 @@ from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.data.source import CLIENT_TABLES, DataSource
 from reportlib.reports import charts, narrative, queries
-from reportlib.reports.queries import data_range
+from reportlib.reports.queries import data_range, month_gaps, partial_month_note
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 FIGURE_MIME = "application/vnd.reportlib.plotly+json"  # the script type of a figure's JSON block
@@ -413,55 +413,6 @@ def source_kind(location: str) -> str:
     if scheme in kinds:
         return kinds[scheme]
     return "a DuckDB database" if scheme == "duckdb" else "a data folder"
-
-
-def month_gaps(
-    period: pd.Period, first: pd.Timestamp | None, last: pd.Timestamp | None, params: Mapping[str, Any] | None
-) -> tuple[int, int]:
-    """Open days of month `period` before the data's first day and after its last day, (0, 0) for a whole month.
-
-    Open days are the business calendar's (parameters/calendar.yaml business_hours weekdays, closed holidays
-    left out: metrics.sla.business_calendar), so a weekday-only export ending on the Friday before a month's
-    last weekend covers the whole month. An operation open on days its calendar does not list (phones on
-    Saturday, business hours Monday-Friday) has those days left out of the count: say so in the calendar.
-    """
-    from reportlib.metrics.sla import business_calendar
-
-    if first is None or last is None:
-        return 0, 0
-    cal = business_calendar(params)
-    start, end = period.start_time, (period + 1).start_time
-    before = cal.open_days(start, min(first.normalize(), end)) if first > start else 0
-    after = cal.open_days(max(last.normalize() + pd.Timedelta(days=1), start), end) if last < end else 0
-    return before, after
-
-
-def partial_month_note(
-    period: pd.Period,
-    first: pd.Timestamp | None,
-    last: pd.Timestamp | None,
-    params: Mapping[str, Any] | None,
-    whose: str = "the data",
-) -> str | None:
-    """A sentence saying month `period` is only partly covered by data running from `first` to `last` (None when
-    every open day of it is covered: month_gaps): its totals are not comparable with a whole month's. `whose`
-    names what starts at `first` ("the data", "this client's contacts"); `last` is the data's end."""
-    before, after = month_gaps(period, first, last, params)
-    if not before and not after:
-        return None
-
-    def days(n: int, side: str) -> str:
-        return f"{n} of the month's open days {'is' if n == 1 else 'are'} {side} it"
-
-    parts = []
-    if before:
-        parts.append(f"{whose} start on {first:%Y-%m-%d} ({days(before, 'before')})")
-    if after:
-        parts.append(f"the data end on {last:%Y-%m-%d} ({days(after, 'after')})")
-    return (
-        f"{month_label(period)} is a partial month: {' and '.join(parts)}. Counts and totals cover only the days "
-        "with data and are not comparable with a whole month's; rates and averages are over those days."
-    )
 
 
 def last_complete_month(source: DataSource, params: Mapping[str, Any] | None = None) -> pd.Period:
