@@ -553,3 +553,156 @@ def test_patience_from_an_intervals_table_needs_the_abandoners_wait(tmp_path, mo
     for f in ("agents.csv", "clients.csv"):
         (part / f).write_text((tmp_path / "with" / f).read_text())
     assert np.isnan(fc.contact_stats(open_source(str(part))).iloc[0]["patience_s"])
+
+
+def _local(col):
+    """Timestamps written with their UTC offset, as the sample writes them, in local time (naive)."""
+    return pd.to_datetime(col, utc=True).dt.tz_convert("America/New_York").dt.tz_localize(None)
+
+
+def _offered_by_hand(folder):
+    """Per channel and queue, the phone and chat contacts of MONTH offered (an abandon under 5 s is not),
+    counted from contacts.csv; and the source's last arrival (every channel)."""
+    c = pd.read_csv(folder / "contacts.csv", usecols=["channel", "queue", "arrived_at", "outcome", "wait_s"])
+    c["t"] = _local(c["arrived_at"])
+    m = c[(c["t"] >= "2025-03-01") & (c["t"] < "2025-04-01") & c["channel"].isin(["phone", "chat"])]
+    m = m[~((m["outcome"] == "abandoned") & (m["wait_s"] < 5))]
+    return m.groupby(["channel", "queue"]).size().astype(float), c["t"].max()
+
+
+def test_a_month_the_data_covers_in_part_is_compared_with_the_plan_of_the_intervals_with_data(sample_dir, tmp_path):
+    """An export ending on 18 March: the plan of the intervals up to the last arrival against the contacts
+    of those days (by hand from the CSVs), not the whole month's plan; the effects are those of the same data
+    with plan and staffing cut to the data's end by hand; a note says where the plan stops."""
+    import shutil
+
+    cut = tmp_path / "cut"
+    shutil.copytree(sample_dir, cut)
+    lines = (cut / "contacts.csv").read_text().splitlines(keepends=True)
+    (cut / "contacts.csv").write_text(
+        "".join([lines[0], *[ln for ln in lines[1:] if ln.split(",")[4][:10] <= "2025-03-18"]])
+    )
+    offered, last = _offered_by_hand(cut)
+    assert f"{last:%Y-%m-%d}" == "2025-03-18"
+    plan = pd.read_csv(cut / "interval_plan.csv")
+    plan["t"] = _local(plan["interval_start"])
+    month = plan[(plan["t"] >= "2025-03-01") & (plan["t"] < "2025-04-01")]
+    covered = month[month["t"] <= last]  # the intervals that start by the last arrival
+    keys = [covered["channel"], covered["queue"]]
+    fc = covered.groupby(keys)["forecast_offered"].sum()
+    hours = (covered["planned_agents"] * covered["interval_minutes"] / 60).groupby(keys).sum()
+    n = covered.groupby(keys).size()
+    assert (n < month.groupby(["channel", "queue"]).size().reindex(n.index)).all()  # e.g. 312 of 544
+    res = va.variance_for_source(open_source(str(cut), "America/New_York"), load_params(None), MONTH)
+    rec = res.records.set_index(["channel", "queue"])
+    q = rec.drop(index="all", level="queue")
+    assert sorted(q.index) == sorted(fc.index)
+    assert np.allclose(q["forecast_offered"], fc.reindex(q.index), rtol=1e-9, atol=0)
+    assert np.allclose(q["offered"], offered.reindex(q.index), rtol=0, atol=0)
+    assert np.allclose(q["volume_change"], offered.reindex(q.index) / fc.reindex(q.index) - 1, rtol=1e-9, atol=0)
+    assert (q["intervals"] == n.reindex(q.index)).all()
+    assert np.allclose(q["planned_agent_hours"], hours.reindex(q.index), rtol=1e-9, atol=0)
+    for ch in ("phone", "chat"):
+        assert rec.loc[(ch, "all"), "forecast_offered"] == pytest.approx(fc[ch].sum(), rel=1e-12)
+        assert rec.loc[(ch, "all"), "volume_change"] == pytest.approx(offered[ch].sum() / fc[ch].sum() - 1, rel=1e-9)
+        assert rec.loc[(ch, "all"), "intervals"] == n[ch].sum()
+    out_of = month.loc[month["t"] > last, "forecast_offered"].sum()
+    assert (
+        f"plan compared up to {last:%Y-%m-%d %H:%M}, where the data ends "
+        f"({out_of:,.0f} planned contacts outside the data left out)"
+    ) in res.notes
+    # the same as cutting interval_plan and interval_staffing to the data's end by hand
+    trimmed = tmp_path / "trimmed"
+    shutil.copytree(cut, trimmed)
+    for name in ("interval_plan.csv", "interval_staffing.csv"):
+        f = pd.read_csv(trimmed / name, dtype=str)
+        f[_local(f["interval_start"]) <= last].to_csv(trimmed / name, index=False)
+    ref = va.variance_for_source(open_source(str(trimmed), "America/New_York"), load_params(None), MONTH)
+    pd.testing.assert_frame_equal(res.records, ref.records)
+    assert not [note for note in ref.notes if "plan compared" in note]
+    # and the pack's sentence states the volume of those days against their plan
+    change = offered["phone"].sum() / fc["phone"].sum() - 1
+    line = pva.pack_commentary(res)[0]
+    assert f"volume {abs(change) * 100:.1f}% {'above' if change >= 0 else 'below'} forecast" in line, line
+
+
+def test_an_intervals_table_that_starts_and_ends_inside_the_month_bounds_the_plan(tmp_path):
+    """From an intervals table: the data run from the first interval's start to the last one's end; a planned
+    interval inside that span with no row is a zero-contact interval. By hand: plan 10 contacts at 09:00,
+    09:30 and 10:00 from Friday 2 to Wednesday 7 January; data 09:00-10:00 on the 5th and 6th."""
+    rows = ["interval_start,interval_minutes,channel,queue,offered,handled,abandoned,answered_within_threshold,"]
+    rows[0] += "threshold_s,wait_s_total,handle_s_total"
+    for start, n in (
+        ("2026-01-05T09:00", 10),
+        ("2026-01-05T09:30", 12),
+        ("2026-01-06T09:00", 8),
+        ("2026-01-06T09:30", 9),
+    ):
+        rows.append(f"{start},30,phone,Q,{n},{n - 1},1,{n - 2},30,{20 * n},{300 * (n - 1)}")
+    (tmp_path / "intervals.csv").write_text("\n".join(rows) + "\n")
+    plan = ["interval_start,interval_minutes,channel,queue,forecast_offered,forecast_aht_s,planned_agents"]
+    for day in pd.date_range("2026-01-02", "2026-01-07"):
+        for hm in ("09:00", "09:30", "10:00"):
+            plan.append(f"{day:%Y-%m-%d}T{hm},30,phone,Q,10,300,3")
+    (tmp_path / "interval_plan.csv").write_text("\n".join(plan) + "\n")
+    (tmp_path / "agents.csv").write_text("agent_id,name,hire_date\nA1,Ann,2020-01-01\n")
+    (tmp_path / "clients.csv").write_text("client_id,client_name,sla_profile\nC1,Acme,gold\n")
+    res = va.variance_for_source(open_source(str(tmp_path)), load_params(None), "2026-01")
+    q = res.records[res.records["queue"] == "Q"].iloc[0]
+    # 5 intervals: 09:00, 09:30, 10:00 on the 5th (10:00 planned, no row: no contacts), 09:00, 09:30 on the 6th
+    assert q["intervals"] == 5 and q["forecast_offered"] == 50.0 and q["offered"] == 39.0
+    assert q["volume_change"] == pytest.approx(39 / 50 - 1)
+    assert q["planned_agent_hours"] == pytest.approx(5 * 3 * 0.5)
+    assert "plan compared from 2026-01-05 09:00, where the data starts" in res.notes
+    assert (
+        "plan compared up to 2026-01-06 10:00, where the data ends (130 planned contacts outside the data left out)"
+        in res.notes
+    )
+    assert res.span == va.DataSpan(
+        pd.Timestamp("2026-01-05 09:00"), pd.Timestamp("2026-01-06 09:30"), pd.Timestamp("2026-01-06 10:00")
+    )
+
+
+def test_a_renamed_queue_is_named_in_the_sentence_that_states_the_channels_volume(sample_dir, tmp_path):
+    """The plan has Debit Card; from 15 February its contacts come on 'Debit Cards', which has no plan. The
+    all-queues record holds the planned queues' plan and contacts only (by hand), and the pack's sentence, the
+    SLA table and its waterfall say so, naming the queues left out and the planned one without contacts."""
+    import shutil
+
+    ren = tmp_path / "renamed"
+    shutil.copytree(sample_dir, ren)
+    lines = (ren / "contacts.csv").read_text().splitlines(keepends=True)
+    out = [lines[0]]
+    for ln in lines[1:]:
+        cells = ln.split(",")
+        if cells[2] == SURGE_QUEUE and cells[4][:10] >= "2025-02-15":
+            cells[2] = SURGE_QUEUE + "s"
+        out.append(",".join(cells))
+    (ren / "contacts.csv").write_text("".join(out))
+    offered, _ = _offered_by_hand(ren)
+    params = load_params(None)
+    src = open_source(str(ren), "America/New_York")
+    res = va.variance_for_source(src, params, MONTH)
+    phone_line, chat_line = pva.pack_commentary(res)
+    for ch, line in (("phone", phone_line), ("chat", chat_line)):
+        n = offered[(ch, "Debit Cards")]
+        assert line.endswith(
+            f" (queues with contacts but no plan left out: Debit Cards with {n:,.0f} contacts; "
+            f"planned but without contacts: {SURGE_QUEUE})."
+        ), line
+        allr = res.records[(res.records["channel"] == ch) & (res.records["queue"] == "all")].iloc[0]
+        assert allr["offered"] == offered[ch].drop("Debit Cards").sum()
+    assert (
+        f"left out, contacts but no plan: chat/Debit Cards ({offered[('chat', 'Debit Cards')]:,.0f} contacts), "
+        f"phone/Debit Cards ({offered[('phone', 'Debit Cards')]:,.0f} contacts); the all-queues figures are over "
+        "the planned queues"
+    ) in res.notes
+    assert list(res.unplanned["queue"]) == ["Debit Cards", "Debit Cards"]
+    sla = pva.sla_section(src, params, MONTH)
+    assert (sla["table"]["queue"] == "all planned queues").sum() == 2 and not (sla["table"]["queue"] == "all").any()
+    assert sla["figures"][0].layout.title.text == "Phone — all planned queues: plan vs actual"
+    assert "phone/Debit Cards (" in sla["caption"]
+    # every queue with contacts planned: the sentence as before
+    whole = va.variance_for_source(open_source(str(sample_dir), "America/New_York"), params, MONTH)
+    assert not any("(" in line.split("%)")[-1] for line in pva.pack_commentary(whole))
+    assert whole.unplanned.empty and not [note for note in whole.notes if "plan compared" in note]

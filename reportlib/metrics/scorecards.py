@@ -296,7 +296,7 @@ def agent_scorecards(
     month_open_days (the open days the goal counts and the month's: `goal_days`) and goal_note ("goal
     pro-rated to the 12 of 21 open days with data", "" for a whole month).
 
-    `data_range` is the (first, last) arrival of the whole source's contacts (reports.queries.data_range):
+    `data_range` is the (first, last) arrival of the whole source's contacts (data.span.data_range):
     a month it covers in part has its volume goals pro-rated to the open days with data; None: the
     data is taken to cover every month. `calendar`: the business calendar counting open days
     (metrics.sla.business_calendar(params); default Monday-Friday with US holidays). An agent with no

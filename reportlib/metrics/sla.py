@@ -395,6 +395,7 @@ def email_first_response(
     by: Sequence[str] = ("client_id",),
     as_of: Any = None,
     tz: str | None = DEFAULT_TIMEZONE,
+    data_end: Any = None,
 ) -> pd.DataFrame:
     """Email first response within `threshold_h` business hours over emails received in [start, end).
 
@@ -403,8 +404,11 @@ def email_first_response(
     that can be judged: answered late, abandoned/withdrawn, or still open with more than the
     threshold of business time elapsed at `as_of`. pending: still open and not yet past the threshold
     at `as_of`; pending emails are left out of the denominator. `as_of` is when the data was taken;
-    by default the later of `end` and the data's latest arrival (its best witness of the extraction
-    time), so an email still open days after the month end counts as missed, not pending.
+    by default the data's end (email_judged_at with close=False): `data_end`, else the latest arrival in
+    `contacts` (pass the whole source's when `contacts` is narrowed). So an email still open days after
+    the month end counts as missed, not pending, and in a month the data covers only in part an email
+    open for less than the threshold when the data ends is pending (not judged at a month end the data
+    does not reach).
     service_level = responded_within / (received - pending). Response times are real elapsed time
     (wait_s) placed on the local calendar with `tz` (DST-exact), then measured in business hours.
     Only email rows of the period come back from the engine (the business clock runs in numpy), a slice
@@ -412,7 +416,7 @@ def email_first_response(
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     t = with_optional(as_table(contacts), "contacts")
-    as_of = _email_as_of(t, end, as_of)
+    as_of = _email_as_of(t, end, as_of, data_end)
     parts = [
         _email_totals(
             _judge_emails(timed, threshold_h, timed["response_bh_s"].to_numpy(), timed["open_bh_s"].to_numpy()),
@@ -434,11 +438,57 @@ def email_first_response(
     return _email_finish(_combine_email_totals(parts, list(by)), list(by), threshold_h)
 
 
-def _email_as_of(t: ir.Table, end: pd.Timestamp, as_of: Any) -> pd.Timestamp:
-    """`as_of`, by default the later of `end` and the data's latest arrival (email_first_response's rule)."""
+def latest_arrival(contacts: ir.Table | pd.DataFrame) -> pd.Timestamp | None:
+    """The latest arrival (local naive) of any channel in `contacts`, None when it has no rows: the data's end,
+    its best witness of when the data was taken (email_judged_at). One engine aggregate."""
+    t = with_optional(as_table(contacts), "contacts")
+    latest = t.arrived_at.max().to_pyarrow().as_py()
+    return pd.Timestamp(latest) if latest is not None else None
+
+
+def email_judged_at(
+    period_end: Any, data_end: Any, *, close: bool = True, calendar: BusinessCalendar | None = None
+) -> Any:
+    """When an email still open is judged, pending or past its threshold: when the data was taken.
+
+    The one rule of every email figure (email_first_response, compliance, email_contract_counts, the
+    month-to-date projection, the SLA report's backlog): an open email is judged at the data's end
+    (`data_end`: the latest arrival in the whole source, latest_arrival) when that falls before
+    `period_end`, so a period the data covers only in part is judged where its data stops, never at a
+    period end the data does not reach (an email that arrived minutes before the export is pending, not
+    missed). For a period the data runs past: `period_end` when `close` (a contract month closes at its
+    end: SLA compliance, the backlog at month end), else the data's end (email_first_response: an email
+    still open days after the month end counts as missed). Without a data end: `period_end`.
+
+    With `calendar` (and `close`), a data end with no business time left before `period_end` (an export
+    ending on the month's last evening) reaches it: judged at `period_end`, as a whole month. The business
+    ages are the same either way; the data was evidently taken later than its last arrival (responses
+    recorded after it), and the period is not said to end early.
+
+    `period_end`: a Timestamp, or a datetime64 array (one per email; the result is then an array).
+    """
+    if data_end is None or pd.isna(data_end):
+        return period_end
+    data_end = pd.Timestamp(data_end)
+    at = np.datetime64(data_end.to_datetime64(), "ns")
+    many = isinstance(period_end, np.ndarray)
+    ends = period_end.astype("datetime64[ns]") if many else np.array([pd.Timestamp(period_end).to_datetime64()])
+    if not close:
+        judged = np.full(ends.shape, at)
+    else:
+        judged = np.minimum(ends, at)
+        if calendar is not None and len(ends):
+            uniq, back = np.unique(ends, return_inverse=True)  # a few month ends for many emails
+            left = calendar.elapsed_s(np.full(len(uniq), at), uniq)[back]
+            judged = np.where(left > 0, judged, ends)
+    return judged if many else pd.Timestamp(judged[0])
+
+
+def _email_as_of(t: ir.Table, end: pd.Timestamp, as_of: Any, data_end: Any = None) -> pd.Timestamp:
+    """`as_of`, by default email_judged_at(end, data end, close=False) with the data's end `data_end`, else
+    the latest arrival in `t` (email_first_response's rule)."""
     if as_of is None:
-        latest = t.arrived_at.max().to_pyarrow().as_py()
-        as_of = max(end, pd.Timestamp(latest)) if latest is not None else end
+        as_of = email_judged_at(end, data_end if data_end is not None else latest_arrival(t), close=False)
     return pd.Timestamp(as_of)
 
 
@@ -451,10 +501,12 @@ def email_business_times(
     by: Sequence[str] = ("client_id",),
     as_of: Any = None,
     tz: str | None = DEFAULT_TIMEZONE,
+    data_end: Any = None,
 ) -> pd.DataFrame:
     """The step of email_first_response that does not depend on the threshold: the email rows received in
     [start, end) (columns `by`, arrived_at, outcome, wait_s) with response_bh_s and open_bh_s, the business
-    seconds from arrival to first response and to `as_of` (same `as_of` rule as email_first_response).
+    seconds from arrival to first response and to `as_of` (same `as_of` and `data_end` rule as
+    email_first_response).
 
     Compute it once and judge it against several thresholds with email_first_response_from_times.
     """
@@ -462,7 +514,7 @@ def email_business_times(
     by = list(by)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     t = with_optional(as_table(contacts), "contacts")
-    as_of = _email_as_of(t, end, as_of)
+    as_of = _email_as_of(t, end, as_of, data_end)
     rows = _email_rows(t, start, end, by)
     response_bh, open_bh = _email_business_times(rows, calendar, tz, np.full(len(rows), as_of.to_datetime64()))
     return rows.assign(response_bh_s=response_bh, open_bh_s=open_bh)
@@ -613,13 +665,17 @@ def email_contract_counts(
     end: Any = None,
     calendar: BusinessCalendar | None = None,
     tz: str | None = "America/New_York",
+    data_end: Any = None,
 ) -> pd.DataFrame:
     """Email first response per `keys` group, each email judged against its client's contract threshold.
 
     `keys` are columns of `contacts` (add `period` and agent columns before calling). An email's
     threshold is thresholds_h[client_id] (see email_thresholds), else default_threshold_h business
-    hours. Open emails are judged at the end of the month they arrived in, as the SLA report's
-    compliance_history does, so the figures equal the contract terms' numerators and denominators.
+    hours. Open emails are judged as the SLA report's compliance_history judges them,
+    email_judged_at(end of the month they arrived in, `data_end`): at the month end, or at the data's
+    end when the data stops before it; so the figures equal the contract terms' numerators and
+    denominators. `data_end` is the whole source's latest arrival (`contacts` may be narrowed, so it is
+    not read from them); None: unknown, each month's open emails are judged at its end.
     Columns: keys, received, responded_within, pending, measured, service_level (share 0..1),
     mean_response_business_h.
     """
@@ -636,7 +692,8 @@ def email_contract_counts(
         hours = rows["client_id"].astype(str).map(dict(thresholds_h)).astype("float64")
         hours = hours.fillna(float(default_threshold_h)).to_numpy()
         month_end = rows["arrived_at"].dt.to_period("M").dt.start_time + pd.offsets.MonthBegin(1)
-        times = _email_business_times(rows, calendar, tz, month_end.to_numpy(dtype="datetime64[ns]"))
+        judged_at = email_judged_at(month_end.to_numpy(dtype="datetime64[ns]"), data_end, calendar=calendar)
+        times = _email_business_times(rows, calendar, tz, judged_at)
         parts.append(_email_totals(_judge_emails(rows, hours, *times), keys))
         del rows, times
     if not parts:
@@ -982,16 +1039,19 @@ def _evaluate(
     start: pd.Timestamp,
     end: pd.Timestamp,
     calendar: BusinessCalendar | None,
-    as_of: pd.Timestamp | None,
+    judged_at: pd.Timestamp | None,
     tz: str | None,
     monthly: bool = False,
+    data_end: Any = None,
 ) -> pd.DataFrame:
     """One row per (period,) client and term over [start, end): counts from one engine query per
     distinct (channel, threshold, short abandon) and one pass over the emails (a slice of whole months at a
     time, email_slices), then vectorized.
 
-    monthly: one period per calendar month in the range, emails still open judged at their month's end
-    (or at `as_of` when given); otherwise the whole range is one period starting at `start`.
+    monthly: one period per calendar month in the range; otherwise the whole range is one period starting
+    at `start` and ending at `end`. Emails still open are judged at `judged_at` when given, else by
+    email_judged_at(their period's end, `data_end`): at the period end, or at the data's end when the data
+    stops before it (`data_end` None: the latest arrival in `contacts`).
     """
     calendar = calendar or BusinessCalendar()
     t = with_optional(as_table(contacts), "contacts")
@@ -1015,19 +1075,24 @@ def _evaluate(
     keys = list(dict.fromkeys(_term_key(term) for term in used))
     email_keys = [key for key in keys if key[0] == "email_bh"]
     totals: dict[tuple, list[pd.DataFrame]] = {key: [] for key in email_keys}
+    if email_keys and judged_at is None and data_end is None:
+        data_end = latest_arrival(t)
     # one business clock for every threshold, a slice of whole months of emails at a time (email_slices)
     for s0, s1 in email_slices(t, start, end) if email_keys else []:
         emails = _email_rows(t, s0, s1, ["client_id"])
         period = (
             emails["arrived_at"].dt.to_period("M").dt.start_time if monthly else pd.Series(start, index=emails.index)
         ).astype("datetime64[ns]")
-        if as_of is not None:
-            judged_at = np.full(len(emails), as_of.to_datetime64())
-        elif monthly:  # each month's open emails are judged at that month's end
-            judged_at = (period + pd.offsets.MonthBegin(1)).to_numpy(dtype="datetime64[ns]")
-        else:
-            judged_at = np.full(len(emails), end.to_datetime64())
-        times = _email_business_times(emails, calendar, tz, judged_at)
+        if judged_at is not None:
+            at = np.full(len(emails), judged_at.to_datetime64())
+        else:  # each period's open emails at its end, or at the data's end when the data stops before it
+            period_end = (
+                (period + pd.offsets.MonthBegin(1)).to_numpy(dtype="datetime64[ns]")
+                if monthly
+                else np.full(len(emails), end.to_datetime64())
+            )
+            at = email_judged_at(period_end, data_end, calendar=calendar)
+        times = _email_business_times(emails, calendar, tz, at)
         emails = emails.assign(period=period)
         for key in email_keys:
             totals[key].append(_email_totals(_judge_emails(emails, key[1], *times), ["period", "client_id"]))
@@ -1142,11 +1207,14 @@ def evaluate_compliance(
     calendar: BusinessCalendar | None = None,
     as_of: Any = None,
     tz: str | None = DEFAULT_TIMEZONE,
+    data_end: Any = None,
 ) -> pd.DataFrame:
     """Every client's SLA terms for a YYYY-MM month: actual, met, penalty at risk (currency).
 
     `profiles` is the `profiles` mapping of sla_contracts.yaml (or already parsed Terms). Open
-    emails are judged at `as_of` (default: the month end). One row per client and term.
+    emails are judged at `as_of` when given, else by email_judged_at(month end, data's end): at the
+    month end, or at the data's end when the data stops before it (`data_end`: the whole source's
+    latest arrival; None: the latest arrival in `contacts`). One row per client and term.
     """
     start, end = month_bounds(month)
     out = _evaluate(
@@ -1158,6 +1226,7 @@ def evaluate_compliance(
         calendar,
         pd.Timestamp(as_of) if as_of is not None else None,
         tz,
+        data_end=data_end,
     )
     return out.drop(columns=["_term", "period"], errors="ignore")
 
@@ -1171,17 +1240,28 @@ def compliance_history(
     *,
     calendar: BusinessCalendar | None = None,
     tz: str | None = DEFAULT_TIMEZONE,
+    data_end: Any = None,
 ) -> pd.DataFrame:
     """evaluate_compliance for every month from first_month to last_month (YYYY-MM) in one pass.
 
-    The same rows as evaluate_compliance month by month (each month's open emails judged at its end),
-    with a leading `month` column (YYYY-MM); one engine query per kind of term for the whole range.
+    The same rows as evaluate_compliance month by month (each month's open emails judged by
+    email_judged_at: at its end, or at the data's end in the month the data stops in; `data_end` as
+    there), with a leading `month` column (YYYY-MM); one engine query per kind of term for the whole range.
     """
     first, last = pd.Period(str(first_month), freq="M"), pd.Period(str(last_month), freq="M")
     if last < first:
         raise UsageError(f"compliance_history: {first} is after {last}")
     out = _evaluate(
-        contacts, clients, _parsed(profiles), first.start_time, (last + 1).start_time, calendar, None, tz, monthly=True
+        contacts,
+        clients,
+        _parsed(profiles),
+        first.start_time,
+        (last + 1).start_time,
+        calendar,
+        None,
+        tz,
+        monthly=True,
+        data_end=data_end,
     )
     if out.empty:
         return out
@@ -1245,12 +1325,16 @@ def month_to_date(
     calendar: BusinessCalendar | None = None,
     tz: str | None = DEFAULT_TIMEZONE,
     weeks: int = 8,
+    data_end: Any = None,
 ) -> pd.DataFrame:
     """Month-to-date SLA status at `as_of` with a month-end projection and what recovery needs.
 
-    Contacts in [month start, as_of) are measured. expected_remaining: the contacts still to come
-    this month, per client and channel (a frame with client_id, channel, expected_remaining), one
-    number for every client and channel, or None to estimate it with expected_remaining_volume.
+    Contacts in [month start, as_of) are measured; emails still open are judged by
+    email_judged_at(as_of, data's end): at `as_of`, or at the data's end when the data stops before it
+    (`data_end`: the whole source's latest arrival; None: the latest arrival in `contacts`).
+    expected_remaining: the contacts still to come this month, per client and channel (a frame with
+    client_id, channel, expected_remaining), one number for every client and channel, or None to
+    estimate it with expected_remaining_volume.
     For share terms the remaining contacts are assumed to enter the denominator (for email, so do
     pending ones), and
 
@@ -1270,7 +1354,8 @@ def month_to_date(
     as_of = pd.Timestamp(as_of)
     if not start <= as_of <= end:
         raise UsageError(f"as_of {as_of} is not inside {month}")
-    res = _evaluate(contacts, clients, terms, start, as_of, calendar, as_of, tz).drop(columns="period", errors="ignore")
+    res = _evaluate(contacts, clients, terms, start, as_of, calendar, None, tz, data_end=data_end)
+    res = res.drop(columns="period", errors="ignore")
     if res.empty:
         return res.drop(columns="_term", errors="ignore")
     if expected_remaining is None:

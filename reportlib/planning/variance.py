@@ -49,6 +49,7 @@ import pandas as pd
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
 from reportlib.core.settings import MetricSettings
+from reportlib.data.span import data_range
 from reportlib.metrics.contacts import caller_wait_total, minute_bucket
 from reportlib.planning.staffing import erlang_a_service_level, estimate_patience, service_targets
 
@@ -447,7 +448,12 @@ def records_from_effects(
 
 @dataclass
 class Variance:
-    """Plan vs actual for a month: the records, the interval effects behind them, where each input came from."""
+    """Plan vs actual for a month: the records, the interval effects behind them, where each input came from.
+
+    unplanned: the queues with contacts in the month but no plan (channel, queue, offered), left out of
+    every record, the all-queues ones too. span: the time the source's data covers (DataSpan); the plan is
+    compared over the intervals inside it only.
+    """
 
     month: str
     by: str
@@ -457,6 +463,8 @@ class Variance:
     staffing_source: str
     staffing_measured: bool
     notes: list[str] = field(default_factory=list)
+    unplanned: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["channel", "queue", "offered"]))
+    span: DataSpan | None = None
 
 
 def service_thresholds(params: Mapping[str, Any]) -> dict[str, float]:
@@ -561,6 +569,47 @@ def actual_intervals(
     return agg.sort_values(["channel", "queue", "interval_start"]).reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class DataSpan:
+    """The time the whole source's data covers (every channel and queue: one queue going quiet does not end it).
+
+    first, last: the first and last moment with data, contact arrivals (else interval starts); end: when the
+    data ends, the last arrival (else the last interval's end, interval_start + interval_minutes). Local
+    times, as the tables hold them.
+    """
+
+    first: pd.Timestamp
+    last: pd.Timestamp
+    end: pd.Timestamp
+
+
+def data_span(source: Any) -> DataSpan | None:
+    """The source's DataSpan: first and last from data.span.data_range (contacts, else intervals); the end is
+    the last arrival, or for an intervals table the last interval's end (counted in the engine). None
+    without rows."""
+    first, last = data_range(source)
+    if first is None or last is None:
+        return None
+    if source.has("contacts") or not source.has("intervals"):
+        return DataSpan(first, last, last)
+
+    def interval_end() -> pd.Timestamp:
+        t = source.table("intervals")
+        stop = (t.interval_start + t.interval_minutes.cast("int32").as_interval("m")).max()
+        return pd.Timestamp(stop.to_pyarrow().as_py())
+
+    return DataSpan(first, last, source.memo(("intervals_end",), interval_end))
+
+
+def _within_data(starts: pd.Series, minutes: int, span: DataSpan | None) -> np.ndarray:
+    """Which intervals of `minutes` starting at `starts` hold a moment of the data's span: start <= last and
+    start + minutes > first (an interval with no contacts inside the span is a zero-contact interval)."""
+    t = pd.to_datetime(starts)
+    if span is None:
+        return np.ones(len(t), dtype=bool)
+    return ((t <= span.last) & (t + pd.Timedelta(minutes=minutes) > span.first)).to_numpy()
+
+
 def _plan_minutes(plan: pd.DataFrame, file: str) -> int:
     sizes = sorted(int(v) for v in plan["interval_minutes"].dropna().unique())
     if len(sizes) != 1:
@@ -642,6 +691,11 @@ def variance_for_source(
     staffing effect is then null and what staffing did is part of other. Patience per queue is
     estimated from the month's abandons (staffing.estimate_patience). Phone and chat only. `shape`: see
     interval_effects.
+
+    Only the intervals the source's data covers (data_span) are compared: in a month the export starts or
+    ends inside, the plan and staffing of the intervals outside the data are left out (a note says where).
+    Queues with contacts but no plan are left out of every record, the all-queues ones too (named in a
+    note and in Variance.unplanned).
     """
     from reportlib.core.months import month_bounds
 
@@ -696,11 +750,39 @@ def variance_for_source(
     plan["channel"] = plan["channel"].astype(str)
     plan["queue"] = plan["queue"].astype(str)
     plan["interval_start"] = pd.to_datetime(plan["interval_start"]).astype("datetime64[ns]")
+    # a month the data covers in part: the plan of the intervals the data covers only, else the whole
+    # month's plan would be compared with the actuals of the days with data
+    span = data_span(source)
+    inside = _within_data(plan["interval_start"], minutes, span)
+    if span is not None and not inside.all():
+        before = plan["interval_start"].to_numpy() < np.datetime64(span.first)
+        out_of = plan.loc[~inside, "forecast_offered"].astype(float).sum()
+        if before[~inside].any():
+            notes.append(f"plan compared from {span.first:%Y-%m-%d %H:%M}, where the data starts")
+        if (~before[~inside]).any():
+            notes.append(f"plan compared up to {span.end:%Y-%m-%d %H:%M}, where the data ends")
+        notes[-1] += f" ({out_of:,.0f} planned contacts outside the data left out)"
+        plan = plan[inside].copy()
+        if plan.empty:
+            raise ReportlibError(
+                f"no phone or chat plan intervals in {month} while the data runs "
+                f"({span.first:%Y-%m-%d %H:%M} to {span.end:%Y-%m-%d %H:%M})"
+            )
     planned_q = set(map(tuple, plan[KEYS].drop_duplicates().to_numpy()))
     actual_q = set(map(tuple, actual[KEYS].drop_duplicates().to_numpy()))
     unplanned = sorted(actual_q - planned_q)
+    left_out = (
+        actual[actual.set_index(KEYS).index.isin(unplanned)]
+        .groupby(KEYS, as_index=False)["offered"]
+        .sum()
+        .astype({"offered": float})
+    )
     if unplanned:
-        notes.append("left out, contacts but no plan: " + ", ".join(f"{c}/{q}" for c, q in unplanned))
+        notes.append(
+            "left out, contacts but no plan: "
+            + ", ".join(f"{c}/{q} ({n:,.0f} contacts)" for c, q, n in left_out.itertuples(index=False))
+            + "; the all-queues figures are over the planned queues"
+        )
     key = ["interval_start", "channel", "queue"]
     frame = plan.drop(columns=["interval_minutes"]).merge(actual, on=key, how="outer")
     frame = frame[frame.set_index(KEYS).index.isin(list(planned_q))].copy()
@@ -735,6 +817,7 @@ def variance_for_source(
         st = st[
             (st["interval_start"] >= start) & (st["interval_start"] < end) & st["channel"].isin(LIVE_CHANNELS)
         ].copy()
+        st = st[_within_data(st["interval_start"], minutes, span)].copy()  # the plan's span (see above)
         st_minutes = sorted(int(v) for v in st["interval_minutes"].dropna().unique())
         if st_minutes and st_minutes != [minutes]:
             raise ReportlibError(
@@ -780,6 +863,8 @@ def variance_for_source(
         staffing_source=staffing_source,
         staffing_measured=staffing_measured,
         notes=notes,
+        unplanned=left_out.reset_index(drop=True),
+        span=span,
     )
 
 

@@ -29,9 +29,9 @@ import pandas as pd
 
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds
+from reportlib.data.span import data_range
 from reportlib.metrics import scorecards
 from reportlib.metrics.sla import business_calendar
-from reportlib.reports.queries import data_range
 
 if TYPE_CHECKING:
     from reportlib.data.source import DataSource

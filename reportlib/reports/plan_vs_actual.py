@@ -37,15 +37,17 @@ def _pct(share: float) -> str:
     return text.removesuffix(".0") + "%"
 
 
-def commentary_line(record: Mapping[str, Any], label: str | None = None) -> str:
+def commentary_line(record: Mapping[str, Any], label: str | None = None, aside: str | None = None) -> str:
     """One sentence for the pack, e.g. 'Phone service level missed the 80% plan by 6.1 points: volume 3.9%
     above forecast cost 4.2 points, handle time 1.1, staffing 0.4, other 0.4.' Effects in order of size;
-    'cost' for a loss, 'added' for a gain."""
+    'cost' for a loss, 'added' for a gain. `aside` goes in parentheses before the full stop (what the
+    figures leave out: left_out_aside)."""
+    end = f" ({aside})." if aside else "."
     planned, actual = float(record["planned_sl"]), float(record["actual_sl"])
     gap = actual - planned
     who = label or f"{str(record['channel']).capitalize()} service level"
     if not np.isfinite(gap):
-        return f"{who}: no contacts offered against a plan of {_pct(planned)}."
+        return f"{who}: no contacts offered against a plan of {_pct(planned)}" + end
     verb = "missed" if gap < 0 else "beat"
     head = f"{who} {verb} the {_pct(planned)} plan by {_points(gap)} points ({_pct(actual)})"
     if abs(gap) < 0.0005:
@@ -63,7 +65,7 @@ def commentary_line(record: Mapping[str, Any], label: str | None = None) -> str:
         parts.append(f"{name} {word} {_points(v)}" + (" points" if i == 0 else ""))
     if record.get("effect_staffing") is None or not np.isfinite(float(record["effect_staffing"])):
         parts.append("staffing not measurable")
-    return head + (": " + ", ".join(parts) if parts else "") + "."
+    return head + (": " + ", ".join(parts) if parts else "") + end
 
 
 def waterfall_chart(record: Mapping[str, Any], title: str | None = None) -> Any:
@@ -105,6 +107,10 @@ def waterfall_chart(record: Mapping[str, Any], title: str | None = None) -> Any:
     return fig
 
 
+def _channels_with_unplanned(result: Variance) -> set[str]:
+    return set(result.unplanned["channel"].astype(str))
+
+
 def sla_waterfalls(result: Variance) -> list[Any]:
     """One waterfall per channel and queue of a by-queue Variance (the channel totals first)."""
     rec = result.records.copy()
@@ -112,18 +118,41 @@ def sla_waterfalls(result: Variance) -> list[Any]:
     rec["_q"] = (rec["queue"] != ALL_QUEUES).astype(int)
     rec = rec.sort_values(["_c", "channel", "_q", "queue"], kind="stable")
     figs = []
+    partial = _channels_with_unplanned(result)
     for r in rec.to_dict("records"):
         if not np.isfinite(r["actual_sl"]):
             continue
-        name = "all queues" if r["queue"] == ALL_QUEUES else r["queue"]
+        name = r["queue"]
+        if r["queue"] == ALL_QUEUES:
+            name = "all planned queues" if r["channel"] in partial else "all queues"
         figs.append(waterfall_chart(r, title=f"{str(r['channel']).capitalize()} — {name}: plan vs actual"))
     return figs
 
 
+def left_out_aside(result: Variance, channel: str) -> str | None:
+    """What a channel's all-queues figures leave out, for the sentence that states them: the queues with
+    contacts but no plan (their contacts are in no record, so 'volume 25% below forecast' is over the planned
+    queues only) and, beside them, the planned queues without a contact (a renamed queue shows as both).
+    None when every queue with contacts had a plan."""
+    u = result.unplanned
+    u = u[u["channel"].astype(str) == str(channel)]
+    if u.empty:
+        return None
+    names = ", ".join(f"{q} with {n:,.0f} contacts" for q, n in zip(u["queue"], u["offered"].astype(float)))
+    text = f"queues with contacts but no plan left out: {names}"
+    iv = result.intervals
+    per_q = iv[iv["channel"].astype(str) == str(channel)].groupby("queue")[["forecast_offered", "offered"]].sum()
+    silent = per_q[(per_q["offered"] <= 0) & (per_q["forecast_offered"] > 0)].index.astype(str).tolist()
+    if silent:
+        text += f"; planned but without contacts: {', '.join(sorted(silent))}"
+    return text
+
+
 def pack_commentary(result: Variance) -> list[str]:
-    """The pack's commentary: one line per live channel from the all-queues record."""
+    """The pack's commentary: one line per live channel from the all-queues record, saying which queues with
+    contacts it leaves out for want of a plan (left_out_aside)."""
     rec = result.records[result.records["queue"] == ALL_QUEUES]
-    return [commentary_line(r) for r in rec.to_dict("records")]
+    return [commentary_line(r, aside=left_out_aside(result, r["channel"])) for r in rec.to_dict("records")]
 
 
 def month_variance(source: DataSource, params: Mapping[str, Any], month: str, by: str = "queue") -> Variance:
@@ -146,10 +175,12 @@ def sla_section(source: DataSource, params: Mapping[str, Any], month: str) -> di
     records in points, and the caption. Effects and plans in points (share x 100)."""
     result = month_variance(source, params, month)
     rec = result.records
+    # a channel whose queues with contacts were not all planned: its total row is the planned queues'
+    partial = (rec["queue"] == ALL_QUEUES) & rec["channel"].astype(str).isin(_channels_with_unplanned(result))
     table = pd.DataFrame(
         {
             "channel": rec["channel"],
-            "queue": rec["queue"],
+            "queue": rec["queue"].where(~partial, "all planned queues"),
             "planned_sl": rec["planned_sl"],
             "actual_sl": rec["actual_sl"],
             "volume_change": rec["volume_change"],

@@ -19,6 +19,7 @@ from reportlib.core.months import month_label
 from reportlib.core.params import deep_merge, default_params
 from reportlib.core.settings import MetricSettings
 from reportlib.data.source import DataSource
+from reportlib.data.span import data_range, whole_source
 from reportlib.reports.narrative import (
     Tile,
     commentary,
@@ -284,6 +285,28 @@ def _channel_counts(
     return source.memo(("channel_counts", pd.Timestamp(start), pd.Timestamp(end), tuple(by), th, sa), compute)
 
 
+def data_end(source: Any) -> pd.Timestamp | None:
+    """The data's end: the latest contact arrival in the whole source (for a client's view, its parent's, not
+    the client's last email), the best witness of when the data was taken, at which emails still open are
+    judged (sla.email_judged_at). None without contacts. The whole source's data_range, remembered there."""
+    root = whole_source(source)
+    if not root.has("contacts"):
+        return None
+    return data_range(root)[1]
+
+
+def email_waiting_at(source: Any, params: Mapping[str, Any], month: Any) -> tuple[pd.Timestamp, str]:
+    """(instant, words) at which the SLA report counts a month's emails still waiting for a first response,
+    sla.email_judged_at(month end, data_end(source)) on the business calendar: the month end ('at month
+    end'), or the data's end when the data stops before the month does, with business time left ('when the
+    data ends (2025-03-18)')."""
+    from reportlib.metrics import sla
+
+    month_end = (pd.Period(str(month), freq="M") + 1).start_time
+    at = pd.Timestamp(sla.email_judged_at(month_end, data_end(source), calendar=sla.business_calendar(params)))
+    return at, ("at month end" if at >= month_end else f"when the data ends ({at:%Y-%m-%d})")
+
+
 def email_history(
     source: DataSource,
     params: Mapping[str, Any],
@@ -294,8 +317,9 @@ def email_history(
 ) -> pd.DataFrame:
     """Email first response within `threshold_h` business hours per month (sla.email_first_response, one pass).
 
-    Emails still open are judged at the later of the last month's end and the data's latest arrival
-    (for a client's view, the whole source's latest arrival: the best witness of when the data was taken). Columns: month (YYYY-MM), [by], received,
+    Emails still open are judged at the data's end (data_end: the whole source's latest arrival, for a client's
+    view too; sla.email_judged_at with close=False), so in a month the data covers only in part an email open
+    for less than the threshold when the data ends is pending. Columns: month (YYYY-MM), [by], received,
     responded_within, missed, pending, service_level (0..1), mean_response_business_h.
     """
     from reportlib.metrics import sla
@@ -318,6 +342,7 @@ def email_history(
             calendar=sla.business_calendar(params),
             by=["_month", *by],
             tz=source.tz,
+            data_end=data_end(source),
         )
 
     def compute() -> pd.DataFrame:
@@ -580,47 +605,6 @@ def tile_config(params: Mapping[str, Any], key: str) -> dict[str, Any]:
     return next((dict(t) for t in report_settings(params)["tiles"] if t.get("key") == key), {})
 
 
-def data_range(source: DataSource) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """(first, last) arrival in contacts, else interval start in intervals; (None, None) if neither.
-
-    Remembered by the source (`DataSource.memo`): every notebook of a run asks for it twice, and over a
-    large contacts table each answer is a scan. On a client's view of a source, that client's contacts:
-    taken from every client's range, computed once by the whole source (one grouped scan shared by the run's
-    client reviews, not one scan per client).
-    """
-    parent, client_id = source.parent, source.client_id
-    if parent is not None and client_id is not None and parent.has("contacts"):
-        ranges = parent.memo(("data_range_by_client",), lambda: _ranges_by_client(parent))
-        if str(client_id) not in ranges.index:
-            return None, None
-        first, last = ranges.loc[str(client_id)]
-        return (None if pd.isna(first) else pd.Timestamp(first), None if pd.isna(last) else pd.Timestamp(last))
-
-    def compute() -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-        for name, col in (("contacts", "arrived_at"), ("intervals", "interval_start")):
-            if source.has(name):
-                t = source.table(name)
-                res = t.aggregate(first=t[col].min(), last=t[col].max()).to_pandas()
-                first, last = res["first"].iloc[0], res["last"].iloc[0]
-                return (
-                    None if pd.isna(first) else pd.Timestamp(first),
-                    None if pd.isna(last) else pd.Timestamp(last),
-                )
-        return None, None
-
-    return source.memo(("data_range",), compute)
-
-
-def _ranges_by_client(source: DataSource) -> pd.DataFrame:
-    """The first and last arrival (columns `first`, `last`) of each client's contacts over the whole source,
-    indexed by client_id as text. A frame, not a dict of timestamps: the memo hands out a copy on every read,
-    and 160 clients' timestamps took 4 ms a client review to deep-copy, a frame's columns 0.1 ms."""
-    t = source.table("contacts")
-    res = t.group_by("client_id").aggregate(first=t.arrived_at.min(), last=t.arrived_at.max()).to_pandas()
-    res = res[res["client_id"].notna()]
-    return res.set_index(res["client_id"].astype(str))[["first", "last"]]
-
-
 def month_gaps(
     period: pd.Period, first: pd.Timestamp | None, last: pd.Timestamp | None, params: Mapping[str, Any] | None
 ) -> tuple[int, int]:
@@ -677,10 +661,7 @@ def coverage(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple
     from reportlib.metrics.sla import business_calendar
 
     m = pd.Period(str(month), freq="M")
-    root = source
-    while getattr(root, "parent", None) is not None:
-        root = root.parent
-    before, after = month_gaps(m, data_range(source)[0], data_range(root)[1], params)
+    before, after = month_gaps(m, data_range(source)[0], data_range(whole_source(source))[1], params)
     total = business_calendar(params).open_days(m.start_time, (m + 1).start_time)
     return max(total - before - after, 0), total
 
@@ -718,7 +699,9 @@ def email_contract(
     contacts: Any, source: Any, params: Mapping[str, Any], *, keys: Sequence[str], start: Any, end: Any
 ) -> pd.DataFrame:
     """sla.email_contract_counts over `contacts` (a table with the `keys` columns) with each client's
-    contract threshold from the source's clients table and parameters (report default otherwise)."""
+    contract threshold from the source's clients table and parameters (report default otherwise); open
+    emails judged as compliance judges them (at the month end, or at the whole source's data_end when
+    the data stops before it)."""
     from reportlib.metrics import sla
 
     return sla.email_contract_counts(
@@ -730,6 +713,7 @@ def email_contract(
         end=end,
         calendar=sla.business_calendar(params),
         tz=getattr(source, "tz", None) or params.get("timezone"),
+        data_end=data_end(source),
     )
 
 
@@ -904,6 +888,7 @@ def compliance_history(
             str(last),
             calendar=sla.business_calendar(params),
             tz=source.tz,
+            data_end=data_end(source),
         ),
     )
 

@@ -29,8 +29,9 @@ from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.data.source import CLIENT_TABLES, DataSource
+from reportlib.data.span import data_range
 from reportlib.reports import charts, narrative, queries
-from reportlib.reports.queries import data_range, month_gaps, partial_month_note
+from reportlib.reports.queries import month_gaps, partial_month_note
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 FIGURE_MIME = "application/vnd.reportlib.plotly+json"  # the script type of a figure's JSON block

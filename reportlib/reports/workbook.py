@@ -303,6 +303,7 @@ def _email_by_queue(source: DataSource, P: dict, m: pd.Period) -> Sheet | None:
         calendar=sla.business_calendar(P),
         by=["queue"],
         tz=source.tz,
+        data_end=queries.data_end(source),  # the whole source's end, as the SLA report's page
     )
     if not len(email) or not email["received"].sum() > 0:
         return None

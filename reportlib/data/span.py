@@ -1,0 +1,62 @@
+"""What time a source's data covers: its first and last contact (or interval), for the whole source and per client.
+
+One declaration for every layer: the reports (the month's coverage, the default month, the run facts), the
+plan-vs-actual comparison (planning.variance: the plan is compared over the time the data covers) and the
+email rule (the data's end is when open emails are judged).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from reportlib.data.source import DataSource
+
+
+def whole_source(source: Any) -> Any:
+    """The whole source a client's view narrows (`source.parent`, up to the top), else `source` itself."""
+    while getattr(source, "parent", None) is not None:
+        source = source.parent
+    return source
+
+
+def data_range(source: DataSource) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """(first, last) arrival in contacts, else interval start in intervals; (None, None) if neither.
+
+    Remembered by the source (`DataSource.memo`): every notebook of a run asks for it twice, and over a
+    large contacts table each answer is a scan. On a client's view of a source, that client's contacts:
+    taken from every client's range, computed once by the whole source (one grouped scan shared by the run's
+    client reviews, not one scan per client).
+    """
+    parent, client_id = source.parent, source.client_id
+    if parent is not None and client_id is not None and parent.has("contacts"):
+        ranges = parent.memo(("data_range_by_client",), lambda: _ranges_by_client(parent))
+        if str(client_id) not in ranges.index:
+            return None, None
+        first, last = ranges.loc[str(client_id)]
+        return (None if pd.isna(first) else pd.Timestamp(first), None if pd.isna(last) else pd.Timestamp(last))
+
+    def compute() -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        for name, col in (("contacts", "arrived_at"), ("intervals", "interval_start")):
+            if source.has(name):
+                t = source.table(name)
+                res = t.aggregate(first=t[col].min(), last=t[col].max()).to_pandas()
+                first, last = res["first"].iloc[0], res["last"].iloc[0]
+                return (
+                    None if pd.isna(first) else pd.Timestamp(first),
+                    None if pd.isna(last) else pd.Timestamp(last),
+                )
+        return None, None
+
+    return source.memo(("data_range",), compute)
+
+
+def _ranges_by_client(source: DataSource) -> pd.DataFrame:
+    """The first and last arrival (columns `first`, `last`) of each client's contacts over the whole source,
+    indexed by client_id as text. A frame, not a dict of timestamps: the memo hands out a copy on every read,
+    and 160 clients' timestamps took 4 ms a client review to deep-copy, a frame's columns 0.1 ms."""
+    t = source.table("contacts")
+    res = t.group_by("client_id").aggregate(first=t.arrived_at.min(), last=t.arrived_at.max()).to_pandas()
+    res = res[res["client_id"].notna()]
+    return res.set_index(res["client_id"].astype(str))[["first", "last"]]
