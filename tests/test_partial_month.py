@@ -113,3 +113,20 @@ def test_the_packs_totals_are_not_compared_and_its_budget_is_pro_rated(tmp_path)
     # the whole month before is as it was: compared, budget whole
     feb = {t["key"]: t for t in queries.monthly_summary(src, P, "2025-02")["tiles"]}
     assert feb["labor_cost"]["target"] == pytest.approx(hist.loc["2025-02", "budget"])
+
+
+def test_the_workbooks_say_so_first(tmp_path):
+    """The month's workbook and a client's say the month is partial first in their README notes."""
+    from reportlib.reports import workbook
+
+    folder = tmp_path / "w"
+    lines = GOOD["contacts.csv"].splitlines()
+    lines[-1] = lines[-1].replace("2025-01-06T09:03:00", "2025-01-31T17:00:00")  # C2's last contact: 31st
+    build(folder, {"contacts.csv": "\n".join(lines) + "\n"})
+    src = views.start_report("sla", month="2025-01", data=str(folder)).source
+    month = workbook.month_workbook(src, P, "2025-01")
+    assert month.notes[0].startswith("January 2025 is a partial month: the data start on 2025-01-06 (2 of")
+    # C1's contacts start on Monday 6th too; C2's as well, but the data end on the 31st for both
+    client = workbook.client_workbook(src, P, "2025-01", "C1")
+    assert client.notes[0].startswith("January 2025 is a partial month: this client's contacts start on 2025-01-06")
+    assert "end on" not in client.notes[0]

@@ -654,6 +654,20 @@ def partial_month_note(
     )
 
 
+def source_partial_note(source: Any, params: Mapping[str, Any] | None, month: Any) -> str | None:
+    """partial_month_note for `source` and `month`: the data start at the source's first contact (on a client's
+    view, that client's: a client that started in the month) and end where the whole source's do (a client's
+    last contact is not the export's end). What every report and workbook of the month says at the top."""
+    client = getattr(source, "client_id", None) is not None and getattr(source, "parent", None) is not None
+    return partial_month_note(
+        pd.Period(str(month), freq="M"),
+        data_range(source)[0],
+        data_range(whole_source(source))[1],
+        params,
+        whose="this client's contacts" if client else "the data",
+    )
+
+
 def coverage(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple[int, int]:
     """(open days of `month` the data covers, the month's open days), by the business calendar (month_gaps). On a
     client's view of a source the data start at that client's first contact and end where the whole source's

@@ -31,7 +31,7 @@ from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.data.source import CLIENT_TABLES, DataSource
 from reportlib.data.span import data_range
 from reportlib.reports import charts, narrative, queries
-from reportlib.reports.queries import month_gaps, partial_month_note
+from reportlib.reports.queries import month_gaps
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 FIGURE_MIME = "application/vnd.reportlib.plotly+json"  # the script type of a figure's JSON block
@@ -539,10 +539,7 @@ def start_report(
     elif report != "team_performance" and source.has("agents"):
         names = source.frame("agents")["name"].dropna().astype(str)
         ctx.redact_terms = sorted({n for n in names if len(n.strip()) >= 3})
-    if report == "client_review":  # a client that started in the month; the end is the export's, not its last call
-        partial = partial_month_note(period, ctx.data_range()[0], last, params, whose="this client's contacts")
-    else:
-        partial = partial_month_note(period, first, last, params)
+    partial = queries.source_partial_note(ctx.client_source() if report == "client_review" else source, params, period)
     if partial:
         note(partial, "warning")
         ctx.notes.append(partial)

@@ -224,6 +224,7 @@ def month_workbook(
         else []
     )
     b = _Builder(redact=names)
+    b.notes.extend(filter(None, [queries.source_partial_note(source, P, m)]))  # said first, as on the pages
     has_live = source.has("contacts") or source.has("intervals")
     b.section("KPIs by channel", lambda: _by_channel(source, P, m) if has_live else None)
     b.section("KPIs by queue", lambda: _by_queue(source, P, m) if has_live else None)
@@ -600,6 +601,7 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
         else []
     )
     b = _Builder(redact=names)
+    b.notes.extend(filter(None, [queries.source_partial_note(client, P, m)]))  # said first, as on the review
     info = client.frame("clients").iloc[0] if client.has("clients") and len(client.frame("clients")) else None
     client_name = str(info["client_name"]) if info is not None and pd.notna(info.get("client_name")) else str(client_id)
 
