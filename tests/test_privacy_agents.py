@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from reportlib.cli import main
+from reportlib.core.errors import UsageError
 from reportlib.core.safety import file_stem, page_stamp
 
 pytestmark = pytest.mark.slow
@@ -273,6 +274,26 @@ def test_unknown_agent_is_a_usage_error(world, capsys):
     )
     assert code == 2
     assert "unknown agent id(s) NOPE" in capsys.readouterr().err
+
+
+def test_a_listed_agent_not_active_that_month_is_left_out_with_a_line_not_a_failed_run(world):
+    import io
+
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.delivery import run
+    from reportlib.reports.agent_review import active_agents
+
+    params = load_params()
+    src = open_source(str(world["data"]), tz=params["timezone"])
+    active = {s.agent_id for s in active_agents(src, MONTH, params)}
+    idle = sorted(set(src.frame("agents")["agent_id"].astype(str)) - active)[0]  # on the roster, not active
+    log = io.StringIO()
+    chosen = run._agent_list(src, MONTH, params, f"A/B,{idle}", log)
+    assert [s.agent_id for s in chosen] == ["A/B"]
+    assert f"no review for agent(s) {idle}: they handled no contacts" in log.getvalue()
+    with pytest.raises(UsageError, match=f"agent\\(s\\) {re.escape(idle)} handled no contacts"):
+        run._agent_list(src, MONTH, params, idle, log)  # none of those listed: nothing to review
 
 
 def test_notebook_runs_by_papermill_for_one_agent(world):

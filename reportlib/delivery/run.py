@@ -1665,9 +1665,11 @@ def select_agent_reviews(
     return [r for r in ALL_REPORTS if r in chosen], selection
 
 
-def _agent_list(src: DataSource, month: str, params: dict, agents: Any) -> list[Any]:
+def _agent_list(src: DataSource, month: str, params: dict, agents: Any, log: Any = None) -> list[Any]:
     """The agents to review: every active agent in `month` ('all'), or the ids given, each checked against
-    the roster and the month (UsageError naming the unknown or inactive ids)."""
+    the roster (UsageError naming unknown ids) and the month: a listed agent not active in it (on leave, gone)
+    is left out with a line on `log`, so one absence does not stop a scheduled month's run; UsageError when
+    none of the listed agents was active."""
     from reportlib.reports.agent_review import active_agents
 
     active = {s.agent_id: s for s in active_agents(src, month, params)}
@@ -1684,12 +1686,12 @@ def _agent_list(src: DataSource, month: str, params: dict, agents: Any) -> list[
             f"{', ...' if len(roster) > 8 else ''}"
         )
     idle = [c for c in ids if c not in active]
+    why = f"handled no contacts, were not scheduled and were not evaluated in {month}"
+    if idle and len(idle) == len(ids):
+        raise UsageError(f"agent(s) {', '.join(idle)} {why}; choose agents active that month (or --agents all)")
     if idle:
-        raise UsageError(
-            f"agent(s) {', '.join(idle)} handled no contacts, were not scheduled and were not evaluated in {month}; "
-            "choose agents active that month (or --agents all)"
-        )
-    return [active[c] for c in ids]
+        print(f"reportlib run: no review for agent(s) {', '.join(idle)}: they {why}", file=log or sys.stderr)
+    return [active[c] for c in ids if c in active]
 
 
 def _client_list(src: DataSource, clients: Any) -> list[tuple[str, str | None]]:
@@ -1909,7 +1911,7 @@ def run_month(
         contracts = params if any(r in CONTRACT_REPORTS for r in chosen) else None
         src = check_source(location, tz, month, tables=params.get("tables"), params=contracts)
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
-        agent_list = _agent_list(src, month, params, agent_sel) if AGENT_REPORT in chosen else []
+        agent_list = _agent_list(src, month, params, agent_sel, log) if AGENT_REPORT in chosen else []
         pfile = str(Path(params_file).resolve()) if params_file else None
         jobs = plan_jobs(month, chosen, client_list, data=location, params_file=pfile, agents=agent_list)
         return run_jobs(
