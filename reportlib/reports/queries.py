@@ -654,28 +654,29 @@ def partial_month_note(
     )
 
 
+def source_span(source: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Where the data of `source` start and end for its month's coverage: its first contact (on a client's view,
+    that client's: a client that started in the month) and the whole source's last (a client's last contact is
+    not the export's end)."""
+    return data_range(source)[0], data_range(whole_source(source))[1]
+
+
 def source_partial_note(source: Any, params: Mapping[str, Any] | None, month: Any) -> str | None:
-    """partial_month_note for `source` and `month`: the data start at the source's first contact (on a client's
-    view, that client's: a client that started in the month) and end where the whole source's do (a client's
-    last contact is not the export's end). What every report and workbook of the month says at the top."""
+    """partial_month_note for `source` and `month` over source_span: what every report and workbook of the month
+    says at the top."""
     client = getattr(source, "client_id", None) is not None and getattr(source, "parent", None) is not None
-    return partial_month_note(
-        pd.Period(str(month), freq="M"),
-        data_range(source)[0],
-        data_range(whole_source(source))[1],
-        params,
-        whose="this client's contacts" if client else "the data",
-    )
+    first, last = source_span(source)
+    whose = "this client's contacts" if client else "the data"
+    return partial_month_note(pd.Period(str(month), freq="M"), first, last, params, whose=whose)
 
 
 def coverage(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple[int, int]:
-    """(open days of `month` the data covers, the month's open days), by the business calendar (month_gaps). On a
-    client's view of a source the data start at that client's first contact and end where the whole source's
-    do (a client's last contact is not the export's end)."""
+    """(open days of `month` the data covers, the month's open days), by the business calendar (month_gaps over
+    source_span)."""
     from reportlib.metrics.sla import business_calendar
 
     m = pd.Period(str(month), freq="M")
-    before, after = month_gaps(m, data_range(source)[0], data_range(whole_source(source))[1], params)
+    before, after = month_gaps(m, *source_span(source), params)
     total = business_calendar(params).open_days(m.start_time, (m + 1).start_time)
     return max(total - before - after, 0), total
 
