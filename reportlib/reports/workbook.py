@@ -661,13 +661,11 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
         )
 
     def email() -> Sheet | None:
+        from reportlib.reports.client_review import email_threshold
+
         if not client.has("contacts"):
             return None
-        threshold_h = float(queries.report_settings(P)["email_threshold_h"])
-        c = queries.compliance(client, P, m)
-        t = c[(c["channel"] == "email") & c["threshold_h"].notna()]
-        if len(t):
-            threshold_h = float(t["threshold_h"].iloc[0])
+        threshold_h = email_threshold(queries.compliance(client, P, m), P)  # the review's
         e = queries.email_history(client, P, m - 12, m, threshold_h)
         if not len(e) or not e["received"].sum() > 0:
             return None
