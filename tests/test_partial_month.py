@@ -93,6 +93,8 @@ def test_the_packs_totals_are_not_compared_and_its_budget_is_pro_rated(tmp_path)
     no sentence compares a queue's volume with last month's."""
     from reportlib.planning.sample import sample_data
 
+    from reportlib.metrics.cost import monthly_budget
+
     folder = tmp_path / "s"
     sample_data(folder, start="2025-01", months=3, agents=30, clients=5)
     for name, col in (("contacts.csv", 4), ("agent_activity.csv", 0)):
@@ -105,14 +107,23 @@ def test_the_packs_totals_are_not_compared_and_its_budget_is_pro_rated(tmp_path)
     tiles = {t["key"]: t for t in summary["tiles"]}
     hist = summary["history"].set_index("month")
     labor = tiles["labor_cost"]
-    assert labor["target"] == pytest.approx(hist.loc["2025-03", "budget"] * 12 / 21)
+    budget = monthly_budget(P["budget"], "2025-03") * 12 / 21
+    assert labor["target"] == pytest.approx(budget) and hist.loc["2025-03", "budget"] == pytest.approx(budget)  # chart
     assert labor["delta_prev"] is None and labor["note"] == "budget pro-rated to the 12 of 21 open days with data"
     assert tiles["service_level"]["delta_prev"] is not None  # a rate is compared
     assert not any("volume was" in line or "labor cost rose" in line or "labor cost fell" in line
                    for line in summary["commentary"])  # fmt: skip
     # the whole month before is as it was: compared, budget whole
     feb = {t["key"]: t for t in queries.monthly_summary(src, P, "2025-02")["tiles"]}
-    assert feb["labor_cost"]["target"] == pytest.approx(hist.loc["2025-02", "budget"])
+    assert feb["labor_cost"]["target"] == pytest.approx(monthly_budget(P["budget"], "2025-02"))
+    # an activity export running to the month's end: cost and cost per contact over the contacts' 12 days
+    whole = tmp_path / "w"
+    sample_data(whole, start="2025-01", months=3, agents=30, clients=5)
+    (whole / "contacts.csv").write_text((folder / "contacts.csv").read_text())
+    src2 = views.start_report("monthly_pack", month="2025-03", data=str(whole)).source
+    hist2 = queries.kpi_history(src2, P, "2025-03", "2025-03").set_index("month")
+    assert hist2.loc["2025-03", "labor_cost"] == pytest.approx(hist.loc["2025-03", "labor_cost"])
+    assert hist2.loc["2025-03", "cost_per_contact"] == pytest.approx(hist.loc["2025-03", "cost_per_contact"])
 
 
 def test_the_workbooks_say_so_first(tmp_path):

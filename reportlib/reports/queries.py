@@ -358,7 +358,9 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
     """One row per month (YYYY-MM) from first to last with every headline KPI (shares 0..1, seconds, currency).
 
     Missing where the source cannot give a figure (no agent_activity: no cost or workforce; intervals
-    only: no CSAT/FCR; no HR roster: no attrition).
+    only: no CSAT/FCR; no HR roster: no attrition). Labor cost and the workforce shares are over the days the
+    contacts (or intervals) cover (data_range), and a month's budget is pro-rated to its open days with data
+    (coverage), so a month the data covers in part is held to its part.
     """
     from reportlib.metrics import contacts as metrics
 
@@ -399,7 +401,12 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
         from reportlib.metrics import cost, workforce
 
         act = source.frame("agent_activity")
-        lc = cost.labor_cost(act, agents, grain="month", start=start, end=end)
+        # cost and workforce over the days the contacts (or intervals) cover, as every other figure: an activity
+        # export running past the contacts' end would set a whole month's cost against 18 days' contacts
+        lo, hi = data_range(source)
+        a_start = max(start, lo.normalize()) if lo is not None else start
+        a_end = min(end, hi.normalize() + pd.Timedelta(days=1)) if hi is not None else end
+        lc = cost.labor_cost(act, agents, grain="month", start=a_start, end=a_end)
         if len(lc):
             lc = lc.assign(month=pd.to_datetime(lc["period"]).dt.to_period("M").astype(str)).set_index("month")
             out.loc[lc.index.intersection(out.index), "labor_cost"] = lc["labor_cost"]
@@ -407,10 +414,12 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
         if budget:
             for m in out.index:
                 try:
-                    out.loc[m, "budget"] = cost.monthly_budget(budget, m)
+                    whole = cost.monthly_budget(budget, m)
                 except Exception:  # no budget line for that month: left missing
-                    pass
-        wf = workforce.workforce_kpis(act, grain="month", by=[], start=start, end=end)
+                    continue
+                days, open_days = coverage(source, params, m)  # a month the data covers in part: pro-rated
+                out.loc[m, "budget"] = whole * days / open_days if 0 < days < open_days else whole
+        wf = workforce.workforce_kpis(act, grain="month", by=[], start=a_start, end=a_end)
         if len(wf):
             wf = wf.assign(month=pd.to_datetime(wf["period"]).dt.to_period("M").astype(str)).set_index("month")
             for c in ("occupancy", "shrinkage", "adherence"):
@@ -518,11 +527,10 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
         if target == "goal":  # the team goal in parameters/goals.yaml (defaults)
             target = ((params or {}).get("goals") or {}).get("defaults", {}).get(GOAL_KEYS.get(key, key))
         if target == "budget":
-            target = hist.loc[cur, "budget"]
+            target = hist.loc[cur, "budget"]  # pro-rated by kpi_history in a month the data covers in part
             if is_missing(target):
                 note = "No budget set for this month"
             elif partial:
-                target = float(target) * days / open_days
                 note = f"budget pro-rated to the {days} of {open_days} open days with data"
         compare = not (partial and key in MONTH_TOTALS)
         if not compare and note is None:
