@@ -280,6 +280,9 @@ def test_review_of_a_partial_month_pro_rates_the_goal_and_does_not_rate_a_traine
     assert "contacts_handled" not in {p.key for p in review.coaching}
     row = review.goals.set_index("key").loc["contacts_handled"]
     assert row["note"] == "goal pro-rated to the 12 of 21 open days with data"
+    # 12 days' contacts are not set against February's whole month ("▼ 152 vs last month"); rates still are
+    tiles = {t.key: t for t in ar.summary_tiles(review)}
+    assert tiles["contacts_handled"].delta_prev is None and tiles["contacts_handled"].value == 220
     trainee = ar.build(source, params, "2025-03", "A3")
     assert trainee.card is not None and trainee.card["handled"] == 0
     assert "contacts_handled" not in {p.key for p in trainee.coaching}  # was "Contacts handled 100% below goal"

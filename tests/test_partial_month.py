@@ -91,9 +91,8 @@ def test_the_packs_totals_are_not_compared_and_its_budget_is_pro_rated(tmp_path)
     """March 2025 cut after Tuesday 18th: 12 of its 21 open days (weekdays, no closed holiday). Labor cost is
     held to 12/21 of the month's budget, contacts and money are not compared with whole months, rates are;
     no sentence compares a queue's volume with last month's."""
-    from reportlib.planning.sample import sample_data
-
     from reportlib.metrics.cost import monthly_budget
+    from reportlib.planning.sample import sample_data
 
     folder = tmp_path / "s"
     sample_data(folder, start="2025-01", months=3, agents=30, clients=5)

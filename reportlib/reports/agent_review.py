@@ -493,9 +493,39 @@ def build(
 # --- display (the notebook's one call per section) ---------------------------------------------------
 
 
+def summary_tiles(review: AgentReview) -> list[Any]:
+    """The month's tiles against goals, each with last month's figure; a volume over part of the month (its
+    goal pro-rated to the data's or the employment's days) has none: a part is not set against a whole month."""
+    from reportlib.reports import narrative
+
+    if review.card is None:
+        return []
+    prev = review.trend.iloc[-2] if len(review.trend) >= 2 else None
+    tiles = []
+    for r in review.goals.itertuples(index=False):
+        col = MEASURES[r.key][0]
+        note = getattr(r, "note", "") or ""
+        unrated = r.key in scorecards.VOLUME_GOALS and r.met is None  # no contact handled: no target to miss
+        part = r.key in scorecards.VOLUME_GOALS and bool(review.card.get("goal_note"))
+        tiles.append(
+            narrative.make_tile(
+                r.measure,
+                r.value,
+                r.unit if r.unit != "number" else "number",
+                target=None if unrated else r.goal,
+                prev=None if prev is None or part else prev.get(col),
+                higher_is_better=bool(r.higher_is_better),
+                prev_label="last month",
+                key=r.key,
+                note=note or None,
+            )
+        )
+    return tiles
+
+
 def show_summary(review: AgentReview) -> None:
-    """Tiles of the month against goals (with last month's figure) and one sentence on the goals met."""
-    from reportlib.reports import narrative, views
+    """Tiles of the month against goals (summary_tiles) and one sentence on the goals met."""
+    from reportlib.reports import views
 
     views.show_html(
         f'<p class="rl-subtitle">{views.html.escape(review.name)}'
@@ -506,26 +536,7 @@ def show_summary(review: AgentReview) -> None:
         for n in review.notes:
             views.note(n, "info")
         return
-    prev = review.trend.iloc[-2] if len(review.trend) >= 2 else None
-    tiles = []
-    for r in review.goals.itertuples(index=False):
-        col = MEASURES[r.key][0]
-        note = getattr(r, "note", "") or ""
-        unrated = r.key in scorecards.VOLUME_GOALS and r.met is None  # no contact handled: no target to miss
-        tiles.append(
-            narrative.make_tile(
-                r.measure,
-                r.value,
-                r.unit if r.unit != "number" else "number",
-                target=None if unrated else r.goal,
-                prev=None if prev is None else prev.get(col),
-                higher_is_better=bool(r.higher_is_better),
-                prev_label="last month",
-                key=r.key,
-                note=note or None,
-            )
-        )
-    views.tiles(tiles)
+    views.tiles(summary_tiles(review))
     met = int(review.card.get("goals_met") or 0)
     total = int(review.card.get("goals_total") or 0)
     views.paragraph(f"{met} of {total} goals met in {review.month}.")
@@ -571,7 +582,7 @@ def show_goals(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
 
 def show_trends(review: AgentReview) -> None:
     """Line charts of the last six months against the goal."""
-    from reportlib.reports import charts, views
+    from reportlib.reports import charts, narrative, views
 
     t = review.trend
     if not len(t) or t[["handled", "aht_s", "qa_mean", "adherence"]].isna().all().all():
@@ -598,6 +609,11 @@ def show_trends(review: AgentReview) -> None:
                 height=300,
             )
         )
+        if key in scorecards.VOLUME_GOALS and card.get("goal_note"):
+            views.caption(
+                f"The goal line is a whole month's; {review.month}'s figure covers part of it "
+                f"({card['goal_note']}: {narrative.format_value(card.get(f'{key}_goal'), unit)})."
+            )
 
 
 def show_qa(review: AgentReview) -> None:
