@@ -194,8 +194,22 @@ def test_the_reports_judge_a_clients_emails_at_the_whole_sources_end(tmp_path, m
     e = k[(k["client_id"] == "C1") & (k["channel"] == "email")].iloc[0]
     assert e["answered_within_threshold"] == 2 and e["service_level"] == pytest.approx(0.5)
     # the SLA report's backlog: counted when the data ends, and said so
-    assert queries.email_waiting_at(src, params, "2025-03") == (DATA_END, "when the data ends (2025-03-18)")
+    just_after = DATA_END + pd.Timedelta(microseconds=1)  # the email of the data's very last instant waits too
+    assert queries.email_waiting_at(src, params, "2025-03") == (just_after, "when the data ends (2025-03-18)")
     assert queries.email_waiting_at(src, params, "2025-02") == (pd.Timestamp("2025-03-01"), "at month end")
+
+
+def test_the_backlog_when_the_data_ends_counts_the_email_of_its_last_instant(tmp_path, monkeypatch, params):
+    # an email arriving at 16:00, the data's last arrival: compliance counts it received and pending, so the
+    # backlog counted "when the data ends" must hold it (it held 2 of the 3 open emails)
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    rows = [*march_rows(), email("2025-03-18 16:00", "open")]
+    src = load.open_source(str(_write(tmp_path / "data", rows, CLIENTS)), tz="America/New_York")
+    at, _ = queries.email_waiting_at(src, params, "2025-03")
+    cal = sla.business_calendar(params)
+    b = sla.email_backlog(src.table("contacts"), at=at, calendar=cal, threshold_h=8).set_index("client_id").loc["C1"]
+    assert b["backlog"] == 3 and b["past_threshold"] == 1
+    assert email_row(queries.compliance(src, params, "2025-03"))["pending"] == 2
 
 
 def test_a_client_judged_on_its_own_still_uses_the_whole_sources_end(tmp_path, monkeypatch, params):

@@ -299,12 +299,16 @@ def email_waiting_at(source: Any, params: Mapping[str, Any], month: Any) -> tupl
     """(instant, words) at which the SLA report counts a month's emails still waiting for a first response,
     sla.email_judged_at(month end, data_end(source)) on the business calendar: the month end ('at month
     end'), or the data's end when the data stops before the month does, with business time left ('when the
-    data ends (2025-03-18)')."""
+    data ends (2025-03-18)'): then one microsecond after the data's last arrival, so that the email which
+    arrived at that very instant counts as waiting (sla.email_backlog counts emails received before `at`), as
+    compliance counts it received and pending."""
     from reportlib.metrics import sla
 
     month_end = (pd.Period(str(month), freq="M") + 1).start_time
     at = pd.Timestamp(sla.email_judged_at(month_end, data_end(source), calendar=sla.business_calendar(params)))
-    return at, ("at month end" if at >= month_end else f"when the data ends ({at:%Y-%m-%d})")
+    if at >= month_end:
+        return at, "at month end"
+    return at + pd.Timedelta(microseconds=1), f"when the data ends ({at:%Y-%m-%d})"
 
 
 def email_history(
