@@ -151,3 +151,13 @@ def test_in_a_month_the_data_covers_in_part_the_contacts_are_not_compared_with_w
     assert contacts.value == 7 and contacts.delta_prev is None and contacts.delta_yoy is None
     assert contacts.note == "6 of 22 open days with data: not compared with whole months"
     assert tiles["phone"].delta_prev == pytest.approx(0.8 - 0.5)  # a rate is still compared
+
+
+def test_the_client_workbook_lists_the_contracts_thresholds(folder):
+    from reportlib.reports import workbook
+
+    ctx = views.start_report("client_review", month="2025-01", data=str(folder), client_id="C1")
+    book = workbook.client_workbook(ctx.source, ctx.params, "2025-01", "C1")
+    # bronze: phone 60 s, chat 120 s, email 16 business hours (it listed the operation's 30 s and 8 h)
+    assert book.facts["Service-level threshold (s)"] == "phone 60 (contract); chat 120 (contract); other channels 30"
+    assert book.facts["Email target (business hours)"] == 16

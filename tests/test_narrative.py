@@ -82,7 +82,7 @@ def test_sentence_from_numbers():
     flat = n.make_tile("AHT", 400, "seconds", prev=400)
     assert n.tile_sentence(flat) == "AHT held steady at 400 s."
     new = n.make_tile("Cost per contact", 7.5, "currency", target=8.0)
-    assert n.tile_sentence(new) == "Cost per contact was $7.50, below the $8.00 target."
+    assert n.tile_sentence(new) == "Cost per contact: $7.50, below the $8.00 target."
     assert n.tile_sentence(n.make_tile("X", None, "share")) is None
     # a count says by how much it moved, then where it landed (issue 18: not "rose 1,098 to 7,849")
     contacts = n.make_tile("Contacts", 7849, "count", prev=6751)
@@ -467,3 +467,10 @@ def test_attrition_tiles_compare_with_last_month_and_last_year_by_hand():
     assert rate.delta_prev == pytest.approx(0.15) and rate.target == 0.35 and rate.status == "red"
     # without last year's row there is no year-on-year change
     assert n.attrition_tiles(trend.iloc[1:], "2026-03")[0].delta_yoy is None
+
+
+def test_a_tile_without_last_months_figure_reads_as_name_and_value():
+    t = n.make_tile("Contacts", 326, "count", key="contacts")
+    assert n.tile_sentence(t) == "Contacts: 326."
+    t = n.make_tile("Labor cost vs budget", 101_601, "currency", target=428_571, higher_is_better=False)
+    assert n.tile_sentence(t) == "Labor cost vs budget: $101,601, below the $428,571 target."

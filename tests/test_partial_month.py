@@ -140,3 +140,9 @@ def test_the_workbooks_say_so_first(tmp_path):
     client = workbook.client_workbook(src, P, "2025-01", "C1")
     assert client.notes[0].startswith("January 2025 is a partial month: this client's contacts start on 2025-01-06")
     assert "end on" not in client.notes[0]
+
+
+def test_the_attrition_report_drawn_from_the_roster_is_not_called_partial(tmp_path):
+    folder = build(tmp_path / "d", {})  # contacts on 6 January 2025 only: January is partial for the contacts
+    assert any("partial month" in n for n in views.start_report("sla", month="2025-01", data=str(folder)).notes)
+    assert not any("partial" in n for n in views.start_report("attrition", month="2025-01", data=str(folder)).notes)

@@ -685,8 +685,11 @@ def test_cli_staffing_says_patience_is_unused_under_erlang_c_and_refuses_loads_f
     status, out = run_cli("--calls", "1e16", *base)
     rec = pd.read_csv(io.StringIO(out)).iloc[0]
     assert status == 0 and rec["service_level"] >= 0.8 and rec["agents"] > rec["load_erlangs"]
-    for calls, load in (("1e18", "1.67e+17"), ("1e300", "1.67e+299")):
+    for calls, load in (("1e18", "1.6666666666666666e+17"), ("1e300", "1.6666666666666668e+299")):
         assert main(["staffing", "--calls", calls, *base]) == 2
         err = capsys.readouterr().err
-        assert f"the offered load (calls x aht_s / interval_s) must be under 4.5e+15 erlangs; got {load}" in err
-        assert "Traceback" not in err and "RuntimeWarning" not in err
+        assert "must be under 2**52 = 4503599627370496 erlangs; got " + load in err
+        assert "Traceback" not in err
+    # exactly 2**52 erlangs (2**52 calls of 1,800 s in 30 minutes) is refused and says so to the unit
+    assert main(["staffing", "--calls", str(2**52), "--aht", "1800", *base[2:]]) == 2
+    assert "must be under 2**52 = 4503599627370496 erlangs; got 4503599627370496" in capsys.readouterr().err

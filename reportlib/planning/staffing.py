@@ -700,8 +700,8 @@ def _required_busy(load, aht, target, answer, patience, max_occ, max_ab, cap_occ
     """Integer and fractional required agents for load > 0 (flat arrays; patience inf = Erlang C)."""
     _require(
         _head(load) < MAX_LOAD_ERLANGS,
-        f"the offered load (calls x aht_s / interval_s) must be under {MAX_LOAD_ERLANGS:.3g} erlangs; "
-        f"got {float(np.max(load)):.3g}",
+        f"the offered load (calls x aht_s / interval_s) must be under 2**52 = {MAX_LOAD_ERLANGS:.17g} erlangs; "
+        f"got {float(np.max(load)):.17g}",
     )
     erlang_a = np.isfinite(patience)
     any_a = bool(erlang_a.any())

@@ -299,7 +299,7 @@ def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: s
     dp = _tile_get(tile, "delta_prev")
     vtxt = format_value(value, unit, currency)
     if is_missing(dp):
-        head = f"{name} was {vtxt}"
+        head = f"{name}: {vtxt}"  # "Contacts: 326" (a name may be plural: "Contacts was 326" read wrong)
     else:
         head = f"{name} {movement(float(dp), unit, vtxt, currency)}"
     target = _tile_get(tile, "target")

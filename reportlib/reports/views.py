@@ -539,7 +539,12 @@ def start_report(
     elif report != "team_performance" and source.has("agents"):
         names = source.frame("agents")["name"].dropna().astype(str)
         ctx.redact_terms = sorted({n for n in names if len(n.strip()) >= 3})
-    partial = queries.source_partial_note(ctx.client_source() if report == "client_review" else source, params, period)
+    # the contacts' coverage; the attrition report is drawn from the roster, which the contact export does not cut
+    partial = (
+        None
+        if report == "attrition"
+        else queries.source_partial_note(ctx.client_source() if report == "client_review" else source, params, period)
+    )
     if partial:
         note(partial, "warning")
         ctx.notes.append(partial)

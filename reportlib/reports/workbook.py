@@ -208,6 +208,27 @@ def _facts(source: DataSource, params: Mapping[str, Any], month: pd.Period, extr
     }
 
 
+def _contract_facts(client: Any, P: dict, m: pd.Period, facts: Mapping[str, Any]) -> dict:
+    """A client workbook's thresholds as its sheets use them: the contract's per channel (the operation's where
+    it has no term), and its email business hours; {} when the contract cannot be read."""
+    from reportlib.reports.client_review import email_threshold
+
+    if not client.has("contacts"):
+        return {}
+    try:
+        terms = queries.compliance(client, P, m)
+    except ReportlibError:
+        return {}
+    sl = terms[(terms["metric"] == "service_level") & terms["threshold_s"].notna()].drop_duplicates("channel")
+    if not len(sl):
+        return {}
+    own = "; ".join(f"{ch} {float(t):g} (contract)" for ch, t in zip(sl["channel"], sl["threshold_s"]))
+    return {
+        "Service-level threshold (s)": f"{own}; other channels {facts['Service-level threshold (s)']:g}",
+        "Email target (business hours)": email_threshold(terms, P),
+    }
+
+
 # --- the month's workbook ------------------------------------------------------------------------
 
 
@@ -704,6 +725,7 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
     b.section("Email response", email)
     b.section("Contact reasons", reasons)
     facts = _facts(client, P, m, {"Client id": str(client_id), "Client": client_name})
+    facts.update(_contract_facts(client, P, m, facts))
     return Workbook(
         f"{client_name}: service review workbook, {month_label(m)}",
         str(m),
