@@ -146,3 +146,18 @@ def test_the_attrition_report_drawn_from_the_roster_is_not_called_partial(tmp_pa
     folder = build(tmp_path / "d", {})  # contacts on 6 January 2025 only: January is partial for the contacts
     assert any("partial month" in n for n in views.start_report("sla", month="2025-01", data=str(folder)).notes)
     assert not any("partial" in n for n in views.start_report("attrition", month="2025-01", data=str(folder)).notes)
+
+
+def test_a_chart_over_months_shades_the_partial_month_and_leaves_other_charts_alone(tmp_path):
+    from reportlib.reports import charts
+
+    folder = build(tmp_path / "d", {})  # contacts on Monday 6 January 2025 only: 1 of January's 22 open days
+    ctx = views.start_report("sla", month="2025-01", data=str(folder))
+    assert ctx.partial == "partial: 1 of 22 open days"
+    months = pd.DataFrame({"month": ["2024-12", "2025-01"], "offered": [900, 120]})
+    fig = charts.mark_partial(charts.bar_chart(months, "month", "offered", unit="count"), ctx.month, ctx.partial)
+    (shade,) = fig.layout.shapes
+    assert pd.Timestamp(shade.x0) < pd.Timestamp("2025-01-01") < pd.Timestamp(shade.x1)
+    assert fig.layout.annotations[-1].text == "partial: 1 of 22 open days"
+    by_queue = charts.bar_chart(pd.DataFrame({"queue": ["A", "B"], "offered": [1, 2]}), "queue", "offered")
+    assert not charts.mark_partial(by_queue, ctx.month, ctx.partial).layout.shapes

@@ -226,6 +226,28 @@ def add_target(fig: go.Figure, target: float | None, label: str = "Target", axis
     return fig
 
 
+def mark_partial(fig: go.Figure, month: Any, label: str) -> go.Figure:
+    """Shade month `month` (a Period or YYYY-MM) on a chart over months and label it (`label`, e.g. "partial:
+    12 of 21 open days"), so a month the data covers in part is not read beside whole ones as one of them.
+    Only a chart whose x values (dates, as this module plots months) hold the month's first day is marked;
+    others (a chart by client or queue) come back as they were."""
+    start = pd.Period(str(month), freq="M").start_time
+    if not any(
+        trace.x is not None and any(isinstance(v, pd.Timestamp) and v == start for v in trace.x) for trace in fig.data
+    ):
+        return fig
+    half = pd.Timedelta(days=14)  # a month's bar or point is centred on its first day
+    fig.add_shape(
+        type="rect", xref="x", x0=start - half, x1=start + half, yref="y domain", y0=0, y1=1,
+        fillcolor="#8a8f98", opacity=0.14, line_width=0, layer="below",
+    )  # fmt: skip
+    fig.add_annotation(
+        text=safe_text(label), showarrow=False, xref="x", x=start, xanchor="center",
+        yref="y domain", y=1, yanchor="bottom", font=dict(size=10, color="#5b616b"),
+    )  # fmt: skip
+    return fig
+
+
 # Legend layout: the legend sits between the title and the plot; when its entries need more than one
 # row, the top margin grows so the rows never cover the title. Widths are estimated for a plot area of
 # LEGEND_WIDTH_PX (narrower than a report page or a JupyterLab output area, so the estimate errs on

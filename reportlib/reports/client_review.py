@@ -301,6 +301,12 @@ def show_terms(review: ClientReview) -> None:
     views.paragraph(sentence)
 
 
+def _show(review: ClientReview, fig: Any) -> None:
+    """views.show, the review's month shaded when the data cover it in part (charts.mark_partial)."""
+    label = narrative.partial_label(*review.coverage)
+    views.show(charts.mark_partial(fig, review.month, label) if label else fig)
+
+
 def show_service(review: ClientReview) -> None:
     """Phone and chat answered in time per month on the contract's measure, and the speed of answer."""
     svc = review.service
@@ -311,7 +317,8 @@ def show_service(review: ClientReview) -> None:
             for ch, g in svc.groupby("channel", sort=False)
         )
         phone_goal = svc.loc[(svc["channel"] == "phone") & (svc["month"] == str(review.month)), "goal"]
-        views.show(
+        _show(
+            review,
             charts.line_chart(
                 svc,
                 "month",
@@ -321,12 +328,13 @@ def show_service(review: ClientReview) -> None:
                 title=f"Answered in time ({within})",
                 target=phone_goal.iloc[0] if len(phone_goal) and pd.notna(phone_goal.iloc[0]) else None,
                 target_label="Contract (phone)",
-            )
+            ),
         )
     live = review.history[review.history["channel"].isin([c for c, _ in LIVE])]
     if len(live):
-        views.show(
-            charts.line_chart(live, "month", "asa_s", color="channel", unit="seconds", title="Average speed of answer")
+        _show(
+            review,
+            charts.line_chart(live, "month", "asa_s", color="channel", unit="seconds", title="Average speed of answer"),
         )
     if not len(svc) and not len(live):
         views.paragraph(f"No phone calls or chats in the 13 months to {month_label(review.month)}.")
@@ -337,14 +345,15 @@ def show_email(review: ClientReview, client: Any, params: Mapping[str, Any]) -> 
     first = review.month - 12
     email = queries.email_history(client, params, first, review.month, review.email_threshold_h)
     if len(email) and email["received"].sum() > 0:
-        views.show(
+        _show(
+            review,
             charts.line_chart(
                 email.rename(columns={"service_level": "in_time"}),
                 "month",
                 "in_time",
                 unit="share",
                 title=f"Emails answered within {review.email_threshold_h:g} business hours",
-            )
+            ),
         )
     else:
         views.paragraph("No emails were received in the last 13 months.")

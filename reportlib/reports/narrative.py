@@ -286,6 +286,12 @@ def movement(delta: float, unit: str, now_text: str, currency: str = "$") -> str
     return f"{'rose' if delta > 0 else 'fell'} by {amount} to {now_text}"
 
 
+def partial_label(days: int, open_days: int) -> str | None:
+    """The short label of a month the data cover in part, for its charts ("partial: 12 of 21 open days");
+    None for a whole month."""
+    return f"partial: {days} of {open_days} open days" if days < open_days else None
+
+
 def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: str | None = None) -> str | None:
     """One plain sentence for a tile, e.g. 'Service level fell by 4.1 points to 76.3%, below the 80.0% target.'
 

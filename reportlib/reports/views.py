@@ -268,6 +268,12 @@ class ReportContext:
     extra: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     redact_terms: list[str] = field(default_factory=list)
+    partial: str | None = None  # "partial: 12 of 21 open days" when the data cover the month in part
+
+    def show(self, fig: go.Figure) -> None:
+        """views.show, with this month shaded and labelled on a chart over months when the data cover it in part
+        (charts.mark_partial): a part of a month is not read beside whole ones as one of them."""
+        show(charts.mark_partial(fig, self.month, self.partial) if self.partial else fig)
 
     # -- dates --
     @property
@@ -540,14 +546,12 @@ def start_report(
         names = source.frame("agents")["name"].dropna().astype(str)
         ctx.redact_terms = sorted({n for n in names if len(n.strip()) >= 3})
     # the contacts' coverage; the attrition report is drawn from the roster, which the contact export does not cut
-    partial = (
-        None
-        if report == "attrition"
-        else queries.source_partial_note(ctx.client_source() if report == "client_review" else source, params, period)
-    )
+    covered = ctx.client_source() if report == "client_review" else source
+    partial = None if report == "attrition" else queries.source_partial_note(covered, params, period)
     if partial:
         note(partial, "warning")
         ctx.notes.append(partial)
+        ctx.partial = narrative.partial_label(*queries.coverage(covered, params, period))
     return ctx
 
 
