@@ -506,7 +506,7 @@ def summary_tiles(review: AgentReview) -> list[Any]:
         col = MEASURES[r.key][0]
         note = getattr(r, "note", "") or ""
         unrated = r.key in scorecards.VOLUME_GOALS and r.met is None  # no contact handled: no target to miss
-        part = r.key in scorecards.VOLUME_GOALS and bool(review.card.get("goal_note"))
+        part = r.key in scorecards.VOLUME_GOALS and bool(note)  # pro-rated, or not rated: no whole month to compare
         tiles.append(
             narrative.make_tile(
                 r.measure,
@@ -609,7 +609,7 @@ def show_trends(review: AgentReview) -> None:
                 height=300,
             )
         )
-        if key in scorecards.VOLUME_GOALS and card.get("goal_note"):
+        if key in scorecards.VOLUME_GOALS and isinstance(card.get("goal_note"), str) and card["goal_note"]:
             views.caption(
                 f"The goal line is a whole month's; {review.month}'s figure covers part of it "
                 f"({card['goal_note']}: {narrative.format_value(card.get(f'{key}_goal'), unit)})."
