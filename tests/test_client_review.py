@@ -95,6 +95,11 @@ def test_tiles_are_on_the_contract_measure_and_agree_with_the_terms_table(folder
     h = review.history.set_index(["channel", "month"])
     assert h.loc[("phone", "2025-01"), "service_level"] == pytest.approx(0.4)
     assert tiles["contacts"].value == 7 and tiles["contacts"].delta_prev == 7 - 2
+    # the chart draws both contract goals (phone 80%, chat 75%; it drew phone's only)
+    fig = client_review.service_chart(review)
+    assert "phone 60 s" in fig.layout.title.text and "chat 120 s" in fig.layout.title.text
+    goals = {a.text: a.y for a in fig.layout.annotations if str(a.text).startswith("Contract")}
+    assert goals == {"Contract (phone)": pytest.approx(0.80), "Contract (chat)": pytest.approx(0.75)}
 
 
 def test_a_channel_without_a_contract_term_is_on_the_operations_threshold_and_says_so(folder):

@@ -307,36 +307,40 @@ def _show(review: ClientReview, fig: Any) -> None:
     views.show(charts.mark_partial(fig, review.month, label) if label else fig)
 
 
-def show_service(review: ClientReview) -> None:
-    """Phone and chat answered in time per month on the contract's measure, and the speed of answer."""
+def service_chart(review: ClientReview) -> Any:
+    """Phone and chat answered in time per month on the contract's measure (review.service), with each
+    channel's contract goal as a line; None without phone calls or chats."""
     svc = review.service
-    if len(svc):
-        within = ", ".join(
-            f"{ch} {float(g['threshold_s'].iloc[-1]):g} s"
-            + ("" if (g["basis"] == "contract").all() else " (the operation's threshold)")
-            for ch, g in svc.groupby("channel", sort=False)
-        )
-        phone_goal = svc.loc[(svc["channel"] == "phone") & (svc["month"] == str(review.month)), "goal"]
-        _show(
-            review,
-            charts.line_chart(
-                svc,
-                "month",
-                "service_level",
-                color="channel",
-                unit="share",
-                title=f"Answered in time ({within})",
-                target=phone_goal.iloc[0] if len(phone_goal) and pd.notna(phone_goal.iloc[0]) else None,
-                target_label="Contract (phone)",
-            ),
-        )
+    if not len(svc):
+        return None
+    within = ", ".join(
+        f"{ch} {float(g['threshold_s'].iloc[-1]):g} s"
+        + ("" if (g["basis"] == "contract").all() else " (the operation's threshold)")
+        for ch, g in svc.groupby("channel", sort=False)
+    )
+    fig = charts.line_chart(
+        svc, "month", "service_level", color="channel", unit="share", title=f"Answered in time ({within})"
+    )
+    now = svc[svc["month"] == str(review.month)]
+    for channel, goal in zip(now["channel"], now["goal"]):  # each channel's contract goal (none: no term)
+        if pd.notna(goal):
+            charts.add_target(fig, float(goal), f"Contract ({channel})")
+    return fig
+
+
+def show_service(review: ClientReview) -> None:
+    """Phone and chat answered in time per month on the contract's measure (service_chart), and the speed of
+    answer."""
+    fig = service_chart(review)
+    if fig is not None:
+        _show(review, fig)
     live = review.history[review.history["channel"].isin([c for c, _ in LIVE])]
     if len(live):
         _show(
             review,
             charts.line_chart(live, "month", "asa_s", color="channel", unit="seconds", title="Average speed of answer"),
         )
-    if not len(svc) and not len(live):
+    if fig is None and not len(live):
         views.paragraph(f"No phone calls or chats in the 13 months to {month_label(review.month)}.")
 
 
