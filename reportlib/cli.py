@@ -219,13 +219,11 @@ def _open(args: argparse.Namespace, *, checked: bool = True):
 
 
 def _partial_month(command: str, source: Any, params: dict, month: str) -> None:
-    """On stderr, that `month` is only partly covered by the source's data (queries.partial_month_note), if so."""
-    from reportlib.core.months import parse_month
-    from reportlib.data.span import data_range
-    from reportlib.reports.queries import partial_month_note
+    """On stderr, that `month` is only partly covered by the source's data, as the reports say it
+    (queries.source_partial_note), if so."""
+    from reportlib.reports.queries import source_partial_note
 
-    first, last = data_range(source)
-    note = partial_month_note(parse_month(month), first, last, params)
+    note = source_partial_note(source, params, month)
     if note:
         print(f"reportlib {command}: {note}", file=sys.stderr)
 
