@@ -117,14 +117,12 @@ def service_history(
     return out[cols].sort_values(["channel", "month"]).reset_index(drop=True)
 
 
-def email_threshold(terms: pd.DataFrame | None, params: Mapping[str, Any]) -> float:
-    """Business hours within which the client's emails count as answered in time: its contract's email term,
-    else parameters/reports.yaml email_threshold_h."""
-    if terms is not None and len(terms):
-        t = terms[(terms["channel"] == "email") & terms["threshold_h"].notna()]
-        if len(t):
-            return float(t["threshold_h"].iloc[0])
-    return float(queries.report_settings(params)["email_threshold_h"])
+def email_threshold(client: Any, params: Mapping[str, Any], client_id: str) -> float:
+    """Business hours within which the client's emails count as answered in time: its contract's email term
+    (queries.email_thresholds, as the email figures of every report read it), else parameters/reports.yaml
+    email_threshold_h."""
+    default = float(queries.report_settings(params)["email_threshold_h"])
+    return float(queries.email_thresholds(client, params).get(str(client_id), default))
 
 
 def build(client: Any, params: Mapping[str, Any], month: pd.Period, terms_history: pd.DataFrame | None) -> ClientReview:
@@ -139,7 +137,6 @@ def build(client: Any, params: Mapping[str, Any], month: pd.Period, terms_histor
     history = queries.channel_history(client, params, first, month)
     overall = queries.channel_history(client, params, first, month, by=())
     default = float(MetricSettings.from_params(params).sl_threshold_s)
-    this = None if terms_history is None else terms_history[terms_history["month"] == str(month)]
     return ClientReview(
         client_id=client_id,
         client_name=name,
@@ -148,7 +145,7 @@ def build(client: Any, params: Mapping[str, Any], month: pd.Period, terms_histor
         overall=overall,
         terms_history=terms_history,
         service=service_history(history, terms_history, default),
-        email_threshold_h=email_threshold(this, params),
+        email_threshold_h=email_threshold(client, params, client_id),
         default_threshold_s=default,
         coverage=queries.coverage(client, params, month),
     )

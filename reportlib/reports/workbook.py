@@ -225,7 +225,7 @@ def _contract_facts(client: Any, P: dict, m: pd.Period, facts: Mapping[str, Any]
     own = "; ".join(f"{ch} {float(t):g} (contract)" for ch, t in zip(sl["channel"], sl["threshold_s"]))
     return {
         "Service-level threshold (s)": f"{own}; other channels {facts['Service-level threshold (s)']:g}",
-        "Email target (business hours)": email_threshold(terms, P),
+        "Email target (business hours)": email_threshold(client, P, facts["Client id"]),
     }
 
 
@@ -686,7 +686,7 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
 
         if not client.has("contacts"):
             return None
-        threshold_h = email_threshold(queries.compliance(client, P, m), P)  # the review's
+        threshold_h = email_threshold(client, P, str(client_id))  # the review's
         e = queries.email_history(client, P, m - 12, m, threshold_h)
         if not len(e) or not e["received"].sum() > 0:
             return None
