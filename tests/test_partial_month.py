@@ -161,3 +161,57 @@ def test_a_chart_over_months_shades_the_partial_month_and_leaves_other_charts_al
     assert fig.layout.annotations[-1].text == "partial: 1 of 22 open days"
     by_queue = charts.bar_chart(pd.DataFrame({"queue": ["A", "B"], "offered": [1, 2]}), "queue", "offered")
     assert not charts.mark_partial(by_queue, ctx.month, ctx.partial).layout.shapes
+
+
+# compliance_trend rows for two months (shares 0..1, a count, a currency), by hand
+TREND = pd.DataFrame(
+    {
+        "clients_met": [0.5, 0.75],
+        "terms_met": [0.8, 0.9],
+        "terms_missed": [4.0, 1.0],
+        "penalty_at_risk": [1200.0, 300.0],
+    },
+    index=pd.Index(["2026-10", "2026-11"], name="month"),
+)
+
+
+def test_the_sla_tiles_of_a_partial_month_say_so_far_and_do_not_compare_its_misses():
+    tiles = {t.key: t for t in queries.compliance_tiles(TREND, NOV, (12, 20))}
+    fees, missed = tiles["penalty_at_risk"], tiles["terms_missed"]
+    assert (fees.name, missed.name) == ("Fees at risk from missed terms so far", "Terms missed so far")
+    assert (fees.value, missed.value) == (300.0, 1.0)
+    # not set against October's whole month: a term can still be missed before November ends
+    assert fees.delta_prev is None and missed.delta_prev is None
+    assert fees.note == "12 of 20 open days with data: not compared with whole months"
+    # the shares are compared, as the pack compares its rates: 0.9 - 0.8
+    assert tiles["terms_met"].delta_prev == pytest.approx(0.1)
+    assert tiles["terms_met"].name == "Contract terms met" and tiles["terms_met"].note is None
+
+
+def test_the_sla_tiles_of_a_whole_month_compare_every_figure():
+    tiles = {t.key: t for t in queries.compliance_tiles(TREND, NOV, (20, 20))}
+    assert tiles["terms_missed"].name == "Terms missed" and tiles["terms_missed"].delta_prev == -3.0
+    assert tiles["penalty_at_risk"].delta_prev == -900.0 and tiles["penalty_at_risk"].note is None
+    assert tiles["clients_met"].delta_prev == pytest.approx(0.25)
+
+
+def test_the_compliance_sentence_says_so_far_in_a_partial_month():
+    by_client = pd.DataFrame(
+        {"status": ["green", "red", None, "green"], "penalty_at_risk": [0.0, 450.0, None, 0.0]}
+    )  # a client without a judged term (None) is not counted
+    assert queries.compliance_sentence(by_client, (20, 20)) == (
+        "2 of 3 clients with contacts this month met every term of their contract; "
+        "$450 of fees is at risk from missed terms."
+    )
+    assert queries.compliance_sentence(by_client, (12, 20), "€").startswith(
+        "2 of 3 clients with contacts so far this month (12 of 20 open days with data) met every term"
+    )
+    none = by_client.assign(penalty_at_risk=None)
+    assert queries.compliance_sentence(none, (20, 20)).endswith("met every term of their contract.")
+
+
+def test_a_reports_context_carries_the_months_coverage_for_its_tiles(tmp_path):
+    folder = build(tmp_path / "d", {})  # contacts on Monday 6 January 2025 only: 1 of January's 22 open days
+    assert views.start_report("sla", month="2025-01", data=str(folder)).coverage == (1, 22)
+    assert views.start_report("monthly_pack", month="2025-01", data=str(folder)).coverage == (1, 22)
+    assert views.start_report("attrition", month="2025-01", data=str(folder)).coverage == (0, 0)  # roster: whole

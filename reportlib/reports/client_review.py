@@ -173,7 +173,7 @@ def summary_tiles(review: ClientReview) -> list[narrative.Tile]:
             prev=None if partial else review.contacts(m - 1),
             yoy=None if partial else review.contacts(m - 12),
             key="contacts",
-            note=f"{days} of {open_days} open days with data: not compared with whole months" if partial else None,
+            note=narrative.uncompared_note(days, open_days),
             **labels,
         )
     ]

@@ -292,6 +292,13 @@ def partial_label(days: int, open_days: int) -> str | None:
     return f"partial: {days} of {open_days} open days" if days < open_days else None
 
 
+def uncompared_note(days: int, open_days: int) -> str | None:
+    """The note of a tile that sums a month (contacts, money, missed terms) when the data cover the month in part:
+    such a total is not set against whole months ("12 of 21 open days with data: not compared with whole
+    months"); None for a whole month."""
+    return f"{days} of {open_days} open days with data: not compared with whole months" if days < open_days else None
+
+
 def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: str | None = None) -> str | None:
     """One plain sentence for a tile, e.g. 'Service level fell by 4.1 points to 76.3%, below the 80.0% target.'
 

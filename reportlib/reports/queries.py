@@ -29,6 +29,7 @@ from reportlib.reports.narrative import (
     movement,
     relative_change,
     share_phrase,
+    uncompared_note,
 )
 
 # --- the monthly summary (tiles + commentary), shared by the monthly pack and the e-mail body -------
@@ -538,7 +539,7 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 note = f"budget pro-rated to the {days} of {open_days} open days with data"
         compare = not (partial and key in MONTH_TOTALS)
         if not compare and note is None:
-            note = f"{days} of {open_days} open days with data: not compared with whole months"
+            note = uncompared_note(days, open_days)
         tile = make_tile(
             cfg.get("name", key),
             val,
@@ -568,7 +569,7 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 "count",
                 prev=None if partial else hist.loc[prev, "offered"],
                 yoy=None if partial else hist.loc[yoy, "offered"],
-                note=f"{days} of {open_days} open days with data: not compared with whole months" if partial else None,
+                note=uncompared_note(days, open_days),
                 prev_label=(m - 1).strftime("%b %Y"),
                 yoy_label=(m - 12).strftime("%b %Y"),
                 key="offered",
@@ -962,13 +963,11 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
     m = c[missed]
     gap = (m["actual"] - m["goal"]).abs() / m["goal"].abs().replace(0, np.nan)
     worst = m.assign(_gap=gap.fillna(0)).sort_values("_gap", ascending=False, kind="stable").drop_duplicates(keys)
-    units = np.where(
-        worst["metric"].astype(str).str.endswith("_s"),
-        "seconds",
-        np.where(worst["metric"] == "csat_mean", "number", "share"),
-    )
     worst = worst.assign(
-        worst_term=[f"{t}: {format_value(v, u)}" for t, v, u in zip(worst["term"], worst["actual"], units)]
+        worst_term=[
+            f"{t}: {format_value(v, metric_unit(u))}"
+            for t, v, u in zip(worst["term"], worst["actual"], worst["metric"])
+        ]
     )
     out = per.reset_index().merge(worst[[*keys, "worst_term"]], on=keys, how="left")
     out["worst_term"] = out["worst_term"].astype(object).where(out["worst_term"].notna(), None)
@@ -1008,6 +1007,60 @@ def compliance_trend(history: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["month", *cols]).set_index("month")
+
+
+def compliance_tiles(trend: pd.DataFrame, month: Any, coverage: tuple[int, int]) -> list[Tile]:
+    """The SLA report's tiles from compliance_trend rows: clients meeting every term and terms met (shares 0..1),
+    fees at risk (currency) and terms missed (count), each beside last month and last year.
+
+    `coverage` is (open days of the month with data, the month's open days), as `coverage` gives it. In a month
+    the data cover in part the terms are judged on the days so far: the fees and the missed terms are named
+    "so far" and not set against whole months (a term can still be met or missed before the month ends); the
+    shares are compared, as the monthly pack compares its rates."""
+    m = pd.Period(str(month), freq="M")
+    days, open_days = coverage
+    partial = days < open_days
+
+    def at(p: pd.Period, col: str) -> Any:
+        return trend.loc[str(p), col] if str(p) in trend.index else None
+
+    def tile(name: str, col: str, unit: str, total: bool = False, **kw: Any) -> Tile:
+        compare = not (partial and total)
+        return make_tile(
+            f"{name} so far" if partial and total else name,
+            at(m, col),
+            unit,
+            prev=at(m - 1, col) if compare else None,
+            yoy=at(m - 12, col) if compare else None,
+            prev_label=(m - 1).strftime("%b %Y"),
+            yoy_label=(m - 12).strftime("%b %Y"),
+            key=col,
+            note=None if compare else uncompared_note(days, open_days),
+            **kw,
+        )
+
+    return [
+        tile("Clients meeting every term", "clients_met", "share", target=1.0, amber=0.1),
+        tile("Contract terms met", "terms_met", "share", target=1.0, amber=0.05),
+        tile("Fees at risk from missed terms", "penalty_at_risk", "currency", True, target=0.0, higher_is_better=False),
+        tile("Terms missed", "terms_missed", "count", True, target=0, higher_is_better=False),
+    ]
+
+
+def compliance_sentence(by_client: pd.DataFrame, coverage: tuple[int, int], currency: str = "$") -> str:
+    """One plain sentence on a month's compliance_by_client rows: how many clients with a judged term met every
+    term and the fees at risk ("5 of 6 clients with contacts this month met every term of their contract;
+    $1,200 of fees is at risk from missed terms."). In a month the data cover in part (`coverage` as in
+    compliance_tiles) it says "so far" and on how many open days."""
+    days, open_days = coverage
+    judged = by_client[by_client["status"].notna()]
+    met_all = int((judged["status"] == "green").sum())
+    at_risk = by_client["penalty_at_risk"].sum(min_count=1)
+    when = f"so far this month ({days} of {open_days} open days with data)" if days < open_days else "this month"
+    text = f"{met_all} of {len(judged)} clients with contacts {when} met every term of their contract"
+    if is_missing(at_risk):
+        return text + "."
+    return text + f"; {format_value(at_risk, 'currency', currency)} of fees is at risk from missed terms."
 
 
 def qa_history(qa: pd.DataFrame | None, first_month: Any, last_month: Any, by: Sequence[str] = ()) -> pd.DataFrame:

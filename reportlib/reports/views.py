@@ -269,6 +269,9 @@ class ReportContext:
     notes: list[str] = field(default_factory=list)
     redact_terms: list[str] = field(default_factory=list)
     partial: str | None = None  # "partial: 12 of 21 open days" when the data cover the month in part
+    # (open days of the month with data, the month's open days): queries.coverage; (0, 0), read as a whole
+    # month, on the attrition report, which is drawn from the roster
+    coverage: tuple[int, int] = (0, 0)
 
     def show(self, fig: go.Figure) -> None:
         """views.show, with this month shaded and labelled on a chart over months when the data cover it in part
@@ -548,10 +551,12 @@ def start_report(
     # the contacts' coverage; the attrition report is drawn from the roster, which the contact export does not cut
     covered = ctx.client_source() if report == "client_review" else source
     partial = None if report == "attrition" else queries.source_partial_note(covered, params, period)
+    if report != "attrition":
+        ctx.coverage = queries.coverage(covered, params, period)
     if partial:
         note(partial, "warning")
         ctx.notes.append(partial)
-        ctx.partial = narrative.partial_label(*queries.coverage(covered, params, period))
+        ctx.partial = narrative.partial_label(*ctx.coverage)
     return ctx
 
 
