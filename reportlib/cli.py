@@ -41,7 +41,20 @@ def _month(value: str) -> str:
 
 
 def _csv_list(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
+    """A comma-separated option's names. One that names nothing (--to "", --reports "$UNSET") is a usage error,
+    not the option left out: `email --to ""` would otherwise send to the whole distribution list."""
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected one or more names separated by commas, got {value!r}")
+    return names
+
+
+def _given(value: str) -> str:
+    """A path option (a folder, a file, duckdb:///file) that must name one: a blank value is a usage error, not
+    the option left out (`email --dry-run ""` would otherwise send for real, `--out ""` read the default folder)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(f"expected a path, got {value!r}")
+    return value
 
 
 def emit(records: Any, fmt: str = "json", out=None) -> None:
@@ -68,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     s = sub.add_parser("sample-data", help="generate the synthetic sample operation")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", type=_given, required=True)
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--start", type=_month, default=None, help="first month (default: 24 months ending last month)")
     s.add_argument("--months", type=int, default=24)
@@ -76,11 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--clients", type=int, default=40)
 
     s = sub.add_parser("validate", help="check every table of a data source against the contract")
-    s.add_argument("--data", default=None)
-    s.add_argument("--params", default=None)
+    s.add_argument("--data", type=_given, default=None)
+    s.add_argument("--params", type=_given, default=None)
 
     s = sub.add_parser("load", help="check a data folder and copy its tables into PostgreSQL, DuckDB or Spark")
-    s.add_argument("--data", required=True, help="the data folder to load")
+    s.add_argument("--data", type=_given, required=True, help="the data folder to load")
     s.add_argument(
         "--into",
         required=True,
@@ -88,16 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgres://user@host:port/db[?schema=NAME], duckdb:///path.duckdb, "
         "spark://local[N]?database=NAME or spark://local[N]?path=DIR&format=parquet|delta",
     )
-    s.add_argument("--params", default=None)
+    s.add_argument("--params", type=_given, default=None)
 
     s = sub.add_parser("kpis", help="contact KPIs for a month")
-    s.add_argument("--data", default=None)
+    s.add_argument("--data", type=_given, default=None)
     s.add_argument("--month", type=_month, required=True)
     s.add_argument("--by", type=_csv_list, default=[])
     s.add_argument("--sl-threshold", type=float, default=None)
     s.add_argument("--sl-definition", default=None, choices=SL_DEFINITIONS)
     s.add_argument("--format", choices=["csv", "json"], default="csv")
-    s.add_argument("--params", default=None)
+    s.add_argument("--params", type=_given, default=None)
 
     s = sub.add_parser("staffing", help="agents needed for an interval (Erlang C / Erlang A)")
     s.add_argument("--calls", type=float, required=True)
@@ -113,22 +126,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["json", "csv"], default="json")
 
     s = sub.add_parser("forecast", help="daily volume forecast per queue and channel")
-    s.add_argument("--data", default=None)
+    s.add_argument("--data", type=_given, default=None)
     s.add_argument("--queue", default=None)
     s.add_argument("--horizon-days", type=int, default=None, help="days ahead (default 91; 28 for --backtest)")
     s.add_argument("--backtest", action="store_true")
     s.add_argument("--format", choices=["json", "csv"], default="json")
-    s.add_argument("--params", default=None)
+    s.add_argument("--params", type=_given, default=None)
 
     s = sub.add_parser("attrition", help="headcount and attrition for a month")
-    s.add_argument("--data", default=None)
+    s.add_argument("--data", type=_given, default=None)
     s.add_argument("--month", type=_month, required=True)
     s.add_argument("--by", default=None)
     s.add_argument("--format", choices=["json", "csv"], default="json")
-    s.add_argument("--params", default=None)
+    s.add_argument("--params", type=_given, default=None)
 
     s = sub.add_parser("variance", help="plan vs actual: service level points lost to volume, handle time, staffing")
-    s.add_argument("--data", default=None)
+    s.add_argument("--data", type=_given, default=None)
     s.add_argument("--month", type=_month, required=True)
     s.add_argument("--by", choices=["queue", "day", "week"], default="queue")
     s.add_argument(
@@ -145,30 +158,30 @@ def build_parser() -> argparse.ArgumentParser:
         "interval as counted (docs/plan-vs-actual.md)",
     )
     s.add_argument("--format", choices=["json", "csv"], default="json")
-    s.add_argument("--params", default=None)
+    s.add_argument("--params", type=_given, default=None)
 
     s = sub.add_parser("run", help="render the reports for a month")
     s.add_argument("--month", required=True, help="YYYY-MM or 'previous'")
-    s.add_argument("--data", default=None)
+    s.add_argument("--data", type=_given, default=None)
     s.add_argument("--reports", type=_csv_list, default=None)
     s.add_argument("--clients", default=None, help="all or ID[,ID]")
     s.add_argument("--agents", default=None, help="agent 1:1 reviews: all, ID[,ID] or none (default: schedule.agents)")
-    s.add_argument("--params", default=None)
-    s.add_argument("--out", default=None)
+    s.add_argument("--params", type=_given, default=None)
+    s.add_argument("--out", type=_given, default=None)
     s.add_argument("--workers", type=int, default=None)
     s.add_argument("--timeout", type=int, default=None, help="seconds per notebook")
 
     s = sub.add_parser("email", help="e-mail a month's rendered reports")
     s.add_argument("--month", required=True, help="YYYY-MM or 'previous'")
-    s.add_argument("--out", default=None)
+    s.add_argument("--out", type=_given, default=None)
     s.add_argument("--reports", type=_csv_list, default=None)
     s.add_argument("--to", type=_csv_list, default=None)
-    s.add_argument("--dry-run", default=None, metavar="DIR")
-    s.add_argument("--params", default=None)
+    s.add_argument("--dry-run", type=_given, default=None, metavar="DIR", help="write .eml files there, send nothing")
+    s.add_argument("--params", type=_given, default=None)
 
     s = sub.add_parser("lab", help="open the notebooks in JupyterLab (creates the default sample first)")
-    s.add_argument("--data", default=None, help="data folder or duckdb:///file for every notebook")
-    s.add_argument("--params", default=None)
+    s.add_argument("--data", type=_given, default=None, help="data folder or duckdb:///file for every notebook")
+    s.add_argument("--params", type=_given, default=None)
     s.add_argument("--port", type=int, default=None)
     s.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     s.add_argument(
@@ -179,11 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("import-bank", help="convert the Anonymous Bank 1999 files into the data contract")
     s.add_argument("src", nargs="+", help="call-level .txt/.csv(.gz) files and/or the 6-minute CSV")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", type=_given, required=True)
 
     s = sub.add_parser("import-hr", help="convert HRDataset_v14.csv into an agents table")
     s.add_argument("src")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", type=_given, required=True)
     return p
 
 
@@ -480,7 +493,7 @@ def _cmd_email(args: argparse.Namespace) -> int:
         args.month, params=params, out=args.out, reports=args.reports, to=args.to, dry_run=args.dry_run
     )
     for p in result.sent:
-        print(f"sent {p.who} to {', '.join(p.recipients)}: {p.subject}")
+        print(f"sent {p.who} to {', '.join(p.delivered)}: {p.subject}")  # the refused are named below
     for path in result.written:
         print(f"wrote {path}")
     if result.chart_note and (result.sent or result.written):

@@ -44,6 +44,7 @@ from typing import Any
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.safety import printable
 from reportlib.reports.views import COMMENTARY_MIME, PLOTLY_MIME, TILES_MIME
 
 SENT_LOG = "sent-log.json"
@@ -76,6 +77,21 @@ class SmtpSettings:
     user: str | None
     password: str | None = field(repr=False)
     sender: str
+
+
+def server_text(text: Any, s: SmtpSettings) -> str:
+    """What a mail server said (or an error quoting it), safe to print and log: one line (`safety.printable`: a
+    multi-line reply's newlines escaped) and without the password, which a server may echo back in its refusal,
+    as typed or base64-encoded the way AUTH LOGIN and AUTH PLAIN send it."""
+    import base64
+
+    out = printable(text.decode(errors="replace") if isinstance(text, bytes) else text)
+    if s.password:
+        plain = f"\0{s.user or ''}\0{s.password}".encode()
+        forms = (s.password, base64.b64encode(s.password.encode()).decode(), base64.b64encode(plain).decode())
+        for secret in sorted(forms, key=len, reverse=True):  # the longest first: one form can hold another
+            out = out.replace(secret, "[password]")
+    return out
 
 
 def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
@@ -545,6 +561,7 @@ class Planned:
     notes: list[str] = field(default_factory=list)
     agent_id: str | None = None
     attach: list[str] = field(default_factory=lambda: ["html"])  # html and/or pdf (`attachments_for`)
+    delivered: list[str] = field(default_factory=list)  # the recipients the server accepted, once sent
 
     @property
     def recipients(self) -> list[str]:
@@ -668,7 +685,7 @@ def recipients_for(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -
     without a supervisor address.
     """
     allowed = allowed_domains(dist)
-    if to:
+    if to is not None:  # given: those addresses alone (an empty list sends to nobody, never to the lists)
         return _addresses(to, allowed, "--to")
     report, cid = entry["report"], entry.get("client_id")
     if report == "agent_review":
@@ -897,7 +914,8 @@ def plan_messages(
         for entry in found:
             p_who = _who(entry)
             if entry.get("status") != "ok":
-                problems.append(f"not e-mailing {p_who}: its run failed ({entry.get('error') or 'see index.html'})")
+                why = printable(entry.get("error") or "see index.html")  # the manifest's text: one line
+                problems.append(f"not e-mailing {p_who}: its run failed ({why})")
                 continue
             kinds = attachments_for(report, dist)
             if "pdf" in kinds and not entry.get("pdf") and kinds != ["pdf"]:
@@ -917,12 +935,16 @@ def plan_messages(
             try:
                 rcpt = recipients_for(entry, dist, to)
                 private = report == "agent_review"  # an agent's page goes to the supervisor alone: no cc
-                cc = [] if to or private else _addresses(dist.get("cc") or [], allowed_domains(dist), "distribution.cc")
+                cc = (
+                    []
+                    if to is not None or private
+                    else _addresses(dist.get("cc") or [], allowed_domains(dist), "distribution.cc")
+                )
             except NoSupervisor as exc:
                 print(f"reportlib email: skipping {p_who}: {exc}", file=log)
                 continue
             except AddressError as exc:
-                if to:
+                if to is not None:
                     raise UsageError(str(exc)) from None
                 problems.append(f"not e-mailing {p_who}: {exc}")
                 continue
@@ -1129,7 +1151,7 @@ def _connect(s: SmtpSettings, timeout: float = 30.0) -> smtplib.SMTP:
     except (ConnectionRefusedError, socket.gaierror, TimeoutError, OSError, smtplib.SMTPException) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
         raise ReportlibError(
-            f"could not connect to the mail server {where} ({reason}); check REPORTLIB_SMTP_HOST, "
+            f"could not connect to the mail server {where} ({server_text(reason, s)}); check REPORTLIB_SMTP_HOST, "
             "REPORTLIB_SMTP_PORT and REPORTLIB_SMTP_TLS, and that the server is running"
         ) from None
     if s.user:
@@ -1137,11 +1159,9 @@ def _connect(s: SmtpSettings, timeout: float = 30.0) -> smtplib.SMTP:
             conn.login(s.user, s.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             conn.close()
-            detail = (
-                exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            )
             raise ReportlibError(
-                f"the mail server {where} refused the login for {s.user} ({exc.smtp_code} {detail}); "
+                f"the mail server {where} refused the login for {s.user} "
+                f"({exc.smtp_code} {server_text(exc.smtp_error, s)}); "
                 "check REPORTLIB_SMTP_USER and REPORTLIB_SMTP_PASSWORD"
             ) from None
         except smtplib.SMTPNotSupportedError:
@@ -1152,8 +1172,18 @@ def _connect(s: SmtpSettings, timeout: float = 30.0) -> smtplib.SMTP:
             ) from None
         except smtplib.SMTPException as exc:
             conn.close()
-            raise ReportlibError(f"logging in to the mail server {where} failed ({exc})") from None
+            raise ReportlibError(f"logging in to the mail server {where} failed ({server_text(exc, s)})") from None
     return conn
+
+
+def _still_open(conn: smtplib.SMTP) -> bool:
+    """True when the server still answers on `conn` (a NOOP before each message after the first)."""
+    try:
+        return conn.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        with contextlib.suppress(Exception):
+            conn.close()
+        return False
 
 
 @dataclass
@@ -1184,6 +1214,12 @@ def email_month(
 
     log = log or sys.stderr
     env = os.environ if env is None else env
+    # an option given but naming nothing is not the option left out (that would send to everyone, or for real)
+    for given, what in ((to, "--to names no address"), (reports, "--reports names no report")):
+        if given is not None and not given:
+            raise UsageError(what)
+    if dry_run is not None and not str(dry_run).strip():
+        raise UsageError("--dry-run names no folder")
     month = resolve_month(month, params.get("timezone") or DEFAULT_TIMEZONE)
     month_dir = output_dir(params, out) / month
     settings = None if dry_run else smtp_settings(env)
@@ -1292,35 +1328,35 @@ def _email_locked(
                         ) from None
                     continue
                 assert settings is not None  # a real send
-                if conn is None:
+                if conn is None or not _still_open(conn):
+                    # the server hung up between messages (an idle timeout): a new connection, before any of
+                    # this message went out. A connection lost while sending is not retried (below): the
+                    # server may have taken the message before it hung up, and a retry would send it twice.
                     conn = _connect(settings)
                 try:
-                    try:
-                        refused = conn.send_message(
-                            p.message, from_addr=_address(settings.sender), to_addrs=p.recipients
-                        )
-                    except smtplib.SMTPServerDisconnected:
-                        conn = _connect(settings)  # the server hung up between messages: once more
-                        refused = conn.send_message(
-                            p.message, from_addr=_address(settings.sender), to_addrs=p.recipients
-                        )
+                    refused = conn.send_message(p.message, from_addr=_address(settings.sender), to_addrs=p.recipients)
                 except smtplib.SMTPRecipientsRefused as exc:
-                    bad = ", ".join(
-                        f"{a} ({c} {m.decode(errors='replace') if isinstance(m, bytes) else m})"
-                        for a, (c, m) in exc.recipients.items()
-                    )
+                    bad = ", ".join(f"{a} ({c} {server_text(m, settings)})" for a, (c, m) in exc.recipients.items())
                     result.problems.append(f"{p.who}: the mail server refused every recipient: {bad}")
                     continue
                 except (smtplib.SMTPException, OSError) as exc:
+                    lost = isinstance(exc, smtplib.SMTPServerDisconnected)
                     raise ReportlibError(
-                        f"sending {p.who} failed ({exc}); {len(result.sent)} message(s) were "
-                        f"sent before it and are recorded in {month_dir / SENT_LOG}; "
-                        f"the reports are untouched"
+                        f"sending {p.who} failed ({server_text(exc, settings)}); "
+                        + (
+                            "the connection was lost while sending it, so the server may have taken it: it is not "
+                            "recorded as sent, and a rerun sends it again (ask its recipients first); "
+                            if lost
+                            else ""
+                        )
+                        + f"{len(result.sent)} message(s) were sent before it and are recorded in "
+                        f"{month_dir / SENT_LOG}; the reports are untouched"
                     ) from None
-                delivered = [a for a in p.recipients if a not in (refused or {})]
+                p.delivered = [a for a in p.recipients if a not in (refused or {})]
                 for addr, (code, msg) in (refused or {}).items():
-                    text = msg.decode(errors="replace") if isinstance(msg, bytes) else msg
-                    result.problems.append(f"{p.who}: the mail server refused {addr} ({code} {text})")
+                    result.problems.append(
+                        f"{p.who}: the mail server refused {addr} ({code} {server_text(msg, settings)})"
+                    )
                 try:
                     _append_sent(
                         month_dir,
@@ -1328,7 +1364,7 @@ def _email_locked(
                             "report": p.report,
                             "client_id": p.client_id,
                             **({"agent_id": p.agent_id} if p.agent_id is not None else {}),
-                            "recipients": delivered,
+                            "recipients": p.delivered,
                             "subject": p.subject,
                             "message_id": p.message["Message-ID"],
                             "html": p.entry.get("html"),

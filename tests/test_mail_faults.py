@@ -1,0 +1,171 @@
+"""`reportlib email` when the operator's shell or the mail server misbehaves (a probe's findings, each reproduced
+here on a real SMTP server, aiosmtpd on loopback): an option that names nothing is a usage error, not the option
+left out; a password a server echoes back never reaches the terminal or a log; a connection lost while a message
+is sent is not retried (the server may have taken it), one the server closed between messages is; what a
+manifest holds and a server says is printed on one line; the "sent" line names the recipients that got it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import email
+import email.policy
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from test_security_delivery import MONTH, _dist, _email, _fake_month, _smtp
+
+from reportlib.delivery.mail import SmtpSettings, server_text
+
+PASSWORD = "S3cr3t-pw"
+
+
+class _Server:
+    """An inbox whose server can hang up: `mode` "idle" closes the connection after every accepted message (an
+    idle timeout between messages), "drop" keeps the second message and closes before its reply arrives;
+    recipients with "refuse" in them are refused."""
+
+    def __init__(self, mode: str = "") -> None:
+        self.mode = mode
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 - aiosmtpd hook
+        if "refuse" in address:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        if self.mode == "drop" and len(self.messages) == 2:
+            server.transport.close()  # taken, but the 250 never reaches the client
+            return "421 closing"
+        if self.mode == "idle":
+            asyncio.get_running_loop().call_later(0.05, server.transport.close)
+        return "250 OK"
+
+
+@contextlib.contextmanager
+def _server(monkeypatch, mode: str = "", **kw):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = _Server(mode)
+    ctl = Controller(handler, hostname="127.0.0.1", port=port, **kw)
+    ctl.start()
+    for k, v in {"HOST": "127.0.0.1", "PORT": str(port), "TLS": "none", "FROM": "reports@corp.test"}.items():
+        monkeypatch.setenv(f"REPORTLIB_SMTP_{k}", v)
+    try:
+        yield handler
+    finally:
+        ctl.stop()
+
+
+def _sent_log(month_dir: Path) -> list[dict]:
+    path = month_dir / "sent-log.json"
+    return json.loads(path.read_text())["sent"] if path.exists() else []
+
+
+def test_an_option_naming_nothing_is_a_usage_error_and_nothing_is_sent(tmp_path, monkeypatch, capsys):
+    """`--to "$UNSET"` sent the month to every distribution list, `--dry-run "$UNSET"` sent for real and
+    `--reports ""` picked every report: each is now exit 2 with nothing sent or written."""
+    out = tmp_path / "out"
+    _fake_month(out, ["C1"])
+    params = _dist(tmp_path, account_teams={"C1": ["am@corp.test"]})
+    with _smtp(monkeypatch) as inbox:
+        for extra in (["--to", ""], ["--to", " , "], ["--dry-run", ""], ["--reports", ""], ["--out", " "]):
+            with pytest.raises(SystemExit) as exit_:  # argparse's usage error
+                _email(out, params, *extra)
+            assert exit_.value.code == 2, extra
+            err = capsys.readouterr().err
+            assert "expected" in err and "Traceback" not in err, extra
+        assert inbox.messages == []
+    assert not (out / MONTH / "sent-log.json").exists()
+    # the same guard in the library, for a caller that passes an empty list
+    from reportlib.core.errors import UsageError
+    from reportlib.core.params import load_params
+    from reportlib.delivery.mail import email_month
+
+    P = load_params(str(params))
+    for kw in ({"to": []}, {"reports": []}, {"dry_run": " "}):
+        with contextlib.suppress(UsageError):
+            email_month(MONTH, params=P, out=out, **kw)
+            raise AssertionError(f"{kw} was not refused")
+
+
+def test_a_password_the_server_echoes_is_never_printed(tmp_path, monkeypatch, capsys):
+    def echo(server, session, envelope, mechanism, auth_data):
+        pw = auth_data.password.decode() if isinstance(auth_data, LoginPassword) else "?"
+        b64 = base64.b64encode(pw.encode()).decode()
+        return AuthResult(success=False, handled=False, message=f"535 5.7.8 bad password {pw} ({b64})")
+
+    out = tmp_path / "out"
+    _fake_month(out, [])
+    params = _dist(tmp_path)
+    with _server(monkeypatch, authenticator=echo, auth_required=True, auth_require_tls=False) as inbox:
+        monkeypatch.setenv("REPORTLIB_SMTP_USER", "reports")
+        monkeypatch.setenv("REPORTLIB_SMTP_PASSWORD", PASSWORD)
+        assert _email(out, params) == 1
+        err = capsys.readouterr().err
+    assert "refused the login for reports (535" in err and "bad password [password] ([password])" in err
+    assert PASSWORD not in err and base64.b64encode(PASSWORD.encode()).decode() not in err
+    assert inbox.messages == []
+    # the AUTH PLAIN form (user and password, base64) is taken out too, and a multi-line reply (smtplib joins
+    # its lines with a newline) stays on one line
+    s = SmtpSettings("h", 25, "none", "u", PASSWORD, "f@corp.test")
+    plain = base64.b64encode(f"\0u\0{PASSWORD}".encode()).decode()
+    assert server_text(f"535 {plain}".encode(), s) == "535 [password]"
+    assert server_text(f"bad\n{PASSWORD}", s) == "bad\\n[password]"
+
+
+def test_a_connection_lost_while_sending_is_not_retried(tmp_path, monkeypatch, capsys):
+    """The server kept the second message and hung up before saying so: it went out once (it was sent twice,
+    by an automatic retry), is not recorded as sent, and the error says a rerun sends it again."""
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1", "C2", "C3"], pack=False)
+    params = _dist(tmp_path, account_teams={c: [f"am-{c.lower()}@corp.test"] for c in ("C1", "C2", "C3")})
+    with _server(monkeypatch, "drop") as inbox:
+        assert _email(out, params) == 1
+        err = capsys.readouterr().err
+    assert len(inbox.messages) == 2  # the first, and the second once; the third never started
+    assert [r["client_id"] for r in _sent_log(month_dir)] == ["C1"]
+    assert "the connection was lost while sending it, so the server may have taken it" in err
+    assert "1 message(s) were sent before it" in err and "Traceback" not in err
+
+
+def test_a_server_that_hangs_up_between_messages_gets_each_once(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1", "C2", "C3"])
+    params = _dist(tmp_path, account_teams={c: [f"am-{c.lower()}@corp.test"] for c in ("C1", "C2", "C3")})
+    with _server(monkeypatch, "idle") as inbox:
+        assert _email(out, params) == 0, capsys.readouterr().err
+    got = sorted(m["X-Reportlib-Report"] for _, m in inbox.messages)
+    assert len(got) == 4 and len(set(got)) == 4  # the pack and three reviews, each once
+    assert len(_sent_log(month_dir)) == 4
+
+
+def test_the_sent_line_names_only_accepted_recipients_and_a_manifest_error_stays_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1", "C2"], pack=False)
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    manifest["reports"][1].update(status="failed", error="disk\n  (all other reports sent; nothing to fix)")
+    (month_dir / "manifest.json").write_text(json.dumps(manifest))
+    params = _dist(tmp_path, account_teams={"C1": ["refuse-me@corp.test", "ok@corp.test"], "C2": ["b@corp.test"]})
+    with _server(monkeypatch) as inbox:
+        assert _email(out, params) == 1
+        captured = capsys.readouterr()
+    assert [rcpt for rcpt, _ in inbox.messages] == [["ok@corp.test"]]
+    sent = [line for line in captured.out.splitlines() if line.startswith("sent ")]
+    assert len(sent) == 1 and " to ok@corp.test:" in sent[0] and "refuse-me" not in sent[0]
+    assert "the mail server refused refuse-me@corp.test (550" in captured.err
+    # the failed entry's error is quoted with its newline escaped: it cannot forge a line of its own
+    assert "its run failed (disk\\n  (all other reports sent; nothing to fix))" in captured.err
+    assert not any(line.startswith("  (all other") for line in captured.err.splitlines())
