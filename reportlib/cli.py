@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -545,8 +547,18 @@ def _cmd_import_hr(args: argparse.Namespace) -> int:
 # --- entry point ----------------------------------------------------------------------------------
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (systemd stopping a service or timing it out, `kill`): unwound like Ctrl-C, so a run removes its
+    temporary folder and ends its workers instead of dying where it stood."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 1 failed input or report, 2 usage)."""
+    """Run the command line; return the exit status (0 ok, 1 failed input or report, 2 usage, 130 interrupted,
+    143 stopped by SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -561,6 +573,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reportlib.core import progress
 
     progress.activate(sys.stderr)  # parsing, checking and rendering report their progress on stderr
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there alone
+    before = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         return int(handler(args) or 0)
     except ReportlibError as exc:
@@ -568,9 +582,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = "\n".join(printable(line) for line in str(exc).split("\n"))
         print(f"reportlib {args.command}: {text}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
-        print("reportlib: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        stopped = isinstance(exc, Terminated)
+        print("reportlib: stopped (SIGTERM)" if stopped else "reportlib: interrupted", file=sys.stderr)
+        return 143 if stopped else 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - an engine or library failure no check foresaw: one line, not a traceback
@@ -585,6 +600,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         progress.deactivate()
+        if main_thread:
+            signal.signal(signal.SIGTERM, before)
 
 
 if __name__ == "__main__":

@@ -893,7 +893,9 @@ def plan_messages(
             f"no rendered reports in {month_dir} (no manifest.json); run "
             f"`reportlib run --month {Path(month_dir).name}` first"
         )
-    entries = [e for e in read_manifest(month_dir).get("reports", []) if isinstance(e, dict)]
+    manifest = read_manifest(month_dir)
+    entries = [e for e in manifest.get("reports", []) if isinstance(e, dict)]
+    last_data = manifest.get("data_fingerprint")  # the data the month's last run read
     if reports:
         unknown = [r for r in reports if r not in ALL_REPORTS]
         if unknown:
@@ -916,6 +918,14 @@ def plan_messages(
             if entry.get("status") != "ok":
                 why = printable(entry.get("error") or "see index.html")  # the manifest's text: one line
                 problems.append(f"not e-mailing {p_who}: its run failed ({why})")
+                continue
+            read = entry.get("data_fingerprint")
+            if last_data and read and read != last_data:  # kept from a run before the data changed: stale
+                problems.append(
+                    f"not e-mailing {p_who}: it was rendered from other data ({printable(read)}) than the month's "
+                    f"last run ({printable(last_data)}); run it again (reportlib run --month {Path(month_dir).name} "
+                    f"--reports {entry.get('report')})"
+                )
                 continue
             kinds = attachments_for(report, dist)
             if "pdf" in kinds and not entry.get("pdf") and kinds != ["pdf"]:

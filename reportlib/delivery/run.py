@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -597,6 +597,19 @@ def stamp_of(job: dict) -> tuple[str, str | None, str, str | None]:
     return job["key"][0], None if agent is not None else job["key"][1], str(job["parameters"].get("month")), agent
 
 
+def _data_read(notebook: Path) -> str | None:
+    """The fingerprint of the data an executed notebook read (its run facts), None when it recorded none."""
+    import nbformat
+
+    from reportlib.reports.render import notebook_facts
+
+    try:
+        fingerprint = notebook_facts(nbformat.read(str(notebook), as_version=4)).get("fingerprint")
+    except Exception:  # noqa: BLE001 - unreadable: the page says what it can; the check is skipped
+        return None
+    return str(fingerprint) if fingerprint else None
+
+
 def execute_job(job: dict) -> dict:
     """Execute one notebook and render its HTML into job['tmp']; return status, seconds, error, paths.
 
@@ -663,6 +676,7 @@ def execute_job(job: dict) -> dict:
             # the page says which report, client and month it was rendered for: `email` checks it
             page = stamp_page(page, *stamp_of(job))
             out_html.write_text(page, encoding="utf-8")
+            result["fingerprint"] = _data_read(out_nb)
         except Exception as exc:  # noqa: BLE001 - any rendering failure fails this report only
             result["error"] = f"rendering the HTML failed: {type(exc).__name__}: {exc}"[:600]
         else:
@@ -930,6 +944,40 @@ class RunResult:
         return "\n".join([head] + lines)
 
 
+def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Move each (new file, its place) into place, all of them or none: an OSError part-way (a full disk, a file
+    made immutable, a folder gone read-only) puts back every file already replaced and leaves the new files
+    where they were, then is raised. Each old file is first copied aside (a copy, not a rename: its place is
+    never empty, and a file that cannot be copied stops the swap before anything moved); the copies are removed
+    once every move has succeeded. Written by hand: os.replace is atomic for one file only, and no library
+    offers a multi-file transaction on a plain folder."""
+    done: list[tuple[Path, Path, Path | None]] = []  # (new file's old path, place, the place's old copy)
+    try:
+        for new, place in moves:
+            aside = place.with_name(f".{place.name}.{os.getpid()}.prev") if place.exists() else None
+            try:
+                if aside is not None:
+                    shutil.copy2(place, aside)
+                os.replace(new, place)
+            except OSError:
+                if aside is not None:
+                    with contextlib.suppress(OSError):
+                        aside.unlink()
+                raise
+            done.append((new, place, aside))
+    except OSError:
+        for new, place, aside in reversed(done):
+            with contextlib.suppress(OSError):
+                os.replace(place, new)  # the new file back where it came from
+                if aside is not None:
+                    os.replace(aside, place)  # the old file back in its place
+        raise
+    for _new, _place, aside in done:
+        if aside is not None:
+            with contextlib.suppress(OSError):
+                aside.unlink()
+
+
 class _Publisher:
     """Moves finished reports into the month folder and keeps manifest.json and index.html current."""
 
@@ -948,6 +996,16 @@ class _Publisher:
         version stays, the entry says why, and the batch goes on. `write_failed` holds a manifest that could
         not be written, so the run can say so.
         """
+        read = result.get("fingerprint")
+        if result.get("status") == "ok" and read and self.fingerprint and read[:16] != self.fingerprint[:16]:
+            # the notebook opened the data after they changed: its page is not this run's data, and a month's
+            # reports must not mix two states of the data under one fingerprint
+            result = dict(
+                result,
+                status="failed",
+                error=f"the data changed during the run: this report read data {read[:16]}, the run checked "
+                f"{self.fingerprint[:16]}; run again once the data are in place",
+            )
         try:
             return self._publish(job, result)
         except OSError as exc:
@@ -955,6 +1013,10 @@ class _Publisher:
             self.write_failed = reason
             failed = dict(result, status="failed", error=reason, html=None, notebook=None)
             entry = self._entry(job, failed)
+            if result.get("notebook") and Path(result["notebook"]).is_file():  # kept, as a failed run's is
+                with contextlib.suppress(OSError):
+                    os.replace(result["notebook"], self.dir / "notebooks" / f"{job.stem}.failed.ipynb")
+                    entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
             self.entries[job.key] = entry
             with contextlib.suppress(OSError):
                 self.write()
@@ -1050,13 +1112,14 @@ class _Publisher:
         nb_dir = self.dir / "notebooks"
         entry = self._entry(job, result)
         if result["status"] == "ok":
-            os.replace(result["notebook"], nb_dir / f"{job.stem}.ipynb")
+            moves = [(Path(result["notebook"]), nb_dir / f"{job.stem}.ipynb")]
             if result.get("pdf"):
-                os.replace(result["pdf"], self.dir / f"{job.stem}.pdf")
-            else:  # no PDF this time (PDFs turned off, no browser): an older one would not match the page
+                moves.append((Path(result["pdf"]), self.dir / f"{job.stem}.pdf"))
+            moves.append((Path(result["html"]), self.dir / f"{job.stem}.html"))  # the page last: the switch
+            swap_in(moves)  # all of them or none: a page never sits beside another run's notebook or PDF
+            if not result.get("pdf"):  # no PDF this time (PDFs off, no browser): an older one would not match
                 with contextlib.suppress(FileNotFoundError):
                     (self.dir / f"{job.stem}.pdf").unlink()
-            os.replace(result["html"], self.dir / f"{job.stem}.html")  # the atomic switch to the new version
             with contextlib.suppress(FileNotFoundError):
                 (nb_dir / f"{job.stem}.failed.ipynb").unlink()
             entry.update(html=f"{job.stem}.html", notebook=f"notebooks/{job.stem}.ipynb")

@@ -70,12 +70,23 @@ def _clean_output(output: Any) -> Any | None:
     return new
 
 
-def prepare(nb: Any) -> tuple[Any, dict]:
-    """A cleaned copy of an executed notebook and the run facts found in it."""
+def notebook_facts(nb: Any) -> dict:
+    """The run facts an executed notebook recorded (ReportContext.finish: report, parameters, the data's span
+    and fingerprint...), the last if several; {} when it recorded none."""
     from reportlib.reports.views import FACTS_MIME
 
-    nb = copy.deepcopy(nb)
     facts: dict = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") in ("display_data", "execute_result") and FACTS_MIME in out.get("data", {}):
+                facts = dict(out["data"][FACTS_MIME])
+    return facts
+
+
+def prepare(nb: Any) -> tuple[Any, dict]:
+    """A cleaned copy of an executed notebook and the run facts found in it (notebook_facts)."""
+    facts = notebook_facts(nb)
+    nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
@@ -87,9 +98,6 @@ def prepare(nb: Any) -> tuple[Any, dict]:
             continue
         if cell.cell_type != "code":
             continue
-        for out in cell.get("outputs", []):
-            if out.get("output_type") in ("display_data", "execute_result") and FACTS_MIME in out.get("data", {}):
-                facts = dict(out["data"][FACTS_MIME])
         outs = [o for o in (_clean_output(o) for o in cell.get("outputs", [])) if o is not None]
         if outs:
             cell.outputs = outs

@@ -1,0 +1,150 @@
+"""`reportlib run` when something goes wrong half-way (a probe's findings): a report whose files cannot all be put
+in place leaves the previous page, notebook and PDF together; a report drawn from data that changed during the
+run is not published under the run's fingerprint; `email` does not send a report rendered from other data than
+the month's last run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_security_delivery import project  # noqa: F401 - the tiny project of the runner's fault tests
+
+from reportlib.delivery.run import Job, _Publisher, read_manifest, swap_in
+
+MONTH = "2026-03"
+
+
+def _files(tmp_path: Path, **named: str) -> dict[str, Path]:
+    out = {}
+    for name, text in named.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        out[name] = p
+    return out
+
+
+def test_swap_in_puts_every_file_in_place_or_none(tmp_path):
+    f = _files(tmp_path, **{"new/a": "A2", "new/b": "B2", "old/a": "A1", "old/b": "B1"})
+    swap_in([(f["new/a"], f["old/a"]), (f["new/b"], f["old/b"])])
+    assert (f["old/a"].read_text(), f["old/b"].read_text()) == ("A2", "B2")
+    assert not f["new/a"].exists() and sorted(p.name for p in (tmp_path / "old").iterdir()) == ["a", "b"]
+
+    # the second place cannot take a file (a folder stands there): the first is put back, the new files stay
+    g = _files(tmp_path / "g", **{"new/nb": "NB2", "new/page": "P2", "old/nb": "NB1"})
+    (tmp_path / "g" / "old" / "page").mkdir()
+    (tmp_path / "g" / "old" / "page" / "x").write_text("in the way")
+    with pytest.raises(OSError):
+        swap_in([(g["new/nb"], g["old/nb"]), (g["new/page"], tmp_path / "g" / "old" / "page")])
+    assert g["old/nb"].read_text() == "NB1" and g["new/nb"].read_text() == "NB2" and g["new/page"].exists()
+    assert sorted(p.name for p in (tmp_path / "g" / "old").iterdir()) == ["nb", "page"]  # no copy left aside
+
+
+def _job() -> Job:
+    return Job("sla", None, "sla", "SLA", {"month": MONTH})
+
+
+def _result(tmp_path: Path, tag: str, fingerprint: str | None = None) -> dict:
+    f = _files(tmp_path / tag, **{"sla.ipynb": f"NB {tag}", "sla.html": f"PAGE {tag}", "sla.pdf": f"PDF {tag}"})
+    return {
+        "key": ("sla", None),
+        "status": "ok",
+        "notebook": str(f["sla.ipynb"]),
+        "html": str(f["sla.html"]),
+        "pdf": str(f["sla.pdf"]),
+        "seconds": 1.0,
+        "fingerprint": fingerprint,
+    }
+
+
+def _published(month_dir: Path) -> tuple[str, str, str]:
+    return tuple((month_dir / p).read_text() for p in ("notebooks/sla.ipynb", "sla.html", "sla.pdf"))  # type: ignore[return-value]
+
+
+def test_a_report_that_cannot_be_put_in_place_keeps_the_good_page_its_notebook_and_pdf(tmp_path):
+    """The page could not be replaced (here a folder in its place stands for an immutable file): the good
+    notebook stayed beside it (it was replaced by the failed run's), the failed run's notebook is kept aside."""
+    d = tmp_path / "out" / MONTH
+    d.mkdir(parents=True)
+    _Publisher(MONTH, d, "fp1", "data").publish(_job(), _result(tmp_path, "good"))
+    assert _published(d) == ("NB good", "PAGE good", "PDF good")
+    page = d / "sla.html"
+    page.unlink()
+    page.mkdir()  # the page's place cannot take a file
+    (page / "keep").write_text("x")
+    entry = _Publisher(MONTH, d, "fp1", "data").publish(_job(), _result(tmp_path, "next"))
+    assert entry["status"] == "failed" and "could not publish" in entry["error"]
+    assert (d / "notebooks/sla.ipynb").read_text() == "NB good" and (d / "sla.pdf").read_text() == "PDF good"
+    assert (d / "notebooks/sla.failed.ipynb").read_text() == "NB next"
+    assert not [p.name for p in d.rglob(".*prev")]
+
+
+def test_a_report_drawn_from_changed_data_is_not_published_under_the_runs_fingerprint(tmp_path):
+    d = tmp_path / "out" / MONTH
+    d.mkdir(parents=True)
+    _Publisher(MONTH, d, "aaaa000011112222", "data").publish(_job(), _result(tmp_path, "good", "aaaa000011112222"))
+    entry = _Publisher(MONTH, d, "aaaa000011112222", "data").publish(
+        _job(), _result(tmp_path, "mixed", "bbbb000011112222")
+    )
+    assert entry["status"] == "failed"
+    assert entry["error"] == (
+        "the data changed during the run: this report read data bbbb000011112222, the run checked "
+        "aaaa000011112222; run again once the data are in place"
+    )
+    assert _published(d) == ("NB good", "PAGE good", "PDF good")  # the previous version stays
+    assert entry["previous"]["html"] == "sla.html"
+    assert read_manifest(d)["reports"][0]["status"] == "failed"
+
+
+def test_email_does_not_send_a_report_rendered_from_other_data_than_the_months_last_run(tmp_path, capsys):
+    from test_security_delivery import _dist, _email, _fake_month
+
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1"])
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    manifest["data_fingerprint"] = "new0000011112222"  # the last run (say, an interrupted one) read new data
+    manifest["reports"][0]["data_fingerprint"] = "old0000011112222"  # the pack kept from the run before
+    manifest["reports"][1]["data_fingerprint"] = "new0000011112222"
+    (month_dir / "manifest.json").write_text(json.dumps(manifest))
+    params = _dist(tmp_path, account_teams={"C1": ["am@corp.test"]})
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml")) == 1
+    err = capsys.readouterr().err
+    assert "not e-mailing monthly_pack: it was rendered from other data (old0000011112222) than the month's " in err
+    sent = [p.name for p in (tmp_path / "eml").glob("*.eml")]
+    assert len(sent) == 1 and sent[0].startswith("client_review_C1")  # the review of the last run's data
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does(project):  # noqa: F811 - the fixture imported above
+    """systemd stops a service with SIGTERM: the run said nothing, left its temporary folder and Python's
+    leaked-semaphore warning, and exited 143 unexplained; now it unwinds as on Ctrl-C and says so."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_security_delivery import ROOT, _notebook
+
+    proj = project
+    _notebook(proj["nbs"] / "sla.ipynb", "sla", extra="import time\ntime.sleep(120)")
+    cmd = [sys.executable, "-m", "reportlib", "run", "--month", MONTH, "--params", str(proj["params"])]
+    cmd += ["--out", str(proj["out"]), "--workers", "1", "--reports", "sla"]
+    proc = subprocess.Popen(
+        cmd, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(proj["out"].glob(f".{MONTH}.run-*")):
+            time.sleep(0.3)
+        assert list(proj["out"].glob(f".{MONTH}.run-*")), "the run never started"
+        time.sleep(2)  # the notebook is running
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143 and "reportlib: stopped (SIGTERM)" in err
+    assert "Traceback" not in err and "leaked" not in err
+    assert not list(proj["out"].glob(f".{MONTH}.run-*"))  # its temporary folder is gone
