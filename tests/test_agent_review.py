@@ -288,3 +288,68 @@ def test_review_of_a_partial_month_pro_rates_the_goal_and_does_not_rate_a_traine
     assert "contacts_handled" not in {p.key for p in trainee.coaching}  # was "Contacts handled 100% below goal"
     row = trainee.goals.set_index("key").loc["contacts_handled"]
     assert row["met"] is None and row["note"] == "no contacts handled: not rated"
+
+
+# --- the page's summary -------------------------------------------------------------------------------
+
+
+def _review(**card_over):
+    """A review of November 2026 from `_card`, October's figures in the trend (handled 289, QA 87.37)."""
+    card = _card(**card_over)
+    trend = pd.DataFrame(
+        {
+            "month": ["2026-10", "2026-11"],
+            "handled": [289.0, card["handled"]],
+            "aht_s": [830.0, card["aht_s"]],
+            "fcr": [0.62, card["fcr"]],
+            "csat_top2": [0.90, card["csat_top2"]],
+            "adherence": [0.80, card["adherence"]],
+            "qa_mean": [87.37, card["qa_mean"]],
+            "qa_evaluations": [3.0, 3.0],
+        }
+    )
+    return ar.AgentReview("A1", "Ann Lee", "North", "2026-11", card, ar.goals_table(card, {}), trend, pd.DataFrame())
+
+
+def test_summary_tiles_compare_with_last_month_only_and_show_qa_as_the_goals_table():
+    """The review passes no year-ago figure: its tiles said "no data for last year" on every tile. The QA tile
+    read "82.96" (target "84.00") where the goals table reads "83.0" (target "84.0")."""
+    from reportlib.reports import narrative
+
+    review = _review(handled=330.0, qa_mean=82.96)
+    tiles = {t.key: t for t in ar.summary_tiles(review)}
+    markup = narrative.tiles_html(tiles.values())
+    assert "last year" not in markup and "no data for" not in markup
+    assert tiles["contacts_handled"].delta_prev == 41  # 330 - 289
+    assert "▲ 41 vs last month" in markup
+    qa = narrative.tiles_html([tiles["qa"]])
+    assert ">83.0<" in qa and "Target ≥ 84.0" in qa and "▼ 4.4 vs last month" in qa  # 82.96 - 87.37 = -4.41
+    assert "82.96" not in qa
+    goals = review.goals.set_index("key")
+    shown = narrative.format_value(goals.loc["qa", "value"], "number", digits=ar.QA_DIGITS)
+    assert shown == "83.0" and f">{shown}<" in qa
+
+
+def test_summary_names_the_month_in_words(monkeypatch):
+    """The subtitle and the goals sentence said "2026-11"."""
+    from reportlib.reports import views
+
+    shown: list[str] = []
+    monkeypatch.setattr(views, "show_html", shown.append)
+    monkeypatch.setattr(views, "paragraph", shown.append)
+    monkeypatch.setattr(views, "tiles", lambda items, currency="$": None)
+    ar.show_summary(_review(goals_met=5, goals_total=6))
+    text = "\n".join(shown)
+    assert "Ann Lee · North · November 2026</p>" in text
+    assert "5 of 6 goals met in November 2026." in text
+    assert "2026-11" not in text
+
+
+def test_the_mailed_qa_tile_reads_as_the_page():
+    """The e-mail body drew the QA tile with two decimals (82.96) while the page showed 83.0."""
+    from reportlib.delivery.mail import _display_tile
+
+    qa = next(t for t in ar.summary_tiles(_review(handled=330.0, qa_mean=82.96)) if t.key == "qa")
+    shown = _display_tile(qa.as_dict())
+    assert shown["value_text"] == "83.0" and shown["target_text"] == "≥ 84.0"
+    assert shown["deltas"][0][0] == "-4.4 vs last month"  # 82.96 - 87.37

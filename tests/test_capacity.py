@@ -86,7 +86,10 @@ def test_hand_case_ten_agents_two_percent_class_of_five():
     # budget 10,000 a week; the plan with hires spends more
     assert w.loc[11, "cumulative_budget"] == 120000
     assert bool(w.loc[11, "over_budget"])
+    over = w.loc[11, "cumulative_cost_with_hires"] - 120000
+    assert plan.over_budget == pytest.approx(over) and over > 0
     summary = plan_summary(plan)
+    assert summary["over_budget"] == pytest.approx(over)
     assert summary["recommended_hires"] == 5 and summary["weeks_short_with_hires"] == 4
 
 

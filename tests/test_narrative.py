@@ -120,6 +120,44 @@ def test_tiles_html_escapes_and_states_status_in_words():
     assert "no data for last year" in markup
 
 
+def test_a_tile_not_asked_to_compare_says_nothing_about_that_period():
+    """compare=("prev",): no word about last year (it said "no data for last year"); a figure asked for and
+    missing still says "no data for"; the default still compares with both and says which one is missing."""
+    only_prev = n.make_tile("Contacts", 330, "count", prev=289, compare=("prev",))
+    markup = n.tiles_html([only_prev])
+    assert "▲ 41 vs last month" in markup  # 330 - 289
+    assert "last year" not in markup and "no data for" not in markup
+    assert only_prev.delta_yoy is None
+    # given, but not asked for: not compared either
+    assert "last year" not in n.tiles_html(
+        [n.make_tile("Contacts", 330, "count", prev=289, yoy=252, compare=("prev",))]
+    )
+    # asked for, figure missing (a month without data): says so
+    missing = n.tiles_html([n.make_tile("Contacts", 330, "count", prev=np.nan, compare=("prev",))])
+    assert "no data for last month" in missing and "last year" not in missing
+    # both comparisons (the packs' default): 330 - 252 = 78 vs last year
+    both = n.tiles_html([n.make_tile("Contacts", 330, "count", prev=289, yoy=252, yoy_label="Nov 2025")])
+    assert "▲ 41 vs last month" in both and "▲ 78 vs Nov 2025" in both
+    assert "no data for Nov 2025" in n.tiles_html(
+        [n.make_tile("Contacts", 330, "count", prev=289, yoy_label="Nov 2025")]
+    )
+    with pytest.raises(ValueError, match="compare"):
+        n.make_tile("Contacts", 330, "count", compare=("last_week",))
+
+
+def test_tile_digits_set_the_decimals_of_value_target_and_change():
+    """A QA score of 82.96 against 84 after 87.37: 2 decimals by default for a number; digits=1 shows the
+    value, the target and the change (82.96 - 87.37 = -4.41) with one."""
+    default = n.tiles_html([n.make_tile("QA score", 82.96, "number", target=84, prev=87.37)])
+    assert "82.96" in default and "84.00" in default and "▼ 4.41 vs last month" in default
+    t = n.make_tile("QA score", 82.96, "number", target=84, prev=87.37, digits=1)
+    markup = n.tiles_html([t])
+    assert ">83.0<" in markup and "Target ≥ 84.0" in markup and "▼ 4.4 vs last month" in markup
+    assert "82.96" not in markup and "4.41" not in markup
+    assert n.tile_sentence(t) == "QA score fell by 4.4 to 83.0, below the 84.0 target."
+    assert n.tiles_html([t.as_dict() | {"digits": 1.0}]) == markup  # a tile dict sent as data holds 1.0
+
+
 def test_table_html_escapes_formats_and_truncates():
     df = pd.DataFrame(
         {

@@ -223,11 +223,12 @@ def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
     from reportlib.reports import narrative
 
     unit = tile.get("unit") or "number"
+    digits = narrative.tile_digits(tile)  # the decimals the page shows (a QA score: one)
     hib = tile.get("higher_is_better", True)
     status = tile.get("status") or "none"
     target = tile.get("target")
     target_text = (
-        ("≥ " if hib else "≤ ") + narrative.format_value(target, unit, currency)
+        ("≥ " if hib else "≤ ") + narrative.format_value(target, unit, currency, digits)
         if not narrative.is_missing(target)
         else ""
     )
@@ -242,10 +243,10 @@ def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
         small = 0.0005 if unit == "share" else 1e-9
         assert d is not None
         kind = "flat" if abs(float(d)) < small else ("good" if (float(d) > 0) == bool(hib) else "bad")
-        deltas.append([f"{narrative.format_change(d, unit, currency)} vs {label}", kind])
+        deltas.append([f"{narrative.format_change(d, unit, currency, digits=digits)} vs {label}", kind])
     return {
         "name": str(tile.get("name") or ""),
-        "value_text": narrative.format_value(tile.get("value"), unit, currency),
+        "value_text": narrative.format_value(tile.get("value"), unit, currency, digits),
         "target_text": target_text,
         "status": status if status in _STATUS else "none",
         "deltas": deltas,

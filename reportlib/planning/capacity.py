@@ -142,6 +142,17 @@ class CapacityPlan:
     recommended: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def over_budget(self) -> float | None:
+        """How much the plan with the recommended hires costs above the budget over all its weeks (currency
+        units: cumulative cost with hires less cumulative budget, last week); None within the budget or
+        without one. A report states it in its own currency (forecast_view.capacity_notes)."""
+        w = self.weekly
+        if not len(w) or "cumulative_budget" not in w or pd.isna(w["cumulative_budget"].iloc[-1]):
+            return None
+        over = float(w["cumulative_cost_with_hires"].iloc[-1] - w["cumulative_budget"].iloc[-1])
+        return over if over > 0 else None
+
 
 def _roster_now(roster: pd.DataFrame, start: pd.Timestamp, roles: Sequence[str]) -> pd.DataFrame:
     r = roster.copy()
@@ -326,10 +337,7 @@ def capacity_plan(
     weekly["cumulative_cost_with_hires"] = weekly["cost_with_hires"].cumsum()
     weekly["cumulative_budget"] = weekly["budget"].cumsum()
     weekly["over_budget"] = weekly["cumulative_cost_with_hires"] > weekly["cumulative_budget"]
-    if budget_per_week is not None and bool(weekly["over_budget"].iloc[-1]):
-        over = weekly["cumulative_cost_with_hires"].iloc[-1] - weekly["cumulative_budget"].iloc[-1]
-        notes.append(f"the plan with the recommended hires costs {over:,.0f} more than the budget over {weeks} weeks")
-    return CapacityPlan(weekly, recommended, notes)
+    return CapacityPlan(weekly, recommended, notes)  # the cost over budget: CapacityPlan.over_budget
 
 
 def plan_summary(plan: CapacityPlan) -> dict[str, Any]:
@@ -344,6 +352,7 @@ def plan_summary(plan: CapacityPlan) -> dict[str, Any]:
         "recommended_hires": int(plan.recommended["hires"].sum()) if len(plan.recommended) else 0,
         "cost": float(w["cost_with_hires"].sum()),
         "budget": float(w["budget"].sum()) if w["budget"].notna().all() else None,
+        "over_budget": plan.over_budget,
         "notes": list(plan.notes),
     }
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from reportlib.core.errors import UsageError
-from reportlib.core.months import month_bounds
+from reportlib.core.months import month_bounds, month_label
 from reportlib.data.span import data_range
 from reportlib.metrics import scorecards
 from reportlib.metrics.sla import business_calendar
@@ -44,6 +44,11 @@ MIN_OTHERS = 5
 TREND_MONTHS = 6
 MAX_POINTS = 3  # strengths and coaching points shown, each
 REDACTED = "[another agent]"
+# Decimals of a QA score (0..100, the mean of the month's evaluations) wherever the review shows one: tile,
+# goals table, evaluations, reasons. One decimal, not two: evaluations are marked in whole points, the goal
+# and its coaching tolerance are whole points (goals.yaml qa: 84, tolerance 2), so a second decimal of a mean
+# of a handful of evaluations is noise, and the tile must read as the goals table does ("83.0", not "82.95").
+QA_DIGITS = 1
 
 # goal key -> (scorecard column, label, unit for display, higher is better)
 MEASURES: dict[str, tuple[str, str, str, bool]] = {
@@ -272,7 +277,7 @@ def _flag_label(reason: str) -> str:
 def _fmt(value: Any, unit: str) -> str:
     from reportlib.reports.narrative import format_value
 
-    return format_value(value, unit, digits=1 if unit == "number" else None)
+    return format_value(value, unit, digits=QA_DIGITS if unit == "number" else None)
 
 
 # --- rank and team aggregates ------------------------------------------------------------------------
@@ -461,7 +466,7 @@ def build(
             card = mine.iloc[0].to_dict()
     team = _text(row.get("team"))
     if card is None:
-        notes.append(f"{name} handled no contacts, was not scheduled and was not evaluated in {month}.")
+        notes.append(f"{name} handled no contacts, was not scheduled and was not evaluated in {month_label(month)}.")
         goals_frame = pd.DataFrame()
         strengths: list[Point] = []
         coach: list[Point] = []
@@ -494,8 +499,9 @@ def build(
 
 
 def summary_tiles(review: AgentReview) -> list[Any]:
-    """The month's tiles against goals, each with last month's figure; a volume over part of the month (its
-    goal pro-rated to the data's or the employment's days) has none: a part is not set against a whole month."""
+    """The month's tiles against goals, each with last month's figure and nothing about last year (the review
+    compares with last month only); a volume over part of the month (its goal pro-rated to the data's or the
+    employment's days) has none: a part is not set against a whole month. A QA score shows `QA_DIGITS` decimals."""
     from reportlib.reports import narrative
 
     if review.card is None:
@@ -518,6 +524,8 @@ def summary_tiles(review: AgentReview) -> list[Any]:
                 prev_label="last month",
                 key=r.key,
                 note=note or None,
+                compare=("prev",),
+                digits=QA_DIGITS if r.unit == "number" else None,
             )
         )
     return tiles
@@ -530,7 +538,7 @@ def show_summary(review: AgentReview) -> None:
     views.show_html(
         f'<p class="rl-subtitle">{views.html.escape(review.name)}'
         + (f" · {views.html.escape(review.team)}" if review.team else "")
-        + f" · {views.html.escape(review.month)}</p>"
+        + f" · {views.html.escape(month_label(review.month))}</p>"
     )
     if review.card is None:
         for n in review.notes:
@@ -539,7 +547,7 @@ def show_summary(review: AgentReview) -> None:
     views.tiles(summary_tiles(review))
     met = int(review.card.get("goals_met") or 0)
     total = int(review.card.get("goals_total") or 0)
-    views.paragraph(f"{met} of {total} goals met in {review.month}.")
+    views.paragraph(f"{met} of {total} goals met in {month_label(review.month)}.")
 
 
 def show_goals(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
@@ -551,7 +559,9 @@ def show_goals(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
         return
     g = review.goals.copy()
     for c in ("value", "goal", "prev3", "team_median"):
-        g[c] = [narrative.format_value(v, u, digits=1 if u == "number" else None) for v, u in zip(g[c], g["unit"])]
+        g[c] = [
+            narrative.format_value(v, u, digits=QA_DIGITS if u == "number" else None) for v, u in zip(g[c], g["unit"])
+        ]
     g["result"] = g["met"].map(lambda v: "no goal or no data" if v is None else ("met" if v else "missed"))
     notes = g["note"] if "note" in g else pd.Series("", index=g.index)
     unrated = g["key"].isin(scorecards.VOLUME_GOALS) & g["met"].isna() & (notes != "")
@@ -611,7 +621,7 @@ def show_trends(review: AgentReview) -> None:
         )
         if key in scorecards.VOLUME_GOALS and isinstance(card.get("goal_note"), str) and card["goal_note"]:
             views.caption(
-                f"The goal line is a whole month's; {review.month}'s figure covers part of it "
+                f"The goal line is a whole month's; {month_label(review.month)}'s figure covers part of it "
                 f"({card['goal_note']}: {narrative.format_value(card.get(f'{key}_goal'), unit)})."
             )
 
@@ -621,11 +631,11 @@ def show_qa(review: AgentReview) -> None:
     from reportlib.reports import narrative, views
 
     if not len(review.qa):
-        views.paragraph(f"No QA evaluations in {review.month}.")
+        views.paragraph(f"No QA evaluations in {month_label(review.month)}.")
         return
     views.table(
         review.qa,
-        formats={"score": lambda v: narrative.format_value(v, "number", digits=1)},
+        formats={"score": lambda v: narrative.format_value(v, "number", digits=QA_DIGITS)},
         labels={"date": "Date", "score": "Score", "critical_error": "Critical error", "comment": "Comment"},
         max_rows=100,
     )

@@ -84,6 +84,13 @@ def show_outlook(report: Mapping[str, Any]) -> None:
         )
 
 
+def method_rows(report: Mapping[str, Any]) -> pd.DataFrame:
+    """Per series: series and the method chosen in plain words (`method_label`), shown as a table of its own:
+    an average of three regressions is a 100-character label, and as one column of the evidence table (twelve
+    columns) it was squeezed to a few words a line, each row ten lines tall."""
+    return evidence_rows(report)[["series", "method"]]
+
+
 def evidence_rows(report: Mapping[str, Any]) -> pd.DataFrame:
     """Per series: method chosen (plain words), history days, WAPE of the forecast and of each simple baseline,
     coverage and mean relative width of the 80% interval, Winkler score (relative to volume)."""
@@ -133,7 +140,12 @@ def show_accuracy(report: Mapping[str, Any]) -> None:
         f"({BASELINE_LABELS.get(r['best_baseline'], r['best_baseline']).lower()}); the 80% band held "
         f"{fmt(r['coverage'], 'share')} of days."
     )
-    ev = evidence_rows(report)
+    views.table(
+        method_rows(report),
+        labels={"series": "Series", "method": "Method chosen"},
+        caption="The method chosen per series",
+    )
+    ev = evidence_rows(report).drop(columns=["method"])  # the methods' long names are in the table above
     formats = {c: "share" for c in ev.columns if c.startswith("wape") or c == "coverage"}
     formats.update({"history_days": "count", "width": "number", "winkler": "number"})
     labels = {
@@ -150,7 +162,7 @@ def show_accuracy(report: Mapping[str, Any]) -> None:
         ev,
         formats=formats,
         labels=labels,
-        caption="Evidence per series: the method chosen, its backtest against each simple rule",
+        caption="Evidence per series: the chosen method's backtest against each simple rule",
     )
 
 
@@ -289,6 +301,23 @@ def show_fte(report: Mapping[str, Any]) -> None:
     )
 
 
+def capacity_notes(plan: Any, currency: str = "$") -> list[str]:
+    """The capacity plan's notes as sentences (capital first, full stop last), then what the plan with the
+    recommended hires costs above the budget (CapacityPlan.over_budget) in `currency`: "The plan with the
+    recommended hires costs $229,073 more than the budget over 13 weeks." """
+    out = []
+    for note in plan.notes:
+        text = str(note).strip()
+        text = text[:1].upper() + text[1:]
+        out.append(text if text.endswith((".", "!", "?")) else text + ".")
+    if plan.over_budget is not None:
+        out.append(
+            f"The plan with the recommended hires costs {narrative.format_value(plan.over_budget, 'currency', currency)}"
+            f" more than the budget over {len(plan.weekly)} weeks."
+        )
+    return out
+
+
 def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
     """Capacity plan: FTE needed (the configured model) and available with and without the recommended hires."""
     cap = report["capacity"]
@@ -328,8 +357,8 @@ def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
             labels={"week_start": "Class starts", "hires": "Hires"},
             caption="Recommended hire classes",
         )
-    for n in cap.notes:
-        views.note(n[:1].upper() + n[1:], "info")
+    for n in capacity_notes(cap, currency):
+        views.note(n, "info")
 
 
 def scenarios(report: Mapping[str, Any]) -> dict[str, np.ndarray]:

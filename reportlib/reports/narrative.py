@@ -57,8 +57,11 @@ def format_value(value: Any, unit: str = "number", currency: str = "$", digits: 
     return f"{v:,.{2 if digits is None else digits}f}" if abs(v) < 100 else f"{v:,.0f}"
 
 
-def format_change(delta: Any, unit: str = "number", currency: str = "$", signed: bool = True) -> str:
-    """A change in a value: shares in percentage points ('+4.1 pts'), others in their unit."""
+def format_change(
+    delta: Any, unit: str = "number", currency: str = "$", signed: bool = True, digits: int | None = None
+) -> str:
+    """A change in a value: shares in percentage points ('+4.1 pts'), others in their unit (``digits``
+    decimals as in ``format_value``; shares and money keep theirs)."""
     if is_missing(delta):
         return "–"
     d = float(delta)
@@ -68,7 +71,7 @@ def format_change(delta: Any, unit: str = "number", currency: str = "$", signed:
         return f"{sign}{a * 100:.1f} pts"
     if unit == "currency":
         return f"{sign}{currency}{a:,.{2 if a < 100 else 0}f}"
-    return sign + format_value(a, unit, currency)
+    return sign + format_value(a, unit, currency, digits)
 
 
 def relative_change(new: Any, old: Any) -> float | None:
@@ -120,6 +123,7 @@ class Tile:
     key: str = ""
     note: str | None = None
     extra: dict = field(default_factory=dict)
+    digits: int | None = None  # decimals of the value, target and changes as shown (None: the unit's default)
 
     def as_dict(self) -> dict:
         """Plain dict (the interface used by the e-mail body): name, value, unit, target, status, deltas."""
@@ -144,8 +148,23 @@ def make_tile(
     yoy_label: str = "last year",
     key: str = "",
     note: str | None = None,
+    compare: Sequence[str] = ("prev", "yoy"),
+    digits: int | None = None,
 ) -> Tile:
-    """A tile from this month's value, its target and the values last month and a year ago."""
+    """A tile from this month's value, its target and the values last month and a year ago.
+
+    ``compare`` names the comparisons the tile states: "prev" (with ``prev``, labelled ``prev_label``) and
+    "yoy" (with ``yoy``, ``yoy_label``). One not named is not made and the tile says nothing about it; one
+    named whose figure is missing says "no data for <label>" (unless both figures are None: then the tile is
+    not compared at all, as a month the data cover in part). ``digits``: decimals shown (``format_value``).
+    """
+    unknown = set(compare) - {"prev", "yoy"}
+    if unknown:
+        raise ValueError(f"compare takes 'prev' and 'yoy', not {sorted(unknown)}")
+    if "prev" not in compare:
+        prev = None
+    if "yoy" not in compare:
+        yoy = None
     val = None if is_missing(value) else float(value)
     tgt = None if is_missing(target) else float(target)
     dp = None if val is None or is_missing(prev) else val - float(prev)
@@ -163,7 +182,8 @@ def make_tile(
         yoy_label=yoy_label,
         key=key or name,
         note=note,
-        extra={"compare": not (prev is None and yoy is None)},
+        extra={"compare": not (prev is None and yoy is None), "compared": [c for c in ("prev", "yoy") if c in compare]},
+        digits=digits,
     )
 
 
@@ -171,6 +191,12 @@ def _tile_get(tile: Tile | Mapping[str, Any], key: str, default: Any = None) -> 
     if isinstance(tile, Mapping):
         return tile.get(key, default)
     return getattr(tile, key, default)
+
+
+def tile_digits(tile: Tile | Mapping[str, Any]) -> int | None:
+    """A tile's decimals as shown: its `digits` as an int (a tile dict sent as data may hold 1.0), or None."""
+    d = _tile_get(tile, "digits")
+    return None if is_missing(d) else int(d)
 
 
 def _delta_class(delta: Any, higher_is_better: bool, unit: str) -> str:
@@ -225,30 +251,33 @@ def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -
             status = "none"
         hib = _tile_get(t, "higher_is_better", True)
         name = html.escape(str(_tile_get(t, "name", "")))
-        value = html.escape(format_value(_tile_get(t, "value"), unit, currency))
+        digits = tile_digits(t)
+        value = html.escape(format_value(_tile_get(t, "value"), unit, currency, digits))
         status_text = "No data" if is_missing(_tile_get(t, "value")) else STATUS_TEXT[status]
         target = _tile_get(t, "target")
         tgt_txt = (
-            ("Target " + ("≥ " if hib else "≤ ") + format_value(target, unit, currency))
+            ("Target " + ("≥ " if hib else "≤ ") + format_value(target, unit, currency, digits))
             if not is_missing(target)
             else ""
         )
         deltas = []
         extra = _tile_get(t, "extra") or {}
+        compared = extra.get("compared", ("prev", "yoy"))  # a comparison not asked for says nothing
         for key, label in (
             []
             if extra.get("compare") is False
-            else (
-                ("delta_prev", _tile_get(t, "prev_label", "last month")),
-                ("delta_yoy", _tile_get(t, "yoy_label", "last year")),
-            )
+            else [
+                (f"delta_{c}", _tile_get(t, f"{c}_label", default))
+                for c, default in (("prev", "last month"), ("yoy", "last year"))
+                if c in compared
+            ]
         ):
             d = _tile_get(t, key)
             cls = _delta_class(d, hib, unit)
             if is_missing(d):
                 txt = f"no data for {label}"
             else:
-                txt = f"{_arrow(d)} {format_change(abs(float(d)), unit, currency, signed=False)} vs {label}"
+                txt = f"{_arrow(d)} {format_change(abs(float(d)), unit, currency, signed=False, digits=digits)} vs {label}"
             deltas.append(f'<span class="{cls}" style="display:block;color:{DELTA_INK[cls]}">{html.escape(txt)}</span>')
         note = _tile_get(t, "note")
         note_html = f'<div class="rl-tile-note rl-caption">{html.escape(str(note))}</div>' if note else ""
@@ -273,13 +302,13 @@ def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -
 # --- commentary ------------------------------------------------------------------------------------
 
 
-def movement(delta: float, unit: str, now_text: str, currency: str = "$") -> str:
+def movement(delta: float, unit: str, now_text: str, currency: str = "$", digits: int | None = None) -> str:
     """How a figure moved to its current value, in words: 'rose by 1,098 to 7,849', 'fell by 4.1 points
     to 76.3%', 'held steady at 30 s'. `delta` is now - before in the figure's unit (shares 0..1 move in
     percentage points); a move that rounds to nothing as shown (under 0.05 points, half a second, half a
-    cent...) holds steady."""
-    amount = format_change(abs(float(delta)), unit, currency, signed=False)
-    if amount == format_change(0.0, unit, currency, signed=False):
+    cent...) holds steady. ``digits``: decimals of the move as shown (``format_change``)."""
+    amount = format_change(abs(float(delta)), unit, currency, signed=False, digits=digits)
+    if amount == format_change(0.0, unit, currency, signed=False, digits=digits):
         return f"held steady at {now_text}"
     if unit == "share":
         amount = amount.replace(" pts", " points")
@@ -310,14 +339,15 @@ def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: s
     unit = _tile_get(tile, "unit", "number")
     name = str(_tile_get(tile, "name", ""))
     dp = _tile_get(tile, "delta_prev")
-    vtxt = format_value(value, unit, currency)
+    digits = tile_digits(tile)
+    vtxt = format_value(value, unit, currency, digits)
     if is_missing(dp):
         head = f"{name}: {vtxt}"  # "Contacts: 326" (a name may be plural: "Contacts was 326" read wrong)
     else:
-        head = f"{name} {movement(float(dp), unit, vtxt, currency)}"
+        head = f"{name} {movement(float(dp), unit, vtxt, currency, digits)}"
     target = _tile_get(tile, "target")
     if not is_missing(target):
-        t_txt = format_value(target, unit, currency)
+        t_txt = format_value(target, unit, currency, digits)
         v, t = float(value), float(target)
         if abs(v - t) < 1e-12:
             head += f", exactly on the {t_txt} target"
