@@ -169,3 +169,19 @@ def test_the_sent_line_names_only_accepted_recipients_and_a_manifest_error_stays
     # the failed entry's error is quoted with its newline escaped: it cannot forge a line of its own
     assert "its run failed (disk\\n  (all other reports sent; nothing to fix))" in captured.err
     assert not any(line.startswith("  (all other") for line in captured.err.splitlines())
+
+
+def test_a_message_without_its_key_figures_is_said_on_stderr(tmp_path, capsys):
+    """The page's executed notebook is missing (or ran for another client): the message goes with the report
+    attached and no figures, as before, and now says so instead of going quietly."""
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1"], pack=False)
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    stem = Path(manifest["reports"][0]["html"]).stem
+    manifest["reports"][0]["notebook"] = f"notebooks/{stem}.ipynb"  # named, not there
+    (month_dir / "manifest.json").write_text(json.dumps(manifest))
+    params = _dist(tmp_path, account_teams={"C1": ["am@corp.test"]})
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml"), "--reports", "client_review") == 0
+    err = capsys.readouterr().err
+    assert "warning: client_review for client C1: its executed notebook is not the one run for this page" in err
+    assert len(list((tmp_path / "eml").glob("*.eml"))) == 1

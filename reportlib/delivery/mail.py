@@ -563,6 +563,7 @@ class Planned:
     agent_id: str | None = None
     attach: list[str] = field(default_factory=lambda: ["html"])  # html and/or pdf (`attachments_for`)
     delivered: list[str] = field(default_factory=list)  # the recipients the server accepted, once sent
+    warnings: list[str] = field(default_factory=list)  # said on stderr: the message went out in a lesser form
 
     @property
     def recipients(self) -> list[str]:
@@ -1031,6 +1032,11 @@ def build_message(
     pdf_name = f"{p.stem}-{month}.pdf" if pdf_bytes is not None else None
     hl = Highlights()
     notes: list[str] = []
+    if nb_path is None and p.entry.get("notebook"):  # not this page's run's: no figure from another report
+        p.warnings.append(
+            f"{p.who}: its executed notebook is not the one run for this page; the message carries no key "
+            "figures, only the attached report"
+        )
     if nb_path is not None:
         try:
             hl = highlights(nb_path, int(dist.get("max_charts", 4)), str(params.get("currency", "$")))
@@ -1330,6 +1336,8 @@ def _email_locked(
                 except ReportlibError as exc:  # the page changed since it was planned: not sent
                     result.problems.append(f"not e-mailing {p.who}: {exc}")
                     continue
+                for warning in p.warnings:
+                    print(f"reportlib email: warning: {printable(warning)}", file=log)
                 if dry_run:
                     try:
                         result.written.append(_write_eml(Path(dry_run), p.stem, p.message.as_bytes()))
