@@ -233,6 +233,24 @@ def _open(args: argparse.Namespace, *, checked: bool = True):
     return params, source
 
 
+def _data_warnings(command: str, source: Any, shown: int = 5) -> None:
+    """On stderr, the data-quality warnings of the tables the figures were drawn from (values kept as given,
+    which the figures include: a handle time of 1e300 s is a mean of 1e295 s), as every report lists them in its
+    data-quality note; the first `shown`, then how many more (`reportlib validate` lists them all)."""
+    warnings = list(getattr(source, "warnings", []) or [])
+    if not warnings:
+        return
+    print(
+        f"reportlib {command}: {len(warnings)} data-quality warning(s) in the data these figures come from "
+        "(values kept as given):",
+        file=sys.stderr,
+    )
+    for w in warnings[:shown]:
+        print(f"  {printable(w)}", file=sys.stderr)
+    if len(warnings) > shown:
+        print(f"  ... and {len(warnings) - shown} more (reportlib validate lists them all)", file=sys.stderr)
+
+
 def _partial_month(command: str, source: Any, params: dict, month: str) -> None:
     """On stderr, that `month` is only partly covered by the source's data, as the reports say it
     (queries.source_partial_note), if so."""
@@ -322,6 +340,7 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
         covers = f"it covers {lo:%Y-%m-%d} to {hi:%Y-%m-%d}" if pd.notna(lo) else "it is empty"
         raise ReportlibError(f"no {table} in {args.month} in {location}; {covers}")
     _partial_month("kpis", source, params, args.month)
+    _data_warnings("kpis", source)
     if table == "intervals":
         print(
             f"reportlib kpis: computed from the intervals table; not available from interval data: "
@@ -408,6 +427,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         result = nested_backtest(daily, calendar, horizon_days=horizon, months=3, config=config, queue=args.queue)
         for note in result.notes:
             print(f"reportlib forecast: {note}", file=sys.stderr)
+        _data_warnings("forecast", source)
         emit(fc.backtest_records(result), args.format)
         return 0
     from reportlib.planning.forecast_select import forecast_selected
@@ -415,6 +435,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     forecast, _, notes = forecast_selected(daily, calendar, horizon, config, queue=args.queue)
     for note in notes:
         print(f"reportlib forecast: {note}", file=sys.stderr)
+    _data_warnings("forecast", source)
     emit(fc.forecast_records(forecast), args.format)
     return 0
 
@@ -432,6 +453,7 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
             + (f"; {by} is one of the figures the table counts" if by in attrition.CLI_COLUMNS else "")
         )
     table = attrition.attrition_for_month(agents, args.month, by=by, bands=attrition.tenure_bands(params))
+    _data_warnings("attrition", source)
     emit(table, args.format)
     return 0
 
@@ -448,6 +470,7 @@ def _cmd_variance(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"reportlib variance: {note}", file=sys.stderr)
     _partial_month("variance", source, params, args.month)
+    _data_warnings("variance", source)
     emit(result.records, args.format)  # CSV through the same path as `reportlib kpis --format csv`
     return 0
 

@@ -493,3 +493,19 @@ def test_an_unforeseen_failure_is_one_line_not_a_traceback(monkeypatch, capsys):
     monkeypatch.setenv("REPORTLIB_DEBUG", "1")
     with pytest.raises(RuntimeError):
         cli.main(["kpis", "--month", "2026-01"])
+
+
+def test_kpis_lists_the_data_quality_warnings_its_figures_include(tmp_path, capsys):
+    """A handle time of 1e300 s is kept as given (validate warns): kpis printed a mean of 1.5e295 s and said
+    nothing. Now its stderr names the row and column, as validate and the reports' data-quality note do."""
+    folder = build(tmp_path / "d", {"contacts.csv": GOOD["contacts.csv"].replace(",12,300,A1,", ",12,1e300,A1,")})
+    assert main(["kpis", "--data", str(folder), "--month", "2025-01", "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("month,")  # stdout stays a table
+    assert "reportlib kpis: 1 data-quality warning(s) in the data these figures come from" in err
+    assert (
+        'contacts.csv row 2, column handle_s: expected a handle time under 4 hours (kept as given), got "1e300"' in err
+    )
+    # clean data: no such line
+    assert main(["kpis", "--data", str(build(tmp_path / "g", {})), "--month", "2025-01", "--format", "csv"]) == 0
+    assert "data-quality warning" not in capsys.readouterr().err
