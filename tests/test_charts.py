@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,16 @@ def test_heatmap_keeps_blank_cells():
     assert list(fig.data[0].y) == ["Mon", "Tue"]
 
 
+def test_heatmap_month_columns_read_like_the_month_axes():
+    """The SLA client heatmap labels its months "Nov 2025", as every month axis does, in the matrix's order."""
+    m = pd.DataFrame([[0.9, 0.8, 0.7]], index=["Acme"], columns=["2025-11", "2025-12", "2026-01"])
+    assert list(charts.heatmap(m).data[0].x) == ["Nov 2025", "Dec 2025", "Jan 2026"]
+    m.columns = pd.PeriodIndex(m.columns, freq="M")
+    assert list(charts.heatmap(m).data[0].x) == ["Nov 2025", "Dec 2025", "Jan 2026"]
+    other = pd.DataFrame([[0.9, 0.8]], index=["Mon"], columns=["08:00", "2025-13"])
+    assert list(charts.heatmap(other).data[0].x) == ["08:00", "2025-13"]
+
+
 def test_pareto_sorted_with_other_and_cumulative_to_one():
     counts = pd.Series({f"r{i}": i + 1 for i in range(15)})
     fig = charts.pareto_chart(counts, top=5)
@@ -170,6 +181,13 @@ def test_report_renderer_bundle_has_html_and_plotly_mime():
     bundle = views.figure_bundle(fig)
     assert views.PLOTLY_MIME in bundle and "text/html" in bundle
     assert "rl-plot" in bundle["text/html"] and "plotly.js" not in bundle["text/html"]
+    # JupyterLab's plotly renderer draws into a node of no set height, where a responsive chart (height 100% of
+    # its container) collapses to 0 px on a redraw such as a theme switch; the HTML page's div has a height
+    assert bundle[views.PLOTLY_MIME]["config"]["responsive"] is False
+    assert bundle[views.PLOTLY_MIME]["config"]["displaylogo"] is False
+    payload = bundle["text/html"].split('data-target="', 1)[1].split(">", 1)[1].rsplit("</script>", 1)[0]
+    assert json.loads(payload)["config"]["responsive"] is True
+    assert re.search(r'class="rl-plot"[^>]* style="height:\d+px"', bundle["text/html"])
     views.use_report_display()
     assert pio.renderers.default == "reportlib"
     assert pio.templates.default == charts.TEMPLATE_NAME

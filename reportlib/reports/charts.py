@@ -40,7 +40,9 @@ GRID = "#e4e7ec"
 TARGET_COLOUR = "#c62828"
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 
-# Plotly config used wherever a figure is drawn: no logo, no cloud links, responsive width.
+# Plotly config used wherever a figure is drawn: no logo, no cloud links, responsive width. Responsive also
+# sizes a figure with no layout.height to 100% of its container's height: the HTML page's plot div has a set
+# height; JupyterLab's output node has none, so views.figure_bundle turns it off there.
 CONFIG: dict[str, Any] = {
     "displaylogo": False,
     "responsive": True,
@@ -494,7 +496,8 @@ def heatmap(
     reverse_scale: bool = False,
     height: int | None = None,
 ) -> go.Figure:
-    """A heatmap of a pivoted frame (index down the y axis, columns across); missing cells stay blank."""
+    """A heatmap of a pivoted frame (index down the y axis, columns across); missing cells stay blank.
+    YYYY-MM (or monthly Period) columns are labelled like every month axis here ("Nov 2025")."""
     fig = _base(title, height, x_title, y_title)
     z = matrix.to_numpy(dtype="float64", na_value=np.nan)
     zl = [[None if np.isnan(v) else float(v) for v in row] for row in z]
@@ -503,7 +506,7 @@ def heatmap(
     fig.add_trace(
         go.Heatmap(
             z=zl,
-            x=safe_values(str(c) for c in matrix.columns),
+            x=safe_values(_column_labels(matrix.columns)),
             y=safe_values(str(i) for i in matrix.index),
             colorscale=scale,
             zmin=zmin,
@@ -518,6 +521,17 @@ def heatmap(
     fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
     fig.update_xaxes(type="category", showgrid=False)
     return fig
+
+
+def _column_labels(columns: pd.Index) -> list[str]:
+    """Heatmap column labels: months (YYYY-MM text or monthly Periods) as "Nov 2025", as _month_axis ticks them;
+    anything else as text. Kept as category labels, so the columns stay in the matrix's order."""
+    texts = [str(c) for c in columns]
+    if texts and all(isinstance(c, pd.Period) and c.freqstr.startswith("M") for c in columns):
+        return [c.strftime("%b %Y") for c in columns]
+    if texts and pd.Series(texts).str.match(_MONTH_RE).all():
+        return [pd.Period(t, freq="M").strftime("%b %Y") for t in texts]
+    return texts
 
 
 def forecast_chart(

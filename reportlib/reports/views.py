@@ -71,6 +71,7 @@ def figure_html(fig: go.Figure | Mapping[str, Any], height: int | None = None) -
     }
     payload = _json_for_script(spec)
     fid = "rl-fig-" + uuid.uuid4().hex[:16]
+    # the div's height is set in px: a responsive plot takes 100% of its container's height
     h = height or (spec["layout"].get("height") if isinstance(spec["layout"], dict) else None) or 380
     return (
         f'<div class="rl-figure"><div class="rl-plot" id="{fid}" style="height:{int(h)}px"></div>'
@@ -82,7 +83,12 @@ def figure_bundle(fig: go.Figure | Mapping[str, Any]) -> dict[str, Any]:
     """The display bundle: plotly's mime type for JupyterLab, our HTML for nbconvert, a text fallback."""
     fig_dict = fig.to_plotly_json() if isinstance(fig, go.Figure) else dict(fig)
     plotly_json = json.loads(pio.to_json(fig_dict, validate=False, remove_uids=False))
-    plotly_json["config"] = {**charts.CONFIG, **(plotly_json.get("config") or {})}
+    # Not responsive in JupyterLab. A responsive plot without layout.height is drawn at 100% of its container's
+    # height, and JupyterLab's plotly renderer draws into an output node of no set height, whose resize
+    # (Plotly.Plots.resize, also on a theme switch) deletes layout.height: the next redraw makes the chart 0 px
+    # high. That renderer resizes the plot with its output area itself, so the width still follows the window;
+    # the HTML page keeps charts.CONFIG's responsive (figure_html: a div of set height, report.js resizes).
+    plotly_json["config"] = {**charts.CONFIG, "responsive": False, **(plotly_json.get("config") or {})}
     title = ""
     try:
         title = fig_dict.get("layout", {}).get("title", {}).get("text") or ""
