@@ -112,6 +112,10 @@ def test_email_does_not_send_a_report_rendered_from_other_data_than_the_months_l
     assert _email(out, params, "--dry-run", str(tmp_path / "eml")) == 1
     err = capsys.readouterr().err
     assert "not e-mailing monthly_pack: it was rendered from other data (old0000011112222) than the month's " in err
+    from reportlib.delivery.run import index_html
+
+    page = index_html(manifest)  # the month's index says which page is stale, not only the newest fingerprint
+    assert page.count("Rendered from other data") == 1 and "fingerprint old0000011112222" in page
     sent = [p.name for p in (tmp_path / "eml").glob("*.eml")]
     assert len(sent) == 1 and sent[0].startswith("client_review_C1")  # the review of the last run's data
 

@@ -1182,6 +1182,12 @@ def index_html(manifest: dict) -> str:
             if e.get("pdf"):
                 link += " · " + _link(e.get("pdf"), "PDF")
             note = ""
+            read, last = e.get("data_fingerprint"), manifest.get("data_fingerprint")
+            if read and last and read != last:  # kept from a run before the data changed (email does not send it)
+                note = (
+                    f'<div class="err">Rendered from other data (fingerprint {esc(str(read))}) than the last run; '
+                    "not e-mailed until it is run again.</div>"
+                )
         else:
             link = esc(str(name))
             prev = e.get("previous") if isinstance(e.get("previous"), dict) else None
