@@ -119,7 +119,7 @@ def test_pareto_sorted_with_other_and_cumulative_to_one():
     fig = charts.pareto_chart(counts, top=5)
     bars, cum = fig.data
     assert list(bars.y[:5]) == [15, 14, 13, 12, 11]
-    assert bars.x[-1] == "Other" and bars.y[-1] == sum(range(1, 11))
+    assert bars.x[-1] == "Other (10 reasons)" and bars.y[-1] == sum(range(1, 11))
     assert cum.y[-1] == pytest.approx(1.0)
     assert all(a <= b + 1e-12 for a, b in zip(cum.y, cum.y[1:]))
 

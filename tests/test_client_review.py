@@ -8,6 +8,8 @@ two measures and the tiles must show the contract's.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 from test_validate import GOOD, build
@@ -100,6 +102,18 @@ def test_tiles_are_on_the_contract_measure_and_agree_with_the_terms_table(folder
     assert "phone 60 s" in fig.layout.title.text and "chat 120 s" in fig.layout.title.text
     goals = {a.text: a.y for a in fig.layout.annotations if str(a.text).startswith("Contract")}
     assert goals == {"Contract (phone)": pytest.approx(0.80), "Contract (chat)": pytest.approx(0.75)}
+
+
+def test_channels_with_the_same_contract_goal_share_one_labelled_line(folder):
+    # C1's goals are phone 80% and chat 75%; with both at 80% the two labels were printed over each other
+    review = review_of(folder, "C1")
+    same = dataclasses.replace(review, service=review.service.assign(goal=0.8))
+    fig = client_review.service_chart(same)
+    labels = [a.text for a in fig.layout.annotations if str(a.text).startswith("Contract")]
+    assert labels == ["Contract (chat and phone)"]
+    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [pytest.approx(0.8)]
+    frame = pd.DataFrame({"channel": ["chat", "phone", "email"], "goal": [0.8, 0.8, float("nan")]})
+    assert client_review.goal_lines(frame) == {0.8: ["chat", "phone"]}  # no term, no line
 
 
 def test_a_channel_without_a_contract_term_is_on_the_operations_threshold_and_says_so(folder):

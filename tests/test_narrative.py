@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +23,8 @@ from reportlib.reports import queries as q
         (123456.7, "currency", "$123,457"),
         (-250.0, "currency", "-$250"),
         (12.34, "fte", "12.3 FTE"),
+        (-8.4, "points", "-8.4"),  # percentage points: one decimal (a float column read '-8.40')
+        (-0.04, "points", "0.0"),
         (None, "share", "–"),
         (np.nan, "count", "–"),
     ],
@@ -175,6 +179,15 @@ def test_table_html_escapes_formats_and_truncates():
     assert ">status<" not in markup  # the status column styles, it is not shown
     assert "Showing 1 of 2 rows." in markup
     assert "Bob" not in markup  # truncated away
+
+
+def test_a_money_column_reads_with_one_precision():
+    # the SLA report's fee at risk: $862 over $98.10 (format_value's cents under $100); one column, one precision
+    df = pd.DataFrame({"fee": [862.0, 98.1, np.nan], "small": [98.1, 5.0, 12.5]})
+    markup = n.table_html(df, formats={"fee": "currency", "small": "currency"}, currency="€")
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", markup)
+    assert cells == ["€862", "€98.10", "€98", "€5.00", "–", "€12.50"]  # row by row: fee, small
+    assert n.format_value(98.1, "currency") == "$98.10"  # tiles and sentences keep cents under 100
 
 
 def test_table_missing_values_show_a_dash():

@@ -167,17 +167,48 @@ def _num(df: pd.DataFrame, name: str) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in s.to_numpy()]
 
 
+# (tick format, hover format) per unit. The tick format is the fallback: a value axis takes its labels'
+# decimals from the step between its ticks (tick_format_stops), so a narrow range never reads '$14 $14 $13'.
 _UNIT_FORMATS = {
     "share": (".0%", ".1%"),  # 0..1
     "percent": (".0%", ".1%"),
     "seconds": (",.0f", ",.0f"),
     "count": (",.0f", ",.0f"),
     "currency": ("$,.0f", "$,.2f"),
-    "fte": (",.1f", ",.1f"),
-    "number": (",.2~f", ",.2f"),
+    "fte": (",.0f", ",.1f"),
+    "number": (",.0f", ",.2f"),
 }
 
 _UNIT_SUFFIX = {"seconds": " s", "fte": " FTE"}
+
+# Shares are plotted as 0..1 and read in percent: a tick step of 0.01 is one decimal place fewer than it looks.
+_TICK_SCALE = {"share": 100.0, "percent": 100.0}
+TICK_MAX_DECIMALS = 4  # the finest labels any axis gets (a step of 0.0001 as read); finer steps reuse it
+
+
+def tick_format(unit: str | None, decimals: int) -> str:
+    """The d3 tick format of `unit` with `decimals` decimals as read: percent for shares ('.1%'), dollars for
+    currency ('$,.2f'), plain grouped numbers otherwise (seconds and FTE get their suffix from ticksuffix)."""
+    if unit in _TICK_SCALE:
+        return f".{decimals}%"
+    return ("$" if unit == "currency" else "") + f",.{decimals}f"
+
+
+def tick_format_stops(unit: str | None) -> list[dict[str, Any]]:
+    """Plotly tickformatstops for a value axis in `unit`: labels with as many decimals as the step between ticks
+    (dtick, in the plotted unit: a share's 0..1) needs, and no more, so two adjacent ticks never read alike and a
+    wide axis reads '220 FTE', not '220.0 FTE'.
+
+    Plotly's own steps are 1, 2 or 5 x 10^n, so a step of 10^-d .. 5 x 10^-d needs d decimals as read; each stop's
+    bounds sit at 0.9 x 10^-d, between two possible steps, so no step falls on a bound (where floating-point error
+    in 10^-d could pick either stop). A dtick set by hand (tidy_axis: 1 on small counts) is read the same way."""
+    scale = _TICK_SCALE.get(unit or "", 1.0)
+    stops = []
+    for d in range(TICK_MAX_DECIMALS + 1):
+        lower = None if d == TICK_MAX_DECIMALS else 0.9 * 10.0**-d / scale
+        upper = None if d == 0 else 0.9 * 10.0 ** (1 - d) / scale
+        stops.append(dict(dtickrange=[lower, upper], value=tick_format(unit, d)))
+    return stops
 
 
 def _hover_format(unit: str | None) -> str:
@@ -186,10 +217,18 @@ def _hover_format(unit: str | None) -> str:
 
 
 def _apply_unit(fig: go.Figure, unit: str | None, axis: str = "y") -> None:
+    """Label a value axis in `unit`: the unit's tick format with decimals from the tick step (tick_format_stops)
+    and its suffix (' s', ' FTE'); nothing for no unit."""
     if unit is None:
         return
     tick = _UNIT_FORMATS.get(unit, _UNIT_FORMATS["number"])[0]
-    fig.update_layout({f"{axis}axis": dict(tickformat=tick, ticksuffix=_UNIT_SUFFIX.get(unit, ""))})
+    fig.update_layout(
+        {
+            f"{axis}axis": dict(
+                tickformat=tick, tickformatstops=tick_format_stops(unit), ticksuffix=_UNIT_SUFFIX.get(unit, "")
+            )
+        }
+    )
 
 
 def _base(
@@ -238,16 +277,48 @@ def mark_partial(fig: go.Figure, month: Any, label: str) -> go.Figure:
         trace.x is not None and any(isinstance(v, pd.Timestamp) and v == start for v in trace.x) for trace in fig.data
     ):
         return fig
-    half = pd.Timedelta(days=14)  # a month's bar or point is centred on its first day
+    x0, x1 = partial_span(fig, start)
+    # plotly widens an autoranged axis to hold a shape and an annotation's text: the shading stops where the
+    # data's own extent does (partial_span), and a label at the first or last month reads inward from it
+    first, last = _x_extent(fig)
+    anchor = "right" if start == last and start != first else ("left" if start == first and start != last else "center")
     fig.add_shape(
-        type="rect", xref="x", x0=start - half, x1=start + half, yref="y domain", y0=0, y1=1,
+        type="rect", xref="x", x0=x0, x1=x1, yref="y domain", y0=0, y1=1,
         fillcolor="#8a8f98", opacity=0.14, line_width=0, layer="below",
     )  # fmt: skip
     fig.add_annotation(
-        text=safe_text(label), showarrow=False, xref="x", x=start, xanchor="center",
+        text=safe_text(label), showarrow=False, xref="x", x=start, xanchor=anchor,
         yref="y domain", y=1, yanchor="bottom", font=dict(size=10, color="#5b616b"),
     )  # fmt: skip
     return fig
+
+
+def _x_extent(fig: go.Figure) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The first and last date among the figure's x values (None, None without dates)."""
+    dates = [v for t in fig.data if t.x is not None for v in t.x if isinstance(v, pd.Timestamp)]
+    return (min(dates), max(dates)) if dates else (None, None)
+
+
+def partial_span(fig: go.Figure, start: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The x span (dates) mark_partial shades for the month starting `start`: half a month either side of its first
+    day (where its bar or point is centred), cut at the half of a bar that the data's axis holds anyway.
+
+    Without bars (a line chart) the span stops at the first and last point, so the axis keeps the range the data
+    give it: a shade past the last point would add an empty half month. With bars it stops at the outer edge of the
+    outermost bar: the bar (x spacing times 1 - bargap wide, plotly's bar width) stays whole and shaded."""
+    half = pd.Timedelta(days=14)  # half the shortest month: the shade never reaches a neighbouring month's point
+    lo, hi = start - half, start + half
+    first, last = _x_extent(fig)
+    if first is None or last is None:
+        return lo, hi
+    bar_dates = sorted({v for t in fig.data if t.type == "bar" for v in (t.x or ()) if isinstance(v, pd.Timestamp)})
+    reach = pd.Timedelta(0)
+    if bar_dates:
+        gaps = [b - a for a, b in zip(bar_dates, bar_dates[1:])]
+        spacing = min(gaps) if gaps else 2 * half
+        bargap = fig.layout.bargap if fig.layout.bargap is not None else 0.2  # plotly's default gap
+        reach = spacing * (1 - bargap) / 2
+    return max(lo, first - reach), min(hi, last + reach)
 
 
 # Legend layout: the legend sits between the title and the plot; when its entries need more than one
@@ -514,7 +585,10 @@ def heatmap(
             zmid=zmid,
             reversescale=reverse_scale,
             hoverongaps=False,
-            colorbar=dict(tickformat=_UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[0]),
+            colorbar=dict(
+                tickformat=_UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[0],
+                tickformatstops=tick_format_stops(unit or "number"),
+            ),
             hovertemplate=f"%{{y}} %{{x}}: %{{z:{fmt}}}<extra></extra>",
         )
     )
@@ -701,23 +775,36 @@ def survival_chart(
     return fig
 
 
+PARETO_HEADROOM = 1.1  # the cumulative axis runs to 110%: its line always ends at 100%, drawn clear of the top
+
+
 def pareto_chart(
     counts: pd.Series, *, title: str | None = None, top: int = 12, value_title: str = "Count", height: int | None = None
 ) -> go.Figure:
-    """Bars of counts in descending order with the cumulative share on a second axis."""
+    """Bars of counts in descending order with the cumulative share (0..1, read in percent) on a second axis.
+
+    Past `top` categories the rest are one grey bar, "Other (n reasons)", drawn last whatever its size (the Pareto
+    convention: a group of many small categories is not one category, so it is not ranked with them; its label
+    and colour say it is a group). The cumulative axis is ticked every 25% from 0 to 100% on its own: plotly would
+    otherwise put its ticks level with the count axis's (tickmode 'sync', so odd shares such as 19%)."""
     s = counts.dropna().sort_values(ascending=False)
-    if len(s) > top:
-        s = pd.concat([s.iloc[:top], pd.Series({"Other": s.iloc[top:].sum()})])
+    rest = len(s) - top
+    if rest > 0:
+        other = f"Other ({rest} {'reason' if rest == 1 else 'reasons'})"
+        s = pd.concat([s.iloc[:top], pd.Series({other: s.iloc[top:].sum()})])
     total = float(s.sum()) or 1.0
     cum = s.cumsum() / total
     labels = safe_values(str(i) for i in s.index)
+    colours = [PALETTE[0]] * len(s)
+    if rest > 0:
+        colours[-1] = MUTED
     fig = _base(title, height)
     fig.add_trace(
         go.Bar(
             x=labels,
             y=[float(v) for v in s.values],
             name=safe_text(value_title),
-            marker=dict(color=PALETTE[0]),
+            marker=dict(color=colours),
             hovertemplate="%{x}<br>%{y:,.0f}<extra></extra>",
         )
     )
@@ -729,6 +816,7 @@ def pareto_chart(
             yaxis="y2",
             mode="lines+markers",
             line=dict(color=PALETTE[1]),
+            cliponaxis=False,
             hovertemplate="%{x}<br>cumulative %{y:.0%}<extra></extra>",
         )
     )
@@ -736,7 +824,10 @@ def pareto_chart(
         yaxis2=dict(
             overlaying="y",
             side="right",
-            range=[0, 1.05],
+            range=[0, PARETO_HEADROOM],
+            tickmode="linear",
+            tick0=0,
+            dtick=0.25,
             tickformat=".0%",
             showgrid=False,
             title=dict(text="Cumulative"),

@@ -319,10 +319,21 @@ def service_chart(review: ClientReview) -> Any:
         svc, "month", "service_level", color="channel", unit="share", title=f"Answered in time ({within})"
     )
     now = svc[svc["month"] == str(review.month)]
-    for channel, goal in zip(now["channel"], now["goal"]):  # each channel's contract goal (none: no term)
-        if pd.notna(goal):
-            charts.add_target(fig, float(goal), f"Contract ({channel})")
+    for goal, channels in goal_lines(now).items():
+        charts.add_target(fig, goal, f"Contract ({' and '.join(channels)})")
     return fig
+
+
+def goal_lines(now: pd.DataFrame) -> dict[float, list[str]]:
+    """The contract goal lines of the service chart: each distinct goal (a share, 0..1) with the channels whose
+    term has it, in the frame's order. Channels with the same goal share one line and one label ('Contract (chat
+    and phone)'): two labels at one height would be printed over each other. Channels without a term (goal NaN)
+    get no line."""
+    lines: dict[float, list[str]] = {}
+    for channel, goal in zip(now["channel"], now["goal"]):
+        if pd.notna(goal):
+            lines.setdefault(float(goal), []).append(str(channel))
+    return lines
 
 
 def show_service(review: ClientReview) -> None:

@@ -34,7 +34,8 @@ def is_missing(value: Any) -> bool:
 
 
 def format_value(value: Any, unit: str = "number", currency: str = "$", digits: int | None = None) -> str:
-    """A value as people read it: 0.763 share -> '76.3%', 412 seconds -> '412 s', 1234 count -> '1,234'."""
+    """A value as people read it: 0.763 share -> '76.3%', 412 seconds -> '412 s', 1234 count -> '1,234',
+    -8.4 points (percentage points) -> '-8.4'; money with cents under 100 ('$98.10', '$862')."""
     if is_missing(value):
         return "–"
     v = float(value)
@@ -54,6 +55,9 @@ def format_value(value: Any, unit: str = "number", currency: str = "$", digits: 
         return f"{v:,.{0 if digits is None else digits}f} days"
     if unit == "ratio":
         return f"{v:,.{2 if digits is None else digits}f}×"
+    if unit == "points":  # percentage points, already x 100 (plan_vs_actual's effects): one decimal, as 'pts' reads
+        d = 1 if digits is None else digits
+        return f"{0.0 if round(v, d) == 0 else v:,.{d}f}"  # never '-0.0'
     return f"{v:,.{2 if digits is None else digits}f}" if abs(v) < 100 else f"{v:,.0f}"
 
 
@@ -408,14 +412,14 @@ def share_phrase(share: float) -> str:
 Formatter = str | Callable[[Any], str]
 
 
-def _fmt_cell(value: Any, fmt: Formatter | None, currency: str) -> tuple[str, bool]:
-    """(text, numeric?) for one cell."""
+def _fmt_cell(value: Any, fmt: Formatter | None, currency: str, digits: int | None = None) -> tuple[str, bool]:
+    """(text, numeric?) for one cell; `digits` overrides the unit's decimals (see format_value)."""
     if callable(fmt):
         return str(fmt(value)), True
     if is_missing(value):
         return "–", fmt is not None
     if fmt is not None:
-        return format_value(value, fmt, currency), True
+        return format_value(value, fmt, currency, digits), True
     if isinstance(value, (bool, np.bool_)):
         return ("yes" if value else "no"), False
     if isinstance(value, (int, np.integer)):
@@ -430,6 +434,14 @@ def _fmt_cell(value: Any, fmt: Formatter | None, currency: str) -> tuple[str, bo
 
 
 NOWRAP_CHARS = 24  # cells up to this many characters (names, figures) never wrap inside a table
+
+
+def money_column_digits(values: Iterable[Any]) -> int | None:
+    """Decimals for every amount of one table column of money: 0 (whole currency units) when any amount is 100 or
+    more, else None (format_value's rule: cents under 100, so all of them get cents). One column then reads with
+    one precision ('$862', '$98'), never '$862' over '$98.10'; tiles and sentences keep format_value's rule."""
+    amounts = [abs(float(v)) for v in values if not is_missing(v)]
+    return 0 if any(a >= 100 for a in amounts) else None
 
 
 def table_html(
@@ -473,10 +485,11 @@ def table_html(
         cls = ' class="rl-num"' if c in numeric_cols else ""
         out.append(f"<th{cls}>{html.escape(str(labels.get(c, c)))}</th>")
     out.append("</tr></thead><tbody>")
+    digits = {c: money_column_digits(shown[c]) for c in cols if formats.get(c) == "currency"}
     for _, row in shown.iterrows():
         out.append("<tr>")
         for c in cols:
-            text, numeric = _fmt_cell(row[c], formats.get(c), currency)
+            text, numeric = _fmt_cell(row[c], formats.get(c), currency, digits.get(c))
             classes = []
             if numeric or c in numeric_cols:
                 classes.append("rl-num")
