@@ -185,3 +185,53 @@ def test_a_message_without_its_key_figures_is_said_on_stderr(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "warning: client_review for client C1: its executed notebook is not the one run for this page" in err
     assert len(list((tmp_path / "eml").glob("*.eml"))) == 1
+
+
+def test_short_passwords_are_not_scrubbed_out_of_words_and_odd_ones_are(tmp_path):
+    """A one-character password took every "a" out of "Authentication" and the 5s out of "535 5.7.8" (showing the
+    password by the gaps); one with a tab was not found once the text was made printable."""
+    one = SmtpSettings("h", 25, "none", "u", "a", "f@corp.test")
+    assert server_text("535 5.7.8 Authentication failed", one) == "535 5.7.8 Authentication failed"
+    five = SmtpSettings("h", 25, "none", "u", "5555", "f@corp.test")
+    assert server_text("535 5.7.8 bad 5555", five) == "535 5.7.8 bad [password]"
+    tab = SmtpSettings("h", 25, "none", "u", "tab\there", "f@corp.test")
+    assert server_text("bad password tab\there.", tab) == "bad password [password]."
+    inside = SmtpSettings("h", 25, "none", "u", "secret", "f@corp.test")
+    assert server_text("secretary: secret", inside) == "secretary: [password]"  # a word, not a part of one
+
+
+def test_email_stopped_mid_send_names_the_message_that_may_have_gone(tmp_path, monkeypatch):
+    """SIGTERM while a message goes out: the run stopped with "stopped (SIGTERM)" alone, the message (which the
+    server took) unrecorded and unnamed, and a rerun sent it twice without warning. Now it is named."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_security_delivery import ROOT
+
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1", "C2"], pack=False)
+    params = _dist(tmp_path, account_teams={"C1": ["a@corp.test"], "C2": ["b@corp.test"]})
+    with _smtp(monkeypatch, delay=3.0) as inbox:
+        cmd = [sys.executable, "-m", "reportlib", "email", "--month", MONTH, "--out", str(out), "--params", str(params)]
+        proc = subprocess.Popen(
+            cmd, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline and not _sent_log(month_dir):
+                time.sleep(0.1)
+            assert _sent_log(month_dir), "the first message was never sent"
+            time.sleep(1.0)  # the second message is going out (the server takes 3 s to answer)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        time.sleep(3.5)  # the server finishes taking the second message
+        got = len(inbox.messages)
+    assert proc.returncode == 143 and "reportlib: stopped (SIGTERM)" in err and "Traceback" not in err
+    assert "stopped while sending client_review for client C2: the server may have taken it" in err
+    assert len(_sent_log(month_dir)) == 1 and got == 2  # taken by the server, not recorded, and said so

@@ -42,6 +42,29 @@ def test_swap_in_puts_every_file_in_place_or_none(tmp_path):
     assert sorted(p.name for p in (tmp_path / "g" / "old").iterdir()) == ["nb", "page"]  # no copy left aside
 
 
+def test_swap_in_interrupted_part_way_puts_back_what_moved(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM between two moves left the new notebook beside the old page and a copy aside."""
+    import os
+
+    from reportlib.delivery import run
+
+    f = _files(tmp_path, **{"new/nb": "NB2", "new/page": "P2", "old/nb": "NB1", "old/page": "P1"})
+    real, calls = os.replace, []
+
+    def replace(a, b):
+        calls.append(b)
+        if len(calls) == 2:  # the page's move: the signal arrives here
+            raise KeyboardInterrupt
+        real(a, b)
+
+    monkeypatch.setattr(run.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        swap_in([(f["new/nb"], f["old/nb"]), (f["new/page"], f["old/page"])])
+    monkeypatch.setattr(run.os, "replace", real)
+    assert (f["old/nb"].read_text(), f["old/page"].read_text()) == ("NB1", "P1")
+    assert f["new/nb"].read_text() == "NB2" and sorted(p.name for p in (tmp_path / "old").iterdir()) == ["nb", "page"]
+
+
 def _job() -> Job:
     return Job("sla", None, "sla", "SLA", {"month": MONTH})
 

@@ -79,19 +79,27 @@ class SmtpSettings:
     sender: str
 
 
+# A password shorter than this is not scrubbed from server texts: matched as a word, "a" or "5" would still take
+# words and reply codes apart ("535 [password].7.8") and show the password by the gaps; a server echoing so short
+# a password is the lesser harm. Chosen by reasoning, not from data.
+MIN_SCRUBBED = 4
+
+
 def server_text(text: Any, s: SmtpSettings) -> str:
     """What a mail server said (or an error quoting it), safe to print and log: one line (`safety.printable`: a
     multi-line reply's newlines escaped) and without the password, which a server may echo back in its refusal,
-    as typed or base64-encoded the way AUTH LOGIN and AUTH PLAIN send it."""
+    as typed or base64-encoded the way AUTH LOGIN and AUTH PLAIN send it: each as a whole word (not inside a
+    longer run of letters and digits), for a password of at least MIN_SCRUBBED characters."""
     import base64
 
-    out = printable(text.decode(errors="replace") if isinstance(text, bytes) else text)
-    if s.password:
+    out = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    if s.password and len(s.password) >= MIN_SCRUBBED:
         plain = f"\0{s.user or ''}\0{s.password}".encode()
         forms = (s.password, base64.b64encode(s.password.encode()).decode(), base64.b64encode(plain).decode())
         for secret in sorted(forms, key=len, reverse=True):  # the longest first: one form can hold another
-            out = out.replace(secret, "[password]")
-    return out
+            # as a whole word only: "a" or "5" inside "Authentication" or "5.7.8" is not the password
+            out = re.sub(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])", "[password]", out)
+    return printable(out)  # after the scrub: a password with a tab or an escape in it is matched as typed
 
 
 def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
@@ -1354,6 +1362,14 @@ def _email_locked(
                     conn = _connect(settings)
                 try:
                     refused = conn.send_message(p.message, from_addr=_address(settings.sender), to_addrs=p.recipients)
+                except KeyboardInterrupt:  # Ctrl-C or SIGTERM (cli.Terminated) while this message went out
+                    print(
+                        f"reportlib email: stopped while sending {p.who}: the server may have taken it; it is not "
+                        f"recorded as sent ({len(result.sent)} message(s) before it are, in {month_dir / SENT_LOG}), "
+                        "so a rerun sends it again (ask its recipients first)",
+                        file=log,
+                    )
+                    raise
                 except smtplib.SMTPRecipientsRefused as exc:
                     bad = ", ".join(f"{a} ({c} {server_text(m, settings)})" for a, (c, m) in exc.recipients.items())
                     result.problems.append(f"{p.who}: the mail server refused every recipient: {bad}")

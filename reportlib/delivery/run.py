@@ -946,8 +946,8 @@ class RunResult:
 
 def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
     """Move each (new file, its place) into place, all of them or none: an OSError part-way (a full disk, a file
-    made immutable, a folder gone read-only) puts back every file already replaced and leaves the new files
-    where they were, then is raised. Each old file is first copied aside (a copy, not a rename: its place is
+    made immutable, a folder gone read-only), or an interruption (Ctrl-C, SIGTERM), puts back every file already
+    replaced and leaves the new files where they were, then is raised. Each old file is first copied aside (a copy, not a rename: its place is
     never empty, and a file that cannot be copied stops the swap before anything moved); the copies are removed
     once every move has succeeded. Written by hand: os.replace is atomic for one file only, and no library
     offers a multi-file transaction on a plain folder."""
@@ -959,13 +959,13 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
                 if aside is not None:
                     shutil.copy2(place, aside)
                 os.replace(new, place)
-            except OSError:
+            except BaseException:  # a fault, or Ctrl-C / SIGTERM part-way: nothing of this file moved
                 if aside is not None:
                     with contextlib.suppress(OSError):
                         aside.unlink()
                 raise
             done.append((new, place, aside))
-    except OSError:
+    except BaseException:  # put back what moved, also when interrupted (KeyboardInterrupt, cli.Terminated)
         for new, place, aside in reversed(done):
             with contextlib.suppress(OSError):
                 os.replace(place, new)  # the new file back where it came from
@@ -1009,8 +1009,8 @@ class _Publisher:
         try:
             return self._publish(job, result)
         except OSError as exc:
-            reason = f"could not publish into {self.dir} ({exc.strerror or exc})"
-            self.write_failed = reason
+            where = f"{Path(exc.filename).name}: " if getattr(exc, "filename", None) else ""
+            reason = f"could not publish into {self.dir} ({where}{exc.strerror or exc})"
             failed = dict(result, status="failed", error=reason, html=None, notebook=None)
             entry = self._entry(job, failed)
             if result.get("notebook") and Path(result["notebook"]).is_file():  # kept, as a failed run's is
@@ -1018,8 +1018,10 @@ class _Publisher:
                     os.replace(result["notebook"], self.dir / "notebooks" / f"{job.stem}.failed.ipynb")
                     entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
             self.entries[job.key] = entry
-            with contextlib.suppress(OSError):
+            try:
                 self.write()
+            except OSError:  # the failure above cannot be recorded either: the run says so
+                self.write_failed = reason
             return entry
 
     def publish_workbook(self, result: dict) -> dict:
