@@ -52,10 +52,11 @@ def _csv_list(value: str) -> list[str]:
 
 
 def _given(value: str) -> str:
-    """A path option (a folder, a file, duckdb:///file) that must name one: a blank value is a usage error, not
-    the option left out (`email --dry-run ""` would otherwise send for real, `--out ""` read the default folder)."""
+    """An option that must name something (a path, a queue, a column, clients or agents): a blank value is a
+    usage error, not the option left out (`email --dry-run ""` would otherwise send for real, `--out ""` read the
+    default folder, `run --clients ""` render nothing and exit 0)."""
     if not value.strip():
-        raise argparse.ArgumentTypeError(f"expected a path, got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected a value, got {value!r}")
     return value
 
 
@@ -129,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("forecast", help="daily volume forecast per queue and channel")
     s.add_argument("--data", type=_given, default=None)
-    s.add_argument("--queue", default=None)
+    s.add_argument("--queue", type=_given, default=None)
     s.add_argument("--horizon-days", type=int, default=None, help="days ahead (default 91; 28 for --backtest)")
     s.add_argument("--backtest", action="store_true")
     s.add_argument("--format", choices=["json", "csv"], default="json")
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("attrition", help="headcount and attrition for a month")
     s.add_argument("--data", type=_given, default=None)
     s.add_argument("--month", type=_month, required=True)
-    s.add_argument("--by", default=None)
+    s.add_argument("--by", type=_given, default=None)
     s.add_argument("--format", choices=["json", "csv"], default="json")
     s.add_argument("--params", type=_given, default=None)
 
@@ -166,8 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--month", required=True, help="YYYY-MM or 'previous'")
     s.add_argument("--data", type=_given, default=None)
     s.add_argument("--reports", type=_csv_list, default=None)
-    s.add_argument("--clients", default=None, help="all or ID[,ID]")
-    s.add_argument("--agents", default=None, help="agent 1:1 reviews: all, ID[,ID] or none (default: schedule.agents)")
+    s.add_argument("--clients", type=_given, default=None, help="all or ID[,ID]")
+    s.add_argument(
+        "--agents", type=_given, default=None, help="agent 1:1 reviews: all, ID[,ID] or none (default: schedule.agents)"
+    )
     s.add_argument("--params", type=_given, default=None)
     s.add_argument("--out", type=_given, default=None)
     s.add_argument("--workers", type=int, default=None)
@@ -234,9 +237,12 @@ def _open(args: argparse.Namespace, *, checked: bool = True):
 
 
 def _data_warnings(command: str, source: Any, shown: int = 5) -> None:
-    """On stderr, the data-quality warnings of the tables the figures were drawn from (values kept as given,
-    which the figures include: a handle time of 1e300 s is a mean of 1e295 s), as every report lists them in its
-    data-quality note; the first `shown`, then how many more (`reportlib validate` lists them all)."""
+    """On stderr, the data folder's files that were not read (Source.folder_problems: a link out of the folder...)
+    and the data-quality warnings of the tables the figures were drawn from (values kept as given, which the
+    figures include: a handle time of 1e300 s is a mean of 1e295 s), as every report lists them in its
+    data-quality note; the first `shown` warnings, then how many more (`reportlib validate` lists them all)."""
+    for line in getattr(source, "folder_problems", []) or []:  # a file not read: the figures are without it
+        print(f"reportlib {command}: not read: {printable(line)}", file=sys.stderr)
     warnings = list(getattr(source, "warnings", []) or [])
     if not warnings:
         return

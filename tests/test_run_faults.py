@@ -175,3 +175,20 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(project):  # noqa: F811 - the fixtur
     assert proc.returncode == 143 and "reportlib: stopped (SIGTERM)" in err
     assert "Traceback" not in err and "leaked" not in err
     assert not list(proj["out"].glob(f".{MONTH}.run-*"))  # its temporary folder is gone
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--month", MONTH, "--clients", ""],  # rendered nothing and said "0 of 0 reports ... rendered", exit 0
+        ["run", "--month", MONTH, "--agents", " "],
+        ["forecast", "--queue", ""],
+        ["attrition", "--month", MONTH, "--by", ""],
+    ],
+)
+def test_an_option_given_blank_is_a_usage_error(argv, capsys):
+    from reportlib.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and "expected a value, got" in capsys.readouterr().err

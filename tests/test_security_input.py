@@ -404,6 +404,12 @@ def test_13_10_link_out_of_the_data_folder_is_refused_without_reading_it(tmp_pat
     status, out, err = validate(folder, capsys)
     assert status == 1 and "topsecret" not in out + err
     assert "clients.csv: a link to a file outside the data folder" in out
+    assert "clients: required table is missing" not in out  # named once, as refused, not also as missing
+    # a command that does not need the table says it left it unread, instead of going on in silence
+    assert main(["kpis", "--data", str(folder), "--month", "2025-01", "--format", "csv"]) == 0
+    err = capsys.readouterr().err
+    assert "reportlib kpis: not read: clients.csv: a link to a file outside the data folder" in err
+    assert "topsecret" not in err
     inside = build(tmp_path / "e", {"clients.csv": None})
     (inside / "clients-2025.txt").write_text(GOOD["clients.csv"])
     (inside / "clients.csv").symlink_to(inside / "clients-2025.txt")  # inside the folder: allowed

@@ -109,6 +109,14 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
     return files, problems
 
 
+def _table_of(file_names: str) -> str | None:
+    """The contract table a file named like one stands for ("clients.csv" -> "clients"; the first of a list of
+    names), None for other names."""
+    lower = file_names.split(",")[0].strip().lower()
+    stem = next((lower[: -len(s)] for s in FILE_SUFFIXES if lower.endswith(s)), None)
+    return stem if stem in TABLES else None
+
+
 def _unsafe_table_file(path: Path, home: Path) -> str | None:
     """Why the table file `path` in data folder `home` must not be read, or None when it may.
 
@@ -1247,6 +1255,12 @@ class Source:
             self.fingerprint = _folder_fingerprint(self._files, tz)
         engine_settings(self.con)
 
+    @property
+    def folder_problems(self) -> list[str]:
+        """The data folder's table files that are not read, as `validate` lines: a link out of the folder, a pipe
+        or a folder named like a table, two files for one table (find_table_files). Empty for a database."""
+        return [p.line() for p in self._problems]
+
     # which tables are here
     @property
     def tables(self) -> list[str]:
@@ -1468,10 +1482,11 @@ class Source:
                 self.location,
             )
             return found, list(dict.fromkeys(self.warnings + warned))
-        errors = [p.line() for p in self._problems]
+        errors = self.folder_problems
         present = set(self.tables)
+        refused = {n for n in TABLES if any(_table_of(p.file) == n for p in self._problems)}
         for name in required_tables(present):
-            if name not in present:
+            if name not in present and name not in refused:  # a refused file is named above, not as missing
                 hint = " (or an intervals table)" if name == "contacts" else ""
                 errors.append(
                     f"{name}: required table is missing{hint}; expected a file "

@@ -934,7 +934,7 @@ def plan_messages(
                 problems.append(
                     f"not e-mailing {p_who}: it was rendered from other data ({printable(read)}) than the month's "
                     f"last run ({printable(last_data)}); run it again (reportlib run --month {Path(month_dir).name} "
-                    f"--reports {entry.get('report')})"
+                    f"--reports {printable(entry.get('report'))}, with that run's --data, --params and --out)"
                 )
                 continue
             kinds = attachments_for(report, dist)
