@@ -338,16 +338,22 @@ def check_tables(
             hint = " (or an intervals table)" if name == "contacts" else ""
             at = f" in {location}" if location else ""
             problems.append(Problem(name, None, f"required table is missing{hint}; expected a table {name}{at}"))
+    from reportlib.core import progress
+
     wheres = {n: where.get(n, n) for n in present}
     usable: dict[str, dict[str, Column]] = {}
-    for name in sorted(present):
-        found, usable[name] = _check_one(tables[name], name, wheres[name])
+    total = len(present) + 1  # each table, then the references across them
+    for i, name in enumerate(sorted(present), start=1):
+        # a line per table as it is checked: a large database takes minutes, which must not pass in silence
+        with progress.step(f"checked {wheres[name]} against the contract", i, total):
+            found, usable[name] = _check_one(tables[name], name, wheres[name])
         problems += found
-    problems += _references({n: tables[n] for n in sorted(present)}, usable, wheres)
-    if {"agent_id", "arrived_at"} <= set(usable.get("contacts", {})) and {"agent_id", "hire_date"} <= set(
-        usable.get("agents", {})
-    ):
-        problems += employment_problems(tables["contacts"], tables["agents"], wheres)
+    with progress.step("checked the references across tables", total, total):
+        problems += _references({n: tables[n] for n in sorted(present)}, usable, wheres)
+        if {"agent_id", "arrived_at"} <= set(usable.get("contacts", {})) and {"agent_id", "hire_date"} <= set(
+            usable.get("agents", {})
+        ):
+            problems += employment_problems(tables["contacts"], tables["agents"], wheres)
     return problems
 
 
