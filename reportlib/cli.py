@@ -511,7 +511,9 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     validate_params(params)
-    return launch(params, data=args.data, port=args.port, no_browser=args.no_browser, fresh=args.fresh)
+    return launch(
+        params, data=args.data, params_file=args.params, port=args.port, no_browser=args.no_browser, fresh=args.fresh
+    )
 
 
 def _cmd_email(args: argparse.Namespace) -> int:

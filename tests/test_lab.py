@@ -139,3 +139,30 @@ def test_jupyterlab_is_a_main_dependency():
 
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(d.startswith("jupyterlab") for d in deps)
+
+
+def test_lab_params_reach_every_notebook(tmp_path, monkeypatch):
+    """`reportlib lab --params FILE` was checked and then dropped: the notebooks ran on the shipped parameters.
+    Lab now hands the overlay to the notebooks (REPORTLIB_PARAMS), a notebook's own params_file winning, and a
+    `reportlib run` worker drops it (run._worker_init: the run gives each notebook its own)."""
+    import os
+    import sys as _sys
+
+    _sys.path.insert(0, str(ROOT / "tests"))
+    from test_validate import build
+
+    from reportlib.core.params import load_params
+
+    folder = build(tmp_path / "d", {})
+    euro = tmp_path / "euro.yaml"
+    euro.write_text("reports:\n  currency: €\n")
+    pound = tmp_path / "pound.yaml"
+    pound.write_text("reports:\n  currency: £\n")
+    seen: dict = {}
+    monkeypatch.setattr(lab.subprocess, "call", lambda cmd, env: seen.update(env) or 0)
+    monkeypatch.setattr(lab, "personal_copies", lambda *a, **k: [])
+    assert lab.launch(load_params(str(euro)), data=str(folder), params_file=str(euro), no_browser=True) == 0
+    assert seen["REPORTLIB_PARAMS"] == str(euro.resolve()) and seen["REPORTLIB_DATA"] == str(folder.resolve())
+    monkeypatch.setenv("REPORTLIB_PARAMS", seen["REPORTLIB_PARAMS"])
+    assert views.start_report("sla", month="2025-01", data=str(folder)).currency == "€"
+    assert views.start_report("sla", month="2025-01", data=str(folder), params_file=str(pound)).currency == "£"

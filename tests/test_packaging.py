@@ -8,9 +8,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CONDA_NAMES = {
-    "ibis-framework[duckdb]": "ibis-framework-duckdb",
+    # conda-forge names ibis with a backend ibis-<backend> (anaconda.org/conda-forge/ibis-duckdb)
+    "ibis-framework[duckdb]": "ibis-duckdb",
     # conda-forge's ibis package plus psycopg and pyspark (listed on their own) give the two backends
-    "ibis-framework[postgres,pyspark]": "ibis-framework-duckdb",
+    "ibis-framework[postgres,pyspark]": "ibis-duckdb",
     "kaleido": "python-kaleido",
     # conda-forge ships psycopg's C implementation (PyPI's psycopg[binary]) as psycopg-c
     "psycopg[binary]": "psycopg-c",

@@ -34,7 +34,7 @@ def parse_month(value: Any, what: str = "month") -> pd.Period:
     elif isinstance(value, pd.Timestamp):
         month = value.to_period("M")
     elif not isinstance(value, str) or not MONTH_RE.fullmatch(value.strip()):
-        raise UsageError(f"{what} must be a month as YYYY-MM (e.g. 2026-03), got {value!r}")
+        raise UsageError(f"{what} must be YYYY-MM (e.g. 2026-03), got {value!r}")
     else:
         month = pd.Period(value.strip(), freq="M")
     if not FIRST_YEAR <= month.year <= LAST_YEAR:

@@ -73,13 +73,15 @@ def launch(
     params: Mapping[str, Any],
     *,
     data: str | None = None,
+    params_file: str | None = None,
     port: int | None = None,
     no_browser: bool = False,
     fresh: bool = False,
     extra: Sequence[str] = (),
     log: TextIO | None = None,
 ) -> int:
-    """`reportlib lab`: make sure the default sample exists, copy the notebooks, run JupyterLab; its exit status."""
+    """`reportlib lab`: make sure the default sample exists, copy the notebooks, run JupyterLab; its exit status.
+    `data` and `params_file` reach every notebook run without its own (REPORTLIB_DATA, REPORTLIB_PARAMS)."""
     from reportlib.core.params import project_root
 
     log = log or sys.stderr
@@ -98,6 +100,8 @@ def launch(
     env = dict(os.environ)
     if data:
         env["REPORTLIB_DATA"] = str(Path(data).resolve()) if "://" not in data else data
+    if params_file:  # every notebook's parameters, as `run --params` gives them (views.start_report reads it)
+        env["REPORTLIB_PARAMS"] = str(Path(params_file).resolve())
     cmd = lab_command(folder, port=port, no_browser=no_browser, extra=extra)
     print(f"reportlib lab: starting JupyterLab on {folder} (Ctrl+C twice to stop)", file=log, flush=True)
     try:

@@ -388,6 +388,9 @@ def _worker_init(main_pid: int | None = None, shared: str | None = None) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)
     die_with_parent(signal.SIGTERM)
+    # the run gives each notebook its parameters; an overlay left in the environment by `reportlib lab` must not
+    # reach the kernels (views.start_report reads it when a notebook has no params_file)
+    os.environ.pop("REPORTLIB_PARAMS", None)
     if main_pid:
         watch_process(main_pid, lambda: _on_terminate(signal.SIGTERM, None))
 

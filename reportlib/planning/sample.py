@@ -1981,7 +1981,7 @@ def ensure_sample_at(
     log = log or sys.stderr
     print(
         f"{who}: no data at {target}; creating the sample operation there "
-        f"(as `reportlib sample-data --out {target}` would, about a minute) ...",
+        f"(as `reportlib sample-data --out {target}` would; a few seconds to a minute, depending on the machine) ...",
         file=log,
         flush=True,
     )

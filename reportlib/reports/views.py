@@ -479,6 +479,8 @@ def start_report(
     ):
         if value is not None and not isinstance(value, str):
             raise UsageError(f"{name} must be a string or None, got {value!r}")
+    # REPORTLIB_PARAMS: the overlay `reportlib lab --params` gives every notebook; an explicit params_file wins
+    params_file = params_file or os.environ.get("REPORTLIB_PARAMS") or None
     params = load_params(params_file)
     # opened before the first `reportlib run`: create the default sample, as the run would
     from reportlib.planning.sample import ensure_default_data
