@@ -145,7 +145,6 @@ def test_lab_params_reach_every_notebook(tmp_path, monkeypatch):
     """`reportlib lab --params FILE` was checked and then dropped: the notebooks ran on the shipped parameters.
     Lab now hands the overlay to the notebooks (REPORTLIB_PARAMS), a notebook's own params_file winning, and a
     `reportlib run` worker drops it (run._worker_init: the run gives each notebook its own)."""
-    import os
     import sys as _sys
 
     _sys.path.insert(0, str(ROOT / "tests"))
