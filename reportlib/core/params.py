@@ -115,7 +115,8 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None, str
     An overlay file (--params) is deep-merged on top; it may use the same layout
     (top-level keys, and NAME: {...} for the other sets). With `strict`, an unknown top-level key
     of the overlay is a UsageError naming the file and the key (for commands that do not run
-    `validate_params`, which lists every unknown key and wrong type at once).
+    `validate_params`, which lists every unknown key and wrong type at once), and so is a calendar with no open
+    weekday (calendar_problem).
     """
     root = root or project_root()
     pdir = root / "parameters"
@@ -134,6 +135,8 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None, str
         if strict:
             check_overlay_keys(extra, params, overlay)
         params = deep_merge(params, extra)
+        if strict and calendar_problem(params):  # `validate` and the other checking commands: refused up front
+            raise UsageError(str(calendar_problem(params)))
     params.setdefault("timezone", DEFAULT_TIMEZONE)
     return params
 
@@ -287,12 +290,54 @@ def _did_you_mean(key: str, known: list[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # Monday = 0: the calendar's weekday names
+_CLOSED_DAY = (None, False, "closed", "")
+
+
+def weekday_index(day: Any) -> int | None:
+    """Monday = 0 .. Sunday = 6 from a day number or name (mon..sun, or longer: "Monday"); None for anything else
+    (metrics.sla.business_calendar refuses it, naming the value)."""
+    if isinstance(day, int) and not isinstance(day, bool):
+        return int(day) if 0 <= day <= 6 else None
+    key = str(day).strip().lower()[:3]
+    if key.isdigit():
+        return int(key) if 0 <= int(key) <= 6 else None
+    return WEEKDAY_NAMES.index(key) if key in WEEKDAY_NAMES else None
+
+
+def calendar_problem(params: Any) -> str | None:
+    """What is wrong with the parameters' opening week (calendar.business_hours), or None: a calendar with no
+    open weekday (weekdays: [], or every day's hours closed) has no open day to count or to run a clock over,
+    so it is refused up front, naming the parameter. Reads the shapes metrics.sla.business_calendar reads
+    (days|weekdays: [0..6 or mon..sun], per-day entries such as sat: null); other faults are left to it."""
+    cal = params.get("calendar") if isinstance(params, dict) else None
+    bh = cal.get("business_hours") if isinstance(cal, dict) else None
+    if not isinstance(bh, dict):
+        return None
+    days = bh.get("days", bh.get("weekdays"))
+    if days is not None and not isinstance(days, list | tuple):
+        return None  # not a list: business_calendar names it
+    open_days = set(range(5)) if days is None else {weekday_index(d) for d in days} - {None}
+    for key, value in bh.items():
+        name = str(key).strip().lower()
+        if name[:3] in WEEKDAY_NAMES and name not in ("open", "start", "end", "close"):
+            day = WEEKDAY_NAMES.index(name[:3])
+            if isinstance(value, str | bool | type(None)) and value in _CLOSED_DAY:
+                open_days.discard(day)
+            else:
+                open_days.add(day)
+    if open_days:
+        return None
+    return "parameters calendar.business_hours: no weekday is open; list at least one (weekdays: [0, 1, 2, 3, 4])"
+
+
 def validate_params(params: dict) -> None:
     """Raise UsageError naming every unknown key and every value of the wrong type in `params`.
 
     Top-level keys must be those of parameters/defaults.yaml or a parameters/NAME.yaml set, each
     value of the same kind as its default; the `schedule` and `distribution` sets are checked key by key, and
-    the `reports` set's keys against its shipped file (each value of its default's kind).
+    the `reports` set's keys against its shipped file (each value of its default's kind), and a calendar
+    with no open weekday (calendar_problem). One problem is one line; several are listed under a header.
     """
     if not isinstance(params, dict):
         raise UsageError("the parameters must be a mapping of keys to values")
@@ -339,6 +384,11 @@ def validate_params(params: dict) -> None:
             check_timezone(tz)
         except UsageError as exc:
             problems.append(str(exc))
+    closed_week = calendar_problem(params)
+    if closed_week:
+        problems.append(closed_week)
+    if len(problems) == 1:  # one problem: one line naming it
+        raise UsageError(problems[0])
     if problems:
         raise UsageError(
             "the parameters are not valid (check --params FILE and parameters/*.yaml):\n"

@@ -39,7 +39,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds
-from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.params import DEFAULT_TIMEZONE, WEEKDAY_NAMES, weekday_index
 from reportlib.core.safety import printable
 from reportlib.data.source import DataSource, Problem
 from reportlib.metrics.contacts import (
@@ -86,7 +86,7 @@ _MEAN_COUNTS = {
     "aht_s": ("handle_s_sum", "handle_n"),
     "csat_mean": ("csat_sum", "csat_responses"),
 }
-_WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_WEEKDAYS = WEEKDAY_NAMES
 _EPOCH = np.datetime64("2000-01-03", "D")  # a Monday; any fixed day works (differences cancel)
 
 
@@ -112,17 +112,13 @@ def _clock(value: Any) -> int:
 
 
 def _weekday(name: Any) -> int:
-    """Monday = 0 .. Sunday = 6 from a number or a weekday name."""
+    """Monday = 0 .. Sunday = 6 from a number or a weekday name (core.params.weekday_index); UsageError else."""
+    index = weekday_index(int(name) if isinstance(name, np.integer) else name)
+    if index is not None:
+        return index
     if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
-        if 0 <= int(name) <= 6:
-            return int(name)
         raise UsageError(f"business hours: weekday numbers go from 0 (Monday) to 6 (Sunday), got {name!r}")
-    key = str(name).strip().lower()[:3]
-    if key.isdigit():
-        return _weekday(int(key))
-    if key not in _WEEKDAYS:
-        raise UsageError(f"business hours: expected a weekday name (mon..sun) or number 0..6, got {name!r}")
-    return _WEEKDAYS.index(key)
+    raise UsageError(f"business hours: expected a weekday name (mon..sun) or number 0..6, got {name!r}")
 
 
 @lru_cache(maxsize=64)
@@ -1065,7 +1061,7 @@ def _evaluate(
     profiles = list(dict.fromkeys(clients["sla_profile"].astype(str)))
     used = [term for p in profiles for term in terms_by_profile[p]]
     if not len(clients) or not used:
-        return pd.DataFrame()
+        return _no_evaluation()  # no rows, but every column: the reports say there is nothing to judge
     if monthly:
         periods = pd.period_range(start, end - pd.Timedelta(microseconds=1), freq="M").start_time
     else:
@@ -1170,32 +1166,47 @@ def _evaluate(
     out["met"] = out["met"].astype("boolean")
     missed = (out["met"] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712 - NA-aware
     out["penalty_at_risk"] = np.where(missed, out["penalty_share"] * out["monthly_fee"], 0.0)
-    return out[
-        [
-            "period",
-            "client_id",
-            "client_name",
-            "sla_profile",
-            "term",
-            "channel",
-            "metric",
-            "threshold_s",
-            "threshold_h",
-            "sl_definition",
-            "goal",
-            "direction",
-            "volume",
-            "numerator",
-            "denominator",
-            "pending",
-            "actual",
-            "met",
-            "monthly_fee",
-            "penalty_share",
-            "penalty_at_risk",
-            "_term",
-        ]
-    ]
+    return out[list(EVALUATION_COLUMNS)]
+
+
+# The columns of _evaluate's rows (period: the start of the month or range judged; _term: the parsed Term)
+EVALUATION_COLUMNS = (
+    "period",
+    "client_id",
+    "client_name",
+    "sla_profile",
+    "term",
+    "channel",
+    "metric",
+    "threshold_s",
+    "threshold_h",
+    "sl_definition",
+    "goal",
+    "direction",
+    "volume",
+    "numerator",
+    "denominator",
+    "pending",
+    "actual",
+    "met",
+    "monthly_fee",
+    "penalty_share",
+    "penalty_at_risk",
+    "_term",
+)
+
+
+def _no_evaluation() -> pd.DataFrame:
+    """_evaluate's rows when there is nothing to judge (no client with a contract, or contracts without terms):
+    no rows, every column (period as datetime64[ns], met boolean, money and counts as float64)."""
+    out = pd.DataFrame({c: pd.Series(dtype=object) for c in EVALUATION_COLUMNS})
+    out["period"] = out["period"].astype("datetime64[ns]")
+    out["met"] = out["met"].astype("boolean")
+    for c in ("threshold_s", "threshold_h", "goal", "volume", "numerator", "denominator", "pending", "actual"):
+        out[c] = out[c].astype("float64")
+    for c in ("monthly_fee", "penalty_share", "penalty_at_risk"):
+        out[c] = out[c].astype("float64")
+    return out
 
 
 def evaluate_compliance(
@@ -1263,9 +1274,8 @@ def compliance_history(
         monthly=True,
         data_end=data_end,
     )
-    if out.empty:
-        return out
-    out.insert(0, "month", out.pop("period").dt.to_period("M").astype(str))
+    period = out.pop("period")
+    out.insert(0, "month", period.dt.to_period("M").astype(str) if len(out) else pd.Series(dtype=object))
     return out.drop(columns="_term")
 
 

@@ -501,7 +501,8 @@ def build(
 def summary_tiles(review: AgentReview) -> list[Any]:
     """The month's tiles against goals, each with last month's figure and nothing about last year (the review
     compares with last month only); a volume over part of the month (its goal pro-rated to the data's or the
-    employment's days) has none: a part is not set against a whole month. A QA score shows `QA_DIGITS` decimals."""
+    employment's days) has none: a part is not set against a whole month. A QA score shows `QA_DIGITS` decimals, and
+    any figure that would read as equal to its goal while differing from it shows more (narrative.distinct_digits)."""
     from reportlib.reports import narrative
 
     if review.card is None:
@@ -525,7 +526,10 @@ def summary_tiles(review: AgentReview) -> list[Any]:
                 key=r.key,
                 note=note or None,
                 compare=("prev",),
-                digits=QA_DIGITS if r.unit == "number" else None,
+                # more decimals when the value would read as equal to its goal (84.95 against 85: not "85.0")
+                digits=narrative.distinct_digits(
+                    r.value, None if unrated else r.goal, QA_DIGITS if r.unit == "number" else None, r.unit
+                ),
             )
         )
     return tiles
@@ -558,7 +562,14 @@ def show_goals(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
         views.paragraph("No scorecard this month.")
         return
     g = review.goals.copy()
-    for c in ("value", "goal", "prev3", "team_median"):
+    # this month's figure and its goal with enough decimals to read apart when they differ (distinct_digits)
+    row_digits = [
+        narrative.distinct_digits(v, t, QA_DIGITS if u == "number" else None, u)
+        for v, t, u in zip(g["value"], g["goal"], g["unit"])
+    ]
+    for c in ("value", "goal"):
+        g[c] = [narrative.format_value(v, u, digits=d) for v, u, d in zip(g[c], g["unit"], row_digits)]
+    for c in ("prev3", "team_median"):
         g[c] = [
             narrative.format_value(v, u, digits=QA_DIGITS if u == "number" else None) for v, u in zip(g[c], g["unit"])
         ]

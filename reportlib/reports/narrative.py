@@ -197,6 +197,35 @@ def _tile_get(tile: Tile | Mapping[str, Any], key: str, default: Any = None) -> 
     return getattr(tile, key, default)
 
 
+def unit_digits(value: Any, unit: str = "number") -> int:
+    """The decimals format_value shows for `value` in `unit` when given no `digits` (a count: 0, a share: 1 in
+    percent, money: 2 under 100 else 0, a plain number: 2 under 100 else 0)."""
+    v = abs(float(value)) if not is_missing(value) else 0.0
+    if unit in ("seconds", "count", "days"):
+        return 0
+    if unit in ("share", "fte", "points"):
+        return 1
+    if unit == "ratio":
+        return 2
+    return 2 if v < 100 else 0  # currency, number
+
+
+def distinct_digits(value: Any, target: Any, digits: int | None, unit: str = "number") -> int | None:
+    """The decimals to show `value` and its `target` with (both in `unit`), so that a value that differs from its
+    target never reads as equal to it: `digits` (None: the unit's default) when the two already read apart or are
+    equal (or one is missing), else up to two more decimals, the fewest that tell them apart (84.95 against 85
+    with 1 decimal: 2, "84.95" and "85.00"). Only the display changes; judge on the true value."""
+    if is_missing(value) or is_missing(target) or float(value) == float(target):
+        return digits
+    base = unit_digits(value, unit) if digits is None else int(digits)
+    if format_value(value, unit, digits=base) != format_value(target, unit, digits=base):
+        return digits
+    for more in (base + 1, base + 2):
+        if format_value(value, unit, digits=more) != format_value(target, unit, digits=more):
+            return more
+    return base + 2
+
+
 def tile_digits(tile: Tile | Mapping[str, Any]) -> int | None:
     """A tile's decimals as shown: its `digits` as an int (a tile dict sent as data may hold 1.0), or None."""
     d = _tile_get(tile, "digits")
@@ -320,16 +349,26 @@ def movement(delta: float, unit: str, now_text: str, currency: str = "$", digits
 
 
 def partial_label(days: int, open_days: int) -> str | None:
-    """The short label of a month the data cover in part, for its charts ("partial: 12 of 21 open days");
-    None for a whole month."""
-    return f"partial: {days} of {open_days} open days" if days < open_days else None
+    """The short label of a month the data cover in part, for its charts ("partial: 12 of 21 open days"; "partial:
+    none of 22 open days" when the data fall only on closed days); None for a whole month."""
+    if days >= open_days:
+        return None
+    return f"partial: {days} of {open_days} open days" if days > 0 else f"partial: none of {open_days} open days"
+
+
+def days_with_data(days: int, open_days: int) -> str:
+    """How many of a month's open days (counts of days) the data cover, as a phrase: "12 of 21 open days with
+    data", or "the data cover none of the month's 22 open days" when they fall only on closed days (a Saturday)."""
+    if days <= 0 < open_days:
+        return f"the data cover none of the month's {open_days} open days"
+    return f"{days} of {open_days} open days with data"
 
 
 def uncompared_note(days: int, open_days: int) -> str | None:
     """The note of a tile that sums a month (contacts, money, missed terms) when the data cover the month in part:
     such a total is not set against whole months ("12 of 21 open days with data: not compared with whole
-    months"); None for a whole month."""
-    return f"{days} of {open_days} open days with data: not compared with whole months" if days < open_days else None
+    months"; days_with_data's wording when they cover none); None for a whole month."""
+    return f"{days_with_data(days, open_days)}: not compared with whole months" if days < open_days else None
 
 
 def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: str | None = None) -> str | None:

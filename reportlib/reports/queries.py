@@ -23,6 +23,7 @@ from reportlib.data.span import data_range, whole_source
 from reportlib.reports.narrative import (
     Tile,
     commentary,
+    days_with_data,
     format_value,
     is_missing,
     make_tile,
@@ -365,7 +366,8 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
     Missing where the source cannot give a figure (no agent_activity: no cost or workforce; intervals
     only: no CSAT/FCR; no HR roster: no attrition). Labor cost and the workforce shares are over the days the
     contacts (or intervals) cover (data_range), and a month's budget is pro-rated to its open days with data
-    (coverage), so a month the data covers in part is held to its part.
+    (coverage), so a month the data covers in part is held to its part; missing when the data cover none of its
+    open days (they fall on closed days only): no budget is fair then.
     """
     from reportlib.metrics import contacts as metrics
 
@@ -423,7 +425,10 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
                 except Exception:  # no budget line for that month: left missing
                     continue
                 days, open_days = coverage(source, params, m)  # a month the data covers in part: pro-rated
-                out.loc[m, "budget"] = whole * days / open_days if 0 < days < open_days else whole
+                if days < open_days:  # none of its open days covered (data on a Saturday only): no fair budget
+                    out.loc[m, "budget"] = whole * days / open_days if days > 0 else np.nan
+                else:
+                    out.loc[m, "budget"] = whole
         wf = workforce.workforce_kpis(act, grain="month", by=[], start=a_start, end=a_end)
         if len(wf):
             wf = wf.assign(month=pd.to_datetime(wf["period"]).dt.to_period("M").astype(str)).set_index("month")
@@ -533,7 +538,10 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
             target = ((params or {}).get("goals") or {}).get("defaults", {}).get(GOAL_KEYS.get(key, key))
         if target == "budget":
             target = hist.loc[cur, "budget"]  # pro-rated by kpi_history in a month the data covers in part
-            if is_missing(target):
+            if partial and days <= 0:  # data on closed days only: no open day to pro-rate a budget to
+                target = None
+                note = f"{days_with_data(days, open_days)}: no budget to compare with"
+            elif is_missing(target):
                 note = "No budget set for this month"
             elif partial:
                 note = f"budget pro-rated to the {days} of {open_days} open days with data"
@@ -925,7 +933,7 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
     """Per client from sla.evaluate_compliance rows: terms judged, missed, penalty at risk, worst miss, status.
 
     status: 'red' when a term was missed, 'green' when every judged term was met, None when nothing
-    could be judged (no volume). worst_term is the missed term with the largest shortfall relative to
+    could be judged (no volume; its penalty_at_risk is then missing, not 0). worst_term is the missed term with the largest shortfall relative to
     its goal, in words ('phone service level 80% in 30 s: 71.2%').
     """
     cols = [
@@ -958,7 +966,8 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
         terms=("met", "size"), judged=("_judged", "sum"), missed=("_missed", "sum")
     )
     per["penalty_at_risk"] = c.groupby(keys, dropna=False, sort=True)["_penalty"].sum(min_count=1)
-    per.loc[per["missed"] == 0, "penalty_at_risk"] = 0.0
+    # nothing missed: no fee at risk; nothing judged (no volume on its terms' channels): missing, not $0
+    per.loc[(per["missed"] == 0) & (per["judged"] > 0), "penalty_at_risk"] = 0.0
     # the worst miss: the largest shortfall relative to the goal (the first such term on a tie)
     m = c[missed]
     gap = (m["actual"] - m["goal"]).abs() / m["goal"].abs().replace(0, np.nan)
@@ -990,7 +999,8 @@ def compliance(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
 def compliance_trend(history: pd.DataFrame) -> pd.DataFrame:
     """Per month of compliance_history rows: clients_met (share of clients with a judged term that met
     every term, 0..1), terms_met (share of judged terms met), terms_missed (count), penalty_at_risk
-    (currency; missing when no missed term had a fee). Indexed by month (YYYY-MM)."""
+    (currency; missing when no missed term had a fee). Each is missing in a month where no term could be judged.
+    Indexed by month (YYYY-MM)."""
     cols = ["clients_met", "terms_met", "terms_missed", "penalty_at_risk"]
     rows = []
     for month, c in history.groupby("month", sort=True) if history is not None and len(history) else []:
@@ -1002,8 +1012,9 @@ def compliance_trend(history: pd.DataFrame) -> pd.DataFrame:
                 "month": month,
                 "clients_met": (clients["status"] == "green").mean() if len(clients) else None,
                 "terms_met": judged["met"].astype(bool).mean() if len(judged) else None,
-                "terms_missed": float((~judged["met"].astype(bool)).sum()),
-                "penalty_at_risk": summary["penalty_at_risk"].sum(min_count=1),
+                # nothing judged (no volume on any term's channel, or no terms): missing, not "0 missed, $0"
+                "terms_missed": float((~judged["met"].astype(bool)).sum()) if len(judged) else None,
+                "penalty_at_risk": summary["penalty_at_risk"].sum(min_count=1) if len(judged) else None,
             }
         )
     return pd.DataFrame(rows, columns=["month", *cols]).set_index("month")
@@ -1051,12 +1062,15 @@ def compliance_sentence(by_client: pd.DataFrame, coverage: tuple[int, int], curr
     """One plain sentence on a month's compliance_by_client rows: how many clients with a judged term met every
     term and the fees at risk ("5 of 6 clients with contacts this month met every term of their contract;
     $1,200 of fees is at risk from missed terms."). In a month the data cover in part (`coverage` as in
-    compliance_tiles) it says "so far" and on how many open days."""
+    compliance_tiles) it says "so far" and on how many open days. When no client had a term that could be
+    judged (no contacts on the channels the contracts cover, or contracts without terms) it says so."""
     days, open_days = coverage
     judged = by_client[by_client["status"].notna()]
     met_all = int((judged["status"] == "green").sum())
     at_risk = by_client["penalty_at_risk"].sum(min_count=1)
-    when = f"so far this month ({days} of {open_days} open days with data)" if days < open_days else "this month"
+    when = f"so far this month ({days_with_data(days, open_days)})" if days < open_days else "this month"
+    if not len(judged):
+        return f"No client had a contract term that could be judged {when}."
     text = f"{met_all} of {len(judged)} clients with contacts {when} met every term of their contract"
     if is_missing(at_risk):
         return text + "."

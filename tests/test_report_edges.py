@@ -1,0 +1,245 @@
+"""Edge cases of the reports' figures found by a probe: a month whose data fall only on closed days, a month where
+no contract term could be judged, contracts without terms, a calendar with no open weekday, and a figure that
+rounds to its target. Every expectation below is worked by hand.
+
+Open days are the business calendar's (parameters/calendar.yaml: Monday-Friday, the listed US holidays closed).
+January 2025: 23 weekdays less New Year's Day (closed) = 22 open days.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_validate import GOOD, build
+
+from reportlib.cli import main
+from reportlib.core.errors import UsageError
+from reportlib.core.params import calendar_problem, load_params, validate_params
+from reportlib.reports import agent_review as ar
+from reportlib.reports import narrative, queries, views
+
+P = load_params(None)
+NOV = pd.Period("2026-11", "M")
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+
+
+# --- 1. data on closed days only: no open day covered ------------------------------------------------
+
+
+def _saturday_only(tmp_path):
+    """GOOD's contacts and activity moved from Monday 6 to Saturday 4 January 2025: Thursday 2 and Friday 3 are
+    open days before the data, Monday 6 to Friday 31 (20) after it: 22 - 2 - 20 = 0 open days covered."""
+    contacts = GOOD["contacts.csv"].replace("2025-01-06T", "2025-01-04T")
+    activity = GOOD["agent_activity.csv"].replace("2025-01-06,", "2025-01-04,")
+    qa = GOOD["qa_evaluations.csv"].replace("2025-01-07T", "2025-01-04T")
+    folder = build(
+        tmp_path / "sat", {"contacts.csv": contacts, "agent_activity.csv": activity, "qa_evaluations.csv": qa}
+    )
+    return views.start_report("monthly_pack", month="2025-01", data=str(folder)).source
+
+
+def test_a_month_with_data_on_closed_days_only_has_no_budget_to_compare(tmp_path):
+    """The labor tile showed the whole month's budget ($750,000) as its target with the note "budget pro-rated to
+    the 0 of 22 open days with data"."""
+    src = _saturday_only(tmp_path)
+    assert queries.coverage(src, P, "2025-01") == (0, 22)
+    summary = queries.monthly_summary(src, P, "2025-01")
+    labor = {t["key"]: t for t in summary["tiles"]}["labor_cost"]
+    assert labor["value"] == pytest.approx(8 * 30.0)  # 28,800 s scheduled = 8 h at $30 an hour
+    assert labor["target"] is None and labor["status"] == "none"
+    assert labor["note"] == "the data cover none of the month's 22 open days: no budget to compare with"
+    assert pd.isna(summary["history"].set_index("month").loc["2025-01", "budget"])
+    assert not any("budget" in line for line in summary["commentary"])  # no "over/under budget" driver
+
+
+def test_the_so_far_wordings_read_for_no_open_day_covered():
+    by_client = pd.DataFrame({"status": ["green", "red"], "penalty_at_risk": [0.0, 450.0]})
+    assert queries.compliance_sentence(by_client, (0, 22)) == (
+        "1 of 2 clients with contacts so far this month (the data cover none of the month's 22 open days) met every "
+        "term of their contract; $450 of fees is at risk from missed terms."
+    )
+    assert (
+        narrative.uncompared_note(0, 22)
+        == "the data cover none of the month's 22 open days: not compared with whole months"
+    )
+    assert narrative.uncompared_note(12, 21) == "12 of 21 open days with data: not compared with whole months"
+    assert narrative.partial_label(0, 22) == "partial: none of 22 open days"
+    assert narrative.uncompared_note(0, 0) is None  # a month with no open day at all reads as a whole month
+    trend = pd.DataFrame(
+        {"clients_met": [0.5], "terms_met": [0.75], "terms_missed": [2.0], "penalty_at_risk": [450.0]},
+        index=pd.Index(["2026-11"], name="month"),
+    )
+    tiles = {t.key: t for t in queries.compliance_tiles(trend, NOV, (0, 20))}
+    assert tiles["terms_missed"].name == "Terms missed so far"
+    assert (
+        tiles["terms_missed"].note == "the data cover none of the month's 20 open days: not compared with whole months"
+    )
+
+
+# --- 2. no term could be judged ------------------------------------------------------------------------
+
+
+def _history() -> pd.DataFrame:
+    """compliance_history rows by hand: October, C1's term met and C2's missed ($500 at risk); November, no
+    contact on either client's term channel (met missing)."""
+    base = {
+        "client_id": ["C1", "C2"],
+        "client_name": ["Acme", "Beta"],
+        "sla_profile": ["bronze", "bronze"],
+        "term": ["chat service level 80% in 60 s"] * 2,
+        "metric": ["service_level"] * 2,
+        "goal": [0.8, 0.8],
+    }
+    oct_ = pd.DataFrame(
+        {**base, "month": "2026-10", "actual": [0.9, 0.7], "met": [True, False], "penalty_at_risk": [0.0, 500.0]}
+    )
+    nov = pd.DataFrame(
+        {
+            **base,
+            "month": "2026-11",
+            "actual": [float("nan")] * 2,
+            "met": pd.array([None, None], dtype="boolean"),
+            "penalty_at_risk": [0.0, 0.0],
+        }
+    )
+    oct_["met"] = oct_["met"].astype("boolean")
+    return pd.concat([oct_, nov], ignore_index=True)
+
+
+def test_a_month_where_nothing_was_judged_has_no_missed_terms_or_fees_and_says_so():
+    """November read "Terms missed 0 · On target", "Fees ... $0.00 · On target" and "0 of 0 clients with contacts
+    this month met every term of their contract; $0.00 of fees is at risk"."""
+    trend = queries.compliance_trend(_history())
+    assert trend.loc["2026-10", "terms_missed"] == 1.0 and trend.loc["2026-10", "penalty_at_risk"] == 500.0
+    assert trend.loc["2026-11"].isna().all()  # clients_met, terms_met, terms_missed, penalty_at_risk
+    tiles = {t.key: t for t in queries.compliance_tiles(trend, NOV, (20, 20))}
+    for key in ("terms_missed", "penalty_at_risk"):
+        assert tiles[key].value is None and tiles[key].status == "none"
+    markup = narrative.tiles_html([tiles["terms_missed"], tiles["penalty_at_risk"]])
+    assert "On target" not in markup and "No data" in markup
+    nov = queries.compliance_by_client(_history().query("month == '2026-11'"))
+    assert nov["status"].isna().all() and nov["penalty_at_risk"].isna().all()  # not judged: no $0 at risk
+    assert (
+        queries.compliance_sentence(nov, (20, 20)) == "No client had a contract term that could be judged this month."
+    )
+    assert queries.compliance_sentence(nov, (10, 20)) == (
+        "No client had a contract term that could be judged so far this month (10 of 20 open days with data)."
+    )
+
+
+# --- 3. contracts without terms --------------------------------------------------------------------------
+
+
+def test_contracts_without_terms_have_nothing_to_judge(tmp_path):
+    """Every profile with `terms: []` crashed the SLA report and the pack with KeyError: 'month'."""
+    folder = build(tmp_path / "d", {})
+    src = views.start_report("sla", month="2025-01", data=str(folder)).source
+    none = {"description": "none", "terms": []}
+    params = {**P, "sla_contracts": {"profiles": {"gold": none, "silver": none}}}
+    history = queries.compliance_history(src, params, "2024-01", "2025-01")
+    assert len(history) == 0 and history.columns[0] == "month" and "met" in history.columns
+    month = queries.compliance(src, params, "2025-01")
+    assert len(month) == 0 and "month" not in month.columns
+    by_client = queries.compliance_by_client(month)
+    assert len(by_client) == 0
+    assert queries.compliance_sentence(by_client, (1, 22)) == (
+        "No client had a contract term that could be judged so far this month (1 of 22 open days with data)."
+    )
+    trend = queries.compliance_trend(history)
+    assert len(trend) == 0
+    assert all(t.value is None and t.status == "none" for t in queries.compliance_tiles(trend, "2025-01", (1, 22)))
+
+
+# --- 4. a calendar with no open weekday ----------------------------------------------------------------------
+
+
+def _with_week(business_hours: dict) -> dict:
+    return {**P, "calendar": {**P["calendar"], "business_hours": business_hours}}
+
+
+def test_a_calendar_with_no_open_weekday_is_refused_naming_the_parameter():
+    message = "parameters calendar.business_hours: no weekday is open; list at least one (weekdays: [0, 1, 2, 3, 4])"
+    with pytest.raises(UsageError) as info:
+        validate_params(_with_week({"start": "08:00", "end": "18:00", "weekdays": []}))
+    assert str(info.value) == message  # one problem: one line
+    # every day closed one by one is the same week
+    closed = {d: None for d in ("mon", "tue", "wed", "thu", "fri")}
+    assert calendar_problem(_with_week(closed)) == message
+    # a week with one open day, or the default Monday-Friday, is fine
+    assert calendar_problem(_with_week({"weekdays": []} | {"sat": "09:00-13:00"})) is None
+    assert calendar_problem(_with_week({"weekdays": ["sat"]})) is None
+    assert calendar_problem(P) is None and calendar_problem(_with_week({})) is None
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_run_and_validate_refuse_a_week_with_no_open_day_in_one_line(tmp_path, capsys, command):
+    """`reportlib validate` passed it and `run` stopped on numpy's "the business day weekmask must have at least
+    one valid business day"."""
+    folder = build(tmp_path / "d", {})
+    overlay = tmp_path / "noweek.yaml"
+    overlay.write_text('calendar:\n  business_hours:\n    start: "08:00"\n    end: "18:00"\n    weekdays: []\n')
+    extra = ["--month", "2025-01", "--out", str(tmp_path / "out"), "--reports", "sla"] if command == "run" else []
+    assert main([command, *extra, "--data", str(folder), "--params", str(overlay)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        f"reportlib {command}: parameters calendar.business_hours: no weekday is open; list at least one "
+        "(weekdays: [0, 1, 2, 3, 4])"
+    )
+    assert not any("Traceback" in line or "weekmask" in line for line in err)
+
+
+# --- 5. a figure that rounds to its target -------------------------------------------------------------------
+
+
+def test_distinct_digits_adds_decimals_only_when_a_value_would_read_as_its_target():
+    assert narrative.distinct_digits(84.95, 85, 1) == 2  # "85.0" = "85.0"; "84.95" and "85.00"
+    assert narrative.distinct_digits(84.999, 85, 1) == 3  # "85.00" = "85.00"; "84.999" and "85.000"
+    assert narrative.distinct_digits(84.9999, 85, 1) == 3  # two more at most
+    assert narrative.distinct_digits(84.9, 85, 1) == 1  # already reads apart
+    assert narrative.distinct_digits(85.0, 85, 1) == 1  # equal: met, and shown so
+    assert narrative.distinct_digits(None, 85, 1) == 1 and narrative.distinct_digits(84.95, None, 1) == 1
+    assert narrative.distinct_digits(0.8996, 0.9, None, "share") == 2  # "90.0%" = "90.0%"; "89.96%" and "90.00%"
+    assert narrative.distinct_digits(0.85, 0.9, None, "share") is None  # the unit's default, untouched
+    assert narrative.distinct_digits(900.4, 900, None, "seconds") == 1  # "900 s" = "900 s"; "900.4 s"
+
+
+def _qa_review(qa_mean: float = 84.95):
+    """November 2026: a QA mean of `qa_mean` against a goal of 85 (84.95: missed by 0.05), 87.37 in October and
+    over the three months before."""
+    from test_agent_review import _review
+
+    return _review(qa_mean=qa_mean, qa_goal=85.0, qa_met=qa_mean >= 85.0, qa_mean_prev3=87.37)
+
+
+def test_a_qa_score_just_under_its_goal_does_not_read_as_the_goal():
+    """The tile read "QA score 85.0 · Near target · Target ≥ 85.0" and the goals table "85.0 85.0 missed"."""
+    from reportlib.delivery.mail import _display_tile
+
+    review = _qa_review()
+    qa = next(t for t in ar.summary_tiles(review) if t.key == "qa")
+    assert qa.value == 84.95 and qa.status == "amber"  # judged on the true value: 0.05 under, within 5%
+    assert qa.digits == 2
+    markup = narrative.tiles_html([qa])
+    assert ">84.95<" in markup and "Target ≥ 85.00" in markup and "85.0<" not in markup
+    assert "▼ 2.42 vs last month" in markup  # 84.95 - 87.37
+    shown = _display_tile(qa.as_dict())  # the e-mail body reads as the page
+    assert shown["value_text"] == "84.95" and shown["target_text"] == "≥ 85.00"
+    # a score well under its goal keeps one decimal
+    other = next(t for t in ar.summary_tiles(_qa_review(82.96)) if t.key == "qa")
+    assert other.digits == ar.QA_DIGITS
+
+
+def test_the_goals_table_row_of_a_qa_score_just_under_its_goal_reads_apart(monkeypatch):
+    from reportlib.reports import views as v
+
+    tables: list[pd.DataFrame] = []
+    monkeypatch.setattr(v, "table", lambda frame, **kw: tables.append(frame))
+    monkeypatch.setattr(v, "caption", lambda *a, **kw: None)
+    ar.show_goals(_qa_review())
+    row = tables[0].set_index("measure").loc["QA score"]
+    assert (row["value"], row["goal"], row["result"]) == ("84.95", "85.00", "missed")
+    assert row["prev3"] == "87.4"  # the other columns keep QA_DIGITS
