@@ -236,6 +236,11 @@ def test_parameter_validation_names_unknown_keys_and_wrong_types(tmp_path, capsy
     assert "schedule.workers must be a whole number >= 1" in err
     assert "unknown parameter reports.workbook (did you mean workbooks?)" in err
     assert "parameter reports.trend_months must be a number, got 'many'" in err
+    # a key of a set given at the top level says which set it belongs to (it said "unknown parameter" alone)
+    misplaced = tmp_path / "misplaced.yaml"
+    misplaced.write_text("workbooks: false\n")
+    assert main(["run", "--month", MONTH, "--params", str(misplaced)]) == 2
+    assert "unknown parameter 'workbooks' (it belongs under reports:)" in capsys.readouterr().err
     validate_params(load_params())  # the shipped parameters are valid
     with pytest.raises(UsageError, match="timezone"):
         validate_params(dict(load_params(), timezone="Mars/Olympus"))

@@ -145,6 +145,13 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None, str
 _EXTRA_TOP_KEYS = ("data", "timezone", "short_abandon_s", "sl_threshold_s", "sl_definition", "tables")
 
 
+def _home_hint(key: Any, defaults: dict, known: list[str]) -> str:
+    """For a top-level key nothing reads: the set it belongs under when one holds it (" (it belongs under
+    reports:)"), else the closest known key (" (did you mean ...?)"), else nothing."""
+    homes = [name for name, value in defaults.items() if isinstance(value, dict) and key in value]
+    return f" (it belongs under {homes[0]}:)" if homes else _did_you_mean(str(key), known)
+
+
 def check_overlay_keys(overlay: dict, defaults: dict, file: str | Path) -> None:
     """Raise UsageError (one line naming `file` and the keys) for top-level keys of an overlay that nothing reads.
 
@@ -158,9 +165,7 @@ def check_overlay_keys(overlay: dict, defaults: dict, file: str | Path) -> None:
         return
     parts = []
     for key in unknown:
-        homes = [name for name, value in defaults.items() if isinstance(value, dict) and key in value]
-        hint = f" (it belongs under {homes[0]}:)" if homes else _did_you_mean(str(key), known)
-        parts.append(f"{_one_line(repr(key), 80)}{hint}")
+        parts.append(f"{_one_line(repr(key), 80)}{_home_hint(key, defaults, known)}")
     raise UsageError(f"parameter file {file}: unknown top-level key{'s' if len(parts) > 1 else ''} {', '.join(parts)}")
 
 
@@ -346,7 +351,7 @@ def validate_params(params: dict) -> None:
     known = sorted(set(reference) | set(_EXTRA_TOP_KEYS))
     for key, value in params.items():
         if key not in known:
-            problems.append(f"unknown parameter {key!r}{_did_you_mean(str(key), known)}")
+            problems.append(f"unknown parameter {key!r}{_home_hint(key, reference, known)}")
             continue
         if key == "tables":  # contract table -> the database's table (docs/databases.md)
             problem = tables_problem(value)
