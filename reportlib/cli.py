@@ -469,7 +469,10 @@ def _cmd_variance(args: argparse.Namespace) -> int:
     from reportlib.planning.variance import variance_for_source
 
     params, source = _open(args)
-    result = variance_for_source(source, params, args.month, by=args.by, vintages=args.vintages, shape=args.shape)
+    from reportlib.core.params import vintage_folder
+
+    vintages = args.vintages or vintage_folder(params)  # the folder the monthly runs archive forecasts to, if set
+    result = variance_for_source(source, params, args.month, by=args.by, vintages=vintages, shape=args.shape)
     # where staffing is not measurable a note says why (result.notes)
     staffing = f"; staffing from {result.staffing_source}" if result.staffing_measured else ""
     print(f"reportlib variance: plan from {result.plan_source}{staffing}", file=sys.stderr)

@@ -706,3 +706,29 @@ def test_a_renamed_queue_is_named_in_the_sentence_that_states_the_channels_volum
     whole = va.variance_for_source(open_source(str(sample_dir), "America/New_York"), params, MONTH)
     assert not any("(" in line.split("%)")[-1] for line in pva.pack_commentary(whole))
     assert whole.unplanned.empty and not [note for note in whole.notes if "plan compared" in note]
+
+
+def test_schedule_vintages_archives_each_forecast_and_plan_vs_actual_reads_it(sample_dir, tmp_path, capsys):
+    """`--vintages DIR` named a folder nothing wrote: the forecast report archived only when Python code asked.
+    With schedule.vintages set, the month's forecast (the forecast report's, in a run) is archived there and
+    plan vs actual of the next month, without an interval_plan table, reads it with no flag."""
+    import shutil
+
+    from reportlib.reports import queries
+
+    bare = tmp_path / "noplan"
+    shutil.copytree(sample_dir, bare)
+    (bare / "interval_plan.csv").unlink()
+    vint = tmp_path / "vintages"
+    pfile = tmp_path / "p.yaml"
+    pfile.write_text(f"schedule:\n  vintages: {vint}\n")
+    params = load_params(str(pfile))
+    queries.month_forecast(open_source(str(bare), "America/New_York"), params, "2025-02")
+    made = sorted(p.name for p in vint.glob("*.parquet"))
+    assert len(made) == 1 and made[0].startswith("forecast_2025-02-28_")  # origin: February's last day of data
+    assert main(["variance", "--data", str(bare), "--month", MONTH, "--params", str(pfile)]) == 0
+    assert "the forecast vintage made on 2025-02-28" in capsys.readouterr().err
+    # the reports' plan vs actual reads the same folder
+    assert pva.month_variance(open_source(str(bare), "America/New_York"), params, MONTH).plan_source.startswith(
+        "the forecast vintage made on 2025-02-28"
+    )

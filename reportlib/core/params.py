@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,16 @@ def check_overlay_keys(overlay: dict, defaults: dict, file: str | Path) -> None:
     raise UsageError(f"parameter file {file}: unknown top-level key{'s' if len(parts) > 1 else ''} {', '.join(parts)}")
 
 
+def vintage_folder(params: Mapping[str, Any] | None, root: Path | None = None) -> Path | None:
+    """Where forecast vintages are archived and read (parameters schedule.vintages, relative to the project
+    folder), None when not set."""
+    folder = ((params or {}).get("schedule") or {}).get("vintages")
+    if not folder:
+        return None
+    path = Path(str(folder)).expanduser()
+    return path if path.is_absolute() else (root or project_root()) / path
+
+
 def data_location(params: dict, data: str | None = None, root: Path | None = None) -> str:
     """The data source to use: --data if given, else params['data'] relative to the project root.
 
@@ -229,6 +240,7 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
         "timeout_s": ("a number of seconds > 0", lambda v: _is_number(v) and v > 0),
         "reuse_kernels": ("true or false", lambda v: isinstance(v, bool)),
         "notebooks": ("a folder path", lambda v: isinstance(v, str)),
+        "vintages": ("a folder path, or null", lambda v: v is None or (isinstance(v, str) and bool(v.strip()))),
     },
     "distribution": {
         "executives": ("a list of e-mail addresses", _str_list),

@@ -722,8 +722,9 @@ def variance_for_source(
         if vintages is None:
             raise ReportlibError(
                 f"no interval_plan table in {source.location} and no forecast vintages given: add "
-                f"interval_plan (docs/data-contract.md) or give --vintages DIR (the folder the "
-                f"forecast report archives its forecasts to)"
+                f"interval_plan (docs/data-contract.md), or set schedule.vintages in the parameters so that "
+                f"each monthly run archives its forecast there (then plan vs actual reads it), or give "
+                f"--vintages DIR"
             )
         vint = vintages if isinstance(vintages, pd.DataFrame) else fc.load_vintages(vintages)
         actual = actual_intervals(source, start, end, minutes, answer, short)

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from reportlib.core.names import ALL_QUEUES
+from reportlib.core.params import vintage_folder
 from reportlib.data.source import DataSource
 from reportlib.planning.variance import (
     CAUSES,
@@ -157,7 +158,11 @@ def pack_commentary(result: Variance) -> list[str]:
 
 def month_variance(source: DataSource, params: Mapping[str, Any], month: str, by: str = "queue") -> Variance:
     """variance_for_source, remembered on the source (reports in one warm kernel share it)."""
-    return source.memo(("variance", str(month), by), lambda: variance_for_source(source, params, str(month), by=by))
+    vintages = vintage_folder(params)  # without interval_plan: the forecast archived before the month, if kept
+    return source.memo(
+        ("variance", str(month), by),
+        lambda: variance_for_source(source, params, str(month), by=by, vintages=vintages),
+    )
 
 
 def _pts(values: pd.Series) -> pd.Series:
