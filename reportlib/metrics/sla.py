@@ -86,7 +86,6 @@ _MEAN_COUNTS = {
     "aht_s": ("handle_s_sum", "handle_n"),
     "csat_mean": ("csat_sum", "csat_responses"),
 }
-_WEEKDAYS = WEEKDAY_NAMES
 _EPOCH = np.datetime64("2000-01-03", "D")  # a Monday; any fixed day works (differences cancel)
 
 
@@ -254,7 +253,7 @@ def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalend
         elif "open" in bh or "start" in bh or "close" in bh or "end" in bh:
             hours = [(_clock(opening), _clock(closing))] * 5 + [None, None]
         for key, value in bh.items():
-            if str(key).lower()[:3] in _WEEKDAYS and str(key).lower() not in ("open", "start", "end", "close"):
+            if str(key).lower()[:3] in WEEKDAY_NAMES and str(key).lower() not in ("open", "start", "end", "close"):
                 i = _weekday(key)
                 if value in (None, False, "closed", ""):
                     hours[i] = None
@@ -1202,9 +1201,8 @@ def _no_evaluation() -> pd.DataFrame:
     out = pd.DataFrame({c: pd.Series(dtype=object) for c in EVALUATION_COLUMNS})
     out["period"] = out["period"].astype("datetime64[ns]")
     out["met"] = out["met"].astype("boolean")
-    for c in ("threshold_s", "threshold_h", "goal", "volume", "numerator", "denominator", "pending", "actual"):
-        out[c] = out[c].astype("float64")
-    for c in ("monthly_fee", "penalty_share", "penalty_at_risk"):
+    numbers = ("threshold_s", "threshold_h", "goal", "volume", "numerator", "denominator", "pending", "actual")
+    for c in (*numbers, "monthly_fee", "penalty_share", "penalty_at_risk"):
         out[c] = out[c].astype("float64")
     return out
 
