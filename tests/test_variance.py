@@ -732,3 +732,17 @@ def test_schedule_vintages_archives_each_forecast_and_plan_vs_actual_reads_it(sa
     assert pva.month_variance(open_source(str(bare), "America/New_York"), params, MONTH).plan_source.startswith(
         "the forecast vintage made on 2025-02-28"
     )
+
+
+def test_a_vintage_folder_that_cannot_be_written_leaves_the_forecast_and_says_so(sample_dir, tmp_path):
+    from reportlib.reports import queries
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    pfile = tmp_path / "p.yaml"
+    pfile.write_text(f"schedule:\n  vintages: {blocked}\n")
+    report = queries.month_forecast(
+        open_source(str(sample_dir), "America/New_York"), load_params(str(pfile)), "2025-02"
+    )
+    assert len(report["forecast"]) > 0  # the forecast report is not failed by its archive
+    assert any(n.startswith(f"this forecast was not archived in {blocked}") for n in report["notes"])

@@ -329,8 +329,14 @@ def forecast_report(
     if store is not None and ets_cache_dir is not None and len(store) != known:
         save_ets_store(ets_cache_dir, store)
     if vintage_dir is not None:
-        out["vintages"] = compare_vintages(vintage_dir, daily)
-        archive_vintage(fc, vintage_dir, last)
+        try:
+            out["vintages"] = compare_vintages(vintage_dir, daily)
+            archive_vintage(fc, vintage_dir, last)
+        except OSError as exc:  # the forecast stands; only its archive (next month's plan) is lost, and said
+            notes.append(
+                f"this forecast was not archived in {vintage_dir} ({exc.strerror or exc}): plan vs actual next "
+                "month cannot use it"
+            )
     return out
 
 
