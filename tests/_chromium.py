@@ -34,6 +34,19 @@ def find_chromium() -> str | None:
     return shutil.which("chromium")
 
 
+def require_chromium() -> str:
+    """The Chromium binary a browser test needs: fails the test in CI (or with REPORTLIB_REQUIRE_BROWSER=1), where
+    a missing browser is a broken install, and skips it elsewhere, saying why."""
+    import pytest
+
+    exe = find_chromium()
+    if exe is None:
+        if os.environ.get("CI") or os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    return exe
+
+
 class CDPError(RuntimeError):
     """The browser answered a command with an error."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import _reports
 import pytest
-from _chromium import FIGURE_PROBE, Chromium, find_chromium
+from _chromium import FIGURE_PROBE, Chromium, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,11 +25,7 @@ NO_CHARTS = {"bank_attrition", "intervals_team_performance"}  # nothing to chart
 
 @pytest.fixture(scope="module")
 def browser():
-    exe = find_chromium()
-    if exe is None:
-        if os.environ.get("CI") or os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
+    exe = require_chromium()
     with Chromium(exe) as b:
         yield b
 

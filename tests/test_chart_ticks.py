@@ -6,12 +6,11 @@ bundle in Chromium and read the tick labels and axis ranges plotly chose.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from _chromium import Chromium, find_chromium
+from _chromium import Chromium, require_chromium
 
 from reportlib.reports import charts, render
 
@@ -119,11 +118,7 @@ DRAW = """(() => {
 
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory):
-    exe = find_chromium()
-    if exe is None:
-        if os.environ.get("CI") or os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
+    exe = require_chromium()
     df = _frame()
     wide = pd.DataFrame({"month": MONTHS, "v": [150.0 + 7 * i for i in range(11)]})
     figs = {

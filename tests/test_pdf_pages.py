@@ -9,13 +9,12 @@ script marks it failed with a console error (report.js), and the trace-type chec
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import _reports
 import pytest
-from _chromium import FIGURE_PROBE, Chromium, find_chromium
+from _chromium import FIGURE_PROBE, Chromium, require_chromium
 
 from reportlib.reports import render
 
@@ -30,11 +29,7 @@ def pages():
 
 @pytest.fixture(scope="module")
 def browser():
-    exe = find_chromium()
-    if exe is None:
-        if os.environ.get("CI") or os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
+    exe = require_chromium()
     with Chromium(exe) as b:
         yield b
 

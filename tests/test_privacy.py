@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from pathlib import Path
 
 import _reports
 import pandas as pd
 import pytest
-from _chromium import Chromium, find_chromium
+from _chromium import Chromium, require_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -157,11 +156,7 @@ def test_markup_is_escaped_in_the_html(results):
 
 @pytest.mark.browser
 def test_markup_stays_inert_in_the_browser(results):
-    exe = find_chromium()
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed")
-        pytest.skip("chromium is not installed")
+    exe = require_chromium()
     keys = [k for k, r in results.items() if r["source"] == "sample" and r["status"] == "ok"]
     assert keys
     with Chromium(exe) as b:

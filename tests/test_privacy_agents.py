@@ -313,15 +313,10 @@ def test_notebook_runs_by_papermill_for_one_agent(world):
 
 @pytest.mark.browser
 def test_pages_draw_and_markup_stays_inert_in_the_browser(world):
-    import os
 
-    from _chromium import Chromium, find_chromium
+    from _chromium import Chromium, require_chromium
 
-    exe = find_chromium()
-    if exe is None:
-        if os.environ.get("CI") or os.environ.get("REPORTLIB_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not installed")
-        pytest.skip("chromium is not installed")
+    exe = require_chromium()
     month_dir = world["out"] / MONTH
     with Chromium(exe) as b:
         for aid, entry in _pages(world).items():
