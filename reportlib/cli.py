@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--by", choices=["queue", "day", "week"], default="queue")
     s.add_argument(
         "--vintages",
+        type=_given,
         default=None,
         metavar="DIR",
         help="archived forecasts to plan from when the data has no interval_plan table",

@@ -723,11 +723,23 @@ def test_schedule_vintages_archives_each_forecast_and_plan_vs_actual_reads_it(sa
     pfile = tmp_path / "p.yaml"
     pfile.write_text(f"schedule:\n  vintages: {vint}\n")
     params = load_params(str(pfile))
+    # outside `reportlib run` (a notebook explored in JupyterLab, perhaps on other data): nothing is archived
     queries.month_forecast(open_source(str(bare), "America/New_York"), params, "2025-02")
+    assert not vint.exists()
+    from reportlib.delivery.run import shared_results
+
+    with shared_results():  # as inside `reportlib run` (a fresh source: the first one remembers its forecast)
+        queries.month_forecast(open_source(str(bare), "America/New_York", afresh=True), params, "2025-02")
     made = sorted(p.name for p in vint.glob("*.parquet"))
     assert len(made) == 1 and made[0].startswith("forecast_2025-02-28_")  # origin: February's last day of data
     assert main(["variance", "--data", str(bare), "--month", MONTH, "--params", str(pfile)]) == 0
-    assert "the forecast vintage made on 2025-02-28" in capsys.readouterr().err
+    assert "the forecast vintage made on 2025-02-28, archived " in capsys.readouterr().err
+    # a file in the folder that is no vintage (cut short, empty) is left out and named, not a failed report
+    (vint / "forecast_2025-02-15_junk.parquet").write_bytes(b"")
+    assert main(["variance", "--data", str(bare), "--month", MONTH, "--params", str(pfile)]) == 0
+    err = capsys.readouterr().err
+    assert "the forecast vintage made on 2025-02-28" in err
+    assert "forecast_2025-02-15_junk.parquet is not a readable forecast vintage" in err and "left out" in err
     # the reports' plan vs actual reads the same folder
     assert pva.month_variance(open_source(str(bare), "America/New_York"), params, MONTH).plan_source.startswith(
         "the forecast vintage made on 2025-02-28"
@@ -741,8 +753,11 @@ def test_a_vintage_folder_that_cannot_be_written_leaves_the_forecast_and_says_so
     blocked.write_text("a file where the folder should be")
     pfile = tmp_path / "p.yaml"
     pfile.write_text(f"schedule:\n  vintages: {blocked}\n")
-    report = queries.month_forecast(
-        open_source(str(sample_dir), "America/New_York"), load_params(str(pfile)), "2025-02"
-    )
+    from reportlib.delivery.run import shared_results
+
+    with shared_results():  # archived by a run alone
+        report = queries.month_forecast(
+            open_source(str(sample_dir), "America/New_York"), load_params(str(pfile)), "2025-02"
+        )
     assert len(report["forecast"]) > 0  # the forecast report is not failed by its archive
     assert any(n.startswith(f"this forecast was not archived in {blocked}") for n in report["notes"])

@@ -1241,13 +1241,24 @@ def archive_vintage(
     return path
 
 
-def load_vintages(folder: str | os.PathLike) -> pd.DataFrame:
-    """All archived vintages under `folder`, one frame (empty with the columns when there are none)."""
+def load_vintages(folder: str | os.PathLike, skipped: list[str] | None = None) -> pd.DataFrame:
+    """All archived vintages under `folder`, one frame (empty with the columns when there are none). A file that
+    cannot be read as a vintage (empty, cut short, another table) is left out, not a failure of every report that
+    reads the folder; `skipped`, when given, gets one line per file left out."""
+    import pyarrow as pa
+
     files = sorted(Path(folder).glob("forecast_*.parquet")) if Path(folder).is_dir() else []
     cols = FORECAST_COLUMNS + ["origin", "created_at"]
-    if not files:
+    frames = []
+    for f in files:
+        try:
+            frames.append(pd.read_parquet(f, columns=cols))
+        except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+            if skipped is not None:
+                skipped.append(f"{f.name} is not a readable forecast vintage ({' '.join(str(exc).split())[:120]})")
+    if not frames:
         return pd.DataFrame({c: [] for c in cols})
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)[cols]
+    return pd.concat(frames, ignore_index=True)[cols]
 
 
 def compare_vintages(

@@ -671,7 +671,9 @@ def plan_from_vintage(
             "planned_agents": plan["agents"].astype(float),
         }
     )
-    return out, f"the forecast vintage made on {origin:%Y-%m-%d} (no interval_plan table)"
+    created = pd.to_datetime(daily["created_at"]).max()
+    made = f", archived {created:%Y-%m-%d %H:%M}" if pd.notna(created) else ""
+    return out, f"the forecast vintage made on {origin:%Y-%m-%d}{made} (no interval_plan table)"
 
 
 def variance_for_source(
@@ -726,7 +728,9 @@ def variance_for_source(
                 f"each monthly run archives its forecast there (then plan vs actual reads it), or give "
                 f"--vintages DIR"
             )
-        vint = vintages if isinstance(vintages, pd.DataFrame) else fc.load_vintages(vintages)
+        skipped: list[str] = []
+        vint = vintages if isinstance(vintages, pd.DataFrame) else fc.load_vintages(vintages, skipped)
+        notes += [f"{line}: left out" for line in skipped]
         actual = actual_intervals(source, start, end, minutes, answer, short)
         hist = actual_intervals(source, start - pd.Timedelta(weeks=13), start, minutes, answer, short)
         aht = hist.groupby(["channel", "queue"], as_index=False)[["handled", "handle_s_total"]].sum()

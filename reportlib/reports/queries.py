@@ -18,6 +18,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_label
 from reportlib.core.params import deep_merge, default_params, vintage_folder
 from reportlib.core.settings import MetricSettings
+from reportlib.data.cache import shared_memo_dir
 from reportlib.data.source import DataSource
 from reportlib.data.span import data_range, whole_source
 from reportlib.reports.narrative import (
@@ -112,7 +113,8 @@ def month_forecast(source: DataSource, params: Mapping[str, Any], month: Any) ->
     """The forecast report's figures for `month` (planning.forecast_report on the history up to the month's
     end, as the forecast report shows it: no interval-level backtest, the accuracy check's origins every
     other week, the smoothing parameters kept between runs in report_cache_dir — same results). With
-    parameters schedule.vintages set, the forecast is archived there as a vintage (core.params.vintage_folder).
+    parameters schedule.vintages set, a `reportlib run` archives the forecast there as a vintage
+    (core.params.vintage_folder); a notebook run outside a run does not.
 
     Computed once per `reportlib run` and shared by the forecast report and the month's workbook
     (DataSource.memo); the caller gets its own copy.
@@ -129,7 +131,9 @@ def month_forecast(source: DataSource, params: Mapping[str, Any], month: Any) ->
             intraday_backtest=False,
             backtest_step_days=14,
             ets_cache_dir=FR.report_cache_dir(),
-            vintage_dir=vintage_folder(params),  # archived there for plan vs actual (schedule.vintages), if set
+            # archived for plan vs actual (schedule.vintages) by `reportlib run` alone: a forecast explored in
+            # JupyterLab (other data, another month) must not become a month's plan
+            vintage_dir=vintage_folder(params) if shared_memo_dir() is not None else None,
         )
 
     return source.memo(("month_forecast", str(m), params_key(params)), compute)
