@@ -129,15 +129,16 @@ def sheet_rows(book: openpyxl.Workbook, name: str) -> tuple[list[str], list[list
     return [str(h) for h in rows[0]], rows[1:]
 
 
-def shown(value, unit: str, currency: str = "$") -> str:
-    """A workbook value formatted the way the page formats it (the stated rounding)."""
+def shown(value, unit: str, currency: str = "$", digits: int | None = None) -> str:
+    """A workbook value formatted the way the page formats it (the stated rounding; `digits`: a table column's
+    money precision, narrative.money_column_digits)."""
     if unit == "text":
         return "–" if value is None else str(value)
     if unit == "qa":
         return narrative.format_value(value, "number", digits=1)
     if unit == "date":
         return "–" if value is None else pd.Timestamp(value).strftime("%d %b %Y")
-    return narrative.format_value(value, unit, currency)
+    return narrative.format_value(value, unit, currency, digits)
 
 
 def compare(page: dict, book: openpyxl.Workbook, sheet: str, columns: dict[str, tuple[str, str]], key: str) -> int:
@@ -149,13 +150,20 @@ def compare(page: dict, book: openpyxl.Workbook, sheet: str, columns: dict[str, 
     n = 0
     assert page["rows"], f"the page's table for {sheet} is empty"
     assert len(rows) == len(page["rows"]), f"{sheet}: {len(rows)} rows, the page shows {len(page['rows'])}"
+    # a money column of a page's table reads in one precision (whole units when any amount is 100 or more)
+    digits = {
+        sh: narrative.money_column_digits(r[heads.index(sh)] for r in rows)
+        for sh, unit in columns.values()
+        if unit == "currency"
+    }
     for prow, srow in zip(page["rows"], rows):
         cells = dict(zip(page["headers"], prow))
         assert srow[heads.index(columns[key][0])] == neutralise_cell(cells[key]), (sheet, cells[key])
         for ph, (sh, unit) in columns.items():
             value = srow[heads.index(sh)]
             want = neutralise_cell(cells[ph]) if unit == "text" else cells[ph]
-            assert shown(value, unit) == want, f"{sheet} {cells[key]!r} {sh}: workbook {value!r}, page {cells[ph]!r}"
+            got = shown(value, unit, digits=digits.get(sh))
+            assert got == want, f"{sheet} {cells[key]!r} {sh}: workbook {value!r}, page {cells[ph]!r}"
             n += 1
     return n
 
@@ -391,6 +399,10 @@ def test_sla_tables_equal_the_page(month, book):
         fmt = ws.cell(row=i, column=col_actual + 1).number_format
         sheet[(r[heads.index("Client")], r[heads.index("Term")])] = (r, fmt)
     assert missed["rows"]
+    fee = heads.index("Fee at risk")
+    page_rows = [dict(zip(missed["headers"], prow)) for prow in missed["rows"]]
+    fees = [sheet[(neutralise_cell(c["Client"]), c["Term"])][0][fee] for c in page_rows]
+    fee_digits = narrative.money_column_digits(fees)  # the page's missed-terms table: one precision
     for prow in missed["rows"]:
         cells = dict(zip(missed["headers"], prow))
         r, fmt = sheet[(neutralise_cell(cells["Client"]), cells["Term"])]
@@ -398,7 +410,7 @@ def test_sla_tables_equal_the_page(month, book):
         assert r[heads.index("Result")] == "missed"
         assert shown(r[col_actual], unit) == cells["Actual"]
         assert shown(r[heads.index("Contacts")], "count") == cells["Contacts"]
-        assert shown(r[heads.index("Fee at risk")], "currency") == cells["Fee at risk"]
+        assert shown(r[fee], "currency", digits=fee_digits) == cells["Fee at risk"]
 
 
 def test_team_and_agent_scorecards_equal_the_page(month, book):
