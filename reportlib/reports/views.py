@@ -274,10 +274,15 @@ class ReportContext:
     extra: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     redact_terms: list[str] = field(default_factory=list)
-    partial: str | None = None  # "partial: 12 of 21 open days" when the data cover the month in part
     # (open days of the month with data, the month's open days): queries.coverage; (0, 0), read as a whole
     # month, on the attrition report, which is drawn from the roster
     coverage: tuple[int, int] = (0, 0)
+
+    @property
+    def partial(self) -> str | None:
+        """ "partial: 12 of 21 open days" when the data cover the month in part (narrative.partial_label of
+        `coverage`), None for a whole month."""
+        return narrative.partial_label(*self.coverage)
 
     def show(self, fig: go.Figure) -> None:
         """views.show, with this month shaded and labelled on a chart over months when the data cover it in part
@@ -564,7 +569,6 @@ def start_report(
     if partial:
         note(partial, "warning")
         ctx.notes.append(partial)
-        ctx.partial = narrative.partial_label(*ctx.coverage)
     return ctx
 
 
