@@ -197,19 +197,6 @@ def _tile_get(tile: Tile | Mapping[str, Any], key: str, default: Any = None) -> 
     return getattr(tile, key, default)
 
 
-def unit_digits(value: Any, unit: str = "number") -> int:
-    """The decimals format_value shows for `value` in `unit` when given no `digits` (a count: 0, a share: 1 in
-    percent, money: 2 under 100 else 0, a plain number: 2 under 100 else 0)."""
-    v = abs(float(value)) if not is_missing(value) else 0.0
-    if unit in ("seconds", "count", "days"):
-        return 0
-    if unit in ("share", "fte", "points"):
-        return 1
-    if unit == "ratio":
-        return 2
-    return 2 if v < 100 else 0  # currency, number
-
-
 def distinct_digits(value: Any, target: Any, digits: int | None, unit: str = "number") -> int | None:
     """The decimals to show `value` and its `target` with (both in `unit`), so that a value that differs from its
     target never reads as equal to it: `digits` (None: the unit's default) when the two already read apart or are
@@ -217,7 +204,11 @@ def distinct_digits(value: Any, target: Any, digits: int | None, unit: str = "nu
     with 1 decimal: 2, "84.95" and "85.00"). Only the display changes; judge on the true value."""
     if is_missing(value) or is_missing(target) or float(value) == float(target):
         return digits
-    base = unit_digits(value, unit) if digits is None else int(digits)
+    if digits is None:  # format_value's own decimals for this value: the fewest that write it as it does
+        shown = format_value(value, unit)
+        base = next((k for k in range(6) if format_value(value, unit, digits=k) == shown), 0)
+    else:
+        base = int(digits)
     if format_value(value, unit, digits=base) != format_value(target, unit, digits=base):
         return digits
     for more in (base + 1, base + 2):
