@@ -86,9 +86,8 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
     problems = []
     home = folder.resolve()
     for path in sorted(folder.iterdir()):
-        lower = path.name.lower()
-        stem = next((lower[: -len(s)] for s in FILE_SUFFIXES if lower.endswith(s)), None)
-        if stem not in TABLES:
+        stem = _table_of(path.name)
+        if stem is None:
             continue
         why = _unsafe_table_file(path, home)
         if why:
@@ -109,10 +108,9 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
     return files, problems
 
 
-def _table_of(file_names: str) -> str | None:
-    """The contract table a file named like one stands for ("clients.csv" -> "clients"; the first of a list of
-    names), None for other names."""
-    lower = file_names.split(",")[0].strip().lower()
+def _table_of(file_name: str) -> str | None:
+    """The contract table a file named like one stands for ("Clients.CSV" -> "clients"), None for other names."""
+    lower = file_name.lower()
     stem = next((lower[: -len(s)] for s in FILE_SUFFIXES if lower.endswith(s)), None)
     return stem if stem in TABLES else None
 
