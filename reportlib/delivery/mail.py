@@ -892,7 +892,7 @@ def plan_messages(
 ) -> tuple[list[Planned], list[str]]:
     """The messages to send for a month and the problems that block others (failed or missing reports)."""
     from reportlib.core.safety import AddressError
-    from reportlib.delivery.run import read_manifest
+    from reportlib.delivery.run import read_manifest, rendered_from_other_data
     from reportlib.reports.registry import ALL_REPORTS
 
     log = log or sys.stderr
@@ -905,7 +905,6 @@ def plan_messages(
         )
     manifest = read_manifest(month_dir)
     entries = [e for e in manifest.get("reports", []) if isinstance(e, dict)]
-    last_data = manifest.get("data_fingerprint")  # the data the month's last run read
     if reports:
         unknown = [r for r in reports if r not in ALL_REPORTS]
         if unknown:
@@ -929,11 +928,10 @@ def plan_messages(
                 why = printable(entry.get("error") or "see index.html")  # the manifest's text: one line
                 problems.append(f"not e-mailing {p_who}: its run failed ({why})")
                 continue
-            read = entry.get("data_fingerprint")
-            if last_data and read and read != last_data:  # kept from a run before the data changed: stale
+            if rendered_from_other_data(entry, manifest):  # kept from a run before the data changed: stale
                 problems.append(
-                    f"not e-mailing {p_who}: it was rendered from other data ({printable(read)}) than the month's "
-                    f"last run ({printable(last_data)}); run it again (reportlib run --month {Path(month_dir).name} "
+                    f"not e-mailing {p_who}: it was rendered from other data ({printable(entry['data_fingerprint'])})"
+                    f" than the month's last run ({printable(manifest['data_fingerprint'])}); run it again (reportlib run --month {Path(month_dir).name} "
                     f"--reports {printable(entry.get('report'))}, with that run's --data, --params and --out)"
                 )
                 continue

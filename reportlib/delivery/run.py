@@ -1161,6 +1161,13 @@ def _as_html(previous: Any) -> Any:
     return dict(previous, html=previous.get("xlsx")) if isinstance(previous, dict) else previous
 
 
+def rendered_from_other_data(entry: Mapping[str, Any], manifest: Mapping[str, Any]) -> bool:
+    """Whether a manifest entry was rendered from other data than the month's last run read (a report kept from a
+    run before the data changed): both fingerprints known and different. The index marks it; `email` refuses it."""
+    read, last = entry.get("data_fingerprint"), manifest.get("data_fingerprint")
+    return bool(read and last and read != last)
+
+
 def index_html(manifest: dict) -> str:
     """The month's index page: every report with its status, a link, and why it failed."""
     esc = html.escape
@@ -1187,11 +1194,10 @@ def index_html(manifest: dict) -> str:
             if e.get("pdf"):
                 link += " · " + _link(e.get("pdf"), "PDF")
             note = ""
-            read, last = e.get("data_fingerprint"), manifest.get("data_fingerprint")
-            if read and last and read != last:  # kept from a run before the data changed (email does not send it)
+            if rendered_from_other_data(e, manifest):  # kept from a run before the data changed: not e-mailed
                 note = (
-                    f'<div class="err">Rendered from other data (fingerprint {esc(str(read))}) than the last run; '
-                    "not e-mailed until it is run again.</div>"
+                    f'<div class="err">Rendered from other data (fingerprint {esc(str(e["data_fingerprint"]))}) '
+                    "than the last run; not e-mailed until it is run again.</div>"
                 )
         else:
             link = esc(str(name))
