@@ -216,19 +216,18 @@ def _hover_format(unit: str | None) -> str:
     return "%{y:" + fmt + "}" + _UNIT_SUFFIX.get(unit or "", "")
 
 
+def _tick_labels(unit: str | None) -> dict[str, Any]:
+    """An axis's (or a colour bar's) tick labels in `unit`: the unit's tick format, with decimals from the tick
+    step (tick_format_stops)."""
+    unit = unit or "number"
+    return dict(tickformat=_UNIT_FORMATS.get(unit, _UNIT_FORMATS["number"])[0], tickformatstops=tick_format_stops(unit))
+
+
 def _apply_unit(fig: go.Figure, unit: str | None, axis: str = "y") -> None:
-    """Label a value axis in `unit`: the unit's tick format with decimals from the tick step (tick_format_stops)
-    and its suffix (' s', ' FTE'); nothing for no unit."""
+    """Label a value axis in `unit` (_tick_labels) with its suffix (' s', ' FTE'); nothing for no unit."""
     if unit is None:
         return
-    tick = _UNIT_FORMATS.get(unit, _UNIT_FORMATS["number"])[0]
-    fig.update_layout(
-        {
-            f"{axis}axis": dict(
-                tickformat=tick, tickformatstops=tick_format_stops(unit), ticksuffix=_UNIT_SUFFIX.get(unit, "")
-            )
-        }
-    )
+    fig.update_layout({f"{axis}axis": dict(**_tick_labels(unit), ticksuffix=_UNIT_SUFFIX.get(unit, ""))})
 
 
 def _base(
@@ -585,10 +584,7 @@ def heatmap(
             zmid=zmid,
             reversescale=reverse_scale,
             hoverongaps=False,
-            colorbar=dict(
-                tickformat=_UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[0],
-                tickformatstops=tick_format_stops(unit or "number"),
-            ),
+            colorbar=_tick_labels(unit),
             hovertemplate=f"%{{y}} %{{x}}: %{{z:{fmt}}}<extra></extra>",
         )
     )
