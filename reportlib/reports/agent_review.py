@@ -274,10 +274,15 @@ def _flag_label(reason: str) -> str:
     return MEASURES[key][1] if key in MEASURES else ("QA critical errors" if key == "qa_critical" else "Coaching flag")
 
 
+def _digits(unit: str) -> int | None:
+    """Decimals a figure of the review shows in `unit`: QA_DIGITS for a score (unit "number"), else the unit's own."""
+    return QA_DIGITS if unit == "number" else None
+
+
 def _fmt(value: Any, unit: str) -> str:
     from reportlib.reports.narrative import format_value
 
-    return format_value(value, unit, digits=QA_DIGITS if unit == "number" else None)
+    return format_value(value, unit, digits=_digits(unit))
 
 
 # --- rank and team aggregates ------------------------------------------------------------------------
@@ -527,9 +532,7 @@ def summary_tiles(review: AgentReview) -> list[Any]:
                 note=note or None,
                 compare=("prev",),
                 # more decimals when the value would read as equal to its goal (84.95 against 85: not "85.0")
-                digits=narrative.distinct_digits(
-                    r.value, None if unrated else r.goal, QA_DIGITS if r.unit == "number" else None, r.unit
-                ),
+                digits=narrative.distinct_digits(r.value, None if unrated else r.goal, _digits(r.unit), r.unit),
             )
         )
     return tiles
@@ -563,16 +566,11 @@ def show_goals(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
         return
     g = review.goals.copy()
     # this month's figure and its goal with enough decimals to read apart when they differ (distinct_digits)
-    row_digits = [
-        narrative.distinct_digits(v, t, QA_DIGITS if u == "number" else None, u)
-        for v, t, u in zip(g["value"], g["goal"], g["unit"])
-    ]
+    row_digits = [narrative.distinct_digits(v, t, _digits(u), u) for v, t, u in zip(g["value"], g["goal"], g["unit"])]
     for c in ("value", "goal"):
         g[c] = [narrative.format_value(v, u, digits=d) for v, u, d in zip(g[c], g["unit"], row_digits)]
     for c in ("prev3", "team_median"):
-        g[c] = [
-            narrative.format_value(v, u, digits=QA_DIGITS if u == "number" else None) for v, u in zip(g[c], g["unit"])
-        ]
+        g[c] = [_fmt(v, u) for v, u in zip(g[c], g["unit"])]
     g["result"] = g["met"].map(lambda v: "no goal or no data" if v is None else ("met" if v else "missed"))
     notes = g["note"] if "note" in g else pd.Series("", index=g.index)
     unrated = g["key"].isin(scorecards.VOLUME_GOALS) & g["met"].isna() & (notes != "")
