@@ -6,6 +6,7 @@ the month's last run."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -158,9 +159,10 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(project):  # noqa: F811 - the fixtur
     _notebook(proj["nbs"] / "sla.ipynb", "sla", extra="import time\ntime.sleep(120)")
     cmd = [sys.executable, "-m", "reportlib", "run", "--month", MONTH, "--params", str(proj["params"])]
     cmd += ["--out", str(proj["out"]), "--workers", "1", "--reports", "sla"]
-    proc = subprocess.Popen(
-        cmd, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    tmp = proj["root"] / "tmp"  # the run's own temporary folder, to see what it leaves there
+    tmp.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
         while time.time() < deadline and not list(proj["out"].glob(f".{MONTH}.run-*")):
@@ -175,6 +177,33 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(project):  # noqa: F811 - the fixtur
     assert proc.returncode == 143 and "reportlib: stopped (SIGTERM)" in err
     assert "Traceback" not in err and "leaked" not in err
     assert not list(proj["out"].glob(f".{MONTH}.run-*"))  # its temporary folder is gone
+    # nor a kernel's connection file, a warm-up notebook or an empty month folder (the run published nothing)
+    assert not list(tmp.iterdir()) and not (proj["out"] / MONTH).exists()
+
+
+def test_a_run_claims_its_month_before_it_checks_the_data(project, capsys):  # noqa: F811 - the fixture above
+    """The run took the month's lock only after its data check (tens of seconds on a large operation): an
+    `email` started meanwhile sent the old reports first. Now the month is claimed first: with the lock held
+    elsewhere the run stops on the lock, before reading any data; a run stopped by bad data leaves no empty
+    month folder behind."""
+    from test_security_delivery import _run
+
+    from reportlib.delivery.run import month_lock
+
+    out = project["out"]
+    (project["data"] / "contacts.csv").write_text("not,a,contacts,table\n")  # the check would refuse it
+    month_dir = out / MONTH
+    month_dir.mkdir(parents=True)
+    with month_lock(month_dir, "`reportlib email`"):
+        assert _run(project) == 1
+    err = capsys.readouterr().err
+    assert "another `reportlib run` or `reportlib email` is using" in err and "checking the data" not in err
+
+    shutil.rmtree(month_dir)
+    assert _run(project) == 1
+    err = capsys.readouterr().err
+    assert "checking the data" in err and "contacts.csv" in err
+    assert not month_dir.exists() and not list(out.glob(f".{MONTH}.run-*"))  # nothing left of the failed run
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,15 @@ def plan_jobs(
 
 # --- worker side: one warm kernel per process ------------------------------------------------------
 
-_WORKER: dict[str, Any] = {"km": None, "kc": None, "sockdir": None, "used": 0, "cwd": None, "printer": None}
+_WORKER: dict[str, Any] = {
+    "km": None,
+    "kc": None,
+    "sockdir": None,
+    "warm": None,
+    "used": 0,
+    "cwd": None,
+    "printer": None,
+}
 # The reset collects the previous notebook's garbage (IPython's reset ends in a full gc.collect()); what
 # survives it (modules a notebook imported lazily, the kernel's memo of shared results) is then frozen like
 # the warm-up's imports, so the next reset's collection walks only the objects that notebook made: it walked
@@ -331,7 +339,8 @@ def _new_kernel_manager(kernel_name: str):
 
         util.Finalize(None, _worker_exit, exitpriority=10)
     ip = os.path.join(_WORKER["sockdir"], f"k{os.getpid()}-{time.monotonic_ns() % 10**9}")
-    return AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=ip)
+    # its connection file in the same folder (not a tmpXXXX.json in /tmp), so a worker killed by SIGTERM leaves none
+    return AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=ip, connection_file=ip + ".json")
 
 
 def _shutdown_kernel() -> None:
@@ -453,8 +462,9 @@ def _on_terminate(signum, frame) -> None:
     if pid:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    if _WORKER["sockdir"]:
-        shutil.rmtree(_WORKER["sockdir"], ignore_errors=True)
+    for folder in (_WORKER["sockdir"], _WORKER["warm"]):  # os._exit skips every `finally`
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     os._exit(128 + signum)
 
 
@@ -511,7 +521,7 @@ def warm_kernel(payload: dict) -> float:
     km = _WORKER["km"]
     if km.has_kernel:
         return 0.0
-    folder = Path(tempfile.mkdtemp(prefix="rl-warm-"))
+    folder = _WORKER["warm"] = Path(tempfile.mkdtemp(prefix="rl-warm-"))
     try:
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -545,6 +555,7 @@ def warm_kernel(payload: dict) -> float:
         gc.freeze()  # the same in this worker, which holds papermill, nbclient and nbconvert
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        _WORKER["warm"] = None
     _WORKER["used"] = 1  # the first notebook starts with a namespace reset, like every later one
     return time.perf_counter() - start
 
@@ -1315,7 +1326,27 @@ def month_lock(month_dir: Path, what: str = "`reportlib run`"):
         os.close(fd)
 
 
-_month_lock = month_lock
+@contextlib.contextmanager
+def claim_month(out: Path, month: str, what: str = "`reportlib run`"):
+    """Create out/<month> if needed (`month_folder`) and hold its lock (`month_lock`) for the block.
+
+    A run claims its month before it checks the data, so an `reportlib email` started a moment later waits
+    for the run's reports instead of sending the old ones first. A folder this call created and the block
+    left with nothing in it but the lock file and an empty notebooks/ (a run stopped by bad data or a
+    signal before it published anything) is removed again on the way out, so no empty month is left."""
+    month_dir = Path(out) / month
+    created = not month_dir.exists()
+    month_folder(out, month)
+    with month_lock(month_dir, what):
+        try:
+            yield month_dir
+        finally:
+            if created:
+                with contextlib.suppress(OSError):
+                    (month_dir / "notebooks").rmdir()  # only when empty
+                    if [p.name for p in month_dir.iterdir()] == [".lock"]:
+                        (month_dir / ".lock").unlink()
+                        month_dir.rmdir()
 
 
 def _process_start(pid: int) -> str | None:
@@ -1467,12 +1498,14 @@ def run_jobs(
     pool: WorkerPool | None = None,
     pdf_paper: str | None = None,
     workbooks: bool = True,
+    claimed: bool = False,
 ) -> RunResult:
     """Execute `jobs` in parallel and publish each into out/<month>/ as it finishes; with `pdf_paper`
     (A4 or Letter), the reports marked `pdf` in the registry are printed to PDF too.
 
     With `workbooks`, the same workers also build the Excel workbooks (`plan_workbooks`), published the
-    same way: written whole into the run's temporary folder, then moved into place."""
+    same way: written whole into the run's temporary folder, then moved into place. With `claimed`, the
+    caller already holds the month (`claim_month`); otherwise it is claimed here."""
     log = log or sys.stderr
     out = Path(out).resolve()
     month_dir = out / month
@@ -1487,8 +1520,7 @@ def run_jobs(
     result = RunResult(month, month_dir)
     if not jobs:
         return result
-    month_folder(out, month)
-    with month_lock(month_dir):
+    with contextlib.nullcontext() if claimed else claim_month(out, month):
         remove_stale_run_folders(out, month, log)
         publisher = _Publisher(month, month_dir, fingerprint, data)
         previous = {entry_key(e): e.get("seconds") for e in publisher.entries.values()}
@@ -1829,7 +1861,8 @@ def _count_clients(location: str, tz: str = "") -> int:
 
 
 def check_output_dir(out_dir: Path, month: str, setting: str = "--out") -> None:
-    """Create the outputs folder and check that the month's folder can be written, before any work.
+    """Create the outputs folder and check that it (and the month's folder, when there is one) can be
+    written, before any work. The month's folder itself is made by `claim_month`.
 
     UsageError (exit 2) when `out_dir` cannot be a folder (e.g. --out /dev/null/x: a path through a file);
     ReportlibError (exit 1) when it exists but cannot be written (read-only, full disk).
@@ -1842,8 +1875,10 @@ def check_output_dir(out_dir: Path, month: str, setting: str = "--out") -> None:
         raise ReportlibError(f"{setting} {out_dir}: cannot create the outputs folder ({exc.strerror or exc})") from None
     if not out_dir.is_dir():
         raise UsageError(f"{setting} {out_dir}: not a folder")
-    month_dir = month_folder(out_dir, month)
-    for folder in (out_dir, month_dir):
+    month_dir = out_dir / month
+    for folder in (out_dir, month_dir) if month_dir.exists() or month_dir.is_symlink() else (out_dir,):
+        if folder is month_dir:
+            month_folder(out_dir, month)  # refuses a link or a file standing as the month's folder
         try:
             fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=folder)
             os.close(fd)
@@ -1975,8 +2010,10 @@ def run_month(
             else len(client_sel)
         )
     )
-    # kernels boot in the workers while the data is checked here; they share derived results (Source.memo)
+    # the month is claimed first (an e-mail run of it waits for this one); kernels boot in the workers while
+    # the data is checked here; they share derived results (Source.memo)
     with (
+        claim_month(out_dir, month),
         shared_results(),
         WorkerPool(
             pool_size(workers, max(1, expected), log),
@@ -2009,4 +2046,5 @@ def run_month(
             pool=pool,
             pdf_paper=pdf_paper,
             workbooks=workbooks,
+            claimed=True,
         )
