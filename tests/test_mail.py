@@ -224,6 +224,8 @@ def test_each_message_arrives_right_and_reads_well_without_scripts(setup, smtp, 
             assert len(cids) == 2  # max_charts
             for part in images.values():
                 assert part.get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+                # shown in the body, not listed as files beside the report (mail clients list attachments)
+                assert part.get_content_disposition() == "inline"
         else:  # no Chromium on this machine: tables only, and the body says so
             assert not cids and "Charts are not shown as images" in body
         # the full report attached, byte for byte

@@ -1129,6 +1129,7 @@ def build_message(
             maintype="image",
             subtype="png",
             cid=f"<{cid}>",
+            disposition="inline",  # a filename alone makes it an attachment, listed beside the report
             filename=f"{re.sub(r'[^A-Za-z0-9]+', '-', alt).strip('-')[:40] or 'chart'}.png",
         )
     if attachment_name:
