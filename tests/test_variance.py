@@ -761,3 +761,22 @@ def test_a_vintage_folder_that_cannot_be_written_leaves_the_forecast_and_says_so
         )
     assert len(report["forecast"]) > 0  # the forecast report is not failed by its archive
     assert any(n.startswith(f"this forecast was not archived in {blocked}") for n in report["notes"])
+
+
+def test_each_service_level_names_the_threshold_it_is_counted_at(source):
+    """The pack showed chat's service level at the operation's 30 s beside plan vs actual's at the capacity
+    plan's 60 s (90.3% and 91.1% for one month) with nothing to tell them apart: each caption now says."""
+    from reportlib.core.params import deep_merge
+    from reportlib.reports import queries
+
+    params = deep_merge(load_params(None), {"sl_threshold_s": 20, "reports": {"email_threshold_h": 6}})
+    params["capacity"]["service_targets"]["chat"]["answer_s"] = 45
+    assert queries.service_level_basis(params) == (
+        "Service level: phone and chat answered within 20 s; email within each client's contract business hours "
+        "(6 where a contract sets none)."
+    )
+    caption = pva.pack_section(source, params, MONTH)["caption"]
+    phone = params["capacity"]["service_targets"]["phone"]["answer_s"]
+    assert f"Service level here: answered within {phone:g} s (phone), 45 s (chat), the capacity plan's targets." in (
+        caption
+    )

@@ -170,8 +170,16 @@ def _pts(values: pd.Series) -> pd.Series:
 
 
 def describe_sources(result: Variance) -> str:
-    """One caption line: where the plan and the staffed agents came from."""
+    """One caption line: where the plan and the staffed agents came from, and the threshold each channel's
+    service level is counted at here (the capacity plan's, which may differ from the operation's own)."""
     text = f"Plan: {result.plan_source}. Staffed agents: {result.staffing_source}."
+    iv = result.intervals
+    if len(iv) and {"channel", "answer_s"} <= set(iv.columns):
+        per = iv.dropna(subset=["answer_s"]).groupby("channel")["answer_s"].first()
+        order = sorted(per.items(), key=lambda cs: (cs[0] != "phone", cs[0]))  # phone first, as in the tables
+        if order:
+            text += " Service level here: answered within " + ", ".join(f"{s:g} s ({c})" for c, s in order)
+            text += ", the capacity plan's targets."
     return text + (" " + " ".join(n[0].upper() + n[1:] + "." for n in result.notes) if result.notes else "")
 
 

@@ -90,6 +90,19 @@ def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     return rep
 
 
+def service_level_basis(params: Mapping[str, Any]) -> str:
+    """One sentence saying what a channel table's service level counts: phone and chat answered within the
+    operation's `sl_threshold_s`, email answered within each client's contract hours (the report default
+    where a client has none), so a figure is not read against another threshold shown nearby (a contract's,
+    or the capacity plan's in plan vs actual)."""
+    th = MetricSettings.from_params(params).sl_threshold_s
+    hours = float(report_settings(params)["email_threshold_h"])
+    return (
+        f"Service level: phone and chat answered within {th:g} s; email within each client's contract "
+        f"business hours ({hours:g} where a contract sets none)."
+    )
+
+
 def roster_has_history(agents: pd.DataFrame | None) -> bool:
     """True when a roster carries HR history (hire dates plus terminations or FTE/cost), not just ids seen in calls."""
     if agents is None or not len(agents):
