@@ -311,6 +311,31 @@ def _review(**card_over):
     return ar.AgentReview("A1", "Ann Lee", "North", "2026-11", card, ar.goals_table(card, {}), trend, pd.DataFrame())
 
 
+def test_a_volume_is_not_compared_with_a_last_month_the_agent_or_the_data_cover_in_part():
+    """An agent hired on Monday 19 October 2026 handled 10 of October's 22 open days (weekdays; no closed holiday
+    in October): November's contacts handled was set against those 10 days ("▲ 150 vs last month"). Rates are
+    still compared; a whole last month, or none at all, gives no note."""
+    from reportlib.core.params import load_params
+    from reportlib.metrics.sla import business_calendar
+
+    cal = business_calendar(load_params(None))
+
+    def part(hired: str, data: tuple | None = None) -> str:
+        return ar.last_month_part(pd.DataFrame({"agent_id": ["A9"], "hire_date": [hired]}), "2026-11", cal, data)
+
+    assert part("2026-10-19") == "not compared with last month (its goal pro-rated to the 10 of 22 open days employed)"
+    assert part("2026-09-19") == "" and part("2026-11-02") == ""  # whole, and not employed (no figure)
+    data = (pd.Timestamp("2026-10-05"), None)  # the data start on Monday 5 October: 20 of 22 open days
+    assert part("2026-09-19", data) == (
+        "not compared with last month (its goal pro-rated to the 20 of 22 open days with data)"
+    )
+    review = _review(handled=330.0)
+    review.prev_part = part("2026-10-19")
+    tiles = {t.key: t for t in ar.summary_tiles(review)}
+    assert tiles["contacts_handled"].delta_prev is None and tiles["contacts_handled"].note == review.prev_part
+    assert tiles["aht_s"].delta_prev is not None  # a rate is compared
+
+
 def test_summary_tiles_compare_with_last_month_only_and_show_qa_as_the_goals_table():
     """The review passes no year-ago figure: its tiles said "no data for last year" on every tile. The QA tile
     read "82.96" (target "84.00") where the goals table reads "83.0" (target "84.0")."""

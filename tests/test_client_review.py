@@ -96,7 +96,9 @@ def test_tiles_are_on_the_contract_measure_and_agree_with_the_terms_table(folder
     # the old tiles read the operation's 30 s: 40% and 0%, "off target" against the 60 s and 120 s goals
     h = review.history.set_index(["channel", "month"])
     assert h.loc[("phone", "2025-01"), "service_level"] == pytest.approx(0.4)
-    assert tiles["contacts"].value == 7 and tiles["contacts"].delta_prev == 7 - 2
+    # C1's contacts start on 10 December: its 2 December contacts are a part of a month, not set against January's
+    assert tiles["contacts"].value == 7 and tiles["contacts"].delta_prev is None
+    assert tiles["contacts"].note == "not compared with Dec 2024, which has data on 15 of its 21 open days"
     # the chart draws both contract goals (phone 80%, chat 75%; it drew phone's only)
     fig = client_review.service_chart(review)
     assert "phone 60 s" in fig.layout.title.text and "chat 120 s" in fig.layout.title.text
@@ -128,7 +130,9 @@ def test_a_channel_without_a_contract_term_is_on_the_operations_threshold_and_sa
 def test_a_client_without_contacts_this_month_shows_zero_and_no_judged_term(folder):
     review = review_of(folder, "C3")
     tiles = {t.key: t for t in client_review.summary_tiles(review)}
-    assert tiles["contacts"].value == 0 and tiles["contacts"].delta_prev == -1  # 1 contact in December
+    # its one contact, on 11 December, starts its data: a part of December, not set against January's 0
+    assert tiles["contacts"].value == 0 and tiles["contacts"].delta_prev is None
+    assert tiles["contacts"].note == "not compared with Dec 2024, which has data on 14 of its 21 open days"
     table, sentence = client_review.terms_table(review.terms)
     assert set(table["result"]) == {"no contacts"}
     assert sentence == "No term had contacts this month, so none could be judged."

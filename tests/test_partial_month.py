@@ -14,6 +14,7 @@ from test_validate import GOOD, build
 from reportlib.cli import main
 from reportlib.core.params import load_params
 from reportlib.reports import queries, views
+from reportlib.reports.narrative import TotalsBasis
 
 P = load_params(None)
 NOV = pd.Period("2026-11", "M")
@@ -125,6 +126,35 @@ def test_the_packs_totals_are_not_compared_and_its_budget_is_pro_rated(tmp_path)
     assert hist2.loc["2025-03", "cost_per_contact"] == pytest.approx(hist.loc["2025-03", "cost_per_contact"])
 
 
+def test_a_whole_month_is_not_compared_with_a_first_month_the_data_cover_in_part(tmp_path):
+    """An export that starts on Monday 17 February 2025 (10 of February's 20 open days): March's pack said labor
+    cost and each queue's volume had roughly doubled since February. March's totals are now not set against
+    February (the note says why), its rates are; April's totals are set against March (a whole month)."""
+    from reportlib.planning.sample import sample_data
+
+    folder = tmp_path / "s"
+    sample_data(folder, start="2025-01", months=4, agents=30, clients=5)
+    for name, col in (("contacts.csv", 4), ("agent_activity.csv", 0)):
+        lines = (folder / name).read_text().splitlines(keepends=True)
+        kept = [ln for ln in lines[1:] if ln.split(",")[col][:10] >= "2025-02-17"]
+        (folder / name).write_text("".join([lines[0], *kept]))
+    src = views.start_report("monthly_pack", month="2025-03", data=str(folder)).source
+    assert queries.coverage(src, P, "2025-02") == (10, 20)  # weekdays 17-21 and 24-28 of February's 20
+    basis = queries.totals_basis(src, P, "2025-03")
+    assert (basis.partial, basis.compare) == (False, ("yoy",))  # March 2024: no data, "no data for Mar 2024"
+    summary = queries.monthly_summary(src, P, "2025-03")
+    tiles = {t["key"]: t for t in summary["tiles"]}
+    note = "not compared with Feb 2025, which has data on 10 of its 20 open days"
+    assert tiles["labor_cost"]["delta_prev"] is None and tiles["labor_cost"]["note"] == note
+    assert tiles["service_level"]["delta_prev"] is not None  # a rate is compared
+    assert not any("volume was" in line or "labor cost rose" in line or "labor cost fell" in line
+                   for line in summary["commentary"])  # fmt: skip
+    april = {t["key"]: t for t in queries.monthly_summary(src, P, "2025-04")["tiles"]}
+    hist = queries.kpi_history(src, P, "2025-03", "2025-04").set_index("month")["labor_cost"]
+    assert april["labor_cost"]["delta_prev"] == pytest.approx(hist["2025-04"] - hist["2025-03"])
+    assert april["labor_cost"]["note"] is None
+
+
 def test_the_workbooks_say_so_first(tmp_path):
     """The month's workbook and a client's say the month is partial first in their README notes."""
     from reportlib.reports import workbook
@@ -176,7 +206,7 @@ TREND = pd.DataFrame(
 
 
 def test_the_sla_tiles_of_a_partial_month_say_so_far_and_do_not_compare_its_misses():
-    tiles = {t.key: t for t in queries.compliance_tiles(TREND, NOV, (12, 20))}
+    tiles = {t.key: t for t in queries.compliance_tiles(TREND, NOV, TotalsBasis(12, 20))}
     fees, missed = tiles["penalty_at_risk"], tiles["terms_missed"]
     assert (fees.name, missed.name) == ("Fees at risk from missed terms so far", "Terms missed so far")
     assert (fees.value, missed.value) == (300.0, 1.0)
@@ -189,7 +219,7 @@ def test_the_sla_tiles_of_a_partial_month_say_so_far_and_do_not_compare_its_miss
 
 
 def test_the_sla_tiles_of_a_whole_month_compare_every_figure():
-    tiles = {t.key: t for t in queries.compliance_tiles(TREND, NOV, (20, 20))}
+    tiles = {t.key: t for t in queries.compliance_tiles(TREND, NOV, TotalsBasis(20, 20))}
     assert tiles["terms_missed"].name == "Terms missed" and tiles["terms_missed"].delta_prev == -3.0
     assert tiles["penalty_at_risk"].delta_prev == -900.0 and tiles["penalty_at_risk"].note is None
     assert tiles["clients_met"].delta_prev == pytest.approx(0.25)

@@ -17,6 +17,7 @@ from reportlib.core.errors import UsageError
 from reportlib.core.params import calendar_problem, load_params, validate_params
 from reportlib.reports import agent_review as ar
 from reportlib.reports import narrative, queries, views
+from reportlib.reports.narrative import TotalsBasis
 
 P = load_params(None)
 NOV = pd.Period("2026-11", "M")
@@ -73,7 +74,7 @@ def test_the_so_far_wordings_read_for_no_open_day_covered():
         {"clients_met": [0.5], "terms_met": [0.75], "terms_missed": [2.0], "penalty_at_risk": [450.0]},
         index=pd.Index(["2026-11"], name="month"),
     )
-    tiles = {t.key: t for t in queries.compliance_tiles(trend, NOV, (0, 20))}
+    tiles = {t.key: t for t in queries.compliance_tiles(trend, NOV, TotalsBasis(0, 20))}
     assert tiles["terms_missed"].name == "Terms missed so far"
     assert (
         tiles["terms_missed"].note == "the data cover none of the month's 20 open days: not compared with whole months"
@@ -116,7 +117,7 @@ def test_a_month_where_nothing_was_judged_has_no_missed_terms_or_fees_and_says_s
     trend = queries.compliance_trend(_history())
     assert trend.loc["2026-10", "terms_missed"] == 1.0 and trend.loc["2026-10", "penalty_at_risk"] == 500.0
     assert trend.loc["2026-11"].isna().all()  # clients_met, terms_met, terms_missed, penalty_at_risk
-    tiles = {t.key: t for t in queries.compliance_tiles(trend, NOV, (20, 20))}
+    tiles = {t.key: t for t in queries.compliance_tiles(trend, NOV, TotalsBasis(20, 20))}
     for key in ("terms_missed", "penalty_at_risk"):
         assert tiles[key].value is None and tiles[key].status == "none"
     markup = narrative.tiles_html([tiles["terms_missed"], tiles["penalty_at_risk"]])
@@ -151,7 +152,9 @@ def test_contracts_without_terms_have_nothing_to_judge(tmp_path):
     )
     trend = queries.compliance_trend(history)
     assert len(trend) == 0
-    assert all(t.value is None and t.status == "none" for t in queries.compliance_tiles(trend, "2025-01", (1, 22)))
+    assert all(
+        t.value is None and t.status == "none" for t in queries.compliance_tiles(trend, "2025-01", TotalsBasis(1, 22))
+    )
 
 
 # --- 4. a calendar with no open weekday ----------------------------------------------------------------------

@@ -339,6 +339,21 @@ class AgentReview:
     band: str | None = None
     team_size: int = 0
     notes: list[str] = field(default_factory=list)
+    # why the month before is not a whole month for the volume goals ("" when it is: last_month_part)
+    prev_part: str = ""
+
+
+def last_month_part(own: pd.DataFrame, month: str, calendar: Any, data_range: tuple[Any, Any] | None = None) -> str:
+    """Why the month before `month` does not count whole for the volume goals of the agent on roster row `own`
+    (hired or left during it, or the data cover it in part: scorecards.goal_days), as a tile's note ("not compared
+    with last month (its goal pro-rated to the 10 of 22 open days employed)"); "" when it counts whole or not
+    at all (then there is no figure to compare)."""
+    prev = pd.Period(month, freq="M") - 1
+    d = scorecards.goal_days(own, prev.start_time, (prev + 1).start_time, calendar=calendar, data_range=data_range)
+    days, data_days, open_days = (float(d[c].iloc[0]) for c in ("days", "data_days", "open_days"))
+    if days <= 0 or days >= open_days:
+        return ""
+    return f"not compared with last month (its {scorecards.goal_note(days, data_days, open_days)})"
 
 
 def agent_frames(source: DataSource, agent_id: str) -> tuple[Any, pd.DataFrame | None, pd.DataFrame | None]:
@@ -462,6 +477,7 @@ def build(
         data_range=data_range(source),  # a month the data cover in part: volume goals pro-rated to it
         calendar=business_calendar(params),
     )
+    prev_part = last_month_part(own.head(1), month, business_calendar(params), data_range(source))
     notes: list[str] = []
     card: dict | None = None
     if len(cards):
@@ -497,6 +513,7 @@ def build(
         band=band,
         team_size=size,
         notes=notes,
+        prev_part=prev_part,
     )
 
 
@@ -519,18 +536,19 @@ def summary_tiles(review: AgentReview) -> list[Any]:
         note = getattr(r, "note", "") or ""
         unrated = r.key in scorecards.VOLUME_GOALS and r.met is None  # no contact handled: no target to miss
         part = r.key in scorecards.VOLUME_GOALS and bool(note)  # pro-rated, or not rated: no whole month to compare
+        prev_part = r.key in scorecards.VOLUME_GOALS and not part and bool(review.prev_part)  # last month was a part
         tiles.append(
             narrative.make_tile(
                 r.measure,
                 r.value,
                 r.unit if r.unit != "number" else "number",
                 target=None if unrated else r.goal,
-                prev=None if prev is None or part else prev.get(col),
+                prev=None if prev is None or part or prev_part else prev.get(col),
                 higher_is_better=bool(r.higher_is_better),
                 prev_label="last month",
                 key=r.key,
-                note=note or None,
-                compare=("prev",),
+                note=note or (review.prev_part if prev_part else None),
+                compare=() if prev_part else ("prev",),
                 # more decimals when the value would read as equal to its goal (84.95 against 85: not "85.0")
                 digits=narrative.distinct_digits(r.value, None if unrated else r.goal, _digits(r.unit), r.unit),
             )

@@ -20,7 +20,7 @@ that client's contacts are read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -45,7 +45,13 @@ class ClientReview:
     service: pd.DataFrame  # service_history: month, channel, service_level, threshold_s, goal, basis
     email_threshold_h: float  # business hours within which an email counts as answered in time
     default_threshold_s: float  # the operation's service-level threshold (seconds), for channels without a term
-    coverage: tuple[int, int] = (0, 0)  # (open days of the month with data, its open days): queries.coverage
+    # which comparisons the month's contacts may make, with the month's coverage (queries.totals_basis)
+    totals: narrative.TotalsBasis = field(default_factory=narrative.TotalsBasis)
+
+    @property
+    def coverage(self) -> tuple[int, int]:
+        """(open days of the month with data, its open days): queries.coverage."""
+        return self.totals.days, self.totals.open_days
 
     @property
     def terms(self) -> pd.DataFrame | None:
@@ -147,7 +153,7 @@ def build(client: Any, params: Mapping[str, Any], month: pd.Period, terms_histor
         service=service_history(history, terms_history, default),
         email_threshold_h=email_threshold(client, params, client_id),
         default_threshold_s=default,
-        coverage=queries.coverage(client, params, month),
+        totals=queries.totals_basis(client, params, month),
     )
 
 
@@ -163,17 +169,16 @@ def summary_tiles(review: ClientReview) -> list[narrative.Tile]:
     measure."""
     m = review.month
     labels = {"prev_label": (m - 1).strftime("%b %Y"), "yoy_label": (m - 12).strftime("%b %Y")}
-    days, open_days = review.coverage
-    partial = days < open_days  # the month's count is not compared with whole months
     tiles = [
         narrative.make_tile(
             "Contacts",
             review.contacts(m),
             "count",
-            prev=None if partial else review.contacts(m - 1),
-            yoy=None if partial else review.contacts(m - 12),
+            prev=review.contacts(m - 1),
+            yoy=review.contacts(m - 12),
+            compare=review.totals.compare,  # a count is set against whole months only, from a whole month
             key="contacts",
-            note=narrative.uncompared_note(days, open_days),
+            note=review.totals.note,
             **labels,
         )
     ]

@@ -362,6 +362,54 @@ def uncompared_note(days: int, open_days: int) -> str | None:
     return f"{days_with_data(days, open_days)}: not compared with whole months" if days < open_days else None
 
 
+@dataclass(frozen=True)
+class TotalsBasis:
+    """Which comparisons a month's totals (sums over the month: contacts, money, missed terms) may make.
+
+    A total is set against last month's (`prev`) or last year's (`yoy`) only when both months are whole months of
+    data: every open day covered. Each coverage is (open days with data, the month's open days), as
+    `queries.coverage` gives it; (0, 0) reads as a whole month (no calendar to count: the roster's reports). A
+    comparison month with no open day of data is kept (its figure is missing: the tile says "no data for" it).
+    Rates and averages are compared whatever the coverage."""
+
+    days: int = 0
+    open_days: int = 0
+    prev: tuple[int, int] = (0, 0)
+    yoy: tuple[int, int] = (0, 0)
+    prev_label: str = "last month"
+    yoy_label: str = "last year"
+
+    @property
+    def partial(self) -> bool:
+        """The month itself is covered in part."""
+        return self.days < self.open_days
+
+    def _part(self, which: str) -> bool:
+        days, open_days = self.prev if which == "prev" else self.yoy
+        return 0 < days < open_days
+
+    @property
+    def compare(self) -> tuple[str, ...]:
+        """The comparisons a total makes (make_tile's `compare`): none in a partial month, else those with a
+        month that is whole (or has no data at all)."""
+        if self.partial:
+            return ()
+        return tuple(w for w in ("prev", "yoy") if not self._part(w))
+
+    @property
+    def note(self) -> str | None:
+        """Why a total is not compared ("12 of 21 open days with data: not compared with whole months"; "not
+        compared with Oct 2027, which has data on 10 of its 21 open days"), None when it is compared with both."""
+        if self.partial:
+            return uncompared_note(self.days, self.open_days)
+        parts = [
+            f"{label}, which has data on {cov[0]} of its {cov[1]} open days"
+            for which, label, cov in (("prev", self.prev_label, self.prev), ("yoy", self.yoy_label, self.yoy))
+            if self._part(which)
+        ]
+        return "not compared with " + " nor with ".join(parts) if parts else None
+
+
 def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: str | None = None) -> str | None:
     """One plain sentence for a tile, e.g. 'Service level fell by 4.1 points to 76.3%, below the 80.0% target.'
 

@@ -23,6 +23,7 @@ from reportlib.data.source import DataSource
 from reportlib.data.span import data_range, whole_source
 from reportlib.reports.narrative import (
     Tile,
+    TotalsBasis,
     commentary,
     days_with_data,
     format_value,
@@ -31,7 +32,6 @@ from reportlib.reports.narrative import (
     movement,
     relative_change,
     share_phrase,
-    uncompared_note,
 )
 
 # --- the monthly summary (tiles + commentary), shared by the monthly pack and the e-mail body -------
@@ -543,8 +543,8 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
     currency = str(rep["currency"])
     hist = kpi_history(source, params, m - 12, m).set_index("month")
     cur, prev, yoy = str(m), str(m - 1), str(m - 12)
-    days, open_days = coverage(source, params, m)
-    partial = days < open_days  # totals of a part of the month are not compared with whole months
+    basis = totals_basis(source, params, m)  # totals are set only against whole months, from a whole month
+    days, open_days, partial = basis.days, basis.open_days, basis.partial
     tiles: list[Tile] = []
     for cfg in rep["tiles"]:
         key = cfg["key"]
@@ -564,16 +564,17 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 note = "No budget set for this month"
             elif partial:
                 note = f"budget pro-rated to the {days} of {open_days} open days with data"
-        compare = not (partial and key in MONTH_TOTALS)
-        if not compare and note is None:
-            note = uncompared_note(days, open_days)
+        compare = basis.compare if key in MONTH_TOTALS else ("prev", "yoy")
+        if key in MONTH_TOTALS and note is None:
+            note = basis.note
         tile = make_tile(
             cfg.get("name", key),
             val,
             cfg.get("unit", "number"),
             target=target,
-            prev=hist.loc[prev, key] if compare else None,
-            yoy=hist.loc[yoy, key] if compare else None,
+            prev=hist.loc[prev, key],
+            yoy=hist.loc[yoy, key],
+            compare=compare,
             higher_is_better=bool(cfg.get("higher_is_better", True)),
             amber=float(cfg.get("amber", 0.05)),
             amber_abs=cfg.get("amber_abs"),
@@ -594,9 +595,10 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 "Contacts offered",
                 hist.loc[cur, "offered"],
                 "count",
-                prev=None if partial else hist.loc[prev, "offered"],
-                yoy=None if partial else hist.loc[yoy, "offered"],
-                note=uncompared_note(days, open_days),
+                prev=hist.loc[prev, "offered"],
+                yoy=hist.loc[yoy, "offered"],
+                compare=basis.compare,
+                note=basis.note,
                 prev_label=(m - 1).strftime("%b %Y"),
                 yoy_label=(m - 12).strftime("%b %Y"),
                 key="offered",
@@ -610,7 +612,7 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 if t.key in ("service_level", "abandon_rate", "asa_s")
                 else ["phone", "chat", "email"]
             )
-            d = _queue_driver(source, params, m, t.key, chans, with_volume=not partial)
+            d = _queue_driver(source, params, m, t.key, chans, with_volume="prev" in basis.compare)
             if d:
                 drivers[t.key] = d
     labor = next((t for t in tiles if t.key == "labor_cost"), None)
@@ -622,7 +624,7 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 f"({abs(gap) * 100:.1f}%) {'over' if gap > 0 else 'under'} budget"
             )
     cpc = next((t for t in tiles if t.key == "cost_per_contact"), None)
-    if cpc is not None and not is_missing(cpc.delta_prev) and not partial:  # its driver compares two totals
+    if cpc is not None and not is_missing(cpc.delta_prev) and "prev" in basis.compare:  # it compares two totals
         lc = relative_change(hist.loc[cur, "labor_cost"], hist.loc[prev, "labor_cost"])
         hc = relative_change(hist.loc[cur, "handled"], hist.loc[prev, "handled"])
         if lc is not None and hc is not None:
@@ -719,6 +721,22 @@ def coverage(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple
     before, after = month_gaps(m, *source_span(source), params)
     total = business_calendar(params).open_days(m.start_time, (m + 1).start_time)
     return max(total - before - after, 0), total
+
+
+def totals_basis(source: Any, params: Mapping[str, Any] | None, month: Any) -> TotalsBasis:
+    """narrative.TotalsBasis of `month` on `source`: its coverage and that of the month before and the same month a
+    year before, so a total is not set against a month the data cover in part (the first month of an export that
+    starts mid-month, a client's first month)."""
+    m = pd.Period(str(month), freq="M")
+    days, open_days = coverage(source, params, m)
+    return TotalsBasis(
+        days,
+        open_days,
+        prev=coverage(source, params, m - 1),
+        yoy=coverage(source, params, m - 12),
+        prev_label=(m - 1).strftime("%b %Y"),
+        yoy_label=(m - 12).strftime("%b %Y"),
+    )
 
 
 def met_status(met: pd.Series) -> pd.Series:
@@ -1039,33 +1057,32 @@ def compliance_trend(history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["month", *cols]).set_index("month")
 
 
-def compliance_tiles(trend: pd.DataFrame, month: Any, coverage: tuple[int, int]) -> list[Tile]:
+def compliance_tiles(trend: pd.DataFrame, month: Any, basis: TotalsBasis) -> list[Tile]:
     """The SLA report's tiles from compliance_trend rows: clients meeting every term and terms met (shares 0..1),
     fees at risk (currency) and terms missed (count), each beside last month and last year.
 
-    `coverage` is (open days of the month with data, the month's open days), as `coverage` gives it. In a month
-    the data cover in part the terms are judged on the days so far: the fees and the missed terms are named
-    "so far" and not set against whole months (a term can still be met or missed before the month ends); the
-    shares are compared, as the monthly pack compares its rates."""
+    `basis` is the month's totals_basis. In a month the data cover in part the terms are judged on the days so
+    far: the fees and the missed terms are named "so far" and not set against whole months (a term can still be
+    met or missed before the month ends), nor against a month the data cover in part; the shares are compared,
+    as the monthly pack compares its rates."""
     m = pd.Period(str(month), freq="M")
-    days, open_days = coverage
-    partial = days < open_days
+    partial = basis.partial
 
     def at(p: pd.Period, col: str) -> Any:
         return trend.loc[str(p), col] if str(p) in trend.index else None
 
     def tile(name: str, col: str, unit: str, total: bool = False, **kw: Any) -> Tile:
-        compare = not (partial and total)
         return make_tile(
             f"{name} so far" if partial and total else name,
             at(m, col),
             unit,
-            prev=at(m - 1, col) if compare else None,
-            yoy=at(m - 12, col) if compare else None,
+            prev=at(m - 1, col),
+            yoy=at(m - 12, col),
+            compare=basis.compare if total else ("prev", "yoy"),
             prev_label=(m - 1).strftime("%b %Y"),
             yoy_label=(m - 12).strftime("%b %Y"),
             key=col,
-            note=None if compare else uncompared_note(days, open_days),
+            note=basis.note if total else None,
             **kw,
         )
 

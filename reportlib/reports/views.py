@@ -274,9 +274,15 @@ class ReportContext:
     extra: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     redact_terms: list[str] = field(default_factory=list)
-    # (open days of the month with data, the month's open days): queries.coverage; (0, 0), read as a whole
-    # month, on the attrition report, which is drawn from the roster
-    coverage: tuple[int, int] = (0, 0)
+    # which comparisons the month's totals may make, with the month's coverage (queries.totals_basis); a whole
+    # month on the attrition report, which is drawn from the roster
+    totals: narrative.TotalsBasis = field(default_factory=narrative.TotalsBasis)
+
+    @property
+    def coverage(self) -> tuple[int, int]:
+        """(open days of the month with data, the month's open days): queries.coverage; (0, 0), read as a whole
+        month, on the attrition report."""
+        return self.totals.days, self.totals.open_days
 
     @property
     def partial(self) -> str | None:
@@ -565,7 +571,7 @@ def start_report(
     covered = ctx.client_source() if report == "client_review" else source
     partial = None if report == "attrition" else queries.source_partial_note(covered, params, period)
     if report != "attrition":
-        ctx.coverage = queries.coverage(covered, params, period)
+        ctx.totals = queries.totals_basis(covered, params, period)
     if partial:
         note(partial, "warning")
         ctx.notes.append(partial)
