@@ -522,3 +522,25 @@ def test_validate_on_a_database_says_each_table_as_it_is_checked(tmp_path, capsy
     err = capsys.readouterr().err
     assert "checked contacts (db table main.contacts) against the contract" in err
     assert "checked the references across tables" in err
+
+
+def test_the_repeated_hour_of_the_clocks_going_back_is_named_as_such(tmp_path, capsys):
+    """A round-the-clock interval export in New York: 01:00-04:00 and 01:00-05:00 on Sunday 7 November 2027 are two
+    intervals, but kept as local wall time they share 01:00. validate said only "duplicate rows", naming rows that
+    the file shows are not; it now says why and what to do. A real duplicate (10:00 twice) keeps the plain message."""
+    head = "interval_start,interval_minutes,channel,queue,client_id,offered,handled\n"
+    rows = [
+        f"2027-11-07T{t},30,phone,Overnight,C1,3,3\n" for t in ("00:30:00-04:00", "01:00:00-04:00", "01:00:00-05:00")
+    ]
+    folder = build(tmp_path / "d", {"intervals.csv": head + "".join(rows)})
+    assert main(["validate", "--data", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "(duplicate rows; every repeated interval_start is in the hour the clocks go back in America/New_York, whose "
+        "two passes share one local wall time, as reportlib keeps times: add each pair into one row, counts summed "
+        'and agents averaged) in 2 rows (first rows: 3 ("2027-11-07 01:00:00 / phone / Overnight / C1"), 4 (' in out
+    )
+    rows.append("2027-11-07T10:00:00-05:00,30,phone,Overnight,C1,3,3\n" * 2)
+    assert main(["validate", "--data", str(build(tmp_path / "e", {"intervals.csv": head + "".join(rows)}))]) == 1
+    out = capsys.readouterr().out
+    assert "(duplicate rows) in 4 rows" in out and "clocks go back" not in out

@@ -557,7 +557,11 @@ def contract_markdown() -> str:
         "`.parquet` or `.xlsx`). Timestamps are ISO 8601; without an offset they are local "
         "time in the configured time zone; an offset is at most 23:59 (RFC 3339). Timestamps and "
         "dates lie from year 1700 to 2199 (inside the nanosecond range pandas computes in). Booleans: true/false (also yes/no, 1/0). "
-        "Empty cells are missing values.",
+        "Empty cells are missing values. Times are kept as local wall time, so the two passes of the hour the "
+        "clocks go back share one local time: an interval table that has a row for each (a round-the-clock "
+        "export across that night) holds two rows with one key there, which `reportlib validate` names as such; "
+        "add each pair into one row (counts summed, agents averaged), as contacts in that hour are counted in one "
+        "local interval. A contact's own times are not affected (they are not keys).",
         "",
         "Across tables, besides the references below, `reportlib validate` warns (values kept as given) about "
         "agents whose contacts fall on a local day before their hire_date or after their termination_date: "

@@ -776,7 +776,7 @@ def _check_chunk(
     problems += [(_STAGE_REQUIRED, p) for p in _required_when(frame, table, failed, file)]
     if whole:
         unreadable = failed[list(table.unique_together)].any(axis=1).to_numpy() if table.unique_together else None
-        problems += [(_STAGE_TOGETHER, p) for p in _unique_together(frame, table, file, unreadable)]
+        problems += [(_STAGE_TOGETHER, p) for p in _unique_together(frame, table, file, unreadable, tz)]
     problems += _rule_problems(frame, raw.reset_index(drop=True), table, file)
     return frame, problems, failed
 
@@ -961,7 +961,7 @@ def check_stream(
         del typed, given, failed_col
     if together and kept.get(""):
         keys, unreadable = pd.concat(kept[""], ignore_index=True), np.concatenate(kept["unreadable"])
-        for p in _unique_together(keys, table, file, unreadable):
+        for p in _unique_together(keys, table, file, unreadable, tz):
             add(_STAGE_TOGETHER, p)
     return rows, [p for _, p in sorted(merged.values(), key=lambda sp: sp[0])]
 
@@ -1050,11 +1050,26 @@ def _required_when(frame: pd.DataFrame, table: Table, failed: pd.DataFrame, file
     return out
 
 
+def repeated_local_times(stamps: pd.Series, tz: str) -> np.ndarray:
+    """Where naive local wall times in `tz` fall in the hour the clocks go back (a local time that occurs twice,
+    e.g. 01:00-01:59 on the first Sunday of November in America/New_York); False for missing values."""
+    idx = pd.DatetimeIndex(stamps)
+    ok = ~idx.isna()
+    if not ok.any():
+        return np.zeros(len(idx), dtype=bool)
+    summer = idx.tz_localize(tz, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="NaT")
+    winter = idx.tz_localize(tz, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="NaT")
+    return np.asarray(ok & ~summer.isna() & (summer != winter), dtype=bool)
+
+
 def _unique_together(
-    frame: pd.DataFrame, table: Table, file: str, unreadable: np.ndarray | None = None
+    frame: pd.DataFrame, table: Table, file: str, unreadable: np.ndarray | None = None, tz: str | None = None
 ) -> list[Problem]:
     """The problem of rows repeating a key of table.unique_together, if any. Rows where a key cell could
-    not be read (`unreadable`, already a problem of its own) are left out: they are not duplicates."""
+    not be read (`unreadable`, already a problem of its own) are left out: they are not duplicates.
+
+    Times are kept as local wall time, so the two passes of the hour the clocks go back share one interval_start;
+    when every repeated key lies in that hour the problem says so and what to do (`repeated_local_times`)."""
     if not table.unique_together or len(frame) == 0:
         return []
     keys = list(table.unique_together)
@@ -1066,15 +1081,15 @@ def _unique_together(
     if not dup.any():
         return []
     key = frame[list(table.unique_together)].astype(str).agg(" / ".join, axis=1)
-    return [
-        _problem(
-            file,
-            ", ".join(table.unique_together),
-            "one row per " + " and ".join(table.unique_together) + " (duplicate rows)",
-            np.flatnonzero(dup),
-            key,
+    why = "duplicate rows"
+    stamp = next((k for k in keys if pd.api.types.is_datetime64_any_dtype(frame[k])), None)
+    if tz and stamp is not None and repeated_local_times(frame[stamp][dup], tz).all():
+        why += (
+            f"; every repeated {stamp} is in the hour the clocks go back in {tz}, whose two passes share one local "
+            "wall time, as reportlib keeps times: add each pair into one row, counts summed and agents averaged"
         )
-    ]
+    expected = "one row per " + " and ".join(table.unique_together) + f" ({why})"
+    return [_problem(file, ", ".join(table.unique_together), expected, np.flatnonzero(dup), key)]
 
 
 def _rule_problems(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str) -> list[tuple[int, Problem]]:
