@@ -151,7 +151,15 @@ def test_supervisor_id_rule():
     assert ar.supervisor_id("Pat Boss", roles) == "S1"
     assert ar.supervisor_id("Dup", roles) == "A2"  # the one of the two namesakes who leads
     assert ar.supervisor_id("Zed", roles) is None  # an agent, not a supervisor
-    assert ar.supervisor_id("A3", roles) == "A3"  # an agent_id is taken as given
+    # an agent_id names a lead or supervisor too: a peer's id typed in the column sent them the review
+    assert ar.supervisor_id("A3", roles) is None and ar.supervisor_id("S1", roles) == "S1"
+    # a supervisor who left before the month's end gets no review of the team they left (by id or by name)
+    left = roles.assign(termination_date=pd.to_datetime(["2026-06-30", None, "2026-11-30", None]))
+    assert (
+        ar.supervisor_id("S1", left, "2026-11-30") is None and ar.supervisor_id("Pat Boss", left, "2026-11-30") is None
+    )
+    assert ar.supervisor_id("A2", left, "2026-11-30") == "A2"  # leaves on the month's last day: still employed
+    assert ar.supervisor_id("S1", left, "2026-06-30") == "S1"  # June's reviews still go to them
 
 
 # --- which runs render agent reviews -----------------------------------------------------------------------
@@ -210,7 +218,7 @@ def test_each_review_goes_to_its_supervisor_only():
     assert recipients_for(_entry(supervisor="Kim Lead", supervisor_id="S2"), dist, None) == ["lead+S2@corp.test"]
     with pytest.raises(NoSupervisor, match="agent A7 has no supervisor"):
         recipients_for(_entry(supervisor=None), dist, None)
-    with pytest.raises(NoSupervisor, match="matches no single agent_id or name"):
+    with pytest.raises(NoSupervisor, match="is not the agent_id or the one name of a lead or supervisor"):
         recipients_for(_entry(supervisor="Dup", supervisor_id=None), dist, None)
     with pytest.raises(NoSupervisor, match="not listed"):
         recipients_for(_entry(supervisor="Kim Lead"), dict(dist, supervisor_default=[]), None)

@@ -678,8 +678,9 @@ def supervisor_for(entry: Mapping[str, Any], dist: Mapping[str, Any]) -> tuple[l
         raise NoSupervisor(f"{who}: supervisor {sup!r} is not listed under distribution.supervisors")
     if not isinstance(sid, str) or not sid:
         raise NoSupervisor(
-            f"{who}: supervisor {sup!r} is not listed under distribution.supervisors and matches no single "
-            "agent_id or name in the roster, so supervisor_default cannot be used"
+            f"{who}: supervisor {sup!r} is not listed under distribution.supervisors and is not the agent_id "
+            "or the one name of a lead or supervisor on the roster employed to the month's end, so "
+            "supervisor_default cannot be used"
         )
     hint = "list the supervisor under distribution.supervisors"
     return [substitute_id(str(t), sid, "supervisor_id", hint) for t in templates], "distribution.supervisor_default"

@@ -85,24 +85,27 @@ def _text(value: Any) -> str | None:
 SUPERVISING_ROLES = ("lead", "supervisor")  # the roster roles (contract: agents.role) a supervisor can have
 
 
-def supervisor_id(supervisor: Any, roster: pd.DataFrame) -> str | None:
+def supervisor_id(supervisor: Any, roster: pd.DataFrame, as_of: Any | None = None) -> str | None:
     """The supervisor's id from the roster's `supervisor` value (the rule parameters/distribution.yaml states):
 
-    the value itself when it is an agent_id of the roster; else the agent_id of the one roster row whose
-    `name` equals it exactly and, when the roster has a `role` column, whose role is lead or supervisor
-    (an agent who shares an off-roster supervisor's name must not receive another agent's review); else
-    None (empty, unknown, or a name that two such people share).
+    the agent_id of the roster row whose agent_id is the value, else of the one row whose `name` equals it
+    exactly; either way, when the roster has a `role` column, a row whose role is lead or supervisor (an agent
+    who shares an off-roster supervisor's name, or a peer's id typed in the column, must not receive another
+    agent's review), and with `as_of` (a day) one not terminated before it (a supervisor who has left gets no
+    review of the team they left); else None (empty, unknown, or a name that two such people share).
     """
     value = _text(supervisor)
     if value is None:
         return None
     ids = roster["agent_id"].astype(str)
-    if (ids == value).any():
-        return value
-    named = roster["name"].astype(str).str.strip() == value
+    fit = pd.Series(True, index=roster.index)
     if "role" in roster.columns:
-        named &= roster["role"].astype(str).str.strip().str.lower().isin(SUPERVISING_ROLES)
-    match = ids[named].unique()
+        fit &= roster["role"].astype(str).str.strip().str.lower().isin(SUPERVISING_ROLES)
+    if as_of is not None and "termination_date" in roster.columns:
+        fit &= ~(pd.to_datetime(roster["termination_date"]) < pd.Timestamp(as_of).normalize()).fillna(False)
+    if (ids == value).any():
+        return value if bool(fit[ids == value].any()) else None
+    match = ids[(roster["name"].astype(str).str.strip() == value) & fit].unique()
     return str(match[0]) if len(match) == 1 else None
 
 
@@ -121,10 +124,11 @@ def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> 
     )
     roster = source.frame("agents").drop_duplicates("agent_id")
     roster["agent_id"] = roster["agent_id"].astype(str)
+    month_end = (pd.Period(month, freq="M") + 1).start_time - pd.Timedelta(days=1)  # employed to the month's end
     out = []
     for row in roster[roster["agent_id"].isin(ids)].sort_values("agent_id").itertuples(index=False):
         sup = _text(getattr(row, "supervisor", None))
-        out.append(Subject(str(row.agent_id), _text(row.name), sup, supervisor_id(sup, roster)))
+        out.append(Subject(str(row.agent_id), _text(row.name), sup, supervisor_id(sup, roster, month_end)))
     return out
 
 
