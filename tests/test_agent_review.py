@@ -139,6 +139,23 @@ def test_redactor_keeps_own_name_and_removes_others():
     assert ar.Redactor([], [])("plain") == "plain" and r(None) == ""
 
 
+def test_redactor_finds_names_written_as_people_write_them():
+    """A probe's QA comments named colleagues with two spaces or a no-break space between the words, by first or
+    last name alone, in an e-mail address or with an initial: all reached the agent's review. A lower-case word
+    that is also a name word is kept; the agent's own name is kept however it is spaced."""
+    r = ar.Redactor(["Judith Harris", "A0004"], ["Patrick Ross", "A0010", "Diane Young", "Gary Adams", "Will Hunt"])
+    cases = {
+        "patrick  ross was great": "[another agent] was great",
+        "Patrick\u00a0Ross": "[another agent]",
+        "ask Patrick; Ross's call": "ask [another agent]; [another agent]'s call",
+        "mail diane.young@corp.example": "mail [another agent]@corp.example",
+        "Gary A. and ADAMS": "[another agent] A. and [another agent]",
+        "we will call and hunt for a fix": "we will call and hunt for a fix",
+        "Judith  Harris did well; judith too; a0010": "Judith  Harris did well; judith too; [another agent]",
+    }
+    assert {text: r(text) for text in cases} == cases
+
+
 def test_supervisor_id_rule():
     roster = pd.DataFrame({"agent_id": ["S1", "A1", "A2", "A3"], "name": ["Pat Boss", "Dup", "Dup", "Zed"]})
     assert ar.supervisor_id("S1", roster) == "S1"  # an agent_id

@@ -138,30 +138,61 @@ def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> 
 class Redactor:
     """Replaces every other agent's name and id in text with "[another agent]", keeping the agent's own.
 
-    One pattern holds every name and id, longest first, so at each position the longest one wins: a
-    colleague named "Ann Leeds" is redacted even though the agent is "Ann Lee", and the agent's own
-    "Ann Lee" is kept even though a colleague is named "Ann". Matching ignores case and needs a whole
-    word at each end that is a letter or digit (so "Al" is not found inside "Also").
+    Redacted: each other person's full name and id in any case, with any run of spaces (a no-break space too),
+    dots, underscores or hyphens between the name's words ("patrick  ross", "diane.young@..."); and each word of
+    their names of 3 letters or more written as a name (capitalised or in capitals: "Patrick", "Ross's", "Gary
+    A."), unless it is a word of the agent's own name. A lower-case lone word ("will", "hope") is left, so that
+    names that are also words do not blank the comment. One pattern holds every term, longest first, so at each
+    position the longest one wins: a colleague named "Ann Leeds" is redacted even though the agent is "Ann Lee",
+    and the agent's own "Ann Lee" is kept even though a colleague is named "Ann". A term needs a whole word at
+    each end that is a letter or digit (so "Al" is not found inside "Also").
     """
+
+    SEPARATORS = r"[\s._-]+"  # what may stand between a name's words in free text (\s covers no-break spaces)
 
     def __init__(self, own: Iterable[Any], others: Iterable[Any]):
         own_terms = {t for t in (_text(v) for v in own) if t}
         other_terms = {t for t in (_text(v) for v in others) if t} - own_terms
-        self.own = {t.casefold() for t in own_terms}
-        terms = sorted(own_terms | other_terms, key=lambda t: (-len(t), t))
-        self.pattern = re.compile("|".join(self._piece(t) for t in terms), re.IGNORECASE) if terms else None
+        self.own = {self._key(t) for t in own_terms}
+        own_words = {w.casefold() for t in own_terms for w in self._words(t)}
+        words = {w for t in other_terms for w in self._words(t) if w.casefold() not in own_words} - other_terms
+        pieces = [(t, self._piece(t)) for t in own_terms | other_terms]
+        pieces += [(w, self._word_piece(w)) for w in words]
+        pieces.sort(key=lambda tp: (-len(tp[0]), tp[0]))
+        self.pattern = re.compile("|".join(p for _, p in pieces)) if pieces else None
+
+    @classmethod
+    def _key(cls, text: str) -> str:
+        return re.sub(cls.SEPARATORS, " ", text.strip()).casefold()
 
     @staticmethod
-    def _piece(term: str) -> str:
+    def _words(term: str) -> list[str]:
+        """The words of a name that are redacted on their own: 3 letters or more, not digits alone."""
+        return [w for w in re.findall(r"\w[\w'’]*\w", term) if len(w) >= 3 and not w.isdigit()]
+
+    @staticmethod
+    def _ends(term: str, body: str) -> str:
         head = r"(?<!\w)" if re.match(r"\w", term[0]) else ""
         tail = r"(?!\w)" if re.match(r"\w", term[-1]) else ""
-        return head + re.escape(term) + tail
+        return head + body + tail
+
+    @classmethod
+    def _piece(cls, term: str) -> str:
+        """A full name or id: any case, any separators between its words."""
+        body = cls.SEPARATORS.join(re.escape(w) for w in re.split(cls.SEPARATORS, term.strip()) if w)
+        return cls._ends(term, "(?i:" + (body or re.escape(term)) + ")")
+
+    @classmethod
+    def _word_piece(cls, word: str) -> str:
+        """One word of a name, written as a name: capitalised (the rest in any case) or in capitals."""
+        first, rest = re.escape(word[0].upper()), re.escape(word[1:])
+        return cls._ends(word, f"(?:{first}(?i:{rest})|{re.escape(word.upper())})")
 
     def __call__(self, text: Any) -> str:
         value = "" if _text(text) is None else str(text)
         if self.pattern is None:
             return value
-        return self.pattern.sub(lambda m: m.group(0) if m.group(0).casefold() in self.own else REDACTED, value)
+        return self.pattern.sub(lambda m: m.group(0) if self._key(m.group(0)) in self.own else REDACTED, value)
 
 
 # --- the rule: strengths and coaching points ----------------------------------------------------------
@@ -612,7 +643,8 @@ def show_goals(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
     )
     views.caption(
         f"Team median: the median of the other agents of the team, shown only when at least {min_others} of "
-        "them have a figure, so that it never reveals one person's result."
+        "them have a figure, so that it cannot be traced to one person (it may equal a colleague's figure, but "
+        "does not say whose)."
     )
     for r in g[g["key"].isin(scorecards.VOLUME_GOALS) & ~g["met"].isna() & (notes != "")].itertuples():
         views.caption(
