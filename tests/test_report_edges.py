@@ -246,3 +246,21 @@ def test_the_goals_table_row_of_a_qa_score_just_under_its_goal_reads_apart(monke
     row = tables[0].set_index("measure").loc["QA score"]
     assert (row["value"], row["goal"], row["result"]) == ("84.95", "85.00", "missed")
     assert row["prev3"] == "87.4"  # the other columns keep QA_DIGITS
+
+
+def test_pages_beyond_the_team_name_nobody_in_their_data_quality_warnings(tmp_path, monkeypatch):
+    """A roster row whose agent_id is a work e-mail address and whose termination type has no date: the pack (sent
+    to the executives' list) printed the warning with the id beside "involuntary". Names and ids are redacted on
+    every page but the team's own; the warning itself is still there."""
+    from test_validate import GOOD, build
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    row = "kim.nguyen@corp.example,Kim Nguyen,Team 1,Sue,North,agent,2024-03-01,,involuntary,Conduct,,1,30\n"
+    folder = build(tmp_path / "d", {"agents.csv": GOOD["agents.csv"] + row})
+    for report in ("monthly_pack", "sla", "attrition", "forecast"):
+        facts = views.start_report(report, month="2025-01", data=str(folder)).facts()
+        text = " ".join(facts["warnings"] + facts["notes"])
+        assert "involuntary" in text and "[redacted]" in text, report
+        assert "kim.nguyen" not in text and "Kim Nguyen" not in text, report
+    team = views.start_report("team_performance", month="2025-01", data=str(folder)).facts()
+    assert any("kim.nguyen@corp.example" in w for w in team["warnings"])  # the manager's own page names the row

@@ -565,8 +565,11 @@ def start_report(
         terms = list(others["name"].dropna().astype(str)) + list(others["agent_id"].astype(str))
         ctx.redact_terms = sorted({t for t in terms if t.strip()})
     elif report != "team_performance" and source.has("agents"):
-        names = source.frame("agents")["name"].dropna().astype(str)
-        ctx.redact_terms = sorted({n for n in names if len(n.strip()) >= 3})
+        # pages for executives, account managers and HR name nobody in their notes and data-quality warnings:
+        # agents' names and ids (an id may be a work e-mail address) are redacted
+        roster = source.frame("agents")
+        terms = list(roster["name"].dropna().astype(str)) + list(roster["agent_id"].dropna().astype(str))
+        ctx.redact_terms = sorted({t for t in terms if len(t.strip()) >= 3})
     # the contacts' coverage; the attrition report is drawn from the roster, which the contact export does not cut
     covered = ctx.client_source() if report == "client_review" else source
     partial = None if report == "attrition" else queries.source_partial_note(covered, params, period)
