@@ -454,10 +454,16 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
     source.require("agents")
     agents = source.frame("agents")
     by = args.by.strip() if args.by else None
-    if (by and by != "tenure_band" and by not in attrition.AGENT_COLUMNS) or by in attrition.CLI_COLUMNS:
+    if by and by != "tenure_band" and by not in attrition.GROUP_COLUMNS:
+        why = (
+            f"; {by} is one of the figures the table counts"
+            if by in attrition.CLI_COLUMNS
+            else f"; {by} would give a row per person, pay rate, date or reason"
+            if by in attrition.AGENT_COLUMNS
+            else ""
+        )
         raise UsageError(
-            f"--by {by}: choose tenure_band or a column of the agents table (team, supervisor, site, role, ...)"
-            + (f"; {by} is one of the figures the table counts" if by in attrition.CLI_COLUMNS else "")
+            f"--by {by}: choose tenure_band or a group of the roster ({', '.join(attrition.GROUP_COLUMNS)})" + why
         )
     table = attrition.attrition_for_month(agents, args.month, by=by, bands=attrition.tenure_bands(params))
     _data_warnings("attrition", source)

@@ -707,6 +707,12 @@ def test_cli_attrition_json(tmp_path, monkeypatch, capsys):
     # a roster column that is also a figure of the table (regretted): refused, not a table with two such columns
     assert main(["attrition", "--data", str(data), "--month", "2026-03", "--by", "regretted"]) == 2
     assert "one of the figures" in capsys.readouterr().err
+    # a column that names a person, their pay or why they left: a row per person with their leaving flags
+    for col in ("name", "agent_id", "hourly_cost", "termination_reason", "hire_date"):
+        assert main(["attrition", "--data", str(data), "--month", "2026-03", "--by", col]) == 2
+        err = capsys.readouterr().err
+        assert f"--by {col}: choose tenure_band or a group of the roster (team, supervisor, site, role)" in err
+        assert "a row per person, pay rate, date or reason" in err
     assert main(["attrition", "--data", str(tmp_path / "nowhere"), "--month", "2026-03"]) == 1
 
 

@@ -51,6 +51,10 @@ DEFAULT_TENURE_BANDS: tuple[tuple[str, float | None], ...] = (
 )
 
 AGENT_COLUMNS = tuple(TABLES["agents"].column_names)  # the roster as the contract declares it
+# The roster columns attrition may be grouped by: groups of people. A column that names a person (agent_id, name),
+# their pay (hourly_cost), dates or the reason they left would turn the table into one row per person or per pay
+# rate, with their leaving flags: HR data no group table should give away.
+GROUP_COLUMNS = ("team", "supervisor", "site", "role")
 
 KINDS = ("terminations", "voluntary", "involuntary", "regretted")
 
