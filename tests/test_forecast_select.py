@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reportlib.core.errors import ReportlibError
 from reportlib.planning import forecast as fc
 from reportlib.planning import forecast_select as fs
 
@@ -636,3 +637,31 @@ def test_a_quiet_spell_no_longer_than_one_the_queue_had_before_is_not_a_closure(
         daily = pd.concat([busy, frame.assign(queue="Small")], ignore_index=True)
         sel = fs.forecast_selected(daily, US, 14)[1].set_index("queue")
         assert (sel.loc["Small", "method"] == "quiet") is quiet
+
+
+def test_one_contact_dated_long_before_or_after_the_rest_does_not_steer_the_forecast():
+    """A fuzz probe typed one contact's year wrong (six months early): every weekday then read as closed over the
+    whole span, the months between as zeros, and the phone forecast's 80% interval reached 750,000 a day. The
+    history now starts after a silence of every series longer than 8 weeks, and says so; a contact dated long
+    after the rest leaves too little history, and the error names why."""
+    daily, _ = _weekday_series("2025-03-03", "2025-09-05", 300.0, 11)
+    stray = daily.iloc[[0]].assign(date=pd.Timestamp("2024-09-04"), volume=1.0)
+    early = pd.concat([stray, daily], ignore_index=True)
+    f0, s0, _ = fs.forecast_selected(daily, US, 28)
+    f1, s1, notes = fs.forecast_selected(early, US, 28)
+    pd.testing.assert_frame_equal(f1, f0)
+    assert list(s1["method"]) == list(s0["method"])
+    assert notes[0] == (
+        "the history starts on 2025-03-03: no series had a contact for 179 days before it, so the 1 day with "
+        "contacts before that silence (2024-09-04) is left out: another history, or dates typed wrong"
+    )
+    bt = fs.nested_backtest(early, US, horizon_days=28, months=3)
+    assert bt.notes[0] == notes[0] and bt.summary.equals(
+        fs.nested_backtest(daily, US, horizon_days=28, months=3).summary
+    )
+    # 56 silent days (8 weeks) are not a restart: a shut-down of two months is still one history
+    gap = daily[(daily["date"] < pd.Timestamp("2025-05-01")) | (daily["date"] > pd.Timestamp("2025-06-25"))]
+    assert fs.after_long_silence(gap)[1] is None
+    late = pd.concat([daily, daily.iloc[[0]].assign(date=pd.Timestamp("2026-03-02"))], ignore_index=True)
+    with pytest.raises(ReportlibError, match=r"too short to forecast.*no series had a contact for 177 days before it"):
+        fs.forecast_selected(late, US, 28)

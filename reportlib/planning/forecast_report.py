@@ -204,12 +204,21 @@ def forecast_report(
     config = ForecastConfig.from_params(params.get("calendar") or {})
     cap = dict(params.get("capacity") or {})
     short_s = MetricSettings.from_params(params).short_abandon_s
-    from reportlib.planning.forecast_select import evidence_table, export_gaps, forecast_selected, nested_backtest
+    from reportlib.planning.forecast_select import (
+        after_long_silence,
+        evidence_table,
+        export_gaps,
+        forecast_selected,
+        nested_backtest,
+    )
 
     notes: list[str] = []
     daily = volume_from_source(source, short_s, queue)
     if end is not None:
         daily = daily[daily["date"] < pd.Timestamp(end)]
+    daily, restart = after_long_silence(daily)  # the charts and the gaps table too: the history the models saw
+    if restart:
+        notes.append(restart)
     if daily.empty:
         raise ReportlibError("no contacts to forecast" + (f" in queue {queue!r}" if queue else ""))
     last = daily["date"].max()

@@ -907,6 +907,44 @@ def _series_frames(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[
     return daily_series(daily, queue)
 
 
+# A silence of every series longer than this many days restarts the history (after_long_silence): 8 weeks, the
+# longest look-back of the same-weekday rules (holiday_mean_8), so no candidate reaches over it. Chosen before
+# looking at any result; the evaluation set has no such silence and does not move (docs/forecasting.md).
+RESTART_SILENCE_DAYS = 56
+
+
+def after_long_silence(daily: pd.DataFrame, days: int = RESTART_SILENCE_DAYS) -> tuple[pd.DataFrame, str | None]:
+    """(the rows of `daily` after its last silence of more than `days` days, a note saying so) — the whole frame
+    and None when there is none.
+
+    A silence: consecutive days on which no series of `daily` (date, channel, queue, volume) has any volume. Days
+    before a long one are another history: an old system, a season long past, or a stray contact whose date was
+    typed wrong (one contact dated 2016 or six months early made every weekday read as closed, the months between
+    as zeros, and a phone forecast's 80% interval reach 750,000 a day). Neither a missing export day nor a closed
+    day can be told from such a stretch, so the history restarts after it."""
+    if daily.empty:
+        return daily, None
+    dates = pd.to_datetime(daily["date"]).dt.normalize()
+    tot = daily.groupby(dates)["volume"].sum()
+    busy = tot.index[tot.to_numpy() > 0].sort_values()
+    if len(busy) < 2:
+        return daily, None
+    step = np.diff(busy.to_numpy()).astype("timedelta64[D]").astype(int) - 1  # silent days between busy days
+    long = np.flatnonzero(step > days)
+    if not len(long):
+        return daily, None
+    i = long[-1]
+    before, start = busy[i], busy[i + 1]
+    dropped = busy[: i + 1]
+    span = f"{before:%Y-%m-%d}" if len(dropped) == 1 else f"{dropped[0]:%Y-%m-%d} to {before:%Y-%m-%d}"
+    note = (
+        f"the history starts on {start:%Y-%m-%d}: no series had a contact for {int(step[i])} days before it, so "
+        f"the {_days(len(dropped))} with contacts before that silence ({span}) "
+        f"{'is' if len(dropped) == 1 else 'are'} left out: another history, or dates typed wrong"
+    )
+    return daily[dates.to_numpy() >= start.to_datetime64()].reset_index(drop=True), note
+
+
 def gap_runs(gaps: pd.DataFrame) -> str:
     """'2025-03-03..2025-03-07, 2025-04-14' from export_gaps' dates (consecutive days as a range; weekends
     inside a run do not break it)."""
@@ -979,8 +1017,9 @@ def forecast_selected(
     if horizon_days < 1:
         raise UsageError(f"the horizon must be at least 1 day, got {horizon_days}")
     d = daily if origin is None else daily[pd.to_datetime(daily["date"]) <= pd.Timestamp(origin)]
+    d, restart = after_long_silence(d)
+    notes = [restart] if restart else []
     gaps = export_gaps(d, calendar)
-    notes = []
     if len(gaps):
         notes.append(
             f"{len(gaps)} day(s) missing from the export (no rows or no volume in any series on an open "
@@ -994,7 +1033,7 @@ def forecast_selected(
         ch, q, s = max(series, key=lambda x: len(x[2]))
         raise ReportlibError(
             f"every series is too short to forecast: the longest, {ch}/{q}, has {_days(len(s))} of history; a "
-            f"forecast needs at least {_days(config.min_history_days)}"
+            f"forecast needs at least {_days(config.min_history_days)}" + (f" ({restart})" if restart else "")
         )
     for ch, q, s in series:
         if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
@@ -1100,9 +1139,10 @@ def nested_backtest(
     """
     config = config or ForecastConfig()
     sel = sel or SelectionConfig()
+    daily, restart = after_long_silence(daily)
+    notes = [restart] if restart else []
     gaps = export_gaps(daily, calendar)
     gap_dates = pd.DatetimeIndex(gaps["date"])
-    notes = []
     if len(gaps):
         notes.append(f"{len(gaps)} day(s) missing from the export, not scored and not read as zero: {gap_runs(gaps)}")
     notes += silent_holidays_note(daily, calendar)
