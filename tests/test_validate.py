@@ -544,3 +544,16 @@ def test_the_repeated_hour_of_the_clocks_going_back_is_named_as_such(tmp_path, c
     assert main(["validate", "--data", str(build(tmp_path / "e", {"intervals.csv": head + "".join(rows)}))]) == 1
     out = capsys.readouterr().out
     assert "(duplicate rows) in 4 rows" in out and "clocks go back" not in out
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "1e308", "-1e30"])
+def test_a_whole_number_beyond_any_integer_is_named_not_a_crash(tmp_path, capsys, value):
+    """A fuzz probe put csat = 1e23 and 1e308 in one contact: validate and kpis said "failed unexpectedly:
+    TypeError: cannot safely cast non-equivalent float64 to int64" with a numpy warning, naming nothing."""
+    folder = build(tmp_path / "d", replace_cell("contacts.csv", 2, "csat", value))
+    for argv in (["validate"], ["kpis", "--month", "2025-01"]):
+        assert main([*argv, "--data", str(folder)]) == 1
+        captured = capsys.readouterr()
+        text = captured.out + captured.err
+        assert "contacts.csv row 2, column csat: expected a whole number from 1 to 5" in text, text
+        assert "unexpectedly" not in text and "RuntimeWarning" not in text

@@ -494,7 +494,8 @@ def coerce_column(raw: pd.Series, col: Column, tz: str) -> tuple[pd.Series, np.n
         bad |= ~blank & ~np.isfinite(values.fillna(0).to_numpy())
         if kind == "int":
             frac = values.notna().to_numpy() & (values.fillna(0) % 1 != 0).to_numpy()
-            bad |= frac
+            # beyond 2**53 a double is no exact whole number (1e308 would not fit an int64 at all): unreadable
+            bad |= frac | (values.abs().fillna(0) > 2.0**53).to_numpy()
             values = values.where(~pd.Series(bad, index=values.index))
             return values.round().astype("Int64"), bad
         return values.where(~pd.Series(bad, index=values.index)), bad
