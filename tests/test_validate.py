@@ -557,3 +557,22 @@ def test_a_whole_number_beyond_any_integer_is_named_not_a_crash(tmp_path, capsys
         text = captured.out + captured.err
         assert "contacts.csv row 2, column csat: expected a whole number from 1 to 5" in text, text
         assert "unexpectedly" not in text and "RuntimeWarning" not in text
+
+
+def test_a_table_given_by_two_files_is_read_by_no_command(tmp_path, capsys):
+    """An old agents.csv beside the current agents.xlsx: validate refused it, but attrition exited 0 with the old
+    file's figures (the first name in order) and said the table was "not read". Every command that needs the
+    table (kpis does: contacts refer to the roster) now stops with the same line."""
+    stale = GOOD["agents.csv"].replace("2024-02-01,2024-06-30,voluntary,Better pay,true", "2024-02-01,,,,")
+    folder = build(tmp_path / "d", {"agents.csv": stale})
+    rows = [line.split(",") for line in GOOD["agents.csv"].splitlines()]
+    (folder / "agents.xlsx").write_bytes(xlsx_bytes(rows))
+    line = "agents.csv, agents.xlsx: table agents is given by 2 files; keep exactly one"
+    assert main(["attrition", "--data", str(folder), "--month", "2024-06"]) == 1
+    captured = capsys.readouterr()
+    assert line in captured.err and captured.out == ""
+    assert main(["validate", "--data", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert out.count(line) == 1 and "agents: required table is missing" not in out
+    assert main(["kpis", "--data", str(folder), "--month", "2025-01"]) == 1  # contacts refer to the roster
+    assert line in capsys.readouterr().err

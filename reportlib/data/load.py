@@ -81,7 +81,9 @@ def _show(value) -> str:
 
 
 def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
-    """Map each contract table to its file in `folder` (name.csv, .tsv, .txt, .parquet, .xlsx)."""
+    """Map each contract table to its file in `folder` (name.csv, .tsv, .txt, .parquet, .xlsx), with the problems
+    of the files not read. A table given by two files (agents.csv and agents.xlsx: which is the current roster?)
+    maps to neither; `ambiguous_tables` names it, and reading it fails with the problem's line."""
     found: dict[str, list[Path]] = {}
     problems = []
     home = folder.resolve()
@@ -104,8 +106,19 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
                     f"table {name} is given by {len(paths)} files; keep exactly one",
                 )
             )
+            continue
         files[name] = paths[0]
     return files, problems
+
+
+def ambiguous_tables(problems: list[Problem]) -> dict[str, Problem]:
+    """The tables find_table_files found in more than one file, each with its problem."""
+    out = {}
+    for p in problems:
+        names = {_table_of(f.strip()) for f in p.file.split(",")} if "," in (p.file or "") else set()
+        if len(names) == 1 and None not in names:
+            out[str(next(iter(names)))] = p
+    return out
 
 
 def _table_of(file_name: str) -> str | None:
@@ -1226,6 +1239,7 @@ class Source:
         self._memo: dict[tuple, Any] = {}
         self._loaded: set[str] = set()
         self._files: dict[str, Path] = {}
+        self._ambiguous: dict[str, Problem] = {}  # a table given by two files -> its problem (find_table_files)
         self._db_tables: set[str] = set()
         self._problems: list[Problem] = []
         self._failed: dict[str, DataError] = {}
@@ -1263,6 +1277,7 @@ class Source:
                 )
             try:
                 self._files, self._problems = find_table_files(folder)
+                self._ambiguous = ambiguous_tables(self._problems)
             except OSError as exc:
                 raise ReportlibError(f"the data folder {folder} cannot be read ({exc.strerror or exc})") from None
             self.con = ibis.duckdb.connect()
@@ -1279,11 +1294,11 @@ class Source:
     @property
     def tables(self) -> list[str]:
         """Names of the contract tables this source holds."""
-        return sorted(set(self._files) | self._db_tables)
+        return sorted(set(self._files) | set(self._ambiguous) | self._db_tables)
 
     def has(self, name: str) -> bool:
-        """Whether the source holds table `name`."""
-        return name in self._files or name in self._db_tables
+        """Whether the source holds table `name` (given by two files, it is held and cannot be read)."""
+        return name in self._files or name in self._ambiguous or name in self._db_tables
 
     def require(self, *names: str) -> None:
         """Raise MissingTableError naming each of `names` that the source lacks."""
@@ -1291,6 +1306,8 @@ class Source:
 
     def file_name(self, name: str) -> str:
         """The file (or database table) a table comes from, for messages."""
+        if name in self._ambiguous:
+            return self._ambiguous[name].file
         return self._files[name].name if name in self._files else f"{name} (db table main.{name})"
 
     # loading
@@ -1365,6 +1382,8 @@ class Source:
 
         from reportlib.data.cache import CacheEntry, usable_dir
 
+        if name in self._ambiguous:  # two files for one table: not the first one's figures, silently
+            raise DataError([self._ambiguous[name].line()], f"the table {name} cannot be read")
         path = self._files[name]
         key = _file_key(path, self.tz)
         cdir = usable_dir(cache_dir())
