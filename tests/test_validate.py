@@ -458,21 +458,28 @@ def test_rows_doubtful_across_columns_are_warnings_by_row(tmp_path, capsys):
 
 def test_a_count_too_large_for_an_integer_is_checked_not_a_traceback(tmp_path, capsys):
     """The whole-count rule floors the value and casts it to an integer, which 1e300 overflows (a DuckDB
-    conversion error, a traceback): a double that large is whole, and the rule passes it; 12.5 is named."""
+    conversion error, a traceback). A number that large is now refused before any rule (NUMBER_LIMIT), and the
+    rule does not fire on it; 12.5 is named by the rule."""
     intervals = (
         "interval_start,interval_minutes,channel,queue,client_id,offered,handled\n"
         "2025-01-06T09:00:00,15,phone,Benefits,C1,1e300,9\n"
         "2025-01-06T09:15:00,15,phone,Benefits,C1,12.5,12\n"
     )
-    assert main(["validate", "--data", str(build(tmp_path / "d", {"intervals.csv": intervals}))]) == 0
+    assert main(["validate", "--data", str(build(tmp_path / "d", {"intervals.csv": intervals}))]) == 1
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
-    lines = captured.out.splitlines()
+    assert [ln for ln in captured.out.splitlines() if "1e300" in ln] == [
+        "error: intervals.csv row 2, column offered: expected a number >= 0, under 1e+15 (a larger one overflows the "
+        'figures), got "1e300"'
+    ]
+    near = intervals.replace("1e300", "9.9e14")  # under the limit, and whole: the rule's cast holds it
+    assert main(["validate", "--data", str(build(tmp_path / "e", {"intervals.csv": near}))]) == 0
+    lines = capsys.readouterr().out.splitlines()
     assert (
         'warning: intervals.csv row 3, column offered: expected a whole count (fractional counts kept as given), got "12.5"'
         in lines
     )
-    assert not any("offered" in ln and "1e300" in ln for ln in lines), lines
+    assert not any("9.9e14" in ln for ln in lines), lines
 
 
 def test_an_unforeseen_failure_is_one_line_not_a_traceback(monkeypatch, capsys):
@@ -496,15 +503,16 @@ def test_an_unforeseen_failure_is_one_line_not_a_traceback(monkeypatch, capsys):
 
 
 def test_kpis_lists_the_data_quality_warnings_its_figures_include(tmp_path, capsys):
-    """A handle time of 1e300 s is kept as given (validate warns): kpis printed a mean of 1.5e295 s and said
-    nothing. Now its stderr names the row and column, as validate and the reports' data-quality note do."""
-    folder = build(tmp_path / "d", {"contacts.csv": GOOD["contacts.csv"].replace(",12,300,A1,", ",12,1e300,A1,")})
+    """A handle time of 1e300 s was kept as given (validate warned): kpis printed a mean of 1.5e295 s and said
+    nothing. Such a number is now refused (NUMBER_LIMIT); a long one that is kept, 90000 s, is named on kpis' stderr
+    by row and column, as validate and the reports' data-quality note name it."""
+    folder = build(tmp_path / "d", {"contacts.csv": GOOD["contacts.csv"].replace(",12,300,A1,", ",12,90000,A1,")})
     assert main(["kpis", "--data", str(folder), "--month", "2025-01", "--format", "csv"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("month,")  # stdout stays a table
     assert "reportlib kpis: 1 data-quality warning(s) in the data these figures come from" in err
     assert (
-        'contacts.csv row 2, column handle_s: expected a handle time under 4 hours (kept as given), got "1e300"' in err
+        'contacts.csv row 2, column handle_s: expected a handle time under 4 hours (kept as given), got "90000"' in err
     )
     # clean data: no such line
     assert main(["kpis", "--data", str(build(tmp_path / "g", {})), "--month", "2025-01", "--format", "csv"]) == 0
@@ -576,3 +584,13 @@ def test_a_table_given_by_two_files_is_read_by_no_command(tmp_path, capsys):
     assert out.count(line) == 1 and "agents: required table is missing" not in out
     assert main(["kpis", "--data", str(folder), "--month", "2025-01"]) == 1  # contacts refer to the roster
     assert line in capsys.readouterr().err
+
+
+def test_a_number_too_large_for_the_figures_is_refused_in_a_file(tmp_path, capsys):
+    """wait_s = 1e308 in a file: refused by file, row and column (kpis printed a speed of answer of 2.9e303 s)."""
+    folder = build(tmp_path / "d", replace_cell("contacts.csv", 2, "wait_s", "1e308"))
+    assert main(["validate", "--data", str(folder)]) == 1
+    assert (
+        "error: contacts.csv row 2, column wait_s: expected a number >= 0, under 1e+15 (a larger one overflows the "
+        'figures), got "1e308"' in capsys.readouterr().out
+    )

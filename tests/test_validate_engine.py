@@ -335,3 +335,27 @@ def test_contacts_outside_an_agents_employment_are_warned_by_agent(engine, clean
     ]
     assert lines == []
     assert sorted(warnings) == sorted(expected), "\n".join(warnings)
+
+
+def test_a_number_too_large_for_the_figures_is_refused_and_a_long_wait_warned(engine, clean_tables):
+    """A fuzz probe's wait of 1e308 s passed validate and gave a speed of answer of 2.9e303 s: a number of 1e15 or
+    more is refused (the same line as for a file), a phone wait over 4 hours or an email wait over 30 days is a
+    warning, on every engine."""
+    c = clean_tables["contacts"]
+    channel = c.column("channel").to_pylist()
+    phone = [i for i, ch in enumerate(channel) if ch == "phone"]
+    email = [i for i, ch in enumerate(channel) if ch == "email"]
+    c = _set(c, "wait_s", [phone[0]], 1e308)
+    c = _set(c, "wait_s", [phone[1]], 5 * 3600.0)
+    c = _set(c, "wait_s", [email[0]], 5 * 3600.0)  # an email answered in 5 hours: no warning
+    c = _set(c, "wait_s", [email[1]], 31 * 86400.0)
+    tables = {**clean_tables, "contacts": c}
+    source, lines, warnings = _validate(engine, tables, "huge")
+    where, ids = source.file_name, c.column("contact_id").to_pylist()
+    assert lines == [
+        f"{where('contacts')} contact_id={ids[phone[0]]}, column wait_s: expected a number >= 0, under 1e+15 (a "
+        'larger one overflows the figures), got "1e+308"'
+    ]
+    long = [w for w in warnings if "column wait_s: expected a wait under 4 hours" in w]
+    assert len(long) == 1 and "in 2 rows" in long[0], warnings
+    assert f"contact_id={ids[phone[1]]}" in long[0] and f"contact_id={ids[email[1]]}" in long[0]

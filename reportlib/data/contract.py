@@ -35,6 +35,13 @@ KINDS = {
 }
 
 
+# The largest magnitude a number of a table may have (both checkers refuse a larger one): 1e15 seconds are 31
+# million years, 1e15 contacts more than any operation; beyond it the figures' sums and products overflow (a wait of
+# 1e308 s gave a speed of answer of 2.9e303 s, a planned volume of 1e308 an infinite handle time). A bound of
+# arithmetic, not fitted to any data set.
+NUMBER_LIMIT = 1e15
+
+
 @dataclass(frozen=True)
 class Column:
     """One column: its kind, whether the file must have it, and the rules its values follow."""
@@ -50,6 +57,10 @@ class Column:
     unique: bool = False
     references: str | None = None  # "table.column" that must hold every value
     description: str = ""
+
+    def limit_expectation(self) -> str:
+        """What a number of this column must be, said of one at or beyond NUMBER_LIMIT."""
+        return f"{self.expectation()}, under {NUMBER_LIMIT:.0e} (a larger one overflows the figures)"
 
     def expectation(self) -> str:
         """Plain words for what a value must be, used in error messages."""
@@ -141,7 +152,7 @@ TABLES: dict[str, Table] = {
             C("caller_id", "str", description="who called; enables repeat-contact FCR"),
         ),
         required=False,  # required unless intervals is given: see required_tables
-        rules=("long_handle", "queue_not_reserved"),
+        rules=("long_handle", "long_wait", "queue_not_reserved"),
     ),
     "intervals": Table(
         "intervals",
@@ -421,7 +432,20 @@ def table_rules(name: str) -> list[Rule]:
             "long_handle",
             "handle_s",
             "a handle time under 4 hours (kept as given)",
-            lambda t: t.handle_s > 4 * 3600,
+            lambda t: (t.handle_s > 4 * 3600) & (t.handle_s < NUMBER_LIMIT),  # a larger one is refused, not warned
+            severity="warning",
+        ),
+        Rule(
+            "long_wait",
+            "wait_s",
+            "a wait under 4 hours on phone and chat, under 30 days on email (kept as given)",
+            lambda t: (
+                (t.wait_s < NUMBER_LIMIT)  # a larger one is refused, not warned
+                & (
+                    ((t.channel != "email") & (t.wait_s > 4 * 3600))
+                    | ((t.channel == "email") & (t.wait_s > 30 * 86400))
+                )
+            ),
             severity="warning",
         ),
         *(
@@ -557,7 +581,8 @@ def contract_markdown() -> str:
         "`.parquet` or `.xlsx`). Timestamps are ISO 8601; without an offset they are local "
         "time in the configured time zone; an offset is at most 23:59 (RFC 3339). Timestamps and "
         "dates lie from year 1700 to 2199 (inside the nanosecond range pandas computes in). Booleans: true/false (also yes/no, 1/0). "
-        "Empty cells are missing values. Times are kept as local wall time, so the two passes of the hour the "
+        "Empty cells are missing values. A number is under 1e15 in magnitude (a larger one would overflow the "
+        "figures). Times are kept as local wall time, so the two passes of the hour the "
         "clocks go back share one local time: an interval table that has a row for each (a round-the-clock "
         "export across that night) holds two rows with one key there, which `reportlib validate` names as such; "
         "add each pair into one row (counts summed, agents averaged), as contacts in that hour are counted in one "

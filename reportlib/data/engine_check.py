@@ -22,7 +22,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reportlib.data.contract import KINDS, TABLES, Column, key_columns, required_tables, rule_columns, table_rules
+from reportlib.data.contract import (
+    KINDS,
+    NUMBER_LIMIT,
+    TABLES,
+    Column,
+    key_columns,
+    required_tables,
+    rule_columns,
+    table_rules,
+)
 from reportlib.data.source import Problem
 
 MAX_KEYS_SHOWN = 5
@@ -103,6 +112,8 @@ def _row_checks(t: Any, name: str, usable: dict[str, Column]) -> list[_Check]:
             checks.append(_Check(col.name, "a value (it must not be empty)", empty, None))
         if col.kind == "float" and t.schema()[col.name].is_floating():
             checks.append(_Check(col.name, col.expectation(), value.isinf(), col.name))
+        if col.kind in ("float", "int"):
+            checks.append(_Check(col.name, col.limit_expectation(), value.abs() >= NUMBER_LIMIT, col.name))
         if col.kind == "int" and not t.schema()[col.name].is_integer():
             frac = value.notnull() & (value.floor().cast("float64") != value.cast("float64"))
             checks.append(_Check(col.name, col.expectation(), frac, col.name))

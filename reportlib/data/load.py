@@ -34,6 +34,7 @@ from reportlib.core.safety import printable
 from reportlib.data.contract import (
     CONTRACT_VERSION,
     FILE_SUFFIXES,
+    NUMBER_LIMIT,
     PANDAS_DTYPES,
     TABLES,
     Column,
@@ -757,6 +758,13 @@ def _check_chunk(
             problems.append(
                 (_STAGE_TYPE, _problem(file, col.name, col.expectation(), np.flatnonzero(bad), raw[col.name]))
             )
+        if col.kind in ("float", "int"):  # read, but so large that the figures would overflow: unreadable too
+            huge = (values.abs() >= NUMBER_LIMIT).fillna(False).to_numpy(dtype=bool) & ~bad
+            if huge.any():
+                values = values.where(~pd.Series(huge, index=values.index))
+                bad = bad | huge
+                expected = col.limit_expectation()
+                problems.append((_STAGE_TYPE, _problem(file, col.name, expected, np.flatnonzero(huge), raw[col.name])))
         if col.kind in ("timestamp", "date"):  # read, but outside the years data may hold: unreadable too
             far = _outside_time_range(values) & ~bad
             if far.any():
