@@ -594,3 +594,10 @@ def test_a_number_too_large_for_the_figures_is_refused_in_a_file(tmp_path, capsy
         "error: contacts.csv row 2, column wait_s: expected a number >= 0, under 1e+15 (a larger one overflows the "
         'figures), got "1e308"' in capsys.readouterr().out
     )
+
+
+def test_a_source_without_contacts_names_contacts_not_only_its_alternative(tmp_path, capsys):
+    """contacts.csv missing: kpis said "has no intervals table; this needs it", naming the alternative only."""
+    folder = build(tmp_path / "d", {"contacts.csv": None})
+    assert main(["kpis", "--data", str(folder), "--month", "2025-01"]) == 1
+    assert "has no contacts table (nor an intervals table, its alternative); this needs one" in capsys.readouterr().err

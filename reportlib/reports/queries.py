@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reportlib.core.errors import ReportlibError, UsageError
+from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.core.months import month_label
 from reportlib.core.params import deep_merge, default_params, vintage_folder
 from reportlib.core.settings import MetricSettings
@@ -820,7 +820,11 @@ def contact_kpis(
     sl_def = str(sl_definition or ms.sl_definition)
     by = list(by)
     if contacts is None and not source.has("contacts"):
-        source.require("intervals")
+        if not source.has("intervals"):  # name the table most sources have, and its alternative
+            raise MissingTableError(
+                f"the data source {source.location} has no contacts table (nor an intervals table, its "
+                "alternative); this needs one of them (see docs/data-contract.md)"
+            )
         t = source.table("intervals")
 
         def kpis(table: Any) -> pd.DataFrame:
