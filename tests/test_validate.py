@@ -601,3 +601,15 @@ def test_a_source_without_contacts_names_contacts_not_only_its_alternative(tmp_p
     folder = build(tmp_path / "d", {"contacts.csv": None})
     assert main(["kpis", "--data", str(folder), "--month", "2025-01"]) == 1
     assert "has no contacts table (nor an intervals table, its alternative); this needs one" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such(tmp_path, capsys, encoding):
+    """Excel's "Unicode text" is UTF-16: the message was "not a text file (it holds binary data: a NUL byte)"."""
+    folder = build(tmp_path / "d", {"clients.csv": GOOD["clients.csv"].encode(encoding)})
+    assert main(["validate", "--data", str(folder)]) == 1
+    assert "error: clients.csv: UTF-16 text; save the file as UTF-8 (CSV UTF-8 in Excel)" in capsys.readouterr().out
+    # a binary file with a NUL byte is still said to be one
+    folder = build(tmp_path / "e", {"clients.csv": b"client_id,client_name\nC1,\x00\x01\x02\n"})
+    assert main(["validate", "--data", str(folder)]) == 1
+    assert "clients.csv row 2: not a text file (it holds binary data: a NUL byte)" in capsys.readouterr().out

@@ -230,6 +230,8 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
         if not has_text:
             raise DataError([f"{name}: the file is empty; expected a header row and data rows"])
         if nul_line:
+            if _utf16(header_bytes):  # Excel's "Unicode text" and some exports: every other byte NUL
+                raise DataError([f"{name}: UTF-16 text; save the file as UTF-8 (CSV UTF-8 in Excel)"])
             where = f" row {nul_line}" if nul_line > 1 else ""
             raise DataError([f"{name}{where}: not a text file (it holds binary data: a NUL byte); expected CSV text"])
         bom = 3 if header_bytes.startswith(b"\xef\xbb\xbf") else 0
@@ -265,6 +267,18 @@ def read_raw_chunks(path: Path, chunk_bytes: int | None = -1) -> Iterator[tuple[
     frame = _read_csv_checked(text, sep, name)
     frame.columns = [str(c).strip() for c in frame.columns]
     yield frame, given > 0
+
+
+def _utf16(head: bytes) -> bool:
+    """Whether a file's first bytes are UTF-16 text: a UTF-16 byte-order mark, or (without one) ASCII letters each
+    next to a NUL byte, as a header row of column names is in UTF-16."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    pairs = head[: len(head) - len(head) % 2][:200]
+    if len(pairs) < 8:
+        return False
+    even, odd = pairs[0::2], pairs[1::2]
+    return (even.count(0) == len(even) and 0 not in odd) or (odd.count(0) == len(odd) and 0 not in even)
 
 
 def _xlsx_header_twice(path: Path) -> str | None:
