@@ -780,3 +780,31 @@ def test_each_service_level_names_the_threshold_it_is_counted_at(source):
     assert f"Service level here: answered within {phone:g} s (phone), 45 s (chat), the capacity plan's targets." in (
         caption
     )
+
+
+def test_an_empty_scheduled_agents_cell_is_named_not_a_silent_blank(sample_dir, tmp_path):
+    """One interval_staffing row with scheduled_agents left empty: the schedule/attendance split of its queue and
+    of the channel's total went empty with no word (a fuzz probe). The note names the rows and queues now; the
+    other queues keep their split."""
+    import shutil
+
+    folder = tmp_path / "d"
+    shutil.copytree(sample_dir, folder)
+    st = pd.read_csv(folder / "interval_staffing.csv", dtype=str, keep_default_na=False)
+    row = st.index[
+        (st["channel"] == "phone") & (st["queue"] == SURGE_QUEUE) & st["interval_start"].str.startswith(MONTH)
+    ][0]
+    st.loc[row, "scheduled_agents"] = ""
+    st.to_csv(folder / "interval_staffing.csv", index=False)
+    params = load_params(None)
+    res = va.variance_for_source(open_source(str(folder), "America/New_York"), params, MONTH)
+    assert (
+        f"scheduled_agents is empty in 1 row(s) of interval_staffing (phone/{SURGE_QUEUE}): staffing is not split "
+        "into schedule and attendance for those queues and their channel's total"
+    ) in res.notes
+    rec = res.records.set_index(["channel", "queue"])
+    assert np.isnan(rec.loc[("phone", SURGE_QUEUE), "effect_schedule"])
+    others = rec.drop(index=[("phone", SURGE_QUEUE), ("phone", "all")])
+    assert others["effect_schedule"].notna().all()
+    whole = va.variance_for_source(open_source(str(sample_dir), "America/New_York"), params, MONTH)
+    assert not [n for n in whole.notes if "scheduled_agents" in n]

@@ -833,11 +833,21 @@ def variance_for_source(
         st["queue"] = st["queue"].astype(str)
         st["interval_start"] = pd.to_datetime(st["interval_start"]).astype("datetime64[ns]")
         cols = key + ["staffed_agents"] + (["scheduled_agents"] if "scheduled_agents" in st else [])
-        frame = frame.merge(st[cols], on=key, how="left")
+        frame = frame.merge(st[cols], on=key, how="left", indicator="_row")
+        had_row = (frame.pop("_row") == "both").to_numpy()
         staffed_q = set(map(tuple, st[KEYS].drop_duplicates().to_numpy()))
         inq = frame.set_index(KEYS).index.isin(list(staffed_q))
-        # a queue in interval_staffing without a row for an interval had nobody on it then
+        # a queue in interval_staffing without a row for an interval had nobody on it (nor scheduled) then
         frame.loc[inq, "staffed_agents"] = frame.loc[inq, "staffed_agents"].fillna(0.0)
+        if "scheduled_agents" in st and st["scheduled_agents"].notna().any():  # the table gives schedules
+            frame.loc[inq & ~had_row, "scheduled_agents"] = 0.0
+            empty = frame["scheduled_agents"].isna().to_numpy() & had_row
+            if empty.any():
+                queues = sorted({f"{c}/{q}" for c, q in frame.loc[empty, KEYS].itertuples(index=False)})
+                notes.append(
+                    f"scheduled_agents is empty in {int(empty.sum()):,} row(s) of interval_staffing ({', '.join(queues)}): "
+                    "staffing is not split into schedule and attendance for those queues and their channel's total"
+                )
         missing_q = sorted(planned_q - staffed_q)
         if missing_q:
             notes.append(
