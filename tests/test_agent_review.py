@@ -154,6 +154,19 @@ def test_redactor_finds_names_written_as_people_write_them():
         "Judith  Harris did well; judith too; a0010": "Judith  Harris did well; judith too; [another agent]",
     }
     assert {text: r(text) for text in cases} == cases
+    # a review probe: a curly apostrophe, an accent dropped, a hyphenated first name in another case all let a
+    # colleague's name through; the agent's own team's words stay ("Team Price", though a colleague is Sam Price)
+    r = ar.Redactor(
+        ["Ann Lee", "A0001", "Team Price"],
+        ["Sean O'Brien", "Chloé Dubois", "D'Angelo Russell", "Mary-Kate Olsen", "Sam Price"],
+    )
+    cases = {
+        "Sean O’Brien took the call; S. O’BRIEN": "[another agent] took the call; S. [another agent]",
+        "D’Angelo helped Chloe Dubois": "[another agent] helped [another agent]",
+        "Mary-kate said": "[another agent] said",
+        "Team Price and Sam Price": "Team Price and [another agent]",
+    }
+    assert {text: r(text) for text in cases} == cases
 
 
 def test_supervisor_id_rule():

@@ -264,3 +264,16 @@ def test_pages_beyond_the_team_name_nobody_in_their_data_quality_warnings(tmp_pa
         assert "kim.nguyen" not in text and "Kim Nguyen" not in text, report
     team = views.start_report("team_performance", month="2025-01", data=str(folder)).facts()
     assert any("kim.nguyen@corp.example" in w for w in team["warnings"])  # the manager's own page names the row
+    # a review probe: ids "ted" and "tim" turned "expected" into "expec[redacted]" and the placeholder into
+    # "[redac[redacted]]"; numeric ids (import-hr's EmpID) blanked row numbers. Whole words, one pass, ids with
+    # a letter only
+    ctx = views.start_report("monthly_pack", month="2025-01", data=str(folder))
+    ctx.redact_terms = ["ted", "Ann Lee", "kim.nguyen@corp.example"]
+    text = 'expected a wait in rows 101 ("ted"), 205; Ann Lee and ted; kim.nguyen@corp.example; ted.'
+    assert (
+        ctx.redact(text)
+        == 'expected a wait in rows 101 ("[redacted]"), 205; [redacted] and [redacted]; [redacted]; [redacted].'
+    )
+    numeric = GOOD["agents.csv"].replace("A2,Bo Chan", "205,Bo Chan")
+    ctx = views.start_report("monthly_pack", month="2025-01", data=str(build(tmp_path / "n", {"agents.csv": numeric})))
+    assert "205" not in ctx.redact_terms and "Bo Chan" in ctx.redact_terms

@@ -135,17 +135,62 @@ def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> 
 # --- text from data about other people ----------------------------------------------------------------
 
 
+def _letter_variants() -> dict[str, str]:
+    """Each ASCII letter (lower case) -> itself and the accented Latin letters that fold to it, both cases ("e" ->
+    "eEéÉèÈ..."), so that a name typed without its accent, or with one, is still the name."""
+    import unicodedata
+
+    out: dict[str, str] = {c: c + c.upper() for c in "abcdefghijklmnopqrstuvwxyz"}
+    for code in range(0xC0, 0x250):
+        ch = chr(code)
+        base = unicodedata.normalize("NFKD", ch)[0].lower()
+        if base in out and ch.isalpha() and ch not in out[base]:
+            out[base] += ch
+    return out
+
+
+_VARIANTS = _letter_variants()
+_APOSTROPHES = "'’‘ʼ`"  # straight, right and left single quotes, modifier letter, grave
+
+
+def _fold(ch: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", ch)[0].lower()
+
+
+def _flex(text: str, upper: str = "none") -> str:
+    """A pattern for `text` that an apostrophe of any kind and a letter with or without its accent still match:
+    `upper` "none" (any case), "first" (the first letter in capitals) or "all" (every letter in capitals)."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch in _APOSTROPHES:
+            out.append("[" + re.escape(_APOSTROPHES) + "]")
+            continue
+        forms = _VARIANTS.get(_fold(ch))
+        if forms is None:
+            out.append(re.escape(ch))
+            continue
+        if upper == "all" or (upper == "first" and i == 0):
+            forms = "".join(f for f in forms if f.isupper())
+        out.append("[" + forms + "]")
+    return "".join(out)
+
+
 class Redactor:
     """Replaces every other agent's name and id in text with "[another agent]", keeping the agent's own.
 
     Redacted: each other person's full name and id in any case, with any run of spaces (a no-break space too),
     dots, underscores or hyphens between the name's words ("patrick  ross", "diane.young@..."); and each word of
-    their names of 3 letters or more written as a name (capitalised or in capitals: "Patrick", "Ross's", "Gary
-    A."), unless it is a word of the agent's own name. A lower-case lone word ("will", "hope") is left, so that
-    names that are also words do not blank the comment. One pattern holds every term, longest first, so at each
-    position the longest one wins: a colleague named "Ann Leeds" is redacted even though the agent is "Ann Lee",
-    and the agent's own "Ann Lee" is kept even though a colleague is named "Ann". A term needs a whole word at
-    each end that is a letter or digit (so "Al" is not found inside "Also").
+    their names of 3 letters or more (hyphenated ones whole and in parts) written as a name (capitalised or in
+    capitals: "Patrick", "Ross's", "Gary A.", "O'BRIEN"), unless it is a word of the agent's own name or team. An
+    apostrophe of any kind matches any other ("O’Brien" is "O'Brien"), and a letter with or without its accent
+    ("Chloe" is "Chloé"). A lower-case lone word ("will", "hope") is left, so that names that are also words do not
+    blank the comment; a capitalised one that is also a word ("Long hold", "Mark the account") is redacted: an
+    evaluator's comment loses a word rather than names a colleague. One pattern holds every term, longest first,
+    so at each position the longest one wins: a colleague named "Ann Leeds" is redacted even though the agent is
+    "Ann Lee", and the agent's own "Ann Lee" is kept even though a colleague is named "Ann". A term needs a whole
+    word at each end that is a letter or digit (so "Al" is not found inside "Also").
     """
 
     SEPARATORS = r"[\s._-]+"  # what may stand between a name's words in free text (\s covers no-break spaces)
@@ -154,8 +199,8 @@ class Redactor:
         own_terms = {t for t in (_text(v) for v in own) if t}
         other_terms = {t for t in (_text(v) for v in others) if t} - own_terms
         self.own = {self._key(t) for t in own_terms}
-        own_words = {w.casefold() for t in own_terms for w in self._words(t)}
-        words = {w for t in other_terms for w in self._words(t) if w.casefold() not in own_words} - other_terms
+        own_words = {self._key(w) for t in own_terms for w in self._words(t)}
+        words = {w for t in other_terms for w in self._words(t) if self._key(w) not in own_words} - other_terms
         pieces = [(t, self._piece(t)) for t in own_terms | other_terms]
         pieces += [(w, self._word_piece(w)) for w in words]
         pieces.sort(key=lambda tp: (-len(tp[0]), tp[0]))
@@ -163,12 +208,17 @@ class Redactor:
 
     @classmethod
     def _key(cls, text: str) -> str:
-        return re.sub(cls.SEPARATORS, " ", text.strip()).casefold()
+        """A term as compared with the agent's own: separators as one space, apostrophes and accents folded, any case."""
+        folded = "".join("'" if c in _APOSTROPHES else _fold(c) for c in text.strip())
+        return re.sub(cls.SEPARATORS, " ", folded)
 
     @staticmethod
     def _words(term: str) -> list[str]:
-        """The words of a name that are redacted on their own: 3 letters or more, not digits alone."""
-        return [w for w in re.findall(r"\w[\w'’]*\w", term) if len(w) >= 3 and not w.isdigit()]
+        """The words of a name that are redacted on their own: 3 letters or more, not digits alone; a hyphenated
+        word whole and each of its parts ("Mary-Kate", "Mary", "Kate")."""
+        found = re.findall(r"\w[\w'’‘ʼ`-]*\w", term)
+        parts = [p for w in found if "-" in w for p in w.split("-")]
+        return [w for w in dict.fromkeys(found + parts) if len(w) >= 3 and not w.isdigit()]
 
     @staticmethod
     def _ends(term: str, body: str) -> str:
@@ -179,14 +229,13 @@ class Redactor:
     @classmethod
     def _piece(cls, term: str) -> str:
         """A full name or id: any case, any separators between its words."""
-        body = cls.SEPARATORS.join(re.escape(w) for w in re.split(cls.SEPARATORS, term.strip()) if w)
-        return cls._ends(term, "(?i:" + (body or re.escape(term)) + ")")
+        body = cls.SEPARATORS.join(_flex(w) for w in re.split(cls.SEPARATORS, term.strip()) if w)
+        return cls._ends(term, body or re.escape(term))
 
     @classmethod
     def _word_piece(cls, word: str) -> str:
         """One word of a name, written as a name: capitalised (the rest in any case) or in capitals."""
-        first, rest = re.escape(word[0].upper()), re.escape(word[1:])
-        return cls._ends(word, f"(?:{first}(?i:{rest})|{re.escape(word.upper())})")
+        return cls._ends(word, f"(?:{_flex(word, 'first')}|{_flex(word, 'all')})")
 
     def __call__(self, text: Any) -> str:
         value = "" if _text(text) is None else str(text)
@@ -496,7 +545,8 @@ def build(
     other_terms = list(others["agent_id"]) + list(others["name"])
     if "supervisor" in roster:
         other_terms += [s for s in roster["supervisor"].dropna().astype(str) if s != _text(row["name"])]
-    redact = Redactor([row["agent_id"], row["name"]], other_terms)
+    # the agent's own team is theirs too: its words ("Team Price") stay, whoever else shares them
+    redact = Redactor([row["agent_id"], row["name"], _text(row.get("team"))], other_terms)
     name = _text(row["name"]) or str(agent_id)
     goals = dict(params.get("goals") or {})
     activity = source.frame("agent_activity") if source.has("agent_activity") else None

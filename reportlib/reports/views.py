@@ -359,12 +359,17 @@ class ReportContext:
         return self.source.for_client(self.client_id)
 
     def redact(self, text: str) -> str:
-        """Text with agent names (and other private terms) removed, for reports that must not name people."""
-        out = str(text)
-        for term in sorted(self.redact_terms, key=len, reverse=True):
-            if term:
-                out = out.replace(term, "[redacted]")
-        return out
+        """Text with agent names (and other private terms) removed, for reports that must not name people: each
+        term as a whole word (not inside another: "ted" leaves "expected" whole), all in one pass (the longest
+        term first at each place; a replacement is never searched again)."""
+        terms = sorted({t for t in self.redact_terms if t}, key=lambda t: (-len(t), t))
+        if not terms:
+            return str(text)
+        pieces = [
+            (r"(?<!\w)" if re.match(r"\w", t[0]) else "") + re.escape(t) + (r"(?!\w)" if re.match(r"\w", t[-1]) else "")
+            for t in terms
+        ]
+        return re.sub("|".join(pieces), "[redacted]", str(text))
 
     def data_range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """First and last timestamp of contact-level (or interval) data in the source; on a client's
@@ -568,7 +573,9 @@ def start_report(
         # pages for executives, account managers and HR name nobody in their notes and data-quality warnings:
         # agents' names and ids (an id may be a work e-mail address) are redacted
         roster = source.frame("agents")
-        terms = list(roster["name"].dropna().astype(str)) + list(roster["agent_id"].dropna().astype(str))
+        # an id of digits alone is no one's name and reads like a row number or a count in a warning: kept
+        ids = [i for i in roster["agent_id"].dropna().astype(str) if re.search(r"[^\W\d_]", i)]
+        terms = list(roster["name"].dropna().astype(str)) + ids
         ctx.redact_terms = sorted({t for t in terms if len(t.strip()) >= 3})
     # the contacts' coverage; the attrition report is drawn from the roster, which the contact export does not cut
     covered = ctx.client_source() if report == "client_review" else source
