@@ -458,7 +458,7 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
         why = (
             f"; {by} is one of the figures the table counts"
             if by in attrition.CLI_COLUMNS
-            else f"; {by} would give a row per person, pay rate, date or reason"
+            else f"; {by} is not a group of people (it would give a row per person, pay rate, FTE, date or reason)"
             if by in attrition.AGENT_COLUMNS
             else ""
         )

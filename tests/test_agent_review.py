@@ -190,6 +190,10 @@ def test_supervisor_id_rule():
     )
     assert ar.supervisor_id("A2", left, "2026-11-30") == "A2"  # leaves on the month's last day: still employed
     assert ar.supervisor_id("S1", left, "2026-06-30") == "S1"  # June's reviews still go to them
+    # one hired after the month gets none of it; an empty role named by id is unknown, not an agent
+    later = roles.assign(hire_date=pd.to_datetime(["2026-10-05", "2020-01-01", "2020-01-01", "2020-01-01"]))
+    assert ar.supervisor_id("S1", later, "2026-09-30") is None and ar.supervisor_id("S1", later, "2026-10-31") == "S1"
+    assert ar.supervisor_id("A3", roles.assign(role=["supervisor", "agent", "lead", None])) == "A3"
 
 
 # --- which runs render agent reviews -----------------------------------------------------------------------
@@ -361,11 +365,14 @@ def test_a_volume_is_not_compared_with_a_last_month_the_agent_or_the_data_cover_
     def part(hired: str, data: tuple | None = None) -> str:
         return ar.last_month_part(pd.DataFrame({"agent_id": ["A9"], "hire_date": [hired]}), "2026-11", cal, data)
 
-    assert part("2026-10-19") == "not compared with last month (its goal pro-rated to the 10 of 22 open days employed)"
+    assert (
+        part("2026-10-19")
+        == "not compared with last month (last month's goal pro-rated to the 10 of 22 open days employed)"
+    )
     assert part("2026-09-19") == "" and part("2026-11-02") == ""  # whole, and not employed (no figure)
     data = (pd.Timestamp("2026-10-05"), None)  # the data start on Monday 5 October: 20 of 22 open days
     assert part("2026-09-19", data) == (
-        "not compared with last month (its goal pro-rated to the 20 of 22 open days with data)"
+        "not compared with last month (last month's goal pro-rated to the 20 of 22 open days with data)"
     )
     review = _review(handled=330.0)
     review.prev_part = part("2026-10-19")

@@ -712,7 +712,7 @@ def test_cli_attrition_json(tmp_path, monkeypatch, capsys):
         assert main(["attrition", "--data", str(data), "--month", "2026-03", "--by", col]) == 2
         err = capsys.readouterr().err
         assert f"--by {col}: choose tenure_band or a group of the roster (team, supervisor, site, role)" in err
-        assert "a row per person, pay rate, date or reason" in err
+        assert "is not a group of people (it would give a row per person, pay rate, FTE, date or reason)" in err
     assert main(["attrition", "--data", str(tmp_path / "nowhere"), "--month", "2026-03"]) == 1
 
 

@@ -203,3 +203,28 @@ def test_channel_totals_combine_bands_by_hand():
     )
     t = fc.channel_totals(f).iloc[0]
     assert (t["queue"], t["forecast"], t["lower"], t["upper"]) == ("All queues", 30.0, 25.0, 40.0)
+
+
+def test_a_queue_paused_for_months_keeps_its_past_in_its_own_report(tmp_path, monkeypatch):
+    """The history restarts after a silence of the whole operation (forecast_select.after_long_silence): a review
+    probe found the report of one queue restarting after that queue's own pause (92 days), dropping last year's
+    season and saying "no series had a contact", which was false."""
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.planning.sample import sample_data
+
+    folder = tmp_path / "s"
+    sample_data(folder, seed=3, start="2025-01", months=4, agents=20, clients=4)
+    lines = (folder / "contacts.csv").read_text().splitlines(keepends=True)
+    head = lines[0].split(",")
+    q, at = head.index("queue"), head.index("arrived_at")
+    kept = [
+        ln
+        for ln in lines[1:]
+        if not (ln.split(",")[q] == "Accounts" and "2025-01-20" <= ln.split(",")[at][:10] < "2025-04-01")
+    ]
+    (folder / "contacts.csv").write_text("".join([lines[0], *kept]))
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    report = fc.forecast_report(open_source(str(folder)), load_params(), queue="Accounts", intraday_backtest=False)
+    assert not any("history starts" in n for n in report["notes"]), report["notes"]
+    assert report["history"]["date"].min() == pd.Timestamp("2025-01-01")

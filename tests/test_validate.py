@@ -469,7 +469,7 @@ def test_a_count_too_large_for_an_integer_is_checked_not_a_traceback(tmp_path, c
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     assert [ln for ln in captured.out.splitlines() if "1e300" in ln] == [
-        "error: intervals.csv row 2, column offered: expected a number >= 0, under 1e+15 (a larger one overflows the "
+        "error: intervals.csv row 2, column offered: expected a number >= 0, under 1e15 (a larger one overflows the "
         'figures), got "1e300"'
     ]
     near = intervals.replace("1e300", "9.9e14")  # under the limit, and whole: the rule's cast holds it
@@ -545,8 +545,9 @@ def test_the_repeated_hour_of_the_clocks_going_back_is_named_as_such(tmp_path, c
     out = capsys.readouterr().out
     assert (
         "(duplicate rows; every repeated interval_start is in the hour the clocks go back in America/New_York, whose "
-        "two passes share one local wall time, as reportlib keeps times: add each pair into one row, counts summed "
-        'and agents averaged) in 2 rows (first rows: 3 ("2027-11-07 01:00:00 / phone / Overnight / C1"), 4 (' in out
+        "two passes share one local wall time, as reportlib keeps times: if a pair is that hour's two passes, merge "
+        "it into one row (counts summed, agents and times averaged); if it is one interval given twice, keep one) "
+        'in 2 rows (first rows: 3 ("2027-11-07 01:00:00 / phone / Overnight / C1"), 4 (' in out
     )
     rows.append("2027-11-07T10:00:00-05:00,30,phone,Overnight,C1,3,3\n" * 2)
     assert main(["validate", "--data", str(build(tmp_path / "e", {"intervals.csv": head + "".join(rows)}))]) == 1
@@ -591,7 +592,7 @@ def test_a_number_too_large_for_the_figures_is_refused_in_a_file(tmp_path, capsy
     folder = build(tmp_path / "d", replace_cell("contacts.csv", 2, "wait_s", "1e308"))
     assert main(["validate", "--data", str(folder)]) == 1
     assert (
-        "error: contacts.csv row 2, column wait_s: expected a number >= 0, under 1e+15 (a larger one overflows the "
+        "error: contacts.csv row 2, column wait_s: expected a number >= 0, under 1e15 (a larger one overflows the "
         'figures), got "1e308"' in capsys.readouterr().out
     )
 

@@ -353,7 +353,7 @@ def test_a_number_too_large_for_the_figures_is_refused_and_a_long_wait_warned(en
     source, lines, warnings = _validate(engine, tables, "huge")
     where, ids = source.file_name, c.column("contact_id").to_pylist()
     assert lines == [
-        f"{where('contacts')} contact_id={ids[phone[0]]}, column wait_s: expected a number >= 0, under 1e+15 (a "
+        f"{where('contacts')} contact_id={ids[phone[0]]}, column wait_s: expected a number >= 0, under 1e15 (a "
         'larger one overflows the figures), got "1e+308"'
     ]
     long = [w for w in warnings if "column wait_s: expected a wait under 4 hours" in w]

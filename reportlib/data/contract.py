@@ -60,7 +60,7 @@ class Column:
 
     def limit_expectation(self) -> str:
         """What a number of this column must be, said of one at or beyond NUMBER_LIMIT."""
-        return f"{self.expectation()}, under {NUMBER_LIMIT:.0e} (a larger one overflows the figures)"
+        return f"{self.expectation()}, under {NUMBER_LIMIT:.0e} (a larger one overflows the figures)".replace("e+", "e")
 
     def expectation(self) -> str:
         """Plain words for what a value must be, used in error messages."""
@@ -585,7 +585,7 @@ def contract_markdown() -> str:
         "figures). Times are kept as local wall time, so the two passes of the hour the "
         "clocks go back share one local time: an interval table that has a row for each (a round-the-clock "
         "export across that night) holds two rows with one key there, which `reportlib validate` names as such; "
-        "add each pair into one row (counts summed, agents averaged), as contacts in that hour are counted in one "
+        "merge each pair into one row (counts summed, agents and times averaged), as contacts in that hour are counted in one "
         "local interval. A contact's own times are not affected (they are not keys).",
         "",
         "Across tables, besides the references below, `reportlib validate` warns (values kept as given) about "

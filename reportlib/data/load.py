@@ -1122,7 +1122,8 @@ def _unique_together(
     if tz and stamp is not None and repeated_local_times(frame[stamp][dup], tz).all():
         why += (
             f"; every repeated {stamp} is in the hour the clocks go back in {tz}, whose two passes share one local "
-            "wall time, as reportlib keeps times: add each pair into one row, counts summed and agents averaged"
+            "wall time, as reportlib keeps times: if a pair is that hour's two passes, merge it into one row (counts "
+            "summed, agents and times averaged); if it is one interval given twice, keep one"
         )
     expected = "one row per " + " and ".join(table.unique_together) + f" ({why})"
     return [_problem(file, ", ".join(table.unique_together), expected, np.flatnonzero(dup), key)]

@@ -679,7 +679,7 @@ def supervisor_for(entry: Mapping[str, Any], dist: Mapping[str, Any]) -> tuple[l
     if not isinstance(sid, str) or not sid:
         raise NoSupervisor(
             f"{who}: supervisor {sup!r} is not listed under distribution.supervisors and is not the agent_id "
-            "or the one name of a lead or supervisor on the roster employed to the month's end, so "
+            "or the one name of a lead or supervisor on the roster employed at the month's end, so "
             "supervisor_default cannot be used"
         )
     hint = "list the supervisor under distribution.supervisors"

@@ -1330,8 +1330,8 @@ def month_lock(month_dir: Path, what: str = "`reportlib run`"):
 def claim_month(out: Path, month: str, what: str = "`reportlib run`"):
     """Create out/<month> if needed (`month_folder`) and hold its lock (`month_lock`) for the block.
 
-    A run claims its month before it checks the data, so an `reportlib email` started a moment later waits
-    for the run's reports instead of sending the old ones first. A folder this call created and the block
+    A run claims its month before it checks the data, so a `reportlib email` started a moment later is refused
+    (it says another run holds the month) instead of sending the old reports first. A folder this call created and the block
     left with nothing in it but the lock file and an empty notebooks/ (a run stopped by bad data or a
     signal before it published anything) is removed again on the way out, so no empty month is left."""
     month_dir = Path(out) / month
@@ -2010,7 +2010,7 @@ def run_month(
             else len(client_sel)
         )
     )
-    # the month is claimed first (an e-mail run of it waits for this one); kernels boot in the workers while
+    # the month is claimed first (an e-mail run of it is refused until this one ends); kernels boot in the workers while
     # the data is checked here; they share derived results (Source.memo)
     with (
         claim_month(out_dir, month),

@@ -216,9 +216,13 @@ def forecast_report(
     daily = volume_from_source(source, short_s, queue)
     if end is not None:
         daily = daily[daily["date"] < pd.Timestamp(end)]
-    daily, restart = after_long_silence(daily)  # the charts and the gaps table too: the history the models saw
+    # the history restarts after a silence of the whole operation (not of the one queue: a paused queue keeps its
+    # past), for the charts and the gaps table too: the history the models saw
+    whole = daily if queue is None else volume_from_source(source, short_s)
+    whole, restart = after_long_silence(whole if end is None else whole[whole["date"] < pd.Timestamp(end)])
     if restart:
         notes.append(restart)
+        daily = daily[daily["date"] >= whole["date"].min()].reset_index(drop=True)
     if daily.empty:
         raise ReportlibError("no contacts to forecast" + (f" in queue {queue!r}" if queue else ""))
     last = daily["date"].max()
@@ -228,7 +232,9 @@ def forecast_report(
     shared: dict = {}
     store = load_ets_store(ets_cache_dir) if ets_cache_dir is not None else None
     known = len(store) if store is not None else 0
-    fc, selection, sel_notes = forecast_selected(daily, cal, horizon, config, shared=shared, ets_store=store)
+    fc, selection, sel_notes = forecast_selected(
+        daily, cal, horizon, config, shared=shared, ets_store=store, restart=False
+    )
     notes += sel_notes
     per_channel = daily.groupby(["date", "channel"], as_index=False)["volume"].sum().assign(queue="All queues")
     per_channel = per_channel[["date", "channel", "queue", "volume"]]
@@ -253,7 +259,7 @@ def forecast_report(
         first = last - pd.DateOffset(months=backtest_months)
         n_back = max(-1, (final - first).days // backtest_step_days)
         origins = [final - pd.Timedelta(days=backtest_step_days * k) for k in range(n_back, -1, -1)]
-        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, origins=origins)
+        bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, origins=origins, restart=False)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
         out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != ALL_QUEUES])
         said = {x.split(":")[0] for x in notes}

@@ -934,7 +934,7 @@ def after_long_silence(daily: pd.DataFrame, days: int = RESTART_SILENCE_DAYS) ->
     if not len(long):
         return daily, None
     i = long[-1]
-    before, start = busy[i], busy[i + 1]
+    before, start = busy[i], busy[i + 1]  # `daily` holds every series: the operation was silent, not one queue
     dropped = busy[: i + 1]
     span = f"{before:%Y-%m-%d}" if len(dropped) == 1 else f"{dropped[0]:%Y-%m-%d} to {before:%Y-%m-%d}"
     note = (
@@ -1001,6 +1001,7 @@ def forecast_selected(
     sel: SelectionConfig | None = None,
     shared: dict[tuple[str, str], SeriesSelector] | None = None,
     ets_store: MutableMapping[str, Any] | None = None,
+    restart: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(forecast, selection, notes): the daily forecast of each series by its chosen method.
 
@@ -1011,14 +1012,16 @@ def forecast_selected(
     `shared` (a dict, filled here) keeps each series' SeriesSelector so that nested_backtest on the same
     daily frame reuses its cached candidate forecasts. `ets_store` (a dict, read and filled here): ETS
     parameters by ets_params_key, kept by the caller between runs (same results, fewer estimations).
+    `restart`: the history restarts after a long silence of `daily` (after_long_silence); False when the caller
+    has done so over the whole operation and `daily` holds one queue (whose own pause is not a restart).
     """
     config = config or ForecastConfig()
     sel = sel or SelectionConfig()
     if horizon_days < 1:
         raise UsageError(f"the horizon must be at least 1 day, got {horizon_days}")
     d = daily if origin is None else daily[pd.to_datetime(daily["date"]) <= pd.Timestamp(origin)]
-    d, restart = after_long_silence(d)
-    notes = [restart] if restart else []
+    d, restarted = after_long_silence(d) if restart else (d, None)
+    notes = [restarted] if restarted else []
     gaps = export_gaps(d, calendar)
     if len(gaps):
         notes.append(
@@ -1033,7 +1036,7 @@ def forecast_selected(
         ch, q, s = max(series, key=lambda x: len(x[2]))
         raise ReportlibError(
             f"every series is too short to forecast: the longest, {ch}/{q}, has {_days(len(s))} of history; a "
-            f"forecast needs at least {_days(config.min_history_days)}" + (f" ({restart})" if restart else "")
+            f"forecast needs at least {_days(config.min_history_days)}" + (f" ({restarted})" if restarted else "")
         )
     for ch, q, s in series:
         if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
@@ -1123,6 +1126,7 @@ def nested_backtest(
     sel: SelectionConfig | None = None,
     candidates: Sequence[str] = CANDIDATES,
     shared: Mapping[tuple[str, str], SeriesSelector] | None = None,
+    restart: bool = True,
 ) -> Backtest:
     """Nested rolling-origin backtest of the per-series selection, against each simple baseline.
 
@@ -1135,12 +1139,12 @@ def nested_backtest(
     actuals), winkler (sum of Winkler scores / sum of actuals), method (chosen at the last origin),
     methods (how often each was chosen), history_days (at the last origin), missing_days, origins,
     horizon_days, days; plus wape_holiday_mean as before. `shared`: the selectors forecast_selected made
-    from the same daily frame (their cached forecasts are reused; same results).
+    from the same daily frame (their cached forecasts are reused; same results). `restart`: as forecast_selected's.
     """
     config = config or ForecastConfig()
     sel = sel or SelectionConfig()
-    daily, restart = after_long_silence(daily)
-    notes = [restart] if restart else []
+    daily, restarted = after_long_silence(daily) if restart else (daily, None)
+    notes = [restarted] if restarted else []
     gaps = export_gaps(daily, calendar)
     gap_dates = pd.DatetimeIndex(gaps["date"])
     if len(gaps):

@@ -88,23 +88,30 @@ SUPERVISING_ROLES = ("lead", "supervisor")  # the roster roles (contract: agents
 def supervisor_id(supervisor: Any, roster: pd.DataFrame, as_of: Any | None = None) -> str | None:
     """The supervisor's id from the roster's `supervisor` value (the rule parameters/distribution.yaml states):
 
-    the agent_id of the roster row whose agent_id is the value, else of the one row whose `name` equals it
-    exactly; either way, when the roster has a `role` column, a row whose role is lead or supervisor (an agent
-    who shares an off-roster supervisor's name, or a peer's id typed in the column, must not receive another
-    agent's review), and with `as_of` (a day) one not terminated before it (a supervisor who has left gets no
-    review of the team they left); else None (empty, unknown, or a name that two such people share).
+    the agent_id of the roster row whose agent_id is the value and whose role is not "agent" (a peer's id typed in
+    the column must not receive another agent's review; an empty role is unknown, not an agent), else of the one
+    row whose `name` equals it exactly and, when the roster has a `role` column, whose role is lead or supervisor
+    (an agent who shares an off-roster supervisor's name gets nothing); either way, with `as_of` (a day), one
+    employed on it: hired by then and not terminated before (a supervisor who has left, or who came later, gets no
+    review of that team's month); else None (empty, unknown, or a name that two such people share).
     """
     value = _text(supervisor)
     if value is None:
         return None
     ids = roster["agent_id"].astype(str)
     fit = pd.Series(True, index=roster.index)
-    if "role" in roster.columns:
-        fit &= roster["role"].astype(str).str.strip().str.lower().isin(SUPERVISING_ROLES)
-    if as_of is not None and "termination_date" in roster.columns:
-        fit &= ~(pd.to_datetime(roster["termination_date"]) < pd.Timestamp(as_of).normalize()).fillna(False)
-    if (ids == value).any():
-        return value if bool(fit[ids == value].any()) else None
+    if as_of is not None:  # employed at the month's end: hired by then, and not gone before it
+        day = pd.Timestamp(as_of).normalize()
+        if "hire_date" in roster.columns:
+            fit &= ~(pd.to_datetime(roster["hire_date"]) > day).fillna(False)
+        if "termination_date" in roster.columns:
+            fit &= ~(pd.to_datetime(roster["termination_date"]) < day).fillna(False)
+    role = roster["role"] if "role" in roster.columns else pd.Series(None, index=roster.index, dtype=object)
+    role = role.map(_text).str.lower()
+    if (ids == value).any():  # by id: any role but an agent's (an empty role is unknown, not an agent)
+        return value if bool((fit & (role.isna() | role.isin(SUPERVISING_ROLES)))[ids == value].any()) else None
+    if "role" in roster.columns:  # by name: a lead or supervisor, so a namesake agent gets nothing
+        fit &= role.isin(SUPERVISING_ROLES)
     match = ids[(roster["name"].astype(str).str.strip() == value) & fit].unique()
     return str(match[0]) if len(match) == 1 else None
 
@@ -430,14 +437,14 @@ class AgentReview:
 def last_month_part(own: pd.DataFrame, month: str, calendar: Any, data_range: tuple[Any, Any] | None = None) -> str:
     """Why the month before `month` does not count whole for the volume goals of the agent on roster row `own`
     (hired or left during it, or the data cover it in part: scorecards.goal_days), as a tile's note ("not compared
-    with last month (its goal pro-rated to the 10 of 22 open days employed)"); "" when it counts whole or not
+    with last month (last month's goal pro-rated to the 10 of 22 open days employed)"); "" when it counts whole or not
     at all (then there is no figure to compare)."""
     prev = pd.Period(month, freq="M") - 1
     d = scorecards.goal_days(own, prev.start_time, (prev + 1).start_time, calendar=calendar, data_range=data_range)
     days, data_days, open_days = (float(d[c].iloc[0]) for c in ("days", "data_days", "open_days"))
     if days <= 0 or days >= open_days:
         return ""
-    return f"not compared with last month (its {scorecards.goal_note(days, data_days, open_days)})"
+    return f"not compared with last month (last month's {scorecards.goal_note(days, data_days, open_days)})"
 
 
 def agent_frames(source: DataSource, agent_id: str) -> tuple[Any, pd.DataFrame | None, pd.DataFrame | None]:

@@ -407,7 +407,7 @@ class TotalsBasis:
             for which, label, cov in (("prev", self.prev_label, self.prev), ("yoy", self.yoy_label, self.yoy))
             if self._part(which)
         ]
-        return "not compared with " + " nor with ".join(parts) if parts else None
+        return "not compared with " + "; nor with ".join(parts) if parts else None
 
 
 def tile_sentence(tile: Tile | Mapping[str, Any], currency: str = "$", driver: str | None = None) -> str | None:

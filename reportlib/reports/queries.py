@@ -90,11 +90,14 @@ def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     return rep
 
 
-def service_level_basis(params: Mapping[str, Any]) -> str:
+def service_level_basis(params: Mapping[str, Any], contacts: bool = True) -> str:
     """One sentence saying what a channel table's service level counts: phone and chat answered within the
     operation's `sl_threshold_s`, email answered within each client's contract hours (the report default
     where a client has none), so a figure is not read against another threshold shown nearby (a contract's,
-    or the capacity plan's in plan vs actual)."""
+    or the capacity plan's in plan vs actual). Without `contacts` (an interval export) every channel's is the
+    export's answered_within_threshold over offered, at the threshold it was counted at."""
+    if not contacts:
+        return "Service level: answered within the threshold the interval export counted it at, per channel."
     th = MetricSettings.from_params(params).sl_threshold_s
     hours = float(report_settings(params)["email_threshold_h"])
     return (
