@@ -8,11 +8,14 @@ January 2025: 23 weekdays less New Year's Day (closed) = 22 open days.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from test_validate import GOOD, build
 
 from reportlib.cli import main
+from reportlib.core import safety
 from reportlib.core.errors import UsageError
 from reportlib.core.params import calendar_problem, load_params, validate_params
 from reportlib.reports import agent_review as ar
@@ -274,6 +277,9 @@ def test_pages_beyond_the_team_name_nobody_in_their_data_quality_warnings(tmp_pa
         ctx.redact(text)
         == 'expected a wait in rows 101 ("[redacted]"), 205; [redacted] and [redacted]; [redacted]; [redacted].'
     )
+    # the one whole-word rule both redactors use (views.ReportContext.redact and agent_review.Redactor)
+    assert re.findall(safety.whole_word("ted"), "ted expected (ted) tedious ted.") == ["ted", "ted", "ted"]
+    assert re.findall(safety.whole_word("A.B."), "A.B. and A.B.C and xA.B.") == ["A.B.", "A.B."]
     numeric = GOOD["agents.csv"].replace("A2,Bo Chan", "205,Bo Chan")
     ctx = views.start_report("monthly_pack", month="2025-01", data=str(build(tmp_path / "n", {"agents.csv": numeric})))
     assert "205" not in ctx.redact_terms and "Bo Chan" in ctx.redact_terms

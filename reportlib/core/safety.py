@@ -169,6 +169,15 @@ def printable(text: Any) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
+def whole_word(term: str, body: str | None = None) -> str:
+    """A regular expression for `term` (or the pattern `body` written for it) that matches only as a whole word:
+    not preceded by a word character where the term starts with one, not followed by one where it ends with one
+    ("ted" leaves "expected" whole; "A.B." still matches before a full stop)."""
+    head = r"(?<!\w)" if re.match(r"\w", term[:1]) else ""
+    tail = r"(?!\w)" if re.match(r"\w", term[-1:]) else ""
+    return head + (re.escape(term) if body is None else body) + tail
+
+
 # --- spreadsheet cells ----------------------------------------------------------------------------
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

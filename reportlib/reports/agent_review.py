@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ import pandas as pd
 
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds, month_label
+from reportlib.core.safety import whole_word
 from reportlib.data.span import data_range
 from reportlib.metrics import scorecards
 from reportlib.metrics.sla import business_calendar
@@ -145,8 +147,6 @@ def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> 
 def _letter_variants() -> dict[str, str]:
     """Each ASCII letter (lower case) -> itself and the accented Latin letters that fold to it, both cases ("e" ->
     "eEéÉèÈ..."), so that a name typed without its accent, or with one, is still the name."""
-    import unicodedata
-
     out: dict[str, str] = {c: c + c.upper() for c in "abcdefghijklmnopqrstuvwxyz"}
     for code in range(0xC0, 0x250):
         ch = chr(code)
@@ -161,8 +161,6 @@ _APOSTROPHES = "'’‘ʼ`"  # straight, right and left single quotes, modifier 
 
 
 def _fold(ch: str) -> str:
-    import unicodedata
-
     return unicodedata.normalize("NFKD", ch)[0].lower()
 
 
@@ -227,22 +225,16 @@ class Redactor:
         parts = [p for w in found if "-" in w for p in w.split("-")]
         return [w for w in dict.fromkeys(found + parts) if len(w) >= 3 and not w.isdigit()]
 
-    @staticmethod
-    def _ends(term: str, body: str) -> str:
-        head = r"(?<!\w)" if re.match(r"\w", term[0]) else ""
-        tail = r"(?!\w)" if re.match(r"\w", term[-1]) else ""
-        return head + body + tail
-
     @classmethod
     def _piece(cls, term: str) -> str:
         """A full name or id: any case, any separators between its words."""
         body = cls.SEPARATORS.join(_flex(w) for w in re.split(cls.SEPARATORS, term.strip()) if w)
-        return cls._ends(term, body or re.escape(term))
+        return whole_word(term, body or None)
 
     @classmethod
     def _word_piece(cls, word: str) -> str:
         """One word of a name, written as a name: capitalised (the rest in any case) or in capitals."""
-        return cls._ends(word, f"(?:{_flex(word, 'first')}|{_flex(word, 'all')})")
+        return whole_word(word, f"(?:{_flex(word, 'first')}|{_flex(word, 'all')})")
 
     def __call__(self, text: Any) -> str:
         value = "" if _text(text) is None else str(text)

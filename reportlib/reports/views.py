@@ -28,6 +28,7 @@ import plotly.io as pio
 from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.safety import whole_word
 from reportlib.data.source import CLIENT_TABLES, DataSource
 from reportlib.data.span import data_range
 from reportlib.reports import charts, narrative, queries
@@ -365,11 +366,7 @@ class ReportContext:
         terms = sorted({t for t in self.redact_terms if t}, key=lambda t: (-len(t), t))
         if not terms:
             return str(text)
-        pieces = [
-            (r"(?<!\w)" if re.match(r"\w", t[0]) else "") + re.escape(t) + (r"(?!\w)" if re.match(r"\w", t[-1]) else "")
-            for t in terms
-        ]
-        return re.sub("|".join(pieces), "[redacted]", str(text))
+        return re.sub("|".join(whole_word(t) for t in terms), "[redacted]", str(text))
 
     def data_range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """First and last timestamp of contact-level (or interval) data in the source; on a client's
