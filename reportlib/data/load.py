@@ -20,6 +20,7 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +82,20 @@ def _show(value) -> str:
 # --- reading files ----------------------------------------------------------------------------------
 
 
-def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
+@dataclass(frozen=True)
+class TableFiles:
+    """What find_table_files found in a data folder: each contract table's one file, the problems of the files not
+    read, and the tables given by more than one file (agents.csv and agents.xlsx: which is the current roster?),
+    each with its problem, which reading that table fails with."""
+
+    files: dict[str, Path]
+    problems: list[Problem]
+    ambiguous: dict[str, Problem]
+
+
+def find_table_files(folder: Path) -> TableFiles:
     """Map each contract table to its file in `folder` (name.csv, .tsv, .txt, .parquet, .xlsx), with the problems
-    of the files not read. A table given by two files (agents.csv and agents.xlsx: which is the current roster?)
-    maps to neither; `ambiguous_tables` names it, and reading it fails with the problem's line."""
+    of the files not read. A table given by two files maps to neither: it is in `ambiguous` with its problem."""
     found: dict[str, list[Path]] = {}
     problems = []
     home = folder.resolve()
@@ -97,29 +108,16 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[Problem]]:
             problems.append(Problem(path.name, None, why))
             continue
         found.setdefault(stem, []).append(path)
-    files = {}
+    files, ambiguous = {}, {}
     for name, paths in found.items():
         if len(paths) > 1:
-            problems.append(
-                Problem(
-                    ", ".join(p.name for p in paths),
-                    None,
-                    f"table {name} is given by {len(paths)} files; keep exactly one",
-                )
+            ambiguous[name] = Problem(
+                ", ".join(p.name for p in paths), None, f"table {name} is given by {len(paths)} files; keep exactly one"
             )
+            problems.append(ambiguous[name])
             continue
         files[name] = paths[0]
-    return files, problems
-
-
-def ambiguous_tables(problems: list[Problem]) -> dict[str, Problem]:
-    """The tables find_table_files found in more than one file, each with its problem."""
-    out = {}
-    for p in problems:
-        names = {_table_of(f.strip()) for f in p.file.split(",")} if "," in (p.file or "") else set()
-        if len(names) == 1 and None not in names:
-            out[str(next(iter(names)))] = p
-    return out
+    return TableFiles(files, problems, ambiguous)
 
 
 def _table_of(file_name: str) -> str | None:
@@ -1299,8 +1297,8 @@ class Source:
                     f"`reportlib sample-data --out {folder}` to create a sample)"
                 )
             try:
-                self._files, self._problems = find_table_files(folder)
-                self._ambiguous = ambiguous_tables(self._problems)
+                found = find_table_files(folder)
+                self._files, self._problems, self._ambiguous = found.files, found.problems, found.ambiguous
             except OSError as exc:
                 raise ReportlibError(f"the data folder {folder} cannot be read ({exc.strerror or exc})") from None
             self.con = ibis.duckdb.connect()
@@ -1605,8 +1603,8 @@ def _still_current(source: Source) -> bool:
     try:
         if path is not None:
             return _database_fingerprint(path) == source.fingerprint
-        files, problems = find_table_files(Path(source.location))
-        return not problems and _folder_fingerprint(files, source.tz) == source.fingerprint
+        found = find_table_files(Path(source.location))
+        return not found.problems and _folder_fingerprint(found.files, source.tz) == source.fingerprint
     except OSError:  # gone or unreadable: opening it afresh says why
         return False
 
