@@ -221,10 +221,17 @@ def test_a_queue_paused_for_months_keeps_its_past_in_its_own_report(tmp_path, mo
     kept = [
         ln
         for ln in lines[1:]
-        if not (ln.split(",")[q] == "Accounts" and "2025-01-20" <= ln.split(",")[at][:10] < "2025-04-01")
+        if not (
+            ln.split(",")[q] == "Accounts"
+            and ("2025-01-20" <= ln.split(",")[at][:10] < "2025-04-01" or ln.split(",")[at][:10] >= "2025-04-25")
+        )
     ]
     (folder / "contacts.csv").write_text("".join([lines[0], *kept]))
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
     report = fc.forecast_report(open_source(str(folder)), load_params(), queue="Accounts", intraday_backtest=False)
     assert not any("history starts" in n for n in report["notes"]), report["notes"]
     assert report["history"]["date"].min() == pd.Timestamp("2025-01-01")
+    # and its last quiet days are days of the operation's export with no contact in the queue: the forecast
+    # starts after the operation's last day, as `reportlib forecast --queue` does (it started after the queue's)
+    assert report["origin"] == pd.Timestamp("2025-04-30")
+    assert report["history"].set_index("date").loc["2025-04-25":, "volume"].eq(0).all()

@@ -213,16 +213,17 @@ def forecast_report(
     )
 
     notes: list[str] = []
-    daily = volume_from_source(source, short_s, queue)
+    # the operation's daily volume, read once: the history restarts after a silence of the whole operation (not of
+    # one queue: a paused queue keeps its past), for the charts and the gaps table too (the history the models saw);
+    # one queue's report takes that queue's rows, so its last day is the operation's (a queue quiet for weeks is
+    # forecast from today, as `reportlib forecast --queue` does)
+    whole = volume_from_source(source, short_s)
     if end is not None:
-        daily = daily[daily["date"] < pd.Timestamp(end)]
-    # the history restarts after a silence of the whole operation (not of the one queue: a paused queue keeps its
-    # past), for the charts and the gaps table too: the history the models saw
-    whole = daily if queue is None else volume_from_source(source, short_s)
-    whole, restart = after_long_silence(whole if end is None else whole[whole["date"] < pd.Timestamp(end)])
+        whole = whole[whole["date"] < pd.Timestamp(end)]
+    whole, restart = after_long_silence(whole)
     if restart:
         notes.append(restart)
-        daily = daily[daily["date"] >= whole["date"].min()].reset_index(drop=True)
+    daily = whole if queue is None else whole[whole["queue"] == queue].reset_index(drop=True)
     if daily.empty:
         raise ReportlibError("no contacts to forecast" + (f" in queue {queue!r}" if queue else ""))
     last = daily["date"].max()
