@@ -168,7 +168,7 @@ def test_in_a_month_the_data_covers_in_part_the_contacts_are_not_compared_with_w
     rows = [r for r in _rows() if ",C4," not in r]
     folder = build(tmp_path / "d", {"clients.csv": CLIENTS, "contacts.csv": HEADER + "\n" + "\n".join(rows) + "\n"})
     review = review_of(folder, "C1")
-    assert review.coverage == (6, 22)
+    assert review.totals.coverage == (6, 22)
     tiles = {t.key: t for t in client_review.summary_tiles(review)}
     contacts = tiles["contacts"]
     assert contacts.value == 7 and contacts.delta_prev is None and contacts.delta_yoy is None

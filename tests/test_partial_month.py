@@ -242,6 +242,6 @@ def test_the_compliance_sentence_says_so_far_in_a_partial_month():
 
 def test_a_reports_context_carries_the_months_coverage_for_its_tiles(tmp_path):
     folder = build(tmp_path / "d", {})  # contacts on Monday 6 January 2025 only: 1 of January's 22 open days
-    assert views.start_report("sla", month="2025-01", data=str(folder)).coverage == (1, 22)
-    assert views.start_report("monthly_pack", month="2025-01", data=str(folder)).coverage == (1, 22)
-    assert views.start_report("attrition", month="2025-01", data=str(folder)).coverage == (0, 0)  # roster: whole
+    assert views.start_report("sla", month="2025-01", data=str(folder)).totals.coverage == (1, 22)
+    assert views.start_report("monthly_pack", month="2025-01", data=str(folder)).totals.coverage == (1, 22)
+    assert views.start_report("attrition", month="2025-01", data=str(folder)).totals.coverage == (0, 0)  # roster: whole

@@ -49,11 +49,6 @@ class ClientReview:
     totals: narrative.TotalsBasis = field(default_factory=narrative.TotalsBasis)
 
     @property
-    def coverage(self) -> tuple[int, int]:
-        """(open days of the month with data, its open days): queries.coverage."""
-        return self.totals.days, self.totals.open_days
-
-    @property
     def terms(self) -> pd.DataFrame | None:
         """This month's contract terms (compliance rows), None when they could not be evaluated."""
         if self.terms_history is None:
@@ -305,7 +300,7 @@ def show_terms(review: ClientReview) -> None:
 
 def _show(review: ClientReview, fig: Any) -> None:
     """views.show, the review's month shaded when the data cover it in part (charts.mark_partial)."""
-    label = narrative.partial_label(*review.coverage)
+    label = narrative.partial_label(*review.totals.coverage)
     views.show(charts.mark_partial(fig, review.month, label) if label else fig)
 
 

@@ -380,6 +380,12 @@ class TotalsBasis:
     yoy_label: str = "last year"
 
     @property
+    def coverage(self) -> tuple[int, int]:
+        """(open days of the month with data, the month's open days): queries.coverage; (0, 0), read as a whole
+        month, on the roster's reports."""
+        return self.days, self.open_days
+
+    @property
     def partial(self) -> bool:
         """The month itself is covered in part."""
         return self.days < self.open_days

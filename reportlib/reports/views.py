@@ -280,16 +280,10 @@ class ReportContext:
     totals: narrative.TotalsBasis = field(default_factory=narrative.TotalsBasis)
 
     @property
-    def coverage(self) -> tuple[int, int]:
-        """(open days of the month with data, the month's open days): queries.coverage; (0, 0), read as a whole
-        month, on the attrition report."""
-        return self.totals.days, self.totals.open_days
-
-    @property
     def partial(self) -> str | None:
         """ "partial: 12 of 21 open days" when the data cover the month in part (narrative.partial_label of
-        `coverage`), None for a whole month."""
-        return narrative.partial_label(*self.coverage)
+        totals.coverage), None for a whole month."""
+        return narrative.partial_label(*self.totals.coverage)
 
     def show(self, fig: go.Figure) -> None:
         """views.show, with this month shaded and labelled on a chart over months when the data cover it in part
