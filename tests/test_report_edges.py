@@ -267,6 +267,10 @@ def test_pages_beyond_the_team_name_nobody_in_their_data_quality_warnings(tmp_pa
         assert "kim.nguyen" not in text and "Kim Nguyen" not in text, report
     team = views.start_report("team_performance", month="2025-01", data=str(folder)).facts()
     assert any("kim.nguyen@corp.example" in w for w in team["warnings"])  # the manager's own page names the row
+    # a client's and an agent's pages say that there are warnings, not how many (the count is the whole source's)
+    for report, extra in (("client_review", {"client_id": "C1"}), ("agent_review", {"agent_id": "A1"})):
+        said = views.start_report(report, month="2025-01", data=str(folder), **extra).facts()["warnings"]
+        assert len(said) == 1 and "service team's own reports" in said[0] and not any(c.isdigit() for c in said[0])
     # a review probe: ids "ted" and "tim" turned "expected" into "expec[redacted]" and the placeholder into
     # "[redac[redacted]]"; numeric ids (import-hr's EmpID) blanked row numbers. Whole words, one pass, ids with
     # a letter only

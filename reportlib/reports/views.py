@@ -395,10 +395,16 @@ class ReportContext:
             params["data"] = source_kind(self.data)
             tables = [t for t in tables if t in (*CLIENT_TABLES, "clients")]
         if self.report in ("client_review", "agent_review"):
-            # a client's (an agent's) page must not list other clients' (agents') data problems: counts only.
-            n = len(warnings_list)
+            # a client's (an agent's) page must not list other clients' (agents') data problems, nor count them
+            # (the count is the whole source's): that there are some, and where they are listed
+            whose = "clients'" if self.report == "client_review" else "people's"
             warnings_list = (
-                [f"{n} data-quality warning(s) in the source data were reviewed by the service team."] if n else []
+                [
+                    "The source data raised data-quality warnings, listed in the service team's own reports "
+                    f"(they may concern other {whose} data)."
+                ]
+                if warnings_list
+                else []
             )
         return {
             "report": self.report,
