@@ -665,3 +665,31 @@ def test_one_contact_dated_long_before_or_after_the_rest_does_not_steer_the_fore
     late = pd.concat([daily, daily.iloc[[0]].assign(date=pd.Timestamp("2026-03-02"))], ignore_index=True)
     with pytest.raises(ReportlibError, match=r"too short to forecast.*no series had a contact for 177 days before it"):
         fs.forecast_selected(late, US, 28)
+
+
+def test_calendar_days_ahead_that_the_history_never_had_are_named():
+    """Five months of history (June to November) and a calendar with a January surge: the regression drops a
+    column it has never seen and the same-weekday rules know no events, so January was forecast as an ordinary
+    month without a word (a probe's six-day desk: +4% into January against +32% the year before). The note
+    names each such event with its days; a history that holds them (two years) gives none; a closed holiday
+    ahead (Christmas) is not named: it is forecast closed whatever the history."""
+    events = (
+        {"name": "plan_year_start", "kind": "window", "start": "01-02", "end": "01-29", "split_days": 7},
+        {"name": "summer", "kind": "window", "start": "07-01", "end": "07-31"},
+        {"name": "renewals", "kind": "window", "start": "01-05", "end": "01-09", "queues": ["Other"]},
+    )
+    cal = fc.Calendar(country="US", closed=US.closed, eves=False, events=events)
+    short, _ = _weekday_series("2025-06-02", "2025-11-28", 300.0, 21, holidays=cal)
+    (note,) = fs.unseen_calendar_note(short, cal, 91)
+    assert "plan_year_start, 02 Jan 2026 to 29 Jan 2026 (every series)" in note
+    assert "summer" not in note and "renewals" not in note and "Christmas" not in note
+    assert "open public holidays" not in note  # Veterans Day and Columbus Day are in the history
+    _, _, notes = fs.forecast_selected(short, cal, 91)
+    assert note in notes
+    long, _ = _weekday_series("2023-11-01", "2025-11-28", 300.0, 21, holidays=cal)
+    assert fs.unseen_calendar_note(long, cal, 91) == []
+    # one queue's own event, for that queue alone
+    two = pd.concat([short, short.assign(queue="Other")])
+    (note,) = fs.unseen_calendar_note(two, cal, 91)
+    assert "plan_year_start, 02 Jan 2026 to 29 Jan 2026 (every series)" in note
+    assert "renewals, 05 Jan 2026 to 09 Jan 2026 (phone/Other)" in note

@@ -898,6 +898,68 @@ def silent_holidays_note(daily: pd.DataFrame, calendar: Calendar) -> list[str]:
     ]
 
 
+def _calendar_label(column: str, calendar: Calendar) -> str:
+    """What a calendar column (forecast.calendar_features) stands for, in words: an event's name (its split parts
+    as one), "open public holidays", "holiday eves", "days after a closed holiday", "<category> holidays"."""
+    if column.startswith("event_"):
+        names = [str(ev["name"]) for ev in calendar.events if column.startswith(f"event_{ev['name']}")]
+        return max(names, key=len) if names else column[len("event_") :]
+    return {
+        HOLIDAY_PREFIX: "open public holidays",
+        f"{HOLIDAY_PREFIX}_eve": "holiday eves",
+        f"{HOLIDAY_PREFIX}_after_closed": "days after a closed holiday",
+    }.get(column, column[len(HOLIDAY_PREFIX) + 1 :] + " holidays")
+
+
+def unseen_calendar_note(
+    daily: pd.DataFrame,
+    calendar: Calendar,
+    horizon_days: int,
+    config: ForecastConfig | None = None,
+    queue: str | None = None,
+) -> list[str]:
+    """The forecast's note on calendar days ahead that the history has never had (none when there are none).
+
+    For each series, a calendar column (an event of calendar.yaml, an open public holiday, a holiday eve, the day
+    after a closed holiday; forecast.calendar_features) that falls in the `horizon_days` after the series' last
+    day but on no day of the history a model learns from (its last config.max_history_days days). The regression
+    drops such a column (it carries no information) and the same-weekday rules know no events, so no candidate
+    carries that day's effect: with five months of history, January's plan-year surge is forecast as an ordinary
+    January. Closed holidays are not listed: they are forecast as closed whatever the history."""
+    config = config or ForecastConfig()
+    where: dict[str, list[str]] = {}
+    when: dict[str, set[pd.Timestamp]] = {}
+    series = [(ch, q, s) for ch, q, s in _series_frames(daily, queue) if len(s) >= 7]  # as forecast_selected
+    for ch, q, s in series:
+        hist = s.index[-config.max_history_days :]
+        ahead = pd.date_range(s.index[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
+        feats = calendar_features(hist.append(ahead), calendar, ch, q)
+        coming = feats.iloc[len(hist) :]
+        unseen = (coming.abs().sum() > 0) & ~(feats.iloc[: len(hist)].abs().sum() > 0)
+        for column in feats.columns[unseen.to_numpy()]:
+            if column != f"{HOLIDAY_PREFIX}_closed":
+                label = _calendar_label(str(column), calendar)
+                where.setdefault(label, []).append(f"{ch}/{q}")
+                when.setdefault(label, set()).update(coming.index[coming[column].to_numpy() != 0])
+    if not where:
+        return []
+    parts = []
+    for label, names in sorted(where.items()):
+        names = list(dict.fromkeys(names))
+        first, last = min(when[label]), max(when[label])
+        days = f"{first:%d %b %Y}" + (f" to {last:%d %b %Y}" if last > first else "")
+        if len(names) == len(series):
+            parts.append(f"{label}, {days} (every series)")
+        else:
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            parts.append(f"{label}, {days} ({', '.join(names[:3])}{more})")
+    return [
+        f"calendar days in the next {_days(horizon_days)} that the history has never had, so no forecast here "
+        f"carries their effect (plan for them by hand; the forecast learns them once they have happened): "
+        + "; ".join(parts)
+    ]
+
+
 def _days(n: int) -> str:
     """'1 day', '28 days'."""
     return f"{n} day" if n == 1 else f"{n} days"
@@ -1029,6 +1091,7 @@ def forecast_selected(
             f"weekday; left out of the model, not read as zero): {gap_runs(gaps)}"
         )
     notes += silent_holidays_note(d, calendar)
+    notes += unseen_calendar_note(d, calendar, horizon_days, config, queue)
     gap_dates = pd.DatetimeIndex(gaps["date"])
     parts, rows = [], []
     series = _series_frames(d, queue)
