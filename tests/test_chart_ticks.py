@@ -28,13 +28,16 @@ def _stop_format(stops: list[dict], dtick: float) -> str:
 
 
 def _d3(fmt: str, v: float) -> str:
-    """d3-format for the formats tick_format writes ('$,.1f', ',.0f', '.1%'): Python's spec reads the same."""
-    return ("$" if fmt.startswith("$") else "") + format(v, fmt.lstrip("$"))
+    """d3-format for the formats tick_format writes (',.1f', ',.0f', '.1%'): Python's spec reads the same."""
+    return format(v, fmt)
 
 
-def _labels(unit: str, start: float, step: float, n: int) -> list[str]:
-    stops = charts.tick_format_stops(unit)
-    return [_d3(_stop_format(stops, step), start + i * step) for i in range(n)]
+def _labels(unit: str, start: float, step: float, n: int, currency: str = "$") -> list[str]:
+    """The labels of ticks start, start + step, ... on a chart's value axis in `unit`: its format for that step,
+    with its prefix and suffix (' FTE' and ' s' apart, to keep the lists short)."""
+    axis = charts.line_chart(_frame(), "month", "v", unit=unit, currency=currency).layout.yaxis
+    stops = [s.to_plotly_json() for s in axis.tickformatstops]
+    return [(axis.tickprefix or "") + _d3(_stop_format(stops, step), start + i * step) for i in range(n)]
 
 
 def test_currency_ticks_on_a_narrow_range_read_apart():
@@ -43,6 +46,10 @@ def test_currency_ticks_on_a_narrow_range_read_apart():
     assert _labels("currency", 13.2, 0.2, 7) == ["$13.2", "$13.4", "$13.6", "$13.8", "$14.0", "$14.2", "$14.4"]
     assert _labels("currency", 0, 2000, 3) == ["$0", "$2,000", "$4,000"]  # no needless cents on a wide range
     assert _labels("currency", 12.05, 0.05, 3) == ["$12.05", "$12.10", "$12.15"]
+    # the report's currency, not d3's '$' (which printed "$780,000" on a pack set to "€")
+    assert _labels("currency", 0, 2000, 2, currency="€") == ["€0", "€2,000"]
+    hover = charts.bar_chart(_frame(), "month", "v", unit="currency", currency="£").data[0].hovertemplate
+    assert "£%{y:,.2f}" in hover and "$" not in hover
 
 
 def test_fte_and_share_ticks_have_the_decimals_their_step_needs():
@@ -123,6 +130,7 @@ def drawn(tmp_path_factory):
     wide = pd.DataFrame({"month": MONTHS, "v": [150.0 + 7 * i for i in range(11)]})
     figs = {
         "cost": charts.line_chart(df, "month", "v", unit="currency"),
+        "cost_eur": charts.line_chart(df, "month", "v", unit="currency", currency="€"),
         "fte": charts.line_chart(wide, "month", "v", unit="fte"),
         "line": charts.line_chart(df, "month", "v"),
         "line_partial": charts.mark_partial(charts.line_chart(df, "month", "v"), "2026-11", "partial: 12 of 21 days"),
@@ -150,6 +158,7 @@ def test_drawn_value_axes_never_repeat_a_label(drawn):
     cost = drawn["cost"]["yaxis"]["ticks"]
     assert len(cost) >= 3 and all(a != b for a, b in zip(cost, cost[1:])), cost
     assert all(t.startswith("$") for t in cost)
+    assert drawn["cost_eur"]["yaxis"]["ticks"] and all(t.startswith("€") for t in drawn["cost_eur"]["yaxis"]["ticks"])
     fte = drawn["fte"]["yaxis"]["ticks"]
     assert fte and all(t.endswith(" FTE") and ".0 " not in t for t in fte), fte
 

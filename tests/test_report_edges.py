@@ -287,3 +287,33 @@ def test_pages_beyond_the_team_name_nobody_in_their_data_quality_warnings(tmp_pa
     numeric = GOOD["agents.csv"].replace("A2,Bo Chan", "205,Bo Chan")
     ctx = views.start_report("monthly_pack", month="2025-01", data=str(build(tmp_path / "n", {"agents.csv": numeric})))
     assert "205" not in ctx.redact_terms and "Bo Chan" in ctx.redact_terms
+
+
+def test_the_email_shows_money_in_the_currency_the_page_showed_it_in():
+    """A pack set to "€" (parameters reports.currency) was e-mailed with "$14.27 ≤ $14.00" in its key figures: the
+    mail read a top-level `currency` no parameter file sets. The tiles now carry their currency."""
+    from reportlib.delivery.mail import _display_tile
+
+    tile = narrative.make_tile("Cost per contact", 14.27, "currency", target=14.0, prev=13.9, higher_is_better=False)
+    with views.collect() as shown:
+        views.tiles([tile], currency="€")
+    data = shown[0][views.TILES_MIME][0]
+    assert data["currency"] == "€"
+    row = _display_tile(data)  # no currency passed: the tile's own
+    assert (row["value_text"], row["target_text"]) == ("€14.27", "≤ €14.00") and "€0.37" in row["deltas"][0][0]
+
+
+def test_tile_names_say_the_thresholds_and_channels_set_not_the_defaults():
+    """A pack with email_threshold_h: 4 showed its 4-hour figure under "Email answered within 8 business hours"
+    (the shipped tile's name); a phone-only desk's tile read "Service level (phone and chat)"."""
+    names = {t["key"]: t["name"] for t in queries.report_settings({})["tiles"]}
+    assert names["email_sl"] == "Email answered within 8 business hours"
+    assert names["service_level"] == "Service level (phone and chat)"
+    rep = queries.report_settings({"reports": {"email_threshold_h": 4.5, "queue_channels": ["phone"]}})
+    names = {t["key"]: t["name"] for t in rep["tiles"]}
+    assert names["email_sl"] == "Email answered within 4.5 business hours"
+    assert names["service_level"] == "Service level (phone)"
+    three = queries.report_settings({"reports": {"queue_channels": ["phone", "chat", "video"]}})["tiles"][0]["name"]
+    assert three == "Service level (phone, chat and video)"
+    own = {"reports": {"tiles": [{"key": "email_sl", "name": "Mail {in time}", "target": 0.9}]}}
+    assert queries.report_settings(own)["tiles"][0]["name"] == "Mail {in time}"  # other braces kept as written

@@ -45,6 +45,7 @@ from typing import Any
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable
+from reportlib.reports.queries import report_settings
 from reportlib.reports.views import COMMENTARY_MIME, PLOTLY_MIME, TILES_MIME
 
 SENT_LOG = "sent-log.json"
@@ -227,9 +228,11 @@ class _TilesParser(HTMLParser):
 
 
 def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
-    """A tile dict (narrative.Tile.as_dict) as the strings the e-mail table shows."""
+    """A tile dict (narrative.Tile.as_dict) as the strings the e-mail table shows: money in the currency the
+    report showed it in (the tile's own `currency`, else `currency`)."""
     from reportlib.reports import narrative
 
+    currency = str(tile.get("currency") or currency)
     unit = tile.get("unit") or "number"
     digits = narrative.tile_digits(tile)  # the decimals the page shows (a QA score: one)
     hib = tile.get("higher_is_better", True)
@@ -1046,7 +1049,7 @@ def build_message(
         )
     if nb_path is not None:
         try:
-            hl = highlights(nb_path, int(dist.get("max_charts", 4)), str(params.get("currency", "$")))
+            hl = highlights(nb_path, int(dist.get("max_charts", 4)), str(report_settings(params)["currency"]))
         except Exception as exc:  # noqa: BLE001 - an unreadable notebook: send the report without highlights
             notes.append(f"The key figures could not be read for this e-mail ({type(exc).__name__}).")
     if not hl.tiles and not hl.commentary:

@@ -174,12 +174,19 @@ _UNIT_FORMATS = {
     "percent": (".0%", ".1%"),
     "seconds": (",.0f", ",.0f"),
     "count": (",.0f", ",.0f"),
-    "currency": ("$,.0f", "$,.2f"),
+    "currency": (",.0f", ",.2f"),  # the symbol is a prefix (the report's currency: _prefix), not d3's '$'
     "fte": (",.0f", ",.1f"),
     "number": (",.0f", ",.2f"),
 }
 
 _UNIT_SUFFIX = {"seconds": " s", "fte": " FTE"}
+
+
+def _prefix(unit: str | None, currency: str) -> str:
+    """The text before a value in `unit`: the report's currency symbol (parameters reports.currency, shown
+    literally) for money, nothing otherwise. d3's '$' format is not used: it prints '$' whatever the currency."""
+    return str(safe_text(str(currency))) if unit == "currency" else ""
+
 
 # Shares are plotted as 0..1 and read in percent: a tick step of 0.01 is one decimal place fewer than it looks.
 _TICK_SCALE = {"share": 100.0, "percent": 100.0}
@@ -187,11 +194,12 @@ TICK_MAX_DECIMALS = 4  # the finest labels any axis gets (a step of 0.0001 as re
 
 
 def tick_format(unit: str | None, decimals: int) -> str:
-    """The d3 tick format of `unit` with `decimals` decimals as read: percent for shares ('.1%'), dollars for
-    currency ('$,.2f'), plain grouped numbers otherwise (seconds and FTE get their suffix from ticksuffix)."""
+    """The d3 tick format of `unit` with `decimals` decimals as read: percent for shares ('.1%'), plain grouped
+    numbers otherwise (',.2f'; money gets its currency symbol from tickprefix, seconds and FTE their suffix from
+    ticksuffix)."""
     if unit in _TICK_SCALE:
         return f".{decimals}%"
-    return ("$" if unit == "currency" else "") + f",.{decimals}f"
+    return f",.{decimals}f"
 
 
 def tick_format_stops(unit: str | None) -> list[dict[str, Any]]:
@@ -211,23 +219,29 @@ def tick_format_stops(unit: str | None) -> list[dict[str, Any]]:
     return stops
 
 
-def _hover_format(unit: str | None) -> str:
+def _hover_format(unit: str | None, currency: str = "$", axis: str = "y") -> str:
+    """A hover template's value in `unit` ('€%{y:,.2f}', '%{y:,.0f} s'), the value read from `axis`."""
     fmt = _UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[1]
-    return "%{y:" + fmt + "}" + _UNIT_SUFFIX.get(unit or "", "")
+    return _prefix(unit, currency) + "%{" + axis + ":" + fmt + "}" + _UNIT_SUFFIX.get(unit or "", "")
 
 
-def _tick_labels(unit: str | None) -> dict[str, Any]:
+def _tick_labels(unit: str | None, currency: str = "$") -> dict[str, Any]:
     """An axis's (or a colour bar's) tick labels in `unit`: the unit's tick format, with decimals from the tick
-    step (tick_format_stops)."""
+    step (tick_format_stops), its prefix (money's currency symbol) and suffix (' s', ' FTE')."""
     unit = unit or "number"
-    return dict(tickformat=_UNIT_FORMATS.get(unit, _UNIT_FORMATS["number"])[0], tickformatstops=tick_format_stops(unit))
+    return dict(
+        tickformat=_UNIT_FORMATS.get(unit, _UNIT_FORMATS["number"])[0],
+        tickformatstops=tick_format_stops(unit),
+        tickprefix=_prefix(unit, currency),
+        ticksuffix=_UNIT_SUFFIX.get(unit, ""),
+    )
 
 
-def _apply_unit(fig: go.Figure, unit: str | None, axis: str = "y") -> None:
-    """Label a value axis in `unit` (_tick_labels) with its suffix (' s', ' FTE'); nothing for no unit."""
+def _apply_unit(fig: go.Figure, unit: str | None, axis: str = "y", currency: str = "$") -> None:
+    """Label a value axis in `unit` (_tick_labels: money in `currency`); nothing for no unit."""
     if unit is None:
         return
-    fig.update_layout({f"{axis}axis": dict(**_tick_labels(unit), ticksuffix=_UNIT_SUFFIX.get(unit, ""))})
+    fig.update_layout({f"{axis}axis": _tick_labels(unit, currency)})
 
 
 def _base(
@@ -412,6 +426,7 @@ def line_chart(
     *,
     title: str | None = None,
     unit: str | None = None,
+    currency: str = "$",
     target: float | None = None,
     target_label: str = "Target",
     x_title: str | None = None,
@@ -427,7 +442,8 @@ def line_chart(
     A missing y (None/NaN) breaks the line: pass rows for empty periods to keep lines from joining
     across them (see fill_periods). `y_range` fixes the value axis (e.g. (0, 1) for a service level).
     A time axis starts at the first period with a value in `trim_by` (default: any y column), see
-    from_first_value; e.g. trim_by=["labor_cost"] starts a cost-vs-budget chart where costs begin.
+    from_first_value; e.g. trim_by=["labor_cost"] starts a cost-vs-budget chart where costs begin. Money
+    (unit="currency") is shown with the symbol `currency` (the report's: ReportContext.currency).
     """
     fig = _base(title, height, x_title, y_title)
     ys = [y] if isinstance(y, str) else list(y)
@@ -445,11 +461,11 @@ def line_chart(
                     y=_num(part, col),
                     mode=mode,
                     name=name,
-                    hovertemplate=f"%{{x}}<br>{name}: {_hover_format(unit)}<extra></extra>",
+                    hovertemplate=f"%{{x}}<br>{name}: {_hover_format(unit, currency)}<extra></extra>",
                     connectgaps=False,
                 )
             )
-    _apply_unit(fig, unit)
+    _apply_unit(fig, unit, currency=currency)
     tidy_axis(fig, unit, y_range=y_range)
     add_target(fig, target, target_label)
     if _is_month_axis(df, x):
@@ -483,6 +499,7 @@ def bar_chart(
     *,
     title: str | None = None,
     unit: str | None = None,
+    currency: str = "$",
     horizontal: bool = False,
     barmode: str = "group",
     target: float | None = None,
@@ -499,7 +516,7 @@ def bar_chart(
 
     With ``horizontal=True`` the categories run down the y axis (long labels such as reasons).
     ``colours`` gives one colour per bar (e.g. RAG status) for a single series. A time axis starts at
-    the first period with a value (from_first_value).
+    the first period with a value (from_first_value). Money (unit="currency") is shown with the symbol `currency`.
     """
     fig = _base(title, height, x_title, y_title)
     ys = [y] if isinstance(y, str) else list(y)
@@ -510,7 +527,7 @@ def bar_chart(
         for col in ys:
             name = safe_text(str(key)) if key is not None else safe_text((names or {}).get(col, col))
             cats, vals = (_col(part, x) if horizontal else _x(part, x)), _num(part, col)
-            fmt = _hover_format(unit)
+            fmt = _hover_format(unit, currency)
             kw: dict[str, Any] = dict(name=name)
             if colours is not None and color is None and len(ys) == 1:
                 kw["marker"] = dict(color=list(colours))
@@ -534,14 +551,14 @@ def bar_chart(
     if not horizontal:
         tidy_axis(fig, unit, stacked=barmode in ("stack", "relative"))
     if horizontal:
-        _apply_unit(fig, unit, "x")
+        _apply_unit(fig, unit, "x", currency)
         fig.update_yaxes(type="category", automargin=True)
         n = max((len(t.y) for t in fig.data if t.y is not None), default=0)
         if height is None:
             fig.update_layout(height=max(260, min(900, 80 + 26 * n)))
         add_target(fig, target, target_label, axis="x")
     else:
-        _apply_unit(fig, unit)
+        _apply_unit(fig, unit, currency=currency)
         if _is_month_axis(df, x):
             _month_axis(fig)
         elif df[x].dtype == object:
@@ -557,6 +574,7 @@ def heatmap(
     *,
     title: str | None = None,
     unit: str | None = "share",
+    currency: str = "$",
     colorscale: str | list | None = None,
     zmin: float | None = None,
     zmax: float | None = None,
@@ -571,7 +589,7 @@ def heatmap(
     fig = _base(title, height, x_title, y_title)
     z = matrix.to_numpy(dtype="float64", na_value=np.nan)
     zl = [[None if np.isnan(v) else float(v) for v in row] for row in z]
-    fmt = _UNIT_FORMATS.get(unit or "number", _UNIT_FORMATS["number"])[1]
+    value = _hover_format(unit, currency, axis="z")
     scale = colorscale or [[0.0, "#c62828"], [0.5, "#f6d55c"], [1.0, "#2e7d32"]]
     fig.add_trace(
         go.Heatmap(
@@ -584,8 +602,8 @@ def heatmap(
             zmid=zmid,
             reversescale=reverse_scale,
             hoverongaps=False,
-            colorbar=_tick_labels(unit),
-            hovertemplate=f"%{{y}} %{{x}}: %{{z:{fmt}}}<extra></extra>",
+            colorbar=_tick_labels(unit, currency),
+            hovertemplate=f"%{{y}} %{{x}}: {value}<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
@@ -616,6 +634,7 @@ def forecast_chart(
     events: Sequence[tuple[Any, Any, str]] | None = None,
     title: str | None = None,
     unit: str | None = "count",
+    currency: str = "$",
     interval_label: str = "80% interval",
     height: int | None = None,
 ) -> go.Figure:
@@ -643,7 +662,7 @@ def forecast_chart(
                 mode="lines",
                 name="Actual",
                 line=dict(color=INK, width=1.6),
-                hovertemplate=f"%{{x}}<br>Actual: {_hover_format(unit)}<extra></extra>",
+                hovertemplate=f"%{{x}}<br>Actual: {_hover_format(unit, currency)}<extra></extra>",
             )
         )
     fig.add_trace(
@@ -653,7 +672,7 @@ def forecast_chart(
             mode="lines",
             name="Forecast",
             line=dict(color=PALETTE[0], width=2.2),
-            hovertemplate=f"%{{x}}<br>Forecast: {_hover_format(unit)}<extra></extra>",
+            hovertemplate=f"%{{x}}<br>Forecast: {_hover_format(unit, currency)}<extra></extra>",
         )
     )
     seen: set[str] = set()
@@ -680,7 +699,7 @@ def forecast_chart(
                 font=dict(size=10, color=MUTED),
                 bgcolor="rgba(255,255,255,0.7)",
             )
-    _apply_unit(fig, unit)
+    _apply_unit(fig, unit, currency=currency)
     return fig
 
 
@@ -841,6 +860,7 @@ def distribution_chart(
     *,
     title: str | None = None,
     unit: str | None = None,
+    currency: str = "$",
     target: float | None = None,
     target_label: str = "Goal",
     points: bool = True,
@@ -861,7 +881,7 @@ def distribution_chart(
                 hoverinfo="y",
             )
         )
-    _apply_unit(fig, unit)
+    _apply_unit(fig, unit, currency=currency)
     add_target(fig, target, target_label)
     fig.update_layout(showlegend=False)
     return fig
@@ -873,6 +893,7 @@ def scenario_chart(
     *,
     title: str | None = None,
     unit: str | None = None,
+    currency: str = "$",
     baseline: Mapping[str, Sequence[float]] | None = None,
     control: str = "dropdown",
     control_label: str = "Scenario",
@@ -898,7 +919,7 @@ def scenario_chart(
                 name=safe_text(name),
                 mode="lines",
                 line=dict(color=INK if i == 0 else MUTED, dash="dot", width=2),
-                hovertemplate=f"%{{x}}<br>{safe_text(name)}: {_hover_format(unit)}<extra></extra>",
+                hovertemplate=f"%{{x}}<br>{safe_text(name)}: {_hover_format(unit, currency)}<extra></extra>",
             )
         )
         n_base += 1
@@ -914,7 +935,7 @@ def scenario_chart(
                     mode="lines",
                     visible=(s_i == 0),
                     line=dict(color=PALETTE[k % len(PALETTE)]),
-                    hovertemplate=f"%{{x}}<br>{safe_text(series)}: {_hover_format(unit)}<extra></extra>",
+                    hovertemplate=f"%{{x}}<br>{safe_text(series)}: {_hover_format(unit, currency)}<extra></extra>",
                 )
             )
     per = len(series_names)
@@ -962,5 +983,5 @@ def scenario_chart(
             ],
             margin=dict(t=96),
         )
-    _apply_unit(fig, unit)
+    _apply_unit(fig, unit, currency=currency)
     return fig

@@ -73,7 +73,9 @@ def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     Every default lives in the shipped parameters/reports.yaml (`default_params`), which `params["reports"]`
     overlays (a list such as `tiles` replaces the default list); a tile given only a key
     and a target takes its name, unit and direction from `tile_defaults[key]`. UsageError names a tile
-    whose key has no defaults and no unit.
+    whose key has no defaults and no unit. A tile's name may hold `{email_threshold_h}` and `{queue_channels}`,
+    replaced by those settings ("Email answered within 4 business hours", "Service level (phone)"), so that a
+    changed setting is not shown under the old one's name.
     """
     rep = deep_merge(default_params()["reports"], dict((params or {}).get("reports") or {}))
     defaults = rep.get("tile_defaults") or {}
@@ -86,6 +88,14 @@ def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
                 f"tile_defaults entry (keys: {', '.join(defaults)})"
             )
         tiles.append(tile)
+    channels = [str(c) for c in rep.get("queue_channels") or []]
+    fills = {
+        "{email_threshold_h}": f"{float(rep['email_threshold_h']):g}",
+        "{queue_channels}": " and ".join([", ".join(channels[:-1]), channels[-1]] if len(channels) > 1 else channels),
+    }
+    for tile in tiles:  # replaced, not str.format: a name of the user's own may hold other braces
+        for mark, text in fills.items():
+            tile["name"] = str(tile["name"]).replace(mark, text)
     rep["tiles"] = tiles
     return rep
 

@@ -204,13 +204,14 @@ def _tile_dict(t: Any) -> dict:
 
 
 def tiles(items: Iterable[Any], currency: str = "$") -> None:
-    """Display KPI tiles (HTML for the page, the tile dicts as data for the e-mail body)."""
+    """Display KPI tiles (HTML for the page, the tile dicts as data for the e-mail body, each with the `currency`
+    its money is in)."""
     items = list(items)
     markup = narrative.tiles_html(items, currency)
     _display(
         {
             "text/html": markup,
-            TILES_MIME: [_tile_dict(t) for t in items],
+            TILES_MIME: [{**_tile_dict(t), "currency": str(currency)} for t in items],
             "text/plain": re.sub(r"<[^>]+>", " ", markup)[:200],
         }
     )
