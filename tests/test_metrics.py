@@ -786,6 +786,48 @@ def test_kpis_rows_spanning_channels_take_service_from_phone_and_chat(tmp_path, 
     assert rows["phone"]["service_level"] == pytest.approx(1 / 3) and rows["email"]["asa_s"] is None
 
 
+def test_channels_counted_at_another_threshold_give_no_total_service_level(tmp_path, monkeypatch):
+    """An interval export with phone counted at 30 s and chat at 60 s (the reports ask 30 s): chat's
+    answered-in-time is unknown, so phone and chat together have no service level. The monthly pack's tile read
+    6 / 14 = 42.9% (phone's 6 within over both channels' 14 offered; phone alone is 6 / 10). The caption names the
+    channels counted at another threshold."""
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.metrics.contacts import COUNT_COLUMNS, rollup_counts
+    from reportlib.reports import queries
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "iv"
+    folder.mkdir()
+    (folder / "intervals.csv").write_text(
+        "interval_start,interval_minutes,channel,queue,offered,handled,abandoned,answered_within_threshold,"
+        "threshold_s,wait_s_total,handle_s_total\n"
+        "2026-10-05T09:00:00,30,phone,Q1,10,8,2,6,30,120,1600\n"
+        "2026-10-05T09:00:00,30,chat,Q1,4,4,0,4,60,20,800\n"
+        "2026-10-05T09:00:00,30,email,Q1,6,6,0,1,28800,36000,1200\n"
+    )
+    source, params = open_source(str(folder), "America/New_York"), load_params(None)
+    hist = queries.kpi_history(source, params, "2026-10", "2026-10").iloc[0]
+    assert math.isnan(hist["service_level"]) and hist["offered"] == 20
+    by = queries.channel_history(source, params, "2026-10", "2026-10").set_index("channel")
+    assert by.loc["phone", "service_level"] == pytest.approx(6 / 10) and math.isnan(by.loc["chat", "service_level"])
+    assert queries.service_level_basis(params, source) == (
+        "Service level: answered within 30 s, from the interval export's counts at that threshold; none for chat "
+        "(counted at 60 s) or email (counted at 28800 s), nor for a total that includes them."
+    )
+    # the rule itself: a part with offered contacts and no count makes the sum unknown; one with none does not
+    parts = pd.DataFrame({c: [0.0, 0.0, 0.0] for c in COUNT_COLUMNS})
+    parts["m"] = ["a", "a", "b"]
+    parts["offered"] = [10.0, 4.0, 0.0]
+    parts["answered_within_threshold"] = [6.0, float("nan"), float("nan")]
+    rolled = rollup_counts(parts, ["m"]).set_index("m")
+    assert math.isnan(rolled.loc["a", "answered_within_threshold"]) and rolled.loc["a", "offered"] == 14
+    assert math.isnan(rolled.loc["b", "answered_within_threshold"])  # all unknown stays unknown (min_count)
+    assert math.isnan(rollup_counts(parts)["answered_within_threshold"].iloc[0])
+    parts.loc[1, "offered"] = 0.0
+    assert rollup_counts(parts, ["m"]).set_index("m").loc["a", "answered_within_threshold"] == 6
+
+
 def test_kpis_from_an_interval_export_group_channels_the_same_way(tmp_path, monkeypatch, capsys):
     """The same rule from an intervals table. By hand: phone offered 10, 6 within the threshold, 8 handled
     waiting 120 s in all, 2 abandoned; chat 4, 4 within, 4 handled, 20 s; email 6, 1 within, 6 handled, 36,000

@@ -434,13 +434,31 @@ def kpis_from_counts(counts: pd.DataFrame, sl_definition: str = "offered") -> pd
     return out[keys + KPI_COLUMNS]
 
 
+# Counts whose rate is taken over every offered contact (service_level_from_counts): a part that has offered
+# contacts and no such count (an interval export's chat counted at 60 s when 30 s is asked) makes the sum
+# unknown, not the other parts' alone: over all parts' offered it read as a low service level.
+OFFERED_RATE_COLUMNS = ("answered_within_threshold", "abandoned_within_threshold", "abandoned_after_threshold")
+
+
 def rollup_counts(counts: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
-    """Re-add count columns to a coarser grouping (exact, volume-weighted); NaN stays NaN (min_count)."""
+    """Re-add count columns to a coarser grouping (exact, volume-weighted); NaN stays NaN (min_count), and an
+    OFFERED_RATE_COLUMNS sum is NaN when a part with offered contacts lacks it (a partial sum is never passed
+    off as a total, as in interval_counts)."""
     by = list(by)
     cols = [c for c in COUNT_COLUMNS if c in counts.columns]
+    offered = counts["offered"].fillna(0) > 0 if "offered" in counts.columns else pd.Series(False, index=counts.index)
+    unknown = pd.DataFrame({c: counts[c].isna() & offered for c in OFFERED_RATE_COLUMNS if c in cols})
     if not by:
-        return counts[cols].sum(min_count=1).to_frame().T.reset_index(drop=True)
-    return counts.groupby(by, dropna=False, sort=True)[cols].sum(min_count=1).reset_index()
+        out = counts[cols].sum(min_count=1).to_frame().T.reset_index(drop=True)
+        for c in unknown.columns:
+            if unknown[c].any():
+                out[c] = np.nan
+        return out
+    out = counts.groupby(by, dropna=False, sort=True)[cols].sum(min_count=1)
+    if len(unknown.columns):
+        lost = unknown.groupby([counts[k] for k in by], dropna=False, sort=True).any()
+        out[list(unknown.columns)] = out[list(unknown.columns)].mask(lost.reindex(out.index, fill_value=False))
+    return out.reset_index()
 
 
 def contact_kpis(

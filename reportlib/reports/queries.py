@@ -100,15 +100,33 @@ def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     return rep
 
 
-def service_level_basis(params: Mapping[str, Any], contacts: bool = True) -> str:
+def service_level_basis(params: Mapping[str, Any], source: DataSource | None = None) -> str:
     """One sentence saying what a channel table's service level counts: phone and chat answered within the
     operation's `sl_threshold_s`, email answered within each client's contract hours (the report default
     where a client has none), so a figure is not read against another threshold shown nearby (a contract's,
-    or the capacity plan's in plan vs actual). Without `contacts` (an interval export) every channel's is the
-    export's answered_within_threshold over offered, at the threshold it was counted at."""
-    if not contacts:
-        return "Service level: answered within the threshold the interval export counted it at, per channel."
+    or the capacity plan's in plan vs actual). From an interval export (a `source` without contacts) each
+    channel's is the export's answered_within_threshold over offered where it was counted at `sl_threshold_s`;
+    the channels it counted at another threshold are named (they have none, nor has a total that includes them:
+    metrics.contacts.interval_counts, rollup_counts)."""
     th = MetricSettings.from_params(params).sl_threshold_s
+    if source is not None and not source.has("contacts") and source.has("intervals"):
+        from reportlib.metrics.contacts import with_optional
+
+        t = with_optional(source.table("intervals"), "intervals")
+        counted = t.select("channel", "threshold_s").distinct().to_pandas()
+        other = {
+            str(ch): sorted(float(v) for v in g["threshold_s"].dropna())
+            for ch, g in counted.groupby("channel", sort=True)
+            if g["threshold_s"].isna().any() or set(g["threshold_s"].astype(float)) != {float(th)}
+        }
+        text = f"Service level: answered within {th:g} s, from the interval export's counts at that threshold"
+        if not other:
+            return text + "."
+        each = [
+            f"{ch} (counted at {' and '.join(f'{v:g} s' for v in ts) or 'no threshold'})" for ch, ts in other.items()
+        ]
+        named = " or ".join([", ".join(each[:-1]), each[-1]] if len(each) > 1 else each)
+        return text + f"; none for {named}, nor for a total that includes them."
     hours = float(report_settings(params)["email_threshold_h"])
     return (
         f"Service level: phone and chat answered within {th:g} s; email within each client's contract "
