@@ -337,3 +337,43 @@ def test_a_client_naming_an_undefined_sla_profile_stops_the_run_before_any_page(
     # a run of reports that do not judge contracts is not stopped by it
     assert _run(project, "--reports", "team_performance") == 0
     assert "token=second" in (month_dir / "team_performance.html").read_text()
+
+
+def test_a_client_without_contacts_in_the_month_gets_no_review_unless_named(tmp_path, monkeypatch):
+    """A client gone two months was still reviewed ("Contacts held steady at 0") and would have been e-mailed;
+    one that starts next month too. `reportlib run` leaves them out of "all" and says so, as for idle agents;
+    a client named with --clients is reviewed as asked."""
+    import io
+
+    from test_validate import GOOD, build
+
+    from reportlib.data.load import open_source
+    from reportlib.delivery import run
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    clients = GOOD["clients.csv"] + "C3,Gone,gold,gold,100\nC4,Later,gold,gold,100\nC5,Never,gold,gold,100\n"
+    contacts = (
+        GOOD["contacts.csv"]
+        + "k5,phone,Benefits,C3,2024-11-04T09:00:00-05:00,handled,12,300,A1,true,false,false,5,Eligibility,p1\n"
+        + "k6,phone,Benefits,C4,2025-02-03T09:00:00-05:00,handled,12,300,A1,true,false,false,5,Eligibility,p1\n"
+    )
+    src = open_source(str(build(tmp_path / "d", {"clients.csv": clients, "contacts.csv": contacts})))
+    log = io.StringIO()
+    kept = run._clients_with_data(src, "2025-01", run._client_list(src, "all"), log)
+    assert [c for c, _ in kept] == ["C1", "C2"]
+    assert "no review for client(s) C3, C4, C5: no contacts in 2025-01" in log.getvalue()
+
+
+def test_a_run_reviews_the_clients_with_contacts_that_month(project, capsys):
+    """The run's own path: in February only C1 has contacts (C2 and C3 start in March): "all" renders C1's review
+    and names the others; --clients C2 renders C2's as asked."""
+    month_dir = project["out"] / "2026-02"
+    argv = ["run", "--month", "2026-02", "--params", str(project["params"]), "--out", str(project["out"])]
+    assert main([*argv, "--reports", "client_review"]) == 0
+    err = capsys.readouterr().err
+    assert "no review for client(s) C2, C3: no contacts in 2026-02" in err
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    assert [e["client_id"] for e in manifest["reports"]] == ["C1"]
+    assert main([*argv, "--reports", "client_review", "--clients", "C2"]) == 0
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    assert {e["client_id"] for e in manifest["reports"]} >= {"C2"}

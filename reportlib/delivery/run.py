@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.core.months import month_label, resolve_month
+from reportlib.core.months import month_bounds, month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.data.source import DataSource
 from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, CONTRACT_REPORTS, PDF_REPORTS, TITLES
@@ -1825,6 +1825,32 @@ def _client_list(src: DataSource, clients: Any) -> list[tuple[str, str | None]]:
     return [(c, known[c]) for c in ids]
 
 
+def _clients_with_data(
+    src: DataSource, month: str, clients: list[tuple[str, str | None]], log: Any = None
+) -> list[tuple[str, str | None]]:
+    """The clients of `clients` whose contacts (or intervals) reach into `month`: a client that left before it or
+    starts after it gets no review ("Contacts held steady at 0" went to a client gone two months), and the run
+    says so on `log`, as it does for agents without activity. Clients named on the command line are kept."""
+    from reportlib.data.span import data_range
+
+    start, end = month_bounds(month)
+    kept, idle = [], []
+    for cid, name in clients:
+        first, last = data_range(src.for_client(cid))
+        if first is None or last is None or last < start or first >= end:
+            idle.append(cid)
+        else:
+            kept.append((cid, name))
+    if idle:
+        shown = ", ".join(idle[:10]) + (f" and {len(idle) - 10} more" if len(idle) > 10 else "")
+        print(
+            f"reportlib run: no review for client(s) {shown}: no contacts in {month} (name them with --clients to "
+            "review them anyway)",
+            file=log or sys.stderr,
+        )
+    return kept
+
+
 def output_dir(params: dict, out: str | Path | None = None) -> Path:
     """The outputs folder: --out (relative to the cwd), else parameters schedule.out (relative to the project)."""
     from reportlib.core.params import project_root
@@ -2028,6 +2054,8 @@ def run_month(
         contracts = params if any(r in CONTRACT_REPORTS for r in chosen) else None
         src = check_source(location, tz, month, tables=params.get("tables"), params=contracts)
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
+        if client_sel in (None, "all", ["all"]):
+            client_list = _clients_with_data(src, month, client_list, log)
         agent_list = _agent_list(src, month, params, agent_sel, log) if AGENT_REPORT in chosen else []
         pfile = str(Path(params_file).resolve()) if params_file else None
         jobs = plan_jobs(month, chosen, client_list, data=location, params_file=pfile, agents=agent_list)
