@@ -57,6 +57,7 @@ class Column:
     unique: bool = False
     references: str | None = None  # "table.column" that must hold every value
     description: str = ""
+    free_text: bool = False  # shown, never grouped or matched on (a name, a comment): kept as stored
 
     def limit_expectation(self) -> str:
         """What a number of this column must be, said of one at or beyond NUMBER_LIMIT."""
@@ -199,7 +200,7 @@ TABLES: dict[str, Table] = {
         "The roster: one row per person ever employed.",
         (
             C("agent_id", "str", True, False, unique=True),
-            C("name", "str", True, False),
+            C("name", "str", True, False, free_text=True),
             C("team", "str", True, False),
             C("supervisor", "str"),
             C("site", "str"),
@@ -246,7 +247,12 @@ TABLES: dict[str, Table] = {
             C("contact_id", "str"),
             C("score", "float", True, False, min=0, max=100),
             C("critical_error", "bool"),
-            C("comment", "str", description="the evaluator's comment, shown escaped in the agent's 1:1 review"),
+            C(
+                "comment",
+                "str",
+                description="the evaluator's comment, shown escaped in the agent's 1:1 review",
+                free_text=True,
+            ),
         ),
         required=False,
     ),
@@ -307,7 +313,7 @@ TABLES: dict[str, Table] = {
         "The employer clients and the SLA contract each one has.",
         (
             C("client_id", "str", True, False, unique=True),
-            C("client_name", "str", True, False),
+            C("client_name", "str", True, False, free_text=True),
             C("tier", "str"),
             C("sla_profile", "str", True, False, description="key of an SLA profile in parameters"),
             C("monthly_fee", "float", min=0, description="contract fee per month, for penalties at risk"),

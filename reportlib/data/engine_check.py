@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reportlib.core.months import FIRST_YEAR, LAST_YEAR
+from reportlib.core.safety import printable
 from reportlib.data.contract import (
     KINDS,
     NUMBER_LIMIT,
@@ -35,6 +37,13 @@ from reportlib.data.contract import (
 from reportlib.data.source import Problem
 
 MAX_KEYS_SHOWN = 5
+
+# White space a data folder's cells are trimmed of (pyarrow's utf8_trim_whitespace, Unicode's White_Space): as a
+# regular-expression class every engine reads alike (\s is ASCII white space in RE2, Java and PostgreSQL; the
+# others are written as themselves). A database's text is read as stored, so a value with any of them at either
+# end is a different key, queue or category than the same file's.
+_WHITE = "[\\s\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+PADDED = f"^{_WHITE}|{_WHITE}$"
 
 
 def compatible(kind: str, dtype: Any) -> bool:
@@ -58,6 +67,8 @@ def show(value: Any) -> str | None:
     """A stored value as text for a message (None for a missing one), cut to 60 characters."""
     if value is None:
         return None
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"  # a value of a float column (as a folder's message says it), not a missing one
     try:
         import pandas as pd
 
@@ -75,7 +86,7 @@ def show(value: Any) -> str | None:
         text = value.isoformat(sep=" ")
     else:
         text = str(value)
-    text = " ".join(text.split())
+    text = printable(text)  # a tab, a newline or a no-break space written as its escape: never hidden
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -102,20 +113,50 @@ class _Check:
     severity: str = "error"
 
 
+_PADDED_TEXT = (
+    "no white space before or after the text (a data folder's cells are read trimmed, a database's as stored: "
+    "trim the column)"
+)
+
+
 def _row_checks(t: Any, name: str, usable: dict[str, Column]) -> list[_Check]:
     """Every single-row check of table `name` over the columns that exist with a usable type."""
+    import ibis
+
     checks: list[_Check] = []
     for col in usable.values():
         value = t[col.name]
         empty = _empty(t, col)
         if not col.nullable:
             checks.append(_Check(col.name, "a value (it must not be empty)", empty, None))
+        if col.kind == "str" and not col.free_text:
+            padded = value.re_search(PADDED)
+            checks.append(_Check(col.name, _PADDED_TEXT, value.notnull() & ~empty & padded, col.name))
+        if col.kind in ("timestamp", "date"):
+            # years FIRST_YEAR..LAST_YEAR, as the folder reads them; the value is not shown: PostgreSQL's
+            # 'infinity' cannot be fetched
+            low, high = f"{FIRST_YEAR}-01-01", f"{LAST_YEAR + 1}-01-01"
+            lit = ibis.timestamp if col.kind == "timestamp" else ibis.date
+            out_of_range = value.notnull() & ((value < lit(low)) | (value >= lit(high)))
+            checks.append(
+                _Check(col.name, f"{KINDS[col.kind]} from year {FIRST_YEAR} to {LAST_YEAR}", out_of_range, None)
+            )
         if col.kind == "float" and t.schema()[col.name].is_floating():
             checks.append(_Check(col.name, col.expectation(), value.isinf(), col.name))
         if col.kind in ("float", "int"):
             checks.append(_Check(col.name, col.limit_expectation(), value.abs() >= NUMBER_LIMIT, col.name))
         if col.kind == "int" and not t.schema()[col.name].is_integer():
-            frac = value.notnull() & (value.floor().cast("float64") != value.cast("float64"))
+            # floor() is cast to a 64-bit integer in SQL, which fails on NaN, infinity and 9.2e18 or more: those are
+            # flagged as themselves (NaN here, the others by the limit) and given floor 0
+            odd = (
+                value.isnan() | value.isinf() | (value.abs() >= NUMBER_LIMIT)
+                if t.schema()[col.name].is_floating()
+                else None
+            )
+            safe = value if odd is None else odd.ifelse(0.0, value)
+            frac = value.notnull() & (safe.floor().cast("float64") != safe.cast("float64"))
+            if odd is not None:
+                frac = (frac & ~odd) | (value.notnull() & value.isnan())
             checks.append(_Check(col.name, col.expectation(), frac, col.name))
         if col.allowed:
             checks.append(_Check(col.name, col.expectation(), ~empty & ~value.isin(list(col.allowed)), col.name))
