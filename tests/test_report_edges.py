@@ -317,3 +317,38 @@ def test_tile_names_say_the_thresholds_and_channels_set_not_the_defaults():
     assert three == "Service level (phone, chat and video)"
     own = {"reports": {"tiles": [{"key": "email_sl", "name": "Mail {in time}", "target": 0.9}]}}
     assert queries.report_settings(own)["tiles"][0]["name"] == "Mail {in time}"  # other braces kept as written
+
+
+def test_the_team_pages_staffing_points_show_one_decimal_as_computed():
+    """The team page's "Staffing against plan" showed -24.40 / -20.00 / -4.30: points rounded to one decimal
+    (plan_vs_actual._pts) printed with two, a precision they do not have. Every points column of a page's
+    table is formatted as points (one decimal), as the SLA page's are."""
+    import nbformat
+
+    from reportlib.reports.registry import notebook_path
+
+    for report, columns in (
+        ("team_performance", ("effect_staffing", "effect_schedule", "effect_attendance")),
+        ("sla", ("volume", "aht", "staffing", "other")),
+    ):
+        nb = nbformat.read(str(notebook_path(report)), as_version=4)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        for column in columns:
+            assert f'"{column}": "points"' in code, (report, column)
+    assert narrative.format_value(-24.4, "points") == "-24.4" and narrative.format_value(-0.04, "points") == "0.0"
+
+
+def test_a_change_that_rounds_to_nothing_has_no_arrow_on_the_tile_or_in_the_mail():
+    """A client's CSAT tile read "▼ 0.0 pts vs Oct 2026" (82.2679% against 82.2706%) beside the sentence "held
+    steady at 82.3%": the arrow took only an exact 0 as flat. One rule (narrative.unchanged) for the sentence,
+    the tile's arrow and colour, and the e-mail's."""
+    from reportlib.delivery.mail import _display_tile
+
+    tile = narrative.make_tile("CSAT", 0.822679, "share", prev=0.822706, target=0.8)
+    markup = narrative.tiles_html([tile])
+    assert "● 0.0 pts vs last month" in markup and "▼" not in markup and "rl-delta-flat" in markup
+    assert narrative.movement(tile.delta_prev, "share", "82.3%") == "held steady at 82.3%"
+    assert _display_tile(tile.as_dict())["deltas"][0][1] == "flat"
+    moved = narrative.make_tile("CSAT", 0.8232, "share", prev=0.8226, target=0.8)  # +0.06 pts shows as +0.1
+    assert "▲ 0.1 pts" in narrative.tiles_html([moved]) and narrative.unchanged(moved.delta_prev, "share") is False
+    assert narrative.unchanged(0.004, "seconds") and not narrative.unchanged(0.6, "seconds")  # '0 s', '1 s'
