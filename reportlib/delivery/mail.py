@@ -251,9 +251,7 @@ def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
         d = tile.get(key)
         if narrative.is_missing(d):
             continue
-        small = 0.0005 if unit == "share" else 1e-9
-        assert d is not None
-        kind = "flat" if abs(float(d)) < small else ("good" if (float(d) > 0) == bool(hib) else "bad")
+        kind = narrative.delta_class(d, bool(hib), unit, digits).removeprefix("rl-delta-")
         deltas.append([f"{narrative.format_change(d, unit, currency, digits=digits)} vs {label}", kind])
     return {
         "name": str(tile.get("name") or ""),

@@ -223,19 +223,26 @@ def tile_digits(tile: Tile | Mapping[str, Any]) -> int | None:
     return None if is_missing(d) else int(d)
 
 
-def _delta_class(delta: Any, higher_is_better: bool, unit: str) -> str:
+def unchanged(delta: Any, unit: str, digits: int | None = None) -> bool:
+    """Whether a change rounds to nothing as shown (format_change with `digits`: under 0.05 points for a share,
+    half a cent, half a second...) or is missing: the one rule for "held steady" (movement), the tile's ● and its
+    grey delta, here and in the e-mail, so an arrow never says "▼ 0.0 pts" beside "held steady"."""
     if is_missing(delta):
+        return True
+    shown = format_change(abs(float(delta)), unit, signed=False, digits=digits)
+    return shown == format_change(0.0, unit, signed=False, digits=digits)
+
+
+def delta_class(delta: Any, higher_is_better: bool, unit: str, digits: int | None = None) -> str:
+    """The CSS class of a tile's change: rl-delta-flat when `unchanged`, else good or bad for the figure."""
+    if unchanged(delta, unit, digits):
         return "rl-delta-flat"
-    d = float(delta)
-    small = 0.0005 if unit == "share" else 1e-9
-    if abs(d) < small:
-        return "rl-delta-flat"
-    good = (d > 0) == bool(higher_is_better)
+    good = (float(delta) > 0) == bool(higher_is_better)
     return "rl-delta-good" if good else "rl-delta-bad"
 
 
-def _arrow(delta: Any) -> str:
-    if is_missing(delta) or float(delta) == 0:
+def _arrow(delta: Any, unit: str, digits: int | None = None) -> str:
+    if unchanged(delta, unit, digits):
         return "●"
     return "▲" if float(delta) > 0 else "▼"
 
@@ -297,11 +304,11 @@ def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -
             ]
         ):
             d = _tile_get(t, key)
-            cls = _delta_class(d, hib, unit)
+            cls = delta_class(d, hib, unit, digits)
             if is_missing(d):
                 txt = f"no data for {label}"
             else:
-                txt = f"{_arrow(d)} {format_change(abs(float(d)), unit, currency, signed=False, digits=digits)} vs {label}"
+                txt = f"{_arrow(d, unit, digits)} {format_change(abs(float(d)), unit, currency, signed=False, digits=digits)} vs {label}"
             deltas.append(f'<span class="{cls}" style="display:block;color:{DELTA_INK[cls]}">{html.escape(txt)}</span>')
         note = _tile_get(t, "note")
         note_html = f'<div class="rl-tile-note rl-caption">{html.escape(str(note))}</div>' if note else ""
@@ -331,9 +338,9 @@ def movement(delta: float, unit: str, now_text: str, currency: str = "$", digits
     to 76.3%', 'held steady at 30 s'. `delta` is now - before in the figure's unit (shares 0..1 move in
     percentage points); a move that rounds to nothing as shown (under 0.05 points, half a second, half a
     cent...) holds steady. ``digits``: decimals of the move as shown (``format_change``)."""
-    amount = format_change(abs(float(delta)), unit, currency, signed=False, digits=digits)
-    if amount == format_change(0.0, unit, currency, signed=False, digits=digits):
+    if unchanged(delta, unit, digits):
         return f"held steady at {now_text}"
+    amount = format_change(abs(float(delta)), unit, currency, signed=False, digits=digits)
     if unit == "share":
         amount = amount.replace(" pts", " points")
     return f"{'rose' if delta > 0 else 'fell'} by {amount} to {now_text}"
