@@ -457,6 +457,16 @@ def test_expected_remaining_volume_same_weekday_history():
     assert exp.loc["C1", "expected_remaining"] == pytest.approx(39)
     half = expected_remaining_volume(t, "2025-03-12 12:00", by=["client_id"]).set_index("client_id")
     assert half.loc["C1", "expected_remaining"] == pytest.approx(39 - 1.5)
+    # a client live since Monday 3 March (its first contact ever): 10 on Mondays 3 and 10, 3 on Wednesday 5; its
+    # days before it existed are not zeros: 3 x 10 + 3 x 3 as C1 (the 8-week mean said 3 x 2.5 + 3 x 0.375)
+    new = (
+        rows
+        + phone("C2", 10, "handled", 5, day="2025-03-03 10:00")
+        + phone("C2", 10, "handled", 5, day="2025-03-10 10:00")
+    )
+    new += phone("C2", 3, "handled", 5, day="2025-03-05 10:00")
+    exp = expected_remaining_volume(table(frame(new)), "2025-03-12", by=["client_id"]).set_index("client_id")
+    assert exp.loc["C2", "expected_remaining"] == pytest.approx(39) and exp.loc["C1", "expected_remaining"] == 39
 
 
 def test_repository_contracts_parse():

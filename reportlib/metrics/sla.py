@@ -1296,7 +1296,10 @@ def expected_remaining_volume(
 
     For each remaining day the mean offered count of the same weekday over the `weeks` weeks before
     as_of's day (days without contacts count as zero) is added up; a partly elapsed as_of day
-    contributes its remaining share of 24 h. Holidays are not treated specially.
+    contributes its remaining share of 24 h. Holidays are not treated specially. A group (a client's channel)
+    whose first contact ever falls inside those weeks is averaged over its days since then: the days before it
+    existed are not zeros (a client live since the 9th was expected to bring 154 phone contacts in the rest of
+    the month, not the ~1,100 it brought).
     """
     by = list(by)
     as_of = pd.Timestamp(as_of)
@@ -1307,7 +1310,23 @@ def expected_remaining_volume(
         contacts, grain="day", by=by, start=hist_start, end=day0, short_abandon_s=short_abandon_s, with_repeat=False
     )[["period", *by, "offered"]]
     daily["weekday"] = daily["period"].dt.weekday
-    per_wd = daily.groupby([*by, "weekday"], dropna=False)["offered"].sum() / float(weeks)
+    per_wd = daily.groupby([*by, "weekday"], dropna=False)["offered"].sum()
+    if by and len(per_wd):
+        t = as_table(contacts)
+        t = t.filter(t.arrived_at < day0.to_pydatetime())
+        born = t.group_by(by).aggregate(first=t.arrived_at.min()).to_pandas()
+        born["first"] = pd.to_datetime(born["first"]).dt.normalize().clip(lower=hist_start)
+        first = born.set_index(by)["first"]
+        keys = per_wd.index.droplevel("weekday")
+        starts = pd.DatetimeIndex(first.reindex(keys).fillna(hist_start).to_numpy())
+        # the days of each weekday from the group's start (or the window's) to day0
+        days = np.asarray((day0 - starts).days, dtype=float)
+        wd = per_wd.index.get_level_values("weekday").to_numpy()
+        lead = (wd - starts.weekday.to_numpy()) % 7  # days from the start to its first such weekday
+        seen = np.where(days > lead, np.floor((days - lead - 1) / 7) + 1, 0.0)
+        per_wd = per_wd / np.where(seen > 0, seen, np.inf)
+    else:
+        per_wd = per_wd / float(weeks)
     remaining = pd.date_range(day0, end - pd.Timedelta(days=1), freq="D")
     weight = pd.Series(1.0, index=remaining)
     if len(remaining) and as_of > day0:
