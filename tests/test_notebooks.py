@@ -78,7 +78,7 @@ def test_bank_reports_say_what_the_data_lacks(results):
     pack = _page(results, "bank_monthly_pack")
     assert "agent activity (agent_activity table)" in pack
     team = _page(results, "intervals_team_performance")
-    assert "needs the contact records (contacts table)" in team
+    assert "cannot be shown without the contact records (contacts table)" in team
     assert "Agent scorecards" not in team  # sections with nothing to show are left out
     fc = _page(results, "intervals_forecast")
     assert "no handle times" in fc

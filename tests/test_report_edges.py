@@ -352,3 +352,41 @@ def test_a_change_that_rounds_to_nothing_has_no_arrow_on_the_tile_or_in_the_mail
     moved = narrative.make_tile("CSAT", 0.8232, "share", prev=0.8226, target=0.8)  # +0.06 pts shows as +0.1
     assert "▲ 0.1 pts" in narrative.tiles_html([moved]) and narrative.unchanged(moved.delta_prev, "share") is False
     assert narrative.unchanged(0.004, "seconds") and not narrative.unchanged(0.6, "seconds")  # '0 s', '1 s'
+
+
+def test_every_clients_chart_says_it_is_at_the_operations_threshold():
+    """The SLA page's heatmap showed a bronze client's phone service level at the operation's 30 s (62.3%) under
+    its contract's 60 s term (66.7%) with nothing saying which; its email table said "within 8 business hours"
+    beside a 4-hour contract judged missed. Their captions name the operation's own threshold and its setting."""
+    params = {"sl_threshold_s": 20, "reports": {"email_threshold_h": 6}}
+    assert queries.own_threshold_caption(params, "phone").startswith("Answered within 20 s (sl_threshold_s), the ")
+    assert queries.own_threshold_caption(params, "email").startswith(
+        "Emails answered within 6 business hours (reports.email_threshold_h), the operation's own target"
+    )
+
+
+def test_the_capacity_sentence_reads_a_surplus_as_a_surplus():
+    """A large roster's page read "0 of 13 weeks are short (largest gap -229.0 FTE)" and "0 hire(s)"."""
+    from reportlib.reports.forecast_view import capacity_sentence
+
+    base = {"weeks": 13, "recommended_hires": 0, "weeks_short_with_hires": 0, "cost": 1000.0, "budget": None}
+    text = capacity_sentence({**base, "weeks_short": 0, "largest_gap_fte": -229.04}, "€")
+    assert text.startswith("Without new hires, 0 of 13 weeks are short (every week has at least 229.0 FTE to spare).")
+    assert "starts 0 hires; with them 0 weeks stay short. Cost over the plan: €1,000." in text
+    short = capacity_sentence({**base, "weeks_short": 1, "largest_gap_fte": 3.26, "recommended_hires": 1,
+                               "weeks_short_with_hires": 1, "budget": 900.0})  # fmt: skip
+    assert (
+        "1 of 13 weeks is short (largest gap 3.3 FTE)" in short
+        and "starts 1 hire; with them 1 week stays short" in short
+    )
+    assert short.endswith("against a budget of $900.")
+
+
+def test_a_chart_without_names_labels_its_series_for_a_reader():
+    """The SLA page's "Fee at risk by client" hover read "penalty_at_risk: $1,234"."""
+    from reportlib.reports import charts
+
+    df = pd.DataFrame({"month": ["2026-10", "2026-11"], "penalty_at_risk": [10.0, 20.0]})
+    bar = charts.bar_chart(df, "month", "penalty_at_risk", unit="currency")
+    assert bar.data[0].name == "Penalty at risk" and "Penalty at risk: $%{y:,.2f}" in bar.data[0].hovertemplate
+    assert charts.line_chart(df, "month", "penalty_at_risk", names={"penalty_at_risk": "Fees"}).data[0].name == "Fees"

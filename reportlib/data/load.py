@@ -1450,7 +1450,7 @@ class Source:
                     rows, problems = check_stream(
                         read_raw_chunks(path), TABLES[name], path.name, self.tz, sink, lambda n: st.note(f"{n:,} rows")
                     )
-                    st.detail = f"{rows:,} rows"
+                    st.detail = f"{rows:,} row" + "s" * (rows != 1)
                     _release_memory()  # the parent of a run keeps nothing of the parse
             errors = [p.line() for p in problems if p.severity == "error"]
             warnings = [p.line() for p in problems if p.severity == "warning"]

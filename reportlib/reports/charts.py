@@ -104,6 +104,13 @@ def safe_text(value: Any) -> Any:
     return value
 
 
+def column_label(column: str) -> str:
+    """A column's name as a reader's label when a chart is given none: 'penalty_at_risk' -> 'Penalty at risk' (a
+    hover label read "penalty_at_risk: $1,234")."""
+    text = str(column).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def safe_values(values: Iterable[Any]) -> list[Any]:
     """`safe_text` over a sequence (categories, trace names, hover text)."""
     return [safe_text(v) for v in values]
@@ -454,7 +461,7 @@ def line_chart(
             if key is not None:
                 name = safe_text(str(key))
             else:
-                name = safe_text((names or {}).get(col, col))
+                name = safe_text((names or {}).get(col, column_label(col)))
             fig.add_trace(
                 go.Scatter(
                     x=_x(part, x),
@@ -525,7 +532,7 @@ def bar_chart(
     data = df.sort_values(ys[0], ascending=horizontal) if sort else df
     for key, part in _groups(data, color):
         for col in ys:
-            name = safe_text(str(key)) if key is not None else safe_text((names or {}).get(col, col))
+            name = safe_text(str(key)) if key is not None else safe_text((names or {}).get(col, column_label(col)))
             cats, vals = (_col(part, x) if horizontal else _x(part, x)), _num(part, col)
             fmt = _hover_format(unit, currency)
             kw: dict[str, Any] = dict(name=name)

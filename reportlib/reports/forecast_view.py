@@ -318,6 +318,28 @@ def capacity_notes(plan: Any, currency: str = "$") -> list[str]:
     return out
 
 
+def _count(n: Any, word: str) -> str:
+    """'1 week', '3 weeks', '0 hires'."""
+    return f"{int(n)} {word}" + ("" if int(n) == 1 else "s")
+
+
+def capacity_sentence(summary: Mapping[str, Any], currency: str = "$") -> str:
+    """The capacity plan in one paragraph (plan_summary's figures): weeks short without hires and the largest gap
+    in FTE, or the least FTE to spare when no week is short (a gap of -229 FTE read as a gap), the hires
+    recommended, the weeks still short with them, the plan's cost against its budget."""
+    s, fmt = summary, narrative.format_value
+    gap = float(s["largest_gap_fte"])
+    short = f"{s['weeks_short']} of {_count(s['weeks'], 'week')} {'is' if int(s['weeks_short']) == 1 else 'are'} short"
+    spare = f"largest gap {gap:.1f} FTE" if gap > 0 else f"every week has at least {-gap:.1f} FTE to spare"
+    still = int(s["weeks_short_with_hires"])
+    return (
+        f"Without new hires, {short} ({spare}). The recommendation starts {_count(s['recommended_hires'], 'hire')}; "
+        f"with them {_count(still, 'week')} {'stays' if still == 1 else 'stay'} short. "
+        f"Cost over the plan: {fmt(s['cost'], 'currency', currency)}"
+        + (f" against a budget of {fmt(s['budget'], 'currency', currency)}." if s.get("budget") else ".")
+    )
+
+
 def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
     """Capacity plan: FTE needed (the configured model) and available with and without the recommended hires."""
     cap = report["capacity"]
@@ -339,15 +361,7 @@ def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
             },
         )
     )
-    s = report["capacity_summary"]
-    fmt = narrative.format_value
-    views.paragraph(
-        f"Without new hires, {s['weeks_short']} of {s['weeks']} weeks are short "
-        f"(largest gap {s['largest_gap_fte']:.1f} FTE). The recommendation starts "
-        f"{s['recommended_hires']} hire(s); with them {s['weeks_short_with_hires']} week(s) stay short. "
-        f"Cost over the plan: {fmt(s['cost'], 'currency', currency)}"
-        + (f" against a budget of {fmt(s['budget'], 'currency', currency)}." if s.get("budget") else ".")
-    )
+    views.paragraph(capacity_sentence(report["capacity_summary"], currency))
     if len(cap.recommended):
         rec = cap.recommended.copy()
         rec["week_start"] = pd.to_datetime(rec["week_start"]).dt.strftime("%d %b %Y")

@@ -323,7 +323,7 @@ class ReportContext:
         if not missing:
             return True
         names = ", ".join(TABLE_LABELS.get(t, t) for t in missing)
-        msg = f"{what} needs the {names}, which this data source does not have."
+        msg = f"{what} cannot be shown without the {names}, which this data source does not have."
         note(msg, "missing")
         self.notes.append(msg)
         return False
@@ -333,7 +333,7 @@ class ReportContext:
         if any(self.source.has(t) for t in tables):
             return True
         names = " or ".join(TABLE_LABELS.get(t, t) for t in tables)
-        msg = f"{what} needs the {names}, which this data source does not have."
+        msg = f"{what} cannot be shown without the {names}, which this data source does not have."
         note(msg, "missing")
         self.notes.append(msg)
         return False
