@@ -123,7 +123,7 @@ def test_a_channel_without_a_contract_term_is_on_the_operations_threshold_and_sa
     tiles = {t.key: t for t in client_review.summary_tiles(review)}
     chat = tiles["chat"]
     assert chat.name == "Chat answered within 30 s" and chat.value == pytest.approx(0.5)
-    assert chat.target is None and chat.note == "the operation's threshold: no contract term"
+    assert chat.target is None and chat.note == "the operation's threshold: no contract term measured"
     assert "phone" not in tiles  # no phone contacts this month
 
 

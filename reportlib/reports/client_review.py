@@ -193,7 +193,7 @@ def summary_tiles(review: ClientReview) -> list[narrative.Tile]:
                 prev=_value(svc, m - 1, "service_level", channel=channel),
                 yoy=_value(svc, m - 12, "service_level", channel=channel),
                 key=channel,
-                note=None if row["basis"] == "contract" else "the operation's threshold: no contract term",
+                note=None if row["basis"] == "contract" else "the operation's threshold: no contract term measured",
                 **labels,
             )
         )
