@@ -39,6 +39,21 @@ ENGINES = ("duckdb", "postgres", "spark")
 PG_PASSWORD = "s3cret-Pa55word"  # the password role's; tests check it never shows up in output
 
 
+def store_duckdb(path: Path, tables: dict[str, Any]) -> str:
+    """Arrow `tables` stored as tables of a DuckDB file at `path` (created); the --data URL that reads them."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        for name, t in tables.items():
+            con.register("_src", t)
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _src')
+            con.unregister("_src")
+    finally:
+        con.close()
+    return f"duckdb:///{path}"
+
+
 def missing(reason: str) -> None:
     """Skip the test for a missing component; fail instead when REPORTLIB_REQUIRE_DB=1."""
     if REQUIRE_DB:
@@ -354,18 +369,7 @@ class Engine:
             for k, v in tables.items()
         }
         if self.name == "duckdb":
-            import duckdb
-
-            path = self.workdir / f"{ns}.duckdb"
-            con = duckdb.connect(str(path))
-            try:
-                for name, t in arrow.items():
-                    con.register("_src", t)
-                    con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _src')
-                    con.unregister("_src")
-            finally:
-                con.close()
-            return f"duckdb:///{path}"
+            return store_duckdb(self.workdir / f"{ns}.duckdb", arrow)
         if self.name == "postgres":
             assert self.pg is not None
             con = self._pg_admin()

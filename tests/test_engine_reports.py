@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from _engines import contract_tables, folder_frames
+from _engines import contract_tables, folder_frames, store_duckdb
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +118,6 @@ def _cli(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory, request) -> dict[str, str]:
     """{kind: --data} for the sample in a folder, DuckDB, PostgreSQL and Spark (Parquet folders)."""
-    import duckdb
     import pyarrow.parquet as pq
 
     from reportlib.planning.sample import sample_data
@@ -129,14 +128,7 @@ def sources(tmp_path_factory, request) -> dict[str, str]:
     frames = folder_frames(folder, TZ)
     out = {"folder": str(folder)}
     naive = contract_tables(frames, TZ, instants=False)
-    db = root / "sample.duckdb"
-    con = duckdb.connect(str(db))
-    for name, t in naive.items():
-        con.register("_src", t)
-        con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _src')
-        con.unregister("_src")
-    con.close()
-    out["duckdb"] = f"duckdb:///{db}"
+    out["duckdb"] = store_duckdb(root / "sample.duckdb", naive)
     instants = contract_tables(frames, TZ, instants=True)
     pg = request.getfixturevalue("pg_server")
     import ibis

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from _engines import store_duckdb
 
 from reportlib.data.load import open_source
 from reportlib.data.load_into import typed_arrow
@@ -376,6 +377,7 @@ def test_padded_text_and_years_out_of_range_are_refused_as_in_a_folder(engine, c
     c = _set(c, "caller_id", [4], "p1\t")
     c = _set(c, "channel", [5], " phone")
     c = _set(c, "arrived_at", [6], dt.datetime(2300, 1, 1, 9, 0))
+    c = _set(c, "reason", [7], "Card\x0b")  # a vertical tab: RE2's \s lacks it
     a = clean_tables["agents"].sort_by("agent_id")
     agents = a.column("agent_id").to_pylist()
     a = _set(a, "hire_date", [0], dt.date(1600, 1, 2))
@@ -388,6 +390,7 @@ def test_padded_text_and_years_out_of_range_are_refused_as_in_a_folder(engine, c
         f"{where('contacts')} contact_id={ids[3]}, column queue: {padded}",
         f"{where('contacts')} contact_id={ids[4]}, column caller_id: {padded}",
         f"{where('contacts')} contact_id={ids[5]}, column channel: {padded}",
+        f"{where('contacts')} contact_id={ids[7]}, column reason: {padded}",
         f'{where("contacts")} contact_id={ids[5]}, column channel: expected one of phone, email, chat, got " phone"',
         f"{where('contacts')} contact_id={ids[6]}, column arrived_at: expected an ISO 8601 timestamp from year 1700 "
         "to 2199",
@@ -418,3 +421,25 @@ def test_a_whole_number_stored_as_a_float_with_nan_is_named(engine, clean_tables
         assert f"contact_id={ids[i]}" in csat, "\n".join(lines)
     assert '"4.5"' in csat and '"1e+23"' in csat
     assert not any("failed" in ln or "Conversion" in ln for ln in lines)
+
+
+def test_infinite_instants_and_a_vertical_tab_are_named_not_a_crash(clean_tables, tmp_path):
+    """A review probe: a contact arriving at 'infinity' (or '-infinity') passed the new year check's row line but
+    crashed the employment check after it (OverflowError fetching the agent's first contact), and a queue ending in
+    a vertical tab (which a folder trims, RE2's \\s does not match) passed a database as another queue. DuckDB, whose
+    timestamps take ±infinity as PostgreSQL's do."""
+    import duckdb
+
+    url = store_duckdb(tmp_path / "inf.duckdb", clean_tables)
+    con = duckdb.connect(url.removeprefix("duckdb:///"))
+    ids = clean_tables["contacts"].column("contact_id").to_pylist()
+    con.execute("UPDATE contacts SET arrived_at = 'infinity' WHERE contact_id = ?", [ids[1]])
+    con.execute("UPDATE contacts SET arrived_at = '-infinity' WHERE contact_id = ?", [ids[2]])
+    con.execute("UPDATE contacts SET queue = queue || chr(11) WHERE contact_id = ?", [ids[3]])
+    con.close()
+    source = open_source(url, TZ)
+    errors, _ = source.validate()
+    where = source.file_name("contacts")
+    years = [ln for ln in errors if "column arrived_at: expected an ISO 8601 timestamp from year 1700 to 2199" in ln]
+    assert len(years) == 1 and f"contact_id={ids[1]}" in years[0] and f"contact_id={ids[2]}" in years[0], errors
+    assert any(ln.startswith(f"{where} contact_id={ids[3]}, column queue: expected no white space") for ln in errors)

@@ -38,11 +38,13 @@ from reportlib.data.source import Problem
 
 MAX_KEYS_SHOWN = 5
 
-# White space a data folder's cells are trimmed of (pyarrow's utf8_trim_whitespace, Unicode's White_Space): as a
-# regular-expression class every engine reads alike (\s is ASCII white space in RE2, Java and PostgreSQL; the
-# others are written as themselves). A database's text is read as stored, so a value with any of them at either
+# White space a data folder's cells are trimmed of (pyarrow's utf8_trim_whitespace: Unicode's White_Space and the
+# separators \x1c-\x1f): as a regular-expression class every engine reads alike (\s is ASCII white space in RE2,
+# Java and PostgreSQL, but RE2's lacks \v). Control characters are written as regex escapes (\x0b): the SQL of
+# Spark carries a raw one as an escape of its own, which Java read as other characters (it refused "voluntary");
+# the others are written as themselves. A database's text is read as stored, so a value with any of them at either
 # end is a different key, queue or category than the same file's.
-_WHITE = "[\\s\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_WHITE = "[\\s\\x0b\\x1c-\\x1f\\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 PADDED = f"^{_WHITE}|{_WHITE}$"
 
 
@@ -113,6 +115,15 @@ class _Check:
     severity: str = "error"
 
 
+def in_years(value: Any, kind: str = "timestamp") -> Any:
+    """True where a timestamp (or date) column's value lies in years FIRST_YEAR..LAST_YEAR (false for NULL and for
+    PostgreSQL's or DuckDB's ±infinity, which no later query may fetch: Arrow and pandas cannot hold them)."""
+    import ibis
+
+    lit = ibis.timestamp if kind == "timestamp" else ibis.date
+    return (value >= lit(f"{FIRST_YEAR}-01-01")) & (value < lit(f"{LAST_YEAR + 1}-01-01"))
+
+
 _PADDED_TEXT = (
     "no white space before or after the text (a data folder's cells are read trimmed, a database's as stored: "
     "trim the column)"
@@ -121,7 +132,6 @@ _PADDED_TEXT = (
 
 def _row_checks(t: Any, name: str, usable: dict[str, Column]) -> list[_Check]:
     """Every single-row check of table `name` over the columns that exist with a usable type."""
-    import ibis
 
     checks: list[_Check] = []
     for col in usable.values():
@@ -135,9 +145,7 @@ def _row_checks(t: Any, name: str, usable: dict[str, Column]) -> list[_Check]:
         if col.kind in ("timestamp", "date"):
             # years FIRST_YEAR..LAST_YEAR, as the folder reads them; the value is not shown: PostgreSQL's
             # 'infinity' cannot be fetched
-            low, high = f"{FIRST_YEAR}-01-01", f"{LAST_YEAR + 1}-01-01"
-            lit = ibis.timestamp if col.kind == "timestamp" else ibis.date
-            out_of_range = value.notnull() & ((value < lit(low)) | (value >= lit(high)))
+            out_of_range = value.notnull() & ~in_years(value, col.kind)
             checks.append(
                 _Check(col.name, f"{KINDS[col.kind]} from year {FIRST_YEAR} to {LAST_YEAR}", out_of_range, None)
             )
@@ -319,7 +327,7 @@ def employment_problems(
     import ibis
 
     where = where or {}
-    c = contacts.filter(contacts.agent_id.notnull())
+    c = contacts.filter(contacts.agent_id.notnull() & in_years(contacts.arrived_at))  # others: refused row by row
     c = c.select(agent_id=c.agent_id, day=c.arrived_at.date())
     term = agents.termination_date if "termination_date" in agents.columns else ibis.null()
     a = agents.select(_aid=agents.agent_id, _hire=agents.hire_date.cast("date"), _term=term.cast("date"))
