@@ -352,16 +352,23 @@ def test_a_client_without_contacts_in_the_month_gets_no_review_unless_named(tmp_
 
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
     clients = GOOD["clients.csv"] + "C3,Gone,gold,gold,100\nC4,Later,gold,gold,100\nC5,Never,gold,gold,100\n"
-    contacts = (
-        GOOD["contacts.csv"]
-        + "k5,phone,Benefits,C3,2024-11-04T09:00:00-05:00,handled,12,300,A1,true,false,false,5,Eligibility,p1\n"
-        + "k6,phone,Benefits,C4,2025-02-03T09:00:00-05:00,handled,12,300,A1,true,false,false,5,Eligibility,p1\n"
+    clients += "C6,Paused,gold,gold,100\nC7\x1b[2J,Odd,gold,gold,100\n"  # a pause through the month; an escape
+    row = "{},phone,Benefits,{},{}T09:00:00-05:00,handled,12,300,A1,true,false,false,5,Eligibility,p1\n"
+    contacts = GOOD["contacts.csv"] + "".join(
+        row.format(k, c, day)
+        for k, c, day in (
+            ("k5", "C3", "2024-11-04"),
+            ("k6", "C4", "2025-02-03"),
+            ("k7", "C6", "2024-12-30"),
+            ("k8", "C6", "2025-02-03"),
+        )
     )
     src = open_source(str(build(tmp_path / "d", {"clients.csv": clients, "contacts.csv": contacts})))
     log = io.StringIO()
     kept = run._clients_with_data(src, "2025-01", run._client_list(src, "all"), log)
     assert [c for c, _ in kept] == ["C1", "C2"]
-    assert "no review for client(s) C3, C4, C5: no contacts in 2025-01" in log.getvalue()
+    assert "no review for client(s) C3, C4, C5, C6, C7\\x1b[2J: no contacts in 2025-01" in log.getvalue()
+    assert "\x1b" not in log.getvalue()
 
 
 def test_a_run_reviews_the_clients_with_contacts_that_month(project, capsys):

@@ -60,3 +60,21 @@ def _ranges_by_client(source: DataSource) -> pd.DataFrame:
     res = t.group_by("client_id").aggregate(first=t.arrived_at.min(), last=t.arrived_at.max()).to_pandas()
     res = res[res["client_id"].notna()]
     return res.set_index(res["client_id"].astype(str))[["first", "last"]]
+
+
+def clients_with_data(source: DataSource, start: Any, end: Any) -> set[str] | None:
+    """The client_ids (as text) with a contact (else an interval row) from `start` to before `end`, local time; None
+    when the source cannot tell (no contacts or intervals, or intervals without client_id). One distinct query."""
+    for name, col in (("contacts", "arrived_at"), ("intervals", "interval_start")):
+        if source.has(name):
+            t = source.table(name)
+            if "client_id" not in t.columns:
+                return None
+            at = t[col]
+            inside = t.filter(
+                (at >= pd.Timestamp(start).to_pydatetime())
+                & (at < pd.Timestamp(end).to_pydatetime())
+                & t.client_id.notnull()
+            )
+            return {str(c) for c in inside.select("client_id").distinct().to_pandas()["client_id"]}
+    return None

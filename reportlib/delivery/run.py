@@ -47,6 +47,7 @@ from typing import Any
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds, month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
+from reportlib.core.safety import printable
 from reportlib.data.source import DataSource
 from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, CONTRACT_REPORTS, PDF_REPORTS, TITLES
 
@@ -1802,7 +1803,8 @@ def _agent_list(src: DataSource, month: str, params: dict, agents: Any, log: Any
     if idle and len(idle) == len(ids):
         raise UsageError(f"agent(s) {', '.join(idle)} {why}; choose agents active that month (or --agents all)")
     if idle:
-        print(f"reportlib run: no review for agent(s) {', '.join(idle)}: they {why}", file=log or sys.stderr)
+        shown = ", ".join(printable(c) for c in idle)  # ids as typed: no terminal escapes
+        print(f"reportlib run: no review for agent(s) {shown}: they {why}", file=log or sys.stderr)
     return [active[c] for c in ids if c in active]
 
 
@@ -1828,21 +1830,19 @@ def _client_list(src: DataSource, clients: Any) -> list[tuple[str, str | None]]:
 def _clients_with_data(
     src: DataSource, month: str, clients: list[tuple[str, str | None]], log: Any = None
 ) -> list[tuple[str, str | None]]:
-    """The clients of `clients` whose contacts (or intervals) reach into `month`: a client that left before it or
-    starts after it gets no review ("Contacts held steady at 0" went to a client gone two months), and the run
-    says so on `log`, as it does for agents without activity. Clients named on the command line are kept."""
-    from reportlib.data.span import data_range
+    """The clients of `clients` with contacts (or interval rows) in `month`: a client that left before it, starts
+    after it or paused through it gets no review ("Contacts held steady at 0" went to a client gone two months),
+    and the run says so on `log`, as it does for agents without activity. Clients named on the command line are
+    kept (the caller does not ask then); all are kept when the source cannot tell (intervals without client_id)."""
+    from reportlib.data.span import clients_with_data
 
-    start, end = month_bounds(month)
-    kept, idle = [], []
-    for cid, name in clients:
-        first, last = data_range(src.for_client(cid))
-        if first is None or last is None or last < start or first >= end:
-            idle.append(cid)
-        else:
-            kept.append((cid, name))
+    active = clients_with_data(src, *month_bounds(month))
+    if active is None:
+        return clients
+    kept = [(cid, name) for cid, name in clients if cid in active]
+    idle = [cid for cid, _ in clients if cid not in active]
     if idle:
-        shown = ", ".join(idle[:10]) + (f" and {len(idle) - 10} more" if len(idle) > 10 else "")
+        shown = ", ".join(printable(c) for c in idle[:10]) + (f" and {len(idle) - 10} more" if len(idle) > 10 else "")
         print(
             f"reportlib run: no review for client(s) {shown}: no contacts in {month} (name them with --clients to "
             "review them anyway)",
