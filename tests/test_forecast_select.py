@@ -671,25 +671,27 @@ def test_calendar_days_ahead_that_the_history_never_had_are_named():
     """Five months of history (June to November) and a calendar with a January surge: the regression drops a
     column it has never seen and the same-weekday rules know no events, so January was forecast as an ordinary
     month without a word (a probe's six-day desk: +4% into January against +32% the year before). The note
-    names each such event with its days; a history that holds them (two years) gives none; a closed holiday
-    ahead (Christmas) is not named: it is forecast closed whatever the history."""
+    names each such event with its days; a history that holds them (two years) gives none; days the forecast
+    expects nothing on are not counted (an event on Christmas, closed; one on a weekend of a weekday-only desk)."""
     events = (
         {"name": "plan_year_start", "kind": "window", "start": "01-02", "end": "01-29", "split_days": 7},
         {"name": "summer", "kind": "window", "start": "07-01", "end": "07-31"},
         {"name": "renewals", "kind": "window", "start": "01-05", "end": "01-09", "queues": ["Other"]},
+        {"name": "xmas_day", "kind": "window", "start": "12-25", "end": "12-25"},
+        {"name": "a_weekend", "kind": "dates", "dates": ["2026-01-10"], "days": 2},  # Saturday and Sunday
     )
     cal = fc.Calendar(country="US", closed=US.closed, eves=False, events=events)
     short, _ = _weekday_series("2025-06-02", "2025-11-28", 300.0, 21, holidays=cal)
-    (note,) = fs.unseen_calendar_note(short, cal, 91)
+    forecast, _, notes = fs.forecast_selected(short, cal, 91)
+    (note,) = fs.unseen_calendar_note(short, cal, forecast)
+    assert note in notes and note.startswith("calendar days in the next 91 days that the history has never had")
     assert "plan_year_start, 02 Jan 2026 to 29 Jan 2026 (every series)" in note
-    assert "summer" not in note and "renewals" not in note and "Christmas" not in note
-    assert "open public holidays" not in note  # Veterans Day and Columbus Day are in the history
-    _, _, notes = fs.forecast_selected(short, cal, 91)
-    assert note in notes
+    for absent in ("summer", "renewals", "xmas_day", "a_weekend", "open public holidays"):
+        assert absent not in note, absent  # July and Columbus/Veterans Day are in the history
     long, _ = _weekday_series("2023-11-01", "2025-11-28", 300.0, 21, holidays=cal)
-    assert fs.unseen_calendar_note(long, cal, 91) == []
+    assert fs.unseen_calendar_note(long, cal, fs.forecast_selected(long, cal, 91)[0]) == []
     # one queue's own event, for that queue alone
     two = pd.concat([short, short.assign(queue="Other")])
-    (note,) = fs.unseen_calendar_note(two, cal, 91)
+    (note,) = fs.unseen_calendar_note(two, cal, fs.forecast_selected(two, cal, 91)[0])
     assert "plan_year_start, 02 Jan 2026 to 29 Jan 2026 (every series)" in note
     assert "renewals, 05 Jan 2026 to 09 Jan 2026 (phone/Other)" in note

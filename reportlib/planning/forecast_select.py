@@ -914,28 +914,36 @@ def _calendar_label(column: str, calendar: Calendar) -> str:
 def unseen_calendar_note(
     daily: pd.DataFrame,
     calendar: Calendar,
-    horizon_days: int,
+    forecast: pd.DataFrame,
     config: ForecastConfig | None = None,
-    queue: str | None = None,
 ) -> list[str]:
     """The forecast's note on calendar days ahead that the history has never had (none when there are none).
 
-    For each series, a calendar column (an event of calendar.yaml, an open public holiday, a holiday eve, the day
-    after a closed holiday; forecast.calendar_features) that falls in the `horizon_days` after the series' last
-    day but on no day of the history a model learns from (its last config.max_history_days days). The regression
-    drops such a column (it carries no information) and the same-weekday rules know no events, so no candidate
-    carries that day's effect: with five months of history, January's plan-year surge is forecast as an ordinary
-    January. Closed holidays are not listed: they are forecast as closed whatever the history."""
+    For each series of `forecast` (date, channel, queue, forecast: forecast_selected's), a calendar column (an
+    event of calendar.yaml, an open public holiday, a holiday eve, the day after a closed holiday;
+    forecast.calendar_features) that falls on a day it forecasts contacts on but on no day of the history a model
+    learns from (the series' last config.max_history_days days of `daily`). The regression drops such a column (it
+    carries no information) and the same-weekday rules know no events, so no candidate carries that day's effect:
+    with five months of history, January's plan-year surge is forecast as an ordinary January. Days forecast at
+    zero (closed holidays, weekdays the operation is closed on) are not counted: nothing is expected then."""
     config = config or ForecastConfig()
     where: dict[str, list[str]] = {}
     when: dict[str, set[pd.Timestamp]] = {}
-    series = [(ch, q, s) for ch, q, s in _series_frames(daily, queue) if len(s) >= 7]  # as forecast_selected
-    for ch, q, s in series:
+    history = {(ch, q): s for ch, q, s in _series_frames(daily)}
+    ahead_all = forecast.assign(date=pd.to_datetime(forecast["date"]))
+    n_series = 0
+    for (ch, q), ahead in ahead_all.groupby(["channel", "queue"], sort=True):
+        s = history.get((ch, q))
+        if s is None:
+            continue
+        n_series += 1
         hist = s.index[-config.max_history_days :]
-        ahead = pd.date_range(s.index[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
-        feats = calendar_features(hist.append(ahead), calendar, ch, q)
-        coming = feats.iloc[len(hist) :]
-        unseen = (coming.abs().sum() > 0) & ~(feats.iloc[: len(hist)].abs().sum() > 0)
+        days = pd.DatetimeIndex(ahead["date"]).sort_values()
+        feats = calendar_features(hist.append(days), calendar, ch, q)
+        seen = feats.iloc[: len(hist)].abs().sum() > 0
+        expected = ahead.set_index("date")["forecast"].reindex(days).to_numpy(float) > 0
+        coming = feats.iloc[len(hist) :][expected]  # open days: nothing is expected on a closed one
+        unseen = (coming.abs().sum() > 0) & ~seen
         for column in feats.columns[unseen.to_numpy()]:
             if column != f"{HOLIDAY_PREFIX}_closed":
                 label = _calendar_label(str(column), calendar)
@@ -947,14 +955,15 @@ def unseen_calendar_note(
     for label, names in sorted(where.items()):
         names = list(dict.fromkeys(names))
         first, last = min(when[label]), max(when[label])
-        days = f"{first:%d %b %Y}" + (f" to {last:%d %b %Y}" if last > first else "")
-        if len(names) == len(series):
-            parts.append(f"{label}, {days} (every series)")
+        span = f"{first:%d %b %Y}" + (f" to {last:%d %b %Y}" if last > first else "")
+        if len(names) == n_series:
+            parts.append(f"{label}, {span} (every series)")
         else:
             more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-            parts.append(f"{label}, {days} ({', '.join(names[:3])}{more})")
+            parts.append(f"{label}, {span} ({', '.join(names[:3])}{more})")
+    horizon = int(ahead_all.groupby(["channel", "queue"]).size().max())
     return [
-        f"calendar days in the next {_days(horizon_days)} that the history has never had, so no forecast here "
+        f"calendar days in the next {_days(horizon)} that the history has never had, so no forecast here "
         f"carries their effect (plan for them by hand; the forecast learns them once they have happened): "
         + "; ".join(parts)
     ]
@@ -1091,7 +1100,6 @@ def forecast_selected(
             f"weekday; left out of the model, not read as zero): {gap_runs(gaps)}"
         )
     notes += silent_holidays_note(d, calendar)
-    notes += unseen_calendar_note(d, calendar, horizon_days, config, queue)
     gap_dates = pd.DatetimeIndex(gaps["date"])
     parts, rows = [], []
     series = _series_frames(d, queue)
@@ -1137,7 +1145,8 @@ def forecast_selected(
         rows.append(row)
         if choice.note:
             notes.append(f"{ch}/{q}: {choice.note}")
-    return pd.concat(parts, ignore_index=True), pd.DataFrame(rows), notes
+    forecast = pd.concat(parts, ignore_index=True)
+    return forecast, pd.DataFrame(rows), notes + unseen_calendar_note(d, calendar, forecast, config)
 
 
 def winkler_scores(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float) -> np.ndarray:
