@@ -786,6 +786,17 @@ def test_kpis_rows_spanning_channels_take_service_from_phone_and_chat(tmp_path, 
     assert rows["phone"]["service_level"] == pytest.approx(1 / 3) and rows["email"]["asa_s"] is None
 
 
+def _interval_folder(tmp_path, rows: str):
+    """A data folder holding intervals.csv with the columns the interval tests use and `rows` (CSV lines)."""
+    folder = tmp_path / "iv"
+    folder.mkdir()
+    (folder / "intervals.csv").write_text(
+        "interval_start,interval_minutes,channel,queue,offered,handled,abandoned,answered_within_threshold,"
+        "threshold_s,wait_s_total,handle_s_total\n" + rows
+    )
+    return folder
+
+
 def test_channels_counted_at_another_threshold_give_no_total_service_level(tmp_path, monkeypatch):
     """An interval export with phone counted at 30 s and chat at 60 s (the reports ask 30 s): chat's
     answered-in-time is unknown, so phone and chat together have no service level. The monthly pack's tile read
@@ -797,23 +808,32 @@ def test_channels_counted_at_another_threshold_give_no_total_service_level(tmp_p
     from reportlib.reports import queries
 
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
-    folder = tmp_path / "iv"
-    folder.mkdir()
-    (folder / "intervals.csv").write_text(
-        "interval_start,interval_minutes,channel,queue,offered,handled,abandoned,answered_within_threshold,"
-        "threshold_s,wait_s_total,handle_s_total\n"
+    folder = _interval_folder(
+        tmp_path,
         "2026-10-05T09:00:00,30,phone,Q1,10,8,2,6,30,120,1600\n"
         "2026-10-05T09:00:00,30,chat,Q1,4,4,0,4,60,20,800\n"
         "2026-10-05T09:00:00,30,email,Q1,6,6,0,1,28800,36000,1200\n"
+        "2026-11-02T09:00:00,30,phone,Q1,10,8,2,6,30,120,1600\n"
+        "2026-11-02T09:00:00,30,chat,Q1,4,4,0,4,30,20,800\n",
     )
     source, params = open_source(str(folder), "America/New_York"), load_params(None)
     hist = queries.kpi_history(source, params, "2026-10", "2026-10").iloc[0]
     assert math.isnan(hist["service_level"]) and hist["offered"] == 20
     by = queries.channel_history(source, params, "2026-10", "2026-10").set_index("channel")
     assert by.loc["phone", "service_level"] == pytest.approx(6 / 10) and math.isnan(by.loc["chat", "service_level"])
-    assert queries.service_level_basis(params, source) == (
+    assert queries.service_level_basis(params, source, "2026-10") == (
         "Service level: answered within 30 s, from the interval export's counts at that threshold; none for chat "
-        "(counted at 60 s) or email (counted at 28800 s), nor for a total that includes them."
+        "(counted at 60 s) or email (counted at 8 h), nor for a total that includes them."
+    )
+    # November's chat was counted at 30 s: that month's caption names none of it (the whole table's named chat)
+    assert queries.service_level_basis(params, source, "2026-11") == (
+        "Service level: answered within 30 s, from the interval export's counts at that threshold."
+    )
+    assert "chat (counted at 30 s and 60 s)" in queries.service_level_basis(params, source)
+    # the pack's first tile says why there is no service-level tile (it vanished without a word)
+    first = queries.monthly_summary(source, params, "2026-10")["tiles"][0]
+    assert first["key"] == "offered" and first["note"].startswith(
+        "no service level: not every live channel was counted"
     )
     # the rule itself: a part with offered contacts and no count makes the sum unknown; one with none does not
     parts = pd.DataFrame({c: [0.0, 0.0, 0.0] for c in COUNT_COLUMNS})
@@ -826,6 +846,8 @@ def test_channels_counted_at_another_threshold_give_no_total_service_level(tmp_p
     assert math.isnan(rollup_counts(parts)["answered_within_threshold"].iloc[0])
     parts.loc[1, "offered"] = 0.0
     assert rollup_counts(parts, ["m"]).set_index("m").loc["a", "answered_within_threshold"] == 6
+    cat = rollup_counts(parts.astype({"m": "category"}), ["m"])  # categorical keys (a review probe: a TypeError)
+    assert list(cat["answered_within_threshold"].isna()) == [False, True]
 
 
 def test_kpis_from_an_interval_export_group_channels_the_same_way(tmp_path, monkeypatch, capsys):
@@ -836,14 +858,11 @@ def test_kpis_from_an_interval_export_group_channels_the_same_way(tmp_path, monk
     from reportlib.cli import main
 
     monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
-    folder = tmp_path / "iv"
-    folder.mkdir()
-    (folder / "intervals.csv").write_text(
-        "interval_start,interval_minutes,channel,queue,offered,handled,abandoned,answered_within_threshold,"
-        "threshold_s,wait_s_total,handle_s_total\n"
+    folder = _interval_folder(
+        tmp_path,
         "2026-10-05T09:00:00,30,phone,Q1,10,8,2,6,30,120,1600\n"
         "2026-10-05T09:00:00,30,chat,Q1,4,4,0,4,30,20,800\n"
-        "2026-10-05T09:00:00,30,email,Q1,6,6,0,1,30,36000,1200\n"
+        "2026-10-05T09:00:00,30,email,Q1,6,6,0,1,30,36000,1200\n",
     )
     base = ["kpis", "--data", str(folder), "--month", "2026-10", "--format", "json"]
     assert main(base) == 0

@@ -315,6 +315,8 @@ def test_tile_names_say_the_thresholds_and_channels_set_not_the_defaults():
     assert names["service_level"] == "Service level (phone)"
     three = queries.report_settings({"reports": {"queue_channels": ["phone", "chat", "video"]}})["tiles"][0]["name"]
     assert three == "Service level (phone, chat and video)"
+    one = queries.report_settings({"reports": {"queue_channels": "phone"}})["tiles"][0]["name"]
+    assert one == "Service level (phone)"  # one channel written as text, not "p, h, o, n and e"
     own = {"reports": {"tiles": [{"key": "email_sl", "name": "Mail {in time}", "target": 0.9}]}}
     assert queries.report_settings(own)["tiles"][0]["name"] == "Mail {in time}"  # other braces kept as written
 
@@ -348,7 +350,7 @@ def test_a_change_that_rounds_to_nothing_has_no_arrow_on_the_tile_or_in_the_mail
     markup = narrative.tiles_html([tile])
     assert "● 0.0 pts vs last month" in markup and "▼" not in markup and "rl-delta-flat" in markup
     assert narrative.movement(tile.delta_prev, "share", "82.3%") == "held steady at 82.3%"
-    assert _display_tile(tile.as_dict())["deltas"][0][1] == "flat"
+    assert _display_tile(tile.as_dict())["deltas"][0] == ["0.0 pts vs last month", "flat"]  # not "-0.0 pts"
     moved = narrative.make_tile("CSAT", 0.8232, "share", prev=0.8226, target=0.8)  # +0.06 pts shows as +0.1
     assert "▲ 0.1 pts" in narrative.tiles_html([moved]) and narrative.unchanged(moved.delta_prev, "share") is False
     assert narrative.unchanged(0.004, "seconds") and not narrative.unchanged(0.6, "seconds")  # '0 s', '1 s'
@@ -372,7 +374,10 @@ def test_the_capacity_sentence_reads_a_surplus_as_a_surplus():
     base = {"weeks": 13, "recommended_hires": 0, "weeks_short_with_hires": 0, "cost": 1000.0, "budget": None}
     text = capacity_sentence({**base, "weeks_short": 0, "largest_gap_fte": -229.04}, "€")
     assert text.startswith("Without new hires, 0 of 13 weeks are short (every week has at least 229.0 FTE to spare).")
-    assert "starts 0 hires; with them 0 weeks stay short. Cost over the plan: €1,000." in text
+    assert "No hires are recommended. Cost over the plan: €1,000." in text
+    odd = capacity_sentence({**base, "weeks_short": 0, "largest_gap_fte": float("nan"), "budget": float("nan")})
+    assert odd.startswith("Without new hires, 0 of 13 weeks are short. No hires") and odd.endswith("$1,000.")
+    assert "at least 0.0 FTE" in capacity_sentence({**base, "weeks_short": 0, "largest_gap_fte": 0.0})
     short = capacity_sentence({**base, "weeks_short": 1, "largest_gap_fte": 3.26, "recommended_hires": 1,
                                "weeks_short_with_hires": 1, "budget": 900.0})  # fmt: skip
     assert (

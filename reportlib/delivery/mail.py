@@ -252,7 +252,8 @@ def _display_tile(tile: Mapping[str, Any], currency: str = "$") -> dict:
         if narrative.is_missing(d):
             continue
         kind = narrative.delta_class(d, bool(hib), unit, digits).removeprefix("rl-delta-")
-        deltas.append([f"{narrative.format_change(d, unit, currency, digits=digits)} vs {label}", kind])
+        shown = narrative.format_change(0.0 if kind == "flat" else d, unit, currency, digits=digits)  # never "-0.0"
+        deltas.append([f"{shown} vs {label}", kind])
     return {
         "name": str(tile.get("name") or ""),
         "value_text": narrative.format_value(tile.get("value"), unit, currency, digits),

@@ -457,7 +457,8 @@ def rollup_counts(counts: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     out = counts.groupby(by, dropna=False, sort=True)[cols].sum(min_count=1)
     if len(unknown.columns):
         lost = unknown.groupby([counts[k] for k in by], dropna=False, sort=True).any()
-        out[list(unknown.columns)] = out[list(unknown.columns)].mask(lost.reindex(out.index, fill_value=False))
+        cond = lost.reindex(out.index, fill_value=False).to_numpy(dtype=bool)  # (categorical keys: plain booleans)
+        out[list(unknown.columns)] = out[list(unknown.columns)].mask(cond)
     return out.reset_index()
 
 

@@ -328,15 +328,26 @@ def capacity_sentence(summary: Mapping[str, Any], currency: str = "$") -> str:
     in FTE, or the least FTE to spare when no week is short (a gap of -229 FTE read as a gap), the hires
     recommended, the weeks still short with them, the plan's cost against its budget."""
     s, fmt = summary, narrative.format_value
-    gap = float(s["largest_gap_fte"])
+    gap = s["largest_gap_fte"]
     short = f"{s['weeks_short']} of {_count(s['weeks'], 'week')} {'is' if int(s['weeks_short']) == 1 else 'are'} short"
-    spare = f"largest gap {gap:.1f} FTE" if gap > 0 else f"every week has at least {-gap:.1f} FTE to spare"
-    still = int(s["weeks_short_with_hires"])
+    if narrative.is_missing(gap):
+        spare = ""
+    elif float(gap) > 0:
+        spare = f" (largest gap {float(gap):.1f} FTE)"
+    else:
+        spare = f" (every week has at least {abs(float(gap)):.1f} FTE to spare)"
+    still, hires = int(s["weeks_short_with_hires"]), int(s["recommended_hires"])
+    recommended = (
+        f"The recommendation starts {_count(hires, 'hire')}; with them {_count(still, 'week')} "
+        f"{'stays' if still == 1 else 'stay'} short."
+        if hires
+        else "No hires are recommended."
+    )
+    budget = s.get("budget")
     return (
-        f"Without new hires, {short} ({spare}). The recommendation starts {_count(s['recommended_hires'], 'hire')}; "
-        f"with them {_count(still, 'week')} {'stays' if still == 1 else 'stay'} short. "
+        f"Without new hires, {short}{spare}. {recommended} "
         f"Cost over the plan: {fmt(s['cost'], 'currency', currency)}"
-        + (f" against a budget of {fmt(s['budget'], 'currency', currency)}." if s.get("budget") else ".")
+        + (f" against a budget of {fmt(budget, 'currency', currency)}." if not narrative.is_missing(budget) else ".")
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
-from reportlib.core.months import month_label
+from reportlib.core.months import month_bounds, month_label
 from reportlib.core.params import deep_merge, default_params, vintage_folder
 from reportlib.core.settings import MetricSettings
 from reportlib.data.cache import shared_memo_dir
@@ -88,9 +88,14 @@ def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
                 f"tile_defaults entry (keys: {', '.join(defaults)})"
             )
         tiles.append(tile)
-    channels = [str(c) for c in rep.get("queue_channels") or []]
+    given = rep.get("queue_channels") or []
+    channels = [given] if isinstance(given, str) else [str(c) for c in given]
+    try:
+        hours = f"{float(rep['email_threshold_h']):g}"
+    except (TypeError, ValueError):  # not a number: the parameter check names it; the name keeps it as written
+        hours = str(rep.get("email_threshold_h"))
     fills = {
-        "{email_threshold_h}": f"{float(rep['email_threshold_h']):g}",
+        "{email_threshold_h}": hours,
         "{queue_channels}": " and ".join([", ".join(channels[:-1]), channels[-1]] if len(channels) > 1 else channels),
     }
     for tile in tiles:  # replaced, not str.format: a name of the user's own may hold other braces
@@ -100,19 +105,22 @@ def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     return rep
 
 
-def service_level_basis(params: Mapping[str, Any], source: DataSource | None = None) -> str:
+def service_level_basis(params: Mapping[str, Any], source: DataSource | None = None, month: Any = None) -> str:
     """One sentence saying what a channel table's service level counts: phone and chat answered within the
     operation's `sl_threshold_s`, email answered within each client's contract hours (the report default
     where a client has none), so a figure is not read against another threshold shown nearby (a contract's,
     or the capacity plan's in plan vs actual). From an interval export (a `source` without contacts) each
     channel's is the export's answered_within_threshold over offered where it was counted at `sl_threshold_s`;
-    the channels it counted at another threshold are named (they have none, nor has a total that includes them:
-    metrics.contacts.interval_counts, rollup_counts)."""
+    the channels it counted at another threshold in `month` (every month when None) are named (they have none,
+    nor has a total that includes them: metrics.contacts.interval_counts, rollup_counts)."""
     th = MetricSettings.from_params(params).sl_threshold_s
     if source is not None and not source.has("contacts") and source.has("intervals"):
         from reportlib.metrics.contacts import with_optional
 
         t = with_optional(source.table("intervals"), "intervals")
+        if month is not None:
+            start, end = month_bounds(month)
+            t = t.filter((t.interval_start >= start.to_pydatetime()) & (t.interval_start < end.to_pydatetime()))
         counted = t.select("channel", "threshold_s").distinct().to_pandas()
         other = {
             str(ch): sorted(float(v) for v in g["threshold_s"].dropna())
@@ -122,9 +130,7 @@ def service_level_basis(params: Mapping[str, Any], source: DataSource | None = N
         text = f"Service level: answered within {th:g} s, from the interval export's counts at that threshold"
         if not other:
             return text + "."
-        each = [
-            f"{ch} (counted at {' and '.join(f'{v:g} s' for v in ts) or 'no threshold'})" for ch, ts in other.items()
-        ]
+        each = [f"{ch} (counted at {' and '.join(map(_seconds, ts)) or 'no threshold'})" for ch, ts in other.items()]
         named = " or ".join([", ".join(each[:-1]), each[-1]] if len(each) > 1 else each)
         return text + f"; none for {named}, nor for a total that includes them."
     hours = float(report_settings(params)["email_threshold_h"])
@@ -132,6 +138,15 @@ def service_level_basis(params: Mapping[str, Any], source: DataSource | None = N
         f"Service level: phone and chat answered within {th:g} s; email within each client's contract "
         f"business hours ({hours:g} where a contract sets none)."
     )
+
+
+def _seconds(value: float) -> str:
+    """A threshold as read: '30 s', '8 h' (whole hours), '90 min' (whole minutes over 2)."""
+    if value >= 3600 and value % 3600 == 0:
+        return f"{value / 3600:g} h"
+    if value > 120 and value % 60 == 0:
+        return f"{value / 60:g} min"
+    return f"{value:g} s"
 
 
 def own_threshold_caption(params: Mapping[str, Any], channel: str) -> str:
@@ -632,7 +647,14 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
         tiles.append(tile)
 
     if not any(t.key == "service_level" for t in tiles) and not is_missing(hist.loc[cur, "offered"]):
-        # a source without waits (an interval export of arrivals only): show the volume at least
+        # a source without waits (an interval export of arrivals only), or whose live channels were not all counted
+        # at the threshold (service_level_basis names them under By channel): show the volume at least, and say why
+        asked = any(cfg["key"] == "service_level" for cfg in rep["tiles"])
+        why = (
+            f"no service level: not every live channel was counted at {MetricSettings.from_params(params).sl_threshold_s:g} s"
+            if asked and not source.has("contacts")
+            else None
+        )
         tiles.insert(
             0,
             make_tile(
@@ -642,7 +664,7 @@ def monthly_summary(source: DataSource, params: Mapping[str, Any], month: Any) -
                 prev=hist.loc[prev, "offered"],
                 yoy=hist.loc[yoy, "offered"],
                 compare=basis.compare,
-                note=basis.note,
+                note="; ".join(n for n in (why, basis.note) if n) or None,
                 prev_label=(m - 1).strftime("%b %Y"),
                 yoy_label=(m - 12).strftime("%b %Y"),
                 key="offered",
