@@ -454,9 +454,10 @@ def rollup_counts(counts: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
             if unknown[c].any():
                 out[c] = np.nan
         return out
-    out = counts.groupby(by, dropna=False, sort=True)[cols].sum(min_count=1)
+    # observed=False: a categorical key keeps its every category, as before pandas changes the default
+    out = counts.groupby(by, dropna=False, sort=True, observed=False)[cols].sum(min_count=1)
     if len(unknown.columns):
-        lost = unknown.groupby([counts[k] for k in by], dropna=False, sort=True).any()
+        lost = unknown.groupby([counts[k] for k in by], dropna=False, sort=True, observed=False).any()
         cond = lost.reindex(out.index, fill_value=False).to_numpy(dtype=bool)  # (categorical keys: plain booleans)
         out[list(unknown.columns)] = out[list(unknown.columns)].mask(cond)
     return out.reset_index()
