@@ -27,6 +27,7 @@ from reportlib.reports.narrative import (
     commentary,
     days_with_data,
     format_value,
+    in_words,
     is_missing,
     make_tile,
     movement,
@@ -96,7 +97,7 @@ def report_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         hours = str(rep.get("email_threshold_h"))
     fills = {
         "{email_threshold_h}": hours,
-        "{queue_channels}": " and ".join([", ".join(channels[:-1]), channels[-1]] if len(channels) > 1 else channels),
+        "{queue_channels}": in_words(channels),
     }
     for tile in tiles:  # replaced, not str.format: a name of the user's own may hold other braces
         for mark, text in fills.items():
@@ -131,8 +132,7 @@ def service_level_basis(params: Mapping[str, Any], source: DataSource | None = N
         if not other:
             return text + "."
         each = [f"{ch} (counted at {' and '.join(map(_seconds, ts)) or 'no threshold'})" for ch, ts in other.items()]
-        named = " or ".join([", ".join(each[:-1]), each[-1]] if len(each) > 1 else each)
-        return text + f"; none for {named}, nor for a total that includes them."
+        return text + f"; none for {in_words(each, 'or')}, nor for a total that includes them."
     hours = float(report_settings(params)["email_threshold_h"])
     return (
         f"Service level: phone and chat answered within {th:g} s; email within each client's contract "
