@@ -525,3 +525,13 @@ def test_a_tile_without_last_months_figure_reads_as_name_and_value():
     assert n.tile_sentence(t) == "Contacts: 326."
     t = n.make_tile("Labor cost vs budget", 101_601, "currency", target=428_571, higher_is_better=False)
     assert n.tile_sentence(t) == "Labor cost vs budget: $101,601, below the $428,571 target."
+
+
+def test_a_count_reads_with_its_noun_singular_only_for_one():
+    from reportlib.core.words import counted
+
+    assert counted(1, "day") == "1 day"
+    assert counted(0, "hire") == "0 hires"
+    assert counted(1234, "row") == "1,234 rows"
+    assert counted(2.0, "QA critical error") == "2 QA critical errors"
+    assert counted(3, "person", "people") == "3 people"

@@ -32,6 +32,7 @@ from reportlib.core.errors import DataError, ReportlibError, UsageError, source_
 from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.core.params import DEFAULT_TIMEZONE, tables_problem
 from reportlib.core.safety import printable
+from reportlib.core.words import counted
 from reportlib.data.contract import (
     CONTRACT_VERSION,
     FILE_SUFFIXES,
@@ -1450,7 +1451,7 @@ class Source:
                     rows, problems = check_stream(
                         read_raw_chunks(path), TABLES[name], path.name, self.tz, sink, lambda n: st.note(f"{n:,} rows")
                     )
-                    st.detail = f"{rows:,} row" + "s" * (rows != 1)
+                    st.detail = counted(rows, "row")
                     _release_memory()  # the parent of a run keeps nothing of the parse
             errors = [p.line() for p in problems if p.severity == "error"]
             warnings = [p.line() for p in problems if p.severity == "warning"]

@@ -36,6 +36,7 @@ import pandas as pd
 
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds
+from reportlib.core.words import counted
 from reportlib.metrics.contacts import contact_counts, ratio
 from reportlib.metrics.sla import BusinessCalendar, business_calendar
 from reportlib.metrics.workforce import workforce_sums
@@ -462,8 +463,7 @@ def _coaching_reasons(
                     reasons.append(f"{label} {text} this month{note}")
         crit = card.get("qa_critical_errors", 0) or 0
         if crit >= float(coaching.get("critical_errors", 1)):
-            n = int(crit)
-            reasons.append(f"{n} QA critical error{'s' if n != 1 else ''} this month")
+            reasons.append(f"{counted(crit, 'QA critical error')} this month")
         if reasons:
             out[a] = reasons
     if pending:

@@ -39,6 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
+from reportlib.core.words import counted
 from reportlib.planning.forecast import (
     HOLIDAY_PREFIX,
     SELECTION_COLUMNS,
@@ -963,15 +964,10 @@ def unseen_calendar_note(
             parts.append(f"{label}, {span} ({', '.join(names[:3])}{more})")
     horizon = int(ahead_all.groupby(["channel", "queue"]).size().max())
     return [
-        f"calendar days in the next {_days(horizon)} that the history has never had, so no forecast here "
+        f"calendar days in the next {counted(horizon, 'day')} that the history has never had, so no forecast here "
         f"carries their effect (plan for them by hand; the forecast learns them once they have happened): "
         + "; ".join(parts)
     ]
-
-
-def _days(n: int) -> str:
-    """'1 day', '28 days'."""
-    return f"{n} day" if n == 1 else f"{n} days"
 
 
 def _series_frames(daily: pd.DataFrame, queue: str | None = None) -> list[tuple[str, str, pd.Series]]:
@@ -1010,7 +1006,7 @@ def after_long_silence(daily: pd.DataFrame, days: int = RESTART_SILENCE_DAYS) ->
     span = f"{before:%Y-%m-%d}" if len(dropped) == 1 else f"{dropped[0]:%Y-%m-%d} to {before:%Y-%m-%d}"
     note = (
         f"the history starts on {start:%Y-%m-%d}: no series had a contact for {int(step[i])} days before it, so "
-        f"the {_days(len(dropped))} with contacts before that silence ({span}) "
+        f"the {counted(len(dropped), 'day')} with contacts before that silence ({span}) "
         f"{'is' if len(dropped) == 1 else 'are'} left out: another history, or dates typed wrong"
     )
     return daily[dates.to_numpy() >= start.to_datetime64()].reset_index(drop=True), note
@@ -1106,8 +1102,9 @@ def forecast_selected(
     if all(len(s) < config.min_history_days for _, _, s in series):
         ch, q, s = max(series, key=lambda x: len(x[2]))
         raise ReportlibError(
-            f"every series is too short to forecast: the longest, {ch}/{q}, has {_days(len(s))} of history; a "
-            f"forecast needs at least {_days(config.min_history_days)}" + (f" ({restarted})" if restarted else "")
+            f"every series is too short to forecast: the longest, {ch}/{q}, has {counted(len(s), 'day')} of history; a "
+            f"forecast needs at least {counted(config.min_history_days, 'day')}"
+            + (f" ({restarted})" if restarted else "")
         )
     for ch, q, s in series:
         if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
@@ -1302,7 +1299,7 @@ def nested_backtest(
         ch, q, s = max(_series_frames(daily, queue), key=lambda x: len(x[2]))
         raise ReportlibError(
             f"no series has enough history for a backtest over {months} months at a {H}-day horizon: the longest, "
-            f"{ch}/{q}, has {_days(len(s))} (the origins lie in the last {months} months, each with the whole "
+            f"{ch}/{q}, has {counted(len(s), 'day')} (the origins lie in the last {months} months, each with the whole "
             f"{H}-day horizon after it and history before it)"
         )
     errors = pd.concat(rows, ignore_index=True)

@@ -18,6 +18,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from reportlib.core.words import counted
+
 TEMPLATE_NAME = "reportlib"
 
 # Colour-blind-safe categorical palette (Okabe–Ito, reordered so the first colours read well in print).
@@ -812,7 +814,7 @@ def pareto_chart(
     s = counts.dropna().sort_values(ascending=False)
     rest = len(s) - top
     if rest > 0:
-        other = f"Other ({rest} {'reason' if rest == 1 else 'reasons'})"
+        other = f"Other ({counted(rest, 'reason')})"
         s = pd.concat([s.iloc[:top], pd.Series({other: s.iloc[top:].sum()})])
     total = float(s.sum()) or 1.0
     cum = s.cumsum() / total

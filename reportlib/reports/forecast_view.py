@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.names import ALL_QUEUES
+from reportlib.core.words import counted
 from reportlib.planning import forecast as F
 from reportlib.planning import forecast_report as FR
 from reportlib.planning.forecast_select import BASELINES, method_label
@@ -318,18 +319,13 @@ def capacity_notes(plan: Any, currency: str = "$") -> list[str]:
     return out
 
 
-def _count(n: Any, word: str) -> str:
-    """'1 week', '3 weeks', '0 hires'."""
-    return f"{int(n)} {word}" + ("" if int(n) == 1 else "s")
-
-
 def capacity_sentence(summary: Mapping[str, Any], currency: str = "$") -> str:
     """The capacity plan in one paragraph (plan_summary's figures): weeks short without hires and the largest gap
     in FTE, or the least FTE to spare when no week is short (a gap of -229 FTE read as a gap), the hires
     recommended, the weeks still short with them, the plan's cost against its budget."""
     s, fmt = summary, narrative.format_value
     gap = s["largest_gap_fte"]
-    short = f"{s['weeks_short']} of {_count(s['weeks'], 'week')} {'is' if int(s['weeks_short']) == 1 else 'are'} short"
+    short = f"{s['weeks_short']} of {counted(s['weeks'], 'week')} {'is' if int(s['weeks_short']) == 1 else 'are'} short"
     if narrative.is_missing(gap):
         spare = ""
     elif float(gap) > 0:
@@ -338,7 +334,7 @@ def capacity_sentence(summary: Mapping[str, Any], currency: str = "$") -> str:
         spare = f" (every week has at least {abs(float(gap)):.1f} FTE to spare)"
     still, hires = int(s["weeks_short_with_hires"]), int(s["recommended_hires"])
     recommended = (
-        f"The recommendation starts {_count(hires, 'hire')}; with them {_count(still, 'week')} "
+        f"The recommendation starts {counted(hires, 'hire')}; with them {counted(still, 'week')} "
         f"{'stays' if still == 1 else 'stay'} short."
         if hires
         else "No hires are recommended."

@@ -1,0 +1,12 @@
+"""Words every layer writes the same way: a count with its noun."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def counted(n: Any, noun: str, plural: str | None = None) -> str:
+    """'1 day', '28 days', '0 hires', '1,234 rows': the whole number `n` with its noun, plural unless n is 1
+    (`plural`, when the noun does not take an 's')."""
+    k = int(n)
+    return f"{k:,} {noun if k == 1 else (plural or noun + 's')}"
