@@ -893,7 +893,7 @@ def silent_holidays_note(daily: pd.DataFrame, calendar: Calendar) -> list[str]:
     if not len(days):
         return []
     return [
-        f"{len(days)} holiday(s) or eve(s) the calendar keeps open had no contacts in any series, read as zero: "
+        f"{counted(len(days), 'holiday or eve', 'holidays or eves')} the calendar keeps open had no contacts in any series, read as zero: "
         f"{', '.join(f'{d:%Y-%m-%d}' for d in days)} (closed then: list them under calendar closed; lost from "
         f"the export: they are not zero)"
     ]
@@ -917,6 +917,7 @@ def unseen_calendar_note(
     calendar: Calendar,
     forecast: pd.DataFrame,
     config: ForecastConfig | None = None,
+    series: Sequence[tuple[str, str, pd.Series]] | None = None,
 ) -> list[str]:
     """The forecast's note on calendar days ahead that the history has never had (none when there are none).
 
@@ -926,11 +927,12 @@ def unseen_calendar_note(
     learns from (the series' last config.max_history_days days of `daily`). The regression drops such a column (it
     carries no information) and the same-weekday rules know no events, so no candidate carries that day's effect:
     with five months of history, January's plan-year surge is forecast as an ordinary January. Days forecast at
-    zero (closed holidays, weekdays the operation is closed on) are not counted: nothing is expected then."""
+    zero (closed holidays, weekdays the operation is closed on) are not counted: nothing is expected then.
+    `series`: `daily` split into its series (daily_series), when the caller has done so already."""
     config = config or ForecastConfig()
     where: dict[str, list[str]] = {}
     when: dict[str, set[pd.Timestamp]] = {}
-    history = {(ch, q): s for ch, q, s in _series_frames(daily)}
+    history = {(ch, q): s for ch, q, s in (_series_frames(daily) if series is None else series)}
     ahead_all = forecast.assign(date=pd.to_datetime(forecast["date"]))
     n_series = 0
     for (ch, q), ahead in ahead_all.groupby(["channel", "queue"], sort=True):
@@ -1092,7 +1094,7 @@ def forecast_selected(
     gaps = export_gaps(d, calendar)
     if len(gaps):
         notes.append(
-            f"{len(gaps)} day(s) missing from the export (no rows or no volume in any series on an open "
+            f"{counted(len(gaps), 'day')} missing from the export (no rows or no volume in any series on an open "
             f"weekday; left out of the model, not read as zero): {gap_runs(gaps)}"
         )
     notes += silent_holidays_note(d, calendar)
@@ -1108,7 +1110,7 @@ def forecast_selected(
         )
     for ch, q, s in series:
         if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
-            notes.append(f"{ch}/{q}: {len(s)} days of history, not forecast (a week is the least)")
+            notes.append(f"{ch}/{q}: {counted(len(s), 'day')} of history, not forecast (a week is the least)")
             continue
         m = _selector(ch, q, s, calendar, max(horizon_days, sel.horizon_days), config, sel, gap_dates, ets_store)
         if shared is not None:
@@ -1143,7 +1145,7 @@ def forecast_selected(
         if choice.note:
             notes.append(f"{ch}/{q}: {choice.note}")
     forecast = pd.concat(parts, ignore_index=True)
-    return forecast, pd.DataFrame(rows), notes + unseen_calendar_note(d, calendar, forecast, config)
+    return forecast, pd.DataFrame(rows), notes + unseen_calendar_note(d, calendar, forecast, config, series)
 
 
 def winkler_scores(a: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float) -> np.ndarray:
@@ -1217,7 +1219,9 @@ def nested_backtest(
     gaps = export_gaps(daily, calendar)
     gap_dates = pd.DatetimeIndex(gaps["date"])
     if len(gaps):
-        notes.append(f"{len(gaps)} day(s) missing from the export, not scored and not read as zero: {gap_runs(gaps)}")
+        notes.append(
+            f"{counted(len(gaps), 'day')} missing from the export, not scored and not read as zero: {gap_runs(gaps)}"
+        )
     notes += silent_holidays_note(daily, calendar)
     rows: list[Any] = []
     meta: dict[tuple[str, str], dict[str, Any]] = {}

@@ -79,7 +79,7 @@ def show_outlook(report: Mapping[str, Any]) -> None:
         from reportlib.planning.forecast_select import gap_runs
 
         views.note(
-            f"{len(gaps)} day(s) are missing from the data (no contacts recorded in any queue on an open "
+            f"{counted(len(gaps), 'day')} {'is' if len(gaps) == 1 else 'are'} missing from the data (no contacts recorded in any queue on an open "
             f"weekday): {gap_runs(gaps)}. They are left out of the forecast, not counted as zero.",
             "warning",
         )
