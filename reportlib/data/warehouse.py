@@ -413,8 +413,8 @@ class WarehouseSource:
                 t = self.table(name)
                 stamps = [c.name for c in TABLES[name].columns if c.kind in ("timestamp", "date")]
                 aggs = {"n": t.count()}
-                if stamps:
-                    aggs["last"] = t[stamps[0]].max()
+                if stamps:  # as text: a year the data contract refuses (2300) is past pandas' timestamps
+                    aggs["last"] = t[stamps[0]].max().cast("string")
                 row = t.aggregate(**aggs).to_pandas().iloc[0]
                 parts.append(f"{name}:{row.get('n')}:{row.get('last')}")
         now = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
