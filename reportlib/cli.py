@@ -68,10 +68,10 @@ def emit(records: Any, fmt: str = "json", out=None) -> None:
     else:
         frame = pd.DataFrame(list(records))
     if fmt == "csv":
-        from reportlib.core.safety import neutralise_frame
+        from reportlib.core.safety import csv_text
 
-        # text cells that a spreadsheet would run as a formula get a leading ' (OWASP's rule)
-        neutralise_frame(frame).to_csv(out, index=False, lineterminator="\n")
+        # text cells that a spreadsheet would run as a formula get a leading ' (OWASP's rule), every text quoted
+        out.write(csv_text(frame))
         return
     text = frame.to_json(orient="records", date_format="iso", double_precision=15, force_ascii=False)
     out.write(json.dumps(json.loads(text), indent=1, ensure_ascii=False) + "\n")

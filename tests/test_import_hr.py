@@ -256,6 +256,35 @@ def test_cli_imports_a_few_real_rows(tmp_path, capsys):
 
 
 @pytest.mark.shared_data
+def test_the_roster_is_never_written_through_a_planted_link_and_a_cr_in_a_name_stays_in_its_row(
+    tmp_path, monkeypatch, capsys
+):
+    """A probe: agents.csv was written to the fixed name .agents.csv.tmp, following a link planted there (the
+    roster, with pay, overwrote any file the operator can write), and a name's carriage return was written bare,
+    which this tool's own reader (like Excel) takes for a line end."""
+    from reportlib.data.load import open_source
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    header, rows = real_rows()
+    rows[1][header.index("Employee_Name")] = "Doe,\r=2+5 Jane"
+    src = write_rows(tmp_path / "hr.csv", header, rows)
+    out = tmp_path / "out"
+    out.mkdir()
+    victims = [tmp_path / "victim1.txt", tmp_path / "victim2.txt"]
+    for v in victims:
+        v.write_text("untouched\n")
+    (out / ".agents.csv.tmp").symlink_to(victims[0])
+    (out / "agents.csv").symlink_to(victims[1])
+    status, _, err = run_import_hr(src, out, capsys)
+    assert status == 0, err
+    assert [v.read_text() for v in victims] == ["untouched\n"] * 2
+    assert not (out / "agents.csv").is_symlink() and (out / "agents.csv").is_file()
+    assert oct((out / "agents.csv").stat().st_mode & 0o777) == oct(0o600)  # HR data: the owner's alone
+    loaded = open_source(out).frame("agents")
+    assert len(loaded) == 3 and load_hr(src)["name"].tolist() == loaded["name"].tolist()
+
+
+@pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("repeated", "extra"),
     [("Salary", "Salary"), ("Salary", " Salary "), ("EmpID", "EmpID"), ("EmpID", " EmpID ")],

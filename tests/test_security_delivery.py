@@ -856,6 +856,25 @@ def test_13_11_csv_and_xlsx_cells_never_run_as_formulas(tmp_path, capsys):
         if v
     )
 
+    # A separator inside a text: a bare CR ended the row ("Billing\r=2+5" became a row starting "=2+5", read as
+    # a line end by Excel, LibreOffice and csv with universal newlines); where Excel splits on ";" (its list
+    # separator in much of Europe) or a tab, "Deadline;=1+1" gave a formula cell. Every text is quoted and a
+    # formula character after a separator gets a '.
+    split = ["Billing\r=2+5", "Deadline;=1+1;", "Exec\t=3+3", 'Say "=4+4"', "Late,\n@SUM(1)"]
+    with open(data / "contacts.csv", "a", newline="") as fh:
+        w = csv.writer(fh)
+        for i, q in enumerate(split):
+            w.writerow([f"S{i}", "phone", q, "C1", f"2026-03-1{i}T10:00:00", "handled", 12, 300, "A1"])
+    assert main(["kpis", "--data", str(data), "--month", MONTH, "--by", "queue", "--format", "csv"]) == 0
+    text = capsys.readouterr().out
+    for delimiter in (",", ";", "\t"):
+        rows = list(csv.reader(io.StringIO(text, newline=None), delimiter=delimiter))
+        cells = [v for r in rows for v in r if v]
+        assert all(neutralise_cell(v) == v for v in cells), (delimiter, [v for v in cells if neutralise_cell(v) != v])
+    rows = list(csv.DictReader(io.StringIO(text, newline=None)))
+    assert len(rows) == len(queues) + len(split)  # one row per queue: no text ended a row
+    assert {r["queue"] for r in rows} >= {"Billing\n'=2+5", "Deadline;'=1+1;", "Exec\t'=3+3", "Late,\n'@SUM(1)"}
+
     frame = pd.DataFrame({"name": queues, "value": [-1.5, 2, 3, 4, 5]})
     path = tmp_path / "x.xlsx"
     neutralise_frame(frame).to_excel(path, index=False)

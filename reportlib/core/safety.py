@@ -5,7 +5,8 @@ Everything here is pure or touches only the path it is given:
 
 * `file_stem` — a client id (or any id) -> a bounded, readable, collision-free file-name stem;
 * `parse_address` / `substitute_id` — one configured recipient -> exactly one address with a domain;
-* `neutralise_cell` / `neutralise_frame` — spreadsheet formula injection (OWASP's rule) for CSV and XLSX;
+* `neutralise_cell` / `neutralise_frame` / `csv_cell` / `csv_text` — spreadsheet formula injection (OWASP's rule) for
+  CSV and XLSX;
 * `printable` — a value from data quoted in a message: one line, no terminal escapes or bidi overrides;
 * `write_atomic`, `open_nofollow`, `inside` — files written whole or not at all, never through a link,
   and paths read from files kept inside their folder;
@@ -24,7 +25,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.errors import HeaderParseError
 from email.headerregistry import HeaderRegistry
 from html.parser import HTMLParser
@@ -196,16 +197,48 @@ def neutralise_cell(value: Any) -> Any:
     return value
 
 
-def neutralise_frame(frame):
-    """A copy of a DataFrame with `neutralise_cell` applied to every text cell (and text column names)."""
+# A formula character after a separator a spreadsheet may split a CSV cell at: OWASP's CSV-injection page warns that
+# attackers use separators "to start a new cell and then have the dangerous character in the middle of the user
+# input" (Excel opens a CSV with the locale's list separator, ";" in much of Europe, where quotes do not protect).
+_SPLIT_FORMULA = re.compile(r"([,;\t\n\"]\s*)(?=[=+\-@])")
+
+
+def _lf(value: Any) -> Any:
+    """A text's carriage returns (CR LF or CR alone) as line feeds; anything else as is."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def csv_cell(value: Any) -> Any:
+    """`neutralise_cell`, then a text's carriage returns as line feeds (`csv_text`) and a `'` before each formula
+    character that follows a separator (`,` `;` tab, line feed or a double quote, then any white space) inside the
+    text: "Deadline;=1+1" -> "Deadline;'=1+1". For CSV only: an XLSX text cell is never split."""
+    value = _lf(neutralise_cell(value))
+    return _SPLIT_FORMULA.sub(r"\1'", value) if isinstance(value, str) else value
+
+
+def neutralise_frame(frame, cell: Callable[[Any], Any] = neutralise_cell):
+    """A copy of a DataFrame with `cell` (`neutralise_cell`) applied to every text cell (and text column names)."""
     import pandas as pd
 
     out = frame.copy()
     for col in out.columns:
         if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_datetime64_any_dtype(out[col])):
-            out[col] = out[col].astype(object).map(neutralise_cell)
-    out.columns = [neutralise_cell(c) for c in out.columns]
+            out[col] = out[col].astype(object).map(cell)
+    out.columns = [cell(c) for c in out.columns]
     return out
+
+
+def csv_text(frame, *, neutralise: bool = True, na_rep: str = "") -> str:
+    """A DataFrame as CSV text (UTF-8 when encoded, LF line ends, a header row; a field quoted where it needs it).
+
+    A carriage return inside a text is written as a line feed: Python 3.11's csv quotes a field only for the line
+    terminator's characters, so "Billing\r=2+5" was written bare and became a row of its own starting with a formula
+    (a lone CR ends a line for Excel, LibreOffice and this tool's own reader); a line feed is quoted, and stays in its
+    cell. `neutralise`: text cells go through `csv_cell` (every CSV a person opens); the data-contract files the
+    importers write are read back as data and are not neutralised."""
+    return neutralise_frame(frame, csv_cell if neutralise else _lf).to_csv(
+        index=False, lineterminator="\n", na_rep=na_rep
+    )
 
 
 # --- files ----------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import csv
 import gzip
 import io
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import DataError, ReportlibError, UsageError
+from reportlib.core.safety import csv_text, write_atomic
 from reportlib.data.contract import TABLES
 
 TIMEZONE = "Asia/Jerusalem"
@@ -501,9 +501,7 @@ def to_contract_csv(
         out[col] = _fmt_datetime(out[col], "D")
     for col in numbers:
         out[col] = _fmt_number(out[col])
-    tmp = path.with_name(path.name + ".tmp")
-    out.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8", na_rep="")
-    os.replace(tmp, path)
+    write_atomic(path, csv_text(out, neutralise=False))  # never through a link planted in the folder
 
 
 def _prepare_out(out: Path) -> None:

@@ -61,6 +61,7 @@ import pandas as pd
 
 from reportlib.core.errors import DataError, ReportlibError
 from reportlib.core.months import FIRST_YEAR, LAST_YEAR
+from reportlib.core.safety import csv_text, write_atomic
 from reportlib.data.contract import TABLES
 
 REQUIRED = (
@@ -331,9 +332,7 @@ def write_agents_csv(agents: pd.DataFrame, out_dir: str | Path) -> Path:
         frame[col] = frame[col].dt.strftime("%Y-%m-%d")
     frame["regretted"] = frame["regretted"].map({True: "true", False: "false"}).astype(object)
     target = out / "agents.csv"
-    tmp = out / ".agents.csv.tmp"
-    frame.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
-    tmp.replace(target)
+    write_atomic(target, csv_text(frame, neutralise=False))  # never through a link planted in the folder
     return target
 
 
