@@ -268,6 +268,26 @@ def _partial_month(command: str, source: Any, params: dict, month: str) -> None:
         print(f"reportlib {command}: {note}", file=sys.stderr)
 
 
+def _roster_month(command: str, source: Any, month: str) -> None:
+    """A roster's month must have begun by the data's end (the contacts' last arrival, else today): a month after
+    it gave 0% attrition, exit 0 (kpis stops on such a month). One it runs into is said on stderr: the roster of
+    an export taken then cannot know the month's later leavers."""
+    from reportlib.data.span import data_range
+
+    m = pd.Period(str(month), freq="M")
+    last = data_range(source)[1]
+    end = last if last is not None else pd.Timestamp.now().normalize()
+    what = f"the data end on {end:%Y-%m-%d}" if last is not None else f"today is {end:%Y-%m-%d}"
+    if m.start_time > end:
+        raise ReportlibError(f"{month} begins after the data ({what}): its leavers are not known yet")
+    if end < (m + 1).start_time - pd.Timedelta(days=1):
+        print(
+            f"reportlib {command}: {month} runs past the data ({what}): its figures are so far, and a roster "
+            "exported then does not know the month's later leavers",
+            file=sys.stderr,
+        )
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from reportlib.metrics.sla import source_profile_problems
 
@@ -420,7 +440,9 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     short_abandon_s = MetricSettings.from_params(params).short_abandon_s
     # every queue's volume, --queue chosen afterwards: the data's last day, its missing export days and the
     # closed weekdays are the operation's, not the one queue's (a queue quiet for weeks is forecast from today)
-    daily = fc.volume_from_source(source, short_abandon_s)
+    daily, cut = fc.without_cut_day(fc.volume_from_source(source, short_abandon_s), source)
+    if cut:
+        print(f"reportlib forecast: {cut}", file=sys.stderr)
     queues = sorted(map(str, daily.loc[daily["volume"] > 0, "queue"].unique()))
     if not queues or (args.queue and args.queue not in queues):
         what = f"queue {args.queue!r}" if args.queue else source.location
@@ -465,6 +487,7 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--by {by}: choose tenure_band or a group of the roster ({', '.join(attrition.GROUP_COLUMNS)})" + why
         )
+    _roster_month("attrition", source, args.month)
     table = attrition.attrition_for_month(agents, args.month, by=by, bands=attrition.tenure_bands(params))
     _data_warnings("attrition", source)
     emit(table, args.format)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from reportlib.data.source import DataSource
@@ -78,3 +79,53 @@ def clients_with_data(source: DataSource, start: Any, end: Any) -> set[str] | No
             )
             return {str(c) for c in inside.select("client_id").distinct().to_pandas()["client_id"]}
     return None
+
+
+# Same weekdays looked back on to tell a day the export cut short from a quiet evening: the eight weeks every
+# weekday mean of the project uses (sla.expected_remaining_volume, the forecast's same-weekday baselines).
+CUT_WEEKS = 8
+# How unlikely an empty rest of the day must be before the day is read as cut short: a one-in-a-thousand chance
+# for a whole day (a conventional significance level, not fitted to any data set).
+CUT_P = 0.001
+
+
+def last_day_cut(source: DataSource) -> pd.Timestamp | None:
+    """The data's end (its last arrival) when the export looks cut part-way through that day, else None.
+
+    The rest of the day after the last arrival's time of day held, on the `CUT_WEEKS` same weekdays before it, a
+    mean of mu contacts (days without contacts count as zero). If arrivals came at random at that rate (Poisson), a
+    whole day would have none after that time with probability exp(-mu): the day is read as cut short when that is
+    below `CUT_P` (mu > 6.9). An export taken at 10:00 on a Monday (hundreds usually still to come) is cut; one whose
+    last contact came at 23:08 on a Saturday whose evenings bring one or two is whole. Checks itself on the source's
+    own history: no hours of the operation are assumed. On a client's view: the whole source's (the export's end).
+    """
+    source = whole_source(source)
+
+    def compute() -> pd.Timestamp | None:
+        last = data_range(source)[1]
+        if last is None or not source.has("contacts"):
+            return None
+        day = last.normalize()
+        since = last - day  # time of day of the last arrival
+        t = source.table("contacts")
+        at = t.arrived_at
+        cond = None
+        for k in range(1, CUT_WEEKS + 1):
+            d = day - pd.Timedelta(days=7 * k)
+            part = (at > (d + since).to_pydatetime()) & (at < (d + pd.Timedelta(days=1)).to_pydatetime())
+            cond = part if cond is None else cond | part
+        later = int(t.filter(cond).count().to_pandas())
+        mu = later / CUT_WEEKS
+        return last if np.exp(-mu) < CUT_P else None
+
+    return source.memo(("last_day_cut",), compute)
+
+
+def whole_days_range(source: DataSource) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """`data_range`, with the last day left out when the export cut it short (`last_day_cut`): the last instant
+    of the day before. What a month's coverage in open days counts (the partial-month note, the default month,
+    volume goals pro-rated to the days with data): a day with its morning alone is not a day with data."""
+    first, last = data_range(source)
+    if last is not None and last_day_cut(source) is not None:
+        last = last.normalize() - pd.Timedelta(microseconds=1)
+    return first, last

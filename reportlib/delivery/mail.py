@@ -46,7 +46,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable
 from reportlib.reports.queries import report_settings
-from reportlib.reports.views import COMMENTARY_MIME, PLOTLY_MIME, TILES_MIME
+from reportlib.reports.views import COMMENTARY_MIME, FACTS_MIME, PLOTLY_MIME, TILES_MIME
 
 SENT_LOG = "sent-log.json"
 BODY_LIMIT = 100_000  # bytes: Gmail clips longer HTML bodies
@@ -271,6 +271,7 @@ class Highlights:
     tiles: list[dict] = field(default_factory=list)
     commentary: list[str] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
+    partial: str | None = None  # the page's partial-month note (its run facts' "partial"), None for a whole month
 
 
 def highlights(executed_notebook: str | Path, max_charts: int = 4, currency: str = "$") -> Highlights:
@@ -305,6 +306,8 @@ def highlights(executed_notebook: str | Path, max_charts: int = 4, currency: str
                 p = _TilesParser()
                 p.feed(str(data["text/html"]))
                 out.commentary = p.commentary
+            if FACTS_MIME in data and isinstance(data[FACTS_MIME], dict) and data[FACTS_MIME].get("partial"):
+                out.partial = str(data[FACTS_MIME]["partial"])
             if PLOTLY_MIME in data and len(out.figures) < max_charts:
                 out.figures.append(data[PLOTLY_MIME])
     out.tiles = out.tiles[:MAX_TILES]
@@ -430,10 +433,12 @@ def body_html(
     notes: list[str],
     attachment_name: str | None,
     pdf_name: str | None = None,
+    partial: str | None = None,
 ) -> str:
     """The e-mail body: tables and inline styles only (no <script>, no <style>); charts as cid: images.
 
-    `attachment_name` is the attached HTML report and `pdf_name` its attached PDF copy (either may be None).
+    `attachment_name` is the attached HTML report and `pdf_name` its attached PDF copy (either may be None);
+    `partial`, the page's partial-month note, shown under the title (the figures are a part of the month's).
     """
     cell = "padding:8px 10px;border-bottom:1px solid #e5e7eb;font-size:14px;vertical-align:top;" + _FONT
     head = (
@@ -457,6 +462,12 @@ def body_html(
         + (f'<div style="font-size:14px;color:#57606a;{_FONT}">{_esc(subtitle)}</div>' if subtitle else "")
         + "</td></tr>",
     ]
+    if partial:
+        parts.append(
+            f'<tr><td style="padding:8px 24px 4px;{_FONT}"><div style="padding:8px 10px;background-color:#fff8c5;'
+            f'border-left:4px solid #9a6700;font-size:14px;line-height:20px;color:#1f2328;{_FONT}">'
+            f"{_esc(partial)}</div></td></tr>"
+        )
     if tiles:
         rows = []
         for t in tiles:
@@ -516,17 +527,19 @@ def body_text(
     notes: list[str],
     attachment_name: str | None,
     pdf_name: str | None = None,
+    partial: str | None = None,
 ) -> str:
-    """The plain-text alternative with the same figures."""
-    lines = [title] + ([subtitle] if subtitle else []) + [""]
+    """The plain-text alternative with the same figures (and each tile's note, as the HTML body has them)."""
+    lines = [title] + ([subtitle] if subtitle else []) + [""] + ([partial, ""] if partial else [])
     if tiles:
         lines.append("Key figures")
         for t in tiles:
             label = _STATUS.get(t.get("status") or "none", _STATUS["none"])[0]
             target = f" (target {t['target_text']})" if t.get("target_text") else ""
             deltas = "; ".join(text for text, _ in t.get("deltas") or [])
+            note = f" ({t['note']})" if t.get("note") else ""
             lines.append(
-                f"- {t['name']}: {t['value_text']}{target}, {label.lower()}" + (f"; {deltas}" if deltas else "")
+                f"- {t['name']}{note}: {t['value_text']}{target}, {label.lower()}" + (f"; {deltas}" if deltas else "")
             )
         lines.append("")
     if commentary:
@@ -1079,6 +1092,7 @@ def build_message(
         notes=notes,
         attachment_name=attachment_name,
         pdf_name=pdf_name,
+        partial=hl.partial,
     )
     if len(html_body.encode("utf-8")) > BODY_LIMIT:  # never clipped: drop charts' titles and commentary
         html_body = body_html(
@@ -1090,6 +1104,7 @@ def build_message(
             notes=notes,
             attachment_name=attachment_name,
             pdf_name=pdf_name,
+            partial=hl.partial,
         )
     text = body_text(
         title=title,
@@ -1099,6 +1114,7 @@ def build_message(
         notes=notes,
         attachment_name=attachment_name,
         pdf_name=pdf_name,
+        partial=hl.partial,
     )
     msg = EmailMessage()
     msg["Subject"] = p.subject

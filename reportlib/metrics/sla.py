@@ -1374,6 +1374,7 @@ def month_to_date(
     performs as the month so far (so it equals actual); status: 'secured' (met even if every
     remaining contact fails), 'on track' (met if the rest performs as so far), 'at risk' (missing
     now, still recoverable), 'lost' (cannot be met even if every remaining contact succeeds),
+    'not started' (nothing measured yet, contacts still expected: nothing is missing, so nothing at risk),
     'no volume'. For mean terms (ASA, AHT) required_remaining_mean is the mean the rest must reach.
     """
     terms = _parsed(profiles)
@@ -1429,6 +1430,8 @@ def month_to_date(
             status.append("lost")
         elif kind == "share" and need == 0:
             status.append("secured")
+        elif den == 0:  # nothing measured yet (the month's first hours, a client paused): nothing is missing
+            status.append("not started")
         elif actual == actual and _met(actual, term) is True:
             status.append("on track")
         elif kind == "mean" and remaining == 0:

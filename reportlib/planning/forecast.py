@@ -416,6 +416,23 @@ def volume_from_source(
     return daily_volume(table, kind, short_abandon_s, queue)
 
 
+def without_cut_day(daily: pd.DataFrame, source: Any) -> tuple[pd.DataFrame, str | None]:
+    """`daily` (daily_volume's) without the data's last day when the export cut it short (data.span.last_day_cut),
+    and the note that says so (None when it did not): a day's morning read as its whole volume pulled every forecast
+    of a Wednesday's 15:00 export 3-4% low, without a word."""
+    from reportlib.data.span import last_day_cut
+
+    cut = last_day_cut(source)
+    if cut is None or daily.empty:
+        return daily, None
+    day = cut.normalize()
+    kept = daily[pd.to_datetime(daily["date"]) < day].reset_index(drop=True)
+    return kept, (
+        f"the data end part-way through {day:%Y-%m-%d}, at {cut:%H:%M}: that day is left out of the history "
+        "(its contacts so far are not a whole day's)"
+    )
+
+
 def contact_stats(
     source: Any, short_abandon_s: float = 5.0, queue: str | None = None, since: Any | None = None
 ) -> pd.DataFrame:

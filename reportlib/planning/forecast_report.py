@@ -39,6 +39,7 @@ from reportlib.planning.forecast import (
     table_kind,
     volume_from_source,
     weekly_fte,
+    without_cut_day,
 )
 from reportlib.planning.staffing import service_targets  # the report's targets (public here too)
 
@@ -217,7 +218,9 @@ def forecast_report(
     # one queue: a paused queue keeps its past), for the charts and the gaps table too (the history the models saw);
     # one queue's report takes that queue's rows, so its last day is the operation's (a queue quiet for weeks is
     # forecast from today, as `reportlib forecast --queue` does)
-    whole = volume_from_source(source, short_s)
+    whole, cut = without_cut_day(volume_from_source(source, short_s), source)
+    if cut and (end is None or pd.Timestamp(end) > whole["date"].max()):
+        notes.append(cut)
     if end is not None:
         whole = whole[whole["date"] < pd.Timestamp(end)]
     whole, restart = after_long_silence(whole)

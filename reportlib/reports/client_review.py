@@ -47,6 +47,8 @@ class ClientReview:
     default_threshold_s: float  # the operation's service-level threshold (seconds), for channels without a term
     # which comparisons the month's contacts may make, with the month's coverage (queries.totals_basis)
     totals: narrative.TotalsBasis = field(default_factory=narrative.TotalsBasis)
+    # the data end before the month does (queries.month_running): its terms are judged so far, not finally
+    running: bool = False
 
     @property
     def terms(self) -> pd.DataFrame | None:
@@ -149,6 +151,7 @@ def build(client: Any, params: Mapping[str, Any], month: pd.Period, terms_histor
         email_threshold_h=email_threshold(client, params, client_id),
         default_threshold_s=default,
         totals=queries.totals_basis(client, params, month),
+        running=queries.month_running(client, params, month),
     )
 
 
@@ -251,17 +254,26 @@ def summary_tiles(review: ClientReview) -> list[narrative.Tile]:
     return tiles
 
 
-def terms_table(terms: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def terms_table(terms: pd.DataFrame, running: bool = False) -> tuple[pd.DataFrame, str]:
     """This month's terms for the page (term, volume, delivered as text in the term's unit, result, rag) and
-    one sentence about them."""
+    one sentence about them. `running`: the data end before the month does, so a term is below or at its goal
+    so far, not missed or met (a review of the 18th said "2 of 4 terms were missed this month" of terms still
+    recoverable)."""
     t = terms.copy()
     t["delivered"] = [narrative.format_value(v, queries.metric_unit(m)) for v, m in zip(t["actual"], t["metric"])]
     t["result"] = t["met"].map(lambda v: "no contacts" if pd.isna(v) else ("met" if v else "missed"))
     t["rag"] = queries.met_status(t["met"])
     judged = int((t["result"] != "no contacts").sum())
     missed = int((t["result"] == "missed").sum())
+    if running:
+        t["result"] = t["result"].replace({"met": "on goal so far", "missed": "below goal so far"})
     if not judged:
         sentence = "No term had contacts this month, so none could be judged."
+    elif running:
+        sentence = (
+            f"The month is not over: so far {missed} of {judged} terms with contacts are below their goal and "
+            f"{judged - missed} at or above it. The results stand when the month ends."
+        )
     elif missed:
         sentence = (
             f"{missed} of {judged} terms were missed this month. "
@@ -288,7 +300,7 @@ def show_terms(review: ClientReview) -> None:
     if terms is None or not len(terms):
         views.note("Contract terms could not be evaluated for this client.", "missing")
         return
-    table, sentence = terms_table(terms)
+    table, sentence = terms_table(terms, review.running)
     views.table(
         table,
         status={"result": "rag"},

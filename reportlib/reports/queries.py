@@ -18,9 +18,10 @@ from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.core.months import month_bounds, month_label
 from reportlib.core.params import deep_merge, default_params, vintage_folder
 from reportlib.core.settings import MetricSettings
+from reportlib.core.words import counted
 from reportlib.data.cache import shared_memo_dir
 from reportlib.data.source import DataSource
-from reportlib.data.span import data_range, whole_source
+from reportlib.data.span import data_range, last_day_cut, whole_days_range, whole_source
 from reportlib.reports.narrative import (
     Tile,
     TotalsBasis,
@@ -264,7 +265,7 @@ def month_scorecards(source: DataSource, params: Mapping[str, Any], month: Any) 
             qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
             goals=params.get("goals") or {},
             short_abandon_s=float(params.get("short_abandon_s", 5)),
-            data_range=data_range(source),  # a month the data cover in part: volume goals pro-rated to it
+            data_range=whole_days_range(source),  # a month the data cover in part: volume goals pro-rated to it
             calendar=business_calendar(params),
         )
 
@@ -443,7 +444,8 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
 
     Missing where the source cannot give a figure (no agent_activity: no cost or workforce; intervals
     only: no CSAT/FCR; no HR roster: no attrition). Labor cost and the workforce shares are over the days the
-    contacts (or intervals) cover (data_range), and a month's budget is pro-rated to its open days with data
+    contacts (or intervals) cover (span.whole_days_range: a last day the export cut short is left out, and the cost
+    per contact is then over the contacts handled before it), and a month's budget is pro-rated to its open days with data
     (coverage), so a month the data covers in part is held to its part; missing when the data cover none of its
     open days (they fall on closed days only): no budget is fair then.
     """
@@ -487,8 +489,9 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
 
         act = source.frame("agent_activity")
         # cost and workforce over the days the contacts (or intervals) cover, as every other figure: an activity
-        # export running past the contacts' end would set a whole month's cost against 18 days' contacts
-        lo, hi = data_range(source)
+        # export running past the contacts' end would set a whole month's cost against 18 days' contacts; a last
+        # day the export cut short is left out (its activity rows are the whole day's: span.whole_days_range)
+        lo, hi = whole_days_range(source)
         a_start = max(start, lo.normalize()) if lo is not None else start
         a_end = min(end, hi.normalize() + pd.Timedelta(days=1)) if hi is not None else end
         lc = cost.labor_cost(act, agents, grain="month", start=a_start, end=a_end)
@@ -512,7 +515,12 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
             wf = wf.assign(month=pd.to_datetime(wf["period"]).dt.to_period("M").astype(str)).set_index("month")
             for c in ("occupancy", "shrinkage", "adherence"):
                 out.loc[wf.index.intersection(out.index), c] = wf[c]
-        handled = pd.to_numeric(out["handled"], errors="coerce")
+        handled = pd.to_numeric(out["handled"], errors="coerce").copy()  # to_numeric may hand back the column
+        cut_at = last_day_cut(source)
+        if cut_at is not None and start <= cut_at < end:  # labor to the cut day, over the contacts handled before it
+            before = _channel_counts(source, params, cut_at.to_period("M").start_time, cut_at.normalize())
+            if before is not None:
+                handled[str(cut_at.to_period("M"))] = float(before["handled"].sum())
         lab = pd.to_numeric(out["labor_cost"], errors="coerce")
         out["cost_per_contact"] = (lab / handled.where(handled > 0)).astype("float64")
 
@@ -734,16 +742,49 @@ def month_gaps(
     return before, after
 
 
+def month_running(source: Any, params: Mapping[str, Any] | None, month: Any) -> bool:
+    """Whether the data of `source` end before `month` does: open days of it after the data's last whole day
+    (month_gaps over source_span; a last day the export cut short counts). Its results are so far, not final."""
+    return month_gaps(pd.Period(str(month), freq="M"), *source_span(source), params)[1] > 0
+
+
+def month_to_date_as_of(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple[pd.Timestamp, bool]:
+    """When the month-to-date projection of `month` stands, and whether that is a look back: (as_of, looking_back).
+
+    While the month runs (open days of it after the data's last whole day: month_gaps over source_span, so an
+    export cut short at 10:00 on the month's last day still runs), the data's end (its last arrival, at most the
+    month's end). For a month the data cover whole, the position on the 15th (start + 14 days): what the
+    projection said mid-month. (Before, the data ending within a day of the month's end counted as whole: an
+    export taken at 10:00 on the 30th jumped back to the 15th, on the day the position mattered most.)"""
+    m = pd.Period(str(month), freq="M")
+    start, end = m.start_time, (m + 1).start_time
+    last = data_range(whole_source(source))[1]
+    if last is None or not month_running(source, params, m) or last >= end:
+        return start + pd.Timedelta(days=14), True
+    return max(min(last, end), start), False
+
+
+def month_to_date_sentence(status: pd.Series, as_of: pd.Timestamp, looking_back: bool) -> str:
+    """The projection's one line: how many terms stand in each status (sla.month_to_date's), and when."""
+    counts = status.value_counts()
+    when = f"As of {as_of:%d %B %Y %H:%M}"
+    if looking_back:
+        when = f"Looking back to mid-month (the month is over), as of {as_of:%d %B %Y}"
+    return f"{when}: " + ", ".join(f"{counted(n, 'term')} {s}" for s, n in counts.items()) + "."
+
+
 def partial_month_note(
     period: pd.Period,
     first: pd.Timestamp | None,
     last: pd.Timestamp | None,
     params: Mapping[str, Any] | None,
     whose: str = "the data",
+    cut: pd.Timestamp | None = None,
 ) -> str | None:
     """A sentence saying month `period` is only partly covered by data running from `first` to `last` (None when
     every open day of it is covered: month_gaps): its totals are not comparable with a whole month's. `whose`
-    names what starts at `first` ("the data", "this client's contacts"); `last` is the data's end."""
+    names what starts at `first` ("the data", "this client's contacts"); `last` is the end of the data's last whole
+    day; `cut`, the data's end when the export stops part-way through a day after it (span.last_day_cut)."""
     before, after = month_gaps(period, first, last, params)
     if not before and not after:
         return None
@@ -754,19 +795,26 @@ def partial_month_note(
     parts = []
     if before:
         parts.append(f"{whose} start on {first:%Y-%m-%d} ({days(before, 'before')})")
-    if after:
+    if after and cut is not None and cut < (period + 1).start_time:
+        parts.append(
+            f"the data end part-way through {cut:%Y-%m-%d}, at {cut:%H:%M} (that day and the rest of the month: "
+            f"{counted(after, 'open day')})"
+        )
+    elif after:
         parts.append(f"the data end on {last:%Y-%m-%d} ({days(after, 'after')})")
+    days_with = "the days with data" if cut is None or not after else "the days with data and that day's part"
     return (
-        f"{month_label(period)} is a partial month: {' and '.join(parts)}. Counts and totals cover only the days "
-        "with data and are not comparable with a whole month's; rates and averages are over those days."
+        f"{month_label(period)} is a partial month: {' and '.join(parts)}. Counts and totals cover only {days_with} "
+        "and are not comparable with a whole month's; rates and averages are over those days."
     )
 
 
 def source_span(source: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """Where the data of `source` start and end for its month's coverage: its first contact (on a client's view,
-    that client's: a client that started in the month) and the whole source's last (a client's last contact is
-    not the export's end)."""
-    return data_range(source)[0], data_range(whole_source(source))[1]
+    that client's: a client that started in the month) and the end of the whole source's last whole day
+    (span.whole_days_range: a day the export cut short is not covered; a client's last contact is not the export's
+    end)."""
+    return data_range(source)[0], whole_days_range(whole_source(source))[1]
 
 
 def source_partial_note(source: Any, params: Mapping[str, Any] | None, month: Any) -> str | None:
@@ -775,7 +823,9 @@ def source_partial_note(source: Any, params: Mapping[str, Any] | None, month: An
     client = getattr(source, "client_id", None) is not None and getattr(source, "parent", None) is not None
     first, last = source_span(source)
     whose = "this client's contacts" if client else "the data"
-    return partial_month_note(pd.Period(str(month), freq="M"), first, last, params, whose=whose)
+    return partial_month_note(
+        pd.Period(str(month), freq="M"), first, last, params, whose=whose, cut=last_day_cut(source)
+    )
 
 
 def coverage(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple[int, int]:

@@ -30,7 +30,7 @@ from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import whole_word
 from reportlib.data.source import CLIENT_TABLES, DataSource
-from reportlib.data.span import data_range
+from reportlib.data.span import data_range, whole_days_range
 from reportlib.reports import charts, narrative, queries
 from reportlib.reports.queries import month_gaps
 
@@ -276,6 +276,9 @@ class ReportContext:
     extra: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     redact_terms: list[str] = field(default_factory=list)
+    # the partial-month note at the top of the page (queries.source_partial_note), None for a whole month; the run
+    # facts carry it, so an e-mail of the page says it too
+    partial_note: str | None = None
     # which comparisons the month's totals may make, with the month's coverage (queries.totals_basis); a whole
     # month on the attrition report, which is drawn from the roster
     totals: narrative.TotalsBasis = field(default_factory=narrative.TotalsBasis)
@@ -344,7 +347,14 @@ class ReportContext:
         try:
             yield
         except ReportlibError as exc:
-            msg = f"{what} is not available: {self.redact(str(exc))}"
+            text = str(exc)
+            # a page names no folder, host or schema (the command line's message does: its reader ran it)
+            for location in sorted({str(self.data or ""), str(getattr(self.source, "location", "") or "")}, key=len)[
+                ::-1
+            ]:
+                if location:
+                    text = text.replace(location, "the data source")
+            msg = f"{what} is not available: {self.redact(text)}"
             note(msg, "missing")
             self.notes.append(msg)
 
@@ -417,6 +427,7 @@ class ReportContext:
             "timezone": self.source.tz,
             "warnings": warnings_list,
             "notes": [self.redact(n) for n in self.notes],
+            "partial": None if self.partial_note is None else self.redact(self.partial_note),
             "version": __version__,
             "generated_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         }
@@ -446,9 +457,10 @@ def source_kind(location: str) -> str:
 
 
 def last_complete_month(source: DataSource, params: Mapping[str, Any] | None = None) -> pd.Period:
-    """The latest month with data in the source whose open days after the data's last day are none
-    (month_gaps, by the business calendar in `params`), else the month before it."""
-    first, last = data_range(source)
+    """The latest month with data in the source whose open days after the data's last whole day are none
+    (month_gaps, by the business calendar in `params`; a last day the export cut short is not whole:
+    span.whole_days_range), else the month before it."""
+    first, last = whole_days_range(source)
     if last is None:
         raise UsageError(
             "the data source holds no contacts or intervals, so no month can be chosen; pass month='YYYY-MM'"
@@ -583,6 +595,7 @@ def start_report(
     if partial:
         note(partial, "warning")
         ctx.notes.append(partial)
+        ctx.partial_note = partial
     return ctx
 
 
