@@ -70,7 +70,7 @@ def emit(records: Any, fmt: str = "json", out=None) -> None:
     if fmt == "csv":
         from reportlib.core.safety import csv_text
 
-        # text cells that a spreadsheet would run as a formula get a leading ' (OWASP's rule), every text quoted
+        # text cells that a spreadsheet would run as a formula get a ' (OWASP's rule): safety.csv_text
         out.write(csv_text(frame))
         return
     text = frame.to_json(orient="records", date_format="iso", double_precision=15, force_ascii=False)
@@ -268,11 +268,12 @@ def _partial_month(command: str, source: Any, params: dict, month: str) -> None:
         print(f"reportlib {command}: {note}", file=sys.stderr)
 
 
-def _roster_month(command: str, source: Any, month: str) -> None:
+def _roster_month(command: str, source: Any, params: dict, month: str) -> None:
     """A roster's month must have begun by the data's end (the contacts' last arrival, else today): a month after
     it gave 0% attrition, exit 0 (kpis stops on such a month). One it runs into is said on stderr: the roster of
     an export taken then cannot know the month's later leavers."""
     from reportlib.data.span import data_range
+    from reportlib.reports.queries import month_running
 
     m = pd.Period(str(month), freq="M")
     last = data_range(source)[1]
@@ -280,7 +281,8 @@ def _roster_month(command: str, source: Any, month: str) -> None:
     what = f"the data end on {end:%Y-%m-%d}" if last is not None else f"today is {end:%Y-%m-%d}"
     if m.start_time > end:
         raise ReportlibError(f"{month} begins after the data ({what}): its leavers are not known yet")
-    if end < (m + 1).start_time - pd.Timedelta(days=1):
+    # running as the other commands read it: open days after the data's last whole day (queries.month_running)
+    if month_running(source, params, m) if last is not None else end < (m + 1).start_time - pd.Timedelta(days=1):
         print(
             f"reportlib {command}: {month} runs past the data ({what}): its figures are so far, and a roster "
             "exported then does not know the month's later leavers",
@@ -440,7 +442,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     short_abandon_s = MetricSettings.from_params(params).short_abandon_s
     # every queue's volume, --queue chosen afterwards: the data's last day, its missing export days and the
     # closed weekdays are the operation's, not the one queue's (a queue quiet for weeks is forecast from today)
-    daily, cut = fc.without_cut_day(fc.volume_from_source(source, short_abandon_s), source)
+    daily, cut = fc.without_cut_day(fc.volume_from_source(source, short_abandon_s), source, params)
     if cut:
         print(f"reportlib forecast: {cut}", file=sys.stderr)
     queues = sorted(map(str, daily.loc[daily["volume"] > 0, "queue"].unique()))
@@ -487,7 +489,7 @@ def _cmd_attrition(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--by {by}: choose tenure_band or a group of the roster ({', '.join(attrition.GROUP_COLUMNS)})" + why
         )
-    _roster_month("attrition", source, args.month)
+    _roster_month("attrition", source, params, args.month)
     table = attrition.attrition_for_month(agents, args.month, by=by, bands=attrition.tenure_bands(params))
     _data_warnings("attrition", source)
     emit(table, args.format)

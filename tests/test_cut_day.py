@@ -51,17 +51,22 @@ def cut_copy(whole: Path, folder: Path, at: str) -> Path:
     return folder
 
 
-def rest_of_day_mean(folder: Path) -> float:
-    """The second method: pandas over the CSV, the mean count of contacts after the last arrival's time of day on
-    the 8 same weekdays before it."""
+def empty_rest_chance(folder: Path) -> float:
+    """The second method: pandas over the CSV. On each of the 8 same weekdays before the last day with contacts
+    before the last arrival's time of day (a_k of them, n_k after it), the chance exp(-n_k min(1, a / a_k)) that
+    the rest of the day is empty, a being the last day's contacts; their mean."""
     t = pd.to_datetime(pd.read_csv(folder / "contacts.csv", dtype=str)["arrived_at"].str[:19])
     last = t.max()
     day, since = last.normalize(), last - last.normalize()
-    n = 0
+    a = int((t >= day).sum())
+    chances = []
     for k in range(1, 9):
         d = day - pd.Timedelta(days=7 * k)
-        n += int(((t > d + since) & (t < d + pd.Timedelta(days=1))).sum())
-    return n / 8
+        a_k = int(((t >= d) & (t <= d + since)).sum())
+        n_k = int(((t > d + since) & (t < d + pd.Timedelta(days=1))).sum())
+        if a_k:
+            chances.append(np.exp(-n_k * min(1.0, a / a_k)))
+    return float(np.mean(chances))
 
 
 def test_an_export_cut_at_ten_is_read_as_cut_and_a_quiet_evening_is_not(whole, tmp_path):
@@ -71,17 +76,33 @@ def test_an_export_cut_at_ten_is_read_as_cut_and_a_quiet_evening_is_not(whole, t
     got = {}
     for name, folder in cases.items():
         source = open_source(folder)
-        mu = rest_of_day_mean(folder)
+        chance = empty_rest_chance(folder)
         cut = span.last_day_cut(source)
-        # the rule, by the second method: an empty rest of the day has probability exp(-mu) for a whole day
-        assert (cut is not None) == (np.exp(-mu) < span.CUT_P), (name, mu)
-        got[name] = (mu, cut)
+        assert (cut is not None) == (chance < span.CUT_P), (name, chance)  # the rule, by the second method
+        got[name] = (chance, cut)
     assert got["ten"][1] == open_source(cases["ten"]).frame("contacts")["arrived_at"].max()
-    assert got["ten"][0] > 100  # a Wednesday's rest after 10:00 holds hundreds: cut
+    assert got["ten"][0] < 1e-30  # a Wednesday's rest after 10:00 holds hundreds: cut
     assert got["whole"][1] is None and got["nine_pm"][1] is None  # an evening of a few contacts: whole
     # the whole days' range stops at the end of the day before a cut day, else at the data's end
     assert span.whole_days_range(open_source(cases["ten"]))[1] == pd.Timestamp("2025-03-18 23:59:59.999999")
     assert span.whole_days_range(open_source(whole)) == span.data_range(open_source(whole))
+
+
+def test_a_holiday_eve_or_a_closed_holiday_is_never_read_as_cut(whole, tmp_path):
+    """A day not like its weekday (a public holiday, open or closed, or its eve: the calendar's) is neither read as
+    cut nor compared with: a holiday eve's short hours are no export cut short. Here the calendar of the
+    parameters names Wednesday 19 March 2025 as a holiday: the 10:00 export is then read as whole."""
+    from reportlib.core.params import deep_merge
+    from reportlib.metrics.sla import unlike_days
+
+    source = open_source(cut_copy(whole, tmp_path / "ten", "2025-03-19 10:00"))
+    assert queries.cut_day(source, P) is not None
+    holiday = deep_merge(P, {"calendar": {"holidays": {"extra": ["2025-03-19"]}}})
+    assert pd.Timestamp("2025-03-19") in unlike_days(holiday, "2025-03-19")
+    assert pd.Timestamp("2025-03-18") in unlike_days(holiday, "2025-03-19")  # its eve
+    assert queries.cut_day(source, holiday) is None
+    # Thanksgiving (closed) and its eve are among the US calendar's
+    assert {pd.Timestamp("2025-11-27"), pd.Timestamp("2025-11-26")} <= unlike_days(P, "2025-11-30")
 
 
 def test_a_day_cut_short_is_not_a_covered_day_and_the_month_is_partial(whole, tmp_path):
@@ -221,3 +242,18 @@ def test_volume_goals_are_pro_rated_to_the_whole_days_before_a_cut(whole, tmp_pa
     employed = ten["goal_days"] > 0
     assert employed.any() and ten.loc[employed, "goal_days"].max() == 12
     assert ten["goal_days"].tolist() == midnight["goal_days"].tolist()
+
+
+def test_a_bare_folder_name_is_not_replaced_in_a_note(whole, monkeypatch):
+    """Replaced as plain text, a folder given as `data` garbled every note holding that word."""
+    monkeypatch.chdir(whole.parent)
+    ctx = views.start_report("sla", month="2025-03", data=whole.name)  # "data"
+    with ctx.section("Staffing"):
+        raise ReportlibError("too little data to plan")
+    assert ctx.notes[-1] == "Staffing is not available: too little data to plan"
+
+
+def test_term_results_read_so_far_in_a_running_month():
+    met = pd.Series([True, False, None], dtype=object)
+    assert queries.term_results(met).tolist() == ["met", "missed", "no contacts"]
+    assert queries.term_results(met, running=True).tolist() == ["on goal so far", "below goal so far", "no contacts"]

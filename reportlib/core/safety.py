@@ -200,7 +200,7 @@ def neutralise_cell(value: Any) -> Any:
 # A formula character after a separator a spreadsheet may split a CSV cell at: OWASP's CSV-injection page warns that
 # attackers use separators "to start a new cell and then have the dangerous character in the middle of the user
 # input" (Excel opens a CSV with the locale's list separator, ";" in much of Europe, where quotes do not protect).
-_SPLIT_FORMULA = re.compile(r"([,;\t\n\"]\s*)(?=[=+\-@])")
+_SPLIT_FORMULA = re.compile(r"([;\t\n]\s*)(?=[=+\-@])")
 
 
 def _lf(value: Any) -> Any:
@@ -210,8 +210,10 @@ def _lf(value: Any) -> Any:
 
 def csv_cell(value: Any) -> Any:
     """`neutralise_cell`, then a text's carriage returns as line feeds (`csv_text`) and a `'` before each formula
-    character that follows a separator (`,` `;` tab, line feed or a double quote, then any white space) inside the
-    text: "Deadline;=1+1" -> "Deadline;'=1+1". For CSV only: an XLSX text cell is never split."""
+    character that follows a separator (`;`, tab or line feed, then any white space) inside the text:
+    "Deadline;=1+1" -> "Deadline;'=1+1". A comma or a double quote is no such separator: the writer quotes a text
+    holding one, and where Excel splits on ";" a comma is text ("Q4, -3% vs plan" stays as it is). For CSV only:
+    an XLSX text cell is never split."""
     value = _lf(neutralise_cell(value))
     return _SPLIT_FORMULA.sub(r"\1'", value) if isinstance(value, str) else value
 

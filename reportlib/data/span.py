@@ -7,6 +7,7 @@ email rule (the data's end is when open emails are judged).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -89,16 +90,24 @@ CUT_WEEKS = 8
 CUT_P = 0.001
 
 
-def last_day_cut(source: DataSource) -> pd.Timestamp | None:
+def last_day_cut(source: DataSource, unlike: Collection[pd.Timestamp] = ()) -> pd.Timestamp | None:
     """The data's end (its last arrival) when the export looks cut part-way through that day, else None.
 
-    The rest of the day after the last arrival's time of day held, on the `CUT_WEEKS` same weekdays before it, a
-    mean of mu contacts (days without contacts count as zero). If arrivals came at random at that rate (Poisson), a
-    whole day would have none after that time with probability exp(-mu): the day is read as cut short when that is
-    below `CUT_P` (mu > 6.9). An export taken at 10:00 on a Monday (hundreds usually still to come) is cut; one whose
-    last contact came at 23:08 on a Saturday whose evenings bring one or two is whole. Checks itself on the source's
-    own history: no hours of the operation are assumed. On a client's view: the whole source's (the export's end).
+    Compared with each of the `CUT_WEEKS` same weekdays before it that had contacts up to the last arrival's time of
+    day (a closed day tells nothing, and is left out): on day k, a_k contacts came before that time and n_k after;
+    the last day had a contacts by then. Were the rest of the last day like day k's, scaled to how busy the day has
+    been (n_k x a / a_k: a holiday or a quiet day brings less), an empty rest would have the chance exp(-n_k a / a_k)
+    if arrivals are random (Poisson); days differ, so the chance is the mean over the days compared (a mixture: one
+    quiet evening among them keeps a quiet end whole). The day is read as cut short when that chance is below
+    `CUT_P`, judged on at least half the `CUT_WEEKS` days (fewer tell too little of how days differ). An export
+    taken at 10:00 on a Monday (hundreds usually still to come) is cut; a Saturday whose last contact came at 23:08,
+    or a closed holiday's last e-mail at 21:34, is whole. No opening hours are assumed: the source's own history
+    decides. `unlike`: days not like their weekday (public holidays and their eves: metrics.sla.unlike_days, from
+    the calendar): one is never read as cut (a holiday eve's short hours are not an export cut short) nor compared
+    with. On a client's view: the whole source's (the export's end).
     """
+    import ibis
+
     source = whole_source(source)
 
     def compute() -> pd.Timestamp | None:
@@ -106,26 +115,45 @@ def last_day_cut(source: DataSource) -> pd.Timestamp | None:
         if last is None or not source.has("contacts"):
             return None
         day = last.normalize()
+        skip = {pd.Timestamp(d).normalize() for d in unlike}
+        if day in skip:
+            return None
         since = last - day  # time of day of the last arrival
         t = source.table("contacts")
         at = t.arrived_at
-        cond = None
-        for k in range(1, CUT_WEEKS + 1):
-            d = day - pd.Timedelta(days=7 * k)
-            part = (at > (d + since).to_pydatetime()) & (at < (d + pd.Timedelta(days=1)).to_pydatetime())
-            cond = part if cond is None else cond | part
-        later = int(t.filter(cond).count().to_pandas())
-        mu = later / CUT_WEEKS
-        return last if np.exp(-mu) < CUT_P else None
 
-    return source.memo(("last_day_cut",), compute)
+        def count(lo: pd.Timestamp, hi: pd.Timestamp, closed: bool) -> Any:
+            inside = (at >= lo.to_pydatetime()) & ((at <= hi.to_pydatetime()) if closed else (at < hi.to_pydatetime()))
+            return ibis.ifelse(inside, 1, 0).sum()
+
+        aggs = {"a": count(day, last, True)}
+        days = [d for d in (day - pd.Timedelta(days=7 * k) for k in range(1, CUT_WEEKS + 1)) if d not in skip]
+        if len(days) * 2 < CUT_WEEKS:
+            return None
+        for k, d in enumerate(days):
+            aggs[f"a{k}"] = count(d, d + since, True)
+            aggs[f"n{k}"] = count(d + since + pd.Timedelta(microseconds=1), d + pd.Timedelta(days=1), False)
+        window = (at >= days[-1].to_pydatetime()) & (at < (day + pd.Timedelta(days=1)).to_pydatetime())
+        row = t.filter(window).aggregate(**aggs).to_pandas().iloc[0].fillna(0)
+        a = float(row["a"])
+        chances = [
+            np.exp(-float(row[f"n{k}"]) * min(1.0, a / float(row[f"a{k}"])))
+            for k in range(len(days))
+            if float(row[f"a{k}"]) > 0
+        ]
+        return last if len(chances) * 2 >= CUT_WEEKS and float(np.mean(chances)) < CUT_P else None
+
+    return source.memo(("last_day_cut", tuple(sorted({pd.Timestamp(d).normalize() for d in unlike}))), compute)
 
 
-def whole_days_range(source: DataSource) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def whole_days_range(
+    source: DataSource, unlike: Collection[pd.Timestamp] = ()
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """`data_range`, with the last day left out when the export cut it short (`last_day_cut`): the last instant
     of the day before. What a month's coverage in open days counts (the partial-month note, the default month,
     volume goals pro-rated to the days with data): a day with its morning alone is not a day with data."""
     first, last = data_range(source)
-    if last is not None and last_day_cut(source) is not None:
-        last = last.normalize() - pd.Timedelta(microseconds=1)
+    cut = last_day_cut(source, unlike)
+    if last is not None and cut is not None and last.normalize() == cut.normalize():  # a client's last day may be
+        last = last.normalize() - pd.Timedelta(microseconds=1)  # before the export's: then it is whole
     return first, last

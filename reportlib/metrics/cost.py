@@ -71,15 +71,22 @@ def cost_per_contact(
     month: str,
     *,
     by: Sequence[str] = ("channel",),
+    start: Any = None,
+    end: Any = None,
 ) -> pd.DataFrame:
     """Labor cost per handled contact for a YYYY-MM month by contact columns (handle-time allocation).
 
+    `start`/`end`: the part of the month both the contacts and the labor are taken over (local days; default the
+    whole month): the days the data cover, so a month whose contacts stop on the 18th is not charged the rest of
+    the month's labor (reports.queries.cost_window).
     Columns: by..., handled, handle_s, direct_cost, overhead_cost, labor_cost, cost_per_contact.
     """
     by = list(by)
     if not by:
         raise UsageError("cost_per_contact needs at least one grouping column, e.g. channel")
-    start, end = month_bounds(month)
+    m_start, m_end = month_bounds(month)
+    start = max(m_start, pd.Timestamp(start)) if start is not None else m_start
+    end = min(m_end, pd.Timestamp(end)) if end is not None else m_end
     t = with_optional(as_table(contacts), "contacts")
     unknown = [c for c in by if c not in t.columns]
     if unknown:

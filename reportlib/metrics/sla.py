@@ -231,6 +231,18 @@ class BusinessCalendar:
         return "".join("1" if h is not None else "0" for h in self.hours)
 
 
+def unlike_days(params: Mapping[str, Any] | None, around: Any) -> frozenset[pd.Timestamp]:
+    """The days near `around` (its year and the one before) that are not like their weekday: every public holiday
+    of the calendar (closed or open), the day before each (an eve: shorter hours in many operations) and the
+    calendar's extra dates. What data.span.last_day_cut neither reads as cut nor compares with."""
+    import dataclasses
+
+    year = pd.Timestamp(around).year
+    every = dataclasses.replace(business_calendar(params), closed=None)  # closed or open: not an ordinary day
+    days = {pd.Timestamp(d) for d in every.holidays_for([year - 1, year, year + 1])}
+    return frozenset(days | {d - pd.Timedelta(days=1) for d in days})
+
+
 def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalendar:
     """The BusinessCalendar from params['calendar'] (business_hours, holidays); 08-18 Mon-Fri US by default.
 

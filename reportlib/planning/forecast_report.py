@@ -218,7 +218,7 @@ def forecast_report(
     # one queue: a paused queue keeps its past), for the charts and the gaps table too (the history the models saw);
     # one queue's report takes that queue's rows, so its last day is the operation's (a queue quiet for weeks is
     # forecast from today, as `reportlib forecast --queue` does)
-    whole, cut = without_cut_day(volume_from_source(source, short_s), source)
+    whole, cut = without_cut_day(volume_from_source(source, short_s), source, params)
     if cut and (end is None or pd.Timestamp(end) > whole["date"].max()):
         notes.append(cut)
     if end is not None:

@@ -31,9 +31,9 @@ import pandas as pd
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds, month_label
 from reportlib.core.safety import whole_word
-from reportlib.data.span import whole_days_range
 from reportlib.metrics import scorecards
 from reportlib.metrics.sla import business_calendar
+from reportlib.reports import queries
 
 if TYPE_CHECKING:
     from reportlib.data.source import DataSource
@@ -558,10 +558,10 @@ def build(
         qa=qa_all,
         goals=goals,
         short_abandon_s=float(params.get("short_abandon_s", 5)),
-        data_range=whole_days_range(source),  # a month the data cover in part: volume goals pro-rated to it
+        data_range=queries.whole_days(source, params),  # a month the data cover in part: volume goals pro-rated to it
         calendar=business_calendar(params),
     )
-    prev_part = last_month_part(own.head(1), month, business_calendar(params), whole_days_range(source))
+    prev_part = last_month_part(own.head(1), month, business_calendar(params), queries.whole_days(source, params))
     notes: list[str] = []
     card: dict | None = None
     if len(cards):

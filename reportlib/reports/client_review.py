@@ -261,14 +261,16 @@ def terms_table(terms: pd.DataFrame, running: bool = False) -> tuple[pd.DataFram
     recoverable)."""
     t = terms.copy()
     t["delivered"] = [narrative.format_value(v, queries.metric_unit(m)) for v, m in zip(t["actual"], t["metric"])]
-    t["result"] = t["met"].map(lambda v: "no contacts" if pd.isna(v) else ("met" if v else "missed"))
+    t["result"] = queries.term_results(t["met"], running)
     t["rag"] = queries.met_status(t["met"])
-    judged = int((t["result"] != "no contacts").sum())
-    missed = int((t["result"] == "missed").sum())
-    if running:
-        t["result"] = t["result"].replace({"met": "on goal so far", "missed": "below goal so far"})
+    judged = int(t["met"].notna().sum())
+    missed = int((t["met"].notna() & ~t["met"].fillna(True).astype(bool)).sum())
     if not judged:
-        sentence = "No term had contacts this month, so none could be judged."
+        sentence = (
+            "No term has had contacts so far this month, so none can be judged yet."
+            if running
+            else "No term had contacts this month, so none could be judged."
+        )
     elif running:
         sentence = (
             f"The month is not over: so far {missed} of {judged} terms with contacts are below their goal and "

@@ -265,7 +265,7 @@ def month_scorecards(source: DataSource, params: Mapping[str, Any], month: Any) 
             qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
             goals=params.get("goals") or {},
             short_abandon_s=float(params.get("short_abandon_s", 5)),
-            data_range=whole_days_range(source),  # a month the data cover in part: volume goals pro-rated to it
+            data_range=whole_days(source, params),  # a month the data cover in part: volume goals pro-rated to it
             calendar=business_calendar(params),
         )
 
@@ -439,6 +439,54 @@ def email_history(
     return source.memo(("email_history", str(first), str(last), float(threshold_h), by, params_key(params)), compute)
 
 
+def cut_day(source: Any, params: Mapping[str, Any] | None) -> pd.Timestamp | None:
+    """span.last_day_cut of `source`, the calendar's holidays and eves (metrics.sla.unlike_days) never read as cut."""
+    from reportlib.metrics.sla import unlike_days
+
+    last = data_range(whole_source(source))[1]
+    return None if last is None else last_day_cut(source, unlike_days(params, last))
+
+
+def whole_days(source: Any, params: Mapping[str, Any] | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """span.whole_days_range of `source` under the calendar of `params` (cut_day)."""
+    from reportlib.metrics.sla import unlike_days
+
+    last = data_range(whole_source(source))[1]
+    return whole_days_range(source, unlike_days(params, last) if last is not None else ())
+
+
+def cost_window(
+    source: DataSource, params: Mapping[str, Any] | None, start: Any, end: Any
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The part of [start, end) that labor cost is taken over: the local days the contacts (or intervals) cover, to
+    the last whole day (span.whole_days_range: a day the export cut short is left out, its activity rows being the
+    whole day's). An activity export running past the contacts' end would set a whole month's cost against 18 days'
+    contacts."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    lo, hi = whole_days(source, params)
+    a_start = max(start, lo.normalize()) if lo is not None else start
+    a_end = min(end, hi.normalize() + pd.Timedelta(days=1)) if hi is not None else end
+    return a_start, a_end
+
+
+def month_cost_per_contact(source: DataSource, params: Mapping[str, Any] | None, month: Any) -> pd.DataFrame:
+    """metrics.cost.cost_per_contact by channel for `month`, over its cost_window (the pack's table and the
+    workbook's sheet: the tile's window)."""
+    from reportlib.metrics import cost
+
+    m = pd.Period(str(month), freq="M")
+    start, end = cost_window(source, params, m.start_time, (m + 1).start_time)
+    return cost.cost_per_contact(
+        source.table("contacts"),
+        source.frame("agent_activity"),
+        source.frame("agents"),
+        str(m),
+        by=["channel"],
+        start=start,
+        end=end,
+    )
+
+
 def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
     """One row per month (YYYY-MM) from first to last with every headline KPI (shares 0..1, seconds, currency).
 
@@ -491,9 +539,7 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
         # cost and workforce over the days the contacts (or intervals) cover, as every other figure: an activity
         # export running past the contacts' end would set a whole month's cost against 18 days' contacts; a last
         # day the export cut short is left out (its activity rows are the whole day's: span.whole_days_range)
-        lo, hi = whole_days_range(source)
-        a_start = max(start, lo.normalize()) if lo is not None else start
-        a_end = min(end, hi.normalize() + pd.Timedelta(days=1)) if hi is not None else end
+        a_start, a_end = cost_window(source, params, start, end)
         lc = cost.labor_cost(act, agents, grain="month", start=a_start, end=a_end)
         if len(lc):
             lc = lc.assign(month=pd.to_datetime(lc["period"]).dt.to_period("M").astype(str)).set_index("month")
@@ -516,7 +562,7 @@ def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any,
             for c in ("occupancy", "shrinkage", "adherence"):
                 out.loc[wf.index.intersection(out.index), c] = wf[c]
         handled = pd.to_numeric(out["handled"], errors="coerce").copy()  # to_numeric may hand back the column
-        cut_at = last_day_cut(source)
+        cut_at = cut_day(source, params)
         if cut_at is not None and start <= cut_at < end:  # labor to the cut day, over the contacts handled before it
             before = _channel_counts(source, params, cut_at.to_period("M").start_time, cut_at.normalize())
             if before is not None:
@@ -745,7 +791,15 @@ def month_gaps(
 def month_running(source: Any, params: Mapping[str, Any] | None, month: Any) -> bool:
     """Whether the data of `source` end before `month` does: open days of it after the data's last whole day
     (month_gaps over source_span; a last day the export cut short counts). Its results are so far, not final."""
-    return month_gaps(pd.Period(str(month), freq="M"), *source_span(source), params)[1] > 0
+    return month_gaps(pd.Period(str(month), freq="M"), *source_span(source, params), params)[1] > 0
+
+
+def term_results(met: pd.Series, running: bool = False) -> pd.Series:
+    """A contract term's result in words from its `met` flag: 'met', 'missed', 'no contacts'; in a month still
+    running (month_running) 'on goal so far' and 'below goal so far' (a term of the 18th is not missed yet). The
+    client review's page and the workbooks' terms sheets."""
+    done = {True: "met", False: "missed"} if not running else {True: "on goal so far", False: "below goal so far"}
+    return met.map(lambda v: "no contacts" if is_missing(v) else done[bool(v)]).astype(object)
 
 
 def month_to_date_as_of(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple[pd.Timestamp, bool]:
@@ -809,22 +863,22 @@ def partial_month_note(
     )
 
 
-def source_span(source: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def source_span(source: Any, params: Mapping[str, Any] | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """Where the data of `source` start and end for its month's coverage: its first contact (on a client's view,
     that client's: a client that started in the month) and the end of the whole source's last whole day
-    (span.whole_days_range: a day the export cut short is not covered; a client's last contact is not the export's
+    (whole_days: a day the export cut short is not covered; a client's last contact is not the export's
     end)."""
-    return data_range(source)[0], whole_days_range(whole_source(source))[1]
+    return data_range(source)[0], whole_days(whole_source(source), params)[1]
 
 
 def source_partial_note(source: Any, params: Mapping[str, Any] | None, month: Any) -> str | None:
     """partial_month_note for `source` and `month` over source_span: what every report and workbook of the month
     says at the top."""
     client = getattr(source, "client_id", None) is not None and getattr(source, "parent", None) is not None
-    first, last = source_span(source)
+    first, last = source_span(source, params)
     whose = "this client's contacts" if client else "the data"
     return partial_month_note(
-        pd.Period(str(month), freq="M"), first, last, params, whose=whose, cut=last_day_cut(source)
+        pd.Period(str(month), freq="M"), first, last, params, whose=whose, cut=cut_day(source, params)
     )
 
 
@@ -834,7 +888,7 @@ def coverage(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple
     from reportlib.metrics.sla import business_calendar
 
     m = pd.Period(str(month), freq="M")
-    before, after = month_gaps(m, *source_span(source), params)
+    before, after = month_gaps(m, *source_span(source, params), params)
     total = business_calendar(params).open_days(m.start_time, (m + 1).start_time)
     return max(total - before - after, 0), total
 

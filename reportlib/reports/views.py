@@ -30,7 +30,7 @@ from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import whole_word
 from reportlib.data.source import CLIENT_TABLES, DataSource
-from reportlib.data.span import data_range, whole_days_range
+from reportlib.data.span import data_range
 from reportlib.reports import charts, narrative, queries
 from reportlib.reports.queries import month_gaps
 
@@ -348,12 +348,11 @@ class ReportContext:
             yield
         except ReportlibError as exc:
             text = str(exc)
-            # a page names no folder, host or schema (the command line's message does: its reader ran it)
-            for location in sorted({str(self.data or ""), str(getattr(self.source, "location", "") or "")}, key=len)[
-                ::-1
-            ]:
-                if location:
-                    text = text.replace(location, "the data source")
+            # a page names no folder, host or schema (the command line's message does: its reader ran it); a bare
+            # name ("data") is kept: replaced, it garbled words ("too the data source to plan")
+            where = {str(self.data or ""), str(getattr(self.source, "location", "") or "")}
+            for location in sorted((w for w in where if re.search(r"[/\\]|://", w)), key=len, reverse=True):
+                text = re.sub(whole_word(location), "the data source", text)
             msg = f"{what} is not available: {self.redact(text)}"
             note(msg, "missing")
             self.notes.append(msg)
@@ -459,8 +458,8 @@ def source_kind(location: str) -> str:
 def last_complete_month(source: DataSource, params: Mapping[str, Any] | None = None) -> pd.Period:
     """The latest month with data in the source whose open days after the data's last whole day are none
     (month_gaps, by the business calendar in `params`; a last day the export cut short is not whole:
-    span.whole_days_range), else the month before it."""
-    first, last = whole_days_range(source)
+    queries.whole_days), else the month before it."""
+    first, last = queries.whole_days(source, params)
     if last is None:
         raise UsageError(
             "the data source holds no contacts or intervals, so no month can be chosen; pass month='YYYY-MM'"

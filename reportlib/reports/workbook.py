@@ -367,13 +367,13 @@ def _sla(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
             "One line per client: contract terms measured and missed this month and the fee at risk.",
             "SLA compliance: Compliance by client; monthly pack: Clients and contracts",
         ),
-        _terms_sheet(compliance, "SLA terms", with_client=True),
+        _terms_sheet(compliance, "SLA terms", with_client=True, running=queries.month_running(source, P, m)),
     ]
 
 
-def _terms_sheet(compliance: pd.DataFrame, name: str, with_client: bool) -> Sheet:
+def _terms_sheet(compliance: pd.DataFrame, name: str, with_client: bool, running: bool = False) -> Sheet:
     terms = compliance.copy()
-    terms["result"] = terms["met"].map(lambda v: "no contacts" if pd.isna(v) else ("met" if v else "missed"))
+    terms["result"] = queries.term_results(terms["met"], running)  # "so far" in a month still running
     unit = [queries.metric_unit(x) for x in terms["metric"]]
     cols = [
         *([Column("client_id", "Client id"), Column("client_name", "Client")] if with_client else []),
@@ -583,11 +583,7 @@ def _forecast(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
 
 
 def _cost(source: DataSource, P: dict, m: pd.Period) -> Sheet:
-    from reportlib.metrics import cost
-
-    per = cost.cost_per_contact(
-        source.table("contacts"), source.frame("agent_activity"), source.frame("agents"), str(m), by=["channel"]
-    )
+    per = queries.month_cost_per_contact(source, P, m)
     cols = [
         Column("channel", "Channel"),
         Column("handled", "Handled", "count", "handled"),
@@ -630,7 +626,8 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
         if not client.has("contacts"):
             return None
         c = queries.compliance(client, P, m)
-        return _terms_sheet(c, "Contract terms", with_client=False) if len(c) else None
+        running = queries.month_running(client, P, m)
+        return _terms_sheet(c, "Contract terms", with_client=False, running=running) if len(c) else None
 
     def history() -> Sheet | None:
         h = queries.channel_history(client, P, m - 12, m)  # the client review's call
