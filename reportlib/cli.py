@@ -270,10 +270,10 @@ def _partial_month(command: str, source: Any, params: dict, month: str) -> None:
 
 def _roster_month(command: str, source: Any, params: dict, month: str) -> None:
     """A roster's month must have begun by the data's end (the contacts' last arrival, else today): a month after
-    it gave 0% attrition, exit 0 (kpis stops on such a month). One it runs into is said on stderr: the roster of
-    an export taken then cannot know the month's later leavers."""
+    it gave 0% attrition, exit 0 (kpis stops on such a month). One still running is said on stderr, as the
+    attrition page says it (queries.roster_month_note)."""
     from reportlib.data.span import data_range
-    from reportlib.reports.queries import month_running
+    from reportlib.reports.queries import roster_month_note
 
     m = pd.Period(str(month), freq="M")
     last = data_range(source)[1]
@@ -281,13 +281,9 @@ def _roster_month(command: str, source: Any, params: dict, month: str) -> None:
     what = f"the data end on {end:%Y-%m-%d}" if last is not None else f"today is {end:%Y-%m-%d}"
     if m.start_time > end:
         raise ReportlibError(f"{month} begins after the data ({what}): its leavers are not known yet")
-    # running as the other commands read it: open days after the data's last whole day (queries.month_running)
-    if month_running(source, params, m) if last is not None else end < (m + 1).start_time - pd.Timedelta(days=1):
-        print(
-            f"reportlib {command}: {month} runs past the data ({what}): its figures are so far, and a roster "
-            "exported then does not know the month's later leavers",
-            file=sys.stderr,
-        )
+    note = roster_month_note(source, params, m)
+    if note:
+        print(f"reportlib {command}: {note}", file=sys.stderr)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -88,21 +88,23 @@ def test_an_export_cut_at_ten_is_read_as_cut_and_a_quiet_evening_is_not(whole, t
     assert span.whole_days_range(open_source(whole)) == span.data_range(open_source(whole))
 
 
-def test_a_holiday_eve_or_a_closed_holiday_is_never_read_as_cut(whole, tmp_path):
-    """A day not like its weekday (a public holiday, open or closed, or its eve: the calendar's) is neither read as
-    cut nor compared with: a holiday eve's short hours are no export cut short. Here the calendar of the
-    parameters names Wednesday 19 March 2025 as a holiday: the 10:00 export is then read as whole."""
+def test_a_closed_holiday_is_never_read_as_cut_and_an_eve_is_judged_like_any_day(whole, tmp_path):
+    """A closed holiday of the calendar is neither read as cut nor compared with (its trickle of e-mails is no
+    export cut short). An open holiday or an eve is judged like any day: exempted, an export taken at 10:00 on
+    31 December read as the whole month. Here the parameters' calendar closes Wednesday 19 March 2025: the 10:00
+    export is then read as whole."""
     from reportlib.core.params import deep_merge
-    from reportlib.metrics.sla import unlike_days
+    from reportlib.metrics.sla import closed_days
 
     source = open_source(cut_copy(whole, tmp_path / "ten", "2025-03-19 10:00"))
     assert queries.cut_day(source, P) is not None
     holiday = deep_merge(P, {"calendar": {"holidays": {"extra": ["2025-03-19"]}}})
-    assert pd.Timestamp("2025-03-19") in unlike_days(holiday, "2025-03-19")
-    assert pd.Timestamp("2025-03-18") in unlike_days(holiday, "2025-03-19")  # its eve
+    assert pd.Timestamp("2025-03-19") in closed_days(holiday, "2025-03-19")
     assert queries.cut_day(source, holiday) is None
-    # Thanksgiving (closed) and its eve are among the US calendar's
-    assert {pd.Timestamp("2025-11-27"), pd.Timestamp("2025-11-26")} <= unlike_days(P, "2025-11-30")
+    # the US calendar closes Thanksgiving; its eve and Veterans Day (open) are ordinary days for the rule
+    days = closed_days(P, "2025-11-30")
+    assert pd.Timestamp("2025-11-27") in days
+    assert pd.Timestamp("2025-11-26") not in days and pd.Timestamp("2025-11-11") not in days
 
 
 def test_a_day_cut_short_is_not_a_covered_day_and_the_month_is_partial(whole, tmp_path):
@@ -175,7 +177,9 @@ def test_attrition_of_a_month_after_the_data_stops_and_a_running_one_is_said(who
     assert "2030-01 begins after the data (the data end on 2025-03-31)" in err and "Traceback" not in err
     folder = cut_copy(whole, tmp_path / "ten", "2025-03-19 10:00")
     assert main(["attrition", "--data", str(folder), "--month", "2025-03"]) == 0
-    assert "2025-03 runs past the data (the data end on 2025-03-19)" in capsys.readouterr().err
+    assert "March 2025 runs past the data (they end on 2025-03-19): its figures are so far" in capsys.readouterr().err
+    ctx = views.start_report("attrition", month="2025-03", data=str(folder))  # the page says it as the command does
+    assert ctx.partial_note is not None and ctx.partial_note.startswith("March 2025 runs past the data")
     assert main(["attrition", "--data", str(whole), "--month", "2025-03"]) == 0
     assert "runs past" not in capsys.readouterr().err
 
@@ -257,3 +261,33 @@ def test_term_results_read_so_far_in_a_running_month():
     met = pd.Series([True, False, None], dtype=object)
     assert queries.term_results(met).tolist() == ["met", "missed", "no contacts"]
     assert queries.term_results(met, running=True).tolist() == ["on goal so far", "below goal so far", "no contacts"]
+
+
+def test_an_interval_export_cut_short_is_read_from_its_offered_contacts(whole, tmp_path):
+    """An operation exporting 30-minute intervals only (no contacts table): the contacts offered in its intervals
+    tell a cut day as arrivals do."""
+    c = pd.read_csv(whole / "contacts.csv", dtype=str, keep_default_na=False)
+    at = pd.to_datetime(c["arrived_at"].str[:19])
+    c["interval_start"] = at.dt.floor("30min").dt.strftime("%Y-%m-%dT%H:%M:%S")
+    iv = c.groupby(["interval_start", "channel", "queue"], as_index=False).size().rename(columns={"size": "offered"})
+    iv.insert(1, "interval_minutes", 30)
+    for name, until in (("iv_whole", None), ("iv_ten", "2025-03-19T10:00:00")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (iv if until is None else iv[iv["interval_start"] < until]).to_csv(folder / "intervals.csv", index=False)
+        source = open_source(folder)
+        cut = queries.cut_day(source, P)
+        if until is None:
+            assert cut is None and queries.coverage(source, P, MARCH) == (21, 21)
+        else:
+            assert cut == pd.Timestamp("2025-03-19 09:30") and queries.coverage(source, P, MARCH) == (12, 21)
+
+
+def test_the_cost_table_names_the_days_it_covers(whole, tmp_path):
+    ten = open_source(cut_copy(whole, tmp_path / "ten", "2025-03-19 10:00"))
+    assert queries.cost_window_label(ten, P, MARCH) == "1–18 March 2025 (the days with data)"
+    assert queries.cost_window_label(open_source(whole), P, MARCH) == "March 2025"
+    per = queries.month_cost_per_contact(ten, P, MARCH)
+    hist = queries.kpi_history(ten, P, "2025-03", "2025-03").iloc[0]
+    assert per["labor_cost"].sum() == pytest.approx(hist["labor_cost"], rel=1e-9)  # the tile's window
+    assert per["labor_cost"].sum() / per["handled"].sum() == pytest.approx(hist["cost_per_contact"], rel=1e-9)

@@ -90,21 +90,22 @@ CUT_WEEKS = 8
 CUT_P = 0.001
 
 
-def last_day_cut(source: DataSource, unlike: Collection[pd.Timestamp] = ()) -> pd.Timestamp | None:
+def last_day_cut(source: DataSource, closed: Collection[pd.Timestamp] = ()) -> pd.Timestamp | None:
     """The data's end (its last arrival) when the export looks cut part-way through that day, else None.
 
     Compared with each of the `CUT_WEEKS` same weekdays before it that had contacts up to the last arrival's time of
     day (a closed day tells nothing, and is left out): on day k, a_k contacts came before that time and n_k after;
-    the last day had a contacts by then. Were the rest of the last day like day k's, scaled to how busy the day has
-    been (n_k x a / a_k: a holiday or a quiet day brings less), an empty rest would have the chance exp(-n_k a / a_k)
-    if arrivals are random (Poisson); days differ, so the chance is the mean over the days compared (a mixture: one
+    the last day had a contacts by then. Were the rest of the last day like day k's, scaled down to how busy the day
+    has been (n_k x min(1, a / a_k): a holiday or a quiet day brings less; a busy morning promises no busier
+    afternoon), an empty rest would have the chance exp(-n_k min(1, a / a_k)) if arrivals are random (Poisson); days
+    differ, so the chance is the mean over the days compared (a mixture: one
     quiet evening among them keeps a quiet end whole). The day is read as cut short when that chance is below
     `CUT_P`, judged on at least half the `CUT_WEEKS` days (fewer tell too little of how days differ). An export
     taken at 10:00 on a Monday (hundreds usually still to come) is cut; a Saturday whose last contact came at 23:08,
     or a closed holiday's last e-mail at 21:34, is whole. No opening hours are assumed: the source's own history
-    decides. `unlike`: days not like their weekday (public holidays and their eves: metrics.sla.unlike_days, from
-    the calendar): one is never read as cut (a holiday eve's short hours are not an export cut short) nor compared
-    with. On a client's view: the whole source's (the export's end).
+    decides. `closed`: the calendar's closed holidays (metrics.sla.closed_days): one is never read as cut (a closed
+    day's trickle of e-mails is not an export cut short) nor compared with. An interval export (no contacts table) is read the same way from the contacts offered in its intervals.
+    On a client's view: the whole source's (the export's end).
     """
     import ibis
 
@@ -112,19 +113,23 @@ def last_day_cut(source: DataSource, unlike: Collection[pd.Timestamp] = ()) -> p
 
     def compute() -> pd.Timestamp | None:
         last = data_range(source)[1]
-        if last is None or not source.has("contacts"):
+        if last is None:
             return None
         day = last.normalize()
-        skip = {pd.Timestamp(d).normalize() for d in unlike}
+        skip = {pd.Timestamp(d).normalize() for d in closed}
         if day in skip:
             return None
-        since = last - day  # time of day of the last arrival
-        t = source.table("contacts")
-        at = t.arrived_at
+        since = last - day  # time of day of the last arrival (an interval export: its last interval's start)
+        if source.has("contacts"):
+            t = source.table("contacts")
+            at, weight = t.arrived_at, ibis.literal(1)
+        else:  # intervals: the contacts offered in them, by their start
+            t = source.table("intervals")
+            at, weight = t.interval_start, t.offered.fill_null(0)
 
         def count(lo: pd.Timestamp, hi: pd.Timestamp, closed: bool) -> Any:
             inside = (at >= lo.to_pydatetime()) & ((at <= hi.to_pydatetime()) if closed else (at < hi.to_pydatetime()))
-            return ibis.ifelse(inside, 1, 0).sum()
+            return ibis.ifelse(inside, weight, 0).sum()
 
         aggs = {"a": count(day, last, True)}
         days = [d for d in (day - pd.Timedelta(days=7 * k) for k in range(1, CUT_WEEKS + 1)) if d not in skip]
@@ -141,19 +146,20 @@ def last_day_cut(source: DataSource, unlike: Collection[pd.Timestamp] = ()) -> p
             for k in range(len(days))
             if float(row[f"a{k}"]) > 0
         ]
-        return last if len(chances) * 2 >= CUT_WEEKS and float(np.mean(chances)) < CUT_P else None
+        return last if a > 0 and len(chances) * 2 >= CUT_WEEKS and float(np.mean(chances)) < CUT_P else None
 
-    return source.memo(("last_day_cut", tuple(sorted({pd.Timestamp(d).normalize() for d in unlike}))), compute)
+    return source.memo(("last_day_cut", tuple(sorted({pd.Timestamp(d).normalize() for d in closed}))), compute)
 
 
 def whole_days_range(
-    source: DataSource, unlike: Collection[pd.Timestamp] = ()
+    source: DataSource, closed: Collection[pd.Timestamp] = ()
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """`data_range`, with the last day left out when the export cut it short (`last_day_cut`): the last instant
     of the day before. What a month's coverage in open days counts (the partial-month note, the default month,
     volume goals pro-rated to the days with data): a day with its morning alone is not a day with data."""
     first, last = data_range(source)
-    cut = last_day_cut(source, unlike)
-    if last is not None and cut is not None and last.normalize() == cut.normalize():  # a client's last day may be
-        last = last.normalize() - pd.Timedelta(microseconds=1)  # before the export's: then it is whole
+    cut = last_day_cut(source, closed)
+    # on a client's view its own last day may come before the export's cut day: then it is whole
+    if last is not None and cut is not None and last.normalize() == cut.normalize():
+        last = last.normalize() - pd.Timedelta(microseconds=1)
     return first, last

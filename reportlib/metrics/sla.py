@@ -231,16 +231,13 @@ class BusinessCalendar:
         return "".join("1" if h is not None else "0" for h in self.hours)
 
 
-def unlike_days(params: Mapping[str, Any] | None, around: Any) -> frozenset[pd.Timestamp]:
-    """The days near `around` (its year and the one before) that are not like their weekday: every public holiday
-    of the calendar (closed or open), the day before each (an eve: shorter hours in many operations) and the
-    calendar's extra dates. What data.span.last_day_cut neither reads as cut nor compares with."""
-    import dataclasses
-
+def closed_days(params: Mapping[str, Any] | None, around: Any) -> frozenset[pd.Timestamp]:
+    """The calendar's closed holidays (and extra closed dates) in the year of `around` and the years either side:
+    the days data.span.last_day_cut never reads as cut (a closed day's trickle of e-mails is not an export cut
+    short) nor compares with. An open holiday or an eve is judged like any day (a quieter one is scaled down by
+    the rule itself): exempted, an export taken at 10:00 on 31 December read as the whole month."""
     year = pd.Timestamp(around).year
-    every = dataclasses.replace(business_calendar(params), closed=None)  # closed or open: not an ordinary day
-    days = {pd.Timestamp(d) for d in every.holidays_for([year - 1, year, year + 1])}
-    return frozenset(days | {d - pd.Timedelta(days=1) for d in days})
+    return frozenset(pd.Timestamp(d) for d in business_calendar(params).holidays_for([year - 1, year, year + 1]))
 
 
 def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalendar:

@@ -420,14 +420,14 @@ def without_cut_day(
     daily: pd.DataFrame, source: Any, params: Mapping[str, Any] | None
 ) -> tuple[pd.DataFrame, str | None]:
     """`daily` (daily_volume's) without the data's last day when the export cut it short (data.span.last_day_cut; the
-    calendar of `params`' holidays and eves never read as cut: metrics.sla.unlike_days),
+    calendar of `params`' closed holidays never read as cut: metrics.sla.closed_days),
     and the note that says so (None when it did not): a day's morning read as its whole volume pulled every forecast
     of a Wednesday's 15:00 export 3-4% low, without a word."""
     from reportlib.data.span import data_range, last_day_cut
-    from reportlib.metrics.sla import unlike_days
+    from reportlib.metrics.sla import closed_days
 
     last = data_range(source)[1]
-    cut = None if last is None else last_day_cut(source, unlike_days(params, last))
+    cut = None if last is None else last_day_cut(source, closed_days(params, last))
     if cut is None or daily.empty:
         return daily, None
     day = cut.normalize()

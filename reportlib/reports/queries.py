@@ -440,19 +440,19 @@ def email_history(
 
 
 def cut_day(source: Any, params: Mapping[str, Any] | None) -> pd.Timestamp | None:
-    """span.last_day_cut of `source`, the calendar's holidays and eves (metrics.sla.unlike_days) never read as cut."""
-    from reportlib.metrics.sla import unlike_days
+    """span.last_day_cut of `source`, the calendar's closed holidays (metrics.sla.closed_days) never read as cut."""
+    from reportlib.metrics.sla import closed_days
 
     last = data_range(whole_source(source))[1]
-    return None if last is None else last_day_cut(source, unlike_days(params, last))
+    return None if last is None else last_day_cut(source, closed_days(params, last))
 
 
 def whole_days(source: Any, params: Mapping[str, Any] | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """span.whole_days_range of `source` under the calendar of `params` (cut_day)."""
-    from reportlib.metrics.sla import unlike_days
+    from reportlib.metrics.sla import closed_days
 
     last = data_range(whole_source(source))[1]
-    return whole_days_range(source, unlike_days(params, last) if last is not None else ())
+    return whole_days_range(source, closed_days(params, last) if last is not None else ())
 
 
 def cost_window(
@@ -487,15 +487,26 @@ def month_cost_per_contact(source: DataSource, params: Mapping[str, Any] | None,
     )
 
 
+def cost_window_label(source: DataSource, params: Mapping[str, Any] | None, month: Any) -> str:
+    """The month's name, or the days its cost is taken over when the data cover it in part (cost_window): "1-17
+    November 2026 (the days with data)", so a handled count below the month's reads right."""
+    m = pd.Period(str(month), freq="M")
+    start, end = cost_window(source, params, m.start_time, (m + 1).start_time)
+    if start == m.start_time and end == (m + 1).start_time:
+        return month_label(m)
+    last = end - pd.Timedelta(days=1)
+    return f"{start.day}–{last.day} {month_label(m)} (the days with data)" if end > start else month_label(m)
+
+
 def kpi_history(source: DataSource, params: Mapping[str, Any], first_month: Any, last_month: Any) -> pd.DataFrame:
     """One row per month (YYYY-MM) from first to last with every headline KPI (shares 0..1, seconds, currency).
 
     Missing where the source cannot give a figure (no agent_activity: no cost or workforce; intervals
     only: no CSAT/FCR; no HR roster: no attrition). Labor cost and the workforce shares are over the days the
-    contacts (or intervals) cover (span.whole_days_range: a last day the export cut short is left out, and the cost
-    per contact is then over the contacts handled before it), and a month's budget is pro-rated to its open days with data
-    (coverage), so a month the data covers in part is held to its part; missing when the data cover none of its
-    open days (they fall on closed days only): no budget is fair then.
+    contacts (or intervals) cover (cost_window: a last day the export cut short is left out, and the cost per
+    contact is then over the contacts handled before it), and a month's budget is pro-rated to its open days with
+    data (coverage), so a month the data covers in part is held to its part; missing when the data cover none of
+    its open days (they fall on closed days only): no budget is fair then.
     """
     from reportlib.metrics import contacts as metrics
 
@@ -800,6 +811,18 @@ def term_results(met: pd.Series, running: bool = False) -> pd.Series:
     client review's page and the workbooks' terms sheets."""
     done = {True: "met", False: "missed"} if not running else {True: "on goal so far", False: "below goal so far"}
     return met.map(lambda v: "no contacts" if is_missing(v) else done[bool(v)]).astype(object)
+
+
+def roster_month_note(source: Any, params: Mapping[str, Any] | None, month: Any) -> str | None:
+    """What the attrition figures of a month still running say (month_running; None otherwise, or without
+    contacts or intervals to tell): the roster of an export taken then cannot know the month's later leavers."""
+    last = data_range(whole_source(source))[1]
+    if last is None or not month_running(source, params, month):
+        return None
+    return (
+        f"{month_label(pd.Period(str(month), freq='M'))} runs past the data (they end on {last:%Y-%m-%d}): its "
+        "figures are so far, and a roster exported then does not know the month's later leavers."
+    )
 
 
 def month_to_date_as_of(source: Any, params: Mapping[str, Any] | None, month: Any) -> tuple[pd.Timestamp, bool]:

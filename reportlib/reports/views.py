@@ -588,7 +588,11 @@ def start_report(
         ctx.redact_terms = sorted({t for t in terms if len(t.strip()) >= 3})
     # the contacts' coverage; the attrition report is drawn from the roster, which the contact export does not cut
     covered = ctx.client_source() if report == "client_review" else source
-    partial = None if report == "attrition" else queries.source_partial_note(covered, params, period)
+    partial = (
+        queries.roster_month_note(source, params, period)  # the roster is not cut by the export: only "so far"
+        if report == "attrition"
+        else queries.source_partial_note(covered, params, period)
+    )
     if report != "attrition":
         ctx.totals = queries.totals_basis(covered, params, period)
     if partial:

@@ -594,7 +594,7 @@ def _cost(source: DataSource, P: dict, m: pd.Period) -> Sheet:
         "Cost by channel",
         _frame(per, cols),
         cols,
-        "Labor cost per handled contact by channel this month.",
+        f"Labor cost per handled contact by channel, {queries.cost_window_label(source, P, m)}.",
         "monthly pack: Cost",
     )
 
