@@ -264,7 +264,7 @@ def terms_table(terms: pd.DataFrame, running: bool = False) -> tuple[pd.DataFram
     t["result"] = queries.term_results(t["met"], running)
     t["rag"] = queries.met_status(t["met"])
     judged = int(t["met"].notna().sum())
-    missed = int((t["met"].notna() & ~t["met"].fillna(True).astype(bool)).sum())
+    missed = int(t["met"].map(lambda v: not narrative.is_missing(v) and not bool(v)).sum())
     if not judged:
         sentence = (
             "No term has had contacts so far this month, so none can be judged yet."
