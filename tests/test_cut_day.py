@@ -291,3 +291,16 @@ def test_the_cost_table_names_the_days_it_covers(whole, tmp_path):
     hist = queries.kpi_history(ten, P, "2025-03", "2025-03").iloc[0]
     assert per["labor_cost"].sum() == pytest.approx(hist["labor_cost"], rel=1e-9)  # the tile's window
     assert per["labor_cost"].sum() / per["handled"].sum() == pytest.approx(hist["cost_per_contact"], rel=1e-9)
+
+
+def test_an_export_of_one_morning_defaults_to_its_own_month(whole, tmp_path):
+    """A new operation's first export, taken at 10:00 on its first day: its month is the default (there is no
+    month before it with data), though the morning is not a whole day."""
+    folder = tmp_path / "first"
+    shutil.copytree(whole, folder)
+    c = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    at = pd.to_datetime(c["arrived_at"].str[:19])
+    c[(at >= pd.Timestamp("2025-03-19")) & (at < pd.Timestamp("2025-03-19 10:00"))].to_csv(
+        folder / "contacts.csv", index=False
+    )
+    assert str(views.last_complete_month(open_source(folder), P)) == "2025-03"

@@ -459,12 +459,13 @@ def last_complete_month(source: DataSource, params: Mapping[str, Any] | None = N
     """The latest month with data in the source whose open days after the data's last whole day are none
     (month_gaps, by the business calendar in `params`; a last day the export cut short is not whole:
     queries.whole_days), else the month before it."""
-    first, last = queries.whole_days(source, params)
-    if last is None:
+    first, end = data_range(source)
+    if end is None:
         raise UsageError(
             "the data source holds no contacts or intervals, so no month can be chosen; pass month='YYYY-MM'"
         )
-    m = last.to_period("M")
+    last = queries.whole_days(source, params)[1]
+    m = end.to_period("M")  # the month the data reach (an export of one morning: that month, not the one before)
     if month_gaps(m, first, last, params)[1] and first is not None and first.to_period("M") < m:
         m = m - 1
     return m
