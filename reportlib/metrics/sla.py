@@ -240,6 +240,15 @@ def closed_days(params: Mapping[str, Any] | None, around: Any) -> frozenset[pd.T
     return frozenset(pd.Timestamp(d) for d in business_calendar(params).holidays_for([year - 1, year, year + 1]))
 
 
+def source_closed_days(params: Mapping[str, Any] | None, source: Any) -> frozenset[pd.Timestamp]:
+    """closed_days around the data's end of `source` (the whole source's last arrival; none without data): what
+    data.span.last_day_cut is given, by the reports and the forecast alike."""
+    from reportlib.data.span import data_range, whole_source
+
+    last = data_range(whole_source(source))[1]
+    return frozenset() if last is None else closed_days(params, last)
+
+
 def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalendar:
     """The BusinessCalendar from params['calendar'] (business_hours, holidays); 08-18 Mon-Fri US by default.
 

@@ -423,11 +423,10 @@ def without_cut_day(
     calendar of `params`' closed holidays never read as cut: metrics.sla.closed_days),
     and the note that says so (None when it did not): a day's morning read as its whole volume pulled every forecast
     of a Wednesday's 15:00 export 3-4% low, without a word."""
-    from reportlib.data.span import data_range, last_day_cut
-    from reportlib.metrics.sla import closed_days
+    from reportlib.data.span import last_day_cut
+    from reportlib.metrics.sla import source_closed_days
 
-    last = data_range(source)[1]
-    cut = None if last is None else last_day_cut(source, closed_days(params, last))
+    cut = last_day_cut(source, source_closed_days(params, source))
     if cut is None or daily.empty:
         return daily, None
     day = cut.normalize()

@@ -441,18 +441,16 @@ def email_history(
 
 def cut_day(source: Any, params: Mapping[str, Any] | None) -> pd.Timestamp | None:
     """span.last_day_cut of `source`, the calendar's closed holidays (metrics.sla.closed_days) never read as cut."""
-    from reportlib.metrics.sla import closed_days
+    from reportlib.metrics.sla import source_closed_days
 
-    last = data_range(whole_source(source))[1]
-    return None if last is None else last_day_cut(source, closed_days(params, last))
+    return last_day_cut(source, source_closed_days(params, source))
 
 
 def whole_days(source: Any, params: Mapping[str, Any] | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """span.whole_days_range of `source` under the calendar of `params` (cut_day)."""
-    from reportlib.metrics.sla import closed_days
+    from reportlib.metrics.sla import source_closed_days
 
-    last = data_range(whole_source(source))[1]
-    return whole_days_range(source, closed_days(params, last) if last is not None else ())
+    return whole_days_range(source, source_closed_days(params, source))
 
 
 def cost_window(
