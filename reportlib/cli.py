@@ -22,6 +22,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import SL_DEFINITIONS
 from reportlib.core.safety import printable, redact_passwords
 from reportlib.core.settings import MetricSettings
+from reportlib.core.words import counted
 
 
 class _Parser(argparse.ArgumentParser):
@@ -248,7 +249,7 @@ def _data_warnings(command: str, source: Any, shown: int = 5) -> None:
     if not warnings:
         return
     print(
-        f"reportlib {command}: {len(warnings)} data-quality warning(s) in the data these figures come from "
+        f"reportlib {command}: {counted(len(warnings), 'data-quality warning')} in the data these figures come from "
         "(values kept as given):",
         file=sys.stderr,
     )
@@ -299,11 +300,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     tables = ", ".join(source.tables) or "none"
     if errors:
         print(
-            f"{source.location}: {len(errors)} problem(s) to fix, {len(warnings)} warning(s) (tables found: {tables})",
+            f"{source.location}: {counted(len(errors), 'problem')} to fix, {counted(len(warnings), 'warning')} "
+            f"(tables found: {tables})",
             file=sys.stderr,
         )
         return 1
-    print(f"{source.location}: valid ({tables}); {len(warnings)} warning(s)")
+    print(f"{source.location}: valid ({tables}); {counted(len(warnings), 'warning')}")
     return 0
 
 
@@ -557,7 +559,9 @@ def _cmd_email(args: argparse.Namespace) -> int:
         args.month, params=params, out=args.out, reports=args.reports, to=args.to, dry_run=args.dry_run
     )
     for p in result.sent:
-        print(f"sent {p.who} to {', '.join(p.delivered)}: {p.subject}")  # the refused are named below
+        # an agent review's subject names the agent: the line (a cron log beside the reports) keeps the id alone
+        subject = "" if p.agent_id is not None else f": {p.subject}"
+        print(f"sent {p.who} to {', '.join(p.delivered)}{subject}")  # the refused are named below
     for path in result.written:
         print(f"wrote {path}")
     if result.chart_note and (result.sent or result.written):

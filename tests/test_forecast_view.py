@@ -16,7 +16,7 @@ def _plan() -> CapacityPlan:
     weekly["cumulative_cost_with_hires"] = weekly["cost_with_hires"].cumsum()
     weekly["cumulative_budget"] = weekly["budget"].cumsum()
     notes = [
-        "1 week(s) short of the required FTE cannot be covered by new hires (training takes 4 weeks): weeks "
+        "1 week short of the required FTE cannot be covered by new hires (training takes 4 weeks): weeks "
         "starting 2026-12-07; consider overtime or other queues",
     ]
     return CapacityPlan(weekly, pd.DataFrame(), notes)
@@ -26,7 +26,7 @@ def test_capacity_notes_are_sentences_with_the_currency():
     assert _plan().over_budget == 229_073.0
     short, over = FV.capacity_notes(_plan(), "€")
     assert over == "The plan with the recommended hires costs €229,073 more than the budget over 2 weeks."
-    assert short.startswith("1 week(s) short") and short.endswith("consider overtime or other queues.")
+    assert short.startswith("1 week short") and short.endswith("consider overtime or other queues.")
     assert FV.capacity_notes(_plan())[1].startswith("The plan with the recommended hires costs $229,073 more")
     within = _plan()
     within.weekly["cumulative_budget"] = within.weekly["cumulative_cost_with_hires"]  # exactly on budget

@@ -387,7 +387,7 @@ def test_a_file_without_its_required_columns_stops_at_the_first_chunk(tmp_path):
         load.read_raw_chunks(path, chunk_bytes=4096), TABLES["contacts"], path.name, "America/New_York", stored.append
     )
     assert rows == 0 and stored == []
-    assert len(problems) == 1 and "missing required column(s): agent_id" in problems[0].line()
+    assert len(problems) == 1 and "missing required column: agent_id" in problems[0].line()
 
 
 def test_a_malformed_row_after_the_first_chunks_is_named_by_the_row(tmp_path):
@@ -528,3 +528,17 @@ def test_repeated_ids_are_found_by_their_hashes_as_a_count_finds_them():
     assert want.sum() >= 40 and got.tolist() == want.tolist()
     assert not got[5] and got[10] and got[11]
     assert not load._duplicates(pd.Series([f"K{i}" for i in range(200_000)]).astype(values.dtype)).any()
+
+
+def test_duckdb_draws_no_progress_bar_into_a_notebook(tmp_path):
+    """DuckDB draws a progress bar for a query over 2 s; in a notebook it is a widget that stayed in the executed
+    team page as an empty black bar (JupyterLab, the month's notebooks). Every connection of a source has it off:
+    a folder's and a DuckDB database's."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "clients.csv").write_text("client_id,client_name,sla_profile\nC1,Acme,gold\n")
+    store = tmp_path / "s.duckdb"
+    ibis.duckdb.connect(str(store)).create_table("clients", ibis.memtable({"client_id": ["C1"]}).to_pyarrow())
+    for data in (str(folder), f"duckdb:///{store}"):
+        con = open_source(data).con.con
+        assert con.execute("select current_setting('enable_progress_bar')").fetchone() == (False,), data

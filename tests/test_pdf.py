@@ -501,7 +501,7 @@ def test_a_pdf_that_cannot_be_printed_fails_its_report_and_keeps_the_good_html_a
     capsys.readouterr()
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert "printing the PDF failed: 1 chart(s) of the page could not be drawn" in err
+    assert "printing the PDF failed: 1 chart of the page could not be drawn" in err
     assert (month_dir / "monthly_pack.html").read_bytes() == good_html
     assert (month_dir / "monthly_pack.pdf").read_bytes() == good_pdf
     client_pdf = month_dir / f"{file_stem('client_review', 'C1')}.pdf"

@@ -126,6 +126,21 @@ def test_client_review_run_facts_come_from_its_client_alone(tmp_path):
     assert facts["parameters"]["data"] == "a data folder" and folder.name not in footer
     assert set(facts["tables"]) <= {"contacts", "intervals", "clients"} and "agents" in whole["tables"]
     assert "agent_activity" not in footer and "qa_evaluations" not in footer
+    # nor the operator's parameter file; an agent's review neither (it printed "data = duckdb:///srv/...")
+    overlay = tmp_path / "params-internal-9c2e.yaml"
+    overlay.write_text("{}\n")
+    agent = contacts.loc[contacts["agent_id"] != "", "agent_id"].iloc[0]
+    for report, who in (("client_review", {"client_id": mine}), ("agent_review", {"agent_id": agent})):
+        page = views.start_report(report, month="2025-01", data=str(folder), params_file=str(overlay), **who).facts()
+        shown = json.dumps(page) + views.facts_html(page)
+        assert page["parameters"]["data"] == "a data folder" and "params_file" not in page["parameters"], report
+        assert folder.name not in shown and overlay.name not in shown, report
+    assert (
+        views.start_report("sla", month="2025-01", data=str(folder), params_file=str(overlay)).facts()["parameters"][
+            "params_file"
+        ]
+        == overlay.name
+    )
 
 
 def test_source_kind_names_no_host_user_or_path():

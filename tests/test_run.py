@@ -185,9 +185,9 @@ def test_clients_selection_and_month_checks(project, capsys):
     ]
     capsys.readouterr()
     assert _run(project, "--clients", "C9") == 2
-    assert "unknown client id(s) C9" in capsys.readouterr().err
+    assert "unknown client id C9" in capsys.readouterr().err
     assert _run(project, "--reports", "sla,payroll") == 2
-    assert "unknown report(s) payroll" in capsys.readouterr().err
+    assert "unknown report payroll" in capsys.readouterr().err
     assert main(["run", "--month", "2025-07", "--params", str(project["params"]), "--out", str(project["out"])]) == 1
     err = capsys.readouterr().err
     assert "no contacts in 2025-07" in err and "2026-02 to 2026-03" in err
@@ -209,6 +209,11 @@ def test_workbooks_parameter_turns_the_excel_copies_off(project, capsys):
     manifest = json.loads((project["out"] / MONTH / "manifest.json").read_text())
     assert [(e["workbook"], e["client_id"]) for e in manifest["workbooks"]] == [("client_review", "C2")]
     assert len(list((project["out"] / MONTH).glob("*.xlsx"))) == 1
+    # every file of the month is the owner's alone (agent names, QA comments, clients' figures), whatever the umask:
+    # pages, notebooks and workbooks were 0644 beside an owner-only manifest and index
+    files = [f for f in (project["out"] / MONTH).rglob("*") if f.is_file() and not f.name.startswith(".")]
+    assert {f.suffix for f in files} >= {".html", ".ipynb", ".xlsx", ".json"}
+    assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: oct(0o600) for f in files}
     settings["reports"] = {"pdf": False, "workbooks": False}  # off again: the month's last workbooks stay
     project["params"].write_text(yaml.safe_dump(settings))
     assert _run(project, "--reports", "monthly_pack", "--clients", "C2") == 0
@@ -367,7 +372,7 @@ def test_a_client_without_contacts_in_the_month_gets_no_review_unless_named(tmp_
     log = io.StringIO()
     kept = run._clients_with_data(src, "2025-01", run._client_list(src, "all"), log)
     assert [c for c, _ in kept] == ["C1", "C2"]
-    assert "no review for client(s) C3, C4, C5, C6, C7\\x1b[2J: no contacts in 2025-01" in log.getvalue()
+    assert "no review for clients C3, C4, C5, C6, C7\\x1b[2J: no contacts in 2025-01" in log.getvalue()
     assert "\x1b" not in log.getvalue()
 
 
@@ -378,7 +383,7 @@ def test_a_run_reviews_the_clients_with_contacts_that_month(project, capsys):
     argv = ["run", "--month", "2026-02", "--params", str(project["params"]), "--out", str(project["out"])]
     assert main([*argv, "--reports", "client_review"]) == 0
     err = capsys.readouterr().err
-    assert "no review for client(s) C2, C3: no contacts in 2026-02" in err
+    assert "no review for clients C2, C3: no contacts in 2026-02" in err
     manifest = json.loads((month_dir / "manifest.json").read_text())
     assert [e["client_id"] for e in manifest["reports"]] == ["C1"]
     assert main([*argv, "--reports", "client_review", "--clients", "C2"]) == 0

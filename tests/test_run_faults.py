@@ -122,6 +122,74 @@ def test_a_report_drawn_from_changed_data_is_not_published_under_the_runs_finger
     assert read_manifest(d)["reports"][0]["status"] == "failed"
 
 
+def test_a_workbook_built_from_changed_data_is_not_published_under_the_runs_fingerprint(tmp_path):
+    """A probe replaced contacts.csv while a run built the client workbooks: the reports failed ("the data changed"),
+    the workbooks were published ok under the fingerprint the run had checked, one holding 0 contacts. A workbook
+    records the data it read (build_workbooks: the files' fingerprint after the reading), checked as a page is."""
+    d = tmp_path / "out" / MONTH
+    d.mkdir(parents=True)
+    run_fp = "aaaa000011112222"
+
+    def book(text: str, read: str) -> dict:
+        path = tmp_path / f"{text}.xlsx"
+        path.write_text(text)
+        name = "client_review_C1.xlsx"
+        return {
+            "client_id": "C1",
+            "status": "ok",
+            "xlsx": str(path),
+            "name": name,
+            "sheets": ["x"],
+            "fingerprint": read,
+        }
+
+    assert _Publisher(MONTH, d, run_fp, "data").publish_workbook(book("good", run_fp))["status"] == "ok"
+    entry = _Publisher(MONTH, d, run_fp, "data").publish_workbook(book("mixed", "bbbb000011112222"))
+    assert entry["status"] == "failed" and entry["error"] == (
+        "the data changed during the run: this workbook read data bbbb000011112222, the run checked "
+        "aaaa000011112222; run again once the data are in place"
+    )
+    assert (d / "client_review_C1.xlsx").read_text() == "good" and entry["previous"]["xlsx"] == "client_review_C1.xlsx"
+
+
+def test_the_hidden_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
+    """A run killed (SIGKILL, out of memory) while swap_in copied a page aside left `.sla.html.621.prev` (a client's
+    page) and one killed in write_atomic a `.manifest.json.<random>.tmp`: no later run removed them. The next run
+    of the month (under its lock) does; visible files and other hidden ones stay."""
+    from reportlib.delivery.run import remove_stale_run_folders
+
+    d = tmp_path / "out" / MONTH
+    (d / "notebooks").mkdir(parents=True)
+    left = [d / ".sla.html.99999.prev", d / ".manifest.json.k2j4_x9a.tmp", d / "notebooks" / ".sla.ipynb.12.prev"]
+    kept = [d / "sla.html", d / ".lock", d / "notes.prev", d / ".sla.html.prev"]
+    for f in left + kept:
+        f.write_text("x")
+    assert sorted(remove_stale_run_folders(tmp_path / "out", MONTH)) == sorted(left)
+    assert not any(f.exists() for f in left) and all(f.exists() for f in kept)
+
+
+def test_a_page_records_the_data_as_they_are_when_it_ends(tmp_path):
+    """The fingerprint of a Source is taken when it is opened, its tables read later: a file replaced in between
+    was read under the fingerprint of the files before it. The page's run facts record the files' fingerprint as
+    they are when it ends, so `run` fails a page whose data changed while it read them."""
+    from reportlib.data.load import fingerprint_now
+    from reportlib.planning.sample import sample_data
+    from reportlib.reports import views
+
+    folder = tmp_path / "d"
+    sample_data(folder, seed=3, start="2025-01", months=1, agents=10, clients=2)
+    ctx = views.start_report("sla", month="2025-01", data=str(folder))
+    opened = ctx.source.fingerprint
+    assert ctx.facts()["fingerprint"] == opened[:16] == fingerprint_now(str(folder), ctx.source.tz)[:16]
+    clients = folder / "clients.csv"
+    clients.write_text(clients.read_text().replace(",", ", ", 1))  # rewritten after the source was opened
+    now = ctx.facts()["fingerprint"]
+    assert now != opened[:16] and now == fingerprint_now(str(folder), ctx.source.tz)[:16]
+    assert (
+        fingerprint_now("postgres://u@h/db", "UTC") is None and fingerprint_now(str(tmp_path / "gone"), "UTC") is None
+    )
+
+
 def test_email_does_not_send_a_report_rendered_from_other_data_than_the_months_last_run(tmp_path, capsys):
     from test_security_delivery import _dist, _email, _fake_month
 

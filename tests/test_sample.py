@@ -119,15 +119,19 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("start,months", [("1700-01", 3), ("2199-11", 3)])
+@pytest.mark.parametrize("start,months", [("1700-01", 3), ("2199-11", 3), ("this", 1), ("last", 2)])
 def test_a_sample_validate_would_refuse_is_a_usage_error(tmp_path, capsys, start, months):
-    """--start 1700-01 hired people before 1700 and --start 2199-11 --months 3 wrote contacts in 2200:
-    a sample `validate` refuses (dates outside years 1700..2199)."""
+    """--start 1700-01 hired people before 1700 and --start 2199-11 --months 3 wrote contacts in 2200: a sample
+    `validate` refuses (dates outside years 1700..2199); so is one reaching the month still running (contacts after
+    today, which `validate` refuses): the last month ended is the latest."""
+    last = pd.Timestamp.now(tz="America/New_York").tz_localize(None).to_period("M") - 1
+    start = {"this": str(last + 1), "last": str(last)}.get(start, start)
     out = tmp_path / "x"
     assert main(["sample-data", "--out", str(out), "--start", start, "--months", str(months)]) == 2
     assert capsys.readouterr().err.strip() == (
         f"reportlib sample-data: --start: expected a month from 1716-01 (people are hired up to 16 years "
-        f"before it) with the last month by 2199-12, got '{start}' and {months} month(s)"
+        f"before it) with the last month by {last} (the last month ended: contacts cannot arrive after today), "
+        f"got '{start}' and {months} month{'s' if months != 1 else ''}"
     )
     assert not out.exists()
 

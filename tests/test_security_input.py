@@ -526,5 +526,5 @@ def test_13_10_ids_echoed_in_command_messages_cannot_carry_terminal_escapes(tmp_
     proc = run_cli(["run", "--month", "2025-01", "--data", str(folder), "--clients", "Z9", "--out", str(tmp_path)])
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("reportlib run: ")]
-    assert lines[-1] == "reportlib run: unknown client id(s) Z9; the clients table has C\\x1b[2J\\u202e2, C1", lines
+    assert lines[-1] == "reportlib run: unknown client id Z9; the clients table has C\\x1b[2J\\u202e2, C1", lines
     assert "\x1b" not in proc.stderr and "\u202e" not in proc.stderr

@@ -441,6 +441,31 @@ def test_month_to_date_required_contacts_by_hand():
         month_to_date(good, clients, profiles, "2025-01", "2025-03-01", expected_remaining=1)
 
 
+def test_month_to_date_a_fractional_expected_count_is_lost_only_when_the_best_case_misses():
+    """The expected remaining count is an estimate (210.25, a same-weekday mean), not a whole number. A probe
+    found a term "lost" whose best case met its goal: abandon rate at most 8%, 32 abandons of 202 so far,
+    210.25 to come: at most 0.08 x 412.25 = 32.98 abandons in all, so the rest may bring 0.98 more; the
+    integer rule (floor(0.98) = 0 allowed, 211 of 210.25 to keep) said lost, the best case 32 / 412.25 =
+    7.76% meets 8%. By hand: 210.25 - 0.98 = 209.27 must not abandon, 210 contacts rounded up; at risk."""
+    clients = pd.DataFrame(
+        {"client_id": ["C1"], "client_name": ["Acme"], "sla_profile": ["gold"], "monthly_fee": [10000.0]}
+    )
+    profiles = {"gold": {"terms": [{"channel": "phone", "metric": "abandon_rate", "max": 0.08}]}}
+    t = table(frame(phone("C1", 170, "handled", 10) + phone("C1", 32, "abandoned", 50)))
+    r = month_to_date(t, clients, profiles, "2025-01", "2025-01-16", expected_remaining=210.25).iloc[0]
+    assert r["denominator"] == 202 and r["best_case"] == pytest.approx(32 / 412.25)
+    assert r["status"] == "at risk" and r["required_successes"] == 210
+    assert r["required_share_of_remaining"] == pytest.approx(210 / 210.25)
+    # 0.2 more allowed (0.08 x 402.5 = 32.2): 200.5 - 0.2 = 200.3 must not abandon, rounded up 201 of 200.5:
+    # still recoverable (best case 32 / 402.5 = 7.95%), and the share of the remaining shown is all of them
+    r = month_to_date(t, clients, profiles, "2025-01", "2025-01-16", expected_remaining=200.5).iloc[0]
+    assert r["best_case"] == pytest.approx(32 / 402.5) and r["status"] == "at risk"
+    assert r["required_successes"] == 201 and r["required_share_of_remaining"] == 1.0
+    # a best case over the goal is lost: 32 / (202 + 190) = 8.16%
+    r = month_to_date(t, clients, profiles, "2025-01", "2025-01-16", expected_remaining=190.0).iloc[0]
+    assert r["best_case"] > 0.08 and r["status"] == "lost" and pd.isna(r["required_successes"])
+
+
 def test_expected_remaining_volume_same_weekday_history():
     rows = []
     # the 8 weeks before Wed 2025-03-12 are Jan 15 .. Mar 11: every Monday (Jan 20 .. Mar 10) 10

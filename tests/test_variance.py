@@ -663,6 +663,38 @@ def test_an_intervals_table_that_starts_and_ends_inside_the_month_bounds_the_pla
     )
 
 
+def test_a_row_of_the_hour_the_clocks_go_back_is_an_hour_long(tmp_path):
+    """The contract merges the two passes of the repeated hour into one row (counts summed, agents averaged):
+    01:00 and 01:30 on Sunday 2 November 2025 in New York are each an hour of real time. Read as 30 minutes,
+    a probe's night queue (10 calls every half hour, 5 agents) had a planned service level of 0.85 against
+    Erlang's 0.98 and half its agent hours. By hand: rows 00:30, 01:00, 01:30, 02:00 of 10, 20, 20, 10 calls
+    over 30, 60, 60, 30 minutes; 5 agents: 15 agent hours; the service level by Erlang per row, weighted by
+    contacts."""
+    slots = (("00:30", 10, 1800), ("01:00", 20, 3600), ("01:30", 20, 3600), ("02:00", 10, 1800))
+    rows = ["interval_start,interval_minutes,channel,queue,offered,handled,abandoned,answered_within_threshold,"]
+    rows[0] += "threshold_s,wait_s_total,handle_s_total"
+    plan = ["interval_start,interval_minutes,channel,queue,forecast_offered,forecast_aht_s,planned_agents"]
+    for hm, n, _ in slots:
+        rows.append(f"2025-11-02T{hm},30,phone,Night,{n},{n},0,{n},30,{5 * n},{300 * n}")
+        plan.append(f"2025-11-02T{hm},30,phone,Night,{n},300,5")
+    (tmp_path / "intervals.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "interval_plan.csv").write_text("\n".join(plan) + "\n")
+    (tmp_path / "agents.csv").write_text("agent_id,name,hire_date\nA1,Ann,2020-01-01\n")
+    (tmp_path / "clients.csv").write_text("client_id,client_name,sla_profile\nC1,Acme,gold\n")
+    params = load_params(None)
+    res = va.variance_for_source(open_source(str(tmp_path), "America/New_York"), params, "2025-11")
+    q = res.records[res.records["queue"] == "Night"].iloc[0]
+    assert q["planned_agent_hours"] == pytest.approx(15.0) and q["forecast_offered"] == 60
+    v = np.array([n for _, n, _ in slots], float)
+    length = np.array([s for _, _, s in slots], float)
+    answer = va.service_thresholds(params)["phone"]
+    sl = erlang_a_service_level(np.full(4, 5.0), v, np.full(4, 300.0), length, np.full(4, answer), np.full(4, np.inf))
+    assert q["planned_sl"] == pytest.approx(float((v * sl).sum() / v.sum()), abs=1e-9)
+    assert q["planned_sl"] > 0.95  # as 30 minutes: 0.85
+    starts = pd.Series(pd.to_datetime(["2025-11-02 00:30", "2025-11-02 01:00", "2025-11-02 01:59", "2025-03-09 02:30"]))
+    assert va.real_minutes(starts, 30, "America/New_York").tolist() == [30, 60, 60, 30]
+
+
 def test_a_renamed_queue_is_named_in_the_sentence_that_states_the_channels_volume(sample_dir, tmp_path):
     """The plan has Debit Card; from 15 February its contacts come on 'Debit Cards', which has no plan. The
     all-queues record holds the planned queues' plan and contacts only (by hand), and the pack's sentence, the
@@ -799,7 +831,7 @@ def test_an_empty_scheduled_agents_cell_is_named_not_a_silent_blank(sample_dir, 
     params = load_params(None)
     res = va.variance_for_source(open_source(str(folder), "America/New_York"), params, MONTH)
     assert (
-        f"scheduled_agents is empty in 1 row(s) of interval_staffing (phone/{SURGE_QUEUE}): staffing is not split "
+        f"scheduled_agents is empty in 1 row of interval_staffing (phone/{SURGE_QUEUE}): staffing is not split "
         "into schedule and attendance for those queues and their channel's total"
     ) in res.notes
     rec = res.records.set_index(["channel", "queue"])

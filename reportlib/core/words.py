@@ -8,5 +8,9 @@ from typing import Any
 def counted(n: Any, noun: str, plural: str | None = None) -> str:
     """'1 day', '28 days', '0 hires', '1,234 rows': the whole number `n` with its noun, plural unless n is 1
     (`plural`, when the noun does not take an 's')."""
-    k = int(n)
-    return f"{k:,} {noun if k == 1 else (plural or noun + 's')}"
+    return f"{int(n):,} {noun_for(n, noun, plural)}"
+
+
+def noun_for(n: Any, noun: str, plural: str | None = None) -> str:
+    """The noun alone as `n` of it take it: 'report' for 1, 'reports' otherwise ('unknown reports a, b')."""
+    return noun if int(n) == 1 else (plural or noun + "s")

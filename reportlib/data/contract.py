@@ -15,14 +15,16 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from reportlib.core.months import LAST_YEAR
 from reportlib.core.names import ALL_QUEUES
 
 # The contract and its checks, as part of every cached table's key (load._file_key): a table in the cache was
 # checked by the rules of its version, so a change to what a file may hold bumps it (2: timestamp offsets
 # within 23:59, dates from year 1700 to 2199; tables cached before are parsed and checked again. 3: row
 # warnings across columns: handle time over logged-in time, adherence over schedule, a termination type
-# without a date, an interval start off its grid. 4: a queue named "all", the name of the all-queues rows).
-CONTRACT_VERSION = "4"
+# without a date, an interval start off its grid. 4: a queue named "all", the name of the all-queues rows. 5: an
+# arrival after the day the check runs).
+CONTRACT_VERSION = "5"
 
 # Column kinds and how they are stored once typed.
 KINDS = {
@@ -153,7 +155,7 @@ TABLES: dict[str, Table] = {
             C("caller_id", "str", description="who called; enables repeat-contact FCR"),
         ),
         required=False,  # required unless intervals is given: see required_tables
-        rules=("long_handle", "long_wait", "queue_not_reserved"),
+        rules=("arrival_not_in_future", "long_handle", "long_wait", "queue_not_reserved"),
     ),
     "intervals": Table(
         "intervals",
@@ -405,7 +407,23 @@ def table_rules(name: str) -> list[Rule]:
     its typed rows, `engine_check` in the database's engine. An error stops the reports; a warning keeps
     the value as given and is counted in the data-quality note.
     """
+    import ibis
+
+    # A contact cannot arrive after the check runs: one dated 2030 made the data's end 2030, so every email still
+    # open at the export read as missed, and the default month went to 2029-12. Two days of slack cover any time
+    # zone between the machine's clock and the operation's local times (UTC-12..+14) without naming the zone.
+    latest = (pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=2)).date()
     declared = (
+        Rule(
+            "arrival_not_in_future",
+            "arrived_at",
+            "an arrival before the day after tomorrow, when the check runs (a contact cannot arrive in the future: "
+            "a date typed wrong)",
+            lambda t: (
+                (t.arrived_at >= ibis.timestamp(f"{latest:%Y-%m-%d}"))
+                & (t.arrived_at < ibis.timestamp(f"{LAST_YEAR + 1}-01-01"))
+            ),  # a year past LAST_YEAR is named as such
+        ),
         Rule(
             "termination_type_without_date",
             "termination_type",
@@ -510,7 +528,7 @@ def rule_columns(rule: Rule, name: str) -> frozenset[str]:
 
 def key_columns(name: str) -> tuple[str, ...]:
     """The columns that identify a row of contract table `name` (its primary key in a database): the
-    unique column(s), else `unique_together`. Database checks name offending rows by these."""
+    unique columns, else `unique_together`. Database checks name offending rows by these."""
     table = TABLES[name]
     unique = tuple(c.name for c in table.columns if c.unique)
     return unique or table.unique_together
@@ -592,7 +610,8 @@ def contract_markdown() -> str:
         "clocks go back share one local time: an interval table that has a row for each (a round-the-clock "
         "export across that night) holds two rows with one key there, which `reportlib validate` names as such; "
         "merge each pair into one row (counts summed, agents and times averaged), as contacts in that hour are counted in one "
-        "local interval. A contact's own times are not affected (they are not keys).",
+        "local interval; plan vs actual then reads such a row as twice its interval_minutes of real time "
+        "(`variance.real_minutes`). A contact's own times are not affected (they are not keys).",
         "",
         "Across tables, besides the references below, `reportlib validate` warns (values kept as given) about "
         "agents whose contacts fall on a local day before their hire_date or after their termination_date: "

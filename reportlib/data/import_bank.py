@@ -32,6 +32,7 @@ import pandas as pd
 
 from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.safety import csv_text, write_atomic
+from reportlib.core.words import counted, noun_for
 from reportlib.data.contract import TABLES
 
 TIMEZONE = "Asia/Jerusalem"
@@ -143,7 +144,7 @@ class FileReport:
 def _lines(lines: list[int]) -> str:
     shown = ", ".join(str(n) for n in lines[:_SHOWN])
     more = f" and {len(lines) - _SHOWN} more" if len(lines) > _SHOWN else ""
-    return f"{len(lines)} row(s), file line {shown}{more}"
+    return f"{counted(len(lines), 'row')}, file {noun_for(len(lines), 'line')} {shown}{more}"
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -330,19 +331,20 @@ def calls_to_contacts(raw: pd.DataFrame, report: FileReport) -> pd.DataFrame:
     unreadable = keep & ~readable_caller & (customer != "0") & (customer != "")
     if unreadable.any():
         report.notes.append(
-            f"{int(unreadable.sum())} customer_id value(s) mangled by a spreadsheet into scientific notation "
+            f"{counted(unreadable.sum(), 'customer_id value')} mangled by a spreadsheet into scientific notation "
             f"(e.g. {customer[unreadable].iloc[0]!r}): caller_id left empty"
         )
     server_on_hang = keep & ~handled & (server != NO_SERVER)
     if server_on_hang.any():
         report.notes.append(
-            f"{int(server_on_hang.sum())} abandoned call(s) carry a server name; "
+            f"{counted(server_on_hang.sum(), 'abandoned call')} {'carries' if server_on_hang.sum() == 1 else 'carry'} "
+            "a server name; "
             "agent_id left empty as for every abandoned contact"
         )
     long_service = keep & handled & (ser_time > 3600)
     if long_service.any():
         report.notes.append(
-            f"{int(long_service.sum())} handled call(s) with ser_time over 1 hour "
+            f"{counted(long_service.sum(), 'handled call')} with ser_time over 1 hour "
             f"(max {int(ser_time[long_service].max())} s) kept as recorded"
         )
 
@@ -363,7 +365,9 @@ def calls_to_contacts(raw: pd.DataFrame, report: FileReport) -> pd.DataFrame:
     )[keep]
     unknown_types = sorted(set(raw.loc[keep, "type"]) - set(QUEUE_BY_TYPE))
     if unknown_types:
-        report.notes.append(f"unknown service type(s) {', '.join(unknown_types)} kept as the queue name")
+        report.notes.append(
+            f"unknown service {noun_for(len(unknown_types), 'type')} {', '.join(unknown_types)} kept as the queue name"
+        )
     days = pd.date_range(date[ok].min(), date[ok].max(), freq="D") if ok.any() else []
     missing = sorted(set(days) - set(date[ok]))
     if missing:
@@ -413,24 +417,26 @@ def six_minute_to_intervals(raw: pd.DataFrame, report: FileReport) -> pd.DataFra
             keep &= ~gap
             report.exclude("nonexistent_local_time_no_calls", gap.sum())
             report.notes.append(
-                f"{int(gap.sum())} slot(s) on {', '.join(sorted(set(start[gap].dt.strftime('%Y-%m-%d'))))} fall in "
-                "the hour skipped when Israel daylight saving time began and hold 0 calls: dropped"
+                f"{counted(gap.sum(), 'slot')} on {', '.join(sorted(set(start[gap].dt.strftime('%Y-%m-%d'))))} "
+                f"{'falls' if gap.sum() == 1 else 'fall'} in "
+                f"the hour skipped when Israel daylight saving time began and {'holds' if gap.sum() == 1 else 'hold'} 0 "
+                "calls: dropped"
             )
         else:
             report.notes.append(
-                f"{int(gap.sum())} slot(s) fall in the hour skipped by daylight saving time "
-                "yet hold calls: kept as recorded"
+                f"{counted(gap.sum(), 'slot')} {'falls' if gap.sum() == 1 else 'fall'} in the hour skipped by daylight "
+                f"saving time yet {'holds' if gap.sum() == 1 else 'hold'} calls: kept as recorded"
             )
     if ambiguous.any():
         report.notes.append(
-            f"{int(ambiguous.sum())} slot(s) on {', '.join(sorted(set(start[ambiguous].dt.strftime('%Y-%m-%d'))))} "
-            "fall in the hour repeated when daylight saving time ended: the series holds that hour once"
+            f"{counted(ambiguous.sum(), 'slot')} on {', '.join(sorted(set(start[ambiguous].dt.strftime('%Y-%m-%d'))))} "
+            f"{'falls' if ambiguous.sum() == 1 else 'fall'} in the hour repeated when daylight saving time ended: the series holds that hour once"
         )
     fractional = calls % 1 != 0
     if fractional.any():
         days = sorted(set(start[fractional].dt.strftime("%Y-%m-%d")))
         report.notes.append(
-            f"{int(fractional.sum())} fractional call count(s) (x.5) on {', '.join(days)} "
+            f"{counted(fractional.sum(), 'fractional call count')} (x.5) on {', '.join(days)} "
             "kept as in the source (apparently an imputed day)"
         )
     intervals = pd.DataFrame(

@@ -32,7 +32,7 @@ from reportlib.core.errors import DataError, ReportlibError, UsageError, source_
 from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.core.params import DEFAULT_TIMEZONE, tables_problem
 from reportlib.core.safety import printable
-from reportlib.core.words import counted
+from reportlib.core.words import counted, noun_for
 from reportlib.data.contract import (
     CONTRACT_VERSION,
     FILE_SUFFIXES,
@@ -754,7 +754,7 @@ def _check_chunk(
                 Problem(
                     file,
                     None,
-                    f"missing required column(s): {', '.join(missing)} "
+                    f"missing required {noun_for(len(missing), 'column')}: {', '.join(missing)} "
                     f"(found: {_one_line(', '.join(map(str, raw.columns)), 200)})",
                 ),
             )
@@ -1019,6 +1019,7 @@ def _duplicates(values: pd.Series) -> np.ndarray:
 
     con = duckdb.connect()
     try:
+        con.execute(NO_PROGRESS_BAR)
         con.register("ids", pa_.table({"v": arr}))
         hashes = con.execute("SELECT hash(v) AS h FROM ids").fetchnumpy()["h"]
     finally:
@@ -1164,6 +1165,7 @@ def rule_masks(frame: pd.DataFrame, table: Table) -> list[np.ndarray]:
     sql, used = rules_sql(table.name)
     con = duckdb.connect(config={"threads": 1})
     try:
+        con.execute(NO_PROGRESS_BAR)
         con.register("chunk", _arrow(frame, table, used))
         result = con.execute(sql).fetchnumpy()  # {r0: array, r1: ...}: never null (COALESCE)
     finally:
@@ -1216,6 +1218,11 @@ DUCKDB_TEMP_ENV = "REPORTLIB_DUCKDB_TEMP_DIRECTORY"
 DUCKDB_THREADS_ENV = "REPORTLIB_DUCKDB_THREADS"
 
 
+# DuckDB draws a progress bar for a query over 2 s, in Jupyter as a widget that stays in the notebook as an empty
+# black bar (the team page's trends in JupyterLab, the executed notebooks); reportlib says its own progress on stderr.
+NO_PROGRESS_BAR = "SET enable_progress_bar = false"
+
+
 def engine_settings(con) -> dict[str, str]:
     """Apply $REPORTLIB_DUCKDB_MEMORY_LIMIT (e.g. 2GB), $REPORTLIB_DUCKDB_TEMP_DIRECTORY and
     $REPORTLIB_DUCKDB_THREADS to the DuckDB connection `con` (an ibis backend); the settings applied.
@@ -1223,6 +1230,7 @@ def engine_settings(con) -> dict[str, str]:
     A value DuckDB refuses is a ReportlibError naming the variable."""
     import duckdb
 
+    con.con.execute(NO_PROGRESS_BAR)
     applied = {}
     for env, setting in (
         (DUCKDB_MEMORY_ENV, "memory_limit"),
@@ -1470,7 +1478,9 @@ class Source:
         have = set(self.con.table(name).columns)
         missing = [c.name for c in TABLES[name].columns if c.required and c.name not in have]
         if missing:
-            raise DataError([f"{name} (database table): missing required column(s): {', '.join(missing)}"])
+            raise DataError(
+                [f"{name} (database table): missing required {noun_for(len(missing), 'column')}: {', '.join(missing)}"]
+            )
 
     def _check_references(self, name: str) -> None:
         """Every agent_id/client_id that `name` uses must exist in agents/clients when they are present."""
@@ -1559,6 +1569,12 @@ class Source:
             rows = {str(a): i + 2 for i, a in enumerate(self.frame("agents")["agent_id"])}  # file order, header 1
             names = {n: self.file_name(n) for n in ("agents", "contacts")}
             across = [p.line() for p in employment_problems(self.table("contacts"), self.table("agents"), names, rows)]
+        if not errors:
+            from reportlib.data.engine_check import SPELLED_ALIKE_TABLES, spelling_problems
+
+            spelled = [n for n in sorted(SPELLED_ALIKE_TABLES) if self.has(n)]
+            tables = {n: self.table(n) for n in spelled}
+            across += [p.line() for p in spelling_problems(tables, {n: self.file_name(n) for n in spelled})]
         return errors, list(dict.fromkeys(self.warnings + across))
 
 
@@ -1598,16 +1614,26 @@ def _folder_fingerprint(files: dict[str, Path], tz: str) -> str:
     return _fingerprint_text("|".join(f"{n}:{_file_key(p, tz)}" for n, p in sorted(files.items())))
 
 
-def _still_current(source: Source) -> bool:
-    """Whether an open Source's files (or database file) are unchanged, read without opening a new engine."""
-    path = duckdb_file(source.location)
+def fingerprint_now(location: str, tz: str) -> str | None:
+    """The fingerprint a data folder's files (a DuckDB database file) at `location` have now, read without opening
+    an engine (their sizes and times); None when it cannot be read (gone, unreadable, a file refused) or costs a
+    query (a PostgreSQL or Spark source). A Source's `fingerprint` is taken when it is opened and its tables are read
+    later: compared with this after the reading, it tells whether they were read from the data it names."""
+    path = duckdb_file(location)
     try:
         if path is not None:
-            return _database_fingerprint(path) == source.fingerprint
-        found = find_table_files(Path(source.location))
-        return not found.problems and _folder_fingerprint(found.files, source.tz) == source.fingerprint
+            return _database_fingerprint(path)
+        if is_database(location):
+            return None
+        found = find_table_files(Path(location))
+        return None if found.problems else _folder_fingerprint(found.files, tz)
     except OSError:  # gone or unreadable: opening it afresh says why
-        return False
+        return None
+
+
+def _still_current(source: Source) -> bool:
+    """Whether an open Source's files (or database file) are unchanged, read without opening a new engine."""
+    return fingerprint_now(source.location, source.tz) == source.fingerprint
 
 
 def _fingerprint_text(text: str) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import redact_passwords
+from reportlib.core.words import counted
 from reportlib.data.contract import TABLES, key_columns
 from reportlib.data.load import duckdb_file
 from reportlib.data.warehouse import WarehouseURL, is_warehouse_url, parse_url, spark_session
@@ -536,12 +537,12 @@ def load_into(data: str | os.PathLike, into: str, tz: str = DEFAULT_TIMEZONE) ->
             with progress.step(f"loaded {name} into {target.label(name)}", i, len(names)) as st:
                 written = _copy_table(source.table(name), name, target, tz, gaps)
                 done.append(name)
-                counted = target.count(name)
-                if counted != written:
-                    raise ReportlibError(f"{name}: {written:,} rows sent but {counted:,} arrived")
+                arrived = target.count(name)
+                if arrived != written:
+                    raise ReportlibError(f"{name}: {written:,} rows sent but {arrived:,} arrived")
                 result.indexes += target.index(name, tz)
-                result.rows[name] = counted
-                st.detail = f"{counted:,} rows"
+                result.rows[name] = arrived
+                st.detail = f"{arrived:,} rows"
         with progress.step(f"replaced the tables in {url.shown}", len(names), len(names)):
             target.swap(names)
     except BaseException as exc:
@@ -563,7 +564,7 @@ def load_into(data: str | os.PathLike, into: str, tz: str = DEFAULT_TIMEZONE) ->
     for column, n in gaps.items():
         if n:
             result.notes.append(
-                f"{n:,} {column} value(s) are local times inside a daylight-saving gap (no clock shows them); "
+                f"{counted(n, column + ' value')} {'is a local time' if n == 1 else 'are local times'} inside a daylight-saving gap (no clock shows them); "
                 f"stored with the offset before the change"
             )
     result.seconds = time.perf_counter() - started

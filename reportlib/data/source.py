@@ -40,7 +40,7 @@ class Problem:
     keys: list[str] = field(default_factory=list)  # in a database, instead of rows
 
     def line(self) -> str:
-        """One line for the user: file (or table), row(s) or key(s), column, what was expected, what was found."""
+        """One line for the user: file (or table), rows or keys, column, what was expected, what was found."""
         col = f", column {self.column}" if self.column else ""
         if self.count == 0:
             return f"{self.file}{col}: {self.expected}"

@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, unquote
 
 from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.safety import MISPLACED_PASSWORD, REDACTED, password_misplaced, redact_passwords
+from reportlib.core.words import noun_for
 from reportlib.data.contract import TABLES, Column, required_tables
 from reportlib.data.engine_check import compatible
 from reportlib.data.source import ClientView, Problem, require_tables
@@ -85,7 +86,9 @@ def parse_url(location: str) -> WarehouseURL:
     if scheme in ("postgres", "postgresql"):
         unknown = sorted(set(params) - _PG_KEYS)
         if unknown:
-            raise UsageError(f"{shown}: unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(_PG_KEYS))})")
+            raise UsageError(
+                f"{shown}: unknown {noun_for(len(unknown), 'option')} {', '.join(unknown)} (known: {', '.join(sorted(_PG_KEYS))})"
+            )
         netloc, _, db = body.partition("/")
         userinfo, at, hostport = netloc.rpartition("@")
         if not at:
@@ -109,7 +112,9 @@ def parse_url(location: str) -> WarehouseURL:
         )
     unknown = sorted(set(params) - _SPARK_KEYS)
     if unknown:
-        raise UsageError(f"{shown}: unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(_SPARK_KEYS))})")
+        raise UsageError(
+            f"{shown}: unknown {noun_for(len(unknown), 'option')} {', '.join(unknown)} (known: {', '.join(sorted(_SPARK_KEYS))})"
+        )
     master = body.strip("/")
     if re.fullmatch(r"local(\[(\d+|\*)\])?", master):
         pass
@@ -571,7 +576,9 @@ class WarehouseSource:
         out = []
         missing = [c.name for c in TABLES[name].columns if c.required and c.name not in schema]
         if missing:
-            out.append(Problem(file, None, f"missing required column(s): {', '.join(missing)}"))
+            out.append(
+                Problem(file, None, f"missing required {noun_for(len(missing), 'column')}: {', '.join(missing)}")
+            )
         for col in TABLES[name].columns:
             if col.name in schema and not compatible(col.kind, schema[col.name]):
                 out.append(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reportlib.core.errors import ReportlibError
+from reportlib.core.words import counted
 from reportlib.planning.sample import ensure_default_data
 
 LAB_FOLDER = "lab"  # personal notebook copies, ignored by git (.gitignore)
@@ -93,7 +94,7 @@ def launch(
     made = personal_copies(root / "notebooks", folder, fresh=fresh)
     if made:
         print(
-            f"reportlib lab: copied {len(made)} notebook(s) into {folder} (your copies; git ignores them)",
+            f"reportlib lab: copied {counted(len(made), 'notebook')} into {folder} (your copies; git ignores them)",
             file=log,
             flush=True,
         )

@@ -45,6 +45,7 @@ from typing import Any
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable
+from reportlib.core.words import counted, noun_for
 from reportlib.reports.queries import report_settings
 from reportlib.reports.views import COMMENTARY_MIME, FACTS_MIME, PLOTLY_MIME, TILES_MIME
 
@@ -924,7 +925,9 @@ def plan_messages(
     if reports:
         unknown = [r for r in reports if r not in ALL_REPORTS]
         if unknown:
-            raise UsageError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(ALL_REPORTS)}")
+            raise UsageError(
+                f"unknown {noun_for(len(unknown), 'report')} {', '.join(unknown)}; choose from {', '.join(ALL_REPORTS)}"
+            )
         wanted = list(reports)
     else:
         wanted = list(dict.fromkeys(list(dist.get("executive_reports") or ["monthly_pack"]) + ["client_review"]))
@@ -1383,7 +1386,7 @@ def _email_locked(
                 except KeyboardInterrupt:  # Ctrl-C or SIGTERM (cli.Terminated) while this message went out
                     print(
                         f"reportlib email: stopped while sending {p.who}: the server may have taken it; it is not "
-                        f"recorded as sent ({len(result.sent)} message(s) before it are, in {month_dir / SENT_LOG}), "
+                        f"recorded as sent ({counted(len(result.sent), 'message')} before it {'is' if len(result.sent) == 1 else 'are'}, in {month_dir / SENT_LOG}), "
                         "so a rerun sends it again (ask its recipients first)",
                         file=log,
                     )
@@ -1402,7 +1405,8 @@ def _email_locked(
                             if lost
                             else ""
                         )
-                        + f"{len(result.sent)} message(s) were sent before it and are recorded in "
+                        + f"{counted(len(result.sent), 'message')} {'was' if len(result.sent) == 1 else 'were'} sent before it and "
+                        + f"{'is' if len(result.sent) == 1 else 'are'} recorded in "
                         f"{month_dir / SENT_LOG}; the reports are untouched"
                     ) from None
                 p.delivered = [a for a in p.recipients if a not in (refused or {})]

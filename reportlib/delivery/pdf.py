@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from reportlib.core.errors import ReportlibError
+from reportlib.core.words import counted
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 # Page margins in millimetres; the bottom one holds the footer.
@@ -240,7 +241,7 @@ class PdfPrinter:
             page.wait_for_function(_ALL_DRAWN, timeout=self.timeout_ms)
             failed = page.evaluate(_FAILED)
             if failed:
-                raise PrintError(f"{failed} chart(s) of the page could not be drawn")
+                raise PrintError(f"{counted(failed, 'chart')} of the page could not be drawn")
             if self._errors:
                 raise PrintError(f"the page raised a script error: {_one_line(self._errors[0])}")
             page.evaluate("() => window.rlFitForPrint && window.rlFitForPrint()")

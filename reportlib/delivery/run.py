@@ -48,6 +48,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds, month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable
+from reportlib.core.words import counted, noun_for
 from reportlib.data.source import DataSource
 from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, CONTRACT_REPORTS, PDF_REPORTS, TITLES
 
@@ -804,7 +805,7 @@ def build_workbooks(task: dict) -> list[dict]:
     next one is built.
     """
     from reportlib.core.params import load_params
-    from reportlib.data.load import open_source
+    from reportlib.data.load import fingerprint_now, open_source
     from reportlib.reports import workbook as W
 
     tmp = Path(task["tmp"])
@@ -830,7 +831,11 @@ def build_workbooks(task: dict) -> list[dict]:
                 else:
                     book = W.client_workbook(src, params, task["month"], item["client_id"])
                 W.write_workbook(book, path)
-            res.update(status="ok", xlsx=str(path), sheets=[s.name for s in book.sheets])
+            # the source's fingerprint is taken when it is opened, its tables read as the workbook needs them:
+            # the files' fingerprint now, after the reading, is the data the workbook was built from
+            now = fingerprint_now(data, src.tz)
+            read = src.fingerprint if now is None or now == src.fingerprint else now
+            res.update(status="ok", xlsx=str(path), sheets=[s.name for s in book.sheets], fingerprint=read)
         except Exception as exc:  # noqa: BLE001 - a failed workbook fails alone
             if hit or isinstance(exc, WorkbookTimeout):
                 res["error"] = (
@@ -959,6 +964,11 @@ class RunResult:
         return "\n".join([head] + lines)
 
 
+# A month's files hold agent names, QA comments, pay-derived cost and clients' contract figures: owner-only, as
+# manifest.json, index.html and the e-mails' .eml files (safety.write_atomic) and the importers' roster are.
+OWNER_ONLY = 0o600
+
+
 def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
     """Move each (new file, its place) into place, all of them or none: an OSError part-way (a full disk, a file
     made immutable, a folder gone read-only), or an interruption (Ctrl-C, SIGTERM), puts back every file already
@@ -973,6 +983,7 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
             try:
                 if aside is not None:
                     shutil.copy2(place, aside)
+                os.chmod(new, OWNER_ONLY)
                 os.replace(new, place)
             except BaseException:  # a fault, or Ctrl-C / SIGTERM part-way: nothing of this file moved
                 if aside is not None:
@@ -1011,16 +1022,9 @@ class _Publisher:
         version stays, the entry says why, and the batch goes on. `write_failed` holds a manifest that could
         not be written, so the run can say so.
         """
-        read = result.get("fingerprint")
-        if result.get("status") == "ok" and read and self.fingerprint and read[:16] != self.fingerprint[:16]:
-            # the notebook opened the data after they changed: its page is not this run's data, and a month's
-            # reports must not mix two states of the data under one fingerprint
-            result = dict(
-                result,
-                status="failed",
-                error=f"the data changed during the run: this report read data {read[:16]}, the run checked "
-                f"{self.fingerprint[:16]}; run again once the data are in place",
-            )
+        # the notebook read the data after they changed: its page is not this run's data, and a month's reports
+        # must not mix two states of the data under one fingerprint
+        result = self._same_data(result, "report")
         try:
             return self._publish(job, result)
         except OSError as exc:
@@ -1030,6 +1034,7 @@ class _Publisher:
             entry = self._entry(job, failed)
             if result.get("notebook") and Path(result["notebook"]).is_file():  # kept, as a failed run's is
                 with contextlib.suppress(OSError):
+                    os.chmod(result["notebook"], OWNER_ONLY)
                     os.replace(result["notebook"], self.dir / "notebooks" / f"{job.stem}.failed.ipynb")
                     entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
             self.entries[job.key] = entry
@@ -1047,6 +1052,7 @@ class _Publisher:
         """
         import pandas as pd
 
+        result = self._same_data(result, "workbook")  # built from data changed since the run checked them: failed
         cid = result.get("client_id")
         kind = "month" if cid is None else CLIENT_REPORT
         label = month_label(self.month)
@@ -1069,6 +1075,7 @@ class _Publisher:
         key = (kind, cid)
         if result["status"] == "ok":
             try:
+                os.chmod(result["xlsx"], OWNER_ONLY)
                 os.replace(result["xlsx"], self.dir / result["name"])  # the atomic switch to the new workbook
                 entry["xlsx"] = result["name"]
             except OSError as exc:
@@ -1085,6 +1092,18 @@ class _Publisher:
         except OSError as exc:
             self.write_failed = f"could not publish into {self.dir} ({exc.strerror or exc})"
         return entry
+
+    def _same_data(self, result: dict, what: str) -> dict:
+        """`result` failed when the fingerprint of the data it read (result['fingerprint']) is not the run's."""
+        read = result.get("fingerprint")
+        if result.get("status") == "ok" and read and self.fingerprint and read[:16] != self.fingerprint[:16]:
+            return dict(
+                result,
+                status="failed",
+                error=f"the data changed during the run: this {what} read data {read[:16]}, the run checked "
+                f"{self.fingerprint[:16]}; run again once the data are in place",
+            )
+        return result
 
     def _entry(self, job: Job, result: dict) -> dict:
         import pandas as pd
@@ -1143,6 +1162,7 @@ class _Publisher:
             if result.get("pdf"):
                 entry["pdf"] = f"{job.stem}.pdf"
         elif result.get("notebook"):
+            os.chmod(result["notebook"], OWNER_ONLY)
             os.replace(result["notebook"], nb_dir / f"{job.stem}.failed.ipynb")
             entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
         self.entries[job.key] = entry
@@ -1370,13 +1390,32 @@ def _process_start(pid: int) -> str | None:
 OWNER_FILE = "owner.json"
 
 
+# swap_in's copy of a file set aside (".sla.html.4242.prev") and write_atomic's temporary file (mkstemp's
+# ".manifest.json.k2j4_x9a.tmp")
+_LEFTOVER = re.compile(r"\..+\.(\d+\.prev|[A-Za-z0-9_]{8}\.tmp)")
+
+
 def remove_stale_run_folders(out: Path, month: str, log=None) -> list[Path]:
     """Remove `.<month>.run-*` temporary folders left by a run that died (its owner process is gone).
 
     Called with the month's lock held. A folder whose owner (pid and start time recorded in owner.json)
     still runs is kept; one without a readable owner file is removed only when older than a day.
+
+    Also the hidden leftovers of a process killed (SIGKILL, out of memory) inside the month folder while it held
+    the lock: a page's copy set aside by swap_in (`.<file>.<pid>.prev`, a client's page) and a file half-written
+    by safety.write_atomic (`.<file>.<random>.tmp`). No other process writes there while this one holds the lock.
     """
     removed = []
+    month_dir = Path(out) / month
+    for folder in (month_dir, month_dir / "notebooks"):
+        with contextlib.suppress(OSError):  # no month folder yet
+            for left in folder.iterdir():
+                if _LEFTOVER.fullmatch(left.name) and (left.is_symlink() or left.is_file()):
+                    with contextlib.suppress(OSError):
+                        left.unlink()
+                        removed.append(left)
+                        if log is not None:
+                            print(f"reportlib run: removed {left}, left by a run that died", file=log)
     for folder in Path(out).glob(f".{month}.run-*"):
         if folder.is_symlink() or not folder.is_dir():
             continue
@@ -1411,7 +1450,7 @@ def pool_size(requested: int | None, jobs: int, log=None) -> int:
     if want > 2 * cores:
         if log is not None:
             print(
-                f"reportlib run: --workers {want} is more than twice the {cores} core(s); using {2 * cores}",
+                f"reportlib run: --workers {want} is more than twice the {counted(cores, 'core')}; using {2 * cores}",
                 file=log,
                 flush=True,
             )
@@ -1739,7 +1778,9 @@ def select_reports(reports: list[str] | None, clients: str | list[str] | None, p
     chosen = list(reports) if reports else list(sched.get("reports") or [r for r in ALL_REPORTS if r != AGENT_REPORT])
     unknown = [r for r in chosen if r not in ALL_REPORTS]
     if unknown:
-        raise UsageError(f"unknown report(s) {', '.join(unknown)}; choose from {', '.join(ALL_REPORTS)}")
+        raise UsageError(
+            f"unknown {noun_for(len(unknown), 'report')} {', '.join(unknown)}; choose from {', '.join(ALL_REPORTS)}"
+        )
     if clients is not None and CLIENT_REPORT not in chosen:
         chosen.append(CLIENT_REPORT)  # --clients asks for client reviews
     if CLIENT_REPORT in chosen and clients is None:
@@ -1795,16 +1836,19 @@ def _agent_list(src: DataSource, month: str, params: dict, agents: Any, log: Any
     if unknown:
         sample = ", ".join(sorted(active)[:8])
         raise UsageError(
-            f"unknown agent id(s) {', '.join(unknown)}; the agents table (roster) has {sample}"
+            f"unknown agent {noun_for(len(unknown), 'id')} {', '.join(printable(c) for c in unknown)}; the agents table (roster) has {sample}"
             f"{', ...' if len(roster) > 8 else ''}"
         )
     idle = [c for c in ids if c not in active]
-    why = f"handled no contacts, were not scheduled and were not evaluated in {month}"
+    were = "was" if len(idle) == 1 else "were"
+    why = f"handled no contacts, {were} not scheduled and {were} not evaluated in {month}"
     if idle and len(idle) == len(ids):
-        raise UsageError(f"agent(s) {', '.join(idle)} {why}; choose agents active that month (or --agents all)")
+        raise UsageError(
+            f"{noun_for(len(idle), 'agent')} {', '.join(printable(c) for c in idle)} {why}; choose agents active that month (or --agents all)"
+        )
     if idle:
         shown = ", ".join(printable(c) for c in idle)  # ids as typed: no terminal escapes
-        print(f"reportlib run: no review for agent(s) {shown}: they {why}", file=log or sys.stderr)
+        print(f"reportlib run: no review for {noun_for(len(idle), 'agent')} {shown}: {why}", file=log or sys.stderr)
     return [active[c] for c in ids if c in active]
 
 
@@ -1821,7 +1865,7 @@ def _client_list(src: DataSource, clients: Any) -> list[tuple[str, str | None]]:
     if unknown:
         sample = ", ".join(sorted(known)[:8])
         raise UsageError(
-            f"unknown client id(s) {', '.join(unknown)}; the clients table has {sample}"
+            f"unknown client {noun_for(len(unknown), 'id')} {', '.join(printable(c) for c in unknown)}; the clients table has {sample}"
             f"{', ...' if len(known) > 8 else ''}"
         )
     return [(c, known[c]) for c in ids]
@@ -1844,7 +1888,7 @@ def _clients_with_data(
     if idle:
         shown = ", ".join(printable(c) for c in idle[:10]) + (f" and {len(idle) - 10} more" if len(idle) > 10 else "")
         print(
-            f"reportlib run: no review for client(s) {shown}: no contacts in {month} (name them with --clients to "
+            f"reportlib run: no review for {noun_for(len(idle), 'client')} {shown}: no contacts in {month} (name them with --clients to "
             "review them anyway)",
             file=log or sys.stderr,
         )

@@ -36,7 +36,7 @@ import pandas as pd
 
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds
-from reportlib.core.words import counted
+from reportlib.core.words import counted, noun_for
 from reportlib.metrics.contacts import contact_counts, ratio
 from reportlib.metrics.sla import BusinessCalendar, business_calendar
 from reportlib.metrics.workforce import workforce_sums
@@ -77,7 +77,9 @@ def goals_for(agents: pd.DataFrame, goals: Mapping[str, Any]) -> pd.DataFrame:
         g.update(teams.get(a.get("team"), {}) or {})
         unknown = set(g) - set(GOAL_KEYS)
         if unknown:
-            raise UsageError(f"goals.yaml: unknown goal(s) {', '.join(sorted(unknown))}; use {', '.join(GOAL_KEYS)}")
+            raise UsageError(
+                f"goals.yaml: unknown {noun_for(len(unknown), 'goal')} {', '.join(sorted(unknown))}; use {', '.join(GOAL_KEYS)}"
+            )
         rows.append(
             {
                 "agent_id": a["agent_id"],

@@ -1383,11 +1383,12 @@ def month_to_date(
     For share terms the remaining contacts are assumed to enter the denominator (for email, so do
     pending ones), and
 
-        required_successes = ceil(goal x (denominator + remaining) - numerator)   (floors), or
-        remaining - floor(goal x (denominator + remaining) - numerator)            (ceilings; the
+        required_successes = ceil(goal x (denominator + remaining) - numerator)               (floors), or
+        ceil(remaining - (goal x (denominator + remaining) - numerator))                     (ceilings; the
         'successes' are contacts that do not count against the ceiling, e.g. not abandoned),
 
-    clipped at 0; for service level it is the number of remaining contacts that must be answered
+    clipped at 0 (the expected remaining count is an estimate, not a whole number: a term is 'lost' when the
+    quantity in the ceiling exceeds it, exactly when its best case misses the goal); for service level it is the number of remaining contacts that must be answered
     within the threshold (`required_within_threshold`). projected assumes the rest of the month
     performs as the month so far (so it equals actual); status: 'secured' (met even if every
     remaining contact fails), 'on track' (met if the rest performs as so far), 'at risk' (missing
@@ -1425,16 +1426,25 @@ def month_to_date(
         total = den + remaining
         best = worst = np.nan
         need: float = np.nan
+        lost = False
         if kind == "share":
+            # The successes the rest must bring, as a quantity (the expected remaining count is an estimate,
+            # 210.25): goal x total - numerator for floors; for ceilings the remaining minus the failures still
+            # allowed. Over `remaining` the term is lost, exactly when its best case misses the goal; the count
+            # shown is its ceiling (with whole remaining contacts this is the integer rule of the docstring:
+            # the old integer rule called a term with 210.25 expected and 211 to keep "lost" whose best case,
+            # 7.76% abandoned, met its 8%).
             if term.direction == "min":
-                need = max(0, math.ceil(term.goal * total - num - 1e-9))
+                short = term.goal * total - num
                 if total:
                     best, worst = (num + remaining) / total, num / total
             else:
-                allowed = math.floor(term.goal * total - num + 1e-9)
-                need = max(0, math.ceil(remaining - allowed - 1e-9)) if allowed >= 0 else math.inf
+                short = remaining - (term.goal * total - num)
                 if total:
                     best, worst = num / total, (num + remaining) / total
+            lost = short > remaining + 1e-9
+            # a floor lost still says how many it needed (42 of 40); a ceiling lost has no count to name
+            need = math.inf if lost and term.direction == "max" else max(0, math.ceil(short - 1e-9))
             req_mean.append(np.nan)
         else:
             req_mean.append((term.goal * total - num) / remaining if remaining > 0 else np.nan)
@@ -1444,7 +1454,7 @@ def month_to_date(
         actual = r["actual"]
         if total == 0:
             status.append("no volume")
-        elif kind == "share" and (need == math.inf or need > remaining + 1e-9):
+        elif kind == "share" and lost:
             status.append("lost")
         elif kind == "share" and need == 0:
             status.append("secured")
@@ -1458,9 +1468,9 @@ def month_to_date(
             status.append("at risk")
     res["required_successes"] = [float(x) if x != math.inf else np.nan for x in req]
     res["required_within_threshold"] = np.where(res["metric"] == "service_level", res["required_successes"], np.nan)
-    res["required_share_of_remaining"] = ratio(
+    res["required_share_of_remaining"] = ratio(  # a count rounded up can pass 210.25 expected: all of them
         res["required_successes"], res["expected_remaining"] + res["pending"].fillna(0.0)
-    )
+    ).clip(upper=1.0)
     res["required_remaining_mean"] = req_mean
     res["best_case"] = best_case
     res["worst_case"] = worst_case

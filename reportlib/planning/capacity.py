@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import UsageError
+from reportlib.core.words import counted
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -292,7 +293,7 @@ def capacity_plan(
                 uncovered.append(int(w))
         if uncovered:
             notes.append(
-                f"{len(uncovered)} week(s) short of the required FTE cannot be covered by new hires "
+                f"{counted(len(uncovered), 'week')} short of the required FTE cannot be covered by new hires "
                 f"(training takes {settings.training_weeks} weeks"
                 + (f"; classes of at most {settings.max_class_size}" if settings.max_class_size else "")
                 + "): weeks starting "

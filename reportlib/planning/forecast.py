@@ -32,6 +32,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
+from reportlib.core.words import noun_for
 from reportlib.metrics.contacts import minute_bucket
 
 SERIES = ["channel", "queue"]
@@ -535,7 +536,9 @@ class ForecastConfig:
         names = {f.name: f.type for f in fields(cls)}
         unknown = sorted(set(params) - set(names))
         if unknown:
-            raise UsageError(f"forecast_model: unknown setting(s) {', '.join(unknown)}; known: {', '.join(names)}")
+            raise UsageError(
+                f"forecast_model: unknown {noun_for(len(unknown), 'setting')} {', '.join(unknown)}; known: {', '.join(names)}"
+            )
         cfg = cls(**params)
         if not 0 < cfg.level < 1:
             raise UsageError("forecast_model.level must be a share between 0 and 1 (e.g. 0.8)")

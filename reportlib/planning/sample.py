@@ -72,8 +72,9 @@ import pandas as pd
 from scipy import optimize, special
 
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.core.months import FIRST_YEAR, LAST_YEAR
+from reportlib.core.months import FIRST_YEAR
 from reportlib.core.params import DEFAULT_TIMEZONE, data_location
+from reportlib.core.words import counted
 from reportlib.data.contract import TABLES
 
 TZ = DEFAULT_TIMEZONE  # the sample operation keeps its books in the default zone
@@ -332,13 +333,15 @@ class SampleConfig:
             first = pd.Period(self.start, freq="M")
         except Exception:
             raise UsageError(f"--start: expected a month as YYYY-MM, got {self.start!r}") from None
-        # every date of the sample within the years `validate` accepts (core.months): the roster's
-        # history reaches up to 12 years of tenure plus a 3-year burn-in before the first month
-        if first.year < FIRST_YEAR + SAMPLE_HISTORY_YEARS or (first + max(self.months, 1) - 1).year > LAST_YEAR:
+        # every date of the sample within what `validate` accepts: years from FIRST_YEAR (core.months; the
+        # roster's history reaches up to 12 years of tenure plus a 3-year burn-in before the first month) and
+        # no contact after today (a month still running, or to come, would hold some)
+        last = pd.Timestamp.now(tz=self.tz).tz_localize(None).to_period("M") - 1  # as the default start reads it
+        if first.year < FIRST_YEAR + SAMPLE_HISTORY_YEARS or first + max(self.months, 1) - 1 > last:
             raise UsageError(
                 f"--start: expected a month from {FIRST_YEAR + SAMPLE_HISTORY_YEARS}-01 (people are hired up to "
-                f"{SAMPLE_HISTORY_YEARS} years before it) with the last month by {LAST_YEAR}-12, "
-                f"got {self.start!r} and {self.months} month(s)"
+                f"{SAMPLE_HISTORY_YEARS} years before it) with the last month by {last} (the last month ended: "
+                f"contacts cannot arrive after today), got {self.start!r} and {counted(self.months, 'month')}"
             )
         if not 1 <= self.months <= 120:
             raise UsageError(f"--months: expected 1 to 120 months, got {self.months}")

@@ -49,6 +49,7 @@ import pandas as pd
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
 from reportlib.core.settings import MetricSettings
+from reportlib.core.words import counted
 from reportlib.data.span import data_range
 from reportlib.metrics.contacts import caller_wait_total, minute_bucket
 from reportlib.planning.staffing import erlang_a_service_level, estimate_patience, service_targets
@@ -610,6 +611,19 @@ def _within_data(starts: pd.Series, minutes: int, span: DataSpan | None) -> np.n
     return ((t <= span.last) & (t + pd.Timedelta(minutes=minutes) > span.first)).to_numpy()
 
 
+def real_minutes(starts: pd.Series, minutes: int, tz: str) -> np.ndarray:
+    """The real length (minutes) of each local interval of `minutes` starting at `starts` (local wall time): twice
+    `minutes` for one inside the hour the clocks go back, whose two passes share one local wall time and come as
+    one row (the data contract's merge: counts summed, agents averaged; contacts are bucketed by local time the
+    same way), else `minutes`. Read as `minutes` long, such a row held twice the calls in the time: a probe's
+    night queue with 10 calls every half hour read a planned service level of 0.85 (Erlang C: 0.98) and half
+    the agent hours. Written by hand: pandas tells an ambiguous local time (tz_localize, ambiguous="NaT"), the
+    length is the domain's."""
+    local = pd.DatetimeIndex(pd.to_datetime(starts))
+    repeated = local.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").isna() & local.notna()
+    return np.where(repeated, 2 * minutes, minutes).astype(float)
+
+
 def _plan_minutes(plan: pd.DataFrame, file: str) -> int:
     sizes = sorted(int(v) for v in plan["interval_minutes"].dropna().unique())
     if len(sizes) != 1:
@@ -791,7 +805,7 @@ def variance_for_source(
     key = ["interval_start", "channel", "queue"]
     frame = plan.drop(columns=["interval_minutes"]).merge(actual, on=key, how="outer")
     frame = frame[frame.set_index(KEYS).index.isin(list(planned_q))].copy()
-    frame["interval_minutes"] = minutes
+    frame["interval_minutes"] = real_minutes(frame["interval_start"], minutes, source.tz)
     for c in (
         "forecast_offered",
         "planned_agents",
@@ -845,7 +859,7 @@ def variance_for_source(
             if empty.any():
                 queues = sorted({f"{c}/{q}" for c, q in frame.loc[empty, KEYS].itertuples(index=False)})
                 notes.append(
-                    f"scheduled_agents is empty in {int(empty.sum()):,} row(s) of interval_staffing ({', '.join(queues)}): "
+                    f"scheduled_agents is empty in {counted(empty.sum(), 'row')} of interval_staffing ({', '.join(queues)}): "
                     "staffing is not split into schedule and attendance for those queues and their channel's total"
                 )
         missing_q = sorted(planned_q - staffed_q)

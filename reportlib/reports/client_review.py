@@ -227,7 +227,7 @@ def summary_tiles(review: ClientReview) -> list[narrative.Tile]:
         if len(now) and now["volume"].iloc[0] > 0:
             tiles.append(
                 narrative.make_tile(
-                    f"Email answered within {float(now['threshold_h'].iloc[0]):g} business h",
+                    f"Email answered within {float(now['threshold_h'].iloc[0]):g} business hours",
                     now["actual"].iloc[0],
                     "share",
                     target=now["goal"].iloc[0],

@@ -334,7 +334,7 @@ def capacity_sentence(summary: Mapping[str, Any], currency: str = "$") -> str:
         spare = f" (every week has at least {abs(float(gap)):.1f} FTE to spare)"
     still, hires = int(s["weeks_short_with_hires"]), int(s["recommended_hires"])
     recommended = (
-        f"The recommendation starts {counted(hires, 'hire')}; with them {counted(still, 'week')} "
+        f"The recommendation is {counted(hires, 'hire')}; with them {counted(still, 'week')} "
         f"{'stays' if still == 1 else 'stay'} short."
         if hires
         else "No hires are recommended."

@@ -29,6 +29,8 @@ from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import whole_word
+from reportlib.core.words import counted, noun_for
+from reportlib.data.load import fingerprint_now
 from reportlib.data.source import CLIENT_TABLES, DataSource
 from reportlib.data.span import data_range
 from reportlib.reports import charts, narrative, queries
@@ -399,10 +401,12 @@ class ReportContext:
             for t in ("contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients")
             if self.source.has(t)
         ]
-        if self.report == "client_review":
-            # a page sent outside the company: the kind of source, not its host, user, schema or folder, and
-            # the tables the review is drawn from, not the whole source's (the roster, HR activity)
+        if self.report in ("client_review", "agent_review"):
+            # a page sent to a client (an agent's supervisor, the agent): the kind of source, not its host, user,
+            # schema or folder, nor the operator's parameter file (an agent review printed the database URL)
             params["data"] = source_kind(self.data)
+            params["params_file"] = None
+        if self.report == "client_review":  # the tables the review is drawn from, not the roster, HR activity
             tables = [t for t in tables if t in (*CLIENT_TABLES, "clients")]
         if self.report in ("client_review", "agent_review"):
             # a client's (an agent's) page must not list other clients' (agents') data problems, nor count them
@@ -416,12 +420,18 @@ class ReportContext:
                 if warnings_list
                 else []
             )
+        fingerprint = str(self.source.fingerprint or "")
+        now = fingerprint_now(self.data, self.source.tz) if self.data else None
+        if fingerprint and now is not None and now != fingerprint:
+            # the files changed after the source was opened, while the page read its tables: the page records
+            # the data as they are now, so `reportlib run` sees another fingerprint than it checked and fails it
+            fingerprint = now
         return {
             "report": self.report,
             "parameters": {k: v for k, v in params.items() if v is not None},
             "data_first": None if first is None else str(first)[:19],
             "data_last": None if last is None else str(last)[:19],
-            "fingerprint": str(self.source.fingerprint or "")[:16],
+            "fingerprint": fingerprint[:16],
             "tables": tables,
             "timezone": self.source.tz,
             "warnings": warnings_list,
@@ -520,7 +530,7 @@ def start_report(
     missing = [t for t in require if not source.has(t)]
     if missing:
         raise MissingTableError(
-            f"the {report} report needs table(s) {', '.join(missing)}, which the data source {loc} does not have"
+            f"the {report} report needs {noun_for(len(missing), 'table')} {', '.join(missing)}, which the data source {loc} does not have"
         )
     if report == "client_review" and not client_id:
         if not source.has("clients") or not len(source.frame("clients")):
@@ -617,7 +627,7 @@ def facts_html(facts: Mapping[str, Any]) -> str:
         shown = warns[:20]
         out.extend(f"<li>{e(str(w))}</li>" for w in shown)
         if len(warns) > len(shown):
-            out.append(f"<li>and {len(warns) - len(shown)} more warning(s).</li>")
+            out.append(f"<li>and {counted(len(warns) - len(shown), 'more warning')}.</li>")
         out.append("</ul>")
     out.append('<h2 id="run-facts">Run facts</h2><dl>')
     first, last = facts.get("data_first"), facts.get("data_last")
