@@ -6,6 +6,7 @@ import gzip
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from reportlib.cli import main
@@ -441,6 +442,22 @@ def test_a_contact_arriving_in_the_future_is_an_error_by_row(tmp_path, capsys):
     assert '(a contact cannot arrive in the future: a date typed wrong), got "2030-01-15T10:00:00-05:00"' in out
     assert main(["kpis", "--month", "2025-01", "--data", str(folder)]) == 1
     assert "a contact cannot arrive in the future" in capsys.readouterr().err
+    # an export taken now at the far end of the world's clocks (UTC+14, its local wall time a day ahead of UTC
+    # for part of the day) holds no contact "in the future"
+    now = pd.Timestamp.now(tz="Pacific/Kiritimati").floor("s")
+    contacts = GOOD["contacts.csv"] + f"K8,email,Benefits,C1,{now.isoformat()},open,,,,,,,,,\n"
+    folder = build(tmp_path / "e", {"contacts.csv": contacts})
+    (tmp_path / "kiritimati.yaml").write_text("timezone: Pacific/Kiritimati\n")
+    assert main(["validate", "--data", str(folder), "--params", str(tmp_path / "kiritimati.yaml")]) == 0, (
+        capsys.readouterr().out
+    )
+    # the rule's date is the day the check runs, also in a process left running for days (a Lab kernel): the
+    # compiled check is kept per day
+    from reportlib.data import load
+
+    assert "MAKE_TIMESTAMP(2026, 12, 3," in load._rules_sql("contacts", "2026-12-01")[0]
+    soon = pd.Timestamp.now(tz="UTC").normalize() + pd.Timedelta(days=2)
+    assert f"MAKE_TIMESTAMP({soon.year}, {soon.month}, {soon.day}," in load.rules_sql("contacts")[0]
 
 
 def test_names_differing_only_in_case_are_warned_across_tables(tmp_path, capsys):
@@ -457,10 +474,9 @@ def test_names_differing_only_in_case_are_warned_across_tables(tmp_path, capsys)
     assert warns == [
         "warning: contacts.csv, interval_plan.csv, column queue: one spelling per queue (kept as given: each spelling "
         'is a queue of its own in every figure, and a plan meets only the contacts spelled as it is): "BENEFITS" '
-        '(contacts.csv) and "Benefits" (contacts.csv) and "benefits" (interval_plan.csv) differ only in letter case',
+        'in contacts.csv and "Benefits" in contacts.csv and "benefits" in interval_plan.csv differ only in letter case',
         "warning: agents.csv, column team: one spelling per team (kept as given: each spelling is a team of its own in "
-        'every figure): "Team 1" (agents.csv) and "team 1" '
-        "(agents.csv) differ only in letter case",
+        'every figure): "Team 1" in agents.csv and "team 1" in agents.csv differ only in letter case',
     ], warns
     assert main(["validate", "--data", str(build(tmp_path / "e", {}))]) == 0
     assert "one spelling per" not in capsys.readouterr().out

@@ -603,3 +603,37 @@ def test_a_workbook_past_the_time_limit_fails_with_the_reason_and_leaves_nothing
     (whole,) = build_workbooks(task)
     assert whole["status"] == "ok" and Path(whole["xlsx"]).is_file(), whole["error"]
     assert cut["seconds"] < whole["seconds"] / 2, (cut["seconds"], whole["seconds"])
+
+
+def test_a_workbook_records_the_data_it_was_built_from(month, tmp_path, monkeypatch):
+    """A probe replaced contacts.csv while the client workbooks were built: they were published ok under the
+    fingerprint the run had checked. build_workbooks records the files' fingerprint after the reading (the run's
+    publisher fails a workbook whose fingerprint is not the run's: test_run_faults); unchanged data, the same."""
+    import shutil
+
+    from reportlib.data.load import fingerprint_now
+    from reportlib.delivery.run import build_workbooks
+    from reportlib.reports import workbook as W
+
+    data = tmp_path / "data"
+    shutil.copytree(month["data"], data)
+    client = sorted(pd.read_csv(data / "clients.csv")["client_id"])[0]
+    task = {
+        "month": MONTH,
+        "data": str(data),
+        "params_file": None,
+        "tmp": str(tmp_path),
+        "items": [{"client_id": client, "client_name": None, "name": "client_review_x.xlsx"}],
+    }
+    before = fingerprint_now(str(data), "America/New_York")
+    (res,) = build_workbooks(task)
+    assert res["status"] == "ok" and res["fingerprint"] == before
+    write = W.write_workbook
+
+    def write_then_change(book, path):  # the export replaced while the workbook is built
+        write(book, path)
+        (data / "clients.csv").write_text((data / "clients.csv").read_text() + "\n")
+
+    monkeypatch.setattr(W, "write_workbook", write_then_change)
+    (res,) = build_workbooks(task)
+    assert res["fingerprint"] != before and res["fingerprint"] == fingerprint_now(str(data), "America/New_York")

@@ -249,7 +249,18 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-def open_nofollow(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+# Files holding agent names, HR data, clients' figures or the run's records: readable by their owner alone.
+OWNER_ONLY = 0o600
+
+
+def owner_only(path: str | os.PathLike) -> None:
+    """Make `path` readable and writable by its owner alone; where the file system has no permissions to set
+    (FAT, some network shares refuse chmod), leave it as it is rather than fail what was being written."""
+    with contextlib.suppress(OSError):
+        os.chmod(path, OWNER_ONLY)
+
+
+def open_nofollow(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = OWNER_ONLY) -> int:
     """os.open that refuses a symbolic link as the last component and anything but a regular file."""
     # O_NONBLOCK: opening a FIFO planted in place of a file must not hang (no effect on regular files)
     fd = os.open(path, flags | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_NONBLOCK", 0), mode)

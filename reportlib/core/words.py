@@ -12,5 +12,6 @@ def counted(n: Any, noun: str, plural: str | None = None) -> str:
 
 
 def noun_for(n: Any, noun: str, plural: str | None = None) -> str:
-    """The noun alone as `n` of it take it: 'report' for 1, 'reports' otherwise ('unknown reports a, b')."""
+    """The noun alone as `n` of it take it: 'report' for 1, 'reports' otherwise ('unknown reports a, b'); also a
+    verb or phrase that agrees with a count: noun_for(n, 'was', 'were'), noun_for(n, 'falls', 'fall')."""
     return noun if int(n) == 1 else (plural or noun + "s")

@@ -400,8 +400,9 @@ def _off_grid(start: Any, minutes: Any) -> Any:
     return allowed & ((past_midnight % allowed.ifelse(minutes, 1) != 0) | (start.second() != 0))
 
 
-def table_rules(name: str) -> list[Rule]:
+def table_rules(name: str, today: str | None = None) -> list[Rule]:
     """The row rules of contract table `name`: those its `Table.rules` names, in order, then the id rules.
+    `today` (YYYY-MM-DD, UTC; default now) dates the rule that no contact arrives in the future.
 
     Declared once for every source: the folder checker (`load.check_table`) evaluates them with DuckDB over
     its typed rows, `engine_check` in the database's engine. An error stops the reports; a warning keeps
@@ -412,7 +413,8 @@ def table_rules(name: str) -> list[Rule]:
     # A contact cannot arrive after the check runs: one dated 2030 made the data's end 2030, so every email still
     # open at the export read as missed, and the default month went to 2029-12. Two days of slack cover any time
     # zone between the machine's clock and the operation's local times (UTC-12..+14) without naming the zone.
-    latest = (pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=2)).date()
+    day = pd.Timestamp(today) if today else pd.Timestamp.now(tz="UTC").tz_localize(None)
+    latest = (day.normalize() + pd.Timedelta(days=2)).date()
     declared = (
         Rule(
             "arrival_not_in_future",

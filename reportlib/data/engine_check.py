@@ -411,7 +411,7 @@ def spelling_problems(tables: Mapping[str, Any], where: Mapping[str, str] | None
         if not groups:
             continue
         shown = [
-            " and ".join(f'"{show(s)}" ({", ".join(files)})' for s, files in sorted(g.items()))
+            " and ".join(f'"{show(s)}" in {", ".join(files)}' for s, files in sorted(g.items()))
             for g in groups[:MAX_KEYS_SHOWN]
         ]
         more = f"; and {len(groups) - MAX_KEYS_SHOWN} more" if len(groups) > MAX_KEYS_SHOWN else ""

@@ -337,7 +337,7 @@ def calls_to_contacts(raw: pd.DataFrame, report: FileReport) -> pd.DataFrame:
     server_on_hang = keep & ~handled & (server != NO_SERVER)
     if server_on_hang.any():
         report.notes.append(
-            f"{counted(server_on_hang.sum(), 'abandoned call')} {'carries' if server_on_hang.sum() == 1 else 'carry'} "
+            f"{counted(server_on_hang.sum(), 'abandoned call')} {noun_for(server_on_hang.sum(), 'carries', 'carry')} "
             "a server name; "
             "agent_id left empty as for every abandoned contact"
         )
@@ -418,19 +418,19 @@ def six_minute_to_intervals(raw: pd.DataFrame, report: FileReport) -> pd.DataFra
             report.exclude("nonexistent_local_time_no_calls", gap.sum())
             report.notes.append(
                 f"{counted(gap.sum(), 'slot')} on {', '.join(sorted(set(start[gap].dt.strftime('%Y-%m-%d'))))} "
-                f"{'falls' if gap.sum() == 1 else 'fall'} in "
-                f"the hour skipped when Israel daylight saving time began and {'holds' if gap.sum() == 1 else 'hold'} 0 "
+                f"{noun_for(gap.sum(), 'falls', 'fall')} in "
+                f"the hour skipped when Israel daylight saving time began and {noun_for(gap.sum(), 'holds', 'hold')} 0 "
                 "calls: dropped"
             )
         else:
             report.notes.append(
-                f"{counted(gap.sum(), 'slot')} {'falls' if gap.sum() == 1 else 'fall'} in the hour skipped by daylight "
-                f"saving time yet {'holds' if gap.sum() == 1 else 'hold'} calls: kept as recorded"
+                f"{counted(gap.sum(), 'slot')} {noun_for(gap.sum(), 'falls', 'fall')} in the hour skipped by daylight "
+                f"saving time yet {noun_for(gap.sum(), 'holds', 'hold')} calls: kept as recorded"
             )
     if ambiguous.any():
         report.notes.append(
             f"{counted(ambiguous.sum(), 'slot')} on {', '.join(sorted(set(start[ambiguous].dt.strftime('%Y-%m-%d'))))} "
-            f"{'falls' if ambiguous.sum() == 1 else 'fall'} in the hour repeated when daylight saving time ended: the series holds that hour once"
+            f"{noun_for(ambiguous.sum(), 'falls', 'fall')} in the hour repeated when daylight saving time ended: the series holds that hour once"
         )
     fractional = calls % 1 != 0
     if fractional.any():

@@ -1173,14 +1173,19 @@ def rule_masks(frame: pd.DataFrame, table: Table) -> list[np.ndarray]:
     return [np.asarray(column, dtype=bool) for column in result.values()]
 
 
-@functools.cache
 def rules_sql(name: str) -> tuple[str, frozenset[str]]:
     """The DuckDB query that evaluates contract table `name`'s row rules over a table `chunk` (one
-    boolean column per rule, in order), compiled by ibis once, and the columns it reads."""
+    boolean column per rule, in order), compiled by ibis once a day, and the columns it reads. Once a day: a rule
+    reads the date (no arrival in the future), and a kernel left open over a weekend refused Monday's contacts."""
+    return _rules_sql(name, pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d"))
+
+
+@functools.cache
+def _rules_sql(name: str, day: str) -> tuple[str, frozenset[str]]:
     import ibis
 
     chunk = ibis.table(engine_types(name), name="chunk")
-    rules = table_rules(name)
+    rules = table_rules(name, day)
     used = frozenset().union(*(rule_columns(rule, name) for rule in rules))
     expr = chunk.select(**{f"r{i}": rule.bad(chunk).fill_null(False) for i, rule in enumerate(rules)})
     return str(ibis.to_sql(expr, dialect="duckdb")), used
@@ -1614,26 +1619,34 @@ def _folder_fingerprint(files: dict[str, Path], tz: str) -> str:
     return _fingerprint_text("|".join(f"{n}:{_file_key(p, tz)}" for n, p in sorted(files.items())))
 
 
-def fingerprint_now(location: str, tz: str) -> str | None:
-    """The fingerprint a data folder's files (a DuckDB database file) at `location` have now, read without opening
-    an engine (their sizes and times); None when it cannot be read (gone, unreadable, a file refused) or costs a
-    query (a PostgreSQL or Spark source). A Source's `fingerprint` is taken when it is opened and its tables are read
-    later: compared with this after the reading, it tells whether they were read from the data it names."""
+def _fingerprint_found(location: str, tz: str) -> tuple[str | None, bool]:
+    """(the fingerprint of the files at `location` now, whether a file there is refused); (None, _) when it cannot
+    be read or costs a query."""
     path = duckdb_file(location)
     try:
         if path is not None:
-            return _database_fingerprint(path)
+            return _database_fingerprint(path), False
         if is_database(location):
-            return None
+            return None, False
         found = find_table_files(Path(location))
-        return None if found.problems else _folder_fingerprint(found.files, tz)
+        return _folder_fingerprint(found.files, tz), bool(found.problems)  # as Source takes it: the files it reads
     except OSError:  # gone or unreadable: opening it afresh says why
-        return None
+        return None, True
+
+
+def fingerprint_now(location: str, tz: str) -> str | None:
+    """The fingerprint a data folder's files (a DuckDB database file) at `location` have now, read without opening
+    an engine (their sizes and times); None when it cannot be read (gone, unreadable) or costs a query (a
+    PostgreSQL or Spark source). A Source's `fingerprint` is taken when it is opened and its tables are read later:
+    compared with this after the reading, it tells whether they were read from the data it names."""
+    return _fingerprint_found(location, tz)[0]
 
 
 def _still_current(source: Source) -> bool:
-    """Whether an open Source's files (or database file) are unchanged, read without opening a new engine."""
-    return fingerprint_now(source.location, source.tz) == source.fingerprint
+    """Whether an open Source's files (or database file) are unchanged and none is refused (opened afresh, the
+    Source names the refused file), read without opening a new engine."""
+    now, refused = _fingerprint_found(source.location, source.tz)
+    return not refused and now == source.fingerprint
 
 
 def _fingerprint_text(text: str) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import redact_passwords
-from reportlib.core.words import counted
+from reportlib.core.words import counted, noun_for
 from reportlib.data.contract import TABLES, key_columns
 from reportlib.data.load import duckdb_file
 from reportlib.data.warehouse import WarehouseURL, is_warehouse_url, parse_url, spark_session
@@ -564,7 +564,7 @@ def load_into(data: str | os.PathLike, into: str, tz: str = DEFAULT_TIMEZONE) ->
     for column, n in gaps.items():
         if n:
             result.notes.append(
-                f"{counted(n, column + ' value')} {'is a local time' if n == 1 else 'are local times'} inside a daylight-saving gap (no clock shows them); "
+                f"{counted(n, column + ' value')} {noun_for(n, 'is a local time', 'are local times')} inside a daylight-saving gap (no clock shows them); "
                 f"stored with the offset before the change"
             )
     result.seconds = time.perf_counter() - started

@@ -1386,7 +1386,7 @@ def _email_locked(
                 except KeyboardInterrupt:  # Ctrl-C or SIGTERM (cli.Terminated) while this message went out
                     print(
                         f"reportlib email: stopped while sending {p.who}: the server may have taken it; it is not "
-                        f"recorded as sent ({counted(len(result.sent), 'message')} before it {'is' if len(result.sent) == 1 else 'are'}, in {month_dir / SENT_LOG}), "
+                        f"recorded as sent ({counted(len(result.sent), 'message')} before it {noun_for(len(result.sent), 'is', 'are')}, in {month_dir / SENT_LOG}), "
                         "so a rerun sends it again (ask its recipients first)",
                         file=log,
                     )
@@ -1405,8 +1405,8 @@ def _email_locked(
                             if lost
                             else ""
                         )
-                        + f"{counted(len(result.sent), 'message')} {'was' if len(result.sent) == 1 else 'were'} sent before it and "
-                        + f"{'is' if len(result.sent) == 1 else 'are'} recorded in "
+                        + f"{counted(len(result.sent), 'message')} {noun_for(len(result.sent), 'was', 'were')} sent before it and "
+                        + f"{noun_for(len(result.sent), 'is', 'are')} recorded in "
                         f"{month_dir / SENT_LOG}; the reports are untouched"
                     ) from None
                 p.delivered = [a for a in p.recipients if a not in (refused or {})]

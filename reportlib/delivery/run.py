@@ -47,7 +47,7 @@ from typing import Any
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds, month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import printable
+from reportlib.core.safety import owner_only, printable
 from reportlib.core.words import counted, noun_for
 from reportlib.data.source import DataSource
 from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, CONTRACT_REPORTS, PDF_REPORTS, TITLES
@@ -964,11 +964,6 @@ class RunResult:
         return "\n".join([head] + lines)
 
 
-# A month's files hold agent names, QA comments, pay-derived cost and clients' contract figures: owner-only, as
-# manifest.json, index.html and the e-mails' .eml files (safety.write_atomic) and the importers' roster are.
-OWNER_ONLY = 0o600
-
-
 def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
     """Move each (new file, its place) into place, all of them or none: an OSError part-way (a full disk, a file
     made immutable, a folder gone read-only), or an interruption (Ctrl-C, SIGTERM), puts back every file already
@@ -983,7 +978,7 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
             try:
                 if aside is not None:
                     shutil.copy2(place, aside)
-                os.chmod(new, OWNER_ONLY)
+                owner_only(new)  # agent names, QA comments, clients' figures: as manifest.json and index.html are
                 os.replace(new, place)
             except BaseException:  # a fault, or Ctrl-C / SIGTERM part-way: nothing of this file moved
                 if aside is not None:
@@ -1034,7 +1029,7 @@ class _Publisher:
             entry = self._entry(job, failed)
             if result.get("notebook") and Path(result["notebook"]).is_file():  # kept, as a failed run's is
                 with contextlib.suppress(OSError):
-                    os.chmod(result["notebook"], OWNER_ONLY)
+                    owner_only(result["notebook"])
                     os.replace(result["notebook"], self.dir / "notebooks" / f"{job.stem}.failed.ipynb")
                     entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
             self.entries[job.key] = entry
@@ -1075,7 +1070,7 @@ class _Publisher:
         key = (kind, cid)
         if result["status"] == "ok":
             try:
-                os.chmod(result["xlsx"], OWNER_ONLY)
+                owner_only(result["xlsx"])
                 os.replace(result["xlsx"], self.dir / result["name"])  # the atomic switch to the new workbook
                 entry["xlsx"] = result["name"]
             except OSError as exc:
@@ -1162,7 +1157,7 @@ class _Publisher:
             if result.get("pdf"):
                 entry["pdf"] = f"{job.stem}.pdf"
         elif result.get("notebook"):
-            os.chmod(result["notebook"], OWNER_ONLY)
+            owner_only(result["notebook"])
             os.replace(result["notebook"], nb_dir / f"{job.stem}.failed.ipynb")
             entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
         self.entries[job.key] = entry
@@ -1840,7 +1835,7 @@ def _agent_list(src: DataSource, month: str, params: dict, agents: Any, log: Any
             f"{', ...' if len(roster) > 8 else ''}"
         )
     idle = [c for c in ids if c not in active]
-    were = "was" if len(idle) == 1 else "were"
+    were = noun_for(len(idle), "was", "were")
     why = f"handled no contacts, {were} not scheduled and {were} not evaluated in {month}"
     if idle and len(idle) == len(ids):
         raise UsageError(

@@ -36,7 +36,7 @@ import pandas as pd
 from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.months import parse_month
 from reportlib.core.settings import AttritionSettings, parse_tenure_bands
-from reportlib.core.words import counted, noun_for
+from reportlib.core.words import counted
 from reportlib.data.contract import TABLES
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -729,13 +729,13 @@ def attrition_drivers(
                 keep = (v != "other").to_numpy()
                 d, X, v = d[keep], X[keep], v[keep]
                 notes.append(
-                    f"{col}: {counted(pooled, 'agent')} in {noun_for(len(small), 'level')} with fewer than {min_level_size} agents "
+                    f"{col}: {counted(pooled, 'agent')} in the {counted(len(small), 'level')} with fewer than {min_level_size} agents "
                     f"left out (too few to model even pooled)"
                 )
             else:
                 notes.append(
                     f"{col}: {counted(len(small), 'level')} with fewer than {min_level_size} agents "
-                    f"pooled as 'other' ({pooled} agents)"
+                    f"pooled as 'other' ({counted(pooled, 'agent')})"
                 )
         counts = v.value_counts()
         if len(counts) < 2:

@@ -336,7 +336,7 @@ class SampleConfig:
         # every date of the sample within what `validate` accepts: years from FIRST_YEAR (core.months; the
         # roster's history reaches up to 12 years of tenure plus a 3-year burn-in before the first month) and
         # no contact after today (a month still running, or to come, would hold some)
-        last = pd.Timestamp.now(tz=self.tz).tz_localize(None).to_period("M") - 1  # as the default start reads it
+        last = last_month_ended(tz=self.tz)
         if first.year < FIRST_YEAR + SAMPLE_HISTORY_YEARS or first + max(self.months, 1) - 1 > last:
             raise UsageError(
                 f"--start: expected a month from {FIRST_YEAR + SAMPLE_HISTORY_YEARS}-01 (people are hired up to "
@@ -364,11 +364,15 @@ class SampleData:
     notes: dict = field(default_factory=dict)
 
 
+def last_month_ended(today: pd.Timestamp | None = None, tz: str = TZ) -> pd.Period:
+    """The month before `today`'s (default: now in `tz`), in the local time zone: the latest a sample may hold."""
+    today = today if today is not None else pd.Timestamp.now(tz=tz)
+    return pd.Period(today.strftime("%Y-%m"), freq="M") - 1
+
+
 def default_start(today: pd.Timestamp | None = None, months: int = 24, tz: str = TZ) -> str:
     """The first month (YYYY-MM) of `months` months ending last month, `today` in the local time zone."""
-    today = today if today is not None else pd.Timestamp.now(tz=tz)
-    last = pd.Period(today.strftime("%Y-%m"), freq="M") - 1
-    return str(last - (months - 1))
+    return str(last_month_ended(today, tz) - (months - 1))
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:

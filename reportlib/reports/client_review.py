@@ -225,9 +225,10 @@ def summary_tiles(review: ClientReview) -> list[narrative.Tile]:
         email = th[(th["channel"] == "email") & (th["metric"] == "service_level")].drop_duplicates("month")
         now = email[email["month"] == str(m)]
         if len(now) and now["volume"].iloc[0] > 0:
+            hours = float(now["threshold_h"].iloc[0])
             tiles.append(
                 narrative.make_tile(
-                    f"Email answered within {float(now['threshold_h'].iloc[0]):g} business hours",
+                    f"Email answered within {hours:g} business {'hour' if hours == 1 else 'hours'}",
                     now["actual"].iloc[0],
                     "share",
                     target=now["goal"].iloc[0],

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.names import ALL_QUEUES
-from reportlib.core.words import counted
+from reportlib.core.words import counted, noun_for
 from reportlib.planning import forecast as F
 from reportlib.planning import forecast_report as FR
 from reportlib.planning.forecast_select import BASELINES, method_label
@@ -79,7 +79,7 @@ def show_outlook(report: Mapping[str, Any]) -> None:
         from reportlib.planning.forecast_select import gap_runs
 
         views.note(
-            f"{counted(len(gaps), 'day')} {'is' if len(gaps) == 1 else 'are'} missing from the data (no contacts recorded in any queue on an open "
+            f"{counted(len(gaps), 'day')} {noun_for(len(gaps), 'is', 'are')} missing from the data (no contacts recorded in any queue on an open "
             f"weekday): {gap_runs(gaps)}. They are left out of the forecast, not counted as zero.",
             "warning",
         )
@@ -334,8 +334,8 @@ def capacity_sentence(summary: Mapping[str, Any], currency: str = "$") -> str:
         spare = f" (every week has at least {abs(float(gap)):.1f} FTE to spare)"
     still, hires = int(s["weeks_short_with_hires"]), int(s["recommended_hires"])
     recommended = (
-        f"The recommendation is {counted(hires, 'hire')}; with them {counted(still, 'week')} "
-        f"{'stays' if still == 1 else 'stay'} short."
+        f"The recommendation is {counted(hires, 'hire')}; with {noun_for(hires, 'it', 'them')} {counted(still, 'week')} "
+        f"{noun_for(still, 'stays', 'stay')} short."
         if hires
         else "No hires are recommended."
     )
