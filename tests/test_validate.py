@@ -482,6 +482,23 @@ def test_names_differing_only_in_case_are_warned_across_tables(tmp_path, capsys)
     assert "one spelling per" not in capsys.readouterr().out
 
 
+def test_an_interval_starting_in_the_hour_the_clocks_skip_is_warned(tmp_path, capsys):
+    """A plan with rows at 02:00 and 02:30 on Sunday 9 March 2025 in New York (times without an offset): no clock
+    shows them, and their counts were added to the day's (a probe's plan vs actual read -33% volume). validate
+    names them (kept as given, exit 0); a time given with its offset is a real instant and passes."""
+    head = "interval_start,interval_minutes,channel,queue,forecast_offered,forecast_aht_s,planned_agents\n"
+    rows = [f"2025-03-09T{hm},30,phone,Night,2,300,1\n" for hm in ("01:30:00", "02:00:00", "02:30:00", "03:00:00")]
+    rows.append("2025-03-09T03:30:00-04:00,30,phone,Night,2,300,1\n")
+    folder = build(tmp_path / "d", {"interval_plan.csv": head + "".join(rows)})
+    assert main(["validate", "--data", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "warning: interval_plan.csv, column interval_start: expected a local time that exists in America/New_York "
+        "(kept as given: a start in the hour the clocks go forward is an interval no clock shows; drop the row, or "
+        'give the time with its offset) in 2 rows (first rows: 3 ("2025-03-09T02:00:00"), 4 ("2025-03-09T02:30:00"))'
+    ) in out, out
+
+
 def test_rows_doubtful_across_columns_are_warnings_by_row(tmp_path, capsys):
     """contract.table_rules' rules across columns, checked in a folder (the same declarations the database
     checker runs in SQL): each a warning naming file, row and column with the cell as written; exit 0."""

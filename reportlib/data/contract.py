@@ -613,7 +613,8 @@ def contract_markdown() -> str:
         "export across that night) holds two rows with one key there, which `reportlib validate` names as such; "
         "merge each pair into one row (counts summed, agents and times averaged), as contacts in that hour are counted in one "
         "local interval; plan vs actual then reads such a row as twice its interval_minutes of real time "
-        "(`variance.real_minutes`). A contact's own times are not affected (they are not keys).",
+        "(`variance.real_minutes`). An interval start without an offset in the hour the clocks go forward, which no clock "
+        "shows, is warned of (`load.skipped_local_times`). A contact's own times are not affected (they are not keys).",
         "",
         "Across tables, besides the references below, `reportlib validate` warns (values kept as given) about "
         "agents whose contacts fall on a local day before their hire_date or after their termination_date: "

@@ -809,6 +809,7 @@ def _check_chunk(
         for name in unique:
             problems += [(_STAGE_UNIQUE, p) for p in _unique_problems(frame[name], raw[name], failed[name], file, name)]
     problems += [(_STAGE_REQUIRED, p) for p in _required_when(frame, table, failed, file)]
+    problems += [(_STAGE_REQUIRED, p) for p in _skipped_starts(frame, raw.reset_index(drop=True), table, file, tz)]
     if whole:
         unreadable = failed[list(table.unique_together)].any(axis=1).to_numpy() if table.unique_together else None
         problems += [(_STAGE_TOGETHER, p) for p in _unique_together(frame, table, file, unreadable, tz)]
@@ -1096,6 +1097,35 @@ def repeated_local_times(stamps: pd.Series, tz: str) -> np.ndarray:
     summer = idx.tz_localize(tz, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="NaT")
     winter = idx.tz_localize(tz, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="NaT")
     return np.asarray(ok & ~summer.isna() & (summer != winter), dtype=bool)
+
+
+def skipped_local_times(stamps: pd.Series, tz: str) -> np.ndarray:
+    """Where naive local wall times in `tz` fall in the hour the clocks go forward (a local time no clock shows,
+    e.g. 02:00-02:59 on the second Sunday of March in America/New_York); False for missing values. A time given
+    with an offset is read as a real instant, whose local time always exists: only a time without one can."""
+    idx = pd.DatetimeIndex(stamps)
+    ok = ~idx.isna()
+    if not ok.any():
+        return np.zeros(len(idx), dtype=bool)
+    local = idx.tz_localize(tz, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="NaT")
+    return np.asarray(ok & local.isna(), dtype=bool)
+
+
+def _skipped_starts(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str, tz: str | None) -> list[Problem]:
+    """A warning for the interval rows (a table keyed by a start time) whose start falls in the hour the clocks
+    go forward: an interval no clock shows, whose counts and agents a probe's plan vs actual added to the day's
+    (a plan of 6 contacts for 4 real ones, read as -33% volume against forecast)."""
+    stamp = next((k for k in table.unique_together if pd.api.types.is_datetime64_any_dtype(frame[k])), None)
+    if not tz or stamp is None or not len(frame):
+        return []
+    bad = skipped_local_times(frame[stamp], tz)
+    if not bad.any():
+        return []
+    expected = (
+        f"a local time that exists in {tz} (kept as given: a start in the hour the clocks go forward is an interval "
+        "no clock shows; drop the row, or give the time with its offset)"
+    )
+    return [_problem(file, stamp, expected, np.flatnonzero(bad), raw[stamp], severity="warning")]
 
 
 def _unique_together(

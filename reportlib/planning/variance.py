@@ -617,10 +617,10 @@ def real_minutes(starts: pd.Series, minutes: int, tz: str) -> np.ndarray:
     one row (the data contract's merge: counts summed, agents averaged; contacts are bucketed by local time the
     same way), else `minutes`. Read as `minutes` long, such a row held twice the calls in the time: a probe's
     night queue with 10 calls every half hour read a planned service level of 0.85 (Erlang C: 0.98) and half
-    the agent hours. Written by hand: pandas tells an ambiguous local time (tz_localize, ambiguous="NaT"), the
-    length is the domain's."""
-    local = pd.DatetimeIndex(pd.to_datetime(starts))
-    repeated = local.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").isna() & local.notna()
+    the agent hours. A start in the hour the clocks go forward keeps `minutes` (validate warns of it)."""
+    from reportlib.data.load import repeated_local_times
+
+    repeated = repeated_local_times(pd.to_datetime(starts), tz)
     return np.where(repeated, 2 * minutes, minutes).astype(float)
 
 
