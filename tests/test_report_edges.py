@@ -380,10 +380,7 @@ def test_the_capacity_sentence_reads_a_surplus_as_a_surplus():
     assert "at least 0.0 FTE" in capacity_sentence({**base, "weeks_short": 0, "largest_gap_fte": 0.0})
     short = capacity_sentence({**base, "weeks_short": 1, "largest_gap_fte": 3.26, "recommended_hires": 1,
                                "weeks_short_with_hires": 1, "budget": 900.0})  # fmt: skip
-    assert (
-        "1 of 13 weeks is short (largest gap 3.3 FTE)" in short
-        and "starts 1 hire; with them 1 week stays short" in short
-    )
+    assert "1 of 13 weeks is short (largest gap 3.3 FTE)" in short and "is 1 hire; with it 1 week stays short" in short
     assert short.endswith("against a budget of $900.")
 
 
