@@ -1087,15 +1087,18 @@ def _required_when(frame: pd.DataFrame, table: Table, failed: pd.DataFrame, file
     return out
 
 
+def _read_in(stamps: pd.Series, tz: str, summer: bool) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """(which naive local wall times are given, each read as an instant in `tz`): a time of the hour the clocks go
+    back as its summer (`summer`) or its winter pass, one of the hour they skip as NaT."""
+    idx = pd.DatetimeIndex(stamps)
+    return ~idx.isna(), idx.tz_localize(tz, ambiguous=np.full(len(idx), summer), nonexistent="NaT")
+
+
 def repeated_local_times(stamps: pd.Series, tz: str) -> np.ndarray:
     """Where naive local wall times in `tz` fall in the hour the clocks go back (a local time that occurs twice,
     e.g. 01:00-01:59 on the first Sunday of November in America/New_York); False for missing values."""
-    idx = pd.DatetimeIndex(stamps)
-    ok = ~idx.isna()
-    if not ok.any():
-        return np.zeros(len(idx), dtype=bool)
-    summer = idx.tz_localize(tz, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="NaT")
-    winter = idx.tz_localize(tz, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="NaT")
+    ok, summer = _read_in(stamps, tz, summer=True)
+    winter = _read_in(stamps, tz, summer=False)[1]
     return np.asarray(ok & ~summer.isna() & (summer != winter), dtype=bool)
 
 
@@ -1103,19 +1106,20 @@ def skipped_local_times(stamps: pd.Series, tz: str) -> np.ndarray:
     """Where naive local wall times in `tz` fall in the hour the clocks go forward (a local time no clock shows,
     e.g. 02:00-02:59 on the second Sunday of March in America/New_York); False for missing values. A time given
     with an offset is read as a real instant, whose local time always exists: only a time without one can."""
-    idx = pd.DatetimeIndex(stamps)
-    ok = ~idx.isna()
-    if not ok.any():
-        return np.zeros(len(idx), dtype=bool)
-    local = idx.tz_localize(tz, ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="NaT")
+    ok, local = _read_in(stamps, tz, summer=False)
     return np.asarray(ok & local.isna(), dtype=bool)
+
+
+def _start_column(frame: pd.DataFrame, table: Table) -> str | None:
+    """The time column of `table`'s key (interval_start of the interval tables), None when its key has none."""
+    return next((k for k in table.unique_together if pd.api.types.is_datetime64_any_dtype(frame[k])), None)
 
 
 def _skipped_starts(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str, tz: str | None) -> list[Problem]:
     """A warning for the interval rows (a table keyed by a start time) whose start falls in the hour the clocks
     go forward: an interval no clock shows, whose counts and agents a probe's plan vs actual added to the day's
     (a plan of 6 contacts for 4 real ones, read as -33% volume against forecast)."""
-    stamp = next((k for k in table.unique_together if pd.api.types.is_datetime64_any_dtype(frame[k])), None)
+    stamp = _start_column(frame, table)
     if not tz or stamp is None or not len(frame):
         return []
     bad = skipped_local_times(frame[stamp], tz)
@@ -1148,7 +1152,7 @@ def _unique_together(
         return []
     key = frame[list(table.unique_together)].astype(str).agg(" / ".join, axis=1)
     why = "duplicate rows"
-    stamp = next((k for k in keys if pd.api.types.is_datetime64_any_dtype(frame[k])), None)
+    stamp = _start_column(frame, table)
     if tz and stamp is not None and repeated_local_times(frame[stamp][dup], tz).all():
         why += (
             f"; every repeated {stamp} is in the hour the clocks go back in {tz}, whose two passes share one local "
@@ -1670,6 +1674,15 @@ def fingerprint_now(location: str, tz: str) -> str | None:
     PostgreSQL or Spark source). A Source's `fingerprint` is taken when it is opened and its tables are read later:
     compared with this after the reading, it tells whether they were read from the data it names."""
     return _fingerprint_found(location, tz)[0]
+
+
+def fingerprint_read(source: Any) -> str | None:
+    """The fingerprint of the data `source` has read, for the record of what a page or a workbook was built from:
+    its files' as they are now, after the reading (files replaced since the source was opened read as other data,
+    and `reportlib run` fails what was built from them), else, where that costs a query (a PostgreSQL or Spark
+    source), the one taken when it was opened."""
+    now = fingerprint_now(source.location, source.tz)
+    return source.fingerprint if now is None else now
 
 
 def _still_current(source: Source) -> bool:

@@ -805,7 +805,7 @@ def build_workbooks(task: dict) -> list[dict]:
     next one is built.
     """
     from reportlib.core.params import load_params
-    from reportlib.data.load import fingerprint_now, open_source
+    from reportlib.data.load import fingerprint_read, open_source
     from reportlib.reports import workbook as W
 
     tmp = Path(task["tmp"])
@@ -831,11 +831,10 @@ def build_workbooks(task: dict) -> list[dict]:
                 else:
                     book = W.client_workbook(src, params, task["month"], item["client_id"])
                 W.write_workbook(book, path)
-            # the source's fingerprint is taken when it is opened, its tables read as the workbook needs them:
-            # the files' fingerprint now, after the reading, is the data the workbook was built from
-            now = fingerprint_now(data, src.tz)
-            read = src.fingerprint if now is None or now == src.fingerprint else now
-            res.update(status="ok", xlsx=str(path), sheets=[s.name for s in book.sheets], fingerprint=read)
+            # the source's fingerprint is taken when it is opened, its tables read as the workbook needs them
+            res.update(
+                status="ok", xlsx=str(path), sheets=[s.name for s in book.sheets], fingerprint=fingerprint_read(src)
+            )
         except Exception as exc:  # noqa: BLE001 - a failed workbook fails alone
             if hit or isinstance(exc, WorkbookTimeout):
                 res["error"] = (
@@ -964,6 +963,13 @@ class RunResult:
         return "\n".join([head] + lines)
 
 
+def move_in(new: str | Path, place: Path) -> None:
+    """Rename a finished file into its place in the month folder, owner-only first: pages, notebooks and workbooks
+    hold agent names, QA comments and clients' figures, as manifest.json and index.html do."""
+    owner_only(new)
+    os.replace(new, place)
+
+
 def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
     """Move each (new file, its place) into place, all of them or none: an OSError part-way (a full disk, a file
     made immutable, a folder gone read-only), or an interruption (Ctrl-C, SIGTERM), puts back every file already
@@ -978,8 +984,7 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
             try:
                 if aside is not None:
                     shutil.copy2(place, aside)
-                owner_only(new)  # agent names, QA comments, clients' figures: as manifest.json and index.html are
-                os.replace(new, place)
+                move_in(new, place)
             except BaseException:  # a fault, or Ctrl-C / SIGTERM part-way: nothing of this file moved
                 if aside is not None:
                     with contextlib.suppress(OSError):
@@ -1029,8 +1034,7 @@ class _Publisher:
             entry = self._entry(job, failed)
             if result.get("notebook") and Path(result["notebook"]).is_file():  # kept, as a failed run's is
                 with contextlib.suppress(OSError):
-                    owner_only(result["notebook"])
-                    os.replace(result["notebook"], self.dir / "notebooks" / f"{job.stem}.failed.ipynb")
+                    move_in(result["notebook"], self.dir / "notebooks" / f"{job.stem}.failed.ipynb")
                     entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
             self.entries[job.key] = entry
             try:
@@ -1070,8 +1074,7 @@ class _Publisher:
         key = (kind, cid)
         if result["status"] == "ok":
             try:
-                owner_only(result["xlsx"])
-                os.replace(result["xlsx"], self.dir / result["name"])  # the atomic switch to the new workbook
+                move_in(result["xlsx"], self.dir / result["name"])  # the atomic switch to the new workbook
                 entry["xlsx"] = result["name"]
             except OSError as exc:
                 entry.update(status="failed", error=f"could not publish into {self.dir} ({exc.strerror or exc})")
@@ -1157,8 +1160,7 @@ class _Publisher:
             if result.get("pdf"):
                 entry["pdf"] = f"{job.stem}.pdf"
         elif result.get("notebook"):
-            owner_only(result["notebook"])
-            os.replace(result["notebook"], nb_dir / f"{job.stem}.failed.ipynb")
+            move_in(result["notebook"], nb_dir / f"{job.stem}.failed.ipynb")
             entry["notebook"] = f"notebooks/{job.stem}.failed.ipynb"
         self.entries[job.key] = entry
         self.write()

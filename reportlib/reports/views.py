@@ -30,7 +30,7 @@ from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import whole_word
 from reportlib.core.words import counted, noun_for
-from reportlib.data.load import fingerprint_now
+from reportlib.data.load import fingerprint_read
 from reportlib.data.source import CLIENT_TABLES, DataSource
 from reportlib.data.span import data_range
 from reportlib.reports import charts, narrative, queries
@@ -406,9 +406,8 @@ class ReportContext:
             # schema or folder, nor the operator's parameter file (an agent review printed the database URL)
             params["data"] = source_kind(self.data)
             params["params_file"] = None
-        if self.report == "client_review":  # the tables the review is drawn from, not the roster, HR activity
-            tables = [t for t in tables if t in (*CLIENT_TABLES, "clients")]
-        if self.report in ("client_review", "agent_review"):
+            if self.report == "client_review":  # the tables the review is drawn from, not the roster, HR activity
+                tables = [t for t in tables if t in (*CLIENT_TABLES, "clients")]
             # a client's (an agent's) page must not list other clients' (agents') data problems, nor count them
             # (the count is the whole source's): that there are some, and where they are listed
             whose = "clients'" if self.report == "client_review" else "people's"
@@ -420,12 +419,7 @@ class ReportContext:
                 if warnings_list
                 else []
             )
-        fingerprint = str(self.source.fingerprint or "")
-        now = fingerprint_now(self.data, self.source.tz) if self.data else None
-        if fingerprint and now is not None and now != fingerprint:
-            # the files changed after the source was opened, while the page read its tables: the page records
-            # the data as they are now, so `reportlib run` sees another fingerprint than it checked and fails it
-            fingerprint = now
+        fingerprint = str(fingerprint_read(self.source) or "")  # the data as the page ends: changed, the run fails it
         return {
             "report": self.report,
             "parameters": {k: v for k, v in params.items() if v is not None},
