@@ -499,6 +499,43 @@ def test_an_interval_starting_in_the_hour_the_clocks_skip_is_warned(tmp_path, ca
     ) in out, out
 
 
+def test_interval_rows_that_overlap_in_time_are_refused_by_row(tmp_path, capsys):
+    """A WFM export with an hourly summary row among its half-hour rows: 09:00 for 60 minutes beside 09:30 for 30
+    counts 09:30-10:00 twice (a probe's 40 offered contacts read as 80), and validate passed it. Each row that
+    starts before an earlier row of its channel and queue (and client) ends is an error by row; lengths that change
+    without overlapping (30-minute rows, then 15-minute ones) and another client's row at the same time pass."""
+    head = "interval_start,interval_minutes,channel,queue,client_id,offered,handled\n"
+    rows = [
+        "2025-01-06T09:00:00,60,phone,Benefits,C1,40,40\n",
+        "2025-01-06T09:00:00,30,phone,Benefits,C2,20,20\n",  # another client: its own series
+        "2025-01-06T09:30:00,30,phone,Benefits,C1,20,20\n",  # inside the hour above: row 4
+        "2025-01-06T10:00:00,30,phone,Benefits,C1,5,5\n",
+        "2025-01-06T10:30:00,15,phone,Benefits,C1,3,3\n",
+        "2025-01-06T10:45:00,15,phone,Benefits,C1,3,3\n",
+        "2025-01-06T10:00:00,15,email,Benefits,C1,3,3\n",  # another channel
+    ]
+    folder = build(tmp_path / "d", {"intervals.csv": head + "".join(rows)})
+    assert main(["validate", "--data", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "intervals.csv row 4, column interval_start: expected a start at or after the end of the earlier rows of its "
+        "channel, queue and client_id (rows that overlap in time count the same minutes twice: a 60-minute row "
+        "beside its 30-minute rows counts their contacts and agents twice; lengths may differ, but not overlap), got "
+        '"2025-01-06 09:30:00 for 30 min, while an earlier row runs to 2025-01-06 10:00:00"'
+    ) in out, out
+    assert out.count("error: ") == 1, out
+    del rows[0]
+    rows.insert(0, "2025-01-06T09:00:00,30,phone,Benefits,C1,20,20\n")
+    assert main(["validate", "--data", str(build(tmp_path / "e", {"intervals.csv": head + "".join(rows)}))]) == 0
+    assert "overlap" not in capsys.readouterr().out
+    plan = "interval_start,interval_minutes,channel,queue,forecast_offered,forecast_aht_s,planned_agents\n"
+    plan += "2025-01-06T09:00:00,30,phone,Benefits,4,300,2\n2025-01-06T09:15:00,15,phone,Benefits,4,300,2\n"
+    assert main(["validate", "--data", str(build(tmp_path / "f", {"interval_plan.csv": plan}))]) == 1
+    assert "interval_plan.csv row 3, column interval_start: expected a start at or after the end of the earlier " in (
+        capsys.readouterr().out
+    )
+
+
 def test_rows_doubtful_across_columns_are_warnings_by_row(tmp_path, capsys):
     """contract.table_rules' rules across columns, checked in a folder (the same declarations the database
     checker runs in SQL): each a warning naming file, row and column with the cell as written; exit 0."""
@@ -508,7 +545,7 @@ def test_rows_doubtful_across_columns_are_warnings_by_row(tmp_path, capsys):
     activity = GOOD["agent_activity.csv"] + "2025-01-07,A1,28800,1200,3600,0,0,0,0,0,0,false,29000\n"
     intervals = (
         "interval_start,interval_minutes,channel,queue,client_id,offered,handled\n"
-        "2025-01-06T09:00:00,15,phone,Benefits,C1,10,9\n"
+        "2025-01-06T09:00:00,5,phone,Benefits,C1,10,9\n"
         "2025-01-06T09:07:00,15,phone,Benefits,C1,12,12\n"
         "2025-01-06T09:30:00,30,phone,Benefits,C2,8,8\n"
     )

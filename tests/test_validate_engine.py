@@ -201,7 +201,7 @@ def test_row_warnings_across_columns(engine, clean_tables):
         }
     )
     starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=dt.UTC) for m in (0, 7, 30)]  # 09:00, 09:07, 09:30 local
-    intervals = _intervals(clean_tables, starts, [15, 15, 30], [10.0, 12.0, 9.0])
+    intervals = _intervals(clean_tables, starts, [5, 15, 30], [10.0, 12.0, 9.0])  # off the grid, not overlapping
     tables = {"intervals": intervals, "agents": agents, "clients": clean_tables["clients"], "agent_activity": activity}
     source, lines, warnings = _validate(engine, tables, "crosscol")
     where = source.file_name
@@ -224,16 +224,36 @@ def test_row_warnings_across_columns(engine, clean_tables):
 
 def test_the_interval_grid_is_checked_in_local_time(engine, clean_tables):
     """Hourly intervals of a desk in India (UTC+05:30) start at :30 past the hour in UTC: on their grid in
-    local time, where the reports read them. Only the start at 09:15 local is named, by its local time."""
+    local time, where the reports read them. Only the start at 11:15 local is named, by its local time."""
     import datetime as dt
 
-    starts = [dt.datetime(2026, 1, 5, h, m, tzinfo=dt.UTC) for h, m in ((3, 30), (3, 45), (4, 30))]
+    starts = [dt.datetime(2026, 1, 5, h, m, tzinfo=dt.UTC) for h, m in ((3, 30), (4, 30), (5, 45))]
     intervals = _intervals(clean_tables, starts, [60, 60, 60], [10.0, 12.0, 9.0])
     tables = {"intervals": intervals, "agents": clean_tables["agents"], "clients": clean_tables["clients"]}
     source, lines, warnings = _validate(engine, tables, "gridlocal", tz="Asia/Kolkata")
     assert lines == []
     grid = [w for w in warnings if "column interval_start: expected a start on the grid" in w]
-    assert len(grid) == 1 and "interval_start=2026-01-05 09:15:00 " in grid[0], warnings
+    assert len(grid) == 1 and "interval_start=2026-01-05 11:15:00 " in grid[0], warnings
+
+
+def test_interval_rows_that_overlap_in_time_are_refused_by_key(engine, clean_tables):
+    """The folder's overlap check (test_validate) in the engine: 09:00 for 60 minutes beside 09:30 for 30 of one
+    queue and client is an error naming the later row by key, as the reports read it (New York wall time)."""
+    import datetime as dt
+
+    starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=dt.UTC) for m in (0, 30)]
+    starts.append(dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC))
+    intervals = _intervals(clean_tables, starts, [60, 30, 15], [40.0, 20.0, 9.0])
+    tables = {"intervals": intervals, "agents": clean_tables["agents"], "clients": clean_tables["clients"]}
+    source, lines, _ = _validate(engine, tables, "overlap")
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        f"{source.file_name('intervals')} interval_start=2026-01-05 09:30:00 channel=phone queue=Billing client_id="
+    ), lines
+    assert ", column interval_start: expected a start at or after the end of the earlier rows" in lines[0], lines
+    assert lines[0].endswith('got "2026-01-05 09:30:00 for 30 min, while an earlier row runs to 2026-01-05 10:00:00"')
+    apart = _intervals(clean_tables, starts, [30, 30, 15], [40.0, 20.0, 9.0])
+    assert _validate(engine, {**tables, "intervals": apart}, "apart")[1] == []
 
 
 def test_a_rule_whose_optional_column_is_absent_is_skipped(engine, clean_tables):

@@ -17,6 +17,7 @@ import pandera.pandas as pa
 
 from reportlib.core.months import LAST_YEAR
 from reportlib.core.names import ALL_QUEUES
+from reportlib.core.words import in_words
 
 # The contract and its checks, as part of every cached table's key (load._file_key): a table in the cache was
 # checked by the rules of its version, so a change to what a file may hold bumps it (2: timestamp offsets
@@ -639,6 +640,13 @@ def contract_markdown() -> str:
             lines.append(f"| {c.name} | {c.kind} | {req} | {'; '.join(rule)} | {c.description} |")
         if table.unique_together:
             lines += ["", f"Unique together: {', '.join(table.unique_together)}."]
+        if "interval_start" in table.unique_together:
+            series = in_words(k for k in table.unique_together if k != "interval_start")
+            lines[-1] += (
+                f" Rows with the same {series} must not overlap in time (error: a 60-minute row beside its 30-minute "
+                "rows counts their contacts and agents twice); their lengths may differ "
+                "(`engine_check.overlap_problem`)."
+            )
         rules = table_rules(table.name)
         if rules:
             lines += ["", "Row rules (an error stops the reports; a warning keeps the value and is counted):", ""]

@@ -24,7 +24,7 @@ from typing import Any
 
 from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.core.safety import printable
-from reportlib.core.words import noun_for
+from reportlib.core.words import in_words, noun_for
 from reportlib.data.contract import (
     KINDS,
     NUMBER_LIMIT,
@@ -251,8 +251,9 @@ def _check_one(t: Any, name: str, where: str) -> tuple[list[Problem], dict[str, 
                         severity=c.severity,
                     )
                 )
-    problems += _uniqueness(t, table, usable, keys, where)
-    return problems, usable
+    unique = _uniqueness(t, table, usable, keys, where)
+    overlap = None if unique else overlap_problem(t.select(*usable), name, where)
+    return problems + unique + ([overlap] if overlap else []), usable
 
 
 def _uniqueness(t: Any, table: Any, usable: dict[str, Column], keys: tuple[str, ...], where: str) -> list[Problem]:
@@ -283,6 +284,49 @@ def _uniqueness(t: Any, table: Any, usable: dict[str, Column], keys: tuple[str, 
             )
         )
     return out
+
+
+def overlap_problem(t: Any, name: str, where: str, row: str | None = None) -> Problem | None:
+    """The error for rows of an interval table (one keyed by interval_start, with interval_minutes) that start
+    before an earlier row of the same series ends (the key's other columns: channel, queue and, in intervals, the
+    client): 09:00 for 30 minutes beside 09:15 for 15 counts 09:15-09:30 twice (a probe's 40 offered contacts read
+    as 80, with validate silent). Mixed lengths that do not overlap are fine (an export that moves from 30- to
+    15-minute intervals). Times are local wall time, as kept: the hour the clocks go back is one merged row (the
+    data contract), the hour they skip a gap. A start repeated exactly is a duplicate key, named by uniqueness,
+    not here. One window query in the engine (a running maximum of the ends before each row); only the count and
+    the first rows come back, named by key, or by `row` (a column of spreadsheet row numbers, for a file)."""
+    table = TABLES[name]
+    if not {"interval_start", "interval_minutes"} <= set(t.columns) or "interval_start" not in table.unique_together:
+        return None
+    import ibis
+
+    series = [k for k in table.unique_together if k != "interval_start"]
+    t = t.filter(t.interval_start.notnull() & t.interval_minutes.notnull())
+    earlier = ibis.window(group_by=series, order_by=[t.interval_start, t.interval_minutes], rows=(None, -1))
+    end = t.interval_start + t.interval_minutes.as_interval("m")
+    t = t.mutate(_earlier_end=end.max().over(earlier), _earlier_start=t.interval_start.max().over(earlier))
+    bad = t.filter((t.interval_start < t._earlier_end) & (t.interval_start > t._earlier_start))
+    count = int(bad.count().to_pyarrow().as_py() or 0)
+    if not count:
+        return None
+    order = [row] if row else [*series, "interval_start"]
+    first = bad.order_by(order).limit(MAX_KEYS_SHOWN).to_pyarrow().to_pylist()
+    keys = [k for k in table.unique_together if k in t.columns]
+    return Problem(
+        where,
+        "interval_start",
+        f"a start at or after the end of the earlier rows of its {in_words(series)} (rows that overlap in time "
+        "count the same minutes twice: a 60-minute row beside its 30-minute rows counts their contacts and agents "
+        "twice; lengths may differ, but not overlap)",
+        rows=[int(r[row]) for r in first] if row else [],
+        keys=[] if row else [_key_text(r, tuple(keys)) for r in first],
+        values=[
+            f"{show(r['interval_start'])} for {r['interval_minutes']} min, while an earlier row runs to "
+            f"{show(r['_earlier_end'])}"
+            for r in first
+        ],
+        count=count,
+    )
 
 
 def _references(

@@ -812,7 +812,8 @@ def _check_chunk(
     problems += [(_STAGE_REQUIRED, p) for p in _skipped_starts(frame, raw.reset_index(drop=True), table, file, tz)]
     if whole:
         unreadable = failed[list(table.unique_together)].any(axis=1).to_numpy() if table.unique_together else None
-        problems += [(_STAGE_TOGETHER, p) for p in _unique_together(frame, table, file, unreadable, tz)]
+        together = _unique_together(frame, table, file, unreadable, tz)
+        problems += [(_STAGE_TOGETHER, p) for p in together or _overlaps(frame, table, file)]
     problems += _rule_problems(frame, raw.reset_index(drop=True), table, file)
     return frame, problems, failed
 
@@ -942,7 +943,8 @@ def check_stream(
                 (_compact(typed), None if typed.equals(given) else _compact(given), failed[name].to_numpy(copy=True))
             )
         if together:
-            kept.setdefault("", []).append(frame[together].copy())
+            length = ["interval_minutes"] if "interval_minutes" in frame else []  # the overlap check reads it
+            kept.setdefault("", []).append(frame[together + length].copy())
             kept.setdefault("unreadable", []).append(failed[together].any(axis=1).to_numpy(copy=True))
         sink(_arrow(frame, table))
         rows += len(frame)
@@ -997,7 +999,7 @@ def check_stream(
         del typed, given, failed_col
     if together and kept.get(""):
         keys, unreadable = pd.concat(kept[""], ignore_index=True), np.concatenate(kept["unreadable"])
-        for p in _unique_together(keys, table, file, unreadable, tz):
+        for p in _unique_together(keys, table, file, unreadable, tz) or _overlaps(keys, table, file):
             add(_STAGE_TOGETHER, p)
     return rows, [p for _, p in sorted(merged.values(), key=lambda sp: sp[0])]
 
@@ -1161,6 +1163,27 @@ def _unique_together(
         )
     expected = "one row per " + " and ".join(table.unique_together) + f" ({why})"
     return [_problem(file, ", ".join(table.unique_together), expected, np.flatnonzero(dup), key)]
+
+
+def _overlaps(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
+    """`engine_check.overlap_problem` over a file's typed rows (its key columns and interval_minutes, in file
+    order), naming rows as a spreadsheet shows them; [] for a table without interval lengths. In a DuckDB
+    connection of its own, closed after it, as `rule_masks`."""
+    if "interval_minutes" not in frame or "interval_start" not in table.unique_together or not len(frame):
+        return []
+    import ibis
+
+    from reportlib.data.engine_check import overlap_problem
+
+    con = ibis.duckdb.connect(threads=1)
+    try:
+        con.raw_sql(NO_PROGRESS_BAR)
+        cols = [*table.unique_together, "interval_minutes"]
+        rows = frame[cols].assign(_row=np.arange(2, len(frame) + 2))
+        found = overlap_problem(con.create_table("overlap", rows, temp=True), table.name, file, row="_row")
+    finally:
+        con.disconnect()
+    return [found] if found else []
 
 
 def _rule_problems(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str) -> list[tuple[int, Problem]]:

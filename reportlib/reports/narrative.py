@@ -493,12 +493,6 @@ def commentary_html(lines: Iterable[str]) -> str:
     return f'<div class="rl-commentary"><ul>{items}</ul></div>'
 
 
-def in_words(items: Sequence[str], last: str = "and") -> str:
-    """Items as a sentence lists them: 'phone', 'phone and chat', 'phone, chat and video' (`last`: 'and', 'or')."""
-    items = [str(i) for i in items]
-    return f" {last} ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
-
-
 def share_phrase(share: float) -> str:
     """0.22 -> '22% above', -0.05 -> '5% below' (for volume vs forecast or vs last month)."""
     return f"{abs(share) * 100:.0f}% {'above' if share >= 0 else 'below'}"

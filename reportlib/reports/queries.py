@@ -18,7 +18,7 @@ from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.core.months import month_bounds, month_label
 from reportlib.core.params import deep_merge, default_params, vintage_folder
 from reportlib.core.settings import MetricSettings
-from reportlib.core.words import counted
+from reportlib.core.words import counted, in_words
 from reportlib.data.cache import shared_memo_dir
 from reportlib.data.source import DataSource
 from reportlib.data.span import data_range, last_day_cut, whole_days_range, whole_source
@@ -28,7 +28,6 @@ from reportlib.reports.narrative import (
     commentary,
     days_with_data,
     format_value,
-    in_words,
     is_missing,
     make_tile,
     movement,
