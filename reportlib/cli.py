@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--months", type=int, default=24)
     s.add_argument("--agents", type=int, default=150)
     s.add_argument("--clients", type=int, default=40)
+    s.add_argument("--replace", action="store_true", help="overwrite the data files already in --out")
 
     s = sub.add_parser("validate", help="check every table of a data source against the contract")
     s.add_argument("--data", type=_given, default=None)
@@ -211,8 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_sample_data(args: argparse.Namespace) -> int:
+    from reportlib.data.load import table_files_in
     from reportlib.planning.sample import sample_data
 
+    held = table_files_in(Path(args.out)) if Path(args.out).is_dir() else []
+    if held and not args.replace:  # a probe's second run replaced a 24-month operation with 1 month, exit 0
+        raise UsageError(
+            f"{args.out} already holds data ({', '.join(held[:4])}{', ...' if len(held) > 4 else ''}); "
+            "write the sample into another folder, or add --replace to overwrite it"
+        )
     rows, seconds = sample_data(
         args.out, seed=args.seed, start=args.start, months=args.months, agents=args.agents, clients=args.clients
     )

@@ -32,7 +32,9 @@ EVIL_NAMES = [
     "Yan </script><script>window.__pwned=2</script>Vole",
     'Xia <b onmouseover="window.__pwned=3">Bold</b> Wren',
 ]
-EVIL_CLIENT = 'Acme <img src=x onerror="window.__pwned=4"> & </script> Benefits'
+EVIL_CLIENT = (
+    'Acme <img src=x onerror="window.__pwned=4"> & </script> Benefits\u202egnp.exe\u2028Bcc: x'  # bidi, a new line
+)
 EVIL_REASONS = ['Card <img src=x onerror="window.__pwned=5">', "Import </script><script>window.__pwned=6</script>"]
 EVIL_TERMINATION = '<img src=x onerror="window.__pwned=7">Relocation'
 

@@ -90,6 +90,16 @@ def test_bar_chart_categories_escaped_and_horizontal_height():
     assert fig.layout.height >= 260
 
 
+def test_a_placeholder_in_a_name_is_not_filled_in_by_plotly():
+    """A probe's team "%{x} %{y} %{fullData.name}" showed the hovered point's values in its place in the hover label:
+    a name from data has its "%{" written "%&#123;" (plotly shows "{"), as a line's and a bar's trace name."""
+    df = pd.DataFrame({"month": ["2026-01", "2026-02"], "a": [1.0, 2.0]})
+    fig = charts.line_chart(df, "month", ["a"], names={"a": "%{x} %{y}"})
+    assert fig.data[0].name == "%&#123;x} %&#123;y}" and "%&#123;x} %&#123;y}:" in fig.data[0].hovertemplate
+    assert fig.data[0].hovertemplate.count("%{") == 2  # the chart's own x and y
+    assert charts.safe_text("50% {ok}") == "50% {ok}"
+
+
 def test_bar_chart_rag_colours():
     df = pd.DataFrame({"client": ["A", "B"], "sl": [0.9, 0.5]})
     fig = charts.bar_chart(df, "client", "sl", colours=[charts.RAG_COLOURS["green"], charts.RAG_COLOURS["red"]])

@@ -283,6 +283,28 @@ def test_dry_run_writes_eml_files_and_without_browser_says_charts_are_in_the_rep
     assert attachments and not (setup["month_dir"] / "sent-log.json").exists()  # a dry run sends nothing
 
 
+def test_a_bidirectional_control_or_line_separator_in_a_name_is_shown_as_a_mark(setup, monkeypatch, capsys):
+    """A probe's client "Normal Co\u2028Bcc: ls@evil.test" made a line "Bcc: ..." in the message's text, and
+    "Bob\u202eevil" read backwards in its body: both parts show such characters as marks (safety.unspoofed)."""
+    monkeypatch.setattr("choreographer.browsers.chromium.Chromium.find_browser", classmethod(lambda cls, **kw: None))
+    manifest = setup["month_dir"] / "manifest.json"
+    m = json.loads(manifest.read_text())
+    for e in m["reports"]:
+        if e["client_id"] == "C1":
+            e["client_name"] = "Acme\u202eBenefits\u2028Bcc: x@evil.test"
+    manifest.write_text(json.dumps(m))
+    dry = setup["tmp"] / "dry"
+    _email(setup, "--reports", "client_review", "--dry-run", str(dry))
+    msg = email.message_from_bytes(
+        (dry / f"{file_stem('client_review', 'C1')}.eml").read_bytes(), policy=email.policy.default
+    )
+    html_part, text_part, _ = _parts(msg)
+    for part in (html_part.get_content(), text_part.get_content()):
+        assert "Acme[U+202E]Benefits[U+2028]Bcc: x@evil.test" in part
+        assert not any(ch in part for ch in "\u202e\u2028"), part[:500]
+    assert msg["Bcc"] is None and "\u202e" not in str(msg["Subject"])
+
+
 def test_placeholder_addresses_and_missing_settings_are_refused(setup, smtp, monkeypatch, tmp_path, capsys):
     inbox, port = smtp
     assert _email(setup, "--reports", "monthly_pack") == 2  # no REPORTLIB_SMTP_HOST

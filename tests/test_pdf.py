@@ -27,7 +27,7 @@ import yaml
 from reportlib.cli import main
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_label
-from reportlib.core.safety import file_stem, pdf_stamp, stamp_pdf
+from reportlib.core.safety import file_stem, pdf_stamp, stamp_pdf, unspoofed
 from reportlib.core.settings import PrintSettings
 from reportlib.delivery.mail import attachments_for, verified_pdf
 from reportlib.delivery.pdf import (
@@ -305,11 +305,15 @@ def test_each_pdf_has_the_footer_on_every_page_and_every_chart_and_table(month):
 
 
 def test_a_client_pdf_holds_that_client_alone(month):
+    """Each client's PDF names that client alone, its name printed as text: markup and all, a bidirectional
+    control or line separator shown as a mark (safety.unspoofed; a probe's "Evil\u202egnp.exe Corp" read
+    "exe.png" in the title and every page's footer)."""
     clients = pd.read_csv(month["data"] / "clients.csv", dtype=str, keep_default_na=False)
-    names = dict(zip(clients["client_id"], clients["client_name"]))
+    names = {c: unspoofed(n) for c, n in zip(clients["client_id"], clients["client_name"])}
     for cid in CLIENTS:
         e = next(x for x in _entries(month) if x["client_id"] == cid)
         text = _flat(_text(month["dir"] / e["pdf"]))
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\u2028\u2029]", text), cid
         assert _flat(names[cid]) in text  # the name, markup and all, printed as text
         for other, name in names.items():
             if other != cid:

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 from _chromium import Chromium, require_chromium
 
+from reportlib.core.safety import unspoofed
+
 pytestmark = pytest.mark.slow
 
 
@@ -30,7 +32,9 @@ def _text(path: str) -> str:
 
 
 def _forms(value: str) -> set[str]:
-    """The ways a string from data can appear in a page: raw, HTML-escaped, or inside escaped JSON."""
+    """The ways a string from data can appear in a page: raw, HTML-escaped, or inside escaped JSON; its
+    bidirectional controls and line separators shown as marks (safety.unspoofed)."""
+    value = unspoofed(value)
     esc = html.escape(value, quote=False)
     forms = {value, esc, html.escape(value)}
     for v in (value, esc):
@@ -92,6 +96,11 @@ def test_client_review_shows_only_its_client(results):
         assert leaked == [], f"{key} shows other clients: {leaked}"
         own = clients[clients["client_id"] == r["client_id"]]["client_name"].iloc[0]
         assert _present(page, own), f"{key} does not name its own client"
+        # a bidirectional control or a line separator from data is shown as a mark, never as itself: a client
+        # named "...\u202egnp.exe" read "exe.png" and reversed the page's words after it (a probe)
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\u2028\u2029\u0085]", page), key
+        if r["client_id"] == _reports.MARKUP_CLIENT:
+            assert "Benefits[U+202E]gnp.exe[U+2028]Bcc: x" in page, key
 
 
 def test_client_review_run_facts_come_from_its_client_alone(tmp_path):

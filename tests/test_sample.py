@@ -112,6 +112,25 @@ def test_validate_accepts_the_sample(small, monkeypatch, tmp_path, capsys):
     assert main(["validate", "--data", str(small)]) == 0, capsys.readouterr()
 
 
+def test_a_folder_that_holds_data_is_not_overwritten_without_replace(small, tmp_path, capsys):
+    """A probe's second `sample-data --out` into the shared 24-month sample replaced it with a one-month one, exit 0.
+    A folder holding any contract table is refused (exit 2, the files named, nothing written); --replace writes."""
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "Agents.CSV").write_text("agent_id\nA1\n")
+    (out / "notes.txt").write_text("mine")
+    assert main(["sample-data", "--out", str(out), *SMALL]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"reportlib sample-data: {out} already holds data (Agents.CSV); write the sample into another folder, or "
+        "add --replace to overwrite it"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["Agents.CSV", "notes.txt"]
+    (out / "Agents.CSV").unlink()
+    _run(out)  # a folder with other files alone is fine
+    _run(out, "--replace")
+    assert (out / "contacts.csv").read_bytes() == (small / "contacts.csv").read_bytes()
+
+
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert main(["sample-data", "--out", str(tmp_path / "x"), "--months", "0"]) == 2
     assert main(["sample-data", "--out", str(tmp_path / "x"), "--agents", "2"]) == 2

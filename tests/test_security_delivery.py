@@ -831,6 +831,12 @@ def test_13_11_csv_and_xlsx_cells_never_run_as_formulas(tmp_path, capsys):
         "-12.5": "-12.5",
         "+3e2": "+3e2",
         "": "",
+        # bidirectional controls and line separators are shown as marks (safety.unspoofed): a probe's
+        # "Debit\u202eCard" read backwards in the month's workbook; Arabic and its marks stay as they are
+        "Debit\u202eCard\u2066x\u2069": "Debit[U+202E]Card[U+2066]x[U+2069]",
+        "=1+2 Debit\u202eCard": "'=1+2 Debit[U+202E]Card",
+        "Co\u2028Bcc: x\x85y": "Co[U+2028]Bcc: x[U+0085]y",
+        "\u0645\u0631\u0643\u0632 \u200fA": "\u0645\u0631\u0643\u0632 \u200fA",
     }
     for given, expected in cases.items():
         assert neutralise_cell(given) == expected, given

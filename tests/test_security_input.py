@@ -289,6 +289,39 @@ def test_13_09_unknown_time_zone_in_params_is_one_line_exit_2(tmp_path, command,
     )
 
 
+@pytest.mark.parametrize("command", ["validate", "kpis", "attrition"])
+def test_a_reportlib_home_without_parameters_is_named_by_every_command(tmp_path, command):
+    """REPORTLIB_HOME naming a folder that does not exist made kpis say "parameter sl_definition must be one of ...,
+    got None", validate "no SLA profiles", run "no notebook for sla" and attrition run as if nothing were wrong (a
+    probe). Every command now names the variable, exit 2."""
+    args = {"validate": [], "kpis": ["--month", "2025-01"], "attrition": ["--month", "2024-06"]}[command]
+    data = build(tmp_path / "d", {})
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent), REPORTLIB_HOME=str(tmp_path / "no"))
+    proc = subprocess.run([sys.executable, "-m", "reportlib", command, "--data", str(data), *args],
+                          capture_output=True, text=True, env=env)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        f"reportlib {command}: REPORTLIB_HOME={tmp_path / 'no'} holds no parameters/ folder: it names the folder "
+        "that holds parameters/ and notebooks/ (unset it to use the installed project's)"
+    )
+
+
+@pytest.mark.parametrize("hours", [-1, 0])
+def test_an_email_threshold_of_no_hours_is_refused(tmp_path, hours):
+    """reports.email_threshold_h: -1 published a tile "Email answered within -1 business hours 0.0%" (exit 0), where
+    a negative sl_threshold_s is refused: both are now one line, exit 2."""
+    params = tmp_path / "p.yaml"
+    params.write_text(f"reports:\n  email_threshold_h: {hours}\n")
+    data = build(tmp_path / "d", {})
+    proc = run_cli(["run", "--month", "2025-01", "--data", str(data), "--params", str(params), "--out", str(tmp_path)])
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip()
+        == f"reportlib run: parameter reports.email_threshold_h must be > 0 business hours, got {hours}"
+    )
+    assert not (tmp_path / "2025-01").exists()
+
+
 # --- item 10 and 2: input faults ---------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import yaml
 
 from reportlib.core.errors import UsageError
 from reportlib.core.names import SL_DEFINITIONS
+from reportlib.core.safety import printable
 
 DEFAULT_TIMEZONE = "America/New_York"
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
@@ -24,7 +25,13 @@ def project_root() -> Path:
     """The folder holding parameters/ and notebooks/: $REPORTLIB_HOME, the source checkout, or the cwd."""
     env = os.environ.get("REPORTLIB_HOME")
     if env:
-        return Path(env).resolve()
+        home = Path(env).resolve()
+        if not (home / "parameters").is_dir():  # else each command failed its own way, none naming the cause
+            raise UsageError(
+                f"REPORTLIB_HOME={printable(env)} holds no parameters/ folder: it names the folder that holds "
+                "parameters/ and notebooks/ (unset it to use the installed project's)"
+            )
+        return home
     here = Path(__file__).resolve().parents[2]
     if (here / "parameters").is_dir():
         return here
@@ -391,6 +398,9 @@ def validate_params(params: dict) -> None:
         v = params.get(key)
         if v is not None and _is_number(v) and v < 0:
             problems.append(f"parameter {key} must be >= 0 seconds, got {v!r}")
+    hours = (params.get("reports") or {}).get("email_threshold_h") if isinstance(params.get("reports"), dict) else None
+    if hours is not None and _is_number(hours) and not hours > 0:  # a tile read "answered within -1 business hours"
+        problems.append(f"parameter reports.email_threshold_h must be > 0 business hours, got {hours!r}")
     if isinstance(params.get("sl_definition"), str) and params["sl_definition"] not in SL_DEFINITIONS:
         problems.append(
             f"parameter sl_definition must be one of {', '.join(SL_DEFINITIONS)}, got {params['sl_definition']!r}"

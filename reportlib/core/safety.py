@@ -179,6 +179,23 @@ def whole_word(term: str, body: str | None = None) -> str:
     return head + (re.escape(term) if body is None else body) + tail
 
 
+# The characters that move or break the text around them wherever it is shown: the bidirectional embedding,
+# override and isolate controls (U+202A-U+202E, U+2066-U+2069: the "Trojan Source" set, CVE-2021-42574) and the
+# line and paragraph separators (U+2028, U+2029, U+0085), which start a new line in an e-mail's text.
+_SPOOFING = re.compile("[\u202a-\u202e\u2066-\u2069\u2028\u2029\u0085]")
+
+
+def unspoofed(text: str) -> str:
+    """`text` with each character that moves or breaks the text around it (bidirectional controls, line and
+    paragraph separators) written as a visible mark, "[U+202E]". From data, such a character reached every page,
+    PDF, workbook and e-mail: a client named "Evil\u202egnp.exe Corp" read "Evil proC exe.png" in its review's
+    title and footer, and reversed the template's words after it too; a name holding U+2028 made a line "Bcc: ..."
+    in a message's text. Shown, not dropped: names that differ only by one stay apart. Applied where text leaves
+    the tool (pages, PDFs' footers, the index, e-mail bodies, `neutralise_cell` for CSV and XLSX); marks and
+    letters of right-to-left scripts are kept (U+200E/U+200F, Arabic, Hebrew)."""
+    return _SPOOFING.sub(lambda m: f"[U+{ord(m.group()):04X}]", text) if _SPOOFING.search(text) else text
+
+
 # --- spreadsheet cells ----------------------------------------------------------------------------
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -189,10 +206,14 @@ def neutralise_cell(value: Any) -> Any:
     """A cell value a spreadsheet will not run as a formula (OWASP's CSV-injection rule).
 
     A text starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` unless it is a
-    number written as text (`-12.5`, `+3e2`); numbers, missing values and other text are returned as is.
+    number written as text (`-12.5`, `+3e2`); a text's bidirectional controls and line separators are shown as
+    marks (`unspoofed`); numbers, missing values and other text are returned as is.
     Shared by every CSV and XLSX writer of the tool.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+    if not isinstance(value, str):
+        return value
+    value = unspoofed(value)
+    if value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 

@@ -106,6 +106,7 @@ class AttritionSettings:
 
     tenure_bands: (label, upper bound in days or None for the last band); confidence_level: of the
     intervals (share 0..1); min_group_headcount: smaller groups are marked, not ranked (people);
+    min_group_size: no figure about fewer people is shown (people; `metrics.attrition.withhold_small`);
     early_tenure_days: early leavers left within this many days; hazard_window_months: months of
     history behind the tenure hazard; projection_months: months projected; cost_per_hire (currency),
     training_weeks and training_hours_per_week: the replacement cost of a leaver; cox_penalizer and
@@ -115,6 +116,7 @@ class AttritionSettings:
     tenure_bands: tuple[tuple[str, float | None], ...]
     confidence_level: float
     min_group_headcount: float
+    min_group_size: int
     early_tenure_days: int
     hazard_window_months: int
     projection_months: int
@@ -138,6 +140,7 @@ class AttritionSettings:
             tenure_bands=parse_tenure_bands(a.get("tenure_bands")),
             confidence_level=_number(a, "confidence_level", w, minimum=0.5, maximum=0.999),
             min_group_headcount=_number(a, "min_group_headcount", w, minimum=0),
+            min_group_size=int(_number(a, "min_group_size", w, minimum=1)),
             early_tenure_days=int(_number(a, "early_tenure_days", w, minimum=1)),
             hazard_window_months=int(_number(a, "hazard_window_months", w, minimum=1)),
             projection_months=int(_number(a, "projection_months", w, minimum=1)),

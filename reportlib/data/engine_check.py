@@ -300,7 +300,7 @@ def overlap_problem(t: Any, name: str, where: str, row: str | None = None) -> Pr
         return None
     import ibis
 
-    series = [k for k in table.unique_together if k != "interval_start"]
+    series = [k for k in table.unique_together if k != "interval_start" and k in t.columns]  # client_id: optional
     t = t.filter(t.interval_start.notnull() & t.interval_minutes.notnull())
     earlier = ibis.window(group_by=series, order_by=[t.interval_start, t.interval_minutes], rows=(None, -1))
     end = t.interval_start + t.interval_minutes.as_interval("m")

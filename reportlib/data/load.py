@@ -121,6 +121,11 @@ def find_table_files(folder: Path) -> TableFiles:
     return TableFiles(files, problems, ambiguous)
 
 
+def table_files_in(folder: Path) -> list[str]:
+    """The names of the files in `folder` that stand for a contract table (contacts.csv, Agents.xlsx), sorted."""
+    return sorted(p.name for p in folder.iterdir() if _table_of(p.name) is not None)
+
+
 def _table_of(file_name: str) -> str | None:
     """The contract table a file named like one stands for ("Clients.CSV" -> "clients"), None for other names."""
     lower = file_name.lower()
@@ -1180,6 +1185,9 @@ def _overlaps(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
         con.raw_sql(NO_PROGRESS_BAR)
         cols = [*table.unique_together, "interval_minutes"]
         rows = frame[cols].assign(_row=np.arange(2, len(frame) + 2))
+        for col in table.unique_together:  # an optional key column left empty (client_id): text, not NULL-typed
+            if col != "interval_start":
+                rows[col] = rows[col].astype("string")
         found = overlap_problem(con.create_table("overlap", rows, temp=True), table.name, file, row="_row")
     finally:
         con.disconnect()

@@ -44,7 +44,7 @@ from typing import Any
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import printable
+from reportlib.core.safety import printable, unspoofed
 from reportlib.core.words import counted, noun_for
 from reportlib.reports.queries import report_settings
 from reportlib.reports.views import COMMENTARY_MIME, FACTS_MIME, PLOTLY_MIME, TILES_MIME
@@ -1142,8 +1142,8 @@ def build_message(
         + f"; month={month}"
     )
     msg["X-Reportlib-Report"] = " ".join(tag.split())  # ids come from data: no line breaks in a header
-    msg.set_content(text)
-    msg.add_alternative(html_body, subtype="html")
+    msg.set_content(unspoofed(text))  # names from data: no bidirectional control, no line separator
+    msg.add_alternative(unspoofed(html_body), subtype="html")
     html_part: Any = msg.get_payload()[1]  # type: ignore[index]  # the alternative just added
     for cid, alt, png in images:
         html_part.add_related(

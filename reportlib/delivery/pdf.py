@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from reportlib.core.errors import ReportlibError
+from reportlib.core.safety import unspoofed
 from reportlib.core.words import counted
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -145,7 +146,7 @@ def footer_template(label: str) -> str:
     return (
         '<div style="width:100%;margin:0 12mm;font-family:system-ui,Arial,sans-serif;font-size:8px;'
         'color:#5b6475;display:flex;justify-content:space-between;-webkit-print-color-adjust:exact;">'
-        f'<span class="rl-footer-label">{html.escape(label, quote=True)}</span>'
+        f'<span class="rl-footer-label">{html.escape(unspoofed(label), quote=True)}</span>'
         '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>'
     )
 

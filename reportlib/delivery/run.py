@@ -47,7 +47,7 @@ from typing import Any
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds, month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import owner_only, printable
+from reportlib.core.safety import owner_only, printable, unspoofed
 from reportlib.core.words import counted, noun_for
 from reportlib.data.source import DataSource
 from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, CONTRACT_REPORTS, PDF_REPORTS, TITLES
@@ -1282,7 +1282,7 @@ def index_html(manifest: dict) -> str:
         "text-align:left;vertical-align:top}.num{text-align:right}.ok{color:#1a7f37;font-weight:600}"
         ".failed{color:#b42318;font-weight:600}.err{color:#b42318;font-size:.9em}"
     )
-    return (
+    return unspoofed(  # names and errors from data: no bidirectional control reorders the page
         f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Reports {esc(month)}</title>"
         f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
     )

@@ -36,12 +36,18 @@ import pandas as pd
 from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.months import parse_month
 from reportlib.core.settings import AttritionSettings, parse_tenure_bands
-from reportlib.core.words import counted
+from reportlib.core.words import counted, in_words
 from reportlib.data.contract import TABLES
 
 DAYS_PER_MONTH = 365.25 / 12
 NO_GROUP = "(none)"
 NO_REASON = "(not given)"
+
+
+def few_reasons(k: int) -> str:
+    """The label under which reasons given by fewer than `k` leavers are counted together (`withhold_small`)."""
+    return f"other reasons (each fewer than {k} leavers)"
+
 
 DEFAULT_TENURE_BANDS: tuple[tuple[str, float | None], ...] = (
     ("0-90 days", 90),
@@ -450,18 +456,44 @@ def early_tenure_attrition(
 # --- tenure survival (Kaplan-Meier) ---------------------------------------------------------------
 
 
-def tenure_durations(agents: pd.DataFrame, as_of: Any | None = None) -> pd.DataFrame:
-    """Per agent hired by `as_of`: tenure_days (to termination, or to as_of when still employed) and left (bool).
+def roster_observed_from(agents: pd.DataFrame) -> pd.Timestamp | None:
+    """The first day the roster can show a leaver: its earliest termination_date (None when nobody left).
+
+    An HR export often holds today's staff and the leavers of recent years alone (the sample's: people hired
+    since 2002, leavers since December 2023). Nobody who left before its first leaver is in it, so the people
+    hired earlier are known to have stayed only because they did: counted from their hire, those survivors made a
+    probe's median tenure 3,119 days, where lifelines with their entry at this day gives 632. Tenure before this
+    day is therefore not observed (left truncation, `tenure_durations`). Where the roster does go back to the
+    start, observing from its first leaver loses a little precision and no accuracy."""
+    first = prepare_agents(agents)["termination_date"].min()
+    return None if pd.isna(first) else pd.Timestamp(first)
+
+
+def tenure_durations(agents: pd.DataFrame, as_of: Any | None = None, observed_from: Any | None = None) -> pd.DataFrame:
+    """Per agent hired by `as_of`: tenure_days (to termination, or to as_of when still employed), left (bool) and
+    entry_days, the tenure at which the agent comes under observation (days).
 
     Terminations after `as_of` are censored at `as_of`. as_of defaults to the latest hire or termination date.
-    Adds hire_cohort (quarter of hire, e.g. 2024Q1).
+    With `observed_from` (a day, e.g. `roster_observed_from`), the time before it is not observed: an agent hired
+    earlier enters at the tenure reached the day before (left truncation; lifelines' `entry`: at risk after it, so
+    that day's leavers count), one who left before it is left out; entry_days is 0 otherwise. Adds hire_cohort (quarter of hire, e.g. 2024Q1).
     """
     a = prepare_agents(agents)
     as_of = _date(as_of, "as_of") if as_of is not None else max(a["hire_date"].max(), a["termination_date"].max())
     a = a[a["hire_date"] <= as_of].copy()
+    hire = a["hire_date"].to_numpy(dtype="datetime64[ns]")
+    if observed_from is not None:
+        start = np.datetime64(_date(observed_from, "observed_from"), "ns")
+        a = a[~(a["termination_date"] < start).fillna(False).to_numpy(dtype=bool)].copy()
+        hire = a["hire_date"].to_numpy(dtype="datetime64[ns]")
+        # the tenure reached the day before: observed from the start of that day, whose leavers are counted
+        a["entry_days"] = np.clip(_days(start - hire) - 1, 0, None)
+    else:
+        a["entry_days"] = 0.0
     left = (a["termination_date"] <= as_of).fillna(False).to_numpy(dtype=bool)
     end = np.where(left, a["termination_date"].to_numpy(dtype="datetime64[ns]"), np.datetime64(as_of, "ns"))
-    a["tenure_days"] = _days(end - a["hire_date"].to_numpy(dtype="datetime64[ns]"))
+    a["tenure_days"] = _days(end - hire)
+    a["entry_days"] = np.minimum(a["entry_days"].to_numpy(dtype=float), a["tenure_days"].to_numpy(dtype=float))
     a["left"] = left
     a["hire_cohort"] = a["hire_date"].dt.to_period("Q").astype(str)
     return a
@@ -494,22 +526,25 @@ def tenure_survival(
     by: str | None = None,
     alpha: float = 0.05,
     milestones: Sequence[int] = (90, 365),
+    observed_from: Any | None = None,
 ) -> Survival:
     """Kaplan-Meier tenure survival (lifelines), current staff censored, by hire_cohort / team / site / any column.
 
     Median tenure in days with its (1 - alpha) CI (NaN when the curve never falls to 0.5, i.e. not reached);
     p_reach_90d / p_reach_365d = probability of still being employed after that many days (NaN past the
-    longest observed tenure).
+    longest observed tenure). `observed_from`: the first day the roster can show a leaver (default
+    `roster_observed_from`): tenure before it is not observed, so those hired earlier enter at the tenure they
+    had then (left truncation, `tenure_durations`).
     """
     from lifelines import KaplanMeierFitter
     from lifelines.utils import median_survival_times
 
-    d = tenure_durations(agents, as_of)
+    d = tenure_durations(agents, as_of, observed_from if observed_from is not None else roster_observed_from(agents))
     d["group"] = d["hire_cohort"].to_numpy(dtype=object) if by == "hire_cohort" else _group_values(d, by)
     curves, rows = [], []
     for g, part in d.groupby("group", sort=True):
         kmf = KaplanMeierFitter(alpha=alpha)
-        kmf.fit(part["tenure_days"], event_observed=part["left"], label="survival")
+        kmf.fit(part["tenure_days"], event_observed=part["left"], entry=part["entry_days"], label="survival")
         sf = kmf.survival_function_
         ci = kmf.confidence_interval_survival_function_
         curves.append(
@@ -676,6 +711,7 @@ def attrition_drivers(
     penalizer: float = 0.01,
     alpha: float = 0.05,
     min_level_size: int = 5,
+    observed_from: Any | None = None,
 ) -> DriverModel:
     """Cox proportional-hazards model (lifelines) of leaving on the tenure time scale.
 
@@ -684,13 +720,17 @@ def attrition_drivers(
     agents pooled as "other"), `numeric` columns (fte = schedule share), and every numeric column of
     `factors` (a per-agent frame with agent_id, e.g. occupancy, adherence, qa_score, aht_vs_goal), joined on
     agent_id. Numeric covariates are standardized: hazard ratio per one standard deviation. Agents without a
-    factor value are left out (counted in notes). Constant columns are dropped; the ridge `penalizer` keeps
-    small data stable (raised automatically if the fit does not converge).
+    factor value are left out (counted in notes). Constant columns are dropped, and so is a column the others
+    determine (`_aliased`: each team in one site makes the site a sum of its teams; its ratio and interval would
+    come from the penalizer, not the data); the ridge `penalizer` keeps small data stable (raised automatically if
+    the fit does not converge). `observed_from` (default `roster_observed_from`; the report passes the later of it
+    and the first day of the activity behind `factors`): tenure before it is not observed, so an agent hired
+    earlier enters the model then (lifelines' entry_col) and one who left before it is not in it.
     """
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError
 
-    d = tenure_durations(agents, as_of)
+    d = tenure_durations(agents, as_of, observed_from if observed_from is not None else roster_observed_from(agents))
     notes: list[str] = []
     empty = pd.DataFrame(columns=["factor", "comparison", "hazard_ratio", "ci_lower", "ci_upper", "p_value", "reading"])
     if factors is not None:
@@ -698,22 +738,26 @@ def attrition_drivers(
             raise UsageError("driver factors need an agent_id column")
         f = factors.copy()
         f["agent_id"] = f["agent_id"].astype("string")
-        num_f = [
-            c
-            for c in f.columns
-            if c != "agent_id" and pd.api.types.is_numeric_dtype(f[c]) and not pd.api.types.is_bool_dtype(f[c])
-        ]
+        yes_no = [c for c in f.columns if c != "agent_id" and pd.api.types.is_bool_dtype(f[c])]
+        f[yes_no] = f[yes_no].astype("float64")  # a yes/no factor (overtime): 1 and 0, not dropped in silence
+        num_f = [c for c in f.columns if c != "agent_id" and pd.api.types.is_numeric_dtype(f[c])]
+        other = [c for c in f.columns if c != "agent_id" and c not in num_f]
+        if other:
+            notes.append(f"{in_words(other)} left out: only numbers and yes/no factors are modelled")
         if f["agent_id"].duplicated().any():
             raise UsageError("driver factors must have one row per agent_id")
         d = d.merge(f[["agent_id", *num_f]], on="agent_id", how="left")
     else:
-        num_f = []
+        num_f, yes_no = [], []
     num_cols = [c for c in [*numeric, *num_f] if c in d.columns]
     before = len(d)
     if num_cols:
+        missing = [c for c in num_cols if d[c].isna().any()]
         d = d.dropna(subset=num_cols)
         if len(d) < before:
-            notes.append(f"{before - len(d)} of {before} agents left out for missing {', '.join(num_cols)}")
+            notes.append(
+                f"{before - len(d)} of {counted(before, 'agent')} left out for want of {in_words(missing, 'or')}"
+            )
     X = pd.DataFrame(index=d.index)
     labels: dict[str, tuple[str, str]] = {}
     for col in categorical:
@@ -729,8 +773,8 @@ def attrition_drivers(
                 keep = (v != "other").to_numpy()
                 d, X, v = d[keep], X[keep], v[keep]
                 notes.append(
-                    f"{col}: {counted(pooled, 'agent')} in the {counted(len(small), 'level')} with fewer than {min_level_size} agents "
-                    f"left out (too few to model even pooled)"
+                    f"{col}: {counted(len(small), 'level')} with fewer than {min_level_size} agents left out "
+                    f"({counted(pooled, 'agent')}: too few to model even pooled)"
                 )
             else:
                 notes.append(
@@ -752,19 +796,37 @@ def attrition_drivers(
         if not np.isfinite(sd) or sd == 0:
             notes.append(f"{col}: constant, left out")
             continue
+        if col in yes_no:  # the ratio of yes against no, not per standard deviation of a 0/1 column
+            X[col] = x
+            labels[col] = (col, f"with {col} vs without")
+            continue
         X[col] = (x - x.mean()) / sd
-        labels[col] = (col, f"per standard deviation of {col} ({sd:.3g})")
+        spread = f"{sd:,.0f}" if sd >= 1000 else f"{sd:.3g}"  # 4,710 rather than 4.71e+03
+        labels[col] = (col, f"per standard deviation of {col} ({spread})")
+    aliased = _aliased(X)
+    for col in dict.fromkeys(labels[name][0] for name in aliased):
+        gone = [labels[name][1].removeprefix(f"in {col} ") for name in aliased if labels[name][0] == col]
+        whole = all(labels[name][0] != col for name in X.columns if name not in aliased)
+        notes.append(
+            f"{col if whole else col + ' ' + in_words(gone)} left out: the other factors determine it (as when every "
+            "team lies in one site), so its own effect cannot be told apart from theirs"
+        )
+    X = X.drop(columns=aliased)
+    labels = {name: v for name, v in labels.items() if name not in aliased}
     n, events = len(d), int(d["left"].sum())
     if n < 10 or events < 3 or X.shape[1] == 0:
         notes.append(f"too little to model: {n} agents, {events} leavers, {X.shape[1]} usable factors")
         return DriverModel(empty, CAUSALITY_CAVEAT, n, events, notes=notes)
     X["duration"] = d["tenure_days"].clip(lower=0.5)  # a same-day leaver: half a day (Cox needs > 0)
     X["event"] = d["left"].astype(int)
+    X["entry"] = np.minimum(d["entry_days"].to_numpy(dtype=float), X["duration"].to_numpy() - 0.25)
     cph = None
     pen = penalizer
     for _ in range(3):
         try:
-            cph = CoxPHFitter(penalizer=pen, alpha=alpha).fit(X, duration_col="duration", event_col="event")
+            cph = CoxPHFitter(penalizer=pen, alpha=alpha).fit(
+                X, duration_col="duration", event_col="event", entry_col="entry"
+            )
             break
         except (ConvergenceError, np.linalg.LinAlgError, ValueError):
             pen = max(pen * 10, 0.1)
@@ -800,6 +862,24 @@ def attrition_drivers(
         penalizer=pen,
         notes=notes,
     )
+
+
+def _aliased(X: pd.DataFrame) -> list[str]:
+    """The columns of a Cox design matrix that the columns before them and a constant (the baseline hazard
+    absorbs one) already determine, in order: a site's indicator when each of its teams is a column, an
+    indicator equal to another. Such a column's coefficient is not identified: the data leave its split with the
+    others to the ridge penalty (a probe's site ratio 0.84x [0.18, 3.91] at penalizer 0.01 and [0.01, 95.5] at
+    0.001; modelled alone 0.79x [0.54, 1.16]). Found by the rank of the growing matrix (numpy), one column at a
+    time, so the earlier factor (team before site) keeps its columns."""
+    kept = [np.ones(len(X))]
+    out = []
+    for name in X.columns:
+        trial = np.column_stack([*kept, X[name].to_numpy(dtype=float)])
+        if np.linalg.matrix_rank(trial) < trial.shape[1]:
+            out.append(name)
+        else:
+            kept.append(trial[:, -1])
+    return out
 
 
 # --- hazard by tenure, projection, backtest, cost -------------------------------------------------
@@ -881,11 +961,15 @@ def project_leavers(
     cost_per_hire: float | None = None,
     training_weeks: float | None = None,
     hours_per_week: float = 40.0,
+    known_leavers: bool = False,
 ) -> pd.DataFrame:
     """Expected leavers per calendar month from `start` (a month's first day) among agents on the roster at start.
 
     Each agent's chance of leaving in a month follows the tenure-band hazard (`tenure_hazard`) as their tenure
-    grows; expected leavers = sum of those chances. Later hires are not in the projection (the capacity plan
+    grows; expected leavers = sum of those chances. With `known_leavers`, a termination_date on or after `start`
+    already in the roster (notice given, or a date that has passed since the month) is a fact: that agent leaves
+    in its month for certain (chance 1 then, 0 after), not by the hazard; without it (a backtest, where those
+    dates are the future) the dates are ignored. Later hires are not in the projection (the capacity plan
     adds them). With cost_per_hire and training_weeks, expected_cost = sum over agents of the chance of
     leaving x (cost_per_hire + training_weeks x hours_per_week x the agent's hourly_cost).
 
@@ -906,6 +990,10 @@ def project_leavers(
     offsets = _days(bounds.to_numpy(dtype="datetime64[ns]") - np.datetime64(first, "ns"))
     H0 = np.interp(t0, knots, H)
     surv = np.exp(-(np.interp(t0[:, None] + offsets[None, :], knots, H) - H0[:, None]))  # agents x (months+1)
+    if known_leavers:  # employed on a month's first day only up to the last day they work
+        last_day = roster["termination_date"].to_numpy(dtype="datetime64[ns]")
+        gone = ~np.isnat(last_day)[:, None] & (last_day[:, None] < bounds.to_numpy(dtype="datetime64[ns]")[None, :])
+        surv = np.where(gone, 0.0, surv)
     p_month = surv[:, :-1] - surv[:, 1:]
     with_cost = cost_per_hire is not None and training_weeks is not None
     if with_cost:
@@ -1033,6 +1121,79 @@ def activity_factors(activity: pd.DataFrame, end: Any) -> pd.DataFrame:
     return wf[["agent_id", "occupancy", "adherence"]]
 
 
+def withhold_small(report: dict[str, Any], k: int) -> dict[str, str]:
+    """Withhold, in place, the figures of `attrition_report` that are about fewer than `k` people, and say what
+    was withheld: {"groups" | "survival" | "reasons": a sentence}, for what was. HR data are personal data: a one-person team's "1 leaver, 144%" says
+    that person left, a one-person site's survival curve gives their tenure to the day, and a reason given by one
+    leaver ("maternity leave - did not return") is theirs (a probe of the HR data set v14). So: in `groups` the
+    leavers, rate and range of a group averaging fewer than `k` people are blanked (assessment "fewer than k
+    people: not shown"); the survival curves and summary rows (`survival_<hire_cohort|team|site>`) of a group of
+    fewer than `k` people are dropped; in `reasons` and `reasons_by_tenure` (per band) the reasons given by fewer
+    than `k` leavers are counted together under `few_reasons(k)`. The whole roster's figures are kept. `k` = 5 by
+    default (parameters/attrition.yaml: the smallest minimum group size Microsoft Viva Insights allows for its
+    group figures; chosen before looking at any data); 1 withholds nothing."""
+    notes: dict[str, str] = {}
+    if k <= 1:
+        return notes
+    for col, g in report.get("groups", {}).items():
+        small = (g["avg_headcount_13"] < k).to_numpy()
+        if small.any():
+            g.loc[small, ["terminations_12m", "annualized_rate", "ci_lower", "ci_upper"]] = np.nan
+            g.loc[small, "assessment"] = f"fewer than {k} people: not shown"
+            shown = (
+                f"{notes['groups'][:-1]}; nor for " if "groups" in notes else "Leavers and attrition are not shown for "
+            )
+            notes["groups"] = f"{shown}{counted(small.sum(), col)} of fewer than {k} people on average."
+    dropped: list[str] = []
+    for by in ("hire_cohort", "team", "site"):
+        sv = report.get(f"survival_{by}")
+        if sv is None or not len(sv.summary):
+            continue
+        small_groups = set(sv.summary.loc[sv.summary["agents"] < k, by])
+        if small_groups:
+            report[f"survival_{by}"] = Survival(
+                curves=sv.curves[~sv.curves[by].isin(small_groups)].reset_index(drop=True),
+                summary=sv.summary[~sv.summary[by].isin(small_groups)].reset_index(drop=True),
+            )
+            dropped.append(counted(len(small_groups), "hire quarter" if by == "hire_cohort" else by))
+    if dropped:
+        notes["survival"] = f"No survival curve is drawn for {in_words(dropped)} of fewer than {k} people."
+    pooled = 0
+    for key, within in (("reasons", None), ("reasons_by_tenure", "tenure_band")):
+        table = report.get(key)
+        if table is None or not len(table):
+            continue
+        report[key], n = _pool_rare(table, k, within)
+        pooled = max(pooled, n)
+    if pooled:
+        notes["reasons"] = f'Reasons given by fewer than {k} leavers are counted together as "{few_reasons(k)}".'
+    return notes
+
+
+def _pool_rare(table: pd.DataFrame, k: int, within: str | None) -> tuple[pd.DataFrame, int]:
+    """A reasons table (`reasons_pareto` or `reasons_by_tenure_band`) with the reasons of fewer than `k` leavers
+    (per `within` group) counted as one row `few_reasons(k)`, last in its group; shares recomputed. Also how many
+    rows were pooled."""
+    rare = (table["terminations"] < k).to_numpy()
+    if not rare.any():
+        return table, 0
+    if within:
+        other = table[rare].groupby(within, sort=False)["terminations"].sum().reset_index()
+    else:
+        other = pd.DataFrame({"terminations": [int(table.loc[rare, "terminations"].sum())]})
+    other["reason"] = few_reasons(k)
+    out = pd.concat([table[~rare], other], ignore_index=True)
+    if within:  # each band's rows together, in the table's band order, the pooled row last in its band
+        order = {b: i for i, b in enumerate(dict.fromkeys(table[within]))}
+        out = out.assign(_o=out[within].map(order), _p=(out["reason"] == few_reasons(k)).astype(int))
+        out = out.sort_values(["_o", "_p"], kind="stable").drop(columns=["_o", "_p"]).reset_index(drop=True)
+        out["share_of_band"] = out["terminations"] / out.groupby(within)["terminations"].transform("sum")
+    else:
+        out["share"] = _safe_div(out["terminations"], out["terminations"].sum())
+        out["cumulative_share"] = out["share"].cumsum()
+    return out[table.columns], int(rare.sum())
+
+
 def attrition_report(
     agents: pd.DataFrame,
     month: Any,
@@ -1040,6 +1201,7 @@ def attrition_report(
     factors: pd.DataFrame | None = None,
     trend_months: int = 24,
     team: str | None = None,
+    factors_from: Any | None = None,
 ) -> dict[str, Any]:
     """All attrition figures for the report on `month`, from the agents table and parameters/attrition.yaml.
 
@@ -1051,8 +1213,11 @@ def attrition_report(
     optional per-agent frame, e.g. `activity_factors`), hazard
     (tenure_hazard over the window before the month's end), projection (next months from the first day
     after `month`, with expected_cost), cost_12m (attrition_cost of the 12 months' leavers), as_of (the
-    month's last day). Settings: `core.settings.AttritionSettings` from `params` (the whole parameter
+    month's last day), withheld (`withhold_small`'s sentences on the figures about fewer than min_group_size
+    people it left out, by section). Settings: `core.settings.AttritionSettings` from `params` (the whole parameter
     tree; the shipped parameters/attrition.yaml fills what it lacks). `team` narrows the roster first.
+    `factors_from`: the first day of the data behind `factors`: the drivers model observes tenure from the later
+    of it and `roster_observed_from` (an agent who left before the factors were measured has none).
     """
     if team is not None:
         agents = agents[agents["team"] == team]
@@ -1082,15 +1247,22 @@ def attrition_report(
     year_start = (m - 11).start_time
     out["reasons"] = reasons_pareto(a, year_start, as_of)
     out["reasons_by_tenure"] = reasons_by_tenure_band(a, year_start, as_of, bands=bands)
+    starts = [d for d in (roster_observed_from(a), factors_from) if d is not None]
     try:
         out["drivers"] = attrition_drivers(
-            a, as_of, factors=factors, penalizer=cfg.cox_penalizer, alpha=alpha, min_level_size=cfg.cox_min_level_size
+            a,
+            as_of,
+            factors=factors,
+            penalizer=cfg.cox_penalizer,
+            alpha=alpha,
+            min_level_size=cfg.cox_min_level_size,
+            observed_from=max(pd.Timestamp(d) for d in starts) if starts else None,
         )
     except ReportlibError as exc:  # too little data for the model: the report says why and goes on
         out["drivers"] = exc
     window = cfg.hazard_window_months
     out["hazard"] = tenure_hazard(a, after - pd.DateOffset(months=window), after, bands=bands)
-    out["projection"] = project_leavers(
+    out["projection"] = project_leavers(  # a termination date after the month: notice given, as the capacity plan
         a,
         out["hazard"],
         after,
@@ -1098,6 +1270,8 @@ def attrition_report(
         cost_per_hire=cost_per_hire,
         training_weeks=weeks,
         hours_per_week=hours,
+        known_leavers=True,
     )
     out["cost_12m"] = attrition_cost(a, year_start, as_of, cost_per_hire, weeks, hours_per_week=hours)
+    out["withheld"] = withhold_small(out, cfg.min_group_size)
     return out

@@ -100,9 +100,11 @@ def use_theme() -> None:
 
 
 def safe_text(value: Any) -> Any:
-    """HTML-escape a label from data so plotly shows it literally; non-strings pass through."""
+    """A label from data as plotly shows it literally: HTML-escaped, and "%{" written "%&#123;" so that a name put
+    into a hover template is not read as a placeholder (a probe's team "%{x} %{y}" showed the hovered point's
+    values in its place); plotly turns the entity back into "{". Non-strings pass through."""
     if isinstance(value, str):
-        return html.escape(value, quote=False)
+        return html.escape(value, quote=False).replace("%{", "%&#123;")
     return value
 
 

@@ -226,11 +226,10 @@ def month_attrition(
     m = pd.Period(str(month), freq="M")
 
     def compute() -> dict[str, Any]:
-        factors = (
-            attrition.activity_factors(source.frame("agent_activity"), (m + 1).start_time)
-            if source.has("agent_activity")
-            else None
-        )
+        factors, since = None, None
+        if source.has("agent_activity"):
+            activity = source.frame("agent_activity")
+            factors, since = attrition.activity_factors(activity, (m + 1).start_time), activity["date"].min()
         return attrition.attrition_report(
             source.frame("agents"),
             m,
@@ -238,6 +237,7 @@ def month_attrition(
             factors=factors,
             team=team,
             trend_months=report_settings(params)["trend_months"],
+            factors_from=None if pd.isna(since) else since,
         )
 
     return source.memo(("month_attrition", str(m), team, params_key(params)), compute)

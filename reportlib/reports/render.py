@@ -27,6 +27,7 @@ import nbformat
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_label
+from reportlib.core.safety import unspoofed
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "reportlib_html"
@@ -316,5 +317,5 @@ def render_html(executed_notebook_path: Path, title: str) -> str:
         }
     }
     page, _ = _exporter().from_notebook_node(clean, resources=resources)
-    page = page.replace("<!--RL-TOC-->", _toc(page), 1)
+    page = unspoofed(page.replace("<!--RL-TOC-->", _toc(page), 1))  # before plotly.js, which is code, not data
     return page.replace(token, page_plotly_js(_notebook_trace_types(clean)), 1)
