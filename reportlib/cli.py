@@ -49,7 +49,7 @@ def _csv_list(value: str) -> list[str]:
     not the option left out: `email --to ""` would otherwise send to the whole distribution list."""
     names = [v.strip() for v in value.split(",") if v.strip()]
     if not names:
-        raise argparse.ArgumentTypeError(f"expected one or more names separated by commas, got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected one or more values separated by commas, got {value!r}")
     return names
 
 
@@ -126,9 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--answer-s", type=float, required=True)
     s.add_argument("--model", choices=["erlang_c", "erlang_a"], default="erlang_c")
     s.add_argument("--patience-s", type=float, default=None)
-    s.add_argument("--shrinkage", type=float, default=None)
-    s.add_argument("--max-occupancy", type=float, default=None)
-    s.add_argument("--max-abandon", type=float, default=None, help="Erlang A: highest abandon share")
+    s.add_argument("--shrinkage", type=float, default=None, help="share 0..1 (or percent 1..100)")
+    s.add_argument("--max-occupancy", type=float, default=None, help="share 0..1 (or percent 1..100)")
+    s.add_argument("--max-abandon", type=float, default=None, help="Erlang A: highest abandon share 0..1 (or percent)")
     s.add_argument("--format", choices=["json", "csv"], default="json")
 
     s = sub.add_parser("forecast", help="daily volume forecast per queue and channel")
@@ -189,7 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--params", type=_given, default=None)
 
     s = sub.add_parser("lab", help="open the notebooks in JupyterLab (creates the default sample first)")
-    s.add_argument("--data", type=_given, default=None, help="data folder or duckdb:///file for every notebook")
+    s.add_argument(
+        "--data",
+        type=_given,
+        default=None,
+        help="data folder or database URL (duckdb:///, postgres://, spark://) for every notebook",
+    )
     s.add_argument("--params", type=_given, default=None)
     s.add_argument("--port", type=int, default=None)
     s.add_argument("--no-browser", action="store_true", help="do not open a web browser")
@@ -336,7 +341,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
     from reportlib.core.months import month_bounds
-    from reportlib.metrics.contacts import kpi_columns_missing_from_intervals
+    from reportlib.metrics.contacts import by_agent_attribute, kpi_columns_missing_from_intervals
 
     params, source = _open(args)
     location = source.location
@@ -383,6 +388,9 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
             f"{', '.join(kpi_columns_missing_from_intervals())}",
             file=sys.stderr,
         )
+    frame, how = by_agent_attribute(frame, args.by or [])
+    if how:
+        print(f"reportlib kpis: {how}", file=sys.stderr)
     frame.insert(0, "month", args.month)
     emit(frame, args.format)
     return 0

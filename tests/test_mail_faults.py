@@ -235,3 +235,17 @@ def test_email_stopped_mid_send_names_the_message_that_may_have_gone(tmp_path, m
     assert proc.returncode == 143 and "reportlib: stopped (SIGTERM)" in err and "Traceback" not in err
     assert "stopped while sending client_review for client C2: the server may have taken it" in err
     assert len(_sent_log(month_dir)) == 1 and got == 2  # taken by the server, not recorded, and said so
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-25", "smtp"])
+def test_an_smtp_port_that_is_no_port_is_named_before_any_connection(port):
+    """REPORTLIB_SMTP_PORT=99999 was taken and failed later as "connection refused" (a probe): a port outside
+    1..65535 is a usage error naming the variable."""
+    from reportlib.core.errors import UsageError
+    from reportlib.delivery.mail import smtp_settings
+
+    env = {"REPORTLIB_SMTP_HOST": "127.0.0.1", "REPORTLIB_SMTP_TLS": "none", "REPORTLIB_SMTP_PORT": port,
+           "REPORTLIB_SMTP_FROM": "reports@example.com"}  # fmt: skip
+    with pytest.raises(UsageError, match=r"REPORTLIB_SMTP_PORT must be a port number \(1 to 65535\), got"):
+        smtp_settings(env)
+    assert smtp_settings(dict(env, REPORTLIB_SMTP_PORT="2525")).port == 2525

@@ -677,6 +677,13 @@ def test_kpis_command(offset_folder, capsys):
     assert rc == 0
     teams = {r["team"]: r for r in json.loads(out.out)}
     assert teams["North"]["handled"] == 2
+    # a team's row counts what its agents handled: a probe read every team's abandon rate as 0 and its service
+    # level as answered contacts' alone, all abandons in a row with an empty team. The queue's measures are
+    # empty in a team's row; e9, a 3 s abandon (a short one), is in the row "(no agent)", with no rates
+    assert all(teams["North"][c] is None for c in ("abandoned", "service_level", "abandon_rate"))
+    assert teams["North"]["aht_s"] == pytest.approx(150) and teams["North"]["answered_within_threshold"] == 1
+    assert teams["(no agent)"]["short_abandoned"] == 1 and teams["(no agent)"]["service_level"] is None
+    assert 'the contacts no agent handled (abandoned or unanswered) are the row "(no agent)"' in out.err
 
 
 @pytest.mark.parametrize("threshold", ["-5", "nan", "inf"])

@@ -482,6 +482,27 @@ def test_names_differing_only_in_case_are_warned_across_tables(tmp_path, capsys)
     assert "one spelling per" not in capsys.readouterr().out
 
 
+def test_client_ids_that_look_alike_are_warned_by_code_point(tmp_path, capsys):
+    """A probe's clients "Acme_1", "Acme_1\u200b" (a zero-width space) and "Caf\xe9" / "Cafe\u0301" (two Unicode
+    forms) were listed alike in the month's index and validate said nothing: they are warned, each spelling by
+    its code points where two print alike; kept as given, exit 0. The index shows an id's invisible characters."""
+    from reportlib.delivery.run import index_html
+
+    clients = (
+        GOOD["clients.csv"] + "C1\u200b,Acme Two,gold,gold,1\nCaf\xe9,Cafe,gold,gold,1\nCafe\u0301,Cafe 2,gold,gold,1\n"
+    )
+    assert main(["validate", "--data", str(build(tmp_path / "d", {"clients.csv": clients}))]) == 0
+    warns = [ln for ln in capsys.readouterr().out.splitlines() if "one spelling per client_id" in ln]
+    assert warns == [
+        "warning: clients.csv, column client_id: one spelling per client_id (kept as given: each spelling is a "
+        'client_id of its own in every figure): "C1" in clients.csv and "C1\\u200b" in clients.csv; "Cafe\\u0301" in '
+        'clients.csv and "Caf\\xe9" in clients.csv look alike (letter case, Unicode form or invisible characters)'
+    ], warns
+    page = index_html({"month": "2026-11", "reports": [
+        {"report": "client_review", "client_id": c, "status": "ok", "html": "x.html"} for c in ("C1", "C1\u200b")]})  # fmt: skip
+    assert "<td>C1</td>" in page and "<td>C1\\u200b</td>" in page
+
+
 def test_an_interval_starting_in_the_hour_the_clocks_skip_is_warned(tmp_path, capsys):
     """A plan with rows at 02:00 and 02:30 on Sunday 9 March 2025 in New York (times without an offset): no clock
     shows them, and their counts were added to the day's (a probe's plan vs actual read -33% volume). validate

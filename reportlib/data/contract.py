@@ -620,7 +620,10 @@ def contract_markdown() -> str:
         "Across tables, besides the references below, `reportlib validate` warns (values kept as given) about "
         "agents whose contacts fall on a local day before their hire_date or after their termination_date: "
         "one line per column, naming the agents' roster rows (in a database, their agent_id), the first or last "
-        "contact day and how many contacts lie outside (`engine_check.employment_problems`).",
+        "contact day and how many contacts lie outside (`engine_check.employment_problems`); and about names "
+        "that look alike (letter case, Unicode form or invisible characters: a queue across the tables that have "
+        "one, a team, a client_id, an agent_id), each a name of its own in every figure "
+        "(`engine_check.spelling_problems`).",
         "",
     ]
     for table in TABLES.values():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -428,45 +429,73 @@ def employment_problems(
     return out
 
 
-# The name columns whose spellings must agree: a queue across every table that has one, a team in the roster.
-SPELLED_ALIKE = {"queue": ("contacts", "intervals", "interval_plan", "interval_staffing"), "team": ("agents",)}
+# The name columns whose spellings must agree: a queue across every table that has one, a team in the roster,
+# a client's and an agent's id in their tables.
+SPELLED_ALIKE = {
+    "queue": ("contacts", "intervals", "interval_plan", "interval_staffing"),
+    "team": ("agents",),
+    "client_id": ("clients",),
+    "agent_id": ("agents",),
+}
 SPELLED_ALIKE_TABLES = frozenset(n for names in SPELLED_ALIKE.values() for n in names)
 
 
+def look_alike_key(value: str) -> str:
+    """What two names that a reader cannot tell apart have in common: the text in Unicode's compatibility form
+    (NFKC: "Cafe\u0301" and "Caf\xe9" alike), letter case folded, format characters (zero-width space, soft
+    hyphen, bidirectional marks: category Cf) removed."""
+    text = unicodedata.normalize("NFKC", value).casefold()
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def spelling_problems(tables: Mapping[str, Any], where: Mapping[str, str] | None = None) -> list[Problem]:
-    """Warnings for names that differ only in letter case ("Benefits", "benefits", "BENEFITS"), per column of
-    SPELLED_ALIKE over the tables of `tables` (ibis tables) that have it: the figures count each spelling as its
-    own queue or team, and a plan for "benefits" meets no contacts of "Benefits" (a probe's plan vs actual read
-    -40.8% volume against forecast with a note naming only the other half). Kept as given (a real pair of
-    queues could be named so); one Problem per column, each group with the tables it is spelled in. One
-    distinct-values query per table and column."""
+    """Warnings for names that look alike (`look_alike_key`: "Benefits", "benefits", "BENEFITS"; "Caf\xe9" and
+    "Cafe\u0301"; "Acme_1" and "Acme_1\u200b"), per column of SPELLED_ALIKE over the tables of `tables` (ibis
+    tables) that have it: the figures count each spelling as its own queue, team or client, and a plan for
+    "benefits" meets no contacts of "Benefits" (a probe's plan vs actual read -40.8% volume against forecast with
+    a note naming only the other half; another's index listed three clients as "Acme_1"). Kept as given (a real
+    pair of queues could be named so); one Problem per column, each group with the tables it is spelled in, a
+    spelling that prints like another shown by its code points. One distinct-values query per table and column."""
     where = where or {}
     out = []
     for column, names in SPELLED_ALIKE.items():
-        seen: dict[str, dict[str, list[str]]] = {}  # casefolded -> spelling -> tables
+        seen: dict[str, dict[str, list[str]]] = {}  # look-alike key -> spelling -> tables
         for name in names:
             t = tables.get(name)
             if t is None or column not in t.columns:
                 continue
             values = t.filter(t[column].notnull()).select(v=t[column]).distinct().to_pyarrow().column("v").to_pylist()
             for v in values:
-                seen.setdefault(str(v).casefold(), {}).setdefault(str(v), []).append(where.get(name, name))
+                seen.setdefault(look_alike_key(str(v)), {}).setdefault(str(v), []).append(where.get(name, name))
         groups = [spellings for spellings in seen.values() if len(spellings) > 1]
         if not groups:
             continue
-        shown = [
-            " and ".join(f'"{show(s)}" in {", ".join(files)}' for s, files in sorted(g.items()))
-            for g in groups[:MAX_KEYS_SHOWN]
-        ]
+
+        def shown_as(spellings: Mapping[str, list[str]]) -> str:
+            texts = {s: show(s) or "" for s in spellings}
+            printed = {unicodedata.normalize("NFC", t) for t in texts.values()}
+            twins = len(printed) < len(texts)  # print alike: by code points ("Caf\xe9", "Cafe\u0301")
+            return " and ".join(
+                f'"{ascii(s)[1:-1] if twins else texts[s]}" in {", ".join(files)}'
+                for s, files in sorted(spellings.items())
+            )
+
+        shown = [shown_as(g) for g in groups[:MAX_KEYS_SHOWN]]
         more = f"; and {len(groups) - MAX_KEYS_SHOWN} more" if len(groups) > MAX_KEYS_SHOWN else ""
         files = sorted({f for g in groups for fs in g.values() for f in fs})
+        case_only = all(len({s.casefold() for s in g}) == 1 for g in groups)
+        how = (
+            "differ only in letter case"
+            if case_only
+            else "look alike (letter case, Unicode form or invisible characters)"
+        )
         out.append(
             Problem(
                 ", ".join(files),
                 column,
                 f"one spelling per {column} (kept as given: each spelling is a {column} of its own in every figure"
                 f"{', and a plan meets only the contacts spelled as it is' if column == 'queue' else ''}): "
-                f"{'; '.join(shown)}{more} differ only in letter case",
+                f"{'; '.join(shown)}{more} {how}",
                 severity="warning",
             )
         )

@@ -119,8 +119,10 @@ def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
     port_text = (env.get("REPORTLIB_SMTP_PORT") or "").strip()
     try:
         port = int(port_text) if port_text else {"none": 25, "starttls": 587, "ssl": 465}[tls]
+        if not 0 < port < 65536:
+            raise ValueError(port)
     except ValueError:
-        raise UsageError(f"REPORTLIB_SMTP_PORT must be a port number, got {port_text!r}") from None
+        raise UsageError(f"REPORTLIB_SMTP_PORT must be a port number (1 to 65535), got {port_text!r}") from None
     user = (env.get("REPORTLIB_SMTP_USER") or "").strip() or None
     password = env.get("REPORTLIB_SMTP_PASSWORD") or None
     if user and not password:

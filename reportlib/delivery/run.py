@@ -1242,7 +1242,7 @@ def index_html(manifest: dict) -> str:
                 note += f"<div>Executed notebook: {_link(e['notebook'], str(e['notebook']))}</div>"
         secs = e.get("seconds")
         secs = f"{secs:.1f} s" if isinstance(secs, (int, float)) else ""
-        client = esc(str(e.get("client_id") or e.get("agent_id") or ""))
+        client = esc(printable(e.get("client_id") or e.get("agent_id") or ""))  # "Acme_1\u200b" apart from "Acme_1"
         return f"<tr><td>{link}{note}</td><td>{client}</td><td>{status}</td><td class=num>{secs}</td></tr>"
 
     main = [e for e in reports if e.get("report") not in (CLIENT_REPORT, AGENT_REPORT)]

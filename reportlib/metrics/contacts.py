@@ -63,6 +63,7 @@ import pandas as pd
 
 from reportlib.core.errors import MissingTableError, UsageError
 from reportlib.core.names import GRAINS, SL_DEFINITIONS
+from reportlib.core.words import in_words
 from reportlib.data.contract import engine_types
 from reportlib.data.source import DataSource
 
@@ -496,6 +497,38 @@ def contact_kpis(
         with_repeat=with_repeat,
     )
     return kpis_from_counts(counts, sl_definition)
+
+
+NO_AGENT = "(no agent)"  # the group of contacts no agent handled, when grouping by an agent's attribute
+QUEUE_MEASURES = ("abandoned", "short_abandoned", "service_level", "abandon_rate")  # the queue's, not an agent's
+
+
+def by_agent_attribute(frame: pd.DataFrame, by: Sequence[str]) -> tuple[pd.DataFrame, str | None]:
+    """KPIs grouped by an attribute of the handling agent (team, site, supervisor, role), as a reader can take
+    them: (frame, a sentence saying how), or (frame, None) when `by` names no such attribute.
+
+    A contact is in an agent's group only when an agent handled it: abandoned and unanswered contacts have no
+    agent, so every team showed 0 abandoned, an abandon rate of 0 and a service level of answered contacts
+    (79.5-83.2% where the operation's was 68.8%), and all 8,999 abandons sat in a row with an empty team (a
+    probe of `kpis --by team`). In the agents' groups the queue's measures (QUEUE_MEASURES) are left empty; the
+    contacts no agent handled are the row NO_AGENT, with their counts and no rates."""
+    attrs = [c for c in by if c in AGENT_COLUMNS]
+    if not attrs or frame.empty:
+        return frame, None
+    out = frame.copy()
+    nobody = out[attrs].isna().all(axis=1).to_numpy()
+    rates = ["service_level", "asa_s", "abandon_rate", "aht_s", "fcr", "fcr_repeat", "csat_top2", "csat_mean"]
+    out.loc[~nobody, [c for c in QUEUE_MEASURES if c in out]] = np.nan
+    out.loc[nobody, [c for c in rates if c in out]] = np.nan
+    for col in attrs:
+        out[col] = out[col].astype(object).where(~nobody, NO_AGENT)
+    named = in_words(attrs)
+    note = (
+        f"by {named}, a row counts the contacts its agents handled: {in_words(QUEUE_MEASURES)} are the queue's, "
+        f"not a {attrs[0]}'s, and are left empty there; the contacts no agent handled (abandoned or unanswered) are "
+        f'the row "{NO_AGENT}"; the operation\'s own figures: kpis without --by or --by channel'
+    )
+    return out, note
 
 
 # --- intervals -------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import plotly.io as pio
 from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import whole_word
+from reportlib.core.safety import printable, whole_word
 from reportlib.core.words import counted, noun_for
 from reportlib.data.load import fingerprint_read
 from reportlib.data.source import CLIENT_TABLES, DataSource
@@ -637,7 +637,8 @@ def facts_html(facts: Mapping[str, Any]) -> str:
         rows.append(("Tables", ", ".join(map(str, facts["tables"]))))
     params = facts.get("parameters") or {}
     if params:
-        rows.append(("Parameters", "; ".join(f"{k} = {v}" for k, v in params.items())))
+        # an id as typed (safety.printable): "Acme_1" and "Acme_1\u200b" are two clients, not one shown twice
+        rows.append(("Parameters", "; ".join(f"{k} = {printable(v)}" for k, v in params.items())))
     if facts.get("fingerprint"):
         rows.append(("Data fingerprint", str(facts["fingerprint"])))
     if facts.get("version"):
