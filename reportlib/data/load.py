@@ -1186,7 +1186,7 @@ def _overlaps(frame: pd.DataFrame, table: Table, file: str) -> list[Problem]:
         cols = [*table.unique_together, "interval_minutes"]
         rows = frame[cols].assign(_row=np.arange(2, len(frame) + 2))
         for col in table.unique_together:  # an optional key column left empty (client_id): text, not NULL-typed
-            if col != "interval_start":
+            if col != "interval_start" and rows[col].isna().all():
                 rows[col] = rows[col].astype("string")
         found = overlap_problem(con.create_table("overlap", rows, temp=True), table.name, file, row="_row")
     finally:
