@@ -464,13 +464,13 @@ def test_attrition_and_forecast_tables_equal_the_pages(month, book):
         },
         "Team",
     )
-    proj = table(att, headers=["Month", "On the roster", "Expected leavers"])
+    proj = table(att, headers=["Month", "On the roster at the start", "Expected leavers"])
     heads, rows = sheet_rows(book, "Attrition projection")
     assert len(rows) == len(proj["rows"])
     for prow, srow in zip(proj["rows"], rows):
         cells, s = dict(zip(proj["headers"], prow)), dict(zip(heads, srow))
         assert str(s["Month"]) == cells["Month"]
-        assert shown(s["On the roster"], "count") == cells["On the roster"]
+        assert shown(s["On the roster at the start"], "count") == cells["On the roster at the start"]
         assert f"{s['Expected leavers']:.1f}" == cells["Expected leavers"]
         assert shown(s["Replacement cost"], "currency") == cells["Replacement cost"]
     fc = html_tables(month["dir"] / "forecast.html")

@@ -1279,7 +1279,7 @@ def index_html(manifest: dict) -> str:
     style = (
         "body{font-family:system-ui,Segoe UI,Arial,sans-serif;margin:2em;color:#222;max-width:60em}"
         "table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #ddd;"
-        "text-align:left;vertical-align:top}.num{text-align:right}.ok{color:#1a7f37;font-weight:600}"
+        "text-align:left;vertical-align:top;overflow-wrap:anywhere}.num{text-align:right}.ok{color:#1a7f37;font-weight:600}"
         ".failed{color:#b42318;font-weight:600}.err{color:#b42318;font-size:.9em}"
     )
     return unspoofed(  # names and errors from data: no bidirectional control reorders the page

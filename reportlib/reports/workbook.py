@@ -508,7 +508,7 @@ def _attrition(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
     proj = R["projection"].assign(month=R["projection"]["month"].astype(str))
     pcols = [
         Column("month", "Month"),
-        Column("roster_start", "On the roster", "count", "attrition-projection"),
+        Column("roster_start", "On the roster at the start", "count", "attrition-projection"),
         Column("expected_leavers", "Expected leavers", "number1", "attrition-projection"),
         Column("cumulative_expected_leavers", "Cumulative", "number1", "attrition-projection"),
         Column("expected_cost", "Replacement cost", "currency", "attrition-cost"),
