@@ -128,6 +128,24 @@ def test_13_03_half_an_entry_and_a_linked_entry_are_discarded(tmp_path, cache, c
     assert victim.read_text() == "keep me" and not p2.is_symlink()
 
 
+def test_13_03_a_folder_where_a_cache_file_belongs_is_named_not_silent(tmp_path, cache, capsys):
+    """A folder in place of a cache entry's Parquet file turned the cache off for that table without a word (a
+    probe): the table is parsed every run (the figures are the same) and one line says why; the folder is kept."""
+    folder = build(tmp_path / "d", {})
+    assert validate(folder, capsys)[0] == 0
+    parquet, _ = entries(cache, "clients")
+    parquet.unlink()
+    parquet.mkdir()
+    status, out, err = validate(folder, capsys)
+    assert status == 0 and "valid" in out, err
+    lines = [ln for ln in err.splitlines() if "warning" in ln]
+    assert lines == [
+        f"reportlib: warning: the cached copy of clients.csv cannot be replaced ({parquet} cannot be removed: Is a "
+        "directory); it is parsed every run until that is removed"
+    ], err
+    assert parquet.is_dir()
+
+
 def _fail_mid_write(arrow, fh):
     fh.write(b"PAR1 half a file")
     raise OSError(28, "No space left on device")

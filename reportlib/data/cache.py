@@ -152,8 +152,16 @@ class CacheEntry:
             if meta is not None:  # another process rebuilt it meanwhile
                 return
             for path in (self.parquet, self.meta):
-                with contextlib.suppress(FileNotFoundError):
+                try:
                     os.unlink(path)  # unlinks a link itself, never its target
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:  # a folder in its place: the table is parsed every run, and says why
+                    warn(
+                        f"the cached copy of {self.source_file} cannot be replaced ({path} cannot be removed: "
+                        f"{exc.strerror or exc}); it is parsed every run until that is removed"
+                    )
+                    raise
         warn(f"the cached copy of {self.source_file} was discarded and is rebuilt: {still or why}")
 
     def write(self, write_parquet: Callable[[Any], None], meta: dict | Callable[[], dict]) -> None:
