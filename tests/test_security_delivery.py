@@ -730,6 +730,26 @@ def _tmpfs(path: Path, *options: str):
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+def test_a_month_folder_on_another_file_system_is_named_before_any_rendering(project, tmp_path, capsys):
+    """A month folder that is a mount of its own (outputs/2026-11 on another disk) failed every publish, a rename
+    across file systems, only after every report had been rendered (a probe). The run now says so first: one line
+    naming both folders, exit 1, nothing rendered, the mount left as it was."""
+    out = tmp_path / "out"
+    with _tmpfs(out / MONTH, "size=4m") as month_dir:
+        (month_dir / "keep.txt").write_text("mine")
+        assert _run(project, "--reports", "sla", out=out) == 1
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()[-1:]
+        assert lines == [
+            f"reportlib run: the month folder {month_dir} is on another file system than {out}, where the run "
+            "prepares the files it renames into it; mount the outputs folder itself there, or give --out a folder "
+            "on one file system"
+        ], err
+        assert "rendered" not in err and "Traceback" not in err
+        assert sorted(p.name for p in month_dir.iterdir() if p.name not in ("notebooks", ".lock")) == ["keep.txt"]
+        assert not [p for p in out.iterdir() if p.name.startswith(f".{MONTH}.run-")]
+
+
 def test_13_09_output_faults_give_one_line_and_leave_nothing_half_written(project, tmp_path, monkeypatch, capsys):
     """--out through a file, a read-only outputs folder, a full disk (real tmpfs, and ENOSPC while publishing),
     CR/LF in reply_to or REPORTLIB_SMTP_FROM: one line naming the file or setting, exit 2 for usage and 1 for

@@ -1583,6 +1583,13 @@ def run_jobs(
             with contextlib.suppress(UnboundLocalError):
                 shutil.rmtree(tmp, ignore_errors=True)
             raise ReportlibError(f"cannot write in the outputs folder {out} ({exc.strerror or exc})") from None
+        if os.stat(tmp).st_dev != os.stat(month_dir).st_dev:  # a rename cannot cross: every publish would fail
+            shutil.rmtree(tmp, ignore_errors=True)  # after all the rendering (a probe), so say so before any
+            raise ReportlibError(
+                f"the month folder {month_dir} is on another file system than {out}, where the run prepares the "
+                "files it renames into it; mount the outputs folder itself there, or give --out a folder on one "
+                "file system"
+            )
         payload = {
             "tmp": str(tmp),
             "timeout": float(timeout),
