@@ -44,11 +44,6 @@ NO_GROUP = "(none)"
 NO_REASON = "(not given)"
 
 
-def few_reasons(k: int) -> str:
-    """The label under which reasons given by fewer than `k` leavers are counted together (`withhold_small`)."""
-    return f"other reasons (each fewer than {k} leavers)"
-
-
 DEFAULT_TENURE_BANDS: tuple[tuple[str, float | None], ...] = (
     ("0-90 days", 90),
     ("3-6 months", 182),
@@ -476,20 +471,17 @@ def tenure_durations(agents: pd.DataFrame, as_of: Any | None = None, observed_fr
     Terminations after `as_of` are censored at `as_of`. as_of defaults to the latest hire or termination date.
     With `observed_from` (a day, e.g. `roster_observed_from`), the time before it is not observed: an agent hired
     earlier enters at the tenure reached the day before (left truncation; lifelines' `entry`: at risk after it, so
-    that day's leavers count), one who left before it is left out; entry_days is 0 otherwise. Adds hire_cohort (quarter of hire, e.g. 2024Q1).
+    that day's leavers count), one who left before it is left out; entry_days is 0 otherwise. Adds hire_cohort
+    (quarter of hire, e.g. 2024Q1).
     """
     a = prepare_agents(agents)
     as_of = _date(as_of, "as_of") if as_of is not None else max(a["hire_date"].max(), a["termination_date"].max())
-    a = a[a["hire_date"] <= as_of].copy()
+    start = np.datetime64(_date(observed_from, "observed_from"), "ns") if observed_from is not None else None
+    gone_before = (a["termination_date"] < start).fillna(False) if start is not None else False
+    a = a[(a["hire_date"] <= as_of) & ~gone_before].copy()
     hire = a["hire_date"].to_numpy(dtype="datetime64[ns]")
-    if observed_from is not None:
-        start = np.datetime64(_date(observed_from, "observed_from"), "ns")
-        a = a[~(a["termination_date"] < start).fillna(False).to_numpy(dtype=bool)].copy()
-        hire = a["hire_date"].to_numpy(dtype="datetime64[ns]")
-        # the tenure reached the day before: observed from the start of that day, whose leavers are counted
-        a["entry_days"] = np.clip(_days(start - hire) - 1, 0, None)
-    else:
-        a["entry_days"] = 0.0
+    # the tenure reached the day before: observed from the start of that day, whose leavers are counted
+    a["entry_days"] = np.clip(_days(start - hire) - 1, 0, None) if start is not None else 0.0
     left = (a["termination_date"] <= as_of).fillna(False).to_numpy(dtype=bool)
     end = np.where(left, a["termination_date"].to_numpy(dtype="datetime64[ns]"), np.datetime64(as_of, "ns"))
     a["tenure_days"] = _days(end - hire)
@@ -1119,6 +1111,11 @@ def activity_factors(activity: pd.DataFrame, end: Any) -> pd.DataFrame:
 
     wf = workforce_kpis(activity, grain=None, by=["agent_id"], end=end)
     return wf[["agent_id", "occupancy", "adherence"]]
+
+
+def few_reasons(k: int) -> str:
+    """The label under which reasons given by fewer than `k` leavers are counted together (`withhold_small`)."""
+    return f"other reasons (each fewer than {k} leavers)"
 
 
 def withhold_small(report: dict[str, Any], k: int) -> dict[str, str]:
