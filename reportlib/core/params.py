@@ -398,7 +398,8 @@ def validate_params(params: dict) -> None:
         v = params.get(key)
         if v is not None and _is_number(v) and v < 0:
             problems.append(f"parameter {key} must be >= 0 seconds, got {v!r}")
-    hours = (params.get("reports") or {}).get("email_threshold_h") if isinstance(params.get("reports"), dict) else None
+    reports = params.get("reports")
+    hours = reports.get("email_threshold_h") if isinstance(reports, dict) else None
     if hours is not None and _is_number(hours) and not hours > 0:  # a tile read "answered within -1 business hours"
         problems.append(f"parameter reports.email_threshold_h must be > 0 business hours, got {hours!r}")
     if isinstance(params.get("sl_definition"), str) and params["sl_definition"] not in SL_DEFINITIONS:
