@@ -822,6 +822,32 @@ def test_survival_observes_tenure_from_the_rosters_first_leaver():
     assert "A7" not in set(at.tenure_durations(roster(), "2026-03-31", "2025-03-01")["agent_id"])  # left before
 
 
+def test_a_group_whose_risk_set_runs_out_gets_a_curve_up_to_the_gap_not_a_crash():
+    """With tenure observed from the first leaver, a small group can run out of people under observation: its three
+    hires since then all left by day 150 while two people hired in 2015 enter at 3,652 days. lifelines' KM raised
+    StatError on it (a probe's small sample stopped the attrition workbook). The curve is estimated up to the gap:
+    by hand 2/3 at 40 days, 1/3 at 90, 0 at 150; no figure past it (reach 1 year empty, not 0 or 100%)."""
+    rows = [("O1", "2015-01-01", None), ("O2", "2015-01-01", None), ("N1", "2025-01-01", "2025-02-10")]
+    rows += [("N2", "2025-01-01", "2025-04-01"), ("N3", "2025-01-01", "2025-05-31")]
+    d = pd.DataFrame(rows, columns=["agent_id", "hire_date", "termination_date"])
+    d["hire_date"], d["termination_date"] = pd.to_datetime(d["hire_date"]), pd.to_datetime(d["termination_date"])
+    d = d.assign(
+        name="x", team="T", site="S", termination_type=np.where(d["termination_date"].notna(), "voluntary", None)
+    )
+    assert at._risk_set_gap(np.array([0.0, 0, 0, 3652, 3652]), np.array([40.0, 90, 150, 4018, 4018])) == 150.0
+    assert at._risk_set_gap(np.array([0.0, 0, 30]), np.array([40.0, 90, 150])) is None  # no one enters later
+    s = at.tenure_survival(d, "2026-01-01", observed_from="2025-01-01")
+    curve = s.curves.set_index("tenure_days")["survival"]
+    assert curve.loc[40.0] == pytest.approx(2 / 3) and curve.loc[90.0] == pytest.approx(1 / 3)
+    assert curve.index.max() == 150.0 and curve.loc[150.0] == 0.0
+    row = s.summary.iloc[0]
+    assert (
+        row["median_tenure_days"] == 90.0
+        and np.isnan(row["p_reach_365d"])
+        and row["p_reach_90d"] == pytest.approx(1 / 3)
+    )
+
+
 def test_a_factor_the_others_determine_is_left_out_of_the_drivers_with_a_note():
     """Every team in one site: a probe's "site Tampa vs Louisville" read 0.84x [0.18, 3.91] at penalizer 0.01 and
     [0.01, 95.5] at 0.001, a split the ridge penalty made. The site is left out with a note, and the teams' ratios

@@ -262,7 +262,16 @@ def test_compliance_by_client_counts_misses_and_penalties():
     assert out.loc["C", "status"] is None and out.loc["C", "judged"] == 0
     # a missed term without a monthly fee puts an unknown amount at risk, not zero
     comp.loc[0, "penalty_at_risk"] = np.nan
-    assert np.isnan(q.compliance_by_client(comp).set_index("client_id").loc["A", "penalty_at_risk"])
+    unpriced = q.compliance_by_client(comp)
+    assert np.isnan(unpriced.set_index("client_id").loc["A", "penalty_at_risk"])
+    # and says so: a probe's client with two missed terms and no fee left "Fees at risk" and the pack's sentence
+    # without a word
+    said = "The fees at risk leave out 1 client with a missed term and no monthly_fee in the clients table: Alpha (A)."
+    assert q.fees_unknown(unpriced) == said and q.fees_unknown(out) is None
+    assert q.compliance_sentence(unpriced, (30, 30)) == (
+        "1 of 2 clients with contacts this month met every term of their contract; $0.00 of fees is at risk from "
+        "missed terms. " + said
+    )
 
 
 def test_compliance_trend_per_month_by_hand():

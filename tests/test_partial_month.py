@@ -227,7 +227,13 @@ def test_the_sla_tiles_of_a_whole_month_compare_every_figure():
 
 def test_the_compliance_sentence_says_so_far_in_a_partial_month():
     by_client = pd.DataFrame(
-        {"status": ["green", "red", None, "green"], "penalty_at_risk": [0.0, 450.0, None, 0.0]}
+        {
+            "client_id": ["A", "B", "C", "D"],
+            "client_name": ["Alpha", "Beta", "Gamma", "Delta"],
+            "missed": [0, 1, 0, 0],
+            "status": ["green", "red", None, "green"],
+            "penalty_at_risk": [0.0, 450.0, None, 0.0],
+        }
     )  # a client without a judged term (None) is not counted
     assert queries.compliance_sentence(by_client, (20, 20)) == (
         "2 of 3 clients with contacts this month met every term of their contract; "
@@ -236,8 +242,11 @@ def test_the_compliance_sentence_says_so_far_in_a_partial_month():
     assert queries.compliance_sentence(by_client, (12, 20), "€").startswith(
         "2 of 3 clients with contacts so far this month (12 of 20 open days with data) met every term"
     )
-    none = by_client.assign(penalty_at_risk=None)
-    assert queries.compliance_sentence(none, (20, 20)).endswith("met every term of their contract.")
+    none = by_client.assign(penalty_at_risk=None)  # no client has a fee: the missed one's is unknown, and said so
+    assert queries.compliance_sentence(none, (20, 20)).endswith(
+        "met every term of their contract. The fees at risk leave out 1 client with a missed term and no "
+        "monthly_fee in the clients table: Beta (B)."
+    )
 
 
 def test_a_reports_context_carries_the_months_coverage_for_its_tiles(tmp_path):

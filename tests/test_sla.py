@@ -403,6 +403,31 @@ def test_profile_parsing_errors_name_the_term():
     assert terms["x"][0].goal == 0.8 and terms["x"][0].threshold_s == 30  # percent accepted; default T
 
 
+def test_a_contract_term_with_a_key_or_number_it_cannot_mean_is_refused():
+    """A probe's contracts passed validate as written: "treshold_s: 60" was ignored (the term judged at 30 s),
+    "penalty_cap: 50" was ignored ($900 at risk where the cap meant $50 at most), and "penalty_share: 10" put
+    1,000% of a $9,000 fee at risk ($90,000). Unknown keys and numbers that are none are refused naming the term;
+    a penalty_share above 1 is a percentage, as goals are (10 -> 10%)."""
+    phone = {"channel": "phone", "metric": "service_level", "target": 0.8}
+    with pytest.raises(UsageError, match=r"'x', term 1: unknown key 'treshold_s' \(did you mean threshold_s\?\)"):
+        parse_profiles({"x": {"terms": [{**phone, "treshold_s": 60}]}})
+    with pytest.raises(UsageError, match=r"term 1: unknown key 'penalty_cap' \(did you mean penalty_share\?\)"):
+        parse_profiles({"x": {"terms": [{**phone, "penalty_cap": 50}]}})
+    with pytest.raises(UsageError, match=r"SLA profile 'x': unknown key 'term'"):
+        parse_profiles({"x": {"terms": [phone], "term": []}})
+    for key, value in (("penalty_share", "5%"), ("threshold_s", -30), ("target", "high"), ("penalty_share", True)):
+        with pytest.raises(UsageError, match=f"term 1: {key} must be a number >= 0, got"):
+            parse_profiles({"x": {"terms": [{**phone, key: value}]}})
+    with pytest.raises(
+        UsageError, match="term 1: penalty_share must be a share 0..1 or a percentage up to 100, got 150"
+    ):
+        parse_profiles({"x": {"terms": [{**phone, "penalty_share": 150}]}})
+    term = parse_profiles({"x": {"terms": [{**phone, "penalty_share": 10}]}})["x"][0]
+    assert term.penalty_share == pytest.approx(0.10)
+    term = parse_profiles({"x": {"terms": [{**phone, "penalty_share": 0.05, "threshold_s": 45}]}})["x"][0]
+    assert (term.penalty_share, term.threshold_s) == (0.05, 45.0)
+
+
 def test_month_to_date_required_contacts_by_hand():
     clients = pd.DataFrame(
         {"client_id": ["C1"], "client_name": ["Acme"], "sla_profile": ["gold"], "monthly_fee": [10000.0]}

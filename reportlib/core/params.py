@@ -157,7 +157,7 @@ def _home_hint(key: Any, defaults: dict, known: list[str]) -> str:
     """For a top-level key nothing reads: the set it belongs under when one holds it (" (it belongs under
     reports:)"), else the closest known key (" (did you mean ...?)"), else nothing."""
     homes = [name for name, value in defaults.items() if isinstance(value, dict) and key in value]
-    return f" (it belongs under {homes[0]}:)" if homes else _did_you_mean(str(key), known)
+    return f" (it belongs under {homes[0]}:)" if homes else did_you_mean(str(key), known)
 
 
 def check_overlay_keys(overlay: dict, defaults: dict, file: str | Path) -> None:
@@ -307,7 +307,9 @@ def _same_kind(ref: Any, v: Any) -> bool:
     return isinstance(v, type(ref))
 
 
-def _did_you_mean(key: str, known: list[str]) -> str:
+def did_you_mean(key: str, known: list[str]) -> str:
+    """ " (did you mean threshold_s?)" for a key close to one of `known` (difflib), else "": the tail of a message
+    naming an unknown key."""
     import difflib
 
     close = difflib.get_close_matches(key, known, n=1)
@@ -385,13 +387,13 @@ def validate_params(params: dict) -> None:
         if schema and isinstance(value, dict):
             for sub, subvalue in value.items():
                 if sub not in schema:
-                    problems.append(f"unknown parameter {key}.{sub}{_did_you_mean(str(sub), list(schema))}")
+                    problems.append(f"unknown parameter {key}.{sub}{did_you_mean(str(sub), list(schema))}")
                 elif not schema[sub][1](subvalue):
                     problems.append(f"parameter {key}.{sub} must be {schema[sub][0]}, got {subvalue!r}")
         elif key in _COMPLETE_SETS and isinstance(value, dict) and isinstance(ref, dict):
             for sub, subvalue in value.items():
                 if sub not in ref:
-                    problems.append(f"unknown parameter {key}.{sub}{_did_you_mean(str(sub), list(ref))}")
+                    problems.append(f"unknown parameter {key}.{sub}{did_you_mean(str(sub), list(ref))}")
                 elif not _same_kind(ref[sub], subvalue):
                     problems.append(f"parameter {key}.{sub} must be {_type_name(ref[sub])}, got {subvalue!r}")
     for key in ("short_abandon_s", "sl_threshold_s"):

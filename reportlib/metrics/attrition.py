@@ -501,6 +501,22 @@ class Survival:
     summary: pd.DataFrame
 
 
+def _risk_set_gap(entry: np.ndarray, tenure: np.ndarray) -> float | None:
+    """The first tenure (days) at which nobody is under observation while people still enter at longer tenures, or
+    None. With left truncation a small group can run out: its recent hires have all left by day 150, and the
+    people hired before the roster's first leaver enter at 3,000 days. The product-limit estimate is not
+    identified past such a gap (lifelines raises StatError on it: a probe's small sample stopped the attrition
+    workbook), so the curve is estimated up to it: those entering later are left out and the rest censored
+    there. Counted as lifelines counts its risk set: an entry joins at its tenure, a leaver or a censored
+    person leaves at theirs."""
+    if not len(entry):
+        return None
+    times = np.union1d(entry, tenure)
+    net = np.searchsorted(np.sort(entry), times, side="right") - np.searchsorted(np.sort(tenure), times, side="right")
+    empty = times[(net <= 0) & (times < entry.max())]
+    return float(empty[0]) if len(empty) else None
+
+
 def _km_value_at(kmf: Any, t: float) -> tuple[float, float, float]:
     """S(t) and its CI from a fitted KaplanMeierFitter; NaN when t is beyond the longest observed tenure."""
     timeline = kmf.survival_function_.index.to_numpy(dtype=float)
@@ -536,6 +552,12 @@ def tenure_survival(
     curves, rows = [], []
     for g, part in d.groupby("group", sort=True):
         kmf = KaplanMeierFitter(alpha=alpha)
+        gap = _risk_set_gap(part["entry_days"].to_numpy(dtype=float), part["tenure_days"].to_numpy(dtype=float))
+        if gap is not None:  # beyond it nobody was observed from shorter tenures: the curve stops there
+            part = part[part["entry_days"] < gap]
+            part = part.assign(
+                left=part["left"] & (part["tenure_days"] <= gap), tenure_days=part["tenure_days"].clip(upper=gap)
+            )
         kmf.fit(part["tenure_days"], event_observed=part["left"], entry=part["entry_days"], label="survival")
         sf = kmf.survival_function_
         ci = kmf.confidence_interval_survival_function_

@@ -39,7 +39,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds
-from reportlib.core.params import DEFAULT_TIMEZONE, WEEKDAY_NAMES, weekday_index
+from reportlib.core.params import DEFAULT_TIMEZONE, WEEKDAY_NAMES, did_you_mean, weekday_index
 from reportlib.core.safety import printable
 from reportlib.data.source import DataSource, Problem
 from reportlib.metrics.contacts import (
@@ -859,8 +859,43 @@ class Term:
         return f"{self.channel} {self.metric} {word} {self.goal:g}"
 
 
+# What a profile and a term of sla_contracts.yaml may hold: any other key is a usage error (a probe's typo
+# "treshold_s: 60" was ignored and the term judged at 30 s; "penalty_cap: 50" was ignored and $900 put at risk).
+PROFILE_KEYS = ("description", "terms")
+TERM_KEYS = (
+    "channel", "metric", "target", "max", "min", "threshold_s", "threshold_h", "sl_definition", "short_abandon_s",
+    "period", "penalty_share",
+)  # fmt: skip
+
+
+def _term_number(raw: Mapping[str, Any], key: str, where: str, default: Any = None) -> float | None:
+    """The number a term gives for `key` (`default` when absent or empty); UsageError naming it when it is not a
+    finite number >= 0 (a word, a negative share)."""
+    value = raw.get(key, default)
+    if value is None or value == "":
+        return None if default is None else float(default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not math.isfinite(number) or number < 0:
+        raise UsageError(f"{where}: {key} must be a number >= 0, got {value!r}")
+    return number
+
+
+def _share(value: float, key: str, where: str) -> float:
+    """A share 0..1 as the contracts write it: above 1 it is a percentage (85 -> 0.85), as goals have always been
+    read; UsageError above 100 (a share no contract can mean)."""
+    share = value / 100.0 if value > 1 else value
+    if share > 1:
+        raise UsageError(f"{where}: {key} must be a share 0..1 or a percentage up to 100, got {value:g}")
+    return share
+
+
 def parse_profiles(profiles: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict[str, list[Term]]:
-    """Terms per profile name from the `profiles` mapping of sla_contracts.yaml; UsageError names bad entries."""
+    """Terms per profile name from the `profiles` mapping of sla_contracts.yaml; UsageError names bad entries:
+    an unknown key (PROFILE_KEYS, TERM_KEYS), a number that is not one, a share above 100%. Goals of share
+    metrics and penalty_share are shares 0..1 or percentages (5 = 5%: `_share`)."""
     defaults = defaults or {}
     out: dict[str, list[Term]] = {}
     if not isinstance(profiles, Mapping):
@@ -869,11 +904,19 @@ def parse_profiles(profiles: Mapping[str, Any], defaults: Mapping[str, Any] | No
         terms = (body or {}).get("terms") if isinstance(body, Mapping) else None
         if not isinstance(terms, list):
             raise UsageError(f"SLA profile {name!r}: expected a list under 'terms'")
+        for key in body:
+            if key not in PROFILE_KEYS:
+                raise UsageError(
+                    f"SLA profile {name!r}: unknown key {key!r}{did_you_mean(str(key), list(PROFILE_KEYS))}"
+                )
         parsed = []
         for i, raw in enumerate(terms, 1):
             where = f"SLA profile {name!r}, term {i}"
             if not isinstance(raw, Mapping):
                 raise UsageError(f"{where}: expected a mapping")
+            for key in raw:
+                if key not in TERM_KEYS:
+                    raise UsageError(f"{where}: unknown key {key!r}{did_you_mean(str(key), list(TERM_KEYS))}")
             metric = str(raw.get("metric", "service_level"))
             metric = _ALIASES.get(metric, metric)
             if metric not in METRICS:
@@ -883,19 +926,17 @@ def parse_profiles(profiles: Mapping[str, Any], defaults: Mapping[str, Any] | No
                 raise UsageError(f"{where}: channel must be phone, email or chat, got {channel!r}")
             if "target" in raw and "max" in raw:
                 raise UsageError(f"{where}: give either target or max, not both")
-            if "target" in raw:
-                goal, direction = raw["target"], "min"
-            elif "max" in raw:
-                goal, direction = raw["max"], "max"
-            elif "min" in raw:
-                goal, direction = raw["min"], "min"
-            else:
+            given = next((k for k in ("target", "max", "min") if k in raw), None)
+            if given is None:
                 raise UsageError(f"{where}: needs a target (floor) or a max (ceiling)")
-            goal = float(goal)
-            if METRICS[metric][0] == "share" and goal > 1:
-                goal = goal / 100.0  # written as a percentage
-            th_s = raw.get("threshold_s")
-            th_h = raw.get("threshold_h")
+            direction = "max" if given == "max" else "min"
+            goal = _term_number(raw, given, where)
+            if goal is None:
+                raise UsageError(f"{where}: {given} must be a number >= 0, got {raw[given]!r}")
+            if METRICS[metric][0] == "share":
+                goal = _share(goal, given, where)  # written as a share or a percentage
+            th_s = _term_number(raw, "threshold_s", where)
+            th_h = _term_number(raw, "threshold_h", where)
             if metric == "service_level" and th_s is None and th_h is None:
                 th_s = defaults.get("sl_threshold_s", 30)
             period = str(raw.get("period", "month"))
@@ -911,11 +952,12 @@ def parse_profiles(profiles: Mapping[str, Any], defaults: Mapping[str, Any] | No
                     goal=goal,
                     direction=direction,
                     threshold_s=float(th_s) if th_s is not None else None,
-                    threshold_h=float(th_h) if th_h is not None else None,
+                    threshold_h=th_h,
                     sl_definition=sl_def,
-                    short_abandon_s=float(raw.get("short_abandon_s", defaults.get("short_abandon_s", 5))),
+                    short_abandon_s=_term_number(raw, "short_abandon_s", where, defaults.get("short_abandon_s", 5))
+                    or 0.0,
                     period=period,
-                    penalty_share=float(raw.get("penalty_share", 0.0) or 0.0),
+                    penalty_share=_share(_term_number(raw, "penalty_share", where, 0.0) or 0.0, "penalty_share", where),
                 )
             )
         out[str(name)] = parsed
@@ -1182,7 +1224,9 @@ def _evaluate(
     out = out.sort_values(["period", "_client", "_order"], kind="stable").reset_index(drop=True)
     out["met"] = out["met"].astype("boolean")
     missed = (out["met"] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712 - NA-aware
-    out["penalty_at_risk"] = np.where(missed, out["penalty_share"] * out["monthly_fee"], 0.0)
+    # a term with no fee share puts nothing at risk, fee or no fee; with one, a client without a fee: unknown (NaN)
+    priced = out["penalty_share"].to_numpy(dtype=float) > 0
+    out["penalty_at_risk"] = np.where(missed & priced, out["penalty_share"] * out["monthly_fee"], 0.0)
     return out[list(EVALUATION_COLUMNS)]
 
 

@@ -1288,6 +1288,24 @@ def compliance_tiles(trend: pd.DataFrame, month: Any, basis: TotalsBasis) -> lis
     ]
 
 
+def fees_unknown(by_client: pd.DataFrame) -> str | None:
+    """The sentence saying which clients' missed terms put a fee at risk that cannot be priced (no monthly_fee in the
+    clients table), or None: a probe's client with two missed terms and no fee dropped out of "Fees at risk" and
+    the pack's sentence without a word. From compliance_by_client rows (penalty_at_risk missing where a term was
+    missed: unknown, not zero)."""
+    rows = by_client[(by_client["missed"] > 0) & by_client["penalty_at_risk"].isna()]
+    if not len(rows):
+        return None
+    names = [
+        f"{n} ({i})" if isinstance(n, str) and n else str(i) for n, i in zip(rows["client_name"], rows["client_id"])
+    ]
+    shown = in_words([*names[:5], f"{len(names) - 5} more"] if len(names) > 5 else names)
+    return (
+        f"The fees at risk leave out {counted(len(rows), 'client')} with a missed term and no monthly_fee in the "
+        f"clients table: {shown}."
+    )
+
+
 def compliance_sentence(by_client: pd.DataFrame, coverage: tuple[int, int], currency: str = "$") -> str:
     """One plain sentence on a month's compliance_by_client rows: how many clients with a judged term met every
     term and the fees at risk ("5 of 6 clients with contacts this month met every term of their contract;
@@ -1302,9 +1320,11 @@ def compliance_sentence(by_client: pd.DataFrame, coverage: tuple[int, int], curr
     if not len(judged):
         return f"No client had a contract term that could be judged {when}."
     text = f"{met_all} of {len(judged)} clients with contacts {when} met every term of their contract"
+    unknown = fees_unknown(by_client)
     if is_missing(at_risk):
-        return text + "."
-    return text + f"; {format_value(at_risk, 'currency', currency)} of fees is at risk from missed terms."
+        return text + "." + (f" {unknown}" if unknown else "")
+    text += f"; {format_value(at_risk, 'currency', currency)} of fees is at risk from missed terms."
+    return text + (f" {unknown}" if unknown else "")
 
 
 def qa_history(qa: pd.DataFrame | None, first_month: Any, last_month: Any, by: Sequence[str] = ()) -> pd.DataFrame:
