@@ -788,7 +788,6 @@ def test_hr_rates_match_plain_pandas(hr_agents, hr_plain):
     assert r["monthly_rate"] == pytest.approx(monthly) and r["annualized_rate"] == pytest.approx(annual)
 
 
-@pytest.mark.shared_data
 def _stayers_and_recent_leavers() -> pd.DataFrame:
     """An HR export of today's staff and recent leavers alone: four people hired in 2015 still employed, and since
     the first leaver (2025-01-01): N1 (hired 2024-10-01, left that day, 92 days), N2 and N3 (hired 2025-01-01,
@@ -812,7 +811,8 @@ def test_survival_observes_tenure_from_the_rosters_first_leaver():
     d = _stayers_and_recent_leavers()
     assert at.roster_observed_from(d) == pd.Timestamp("2025-01-01")
     row = at.tenure_survival(d, "2026-01-01").summary.iloc[0]
-    assert (row["agents"], row["leavers"], row["median_tenure_days"]) == (8, 3, 100.0)
+    # nobody is observed between 365 days (N4, still employed) and 3,652 (the 2015 hires): the curve stops at 365
+    assert (row["agents"], row["leavers"], row["median_tenure_days"]) == (4, 3, 100.0)
     assert row["p_reach_90d"] == 1.0 and row["p_reach_365d"] == pytest.approx(0.25)
     naive = at.tenure_survival(d, "2026-01-01", observed_from="2015-01-01").summary.iloc[0]
     assert np.isnan(naive["median_tenure_days"]) and naive["p_reach_365d"] == pytest.approx(0.625)
@@ -871,9 +871,10 @@ def test_a_factor_the_others_determine_is_left_out_of_the_drivers_with_a_note():
 
 def test_a_termination_date_already_in_the_roster_is_a_certain_leaver_in_the_projection():
     """A probe gave three agents leaving dates in the next months (notice given): the six-month projection moved
-    from 18.51 to 18.33 expected leavers, as if nobody had said so. With known_leavers (the report), an agent
-    whose termination_date falls in the window leaves in its month for certain: up to that month by the hazard,
-    the rest of their chance then, nothing after; the backtest (default) ignores the dates, which are its future."""
+    from 18.51 to 18.33 expected leavers, as if nobody had said so. With known_leavers (for a caller who knows the
+    dates are notices; the report cannot tell them from hindsight), an agent whose termination_date falls in the
+    window leaves in its month for certain: up to that month by the hazard, the rest of their chance then,
+    nothing after; by default the dates are ignored."""
     hazard = pd.DataFrame({"tenure_band": ["all"], "min_days": [0.0], "max_days": [np.inf], "monthly_hazard": [0.05]})
     staying = _stayers_and_recent_leavers().query("agent_id == 'N4'")  # hired 2025-01-01, no end date
     going = staying.assign(termination_date=pd.Timestamp("2026-03-15"))  # notice: last day 15 March
@@ -885,6 +886,31 @@ def test_a_termination_date_already_in_the_roster_is_a_certain_leaver_in_the_pro
     assert e[:2] == pytest.approx(base["expected_leavers"].to_numpy()[:2])  # January, February: the hazard
     assert e[2] == pytest.approx(1 - e[:2].sum()) and (e[3:] == 0).all()  # March: certain; then nobody is left
     assert known["cumulative_expected_leavers"].iloc[-1] == pytest.approx(1.0)
+
+
+def test_a_withheld_group_is_never_the_only_one_beside_a_total():
+    """A review added a 3-person team to Tampa: its leavers were blank, but Tampa's 12 less its other teams' 11 gave
+    its 1 leaver, and the roster's total less every team shown did too. Where one withheld group would stand alone
+    in its site or in the table, the smallest other is withheld too (secondary suppression); a site's teams are
+    one block, the table another."""
+    small = np.array([False, False, True, False, False])
+    size = np.array([14.0, 12.0, 3.0, 13.0, 20.0])
+    site = np.array(["T", "T", "T", "L", "L"], dtype=object)
+    assert at._secondary(small, size, site).tolist() == [False, True, True, False, False]  # T's smallest other
+    assert at._secondary(small, size, np.array([""] * 5, dtype=object)).tolist() == [False, True, True, False, False]
+    assert at._secondary(np.zeros(5, dtype=bool), size, site).tolist() == [False] * 5
+    groups = pd.DataFrame({"team": ["T1", "T2", "T9", "L1", "L2"], "avg_headcount_13": size,
+                           "terminations_12m": [2, 3, 1, 2, 4], "annualized_rate": 0.1, "ci_lower": 0.0,
+                           "ci_upper": 0.2, "assessment": "in line"})  # fmt: skip
+    report = {"groups": {"team": groups}}
+    notes = at.withhold_small(report, 5, {"T1": "T", "T2": "T", "T9": "T", "L1": "L", "L2": "L"})
+    g = report["groups"]["team"].set_index("team")
+    assert g["terminations_12m"].isna().tolist() == [False, True, True, False, False]
+    assert g.loc["T2", "assessment"] == "not shown: it would give away a smaller group's"
+    assert notes["groups"] == (
+        "Leavers and attrition are not shown for 1 team of fewer than 5 people on average (and 1 more, which would "
+        "give theirs away beside the totals)."
+    )
 
 
 def test_a_yes_no_factor_is_modelled_as_yes_against_no():
@@ -927,7 +953,7 @@ def test_figures_about_fewer_than_five_people_are_withheld():
         "Leavers and attrition are not shown for 5 teams of fewer than 5 people on average; nor for 2 sites of "
         "fewer than 5 people on average."
     )
-    assert set(rep["survival_team"].summary["team"]) == set(rep["survival_team"].curves["team"]) == {"Alpha"}  # 5
+    assert rep["survival_team"].summary.empty and rep["survival_team"].curves.empty  # Alpha's 5: leavers hidden above
     assert len(rep["survival_overall"].summary) == 1  # the whole roster's figures stay
     assert set(rep["reasons"]["reason"]) == {at.few_reasons(5)}
     assert rep["reasons"]["terminations"].sum() == at.reasons_pareto(roster(), "2025-04-01", "2026-03-31")[
@@ -941,6 +967,7 @@ def test_figures_about_fewer_than_five_people_are_withheld():
     assert kept.to_dict() == {"more money": 3, at.few_reasons(3): 3}  # attendance 2, schedule 1
 
 
+@pytest.mark.shared_data
 def test_hr_kaplan_meier_median_matches_lifelines(hr_agents, hr_plain):
     """Against lifelines fitted directly on the file as read by pandas, tenure observed from the first leaver
     (entry: the tenure people hired before had that day)."""

@@ -98,6 +98,9 @@ def test_a_placeholder_in_a_name_is_not_filled_in_by_plotly():
     assert fig.data[0].name == "%&#123;x} %&#123;y}" and "%&#123;x} %&#123;y}:" in fig.data[0].hovertemplate
     assert fig.data[0].hovertemplate.count("%{") == 2  # the chart's own x and y
     assert charts.safe_text("50% {ok}") == "50% {ok}"
+    # plotly writes its JSON in ASCII ("\\u202e"), which the browser turns back into the character: a bidirectional
+    # control is a mark in a chart's labels too (a review's client name reversed an axis label)
+    assert charts.safe_text("Evil\u202egnp.exe") == "Evil[U+202E]gnp.exe"
 
 
 def test_bar_chart_rag_colours():

@@ -254,6 +254,9 @@ def test_interval_rows_that_overlap_in_time_are_refused_by_key(engine, clean_tab
     assert lines[0].endswith('got "2026-01-05 09:30:00 for 30 min, while an earlier row runs to 2026-01-05 10:00:00"')
     apart = _intervals(clean_tables, starts, [30, 30, 15], [40.0, 20.0, 9.0])
     assert _validate(engine, {**tables, "intervals": apart}, "apart")[1] == []
+    as_double = intervals.set_column(1, "interval_minutes", intervals.column("interval_minutes").cast(pa.float64()))
+    lines = _validate(engine, {**tables, "intervals": as_double}, "double")[1]  # a review: AttributeError on DOUBLE
+    assert len(lines) == 1 and "09:30:00 for 30" in lines[0], lines
     no_client = intervals.drop_columns(["client_id"])  # an optional key column absent: channel and queue alone
     lines = _validate(engine, {**tables, "intervals": no_client}, "noclient")[1]
     assert len(lines) == 1 and "of its channel and queue (rows" in lines[0], lines

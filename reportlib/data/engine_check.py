@@ -305,7 +305,7 @@ def overlap_problem(t: Any, name: str, where: str, row: str | None = None) -> Pr
     series = [k for k in table.unique_together if k != "interval_start" and k in t.columns]  # client_id: optional
     t = t.filter(t.interval_start.notnull() & t.interval_minutes.notnull())
     earlier = ibis.window(group_by=series, order_by=[t.interval_start, t.interval_minutes], rows=(None, -1))
-    end = t.interval_start + t.interval_minutes.as_interval("m")
+    end = t.interval_start + t.interval_minutes.cast("int64").as_interval("m")  # a database may store a DOUBLE
     t = t.mutate(_earlier_end=end.max().over(earlier))
     bad = t.filter(t.interval_start < t._earlier_end)
     count = int(bad.count().to_pyarrow().as_py() or 0)

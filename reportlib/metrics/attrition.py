@@ -26,7 +26,7 @@ Rates are shares 0..1 (0.05 = 5%); tenure is in days; costs are in the roster's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -457,7 +457,7 @@ def roster_observed_from(agents: pd.DataFrame) -> pd.Timestamp | None:
     An HR export often holds today's staff and the leavers of recent years alone (the sample's: people hired
     since 2002, leavers since December 2023). Nobody who left before its first leaver is in it, so the people
     hired earlier are known to have stayed only because they did: counted from their hire, those survivors made a
-    probe's median tenure 3,119 days, where lifelines with their entry at this day gives 632. Tenure before this
+    probe's median tenure 3,119 days, where lifelines with their entry at this day gives 613 (632 from the first day of that month). Tenure before this
     day is therefore not observed (left truncation, `tenure_durations`). Where the roster does go back to the
     start, observing from its first leaver loses a little precision and no accuracy."""
     first = prepare_agents(agents)["termination_date"].min()
@@ -503,12 +503,13 @@ class Survival:
 
 def _risk_set_gap(entry: np.ndarray, tenure: np.ndarray) -> float | None:
     """The first tenure (days) at which nobody is under observation while people still enter at longer tenures, or
-    None. With left truncation a small group can run out: its recent hires have all left by day 150, and the
-    people hired before the roster's first leaver enter at 3,000 days. The product-limit estimate is not
-    identified past such a gap (lifelines raises StatError on it: a probe's small sample stopped the attrition
-    workbook), so the curve is estimated up to it: those entering later are left out and the rest censored
-    there. Counted as lifelines counts its risk set: an entry joins at its tenure, a leaver or a censored
-    person leaves at theirs."""
+    None. With left truncation a group can run out: its hires since the roster's first leaver have all left or
+    been censored by day 150, and the people hired before enter at 3,000 days. Nothing is known of leaving
+    between the two: lifelines' Kaplan-Meier refused such a group when the gap came early in it (StatError: a
+    probe's small sample stopped the attrition report for most months) and, past a gap where the curve had
+    reached 0, kept it at 0 for people who had stayed ten years. So the curve is estimated up to the gap: those
+    entering later are left out and the rest censored there. Counted as lifelines counts its risk set: an entry
+    joins at its tenure, a leaver or a censored person leaves at theirs."""
     if not len(entry):
         return None
     times = np.union1d(entry, tenure)
@@ -551,13 +552,15 @@ def tenure_survival(
     d["group"] = d["hire_cohort"].to_numpy(dtype=object) if by == "hire_cohort" else _group_values(d, by)
     curves, rows = [], []
     for g, part in d.groupby("group", sort=True):
-        kmf = KaplanMeierFitter(alpha=alpha)
         gap = _risk_set_gap(part["entry_days"].to_numpy(dtype=float), part["tenure_days"].to_numpy(dtype=float))
-        if gap is not None:  # beyond it nobody was observed from shorter tenures: the curve stops there
+        if gap is not None:  # nobody observed past it from shorter tenures: the curve stops there
             part = part[part["entry_days"] < gap]
             part = part.assign(
                 left=part["left"] & (part["tenure_days"] <= gap), tenure_days=part["tenure_days"].clip(upper=gap)
             )
+        if part.empty:  # nobody observed from the start of their tenure in this group
+            continue
+        kmf = KaplanMeierFitter(alpha=alpha)
         kmf.fit(part["tenure_days"], event_observed=part["left"], entry=part["entry_days"], label="survival")
         sf = kmf.survival_function_
         ci = kmf.confidence_interval_survival_function_
@@ -590,7 +593,7 @@ def tenure_survival(
         rows.append(row)
     curve_cols = ["group", "tenure_days", "survival", "ci_lower", "ci_upper", "at_risk"]
     curves_df = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=curve_cols)
-    summary = pd.DataFrame(rows)
+    summary = pd.DataFrame(rows, columns=["group", "agents", "leavers"]) if not rows else pd.DataFrame(rows)
     return Survival(curves=_name_group(curves_df, by), summary=_name_group(summary, by))
 
 
@@ -981,9 +984,11 @@ def project_leavers(
 
     Each agent's chance of leaving in a month follows the tenure-band hazard (`tenure_hazard`) as their tenure
     grows; expected leavers = sum of those chances. With `known_leavers`, a termination_date on or after `start`
-    already in the roster (notice given, or a date that has passed since the month) is a fact: that agent leaves
-    in its month for certain (chance 1 then, 0 after), not by the hazard; without it (a backtest, where those
-    dates are the future) the dates are ignored. Later hires are not in the projection (the capacity plan
+    in the roster is taken as notice given: that agent leaves in its month for certain (up to then by the hazard,
+    the rest of their chance in that month, nothing after). The report does not use it: a roster read after the
+    month holds the dates that came to pass since it, and only for those who left, not the stay of the others (a
+    review's projection read 29.7 leavers where 13 left and the hazard alone said 18.0); a caller who knows which
+    dates are notices can. Later hires are not in the projection (the capacity plan
     adds them). With cost_per_hire and training_weeks, expected_cost = sum over agents of the chance of
     leaving x (cost_per_hire + training_weeks x hours_per_week x the agent's hourly_cost).
 
@@ -1140,35 +1145,47 @@ def few_reasons(k: int) -> str:
     return f"other reasons (each fewer than {k} leavers)"
 
 
-def withhold_small(report: dict[str, Any], k: int) -> dict[str, str]:
+def withhold_small(report: dict[str, Any], k: int, sites: Mapping[str, str] | None = None) -> dict[str, str]:
     """Withhold, in place, the figures of `attrition_report` that are about fewer than `k` people, and say what
-    was withheld: {"groups" | "survival" | "reasons": a sentence}, for what was. HR data are personal data: a one-person team's "1 leaver, 144%" says
-    that person left, a one-person site's survival curve gives their tenure to the day, and a reason given by one
+    was withheld: {"groups" | "survival" | "reasons": a sentence}, for what was. HR data are personal data: a
+    one-person team's "1 leaver, 144%" says that person left, a one-person site's survival curve gives their tenure to the day, and a reason given by one
     leaver ("maternity leave - did not return") is theirs (a probe of the HR data set v14). So: in `groups` the
     leavers, rate and range of a group averaging fewer than `k` people are blanked (assessment "fewer than k
-    people: not shown"); the survival curves and summary rows (`survival_<hire_cohort|team|site>`) of a group of
-    fewer than `k` people are dropped; in `reasons` and `reasons_by_tenure` (per band) the reasons given by fewer
+    people: not shown"), and so are those of the smallest other group wherever one blanked group would stand
+    alone beside a total (`_secondary`: a review worked a 3-person team's 1 leaver out of its site's 12 and its
+    site's other teams' 11); `sites` maps each team to the one site it lies in. The survival curves and summary
+    rows (`survival_<hire_cohort|team|site>`) of a group of fewer than `k` people, or blanked above, are dropped; in `reasons` and `reasons_by_tenure` (per band) the reasons given by fewer
     than `k` leavers are counted together under `few_reasons(k)`. The whole roster's figures are kept. `k` = 5 by
     default (parameters/attrition.yaml: the smallest minimum group size Microsoft Viva Insights allows for its
     group figures; chosen before looking at any data); 1 withholds nothing."""
     notes: dict[str, str] = {}
     if k <= 1:
         return notes
+    hidden: dict[str, set] = {}
+    said: list[str] = []
     for col, g in report.get("groups", {}).items():
-        small = (g["avg_headcount_13"] < k).to_numpy()
-        if small.any():
-            g.loc[small, ["terminations_12m", "annualized_rate", "ci_lower", "ci_upper"]] = np.nan
+        size = g["avg_headcount_13"].to_numpy(dtype=float)
+        small = size < k
+        nested = np.array([(sites or {}).get(v, "") if col == "team" else "" for v in g[col]], dtype=object)
+        wider = _secondary(small, size, nested)
+        hidden[col] = set(g.loc[wider, col])
+        if wider.any():
+            g.loc[wider, ["terminations_12m", "annualized_rate", "ci_lower", "ci_upper"]] = np.nan
             g.loc[small, "assessment"] = f"fewer than {k} people: not shown"
-            shown = (
-                f"{notes['groups'][:-1]}; nor for " if "groups" in notes else "Leavers and attrition are not shown for "
+            g.loc[wider & ~small, "assessment"] = "not shown: it would give away a smaller group's"
+            more = int((wider & ~small).sum())
+            said.append(
+                f"{counted(small.sum(), col)} of fewer than {k} people on average"
+                + (f" (and {more} more, which would give theirs away beside the totals)" if more else "")
             )
-            notes["groups"] = f"{shown}{counted(small.sum(), col)} of fewer than {k} people on average."
+    if said:
+        notes["groups"] = f"Leavers and attrition are not shown for {'; nor for '.join(said)}."
     dropped: list[str] = []
     for by in ("hire_cohort", "team", "site"):
         sv = report.get(f"survival_{by}")
         if sv is None or not len(sv.summary):
             continue
-        small_groups = set(sv.summary.loc[sv.summary["agents"] < k, by])
+        small_groups = set(sv.summary.loc[sv.summary["agents"] < k, by]) | (hidden.get(by, set()) & set(sv.summary[by]))
         if small_groups:
             report[f"survival_{by}"] = Survival(
                 curves=sv.curves[~sv.curves[by].isin(small_groups)].reset_index(drop=True),
@@ -1176,7 +1193,8 @@ def withhold_small(report: dict[str, Any], k: int) -> dict[str, str]:
             )
             dropped.append(counted(len(small_groups), "hire quarter" if by == "hire_cohort" else by))
     if dropped:
-        notes["survival"] = f"No survival curve is drawn for {in_words(dropped)} of fewer than {k} people."
+        why = f"of fewer than {k} people" + (" or whose leavers are not shown above" if any(hidden.values()) else "")
+        notes["survival"] = f"No survival curve is drawn for {in_words(dropped)} {why}."
     pooled = 0
     for key, within in (("reasons", None), ("reasons_by_tenure", "tenure_band")):
         table = report.get(key)
@@ -1187,6 +1205,24 @@ def withhold_small(report: dict[str, Any], k: int) -> dict[str, str]:
     if pooled:
         notes["reasons"] = f'Reasons given by fewer than {k} leavers are counted together as "{few_reasons(k)}".'
     return notes
+
+
+def _secondary(small: np.ndarray, size: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """`small` (the groups withheld) widened until no block (`blocks`: the site a team lies in) and not the whole
+    table holds exactly one withheld group beside shown ones: there, the smallest other group is withheld too, so
+    that the total (the site's, the roster's) less the groups shown gives no one group's figure. Secondary
+    suppression, as statistical offices practise it for tables with totals, by the smallest group (the least
+    shown is lost)."""
+    out = small.copy()
+    changed = True
+    while changed:
+        changed = False
+        for block in [blocks == b for b in dict.fromkeys(blocks) if b != ""] + [np.ones(len(out), dtype=bool)]:
+            if out[block].sum() == 1 and block.sum() > 1:
+                others = np.flatnonzero(block & ~out)
+                out[others[np.argmin(size[others])]] = True
+                changed = True
+    return out
 
 
 def _pool_rare(table: pd.DataFrame, k: int, within: str | None) -> tuple[pd.DataFrame, int]:
@@ -1281,7 +1317,7 @@ def attrition_report(
         out["drivers"] = exc
     window = cfg.hazard_window_months
     out["hazard"] = tenure_hazard(a, after - pd.DateOffset(months=window), after, bands=bands)
-    out["projection"] = project_leavers(  # a termination date after the month: notice given, as the capacity plan
+    out["projection"] = project_leavers(  # by the hazard alone: dates after the month are hindsight (known_leavers)
         a,
         out["hazard"],
         after,
@@ -1289,8 +1325,11 @@ def attrition_report(
         cost_per_hire=cost_per_hire,
         training_weeks=weeks,
         hours_per_week=hours,
-        known_leavers=True,
     )
     out["cost_12m"] = attrition_cost(a, year_start, as_of, cost_per_hire, weeks, hours_per_week=hours)
-    out["withheld"] = withhold_small(out, cfg.min_group_size)
+    sites = None  # each team's one site, where it lies in one: the blocks of `_secondary`
+    if {"team", "site"} <= set(a.columns):
+        per_team = a.dropna(subset=["team"]).groupby("team")["site"]
+        sites = {t: str(v.iloc[0]) if v.nunique() == 1 else "" for t, v in per_team}
+    out["withheld"] = withhold_small(out, cfg.min_group_size, sites)
     return out

@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from reportlib.core.safety import unspoofed
 from reportlib.core.words import counted
 
 TEMPLATE_NAME = "reportlib"
@@ -102,9 +103,11 @@ def use_theme() -> None:
 def safe_text(value: Any) -> Any:
     """A label from data as plotly shows it literally: HTML-escaped, and "%{" written "%&#123;" so that a name put
     into a hover template is not read as a placeholder (a probe's team "%{x} %{y}" showed the hovered point's
-    values in its place); plotly turns the entity back into "{". Non-strings pass through."""
+    values in its place); plotly turns the entity back into "{". A bidirectional control or line separator is
+    shown as a mark (`safety.unspoofed`): plotly writes its JSON in ASCII ("\\u202e"), which the page-wide pass
+    does not see and the browser turns back into the character. Non-strings pass through."""
     if isinstance(value, str):
-        return html.escape(value, quote=False).replace("%{", "%&#123;")
+        return html.escape(unspoofed(value), quote=False).replace("%{", "%&#123;")
     return value
 
 
