@@ -168,7 +168,7 @@ def test_a_client_review_of_a_running_month_says_so_far_not_missed():
     assert table["result"].tolist() == ["below goal so far", "on goal so far"]
     assert "missed" not in sentence and sentence.startswith("The month is not over: so far 1 of 2 terms")
     table, sentence = client_review.terms_table(terms)
-    assert table["result"].tolist() == ["missed", "met"] and sentence.startswith("1 of 2 terms were missed")
+    assert table["result"].tolist() == ["missed", "met"] and sentence.startswith("1 of 2 terms was missed")
 
 
 def test_attrition_of_a_month_after_the_data_stops_and_a_running_one_is_said(whole, tmp_path, capsys):

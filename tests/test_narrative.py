@@ -274,6 +274,24 @@ def test_compliance_by_client_counts_misses_and_penalties():
     )
 
 
+def test_clients_with_a_miss_come_first_by_fee_at_risk():
+    """The pack shows 15 rows: sorted by terms missed first, a probe's largest penalty ($900, one miss) fell out of
+    view behind clients with two misses and $83. Clients with a miss come first, the largest fee first; an
+    unknown fee (no monthly_fee) after the known ones; clients with none after them."""
+
+    def row(client, met, penalty, term="t"):
+        return {"client_id": client, "client_name": client.lower(), "sla_profile": "p", "term": term,
+                "metric": "service_level", "goal": 0.8, "actual": 0.7 if met is False else 0.9, "met": met,
+                "penalty_at_risk": penalty}  # fmt: skip
+
+    rows = [row("TWO", False, 40.0, "a"), row("TWO", False, 43.0, "b"), row("BIG", False, 900.0), row("OK", True, 0.0)]
+    rows += [row("NOFEE", False, np.nan)]
+    comp = pd.DataFrame(rows)
+    comp["met"] = comp["met"].astype("boolean")
+    order = q.compliance_by_client(comp)["client_id"].tolist()
+    assert order == ["BIG", "TWO", "NOFEE", "OK"], order
+
+
 def test_compliance_trend_per_month_by_hand():
     def row(month, client, met, penalty=0.0, actual=0.9):
         return {

@@ -61,7 +61,7 @@ def test_a_month_with_data_on_closed_days_only_has_no_budget_to_compare(tmp_path
 
 
 def test_the_so_far_wordings_read_for_no_open_day_covered():
-    by_client = pd.DataFrame({"status": ["green", "red"], "penalty_at_risk": [0.0, 450.0]})
+    by_client = pd.DataFrame({"status": ["green", "red"], "missed": [0, 1], "penalty_at_risk": [0.0, 450.0]})
     assert queries.compliance_sentence(by_client, (0, 22)) == (
         "1 of 2 clients with contacts so far this month (the data cover none of the month's 22 open days) met every "
         "term of their contract; $450 of fees is at risk from missed terms."

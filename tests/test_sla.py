@@ -428,6 +428,23 @@ def test_a_contract_term_with_a_key_or_number_it_cannot_mean_is_refused():
     assert (term.penalty_share, term.threshold_s) == (0.05, 45.0)
 
 
+def test_a_goal_and_a_result_read_as_the_contract_and_the_verdict_say():
+    """A probe's ceiling of 5.5% abandoned read "at most 6%" in every term label, and 1,999 of 2,500 within 30 s
+    read "80.0%" beside "missed" against 80%: labels keep the contract's decimals, a delivered figure shows the
+    decimals that keep it apart from its goal, and a tile does the same."""
+    from reportlib.reports import narrative, queries
+
+    (term,) = parse_profiles({"x": {"terms": [{"channel": "phone", "metric": "abandon_rate", "max": 0.055}]}})["x"]
+    assert term.label == "phone abandon rate at most 5.5%"
+    (sl,) = parse_profiles({"x": {"terms": [{"channel": "phone", "metric": "service_level", "target": 0.8}]}})["x"]
+    assert sl.label == "phone service level 80% in 30 s"
+    rows = pd.DataFrame({"actual": [1999 / 2500, 0.8, 0.06, 41.0], "goal": [0.8, 0.8, 0.055, 40.0],
+                         "metric": ["service_level", "service_level", "abandon_rate", "asa_s"]})  # fmt: skip
+    assert queries.delivered_text(rows) == ["79.96%", "80.0%", "6.0%", "41 s"]
+    tile = narrative.make_tile("Phone answered within 30 s", 1999 / 2500, "share", target=0.8)
+    assert narrative.tile_sentence(tile).endswith("79.96%, below the 80.00% target.")
+
+
 def test_month_to_date_required_contacts_by_hand():
     clients = pd.DataFrame(
         {"client_id": ["C1"], "client_name": ["Acme"], "sla_profile": ["gold"], "monthly_fee": [10000.0]}

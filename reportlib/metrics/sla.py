@@ -849,12 +849,13 @@ class Term:
     @property
     def label(self) -> str:
         """A short readable name, e.g. 'phone service level 80% in 30 s'."""
+        share = f"{round(self.goal * 100, 6):g}%"  # as the contract says: 5.5%, not "6%" (a probe)
         if self.metric == "service_level":
             within = f"{self.threshold_h:g} business h" if self.threshold_h is not None else f"{self.threshold_s:g} s"
-            return f"{self.channel} service level {self.goal:.0%} in {within}"
+            return f"{self.channel} service level {share} in {within}"
         if METRICS[self.metric][0] == "share":
             word = "at least" if self.direction == "min" else "at most"
-            return f"{self.channel} {self.metric.replace('_', ' ')} {word} {self.goal:.0%}"
+            return f"{self.channel} {self.metric.replace('_', ' ')} {word} {share}"
         word = ">=" if self.direction == "min" else "<="
         return f"{self.channel} {self.metric} {word} {self.goal:g}"
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from reportlib.core.months import month_label
 from reportlib.core.settings import MetricSettings
+from reportlib.core.words import noun_for
 from reportlib.reports import charts, narrative, queries, views
 
 LIVE = (("phone", "Phone"), ("chat", "Chat"))
@@ -261,7 +262,7 @@ def terms_table(terms: pd.DataFrame, running: bool = False) -> tuple[pd.DataFram
     so far, not missed or met (a review of the 18th said "2 of 4 terms were missed this month" of terms still
     recoverable)."""
     t = terms.copy()
-    t["delivered"] = [narrative.format_value(v, queries.metric_unit(m)) for v, m in zip(t["actual"], t["metric"])]
+    t["delivered"] = queries.delivered_text(t)
     t["result"] = queries.term_results(t["met"], running)
     t["rag"] = queries.met_status(t["met"])
     judged = int(t["met"].notna().sum())
@@ -279,7 +280,7 @@ def terms_table(terms: pd.DataFrame, running: bool = False) -> tuple[pd.DataFram
         )
     elif missed:
         sentence = (
-            f"{missed} of {judged} terms were missed this month. "
+            f"{missed} of {judged} {noun_for(judged, 'term')} {noun_for(missed, 'was', 'were')} missed this month. "
             "Your account team will follow up with the actions we are taking."
         )
     else:

@@ -160,7 +160,8 @@ def make_tile(
     ``compare`` names the comparisons the tile states: "prev" (with ``prev``, labelled ``prev_label``) and
     "yoy" (with ``yoy``, ``yoy_label``). One not named is not made and the tile says nothing about it; one
     named whose figure is missing says "no data for <label>" (unless both figures are None: then the tile is
-    not compared at all, as a month the data cover in part). ``digits``: decimals shown (``format_value``).
+    not compared at all, as a month the data cover in part). ``digits``: decimals shown (``format_value``; by
+    default the unit's, or more where the value would read as its target without being it: `distinct_digits`).
     """
     unknown = set(compare) - {"prev", "yoy"}
     if unknown:
@@ -171,6 +172,8 @@ def make_tile(
         yoy = None
     val = None if is_missing(value) else float(value)
     tgt = None if is_missing(target) else float(target)
+    if digits is None:  # 79.96% against an 80% target reads "80.0%, below the 80.0% target" with one decimal
+        digits = distinct_digits(val, tgt, None, unit)
     dp = None if val is None or is_missing(prev) else val - float(prev)
     dy = None if val is None or is_missing(yoy) else val - float(yoy)
     return Tile(
