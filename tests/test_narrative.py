@@ -290,6 +290,9 @@ def test_clients_with_a_miss_come_first_by_fee_at_risk():
     comp["met"] = comp["met"].astype("boolean")
     order = q.compliance_by_client(comp)["client_id"].tolist()
     assert order == ["BIG", "TWO", "NOFEE", "OK"], order
+    twin = comp.assign(client_name=comp["client_name"].replace({"big": "Twin LLC", "ok": "Twin LLC"}))
+    names = q.compliance_by_client(twin).set_index("client_id")["client_name"]
+    assert names.to_dict() == {"BIG": "Twin LLC (BIG)", "TWO": "two", "NOFEE": "nofee", "OK": "Twin LLC (OK)"}
 
 
 def test_compliance_trend_per_month_by_hand():

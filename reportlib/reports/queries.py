@@ -1175,7 +1175,9 @@ def compliance_history(
 
 def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
     """Per client from sla.evaluate_compliance rows: terms judged, missed, penalty at risk, worst miss, status;
-    the clients with a missed term first, by fee at risk (largest first), then terms missed.
+    the clients with a missed term first, by fee at risk (largest first), then terms missed. Two clients of one
+    name are named with their ids ("Twin LLC (X05)"): a probe's two rows "Twin Name LLC", $900 and $0, could not
+    be told apart.
 
     status: 'red' when a term was missed, 'green' when every judged term was met, None when nothing
     could be judged (no volume; its penalty_at_risk is then missing, not 0). worst_term is the missed term with the largest shortfall relative to
@@ -1223,6 +1225,10 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
     status = pd.Series(np.where(out["missed"] > 0, "red", "green"), index=out.index, dtype=object)
     out["status"] = status.where(out["judged"] > 0, None)
     out = out[cols].astype({"terms": int, "judged": int, "missed": int, "penalty_at_risk": float})
+    twins = out["client_name"].notna() & out["client_name"].duplicated(keep=False)  # two clients, one name: ids
+    out.loc[twins, "client_name"] = [
+        f"{n} ({i})" for n, i in zip(out.loc[twins, "client_name"], out.loc[twins, "client_id"])
+    ]
     # clients with a miss first, the largest fee at risk first among them (a pack showing 15 rows left out the
     # largest penalty when sorted by terms missed first: a probe), then terms missed, then the name
     out = out.assign(_any=out["missed"] > 0)
