@@ -260,6 +260,9 @@ def test_cli_refuses_a_foreign_file_and_a_busy_folder(tmp_path, capsys):
     note = shared_path(*CALLS, "SOURCE.txt")
     assert cli.main(["import-bank", str(note), "--out", str(tmp_path / "o")]) == 1
     assert "not an Anonymous Bank file" in capsys.readouterr().err
+    # a missing input file is bad input (exit 1), as for import-hr and validate
+    assert cli.main(["import-bank", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "o")]) == 1
+    assert "missing.txt: no such file" in capsys.readouterr().err
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "mine.csv").write_text("x\n")

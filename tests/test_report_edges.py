@@ -392,3 +392,12 @@ def test_a_chart_without_names_labels_its_series_for_a_reader():
     bar = charts.bar_chart(df, "month", "penalty_at_risk", unit="currency")
     assert bar.data[0].name == "Penalty at risk" and "Penalty at risk: $%{y:,.2f}" in bar.data[0].hovertemplate
     assert charts.line_chart(df, "month", "penalty_at_risk", names={"penalty_at_risk": "Fees"}).data[0].name == "Fees"
+
+
+def test_a_note_with_nothing_to_say_shows_nothing():
+    """Queries that may have nothing to say (`fees_unknown`) return None; the notebook passes that on once."""
+    with views.collect() as shown:
+        views.note(None, "warning")
+        views.note("", "warning")
+        views.note("Acme has missed terms and no monthly_fee.", "warning")
+    assert len(shown) == 1 and "Acme" in shown[0]["text/html"]

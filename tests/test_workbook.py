@@ -539,6 +539,34 @@ def test_writer_neutralises_text_and_keeps_numbers(tmp_path):
     assert readme["Client"] == "'@evil"
 
 
+def test_a_term_that_missed_its_goal_never_reads_as_equal_to_it(tmp_path):
+    """A probe: 79.96% delivered against an 80% goal read "80.0%" beside "missed" in the sheet's 0.0% format;
+    the pages show "79.96%" (`narrative.distinct_digits`), the workbook now does too, row by row."""
+    terms = pd.DataFrame(
+        {
+            "client_id": ["C1", "C1", "C2"],
+            "client_name": ["A", "A", "B"],
+            "term": ["service level", "average speed of answer", "service level"],
+            "metric": ["service_level", "asa_s", "service_level"],
+            "channel": ["phone"] * 3,
+            "volume": [2500, 2500, 900],
+            "goal": [0.8, 30.0, 0.8],
+            "actual": [0.7996, 30.4, 0.85],
+            "met": [False, False, True],
+            "penalty_at_risk": [900.0, 0.0, 0.0],
+        }
+    )
+    sheet = W._terms_sheet(terms, "SLA terms", with_client=True)
+    path = W.write_workbook(W.Workbook("t", MONTH, [sheet], {"Month": MONTH}), tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path)["SLA terms"]
+    head = [c.value for c in ws[1]]
+    goal, actual = head.index("Goal") + 1, head.index("Delivered") + 1
+    formats = [(ws.cell(r, goal).number_format, ws.cell(r, actual).number_format) for r in (2, 3, 4)]
+    # 79.96% vs 80%: two decimals; 30.4 s vs 30 s: one; 85% vs 80% reads apart in the sheet's own format
+    assert formats == [("0.00%", "0.00%"), ('#,##0.0" s"', '#,##0.0" s"'), ("0.0%", "0.0%")]
+    assert ws.cell(2, actual).value == 0.7996  # the value itself is kept: only the display changes
+
+
 def test_a_failed_workbook_never_replaces_the_good_one(tmp_path):
     from reportlib.delivery.run import _Publisher, index_html, read_manifest
 

@@ -163,7 +163,7 @@ def sniff_kind(path: Path) -> tuple[str, str]:
         with _open_text(path) as fh:
             header = fh.readline(65536).strip("\r\n")  # bounded: a binary file may hold no newline
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
+        raise ReportlibError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise ReportlibError(f"{path}: cannot read it as text ({exc})") from None
     for delim in ("\t", ",", ";"):

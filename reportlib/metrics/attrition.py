@@ -464,6 +464,11 @@ def roster_observed_from(agents: pd.DataFrame) -> pd.Timestamp | None:
     return None if pd.isna(first) else pd.Timestamp(first)
 
 
+def _observed_from(agents: pd.DataFrame, observed_from: Any | None) -> Any | None:
+    """The survival models' default: `observed_from` as given, else the roster's first leaver."""
+    return observed_from if observed_from is not None else roster_observed_from(agents)
+
+
 def tenure_durations(agents: pd.DataFrame, as_of: Any | None = None, observed_from: Any | None = None) -> pd.DataFrame:
     """Per agent hired by `as_of`: tenure_days (to termination, or to as_of when still employed), left (bool) and
     entry_days, the tenure at which the agent comes under observation (days).
@@ -548,7 +553,7 @@ def tenure_survival(
     from lifelines import KaplanMeierFitter
     from lifelines.utils import median_survival_times
 
-    d = tenure_durations(agents, as_of, observed_from if observed_from is not None else roster_observed_from(agents))
+    d = tenure_durations(agents, as_of, _observed_from(agents, observed_from))
     d["group"] = d["hire_cohort"].to_numpy(dtype=object) if by == "hire_cohort" else _group_values(d, by)
     curves, rows = [], []
     for g, part in d.groupby("group", sort=True):
@@ -747,7 +752,7 @@ def attrition_drivers(
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError
 
-    d = tenure_durations(agents, as_of, observed_from if observed_from is not None else roster_observed_from(agents))
+    d = tenure_durations(agents, as_of, _observed_from(agents, observed_from))
     notes: list[str] = []
     empty = pd.DataFrame(columns=["factor", "comparison", "hazard_ratio", "ci_lower", "ci_upper", "p_value", "reading"])
     if factors is not None:

@@ -232,9 +232,11 @@ def commentary(lines: Sequence[str]) -> None:
         )
 
 
-def note(text: str, kind: str = "info") -> None:
-    """Display a short boxed note ('info', 'warning', or 'missing' for data the source lacks)."""
-    show_html(narrative.note_html(text, kind))
+def note(text: str | None, kind: str = "info") -> None:
+    """Display a short boxed note ('info', 'warning', or 'missing' for data the source lacks); nothing when
+    `text` is None or empty (the queries that may have nothing to say return None)."""
+    if text:
+        show_html(narrative.note_html(text, kind))
 
 
 def caption(text: str) -> None:

@@ -34,7 +34,7 @@ from reportlib.core.months import month_label
 from reportlib.core.safety import neutralise_cell
 from reportlib.core.settings import MetricSettings
 from reportlib.data.source import DataSource
-from reportlib.reports import queries
+from reportlib.reports import narrative, queries
 
 # Units a column can have (the same names as narrative.format_value) and their Excel number formats.
 # "currency" takes the report currency symbol; "text" and "date" are not numbers.
@@ -77,6 +77,9 @@ class Sheet:
     shown_in: str
     # per-row units for a column whose rows mix units (an SLA term's goal: a share or seconds)
     row_units: dict[str, list[str]] = field(default_factory=dict)
+    # per-row decimals for columns compared with each other (None: the unit's own), so that a figure that misses
+    # its goal never reads as equal to it (79.96% against 80%: "79.96%", not "80.0%"); see `compared_digits`
+    row_digits: dict[str, list[int | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -394,6 +397,7 @@ def _terms_sheet(compliance: pd.DataFrame, name: str, with_client: bool, running
         "mean satisfaction term.",
         "SLA compliance: Breaches and penalty at risk" if with_client else "client review: Contract terms this month",
         row_units={"goal": unit, "actual": unit},
+        row_digits=dict.fromkeys(("goal", "actual"), compared_digits(terms["actual"], terms["goal"], unit)),
     )
 
 
@@ -676,6 +680,9 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
             "term's own measure (Measured on 'contract'), or within the operation's threshold where the contract "
             "has no such term ('default'): the review's tiles and Service level chart.",
             "client review: Summary, Service level",
+            row_digits=dict.fromkeys(
+                ("service_level", "goal"), compared_digits(svc["service_level"], svc["goal"], "share")
+            ),
         )
 
     def email() -> Sheet | None:
@@ -736,12 +743,25 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
 # --- writing ---------------------------------------------------------------------------------------
 
 
-def number_format(unit: str, currency: str = "$") -> str | None:
-    """The Excel number format of a unit (None for text)."""
+def number_format(unit: str, currency: str = "$", digits: int | None = None) -> str | None:
+    """The Excel number format of a unit (None for text); with `digits`, that many decimals (share: of the
+    percentage)."""
     if unit == "currency":
         sym = str(currency).replace('"', "")
         return f'"{sym}"#,##0.00'
-    return NUMBER_FORMATS.get(unit)
+    if digits is None or unit not in ("share", "seconds", "number", "number1", "fte", "ratio"):
+        return NUMBER_FORMATS.get(unit)
+    decimals = "." + "0" * digits if digits > 0 else ""
+    if unit == "share":
+        return f"0{decimals}%"
+    return f'#,##0{decimals}" s"' if unit == "seconds" else f"#,##0{decimals}"
+
+
+def compared_digits(values: Sequence[Any], targets: Sequence[Any], units: Sequence[str] | str) -> list[int | None]:
+    """Per row, the decimals to show a value and its target with so that they never read as equal when they
+    differ (`narrative.distinct_digits`, the pages' rule); None where the unit's own format tells them apart."""
+    units = [units] * len(values) if isinstance(units, str) else list(units)
+    return [narrative.distinct_digits(v, t, None, u) for v, t, u in zip(values, targets, units)]
 
 
 def cell_value(value: Any, unit: str = "text") -> Any:
@@ -808,11 +828,11 @@ def write_workbook(book: Workbook, path: str | Path) -> Path:
     readme.title = "README"
     sheet_names = [safe_sheet_name(s.name, taken) for s in book.sheets]
 
-    def put(ws: Any, row: int, col: int, value: Any, unit: str = "text") -> Any:
+    def put(ws: Any, row: int, col: int, value: Any, unit: str = "text", digits: int | None = None) -> Any:
         cell = ws.cell(row=row, column=col, value=cell_value(value, unit))
         if isinstance(cell.value, str):
             cell.data_type = "s"  # never a formula, whatever the text
-        fmt = number_format(unit, book.currency)
+        fmt = number_format(unit, book.currency, digits)
         if fmt and not isinstance(cell.value, str):  # empty cells too: a figure typed in reads the same
             cell.number_format = fmt
         return cell
@@ -891,7 +911,8 @@ def write_workbook(book: Workbook, path: str | Path) -> Path:
         for i, row in enumerate(s.frame.itertuples(index=False), start=2):
             for j, (col, value) in enumerate(zip(s.columns, row), start=1):
                 unit = s.row_units[col.key][i - 2] if col.key in s.row_units else col.unit
-                cell = put(ws, i, j, value, unit)
+                digits = s.row_digits[col.key][i - 2] if col.key in s.row_digits else None
+                cell = put(ws, i, j, value, unit, digits)
                 widths[j - 1] = max(widths[j - 1], _text_width(cell.value, unit))
         for j, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(j)].width = min(MAX_WIDTH, max(8, w + 2))
