@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -70,19 +71,16 @@ def test_hand_case_ten_agents_two_percent_class_of_five():
     assert w.loc[3, "cost"] == pytest.approx((10 * s**3 + 5) * 40 * 20.0 + 5 * 1000.0)
     assert w.loc[4, "cost"] == pytest.approx((10 * s**4 + 5 * s) * 40 * 20.0)
 
-    # recommendation: weeks 0-3 are short, but a hire starting now works (at 50%) only from week 4;
-    # week 4 is short by 12 - 10 s^4 and a week-0 hire gives 0.5 s^4 there: ceil(...) = 5 hires in week 0
-    rec = plan.recommended
-    short4 = 12 - 10 * s**4
-    assert rec["start_week"].tolist() == [0]
-    assert rec["hires"].tolist() == [math.ceil(short4 / (0.5 * s**4))] == [5]
-    assert rec["first_week_covered"].tolist() == [START + pd.Timedelta(weeks=4)]
-    assert (w.loc[4:, "gap_fte_with_hires"] >= 0).all()
-    assert (w.loc[:3, "gap_fte_with_hires"] < 0).all()
-    assert any("cannot be covered" in n for n in plan.notes)
-    # one hire fewer leaves week 4 short: the recommendation is the smallest that works
-    assert 10 * s**4 + 4 * 0.5 * s**4 < 12
-    assert w.loc[0, "cost_with_hires"] == pytest.approx(10 * 40 * 20.0 + 5 * (40 * 20.0 + 1000.0))
+    # recommendation: weeks 0-6 are short and the planned class covers week 7 on (12.13 FTE, then 14.5): from
+    # week 3 on, most of the plan's remaining weeks have FTE to spare, so a hire made for weeks 3-6 would be idle
+    # in most of the weeks after it (median shortfall of the rest of the plan <= 0): nobody is hired for them, to
+    # be covered otherwise (overtime, temporary staff); weeks 0-2 no hire can reach in time
+    assert plan.recommended.empty and (w["recommended_hires"] == 0).all()
+    assert (w.loc[:6, "gap_fte_with_hires"] < 0).all() and (w.loc[7:, "gap_fte_with_hires"] >= 0).all()
+    (late, peak) = plan.notes
+    assert "3 weeks short of the required FTE cannot be covered by new hires" in late
+    assert "4 weeks short by more than the median week of the rest of the plan are covered" in peak
+    assert "weeks starting 2026-01-26, 2026-02-02, 2026-02-09, 2026-02-16; cover the peak with overtime" in peak
     # budget 10,000 a week; the plan with hires spends more
     assert w.loc[11, "cumulative_budget"] == 120000
     assert bool(w.loc[11, "over_budget"])
@@ -90,7 +88,81 @@ def test_hand_case_ten_agents_two_percent_class_of_five():
     assert plan.over_budget == pytest.approx(over) and over > 0
     summary = plan_summary(plan)
     assert summary["over_budget"] == pytest.approx(over)
-    assert summary["recommended_hires"] == 5 and summary["weeks_short_with_hires"] == 4
+    assert summary["recommended_hires"] == 0 and summary["weeks_short_with_hires"] == 7
+
+
+def test_hand_case_hires_for_a_gap_that_lasts():
+    """The same roster without the planned class: the gap lasts, so week 4 (the first a week-0 hire reaches, at
+    50%) gets hires: short by 12 - 10 s^4, a week-0 hire gives 0.5 s^4 there, ceil(...) = 5 hires in week 0."""
+    settings = HiringSettings(
+        training_weeks=4, ramp=(0.5,), hourly_cost=20.0, cost_per_hire=1000.0, hours_per_fte_week=40.0
+    )
+    plan = capacity_plan(_roster(), flat_hazard(0.02), [12.0] * 12, START, settings=settings)
+    w, rec = plan.weekly.set_index("week"), plan.recommended
+    s = 0.98 ** (7 / 30.4375)
+    short4 = 12 - 10 * s**4
+    assert rec["start_week"].tolist() == [0]
+    assert rec["hires"].tolist() == [math.ceil(short4 / (0.5 * s**4))] == [5]
+    assert rec["first_week_covered"].tolist() == [START + pd.Timedelta(weeks=4)]
+    assert (w.loc[4:, "gap_fte_with_hires"] >= 0).all()
+    assert (w.loc[:3, "gap_fte_with_hires"] < 0).all()
+    assert len(plan.notes) == 1 and "cannot be covered" in plan.notes[0]
+    # one hire fewer leaves week 4 short: the recommendation is the smallest that works
+    assert 10 * s**4 + 4 * 0.5 * s**4 < 12
+    assert w.loc[0, "cost_with_hires"] == pytest.approx(10 * 40 * 20.0 + 5 * (40 * 20.0 + 1000.0))
+    assert plan_summary(plan)["weeks_short_with_hires"] == 4
+
+
+def test_a_peak_week_gets_hires_only_for_the_part_that_lasts():
+    """A probe's October plan hired 64 people for one plan-year week. 10 agents (no attrition, 2 training weeks,
+    no ramp) need 10 FTE, then 16 in week 6 and 13 after it: 3 hires (the median shortfall of weeks 6-12), not
+    6; week 6's other 3 FTE are named as a peak. A one-week peak on a flat need gets no hire at all."""
+    settings = HiringSettings(training_weeks=2, ramp=())
+    plan = capacity_plan(_roster(), flat_hazard(0.0), [10.0] * 6 + [16.0] + [13.0] * 6, START, settings=settings)
+    assert plan.recommended[["start_week", "hires"]].values.tolist() == [[4, 3]]
+    gap = plan.weekly["gap_fte_with_hires"]
+    assert gap[6] == pytest.approx(-3.0) and (gap.drop(6) >= 0).all()
+    (peak,) = plan.notes
+    assert peak.startswith("1 week short by more than the median week of the rest of the plan is covered by")
+    assert "weeks starting 2026-02-16; cover the peak" in peak
+    flat = capacity_plan(_roster(), flat_hazard(0.0), [10.0] * 6 + [16.0] + [10.0] * 6, START, settings=settings)
+    assert flat.recommended.empty and len(flat.notes) == 1
+    # a quiet fortnight (Christmas) inside a shortage does not end it: 5 hires, as the weeks either side need
+    dip = capacity_plan(
+        _roster(), flat_hazard(0.0), [10.0] * 2 + [15.0] * 4 + [8.0] * 2 + [15.0] * 5, START, settings=settings
+    )
+    assert dip.recommended[["start_week", "hires"]].values.tolist() == [[0, 5]] and not dip.notes
+    # the plan's last week has no weeks after it within the plan: its gap is taken to last
+    end = capacity_plan(_roster(), flat_hazard(0.0), [10.0] * 12 + [16.0], START, settings=settings)
+    assert end.recommended["hires"].sum() == 6
+
+
+def test_a_hiring_freeze_and_a_class_that_started_before_the_plan():
+    """max_class_size 0 was read as no limit (153 hires in one class); a planned class that started before the
+    plan's first week was dropped without a word."""
+    freeze = HiringSettings(training_weeks=2, ramp=(), max_class_size=0)
+    plan = capacity_plan(_roster(), flat_hazard(0.0), [12.0] * 8, START, settings=freeze)
+    assert plan.recommended.empty and plan.notes == [
+        "no hires are recommended: capacity.hiring.max_class_size is 0 (no hire class)"
+    ]
+    params = {"hire_classes": [{"start": "2025-12-29", "count": 10}, {"start": "2026-01-14", "count": 8}]}
+    classes = planned_classes(params, START, 8)
+    assert classes[["start_week", "hires"]].values.tolist() == [[-1, 10], [1, 8]]
+    plan = capacity_plan(_roster(), flat_hazard(0.0), [10.0] * 8, START, settings=freeze, classes=classes)
+    assert plan.weekly["planned_hires"].sum() == 8
+    assert plan.notes[0].startswith(
+        "1 planned hire class (2025-12-29) started before the plan's first week (2026-01-05)"
+    )
+    for bad, said in (
+        ({"hiring": {"max_class_size": -1}}, "capacity.hiring.max_class_size must be >= 0"),
+        ({"hiring": {"max_class_size": 2.5}}, "capacity.hiring.max_class_size must be a whole number"),
+        ({"hours_per_fte_week": "37.5h"}, "capacity.hours_per_fte_week must be a number, got '37.5h'"),
+        ({"hiring": {"ramp": [0.5, 50]}}, "capacity.hiring.ramp must be from 0 to 1"),
+        ({"hire_classes": [{"start": "2026-02-02", "count": 2.5}]}, "count must be a whole number"),
+    ):
+        with pytest.raises(UsageError, match=re.escape(said)):
+            HiringSettings.from_params(bad)
+            planned_classes(bad, START, 8)
 
 
 def test_latest_start_that_is_fully_ramped_in_time():
@@ -183,7 +255,11 @@ def test_required_fte_from_a_weekly_frame_and_parameters():
     st = HiringSettings.from_params(params)
     assert (st.training_weeks, st.ramp, st.hours_per_fte_week, st.cost_per_hire) == (3, (0.6,), 37.5, 10)
     cls = planned_classes(params, START, 13)
-    assert cls.to_dict("records") == [{"start_week": 2, "hires": 4}]  # the class before the plan is dropped
+    # the class before the plan is kept with its negative week, for capacity_plan to name and leave out
+    assert cls[["start_week", "hires"]].to_dict("records") == [
+        {"start_week": 2, "hires": 4},
+        {"start_week": -5, "hires": 9},
+    ]
 
 
 def test_project_capacity_parameters_and_bad_input():

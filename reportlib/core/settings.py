@@ -18,9 +18,11 @@ from reportlib.core.names import SL_DEFINITIONS
 from reportlib.core.params import DEFAULT_TIMEZONE, check_timezone, deep_merge, default_params
 
 
-def _number(
+def setting_number(
     tree: Mapping[str, Any], key: str, where: str, *, minimum: float | None = None, maximum: float | None = None
 ) -> float:
+    """`tree[key]` as a finite number within [minimum, maximum]; else a UsageError naming the parameter
+    `{where}{key}` (where: its set, e.g. "capacity.") and what it must be."""
     value = tree.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise UsageError(f"parameter {where}{key} must be a number, got {value!r}")
@@ -93,9 +95,9 @@ class MetricSettings:
             raise UsageError(f"parameter sl_definition must be one of {', '.join(SL_DEFINITIONS)}, got {definition!r}")
         tz = check_timezone(tree.get("timezone") or DEFAULT_TIMEZONE)
         return cls(
-            sl_threshold_s=_number(tree, "sl_threshold_s", "", minimum=0),
+            sl_threshold_s=setting_number(tree, "sl_threshold_s", "", minimum=0),
             sl_definition=str(definition),
-            short_abandon_s=_number(tree, "short_abandon_s", "", minimum=0),
+            short_abandon_s=setting_number(tree, "short_abandon_s", "", minimum=0),
             timezone=tz,
         )
 
@@ -138,17 +140,17 @@ class AttritionSettings:
         w = "attrition."
         return cls(
             tenure_bands=parse_tenure_bands(a.get("tenure_bands")),
-            confidence_level=_number(a, "confidence_level", w, minimum=0.5, maximum=0.999),
-            min_group_headcount=_number(a, "min_group_headcount", w, minimum=0),
-            min_group_size=int(_number(a, "min_group_size", w, minimum=1)),
-            early_tenure_days=int(_number(a, "early_tenure_days", w, minimum=1)),
-            hazard_window_months=int(_number(a, "hazard_window_months", w, minimum=1)),
-            projection_months=int(_number(a, "projection_months", w, minimum=1)),
-            cost_per_hire=_number(a, "cost_per_hire", w, minimum=0),
-            training_weeks=_number(a, "training_weeks", w, minimum=0),
-            training_hours_per_week=_number(a, "training_hours_per_week", w, minimum=0),
-            cox_penalizer=_number(a, "cox_penalizer", w, minimum=0),
-            cox_min_level_size=int(_number(a, "cox_min_level_size", w, minimum=1)),
+            confidence_level=setting_number(a, "confidence_level", w, minimum=0.5, maximum=0.999),
+            min_group_headcount=setting_number(a, "min_group_headcount", w, minimum=0),
+            min_group_size=int(setting_number(a, "min_group_size", w, minimum=1)),
+            early_tenure_days=int(setting_number(a, "early_tenure_days", w, minimum=1)),
+            hazard_window_months=int(setting_number(a, "hazard_window_months", w, minimum=1)),
+            projection_months=int(setting_number(a, "projection_months", w, minimum=1)),
+            cost_per_hire=setting_number(a, "cost_per_hire", w, minimum=0),
+            training_weeks=setting_number(a, "training_weeks", w, minimum=0),
+            training_hours_per_week=setting_number(a, "training_hours_per_week", w, minimum=0),
+            cox_penalizer=setting_number(a, "cox_penalizer", w, minimum=0),
+            cox_min_level_size=int(setting_number(a, "cox_min_level_size", w, minimum=1)),
         )
 
 

@@ -2067,6 +2067,9 @@ def run_month(
         )
     reuse = bool(sched.get("reuse_kernels", True))
     pdf_paper = pdf_setting(params, chosen, log)
+    from reportlib.planning.forecast_report import check_capacity_params
+
+    check_capacity_params(params)  # named before anything renders (a wrong target blanked a page of an "ok" run)
     if workbooks is None:
         from reportlib.core.settings import PrintSettings
 

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import UsageError
-from reportlib.core.words import counted
+from reportlib.core.settings import setting_number
+from reportlib.core.words import counted, noun_for
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -46,7 +47,7 @@ class HiringSettings:
     hours_per_fte_week: float = 40.0
     default_hourly_cost: float = 24.0  # for roster agents without an hourly_cost
     roles: tuple[str, ...] = ("agent",)  # roster roles that take contacts
-    max_class_size: int | None = None
+    max_class_size: int | None = None  # None: no limit; 0: no class at all (a hiring freeze)
 
     def __post_init__(self) -> None:
         if self.training_weeks < 0:
@@ -55,6 +56,8 @@ class HiringSettings:
             raise UsageError("ramp values are productivity shares between 0 and 1")
         if self.hire_fte <= 0 or self.hours_per_fte_week <= 0:
             raise UsageError("hire_fte and hours_per_fte_week must be > 0")
+        if self.max_class_size is not None and self.max_class_size < 0:
+            raise UsageError("max_class_size must be >= 0 (0: no hire class; null: no limit)")
 
     def productivity(self, weeks_since_start: np.ndarray) -> np.ndarray:
         """Productivity share (0..1) of someone `weeks_since_start` whole weeks after their start."""
@@ -72,38 +75,62 @@ class HiringSettings:
         p = dict(params or {})
         if "capacity" in p and isinstance(p["capacity"], Mapping):
             p = dict(p["capacity"])
-        h = dict(p.get("hiring") or {})
+        h = p.get("hiring") or {}
+        if not isinstance(h, Mapping):
+            raise UsageError(f"parameter capacity.hiring must be a mapping of keys to values, got {h!r}")
         kwargs: dict[str, Any] = {}
-        for key in ("training_weeks", "hire_fte", "hourly_cost", "cost_per_hire", "max_class_size"):
-            if key in h and h[key] is not None:
-                kwargs[key] = h[key]
+        for key, minimum in (("hire_fte", 0.0), ("hourly_cost", 0.0), ("cost_per_hire", 0.0)):
+            if h.get(key) is not None:
+                kwargs[key] = setting_number(h, key, "capacity.hiring.", minimum=minimum)
+        for key in ("training_weeks", "max_class_size"):  # whole numbers: 16.5 people is no class size
+            if h.get(key) is not None:
+                value = setting_number(h, key, "capacity.hiring.", minimum=0)
+                if not value.is_integer():
+                    raise UsageError(f"parameter capacity.hiring.{key} must be a whole number, got {h[key]!r}")
+                kwargs[key] = int(value)
         if "ramp" in h:
-            kwargs["ramp"] = tuple(float(r) for r in h["ramp"])
+            ramp = h["ramp"] or []
+            if not isinstance(ramp, list):
+                raise UsageError(f"parameter capacity.hiring.ramp must be a list of shares 0..1, got {ramp!r}")
+            kwargs["ramp"] = tuple(
+                setting_number({"ramp": r}, "ramp", "capacity.hiring.", minimum=0, maximum=1) for r in ramp
+            )
         if "hours_per_fte_week" in p:
-            kwargs["hours_per_fte_week"] = float(p["hours_per_fte_week"])
+            kwargs["hours_per_fte_week"] = setting_number(p, "hours_per_fte_week", "capacity.", minimum=1e-9)
         if "default_hourly_cost" in p:
-            kwargs["default_hourly_cost"] = float(p["default_hourly_cost"])
+            kwargs["default_hourly_cost"] = setting_number(p, "default_hourly_cost", "capacity.", minimum=0)
         if "roles" in p:
-            kwargs["roles"] = tuple(p["roles"])
+            roles = p["roles"]
+            if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+                raise UsageError(f"parameter capacity.roles must be a list of roster roles, got {roles!r}")
+            kwargs["roles"] = tuple(roles)
         return cls(**kwargs)
 
 
 def planned_classes(params: Mapping[str, Any] | None, start: Any, weeks: int) -> pd.DataFrame:
-    """Planned hire classes from parameters (capacity.hire_classes: start date, count) as start_week, hires."""
+    """Planned hire classes from parameters (capacity.hire_classes: start date, count) as start_week, hires and
+    start (the date), classes of no hires left out. Classes after the plan's `weeks` are left out; those that
+    started before its first week are kept with a negative start_week, for `capacity_plan` to name them (such
+    hires count through the roster, from their hire dates: adding them here would count them twice)."""
     p = dict(params or {})
     if "capacity" in p and isinstance(p["capacity"], Mapping):
         p = dict(p["capacity"])
     rows = []
     s0 = pd.Timestamp(start).normalize()
-    for c in p.get("hire_classes") or []:
+    classes = p.get("hire_classes") or []
+    if not isinstance(classes, list):
+        raise UsageError(f"parameter capacity.hire_classes must be a list of {{start, count}}, got {classes!r}")
+    for c in classes:
         try:
-            when, count = pd.Timestamp(c["start"]).normalize(), int(c["count"])
+            when, count = pd.Timestamp(c["start"]).normalize(), float(c["count"])
         except (KeyError, TypeError, ValueError):
             raise UsageError(f"capacity.hire_classes: each class needs start (a date) and count, got {c!r}") from None
+        if pd.isna(when) or not count.is_integer() or count < 0:
+            raise UsageError(f"capacity.hire_classes: count must be a whole number >= 0 and start a date, got {c!r}")
         week = int(math.floor((when - s0).days / 7))
-        if 0 <= week < weeks and count > 0:
-            rows.append({"start_week": week, "hires": count})
-    return pd.DataFrame(rows, columns=["start_week", "hires"])
+        if week < weeks and count > 0:
+            rows.append({"start_week": week, "hires": int(count), "start": when})
+    return pd.DataFrame(rows, columns=["start_week", "hires", "start"])
 
 
 def _cum_hazard(hazard: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -155,14 +182,41 @@ class CapacityPlan:
         return over if over > 0 else None
 
 
-def _roster_now(roster: pd.DataFrame, start: pd.Timestamp, roles: Sequence[str]) -> pd.DataFrame:
+def _weeks_list(week_start: pd.DatetimeIndex, weeks: Sequence[int], most: int = 6) -> str:
+    """The first `most` weeks' start dates (YYYY-MM-DD), "..." after them."""
+    return ", ".join(f"{week_start[w]:%Y-%m-%d}" for w in weeks[:most]) + (" ..." if len(weeks) > most else "")
+
+
+def roles_of(roster: pd.DataFrame, roles: Sequence[str]) -> pd.DataFrame:
+    """The roster's people in `roles` (capacity.roles: those who take contacts); the whole roster when it
+    gives no role column or no roles are named."""
+    if "role" in roster.columns and roles:
+        return roster[roster["role"].isin(list(roles))]
+    return roster
+
+
+def roster_as_known(roster: pd.DataFrame, day: Any) -> pd.DataFrame:
+    """The roster as it stood at the end of `day`, as far as a later export tells: people hired after it left
+    out, termination dates after it cleared. A later export holds the dates that came to pass and the notices
+    given since, and cannot tell them from notices already given on `day`; counted as known, they made a past
+    month's plan see leavers it could not have known of (and change each time it was re-run)."""
     r = roster.copy()
+    cut = pd.Timestamp(day).normalize()
+    hired = pd.to_datetime(r["hire_date"]) if "hire_date" in r.columns else None
+    if hired is not None:
+        r = r[~(hired > cut)].copy()
+    if "termination_date" in r.columns:
+        term = pd.to_datetime(r["termination_date"])
+        r["termination_date"] = term.where(~(term > cut))
+    return r
+
+
+def _roster_now(roster: pd.DataFrame, start: pd.Timestamp, roles: Sequence[str]) -> pd.DataFrame:
+    r = roles_of(roster, roles).copy()
     for col in ("hire_date", "termination_date"):
         if col not in r.columns:
             r[col] = pd.NaT
         r[col] = pd.to_datetime(r[col])
-    if "role" in r.columns and roles:
-        r = r[r["role"].isin(roles)]
     active = (r["hire_date"] <= start) & ~(r["termination_date"] < start)
     r = r[active].copy()
     r["fte"] = r["fte"].astype(float).fillna(1.0) if "fte" in r.columns else 1.0
@@ -249,19 +303,38 @@ def capacity_plan(
         return h, pf, tr, c, starts
 
     planned = classes if classes is not None else pd.DataFrame(columns=["start_week", "hires"])
+    before = planned[planned["start_week"] < 0]
     planned = planned[(planned["start_week"] >= 0) & (planned["start_week"] < weeks)]
     ph, pp, pt, pc, pstarts = add_classes(planned)
     base_prod = productive + pp
+    notes: list[str] = []
+    if len(before):
+        when = [f"{pd.Timestamp(d):%Y-%m-%d}" for d in before["start"]] if "start" in before else []
+        notes.append(
+            f"{counted(len(before), 'planned hire class', 'planned hire classes')} "
+            + (f"({', '.join(when)}) " if when else "")
+            + f"started before the plan's first week ({s0:%Y-%m-%d}) and {noun_for(len(before), 'is', 'are')} "
+            "not counted as a class: those hires count through the roster (agents table) from their hire dates"
+        )
 
     # recommendation: week by week, the latest start that is fully ramped by the short week (or the
-    # earliest possible start, week 0, when that is too late), sized to close the gap
+    # earliest possible start, week 0, when that is too late), sized to the shortfall that lasts: at most the
+    # median week's shortfall over the rest of the plan. A permanent hire made for week w is paid in every week
+    # after it; the median is the newsvendor quantity when a week short and a week with a hire idle cost alike
+    # (one more hire pays off when the weeks that need it are at least half). The part of a peak above it is
+    # named for overtime or temporary cover instead: a probe's October plan hired 64 people for one plan-year
+    # week and carried 45-95 FTE to spare after it. (The least shortfall over the weeks to full productivity
+    # was tried first: it read the two quiet weeks of Christmas as the end of a shortage that resumed in
+    # January, on the sample.)
     rec: dict[int, int] = {}
-    notes: list[str] = []
     uncovered: list[int] = []
+    peaks: list[int] = []
     full_after = settings.training_weeks + len(settings.ramp)
     tol = 1e-9
     first_cover: dict[int, int] = {}
-    if recommend:
+    if recommend and settings.max_class_size == 0:
+        notes.append("no hires are recommended: capacity.hiring.max_class_size is 0 (no hire class)")
+    elif recommend:
         extra = np.zeros(weeks)
         for w in week_idx:
             if np.isnan(required[w]):
@@ -269,15 +342,20 @@ def capacity_plan(
             short = required[w] - (base_prod[w] + extra[w])
             if short <= tol:
                 continue
+            rest = required[w:] - (base_prod[w:] + extra[w:])
+            lasting = float(np.median(rest[~np.isnan(rest)]))
+            peak = short - min(short, max(0.0, lasting))  # the part of the gap that does not last
             # candidate starts: the latest fully ramped by week w, then later (less ramped) ones,
             # then earlier ones (when a class is full)
             latest_full = max(0, int(w) - full_after)
             cands = list(range(latest_full, w + 1)) + list(range(latest_full - 1, -1, -1))
             for sw in cands:
+                if short <= peak + tol:
+                    break
                 factor = s_new[w - sw] * p_new[w - sw] * settings.hire_fte
                 if factor <= 0:
                     continue
-                n = int(math.ceil(short / factor - 1e-9))
+                n = int(math.ceil((short - peak) / factor - 1e-9))
                 if settings.max_class_size:
                     n = min(n, settings.max_class_size - rec.get(sw, 0))
                 if n <= 0:
@@ -287,19 +365,26 @@ def capacity_plan(
                 j = week_idx[sw:] - sw
                 extra[sw:] += n * s_new[j] * p_new[j] * settings.hire_fte
                 short = required[w] - (base_prod[w] + extra[w])
-                if short <= tol:
-                    break
-            if short > tol:
+            if short > peak + tol:
                 uncovered.append(int(w))
+            elif short > tol:
+                peaks.append(int(w))
         if uncovered:
             notes.append(
                 f"{counted(len(uncovered), 'week')} short of the required FTE cannot be covered by new hires "
                 f"(training takes {settings.training_weeks} weeks"
                 + (f"; classes of at most {settings.max_class_size}" if settings.max_class_size else "")
                 + "): weeks starting "
-                + ", ".join(f"{week_start[w]:%Y-%m-%d}" for w in uncovered[:6])
-                + (" ..." if len(uncovered) > 6 else "")
+                + _weeks_list(week_start, uncovered)
                 + "; consider overtime or other queues"
+            )
+        if peaks:
+            notes.append(
+                f"{counted(len(peaks), 'week')} short by more than the median week of the rest of the plan "
+                f"{noun_for(len(peaks), 'is', 'are')} covered by permanent hires only up to that shortfall (a hire "
+                "for a peak would be idle in most of the weeks after it): weeks starting "
+                + _weeks_list(week_start, peaks)
+                + "; cover the peak with overtime, temporary staff or other queues"
             )
     recommended = pd.DataFrame(
         [
@@ -374,5 +459,7 @@ __all__ = [
     "planned_classes",
     "plan_summary",
     "flat_hazard",
+    "roles_of",
+    "roster_as_known",
     "DAYS_PER_MONTH",
 ]

@@ -439,7 +439,11 @@ def without_cut_day(
 
 
 def contact_stats(
-    source: Any, short_abandon_s: float = 5.0, queue: str | None = None, since: Any | None = None
+    source: Any,
+    short_abandon_s: float = 5.0,
+    queue: str | None = None,
+    since: Any | None = None,
+    until: Any | None = None,
 ) -> pd.DataFrame:
     """Per channel and queue: handled, aht_s (s), abandoned, wait_s_total (s, every caller's wait: answered
     and abandoned), patience_s (s), from the engine.
@@ -447,7 +451,8 @@ def contact_stats(
     Patience is the exponential estimate (total wait of all callers / abandons, reportlib.planning.staffing);
     from an intervals table it needs abandon_wait_s_total as well as wait_s_total (metrics.contacts.
     caller_wait_total), else it is NaN (not measured: staffing then assumes nobody abandons, Erlang C).
-    `since` limits to contacts from that date on (recent handle times).
+    `since` limits to contacts from that date on (recent handle times), `until` to those before it (a past
+    month's plan reads the weeks before its end, not the months since).
     """
     from reportlib.metrics.contacts import caller_wait_total
     from reportlib.planning.staffing import estimate_patience
@@ -459,6 +464,8 @@ def contact_stats(
     if kind == "contacts":
         if since is not None:
             t = t.filter(t.arrived_at >= pd.Timestamp(since).to_pydatetime())
+        if until is not None:
+            t = t.filter(t.arrived_at < pd.Timestamp(until).to_pydatetime())
         short = ((t.outcome == "abandoned") & (t.wait_s < short_abandon_s)).fill_null(False)
         t = t.filter(~short)
         handled = t.outcome == "handled"
@@ -475,6 +482,8 @@ def contact_stats(
     else:
         if since is not None:
             t = t.filter(t.interval_start >= pd.Timestamp(since).to_pydatetime())
+        if until is not None:
+            t = t.filter(t.interval_start < pd.Timestamp(until).to_pydatetime())
         agg = (
             t.group_by(["channel", "queue"])
             .aggregate(

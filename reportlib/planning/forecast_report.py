@@ -22,7 +22,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
-from reportlib.core.settings import MetricSettings
+from reportlib.core.settings import AttritionSettings, MetricSettings, setting_number
 from reportlib.planning.forecast import (
     FORECAST_COLUMNS,
     ForecastConfig,
@@ -45,14 +45,16 @@ from reportlib.planning.staffing import service_targets  # the report's targets 
 
 
 def _service_stats(source: Any, params: Mapping[str, Any], last_day: pd.Timestamp, queue: str | None) -> pd.DataFrame:
-    """AHT (recent weeks) and patience per channel/queue, with the configured default AHT where missing."""
+    """AHT and patience per channel/queue over the aht_weeks weeks up to `last_day` (a past month's plan reads
+    the weeks before its end, not the months since), with the configured default AHT where missing."""
     cap = dict(params.get("capacity") or {})
-    weeks = int(cap.get("aht_weeks", 13))
+    weeks = _whole_weeks(cap, "aht_weeks")
     stats = contact_stats(
         source,
         MetricSettings.from_params(params).short_abandon_s,
         queue,
         since=last_day - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1),
+        until=last_day + pd.Timedelta(days=1),
     )
     defaults = dict(cap.get("default_aht_s") or {})
     miss = stats["aht_s"].isna()
@@ -78,31 +80,89 @@ def _usable_minutes(source: Any, wanted: int, notes: list[str]) -> int:
     return minutes
 
 
-def _shrinkage(source: Any, cap: Mapping[str, Any], last_day: pd.Timestamp) -> tuple[float, str]:
-    """Shrinkage share: the number in parameters, or 'measured' from agent_activity's last aht_weeks weeks."""
+def _whole_weeks(cap: Mapping[str, Any], key: str) -> int:
+    """capacity.`key` (aht_weeks, horizon_weeks): a whole number of weeks >= 1 (the shipped 13 when not given)."""
+    value = setting_number({key: cap.get(key, 13)}, key, "capacity.", minimum=1)
+    if not value.is_integer():
+        raise UsageError(f"parameter capacity.{key} must be a whole number of weeks, got {cap[key]!r}")
+    return int(value)
+
+
+def _shrinkage_setting(cap: Mapping[str, Any]) -> tuple[float | None, float]:
+    """(capacity.shrinkage as a share, or None for 'measured'; capacity.default_shrinkage), each in [0, 1)."""
+    default = setting_number({"default_shrinkage": 0.3, **cap}, "default_shrinkage", "capacity.", minimum=0)
+    if not default < 1:
+        raise UsageError(
+            f"parameter capacity.default_shrinkage must be a share below 1, got {cap['default_shrinkage']!r}"
+        )
     value = cap.get("shrinkage", "measured")
-    default = float(cap.get("default_shrinkage", 0.3))
-    if value != "measured":
-        try:
-            share = float(value)
-        except (TypeError, ValueError):
-            raise UsageError(f"capacity.shrinkage must be a share 0..1 or 'measured', got {value!r}") from None
-        if not 0 <= share < 1:
-            raise UsageError(f"capacity.shrinkage must be a share in [0, 1), got {share}")
+    if value == "measured":
+        return None, default
+    share = setting_number({"shrinkage": value}, "shrinkage", "capacity.", minimum=0)
+    if not share < 1:  # 35 for 35%: refused, as 1 (nobody available) is
+        raise UsageError(
+            f"parameter capacity.shrinkage must be a share below 1 (35% is 0.35) or 'measured', got {value!r}"
+        )
+    return share, default
+
+
+def _shrinkage(
+    source: Any, cap: Mapping[str, Any], last_day: pd.Timestamp, roles: Sequence[str] = ()
+) -> tuple[float, str]:
+    """Shrinkage share: the number in parameters, or 'measured' from agent_activity's last aht_weeks weeks, of
+    the roster's `roles` that take contacts (the capacity plan's supply: team leads' meetings are not the
+    agents' shrinkage) where the agents table gives roles."""
+    share, default = _shrinkage_setting(cap)
+    if share is not None:
         return share, "parameters"
     if not source.has("agent_activity"):
         return default, "default (no agent_activity table)"
     from reportlib.metrics.workforce import workforce_kpis
 
-    weeks = int(cap.get("aht_weeks", 13))
+    weeks = _whole_weeks(cap, "aht_weeks")
     start = last_day - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1)
-    k = workforce_kpis(
-        source.frame("agent_activity"), grain=None, by=(), start=start, end=last_day + pd.Timedelta(days=1)
-    )
-    share = float(k["shrinkage"].iloc[0]) if len(k) else float("nan")
-    if not np.isfinite(share) or not 0 <= share < 1:
+    activity, whose = source.frame("agent_activity"), ""
+    if roles and source.has("agents"):
+        agents = source.frame("agents")
+        if "role" in agents.columns:
+            ids = agents.loc[agents["role"].isin(list(roles)), "agent_id"]
+            mine = activity[activity["agent_id"].isin(ids)]
+            if len(mine):
+                activity, whose = mine, f" of the roles {', '.join(roles)}"
+    k = workforce_kpis(activity, grain=None, by=(), start=start, end=last_day + pd.Timedelta(days=1))
+    measured = float(k["shrinkage"].iloc[0]) if len(k) else float("nan")
+    if not np.isfinite(measured) or not 0 <= measured < 1:
         return default, "default (no scheduled time in agent_activity)"
-    return share, f"measured from agent_activity over the last {weeks} weeks"
+    return measured, f"measured from agent_activity{whose} over the last {weeks} weeks"
+
+
+def check_capacity_params(params: Mapping[str, Any]) -> None:
+    """Raise UsageError naming the first capacity parameter (parameters/capacity.yaml) that is not valid: what
+    `forecast_report` reads, checked before a run renders anything (a wrong target blanked the forecast page of
+    a run that said "ok")."""
+    from reportlib.planning.capacity import HiringSettings, planned_classes
+
+    cap = params.get("capacity") or {}
+    if not isinstance(cap, Mapping):
+        raise UsageError(f"parameter capacity must be a mapping of keys to values, got {cap!r}")
+    service_targets(cap)
+    staffing_model(cap)
+    _shrinkage_setting(cap)
+    _whole_weeks(cap, "aht_weeks")
+    _whole_weeks(cap, "horizon_weeks")
+    HiringSettings.from_params(cap)
+    planned_classes(cap, pd.Timestamp("2000-01-03"), 1)
+    _budget_per_week(cap)
+
+
+def _budget_per_week(cap: Mapping[str, Any]) -> float | None:
+    """capacity.budget.per_week (currency units, >= 0), or None without a budget."""
+    budget = cap.get("budget") or {}
+    if not isinstance(budget, Mapping):
+        raise UsageError(f"parameter capacity.budget must be a mapping (per_week), got {budget!r}")
+    if budget.get("per_week") is None:
+        return None
+    return setting_number(budget, "per_week", "capacity.budget.", minimum=0)
 
 
 def channel_totals(forecast: pd.DataFrame) -> pd.DataFrame:
@@ -199,7 +259,15 @@ def forecast_report(
     ets_cache_dir: a folder where the damped-trend smoothing's estimated parameters are kept between runs
     (by the content of the series they were estimated on: same results; load_ets_store).
     """
-    from reportlib.planning.capacity import HiringSettings, capacity_plan, flat_hazard, plan_summary, planned_classes
+    from reportlib.planning.capacity import (
+        HiringSettings,
+        capacity_plan,
+        flat_hazard,
+        plan_summary,
+        planned_classes,
+        roles_of,
+        roster_as_known,
+    )
 
     cal = calendar_from_params(params.get("calendar") or {})
     config = ForecastConfig.from_params(params.get("calendar") or {})
@@ -221,6 +289,7 @@ def forecast_report(
     whole, cut = without_cut_day(volume_from_source(source, short_s), source, params)
     if cut and (end is None or pd.Timestamp(end) > whole["date"].max()):
         notes.append(cut)
+    data_last = whole["date"].max()
     if end is not None:
         whole = whole[whole["date"] < pd.Timestamp(end)]
     whole, restart = after_long_silence(whole)
@@ -230,7 +299,7 @@ def forecast_report(
     if daily.empty:
         raise ReportlibError("no contacts to forecast" + (f" in queue {queue!r}" if queue else ""))
     last = daily["date"].max()
-    weeks = int(cap.get("horizon_weeks", 13))
+    weeks = _whole_weeks(cap, "horizon_weeks")
     first_monday = last + pd.Timedelta(days=7 - last.dayofweek)
     horizon = max(int(horizon_days or 0), int((first_monday - last).days) + 7 * weeks - 1)
     shared: dict = {}
@@ -291,9 +360,10 @@ def forecast_report(
     out["aht_defaulted"] = sorted(set(stats.loc[stats["aht_default"], "queue"].astype(str)))
     targets = service_targets(cap)
     out["targets"] = targets
-    shrink, how = _shrinkage(source, cap, last)
+    settings = HiringSettings.from_params(cap)
+    shrink, how = _shrinkage(source, cap, last, settings.roles)
     out["shrinkage"] = {"value": shrink, "source": how}
-    hours = float(cap.get("hours_per_fte_week", 40))
+    hours = settings.hours_per_fte_week
     out["hours_per_fte_week"] = hours
     in_plan = intervals[intervals["date"] >= first_monday]
     out["plan_intervals"] = in_plan
@@ -315,21 +385,25 @@ def forecast_report(
     out["capacity"] = out["capacity_summary"] = None
     if source.has("agents"):
         agents = source.frame("agents")
+        if end is not None and last < data_last:  # a past month: the roster as it stood at the month's end
+            agents = roster_as_known(agents, last)
         if hazard is None:
             try:
                 from reportlib.metrics.attrition import tenure_bands, tenure_hazard
 
+                months = AttritionSettings.from_params(params).hazard_window_months  # the attrition report's
+                after = last + pd.Timedelta(days=1)
                 hazard = tenure_hazard(
-                    agents,
-                    first_monday - pd.DateOffset(months=12),
-                    first_monday,
+                    roles_of(agents, settings.roles),
+                    after - pd.DateOffset(months=months),
+                    after,
                     bands=tenure_bands(params.get("attrition")),
                 )
+                out["hazard_window_months"] = months
             except ReportlibError as exc:
                 notes.append(f"attrition hazard unavailable ({exc}); using a flat 3% a month")
                 hazard = flat_hazard(0.03)
-        settings = HiringSettings.from_params(cap)
-        budget = (cap.get("budget") or {}).get("per_week")
+        budget = _budget_per_week(cap)
         plan = capacity_plan(
             agents,
             hazard,

@@ -49,6 +49,7 @@ from scipy import special as sc
 
 from reportlib.core.errors import UsageError
 from reportlib.core.params import default_params
+from reportlib.core.settings import setting_number
 
 MODELS = ("erlang_c", "erlang_a")
 _TINY = 1e-250  # below this a regularized incomplete gamma is replaced by its series form (see _log_m)
@@ -1100,14 +1101,19 @@ def service_targets(capacity: Mapping[str, Any] | None) -> dict[str, dict[str, f
     channel the shipped file does not name takes phone's. UsageError names a value that is not a number.
     """
     defaults = dict((default_params().get("capacity") or {}).get("service_targets") or {})
-    given = dict((capacity or {}).get("service_targets") or {})
+    given = (capacity or {}).get("service_targets") or {}
+    if not isinstance(given, Mapping) or not all(isinstance(v, Mapping | None) for v in given.values()):
+        raise UsageError(
+            f"parameter capacity.service_targets must map each channel to {{target_sl, answer_s}}, got {given!r}"
+        )
     out: dict[str, dict[str, float]] = {}
     for ch in sorted(set(defaults) | set(given)):
         merged = {**dict(defaults.get(ch) or defaults.get("phone") or {}), **dict(given.get(ch) or {})}
-        try:
-            out[ch] = {k: float(merged[k]) for k in ("target_sl", "answer_s")}
-        except (KeyError, TypeError, ValueError):
+        where = f"capacity.service_targets.{ch}."
+        sl = setting_number(merged, "target_sl", where, minimum=0)
+        if not sl < 1:  # 80 for 80%, or 1: no number of agents answers every caller in time
             raise UsageError(
-                f"capacity.service_targets.{ch} needs target_sl (a share) and answer_s (seconds), got {given.get(ch)!r}"
-            ) from None
+                f"parameter {where}target_sl must be a share below 1 (80% is 0.80), got {merged['target_sl']!r}"
+            )
+        out[ch] = {"target_sl": sl, "answer_s": setting_number(merged, "answer_s", where, minimum=0)}
     return out

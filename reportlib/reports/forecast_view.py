@@ -293,7 +293,7 @@ def show_fte(report: Mapping[str, Any]) -> None:
             "fte",
             color="method",
             unit="fte",
-            title=f"FTE needed per week (shrinkage {sh['value']:.0%})",
+            title=f"FTE needed per week (shrinkage {sh['value']:.1%})",  # as the sentence under it
         )
     )
     views.paragraph(
@@ -391,7 +391,7 @@ def scenarios(report: Mapping[str, Any]) -> dict[str, np.ndarray]:
         "Handle time -10%": {"aht_factor": 0.9},
         "Service level target 90%": {"sl_target": 0.9},
         "Service level target 70%": {"sl_target": 0.7},
-        f"Shrinkage {sh + 0.05:.0%}": {"shrinkage": min(sh + 0.05, 0.95)},
+        f"Shrinkage {min(sh + 0.05, 0.95):.1%} (5 points more)": {"shrinkage": min(sh + 0.05, 0.95)},
         "Callers 25% less patient": {"patience_factor": 0.75},
     }
     return {name: FR.scenario_fte(report, **kw).to_numpy() for name, kw in cases.items()}
