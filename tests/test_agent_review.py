@@ -149,7 +149,12 @@ def test_redactor_finds_names_written_as_people_write_them():
         "Patrick\u00a0Ross": "[another agent]",
         "ask Patrick; Ross's call": "ask [another agent]; [another agent]'s call",
         "mail diane.young@corp.example": "mail [another agent]@corp.example",
-        "Gary A. and ADAMS": "[another agent] A. and [another agent]",
+        "Gary A. and ADAMS": "[another agent]. and [another agent]",
+        # a second probe: run together, with an initial, an initial in an address
+        "cc d.young@corp.example, dyoung@corp.example": "cc [another agent]@corp.example, [another agent]@corp.example",
+        "PatrickRoss helped; P. Ross too": "[another agent] helped; [another agent] too",
+        "Harris, J. and jharris@corp.example": "Harris, J. and jharris@corp.example",  # the agent's own
+        "escalated to ross": "escalated to ross",  # a lone lower-case word stays (names that are words)
         "we will call and hunt for a fix": "we will call and hunt for a fix",
         "Judith  Harris did well; judith too; a0010": "Judith  Harris did well; judith too; [another agent]",
     }
@@ -161,7 +166,7 @@ def test_redactor_finds_names_written_as_people_write_them():
         ["Sean O'Brien", "Chloé Dubois", "D'Angelo Russell", "Mary-Kate Olsen", "Sam Price"],
     )
     cases = {
-        "Sean O’Brien took the call; S. O’BRIEN": "[another agent] took the call; S. [another agent]",
+        "Sean O’Brien took the call; S. O’BRIEN": "[another agent] took the call; [another agent]",
         "D’Angelo helped Chloe Dubois": "[another agent] helped [another agent]",
         "Mary-kate said": "[another agent] said",
         "Team Price and Sam Price": "Team Price and [another agent]",

@@ -211,3 +211,57 @@ def test_goal_days_by_hand():
     full = goal_days(agents, start, end, calendar=NO_HOLIDAYS)
     assert list(full["days"]) == [21, 14, 21, 6]  # employment alone: 12-31 March, 3-10 March
     assert goal_note(21, 21, 21) == "" and goal_note(14, 21, 21) == "goal pro-rated to the 14 of 21 open days employed"
+
+
+def test_goals_out_of_their_unit_are_named_and_unknown_teams_said():
+    """A probe: adherence: 92 (for 92%) coached all 172 agents ("9106.2 points below goal"), qa: 0.84 let every
+    score meet it, aht_s: 0 printed "inf% above goal", "92%" raised a raw ValueError, a team's typo was ignored."""
+    import re
+
+    from reportlib.core.errors import UsageError
+    from reportlib.metrics.scorecards import check_goals, goals_for, unknown_goal_groups
+
+    for goals, said in (
+        ({"defaults": {"adherence": 92}}, "goals.defaults.adherence must be a share 0..1 (92% is 0.92), got 92"),
+        ({"defaults": {"qa": 0.84}}, "goals.defaults.qa must be a QA score out of 100 (84, not 0.84)"),
+        ({"roles": {"lead": {"aht_s": 0}}}, "goals.roles.lead.aht_s must be > 0 (null: not judged)"),
+        ({"teams": {"North": {"adherence": "92%"}}}, "goals.teams.North.adherence must be a number"),
+        ({"defaults": {"adherance": 0.9}}, "goals.defaults.adherance: unknown goal (did you mean adherence?)"),
+    ):
+        with pytest.raises(UsageError, match=re.escape(said)):
+            check_goals(goals)
+    check_goals({"defaults": {"adherence": 0.92, "qa": 84, "aht_s": None}, "teams": {"North": {"qa": 0}}})
+    roster = pd.DataFrame({"agent_id": ["a", "b"], "team": ["Louisville 3", "North"], "role": ["agent", "lead"]})
+    goals = {"teams": {"Louisvile 3": {"aht_s": 900}}, "roles": {"leads": {"qa": 80}}}
+    said = unknown_goal_groups(goals, roster)
+    assert said is not None
+    assert "teams 'Louisvile 3' (did you mean Louisville 3?) and roles 'leads' (did you mean lead?)" in said
+    assert unknown_goal_groups({"teams": {"North": {"qa": 80}}}, roster) is None
+    with pytest.raises(UsageError):
+        goals_for(roster, {"defaults": {"csat": 80}})
+
+
+def test_the_previous_months_mean_counts_the_months_employed():
+    """A probe: a new hire with 270 contacts in her one previous month read "Previous 3 months: 90"."""
+    roster = pd.concat(
+        [
+            AGENTS,
+            pd.DataFrame(
+                {
+                    "agent_id": ["n1"],
+                    "name": ["New"],
+                    "team": ["North"],
+                    "role": ["agent"],
+                    "fte": [1.0],
+                    "hire_date": pd.to_datetime(["2025-03-03"]),
+                    "termination_date": pd.to_datetime([None]),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    rows = handled("a1", 30, 500, "2025-01") + handled("n1", 40, 500, "2025-03") + handled("n1", 20, 500, "2025-04")
+    rows += handled("a1", 30, 500, "2025-04")
+    cards = agent_scorecards(table(frame(rows)), roster, "2025-04", goals=GOALS).set_index("agent_id")
+    assert cards.loc["n1", "handled_prev3"] == 40  # March alone: hired on 3 March
+    assert cards.loc["a1", "handled_prev3"] == pytest.approx(30 / 3)  # employed all three months

@@ -131,3 +131,34 @@ def test_errors():
         workforce_kpis(activity(), grain="month", by=["team"])
     with pytest.raises(UsageError, match="grain"):
         workforce_kpis(activity(), grain="quarter")
+
+
+def test_a_figure_the_export_lacks_is_empty_and_a_blank_day_is_left_out():
+    """A probe: an export without in_adherence_s put every agent at 0% adherence (and on the coaching list);
+    without available_s occupancy read 100% and shrinkage doubled; blank in_adherence_s on 10 of 19 days gave
+    41% where the days that have it give 86.6%. Each ratio pools the days that give its figures."""
+    rows = pd.DataFrame(
+        [
+            day("2025-02-03", "a1", scheduled_s=28800, handle_s=18000, available_s=5400, in_adherence_s=25200),
+            day("2025-02-04", "a1", scheduled_s=28800, handle_s=16000, available_s=6000, in_adherence_s=None),
+            day("2025-02-05", "a1", scheduled_s=14400, handle_s=9000, available_s=None, in_adherence_s=14400),
+        ]
+    )
+    k = workforce_kpis(rows, grain=None, by=()).iloc[0]
+    assert k["adherence"] == pytest.approx((25200 + 14400) / (28800 + 14400))  # 91.7%, not 61.1%
+    assert k["occupancy"] == pytest.approx((18000 + 16000) / (18000 + 5400 + 16000 + 6000))
+    assert k["shrinkage"] == pytest.approx(1 - (18000 + 5400 + 16000 + 6000) / (2 * 28800))
+    assert k["utilization"] == pytest.approx((18000 + 16000 + 9000) / (2 * 28800 + 14400))
+    parts = ("planned_shrinkage", "absence_shrinkage", "other_shrinkage", "unexplained_shrinkage")
+    assert sum(k[p] for p in parts) == pytest.approx(k["shrinkage"])
+    lacking = workforce_kpis(rows.drop(columns=["in_adherence_s", "available_s"]), grain=None, by=()).iloc[0]
+    assert math.isnan(lacking["adherence"]) and math.isnan(lacking["occupancy"]) and math.isnan(lacking["shrinkage"])
+    assert lacking["utilization"] == pytest.approx(k["utilization"])
+    # the scorecards read the same pooled adherence
+    from reportlib.metrics.scorecards import monthly_agent_figures, values_from_sums
+
+    empty = pd.DataFrame(
+        columns=["contact_id", "channel", "queue", "arrived_at", "outcome", "wait_s", "handle_s", "agent_id"]
+    ).astype({"arrived_at": "datetime64[ns]", "wait_s": float, "handle_s": float})
+    figs = monthly_agent_figures(empty, start=pd.Timestamp("2025-02-01"), end=pd.Timestamp("2025-03-01"), activity=rows)
+    assert values_from_sums(figs)["adherence"].iloc[0] == pytest.approx(k["adherence"])

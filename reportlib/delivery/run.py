@@ -2067,9 +2067,13 @@ def run_month(
         )
     reuse = bool(sched.get("reuse_kernels", True))
     pdf_paper = pdf_setting(params, chosen, log)
+    from reportlib.metrics.scorecards import check_goals
     from reportlib.planning.forecast_report import check_capacity_params
 
-    check_capacity_params(params)  # named before anything renders (a wrong target blanked a page of an "ok" run)
+    # named before anything renders: a wrong capacity target blanked a page of an "ok" run; goals of 92 for 92%
+    # put every agent on the coaching list
+    check_capacity_params(params)
+    check_goals(params.get("goals"))
     if workbooks is None:
         from reportlib.core.settings import PrintSettings
 

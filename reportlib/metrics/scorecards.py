@@ -36,7 +36,8 @@ import pandas as pd
 
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds
-from reportlib.core.words import counted, noun_for
+from reportlib.core.params import did_you_mean
+from reportlib.core.words import counted, in_words
 from reportlib.metrics.contacts import contact_counts, ratio
 from reportlib.metrics.sla import BusinessCalendar, business_calendar
 from reportlib.metrics.workforce import workforce_sums
@@ -65,8 +66,77 @@ DEFAULT_COACHING: dict[str, Any] = {
 }
 
 
+def _goal_problem(key: str, value: Any) -> str | None:
+    """What is wrong with one goal's value (None: fine). Shares are written 0..1 and refused as percentages (92
+    for 92% read as a goal of 9,200%: every agent missed it); a QA goal is a score out of 100 (0.84 read as a
+    share let every score meet it); a handle-time or contacts goal of 0 cannot be missed by a ratio."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        return f"must be a number (or null: not judged), got {value!r}"
+    unit = _GOAL_INFO[key][3]
+    if unit == "share_points" and not 0 <= value <= 1:
+        return (
+            f"must be a share 0..1 ({value:g}% is {value / 100:g}), got {value!r}"
+            if 1 < value <= 100
+            else (f"must be a share 0..1, got {value!r}")
+        )
+    if key == "qa" and not (value == 0 or 1 < value <= 100):
+        return f"must be a QA score out of 100 (84, not 0.84), got {value!r}"
+    if unit == "relative" and not value > 0:
+        return f"must be > 0 (null: not judged), got {value!r}"
+    return None
+
+
+def check_goals(goals: Mapping[str, Any] | None) -> None:
+    """Raise UsageError naming the first goal of parameters/goals.yaml that is unknown or out of its unit
+    (`goals.defaults.adherence must be a share 0..1 (92% is 0.92), got 92`); checked before a run renders."""
+    goals = goals or {}
+    sections: list[tuple[str, Any]] = [("goals.defaults", goals.get("defaults"))]
+    for group in ("roles", "teams"):
+        named = goals.get(group) or {}
+        if not isinstance(named, Mapping):
+            raise UsageError(f"parameter goals.{group} must map each {group[:-1]} to its goals, got {named!r}")
+        sections += [(f"goals.{group}.{name}", body) for name, body in named.items()]
+    for where, body in sections:
+        if body is None:
+            continue
+        if not isinstance(body, Mapping):
+            raise UsageError(f"parameter {where} must be a mapping of goals, got {body!r}")
+        for key, value in body.items():
+            if key not in GOAL_KEYS:
+                raise UsageError(
+                    f"parameter {where}.{key}: unknown goal{did_you_mean(str(key), list(GOAL_KEYS))}; "
+                    f"use {', '.join(GOAL_KEYS)}"
+                )
+            problem = _goal_problem(str(key), value)
+            if problem:
+                raise UsageError(f"parameter {where}.{key} {problem}")
+
+
+def unknown_goal_groups(goals: Mapping[str, Any] | None, agents: pd.DataFrame) -> str | None:
+    """A sentence naming the teams and roles goals.yaml sets goals for that no one on the roster has (a typo
+    such as "Louisvile 3" left that team on the defaults without a word), or None."""
+    said = []
+    for group, col in (("teams", "team"), ("roles", "role")):
+        named = set(map(str, ((goals or {}).get(group) or {})))
+        have = set(agents[col].dropna().astype(str)) if col in agents.columns else set()
+        missing = sorted(named - have)
+        if missing and col in agents.columns:
+            hints = "".join(did_you_mean(m, sorted(have)) for m in missing[:1])
+            said.append(f"{group} {in_words(repr(m) for m in missing)}{hints}")
+    if not said:
+        return None
+    return (
+        f"parameters/goals.yaml sets goals for {' and '.join(said)}, which no one on the roster has: those goals "
+        "are not used (the agents there are judged on the defaults)."
+    )
+
+
 def goals_for(agents: pd.DataFrame, goals: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per agent with a <key>_goal column for each goal key (defaults < role < team)."""
+    """One row per agent with a <key>_goal column for each goal key (defaults < role < team); UsageError for
+    goals `check_goals` refuses."""
+    check_goals(goals)
     base = dict(goals.get("defaults") or {})
     roles = goals.get("roles") or {}
     teams = goals.get("teams") or {}
@@ -75,11 +145,6 @@ def goals_for(agents: pd.DataFrame, goals: Mapping[str, Any]) -> pd.DataFrame:
         g = dict(base)
         g.update(roles.get(a.get("role"), {}) or {})
         g.update(teams.get(a.get("team"), {}) or {})
-        unknown = set(g) - set(GOAL_KEYS)
-        if unknown:
-            raise UsageError(
-                f"goals.yaml: unknown {noun_for(len(unknown), 'goal')} {', '.join(sorted(unknown))}; use {', '.join(GOAL_KEYS)}"
-            )
         rows.append(
             {
                 "agent_id": a["agent_id"],
@@ -196,10 +261,12 @@ def monthly_agent_figures(
     if activity is not None and len(activity):
         w = workforce_sums(activity, grain="month", by=["agent_id"], start=start, end=end)
         frame = frame.merge(
-            w[["period", "agent_id", "scheduled_s", "in_adherence_s"]], on=["period", "agent_id"], how="outer"
+            w[["period", "agent_id", "scheduled_s", "in_adherence_s", "adherence_scheduled_s"]],
+            on=["period", "agent_id"],
+            how="outer",
         )
     else:
-        frame = frame.assign(scheduled_s=np.nan, in_adherence_s=np.nan)
+        frame = frame.assign(scheduled_s=np.nan, in_adherence_s=np.nan, adherence_scheduled_s=np.nan)
     if qa is not None and len(qa):
         q = qa.copy()
         q["evaluated_at"] = pd.to_datetime(q["evaluated_at"])
@@ -216,7 +283,7 @@ def monthly_agent_figures(
         frame = frame.assign(qa_sum=np.nan, qa_n=0, qa_critical_errors=0)
     num = [c for c in frame.columns if c not in ("period", "agent_id")]
     frame[num] = frame[num].astype("float64")
-    fill0 = [c for c in num if c not in ("scheduled_s", "in_adherence_s")]
+    fill0 = [c for c in num if c not in ("scheduled_s", "in_adherence_s", "adherence_scheduled_s")]
     frame[fill0] = frame[fill0].fillna(0.0)
     return frame
 
@@ -248,7 +315,8 @@ def _values(sums: pd.DataFrame) -> pd.DataFrame:
     out["csat_top2"] = ratio(sums["csat_top2_n"], sums["csat_responses"])
     out["csat_mean"] = ratio(sums["csat_sum"], sums["csat_responses"])
     out["csat_responses"] = sums["csat_responses"]
-    out["adherence"] = ratio(sums["in_adherence_s"], sums["scheduled_s"])
+    # the days that give in_adherence_s alone (workforce.PAIRED): a blank day is not 0 s in adherence
+    out["adherence"] = ratio(sums["in_adherence_s"], sums["adherence_scheduled_s"])
     out["qa_mean"] = ratio(sums["qa_sum"], sums["qa_n"])
     out["qa_evaluations"] = sums["qa_n"]
     out["qa_critical_errors"] = sums["qa_critical_errors"]
@@ -363,8 +431,22 @@ def agent_scorecards(
     for c in ("handled", "aht_s", "qa_mean", "fcr", "adherence", "csat_top2", "csat_mean"):
         prev_c = prev_vals[c]
         if c == "handled":
-            # a monthly figure: the mean over the previous months
-            prev_c = prev_c / float(lookback_months)
+            # a monthly figure: the mean over the previous months the agent was employed in (on an open day the
+            # data covers): a new hire's one month of 270 read "90" when divided by 3
+            months = sum(
+                (
+                    goal_days(
+                        roster.loc[ids],
+                        p.start_time,
+                        p.end_time.normalize() + pd.Timedelta(days=1),
+                        calendar=cal,
+                        data_range=data_range,
+                    )["days"]
+                    > 0
+                ).astype(float)
+                for p in (pd.Period(month, freq="M") - k for k in range(1, lookback_months + 1))
+            )
+            prev_c = prev_c / months.where(months > 0)
         out[f"{c}_prev3"] = prev_c
         out[f"{c}_change"] = out[c] - prev_c
 

@@ -196,13 +196,20 @@ class Redactor:
     so at each position the longest one wins: a colleague named "Ann Leeds" is redacted even though the agent is
     "Ann Lee", and the agent's own "Ann Lee" is kept even though a colleague is named "Ann". A term needs a whole
     word at each end that is a letter or digit (so "Al" is not found inside "Also").
+
+    A full name is also found run together ("DonaldPatterson") and written with an initial (`_initials`): "D.
+    Patterson", "d.patterson@...", "dpatterson", "Donald P." (a probe found those left whole). Left, as the
+    price of not blanking ordinary words: a lone word in lower case ("escalated to patterson") and a word of a name
+    shorter than 3 letters ("Ask Li").
     """
 
     SEPARATORS = r"[\s._-]+"  # what may stand between a name's words in free text (\s covers no-break spaces)
 
     def __init__(self, own: Iterable[Any], others: Iterable[Any]):
         own_terms = {t for t in (_text(v) for v in own) if t}
-        other_terms = {t for t in (_text(v) for v in others) if t} - own_terms
+        own_terms |= {v for t in own_terms for v in self._initials(t)}
+        other_terms = {t for t in (_text(v) for v in others) if t}
+        other_terms = (other_terms | {v for t in other_terms for v in self._initials(t)}) - own_terms
         self.own = {self._key(t) for t in own_terms}
         own_words = {self._key(w) for t in own_terms for w in self._words(t)}
         words = {w for t in other_terms for w in self._words(t) if self._key(w) not in own_words} - other_terms
@@ -213,9 +220,20 @@ class Redactor:
 
     @classmethod
     def _key(cls, text: str) -> str:
-        """A term as compared with the agent's own: separators as one space, apostrophes and accents folded, any case."""
+        """A term as compared with the agent's own: separators left out, apostrophes and accents folded, any case."""
         folded = "".join("'" if c in _APOSTROPHES else _fold(c) for c in text.strip())
-        return re.sub(cls.SEPARATORS, " ", folded)
+        return re.sub(cls.SEPARATORS, "", folded)
+
+    @classmethod
+    def _initials(cls, term: str) -> set[str]:
+        """A person's name with an initial: "D Patterson" and "Donald P" for "Donald Patterson" (first and last words
+        of 3 letters or more, starting with a letter); none for an id or a one-word name."""
+        words = [w for w in re.split(cls.SEPARATORS, term.strip()) if w]
+        if len(words) < 2 or any(
+            len(w) < 3 or not w[0].isalpha() or any(c.isdigit() for c in w) for w in (words[0], words[-1])
+        ):
+            return set()
+        return {f"{words[0][0]} {words[-1]}", f"{words[0]} {words[-1][0]}"}
 
     @staticmethod
     def _words(term: str) -> list[str]:
@@ -227,8 +245,8 @@ class Redactor:
 
     @classmethod
     def _piece(cls, term: str) -> str:
-        """A full name or id: any case, any separators between its words."""
-        body = cls.SEPARATORS.join(_flex(w) for w in re.split(cls.SEPARATORS, term.strip()) if w)
+        """A full name or id: any case, any separators between its words or none ("DonaldPatterson")."""
+        body = r"[\s._-]*".join(_flex(w) for w in re.split(cls.SEPARATORS, term.strip()) if w)
         return whole_word(term, body or None)
 
     @classmethod
