@@ -62,6 +62,17 @@ def _given(value: str) -> str:
     return value
 
 
+def _port(value: str) -> int:
+    """A TCP port number, 1 to 65535 (`lab --port 99999` reached JupyterLab, which printed a :99999 address)."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number (1 to 65535), got {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number (1 to 65535), got {value!r}")
+    return port
+
+
 def emit(records: Any, fmt: str = "json", out=None) -> None:
     """Print a DataFrame or list of dicts as JSON (a list of objects) or CSV; missing values as null."""
     out = out or sys.stdout
@@ -173,7 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reports", type=_csv_list, default=None)
     s.add_argument("--clients", type=_given, default=None, help="all or ID[,ID]")
     s.add_argument(
-        "--agents", type=_given, default=None, help="agent 1:1 reviews: all, ID[,ID] or none (default: schedule.agents)"
+        "--agents",
+        type=_given,
+        default=None,
+        help=(
+            "agent 1:1 reviews: all, ID[,ID] or none (default: schedule.agents; agent_review named in --reports "
+            "reviews every agent active in the month unless schedule.agents lists some)"
+        ),
     )
     s.add_argument("--params", type=_given, default=None)
     s.add_argument("--out", type=_given, default=None)
@@ -196,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="data folder or database URL (duckdb:///, postgres://, spark://) for every notebook",
     )
     s.add_argument("--params", type=_given, default=None)
-    s.add_argument("--port", type=int, default=None)
+    s.add_argument("--port", type=_port, default=None)
     s.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     s.add_argument(
         "--fresh",

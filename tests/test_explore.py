@@ -42,6 +42,9 @@ def test_what_if_sliders_update_and_labels_are_not_cut():
     for w in box.sliders.values():
         assert w.style.description_width == "initial"
     assert box.sliders["calls"].description == "Calls per 30 min"
+    # shares read in percent, as the table under them (a probe: "Service level target 0.80" above "84.0%")
+    assert box.sliders["target_sl"].readout_format == ".0%" and box.sliders["shrinkage"].readout_format == ".0%"
+    assert box.sliders["calls"].readout_format != ".0%"
     before = _html(box)
     box.sliders["calls"].value = 400
     assert _html(box) != before
@@ -111,3 +114,17 @@ def test_two_row_legend_gets_room_above_the_plot():
 def test_team_names_do_not_wrap_in_tables():
     markup = narrative.table_html(pd.DataFrame({"team": ["Louisville / 1"], "n": [3]}))
     assert '<td style="white-space:nowrap">Louisville / 1</td>' in markup
+
+
+def test_a_month_the_data_cover_in_part_is_said(tmp_path):
+    """A probe: data cut on 15 November offered November in the selector and showed half its totals as a month."""
+    from reportlib.planning.sample import sample_data
+
+    folder = tmp_path / "partial"
+    sample_data(folder, seed=3, start="2025-01", months=2, agents=12, clients=3)
+    contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    contacts[contacts["arrived_at"] < "2025-02-15"].to_csv(folder / "contacts.csv", index=False)
+    ctx = views.start_report("explore", month="2025-01", data=str(folder))
+    half = explore.selection_kpis(ctx.source, ctx.params, period="2025-02")
+    assert any(n.startswith("February 2025 is a partial month: the data end on 2025-02-14") for n in half.notes)
+    assert not explore.selection_kpis(ctx.source, ctx.params, period="2025-01").notes

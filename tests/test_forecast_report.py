@@ -108,6 +108,11 @@ def test_what_if_starts_exactly_at_the_plan(reports):
     assert not np.array_equal(off.to_numpy(), plan.to_numpy()) or shr.value == r["shrinkage"]["value"]
     moved = fc.scenario_fte(r, **fc.what_if_scenario(controls, dict(start, shrinkage=shr.value + 0.05)))
     assert (moved.to_numpy() > plan.to_numpy()).all()
+    from reportlib.reports import forecast_view
+
+    sliders = {w.description: w for w in forecast_view.what_if_widget(r).children[0].children}
+    assert sliders["Shrinkage"].readout_format == ".0%" and sliders["SL target"].readout_format == ".0%"
+    assert sliders["AHT ×"].readout_format == ".2f" and not sliders["AHT ×"].continuous_update
 
 
 def test_report_shows_the_selection_evidence(reports):

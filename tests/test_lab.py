@@ -101,6 +101,66 @@ def test_personal_copies_never_overwrite_without_fresh(tmp_path):
     lab.personal_copies(src, dst, fresh=True)
     assert (dst / "a.ipynb").read_text() == "tracked"
     assert (dst / "a.previous.ipynb").read_text() == "mine"
+    # a probe: a second --fresh replaced a.previous with the untouched copy, and the edits were nowhere
+    lab.personal_copies(src, dst, fresh=True)
+    assert (dst / "a.previous.ipynb").read_text() == "mine" and not (dst / "a.previous-2.ipynb").exists()
+    (dst / "a.ipynb").write_text("mine again")
+    lab.personal_copies(src, dst, fresh=True)
+    assert (dst / "a.previous.ipynb").read_text() == "mine"
+    assert (dst / "a.previous-2.ipynb").read_text() == "mine again"
+    # the shipped notebook changes (a git pull): the copy is named as stale, until --fresh
+    assert lab.stale_copies(src, dst) == []
+    (src / "a.ipynb").write_text("tracked, version 2")
+    assert lab.stale_copies(src, dst) == ["a.ipynb"]
+    lab.personal_copies(src, dst, fresh=True)
+    assert lab.stale_copies(src, dst) == []
+
+
+def test_lab_checks_its_data_before_starting(tmp_path, monkeypatch):
+    """A probe: `reportlib lab --data /nonexistent` (or an empty folder) started Lab and every notebook failed; a
+    relative duckdb:// path named nothing from the kernels' folder (lab/)."""
+    import duckdb
+    import pytest
+
+    from reportlib.core.errors import ReportlibError
+    from reportlib.core.params import load_params
+
+    params = load_params()
+    with pytest.raises(ReportlibError, match="does not exist"):
+        lab.lab_data(params, str(tmp_path / "nowhere"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReportlibError, match="holds no table of the data contract"):
+        lab.lab_data(params, str(tmp_path / "empty"))
+    (tmp_path / "db").mkdir()
+    con = duckdb.connect(str(tmp_path / "db" / "store.duckdb"))
+    con.execute("CREATE TABLE clients (client_id VARCHAR, client_name VARCHAR)")
+    con.close()
+    monkeypatch.chdir(tmp_path)
+    assert lab.lab_data(params, "duckdb://db/store.duckdb") == f"duckdb://{tmp_path.resolve()}/db/store.duckdb"
+    with pytest.raises(ReportlibError, match="does not exist"):
+        lab.lab_data(params, "duckdb://db/nope.duckdb")
+    assert lab.lab_data(params, None) is None
+
+
+def test_a_library_error_shows_as_one_line_in_a_notebook(tmp_path):
+    """A probe: a month typed in Lab's parameters cell showed thirty lines of traceback through the library;
+    the kernel shows the one line the command line prints (ReportlibError._render_traceback_)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from reportlib.core.errors import UsageError\n"
+            "def report(month):\n"
+            "    raise UsageError(f'month {month} has no data')\n"
+            "report('2026-12')"
+        )
+    ]
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=120).execute()
+    (error,) = [o for o in nb.cells[0].outputs if o.output_type == "error"]
+    assert error.traceback == ["UsageError: month 2026-12 has no data"]
+    assert (error.ename, error.evalue) == ("UsageError", "month 2026-12 has no data")
 
 
 def test_lab_folder_is_ignored_by_git():
@@ -132,6 +192,8 @@ def test_lab_command_starts_jupyterlab_on_the_copies(tmp_path):
 def test_cli_lab_help():
     out = subprocess.run([sys.executable, "-m", "reportlib", "lab", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--fresh" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "reportlib", "lab", "--port", "99999"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "expected a port number (1 to 65535), got '99999'" in bad.stderr
 
 
 def test_jupyterlab_is_a_main_dependency():

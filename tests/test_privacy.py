@@ -205,3 +205,21 @@ def test_markup_stays_inert_in_the_browser(results):
                     assert "<img src=x onerror=" in text  # shown as text, not dropped
             finally:
                 page.close()
+
+
+def test_an_agent_review_opened_for_a_team_shows_an_agent_of_that_team(tmp_path):
+    """A probe: agent_review in Lab with team = "Tampa 1" showed an agent of Louisville 3, and accepted an agent of
+    another team beside it without a word."""
+    from reportlib.core.errors import UsageError
+    from reportlib.planning.sample import sample_data
+    from reportlib.reports import views
+
+    folder = tmp_path / "d"
+    sample_data(folder, seed=5, start="2025-01", months=1, agents=40, clients=3)
+    roster = pd.read_csv(folder / "agents.csv", dtype=str, keep_default_na=False)
+    first = views.start_report("agent_review", month="2025-01", data=str(folder)).agent_id
+    other_team = sorted(set(roster["team"]) - set(roster.loc[roster["agent_id"] == first, "team"]))[0]
+    ctx = views.start_report("agent_review", month="2025-01", data=str(folder), team=other_team)
+    assert roster.loc[roster["agent_id"] == ctx.agent_id, "team"].tolist() == [other_team]
+    with pytest.raises(UsageError, match=f"agent_id '{first}' is not in team '{other_team}'"):
+        views.start_report("agent_review", month="2025-01", data=str(folder), team=other_team, agent_id=first)

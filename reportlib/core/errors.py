@@ -8,6 +8,11 @@ class ReportlibError(Exception):
 
     exit_status = 1
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython shows it in JupyterLab and in a kept notebook: the one line the command line prints, not a
+        traceback through the library (a month typed in Lab's parameters cell showed thirty lines of code)."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class UsageError(ReportlibError):
     """The command line or a parameter is wrong. The CLI exits 2."""

@@ -16,29 +16,107 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reportlib.core.errors import ReportlibError
-from reportlib.core.words import counted
+from reportlib.core.words import counted, in_words, noun_for
 from reportlib.planning.sample import ensure_default_data
 
 LAB_FOLDER = "lab"  # personal notebook copies, ignored by git (.gitignore)
 
 
+SHIPPED_RECORD = ".shipped.json"  # in lab/: the digest of each tracked notebook when its copy was made
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _free_name(folder: Path, stem: str) -> Path:
+    """``<stem>.previous.ipynb``, or ``<stem>.previous-2.ipynb`` ... when that is taken: no kept copy is replaced."""
+    k, name = 1, f"{stem}.previous.ipynb"
+    while (folder / name).exists():
+        k += 1
+        name = f"{stem}.previous-{k}.ipynb"
+    return folder / name
+
+
 def personal_copies(notebooks: str | os.PathLike, folder: str | os.PathLike, fresh: bool = False) -> list[Path]:
     """Copy each tracked notebook into `folder` unless a copy is already there (fresh=True replaces them).
 
-    Returns the copies made. A replaced copy is kept once as ``<name>.previous.ipynb``.
+    Returns the copies made. A replaced copy that differs from the notebook replacing it is kept as
+    ``<name>.previous.ipynb`` (``.previous-2``, ... when that name is taken: a second --fresh lost the first one's
+    edits); one that does not is simply replaced. The digest of each notebook copied is recorded in `folder`
+    (SHIPPED_RECORD) for `stale_copies`.
     """
+    import json
+
     src, dst = Path(notebooks), Path(folder)
     dst.mkdir(parents=True, exist_ok=True)
+    record = _shipped(dst)
     made = []
     for nb in sorted(src.glob("*.ipynb")):
         target = dst / nb.name
         if target.exists():
             if not fresh:
                 continue
-            shutil.copy2(target, dst / f"{nb.stem}.previous.ipynb")
+            if target.read_bytes() != nb.read_bytes():
+                shutil.copy2(target, _free_name(dst, nb.stem))
         shutil.copyfile(nb, target)
+        record[nb.name] = _digest(nb)
         made.append(target)
+    if made:
+        (dst / SHIPPED_RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return made
+
+
+def _shipped(folder: Path) -> dict[str, str]:
+    import json
+
+    try:
+        record = json.loads((folder / SHIPPED_RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in record.items()} if isinstance(record, dict) else {}
+
+
+def stale_copies(notebooks: str | os.PathLike, folder: str | os.PathLike) -> list[str]:
+    """The copies in `folder` whose tracked notebook has changed since they were made (a `git pull`): an old copy
+    may call what the library no longer has. Copies made before the record was kept are not judged."""
+    record = _shipped(Path(folder))
+    return [
+        nb.name
+        for nb in sorted(Path(notebooks).glob("*.ipynb"))
+        if (Path(folder) / nb.name).exists() and nb.name in record and record[nb.name] != _digest(nb)
+    ]
+
+
+def lab_data(params: Mapping[str, Any], data: str | None) -> str | None:
+    """The `--data` location every notebook is given (REPORTLIB_DATA), checked before Lab starts: a folder or a
+    DuckDB file made absolute (the kernels run in lab/, where `duckdb://db/store.duckdb` named nothing), a warehouse
+    URL as given less its password (`data_location` moves it to PGPASSWORD). ReportlibError (exit 1) for a folder
+    or database that does not exist or holds no table of the contract: Lab started on them, and every notebook
+    then failed. A warehouse is reached by the notebooks themselves (a Spark session is not started twice)."""
+    from reportlib.core.params import DEFAULT_TIMEZONE, data_location
+    from reportlib.data.contract import TABLES
+    from reportlib.data.load import duckdb_file, open_source
+
+    if not data:
+        return None
+    location = data_location(dict(params), data)
+    db = duckdb_file(location)
+    if db:
+        location = f"duckdb://{Path(db).resolve()}"
+    elif "://" in location:
+        return location
+    else:
+        location = str(Path(location).resolve())
+    source = open_source(location, str(params.get("timezone") or DEFAULT_TIMEZONE), params.get("tables"))
+    if not source.tables:
+        raise ReportlibError(
+            f"{location} holds no table of the data contract (e.g. {', '.join(f'{t}.csv' for t in list(TABLES)[:3])});"
+            " give the folder or database that holds them"
+        )
+    return location
 
 
 def lab_command(
@@ -88,6 +166,7 @@ def launch(
     log = log or sys.stderr
     if not have_jupyterlab():
         raise ReportlibError("JupyterLab is not installed in this environment; `pip install -e .` installs it")
+    location = lab_data(params, data)
     ensure_default_data(params, data, log=log, who="reportlib lab")
     root = project_root()
     folder = root / LAB_FOLDER
@@ -98,9 +177,17 @@ def launch(
             file=log,
             flush=True,
         )
+    stale = stale_copies(root / "notebooks", folder)
+    if stale:
+        print(
+            f"reportlib lab: the shipped {in_words(stale)} changed since your {noun_for(len(stale), 'copy was', 'copies were')}"
+            " made; `reportlib lab --fresh` replaces your copies (an edited one is kept as <name>.previous.ipynb)",
+            file=log,
+            flush=True,
+        )
     env = dict(os.environ)
-    if data:
-        env["REPORTLIB_DATA"] = str(Path(data).resolve()) if "://" not in data else data
+    if location:
+        env["REPORTLIB_DATA"] = location
     if params_file:  # every notebook's parameters, as `run --params` gives them (views.start_report reads it)
         env["REPORTLIB_PARAMS"] = str(Path(params_file).resolve())
     cmd = lab_command(folder, port=port, no_browser=no_browser, extra=extra)

@@ -78,8 +78,8 @@ def selection_kpis(
     """KPIs for a month (YYYY-MM) narrowed by channel, queue, client and team (ALL: no filter).
 
     With a team, only contacts its agents handled count (abandoned contacts have none): abandon rate
-    is emptied and service level is over answered contacts, and the notes say so. None when the
-    source has neither contacts nor intervals.
+    is emptied and service level is over answered contacts, and the notes say so, as they say a month the data
+    cover in part (queries.partial_month_note). None when the source has neither contacts nor intervals.
     """
     has_contacts = source.has("contacts")
     if not has_contacts and not source.has("intervals"):
@@ -100,6 +100,9 @@ def selection_kpis(
         sl_def = "answered"
         notes.append(TEAM_NOTE.format(team=team))
     p = pd.Period(period, freq="M")
+    partial = queries.partial_month_note(p, *queries.source_span(source, params), params)
+    if partial:  # a month the data cover in part read as a whole one (a probe: half November's totals)
+        notes.append(partial)
     kw = dict(start=p.start_time, end=(p + 1).start_time, sl_definition=sl_def, by=["channel"])
     if has_contacts:
         k = queries.contact_kpis(source, params, grain=grain, contacts=t, **kw)
@@ -282,6 +285,7 @@ WHAT_IF_SLIDERS = {  # name: (kind, value, min, max, step, label)
     "patience_s": ("int", 180, 10, 900, 10, "Patience (s)"),
     "shrinkage": ("float", 0.3, 0.0, 0.6, 0.01, "Shrinkage"),
 }
+SHARE_SLIDERS = ("target_sl", "shrinkage")  # shares 0..1 shown in percent (ipywidgets' d3 readout format)
 
 
 def what_if_explorer() -> Any:
@@ -300,6 +304,7 @@ def what_if_explorer() -> Any:
             style=_style(),
             layout=_layout("360px"),
             continuous_update=False,
+            **({"readout_format": ".0%"} if name in SHARE_SLIDERS else {}),  # 80%, as the table beside it reads
         )
     out = widgets.Output()
 

@@ -422,7 +422,15 @@ def what_if_widget(report: Mapping[str, Any]) -> Any:
     base = FR.scenario_fte(report)
     out = widgets.Output()
     sliders = {
-        c.keyword: widgets.FloatSlider(value=c.value, min=c.min, max=c.max, step=c.step, description=c.label)
+        c.keyword: widgets.FloatSlider(
+            value=c.value,
+            min=c.min,
+            max=c.max,
+            step=c.step,
+            description=c.label,
+            readout_format=".0%" if c.keyword in ("sl_target", "shrinkage") else ".2f",  # shares read in percent
+            continuous_update=False,  # one scenario per release, not per step of a drag (0.2-0.5 s each)
+        )
         for c in controls
     }
 

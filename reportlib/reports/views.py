@@ -575,12 +575,21 @@ def start_report(
                 qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
                 short_abandon_s=float(params.get("short_abandon_s", 5)),
             )
-            active = [a for a in active if a in set(roster["agent_id"].astype(str))]
+            # in the team asked for, if any (a Tampa lead narrowing to Tampa 1 was shown a Louisville agent)
+            mine = roster if team is None else roster[roster["team"].astype(str) == team]
+            active = [a for a in active if a in set(mine["agent_id"].astype(str))]
             if not active:
-                raise UsageError(f"no agent was active in {period}; pass agent_id")
+                raise UsageError(
+                    f"no agent {'of team ' + repr(team) + ' ' if team else ''}was active in {period}; pass agent_id"
+                )
             ctx.agent_id = active[0]
         if ctx.agent_id not in set(roster["agent_id"].astype(str)):
             raise UsageError(f"agent_id {ctx.agent_id!r} is not in the roster (agents table)")
+        own_team = roster.loc[roster["agent_id"].astype(str) == ctx.agent_id, "team"].astype(str)
+        if team is not None and team not in set(own_team):
+            raise UsageError(
+                f"agent_id {ctx.agent_id!r} is not in team {team!r}; leave team out or pass one of its agents"
+            )
         others = roster[roster["agent_id"].astype(str) != ctx.agent_id]
         # notes on this page never name another person: their names and ids are redacted
         terms = list(others["name"].dropna().astype(str)) + list(others["agent_id"].astype(str))
