@@ -265,3 +265,32 @@ def test_the_previous_months_mean_counts_the_months_employed():
     cards = agent_scorecards(table(frame(rows)), roster, "2025-04", goals=GOALS).set_index("agent_id")
     assert cards.loc["n1", "handled_prev3"] == 40  # March alone: hired on 3 March
     assert cards.loc["a1", "handled_prev3"] == pytest.approx(30 / 3)  # employed all three months
+
+
+def test_a_figure_beside_its_goal_keeps_the_decimals_that_tell_them_apart():
+    """A probe: adherence 0.919535 against 92% read as a red "92.0%" on the team page and in the workbook (the
+    agent's review read "91.95%")."""
+    from reportlib.reports import queries
+
+    cards = pd.DataFrame(
+        {
+            "adherence": [0.919535, 0.95, float("nan")],
+            "adherence_goal": [0.92, 0.92, 0.92],
+            "qa_mean": [83.96, 90.0, 85.0],
+            "qa_goal": [84.0, 84.0, 84.0],
+            "adherence_met": [False, True, None],
+            "goals_met": [1, 2, 0],
+            "goals_total": [2, 2, 1],
+            "rank_in_team": [1, 2, 3],
+            "team_size": [3, 3, 3],
+        }
+    )
+    assert queries.scorecard_digits(cards) == {"qa_mean": [2, 1, 1], "adherence": [2, None, None]}
+    show = queries.scorecard_display(cards)
+    assert show["adherence"].tolist() == ["91.95%", "95.0%", "–"] and show["qa_mean"].tolist() == [
+        "83.96",
+        "90.0",
+        "85.0",
+    ]
+    assert show["adherence_rag"].tolist() == ["red", "green", None]
+    assert show["goals"].tolist() == ["1 of 2", "2 of 2", "0 of 1"] and show["rank"].tolist()[0] == "1 of 3"

@@ -220,6 +220,15 @@ def distinct_digits(value: Any, target: Any, digits: int | None, unit: str = "nu
     return base + 2
 
 
+def compared_digits(
+    values: Sequence[Any], targets: Sequence[Any], units: Sequence[str] | str, digits: int | None = None
+) -> list[int | None]:
+    """Per row, the decimals to show a value and its target with so that they never read as equal when they
+    differ (`distinct_digits`, from `digits`: None, the unit's own); `digits` where they already read apart."""
+    units = [units] * len(values) if isinstance(units, str) else list(units)
+    return [distinct_digits(v, t, digits, u) for v, t, u in zip(values, targets, units)]
+
+
 def tile_digits(tile: Tile | Mapping[str, Any]) -> int | None:
     """A tile's decimals as shown: its `digits` as an int (a tile dict sent as data may hold 1.0), or None."""
     d = _tile_get(tile, "digits")

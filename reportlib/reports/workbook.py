@@ -78,7 +78,7 @@ class Sheet:
     # per-row units for a column whose rows mix units (an SLA term's goal: a share or seconds)
     row_units: dict[str, list[str]] = field(default_factory=dict)
     # per-row decimals for columns compared with each other (None: the unit's own), so that a figure that misses
-    # its goal never reads as equal to it (79.96% against 80%: "79.96%", not "80.0%"); see `compared_digits`
+    # its goal never reads as equal to it (79.96% against 80%: "79.96%", not "80.0%"): narrative.compared_digits
     row_digits: dict[str, list[int | None]] = field(default_factory=dict)
 
 
@@ -397,7 +397,7 @@ def _terms_sheet(compliance: pd.DataFrame, name: str, with_client: bool, running
         "mean satisfaction term.",
         "SLA compliance: Breaches and penalty at risk" if with_client else "client review: Contract terms this month",
         row_units={"goal": unit, "actual": unit},
-        row_digits=dict.fromkeys(("goal", "actual"), compared_digits(terms["actual"], terms["goal"], unit)),
+        row_digits=dict.fromkeys(("goal", "actual"), narrative.compared_digits(terms["actual"], terms["goal"], unit)),
     )
 
 
@@ -458,6 +458,7 @@ def _teams(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
             acols,
             "Every agent's month against the goals in parameters, rank within the team, coaching flags.",
             "team performance: Agent scorecards and Coaching list",
+            row_digits=queries.scorecard_digits(show),
         ),
     ]
 
@@ -682,7 +683,7 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
             "has no such term ('default'): the review's tiles and Service level chart.",
             "client review: Summary, Service level",
             row_digits=dict.fromkeys(
-                ("service_level", "goal"), compared_digits(svc["service_level"], svc["goal"], "share")
+                ("service_level", "goal"), narrative.compared_digits(svc["service_level"], svc["goal"], "share")
             ),
         )
 
@@ -756,13 +757,6 @@ def number_format(unit: str, currency: str = "$", digits: int | None = None) -> 
     if unit == "share":
         return f"0{decimals}%"
     return f'#,##0{decimals}" s"' if unit == "seconds" else f"#,##0{decimals}"
-
-
-def compared_digits(values: Sequence[Any], targets: Sequence[Any], units: Sequence[str] | str) -> list[int | None]:
-    """Per row, the decimals to show a value and its target with so that they never read as equal when they
-    differ (`narrative.distinct_digits`, the pages' rule); None where the unit's own format tells them apart."""
-    units = [units] * len(values) if isinstance(units, str) else list(units)
-    return [narrative.distinct_digits(v, t, None, u) for v, t, u in zip(values, targets, units)]
 
 
 def cell_value(value: Any, unit: str = "text") -> Any:
