@@ -294,3 +294,17 @@ def test_a_figure_beside_its_goal_keeps_the_decimals_that_tell_them_apart():
     ]
     assert show["adherence_rag"].tolist() == ["red", "green", None]
     assert show["goals"].tolist() == ["1 of 2", "2 of 2", "0 of 1"] and show["rank"].tolist()[0] == "1 of 3"
+
+
+def test_two_people_of_one_name_are_told_apart_by_id():
+    """A probe: two agents named "Vincent Tran" made two identical rows on the team page and coaching list."""
+    from reportlib.reports.queries import with_ids_where_twins
+
+    names = pd.Series(["Vincent Tran", "Ann Lee", "Vincent Tran", None])
+    ids = pd.Series(["A0117", "A0002", "A0231", "A0300"])
+    assert with_ids_where_twins(names, ids).tolist() == [
+        "Vincent Tran (A0117)",
+        "Ann Lee",
+        "Vincent Tran (A0231)",
+        None,
+    ]

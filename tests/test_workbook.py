@@ -218,7 +218,7 @@ def test_every_sheet_has_formats_frozen_header_and_filter(book):
         ("SLA by client", "Fee at risk"): '"$"#,##0.00',
         ("Teams", "Handle time"): '#,##0" s"',
         ("Teams", "Adherence"): "0.0%",
-        ("Agent scorecards", "Resolved first time"): "0.0%",
+        ("Agent scorecards", "Handle time vs prior 3 months"): '+#,##0" s";-#,##0" s";0" s"',  # "+7 s", not "7 s"
         ("Attrition by team", "Attrition"): "0.0%",
         ("Capacity plan", "Week of"): "yyyy-mm-dd",
         ("Cost by channel", "Cost per contact"): '"$"#,##0.00',

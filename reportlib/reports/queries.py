@@ -245,12 +245,22 @@ def month_attrition(
     return source.memo(("month_attrition", str(m), team, params_key(params)), compute)
 
 
+def with_ids_where_twins(names: pd.Series, ids: pd.Series) -> pd.Series:
+    """`names`, each that two or more rows share followed by its id ("Vincent Tran (A0117)"): a table naming two
+    people or clients alike must tell them apart."""
+    twins = names.notna() & names.duplicated(keep=False)
+    out = names.astype(object).copy()
+    out[twins] = [f"{n} ({i})" for n, i in zip(names[twins], ids[twins])]
+    return out
+
+
 def month_scorecards(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.DataFrame:
     """Every agent's scorecard for `month` (metrics.scorecards.agent_scorecards over the source's contacts,
     roster, agent activity and QA when it has them, against parameters' goals): the team report's table.
 
     Computed once per `reportlib run` and shared by the team report and the month's workbook
-    (DataSource.memo); the caller gets its own copy.
+    (DataSource.memo); the caller gets its own copy. Two agents of one name are named with their ids
+    (`with_ids_where_twins`: the page showed two identical rows).
     """
     from reportlib.metrics import scorecards
     from reportlib.metrics.sla import business_calendar
@@ -258,7 +268,7 @@ def month_scorecards(source: DataSource, params: Mapping[str, Any], month: Any) 
     m = pd.Period(str(month), freq="M")
 
     def compute() -> pd.DataFrame:
-        return scorecards.agent_scorecards(
+        cards = scorecards.agent_scorecards(
             source.table("contacts"),
             source.frame("agents"),
             str(m),
@@ -269,6 +279,9 @@ def month_scorecards(source: DataSource, params: Mapping[str, Any], month: Any) 
             data_range=whole_days(source, params),  # a month the data cover in part: volume goals pro-rated to it
             calendar=business_calendar(params),
         )
+        if len(cards) and "name" in cards.columns:
+            cards["name"] = with_ids_where_twins(cards["name"], cards["agent_id"])
+        return cards
 
     return source.memo(("month_scorecards", str(m), params_key(params)), compute)
 
@@ -1270,10 +1283,7 @@ def compliance_by_client(compliance: pd.DataFrame) -> pd.DataFrame:
     status = pd.Series(np.where(out["missed"] > 0, "red", "green"), index=out.index, dtype=object)
     out["status"] = status.where(out["judged"] > 0, None)
     out = out[cols].astype({"terms": int, "judged": int, "missed": int, "penalty_at_risk": float})
-    twins = out["client_name"].notna() & out["client_name"].duplicated(keep=False)  # two clients, one name: ids
-    out.loc[twins, "client_name"] = [
-        f"{n} ({i})" for n, i in zip(out.loc[twins, "client_name"], out.loc[twins, "client_id"])
-    ]
+    out["client_name"] = with_ids_where_twins(out["client_name"], out["client_id"])
     # clients with a miss first, the largest fee at risk first among them (a pack showing 15 rows left out the
     # largest penalty when sorted by terms missed first: a probe), then terms missed, then the name
     out = out.assign(_any=out["missed"] > 0)

@@ -42,6 +42,7 @@ NUMBER_FORMATS = {
     "count": "#,##0",
     "share": "0.0%",
     "seconds": '#,##0" s"',
+    "seconds_change": '+#,##0" s";-#,##0" s";0" s"',  # a change keeps its sign, as the page's "+7 s"
     "number": "#,##0.00",
     "number1": "0.0",
     "fte": "#,##0.0",
@@ -62,7 +63,7 @@ class Column:
 
     key: str
     label: str
-    unit: str = "text"  # text | count | share | seconds | currency | number | number1 | fte | days | ratio | date
+    unit: str = "text"  # text | count | share | seconds | seconds_change | currency | number | number1 | fte | days | ratio | date
     anchor: str | None = None  # heading of docs/definitions.md defining it (without '#')
 
 
@@ -431,7 +432,7 @@ def _teams(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
         Column("team", "Team"),
         Column("handled", "Handled", "count", "handled"),
         Column("aht_s", "Handle time", "seconds", "aht"),
-        Column("aht_s_change", "Handle time vs prior 3 months", "seconds", "scorecard-trend"),
+        Column("aht_s_change", "Handle time vs prior 3 months", "seconds_change", "scorecard-trend"),
         Column("qa_mean", "QA", "number1", "agent-scorecards"),
         Column("fcr", "Resolved first time", "share", "fcr"),
         Column("csat_top2", "Satisfied", "share", "csat"),
@@ -883,7 +884,10 @@ def write_workbook(book: Workbook, path: str | Path) -> Path:
                 units[key] = col.unit if col.key not in s.row_units else "per row: share, seconds or number"
     for (label, anchor), where in seen.items():
         put(readme, r, 1, label)
-        put(readme, r, 2, {"number1": "number", "count": "count"}.get(units[(label, anchor)], units[(label, anchor)]))
+        unit_name = {"number1": "number", "seconds_change": "seconds"}.get(
+            units[(label, anchor)], units[(label, anchor)]
+        )
+        put(readme, r, 2, unit_name)
         put(readme, r, 3, ", ".join(dict.fromkeys(where)))
         put(readme, r, 4, defs.get(str(anchor), ""))
         put(readme, r, 5, f"{DEFINITIONS_DOC}#{anchor}")
