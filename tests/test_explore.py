@@ -128,3 +128,21 @@ def test_a_month_the_data_cover_in_part_is_said(tmp_path):
     half = explore.selection_kpis(ctx.source, ctx.params, period="2025-02")
     assert any(n.startswith("February 2025 is a partial month: the data end on 2025-02-14") for n in half.notes)
     assert not explore.selection_kpis(ctx.source, ctx.params, period="2025-01").notes
+
+
+def test_a_fault_in_a_view_replaces_the_last_choice_with_a_note():
+    """A probe (code reading): only ReportlibError was caught, so another fault left the previous selection's
+    charts under the new selector values."""
+    import ipywidgets as widgets
+
+    out = widgets.Output()
+    views.fill_output(out, lambda: views.paragraph("first choice"))
+    assert "first choice" in out.outputs[0]["data"]["text/html"]
+
+    def broken():
+        views.paragraph("half drawn")
+        raise ValueError("no such column")
+
+    views.fill_output(out, broken)
+    (only,) = out.outputs
+    assert "could not be drawn (ValueError: no such column)" in only["data"]["text/html"]

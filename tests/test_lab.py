@@ -227,3 +227,23 @@ def test_lab_params_reach_every_notebook(tmp_path, monkeypatch):
     monkeypatch.setenv("REPORTLIB_PARAMS", seen["REPORTLIB_PARAMS"])
     assert views.start_report("sla", month="2025-01", data=str(folder)).currency == "€"
     assert views.start_report("sla", month="2025-01", data=str(folder), params_file=str(pound)).currency == "£"
+
+
+def test_a_broken_lab_folder_is_named(tmp_path, monkeypatch):
+    """A probe: with lab/ a file (or lab/sla.ipynb a folder) `reportlib lab` said "failed unexpectedly ... please
+    report it"."""
+    import pytest
+
+    from reportlib.core.errors import ReportlibError
+    from reportlib.core.params import load_params
+
+    import reportlib.core.params as core_params
+
+    monkeypatch.setattr(core_params, "project_root", lambda: tmp_path)
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "sla.ipynb").write_text("{}")
+    (tmp_path / "lab").write_text("a file where the copies go")
+    monkeypatch.setattr(lab, "ensure_default_data", lambda *a, **k: None)
+    monkeypatch.setattr(lab.subprocess, "call", lambda *a, **k: 0)
+    with pytest.raises(ReportlibError, match=r"cannot make the notebook copies in .*lab .*File exists"):
+        lab.launch(load_params(), no_browser=True)

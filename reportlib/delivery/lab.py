@@ -170,7 +170,14 @@ def launch(
     ensure_default_data(params, data, log=log, who="reportlib lab")
     root = project_root()
     folder = root / LAB_FOLDER
-    made = personal_copies(root / "notebooks", folder, fresh=fresh)
+    try:
+        made = personal_copies(root / "notebooks", folder, fresh=fresh)
+    except OSError as exc:  # lab/ a file, lab/sla.ipynb a folder, no permission: named, not "failed unexpectedly"
+        where = exc.filename or folder
+        raise ReportlibError(
+            f"cannot make the notebook copies in {folder} ({where}: {exc.strerror or exc}); move that "
+            "file or folder aside"
+        ) from None
     if made:
         print(
             f"reportlib lab: copied {counted(len(made), 'notebook')} into {folder} (your copies; git ignores them)",

@@ -167,6 +167,9 @@ def fill_output(out: Any, fn: Any, *args: Any, **kwargs: Any) -> None:
             fn(*args, **kwargs)
         except ReportlibError as exc:
             note(str(exc), "warning")
+        except Exception as exc:  # a fault of ours: said in place, never the last choice's charts under the new one
+            bundles.clear()
+            note(f"This view could not be drawn ({type(exc).__name__}: {exc}); please report it.", "warning")
     out.outputs = tuple({"output_type": "display_data", "data": b, "metadata": {}} for b in bundles)
 
 
