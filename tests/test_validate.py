@@ -564,6 +564,7 @@ def test_rows_doubtful_across_columns_are_warnings_by_row(tmp_path, capsys):
         "A1,Ann Lee,Team 1,Sue,North,agent,2024-01-01,,,", "A1,Ann Lee,Team 1,Sue,North,agent,2024-01-01,,voluntary,"
     )
     activity = GOOD["agent_activity.csv"] + "2025-01-07,A1,28800,1200,3600,0,0,0,0,0,0,false,29000\n"
+    activity += "2025-01-08,A1,0,3600,3000,0,0,0,0,0,0,false,0\n"  # a probe: logged in, no schedule
     intervals = (
         "interval_start,interval_minutes,channel,queue,client_id,offered,handled\n"
         "2025-01-06T09:00:00,5,phone,Benefits,C1,10,9\n"
@@ -583,6 +584,10 @@ def test_rows_doubtful_across_columns_are_warnings_by_row(tmp_path, capsys):
             'given), got "3600"',
             "agent_activity.csv row 3, column in_adherence_s: expected no more than scheduled_s (kept as given: "
             'adherence over 100%), got "29000"',
+            "agent_activity.csv row 4, column scheduled_s: expected above 0 on a day with time logged in (kept as "
+            "given: the day counts in occupancy and utilization, and its handling and available time, against no "
+            "schedule, lower the team's shrinkage; a schedule missing from the export, or overtime on a day off), "
+            'got "0"',
         ]
     ), lines
 

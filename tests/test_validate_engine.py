@@ -192,12 +192,12 @@ def test_row_warnings_across_columns(engine, clean_tables):
     day = dt.date(2026, 1, 5)
     activity = pa.table(
         {
-            "date": pa.array([day, day, day], pa.date32()),
-            "agent_id": agents.column("agent_id").to_pylist()[:3],
-            "scheduled_s": [28800.0, 28800.0, 28800.0],
-            "logged_in_s": [27000.0, 1200.0, 27000.0],
-            "handle_s": [9000.0, 3600.0, 9000.0],
-            "in_adherence_s": [26000.0, 1000.0, 30000.0],
+            "date": pa.array([day] * 4, pa.date32()),
+            "agent_id": agents.column("agent_id").to_pylist()[:4],
+            "scheduled_s": [28800.0, 28800.0, 28800.0, 0.0],  # the last: logged in without a schedule
+            "logged_in_s": [27000.0, 1200.0, 27000.0, 3600.0],
+            "handle_s": [9000.0, 3600.0, 9000.0, 3000.0],
+            "in_adherence_s": [26000.0, 1000.0, 30000.0, 0.0],
         }
     )
     starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=dt.UTC) for m in (0, 7, 30)]  # 09:00, 09:07, 09:30 local
@@ -214,12 +214,16 @@ def test_row_warnings_across_columns(engine, clean_tables):
         'longer than logged_in_s (kept as given), got "3600"',
         f"{where('agent_activity')} date=2026-01-05 agent_id={ids[2]}, column in_adherence_s: expected no more "
         'than scheduled_s (kept as given: adherence over 100%), got "30000"',
+        f"{where('agent_activity')} date=2026-01-05 agent_id={ids[3]}, column scheduled_s: expected above 0 on a day "
+        "with time logged in (kept as given: the day counts in occupancy and utilization, and its handling and "
+        "available time, against no schedule, lower the team's shrinkage; a schedule missing from the export, or "
+        'overtime on a day off), got "0"',
     ]
     for line in expected:
         assert line in warnings, f"missing: {line}\ngot:\n" + "\n".join(warnings)
     grid = [w for w in warnings if "column interval_start: expected a start on the grid" in w]
     assert len(grid) == 1 and ":07:00" in grid[0] and ":30:00" not in grid[0], warnings
-    assert len(warnings) == 4, warnings
+    assert len(warnings) == 5, warnings
 
 
 def test_the_interval_grid_is_checked_in_local_time(engine, clean_tables):

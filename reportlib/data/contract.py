@@ -24,8 +24,8 @@ from reportlib.core.words import in_words
 # within 23:59, dates from year 1700 to 2199; tables cached before are parsed and checked again. 3: row
 # warnings across columns: handle time over logged-in time, adherence over schedule, a termination type
 # without a date, an interval start off its grid. 4: a queue named "all", the name of the all-queues rows. 5: an
-# arrival after the day the check runs).
-CONTRACT_VERSION = "5"
+# arrival after the day the check runs. 6: time logged in on a day without scheduled time).
+CONTRACT_VERSION = "6"
 
 # Column kinds and how they are stored once typed.
 KINDS = {
@@ -238,7 +238,7 @@ TABLES: dict[str, Table] = {
         ),
         required=False,
         unique_together=("date", "agent_id"),
-        rules=("handle_within_logged_in", "adherence_within_schedule"),
+        rules=("handle_within_logged_in", "adherence_within_schedule", "logged_in_with_schedule"),
     ),
     "qa_evaluations": Table(
         "qa_evaluations",
@@ -446,6 +446,15 @@ def table_rules(name: str, today: str | None = None) -> list[Rule]:
             "in_adherence_s",
             "no more than scheduled_s (kept as given: adherence over 100%)",
             lambda t: t.in_adherence_s > t.scheduled_s,
+            severity="warning",
+        ),
+        Rule(
+            "logged_in_with_schedule",
+            "scheduled_s",
+            "above 0 on a day with time logged in (kept as given: the day counts in occupancy and utilization, and its"
+            " handling and available time, against no schedule, lower the team's shrinkage; a schedule missing from"
+            " the export, or overtime on a day off)",
+            lambda t: (t.scheduled_s == 0) & (t.logged_in_s > 0),
             severity="warning",
         ),
         Rule(
