@@ -234,10 +234,9 @@ def test_a_broken_lab_folder_is_named(tmp_path, monkeypatch):
     report it"."""
     import pytest
 
+    import reportlib.core.params as core_params
     from reportlib.core.errors import ReportlibError
     from reportlib.core.params import load_params
-
-    import reportlib.core.params as core_params
 
     monkeypatch.setattr(core_params, "project_root", lambda: tmp_path)
     (tmp_path / "notebooks").mkdir()

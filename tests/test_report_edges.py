@@ -376,12 +376,18 @@ def test_the_capacity_sentence_reads_a_surplus_as_a_surplus():
     assert text.startswith("Without new hires, 0 of 13 weeks are short (every week has at least 229.0 FTE to spare).")
     assert "No hires are recommended. Cost over the plan: €1,000." in text
     odd = capacity_sentence({**base, "weeks_short": 0, "largest_gap_fte": float("nan"), "budget": float("nan")})
-    assert odd.startswith("Without new hires, 0 of 13 weeks are short. No hires") and odd.endswith("$1,000.")
+    assert (
+        odd
+        == "The FTE needed is not known for any of the plan's 13 weeks, so no week is judged. Cost over the plan: $1,000."
+    )
     assert "at least 0.0 FTE" in capacity_sentence({**base, "weeks_short": 0, "largest_gap_fte": 0.0})
     short = capacity_sentence({**base, "weeks_short": 1, "largest_gap_fte": 3.26, "recommended_hires": 1,
                                "weeks_short_with_hires": 1, "budget": 900.0})  # fmt: skip
-    assert "1 of 13 weeks is short (largest gap 3.3 FTE)" in short and "is 1 hire; with it 1 week stays short" in short
+    assert "1 of 13 weeks is short (largest gap 3.3 FTE)" in short and "is 1 hire; with it 1 week stays short." in short
     assert short.endswith("against a budget of $900.")
+    after = capacity_sentence({**base, "weeks_short": 3, "largest_gap_fte": 66.94, "recommended_hires": 5,
+                               "weeks_short_with_hires": 2, "largest_gap_fte_with_hires": 64.61})  # fmt: skip
+    assert "is 5 hires; with them 2 weeks stay short (largest gap 64.6 FTE)." in after  # a planner: say how short
 
 
 def test_a_chart_without_names_labels_its_series_for_a_reader():

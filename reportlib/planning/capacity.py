@@ -183,8 +183,8 @@ class CapacityPlan:
 
 
 def _weeks_list(week_start: pd.DatetimeIndex, weeks: Sequence[int], most: int = 6) -> str:
-    """The first `most` weeks' start dates (YYYY-MM-DD), "..." after them."""
-    return ", ".join(f"{week_start[w]:%Y-%m-%d}" for w in weeks[:most]) + (" ..." if len(weeks) > most else "")
+    """The first `most` weeks' start dates ("07 Dec 2026", as the page's tables), "..." after them."""
+    return ", ".join(f"{week_start[w]:%d %b %Y}" for w in weeks[:most]) + (" ..." if len(weeks) > most else "")
 
 
 def roles_of(roster: pd.DataFrame, roles: Sequence[str]) -> pd.DataFrame:
@@ -309,80 +309,93 @@ def capacity_plan(
     base_prod = productive + pp
     notes: list[str] = []
     if len(before):
-        when = [f"{pd.Timestamp(d):%Y-%m-%d}" for d in before["start"]] if "start" in before else []
+        when = [f"{pd.Timestamp(d):%d %b %Y}" for d in before["start"]] if "start" in before else []
         notes.append(
             f"{counted(len(before), 'planned hire class', 'planned hire classes')} "
             + (f"({', '.join(when)}) " if when else "")
-            + f"started before the plan's first week ({s0:%Y-%m-%d}) and {noun_for(len(before), 'is', 'are')} "
+            + f"started before the plan's first week ({s0:%d %b %Y}) and {noun_for(len(before), 'is', 'are')} "
             "not counted as a class: those hires count through the roster (agents table) from their hire dates"
         )
 
     # recommendation: week by week, the latest start that is fully ramped by the short week (or the
-    # earliest possible start, week 0, when that is too late), sized to the shortfall that lasts: at most the
-    # median week's shortfall over the rest of the plan. A permanent hire made for week w is paid in every week
+    # earliest possible start, week 0, when that is too late), sized to the shortfall that lasts, counting every
+    # recommended hire at full productivity (their training and ramp-up weeks are a gap to cover otherwise, not
+    # a reason for more hires: sized on a hire's 50% first week, a lasting step of 10 FTE drew 20 hires).
+    # The shortfall that lasts: the median week's shortfall over a window as long as the plan from that week,
+    # its weeks past the plan's end counted as not short. A permanent hire made for week w is paid in every week
     # after it; the median is the newsvendor quantity when a week short and a week with a hire idle cost alike
-    # (one more hire pays off when the weeks that need it are at least half). The part of a peak above it is
-    # named for overtime or temporary cover instead: a probe's October plan hired 64 people for one plan-year
-    # week and carried 45-95 FTE to spare after it. (The least shortfall over the weeks to full productivity
-    # was tried first: it read the two quiet weeks of Christmas as the end of a shortage that resumed in
-    # January, on the sample.)
+    # (one more hire pays off when more than half the weeks of the window need it), and a shortfall seen only in
+    # the plan's last weeks is not yet evidence that it lasts (next month's plan sees further). The part of a
+    # week's gap above it is named for overtime or temporary cover. Chosen after probes: the old rule hired 64
+    # people for one plan-year week of the sample and carried 45-95 FTE to spare after it; the least shortfall
+    # over the weeks to full productivity, tried first, read the two quiet weeks of Christmas as the end of a
+    # shortage that resumed in January; the median of the rest of the plan alone fell back to closing every
+    # gap in the plan's last weeks, where a class starting now lands.
     rec: dict[int, int] = {}
-    uncovered: list[int] = []
+    late: list[int] = []
     peaks: list[int] = []
     full_after = settings.training_weeks + len(settings.ramp)
     tol = 1e-9
     first_cover: dict[int, int] = {}
+    planned_at = planned.groupby(planned["start_week"].astype(int))["hires"].sum().to_dict() if len(planned) else {}
     if recommend and settings.max_class_size == 0:
         notes.append("no hires are recommended: capacity.hiring.max_class_size is 0 (no hire class)")
     elif recommend:
-        extra = np.zeros(weeks)
+        extra = np.zeros(weeks)  # the recommended hires' productive FTE (training and ramp-up included)
+        extra_full = np.zeros(weeks)  # ... as if fully productive from their start: what they are hired for
         for w in week_idx:
             if np.isnan(required[w]):
                 continue
+            short_full = required[w] - (base_prod[w] + extra_full[w])
+            need = 0.0  # the lasting shortfall at week w that no hire could be found for
+            if short_full > tol:
+                rest = (required[w:] - (base_prod[w:] + extra_full[w:]))[~np.isnan(required[w:])]
+                window = np.concatenate([rest, np.zeros(max(0, weeks - len(rest)))])  # past the plan: not short
+                need = min(short_full, max(0.0, float(np.median(window))))
+                # candidate starts: the latest fully ramped by week w, then later (less ramped) ones,
+                # then earlier ones (when a class is full)
+                latest_full = max(0, int(w) - full_after)
+                cands = list(range(latest_full, w + 1)) + list(range(latest_full - 1, -1, -1))
+                for sw in cands:
+                    if need <= tol:
+                        break
+                    if p_new[w - sw] <= 0:  # still training in week w: a later week's hires
+                        continue
+                    full = s_new[w - sw] * settings.hire_fte
+                    n = int(math.ceil(need / full - 1e-9))
+                    if settings.max_class_size:  # planned classes starting that week count against the size
+                        n = min(n, settings.max_class_size - rec.get(sw, 0) - int(planned_at.get(sw, 0)))
+                    if n <= 0:
+                        continue
+                    rec[sw] = rec.get(sw, 0) + n
+                    first_cover.setdefault(sw, int(w))
+                    j = week_idx[sw:] - sw
+                    extra[sw:] += n * s_new[j] * p_new[j] * settings.hire_fte
+                    extra_full[sw:] += n * s_new[j] * settings.hire_fte
+                    need -= n * full
             short = required[w] - (base_prod[w] + extra[w])
             if short <= tol:
                 continue
-            rest = required[w:] - (base_prod[w:] + extra[w:])
-            lasting = float(np.median(rest[~np.isnan(rest)]))
-            peak = short - min(short, max(0.0, lasting))  # the part of the gap that does not last
-            # candidate starts: the latest fully ramped by week w, then later (less ramped) ones,
-            # then earlier ones (when a class is full)
-            latest_full = max(0, int(w) - full_after)
-            cands = list(range(latest_full, w + 1)) + list(range(latest_full - 1, -1, -1))
-            for sw in cands:
-                if short <= peak + tol:
-                    break
-                factor = s_new[w - sw] * p_new[w - sw] * settings.hire_fte
-                if factor <= 0:
-                    continue
-                n = int(math.ceil((short - peak) / factor - 1e-9))
-                if settings.max_class_size:
-                    n = min(n, settings.max_class_size - rec.get(sw, 0))
-                if n <= 0:
-                    continue
-                rec[sw] = rec.get(sw, 0) + n
-                first_cover.setdefault(sw, int(w))
-                j = week_idx[sw:] - sw
-                extra[sw:] += n * s_new[j] * p_new[j] * settings.hire_fte
-                short = required[w] - (base_prod[w] + extra[w])
-            if short > peak + tol:
-                uncovered.append(int(w))
-            elif short > tol:
+            # short only while the hires train and ramp up, or with a lasting shortfall no hire reaches in time:
+            # late; short by more than the shortfall that lasts: a peak
+            if required[w] - (base_prod[w] + extra_full[w]) <= tol or need > tol:
+                late.append(int(w))
+            else:
                 peaks.append(int(w))
-        if uncovered:
+        if late:
             notes.append(
-                f"{counted(len(uncovered), 'week')} short of the required FTE cannot be covered by new hires "
-                f"(training takes {settings.training_weeks} weeks"
+                f"{counted(len(late), 'week')} short of the required FTE cannot be covered by new hires in time "
+                f"(training takes {settings.training_weeks} weeks, then a ramp-up of {len(settings.ramp)}"
                 + (f"; classes of at most {settings.max_class_size}" if settings.max_class_size else "")
                 + "): weeks starting "
-                + _weeks_list(week_start, uncovered)
+                + _weeks_list(week_start, late)
                 + "; consider overtime or other queues"
             )
         if peaks:
             notes.append(
-                f"{counted(len(peaks), 'week')} short by more than the median week of the rest of the plan "
-                f"{noun_for(len(peaks), 'is', 'are')} covered by permanent hires only up to that shortfall (a hire "
-                "for a peak would be idle in most of the weeks after it): weeks starting "
+                f"{counted(len(peaks), 'week')} short by more than the shortfall that lasts (the median week's over "
+                f"the next {counted(weeks, 'week')}) {noun_for(len(peaks), 'is', 'are')} covered by permanent hires "
+                "only up to it (a hire for a peak would be idle in most of the weeks after it): weeks starting "
                 + _weeks_list(week_start, peaks)
                 + "; cover the peak with overtime, temporary staff or other queues"
             )
@@ -435,6 +448,7 @@ def plan_summary(plan: CapacityPlan) -> dict[str, Any]:
         "weeks_short": int((w.loc[known, "gap_fte"] < -1e-9).sum()),
         "weeks_short_with_hires": int((w.loc[known, "gap_fte_with_hires"] < -1e-9).sum()),
         "largest_gap_fte": float(-w.loc[known, "gap_fte"].min()) if known.any() else float("nan"),
+        "largest_gap_fte_with_hires": float(-w.loc[known, "gap_fte_with_hires"].min()) if known.any() else float("nan"),
         "recommended_hires": int(plan.recommended["hires"].sum()) if len(plan.recommended) else 0,
         "cost": float(w["cost_with_hires"].sum()),
         "budget": float(w["budget"].sum()) if w["budget"].notna().all() else None,

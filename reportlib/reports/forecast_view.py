@@ -333,17 +333,23 @@ def capacity_sentence(summary: Mapping[str, Any], currency: str = "$") -> str:
     else:
         spare = f" (every week has at least {abs(float(gap)):.1f} FTE to spare)"
     still, hires = int(s["weeks_short_with_hires"]), int(s["recommended_hires"])
+    after = s.get("largest_gap_fte_with_hires", float("nan"))
+    worst = f" (largest gap {float(after):.1f} FTE)" if still and not narrative.is_missing(after) else ""
     recommended = (
         f"The recommendation is {counted(hires, 'hire')}; with {noun_for(hires, 'it', 'them')} {counted(still, 'week')} "
-        f"{noun_for(still, 'stays', 'stay')} short."
+        f"{noun_for(still, 'stays', 'stay')} short{worst}."
         if hires
         else "No hires are recommended."
     )
     budget = s.get("budget")
-    return (
-        f"Without new hires, {short}{spare}. {recommended} "
-        f"Cost over the plan: {fmt(s['cost'], 'currency', currency)}"
-        + (f" against a budget of {fmt(budget, 'currency', currency)}." if not narrative.is_missing(budget) else ".")
+    opening = (
+        f"Without new hires, {short}{spare}. {recommended}"
+        if not narrative.is_missing(gap)
+        # no week's need is known: "0 of 13 weeks are short" read as a judgement
+        else f"The FTE needed is not known for any of the plan's {counted(s['weeks'], 'week')}, so no week is judged."
+    )
+    return f"{opening} Cost over the plan: {fmt(s['cost'], 'currency', currency)}" + (
+        f" against a budget of {fmt(budget, 'currency', currency)}." if not narrative.is_missing(budget) else "."
     )
 
 
@@ -371,11 +377,12 @@ def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
     views.paragraph(capacity_sentence(report["capacity_summary"], currency))
     if len(cap.recommended):
         rec = cap.recommended.copy()
-        rec["week_start"] = pd.to_datetime(rec["week_start"]).dt.strftime("%d %b %Y")
+        for col in ("week_start", "first_week_covered"):
+            rec[col] = pd.to_datetime(rec[col]).dt.strftime("%d %b %Y")
         views.table(
-            rec[["week_start", "hires"]],
+            rec[["week_start", "hires", "first_week_covered"]],
             formats={"hires": "count"},
-            labels={"week_start": "Class starts", "hires": "Hires"},
+            labels={"week_start": "Class starts", "hires": "Hires", "first_week_covered": "Hired for the week of"},
             caption="Recommended hire classes",
         )
     for n in capacity_notes(cap, currency):

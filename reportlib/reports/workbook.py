@@ -576,7 +576,11 @@ def _forecast(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
             )
         )
         if len(cap.recommended):
-            hcols = [Column("week_start", "Class starts", "date"), Column("hires", "Hires", "count", "capacity-plan")]
+            hcols = [
+                Column("week_start", "Class starts", "date"),
+                Column("hires", "Hires", "count", "capacity-plan"),
+                Column("first_week_covered", "Hired for the week of", "date", "capacity-plan"),
+            ]
             sheets.append(
                 Sheet(
                     "Hire classes",
