@@ -155,6 +155,7 @@ def test_redactor_finds_names_written_as_people_write_them():
         "PatrickRoss helped; P. Ross too": "[another agent] helped; [another agent] too",
         "Harris, J. and jharris@corp.example": "Harris, J. and jharris@corp.example",  # the agent's own
         "escalated to ross": "escalated to ross",  # a lone lower-case word stays (names that are words)
+        "P ROSS and Patrick R. too": "[another agent] and [another agent]. too",
         "we will call and hunt for a fix": "we will call and hunt for a fix",
         "Judith  Harris did well; judith too; a0010": "Judith  Harris did well; judith too; [another agent]",
     }
@@ -172,6 +173,17 @@ def test_redactor_finds_names_written_as_people_write_them():
         "Team Price and Sam Price": "Team Price and [another agent]",
     }
     assert {text: r(text) for text in cases} == cases
+
+
+def test_initials_never_blank_ordinary_words():
+    """A review: a colleague's initial and surname in any case blanked "along" (Amy Long), "award" (Alice Ward),
+    "shall" (Sarah Hall), "chat" (Cathy Hat), and "a long wait"; only a name's capitals or an address match."""
+    r = ar.Redactor(["Ann Lee"], ["Amy Long", "Alice Ward", "Sarah Hall", "Cathy Hat", "Tom Rust"])
+    text = "Moved to chat along the way; a long wait, we shall award trust."
+    assert r(text) == text
+    assert r("A. Long and S HALL; mail along@corp.example or t.rust@x.example") == (
+        "[another agent] and [another agent]; mail [another agent]@corp.example or [another agent]@x.example"
+    )
 
 
 def test_supervisor_id_rule():

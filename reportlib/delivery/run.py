@@ -50,7 +50,16 @@ from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import owner_only, printable, unspoofed
 from reportlib.core.words import counted, noun_for
 from reportlib.data.source import DataSource
-from reportlib.reports.registry import AGENT_REPORT, ALL_REPORTS, CLIENT_REPORT, CONTRACT_REPORTS, PDF_REPORTS, TITLES
+from reportlib.reports.registry import (
+    AGENT_REPORT,
+    ALL_REPORTS,
+    CAPACITY_REPORTS,
+    CLIENT_REPORT,
+    CONTRACT_REPORTS,
+    GOAL_REPORTS,
+    PDF_REPORTS,
+    TITLES,
+)
 
 # jsonschema (imported by nbformat in this process, the workers and the kernels) checks the "iri" string
 # format with rfc3987_syntax when it is installed, which builds a grammar on import: ~1.5 s of CPU per process.
@@ -2070,10 +2079,12 @@ def run_month(
     from reportlib.metrics.scorecards import check_goals
     from reportlib.planning.forecast_report import check_capacity_params
 
-    # named before anything renders: a wrong capacity target blanked a page of an "ok" run; goals of 92 for 92%
-    # put every agent on the coaching list
-    check_capacity_params(params)
-    check_goals(params.get("goals"))
+    # named before anything renders, for the reports that read them: a wrong capacity target blanked a page of an
+    # "ok" run; goals of 92 for 92% put every agent on the coaching list
+    if any(r in CAPACITY_REPORTS for r in chosen):
+        check_capacity_params(params)
+    if any(r in GOAL_REPORTS for r in chosen):
+        check_goals(params.get("goals"))
     if workbooks is None:
         from reportlib.core.settings import PrintSettings
 

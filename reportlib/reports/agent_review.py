@@ -197,22 +197,33 @@ class Redactor:
     "Ann Lee", and the agent's own "Ann Lee" is kept even though a colleague is named "Ann". A term needs a whole
     word at each end that is a letter or digit (so "Al" is not found inside "Also").
 
-    A full name is also found run together ("DonaldPatterson") and written with an initial (`_initials`): "D.
-    Patterson", "d.patterson@...", "dpatterson", "Donald P." (a probe found those left whole). Left, as the
-    price of not blanking ordinary words: a lone word in lower case ("escalated to patterson") and a word of a name
-    shorter than 3 letters ("Ask Li").
+    A full name is also found run together ("DonaldPatterson") and written with an initial (`_initials`), as a
+    name ("D. Patterson", "Donald P.": capitals where a name has them) or in an e-mail address ("d.patterson@...",
+    "dpatterson@..."): a probe found those left whole, and a review found the initial forms in any case blanked
+    words ("along" for Amy Long, "a long way", "shall" for Sarah Hall). Left, as the price of not blanking
+    ordinary words: a lone word in lower case ("escalated to patterson") and a word of a name shorter than 3
+    letters ("Ask Li").
     """
 
     SEPARATORS = r"[\s._-]+"  # what may stand between a name's words in free text (\s covers no-break spaces)
 
+    # a name with an initial (`_initials`), found by its shape and looked up (one small pattern, not one per
+    # person: 300 names' forms in the one pattern more than doubled its build): an initial and a surname before
+    # an "@" in any case ("d.patterson@", "dpatterson@"), an initial and a surname as a name ("D. Patterson",
+    # "D PATTERSON"), a name and an initial ("Donald P")
+    _WORD = r"[^\W\d_][\w'’‘ʼ`-]*[^\W_]"
+    _ADDRESS = re.compile(rf"(?<![\w.])([^\W\d_])[._-]?({_WORD})(?=@)")
+    _INITIAL_SURNAME = re.compile(rf"(?<!\w)([^\W\d_])(?:\.\s*|\s+)({_WORD})(?!\w)")
+    _NAME_INITIAL = re.compile(rf"(?<!\w)({_WORD})\s+([^\W\d_])(?![\w'’‘ʼ`])")  # not "Sean O" of "O'Brien"
+
     def __init__(self, own: Iterable[Any], others: Iterable[Any]):
         own_terms = {t for t in (_text(v) for v in own) if t}
-        own_terms |= {v for t in own_terms for v in self._initials(t)}
-        other_terms = {t for t in (_text(v) for v in others) if t}
-        other_terms = (other_terms | {v for t in other_terms for v in self._initials(t)}) - own_terms
+        other_terms = {t for t in (_text(v) for v in others) if t} - own_terms
         self.own = {self._key(t) for t in own_terms}
         own_words = {self._key(w) for t in own_terms for w in self._words(t)}
         words = {w for t in other_terms for w in self._words(t) if self._key(w) not in own_words} - other_terms
+        self.own_initials = {k for t in own_terms for k in self._initials(t)}
+        self.initials = {k for t in other_terms for k in self._initials(t)} - self.own_initials
         pieces = [(t, self._piece(t)) for t in own_terms | other_terms]
         pieces += [(w, self._word_piece(w)) for w in words]
         pieces.sort(key=lambda tp: (-len(tp[0]), tp[0]))
@@ -225,15 +236,31 @@ class Redactor:
         return re.sub(cls.SEPARATORS, "", folded)
 
     @classmethod
-    def _initials(cls, term: str) -> set[str]:
-        """A person's name with an initial: "D Patterson" and "Donald P" for "Donald Patterson" (first and last words
-        of 3 letters or more, starting with a letter); none for an id or a one-word name."""
+    def _initials(cls, term: str) -> set[tuple[str, str]]:
+        """A person's name with an initial, as keys: ("d", "patterson") for "D. Patterson" and ("donald", "p") for
+        "Donald P" (first and last words of 3 letters or more, starting with a letter); none for an id or a
+        one-word name."""
         words = [w for w in re.split(cls.SEPARATORS, term.strip()) if w]
         if len(words) < 2 or any(
             len(w) < 3 or not w[0].isalpha() or any(c.isdigit() for c in w) for w in (words[0], words[-1])
         ):
             return set()
-        return {f"{words[0][0]} {words[-1]}", f"{words[0]} {words[-1][0]}"}
+        first, last = words[0], words[-1]
+        return {(cls._key(first[0]), cls._key(last)), (cls._key(first), cls._key(last[0]))}
+
+    def _without_initials(self, text: str) -> str:
+        """`text` with each other person's name written with an initial replaced (the agent's own kept)."""
+
+        def named(m: re.Match[str], as_name: bool) -> str:
+            a, b = m.group(1), m.group(2)
+            if as_name and not (a[0].isupper() and b[0].isupper()):  # a name's capitals: never "a long way"
+                return m.group(0)
+            key = (self._key(a), self._key(b))
+            return REDACTED if key in self.initials and key not in self.own_initials else m.group(0)
+
+        text = self._ADDRESS.sub(lambda m: named(m, False), text)
+        text = self._INITIAL_SURNAME.sub(lambda m: named(m, True), text)
+        return self._NAME_INITIAL.sub(lambda m: named(m, True), text)
 
     @staticmethod
     def _words(term: str) -> list[str]:
@@ -256,6 +283,8 @@ class Redactor:
 
     def __call__(self, text: Any) -> str:
         value = "" if _text(text) is None else str(text)
+        if self.initials:
+            value = self._without_initials(value)
         if self.pattern is None:
             return value
         return self.pattern.sub(lambda m: m.group(0) if self._key(m.group(0)) in self.own else REDACTED, value)

@@ -24,8 +24,10 @@ from reportlib.core.params import project_root
 @dataclass(frozen=True)
 class Report:
     """One report notebook: its name (the notebook's stem), page title, how it is scheduled, whether
-    `reportlib run` prints a PDF of it beside the HTML, and whether it judges clients against their SLA
-    contracts (then `reportlib run` first checks every client's profile is defined)."""
+    `reportlib run` prints a PDF of it beside the HTML, whether it judges clients against their SLA
+    contracts (then `reportlib run` first checks every client's profile is defined), and whether it reads the
+    capacity parameters (service targets, staffing, hiring: parameters/capacity.yaml) or the agents' goals
+    (parameters/goals.yaml): `reportlib run` checks those sets first, only for the reports that read them."""
 
     name: str
     title: str
@@ -34,16 +36,18 @@ class Report:
     scheduled: bool = True
     pdf: bool = False
     contracts: bool = False
+    capacity: bool = False
+    goals: bool = False
 
 
 REGISTRY: tuple[Report, ...] = (
-    Report("team_performance", "Team performance"),
-    Report("sla", "SLA compliance", contracts=True),
+    Report("team_performance", "Team performance", capacity=True, goals=True),  # plan vs actual: service targets
+    Report("sla", "SLA compliance", contracts=True, capacity=True),
     Report("attrition", "Headcount and attrition"),
-    Report("forecast", "Volume forecast"),
-    Report("monthly_pack", "Monthly pack", pdf=True, contracts=True),
+    Report("forecast", "Volume forecast", capacity=True),
+    Report("monthly_pack", "Monthly pack", pdf=True, contracts=True, capacity=True),
     Report("client_review", "Service review", per_client=True, pdf=True, contracts=True),
-    Report("agent_review", "Agent review", per_agent=True, pdf=True),
+    Report("agent_review", "Agent review", per_agent=True, pdf=True, goals=True),
     Report("explore", "Explore", scheduled=False),
 )
 
@@ -54,6 +58,8 @@ REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled and not
 ALL_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.scheduled)
 INTERACTIVE: tuple[str, ...] = tuple(r.name for r in REGISTRY if not r.scheduled)
 CONTRACT_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.contracts)
+CAPACITY_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.capacity)
+GOAL_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.goals)
 TITLES: dict[str, str] = {r.name: r.title for r in REGISTRY}
 # Reports printed to PDF beside their HTML (`reportlib run`) and attachable as PDF (`reportlib email`).
 PDF_REPORTS: frozenset[str] = frozenset(r.name for r in REGISTRY if r.pdf)
