@@ -73,15 +73,15 @@ def test_hand_case_ten_agents_two_percent_class_of_five():
 
     # recommendation: weeks 0-6 are short (about 2 FTE) and the planned class covers week 7 on (12.13 FTE, then
     # 14.5). The shortfall that lasts is the median over 12 weeks from each week, weeks past the plan not short:
-    # from week 0, 7 short weeks of 12 (median > 0), but no hire reaches weeks 0-1 in time (4 training weeks);
-    # from week 2 on, at most 5 short weeks of 12 (median 0): a hire would be idle in most weeks after it, so
-    # weeks 2-6 are a gap to cover otherwise (overtime, temporary staff), and nobody is hired
+    # no hire reaches weeks 0-3 in time (4 training weeks); from week 2 on, at most 5 short weeks of 12 (median
+    # 0): a hire would be idle in most weeks after it, so weeks 4-6 are a peak to cover otherwise (overtime,
+    # temporary staff), and nobody is hired
     assert plan.recommended.empty and (w["recommended_hires"] == 0).all()
     assert (w.loc[:6, "gap_fte_with_hires"] < 0).all() and (w.loc[7:, "gap_fte_with_hires"] >= 0).all()
     (late, peak) = plan.notes
-    assert "2 weeks short of the required FTE cannot be covered by new hires in time" in late
-    assert "5 weeks short by more than the shortfall that lasts (the median week's over the next 12 weeks)" in peak
-    assert "weeks starting 19 Jan 2026, 26 Jan 2026, 02 Feb 2026, 09 Feb 2026, 16 Feb 2026; cover the peak" in peak
+    assert "4 weeks short of the required FTE cannot be covered by new hires in time" in late
+    assert "3 weeks short by more than the shortfall that lasts (the median week's over the next 12 weeks)" in peak
+    assert "weeks starting 02 Feb 2026, 09 Feb 2026, 16 Feb 2026; cover the peak" in peak
     # budget 10,000 a week; the plan with hires spends more
     assert w.loc[11, "cumulative_budget"] == 120000
     assert bool(w.loc[11, "over_budget"])
@@ -170,6 +170,8 @@ def test_a_hiring_freeze_and_a_class_that_started_before_the_plan():
         ({"hours_per_fte_week": "37.5h"}, "capacity.hours_per_fte_week must be a number, got '37.5h'"),
         ({"hiring": {"ramp": [0.5, 50]}}, "capacity.hiring.ramp must be from 0 to 1"),
         ({"hire_classes": [{"start": "2026-02-02", "count": 2.5}]}, "count must be a whole number"),
+        ({"hire_classes": [{"start": None, "count": 8}]}, "count must be a whole number >= 0 and start a date"),
+        ({"hire_classes": [{"start": "", "count": 8}]}, "count must be a whole number >= 0 and start a date"),
     ):
         with pytest.raises(UsageError, match=re.escape(said)):
             HiringSettings.from_params(bad)

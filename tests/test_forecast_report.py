@@ -303,3 +303,12 @@ def test_capacity_parameters_are_checked_before_a_run(tmp_path, capsys):
         assert said in capsys.readouterr().err
         assert not (tmp_path / "o" / "2025-04").exists()
     fc.check_capacity_params({"capacity": {}})  # the shipped values pass
+    # values that worked before still do (a review): a share in quotes, "Measured", roles null
+    for fine in ({"shrinkage": "0.35"}, {"shrinkage": "Measured"}, {"roles": None}, {"budget": None}):
+        fc.check_capacity_params({"capacity": fine})
+    # a report that reads no capacity parameter is not stopped by one (an attrition run with a typo in a target)
+    f = tmp_path / "p.yaml"
+    f.write_text("capacity:\n  service_targets: {phone: {target_sl: 80, answer_s: 30}}\n")
+    run = ["run", "--month", "2025-04", "--data", str(tmp_path / "none"), "--params", str(f), "--reports", "attrition"]
+    assert cli.main([*run, "--out", str(tmp_path / "o")]) == 1  # on to the data: the folder does not exist
+    assert "target_sl" not in capsys.readouterr().err

@@ -83,8 +83,10 @@ def _goal_problem(key: str, value: Any) -> str | None:
         )
     if key == "qa" and not (value == 0 or 1 < value <= 100):
         return f"must be a QA score out of 100 (84, not 0.84), got {value!r}"
-    if unit == "relative" and not value > 0:
+    if unit == "relative" and _GOAL_INFO[key][1] == "max" and not value > 0:  # a ceiling of 0 s: always missed
         return f"must be > 0 (null: not judged), got {value!r}"
+    if unit == "relative" and value < 0:
+        return f"must be >= 0 (null: not judged), got {value!r}"
     return None
 
 
@@ -115,13 +117,18 @@ def check_goals(goals: Mapping[str, Any] | None) -> None:
 
 
 def unknown_goal_groups(goals: Mapping[str, Any] | None, agents: pd.DataFrame) -> str | None:
-    """A sentence naming the teams and roles goals.yaml sets goals for that no one on the roster has (a typo
-    such as "Louisvile 3" left that team on the defaults without a word), or None."""
+    """A sentence naming the teams goals.yaml sets goals for that no one on the roster is in, and the roles that
+    are none of the contract's (a typo such as "Louisvile 3" or "leads" left those agents on the defaults without
+    a word), or None. A role of the contract no one holds (the shipped lead and supervisor goals on a roster of
+    agents alone) is no mistake."""
+    from reportlib.data.contract import TABLES
+
+    roles = next(c.allowed for c in TABLES["agents"].columns if c.name == "role") or ()
     said = []
     for group, col in (("teams", "team"), ("roles", "role")):
         named = set(map(str, ((goals or {}).get(group) or {})))
         have = set(agents[col].dropna().astype(str)) if col in agents.columns else set()
-        missing = sorted(named - have)
+        missing = sorted(named - have - (set(roles) if group == "roles" else set()))
         if missing and col in agents.columns:
             hints = "".join(did_you_mean(m, sorted(have)) for m in missing[:1])
             said.append(f"{group} {in_words(repr(m) for m in missing)}{hints}")

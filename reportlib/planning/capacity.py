@@ -99,7 +99,7 @@ class HiringSettings:
             kwargs["hours_per_fte_week"] = setting_number(p, "hours_per_fte_week", "capacity.", minimum=1e-9)
         if "default_hourly_cost" in p:
             kwargs["default_hourly_cost"] = setting_number(p, "default_hourly_cost", "capacity.", minimum=0)
-        if "roles" in p:
+        if p.get("roles") is not None:  # null: the shipped roles
             roles = p["roles"]
             if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
                 raise UsageError(f"parameter capacity.roles must be a list of roster roles, got {roles!r}")
@@ -122,11 +122,12 @@ def planned_classes(params: Mapping[str, Any] | None, start: Any, weeks: int) ->
         raise UsageError(f"parameter capacity.hire_classes must be a list of {{start, count}}, got {classes!r}")
     for c in classes:
         try:
-            when, count = pd.Timestamp(c["start"]).normalize(), float(c["count"])
+            when, count = pd.Timestamp(c["start"]), float(c["count"])
         except (KeyError, TypeError, ValueError):
             raise UsageError(f"capacity.hire_classes: each class needs start (a date) and count, got {c!r}") from None
-        if pd.isna(when) or not count.is_integer() or count < 0:
+        if pd.isna(when) or not count.is_integer() or count < 0:  # a blank start is NaT (a review: AttributeError)
             raise UsageError(f"capacity.hire_classes: count must be a whole number >= 0 and start a date, got {c!r}")
+        when = when.normalize()
         week = int(math.floor((when - s0).days / 7))
         if week < weeks and count > 0:
             rows.append({"start_week": week, "hires": int(count), "start": when})
@@ -196,15 +197,13 @@ def roles_of(roster: pd.DataFrame, roles: Sequence[str]) -> pd.DataFrame:
 
 
 def roster_as_known(roster: pd.DataFrame, day: Any) -> pd.DataFrame:
-    """The roster as it stood at the end of `day`, as far as a later export tells: people hired after it left
-    out, termination dates after it cleared. A later export holds the dates that came to pass and the notices
-    given since, and cannot tell them from notices already given on `day`; counted as known, they made a past
-    month's plan see leavers it could not have known of (and change each time it was re-run)."""
+    """The roster's leavers as known at the end of `day`, as far as a later export tells: termination dates after
+    it cleared. A later export holds the dates that came to pass and the notices given since, and cannot tell
+    them from notices already given on `day`; counted as known, they made a past month's plan see leavers it
+    could not have known of (and change each time it was re-run). Hires are kept: the plan counts those hired by
+    its first week, as the latest month's plan does (a start date is agreed before it)."""
     r = roster.copy()
     cut = pd.Timestamp(day).normalize()
-    hired = pd.to_datetime(r["hire_date"]) if "hire_date" in r.columns else None
-    if hired is not None:
-        r = r[~(hired > cut)].copy()
     if "termination_date" in r.columns:
         term = pd.to_datetime(r["termination_date"])
         r["termination_date"] = term.where(~(term > cut))
@@ -376,9 +375,9 @@ def capacity_plan(
             short = required[w] - (base_prod[w] + extra[w])
             if short <= tol:
                 continue
-            # short only while the hires train and ramp up, or with a lasting shortfall no hire reaches in time:
-            # late; short by more than the shortfall that lasts: a peak
-            if required[w] - (base_prod[w] + extra_full[w]) <= tol or need > tol:
+            # inside the training lead time, short only while the hires train and ramp up, or with a lasting
+            # shortfall no hire reaches in time: late; short by more than the shortfall that lasts: a peak
+            if w < settings.training_weeks or required[w] - (base_prod[w] + extra_full[w]) <= tol or need > tol:
                 late.append(int(w))
             else:
                 peaks.append(int(w))

@@ -96,8 +96,15 @@ def _shrinkage_setting(cap: Mapping[str, Any]) -> tuple[float | None, float]:
             f"parameter capacity.default_shrinkage must be a share below 1, got {cap['default_shrinkage']!r}"
         )
     value = cap.get("shrinkage", "measured")
-    if value == "measured":
+    if isinstance(value, str) and value.strip().lower() == "measured":
         return None, default
+    if isinstance(value, str):  # "0.35" in quotes read as before
+        try:
+            value = float(value)
+        except ValueError:
+            raise UsageError(
+                f"parameter capacity.shrinkage must be a share below 1 or 'measured', got {value!r}"
+            ) from None
     share = setting_number({"shrinkage": value}, "shrinkage", "capacity.", minimum=0)
     if not share < 1:  # 35 for 35%: refused, as 1 (nobody available) is
         raise UsageError(
