@@ -69,7 +69,8 @@ DEFAULT_COACHING: dict[str, Any] = {
 def _goal_problem(key: str, value: Any) -> str | None:
     """What is wrong with one goal's value (None: fine). Shares are written 0..1 and refused as percentages (92
     for 92% read as a goal of 9,200%: every agent missed it); a QA goal is a score out of 100 (0.84 read as a
-    share let every score meet it); a handle-time or contacts goal of 0 cannot be missed by a ratio."""
+    share let every score meet it); a handle-time ceiling of 0 s is always missed ("inf% above goal"), a contacts
+    floor of 0 never (as before)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):

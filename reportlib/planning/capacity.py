@@ -384,7 +384,8 @@ def capacity_plan(
         if late:
             notes.append(
                 f"{counted(len(late), 'week')} short of the required FTE cannot be covered by new hires in time "
-                f"(training takes {settings.training_weeks} weeks, then a ramp-up of {len(settings.ramp)}"
+                f"(training takes {counted(settings.training_weeks, 'week')}"
+                + (f", then a ramp-up of {counted(len(settings.ramp), 'week')}" if settings.ramp else "")
                 + (f"; classes of at most {settings.max_class_size}" if settings.max_class_size else "")
                 + "): weeks starting "
                 + _weeks_list(week_start, late)

@@ -23,6 +23,7 @@ import pandas as pd
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
 from reportlib.core.settings import AttritionSettings, MetricSettings, setting_number
+from reportlib.planning.capacity import roles_of
 from reportlib.planning.forecast import (
     FORECAST_COLUMNS,
     ForecastConfig,
@@ -132,8 +133,7 @@ def _shrinkage(
     if roles and source.has("agents"):
         agents = source.frame("agents")
         if "role" in agents.columns:
-            ids = agents.loc[agents["role"].isin(list(roles)), "agent_id"]
-            mine = activity[activity["agent_id"].isin(ids)]
+            mine = activity[activity["agent_id"].isin(roles_of(agents, roles)["agent_id"])]
             if len(mine):
                 activity, whose = mine, f" of the roles {', '.join(roles)}"
     k = workforce_kpis(activity, grain=None, by=(), start=start, end=last_day + pd.Timedelta(days=1))
@@ -272,7 +272,6 @@ def forecast_report(
         flat_hazard,
         plan_summary,
         planned_classes,
-        roles_of,
         roster_as_known,
     )
 
@@ -406,7 +405,6 @@ def forecast_report(
                     after,
                     bands=tenure_bands(params.get("attrition")),
                 )
-                out["hazard_window_months"] = months
             except ReportlibError as exc:
                 notes.append(f"attrition hazard unavailable ({exc}); using a flat 3% a month")
                 hazard = flat_hazard(0.03)
