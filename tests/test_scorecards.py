@@ -311,3 +311,25 @@ def test_two_people_of_one_name_are_told_apart_by_id():
         "Vincent Tran (A0231)",
         None,
     ]
+
+
+def test_a_team_without_contacts_keeps_its_row_in_the_teams_table(tmp_path):
+    """A probe: a team that handled nothing (in training, on back-office work) vanished from the Teams table, its
+    adherence and shrinkage with it."""
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.planning.sample import sample_data
+    from reportlib.reports import queries
+
+    folder = tmp_path / "d"
+    sample_data(folder, seed=5, start="2025-01", months=1, agents=40, clients=3)
+    agents = pd.read_csv(folder / "agents.csv", dtype=str, keep_default_na=False)
+    quiet = sorted(set(agents["team"]))[0]
+    ids = set(agents.loc[agents["team"] == quiet, "agent_id"])
+    contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    other = agents.loc[(agents["team"] != quiet) & (agents["role"] == "agent"), "agent_id"].iloc[0]
+    contacts.loc[contacts["agent_id"].isin(ids), "agent_id"] = other  # the team's contacts went to another
+    contacts.to_csv(folder / "contacts.csv", index=False)
+    teams = queries.team_table(open_source(str(folder)), load_params(), "2025-01").set_index("team")
+    assert teams.loc[quiet, "handled"] == 0 and 0 < teams.loc[quiet, "adherence"] <= 1
+    assert teams.drop(index=quiet)["handled"].gt(0).all()

@@ -290,7 +290,9 @@ def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
     """One row per team for `month`: handled, handle time (s), first-contact resolution and satisfied share
     (0..1) from the contacts; occupancy, shrinkage and adherence (0..1) from agent activity and the QA mean
     and critical errors from QA evaluations when the source has them; agents and agents to coach from the
-    scorecards (month_scorecards). The team report's "Teams" table, shared with the month's workbook.
+    scorecards (month_scorecards). The team report's "Teams" table, shared with the month's workbook. A team
+    that handled no contact but had scheduled time is a row too, its contact figures 0 or empty (a probe: it
+    disappeared, adherence and shrinkage with it).
     """
     from reportlib.metrics import contacts as metrics
     from reportlib.metrics import workforce
@@ -315,7 +317,9 @@ def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
             wf = workforce.workforce_kpis(
                 source.frame("agent_activity"), agents, grain=None, by=["team"], start=start, end=end
             )
-            teams = teams.merge(wf[["team", "occupancy", "shrinkage", "adherence"]], on="team", how="left")
+            wf = wf[wf["team"].notna() & (wf["scheduled_s"] > 0)]
+            teams = teams.merge(wf[["team", "occupancy", "shrinkage", "adherence"]], on="team", how="outer")
+            teams["handled"] = teams["handled"].fillna(0)
         if source.has("qa_evaluations"):
             qa = source.frame("qa_evaluations").merge(agents[["agent_id", "team"]], on="agent_id", how="left")
             q = qa_history(qa, m, m, by=["team"])
