@@ -71,17 +71,16 @@ def test_hand_case_ten_agents_two_percent_class_of_five():
     assert w.loc[3, "cost"] == pytest.approx((10 * s**3 + 5) * 40 * 20.0 + 5 * 1000.0)
     assert w.loc[4, "cost"] == pytest.approx((10 * s**4 + 5 * s) * 40 * 20.0)
 
-    # recommendation: weeks 0-6 are short (about 2 FTE) and the planned class covers week 7 on (12.13 FTE, then
-    # 14.5). The shortfall that lasts is the median over 12 weeks from each week, weeks past the plan not short:
-    # no hire reaches weeks 0-3 in time (4 training weeks); from week 2 on, at most 5 short weeks of 12 (median
-    # 0): a hire would be idle in most weeks after it, so weeks 4-6 are a peak to cover otherwise (overtime,
-    # temporary staff), and nobody is hired
-    assert plan.recommended.empty and (w["recommended_hires"] == 0).all()
-    assert (w.loc[:6, "gap_fte_with_hires"] < 0).all() and (w.loc[7:, "gap_fte_with_hires"] >= 0).all()
-    (late, peak) = plan.notes
-    assert "4 weeks short of the required FTE cannot be covered by new hires in time" in late
-    assert "3 weeks short by more than the shortfall that lasts (the median week's over the next 12 weeks)" in peak
-    assert "weeks starting 02 Feb 2026, 09 Feb 2026, 16 Feb 2026; cover the peak" in peak
+    # recommendation: weeks 0-6 are short and the planned class covers week 7 on (12.13 FTE, then 14.5). 7 of the
+    # 12 weeks are short, so the plan's median week is short: by (short(0) + short(1)) / 2, the two smallest
+    # shortfalls; week 4 is the first a hire reaches (4 training weeks), counted at full productivity there:
+    # ceil(median / s^4) = 3 hires starting now. Weeks 0-3 no hire reaches, week 4 they work at 50%.
+    short = [12 - 10 * s**k for k in range(7)]
+    median = (short[0] + short[1]) / 2
+    assert plan.recommended[["start_week", "hires"]].values.tolist() == [[0, math.ceil(median / s**4)]] == [[0, 3]]
+    assert (w.loc[:4, "gap_fte_with_hires"] < 0).all() and (w.loc[5:, "gap_fte_with_hires"] >= 0).all()
+    (late,) = plan.notes
+    assert "5 weeks short of the required FTE cannot be covered by new hires in time" in late
     # budget 10,000 a week; the plan with hires spends more
     assert w.loc[11, "cumulative_budget"] == 120000
     assert bool(w.loc[11, "over_budget"])
@@ -89,7 +88,7 @@ def test_hand_case_ten_agents_two_percent_class_of_five():
     assert plan.over_budget == pytest.approx(over) and over > 0
     summary = plan_summary(plan)
     assert summary["over_budget"] == pytest.approx(over)
-    assert summary["recommended_hires"] == 0 and summary["weeks_short_with_hires"] == 7
+    assert summary["recommended_hires"] == 3 and summary["weeks_short_with_hires"] == 5
 
 
 def test_hand_case_hires_for_a_gap_that_lasts():
@@ -120,15 +119,16 @@ def test_hand_case_hires_for_a_gap_that_lasts():
 
 def test_a_peak_week_gets_hires_only_for_the_part_that_lasts():
     """A probe's October plan hired 64 people for one plan-year week. 10 agents (no attrition, 2 training weeks,
-    no ramp) need 10 FTE, then 16 in week 6 and 13 after it: 3 hires (the median shortfall of weeks 6-12), not
-    6; week 6's other 3 FTE are named as a peak. A one-week peak on a flat need gets no hire at all."""
+    no ramp) need 10 FTE, then 16 in week 6 and 13 after it: 3 hires (the plan's median week: 7 of 13 weeks are
+    short by 3 or more), not 6; week 6's other 3 FTE are named as a peak. A one-week peak on a flat need gets no
+    hire at all."""
     settings = HiringSettings(training_weeks=2, ramp=())
     plan = capacity_plan(_roster(), flat_hazard(0.0), [10.0] * 6 + [16.0] + [13.0] * 6, START, settings=settings)
     assert plan.recommended[["start_week", "hires"]].values.tolist() == [[4, 3]]
     gap = plan.weekly["gap_fte_with_hires"]
     assert gap[6] == pytest.approx(-3.0) and (gap.drop(6) >= 0).all()
     (peak,) = plan.notes
-    assert peak.startswith("1 week short by more than the shortfall that lasts (the median week's over the next 13")
+    assert peak.startswith("1 week short by more than the shortfall that lasts (the plan's median week's) is covered")
     assert "weeks starting 16 Feb 2026; cover the peak" in peak
     flat = capacity_plan(_roster(), flat_hazard(0.0), [10.0] * 6 + [16.0] + [10.0] * 6, START, settings=settings)
     assert flat.recommended.empty and len(flat.notes) == 1
@@ -143,7 +143,12 @@ def test_a_peak_week_gets_hires_only_for_the_part_that_lasts():
     assert end.recommended.empty and "weeks starting 30 Mar 2026" in end.notes[0]
     late = capacity_plan(_roster(), flat_hazard(0.0), [10.0] * 9 + [15.0] * 4, START, settings=settings)
     assert late.recommended.empty
-    # a step that lasts more than half the window is hired for: week 6 of 13 on, 7 weeks
+    # 8 training weeks: a gap of 10 FTE from week 3 (10 of 13 weeks) is hired for at the first week a hire
+    # reaches, week 8 (a plan-long window from each week, its weeks past the plan not short, never hired here)
+    long = HiringSettings(training_weeks=8, ramp=())
+    slow = capacity_plan(_roster(), flat_hazard(0.0), [10.0] * 3 + [20.0] * 10, START, settings=long)
+    assert slow.recommended[["start_week", "hires"]].values.tolist() == [[0, 10]]
+    # a step that lasts more than half the plan is hired for: week 6 of 13 on, 7 weeks
     step = capacity_plan(_roster(), flat_hazard(0.0), [10.0] * 6 + [15.0] * 7, START, settings=settings)
     assert step.recommended[["start_week", "hires"]].values.tolist() == [[4, 5]] and not step.notes
 

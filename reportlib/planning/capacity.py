@@ -320,16 +320,15 @@ def capacity_plan(
     # earliest possible start, week 0, when that is too late), sized to the shortfall that lasts, counting every
     # recommended hire at full productivity (their training and ramp-up weeks are a gap to cover otherwise, not
     # a reason for more hires: sized on a hire's 50% first week, a lasting step of 10 FTE drew 20 hires).
-    # The shortfall that lasts: the median week's shortfall over a window as long as the plan from that week,
-    # its weeks past the plan's end counted as not short. A permanent hire made for week w is paid in every week
-    # after it; the median is the newsvendor quantity when a week short and a week with a hire idle cost alike
-    # (one more hire pays off when more than half the weeks of the window need it), and a shortfall seen only in
-    # the plan's last weeks is not yet evidence that it lasts (next month's plan sees further). The part of a
-    # week's gap above it is named for overtime or temporary cover. Chosen after probes: the old rule hired 64
-    # people for one plan-year week of the sample and carried 45-95 FTE to spare after it; the least shortfall
-    # over the weeks to full productivity, tried first, read the two quiet weeks of Christmas as the end of a
-    # shortage that resumed in January; the median of the rest of the plan alone fell back to closing every
-    # gap in the plan's last weeks, where a class starting now lands.
+    # The shortfall that lasts: the plan's median week's shortfall (with the hires recommended so far). A
+    # permanent hire is paid in every week of the plan after its start; the median is the newsvendor quantity
+    # when a week short and a week with a hire idle cost alike (one more hire pays off when more than half the
+    # plan's weeks need it). The part of a week's gap above it is named for overtime or temporary cover. Chosen
+    # after probes: the old rule hired 64 people for one plan-year week of the sample and carried 45-95 FTE to
+    # spare after it; the least shortfall over the weeks to full productivity read the two quiet weeks of
+    # Christmas as the end of a shortage that resumed in January; the median of the rest of the plan fell back
+    # to closing every gap in the plan's last weeks; the median over a plan-long window from each week, weeks
+    # past the plan's end not short, never hired when training took 8 weeks (a 10-FTE gap over 10 of 13 weeks).
     rec: dict[int, int] = {}
     late: list[int] = []
     peaks: list[int] = []
@@ -348,9 +347,8 @@ def capacity_plan(
             short_full = required[w] - (base_prod[w] + extra_full[w])
             need = 0.0  # the lasting shortfall at week w that no hire could be found for
             if short_full > tol:
-                rest = (required[w:] - (base_prod[w:] + extra_full[w:]))[~np.isnan(required[w:])]
-                window = np.concatenate([rest, np.zeros(max(0, weeks - len(rest)))])  # past the plan: not short
-                need = min(short_full, max(0.0, float(np.median(window))))
+                every = required - (base_prod + extra_full)  # each week's shortfall with the hires so far
+                need = min(short_full, max(0.0, float(np.median(every[~np.isnan(required)]))))
                 # candidate starts: the latest fully ramped by week w, then later (less ramped) ones,
                 # then earlier ones (when a class is full)
                 latest_full = max(0, int(w) - full_after)
@@ -393,9 +391,9 @@ def capacity_plan(
             )
         if peaks:
             notes.append(
-                f"{counted(len(peaks), 'week')} short by more than the shortfall that lasts (the median week's over "
-                f"the next {counted(weeks, 'week')}) {noun_for(len(peaks), 'is', 'are')} covered by permanent hires "
-                "only up to it (a hire for a peak would be idle in most of the weeks after it): weeks starting "
+                f"{counted(len(peaks), 'week')} short by more than the shortfall that lasts (the plan's median week's) "
+                f"{noun_for(len(peaks), 'is', 'are')} covered by permanent hires only up to it (a hire for a peak "
+                "would be idle in most of the plan's weeks): weeks starting "
                 + _weeks_list(week_start, peaks)
                 + "; cover the peak with overtime, temporary staff or other queues"
             )
