@@ -47,7 +47,7 @@ class _Server:
             server.transport.close()  # taken, but the 250 never reaches the client
             return "421 closing"
         if self.mode == "idle":
-            asyncio.get_running_loop().call_later(0.05, server.transport.close)
+            asyncio.get_running_loop().call_soon(server.transport.close)  # after the 250 is written: between messages
         return "250 OK"
 
 
