@@ -7,6 +7,7 @@ unless asked) and starts JupyterLab there. What a person runs, edits and saves l
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -48,8 +49,6 @@ def personal_copies(notebooks: str | os.PathLike, folder: str | os.PathLike, fre
     edits); one that does not is simply replaced. The digest of each notebook copied is recorded in `folder`
     (SHIPPED_RECORD) for `stale_copies`.
     """
-    import json
-
     src, dst = Path(notebooks), Path(folder)
     dst.mkdir(parents=True, exist_ok=True)
     record = _shipped(dst)
@@ -70,8 +69,6 @@ def personal_copies(notebooks: str | os.PathLike, folder: str | os.PathLike, fre
 
 
 def _shipped(folder: Path) -> dict[str, str]:
-    import json
-
     try:
         record = json.loads((folder / SHIPPED_RECORD).read_text())
     except (OSError, ValueError):

@@ -56,6 +56,8 @@ _GOAL_INFO = {
 }
 # goal key -> the label coaching reasons start with ("AHT 18% above goal for 3 months")
 GOAL_LABELS: dict[str, str] = {k: v[2] for k, v in _GOAL_INFO.items()}
+# goal key -> the scorecard column it judges ("qa" -> "qa_mean"); "<key>_met" says whether that column met it
+GOAL_COLUMNS: dict[str, str] = {k: v[0] for k, v in _GOAL_INFO.items()}
 DEFAULT_COACHING: dict[str, Any] = {
     "consecutive_months": 3,
     "tolerance": {"aht_s": 0.05, "qa": 2, "fcr": 0.02, "adherence": 0.02, "csat": 0.02, "contacts_handled": 0.10},

@@ -973,18 +973,16 @@ def scorecard_display(cards: pd.DataFrame) -> pd.DataFrame:
     """The team page's agent table from `month_scorecards`: each figure compared with a goal as text with the
     decimals that keep it apart from its goal (`scorecard_digits`), its met/missed colour (`<column>_rag`), goals
     met ("4 of 5") and rank in team ("2 of 9")."""
+    from reportlib.metrics.scorecards import GOAL_COLUMNS
+
     show = cards.copy()
-    for col, digits in scorecard_digits(cards).items():
-        unit, default = next((u, d) for c, _, u, d in SCORECARD_COMPARED if c == col)
-        show[col] = [format_value(v, unit, digits=default if d is None else d) for v, d in zip(cards[col], digits)]
-    for key, col in (
-        ("aht_s", "aht_s"),
-        ("qa", "qa_mean"),
-        ("fcr", "fcr"),
-        ("csat", "csat_top2"),
-        ("adherence", "adherence"),
-        ("contacts_handled", "handled"),
-    ):
+    row_digits = scorecard_digits(cards)
+    for col, _, unit, default in SCORECARD_COMPARED:
+        if col in row_digits:
+            show[col] = [
+                format_value(v, unit, digits=default if d is None else d) for v, d in zip(cards[col], row_digits[col])
+            ]
+    for key, col in GOAL_COLUMNS.items():
         if f"{key}_met" in show:
             show[f"{col}_rag"] = met_status(show[f"{key}_met"])
     show["goals"] = [f"{m} of {t}" for m, t in zip(show["goals_met"], show["goals_total"])]
