@@ -106,7 +106,7 @@ def test_calendar_from_parameters_shapes():
     assert none.elapsed_s(ts("2025-01-20 09:00"), ts("2025-01-20 10:00"))[0] == H  # MLK day is open
     with pytest.raises(UsageError, match="HH:MM"):
         business_calendar({"calendar": {"business_hours": {"open": "nine", "close": "17:00"}}})
-    with pytest.raises(UsageError, match="before closing"):
+    with pytest.raises(UsageError, match="before the closing"):
         BusinessCalendar(hours=((18 * 3600, 8 * 3600),) * 5 + (None, None))
 
 
@@ -614,3 +614,38 @@ def test_email_figures_in_month_slices_equal_one_pass():
     c1 = one_pass[3].set_index("client_id").loc["C1"]  # January's hand figures, Feb 3 (open), Feb 4 (2 h), Mar 3
     assert (c1["received"], c1["responded"], c1["responded_within"]) == (10, 5, 4)  # 7 + 2 + 1 received
     assert c1["mean_response_business_h"] == pytest.approx((3 + 8 + (9 + 1 / 60) + 0.5 + 2) / 5)
+
+
+def test_a_calendar_that_gives_no_hours_is_named_before_a_run(tmp_path, capsys):
+    """A probe: a night desk's "22:00-06:00" said "opening 79200 s must be before closing 21600 s" in every
+    report's notebook (a run of 45 failed reports); an unknown country likewise. Named once, exit 2, nothing
+    rendered; the message gives the day and the clock times as written."""
+    import re
+
+    from reportlib import cli
+    from reportlib.metrics.sla import check_calendar
+
+    for overlay, said in (
+        (
+            {"business_hours": {"open": "22:00", "close": "06:00"}},
+            "parameter calendar.business_hours: mon opens at 22:00 and closes at 06:00; the opening must come "
+            "before the closing (hours that cross midnight are not supported",
+        ),
+        (
+            {"business_hours": {"sat": "09:00-24:30"}},
+            "parameter calendar.business_hours: sat opens at 09:00 and closes at 24:30; a day's hours end at 24:00",
+        ),
+        ({"business_hours": {"open": "nine"}}, "parameter calendar.business_hours: expected a time as HH:MM"),
+        ({"holidays": "XX"}, "parameter calendar: the holidays package does not know country 'XX'"),
+        ({"holidays": ["2026-13-01"]}, "parameter calendar.holidays: expected dates as YYYY-MM-DD"),
+    ):
+        with pytest.raises(UsageError, match=re.escape(said)):
+            check_calendar({"calendar": overlay}, [2026])
+        f = tmp_path / "p.yaml"
+        f.write_text(__import__("yaml").safe_dump({"calendar": overlay}))
+        run = ["run", "--month", "2025-04", "--data", str(tmp_path / "none"), "--params", str(f)]
+        assert cli.main([*run, "--reports", "attrition", "--out", str(tmp_path / "o")]) == 2
+        assert said in capsys.readouterr().err
+        assert not (tmp_path / "o" / "2025-04").exists()
+    check_calendar({"calendar": {"business_hours": {"open": "00:00", "close": "24:00", "days": list(range(7))}}}, [2026])
+    check_calendar({}, [2025, 2026, 2027])  # the defaults

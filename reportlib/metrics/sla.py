@@ -103,11 +103,18 @@ def _clock(value: Any) -> int:
     try:
         nums = [int(p) for p in parts]
     except ValueError:
-        raise UsageError(f"business hours: expected a time as HH:MM, got {value!r}") from None
+        raise UsageError(f"calendar.business_hours: expected a time as HH:MM, got {value!r}") from None
     if not 1 <= len(nums) <= 3 or not 0 <= nums[0] <= 24:
-        raise UsageError(f"business hours: expected a time as HH:MM, got {value!r}")
+        raise UsageError(f"calendar.business_hours: expected a time as HH:MM, got {value!r}")
     nums += [0] * (3 - len(nums))
     return nums[0] * 3600 + nums[1] * 60 + nums[2]
+
+
+def _hhmm(seconds: int) -> str:
+    """Seconds after midnight as HH:MM (HH:MM:SS when not a whole minute): how business hours are written."""
+    h, rest = divmod(int(seconds), 3600)
+    m, s = divmod(rest, 60)
+    return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
 
 
 def _weekday(name: Any) -> int:
@@ -116,8 +123,8 @@ def _weekday(name: Any) -> int:
     if index is not None:
         return index
     if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
-        raise UsageError(f"business hours: weekday numbers go from 0 (Monday) to 6 (Sunday), got {name!r}")
-    raise UsageError(f"business hours: expected a weekday name (mon..sun) or number 0..6, got {name!r}")
+        raise UsageError(f"calendar.business_hours: weekday numbers go from 0 (Monday) to 6 (Sunday), got {name!r}")
+    raise UsageError(f"calendar.business_hours: expected a weekday name (mon..sun) or number 0..6, got {name!r}")
 
 
 @lru_cache(maxsize=64)
@@ -153,10 +160,14 @@ class BusinessCalendar:
 
     def __post_init__(self) -> None:
         if len(self.hours) != 7:
-            raise UsageError("business hours: need one entry per weekday Monday..Sunday")
-        for h in self.hours:
+            raise UsageError("calendar.business_hours: need one entry per weekday Monday..Sunday")
+        for day, h in zip(WEEKDAY_NAMES, self.hours):
             if h is not None and not 0 <= h[0] < h[1] <= 86400:
-                raise UsageError(f"business hours: opening {h[0]} s must be before closing {h[1]} s")
+                span = f"calendar.business_hours: {day} opens at {_hhmm(h[0])} and closes at {_hhmm(h[1])}"
+                if max(h) > 86400:
+                    raise UsageError(f"{span}; a day's hours end at 24:00 at most")
+                cross = " (hours that cross midnight are not supported: one span a day, 00:00-24:00 at most)"
+                raise UsageError(f"{span}; the opening must come before the closing{cross if h[1] < h[0] else ''}")
 
     def holidays_for(self, years: Sequence[int]) -> np.ndarray:
         """The closed dates (datetime64[D]) falling in the given years."""
@@ -247,6 +258,16 @@ def source_closed_days(params: Mapping[str, Any] | None, source: Any) -> frozens
 
     last = data_range(whole_source(source))[1]
     return frozenset() if last is None else closed_days(params, last)
+
+
+def check_calendar(params: Mapping[str, Any] | None, years: Sequence[int]) -> None:
+    """Raise UsageError ("parameter calendar...") when params['calendar'] gives no calendar for `years` (hours
+    that do not parse or cross midnight, an unknown country or date): named once before a run renders, where
+    every report read it in its own notebook and failed with it."""
+    try:
+        business_calendar(params).holidays_for(list(years))
+    except UsageError as exc:
+        raise UsageError(f"parameter {exc}") from None
 
 
 def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalendar:
