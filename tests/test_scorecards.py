@@ -133,6 +133,20 @@ def test_small_volume_and_small_misses_are_not_flagged():
     assert cards.loc["L1", "coaching_reasons"] == "AHT 9% above goal for 3 months"
 
 
+def test_an_agent_of_fte_0_is_not_judged_on_volume():
+    """fte 0 (a casual agent) made the contacts goal 0 contacts: always met, counted among goals met and in the
+    rank. Now no volume goal; the other goals as for anyone; an fte left blank reads 1 as before."""
+    roster = AGENTS.assign(fte=[0.0, 0.5, None, 1.0])
+    rows = handled("a1", 5, 500, "2025-04") + handled("a3", 5, 500, "2025-04") + handled("a2", 5, 500, "2025-04")
+    cards = agent_scorecards(table(frame(rows)), roster, "2025-04", goals=GOALS).set_index("agent_id")
+    assert math.isnan(cards.loc["a1", "contacts_handled_goal"]) and pd.isna(cards.loc["a1", "contacts_handled_met"])
+    assert "Contacts handled" not in cards.loc["a1", "coaching_reasons"]
+    assert bool(cards.loc["a1", "aht_s_met"]) is True and cards.loc["a1", "goals_total"] == 2  # AHT and FCR
+    assert cards.loc["a3", "contacts_handled_goal_month"] == 25  # blank fte: a full-time goal
+    assert cards.loc["a2", "contacts_handled_goal_month"] == 12.5
+    assert "Contacts handled" in cards.loc["a3", "coaching_reasons"]  # 5 of 25: a large miss, as before
+
+
 # --- volume goals in a month the data cover in part; agents who handled nothing ------------------------
 
 NO_HOLIDAYS = business_calendar({"calendar": {"holidays": False}})  # Monday-Friday, no holiday closed

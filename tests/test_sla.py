@@ -647,5 +647,7 @@ def test_a_calendar_that_gives_no_hours_is_named_before_a_run(tmp_path, capsys):
         assert cli.main([*run, "--reports", "attrition", "--out", str(tmp_path / "o")]) == 2
         assert said in capsys.readouterr().err
         assert not (tmp_path / "o" / "2025-04").exists()
-    check_calendar({"calendar": {"business_hours": {"open": "00:00", "close": "24:00", "days": list(range(7))}}}, [2026])
+    check_calendar(
+        {"calendar": {"business_hours": {"open": "00:00", "close": "24:00", "days": list(range(7))}}}, [2026]
+    )
     check_calendar({}, [2025, 2026, 2027])  # the defaults

@@ -381,8 +381,8 @@ def agent_scorecards(
     a month it covers in part has its volume goals pro-rated to the open days with data; None: the
     data is taken to cover every month. `calendar`: the business calendar counting open days
     (metrics.sla.business_calendar(params); default Monday-Friday with US holidays). An agent with no
-    handled contact in the month is not rated on contacts handled (<goal>_met empty, never a coaching
-    flag).
+    handled contact in the month, or of fte 0, is not rated on contacts handled (<goal>_met empty, never a
+    coaching flag).
     """
     goals = dict(goals or {})
     given = dict(goals.get("coaching") or {})
@@ -411,7 +411,8 @@ def agent_scorecards(
     g = goals_for(roster.loc[ids].reset_index(), goals).set_index("agent_id")
     cal = calendar if calendar is not None else business_calendar()
     days = goal_days(roster.loc[ids], start, end, calendar=cal, data_range=data_range)
-    fte = roster.loc[ids, "fte"].astype("float64").fillna(1.0) if "fte" in roster else 1.0
+    # fte 0 (a casual or unscheduled agent): no volume goal, not judged on it (a goal of 0 contacts was always met)
+    fte = roster.loc[ids, "fte"].astype("float64").fillna(1.0).where(lambda f: f > 0) if "fte" in roster else 1.0
     base_goals = {}
     for key in VOLUME_GOALS:
         base_goals[key] = g[f"{key}_goal"] * fte  # a whole month's goal for this agent
