@@ -147,6 +147,34 @@ def test_an_agent_of_fte_0_is_not_judged_on_volume():
     assert "Contacts handled" in cards.loc["a3", "coaching_reasons"]  # 5 of 25: a large miss, as before
 
 
+def test_the_rank_reads_the_share_of_goals_judged_that_were_met():
+    """Counting goals met alone ranked an agent judged on three goals and meeting all three below a colleague
+    meeting 4 of 5 (the review's "bottom quartile" for a new hire without QA or schedule data)."""
+    rows = handled("a1", 30, 500, "2025-04") + handled("a2", 13, 500, "2025-04")
+    act = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2025-04-10"]),
+            "agent_id": ["a1"],
+            "scheduled_s": [28800.0],
+            "in_adherence_s": [27360.0],
+        }
+    )
+    qa = pd.DataFrame(
+        {
+            "evaluation_id": ["e1"],
+            "agent_id": ["a1"],
+            "evaluated_at": pd.to_datetime(["2025-04-11"]),
+            "score": [80.0],
+            "critical_error": pd.array([False], dtype="boolean"),
+        }
+    )
+    cards = agent_scorecards(table(frame(rows)), AGENTS, "2025-04", activity=act, qa=qa, goals=GOALS)
+    north = cards[cards["team"] == "North"].set_index("agent_id")
+    assert (north.loc["a1", "goals_met"], north.loc["a1", "goals_total"]) == (4, 5)  # QA 80 below 85
+    assert (north.loc["a2", "goals_met"], north.loc["a2", "goals_total"]) == (3, 3)  # AHT, FCR, 13 of 12.5
+    assert (north.loc["a2", "rank_in_team"], north.loc["a1", "rank_in_team"]) == (1, 2)
+
+
 # --- volume goals in a month the data cover in part; agents who handled nothing ------------------------
 
 NO_HOLIDAYS = business_calendar({"calendar": {"holidays": False}})  # Monday-Friday, no holiday closed

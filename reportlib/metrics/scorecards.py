@@ -12,8 +12,8 @@ Every figure is pooled from counts (contacts through the engine by agent_id, adh
 agent_activity, QA from qa_evaluations), so "previous 3 months" is the value over those three
 months together (volume-weighted), and `<metric>_change` = this month - previous 3 months.
 
-Rank in team: agents ordered by goals met (more first), then QA mean (higher first), then AHT
-(lower first), then agent_id; rank 1 is best.
+Rank in team: agents ordered by the share of their judged goals met (higher first; none judged last), then
+goals met (more first), then QA mean (higher first), then AHT (lower first), then agent_id; rank 1 is best.
 
 Coaching flags (thresholds in goals.yaml `coaching`): a month misses a goal for coaching when it
 is worse than the goal by more than `tolerance` (relative for AHT and contacts handled, points for
@@ -463,9 +463,16 @@ def agent_scorecards(
 
     out = out.reset_index().rename(columns={"index": "agent_id"})
     team = out["team"] if "team" in out else pd.Series("", index=out.index)
-    order = out.assign(_team=team.fillna(""), _qa=out["qa_mean"].fillna(-np.inf), _aht=out["aht_s"].fillna(np.inf))
+    # the share of the goals judged that were met first: a new hire judged on two goals and meeting both ranked
+    # below a colleague meeting 4 of 6 when counted alone ("bottom quartile" on the review); none judged: last
+    share = (out["goals_met"] / out["goals_total"].where(out["goals_total"] > 0)).fillna(-1.0)
+    order = out.assign(
+        _team=team.fillna(""), _share=share, _qa=out["qa_mean"].fillna(-np.inf), _aht=out["aht_s"].fillna(np.inf)
+    )
     order = order.sort_values(
-        ["_team", "goals_met", "_qa", "_aht", "agent_id"], ascending=[True, False, False, True, True], kind="stable"
+        ["_team", "_share", "goals_met", "_qa", "_aht", "agent_id"],
+        ascending=[True, False, False, False, True, True],
+        kind="stable",
     )
     order["rank_in_team"] = order.groupby("_team").cumcount() + 1
     order["team_size"] = order.groupby("_team")["agent_id"].transform("size")

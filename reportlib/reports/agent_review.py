@@ -833,7 +833,7 @@ def show_rank(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
     if review.band:
         views.paragraph(
             f"{review.name} is in the {review.band} of the team this month "
-            "(ranked by goals met, then QA score, then handle time)."
+            "(ranked by the share of the goals judged that were met, then goals met, QA score and handle time)."
         )
     else:
         views.paragraph(
