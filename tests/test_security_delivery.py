@@ -294,6 +294,18 @@ def test_13_01_ids_equal_but_for_case_never_share_a_mailbox(project, tmp_path, c
     shared = _dist(tmp_path, account_teams={"C1": ["pat@corp.test"], "c1": ["pat@corp.test"], "B2": ["b@corp.test"]})
     assert _email(project["out"], shared, "--dry-run", str(tmp_path / "eml2"), "--reports", "client_review") == 0
     assert len(_eml_texts(tmp_path / "eml2")) == 3
+    # C1's review sent in an earlier run (its sent-log record), c1's now: still one mailbox, still refused (a
+    # probe: the check compared the messages of one run only)
+    month_dir = project["out"] / MONTH
+    record = {"report": "client_review", "client_id": "C1", "recipients": ["team+C1@corp.test"]}
+    (month_dir / "sent-log.json").write_text(json.dumps({"sent": [record]}))
+    capsys.readouterr()
+    params = _dist(tmp_path, account_team_default=["team+{client_id}@corp.test"])
+    assert _email(project["out"], params, "--dry-run", str(tmp_path / "eml3"), "--reports", "client_review") == 1
+    err = capsys.readouterr().err
+    assert "client_review for client C1 already sent" in err and "not e-mailing client_review for client c1" in err
+    sent = _eml_texts(tmp_path / "eml3")
+    assert len(sent) == 1 and "team+B2@corp.test" in next(iter(sent.values()))
 
 
 def test_13_01_email_body_figures_come_only_from_the_notebook_run_for_that_client(tmp_path, capsys):

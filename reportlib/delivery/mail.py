@@ -1016,7 +1016,7 @@ def plan_messages(
                     attach=kinds,
                 )
             )
-    clashing = case_clashes(planned)
+    clashing = case_clashes(planned, sent_log)
     for p in planned:
         if p.key in clashing:
             others = sorted({show_id(c or a) for r, c, a in clashing if (r, c, a) != p.key})
@@ -1028,19 +1028,27 @@ def plan_messages(
     return [p for p in planned if p.key not in clashing], problems
 
 
-def case_clashes(planned: Sequence[Planned]) -> set[tuple[str, str | None, str | None]]:
+def case_clashes(planned: Sequence[Planned], sent: Sequence[dict] = ()) -> set[tuple[str, str | None, str | None]]:
     """(report, client id, agent id) of each message whose recipient is spelt, in another client's or agent's
     message, with other letter case only (team+C001@ and team+c001@, from ids differing in case alone): most
     mail servers read both as one mailbox, so one client's review would reach the other's team. One address
-    spelt the same in several messages (an account manager of two clients) is no clash."""
+    spelt the same in several messages (an account manager of two clients) is no clash. `sent`: the month's
+    sent-log records, whose recipients count as spelt too (a probe: C001's review sent in one run, c001's
+    rendered and sent in the next reached the same mailbox)."""
     spellings: dict[str, dict[str, set[tuple[str, str | None, str | None]]]] = {}
     for p in planned:
         for address in p.to:
             spellings.setdefault(address.lower(), {}).setdefault(address, set()).add(p.key)
+    for rec in sent:
+        key = (str(rec.get("report")), rec.get("client_id"), rec.get("agent_id"))
+        for address in rec.get("recipients") or []:
+            if isinstance(address, str):
+                spellings.setdefault(address.lower(), {}).setdefault(address, set()).add(key)
     out: set[tuple[str, str | None, str | None]] = set()
     for forms in spellings.values():
-        if len(forms) > 1:
-            out.update(*forms.values())
+        keys = set().union(*forms.values())
+        if len(forms) > 1 and len(keys) > 1:  # one message's own address respelt is no other's mailbox
+            out.update(keys)
     return out
 
 
