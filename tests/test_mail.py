@@ -291,7 +291,7 @@ def test_a_bidirectional_control_or_line_separator_in_a_name_is_shown_as_a_mark(
     m = json.loads(manifest.read_text())
     for e in m["reports"]:
         if e["client_id"] == "C1":
-            e["client_name"] = "Acme\u202eBenefits\u2028Bcc: x@evil.test"
+            e["client_name"] = "Acme\u202eBenefits\u2028Bcc: x@evil.test\r\nBcc: y@evil.test"
     manifest.write_text(json.dumps(m))
     dry = setup["tmp"] / "dry"
     _email(setup, "--reports", "client_review", "--dry-run", str(dry))
@@ -303,6 +303,9 @@ def test_a_bidirectional_control_or_line_separator_in_a_name_is_shown_as_a_mark(
         assert "Acme[U+202E]Benefits[U+2028]Bcc: x@evil.test" in part
         assert not any(ch in part for ch in "\u202e\u2028"), part[:500]
     assert msg["Bcc"] is None and "\u202e" not in str(msg["Subject"])
+    # a CR or LF in the name made a line "Bcc: y@..." of the text (a probe): shown as marks in the text's line
+    assert "x@evil.test[U+000D][U+000A]Bcc: y@evil.test" in text_part.get_content()
+    assert not any(line.startswith("Bcc") for line in text_part.get_content().splitlines())
 
 
 def test_placeholder_addresses_and_missing_settings_are_refused(setup, smtp, monkeypatch, tmp_path, capsys):

@@ -551,7 +551,17 @@ def body_text(
         lines.append("")
     lines += notes
     lines.append(attachment_sentence(attachment_name, pdf_name, markup=False))
-    return "\n".join(lines) + "\n"
+    # each item one line: a name from data holding CR or LF ("Evil\r\nBcc: ...") made a line of its own (a probe)
+    return "\n".join(_controls_shown(line) for line in lines) + "\n"
+
+
+def _controls_shown(line: str) -> str:
+    """One line of a message's text with each control character in it (CR, LF, tab, NEL) written as a visible
+    mark, "[U+000A]", as `safety.unspoofed` writes line separators: shown, not obeyed, not dropped."""
+    return _CONTROL.sub(lambda m: f"[U+{ord(m.group()):04X}]", line)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def attachment_sentence(html_name: str | None, pdf_name: str | None, *, markup: bool) -> str:
