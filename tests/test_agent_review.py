@@ -175,6 +175,32 @@ def test_redactor_finds_names_written_as_people_write_them():
     assert {text: r(text) for text in cases} == cases
 
 
+def test_redactor_reads_names_in_any_script_form_and_ids_as_written():
+    """A probe: letters outside U+00C0-U+024F ("Trần Quốc Bảo", "Nguyễn", "Ṣọlá Adébáyọ̀"), a name written with
+    combining accents, Cyrillic look-alike letters ("Rоb Stоne") and full-width ids reached an agent's review;
+    another agent's id differing from the agent's own in case or separators only ("AG1" beside "ag1") was kept
+    as the agent's own. Each is redacted; the agent's own name and id as written are kept."""
+    import unicodedata
+
+    r = ar.Redactor(
+        ["ag1", "Roy Olson", "A.B"],
+        ["AG1", "A_B", "A0003", "Trần Quốc Bảo", "Nguyễn Ánh", "Ṣọlá Adébáyọ̀", "Rob Stone", "Иван Петров"],
+    )
+    cases = {
+        "Trần Quốc Bảo was on the call; ask Quốc": "[another agent] was on the call; ask [another agent]",
+        "Ask Nguyễn about it": "Ask [another agent] about it",
+        "Ṣọlá Adébáyọ̀ helped": "[another agent] helped",
+        unicodedata.normalize("NFD", "Nguyễn Ánh said"): "[another agent] said",
+        "Rоb Stоne and RОB": "[another agent] and [another agent]",  # Cyrillic о
+        "ИВАН ПЕТРОВ и Петров": "[another agent] и [another agent]",
+        "(ag1) AG1 A_B A.B a.b": "(ag1) [another agent] [another agent] A.B [another agent]",
+        "Ａ0003 helped": "[another agent] helped",  # a full-width id
+        "Roy Olson, roy olson and RОY": "Roy Olson, roy olson and RОY",  # the agent's own, any case or look-alike
+        "quoc and resume, naive cafe": "quoc and resume, naive cafe",  # lower-case words stay
+    }
+    assert {text: r(text) for text in cases} == cases
+
+
 def test_initials_never_blank_ordinary_words():
     """A review: a colleague's initial and surname in any case blanked "along" (Amy Long), "award" (Alice Ward),
     "shall" (Sarah Hall), "chat" (Cathy Hat), and "a long wait"; only a name's capitals or an address match."""

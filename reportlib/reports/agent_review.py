@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -144,41 +145,69 @@ def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> 
 # --- text from data about other people ----------------------------------------------------------------
 
 
-def _letter_variants() -> dict[str, str]:
-    """Each ASCII letter (lower case) -> itself and the accented Latin letters that fold to it, both cases ("e" ->
-    "eEéÉèÈ..."), so that a name typed without its accent, or with one, is still the name."""
-    out: dict[str, str] = {c: c + c.upper() for c in "abcdefghijklmnopqrstuvwxyz"}
-    for code in range(0xC0, 0x250):
-        ch = chr(code)
-        base = unicodedata.normalize("NFKD", ch)[0].lower()
-        if base in out and ch.isalpha() and ch not in out[base]:
-            out[base] += ch
-    return out
-
-
-_VARIANTS = _letter_variants()
+# Cyrillic and Greek letters drawn like Latin ones -> that Latin letter, case kept: "Rоb Stоne" with Cyrillic "о" is
+# Rob Stone to a reader (a probe). Written by hand: Unicode's confusables table (UTS #39) is not in the standard
+# library, and these are the letters of those two scripts drawn as the Latin letter in every common font.
+_LOOK_ALIKES = dict(
+    zip(
+        "аАВсСеЕһНіІјЈКМоОрРѕЅТхХуҮԁԛԝӏ" + "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν",
+        "aABcCeEhHiIjJKMoOpPsSTxXyYdqwl" + "ABEZHIKMNOPTYXoiv",
+        strict=True,
+    )
+)
 _APOSTROPHES = "'’‘ʼ`"  # straight, right and left single quotes, modifier letter, grave
 
 
+@lru_cache(maxsize=4096)
+def _base(ch: str) -> str:
+    """A character as names are matched: the first character of its compatibility decomposition, case kept ("Ễ" ->
+    "E", "ｅ" -> "e", "０" -> "0"), a Cyrillic or Greek look-alike as its Latin letter, an apostrophe as "'"."""
+    if ch in _APOSTROPHES:
+        return "'"
+    base = unicodedata.normalize("NFKD", ch)[:1] or ch
+    return _LOOK_ALIKES.get(base, base)
+
+
+def _skeleton(text: str) -> tuple[str, list[int] | None]:
+    """`text` (NFC) as matched (`_base` of each character, combining marks left out) and, per character of it, the
+    index of the character of `text` it stands for (None: the same indices, for ASCII text, the common case). A
+    name is then found by one pattern of plain letters in any accent, width or look-alike ("Nguyễn", "ＡＣＭＥ",
+    "Rоb" with a Cyrillic "о"): the first version spelt every accented form of each letter into the pattern, from
+    U+00C0-U+024F only, and missed "Trần Quốc Bảo" (a probe); all of them made the pattern twice as slow to build."""
+    if text.isascii():
+        return text, None
+    chars: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        if unicodedata.combining(ch):
+            continue
+        chars.append(_base(ch))
+        where.append(i)
+    where.append(len(text))
+    return "".join(chars), where
+
+
 def _fold(ch: str) -> str:
-    return unicodedata.normalize("NFKD", ch)[0].lower()
+    """A character as compared with the agent's own: `_base` of its lower case, any case (Cyrillic "В" and "в"
+    alike, though only the capital is drawn as a Latin letter)."""
+    low = ch.lower()
+    return _base(low if len(low) == 1 else ch).lower()
 
 
 def _flex(text: str, upper: str = "none") -> str:
-    """A pattern for `text` that an apostrophe of any kind and a letter with or without its accent still match:
-    `upper` "none" (any case), "first" (the first letter in capitals) or "all" (every letter in capitals)."""
+    """A pattern matching `text` in the skeleton of a text (`_skeleton`): `upper` "none" (any case), "first" (the
+    first letter in capitals) or "all" (every letter in capitals)."""
     out = []
-    for i, ch in enumerate(text):
-        if ch in _APOSTROPHES:
-            out.append("[" + re.escape(_APOSTROPHES) + "]")
-            continue
-        forms = _VARIANTS.get(_fold(ch))
-        if forms is None:
+    for i, ch in enumerate(_skeleton(text)[0]):
+        low, cap = ch.lower(), ch.upper()
+        if low == cap or len(low) != 1 or len(cap) != 1:  # no case ("ß" has none of one letter)
             out.append(re.escape(ch))
             continue
+        low, cap = _base(low), _base(cap)  # as the text's letters read: Cyrillic "В" is "B", its "в" stays
         if upper == "all" or (upper == "first" and i == 0):
-            forms = "".join(f for f in forms if f.isupper())
-        out.append("[" + forms + "]")
+            out.append(re.escape(cap))
+        else:
+            out.append(f"[{re.escape(low)}{re.escape(cap)}]")
     return "".join(out)
 
 
@@ -189,8 +218,10 @@ class Redactor:
     dots, underscores or hyphens between the name's words ("patrick  ross", "diane.young@..."); and each word of
     their names of 3 letters or more (hyphenated ones whole and in parts) written as a name (capitalised or in
     capitals: "Patrick", "Ross's", "Gary A.", "O'BRIEN"), unless it is a word of the agent's own name or team. An
-    apostrophe of any kind matches any other ("O’Brien" is "O'Brien"), and a letter with or without its accent
-    ("Chloe" is "Chloé"). A lower-case lone word ("will", "hope") is left, so that names that are also words do not
+    apostrophe of any kind matches any other ("O’Brien" is "O'Brien"), and a letter with or without its accent,
+    in full width or as a Cyrillic or Greek look-alike ("Chloe" is "Chloé", "Nguyễn", "Rоb": matched on the
+    text's `_skeleton`). A term found is kept as the agent's own only when written as the agent's own or folding to
+    it and to no one else's ("AG1" beside the agent's "ag1" is redacted). A lower-case lone word ("will", "hope") is left, so that names that are also words do not
     blank the comment; a capitalised one that is also a word ("Long hold", "Mark the account") is redacted: an
     evaluator's comment loses a word rather than names a colleague. One pattern holds every term, longest first,
     so at each position the longest one wins: a colleague named "Ann Leeds" is redacted even though the agent is
@@ -217,9 +248,13 @@ class Redactor:
     _NAME_INITIAL = re.compile(rf"(?<!\w)({_WORD})\s+([^\W\d_])(?![\w'’‘ʼ`])")  # not "Sean O" of "O'Brien"
 
     def __init__(self, own: Iterable[Any], others: Iterable[Any]):
-        own_terms = {t for t in (_text(v) for v in own) if t}
-        other_terms = {t for t in (_text(v) for v in others) if t} - own_terms
-        self.own = {self._key(t) for t in own_terms}
+        own_terms = {unicodedata.normalize("NFC", t) for t in (_text(v) for v in own) if t}
+        other_terms = {unicodedata.normalize("NFC", t) for t in (_text(v) for v in others) if t} - own_terms
+        # a term found is kept when it is the agent's own as written, or folds to the agent's own and to no other
+        # person's: another agent's id that folds to the agent's ("AG1" beside the agent's "ag1", "A_B" beside
+        # "A.B") was kept as the agent's own (a probe)
+        self.own_exact = own_terms
+        self.own = {self._key(t) for t in own_terms} - {self._key(t) for t in other_terms}
         own_words = {self._key(w) for t in own_terms for w in self._words(t)}
         words = {w for t in other_terms for w in self._words(t) if self._key(w) not in own_words} - other_terms
         self.own_initials = {k for t in own_terms for k in self._initials(t)}
@@ -232,7 +267,7 @@ class Redactor:
     @classmethod
     def _key(cls, text: str) -> str:
         """A term as compared with the agent's own: separators left out, apostrophes and accents folded, any case."""
-        folded = "".join("'" if c in _APOSTROPHES else _fold(c) for c in text.strip())
+        folded = "".join(_fold(c) for c in text.strip() if not unicodedata.combining(c))
         return re.sub(cls.SEPARATORS, "", folded)
 
     @classmethod
@@ -274,20 +309,30 @@ class Redactor:
     def _piece(cls, term: str) -> str:
         """A full name or id: any case, any separators between its words or none ("DonaldPatterson")."""
         body = r"[\s._-]*".join(_flex(w) for w in re.split(cls.SEPARATORS, term.strip()) if w)
-        return whole_word(term, body or None)
+        return whole_word(_skeleton(term)[0], body or None)
 
     @classmethod
     def _word_piece(cls, word: str) -> str:
         """One word of a name, written as a name: capitalised (the rest in any case) or in capitals."""
-        return whole_word(word, f"(?:{_flex(word, 'first')}|{_flex(word, 'all')})")
+        return whole_word(_skeleton(word)[0], f"(?:{_flex(word, 'first')}|{_flex(word, 'all')})")
 
     def __call__(self, text: Any) -> str:
-        value = "" if _text(text) is None else str(text)
+        # composed (NFC) as the terms are: a name written with combining accents ("Nguye\u0302\u0303n") is the name
+        value = "" if _text(text) is None else unicodedata.normalize("NFC", str(text))
         if self.initials:
             value = self._without_initials(value)
         if self.pattern is None:
             return value
-        return self.pattern.sub(lambda m: m.group(0) if self._key(m.group(0)) in self.own else REDACTED, value)
+        skeleton, where = _skeleton(value)
+        parts, last = [], 0
+        for m in self.pattern.finditer(skeleton):
+            start, end = (m.start(), m.end()) if where is None else (where[m.start()], where[m.end()])
+            found = value[start:end]
+            if found in self.own_exact or self._key(found) in self.own:
+                continue
+            parts += [value[last:start], REDACTED]
+            last = end
+        return "".join(parts) + value[last:] if parts else value
 
 
 # --- the rule: strengths and coaching points ----------------------------------------------------------
