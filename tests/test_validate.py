@@ -489,14 +489,17 @@ def test_client_ids_that_look_alike_are_warned_by_code_point(tmp_path, capsys):
     from reportlib.delivery.run import index_html
 
     clients = (
-        GOOD["clients.csv"] + "C1\u200b,Acme Two,gold,gold,1\nCaf\xe9,Cafe,gold,gold,1\nCafe\u0301,Cafe 2,gold,gold,1\n"
+        GOOD["clients.csv"]
+        + "C1\u200b,Acme Two,gold,gold,1\nCaf\xe9,Cafe,gold,gold,1\nCafe\u0301,Cafe 2,gold,gold,1\n"
+        + "ACME,Acme Latin,gold,gold,1\n\u0410CME,Acme Cyrillic,gold,gold,1\n"  # a Cyrillic "А" (a probe: not warned)
     )
     assert main(["validate", "--data", str(build(tmp_path / "d", {"clients.csv": clients}))]) == 0
     warns = [ln for ln in capsys.readouterr().out.splitlines() if "one spelling per client_id" in ln]
     assert warns == [
         "warning: clients.csv, column client_id: one spelling per client_id (kept as given: each spelling is a "
         'client_id of its own in every figure): "C1" in clients.csv and "C1\\u200b" in clients.csv; "Cafe\\u0301" in '
-        'clients.csv and "Caf\\xe9" in clients.csv look alike (letter case, Unicode form or invisible characters)'
+        'clients.csv and "Caf\\xe9" in clients.csv; "ACME" in clients.csv and "\\u0410CME" in clients.csv look alike '
+        "(letter case, Unicode form, invisible characters or letters of another script)"
     ], warns
     page = index_html({"month": "2026-11", "reports": [
         {"report": "client_review", "client_id": c, "status": "ok", "html": "x.html"} for c in ("C1", "C1\u200b")]})  # fmt: skip

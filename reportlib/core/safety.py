@@ -179,6 +179,28 @@ def whole_word(term: str, body: str | None = None) -> str:
     return head + (re.escape(term) if body is None else body) + tail
 
 
+# Cyrillic and Greek letters drawn like Latin ones -> that Latin letter, case kept: "АCME" with a Cyrillic "А" is
+# ACME to a reader, "Rоb" with a Cyrillic "о" is Rob (probes). Written by hand: Unicode's confusables table (UTS
+# #39) is not in the standard library, and these are the letters of those two scripts drawn as the Latin letter in
+# every common font (the capital "В" is a B, its small "в" is not a b).
+_LOOK_ALIKES = str.maketrans(
+    dict(
+        zip(
+            "аАВсСеЕһНіІјЈКМоОрРѕЅТхХуҮԁԛԝӏ" + "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν",
+            "aABcCeEhHiIjJKMoOpPsSTxXyYdqwl" + "ABEZHIKMNOPTYXoiv",
+            strict=True,
+        )
+    )
+)
+
+
+def as_latin(text: str) -> str:
+    """`text` with each Cyrillic or Greek letter drawn like a Latin one written as that Latin letter, case kept
+    ("АCME" -> "ACME"; other letters of those scripts kept): how a reader sees it, for telling look-alike names
+    apart (validate's look-alike warning, the agent review's redactor)."""
+    return text.translate(_LOOK_ALIKES)
+
+
 # The characters that move or break the text around them wherever it is shown: the bidirectional embedding,
 # override and isolate controls (U+202A-U+202E, U+2066-U+2069: the "Trojan Source" set, CVE-2021-42574) and the
 # line and paragraph separators (U+2028, U+2029, U+0085), which start a new line in an e-mail's text.

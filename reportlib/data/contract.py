@@ -630,7 +630,7 @@ def contract_markdown() -> str:
         "agents whose contacts fall on a local day before their hire_date or after their termination_date: "
         "one line per column, naming the agents' roster rows (in a database, their agent_id), the first or last "
         "contact day and how many contacts lie outside (`engine_check.employment_problems`); and about names "
-        "that look alike (letter case, Unicode form or invisible characters: a queue across the tables that have "
+        "that look alike (letter case, Unicode form, invisible characters or Cyrillic and Greek letters drawn like Latin ones: a queue across the tables that have "
         "one, a team, a client_id, an agent_id), each a name of its own in every figure "
         "(`engine_check.spelling_problems`).",
         "",

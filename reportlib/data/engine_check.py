@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reportlib.core.months import FIRST_YEAR, LAST_YEAR
-from reportlib.core.safety import printable
+from reportlib.core.safety import as_latin, printable
 from reportlib.core.words import in_words, noun_for
 from reportlib.data.contract import (
     KINDS,
@@ -443,9 +443,10 @@ SPELLED_ALIKE_TABLES = frozenset(n for names in SPELLED_ALIKE.values() for n in 
 
 def look_alike_key(value: str) -> str:
     """What two names that a reader cannot tell apart have in common: the text in Unicode's compatibility form
-    (NFKC: "Cafe\u0301" and "Caf\xe9" alike), letter case folded, format characters (zero-width space, soft
-    hyphen, bidirectional marks: category Cf) removed."""
-    text = unicodedata.normalize("NFKC", value).casefold()
+    (NFKC: "Cafe\u0301" and "Caf\xe9" alike), Cyrillic and Greek letters drawn like Latin ones as those
+    (`safety.as_latin`: "АCME" with a Cyrillic "А" is "ACME"), letter case folded, format characters (zero-width
+    space, soft hyphen, bidirectional marks: category Cf) removed."""
+    text = as_latin(unicodedata.normalize("NFKC", value)).casefold()
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
@@ -474,8 +475,8 @@ def spelling_problems(tables: Mapping[str, Any], where: Mapping[str, str] | None
 
         def shown_as(spellings: Mapping[str, list[str]]) -> str:
             texts = {s: show(s) or "" for s in spellings}
-            printed = {unicodedata.normalize("NFC", t) for t in texts.values()}
-            twins = len(printed) < len(texts)  # print alike: by code points ("Caf\xe9", "Cafe\u0301")
+            printed = {as_latin(unicodedata.normalize("NFC", t)) for t in texts.values()}
+            twins = len(printed) < len(texts)  # print alike: by code points ("Caf\xe9", "Cafe\u0301", "\u0410CME")
             return " and ".join(
                 f'"{ascii(s)[1:-1] if twins else texts[s]}" in {", ".join(files)}'
                 for s, files in sorted(spellings.items())
@@ -488,7 +489,7 @@ def spelling_problems(tables: Mapping[str, Any], where: Mapping[str, str] | None
         how = (
             "differ only in letter case"
             if case_only
-            else "look alike (letter case, Unicode form or invisible characters)"
+            else "look alike (letter case, Unicode form, invisible characters or letters of another script)"
         )
         out.append(
             Problem(

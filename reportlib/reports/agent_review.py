@@ -31,7 +31,7 @@ import pandas as pd
 
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds, month_label
-from reportlib.core.safety import whole_word
+from reportlib.core.safety import as_latin, whole_word
 from reportlib.metrics import scorecards
 from reportlib.metrics.sla import business_calendar
 from reportlib.reports import queries
@@ -145,16 +145,6 @@ def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> 
 # --- text from data about other people ----------------------------------------------------------------
 
 
-# Cyrillic and Greek letters drawn like Latin ones -> that Latin letter, case kept: "Rоb Stоne" with Cyrillic "о" is
-# Rob Stone to a reader (a probe). Written by hand: Unicode's confusables table (UTS #39) is not in the standard
-# library, and these are the letters of those two scripts drawn as the Latin letter in every common font.
-_LOOK_ALIKES = dict(
-    zip(
-        "аАВсСеЕһНіІјЈКМоОрРѕЅТхХуҮԁԛԝӏ" + "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν",
-        "aABcCeEhHiIjJKMoOpPsSTxXyYdqwl" + "ABEZHIKMNOPTYXoiv",
-        strict=True,
-    )
-)
 _APOSTROPHES = "'’‘ʼ`"  # straight, right and left single quotes, modifier letter, grave
 
 
@@ -164,8 +154,7 @@ def _base(ch: str) -> str:
     "E", "ｅ" -> "e", "０" -> "0"), a Cyrillic or Greek look-alike as its Latin letter, an apostrophe as "'"."""
     if ch in _APOSTROPHES:
         return "'"
-    base = unicodedata.normalize("NFKD", ch)[:1] or ch
-    return _LOOK_ALIKES.get(base, base)
+    return as_latin(unicodedata.normalize("NFKD", ch)[:1] or ch)
 
 
 def _skeleton(text: str) -> tuple[str, list[int] | None]:
