@@ -49,21 +49,51 @@ def test_swap_in_interrupted_part_way_puts_back_what_moved(tmp_path, monkeypatch
 
     from reportlib.delivery import run
 
-    f = _files(tmp_path, **{"new/nb": "NB2", "new/page": "P2", "old/nb": "NB1", "old/page": "P1"})
-    real, calls = os.replace, []
+    real = os.replace
+    # the signal arrives as the page moves (before the rename) or just after it returned (a probe: the page's
+    # file was then left new beside the old notebook and PDF)
+    for after in (False, True):
+        where = tmp_path / str(after)
+        f = _files(where, **{"new/nb": "NB2", "new/page": "P2", "old/nb": "NB1", "old/page": "P1"})
 
-    def replace(a, b):
-        calls.append(b)
-        if len(calls) == 2:  # the page's move: the signal arrives here
-            raise KeyboardInterrupt
-        real(a, b)
+        def replace(a, b, after=after, page=f["old/page"]):
+            if Path(b) == page and Path(a).name == "page":  # the new page's move (not the old one put back)
+                if after:
+                    real(a, b)
+                raise KeyboardInterrupt
+            real(a, b)
 
-    monkeypatch.setattr(run.os, "replace", replace)
-    with pytest.raises(KeyboardInterrupt):
-        swap_in([(f["new/nb"], f["old/nb"]), (f["new/page"], f["old/page"])])
-    monkeypatch.setattr(run.os, "replace", real)
-    assert (f["old/nb"].read_text(), f["old/page"].read_text()) == ("NB1", "P1")
-    assert f["new/nb"].read_text() == "NB2" and sorted(p.name for p in (tmp_path / "old").iterdir()) == ["nb", "page"]
+        monkeypatch.setattr(run.os, "replace", replace)
+        with pytest.raises(KeyboardInterrupt):
+            swap_in([(f["new/nb"], f["old/nb"]), (f["new/page"], f["old/page"])])
+        monkeypatch.setattr(run.os, "replace", real)
+        assert (f["old/nb"].read_text(), f["old/page"].read_text()) == ("NB1", "P1"), after
+        assert (f["new/nb"].read_text(), f["new/page"].read_text()) == ("NB2", "P2")
+        assert sorted(p.name for p in (where / "old").iterdir()) == ["nb", "page"]
+
+
+def test_swap_in_never_follows_a_link_standing_in_a_files_place(tmp_path):
+    """A probe planted links as a report's files in the month folder: one to /dev/zero filled the disk while the
+    old file was copied aside, one to a file outside outputs/ was copied in when the swap failed. A link is
+    copied as a link: replaced by the new file when the swap succeeds, put back as a link when it fails."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    f = _files(tmp_path, **{"new/nb": "NB2", "new/page": "P2"})
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "nb").symlink_to(secret)
+    (tmp_path / "old" / "page").symlink_to("/dev/zero")
+    swap_in([(f["new/nb"], tmp_path / "old" / "nb"), (f["new/page"], tmp_path / "old" / "page")])
+    assert [(tmp_path / "old" / n).read_text() for n in ("nb", "page")] == ["NB2", "P2"]
+    assert not any(p.is_symlink() for p in (tmp_path / "old").iterdir()) and secret.read_text() == "TOPSECRET"
+    # the swap fails at its second file (a folder stands there): the link is back, nothing of the secret copied
+    g = _files(tmp_path / "g", **{"new/nb": "NB2", "new/page": "P2"})
+    (tmp_path / "g" / "old" / "page").mkdir(parents=True)
+    (tmp_path / "g" / "old" / "page" / "x").write_text("in the way")
+    (tmp_path / "g" / "old" / "nb").symlink_to(secret)
+    with pytest.raises(OSError):
+        swap_in([(g["new/nb"], tmp_path / "g" / "old" / "nb"), (g["new/page"], tmp_path / "g" / "old" / "page")])
+    assert (tmp_path / "g" / "old" / "nb").is_symlink() and g["new/nb"].read_text() == "NB2"
+    assert sorted(p.name for p in (tmp_path / "g" / "old").iterdir()) == ["nb", "page"]
 
 
 def _job() -> Job:
@@ -153,19 +183,31 @@ def test_a_workbook_built_from_changed_data_is_not_published_under_the_runs_fing
 
 
 def test_the_hidden_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
-    """A run killed (SIGKILL, out of memory) while swap_in copied a page aside left `.sla.html.621.prev` (a client's
-    page) and one killed in write_atomic a `.manifest.json.<random>.tmp`: no later run removed them. The next run
-    of the month (under its lock) does; visible files and other hidden ones stay."""
+    """A run killed (SIGKILL, out of memory) while swap_in moved a report's files in left `.sla.html.621.prev` (the
+    old page, set aside) beside the new notebook, and one killed in write_atomic a `.manifest.json.<random>.tmp`.
+    The next run of the month (under its lock) puts the old files back, so the report's files are the previous
+    run's together, as the manifest says (a probe: the copies were removed, and the "previous good version" was
+    the killed run's notebook), and removes the half-made copies; visible files and other hidden ones stay."""
     from reportlib.delivery.run import remove_stale_run_folders
 
     d = tmp_path / "out" / MONTH
     (d / "notebooks").mkdir(parents=True)
-    left = [d / ".sla.html.99999.prev", d / ".manifest.json.k2j4_x9a.tmp", d / "notebooks" / ".sla.ipynb.12.prev"]
-    kept = [d / "sla.html", d / ".lock", d / "notes.prev", d / ".sla.html.prev"]
-    for f in left + kept:
+    (d / "sla.html").write_text("PAGE new")  # moved in by the killed run
+    (d / ".sla.html.99999.prev").write_text("PAGE old")
+    (d / "notebooks" / "sla.ipynb").write_text("NB new")
+    (d / "notebooks" / ".sla.ipynb.99999.prev").write_text("NB old")
+    (d / "sla.pdf").write_text("PDF old")  # not reached by the killed run
+    (d / ".sla.pdf.99999.part").write_text("PD")  # a copy in the making
+    (d / ".manifest.json.k2j4_x9a.tmp").write_text("{")
+    kept = [d / ".lock", d / "notes.prev", d / ".sla.html.prev"]
+    for f in kept:
         f.write_text("x")
+    left = [d / ".sla.html.99999.prev", d / "notebooks" / ".sla.ipynb.99999.prev", d / ".sla.pdf.99999.part"]
+    left.append(d / ".manifest.json.k2j4_x9a.tmp")
     assert sorted(remove_stale_run_folders(tmp_path / "out", MONTH)) == sorted(left)
     assert not any(f.exists() for f in left) and all(f.exists() for f in kept)
+    got = [(d / n).read_text() for n in ("sla.html", "notebooks/sla.ipynb", "sla.pdf")]
+    assert got == ["PAGE old", "NB old", "PDF old"]
 
 
 def test_a_page_records_the_data_as_they_are_when_it_ends(tmp_path):

@@ -982,22 +982,31 @@ def move_in(new: str | Path, place: Path) -> None:
 def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
     """Move each (new file, its place) into place, all of them or none: an OSError part-way (a full disk, a file
     made immutable, a folder gone read-only), or an interruption (Ctrl-C, SIGTERM), puts back every file already
-    replaced and leaves the new files where they were, then is raised. Each old file is first copied aside (a copy, not a rename: its place is
-    never empty, and a file that cannot be copied stops the swap before anything moved); the copies are removed
-    once every move has succeeded. Written by hand: os.replace is atomic for one file only, and no library
-    offers a multi-file transaction on a plain folder."""
+    replaced and leaves the new files where they were, then is raised. Each old file is first copied aside (a copy,
+    not a rename: its place is never empty, and a file that cannot be copied stops the swap before anything moved),
+    under a temporary name renamed to `.<name>.<pid>.prev` once whole; the copies are removed once every move has
+    succeeded, and a run killed part-way (SIGKILL, out of memory) leaves them for the next run to put back
+    (`remove_stale_run_folders`). A link standing in a file's place is copied as a link, never followed (a probe's
+    link to /dev/zero filled the disk; one to a file outside outputs/ was copied in). Written by hand: os.replace
+    is atomic for one file only, and no library offers a multi-file transaction on a plain folder."""
     done: list[tuple[Path, Path, Path | None]] = []  # (new file's old path, place, the place's old copy)
     try:
         for new, place in moves:
-            aside = place.with_name(f".{place.name}.{os.getpid()}.prev") if place.exists() else None
+            aside = place.with_name(f".{place.name}.{os.getpid()}.prev") if os.path.lexists(place) else None
+            part = place.with_name(f".{place.name}.{os.getpid()}.part")
             try:
                 if aside is not None:
-                    shutil.copy2(place, aside)
+                    shutil.copy2(place, part, follow_symlinks=False)
+                    os.replace(part, aside)  # whole or absent: no half copy is ever put back
                 move_in(new, place)
-            except BaseException:  # a fault, or Ctrl-C / SIGTERM part-way: nothing of this file moved
-                if aside is not None:
-                    with contextlib.suppress(OSError):
-                        aside.unlink()
+            except BaseException:  # a fault, or Ctrl-C / SIGTERM part-way
+                if not os.path.lexists(new):  # it moved: the interruption surfaced after os.replace returned
+                    done.append((new, place, aside))
+                else:
+                    for left in (part, aside):
+                        if left is not None:
+                            with contextlib.suppress(OSError):
+                                left.unlink()
                 raise
             done.append((new, place, aside))
     except BaseException:  # put back what moved, also when interrupted (KeyboardInterrupt, cli.Terminated)
@@ -1396,9 +1405,10 @@ def _process_start(pid: int) -> str | None:
 OWNER_FILE = "owner.json"
 
 
-# swap_in's copy of a file set aside (".sla.html.4242.prev") and write_atomic's temporary file (mkstemp's
-# ".manifest.json.k2j4_x9a.tmp")
-_LEFTOVER = re.compile(r"\..+\.(\d+\.prev|[A-Za-z0-9_]{8}\.tmp)")
+# swap_in's copy of a file set aside (".sla.html.4242.prev", put back), its copy in the making (".sla.html.4242.part")
+# and write_atomic's temporary file (mkstemp's ".manifest.json.k2j4_x9a.tmp")
+_LEFTOVER = re.compile(r"\..+\.(\d+\.part|[A-Za-z0-9_]{8}\.tmp)")
+_SET_ASIDE = re.compile(r"\.(.+)\.\d+\.prev")
 
 
 def remove_stale_run_folders(out: Path, month: str, log=None) -> list[Path]:
@@ -1408,14 +1418,29 @@ def remove_stale_run_folders(out: Path, month: str, log=None) -> list[Path]:
     still runs is kept; one without a readable owner file is removed only when older than a day.
 
     Also the hidden leftovers of a process killed (SIGKILL, out of memory) inside the month folder while it held
-    the lock: a page's copy set aside by swap_in (`.<file>.<pid>.prev`, a client's page) and a file half-written
-    by safety.write_atomic (`.<file>.<random>.tmp`). No other process writes there while this one holds the lock.
+    the lock: a report's file set aside by swap_in (`.<file>.<pid>.prev`) is put back in its place, since the
+    killed run recorded none of the report's new files in the manifest (a probe: removed, the next run's
+    "previous good version" was the killed run's notebook); a copy in the making (`.<file>.<pid>.part`) and a
+    file half-written by safety.write_atomic (`.<file>.<random>.tmp`) are removed. No other process writes there
+    while this one holds the lock.
     """
     removed = []
     month_dir = Path(out) / month
     for folder in (month_dir, month_dir / "notebooks"):
         with contextlib.suppress(OSError):  # no month folder yet
-            for left in folder.iterdir():
+            for left in sorted(folder.iterdir()):
+                aside = _SET_ASIDE.fullmatch(left.name)
+                if aside and (left.is_symlink() or left.is_file()):
+                    with contextlib.suppress(OSError):
+                        os.replace(left, folder / aside.group(1))
+                        removed.append(left)
+                        if log is not None:
+                            print(
+                                f"reportlib run: put back {folder / aside.group(1)} as it was before a run that "
+                                "died while publishing it",
+                                file=log,
+                            )
+                    continue
                 if _LEFTOVER.fullmatch(left.name) and (left.is_symlink() or left.is_file()):
                     with contextlib.suppress(OSError):
                         left.unlink()
