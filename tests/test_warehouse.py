@@ -316,3 +316,20 @@ def test_a_malformed_tables_mapping_is_a_usage_error_before_connecting(tables, t
     assert main(["validate", "--params", str(params)]) == 2
     err = capsys.readouterr().err
     assert "parameter tables must map" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_tables_mapping_for_a_folder_or_a_duckdb_file_is_refused(tmp_path, capsys):
+    """A probe: `tables: {contacts: calls}` with a duckdb:/// source exited 0 and read the file's `contacts` table
+    (a stale one would have been read silently). The mapping is for PostgreSQL and Spark: refused, exit 2."""
+    from reportlib.cli import main
+    from reportlib.data.load import open_source
+
+    for data in (str(tmp_path), f"duckdb:///{tmp_path / 'store.duckdb'}"):
+        with pytest.raises(UsageError, match="applies to postgres:// and spark:// sources"):
+            open_source(data, "UTC", {"contacts": "calls"})
+        params = tmp_path / "p.yaml"
+        params.write_text(yaml.safe_dump({"data": data, "tables": {"contacts": "calls"}}))
+        assert main(["kpis", "--month", "2026-11", "--params", str(params)]) == 2
+        err = capsys.readouterr().err
+        assert "the tables mapping (parameter tables) applies" in err and "Traceback" not in err
+    open_source(str(tmp_path), "UTC", {})  # an empty mapping is no mapping

@@ -1896,6 +1896,12 @@ def open_source(
                 state = fresh_wh.state()
         _OPEN_WAREHOUSE[wkey] = (fresh_wh, state)
         return fresh_wh
+    if tables:  # a probe: a mapping given for a DuckDB file was ignored, and its `contacts` table read instead
+        raise UsageError(
+            "the tables mapping (parameter tables) applies to postgres:// and spark:// sources; a folder or a "
+            "duckdb:/// file is read by the contract's names (contacts.csv, the table contacts): rename them there, "
+            "or remove tables"
+        )
     key = (str(data), tz)
     known = _OPEN.pop(key, None)
     if known is not None and not afresh and not known._problems and _still_current(known):
