@@ -332,7 +332,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if errors:
         print(
             f"{source.location}: {counted(len(errors), 'problem')} to fix, {counted(len(warnings), 'warning')} "
-            f"(tables found: {tables})",
+            f"(tables found: {tables}); the checks across tables (ids another table refers to, employment dates, "
+            "look-alike names) of a table with a problem follow once it is fixed",
             file=sys.stderr,
         )
         return 1
