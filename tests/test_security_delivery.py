@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -701,12 +702,20 @@ def test_13_08_workers_and_kernels_end_when_the_parent_is_killed_and_stale_run_f
             os.killpg(proc.pid, signal.SIGKILL)
     stale = list(project["out"].glob(f".{MONTH}.run-*"))
     assert stale, "the killed run left no temporary folder to clean (nothing to test)"
+    # and its folder of shared derived results in the temporary folder (clients' figures; a probe: left for good)
+    shared = [
+        f
+        for f in Path(tempfile.gettempdir()).glob("reportlib-run-shared-*")
+        if (f / "owner.json").is_file() and f'"pid": {proc.pid},' in (f / "owner.json").read_text()
+    ]
+    assert shared, "the killed run left no shared-results folder (nothing to test)"
     live = project["out"] / f".{MONTH}.run-live"
     live.mkdir()
     (live / "owner.json").write_text(json.dumps({"pid": os.getpid(), "start": _start(os.getpid())}))
     _notebook(project["nbs"] / "sla.ipynb", "sla")
     assert _run(project, "--reports", "sla") == 0  # the next run of the month cleans up after the dead one
     assert not any(p.exists() for p in stale) and live.exists()
+    assert not any(p.exists() for p in shared)
     assert remove_stale_run_folders(project["out"], MONTH) == [] and live.exists()
 
 
