@@ -182,6 +182,28 @@ def test_13_03_a_cache_folder_others_can_write_is_not_used(tmp_path, cache, caps
     assert status == 0 and err == "" and len(list(cache.glob("*.parquet"))) == 5
 
 
+def test_13_03_a_cache_folder_that_cannot_be_locked_is_said_once(tmp_path, cache, capsys, monkeypatch):
+    """A probe: with REPORTLIB_CACHE on a read-only file system the lock could not be taken and every table was
+    parsed again each time without a word (a file or a full disk in its place were warned). One line now."""
+    import errno
+
+    from reportlib.data import cache as cache_mod
+
+    def locked(self, exclusive):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    folder = build(tmp_path / "d", {})
+    monkeypatch.setattr(cache_mod.CacheEntry, "locked", locked)
+    monkeypatch.setattr(cache_mod, "_warned", set())
+    status, out, err = validate(folder, capsys)
+    assert status == 0 and "valid" in out and "Traceback" not in err
+    said = [line for line in err.splitlines() if "cannot be used" in line]
+    assert said == [
+        f"reportlib: warning: the cache folder {cache} cannot be used (Read-only file system); every table is "
+        "parsed each time (REPORTLIB_CACHE names another folder)"
+    ]
+
+
 def _validate_in_child(folder: str, barrier) -> tuple[list[str], list[str], str]:
     barrier.wait()
     err = io.StringIO()

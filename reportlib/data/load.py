@@ -1492,7 +1492,13 @@ class Source:
         if entry is not None:
             try:
                 meta = entry.read()
-            except OSError:  # the lock cannot be taken (read-only folder): parse without the cache
+            except OSError as exc:  # the lock cannot be taken (read-only folder): parse without the cache, said once
+                from reportlib.data.cache import warn
+
+                warn(
+                    f"the cache folder {cdir} cannot be used ({exc.strerror or exc}); every table is parsed each time "
+                    "(REPORTLIB_CACHE names another folder)"
+                )
                 entry = None
         if meta is not None and entry is not None:
             try:
