@@ -24,6 +24,23 @@ def test_plain_lines_without_a_terminal():
     assert line.endswith(" s") and float(line.split(" in ")[1][:-2]) >= 0.05
 
 
+def test_a_step_that_raises_says_nothing_of_being_done():
+    """A probe: Ctrl-C during a parse printed "parsed and checked contacts.csv (4 of 7) in 18.0 s" before
+    "interrupted"; a failed cache write likewise. A step that raises prints no finished line, with or without a
+    terminal."""
+    import pytest
+
+    for tty in (False, True):
+        out = io.StringIO()
+        progress.activate(out, tty=tty)
+        try:
+            with pytest.raises(KeyboardInterrupt), progress.step("parsed and checked contacts.csv", 4, 7):
+                raise KeyboardInterrupt
+        finally:
+            progress.deactivate()
+        assert "parsed and checked contacts.csv (4 of 7) in" not in out.getvalue(), tty
+
+
 def test_silent_unless_activated():
     out = io.StringIO()
     with progress.step("anything", 1, 1):

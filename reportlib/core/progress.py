@@ -117,17 +117,22 @@ def step(what: str, done: int | None = None, total: int | None = None) -> Iterat
                 bar.refresh()
 
         threading.Thread(target=tick, daemon=True).start()
+    finished = False
     try:
         yield s
+        finished = True
     finally:
         stop.set()
         if bar is not None:
             bar.update(1)
             bar.close()
+        # a step that raised (a fault, Ctrl-C) says nothing: "parsed and checked contacts.csv" printed before the
+        # interruption or the fault's own message read as done (a probe)
+        if finished and bar is not None:
             print(
                 finished_line(s.what, time.perf_counter() - s.started, s.done, s.total, s.detail),
                 file=stream,
                 flush=True,
             )
-        else:
+        elif finished:
             log_finished(s.what, time.perf_counter() - s.started, s.done, s.total, s.detail)
