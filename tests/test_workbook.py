@@ -251,6 +251,9 @@ def test_readme_has_month_fingerprint_parameters_and_definitions(book, month):
     assert "docs/definitions.md#aht" in cited and "docs/definitions.md#service-level" in cited
     assert cited["docs/definitions.md#aht"] == defs["aht"] and defs["aht"].startswith("Average handle time, seconds")
     assert all(text for text in cited.values()), [k for k, v in cited.items() if not v]
+    # a paragraph ending in ":" goes on with its list: "A term has:" and "... The counts:" were whole definitions
+    assert not [k for k, v in cited.items() if v.endswith(":")], [k for k, v in cited.items() if v.endswith(":")]
+    assert "answered_within_threshold = handled contacts with wait_s <= T" in cited["docs/definitions.md#service-level"]
     sheets = {r[0] for r in rows[rows.index(next(r for r in rows if r[0] == "Sheets")) :] if r[0]}
     assert set(book.sheetnames[1:]) <= sheets
 

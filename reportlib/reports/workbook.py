@@ -105,7 +105,8 @@ def heading_anchor(text: str) -> str:
 
 
 def definitions(markdown: str) -> dict[str, str]:
-    """Anchor -> the first paragraph under that heading of docs/definitions.md (Markdown marks removed)."""
+    """Anchor -> the first paragraph under that heading of docs/definitions.md (Markdown marks removed), with the
+    paragraphs or list after it while a paragraph ends in ":" ("A term has:" was a column's whole definition)."""
     out: dict[str, str] = {}
     anchor: str | None = None
     para: list[str] = []
@@ -129,7 +130,7 @@ def definitions(markdown: str) -> dict[str, str]:
             anchor, para = heading_anchor(m.group(1)), []
             continue
         if not line.strip():
-            if para:
+            if para and not para[-1].endswith(":"):  # a paragraph ending in ":" goes on (its list or formula)
                 flush()
                 anchor = None if anchor in out else anchor
                 para = []
