@@ -410,8 +410,24 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     if how:
         print(f"reportlib kpis: {how}", file=sys.stderr)
     frame.insert(0, "month", args.month)
-    emit(frame, args.format)
+    emit(whole_counts(frame), args.format)
     return 0
+
+
+# the kpis record's counts of contacts (docs/definitions.md#reportlib-kpis)
+KPI_COUNTS = ("offered", "handled", "abandoned", "short_abandoned", "answered_within_threshold", "csat_responses")
+
+
+def whole_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with each count of contacts (KPI_COUNTS) as whole numbers when every value is one: summed beside
+    missing values they came out as 11523.0 in CSV, where a parser reading counts expects 11523 (a probe)."""
+    out = frame.copy()
+    for col in KPI_COUNTS:
+        if col in out and pd.api.types.is_float_dtype(out[col]):
+            values = out[col].dropna()
+            if (values == values.round()).all():
+                out[col] = out[col].round().astype("Int64")
+    return out
 
 
 def _cmd_staffing(args: argparse.Namespace) -> int:

@@ -672,6 +672,12 @@ def test_kpis_command(offset_folder, capsys):
     assert rc == 0
     frame_ = pd.read_csv(pd.io.common.StringIO(out.out)).set_index("queue")
     assert frame_.loc["Debit Card", "service_level"] == 1.0
+    # counts as whole numbers in CSV (a probe read "8999.0" in the row "(no agent)"); shares keep their decimals
+    assert main(["kpis", "--data", str(offset_folder), "--month", "2025-11", "--by", "team", "--format", "csv"]) == 0
+    head, *rows = capsys.readouterr().out.splitlines()
+    cells = [dict(zip(head.split(","), row.split(","))) for row in rows]
+    assert [c["short_abandoned"] for c in cells if c["team"] == "(no agent)"] == ["1"]
+    assert all("." not in c[k] for c in cells for k in ("offered", "handled", "answered_within_threshold")), cells
     rc = main(["kpis", "--data", str(offset_folder), "--month", "2025-11", "--by", "team", "--format", "json"])
     out = capsys.readouterr()
     assert rc == 0
