@@ -167,6 +167,26 @@ def test_13_03_a_write_that_fails_leaves_no_half_file(tmp_path, cache, capsys, m
     assert len(list(cache.glob("*.parquet"))) == 5 and leftovers(cache) == []
 
 
+def test_13_03_a_killed_writers_file_is_removed_once_the_data_changed(tmp_path, cache, capsys):
+    """A probe: validate killed while caching contacts.csv left `.contacts-<key>.<random>.tmp` (the table's size);
+    only a writer of the same key removed it, and a changed file has another key. A writer of the table now
+    removes the table's temporary files untouched for an hour; a recent one (a live writer's) stays."""
+    import time
+
+    folder = build(tmp_path / "d", {})
+    cache.mkdir(mode=0o700)
+    dead = cache / ".contacts-0123456789abcdef01234567.k2j4_x9a.tmp"
+    live = cache / ".contacts-89abcdef0123456789abcdef.q8w7_e6r.tmp"
+    other = cache / ".agents-0123456789abcdef01234567.z1x2_c3v.tmp"
+    for f in (dead, live, other):
+        f.write_bytes(b"PAR1 half")
+    old = time.time() - 2 * 3600
+    os.utime(dead, (old, old))
+    assert validate(folder, capsys)[0] == 0
+    assert not dead.exists() and live.exists()
+    assert other.exists()  # another table's recent file: a live writer's
+
+
 def test_13_03_a_cache_folder_others_can_write_is_not_used(tmp_path, cache, capsys):
     folder = build(tmp_path / "d", {})
     cache.mkdir(mode=0o777)

@@ -30,6 +30,7 @@ import os
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,6 +178,12 @@ class CacheEntry:
             for stale in glob.glob(glob.escape(str(self.folder / f".{self.name}-{self.key}.")) + "*.tmp"):
                 with contextlib.suppress(OSError):
                     os.unlink(stale)  # left by a writer that died: we hold the lock, so none is writing
+            # and those of this table's other keys (the file changed since) untouched for STALE_TMP_S: a writer
+            # killed mid-write left one the size of the table for good once the data changed (a probe)
+            for stale in glob.glob(glob.escape(str(self.folder / f".{self.name}-")) + "*.tmp"):
+                with contextlib.suppress(OSError):
+                    if time.time() - os.lstat(stale).st_mtime > STALE_TMP_S:
+                        os.unlink(stale)
             tmp_p = self._write_tmp(write_parquet)
             try:
                 digest = _sha256(Path(tmp_p))
@@ -209,6 +216,11 @@ class CacheEntry:
                 os.unlink(tmp)
             raise
         return tmp
+
+
+# a cache file being written is written to without pause (a table of 6.5 M rows parses in about 80 s): one not
+# modified for an hour has no writer
+STALE_TMP_S = 3600
 
 
 def _fsync_dir(folder: Path) -> None:

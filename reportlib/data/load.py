@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import functools
 import hashlib
 import io
@@ -1495,10 +1496,11 @@ class Source:
             except OSError as exc:  # the lock cannot be taken (read-only folder): parse without the cache, said once
                 from reportlib.data.cache import warn
 
-                warn(
-                    f"the cache folder {cdir} cannot be used ({exc.strerror or exc}); every table is parsed each time "
-                    "(REPORTLIB_CACHE names another folder)"
-                )
+                if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):  # other faults are warned where they arise
+                    warn(
+                        f"the cache folder {cdir} cannot be used ({exc.strerror or exc}); every table is parsed each "
+                        "time (REPORTLIB_CACHE names another folder)"
+                    )
                 entry = None
         if meta is not None and entry is not None:
             try:
