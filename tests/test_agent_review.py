@@ -197,6 +197,18 @@ def test_redactor_reads_names_in_any_script_form_and_ids_as_written():
         "Ａ0003 helped": "[another agent] helped",  # a full-width id
         "Roy Olson, roy olson and RОY": "Roy Olson, roy olson and RОY",  # the agent's own, any case or look-alike
         "quoc and resume, naive cafe": "quoc and resume, naive cafe",  # lower-case words stay
+        "Rob™ helped; №Rob; RobⓇ": "[another agent]™ helped; №[another agent]; [another agent]Ⓡ",
+    }
+    assert {text: r(text) for text in cases} == cases
+    # a review of the first version: Korean syllables read as their first consonant matched ordinary words, a
+    # Thai vowel sign lost the word's end, a name of combining marks alone matched everywhere, and a comment with
+    # nothing redacted came back recomposed (a compatibility ideograph replaced)
+    r = ar.Redactor(["A1", "김민준"], ["A2", "박지훈", "A3", "이지은", "A4", "คำ", "A5", "́"])
+    cases = {
+        "부진한 부분은 이제요 확인, 오전에 처리": "부진한 부분은 이제요 확인, 오전에 처리",
+        "박지훈 님과 이지은 님": "[another agent] 님과 [another agent] 님",
+        "คำถามของลูกค้า; คำ": "คำถามของลูกค้า; [another agent]",
+        "Good call \u212b \ufa19 e\u0301": "Good call \u212b \ufa19 e\u0301",
     }
     assert {text: r(text) for text in cases} == cases
 

@@ -154,7 +154,13 @@ def _base(ch: str) -> str:
     "E", "ｅ" -> "e", "０" -> "0"), a Cyrillic or Greek look-alike as its Latin letter, an apostrophe as "'"."""
     if ch in _APOSTROPHES:
         return "'"
-    return as_latin(unicodedata.normalize("NFKD", ch)[:1] or ch)
+    if not ch.isalnum():  # a symbol stays one ("Rob™", "№Rob": ™ read as the letters T, M joined the name)
+        return ch
+    parts = unicodedata.normalize("NFKD", ch)
+    # a letter and its accents -> the letter; a character that decomposes into several (a Korean syllable into its
+    # consonants and vowel, "ﬁ", "ǅ") stays whole: reading 박 as ᄇ matched ordinary Korean words (a review)
+    base = parts[0] if parts and all(unicodedata.combining(c) for c in parts[1:]) else ch
+    return as_latin(base)
 
 
 def _skeleton(text: str) -> tuple[str, list[int] | None]:
@@ -237,8 +243,13 @@ class Redactor:
     _NAME_INITIAL = re.compile(rf"(?<!\w)({_WORD})\s+([^\W\d_])(?![\w'’‘ʼ`])")  # not "Sean O" of "O'Brien"
 
     def __init__(self, own: Iterable[Any], others: Iterable[Any]):
-        own_terms = {unicodedata.normalize("NFC", t) for t in (_text(v) for v in own) if t}
-        other_terms = {unicodedata.normalize("NFC", t) for t in (_text(v) for v in others) if t} - own_terms
+        # a term with nothing to match (combining marks alone) would match everywhere: left out (a review)
+        own_terms = {
+            t for t in (unicodedata.normalize("NFC", v) for v in map(_text, own) if v) if _skeleton(t)[0].strip()
+        }
+        other_terms = {
+            t for t in (unicodedata.normalize("NFC", v) for v in map(_text, others) if v) if _skeleton(t)[0].strip()
+        } - own_terms
         # a term found is kept when it is the agent's own as written, or folds to the agent's own and to no other
         # person's: another agent's id that folds to the agent's ("AG1" beside the agent's "ag1", "A_B" beside
         # "A.B") was kept as the agent's own (a probe)
@@ -306,12 +317,14 @@ class Redactor:
         return whole_word(_skeleton(word)[0], f"(?:{_flex(word, 'first')}|{_flex(word, 'all')})")
 
     def __call__(self, text: Any) -> str:
-        # composed (NFC) as the terms are: a name written with combining accents ("Nguye\u0302\u0303n") is the name
-        value = "" if _text(text) is None else unicodedata.normalize("NFC", str(text))
+        # composed (NFC) as the terms are: a name written with combining accents ("Nguye\u0302\u0303n") is the name;
+        # a text with nothing redacted is returned as given (NFC turns some compatibility characters into others)
+        raw = "" if _text(text) is None else str(text)
+        value = unicodedata.normalize("NFC", raw)
         if self.initials:
             value = self._without_initials(value)
         if self.pattern is None:
-            return value
+            return raw if value == unicodedata.normalize("NFC", raw) else value
         skeleton, where = _skeleton(value)
         parts, last = [], 0
         for m in self.pattern.finditer(skeleton):
@@ -321,7 +334,9 @@ class Redactor:
                 continue
             parts += [value[last:start], REDACTED]
             last = end
-        return "".join(parts) + value[last:] if parts else value
+        if parts:
+            return "".join(parts) + value[last:]
+        return raw if value == unicodedata.normalize("NFC", raw) else value
 
 
 # --- the rule: strengths and coaching points ----------------------------------------------------------
