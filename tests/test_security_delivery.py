@@ -307,6 +307,18 @@ def test_13_01_ids_equal_but_for_case_never_share_a_mailbox(project, tmp_path, c
     assert "client_review for client C1 already sent" in err and "not e-mailing client_review for client c1" in err
     sent = _eml_texts(tmp_path / "eml3")
     assert len(sent) == 1 and "team+B2@corp.test" in next(iter(sent.values()))
+    # a cc of every review, spelt otherwise as the pack's To, is one person's mailbox, sent in one run or two (a
+    # review: the sent log's cc counted as a To blocked the pack in a later run)
+    from reportlib.delivery.mail import Planned, case_clashes
+
+    def planned(report, client, to, cc=()):
+        return Planned(report, client, "x", list(to), list(cc), "s", {})
+
+    review = planned("client_review", "C1", ["team+C1@corp.test"], ["director@corp.test"])
+    pack = planned("monthly_pack", None, ["Director@corp.test"])
+    assert case_clashes([pack, review]) == set()
+    record = {"report": "client_review", "client_id": "C1", "recipients": ["team+C1@corp.test", "director@corp.test"]}
+    assert case_clashes([pack], [dict(record, to=["team+C1@corp.test"])]) == set()
 
 
 def test_13_01_email_body_figures_come_only_from_the_notebook_run_for_that_client(tmp_path, capsys):

@@ -551,8 +551,12 @@ def body_text(
         lines.append("")
     lines += notes
     lines.append(attachment_sentence(attachment_name, pdf_name, markup=False))
-    # each item one line: a name from data holding CR or LF ("Evil\r\nBcc: ...") made a line of its own (a probe)
-    return "\n".join(_controls_shown(line) for line in lines) + "\n"
+    # each item one line: a name from data holding CR or LF ("Evil\r\nBcc: ...") made a line of its own (a probe);
+    # the title and subtitle carry names (shown as marks), a note or sentence may run over lines (joined)
+    head = len([title] + ([subtitle] if subtitle else []))
+    return (
+        "\n".join(_controls_shown(line) if i < head else " ".join(line.split()) for i, line in enumerate(lines)) + "\n"
+    )
 
 
 def _controls_shown(line: str) -> str:
@@ -1051,7 +1055,9 @@ def case_clashes(planned: Sequence[Planned], sent: Sequence[dict] = ()) -> set[t
             spellings.setdefault(address.lower(), {}).setdefault(address, set()).add(p.key)
     for rec in sent:
         key = (str(rec.get("report")), rec.get("client_id"), rec.get("agent_id"))
-        for address in rec.get("recipients") or []:
+        # its To addresses, as a planned message's are compared (a cc shared by every message, spelt otherwise in a
+        # To, is one person's mailbox: a review); a record written before "to" was kept gives all its recipients
+        for address in rec.get("to", rec.get("recipients")) or []:
             if isinstance(address, str):
                 spellings.setdefault(address.lower(), {}).setdefault(address, set()).add(key)
     out: set[tuple[str, str | None, str | None]] = set()
@@ -1442,6 +1448,7 @@ def _email_locked(
                             "client_id": p.client_id,
                             **({"agent_id": p.agent_id} if p.agent_id is not None else {}),
                             "recipients": p.delivered,
+                            "to": [a for a in p.delivered if a in p.to],
                             "subject": p.subject,
                             "message_id": p.message["Message-ID"],
                             "html": p.entry.get("html"),
