@@ -259,11 +259,11 @@ def _open(args: argparse.Namespace, *, checked: bool = True):
     naming each problem by key as `validate` does), as `run` and the notebooks hold it.
     """
     from reportlib.core.params import check_timezone, data_location, load_params
-    from reportlib.data.load import open_source, require_contract
+    from reportlib.data.load import open_source, require_contract, source_tables
 
     params = load_params(getattr(args, "params", None), strict=True)
     location = data_location(params, getattr(args, "data", None))
-    source = open_source(location, check_timezone(params["timezone"]), tables=params.get("tables"))
+    source = open_source(location, check_timezone(params["timezone"]), tables=source_tables(params, location, say=True))
     if checked:
         require_contract(source)
     return params, source

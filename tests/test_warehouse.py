@@ -318,18 +318,53 @@ def test_a_malformed_tables_mapping_is_a_usage_error_before_connecting(tables, t
     assert "parameter tables must map" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_tables_mapping_for_a_folder_or_a_duckdb_file_is_refused(tmp_path, capsys):
+def test_a_tables_mapping_is_for_a_warehouse_and_said_unused_elsewhere(tmp_path, capsys):
     """A probe: `tables: {contacts: calls}` with a duckdb:/// source exited 0 and read the file's `contacts` table
-    (a stale one would have been read silently). The mapping is for PostgreSQL and Spark: refused, exit 2."""
+    without a word; a review: refused, it stopped a warehouse's parameters used with --data FOLDER. The mapping is
+    for PostgreSQL and Spark: given to open_source for a folder or a DuckDB file it is refused; from parameters it
+    is said unused, once, and the source is read by the contract's names."""
     from reportlib.cli import main
-    from reportlib.data.load import open_source
+    from reportlib.data.cache import _warned
+    from reportlib.data.load import open_source, source_tables
 
     for data in (str(tmp_path), f"duckdb:///{tmp_path / 'store.duckdb'}"):
         with pytest.raises(UsageError, match="applies to postgres:// and spark:// sources"):
             open_source(data, "UTC", {"contacts": "calls"})
+        _warned.clear()
         params = tmp_path / "p.yaml"
         params.write_text(yaml.safe_dump({"data": data, "tables": {"contacts": "calls"}}))
-        assert main(["kpis", "--month", "2026-11", "--params", str(params)]) == 2
+        assert main(["validate", "--params", str(params)]) == 1  # on to the data: none there
         err = capsys.readouterr().err
-        assert "the tables mapping (parameter tables) applies" in err and "Traceback" not in err
-    open_source(str(tmp_path), "UTC", {})  # an empty mapping is no mapping
+        assert (
+            f"applies to postgres:// and spark:// sources; a folder or a duckdb:/// file is read by the contract's names (contacts.csv, the table contacts); {data} is read so"
+            in err
+        )
+        assert "Traceback" not in err
+    mapping = {"contacts": "crm.calls"}
+    assert source_tables({"tables": mapping}, "postgres://u@h/db") == mapping
+    assert source_tables({"tables": mapping}, str(tmp_path)) is None and source_tables({}, "spark://x") is None
+
+
+def test_the_workbooks_read_the_mapped_tables(pg, tmp_path):
+    """A review: the run's workbooks opened the source without the parameters' `tables` mapping, so a warehouse
+    whose tables have other names gave workbooks of the contract's names (or none). In schema `crm` only the
+    mapped view holds contacts: the month's and a client's workbook are built from it."""
+    from reportlib.delivery.run import build_workbooks
+
+    params = tmp_path / "p.yaml"
+    params.write_text(
+        yaml.safe_dump({"tables": {"contacts": "crm.calls_v", "agents": "ops.agents", "clients": "ops.clients"}})
+    )
+    task = {
+        "tmp": str(tmp_path),
+        "params_file": str(params),
+        "data": f"{pg.url}?schema=crm",
+        "month": "2025-02",
+        "items": [
+            {"client_id": None, "client_name": None, "name": "month_2025-02.xlsx"},
+            {"client_id": "C2", "client_name": "Beta", "name": "client_review_C2.xlsx"},
+        ],
+    }
+    results = build_workbooks(task)
+    assert [r["status"] for r in results] == ["ok", "ok"], [r["error"] for r in results]
+    assert all(Path(r["xlsx"]).is_file() for r in results)

@@ -20,7 +20,7 @@ import io
 import os
 import re
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1868,6 +1868,29 @@ def require_contract(source: WholeSource) -> None:
     source.memo(("contract passed",), check)
 
 
+TABLES_NOT_HERE = (
+    "the tables mapping (parameter tables) applies to postgres:// and spark:// sources; a folder or a duckdb:/// "
+    "file is read by the contract's names (contacts.csv, the table contacts)"
+)
+
+
+def source_tables(params: Mapping[str, Any], location: str, *, say: bool = False) -> dict | None:
+    """The parameters' `tables` mapping for the source at `location`: the mapping for a postgres:// or spark://
+    URL, none for a folder or a DuckDB file (read by the contract's names), said once on stderr with `say` (a
+    probe: a mapping given with a DuckDB file was ignored without a word; a review: refusing it stopped a
+    warehouse's parameters used with --data FOLDER)."""
+    from reportlib.data import warehouse
+
+    tables = params.get("tables") or None
+    if tables is None or warehouse.is_warehouse_url(str(location)):
+        return tables
+    if say:
+        from reportlib.data.cache import warn
+
+        warn(f"{TABLES_NOT_HERE}; {location} is read so, and the mapping is not used")
+    return None
+
+
 def open_source(
     data: str | os.PathLike, tz: str = DEFAULT_TIMEZONE, tables: dict | None = None, *, afresh: bool = False
 ) -> Any:
@@ -1905,11 +1928,7 @@ def open_source(
         _OPEN_WAREHOUSE[wkey] = (fresh_wh, state)
         return fresh_wh
     if tables:  # a probe: a mapping given for a DuckDB file was ignored, and its `contacts` table read instead
-        raise UsageError(
-            "the tables mapping (parameter tables) applies to postgres:// and spark:// sources; a folder or a "
-            "duckdb:/// file is read by the contract's names (contacts.csv, the table contacts): rename them there, "
-            "or remove tables"
-        )
+        raise UsageError(f"{TABLES_NOT_HERE}: rename them there, or remove tables")
     key = (str(data), tz)
     known = _OPEN.pop(key, None)
     if known is not None and not afresh and not known._problems and _still_current(known):

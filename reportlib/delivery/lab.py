@@ -95,7 +95,7 @@ def lab_data(params: Mapping[str, Any], data: str | None) -> str | None:
     then failed. A warehouse is reached by the notebooks themselves (a Spark session is not started twice)."""
     from reportlib.core.params import DEFAULT_TIMEZONE, data_location
     from reportlib.data.contract import TABLES
-    from reportlib.data.load import duckdb_file, open_source
+    from reportlib.data.load import duckdb_file, open_source, source_tables
 
     if not data:
         return None
@@ -107,7 +107,9 @@ def lab_data(params: Mapping[str, Any], data: str | None) -> str | None:
         return location
     else:
         location = str(Path(location).resolve())
-    source = open_source(location, str(params.get("timezone") or DEFAULT_TIMEZONE), params.get("tables"))
+    source = open_source(
+        location, str(params.get("timezone") or DEFAULT_TIMEZONE), source_tables(params, location, say=True)
+    )
     if not source.tables:
         raise ReportlibError(
             f"{location} holds no table of the data contract (e.g. {', '.join(f'{t}.csv' for t in list(TABLES)[:3])});"

@@ -814,14 +814,16 @@ def build_workbooks(task: dict) -> list[dict]:
     next one is built.
     """
     from reportlib.core.params import load_params
-    from reportlib.data.load import fingerprint_read, open_source
+    from reportlib.data.load import fingerprint_read, open_source, source_tables
     from reportlib.reports import workbook as W
 
     tmp = Path(task["tmp"])
     results: list[dict] = []
     try:
         params = load_params(task.get("params_file"))
-        src = open_source(task["data"], params.get("timezone", DEFAULT_TIMEZONE))
+        # the mapping the reports read (a review: a warehouse's workbooks read the contract's names instead)
+        tables = source_tables(params, task["data"])
+        src = open_source(task["data"], params.get("timezone", DEFAULT_TIMEZONE), tables)
     except Exception as exc:  # noqa: BLE001 - every workbook of the task fails with the reason
         why = f"the data could not be opened for the workbook: {type(exc).__name__}: {exc}"[:600]
         return [dict(item, status="failed", error=why, xlsx=None, seconds=None, sheets=[]) for item in task["items"]]
@@ -853,7 +855,7 @@ def build_workbooks(task: dict) -> list[dict]:
                 # an interrupted query can leave the engine's connection busy (PostgreSQL: "another command is
                 # already in progress"): the next workbook gets the source opened afresh
                 with contextlib.suppress(Exception):
-                    src = open_source(task["data"], params.get("timezone", DEFAULT_TIMEZONE), afresh=True)
+                    src = open_source(task["data"], params.get("timezone", DEFAULT_TIMEZONE), tables, afresh=True)
             else:
                 res["error"] = f"building the workbook failed: {type(exc).__name__}: {_ANSI.sub('', str(exc))}"[:600]
         if res["status"] != "ok":
@@ -2167,7 +2169,10 @@ def run_month(
     ):
         print(f"reportlib run: checking the data in {location} for {month} ...", file=log, flush=True)
         contracts = params if any(r in CONTRACT_REPORTS for r in chosen) else None
-        src = check_source(location, tz, month, tables=params.get("tables"), params=contracts)
+        from reportlib.data.load import source_tables
+
+        tables = source_tables(params, location, say=True)
+        src = check_source(location, tz, month, tables=tables, params=contracts)
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
         if client_sel in (None, "all", ["all"]):
             client_list = _clients_with_data(src, month, client_list, log)

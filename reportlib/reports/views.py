@@ -524,7 +524,7 @@ def start_report(
     # REPORTLIB_DATA lets a notebook test run (e.g. pytest --nbval-lax notebooks/) point every notebook
     # at one data source without editing them; an explicit `data` parameter wins.
     loc = data_location(params, data or os.environ.get("REPORTLIB_DATA") or None)
-    source = load.open_source(loc, tz=params.get("timezone", DEFAULT_TIMEZONE), tables=params.get("tables"))
+    source = load.open_source(loc, tz=params.get("timezone", DEFAULT_TIMEZONE), tables=load.source_tables(params, loc))
     load.require_contract(source)  # a database is checked once (a run's check before the reports is shared)
     missing = [t for t in require if not source.has(t)]
     if missing:
