@@ -368,3 +368,5 @@ def test_the_workbooks_read_the_mapped_tables(pg, tmp_path):
     results = build_workbooks(task)
     assert [r["status"] for r in results] == ["ok", "ok"], [r["error"] for r in results]
     assert all(Path(r["xlsx"]).is_file() for r in results)
+    # from the mapped view (the contract's names alone gave two workbooks without a sheet)
+    assert "By channel" in results[0]["sheets"] and "Answered in time" in results[1]["sheets"]
