@@ -323,6 +323,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     params, source = _open(args, checked=False)
     errors, warnings = source.validate()
+    across = ""
+    if errors:  # checks across tables need every table read whole: they wait (a review: a second run named more)
+        across = (
+            "; the checks across tables (ids another table refers to, employment dates, look-alike names) run once "
+            "these are fixed"
+        )
     errors = errors or source_profile_problems(source, params)
     for line in errors:
         print(f"error: {line}")
@@ -332,8 +338,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if errors:
         print(
             f"{source.location}: {counted(len(errors), 'problem')} to fix, {counted(len(warnings), 'warning')} "
-            f"(tables found: {tables}); the checks across tables (ids another table refers to, employment dates, "
-            "look-alike names) of a table with a problem follow once it is fixed",
+            f"(tables found: {tables}){across}",
             file=sys.stderr,
         )
         return 1

@@ -757,15 +757,15 @@ def test_a_utf16_file_is_named_as_such(tmp_path, capsys, encoding):
 
 def test_a_table_with_a_problem_says_its_checks_across_tables_follow(tmp_path, capsys):
     """A newcomer's probe: a negative wait_s in one row and an unknown client_id in another gave "1 problem to
-    fix"; the client_id was named only once the first was fixed. The summary says that checks across tables of
-    a table with a problem follow once it is fixed (they need its values read), and the second run names it."""
+    fix"; the client_id was named only once the first was fixed. The summary says that the checks across tables
+    run once the problems are fixed (they need every table read whole), and the second run names it."""
     contacts = replace_cell("contacts.csv", 2, "wait_s", "-12")["contacts.csv"].replace(
         ",C2,2025-01-06T09:01", ",C9,2025-01-06T09:01"
     )
     folder = build(tmp_path / "d", {"contacts.csv": contacts})
     assert main(["validate", "--data", str(folder)]) == 1
     err = capsys.readouterr().err
-    assert "1 problem to fix" in err and "checks across tables" in err and "follow once it is fixed" in err
+    assert "1 problem to fix" in err and "checks across tables" in err and "run once these are fixed" in err
     (folder / "contacts.csv").write_text(contacts.replace(",-12,", ",12,"))
     assert main(["validate", "--data", str(folder)]) == 1
     assert "column client_id: expected a client_id listed in clients.csv" in capsys.readouterr().out
