@@ -57,7 +57,7 @@ def test_swap_in_interrupted_part_way_puts_back_what_moved(tmp_path, monkeypatch
         f = _files(where, **{"new/nb": "NB2", "new/page": "P2", "old/nb": "NB1", "old/page": "P1"})
 
         def replace(a, b, after=after, page=f["old/page"]):
-            if Path(b) == page and Path(a).name == "page":  # the new page's move (not the old one put back)
+            if Path(b) == page and Path(a).parent.name == "new":  # the new page's move (not the old one put back)
                 if after:
                     real(a, b)
                 raise KeyboardInterrupt
@@ -70,6 +70,21 @@ def test_swap_in_interrupted_part_way_puts_back_what_moved(tmp_path, monkeypatch
         assert (f["old/nb"].read_text(), f["old/page"].read_text()) == ("NB1", "P1"), after
         assert (f["new/nb"].read_text(), f["new/page"].read_text()) == ("NB2", "P2")
         assert sorted(p.name for p in (where / "old").iterdir()) == ["nb", "page"]
+    # just after the commit's rename: the old files are taken from the committed folder, and it goes too
+    where = tmp_path / "commit"
+    f = _files(where, **{"new/nb": "NB2", "new/page": "P2", "old/nb": "NB1", "old/page": "P1"})
+
+    def at_commit(a, b):
+        real(a, b)
+        if Path(b).name.endswith(".done"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(run.os, "replace", at_commit)
+    with pytest.raises(KeyboardInterrupt):
+        swap_in([(f["new/nb"], f["old/nb"]), (f["new/page"], f["old/page"])])
+    monkeypatch.setattr(run.os, "replace", real)
+    assert (f["old/nb"].read_text(), f["old/page"].read_text()) == ("NB1", "P1")
+    assert sorted(p.name for p in (where / "old").iterdir()) == ["nb", "page"]
 
 
 def test_swap_in_never_follows_a_link_standing_in_a_files_place(tmp_path):
@@ -183,31 +198,38 @@ def test_a_workbook_built_from_changed_data_is_not_published_under_the_runs_fing
 
 
 def test_the_hidden_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
-    """A run killed (SIGKILL, out of memory) while swap_in moved a report's files in left `.sla.html.621.prev` (the
-    old page, set aside) beside the new notebook, and one killed in write_atomic a `.manifest.json.<random>.tmp`.
-    The next run of the month (under its lock) puts the old files back, so the report's files are the previous
-    run's together, as the manifest says (a probe: the copies were removed, and the "previous good version" was
-    the killed run's notebook), and removes the half-made copies; visible files and other hidden ones stay."""
+    """A run killed (SIGKILL, out of memory) while swap_in moved a report's files in left the old files it had set
+    aside (`.swap-<pid>/`) beside the new page and notebook, and one killed in write_atomic a
+    `.manifest.json.<random>.tmp`. The next run of the month (under its lock) puts the old files back, so the
+    report's files are the previous run's together, as the manifest says (a probe: the copies were removed, and
+    the "previous good version" was the killed run's notebook; a review: removed one by one, a kill between two
+    left a mixed set); a committed swap's folder is only removed; visible files and other hidden ones stay."""
     from reportlib.delivery.run import remove_stale_run_folders
 
     d = tmp_path / "out" / MONTH
     (d / "notebooks").mkdir(parents=True)
     (d / "sla.html").write_text("PAGE new")  # moved in by the killed run
-    (d / ".sla.html.99999.prev").write_text("PAGE old")
     (d / "notebooks" / "sla.ipynb").write_text("NB new")
-    (d / "notebooks" / ".sla.ipynb.99999.prev").write_text("NB old")
     (d / "sla.pdf").write_text("PDF old")  # not reached by the killed run
-    (d / ".sla.pdf.99999.part").write_text("PD")  # a copy in the making
+    swap = d / ".swap-99999"
+    (swap / "notebooks").mkdir(parents=True)
+    (swap / "sla.html").write_text("PAGE old")
+    (swap / "notebooks" / "sla.ipynb").write_text("NB old")
+    (swap / "sla.pdf").write_text("PDF old")  # copied, not yet replaced
+    (swap / "team.html.part").write_text("PA")  # a copy in the making: never put back
+    (d / "team.html").write_text("TEAM new")  # a committed swap: its new files stay
+    (d / ".swap-88888.done").mkdir()
+    (d / ".swap-88888.done" / "team.html").write_text("TEAM old")
     (d / ".manifest.json.k2j4_x9a.tmp").write_text("{")
-    kept = [d / ".lock", d / "notes.prev", d / ".sla.html.prev"]
+    (d / ".sla.html.77777.prev").write_text("x")  # the earlier version's copy aside
+    kept = [d / ".lock", d / "notes.prev", d / ".sla.html.prev", d / ".swap-x"]
     for f in kept:
         f.write_text("x")
-    left = [d / ".sla.html.99999.prev", d / "notebooks" / ".sla.ipynb.99999.prev", d / ".sla.pdf.99999.part"]
-    left.append(d / ".manifest.json.k2j4_x9a.tmp")
+    left = [swap, d / ".swap-88888.done", d / ".manifest.json.k2j4_x9a.tmp", d / ".sla.html.77777.prev"]
     assert sorted(remove_stale_run_folders(tmp_path / "out", MONTH)) == sorted(left)
     assert not any(f.exists() for f in left) and all(f.exists() for f in kept)
-    got = [(d / n).read_text() for n in ("sla.html", "notebooks/sla.ipynb", "sla.pdf")]
-    assert got == ["PAGE old", "NB old", "PDF old"]
+    got = [(d / n).read_text() for n in ("sla.html", "notebooks/sla.ipynb", "sla.pdf", "team.html")]
+    assert got == ["PAGE old", "NB old", "PDF old", "TEAM new"] and not (d / "team.html.part").exists()
 
 
 def test_a_page_records_the_data_as_they_are_when_it_ends(tmp_path):

@@ -983,45 +983,56 @@ def move_in(new: str | Path, place: Path) -> None:
 
 def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
     """Move each (new file, its place) into place, all of them or none: an OSError part-way (a full disk, a file
-    made immutable, a folder gone read-only), or an interruption (Ctrl-C, SIGTERM), puts back every file already
-    replaced and leaves the new files where they were, then is raised. Each old file is first copied aside (a copy,
-    not a rename: its place is never empty, and a file that cannot be copied stops the swap before anything moved),
-    under a temporary name renamed to `.<name>.<pid>.prev` once whole; the copies are removed once every move has
-    succeeded, and a run killed part-way (SIGKILL, out of memory) leaves them for the next run to put back
-    (`remove_stale_run_folders`). A link standing in a file's place is copied as a link, never followed (a probe's
-    link to /dev/zero filled the disk; one to a file outside outputs/ was copied in). Written by hand: os.replace
-    is atomic for one file only, and no library offers a multi-file transaction on a plain folder."""
-    done: list[tuple[Path, Path, Path | None]] = []  # (new file's old path, place, the place's old copy)
+    made immutable, a folder gone read-only), or an interruption (Ctrl-C, SIGTERM, also just after a move), puts
+    back every file already replaced and leaves the new files where they were, then is raised.
+
+    Each old file is first copied (whole, then renamed) into one hidden folder beside the places,
+    `.swap-<pid>/` (a copy, not a rename: a place is never empty, and a file that cannot be copied stops the swap
+    before anything moved). Once every file has moved, that folder is renamed to `.swap-<pid>.done`: the swap's
+    one commit point, then removed. A run killed before it (SIGKILL, out of memory) leaves `.swap-<pid>/`, whose
+    files the next run puts back (`remove_stale_run_folders`): the killed run recorded none of the report's new
+    files in the manifest. (The first version kept one `.prev` copy per file and removed them one by one: a
+    kill between two left a mixed set, a review.) A link standing in a file's place is copied as a link, never
+    followed (a probe's link to /dev/zero filled the disk; one to a file outside outputs/ was copied in).
+    Written by hand: os.replace is atomic for one file only, and no library offers a multi-file transaction on a
+    plain folder."""
+    if not moves:
+        return
+    root = Path(os.path.commonpath([str(Path(place).parent) for _, place in moves]))
+    aside_dir, committed = root / f"{SWAP_PREFIX}{os.getpid()}", root / f"{SWAP_PREFIX}{os.getpid()}.done"
+    done: list[tuple[Path, Path, Path | None]] = []  # (new file's old path, place, its old copy's path under root)
     try:
         for new, place in moves:
-            aside = place.with_name(f".{place.name}.{os.getpid()}.prev") if os.path.lexists(place) else None
-            part = place.with_name(f".{place.name}.{os.getpid()}.part")
+            rel = Path(place).relative_to(root) if os.path.lexists(place) else None
+            if rel is not None:
+                aside = aside_dir / rel
+                aside.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                part = aside.with_name(aside.name + ".part")
+                shutil.copy2(place, part, follow_symlinks=False)
+                os.replace(part, aside)  # whole or absent: no half copy is ever put back
             try:
-                if aside is not None:
-                    shutil.copy2(place, part, follow_symlinks=False)
-                    os.replace(part, aside)  # whole or absent: no half copy is ever put back
                 move_in(new, place)
             except BaseException:  # a fault, or Ctrl-C / SIGTERM part-way
                 if not os.path.lexists(new):  # it moved: the interruption surfaced after os.replace returned
-                    done.append((new, place, aside))
-                else:
-                    for left in (part, aside):
-                        if left is not None:
-                            with contextlib.suppress(OSError):
-                                left.unlink()
+                    done.append((new, place, rel))
                 raise
-            done.append((new, place, aside))
+            done.append((new, place, rel))
+        if aside_dir.exists():
+            os.replace(aside_dir, committed)  # the commit: every file moved
     except BaseException:  # put back what moved, also when interrupted (KeyboardInterrupt, cli.Terminated)
-        for new, place, aside in reversed(done):
+        copies = aside_dir if aside_dir.exists() else committed  # interrupted just after the commit's rename
+        for new, place, rel in reversed(done):
             with contextlib.suppress(OSError):
                 os.replace(place, new)  # the new file back where it came from
-                if aside is not None:
-                    os.replace(aside, place)  # the old file back in its place
+                if rel is not None:
+                    os.replace(copies / rel, place)  # the old file back in its place
+        for folder in (aside_dir, committed):
+            shutil.rmtree(folder, ignore_errors=True)
         raise
-    for _new, _place, aside in done:
-        if aside is not None:
-            with contextlib.suppress(OSError):
-                aside.unlink()
+    shutil.rmtree(committed, ignore_errors=True)
+
+
+SWAP_PREFIX = ".swap-"  # swap_in's folder of the old files a swap replaces (`.swap-<pid>`, `.swap-<pid>.done`)
 
 
 class _Publisher:
@@ -1426,10 +1437,10 @@ def owner_gone(folder: Path) -> bool:
             return False
 
 
-# swap_in's copy of a file set aside (".sla.html.4242.prev", put back), its copy in the making (".sla.html.4242.part")
-# and write_atomic's temporary file (mkstemp's ".manifest.json.k2j4_x9a.tmp")
-_LEFTOVER = re.compile(r"\..+\.(\d+\.part|[A-Za-z0-9_]{8}\.tmp)")
-_SET_ASIDE = re.compile(r"\.(.+)\.\d+\.prev")
+# a copy set aside by swap_in before this session's version (".sla.html.4242.prev") and write_atomic's temporary
+# file (mkstemp's ".manifest.json.k2j4_x9a.tmp")
+_LEFTOVER = re.compile(r"\..+\.(\d+\.prev|[A-Za-z0-9_]{8}\.tmp)")
+_SWAP = re.compile(re.escape(SWAP_PREFIX) + r"\d+(\.done)?")
 
 
 def remove_stale_run_folders(out: Path, month: str, log=None) -> list[Path]:
@@ -1439,29 +1450,35 @@ def remove_stale_run_folders(out: Path, month: str, log=None) -> list[Path]:
     still runs is kept; one without a readable owner file is removed only when older than a day.
 
     Also the hidden leftovers of a process killed (SIGKILL, out of memory) inside the month folder while it held
-    the lock: a report's file set aside by swap_in (`.<file>.<pid>.prev`) is put back in its place, since the
-    killed run recorded none of the report's new files in the manifest (a probe: removed, the next run's
-    "previous good version" was the killed run's notebook); a copy in the making (`.<file>.<pid>.part`) and a
+    the lock: the old files of a swap it had not committed (`.swap-<pid>/`, swap_in) are put back in their places,
+    since the killed run recorded none of the report's new files in the manifest (a probe: removed, the next run's
+    "previous good version" was the killed run's notebook); a committed swap's folder (`.swap-<pid>.done`) and a
     file half-written by safety.write_atomic (`.<file>.<random>.tmp`) are removed. No other process writes there
     while this one holds the lock.
     """
     removed = []
     month_dir = Path(out) / month
-    for folder in (month_dir, month_dir / "notebooks"):
-        with contextlib.suppress(OSError):  # no month folder yet
-            for left in sorted(folder.iterdir()):
-                aside = _SET_ASIDE.fullmatch(left.name)
-                if aside and (left.is_symlink() or left.is_file()):
+    with contextlib.suppress(OSError):  # no month folder yet
+        for swap in sorted(month_dir.iterdir()):
+            if not _SWAP.fullmatch(swap.name) or swap.is_symlink() or not swap.is_dir():
+                continue
+            if not swap.name.endswith(".done"):
+                for old in sorted(p for p in swap.rglob("*") if p.is_symlink() or p.is_file()):
+                    if old.name.endswith(".part"):
+                        continue
                     with contextlib.suppress(OSError):
-                        os.replace(left, folder / aside.group(1))
-                        removed.append(left)
+                        os.replace(old, month_dir / old.relative_to(swap))
                         if log is not None:
                             print(
-                                f"reportlib run: put back {folder / aside.group(1)} as it was before a run that "
-                                "died while publishing it",
+                                f"reportlib run: put back {month_dir / old.relative_to(swap)} as it was before a run "
+                                "that died while publishing it",
                                 file=log,
                             )
-                    continue
+            shutil.rmtree(swap, ignore_errors=True)
+            removed.append(swap)
+    for folder in (month_dir, month_dir / "notebooks"):
+        with contextlib.suppress(OSError):  # no month folder yet
+            for left in folder.iterdir():
                 if _LEFTOVER.fullmatch(left.name) and (left.is_symlink() or left.is_file()):
                     with contextlib.suppress(OSError):
                         left.unlink()
