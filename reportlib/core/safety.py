@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import hashlib
 import html
+import json
 import os
 import re
 import tempfile
+import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from email.errors import HeaderParseError
@@ -177,6 +180,64 @@ def whole_word(term: str, body: str | None = None) -> str:
     head = r"(?<!\w)" if re.match(r"\w", term[:1]) else ""
     tail = r"(?!\w)" if re.match(r"\w", term[-1:]) else ""
     return head + (re.escape(term) if body is None else body) + tail
+
+
+# --- folders owned by a process ------------------------------------------------------------------
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time (clock ticks since boot) of process `pid`, or None when it does not exist."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError, ValueError):
+        if not Path("/proc").is_dir():  # no /proc: fall back to whether the pid exists
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return None
+            except OSError:
+                return "?"
+            return "?"
+        return None
+
+
+OWNER_FILE = "owner.json"
+
+
+def write_owner(folder: Path) -> None:
+    """Record this process (pid and start time) in `folder` as its owner: who may clean it up (`owner_gone`)."""
+    with open(Path(folder) / OWNER_FILE, "x", encoding="utf-8") as fh:
+        fh.write(json.dumps({"pid": os.getpid(), "start": _process_start(os.getpid())}))
+
+
+def owner_gone(folder: Path) -> bool:
+    """Whether the process recorded as `folder`'s owner (`write_owner`) no longer runs; a folder without a
+    readable owner record counts as gone once a day old."""
+    try:
+        owner = json.loads((Path(folder) / OWNER_FILE).read_text())
+        return _process_start(int(owner["pid"])) != str(owner["start"])
+    except (OSError, ValueError, KeyError, TypeError):
+        try:
+            return time.time() - Path(folder).lstat().st_mtime >= 86400
+        except OSError:
+            return False
+
+
+def owned_temp_folder(prefix: str) -> Path:
+    """A new private folder (0700) in the temporary folder, named `prefix...`, with this process recorded as its
+    owner; first, this user's folders of that prefix whose owner is gone are removed (a process killed with
+    SIGKILL, or by Ctrl-C in a child that cannot clean up, leaves its folder behind: a run's shared results, a
+    browser's profile)."""
+    import shutil
+
+    for left in Path(tempfile.gettempdir()).glob(f"{glob.escape(prefix)}*"):
+        with contextlib.suppress(OSError):
+            if not left.is_symlink() and left.is_dir() and left.stat().st_uid == os.getuid() and owner_gone(left):
+                shutil.rmtree(left, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    write_owner(folder)
+    return folder
 
 
 # Cyrillic and Greek letters drawn like Latin ones -> that Latin letter, case kept: "АCME" with a Cyrillic "А" is

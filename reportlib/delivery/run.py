@@ -47,7 +47,7 @@ from typing import Any
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds, month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import owner_only, printable, unspoofed
+from reportlib.core.safety import owned_temp_folder, owner_gone, owner_only, printable, unspoofed, write_owner
 from reportlib.core.words import counted, noun_for
 from reportlib.data.source import DataSource
 from reportlib.reports.registry import (
@@ -1398,45 +1398,6 @@ def claim_month(out: Path, month: str, what: str = "`reportlib run`"):
                         month_dir.rmdir()
 
 
-def _process_start(pid: int) -> str | None:
-    """The start time (clock ticks since boot) of process `pid`, or None when it does not exist."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError, ValueError):
-        if not Path("/proc").is_dir():  # no /proc: fall back to whether the pid exists
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return None
-            except OSError:
-                return "?"
-            return "?"
-        return None
-
-
-OWNER_FILE = "owner.json"
-
-
-def write_owner(folder: Path) -> None:
-    """Record this process (pid and start time) in `folder` as its owner: who may clean it up (`owner_gone`)."""
-    with open(Path(folder) / OWNER_FILE, "x", encoding="utf-8") as fh:
-        fh.write(json.dumps({"pid": os.getpid(), "start": _process_start(os.getpid())}))
-
-
-def owner_gone(folder: Path) -> bool:
-    """Whether the process recorded as `folder`'s owner (`write_owner`) no longer runs; a folder without a
-    readable owner record counts as gone once a day old."""
-    try:
-        owner = json.loads((Path(folder) / OWNER_FILE).read_text())
-        return _process_start(int(owner["pid"])) != str(owner["start"])
-    except (OSError, ValueError, KeyError, TypeError):
-        try:
-            return time.time() - Path(folder).lstat().st_mtime >= 86400
-        except OSError:
-            return False
-
-
 # a copy set aside by swap_in before this session's version (".sla.html.4242.prev") and write_atomic's temporary
 # file (mkstemp's ".manifest.json.k2j4_x9a.tmp")
 _LEFTOVER = re.compile(r"\..+\.(\d+\.prev|[A-Za-z0-9_]{8}\.tmp)")
@@ -2069,13 +2030,8 @@ def shared_results():
 
     before = os.environ.get(SHARED_MEMO_ENV)
     # a run killed (SIGKILL, out of memory) left its folder of clients' derived results in the temporary folder
-    # for good (a probe: 20 MB for the sample, ~GBs at scale): each run removes those of this user whose run is gone
-    for left in Path(tempfile.gettempdir()).glob(f"{SHARED_PREFIX}*"):
-        with contextlib.suppress(OSError):
-            if not left.is_symlink() and left.is_dir() and left.stat().st_uid == os.getuid() and owner_gone(left):
-                shutil.rmtree(left, ignore_errors=True)
-    folder = tempfile.mkdtemp(prefix=SHARED_PREFIX)  # 0700
-    write_owner(Path(folder))
+    # for good (a probe: 20 MB for the sample, ~GBs at scale): owned, and swept by the next run
+    folder = str(owned_temp_folder(SHARED_PREFIX))
     os.environ[SHARED_MEMO_ENV] = folder
     try:
         yield Path(folder)
