@@ -98,10 +98,17 @@ class CacheEntry:
 
     @contextlib.contextmanager
     def locked(self, exclusive: bool) -> Iterator[None]:
-        """Hold the entry's lock (shared for readers, exclusive for writers) inside the block."""
-        fd = os.open(self._lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        """Hold the entry's lock (shared for readers, exclusive for writers) inside the block; LockUnavailable when
+        it cannot be taken (a read-only file system, a folder without write permission, no locks on NFS)."""
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            fd = os.open(self._lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise LockUnavailable(exc.errno, exc.strerror) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            except OSError as exc:
+                raise LockUnavailable(exc.errno, exc.strerror) from None
             yield
         finally:
             os.close(fd)  # closing releases the lock
@@ -221,6 +228,10 @@ class CacheEntry:
 # a cache file being written is written to without pause (a table of 6.5 M rows parses in about 80 s): one not
 # modified for an hour has no writer
 STALE_TMP_S = 3600
+
+
+class LockUnavailable(OSError):
+    """A cache entry's lock cannot be taken: the cache folder cannot be used (said once, tables parsed)."""
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import errno
 import functools
 import hashlib
 import io
@@ -1481,7 +1480,7 @@ class Source:
     def _load_file_once(self, name: str) -> None:
         import duckdb
 
-        from reportlib.data.cache import CacheEntry, usable_dir
+        from reportlib.data.cache import CacheEntry, LockUnavailable, usable_dir
 
         if name in self._ambiguous:  # two files for one table: not the first one's figures, silently
             raise DataError([self._ambiguous[name].line()], f"the table {name} cannot be read")
@@ -1493,14 +1492,15 @@ class Source:
         if entry is not None:
             try:
                 meta = entry.read()
-            except OSError as exc:  # the lock cannot be taken (read-only folder): parse without the cache, said once
+            except LockUnavailable as exc:  # a read-only folder, no locks: parse without the cache, said once
                 from reportlib.data.cache import warn
 
-                if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):  # other faults are warned where they arise
-                    warn(
-                        f"the cache folder {cdir} cannot be used ({exc.strerror or exc}); every table is parsed each "
-                        "time (REPORTLIB_CACHE names another folder)"
-                    )
+                warn(
+                    f"the cache folder {cdir} cannot be used ({exc.strerror or exc}); every table is parsed each "
+                    "time (REPORTLIB_CACHE names another folder)"
+                )
+                entry = None
+            except OSError:  # said where it arose (an entry that cannot be replaced): parse without the cache
                 entry = None
         if meta is not None and entry is not None:
             try:
