@@ -211,6 +211,16 @@ def test_redactor_reads_names_in_any_script_form_and_ids_as_written():
         "Good call \u212b \ufa19 e\u0301": "Good call \u212b \ufa19 e\u0301",
     }
     assert {text: r(text) for text in cases} == cases
+    # a second review: full-width punctuation between a name's parts or in an id, a title-case letter ("ǅ") and a
+    # roster value of punctuation alone ("-", which blanked every hyphen)
+    r = ar.Redactor(["A1", "Ann Lee"], ["AG-017", "Donald Patterson", "Sean O'Brien", "ǅemal Hodžić", "-", "..."])
+    cases = {
+        "id ag－017; ｄｏｎａｌｄ．ｐａｔｔｅｒｓｏｎ": "id [another agent]; [another agent]",
+        "Talked to Ｏ＇Ｂｒｉｅｎ today": "Talked to [another agent] today",
+        "ǅemal helped": "[another agent] helped",
+        "follow-up on e-mail...": "follow-up on e-mail...",
+    }
+    assert {text: r(text) for text in cases} == cases
 
 
 def test_initials_never_blank_ordinary_words():

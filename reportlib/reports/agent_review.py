@@ -154,9 +154,11 @@ def _base(ch: str) -> str:
     "E", "ｅ" -> "e", "０" -> "0"), a Cyrillic or Greek look-alike as its Latin letter, an apostrophe as "'"."""
     if ch in _APOSTROPHES:
         return "'"
-    if not ch.isalnum():  # a symbol stays one ("Rob™", "№Rob": ™ read as the letters T, M joined the name)
-        return ch
     parts = unicodedata.normalize("NFKD", ch)
+    if not ch.isalnum():  # punctuation folds to punctuation ("－", "．", "＿", "＇" full width: a review)
+        folded = _base(parts) if len(parts) == 1 and parts != ch else ch
+        # a symbol stays one ("Rob™", "№Rob", "RobⓇ": read as letters they joined the name)
+        return folded if not folded.isalnum() else ch
     # a letter and its accents -> the letter; a character that decomposes into several (a Korean syllable into its
     # consonants and vowel, "ﬁ", "ǅ") stays whole: reading 박 as ᄇ matched ordinary Korean words (a review)
     base = parts[0] if parts and all(unicodedata.combining(c) for c in parts[1:]) else ch
@@ -182,6 +184,12 @@ def _skeleton(text: str) -> tuple[str, list[int] | None]:
     return "".join(chars), where
 
 
+def _matchable(term: str) -> bool:
+    """Whether a roster value can be looked for in text: it holds a letter or digit (a value of combining marks
+    or punctuation alone, "-", matched everywhere or between words: "follow-up" read "follow[another agent]up")."""
+    return any(c.isalnum() for c in _skeleton(term)[0])
+
+
 def _fold(ch: str) -> str:
     """A character as compared with the agent's own: `_base` of its lower case, any case (Cyrillic "В" and "в"
     alike, though only the capital is drawn as a Latin letter)."""
@@ -200,9 +208,10 @@ def _flex(text: str, upper: str = "none") -> str:
             continue
         low, cap = _base(low), _base(cap)  # as the text's letters read: Cyrillic "В" is "B", its "в" stays
         if upper == "all" or (upper == "first" and i == 0):
-            out.append(re.escape(cap))
+            # a title-case letter ("ǅ" of "ǅemal") is a name's capital as it is written: itself too (a review)
+            out.append(re.escape(cap) if ch in (low, cap) or not ch.istitle() else f"[{re.escape(cap)}{re.escape(ch)}]")
         else:
-            out.append(f"[{re.escape(low)}{re.escape(cap)}]")
+            out.append("[" + "".join(re.escape(c) for c in dict.fromkeys((low, cap, ch))) + "]")
     return "".join(out)
 
 
@@ -243,12 +252,11 @@ class Redactor:
     _NAME_INITIAL = re.compile(rf"(?<!\w)({_WORD})\s+([^\W\d_])(?![\w'’‘ʼ`])")  # not "Sean O" of "O'Brien"
 
     def __init__(self, own: Iterable[Any], others: Iterable[Any]):
-        # a term with nothing to match (combining marks alone) would match everywhere: left out (a review)
-        own_terms = {
-            t for t in (unicodedata.normalize("NFC", v) for v in map(_text, own) if v) if _skeleton(t)[0].strip()
-        }
+        # a term without a letter or digit (combining marks alone, a roster's "-") would match everywhere or
+        # between words: left out (a review)
+        own_terms = {t for t in (unicodedata.normalize("NFC", v) for v in map(_text, own) if v) if _matchable(t)}
         other_terms = {
-            t for t in (unicodedata.normalize("NFC", v) for v in map(_text, others) if v) if _skeleton(t)[0].strip()
+            t for t in (unicodedata.normalize("NFC", v) for v in map(_text, others) if v) if _matchable(t)
         } - own_terms
         # a term found is kept when it is the agent's own as written, or folds to the agent's own and to no other
         # person's: another agent's id that folds to the agent's ("AG1" beside the agent's "ag1", "A_B" beside
