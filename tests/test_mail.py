@@ -308,6 +308,25 @@ def test_a_bidirectional_control_or_line_separator_in_a_name_is_shown_as_a_mark(
     assert not any(line.startswith("Bcc") for line in text_part.get_content().splitlines())
 
 
+def test_the_texts_lines_hold_no_control_character():
+    """A name from data in the title keeps its line (its CR/LF shown as marks); a note or sentence running over
+    lines is joined; any other control character (ESC, BEL, NUL from a queue's name) is a mark (a review)."""
+    from reportlib.delivery.mail import body_text
+
+    text = body_text(
+        title="Acme\r\nBcc: x@evil.test",
+        subtitle="",
+        tiles=[{"name": "Offered", "value_text": "10", "note": "Evil\x1b]0;pwn\x07 Co"}],
+        commentary=["Calls for Beta\x00Corp rose", "drawing failed (line one\n  line two)"],
+        notes=[],
+        attachment_name="x.html",
+    )
+    assert text.splitlines()[0] == "Acme[U+000D][U+000A]Bcc: x@evil.test"
+    assert "Evil[U+001B]]0;pwn[U+0007] Co" in text and "Beta[U+0000]Corp" in text
+    assert "- drawing failed (line one line two)" in text
+    assert not any(ord(c) < 32 and c != "\n" for c in text)
+
+
 def test_placeholder_addresses_and_missing_settings_are_refused(setup, smtp, monkeypatch, tmp_path, capsys):
     inbox, port = smtp
     assert _email(setup, "--reports", "monthly_pack") == 2  # no REPORTLIB_SMTP_HOST

@@ -221,15 +221,23 @@ def test_the_hidden_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
     (d / ".swap-88888.done").mkdir()
     (d / ".swap-88888.done" / "team.html").write_text("TEAM old")
     (d / ".manifest.json.k2j4_x9a.tmp").write_text("{")
-    (d / ".sla.html.77777.prev").write_text("x")  # the earlier version's copy aside
+    (d / "pack.html").write_text("PACK new")  # the version before kept one copy aside per file
+    (d / ".pack.html.77777.prev").write_text("PACK old")
+    (d / ".pack.pdf.77777.part").write_text("PA")
     kept = [d / ".lock", d / "notes.prev", d / ".sla.html.prev", d / ".swap-x"]
     for f in kept:
         f.write_text("x")
-    left = [swap, d / ".swap-88888.done", d / ".manifest.json.k2j4_x9a.tmp", d / ".sla.html.77777.prev"]
+    left = [swap, d / ".swap-88888.done", d / ".manifest.json.k2j4_x9a.tmp", d / ".pack.html.77777.prev"]
+    left.append(d / ".pack.pdf.77777.part")
     assert sorted(remove_stale_run_folders(tmp_path / "out", MONTH)) == sorted(left)
     assert not any(f.exists() for f in left) and all(f.exists() for f in kept)
-    got = [(d / n).read_text() for n in ("sla.html", "notebooks/sla.ipynb", "sla.pdf", "team.html")]
-    assert got == ["PAGE old", "NB old", "PDF old", "TEAM new"] and not (d / "team.html.part").exists()
+    got = [(d / n).read_text() for n in ("sla.html", "notebooks/sla.ipynb", "sla.pdf", "team.html", "pack.html")]
+    assert got == ["PAGE old", "NB old", "PDF old", "TEAM new", "PACK old"] and not (d / "team.html.part").exists()
+    # a swap of this process whose folder could not be removed does not stop its next swap (a review)
+    f = _files(tmp_path / "again", **{"new/a": "A2", "old/a": "A1"})
+    (tmp_path / "again" / "old" / f".swap-{__import__('os').getpid()}.done" / "x").mkdir(parents=True)
+    swap_in([(f["new/a"], f["old/a"])])
+    assert f["old/a"].read_text() == "A2" and [p.name for p in (tmp_path / "again" / "old").iterdir()] == ["a"]
 
 
 def test_a_page_records_the_data_as_they_are_when_it_ends(tmp_path):

@@ -552,10 +552,11 @@ def body_text(
     lines += notes
     lines.append(attachment_sentence(attachment_name, pdf_name, markup=False))
     # each item one line: a name from data holding CR or LF ("Evil\r\nBcc: ...") made a line of its own (a probe);
-    # the title and subtitle carry names (shown as marks), a note or sentence may run over lines (joined)
+    # the title and subtitle carry names (shown as marks), a note or sentence may run over lines (joined; any other
+    # control character in it, ESC or NUL from a queue's name, shown as a mark too)
     head = len([title] + ([subtitle] if subtitle else []))
     return (
-        "\n".join(_controls_shown(line) if i < head else " ".join(line.split()) for i, line in enumerate(lines)) + "\n"
+        "\n".join(_controls_shown(line if i < head else " ".join(line.split())) for i, line in enumerate(lines)) + "\n"
     )
 
 

@@ -986,6 +986,7 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
     made immutable, a folder gone read-only), or an interruption (Ctrl-C, SIGTERM, also just after a move), puts
     back every file already replaced and leaves the new files where they were, then is raised.
 
+    A file with no old one (a first PDF) is new alone after a kill: the manifest does not name it.
     Each old file is first copied (whole, then renamed) into one hidden folder beside the places,
     `.swap-<pid>/` (a copy, not a rename: a place is never empty, and a file that cannot be copied stops the swap
     before anything moved). Once every file has moved, that folder is renamed to `.swap-<pid>.done`: the swap's
@@ -1000,6 +1001,8 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
         return
     root = Path(os.path.commonpath([str(Path(place).parent) for _, place in moves]))
     aside_dir, committed = root / f"{SWAP_PREFIX}{os.getpid()}", root / f"{SWAP_PREFIX}{os.getpid()}.done"
+    for stale in (aside_dir, committed):  # this process's own, left by a swap whose removal failed (a review)
+        shutil.rmtree(stale, ignore_errors=True)
     done: list[tuple[Path, Path, Path | None]] = []  # (new file's old path, place, its old copy's path under root)
     try:
         for new, place in moves:
@@ -1398,9 +1401,10 @@ def claim_month(out: Path, month: str, what: str = "`reportlib run`"):
                         month_dir.rmdir()
 
 
-# a copy set aside by swap_in before this session's version (".sla.html.4242.prev") and write_atomic's temporary
-# file (mkstemp's ".manifest.json.k2j4_x9a.tmp")
-_LEFTOVER = re.compile(r"\..+\.(\d+\.prev|[A-Za-z0-9_]{8}\.tmp)")
+# write_atomic's temporary file (mkstemp's ".manifest.json.k2j4_x9a.tmp") and, from swap_in's version before
+# `.swap-<pid>/`, a copy in the making (".sla.pdf.4242.part", removed) or whole (".sla.html.4242.prev", put back)
+_LEFTOVER = re.compile(r"\..+\.(\d+\.part|[A-Za-z0-9_]{8}\.tmp)")
+_SET_ASIDE = re.compile(r"\.(.+)\.\d+\.prev")
 _SWAP = re.compile(re.escape(SWAP_PREFIX) + r"\d+(\.done)?")
 
 
@@ -1440,6 +1444,12 @@ def remove_stale_run_folders(out: Path, month: str, log=None) -> list[Path]:
     for folder in (month_dir, month_dir / "notebooks"):
         with contextlib.suppress(OSError):  # no month folder yet
             for left in folder.iterdir():
+                aside = _SET_ASIDE.fullmatch(left.name)  # the version before kept one copy per file (a review)
+                if aside and (left.is_symlink() or left.is_file()):
+                    with contextlib.suppress(OSError):
+                        os.replace(left, folder / aside.group(1))
+                        removed.append(left)
+                    continue
                 if _LEFTOVER.fullmatch(left.name) and (left.is_symlink() or left.is_file()):
                     with contextlib.suppress(OSError):
                         left.unlink()
