@@ -25,6 +25,7 @@ import html
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 import unicodedata
@@ -229,8 +230,6 @@ def owned_temp_folder(prefix: str) -> Path:
     owner; first, this user's folders of that prefix whose owner is gone are removed (a process killed with
     SIGKILL, or by Ctrl-C in a child that cannot clean up, leaves its folder behind: a run's shared results, a
     browser's profile)."""
-    import shutil
-
     for left in Path(tempfile.gettempdir()).glob(f"{glob.escape(prefix)}*"):
         with contextlib.suppress(OSError):
             if not left.is_symlink() and left.is_dir() and left.stat().st_uid == os.getuid() and owner_gone(left):

@@ -1048,7 +1048,7 @@ def case_clashes(planned: Sequence[Planned], sent: Sequence[dict] = ()) -> set[t
     message, with other letter case only (team+C001@ and team+c001@, from ids differing in case alone): most
     mail servers read both as one mailbox, so one client's review would reach the other's team. One address
     spelt the same in several messages (an account manager of two clients) is no clash. `sent`: the month's
-    sent-log records, whose recipients count as spelt too (a probe: C001's review sent in one run, c001's
+    sent-log records, whose To addresses count as spelt too (a probe: C001's review sent in one run, c001's
     rendered and sent in the next reached the same mailbox)."""
     spellings: dict[str, dict[str, set[tuple[str, str | None, str | None]]]] = {}
     for p in planned:

@@ -986,13 +986,13 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
     made immutable, a folder gone read-only), or an interruption (Ctrl-C, SIGTERM, also just after a move), puts
     back every file already replaced and leaves the new files where they were, then is raised.
 
-    A file with no old one (a first PDF) is new alone after a kill: the manifest does not name it.
     Each old file is first copied (whole, then renamed) into one hidden folder beside the places,
     `.swap-<pid>/` (a copy, not a rename: a place is never empty, and a file that cannot be copied stops the swap
     before anything moved). Once every file has moved, that folder is renamed to `.swap-<pid>.done`: the swap's
     one commit point, then removed. A run killed before it (SIGKILL, out of memory) leaves `.swap-<pid>/`, whose
     files the next run puts back (`remove_stale_run_folders`): the killed run recorded none of the report's new
-    files in the manifest. (The first version kept one `.prev` copy per file and removed them one by one: a
+    files in the manifest (a file with no old one, a first PDF, stays new: the manifest does not name it). (The
+    first version kept one `.prev` copy per file and removed them one by one: a
     kill between two left a mixed set, a review.) A link standing in a file's place is copied as a link, never
     followed (a probe's link to /dev/zero filled the disk; one to a file outside outputs/ was copied in).
     Written by hand: os.replace is atomic for one file only, and no library offers a multi-file transaction on a
@@ -1449,6 +1449,8 @@ def remove_stale_run_folders(out: Path, month: str, log=None) -> list[Path]:
                     with contextlib.suppress(OSError):
                         os.replace(left, folder / aside.group(1))
                         removed.append(left)
+                        if log is not None:
+                            print(f"reportlib run: put back {folder / aside.group(1)} from {left.name}", file=log)
                     continue
                 if _LEFTOVER.fullmatch(left.name) and (left.is_symlink() or left.is_file()):
                     with contextlib.suppress(OSError):

@@ -150,8 +150,9 @@ _APOSTROPHES = "'’‘ʼ`"  # straight, right and left single quotes, modifier 
 
 @lru_cache(maxsize=4096)
 def _base(ch: str) -> str:
-    """A character as names are matched: the first character of its compatibility decomposition, case kept ("Ễ" ->
-    "E", "ｅ" -> "e", "０" -> "0"), a Cyrillic or Greek look-alike as its Latin letter, an apostrophe as "'"."""
+    """A character as names are matched, case kept: a letter or digit without its accents and in its plain width
+    ("Ễ" -> "E", "ｅ" -> "e", "０" -> "0"), a Cyrillic or Greek look-alike as its Latin letter, full-width
+    punctuation as its plain form ("－" -> "-"), an apostrophe of any kind as "'"; other characters as they are."""
     if ch in _APOSTROPHES:
         return "'"
     parts = unicodedata.normalize("NFKD", ch)
@@ -225,8 +226,8 @@ class Redactor:
     apostrophe of any kind matches any other ("O’Brien" is "O'Brien"), and a letter with or without its accent,
     in full width or as a Cyrillic or Greek look-alike ("Chloe" is "Chloé", "Nguyễn", "Rоb": matched on the
     text's `_skeleton`). A term found is kept as the agent's own only when written as the agent's own or folding to
-    it and to no one else's ("AG1" beside the agent's "ag1" is redacted). A lower-case lone word ("will", "hope") is left, so that names that are also words do not
-    blank the comment; a capitalised one that is also a word ("Long hold", "Mark the account") is redacted: an
+    it and to no one else's ("AG1" beside the agent's "ag1" is redacted). A lower-case lone word ("will", "hope")
+    is left, so that names that are also words do not blank the comment; a capitalised one that is also a word ("Long hold", "Mark the account") is redacted: an
     evaluator's comment loses a word rather than names a colleague. One pattern holds every term, longest first,
     so at each position the longest one wins: a colleague named "Ann Leeds" is redacted even though the agent is
     "Ann Lee", and the agent's own "Ann Lee" is kept even though a colleague is named "Ann". A term needs a whole
@@ -328,11 +329,11 @@ class Redactor:
         # composed (NFC) as the terms are: a name written with combining accents ("Nguye\u0302\u0303n") is the name;
         # a text with nothing redacted is returned as given (NFC turns some compatibility characters into others)
         raw = "" if _text(text) is None else str(text)
-        value = unicodedata.normalize("NFC", raw)
+        composed = value = unicodedata.normalize("NFC", raw)
         if self.initials:
             value = self._without_initials(value)
         if self.pattern is None:
-            return raw if value == unicodedata.normalize("NFC", raw) else value
+            return raw if value == composed else value
         skeleton, where = _skeleton(value)
         parts, last = [], 0
         for m in self.pattern.finditer(skeleton):
@@ -344,7 +345,7 @@ class Redactor:
             last = end
         if parts:
             return "".join(parts) + value[last:]
-        return raw if value == unicodedata.normalize("NFC", raw) else value
+        return raw if value == composed else value
 
 
 # --- the rule: strengths and coaching points ----------------------------------------------------------
