@@ -615,6 +615,41 @@ def test_a_workbook_task_on_unreadable_data_fails_each_workbook_with_a_reason(tm
     assert not list(tmp_path.glob("*.xlsx"))
 
 
+def test_a_workbook_without_a_sheet_of_figures_fails_with_its_readmes_reason(month, tmp_path):
+    """A warehouse read without its tables mapping gave workbooks of a README sheet alone, published "ok". A
+    source with none of the tables a section needs (clients.csv alone) now fails the workbook, saying so in
+    one line, and leaves no file; the notes a section wrote itself are kept in the reason."""
+    import shutil
+
+    from reportlib.delivery.run import build_workbooks
+    from reportlib.reports import workbook as W
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(month["data"] / "clients.csv", data / "clients.csv")
+    item = {"client_id": None, "client_name": None, "name": f"month_{MONTH}.xlsx"}
+    task = {"month": MONTH, "data": str(data), "params_file": None, "tmp": str(tmp_path), "items": [item]}
+    (res,) = build_workbooks(task)
+    assert res["status"] == "failed" and res["xlsx"] is None and not list(tmp_path.glob("*.xlsx"))
+    assert res["error"] == (
+        "building the workbook failed: no sheet of figures: the data source has none of the tables its sections need"
+    )
+    book = W.Workbook(
+        "t",
+        MONTH,
+        [],
+        {},
+        [
+            "Forecast and capacity plan is not in this workbook: too short",
+            *[f"{w} is not in this workbook: the data source does not have what it needs." for w in ("A", "B")],
+        ],
+    )
+    assert W.no_sheet_reason(book) == (
+        "no sheet of figures: Forecast and capacity plan is not in this workbook: too short; "
+        "the data source has none of the tables its other sections need"
+    )
+
+
 def test_a_workbook_past_the_time_limit_fails_with_the_reason_and_leaves_nothing(month, tmp_path):
     """The run's per-report limit holds for workbooks too (they are built in the worker, not in a kernel): the
     month's workbook given 0.05 s is stopped (a DuckDB query is interrupted by the alarm) well before it would

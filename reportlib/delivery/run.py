@@ -841,6 +841,8 @@ def build_workbooks(task: dict) -> list[dict]:
                     book = W.month_workbook(src, params, task["month"], data_label=label)
                 else:
                     book = W.client_workbook(src, params, task["month"], item["client_id"])
+                if not book.sheets:  # a README alone is no workbook: the run says why, as for any failed report
+                    raise ReportlibError(W.no_sheet_reason(book))
                 W.write_workbook(book, path)
             # the source's fingerprint is taken when it is opened, its tables read as the workbook needs them
             res.update(
@@ -856,6 +858,8 @@ def build_workbooks(task: dict) -> list[dict]:
                 # already in progress"): the next workbook gets the source opened afresh
                 with contextlib.suppress(Exception):
                     src = open_source(task["data"], params.get("timezone", DEFAULT_TIMEZONE), tables, afresh=True)
+            elif isinstance(exc, ReportlibError):
+                res["error"] = f"building the workbook failed: {_ANSI.sub('', str(exc))}"[:600]
             else:
                 res["error"] = f"building the workbook failed: {type(exc).__name__}: {_ANSI.sub('', str(exc))}"[:600]
         if res["status"] != "ok":

@@ -168,6 +168,18 @@ def _frame(df: pd.DataFrame, cols: Sequence[Column]) -> pd.DataFrame:
     return df[[c.key for c in cols]].reset_index(drop=True)
 
 
+_NOT_IN_SOURCE = "the data source does not have what it needs."
+
+
+def no_sheet_reason(book: Workbook) -> str:
+    """Why `book` has no sheet of figures, in one line: its README's notes, the sections the source cannot
+    give said once."""
+    said = [n for n in book.notes if not n.endswith(_NOT_IN_SOURCE)]
+    if len(said) < len(book.notes):
+        said.append(f"the data source has none of the tables its {'other ' if said else ''}sections need")
+    return "no sheet of figures: " + "; ".join(said or ["no section gave one"])
+
+
 class _Builder:
     """Collects sheets; a section whose data or parameters are missing becomes a README note."""
 
@@ -188,7 +200,7 @@ class _Builder:
             self.notes.append(self.redact(f"{what} is not in this workbook: {exc}"))
             return
         if got is None:
-            self.notes.append(f"{what} is not in this workbook: the data source does not have what it needs.")
+            self.notes.append(f"{what} is not in this workbook: {_NOT_IN_SOURCE}")
             return
         self.sheets.extend([got] if isinstance(got, Sheet) else got)
 
