@@ -488,7 +488,7 @@ def test_attrition_and_forecast_tables_equal_the_pages(month, book):
             assert shown(s[ch], "count") == cells[ch], (cells["Week of"], ch)
     hires = table(fc, caption="Recommended hire classes")
     heads, rows = sheet_rows(book, "Hire classes")
-    assert heads == ["Class starts", "Hires", "Hired for the week of"] == hires["headers"]
+    assert heads == ["Class starts", "Hires", "Covers the shortfall from"] == hires["headers"]
     assert [(shown(r[0], "date"), shown(r[1], "count"), shown(r[2], "date")) for r in rows] == [
         tuple(r) for r in hires["rows"]
     ]

@@ -382,7 +382,7 @@ def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
         views.table(
             rec[["week_start", "hires", "first_week_covered"]],
             formats={"hires": "count"},
-            labels={"week_start": "Class starts", "hires": "Hires", "first_week_covered": "Hired for the week of"},
+            labels={"week_start": "Class starts", "hires": "Hires", "first_week_covered": "Covers the shortfall from"},
             caption="Recommended hire classes",
         )
     for n in capacity_notes(cap, currency):

@@ -592,7 +592,7 @@ def _forecast(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
             hcols = [
                 Column("week_start", "Class starts", "date"),
                 Column("hires", "Hires", "count", "capacity-plan"),
-                Column("first_week_covered", "Hired for the week of", "date", "capacity-plan"),
+                Column("first_week_covered", "Covers the shortfall from", "date", "capacity-plan"),
             ]
             sheets.append(
                 Sheet(
