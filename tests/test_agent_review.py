@@ -122,6 +122,27 @@ def test_team_median_needs_enough_others():
     assert ar.team_medians(cards, "me", ["qa_mean"], min_others=4)["qa_mean"] == 65.0
 
 
+def test_team_median_counts_only_colleagues_judged_on_the_measure():
+    """Colleagues in training (no contact handled) or of fte 0 are not judged on volume (their `_met` is null):
+    their zeros pulled the team's contacts median down (6 colleagues 400..900 and two new hires at 0 read 525
+    instead of 650). A measure without a judged column counts every colleague with a value, as before."""
+    cards = pd.DataFrame(
+        {
+            "agent_id": ["me", "a", "b", "c", "d", "e", "f", "new1", "new2"],
+            "team": ["T"] * 9,
+            "handled": [500.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0, 0.0, 0.0],
+            "contacts_handled_met": [True, False, True, True, True, True, True, None, None],
+            "qa_mean": [90.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0, 20.0, 10.0],
+        }
+    )
+    cards["contacts_handled_met"] = cards["contacts_handled_met"].astype("boolean")
+    judged = {"handled": "contacts_handled_met", "qa_mean": "qa_met"}  # no qa_met column: every colleague
+    got = ar.team_medians(cards, "me", ["handled", "qa_mean"], judged=judged)
+    assert got == {"handled": 650.0, "qa_mean": 45.0}
+    assert ar.team_medians(cards, "me", ["handled"])["handled"] == 550.0  # without `judged`: the zeros counted
+    assert ar.team_medians(cards.drop(index=[1, 2]), "me", ["handled"], judged=judged)["handled"] is None  # 4 judged
+
+
 # --- text from data -------------------------------------------------------------------------------------
 
 
@@ -395,6 +416,36 @@ def test_review_of_a_partial_month_pro_rates_the_goal_and_does_not_rate_a_traine
     assert "contacts_handled" not in {p.key for p in trainee.coaching}  # was "Contacts handled 100% below goal"
     row = trainee.goals.set_index("key").loc["contacts_handled"]
     assert row["met"] is None and row["note"] == "no contacts handled: not rated"
+
+
+def test_a_reviews_team_median_leaves_out_colleagues_in_training(tmp_path, monkeypatch):
+    """March 2025 (data to the 18th) of a team of eight: A1 (220 contacts), five colleagues handling 100-300 and
+    two new hires in training (scheduled, no contact). A1's review sets the contacts against the median of the
+    five judged on volume, 200, not of the seven with the trainees' zeros (150)."""
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    folder = _partial_march(tmp_path)
+    days = list(pd.bdate_range("2025-03-03", "2025-03-18"))
+    counts = {"A4": 100, "A5": 150, "A6": 200, "A7": 250, "A8": 300}
+    with open(folder / "contacts.csv", "a") as f:
+        for agent, n in counts.items():
+            for i in range(n):
+                f.write(
+                    f"{agent}k{i},phone,Benefits,C1,{days[i % len(days)]:%Y-%m-%d}T11:{i % 60:02d}:00-05:00,handled,"
+                    f"12,300,{agent},true,false,false,5,Eligibility,{agent}p{i}\n"
+                )
+    with open(folder / "agents.csv", "a") as f:
+        for agent in [*counts, "A9"]:
+            hired = "2025-03-03" if agent == "A9" else "2024-01-01"
+            f.write(f"{agent},Person {agent},Team 1,Sue,North,agent,{hired},,,,,1,25\n")
+    with open(folder / "agent_activity.csv", "a") as f:
+        f.write("".join(f"{d:%Y-%m-%d},A9,28800,27000,0,0,0,0,0,0,0,false,27000\n" for d in days))
+    params = load_params(None)
+    review = ar.build(open_source(str(folder), tz=params["timezone"]), params, "2025-03", "A1")
+    row = review.goals.set_index("key").loc["contacts_handled"]
+    assert row["value"] == 220 and row["team_median"] == 200.0
 
 
 # --- the page's summary -------------------------------------------------------------------------------

@@ -491,10 +491,17 @@ def rank_band(rank: int, size: int, min_others: int = MIN_OTHERS) -> str | None:
 
 
 def team_medians(
-    cards: pd.DataFrame, agent_id: str, columns: Sequence[str], min_others: int = MIN_OTHERS
+    cards: pd.DataFrame,
+    agent_id: str,
+    columns: Sequence[str],
+    min_others: int = MIN_OTHERS,
+    judged: Mapping[str, str] | None = None,
 ) -> dict[str, float | None]:
     """Per column, the median over the agent's team's OTHER agents, or None when fewer than
-    `min_others` of them have a value for it."""
+    `min_others` of them have a value for it. `judged` maps a column to the scorecard's column saying
+    whether an agent was judged on it (`<goal>_met`, null when not): only those judged count, so that
+    colleagues in training or of fte 0, with no contact handled and no volume goal, do not pull the
+    contacts median down."""
     own = cards[cards["agent_id"].astype(str) == str(agent_id)]
     if not len(own) or "team" not in cards:
         return {c: None for c in columns}
@@ -502,7 +509,10 @@ def team_medians(
     others = cards[(cards["team"] == team) & (cards["agent_id"].astype(str) != str(agent_id))]
     out: dict[str, float | None] = {}
     for c in columns:
-        values = pd.to_numeric(others[c], errors="coerce").dropna() if c in others else pd.Series(dtype=float)
+        rated = others
+        if judged and judged.get(c) in others:
+            rated = others[others[judged[c]].notna()]
+        values = pd.to_numeric(rated[c], errors="coerce").dropna() if c in rated else pd.Series(dtype=float)
         out[c] = float(values.median()) if len(values) >= min_others else None
     return out
 
@@ -682,7 +692,13 @@ def build(
         coach: list[Point] = []
         band, size = None, 0
     else:
-        medians = team_medians(cards, agent_id, [MEASURES[k][0] for k in scorecards.GOAL_KEYS], min_others)
+        medians = team_medians(
+            cards,
+            agent_id,
+            [MEASURES[k][0] for k in scorecards.GOAL_KEYS],
+            min_others,
+            judged={MEASURES[k][0]: f"{k}_met" for k in scorecards.GOAL_KEYS},
+        )
         goals_frame = goals_table(card, medians)
         strengths, coach = choose_points(card, goals)
         size = int(card.get("team_size") or 0)
