@@ -228,3 +228,37 @@ def test_short_history_starts_at_its_first_month():
     rag = charts.bar_chart(hist.assign(n=[np.nan] * 11 + [3, 4]), "month", "n", colours=["red"] * 13)
     assert len(rag.data[0].x) == 13 and len(rag.data[0].marker.color) == 13
     assert charts.from_first_value(hist.assign(csat=np.nan), "month", ["csat"]).shape[0] == 13
+
+
+def test_distribution_draws_each_teams_own_goals():
+    """goals.yaml may set a team's or a role's goal apart: the default line alone read as every team's goal.
+    queries.team_goals gives each team the distinct goals of its agents; the chart marks each on its team's
+    box (hover "Goal: 600 s"), and draws one line when every team has the same single goal."""
+    from reportlib.reports import queries
+
+    cards = pd.DataFrame(
+        {
+            "team": ["North", "North", "South", "South", "East"],
+            "role": ["agent", "lead", "agent", "agent", "agent"],
+            "aht_s": [500.0, 650.0, 700.0, 720.0, 610.0],
+            "aht_s_goal": [600.0, 660.0, 720.0, 720.0, np.nan],
+        }
+    )
+    goals = queries.team_goals(cards, "aht_s")
+    assert goals == {"North": [600.0, 660.0], "South": [720.0]}  # East has none
+    fig = charts.distribution_chart(cards, "aht_s", "team", unit="seconds", target=goals)
+    (marks,) = [t for t in fig.data if t.type == "scatter"]
+    assert list(zip(marks.x, marks.y)) == [("North", 600.0), ("North", 660.0), ("South", 720.0)]
+    assert {t.name for t in fig.data if t.type == "box"} >= {"North", "South"} and not fig.layout.shapes
+    assert marks.hovertemplate.startswith("Goal: %{y:") and marks.marker.color == charts.TARGET_COLOUR
+    assert [a.text for a in fig.layout.annotations] == ["▬ Goal"]
+    same = cards.assign(aht_s_goal=600.0)
+    fig = charts.distribution_chart(same, "aht_s", "team", target=queries.team_goals(same, "aht_s"))
+    assert [t.type for t in fig.data] == ["box"] * 3 and [s.y0 for s in fig.layout.shapes] == [600.0]
+    # over teams (the trend lines): the shared goal, else the default said to be one
+    assert queries.trend_goal(same, "aht_s", {"defaults": {"aht_s": 540}}) == {"target": 600.0, "target_label": "Goal"}
+    assert queries.trend_goal(cards, "aht_s", {"defaults": {"aht_s": 540}}) == {
+        "target": 540.0,
+        "target_label": "Default goal; some teams' or roles' differ",
+    }
+    assert queries.trend_goal(cards, "aht_s", {})["target"] is None

@@ -875,12 +875,15 @@ def distribution_chart(
     title: str | None = None,
     unit: str | None = None,
     currency: str = "$",
-    target: float | None = None,
+    target: float | Mapping[Any, Sequence[float]] | None = None,
     target_label: str = "Goal",
     points: bool = True,
     height: int | None = None,
 ) -> go.Figure:
-    """Box plots of a value per group, with every observation shown (no labels, so no names leak)."""
+    """Box plots of a value per group, with every observation shown (no labels, so no names leak).
+
+    `target`: one goal for every group (a dashed line), or per group its goals (`queries.team_goals`: a short
+    mark on each group's box for each goal its members have; one line when every group has the same one)."""
     fig = _base(title, height)
     for key, part in _groups(df, group):
         name = safe_text(str(key)) if key is not None else safe_text(value)
@@ -896,7 +899,38 @@ def distribution_chart(
             )
         )
     _apply_unit(fig, unit, currency=currency)
-    add_target(fig, target, target_label)
+    if isinstance(target, Mapping):
+        shared = {float(v) for values in target.values() for v in values}
+        if len(shared) == 1 and len(target) == len(fig.data):
+            add_target(fig, shared.pop(), target_label)
+        else:
+            marks = [(safe_text(str(k)), float(v)) for k, values in target.items() for v in values]
+            fig.add_trace(
+                go.Scatter(
+                    x=[m[0] for m in marks],
+                    y=[m[1] for m in marks],
+                    mode="markers",
+                    marker=dict(
+                        symbol="line-ew-open", size=44, color=TARGET_COLOUR, line=dict(color=TARGET_COLOUR, width=2)
+                    ),
+                    name=safe_text(target_label),
+                    hovertemplate=safe_text(target_label) + ": " + _hover_format(unit, currency) + "<extra></extra>",
+                )
+            )
+            # the legend is off: the marks' key, where the single line's label was
+            fig.add_annotation(
+                text="▬ " + safe_text(target_label),
+                xref="paper",
+                x=0,
+                xanchor="left",
+                yref="paper",
+                y=1,
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(color=TARGET_COLOUR, size=11),
+            )
+    else:
+        add_target(fig, target, target_label)
     fig.update_layout(showlegend=False)
     return fig
 

@@ -990,6 +990,36 @@ def scorecard_display(cards: pd.DataFrame) -> pd.DataFrame:
     return show
 
 
+def team_goals(cards: pd.DataFrame, key: str, by: str = "team") -> dict[str, list[float]]:
+    """Per group of the scorecard (`by`: a team), the distinct goals its agents have for goal `key` (`<key>_goal`,
+    in the measure's unit; defaults < role < team, parameters/goals.yaml), sorted; a group without one is left
+    out. The team page's distributions draw each team's own goals: the default line alone was read as every
+    team's goal where goals.yaml sets a team's or a role's apart."""
+    col = f"{key}_goal"
+    if col not in cards or by not in cards:
+        return {}
+    out: dict[str, list[float]] = {}
+    for group, part in cards.groupby(by, sort=True, dropna=True):
+        values = sorted({float(v) for v in part[col].dropna()})
+        if values:
+            out[str(group)] = values
+    return out
+
+
+def trend_goal(cards: pd.DataFrame, key: str, goals: Mapping[str, Any]) -> dict[str, Any]:
+    """The goal line for a chart of `key` over teams, as the chart's `target` and `target_label`: the goal every
+    agent on the scorecard shares ("Goal"), else the default one said to be the default ("Default goal; some
+    teams' or roles' differ"), or none when there is no default."""
+    shared = {v for values in team_goals(cards, key).values() for v in values}
+    if len(shared) == 1:
+        return {"target": shared.pop(), "target_label": "Goal"}
+    default = (goals.get("defaults") or {}).get(key)
+    if default is None:
+        return {"target": None, "target_label": "Goal"}
+    label = "Default goal; some teams' or roles' differ" if shared else "Goal"
+    return {"target": float(default), "target_label": label}
+
+
 def met_status(met: pd.Series) -> pd.Series:
     """True/False/NA 'met' flags as 'green'/'red'/None for table colouring."""
     return met.map(lambda v: None if is_missing(v) else ("green" if bool(v) else "red")).astype(object)
