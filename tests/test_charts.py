@@ -167,6 +167,7 @@ def test_forecast_and_survival_build():
     fc = pd.DataFrame({"date": days[5:], "forecast": [6.0] * 5, "lower": [4.0] * 5, "upper": [8.0] * 5})
     fig = charts.forecast_chart(hist, fc, events=[(days[6], days[7], "Open enrollment")])
     assert [t.name for t in fig.data] == ["80% interval", "Actual", "Forecast"]
+    assert not fig.layout.xaxis.rangebreaks  # every weekday has contacts
     curves = {
         "Team <A>": pd.DataFrame(
             {"days": [0, 30, 90], "survival": [1, 0.9, 0.8], "lower": [1, 0.8, 0.7], "upper": [1, 0.95, 0.9]}
@@ -262,3 +263,31 @@ def test_distribution_draws_each_teams_own_goals():
         "target_label": "Default goal; some teams' or roles' differ",
     }
     assert queries.trend_goal(cards, "aht_s", {})["target"] is None
+
+
+def test_a_weekday_only_desks_forecast_leaves_its_closed_days_out_of_the_axis():
+    """A Monday-Friday desk's chart dropped to 0 every weekend: a weekday empty on every day shown (no actual,
+    an interval of 0) is hidden with a range break; a Sunday-Thursday desk hides Friday and Saturday; a queue
+    forecast 0 throughout keeps its axis; one Saturday with contacts keeps Saturdays."""
+    days = pd.date_range("2026-11-02", periods=42, freq="D")  # from a Monday
+    open_ = lambda weekdays: [10.0 if d.weekday() in weekdays else 0.0 for d in days]  # noqa: E731
+    hist = pd.DataFrame({"date": days[:28], "actual": open_(range(5))[:28]})
+    v = open_(range(5))[28:]
+    fc = pd.DataFrame({"date": days[28:], "forecast": v, "lower": v, "upper": v})
+    fig = charts.forecast_chart(hist, fc)
+    assert [dict(b.to_plotly_json()) for b in fig.layout.xaxis.rangebreaks] == [
+        {"pattern": "day of week", "bounds": [6, 1]}
+    ]
+    # no point inside the break (plotly cuts a line at one): the lines join Friday to Monday
+    assert all(pd.Timestamp(d).weekday() < 5 for t in fig.data for d in t.x) and len(fig.data[1].x) == 20
+    sun_thu = [6, 0, 1, 2, 3]
+    h2, v2 = hist.assign(actual=open_(sun_thu)[:28]), open_(sun_thu)[28:]
+    fig = charts.forecast_chart(h2, fc.assign(forecast=v2, lower=v2, upper=v2))
+    assert [list(b.bounds) for b in fig.layout.xaxis.rangebreaks] == [[5, 0]]  # Friday 00:00 to Sunday 00:00
+    zero = fc.assign(forecast=0.0, lower=0.0, upper=0.0)
+    assert not charts.forecast_chart(hist.assign(actual=0.0), zero).layout.xaxis.rangebreaks
+    busy = hist.copy()
+    busy.loc[5, "actual"] = 3.0  # Saturday 7 November
+    assert [list(b.bounds) for b in charts.forecast_chart(busy, fc).layout.xaxis.rangebreaks] == [[0, 1]]  # Sunday
+    # Sunday and Monday join over the week's end (plotly: 0 = Sunday); Wednesday alone
+    assert [b["bounds"] for b in charts.weekday_breaks([6, 0, 2])] == [[0, 2], [3, 4]]

@@ -654,6 +654,12 @@ def forecast_chart(
 ) -> go.Figure:
     """Actuals, then the forecast with its prediction band; ``events`` are (start, end, label) spans shaded."""
     fig = _base(title, height)
+    closed = closed_weekdays(history, forecast, x=x, actual=actual, upper=upper)
+    if closed:  # the days are left out of the axis and of the lines (a point inside a break cut the line there)
+        fig.update_xaxes(rangebreaks=weekday_breaks(closed))
+        forecast = forecast[~pd.to_datetime(forecast[x]).dt.weekday.isin(closed)]
+        if history is not None:
+            history = history[~pd.to_datetime(history[x]).dt.weekday.isin(closed)]
     f = forecast.sort_values(x)
     xs = _col(f, x)
     fig.add_trace(
@@ -715,6 +721,44 @@ def forecast_chart(
             )
     _apply_unit(fig, unit, currency=currency)
     return fig
+
+
+def closed_weekdays(
+    history: pd.DataFrame | None,
+    forecast: pd.DataFrame,
+    *,
+    x: str = "date",
+    actual: str = "actual",
+    upper: str = "upper",
+) -> list[int]:
+    """The weekdays (0 = Monday) on which every day shown is empty: no actual contact and a forecast whose
+    interval is 0 (the operation is closed that weekday: forecast_select reads it from the data). A
+    weekday-only desk's chart dropped to 0 every weekend; such days are left out of the axis instead. None
+    when every weekday would be (a queue forecast 0 throughout keeps its whole axis)."""
+    parts = [forecast[[x, upper]].rename(columns={upper: "v"})]
+    if history is not None and len(history):
+        parts.append(history[[x, actual]].rename(columns={actual: "v"}))
+    days = pd.concat(parts, ignore_index=True)
+    weekday = pd.to_datetime(days[x]).dt.weekday
+    empty = pd.to_numeric(days["v"], errors="coerce").fillna(0).eq(0).groupby(weekday).all()
+    closed = sorted(int(d) for d, e in empty.items() if e)
+    return closed if len(closed) < weekday.nunique() else []
+
+
+def weekday_breaks(weekdays: Sequence[int]) -> list[dict[str, Any]]:
+    """Plotly range breaks hiding `weekdays` (0 = Monday): one break per run of consecutive days, Sunday to
+    Monday included (plotly counts 0 = Sunday; bounds [6, 1] hide Saturday 00:00 to Monday 00:00)."""
+    days = sorted(set(weekdays))
+    runs: list[list[int]] = []
+    for d in days:
+        if runs and d == runs[-1][-1] + 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    if len(runs) > 1 and runs[0][0] == 0 and runs[-1][-1] == 6:  # Sunday then Monday: one run over the week's end
+        runs[0] = runs.pop() + runs[0]
+    plotly_day = lambda d: (d + 1) % 7  # noqa: E731 - Monday 0 -> plotly's 1
+    return [dict(pattern="day of week", bounds=[plotly_day(r[0]), plotly_day(r[-1] + 1)]) for r in runs]
 
 
 EVENT_LABEL_ROW_PX = 13  # height of one row of event labels (10 px text and spacing)
