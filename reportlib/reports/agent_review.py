@@ -20,21 +20,18 @@ need it) but never returned.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds, month_label
-from reportlib.core.safety import as_latin, whole_word
 from reportlib.metrics import scorecards
 from reportlib.metrics.sla import business_calendar
 from reportlib.reports import queries
+from reportlib.reports.redaction import Redactor, roster_text
 
 if TYPE_CHECKING:
     from reportlib.data.source import DataSource
@@ -46,7 +43,6 @@ if TYPE_CHECKING:
 MIN_OTHERS = 5
 TREND_MONTHS = 6
 MAX_POINTS = 3  # strengths and coaching points shown, each
-REDACTED = "[another agent]"
 # Decimals of a QA score (0..100, the mean of the month's evaluations) wherever the review shows one: tile,
 # goals table, evaluations, reasons. One decimal, not two: evaluations are marked in whole points, the goal
 # and its coaching tolerance are whole points (goals.yaml qa: 84, tolerance 2), so a second decimal of a mean
@@ -78,13 +74,6 @@ class Subject:
     supervisor_id: str | None
 
 
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 SUPERVISING_ROLES = ("lead", "supervisor")  # the roster roles (contract: agents.role) a supervisor can have
 
 
@@ -98,7 +87,7 @@ def supervisor_id(supervisor: Any, roster: pd.DataFrame, as_of: Any | None = Non
     employed on it: hired by then and not terminated before (a supervisor who has left, or who came later, gets no
     review of that team's month); else None (empty, unknown, or a name that two such people share).
     """
-    value = _text(supervisor)
+    value = roster_text(supervisor)
     if value is None:
         return None
     ids = roster["agent_id"].astype(str)
@@ -110,7 +99,7 @@ def supervisor_id(supervisor: Any, roster: pd.DataFrame, as_of: Any | None = Non
         if "termination_date" in roster.columns:
             fit &= ~(pd.to_datetime(roster["termination_date"]) < day).fillna(False)
     role = roster["role"] if "role" in roster.columns else pd.Series(None, index=roster.index, dtype=object)
-    role = role.map(_text).str.lower()
+    role = role.map(roster_text).str.lower()
     if (ids == value).any():  # by id: any role but an agent's (an empty role is unknown, not an agent)
         return value if bool((fit & (role.isna() | role.isin(SUPERVISING_ROLES)))[ids == value].any()) else None
     if "role" in roster.columns:  # by name: a lead or supervisor, so a namesake agent gets nothing
@@ -137,215 +126,9 @@ def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> 
     month_end = (pd.Period(month, freq="M") + 1).start_time - pd.Timedelta(days=1)  # employed to the month's end
     out = []
     for row in roster[roster["agent_id"].isin(ids)].sort_values("agent_id").itertuples(index=False):
-        sup = _text(getattr(row, "supervisor", None))
-        out.append(Subject(str(row.agent_id), _text(row.name), sup, supervisor_id(sup, roster, month_end)))
+        sup = roster_text(getattr(row, "supervisor", None))
+        out.append(Subject(str(row.agent_id), roster_text(row.name), sup, supervisor_id(sup, roster, month_end)))
     return out
-
-
-# --- text from data about other people ----------------------------------------------------------------
-
-
-_APOSTROPHES = "'’‘ʼ`"  # straight, right and left single quotes, modifier letter, grave
-
-
-@lru_cache(maxsize=4096)
-def _base(ch: str) -> str:
-    """A character as names are matched, case kept: a letter or digit without its accents and in its plain width
-    ("Ễ" -> "E", "ｅ" -> "e", "０" -> "0"), a Cyrillic or Greek look-alike as its Latin letter, full-width
-    punctuation as its plain form ("－" -> "-"), an apostrophe of any kind as "'"; other characters as they are."""
-    if ch in _APOSTROPHES:
-        return "'"
-    parts = unicodedata.normalize("NFKD", ch)
-    if not ch.isalnum():  # punctuation folds to punctuation ("－", "．", "＿", "＇" full width: a review)
-        folded = _base(parts) if len(parts) == 1 and parts != ch else ch
-        # a symbol stays one ("Rob™", "№Rob", "RobⓇ": read as letters they joined the name)
-        return folded if not folded.isalnum() else ch
-    # a letter and its accents -> the letter; a character that decomposes into several (a Korean syllable into its
-    # consonants and vowel, "ﬁ", "ǅ") stays whole: reading 박 as ᄇ matched ordinary Korean words (a review)
-    base = parts[0] if parts and all(unicodedata.combining(c) for c in parts[1:]) else ch
-    return as_latin(base)
-
-
-def _skeleton(text: str) -> tuple[str, list[int] | None]:
-    """`text` (NFC) as matched (`_base` of each character, combining marks left out) and, per character of it, the
-    index of the character of `text` it stands for (None: the same indices, for ASCII text, the common case). A
-    name is then found by one pattern of plain letters in any accent, width or look-alike ("Nguyễn", "ＡＣＭＥ",
-    "Rоb" with a Cyrillic "о"): the first version spelt every accented form of each letter into the pattern, from
-    U+00C0-U+024F only, and missed "Trần Quốc Bảo" (a probe); all of them made the pattern twice as slow to build."""
-    if text.isascii():
-        return text, None
-    chars: list[str] = []
-    where: list[int] = []
-    for i, ch in enumerate(text):
-        if unicodedata.combining(ch):
-            continue
-        chars.append(_base(ch))
-        where.append(i)
-    where.append(len(text))
-    return "".join(chars), where
-
-
-def _matchable(term: str) -> bool:
-    """Whether a roster value can be looked for in text: it holds a letter or digit (a value of combining marks
-    or punctuation alone, "-", matched everywhere or between words: "follow-up" read "follow[another agent]up")."""
-    return any(c.isalnum() for c in _skeleton(term)[0])
-
-
-def _fold(ch: str) -> str:
-    """A character as compared with the agent's own: `_base` of its lower case, any case (Cyrillic "В" and "в"
-    alike, though only the capital is drawn as a Latin letter)."""
-    low = ch.lower()
-    return _base(low if len(low) == 1 else ch).lower()
-
-
-def _flex(text: str, upper: str = "none") -> str:
-    """A pattern matching `text` in the skeleton of a text (`_skeleton`): `upper` "none" (any case), "first" (the
-    first letter in capitals) or "all" (every letter in capitals)."""
-    out = []
-    for i, ch in enumerate(_skeleton(text)[0]):
-        low, cap = ch.lower(), ch.upper()
-        if low == cap or len(low) != 1 or len(cap) != 1:  # no case ("ß" has none of one letter)
-            out.append(re.escape(ch))
-            continue
-        low, cap = _base(low), _base(cap)  # as the text's letters read: Cyrillic "В" is "B", its "в" stays
-        if upper == "all" or (upper == "first" and i == 0):
-            # a title-case letter ("ǅ" of "ǅemal") is a name's capital as it is written: itself too (a review)
-            out.append(re.escape(cap) if ch in (low, cap) or not ch.istitle() else f"[{re.escape(cap)}{re.escape(ch)}]")
-        else:
-            out.append("[" + "".join(re.escape(c) for c in dict.fromkeys((low, cap, ch))) + "]")
-    return "".join(out)
-
-
-class Redactor:
-    """Replaces every other agent's name and id in text with "[another agent]", keeping the agent's own.
-
-    Redacted: each other person's full name and id in any case, with any run of spaces (a no-break space too),
-    dots, underscores or hyphens between the name's words ("patrick  ross", "diane.young@..."); and each word of
-    their names of 3 letters or more (hyphenated ones whole and in parts) written as a name (capitalised or in
-    capitals: "Patrick", "Ross's", "Gary A.", "O'BRIEN"), unless it is a word of the agent's own name or team. An
-    apostrophe of any kind matches any other ("O’Brien" is "O'Brien"), and a letter with or without its accent,
-    in full width or as a Cyrillic or Greek look-alike ("Chloe" is "Chloé", "Nguyễn", "Rоb": matched on the
-    text's `_skeleton`). A term found is kept as the agent's own only when written as the agent's own or folding to
-    it and to no one else's ("AG1" beside the agent's "ag1" is redacted). A lower-case lone word ("will", "hope")
-    is left, so that names that are also words do not blank the comment; a capitalised one that is also a word ("Long hold", "Mark the account") is redacted: an
-    evaluator's comment loses a word rather than names a colleague. One pattern holds every term, longest first,
-    so at each position the longest one wins: a colleague named "Ann Leeds" is redacted even though the agent is
-    "Ann Lee", and the agent's own "Ann Lee" is kept even though a colleague is named "Ann". A term needs a whole
-    word at each end that is a letter or digit (so "Al" is not found inside "Also").
-
-    A full name is also found run together ("DonaldPatterson") and written with an initial (`_initials`), as a
-    name ("D. Patterson", "Donald P.": capitals where a name has them) or in an e-mail address ("d.patterson@...",
-    "dpatterson@..."): a probe found those left whole, and a review found the initial forms in any case blanked
-    words ("along" for Amy Long, "a long way", "shall" for Sarah Hall). Left, as the price of not blanking
-    ordinary words: a lone word in lower case ("escalated to patterson") and a word of a name shorter than 3
-    letters ("Ask Li").
-    """
-
-    SEPARATORS = r"[\s._-]+"  # what may stand between a name's words in free text (\s covers no-break spaces)
-
-    # a name with an initial (`_initials`), found by its shape and looked up (one small pattern, not one per
-    # person: 300 names' forms in the one pattern more than doubled its build): an initial and a surname before
-    # an "@" in any case ("d.patterson@", "dpatterson@"), an initial and a surname as a name ("D. Patterson",
-    # "D PATTERSON"), a name and an initial ("Donald P")
-    _WORD = r"[^\W\d_][\w'’‘ʼ`-]*[^\W_]"
-    _ADDRESS = re.compile(rf"(?<![\w.])([^\W\d_])[._-]?({_WORD})(?=@)")
-    _INITIAL_SURNAME = re.compile(rf"(?<!\w)([^\W\d_])(?:\.\s*|\s+)({_WORD})(?!\w)")
-    _NAME_INITIAL = re.compile(rf"(?<!\w)({_WORD})\s+([^\W\d_])(?![\w'’‘ʼ`])")  # not "Sean O" of "O'Brien"
-
-    def __init__(self, own: Iterable[Any], others: Iterable[Any]):
-        # a term without a letter or digit (combining marks alone, a roster's "-") would match everywhere or
-        # between words: left out (a review)
-        own_terms = {t for t in (unicodedata.normalize("NFC", v) for v in map(_text, own) if v) if _matchable(t)}
-        other_terms = {
-            t for t in (unicodedata.normalize("NFC", v) for v in map(_text, others) if v) if _matchable(t)
-        } - own_terms
-        # a term found is kept when it is the agent's own as written, or folds to the agent's own and to no other
-        # person's: another agent's id that folds to the agent's ("AG1" beside the agent's "ag1", "A_B" beside
-        # "A.B") was kept as the agent's own (a probe)
-        self.own_exact = own_terms
-        self.own = {self._key(t) for t in own_terms} - {self._key(t) for t in other_terms}
-        own_words = {self._key(w) for t in own_terms for w in self._words(t)}
-        words = {w for t in other_terms for w in self._words(t) if self._key(w) not in own_words} - other_terms
-        self.own_initials = {k for t in own_terms for k in self._initials(t)}
-        self.initials = {k for t in other_terms for k in self._initials(t)} - self.own_initials
-        pieces = [(t, self._piece(t)) for t in own_terms | other_terms]
-        pieces += [(w, self._word_piece(w)) for w in words]
-        pieces.sort(key=lambda tp: (-len(tp[0]), tp[0]))
-        self.pattern = re.compile("|".join(p for _, p in pieces)) if pieces else None
-
-    @classmethod
-    def _key(cls, text: str) -> str:
-        """A term as compared with the agent's own: separators left out, apostrophes and accents folded, any case."""
-        folded = "".join(_fold(c) for c in text.strip() if not unicodedata.combining(c))
-        return re.sub(cls.SEPARATORS, "", folded)
-
-    @classmethod
-    def _initials(cls, term: str) -> set[tuple[str, str]]:
-        """A person's name with an initial, as keys: ("d", "patterson") for "D. Patterson" and ("donald", "p") for
-        "Donald P" (first and last words of 3 letters or more, starting with a letter); none for an id or a
-        one-word name."""
-        words = [w for w in re.split(cls.SEPARATORS, term.strip()) if w]
-        if len(words) < 2 or any(
-            len(w) < 3 or not w[0].isalpha() or any(c.isdigit() for c in w) for w in (words[0], words[-1])
-        ):
-            return set()
-        first, last = words[0], words[-1]
-        return {(cls._key(first[0]), cls._key(last)), (cls._key(first), cls._key(last[0]))}
-
-    def _without_initials(self, text: str) -> str:
-        """`text` with each other person's name written with an initial replaced (the agent's own kept)."""
-
-        def named(m: re.Match[str], as_name: bool) -> str:
-            a, b = m.group(1), m.group(2)
-            if as_name and not (a[0].isupper() and b[0].isupper()):  # a name's capitals: never "a long way"
-                return m.group(0)
-            key = (self._key(a), self._key(b))
-            return REDACTED if key in self.initials and key not in self.own_initials else m.group(0)
-
-        text = self._ADDRESS.sub(lambda m: named(m, False), text)
-        text = self._INITIAL_SURNAME.sub(lambda m: named(m, True), text)
-        return self._NAME_INITIAL.sub(lambda m: named(m, True), text)
-
-    @staticmethod
-    def _words(term: str) -> list[str]:
-        """The words of a name that are redacted on their own: 3 letters or more, not digits alone; a hyphenated
-        word whole and each of its parts ("Mary-Kate", "Mary", "Kate")."""
-        found = re.findall(r"\w[\w'’‘ʼ`-]*\w", term)
-        parts = [p for w in found if "-" in w for p in w.split("-")]
-        return [w for w in dict.fromkeys(found + parts) if len(w) >= 3 and not w.isdigit()]
-
-    @classmethod
-    def _piece(cls, term: str) -> str:
-        """A full name or id: any case, any separators between its words or none ("DonaldPatterson")."""
-        body = r"[\s._-]*".join(_flex(w) for w in re.split(cls.SEPARATORS, term.strip()) if w)
-        return whole_word(_skeleton(term)[0], body or None)
-
-    @classmethod
-    def _word_piece(cls, word: str) -> str:
-        """One word of a name, written as a name: capitalised (the rest in any case) or in capitals."""
-        return whole_word(_skeleton(word)[0], f"(?:{_flex(word, 'first')}|{_flex(word, 'all')})")
-
-    def __call__(self, text: Any) -> str:
-        # composed (NFC) as the terms are: a name written with combining accents ("Nguye\u0302\u0303n") is the name;
-        # a text with nothing redacted is returned as given (NFC turns some compatibility characters into others)
-        raw = "" if _text(text) is None else str(text)
-        composed = value = unicodedata.normalize("NFC", raw)
-        if self.initials:
-            value = self._without_initials(value)
-        if self.pattern is None:
-            return raw if value == composed else value
-        skeleton, where = _skeleton(value)
-        parts, last = [], 0
-        for m in self.pattern.finditer(skeleton):
-            start, end = (m.start(), m.end()) if where is None else (where[m.start()], where[m.end()])
-            found = value[start:end]
-            if found in self.own_exact or self._key(found) in self.own:
-                continue
-            parts += [value[last:start], REDACTED]
-            last = end
-        if parts:
-            return "".join(parts) + value[last:]
-        return raw if value == composed else value
 
 
 # --- the rule: strengths and coaching points ----------------------------------------------------------
@@ -658,10 +441,10 @@ def build(
     others = roster[roster["agent_id"] != str(agent_id)]
     other_terms = list(others["agent_id"]) + list(others["name"])
     if "supervisor" in roster:
-        other_terms += [s for s in roster["supervisor"].dropna().astype(str) if s != _text(row["name"])]
+        other_terms += [s for s in roster["supervisor"].dropna().astype(str) if s != roster_text(row["name"])]
     # the agent's own team is theirs too: its words ("Team Price") stay, whoever else shares them
-    redact = Redactor([row["agent_id"], row["name"], _text(row.get("team"))], other_terms)
-    name = _text(row["name"]) or str(agent_id)
+    redact = Redactor([row["agent_id"], row["name"], roster_text(row.get("team"))], other_terms)
+    name = roster_text(row["name"]) or str(agent_id)
     goals = dict(params.get("goals") or {})
     activity = source.frame("agent_activity") if source.has("agent_activity") else None
     qa_all = source.frame("qa_evaluations") if source.has("qa_evaluations") else None
@@ -684,7 +467,7 @@ def build(
         mine = cards[cards["agent_id"] == str(agent_id)]
         if len(mine):
             card = mine.iloc[0].to_dict()
-    team = _text(row.get("team"))
+    team = roster_text(row.get("team"))
     if card is None:
         notes.append(f"{name} handled no contacts, was not scheduled and was not evaluated in {month_label(month)}.")
         goals_frame = pd.DataFrame()
