@@ -255,6 +255,32 @@ def test_initials_never_blank_ordinary_words():
     )
 
 
+def test_redactor_finds_ids_typed_with_separators_names_surname_first_handles_and_hidden_characters():
+    """A probe's comments reached the supervisor's page with colleagues named as people type them: an id with a
+    separator between its letters and digits ("A-0108", "a_0064", a no-break space), a name surname first
+    ("richardson.rebecca@", "Richardson, Rebecca"), a first name and an initial before an "@" ("garyr@"), a handle
+    ("@grivera") and an initial run into a surname ("JMeyer"), and a name with a zero-width space or a soft hyphen
+    inside ("Gar\u200by Riv\u200bera" reads "Gary Rivera"). Each is redacted; the agent's own forms kept;
+    lower-case run-together forms without an "@" stay (they are how "along" reads for Amy Long)."""
+    r = ar.Redactor(["A0006", "Ann Lee"], ["A0108", "A0064", "Rebecca Richardson", "Gary Rivera", "Joan Meyer"])
+    cases = {
+        "A-0108, A 0108, a_0064, A.0108 and A\u00a00108": ", ".join(["[another agent]"] * 4) + " and [another agent]",
+        "A0108x and A01080 are other codes": "A0108x and A01080 are other codes",
+        "richardson.rebecca@corp.example; Richardson, Rebecca": "[another agent]@corp.example; [another agent]",
+        "cc garyr@x, gary_r@x and rebeccar@corp.example": "cc [another agent]@x, [another agent]@x and "
+        "[another agent]@corp.example",
+        "ask @grivera or @g.rivera; JMeyer agreed": "ask [another agent] or [another agent]; [another agent] agreed",
+        "Ask Gar\u200by Riv\u200bera; Ri\u00advera; Joan\u2060Meyer": "Ask [another agent]; [another agent]; "
+        "[another agent]",
+        "G\u200b. Rivera said": "[another agent] said",
+        "A-0006, Lee, Ann and ann.l@x are mine": "A-0006, Lee, Ann and ann.l@x are mine",
+        "grivera and jmeyer stay": "grivera and jmeyer stay",
+    }
+    assert {text: r(text) for text in cases} == cases
+    # a colleague whose name is the agent's reversed: that order is theirs, and is redacted
+    assert ar.Redactor(["Ann Lee"], ["Lee Ann"])("Lee, Ann; Ann Lee") == "[another agent]; Ann Lee"
+
+
 def test_supervisor_id_rule():
     roster = pd.DataFrame({"agent_id": ["S1", "A1", "A2", "A3"], "name": ["Pat Boss", "Dup", "Dup", "Zed"]})
     assert ar.supervisor_id("S1", roster) == "S1"  # an agent_id

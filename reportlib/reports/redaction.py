@@ -54,8 +54,16 @@ def _base(ch: str) -> str:
     return as_latin(base)
 
 
+def _unseen(ch: str) -> bool:
+    """A combining mark or an invisible format character (a zero-width space or joiner, a soft hyphen, a word
+    joiner, a byte-order mark: Unicode category Cf): left out when text is matched, so that "Gar\u200by Riv\u200bera",
+    which reads "Gary Rivera", is found (a probe)."""
+    return bool(unicodedata.combining(ch)) or unicodedata.category(ch) == "Cf"
+
+
 def _skeleton(text: str) -> tuple[str, list[int] | None]:
-    """`text` (NFC) as matched (`_base` of each character, combining marks left out) and, per character of it, the
+    """`text` (NFC) as matched (`_base` of each character, combining marks and invisible characters left out:
+    `_unseen`) and, per character of it, the
     index of the character of `text` it stands for (None: the same indices, for ASCII text, the common case). A
     name is then found by one pattern of plain letters in any accent, width or look-alike ("Nguyễn", "ＡＣＭＥ",
     "Rоb" with a Cyrillic "о"): the first version spelt every accented form of each letter into the pattern, from
@@ -65,7 +73,7 @@ def _skeleton(text: str) -> tuple[str, list[int] | None]:
     chars: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
-        if unicodedata.combining(ch):
+        if _unseen(ch):
             continue
         chars.append(_base(ch))
         where.append(i)
@@ -124,12 +132,17 @@ class Redactor:
     A full name is also found run together ("DonaldPatterson") and written with an initial (`_initials`), as a
     name ("D. Patterson", "Donald P.": capitals where a name has them) or in an e-mail address ("d.patterson@...",
     "dpatterson@..."): a probe found those left whole, and a review found the initial forms in any case blanked
-    words ("along" for Amy Long, "a long way", "shall" for Sarah Hall). Left, as the price of not blanking
-    ordinary words: a lone word in lower case ("escalated to patterson") and a word of a name shorter than 3
-    letters ("Ask Li").
+    words ("along" for Amy Long, "a long way", "shall" for Sarah Hall). A second probe's forms are found too: an
+    id with separators between its letters and digits ("A-0108"), a name surname first ("richardson.rebecca@",
+    "Richardson, Rebecca"), a first name and an initial before an "@" ("garyr@"), a handle ("@grivera"), an
+    initial run into a surname in capitals ("JMeyer"), and text with invisible characters inside a name
+    (`_unseen`). Left, as the price of not blanking ordinary words: a lone word in lower case ("escalated to
+    patterson"), an initial run into a surname in lower case without an "@" ("grivera": "along") and a word of a
+    name shorter than 3 letters ("Ask Li").
     """
 
     SEPARATORS = r"[\s._-]+"  # what may stand between a name's words in free text (\s covers no-break spaces)
+    _LETTERS_DIGITS = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")  # where an id's letters meet its digits
 
     # a name with an initial (`_initials`), found by its shape and looked up (one small pattern, not one per
     # person: 300 names' forms in the one pattern more than doubled its build): an initial and a surname before
@@ -139,6 +152,11 @@ class Redactor:
     _ADDRESS = re.compile(rf"(?<![\w.])([^\W\d_])[._-]?({_WORD})(?=@)")
     _INITIAL_SURNAME = re.compile(rf"(?<!\w)([^\W\d_])(?:\.\s*|\s+)({_WORD})(?!\w)")
     _NAME_INITIAL = re.compile(rf"(?<!\w)({_WORD})\s+([^\W\d_])(?![\w'’‘ʼ`])")  # not "Sean O" of "O'Brien"
+    # and, from a probe: a first name and an initial before an "@" ("garyr@", "gary_r@"), a handle ("@grivera",
+    # "@g.rivera") and an initial run into a surname as a name ("JMeyer", "GRIVERA": both capitals)
+    _ADDRESS_FIRST = re.compile(rf"(?<![\w.])({_WORD})[._-]?([^\W\d_])(?=@)")
+    _HANDLE = re.compile(rf"(?<![\w@])@([^\W\d_])[._-]?({_WORD})(?!\w)")
+    _RUN_TOGETHER = re.compile(rf"(?<!\w)([^\W\d_])({_WORD})(?!\w)")
 
     def __init__(self, own: Iterable[Any], others: Iterable[Any]):
         # a term without a letter or digit (combining marks alone, a roster's "-") would match everywhere or
@@ -151,7 +169,7 @@ class Redactor:
         # person's: another agent's id that folds to the agent's ("AG1" beside the agent's "ag1", "A_B" beside
         # "A.B") was kept as the agent's own (a probe)
         self.own_exact = own_terms
-        self.own = {self._key(t) for t in own_terms} - {self._key(t) for t in other_terms}
+        self.own = {k for t in own_terms for k in self._keys(t)} - {k for t in other_terms for k in self._keys(t)}
         own_words = {self._key(w) for t in own_terms for w in self._words(t)}
         words = {w for t in other_terms for w in self._words(t) if self._key(w) not in own_words} - other_terms
         self.own_initials = {k for t in own_terms for k in self._initials(t)}
@@ -164,8 +182,15 @@ class Redactor:
     @classmethod
     def _key(cls, text: str) -> str:
         """A term as compared with the agent's own: separators left out, apostrophes and accents folded, any case."""
-        folded = "".join(_fold(c) for c in text.strip() if not unicodedata.combining(c))
-        return re.sub(cls.SEPARATORS, "", folded)
+        folded = "".join(_fold(c) for c in text.strip() if not _unseen(c))
+        return re.sub(r"[\s._,-]+", "", folded)  # the separators, and the comma of "Lee, Ann"
+
+    @classmethod
+    def _keys(cls, term: str) -> set[str]:
+        """`_key` of a term as `_piece` finds it: a name of two words or more also surname first."""
+        words = [w for w in re.split(cls.SEPARATORS, term.strip()) if w]
+        reverse = len(words) >= 2 and not any(c.isdigit() for c in term)
+        return {cls._key(term)} | ({cls._key(" ".join(reversed(words)))} if reverse else set())
 
     @classmethod
     def _initials(cls, term: str) -> set[tuple[str, str]]:
@@ -181,18 +206,35 @@ class Redactor:
         return {(cls._key(first[0]), cls._key(last)), (cls._key(first), cls._key(last[0]))}
 
     def _without_initials(self, text: str) -> str:
-        """`text` with each other person's name written with an initial replaced (the agent's own kept)."""
-
-        def named(m: re.Match[str], as_name: bool) -> str:
-            a, b = m.group(1), m.group(2)
-            if as_name and not (a[0].isupper() and b[0].isupper()):  # a name's capitals: never "a long way"
-                return m.group(0)
-            key = (self._key(a), self._key(b))
-            return REDACTED if key in self.initials and key not in self.own_initials else m.group(0)
-
-        text = self._ADDRESS.sub(lambda m: named(m, False), text)
-        text = self._INITIAL_SURNAME.sub(lambda m: named(m, True), text)
-        return self._NAME_INITIAL.sub(lambda m: named(m, True), text)
+        """`text` with each other person's name written with an initial replaced (the agent's own kept), found in
+        the text's `_skeleton` (accents, widths, look-alikes and invisible characters read as the names are)."""
+        skeleton, where = _skeleton(text)
+        spans: list[tuple[int, int]] = []
+        for pattern, as_name in (
+            (self._ADDRESS, False),
+            (self._ADDRESS_FIRST, False),
+            (self._HANDLE, False),
+            (self._INITIAL_SURNAME, True),
+            (self._NAME_INITIAL, True),
+            (self._RUN_TOGETHER, True),
+        ):
+            for m in pattern.finditer(skeleton):
+                a, b = m.group(1), m.group(2)
+                if as_name and not (a[0].isupper() and b[0].isupper()):  # a name's capitals: never "a long way"
+                    continue
+                key = (self._key(a), self._key(b))
+                if key in self.initials and key not in self.own_initials:
+                    spans.append((m.start(), m.end()) if where is None else (where[m.start()], where[m.end()]))
+        if not spans:
+            return text
+        parts, last = [], 0
+        for start, end in sorted(spans):
+            if start < last:  # overlapping forms of one name ("@grivera" is a handle and a run-together name)
+                last = max(last, end)
+                continue
+            parts += [text[last:start], REDACTED]
+            last = end
+        return "".join(parts) + text[last:]
 
     @staticmethod
     def _words(term: str) -> list[str]:
@@ -204,8 +246,15 @@ class Redactor:
 
     @classmethod
     def _piece(cls, term: str) -> str:
-        """A full name or id: any case, any separators between its words or none ("DonaldPatterson")."""
-        body = r"[\s._-]*".join(_flex(w) for w in re.split(cls.SEPARATORS, term.strip()) if w)
+        """A full name or id: any case, any separators between its words or none ("DonaldPatterson"), and between
+        an id's letters and digits ("A-0108", "a_0064", "A 0108": the id "A0108" as people type it); a name of
+        two words or more also surname first ("richardson.rebecca@", "Richardson, Rebecca")."""
+        words = [w for w in re.split(cls.SEPARATORS, term.strip()) if w]
+        parts = [p for w in words for p in cls._LETTERS_DIGITS.split(w) if p]
+        body = r"[\s._-]*".join(_flex(p) for p in parts)
+        if len(words) >= 2 and not any(c.isdigit() for c in term):
+            surname_first = r",?[\s._-]*".join(_flex(w) for w in reversed(words))
+            body = f"(?:{body}|{surname_first})"
         return whole_word(_skeleton(term)[0], body or None)
 
     @classmethod
