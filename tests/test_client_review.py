@@ -184,3 +184,31 @@ def test_the_client_workbook_lists_the_contracts_thresholds(folder):
     # bronze: phone 60 s, chat 120 s, email 16 business hours (it listed the operation's 30 s and 8 h)
     assert book.facts["Service-level threshold (s)"] == "phone 60 (contract); chat 120 (contract); other channels 30"
     assert book.facts["Email target (business hours)"] == 16
+
+
+def test_no_agents_name_or_id_reaches_a_client_through_a_contact_reason(tmp_path):
+    """A probe set reasons such as "Callback promised by Gary Rivera (A0064)": the agent's name and id reached the
+    client's review (the Pareto chart's categories), its PDF and its workbook. Reasons a client reads have every
+    roster name, id and supervisor replaced by "[agent]", and reasons that then read alike counted together; the
+    operation's own reports keep the reasons as written."""
+    from reportlib.core.safety import as_latin
+    from reportlib.reports import workbook
+
+    agents = GOOD["agents.csv"] + "A0064,Gary Rivera,Team 1,Sue,North,agent,2024-01-01,,,,,1,25\n"
+    reasons = ["Callback promised by Gary Rivera (A0064)", "Callback promised by Ann Lee (A1)", "Billing", "Billing"]
+    rows = [
+        f"r{i},phone,Benefits,C1,2025-01-{10 + i}T10:00:00-05:00,handled,5,300,A1,true,false,false,5,{why},p{i}"
+        for i, why in enumerate(reasons)
+    ]
+    contacts = HEADER + "\n" + "\n".join(rows) + "\n"
+    data = build(tmp_path / "d", {"clients.csv": CLIENTS, "contacts.csv": contacts, "agents.csv": agents})
+    ctx = views.start_report("client_review", month="2025-01", data=str(data), client_id="C1")
+    shown = queries.contact_reasons(ctx.client_source(), "2025-01-01", "2025-02-01", without_people=True)
+    assert shown.to_dict() == {"Billing": 2.0, "Callback promised by [agent] ([agent])": 2.0}
+    book = workbook.client_workbook(ctx.source, ctx.params, "2025-01", "C1")
+    (sheet,) = [s for s in book.sheets if s.name == "Contact reasons"]
+    assert sorted(sheet.frame["reason"]) == ["Billing", "Callback promised by [agent] ([agent])"]
+    text = as_latin(" ".join(map(str, sheet.frame["reason"])))
+    assert not any(t in text for t in ("Gary", "Rivera", "A0064", "Ann Lee", "A1"))
+    internal = queries.contact_reasons(ctx.source, "2025-01-01", "2025-02-01")
+    assert "Callback promised by Gary Rivera (A0064)" in internal.index

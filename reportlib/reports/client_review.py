@@ -390,7 +390,7 @@ def show_email(review: ClientReview, client: Any, params: Mapping[str, Any]) -> 
 def show_reasons(review: ClientReview, client: Any) -> None:
     """The month's contacts by reason (a Pareto chart)."""
     start, end = review.month.start_time, (review.month + 1).start_time
-    reasons = queries.contact_reasons(client, start, end)
+    reasons = queries.contact_reasons(client, start, end, without_people=True)  # no agent's name reaches a client
     if len(reasons):
         views.show(charts.pareto_chart(reasons, title="Contacts by reason", top=10, value_title="Contacts"))
     elif not review.contacts(review.month):

@@ -1524,8 +1524,15 @@ def _reason_counts(source: DataSource, start: pd.Timestamp, end: pd.Timestamp, b
     return source.memo(("reason_counts", start, end, by), compute)
 
 
-def contact_reasons(source: DataSource, start: Any, end: Any) -> pd.Series:
-    """Contacts per reason arriving in [start, end), most frequent first (missing reasons as '(not given)')."""
+AGENT_MARK = "[agent]"  # an agent's name or id in a reason a client reads
+
+
+def contact_reasons(source: DataSource, start: Any, end: Any, *, without_people: bool = False) -> pd.Series:
+    """Contacts per reason arriving in [start, end), most frequent first (missing reasons as '(not given)').
+
+    `without_people` (a client's review and workbook): every roster name and id in a reason (free text from the
+    export, "Callback promised by Gary Rivera (A0064)") replaced by "[agent]" (`redaction.Redactor`), reasons that
+    then read alike counted together: a probe found agents' names in a client's chart and workbook."""
     if not source.has("contacts"):
         return pd.Series(dtype="float64")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
@@ -1535,5 +1542,11 @@ def contact_reasons(source: DataSource, start: Any, end: Any) -> pd.Series:
     if not len(df) or df["reason"].isna().all():
         return pd.Series(dtype="float64")
     df["reason"] = df["reason"].fillna("(not given)")
+    if without_people and source.has("agents"):
+        from reportlib.reports.redaction import Redactor, roster_terms
+
+        redact = Redactor((), roster_terms(source.frame("agents")), mark=AGENT_MARK)
+        df["reason"] = df["reason"].map(redact)
+        df = df.groupby("reason", as_index=False)["contacts"].sum()
     df = df.sort_values(["contacts", "reason"], ascending=[False, True], kind="stable")
     return df.set_index("reason")["contacts"].astype("float64")

@@ -22,6 +22,12 @@ from reportlib.core.safety import as_latin, whole_word
 REDACTED = "[another agent]"
 
 
+def roster_terms(roster: pd.DataFrame) -> list[str]:
+    """Every name and id of a roster (agents table): agent_id, name and the supervisor values, as text."""
+    cols = [c for c in ("agent_id", "name", "supervisor") if c in roster.columns]
+    return [t for c in cols for t in (roster_text(v) for v in roster[c]) if t]
+
+
 def roster_text(value: Any) -> str | None:
     """A roster value as text, stripped; None when missing or blank."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
@@ -113,7 +119,7 @@ def _flex(text: str, upper: str = "none") -> str:
 
 
 class Redactor:
-    """Replaces every other agent's name and id in text with "[another agent]", keeping the agent's own.
+    """Replaces every other agent's name and id in text with "[another agent]" (`mark`), keeping the agent's own.
 
     Redacted: each other person's full name and id in any case, with any run of spaces (a no-break space too),
     dots, underscores or hyphens between the name's words ("patrick  ross", "diane.young@..."); and each word of
@@ -158,7 +164,8 @@ class Redactor:
     _HANDLE = re.compile(rf"(?<![\w@])@([^\W\d_])[._-]?({_WORD})(?!\w)")
     _RUN_TOGETHER = re.compile(rf"(?<!\w)([^\W\d_])({_WORD})(?!\w)")
 
-    def __init__(self, own: Iterable[Any], others: Iterable[Any]):
+    def __init__(self, own: Iterable[Any], others: Iterable[Any], mark: str = REDACTED):
+        self.mark = mark  # what a name found is replaced with
         # a term without a letter or digit (combining marks alone, a roster's "-") would match everywhere or
         # between words: left out (a review)
         own_terms = {t for t in (unicodedata.normalize("NFC", v) for v in map(roster_text, own) if v) if _matchable(t)}
@@ -232,7 +239,7 @@ class Redactor:
             if start < last:  # overlapping forms of one name ("@grivera" is a handle and a run-together name)
                 last = max(last, end)
                 continue
-            parts += [text[last:start], REDACTED]
+            parts += [text[last:start], self.mark]
             last = end
         return "".join(parts) + text[last:]
 
@@ -278,7 +285,7 @@ class Redactor:
             found = value[start:end]
             if found in self.own_exact or self._key(found) in self.own:
                 continue
-            parts += [value[last:start], REDACTED]
+            parts += [value[last:start], self.mark]
             last = end
         if parts:
             return "".join(parts) + value[last:]

@@ -730,7 +730,7 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
         )
 
     def reasons() -> Sheet | None:
-        r = queries.contact_reasons(client, m.start_time, (m + 1).start_time)
+        r = queries.contact_reasons(client, m.start_time, (m + 1).start_time, without_people=True)
         if not len(r):
             return None
         frame = r.rename("contacts").rename_axis("reason").reset_index()
