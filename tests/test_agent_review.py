@@ -275,6 +275,7 @@ def test_redactor_finds_ids_typed_with_separators_names_surname_first_handles_an
         "G\u200b. Rivera said": "[another agent] said",
         "A-0006, Lee, Ann and ann.l@x are mine": "A-0006, Lee, Ann and ann.l@x are mine",
         "grivera and jmeyer stay": "grivera and jmeyer stay",
+        "Gary Rıvera and Gɑry": "[another agent] and [another agent]",  # a dotless ı, a script ɑ
     }
     assert {text: r(text) for text in cases} == cases
     # a colleague whose name is the agent's reversed: that order is theirs, and is redacted

@@ -890,6 +890,12 @@ def test_13_11_csv_and_xlsx_cells_never_run_as_formulas(tmp_path, capsys):
         "=1+2 Debit\u202eCard": "'=1+2 Debit[U+202E]Card",
         "Co\u2028Bcc: x\x85y": "Co[U+2028]Bcc: x[U+0085]y",
         "\u0645\u0631\u0643\u0632 \u200fA": "\u0645\u0631\u0643\u0632 \u200fA",
+        # full-width and small forms (a probe): Excel with an East Asian input method reads "＝1+1" as a formula
+        "＝1+1": "'＝1+1",
+        "＋1": "'＋1",
+        "－1": "'－1",
+        "＠SUM(1)": "'＠SUM(1)",
+        "﹦1+1": "'﹦1+1",
     }
     for given, expected in cases.items():
         assert neutralise_cell(given) == expected, given
@@ -922,7 +928,7 @@ def test_13_11_csv_and_xlsx_cells_never_run_as_formulas(tmp_path, capsys):
     # a line end by Excel, LibreOffice and csv with universal newlines); where Excel splits on ";" (its list
     # separator in much of Europe) or a tab, "Deadline;=1+1" gave a formula cell. Every text is quoted and a
     # formula character after a separator gets a '.
-    split = ["Billing\r=2+5", "Deadline;=1+1;", "Exec\t=3+3", 'Say "=4+4"', "Late,\n@SUM(1)"]
+    split = ["Billing\r=2+5", "Deadline;=1+1;", "Exec\t=3+3", 'Say "=4+4"', "Late,\n@SUM(1)", "Wide;＝5+5"]
     with open(data / "contacts.csv", "a", newline="") as fh:
         w = csv.writer(fh)
         for i, q in enumerate(split):
@@ -935,7 +941,13 @@ def test_13_11_csv_and_xlsx_cells_never_run_as_formulas(tmp_path, capsys):
         assert all(neutralise_cell(v) == v for v in cells), (delimiter, [v for v in cells if neutralise_cell(v) != v])
     rows = list(csv.DictReader(io.StringIO(text, newline=None)))
     assert len(rows) == len(queues) + len(split)  # one row per queue: no text ended a row
-    assert {r["queue"] for r in rows} >= {"Billing\n'=2+5", "Deadline;'=1+1;", "Exec\t'=3+3", "Late,\n'@SUM(1)"}
+    assert {r["queue"] for r in rows} >= {
+        "Billing\n'=2+5",
+        "Deadline;'=1+1;",
+        "Exec\t'=3+3",
+        "Late,\n'@SUM(1)",
+        "Wide;'＝5+5",
+    }
 
     frame = pd.DataFrame({"name": queues, "value": [-1.5, 2, 3, 4, 5]})
     path = tmp_path / "x.xlsx"

@@ -246,8 +246,8 @@ def owned_temp_folder(prefix: str) -> Path:
 _LOOK_ALIKES = str.maketrans(
     dict(
         zip(
-            "аАВсСеЕһНіІјЈКМоОрРѕЅТхХуҮԁԛԝӏ" + "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν",
-            "aABcCeEhHiIjJKMoOpPsSTxXyYdqwl" + "ABEZHIKMNOPTYXoiv",
+            "аАВсСеЕһНіІјЈКМоОрРѕЅТхХуҮԁԛԝӏ" + "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν" + "ıɑɡ",
+            "aABcCeEhHiIjJKMoOpPsSTxXyYdqwl" + "ABEZHIKMNOPTYXoiv" + "iag",
             strict=True,
         )
     )
@@ -255,7 +255,8 @@ _LOOK_ALIKES = str.maketrans(
 
 
 def as_latin(text: str) -> str:
-    """`text` with each Cyrillic or Greek letter drawn like a Latin one written as that Latin letter, case kept
+    """`text` with each Cyrillic or Greek letter drawn like a Latin one written as that Latin letter, case kept (and
+    the Latin dotless "ı", script "ɑ" and "ɡ" as "i", "a", "g": "Rıvera" reads "Rivera")
     ("АCME" -> "ACME"; other letters of those scripts kept): how a reader sees it, for telling look-alike names
     apart (validate's look-alike warning, the agent review's redactor)."""
     return text.translate(_LOOK_ALIKES)
@@ -280,14 +281,17 @@ def unspoofed(text: str) -> str:
 
 # --- spreadsheet cells ----------------------------------------------------------------------------
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# the full-width and small forms of = + - @ too: Excel with an East Asian input method reads "＝1+1" typed into a
+# cell as a formula, and a CSV opened by a tool that folds widths may too (a probe found them kept as written)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠", "﹦", "﹢", "﹣")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def neutralise_cell(value: Any) -> Any:
     """A cell value a spreadsheet will not run as a formula (OWASP's CSV-injection rule).
 
-    A text starting with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'` unless it is a
+    A text starting with `=`, `+`, `-`, `@` (or their full-width or small forms), tab or carriage return gets a
+    leading `'` unless it is a
     number written as text (`-12.5`, `+3e2`); a text's bidirectional controls and line separators are shown as
     marks (`unspoofed`); numbers, missing values and other text are returned as is.
     Shared by every CSV and XLSX writer of the tool.
@@ -303,7 +307,7 @@ def neutralise_cell(value: Any) -> Any:
 # A formula character after a separator a spreadsheet may split a CSV cell at: OWASP's CSV-injection page warns that
 # attackers use separators "to start a new cell and then have the dangerous character in the middle of the user
 # input" (Excel opens a CSV with the locale's list separator, ";" in much of Europe, where quotes do not protect).
-_SPLIT_FORMULA = re.compile(r"([;\t\n]\s*)(?=[=+\-@])")
+_SPLIT_FORMULA = re.compile(r"([;\t\n]\s*)(?=[=+\-@＝＋－＠﹦﹢﹣])")
 
 
 def _lf(value: Any) -> Any:
