@@ -308,6 +308,33 @@ def test_a_bidirectional_control_or_line_separator_in_a_name_is_shown_as_a_mark(
     assert not any(line.startswith("Bcc") for line in text_part.get_content().splitlines())
 
 
+def test_an_encoded_word_in_a_name_never_becomes_a_header(setup, monkeypatch):
+    """A probe's client named "Northfield =?utf-8?q?Insurance=0D=0AReply-To:_attacker@evil.test=0D=0AX-Injected:_yes?="
+    was delivered with real Reply-To and X-Injected headers (the header parser decoded the encoded word into a line
+    break), and "=?utf-8?b?...?=" put a U+202E in the subject. The name is now written "= ?": the message has no
+    header but its own, its subject reads as written, the ids' header too."""
+    monkeypatch.setattr("choreographer.browsers.chromium.Chromium.find_browser", classmethod(lambda cls, **kw: None))
+    manifest = setup["month_dir"] / "manifest.json"
+    m = json.loads(manifest.read_text())
+    name = "Northfield =?utf-8?q?Insurance=0D=0AReply-To:_attacker@evil.test=0D=0AX-Injected:_yes?= =?utf-8?b?4oCu?="
+    for e in m["reports"]:
+        if e["client_id"] == "C1":
+            e["client_name"] = name
+    manifest.write_text(json.dumps(m))
+    dry = setup["tmp"] / "dry-ew"
+    _email(setup, "--reports", "client_review", "--dry-run", str(dry))
+    raw = (dry / f"{file_stem('client_review', 'C1')}.eml").read_bytes()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["Reply-To"] is None and msg["X-Injected"] is None
+    assert b"\nReply-To:" not in raw and b"\nX-Injected:" not in raw
+    subject = str(msg["Subject"])
+    assert "Northfield = ?utf-8?q?Insurance=0D=0AReply-To:_attacker@evil.test" in subject
+    assert "\u202e" not in subject and not any(ch in subject for ch in "\r\n")
+    from reportlib.delivery.mail import header_text
+
+    assert header_text("a =?utf-8?q?x?= b\r\nc") == "a = ?utf-8?q?x?= b c"
+
+
 def test_the_texts_lines_hold_no_control_character():
     """A name from data in the title keeps its line (its CR/LF shown as marks); a note or sentence running over
     lines is joined; any other control character (ESC, BEL, NUL from a queue's name) is a mark (a review)."""

@@ -656,8 +656,24 @@ def _subject(dist: Mapping[str, Any], entry: dict, month: str) -> str:
         agent_id=entry.get("agent_id") or "",
         agent_name=entry.get("agent_name") or entry.get("agent_id") or "",
     )
-    text = template.format_map(fields)
-    return " ".join("".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text).split())
+    return header_text(template.format_map(fields))
+
+
+def header_text(text: str) -> str:
+    """`text` (from data: a client's or agent's name or id) as a header's value that is read back as written:
+    control characters as spaces, runs of white space as one, and each "=?" opening an RFC 2047 encoded word
+    written "= ?". A probe's client name "Northfield =?utf-8?q?Insurance=0D=0AReply-To:_attacker@evil.test?="
+    was decoded by the message's header parser into a line break and delivered as a real Reply-To header."""
+    text = " ".join("".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text).split())
+    return text.replace("=?", "= ?")
+
+
+def _set_header(msg: EmailMessage, name: str, value: str) -> None:
+    """Set header `name` to `value` (`header_text` already) and check that it reads back as `value`: no text from
+    data becomes another header or a control character, whatever the header parser makes of it."""
+    msg[name] = value
+    if str(msg[name]) != value or any(unicodedata.category(ch)[0] == "C" for ch in str(msg[name])):
+        raise ReportlibError(f"the {name} header would not read as written ({value!r}): nothing sent for it")
 
 
 def _addresses(values: Iterable[str], allowed_domains: list[str] | None = None, setting: str = "") -> list[str]:
@@ -1147,7 +1163,7 @@ def build_message(
         partial=hl.partial,
     )
     msg = EmailMessage()
-    msg["Subject"] = p.subject
+    _set_header(msg, "Subject", p.subject)
     msg["From"] = sender
     msg["To"] = ", ".join(p.to)
     if p.cc:
@@ -1168,7 +1184,7 @@ def build_message(
         + (f"; agent_id={show_id(p.agent_id)}" if p.agent_id is not None else "")
         + f"; month={month}"
     )
-    msg["X-Reportlib-Report"] = " ".join(tag.split())  # ids come from data: no line breaks in a header
+    _set_header(msg, "X-Reportlib-Report", header_text(tag))  # ids come from data: no line break, no encoded word
     msg.set_content(unspoofed(text))  # names from data: no bidirectional control, no line separator
     msg.add_alternative(unspoofed(html_body), subtype="html")
     html_part: Any = msg.get_payload()[1]  # type: ignore[index]  # the alternative just added
