@@ -364,3 +364,55 @@ def test_placeholder_addresses_and_missing_settings_are_refused(setup, smtp, mon
     assert "placeholder addresses" in capsys.readouterr().err and inbox.messages == []
     assert main(["email", "--month", "2026-02", "--out", str(setup["out"])]) == 1
     assert "run `reportlib run --month 2026-02` first" in capsys.readouterr().err
+
+
+def test_what_was_sent_stays_sent_unlisted_clients_are_skipped_and_a_refused_cc_is_sent_again(setup):
+    """Three probe findings on planning a month's messages:
+    - a client left out of distribution.yaml on purpose (account_team_default: [], "mail listed clients only")
+      made every run fail, one line per client: it is skipped, said on stderr, no problem;
+    - a report already sent was refused as "rendered from other data" once the data's files changed (a chmod):
+      what was sent is done (said, with a hint when the page was rendered again from other data since);
+    - a cc the server refused (4xx) was never sent again, the To having had it: it is sent again, as the To."""
+    import io
+
+    from reportlib.delivery.mail import plan_messages
+
+    month_dir = setup["month_dir"]
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    stem = file_stem("client_review", "C3")
+    page = stamp_page("<!DOCTYPE html><html><head></head><body>C3</body></html>", "client_review", "C3", MONTH)
+    (month_dir / f"{stem}.html").write_text(page, encoding="utf-8")
+    manifest["reports"].append(
+        {"report": "client_review", "client_id": "C3", "client_name": "Cleo", "status": "ok", "html": f"{stem}.html"}
+    )
+    manifest["reports"] = [e for e in manifest["reports"] if e["client_id"] != "C2"]  # its failure is another test's
+    manifest["data_fingerprint"] = "new"
+    for e in manifest["reports"]:
+        e["data_fingerprint"] = "new"
+    (month_dir / "manifest.json").write_text(json.dumps(manifest))
+    dist = yaml.safe_load(setup["params"].read_text())
+    sent = {"report": "client_review", "client_id": "C1", "recipients": ["am1@acme.test", "hr@client-one.test"]}
+    (month_dir / "sent-log.json").write_text(json.dumps({"sent": [dict(sent, data_fingerprint="older")]}))
+    log = io.StringIO()
+    planned, problems = plan_messages(month_dir, dist, reports=["client_review"], log=log)
+    said = log.getvalue()
+    assert problems == [], problems
+    assert "skipping client_review for client C3: distribution.yaml gives it no account team" in said
+    # C1 was sent but its cc (archive@) refused: the one message left
+    assert [(p.client_id, p.to, p.cc) for p in planned] == [("C1", ["archive@acme.test"], [])]
+    # sent to all, then the data's files changed (C1's page is from other data than the last run's): not a problem
+    sent["recipients"].append("archive@acme.test")
+    manifest["reports"][[e["client_id"] for e in manifest["reports"]].index("C1")]["data_fingerprint"] = "old"
+    (month_dir / "manifest.json").write_text(json.dumps(manifest))
+    (month_dir / "sent-log.json").write_text(json.dumps({"sent": [dict(sent, data_fingerprint="older")]}))
+    log = io.StringIO()
+    planned, problems = plan_messages(month_dir, dist, reports=["client_review"], log=log)
+    assert planned == [] and problems == []
+    assert "client_review for client C1 already sent to am1@acme.test, hr@client-one.test, archive@acme.test" in (
+        log.getvalue()
+    )
+    assert "it was rendered again since, from other data: delete its records in sent-log.json" in log.getvalue()
+    # a client listed with recipients but none given (a mistake, not a choice) still stops the run
+    dist["distribution"]["account_teams"]["C3"] = ["nobody@"]
+    _, problems = plan_messages(month_dir, dist, reports=["client_review"], log=io.StringIO())
+    assert len(problems) == 1 and problems[0].startswith("not e-mailing client_review for client C3")

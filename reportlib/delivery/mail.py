@@ -767,6 +767,17 @@ def recipients_for(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -
     return []
 
 
+def unmailed_by_choice(entry: Mapping[str, Any], dist: Mapping[str, Any]) -> bool:
+    """Whether a client's review has no recipients because distribution.yaml says so: its account team is given as
+    an empty list, or it has none and `account_team_default` is an empty list ("mail listed clients only")."""
+    if entry.get("report") != "client_review" or not entry.get("client_id"):
+        return False
+    teams = dist.get("account_teams") or {}
+    if entry["client_id"] in teams:
+        return teams[entry["client_id"]] in ([], "", None)
+    return "account_team_default" in dist and dist["account_team_default"] in ([], "", None)
+
+
 def entry_identity(entry: Mapping[str, Any]) -> tuple[str, str | None, str | None, str]:
     """(report, client id, agent id, file stem) of a manifest entry, checked: the stem is the one the run
     names this report's files with (`safety.file_stem` of the client or agent id); ReportlibError otherwise."""
@@ -924,17 +935,16 @@ def read_sent_log(month_dir: Path) -> list[dict]:
     return [r for r in log.get("sent", []) if isinstance(r, dict)]
 
 
-def _already_sent(log: list[dict], report: str, client_id: str | None, agent_id: str | None = None) -> set[str]:
-    done: set[str] = set()
-    for rec in log:
-        if (
-            rec.get("report") == report
-            and rec.get("client_id") == client_id
-            and rec.get("agent_id") == agent_id
-            and isinstance(rec.get("recipients"), list)
-        ):
-            done.update(a.lower() for a in rec["recipients"] if isinstance(a, str))
-    return done
+def _sent_records(log: list[dict], report: str, client_id: str | None, agent_id: str | None = None) -> list[dict]:
+    """The sent log's records of one message (report, client, agent) with a list of recipients."""
+    return [
+        rec
+        for rec in log
+        if rec.get("report") == report
+        and rec.get("client_id") == client_id
+        and rec.get("agent_id") == agent_id
+        and isinstance(rec.get("recipients"), list)
+    ]
 
 
 def plan_messages(
@@ -980,6 +990,54 @@ def plan_messages(
                 why = printable(entry.get("error") or "see index.html")  # the manifest's text: one line
                 problems.append(f"not e-mailing {p_who}: its run failed ({why})")
                 continue
+            try:
+                rcpt = recipients_for(entry, dist, to)
+                private = report == "agent_review"  # an agent's page goes to the supervisor alone: no cc
+                cc = (
+                    []
+                    if to is not None or private
+                    else _addresses(dist.get("cc") or [], allowed_domains(dist), "distribution.cc")
+                )
+            except NoSupervisor as exc:
+                print(f"reportlib email: skipping {p_who}: {exc}", file=log)
+                continue
+            except AddressError as exc:
+                if to is not None:
+                    raise UsageError(str(exc)) from None
+                problems.append(f"not e-mailing {p_who}: {exc}")
+                continue
+            if not rcpt:
+                if to is None and unmailed_by_choice(entry, dist):
+                    # distribution.yaml lists the clients to mail: the others are left out by choice, not by
+                    # mistake (a probe: every run failed, one line per client never meant to get mail)
+                    print(
+                        f"reportlib email: skipping {p_who}: distribution.yaml gives it no account team "
+                        "(account_team_default is [])",
+                        file=log,
+                    )
+                    continue
+                problems.append(f"no recipients for {p_who}: add them to parameters/distribution.yaml or pass --to")
+                continue
+            # what was sent is done whatever has happened to the data since (a probe: a chmod of a data file made
+            # every report already sent "rendered from other data", one failure line each)
+            records = _sent_records(sent_log, report, entry.get("client_id"), entry.get("agent_id"))
+            done = {a.lower() for rec in records for a in rec.get("recipients") or [] if isinstance(a, str)}
+            left_to = [a for a in rcpt if a.lower() not in done]
+            left_cc = [a for a in cc if a.lower() not in done]
+            if done and not left_to and not left_cc:
+                since = {rec.get("data_fingerprint") for rec in records} - {None, entry.get("data_fingerprint")}
+                again = (
+                    "; it was rendered again since, from other data: delete its records in "
+                    f"{SENT_LOG} to send the new one"
+                    if since
+                    else ""
+                )
+                print(
+                    f"reportlib email: {p_who} already sent to {', '.join(rcpt + cc)}; not sending again "
+                    f"(see {Path(month_dir) / SENT_LOG}){again}",
+                    file=log,
+                )
+                continue
             if rendered_from_other_data(entry, manifest):  # kept from a run before the data changed: stale
                 problems.append(
                     f"not e-mailing {p_who}: it was rendered from other data ({printable(entry['data_fingerprint'])})"
@@ -1002,37 +1060,8 @@ def plan_messages(
             except ReportlibError as exc:
                 problems.append(f"not e-mailing {p_who}: {exc}")
                 continue
-            try:
-                rcpt = recipients_for(entry, dist, to)
-                private = report == "agent_review"  # an agent's page goes to the supervisor alone: no cc
-                cc = (
-                    []
-                    if to is not None or private
-                    else _addresses(dist.get("cc") or [], allowed_domains(dist), "distribution.cc")
-                )
-            except NoSupervisor as exc:
-                print(f"reportlib email: skipping {p_who}: {exc}", file=log)
-                continue
-            except AddressError as exc:
-                if to is not None:
-                    raise UsageError(str(exc)) from None
-                problems.append(f"not e-mailing {p_who}: {exc}")
-                continue
-            if not rcpt:
-                problems.append(f"no recipients for {p_who}: add them to parameters/distribution.yaml or pass --to")
-                continue
-            done = _already_sent(sent_log, report, entry.get("client_id"), entry.get("agent_id"))
-            if done:
-                left_to = [a for a in rcpt if a.lower() not in done]
-                left_cc = [a for a in cc if a.lower() not in done]
-                if not left_to:
-                    print(
-                        f"reportlib email: {p_who} already sent to {', '.join(rcpt)}; not sending again "
-                        f"(see {Path(month_dir) / SENT_LOG})",
-                        file=log,
-                    )
-                    continue
-                rcpt, cc = left_to, left_cc
+            if done:  # sent before to some: the rest now (a To or a cc the server refused then; a cc alone as To)
+                rcpt, cc = (left_to, left_cc) if left_to else (left_cc, [])
             stem = Path(str(entry["html"])).stem
             planned.append(
                 Planned(
@@ -1469,6 +1498,7 @@ def _email_locked(
                             "subject": p.subject,
                             "message_id": p.message["Message-ID"],
                             "html": p.entry.get("html"),
+                            "data_fingerprint": p.entry.get("data_fingerprint"),
                             "attached": list(p.attach),
                             "sent_at": formatdate(localtime=True),
                         },
