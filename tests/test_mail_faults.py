@@ -124,6 +124,33 @@ def test_a_password_the_server_echoes_is_never_printed(tmp_path, monkeypatch, ca
     assert server_text(f"bad\n{PASSWORD}", s) == "bad\\n[password]"
 
 
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_a_password_outside_ascii_logs_in(tmp_path, monkeypatch, capsys, mechanism):
+    """A probe's REPORTLIB_SMTP_PASSWORD "Pa55-wörd-Geheim" could not log in: smtplib encodes AUTH as ASCII, and
+    the UnicodeEncodeError named the password's "ö" and its position. The credentials go in UTF-8 (RFC 4616):
+    the server reads the password as set, by AUTH PLAIN and by AUTH LOGIN, and the message is sent."""
+    secret = "Pa55-wörd-Geheim"
+    seen: list[bytes] = []
+
+    def check(server, session, envelope, mech, auth_data):
+        seen.append(auth_data.password)
+        return AuthResult(success=auth_data.password == secret.encode("utf-8"), handled=False)
+
+    out = tmp_path / "out"
+    _fake_month(out, [])
+    params = _dist(tmp_path)
+    other = {"PLAIN": ["LOGIN"], "LOGIN": ["PLAIN"]}[mechanism]
+    with _server(
+        monkeypatch, authenticator=check, auth_required=True, auth_require_tls=False, auth_exclude_mechanism=other
+    ) as inbox:
+        monkeypatch.setenv("REPORTLIB_SMTP_USER", "reports")
+        monkeypatch.setenv("REPORTLIB_SMTP_PASSWORD", secret)
+        assert _email(out, params, "--reports", "monthly_pack") == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert seen == [secret.encode("utf-8")] and len(inbox.messages) == 1
+    assert "ö" not in err and "Unicode" not in err
+
+
 def test_a_connection_lost_while_sending_is_not_retried(tmp_path, monkeypatch, capsys):
     """The server kept the second message and hung up before saying so: it went out once (it was sent twice,
     by an automatic retry), is not recorded as sent, and the error says a rerun sends it again."""

@@ -1246,14 +1246,56 @@ def _append_sent(month_dir: Path, record: dict) -> None:
     write_atomic(path, json.dumps({"sent": log}, indent=1, ensure_ascii=False) + "\n")  # whole, or not at all
 
 
+class _Utf8Auth(smtplib.SMTP):
+    """smtplib's AUTH with the credentials in UTF-8. smtplib encodes the user and password as ASCII: a password
+    with "ö" raised UnicodeEncodeError, naming that character and its position in the message (a probe). PLAIN is
+    UTF-8 by its definition (RFC 4616), and LOGIN and CRAM-MD5 servers take UTF-8 in practice; the exchange is
+    smtplib's own (SMTP.auth, 3.11), only the encoding differs."""
+
+    def auth(self, mechanism: str, authobject: Callable[..., Any], *, initial_response_ok: bool = True) -> Any:
+        import base64
+
+        def encoded(text: str) -> str:
+            return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+        mechanism = mechanism.upper()
+        initial = authobject() if initial_response_ok else None
+        # smtplib's auth_login reads the count of challenges answered to tell the user's turn from the password's
+        if initial is not None:
+            code, resp = self.docmd("AUTH", f"{mechanism} {encoded(initial)}")
+            self._auth_challenge_count = 1
+        else:
+            code, resp = self.docmd("AUTH", mechanism)
+            self._auth_challenge_count = 0
+        while code == 334:
+            self._auth_challenge_count += 1
+            if self._auth_challenge_count > 5:  # smtplib's _MAXCHALLENGE
+                raise smtplib.SMTPException(f"Server AUTH mechanism infinite loop. Last response: {(code, resp)!r}")
+            code, resp = self.docmd(encoded(authobject(base64.decodebytes(resp))))
+        if code in (235, 503):
+            return code, resp
+        raise smtplib.SMTPAuthenticationError(code, resp)
+
+    def auth_cram_md5(self, challenge: bytes | None = None) -> str | None:  # type: ignore[override]
+        import hmac
+
+        if challenge is None:
+            return None
+        return f"{self.user} " + hmac.HMAC(str(self.password).encode("utf-8"), challenge, "md5").hexdigest()
+
+
+class _Utf8AuthSSL(_Utf8Auth, smtplib.SMTP_SSL):
+    """`_Utf8Auth` over an implicit TLS connection."""
+
+
 def _connect(s: SmtpSettings, timeout: float = 30.0) -> smtplib.SMTP:
     """An open, authenticated SMTP connection; ReportlibError saying what to check when it fails."""
     where = f"{s.host}:{s.port}"
     try:
         if s.tls == "ssl":
-            conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=ssl.create_default_context())
+            conn: smtplib.SMTP = _Utf8AuthSSL(s.host, s.port, timeout=timeout, context=ssl.create_default_context())
         else:
-            conn = smtplib.SMTP(s.host, s.port, timeout=timeout)
+            conn = _Utf8Auth(s.host, s.port, timeout=timeout)
         conn.ehlo_or_helo_if_needed()
         if s.tls == "starttls":
             if not conn.has_extn("starttls"):
