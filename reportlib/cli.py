@@ -609,13 +609,28 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 
 def _cmd_email(args: argparse.Namespace) -> int:
     from reportlib.core.params import load_params, validate_params
-    from reportlib.delivery.mail import email_month
+    from reportlib.delivery.mail import SendingStopped, email_month
 
     params = load_params(args.params)
     validate_params(params)
-    result = email_month(
-        args.month, params=params, out=args.out, reports=args.reports, to=args.to, dry_run=args.dry_run
-    )
+    try:
+        result = email_month(
+            args.month, params=params, out=args.out, reports=args.reports, to=args.to, dry_run=args.dry_run
+        )
+    except SendingStopped as exc:  # what went out (and was refused) before the stop is said too
+        _said_email(exc.result)
+        problems = ["the mail server refused before it:", *exc.result.problems] if exc.result.problems else []
+        raise ReportlibError("\n  ".join([str(exc), *problems])) from None
+    _said_email(result)
+    if not (result.sent or result.written or result.problems):
+        print("reportlib email: nothing to send (everything was already sent)", file=sys.stderr)
+    if result.problems:
+        raise ReportlibError("\n  ".join(["some reports were not e-mailed:"] + result.problems))
+    return 0
+
+
+def _said_email(result: Any) -> None:
+    """The "sent" and "wrote" lines of an e-mail run (stdout), and its note on charts (stderr)."""
     for p in result.sent:
         # an agent review's subject names the agent: the line (a cron log beside the reports) keeps the id alone
         subject = "" if p.agent_id is not None else f": {p.subject}"
@@ -624,11 +639,6 @@ def _cmd_email(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     if result.chart_note and (result.sent or result.written):
         print(f"reportlib email: charts sent as tables only: {result.chart_note}", file=sys.stderr)
-    if not (result.sent or result.written or result.problems):
-        print("reportlib email: nothing to send (everything was already sent)", file=sys.stderr)
-    if result.problems:
-        raise ReportlibError("\n  ".join(["some reports were not e-mailed:"] + result.problems))
-    return 0
 
 
 def _cmd_import_bank(args: argparse.Namespace) -> int:

@@ -48,6 +48,8 @@ class _Server:
             return "421 closing"
         if self.mode == "idle":
             asyncio.get_running_loop().call_soon(server.transport.close)  # after the 250 is written: between messages
+        if self.mode == "slow":
+            await asyncio.sleep(2.5)  # keeps the message, answers late
         return "250 OK"
 
 
@@ -164,6 +166,44 @@ def test_a_connection_lost_while_sending_is_not_retried(tmp_path, monkeypatch, c
     assert [r["client_id"] for r in _sent_log(month_dir)] == ["C1"]
     assert "the connection was lost while sending it, so the server may have taken it" in err
     assert "1 message was sent before it" in err and "Traceback" not in err
+
+
+def test_what_went_out_before_a_lost_connection_is_still_said(tmp_path, monkeypatch, capsys):
+    """A probe's server refused one recipient (550) and hung up during the third message: stdout had no "sent" line
+    for the messages that went and the refusal was never printed. Both are said before the error."""
+    out = tmp_path / "out"
+    _fake_month(out, ["C1", "C2", "C3"], pack=False)
+    teams = {"C1": ["am-c1@corp.test", "refuse-c1@corp.test"], "C2": ["am-c2@corp.test"], "C3": ["am-c3@corp.test"]}
+    params = _dist(tmp_path, account_teams=teams)
+    with _server(monkeypatch, "drop") as inbox:
+        assert _email(out, params) == 1
+    said = capsys.readouterr()
+    assert len(inbox.messages) == 2
+    assert said.out.startswith("sent client_review for client C1 to am-c1@corp.test")
+    assert "the connection was lost while sending it" in said.err
+    assert "the mail server refused before it:" in said.err and "refuse-c1@corp.test (550" in said.err
+
+
+def test_a_slow_server_is_waited_for_as_long_as_the_setting_says(tmp_path, monkeypatch, capsys):
+    """A probe's server answered each message after 35 s: the 30 s limit, fixed in the code, lost the connection
+    while sending, and every rerun sent the first client's review again and got no further. The limit is
+    REPORTLIB_SMTP_TIMEOUT, named in the error; raised, the same server gets every message once."""
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1"], pack=False)
+    params = _dist(tmp_path, account_teams={"C1": ["am-c1@corp.test"]})
+    with _server(monkeypatch, "slow") as inbox:
+        monkeypatch.setenv("REPORTLIB_SMTP_TIMEOUT", "1")
+        assert _email(out, params, "--reports", "client_review") == 1
+        err = capsys.readouterr().err
+        assert "the server did not answer within 1 s: for a slow server raise REPORTLIB_SMTP_TIMEOUT" in err
+        monkeypatch.setenv("REPORTLIB_SMTP_TIMEOUT", "10")
+        (month_dir / "sent-log.json").unlink(missing_ok=True)
+        assert _email(out, params, "--reports", "client_review") == 0, capsys.readouterr().err
+    assert len(_sent_log(month_dir)) == 1
+    assert len(inbox.messages) == 2  # the server kept the first try too: the error said a rerun may send it twice
+    monkeypatch.setenv("REPORTLIB_SMTP_TIMEOUT", "soon")
+    assert _email(out, params) == 2
+    assert "REPORTLIB_SMTP_TIMEOUT must be seconds" in capsys.readouterr().err
 
 
 def test_a_server_that_hangs_up_between_messages_gets_each_once(tmp_path, monkeypatch, capsys):
