@@ -288,7 +288,8 @@ def test_13_01_ids_equal_but_for_case_never_share_a_mailbox(project, tmp_path, c
     assert _email(project["out"], params, "--dry-run", str(tmp_path / "eml"), "--reports", "client_review") == 1
     err = capsys.readouterr().err
     assert "not e-mailing client_review for client C1" in err and "not e-mailing client_review for client c1" in err
-    assert "ignoring case" in err and "Traceback" not in err
+    assert "not e-mailing client_review for client C1: team+C1@corp.test differs only in letter case" in err
+    assert "spell it the same everywhere if it is one person's" in err and "Traceback" not in err
     sent = _eml_texts(tmp_path / "eml")
     assert len(sent) == 1 and "team+B2@corp.test" in next(iter(sent.values()))
     # one account manager for two clients, spelt alike: both sent
@@ -316,9 +317,17 @@ def test_13_01_ids_equal_but_for_case_never_share_a_mailbox(project, tmp_path, c
 
     review = planned("client_review", "C1", ["team+C1@corp.test"], ["director@corp.test"])
     pack = planned("monthly_pack", None, ["Director@corp.test"])
-    assert case_clashes([pack, review]) == set()
+    assert case_clashes([pack, review]) == {}
     record = {"report": "client_review", "client_id": "C1", "recipients": ["team+C1@corp.test", "director@corp.test"]}
-    assert case_clashes([pack], [dict(record, to=["team+C1@corp.test"])]) == set()
+    assert case_clashes([pack], [dict(record, to=["team+C1@corp.test"])]) == {}
+    # a probe: a shared account manager spelt "am1@corp.test" and "am1@Corp.test" (a domain ignores case) is no
+    # clash; spelt "Am1@" it is, and only that address is named, not the client's other recipients
+    one = planned("client_review", "C1", ["am1@corp.test", "jane@c001.test"])
+    assert case_clashes([one, planned("client_review", "C4", ["am1@Corp.TEST"])]) == {}
+    assert case_clashes([one, planned("client_review", "C4", ["Am1@corp.test"])]) == {
+        ("client_review", "C1", None): {"am1@corp.test"},
+        ("client_review", "C4", None): {"Am1@corp.test"},
+    }
 
 
 def test_13_01_email_body_figures_come_only_from_the_notebook_run_for_that_client(tmp_path, capsys):
@@ -416,6 +425,12 @@ def test_13_02_recipients_are_exactly_one_address_with_a_domain_and_ids_cannot_c
         with pytest.raises(safety.AddressError):
             safety.parse_address(bad)
     assert safety.parse_address('"Doe, Jane" <jane@corp.test>', ["CORP.test"]) == "jane@corp.test"
+    # a probe: the message of a mailbox name outside ASCII ended "))"; a domain outside ASCII says its ASCII form
+    with pytest.raises(safety.AddressError, match=r"\(local-part contains non-ASCII characters\)$"):
+        safety.parse_address("jörg@corp.test")
+    with pytest.raises(safety.AddressError, match="write it in its ASCII form, xn--bcher-kva.test$"):
+        safety.parse_address("a@bücher.test")
+    assert safety.parse_address("a@xn--bcher-kva.test") == "a@xn--bcher-kva.test"
 
 
 # --- 4 --------------------------------------------------------------------------------------------

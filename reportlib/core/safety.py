@@ -124,11 +124,20 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None) -> str:
     if not domain:
         raise AddressError(f"{entry!r} has no domain (expected name@domain)")
     if defects:
-        raise AddressError(f"{entry!r} is not a well-formed address ({defects[0]})")
+        said = str(defects[0])
+        if said.count(")") > said.count("("):  # the email package's own text ends some defects with a stray ")"
+            said = said[: said.rindex(")")] + said[said.rindex(")") + 1 :]
+        raise AddressError(f"{entry!r} is not a well-formed address ({said})")
     if not _LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
         raise AddressError(f"{entry!r} has an unusable mailbox name {local!r}")
     if not _DOMAIN.fullmatch(domain):
-        raise AddressError(f"{entry!r} has an unusable domain {domain!r}")
+        try:  # a domain in letters outside ASCII: its ASCII (IDNA) form is what mail servers take
+            hint = (
+                f"; write it in its ASCII form, {domain.encode('idna').decode('ascii')}" if not domain.isascii() else ""
+            )
+        except UnicodeError:
+            hint = ""
+        raise AddressError(f"{entry!r} has an unusable domain {domain!r}{hint}")
     bare = f"{local}@{domain}"
     if allowed_domains:
         allowed = {d.strip().lower() for d in allowed_domains}

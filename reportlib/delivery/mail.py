@@ -1090,37 +1090,51 @@ def plan_messages(
     for p in planned:
         if p.key in clashing:
             others = sorted({show_id(c or a) for r, c, a in clashing if (r, c, a) != p.key})
+            mine = [a for a in p.to if _spelling(a) in clashing[p.key]]
             problems.append(
-                f"not e-mailing {_who(p.entry)}: its recipients {', '.join(p.to)} differ only in letter case from "
-                f"those of {', '.join(others)} (addresses compared ignoring case: a mail server delivers them to "
-                "one mailbox); give these clients (agents) their own addresses in parameters/distribution.yaml"
+                f"not e-mailing {_who(p.entry)}: {', '.join(mine)} differs only in letter case from an address of "
+                f"{', '.join(others)} (a mail server delivers both to one mailbox); in parameters/distribution.yaml, "
+                "spell it the same everywhere if it is one person's, or give these clients (agents) addresses that "
+                "differ by more than letter case"
             )
     return [p for p in planned if p.key not in clashing], problems
 
 
-def case_clashes(planned: Sequence[Planned], sent: Sequence[dict] = ()) -> set[tuple[str, str | None, str | None]]:
+def _spelling(address: str) -> str:
+    """An address as its spelling is compared: the domain in lower case (domains ignore case by definition), the
+    mailbox name as written."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def case_clashes(
+    planned: Sequence[Planned], sent: Sequence[dict] = ()
+) -> dict[tuple[str, str | None, str | None], set[str]]:
     """(report, client id, agent id) of each message whose recipient is spelt, in another client's or agent's
     message, with other letter case only (team+C001@ and team+c001@, from ids differing in case alone): most
     mail servers read both as one mailbox, so one client's review would reach the other's team. One address
     spelt the same in several messages (an account manager of two clients) is no clash. `sent`: the month's
     sent-log records, whose To addresses count as spelt too (a probe: C001's review sent in one run, c001's
-    rendered and sent in the next reached the same mailbox)."""
+    rendered and sent in the next reached the same mailbox). Each such message with its clashing spellings
+    (`_spelling`: "Am1@Corp.test" and "Am1@corp.test" are one spelling)."""
     spellings: dict[str, dict[str, set[tuple[str, str | None, str | None]]]] = {}
     for p in planned:
         for address in p.to:
-            spellings.setdefault(address.lower(), {}).setdefault(address, set()).add(p.key)
+            spellings.setdefault(address.lower(), {}).setdefault(_spelling(address), set()).add(p.key)
     for rec in sent:
         key = (str(rec.get("report")), rec.get("client_id"), rec.get("agent_id"))
         # its To addresses, as a planned message's are compared (a cc shared by every message, spelt otherwise in a
         # To, is one person's mailbox: a review); a record written before "to" was kept gives all its recipients
         for address in rec.get("to", rec.get("recipients")) or []:
             if isinstance(address, str):
-                spellings.setdefault(address.lower(), {}).setdefault(address, set()).add(key)
-    out: set[tuple[str, str | None, str | None]] = set()
+                spellings.setdefault(address.lower(), {}).setdefault(_spelling(address), set()).add(key)
+    out: dict[tuple[str, str | None, str | None], set[str]] = {}
     for forms in spellings.values():
         keys = set().union(*forms.values())
         if len(forms) > 1 and len(keys) > 1:  # one message's own address respelt is no other's mailbox
-            out.update(keys)
+            for spelling, holders in forms.items():
+                for key in holders:
+                    out.setdefault(key, set()).add(spelling)
     return out
 
 
