@@ -124,7 +124,7 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None, str
     (top-level keys, and NAME: {...} for the other sets). With `strict`, an unknown top-level key
     of the overlay is a UsageError naming the file and the key (for commands that do not run
     `validate_params`, which lists every unknown key and wrong type at once), and so is a calendar with no open
-    weekday (calendar_problem).
+    weekday (calendar_problem). The time zone is checked always (`check_timezone`: UsageError).
     """
     root = root or project_root()
     pdir = root / "parameters"
@@ -146,6 +146,9 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None, str
         if strict and calendar_problem(params):  # `validate` and the other checking commands: refused up front
             raise UsageError(str(calendar_problem(params)))
     params.setdefault("timezone", DEFAULT_TIMEZONE)
+    # checked here, for every path alike (a probe: `timezone: null` was refused by kpis, fell back to New York in
+    # run, and opened the data with no zone in a notebook, reading offsets as UTC: 3 contacts in March for 5)
+    params["timezone"] = check_timezone(params["timezone"])
     return params
 
 
