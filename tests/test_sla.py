@@ -651,3 +651,37 @@ def test_a_calendar_that_gives_no_hours_is_named_before_a_run(tmp_path, capsys):
         {"calendar": {"business_hours": {"open": "00:00", "close": "24:00", "days": list(range(7))}}}, [2026]
     )
     check_calendar({}, [2025, 2026, 2027])  # the defaults
+
+
+def test_business_time_is_real_time_on_the_days_the_clocks_change():
+    """A probe: with hours of 00:00-24:00, an email that arrived at 01:30 on 8 March 2026 (New York) and was
+    answered an hour later counted 2 business hours (the wall clock read 03:30), and one answered 2.5 hours after
+    00:30 on 1 November counted 1.5. With the data's zone the clock counts real seconds on those days.
+    Oracle: on a round-the-clock calendar without holidays business time is real time, which pandas computes
+    from zone-aware timestamps (2,000 random pairs over 2026, the skipped and the repeated hour included)."""
+    from reportlib.metrics.sla import business_calendar
+
+    tz = "America/New_York"
+    always = business_calendar(
+        {"calendar": {"business_hours": {"open": "00:00", "close": "24:00", "days": list(range(7))}, "holidays": None}}
+    )
+    start = np.array(["2026-03-08T01:30", "2026-11-01T00:30", "2026-03-08", "2026-11-01", "2026-03-01"], "M8[ns]")
+    end = np.array(["2026-03-08T03:30", "2026-11-01T02:00", "2026-03-09", "2026-11-02", "2026-03-15"], "M8[ns]")
+    assert list(always.elapsed_s(start, end, tz=tz) / 3600) == [1.0, 2.5, 23.0, 25.0, 14 * 24 - 1]
+    assert list(always.elapsed_s(start, end) / 3600) == [2.0, 1.5, 24.0, 24.0, 14 * 24]  # the wall clock, no zone
+    rng = np.random.default_rng(7)
+    a = np.datetime64("2026-01-01", "ns") + (rng.integers(0, 365 * 86400, 2000) * 10**9).astype("m8[ns]")
+    b = a + (rng.integers(0, 40 * 86400, 2000) * 10**9).astype("m8[ns]")
+
+    def aware(t):
+        return pd.DatetimeIndex(t).tz_localize(tz, ambiguous=np.ones(len(t), dtype=bool), nonexistent="shift_forward")
+
+    real = (aware(b) - aware(a)).total_seconds().to_numpy()
+    assert np.array_equal(always.elapsed_s(a, b, tz=tz), real)
+    # Sunday hours over the change (01:00-03:00): 1 real hour on the spring day, 3 on the autumn one, 2 otherwise
+    sundays = business_calendar({"calendar": {"business_hours": {"sun": "01:00-03:00"}, "holidays": None}})
+    days = np.array(["2026-03-08", "2026-11-01", "2026-03-15"], "M8[ns]")
+    assert list(sundays.elapsed_s(days, days + np.timedelta64(1, "D"), tz=tz) / 3600) == [1.0, 3.0, 2.0]
+    # the shipped weekday 08:00-18:00 hours never hold a change (Sunday, 02:00): the zone changes nothing
+    weekdays = business_calendar({})
+    assert np.array_equal(weekdays.elapsed_s(a, b, tz=tz), weekdays.elapsed_s(a, b))

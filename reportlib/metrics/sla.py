@@ -183,7 +183,7 @@ class BusinessCalendar:
         days.difference_update(self.not_holidays)
         return np.array(sorted(days), dtype="datetime64[D]")
 
-    def clocks(self, *arrays: Any) -> list[np.ndarray]:
+    def clocks(self, *arrays: Any, tz: str | None = None) -> list[np.ndarray]:
         """Business seconds from a fixed epoch to each local naive timestamp (NaN for NaT), per array.
 
         Differences between values of the returned arrays are elapsed business time (one holiday
@@ -192,6 +192,11 @@ class BusinessCalendar:
         counts whole business days (weekmask + holidays, vectorized), so the clock is
         sum over weekdays k of busday_count(epoch, day, weekmask=only k) x open seconds of k,
         plus the open seconds already elapsed on the timestamp's own day.
+
+        With `tz` (the local times' zone) the seconds are real ones on the days the clocks change (`_dst_days`):
+        hours of 00:00-24:00 hold 23 real hours on the spring day and 25 on the autumn one, and an email answered
+        an hour after arriving across the change took one hour, not two (a probe: it was judged on the wall
+        clock). A repeated wall time (the autumn hour) is read as its first pass, as `add_seconds_local` does.
         """
         values = [np.asarray(pd.to_datetime(np.asarray(a).ravel()).to_numpy(dtype="datetime64[ns]")) for a in arrays]
         days = [v[~np.isnat(v)].astype("datetime64[D]") for v in values]
@@ -201,7 +206,63 @@ class BusinessCalendar:
         lo = min(int(str(d.min())[:4]) for d in present)
         hi = max(int(str(d.max())[:4]) for d in present)
         hol = self.holidays_for(list(range(lo, hi + 1)))
-        return [self._clock(v, hol) for v in values]
+        clocks = [self._clock(v, hol) for v in values]
+        if tz:
+            dst = self._dst_days(lo, hi, hol, tz)
+            if len(dst["day"]):
+                clocks = [self._dst_corrected(c, v, dst, tz) for c, v in zip(clocks, values)]
+        return clocks
+
+    def _dst_days(self, lo: int, hi: int, hol: np.ndarray, tz: str) -> dict[str, np.ndarray]:
+        """The open days of years lo..hi on which the clocks change in `tz` (their UTC offset at midnight differs
+        from the next midnight's): day, opening (datetime64, local naive), the real seconds of its open hours
+        and what they add to the wall clock's (negative in spring)."""
+        days = np.arange(np.datetime64(f"{lo}-01-01"), np.datetime64(f"{hi + 1}-01-02"), dtype="datetime64[D]")
+        offset = _utc_offset_s(days.astype("datetime64[ns]"), tz)
+        change = days[:-1][offset[:-1] != offset[1:]]
+        rows: dict[str, list] = {"day": [], "open": [], "length": [], "extra": []}
+        for day in change[np.is_busday(change, weekmask=self._weekmask(), holidays=hol)]:
+            h = self.hours[(int(day.astype("int64")) - 4) % 7]
+            if h is None:
+                continue
+            start = day.astype("datetime64[ns]")
+            walls = np.array([start + np.timedelta64(h[0], "s"), start + np.timedelta64(h[1], "s")])
+            real = float(np.diff(_utc_naive(walls, tz)).astype("int64")[0]) / 1e9
+            rows["day"].append(day)
+            rows["open"].append(walls[0])
+            rows["length"].append(real)
+            rows["extra"].append(real - float(h[1] - h[0]))
+        return {
+            "day": np.array(rows["day"], dtype="datetime64[D]"),
+            "open": np.array(rows["open"], dtype="datetime64[ns]"),
+            "length": np.array(rows["length"], dtype="float64"),
+            "extra": np.array(rows["extra"], dtype="float64"),
+        }
+
+    @staticmethod
+    def _dst_corrected(clock: np.ndarray, t: np.ndarray, dst: dict[str, np.ndarray], tz: str) -> np.ndarray:
+        """`clock` (wall-clock business seconds of the local times `t`) in real seconds: the open days before each
+        time on which the clocks changed add what they add, and a time on such a day counts the real seconds
+        since its opening."""
+        out = clock.copy()
+        ok = ~np.isnat(t)
+        day = t[ok].astype("datetime64[D]")
+        before = np.searchsorted(dst["day"], day, side="left")
+        out[ok] += np.concatenate([[0.0], np.cumsum(dst["extra"])])[before]
+        on = np.zeros(len(day), dtype=bool)
+        hit = before < len(dst["day"])
+        on[hit] = dst["day"][before[hit]] == day[hit]
+        if on.any():
+            i = before[on]
+            tv = t[ok][on]
+            wall = np.clip((tv - dst["open"][i]).astype("int64") / 1e9, 0, None)
+            real = np.clip(
+                (_utc_naive(tv, tz) - _utc_naive(dst["open"][i], tz)).astype("int64") / 1e9, 0, dst["length"][i]
+            )
+            span = dst["length"][i] - dst["extra"][i]  # the wall-clock hours the clock counted on that day
+            idx = np.flatnonzero(ok)[on]
+            out[idx] += real - np.minimum(wall, span)
+        return out
 
     def _clock(self, t: np.ndarray, hol: np.ndarray) -> np.ndarray:
         out = np.full(t.shape, np.nan)
@@ -224,9 +285,10 @@ class BusinessCalendar:
         out[ok] = total
         return out
 
-    def elapsed_s(self, start: Any, end: Any) -> np.ndarray:
-        """Business seconds between local naive timestamps start and end (arrays; NaN for NaT)."""
-        a, b = self.clocks(start, end)
+    def elapsed_s(self, start: Any, end: Any, tz: str | None = None) -> np.ndarray:
+        """Business seconds between local naive timestamps start and end (arrays; NaN for NaT); real seconds on the
+        days the clocks change with `tz` (`clocks`)."""
+        a, b = self.clocks(start, end, tz=tz)
         return (b - a).reshape(np.shape(np.asarray(start)) if np.ndim(start) else (-1,))
 
     def open_days(self, start: Any, end: Any) -> int:
@@ -240,6 +302,19 @@ class BusinessCalendar:
 
     def _weekmask(self) -> str:
         return "".join("1" if h is not None else "0" for h in self.hours)
+
+
+def _utc_naive(local: np.ndarray, tz: str) -> np.ndarray:
+    """Local naive times (datetime64[ns]) of zone `tz` as UTC naive ones; a repeated wall time as its first pass, one
+    the clocks skip moved forward (as `add_seconds_local` reads them)."""
+    t = pd.DatetimeIndex(np.asarray(local, dtype="datetime64[ns]"))
+    aware = t.tz_localize(tz, ambiguous=np.ones(len(t), dtype=bool), nonexistent="shift_forward")
+    return aware.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def _utc_offset_s(local: np.ndarray, tz: str) -> np.ndarray:
+    """The UTC offset (seconds) of zone `tz` at each local naive time."""
+    return (np.asarray(local, dtype="datetime64[ns]") - _utc_naive(local, tz)).astype("int64") // 10**9
 
 
 def closed_days(params: Mapping[str, Any] | None, around: Any) -> frozenset[pd.Timestamp]:
@@ -568,7 +643,7 @@ def _email_business_times(
     (local naive datetime64 per row): what every first-response threshold is judged on."""
     arrived = rows["arrived_at"].to_numpy(dtype="datetime64[ns]")
     response_at = add_seconds_local(arrived, rows["wait_s"].to_numpy(dtype="float64"), tz)
-    clock_arrived, clock_response, clock_now = calendar.clocks(arrived, response_at, as_of)
+    clock_arrived, clock_response, clock_now = calendar.clocks(arrived, response_at, as_of, tz=tz)
     return clock_response - clock_arrived, clock_now - clock_arrived
 
 
@@ -698,7 +773,7 @@ def email_contract_counts(
     start: Any = None,
     end: Any = None,
     calendar: BusinessCalendar | None = None,
-    tz: str | None = "America/New_York",
+    tz: str | None = DEFAULT_TIMEZONE,
     data_end: Any = None,
 ) -> pd.DataFrame:
     """Email first response per `keys` group, each email judged against its client's contract threshold.
@@ -815,7 +890,7 @@ def email_backlog(
     rows = rows[waiting].copy()
     rows["age_h"] = _real_seconds(rows["arrived_at"], at, tz) / 3600.0
     rows["age_business_h"] = (
-        calendar.elapsed_s(rows["arrived_at"].to_numpy(), np.full(len(rows), at.to_datetime64())) / 3600.0
+        calendar.elapsed_s(rows["arrived_at"].to_numpy(), np.full(len(rows), at.to_datetime64()), tz=tz) / 3600.0
     )
     if threshold_h is not None:
         rows["past"] = (rows["age_business_h"] > threshold_h + 1e-9).astype(int)
