@@ -304,12 +304,13 @@ def _roster_month(command: str, source: Any, params: dict, month: str) -> None:
     """A roster's month must have begun by the data's end (the contacts' last arrival, else today): a month after
     it gave 0% attrition, exit 0 (kpis stops on such a month). One still running is said on stderr, as the
     attrition page says it (queries.roster_month_note)."""
+    from reportlib.core.months import local_now
     from reportlib.data.span import data_range
     from reportlib.reports.queries import roster_month_note
 
     m = pd.Period(str(month), freq="M")
     last = data_range(source)[1]
-    end = last if last is not None else pd.Timestamp.now().normalize()
+    end = last if last is not None else local_now(params["timezone"]).normalize()  # today in the data's zone
     what = f"the data end on {end:%Y-%m-%d}" if last is not None else f"today is {end:%Y-%m-%d}"
     if m.start_time > end:
         raise ReportlibError(f"{month} begins after the data ({what}): its leavers are not known yet")

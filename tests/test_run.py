@@ -286,6 +286,13 @@ def test_previous_month_is_the_last_complete_month_in_the_time_zone():
     assert resolve_month("previous", "Europe/Paris", now="2026-04-01T02:00:00+00:00") == "2026-03"
     assert resolve_month("previous", "UTC", now="2026-01-15T00:00:00+00:00") == "2025-12"
     assert resolve_month("2024-02", "UTC") == "2024-02"
+    # every "today" reads the data's zone, not the machine's (attrition's month check read the machine's: a probe)
+    import pandas as pd
+
+    from reportlib.core.months import local_now
+
+    assert local_now("Pacific/Kiritimati", now="2026-04-30T12:00:00+00:00") == pd.Timestamp("2026-05-01T02:00")
+    assert local_now("America/New_York", now="2026-05-01T02:00:00+00:00") == pd.Timestamp("2026-04-30T22:00")
     with pytest.raises(UsageError):
         resolve_month("March", "UTC")
     assert month_label("2026-03") == "March 2026"

@@ -58,10 +58,16 @@ def month_bounds(value: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
     return p.start_time, (p + 1).start_time
 
 
+def local_now(tz: str, now: Any = None) -> pd.Timestamp:
+    """The time now (or `now`: a naive one is read in `tz`) on the wall clock of time zone `tz`, naive: the one
+    clock every "today" of the tool reads (not the machine's zone)."""
+    today = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz=tz)
+    today = today.tz_localize(tz) if today.tzinfo is None else today.tz_convert(tz)
+    return today.tz_localize(None)
+
+
 def resolve_month(value: str, tz: str, now: Any = None) -> str:
     """``YYYY-MM`` as given, or for ``previous`` the last complete month in time zone ``tz``."""
     if value == "previous":
-        today = pd.Timestamp(now) if now is not None else pd.Timestamp.now(tz=tz)
-        today = today.tz_localize(tz) if today.tzinfo is None else today.tz_convert(tz)
-        return str(today.tz_localize(None).to_period("M") - 1)
+        return str(local_now(tz, now).to_period("M") - 1)
     return month_str(value)
