@@ -518,8 +518,18 @@ def test_an_interval_starting_in_the_hour_the_clocks_skip_is_warned(tmp_path, ca
     out = capsys.readouterr().out
     assert (
         "warning: interval_plan.csv, column interval_start: expected a local time that exists in America/New_York "
-        "(kept as given: a start in the hour the clocks go forward is an interval no clock shows; drop the row, or "
-        'give the time with its offset) in 2 rows (first rows: 3 ("2025-03-09T02:00:00"), 4 ("2025-03-09T02:30:00"))'
+        "(kept as given: a start in the hour the clocks go forward falls in an interval no clock shows; drop the row, "
+        'or give the time with its offset) in 2 rows (first rows: 3 ("2025-03-09T02:00:00"), 4 ("2025-03-09T02:30:00"))'
+    ) in out, out
+    # a contact's arrival too (a probe: a folder kept 02:30 in an interval the day has not, a database read 03:30)
+    contacts = GOOD["contacts.csv"] + "k9,phone,Benefits,C1,2025-03-09T02:30:00,abandoned,40,,,,,,,,p9\n"
+    folder = build(tmp_path / "c", {"contacts.csv": contacts})
+    assert main(["validate", "--data", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "warning: contacts.csv row 6, column arrived_at: expected a local time that exists in America/New_York (kept "
+        "as given: an arrival in the hour the clocks go forward falls in an interval no clock shows; give the time "
+        'with its offset), got "2025-03-09T02:30:00"'
     ) in out, out
 
 

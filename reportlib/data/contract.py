@@ -623,8 +623,10 @@ def contract_markdown() -> str:
         "export across that night) holds two rows with one key there, which `reportlib validate` names as such; "
         "merge each pair into one row (counts summed, agents and times averaged), as contacts in that hour are counted in one "
         "local interval; plan vs actual then reads such a row as twice its interval_minutes of real time "
-        "(`variance.real_minutes`). An interval start without an offset in the hour the clocks go forward, which no clock "
-        "shows, is warned of (`load.skipped_local_times`). A contact's own times are not affected (they are not keys).",
+        "(`variance.real_minutes`). An interval start or a contact's arrival without an offset in the hour the clocks "
+        "go forward, which no clock shows, is warned of and kept as given (`load.skipped_local_times`); give such "
+        "times with their offset (a database load reads them as the hour after). Business time between a contact's "
+        "own times is real time, also across a change of the clocks (docs/definitions.md, \"Business calendar\").",
         "",
         "Across tables, besides the references below, `reportlib validate` warns (values kept as given) about "
         "agents whose contacts fall on a local day before their hire_date or after their termination_date: "

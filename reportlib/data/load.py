@@ -1125,16 +1125,20 @@ def _start_column(frame: pd.DataFrame, table: Table) -> str | None:
 def _skipped_starts(frame: pd.DataFrame, raw: pd.DataFrame, table: Table, file: str, tz: str | None) -> list[Problem]:
     """A warning for the interval rows (a table keyed by a start time) whose start falls in the hour the clocks
     go forward: an interval no clock shows, whose counts and agents a probe's plan vs actual added to the day's
-    (a plan of 6 contacts for 4 real ones, read as -33% volume against forecast)."""
-    stamp = _start_column(frame, table)
-    if not tz or stamp is None or not len(frame):
+    (a plan of 6 contacts for 4 real ones, read as -33% volume against forecast). The same for a contact's
+    arrival (a probe: a folder kept 02:30 in a 02:30 interval the day does not have, a database load read it
+    as 03:30)."""
+    stamp = _start_column(frame, table) or ("arrived_at" if table.name == "contacts" else None)
+    if not tz or stamp is None or stamp not in frame or not len(frame):
         return []
     bad = skipped_local_times(frame[stamp], tz)
     if not bad.any():
         return []
+    what = "an arrival" if stamp == "arrived_at" else "a start"
+    row = "give the time with its offset" if stamp == "arrived_at" else "drop the row, or give the time with its offset"
     expected = (
-        f"a local time that exists in {tz} (kept as given: a start in the hour the clocks go forward is an interval "
-        "no clock shows; drop the row, or give the time with its offset)"
+        f"a local time that exists in {tz} (kept as given: {what} in the hour the clocks go forward falls in an "
+        f"interval no clock shows; {row})"
     )
     return [_problem(file, stamp, expected, np.flatnonzero(bad), raw[stamp], severity="warning")]
 
