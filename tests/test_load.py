@@ -493,6 +493,10 @@ def test_a_column_of_mixed_forms_or_blanks_goes_the_general_way():
     from reportlib.data import load
 
     tz = "America/New_York"
+    # a lower-case "t" between date and time, which RFC 3339 allows as it allows "z" (a probe found it refused)
+    lower, _ = load._parse_iso_split(pa.array(["2026-03-31t23:59:59", "2026-03-31t23:59:59z", "2026-03-31x23:59"]), tz)
+    upper, _ = load._parse_iso_split(pa.array(["2026-03-31T23:59:59", "2026-03-31T23:59:59Z"]), tz)
+    assert list(lower[:2]) == list(upper) and load._parse_iso_split(pa.array(["2026-03-31x23:59"]), tz)[1][0]
     assert load._parse_iso_plain(pa.array(["2025-01-15T12:00:00Z", "2025-01-15 07:00:00"]), tz) is None
     assert load._parse_iso_plain(pa.array(["2025-01-15T12:00:00Z", ""]), tz) is None
     assert load._parse_iso_plain(pa.array(["2025-01-15T12:00:00Z", None]), tz) is None

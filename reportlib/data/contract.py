@@ -626,7 +626,7 @@ def contract_markdown() -> str:
         "(`variance.real_minutes`). An interval start or a contact's arrival without an offset in the hour the clocks "
         "go forward, which no clock shows, is warned of and kept as given (`load.skipped_local_times`); give such "
         "times with their offset (a database load reads them as the hour after). Business time between a contact's "
-        "own times is real time, also across a change of the clocks (docs/definitions.md, \"Business calendar\").",
+        'own times is real time, also across a change of the clocks (docs/definitions.md, "Business calendar").',
         "",
         "Across tables, besides the references below, `reportlib validate` warns (values kept as given) about "
         "agents whose contacts fall on a local day before their hire_date or after their termination_date: "

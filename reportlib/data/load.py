@@ -563,8 +563,9 @@ def _to_float(text: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
+# a date, then "T", "t" (RFC 3339 allows either, as it allows "z") or a space and the time, then an offset or none
 _ISO_PARTS = (
-    r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
+    r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[Tt ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
     r"\s*(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 
