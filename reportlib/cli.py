@@ -258,12 +258,12 @@ def _open(args: argparse.Namespace, *, checked: bool = True):
     With `checked`, a database is held to the contract first (`load.require_contract`: DataError, exit 1,
     naming each problem by key as `validate` does), as `run` and the notebooks hold it.
     """
-    from reportlib.core.params import check_timezone, data_location, load_params
+    from reportlib.core.params import data_location, load_params
     from reportlib.data.load import open_source, require_contract, source_tables
 
     params = load_params(getattr(args, "params", None), strict=True)
     location = data_location(params, getattr(args, "data", None))
-    source = open_source(location, check_timezone(params["timezone"]), tables=source_tables(params, location, say=True))
+    source = open_source(location, params["timezone"], tables=source_tables(params, location, say=True))
     if checked:
         require_contract(source)
     return params, source
@@ -351,12 +351,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_load(args: argparse.Namespace) -> int:
     """Check --data and copy it into --into; the summary on stdout, warnings and progress on stderr."""
-    from reportlib.core.params import check_timezone, load_params
+    from reportlib.core.params import load_params
     from reportlib.data.load_into import load_into, parse_target
 
     parse_target(args.into)  # a malformed URL is a usage error before any work
     params = load_params(args.params, strict=True)
-    result = load_into(args.data, args.into, check_timezone(params["timezone"]))
+    result = load_into(args.data, args.into, params["timezone"])  # checked by load_params
     for note in result.notes:
         print(f"reportlib load: {note}", file=sys.stderr)
     print(result.summary())
@@ -620,7 +620,9 @@ def _cmd_email(args: argparse.Namespace) -> int:
         )
     except SendingStopped as exc:  # what went out (and was refused) before the stop is said too
         _said_email(exc.result)
-        problems = ["the mail server refused before it:", *exc.result.problems] if exc.result.problems else []
+        problems = (
+            ["before it, not e-mailed (or refused by the server):", *exc.result.problems] if exc.result.problems else []
+        )
         raise ReportlibError("\n  ".join([str(exc), *problems])) from None
     _said_email(result)
     if not (result.sent or result.written or result.problems):

@@ -280,6 +280,12 @@ def test_redactor_finds_ids_typed_with_separators_names_surname_first_handles_an
     assert {text: r(text) for text in cases} == cases
     # a colleague whose name is the agent's reversed: that order is theirs, and is redacted
     assert ar.Redactor(["Ann Lee"], ["Lee Ann"])("Lee, Ann; Ann Lee") == "[another agent]; Ann Lee"
+    # a review: a short id's letter and digits apart are ordinary text ("a 5 minute hold" for A5), and so is a word
+    # in capitals that an initial and a surname spell ("ALONG" for Amy Long): kept
+    r = ar.Redactor(["A1"], ["A2", "A5", "B12", "Amy Long", "Sarah Hall", "Gary Ross"])
+    plain = "The caller gave a 2; put on a 5 minute hold; Tier B 12 queue. PLEASE READ ALONG, WE SHALL, GROSS PAY"
+    assert r(plain) == plain
+    assert r("A5, a-5 and B-12") == "[another agent], [another agent] and [another agent]"
 
 
 def test_supervisor_id_rule():
@@ -473,6 +479,10 @@ def test_a_reviews_team_median_leaves_out_colleagues_in_training(tmp_path, monke
     review = ar.build(open_source(str(folder), tz=params["timezone"]), params, "2025-03", "A1")
     row = review.goals.set_index("key").loc["contacts_handled"]
     assert row["value"] == 220 and row["team_median"] == 200.0
+    # a measure without a goal for anyone keeps its team median (a review: the judged filter emptied it)
+    params["goals"]["defaults"]["aht_s"] = None
+    review = ar.build(open_source(str(folder), tz=params["timezone"]), params, "2025-03", "A1")
+    assert review.goals.set_index("key").loc["aht_s", "team_median"] == 300.0
 
 
 # --- the page's summary -------------------------------------------------------------------------------

@@ -195,7 +195,13 @@ def test_no_agents_name_or_id_reaches_a_client_through_a_contact_reason(tmp_path
     from reportlib.reports import workbook
 
     agents = GOOD["agents.csv"] + "A0064,Gary Rivera,Team 1,Sue,North,agent,2024-01-01,,,,,1,25\n"
-    reasons = ["Callback promised by Gary Rivera (A0064)", "Callback promised by Ann Lee (A1)", "Billing", "Billing"]
+    reasons = [
+        "Callback promised by Gary Rivera (A0064)",
+        "Callback promised by Ann Lee (A1)",
+        "Billing",
+        "Billing",
+        "Rivera account",  # a review: a reason's first word, capitalised, that is a word of a name stays
+    ]
     rows = [
         f"r{i},phone,Benefits,C1,2025-01-{10 + i}T10:00:00-05:00,handled,5,300,A1,true,false,false,5,{why},p{i}"
         for i, why in enumerate(reasons)
@@ -204,11 +210,11 @@ def test_no_agents_name_or_id_reaches_a_client_through_a_contact_reason(tmp_path
     data = build(tmp_path / "d", {"clients.csv": CLIENTS, "contacts.csv": contacts, "agents.csv": agents})
     ctx = views.start_report("client_review", month="2025-01", data=str(data), client_id="C1")
     shown = queries.contact_reasons(ctx.client_source(), "2025-01-01", "2025-02-01", without_people=True)
-    assert shown.to_dict() == {"Billing": 2.0, "Callback promised by [agent] ([agent])": 2.0}
+    assert shown.to_dict() == {"Billing": 2.0, "Callback promised by [agent] ([agent])": 2.0, "Rivera account": 1.0}
     book = workbook.client_workbook(ctx.source, ctx.params, "2025-01", "C1")
     (sheet,) = [s for s in book.sheets if s.name == "Contact reasons"]
-    assert sorted(sheet.frame["reason"]) == ["Billing", "Callback promised by [agent] ([agent])"]
+    assert sorted(sheet.frame["reason"]) == ["Billing", "Callback promised by [agent] ([agent])", "Rivera account"]
     text = as_latin(" ".join(map(str, sheet.frame["reason"])))
-    assert not any(t in text for t in ("Gary", "Rivera", "A0064", "Ann Lee", "A1"))
+    assert not any(t in text for t in ("Gary", "A0064", "Ann Lee", "A1"))
     internal = queries.contact_reasons(ctx.source, "2025-01-01", "2025-02-01")
     assert "Callback promised by Gary Rivera (A0064)" in internal.index

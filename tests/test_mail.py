@@ -372,7 +372,9 @@ def test_what_was_sent_stays_sent_unlisted_clients_are_skipped_and_a_refused_cc_
       made every run fail, one line per client: it is skipped, said on stderr, no problem;
     - a report already sent was refused as "rendered from other data" once the data's files changed (a chmod):
       what was sent is done (said, with a hint when the page was rendered again from other data since);
-    - a cc the server refused (4xx) was never sent again, the To having had it: it is sent again, as the To."""
+    - a cc the server refused (4xx) was never sent again, the To having had it: it is sent again, to it alone (a
+      message without To: sent as a To, a review found it could clash with another client's To spelt otherwise);
+      a cc added to distribution.yaml since is not sent the month's messages already sent."""
     import io
 
     from reportlib.delivery.mail import plan_messages
@@ -391,15 +393,29 @@ def test_what_was_sent_stays_sent_unlisted_clients_are_skipped_and_a_refused_cc_
         e["data_fingerprint"] = "new"
     (month_dir / "manifest.json").write_text(json.dumps(manifest))
     dist = yaml.safe_load(setup["params"].read_text())
-    sent = {"report": "client_review", "client_id": "C1", "recipients": ["am1@acme.test", "hr@client-one.test"]}
+    sent = {
+        "report": "client_review",
+        "client_id": "C1",
+        "recipients": ["am1@acme.test", "hr@client-one.test"],
+        "refused": ["archive@acme.test"],
+    }
     (month_dir / "sent-log.json").write_text(json.dumps({"sent": [dict(sent, data_fingerprint="older")]}))
     log = io.StringIO()
     planned, problems = plan_messages(month_dir, dist, reports=["client_review"], log=log)
     said = log.getvalue()
     assert problems == [], problems
     assert "skipping client_review for client C3: distribution.yaml gives it no account team" in said
-    # C1 was sent but its cc (archive@) refused: the one message left
-    assert [(p.client_id, p.to, p.cc) for p in planned] == [("C1", ["archive@acme.test"], [])]
+    # C1 was sent but its cc (archive@) refused: the one message left, to it alone
+    assert [(p.client_id, p.to, p.cc) for p in planned] == [("C1", [], ["archive@acme.test"])]
+    from reportlib.delivery.mail import ChartImages, build_message
+
+    with ChartImages(enabled=False) as images:
+        msg = build_message(planned[0], month_dir, "reports@acme.test", dist, images)
+    assert msg["To"] is None and msg["Cc"] == "archive@acme.test"
+    # not refused then (a cc added since): nothing to send
+    (month_dir / "sent-log.json").write_text(json.dumps({"sent": [dict(sent, refused=[])]}))
+    planned, problems = plan_messages(month_dir, dist, reports=["client_review"], log=io.StringIO())
+    assert planned == [] and problems == []
     # sent to all, then the data's files changed (C1's page is from other data than the last run's): not a problem
     sent["recipients"].append("archive@acme.test")
     manifest["reports"][[e["client_id"] for e in manifest["reports"]].index("C1")]["data_fingerprint"] = "old"

@@ -181,7 +181,7 @@ def test_what_went_out_before_a_lost_connection_is_still_said(tmp_path, monkeypa
     assert len(inbox.messages) == 2
     assert said.out.startswith("sent client_review for client C1 to am-c1@corp.test")
     assert "the connection was lost while sending it" in said.err
-    assert "the mail server refused before it:" in said.err and "refuse-c1@corp.test (550" in said.err
+    assert "before it, not e-mailed (or refused by the server):" in said.err and "refuse-c1@corp.test (550" in said.err
 
 
 def test_a_slow_server_is_waited_for_as_long_as_the_setting_says(tmp_path, monkeypatch, capsys):

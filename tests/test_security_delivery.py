@@ -431,6 +431,8 @@ def test_13_02_recipients_are_exactly_one_address_with_a_domain_and_ids_cannot_c
     with pytest.raises(safety.AddressError, match="write it in its ASCII form, xn--bcher-kva.test$"):
         safety.parse_address("a@bücher.test")
     assert safety.parse_address("a@xn--bcher-kva.test") == "a@xn--bcher-kva.test"
+    with pytest.raises(safety.AddressError, match="has an unusable domain 'straße.de'$"):  # IDNA 2003 would say strasse
+        safety.parse_address("ops@straße.de")
 
 
 # --- 4 --------------------------------------------------------------------------------------------

@@ -682,6 +682,18 @@ def test_business_time_is_real_time_on_the_days_the_clocks_change():
     sundays = business_calendar({"calendar": {"business_hours": {"sun": "01:00-03:00"}, "holidays": None}})
     days = np.array(["2026-03-08", "2026-11-01", "2026-03-15"], "M8[ns]")
     assert list(sundays.elapsed_s(days, days + np.timedelta64(1, "D"), tz=tz) / 3600) == [1.0, 3.0, 2.0]
+    # a reply in the second pass of the repeated autumn hour (arrival plus its wait): a second probe found it an
+    # hour early (-0.5 h, 0 h, and a 9-hour reply judged at 8 h); the wait is real time, so the reply is placed
+    from reportlib.metrics.sla import email_business_times
+
+    emails = frame(
+        [
+            {"channel": "email", "client_id": "C1", "arrived_at": pd.Timestamp(a), "outcome": "handled", "wait_s": w}
+            for a, w in (("2026-11-01 01:50", 1800), ("2026-11-01 00:10", 3600), ("2026-10-31 17:30", 32400))
+        ]
+    )
+    timed = email_business_times(table(emails), start="2026-10-01", end="2026-12-01", calendar=always, tz=tz)
+    assert sorted(timed["response_bh_s"] / 3600) == [0.5, 1.0, 9.0]
     # the shipped weekday 08:00-18:00 hours never hold a change (Sunday, 02:00): the zone changes nothing
     weekdays = business_calendar({})
     assert np.array_equal(weekdays.elapsed_s(a, b, tz=tz), weekdays.elapsed_s(a, b))

@@ -131,12 +131,15 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None) -> str:
     if not _LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
         raise AddressError(f"{entry!r} has an unusable mailbox name {local!r}")
     if not _DOMAIN.fullmatch(domain):
-        try:  # a domain in letters outside ASCII: its ASCII (IDNA) form is what mail servers take
-            hint = (
-                f"; write it in its ASCII form, {domain.encode('idna').decode('ascii')}" if not domain.isascii() else ""
-            )
+        # a domain in letters outside ASCII: its ASCII (IDNA) form is what mail servers take. Python's codec is IDNA
+        # 2003, which writes "ß", "ς" and the joiners otherwise than today's IDNA 2008 ("straße.de" as strasse.de,
+        # someone else's domain: a review): no form is offered for those
+        deviant = any(ch in domain for ch in "ßς\u200c\u200d")
+        try:
+            ascii_form = domain.encode("idna").decode("ascii") if not domain.isascii() and not deviant else None
         except UnicodeError:
-            hint = ""
+            ascii_form = None
+        hint = f"; write it in its ASCII form, {ascii_form}" if ascii_form else ""
         raise AddressError(f"{entry!r} has an unusable domain {domain!r}{hint}")
     bare = f"{local}@{domain}"
     if allowed_domains:

@@ -777,15 +777,17 @@ def recipients_for(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -
     return []
 
 
-def unmailed_by_choice(entry: Mapping[str, Any], dist: Mapping[str, Any]) -> bool:
-    """Whether a client's review has no recipients because distribution.yaml says so: its account team is given as
-    an empty list, or it has none and `account_team_default` is an empty list ("mail listed clients only")."""
+def unmailed_by_choice(entry: Mapping[str, Any], dist: Mapping[str, Any]) -> str | None:
+    """Where distribution.yaml says a client's review goes to nobody, or None: its account team given as an empty
+    list, or none given and `account_team_default` an empty list ("mail listed clients only"). A setting left
+    blank (null) is no such choice."""
     if entry.get("report") != "client_review" or not entry.get("client_id"):
-        return False
+        return None
     teams = dist.get("account_teams") or {}
-    if entry["client_id"] in teams:
-        return teams[entry["client_id"]] in ([], "", None)
-    return "account_team_default" in dist and dist["account_team_default"] in ([], "", None)
+    cid = entry["client_id"]
+    if cid in teams:
+        return f"account_teams[{show_id(cid)}] is []" if teams[cid] == [] else None
+    return "account_team_default is []" if dist.get("account_team_default") == [] else None
 
 
 def entry_identity(entry: Mapping[str, Any]) -> tuple[str, str | None, str | None, str]:
@@ -1017,12 +1019,12 @@ def plan_messages(
                 problems.append(f"not e-mailing {p_who}: {exc}")
                 continue
             if not rcpt:
-                if to is None and unmailed_by_choice(entry, dist):
+                choice = unmailed_by_choice(entry, dist) if to is None else None
+                if choice:
                     # distribution.yaml lists the clients to mail: the others are left out by choice, not by
                     # mistake (a probe: every run failed, one line per client never meant to get mail)
                     print(
-                        f"reportlib email: skipping {p_who}: distribution.yaml gives it no account team "
-                        "(account_team_default is [])",
+                        f"reportlib email: skipping {p_who}: distribution.yaml gives it no account team ({choice})",
                         file=log,
                     )
                     continue
@@ -1032,8 +1034,10 @@ def plan_messages(
             # every report already sent "rendered from other data", one failure line each)
             records = _sent_records(sent_log, report, entry.get("client_id"), entry.get("agent_id"))
             done = {a.lower() for rec in records for a in rec.get("recipients") or [] if isinstance(a, str)}
+            # a cc gets it again only when the server refused it then (a cc added since gets next month's)
+            refused = {a.lower() for rec in records for a in rec.get("refused") or [] if isinstance(a, str)}
             left_to = [a for a in rcpt if a.lower() not in done]
-            left_cc = [a for a in cc if a.lower() not in done]
+            left_cc = [a for a in cc if a.lower() not in done and (not records or a.lower() in refused)]
             if done and not left_to and not left_cc:
                 since = {rec.get("data_fingerprint") for rec in records} - {None, entry.get("data_fingerprint")}
                 again = (
@@ -1043,7 +1047,8 @@ def plan_messages(
                     else ""
                 )
                 print(
-                    f"reportlib email: {p_who} already sent to {', '.join(rcpt + cc)}; not sending again "
+                    f"reportlib email: {p_who} already sent to {', '.join(a for a in rcpt + cc if a.lower() in done)}; "
+                    "not sending again "
                     f"(see {Path(month_dir) / SENT_LOG}){again}",
                     file=log,
                 )
@@ -1070,8 +1075,8 @@ def plan_messages(
             except ReportlibError as exc:
                 problems.append(f"not e-mailing {p_who}: {exc}")
                 continue
-            if done:  # sent before to some: the rest now (a To or a cc the server refused then; a cc alone as To)
-                rcpt, cc = (left_to, left_cc) if left_to else (left_cc, [])
+            if done:  # sent before to some: the rest now (a To not sent to, a cc the server refused then)
+                rcpt, cc = left_to, left_cc  # a cc alone: a message without To (its To had it)
             stem = Path(str(entry["html"])).stem
             planned.append(
                 Planned(
@@ -1218,7 +1223,8 @@ def build_message(
     msg = EmailMessage()
     _set_header(msg, "Subject", p.subject)
     msg["From"] = sender
-    msg["To"] = ", ".join(p.to)
+    if p.to:  # none when only a cc the server refused before is sent again
+        msg["To"] = ", ".join(p.to)
     if p.cc:
         msg["Cc"] = ", ".join(p.cc)
     if reply_to:
@@ -1605,6 +1611,7 @@ def _send_all(
                         **({"agent_id": p.agent_id} if p.agent_id is not None else {}),
                         "recipients": p.delivered,
                         "to": [a for a in p.delivered if a in p.to],
+                        "refused": sorted(refused or {}),
                         "subject": p.subject,
                         "message_id": p.message["Message-ID"],
                         "html": p.entry.get("html"),

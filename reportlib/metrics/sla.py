@@ -183,7 +183,7 @@ class BusinessCalendar:
         days.difference_update(self.not_holidays)
         return np.array(sorted(days), dtype="datetime64[D]")
 
-    def clocks(self, *arrays: Any, tz: str | None = None) -> list[np.ndarray]:
+    def clocks(self, *arrays: Any, tz: str | None = None, second_pass: Sequence[Any] = ()) -> list[np.ndarray]:
         """Business seconds from a fixed epoch to each local naive timestamp (NaN for NaT), per array.
 
         Differences between values of the returned arrays are elapsed business time (one holiday
@@ -196,7 +196,9 @@ class BusinessCalendar:
         With `tz` (the local times' zone) the seconds are real ones on the days the clocks change (`_dst_days`):
         hours of 00:00-24:00 hold 23 real hours on the spring day and 25 on the autumn one, and an email answered
         an hour after arriving across the change took one hour, not two (a probe: it was judged on the wall
-        clock). A repeated wall time (the autumn hour) is read as its first pass, as `add_seconds_local` does.
+        clock). A repeated wall time (the autumn hour) is read as its first pass, as `add_seconds_local` does, unless
+        `second_pass` (one boolean array or None per array) says it is the second: a reply computed as arrival plus
+        its wait knows which pass it fell in (`second_pass_of`; a probe found such replies an hour short).
         """
         values = [np.asarray(pd.to_datetime(np.asarray(a).ravel()).to_numpy(dtype="datetime64[ns]")) for a in arrays]
         days = [v[~np.isnat(v)].astype("datetime64[D]") for v in values]
@@ -210,7 +212,8 @@ class BusinessCalendar:
         if tz:
             dst = self._dst_days(lo, hi, hol, tz)
             if len(dst["day"]):
-                clocks = [self._dst_corrected(c, v, dst, tz) for c, v in zip(clocks, values)]
+                passes = list(second_pass) + [None] * (len(values) - len(second_pass))
+                clocks = [self._dst_corrected(c, v, dst, tz, f) for c, v, f in zip(clocks, values, passes)]
         return clocks
 
     def _dst_days(self, lo: int, hi: int, hol: np.ndarray, tz: str) -> dict[str, np.ndarray]:
@@ -240,10 +243,12 @@ class BusinessCalendar:
         }
 
     @staticmethod
-    def _dst_corrected(clock: np.ndarray, t: np.ndarray, dst: dict[str, np.ndarray], tz: str) -> np.ndarray:
+    def _dst_corrected(
+        clock: np.ndarray, t: np.ndarray, dst: dict[str, np.ndarray], tz: str, second: Any = None
+    ) -> np.ndarray:
         """`clock` (wall-clock business seconds of the local times `t`) in real seconds: the open days before each
         time on which the clocks changed add what they add, and a time on such a day counts the real seconds
-        since its opening."""
+        since its opening (`second`: where a repeated wall time is its second pass)."""
         out = clock.copy()
         ok = ~np.isnat(t)
         day = t[ok].astype("datetime64[D]")
@@ -256,8 +261,9 @@ class BusinessCalendar:
             i = before[on]
             tv = t[ok][on]
             wall = np.clip((tv - dst["open"][i]).astype("int64") / 1e9, 0, None)
+            late = None if second is None else np.asarray(second, dtype=bool).ravel()[ok][on]
             real = np.clip(
-                (_utc_naive(tv, tz) - _utc_naive(dst["open"][i], tz)).astype("int64") / 1e9, 0, dst["length"][i]
+                (_utc_naive(tv, tz, late) - _utc_naive(dst["open"][i], tz)).astype("int64") / 1e9, 0, dst["length"][i]
             )
             span = dst["length"][i] - dst["extra"][i]  # the wall-clock hours the clock counted on that day
             idx = np.flatnonzero(ok)[on]
@@ -304,12 +310,26 @@ class BusinessCalendar:
         return "".join("1" if h is not None else "0" for h in self.hours)
 
 
-def _utc_naive(local: np.ndarray, tz: str) -> np.ndarray:
-    """Local naive times (datetime64[ns]) of zone `tz` as UTC naive ones; a repeated wall time as its first pass, one
-    the clocks skip moved forward (as `add_seconds_local` reads them)."""
+def _utc_naive(local: np.ndarray, tz: str, second: np.ndarray | None = None) -> np.ndarray:
+    """Local naive times (datetime64[ns]) of zone `tz` as UTC naive ones; a repeated wall time as its first pass
+    (its second where `second`), one the clocks skip moved forward (as `add_seconds_local` reads them)."""
     t = pd.DatetimeIndex(np.asarray(local, dtype="datetime64[ns]"))
-    aware = t.tz_localize(tz, ambiguous=np.ones(len(t), dtype=bool), nonexistent="shift_forward")
+    first = np.ones(len(t), dtype=bool) if second is None else ~np.asarray(second, dtype=bool)
+    aware = t.tz_localize(tz, ambiguous=first, nonexistent="shift_forward")
     return aware.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def second_pass_of(local: np.ndarray, seconds: np.ndarray, tz: str | None) -> np.ndarray | None:
+    """Where `add_seconds_local(local, seconds, tz)` falls in the second pass of the repeated autumn hour (its wall
+    time read as the first pass would be an hour early); None without a zone."""
+    if not tz:
+        return None
+    wall = add_seconds_local(local, seconds, tz)
+    start = _utc_naive(np.asarray(local, dtype="datetime64[ns]").ravel(), tz)
+    secs = np.asarray(seconds, dtype="float64").ravel()
+    ok = np.isfinite(secs) & ~np.isnat(start) & ~np.isnat(wall)
+    real = start + np.where(ok, np.round(secs * 1e9), 0).astype("int64").astype("timedelta64[ns]")
+    return ok & (_utc_naive(np.where(ok, wall, start), tz) != real)
 
 
 def _utc_offset_s(local: np.ndarray, tz: str) -> np.ndarray:
@@ -642,8 +662,12 @@ def _email_business_times(
     """Business seconds from each email's arrival to its first response, and to its own `as_of`
     (local naive datetime64 per row): what every first-response threshold is judged on."""
     arrived = rows["arrived_at"].to_numpy(dtype="datetime64[ns]")
-    response_at = add_seconds_local(arrived, rows["wait_s"].to_numpy(dtype="float64"), tz)
-    clock_arrived, clock_response, clock_now = calendar.clocks(arrived, response_at, as_of, tz=tz)
+    waits = rows["wait_s"].to_numpy(dtype="float64")
+    response_at = add_seconds_local(arrived, waits, tz)
+    late = second_pass_of(arrived, waits, tz)
+    clock_arrived, clock_response, clock_now = calendar.clocks(
+        arrived, response_at, as_of, tz=tz, second_pass=[None, late, None]
+    )
     return clock_response - clock_arrived, clock_now - clock_arrived
 
 

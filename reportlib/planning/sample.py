@@ -366,8 +366,9 @@ class SampleData:
 
 def last_month_ended(today: pd.Timestamp | None = None, tz: str = TZ) -> pd.Period:
     """The month before `today`'s (default: now in `tz`), in the local time zone: the latest a sample may hold."""
-    today = today if today is not None else pd.Timestamp.now(tz=tz)
-    return pd.Period(today.strftime("%Y-%m"), freq="M") - 1
+    from reportlib.core.months import local_now
+
+    return local_now(tz, today).to_period("M") - 1
 
 
 def default_start(today: pd.Timestamp | None = None, months: int = 24, tz: str = TZ) -> str:

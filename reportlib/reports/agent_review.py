@@ -480,7 +480,9 @@ def build(
             agent_id,
             [MEASURES[k][0] for k in scorecards.GOAL_KEYS],
             min_others,
-            judged={MEASURES[k][0]: f"{k}_met" for k in scorecards.GOAL_KEYS},
+            # volume only: a colleague in training or of fte 0 is not judged on it; a rate's `_met` is null also
+            # where no goal is set, which is no reason to leave the colleague out (a review)
+            judged={MEASURES[k][0]: f"{k}_met" for k in scorecards.VOLUME_GOALS},
         )
         goals_frame = goals_table(card, medians)
         strengths, coach = choose_points(card, goals)

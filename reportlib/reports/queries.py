@@ -1531,8 +1531,10 @@ def contact_reasons(source: DataSource, start: Any, end: Any, *, without_people:
     """Contacts per reason arriving in [start, end), most frequent first (missing reasons as '(not given)').
 
     `without_people` (a client's review and workbook): every roster name and id in a reason (free text from the
-    export, "Callback promised by Gary Rivera (A0064)") replaced by "[agent]" (`redaction.Redactor`), reasons that
-    then read alike counted together: a probe found agents' names in a client's chart and workbook."""
+    export, "Callback promised by Gary Rivera (A0064)") replaced by "[agent]" (`redaction.Redactor`: full names,
+    ids and the initial forms; not a lone word of a name, which a reason in sentence case starts with: "Grace
+    period extension"), reasons that then read alike counted together: a probe found agents' names in a client's
+    chart and workbook."""
     if not source.has("contacts"):
         return pd.Series(dtype="float64")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
@@ -1545,7 +1547,7 @@ def contact_reasons(source: DataSource, start: Any, end: Any, *, without_people:
     if without_people and source.has("agents"):
         from reportlib.reports.redaction import Redactor, roster_terms
 
-        redact = Redactor((), roster_terms(source.frame("agents")), mark=AGENT_MARK)
+        redact = Redactor((), roster_terms(source.frame("agents")), mark=AGENT_MARK, lone_words=False)
         df["reason"] = df["reason"].map(redact)
         df = df.groupby("reason", as_index=False)["contacts"].sum()
     df = df.sort_values(["contacts", "reason"], ascending=[False, True], kind="stable")

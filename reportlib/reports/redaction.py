@@ -162,10 +162,13 @@ class Redactor:
     # "@g.rivera") and an initial run into a surname as a name ("JMeyer", "GRIVERA": both capitals)
     _ADDRESS_FIRST = re.compile(rf"(?<![\w.])({_WORD})[._-]?([^\W\d_])(?=@)")
     _HANDLE = re.compile(rf"(?<![\w@])@([^\W\d_])[._-]?({_WORD})(?!\w)")
-    _RUN_TOGETHER = re.compile(rf"(?<!\w)([^\W\d_])({_WORD})(?!\w)")
+    _RUN_TOGETHER = re.compile(rf"(?<!\w)([^\W\d_])({_WORD})(?!\w)")  # "JMeyer"; not "ALONG" (capitals only)
 
-    def __init__(self, own: Iterable[Any], others: Iterable[Any], mark: str = REDACTED):
-        self.mark = mark  # what a name found is replaced with
+    def __init__(self, own: Iterable[Any], others: Iterable[Any], mark: str = REDACTED, lone_words: bool = True):
+        """`mark`: what a name found is replaced with. `lone_words`: each word of a name written as a name counts too
+        (a QA comment's "ask Patrick"); off for text in sentence case of its own, a contact reason, whose first
+        word is always capitalised ("Grace period extension", "Price change": a review)."""
+        self.mark = mark
         # a term without a letter or digit (combining marks alone, a roster's "-") would match everywhere or
         # between words: left out (a review)
         own_terms = {t for t in (unicodedata.normalize("NFC", v) for v in map(roster_text, own) if v) if _matchable(t)}
@@ -182,7 +185,7 @@ class Redactor:
         self.own_initials = {k for t in own_terms for k in self._initials(t)}
         self.initials = {k for t in other_terms for k in self._initials(t)} - self.own_initials
         pieces = [(t, self._piece(t)) for t in own_terms | other_terms]
-        pieces += [(w, self._word_piece(w)) for w in words]
+        pieces += [(w, self._word_piece(w)) for w in words] if lone_words else []
         pieces.sort(key=lambda tp: (-len(tp[0]), tp[0]))
         self.pattern = re.compile("|".join(p for _, p in pieces)) if pieces else None
 
@@ -229,6 +232,8 @@ class Redactor:
                 a, b = m.group(1), m.group(2)
                 if as_name and not (a[0].isupper() and b[0].isupper()):  # a name's capitals: never "a long way"
                     continue
+                if pattern is self._RUN_TOGETHER and b.isupper():  # a word in capitals ("ALONG", "SHALL", "GROSS")
+                    continue
                 key = (self._key(a), self._key(b))
                 if key in self.initials and key not in self.own_initials:
                     spans.append((m.start(), m.end()) if where is None else (where[m.start()], where[m.end()]))
@@ -257,12 +262,20 @@ class Redactor:
         an id's letters and digits ("A-0108", "a_0064", "A 0108": the id "A0108" as people type it); a name of
         two words or more also surname first ("richardson.rebecca@", "Richardson, Rebecca")."""
         words = [w for w in re.split(cls.SEPARATORS, term.strip()) if w]
-        parts = [p for w in words for p in cls._LETTERS_DIGITS.split(w) if p]
-        body = r"[\s._-]*".join(_flex(p) for p in parts)
+        body = r"[\s._-]*".join(cls._id_word(w) for w in words)
         if len(words) >= 2 and not any(c.isdigit() for c in term):
             surname_first = r",?[\s._-]*".join(_flex(w) for w in reversed(words))
             body = f"(?:{body}|{surname_first})"
         return whole_word(_skeleton(term)[0], body or None)
+
+    @classmethod
+    def _id_word(cls, word: str) -> str:
+        """One word of a term, with `.`, `_` or `-` allowed where its letters meet its digits ("A-0108"), and a space
+        too when a part is long enough not to be ordinary text: 2 letters or 3 digits ("A 0108", not "a 5" of "a 5
+        minute hold" for the id A5, a review)."""
+        parts = [p for p in cls._LETTERS_DIGITS.split(word) if p]
+        long_enough = any(len(p) >= (3 if p.isdigit() else 2) for p in parts)
+        return (r"[\s._-]*" if long_enough else r"[._-]?").join(_flex(p) for p in parts)
 
     @classmethod
     def _word_piece(cls, word: str) -> str:
