@@ -148,7 +148,7 @@ def test_event_labels_do_not_overlap():
     ]
     x0, x1 = pd.Timestamp("2025-10-01"), pd.Timestamp("2026-01-31")
     rows = charts.event_label_rows(labels, x0, x1)
-    per_px = (x1 - x0).total_seconds() / 640
+    per_px = (x1 - x0).total_seconds() / charts.NARROWEST_PLOT_PX
     boxes = [((s - x0).total_seconds(), (s - x0).total_seconds() + (len(t) * 6 + 8) * per_px) for s, t in labels]
     for i in range(len(labels)):
         for j in range(i + 1, len(labels)):
@@ -158,6 +158,13 @@ def test_event_labels_do_not_overlap():
     # events far apart share the top row
     far = [(x0 + pd.Timedelta(days=30 * k), "Holiday") for k in range(4)]
     assert charts.event_label_rows(far, x0, x1) == [0, 0, 0, 0]
+    # a probe: with the weekends left off the axis (a weekday-only desk) labels laid out over calendar days ran into
+    # each other. A Friday and the Monday 17 days later, 10 characters each (68 px): over calendar days 17 of 123
+    # days of a 520 px plot, 71.9 px apart (one row); over the 88 weekdays shown, 11 of them, 65 px (two rows)
+    pair = [(pd.Timestamp("2025-10-10"), "x" * 10), (pd.Timestamp("2025-10-27"), "y" * 10)]
+    assert charts.NARROWEST_PLOT_PX == 520
+    assert charts.event_label_rows(pair, x0, x1) == [0, 0]
+    assert charts.event_label_rows(pair, x0, x1, hidden=[5, 6]) == [0, 1]
     fig = charts.forecast_chart(
         None,
         pd.DataFrame({"date": pd.date_range(x0, x1), "forecast": 1.0, "lower": 0.5, "upper": 2.0}),

@@ -46,6 +46,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable, unspoofed
 from reportlib.core.words import counted, noun_for
+from reportlib.reports.charts import STATIC_CHART_PX
 from reportlib.reports.queries import report_settings
 from reportlib.reports.views import COMMENTARY_MIME, FACTS_MIME, PLOTLY_MIME, TILES_MIME
 
@@ -53,7 +54,7 @@ SENT_LOG = "sent-log.json"
 BODY_LIMIT = 100_000  # bytes: Gmail clips longer HTML bodies
 PLACEHOLDER_DOMAINS = ("example.com",)  # the addresses shipped in parameters/distribution.yaml
 MAX_TILES, MAX_COMMENTARY = 16, 10
-CHART_WIDTH, CHART_HEIGHT = 600, 360  # CSS pixels in the body; the PNG is drawn at 2x for sharp screens
+CHART_WIDTH, CHART_HEIGHT = STATIC_CHART_PX  # CSS pixels in the body; the PNG is drawn at 2x for sharp screens
 
 # Colours: status in words as well as colour (survives grey print and colour blindness).
 _STATUS = {

@@ -706,7 +706,8 @@ def forecast_chart(
         [pd.Timestamp(v) for v in _col(history, x)] if history is not None and len(history) else []
     )
     if labelled and all_x:
-        for (start, label), row in zip(labelled, event_label_rows(labelled, min(all_x), max(all_x))):
+        rows = event_label_rows(labelled, min(all_x), max(all_x), hidden=closed)
+        for (start, label), row in zip(labelled, rows):
             fig.add_annotation(
                 x=start,
                 y=1,
@@ -764,22 +765,44 @@ def weekday_breaks(weekdays: Sequence[int]) -> list[dict[str, Any]]:
 EVENT_LABEL_ROW_PX = 13  # height of one row of event labels (10 px text and spacing)
 
 
+# The narrowest plot area a chart is drawn in: the e-mail's static image (STATIC_CHART_PX wide) less the template's
+# left and right margins (56 + 24 px). The PDF's is wider (A4: 703 px less the margins) and the page's wider still,
+# so labels laid out for this width overlap in none of them (a probe: at 640 px they ran into each other in the PDF
+# and the e-mail). A layout figure, not fitted to data.
+STATIC_CHART_PX = (600, 360)  # the e-mail's chart images, CSS pixels (delivery.mail draws them at 2x)
+NARROWEST_PLOT_PX = STATIC_CHART_PX[0] - 56 - 24
+
+
 def event_label_rows(
-    labels: Sequence[tuple[Any, str]], x_min: Any, x_max: Any, plot_px: float = 640.0, char_px: float = 6.0
+    labels: Sequence[tuple[Any, str]],
+    x_min: Any,
+    x_max: Any,
+    plot_px: float = NARROWEST_PLOT_PX,
+    char_px: float = 6.0,
+    hidden: Sequence[int] = (),
 ) -> list[int]:
     """Row (0 = top) for each (start, text) event label so that no two labels in a row overlap.
 
     A label spans from its start date for len(text) x `char_px` pixels of a `plot_px` wide plot of the dates
     x_min..x_max (10 px text: about 6 px a character); each goes to the first row whose last label ends
-    before it starts (greedy interval colouring, in start order).
+    before it starts (greedy interval colouring, in start order). `hidden`: weekdays (0 = Monday) the axis leaves
+    out (`weekday_breaks`), which give the days shown more room each.
     """
-    span = max((pd.Timestamp(x_max) - pd.Timestamp(x_min)).total_seconds(), 1.0)
+    x0 = pd.Timestamp(x_min)
+    mask = "".join("1" if d in set(hidden) else "0" for d in range(7))
+
+    def shown_s(t: Any) -> float:  # seconds from x_min along the axis, the hidden days left out
+        t = pd.Timestamp(t)
+        gone = int(np.busday_count(x0.date(), t.date(), weekmask=mask)) if "1" in mask and t > x0 else 0
+        return (t - x0).total_seconds() - gone * 86400.0
+
+    span = max(shown_s(x_max), 1.0)
     per_px = span / plot_px
     order = sorted(range(len(labels)), key=lambda i: pd.Timestamp(labels[i][0]))
     row_end: list[float] = []
     rows = [0] * len(labels)
     for i in order:
-        start = (pd.Timestamp(labels[i][0]) - pd.Timestamp(x_min)).total_seconds()
+        start = shown_s(labels[i][0])
         end = start + (len(str(labels[i][1])) * char_px + 8) * per_px
         for r, last in enumerate(row_end):
             if last <= start:
