@@ -1514,121 +1514,104 @@ def _email_locked(
     conn = None if dry_run or settings is None else _connect(settings)  # fail fast, before any chart is drawn
     with ChartImages(enabled=charts) as images:
         try:
-            _send_all(planned, result, month_dir, params, settings, sender, reply_to, images, dry_run, log, conn)
+            for p in planned:
+                try:
+                    p.message = build_message(p, month_dir, sender, params, images, reply_to)
+                except UsageError:
+                    raise
+                except ReportlibError as exc:  # the page changed since it was planned: not sent
+                    result.problems.append(f"not e-mailing {p.who}: {exc}")
+                    continue
+                for warning in p.warnings:
+                    print(f"reportlib email: warning: {printable(warning)}", file=log)
+                if dry_run:
+                    try:
+                        result.written.append(_write_eml(Path(dry_run), p.stem, p.message.as_bytes()))
+                    except OSError as exc:
+                        raise ReportlibError(
+                            f"--dry-run {dry_run}: cannot write {p.stem}.eml ({exc.strerror or exc})"
+                        ) from None
+                    continue
+                assert settings is not None  # a real send
+                if conn is None or not _still_open(conn):
+                    # the server hung up between messages (an idle timeout): a new connection, before any of
+                    # this message went out. A connection lost while sending is not retried (below): the
+                    # server may have taken the message before it hung up, and a retry would send it twice.
+                    conn = _connect(settings)
+                try:
+                    refused = conn.send_message(p.message, from_addr=_address(settings.sender), to_addrs=p.recipients)
+                except KeyboardInterrupt:  # Ctrl-C or SIGTERM (cli.Terminated) while this message went out
+                    print(
+                        f"reportlib email: stopped while sending {p.who}: the server may have taken it; it is not "
+                        f"recorded as sent ({counted(len(result.sent), 'message')} before it {noun_for(len(result.sent), 'is', 'are')}, in {month_dir / SENT_LOG}), "
+                        "so a rerun sends it again (ask its recipients first)",
+                        file=log,
+                    )
+                    raise
+                except smtplib.SMTPRecipientsRefused as exc:
+                    bad = ", ".join(f"{a} ({c} {server_text(m, settings)})" for a, (c, m) in exc.recipients.items())
+                    result.problems.append(f"{p.who}: the mail server refused every recipient: {bad}")
+                    continue
+                except (smtplib.SMTPException, OSError) as exc:
+                    lost = isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError)
+                    slow = isinstance(exc, TimeoutError) or "timed out" in str(exc)
+                    raise ReportlibError(
+                        f"sending {p.who} failed ({server_text(exc, settings)}); "
+                        + (
+                            "the connection was lost while sending it, so the server may have taken it: it is not "
+                            "recorded as sent, and a rerun sends it again (ask its recipients first); "
+                            if lost
+                            else ""
+                        )
+                        + (
+                            f"the server did not answer within {settings.timeout_s:g} s: for a slow server raise "
+                            "REPORTLIB_SMTP_TIMEOUT (seconds); "
+                            if slow
+                            else ""
+                        )
+                        + f"{counted(len(result.sent), 'message')} {noun_for(len(result.sent), 'was', 'were')} sent before it and "
+                        + f"{noun_for(len(result.sent), 'is', 'are')} recorded in "
+                        f"{month_dir / SENT_LOG}; the reports are untouched"
+                    ) from None
+                p.delivered = [a for a in p.recipients if a not in (refused or {})]
+                for addr, (code, msg) in (refused or {}).items():
+                    result.problems.append(
+                        f"{p.who}: the mail server refused {addr} ({code} {server_text(msg, settings)})"
+                    )
+                try:
+                    _append_sent(
+                        month_dir,
+                        {
+                            "report": p.report,
+                            "client_id": p.client_id,
+                            **({"agent_id": p.agent_id} if p.agent_id is not None else {}),
+                            "recipients": p.delivered,
+                            "to": [a for a in p.delivered if a in p.to],
+                            "refused": sorted(refused or {}),
+                            "subject": p.subject,
+                            "message_id": p.message["Message-ID"],
+                            "html": p.entry.get("html"),
+                            "data_fingerprint": p.entry.get("data_fingerprint"),
+                            "attached": list(p.attach),
+                            "sent_at": formatdate(localtime=True),
+                        },
+                    )
+                except OSError as exc:  # sent but not recorded: stop before anything else goes out
+                    raise ReportlibError(
+                        f"{p.who} was sent but could not be recorded in {month_dir / SENT_LOG} "
+                        f"({exc.strerror or exc}); nothing more was sent. Add it to the log by "
+                        "hand before running again, or it will be sent twice"
+                    ) from None
+                result.sent.append(p)
         except UsageError:
             raise
-        except ReportlibError as exc:
+        except ReportlibError as exc:  # what went out before the stop is said too (cli: SendingStopped)
             if result.sent or result.written or result.problems:
                 raise SendingStopped(str(exc), result) from None
             raise
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.quit()
         result.chart_note = images.reason
     return result
-
-
-def _send_all(
-    planned: list[Planned],
-    result: EmailResult,
-    month_dir: Path,
-    params: dict,
-    settings: SmtpSettings | None,
-    sender: str,
-    reply_to: str | None,
-    images: ChartImages,
-    dry_run: str | Path | None,
-    log: Any,
-    conn: smtplib.SMTP | None,
-) -> None:
-    """Build and send (or write) each planned message in turn, recording each sent one; ReportlibError when it
-    cannot go on (the connection lost while a message went out, the sent log not writable)."""
-    try:
-        for p in planned:
-            try:
-                p.message = build_message(p, month_dir, sender, params, images, reply_to)
-            except UsageError:
-                raise
-            except ReportlibError as exc:  # the page changed since it was planned: not sent
-                result.problems.append(f"not e-mailing {p.who}: {exc}")
-                continue
-            for warning in p.warnings:
-                print(f"reportlib email: warning: {printable(warning)}", file=log)
-            if dry_run:
-                try:
-                    result.written.append(_write_eml(Path(dry_run), p.stem, p.message.as_bytes()))
-                except OSError as exc:
-                    raise ReportlibError(
-                        f"--dry-run {dry_run}: cannot write {p.stem}.eml ({exc.strerror or exc})"
-                    ) from None
-                continue
-            assert settings is not None  # a real send
-            if conn is None or not _still_open(conn):
-                # the server hung up between messages (an idle timeout): a new connection, before any of
-                # this message went out. A connection lost while sending is not retried (below): the
-                # server may have taken the message before it hung up, and a retry would send it twice.
-                conn = _connect(settings)
-            try:
-                refused = conn.send_message(p.message, from_addr=_address(settings.sender), to_addrs=p.recipients)
-            except KeyboardInterrupt:  # Ctrl-C or SIGTERM (cli.Terminated) while this message went out
-                print(
-                    f"reportlib email: stopped while sending {p.who}: the server may have taken it; it is not "
-                    f"recorded as sent ({counted(len(result.sent), 'message')} before it {noun_for(len(result.sent), 'is', 'are')}, in {month_dir / SENT_LOG}), "
-                    "so a rerun sends it again (ask its recipients first)",
-                    file=log,
-                )
-                raise
-            except smtplib.SMTPRecipientsRefused as exc:
-                bad = ", ".join(f"{a} ({c} {server_text(m, settings)})" for a, (c, m) in exc.recipients.items())
-                result.problems.append(f"{p.who}: the mail server refused every recipient: {bad}")
-                continue
-            except (smtplib.SMTPException, OSError) as exc:
-                lost = isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError)
-                slow = isinstance(exc, TimeoutError) or "timed out" in str(exc)
-                raise ReportlibError(
-                    f"sending {p.who} failed ({server_text(exc, settings)}); "
-                    + (
-                        "the connection was lost while sending it, so the server may have taken it: it is not "
-                        "recorded as sent, and a rerun sends it again (ask its recipients first); "
-                        if lost
-                        else ""
-                    )
-                    + (
-                        f"the server did not answer within {settings.timeout_s:g} s: for a slow server raise "
-                        "REPORTLIB_SMTP_TIMEOUT (seconds); "
-                        if slow
-                        else ""
-                    )
-                    + f"{counted(len(result.sent), 'message')} {noun_for(len(result.sent), 'was', 'were')} sent before it and "
-                    + f"{noun_for(len(result.sent), 'is', 'are')} recorded in "
-                    f"{month_dir / SENT_LOG}; the reports are untouched"
-                ) from None
-            p.delivered = [a for a in p.recipients if a not in (refused or {})]
-            for addr, (code, msg) in (refused or {}).items():
-                result.problems.append(f"{p.who}: the mail server refused {addr} ({code} {server_text(msg, settings)})")
-            try:
-                _append_sent(
-                    month_dir,
-                    {
-                        "report": p.report,
-                        "client_id": p.client_id,
-                        **({"agent_id": p.agent_id} if p.agent_id is not None else {}),
-                        "recipients": p.delivered,
-                        "to": [a for a in p.delivered if a in p.to],
-                        "refused": sorted(refused or {}),
-                        "subject": p.subject,
-                        "message_id": p.message["Message-ID"],
-                        "html": p.entry.get("html"),
-                        "data_fingerprint": p.entry.get("data_fingerprint"),
-                        "attached": list(p.attach),
-                        "sent_at": formatdate(localtime=True),
-                    },
-                )
-            except OSError as exc:  # sent but not recorded: stop before anything else goes out
-                raise ReportlibError(
-                    f"{p.who} was sent but could not be recorded in {month_dir / SENT_LOG} "
-                    f"({exc.strerror or exc}); nothing more was sent. Add it to the log by "
-                    "hand before running again, or it will be sent twice"
-                ) from None
-            result.sent.append(p)
-    finally:
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.quit()
