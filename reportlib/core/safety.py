@@ -267,10 +267,10 @@ _LOOK_ALIKES = str.maketrans(
 
 
 def as_latin(text: str) -> str:
-    """`text` with each Cyrillic or Greek letter drawn like a Latin one written as that Latin letter, case kept (and
-    the Latin dotless "ı", script "ɑ" and "ɡ" as "i", "a", "g": "Rıvera" reads "Rivera")
-    ("АCME" -> "ACME"; other letters of those scripts kept): how a reader sees it, for telling look-alike names
-    apart (validate's look-alike warning, the agent review's redactor)."""
+    """`text` with each Cyrillic or Greek letter drawn like a Latin one written as that Latin letter, case kept
+    ("АCME" -> "ACME"; other letters of those scripts kept), and the Latin dotless "ı", script "ɑ" and "ɡ" as "i",
+    "a", "g" ("Rıvera" reads "Rivera"): how a reader sees it, for telling look-alike names apart (validate's
+    look-alike warning, the redactor)."""
     return text.translate(_LOOK_ALIKES)
 
 
@@ -303,8 +303,7 @@ def neutralise_cell(value: Any) -> Any:
     """A cell value a spreadsheet will not run as a formula (OWASP's CSV-injection rule).
 
     A text starting with `=`, `+`, `-`, `@` (or their full-width or small forms), tab or carriage return gets a
-    leading `'` unless it is a
-    number written as text (`-12.5`, `+3e2`); a text's bidirectional controls and line separators are shown as
+    leading `'` unless it is a number written as text (`-12.5`, `+3e2`); a text's bidirectional controls and line separators are shown as
     marks (`unspoofed`); numbers, missing values and other text are returned as is.
     Shared by every CSV and XLSX writer of the tool.
     """

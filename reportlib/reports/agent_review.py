@@ -31,7 +31,7 @@ from reportlib.core.months import month_bounds, month_label
 from reportlib.metrics import scorecards
 from reportlib.metrics.sla import business_calendar
 from reportlib.reports import queries
-from reportlib.reports.redaction import Redactor, roster_text
+from reportlib.reports.redaction import Redactor, roster_terms, roster_text
 
 if TYPE_CHECKING:
     from reportlib.data.source import DataSource
@@ -438,12 +438,9 @@ def build(
     if not len(own):
         raise UsageError(f"agent_id {agent_id!r} is not in the roster (agents table)")
     row = own.iloc[0]
-    others = roster[roster["agent_id"] != str(agent_id)]
-    other_terms = list(others["agent_id"]) + list(others["name"])
-    if "supervisor" in roster:
-        other_terms += [s for s in roster["supervisor"].dropna().astype(str) if s != roster_text(row["name"])]
-    # the agent's own team is theirs too: its words ("Team Price") stay, whoever else shares them
-    redact = Redactor([row["agent_id"], row["name"], roster_text(row.get("team"))], other_terms)
+    # every roster name, id and supervisor but the agent's own (the Redactor leaves out the terms that are the
+    # agent's); the agent's own team is theirs too: its words ("Team Price") stay, whoever else shares them
+    redact = Redactor([row["agent_id"], row["name"], roster_text(row.get("team"))], roster_terms(roster))
     name = roster_text(row["name"]) or str(agent_id)
     goals = dict(params.get("goals") or {})
     activity = source.frame("agent_activity") if source.has("agent_activity") else None

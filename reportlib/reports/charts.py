@@ -734,8 +734,8 @@ def closed_weekdays(
 ) -> list[int]:
     """The weekdays (0 = Monday) on which every day shown is empty: no actual contact and a forecast whose
     interval is 0 (the operation is closed that weekday: forecast_select reads it from the data). A
-    weekday-only desk's chart dropped to 0 every weekend; such days are left out of the axis instead. None
-    when every weekday would be (a queue forecast 0 throughout keeps its whole axis)."""
+    weekday-only desk's chart dropped to 0 every weekend; such days are left out of the axis instead. None (an
+    empty list) when every weekday would be (a queue forecast 0 throughout keeps its whole axis)."""
     parts = [forecast[[x, upper]].rename(columns={upper: "v"})]
     if history is not None and len(history):
         parts.append(history[[x, actual]].rename(columns={actual: "v"}))
@@ -758,8 +758,7 @@ def weekday_breaks(weekdays: Sequence[int]) -> list[dict[str, Any]]:
             runs.append([d])
     if len(runs) > 1 and runs[0][0] == 0 and runs[-1][-1] == 6:  # Sunday then Monday: one run over the week's end
         runs[0] = runs.pop() + runs[0]
-    plotly_day = lambda d: (d + 1) % 7  # noqa: E731 - Monday 0 -> plotly's 1
-    return [dict(pattern="day of week", bounds=[plotly_day(r[0]), plotly_day(r[-1] + 1)]) for r in runs]
+    return [dict(pattern="day of week", bounds=[(r[0] + 1) % 7, (r[-1] + 2) % 7]) for r in runs]  # Monday 0 -> 1
 
 
 EVENT_LABEL_ROW_PX = 13  # height of one row of event labels (10 px text and spacing)
