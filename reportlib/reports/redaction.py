@@ -196,11 +196,17 @@ class Redactor:
         return re.sub(r"[\s._,-]+", "", folded)  # the separators, and the comma of "Lee, Ann"
 
     @classmethod
-    def _keys(cls, term: str) -> set[str]:
-        """`_key` of a term as `_piece` finds it: a name of two words or more also surname first."""
+    def _surname_first(cls, term: str) -> list[str]:
+        """The words of a name of two words or more, surname first (as "Richardson, Rebecca"); none for an id or a
+        one-word name."""
         words = [w for w in re.split(cls.SEPARATORS, term.strip()) if w]
-        reverse = len(words) >= 2 and not any(c.isdigit() for c in term)
-        return {cls._key(term)} | ({cls._key(" ".join(reversed(words)))} if reverse else set())
+        return words[::-1] if len(words) >= 2 and not any(c.isdigit() for c in term) else []
+
+    @classmethod
+    def _keys(cls, term: str) -> set[str]:
+        """`_key` of a term as `_piece` finds it: a name also surname first."""
+        reverse = cls._surname_first(term)
+        return {cls._key(term)} | ({cls._key(" ".join(reverse))} if reverse else set())
 
     @classmethod
     def _initials(cls, term: str) -> set[tuple[str, str]]:
@@ -215,10 +221,9 @@ class Redactor:
         first, last = words[0], words[-1]
         return {(cls._key(first[0]), cls._key(last)), (cls._key(first), cls._key(last[0]))}
 
-    def _without_initials(self, text: str) -> str:
-        """`text` with each other person's name written with an initial replaced (the agent's own kept), found in
-        the text's `_skeleton` (accents, widths, look-alikes and invisible characters read as the names are)."""
-        skeleton, where = _skeleton(text)
+    def _initial_spans(self, skeleton: str, where: list[int] | None) -> list[tuple[int, int]]:
+        """Where the text whose `_skeleton` is (skeleton, where) holds another person's name written with an
+        initial (the agent's own kept): spans of the text."""
         spans: list[tuple[int, int]] = []
         for pattern, as_name in (
             (self._ADDRESS, False),
@@ -236,17 +241,8 @@ class Redactor:
                     continue
                 key = (self._key(a), self._key(b))
                 if key in self.initials and key not in self.own_initials:
-                    spans.append((m.start(), m.end()) if where is None else (where[m.start()], where[m.end()]))
-        if not spans:
-            return text
-        parts, last = [], 0
-        for start, end in sorted(spans):
-            if start < last:  # overlapping forms of one name ("@grivera" is a handle and a run-together name)
-                last = max(last, end)
-                continue
-            parts += [text[last:start], self.mark]
-            last = end
-        return "".join(parts) + text[last:]
+                    spans.append(_in_text(m, where))
+        return spans
 
     @staticmethod
     def _words(term: str) -> list[str]:
@@ -263,8 +259,9 @@ class Redactor:
         two words or more also surname first ("richardson.rebecca@", "Richardson, Rebecca")."""
         words = [w for w in re.split(cls.SEPARATORS, term.strip()) if w]
         body = r"[\s._-]*".join(cls._id_word(w) for w in words)
-        if len(words) >= 2 and not any(c.isdigit() for c in term):
-            surname_first = r",?[\s._-]*".join(_flex(w) for w in reversed(words))
+        reverse = cls._surname_first(term)
+        if reverse:
+            surname_first = r",?[\s._-]*".join(_flex(w) for w in reverse)
             body = f"(?:{body}|{surname_first})"
         return whole_word(_skeleton(term)[0], body or None)
 
@@ -287,19 +284,35 @@ class Redactor:
         # a text with nothing redacted is returned as given (NFC turns some compatibility characters into others)
         raw = "" if roster_text(text) is None else str(text)
         composed = value = unicodedata.normalize("NFC", raw)
-        if self.initials:
-            value = self._without_initials(value)
-        if self.pattern is None:
-            return raw if value == composed else value
         skeleton, where = _skeleton(value)
-        parts, last = [], 0
-        for m in self.pattern.finditer(skeleton):
-            start, end = (m.start(), m.end()) if where is None else (where[m.start()], where[m.end()])
-            found = value[start:end]
-            if found in self.own_exact or self._key(found) in self.own:
-                continue
-            parts += [value[last:start], self.mark]
-            last = end
-        if parts:
-            return "".join(parts) + value[last:]
+        if self.initials:
+            spans = self._initial_spans(skeleton, where)
+            if spans:
+                value = _marked(value, spans, self.mark)
+                skeleton, where = _skeleton(value)
+        if self.pattern is not None:
+            spans = [
+                (start, end)
+                for start, end in (_in_text(m, where) for m in self.pattern.finditer(skeleton))
+                if value[start:end] not in self.own_exact and self._key(value[start:end]) not in self.own
+            ]
+            value = _marked(value, spans, self.mark)
         return raw if value == composed else value
+
+
+def _in_text(m: re.Match[str], where: list[int] | None) -> tuple[int, int]:
+    """The span of the text that match `m` of its `_skeleton` stands for."""
+    return (m.start(), m.end()) if where is None else (where[m.start()], where[m.end()])
+
+
+def _marked(text: str, spans: Iterable[tuple[int, int]], mark: str) -> str:
+    """`text` with each span replaced by `mark`; spans that overlap (two forms of one name: "@grivera" is a handle
+    and an initial run into a surname) one mark."""
+    parts, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            last = max(last, end)
+            continue
+        parts += [text[last:start], mark]
+        last = end
+    return "".join(parts) + text[last:] if parts else text
