@@ -311,8 +311,8 @@ class BusinessCalendar:
 
 
 def _utc_naive(local: np.ndarray, tz: str, second: np.ndarray | None = None) -> np.ndarray:
-    """Local naive times (datetime64[ns]) of zone `tz` as UTC naive ones; a repeated wall time as its first pass
-    (its second where `second`), one the clocks skip moved forward (as `add_seconds_local` reads them)."""
+    """Local naive times (datetime64[ns]) of zone `tz` as UTC naive ones: the one reading of a wall time here (a
+    repeated wall time as its first pass, its second where `second`; one the clocks skip moved forward)."""
     t = pd.DatetimeIndex(np.asarray(local, dtype="datetime64[ns]"))
     first = np.ones(len(t), dtype=bool) if second is None else ~np.asarray(second, dtype=bool)
     aware = t.tz_localize(tz, ambiguous=first, nonexistent="shift_forward")
@@ -446,17 +446,17 @@ def add_seconds_local(local: Any, seconds: Any, tz: str | None) -> np.ndarray:
     s = pd.Series(np.where(np.isfinite(secs), ns, np.timedelta64("NaT", "ns")))
     if tz is None:
         return (t + s).to_numpy(dtype="datetime64[ns]")
-    aware = t.dt.tz_localize(tz, ambiguous=np.ones(len(t), dtype=bool), nonexistent="shift_forward")
-    return (aware + s).dt.tz_convert(tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    real = _utc_naive(t.to_numpy(dtype="datetime64[ns]"), tz) + s.to_numpy(dtype="timedelta64[ns]")
+    return pd.DatetimeIndex(real).tz_localize("UTC").tz_convert(tz).tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 
 def _real_seconds(local: pd.Series, at: pd.Timestamp, tz: str | None) -> np.ndarray:
     """Real seconds from each local naive time to the local naive time `at` (DST-exact when tz)."""
     if tz is None:
         return (at - local).dt.total_seconds().to_numpy()
-    a = local.dt.tz_localize(tz, ambiguous=np.ones(len(local), dtype=bool), nonexistent="shift_forward")
-    b = at.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
-    return (b - a).dt.total_seconds().to_numpy()
+    a = _utc_naive(local.to_numpy(dtype="datetime64[ns]"), tz)
+    b = _utc_naive(np.array([at.to_datetime64()], dtype="datetime64[ns]"), tz)[0]
+    return (b - a) / np.timedelta64(1, "s")
 
 
 # --- email first response --------------------------------------------------------------------------
