@@ -706,3 +706,28 @@ def test_a_workbook_records_the_data_it_was_built_from(month, tmp_path, monkeypa
     monkeypatch.setattr(W, "write_workbook", write_then_change)
     (res,) = build_workbooks(task)
     assert res["fingerprint"] != before and res["fingerprint"] == fingerprint_now(str(data), "America/New_York")
+
+
+def test_a_readme_note_names_nobody_and_garbles_no_word(month, monkeypatch):
+    """The README's notes replaced agent names by plain text replacement: a name inside a longer word went too
+    ("Annabel" for an agent "Ann"), and ids (which may be work e-mail addresses) stayed. They now follow the
+    pages' rule (`redaction.note_terms`, `redaction.redact_terms`): names and lettered ids as whole words."""
+    from reportlib.core.errors import ReportlibError
+    from reportlib.reports import views
+
+    src = views.start_report("sla", month=MONTH, data=str(month["data"])).source
+    roster = src.frame("agents")
+    agent = roster[roster["role"] == "agent"].iloc[-1]
+    name, aid = str(agent["name"]), str(agent["agent_id"])
+    first = name.split()[0]
+    said = f"{name} ({aid}) is in no team; {first}ette and {aid}x are not agents"
+
+    def fails(*_args):
+        raise ReportlibError(said)
+
+    monkeypatch.setattr(W, "_teams", fails)
+    notes = [n for n in W.month_workbook(src, {}, MONTH).notes if "is in no team" in n]
+    assert notes == [
+        f"Team and agent scorecards is not in this workbook: [redacted] ([redacted]) is in no team; "
+        f"{first}ette and {aid}x are not agents"
+    ]

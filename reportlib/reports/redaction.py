@@ -28,6 +28,26 @@ def roster_terms(roster: pd.DataFrame) -> list[str]:
     return [t for c in cols for t in (roster_text(v) for v in roster[c]) if t]
 
 
+def note_terms(roster: pd.DataFrame) -> list[str]:
+    """The roster terms a page's notes and warnings leave out (`redact_terms`): every name and every agent_id of 3
+    characters or more; an id of digits alone is no one's name and reads like a row number or a count in a
+    warning, so it is kept."""
+    ids = [i for i in roster["agent_id"].dropna().astype(str) if re.search(r"[^\W\d_]", i)]
+    names = list(roster["name"].dropna().astype(str)) if "name" in roster else []
+    return sorted({t for t in names + ids if len(t.strip()) >= 3})
+
+
+def redact_terms(text: Any, terms: Iterable[str], mark: str = "[redacted]") -> str:
+    """`text` with each of `terms` replaced by `mark`, as a whole word (not inside another: "ted" leaves "expected"
+    whole), all in one pass (the longest term first at each place; a replacement is never searched again). For
+    messages the tool writes (notes, warnings), whose names are written as the roster has them; free text people
+    type (comments, reasons) goes through `Redactor`, which also finds a name's other forms."""
+    ordered = sorted({t for t in terms if t}, key=lambda t: (-len(t), t))
+    if not ordered:
+        return str(text)
+    return re.sub("|".join(whole_word(t) for t in ordered), mark, str(text))
+
+
 def roster_text(value: Any) -> str | None:
     """A roster value as text, stripped; None when missing or blank."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:

@@ -33,7 +33,7 @@ from reportlib.core.words import counted, noun_for
 from reportlib.data.load import fingerprint_read
 from reportlib.data.source import CLIENT_TABLES, DataSource
 from reportlib.data.span import data_range
-from reportlib.reports import charts, narrative, queries
+from reportlib.reports import charts, narrative, queries, redaction
 from reportlib.reports.queries import month_gaps
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -374,10 +374,7 @@ class ReportContext:
         """Text with agent names (and other private terms) removed, for reports that must not name people: each
         term as a whole word (not inside another: "ted" leaves "expected" whole), all in one pass (the longest
         term first at each place; a replacement is never searched again)."""
-        terms = sorted({t for t in self.redact_terms if t}, key=lambda t: (-len(t), t))
-        if not terms:
-            return str(text)
-        return re.sub("|".join(whole_word(t) for t in terms), "[redacted]", str(text))
+        return redaction.redact_terms(text, self.redact_terms)
 
     def data_range(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """First and last timestamp of contact-level (or interval) data in the source; on a client's
@@ -600,11 +597,7 @@ def start_report(
     elif report != "team_performance" and source.has("agents"):
         # pages for executives, account managers and HR name nobody in their notes and data-quality warnings:
         # agents' names and ids (an id may be a work e-mail address) are redacted
-        roster = source.frame("agents")
-        # an id of digits alone is no one's name and reads like a row number or a count in a warning: kept
-        ids = [i for i in roster["agent_id"].dropna().astype(str) if re.search(r"[^\W\d_]", i)]
-        terms = list(roster["name"].dropna().astype(str)) + ids
-        ctx.redact_terms = sorted({t for t in terms if len(t.strip()) >= 3})
+        ctx.redact_terms = redaction.note_terms(source.frame("agents"))
     # the contacts' coverage; the attrition report is drawn from the roster, which the contact export does not cut
     covered = ctx.client_source() if report == "client_review" else source
     partial = (

@@ -34,7 +34,7 @@ from reportlib.core.months import month_label
 from reportlib.core.safety import neutralise_cell
 from reportlib.core.settings import MetricSettings
 from reportlib.data.source import DataSource
-from reportlib.reports import narrative, queries
+from reportlib.reports import narrative, queries, redaction
 
 # Units a column can have (the same names as narrative.format_value) and their Excel number formats.
 # "currency" takes the report currency symbol; "text" and "date" are not numbers.
@@ -183,15 +183,14 @@ def no_sheet_reason(book: Workbook) -> str:
 class _Builder:
     """Collects sheets; a section whose data or parameters are missing becomes a README note."""
 
-    def __init__(self, redact: Sequence[str] = ()):
+    def __init__(self, source: DataSource):
         self.sheets: list[Sheet] = []
         self.notes: list[str] = []
-        self.redact_terms = sorted({t for t in redact if len(t.strip()) >= 3}, key=len, reverse=True)
+        # a README names nobody: roster names and ids are left out of its notes, as on the pages (views)
+        self.redact_terms = redaction.note_terms(source.frame("agents")) if source.has("agents") else []
 
     def redact(self, text: str) -> str:
-        for term in self.redact_terms:
-            text = text.replace(term, "[redacted]")
-        return text
+        return redaction.redact_terms(text, self.redact_terms)
 
     def section(self, what: str, fn: Callable[[], Sequence[Sheet] | Sheet | None]) -> None:
         try:
@@ -256,12 +255,7 @@ def month_workbook(
     cannot give are left out with a README note. Shares 0..1, seconds, currency in the roster's units."""
     m = pd.Period(str(month), freq="M")
     P = dict(params)
-    names = (
-        source.frame("agents")["name"].dropna().astype(str).tolist()
-        if source.has("agents") and "name" in source.frame("agents")
-        else []
-    )
-    b = _Builder(redact=names)
+    b = _Builder(source)
     b.notes.extend(filter(None, [queries.source_partial_note(source, P, m)]))  # said first, as on the pages
     has_live = source.has("contacts") or source.has("intervals")
     b.section("KPIs by channel", lambda: _by_channel(source, P, m) if has_live else None)
@@ -636,12 +630,7 @@ def client_workbook(source: DataSource, params: Mapping[str, Any], month: Any, c
     m = pd.Period(str(month), freq="M")
     P = dict(params)
     client = source.for_client(str(client_id))
-    names = (
-        source.frame("agents")["name"].dropna().astype(str).tolist()
-        if source.has("agents") and "name" in source.frame("agents")
-        else []
-    )
-    b = _Builder(redact=names)
+    b = _Builder(source)
     b.notes.extend(filter(None, [queries.source_partial_note(client, P, m)]))  # said first, as on the review
     info = client.frame("clients").iloc[0] if client.has("clients") and len(client.frame("clients")) else None
     client_name = str(info["client_name"]) if info is not None and pd.notna(info.get("client_name")) else str(client_id)
