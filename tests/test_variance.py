@@ -844,3 +844,22 @@ def test_an_empty_scheduled_agents_cell_is_named_not_a_silent_blank(sample_dir, 
     assert others["effect_schedule"].notna().all()
     whole = va.variance_for_source(open_source(str(sample_dir), "America/New_York"), params, MONTH)
     assert not [n for n in whole.notes if "scheduled_agents" in n]
+
+
+def test_plan_vs_actual_is_remembered_per_parameter_set(sample_dir):
+    """A warm kernel reuses a source while its files are unchanged; plan vs actual was remembered on it by month
+    alone, so a rerun with another capacity target showed the first run's figures (a review)."""
+    import copy
+
+    src = open_source(str(sample_dir), "America/New_York", afresh=True)
+    base = load_params(None)
+    other = copy.deepcopy(base)
+    other["capacity"]["service_targets"]["chat"]["answer_s"] = 45
+    first = pva.month_variance(src, base, MONTH)
+    second = pva.month_variance(src, other, MONTH)
+
+    def chat_threshold(v):
+        return set(v.intervals.loc[v.intervals["channel"] == "chat", "answer_s"])
+
+    assert chat_threshold(second) == {45} != chat_threshold(first)
+    assert chat_threshold(pva.month_variance(src, base, MONTH)) == chat_threshold(first)  # not the last set's

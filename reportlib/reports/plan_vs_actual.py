@@ -26,6 +26,7 @@ from reportlib.planning.variance import (
     variance_for_source,
     worst_days,
 )
+from reportlib.reports import queries
 from reportlib.reports.charts import TEMPLATE_NAME, safe_text
 
 
@@ -171,10 +172,12 @@ def _label(result: Variance, channel: Any) -> str | None:
 
 
 def month_variance(source: DataSource, params: Mapping[str, Any], month: str, by: str = "queue") -> Variance:
-    """variance_for_source, remembered on the source (reports in one warm kernel share it)."""
+    """variance_for_source, remembered on the source (reports in one warm kernel share it) per parameter set: a
+    kernel reuses the source while its files are unchanged, and a rerun with other capacity targets or another
+    short-abandon limit showed the first run's figures (a review)."""
     vintages = vintage_folder(params)  # without interval_plan: the forecast archived before the month, if kept
     return source.memo(
-        ("variance", str(month), by),
+        ("variance", str(month), by, queries.params_key(params), str(vintages)),
         lambda: variance_for_source(source, params, str(month), by=by, vintages=vintages),
     )
 
