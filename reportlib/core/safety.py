@@ -278,17 +278,21 @@ def as_latin(text: str) -> str:
 # override and isolate controls (U+202A-U+202E, U+2066-U+2069: the "Trojan Source" set, CVE-2021-42574) and the
 # line and paragraph separators (U+2028, U+2029, U+0085), which start a new line in an e-mail's text.
 _SPOOFING = re.compile("[\u202a-\u202e\u2066-\u2069\u2028\u2029\u0085]")
+_SPOOFING_OR_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069\u2028\u2029\x00-\x1f\x7f-\x9f]")
 
 
-def unspoofed(text: str) -> str:
+def unspoofed(text: str, controls: bool = False) -> str:
     """`text` with each character that moves or breaks the text around it (bidirectional controls, line and
     paragraph separators) written as a visible mark, "[U+202E]". From data, such a character reached every page,
     PDF, workbook and e-mail: a client named "Evil\u202egnp.exe Corp" read "Evil proC exe.png" in its review's
     title and footer, and reversed the template's words after it too; a name holding U+2028 made a line "Bcc: ..."
     in a message's text. Shown, not dropped: names that differ only by one stay apart. Applied where text leaves
     the tool (pages, PDFs' footers, the index, e-mail bodies, `neutralise_cell` for CSV and XLSX); marks and
-    letters of right-to-left scripts are kept (U+200E/U+200F, Arabic, Hebrew)."""
-    return _SPOOFING.sub(lambda m: f"[U+{ord(m.group()):04X}]", text) if _SPOOFING.search(text) else text
+    letters of right-to-left scripts are kept (U+200E/U+200F, Arabic, Hebrew). With `controls`, every control
+    character (C0, DEL and C1: CR, LF, tab, NUL, ESC) is shown too, for one line of plain text (an e-mail's text
+    part: a name holding CR LF made a "Bcc:" line of its own)."""
+    pattern = _SPOOFING_OR_CONTROL if controls else _SPOOFING
+    return pattern.sub(lambda m: f"[U+{ord(m.group()):04X}]", text) if pattern.search(text) else text
 
 
 # --- spreadsheet cells ----------------------------------------------------------------------------

@@ -567,17 +567,11 @@ def body_text(
     # control character in it, ESC or NUL from a queue's name, shown as a mark too)
     head = len([title] + ([subtitle] if subtitle else []))
     return (
-        "\n".join(_controls_shown(line if i < head else " ".join(line.split())) for i, line in enumerate(lines)) + "\n"
+        "\n".join(
+            unspoofed(line if i < head else " ".join(line.split()), controls=True) for i, line in enumerate(lines)
+        )
+        + "\n"
     )
-
-
-def _controls_shown(line: str) -> str:
-    """One line of a message's text with each control character in it (CR, LF, tab, NEL) written as a visible
-    mark, "[U+000A]", as `safety.unspoofed` writes line separators: shown, not obeyed, not dropped."""
-    return _CONTROL.sub(lambda m: f"[U+{ord(m.group()):04X}]", line)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def attachment_sentence(html_name: str | None, pdf_name: str | None, *, markup: bool) -> str:
