@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -257,28 +258,60 @@ def test_bad_calendar_parameters_are_usage_errors():
 @pytest.mark.parametrize(
     "calendar,match",
     [
-        ({"holidays": ["2025-01-01"]}, "calendar: holidays must be a mapping"),
+        ({"holidays": 5}, "calendar.holidays must be a country code, a list of dates or a mapping"),
+        ({"holidays": ["2025-02-30"]}, "calendar.holidays: expected dates as YYYY-MM-DD"),
         ({"holidays": {"categories": [1]}}, "calendar: holidays.categories must be"),
         ({"holidays": {"closed": [25]}}, "calendar: holidays.closed must be"),
-        ({"business_hours": "9-5"}, "calendar: business_hours must be a mapping"),
-        ({"business_hours": {"weekdays": [0, 7]}}, "calendar: business_hours.weekdays must be"),
-        ({"business_hours": {"weekdays": "mon"}}, "calendar: business_hours.weekdays must be"),
+        ({"business_hours": "9-5"}, "calendar.business_hours must be a mapping"),
+        ({"business_hours": {"weekdays": [0, 7]}}, "calendar.business_hours: weekday numbers go from 0"),
+        ({"business_hours": {"weekdays": "mon"}}, "calendar.business_hours: days must be a list"),
     ],
 )
 def test_calendar_parameters_of_the_wrong_kind_are_usage_errors(calendar, match):
     """A list where holidays: is a mapping stopped `reportlib forecast` with a ValueError traceback."""
-    with pytest.raises(UsageError, match=match):
+    with pytest.raises(UsageError, match=re.escape(match)):
         fc.calendar_from_params({"calendar": calendar})
+
+
+@pytest.mark.parametrize(
+    "calendar",
+    [
+        {"holidays": {"country": "US", "closed": ["thanksgiving"], "extra": ["2025-11-28"], "remove": ["2025-12-25"]}},
+        {"holidays": {"country": "US"}},  # no `closed`: every holiday closes the centre
+        {"holidays": ["2025-11-28", "2025-12-24"]},  # dates alone, no country
+        {"holidays": None},
+        {"holidays": "CA", "business_hours": {"days": ["sun", "mon", "tue", "wed", "thu"]}},
+        {"business_hours": {"mon": "08:00-18:00", "tue": "08:00-18:00", "sat": "09:00-13:00"}},
+    ],
+)
+def test_the_forecast_and_the_business_clock_read_one_calendar(calendar):
+    """A review: the SLA figures and the forecast read parameters/calendar.yaml each their own way. Dates under
+    holidays.extra closed the business clock but were forecast and staffed; without `closed:` every holiday closed
+    the clock and none the forecast; `holidays: null` meant none for one and the US's for the other; weekday names,
+    `days:` and per-day hours were refused or ignored by the forecast. One reading now: the closed days and open
+    weekdays of the forecast's calendar are the business clock's."""
+    from reportlib.metrics.sla import business_calendar
+
+    cal = fc.calendar_from_params({"calendar": calendar})
+    clock = business_calendar({"calendar": calendar})
+    hol = cal.holidays(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31"))
+    closed = set(pd.DatetimeIndex(hol.loc[hol["closed"], "date"]).date)
+    assert closed == set(pd.DatetimeIndex(clock.holidays_for([2025])).date)
+    assert cal.business_weekdays == clock.open_weekdays
+    days = pd.date_range("2025-11-01", "2025-12-31")
+    features = fc.calendar_features(days, cal)
+    assert set(features.index[features["holiday_closed"] == 1].date) == closed & set(days.date)
 
 
 def test_forecast_command_with_holidays_of_the_wrong_kind_exits_2(tmp_path, capsys):
     from reportlib.cli import main
 
     params = tmp_path / "p.yaml"
-    params.write_text('calendar:\n  holidays: ["2025-01-01"]\n')
+    params.write_text("calendar:\n  holidays: 5\n")
     assert main(["forecast", "--data", str(tmp_path), "--params", str(params)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("reportlib forecast: calendar: holidays must be a mapping"), err
+    assert "calendar.holidays must be a country code, a list of dates or a mapping" in err, err
+    assert len(err.splitlines()) == 1
 
 
 def test_project_calendar_parameters_load():

@@ -128,9 +128,12 @@ def _weekday(name: Any) -> int:
 
 
 @lru_cache(maxsize=64)
-def _country_holidays(
+def country_holidays(
     country: str, subdiv: str | None, years: tuple[int, ...], categories: tuple[str, ...] | None, observed: bool
 ) -> tuple[tuple[dt.date, str], ...]:
+    """(date, name) of each public holiday of `country` (its `subdiv`) in `years`, from the holidays package
+    (`categories`: None for the package's default), sorted; remembered (the package builds each year afresh,
+    ~60 ms a call). UsageError for an unknown country, subdivision or category."""
     import holidays as hol
 
     kwargs: dict[str, Any] = {"subdiv": subdiv, "years": list(years), "observed": observed}
@@ -143,6 +146,16 @@ def _country_holidays(
     except Exception as exc:  # unknown subdivision or category
         raise UsageError(f"calendar: holidays for {country!r} could not be built: {exc}") from None
     return tuple(sorted(cal.items()))
+
+
+def closes(name: Any, closed: Sequence[str] | None) -> bool:
+    """Whether the holiday named `name` closes the centre: every holiday when `closed` is None, else one whose name
+    (any of a day's names, which the holidays package joins with ";") starts with one of `closed`, in any case. The
+    one rule for the business clock and the forecast (planning.forecast.Calendar)."""
+    if closed is None:
+        return True
+    names = [n.strip().casefold() for n in str(name).split(";")]
+    return any(n.startswith(str(p).strip().casefold()) for n in names for p in closed)
 
 
 @dataclass(frozen=True)
@@ -169,15 +182,19 @@ class BusinessCalendar:
                 cross = " (hours that cross midnight are not supported: one span a day, 00:00-24:00 at most)"
                 raise UsageError(f"{span}; the opening must come before the closing{cross if h[1] < h[0] else ''}")
 
+    @property
+    def open_weekdays(self) -> tuple[int, ...]:
+        """The weekdays with opening hours, Monday = 0."""
+        return tuple(i for i, h in enumerate(self.hours) if h is not None)
+
     def holidays_for(self, years: Sequence[int]) -> np.ndarray:
         """The closed dates (datetime64[D]) falling in the given years."""
         days: set[dt.date] = set()
         if self.country:
-            for day, name in _country_holidays(
+            for day, name in country_holidays(
                 self.country, self.subdiv, tuple(sorted(set(years))), self.categories, self.observed
             ):
-                names = [n.strip() for n in str(name).split(";")]
-                if self.closed is None or any(n.startswith(p) for n in names for p in self.closed):
+                if closes(name, self.closed):
                     days.add(day)
         days.update(d for d in self.extra_holidays if d.year in set(years))
         days.difference_update(self.not_holidays)
@@ -381,6 +398,10 @@ def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalend
         opening = bh.get("open", bh.get("start", "08:00"))
         closing = bh.get("close", bh.get("end", "18:00"))
         days = bh.get("days", bh.get("weekdays"))
+        if days is not None and not isinstance(days, (list, tuple)):
+            raise UsageError(
+                f"calendar.business_hours: days must be a list of weekdays (mon..sun or 0..6), got {days!r}"
+            )
         if days is not None:
             on = {_weekday(d) for d in days}
             hours = [(_clock(opening), _clock(closing)) if i in on else None for i in range(7)]
@@ -421,7 +442,8 @@ def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalend
         if hol.get("closed") is not None:
             closed = tuple(str(n) for n in hol["closed"])
         if hol.get("categories"):
-            categories = tuple(str(c) for c in hol["categories"])
+            cats = hol["categories"]
+            categories = (str(cats),) if isinstance(cats, str) else tuple(str(c) for c in cats)
         observed = bool(hol.get("observed", True))
     else:
         raise UsageError("calendar.holidays must be a country code, a list of dates or a mapping")

@@ -19,6 +19,7 @@ does the contact-level aggregation in `daily_volume` / `interval_volume`.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import re
@@ -34,6 +35,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
 from reportlib.core.words import noun_for
 from reportlib.metrics.contacts import minute_bucket
+from reportlib.metrics.sla import business_calendar, closes, country_holidays
 
 SERIES = ["channel", "queue"]
 FORECAST_COLUMNS = ["date", "channel", "queue", "forecast", "lower", "upper"]
@@ -45,95 +47,82 @@ LIVE_CHANNELS = ("phone", "chat")
 
 @dataclass(frozen=True)
 class Calendar:
-    """Public holidays (country, subdivision, categories), closed days, eves and configured events."""
+    """Public holidays (country, subdivision, categories), closed days, eves and configured events.
+
+    `closed`: the holiday names (prefixes, any case) on which the centre is closed; None: every holiday.
+    `extra_holidays`: further closed dates; `not_holidays`: dates that are no holiday. From parameters, all but the
+    eves and events are read by the business clock's own reading (`calendar_from_params`)."""
 
     country: str | None = "US"
     subdiv: str | None = None
     categories: tuple[str, ...] = ("public",)
     observed: bool = True
-    closed: tuple[str, ...] = ()  # holiday names (prefix match) on which the centre is closed
+    closed: tuple[str, ...] | None = ()
     eves: bool = True  # the day before a public holiday gets its own effect
     events: tuple[Mapping[str, Any], ...] = ()
     business_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    extra_holidays: tuple[dt.date, ...] = ()
+    not_holidays: tuple[dt.date, ...] = ()
 
     def holidays(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         """Holidays between start and end inclusive: date, name, category, closed (bool)."""
-        import holidays as holidays_lib
-
-        if not self.country:
-            return pd.DataFrame({"date": pd.to_datetime([]), "name": [], "category": [], "closed": []})
-        years = list(range(pd.Timestamp(start).year, pd.Timestamp(end).year + 1))
+        years = tuple(range(pd.Timestamp(start).year, pd.Timestamp(end).year + 1))
         rows: list[tuple[pd.Timestamp, str, str]] = []
-        for cat in self.categories:
-            key = (self.country, self.subdiv, tuple(years), self.observed, cat)
-            if key not in _HOLIDAY_CACHE:  # the holidays package computes each year afresh (~60 ms a call)
-                try:
-                    found = holidays_lib.country_holidays(
-                        self.country, subdiv=self.subdiv, years=years, observed=self.observed, categories=(cat,)
-                    )
-                except (NotImplementedError, KeyError, ValueError) as exc:
-                    raise UsageError(
-                        f"calendar: no holidays for country {self.country!r}, subdiv {self.subdiv!r}, "
-                        f"category {cat!r} in the holidays package ({exc}); fix holidays: in "
-                        "parameters/calendar.yaml"
-                    ) from None
-                if len(_HOLIDAY_CACHE) > 64:
-                    _HOLIDAY_CACHE.clear()
-                _HOLIDAY_CACHE[key] = [(pd.Timestamp(day), str(name)) for day, name in found.items()]
-            rows.extend((day, name, cat) for day, name in _HOLIDAY_CACHE[key])
-        frame = pd.DataFrame(rows, columns=["date", "name", "category"])
+        for cat in self.categories if self.country else ():
+            found = country_holidays(self.country, self.subdiv, years, (cat,), self.observed)
+            rows.extend((pd.Timestamp(day), str(name), cat) for day, name in found)
+        first = self.categories[0] if self.categories else "public"
+        rows.extend((pd.Timestamp(day), EXTRA_HOLIDAY, first) for day in self.extra_holidays)
+        frame = pd.DataFrame(rows, columns=["date", "name", "category"]).astype({"date": "datetime64[ns]"})
         frame = frame[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))]
+        frame = frame[~frame["date"].isin(pd.to_datetime(list(self.not_holidays)))]
         # a date in several categories keeps the first listed (public before optional)
         frame["rank"] = frame["category"].map({c: i for i, c in enumerate(self.categories)})
         frame = frame.sort_values(["date", "rank"]).drop_duplicates("date").drop(columns="rank").reset_index(drop=True)
-        closed = tuple(c.lower() for c in self.closed)
-        frame["closed"] = frame["name"].str.lower().map(lambda n: any(n.startswith(c) for c in closed)).astype(bool)
-        return frame
+        frame["closed"] = [n == EXTRA_HOLIDAY or closes(n, self.closed) for n in frame["name"]]
+        return frame.astype({"closed": bool})
 
 
-_HOLIDAY_CACHE: dict[tuple, list[tuple[pd.Timestamp, str]]] = {}  # (country, subdiv, years, observed, category)
+EXTRA_HOLIDAY = "Closed (calendar holidays.extra)"  # the name of a date added under holidays: extra
 
 
 def calendar_from_params(params: Mapping[str, Any] | None) -> Calendar:
-    """A Calendar from the `calendar` parameter set (parameters/calendar.yaml) or an equivalent dict."""
+    """A Calendar from the `calendar` parameter set (parameters/calendar.yaml) or an equivalent dict.
+
+    The open weekdays and the holidays (country, subdivision, categories, observance, which ones close, dates added
+    or removed) are read by the business clock's reading (`metrics.sla.business_calendar`), so the forecast and the
+    SLA figures agree on which days are open: a review found dates under holidays.extra, weekday names, `days:`
+    and a calendar without `closed:` (every holiday closed) read one way by the SLA figures and another by the
+    forecast. The eves and the events are the forecast's own."""
     params = dict(params or {})
     if "calendar" in params and isinstance(params["calendar"], Mapping):
         params = dict(params["calendar"])
-    hol = params.get("holidays") or {}
-    if not isinstance(hol, Mapping):
-        raise UsageError(
-            f"calendar: holidays must be a mapping (country, subdiv, categories, closed...), got {_short(hol)}"
-        )
-    cats = hol.get("categories") or ["public"]
-    if isinstance(cats, str):
-        cats = [cats]
-    for key, value in (("categories", cats), ("closed", hol.get("closed") or [])):
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise UsageError(f"calendar: holidays.{key} must be a list of names, got {_short(value)}")
-    bh = params.get("business_hours") or {}
-    if not isinstance(bh, Mapping):
-        raise UsageError(f"calendar: business_hours must be a mapping (start, end, weekdays), got {_short(bh)}")
-    weekdays = bh.get("weekdays", (0, 1, 2, 3, 4))
-    if not isinstance(weekdays, list | tuple) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in weekdays
-    ):
-        raise UsageError(
-            f"calendar: business_hours.weekdays must be a list of days 0 (Monday) to 6 (Sunday), got {_short(weekdays)}"
-        )
+    hol = params.get("holidays", {})
+    if isinstance(hol, Mapping):
+        cats = hol.get("categories")
+        for key, value in (
+            ("categories", [cats] if isinstance(cats, str) else cats or []),
+            ("closed", hol.get("closed") or []),
+        ):
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise UsageError(f"calendar: holidays.{key} must be a list of names, got {_short(value)}")
     events = params.get("events") or []
     if not isinstance(events, list):
         raise UsageError("calendar: events must be a list of mappings (see parameters/calendar.yaml)")
     for ev in events:
         _check_event(ev)
+    bc = business_calendar({"calendar": params})
     return Calendar(
-        country=hol.get("country", "US"),
-        subdiv=hol.get("subdiv"),
-        categories=tuple(cats),
-        observed=bool(hol.get("observed", True)),
-        closed=tuple(hol.get("closed") or ()),
-        eves=bool(hol.get("eves", True)),
+        country=bc.country,
+        subdiv=bc.subdiv,
+        categories=bc.categories or ("public",),
+        observed=bc.observed,
+        closed=bc.closed,
+        eves=bool(hol.get("eves", True)) if isinstance(hol, Mapping) else True,
         events=tuple(dict(e) for e in events),
-        business_weekdays=tuple(int(d) for d in weekdays),
+        business_weekdays=bc.open_weekdays,
+        extra_holidays=bc.extra_holidays,
+        not_holidays=bc.not_holidays,
     )
 
 
@@ -287,7 +276,7 @@ def _calendar_features(
     business = np.isin(dates.dayofweek, calendar.business_weekdays) & ~(
         np.asarray(dates.isin(list(hol.loc[hol["category"] == first_cat, "date"])))
     )
-    if calendar.closed:
+    if hol["closed"].any():
         out["holiday_after_closed"] = _after_closed(dates, hol, calendar.business_weekdays).astype(float)
     for ev in calendar.events:
         if _applies(ev, channel, queue):
