@@ -307,12 +307,18 @@ def test_the_choice_is_a_simple_baseline_unless_it_beats_them_on_the_inner_origi
     off = fs.SeriesSelector(s.index, s.to_numpy(), US, 28, sel=fs.SelectionConfig(baseline_rule=False))
     for o in range(len(s) - 91, len(s), 7):
         c = m.choose(o)
-        best = min(c.wape_inner[b] for b in fs.BASELINES)
-        if c.method in fs.BASELINES:
-            assert c.wape_inner[c.method] == best
+        best = min(c.wape_inner[b] for b in fs.SIMPLE)
+        if c.method in fs.SIMPLE:  # the first simple rule within the near tie of the best one
+            assert c.method == _first_within_tie(c, m.sel.tie)
             assert off.choose(o).wape_inner[off.choose(o).method] * (1 + m.sel.tie) >= best
         else:
             assert c.wape_inner[c.method] * (1 + m.sel.tie) < best
+
+
+def _first_within_tie(choice, tie: float) -> str:
+    """The simple rule the baseline rule falls back on: the first (in fs.SIMPLE) within the near tie of the best."""
+    best = min(choice.wape_inner[b] for b in fs.SIMPLE)
+    return next(b for b in fs.SIMPLE if choice.wape_inner[b] <= best * (1 + tie) + 1e-12)
 
 
 @pytest.mark.parametrize("margin", ["nested", "nested_avg"])
@@ -333,7 +339,7 @@ def test_nested_margin_keeps_the_choice_only_when_its_own_track_record_beats_the
         c = m.choose(o)
         if c.nested is None:  # a fallback, a level-shift restart, or an average that was a baseline already
             continue
-        bb = min(fs.BASELINES, key=lambda b: (c.wape_inner[b], fs.BASELINES.index(b)))
+        bb = _first_within_tie(c, sel.tie)
         err_p = err_b = tot = 0.0
         for j in range(1, 13):
             i = o - 7 * j
@@ -349,7 +355,7 @@ def test_nested_margin_keeps_the_choice_only_when_its_own_track_record_beats_the
         rec, base, n = c.nested
         assert (rec, base) == (pytest.approx(err_p / tot, rel=1e-12), pytest.approx(err_b / tot, rel=1e-12))
         assert base == pytest.approx(c.wape_inner[bb], rel=1e-12)
-        if c.method in fs.BASELINES:
+        if c.method in fs.SIMPLE:
             assert c.method == bb and rec * (1 + sel.tie) >= base
             demoted += 1
         else:
@@ -410,15 +416,16 @@ def test_one_standard_error_rule_keeps_a_method_only_when_its_gain_exceeds_its_n
     kept = 0
     for o in range(len(s) - 91, len(s), 7):
         c = m.choose(o)
-        if c.method in fs.BASELINES or not c.method.startswith("mean:"):
+        if c.method in fs.SIMPLE or not c.method.startswith("mean:"):
             continue
         kept += 1
-        bb = min((b for b in fs.BASELINES), key=lambda b: (c.wape_inner[b], fs.BASELINES.index(b)))
+        bb = _first_within_tie(c, m.sel.tie)
         a, fb, h, age = m._inner_errors_aged(bb, o)
         fmix = np.concatenate([m.forecast(c.method, oo, min(28, o - oo)) for oo in m.inner_origins(o)])
         keep = np.concatenate([~m.missing[np.arange(oo + 1, oo + 1 + min(28, o - oo))] for oo in m.inner_origins(o)])
         gain, se, n = fs.paired_gain(a, fb, fmix[keep], age + h)
-        assert gain > se and c.wape_inner[c.method] * (1 + m.sel.tie) < c.wape_inner[bb]
+        best = min(c.wape_inner[b] for b in fs.SIMPLE)
+        assert gain > se and c.wape_inner[c.method] * (1 + m.sel.tie) < best
     assert kept > 0
 
 
@@ -435,7 +442,7 @@ def test_shrunk_choice_is_the_baseline_moved_by_the_weight():
             continue
         seen += 1
         _, w, base, chosen = c.method.split(":", 3)
-        assert 0.0 <= float(w) <= 1.0 and base in fs.BASELINES and chosen.startswith("mean:")
+        assert 0.0 <= float(w) <= 1.0 and base in fs.SIMPLE and chosen.startswith("mean:")
         fb, fm = m.forecast(base, o, 28), m.forecast(chosen, o, 28)
         np.testing.assert_allclose(m.forecast(c.method, o, 28), fb + float(w) * (fm - fb))
         f, lo, hi = m.bounds(o, 28, c)
@@ -695,3 +702,28 @@ def test_calendar_days_ahead_that_the_history_never_had_are_named():
     (note,) = fs.unseen_calendar_note(two, cal, fs.forecast_selected(two, cal, 91)[0])
     assert "plan_year_start, 02 Jan 2026 to 29 Jan 2026 (every series)" in note
     assert "renewals, 05 Jan 2026 to 09 Jan 2026 (phone/Other)" in note
+
+
+def test_a_simple_rule_chosen_after_a_holiday_week_does_not_copy_the_holiday():
+    """A probe's airline series: a weekly schedule made "same weekday last week" the best simple rule (earlier
+    holidays of its history, Columbus and Veterans Day, were ordinary flying days), and at the origin after
+    Thanksgiving it copied that week's dip onto the next four Thursdays. Its calendar-aware twin
+    (`holiday_naive`, the latest ordinary same weekday) scored within the near-tie margin, and a near tie goes to
+    the twin, for the baseline rule's fallback as for the candidates. Generated: a weekday level growing 1% a week
+    (so last week is the best guide), no noise; Thanksgiving at half volume."""
+    cal = fc.Calendar(country="US", closed=(), eves=False)
+    dates = pd.bdate_range("2025-03-03", "2025-11-28")
+    weeks = ((dates - dates[0]).days // 7).to_numpy()
+    y = 1000.0 * 1.01**weeks * SHAPE[dates.dayofweek]
+    thanksgiving = pd.Timestamp("2025-11-27")
+    y[dates == thanksgiving] *= 0.5
+    s = pd.Series(y, index=dates).asfreq("D", fill_value=0.0)  # weekends: closed weekdays to the selector
+    m = fs.SeriesSelector(s.index, s.to_numpy(), cal, 28)
+    origin = len(s) - 1  # Friday 28 November
+    choice = m.choose(origin, fs.SIMPLE)  # the simple rules alone: their average loses, the rule falls back
+    assert choice.proposed.startswith("mean:") and choice.method == "holiday_naive", choice
+    inner = choice.wape_inner
+    assert inner["seasonal_naive"] < inner["holiday_naive"] <= inner["seasonal_naive"] * 1.02  # a near tie
+    f = pd.Series(m.forecast(choice.method, origin, 28), index=m.dates[origin + 1 : origin + 29])
+    thursdays = f[f.index.dayofweek == 3]
+    assert np.allclose(thursdays, s[pd.Timestamp("2025-11-20")])  # the last ordinary Thursday, not the dip
