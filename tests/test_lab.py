@@ -3,6 +3,7 @@ tile colours that need no stylesheet. The browser test is tests/test_lab_browser
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -86,8 +87,37 @@ def test_tiles_carry_their_colours_inline():
 
 
 def test_table_status_cells_are_coloured_inline():
-    markup = narrative.table_html(pd.DataFrame({"client": ["A", "B"], "s": ["green", "red"]}), status={"client": "s"})
-    assert 'class="rl-green" style="white-space:nowrap;color:#2e7d32' in markup and "color:#c62828" in markup
+    """Lab has no report.css: a status cell carries its ink on its tile's light background (a probe measured the
+    red ink at 2.9:1 on Lab's dark page), and every cell its alignment (Lab right-aligned the names)."""
+    frame = pd.DataFrame({"client": ["A", "B"], "s": ["green", "red"], "n": [1, 2]})
+    markup = narrative.table_html(frame, status={"client": "s"}, caption="Clients")
+    green = 'class="rl-green" style="white-space:nowrap;text-align:left;color:#2e7d32;background-color:#e8f3e9'
+    assert green in markup and "color:#c62828;background-color:#fdecea" in markup
+    assert '<th style="text-align:left">client</th><th class="rl-num" style="text-align:right">n</th>' in markup
+    assert 'class="rl-num" style="white-space:nowrap;text-align:right">1<' in markup
+    assert '<caption style="text-align:left;font-weight:600">Clients</caption>' in markup
+
+
+def test_notes_captions_commentary_and_subtitles_carry_their_look_inline():
+    """A probe: in JupyterLab a warning read as a plain paragraph, captions at full size, the commentary without its
+    box (their look was report.css's alone); the missing-data lead ("Not available from this data:") was a CSS
+    ::before, so Lab did not show it. Boxes now set ink and light background inline (readable in both themes), small
+    print is dimmed, and the lead is in the text; a text-only front end reads decoded text."""
+    for kind, bg in (("info", "#f5f7fa"), ("warning", "#fff3e0"), ("missing", "#f0f1f4")):
+        markup = narrative.note_html("Bo's <b>", kind)
+        assert f"background-color:{bg};color:#1d2433" in markup and "Bo&#x27;s &lt;b&gt;" in markup
+        assert ("Not available from this data:</b> Bo" in markup) == (kind == "missing")
+    assert 'style="font-size:.85em;opacity:.75' in narrative.caption_html("x")
+    box = narrative.commentary_html(["Volume rose"])
+    assert "border-left:4px solid #1f5aa6;background-color:#f5f7fa;color:#1d2433" in box
+    assert narrative.subtitle_html("Ann <A>", None, "", "November 2026") == (
+        f'<p class="rl-subtitle" style="{narrative.SUBTITLE_STYLE}">Ann &lt;A&gt; · November 2026</p>'
+    )
+    from reportlib.reports import views
+
+    assert views.plain_text(narrative.note_html("a colleague's  figure", "missing")) == (
+        "Not available from this data: a colleague's figure"
+    )
 
 
 def test_personal_copies_never_overwrite_without_fresh(tmp_path):
@@ -186,7 +216,31 @@ def test_lab_command_starts_jupyterlab_on_the_copies(tmp_path):
     cmd = lab.lab_command(tmp_path, port=8899, no_browser=True)
     assert cmd[:3] == [sys.executable, "-m", "jupyterlab"]
     assert f"--ServerApp.root_dir={tmp_path.resolve()}" in cmd and "--ServerApp.port=8899" in cmd
+    assert "--LabApp.extension_manager=readonly" in cmd  # no PyPI search from the extension panel (a probe)
     assert lab.have_jupyterlab()
+
+
+def test_personal_copies_are_the_owners_alone(tmp_path):
+    """A probe: lab/ was 0755 and its copies 0644, so a saved team page (172 agent names) was readable by every
+    user of the machine; the month folder's pages are 0600. The folder is now 0700 (Jupyter's checkpoints are
+    inside it) and the copies and kept copies 0600, an existing folder's too."""
+    import stat
+
+    src, dst = tmp_path / "nb", tmp_path / "lab"
+    src.mkdir()
+    (src / "a.ipynb").write_text("tracked")
+    dst.mkdir(mode=0o755)
+    (dst / "b.ipynb").write_text("old copy")
+
+    def mode(p):
+        return stat.S_IMODE(p.stat().st_mode)
+
+    lab.personal_copies(src, dst)
+    assert mode(dst) == 0o700 and mode(dst / "a.ipynb") == 0o600
+    (dst / "a.ipynb").write_text("mine")
+    os.chmod(dst / "a.ipynb", 0o644)  # as Jupyter may save it
+    lab.personal_copies(src, dst, fresh=True)
+    assert mode(dst / "a.ipynb") == 0o600 and mode(dst / "a.previous.ipynb") == 0o600
 
 
 def test_cli_lab_help():

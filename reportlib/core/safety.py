@@ -376,10 +376,11 @@ OWNER_ONLY = 0o600
 
 
 def owner_only(path: str | os.PathLike) -> None:
-    """Make `path` readable and writable by its owner alone; where the file system has no permissions to set
-    (FAT, some network shares refuse chmod), leave it as it is rather than fail what was being written."""
+    """Make `path` readable and writable by its owner alone (a folder: also searchable, 0700); where the file system
+    has no permissions to set (FAT, some network shares refuse chmod), leave it as it is rather than fail what was
+    being written."""
     with contextlib.suppress(OSError):
-        os.chmod(path, OWNER_ONLY)
+        os.chmod(path, 0o700 if os.path.isdir(path) else OWNER_ONLY)
 
 
 def open_nofollow(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = OWNER_ONLY) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reportlib.core.errors import ReportlibError
+from reportlib.core.safety import owner_only
 from reportlib.core.words import counted, in_words, noun_for
 from reportlib.planning.sample import ensure_default_data
 
@@ -51,6 +52,10 @@ def personal_copies(notebooks: str | os.PathLike, folder: str | os.PathLike, fre
     """
     src, dst = Path(notebooks), Path(folder)
     dst.mkdir(parents=True, exist_ok=True)
+    # run and saved, a copy holds agent names, QA comments and clients' figures (as the month folder's pages do,
+    # which are 0600): the folder and the copies are the owner's alone, Jupyter's checkpoints inside it too (a
+    # probe found lab/ 0755 and a saved team page, 172 names, readable by every user of the machine)
+    owner_only(dst)
     record = _shipped(dst)
     made = []
     for nb in sorted(src.glob("*.ipynb")):
@@ -59,8 +64,11 @@ def personal_copies(notebooks: str | os.PathLike, folder: str | os.PathLike, fre
             if not fresh:
                 continue
             if target.read_bytes() != nb.read_bytes():
-                shutil.copy2(target, _free_name(dst, nb.stem))
+                kept = _free_name(dst, nb.stem)
+                shutil.copy2(target, kept)
+                owner_only(kept)
         shutil.copyfile(nb, target)
+        owner_only(target)
         record[nb.name] = _digest(nb)
         made.append(target)
     if made:
@@ -130,6 +138,7 @@ def lab_command(
         # no calls home from a machine that holds clients' data: no news feed, no update check
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",  # the extension panel would search PyPI (a probe)
     ]
     if port is not None:
         cmd.append(f"--ServerApp.port={int(port)}")

@@ -547,11 +547,7 @@ def show_summary(review: AgentReview) -> None:
     """Tiles of the month against goals (summary_tiles) and one sentence on the goals met."""
     from reportlib.reports import views
 
-    views.show_html(
-        f'<p class="rl-subtitle">{views.html.escape(review.name)}'
-        + (f" · {views.html.escape(review.team)}" if review.team else "")
-        + f" · {views.html.escape(month_label(review.month))}</p>"
-    )
+    views.subtitle(review.name, review.team, month_label(review.month))
     if review.card is None:
         for n in review.notes:
             views.note(n, "info")

@@ -502,7 +502,7 @@ def commentary_html(lines: Iterable[str]) -> str:
     items = "".join(f"<li>{html.escape(str(s))}</li>" for s in lines)
     if not items:
         return ""
-    return f'<div class="rl-commentary"><ul>{items}</ul></div>'
+    return f'<div class="rl-commentary" style="{COMMENTARY_STYLE}"><ul style="margin:0;padding-left:18px">{items}</ul></div>'
 
 
 def share_phrase(share: float) -> str:
@@ -575,7 +575,7 @@ def table_html(
     shown = frame if max_rows is None or total <= max_rows else frame.iloc[:max_rows]
     out = [f'<div class="rl-table-wrap"><table class="rl-table {html.escape(css_class)}">']
     if caption:
-        out.append(f"<caption>{html.escape(caption)}</caption>")
+        out.append(f'<caption style="text-align:left;font-weight:600">{html.escape(caption)}</caption>')
     numeric_cols = {
         c
         for c in cols
@@ -585,7 +585,7 @@ def table_html(
     }
     out.append("<thead><tr>")
     for c in cols:
-        cls = ' class="rl-num"' if c in numeric_cols else ""
+        cls = ' class="rl-num" style="text-align:right"' if c in numeric_cols else ' style="text-align:left"'
         out.append(f"<th{cls}>{html.escape(str(labels.get(c, c)))}</th>")
     out.append("</tr></thead><tbody>")
     digits = {c: money_column_digits(shown[c]) for c in cols if formats.get(c) == "currency"}
@@ -601,10 +601,14 @@ def table_html(
                 if isinstance(st, str) and st in ("green", "amber", "red"):
                     classes.append(f"rl-{st}")
             cls = f' class="{" ".join(classes)}"' if classes else ""
-            ink = next((STATUS_INK[k[3:]] for k in classes if k in ("rl-green", "rl-amber", "rl-red")), None)
+            st = next((k[3:] for k in classes if k in ("rl-green", "rl-amber", "rl-red")), None)
             style = "white-space:nowrap;" if len(text) <= NOWRAP_CHARS else ""  # "Louisville / 1" on one line
-            if ink:  # inline too, for JupyterLab (no report.css there)
-                style += f"color:{ink};font-weight:600"
+            # inline too, for JupyterLab (no report.css there; its tables right-align every cell): the alignment,
+            # and a status's ink on its tile's light background, readable in Lab's dark theme as well (a probe
+            # measured the red ink at 2.9:1 on the dark page)
+            style += "text-align:right;" if "rl-num" in classes else "text-align:left;"
+            if st:
+                style += f"color:{STATUS_INK[st]};background-color:{TILE_STYLE[st][1]};font-weight:600"
             if style:
                 cls += f' style="{style.rstrip(";")}"'
             out.append(f"<td{cls}>{html.escape(text)}</td>")
@@ -616,10 +620,42 @@ def table_html(
     return "".join(out)
 
 
+# The page's boxes and small print as inline styles too (report.css's values), as for the tiles: JupyterLab has no
+# report.css, and a warning read there as a plain paragraph (a probe). Boxes set their ink with their light
+# background, so they read alike in Lab's light and dark themes; small print is dimmed, not coloured.
+NOTE_STYLE = {"info": ("#e4e7ec", "#f5f7fa"), "warning": ("#f3c98b", "#fff3e0"), "missing": ("#c3c8d1", "#f0f1f4")}
+CAPTION_STYLE = "font-size:.85em;opacity:.75;margin:4px 0 10px"
+SUBTITLE_STYLE = "font-size:1.05em;opacity:.75;margin:0 0 10px"
+COMMENTARY_STYLE = (
+    "border-left:4px solid #1f5aa6;background-color:#f5f7fa;color:#1d2433;padding:10px 16px;margin:8px 0 18px;"
+    "border-radius:0 8px 8px 0"
+)
+MISSING_LEAD = "Not available from this data:"
+
+
 def note_html(text: str, kind: str = "info") -> str:
-    """A boxed note ('info', 'warning' or 'missing'), text escaped."""
-    kind = kind if kind in ("info", "warning", "missing") else "info"
-    return f'<div class="rl-note rl-{kind}">{html.escape(str(text))}</div>'
+    """A boxed note ('info', 'warning' or 'missing', the last led by "Not available from this data:"), text
+    escaped, its box in inline styles too."""
+    kind = kind if kind in NOTE_STYLE else "info"
+    edge, bg = NOTE_STYLE[kind]
+    style = (
+        f"border:1px solid {edge};border-radius:8px;padding:8px 12px;margin:10px 0;background-color:{bg};"
+        "color:#1d2433;font-size:.93em;max-width:95ch"
+    )
+    lead = f'<b style="font-weight:600">{MISSING_LEAD}</b> ' if kind == "missing" else ""
+    return f'<div class="rl-note rl-{kind}" style="{style}">{lead}{html.escape(str(text))}</div>'
+
+
+def caption_html(text: str) -> str:
+    """A small caption line under a chart or table, text escaped."""
+    return f'<div class="rl-caption" style="{CAPTION_STYLE}">{html.escape(str(text))}</div>'
+
+
+def subtitle_html(*parts: Any) -> str:
+    """The subtitle line under a report's title ("Name · Team · November 2026"): the non-empty parts, escaped,
+    joined by " · "."""
+    text = " · ".join(html.escape(str(p)) for p in parts if p is not None and str(p) != "")
+    return f'<p class="rl-subtitle" style="{SUBTITLE_STYLE}">{text}</p>'
 
 
 def _event_label(column: str) -> str:

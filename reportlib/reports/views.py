@@ -178,9 +178,15 @@ def show(fig: go.Figure) -> None:
     _display(figure_bundle(fig))
 
 
+def plain_text(markup: str, limit: int = 200) -> str:
+    """The text of reportlib's own markup for a text-only front end: tags dropped, entities decoded ("colleague's",
+    not "colleague&#x27;s"), spaces joined, cut at `limit` characters."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())[:limit]
+
+
 def show_html(markup: str) -> None:
     """Display HTML built by reportlib (already escaped); never pass text from data straight in."""
-    _display({"text/html": markup, "text/plain": re.sub(r"<[^>]+>", " ", markup)[:200]})
+    _display({"text/html": markup, "text/plain": plain_text(markup)})
 
 
 def table(df: pd.DataFrame, **kwargs: Any) -> None:
@@ -217,7 +223,7 @@ def tiles(items: Iterable[Any], currency: str = "$") -> None:
         {
             "text/html": markup,
             TILES_MIME: [{**_tile_dict(t), "currency": str(currency)} for t in items],
-            "text/plain": re.sub(r"<[^>]+>", " ", markup)[:200],
+            "text/plain": plain_text(markup),
         }
     )
 
@@ -244,7 +250,12 @@ def note(text: str | None, kind: str = "info") -> None:
 
 def caption(text: str) -> None:
     """Display a small caption line under a chart or table."""
-    show_html(f'<div class="rl-caption">{html.escape(str(text))}</div>')
+    show_html(narrative.caption_html(text))
+
+
+def subtitle(*parts: Any) -> None:
+    """Display the subtitle line under the report's title: the non-empty parts joined by " · " (escaped)."""
+    show_html(narrative.subtitle_html(*parts))
 
 
 def slug(text: str) -> str:
