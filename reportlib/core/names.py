@@ -17,3 +17,4 @@ GRAINS: tuple[str, ...] = ("15min", "30min", "day", "week", "month")
 # forecast's backtest summary. Reserved: the data contract refuses a queue of this name (rule
 # queue_not_reserved), which would otherwise be read as, or added into, those rows.
 ALL_QUEUES = "all"
+LIVE_CHANNELS = ("phone", "chat")  # the channels answered live, staffed by Erlang and planned per interval

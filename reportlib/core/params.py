@@ -444,15 +444,11 @@ def check_timezone(tz: Any) -> str:
 
 
 def default_params() -> dict:
-    """The shipped defaults (parameters/*.yaml, no overlay), read once per process; the caller's own copy.
+    """The shipped defaults (parameters/*.yaml, no overlay); the caller's own copy.
 
     For readers given a partial parameter dict (a test, a user's script): they complete it from here,
-    so every default is declared once, in the YAML files.
+    so every default is declared once, in the YAML files. Read through `load_params`, which keeps each file parsed
+    while it is unchanged (~1 ms a call): a file edited in a running kernel is read again (a review found the
+    first reading kept for the process).
     """
-    global _DEFAULTS
-    if _DEFAULTS is None:
-        _DEFAULTS = load_params()
-    return copy.deepcopy(_DEFAULTS)
-
-
-_DEFAULTS: dict | None = None
+    return load_params()

@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.errors import HeaderParseError
 from email.headerregistry import HeaderRegistry
 from html.parser import HTMLParser
@@ -497,16 +497,6 @@ def page_stamp(page: bytes | str) -> dict | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def walk_up_links(path: Path, stop: Path) -> Iterator[Path]:
-    """`path` and its parents up to (not including) `stop` that are symbolic links."""
-    p = Path(path)
-    stop = Path(stop)
-    while p != stop and p != p.parent:
-        if p.is_symlink():
-            yield p
-        p = p.parent
 
 
 PDF_STAMP_KEY = "/ReportlibRenderedFor"

@@ -78,21 +78,8 @@ OUTCOMES = ("AGENT", "HANG", "PHANTOM")
 NO_SERVER = "NO_SERVER"
 NOT_QUEUED = "0:00:00"
 
-CONTACT_COLUMNS = [
-    "contact_id",
-    "channel",
-    "queue",
-    "client_id",
-    "arrived_at",
-    "outcome",
-    "wait_s",
-    "handle_s",
-    "agent_id",
-    "caller_id",
-]
-INTERVAL_COLUMNS = ["interval_start", "interval_minutes", "channel", "queue", "client_id", "offered"]
 AGENT_COLUMNS = TABLES["agents"].column_names  # the contract's agents table
-CLIENT_COLUMNS = ["client_id", "client_name", "tier", "sla_profile"]
+CLIENT_COLUMNS = ["client_id", "client_name", "tier", "sla_profile"]  # the clients table's columns it can fill
 OUTPUT_FILES = ("contacts.csv", "intervals.csv", "agents.csv", "clients.csv", "params.yaml", "import-summary.json")
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")

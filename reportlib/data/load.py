@@ -1250,7 +1250,7 @@ def rules_sql(name: str) -> tuple[str, frozenset[str]]:
     return _rules_sql(name, pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d"))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # a table and a day each: a kernel open for weeks keeps the recent ones
 def _rules_sql(name: str, day: str) -> tuple[str, frozenset[str]]:
     import ibis
 

@@ -56,7 +56,6 @@ INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
 
 _STAGING = "__reportlib_new"
 _MICROSECOND = timedelta(microseconds=1)
-_OLD = "__reportlib_old"
 
 
 @dataclass

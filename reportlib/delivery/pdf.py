@@ -174,7 +174,9 @@ class PdfPrinter:
         """True when a Chromium binary was found."""
         return self.executable is not None
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the browser (Playwright driving the Chromium binary); PrintError when there is none or it cannot
+        start. A run's worker starts it while warming up, so that its first PDF does not wait for it."""
         if self.executable is None:
             raise PrintError("no Chromium to print PDFs with (apt-get install chromium, or set reports.pdf: false)")
         try:
@@ -222,7 +224,7 @@ class PdfPrinter:
     def _tab(self, paper: str) -> Any:
         """The open tab, laid out at `paper`'s printable width with print media (a new one for a new paper)."""
         if self._browser is None:
-            self._start()
+            self.start()
         if self._page is None or self._paper != paper:
             self._close_tab()
             self._page = self._browser.new_page(

@@ -120,11 +120,6 @@ def entry_who(entry: Mapping[str, Any]) -> str:
     return str(entry.get("report")) + (f" for client {entry['client_id']}" if entry.get("client_id") else "")
 
 
-def safe_name(text: str) -> str:
-    """A file-name-safe version of `text` (letters, digits, . _ -); not unique: use `safety.file_stem` for ids."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "x"
-
-
 def plan_jobs(
     month: str,
     reports: Iterable[str],
@@ -561,7 +556,7 @@ def warm_kernel(payload: dict) -> float:
         _load_renderer(payload["renderer"])(str(folder / "out.ipynb"), "warm-up")
         if payload.get("pdf_paper"):  # the batch prints PDFs: start this worker's browser now too
             with contextlib.suppress(Exception):  # a browser that cannot start fails the PDFs, with the reason
-                _printer()._start()
+                _printer().start()
         gc.collect()
         gc.freeze()  # the same in this worker, which holds papermill, nbclient and nbconvert
     finally:

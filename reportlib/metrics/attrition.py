@@ -482,7 +482,8 @@ def tenure_durations(agents: pd.DataFrame, as_of: Any | None = None, observed_fr
     a = prepare_agents(agents)
     as_of = _date(as_of, "as_of") if as_of is not None else max(a["hire_date"].max(), a["termination_date"].max())
     start = np.datetime64(_date(observed_from, "observed_from"), "ns") if observed_from is not None else None
-    gone_before = (a["termination_date"] < start).fillna(False) if start is not None else False
+    # a boolean mask either way: `~False` is -1 (deprecated from Python 3.12, an error from 3.16; a probe)
+    gone_before = (a["termination_date"] < start).fillna(False) if start is not None else pd.Series(False, a.index)
     a = a[(a["hire_date"] <= as_of) & ~gone_before].copy()
     hire = a["hire_date"].to_numpy(dtype="datetime64[ns]")
     # the tenure reached the day before: observed from the start of that day, whose leavers are counted

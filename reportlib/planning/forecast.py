@@ -20,6 +20,7 @@ does the contact-level aggregation in `daily_volume` / `interval_volume`.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import os
 import re
@@ -32,14 +33,14 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.core.names import ALL_QUEUES
+from reportlib.core.names import ALL_QUEUES, LIVE_CHANNELS
+from reportlib.core.safety import write_atomic
 from reportlib.core.words import noun_for
 from reportlib.metrics.contacts import minute_bucket
 from reportlib.metrics.sla import business_calendar, closes, country_holidays
 
 SERIES = ["channel", "queue"]
 FORECAST_COLUMNS = ["date", "channel", "queue", "forecast", "lower", "upper"]
-LIVE_CHANNELS = ("phone", "chat")
 
 
 # --- calendar: holidays and events -----------------------------------------------------------------
@@ -1257,9 +1258,9 @@ def archive_vintage(
     frame["origin"] = o
     frame["created_at"] = created
     path = folder / f"forecast_{o:%Y-%m-%d}_{created:%Y%m%dT%H%M%S}.parquet"
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()  # a month's forecast: a few hundred KB at most
+    frame.to_parquet(buffer, index=False)
+    write_atomic(path, buffer.getvalue())
     return path
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
+from reportlib.core.safety import write_atomic
 from reportlib.core.settings import AttritionSettings, MetricSettings, setting_number
 from reportlib.planning.capacity import roles_of
 from reportlib.planning.forecast import (
@@ -214,10 +214,7 @@ def save_ets_store(folder: str | os.PathLike, store: Mapping[str, Any]) -> None:
     items = list(store.items())[-ETS_STORE_MAX:]
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ets-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(dict(items), f)
-        os.replace(tmp, Path(folder) / ETS_STORE_FILE)
+        write_atomic(Path(folder) / ETS_STORE_FILE, json.dumps(dict(items)))
     except OSError:
         pass
 

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
-from reportlib.core.names import ALL_QUEUES
+from reportlib.core.names import ALL_QUEUES, LIVE_CHANNELS
 from reportlib.core.settings import MetricSettings
 from reportlib.core.words import counted
 from reportlib.data.span import data_range
@@ -56,9 +56,6 @@ from reportlib.planning.staffing import erlang_a_service_level, estimate_patienc
 
 KEYS = ["channel", "queue"]
 BY_CHOICES = ("queue", "day", "week")
-EFFECTS = ["effect_volume", "effect_aht", "effect_staffing", "effect_other"]
-STAFFING_PARTS = ["effect_schedule", "effect_attendance"]
-LIVE_CHANNELS = ("phone", "chat")
 # The interval frame that `interval_effects` takes (scheduled_agents optional).
 INTERVAL_INPUTS = [
     "channel",

@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from reportlib.core.months import MONTH_RE
 from reportlib.core.safety import unspoofed
 from reportlib.core.words import counted
 
@@ -137,20 +138,17 @@ def _col(df: pd.DataFrame, name: str) -> list[Any]:
     return out
 
 
-_MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
-
-
 def _x(df: pd.DataFrame, name: str) -> list[Any]:
     """x values; YYYY-MM month labels become first-of-month dates so every chart shares one month axis."""
     s = df[name]
-    if s.dtype == object and len(s) and s.dropna().astype(str).str.match(_MONTH_RE).all():
+    if s.dtype == object and len(s) and s.dropna().astype(str).str.fullmatch(MONTH_RE.pattern).all():
         return [None if pd.isna(v) else pd.Timestamp(str(v) + "-01") for v in s]
     return _col(df, name)
 
 
 def _is_month_axis(df: pd.DataFrame, name: str) -> bool:
     s = df[name]
-    return bool(s.dtype == object and len(s) and s.dropna().astype(str).str.match(_MONTH_RE).all())
+    return bool(s.dtype == object and len(s) and s.dropna().astype(str).str.fullmatch(MONTH_RE.pattern).all())
 
 
 def from_first_value(df: pd.DataFrame, x: str, cols: Sequence[str]) -> pd.DataFrame:
@@ -631,7 +629,7 @@ def _column_labels(columns: pd.Index) -> list[str]:
     texts = [str(c) for c in columns]
     if texts and all(isinstance(c, pd.Period) and c.freqstr.startswith("M") for c in columns):
         return [c.strftime("%b %Y") for c in columns]
-    if texts and pd.Series(texts).str.match(_MONTH_RE).all():
+    if texts and pd.Series(texts).str.fullmatch(MONTH_RE.pattern).all():
         return [pd.Period(t, freq="M").strftime("%b %Y") for t in texts]
     return texts
 
