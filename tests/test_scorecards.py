@@ -375,3 +375,28 @@ def test_a_team_without_contacts_keeps_its_row_in_the_teams_table(tmp_path):
     teams = queries.team_table(open_source(str(folder)), load_params(), "2025-01").set_index("team")
     assert teams.loc[quiet, "handled"] == 0 and 0 < teams.loc[quiet, "adherence"] <= 1
     assert teams.drop(index=quiet)["handled"].gt(0).all()
+
+
+def test_team_trends_count_each_teams_contacts_by_hand(tmp_path):
+    """The team report's trend tables (`queries.team_trends`, moved out of the notebook): a team's handled contacts
+    per month equal the contacts its agents handled, counted in pandas from the CSV files; teams without handled
+    contacts are left out, `team` narrows to one, and the workforce table covers the same months."""
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.planning.sample import sample_data
+    from reportlib.reports import queries
+
+    folder = tmp_path / "d"
+    sample_data(folder, seed=5, start="2025-01", months=2, agents=40, clients=3)
+    agents = pd.read_csv(folder / "agents.csv", dtype=str, keep_default_na=False)
+    contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    handled = contacts[contacts["outcome"] == "handled"].merge(agents[["agent_id", "team"]], on="agent_id")
+    handled["month"] = handled["arrived_at"].str[:7]
+    by_hand = handled.groupby(["team", "month"]).size()
+    src, params = open_source(str(folder)), load_params()
+    people, work = queries.team_trends(src, params, "2025-01", "2025-02")
+    assert people.set_index(["team", "month"])["handled"].astype(int).sort_index().equals(by_hand.sort_index())
+    assert work is not None and set(work["month"]) == {"2025-01", "2025-02"}
+    team = str(by_hand.index[0][0])
+    one, one_work = queries.team_trends(src, params, "2025-01", "2025-02", team)
+    assert set(one["team"]) == {team} and set(one_work["team"]) == {team} and len(one) == 2

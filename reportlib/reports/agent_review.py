@@ -28,6 +28,7 @@ import pandas as pd
 
 from reportlib.core.errors import UsageError
 from reportlib.core.months import month_bounds, month_label
+from reportlib.core.settings import MetricSettings
 from reportlib.metrics import scorecards
 from reportlib.metrics.sla import business_calendar
 from reportlib.reports import queries
@@ -118,7 +119,7 @@ def active_agents(source: DataSource, month: str, params: Mapping[str, Any]) -> 
             month,
             activity=source.frame("agent_activity") if source.has("agent_activity") else None,
             qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
-            short_abandon_s=float(params.get("short_abandon_s", 5)),
+            short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
         )
     )
     roster = source.frame("agents").drop_duplicates("agent_id")
@@ -366,7 +367,7 @@ def trend(
         end=(period + 1).start_time,
         activity=activity,
         qa=qa,
-        short_abandon_s=float(params.get("short_abandon_s", 5)),
+        short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
     )
     figs = figs[figs["agent_id"].astype(str) == str(agent_id)]
     sums = figs.drop(columns=["agent_id"]).groupby("period").sum(min_count=1)
@@ -452,7 +453,7 @@ def build(
         activity=activity,
         qa=qa_all,
         goals=goals,
-        short_abandon_s=float(params.get("short_abandon_s", 5)),
+        short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
         data_range=queries.whole_days(source, params),  # a month the data cover in part: volume goals pro-rated to it
         calendar=business_calendar(params),
     )

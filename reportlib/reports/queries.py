@@ -275,7 +275,7 @@ def month_scorecards(source: DataSource, params: Mapping[str, Any], month: Any) 
             activity=source.frame("agent_activity") if source.has("agent_activity") else None,
             qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
             goals=params.get("goals") or {},
-            short_abandon_s=float(params.get("short_abandon_s", 5)),
+            short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
             data_range=whole_days(source, params),  # a month the data cover in part: volume goals pro-rated to it
             calendar=business_calendar(params),
         )
@@ -309,8 +309,8 @@ def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
             agents=source.table("agents"),
             start=start,
             end=end,
-            sl_threshold_s=float(params.get("sl_threshold_s", 30)),
-            short_abandon_s=float(params.get("short_abandon_s", 5)),
+            sl_threshold_s=MetricSettings.from_params(params).sl_threshold_s,
+            short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
         )
         teams = teams[teams["team"].notna() & (teams["handled"] > 0)][["team", "handled", "aht_s", "fcr", "csat_top2"]]
         if source.has("agent_activity"):
@@ -329,6 +329,42 @@ def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
         return teams.merge(per_team, on="team", how="left")
 
     return source.memo(("team_table", str(m), params_key(params)), compute)
+
+
+def team_trends(
+    source: DataSource, params: Mapping[str, Any], first: Any, month: Any, team: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The team report's trends from month `first` to `month`, one row per team and month ('month' as YYYY-MM):
+    (contact KPIs of the teams that handled contacts: handled, aht_s in seconds, fcr and csat_top2 as shares 0..1;
+    workforce KPIs from agent activity, None without it: occupancy, adherence, planned and unplanned shrinkage as
+    shares 0..1). With `team`, that team's rows alone."""
+    from reportlib.metrics import contacts as metrics
+    from reportlib.metrics import workforce
+
+    lo, hi = pd.Period(str(first), freq="M").start_time, (pd.Period(str(month), freq="M") + 1).start_time
+    ms = MetricSettings.from_params(params)
+    trend = metrics.contact_kpis(
+        source.table("contacts"),
+        grain="month",
+        by=["team"],
+        agents=source.table("agents"),
+        start=lo,
+        end=hi,
+        sl_threshold_s=ms.sl_threshold_s,
+        short_abandon_s=ms.short_abandon_s,
+    )
+
+    def by_month(f: pd.DataFrame) -> pd.DataFrame:
+        f = f.assign(month=pd.to_datetime(f["period"]).dt.to_period("M").astype(str))
+        return (f[f["team"] == team] if team is not None else f).reset_index(drop=True)
+
+    people = by_month(trend[trend["team"].notna() & (trend["handled"] > 0)])
+    if not source.has("agent_activity"):
+        return people, None
+    activity = source.frame("agent_activity")
+    return people, by_month(
+        workforce.workforce_kpis(activity, source.frame("agents"), grain="month", by=["team"], start=lo, end=hi)
+    )
 
 
 def _one_client(source: DataSource, compute_all: Callable[[Any], pd.DataFrame]) -> pd.DataFrame | None:

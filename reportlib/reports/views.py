@@ -29,6 +29,7 @@ from reportlib.core.errors import MissingTableError, ReportlibError, UsageError
 from reportlib.core.months import month_label, parse_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable, whole_word
+from reportlib.core.settings import MetricSettings
 from reportlib.core.words import counted, noun_for
 from reportlib.data.load import fingerprint_read
 from reportlib.data.source import CLIENT_TABLES, DataSource
@@ -584,7 +585,7 @@ def start_report(
                 str(period),
                 activity=source.frame("agent_activity") if source.has("agent_activity") else None,
                 qa=source.frame("qa_evaluations") if source.has("qa_evaluations") else None,
-                short_abandon_s=float(params.get("short_abandon_s", 5)),
+                short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
             )
             # in the team asked for, if any (a Tampa lead narrowing to Tampa 1 was shown a Louisville agent)
             mine = roster if team is None else roster[roster["team"].astype(str) == team]
