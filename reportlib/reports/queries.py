@@ -430,6 +430,25 @@ def data_end(source: Any) -> pd.Timestamp | None:
     return data_range(root)[1]
 
 
+def email_by_queue(source: Any, params: Mapping[str, Any], month: Any) -> pd.DataFrame:
+    """First response to the emails received in `month`, per queue (metrics.sla.email_first_response: received,
+    responded_within, missed, service_level 0..1, mean_response_business_h in business hours), judged at the
+    whole source's end; the SLA report's table and the month workbook's sheet."""
+    from reportlib.metrics import sla
+
+    m = pd.Period(str(month), freq="M")
+    return sla.email_first_response(
+        source.table("contacts"),
+        start=m.start_time,
+        end=(m + 1).start_time,
+        threshold_h=float(report_settings(params)["email_threshold_h"]),
+        calendar=sla.business_calendar(params),
+        by=["queue"],
+        tz=source.tz,
+        data_end=data_end(source),
+    )
+
+
 def email_waiting_at(source: Any, params: Mapping[str, Any], month: Any) -> tuple[pd.Timestamp, str]:
     """(instant, words) at which the SLA report counts a month's emails still waiting for a first response,
     sla.email_judged_at(month end, data_end(source)) on the business calendar: the month end ('at month

@@ -325,19 +325,8 @@ def _by_client(source: DataSource, P: dict, m: pd.Period) -> Sheet:
 
 
 def _email_by_queue(source: DataSource, P: dict, m: pd.Period) -> Sheet | None:
-    from reportlib.metrics import sla
-
     rep = queries.report_settings(P)
-    email = sla.email_first_response(
-        source.table("contacts"),
-        start=m.start_time,
-        end=(m + 1).start_time,
-        threshold_h=float(rep["email_threshold_h"]),
-        calendar=sla.business_calendar(P),
-        by=["queue"],
-        tz=source.tz,
-        data_end=queries.data_end(source),  # the whole source's end, as the SLA report's page
-    )
+    email = queries.email_by_queue(source, P, m)  # the SLA report's table
     if not len(email) or not email["received"].sum() > 0:
         return None
     cols = [
