@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.params import load_params
+from reportlib.core.settings import MetricSettings
 from reportlib.planning import forecast as fc
 from reportlib.planning import forecast_select as fs
 
@@ -149,13 +150,18 @@ def evaluate(daily: pd.DataFrame, calendar: fc.Calendar, config: fc.ForecastConf
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sample", help="a sample operation folder (reportlib sample-data --out DIR)")
+    ap.add_argument(
+        "--sample", help="an operation's data folder (the sample: reportlib sample-data --out DIR; or your own)"
+    )
+    ap.add_argument(
+        "--params", help="a parameter overlay for the --sample folder (its calendar), as `reportlib forecast --params`"
+    )
     ap.add_argument("--markdown", action="store_true", help="print the docs/benchmarks.md table")
     ap.add_argument("--only", default=None, help="bank, sample, heldout or heldout4")
     ap.add_argument("--heldout", action="store_true", help="also the held-out series (held_out_variants)")
     # SEL=key=value,... overrides SelectionConfig fields (the sensitivity runs in docs/forecasting.md)
     args = ap.parse_args(argv)
-    params = load_params()
+    params = load_params(args.params)  # the bank variants keep their own Israeli calendar (IL)
     config = fc.ForecastConfig.from_params(params["calendar"])
     rows = []
     t0 = time.perf_counter()
@@ -180,7 +186,7 @@ def main(argv=None) -> int:
         from reportlib.data.load import open_source
 
         source = open_source(args.sample, params["timezone"])
-        daily = fc.volume_from_source(source, float(params["short_abandon_s"]))
+        daily = fc.volume_from_source(source, MetricSettings.from_params(params).short_abandon_s)
         s = evaluate(daily, fc.calendar_from_params(params["calendar"]), config)
         s["series"] = "sample " + s["channel"] + "/" + s["queue"]
         rows.append(s)
