@@ -168,6 +168,12 @@ def test_short_history_falls_back_to_the_holiday_aware_median_and_says_so():
     tue = s[s.index.dayofweek == 1].iloc[-4:]
     first_tue = f[f["date"].dt.dayofweek == 1].iloc[0]
     assert first_tue["forecast"] == pytest.approx(float(np.median(tue)))
+    # the days counted as the too-short messages count them, the missing ones said (a probe read "32 days" here
+    # and "33 days" from the backtest of one folder)
+    span = (daily["date"].max() - daily["date"].min()).days + 1
+    gapped = daily[daily["date"] != pd.Timestamp("2025-08-13")]  # a Wednesday the export lost
+    _, _, notes = fs.forecast_selected(gapped, US, 14)
+    assert any(f"{span} days of history (1 of them missing from the export): too short" in n for n in notes), notes
     assert (f["lower"] <= f["forecast"]).all() and (f["forecast"] <= f["upper"]).all()
 
 

@@ -677,9 +677,12 @@ class SeriesSelector:
                 len(inner),
                 history,
                 q,
-                f"{history} days of history: too short to compare methods (needs "
-                f"{self.sel.min_history_days + 7 * self.sel.min_inner_origins}); the holiday-aware "
-                f"median of the last 4 same weekdays is used",
+                # the days the history spans, as the too-short messages count them, and of them the missing ones
+                # (a probe read "32 days" here and "33 days" from the backtest on one folder)
+                f"{origin + 1} days of history"
+                + (f" ({origin + 1 - history} of them missing from the export)" if history < origin + 1 else "")
+                + f": too short to compare methods (needs {self.sel.min_history_days + 7 * self.sel.min_inner_origins}"
+                "); the holiday-aware median of the last 4 same weekdays is used",
             )
             self._choices[key] = choice
             return choice
