@@ -300,3 +300,28 @@ def test_a_broken_lab_folder_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(lab.subprocess, "call", lambda *a, **k: 0)
     with pytest.raises(ReportlibError, match=r"cannot make the notebook copies in .*lab .*File exists"):
         lab.launch(load_params(), no_browser=True)
+
+
+def test_a_notebook_says_its_title_first_in_lab_and_the_page_hides_it(tmp_path):
+    """A probe: opened in JupyterLab, a report did not say which month it had chosen (the rendered page's header
+    says it). The first output is now the page's title (registry.page_title, the one `reportlib run` uses), a
+    client's name before a client review's; report.css hides it on the page, which has its header."""
+    from reportlib.reports.registry import page_title
+
+    data = tmp_path / "d"
+    sample.sample_data(data, seed=3, start="2025-01", months=2, agents=20, clients=3)
+    clients = pd.read_csv(data / "clients.csv", dtype=str)
+    cid, name = clients.loc[0, "client_id"], clients.loc[0, "client_name"]
+    for report, extra, title in (
+        ("sla", {}, "SLA compliance, February 2025"),
+        ("client_review", {"client_id": cid}, f"{name}: service review, February 2025"),
+    ):
+        with views.collect() as shown:
+            views.start_report(report, month="2025-02", data=str(data), **extra)
+        assert title == page_title(report, "2025-02", name if extra else None)
+        assert (
+            f'<div class="rl-lab-title" style="font-size:1.5em;font-weight:650;margin:0 0 6px">{title}</div>'
+            in (shown[0]["text/html"])
+        )
+    css = (ROOT / "reportlib/reports/templates/reportlib_html/report.css").read_text()
+    assert ".rl-lab-title { display: none; }" in css

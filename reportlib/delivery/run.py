@@ -59,6 +59,7 @@ from reportlib.reports.registry import (
     GOAL_REPORTS,
     PDF_REPORTS,
     TITLES,
+    page_title,
 )
 
 # jsonschema (imported by nbformat in this process, the workers and the kernels) checks the "iri" string
@@ -138,20 +139,19 @@ def plan_jobs(
     """
     from reportlib.core.safety import file_stem
 
-    label = month_label(month)
     base = {"month": month, "data": data, "params_file": params_file, "client_id": None, "team": None}
     jobs: list[Job] = []
     for report in reports:
         if report in (CLIENT_REPORT, AGENT_REPORT):
             continue
-        jobs.append(Job(report, None, report, f"{TITLES.get(report, report)}, {label}", dict(base)))
+        jobs.append(Job(report, None, report, page_title(report, month), dict(base)))
     if CLIENT_REPORT in reports:
         seen: set[str] = set()
         for cid, name in clients or []:
             if str(cid) in seen:
                 continue
             seen.add(str(cid))
-            title = f"{name or cid}: {TITLES[CLIENT_REPORT].lower()}, {label}"
+            title = page_title(CLIENT_REPORT, month, name or cid)
             jobs.append(
                 Job(
                     CLIENT_REPORT,
@@ -175,7 +175,7 @@ def plan_jobs(
                     AGENT_REPORT,
                     None,
                     file_stem(AGENT_REPORT, aid),
-                    f"{name or aid}: {TITLES[AGENT_REPORT].lower()}, {label}",
+                    page_title(AGENT_REPORT, month, name or aid),
                     dict(base, agent_id=aid),
                     agent_id=aid,
                     agent_name=name,

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reportlib.core.errors import ReportlibError
+from reportlib.core.months import month_label
 from reportlib.core.params import project_root
 
 
@@ -63,6 +65,13 @@ GOAL_REPORTS: tuple[str, ...] = tuple(r.name for r in REGISTRY if r.goals)
 TITLES: dict[str, str] = {r.name: r.title for r in REGISTRY}
 # Reports printed to PDF beside their HTML (`reportlib run`) and attachable as PDF (`reportlib email`).
 PDF_REPORTS: frozenset[str] = frozenset(r.name for r in REGISTRY if r.pdf)
+
+
+def page_title(report: str, month: Any, subject: str | None = None) -> str:
+    """A rendered report's title: "<Title>, <Month YYYY>"; for one client's or one agent's report (`subject`, the
+    client's or the agent's name) "<subject>: <title in lower case>, <Month YYYY>"."""
+    title, label = TITLES.get(report, report), month_label(month)
+    return f"{subject}: {title.lower()}, {label}" if subject else f"{title}, {label}"
 
 
 def notebook_path(name: str) -> Path:

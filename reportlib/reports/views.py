@@ -610,6 +610,7 @@ def start_report(
         # pages for executives, account managers and HR name nobody in their notes and data-quality warnings:
         # agents' names and ids (an id may be a work e-mail address) are redacted
         ctx.redact_terms = redaction.note_terms(source.frame("agents"))
+    show_html(lab_title(ctx))
     # the contacts' coverage; the attrition report is drawn from the roster, which the contact export does not cut
     covered = ctx.client_source() if report == "client_review" else source
     partial = (
@@ -624,6 +625,28 @@ def start_report(
         ctx.notes.append(partial)
         ctx.partial_note = partial
     return ctx
+
+
+def lab_title(ctx: ReportContext) -> str:
+    """The report's title ("SLA compliance, November 2026"; a client's name or the agent's before it on their
+    reviews) as the notebook's first output, for JupyterLab: the rendered page has its own header, so report.css
+    hides this one (.rl-lab-title) there and on paper; Lab, without that stylesheet, shows it (a probe: a notebook
+    opened in Lab did not say which month it had chosen)."""
+    from reportlib.reports.registry import page_title
+
+    subject = None
+    if ctx.report == "client_review" and ctx.client_id and ctx.source.has("clients"):
+        clients = ctx.source.frame("clients")
+        names = clients.loc[clients["client_id"].astype(str) == ctx.client_id, "client_name"].dropna()
+        subject = str(names.iloc[0]) if len(names) else ctx.client_id
+    elif ctx.report == "agent_review" and ctx.agent_id and ctx.source.has("agents"):
+        roster = ctx.source.frame("agents")
+        names = roster.loc[roster["agent_id"].astype(str) == ctx.agent_id, "name"].dropna()
+        subject = str(names.iloc[0]) if len(names) else ctx.agent_id
+    title = page_title(ctx.report, ctx.month, subject)
+    return (
+        f'<div class="rl-lab-title" style="font-size:1.5em;font-weight:650;margin:0 0 6px">{html.escape(title)}</div>'
+    )
 
 
 def facts_html(facts: Mapping[str, Any]) -> str:
