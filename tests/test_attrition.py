@@ -1032,3 +1032,23 @@ def test_sample_projection_backtest(sample_agents):
     # (1,500 agents) the standardized error (actual - expected) / sqrt(expected) had a standard deviation
     # of 1.0: the projection is calibrated, so a miss beyond 2 SD here is a ~5% event, not noise to tune.
     assert abs(actual - expected) <= 2 * math.sqrt(expected), bt
+
+
+def test_the_pages_survival_curves_and_ranges_come_from_tested_functions(sample_agents):
+    """Moved out of the notebook: the curves drawn per group (queries.survival_curves: every site; of the hire
+    quarters the latest 6, in order) are the survival fits' own rows renamed, and a 95% range reads "lo – hi"."""
+    from reportlib.reports import narrative, queries
+
+    report = {by: at.tenure_survival(sample_agents, "2025-12-31", by=by) for by in ("hire_cohort", "site")}
+    report = {f"survival_{by}": fit for by, fit in report.items()}
+    cohorts = queries.survival_curves(report, "hire_cohort")
+    every = sorted(report["survival_hire_cohort"].curves["hire_cohort"].astype(str).unique())
+    assert len(every) > queries.SHOWN_COHORTS and list(cohorts) == every[-queries.SHOWN_COHORTS :]
+    sites = queries.survival_curves(report, "site")
+    assert set(sites) == set(report["survival_site"].curves["site"].astype(str))
+    fit = report["survival_site"].curves
+    first = next(iter(sites))
+    mine = fit[fit["site"].astype(str) == first]
+    assert sites[first]["days"].tolist() == mine["tenure_days"].tolist()
+    assert sites[first]["lower"].tolist() == mine["ci_lower"].tolist()
+    assert narrative.range_texts([0.12, None], [0.18, 0.2]) == ["12.0% – 18.0%", "–"]

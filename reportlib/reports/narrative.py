@@ -61,6 +61,16 @@ def format_value(value: Any, unit: str = "number", currency: str = "$", digits: 
     return f"{v:,.{2 if digits is None else digits}f}" if abs(v) < 100 else f"{v:,.0f}"
 
 
+def range_texts(lower: Iterable[Any], upper: Iterable[Any], unit: str = "share", currency: str = "$") -> list[str]:
+    """Each interval's bounds in `unit` as a table shows them: "12.0% – 18.0%"; "–" when a bound is missing."""
+    return [
+        "–"
+        if is_missing(lo) or is_missing(hi)
+        else f"{format_value(lo, unit, currency)} – {format_value(hi, unit, currency)}"
+        for lo, hi in zip(lower, upper)
+    ]
+
+
 def format_change(
     delta: Any, unit: str = "number", currency: str = "$", signed: bool = True, digits: int | None = None
 ) -> str:

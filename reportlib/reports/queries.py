@@ -213,6 +213,19 @@ def month_forecast(source: DataSource, params: Mapping[str, Any], month: Any) ->
     return source.memo(("month_forecast", str(m), params_key(params)), compute)
 
 
+SHOWN_COHORTS = 6  # hire quarters on the attrition page's survival chart, the latest (a display choice: legible)
+
+
+def survival_curves(report: Mapping[str, Any], by: str) -> dict[str, pd.DataFrame]:
+    """The attrition page's survival curves by `by` ('hire_cohort' or 'site'), from month_attrition's report: one
+    frame per group (days, survival and its 95% band lower/upper, shares 0..1), in the groups' order; of the hire
+    quarters the latest SHOWN_COHORTS."""
+    fit = report[f"survival_{by}"].curves
+    renamed = fit.rename(columns={"tenure_days": "days", "ci_lower": "lower", "ci_upper": "upper"})
+    curves = {str(k): d for k, d in renamed.groupby(by)}
+    return dict(list(curves.items())[-SHOWN_COHORTS:]) if by == "hire_cohort" else curves
+
+
 def month_attrition(
     source: DataSource, params: Mapping[str, Any], month: Any, team: str | None = None
 ) -> dict[str, Any]:
