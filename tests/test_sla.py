@@ -697,3 +697,14 @@ def test_business_time_is_real_time_on_the_days_the_clocks_change():
     # the shipped weekday 08:00-18:00 hours never hold a change (Sunday, 02:00): the zone changes nothing
     weekdays = business_calendar({})
     assert np.array_equal(weekdays.elapsed_s(a, b, tz=tz), weekdays.elapsed_s(a, b))
+
+
+def test_missed_terms_are_the_judged_terms_not_met():
+    """The SLA page's list of missed terms (queries.missed_terms, out of the notebook): a term not judged (met empty)
+    is no miss."""
+    from reportlib.reports import queries
+
+    terms = pd.DataFrame({"term": ["a", "b", "c", "d"], "met": pd.array([True, False, None, False], dtype="boolean")})
+    assert queries.missed_terms(terms)["term"].tolist() == ["b", "d"]
+    as_objects = terms.assign(met=[True, False, None, False])
+    assert queries.missed_terms(as_objects)["term"].tolist() == ["b", "d"]

@@ -1093,6 +1093,13 @@ def met_status(met: pd.Series) -> pd.Series:
     return met.map(lambda v: None if is_missing(v) else ("green" if bool(v) else "red")).astype(object)
 
 
+def missed_terms(compliance: pd.DataFrame) -> pd.DataFrame:
+    """The contract terms of `compliance` (queries.compliance) that were judged and missed: `met` False; a term
+    not judged (met empty: too few contacts, no data) is not a miss."""
+    met = compliance["met"]
+    return compliance[met.notna() & ~met.fillna(True).astype(bool)].copy()
+
+
 def delivered_text(terms: pd.DataFrame) -> list[str]:
     """Each contract term's delivered figure (`actual`) as text in its unit (`metric_unit`), with the decimals
     that keep it apart from its `goal` (narrative.distinct_digits): 1,999 of 2,500 within 30 s against 80% reads
