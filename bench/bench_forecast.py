@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.params import load_params
+from reportlib.core.settings import MetricSettings
 from reportlib.planning import forecast as fc
 from reportlib.planning import forecast_select
 
@@ -187,7 +188,9 @@ def main(argv=None) -> int:
             sample_data(data)
         source = open_source(data, params["timezone"])
         source.table("contacts")  # parse and cache (not timed: the loader's job)
-        daily, agg_s = best(lambda: fc.volume_from_source(source, float(params["short_abandon_s"])), args.repeat)
+        daily, agg_s = best(
+            lambda: fc.volume_from_source(source, MetricSettings.from_params(params).short_abandon_s), args.repeat
+        )
         print(f"data: {data}; contacts aggregated to daily volume in the engine: {agg_s:.2f} s")
     n_series = daily.groupby(["channel", "queue"]).ngroups
     print(

@@ -282,6 +282,11 @@ def test_calendar_parameters_of_the_wrong_kind_are_usage_errors(calendar, match)
         {"holidays": None},
         {"holidays": "CA", "business_hours": {"days": ["sun", "mon", "tue", "wed", "thu"]}},
         {"business_hours": {"mon": "08:00-18:00", "tue": "08:00-18:00", "sat": "09:00-13:00"}},
+        # a review: a date added under `extra` that is also a holiday the centre stays open on (MLK Day), and a
+        # holiday of two categories closed by its second name, were forecast as open
+        {"holidays": {"country": "US", "closed": ["Christmas"], "extra": ["2025-01-20", "2025-07-04"]}},
+        {"holidays": {"country": "US", "categories": ["public", "unofficial"], "closed": ["Christmas Eve"]}},
+        {"holidays": {"country": "JP", "categories": ["public", "bank"], "closed": ["Bank Holiday"]}},
     ],
 )
 def test_the_forecast_and_the_business_clock_read_one_calendar(calendar):

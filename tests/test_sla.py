@@ -708,3 +708,35 @@ def test_missed_terms_are_the_judged_terms_not_met():
     assert queries.missed_terms(terms)["term"].tolist() == ["b", "d"]
     as_objects = terms.assign(met=[True, False, None, False])
     assert queries.missed_terms(as_objects)["term"].tolist() == ["b", "d"]
+
+
+def test_holiday_settings_written_loosely_are_read_as_meant_or_named(tmp_path):
+    """A probe: `closed: Christmas` (a name alone, not a list) was read as its letters, closing every holiday that
+    starts with C, h, r...; `observed: "no"` was read as true; an impossible date in the file stopped every command
+    with "failed unexpectedly" (exit 1); `subdiv: ZZ` was said to be an unknown country; a weekday name that is
+    none was reported as "no weekday is open"."""
+    import re
+
+    from reportlib.core.params import calendar_problem, load_params
+    from reportlib.metrics.sla import business_calendar
+
+    one = business_calendar({"calendar": {"holidays": {"country": "US", "closed": "Christmas"}}})
+    listed = business_calendar({"calendar": {"holidays": {"country": "US", "closed": ["Christmas"]}}})
+    assert one.closed == listed.closed == ("Christmas",)
+    assert [str(d) for d in one.holidays_for([2026])] == ["2026-12-25"]
+    assert business_calendar({"calendar": {"holidays": {"extra": "2026-05-13"}}}).extra_holidays == (
+        pd.Timestamp("2026-05-13").date(),
+    )
+    assert business_calendar({"calendar": {"holidays": {"observed": "no"}}}).observed is False
+    with pytest.raises(UsageError, match=re.escape("calendar.holidays.observed must be true or false, got 'maybe'")):
+        business_calendar({"calendar": {"holidays": {"observed": "maybe"}}})
+    with pytest.raises(UsageError, match=re.escape("the holidays package has no subdivision 'ZZ' of 'US'")):
+        business_calendar({"calendar": {"holidays": {"country": "US", "subdiv": "ZZ"}}}).holidays_for([2026])
+    days = {"calendar": {"business_hours": {"days": ["funday"]}}}
+    assert calendar_problem(days) is None  # business_calendar names the day
+    with pytest.raises(UsageError, match="expected a weekday name .* got 'funday'"):
+        business_calendar(days)
+    bad = tmp_path / "p.yaml"
+    bad.write_text("calendar:\n  holidays:\n    extra: [2026-02-30]\n")
+    with pytest.raises(UsageError, match=r"'2026-02-30' is not a date \(day is out of range for month\).*line 3"):
+        load_params(str(bad))

@@ -17,6 +17,23 @@ from reportlib.core.safety import printable
 DEFAULT_TIMEZONE = "America/New_York"
 # libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _DateCheckingLoader(_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, with a date-shaped value that is no date (2026-13-45, 2026-02-30) a YAML error naming its
+    line: PyYAML raised a bare ValueError while reading the file (a probe: "failed unexpectedly", exit 1)."""
+
+
+def _timestamp(loader: Any, node: Any) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a date ({exc}); write dates as YYYY-MM-DD", node.start_mark
+        ) from None
+
+
+_DateCheckingLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 # a parameter file is a few KB; this bound only stops /dev/zero or a wrong multi-GB file eating memory
 _MAX_PARAMS_BYTES = 16 * 2**20
 
@@ -72,7 +89,7 @@ def _read_yaml(path: Path) -> Any:
             f"parameter file {path} line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
         ) from None
     try:
-        value = yaml.load(text, Loader=_LOADER) or {}
+        value = yaml.load(text, Loader=_DateCheckingLoader) or {}
     except yaml.YAMLError as exc:
         raise UsageError(f"parameter file {path} is not valid YAML: {_one_line(str(exc))}") from None
     if stat.S_ISREG(st.st_mode):
@@ -346,7 +363,9 @@ def calendar_problem(params: Any) -> str | None:
     days = bh.get("days", bh.get("weekdays"))
     if days is not None and not isinstance(days, list | tuple):
         return None  # not a list: business_calendar names it
-    open_days = set(range(5)) if days is None else {weekday_index(d) for d in days} - {None}
+    if days is not None and any(weekday_index(d) is None for d in days):
+        return None  # a day that is no weekday: business_calendar names it
+    open_days = set(range(5)) if days is None else {weekday_index(d) for d in days}
     for key, value in bh.items():
         name = str(key).strip().lower()
         if name[:3] in WEEKDAY_NAMES and name not in ("open", "start", "end", "close"):

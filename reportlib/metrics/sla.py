@@ -141,8 +141,10 @@ def country_holidays(
         kwargs["categories"] = categories
     try:
         cal = hol.country_holidays(country, **kwargs)
-    except NotImplementedError:
-        raise UsageError(f"calendar: the holidays package does not know country {country!r}") from None
+    except NotImplementedError as exc:
+        if subdiv is not None and country.upper() in hol.list_supported_countries():  # the country is known
+            raise UsageError(f"calendar: the holidays package has no subdivision {subdiv!r} of {country!r}") from None
+        raise UsageError(f"calendar: the holidays package does not know country {country!r} ({exc})") from None
     except Exception as exc:  # unknown subdivision or category
         raise UsageError(f"calendar: holidays for {country!r} could not be built: {exc}") from None
     return tuple(sorted(cal.items()))
@@ -437,14 +439,13 @@ def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalend
     elif isinstance(hol, Mapping):
         country = hol.get("country", "US") or None
         subdiv = hol.get("subdiv")
-        extra = list(hol.get("extra", hol.get("dates", [])) or [])
-        remove = list(hol.get("remove", hol.get("not_holidays", [])) or [])
+        extra = _items(hol.get("extra", hol.get("dates")), "extra")
+        remove = _items(hol.get("remove", hol.get("not_holidays")), "remove")
         if hol.get("closed") is not None:
-            closed = tuple(str(n) for n in hol["closed"])
+            closed = tuple(str(n) for n in _items(hol["closed"], "closed"))
         if hol.get("categories"):
-            cats = hol["categories"]
-            categories = (str(cats),) if isinstance(cats, str) else tuple(str(c) for c in cats)
-        observed = bool(hol.get("observed", True))
+            categories = tuple(str(c) for c in _items(hol["categories"], "categories"))
+        observed = _flag(hol.get("observed", True), "observed")
     else:
         raise UsageError("calendar.holidays must be a country code, a list of dates or a mapping")
 
@@ -455,6 +456,30 @@ def business_calendar(params: Mapping[str, Any] | None = None) -> BusinessCalend
             raise UsageError(f"calendar.holidays: expected dates as YYYY-MM-DD, got {values!r}") from None
 
     return BusinessCalendar(tuple(hours), country, subdiv, dates(extra), dates(remove), closed, categories, observed)
+
+
+def _items(value: Any, key: str) -> list[Any]:
+    """A holidays list setting: a list, or one item written alone ("closed: Christmas" is ["Christmas"]: a probe
+    found it read as its letters, which closed every holiday starting with C, h, r...); none for null."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool):
+        return [value]
+    raise UsageError(f"calendar.holidays.{key} must be a list, got {value!r}")
+
+
+def _flag(value: Any, key: str) -> bool:
+    """A yes/no holidays setting: true/false, or yes/no/true/false written as text ("no" was read as true)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise UsageError(f"calendar.holidays.{key} must be true or false, got {value!r}")
 
 
 def add_seconds_local(local: Any, seconds: Any, tz: str | None) -> np.ndarray:

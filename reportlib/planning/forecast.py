@@ -77,11 +77,14 @@ class Calendar:
         frame = pd.DataFrame(rows, columns=["date", "name", "category"]).astype({"date": "datetime64[ns]"})
         frame = frame[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))]
         frame = frame[~frame["date"].isin(pd.to_datetime(list(self.not_holidays)))]
+        # closed when any of the date's names closes the centre (a date added under `extra`, or a holiday of two
+        # categories, is closed as the business clock has it: a review found such dates forecast as open), then
         # a date in several categories keeps the first listed (public before optional)
+        frame["closed"] = [n == EXTRA_HOLIDAY or closes(n, self.closed) for n in frame["name"]]
+        frame["closed"] = frame.groupby("date")["closed"].transform("any").astype(bool)
         frame["rank"] = frame["category"].map({c: i for i, c in enumerate(self.categories)})
         frame = frame.sort_values(["date", "rank"]).drop_duplicates("date").drop(columns="rank").reset_index(drop=True)
-        frame["closed"] = [n == EXTRA_HOLIDAY or closes(n, self.closed) for n in frame["name"]]
-        return frame.astype({"closed": bool})
+        return frame
 
 
 EXTRA_HOLIDAY = "Closed (calendar holidays.extra)"  # the name of a date added under holidays: extra
@@ -100,10 +103,10 @@ def calendar_from_params(params: Mapping[str, Any] | None) -> Calendar:
         params = dict(params["calendar"])
     hol = params.get("holidays", {})
     if isinstance(hol, Mapping):
-        cats = hol.get("categories")
+        cats, shut = hol.get("categories"), hol.get("closed")
         for key, value in (
             ("categories", [cats] if isinstance(cats, str) else cats or []),
-            ("closed", hol.get("closed") or []),
+            ("closed", [shut] if isinstance(shut, str) else shut or []),  # one name alone, as the clock reads it
         ):
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
                 raise UsageError(f"calendar: holidays.{key} must be a list of names, got {_short(value)}")

@@ -137,7 +137,9 @@ class SelectionConfig:
     min_band_errors: int = 20  # a horizon band with fewer errors uses all bands pooled
     recency_half_life_days: float = 0.0  # weight of an inner error halves every this many days back (0: equal)
     combine: int = 3  # 1: the chosen method alone; k > 1: the equal-weight mean of it and the next k - 1 best
-    baseline_rule: bool = True  # the best simple baseline is used unless the choice beats it (inner WAPE) by:
+    # unless the choice beats the best simple rule (SIMPLE; inner WAPE) by the margin below, the first simple rule
+    # within `tie` of that best one is the forecast:
+    baseline_rule: bool = True
     # "tie": by `tie` alone (the default since the second round); tried in the fourth round and not adopted
     # (docs/forecasting.md, "Fourth round"): "se", also by more than one standard error of its paired
     # per-origin gain over the baseline (paired_gain); "se_level", the best baseline unless the choice's inner
@@ -736,15 +738,16 @@ class SeriesSelector:
             # near-tie margin on the same inner days, that baseline is the forecast (the simpler one wins)
             base = [b for b in SIMPLE if b in scores]
             if base:
-                best_simple = min(scores[b] for b in base)
+                best_rule = min(base, key=lambda b: (scores[b], SIMPLE.index(b)))  # what the choice must beat
+                best_simple = scores[best_rule]
                 # the forecast if the rule falls back: the first within the near tie of the best (the simpler or
-                # calendar-aware one, as for the candidates); the comparison is with the best one's score
+                # calendar-aware one, as for the candidates)
                 bb = next(b for b in base if scores[b] <= best_simple * (1 + self.sel.tie) + 1e-12)
                 noise = False
                 if method not in SIMPLE and self.sel.baseline_margin == "se":
                     # the gain over the baseline is noise unless it exceeds its own standard error over the
                     # inner origins (one-standard-error rule; unweighted per-origin gains)
-                    gain, se, n = paired_gain(errors[bb][0], errors[bb][1], errors[method][1], blocks)
+                    gain, se, n = paired_gain(errors[best_rule][0], errors[best_rule][1], errors[method][1], blocks)
                     noise = n < 2 or not gain > se
                 elif method not in SIMPLE and self.sel.baseline_margin == "se_level":
                     a_m, f_m = errors[method][0], errors[method][1]
@@ -752,11 +755,11 @@ class SeriesSelector:
                     tot = np.bincount(inv, a_m, len(ids))
                     w_o = np.bincount(inv, np.abs(a_m - f_m), len(ids))[tot > 0] / tot[tot > 0]
                     se1 = float(np.std(w_o, ddof=1)) / math.sqrt(len(w_o)) if len(w_o) > 1 else math.inf
-                    noise = scores[bb] <= scores[method] + se1
+                    noise = best_simple <= scores[method] + se1
                 elif method not in SIMPLE and self.sel.baseline_margin in ("nested", "nested_avg"):
                     # the procedure's own track record replaces the winner's inner score (which picked it and is
                     # optimistically biased): kept only if it beats the baseline by the near-tie margin
-                    nested = self.nested_record(origin, bb, candidates)
+                    nested = self.nested_record(origin, best_rule, candidates)
                     rec, base_rec, _ = nested
                     noise = not (math.isfinite(rec) and rec * (1 + self.sel.tie) < base_rec - 1e-12)
                 by_inner = nested is None  # the inner-score comparison, unless the track record replaced it
@@ -765,9 +768,9 @@ class SeriesSelector:
                 ):
                     method = bb
                 elif method not in SIMPLE and self.sel.shrink:
-                    lam = shrinkage_weight(errors[bb][0], errors[bb][1], errors[method][1], blocks)
-                    a, fb, h = errors[bb]
-                    blended = f"shrink:{lam:.3f}:{bb}:{method}"
+                    lam = shrinkage_weight(errors[best_rule][0], errors[best_rule][1], errors[method][1], blocks)
+                    a, fb, h = errors[best_rule]
+                    blended = f"shrink:{lam:.3f}:{best_rule}:{method}"
                     fm = errors[method][1]
                     errors[blended] = (a, fb + float(f"{lam:.3f}") * (fm - fb), h)
                     scores[blended] = float(np.abs(a - errors[blended][1]).sum() / a.sum())

@@ -312,6 +312,7 @@ def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
 
     m = pd.Period(str(month), freq="M")
     start, end = m.start_time, (m + 1).start_time
+    ms = MetricSettings.from_params(params)
 
     def compute() -> pd.DataFrame:
         agents = source.frame("agents")
@@ -322,8 +323,8 @@ def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
             agents=source.table("agents"),
             start=start,
             end=end,
-            sl_threshold_s=MetricSettings.from_params(params).sl_threshold_s,
-            short_abandon_s=MetricSettings.from_params(params).short_abandon_s,
+            sl_threshold_s=ms.sl_threshold_s,
+            short_abandon_s=ms.short_abandon_s,
         )
         teams = teams[teams["team"].notna() & (teams["handled"] > 0)][["team", "handled", "aht_s", "fcr", "csat_top2"]]
         if source.has("agent_activity"):
