@@ -83,7 +83,7 @@ def test_tiles_carry_their_colours_inline():
     assert "border-left:6px solid #2e7d32" in green and "background-color:#e8f3e9" in green
     assert "border-left:6px solid #c62828" in red and "background-color:#fdecea" in red
     # the status word is coloured too, and changes keep their good/bad colour
-    assert 'style="font-weight:650;color:#2e7d32">Met' in green or "color:#2e7d32" in green
+    assert 'style="font-weight:650;color:#2a722e">On target' in green
 
 
 def test_table_status_cells_are_coloured_inline():
@@ -91,7 +91,7 @@ def test_table_status_cells_are_coloured_inline():
     red ink at 2.9:1 on Lab's dark page), and every cell its alignment (Lab right-aligned the names)."""
     frame = pd.DataFrame({"client": ["A", "B"], "s": ["green", "red"], "n": [1, 2]})
     markup = narrative.table_html(frame, status={"client": "s"}, caption="Clients")
-    green = 'class="rl-green" style="white-space:nowrap;text-align:left;color:#2e7d32;background-color:#e8f3e9'
+    green = 'class="rl-green" style="white-space:nowrap;text-align:left;color:#2a722e;background-color:#e8f3e9'
     assert green in markup and "color:#c62828;background-color:#fdecea" in markup
     assert '<th style="text-align:left">client</th><th class="rl-num" style="text-align:right">n</th>' in markup
     assert 'class="rl-num" style="white-space:nowrap;text-align:right">1<' in markup
@@ -325,3 +325,22 @@ def test_a_notebook_says_its_title_first_in_lab_and_the_page_hides_it(tmp_path):
         )
     css = (ROOT / "reportlib/reports/templates/reportlib_html/report.css").read_text()
     assert ".rl-lab-title { display: none; }" in css
+
+
+def test_status_ink_keeps_wcag_contrast_on_its_tint_and_on_white():
+    """Status words and cells are ink on their tile's light tint (and on the page's white): at least 4.5:1, WCAG 2's
+    level AA for text, by its relative-luminance formula (a probe measured the amber at 4.3:1 on its tint)."""
+
+    def luminance(colour: str) -> float:
+        rgb = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    def contrast(a: str, b: str) -> float:
+        hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+        return (hi + 0.05) / (lo + 0.05)
+
+    assert contrast("#000000", "#ffffff") == 21.0  # the formula's own end points
+    for status in ("green", "amber", "red"):
+        ink, tint = narrative.STATUS_INK[status], narrative.TILE_STYLE[status][1]
+        assert contrast(ink, tint) >= 4.5 and contrast(ink, "#ffffff") >= 4.5, status
