@@ -113,7 +113,7 @@ def test_two_row_legend_gets_room_above_the_plot():
 
 def test_team_names_do_not_wrap_in_tables():
     markup = narrative.table_html(pd.DataFrame({"team": ["Louisville / 1"], "n": [3]}))
-    assert '<td style="white-space:nowrap">Louisville / 1</td>' in markup
+    assert '<td style="white-space:nowrap;text-align:left">Louisville / 1</td>' in markup
 
 
 def test_a_month_the_data_cover_in_part_is_said(tmp_path):
