@@ -275,7 +275,8 @@ def _page_items(page_html: str) -> dict[str, list[str]]:
     headers, cells, captions = [], [], []
     for t in tables:
         captions += [
-            _flat(html.unescape(re.sub(r"<[^>]+>", "", c))) for c in re.findall(r"<caption[^>]*>(.*?)</caption>", t, re.S)
+            _flat(html.unescape(re.sub(r"<[^>]+>", "", c)))
+            for c in re.findall(r"<caption[^>]*>(.*?)</caption>", t, re.S)
         ]
         thead = re.search(r"<thead>(.*?)</thead>", t, re.S)
         if thead:
