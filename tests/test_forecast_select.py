@@ -734,3 +734,136 @@ def test_a_simple_rule_chosen_after_a_holiday_week_does_not_copy_the_holiday():
     f = pd.Series(m.forecast(choice.method, origin, 28), index=m.dates[origin + 1 : origin + 29])
     thursdays = f[f.index.dayofweek == 3]
     assert np.allclose(thursdays, s[pd.Timestamp("2025-11-20")])  # the last ordinary Thursday, not the dip
+
+
+def test_a_day_the_calendar_leaves_out_is_read_as_missing_for_its_series_alone():
+    """calendar exclude_from_history: a 10x spike on the last Monday of one queue (an outage's callbacks), left out,
+    gives that queue the forecast of its history with the day missing (the same numbers, to the decimal, as a
+    selector given the day as missing: a second way to the same history), within 2% of the forecast without the
+    spike; every candidate that averages the spike (the 4-weekday mean, the ensemble) is back where it was; the
+    queue not listed keeps its forecast to the decimal; the notes name the day and an item that leaves out nothing."""
+    from dataclasses import replace
+
+    end = pd.Timestamp("2025-08-25")
+    assert end.dayofweek == 0
+    a, _ = _weekday_series("2025-03-03", f"{end:%Y-%m-%d}", 300.0, 21)
+    b, _ = _weekday_series("2025-03-03", f"{end:%Y-%m-%d}", 200.0, 22)
+    b["queue"] = "Accounts"
+    spiked = a.copy()
+    spiked.loc[spiked["date"] == end, "volume"] *= 10
+    items = [
+        {"dates": [f"{end:%Y-%m-%d}"], "queues": ["Benefits"]},
+        "2024-01-02",
+        {"dates": "2025-08-20", "queues": ["Benfits"]},
+    ]
+    cal = replace(US, excluded=fc.exclusions(items))
+    daily = pd.concat([spiked, b], ignore_index=True)
+    f, sel, notes = fs.forecast_selected(daily, cal, 28)
+    f_spiked = fs.forecast_selected(daily, US, 28)[0]
+    f_clean = fs.forecast_selected(pd.concat([a, b], ignore_index=True), US, 28)[0]
+
+    def one(frame, q):
+        return frame[frame["queue"] == q].set_index("date")
+
+    # the listed queue: as if the day were missing
+    dates, y = _series_of(spiked)
+    y_missing = np.where(dates == end, np.nan, y)
+    m = fs.SeriesSelector(dates, y_missing, US, 28)
+    o = m.n - 1
+    expected = m.bounds(o, 28, m.choose(o))[0]
+    np.testing.assert_allclose(one(f, "Benefits")["forecast"].to_numpy(), expected, rtol=1e-12)
+    assert abs(one(f, "Benefits")["forecast"].sum() / one(f_clean, "Benefits")["forecast"].sum() - 1) < 0.02
+    left_out = fs.SeriesSelector(dates, y, US, 28, excluded=np.asarray(dates == end))
+    kept = fs.SeriesSelector(dates, y, US, 28)
+    clean = fs.SeriesSelector(*_series_of(a), US, 28)
+    mondays = dates[o] + pd.to_timedelta(np.arange(1, 29), "D")
+    mondays = np.asarray(mondays.dayofweek == 0)
+    for name in ("holiday_mean", "seasonal_mean", "ensemble"):
+        np.testing.assert_allclose(left_out.forecast(name, o), m.forecast(name, o), rtol=1e-12)
+        spiked_mon, clean_mon = kept.forecast(name, o)[mondays].sum(), clean.forecast(name, o)[mondays].sum()
+        assert spiked_mon / clean_mon - 1 > 0.3, name  # the spike, kept, raises the next Mondays
+        assert abs(left_out.forecast(name, o)[mondays].sum() / clean_mon - 1) < 0.05, name
+    # the other queue is untouched
+    pd.testing.assert_frame_equal(one(f, "Accounts"), one(f_spiked, "Accounts"))
+    # the export-missing count is not the calendar's
+    assert sel.set_index("queue").loc["Benefits", "missing_days"] == 0
+    assert any("phone/Benefits: 1 day left out of the history" in n and "2025-08-25" in n for n in notes), notes
+    # an item naming days of the history that leaves out none (a misspelt queue) is named; one dated outside the
+    # history (another period's) is not judged, nor are other queues' items in one queue's forecast
+    assert any("item 3 (2025-08-20; queues Benfits) names days of the history but leaves out none" in n for n in notes)
+    assert not any("item 2" in n for n in notes), notes
+    assert not any("item" in n for n in fs.forecast_selected(daily, cal, 28, queue="Accounts")[2])
+    assert not any("phone/Accounts" in n for n in notes)
+    # the backtest says the same
+    assert any("phone/Benefits: 1 day left out" in n for n in fs.nested_backtest(daily, cal, months=1).notes)
+
+
+@pytest.mark.parametrize(
+    "item, words",
+    [
+        ("30/11/2026", "'30/11/2026' is not a date; write dates as YYYY-MM-DD"),
+        ({"dates": ["2026-11-30"], "day": 2}, "unknown key day; known: dates, days"),
+        ({"dates": []}, "no dates"),
+        ({"dates": "2026-11-30", "days": 0}, "days must be a whole number of days, 1 or more, got 0"),
+        ({"dates": "2026-11-30", "queues": 5}, "queues must be a list of names, got 5"),
+        (True, "True is not a date"),
+    ],
+)
+def test_a_bad_exclusion_is_refused_naming_its_item(item, words):
+    from reportlib.core.errors import UsageError
+
+    with pytest.raises(UsageError) as err:
+        fc.calendar_from_params({"exclude_from_history": ["2026-11-02", item]})
+    assert str(err.value).startswith("calendar: exclude_from_history item 2: ") and words in str(err.value)
+    one = fc.exclusions({"dates": "2026-11-30", "days": 2, "queues": "Escalations", "why": "outage"})
+    assert one == ({"dates": (pd.Timestamp("2026-11-30"),), "days": 2, "queues": ("Escalations",), "channels": None},)
+    days = pd.date_range("2026-11-28", "2026-12-03")
+    cal = fc.Calendar(excluded=one)
+    assert list(fc.excluded_days(cal, days, "phone", "Escalations")) == [False, False, True, True, False, False]
+    assert not fc.excluded_days(cal, days, "phone", "Accounts").any()
+
+
+def test_a_misspelt_calendar_key_is_refused_with_the_right_one(tmp_path, monkeypatch):
+    """A calendar key nothing reads (a misspelt exclude_from_history) is a usage error naming the key and the one
+    meant, on the command line too (exit 2, one line), not a setting silently ignored."""
+    from reportlib.core.errors import UsageError
+    from reportlib.core.params import validate_params
+
+    with pytest.raises(UsageError, match=r"unknown parameter calendar.exclude_from_histroy \(did you mean exclude_"):
+        validate_params({"calendar": {"exclude_from_histroy": ["2026-11-30"]}})
+    validate_params({"calendar": {"exclude_from_history": ["2026-11-30"]}})  # the right one passes
+    daily, _ = _weekday_series("2025-03-03", "2025-08-29", 450.0, 6)
+    folder = _intervals_folder(tmp_path, daily)
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("calendar:\n  exclude_from_histroy: [2025-08-25]\n")
+    code, out, err = _run(["forecast", "--data", str(folder), "--params", str(overlay)])
+    assert code == 2 and "exclude_from_histroy" in err and "Traceback" not in err and not out
+    overlay.write_text("calendar:\n  exclude_from_history: [2025-08-25, 31/12/2025]\n")
+    code, out, err = _run(["forecast", "--data", str(folder), "--params", str(overlay)])
+    assert code == 2 and "exclude_from_history item 2: '31/12/2025' is not a date" in err and len(err.splitlines()) == 1
+    overlay.write_text("calendar:\n  exclude_from_history: [{dates: [2025-08-25], why: outage}]\n")
+    code, out, err = _run(["forecast", "--data", str(folder), "--params", str(overlay), "--horizon-days", "7"])
+    assert code == 0 and "phone/Benefits: 1 day left out of the history" in err and "2025-08-25" in err
+
+
+def test_the_intraday_profile_leaves_out_the_days_the_calendar_does():
+    """A day whose contacts all came in its last half hour, left out by exclude_from_history, does not move the
+    Monday profile; kept, it does."""
+    days = pd.bdate_range("2025-07-07", "2025-08-25")
+    rows = [(d + pd.Timedelta(hours=9 + k), "phone", "Benefits", 10.0) for d in days for k in range(8)]
+    iv = pd.DataFrame(rows, columns=["interval_start", "channel", "queue", "volume"])
+    end = pd.Timestamp("2025-08-25")
+    iv.loc[iv["interval_start"] == end + pd.Timedelta(hours=16), "volume"] = 1000.0
+    cal = fc.Calendar(country=None, excluded=fc.exclusions([f"{end:%Y-%m-%d}"]))
+    kept = fc.intraday_profile(iv, fc.Calendar(country=None), weeks=8, interval_minutes=60)
+    left = fc.intraday_profile(iv, cal, weeks=8, interval_minutes=60)
+
+    def monday(p):
+        return p[(p["weekday"] == 0) & (p["minute"] >= 9 * 60) & (p["minute"] < 17 * 60)]["share"].to_numpy()
+
+    np.testing.assert_allclose(monday(left), np.full(8, 1 / 8))
+    assert monday(kept)[-1] > 0.2
+    # every day of the window left out: their own shape, not a flat profile over 24 hours (staffing the night)
+    every = fc.Calendar(country=None, excluded=fc.exclusions([{"dates": [f"{days[0]:%Y-%m-%d}"], "days": 70}]))
+    pd.testing.assert_frame_equal(fc.intraday_profile(iv, every, weeks=8, interval_minutes=60), kept)

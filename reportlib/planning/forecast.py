@@ -64,6 +64,9 @@ class Calendar:
     business_weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
     extra_holidays: tuple[dt.date, ...] = ()
     not_holidays: tuple[dt.date, ...] = ()
+    # days left out of a series' history (calendar exclude_from_history; `exclusions` reads them): mappings of
+    # dates (Timestamps), days (from each) and queues / channels (None: all)
+    excluded: tuple[Mapping[str, Any], ...] = ()
 
     def holidays(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         """Holidays between start and end inclusive: date, name, category, closed (bool)."""
@@ -127,7 +130,86 @@ def calendar_from_params(params: Mapping[str, Any] | None) -> Calendar:
         business_weekdays=bc.open_weekdays,
         extra_holidays=bc.extra_holidays,
         not_holidays=bc.not_holidays,
+        excluded=exclusions(params.get(EXCLUDE_KEY)),
     )
+
+
+def check_forecast_calendar(params: Mapping[str, Any] | None) -> None:
+    """Raise UsageError ("parameter calendar: ...") when the forecast cannot read params['calendar'] (its events,
+    exclusions or forecast_model): named before a run renders, as metrics.sla.check_calendar names the hours and
+    holidays; the forecast's pages read it in their notebooks and showed the error as a note on a page "ok"."""
+    cal = (params or {}).get("calendar") or {}
+    try:
+        calendar = calendar_from_params(cal)
+        calendar_features(pd.date_range("2026-01-01", periods=1), calendar)  # the events' dates and holidays
+        ForecastConfig.from_params(cal)
+    except UsageError as exc:
+        text = str(exc)
+        raise UsageError(text if text.startswith("parameter ") else f"parameter {text}") from None
+
+
+EXCLUDE_KEY = "exclude_from_history"  # the calendar setting of days the forecast leaves out of the history
+_EXCLUDE_FIELDS = ("dates", "days", "queues", "channels", "why")
+
+
+def exclusions(value: Any) -> tuple[dict[str, Any], ...]:
+    """The calendar's `exclude_from_history`: days a series' history leaves out, as it leaves out days missing from
+    the export (an outage's flood of callbacks, a duplicated export: a day that will not come again and would pull
+    the same-weekday averages for a month). Each item a date (YYYY-MM-DD), or a mapping of `dates` (one or a list),
+    `days` (how many from each, 1 by default), `queues` / `channels` (as for events; all by default) and `why` (the
+    user's note, not read). UsageError naming the item otherwise."""
+    items = [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+    out = []
+    for i, item in enumerate(items, 1):
+        where = f"calendar: {EXCLUDE_KEY} item {i}"
+        spec = dict(item) if isinstance(item, Mapping) else {"dates": item}
+        unknown = sorted(str(k) for k in spec if k not in _EXCLUDE_FIELDS)
+        if unknown:
+            raise UsageError(
+                f"{where}: unknown {noun_for(len(unknown), 'key')} {', '.join(unknown)}; known: "
+                f"{', '.join(_EXCLUDE_FIELDS)}"
+            )
+        raw = spec.get("dates")
+        raw = [] if raw is None else list(raw) if isinstance(raw, list | tuple) else [raw]
+        if not raw:
+            raise UsageError(f"{where}: no dates; write a date (YYYY-MM-DD) or dates: [YYYY-MM-DD, ...]")
+        days = []
+        for d in raw:
+            if isinstance(d, dt.date) or (isinstance(d, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", d.strip())):
+                try:
+                    days.append(pd.Timestamp(str(d).strip()).normalize())
+                    continue
+                except ValueError:
+                    pass
+            raise UsageError(f"{where}: {_short(d)} is not a date; write dates as YYYY-MM-DD")
+        n = spec.get("days", 1)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise UsageError(f"{where}: days must be a whole number of days, 1 or more, got {_short(n)}")
+        entry: dict[str, Any] = {"dates": tuple(days), "days": n}
+        for key in ("queues", "channels"):
+            names = spec.get(key)
+            names = [names] if isinstance(names, str) else names
+            if names is not None and (
+                not isinstance(names, list | tuple) or not all(isinstance(v, str) for v in names)
+            ):
+                quote = " (a name of digits in quotes: '401')" if isinstance(names, list | tuple) else ""
+                raise UsageError(f"{where}: {key} must be a list of names{quote}, got {_short(spec.get(key))}")
+            entry[key] = tuple(names) if names else None
+        out.append(entry)
+    return tuple(out)
+
+
+def excluded_days(
+    calendar: Calendar, dates: pd.DatetimeIndex, channel: str | None = None, queue: str | None = None
+) -> np.ndarray:
+    """True on each of `dates` (normalised days) that the calendar's exclude_from_history leaves out of the
+    history of the series `channel`/`queue`."""
+    out = np.zeros(len(dates), bool)
+    for ex in calendar.excluded:
+        if _applies(ex, channel, queue):
+            for d0 in ex["dates"]:
+                out |= np.asarray((dates >= d0) & (dates < d0 + pd.Timedelta(days=ex["days"])))
+    return out
 
 
 def _short(value: Any) -> str:
@@ -1054,7 +1136,8 @@ def intraday_profile(
     """Share of a day's volume per interval, by channel, queue and weekday: channel, queue, weekday, minute, share.
 
     From the last `weeks` weeks of `intervals` (interval_start, channel, queue, volume) up to `end`,
-    holidays and eves left out. `minute` is the interval's start in minutes after local midnight.
+    holidays, eves and the days the calendar leaves out of a series' history (exclude_from_history) left out
+    (unless they are all its days there: a profile from them, rather than a flat one that staffs the night). `minute` is the interval's start in minutes after local midnight.
     Shares of each (channel, queue, weekday) sum to 1; a weekday without volume gets the series' all-days
     profile. Source intervals must be `interval_minutes` long (use interval_volume).
     """
@@ -1077,6 +1160,9 @@ def intraday_profile(
     slots = np.arange(0, 1440, interval_minutes)
     rows = []
     for (ch, q), g in iv.groupby(SERIES, sort=True):
+        if calendar is not None and calendar.excluded:  # days the calendar leaves out of this series' history
+            kept = g[~excluded_days(calendar, pd.DatetimeIndex(g["interval_start"].dt.normalize()), ch, q)]
+            g = kept if kept["volume"].sum() > 0 else g  # all of them: their shape, rather than none (flat)
         allday = g.groupby("minute")["volume"].sum().reindex(slots, fill_value=0.0)
         for wd in range(7):
             v = g.loc[g["weekday"] == wd].groupby("minute")["volume"].sum().reindex(slots, fill_value=0.0)

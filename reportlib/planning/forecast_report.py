@@ -25,6 +25,7 @@ from reportlib.core.safety import write_atomic
 from reportlib.core.settings import AttritionSettings, MetricSettings, setting_number
 from reportlib.planning.capacity import roles_of
 from reportlib.planning.forecast import (
+    EXCLUDE_KEY,
     FORECAST_COLUMNS,
     ForecastConfig,
     archive_vintage,
@@ -338,8 +339,10 @@ def forecast_report(
         bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, origins=origins, restart=False)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
         out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != ALL_QUEUES])
-        said = {x.split(":")[0] for x in notes}
-        notes += [n for n in bt.notes if n.split(":")[0] not in said]
+        # the backtest's notes the forecast's have not said: the same sentence, or another on the same series' choice
+        # (a note on the days the calendar leaves out is said once, and hides no other note on its series)
+        said = {x.split(":")[0] for x in notes if EXCLUDE_KEY not in x}
+        notes += [n for n in bt.notes if n not in notes and n.split(":")[0] not in said]
     except ReportlibError as exc:
         out["backtest"] = out["backtest_by_horizon"] = out["evidence"] = None
         notes.append(f"accuracy check skipped: {exc}")

@@ -27,7 +27,7 @@ import hashlib
 import math
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -41,6 +41,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
 from reportlib.core.words import counted
 from reportlib.planning.forecast import (
+    EXCLUDE_KEY,
     HOLIDAY_PREFIX,
     SELECTION_COLUMNS,
     SERIES,
@@ -51,6 +52,7 @@ from reportlib.planning.forecast import (
     backtest_origins,
     calendar_features,
     daily_series,
+    excluded_days,
 )
 
 # simple baselines: what a manager computes in Excel (reported against the chosen method)
@@ -277,7 +279,8 @@ class Choice:
 class SeriesSelector:
     """One series: every candidate's forecast at any origin (cached), the choice at an origin, bounds.
 
-    `y` is the daily history (NaN or `missing` = day missing from the export); index 0 = dates[0].
+    `y` is the daily history (NaN or `missing` = day missing from the export); index 0 = dates[0]. `excluded`: days
+    the calendar leaves out of the history (exclude_from_history), treated as missing.
     """
 
     def __init__(
@@ -292,6 +295,7 @@ class SeriesSelector:
         queue: str | None = None,
         missing: np.ndarray | None = None,
         ets_store: MutableMapping[str, Any] | None = None,
+        excluded: np.ndarray | None = None,
     ):
         self.config = config or ForecastConfig()
         self.sel = sel or SelectionConfig()
@@ -300,7 +304,10 @@ class SeriesSelector:
         self.ets_store = ets_store
         y = np.asarray(y, dtype=float)
         self.n = len(y)
-        self.missing = np.isnan(y) | (np.zeros(self.n, bool) if missing is None else np.asarray(missing, bool))
+        self.excluded = np.zeros(self.n, bool) if excluded is None else np.asarray(excluded, bool)[: self.n]
+        self.missing = (
+            np.isnan(y) | (np.zeros(self.n, bool) if missing is None else np.asarray(missing, bool)) | self.excluded
+        )
         self.y = np.where(self.missing, 0.0, y)
         self.H = max(int(horizon), self.sel.horizon_days)
         self.dates = pd.date_range(dates[0], periods=self.n + self.H + 7, freq="D")
@@ -540,6 +547,18 @@ class SeriesSelector:
         out[self._closed_future(origin, h)] = 0.0
         return out
 
+    def _left_out(self, origin: int) -> str:
+        """How the days up to `origin` that the history does not use came to be left out, for a note."""
+        excluded = bool(self.excluded[: origin + 1].any())
+        gaps = bool((self.missing & ~self.excluded)[: origin + 1].any())
+        return " or ".join(
+            w for w, on in (("missing from the export", gaps), ("left out by the calendar", excluded)) if on
+        )
+
+    def export_missing(self) -> int:
+        """The days of the history missing from the export (not those the calendar leaves out)."""
+        return int((self.missing & ~self.excluded).sum())
+
     # --- the choice -------------------------------------------------------------------------------
 
     def inner_origins(self, origin: int) -> list[int]:
@@ -682,7 +701,7 @@ class SeriesSelector:
                 # the days the history spans, as the too-short messages count them, and of them the missing ones
                 # (a probe read "32 days" here and "33 days" from the backtest on one folder)
                 f"{origin + 1} days of history"
-                + (f" ({origin + 1 - history} of them missing from the export)" if history < origin + 1 else "")
+                + (f" ({origin + 1 - history} of them {self._left_out(origin)})" if history < origin + 1 else "")
                 + f": too short to compare methods (needs {self.sel.min_history_days + 7 * self.sel.min_inner_origins}"
                 "); the holiday-aware median of the last 4 same weekdays is used",
             )
@@ -721,7 +740,22 @@ class SeriesSelector:
             weights[name] = w
             blocks = age + h  # days from each error's inner origin to `origin`: one id per inner origin
         if not scores:
-            raise ReportlibError("no forecast method could be scored on this history")
+            # every scored day of the inner origins is missing or left out (a long exclusion at the end): nothing to
+            # compare methods on; the fallback median of the clean weekdays before them, when it has one
+            if not np.isfinite(self.forecast(FALLBACK, origin)).all():
+                raise ReportlibError("no forecast method could be scored on this history")
+            choice = Choice(
+                FALLBACK,
+                {},
+                len(inner),
+                history,
+                self._band_quantiles(np.zeros(0), np.zeros(0), np.zeros(0), level),
+                f"no method could be compared: the days its last {len(inner)} weeks were scored on are "
+                f"{self._left_out(origin) or 'missing'}; the holiday-aware median of the last 4 same weekdays "
+                "before them is used, with a ±50% interval",
+            )
+            self._choices[key] = choice
+            return choice
         best = min(scores.values())
         method = next(n for n in candidates if n in scores and scores[n] <= best * (1 + self.sel.tie) + 1e-12)
         if self.sel.combine > 1:
@@ -904,6 +938,41 @@ def _silent_days(
     return idx, gap, quiet_holiday, present
 
 
+def exclusion_notes(
+    calendar: Calendar, series: Sequence[tuple[str, str, pd.Series]], queue: str | None = None
+) -> list[str]:
+    """The forecast's notes on the calendar's exclude_from_history: per series, the days of its history left out;
+    and each item whose days lie in the history but leave out no series' day (a misspelt queue or channel). Items
+    dated outside the history (a later month's, on an earlier month's page) and, with `queue`, items for other
+    queues are not judged."""
+    if not calendar.excluded:
+        return []
+    notes, used = [], [False] * len(calendar.excluded)
+    for ch, q, s in series:
+        days = s.index[excluded_days(calendar, s.index, ch, q)]
+        if len(days):
+            notes.append(
+                f"{ch}/{q}: {counted(len(days), 'day')} left out of the history as the calendar asks "
+                f"({EXCLUDE_KEY}), like days missing from the export: {gap_runs(pd.DataFrame({'date': days}))}"
+            )
+        for i, ex in enumerate(calendar.excluded):
+            used[i] = used[i] or bool(excluded_days(replace(calendar, excluded=(ex,)), s.index, ch, q).any())
+    if queue is not None or not series:
+        return notes
+    span = pd.date_range(min(s.index[0] for _, _, s in series), max(s.index[-1] for _, _, s in series))
+    for i, ex in enumerate(calendar.excluded):
+        if (
+            not used[i]
+            and excluded_days(replace(calendar, excluded=({**ex, "queues": None, "channels": None},)), span).any()
+        ):
+            scope = "".join(f"; {k} {', '.join(ex[k])}" for k in ("channels", "queues") if ex[k])
+            notes.append(
+                f"calendar {EXCLUDE_KEY} item {i + 1} ({', '.join(f'{d:%Y-%m-%d}' for d in ex['dates'])}{scope}) "
+                "names days of the history but leaves out none of any series: check its channels and queues"
+            )
+    return notes
+
+
 def silent_holidays_note(daily: pd.DataFrame, calendar: Calendar) -> list[str]:
     """The forecast's note on silent_open_holidays (none when there are none)."""
     days = silent_open_holidays(daily, calendar)
@@ -1073,6 +1142,7 @@ def _selector(
         q,
         missing=np.asarray(s.index.isin(gaps)),
         ets_store=ets_store,
+        excluded=excluded_days(calendar, s.index, ch, q),
     )
 
 
@@ -1118,6 +1188,7 @@ def forecast_selected(
     gap_dates = pd.DatetimeIndex(gaps["date"])
     parts, rows = [], []
     series = _series_frames(d, queue)
+    notes += exclusion_notes(calendar, series, queue)
     if all(len(s) < config.min_history_days for _, _, s in series):
         ch, q, s = max(series, key=lambda x: len(x[2]))
         raise ReportlibError(
@@ -1133,7 +1204,11 @@ def forecast_selected(
         if shared is not None:
             shared[(ch, q)] = m
         o = len(s) - 1
-        choice = m.choose(o)
+        try:
+            choice = m.choose(o)
+        except ReportlibError as exc:  # this series alone (its whole history left out by the calendar)
+            notes.append(f"{ch}/{q}: not forecast: {exc}")
+            continue
         f, lo, hi = m.bounds(o, horizon_days, choice)
         parts.append(
             pd.DataFrame(
@@ -1157,10 +1232,12 @@ def forecast_selected(
             "wape_inner": choice.wape_inner.get(choice.method, np.nan),
         }
         row.update({f"wape_inner_{b}": choice.wape_inner.get(b, np.nan) for b in BASELINES})
-        row.update({"missing_days": int(m.missing.sum()), "note": choice.note})
+        row.update({"missing_days": m.export_missing(), "note": choice.note})
         rows.append(row)
         if choice.note:
             notes.append(f"{ch}/{q}: {choice.note}")
+    if not parts:
+        raise ReportlibError("no series could be forecast: " + "; ".join(n for n in notes if "not forecast" in n))
     forecast = pd.concat(parts, ignore_index=True)
     return forecast, pd.DataFrame(rows), notes + unseen_calendar_note(d, calendar, forecast, config, series)
 
@@ -1240,6 +1317,7 @@ def nested_backtest(
             f"{counted(len(gaps), 'day')} missing from the export, not scored and not read as zero: {gap_runs(gaps)}"
         )
     notes += silent_holidays_note(daily, calendar)
+    notes += exclusion_notes(calendar, _series_frames(daily, queue), queue)
     rows: list[Any] = []
     meta: dict[tuple[str, str], dict[str, Any]] = {}
     H = horizon_days
@@ -1279,7 +1357,11 @@ def nested_backtest(
             o = int((od - s.index[0]).days)
             if o + 1 < sel.min_history_days:
                 continue
-            choice = m.choose(o, candidates)
+            try:
+                choice = m.choose(o, candidates)
+            except ReportlibError as exc:  # this series alone: not scored from here
+                notes.append(f"{ch}/{q}: not backtested from {od:%Y-%m-%d}: {exc}")
+                break
             f, lo, hi = m.bounds(o, H, choice)
             t = np.arange(o + 1, o + 1 + H)
             keep = ok[t]
@@ -1302,7 +1384,8 @@ def nested_backtest(
                 parts[key].append(np.asarray(v)[keep])
             last_choice = choice
         if last_choice is None:
-            notes.append(f"{ch}/{q}: too short for a {months}-month backtest at {H} days")
+            if not notes or not notes[-1].startswith(f"{ch}/{q}: not backtested"):
+                notes.append(f"{ch}/{q}: too short for a {months}-month backtest at {H} days")
             continue
         frame = pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
         frame.insert(0, "queue", q)
@@ -1311,7 +1394,7 @@ def nested_backtest(
         meta[(ch, q)] = {
             "method": last_choice.method,
             "history_days": last_choice.history_days,
-            "missing_days": int(m.missing.sum()),
+            "missing_days": m.export_missing(),
             "note": last_choice.note,
         }
         if last_choice.note:
