@@ -35,9 +35,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _month(value: str) -> str:
-    """A YYYY-MM month argument (argparse type)."""
+    """A YYYY-MM month argument, or 'previous' (resolved in the parameters' time zone by the command; argparse type)."""
     from reportlib.core.months import month_str
 
+    if value == "previous":
+        return value
     try:
         return month_str(value)
     except UsageError as exc:
@@ -90,26 +92,50 @@ def emit(records: Any, fmt: str = "json", out=None) -> None:
     out.write(json.dumps(json.loads(text), indent=1, ensure_ascii=False) + "\n")
 
 
+# the options several commands share, said once
+DATA_HELP = "data folder or database URL (duckdb:///, postgres://, spark://); default: the parameters' data"
+PARAMS_HELP = "a YAML file of parameters laid over parameters/*.yaml (README, Parameters)"
+MONTH_HELP = "YYYY-MM, or 'previous': the last complete month in the parameters' time zone"
+FORMAT_HELP = "records as JSON or CSV (docs/definitions.md, command output records)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand (their output records: docs/definitions.md#command-output-records)."""
     p = _Parser(prog="reportlib", description="Support-operations reports from contact-centre, workforce and HR data.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
-    s = sub.add_parser("sample-data", help="generate the synthetic sample operation")
-    s.add_argument("--out", type=_given, required=True)
-    s.add_argument("--seed", type=int, default=42)
+    s = sub.add_parser(
+        "sample-data",
+        help="generate the synthetic sample operation",
+        description="Generate the synthetic sample operation.",
+    )
+    s.add_argument("--out", type=_given, required=True, help="the folder to write the tables to (CSV files)")
+    s.add_argument("--seed", type=int, default=42, help="random seed: the same seed gives the same data")
     s.add_argument("--start", type=_month, default=None, help="first month (default: 24 months ending last month)")
-    s.add_argument("--months", type=int, default=24)
-    s.add_argument("--agents", type=int, default=150)
-    s.add_argument("--clients", type=int, default=40)
+    s.add_argument("--months", type=int, default=24, help="months of history (default 24)")
+    s.add_argument(
+        "--agents",
+        type=int,
+        default=150,
+        help="front-line agents at a time (default 150; their leads, supervisors and the leavers come on top)",
+    )
+    s.add_argument("--clients", type=int, default=40, help="client accounts (default 40)")
     s.add_argument("--replace", action="store_true", help="overwrite the data files already in --out")
 
-    s = sub.add_parser("validate", help="check every table of a data source against the contract")
-    s.add_argument("--data", type=_given, default=None)
-    s.add_argument("--params", type=_given, default=None)
+    s = sub.add_parser(
+        "validate",
+        help="check every table of a data source against the contract",
+        description="Check every table of a data source against the contract.",
+    )
+    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
 
-    s = sub.add_parser("load", help="check a data folder and copy its tables into PostgreSQL, DuckDB or Spark")
+    s = sub.add_parser(
+        "load",
+        help="check a data folder and copy its tables into PostgreSQL, DuckDB or Spark",
+        description="Check a data folder and copy its tables into PostgreSQL, DuckDB or Spark.",
+    )
     s.add_argument("--data", type=_given, required=True, help="the data folder to load")
     s.add_argument(
         "--into",
@@ -118,49 +144,86 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgres://user@host:port/db[?schema=NAME], duckdb:///path.duckdb, "
         "spark://local[N]?database=NAME or spark://local[N]?path=DIR&format=parquet|delta",
     )
-    s.add_argument("--params", type=_given, default=None)
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
 
-    s = sub.add_parser("kpis", help="contact KPIs for a month")
-    s.add_argument("--data", type=_given, default=None)
-    s.add_argument("--month", type=_month, required=True)
-    s.add_argument("--by", type=_csv_list, default=[])
-    s.add_argument("--sl-threshold", type=float, default=None)
-    s.add_argument("--sl-definition", default=None, choices=SL_DEFINITIONS)
-    s.add_argument("--format", choices=["csv", "json"], default="csv")
-    s.add_argument("--params", type=_given, default=None)
+    s = sub.add_parser("kpis", help="contact KPIs for a month", description="Contact KPIs for a month.")
+    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s.add_argument("--month", type=_month, required=True, help=MONTH_HELP)
+    s.add_argument(
+        "--by",
+        type=_csv_list,
+        default=[],
+        help="rows per these columns, comma-separated (channel, queue, client_id; team, site, role, supervisor)",
+    )
+    s.add_argument(
+        "--sl-threshold",
+        type=float,
+        default=None,
+        help="service level's answer time, seconds (default: sl_threshold_s)",
+    )
+    s.add_argument(
+        "--sl-definition",
+        default=None,
+        choices=SL_DEFINITIONS,
+        help="which contacts the service level counts (default: sl_definition; docs/definitions.md)",
+    )
+    s.add_argument("--format", choices=["csv", "json"], default="csv", help=FORMAT_HELP)
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
 
-    s = sub.add_parser("staffing", help="agents needed for an interval (Erlang C / Erlang A)")
-    s.add_argument("--calls", type=float, required=True)
+    s = sub.add_parser(
+        "staffing",
+        help="agents needed for an interval (Erlang C / Erlang A)",
+        description="Agents needed for an interval (Erlang C / Erlang A).",
+    )
+    s.add_argument("--calls", type=float, required=True, help="contacts arriving in the interval")
     s.add_argument("--aht", type=float, required=True, help="average handle time, seconds")
-    s.add_argument("--interval-min", type=float, required=True)
+    s.add_argument("--interval-min", type=float, required=True, help="the interval's length, minutes")
     s.add_argument("--target-sl", type=float, required=True, help="share 0..1 (or percent 1..100)")
-    s.add_argument("--answer-s", type=float, required=True)
-    s.add_argument("--model", choices=["erlang_c", "erlang_a"], default="erlang_c")
-    s.add_argument("--patience-s", type=float, default=None)
+    s.add_argument("--answer-s", type=float, required=True, help="the target's answer time, seconds")
+    s.add_argument(
+        "--model", choices=["erlang_c", "erlang_a"], default="erlang_c", help="queueing model (default erlang_c)"
+    )
+    s.add_argument("--patience-s", type=float, default=None, help="Erlang A: callers' mean patience, seconds")
     s.add_argument("--shrinkage", type=float, default=None, help="share 0..1 (or percent 1..100)")
     s.add_argument("--max-occupancy", type=float, default=None, help="share 0..1 (or percent 1..100)")
     s.add_argument("--max-abandon", type=float, default=None, help="Erlang A: highest abandon share 0..1 (or percent)")
-    s.add_argument("--format", choices=["json", "csv"], default="json")
+    s.add_argument("--format", choices=["json", "csv"], default="json", help=FORMAT_HELP)
 
-    s = sub.add_parser("forecast", help="daily volume forecast per queue and channel")
-    s.add_argument("--data", type=_given, default=None)
-    s.add_argument("--queue", type=_given, default=None)
+    s = sub.add_parser(
+        "forecast",
+        help="daily volume forecast per queue and channel",
+        description="Daily volume forecast per queue and channel.",
+    )
+    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s.add_argument("--queue", type=_given, default=None, help="one queue only (its name as in the data)")
     s.add_argument("--horizon-days", type=int, default=None, help="days ahead (default 91; 28 for --backtest)")
-    s.add_argument("--backtest", action="store_true")
-    s.add_argument("--format", choices=["json", "csv"], default="json")
-    s.add_argument("--params", type=_given, default=None)
+    s.add_argument(
+        "--backtest",
+        action="store_true",
+        help="the nested backtest's accuracy per series instead of the forecast (docs/forecasting.md)",
+    )
+    s.add_argument("--format", choices=["json", "csv"], default="json", help=FORMAT_HELP)
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
 
-    s = sub.add_parser("attrition", help="headcount and attrition for a month")
-    s.add_argument("--data", type=_given, default=None)
-    s.add_argument("--month", type=_month, required=True)
-    s.add_argument("--by", type=_given, default=None)
-    s.add_argument("--format", choices=["json", "csv"], default="json")
-    s.add_argument("--params", type=_given, default=None)
+    s = sub.add_parser(
+        "attrition", help="headcount and attrition for a month", description="Headcount and attrition for a month."
+    )
+    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s.add_argument("--month", type=_month, required=True, help=MONTH_HELP)
+    s.add_argument(
+        "--by", type=_given, default=None, help="rows per tenure_band or a roster group (team, supervisor, site, role)"
+    )
+    s.add_argument("--format", choices=["json", "csv"], default="json", help=FORMAT_HELP)
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
 
-    s = sub.add_parser("variance", help="plan vs actual: service level points lost to volume, handle time, staffing")
-    s.add_argument("--data", type=_given, default=None)
-    s.add_argument("--month", type=_month, required=True)
-    s.add_argument("--by", choices=["queue", "day", "week"], default="queue")
+    s = sub.add_parser(
+        "variance",
+        help="plan vs actual: service level points lost to volume, handle time, staffing",
+        description="Plan vs actual: service level points lost to volume, handle time, staffing.",
+    )
+    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s.add_argument("--month", type=_month, required=True, help=MONTH_HELP)
+    s.add_argument("--by", choices=["queue", "day", "week"], default="queue", help="rows per queue, day or week")
     s.add_argument(
         "--vintages",
         type=_given,
@@ -175,14 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="model actual volume and AHT per day on the plan's intraday shape (default), or per "
         "interval as counted (docs/plan-vs-actual.md)",
     )
-    s.add_argument("--format", choices=["json", "csv"], default="json")
-    s.add_argument("--params", type=_given, default=None)
+    s.add_argument("--format", choices=["json", "csv"], default="json", help=FORMAT_HELP)
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
 
-    s = sub.add_parser("run", help="render the reports for a month")
-    s.add_argument("--month", required=True, help="YYYY-MM or 'previous'")
-    s.add_argument("--data", type=_given, default=None)
-    s.add_argument("--reports", type=_csv_list, default=None)
-    s.add_argument("--clients", type=_given, default=None, help="all or ID[,ID]")
+    s = sub.add_parser("run", help="render the reports for a month", description="Render the reports for a month.")
+    s.add_argument("--month", required=True, help=MONTH_HELP)
+    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s.add_argument(
+        "--reports", type=_csv_list, default=None, help="report names, comma-separated (default: schedule.reports)"
+    )
+    s.add_argument(
+        "--clients", type=_given, default=None, help="client reviews: all or ID[,ID] (default: schedule.clients)"
+    )
     s.add_argument(
         "--agents",
         type=_given,
@@ -192,28 +259,40 @@ def build_parser() -> argparse.ArgumentParser:
             "reviews every agent active in the month unless schedule.agents lists some)"
         ),
     )
-    s.add_argument("--params", type=_given, default=None)
-    s.add_argument("--out", type=_given, default=None)
-    s.add_argument("--workers", type=int, default=None)
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    s.add_argument("--out", type=_given, default=None, help="the reports' folder (default: schedule.out)")
+    s.add_argument("--workers", type=int, default=None, help="notebooks rendered at once (default: schedule.workers)")
     s.add_argument("--timeout", type=int, default=None, help="seconds per notebook")
 
-    s = sub.add_parser("email", help="e-mail a month's rendered reports")
-    s.add_argument("--month", required=True, help="YYYY-MM or 'previous'")
-    s.add_argument("--out", type=_given, default=None)
-    s.add_argument("--reports", type=_csv_list, default=None)
-    s.add_argument("--to", type=_csv_list, default=None)
+    s = sub.add_parser(
+        "email", help="e-mail a month's rendered reports", description="E-mail a month's rendered reports."
+    )
+    s.add_argument("--month", required=True, help=MONTH_HELP)
+    s.add_argument("--out", type=_given, default=None, help="the folder `run` wrote to (default: schedule.out)")
+    s.add_argument(
+        "--reports", type=_csv_list, default=None, help="report names, comma-separated (default: every rendered one)"
+    )
+    s.add_argument(
+        "--to", type=_csv_list, default=None, help="send every message to these addresses instead (a trial run)"
+    )
     s.add_argument("--dry-run", type=_given, default=None, metavar="DIR", help="write .eml files there, send nothing")
-    s.add_argument("--params", type=_given, default=None)
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
 
-    s = sub.add_parser("lab", help="open the notebooks in JupyterLab (creates the default sample first)")
+    s = sub.add_parser(
+        "lab",
+        help="open the notebooks in JupyterLab (creates the default sample first)",
+        description="Open the notebooks in JupyterLab (creates the default sample first).",
+    )
     s.add_argument(
         "--data",
         type=_given,
         default=None,
         help="data folder or database URL (duckdb:///, postgres://, spark://) for every notebook",
     )
-    s.add_argument("--params", type=_given, default=None)
-    s.add_argument("--port", type=_port, default=None)
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    s.add_argument(
+        "--port", type=_port, default=None, help="the port to serve on (default: Jupyter's, 8888 or the next free one)"
+    )
     s.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     s.add_argument(
         "--fresh",
@@ -221,13 +300,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace your copies in lab/ with the current notebooks (old ones kept as *.previous.ipynb)",
     )
 
-    s = sub.add_parser("import-bank", help="convert the Anonymous Bank 1999 files into the data contract")
+    s = sub.add_parser(
+        "import-bank",
+        help="convert the Anonymous Bank 1999 files into the data contract",
+        description="Convert the Anonymous Bank 1999 files into the data contract.",
+    )
     s.add_argument("src", nargs="+", help="call-level .txt/.csv(.gz) files and/or the 6-minute CSV")
-    s.add_argument("--out", type=_given, required=True)
+    s.add_argument("--out", type=_given, required=True, help="the folder to write the contract's tables to")
 
-    s = sub.add_parser("import-hr", help="convert HRDataset_v14.csv into an agents table")
-    s.add_argument("src")
-    s.add_argument("--out", type=_given, required=True)
+    s = sub.add_parser(
+        "import-hr",
+        help="convert HRDataset_v14.csv into an agents table",
+        description="Convert HRDataset_v14.csv into an agents table.",
+    )
+    s.add_argument("src", help="the HRDataset_v14.csv file")
+    s.add_argument("--out", type=_given, required=True, help="the folder to write agents.csv to")
     return p
 
 
@@ -262,6 +349,10 @@ def _open(args: argparse.Namespace, *, checked: bool = True):
     from reportlib.data.load import open_source, require_contract, source_tables
 
     params = load_params(getattr(args, "params", None), strict=True)
+    if getattr(args, "month", None) == "previous":  # as `run` reads it: the last complete month, in the data's zone
+        from reportlib.core.months import resolve_month
+
+        args.month = resolve_month("previous", params["timezone"])
     location = data_location(params, getattr(args, "data", None))
     source = open_source(location, params["timezone"], tables=source_tables(params, location, say=True))
     if checked:
@@ -319,10 +410,23 @@ def _roster_month(command: str, source: Any, params: dict, month: str) -> None:
         print(f"reportlib {command}: {note}", file=sys.stderr)
 
 
+def _check_calendar(params: dict) -> None:
+    """The calendar as `run` checks it before any page (the business clock's hours and holidays, the forecast's
+    events, exclusions and model settings): UsageError naming the first problem."""
+    from reportlib.core.months import local_now
+    from reportlib.metrics.sla import check_calendar
+    from reportlib.planning.forecast import check_forecast_calendar
+
+    year = local_now(params["timezone"]).year
+    check_calendar(params, range(year - 2, year + 2))
+    check_forecast_calendar(params)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from reportlib.metrics.sla import source_profile_problems
 
     params, source = _open(args, checked=False)
+    _check_calendar(params)  # the parameters too: validate passed a calendar that run refused
     errors, warnings = source.validate()
     across = ""
     if errors and "://" not in str(source.location):
@@ -393,12 +497,6 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
         sl_definition=definition,
     )
     table = "contacts" if source.has("contacts") else "intervals"
-    if "channel" not in (args.by or []):
-        print(
-            "reportlib kpis: in rows that group channels, answered_within_threshold, service_level, asa_s and "
-            "abandon_rate are phone and chat's (an email's wait is hours by design; its own measure: --by channel)",
-            file=sys.stderr,
-        )
     volume = frame["offered"].fillna(0).sum() + frame["short_abandoned"].fillna(0).sum()
     if frame.empty or volume == 0:
         column = "arrived_at" if table == "contacts" else "interval_start"
@@ -406,6 +504,13 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
         lo, hi = t.aggregate(lo=t[column].min(), hi=t[column].max()).to_pandas().iloc[0]
         covers = f"it covers {lo:%Y-%m-%d} to {hi:%Y-%m-%d}" if pd.notna(lo) else "it is empty"
         raise ReportlibError(f"no {table} in {args.month} in {location}; {covers}")
+    # said once there are figures (an error is one line)
+    if "channel" not in (args.by or []):
+        print(
+            "reportlib kpis: in rows that group channels, answered_within_threshold, service_level, asa_s and "
+            "abandon_rate are phone and chat's (an email's wait is hours by design; its own measure: --by channel)",
+            file=sys.stderr,
+        )
     _partial_month("kpis", source, params, args.month)
     _data_warnings("kpis", source)
     if table == "intervals":
@@ -603,6 +708,7 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     validate_params(params)
+    _check_calendar(params)  # the notebooks opened here read it too
     return launch(
         params, data=args.data, params_file=args.params, port=args.port, no_browser=args.no_browser, fresh=args.fresh
     )

@@ -361,3 +361,31 @@ def test_an_option_given_blank_is_a_usage_error(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2 and "expected a value, got" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "calendar, words",
+    [
+        ("  exclude_from_history: [30/11/2026]\n", "exclude_from_history item 1: '30/11/2026' is not a date"),
+        ('  events: [{name: x, kind: window, start: "13-45", end: "12-01"}]\n', "event 'x': 13-45 is not a day"),
+        ("  holidays: {country: XX}\n", "does not know country 'XX'"),
+        ("  exclude_from_histroy: [2026-11-30]\n", "did you mean exclude_from_history?"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "lab"])
+def test_a_bad_calendar_stops_run_and_lab_before_any_page(command, calendar, words, tmp_path, capsys):
+    """A calendar the forecast or the business clock cannot read is a usage error up front (exit 2, one line), not
+    a forecast page published "ok" with the error as its note (as a bad event or exclusion was)."""
+    from reportlib.cli import main
+
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("calendar:\n" + calendar)
+    out = tmp_path / "out"
+    argv = {
+        "run": ["run", "--month", MONTH, "--reports", "forecast", "--out", str(out)],
+        "lab": ["lab", "--no-browser"],
+    }[command]
+    code = main([*argv, "--params", str(overlay)])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]  # no page, no notebook

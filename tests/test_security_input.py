@@ -336,6 +336,56 @@ def test_13_09_unknown_top_level_key_in_params_is_named_exit_2(tmp_path, command
     assert run_cli(["validate", "--data", str(build(tmp_path / "d", {})), "--params", str(params)]).returncode == 0
 
 
+UNKNOWN_INSIDE = [
+    (
+        "calendar:\n  buisness_hours:\n    weekdays: [0, 1, 2, 3, 4, 5]\n",
+        "calendar.buisness_hours (did you mean business_hours?)",
+    ),
+    ("capacity:\n  hiring:\n    training_wekes: 12\n", "capacity.hiring.training_wekes (did you mean training_weeks?)"),
+    ("capacity:\n  service_targets:\n    chat: {target: 0.9}\n", "capacity.service_targets.chat.target (did you mean"),
+    ("attrition:\n  cost_per_hir: 1\n", "attrition.cost_per_hir (did you mean cost_per_hire?)"),
+    ("goals:\n  coaching:\n    tolerence: {qa: 3}\n", "goals.coaching.tolerence (did you mean tolerance?)"),
+    ("budget:\n  labour: {monthly: 1}\n", "budget.labour (did you mean labor?)"),
+    ("calendar:\n  holidays: {country: US, closd: [Labor Day]}\n", "calendar.holidays.closd (did you mean closed?)"),
+]
+
+
+@pytest.mark.parametrize("overlay, named", UNKNOWN_INSIDE)
+def test_unknown_keys_inside_a_set_are_refused(tmp_path, overlay, named):
+    """A misspelt key inside a parameter set was ignored (the defaults rendered, exit 0): it is a usage error naming
+    it and the key meant; the forms the readers take (weekday names, holidays extra/remove, a channel, a month, a
+    team) are accepted."""
+    from reportlib.core.errors import UsageError
+    from reportlib.core.params import load_params
+
+    params = tmp_path / "p.yaml"
+    params.write_text(overlay)
+    with pytest.raises(UsageError) as err:
+        load_params(params, strict=True)
+    assert named in str(err.value) and str(params) in str(err.value)
+    params.write_text(
+        "calendar:\n  business_hours: {open: '09:00', close: '17:00', days: [mon, tue], saturday: '09:00-12:00'}\n"
+        "  holidays: {country: US, extra: [2025-12-24], remove: [2025-11-11]}\n"
+        "  exclude_from_history: [2025-01-06]\n  forecast_model: {min_history_days: 21}\n"
+        "capacity:\n  service_targets: {email: {target_sl: 0.9, answer_s: 86400}}\n  default_aht_s: {video: 300}\n"
+        "budget:\n  labor: {months: {2025-01: 500000}}\n"
+        "goals:\n  teams: {Tampa 1: {qa: 80}}\n  coaching: {tolerance: {qa: 3}}\n"
+    )
+    load_params(params, strict=True)
+
+
+@pytest.mark.parametrize("command", ["validate", "kpis", "run"])
+def test_an_unknown_key_inside_a_set_stops_every_command(tmp_path, command):
+    """On the command line: exit 2, one line naming the key and the one meant, nothing rendered."""
+    overlay, named = UNKNOWN_INSIDE[0]
+    params = tmp_path / "p.yaml"
+    params.write_text(overlay)
+    args = {"validate": [], "kpis": ["--month", "2025-01"], "run": ["--month", "2025-01", "--out", str(tmp_path / "o")]}
+    proc = run_cli([command, "--data", str(build(tmp_path / "d", {})), "--params", str(params), *args[command]])
+    assert proc.returncode == 2 and named in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("command", ["validate", "kpis", "attrition"])
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "../../../etc/passwd"])
 def test_13_09_unknown_time_zone_in_params_is_one_line_exit_2(tmp_path, command, zone):
@@ -622,3 +672,48 @@ def test_13_10_ids_echoed_in_command_messages_cannot_carry_terminal_escapes(tmp_
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("reportlib run: ")]
     assert lines[-1] == "reportlib run: unknown client id Z9; the clients table has C\\x1b[2J\\u202e2, C1", lines
     assert "\x1b" not in proc.stderr and "\u202e" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["kpis", "attrition"])
+def test_month_previous_is_read_as_run_reads_it_and_an_empty_month_is_one_line(tmp_path, command, capsys):
+    """`--month previous` was refused by kpis and attrition ("YYYY-MM") though run and email take it: it is the last
+    complete month in the parameters' time zone for them too; a month without data is one line (the kpis note on
+    grouped channels came before the error)."""
+    from reportlib.cli import main
+    from reportlib.core.months import resolve_month
+
+    code = main([command, "--data", str(build(tmp_path / "d", {})), "--month", "previous"])
+    said = [s for s in capsys.readouterr().err.splitlines() if not s.startswith("reportlib: parsed")]  # progress
+    assert code == 1 and len(said) == 1, said
+    assert resolve_month("previous", "America/New_York") in said[0], said
+
+
+def test_a_users_older_parameters_copy_does_not_make_a_new_key_unknown(tmp_path, monkeypatch):
+    """A user's own parameters/ (REPORTLIB_HOME) copied before a setting was added lacks its key: the key is still
+    known (the keys shipped with the code count too), and a misspelling of it is still refused."""
+    import shutil
+
+    from reportlib.core.errors import UsageError
+    from reportlib.core.params import load_params
+
+    home = tmp_path / "home"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "parameters", home / "parameters")
+    (home / "notebooks").mkdir()
+    cal = home / "parameters" / "calendar.yaml"
+    lines = cal.read_text().splitlines()
+    cal.write_text("\n".join(x for x in lines if not x.startswith("exclude_from_history")) + "\n")
+    monkeypatch.setenv("REPORTLIB_HOME", str(home))
+    overlay = tmp_path / "p.yaml"
+    overlay.write_text("calendar:\n  exclude_from_history: [2026-11-30]\n")
+    assert load_params(overlay, strict=True)["calendar"]["exclude_from_history"]
+    overlay.write_text("calendar:\n  exclude_from_histry: [2026-11-30]\n")
+    with pytest.raises(UsageError, match="did you mean exclude_from_history"):
+        load_params(overlay, strict=True)
+
+
+def test_validate_reads_the_calendar_as_run_does(tmp_path):
+    """`validate --params` passed a calendar that run, lab and forecast refuse (an exclusion without a date)."""
+    params = tmp_path / "p.yaml"
+    params.write_text("calendar:\n  exclude_from_history: [{date: 2026-11-30}]\n")
+    proc = run_cli(["validate", "--data", str(build(tmp_path / "d", {})), "--params", str(params)])
+    assert proc.returncode == 2 and "exclude_from_history item 1: unknown key date" in proc.stderr, proc.stderr

@@ -138,10 +138,11 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None, str
     """All parameter sets: defaults.yaml at top level, every other parameters/NAME.yaml under key NAME.
 
     An overlay file (--params) is deep-merged on top; it may use the same layout
-    (top-level keys, and NAME: {...} for the other sets). With `strict`, an unknown top-level key
-    of the overlay is a UsageError naming the file and the key (for commands that do not run
-    `validate_params`, which lists every unknown key and wrong type at once), and so is a calendar with no open
-    weekday (calendar_problem). The time zone is checked always (`check_timezone`: UsageError).
+    (top-level keys, and NAME: {...} for the other sets). With `strict`, an unknown key of the overlay (top-level,
+    or inside a set its shipped file spells out: `unknown_keys`) is a UsageError naming the file and the key, and the
+    merged parameters then go through `validate_params` (every unknown key and wrong type, a calendar with no open
+    weekday): the checking commands refuse them up front as `run` does. The time zone is checked always
+    (`check_timezone`: UsageError).
     """
     root = root or project_root()
     pdir = root / "parameters"
@@ -160,8 +161,8 @@ def load_params(overlay: str | Path | None = None, root: Path | None = None, str
         if strict:
             check_overlay_keys(extra, params, overlay)
         params = deep_merge(params, extra)
-        if strict and calendar_problem(params):  # `validate` and the other checking commands: refused up front
-            raise UsageError(str(calendar_problem(params)))
+        if strict:  # `validate` and the other checking commands: every key and type, and the calendar, up front
+            validate_params(params)
     params.setdefault("timezone", DEFAULT_TIMEZONE)
     # checked here, for every path alike (a probe: `timezone: null` was refused by kpis, fell back to New York in
     # run, and opened the data with no zone in a notebook, reading offsets as UTC: 3 contacts in March for 5)
@@ -189,12 +190,17 @@ def check_overlay_keys(overlay: dict, defaults: dict, file: str | Path) -> None:
     """
     known = sorted(set(map(str, defaults)) | set(_EXTRA_TOP_KEYS))
     unknown = [k for k in overlay if str(k) not in known]
-    if not unknown:
-        return
     parts = []
     for key in unknown:
         parts.append(f"{_one_line(repr(key), 80)}{_home_hint(key, defaults, known)}")
-    raise UsageError(f"parameter file {file}: unknown top-level key{'s' if len(parts) > 1 else ''} {', '.join(parts)}")
+    if parts:
+        raise UsageError(
+            f"parameter file {file}: unknown top-level key{'s' if len(parts) > 1 else ''} {', '.join(parts)}"
+        )
+    known_keys = key_reference(defaults)
+    parts = [p for key in _KEYED_SETS for p in unknown_keys(overlay.get(key), known_keys.get(key), key)]
+    if parts:  # and the keys inside the sets whose shipped files name them
+        raise UsageError(f"parameter file {file}: unknown key{'s' if len(parts) > 1 else ''} {', '.join(parts)}")
 
 
 def vintage_folder(params: Mapping[str, Any] | None, root: Path | None = None) -> Path | None:
@@ -301,6 +307,59 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
 # Parameter sets whose shipped file holds every key the code reads, with its default (queries.report_settings
 # overlays parameters/reports.yaml): any other key is a typo, and each value is of its default's kind.
 _COMPLETE_SETS = ("reports",)
+# Parameter sets whose shipped files name every key the code reads, level by level (`unknown_keys`; the values are
+# checked by their readers, which take several forms: holidays: IL, a list of dates or a mapping): any other key is
+# a typo, which was ignored (a probe: calendar.buisness_hours and capacity.shrinkag rendered the defaults, exit 0).
+_KEYED_SETS = ("calendar", "capacity", "attrition", "budget", "goals")
+# Mappings whose keys the user names (a channel, a month, a team): their keys are free; their values are checked
+# against the keys of the shipped entry named here, or by their reader (None: forecast_model by ForecastConfig,
+# goals by metrics.scorecards.check_goals).
+_NAMED_KEYS: dict[str, str | None] = {
+    "capacity.service_targets": "phone",
+    "capacity.default_aht_s": None,
+    "budget.labor.months": None,
+    "goals.defaults": None,
+    "goals.roles": None,
+    "goals.teams": None,
+    "calendar.forecast_model": None,
+}
+# Keys a reader takes that the shipped file does not write out (other spellings, forms it documents in comments)
+_ALSO_KNOWN: dict[str, tuple[str, ...]] = {
+    "calendar.business_hours": ("start", "end", "open", "close", "weekdays", "days"),
+    "calendar.holidays": ("extra", "dates", "remove", "not_holidays"),
+}
+
+
+def key_reference(defaults: dict) -> dict:
+    """The parameters whose keys are known: `defaults` (the parameters/ folder in use, which may be a user's own copy
+    under REPORTLIB_HOME) over the ones shipped with the code, so that a key a user's older copy lacks (a setting
+    added since) is no unknown key."""
+    shipped = Path(__file__).resolve().parents[2]
+    if (shipped / "parameters").is_dir() and shipped != project_root():
+        return deep_merge(load_params(root=shipped), defaults)
+    return defaults
+
+
+def unknown_keys(value: Any, ref: Any, path: str) -> list[str]:
+    """`path.key (did you mean ...?)` for each key of the mapping `value` (a parameter set or a part of it) that its
+    shipped counterpart `ref` does not have, at every level (_NAMED_KEYS, _ALSO_KNOWN: the exceptions); [] when
+    either is no mapping. A business_hours key named after a weekday ("sat", "Saturday") is known."""
+    if not isinstance(value, dict) or not isinstance(ref, dict):
+        return []
+    if path in _NAMED_KEYS:
+        entry = _NAMED_KEYS[path]
+        if entry is None:
+            return []
+        return [p for name, sub in value.items() for p in unknown_keys(sub, ref.get(entry), f"{path}.{name}")]
+    allowed = set(map(str, ref)) | set(_ALSO_KNOWN.get(path, ()))
+    out = []
+    for key, sub in value.items():
+        day = path == "calendar.business_hours" and str(key).strip().lower()[:3] in WEEKDAY_NAMES
+        if str(key) not in allowed and not day:
+            out.append(f"{path}.{_one_line(str(key), 80)}{did_you_mean(str(key), sorted(allowed))}")
+        else:
+            out += unknown_keys(sub, ref.get(key), f"{path}.{key}")
+    return out
 
 
 def _type_name(v: Any) -> str:
@@ -384,12 +443,13 @@ def validate_params(params: dict) -> None:
 
     Top-level keys must be those of parameters/defaults.yaml or a parameters/NAME.yaml set, each
     value of the same kind as its default; the `schedule` and `distribution` sets are checked key by key, and
-    the `reports` set's keys against its shipped file (each value of its default's kind), and a calendar
+    the `reports` set's keys against its shipped file (each value of its default's kind), the `calendar` set's keys
+    against its shipped file, and a calendar
     with no open weekday (calendar_problem). One problem is one line; several are listed under a header.
     """
     if not isinstance(params, dict):
         raise UsageError("the parameters must be a mapping of keys to values")
-    reference = load_params()
+    reference = key_reference(load_params())
     problems: list[str] = []
     known = sorted(set(reference) | set(_EXTRA_TOP_KEYS))
     for key, value in params.items():
@@ -418,6 +478,8 @@ def validate_params(params: dict) -> None:
                     problems.append(f"unknown parameter {key}.{sub}{did_you_mean(str(sub), list(ref))}")
                 elif not _same_kind(ref[sub], subvalue):
                     problems.append(f"parameter {key}.{sub} must be {_type_name(ref[sub])}, got {subvalue!r}")
+        elif key in _KEYED_SETS:
+            problems += [f"unknown parameter {p}" for p in unknown_keys(value, ref, key)]
     for key in ("short_abandon_s", "sl_threshold_s"):
         v = params.get(key)
         if v is not None and _is_number(v) and v < 0:

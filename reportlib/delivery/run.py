@@ -1334,7 +1334,9 @@ def month_folder(out: Path, month: str) -> Path:
                 f"{p} is a symbolic link; reportlib writes reports only into a real folder (remove the link)"
             )
         try:
-            p.mkdir(exist_ok=True)
+            # a new month's folder is the owner's alone, as its files are: its file names name the clients (a
+            # probe found it 0755, listable by every user of the machine)
+            p.mkdir(mode=0o700, exist_ok=True)
         except FileExistsError:
             raise ReportlibError(f"{p} exists and is not a folder; move it away") from None
         except OSError as exc:
@@ -2110,12 +2112,14 @@ def run_month(
     pdf_paper = pdf_setting(params, chosen, log)
     from reportlib.metrics.scorecards import check_goals
     from reportlib.metrics.sla import check_calendar
+    from reportlib.planning.forecast import check_forecast_calendar
     from reportlib.planning.forecast_report import check_capacity_params
 
     # named before anything renders, for the reports that read them: a wrong capacity target blanked a page of an
     # "ok" run; goals of 92 for 92% put every agent on the coaching list; hours over midnight failed every report
     year = month_bounds(month)[0].year
     check_calendar(params, range(year - 1, year + 2))
+    check_forecast_calendar(params)  # a bad event or exclusion was a note on a forecast page published "ok"
     if any(r in CAPACITY_REPORTS for r in chosen):
         check_capacity_params(params)
     if any(r in GOAL_REPORTS for r in chosen):
