@@ -70,6 +70,7 @@ def test_load_into_duckdb(sample, folder_rows, tmp_path, capsys):
     assert status == 0, err
     assert out.startswith(f"loaded 7 tables into duckdb:///{db} in ")
     assert "reportlib: loaded contacts into db table main.contacts: " in err  # progress, one line per table
+    assert oct(db.stat().st_mode & 0o777) == oct(0o600)  # a new database file holds the roster: the owner's alone
     con = duckdb.connect(str(db), read_only=True)
     assert sorted(r[0] for r in con.execute("show tables").fetchall()) == sorted(TABLES)
     for name, n in folder_rows.items():

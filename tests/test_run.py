@@ -214,6 +214,8 @@ def test_workbooks_parameter_turns_the_excel_copies_off(project, capsys):
     files = [f for f in (project["out"] / MONTH).rglob("*") if f.is_file() and not f.name.startswith(".")]
     assert {f.suffix for f in files} >= {".html", ".ipynb", ".xlsx", ".json"}
     assert {f.name: oct(f.stat().st_mode & 0o777) for f in files} == {f.name: oct(0o600) for f in files}
+    folders = [project["out"] / MONTH, project["out"] / MONTH / "notebooks"]  # their names name the clients
+    assert [oct(f.stat().st_mode & 0o777) for f in folders] == [oct(0o700)] * 2
     settings["reports"] = {"pdf": False, "workbooks": False}  # off again: the month's last workbooks stay
     project["params"].write_text(yaml.safe_dump(settings))
     assert _run(project, "--reports", "monthly_pack", "--clients", "C2") == 0

@@ -682,12 +682,18 @@ def _descendants(pid: int) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to see the process tree")
-def test_13_08_workers_and_kernels_end_when_the_parent_is_killed_and_stale_run_folder_is_removed(project):
+def test_13_08_workers_and_kernels_end_when_the_parent_is_killed_and_stale_run_folder_is_removed(project, monkeypatch):
     """kill -9 of the main process only (as the OOM killer does) while notebooks run: its forkserver, workers
     and kernels end within seconds; the next run removes the dead run's temporary folder, and keeps one whose
     owner is alive."""
     _notebook(project["nbs"] / "sla.ipynb", "sla", extra="import time\ntime.sleep(120)")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # a temporary folder of the test's own: any other run on the machine removes a dead run's shared-results
+    # folder from the common one (as it should), and did so before this test looked (a shared machine)
+    # (short: the multiprocessing forkserver's socket lives in it, and a socket's path is at most 107 bytes; left in
+    # place, as multiprocessing removes its own folder in it when this process ends)
+    private_tmp = Path(tempfile.mkdtemp(prefix="rl-13-08-"))
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(private_tmp))
     cmd = [
         sys.executable,
         "-m",

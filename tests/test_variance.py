@@ -863,3 +863,14 @@ def test_plan_vs_actual_is_remembered_per_parameter_set(sample_dir):
 
     assert chat_threshold(second) == {45} != chat_threshold(first)
     assert chat_threshold(pva.month_variance(src, base, MONTH)) == chat_threshold(first)  # not the last set's
+
+
+def test_the_run_facts_name_the_plan_tables_the_page_reads(sample_dir):
+    """The pack's plan-vs-actual section reads interval_plan and interval_staffing: its run facts list them (a
+    newcomer's probe found five tables named, not the plan's); a client's review still names its own tables only."""
+    from reportlib.reports import views
+
+    facts = views.start_report("monthly_pack", month=MONTH, data=str(sample_dir)).facts()
+    assert {"interval_plan", "interval_staffing", "contacts", "agents"} <= set(facts["tables"])
+    client = views.start_report("client_review", month=MONTH, data=str(sample_dir), client_id="C001").facts()
+    assert "agents" not in client["tables"] and "interval_staffing" not in client["tables"]

@@ -31,7 +31,7 @@ from typing import Any
 
 from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import redact_passwords
+from reportlib.core.safety import owner_only, redact_passwords
 from reportlib.core.words import counted, noun_for
 from reportlib.data.contract import TABLES, key_columns
 from reportlib.data.load import duckdb_file
@@ -194,7 +194,12 @@ def connect(url: WarehouseURL) -> Any:
                 host=url.host, port=url.port, user=url.user, password=url.password, database=url.database, **kwargs
             )
         if url.engine == "duckdb":
-            return ibis.duckdb.connect(url.path)
+            path = str(url.path)  # parse_url names the file of a duckdb URL
+            new = not os.path.exists(path)
+            con = ibis.duckdb.connect(path)
+            if new:  # the roster's names and HR fields: the owner's alone, as the reports (a probe found it 0644)
+                owner_only(path)
+            return con
         session = spark_session(url.master)
         # Parquet timestamps as UTC-adjusted int64 (instants for DuckDB and Arrow too, not Spark's INT96)
         session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")

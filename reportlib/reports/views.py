@@ -31,6 +31,7 @@ from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import printable, whole_word
 from reportlib.core.settings import MetricSettings
 from reportlib.core.words import counted, noun_for
+from reportlib.data.contract import TABLES
 from reportlib.data.load import fingerprint_read
 from reportlib.data.source import CLIENT_TABLES, DataSource
 from reportlib.data.span import data_range
@@ -410,11 +411,9 @@ class ReportContext:
             "agent_id": self.agent_id,
         }
         params.update({k: v for k, v in self.extra.items() if _jsonable(v)})
-        tables = [
-            t
-            for t in ("contacts", "intervals", "agents", "agent_activity", "qa_evaluations", "clients")
-            if self.source.has(t)
-        ]
+        # every contract table the source holds (the plan tables too: the pack's plan-vs-actual section reads them,
+        # and a newcomer's probe found them missing from its run facts)
+        tables = [t for t in TABLES if self.source.has(t)]
         if self.report in ("client_review", "agent_review"):
             # a page sent to a client (an agent's supervisor, the agent): the kind of source, not its host, user,
             # schema or folder, nor the operator's parameter file (an agent review printed the database URL)
