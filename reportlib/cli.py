@@ -99,17 +99,27 @@ MONTH_HELP = "YYYY-MM, or 'previous': the last complete month in the parameters'
 FORMAT_HELP = "records as JSON or CSV (docs/definitions.md, command output records)"
 
 
+def _data_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+
+
+def _params_option(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+
+
+def _command(sub: Any, name: str, what: str) -> argparse.ArgumentParser:
+    """A subcommand whose `what` is both its line in `reportlib --help` and its own help's description."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=what, description=what[0].upper() + what[1:] + ".")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand (their output records: docs/definitions.md#command-output-records)."""
     p = _Parser(prog="reportlib", description="Support-operations reports from contact-centre, workforce and HR data.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
-    s = sub.add_parser(
-        "sample-data",
-        help="generate the synthetic sample operation",
-        description="Generate the synthetic sample operation.",
-    )
+    s = _command(sub, "sample-data", "generate the synthetic sample operation")
     s.add_argument("--out", type=_given, required=True, help="the folder to write the tables to (CSV files)")
     s.add_argument("--seed", type=int, default=42, help="random seed: the same seed gives the same data")
     s.add_argument("--start", type=_month, default=None, help="first month (default: 24 months ending last month)")
@@ -123,19 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--clients", type=int, default=40, help="client accounts (default 40)")
     s.add_argument("--replace", action="store_true", help="overwrite the data files already in --out")
 
-    s = sub.add_parser(
-        "validate",
-        help="check every table of a data source against the contract",
-        description="Check every table of a data source against the contract.",
-    )
-    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
-    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    s = _command(sub, "validate", "check every table of a data source against the contract")
+    _data_option(s)
+    _params_option(s)
 
-    s = sub.add_parser(
-        "load",
-        help="check a data folder and copy its tables into PostgreSQL, DuckDB or Spark",
-        description="Check a data folder and copy its tables into PostgreSQL, DuckDB or Spark.",
-    )
+    s = _command(sub, "load", "check a data folder and copy its tables into PostgreSQL, DuckDB or Spark")
     s.add_argument("--data", type=_given, required=True, help="the data folder to load")
     s.add_argument(
         "--into",
@@ -144,10 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgres://user@host:port/db[?schema=NAME], duckdb:///path.duckdb, "
         "spark://local[N]?database=NAME or spark://local[N]?path=DIR&format=parquet|delta",
     )
-    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    _params_option(s)
 
-    s = sub.add_parser("kpis", help="contact KPIs for a month", description="Contact KPIs for a month.")
-    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s = _command(sub, "kpis", "contact KPIs for a month")
+    _data_option(s)
     s.add_argument("--month", type=_month, required=True, help=MONTH_HELP)
     s.add_argument(
         "--by",
@@ -168,13 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="which contacts the service level counts (default: sl_definition; docs/definitions.md)",
     )
     s.add_argument("--format", choices=["csv", "json"], default="csv", help=FORMAT_HELP)
-    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    _params_option(s)
 
-    s = sub.add_parser(
-        "staffing",
-        help="agents needed for an interval (Erlang C / Erlang A)",
-        description="Agents needed for an interval (Erlang C / Erlang A).",
-    )
+    s = _command(sub, "staffing", "agents needed for an interval (Erlang C / Erlang A)")
     s.add_argument("--calls", type=float, required=True, help="contacts arriving in the interval")
     s.add_argument("--aht", type=float, required=True, help="average handle time, seconds")
     s.add_argument("--interval-min", type=float, required=True, help="the interval's length, minutes")
@@ -189,12 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-abandon", type=float, default=None, help="Erlang A: highest abandon share 0..1 (or percent)")
     s.add_argument("--format", choices=["json", "csv"], default="json", help=FORMAT_HELP)
 
-    s = sub.add_parser(
-        "forecast",
-        help="daily volume forecast per queue and channel",
-        description="Daily volume forecast per queue and channel.",
-    )
-    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s = _command(sub, "forecast", "daily volume forecast per queue and channel")
+    _data_option(s)
     s.add_argument("--queue", type=_given, default=None, help="one queue only (its name as in the data)")
     s.add_argument("--horizon-days", type=int, default=None, help="days ahead (default 91; 28 for --backtest)")
     s.add_argument(
@@ -203,25 +197,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="the nested backtest's accuracy per series instead of the forecast (docs/forecasting.md)",
     )
     s.add_argument("--format", choices=["json", "csv"], default="json", help=FORMAT_HELP)
-    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    _params_option(s)
 
-    s = sub.add_parser(
-        "attrition", help="headcount and attrition for a month", description="Headcount and attrition for a month."
-    )
-    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s = _command(sub, "attrition", "headcount and attrition for a month")
+    _data_option(s)
     s.add_argument("--month", type=_month, required=True, help=MONTH_HELP)
     s.add_argument(
         "--by", type=_given, default=None, help="rows per tenure_band or a roster group (team, supervisor, site, role)"
     )
     s.add_argument("--format", choices=["json", "csv"], default="json", help=FORMAT_HELP)
-    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    _params_option(s)
 
-    s = sub.add_parser(
-        "variance",
-        help="plan vs actual: service level points lost to volume, handle time, staffing",
-        description="Plan vs actual: service level points lost to volume, handle time, staffing.",
-    )
-    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    s = _command(sub, "variance", "plan vs actual: service level points lost to volume, handle time, staffing")
+    _data_option(s)
     s.add_argument("--month", type=_month, required=True, help=MONTH_HELP)
     s.add_argument("--by", choices=["queue", "day", "week"], default="queue", help="rows per queue, day or week")
     s.add_argument(
@@ -239,11 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
         "interval as counted (docs/plan-vs-actual.md)",
     )
     s.add_argument("--format", choices=["json", "csv"], default="json", help=FORMAT_HELP)
-    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    _params_option(s)
 
-    s = sub.add_parser("run", help="render the reports for a month", description="Render the reports for a month.")
+    s = _command(sub, "run", "render the reports for a month")
     s.add_argument("--month", required=True, help=MONTH_HELP)
-    s.add_argument("--data", type=_given, default=None, help=DATA_HELP)
+    _data_option(s)
     s.add_argument(
         "--reports", type=_csv_list, default=None, help="report names, comma-separated (default: schedule.reports)"
     )
@@ -259,14 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
             "reviews every agent active in the month unless schedule.agents lists some)"
         ),
     )
-    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    _params_option(s)
     s.add_argument("--out", type=_given, default=None, help="the reports' folder (default: schedule.out)")
     s.add_argument("--workers", type=int, default=None, help="notebooks rendered at once (default: schedule.workers)")
     s.add_argument("--timeout", type=int, default=None, help="seconds per notebook")
 
-    s = sub.add_parser(
-        "email", help="e-mail a month's rendered reports", description="E-mail a month's rendered reports."
-    )
+    s = _command(sub, "email", "e-mail a month's rendered reports")
     s.add_argument("--month", required=True, help=MONTH_HELP)
     s.add_argument("--out", type=_given, default=None, help="the folder `run` wrote to (default: schedule.out)")
     s.add_argument(
@@ -276,20 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--to", type=_csv_list, default=None, help="send every message to these addresses instead (a trial run)"
     )
     s.add_argument("--dry-run", type=_given, default=None, metavar="DIR", help="write .eml files there, send nothing")
-    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    _params_option(s)
 
-    s = sub.add_parser(
-        "lab",
-        help="open the notebooks in JupyterLab (creates the default sample first)",
-        description="Open the notebooks in JupyterLab (creates the default sample first).",
-    )
+    s = _command(sub, "lab", "open the notebooks in JupyterLab (creates the default sample first)")
     s.add_argument(
         "--data",
         type=_given,
         default=None,
         help="data folder or database URL (duckdb:///, postgres://, spark://) for every notebook",
     )
-    s.add_argument("--params", type=_given, default=None, help=PARAMS_HELP)
+    _params_option(s)
     s.add_argument(
         "--port", type=_port, default=None, help="the port to serve on (default: Jupyter's, 8888 or the next free one)"
     )
@@ -300,19 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace your copies in lab/ with the current notebooks (old ones kept as *.previous.ipynb)",
     )
 
-    s = sub.add_parser(
-        "import-bank",
-        help="convert the Anonymous Bank 1999 files into the data contract",
-        description="Convert the Anonymous Bank 1999 files into the data contract.",
-    )
+    s = _command(sub, "import-bank", "convert the Anonymous Bank 1999 files into the data contract")
     s.add_argument("src", nargs="+", help="call-level .txt/.csv(.gz) files and/or the 6-minute CSV")
     s.add_argument("--out", type=_given, required=True, help="the folder to write the contract's tables to")
 
-    s = sub.add_parser(
-        "import-hr",
-        help="convert HRDataset_v14.csv into an agents table",
-        description="Convert HRDataset_v14.csv into an agents table.",
-    )
+    s = _command(sub, "import-hr", "convert HRDataset_v14.csv into an agents table")
     s.add_argument("src", help="the HRDataset_v14.csv file")
     s.add_argument("--out", type=_given, required=True, help="the folder to write agents.csv to")
     return p

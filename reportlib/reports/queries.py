@@ -307,7 +307,6 @@ def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
     that handled no contact but had scheduled time is a row too, its contact figures 0 or empty (a probe: it
     disappeared, adherence and shrinkage with it).
     """
-    from reportlib.metrics import contacts as metrics
     from reportlib.metrics import workforce
 
     m = pd.Period(str(month), freq="M")
@@ -316,16 +315,7 @@ def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
 
     def compute() -> pd.DataFrame:
         agents = source.frame("agents")
-        teams = metrics.contact_kpis(
-            source.table("contacts"),
-            grain=None,
-            by=["team"],
-            agents=source.table("agents"),
-            start=start,
-            end=end,
-            sl_threshold_s=ms.sl_threshold_s,
-            short_abandon_s=ms.short_abandon_s,
-        )
+        teams = _team_contact_kpis(source, ms, None, start, end)
         teams = teams[teams["team"].notna() & (teams["handled"] > 0)][["team", "handled", "aht_s", "fcr", "csat_top2"]]
         if source.has("agent_activity"):
             wf = workforce.workforce_kpis(
@@ -345,6 +335,22 @@ def team_table(source: DataSource, params: Mapping[str, Any], month: Any) -> pd.
     return source.memo(("team_table", str(m), params_key(params)), compute)
 
 
+def _team_contact_kpis(source: DataSource, ms: MetricSettings, grain: str | None, start: Any, end: Any) -> pd.DataFrame:
+    """Contact KPIs per team (the roster's team of the handling agent) from `start` to `end`, per `grain`."""
+    from reportlib.metrics import contacts as metrics
+
+    return metrics.contact_kpis(
+        source.table("contacts"),
+        grain=grain,
+        by=["team"],
+        agents=source.table("agents"),
+        start=start,
+        end=end,
+        sl_threshold_s=ms.sl_threshold_s,
+        short_abandon_s=ms.short_abandon_s,
+    )
+
+
 def team_trends(
     source: DataSource, params: Mapping[str, Any], first: Any, month: Any, team: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -352,21 +358,11 @@ def team_trends(
     (contact KPIs of the teams that handled contacts: handled, aht_s in seconds, fcr and csat_top2 as shares 0..1;
     workforce KPIs from agent activity, None without it: occupancy, adherence, planned and unplanned shrinkage as
     shares 0..1). With `team`, that team's rows alone."""
-    from reportlib.metrics import contacts as metrics
     from reportlib.metrics import workforce
 
     lo, hi = pd.Period(str(first), freq="M").start_time, (pd.Period(str(month), freq="M") + 1).start_time
     ms = MetricSettings.from_params(params)
-    trend = metrics.contact_kpis(
-        source.table("contacts"),
-        grain="month",
-        by=["team"],
-        agents=source.table("agents"),
-        start=lo,
-        end=hi,
-        sl_threshold_s=ms.sl_threshold_s,
-        short_abandon_s=ms.short_abandon_s,
-    )
+    trend = _team_contact_kpis(source, ms, "month", lo, hi)
 
     def by_month(f: pd.DataFrame) -> pd.DataFrame:
         f = f.assign(month=pd.to_datetime(f["period"]).dt.to_period("M").astype(str))
