@@ -867,3 +867,25 @@ def test_the_intraday_profile_leaves_out_the_days_the_calendar_does():
     # every day of the window left out: their own shape, not a flat profile over 24 hours (staffing the night)
     every = fc.Calendar(country=None, excluded=fc.exclusions([{"dates": [f"{days[0]:%Y-%m-%d}"], "days": 70}]))
     pd.testing.assert_frame_equal(fc.intraday_profile(iv, every, weeks=8, interval_minutes=60), kept)
+
+
+def test_a_series_whose_recent_history_is_all_left_out_falls_back_or_is_skipped_alone():
+    """Twelve weeks of one queue left out by the calendar: no method can be scored, so its forecast is the
+    holiday-aware median of the last 4 same weekdays before them, said so (the whole forecast failed for every
+    queue); its whole history left out: that queue alone is not forecast, and the others are."""
+    from dataclasses import replace
+
+    a, _ = _weekday_series("2025-03-03", "2025-08-29", 300.0, 31)
+    b, _ = _weekday_series("2025-03-03", "2025-08-29", 200.0, 32)
+    b["queue"] = "Accounts"
+    daily = pd.concat([a, b], ignore_index=True)
+    span = {"dates": ["2025-06-06"], "days": 85, "queues": ["Benefits"]}  # 2025-06-06 .. 2025-08-29
+    f, sel, notes = fs.forecast_selected(daily, replace(US, excluded=fc.exclusions([span])), 28)
+    row = sel.set_index("queue").loc["Benefits"]
+    assert row["method"] == "holiday_median" and "no method could be compared" in row["note"], row["note"]
+    mondays = a[(a["date"].dt.dayofweek == 0) & (a["date"] < pd.Timestamp("2025-06-06"))]["volume"]
+    first_monday = f[(f["queue"] == "Benefits") & (f["date"] == pd.Timestamp("2025-09-08"))]["forecast"].iloc[0]
+    assert first_monday == pytest.approx(float(np.median(mondays.iloc[-4:])))
+    every = {"dates": ["2025-01-01"], "days": 400, "queues": ["Benefits"]}
+    f, sel, notes = fs.forecast_selected(daily, replace(US, excluded=fc.exclusions([every])), 28)
+    assert set(f["queue"]) == {"Accounts"} and any(n.startswith("phone/Benefits: not forecast") for n in notes)

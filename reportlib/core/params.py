@@ -443,9 +443,9 @@ def validate_params(params: dict) -> None:
 
     Top-level keys must be those of parameters/defaults.yaml or a parameters/NAME.yaml set, each
     value of the same kind as its default; the `schedule` and `distribution` sets are checked key by key, and
-    the `reports` set's keys against its shipped file (each value of its default's kind), the `calendar` set's keys
-    against its shipped file, and a calendar
-    with no open weekday (calendar_problem). One problem is one line; several are listed under a header.
+    the `reports` set's keys against its shipped file (each value of its default's kind), the keys of the sets in
+    _KEYED_SETS against theirs at every level (`unknown_keys`), and a calendar with no open weekday
+    (calendar_problem). One problem is one line; several are listed under a header.
     """
     if not isinstance(params, dict):
         raise UsageError("the parameters must be a mapping of keys to values")

@@ -1137,7 +1137,8 @@ def intraday_profile(
 
     From the last `weeks` weeks of `intervals` (interval_start, channel, queue, volume) up to `end`,
     holidays, eves and the days the calendar leaves out of a series' history (exclude_from_history) left out
-    (unless they are all its days there: a profile from them, rather than a flat one that staffs the night). `minute` is the interval's start in minutes after local midnight.
+    (unless they are all its days there: a profile from them, rather than a flat one that staffs the night).
+    `minute` is the interval's start in minutes after local midnight.
     Shares of each (channel, queue, weekday) sum to 1; a weekday without volume gets the series' all-days
     profile. Source intervals must be `interval_minutes` long (use interval_volume).
     """
