@@ -382,7 +382,7 @@ def test_a_bad_calendar_stops_run_and_lab_before_any_page(command, calendar, wor
     overlay.write_text("calendar:\n" + calendar)
     out = tmp_path / "out"
     argv = {
-        "run": ["run", "--month", MONTH, "--reports", "forecast", "--out", str(out)],
+        "run": ["run", "--month", MONTH, "--reports", "forecast", "--out", str(out), "--data", str(tmp_path / "none")],
         "lab": ["lab", "--no-browser"],
     }[command]
     code = main([*argv, "--params", str(overlay)])
