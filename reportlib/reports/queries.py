@@ -1094,7 +1094,8 @@ def missed_terms(compliance: pd.DataFrame) -> pd.DataFrame:
     """The contract terms of `compliance` (queries.compliance) that were judged and missed: `met` False; a term
     not judged (met empty: too few contacts, no data) is not a miss."""
     met = compliance["met"]
-    return compliance[met.notna() & ~met.fillna(True).astype(bool)].copy()
+    missed = met.map(lambda v: not is_missing(v) and not bool(v)).astype(bool)  # object True/False/None: no downcast
+    return compliance[missed].copy()
 
 
 def delivered_text(terms: pd.DataFrame) -> list[str]:
