@@ -388,12 +388,10 @@ def _check_calendar(params: dict) -> None:
     """The calendar as `run` checks it before any page (the business clock's hours and holidays, the forecast's
     events, exclusions and model settings): UsageError naming the first problem."""
     from reportlib.core.months import local_now
-    from reportlib.metrics.sla import check_calendar
-    from reportlib.planning.forecast import check_forecast_calendar
+    from reportlib.planning.forecast import check_calendars
 
     year = local_now(params["timezone"]).year
-    check_calendar(params, range(year - 2, year + 2))
-    check_forecast_calendar(params)
+    check_calendars(params, range(year - 2, year + 2))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -2111,15 +2111,13 @@ def run_month(
     reuse = bool(sched.get("reuse_kernels", True))
     pdf_paper = pdf_setting(params, chosen, log)
     from reportlib.metrics.scorecards import check_goals
-    from reportlib.metrics.sla import check_calendar
-    from reportlib.planning.forecast import check_forecast_calendar
+    from reportlib.planning.forecast import check_calendars
     from reportlib.planning.forecast_report import check_capacity_params
 
     # named before anything renders, for the reports that read them: a wrong capacity target blanked a page of an
     # "ok" run; goals of 92 for 92% put every agent on the coaching list; hours over midnight failed every report
     year = month_bounds(month)[0].year
-    check_calendar(params, range(year - 1, year + 2))
-    check_forecast_calendar(params)  # a bad event or exclusion was a note on a forecast page published "ok"
+    check_calendars(params, range(year - 1, year + 2))
     if any(r in CAPACITY_REPORTS for r in chosen):
         check_capacity_params(params)
     if any(r in GOAL_REPORTS for r in chosen):

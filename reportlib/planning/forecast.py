@@ -37,7 +37,7 @@ from reportlib.core.names import ALL_QUEUES, LIVE_CHANNELS
 from reportlib.core.safety import write_atomic
 from reportlib.core.words import noun_for
 from reportlib.metrics.contacts import minute_bucket
-from reportlib.metrics.sla import business_calendar, closes, country_holidays
+from reportlib.metrics.sla import business_calendar, check_calendar, closes, country_holidays
 
 SERIES = ["channel", "queue"]
 FORECAST_COLUMNS = ["date", "channel", "queue", "forecast", "lower", "upper"]
@@ -134,10 +134,12 @@ def calendar_from_params(params: Mapping[str, Any] | None) -> Calendar:
     )
 
 
-def check_forecast_calendar(params: Mapping[str, Any] | None) -> None:
-    """Raise UsageError ("parameter calendar: ...") when the forecast cannot read params['calendar'] (its events,
-    exclusions or forecast_model): named before a run renders, as metrics.sla.check_calendar names the hours and
-    holidays; the forecast's pages read it in their notebooks and showed the error as a note on a page "ok"."""
+def check_calendars(params: Mapping[str, Any] | None, years: Sequence[int]) -> None:
+    """Raise UsageError ("parameter calendar: ...") when params['calendar'] cannot be read, before a run renders: the
+    business clock's hours and holidays for `years` (metrics.sla.check_calendar), then what the forecast alone reads
+    (its events, exclusions and forecast_model; the forecast's pages read them in their notebooks and showed the
+    error as a note on a page "ok")."""
+    check_calendar(params, years)
     cal = (params or {}).get("calendar") or {}
     try:
         calendar = calendar_from_params(cal)

@@ -949,14 +949,14 @@ def exclusion_notes(
         return []
     notes, used = [], [False] * len(calendar.excluded)
     for ch, q, s in series:
-        days = s.index[excluded_days(calendar, s.index, ch, q)]
+        masks = [excluded_days(replace(calendar, excluded=(ex,)), s.index, ch, q) for ex in calendar.excluded]
+        used = [u or bool(m.any()) for u, m in zip(used, masks, strict=True)]
+        days = s.index[np.logical_or.reduce(masks)]
         if len(days):
             notes.append(
                 f"{ch}/{q}: {counted(len(days), 'day')} left out of the history as the calendar asks "
                 f"({EXCLUDE_KEY}), like days missing from the export: {gap_runs(pd.DataFrame({'date': days}))}"
             )
-        for i, ex in enumerate(calendar.excluded):
-            used[i] = used[i] or bool(excluded_days(replace(calendar, excluded=(ex,)), s.index, ch, q).any())
     if queue is not None or not series:
         return notes
     span = pd.date_range(min(s.index[0] for _, _, s in series), max(s.index[-1] for _, _, s in series))
@@ -1196,9 +1196,11 @@ def forecast_selected(
             f"forecast needs at least {counted(config.min_history_days, 'day')}"
             + (f" ({restarted})" if restarted else "")
         )
+    skipped: list[str] = []  # the series not forecast, and why (also in the notes)
     for ch, q, s in series:
         if len(s) < 7:  # a queue that started days ago: no weekday has a value yet
-            notes.append(f"{ch}/{q}: {counted(len(s), 'day')} of history, not forecast (a week is the least)")
+            skipped.append(f"{ch}/{q}: {counted(len(s), 'day')} of history, not forecast (a week is the least)")
+            notes.append(skipped[-1])
             continue
         m = _selector(ch, q, s, calendar, max(horizon_days, sel.horizon_days), config, sel, gap_dates, ets_store)
         if shared is not None:
@@ -1207,7 +1209,8 @@ def forecast_selected(
         try:
             choice = m.choose(o)
         except ReportlibError as exc:  # this series alone (its whole history left out by the calendar)
-            notes.append(f"{ch}/{q}: not forecast: {exc}")
+            skipped.append(f"{ch}/{q}: not forecast: {exc}")
+            notes.append(skipped[-1])
             continue
         f, lo, hi = m.bounds(o, horizon_days, choice)
         parts.append(
@@ -1237,7 +1240,7 @@ def forecast_selected(
         if choice.note:
             notes.append(f"{ch}/{q}: {choice.note}")
     if not parts:
-        raise ReportlibError("no series could be forecast: " + "; ".join(n for n in notes if "not forecast" in n))
+        raise ReportlibError("no series could be forecast: " + "; ".join(skipped))
     forecast = pd.concat(parts, ignore_index=True)
     return forecast, pd.DataFrame(rows), notes + unseen_calendar_note(d, calendar, forecast, config, series)
 
@@ -1352,7 +1355,7 @@ def nested_backtest(
                 *BASELINES,
             )
         }
-        last_choice = None
+        last_choice, failed = None, False
         for od in o_dates:
             o = int((od - s.index[0]).days)
             if o + 1 < sel.min_history_days:
@@ -1361,6 +1364,7 @@ def nested_backtest(
                 choice = m.choose(o, candidates)
             except ReportlibError as exc:  # this series alone: not scored from here
                 notes.append(f"{ch}/{q}: not backtested from {od:%Y-%m-%d}: {exc}")
+                failed = True
                 break
             f, lo, hi = m.bounds(o, H, choice)
             t = np.arange(o + 1, o + 1 + H)
@@ -1384,7 +1388,7 @@ def nested_backtest(
                 parts[key].append(np.asarray(v)[keep])
             last_choice = choice
         if last_choice is None:
-            if not notes or not notes[-1].startswith(f"{ch}/{q}: not backtested"):
+            if not failed:
                 notes.append(f"{ch}/{q}: too short for a {months}-month backtest at {H} days")
             continue
         frame = pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
