@@ -8,6 +8,7 @@ import json
 import math
 import re
 from contextlib import redirect_stdout
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -167,6 +168,43 @@ def test_bank_interval_backtest_sits_between_poisson_floor_and_naive():
     s = r["summary"].iloc[0]
     assert s["origins"] == 4 and s["intervals"] == 4 * 7 * 48
     assert s["poisson_floor"] < s["wape"] < s["wape_seasonal_naive"]
+
+
+def test_interval_backtest_neither_learns_from_nor_scores_missing_or_excluded_days():
+    """A day missing from the export (zero rows) and the same day made 10x and left out by the calendar give the
+    same interval-level backtest to the decimal: neither is read as a day of contacts, nor scored, nor the seasonal
+    naive's reference. Read as zero, the missing day would count as a miss of the whole day."""
+    rng = np.random.default_rng(7)
+    days = pd.date_range("2026-01-05", periods=18 * 7, freq="D")
+    shape = np.exp(-(((np.arange(48) - 24) / 7.0) ** 2))  # a day peaking at noon
+    level = np.array([120, 110, 100, 100, 90, 30, 20])[days.dayofweek]
+    vol = rng.poisson(level[:, None] * shape[None, :] / shape.sum())
+    iv = pd.DataFrame(
+        {
+            "interval_start": (
+                days.to_numpy()[:, None] + pd.to_timedelta(np.arange(48) * 30, unit="m").to_numpy()
+            ).ravel(),
+            "channel": "phone",
+            "queue": "Q",
+            "volume": vol.ravel().astype(float),
+        }
+    )
+    origins = pd.DatetimeIndex([days[-36], days[-29], days[-22]])
+    day = days[-27]  # inside the second origin's week, and the first's reference week for the third
+    on_day = iv["interval_start"].dt.normalize() == day
+    cal = fc.Calendar(country=None)
+    gap = fc.backtest_intraday(iv.assign(volume=iv["volume"].where(~on_day, 0.0)), cal, origins, missing=[day])
+    spike = iv.assign(volume=iv["volume"].where(~on_day, iv["volume"] * 10))
+    left_out = fc.backtest_intraday(spike, replace(cal, excluded=fc.exclusions([f"{day:%Y-%m-%d}"])), origins)
+    pd.testing.assert_frame_equal(gap["summary"], left_out["summary"])
+    pd.testing.assert_frame_equal(gap["errors"], left_out["errors"])
+    scored = gap["errors"]["interval_start"].dt.normalize()
+    assert day not in set(scored) and day + pd.Timedelta(days=7) not in set(scored)
+    assert len(gap["errors"]) == (3 * 7 - 2) * 48  # the day and the day a week after it, at one origin each
+    as_zero = fc.backtest_intraday(iv.assign(volume=iv["volume"].where(~on_day, 0.0)), cal, origins)
+    clean = fc.backtest_intraday(iv, cal, origins)["summary"]["wape"].iloc[0]
+    assert as_zero["summary"]["wape"].iloc[0] > gap["summary"]["wape"].iloc[0]
+    assert abs(gap["summary"]["wape"].iloc[0] - clean) < abs(as_zero["summary"]["wape"].iloc[0] - clean)
 
 
 # --- baselines, WAPE, MASE on a hand case ------------------------------------------------------------

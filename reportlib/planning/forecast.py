@@ -1247,12 +1247,16 @@ def backtest_intraday(
     profile_weeks: int = 8,
     months: int = 3,
     config: ForecastConfig | None = None,
+    missing: Iterable[Any] = (),
 ) -> dict[str, Any]:
     """Interval-level backtest for the next `days` days: the daily forecast split by the weekday profile.
 
     `intervals` holds interval_start, channel, queue, volume at `interval_minutes`. Origins default to
     weekly ones over the last `months` months. The profile at each origin comes from the
-    `profile_weeks` weeks up to it (holidays and eves left out), as in intraday_profile. Returns
+    `profile_weeks` weeks up to it (holidays and eves left out), as in intraday_profile. The days `missing`
+    from the export (forecast_select.export_gaps) and those the calendar leaves out of a series' history
+    (exclude_from_history) are neither learnt from nor scored, as in the daily backtest: an interval is scored
+    only when its day and the same day a week earlier (the seasonal naive's) are both in the history. Returns
     {'summary': one row per series (and 'all') with wape, wape_seasonal_naive (same interval one week
     earlier), poisson_floor (the WAPE a perfect rate forecast would still have, with the forecast as
     the rate), intervals, origins; 'errors': per interval}.
@@ -1267,9 +1271,11 @@ def backtest_intraday(
     daily = iv.groupby(["date"] + SERIES, as_index=False)["volume"].sum()
     if origins is None:
         origins = backtest_origins(daily["date"].max(), days, months, 7)
+    gaps = pd.DatetimeIndex(pd.to_datetime(list(missing))).normalize()
     rows = []
     for ch, q, s in _series(daily):
-        model = SeriesModel(s.index, s.to_numpy(), calendar, days, config, ch, q)
+        absent = np.asarray(s.index.isin(gaps)) | excluded_days(calendar, s.index, ch, q)
+        model = SeriesModel(s.index, s.to_numpy(), calendar, days, config, ch, q, absent)
         g = iv[(iv["channel"] == ch) & (iv["queue"] == q)]
         day_idx = ((g["date"] - s.index[0]).dt.days).to_numpy()
         M = np.zeros((len(s), n_slots))
@@ -1283,7 +1289,7 @@ def backtest_intraday(
             ens = model.predict(o, days)[0]
             lo = max(0, o + 1 - 7 * profile_weeks)
             use = np.arange(lo, o + 1)
-            use = use[~special[use]]
+            use = use[~special[use] & ~absent[use]]
             allday = M[use].sum(axis=0)
             fut = np.arange(o + 1, o + 1 + days)
             shares = np.empty((days, n_slots))
@@ -1291,7 +1297,9 @@ def backtest_intraday(
                 v = M[use[wd[use] == wd[t]]].sum(axis=0)
                 src = v if v.sum() > 0 else allday
                 shares[i] = src / src.sum() if src.sum() > 0 else 1.0 / n_slots
-            fc_iv = ens[:, None] * shares
+            scored = ~absent[fut] & ~absent[fut - 7]
+            fc_iv = (ens[:, None] * shares)[scored]
+            fut = fut[scored]
             rows.append(
                 pd.DataFrame(
                     {

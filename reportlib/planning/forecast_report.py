@@ -353,8 +353,14 @@ def forecast_report(
     out["intraday_backtest"] = None
     try:
         if intraday_backtest:
+            # the history the daily models saw: from its restart after a long silence, export gaps not read as zero
             out["intraday_backtest"] = backtest_intraday(
-                iv, cal, interval_minutes=interval_minutes, months=backtest_months, config=config
+                iv[iv["interval_start"] >= daily["date"].min()],
+                cal,
+                interval_minutes=interval_minutes,
+                months=backtest_months,
+                config=config,
+                missing=out["export_gaps"]["date"],
             )["summary"]
     except ReportlibError as exc:
         notes.append(f"interval-level backtest skipped: {exc}")
