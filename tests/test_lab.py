@@ -212,6 +212,25 @@ def test_default_sample_only_when_no_data_given():
     assert not sample.uses_default_sample({"data": "/srv/ops"}, None)
 
 
+def test_run_refuses_a_bad_calendar_before_it_makes_the_default_sample(tmp_path):
+    """`reportlib run` without --data made the default sample (seconds, a folder of personal data) and only then
+    refused a calendar it could not read; the parameters are checked first now, so nothing is made."""
+    import shutil
+
+    shutil.copytree(ROOT / "parameters", tmp_path / "parameters")
+    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    cal = tmp_path / "parameters" / "calendar.yaml"
+    cal.write_text(cal.read_text().replace("exclude_from_history: []", "exclude_from_history: [not-a-date]"))
+    env = {**os.environ, "REPORTLIB_HOME": str(tmp_path), "REPORTLIB_CACHE": str(tmp_path / "cache")}
+    env.pop("REPORTLIB_DATA", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "reportlib", "run", "--month", "2026-11"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 2, out.stderr
+    assert "exclude_from_history" in out.stderr and "not-a-date" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "data").exists() and "sample" not in out.stderr
+
+
 def test_lab_command_starts_jupyterlab_on_the_copies(tmp_path):
     cmd = lab.lab_command(tmp_path, port=8899, no_browser=True)
     assert cmd[:3] == [sys.executable, "-m", "jupyterlab"]

@@ -2087,7 +2087,6 @@ def run_month(
     tz = params.get("timezone") or DEFAULT_TIMEZONE
     month = resolve_month(month, tz)
     location = data_location(params, data, root)
-    ensure_default_data(params, data, log=log, who="reportlib run")
     location = location if "://" in location else str(Path(location).resolve())
     chosen, client_sel = select_reports(reports, clients, params)
     chosen, agent_sel = select_agent_reviews(chosen, agents, params, narrowed=bool(reports))
@@ -2122,6 +2121,8 @@ def run_month(
         check_capacity_params(params)
     if any(r in GOAL_REPORTS for r in chosen):
         check_goals(params.get("goals"))
+    # the default sample is made once the command and its parameters are known to be good (it takes seconds)
+    ensure_default_data(params, data, log=log, who="reportlib run")
     if workbooks is None:
         from reportlib.core.settings import PrintSettings
 
