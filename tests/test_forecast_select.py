@@ -569,6 +569,30 @@ def test_a_queue_gone_quiet_is_forecast_zero_and_said_so_a_sparse_one_is_not():
     assert f.loc[f["queue"] == "Benefits", "forecast"].sum() > 0
 
 
+def test_a_queue_of_few_contacts_is_told_its_forecast_is_the_typical_day_not_the_average():
+    """A queue with a contact on about one day in five (Poisson, 0.2 a day, every day open): the WAPE-best forecast
+    of a day is its median, 0, so the next 28 days hold almost nothing; the note says so with the 8-week average,
+    recounted here. Queues of 1 and 300 a day (median above 0) get no such note, and the forecast is unchanged."""
+    dates = pd.date_range("2025-01-06", periods=52 * 7, freq="D")
+    rng = np.random.default_rng(0)
+    cal = fc.Calendar(country=None, eves=False)
+    frames = [
+        pd.DataFrame({"date": dates, "channel": "email", "queue": q, "volume": rng.poisson(rate, len(dates)) * 1.0})
+        for q, rate in (("Few", 0.2), ("One", 1.0), ("Busy", 300.0))
+    ]
+    daily = pd.concat(frames, ignore_index=True)
+    f, sel, notes = fs.forecast_selected(daily, cal, 28)
+    few = frames[0]["volume"].to_numpy()[-56:]
+    held = f.loc[f["queue"] == "Few", "forecast"].sum()
+    (note,) = [n for n in notes if "no contact on most days" in n]
+    assert note.startswith("email/Few: ")
+    assert f"({int((few == 0).sum())} of 56 in the last 8 weeks)" in note
+    assert f"{round(held)} contact" in note and f"against {round(few.mean() * 28)} at its 8-week average" in note
+    assert held < few.mean() * 28 / 2  # what the note is for: the typical day is 0
+    alone = fs.forecast_selected(daily[daily["queue"] != "Few"], cal, 28)
+    pd.testing.assert_frame_equal(f[f["queue"] != "Few"].reset_index(drop=True), alone[0])
+
+
 def test_forecast_of_one_queue_sees_the_operation_not_the_queue_alone(tmp_path, monkeypatch):
     """`reportlib forecast --queue Q` forecasts from the data's last day, with the operation's missing days: a
     queue quiet for its last 3 weeks is forecast from the day after the export ends (at 0, said so), and days

@@ -25,7 +25,6 @@ from reportlib.core.safety import write_atomic
 from reportlib.core.settings import AttritionSettings, MetricSettings, setting_number
 from reportlib.planning.capacity import roles_of
 from reportlib.planning.forecast import (
-    EXCLUDE_KEY,
     FORECAST_COLUMNS,
     ForecastConfig,
     archive_vintage,
@@ -339,9 +338,13 @@ def forecast_report(
         bt = nested_backtest(daily, cal, 28, backtest_months, config, shared=shared, origins=origins, restart=False)
         out["backtest"], out["backtest_by_horizon"] = backtest_records(bt), bt.by_horizon
         out["evidence"] = evidence_table(bt.summary[bt.summary["channel"] != ALL_QUEUES])
-        # the backtest's notes the forecast's have not said: the same sentence, or another on the same series' choice
-        # (a note on the days the calendar leaves out is said once, and hides no other note on its series)
-        said = {x.split(":")[0] for x in notes if EXCLUDE_KEY not in x}
+        # the backtest's notes the forecast's have not said: the same sentence, or another on a series whose choice
+        # the forecast's notes explain (its choice note, or why it was not forecast); other notes on a series (the
+        # days the calendar leaves out, a queue of few contacts) hide none of the backtest's
+        explained = {f"{c}/{q}" for c, q, n in selection[["channel", "queue", "note"]].itertuples(index=False) if n}
+        made = {f"{c}/{q}" for c, q in selection[["channel", "queue"]].itertuples(index=False)}
+        every = {f"{c}/{q}" for c, q in daily[["channel", "queue"]].drop_duplicates().itertuples(index=False)}
+        said = explained | (every - made)
         notes += [n for n in bt.notes if n not in notes and n.split(":")[0] not in said]
     except ReportlibError as exc:
         out["backtest"] = out["backtest_by_horizon"] = out["evidence"] = None

@@ -666,6 +666,35 @@ class SeriesSelector:
             return None
         return int(run[0])
 
+    def sparse_note(self, origin: int, forecast: np.ndarray) -> str | None:
+        """A sentence when the series has no contact on most of its days and `forecast` (from `origin` on) holds
+        fewer contacts than its recent average would: the forecast of a day that minimises the absolute error
+        (WAPE, the selection's score) is the day's median, 0 for such a queue, while a staffing plan wants the
+        expected count. None otherwise.
+
+        Its days: the 8 weeks up to `origin`, days missing from the export and closed holidays left out, and the
+        weekdays without a contact in those 8 weeks (closed); the same days of the next 28 forecast ones. The
+        average: contacts per such day over the 8 weeks. No constant beyond "most" (the median is 0)."""
+        days = np.arange(max(0, origin - 55), origin + 1)
+        days = days[~self.missing[days] & ~self.closed_holiday[days]]
+        had = np.zeros(7, bool)
+        had[np.unique(self.weekday[days[self.y[days] > 0]])] = True
+        days = days[had[self.weekday[days]]]
+        if not len(days) or float(np.median(self.y[days])) > 0:
+            return None
+        ahead = np.arange(origin + 1, origin + 1 + min(28, len(forecast)))
+        use = had[self.weekday[ahead]] & ~self.closed_holiday[ahead]
+        average = float(self.y[days].mean()) * int(use.sum())
+        held = float(np.asarray(forecast, float)[: len(ahead)][use].sum())
+        if round(held) >= round(average):
+            return None
+        zero = int((self.y[days] <= 0).sum())
+        return (
+            f"no contact on most days ({zero} of {len(days)} in the last 8 weeks), so the forecast is the typical day, "
+            f"0 on most days: {counted(round(held), 'contact')} over the next {counted(len(ahead), 'day')} against "
+            f"{round(average):,} at its 8-week average, which a staffing plan wants (docs/forecasting.md)"
+        )
+
     def choose(self, origin: int, candidates: Sequence[str] = CANDIDATES) -> Choice:
         """The method for forecasts made at `origin`, from the data up to `origin` only."""
         key = (origin, tuple(candidates))
@@ -1239,6 +1268,9 @@ def forecast_selected(
         rows.append(row)
         if choice.note:
             notes.append(f"{ch}/{q}: {choice.note}")
+        sparse = m.sparse_note(o, f) if choice.method != "quiet" else None
+        if sparse:
+            notes.append(f"{ch}/{q}: {sparse}")
     if not parts:
         raise ReportlibError("no series could be forecast: " + "; ".join(skipped))
     forecast = pd.concat(parts, ignore_index=True)
