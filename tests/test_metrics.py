@@ -12,6 +12,7 @@ import pytest
 from reportlib.core.errors import MissingTableError, UsageError
 from reportlib.metrics.contacts import (
     KPI_COLUMNS,
+    change_by_part,
     contact_counts,
     contact_kpis,
     interval_kpis,
@@ -278,6 +279,28 @@ def test_dst_days_in_local_wall_time():
     assert q.loc[pd.Timestamp("2025-03-09 03:00"), "offered"] == 1
     assert q.loc[pd.Timestamp("2025-11-02 01:30"), "offered"] == 2
     assert q.loc[pd.Timestamp("2025-11-02 01:30"), "abandon_rate"] == 0.5
+
+
+def test_change_by_part_by_hand():
+    """Before: A and B half the volume each at 90% and 80% (total 85%); now A a quarter at 90% (unchanged), B three
+    quarters at 70% (total 75%). A's share of the total fell most (0.225 - 0.45), yet its own service level did not
+    move: B's contribution is 0.625 x -0.10 + 0.25 x (0.75 - 0.80) = -0.075, A's -0.25 x (0.90 - 0.80) = -0.025,
+    and the two add up to the total's -0.10 exactly."""
+    c = change_by_part(
+        pd.Series({"A": 20, "B": 20}),
+        pd.Series({"A": 0.9, "B": 0.8}),
+        pd.Series({"A": 10, "B": 30}),
+        pd.Series({"A": 0.9, "B": 0.7}),
+    )
+    assert c["A"] == pytest.approx(-0.025) and c["B"] == pytest.approx(-0.075)
+    assert c.sum() == pytest.approx(0.75 - 0.85)
+    # a part new this month (C), one without a value before (D): the parts still add up to the totals' change
+    wb, vb = pd.Series({"A": 5, "B": 3, "D": 2}), pd.Series({"A": 0.5, "B": 0.9, "D": float("nan")})
+    wn, vn = pd.Series({"A": 4, "B": 4, "C": 2, "D": 1}), pd.Series({"A": 0.6, "B": 0.8, "C": 0.3, "D": 0.4})
+    c = change_by_part(wb, vb, wn, vn)
+    before = (5 * 0.5 + 3 * 0.9) / 8
+    now = (4 * 0.6 + 4 * 0.8 + 2 * 0.3 + 1 * 0.4) / 11
+    assert c.sum() == pytest.approx(now - before) and set(c.index) == {"A", "B", "C", "D"}
 
 
 def test_volume_weighted_not_average_of_percentages():

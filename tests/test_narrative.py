@@ -374,11 +374,11 @@ def test_met_status_and_roster_history():
     assert q.roster_has_history(hr)
 
 
-def _tiny_source(tmp_path):
-    """A hand-made data folder: phone and chat in Apr 2025, Mar 2025 and Apr 2024, one email."""
+def _tiny_source(tmp_path, rows=None):
+    """A hand-made data folder: phone and chat in Apr 2025, Mar 2025 and Apr 2024, one email (or `rows`)."""
     from reportlib.data import load
 
-    rows = [
+    rows = rows or [
         # contact_id, channel, queue, arrived_at, outcome, wait_s, handle_s, agent_id, csat
         ("k1", "phone", "Benefits", "2025-04-07T10:00:00", "handled", 10, 300, "a1", 5),
         ("k2", "phone", "Benefits", "2025-04-08T10:00:00", "handled", 40, 500, "a1", 3),
@@ -419,6 +419,41 @@ def _tiny_source(tmp_path):
         ]
     ).to_csv(tmp_path / "agents.csv", index=False)
     return load.open_source(str(tmp_path))
+
+
+def test_the_pack_names_the_queue_that_moved_the_total_not_the_one_that_lost_share(tmp_path):
+    """A probe: the October pack said "Accounts volume was 7% below last month and its service level fell by 0.6
+    points" when its service level had fallen least of five queues: it was named by its share of the total alone. March: A
+    and B 20 phone contacts each, at 90% and 80% in 30 s; April: A 10 at 90% (unchanged), B 30 at 70%. B moved
+    the total (-0.075 of its -0.10, metrics.change_by_part's hand case); by share alone A (-0.225) was named."""
+
+    def calls(queue, month, fast, slow):
+        return [
+            (
+                f"{queue}{month}{i}",
+                "phone",
+                queue,
+                f"2025-{month}-10T10:00:00",
+                "handled",
+                10 if i < fast else 100,
+                300,
+                "a1",
+                "",
+            )
+            for i in range(fast + slow)
+        ]
+
+    rows = calls("A", "03", 18, 2) + calls("B", "03", 16, 4) + calls("A", "04", 9, 1) + calls("B", "04", 21, 9)
+    params = {
+        "sl_threshold_s": 30,
+        "short_abandon_s": 5,
+        "sl_definition": "offered",
+        "timezone": "America/New_York",
+        "reports": {"tiles": [{"key": "service_level", "name": "Service level", "unit": "share", "target": 0.8}]},
+    }
+    s = q.monthly_summary(_tiny_source(tmp_path, rows), params, "2025-04")
+    line = next(c for c in s["commentary"] if c.startswith("Service level fell by 10.0 points to 75.0%"))
+    assert line.endswith("target: in B, service level fell by 10.0 points to 70.0%."), line
 
 
 def test_monthly_summary_against_hand_computed_figures(tmp_path):

@@ -435,6 +435,39 @@ def kpis_from_counts(counts: pd.DataFrame, sl_definition: str = "offered") -> pd
     return out[keys + KPI_COLUMNS]
 
 
+def change_by_part(
+    weight_before: pd.Series, value_before: pd.Series, weight_now: pd.Series, value_now: pd.Series
+) -> pd.Series:
+    """Each part's contribution to the change of a weighted mean from one period to the next, in the metric's unit.
+
+    The total of a period is V = sum_i w_i v_i, with w_i the part's weight (counts, as given, made shares of the
+    parts that have a value that period) and v_i its value (a share 0..1 or seconds). The symmetric shift-share
+    split (Bennet's decomposition; e.g. Kitagawa 1955 for rates) gives part i
+
+        c_i = mean(w_i) * (v_i,now - v_i,before) + (w_i,now - w_i,before) * (mean(v_i) - mean(V))
+
+    (means over the two periods): its own move, weighted by its average share, plus its share's move, counted by
+    how far its value sits from the total's (a part that gains share at a below-total value pulls the total down,
+    whatever its own move). The c_i add up to V_now - V_before exactly, since the shares' moves add up to 0. A
+    part with a value in one period only moves by its share at that value; its own move is 0. Index: the parts
+    with a value in either period (pure arithmetic, no I/O)."""
+
+    def shares(w: pd.Series, v: pd.Series) -> tuple[pd.Series, pd.Series]:
+        v = v.dropna()
+        w = w.reindex(v.index).fillna(0.0)
+        return (w / w.sum() if w.sum() > 0 else w * 0.0), v
+
+    wb, vb = shares(weight_before, value_before)
+    wn, vn = shares(weight_now, value_now)
+    parts = vb.index.union(vn.index)
+    wb, wn = wb.reindex(parts).fillna(0.0), wn.reindex(parts).fillna(0.0)
+    total = ((wb * vb).sum() + (wn * vn).sum()) / 2
+    vb_, vn_ = vb.reindex(parts), vn.reindex(parts)
+    v_mean = pd.concat([vb_, vn_], axis=1).mean(axis=1)  # one period's value where the other has none
+    own = ((wb + wn) / 2 * (vn_ - vb_)).fillna(0.0)
+    return own + (wn - wb) * (v_mean - total)
+
+
 # Counts whose rate is taken over every offered contact (service_level_from_counts): a part that has offered
 # contacts and no such count (an interval export's chat counted at 60 s when 30 s is asked) makes the sum
 # unknown, not the other parts' alone: over all parts' offered it read as a low service level.

@@ -702,14 +702,16 @@ def _queue_driver(
     weight_col = "handled" if metric in ("aht_s", "fcr", "csat_top2") else "offered"
     if not len(now) or not len(before):
         return None
-    w_now = now[weight_col] / now[weight_col].sum()
-    w_before = (before[weight_col] / before[weight_col].sum()).reindex(now.index).fillna(0.0)
-    v_now = now[metric]
-    v_before = before[metric].reindex(now.index)
-    contrib = (w_now * v_now - w_before * v_before.fillna(0.0)).dropna()
+    # the queue whose own move and share's move changed the total most (a queue that lost share at a value near
+    # the total's moved it little, however its share fell: naming it by its share of the total alone, the pack
+    # named the queue whose service level fell least)
+    contrib = metrics.change_by_part(before[weight_col], before[metric], now[weight_col], now[metric])
+    contrib = contrib[contrib.index.isin(now.index)]
     if not len(contrib):
         return None
     queue = contrib.abs().idxmax()
+    v_now = now[metric]
+    v_before = before[metric].reindex(now.index)
     vol_now, vol_before = float(now.loc[queue, "offered"]), float(before["offered"].get(queue, np.nan))
     unit = "seconds" if metric.endswith("_s") else "share"
     label = {
