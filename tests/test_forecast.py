@@ -503,7 +503,7 @@ def test_vintages_archive_and_compare_by_lead_time(tmp_path):
 
     p1 = vintage("2025-01-31", [100.0, 100.0, 100.0], "2025-02-01 06:00")
     vintage("2025-02-01", [90.0, 90.0], "2025-02-02 06:00")
-    vintage("2025-01-31", [110.0, 110.0, 110.0], "2025-01-31 23:00")  # older rerun, superseded by p1
+    vintage("2025-01-31", [110.0, 110.0, 110.0], "2025-01-31 23:00")  # in force on Feb 1; p1 from Feb 2
     assert p1.name == "forecast_2025-01-31_20250201T060000.parquet" and p1.exists()
     assert not list(tmp_path.glob("*.tmp*"))
     actual = pd.DataFrame(
@@ -515,15 +515,44 @@ def test_vintages_archive_and_compare_by_lead_time(tmp_path):
         }
     )
     cmp = fc.compare_vintages(tmp_path, actual).set_index("lead_days")
-    # lead 1: vintage 1 (Feb 1: 100 vs 80) and vintage 2 (Feb 2: 90 vs 95) -> |20| + |5| over 175
-    assert cmp.loc[1, "vintages"] == 2 and cmp.loc[1, "wape"] == pytest.approx(25 / 175)
-    assert cmp.loc[1, "bias"] == pytest.approx((20 - 5) / 175)
-    assert cmp.loc[1, "coverage"] == pytest.approx(0.5)  # 95 in [81, 99]; 80 not in [90, 110]
+    # lead 1: the Jan 31 23:00 run on Feb 1 (110 vs 80: p1 was made at 06:00 that day, after it began) and vintage 2
+    # (Feb 2: 90 vs 95) -> |30| + |5| over 175
+    assert cmp.loc[1, "vintages"] == 2 and cmp.loc[1, "wape"] == pytest.approx(35 / 175)
+    assert cmp.loc[1, "bias"] == pytest.approx((30 - 5) / 175)
+    assert cmp.loc[1, "coverage"] == pytest.approx(0.5)  # 95 in [81, 99]; 80 not in [99, 121]
     # lead 2: v1 Feb 2 (100 vs 95), v2 Feb 3 (90 vs 120) -> (5 + 30) / 215
     assert cmp.loc[2, "wape"] == pytest.approx(35 / 215)
     # lead 3: v1 Feb 3 (100 vs 120)
     assert cmp.loc[3, "wape"] == pytest.approx(20 / 120) and cmp.loc[3, "days"] == 1
     assert fc.compare_vintages(tmp_path / "none", actual).empty
+
+
+def test_the_vintage_in_force_on_a_day_is_the_last_made_before_it_began():
+    """A probe: re-running September's report in December (corrected data, or a run that failed part way after
+    archiving) replaced October's plan in plan vs actual. Of an origin's runs, a day takes the last made before it
+    began, else the first made: a run made after a day changes no plan of that day."""
+    days = pd.date_range("2026-10-01", periods=5)
+
+    def run(value: float, created: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "date": days,
+                "channel": "phone",
+                "queue": "Q",
+                "forecast": value,
+                "lower": value,
+                "upper": value,
+                "origin": pd.Timestamp("2026-09-30"),
+                "created_at": pd.Timestamp(created),
+            }
+        )
+
+    late = [run(100.0, "2026-10-01 09:00"), run(120.0, "2026-10-03 12:00"), run(999.0, "2026-12-07 16:53")]
+    got = fc.vintages_in_force(pd.concat(late[::-1], ignore_index=True)).set_index("date")["forecast"]
+    # Oct 1-3: nothing made before them, so the first made; Oct 4-5: the Oct 3 re-run; December's run: no day
+    assert list(got) == [100.0, 100.0, 100.0, 120.0, 120.0]
+    early = fc.vintages_in_force(pd.concat([run(90.0, "2026-09-30 18:00"), *late], ignore_index=True))
+    assert list(early.set_index("date")["forecast"]) == [90.0, 100.0, 100.0, 120.0, 120.0]
 
 
 # --- staffing from the forecast ----------------------------------------------------------------------

@@ -1384,17 +1384,42 @@ def load_vintages(folder: str | os.PathLike, skipped: list[str] | None = None) -
     return pd.concat(frames, ignore_index=True)[cols]
 
 
+def vintages_in_force(vintages: pd.DataFrame) -> pd.DataFrame:
+    """One row per origin, date, channel and queue of `vintages` (as load_vintages gives them): the forecast as it
+    stood on that date, the vintage made last before the day began; when none was made before it (a month's
+    report run late, or the whole history run afterwards), the first made.
+
+    A later re-run of the same origin, corrected or failed part way, is what was known from then on: it replaces
+    the plan of the days after it was made and no day before (the plan a day was staffed by stays the plan of
+    that day, and a run of last quarter made today changes no past month). To plan from a re-run in place of the
+    first, remove the first's file (forecast_<origin>_<created>.parquet). Times are the machine's clock
+    (created_at) against the local day."""
+    key = ["origin", "date", "channel", "queue"]
+    if vintages.empty:
+        return vintages
+    v = vintages.copy()
+    v["created_at"] = pd.to_datetime(v["created_at"])
+    v["date"] = pd.to_datetime(v["date"]).dt.normalize()
+    v = v.sort_values("created_at", kind="stable")
+    known = v["created_at"] < v["date"]  # made before the day began
+    any_known = known.groupby([v[k] for k in key]).transform("any")
+    last_known = v[known].drop_duplicates(key, keep="last")
+    first_made = v[~any_known].drop_duplicates(key, keep="first")
+    return pd.concat([last_known, first_made]).sort_values(key, kind="stable").reset_index(drop=True)
+
+
 def compare_vintages(
     vintages: pd.DataFrame | str | os.PathLike, actual: pd.DataFrame, by: Sequence[str] = ()
 ) -> pd.DataFrame:
     """Past forecasts against actuals by lead time (days from origin to date): lead_days, [by], vintages,
     days, actual, forecast, wape, bias (sum(forecast - actual) / sum actual), coverage (share of days in
-    the interval). Only days with an actual are scored; the latest vintage per origin counts."""
+    the interval). Only days with an actual are scored; of an origin's re-runs, the one in force on each day
+    counts (vintages_in_force)."""
     v = load_vintages(vintages) if not isinstance(vintages, pd.DataFrame) else vintages.copy()
     cols = ["lead_days", *by, "vintages", "days", "actual", "forecast", "wape", "bias", "coverage"]
     if v.empty:
         return pd.DataFrame({c: [] for c in cols})
-    v = v.sort_values("created_at").drop_duplicates(["origin", "date", "channel", "queue"], keep="last")
+    v = vintages_in_force(v)
     a = actual.rename(columns={"volume": "actual"})[["date", "channel", "queue", "actual"]].copy()
     a["date"] = pd.to_datetime(a["date"]).dt.normalize()
     m = v.merge(a, on=["date", "channel", "queue"], how="inner")

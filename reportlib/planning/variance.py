@@ -643,8 +643,9 @@ def plan_from_vintage(
 ) -> tuple[pd.DataFrame, str]:
     """The plan from the forecast archived before the month: (interval plan, description).
 
-    `vintages` as forecast.load_vintages gives them; the latest one made (origin) before the month's
-    first day and covering its days is used. Its daily forecast is spread over intervals with the
+    `vintages` as forecast.load_vintages gives them; the one of the latest origin before the month's first day
+    that covers its days is used, and of that origin's re-runs the one in force on each day
+    (forecast.vintages_in_force: a re-run made after the day does not change its plan). Its daily forecast is spread over intervals with the
     intraday profile of the 8 weeks of `history` (interval_start, channel, queue, volume) before the
     month; forecast_aht_s is `aht` (channel, queue, aht_s: the weeks before the month); planned_agents
     the agents the forecast required (Erlang A at the service targets, `patience` per queue).
@@ -661,11 +662,7 @@ def plan_from_vintage(
     if before.empty:
         raise ReportlibError(f"no forecast vintage made before {month} covers it")
     origin = before["origin"].max()
-    daily = (
-        before[before["origin"] == origin]
-        .sort_values("created_at")
-        .drop_duplicates(["date", "channel", "queue"], keep="last")
-    )
+    daily = fc.vintages_in_force(before[before["origin"] == origin])  # a re-run made after a day plans no earlier day
     daily = daily[daily["channel"].isin(LIVE_CHANNELS)]
     profile = fc.intraday_profile(history, None, weeks=8, end=first - pd.Timedelta(days=1), interval_minutes=minutes)
     iv = fc.split_intraday(daily[["date", "channel", "queue", "forecast"]], profile, minutes)
@@ -682,8 +679,15 @@ def plan_from_vintage(
             "planned_agents": plan["agents"].astype(float),
         }
     )
-    created = pd.to_datetime(daily["created_at"]).max()
-    made = f", archived {created:%Y-%m-%d %H:%M}" if pd.notna(created) else ""
+    created = pd.to_datetime(daily["created_at"]).dropna().drop_duplicates().sort_values()
+    made = (
+        ""
+        if created.empty
+        else f", archived {created.iloc[0]:%Y-%m-%d %H:%M}"
+        if len(created) == 1
+        else f", archived {created.iloc[0]:%Y-%m-%d %H:%M} and re-run {counted(len(created) - 1, 'time')} "
+        f"up to {created.iloc[-1]:%Y-%m-%d %H:%M}: each day planned by the run in force on it"
+    )
     return out, f"the forecast vintage made on {origin:%Y-%m-%d}{made} (no interval_plan table)"
 
 
