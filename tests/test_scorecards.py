@@ -175,6 +175,29 @@ def test_the_rank_reads_the_share_of_goals_judged_that_were_met():
     assert (north.loc["a2", "rank_in_team"], north.loc["a1", "rank_in_team"]) == (1, 2)
 
 
+def test_an_agent_who_handled_no_contact_is_not_ranked_nor_counted_in_the_team():
+    """A probe: a leaver of two days and a trainee, scheduled but with no contact handled, were ranked on adherence
+    alone: one "in the top quartile", the other "bottom", both counted in the team's size. Now not ranked (empty)
+    and the team's size counts its ranked agents."""
+    rows = handled("a1", 30, 500, "2025-04")
+    act = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2025-04-10", "2025-04-10"]),
+            "agent_id": ["a1", "a2"],
+            "scheduled_s": [28800.0, 28800.0],
+            "in_adherence_s": [25000.0, 28800.0],  # a2 perfectly adherent and handling nothing
+        }
+    )
+    cards = agent_scorecards(table(frame(rows)), AGENTS, "2025-04", activity=act, goals=GOALS).set_index("agent_id")
+    assert cards.loc["a2", "handled"] == 0 and bool(cards.loc["a2", "adherence_met"]) is True
+    assert pd.isna(cards.loc["a2", "rank_in_team"]) and cards.loc["a1", "rank_in_team"] == 1
+    assert cards.loc["a1", "team_size"] == 1 and cards.loc["a2", "team_size"] == 1
+    from reportlib.reports import queries
+
+    shown = queries.scorecard_display(cards.reset_index()).set_index("agent_id")["rank"]
+    assert (shown["a1"], shown["a2"]) == ("1 of 1", "not ranked")
+
+
 # --- volume goals in a month the data cover in part; agents who handled nothing ------------------------
 
 NO_HOLIDAYS = business_calendar({"calendar": {"holidays": False}})  # Monday-Friday, no holiday closed

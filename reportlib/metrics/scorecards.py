@@ -371,7 +371,8 @@ def agent_scorecards(
 
     Columns: agent attributes; handled, aht_s, qa_mean, qa_evaluations, qa_critical_errors, fcr,
     adherence, csat_top2, csat_mean, csat_responses; <goal>_goal and <goal>_met per goal key;
-    goals_met, goals_total; rank_in_team, team_size; <metric>_prev3 and <metric>_change; coaching
+    goals_met, goals_total; rank_in_team (empty for an agent who handled no contact: not ranked), team_size (the
+    team's ranked agents); <metric>_prev3 and <metric>_change; coaching
     (bool) and coaching_reasons ("; "-separated sentences); for the volume goals (VOLUME_GOALS)
     <goal>_goal_month (the goal for the whole month: fte-scaled, not pro-rated), goal_days and
     month_open_days (the open days the goal counts and the month's: `goal_days`) and goal_note ("goal
@@ -462,21 +463,22 @@ def agent_scorecards(
         out[f"{c}_change"] = out[c] - prev_c
 
     out = out.reset_index().rename(columns={"index": "agent_id"})
-    team = out["team"] if "team" in out else pd.Series("", index=out.index)
+    team = (out["team"] if "team" in out else pd.Series("", index=out.index)).fillna("")
     # the share of the goals judged that were met first: a new hire judged on two goals and meeting both ranked
     # below a colleague meeting 4 of 6 when counted alone ("bottom quartile" on the review); none judged: last
     share = (out["goals_met"] / out["goals_total"].where(out["goals_total"] > 0)).fillna(-1.0)
-    order = out.assign(
-        _team=team.fillna(""), _share=share, _qa=out["qa_mean"].fillna(-np.inf), _aht=out["aht_s"].fillna(np.inf)
-    )
-    order = order.sort_values(
+    order = out.assign(_team=team, _share=share, _qa=out["qa_mean"].fillna(-np.inf), _aht=out["aht_s"].fillna(np.inf))
+    # only agents who handled contacts are ranked: a trainee or a leaver of two days, with no contact, was ranked
+    # on adherence alone ("top quartile", a probe) and counted in the team's size
+    order = order[out["handled"].fillna(0) > 0].sort_values(
         ["_team", "_share", "goals_met", "_qa", "_aht", "agent_id"],
         ascending=[True, False, False, False, True, True],
         kind="stable",
     )
     order["rank_in_team"] = order.groupby("_team").cumcount() + 1
-    order["team_size"] = order.groupby("_team")["agent_id"].transform("size")
-    out = out.join(order[["rank_in_team", "team_size"]])
+    out = out.join(order[["rank_in_team"]])
+    out["rank_in_team"] = out["rank_in_team"].astype("Int64")  # empty: not ranked
+    out["team_size"] = team.map(order.groupby("_team").size()).fillna(0).astype(int)
 
     reasons = _coaching_reasons(out, figs, start, coaching, lookback_months, base_goals, roster, cal, data_range)
     out["coaching_reasons"] = out["agent_id"].map(lambda a: "; ".join(reasons.get(a, [])))

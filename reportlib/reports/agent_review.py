@@ -32,6 +32,7 @@ from reportlib.core.settings import MetricSettings
 from reportlib.metrics import scorecards
 from reportlib.metrics.sla import business_calendar
 from reportlib.reports import queries
+from reportlib.reports.narrative import is_missing
 from reportlib.reports.redaction import Redactor, roster_terms, roster_text
 
 if TYPE_CHECKING:
@@ -485,7 +486,8 @@ def build(
         goals_frame = goals_table(card, medians)
         strengths, coach = choose_points(card, goals)
         size = int(card.get("team_size") or 0)
-        band = rank_band(int(card.get("rank_in_team") or 0), size, min_others)
+        rank = card.get("rank_in_team")
+        band = None if rank is None or is_missing(rank) else rank_band(int(rank), size, min_others)  # not ranked
     qa_own = qa_all[qa_all["agent_id"].astype(str) == str(agent_id)] if qa_all is not None else None
     return AgentReview(
         agent_id=str(agent_id),
@@ -688,6 +690,8 @@ def show_rank(review: AgentReview, min_others: int = MIN_OTHERS) -> None:
             f"{review.name} is in the {review.band} of the team this month "
             "(ranked by the share of the goals judged that were met, then goals met, QA score and handle time)."
         )
+    elif review.card is not None and is_missing(review.card.get("rank_in_team")):
+        views.paragraph(f"Not ranked in the team: {review.name} handled no contacts this month.")
     else:
         views.paragraph(
             f"No band is shown: the team has fewer than {min_others} other agents this month, or no scorecard."

@@ -1053,7 +1053,9 @@ def scorecard_display(cards: pd.DataFrame) -> pd.DataFrame:
         if f"{key}_met" in show:
             show[f"{col}_rag"] = met_status(show[f"{key}_met"])
     show["goals"] = [f"{m} of {t}" for m, t in zip(show["goals_met"], show["goals_total"])]
-    show["rank"] = [f"{r} of {n}" for r, n in zip(show["rank_in_team"], show["team_size"])]
+    show["rank"] = [
+        "not ranked" if is_missing(r) else f"{r} of {n}" for r, n in zip(show["rank_in_team"], show["team_size"])
+    ]
     return show
 
 
