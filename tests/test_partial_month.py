@@ -88,6 +88,16 @@ def test_kpis_says_so_on_stderr_and_keeps_stdout_a_table(tmp_path, capsys):
     )
 
 
+def test_run_says_so_before_its_pages_replace_any(tmp_path, capsys):
+    """A probe: a truncated export re-run over a whole month's reports replaced them with exit 0 and no line on the
+    command line (only the pages' banner said "partial month")."""
+    folder = build(tmp_path / "d", {})  # contacts on Monday 6 January 2025 only
+    code = main(["run", "--data", str(folder), "--month", "2025-01", "--reports", "sla", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "reportlib run: January 2025 is a partial month: the data start on 2025-01-06" in err
+
+
 def test_the_packs_totals_are_not_compared_and_its_budget_is_pro_rated(tmp_path):
     """March 2025 cut after Tuesday 18th: 12 of its 21 open days (weekdays, no closed holiday). Labor cost is
     held to 12/21 of the month's budget, contacts and money are not compared with whole months, rates are;

@@ -2160,6 +2160,11 @@ def run_month(
 
         tables = source_tables(params, location, say=True)
         src = check_source(location, tz, month, tables=tables, params=contracts)
+        from reportlib.reports.queries import source_partial_note
+
+        partial = source_partial_note(src, params, month)  # the pages' banner, said before they replace any
+        if partial:
+            print(f"reportlib run: {partial}", file=log, flush=True)
         client_list = _client_list(src, client_sel) if CLIENT_REPORT in chosen else []
         if client_sel in (None, "all", ["all"]):
             client_list = _clients_with_data(src, month, client_list, log)
