@@ -717,3 +717,32 @@ def test_validate_reads_the_calendar_as_run_does(tmp_path):
     params.write_text("calendar:\n  exclude_from_history: [{date: 2026-11-30}]\n")
     proc = run_cli(["validate", "--data", str(build(tmp_path / "d", {})), "--params", str(params)])
     assert proc.returncode == 2 and "exclude_from_history item 1: unknown key date" in proc.stderr, proc.stderr
+
+
+def test_folders_the_toolkit_makes_and_the_samples_files_are_the_owners_alone(tmp_path):
+    """A probe: the outputs folder, the vintages folder and a dry run's folder were made 0755 (their files' names
+    name clients and agents), and `sample-data` wrote agents.csv (names, hourly cost) 0644 where `import-hr` writes
+    0600. Whatever the umask, each is now its owner's alone."""
+    import stat
+
+    from reportlib.delivery import mail, run
+    from reportlib.planning import forecast, sample
+
+    def mode(p):
+        return stat.S_IMODE(p.stat().st_mode)
+
+    old = os.umask(0o022)
+    try:
+        run.check_output_dir(tmp_path / "outputs" / "reports", "2026-11")
+        fc = pd.DataFrame(
+            {"date": ["2026-12-01"], "channel": "phone", "queue": "Q", "forecast": 1.0, "lower": 1.0, "upper": 1.0}
+        )
+        forecast.archive_vintage(fc, tmp_path / "vintages", "2026-11-30")
+        mail._write_eml(tmp_path / "dry", "C1", b"Subject: x\r\n\r\nbody\r\n")
+        sample.sample_data(tmp_path / "sample", months=2, agents=12, clients=3, start="2025-01")
+    finally:
+        os.umask(old)
+    for folder in ("outputs/reports", "vintages", "dry", "sample"):
+        assert mode(tmp_path / folder) == 0o700, folder
+    files = [f for f in (tmp_path / "sample").iterdir()]
+    assert "agents.csv" in {f.name for f in files} and {mode(f) for f in files} == {0o600}

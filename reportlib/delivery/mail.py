@@ -1460,7 +1460,7 @@ def email_month(
 
 def _write_eml(folder: Path, stem: str, data: bytes) -> Path:
     """`folder/<stem>.eml`, or `<stem>.2.eml`... when taken: a dry run never overwrites a message."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # made here: its owner's alone, as the messages are
     from reportlib.core.safety import write_atomic
 
     for n in range(1, 1000):

@@ -1980,7 +1980,7 @@ def check_output_dir(out_dir: Path, month: str, setting: str = "--out") -> None:
     ReportlibError (exit 1) when it exists but cannot be written (read-only, full disk).
     """
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # made here: its owner's alone, as its months are
     except (NotADirectoryError, FileExistsError):
         raise UsageError(f"{setting} {out_dir}: not a folder (a part of the path is a file)") from None
     except OSError as exc:

@@ -1350,7 +1350,7 @@ def archive_vintage(
     if missing:
         raise UsageError(f"a forecast vintage needs columns {', '.join(missing)}")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # made here: its owner's alone, as its files are
     o = pd.Timestamp(origin).normalize()
     created = pd.Timestamp(created_at) if created_at is not None else pd.Timestamp.now().floor("s")
     frame = forecast[FORECAST_COLUMNS].copy()

@@ -1924,7 +1924,9 @@ def write_table(frame: pd.DataFrame, name: str, path: Path) -> None:
     arrays = [_arrow_column(frame[c.name], c.kind) for c in table.columns]
     data = pa.table(arrays, names=table.column_names)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
+    # its owner's alone (0600) like every file of personal data the toolkit writes: the sample's names are made up,
+    # but a folder of them is laid out as an operation's own, and copied as one
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
         fh.write((",".join(table.column_names) + "\n").encode("utf-8"))
         pcsv.write_csv(data, fh, pcsv.WriteOptions(include_header=False, quoting_style="none"))
     os.replace(tmp, path)
@@ -1933,7 +1935,7 @@ def write_table(frame: pd.DataFrame, name: str, path: Path) -> None:
 def write_sample(data: SampleData, out: str | os.PathLike) -> dict[str, int]:
     """Write the sample's tables as CSV files into `out`; return rows per table."""
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     rows = {}
     for name in SAMPLE_TABLES:
         write_table(data.tables[name], name, folder / f"{name}.csv")
