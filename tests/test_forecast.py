@@ -525,6 +525,15 @@ def test_vintages_archive_and_compare_by_lead_time(tmp_path):
     # lead 3: v1 Feb 3 (100 vs 120)
     assert cmp.loc[3, "wape"] == pytest.approx(20 / 120) and cmp.loc[3, "days"] == 1
     assert fc.compare_vintages(tmp_path / "none", actual).empty
+    # the report's table, 1-7 days ahead: the 5 days above, |30| + |5| + |5| + |30| + |20| over 510 contacts,
+    # errors summing to -20, 2 of 5 days inside the band (95 twice)
+    from reportlib.reports.forecast_view import vintage_rows
+
+    (band,) = vintage_rows({"vintages": cmp.reset_index()}).to_dict("records")
+    assert (band["days_ahead"], band["vintages"], band["days"]) == ("1-7", 2, 5)
+    assert band["wape"] == pytest.approx(90 / 510) and band["bias"] == pytest.approx(-20 / 510)
+    assert band["coverage"] == pytest.approx(2 / 5)
+    assert vintage_rows({"vintages": None}).empty and vintage_rows({}).empty
 
 
 def test_the_vintage_in_force_on_a_day_is_the_last_made_before_it_began():

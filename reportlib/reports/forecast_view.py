@@ -111,6 +111,40 @@ def evidence_rows(report: Mapping[str, Any]) -> pd.DataFrame:
     return ev[cols]
 
 
+# days ahead of the forecasts archived by earlier runs, in the bands the intervals are calibrated on (1-7, 8-14,
+# 15-28 days), and the rest of the horizon
+VINTAGE_BANDS = ((1, 7), (8, 14), (15, 28), (29, None))
+
+
+def vintage_rows(report: Mapping[str, Any]) -> pd.DataFrame:
+    """How the forecasts archived by earlier runs did (report["vintages"], forecast.compare_vintages: per day ahead),
+    per band of days ahead (VINTAGE_BANDS): days_ahead ("1-7", ..., "29+"), vintages (runs scored), days, wape,
+    bias (share of volume; + over-forecast), coverage (share of days in the 80% interval). Exact: each band's sums
+    are rebuilt from its days' (|error| = wape x actual, error = bias x actual, days in band = coverage x days).
+    Empty when no earlier run's forecast has actuals yet (no vintages folder, or the first month)."""
+    cols = ["days_ahead", "vintages", "days", "wape", "bias", "coverage"]
+    v = report.get("vintages")
+    if v is None or not len(v):
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for lo, hi in VINTAGE_BANDS:
+        g = v[(v["lead_days"] >= lo) & ((v["lead_days"] <= hi) if hi is not None else True)]
+        act = float(g["actual"].sum())
+        if not len(g) or act <= 0:
+            continue
+        rows.append(
+            {
+                "days_ahead": f"{lo}-{hi}" if hi is not None else f"{lo}+",
+                "vintages": int(g["vintages"].max()),
+                "days": int(g["days"].sum()),
+                "wape": float((g["wape"] * g["actual"]).sum() / act),
+                "bias": float((g["bias"] * g["actual"]).sum() / act),
+                "coverage": float((g["coverage"] * g["days"]).sum() / g["days"].sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
 def show_accuracy(report: Mapping[str, Any]) -> None:
     """Forecast accuracy: WAPE by days ahead against the baselines, a sentence, and the evidence per series."""
     by_h = report["backtest_by_horizon"]
@@ -165,6 +199,21 @@ def show_accuracy(report: Mapping[str, Any]) -> None:
         labels=labels,
         caption="Evidence per series: the chosen method's backtest against each simple rule",
     )
+    past = vintage_rows(report)
+    if len(past):
+        views.table(
+            past,
+            formats={"vintages": "count", "days": "count", "wape": "share", "bias": "share", "coverage": "share"},
+            labels={
+                "days_ahead": "Days ahead",
+                "vintages": "Forecasts",
+                "days": "Days scored",
+                "wape": "WAPE",
+                "bias": "Bias (+ over)",
+                "coverage": "80% band held",
+            },
+            caption="The forecasts earlier runs published, against what came (each day by the run in force on it)",
+        )
 
 
 def first_week_hours(report: Mapping[str, Any]) -> pd.DataFrame:
