@@ -153,6 +153,30 @@ def test_the_browsers_temporary_files_go_with_it_and_a_dead_ones_with_the_next(t
     assert set(Path(tempfile.gettempdir()).glob("playwright_chromiumdev_profile-*")) <= profiles
 
 
+def test_pdfs_print_under_a_long_temporary_folder(tmp_path, monkeypatch):
+    """A probe: under a TMPDIR of 40 characters or more (macOS's /var/folders/..., a service's or a test's own)
+    Chromium would not start ("Socket path too long": its singleton socket lives in its temporary folder, and a
+    socket's path holds at most 107 bytes), so every PDF of the run failed. The browser's folder now goes under
+    /tmp when the socket would not fit, and is removed with the printer as before."""
+    import tempfile
+
+    from reportlib.delivery import pdf
+
+    _need_browser()
+    long_tmp = tmp_path / ("t" * 60)
+    long_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(long_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR afresh
+    assert pdf.browser_temp_base() != str(long_tmp) and pdf.browser_temp_base("/tmp") == "/tmp"
+    page = tmp_path / "p.html"
+    page.write_text("<html><body><h1>Hello</h1></body></html>")
+    with PdfPrinter() as printer:
+        assert printer.print_pdf(page, "label").startswith(b"%PDF")
+        own = printer.temp_folder
+        assert own is not None and own.parent == Path(pdf.browser_temp_base()) and own.stat().st_mode & 0o777 == 0o700
+    assert not own.exists() and not list(long_tmp.iterdir())
+
+
 def test_attachments_per_audience():
     dist = {
         "executive_reports": ["monthly_pack"],

@@ -295,12 +295,21 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(project):  # noqa: F811 - the fixtur
 
     from test_security_delivery import ROOT, _notebook
 
+    from reportlib.delivery.pdf import BROWSER_TMP_PREFIX, browser_temp_base, find_chromium
+
     proj = project
-    _notebook(proj["nbs"] / "sla.ipynb", "sla", extra="import time\ntime.sleep(120)")
+    # with a browser, the pack first, printed to PDF: the worker's browser, and its profile folder, are running when
+    # the signal comes (a probe: two reportlib-chromium-* folders were left behind); then a review that hangs
+    pdf = find_chromium() is not None
+    hangs = "client_review" if pdf else "sla"
+    _notebook(proj["nbs"] / f"{hangs}.ipynb", hangs, extra="import time\ntime.sleep(120)")
     cmd = [sys.executable, "-m", "reportlib", "run", "--month", MONTH, "--params", str(proj["params"])]
-    cmd += ["--out", str(proj["out"]), "--workers", "1", "--reports", "sla"]
+    cmd += ["--out", str(proj["out"]), "--workers", "1"]
+    cmd += ["--reports", "monthly_pack", "--clients", "C1"] if pdf else ["--reports", "sla"]
     tmp = proj["root"] / "tmp"  # the run's own temporary folder, to see what it leaves there
     tmp.mkdir()
+    browsers = Path(browser_temp_base(str(tmp)))  # the browser's folder: under /tmp when tmp is too long for it
+    before = set(browsers.glob(f"{BROWSER_TMP_PREFIX}*"))
     env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp))
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -308,17 +317,25 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(project):  # noqa: F811 - the fixtur
         while time.time() < deadline and not list(proj["out"].glob(f".{MONTH}.run-*")):
             time.sleep(0.3)
         assert list(proj["out"].glob(f".{MONTH}.run-*")), "the run never started"
+        while pdf and time.time() < deadline and not (proj["out"] / MONTH / "monthly_pack.pdf").exists():
+            time.sleep(0.3)  # the pack printed: the browser runs
         time.sleep(2)  # the notebook is running
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 143 and "reportlib: stopped (SIGTERM)" in err
+    assert proc.returncode == 143 and "reportlib: stopped (SIGTERM)" in err, err[-2000:]
     assert "Traceback" not in err and "leaked" not in err
     assert not list(proj["out"].glob(f".{MONTH}.run-*"))  # its temporary folder is gone
-    # nor a kernel's connection file, a warm-up notebook or an empty month folder (the run published nothing)
-    assert not list(tmp.iterdir()) and not (proj["out"] / MONTH).exists()
+    # nor a kernel's connection file, a warm-up notebook, a browser's profile or a month folder of its own (the
+    # pack, when printed, is the one page published)
+    assert not list(tmp.iterdir()) and set(browsers.glob(f"{BROWSER_TMP_PREFIX}*")) <= before
+    if pdf:
+        assert (proj["out"] / MONTH / "monthly_pack.pdf").exists()
+        assert not list((proj["out"] / MONTH).glob("client_review*.html"))
+    else:
+        assert not (proj["out"] / MONTH).exists()
 
 
 def test_a_run_claims_its_month_before_it_checks_the_data(project, capsys):  # noqa: F811 - the fixture above

@@ -237,16 +237,17 @@ def owner_gone(folder: Path) -> bool:
             return False
 
 
-def owned_temp_folder(prefix: str) -> Path:
-    """A new private folder (0700) in the temporary folder, named `prefix...`, with this process recorded as its
-    owner; first, this user's folders of that prefix whose owner is gone are removed (a process killed with
-    SIGKILL, or by Ctrl-C in a child that cannot clean up, leaves its folder behind: a run's shared results, a
-    browser's profile)."""
-    for left in Path(tempfile.gettempdir()).glob(f"{glob.escape(prefix)}*"):
+def owned_temp_folder(prefix: str, base: str | os.PathLike | None = None) -> Path:
+    """A new private folder (0700) in `base` (default: the temporary folder), named `prefix...`, with this process
+    recorded as its owner; first, this user's folders of that prefix there whose owner is gone are removed (a
+    process killed with SIGKILL, or by Ctrl-C in a child that cannot clean up, leaves its folder behind: a run's
+    shared results, a browser's profile)."""
+    where = Path(base) if base is not None else Path(tempfile.gettempdir())
+    for left in where.glob(f"{glob.escape(prefix)}*"):
         with contextlib.suppress(OSError):
             if not left.is_symlink() and left.is_dir() and left.stat().st_uid == os.getuid() and owner_gone(left):
                 shutil.rmtree(left, ignore_errors=True)
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=where))
     write_owner(folder)
     return folder
 

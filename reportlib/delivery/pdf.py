@@ -25,6 +25,7 @@ import html
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,12 @@ class PdfPrinter:
         self.fresh_loads = 0  # pages loaded into a tab afresh (the others were put into the open tab)
 
     @property
+    def temp_folder(self) -> Path | None:
+        """The browser's own temporary folder while it runs (None before its start and after close): a worker
+        stopped by a signal, which skips close, removes it itself."""
+        return self._tmp
+
+    @property
     def available(self) -> bool:
         """True when a Chromium binary was found."""
         return self.executable is not None
@@ -187,7 +194,7 @@ class PdfPrinter:
 
         # the driver makes the browser's profile in its TMPDIR: our own folder, removed on close and, when Ctrl-C
         # reached the whole process group first (a probe: profiles of 84 KB-1.2 MB left in /tmp), by a later start
-        self._tmp = owned_temp_folder(BROWSER_TMP_PREFIX)
+        self._tmp = owned_temp_folder(BROWSER_TMP_PREFIX, browser_temp_base())
         before = os.environ.get("TMPDIR")
         os.environ["TMPDIR"] = str(self._tmp)
         try:
@@ -310,6 +317,27 @@ class PdfPrinter:
 
 
 BROWSER_TMP_PREFIX = "reportlib-chromium-"
+# Chromium binds a socket at <its TMPDIR>/org.chromium.Chromium.XXXXXX/SingletonSocket, and a socket's path holds at
+# most 107 bytes (sun_path, less its NUL): under a long temporary folder (macOS's /var/folders/..., a service's or
+# a test's own) it would not start at all ("Socket path too long"; a probe's run under a 50-character TMPDIR)
+SOCKET_PATH_MAX = 107
+_SOCKET_TAIL = len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+_SHORT_BASES = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def browser_temp_base(base: str | None = None) -> str:
+    """Where the browser's own temporary folder goes: `base` (default: the temporary folder) when Chromium's socket
+    path under it fits SOCKET_PATH_MAX, else the first of /tmp, /var/tmp and /dev/shm that is a writable folder
+    and fits (the folder is private, 0700, wherever it is), else `base` (and the browser says why it failed)."""
+    base = base or tempfile.gettempdir()
+
+    def fits(folder: str) -> bool:
+        return len(os.fsencode(folder)) + len(f"/{BROWSER_TMP_PREFIX}XXXXXXXX") + _SOCKET_TAIL <= SOCKET_PATH_MAX
+
+    if fits(base):
+        return base
+    short = (b for b in _SHORT_BASES if fits(b) and os.path.isdir(b) and os.access(b, os.W_OK | os.X_OK))
+    return next(short, base)
 
 
 def _one_line(exc: object, limit: int = 300) -> str:

@@ -468,7 +468,9 @@ def _on_terminate(signum, frame) -> None:
     if pid:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    for folder in (_WORKER["sockdir"], _WORKER["warm"]):  # os._exit skips every `finally`
+    printer = _WORKER["printer"]
+    browser_tmp = printer.temp_folder if printer is not None else None  # its profile: close() would remove it
+    for folder in (_WORKER["sockdir"], _WORKER["warm"], browser_tmp):  # os._exit skips every `finally`
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
     os._exit(128 + signum)
