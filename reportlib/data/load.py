@@ -1860,17 +1860,20 @@ def require_contract(source: WholeSource) -> None:
     it a negative wait or an unknown outcome in it would come out as a figure. The check reads every table,
     so a pass is remembered by the source (DataSource.memo): once per process, and once per `reportlib run`,
     whose check before the reports is shared with the notebooks' kernels. Problems are not remembered: the
-    next call checks again (in JupyterLab, after the user has mended the database)."""
+    next call checks again (in JupyterLab, after the user has mended the database). A pass's warnings join the
+    source's `warnings`, as a folder's do when its tables are parsed: the pages' data-quality notes list them (a
+    probe: every page from a database said none were raised)."""
     if not is_database(source.location):
         return
 
-    def check() -> bool:
-        errors = source.validate()[0]
+    def check() -> list[str]:
+        errors, warnings = source.validate()
         if errors:  # raised before the memo keeps anything
             raise source_breaks_contract(source.location, errors)
-        return True
+        return warnings
 
-    source.memo(("contract passed",), check)
+    warned = source.memo(("contract passed", "warnings"), check)
+    source.warnings[:] = list(dict.fromkeys([*source.warnings, *warned]))
 
 
 TABLES_NOT_HERE = (
