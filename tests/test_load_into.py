@@ -111,6 +111,10 @@ def test_bad_folder_is_refused_and_nothing_written(sample, tmp_path, capsys):
 def test_bad_url_is_a_usage_error(sample, capsys):
     status, out, err = _run(capsys, "load", "--data", str(sample), "--into", "mysql://u:pw123@h/db")
     assert status == 2 and "not a database URL" in err and "pw123" not in err
+    # as a source too (a probe: read as the folder "mysql:/u:pw123@h/db", "no such folder", password and all)
+    for command in (["validate"], ["kpis", "--month", "2026-10"], ["load", "--into", "duckdb:///x.duckdb"]):
+        status, out, err = _run(capsys, *command, "--data", "mysql://u:pw123@h/db")
+        assert status == 2 and "/db: not a data source reportlib reads" in err and "pw123" not in err, err
     status, _, err = _run(capsys, "load", "--data", str(sample), "--into", "spark://local[2]?path=/x&format=csv")
     assert status == 2 and "format must be parquet or delta" in err
 

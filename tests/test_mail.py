@@ -366,6 +366,29 @@ def test_placeholder_addresses_and_missing_settings_are_refused(setup, smtp, mon
     assert "run `reportlib run --month 2026-02` first" in capsys.readouterr().err
 
 
+def test_an_account_team_of_no_client_is_said_and_a_numeric_key_refused(setup):
+    """A probe: `01: [...]` (YAML's number 1) and `"Acme ": [...]` matched no client and were ignored without a word:
+    client 01's review went to the default team. A number is now refused (exit 2), a key without a review named."""
+    import io
+
+    from reportlib.core.errors import UsageError
+    from reportlib.core.params import validate_params
+    from reportlib.delivery.mail import plan_messages
+
+    dist = yaml.safe_load(setup["params"].read_text())
+    dist["distribution"]["account_teams"]["C1 "] = ["typo@acme.test"]
+    log = io.StringIO()
+    plan_messages(setup["month_dir"], dist, reports=["client_review"], log=log)
+    said = log.getvalue()
+    assert "distribution.account_teams names 'C1 ', which has no client review in 2026-03" in said, said
+    assert "names C1," not in said  # the listed client with a review is not named
+    plan_messages(setup["month_dir"], dist, reports=["client_review"], to=["x@acme.test"], log=(log := io.StringIO()))
+    assert "account_teams names" not in log.getvalue()  # --to: the lists are not used
+    dist["distribution"]["account_teams"] = yaml.safe_load("{01: [zero-one@zo.example]}")
+    with pytest.raises(UsageError, match=r"distribution.account_teams must be a mapping of client id \(quoted"):
+        validate_params(dist)
+
+
 def test_what_was_sent_stays_sent_unlisted_clients_are_skipped_and_a_refused_cc_is_sent_again(setup):
     """Three probe findings on planning a month's messages:
     - a client left out of distribution.yaml on purpose (account_team_default: [], "mail listed clients only")
@@ -432,3 +455,23 @@ def test_what_was_sent_stays_sent_unlisted_clients_are_skipped_and_a_refused_cc_
     dist["distribution"]["account_teams"]["C3"] = ["nobody@"]
     _, problems = plan_messages(month_dir, dist, reports=["client_review"], log=io.StringIO())
     assert len(problems) == 1 and problems[0].startswith("not e-mailing client_review for client C3")
+
+
+def test_the_chart_browsers_own_log_records_stay_off_stderr(caplog):
+    """A probe: about one e-mail run in 8 printed choreographer's "JSONError decoding message. Ignoring" with two
+    chained tracebacks (a message it then ignored), through Python's last-resort handler. Its records, kaleido's and
+    logistro's go no further than their own loggers once the chart browser starts (no root handler, no last
+    resort: nothing on stderr); the run's own records are not touched."""
+    import logging
+
+    from reportlib.delivery.mail import quiet_browser_logs
+
+    quiet_browser_logs()
+    with caplog.at_level(logging.DEBUG):
+        try:
+            raise ValueError("not JSON")
+        except ValueError:
+            logging.getLogger("choreographer.channels.pipe").exception("JSONError decoding message. Ignoring")
+        logging.getLogger("kaleido").warning("a warning of its own")
+        logging.getLogger("reportlib.something").warning("ours")
+    assert [r.getMessage() for r in caplog.records] == ["ours"]  # what reaches the root logger's handlers

@@ -296,6 +296,16 @@ def test_13_01_ids_equal_but_for_case_never_share_a_mailbox(project, tmp_path, c
     shared = _dist(tmp_path, account_teams={"C1": ["pat@corp.test"], "c1": ["pat@corp.test"], "B2": ["b@corp.test"]})
     assert _email(project["out"], shared, "--dry-run", str(tmp_path / "eml2"), "--reports", "client_review") == 0
     assert len(_eml_texts(tmp_path / "eml2")) == 3
+    # two clashes: each refusal names the client whose spelling it clashes with, not every clashing client (a
+    # probe: "an address of 01, 1, acme" for Acme, whose clash was with acme alone)
+    two = _dist(
+        tmp_path, account_teams={"C1": ["x@corp.test", "pat@corp.test"], "c1": ["X@corp.test"], "B2": ["Pat@corp.test"]}
+    )
+    assert _email(project["out"], two, "--dry-run", str(tmp_path / "eml5"), "--reports", "client_review") == 1
+    err = capsys.readouterr().err
+    assert "client c1: X@corp.test differs only in letter case from an address of C1 (" in err
+    assert "client B2: Pat@corp.test differs only in letter case from an address of C1 (" in err
+    assert "client C1: x@corp.test, pat@corp.test differs only in letter case from an address of B2, c1 (" in err
     # C1's review sent in an earlier run (its sent-log record), c1's now: still one mailbox, still refused (a
     # probe: the check compared the messages of one run only)
     month_dir = project["out"] / MONTH

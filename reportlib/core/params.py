@@ -279,13 +279,21 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
         "executives": ("a list of e-mail addresses", _str_list),
         "executive_reports": ("a list of report names", _str_list),
         "account_teams": (
-            "a mapping of client id to a list of addresses",
-            lambda v: isinstance(v, dict) and all(_str_list(x) or isinstance(x, str) for x in v.values()),
+            'a mapping of client id (quoted when it is a number: "01") to a list of addresses',
+            lambda v: (
+                isinstance(v, dict)
+                and all(isinstance(k, str) for k in v)  # YAML reads 01 as the number 1, which no client id equals
+                and all(_str_list(x) or isinstance(x, str) for x in v.values())
+            ),
         ),
         "account_team_default": ("a list of address templates", _str_list),
         "supervisors": (
-            "a mapping of supervisor (as in the roster) to a list of addresses",
-            lambda v: isinstance(v, dict) and all(_str_list(x) or isinstance(x, str) for x in v.values()),
+            "a mapping of supervisor (as in the roster; quoted when it is a number) to a list of addresses",
+            lambda v: (
+                isinstance(v, dict)
+                and all(isinstance(k, str) for k in v)
+                and all(_str_list(x) or isinstance(x, str) for x in v.values())
+            ),
         ),
         "supervisor_default": ("a list of address templates", _str_list),
         "cc": ("a list of e-mail addresses", _str_list),

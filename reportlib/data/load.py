@@ -31,7 +31,7 @@ import pandera.pandas as pa
 from reportlib.core.errors import DataError, ReportlibError, UsageError, source_breaks_contract
 from reportlib.core.months import FIRST_YEAR, LAST_YEAR
 from reportlib.core.params import DEFAULT_TIMEZONE, tables_problem
-from reportlib.core.safety import printable
+from reportlib.core.safety import printable, redact_passwords
 from reportlib.core.words import counted, noun_for
 from reportlib.data.contract import (
     CONTRACT_VERSION,
@@ -1937,6 +1937,12 @@ def open_source(
         return fresh_wh
     if tables:  # a probe: a mapping given for a DuckDB file was ignored, and its `contacts` table read instead
         raise UsageError(f"{TABLES_NOT_HERE}: rename them there, or remove tables")
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", str(data)) and duckdb_file(str(data)) is None:
+        # a probe: mysql://x@y/z was read as the folder "mysql:/x@y/z", "no such folder"
+        raise UsageError(
+            f"{redact_passwords(str(data))}: not a data source reportlib reads; give a data folder, "
+            "duckdb:///path/store.duckdb, postgres://USER@HOST:PORT/DB or spark://... (docs/databases.md)"
+        )
     key = (str(data), tz)
     known = _OPEN.pop(key, None)
     if known is not None and not afresh and not known._problems and _still_current(known):

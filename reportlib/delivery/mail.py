@@ -358,6 +358,19 @@ def find_browser() -> str | None:
     return path if path and os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
+def quiet_browser_logs() -> None:
+    """Keep kaleido's and choreographer's own log records off stderr: with no logging set up, Python prints a
+    WARNING or worse there, and choreographer logs a message it could not decode, which it then ignores, with two
+    chained tracebacks (a probe, about one e-mail run in 8). A chart that fails is said by ChartImages itself."""
+    import logging
+
+    for name in ("kaleido", "choreographer", "logistro"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
 class ChartImages:
     """Figures -> PNG bytes through one kaleido (headless Chromium) started once and kept warm.
 
@@ -384,6 +397,8 @@ class ChartImages:
 
     def _start(self) -> None:
         import kaleido
+
+        quiet_browser_logs()
 
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kaleido", daemon=True)
@@ -984,6 +999,15 @@ def plan_messages(
         if any(e.get("report") == "agent_review" for e in entries):  # off by default: sent when rendered
             wanted.append("agent_review")
     problems: list[str] = []
+    if "client_review" in wanted and to is None:
+        reviewed = {e.get("client_id") for e in entries if e.get("report") == "client_review"}
+        for cid in sorted(set(dist.get("account_teams") or {}) - reviewed, key=str):
+            print(  # a key matching no client ("Acme " for "Acme"): its addresses get nothing, said (a probe)
+                f"reportlib email: warning: distribution.account_teams names {show_id(cid)}, which has no client "
+                f"review in {Path(month_dir).name}: its addresses get nothing this month (is the id spelt as in "
+                "the clients table?)",
+                file=log,
+            )
     sent_log = read_sent_log(month_dir)
     planned: list[Planned] = []
     for report in wanted:
@@ -1089,7 +1113,14 @@ def plan_messages(
     clashing = case_clashes(planned, sent_log)
     for p in planned:
         if p.key in clashing:
-            others = sorted({show_id(c or a) for r, c, a in clashing if (r, c, a) != p.key})
+            mine_spelt = clashing[p.key]
+            others = sorted(  # the messages holding another spelling of one of its addresses (not every clash's)
+                {
+                    show_id(c or a)
+                    for (r, c, a), spelt in clashing.items()
+                    if (r, c, a) != p.key and any(s.lower() == m.lower() and s != m for s in spelt for m in mine_spelt)
+                }
+            )
             mine = [a for a in p.to if _spelling(a) in clashing[p.key]]
             problems.append(
                 f"not e-mailing {_who(p.entry)}: {', '.join(mine)} differs only in letter case from an address of "
