@@ -477,6 +477,13 @@ def test_report_pieces_commentary_waterfall_worst_days():
         "Phone service level missed the 80% plan by 6.1 points (73.9%): volume 3.9% above forecast cost "
         "4.2 points, handle time cost 1.1, staffing cost 0.4, other cost 0.4."
     )
+    # a measured figure keeps its decimal beside a plan's; a total as forecast names its queues' mix (a probe:
+    # "(84%)" beside "88.5%", and "volume 0.0% above forecast cost 1.3")
+    mixed = pva.commentary_line({**rec, "planned_sl": 0.885, "actual_sl": 0.84, "volume_change": 0.0002})
+    assert mixed.startswith(
+        "Phone service level missed the 88.5% plan by 4.5 points (84.0%): volume's mix of queues (total as forecast) "
+        "cost 4.2 points"
+    )
     fig = pva.waterfall_chart({**rec, "queue": "<b>Cards</b>"})
     w = fig.data[0]
     assert list(w.measure) == ["absolute", "relative", "relative", "relative", "relative", "relative", "total"]

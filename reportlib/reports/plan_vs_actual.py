@@ -34,9 +34,11 @@ def _points(share: float) -> str:
     return f"{abs(share) * 100:.1f}"
 
 
-def _pct(share: float) -> str:
+def _pct(share: float, whole: bool = True) -> str:
+    """A share as a percentage with one decimal; a plan's whole number without it ("80%", a target as set), not a
+    measured figure's (`whole` False: "84.0%" beside a plan of "88.5%", not "84%": a probe)."""
     text = f"{share * 100:.1f}"
-    return text.removesuffix(".0") + "%"
+    return (text.removesuffix(".0") if whole else text) + "%"
 
 
 def commentary_line(record: Mapping[str, Any], label: str | None = None, aside: str | None = None) -> str:
@@ -51,9 +53,9 @@ def commentary_line(record: Mapping[str, Any], label: str | None = None, aside: 
     if not np.isfinite(gap):
         return f"{who}: no contacts offered against a plan of {_pct(planned)}" + end
     verb = "missed" if gap < 0 else "beat"
-    head = f"{who} {verb} the {_pct(planned)} plan by {_points(gap)} points ({_pct(actual)})"
+    head = f"{who} {verb} the {_pct(planned)} plan by {_points(gap)} points ({_pct(actual, whole=False)})"
     if abs(gap) < 0.0005:
-        head = f"{who} met the {_pct(planned)} plan ({_pct(actual)})"
+        head = f"{who} met the {_pct(planned)} plan ({_pct(actual, whole=False)})"
     items = [(k, float(record[k])) for k in CAUSES if record.get(k) is not None and np.isfinite(float(record[k]))]
     items.sort(key=lambda kv: -abs(kv[1]))
     parts = []
@@ -61,7 +63,10 @@ def commentary_line(record: Mapping[str, Any], label: str | None = None, aside: 
         name = CAUSES[k]
         if k == "effect_volume":
             change = record.get("volume_change")
-            if change is not None and np.isfinite(float(change)):
+            if change is not None and np.isfinite(float(change)) and abs(float(change)) < 0.0005:
+                # the total as forecast, its queues not: "volume 0.0% above forecast cost 1.3" read as a contradiction
+                name = "volume's mix of queues (total as forecast)"
+            elif change is not None and np.isfinite(float(change)):
                 name = f"volume {_points(float(change))}% {'above' if change >= 0 else 'below'} forecast"
         word = "cost" if v < 0 else "added"
         parts.append(f"{name} {word} {_points(v)}" + (" points" if i == 0 else ""))
