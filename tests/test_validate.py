@@ -793,3 +793,21 @@ def test_a_table_with_a_problem_says_its_checks_across_tables_follow(tmp_path, c
     (folder / "contacts.csv").write_text(contacts.replace(",-12,", ",12,"))
     assert main(["validate", "--data", str(folder)]) == 1
     assert "column client_id: expected a client_id listed in clients.csv" in capsys.readouterr().out
+
+
+def test_several_failed_checks_give_no_library_warning_on_stderr(tmp_path):
+    """A probe: two bad cells of interval_plan.csv printed pandas' FutureWarning (from pandera's report of its
+    failures, which concatenates empty frames) before the lines naming them: a library's two-line notice on stderr.
+    Checked with FutureWarning as an error, in a process of its own."""
+    import os
+    import subprocess
+    import sys
+
+    plan = "interval_start,interval_minutes,channel,queue,forecast_offered,forecast_aht_s,planned_agents\n"
+    plan += "2025-01-06T09:00:00,-15,phone,Benefits,4,300,2\n2025-01-06T09:30:00,30,phone,Benefits,4,300,1e400\n"
+    folder = build(tmp_path / "d", {"interval_plan.csv": plan})
+    env = {**os.environ, "REPORTLIB_CACHE": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-W", "error::FutureWarning", "-m", "reportlib", "validate", "--data", str(folder)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "FutureWarning" not in done.stderr
+    assert 'interval_plan.csv row 3, column planned_agents: expected a number >= 0, got "1e400"' in done.stdout

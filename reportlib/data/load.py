@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import re
+import warnings
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -806,7 +807,9 @@ def _check_chunk(
     if unique:
         schema = schema.update_columns({name: {"unique": False} for name in unique})
     try:
-        schema.validate(frame, lazy=True, inplace=True)  # checks only; inplace: no copy
+        with warnings.catch_warnings():  # pandera's own report of several failures concatenates empty frames: a
+            warnings.simplefilter("ignore", FutureWarning)  # pandas FutureWarning on stderr, not the user's business
+            schema.validate(frame, lazy=True, inplace=True)  # checks only; inplace: no copy
     except pa.errors.SchemaErrors as exc:
         problems += [
             (_STAGE_PANDERA, p) for p in _pandera_problems(exc.failure_cases, raw.reset_index(drop=True), failed, file)
