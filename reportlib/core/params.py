@@ -257,6 +257,16 @@ def _str_list(v: Any) -> bool:
     return isinstance(v, list) and all(isinstance(x, str) for x in v)
 
 
+def _addresses_by_name(v: Any) -> bool:
+    """A mapping of text keys (YAML reads an unquoted 01 as the number 1, which no id equals) to an address or a
+    list of them: distribution's account teams and supervisors."""
+    return (
+        isinstance(v, dict)
+        and all(isinstance(k, str) for k in v)
+        and all(_str_list(x) or isinstance(x, str) for x in v.values())
+    )
+
+
 _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
     "schedule": {
         "reports": ("a list of report names", _str_list),
@@ -280,20 +290,12 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
         "executive_reports": ("a list of report names", _str_list),
         "account_teams": (
             'a mapping of client id (quoted when it is a number: "01") to a list of addresses',
-            lambda v: (
-                isinstance(v, dict)
-                and all(isinstance(k, str) for k in v)  # YAML reads 01 as the number 1, which no client id equals
-                and all(_str_list(x) or isinstance(x, str) for x in v.values())
-            ),
+            _addresses_by_name,
         ),
         "account_team_default": ("a list of address templates", _str_list),
         "supervisors": (
             "a mapping of supervisor (as in the roster; quoted when it is a number) to a list of addresses",
-            lambda v: (
-                isinstance(v, dict)
-                and all(isinstance(k, str) for k in v)
-                and all(_str_list(x) or isinstance(x, str) for x in v.values())
-            ),
+            _addresses_by_name,
         ),
         "supervisor_default": ("a list of address templates", _str_list),
         "cc": ("a list of e-mail addresses", _str_list),
