@@ -17,7 +17,7 @@ from reportlib.core.names import ALL_QUEUES
 from reportlib.core.words import counted, noun_for
 from reportlib.planning import forecast as F
 from reportlib.planning import forecast_report as FR
-from reportlib.planning.forecast_select import BASELINES, method_label
+from reportlib.planning.forecast_select import BANDS, BASELINES, method_label
 from reportlib.reports import charts, narrative, views
 
 MODEL_LABELS = {"erlang_c": "Erlang C", "erlang_a": "Erlang A"}
@@ -111,9 +111,9 @@ def evidence_rows(report: Mapping[str, Any]) -> pd.DataFrame:
     return ev[cols]
 
 
-# days ahead of the forecasts archived by earlier runs, in the bands the intervals are calibrated on (1-7, 8-14,
-# 15-28 days), and the rest of the horizon
-VINTAGE_BANDS = ((1, 7), (8, 14), (15, 28), (29, None))
+# days ahead of the forecasts archived by earlier runs, in the bands the intervals are calibrated on (forecast_select's
+# BANDS: 1-7, 8-14, 15-28 days), and the rest of the horizon
+VINTAGE_BANDS: tuple[tuple[int, int | None], ...] = (*BANDS, (BANDS[-1][1] + 1, None))
 
 
 def vintage_rows(report: Mapping[str, Any]) -> pd.DataFrame:
