@@ -175,6 +175,34 @@ def test_timeout_fails_only_that_notebook(project, capsys):
     assert status == {"sla": "failed", "team_performance": "ok"}
 
 
+def test_a_clients_workbook_is_not_replaced_when_its_page_failed(project, capsys):
+    """A client's review fails on new data: its last good page stays, and so does its workbook beside it (a probe
+    found the workbook replaced with the new data's figures, next to the old page). The other clients' workbooks
+    are replaced; the failure says why."""
+    month_dir = project["out"] / MONTH
+    book = month_dir / f"{file_stem('client_review', 'C2')}.xlsx"
+    assert _run(project) == 0
+    good_page, good_book = (month_dir / f"{file_stem('client_review', 'C2')}.html").read_text(), book.read_bytes()
+    capsys.readouterr()
+    contacts = project["data"] / "contacts.csv"  # late data: another C2 contact, so its figures change
+    contacts.write_text(contacts.read_text() + "K9,phone,Benefits,C2,2026-03-20T10:00:00,handled,20,200,A1\n")
+    _notebook(project["nbs"] / "client_review.ipynb", "client_review", extra="assert client_id != 'C2', 'boom C2'")
+    assert _run(project) == 1
+    err = capsys.readouterr().err
+    assert (
+        "workbook for client C2 failed: not published: its page failed in this run (client_review for client C2)" in err
+    )
+    assert (month_dir / f"{file_stem('client_review', 'C2')}.html").read_text() == good_page
+    assert book.read_bytes() == good_book
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    books = {e["client_id"]: e for e in manifest["workbooks"]}
+    assert books["C2"]["status"] == "failed" and books["C2"]["previous"]["xlsx"] == book.name
+    assert books["C1"]["status"] == books["C3"]["status"] == "ok"
+    assert (
+        books["C1"]["data_fingerprint"] == manifest["data_fingerprint"] != books["C2"]["previous"]["data_fingerprint"]
+    )
+
+
 def test_clients_selection_and_month_checks(project, capsys):
     """--clients picks client reviews; an unknown client, an unknown report or a month without data fail clearly."""
     assert _run(project, "--reports", "monthly_pack", "--clients", "C2") == 0
@@ -351,7 +379,7 @@ def test_a_client_naming_an_undefined_sla_profile_stops_the_run_before_any_page(
     (project["data"] / "token.txt").write_text("second")
 
     line = (
-        "clients.csv client_id=C2, column sla_profile: expected a profile of parameters/sla_contracts.yaml "
+        "clients.csv row 3, column sla_profile: expected a profile of parameters/sla_contracts.yaml "
         '(gold, silver, bronze, standard), got "platinum\\x1b[2J"'
     )
     assert main(["validate", "--data", str(project["data"])]) == 1

@@ -146,17 +146,18 @@ def test_missing_required_table_is_named(engine, clean_tables):
 
 
 def _intervals(clean_tables, starts, minutes, offered):
-    """An intervals table of three phone rows of the Billing queue for the first client: starts (aware
-    datetimes), interval lengths and offered counts as given, 9, 12 and 9 handled."""
+    """An intervals table of phone rows of the Billing queue for the first client, one per start: starts (aware
+    datetimes), interval lengths and offered counts as given, 9, 12, 9, ... handled."""
+    n = len(starts)
     return pa.table(
         {
             "interval_start": pa.array(starts, pa.timestamp("us", tz="UTC")),
             "interval_minutes": pa.array(minutes, pa.int64()),
-            "channel": ["phone"] * 3,
-            "queue": ["Billing"] * 3,
-            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * 3),
+            "channel": ["phone"] * n,
+            "queue": ["Billing"] * n,
+            "client_id": pa.array([clean_tables["clients"].column("client_id")[0].as_py()] * n),
             "offered": offered,
-            "handled": [9.0, 12.0, 9.0],
+            "handled": [(9.0, 12.0)[i % 3 == 1] for i in range(n)],
         }
     )
 
@@ -166,14 +167,16 @@ def test_interval_rules_and_count_warnings(engine, clean_tables):
     import datetime as dt
 
     utc = dt.UTC
-    starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=utc) for m in (0, 15, 30)]
-    intervals = _intervals(clean_tables, starts, [15, 7, 15], [10.0, 12.5, 9.0])
+    starts = [dt.datetime(2026, 1, 5, 14, m, tzinfo=utc) for m in (0, 15, 30, 45)]
+    intervals = _intervals(clean_tables, starts, [15, 7, 15, -15], [10.0, 12.5, 9.0, 3.0])
     tables = {"intervals": intervals, "agents": clean_tables["agents"], "clients": clean_tables["clients"]}
     source, lines, warnings = _validate(engine, tables, "intervals")
-    assert len(lines) == 1, lines
+    assert len(lines) == 2, lines  # -15 is out of the column's range, one problem, not also "not one of"
     # keys as the reports read them: 14:15 UTC is 09:15 in New York
-    assert lines[0].startswith(f"{source.file_name('intervals')} interval_start=2026-01-05 09:15:00")
-    assert lines[0].endswith(', column interval_minutes: expected one of 5, 6, 15, 30, 60, got "7"')
+    rule = [ln for ln in lines if "expected one of" in ln]
+    assert len(rule) == 1 and rule[0].startswith(f"{source.file_name('intervals')} interval_start=2026-01-05 09:15:00")
+    assert rule[0].endswith(', column interval_minutes: expected one of 5, 6, 15, 30, 60, got "7"')
+    assert any(ln.endswith('column interval_minutes: expected a whole number from 1 to 60, got "-15"') for ln in lines)
     assert len(warnings) == 1 and warnings[0].endswith(
         ', column offered: expected a whole count (fractional counts kept as given), got "12.5"'
     )
@@ -507,3 +510,20 @@ def test_infinite_instants_and_a_vertical_tab_are_named_not_a_crash(clean_tables
     years = [ln for ln in errors if "column arrived_at: expected an ISO 8601 timestamp from year 1700 to 2199" in ln]
     assert len(years) == 1 and f"contact_id={ids[1]}" in years[0] and f"contact_id={ids[2]}" in years[0], errors
     assert any(ln.startswith(f"{where} contact_id={ids[3]}, column queue: expected no white space") for ln in errors)
+
+
+def test_an_unknown_sla_profile_is_named_by_key_in_a_database(engine, clean_tables):
+    """A database has no spreadsheet rows: the client naming a profile parameters/sla_contracts.yaml lacks is
+    named by its key (a folder names its row: test_run)."""
+    from reportlib.core.params import load_params
+    from reportlib.metrics.sla import source_profile_problems
+
+    cl = clean_tables["clients"].sort_by("client_id")
+    cid = cl.column("client_id")[1].as_py()
+    source, errors, _ = _validate(engine, {**clean_tables, "clients": _set(cl, "sla_profile", [1], "platinum")}, "sla")
+    assert errors == []  # the profiles are the parameters' business, checked with them
+    lines = source_profile_problems(source, load_params())
+    assert lines == [
+        f"{source.file_name('clients')} client_id={cid}, column sla_profile: expected a profile of "
+        'parameters/sla_contracts.yaml (gold, silver, bronze, standard), got "platinum"'
+    ], lines

@@ -200,7 +200,10 @@ TABLES: dict[str, Table] = {
     ),
     "agents": Table(
         "agents",
-        "The roster: one row per person ever employed.",
+        "The roster: one row per person ever employed. It holds one team and one supervisor per agent, with no "
+        "date from which they hold: every month, past ones too, is grouped by the roster as given, so an agent moved "
+        "to another team takes their past months' figures there (a past month's team figures as sent are in that "
+        "month's reports and workbook; keep them, or the roster of the month, to compare).",
         (
             C("agent_id", "str", True, False, unique=True),
             C("name", "str", True, False, free_text=True),
@@ -518,7 +521,8 @@ def table_rules(name: str, today: str | None = None) -> list[Rule]:
             "interval_minutes_allowed",
             "interval_minutes",
             "one of " + ", ".join(map(str, INTERVAL_MINUTES)),
-            lambda t: t.interval_minutes.notnull() & ~t.interval_minutes.isin(INTERVAL_MINUTES),
+            # a length outside 1..60 is the column's range error alone: one cell, one problem
+            lambda t: t.interval_minutes.between(1, 60) & ~t.interval_minutes.isin(INTERVAL_MINUTES),
         ),
     )
     named = {rule.name: rule for rule in declared}

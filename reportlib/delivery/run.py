@@ -1702,9 +1702,11 @@ def _execute_all(
                 pdf_paper=payload.get("pdf_paper") if j.report in PDF_REPORTS else None,
             )
             futures[pool.executor.submit(execute_job, job)] = j
+        built: list[tuple[Any, dict]] = []  # workbook tasks done: published once their pages are (below)
+        pages: dict[tuple, dict] = {}  # this run's page entries by job key
         for fut in as_completed(futures):
             if isinstance(futures[fut], dict):
-                _publish_workbooks(fut, futures[fut], publisher, result, bar, log)
+                built.append((fut, futures[fut]))
                 continue
             j = futures[fut]
             try:
@@ -1728,6 +1730,7 @@ def _execute_all(
                     "error": f"{type(exc).__name__}: {exc}",
                 }
             entry = publisher.publish(by_key[tuple(res["key"])], res)
+            pages[j.key] = entry
             result.entries.append(entry)
             if entry["status"] != "ok":
                 who = j.report + (f" {j.key[1]}" if j.key[1] else "")
@@ -1743,6 +1746,8 @@ def _execute_all(
                     len(ordered),
                     entry["status"],
                 )
+        for fut, task in built:
+            _publish_workbooks(fut, task, publisher, result, bar, log, pages)
     except BaseException:
         pool.close(cancel=True)
         raise
@@ -1750,8 +1755,12 @@ def _execute_all(
         bar.close()
 
 
-def _publish_workbooks(fut: Any, task: dict, publisher: _Publisher, result: RunResult, bar: Any, log: Any) -> None:
-    """Publish what one workbook task built (each workbook failed when its worker died or raised)."""
+def _publish_workbooks(
+    fut: Any, task: dict, publisher: _Publisher, result: RunResult, bar: Any, log: Any, pages: Mapping[tuple, dict]
+) -> None:
+    """Publish what one workbook task built (each workbook failed when its worker died or raised), once this run's
+    pages are published (`pages`: their entries by job key). A workbook whose page failed here is not published
+    either (`held_back`): the folder keeps the previous page, and the previous workbook stays beside it."""
     try:
         results = fut.result()
     except Exception as exc:  # noqa: BLE001 - BrokenProcessPool and anything else: these workbooks failed
@@ -1762,11 +1771,35 @@ def _publish_workbooks(fut: Any, task: dict, publisher: _Publisher, result: RunR
         )
         results = [dict(item, status="failed", error=why, xlsx=None, seconds=None) for item in task["items"]]
     for res in results:
-        entry = publisher.publish_workbook(res)
+        entry = publisher.publish_workbook(held_back(res, pages))
         result.workbooks.append(entry)
         if entry["status"] != "ok":
             who = "workbook" + (f" for client {entry['client_id']}" if entry.get("client_id") else "")
             bar.write(f"reportlib run: {who} failed: {entry['error']}", file=log)
+
+
+def held_back(res: dict, pages: Mapping[tuple, dict]) -> dict:
+    """A built workbook's result, failed when a page it goes with failed in the same run: a client's workbook goes
+    with the client's review, the month's with every report whose tables it holds (`workbook.REPORTS_COVERED`).
+    The page that failed keeps its previous version in the folder; publishing the workbook would put figures from
+    other data beside it (a probe: a client's review timed out and its workbook was replaced)."""
+    from reportlib.core.safety import printable
+    from reportlib.reports.workbook import REPORTS_COVERED
+
+    if res.get("status") != "ok":
+        return res
+    cid = res.get("client_id")
+    keys = [(CLIENT_REPORT, cid)] if cid is not None else [(r, None) for r in REPORTS_COVERED]
+    failed = [k for k in keys if k in pages and pages[k].get("status") != "ok"]
+    if not failed:
+        return res
+    names = ", ".join(report + (f" for client {printable(c)}" if c is not None else "") for report, c in failed)
+    return dict(
+        res,
+        status="failed",
+        error=f"not published: its page failed in this run ({names}); the previous workbook stays beside the "
+        "previous page",
+    )
 
 
 # --- checks on the data before anything runs ------------------------------------------------------

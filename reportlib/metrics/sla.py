@@ -1156,9 +1156,15 @@ def unknown_profiles(clients: pd.DataFrame, profile_names: Sequence[str]) -> pd.
     )
 
 
-def profile_problem(clients: pd.DataFrame, params: Mapping[str, Any], file_name: str = "clients") -> Problem | None:
+def profile_problem(
+    clients: pd.DataFrame,
+    params: Mapping[str, Any],
+    file_name: str = "clients",
+    rows: Mapping[str, int] | None = None,
+) -> Problem | None:
     """The problem of the clients whose `sla_profile` is not a profile of parameters/sla_contracts.yaml
-    (the file or table, the column, the first few clients by key, the profiles there are), or None.
+    (the file or table, the column, the first few clients by spreadsheet row — `rows`: client_id -> row, for a
+    file — else by key, the profiles there are), or None.
 
     `reportlib validate` prints it as an error and `reportlib run` refuses to start on it: the SLA report
     would fail and such a client's review would be drawn without its contract's terms. Raises UsageError
@@ -1169,22 +1175,33 @@ def profile_problem(clients: pd.DataFrame, params: Mapping[str, Any], file_name:
     wrong = unknown_profiles(clients, names)
     if not len(wrong):
         return None
+    shown = list(wrong["client_id"][:5])
+    spots: dict[str, Any] = (
+        {"rows": [rows[c] for c in shown]}
+        if rows is not None and all(c in rows for c in shown)
+        else {"keys": [f"client_id={printable(c)}" for c in shown]}
+    )
     return Problem(
         file_name,
         "sla_profile",
         f"a profile of parameters/sla_contracts.yaml ({', '.join(printable(n) for n in names)})",
-        keys=[f"client_id={printable(c)}" for c in wrong["client_id"][:5]],
         values=[printable(p) for p in wrong["sla_profile"][:5]],
         count=len(wrong),
+        **spots,
     )
 
 
 def source_profile_problems(source: DataSource, params: Mapping[str, Any]) -> list[str]:
     """The lines of profile_problem for a source's clients table ([] when it has none): what `reportlib
     validate` and `reportlib run` both check once the contract holds."""
+    from reportlib.data.load import is_database
+
     if not source.has("clients"):
         return []
-    wrong = profile_problem(source.frame("clients"), params, source.file_name("clients"))
+    clients = source.frame("clients")
+    # a folder's file keeps its order: its spreadsheet rows (header row 1); a database's rows have none
+    rows = {str(c): i + 2 for i, c in enumerate(clients["client_id"])} if not is_database(source.location) else None
+    wrong = profile_problem(clients, params, source.file_name("clients"), rows)
     return [wrong.line()] if wrong else []
 
 
