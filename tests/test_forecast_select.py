@@ -830,6 +830,7 @@ def test_a_day_the_calendar_leaves_out_is_read_as_missing_for_its_series_alone()
         ({"dates": []}, "no dates"),
         ({"dates": "2026-11-30", "days": 0}, "days must be a whole number of days, 1 or more, got 0"),
         ({"dates": "2026-11-30", "queues": 5}, "queues must be a list of names, got 5"),
+        ({"dates": "2026-11-30", "channels": []}, "channels: [] names no channel; leave channels out for every"),
         (True, "True is not a date"),
     ],
 )
@@ -845,6 +846,18 @@ def test_a_bad_exclusion_is_refused_naming_its_item(item, words):
     cal = fc.Calendar(excluded=one)
     assert list(fc.excluded_days(cal, days, "phone", "Escalations")) == [False, False, True, True, False, False]
     assert not fc.excluded_days(cal, days, "phone", "Accounts").any()
+
+
+def test_an_empty_list_of_queues_on_an_event_is_refused_not_read_as_every_queue():
+    """`queues: []` said nothing and meant every queue (the key left out): on an event and an exclusion alike it is
+    refused; the key left out still means every queue."""
+    from reportlib.core.errors import UsageError
+
+    event = {"name": "golive", "kind": "dates", "dates": ["2025-09-15"], "queues": []}
+    with pytest.raises(UsageError, match=r"^calendar: event 'golive': queues: \[\] names no queue; leave queues out"):
+        fc.calendar_from_params({"events": [event]})
+    del event["queues"]
+    assert fc.calendar_from_params({"events": [event]}).events[0]["name"] == "golive"
 
 
 def test_a_misspelt_calendar_key_is_refused_with_the_right_one(tmp_path, monkeypatch):

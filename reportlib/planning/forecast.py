@@ -196,7 +196,8 @@ def exclusions(value: Any) -> tuple[dict[str, Any], ...]:
             ):
                 quote = " (a name of digits in quotes: '401')" if isinstance(names, list | tuple) else ""
                 raise UsageError(f"{where}: {key} must be a list of names{quote}, got {_short(spec.get(key))}")
-            entry[key] = tuple(names) if names else None
+            _refuse_empty(where, key, names)
+            entry[key] = tuple(names) if names is not None else None
         out.append(entry)
     return tuple(out)
 
@@ -225,11 +226,21 @@ def _short(value: Any) -> str:
 _EVENT_KINDS = ("window", "dates", "business_days_of_month", "after_holiday")
 
 
+def _refuse_empty(where: str, key: str, names: Any) -> None:
+    """UsageError when `queues` or `channels` is an empty list: it would read as every queue (the key left out),
+    the opposite of what a list with nothing in it says."""
+    if isinstance(names, list | tuple) and not names:
+        one = key.removesuffix("s")
+        raise UsageError(f"{where}: {key}: [] names no {one}; leave {key} out for every {one}, or list the {key}")
+
+
 def _check_event(ev: Any) -> None:
     if not isinstance(ev, Mapping) or "name" not in ev or ev.get("kind") not in _EVENT_KINDS:
         raise UsageError(f"calendar: each event needs a name and a kind among {', '.join(_EVENT_KINDS)}; got {ev!r}")
     if not re.fullmatch(r"[A-Za-z0-9_]+", str(ev["name"])):
         raise UsageError(f"calendar: event name {ev['name']!r} must be letters, digits and underscores")
+    for key in ("queues", "channels"):
+        _refuse_empty(f"calendar: event {ev['name']!r}", key, ev.get(key))
     kind = ev["kind"]
     need = {
         "window": ("start", "end"),
