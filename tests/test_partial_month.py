@@ -165,6 +165,38 @@ def test_a_whole_month_is_not_compared_with_a_first_month_the_data_cover_in_part
     assert april["labor_cost"]["note"] is None
 
 
+def test_a_month_whose_data_fall_on_its_closed_days_alone_is_not_a_whole_month(tmp_path):
+    """An export that starts on Saturday 31 May 2025, a closed day: May has data on none of its open days. A probe
+    found June's totals set against May's one Saturday ("Contacts rose by 9 to 11"): they are now not compared,
+    as with any month the data cover in part; a month the data do not reach at all is still "no data for"."""
+    from reportlib.planning.sample import sample_data
+
+    folder = tmp_path / "s"
+    sample_data(folder, start="2025-04", months=3, agents=30, clients=5)
+    for name, col in (("contacts.csv", 4), ("agent_activity.csv", 0)):
+        lines = (folder / name).read_text().splitlines(keepends=True)
+        kept = [ln for ln in lines[1:] if ln.split(",")[col][:10] >= "2025-06-01"]
+        if name == "contacts.csv":  # one contact on the Saturday before
+            cells = kept[0].split(",")
+            cells[col] = "2025-05-31T10:00:00" + cells[col][19:]
+            kept[0] = ",".join(cells)
+        (folder / name).write_text("".join([lines[0], *kept]))
+    src = views.start_report("monthly_pack", month="2025-06", data=str(folder)).source
+    covered, open_days = queries.coverage(src, P, "2025-05")
+    assert covered == 0 and open_days >= 20
+    basis = queries.totals_basis(src, P, "2025-06")
+    assert (basis.partial, basis.compare, basis.unreached) == (False, ("yoy",), ("yoy",))  # June 2024: no data
+    note = f"not compared with May 2025, which has data on 0 of its {open_days} open days"
+    assert basis.note == note
+    tiles = {t["key"]: t for t in queries.monthly_summary(src, P, "2025-06")["tiles"]}
+    assert tiles["labor_cost"]["delta_prev"] is None and tiles["labor_cost"]["note"] == note
+    # the same export from Monday 2 June: May is not reached, its figure missing, as before
+    lines = (folder / "contacts.csv").read_text().splitlines(keepends=True)
+    (folder / "contacts.csv").write_text("".join([lines[0], *lines[2:]]))
+    src = views.start_report("monthly_pack", month="2025-06", data=str(folder)).source
+    assert queries.totals_basis(src, P, "2025-06").unreached == ("prev", "yoy")
+
+
 def test_the_workbooks_say_so_first(tmp_path):
     """The month's workbook and a client's say the month is partial first in their README notes."""
     from reportlib.reports import workbook

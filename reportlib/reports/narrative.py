@@ -400,8 +400,10 @@ class TotalsBasis:
     A total is set against last month's (`prev`) or last year's (`yoy`) only when both months are whole months of
     data: every open day covered. Each coverage is (open days with data, the month's open days), as
     `queries.coverage` gives it; (0, 0) reads as a whole month (no calendar to count: the roster's reports). A
-    comparison month with no open day of data is kept (its figure is missing: the tile says "no data for" it).
-    Rates and averages are compared whatever the coverage."""
+    comparison month the data do not reach at all (`unreached`) is kept (its figure is missing: the tile says "no
+    data for" it); one with data on its closed days alone (an export starting on a month's last Saturday) covers 0
+    of its open days, in part (a probe: "Contacts rose by 9" against two Saturday contacts). Rates and averages are
+    compared whatever the coverage."""
 
     days: int = 0
     open_days: int = 0
@@ -409,6 +411,7 @@ class TotalsBasis:
     yoy: tuple[int, int] = (0, 0)
     prev_label: str = "last month"
     yoy_label: str = "last year"
+    unreached: tuple[str, ...] = ()  # "prev", "yoy": the comparison months with no data on any day
 
     @property
     def coverage(self) -> tuple[int, int]:
@@ -423,7 +426,7 @@ class TotalsBasis:
 
     def _part(self, which: str) -> bool:
         days, open_days = self.prev if which == "prev" else self.yoy
-        return 0 < days < open_days
+        return days < open_days and which not in self.unreached
 
     @property
     def compare(self) -> tuple[str, ...]:

@@ -1005,13 +1005,20 @@ def totals_basis(source: Any, params: Mapping[str, Any] | None, month: Any) -> T
     starts mid-month, a client's first month)."""
     m = pd.Period(str(month), freq="M")
     days, open_days = coverage(source, params, m)
+    first, last = source_span(source, params)
+    compared = {"prev": m - 1, "yoy": m - 12}
     return TotalsBasis(
         days,
         open_days,
-        prev=coverage(source, params, m - 1),
-        yoy=coverage(source, params, m - 12),
-        prev_label=(m - 1).strftime("%b %Y"),
-        yoy_label=(m - 12).strftime("%b %Y"),
+        prev=coverage(source, params, compared["prev"]),
+        yoy=coverage(source, params, compared["yoy"]),
+        prev_label=compared["prev"].strftime("%b %Y"),
+        yoy_label=compared["yoy"].strftime("%b %Y"),
+        unreached=tuple(
+            w
+            for w, p in compared.items()
+            if first is None or last is None or first >= (p + 1).start_time or last <= p.start_time
+        ),
     )
 
 
