@@ -440,6 +440,49 @@ def test_without_interval_plan_the_forecast_vintage_before_the_month_is_the_plan
     assert len(err.strip().splitlines()) == 1 and "no forecast vintage made before 2025-03" in err
 
 
+def test_a_vintages_plan_leaves_holidays_out_of_its_intraday_shape_as_the_forecast_does():
+    """The plan built from a vintage spreads each day over the 8 weeks' intraday shape. Labor Day (Monday 1
+    September 2025), whose calls came at 10:00 where every other Monday's came at 09:00, shaped the plan's Mondays
+    (a probe: -5.5 agent-hours on a Monday against the forecast report's plan). With the calendar it is left out,
+    as forecast.intraday_profile leaves it out for the forecast report."""
+    from reportlib.planning import forecast as fc
+
+    mondays = pd.date_range("2025-08-11", "2025-09-29", freq="W-MON")  # 8 Mondays, Labor Day among them
+    history = pd.DataFrame(
+        {
+            "interval_start": [d + pd.Timedelta(hours=10 if d == pd.Timestamp("2025-09-01") else 9) for d in mondays],
+            "channel": "phone",
+            "queue": "Q",
+            "volume": 40.0,
+        }
+    )
+    vint = pd.DataFrame(
+        {
+            "origin": pd.Timestamp("2025-09-30"),
+            "created_at": pd.Timestamp("2025-09-30 06:00"),
+            "date": pd.Timestamp("2025-10-06"),
+            "channel": "phone",
+            "queue": "Q",
+            "forecast": 40.0,
+        },
+        index=[0],
+    )
+    stats = pd.DataFrame({"channel": ["phone"], "queue": ["Q"]})
+    args = (
+        vint,
+        "2025-10",
+        history,
+        stats.assign(aht_s=300.0),
+        va.service_targets(None),
+        stats.assign(patience_s=300.0),
+    )
+    cal = fc.calendar_from_params(load_params()["calendar"])
+    plan = va.plan_from_vintage(*args, 30, cal)[0].set_index("interval_start")["forecast_offered"]
+    assert plan[pd.Timestamp("2025-10-06 09:00")] == pytest.approx(40.0) and plan.sum() == pytest.approx(40.0)
+    blind = va.plan_from_vintage(*args, 30)[0].set_index("interval_start")["forecast_offered"]
+    assert blind[pd.Timestamp("2025-10-06 10:00")] == pytest.approx(5.0)  # 1 of the 8 Mondays without it
+
+
 def test_shape_interval_models_each_interval_as_counted_and_day_moves_bursts_to_other():
     # one day, two intervals planned 100 + 100 at the same plan; 150 + 50 came (a burst, the day on forecast)
     rows = [_plan_actual(100, 300, 20, 150, 300, 20, within=90), _plan_actual(100, 300, 20, 50, 300, 20, within=45)]
@@ -456,6 +499,24 @@ def test_shape_interval_models_each_interval_as_counted_and_day_moves_bursts_to_
     assert per.loc[1, "effect_volume"] == pytest.approx(erlang_a_service_level(20, 50, 300, 1800, 30, 300) - planned)
     with pytest.raises(va.UsageError):
         va.interval_effects(frame, shape="week")
+
+
+def test_the_days_handle_time_is_its_handle_time_over_its_handled_contacts():
+    """H1, by hand: 09:00 offered 100, handled 60 at 200 s (12,000 s); 09:30 offered 50, handled 40 at 500 s
+    (20,000 s). The day's AHT is 32,000 / 100 = 320 s, as `reportlib kpis` counts it; weighting each interval's
+    AHT by its offered contacts (abandons included) gave (100 x 200 + 50 x 500) / 150 = 300 s (a probe)."""
+    rows = [
+        _plan_actual(100, 300, 20, 100, 200.0, 20, handled=60.0, handle_s_total=12000.0),
+        _plan_actual(50, 300, 20, 50, 500.0, 20, handled=40.0, handle_s_total=20000.0),
+    ]
+    frame = _frame(rows)
+    frame.loc[1, "interval_start"] = pd.Timestamp("2026-01-05 09:30")
+    _, aht = va.day_shaped(frame)
+    assert list(aht) == [320.0, 320.0]
+    assert list(va.day_shaped(frame.drop(columns=["handled"]))[1]) == [300.0, 300.0]  # no handled: by offered
+    rec = va.decompose(frame, by="queue", month="2026-01", totals=False)
+    assert rec.loc[0, "aht_s"] == 320.0  # the table's figure is the period's own AHT
+    assert va.interval_effects(frame)["model_aht_s"].tolist() == [320.0, 320.0]
 
 
 def test_report_pieces_commentary_waterfall_worst_days():
@@ -851,6 +912,60 @@ def test_an_empty_scheduled_agents_cell_is_named_not_a_silent_blank(sample_dir, 
     assert others["effect_schedule"].notna().all()
     whole = va.variance_for_source(open_source(str(sample_dir), "America/New_York"), params, MONTH)
     assert not [n for n in whole.notes if "scheduled_agents" in n]
+
+
+def test_a_day_missing_from_the_staffing_export_is_named_with_the_contacts_handled_on_it(sample_dir, tmp_path):
+    """Every interval_staffing row of Tuesday 18 March 2025 deleted: the day read as nobody on, a staffing shortfall
+    nothing explained (a probe). The note names the day and the contacts handled on it, counted by hand here."""
+    import shutil
+
+    folder = tmp_path / "d"
+    shutil.copytree(sample_dir, folder)
+    st = pd.read_csv(folder / "interval_staffing.csv", dtype=str, keep_default_na=False)
+    st[~st["interval_start"].str.startswith("2025-03-18")].to_csv(folder / "interval_staffing.csv", index=False)
+    src = open_source(str(folder), "America/New_York")
+    res = va.variance_for_source(src, load_params(None), MONTH)
+    c = src.frame("contacts")
+    day = c[(c["arrived_at"].dt.strftime("%Y-%m-%d") == "2025-03-18") & c["channel"].isin(["phone", "chat"])]
+    handled = int((day["outcome"] == "handled").sum())
+    queues = day.loc[day["outcome"] == "handled", ["channel", "queue"]].drop_duplicates()
+    planned = res.intervals[["channel", "queue"]].drop_duplicates()
+    n = len(queues.merge(planned))
+    assert (
+        "interval_staffing has no row on 1 day when its queues handled contacts, read as nobody on (a staffing "
+        f"shortfall; if the export missed the day, add its rows): 2025-03-18 ({handled:,} handled in {n} queues)"
+    ) in res.notes, res.notes
+    whole = va.variance_for_source(open_source(str(sample_dir), "America/New_York"), load_params(None), MONTH)
+    assert not [x for x in whole.notes if "no row on" in x]
+
+
+def test_a_planned_queue_that_falls_silent_mid_month_is_named(sample_dir, tmp_path):
+    """Debit Card's contacts renamed "Debit Cards" from 15 March 2025: the new name was said to have no plan, and
+    the old one's plan for the rest of the month was set against nothing, unsaid (a probe). The note names the old
+    queue, its last contact and the contacts its plan expected after it, counted here from the plan; the sample
+    as generated has no such note."""
+    import shutil
+
+    folder = tmp_path / "d"
+    shutil.copytree(sample_dir, folder)
+    c = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    moved = (c["queue"] == "Debit Card") & (c["arrived_at"] >= "2025-03-15")
+    c.loc[moved, "queue"] = "Debit Cards"
+    c.to_csv(folder / "contacts.csv", index=False)
+    src = open_source(str(folder), "America/New_York")
+    res = va.variance_for_source(src, load_params(None), MONTH)
+    kept = src.frame("contacts")
+    last = kept.loc[(kept["queue"] == "Debit Card") & (kept["channel"] == "phone"), "arrived_at"].max().floor("30min")
+    plan = src.frame("interval_plan")
+    after = plan[(plan["queue"] == "Debit Card") & (plan["channel"] == "phone") & (plan["interval_start"] > last)]
+    after = after[after["interval_start"] < pd.Timestamp("2025-04-01")]
+    assert (
+        f"phone/Debit Card had no contact after {last:%Y-%m-%d %H:%M} where its plan expected "
+        f"{after['forecast_offered'].sum():,.0f} more: renamed or closed? Its plan after then is still set against "
+        "its contacts"
+    ) in res.notes, res.notes
+    whole = va.variance_for_source(open_source(str(sample_dir), "America/New_York"), load_params(None), MONTH)
+    assert not [x for x in whole.notes if "had no contact after" in x]
 
 
 def test_plan_vs_actual_is_remembered_per_parameter_set(sample_dir):

@@ -161,7 +161,9 @@ def day_shaped(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
     Volume: the day's actual contacts of the channel/queue spread over its intervals in the plan's
     proportions (r V0 with r = the day's sum V1 / sum V0; the interval's own V1 where the day had
-    nothing planned). Handle time: the day's actual AHT (contact-weighted). How the day's contacts
+    nothing planned). Handle time: the day's actual AHT, its handle time over its handled contacts (each
+    interval's aht_s weighted by its `handled`; by its offered contacts when the frame has no `handled`: a
+    probe found the offered weights 0.5 s off `reportlib kpis`' AHT). How the day's contacts
     and handle times fell across its intervals differently from the plan (intraday bursts and Poisson
     swings) is then part of other: a model fed each interval's own count would read the random
     swings of a few calls as a volume change and, SL being concave in volume, charge them to volume
@@ -172,13 +174,14 @@ def day_shaped(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     v0 = _num(frame["forecast_offered"])
     v1 = _num(frame["offered"])
     h1 = _num(frame["aht_s"])
-    ok_h = np.isfinite(h1) & (h1 > 0) & (v1 > 0)
+    weight = _num(frame["handled"]) if "handled" in frame else v1
+    ok_h = np.isfinite(h1) & (h1 > 0) & (weight > 0)
     g = pd.DataFrame(
         {
             "v0": v0,
             "v1": v1,
-            "hv": np.where(ok_h, h1 * v1, 0.0),
-            "w": np.where(ok_h, v1, 0.0),
+            "hv": np.where(ok_h, h1 * weight, 0.0),
+            "w": np.where(ok_h, weight, 0.0),
             "hmin": np.where(ok_h, h1, np.inf),
             "hmax": np.where(ok_h, h1, -np.inf),
         }
@@ -298,6 +301,48 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape:
     return out
 
 
+# Contacts a plan may expect of a queue after its last one before its silence is named: with Poisson arrivals at
+# the plan's rate, no contact where it expected more than ln(100) = 4.6 has a chance under 1% (the 1% of the
+# forecast's quiet-queue rule, not fitted to any data).
+QUIET_EXPECTED = float(np.log(100.0))
+
+
+def _gone_quiet(plan: pd.DataFrame, actual: pd.DataFrame) -> list[str]:
+    """A note per planned queue that had contacts in the month and then none, where its plan expected more than
+    QUIET_EXPECTED after its last one: a queue renamed or closed mid-month, whose plan for the rest of the month
+    is still set against its contacts (a probe renamed Debit Card on the 15th: the new name was said to have no
+    plan, the old one's half-empty month was not said). `plan`, `actual`: interval_start, channel, queue and
+    forecast_offered / offered, over the data's span."""
+    seen = actual[_num(actual["offered"]) > 0].groupby(KEYS, as_index=False)["interval_start"].max()
+    p = plan[KEYS + ["interval_start", "forecast_offered"]].merge(seen.rename(columns={"interval_start": "last"}))
+    after = p[p["interval_start"] > p["last"]]
+    per = after.groupby(KEYS + ["last"], as_index=False)["forecast_offered"].sum()
+    return [
+        f"{c}/{q} had no contact after {last:%Y-%m-%d %H:%M} where its plan expected {n:,.0f} more: renamed or "
+        "closed? Its plan after then is still set against its contacts"
+        for c, q, last, n in per[per["forecast_offered"] > QUIET_EXPECTED].itertuples(index=False)
+    ]
+
+
+def _unstaffed_days(frame: pd.DataFrame, no_row: np.ndarray) -> list[str]:
+    """The days on which a queue of interval_staffing has no row at all while it handled contacts, each as
+    "2026-11-17 (1,605 handled in 3 queues)": `no_row` marks the frame's intervals (interval_start, channel, queue,
+    handled) of a staffed queue without a staffing row. A day missing from the staffing export reads as nobody on;
+    its handled contacts say somebody was (a probe: a day's rows deleted moved phone's staffing by 3.7 points and
+    nothing said so)."""
+    day = pd.to_datetime(frame["interval_start"]).dt.normalize()
+    g = pd.DataFrame(
+        {"day": day, "queue": frame["channel"].astype(str) + "/" + frame["queue"].astype(str), "missing": no_row}
+    ).assign(handled=_num(frame["handled"]), rows=1)
+    per = g.groupby(["day", "queue"]).agg(missing=("missing", "sum"), rows=("rows", "sum"), handled=("handled", "sum"))
+    gone = per[(per["missing"] == per["rows"]) & (per["handled"] > 0)].reset_index()
+    days = gone.groupby("day").agg(handled=("handled", "sum"), queues=("queue", "size"))
+    return [
+        f"{d:%Y-%m-%d} ({r.handled:,.0f} handled in {counted(int(r.queues), 'queue')})"
+        for d, r in days.sort_index().iterrows()
+    ]
+
+
 def _num(s: Any) -> np.ndarray:
     return pd.to_numeric(pd.Series(s), errors="coerce").astype("float64").to_numpy().copy()
 
@@ -324,7 +369,9 @@ def aggregate_effects(intervals: pd.DataFrame, keys: Sequence[str]) -> pd.DataFr
     `keys` are the grouping columns (e.g. channel, queue, period). Returns one row per group with
     planned_sl, actual_sl, the effects (shares 0..1; they add up to actual_sl - planned_sl), model_sl
     and the inputs: forecast_offered, offered, volume_change (offered / forecast - 1), forecast_aht_s
-    and aht_s (contact-weighted, s), planned/scheduled/staffed agent hours, answered_within, intervals.
+    (contact-weighted, s) and aht_s (the period's handle time over its handled contacts, s; the model's
+    contact-weighted handle time where the rows carry no handled contacts), planned/scheduled/staffed agent
+    hours, answered_within, intervals.
     Groups with no contacts planned or offered are left out; a group with planned but no offered
     contacts has no actual SL (NaN, and NaN effects).
     """
@@ -342,6 +389,9 @@ def aggregate_effects(intervals: pd.DataFrame, keys: Sequence[str]) -> pd.DataFr
         "m_c": v1 * d["model_sl"].to_numpy(float),
         "h0_c": v0 * d["_h0"].to_numpy(float),
         "h1_c": v1 * d["_h1"].to_numpy(float),
+        # the period's actual AHT, as `reportlib kpis` gives it: handle time over handled contacts
+        "hs": d["handle_s_total"].to_numpy(float) if "handle_s_total" in d else np.zeros(len(d)),
+        "hn": d["handled"].to_numpy(float) if "handled" in d else np.zeros(len(d)),
         "n0_h": d["planned_agents"].to_numpy(float) * hours,
         "n1_h": d["_n1"].to_numpy(float) * hours,
         "ns_h": (d["scheduled_agents"].to_numpy(float) * hours) if "scheduled_agents" in d else np.full(len(d), np.nan),
@@ -391,7 +441,10 @@ def aggregate_effects(intervals: pd.DataFrame, keys: Sequence[str]) -> pd.DataFr
         out["offered"] = v1s
         out["volume_change"] = np.where(v0s > 0, v1s / v0s - 1.0, np.nan)
         out["forecast_aht_s"] = np.where(v0s > 0, sums["h0_c"].to_numpy() / v0s, np.nan)
-        out["aht_s"] = sums["h1_c"].to_numpy() / div
+        hn = sums["hn"].to_numpy()
+        out["aht_s"] = np.where(
+            hn > 0, sums["hs"].to_numpy() / np.where(hn > 0, hn, 1.0), sums["h1_c"].to_numpy() / div
+        )
     out["planned_agent_hours"] = sums["n0_h"].to_numpy()
     out["scheduled_agent_hours"] = sums["ns_h"].to_numpy()
     out["staffed_agent_hours"] = sums["n1_h"].to_numpy()
@@ -640,6 +693,7 @@ def plan_from_vintage(
     targets: Mapping[str, Mapping[str, float]],
     patience: pd.DataFrame,
     minutes: int = 30,
+    calendar: Any | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """The plan from the forecast archived before the month: (interval plan, description).
 
@@ -647,7 +701,8 @@ def plan_from_vintage(
     that covers its days is used, and of that origin's re-runs the one in force on each day
     (forecast.vintages_in_force: a re-run made after the day does not change its plan). Its daily forecast is spread over intervals with the
     intraday profile of the 8 weeks of `history` (interval_start, channel, queue, volume) before the
-    month; forecast_aht_s is `aht` (channel, queue, aht_s: the weeks before the month); planned_agents
+    month, its holidays and eves left out by `calendar` (forecast.Calendar) as the forecast report leaves them
+    out (a probe: Labor Day shaped the plan's Mondays); forecast_aht_s is `aht` (channel, queue, aht_s: the weeks before the month); planned_agents
     the agents the forecast required (Erlang A at the service targets, `patience` per queue).
     """
     from reportlib.planning import forecast as fc
@@ -664,7 +719,9 @@ def plan_from_vintage(
     origin = before["origin"].max()
     daily = fc.vintages_in_force(before[before["origin"] == origin])  # a re-run made after a day plans no earlier day
     daily = daily[daily["channel"].isin(LIVE_CHANNELS)]
-    profile = fc.intraday_profile(history, None, weeks=8, end=first - pd.Timedelta(days=1), interval_minutes=minutes)
+    profile = fc.intraday_profile(
+        history, calendar, weeks=8, end=first - pd.Timedelta(days=1), interval_minutes=minutes
+    )
     iv = fc.split_intraday(daily[["date", "channel", "queue", "forecast"]], profile, minutes)
     stats = aht.merge(patience, on=["channel", "queue"], how="outer")
     plan = fc.staffing_plan(iv, stats, targets, model="erlang_a", interval_minutes=minutes)
@@ -760,6 +817,7 @@ def variance_for_source(
                 service_targets(params.get("capacity")),
                 pat[["channel", "queue", "patience_s"]],
                 minutes,
+                fc.calendar_from_params(params.get("calendar") or {}),
             )
         except ReportlibError as exc:
             raise ReportlibError(
@@ -803,6 +861,7 @@ def variance_for_source(
             + ", ".join(f"{c}/{q} ({n:,.0f} contacts)" for c, q, n in left_out.itertuples(index=False))
             + "; the all-queues figures are over the planned queues"
         )
+    notes += _gone_quiet(plan, actual)
     key = ["interval_start", "channel", "queue"]
     frame = plan.drop(columns=["interval_minutes"]).merge(actual, on=key, how="outer")
     frame = frame[frame.set_index(KEYS).index.isin(list(planned_q))].copy()
@@ -863,6 +922,14 @@ def variance_for_source(
                     f"scheduled_agents is empty in {counted(empty.sum(), 'row')} of interval_staffing ({', '.join(queues)}): "
                     "staffing is not split into schedule and attendance for those queues and their channel's total"
                 )
+        unstaffed = _unstaffed_days(frame, inq & ~had_row)
+        if unstaffed:
+            notes.append(
+                f"interval_staffing has no row on {counted(len(unstaffed), 'day')} when its queues handled contacts, "
+                "read as nobody on (a staffing shortfall; if the export missed the day, add its rows): "
+                + ", ".join(unstaffed[:5])
+                + (f" and {len(unstaffed) - 5} more" if len(unstaffed) > 5 else "")
+            )
         missing_q = sorted(planned_q - staffed_q)
         if missing_q:
             notes.append(
