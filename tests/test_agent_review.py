@@ -523,6 +523,11 @@ def test_a_volume_is_not_compared_with_a_last_month_the_agent_or_the_data_cover_
         == "not compared with last month (last month's goal pro-rated to the 10 of 22 open days employed)"
     )
     assert part("2026-09-19") == "" and part("2026-11-02") == ""  # whole, and not employed (no figure)
+    # hired on Saturday 31 October, a closed day: employed on none of October's open days, not a whole month
+    assert part("2026-10-31") == (
+        "not compared with last month (last month's goal pro-rated to the 0 of 22 open days employed)"
+    )
+    assert part("2026-10-31", (pd.Timestamp("2026-11-02"), None)) == ""  # the data start after it: no figure
     data = (pd.Timestamp("2026-10-05"), None)  # the data start on Monday 5 October: 20 of 22 open days
     assert part("2026-09-19", data) == (
         "not compared with last month (last month's goal pro-rated to the 20 of 22 open days with data)"

@@ -330,12 +330,25 @@ def last_month_part(own: pd.DataFrame, month: str, calendar: Any, data_range: tu
     """Why the month before `month` does not count whole for the volume goals of the agent on roster row `own`
     (hired or left during it, or the data cover it in part: scorecards.goal_days), as a tile's note ("not compared
     with last month (last month's goal pro-rated to the 10 of 22 open days employed)"); "" when it counts whole or not
-    at all (then there is no figure to compare)."""
+    at all (then there is no figure to compare). An agent employed and with data on closed days of it alone (hired
+    on its last Saturday) has 0 of its open days: not compared either, as a month's totals are not (a probe)."""
     prev = pd.Period(month, freq="M") - 1
-    d = scorecards.goal_days(own, prev.start_time, (prev + 1).start_time, calendar=calendar, data_range=data_range)
+    lo, hi = prev.start_time, (prev + 1).start_time
+    d = scorecards.goal_days(own, lo, hi, calendar=calendar, data_range=data_range)
     days, data_days, open_days = (float(d[c].iloc[0]) for c in ("days", "data_days", "open_days"))
-    if days <= 0 or days >= open_days:
+    if days >= open_days:
         return ""
+    if days <= 0:
+        row = own.iloc[0]
+        hire, term = (pd.to_datetime(row.get(c)) for c in ("hire_date", "termination_date"))
+        first, last = (
+            None if t is None or pd.isna(t) else pd.Timestamp(t).tz_localize(None).normalize()
+            for t in (data_range or (None, None))
+        )
+        employed = (pd.isna(hire) or hire < hi) and (pd.isna(term) or term >= lo)
+        reached = (first is None or first < hi) and (last is None or last >= lo)
+        if not (employed and reached):
+            return ""
     return f"not compared with last month (last month's {scorecards.goal_note(days, data_days, open_days)})"
 
 
