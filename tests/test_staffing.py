@@ -384,6 +384,15 @@ def test_fractional_agents_interpolate_between_whole_agents():
     assert np.all(np.ceil(fa - 1e-12) == wa)
 
 
+def test_the_fractional_answer_lies_above_one_agent_short_even_at_a_target_of_zero():
+    """A target of 0 is met by any stable staffing: Erlang C needs N > A = 10 (100 calls of 180 s in 30 min), so 11
+    agents. The interpolation met the target exactly at N - 1 = A and gave 10.0, whose ceiling is one agent short
+    (a probe); the fractional answer now lies in (N - 1, N]."""
+    whole = st.required_agents(100, 180, 1800, 0.0, 20)
+    frac = st.required_agents(100, 180, 1800, 0.0, 20, fractional=True)
+    assert whole == 11 and 10.0 < frac <= 11.0 and math.ceil(frac) == whole
+
+
 def test_required_agents_rejects_bad_input():
     with pytest.raises(UsageError, match="target_sl"):
         st.required_agents(100, 180, 1800, 1.0, 20)
@@ -680,6 +689,11 @@ def test_cli_staffing_says_patience_is_unused_under_erlang_c_and_refuses_loads_f
     assert status == 0 and rec["model"] == "erlang_c" and pd.isna(rec["patience_s"])  # not shown as used
     assert rec["agents"] == st.required_agents(100, 300, 1800, 0.8, 20)
     assert "--patience-s 60 not used: Erlang C has no abandonment" in capsys.readouterr().err
+    # a handle time longer than the interval is said (a probe: 5 calls of 100,000 s a half hour gave 296 silently)
+    long = ["--aht", "100000", *base[2:]]
+    assert run_cli("--calls", "5", *long)[0] == 0
+    assert "--aht 100000 s is longer than the 30-minute interval" in capsys.readouterr().err
+    assert run_cli("--calls", "5", "--aht", "1800", *base[2:])[0] == 0 and "longer" not in capsys.readouterr().err
     # 1e16 calls a half hour (a load of 1.7e15 erlangs) still staffs to the target; 1e18 gave a service level of
     # 0 at the agents it printed, 1e300 a message about "agents": both are now a usage error naming the load
     status, out = run_cli("--calls", "1e16", *base)

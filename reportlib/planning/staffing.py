@@ -819,7 +819,10 @@ def _required_busy(load, aht, target, answer, patience, max_occ, max_ab, cap_occ
             if key == "occupancy":
                 f = np.where(erlang_a, f, load / max_occ)
         n_frac = np.maximum(n_frac, np.minimum(f, n_int))
-    return n_int, n_frac
+    # n - 1 agents fall short (n is the fewest that do not), so the fractional answer lies above n - 1 and its
+    # ceiling is n: a goal met exactly at n - 1 (a target of 0, met at the stable staffing bound n - 1 = A of
+    # Erlang C, which serves nobody in time) gave A itself, whose ceiling was one agent short (a probe)
+    return n_int, np.maximum(n_frac, np.nextafter(n_int - 1.0, np.inf))
 
 
 def staffing_summary(
