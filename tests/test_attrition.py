@@ -643,9 +643,21 @@ def test_attrition_report_groups_team_filter_and_settings_from_parameters():
     for col in ("team", "site"):
         pd.testing.assert_frame_equal(rep["groups"][col], at.compare_groups(roster(), "2026-03", by=col))
     team = roster()["team"].iloc[0]
-    only = at.attrition_report(roster(), "2026-03", params, team=team)
+    only = at.attrition_report(roster(), "2026-03", everything, team=team)
     want = at.monthly_attrition(roster()[roster()["team"] == team], "2026-03")
     pd.testing.assert_frame_equal(only["trend"].tail(1).reset_index(drop=True), want.reset_index(drop=True))
+    # narrowed, survival is observed from the whole roster's first leaver, as in the whole report's team rows
+    mine = rep["survival_team"].summary.set_index("team").loc[team]
+    narrowed = only["survival_overall"].summary.iloc[0]
+    assert (narrowed["agents"], narrowed["leavers"]) == (mine["agents"], mine["leavers"])
+    assert narrowed["median_tenure_days"] == pytest.approx(mine["median_tenure_days"], nan_ok=True)
+    # every team of this roster averages fewer than 5 people: a page narrowed to one would be about single people
+    size = at.compare_groups(roster(), "2026-03", by="team").set_index("team").loc[team, "avg_headcount_13"]
+    assert size < 5
+    with pytest.raises(UsageError, match=rf"team '{team}' averaged fewer than 5 people over the 13 months to 2026-03"):
+        at.attrition_report(roster(), "2026-03", params, team=team)
+    with pytest.raises(UsageError, match="no agent on the roster is in team 'Nobody'"):
+        at.attrition_report(roster(), "2026-03", params, team="Nobody")
     # a value of the wrong kind in parameters/attrition.yaml is a usage error naming it
     bad = dict(params, attrition=dict(params["attrition"], cost_per_hire="lots"))
     with pytest.raises(UsageError, match="attrition.cost_per_hire must be a number"):
@@ -822,6 +834,43 @@ def test_survival_observes_tenure_from_the_rosters_first_leaver():
     assert "A7" not in set(at.tenure_durations(roster(), "2026-03-31", "2025-03-01")["agent_id"])  # left before
 
 
+def test_a_group_observed_only_from_a_later_tenure_has_no_figure_before_it():
+    """The 2015 hires enter the observation at 3,652 days (left truncation): their curve starts there, and S(90 days)
+    and S(1 year) are unknown. Read as the curve's last value they showed "Reach 90 days 0%" for a cohort that
+    stayed ten years (a probe); lifelines' own reading of the same fit gives NaN, and so does the summary now."""
+    from lifelines import KaplanMeierFitter
+
+    d = _stayers_and_recent_leavers()
+    d.loc[d["agent_id"] == "O4", "termination_date"] = pd.Timestamp("2025-06-01")  # one of them left: an event
+    d.loc[d["agent_id"] == "O4", "termination_type"] = "voluntary"
+    cohort = at.tenure_survival(d, "2026-01-01", by="hire_cohort").summary.set_index("hire_cohort").loc["2015Q1"]
+    part = at.tenure_durations(d, "2026-01-01", at.roster_observed_from(d))
+    part = part[part["hire_cohort"] == "2015Q1"]
+    kmf = KaplanMeierFitter().fit(part["tenure_days"], part["left"], entry=part["entry_days"])
+    assert np.isnan(kmf.predict(90.0)) and np.isnan(kmf.predict(365.0))
+    assert np.isnan(cohort["p_reach_90d"]) and np.isnan(cohort["p_reach_365d"])
+    assert np.isnan(cohort["p_reach_90d_lower"]) and np.isnan(cohort["p_reach_365d_upper"])
+
+
+def test_a_month_before_the_first_hire_and_a_team_gone_by_the_next_month_say_so():
+    """attrition_report for a month before anyone was hired said "tenure hazard must be a share 0..1"; narrowed to a
+    team nobody is on the next month's first day, its projection raised KeyError 'group' (a probe). The first is a
+    one-line error naming the first hire; the second projects nobody to lose."""
+    from reportlib.core.errors import ReportlibError
+
+    with pytest.raises(ReportlibError, match=r"nobody on the roster was hired by 2001-11-30 \(the first hire_date is"):
+        at.attrition_report(roster(), "2001-11")
+    a = roster()
+    a = a[a["hire_date"] < "2026-03-20"].assign(
+        termination_date=pd.Timestamp("2026-03-20"), termination_type="voluntary"
+    )
+    hz = at.tenure_hazard(a, "2024-04-01", "2026-04-01")
+    p = at.project_leavers(a, hz, "2026-04-01", months=2, cost_per_hire=1000, training_weeks=2)
+    assert p["roster_start"].tolist() == [0, 0] and p["expected_leavers"].tolist() == [0.0, 0.0]
+    assert p["month"].tolist() == ["2026-04", "2026-05"] and p["expected_cost"].tolist() == [0.0, 0.0]
+    assert at.project_leavers(a, hz, "2026-04-01", months=2, by="team").empty
+
+
 def test_a_group_whose_risk_set_runs_out_gets_a_curve_up_to_the_gap_not_a_crash():
     """With tenure observed from the first leaver, a small group can run out of people under observation: its three
     hires since then all left by day 150 while two people hired in 2015 enter at 3,652 days. lifelines' KM raised
@@ -948,7 +997,8 @@ def test_figures_about_fewer_than_five_people_are_withheld():
     teams = rep["groups"]["team"].set_index("team")
     assert teams["assessment"].eq("fewer than 5 people: not shown").all()  # no team averages 5 people
     assert teams[["terminations_12m", "annualized_rate", "ci_lower", "ci_upper"]].isna().all().all()
-    assert teams["avg_headcount_13"].notna().all()
+    # nor their average headcount: 0.2 for a one-person site said its person had left (a probe)
+    assert teams["avg_headcount_13"].isna().all()
     assert rep["withheld"]["groups"] == (
         "Leavers and attrition are not shown for 5 teams of fewer than 5 people on average; nor for 2 sites of "
         "fewer than 5 people on average."

@@ -407,3 +407,13 @@ def test_a_note_with_nothing_to_say_shows_nothing():
         views.note("", "warning")
         views.note("Acme has missed terms and no monthly_fee.", "warning")
     assert len(shown) == 1 and "Acme" in shown[0]["text/html"]
+
+
+def test_the_attrition_page_narrowed_to_a_team_of_a_few_people_is_refused_at_its_start(tmp_path):
+    """`team` (papermill, JupyterLab) narrows every figure of the attrition page to one team: for a 2-person team it
+    said its leaver was a regretted loss and gave their tenure to the day (a probe). The page now stops at its start,
+    as for a team not on the roster; the other reports narrowed to it are not concerned."""
+    folder = build(tmp_path / "d", {})  # Team 1: Ann Lee and Bo Chan
+    with pytest.raises(UsageError, match=r"team 'Team 1' averaged fewer than 5 people over the 13 months to 2025-01"):
+        views.start_report("attrition", month="2025-01", data=str(folder), team="Team 1")
+    assert views.start_report("team_performance", month="2025-01", data=str(folder), team="Team 1").team == "Team 1"

@@ -525,11 +525,15 @@ def _risk_set_gap(entry: np.ndarray, tenure: np.ndarray) -> float | None:
 
 
 def _km_value_at(kmf: Any, t: float) -> tuple[float, float, float]:
-    """S(t) and its CI from a fitted KaplanMeierFitter; NaN when t is beyond the longest observed tenure."""
+    """S(t) and its CI from a fitted KaplanMeierFitter; NaN when t is beyond the longest observed tenure, or before
+    the curve starts (a group observed only from a later tenure, left-truncated: a hire cohort that entered the
+    observation at 4,000 days read 0% at 90 days, the last value of its curve; lifelines' predict gives NaN)."""
     timeline = kmf.survival_function_.index.to_numpy(dtype=float)
     if len(timeline) == 0 or t > timeline.max():
         return (np.nan, np.nan, np.nan)
     pos = np.searchsorted(timeline, t, side="right") - 1
+    if pos < 0:
+        return (np.nan, np.nan, np.nan)
     s = float(kmf.survival_function_.iloc[pos, 0])
     ci = kmf.confidence_interval_survival_function_.iloc[pos]
     return (s, float(ci.iloc[0]), float(ci.iloc[1]))
@@ -1025,7 +1029,10 @@ def project_leavers(
         assert cost_per_hire is not None and training_weeks is not None
         unit = cost_per_hire + training_weeks * hours_per_week * roster["hourly_cost"].to_numpy(dtype=float)
     rows = []
-    for g, idx in roster.groupby("group", sort=True).indices.items():
+    groups = list(roster.groupby("group", sort=True).indices.items())
+    if by is None and not groups:  # nobody on the roster that day: nobody to lose, not a table without columns
+        groups = [(None, np.array([], dtype=int))]
+    for g, idx in groups:
         cum = 0.0
         for k in range(months):
             exp_k = float(p_month[idx, k].sum())
@@ -1041,8 +1048,9 @@ def project_leavers(
             if with_cost:
                 row["expected_cost"] = float(np.nansum(p_month[idx, k] * unit[idx]))
             rows.append(row)
-    out = pd.DataFrame(rows)
-    return _name_group(out, by)
+    columns = ["month", "group", "roster_start", "expected_leavers", "cumulative_expected_leavers"]
+    columns += ["expected_headcount_end"] + (["expected_cost"] if with_cost else [])
+    return _name_group(pd.DataFrame(rows, columns=columns), by)
 
 
 def backtest_projection(
@@ -1177,6 +1185,8 @@ def withhold_small(report: dict[str, Any], k: int, sites: Mapping[str, str] | No
         hidden[col] = set(g.loc[wider, col])
         if wider.any():
             g.loc[wider, ["terminations_12m", "annualized_rate", "ci_lower", "ci_upper"]] = np.nan
+            # a small group's average headcount too: 0.2 for a one-person site says its person left (a probe)
+            g.loc[small, "avg_headcount_13"] = np.nan
             g.loc[small, "assessment"] = f"fewer than {k} people: not shown"
             g.loc[wider & ~small, "assessment"] = "not shown: it would give away a smaller group's"
             more = int((wider & ~small).sum())
@@ -1255,6 +1265,26 @@ def _pool_rare(table: pd.DataFrame, k: int, within: str | None) -> tuple[pd.Data
     return out[table.columns], int(rare.sum())
 
 
+def team_roster(agents: pd.DataFrame, team: str, month: Any, k: int) -> pd.DataFrame:
+    """The roster rows of `team`, for a report narrowed to it: UsageError when nobody is in it, or when it
+    averaged fewer than `k` people over the 13 months to `month` (compare_groups' avg_headcount_13, the measure
+    `withhold_small` hides a group's figures by). Narrowed, every figure of the page is the team's: a 2-person
+    team's page said its leaver was a regretted loss and gave their tenure to the day (a probe)."""
+    a = prepare_agents(agents)
+    if "team" not in a or not (a["team"] == team).any():
+        raise UsageError(f"no agent on the roster is in team {team!r}")
+    if k > 1:
+        sizes = compare_groups(a, month, by="team").set_index("team")["avg_headcount_13"]
+        size = float(sizes.get(team, 0.0))
+        if not size >= k:
+            raise UsageError(
+                f"team {team!r} averaged fewer than {k} people over the 13 months to {parse_month(month)}: its "
+                f"attrition figures would be about single people (min_group_size {k}, parameters/attrition.yaml); "
+                "the whole roster's report shows the teams it can"
+            )
+    return a[a["team"] == team]
+
+
 def attrition_report(
     agents: pd.DataFrame,
     month: Any,
@@ -1280,8 +1310,6 @@ def attrition_report(
     `factors_from`: the first day of the data behind `factors`: the drivers model observes tenure from the later
     of it and `roster_observed_from` (an agent who left before the factors were measured has none).
     """
-    if team is not None:
-        agents = agents[agents["team"] == team]
     cfg = AttritionSettings.from_params(params)
     bands = cfg.tenure_bands
     m = parse_month(month)
@@ -1289,7 +1317,13 @@ def attrition_report(
     after = (m + 1).start_time
     alpha = cfg.alpha
     cost_per_hire, weeks, hours = cfg.cost_per_hire, cfg.training_weeks, cfg.training_hours_per_week
-    a = prepare_agents(agents)
+    whole = prepare_agents(agents)
+    hired = whole["hire_date"].dropna()
+    if not (hired <= as_of).any():
+        first = f" (the first hire_date is {hired.min():%Y-%m-%d})" if len(hired) else ""
+        raise ReportlibError(f"nobody on the roster was hired by {as_of:%Y-%m-%d}{first}: no attrition in {m}")
+    observed_from = roster_observed_from(whole)  # the roster's, whichever team is shown (not its first leaver)
+    a = whole if team is None else team_roster(whole, team, m, cfg.min_group_size)
     out: dict[str, Any] = {"as_of": as_of, "month": str(m)}
     out["trend"] = monthly_attrition(a, m - (trend_months - 1), m, bands=bands)
     for by in ("team", "site", "role", "tenure_band"):
@@ -1302,13 +1336,13 @@ def attrition_report(
         if col in a and a[col].notna().any()
     }
     out["early_tenure"] = early_tenure_attrition(a, as_of, freq="Q", days=cfg.early_tenure_days)
-    out["survival_overall"] = tenure_survival(a, as_of, alpha=alpha)
+    out["survival_overall"] = tenure_survival(a, as_of, alpha=alpha, observed_from=observed_from)
     for by in ("hire_cohort", "team", "site"):
-        out[f"survival_{by}"] = tenure_survival(a, as_of, by=by, alpha=alpha)
+        out[f"survival_{by}"] = tenure_survival(a, as_of, by=by, alpha=alpha, observed_from=observed_from)
     year_start = (m - 11).start_time
     out["reasons"] = reasons_pareto(a, year_start, as_of)
     out["reasons_by_tenure"] = reasons_by_tenure_band(a, year_start, as_of, bands=bands)
-    starts = [d for d in (roster_observed_from(a), factors_from) if d is not None]
+    starts = [d for d in (observed_from, factors_from) if d is not None]
     try:
         out["drivers"] = attrition_drivers(
             a,

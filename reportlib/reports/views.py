@@ -572,6 +572,11 @@ def start_report(
         teams = set(source.frame("agents")["team"].dropna().astype(str))
         if team not in teams:
             raise UsageError(f"team {team!r} is not in the roster; teams are: {', '.join(sorted(teams))}")
+        if report == "attrition":  # a page narrowed to a team of a few people would be about single people
+            from reportlib.core.settings import AttritionSettings
+            from reportlib.metrics.attrition import team_roster
+
+            team_roster(source.frame("agents"), team, period, AttritionSettings.from_params(params).min_group_size)
     if report == "agent_review":
         if not source.has("agents") or not source.has("contacts"):
             raise MissingTableError("the agent_review report needs the contacts and agents tables")
