@@ -727,6 +727,16 @@ def test_cli_attrition_json(tmp_path, monkeypatch, capsys):
         assert f"--by {col}: choose tenure_band or a group of the roster (team, supervisor, site, role)" in err
         assert "is not a group of people (it would give a row per person, pay rate, FTE, date or reason)" in err
     assert main(["attrition", "--data", str(tmp_path / "nowhere"), "--month", "2026-03"]) == 1
+    # a roster alone, with no contacts to date its export: a month after its last hire or leaver (2026-04-06) is
+    # said on stderr, not given as 0% attrition in silence (a probe: a 2019 roster's June 2025)
+    capsys.readouterr()
+    assert main(["attrition", "--data", str(data), "--month", "2026-05"]) == 0
+    assert (
+        "reportlib attrition: No contacts date the roster's export, and its last hire or leaver is on 2026-04-06: "
+        "May 2026's figures assume nobody joined or left since."
+    ) in capsys.readouterr().err
+    assert main(["attrition", "--data", str(data), "--month", "2026-03"]) == 0
+    assert "No contacts date" not in capsys.readouterr().err
 
 
 # --- the HR data set (../shared/data/hr-dataset-v14) -----------------------------------------------

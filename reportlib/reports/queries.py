@@ -897,9 +897,22 @@ def term_results(met: pd.Series, running: bool = False) -> pd.Series:
 
 
 def roster_month_note(source: Any, params: Mapping[str, Any] | None, month: Any) -> str | None:
-    """What the attrition figures of a month still running say (month_running; None otherwise, or without
-    contacts or intervals to tell): the roster of an export taken then cannot know the month's later leavers."""
+    """What the attrition figures of a month still running say (month_running; None otherwise): the roster of an
+    export taken then cannot know the month's later leavers. Without contacts or intervals to date the export (a
+    roster alone, as `import-hr` writes), a month that begins after the roster's last hire or leaver is said: its
+    figures assume nobody joined or left since (a probe: a roster exported in February 2019 gave June 2025 0%
+    attrition, with nothing said)."""
     last = data_range(whole_source(source))[1]
+    if last is None and source.has("agents"):
+        agents = source.frame("agents")
+        dates = [agents[c].max() for c in ("hire_date", "termination_date") if c in agents]
+        event = max((pd.Timestamp(d) for d in dates if not pd.isna(d)), default=None)
+        m = pd.Period(str(month), freq="M")
+        if event is not None and m.start_time > event:
+            return (
+                f"No contacts date the roster's export, and its last hire or leaver is on {event:%Y-%m-%d}: "
+                f"{month_label(m)}'s figures assume nobody joined or left since."
+            )
     if last is None or not month_running(source, params, month):
         return None
     return (
