@@ -203,7 +203,9 @@ TABLES: dict[str, Table] = {
         "The roster: one row per person ever employed. It holds one team and one supervisor per agent, with no "
         "date from which they hold: every month, past ones too, is grouped by the roster as given, so an agent moved "
         "to another team takes their past months' figures there (a past month's team figures as sent are in that "
-        "month's reports and workbook; keep them, or the roster of the month, to compare).",
+        "month's reports and workbook; keep them, or the roster of the month, to compare). A person rehired is a "
+        "second row with an agent_id of its own: each row is one spell of employment, counted as a hire and, when "
+        "it ends, a leaver, and tenure is the spell's.",
         (
             C("agent_id", "str", True, False, unique=True),
             C("name", "str", True, False, free_text=True),
