@@ -546,7 +546,9 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
         max_abandon=share(args.max_abandon, "--max-abandon"),
     )
     record["interval_min"] = args.interval_min
-    if args.aht > args.interval_min * 60.0:  # the models' steady state within an interval needs contacts shorter than it
+    if (
+        args.aht > args.interval_min * 60.0
+    ):  # the models' steady state within an interval needs contacts shorter than it
         print(
             f"reportlib staffing: --aht {args.aht:g} s is longer than the {args.interval_min:g}-minute interval: the "
             "queueing models assume a steady state within the interval, which contacts outlasting it never reach; "
