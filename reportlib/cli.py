@@ -713,7 +713,9 @@ def _cmd_email(args: argparse.Namespace) -> int:
         raise ReportlibError("\n  ".join([str(exc), *problems])) from None
     _said_email(result)
     if not (result.sent or result.written or result.problems):
-        print("reportlib email: nothing to send (everything was already sent)", file=sys.stderr)
+        print(
+            "reportlib email: nothing to send (each report was sent before, or skipped as said above)", file=sys.stderr
+        )
     if result.problems:
         raise ReportlibError("\n  ".join(["some reports were not e-mailed:"] + result.problems))
     return 0

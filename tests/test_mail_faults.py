@@ -43,6 +43,9 @@ class _Server:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         self.messages.append((list(envelope.rcpt_tos), msg))
+        if self.mode.startswith("reject:") and self.mode[7:] in str(msg["X-Reportlib-Report"]):
+            self.messages.pop()  # refused for good, as a size limit refuses a message: the next one is taken
+            return "552 5.3.4 message too big"
         if self.mode == "drop" and len(self.messages) == 2:
             server.transport.close()  # taken, but the 250 never reaches the client
             return "421 closing"
@@ -316,3 +319,73 @@ def test_an_smtp_port_that_is_no_port_is_named_before_any_connection(port):
     with pytest.raises(UsageError, match=r"REPORTLIB_SMTP_PORT must be a port number \(1 to 65535\), got"):
         smtp_settings(env)
     assert smtp_settings(dict(env, REPORTLIB_SMTP_PORT="2525")).port == 2525
+
+
+def test_a_message_the_server_refuses_for_good_is_named_and_the_others_go(tmp_path, monkeypatch, capsys):
+    """One client's review refused with 552 (too big for the server's limit) stopped the batch: the clients after it
+    were never tried, on every rerun (a probe). It is now named, with the server's reply as a reply (not a Python
+    tuple), and the others are sent; a rerun tries it again and nothing else."""
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1", "C2", "C3"], pack=False)
+    params = _dist(tmp_path, account_teams={c: [f"am-{c.lower()}@corp.test"] for c in ("C1", "C2", "C3")})
+    with _server(monkeypatch, "reject:C1") as inbox:
+        assert _email(out, params) == 1
+        err = capsys.readouterr().err
+        assert sorted(rcpt[0] for rcpt, _ in inbox.messages) == ["am-c2@corp.test", "am-c3@corp.test"]
+        assert "client_review for client C1: the mail server refused the message (552 5.3.4 message too big)" in err
+        assert "b'" not in err
+        assert len(_sent_log(month_dir)) == 2
+        assert _email(out, params) == 1
+        assert len(inbox.messages) == 2 and "refused the message (552" in capsys.readouterr().err
+
+
+def test_a_trial_send_with_to_leaves_the_cc_its_real_message(tmp_path, monkeypatch, capsys):
+    """`--to me@` first (a trial), then the real send: the cc never got a message, nothing said (a probe). The trial
+    is recorded as one; the real send goes to the lists and the cc, and a third run sends nothing."""
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, [])
+    params = _dist(tmp_path, cc=["archive@corp.test"])
+    with _server(monkeypatch) as inbox:
+        pack = ("--reports", "monthly_pack")
+        assert _email(out, params, *pack, "--to", "me@corp.test") == 0
+        assert _email(out, params, *pack) == 0
+        assert _email(out, params, *pack) == 0
+        assert "nothing to send (each report was sent before, or skipped as said above)" in capsys.readouterr().err
+    assert [sorted(rcpt) for rcpt, _ in inbox.messages] == [["me@corp.test"], ["archive@corp.test", "coo@corp.test"]]
+    assert [rec.get("trial", False) for rec in _sent_log(month_dir)] == [True, False]
+
+
+def test_a_report_sent_before_whose_later_run_failed_is_not_called_unsent(tmp_path, monkeypatch, capsys):
+    """Sent, then re-rendered and failed (the last good page kept): `email` said "not e-mailing monthly_pack: its run
+    failed" and exit 1 on every later run, though the executives had it (a probe). It now says it was sent before;
+    a failed report never sent is still a problem."""
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1"])
+    params = _dist(tmp_path)  # C1 has no account team: only the pack goes
+    with _server(monkeypatch) as inbox:
+        assert _email(out, params) == 0
+        manifest = json.loads((month_dir / "manifest.json").read_text())
+        for e in manifest["reports"]:
+            e.update(status="failed", error="timed out after 2 s")
+        (month_dir / "manifest.json").write_text(json.dumps(manifest))
+        capsys.readouterr()
+        assert _email(out, params) == 1
+        err = capsys.readouterr().err
+    assert len(inbox.messages) == 1
+    assert "monthly_pack was sent before" in err and "its run since failed (timed out after 2 s)" in err
+    assert "not e-mailing monthly_pack" not in err
+    assert "not e-mailing client_review for client C1: its run failed (timed out after 2 s)" in err
+
+
+def test_a_recipient_domain_without_a_dot_is_refused_unless_allowed(tmp_path, monkeypatch, capsys):
+    """`--to a@corp.test,b@x` sent every message to b@x too (a probe): a dotless domain is a typo more often than a
+    local one. Refused, naming it; listed under allowed_domains, it is taken."""
+    out = tmp_path / "out"
+    _fake_month(out, [])
+    with _server(monkeypatch) as inbox:
+        assert _email(out, _dist(tmp_path), "--reports", "monthly_pack", "--to", "a@corp.test,b@x") == 2
+        assert "'b@x' has a domain without a dot (x): a typo?" in capsys.readouterr().err
+        assert inbox.messages == []
+        allowed = _dist(tmp_path, allowed_domains=["corp.test", "x"])
+        assert _email(out, allowed, "--reports", "monthly_pack", "--to", "a@corp.test,b@x") == 0
+    assert [sorted(rcpt) for rcpt, _ in inbox.messages] == [["a@corp.test", "b@x"]]

@@ -282,6 +282,16 @@ def test_email_does_not_send_a_report_rendered_from_other_data_than_the_months_l
     assert page.count("Rendered from other data") == 1 and "fingerprint old0000011112222" in page
     sent = [p.name for p in (tmp_path / "eml").glob("*.eml")]
     assert len(sent) == 1 and sent[0].startswith("client_review_C1")  # the review of the last run's data
+    assert "run it again (reportlib run --month 2026-03 --reports monthly_pack, with that run's" in err
+    # a client's review kept from the run before: the hint renders that one page again, not every client's (a probe
+    # followed it for an agent's review and rendered 172)
+    manifest["reports"][0]["data_fingerprint"] = "new0000011112222"
+    manifest["reports"][1]["data_fingerprint"] = "old0000011112222"
+    (month_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert _email(out, params, "--dry-run", str(tmp_path / "eml2")) == 1
+    assert "(reportlib run --month 2026-03 --reports client_review --clients C1, with that run's" in (
+        capsys.readouterr().err
+    )
 
 
 def test_sigterm_stops_a_run_as_ctrl_c_does(project):  # noqa: F811 - the fixture imported above

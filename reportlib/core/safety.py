@@ -97,13 +97,14 @@ class AddressError(ValueError):
     """A configured recipient is not exactly one address with a domain; the message names the entry."""
 
 
-def parse_address(entry: Any, allowed_domains: list[str] | None = None) -> str:
+def parse_address(entry: Any, allowed_domains: list[str] | None = None, recipient: bool = False) -> str:
     """Exactly one e-mail address from `entry` ('a@b.test' or 'Name <a@b.test>'), as the bare address.
 
     Refused (AddressError naming the entry): not a string, a control character (CR, LF, NUL...), none or
     more than one address (a comma outside quotes), no `@` or no domain, a local part or domain outside
     the plain ASCII forms, or — when `allowed_domains` is given — a domain not in it (exact match,
-    case-insensitive).
+    case-insensitive). A `recipient`'s domain without a dot ("jane@acmecorp", a typo for acmecorp.com: a probe
+    sent 213 messages to b@x) is refused unless `allowed_domains` lists it (a local domain meant).
     """
     if not isinstance(entry, str):
         raise AddressError(f"{entry!r} is not an e-mail address")
@@ -142,6 +143,12 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None) -> str:
         hint = f"; write it in its ASCII form, {ascii_form}" if ascii_form else ""
         raise AddressError(f"{entry!r} has an unusable domain {domain!r}{hint}")
     bare = f"{local}@{domain}"
+    listed = {d.strip().lower() for d in allowed_domains or []}
+    if recipient and "." not in domain and domain.lower() not in listed:
+        raise AddressError(
+            f"{entry!r} has a domain without a dot ({domain}): a typo? To send to a local domain, list it under "
+            "distribution.allowed_domains"
+        )
     if allowed_domains:
         allowed = {d.strip().lower() for d in allowed_domains}
         if domain.lower() not in allowed:

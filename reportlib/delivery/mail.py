@@ -96,6 +96,9 @@ def server_text(text: Any, s: SmtpSettings) -> str:
     longer run of letters and digits), for a password of at least MIN_SCRUBBED characters."""
     import base64
 
+    if isinstance(text, smtplib.SMTPResponseException):  # "552 5.3.4 message too big", not "(552, b'5.3.4 ...')"
+        reply = text.smtp_error
+        text = f"{text.smtp_code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
     out = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
     if s.password and len(s.password) >= MIN_SCRUBBED:
         plain = f"\0{s.user or ''}\0{s.password}".encode()
@@ -706,7 +709,7 @@ def _addresses(values: Iterable[str], allowed_domains: list[str] | None = None, 
     out: list[str] = []
     for v in values:
         try:
-            addr = parse_address(v, allowed_domains)
+            addr = parse_address(v, allowed_domains, recipient=True)
         except AddressError as exc:
             raise AddressError(f"{setting}: {exc}" if setting else str(exc)) from None
         if addr.lower() not in {a.lower() for a in out}:
@@ -1019,6 +1022,18 @@ def plan_messages(
             p_who = _who(entry)
             if entry.get("status") != "ok":
                 why = printable(entry.get("error") or "see index.html")  # the manifest's text: one line
+                sent = [
+                    rec
+                    for rec in _sent_records(sent_log, report, entry.get("client_id"), entry.get("agent_id"))
+                    if not rec.get("trial")
+                ]
+                if sent:  # delivered before its later run failed: what was sent stands (a probe: "not e-mailing")
+                    print(
+                        f"reportlib email: {p_who} was sent before (see {Path(month_dir) / SENT_LOG}); its run since "
+                        f"failed ({why}), so nothing new is sent",
+                        file=log,
+                    )
+                    continue
                 problems.append(f"not e-mailing {p_who}: its run failed ({why})")
                 continue
             try:
@@ -1053,10 +1068,13 @@ def plan_messages(
             # every report already sent "rendered from other data", one failure line each)
             records = _sent_records(sent_log, report, entry.get("client_id"), entry.get("agent_id"))
             done = {a.lower() for rec in records for a in rec.get("recipients") or [] if isinstance(a, str)}
-            # a cc gets it again only when the server refused it then (a cc added since gets next month's)
-            refused = {a.lower() for rec in records for a in rec.get("refused") or [] if isinstance(a, str)}
+            # a cc gets it again only when the server refused it then (a cc added since gets next month's); a trial
+            # send to --to addresses alone is no sending to the lists: their cc gets the real one (a probe: the cc
+            # of every report tried out first with --to never got it)
+            real = [rec for rec in records if not rec.get("trial")]
+            refused = {a.lower() for rec in real for a in rec.get("refused") or [] if isinstance(a, str)}
             left_to = [a for a in rcpt if a.lower() not in done]
-            left_cc = [a for a in cc if a.lower() not in done and (not records or a.lower() in refused)]
+            left_cc = [a for a in cc if a.lower() not in done and (not real or a.lower() in refused)]
             if done and not left_to and not left_cc:
                 since = {rec.get("data_fingerprint") for rec in records} - {None, entry.get("data_fingerprint")}
                 again = (
@@ -1073,10 +1091,18 @@ def plan_messages(
                 )
                 continue
             if rendered_from_other_data(entry, manifest):  # kept from a run before the data changed: stale
+                # this one page again: a probe's rerun of `--reports agent_review` alone rendered 172 reviews
+                one = (
+                    f" --agents {printable(entry['agent_id'])}"
+                    if entry.get("agent_id") is not None
+                    else f" --clients {printable(entry['client_id'])}"
+                    if entry.get("client_id") is not None
+                    else ""
+                )
                 problems.append(
                     f"not e-mailing {p_who}: it was rendered from other data ({printable(entry['data_fingerprint'])})"
                     f" than the month's last run ({printable(manifest['data_fingerprint'])}); run it again (reportlib run --month {Path(month_dir).name} "
-                    f"--reports {printable(entry.get('report'))}, with that run's --data, --params and --out)"
+                    f"--reports {printable(entry.get('report'))}{one}, with that run's --data, --params and --out)"
                 )
                 continue
             kinds = attachments_for(report, dist)
@@ -1578,6 +1604,14 @@ def _email_locked(
                     result.problems.append(f"{p.who}: the mail server refused every recipient: {bad}")
                     continue
                 except (smtplib.SMTPException, OSError) as exc:
+                    if isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600:
+                        # this message refused for good (too big, its content): the server reset the transaction
+                        # and takes the next one; a probe's one 552 stopped every client after it, on every rerun
+                        result.problems.append(
+                            f"{p.who}: the mail server refused the message ({server_text(exc, settings)}); not "
+                            "sent, the others go on"
+                        )
+                        continue
                     lost = isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError)
                     slow = isinstance(exc, TimeoutError) or "timed out" in str(exc)
                     raise ReportlibError(
@@ -1612,6 +1646,7 @@ def _email_locked(
                             **({"agent_id": p.agent_id} if p.agent_id is not None else {}),
                             "recipients": p.delivered,
                             "to": [a for a in p.delivered if a in p.to],
+                            **({"trial": True} if to is not None else {}),  # --to: not the distribution lists
                             "refused": sorted(refused or {}),
                             "subject": p.subject,
                             "message_id": p.message["Message-ID"],
