@@ -72,6 +72,14 @@ def _server(monkeypatch, mode: str = "", **kw):
         ctl.stop()
 
 
+def _three_clients(tmp_path: Path, pack: bool = True) -> tuple[Path, Path, Path]:
+    """A rendered month of clients C1, C2, C3 (and the pack), each client with its own account team: the outputs
+    folder, the month's folder and the parameters."""
+    out = tmp_path / "out"
+    month_dir = _fake_month(out, ["C1", "C2", "C3"], pack=pack)
+    return out, month_dir, _dist(tmp_path, account_teams={c: [f"am-{c.lower()}@corp.test"] for c in ("C1", "C2", "C3")})
+
+
 def _sent_log(month_dir: Path) -> list[dict]:
     path = month_dir / "sent-log.json"
     return json.loads(path.read_text())["sent"] if path.exists() else []
@@ -159,9 +167,7 @@ def test_a_password_outside_ascii_logs_in(tmp_path, monkeypatch, capsys, mechani
 def test_a_connection_lost_while_sending_is_not_retried(tmp_path, monkeypatch, capsys):
     """The server kept the second message and hung up before saying so: it went out once (it was sent twice,
     by an automatic retry), is not recorded as sent, and the error says a rerun sends it again."""
-    out = tmp_path / "out"
-    month_dir = _fake_month(out, ["C1", "C2", "C3"], pack=False)
-    params = _dist(tmp_path, account_teams={c: [f"am-{c.lower()}@corp.test"] for c in ("C1", "C2", "C3")})
+    out, month_dir, params = _three_clients(tmp_path, pack=False)
     with _server(monkeypatch, "drop") as inbox:
         assert _email(out, params) == 1
         err = capsys.readouterr().err
@@ -210,9 +216,7 @@ def test_a_slow_server_is_waited_for_as_long_as_the_setting_says(tmp_path, monke
 
 
 def test_a_server_that_hangs_up_between_messages_gets_each_once(tmp_path, monkeypatch, capsys):
-    out = tmp_path / "out"
-    month_dir = _fake_month(out, ["C1", "C2", "C3"])
-    params = _dist(tmp_path, account_teams={c: [f"am-{c.lower()}@corp.test"] for c in ("C1", "C2", "C3")})
+    out, month_dir, params = _three_clients(tmp_path)
     with _server(monkeypatch, "idle") as inbox:
         assert _email(out, params) == 0, capsys.readouterr().err
     got = sorted(m["X-Reportlib-Report"] for _, m in inbox.messages)
@@ -325,9 +329,7 @@ def test_a_message_the_server_refuses_for_good_is_named_and_the_others_go(tmp_pa
     """One client's review refused with 552 (too big for the server's limit) stopped the batch: the clients after it
     were never tried, on every rerun (a probe). It is now named, with the server's reply as a reply (not a Python
     tuple), and the others are sent; a rerun tries it again and nothing else."""
-    out = tmp_path / "out"
-    month_dir = _fake_month(out, ["C1", "C2", "C3"], pack=False)
-    params = _dist(tmp_path, account_teams={c: [f"am-{c.lower()}@corp.test"] for c in ("C1", "C2", "C3")})
+    out, month_dir, params = _three_clients(tmp_path, pack=False)
     with _server(monkeypatch, "reject:C1") as inbox:
         assert _email(out, params) == 1
         err = capsys.readouterr().err
