@@ -149,12 +149,10 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None, recipien
             f"{entry!r} has a domain without a dot ({domain}): a typo? To send to a local domain, list it under "
             "distribution.allowed_domains"
         )
-    if allowed_domains:
-        allowed = {d.strip().lower() for d in allowed_domains}
-        if domain.lower() not in allowed:
-            raise AddressError(
-                f"{entry!r}: the domain {domain} is not in distribution.allowed_domains ({', '.join(sorted(allowed))})"
-            )
+    if listed and domain.lower() not in listed:
+        raise AddressError(
+            f"{entry!r}: the domain {domain} is not in distribution.allowed_domains ({', '.join(sorted(listed))})"
+        )
     return bare
 
 
