@@ -36,7 +36,7 @@ from reportlib.data.contract import (
     rule_columns,
     table_rules,
 )
-from reportlib.data.source import Problem
+from reportlib.data.source import Problem, located
 
 MAX_KEYS_SHOWN = 5
 
@@ -406,11 +406,7 @@ def employment_problems(
         if not hits:
             continue
         shown = hits[:MAX_KEYS_SHOWN]
-        spots: dict[str, Any] = (
-            {"rows": [rows[r["agent_id"]] for r in shown]}
-            if rows is not None and all(r["agent_id"] in rows for r in shown)
-            else {"keys": [f"agent_id={show(r['agent_id'])}" for r in shown]}
-        )
+        spots = located([r["agent_id"] for r in shown], "agent_id", rows, show)
         out.append(
             Problem(
                 file,

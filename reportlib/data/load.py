@@ -49,7 +49,7 @@ from reportlib.data.contract import (
     rule_columns,
     table_rules,
 )
-from reportlib.data.source import ClientView, Problem, WholeSource, require_tables
+from reportlib.data.source import ClientView, Problem, WholeSource, file_rows, require_tables
 
 MAX_ROWS_SHOWN = 5
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -1652,7 +1652,7 @@ class Source:
         if not errors and self.has("contacts") and self.has("agents"):
             from reportlib.data.engine_check import employment_problems
 
-            rows = {str(a): i + 2 for i, a in enumerate(self.frame("agents")["agent_id"])}  # file order, header 1
+            rows = file_rows(self.frame("agents")["agent_id"])
             names = {n: self.file_name(n) for n in ("agents", "contacts")}
             across = [p.line() for p in employment_problems(self.table("contacts"), self.table("agents"), names, rows)]
         if not errors:

@@ -13,11 +13,12 @@ expression evaluated by the engine (for contact-level aggregation, where the dat
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from reportlib.core.errors import MissingTableError, ReportlibError
+from reportlib.core.safety import printable
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -52,6 +53,21 @@ class Problem:
         shown = ", ".join(f'{k} ("{v}")' if v is not None else k for k, v in zip(spots, self.values))
         first = "keys" if self.keys else "rows"
         return f"{self.file}{col}: expected {self.expected} in {self.count:,} rows (first {first}: {shown})"
+
+
+def file_rows(ids: Iterable[Any]) -> dict[str, int]:
+    """Each id of a file's rows, in the file's order, -> its spreadsheet row (the header is row 1)."""
+    return {str(v): i + 2 for i, v in enumerate(ids)}
+
+
+def located(
+    ids: Sequence[Any], column: str, rows: Mapping[str, int] | None, show: Callable[[Any], Any] = printable
+) -> dict[str, Any]:
+    """Where a Problem's rows are, as its keyword arguments: their spreadsheet rows when `rows` (`file_rows`, for a
+    file) holds every one of `ids`, else their keys ("client_id=C2"; a database has no row numbers)."""
+    if rows is not None and all(i in rows for i in ids):
+        return {"rows": [rows[i] for i in ids]}
+    return {"keys": [f"{column}={show(i)}" for i in ids]}
 
 
 @runtime_checkable

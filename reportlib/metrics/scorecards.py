@@ -194,7 +194,7 @@ def goal_days(
             counted[(a, b)] = cal.open_days(a, b) if month_open else (b - a).days
         return counted[(a, b)]
 
-    first, last = (_local_day(t) for t in (data_range if data_range is not None else (None, None)))
+    first, last = (local_day(t) for t in (data_range if data_range is not None else (None, None)))
     lo = max(start, first) if first is not None else start
     hi = min(end, last + pd.Timedelta(days=1)) if last is not None else end
     hire = pd.to_datetime(agents["hire_date"]) if "hire_date" in agents else pd.Series(pd.NaT, index=agents.index)
@@ -215,7 +215,7 @@ def goal_days(
     return out
 
 
-def _local_day(t: Any) -> pd.Timestamp | None:
+def local_day(t: Any) -> pd.Timestamp | None:
     """The day of a timestamp (its wall-clock date when it carries a time zone), None when missing."""
     if t is None or pd.isna(t):
         return None

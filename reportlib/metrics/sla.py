@@ -41,7 +41,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds
 from reportlib.core.params import DEFAULT_TIMEZONE, WEEKDAY_NAMES, did_you_mean, weekday_index
 from reportlib.core.safety import printable
-from reportlib.data.source import DataSource, Problem
+from reportlib.data.source import DataSource, Problem, file_rows, located
 from reportlib.metrics.contacts import (
     as_table,
     check_sl_definition,
@@ -1175,12 +1175,7 @@ def profile_problem(
     wrong = unknown_profiles(clients, names)
     if not len(wrong):
         return None
-    shown = list(wrong["client_id"][:5])
-    spots: dict[str, Any] = (
-        {"rows": [rows[c] for c in shown]}
-        if rows is not None and all(c in rows for c in shown)
-        else {"keys": [f"client_id={printable(c)}" for c in shown]}
-    )
+    spots = located(list(wrong["client_id"][:5]), "client_id", rows)
     return Problem(
         file_name,
         "sla_profile",
@@ -1200,7 +1195,7 @@ def source_profile_problems(source: DataSource, params: Mapping[str, Any]) -> li
         return []
     clients = source.frame("clients")
     # a folder's file keeps its order: its spreadsheet rows (header row 1); a database's rows have none
-    rows = {str(c): i + 2 for i, c in enumerate(clients["client_id"])} if not is_database(source.location) else None
+    rows = file_rows(clients["client_id"]) if not is_database(source.location) else None
     wrong = profile_problem(clients, params, source.file_name("clients"), rows)
     return [wrong.line()] if wrong else []
 

@@ -341,10 +341,7 @@ def last_month_part(own: pd.DataFrame, month: str, calendar: Any, data_range: tu
     if days <= 0:
         row = own.iloc[0]
         hire, term = (pd.to_datetime(row.get(c)) for c in ("hire_date", "termination_date"))
-        first, last = (
-            None if t is None or pd.isna(t) else pd.Timestamp(t).tz_localize(None).normalize()
-            for t in (data_range or (None, None))
-        )
+        first, last = (scorecards.local_day(t) for t in (data_range or (None, None)))
         employed = (pd.isna(hire) or hire < hi) and (pd.isna(term) or term >= lo)
         reached = (first is None or first < hi) and (last is None or last >= lo)
         if not (employed and reached):
