@@ -397,3 +397,47 @@ def test_cli_refuses_a_row_with_a_field_too_many_on_one_line(tmp_path, capsys):
     problem = err.splitlines()[1]
     assert problem.startswith("  hr.csv: not a readable CSV file (") and "line 3" in problem
     assert len(err.splitlines()) == 2
+
+
+@pytest.mark.shared_data
+def test_the_imported_roster_is_a_source_of_its_own(tmp_path, monkeypatch, capsys):
+    """A roster alone, as import-hr writes it, validates; attrition runs on it from a folder and from a DuckDB
+    database (it was refused there: contacts and clients missing); `run` renders its attrition page and refuses
+    the other reports in one line, naming what they need. A roster with another table is still checked whole."""
+    import shutil
+
+    from reportlib.cli import main
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    hr = tmp_path / "hr"
+    assert main(["import-hr", str(shared_path("hr-dataset-v14", "HRDataset_v14.csv")), "--out", str(hr)]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--data", str(hr)]) == 0
+    assert f"{hr}: valid (agents)" in capsys.readouterr().out
+    db = f"duckdb:///{tmp_path / 'hr.duckdb'}"
+    assert main(["load", "--data", str(hr), "--into", db]) == 0
+    capsys.readouterr()
+    rates = []
+    for data in (str(hr), db):
+        assert main(["attrition", "--data", data, "--month", "2016-06", "--format", "json"]) == 0
+        rates.append(json.loads(capsys.readouterr().out))
+    assert rates[0] == rates[1] and rates[0][0]["terminations"] == 2 and rates[0][0]["headcount_start"] == 219
+
+    out = tmp_path / "out"
+    assert main(["run", "--data", str(hr), "--month", "2016-06", "--out", str(out), "--workers", "1"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "holds the agents table alone (an HR roster): the reports team_performance, sla, forecast, monthly_pack and "
+        "client_review need contacts (or intervals) and clients; the attrition report runs on it" in err
+    )
+    assert "Traceback" not in err and not (out / "2016-06" / "index.html").exists()
+    run = ["run", "--data", str(hr), "--month", "2016-06", "--out", str(out), "--reports", "attrition"]
+    assert main([*run, "--workers", "1"]) == 0
+    manifest = json.loads((out / "2016-06" / "manifest.json").read_text())
+    assert [(r["report"], r["status"]) for r in manifest["reports"]] == [("attrition", "ok")]
+
+    clients = tmp_path / "hr_and_clients"
+    shutil.copytree(hr, clients)
+    (clients / "clients.csv").write_text("client_id,name,tier,sla_profile\nc1,Client one,gold,standard\n")
+    assert main(["validate", "--data", str(clients)]) == 1
+    assert "contacts: required table is missing (or an intervals table)" in capsys.readouterr().out

@@ -333,8 +333,18 @@ INTERVAL_MINUTES = (5, 6, 15, 30, 60)
 FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".xlsx", ".csv.gz")
 
 
+def roster_alone(present: set[str]) -> bool:
+    """Whether a source holds the agents table and no other contract table: an HR roster, as `reportlib
+    import-hr` writes it. It is a source of its own, for `reportlib attrition` and the attrition report, which
+    need no other table; the monthly run says what it lacks (`delivery.run.check_source`)."""
+    return present & set(TABLES) == {"agents"}
+
+
 def required_tables(present: set[str]) -> list[str]:
-    """The tables a source must have: agents and clients, and contacts unless intervals is given."""
+    """The tables a source must have: agents and clients, and contacts unless intervals is given; the agents
+    table alone for a roster (`roster_alone`)."""
+    if roster_alone(present):
+        return ["agents"]
     need = ["agents", "clients"]
     if "intervals" not in present:
         need.insert(0, "contacts")
@@ -618,6 +628,11 @@ def contract_markdown() -> str:
         "`reportlib validate --data DIR`. Adapters that map real exports into it: "
         "[Anonymous Bank call-centre files](data-contract-bank.md), "
         "[HR data set v14](data-contract-hr.md).",
+        "",
+        "A source holds contacts (or intervals), agents and clients; the other tables are optional. A source "
+        "whose one table is agents (an HR roster, as `reportlib import-hr` writes it) is valid too: `reportlib "
+        "attrition` and the attrition report run on it, and the other reports and commands say which table "
+        "they lack.",
         "",
         "Files: one per table, named after it (`contacts.csv`, `.tsv`, `.txt`, `.csv.gz`, "
         "`.parquet` or `.xlsx`). Timestamps are ISO 8601; without an offset they are local "

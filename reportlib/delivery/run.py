@@ -48,7 +48,7 @@ from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.months import month_bounds, month_label, resolve_month
 from reportlib.core.params import DEFAULT_TIMEZONE
 from reportlib.core.safety import owned_temp_folder, owner_gone, owner_only, printable, unspoofed, write_owner
-from reportlib.core.words import counted, noun_for
+from reportlib.core.words import counted, in_words, noun_for
 from reportlib.data.source import DataSource
 from reportlib.reports.registry import (
     AGENT_REPORT,
@@ -1805,16 +1805,25 @@ def held_back(res: dict, pages: Mapping[tuple, dict]) -> dict:
 # --- checks on the data before anything runs ------------------------------------------------------
 
 
-def check_source(data: str, tz: str, month: str, tables: dict | None = None, params: dict | None = None):
+def check_source(
+    data: str,
+    tz: str,
+    month: str,
+    tables: dict | None = None,
+    params: dict | None = None,
+    reports: Sequence[str] = (),
+):
     """Open and validate the data source; fail clearly when the month has no contacts (or intervals), or,
-    given the parameters, when a client names an SLA profile they do not define (sla.profile_problem).
+    given the parameters, when a client names an SLA profile they do not define (sla.profile_problem). A roster
+    alone (contract.roster_alone) serves the attrition report: other `reports` are refused, naming the tables.
 
     Loading every table here also fills the loader's Parquet cache once, before parallel notebooks
     would each parse the same files. Returns the Source.
     """
     import pandas as pd
 
-    from reportlib.core.errors import source_breaks_contract
+    from reportlib.core.errors import MissingTableError, source_breaks_contract
+    from reportlib.data.contract import roster_alone
     from reportlib.data.load import is_database, open_source, require_contract
 
     src = open_source(data, tz, tables=tables)
@@ -1826,6 +1835,16 @@ def check_source(data: str, tz: str, month: str, tables: dict | None = None, par
         errors = source_profile_problems(src, params)
     if errors:
         raise source_breaks_contract(data, errors)
+    if roster_alone(set(src.tables)):
+        others = [r for r in reports if r != "attrition"]
+        if others:
+            raise MissingTableError(
+                f"the data source {data} holds the agents table alone (an HR roster): "
+                f"{noun_for(len(others), 'the report')} {in_words(others)} {noun_for(len(others), 'needs', 'need')} "
+                "contacts (or intervals) and clients; "
+                "the attrition report runs on it (--reports attrition)"
+            )
+        return src  # the attrition page says whether the roster reaches the month (queries.roster_month_note)
     start = pd.Period(month, freq="M").start_time
     end = (pd.Period(month, freq="M") + 1).start_time
     name, col = ("contacts", "arrived_at") if src.has("contacts") else ("intervals", "interval_start")
@@ -2194,7 +2213,7 @@ def run_month(
         from reportlib.data.load import source_tables
 
         tables = source_tables(params, location, say=True)
-        src = check_source(location, tz, month, tables=tables, params=contracts)
+        src = check_source(location, tz, month, tables=tables, params=contracts, reports=chosen)
         from reportlib.reports.queries import source_partial_note
 
         partial = source_partial_note(src, params, month)  # the pages' banner, said before they replace any
