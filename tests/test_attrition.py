@@ -1027,6 +1027,34 @@ def test_figures_about_fewer_than_five_people_are_withheld():
     assert kept.to_dict() == {"more money": 3, at.few_reasons(3): 3}  # attendance 2, schedule 1
 
 
+def test_the_pages_early_leavers_list_every_hire_quarter_and_withhold_quarters_of_few_hires():
+    """The report's early leavers: the hire quarters of the trend's 24 months, each listed (none hired: 0 hires and
+    no rate), the fixture's by hand (2025Q3: 1 of 3 left within 90 days); with min_group_size 5 each quarter of
+    under 5 hires keeps its hires and loses its leavers and share, and a note says how many quarters."""
+    from reportlib.core.params import load_params
+    from reportlib.reports.queries import early_leavers
+
+    everything = dict(load_params(), attrition=dict(load_params()["attrition"], min_group_size=1))
+    shown = early_leavers(at.attrition_report(roster(), "2026-03", everything)).set_index("cohort")
+    assert shown.index.tolist() == [str(q) for q in pd.period_range("2024Q2", "2026Q1", freq="Q")]
+    assert shown.loc["2025Q3"].tolist() == [3, 1, pytest.approx(1 / 3), "final"]
+    assert shown.loc["2025Q4"].tolist() == [2, 0, 0.0, "final"]  # A4 left at 120 days: not early
+    assert shown.loc["2026Q1"].tolist() == [1, 1, 1.0, "can still rise"]  # A3 left at 15 days; A6 hired after
+    cohorts = at.early_tenure_attrition(roster(), "2026-03-31").set_index("cohort")  # every quarter with a hire
+    assert shown["hires"].sum() == cohorts.loc["2024Q2":, "hires"].sum()
+    none = shown[shown["hires"] == 0]
+    assert len(none) and none["rate"].isna().all() and none["status"].eq("no hires").all()
+
+    rep = at.attrition_report(roster(), "2026-03", load_params())
+    kept = early_leavers(rep).set_index("cohort")
+    assert kept["hires"].tolist() == shown["hires"].tolist()
+    hired = kept["hires"] > 0
+    assert kept.loc[hired, ["early_leavers", "rate"]].isna().all().all()  # every quarter hired fewer than 5
+    assert rep["withheld"]["early_tenure"] == (
+        f"Early leavers are not shown for {int(hired.sum())} hire quarters of fewer than 5 hires."
+    )
+
+
 @pytest.mark.shared_data
 def test_hr_kaplan_meier_median_matches_lifelines(hr_agents, hr_plain):
     """Against lifelines fitted directly on the file as read by pandas, tenure observed from the first leaver

@@ -205,6 +205,7 @@ def test_every_sheet_has_formats_frozen_header_and_filter(book):
         "Attrition by month",
         "Attrition by team",
         "Attrition projection",
+        "Early leavers by hire quarter",
         "Forecast by week",
         "Capacity plan",
         "Cost by channel",
@@ -467,6 +468,10 @@ def test_attrition_and_forecast_tables_equal_the_pages(month, book):
         },
         "Team",
     )
+    early = table(att, headers=["Hire quarter", "Hires", "Left early", "Share", "Status"])
+    assert len(early["rows"]) == 5  # the hire quarters of the trend's 13 months
+    columns = {h: (h, u) for h, u in zip(early["headers"], ("text", "count", "count", "share", "text"))}
+    compare(early, book, "Early leavers by hire quarter", columns, "Hire quarter")
     proj = table(att, headers=["Month", "On the roster at the start", "Expected leavers"])
     heads, rows = sheet_rows(book, "Attrition projection")
     assert len(rows) == len(proj["rows"])

@@ -151,9 +151,12 @@ def prepare_agents(agents: pd.DataFrame) -> pd.DataFrame:
     return a
 
 
+WHOLE_ROSTER = "all"  # the group of every figure taken over the whole roster (no `by`)
+
+
 def _group_values(a: pd.DataFrame, by: str | None) -> np.ndarray:
     if by is None:
-        return np.full(len(a), "all", dtype=object)
+        return np.full(len(a), WHOLE_ROSTER, dtype=object)
     if by not in a.columns:
         raise UsageError(
             f"cannot group attrition by {by!r}: use tenure_band or a column of the agents table "
@@ -392,7 +395,7 @@ def _empty_months(target: pd.PeriodIndex, cols: list[str]) -> pd.DataFrame:
     rows = []
     for m in target:
         row: dict[str, Any] = {c: (np.nan if ("rate" in c) else 0) for c in cols}
-        row["month"], row["group"] = str(m), "all"
+        row["month"], row["group"] = str(m), WHOLE_ROSTER
         rows.append(row)
     return pd.DataFrame(rows, columns=cols)
 
@@ -422,12 +425,19 @@ def attrition_for_month(
 
 
 def early_tenure_attrition(
-    agents: pd.DataFrame, as_of: Any, freq: str = "Q", by: str | None = None, days: int = 90
+    agents: pd.DataFrame,
+    as_of: Any,
+    freq: str = "Q",
+    by: str | None = None,
+    days: int = 90,
+    periods: int | None = None,
 ) -> pd.DataFrame:
     """Per hire cohort (period of hire_date): hires, leavers within `days` of hire, their share 0..1.
 
     Counts hires on or before `as_of` and terminations on or before it. `complete` is True when every hire in
-    the cohort has had `days` days to leave by `as_of` (an incomplete cohort's rate can still rise).
+    the cohort has had `days` days to leave by `as_of` (an incomplete cohort's rate can still rise). `periods`:
+    the last that many cohorts to `as_of`'s, each listed (0 hires and no rate where nobody was hired), in place
+    of every cohort with a hire.
     """
     a = prepare_agents(agents)
     as_of = _date(as_of, "as_of")
@@ -439,6 +449,11 @@ def early_tenure_attrition(
     tenure_at_exit = _days(a["termination_date"].to_numpy() - a["hire_date"].to_numpy())
     a["early"] = (a["termination_date"] <= as_of).to_numpy() & (tenure_at_exit <= days)
     out = a.groupby(["cohort", "group"], sort=True).agg(hires=("agent_id", "size"), early_leavers=("early", "sum"))
+    if periods is not None:
+        recent = pd.period_range(end=as_of.to_period(freq), periods=periods, freq=freq)
+        groups = list(dict.fromkeys(out.index.get_level_values("group"))) or ([WHOLE_ROSTER] if by is None else [])
+        full = pd.MultiIndex.from_product([recent, groups], names=["cohort", "group"])
+        out = out.reindex(full, fill_value=0)
     out = out.reset_index()
     out["early_leavers"] = out["early_leavers"].astype(int)
     out["rate"] = _safe_div(out["early_leavers"], out["hires"])
@@ -1132,7 +1147,13 @@ def attrition_cost(
     )
     if by is None and out.empty:
         out = pd.DataFrame(
-            {"group": ["all"], "leavers": [0], "hiring_cost": [0.0], "training_cost": [0.0], "hourly_cost_imputed": [0]}
+            {
+                "group": [WHOLE_ROSTER],
+                "leavers": [0],
+                "hiring_cost": [0.0],
+                "training_cost": [0.0],
+                "hourly_cost_imputed": [0],
+            }
         )
     out["total_cost"] = out["hiring_cost"] + out["training_cost"]
     out = out[["group", "leavers", "hiring_cost", "training_cost", "total_cost", "hourly_cost_imputed"]]
@@ -1161,14 +1182,16 @@ def few_reasons(k: int) -> str:
 
 def withhold_small(report: dict[str, Any], k: int, sites: Mapping[str, str] | None = None) -> dict[str, str]:
     """Withhold, in place, the figures of `attrition_report` that are about fewer than `k` people, and say what
-    was withheld: {"groups" | "survival" | "reasons": a sentence}, for what was. HR data are personal data: a
+    was withheld: {"groups" | "survival" | "early_tenure" | "reasons": a sentence}, for what was. HR data are personal data: a
     one-person team's "1 leaver, 144%" says that person left, a one-person site's survival curve gives their tenure to the day, and a reason given by one
     leaver ("maternity leave - did not return") is theirs (a probe of the HR data set v14). So: in `groups` the
     leavers, rate and range of a group averaging fewer than `k` people are blanked (assessment "fewer than k
     people: not shown"), and so are those of the smallest other group wherever one blanked group would stand
     alone beside a total (`_secondary`: a review worked a 3-person team's 1 leaver out of its site's 12 and its
     site's other teams' 11); `sites` maps each team to the one site it lies in. The survival curves and summary
-    rows (`survival_<hire_cohort|team|site>`) of a group of fewer than `k` people, or blanked above, are dropped; in `reasons` and `reasons_by_tenure` (per band) the reasons given by fewer
+    rows (`survival_<hire_cohort|team|site>`) of a group of fewer than `k` people, or blanked above, are dropped; the
+    early leavers and rate of a hire quarter of fewer than `k` hires (`early_tenure`) are blanked (one hire who left
+    within 90 days is a person); in `reasons` and `reasons_by_tenure` (per band) the reasons given by fewer
     than `k` leavers are counted together under `few_reasons(k)`. The whole roster's figures are kept. `k` = 5 by
     default (parameters/attrition.yaml: the smallest minimum group size Microsoft Viva Insights allows for its
     group figures; chosen before looking at any data); 1 withholds nothing."""
@@ -1211,6 +1234,15 @@ def withhold_small(report: dict[str, Any], k: int, sites: Mapping[str, str] | No
     if dropped:
         why = f"of fewer than {k} people" + (" or whose leavers are not shown above" if any(hidden.values()) else "")
         notes["survival"] = f"No survival curve is drawn for {in_words(dropped)} {why}."
+    early = report.get("early_tenure")
+    if early is not None and len(early):
+        few = ((early["hires"] > 0) & (early["hires"] < k)).to_numpy()
+        if few.any():
+            report["early_tenure"] = early = early.astype({"early_leavers": "float"})
+            early.loc[few, ["early_leavers", "rate"]] = np.nan
+            notes["early_tenure"] = (
+                f"Early leavers are not shown for {counted(few.sum(), 'hire quarter')} of fewer than {k} hires."
+            )
     pooled = 0
     for key, within in (("reasons", None), ("reasons_by_tenure", "tenure_band")):
         table = report.get(key)
@@ -1298,7 +1330,8 @@ def attrition_report(
 
     Keys: trend (monthly_attrition over the last `trend_months` months), by_<team|site|role|tenure_band>
     (the month), supervisors (compare_groups), groups ({"team"|"site": compare_groups over the 12 months,
-    for each column the roster fills}), early_tenure (hire quarters), survival_<overall|hire_cohort|
+    for each column the roster fills}), early_tenure (early_tenure_attrition of the hire quarters of the
+    `trend_months`, each listed), survival_<overall|hire_cohort|
     team|site> (Survival), reasons and reasons_by_tenure (the 12 months ending with `month`), drivers
     (DriverModel, or the ReportlibError saying why the model could not be fitted; `factors` is the
     optional per-agent frame, e.g. `activity_factors`), hazard
@@ -1335,7 +1368,9 @@ def attrition_report(
         for col in ("team", "site")
         if col in a and a[col].notna().any()
     }
-    out["early_tenure"] = early_tenure_attrition(a, as_of, freq="Q", days=cfg.early_tenure_days)
+    out["early_tenure"] = early_tenure_attrition(  # the hire quarters of the trend's months
+        a, as_of, freq="Q", days=cfg.early_tenure_days, periods=max(1, -(-trend_months // 3))
+    )
     out["survival_overall"] = tenure_survival(a, as_of, alpha=alpha, observed_from=observed_from)
     for by in ("hire_cohort", "team", "site"):
         out[f"survival_{by}"] = tenure_survival(a, as_of, by=by, alpha=alpha, observed_from=observed_from)

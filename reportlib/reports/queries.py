@@ -226,6 +226,17 @@ def survival_curves(report: Mapping[str, Any], by: str) -> dict[str, pd.DataFram
     return dict(list(curves.items())[-SHOWN_COHORTS:]) if by == "hire_cohort" else curves
 
 
+def early_leavers(report: Mapping[str, Any]) -> pd.DataFrame:
+    """The attrition page's new hires who left early, per hire quarter, from month_attrition's report: cohort,
+    hires, early_leavers (left within early_tenure_days of hire), rate (their share 0..1; empty for a quarter
+    without hires, or withheld: fewer than min_group_size hires) and `status`: "final" when every hire of the
+    quarter has had those days by the month's end, "can still rise" when not, "no hires"."""
+    early = report["early_tenure"]
+    hired, complete = early["hires"].to_numpy() > 0, early["complete"].to_numpy(dtype=bool)
+    status = np.where(~hired, "no hires", np.where(complete, "final", "can still rise"))
+    return early[["cohort", "hires", "early_leavers", "rate"]].assign(status=status)
+
+
 def month_attrition(
     source: DataSource, params: Mapping[str, Any], month: Any, team: str | None = None
 ) -> dict[str, Any]:

@@ -507,6 +507,22 @@ def _attrition(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
                 "headcount and attrition: By team and site",
             )
         )
+    ecols = [
+        Column("cohort", "Hire quarter"),
+        Column("hires", "Hires", "count", "early-tenure-attrition"),
+        Column("early_leavers", "Left early", "count", "early-tenure-attrition"),
+        Column("rate", "Share", "share", "early-tenure-attrition"),
+        Column("status", "Status", "text", "early-tenure-attrition"),
+    ]
+    sheets.append(
+        Sheet(
+            "Early leavers by hire quarter",
+            _frame(queries.early_leavers(R), ecols),
+            ecols,
+            "New hires who left within their first days (early_tenure_days, 90 by default), per hire quarter.",
+            "headcount and attrition: New hires leaving early",
+        )
+    )
     proj = R["projection"].assign(month=R["projection"]["month"].astype(str))
     pcols = [
         Column("month", "Month"),
