@@ -204,7 +204,16 @@ def test_run_and_validate_refuse_a_week_with_no_open_day_in_one_line(tmp_path, c
 def test_distinct_digits_adds_decimals_only_when_a_value_would_read_as_its_target():
     assert narrative.distinct_digits(84.95, 85, 1) == 2  # "85.0" = "85.0"; "84.95" and "85.00"
     assert narrative.distinct_digits(84.999, 85, 1) == 3  # "85.00" = "85.00"; "84.999" and "85.000"
-    assert narrative.distinct_digits(84.9999, 85, 1) == 3  # two more at most
+    assert narrative.distinct_digits(84.9999, 85, 1) == 4  # "84.9999" and "85.0000"
+    assert narrative.distinct_digits(84.99999999999, 85, 1) == 1 + narrative.MORE_DIGITS  # six more at most
+    # a probe's missed term: 3,458 of 4,692 first-contact resolutions against a 73.7% goal read "73.700%" twice
+    fcr = 3458 / 4692
+    d = narrative.distinct_digits(fcr, 0.737, None, "share")
+    assert narrative.format_value(fcr, "share", digits=d) == "73.6999%" and d == 4
+    # a goal of 62.45% read "62.5%" in the workbook's Goal column, a goal the contract does not state (a probe)
+    assert narrative.distinct_digits(0.70, 0.6245, None, "share") == 2  # "70.00%" against "62.45%"
+    assert narrative.distinct_digits(0.6245, 0.6245, None, "share") == 2
+    assert narrative.distinct_digits(0.62449, 0.6245, None, "share") == 3  # "62.449%" against "62.450%"
     assert narrative.distinct_digits(84.9, 85, 1) == 1  # already reads apart
     assert narrative.distinct_digits(85.0, 85, 1) == 1  # equal: met, and shown so
     assert narrative.distinct_digits(None, 85, 1) == 1 and narrative.distinct_digits(84.95, None, 1) == 1

@@ -64,6 +64,15 @@ METRICS: dict[str, tuple[str, str]] = {
     "aht_s": ("mean", "max"),
     "csat_mean": ("mean", "min"),
 }
+# how a term's label names its metric (Term.label): "phone speed of answer at most 30 s", not "phone asa_s <= 30"
+METRIC_NAMES = {
+    "fcr": "first-contact resolution",
+    "fcr_repeat": "resolved without a repeat contact",
+    "csat_top2": "satisfied (top-2 score)",
+    "asa_s": "speed of answer",
+    "aht_s": "handle time",
+    "csat_mean": "mean satisfaction score",
+}
 _ALIASES = {
     "asa": "asa_s",
     "aht": "aht_s",
@@ -1020,11 +1029,12 @@ class Term:
         if self.metric == "service_level":
             within = f"{self.threshold_h:g} business h" if self.threshold_h is not None else f"{self.threshold_s:g} s"
             return f"{self.channel} service level {share} in {within}"
+        word = "at least" if self.direction == "min" else "at most"
+        name = METRIC_NAMES.get(self.metric, self.metric.replace("_", " "))
         if METRICS[self.metric][0] == "share":
-            word = "at least" if self.direction == "min" else "at most"
-            return f"{self.channel} {self.metric.replace('_', ' ')} {word} {share}"
-        word = ">=" if self.direction == "min" else "<="
-        return f"{self.channel} {self.metric} {word} {self.goal:g}"
+            return f"{self.channel} {name} {word} {share}"
+        unit = " s" if self.metric.endswith("_s") else ""  # a time in seconds; csat_mean is a score
+        return f"{self.channel} {name} {word} {self.goal:g}{unit}"
 
 
 # What a profile and a term of sla_contracts.yaml may hold: any other key is a usage error (a probe's typo

@@ -212,22 +212,40 @@ def _tile_get(tile: Tile | Mapping[str, Any], key: str, default: Any = None) -> 
 
 def distinct_digits(value: Any, target: Any, digits: int | None, unit: str = "number") -> int | None:
     """The decimals to show `value` and its `target` with (both in `unit`), so that a value that differs from its
-    target never reads as equal to it: `digits` (None: the unit's default) when the two already read apart or are
-    equal (or one is missing), else up to two more decimals, the fewest that tell them apart (84.95 against 85
-    with 1 decimal: 2, "84.95" and "85.00"). Only the display changes; judge on the true value."""
-    if is_missing(value) or is_missing(target) or float(value) == float(target):
+    target never reads as equal to it, and the target reads as it is: `digits` (None: the unit's default) when the
+    two already read apart or are equal (or one is missing) and the target needs no more (`own_digits`: a goal of
+    62.45% needs 2), else the fewest more decimals that tell them apart (84.95 against 85 with 1
+    decimal: 2, "84.95" and "85.00"; 3,458 of 4,692 against 73.7%: "73.6999%"), at most MORE_DIGITS more. Only the
+    display changes; judge on the true value."""
+    if is_missing(value) or is_missing(target):
         return digits
     if digits is None:  # format_value's own decimals for this value: the fewest that write it as it does
         shown = format_value(value, unit)
         base = next((k for k in range(6) if format_value(value, unit, digits=k) == shown), 0)
     else:
         base = int(digits)
-    if format_value(value, unit, digits=base) != format_value(target, unit, digits=base):
-        return digits
-    for more in (base + 1, base + 2):
+    own = own_digits(target, unit, base)  # a goal of 62.45% reads so, not as 62.5%, a goal nobody set
+    if float(value) == float(target) or format_value(value, unit, digits=own) != format_value(target, unit, digits=own):
+        return digits if own == base else own
+    for more in range(own + 1, base + MORE_DIGITS + 1):
         if format_value(value, unit, digits=more) != format_value(target, unit, digits=more):
             return more
-    return base + 2
+    return base + MORE_DIGITS
+
+
+def own_digits(value: Any, unit: str, base: int) -> int:
+    """The fewest decimals, from `base` up to MORE_DIGITS more, that write `value` in `unit` as it is (a share as a
+    percentage: 0.6245 needs 2, "62.45%"); `base` when none does."""
+    x = float(value) * (100 if unit == "share" else 1)
+    for k in range(base, base + MORE_DIGITS + 1):
+        if abs(round(x, k) - x) <= 1e-9 * max(1.0, abs(x)):
+            return k
+    return base
+
+
+# the most decimals distinct_digits adds: two were too few (a probe: 3,458 of 4,692 is 73.69991%, "73.700%" beside
+# a 73.7% goal and "missed"); with six, a share and its goal read apart unless they differ by under 1e-8
+MORE_DIGITS = 6
 
 
 def compared_digits(

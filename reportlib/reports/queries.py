@@ -948,6 +948,36 @@ def month_to_date_as_of(source: Any, params: Mapping[str, Any] | None, month: An
     return max(min(last, end), start), False
 
 
+def month_to_date_risks(mtd: pd.DataFrame) -> pd.DataFrame:
+    """The projection's table (sla.month_to_date's terms at risk or lost): client_name, term, so_far (the month so
+    far in the term's unit, `delivered_text`: "40 s" for a speed-of-answer term, not a share), expected_remaining,
+    required_within_threshold (service level), rest_mean (a mean term: what the rest of the month must average,
+    "at most 22 s", or "cannot be met" when no mean would do), status and rag (amber at risk, red lost)."""
+    risky = mtd[mtd["status"].isin(["at risk", "lost"])]
+    rest: list[str | None] = []
+    for metric, goal_is, need, status in zip(
+        risky["metric"], risky["direction"], risky["required_remaining_mean"], risky["status"]
+    ):
+        if is_missing(need) or status == "lost":
+            rest.append(None)
+        elif goal_is == "max" and need < 0:
+            rest.append("cannot be met")
+        else:
+            rest.append(f"{'at most' if goal_is == 'max' else 'at least'} {format_value(need, metric_unit(metric))}")
+    return pd.DataFrame(
+        {
+            "client_name": risky["client_name"].to_numpy(),
+            "term": risky["term"].to_numpy(),
+            "so_far": delivered_text(risky),
+            "expected_remaining": risky["expected_remaining"].to_numpy(),
+            "required_within_threshold": risky["required_within_threshold"].to_numpy(),
+            "rest_mean": rest,
+            "status": risky["status"].to_numpy(),
+            "rag": risky["status"].map({"at risk": "amber", "lost": "red"}).to_numpy(),
+        }
+    )
+
+
 def month_to_date_sentence(status: pd.Series, as_of: pd.Timestamp, looking_back: bool) -> str:
     """The projection's one line: how many terms stand in each status (sla.month_to_date's), and when."""
     counts = status.value_counts()
