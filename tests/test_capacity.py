@@ -197,6 +197,24 @@ def test_latest_start_that_is_fully_ramped_in_time():
     assert (w["gap_fte_with_hires"] >= -1e-12).all() and not plan.notes
 
 
+def test_a_training_longer_than_the_plan_says_why_no_hire_is_recommended():
+    """A probe: with 20 training weeks a 13-week plan recommended no hire every month, saying only "consider
+    overtime" for the weeks short. 5 agents against 7 FTE needed: the median week is 2 FTE short; the note says so
+    and how long a plan would size the classes (20 + 2 ramp weeks); a 30-week plan recommends them."""
+    settings = HiringSettings(training_weeks=20, ramp=(0.5, 0.75), cost_per_hire=0.0)
+    plan = capacity_plan(_roster(5), flat_hazard(0.0), [7.0] * 13, START, settings=settings)
+    assert plan.recommended.empty
+    assert (
+        "training takes 20 weeks, as long as the plan's 13 weeks or longer: no hire who starts in it is productive "
+        "within it, so it recommends none, though its median week is short by 2.0 FTE; set capacity.horizon_weeks "
+        "to more than 22 weeks (training and ramp-up) to size the classes that must start now"
+    ) in plan.notes
+    longer = capacity_plan(_roster(5), flat_hazard(0.0), [7.0] * 30, START, settings=settings)
+    assert longer.recommended["hires"].sum() == 2 and not any("as long as the plan" in n for n in longer.notes)
+    enough = capacity_plan(_roster(7), flat_hazard(0.0), [7.0] * 13, START, settings=settings)
+    assert not any("as long as the plan" in n for n in enough.notes)  # nobody short: nothing to say
+
+
 def test_full_classes_spill_into_later_starts():
     """Classes of at most 3: a gap of 5 from week 3 (training 2, no ramp): 3 start in week 1 (the latest start
     productive in week 3); a week-2 start would still be training, so the other 2 start earlier, in week 0. A
@@ -227,7 +245,7 @@ def test_tenure_specific_hazard_and_known_leavers():
             _roster(1, tenure_days=80),
             _roster(1, tenure_days=400).assign(agent_id="b", termination_date=START + pd.Timedelta(days=9)),
             _roster(1, tenure_days=10).assign(agent_id="c", role="supervisor"),  # does not take contacts
-            _roster(1, tenure_days=-7).assign(agent_id="d"),  # hired next week: not on today's roster
+            _roster(1, tenure_days=-7).assign(agent_id="d"),  # starts next week: counted from it, as a class
         ],
         ignore_index=True,
     )
@@ -239,9 +257,30 @@ def test_tenure_specific_hazard_and_known_leavers():
     # week 2 starts 14 days on: 10 days at the new-hire rate, 4 at the later rate
     a_week2 = math.exp(-(10 * r1 + 4 * r2))
     b_week1 = math.exp(-7 * r2)
-    assert w.loc[1, "headcount"] == pytest.approx(math.exp(-7 * r1) + b_week1)
-    assert w.loc[2, "headcount"] == pytest.approx(a_week2)  # b left on day 9, before week 2 starts
+    # d: on from week 1 at tenure 0 (survival 1), a week at the new-hire rate by week 2
+    assert w.loc[1, "headcount"] == pytest.approx(math.exp(-7 * r1) + b_week1 + 1.0)
+    assert w.loc[2, "headcount"] == pytest.approx(a_week2 + math.exp(-7 * r1))  # b left on day 9, before week 2
     assert w.loc[0, "headcount"] == pytest.approx(2.0)
+    assert "1 person on the roster starts after the plan's first week, from" in plan.notes[0]
+
+
+def test_a_starter_agreed_ahead_is_counted_from_their_start_week_as_a_class_is():
+    """A probe: 10 starters two weeks out were left out of the plan (and hired for again). A roster row hired on a
+    Wednesday 10 days after the plan starts is the same supply as a planned class of one in week 1 (its FTE and
+    cost per hour those of the row): headcount, training, productive FTE and cost agree week by week."""
+    settings = HiringSettings(training_weeks=2, ramp=(0.5,), hire_fte=0.5, hourly_cost=30.0, cost_per_hire=0.0)
+    hazard = flat_hazard(0.03)
+    starter = _roster(1, tenure_days=-10).assign(fte=0.5, hourly_cost=30.0)
+    as_roster = capacity_plan(starter, hazard, [0.0] * 6, START, settings=settings, recommend=False).weekly
+    cls = pd.DataFrame({"start_week": [1], "hires": [1]})
+    as_class = capacity_plan(starter.iloc[:0], hazard, [0.0] * 6, START, settings=settings, classes=cls,
+                             recommend=False).weekly  # fmt: skip
+    for col in ("headcount", "in_training", "productive_fte", "cost"):
+        assert as_roster[col].to_numpy() == pytest.approx(as_class[col].to_numpy()), col
+    assert as_roster["headcount"].tolist()[:2] == [0.0, 1.0]
+    later = _roster(1, tenure_days=-60)  # starts after the plan's 6 weeks: not in it
+    assert capacity_plan(later, hazard, [0.0] * 6, START, settings=settings, recommend=False).weekly[
+        "headcount"].eq(0).all()  # fmt: skip
 
 
 def test_trainees_on_the_roster_ramp_by_tenure():

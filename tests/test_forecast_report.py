@@ -115,6 +115,29 @@ def test_what_if_starts_exactly_at_the_plan(reports):
     assert sliders["AHT ×"].readout_format == ".2f" and not sliders["AHT ×"].continuous_update
 
 
+def test_what_if_sliders_hold_the_plans_values_and_the_shrinkage_scenario_says_what_it_is(reports):
+    """A probe: a plan at 65% shrinkage and a 97% target started its sliders at 60% and 95% (ipywidgets clamps to
+    the range), "This scenario" 17% below "As planned" untouched; at 99% shrinkage the preset read "Shrinkage
+    95.0% (5 points more)", 4 points less."""
+    import copy
+
+    from reportlib.reports import forecast_view
+
+    r = copy.deepcopy(reports["erlang_a"])
+    r["shrinkage"]["value"] = 0.65
+    r["targets"]["phone"]["target_sl"] = 0.97
+    sliders = {w.description: w for w in forecast_view.what_if_widget(r).children[0].children}
+    assert (sliders["Shrinkage"].value, sliders["SL target"].value) == (0.65, 0.97)
+    controls = fc.what_if_controls(r)
+    assert fc.what_if_scenario(controls, {k: w.value for k, w in zip([c.keyword for c in controls],
+                                                                       sliders.values())}) == {
+        "aht_factor": 1.0, "sl_target": None, "shrinkage": None, "patience_factor": 1.0}  # fmt: skip
+    r["shrinkage"]["value"] = 0.92
+    assert "Shrinkage 95.0% (3.0 points more)" in forecast_view.scenarios(r)
+    r["shrinkage"]["value"] = 0.99
+    assert not any(k.startswith("Shrinkage") for k in forecast_view.scenarios(r))
+
+
 def test_report_shows_the_selection_evidence(reports):
     r = reports["erlang_a"]
     ev = r["evidence"]
@@ -251,6 +274,83 @@ def test_a_queue_paused_for_months_keeps_its_past_in_its_own_report(tmp_path, mo
     # starts after the operation's last day, as `reportlib forecast --queue` does (it started after the queue's)
     assert report["origin"] == pd.Timestamp("2025-04-30")
     assert report["history"].set_index("date").loc["2025-04-25":, "volume"].eq(0).all()
+
+
+def test_a_queue_whose_export_has_no_handle_times_is_staffed_at_the_default_and_said(tmp_path, monkeypatch):
+    """A probe: handle_s 0 on every handled contact of one queue since September blanked the whole forecast page
+    ("aht_s must be > 0 seconds where there are calls"), status ok, exit 0. Such a queue is staffed at the
+    default handle time (capacity.default_aht_s, 480 s for phone) and the report names it; the others keep theirs."""
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.planning.sample import sample_data
+
+    folder = tmp_path / "s"
+    sample_data(folder, seed=3, start="2025-01", months=4, agents=20, clients=4)
+    contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    zero = (contacts["queue"] == "Accounts") & (contacts["channel"] == "phone") & (contacts["handle_s"] != "")
+    contacts.loc[zero, "handle_s"] = "0"
+    contacts.to_csv(folder / "contacts.csv", index=False)
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    params = load_params()
+    report = fc.forecast_report(open_source(str(folder)), params, intraday_backtest=False)
+    assert report["aht_defaulted"] == ["phone/Accounts"]
+    stats = report["service_stats"].set_index(["channel", "queue"])
+    assert stats.loc[("phone", "Accounts"), "aht_s"] == params["capacity"]["default_aht_s"]["phone"] == 480
+    assert (stats.drop(("phone", "Accounts"))["aht_s"] > 0).all() and not stats["aht_default"].sum() > 1
+    assert report["required_fte"] is not None and len(report["staffing"])
+
+
+def test_the_busiest_interval_is_named_by_its_length():
+    """A probe: an hourly intervals table's busiest hour was captioned "Busiest half hour" (its calls read as a
+    half hour's: twice the rate)."""
+    from reportlib.reports.forecast_view import interval_name
+
+    assert [interval_name(m) for m in (30, 60, 15, 5)] == ["half hour", "hour", "15 minutes", "5 minutes"]
+
+
+def test_capacity_roles_nobody_has_are_refused_naming_the_rosters_roles():
+    """A probe's `capacity: {roles: [Agent]}` (the roster says agent) left the plan without a roster and the page
+    said only "monthly_hazard must be a share": now a usage error naming the roles the roster has."""
+    from reportlib.core.errors import UsageError
+    from reportlib.core.params import load_params
+    from reportlib.planning.forecast_report import check_capacity_roles
+
+    params = load_params()
+    roster = pd.DataFrame({"agent_id": ["a", "b", "c"], "role": ["agent", "lead", None]})
+    check_capacity_roles(params, roster)  # the shipped [agent]
+    check_capacity_roles(params, roster.drop(columns="role"))  # a roster without roles: everyone takes contacts
+    params["capacity"]["roles"] = ["Agent"]
+    with pytest.raises(UsageError) as err:
+        check_capacity_roles(params, roster)
+    assert str(err.value) == (
+        "parameter capacity.roles lists Agent, a role nobody on the roster has (the agents table's roles: agent and "
+        "lead; names are compared exactly)"
+    )
+
+
+def test_a_measured_shrinkage_no_plan_can_use_is_named_with_its_value(tmp_path, monkeypatch):
+    """A probe: activity with more time handling and available than scheduled measured -81% shrinkage, and the
+    page said "default (no scheduled time in agent_activity)", which was false. The default is still used, and
+    the reason gives the measured value."""
+    from reportlib.core.params import load_params
+    from reportlib.data.load import open_source
+    from reportlib.planning.sample import sample_data
+
+    folder = tmp_path / "s"
+    sample_data(folder, seed=3, start="2025-01", months=4, agents=20, clients=4)
+    act = pd.read_csv(folder / "agent_activity.csv")
+    act["available_s"] += act["scheduled_s"]
+    act["logged_in_s"] += act["scheduled_s"]
+    act.to_csv(folder / "agent_activity.csv", index=False)
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    params = load_params()
+    params["capacity"]["shrinkage"] = "measured"
+    report = fc.forecast_report(open_source(str(folder)), params, queue="Accounts", intraday_backtest=False)
+    shrink = report["shrinkage"]
+    assert shrink["value"] == params["capacity"]["default_shrinkage"]
+    assert shrink["source"].startswith("default: agent_activity of the roles agent over the last 13 weeks measures -")
+    assert shrink["source"].endswith("(more time handling and available than scheduled: overtime off the schedule, "
+                                     "or schedules missing from the export)")  # fmt: skip
 
 
 def test_a_past_months_plan_reads_nothing_after_its_end(tmp_path, monkeypatch):

@@ -2214,6 +2214,10 @@ def run_month(
 
         tables = source_tables(params, location, say=True)
         src = check_source(location, tz, month, tables=tables, params=contracts, reports=chosen)
+        if any(r in CAPACITY_REPORTS for r in chosen) and src.has("agents"):
+            from reportlib.planning.forecast_report import check_capacity_roles
+
+            check_capacity_roles(params, src.frame("agents"))  # against the roster: before any page is replaced
         from reportlib.reports.queries import source_partial_note
 
         partial = source_partial_note(src, params, month)  # the pages' banner, said before they replace any

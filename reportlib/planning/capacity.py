@@ -10,7 +10,8 @@ Conventions (all by week, week 0 starting on the plan's start date):
 - a hire class starting in week s is paid from week s, trains for `training_weeks` weeks at 0%
   productivity, then works at ramp[0], ramp[1], ... in the weeks after training and at 100% after
   the ramp; hires attrit from tenure 0 with the same hazard table;
-- roster agents hired recently follow the same training and ramp by their tenure;
+- roster agents hired recently follow the same training and ramp by their tenure; those whose hire date lies
+  after the plan's start (a start date agreed ahead) are counted from the week of it, as a class is;
 - productive FTE = sum of expected headcount x fte x productivity; it is compared with the required
   scheduled FTE (reportlib.planning.forecast.weekly_fte, shrinkage included).
 
@@ -200,8 +201,8 @@ def roster_as_known(roster: pd.DataFrame, day: Any) -> pd.DataFrame:
     """The roster's leavers as known at the end of `day`, as far as a later export tells: termination dates after
     it cleared. A later export holds the dates that came to pass and the notices given since, and cannot tell
     them from notices already given on `day`; counted as known, they made a past month's plan see leavers it
-    could not have known of (and change each time it was re-run). Hires are kept: the plan counts those hired by
-    its first week, as the latest month's plan does (a start date is agreed before it)."""
+    could not have known of (and change each time it was re-run). Hires are kept: the plan counts those hired within
+    it from their start week, as the latest month's plan does (a start date is agreed before it)."""
     r = roster.copy()
     cut = pd.Timestamp(day).normalize()
     if "termination_date" in r.columns:
@@ -210,13 +211,15 @@ def roster_as_known(roster: pd.DataFrame, day: Any) -> pd.DataFrame:
     return r
 
 
-def _roster_now(roster: pd.DataFrame, start: pd.Timestamp, roles: Sequence[str]) -> pd.DataFrame:
+def _roster_now(roster: pd.DataFrame, start: pd.Timestamp, roles: Sequence[str], until: pd.Timestamp) -> pd.DataFrame:
+    """The roster's people in `roles` employed on `start` or hired after it up to `until` (a start date agreed
+    ahead: a probe's 10 starters two weeks out were left out, and the plan hired for them again)."""
     r = roles_of(roster, roles).copy()
     for col in ("hire_date", "termination_date"):
         if col not in r.columns:
             r[col] = pd.NaT
         r[col] = pd.to_datetime(r[col])
-    active = (r["hire_date"] <= start) & ~(r["termination_date"] < start)
+    active = (r["hire_date"] <= until) & ~(r["termination_date"] < start)
     r = r[active].copy()
     r["fte"] = r["fte"].astype(float).fillna(1.0) if "fte" in r.columns else 1.0
     r["hourly_cost"] = r["hourly_cost"].astype(float) if "hourly_cost" in r.columns else np.nan
@@ -263,9 +266,19 @@ def capacity_plan(
     knots, H = _cum_hazard(hazard)
 
     # the roster: survival from each agent's tenure today, then productivity by tenure
-    r = _roster_now(roster, s0, settings.roles)
+    r = _roster_now(roster, s0, settings.roles, week_start[-1] + pd.Timedelta(days=6))
     t0 = (s0 - r["hire_date"]).dt.days.to_numpy(dtype=float)
-    surv = _survival(knots, H, t0, 7.0 * week_idx)  # agents x weeks
+    # a class of one hire starting in week 0, by week offset: survival, productivity
+    off = np.arange(weeks)
+    s_new = _survival(knots, H, np.array([0.0]), 7.0 * off)[0]
+    p_new = settings.productivity(off)
+    surv = _survival(knots, H, np.maximum(t0, 0.0), 7.0 * week_idx)  # agents x weeks
+    later = t0 < 0  # hired after the plan's start: counted from the week of their start, as a class is
+    if later.any():
+        start_week = (-t0[later]) // 7
+        lag = week_idx[None, :] - start_week[:, None]
+        surv[later] = np.where(lag >= 0, s_new[np.clip(lag, 0, None).astype(int)], 0.0)
+        t0[later] = -7.0 * start_week  # their tenure in whole weeks from that week: productivity as a class's
     term = r["termination_date"].to_numpy(dtype="datetime64[ns]")
     leaving = ~np.isnat(term)
     if leaving.any():  # a known leaving date (notice given): gone from the first week starting after it
@@ -282,11 +295,6 @@ def capacity_plan(
     productive = (surv * fte[:, None] * prod).sum(axis=0)
     training = (surv * (prod == 0)).sum(axis=0)
     cost = (surv * fte[:, None] * rate[:, None]).sum(axis=0) * settings.hours_per_fte_week
-
-    # a class of one hire starting in week 0, by week offset: survival, productivity
-    off = np.arange(weeks)
-    s_new = _survival(knots, H, np.array([0.0]), 7.0 * off)[0]
-    p_new = settings.productivity(off)
 
     def add_classes(cls: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         h, pf, tr, c, starts = (np.zeros(weeks) for _ in range(5))
@@ -307,6 +315,13 @@ def capacity_plan(
     ph, pp, pt, pc, pstarts = add_classes(planned)
     base_prod = productive + pp
     notes: list[str] = []
+    if later.any():
+        first = r.loc[later, "hire_date"].min()
+        notes.append(
+            f"{counted(int(later.sum()), 'person', 'people')} on the roster {noun_for(int(later.sum()), 'starts', 'start')}"
+            f" after the plan's first week, from {first:%d %b %Y}: counted from the week of their start, trained and"
+            " ramped up as a hire class is"
+        )
     if len(before):
         when = [f"{pd.Timestamp(d):%d %b %Y}" for d in before["start"]] if "start" in before else []
         notes.append(
@@ -379,6 +394,17 @@ def capacity_plan(
                 late.append(int(w))
             else:
                 peaks.append(int(w))
+        lasting = float(np.median((required - base_prod)[~np.isnan(required)])) if (~np.isnan(required)).any() else 0.0
+        if settings.training_weeks >= weeks and lasting > tol:
+            # no class that starts inside the plan is productive inside it, so none is recommended, every month
+            # (a probe): say what the shortfall that lasts is, and how long a plan would size its hires
+            notes.append(
+                f"training takes {counted(settings.training_weeks, 'week')}, as long as the plan's "
+                f"{counted(weeks, 'week')} or longer: no hire who starts in it is productive within it, so it "
+                f"recommends none, though its median week is short by {lasting:,.1f} FTE; set capacity.horizon_weeks "
+                f"to more than {settings.training_weeks + len(settings.ramp)} weeks (training and ramp-up) to size "
+                "the classes that must start now"
+            )
         if late:
             notes.append(
                 f"{counted(len(late), 'week')} short of the required FTE cannot be covered by new hires in time "

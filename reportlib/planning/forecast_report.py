@@ -21,8 +21,9 @@ import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.names import ALL_QUEUES
-from reportlib.core.safety import write_atomic
+from reportlib.core.safety import printable, write_atomic
 from reportlib.core.settings import AttritionSettings, MetricSettings, setting_number
+from reportlib.core.words import in_words
 from reportlib.planning.capacity import roles_of
 from reportlib.planning.forecast import (
     FORECAST_COLUMNS,
@@ -47,7 +48,9 @@ from reportlib.planning.staffing import service_targets  # the report's targets 
 
 def _service_stats(source: Any, params: Mapping[str, Any], last_day: pd.Timestamp, queue: str | None) -> pd.DataFrame:
     """AHT and patience per channel/queue over the aht_weeks weeks up to `last_day` (a past month's plan reads
-    the weeks before its end, not the months since), with the configured default AHT where missing."""
+    the weeks before its end, not the months since), with the configured default AHT where missing: no handled
+    contact, or no handle time on any (handle_s 0 on every one: an export without handle times; staffed at 0 s,
+    the whole report failed, a probe), flagged in `aht_default`."""
     cap = dict(params.get("capacity") or {})
     weeks = _whole_weeks(cap, "aht_weeks")
     stats = contact_stats(
@@ -58,8 +61,8 @@ def _service_stats(source: Any, params: Mapping[str, Any], last_day: pd.Timestam
         until=last_day + pd.Timedelta(days=1),
     )
     defaults = dict(cap.get("default_aht_s") or {})
-    miss = stats["aht_s"].isna()
     stats["aht_s"] = stats["aht_s"].astype(float)
+    miss = ~(stats["aht_s"] > 0)
     stats.loc[miss, "aht_s"] = stats.loc[miss, "channel"].map(lambda c: float(defaults.get(c, np.nan))).astype(float)
     stats["aht_default"] = miss.to_numpy()
     return stats
@@ -138,9 +141,32 @@ def _shrinkage(
                 activity, whose = mine, f" of the roles {', '.join(roles)}"
     k = workforce_kpis(activity, grain=None, by=(), start=start, end=last_day + pd.Timedelta(days=1))
     measured = float(k["shrinkage"].iloc[0]) if len(k) else float("nan")
-    if not np.isfinite(measured) or not 0 <= measured < 1:
+    if not np.isfinite(measured):
         return default, "default (no scheduled time in agent_activity)"
+    if not 0 <= measured < 1:  # docs/definitions.md: shrinkage can be negative; no plan can staff with it
+        why = (
+            "more time handling and available than scheduled: overtime off the schedule, or schedules missing "
+            "from the export"
+            if measured < 0
+            else "no time handling or available against the schedule"
+        )
+        return default, f"default: agent_activity{whose} over the last {weeks} weeks measures {measured:.1%} ({why})"
     return measured, f"measured from agent_activity{whose} over the last {weeks} weeks"
+
+
+def check_capacity_roles(params: Mapping[str, Any], agents: pd.DataFrame) -> None:
+    """UsageError when capacity.roles names no role anyone on the roster has (a misspelt "Agent" for "agent" left
+    the plan without a roster, and the page said only that a tenure hazard must be a share: a probe)."""
+    from reportlib.planning.capacity import HiringSettings
+
+    roles = HiringSettings.from_params(params.get("capacity") or {}).roles
+    if not roles or "role" not in agents.columns or agents["role"].isin(list(roles)).any():
+        return
+    found = sorted({str(r) for r in agents["role"].dropna()})
+    raise UsageError(
+        f"parameter capacity.roles lists {in_words(map(printable, roles))}, a role nobody on the roster has (the "
+        f"agents table's roles: {in_words(map(printable, found)) if found else 'none'}; names are compared exactly)"
+    )
 
 
 def check_capacity_params(params: Mapping[str, Any]) -> None:
@@ -372,10 +398,13 @@ def forecast_report(
     out["intervals"] = intervals
     stats = _service_stats(source, params, last, queue)
     out["service_stats"] = stats
-    out["aht_defaulted"] = sorted(set(stats.loc[stats["aht_default"], "queue"].astype(str)))
+    defaulted = stats.loc[stats["aht_default"]]
+    out["aht_defaulted"] = [f"{c}/{q}" for c, q in zip(defaulted["channel"], defaulted["queue"])]
     targets = service_targets(cap)
     out["targets"] = targets
     settings = HiringSettings.from_params(cap)
+    if source.has("agents"):
+        check_capacity_roles(params, source.frame("agents"))
     shrink, how = _shrinkage(source, cap, last, settings.roles)
     out["shrinkage"] = {"value": shrink, "source": how}
     hours = settings.hours_per_fte_week
@@ -500,10 +529,13 @@ def what_if_controls(report: Mapping[str, Any]) -> list[WhatIfControl]:
     targets = report["targets"]
     sl = float(targets.get("phone", next(iter(targets.values())))["target_sl"])
     shrink = float(report["shrinkage"]["value"])
+    sl0, shrink0 = round(sl, 2), round(shrink, 2)
+    # each range holds the plan's own value (a slider clamps a value outside its range: a plan at 65% shrinkage
+    # and a 97% target started at 60% and 95%, "This scenario" 17% below "As planned" untouched, a probe)
     return [
         WhatIfControl("aht_factor", "AHT ×", 1.0, 0.7, 1.3, 0.05, None),
-        WhatIfControl("sl_target", "SL target", round(sl, 2), 0.5, 0.95, 0.01, None),
-        WhatIfControl("shrinkage", "Shrinkage", round(shrink, 2), 0.0, 0.6, 0.01, None),
+        WhatIfControl("sl_target", "SL target", sl0, min(0.5, sl0), max(0.95, sl0), 0.01, None),
+        WhatIfControl("shrinkage", "Shrinkage", shrink0, 0.0, max(0.6, shrink0), 0.01, None),
         WhatIfControl("patience_factor", "Patience ×", 1.0, 0.5, 2.0, 0.05, None),
     ]
 

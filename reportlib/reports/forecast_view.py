@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reportlib.core.names import ALL_QUEUES
-from reportlib.core.words import counted, noun_for
+from reportlib.core.words import counted, in_words, noun_for
 from reportlib.planning import forecast as F
 from reportlib.planning import forecast_report as FR
 from reportlib.planning.forecast_select import BANDS, BASELINES, method_label
@@ -233,8 +233,15 @@ def first_week_hours(report: Mapping[str, Any]) -> pd.DataFrame:
     return out
 
 
+def interval_name(minutes: Any) -> str:
+    """A staffing interval as the page names it: "half hour" (30 minutes, the default), "hour", "15 minutes"
+    (a probe: an hourly intervals table's 133 calls read as a half hour's, twice the rate)."""
+    m = int(minutes)
+    return {30: "half hour", 60: "hour"}.get(m, f"{m} minutes")
+
+
 def peak_check(report: Mapping[str, Any], replications: int = 20) -> tuple[pd.DataFrame, pd.Series] | None:
-    """The busiest phone half hour of the plan's first week, by Erlang C, Erlang A and a simulation with
+    """The busiest phone interval (half hour by default) of the plan's first week, by Erlang C, Erlang A and a simulation with
     lognormal handle times (service level as a share), for Erlang C's and Erlang A's staffing."""
     from reportlib.planning import simulate, staffing
 
@@ -280,13 +287,15 @@ def peak_check(report: Mapping[str, Any], replications: int = 20) -> tuple[pd.Da
 
 
 def show_next_week(report: Mapping[str, Any]) -> None:
-    """Staff needed in the plan's first week: phone agent-hours per day by model, and the busiest half hour
+    """Staff needed in the plan's first week: phone agent-hours per day by model, and the busiest interval
     checked by simulation."""
     if report.get("aht_defaulted"):
         views.note(
             "This data has no handle times for "
-            + ", ".join(report["aht_defaulted"])
-            + "; staffing uses the default handle time in parameters/capacity.yaml.",
+            + in_words(report["aht_defaulted"])
+            + " (no handled contact, or none with a handle time above 0 s, in the weeks the handle time is "
+            "averaged over: capacity.aht_weeks); staffing uses the default handle time in parameters/capacity.yaml "
+            "(capacity.default_aht_s).",
             "warning",
         )
     hours = first_week_hours(report)
@@ -318,7 +327,8 @@ def show_next_week(report: Mapping[str, Any]) -> None:
             "simulation": "by simulation",
             "range": "Simulation 95% range",
         },
-        caption=f"Busiest half hour: {peak['queue']} phone, {peak['interval_start']:%a %d %b %H:%M}, "
+        caption=f"Busiest {interval_name(peak['interval_minutes'])}: {peak['queue']} phone, "
+        f"{peak['interval_start']:%a %d %b %H:%M}, "
         f"{peak['forecast']:.0f} calls expected",
     )
 
@@ -378,12 +388,12 @@ def capacity_sentence(summary: Mapping[str, Any], currency: str = "$") -> str:
     if narrative.is_missing(gap):
         spare = ""
     elif float(gap) > 0:
-        spare = f" (largest gap {float(gap):.1f} FTE)"
+        spare = f" (largest gap {float(gap):,.1f} FTE)"
     else:
-        spare = f" (every week has at least {abs(float(gap)):.1f} FTE to spare)"
+        spare = f" (every week has at least {abs(float(gap)):,.1f} FTE to spare)"
     still, hires = int(s["weeks_short_with_hires"]), int(s["recommended_hires"])
     after = s.get("largest_gap_fte_with_hires", float("nan"))
-    worst = f" (largest gap {float(after):.1f} FTE)" if still and not narrative.is_missing(after) else ""
+    worst = f" (largest gap {float(after):,.1f} FTE)" if still and not narrative.is_missing(after) else ""
     recommended = (
         f"The recommendation is {counted(hires, 'hire')}; with {noun_for(hires, 'it', 'them')} {counted(still, 'week')} "
         f"{noun_for(still, 'stays', 'stay')} short{worst}."
@@ -441,15 +451,17 @@ def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
 def scenarios(report: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Weekly FTE (the plan's model) for the preset what-if scenarios; 'As planned' first."""
     sh = float(report["shrinkage"]["value"])
-    cases = {
+    more = min(sh + 0.05, 0.95)  # capped: 100% shrinkage leaves nobody to staff with
+    cases: dict[str, dict[str, float]] = {
         "As planned": {},
         "Handle time +10%": {"aht_factor": 1.1},
         "Handle time -10%": {"aht_factor": 0.9},
         "Service level target 90%": {"sl_target": 0.9},
         "Service level target 70%": {"sl_target": 0.7},
-        f"Shrinkage {min(sh + 0.05, 0.95):.1%} (5 points more)": {"shrinkage": min(sh + 0.05, 0.95)},
-        "Callers 25% less patient": {"patience_factor": 0.75},
     }
+    if more > sh:  # at 95% or more there is no "more" (a probe: 99% read "95.0% (5 points more)", 4 points less)
+        cases[f"Shrinkage {more:.1%} ({(more - sh) * 100:.1f} points more)"] = {"shrinkage": more}
+    cases["Callers 25% less patient"] = {"patience_factor": 0.75}
     return {name: FR.scenario_fte(report, **kw).to_numpy() for name, kw in cases.items()}
 
 
