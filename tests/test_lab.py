@@ -152,7 +152,7 @@ def test_lab_checks_its_data_before_starting(tmp_path, monkeypatch):
     import duckdb
     import pytest
 
-    from reportlib.core.errors import ReportlibError
+    from reportlib.core.errors import DataError, ReportlibError
     from reportlib.core.params import load_params
 
     params = load_params()
@@ -162,14 +162,25 @@ def test_lab_checks_its_data_before_starting(tmp_path, monkeypatch):
     with pytest.raises(ReportlibError, match="holds no table of the data contract"):
         lab.lab_data(params, str(tmp_path / "empty"))
     (tmp_path / "db").mkdir()
-    con = duckdb.connect(str(tmp_path / "db" / "store.duckdb"))
-    con.execute("CREATE TABLE clients (client_id VARCHAR, client_name VARCHAR)")
+    con = duckdb.connect(str(tmp_path / "db" / "store.duckdb"))  # a roster alone: a source of its own
+    con.execute("CREATE TABLE agents (agent_id VARCHAR, name VARCHAR, team VARCHAR, hire_date DATE)")
+    con.execute("INSERT INTO agents VALUES ('a1', 'Ann', 'T1', DATE '2025-01-06')")
     con.close()
     monkeypatch.chdir(tmp_path)
     assert lab.lab_data(params, "duckdb://db/store.duckdb") == f"duckdb://{tmp_path.resolve()}/db/store.duckdb"
     with pytest.raises(ReportlibError, match="does not exist"):
         lab.lab_data(params, "duckdb://db/nope.duckdb")
-    assert lab.lab_data(params, None) is None
+    # a folder that breaks the contract is refused as `validate` names it (a probe: Lab started on a bad fee)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "agents.csv").write_text("agent_id,name,team,hire_date\na1,Ann,T1,2025-01-06\na2,Bo,T1,someday\n")
+    with pytest.raises(DataError) as err:
+        lab.lab_data(params, str(bad))
+    assert err.value.problems == ['agents.csv row 3, column hire_date: expected a date (YYYY-MM-DD), got "someday"']
+    # without --data the parameters' data are checked the same way, and the notebooks read them themselves
+    assert lab.lab_data(dict(params, data=str(tmp_path / "db" / "store.duckdb").join(["duckdb://", ""])), None) is None
+    with pytest.raises(DataError):
+        lab.lab_data(dict(params, data=str(bad)), None)
 
 
 def test_a_library_error_shows_as_one_line_in_a_notebook(tmp_path):
@@ -316,6 +327,7 @@ def test_a_broken_lab_folder_is_named(tmp_path, monkeypatch):
     (tmp_path / "notebooks" / "sla.ipynb").write_text("{}")
     (tmp_path / "lab").write_text("a file where the copies go")
     monkeypatch.setattr(lab, "ensure_default_data", lambda *a, **k: None)
+    monkeypatch.setattr(lab, "lab_data", lambda *a, **k: None)  # the data are not what this test is about
     monkeypatch.setattr(lab.subprocess, "call", lambda *a, **k: 0)
     with pytest.raises(ReportlibError, match=r"cannot make the notebook copies in .*lab .*File exists"):
         lab.launch(load_params(), no_browser=True)

@@ -98,15 +98,17 @@ def stale_copies(notebooks: str | os.PathLike, folder: str | os.PathLike) -> lis
 def lab_data(params: Mapping[str, Any], data: str | None) -> str | None:
     """The `--data` location every notebook is given (REPORTLIB_DATA), checked before Lab starts: a folder or a
     DuckDB file made absolute (the kernels run in lab/, where `duckdb://db/store.duckdb` named nothing), a warehouse
-    URL as given less its password (`data_location` moves it to PGPASSWORD). ReportlibError (exit 1) for a folder
-    or database that does not exist or holds no table of the contract: Lab started on them, and every notebook
-    then failed. A warehouse is reached by the notebooks themselves (a Spark session is not started twice)."""
+    URL as given less its password (`data_location` moves it to PGPASSWORD); None without `data`, when the
+    notebooks read the parameters' `data`, which is checked the same way. ReportlibError (exit 1) for a folder or
+    database that does not exist or holds no table of the contract, and DataError (exit 1, a line per problem, as
+    `reportlib validate` names them) for one that breaks the contract: Lab started on them, and every notebook then
+    failed (a probe: a bad fee in row 4 of clients.csv). A warehouse is reached by the notebooks themselves (a
+    Spark session is not started twice)."""
+    from reportlib.core.errors import source_breaks_contract
     from reportlib.core.params import DEFAULT_TIMEZONE, data_location
     from reportlib.data.contract import TABLES
     from reportlib.data.load import duckdb_file, open_source, source_tables
 
-    if not data:
-        return None
     location = data_location(dict(params), data)
     db = duckdb_file(location)
     if db:
@@ -123,7 +125,10 @@ def lab_data(params: Mapping[str, Any], data: str | None) -> str | None:
             f"{location} holds no table of the data contract (e.g. {', '.join(f'{t}.csv' for t in list(TABLES)[:3])});"
             " give the folder or database that holds them"
         )
-    return location
+    errors = source.validate()[0]
+    if errors:
+        raise source_breaks_contract(location, errors)
+    return location if data else None
 
 
 def lab_command(
@@ -174,8 +179,8 @@ def launch(
     log = log or sys.stderr
     if not have_jupyterlab():
         raise ReportlibError("JupyterLab is not installed in this environment; `pip install -e .` installs it")
+    ensure_default_data(params, data, log=log, who="reportlib lab")  # made first: then checked like any data
     location = lab_data(params, data)
-    ensure_default_data(params, data, log=log, who="reportlib lab")
     root = project_root()
     folder = root / LAB_FOLDER
     try:
