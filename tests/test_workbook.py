@@ -239,6 +239,26 @@ def test_every_sheet_has_formats_frozen_header_and_filter(book):
         assert all(ws.column_dimensions[c.column_letter].width >= 8 for c in ws[1]), name
 
 
+def test_the_definitions_are_found_beside_the_package_and_their_absence_is_said(tmp_path, monkeypatch):
+    """A probe: with REPORTLIB_HOME a folder of parameters/ and notebooks/ alone, every Definition cell of the
+    README sheet was empty, unsaid. The page is read beside the package's source then; where neither has it, the
+    README sheet says so."""
+    import reportlib.core.params as core_params
+    from reportlib.reports import workbook as W
+
+    monkeypatch.setattr(core_params, "project_root", lambda: tmp_path)
+    defs = W.load_definitions()
+    assert "answered within a threshold" in defs["service-level"]
+    monkeypatch.setattr(W, "DEFINITIONS_DOC", "docs/nowhere.md")
+    assert W.load_definitions() == {}
+    cols = [W.Column("service_level", "Service level", "share", "service-level")]
+    book = W.Workbook("t", "2026-11", [W.Sheet("S", pd.DataFrame({"service_level": [0.8]}), cols, "a", "b")], {})
+    W.write_workbook(book, tmp_path / "b.xlsx")
+    text = [c for row in openpyxl.load_workbook(tmp_path / "b.xlsx")["README"].iter_rows(values_only=True) for c in row]
+    assert "The definitions page (docs/nowhere.md) was not found with this installation: each column's Reference " \
+        "names its section there." in text  # fmt: skip
+
+
 def test_readme_has_month_fingerprint_parameters_and_definitions(book, month):
     rows = [r for r in book["README"].iter_rows(values_only=True)]
     facts = {r[0]: r[1] for r in rows if r[0]}

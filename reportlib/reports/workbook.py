@@ -142,14 +142,17 @@ def definitions(markdown: str) -> dict[str, str]:
 
 
 def load_definitions() -> dict[str, str]:
-    """The definitions of docs/definitions.md in the project (empty when the page is not there)."""
+    """The definitions of docs/definitions.md in the project, else beside the installed package's source (a
+    REPORTLIB_HOME holding parameters/ and notebooks/ alone left every definition cell empty, unsaid: a probe);
+    empty when neither has the page (write_workbook then says so)."""
     from reportlib.core.params import project_root
 
-    path = project_root() / DEFINITIONS_DOC
-    try:
-        return definitions(path.read_text(encoding="utf-8"))
-    except OSError:
-        return {}
+    for root in dict.fromkeys((project_root(), Path(__file__).resolve().parents[2])):
+        try:
+            return definitions((root / DEFINITIONS_DOC).read_text(encoding="utf-8"))
+        except OSError:
+            continue
+    return {}
 
 
 # --- the columns every sheet shares --------------------------------------------------------------
@@ -882,6 +885,10 @@ def write_workbook(book: Workbook, path: str | Path) -> Path:
         "hours; money in the currency above. An empty cell is a figure with no denominator (not zero).",
     )
     r += 1
+    if not defs:
+        put(readme, r, 1, f"The definitions page ({DEFINITIONS_DOC}) was not found with this installation: each "
+            "column's Reference names its section there.")  # fmt: skip
+        r += 1
     for c, h in enumerate(("Column", "Unit", "Sheets", "Definition", "Reference"), start=1):
         put(readme, r, c, h).font = bold
     r += 1
