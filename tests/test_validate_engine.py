@@ -527,3 +527,28 @@ def test_an_unknown_sla_profile_is_named_by_key_in_a_database(engine, clean_tabl
         f"{source.file_name('clients')} client_id={cid}, column sla_profile: expected a profile of "
         'parameters/sla_contracts.yaml (gold, silver, bronze, standard), got "platinum"'
     ], lines
+
+
+def test_whole_number_and_decimal_columns_are_checked_like_floats(engine, clean_tables):
+    """A probe: handle_s stored as integer, or monthly_fee as numeric(12,2), as a DBA would, made validate fail
+    "unexpectedly" on every engine (an integer or decimal column has no NaN to look for). They are valid; a
+    negative whole number is still named by key."""
+    tables = dict(clean_tables)
+    c = tables["contacts"]
+    i = c.schema.get_field_index("handle_s")
+    whole = pc.cast(pc.round(c.column("handle_s")), pa.int32())
+    tables["contacts"] = c.set_column(i, pa.field("handle_s", pa.int32()), whole)
+    k = tables["clients"]
+    j = k.schema.get_field_index("monthly_fee")
+    fee = pc.cast(pc.round(k.column("monthly_fee"), 2), pa.decimal128(12, 2))
+    tables["clients"] = k.set_column(j, pa.field("monthly_fee", pa.decimal128(12, 2)), fee)
+    _, errors, warnings = _validate(engine, tables, "whole")
+    assert (errors, warnings) == ([], [])
+    handled = [r for r, o in enumerate(tables["contacts"].column("outcome").to_pylist()) if o == "handled"]
+    bad = dict(tables, contacts=_set(tables["contacts"], "handle_s", [handled[0]], -3))
+    source, errors, _ = _validate(engine, bad, "whole_bad")
+    ids = bad["contacts"].column("contact_id").to_pylist()
+    assert errors == [
+        f"{source.file_name('contacts')} contact_id={ids[handled[0]]}, column handle_s: expected a number >= 0, "
+        'got "-3"'
+    ]

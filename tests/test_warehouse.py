@@ -128,6 +128,8 @@ def test_url_forms_and_redaction():
         "postgres://bob:hun?ter2@h/db",
         "postgres://bob:hun#ter2@h/db",
         "postgresql://bob:a@b/hunter2@h:5432/db?schema=x",
+        "postgres://bob:hun@ter2?x@h:5432/db",  # an @ and then a ? in the password (a probe: "ter2?x" was shown)
+        "postgres://bob:P@hun/ter2#?%x@h:5432/db",
     ],
 )
 def test_a_password_in_any_form_of_url_is_never_shown(url, monkeypatch):

@@ -642,8 +642,12 @@ def password_misplaced(url: str) -> bool:
     """True when `url` may hold a password that `split_password` cannot take out: a `password=` option, a
     password with an unencoded / ? or # (the URL is then malformed), or an @ after a PostgreSQL URL's host (the
     end of such a password, or a database name to write with %40). Such a URL is refused with MISPLACED_PASSWORD
-    and shown through `redact_passwords`, never as given."""
-    rest = split_password(url)[0]
+    and shown through `redact_passwords`, never as given; so is one whose password is followed by another @
+    after its host (`user:Tr0ub@dor?Secret@host`: an @ and a ? in the password, whose rest was shown as the host,
+    a probe)."""
+    rest, password = split_password(url)
     scheme, _, after = rest.partition("://")
     path = after.partition("?")[0].partition("/")[2] if scheme.lower() in ("postgres", "postgresql") else ""
-    return redact_passwords(rest) != rest or "@" in path
+    authority = after.partition("?")[0].partition("/")[0]
+    later_at = password is not None and "@" in after[len(authority) :]
+    return redact_passwords(rest) != rest or "@" in path or later_at

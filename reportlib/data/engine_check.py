@@ -103,7 +103,7 @@ def _empty(t: Any, col: Column) -> Any:
     value = t[col.name]
     if col.kind == "str":
         return value.isnull() | (value.strip() == "")
-    if col.kind == "float":
+    if col.kind == "float" and t.schema()[col.name].is_floating():  # an integer or decimal column has no NaN
         return value.isnull() | value.isnan()
     return value.isnull()
 
