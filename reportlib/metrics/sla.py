@@ -1628,7 +1628,8 @@ def month_to_date(
     remaining contact fails), 'on track' (met if the rest performs as so far), 'at risk' (missing
     now, still recoverable), 'lost' (cannot be met even if every remaining contact succeeds),
     'not started' (nothing measured yet, contacts still expected: nothing is missing, so nothing at risk),
-    'no volume'. For mean terms (ASA, AHT) required_remaining_mean is the mean the rest must reach.
+    'no volume'. For mean terms (ASA, AHT) required_remaining_mean is the mean the rest must reach (a ceiling that
+    needs a mean below 0 is 'lost').
     """
     terms = _parsed(profiles)
     start, end = month_bounds(month)
@@ -1696,8 +1697,8 @@ def month_to_date(
             status.append("not started")
         elif actual == actual and _met(actual, term) is True:
             status.append("on track")
-        elif kind == "mean" and remaining == 0:
-            status.append("lost")
+        elif kind == "mean" and (remaining == 0 or (term.direction == "max" and req_mean[-1] < 0)):
+            status.append("lost")  # no contact left, or a ceiling the rest would have to average below 0 s
         else:
             status.append("at risk")
     res["required_successes"] = [float(x) if x != math.inf else np.nan for x in req]

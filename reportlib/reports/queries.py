@@ -952,7 +952,8 @@ def month_to_date_risks(mtd: pd.DataFrame) -> pd.DataFrame:
     """The projection's table (sla.month_to_date's terms at risk or lost): client_name, term, so_far (the month so
     far in the term's unit, `delivered_text`: "40 s" for a speed-of-answer term, not a share), expected_remaining,
     required_within_threshold (service level), rest_mean (a mean term: what the rest of the month must average,
-    "at most 22 s", or "cannot be met" when no mean would do), status and rag (amber at risk, red lost)."""
+    "at most 22 s"; left out when no row has one), status and rag
+    (amber at risk, red lost)."""
     risky = mtd[mtd["status"].isin(["at risk", "lost"])]
     rest: list[str | None] = []
     for metric, goal_is, need, status in zip(
@@ -960,11 +961,9 @@ def month_to_date_risks(mtd: pd.DataFrame) -> pd.DataFrame:
     ):
         if is_missing(need) or status == "lost":
             rest.append(None)
-        elif goal_is == "max" and need < 0:
-            rest.append("cannot be met")
         else:
             rest.append(f"{'at most' if goal_is == 'max' else 'at least'} {format_value(need, metric_unit(metric))}")
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "client_name": risky["client_name"].to_numpy(),
             "term": risky["term"].to_numpy(),
@@ -976,6 +975,7 @@ def month_to_date_risks(mtd: pd.DataFrame) -> pd.DataFrame:
             "rag": risky["status"].map({"at risk": "amber", "lost": "red"}).to_numpy(),
         }
     )
+    return table if any(r is not None for r in rest) else table.drop(columns="rest_mean")
 
 
 def month_to_date_sentence(status: pd.Series, as_of: pd.Timestamp, looking_back: bool) -> str:
