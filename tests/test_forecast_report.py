@@ -356,7 +356,8 @@ def test_a_measured_shrinkage_no_plan_can_use_is_named_with_its_value(tmp_path, 
 def test_a_past_months_plan_reads_nothing_after_its_end(tmp_path, monkeypatch):
     """A probe: October's plan averaged handle times over 17 weeks (all of November) and counted November's
     termination dates as notices already given; re-run a month later, it changed. Poisoned: every contact after
-    the month three times as long, and more leavers after it; the month's plan is unchanged."""
+    the month three times as long, more leavers after it and a hire after the plan's first week; the month's plan
+    is unchanged."""
     from reportlib.core.params import load_params
     from reportlib.data.load import open_source
     from reportlib.planning import sample
@@ -376,7 +377,10 @@ def test_a_past_months_plan_reads_nothing_after_its_end(tmp_path, monkeypatch):
             agents = pd.read_csv(folder / "agents.csv", dtype=str, keep_default_na=False)
             leave = agents["agent_id"].isin(["A0002", "A0003", "A0004"])
             agents.loc[leave, ["termination_date", "termination_type"]] = ["2025-04-10", "voluntary"]
-            agents.to_csv(folder / "agents.csv", index=False)
+            # and a hire after the plan's first week (7-13 April): one that came to pass, not known at the month's end
+            late = agents[agents["role"] == "agent"].iloc[[0]].assign(agent_id="A9999", hire_date="2025-04-21")
+            late[["termination_date", "termination_type", "termination_reason", "regretted"]] = ""
+            pd.concat([agents, late]).to_csv(folder / "agents.csv", index=False)
         params = load_params()
         report = fc.forecast_report(open_source(str(folder)), params, end="2025-04-01", intraday_backtest=False)
         plans.append(report)

@@ -197,17 +197,20 @@ def roles_of(roster: pd.DataFrame, roles: Sequence[str]) -> pd.DataFrame:
     return roster
 
 
-def roster_as_known(roster: pd.DataFrame, day: Any) -> pd.DataFrame:
-    """The roster's leavers as known at the end of `day`, as far as a later export tells: termination dates after
-    it cleared. A later export holds the dates that came to pass and the notices given since, and cannot tell
-    them from notices already given on `day`; counted as known, they made a past month's plan see leavers it
-    could not have known of (and change each time it was re-run). Hires are kept: the plan counts those hired within
-    it from their start week, as the latest month's plan does (a start date is agreed before it)."""
+def roster_as_known(roster: pd.DataFrame, day: Any, hired_by: Any | None = None) -> pd.DataFrame:
+    """The roster as known at the end of `day`, as far as a later export tells: termination dates after it
+    cleared, and the people hired after `hired_by` (the plan's first week's last day) left out. A later export holds
+    the dates that came to pass and the notices given since, and cannot tell them from notices already given on
+    `day`; counted as known, they made a past month's plan see leavers it could not have known of (and change each
+    time it was re-run). Hires in the plan's first week are kept (a start date is agreed before it); later ones
+    would be the hires that came to pass, the plan's own recommendation among them."""
     r = roster.copy()
     cut = pd.Timestamp(day).normalize()
     if "termination_date" in r.columns:
         term = pd.to_datetime(r["termination_date"])
         r["termination_date"] = term.where(~(term > cut))
+    if hired_by is not None and "hire_date" in r.columns:
+        r = r[~(pd.to_datetime(r["hire_date"]) > pd.Timestamp(hired_by))]
     return r
 
 

@@ -430,7 +430,7 @@ def forecast_report(
     if source.has("agents"):
         agents = source.frame("agents")
         if end is not None and last < data_last:  # a past month: the roster as it stood at the month's end
-            agents = roster_as_known(agents, last)
+            agents = roster_as_known(agents, last, hired_by=first_monday + pd.Timedelta(days=6))
         if hazard is None:
             try:
                 from reportlib.metrics.attrition import tenure_bands, tenure_hazard
