@@ -261,7 +261,7 @@ def test_tenure_specific_hazard_and_known_leavers():
     assert w.loc[1, "headcount"] == pytest.approx(math.exp(-7 * r1) + b_week1 + 1.0)
     assert w.loc[2, "headcount"] == pytest.approx(a_week2 + math.exp(-7 * r1))  # b left on day 9, before week 2
     assert w.loc[0, "headcount"] == pytest.approx(2.0)
-    assert "1 person on the roster starts after the plan's first week, from" in plan.notes[0]
+    assert "1 person on the roster starts during the plan, from" in plan.notes[0]
 
 
 def test_a_starter_agreed_ahead_is_counted_from_their_start_week_as_a_class_is():

@@ -322,8 +322,8 @@ def capacity_plan(
         first = r.loc[later, "hire_date"].min()
         notes.append(
             f"{counted(int(later.sum()), 'person', 'people')} on the roster {noun_for(int(later.sum()), 'starts', 'start')}"
-            f" after the plan's first week, from {first:%d %b %Y}: counted from the week of their start, trained and"
-            " ramped up as a hire class is"
+            f" during the plan, from {first:%d %b %Y}: counted from the week of their start, trained and ramped up as"
+            " a hire class is"
         )
     if len(before):
         when = [f"{pd.Timestamp(d):%d %b %Y}" for d in before["start"]] if "start" in before else []

@@ -952,8 +952,7 @@ def month_to_date_risks(mtd: pd.DataFrame) -> pd.DataFrame:
     """The projection's table (sla.month_to_date's terms at risk or lost): client_name, term, so_far (the month so
     far in the term's unit, `delivered_text`: "40 s" for a speed-of-answer term, not a share), expected_remaining,
     required_within_threshold (service level), rest_mean (a mean term: what the rest of the month must average,
-    "at most 22 s"; left out when no row has one), status and rag
-    (amber at risk, red lost)."""
+    "at most 22 s"; left out when no row has one), status and rag (amber at risk, red lost)."""
     risky = mtd[mtd["status"].isin(["at risk", "lost"])]
     rest: list[str | None] = []
     for metric, goal_is, need, status in zip(
