@@ -250,6 +250,21 @@ def test_lab_command_starts_jupyterlab_on_the_copies(tmp_path):
     assert lab.have_jupyterlab()
 
 
+def test_a_port_in_use_stops_lab_instead_of_moving_it(tmp_path):
+    """A probe: `reportlib lab --port N` with N taken (a Lab already running) served on N + 1, unsaid: two servers
+    then edited the same copies. Jupyter now stops, naming the port."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
+        cmd = [*lab.lab_command(tmp_path, port=port, no_browser=True), "--ServerApp.ip=127.0.0.1"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode != 0 and f"{port}" in r.stderr and "already in use" in r.stderr, r.stderr[-2000:]
+
+
 def test_personal_copies_are_the_owners_alone(tmp_path):
     """A probe: lab/ was 0755 and its copies 0644, so a saved team page (172 agent names) was readable by every
     user of the machine; the month folder's pages are 0600. The folder is now 0700 (Jupyter's checkpoints are

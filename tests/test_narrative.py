@@ -27,10 +27,29 @@ from reportlib.reports import queries as q
         (-0.04, "points", "0.0"),
         (None, "share", "–"),
         (np.nan, "count", "–"),
+        # a half rounds away from zero on the value as written, as a spreadsheet shows its cell (a probe: the page
+        # read 13 of 16 as 81.2%, QA 88.05 as 88.0 and a fee of $174.50 as $174, the workbook 81.3%, 88.1, $175)
+        (13 / 16, "share", "81.3%"),
+        (0.285, "share", "28.5%"),  # 0.285 x 100 in binary is 28.499...
+        (88.05, "number", "88.05"),
+        (174.5, "currency", "$175"),
+        (-174.5, "currency", "-$175"),
+        (2.5, "count", "3"),
+        (-0.0004, "currency", "$0.00"),  # never "-$0.00"
     ],
 )
 def test_format_value(value, unit, expected):
     assert n.format_value(value, unit) == expected
+
+
+def test_a_half_rounds_as_the_workbooks_cell_shows_it():
+    """Excel and LibreOffice round a shown cell half away from zero on its decimal value; Python's format rounds
+    the binary value half to even (88.05 is 88.0499... in binary)."""
+    assert n.format_value(88.05, "number", digits=1) == "88.1" and f"{88.05:.1f}" == "88.0"
+    assert n.format_value(91.45, "number", digits=1) == "91.5"
+    assert n.format_value(0.0005, "share", digits=1) == "0.1%" and n.format_value(-0.00049, "share") == "0.0%"
+    assert n.fixed(1234567.125, 2) == "1,234,567.13" and n.fixed(1234567.125, 2, grouped=False) == "1234567.13"
+    assert n.format_change(0.00125, "share") == "+0.1 pts" and n.format_change(42.5, "currency") == "+$42.50"
 
 
 def test_format_change_in_points_for_shares():

@@ -384,8 +384,8 @@ def _id_rules(column: str) -> tuple[Rule, ...]:
         Rule(
             "id_safe",
             column,
-            "an id of letters, digits, '-', '_' and '.' only (other characters "
-            "are unsafe in file names and e-mail addresses)",
+            "an id of letters, digits, '-', '_' and '.' only, not starting with '.' (other characters, and a "
+            "leading dot, which hides a file, are unsafe in file names and e-mail addresses)",
             lambda t: (
                 (t[column].length() <= MAX_ID_LENGTH)
                 & (~t[column].re_search(f"^(?:{SAFE_ID.pattern})$") | t[column].startswith("."))

@@ -145,8 +145,8 @@ def lab_command(
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",  # the extension panel would search PyPI (a probe)
     ]
-    if port is not None:
-        cmd.append(f"--ServerApp.port={int(port)}")
+    if port is not None:  # that port or none: Jupyter moved to the next free one unsaid, a second Lab beside the first
+        cmd += [f"--ServerApp.port={int(port)}", "--ServerApp.port_retries=0"]
     if no_browser:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root; Lab refuses without this
