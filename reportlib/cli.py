@@ -818,6 +818,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("REPORTLIB_DEBUG"):
             raise
         detail = printable(redact_passwords(" ".join(str(exc).split())))[:400]
+        if _sqlstate(exc) == "42501":  # insufficient_privilege: the role, not the product (a probe read it as a bug)
+            print(
+                f"reportlib {args.command}: the database refused a read: {detail}; the role needs SELECT on every "
+                "table and column of the contract it holds (docs/databases.md)",
+                file=sys.stderr,
+            )
+            return 1
         print(
             f"reportlib {args.command}: failed unexpectedly: {type(exc).__name__}: {detail} "
             "(REPORTLIB_DEBUG=1 shows where; please report it)",
@@ -828,6 +835,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress.deactivate()
         if main_thread:
             signal.signal(signal.SIGTERM, before)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (psycopg's `sqlstate`), on it or the errors it was raised from."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain, not a cycle
+        if seen is None:
+            break
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 if __name__ == "__main__":

@@ -226,6 +226,38 @@ def test_password_from_pgpassword_and_never_printed(pg, monkeypatch, capsys):
     monkeypatch.delenv("PGPASSWORD", raising=False)
 
 
+def test_a_role_that_may_not_read_is_told_so(pg):
+    """A probe: a role without SELECT on agents was told "agents: required table is missing" (PostgreSQL lists only
+    what a role may read), and one without SELECT on a column of contacts "failed unexpectedly ... please report
+    it". The first names the grant it may lack; the second is the database's refusal in one line, exit 1."""
+    pg.psql(
+        "CREATE SCHEMA priv; CREATE TABLE priv.contacts AS SELECT * FROM ops.contacts; "
+        "CREATE TABLE priv.agents AS SELECT * FROM ops.agents; CREATE TABLE priv.clients AS SELECT * FROM ops.clients;"
+        " GRANT USAGE ON SCHEMA priv TO reportlib_pw; GRANT SELECT ON priv.contacts, priv.clients TO reportlib_pw"
+    )
+    env = {**__import__("os").environ, "PGPASSWORD": PG_PASSWORD, "PYTHONPATH": str(ROOT)}
+
+    def validate() -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "reportlib", "validate", "--data", f"{pg.password_url}?schema=priv"]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+    r = validate()
+    assert r.returncode == 1 and "error: agents: required table is missing; expected a table agents in " in r.stdout
+    assert "(if it is there, the role reportlib_pw cannot read it: GRANT SELECT on it)" in r.stdout
+    cols = pg.psql(
+        "SELECT string_agg(quote_ident(column_name), ',') FROM information_schema.columns "
+        "WHERE table_schema = 'priv' AND table_name = 'contacts' AND column_name <> 'queue'"
+    ).strip()
+    pg.psql(f"GRANT SELECT ON priv.agents TO reportlib_pw; REVOKE SELECT ON priv.contacts FROM reportlib_pw; "
+            f"GRANT SELECT ({cols}) ON priv.contacts TO reportlib_pw")  # fmt: skip
+    r = validate()
+    assert r.returncode == 1 and "unexpectedly" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    last = r.stderr.strip().splitlines()[-1]  # after the progress lines
+    assert last.startswith("reportlib validate: the database refused a read: ") and "permission denied" in last
+    assert r.stderr.rstrip().endswith("the role needs SELECT on every table and column of the contract it holds "
+                                      "(docs/databases.md)")  # fmt: skip
+
+
 def test_tables_typed_and_instants_in_local_time(pg):
     src = WarehouseSource(f"{pg.url}?schema=ops", TZ)
     assert isinstance(src, DataSource)

@@ -615,11 +615,18 @@ class WarehouseSource:
         for name in required_tables(present):
             if name not in present:
                 hint = " (or an intervals table)" if name == "contacts" else ""
+                # PostgreSQL lists only the tables a role may read: a table without SELECT read as missing (a probe)
+                unreadable = (
+                    f" (if it is there, the role {self._url.user} cannot read it: GRANT SELECT on it)"
+                    if self._url.engine == "postgres" and self._url.user
+                    else ""
+                )
                 out.append(
                     Problem(
                         name,
                         None,
-                        f"required table is missing{hint}; expected a table {self._split(name)[1]} in {self.location}",
+                        f"required table is missing{hint}; expected a table {self._split(name)[1]} in {self.location}"
+                        + unreadable,
                     )
                 )
         for name in self.tables:
