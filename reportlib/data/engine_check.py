@@ -198,22 +198,27 @@ def _first(t: Any, bad: Any, keys: tuple[str, ...], value: str | None) -> list[d
     return rows
 
 
+def missing_columns(name: str, schema: Any, where: str) -> Problem | None:
+    """The problem of contract table `name` whose engine `schema` lacks required columns, naming the columns it
+    has (a misspelt handle_sec or a "Wait_S" is seen at once), or None."""
+    missing = [c.name for c in TABLES[name].columns if c.required and c.name not in schema]
+    if not missing:
+        return None
+    found = ", ".join(schema.names)
+    found = found if len(found) <= 200 else found[:197] + "..."
+    return Problem(
+        where, None, f"missing required {noun_for(len(missing), 'column')}: {', '.join(missing)} (found: {found})"
+    )
+
+
 def _check_one(t: Any, name: str, where: str) -> tuple[list[Problem], dict[str, Column]]:
     """The problems of one table, and its usable columns (present, of a compatible type)."""
     problems: list[Problem] = []
     table = TABLES[name]
     schema = t.schema()
-    missing = [c.name for c in table.columns if c.required and c.name not in schema]
-    if missing:
-        found = ", ".join(schema.names)
-        found = found if len(found) <= 200 else found[:197] + "..."
-        problems.append(
-            Problem(
-                where,
-                None,
-                f"missing required {noun_for(len(missing), 'column')}: {', '.join(missing)} (found: {found})",
-            )
-        )
+    lacking = missing_columns(name, schema, where)
+    if lacking:
+        problems.append(lacking)
         return problems, {}
     usable: dict[str, Column] = {}
     for col in table.columns:

@@ -36,7 +36,7 @@ from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.safety import MISPLACED_PASSWORD, REDACTED, password_misplaced, redact_passwords
 from reportlib.core.words import noun_for
 from reportlib.data.contract import TABLES, Column, required_tables
-from reportlib.data.engine_check import compatible
+from reportlib.data.engine_check import compatible, missing_columns
 from reportlib.data.source import ClientView, Problem, require_tables
 
 SCHEMES = ("postgres", "postgresql", "spark")
@@ -574,11 +574,9 @@ class WarehouseSource:
         schema = self._raw[name].schema()
         file = self.file_name(name)
         out = []
-        missing = [c.name for c in TABLES[name].columns if c.required and c.name not in schema]
-        if missing:
-            out.append(
-                Problem(file, None, f"missing required {noun_for(len(missing), 'column')}: {', '.join(missing)}")
-            )
+        lacking = missing_columns(name, schema, file)  # naming the columns found, as a folder's message does
+        if lacking:
+            out.append(lacking)
         for col in TABLES[name].columns:
             if col.name in schema and not compatible(col.kind, schema[col.name]):
                 out.append(
