@@ -37,6 +37,18 @@ def test_selectors_start_at_all_and_controls_update_the_output(ctx):
     assert _html(box) != after
 
 
+def test_the_service_level_chart_names_the_email_measure_only_when_email_is_in_it(ctx, monkeypatch):
+    """A probe: a phone selection's service-level chart kept the title that explains email's measure."""
+    titles: list[str] = []
+    monkeypatch.setattr(explore.views, "show", lambda fig: titles.append(fig.layout.title.text))
+    for channel in ("phone", explore.ALL):
+        explore.show_selection(ctx.source, ctx.params, period="2025-02", channel=channel)
+    assert [t for t in titles if t.startswith("Service level")] == [
+        "Service level",
+        "Service level (email: first response within contract business hours)",
+    ]
+
+
 def test_what_if_sliders_update_and_labels_are_not_cut():
     box = explore.what_if_explorer()
     for w in box.sliders.values():

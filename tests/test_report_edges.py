@@ -382,7 +382,9 @@ def test_the_capacity_sentence_reads_a_surplus_as_a_surplus():
 
     base = {"weeks": 13, "recommended_hires": 0, "weeks_short_with_hires": 0, "cost": 1000.0, "budget": None}
     text = capacity_sentence({**base, "weeks_short": 0, "largest_gap_fte": -229.04}, "€")
-    assert text.startswith("Without new hires, 0 of 13 weeks are short (every week has at least 229.0 FTE to spare).")
+    assert text.startswith(
+        "Without the recommended hires, 0 of 13 weeks are short (every week has at least 229.0 FTE to spare)."
+    )
     assert "No hires are recommended. Cost over the plan: €1,000." in text
     odd = capacity_sentence({**base, "weeks_short": 0, "largest_gap_fte": float("nan"), "budget": float("nan")})
     assert (

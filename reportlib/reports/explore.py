@@ -146,7 +146,9 @@ def show_selection(source: Any, params: Mapping[str, Any], **choice: Any) -> Non
             color="channel",
             unit="share",
             y_range=(0, 1.05),
-            title="Service level (email: first response within contract business hours)",
+            title="Service level (email: first response within contract business hours)"
+            if "email" in set(k["channel"])
+            else "Service level",  # a phone selection kept the email title (a probe)
         )
     )
     cols = ["channel", "offered", "handled", "service_level", "asa_s", "abandon_rate", "aht_s"]

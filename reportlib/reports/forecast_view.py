@@ -402,7 +402,7 @@ def capacity_sentence(summary: Mapping[str, Any], currency: str = "$") -> str:
     )
     budget = s.get("budget")
     opening = (
-        f"Without new hires, {short}{spare}. {recommended}"
+        f"Without the recommended hires, {short}{spare}. {recommended}"
         if not narrative.is_missing(gap)
         # no week's need is known: "0 of 13 weeks are short" read as a judgement
         else f"The FTE needed is not known for any of the plan's {counted(s['weeks'], 'week')}, so no week is judged."
@@ -428,7 +428,7 @@ def show_capacity(report: Mapping[str, Any], currency: str = "$") -> None:
             title="FTE needed and available",
             names={
                 "required_fte": f"Needed ({model})",
-                "productive_fte": "Roster, no new hires",
+                "productive_fte": "Roster and planned classes",  # planned hire classes count here (a probe)
                 "productive_fte_with_hires": "With recommended hires",
             },
         )
