@@ -17,6 +17,7 @@ from reportlib.planning.capacity import (
     flat_hazard,
     plan_summary,
     planned_classes,
+    roles_of,
 )
 
 START = pd.Timestamp("2026-01-05")  # a Monday
@@ -281,6 +282,14 @@ def test_a_starter_agreed_ahead_is_counted_from_their_start_week_as_a_class_is()
     later = _roster(1, tenure_days=-60)  # starts after the plan's 6 weeks: not in it
     assert capacity_plan(later, hazard, [0.0] * 6, START, settings=settings, recommend=False).weekly[
         "headcount"].eq(0).all()  # fmt: skip
+
+
+def test_a_roster_whose_role_column_is_empty_takes_contacts_whole():
+    """The loader adds the optional role column empty; read as "nobody has role agent", the plan had no roster."""
+    empty = _roster(3).assign(role=None)
+    assert len(roles_of(empty, ("agent",))) == 3
+    plan = capacity_plan(empty, flat_hazard(0.0), [0.0] * 2, START, recommend=False)
+    assert plan.weekly["headcount"].tolist() == [3.0, 3.0]
 
 
 def test_trainees_on_the_roster_ramp_by_tenure():

@@ -319,6 +319,7 @@ def test_capacity_roles_nobody_has_are_refused_naming_the_rosters_roles():
     roster = pd.DataFrame({"agent_id": ["a", "b", "c"], "role": ["agent", "lead", None]})
     check_capacity_roles(params, roster)  # the shipped [agent]
     check_capacity_roles(params, roster.drop(columns="role"))  # a roster without roles: everyone takes contacts
+    check_capacity_roles(params, roster.assign(role=None))  # the optional column as the loader adds it, empty
     params["capacity"]["roles"] = ["Agent"]
     with pytest.raises(UsageError) as err:
         check_capacity_roles(params, roster)

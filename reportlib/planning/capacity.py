@@ -191,8 +191,8 @@ def _weeks_list(week_start: pd.DatetimeIndex, weeks: Sequence[int], most: int = 
 
 def roles_of(roster: pd.DataFrame, roles: Sequence[str]) -> pd.DataFrame:
     """The roster's people in `roles` (capacity.roles: those who take contacts); the whole roster when it
-    gives no role column or no roles are named."""
-    if "role" in roster.columns and roles:
+    gives no role (no column, or one left empty: the loader adds the optional column empty) or no roles are named."""
+    if "role" in roster.columns and roles and roster["role"].notna().any():
         return roster[roster["role"].isin(list(roles))]
     return roster
 
