@@ -160,9 +160,9 @@ def check_capacity_roles(params: Mapping[str, Any], agents: pd.DataFrame) -> Non
     from reportlib.planning.capacity import HiringSettings
 
     roles = HiringSettings.from_params(params.get("capacity") or {}).roles
-    found = sorted({str(r) for r in agents["role"].dropna()}) if "role" in agents.columns else []
-    if not roles or not found or agents["role"].isin(list(roles)).any():  # no role given: everyone takes contacts
+    if agents.empty or not roles_of(agents, roles).empty:  # roles_of's own reading: no role given, everyone counts
         return
+    found = sorted({str(r) for r in agents["role"].dropna()})
     raise UsageError(
         f"parameter capacity.roles lists {in_words(map(printable, roles))}, a role nobody on the roster has (the "
         f"agents table's roles: {in_words(map(printable, found))}; names are compared exactly)"

@@ -49,8 +49,8 @@ def format_value(value: Any, unit: str = "number", currency: str = "$", digits: 
         return fixed(v, 0 if digits is None else digits)
     if unit == "currency":
         d = (2 if abs(v) < 100 else 0) if digits is None else digits
-        sign = "-" if v < 0 and fixed(abs(v), d).strip("0.,") else ""
-        return f"{sign}{currency}{fixed(abs(v), d)}"
+        text = fixed(abs(v), d)
+        return f"{'-' if v < 0 and text.strip('0.,') else ''}{currency}{text}"  # never "-$0.00"
     if unit == "fte":
         return f"{fixed(v, 1 if digits is None else digits)} FTE"
     if unit == "days":
@@ -98,8 +98,8 @@ def format_change(
     a = abs(d)
     if unit == "share":
         return f"{sign}{fixed(a, 1, grouped=False, scale=100)} pts"
-    if unit == "currency":
-        return f"{sign}{currency}{fixed(a, 2 if a < 100 else 0)}"
+    if unit == "currency":  # money keeps its own decimals, whatever `digits`
+        return sign + format_value(a, unit, currency)
     return sign + format_value(a, unit, currency, digits)
 
 
