@@ -13,6 +13,7 @@ import datetime
 import json
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -756,3 +757,76 @@ def test_a_readme_note_names_nobody_and_garbles_no_word(month, monkeypatch):
         f"Team and agent scorecards is not in this workbook: [redacted] ([redacted]) is in no team; "
         f"{first}ette and {aid}x are not agents"
     ]
+
+
+def test_the_pages_other_tables_equal_their_sheets(month, book):
+    """The email backlog, the month-to-date projection, plan vs actual, tenure survival, the drivers model and the
+    forecast's evidence per series: each page table has its sheet, equal cell by cell as the page formats it."""
+
+    def hours(v):
+        return narrative.fixed(v, 1) + " h"
+
+    def points(v):
+        return narrative.fixed(v, 1)
+
+    def ratio(v):
+        return narrative.format_value(v, "ratio")
+
+    def same(page: dict, sheet: str, columns: dict[str, tuple[str, Any]]) -> int:
+        heads, rows = sheet_rows(book, sheet)
+        # a page shows at most 60 rows of a table ("Showing 60 of 80 rows"); its sheet holds them all
+        assert page["rows"] and len(rows) == len(page["rows"]) or len(page["rows"]) == 60 < len(rows), (
+            sheet,
+            len(rows),
+        )
+        n = 0
+        for prow, srow in zip(page["rows"], rows):
+            cells, s = dict(zip(page["headers"], prow)), dict(zip(heads, srow))
+            for ph, (sh, unit) in columns.items():
+                value = s[sh]
+                if callable(unit):
+                    got = "–" if value is None else unit(value)
+                else:
+                    got = shown(value, unit)
+                want = neutralise_cell(cells[ph]) if unit == "text" else cells[ph]
+                assert got == want, f"{sheet} row {prow[0]!r} {sh}: workbook {value!r}, page {cells[ph]!r}"
+                n += 1
+        return n
+
+    sla = html_tables(month["dir"] / "sla.html")
+    [backlog] = [t for t in sla if t["headers"][:1] == ["Queue"] and t["headers"][1].startswith("Waiting ")]
+    waiting = backlog["headers"][1]  # "Waiting at month end", or when the data end before it
+    cols = {"Queue": ("Queue", "text"), waiting: (waiting, "count"), "Past target": ("Past target", "count")}
+    same(backlog, "Email backlog", {**cols, "Oldest (business hours)": ("Oldest (business hours)", hours)})
+    mtd = table(sla, headers=["Client", "Term", "So far", "Contacts still expected"])
+    cols = {h: (h, "text") for h in mtd["headers"]}
+    cols.update({h: (h, "count") for h in ("Contacts still expected", "Must be answered in time")})
+    same(mtd, "SLA month to date", cols)
+    pva = table(sla, headers=["Channel", "Queue", "Plan", "Actual", "Volume vs forecast"])
+    cols = {"Channel": ("Channel", "text"), "Queue": ("Queue", "text")}
+    cols.update({h: (h, "share") for h in ("Plan", "Actual", "Volume vs forecast")})
+    cols.update({h: (h, points) for h in ("Volume (pts)", "Handle time (pts)", "Staffing (pts)", "Other (pts)")})
+    assert same(pva, "Plan vs actual", cols) >= 5 * 9
+    att = html_tables(month["dir"] / "attrition.html")
+    surv = table(att, headers=["People", "Leavers", "Median tenure"])
+    cols = {"People": ("People", "count"), "Leavers": ("Leavers", "count"), "Median tenure": ("Median tenure", "days")}
+    cols.update({h: (h, "share") for h in ("Reach 90 days", "Reach 1 year")})
+    same(surv, "Tenure survival", cols)
+    drivers = [t for t in att if t["headers"][:3] == ["Factor", "Compared with", "Hazard ratio"]]
+    # this small roster has too few leavers to model (the page's notes say so): then the workbook has no sheet
+    assert ("Attrition drivers" in book.sheetnames) == bool(drivers)
+    if drivers:
+        cols = {h: (h, "text") for h in ("Factor", "Compared with", "Reading")}
+        cols.update({h: (h, ratio) for h in ("Hazard ratio", "95% low", "95% high")})
+        same(drivers[0], "Attrition drivers", cols)
+    fc = html_tables(month["dir"] / "forecast.html")
+    methods = table(fc, caption="The method chosen per series")
+    same(methods, "Forecast evidence", {"Series": ("Series", "text"), "Method chosen": ("Method chosen", "text")})
+    evidence = table(fc, caption="Evidence per series")
+    cols = {"Series": ("Series", "text"), "History (days)": ("History (days)", "count")}
+    cols.update(
+        {h: (h, "share") for h in evidence["headers"] if h.startswith(("WAPE", "Same", "Mean", "Median", "80%"))}
+    )
+    cols.update({h: (h, "number") for h in ("Band width / volume", "Winkler score / volume")})
+    assert set(cols) == set(evidence["headers"]), evidence["headers"]
+    same(evidence, "Forecast evidence", cols)

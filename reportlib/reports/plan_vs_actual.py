@@ -209,10 +209,17 @@ def sla_section(source: DataSource, params: Mapping[str, Any], month: str) -> di
     """The SLA report's plan-vs-actual section: waterfalls (one per channel total and queue), the table of
     records in points, and the caption. Effects and plans in points (share x 100)."""
     result = month_variance(source, params, month)
+    return {"figures": sla_waterfalls(result), "table": sla_table(result), "caption": describe_sources(result)}
+
+
+def sla_table(result: Variance) -> pd.DataFrame:
+    """The SLA report's plan-vs-actual table (and the month workbook's sheet): per channel and queue, planned_sl
+    and actual_sl (shares 0..1), volume_change (share; + more than forecast) and the effects of volume, handle
+    time, staffing and the rest in points (share x 100, rounded to 0.1)."""
     rec = result.records
     # a channel whose queues with contacts were not all planned: its total row is the planned queues'
     partial = (rec["queue"] == ALL_QUEUES) & rec["channel"].astype(str).isin(_channels_with_unplanned(result))
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "channel": rec["channel"],
             "queue": rec["queue"].where(~partial, "all planned queues"),
@@ -225,7 +232,6 @@ def sla_section(source: DataSource, params: Mapping[str, Any], month: str) -> di
             "other": _pts(rec["effect_other"]),
         }
     )
-    return {"figures": sla_waterfalls(result), "table": table, "caption": describe_sources(result)}
 
 
 def pack_section(source: DataSource, params: Mapping[str, Any], month: str, n_days: int = 3) -> dict[str, Any]:

@@ -470,6 +470,25 @@ def email_by_queue(source: Any, params: Mapping[str, Any], month: Any) -> pd.Dat
     )
 
 
+def email_backlog_by_queue(source: Any, params: Mapping[str, Any], month: Any) -> tuple[pd.DataFrame, str]:
+    """Emails still waiting for a first response at the end of `month` (`email_waiting_at`: the month end, or the
+    data's end before it), per queue (metrics.sla.email_backlog: backlog, past_threshold counts,
+    oldest_age_business_h in business hours), and the words for when ("at month end"); the SLA report's table
+    and the month workbook's sheet."""
+    from reportlib.metrics import sla
+
+    at, when = email_waiting_at(source, params, month)
+    backlog = sla.email_backlog(
+        source.table("contacts"),
+        at=at,
+        calendar=sla.business_calendar(params),
+        by=["queue"],
+        threshold_h=float(report_settings(params)["email_threshold_h"]),
+        tz=source.tz,
+    )
+    return backlog, when
+
+
 def email_waiting_at(source: Any, params: Mapping[str, Any], month: Any) -> tuple[pd.Timestamp, str]:
     """(instant, words) at which the SLA report counts a month's emails still waiting for a first response,
     sla.email_judged_at(month end, data_end(source)) on the business calendar: the month end ('at month
@@ -946,6 +965,27 @@ def month_to_date_as_of(source: Any, params: Mapping[str, Any] | None, month: An
     if last is None or not month_running(source, params, m) or last >= end:
         return start + pd.Timedelta(days=14), True
     return max(min(last, end), start), False
+
+
+def month_to_date(source: Any, params: Mapping[str, Any], month: Any) -> tuple[pd.DataFrame, pd.Timestamp, bool]:
+    """The SLA month-to-date projection of `month` (metrics.sla.month_to_date, one row per client contract term:
+    status on track / at risk / lost, what the rest of the month needs) as it stood at `month_to_date_as_of`, with
+    that instant and whether it is a look back: (projection, as_of, looking_back). The SLA report's section and
+    the month workbook's sheet."""
+    from reportlib.metrics import sla
+
+    m = pd.Period(str(month), freq="M")
+    as_of, looking_back = month_to_date_as_of(source, params, m)
+    mtd = sla.month_to_date(
+        source.table("contacts"),
+        source.frame("clients"),
+        sla.profiles_from_params(params),
+        str(m),
+        as_of,
+        calendar=sla.business_calendar(params),
+        tz=source.tz,
+    )
+    return mtd, as_of, looking_back
 
 
 def month_to_date_risks(mtd: pd.DataFrame) -> pd.DataFrame:

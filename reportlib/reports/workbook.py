@@ -1,8 +1,9 @@
 """The Excel workbooks of a month: the tables the reports show, as sheets with real number formats.
 
 `month_workbook(source, params, month)` gathers every table the month's reports show (KPIs by channel,
-queue and client, SLA terms and penalties, team and agent scorecards, attrition, forecast by week,
-capacity plan, cost) and `client_workbook(source, params, month, client_id)` one client's tables alone;
+queue and client, email response and backlog, SLA terms and penalties, the month-to-date projection, plan vs
+actual, team and agent scorecards, attrition with tenure survival and drivers, forecast by week with its evidence
+per series, capacity plan, cost) and `client_workbook(source, params, month, client_id)` one client's tables alone;
 both return a `Workbook` (sheets as DataFrames with each column's label and unit, plus the facts for
 the README sheet). `write_workbook(book, path)` writes it with openpyxl: a README sheet first (month,
 data fingerprint, parameters, what each sheet is, and each column's definition read from
@@ -267,6 +268,7 @@ def month_workbook(
     b.section("KPIs by client", lambda: _by_client(source, P, m) if ready_sla else None)
     b.section("Email by queue", lambda: _email_by_queue(source, P, m) if source.has("contacts") else None)
     b.section("SLA compliance", lambda: _sla(source, P, m) if ready_sla else None)
+    b.section("Plan vs actual", lambda: _plan_vs_actual(source, P, m) if has_live else None)
     ready_team = source.has("contacts") and source.has("agents")
     b.section("Team and agent scorecards", lambda: _teams(source, P, m) if ready_team else None)
     b.section("Attrition", lambda: _attrition(source, P, m) if source.has("agents") else None)
@@ -327,7 +329,7 @@ def _by_client(source: DataSource, P: dict, m: pd.Period) -> Sheet:
     )
 
 
-def _email_by_queue(source: DataSource, P: dict, m: pd.Period) -> Sheet | None:
+def _email_by_queue(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
     rep = queries.report_settings(P)
     email = queries.email_by_queue(source, P, m)  # the SLA report's table
     if not len(email) or not email["received"].sum() > 0:
@@ -340,13 +342,34 @@ def _email_by_queue(source: DataSource, P: dict, m: pd.Period) -> Sheet | None:
         Column("service_level", "In time", "share", "email-first-response"),
         Column("mean_response_business_h", "Mean first response (business hours)", "number1", "business-calendar"),
     ]
-    return Sheet(
-        "Email by queue",
-        _frame(email, cols),
-        cols,
-        f"Emails answered within {rep['email_threshold_h']} business hours, per queue.",
-        "SLA compliance: Email response and backlog",
-    )
+    sheets = [
+        Sheet(
+            "Email by queue",
+            _frame(email, cols),
+            cols,
+            f"Emails answered within {rep['email_threshold_h']} business hours, per queue.",
+            "SLA compliance: Email response and backlog",
+        )
+    ]
+    backlog, when = queries.email_backlog_by_queue(source, P, m)  # the SLA report's table
+    if len(backlog) and backlog["backlog"].sum() > 0:
+        bcols = [
+            Column("queue", "Queue"),
+            Column("backlog", f"Waiting {when}", "count", "email-backlog"),
+            Column("past_threshold", "Past target", "count", "email-backlog"),
+            Column("oldest_age_business_h", "Oldest (business hours)", "number1", "email-backlog"),
+        ]
+        sheets.append(
+            Sheet(
+                "Email backlog",
+                _frame(backlog, bcols),
+                bcols,
+                f"Emails still waiting for a first response {when}, per queue; past target: waiting longer than "
+                f"{rep['email_threshold_h']} business hours.",
+                "SLA compliance: Email response and backlog",
+            )
+        )
+    return sheets
 
 
 def _sla(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
@@ -371,7 +394,60 @@ def _sla(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
             "SLA compliance: Compliance by client; monthly pack: Clients and contracts",
         ),
         _terms_sheet(compliance, "SLA terms", with_client=True, running=queries.month_running(source, P, m)),
+        *_month_to_date(source, P, m),
     ]
+
+
+def _month_to_date(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
+    mtd, as_of, looking_back = queries.month_to_date(source, P, m)  # the SLA report's projection
+    risky = queries.month_to_date_risks(mtd)
+    if not len(risky):
+        return []
+    cols = [
+        Column("client_name", "Client"),
+        Column("term", "Term", "text", "sla-contract-terms"),
+        Column("so_far", "So far", "text", "month-to-date-projection"),
+        Column("expected_remaining", "Contacts still expected", "count", "month-to-date-projection"),
+        Column("required_within_threshold", "Must be answered in time", "count", "month-to-date-projection"),
+        Column("rest_mean", "The rest must average", "text", "month-to-date-projection"),
+        Column("status", "Status", "text", "month-to-date-projection"),
+    ]
+    cols = [c for c in cols if c.key in risky.columns]
+    return [
+        Sheet(
+            "SLA month to date",
+            _frame(risky, cols),
+            cols,
+            f"{queries.month_to_date_sentence(mtd['status'], as_of, looking_back)} The terms at risk or lost, and "
+            "what the rest of the month needs to meet them.",
+            "SLA compliance: Month-to-date projection",
+        )
+    ]
+
+
+def _plan_vs_actual(source: DataSource, P: dict, m: pd.Period) -> Sheet:
+    from reportlib.reports import plan_vs_actual
+
+    result = plan_vs_actual.month_variance(source, P, str(m))  # the SLA report's call (shared in a kernel)
+    cols = [
+        Column("channel", "Channel"),
+        Column("queue", "Queue"),
+        Column("planned_sl", "Plan", "share", "plan-vs-actual"),
+        Column("actual_sl", "Actual", "share", "plan-vs-actual"),
+        Column("volume_change", "Volume vs forecast", "share", "plan-vs-actual"),
+        Column("volume", "Volume (pts)", "number1", "plan-vs-actual"),
+        Column("aht", "Handle time (pts)", "number1", "plan-vs-actual"),
+        Column("staffing", "Staffing (pts)", "number1", "plan-vs-actual"),
+        Column("other", "Other (pts)", "number1", "plan-vs-actual"),
+    ]
+    return Sheet(
+        "Plan vs actual",
+        _frame(plan_vs_actual.sla_table(result), cols),
+        cols,
+        "Service level planned and delivered per channel and queue, and the points won or lost to volume, handle "
+        f"time, staffing and the rest (docs/plan-vs-actual.md). {plan_vs_actual.describe_sources(result)}",
+        "SLA compliance: Plan vs actual",
+    )
 
 
 def _terms_sheet(compliance: pd.DataFrame, name: str, with_client: bool, running: bool = False) -> Sheet:
@@ -526,6 +602,7 @@ def _attrition(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
             "headcount and attrition: New hires leaving early",
         )
     )
+    sheets.extend(_survival_and_drivers(R))
     proj = R["projection"].assign(month=R["projection"]["month"].astype(str))
     pcols = [
         Column("month", "Month"),
@@ -547,6 +624,50 @@ def _attrition(source: DataSource, P: dict, m: pd.Period) -> list[Sheet] | None:
     return sheets
 
 
+def _survival_and_drivers(R: Mapping[str, Any]) -> list[Sheet]:
+    """The attrition page's tenure survival summary and drivers model (none when the model could not be fitted
+    or had too little to model: the page's notes say why)."""
+    summary = R["survival_overall"].summary
+    scols = [
+        Column("agents", "People", "count", "tenure-survival"),
+        Column("leavers", "Leavers", "count", "tenure-survival"),
+        Column("median_tenure_days", "Median tenure", "days", "tenure-survival"),
+        Column("p_reach_90d", "Reach 90 days", "share", "tenure-survival"),
+        Column("p_reach_365d", "Reach 1 year", "share", "tenure-survival"),
+    ]
+    scols = [c for c in scols if c.key in summary.columns]
+    sheets = [
+        Sheet(
+            "Tenure survival",
+            _frame(summary, scols),
+            scols,
+            "Everyone on the roster since its start: how long people stay (Kaplan-Meier), median tenure in days and "
+            "the chance of reaching 90 days and a year.",
+            "headcount and attrition: Tenure survival",
+        )
+    ]
+    model = R["drivers"]
+    if not isinstance(model, Exception) and len(model.table):
+        dcols = [
+            Column("factor", "Factor", "text", "attrition-drivers"),
+            Column("comparison", "Compared with", "text", "attrition-drivers"),
+            Column("hazard_ratio", "Hazard ratio", "ratio", "attrition-drivers"),
+            Column("ci_lower", "95% low", "ratio", "attrition-drivers"),
+            Column("ci_upper", "95% high", "ratio", "attrition-drivers"),
+            Column("reading", "Reading", "text", "attrition-drivers"),
+        ]
+        sheets.append(
+            Sheet(
+                "Attrition drivers",
+                _frame(model.table, dcols),
+                dcols,
+                f"What goes with leaving (a Cox model; hazard ratio under 1: less likely to leave). {model.caveat}",
+                "headcount and attrition: Drivers",
+            )
+        )
+    return sheets
+
+
 def _forecast(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
     from reportlib.reports import forecast_view as FV
 
@@ -563,6 +684,28 @@ def _forecast(source: DataSource, P: dict, m: pd.Period) -> list[Sheet]:
             "volume forecast: Next 13 weeks",
         )
     ]
+    if report["evidence"] is not None:
+        ev = FV.evidence_rows(report)
+        ecols = [
+            Column("series", "Series"),
+            Column("method", "Method chosen", "text", "forecast-accuracy"),
+            Column("history_days", "History (days)", "count", "forecast-accuracy"),
+            Column("wape", "WAPE", "share", "forecast-accuracy"),
+            *[Column(f"wape_{b}", FV.BASELINE_LABELS[b], "share", "forecast-accuracy") for b in FV.BASELINES],
+            Column("coverage", "80% band held", "share", "forecast-accuracy"),
+            Column("width", "Band width / volume", "number", "forecast-accuracy"),
+            Column("winkler", "Winkler score / volume", "number", "forecast-accuracy"),
+        ]
+        sheets.append(
+            Sheet(
+                "Forecast evidence",
+                _frame(ev, ecols),
+                ecols,
+                "Per series, the method its own history chose and how it did over the last 3 months, 1 to 28 days "
+                "ahead, each forecast made from the data before it, against each simple rule (docs/forecasting.md).",
+                "volume forecast: Forecast accuracy",
+            )
+        )
     cap = report.get("capacity")
     if cap is not None:
         model = FV.MODEL_LABELS[report["staffing_model"]]
