@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
 import pandas as pd
 
 from reportlib.core.errors import ReportlibError, UsageError
@@ -76,12 +77,16 @@ def _port(value: str) -> int:
 
 
 def emit(records: Any, fmt: str = "json", out=None) -> None:
-    """Print a DataFrame or list of dicts as JSON (a list of objects) or CSV; missing values as null."""
+    """Print a DataFrame or list of dicts as JSON (a list of objects) or CSV; missing and infinite values as null
+    (an empty CSV cell), in both formats alike (`staffing --patience-s inf` printed `inf` in CSV, null in JSON)."""
     out = out or sys.stdout
     if isinstance(records, pd.DataFrame):
         frame = records
     else:
         frame = pd.DataFrame(list(records))
+    numeric = frame.select_dtypes("number").columns
+    if len(numeric):
+        frame = frame.assign(**{str(c): frame[c].where(~np.isinf(frame[c].astype(float))) for c in numeric})
     if fmt == "csv":
         from reportlib.core.safety import csv_text
 

@@ -689,6 +689,13 @@ def test_cli_staffing_says_patience_is_unused_under_erlang_c_and_refuses_loads_f
     assert status == 0 and rec["model"] == "erlang_c" and pd.isna(rec["patience_s"])  # not shown as used
     assert rec["agents"] == st.required_agents(100, 300, 1800, 0.8, 20)
     assert "--patience-s 60 not used: Erlang C has no abandonment" in capsys.readouterr().err
+    # infinite patience (Erlang A as Erlang C) prints as null in both formats (CSV printed "inf", JSON null)
+    inf = ["--calls", "100", *base[:-2], "--model", "erlang_a", "--patience-s", "inf"]
+    status, out = run_cli(*inf, "--format", "csv")
+    assert status == 0 and out.splitlines()[1].split(",")[-5] == "" and "inf" not in out
+    rec = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert pd.isna(rec["patience_s"]) and rec["agents"] == json.loads(run_cli(*inf, "--format", "json")[1])["agents"]
+    assert json.loads(run_cli(*inf, "--format", "json")[1])["patience_s"] is None
     # a handle time longer than the interval is said (a probe: 5 calls of 100,000 s a half hour gave 296 silently)
     long = ["--aht", "100000", *base[2:]]
     assert run_cli("--calls", "5", *long)[0] == 0
