@@ -351,6 +351,13 @@ def required_tables(present: set[str]) -> list[str]:
     return need
 
 
+def missing_table_text(name: str, expected: str, location: str | None = None) -> str:
+    """The message for a required table a source lacks (`required_tables`), one wording for every source: what
+    would have been read (`expected`: "a file contacts.csv, .parquet or .xlsx", "a table contacts") and where."""
+    hint = " (or an intervals table)" if name == "contacts" else ""
+    return f"required table is missing{hint}; expected {expected}" + (f" in {location}" if location else "")
+
+
 @dataclass(frozen=True)
 class Rule:
     """A rule over whole rows that single-column declarations do not express.

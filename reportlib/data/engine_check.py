@@ -32,6 +32,7 @@ from reportlib.data.contract import (
     TABLES,
     Column,
     key_columns,
+    missing_table_text,
     required_tables,
     rule_columns,
     table_rules,
@@ -523,9 +524,7 @@ def check_tables(
     present = {n for n in tables if n in TABLES}
     for name in required_tables(present):
         if name not in present:
-            hint = " (or an intervals table)" if name == "contacts" else ""
-            at = f" in {location}" if location else ""
-            problems.append(Problem(name, None, f"required table is missing{hint}; expected a table {name}{at}"))
+            problems.append(Problem(name, None, missing_table_text(name, f"a table {name}", location)))
     from reportlib.core import progress
 
     wheres = {n: where.get(n, n) for n in present}

@@ -44,6 +44,7 @@ from reportlib.data.contract import (
     Table,
     empty_frame,
     engine_types,
+    missing_table_text,
     pandera_schema,
     required_tables,
     rule_columns,
@@ -1638,11 +1639,8 @@ class Source:
         refused = {n for n in TABLES if any(_table_of(p.file) == n for p in self._problems)}
         for name in required_tables(present):
             if name not in present and name not in refused:  # a refused file is named above, not as missing
-                hint = " (or an intervals table)" if name == "contacts" else ""
-                errors.append(
-                    f"{name}: required table is missing{hint}; expected a file "
-                    f"{name}.csv, .parquet or .xlsx in {self.location}"
-                )
+                expected = f"a file {name}.csv, .parquet or .xlsx"
+                errors.append(f"{name}: {missing_table_text(name, expected, self.location)}")
         for name in self.tables:
             try:
                 self._load(name)

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, unquote
 from reportlib.core.errors import DataError, ReportlibError, UsageError
 from reportlib.core.safety import MISPLACED_PASSWORD, REDACTED, password_misplaced, redact_passwords
 from reportlib.core.words import noun_for
-from reportlib.data.contract import TABLES, Column, required_tables
+from reportlib.data.contract import TABLES, Column, missing_table_text, required_tables
 from reportlib.data.engine_check import compatible, missing_columns
 from reportlib.data.source import ClientView, Problem, require_tables
 
@@ -612,21 +612,14 @@ class WarehouseSource:
         present = set(self.tables)
         for name in required_tables(present):
             if name not in present:
-                hint = " (or an intervals table)" if name == "contacts" else ""
                 # PostgreSQL lists only the tables a role may read: a table without SELECT read as missing (a probe)
                 unreadable = (
                     f" (if it is there, the role {self._url.user} cannot read it: GRANT SELECT on it)"
                     if self._url.engine == "postgres" and self._url.user
                     else ""
                 )
-                out.append(
-                    Problem(
-                        name,
-                        None,
-                        f"required table is missing{hint}; expected a table {self._split(name)[1]} in {self.location}"
-                        + unreadable,
-                    )
-                )
+                expected = f"a table {self._split(name)[1]}"
+                out.append(Problem(name, None, missing_table_text(name, expected, self.location) + unreadable))
         for name in self.tables:
             out += self._structure_problems(name)
         if not any(p.severity == "error" for p in out):
