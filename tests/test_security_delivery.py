@@ -445,6 +445,60 @@ def test_13_02_recipients_are_exactly_one_address_with_a_domain_and_ids_cannot_c
         safety.parse_address("ops@straße.de")
 
 
+def test_13_02_a_clients_review_never_reaches_another_clients_domain(tmp_path, monkeypatch, capsys):
+    """With distribution.client_domains, an account team pasted under the wrong client, a cc at a client's
+    domain (copied on every review) and a --to at another client's domain are refused by name; the client's own
+    domain (and one under it) and the company's own addresses are sent to, over a real SMTP server."""
+    out = tmp_path / "out"
+    _fake_month(out, ["C1", "C2", "C3"])
+    domains = {"C1": ["alpha.test"], "C2": ["beta.test"], "C3": ["gamma.test"]}
+    params = _dist(
+        tmp_path,
+        account_teams={
+            "C1": ["am@corp.test", "hr@eu.alpha.test"],  # the client's own, one level down
+            "C2": ["am@corp.test", "hr@alpha.test"],  # C1's person pasted under C2
+            "C3": ["am@corp.test", "hr@GAMMA.test"],
+        },
+        client_domains=domains,
+    )
+    with _smtp(monkeypatch) as inbox:
+        assert _email(out, params) == 1
+        err = capsys.readouterr().err
+    got = {m["X-Reportlib-Report"].split(";")[1].strip(): sorted(rcpt) for rcpt, m in inbox.messages}
+    assert got == {
+        "client_id=C1": ["am@corp.test", "hr@eu.alpha.test"],
+        "client_id=C3": ["am@corp.test", "hr@GAMMA.test"],
+        "month=2026-03": ["coo@corp.test"],  # the pack carries no client id
+    }, got
+    assert (
+        "distribution.account_teams['C2']: 'hr@alpha.test' is at alpha.test, a domain of client 'C1' "
+        "(distribution.client_domains): client 'C2''s review would reach it" in err
+    )
+    # a cc at a client's domain would copy every client's review and the pack to it: nothing goes out
+    cc = _dist(tmp_path, account_teams={"C1": ["am@corp.test"]}, cc=["boss@beta.test"], client_domains=domains)
+    with _smtp(monkeypatch) as inbox:
+        assert _email(out, cc) == 1
+        err = capsys.readouterr().err
+        assert inbox.messages == []
+    assert "distribution.cc: 'boss@beta.test' is at beta.test, a domain of client 'C2'" in err
+    assert "the monthly_pack, which is no one client's, would reach it" in err
+    # --to is held to the same rule, as a usage error; the pack to a client's domain too
+    with _smtp(monkeypatch) as inbox:
+        assert _email(out, params, "--reports", "client_review", "--to", "hr@gamma.test") == 2
+        assert "client 'C1''s review would reach it" in capsys.readouterr().err
+        assert inbox.messages == []
+    # where replies go is no client's domain either
+    reply = _dist(tmp_path, reply_to="desk@alpha.test", client_domains=domains)
+    assert _email(out, reply) == 2
+    assert "distribution.reply_to: 'desk@alpha.test' is at alpha.test" in capsys.readouterr().err
+    # without client_domains nothing changes: the pasted address is sent to (allowed_domains cannot tell)
+    plain = _dist(tmp_path, account_teams={"C2": ["hr@alpha.test"]})
+    _fake_month(tmp_path / "out2", ["C1", "C2"])
+    with _smtp(monkeypatch) as inbox:
+        assert _email(tmp_path / "out2", plain, "--reports", "client_review") == 0
+        assert [rcpt for rcpt, _ in inbox.messages] == [["hr@alpha.test"]]
+
+
 # --- 4 --------------------------------------------------------------------------------------------
 
 

@@ -306,6 +306,10 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
         ),
         "max_charts": ("a whole number >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
         "allowed_domains": ("a list of domains, or null", lambda v: v is None or _str_list(v)),
+        "client_domains": (
+            "a mapping of client id (quoted when it is a number) to a list of that client's domains",
+            _addresses_by_name,
+        ),
         "attach": (
             "a mapping of audience (executives, account_teams, supervisors, default) to a list of html and/or pdf",
             lambda v: isinstance(v, dict) and all(_str_list(x) and x and set(x) <= {"html", "pdf"} for x in v.values()),

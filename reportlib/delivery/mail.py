@@ -44,7 +44,7 @@ from typing import Any
 
 from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.params import DEFAULT_TIMEZONE
-from reportlib.core.safety import printable, unspoofed
+from reportlib.core.safety import AddressError, parse_address, printable, unspoofed
 from reportlib.core.words import counted, noun_for
 from reportlib.reports.charts import STATIC_CHART_PX
 from reportlib.reports.queries import report_settings
@@ -154,7 +154,6 @@ def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
 def check_sender(sender: str) -> str:
     """The bare address of REPORTLIB_SMTP_FROM; UsageError naming the variable when it is not exactly one
     address with a domain (a line break in it would forge headers)."""
-    from reportlib.core.safety import AddressError, parse_address
 
     try:
         return parse_address(sender)
@@ -704,7 +703,6 @@ def _addresses(values: Iterable[str], allowed_domains: list[str] | None = None, 
 
     AddressError naming the entry (and `setting`, where it came from) for the first one refused.
     """
-    from reportlib.core.safety import AddressError, parse_address
 
     out: list[str] = []
     for v in values:
@@ -721,6 +719,48 @@ def allowed_domains(dist: Mapping[str, Any]) -> list[str] | None:
     """distribution.allowed_domains: the only domains any message may go to (None: any domain)."""
     value = dist.get("allowed_domains")
     return [str(d) for d in value] if value else None
+
+
+def client_domains(dist: Mapping[str, Any]) -> dict[str, set[str]]:
+    """distribution.client_domains turned round: each domain (lower case) -> the client ids that list it."""
+    owners: dict[str, set[str]] = {}
+    for cid, domains in (dist.get("client_domains") or {}).items():
+        for d in [domains] if isinstance(domains, str) else domains or []:
+            owners.setdefault(str(d).strip().lower().rstrip("."), set()).add(str(cid))
+    return owners
+
+
+def check_client_domains(
+    addresses: Iterable[str], entry: Mapping[str, Any], dist: Mapping[str, Any], setting: str
+) -> None:
+    """AddressError naming the address and the client when a message would reach a client it is not about: an
+    address at a domain `distribution.client_domains` gives to another client (the domain itself or one under it:
+    eu.client.com is client.com's), for a client's review; for any other report (the monthly pack shows every
+    client, an agent review a person), an address at any client's domain. Nothing when client_domains is unset.
+
+    allowed_domains limits where mail may go at all; this keeps one client's figures from another client's
+    people: a cc or an account team pasted into the wrong client's entry passes allowed_domains, which must list
+    every client's domain."""
+    owners = client_domains(dist)
+    if not owners:
+        return
+    report, cid = entry.get("report"), entry.get("client_id")
+    mine = str(cid) if report == "client_review" and cid else None
+    for addr in addresses:
+        domain = addr.rsplit("@", 1)[-1].lower()
+        parts = domain.split(".")
+        owned = set().union(*(owners.get(".".join(parts[i:]), set()) for i in range(len(parts))))
+        if owned and mine not in owned:
+            whose = ", ".join(sorted(map(repr, owned)))
+            if mine:
+                what = f"client {mine!r}'s review would reach it"
+            elif report:
+                what = f"the {report}, which is no one client's, would reach it"
+            else:
+                what = "the replies to every client's messages would reach it"
+            raise AddressError(
+                f"{setting}: {addr!r} is at {domain}, a domain of client {whose} (distribution.client_domains): {what}"
+            )
 
 
 class NoSupervisor(ReportlibError):
@@ -767,15 +807,21 @@ def recipients_for(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -
     only when it is a safe id. AddressError naming the entry otherwise; NoSupervisor for an agent review
     without a supervisor address.
     """
-    allowed = allowed_domains(dist)
+    found, setting = _recipient_entries(entry, dist, to)
+    out = _addresses(found, allowed_domains(dist), setting)
+    check_client_domains(out, entry, dist, setting)
+    return out
+
+
+def _recipient_entries(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -> tuple[list[str], str]:
+    """recipients_for's entries before they are parsed, and the setting they came from."""
     if to is not None:  # given: those addresses alone (an empty list sends to nobody, never to the lists)
-        return _addresses(to, allowed, "--to")
+        return list(to), "--to"
     report, cid = entry["report"], entry.get("client_id")
     if report == "agent_review":
         if not entry.get("agent_id"):
-            return []
-        boss, where = supervisor_for(entry, dist)
-        return _addresses(boss, allowed, where)
+            return [], "distribution.supervisors"
+        return supervisor_for(entry, dist)
     if report == "client_review" and cid:
         from reportlib.core.safety import substitute_id
 
@@ -784,10 +830,10 @@ def recipients_for(entry: dict, dist: Mapping[str, Any], to: list[str] | None) -
         if team is None:
             setting = "distribution.account_team_default"
             team = [substitute_id(str(t), str(cid)) for t in dist.get("account_team_default") or []]
-        return _addresses([team] if isinstance(team, str) else team, allowed, setting)
+        return ([team] if isinstance(team, str) else list(team)), setting
     if report in (dist.get("executive_reports") or ["monthly_pack"]):
-        return _addresses(dist.get("executives") or [], allowed, "distribution.executives")
-    return []
+        return list(dist.get("executives") or []), "distribution.executives"
+    return [], ""
 
 
 def unmailed_by_choice(entry: Mapping[str, Any], dist: Mapping[str, Any]) -> str | None:
@@ -976,7 +1022,7 @@ def plan_messages(
     month_dir: Path, params: dict, *, reports: list[str] | None = None, to: list[str] | None = None, log=None
 ) -> tuple[list[Planned], list[str]]:
     """The messages to send for a month and the problems that block others (failed or missing reports)."""
-    from reportlib.core.safety import AddressError
+
     from reportlib.delivery.run import read_manifest, rendered_from_other_data
     from reportlib.reports.registry import ALL_REPORTS
 
@@ -1044,6 +1090,7 @@ def plan_messages(
                     if to is not None or private
                     else _addresses(dist.get("cc") or [], allowed_domains(dist), "distribution.cc")
                 )
+                check_client_domains(cc, entry, dist, "distribution.cc")  # a client's cc copied on every review
             except NoSupervisor as exc:
                 print(f"reportlib email: skipping {p_who}: {exc}", file=log)
                 continue
@@ -1280,8 +1327,6 @@ def build_message(
     if p.cc:
         msg["Cc"] = ", ".join(p.cc)
     if reply_to:
-        from reportlib.core.safety import AddressError, parse_address
-
         try:
             parse_address(reply_to)
         except AddressError as exc:
@@ -1480,12 +1525,12 @@ def email_month(
     dist = params.get("distribution") or {}
     reply_to = dist.get("reply_to")
     if reply_to:
-        from reportlib.core.safety import AddressError, parse_address
-
-        try:
-            parse_address(reply_to, allowed_domains(dist))
+        try:  # where every message's replies go: no client's domain (replies quote one client's figures)
+            check_client_domains([parse_address(reply_to, allowed_domains(dist))], {}, dist, "distribution.reply_to")
         except AddressError as exc:
-            raise UsageError(f"distribution.reply_to: {exc}") from None
+            raise UsageError(
+                str(exc) if str(exc).startswith("distribution.reply_to") else f"distribution.reply_to: {exc}"
+            ) from None
     if settings:
         sender = settings.sender
     else:
