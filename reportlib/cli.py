@@ -190,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shrinkage", type=float, default=None, help="share 0..1 (or percent 1..100)")
     s.add_argument("--max-occupancy", type=float, default=None, help="share 0..1 (or percent 1..100)")
     s.add_argument("--max-abandon", type=float, default=None, help="Erlang A: highest abandon share 0..1 (or percent)")
+    s.add_argument(
+        "--concurrency",
+        type=float,
+        default=1.0,
+        help="contacts one agent handles at once (chats: often 2 or 3; default 1)",
+    )
     s.add_argument("--format", choices=["json", "csv"], default="json", help=FORMAT_HELP)
 
     s = _command(sub, "forecast", "daily volume forecast per queue and channel")
@@ -538,6 +544,10 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
         raise UsageError("--model erlang_a needs --patience-s (mean caller patience in seconds)")
     if args.interval_min is None or not args.interval_min > 0:
         raise UsageError(f"--interval-min must be > 0, got {args.interval_min}")
+    if not (math.isfinite(args.concurrency) and args.concurrency >= 1):
+        raise UsageError(
+            f"--concurrency must be a number >= 1 (contacts one agent handles at once), got {args.concurrency}"
+        )
     record = staffing.staffing_summary(
         calls=args.calls,
         aht_s=args.aht,
@@ -549,6 +559,7 @@ def _cmd_staffing(args: argparse.Namespace) -> int:
         shrinkage=share(args.shrinkage, "--shrinkage"),
         max_occupancy=share(args.max_occupancy, "--max-occupancy"),
         max_abandon=share(args.max_abandon, "--max-abandon"),
+        concurrency=args.concurrency,
     )
     record["interval_min"] = args.interval_min
     if (

@@ -576,6 +576,35 @@ def _erlang_c_sl(n: int, load: float, aht: float, t: float) -> float:
     return 1 - pw * math.exp(-(n - load) * t / aht)
 
 
+def test_chats_handled_two_at_a_time_need_half_the_servers_rounded_up():
+    """capacity service_targets.<channel>.concurrency: the model's servers (textbook Erlang C, by hand) / the
+    contacts an agent handles at once, rounded up; a channel without it stays one at a time."""
+    monday = pd.Timestamp("2025-06-02")
+    intervals = pd.DataFrame(
+        {
+            "interval_start": [monday + pd.Timedelta(hours=9)] * 2,
+            "date": monday,
+            "channel": ["phone", "chat"],
+            "queue": "Q",
+            "interval_minutes": 30,
+            "forecast": [100.0, 100.0],
+        }
+    )
+    stats = pd.DataFrame({"channel": ["phone", "chat"], "queue": ["Q", "Q"], "aht_s": [180.0, 180.0]})
+    servers = next(n for n in range(11, 40) if _erlang_c_sl(n, 10.0, 180.0, 20.0) >= 0.8)
+    targets = {"phone": {"target_sl": 0.8, "answer_s": 20}, "chat": {"target_sl": 0.8, "answer_s": 20}}
+    for c in (1, 2, 3, 2.5):
+        plan = fc.staffing_plan(intervals, stats, {**targets, "chat": {**targets["chat"], "concurrency": c}})
+        assert plan["agents"].tolist() == [servers, math.ceil(servers / c)], c
+        assert plan["concurrency"].tolist() == [1.0, float(c)]
+    # the shipped parameters: one at a time; a concurrency under 1 is refused
+    from reportlib.planning.staffing import service_targets
+
+    assert {t["concurrency"] for t in service_targets(None).values()} == {1.0}
+    with pytest.raises(UsageError, match="capacity.service_targets.chat.concurrency must be >= 1"):
+        service_targets({"service_targets": {"chat": {"concurrency": 0.5}}})
+
+
 def test_staffing_and_weekly_fte_from_the_forecast():
     pytest.importorskip("reportlib.planning.staffing")
     monday = pd.Timestamp("2025-06-02")

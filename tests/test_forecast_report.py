@@ -14,11 +14,11 @@ from reportlib.reports import charts
 
 
 def test_service_targets_default_chat_to_60_seconds_and_keep_given_values():
-    assert fc.service_targets({})["chat"] == {"target_sl": 0.8, "answer_s": 60.0}
-    assert fc.service_targets({})["phone"] == {"target_sl": 0.8, "answer_s": 30.0}
+    assert fc.service_targets({})["chat"] == {"target_sl": 0.8, "answer_s": 60.0, "concurrency": 1.0}
+    assert fc.service_targets({})["phone"] == {"target_sl": 0.8, "answer_s": 30.0, "concurrency": 1.0}
     # only phone configured: chat keeps the library default of 60 s (the notebook used to fall back to 30 s)
     t = fc.service_targets({"service_targets": {"phone": {"target_sl": 0.9, "answer_s": 20}}})
-    assert t["phone"] == {"target_sl": 0.9, "answer_s": 20.0} and t["chat"]["answer_s"] == 60.0
+    assert t["phone"] == {"target_sl": 0.9, "answer_s": 20.0, "concurrency": 1.0} and t["chat"]["answer_s"] == 60.0
 
 
 def test_staffing_model_is_read_and_checked():
@@ -90,6 +90,24 @@ def test_required_fte_follows_the_staffing_model(reports):
         assert r["staffing_model"] == model
         if r["capacity"] is not None:
             assert np.allclose(r["capacity"].weekly["required_fte"].to_numpy(), want.to_numpy())
+
+
+def test_chat_agents_handling_two_at_once_halve_the_chat_plan_and_the_report_says_so(sample_source, reports):
+    from reportlib.core.params import load_params
+
+    params = load_params()
+    params["capacity"].update(shrinkage="measured", aht_weeks=13, staffing_model="erlang_a")
+    params["capacity"]["service_targets"] = {"chat": {"concurrency": 2}}
+    two = fc.forecast_report(sample_source, params, end="2025-05-01")
+    one = reports["erlang_a"]
+    for model in ("erlang_c", "erlang_a"):
+        a, b = one["staffing_plans"][model], two["staffing_plans"][model]
+        chat = (a["channel"] == "chat").to_numpy()
+        assert chat.any() and (~chat).any()
+        assert b["agents"].to_numpy()[chat].tolist() == np.ceil(a["agents"].to_numpy()[chat] / 2).tolist()
+        assert b["agents"].to_numpy()[~chat].tolist() == a["agents"].to_numpy()[~chat].tolist()  # phone as before
+    assert any("chat 2 at a time" in n for n in two["notes"]) and not any("at a time" in n for n in one["notes"])
+    assert two["required_fte"]["required_fte"].sum() < one["required_fte"]["required_fte"].sum()
 
 
 def test_what_if_starts_exactly_at_the_plan(reports):

@@ -692,10 +692,23 @@ def test_cli_staffing_says_patience_is_unused_under_erlang_c_and_refuses_loads_f
     # infinite patience (Erlang A as Erlang C) prints as null in both formats (CSV printed "inf", JSON null)
     inf = ["--calls", "100", *base[:-2], "--model", "erlang_a", "--patience-s", "inf"]
     status, out = run_cli(*inf, "--format", "csv")
-    assert status == 0 and out.splitlines()[1].split(",")[-5] == "" and "inf" not in out
+    header, row = out.splitlines()[:2]
+    assert status == 0 and row.split(",")[header.split(",").index("patience_s")] == "" and "inf" not in out
     rec = pd.read_csv(io.StringIO(out)).iloc[0]
     assert pd.isna(rec["patience_s"]) and rec["agents"] == json.loads(run_cli(*inf, "--format", "json")[1])["agents"]
     assert json.loads(run_cli(*inf, "--format", "json")[1])["patience_s"] is None
+    # two chats at a time: the servers needed at one at a time, halved and rounded up; the figures are those
+    # of agents x 2 servers
+    one = pd.read_csv(io.StringIO(run_cli("--calls", "100", *base)[1])).iloc[0]
+    status, out = run_cli("--calls", "100", *base, "--concurrency", "2")
+    two = pd.read_csv(io.StringIO(out)).iloc[0]
+    assert status == 0 and two["agents"] == math.ceil(one["agents"] / 2) and two["concurrency"] == 2
+    m = st.erlang_c_metrics(2 * two["agents"], 100, 300, 1800, 20)
+    assert two["service_level"] == pytest.approx(m["service_level"], abs=1e-9) and two["service_level"] >= 0.8
+    assert two["agents_fractional"] == pytest.approx(one["agents_fractional"] / 2, abs=1e-6)
+    for bad in ("0.5", "nan", "inf"):
+        assert main(["staffing", "--calls", "100", *base, "--concurrency", bad]) == 2
+        assert "--concurrency must be a number >= 1" in capsys.readouterr().err
     # a handle time longer than the interval is said (a probe: 5 calls of 100,000 s a half hour gave 296 silently)
     long = ["--aht", "100000", *base[2:]]
     assert run_cli("--calls", "5", *long)[0] == 0

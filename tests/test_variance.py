@@ -54,6 +54,40 @@ def test_shapley3_on_a_product_is_symmetric_by_hand():
     assert (a[0], b[0], c[0]) == (1.0, 10.0, 0.0)
 
 
+def test_agents_handling_two_chats_at_once_are_modelled_as_twice_the_servers():
+    """With concurrency 2 (capacity service_targets), every figure of an interval equals the one-at-a-time model
+    with the planned, staffed and scheduled agents doubled (a second reading of the same queue)."""
+    rows = [
+        _plan_actual(120, 300, 12, 150, 330, 11, scheduled_agents=12.5, queue="A"),
+        _plan_actual(80, 420, 10, 70, 400, 10.5, scheduled_agents=10, queue="B"),
+    ]
+    two = va.interval_effects(_frame(rows).assign(channel="chat", concurrency=2.0))
+    doubled = [
+        {
+            **r,
+            "planned_agents": 2 * r["planned_agents"],
+            "staffed_agents": 2 * r["staffed_agents"],
+            "scheduled_agents": 2 * r["scheduled_agents"],
+        }
+        for r in rows
+    ]
+    one = va.interval_effects(_frame(doubled).assign(channel="chat"))
+    cols = [
+        "planned_sl",
+        "model_sl",
+        "effect_volume",
+        "effect_aht",
+        "effect_staffing",
+        "effect_schedule",
+        "effect_attendance",
+        "effect_other",
+    ]
+    assert np.allclose(two[cols].to_numpy(float), one[cols].to_numpy(float), atol=1e-12, rtol=0)
+    plain = va.interval_effects(_frame(rows).assign(channel="chat"))  # one at a time: far worse on the same agents
+    assert (plain["planned_sl"] < two["planned_sl"] - 0.2).all()
+    assert erlang_a_service_level(24, 120, 300, 1800, 30, 300) == pytest.approx(two.loc[0, "planned_sl"], abs=1e-12)
+
+
 def test_a_factor_that_did_not_change_gets_exactly_zero():
     rows = [
         _plan_actual(120, 300, 24, 150, 300, 22, queue="A"),

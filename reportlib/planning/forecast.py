@@ -1487,12 +1487,14 @@ def staffing_plan(
     value: str = "forecast",
 ) -> pd.DataFrame:
     """Required productive agents per interval for phone and chat (Erlang C or Erlang A with each queue's
-    patience): the interval forecast plus aht_s, patience_s, target_sl, answer_s, agents.
+    patience): the interval forecast plus aht_s, patience_s, target_sl, answer_s, concurrency, agents.
 
     `stats` gives aht_s (and patience_s for Erlang A) per channel/queue (contact_stats) or one AHT in s;
-    `targets` maps a channel to {target_sl (share), answer_s (s)}. Email rows are left out (workload).
+    `targets` maps a channel to {target_sl (share), answer_s (s), concurrency (contacts an agent handles at once;
+    1 when not given)}: the model's servers / concurrency, rounded up (staffing.agents_for_servers). Email rows
+    are left out (workload).
     """
-    from reportlib.planning.staffing import required_agents
+    from reportlib.planning.staffing import agents_for_servers, required_agents
 
     f = interval_forecast[interval_forecast["channel"].isin(LIVE_CHANNELS)].copy()
     minutes = interval_minutes or f["interval_minutes"]
@@ -1518,18 +1520,17 @@ def staffing_plan(
         # no abandons seen (inf) or no estimate (NaN): callers wait indefinitely, which is Erlang C
         f["patience_s"] = f["patience_s"].where(np.isfinite(f["patience_s"]) & (f["patience_s"] > 0), 1e12)
         patience = f["patience_s"].to_numpy()
-    f["agents"] = np.asarray(
-        required_agents(
-            f[value].to_numpy(dtype=float),
-            f["aht_s"].to_numpy(),
-            interval_s,
-            f["target_sl"].to_numpy(),
-            f["answer_s"].to_numpy(),
-            model=model,
-            patience_s=patience,
-        ),
-        dtype=float,
+    f["concurrency"] = f["channel"].map(lambda c: float(targets.get(c, {}).get("concurrency", 1.0)))
+    servers = required_agents(
+        f[value].to_numpy(dtype=float),
+        f["aht_s"].to_numpy(),
+        interval_s,
+        f["target_sl"].to_numpy(),
+        f["answer_s"].to_numpy(),
+        model=model,
+        patience_s=patience,
     )
+    f["agents"] = np.asarray(agents_for_servers(servers, f["concurrency"].to_numpy()), dtype=float)
     f["model"] = model
     return f.reset_index(drop=True)
 

@@ -402,6 +402,12 @@ def forecast_report(
     out["aht_defaulted"] = [f"{c}/{q}" for c, q in zip(defaulted["channel"], defaulted["queue"])]
     targets = service_targets(cap)
     out["targets"] = targets
+    several = {ch: t["concurrency"] for ch, t in targets.items() if t["concurrency"] != 1 and ch in set(fc["channel"])}
+    if several:
+        notes.append(
+            "staffed with agents handling several contacts at once (capacity service_targets concurrency): "
+            + ", ".join(f"{ch} {c:g} at a time" for ch, c in sorted(several.items()))
+        )
     settings = HiringSettings.from_params(cap)
     if source.has("agents"):
         check_capacity_roles(params, source.frame("agents"))

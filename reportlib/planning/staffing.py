@@ -836,20 +836,27 @@ def staffing_summary(
     shrinkage: float | None = None,
     max_occupancy: float | None = None,
     max_abandon: float | None = None,
+    concurrency: float = 1.0,
 ) -> dict[str, Any]:
     """One interval: required agents and the figures they achieve, FTE with shrinkage, and the inputs echoed.
 
     Keys: agents, agents_fractional, load_erlangs, service_level, asa_s, occupancy, p_wait,
     abandon_rate (None for Erlang C), fte = agents / (1 - shrinkage) and scheduled_agents = ceil(fte)
-    (None without shrinkage), then the inputs.
+    (None without shrinkage), then the inputs. With `concurrency` c (contacts an agent handles at once, >= 1)
+    the model has agents x c servers at `aht_s` per contact (`agents_for_servers`); occupancy is then the
+    share of those servers busy.
     """
-    agents = required_agents(
+    if not (math.isfinite(concurrency) and concurrency >= 1):
+        raise UsageError(f"concurrency must be a number >= 1 (contacts an agent handles at once), got {concurrency}")
+    servers = required_agents(
         calls, aht_s, interval_s, target_sl, answer_s, model, patience_s, max_occupancy, max_abandon
     )
-    agents_frac = required_agents(
+    servers_frac = required_agents(
         calls, aht_s, interval_s, target_sl, answer_s, model, patience_s, max_occupancy, max_abandon, fractional=True
     )
-    m = queue_metrics(agents, calls, aht_s, interval_s, answer_s, model, patience_s)
+    agents = agents_for_servers(servers, concurrency)
+    agents_frac = float(servers_frac) / concurrency
+    m = queue_metrics(agents * concurrency, calls, aht_s, interval_s, answer_s, model, patience_s)
     fte = None if shrinkage is None else scheduled_fte(agents, shrinkage)
     out: dict[str, Any] = {
         "agents": int(agents),
@@ -872,6 +879,7 @@ def staffing_summary(
         "shrinkage": None if shrinkage is None else float(shrinkage),
         "max_occupancy": None if max_occupancy is None else float(max_occupancy),
         "max_abandon": None if max_abandon is None else float(max_abandon),
+        "concurrency": float(concurrency),
     }
     return out
 
@@ -1097,11 +1105,13 @@ def plan_hours(
 
 
 def service_targets(capacity: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
-    """Service targets per live channel: {channel: {target_sl (share 0..1), answer_s (seconds)}}.
+    """Service targets per live channel: {channel: {target_sl (share 0..1), answer_s (seconds), concurrency
+    (contacts an agent handles at once, >= 1)}}.
 
     From capacity.yaml's `service_targets` (`capacity` is that parameter set); a channel or a key it does
-    not give takes the shipped parameters/capacity.yaml value (phone 80% in 30 s, chat 80% in 60 s), a
-    channel the shipped file does not name takes phone's. UsageError names a value that is not a number.
+    not give takes the shipped parameters/capacity.yaml value (phone 80% in 30 s, chat 80% in 60 s, one contact
+    at a time), a channel the shipped file does not name takes phone's. UsageError names a value that is not a
+    number.
     """
     defaults = dict((default_params().get("capacity") or {}).get("service_targets") or {})
     given = (capacity or {}).get("service_targets") or {}
@@ -1118,5 +1128,18 @@ def service_targets(capacity: Mapping[str, Any] | None) -> dict[str, dict[str, f
             raise UsageError(
                 f"parameter {where}target_sl must be a share below 1 (80% is 0.80), got {merged['target_sl']!r}"
             )
-        out[ch] = {"target_sl": sl, "answer_s": setting_number(merged, "answer_s", where, minimum=0)}
+        merged.setdefault("concurrency", 1)  # a parameters folder from before the setting: one at a time
+        out[ch] = {
+            "target_sl": sl,
+            "answer_s": setting_number(merged, "answer_s", where, minimum=0),
+            "concurrency": setting_number(merged, "concurrency", where, minimum=1),
+        }
     return out
+
+
+def agents_for_servers(servers: ArrayLike, concurrency: ArrayLike = 1) -> Any:
+    """Agents needed when each handles `concurrency` contacts at once: the queueing model's servers (required_agents
+    at the channel's handle time per contact) / concurrency, rounded up (2 chats at a time: 5 servers are 3 agents).
+    The model's figures at those agents are its figures at agents x concurrency servers."""
+    with np.errstate(invalid="ignore"):
+        return np.ceil(np.round(np.asarray(servers, dtype=float) / np.asarray(concurrency, dtype=float), 9))

@@ -207,7 +207,8 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape:
     contacts, forecast_aht_s and aht_s in seconds (a missing one takes the other's value: no handle
     time effect there), planned_agents and staffed_agents as average agents in the interval,
     answered_within in contacts, answer_s the service threshold (s), patience_s the mean patience (s;
-    inf or missing: nobody abandons, Erlang C). `staffing_measured=False` models staffed = planned
+    inf or missing: nobody abandons, Erlang C); an optional concurrency column (contacts an agent handles at
+    once, 1 when absent) makes the model's servers agents x concurrency. `staffing_measured=False` models staffed = planned
     (the staffing effect is then NaN and what staffing did falls into other). `shape`: 'day' models
     each interval at the day's volume on the plan's intraday shape and the day's AHT (`day_shaped`),
     'interval' at the interval's own count and AHT.
@@ -249,10 +250,14 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape:
     answer = _num(out["answer_s"])
     patience = _num(out["patience_s"])
     patience = np.where(np.isfinite(patience) & (patience > 0), patience, np.inf)
+    # contacts an agent handles at once (capacity service_targets): the model's servers are agents x concurrency
+    conc = _num(out["concurrency"]) if "concurrency" in out.columns else np.ones(len(out))
+    conc = np.where(np.isfinite(conc) & (conc >= 1), conc, 1.0)
 
     def f(v: np.ndarray, h: np.ndarray, n: np.ndarray) -> np.ndarray:
         k = len(v) // len(interval_s)
-        return erlang_a_service_level(n, v, h, np.tile(interval_s, k), np.tile(answer, k), np.tile(patience, k))
+        servers = n * np.tile(conc, k)
+        return erlang_a_service_level(servers, v, h, np.tile(interval_s, k), np.tile(answer, k), np.tile(patience, k))
 
     e_v, e_h, e_n, planned, model = shapley3(f, (v0, h0, n0), (v1, h1, n1))
     within = _num(out["answered_within"])
@@ -277,7 +282,7 @@ def interval_effects(frame: pd.DataFrame, staffing_measured: bool = True, shape:
 
             first, second = _split_staffing(
                 lambda v, h, n: erlang_a_service_level(
-                    n,
+                    n * np.tile(conc[has], len(v) // has.sum()),
                     v,
                     h,
                     np.tile(interval_s[has], len(v) // has.sum()),
@@ -777,6 +782,7 @@ def variance_for_source(
         raise UsageError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
     start, end = month_bounds(month)
     answer = service_thresholds(params)
+    concurrency = {ch: t["concurrency"] for ch, t in service_targets(params.get("capacity")).items()}
     short = MetricSettings.from_params(params).short_abandon_s
     notes: list[str] = []
     if source.has("interval_plan"):
@@ -880,6 +886,7 @@ def variance_for_source(
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["aht_s"] = np.where(frame["handled"] > 0, frame["handle_s_total"] / frame["handled"], np.nan)
     frame["answer_s"] = frame["channel"].map(answer).astype(float)
+    frame["concurrency"] = frame["channel"].map(concurrency).astype(float)
     pat = patience_table(frame)
     unmeasured = pat.loc[pat["patience_s"].isna(), KEYS]
     if len(unmeasured):

@@ -254,17 +254,19 @@ def peak_check(report: Mapping[str, Any], replications: int = 20) -> tuple[pd.Da
     peak = phone.loc[phone["forecast"].idxmax()]
     key = (peak["interval_start"], peak["queue"], "phone")
     answer = float(report["targets"]["phone"]["answer_s"])
+    per_agent = float(report["targets"]["phone"].get("concurrency", 1.0))  # contacts at once: servers per agent
     length = float(peak["interval_minutes"]) * 60
     patience = float(pa.loc[key, "patience_s"]) if "patience_s" in pa.columns else float("inf")
     rows = []
     for label, n in (("Erlang C staffing", int(peak["agents"])), ("Erlang A staffing", int(pa.loc[key, "agents"]))):
-        c = staffing.erlang_c_metrics(n, peak["forecast"], peak["aht_s"], length, answer)
-        a = staffing.erlang_a_metrics(n, peak["forecast"], peak["aht_s"], length, answer, patience)
+        servers = n * per_agent
+        c = staffing.erlang_c_metrics(servers, peak["forecast"], peak["aht_s"], length, answer)
+        a = staffing.erlang_a_metrics(servers, peak["forecast"], peak["aht_s"], length, answer, patience)
         s = simulate.simulate_queue(
             peak["forecast"],
             peak["aht_s"],
             length,
-            n,
+            int(round(servers)),
             answer,
             patience,
             handle="lognormal",
