@@ -422,6 +422,7 @@ def test_capacity_parameters_are_checked_before_a_run(tmp_path, capsys):
         ("shrinkage: 35", "capacity.shrinkage must be a share below 1 (35% is 0.35)"),
         ("hiring: {max_class_size: -2}", "max_class_size must be >= 0"),
         ("horizon_weeks: 0", "capacity.horizon_weeks must be >= 1"),
+        ("service_targets: {chat: {concurrency: 0}}", "capacity.service_targets.chat.concurrency must be >= 1"),
         ("budget: {per_week: lots}", "capacity.budget.per_week must be a number"),
     ):
         with pytest.raises(UsageError, match=said.replace("(", r"\(").replace(")", r"\)")):
