@@ -62,6 +62,12 @@ def test_what_if_sliders_update_and_labels_are_not_cut():
     assert _html(box) != before
     t = explore.what_if_table(calls=400)
     assert (t["agents"] > explore.what_if_table(calls=120)["agents"]).all()
+    # two chats at a time: the one-at-a-time servers halved and rounded up, and the slider drives it
+    two = explore.what_if_table(calls=400, concurrency=2)
+    assert two["agents"].tolist() == [-(-n // 2) for n in t["agents"]] and (two["service_level"] >= 0.8).all()
+    before = _html(box)
+    box.sliders["concurrency"].value = 2
+    assert _html(box) != before and box.sliders["concurrency"].description == "Contacts at once"
 
 
 def test_team_selection_says_abandons_have_no_team(ctx):

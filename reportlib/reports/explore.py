@@ -169,20 +169,29 @@ def what_if_table(
     patience_s: float = 180,
     shrinkage: float = 0.3,
     interval_s: float = 1800,
+    concurrency: float = 1,
 ) -> pd.DataFrame:
     """Agents needed for one interval by Erlang C and Erlang A: agents, service level (0..1), speed of
-    answer (s), occupancy (0..1) and FTE with shrinkage (share 0..1)."""
+    answer (s), occupancy (0..1) and FTE with shrinkage (share 0..1); `concurrency`: contacts an agent handles at
+    once (chats), docs/definitions.md#required-agents."""
     rows = []
     for model in ("erlang_c", "erlang_a"):
         pat = patience_s if model == "erlang_a" else None
-        n = int(staffing.required_agents(calls, aht_s, interval_s, target_sl, answer_s, model=model, patience_s=pat))
         s = staffing.staffing_summary(
-            calls, aht_s, interval_s, target_sl, answer_s, model=model, patience_s=pat, shrinkage=shrinkage
+            calls,
+            aht_s,
+            interval_s,
+            target_sl,
+            answer_s,
+            model=model,
+            patience_s=pat,
+            shrinkage=shrinkage,
+            concurrency=concurrency,
         )
         rows.append(
             {
                 "model": "Erlang C" if model == "erlang_c" else "Erlang A",
-                "agents": n,
+                "agents": s["agents"],
                 "service_level": s.get("service_level"),
                 "asa_s": s.get("asa_s"),
                 "occupancy": s.get("occupancy"),
@@ -286,6 +295,7 @@ WHAT_IF_SLIDERS = {  # name: (kind, value, min, max, step, label)
     "answer_s": ("int", 30, 5, 120, 5, "Answered within (s)"),
     "patience_s": ("int", 180, 10, 900, 10, "Patience (s)"),
     "shrinkage": ("float", 0.3, 0.0, 0.6, 0.01, "Shrinkage"),
+    "concurrency": ("int", 1, 1, 4, 1, "Contacts at once"),
 }
 SHARE_SLIDERS = ("target_sl", "shrinkage")  # shares 0..1 shown in percent (ipywidgets' d3 readout format)
 
