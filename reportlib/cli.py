@@ -56,6 +56,25 @@ def _csv_list(value: str) -> list[str]:
     return names
 
 
+def _address_list(value: str) -> list[str]:
+    """--to's addresses, split at the commas outside a quoted display name ('"Doe, Jane" <jane@x.test>' is one
+    address, as in distribution.yaml); each is checked later as any recipient is (safety.parse_address)."""
+    parts, cur, quoted, escaped = [], "", False, False
+    for ch in value:  # by hand: email.utils.getaddresses rewrites what it parses, and the check wants the entry
+        if ch == "," and not quoted:
+            parts.append(cur)
+            cur = ""
+            continue
+        quoted ^= ch == '"' and not escaped
+        escaped = ch == "\\" and quoted and not escaped
+        cur += ch
+    names = [n.strip() for n in [*parts, cur]]
+    names = [n for n in names if n]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected one or more addresses separated by commas, got {value!r}")
+    return names
+
+
 def _given(value: str) -> str:
     """An option that must name something (a path, a queue, a column, clients or agents): a blank value is a
     usage error, not the option left out (`email --dry-run ""` would otherwise send for real, `--out ""` read the
@@ -270,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--reports", type=_csv_list, default=None, help="report names, comma-separated (default: every rendered one)"
     )
     s.add_argument(
-        "--to", type=_csv_list, default=None, help="send every message to these addresses instead (a trial run)"
+        "--to", type=_address_list, default=None, help="send every message to these addresses instead (a trial run)"
     )
     s.add_argument("--dry-run", type=_given, default=None, metavar="DIR", help="write .eml files there, send nothing")
     _params_option(s)

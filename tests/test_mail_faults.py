@@ -46,6 +46,10 @@ class _Server:
         if self.mode.startswith("reject:") and self.mode[7:] in str(msg["X-Reportlib-Report"]):
             self.messages.pop()  # refused for good, as a size limit refuses a message: the next one is taken
             return "552 5.3.4 message too big"
+        if self.mode.startswith("later:") and self.mode[6:].removesuffix("!once") in str(msg["X-Reportlib-Report"]):
+            self.messages.pop()  # put off (greylisting, a full queue): try again later
+            self.mode = "" if self.mode.endswith("!once") else self.mode
+            return "451 4.3.0 temporary failure"
         if self.mode == "drop" and len(self.messages) == 2:
             server.transport.close()  # taken, but the 250 never reaches the client
             return "421 closing"
@@ -339,6 +343,26 @@ def test_a_message_the_server_refuses_for_good_is_named_and_the_others_go(tmp_pa
         assert len(_sent_log(month_dir)) == 2
         assert _email(out, params) == 1
         assert len(inbox.messages) == 2 and "refused the message (552" in capsys.readouterr().err
+
+
+def test_a_message_the_server_puts_off_is_named_and_the_others_go_and_a_rerun_sends_it(tmp_path, monkeypatch, capsys):
+    """A 451 to one client's message stopped every client after it (a probe: 36 clients untried). It is named as put
+    off, the others are sent, and the rerun sends it alone."""
+    out, month_dir, params = _three_clients(tmp_path, pack=False)
+    with _server(monkeypatch, "later:C1!once") as inbox:
+        assert _email(out, params) == 1
+        err = capsys.readouterr().err
+        assert sorted(rcpt[0] for rcpt, _ in inbox.messages) == ["am-c2@corp.test", "am-c3@corp.test"]
+        said = "client_review for client C1: the mail server put off the message (451 4.3.0 temporary failure); not "
+        assert said + "sent (a rerun sends it), the others go on" in err
+        assert _email(out, params) == 1  # this month has no pack: said every time
+        assert "put off" not in capsys.readouterr().err
+        assert sorted(rcpt[0] for rcpt, _ in inbox.messages) == [
+            "am-c1@corp.test",
+            "am-c2@corp.test",
+            "am-c3@corp.test",
+        ]
+        assert len(_sent_log(month_dir)) == 3
 
 
 def test_a_trial_send_with_to_leaves_the_cc_its_real_message(tmp_path, monkeypatch, capsys):

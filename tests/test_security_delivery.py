@@ -31,7 +31,7 @@ from test_run import (
 
 from reportlib.cli import main
 from reportlib.core import safety
-from reportlib.core.errors import ReportlibError
+from reportlib.core.errors import ReportlibError, UsageError
 from reportlib.core.safety import file_stem, neutralise_cell, neutralise_frame, stamp_page
 from reportlib.delivery.run import (
     WorkerPool,
@@ -435,6 +435,18 @@ def test_13_02_recipients_are_exactly_one_address_with_a_domain_and_ids_cannot_c
         with pytest.raises(safety.AddressError):
             safety.parse_address(bad)
     assert safety.parse_address('"Doe, Jane" <jane@corp.test>', ["CORP.test"]) == "jane@corp.test"
+    # --to takes such an address too (it split at the comma inside the quotes: "'\"Doe' has no domain")
+    with _smtp(monkeypatch) as inbox:
+        assert (
+            _email(out, params, "--reports", "monthly_pack", "--to", '"Doe, Jane" <jane@corp.test>, b@corp.test') == 0
+        )
+        assert [sorted(rcpt) for rcpt, _ in inbox.messages] == [["b@corp.test", "jane@corp.test"]]
+    # a domain's trailing dot is named as such; a mailbox name that routes mail on (% or !) is refused
+    with pytest.raises(safety.AddressError, match="has a domain ending in a dot"):
+        safety.parse_address("jane@corp.test.")
+    for routed in ("jane%evil.test@corp.test", "evil.test!jane@corp.test"):
+        with pytest.raises(safety.AddressError, match="routes mail on through its mailbox name"):
+            safety.parse_address(routed, ["corp.test"])
     # a probe: the message of a mailbox name outside ASCII ended "))"; a domain outside ASCII says its ASCII form
     with pytest.raises(safety.AddressError, match=r"\(local-part contains non-ASCII characters\)$"):
         safety.parse_address("jörg@corp.test")
@@ -472,7 +484,7 @@ def test_13_02_a_clients_review_never_reaches_another_clients_domain(tmp_path, m
     }, got
     assert (
         "distribution.account_teams['C2']: 'hr@alpha.test' is at alpha.test, a domain of client 'C1' "
-        "(distribution.client_domains): client 'C2''s review would reach it" in err
+        "(distribution.client_domains): the review of client 'C2' would reach it" in err
     )
     # a cc at a client's domain would copy every client's review and the pack to it: nothing goes out
     cc = _dist(tmp_path, account_teams={"C1": ["am@corp.test"]}, cc=["boss@beta.test"], client_domains=domains)
@@ -485,7 +497,7 @@ def test_13_02_a_clients_review_never_reaches_another_clients_domain(tmp_path, m
     # --to is held to the same rule, as a usage error; the pack to a client's domain too
     with _smtp(monkeypatch) as inbox:
         assert _email(out, params, "--reports", "client_review", "--to", "hr@gamma.test") == 2
-        assert "client 'C1''s review would reach it" in capsys.readouterr().err
+        assert "the review of client 'C1' would reach it" in capsys.readouterr().err
         assert inbox.messages == []
     # where replies go is no client's domain either
     reply = _dist(tmp_path, reply_to="desk@alpha.test", client_domains=domains)
@@ -497,6 +509,40 @@ def test_13_02_a_clients_review_never_reaches_another_clients_domain(tmp_path, m
     with _smtp(monkeypatch) as inbox:
         assert _email(tmp_path / "out2", plain, "--reports", "client_review") == 0
         assert [rcpt for rcpt, _ in inbox.messages] == [["hr@alpha.test"]]
+
+
+def test_a_subject_line_that_cannot_be_filled_in_is_a_usage_error_naming_it(tmp_path, monkeypatch, capsys):
+    """A lone brace in distribution.subjects stopped `email` as "failed unexpectedly ... please report it", and
+    `validate` passed it (a probe). Each such template is a usage error naming the setting and the fields, before
+    anything is sent; a brace written {{ }} and every field are fine."""
+    from reportlib.core.params import validate_params
+
+    out = tmp_path / "out"
+    _fake_month(out, ["C1"])
+    for template, said in (
+        ("Review for {client_name} (50% done}", "Single '}' encountered"),
+        ("Pack {", "Single '{' encountered"),
+        ("Pack {0}", "unknown field {0}"),
+        ("{client_name[0]} review", "unknown field {client_name[0]}"),
+        ("{client} review", "unknown field {client} in '{client} review'; the fields are {title}, {month}"),
+        ("{month:d}", "Unknown format code 'd'"),
+    ):
+        params = _dist(tmp_path, subjects={"client_review": template}, account_teams={"C1": ["am@corp.test"]})
+        with _smtp(monkeypatch) as inbox:
+            assert _email(out, params) == 2
+            err = capsys.readouterr().err
+            assert inbox.messages == []
+        assert "parameter distribution.subjects.client_review: " in err and said in err, err
+        assert "unexpectedly" not in err and "Traceback" not in err
+        with pytest.raises(UsageError, match="distribution.subjects.client_review"):
+            validate_params({"distribution": {"subjects": {"client_review": template}}})
+    fine = "{{draft}} {title}: {client_name} ({client_id}), {month_label} {month} {report} {agent_id} {agent_name}"
+    validate_params({"distribution": {"subjects": {"client_review": fine}}})
+    params = _dist(tmp_path, subjects={"client_review": fine}, account_teams={"C1": ["am@corp.test"]})
+    with _smtp(monkeypatch) as inbox:
+        assert _email(out, params, "--reports", "client_review") == 0
+        [(_, msg)] = inbox.messages
+    assert str(msg["Subject"]).startswith("{draft} client_review C1: C1 (C1), March 2026 2026-03 client_review")
 
 
 # --- 4 --------------------------------------------------------------------------------------------

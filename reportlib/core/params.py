@@ -303,7 +303,7 @@ _SET_SCHEMAS: dict[str, dict[str, tuple[str, Any]]] = {
         "subjects": (
             "a mapping of report name to subject template",
             lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
-        ),
+        ),  # each template's fields: subject_problem
         "max_charts": ("a whole number >= 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
         "allowed_domains": ("a list of domains, or null", lambda v: v is None or _str_list(v)),
         "client_domains": (
@@ -452,6 +452,33 @@ def calendar_problem(params: Any) -> str | None:
     return "parameters calendar.business_hours: no weekday is open; list at least one (weekdays: [0, 1, 2, 3, 4])"
 
 
+# The fields a subject line may hold (distribution.subjects; delivery.mail fills them in).
+SUBJECT_FIELDS = ("title", "month", "month_label", "report", "client_id", "client_name", "agent_id", "agent_name")
+
+
+def subject_problem(report: str, template: str) -> str | None:
+    """Why distribution.subjects[report] cannot be filled in, in one line, or None: a lone brace, a field that is
+    none of SUBJECT_FIELDS (a typo, {0}, {client_name[0]}), a format the text fields do not take ({month:d}). A
+    probe's "(50% done}" stopped `email` as a failure to report."""
+    import string
+
+    where = f"parameter distribution.subjects.{report}"
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        return f"{where}: {exc} in {template!r} (write a brace itself as {{{{ or }}}})"
+    unknown = [f for f in fields if f not in SUBJECT_FIELDS]
+    if unknown:
+        return f"{where}: unknown field {{{unknown[0]}}} in {template!r}; the fields are " + ", ".join(
+            "{" + f + "}" for f in SUBJECT_FIELDS
+        )
+    try:
+        template.format_map(dict.fromkeys(SUBJECT_FIELDS, "text"))
+    except (ValueError, TypeError) as exc:
+        return f"{where}: {exc} in {template!r}"
+    return None
+
+
 def validate_params(params: dict) -> None:
     """Raise UsageError naming every unknown key and every value of the wrong type in `params`.
 
@@ -494,6 +521,10 @@ def validate_params(params: dict) -> None:
                     problems.append(f"parameter {key}.{sub} must be {_type_name(ref[sub])}, got {subvalue!r}")
         elif key in _KEYED_SETS:
             problems += [f"unknown parameter {p}" for p in unknown_keys(value, ref, key)]
+    dist = params.get("distribution")
+    subjects = dist.get("subjects") if isinstance(dist, dict) else None
+    if isinstance(subjects, dict):
+        problems += filter(None, (subject_problem(str(r), t) for r, t in subjects.items() if isinstance(t, str)))
     for key in ("short_abandon_s", "sl_threshold_s"):
         v = params.get(key)
         if v is not None and _is_number(v) and v < 0:

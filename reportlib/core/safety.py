@@ -122,6 +122,8 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None, recipien
         raise AddressError(f"{entry!r} must be exactly one address, it holds {len(addresses)}")
     addr = addresses[0]
     local, domain = addr.username or "", addr.domain or ""
+    if not domain and "@" in entry and entry.strip().rstrip(">").strip().endswith("."):  # read as no domain
+        raise AddressError(f"{entry!r} has a domain ending in a dot: write it without the last dot")
     if not domain:
         raise AddressError(f"{entry!r} has no domain (expected name@domain)")
     if defects:
@@ -131,6 +133,8 @@ def parse_address(entry: Any, allowed_domains: list[str] | None = None, recipien
         raise AddressError(f"{entry!r} is not a well-formed address ({said})")
     if not _LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
         raise AddressError(f"{entry!r} has an unusable mailbox name {local!r}")
+    if "%" in local or "!" in local:  # a relay that honours the old source routing would send it on elsewhere
+        raise AddressError(f"{entry!r} routes mail on through its mailbox name ({local!r} holds % or !)")
     if not _DOMAIN.fullmatch(domain):
         # a domain in letters outside ASCII: its ASCII (IDNA) form is what mail servers take. Python's codec is IDNA
         # 2003, which writes "ß", "ς" and the joiners otherwise than today's IDNA 2008 ("straße.de" as strasse.de,

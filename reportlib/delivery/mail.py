@@ -657,18 +657,18 @@ def show_id(raw: Any) -> str:
     return str(raw) if is_safe_id(raw) else ascii(raw)
 
 
-class _SafeFormat(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
 def _subject(dist: Mapping[str, Any], entry: dict, month: str) -> str:
     from reportlib.core.months import month_label
+    from reportlib.core.params import subject_problem
     from reportlib.reports.registry import TITLES
 
     subjects = dist.get("subjects") or {}
-    template = subjects.get(entry["report"]) or subjects.get("default") or "{title}"
-    fields = _SafeFormat(
+    report = entry["report"] if subjects.get(entry["report"]) else "default"
+    template = subjects.get(report) or "{title}"
+    problem = subject_problem(report, template)  # checked with the parameters too; here for library callers
+    if problem:
+        raise UsageError(problem)
+    fields = dict(
         title=entry.get("title") or TITLES.get(entry["report"], entry["report"]),
         month=month,
         month_label=month_label(month),
@@ -753,7 +753,7 @@ def check_client_domains(
         if owned and mine not in owned:
             whose = ", ".join(sorted(map(repr, owned)))
             if mine:
-                what = f"client {mine!r}'s review would reach it"
+                what = f"the review of client {mine!r} would reach it"
             elif report:
                 what = f"the {report}, which is no one client's, would reach it"
             else:
@@ -1649,12 +1649,16 @@ def _email_locked(
                     result.problems.append(f"{p.who}: the mail server refused every recipient: {bad}")
                     continue
                 except (smtplib.SMTPException, OSError) as exc:
-                    if isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600:
-                        # this message refused for good (too big, its content): the server reset the transaction
-                        # and takes the next one; a probe's one 552 stopped every client after it, on every rerun
+                    if isinstance(exc, smtplib.SMTPDataError) and 400 <= exc.smtp_code < 600:
+                        # this message refused (too big, its content) or put off (4xx: try later): the server reset
+                        # the transaction and takes the next one; a probe's one 552 stopped every client after it,
+                        # on every rerun, and one 451 the 36 clients after it
+                        later = exc.smtp_code < 500
                         result.problems.append(
-                            f"{p.who}: the mail server refused the message ({server_text(exc, settings)}); not "
-                            "sent, the others go on"
+                            f"{p.who}: the mail server {'put off' if later else 'refused'} the message "
+                            f"({server_text(exc, settings)}); not sent"
+                            + (" (a rerun sends it)" if later else "")
+                            + ", the others go on"
                         )
                         continue
                     lost = isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError)
@@ -1673,9 +1677,14 @@ def _email_locked(
                             if slow
                             else ""
                         )
-                        + f"{counted(len(result.sent), 'message')} {noun_for(len(result.sent), 'was', 'were')} sent before it and "
-                        + f"{noun_for(len(result.sent), 'is', 'are')} recorded in "
-                        f"{month_dir / SENT_LOG}; the reports are untouched"
+                        + (
+                            f"{counted(len(result.sent), 'message')} {noun_for(len(result.sent), 'was', 'were')} "
+                            f"sent before it and {noun_for(len(result.sent), 'is', 'are')} recorded in "
+                            f"{month_dir / SENT_LOG}"
+                            if result.sent
+                            else "no message was sent before it"
+                        )
+                        + "; the reports are untouched"
                     ) from None
                 p.delivered = [a for a in p.recipients if a not in (refused or {})]
                 for addr, (code, msg) in (refused or {}).items():
