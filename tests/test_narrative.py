@@ -164,6 +164,12 @@ def test_a_tile_not_asked_to_compare_says_nothing_about_that_period():
     assert "no data for Nov 2025" in n.tiles_html(
         [n.make_tile("Contacts", 330, "count", prev=289, yoy_label="Nov 2025")]
     )
+    # nothing this month (an agent without activity rows): "No data", and no word blaming last month, whose
+    # figure is there (a probe: "no data for last month" beside the review's own October adherence)
+    empty = n.tiles_html(
+        [n.make_tile("Schedule adherence", np.nan, "share", target=0.92, prev=0.96, compare=("prev",))]
+    )
+    assert "No data" in empty and "no data for" not in empty and "vs last month" not in empty
     with pytest.raises(ValueError, match="compare"):
         n.make_tile("Contacts", 330, "count", compare=("last_week",))
 

@@ -260,6 +260,30 @@ def test_the_goals_table_row_of_a_qa_score_just_under_its_goal_reads_apart(monke
     assert row["prev3"] == "87.4"  # the other columns keep QA_DIGITS
 
 
+def test_warnings_that_compare_tables_reach_every_pages_data_quality_note(tmp_path, monkeypatch):
+    """Contacts after an agent's termination date and a team spelled two ways were warned by `validate` alone:
+    every page said "No data-quality warnings were raised" (a probe: a leaver's 281 contacts after the date, a team
+    split in two). They are in each page's note now, named as `validate` names them, nobody named beyond the
+    team's own page."""
+    from test_validate import GOOD, build
+
+    monkeypatch.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
+    agents = GOOD["agents.csv"].replace("A1,Ann Lee,Team 1,Sue,North,agent,2024-01-01,,,,,1,30",
+                                        "A1,Ann Lee,team 1,Sue,North,agent,2024-01-01,2025-01-05,voluntary,Moved,false,1,30")  # fmt: skip
+    folder = build(tmp_path / "d", {"agents.csv": agents})
+    from reportlib.data.load import open_source
+
+    errors, warned = open_source(str(folder)).validate()
+    across = [w for w in warned if "termination_date" in w or "one spelling per team" in w]
+    assert not errors and len(across) == 2, warned
+    for report in ("team_performance", "attrition", "monthly_pack", "sla"):
+        facts = views.start_report(report, month="2025-01", data=str(folder)).facts()
+        text = " ".join(facts["warnings"])
+        assert "expected a date on or after the agent's last contact" in text, report
+        assert '"Team 1" in agents.csv and "team 1" in agents.csv differ only in letter case' in text, report
+        assert "Ann Lee" not in text, report
+
+
 def test_pages_beyond_the_team_name_nobody_in_their_data_quality_warnings(tmp_path, monkeypatch):
     """A roster row whose agent_id is a work e-mail address and whose termination type has no date: the pack (sent
     to the executives' list) printed the warning with the id beside "involuntary". Names and ids are redacted on

@@ -102,6 +102,9 @@ def test_scorecards_by_hand():
     assert a1["aht_s_change"] == pytest.approx(708 - (30 * 500 + 60 * 708) / 90)
     assert a1["handled_prev3"] == pytest.approx(90 / 3)
     assert a1["coaching_reasons"] == "AHT 18% above goal for 3 months"
+    # looked for over fewer months, the same streak reaches the first of them: it may be longer, and says so
+    short = agent_scorecards(contacts, AGENTS, "2025-04", activity=act, qa=qa, goals=GOALS, lookback_months=2)
+    assert short.set_index("agent_id").loc["a1", "coaching_reasons"] == "AHT 18% above goal for at least 3 months"
     # a2: half time -> 12.5 contacts goal, 9 handled (28% below); QA 75 (critical error), adherence 80%
     assert a2["contacts_handled_goal"] == pytest.approx(12.5)
     assert a2["qa_mean"] == 75 and a2["qa_critical_errors"] == 1 and a2["qa_evaluations"] == 2

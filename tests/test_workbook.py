@@ -807,6 +807,11 @@ def test_the_pages_other_tables_equal_their_sheets(month, book):
     cols.update({h: (h, "share") for h in ("Plan", "Actual", "Volume vs forecast")})
     cols.update({h: (h, points) for h in ("Volume (pts)", "Handle time (pts)", "Staffing (pts)", "Other (pts)")})
     assert same(pva, "Plan vs actual", cols) >= 5 * 9
+    # the cells hold the figures, not their rounding: plan + the four effects is the actual, as in Excel
+    heads, rows = sheet_rows(book, "Plan vs actual")
+    for r in (dict(zip(heads, row)) for row in rows):
+        effects = [r[h] for h in ("Volume (pts)", "Handle time (pts)", "Staffing (pts)", "Other (pts)")]
+        assert abs(100 * r["Plan"] + sum(e or 0.0 for e in effects) - 100 * r["Actual"]) < 1e-9, r
     att = html_tables(month["dir"] / "attrition.html")
     surv = table(att, headers=["People", "Leavers", "Median tenure"])
     cols = {"People": ("People", "count"), "Leavers": ("Leavers", "count"), "Median tenure": ("Median tenure", "days")}

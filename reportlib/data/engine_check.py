@@ -452,6 +452,21 @@ def look_alike_key(value: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
+def across_table_lines(source: Any, rows: Mapping[str, int] | None = None) -> list[str]:
+    """The warnings that compare tables of `source` (a DataSource whose tables pass the contract), one line each:
+    contacts outside their agent's employment (`employment_problems`; `rows`: agent_id -> the roster file's row,
+    for a folder) and names spelled alike across tables (`spelling_problems`). `validate` lists them, and every
+    page's data-quality note (they were in `validate` alone: a page said no warning was raised)."""
+    lines: list[str] = []
+    if source.has("contacts") and source.has("agents"):
+        names = {n: source.file_name(n) for n in ("agents", "contacts")}
+        lines += [p.line() for p in employment_problems(source.table("contacts"), source.table("agents"), names, rows)]
+    spelled = [n for n in sorted(SPELLED_ALIKE_TABLES) if source.has(n)]
+    tables = {n: source.table(n) for n in spelled}
+    lines += [p.line() for p in spelling_problems(tables, {n: source.file_name(n) for n in spelled})]
+    return lines
+
+
 def spelling_problems(tables: Mapping[str, Any], where: Mapping[str, str] | None = None) -> list[Problem]:
     """Warnings for names that look alike (`look_alike_key`: "Benefits", "benefits", "BENEFITS"; "Caf\xe9" and
     "Cafe\u0301"; "Acme_1" and "Acme_1\u200b"), per column of SPELLED_ALIKE over the tables of `tables` (ibis

@@ -1646,20 +1646,19 @@ class Source:
                 self._load(name)
             except DataError as exc:  # a table that fails also fails the reference checks of others
                 errors += [p for p in exc.problems if p not in errors]
-        across: list[str] = []
-        if not errors and self.has("contacts") and self.has("agents"):
-            from reportlib.data.engine_check import employment_problems
-
-            rows = file_rows(self.frame("agents")["agent_id"])
-            names = {n: self.file_name(n) for n in ("agents", "contacts")}
-            across = [p.line() for p in employment_problems(self.table("contacts"), self.table("agents"), names, rows)]
-        if not errors:
-            from reportlib.data.engine_check import SPELLED_ALIKE_TABLES, spelling_problems
-
-            spelled = [n for n in sorted(SPELLED_ALIKE_TABLES) if self.has(n)]
-            tables = {n: self.table(n) for n in spelled}
-            across += [p.line() for p in spelling_problems(tables, {n: self.file_name(n) for n in spelled})]
+        across = self.across_warnings() if not errors else []
         return errors, list(dict.fromkeys(self.warnings + across))
+
+    def across_warnings(self) -> list[str]:
+        """The warnings that compare tables (engine_check.across_table_lines, roster rows named by the file's row),
+        computed once per source: `validate` and every page's data-quality note."""
+        from reportlib.data.engine_check import across_table_lines
+
+        def compute() -> list[str]:
+            rows = file_rows(self.frame("agents")["agent_id"]) if self.has("agents") else None
+            return across_table_lines(self, rows)
+
+        return list(self.memo(("across_warnings",), compute))
 
 
 def _local_instants(t, tz: str):

@@ -577,7 +577,10 @@ def _coaching_reasons(
             text, _ = _deviation_text(key, pooled[col].iloc[k], pooled_goal)
             a = pending_agent[k]
             note = f" (this month's {notes[a]})" if key in VOLUME_GOALS and notes.get(a) else ""
-            texts[at] = f"{label} {text} for {streak_months} months{note}"
+            # a streak that runs back to the first month looked at may be longer: said as at least (a probe: 8
+            # months of misses read "for 4 months")
+            least = "at least " if streak_months == len(months) else ""
+            texts[at] = f"{label} {text} for {least}{streak_months} months{note}"
     return out
 
 

@@ -362,6 +362,8 @@ def tiles_html(tiles: Iterable[Tile | Mapping[str, Any]], currency: str = "$") -
         ):
             d = _tile_get(t, key)
             cls = delta_class(d, hib, unit, digits)
+            if is_missing(_tile_get(t, "value")):  # nothing this month: "No data" says it (it read "no data for
+                break  # last month" while last month's figure was there: a probe)
             if is_missing(d):
                 txt = f"no data for {label}"
             else:

@@ -188,7 +188,9 @@ def month_variance(source: DataSource, params: Mapping[str, Any], month: str, by
 
 
 def _pts(values: pd.Series) -> pd.Series:
-    return (values.astype(float) * 100).round(1)
+    """Shares as percentage points (x 100), unrounded: the pages show one decimal ("points"), and a workbook's cells
+    keep adding up to actual - plan (rounded first, the sheet's four effects missed it by up to 0.13 point)."""
+    return values.astype(float) * 100
 
 
 def describe_sources(result: Variance) -> str:
@@ -215,7 +217,7 @@ def sla_section(source: DataSource, params: Mapping[str, Any], month: str) -> di
 def sla_table(result: Variance) -> pd.DataFrame:
     """The SLA report's plan-vs-actual table (and the month workbook's sheet): per channel and queue, planned_sl
     and actual_sl (shares 0..1), volume_change (share; + more than forecast) and the effects of volume, handle
-    time, staffing and the rest in points (share x 100, rounded to 0.1)."""
+    time, staffing and the rest in points (share x 100)."""
     rec = result.records
     # a channel whose queues with contacts were not all planned: its total row is the planned queues'
     partial = (rec["queue"] == ALL_QUEUES) & rec["channel"].astype(str).isin(_channels_with_unplanned(result))

@@ -401,7 +401,7 @@ class ReportContext:
         from reportlib import __version__
 
         first, last = self.data_range()
-        warnings_list = [self.redact(w) for w in self.source.warnings]
+        warnings_list = [self.redact(w) for w in dict.fromkeys(self.source.warnings + data_warnings(self.source))]
         params = {
             "month": str(self.month),
             "data": Path(self.data).name if "://" not in self.data else self.data,
@@ -461,6 +461,21 @@ def _jsonable(v: Any) -> bool:
         return True
     except (TypeError, ValueError):
         return False
+
+
+def data_warnings(source: Any) -> list[str]:
+    """The source's warnings that compare tables (a folder's `across_warnings`; a database's from its engine check,
+    engine_check.across_table_lines), once per source; [] when they cannot be computed (the page's own sections
+    say what is wrong)."""
+    from reportlib.core.errors import ReportlibError
+    from reportlib.data.engine_check import across_table_lines
+
+    try:
+        if hasattr(source, "across_warnings"):
+            return list(source.across_warnings())
+        return list(source.memo(("across_warnings",), lambda: across_table_lines(source)))
+    except ReportlibError:
+        return []
 
 
 def source_kind(location: str) -> str:
