@@ -151,6 +151,16 @@ def test_the_import_validates(imported, tmp_path):
         mp.setenv("REPORTLIB_CACHE", str(tmp_path / "cache"))
         status = cli.main(["validate", "--data", str(out), "--params", str(out / "params.yaml")])
     assert status == 0
+    # its parameters give Israel's calendar, the one the forecast evaluation uses (bench/eval_forecast.py's IL): a
+    # probe's US Thanksgiving, an ordinary Thursday in Israel, was forecast at 0 calls under the shipped US calendar
+    from reportlib.core.params import load_params
+    from reportlib.planning import forecast as fc
+
+    cal = fc.calendar_from_params(load_params(str(out / "params.yaml"))["calendar"])
+    il = fc.Calendar(country="IL", categories=("public", "optional"), business_weekdays=(6, 0, 1, 2, 3))
+    assert (cal.country, cal.categories, set(cal.business_weekdays), tuple(cal.closed or ()), cal.events) == (
+        il.country, il.categories, set(il.business_weekdays), il.closed, il.events
+    )  # fmt: skip
 
 
 def _line(text: str) -> list[str]:

@@ -72,7 +72,7 @@ def _page(results, key):
 def test_bank_reports_say_what_the_data_lacks(results):
     """The bank data has no roster history, no activity and no QA: the reports say so instead of failing."""
     page = _page(results, "bank_attrition")
-    assert "no hire and termination history" in page
+    assert "has hire dates but no termination date and no FTE in any row" in page  # queries.roster_history_note
     team = _page(results, "bank_team_performance")
     assert "Not available from this data" in team or "rl-missing" in team
     pack = _page(results, "bank_monthly_pack")

@@ -260,6 +260,18 @@ def test_the_goals_table_row_of_a_qa_score_just_under_its_goal_reads_apart(monke
     assert row["prev3"] == "87.4"  # the other columns keep QA_DIGITS
 
 
+def test_a_roster_without_hr_history_is_told_what_it_lacks():
+    """An HR roster with hire dates, no leaver yet and no fte column was said to be "derived from call records"."""
+    from reportlib.reports import queries
+
+    roster = pd.DataFrame({"agent_id": ["a"], "hire_date": [pd.Timestamp("2025-01-06")], "fte": [None]})
+    assert not queries.roster_has_history(roster)
+    said = queries.roster_history_note(roster)
+    assert "hire dates but no termination date and no FTE" in said and "fte column" in said
+    assert queries.roster_has_history(roster.assign(fte=[1.0]))  # filled in: shown
+    assert "no hire dates" in queries.roster_history_note(roster.assign(hire_date=[pd.NaT]))
+
+
 def test_warnings_that_compare_tables_reach_every_pages_data_quality_note(tmp_path, monkeypatch):
     """Contacts after an agent's termination date and a team spelled two ways were warned by `validate` alone:
     every page said "No data-quality warnings were raised" (a probe: a leaver's 281 contacts after the date, a team

@@ -563,8 +563,15 @@ def import_bank(sources: list[str | Path], out: str | Path) -> list[FileReport]:
     to_contract_csv(bank_clients(), out / "clients.csv")
     (out / "params.yaml").write_text(
         "# Parameters for the imported Anonymous Bank data: pass with --params this file.\n"
-        "# Its timestamps are Israel local wall-clock time.\n"
-        f"timezone: {TIMEZONE}\n",
+        "# Its timestamps are Israel local wall-clock time, and its calendar is Israel's: the working week runs\n"
+        "# Sunday to Thursday, the public holidays are Israel's (which of them the bank closed is read from the\n"
+        "# calls: none is listed as closed), and the shipped US benefits events do not apply. Without it, US\n"
+        "# Thanksgiving and Christmas were forecast at 0 calls (a probe).\n"
+        f"timezone: {TIMEZONE}\n"
+        "calendar:\n"
+        "  business_hours: {weekdays: [6, 0, 1, 2, 3]}\n"
+        "  holidays: {country: IL, subdiv: null, categories: [public, optional], observed: true, eves: true, closed: []}\n"
+        "  events: []\n",
         encoding="utf-8",
     )
     (out / "import-summary.json").write_text(

@@ -174,6 +174,18 @@ def roster_has_history(agents: pd.DataFrame | None) -> bool:
     return bool(hires and (term or fte))
 
 
+def roster_history_note(agents: pd.DataFrame | None) -> str:
+    """Why a roster without HR history (`roster_has_history`) shows no headcount or attrition, in one sentence
+    (it said "derived from call records" of an HR roster with no leaver yet and no fte column: a probe)."""
+    if agents is None or "hire_date" not in agents or not agents["hire_date"].notna().any():
+        return "The roster in this data source has no hire dates, so headcount and attrition cannot be measured."
+    return (
+        "The roster in this data source has hire dates but no termination date and no FTE in any row (as a roster "
+        "derived from call records has), so headcount and attrition are not shown; a roster with no leaver yet "
+        "shows them once its fte column is filled in (1 for full time)."
+    )
+
+
 def params_key(params: Mapping[str, Any] | None) -> str:
     """A short stable digest of a parameter set, for remembering results computed under it."""
     import hashlib
